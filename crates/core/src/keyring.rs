@@ -1,0 +1,175 @@
+//! The key ring held by a running Confidant: the master key and the installation's blind-index key.
+//!
+//! Guarantees: Confidant opens a database only with the master key that wrapped it (checked by key id,
+//! before anything is written); rotation re-wraps every data key and the index key in one transaction
+//! without touching sealed data, after which the old master key opens nothing.
+
+use confidant_crypto::{CryptoError, DataKey, IndexKey, MasterKey};
+use confidant_policy::{Action, Actor, Resource};
+use uuid::Uuid;
+
+use crate::audit::{AuditDraft, Purpose};
+use crate::field::IndexField;
+use crate::store::{InstallationKeys, Store, StoreError, WrappedDataKey};
+use crate::{Clock, Confidant};
+
+const INDEX_KEY_CONTEXT: &[u8] = b"confidant/index-key";
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyRingError {
+    #[error("this database has not been initialised: run `confidant init` first")]
+    NotInitialised,
+    #[error(
+        "the master key does not match this database (the database expects key id {expected}, the key given has id {given}); nothing was changed"
+    )]
+    WrongMasterKey { expected: String, given: String },
+    #[error(
+        "the stored index key could not be opened with the master key: the key store is damaged"
+    )]
+    Damaged,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RotationError {
+    #[error("not permitted")]
+    Forbidden,
+    #[error("the new master key is the same as the current one")]
+    SameKey,
+    #[error(
+        "data key of {0} could not be unwrapped with the current master key; nothing was changed"
+    )]
+    Unwrap(Uuid),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The keys a running Confidant holds in memory.
+#[derive(Debug, Clone)]
+pub struct KeyRing {
+    master: MasterKey,
+    index: IndexKey,
+}
+
+fn data_key_context(owner: Uuid, version: i64) -> Vec<u8> {
+    format!("confidant/data-key/{owner}/{version}").into_bytes()
+}
+
+impl KeyRing {
+    /// Records a new installation's keys, or opens an existing one (so `init` can be re-run safely).
+    pub async fn initialise<S: Store>(store: &S, master: MasterKey) -> Result<Self, KeyRingError> {
+        if store.installation_keys().await?.is_some() {
+            return Self::open(store, master).await;
+        }
+        let index = IndexKey::generate();
+        let keys = InstallationKeys {
+            master_key_id: master.key_id().to_owned(),
+            wrapped_index_key: master.wrap_index_key(&index, INDEX_KEY_CONTEXT),
+        };
+        match store.initialise_keys(&keys).await {
+            Ok(()) => Ok(Self { master, index }),
+            // Initialised concurrently: open what won.
+            Err(StoreError::Conflict(_)) => Self::open(store, master).await,
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Opens an initialised installation; refuses a wrong master key before anything is written.
+    pub async fn open<S: Store>(store: &S, master: MasterKey) -> Result<Self, KeyRingError> {
+        let keys = store
+            .installation_keys()
+            .await?
+            .ok_or(KeyRingError::NotInitialised)?;
+        if keys.master_key_id != master.key_id() {
+            return Err(KeyRingError::WrongMasterKey {
+                expected: keys.master_key_id,
+                given: master.key_id().to_owned(),
+            });
+        }
+        let index = master
+            .unwrap_index_key(&keys.wrapped_index_key, INDEX_KEY_CONTEXT)
+            .map_err(|_| KeyRingError::Damaged)?;
+        Ok(Self { master, index })
+    }
+
+    pub fn master_key_id(&self) -> &str {
+        self.master.key_id()
+    }
+
+    pub(crate) fn new_data_key(&self, owner: Uuid, version: i64) -> (DataKey, WrappedDataKey) {
+        let key = DataKey::generate();
+        let wrapped = WrappedDataKey {
+            owner_id: owner,
+            version,
+            master_key_id: self.master.key_id().to_owned(),
+            wrapped: self.master.wrap(&key, &data_key_context(owner, version)),
+        };
+        (key, wrapped)
+    }
+
+    pub(crate) fn data_key(&self, wrapped: &WrappedDataKey) -> Result<DataKey, CryptoError> {
+        self.master.unwrap(
+            &wrapped.wrapped,
+            &data_key_context(wrapped.owner_id, wrapped.version),
+        )
+    }
+
+    pub(crate) fn blind_index(&self, field: IndexField, normalised: &str) -> [u8; 16] {
+        self.index.blind_index(field.domain(), normalised)
+    }
+}
+
+/// What a rotation did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rotation {
+    pub old_key_id: String,
+    pub new_key_id: String,
+    pub data_keys: usize,
+}
+
+impl<S: Store, C: Clock> Confidant<S, C> {
+    /// Re-wraps every data key and the index key under `new_master`, in one transaction, without
+    /// re-encrypting any sealed value. Afterwards this process holds the new key.
+    pub async fn rotate_master_key(
+        &mut self,
+        actor: &Actor,
+        new_master: MasterKey,
+    ) -> Result<Rotation, RotationError> {
+        let permit = self
+            .authorizer
+            .authorize(actor, Action::KeysRotate, Resource::Installation)
+            .map_err(|_| RotationError::Forbidden)?;
+        if new_master.key_id() == self.keys.master.key_id() {
+            return Err(RotationError::SameKey);
+        }
+        let stored = self.store.wrapped_data_keys().await?;
+        let mut rewrapped = Vec::with_capacity(stored.len());
+        for w in &stored {
+            let key = self
+                .keys
+                .data_key(w)
+                .map_err(|_| RotationError::Unwrap(w.owner_id))?;
+            rewrapped.push(WrappedDataKey {
+                wrapped: new_master.wrap(&key, &data_key_context(w.owner_id, w.version)),
+                master_key_id: new_master.key_id().to_owned(),
+                ..w.clone()
+            });
+        }
+        let keys = InstallationKeys {
+            master_key_id: new_master.key_id().to_owned(),
+            wrapped_index_key: new_master.wrap_index_key(&self.keys.index, INDEX_KEY_CONTEXT),
+        };
+        let audit = AuditDraft::permitted(&permit, Purpose::Administration, self.clock.now());
+        let old_key_id = self.keys.master.key_id().to_owned();
+        self.store
+            .rotate_master_key(&old_key_id, &keys, &rewrapped, &audit)
+            .await?;
+        self.keys.master = new_master;
+        Ok(Rotation {
+            old_key_id,
+            new_key_id: keys.master_key_id,
+            data_keys: rewrapped.len(),
+        })
+    }
+}

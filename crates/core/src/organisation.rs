@@ -1,0 +1,255 @@
+//! Organisations (data controllers), their services, and their staff with API tokens.
+//!
+//! Guarantees: names of organisations and services are checked (non-empty, bounded, no control
+//! characters) before storage; an API token is shown once and stored only as its hash; a token
+//! authenticates only while it is unexpired.
+
+use confidant_crypto::{new_token, token_hash};
+use confidant_policy::{Action, Actor, Resource, Role, StaffActor};
+use time::Duration;
+use uuid::Uuid;
+
+use crate::audit::{AuditDraft, Purpose};
+use crate::person::{Violation, Violations};
+use crate::store::{ApiTokenRecord, Organisation, Service, StaffRecord, Store, StoreError};
+use crate::{Clock, Confidant};
+
+#[derive(Debug, thiserror::Error)]
+pub enum OrganisationError {
+    #[error("not found")]
+    NotFound,
+    #[error("invalid input")]
+    Invalid(Violations),
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for OrganisationError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(what) => OrganisationError::Conflict(what),
+            other => OrganisationError::Store(other),
+        }
+    }
+}
+
+/// A short display name (organisation, service): 1–120 characters, no control characters.
+fn display_name(field: &'static str, input: &str) -> Result<String, Violations> {
+    let name = input.trim();
+    let message = if name.is_empty() {
+        Some("is required")
+    } else if name.chars().count() > 120 {
+        Some("is too long (at most 120 characters)")
+    } else if name.chars().any(char::is_control) {
+        Some("must not contain control characters")
+    } else {
+        None
+    };
+    match message {
+        Some(m) => Err(Violations(vec![Violation::new(field, m)])),
+        None => Ok(name.to_owned()),
+    }
+}
+
+/// A staff sign-in handle: 3–64 of a-z, 0-9, '.', '-', '_'.
+fn staff_handle(input: &str) -> Result<String, Violations> {
+    let h = input.trim();
+    let ok = (3..=64).contains(&h.len())
+        && h.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_'));
+    if ok {
+        Ok(h.to_owned())
+    } else {
+        Err(Violations(vec![Violation::new(
+            "handle",
+            "must be 3 to 64 characters of a-z, 0-9, '.', '-' or '_'",
+        )]))
+    }
+}
+
+/// A secret shown once (an API token); never printed, wiped when dropped.
+#[derive(Clone)]
+pub struct Secret(zeroize::Zeroizing<String>);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl<S: Store, C: Clock> Confidant<S, C> {
+    fn micros_now(&self) -> i64 {
+        micros(self.clock.now())
+    }
+
+    pub async fn create_organisation(
+        &self,
+        actor: &Actor,
+        name: &str,
+    ) -> Result<Organisation, OrganisationError> {
+        let name = display_name("name", name).map_err(OrganisationError::Invalid)?;
+        let permit = self
+            .authorizer
+            .authorize(actor, Action::OrganisationCreate, Resource::Installation)
+            .map_err(|_| OrganisationError::NotFound)?;
+        let organisation = Organisation {
+            id: Uuid::now_v7(),
+            name,
+            created_at_micros: self.micros_now(),
+        };
+        let audit = AuditDraft::permitted(&permit, Purpose::Administration, self.clock.now());
+        self.store
+            .create_organisation(&organisation, &audit)
+            .await?;
+        Ok(organisation)
+    }
+
+    pub async fn organisations(&self) -> Result<Vec<Organisation>, OrganisationError> {
+        Ok(self.store.organisations().await?)
+    }
+
+    async fn organisation_resource(&self, id: Uuid) -> Result<Resource, OrganisationError> {
+        self.store
+            .organisation(id)
+            .await?
+            .map(|o| Resource::Organisation { id: o.id })
+            .ok_or(OrganisationError::NotFound)
+    }
+
+    pub async fn create_service(
+        &self,
+        actor: &Actor,
+        organisation_id: Uuid,
+        name: &str,
+    ) -> Result<Service, OrganisationError> {
+        let name = display_name("name", name).map_err(OrganisationError::Invalid)?;
+        let resource = self.organisation_resource(organisation_id).await?;
+        let permit = self.permit(actor, Action::ServiceCreate, resource).await?;
+        let service = Service {
+            id: Uuid::now_v7(),
+            organisation_id,
+            name,
+            created_at_micros: self.micros_now(),
+        };
+        let audit = AuditDraft::permitted(&permit, Purpose::Administration, self.clock.now());
+        self.store.create_service(&service, &audit).await?;
+        Ok(service)
+    }
+
+    pub async fn services(
+        &self,
+        actor: &Actor,
+        organisation_id: Uuid,
+    ) -> Result<Vec<Service>, OrganisationError> {
+        let resource = self.organisation_resource(organisation_id).await?;
+        self.permit(actor, Action::ServiceRead, resource).await?;
+        Ok(self.store.services(organisation_id).await?)
+    }
+
+    /// Adds a member of staff. Their service, if given, must belong to the organisation.
+    pub async fn create_staff(
+        &self,
+        actor: &Actor,
+        organisation_id: Uuid,
+        service_id: Option<Uuid>,
+        role: Role,
+        handle: &str,
+    ) -> Result<StaffRecord, OrganisationError> {
+        let handle = staff_handle(handle).map_err(OrganisationError::Invalid)?;
+        let resource = self.organisation_resource(organisation_id).await?;
+        let permit = self.permit(actor, Action::StaffCreate, resource).await?;
+        if let Some(sid) = service_id {
+            match self.store.service(sid).await? {
+                Some(s) if s.organisation_id == organisation_id => {}
+                _ => {
+                    return Err(OrganisationError::Invalid(Violations(vec![
+                        Violation::new("service_id", "is not a service of this organisation"),
+                    ])));
+                }
+            }
+        }
+        let staff = StaffRecord {
+            id: Uuid::now_v7(),
+            organisation_id,
+            service_id,
+            role,
+            handle,
+            created_at_micros: self.micros_now(),
+        };
+        let audit = AuditDraft::permitted(&permit, Purpose::Administration, self.clock.now());
+        self.store.create_staff(&staff, &audit).await?;
+        Ok(staff)
+    }
+
+    pub async fn staff_by_handle(
+        &self,
+        handle: &str,
+    ) -> Result<Option<StaffRecord>, OrganisationError> {
+        Ok(self.store.staff_by_handle(handle).await?)
+    }
+
+    /// Issues an API token for a member of staff, valid for `valid_for`. The token is returned once.
+    pub async fn issue_token(
+        &self,
+        actor: &Actor,
+        staff: &StaffRecord,
+        valid_for: Duration,
+    ) -> Result<Secret, OrganisationError> {
+        let resource = self.organisation_resource(staff.organisation_id).await?;
+        let permit = self.permit(actor, Action::StaffCreate, resource).await?;
+        let token = new_token();
+        let now = self.clock.now();
+        let record = ApiTokenRecord {
+            id: Uuid::now_v7(),
+            staff_id: staff.id,
+            token_hash: token_hash(&token),
+            created_at_micros: micros(now),
+            expires_at_micros: micros(now + valid_for),
+        };
+        let audit = AuditDraft::permitted(&permit, Purpose::Administration, now);
+        self.store.issue_token(&record, &audit).await?;
+        Ok(Secret(token))
+    }
+
+    /// The actor a bearer token stands for, if it is live.
+    pub async fn authenticate_token(&self, token: &str) -> Result<Option<Actor>, StoreError> {
+        if !token.starts_with("cft_") || token.len() != 68 {
+            return Ok(None);
+        }
+        let found: Option<StaffActor> = self
+            .store
+            .staff_by_token(&token_hash(token), self.micros_now())
+            .await?;
+        Ok(found.map(Actor::Staff))
+    }
+
+    /// Authorizes, auditing a refusal; a refusal answers as "not found".
+    async fn permit(
+        &self,
+        actor: &Actor,
+        action: Action,
+        resource: Resource,
+    ) -> Result<confidant_policy::Permit, OrganisationError> {
+        match self.authorizer.authorize(actor, action, resource) {
+            Ok(p) => Ok(p),
+            Err(denied) => {
+                let audit = AuditDraft::refused(&denied, Purpose::Administration, self.clock.now());
+                self.store.append_audit(&audit).await?;
+                Err(OrganisationError::NotFound)
+            }
+        }
+    }
+}
+
+/// UTC microseconds since the Unix epoch: the stored time precision.
+pub fn micros(t: time::OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX)
+}

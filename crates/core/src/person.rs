@@ -1,0 +1,738 @@
+//! People supported by a service: create, read, update, list, find by identifier, and crypto-shred.
+//!
+//! Guarantees:
+//! - Input is parsed field by field into the identifier types; every invalid field is reported by name
+//!   (never by value) and nothing is written.
+//! - Each value is sealed with the person's own data key for its exact place (`person_field`, field
+//!   code, person id, key version); identifiers are findable only through blind indexes.
+//! - Each operation is authorized by the policy and audited in the same transaction; a refusal is
+//!   audited and answers exactly like a missing record.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use confidant_crypto::{CryptoError, DataKey, FieldAddress};
+use confidant_policy::{Action, Actor, Permit, Resource};
+use serde::Deserialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::audit::{AuditDraft, Purpose};
+use crate::field::{IndexField, PersonField};
+use crate::identifier::{
+    DateOfBirth, EmailAddress, IdentifierError, NationalInsuranceNumber, NhsNumber, PersonName,
+    PhoneNumber, Postcode, normalise_name_for_index,
+};
+use crate::organisation::micros;
+use crate::store::{FieldChange, IndexChange, SealedPerson, Store, StoreError, WrappedDataKey};
+use crate::{Clock, Confidant};
+
+const SEALED_TABLE: &str = "person_field";
+const FIRST_KEY_VERSION: i64 = 1;
+/// The longest page a list returns.
+pub const MAX_PAGE: u32 = 200;
+
+/// One invalid field: its name and what is wrong, never its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl Violation {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<IdentifierError> for Violation {
+    fn from(e: IdentifierError) -> Self {
+        Violation::new(e.field(), e.to_string())
+    }
+}
+
+/// Every invalid field of one request.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Violations(pub Vec<Violation>);
+
+impl fmt::Display for Violations {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let fields: Vec<_> = self.0.iter().map(|v| v.field).collect();
+        write!(f, "invalid: {}", fields.join(", "))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PersonError {
+    /// Missing, or not the actor's to see: the two answer the same.
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Invalid(Violations),
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    #[error(transparent)]
+    Store(StoreError),
+    /// A stored value failed to open: damage or tampering, never the user's fault.
+    #[error("a stored value could not be opened")]
+    Crypto(#[from] CryptoError),
+}
+
+impl From<StoreError> for PersonError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(what) => PersonError::Conflict(what),
+            other => PersonError::Store(other),
+        }
+    }
+}
+
+/// A person's details as given by a client. On create, names are required and absent fields stay
+/// empty; on update, absent fields are unchanged and an empty string clears an optional field.
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersonInput {
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub date_of_birth: Option<String>,
+    pub nhs_number: Option<String>,
+    pub ni_number: Option<String>,
+    pub address: Option<String>,
+    pub postcode: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+}
+
+impl fmt::Debug for PersonInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PersonInput([redacted])")
+    }
+}
+
+impl PersonInput {
+    fn raw(&self, field: PersonField) -> Option<&str> {
+        match field {
+            PersonField::GivenName => self.given_name.as_deref(),
+            PersonField::FamilyName => self.family_name.as_deref(),
+            PersonField::DateOfBirth => self.date_of_birth.as_deref(),
+            PersonField::NhsNumber => self.nhs_number.as_deref(),
+            PersonField::NiNumber => self.ni_number.as_deref(),
+            PersonField::Address => self.address.as_deref(),
+            PersonField::Postcode => self.postcode.as_deref(),
+            PersonField::Phone => self.phone.as_deref(),
+            PersonField::Email => self.email.as_deref(),
+        }
+    }
+}
+
+/// A postal address: free text, 1–300 characters, line breaks allowed, no other control characters.
+fn parse_address(input: &str) -> Result<String, IdentifierError> {
+    let text = input.trim();
+    if text.chars().count() > 300 {
+        return Err(IdentifierError::TooLong {
+            field: "address",
+            max: 300,
+        });
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r')
+    {
+        return Err(IdentifierError::Invalid {
+            field: "address",
+            reason: "must not contain control characters",
+        });
+    }
+    Ok(text.to_owned())
+}
+
+/// A parsed value in its canonical stored form, with its blind-index form where it has one.
+struct Canonical {
+    stored: String,
+    index: Option<String>,
+}
+
+fn parse_field(
+    field: PersonField,
+    raw: &str,
+    today: time::Date,
+) -> Result<Canonical, IdentifierError> {
+    let plain = |stored: String| Canonical {
+        stored,
+        index: None,
+    };
+    Ok(match field {
+        PersonField::GivenName | PersonField::FamilyName => {
+            let name = PersonName::parse(field.code(), raw)?;
+            Canonical {
+                index: Some(normalise_name_for_index(&name)),
+                stored: name.as_str().to_owned(),
+            }
+        }
+        PersonField::DateOfBirth => plain(DateOfBirth::parse(raw, today)?.as_str().to_owned()),
+        PersonField::Address => plain(parse_address(raw)?),
+        PersonField::NhsNumber => {
+            let v = NhsNumber::parse(raw)?;
+            Canonical {
+                stored: v.as_str().to_owned(),
+                index: Some(v.normalised_for_index()),
+            }
+        }
+        PersonField::NiNumber => {
+            let v = NationalInsuranceNumber::parse(raw)?;
+            Canonical {
+                stored: v.as_str().to_owned(),
+                index: Some(v.normalised_for_index()),
+            }
+        }
+        PersonField::Postcode => {
+            let v = Postcode::parse(raw)?;
+            Canonical {
+                stored: v.as_str().to_owned(),
+                index: Some(v.normalised_for_index()),
+            }
+        }
+        PersonField::Phone => {
+            let v = PhoneNumber::parse(raw)?;
+            Canonical {
+                stored: v.as_str().to_owned(),
+                index: Some(v.normalised_for_index()),
+            }
+        }
+        PersonField::Email => {
+            let v = EmailAddress::parse(raw)?;
+            Canonical {
+                stored: v.as_str().to_owned(),
+                index: Some(v.normalised_for_index()),
+            }
+        }
+    })
+}
+
+/// The requested changes, validated: `Some(value)` sets, `None` clears.
+type Parsed = BTreeMap<PersonField, Option<Canonical>>;
+
+fn parse_input(
+    input: &PersonInput,
+    today: time::Date,
+    creating: bool,
+) -> Result<Parsed, Violations> {
+    let mut parsed = Parsed::new();
+    let mut violations = Vec::new();
+    for field in PersonField::ALL {
+        let required = matches!(field, PersonField::GivenName | PersonField::FamilyName);
+        match input.raw(field) {
+            None if creating && required => violations.push(Violation::new(
+                field.code(),
+                format!("{} is required", field.code()),
+            )),
+            None => {}
+            Some(raw) if raw.trim().is_empty() && !required => {
+                if !creating {
+                    parsed.insert(field, None);
+                }
+            }
+            Some(raw) => match parse_field(field, raw, today) {
+                Ok(c) => {
+                    parsed.insert(field, Some(c));
+                }
+                Err(e) => violations.push(e.into()),
+            },
+        }
+    }
+    if violations.is_empty() {
+        Ok(parsed)
+    } else {
+        Err(Violations(violations))
+    }
+}
+
+/// A person's record, opened. Prints no values.
+#[derive(Clone)]
+pub struct Person {
+    pub id: Uuid,
+    pub service_id: Uuid,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    values: BTreeMap<PersonField, String>,
+}
+
+impl Person {
+    pub fn get(&self, field: PersonField) -> Option<&str> {
+        self.values.get(&field).map(String::as_str)
+    }
+}
+
+impl fmt::Debug for Person {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Person")
+            .field("id", &self.id)
+            .field("service_id", &self.service_id)
+            .field(
+                "fields",
+                &self.values.keys().map(|k| k.code()).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+fn from_micros(m: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(m) * 1000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+fn address<'a>(field: PersonField, row_id: &'a str, key_version: i64) -> FieldAddress<'a> {
+    FieldAddress {
+        table: SEALED_TABLE,
+        column: field.code(),
+        row_id,
+        key_version: u32::try_from(key_version).unwrap_or(u32::MAX),
+    }
+}
+
+/// The normalised inputs of every blind index, from the full set of current values: an update
+/// recomputes them all, because the date-of-birth-and-family-name index needs both parts.
+fn index_sources(current: &BTreeMap<PersonField, Canonical>) -> Vec<(IndexField, Option<String>)> {
+    let index_of = |f: PersonField| current.get(&f).and_then(|c| c.index.clone());
+    let birth_family = match (
+        current.get(&PersonField::DateOfBirth),
+        index_of(PersonField::FamilyName),
+    ) {
+        (Some(dob), Some(family)) => Some(format!("{}|{family}", dob.stored)),
+        _ => None,
+    };
+    vec![
+        (IndexField::NhsNumber, index_of(PersonField::NhsNumber)),
+        (IndexField::NiNumber, index_of(PersonField::NiNumber)),
+        (IndexField::Postcode, index_of(PersonField::Postcode)),
+        (IndexField::Phone, index_of(PersonField::Phone)),
+        (IndexField::Email, index_of(PersonField::Email)),
+        (IndexField::BirthAndFamilyName, birth_family),
+    ]
+}
+
+/// A look-up by identifier: which index, and the value to look for.
+#[derive(Clone)]
+pub struct Lookup {
+    pub field: IndexField,
+    pub value: String,
+}
+
+impl fmt::Debug for Lookup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Lookup({}, [redacted])", self.field.code())
+    }
+}
+
+/// One line of a list: the person's id and names.
+#[derive(Clone)]
+pub struct PersonSummary {
+    pub id: Uuid,
+    pub given_name: String,
+    pub family_name: String,
+}
+
+impl fmt::Debug for PersonSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PersonSummary({}, [redacted])", self.id)
+    }
+}
+
+impl<S: Store, C: Clock> Confidant<S, C> {
+    /// Authorizes; a refusal is audited and answered as "not found".
+    async fn person_permit(
+        &self,
+        actor: &Actor,
+        action: Action,
+        resource: Resource,
+        purpose: Purpose,
+    ) -> Result<Permit, PersonError> {
+        match self.authorizer.authorize(actor, action, resource) {
+            Ok(permit) => Ok(permit),
+            Err(denied) => {
+                let audit = AuditDraft::refused(&denied, purpose, self.clock.now());
+                self.store.append_audit(&audit).await?;
+                Err(PersonError::NotFound)
+            }
+        }
+    }
+
+    /// The service as a resource; a missing one is audited and answered as "not found".
+    async fn service_resource(
+        &self,
+        actor: &Actor,
+        action: Action,
+        service_id: Uuid,
+        purpose: Purpose,
+    ) -> Result<Resource, PersonError> {
+        match self.store.service(service_id).await? {
+            Some(s) => Ok(Resource::Service {
+                id: s.id,
+                organisation_id: s.organisation_id,
+            }),
+            None => {
+                let audit = AuditDraft::missing(
+                    actor,
+                    action,
+                    "service",
+                    service_id,
+                    purpose,
+                    self.clock.now(),
+                );
+                self.store.append_audit(&audit).await?;
+                Err(PersonError::NotFound)
+            }
+        }
+    }
+
+    async fn person_resource(
+        &self,
+        actor: &Actor,
+        action: Action,
+        person_id: Uuid,
+        purpose: Purpose,
+    ) -> Result<Resource, PersonError> {
+        match self.store.placement(person_id).await? {
+            Some(p) => Ok(Resource::Person {
+                id: p.person_id,
+                service_id: p.service_id,
+                organisation_id: p.organisation_id,
+            }),
+            None => {
+                let audit = AuditDraft::missing(
+                    actor,
+                    action,
+                    "person",
+                    person_id,
+                    purpose,
+                    self.clock.now(),
+                );
+                self.store.append_audit(&audit).await?;
+                Err(PersonError::NotFound)
+            }
+        }
+    }
+
+    fn digests(&self, sources: Vec<(IndexField, Option<String>)>) -> Vec<IndexChange> {
+        sources
+            .into_iter()
+            .map(|(field, value)| (field, value.map(|v| self.keys.blind_index(field, &v))))
+            .collect()
+    }
+
+    /// Creates a person in a service.
+    pub async fn create_person(
+        &self,
+        actor: &Actor,
+        purpose: Purpose,
+        service_id: Uuid,
+        input: &PersonInput,
+    ) -> Result<Person, PersonError> {
+        let now = self.clock.now();
+        let parsed = parse_input(input, now.date(), true).map_err(PersonError::Invalid)?;
+        let resource = self
+            .service_resource(actor, Action::PersonCreate, service_id, purpose)
+            .await?;
+        let Resource::Service {
+            organisation_id, ..
+        } = resource
+        else {
+            return Err(PersonError::NotFound);
+        };
+        let id = Uuid::now_v7();
+        // Authorize the creation of exactly this person in exactly this service.
+        let permit = self
+            .person_permit(
+                actor,
+                Action::PersonCreate,
+                Resource::Service {
+                    id: service_id,
+                    organisation_id,
+                },
+                purpose,
+            )
+            .await?;
+        let (key, wrapped) = self.keys.new_data_key(id, FIRST_KEY_VERSION);
+        let current: BTreeMap<PersonField, Canonical> = parsed
+            .into_iter()
+            .filter_map(|(f, v)| v.map(|v| (f, v)))
+            .collect();
+        let row_id = id.to_string();
+        let sealed = SealedPerson {
+            id,
+            service_id,
+            key_version: FIRST_KEY_VERSION,
+            fields: current
+                .iter()
+                .map(|(f, c)| {
+                    (
+                        *f,
+                        key.seal(
+                            &address(*f, &row_id, FIRST_KEY_VERSION),
+                            c.stored.as_bytes(),
+                        ),
+                    )
+                })
+                .collect(),
+            created_at_micros: micros(now),
+            updated_at_micros: micros(now),
+        };
+        let indexes: Vec<(IndexField, [u8; 16])> = self
+            .digests(index_sources(&current))
+            .into_iter()
+            .filter_map(|(f, d)| d.map(|d| (f, d)))
+            .collect();
+        let audit = AuditDraft::permitted(&permit, purpose, now).about(id);
+        self.store
+            .create_person(&sealed, &indexes, &wrapped, &audit)
+            .await?;
+        Ok(Person {
+            id,
+            service_id,
+            created_at: from_micros(sealed.created_at_micros),
+            updated_at: from_micros(sealed.updated_at_micros),
+            values: current.into_iter().map(|(f, c)| (f, c.stored)).collect(),
+        })
+    }
+
+    fn open_person(
+        &self,
+        sealed: &SealedPerson,
+        wrapped: &WrappedDataKey,
+    ) -> Result<Person, PersonError> {
+        let key: DataKey = self.keys.data_key(wrapped)?;
+        let row_id = sealed.id.to_string();
+        let mut values = BTreeMap::new();
+        for (field, bytes) in &sealed.fields {
+            let plain = key.open(&address(*field, &row_id, sealed.key_version), bytes)?;
+            let text = String::from_utf8(plain.to_vec()).map_err(|_| CryptoError::Malformed)?;
+            values.insert(*field, text);
+        }
+        Ok(Person {
+            id: sealed.id,
+            service_id: sealed.service_id,
+            created_at: from_micros(sealed.created_at_micros),
+            updated_at: from_micros(sealed.updated_at_micros),
+            values,
+        })
+    }
+
+    /// Reads a person's record.
+    pub async fn read_person(
+        &self,
+        actor: &Actor,
+        purpose: Purpose,
+        person_id: Uuid,
+    ) -> Result<Person, PersonError> {
+        let (sealed, wrapped) = self.read_sealed(actor, purpose, person_id).await?;
+        self.open_person(&sealed, &wrapped)
+    }
+
+    /// The audited read both `read_person` and `update_person` start with.
+    async fn read_sealed(
+        &self,
+        actor: &Actor,
+        purpose: Purpose,
+        person_id: Uuid,
+    ) -> Result<(SealedPerson, WrappedDataKey), PersonError> {
+        let resource = self
+            .person_resource(actor, Action::PersonRead, person_id, purpose)
+            .await?;
+        let permit = self
+            .person_permit(actor, Action::PersonRead, resource, purpose)
+            .await?;
+        let audit = AuditDraft::permitted(&permit, purpose, self.clock.now());
+        match self.store.read_person(person_id, &audit).await? {
+            Some(found) => Ok(found),
+            None => {
+                let audit = AuditDraft::missing(
+                    actor,
+                    Action::PersonRead,
+                    "person",
+                    person_id,
+                    purpose,
+                    self.clock.now(),
+                );
+                self.store.append_audit(&audit).await?;
+                Err(PersonError::NotFound)
+            }
+        }
+    }
+
+    /// Changes a person's record: fields given replace the stored ones, an empty optional field clears
+    /// it. The record is first read (audited as a read, because it is decrypted to recompute the blind
+    /// indexes); the write is refused as a conflict if the record changed in between.
+    pub async fn update_person(
+        &self,
+        actor: &Actor,
+        purpose: Purpose,
+        person_id: Uuid,
+        input: &PersonInput,
+    ) -> Result<Person, PersonError> {
+        let now = self.clock.now();
+        let changes = parse_input(input, now.date(), false).map_err(PersonError::Invalid)?;
+        let resource = self
+            .person_resource(actor, Action::PersonUpdate, person_id, purpose)
+            .await?;
+        let permit = self
+            .person_permit(actor, Action::PersonUpdate, resource, purpose)
+            .await?;
+        let (sealed, wrapped) = self.read_sealed(actor, purpose, person_id).await?;
+        let before = self.open_person(&sealed, &wrapped)?;
+        if changes.is_empty() {
+            return Ok(before);
+        }
+        // Stored values were valid when written; parsing them again gives their index forms. A date of
+        // birth is checked against the later of today and the record's creation day.
+        let mut current = BTreeMap::new();
+        for (field, value) in &before.values {
+            let canonical = parse_field(*field, value, now.date().max(before.created_at.date()))
+                .unwrap_or(Canonical {
+                    stored: value.clone(),
+                    index: None,
+                });
+            current.insert(*field, canonical);
+        }
+        let key = self.keys.data_key(&wrapped)?;
+        let row_id = person_id.to_string();
+        let mut field_changes: Vec<FieldChange> = Vec::new();
+        for (field, change) in changes {
+            match change {
+                Some(c) => {
+                    field_changes.push((
+                        field,
+                        Some(key.seal(
+                            &address(field, &row_id, sealed.key_version),
+                            c.stored.as_bytes(),
+                        )),
+                    ));
+                    current.insert(field, c);
+                }
+                None => {
+                    field_changes.push((field, None));
+                    current.remove(&field);
+                }
+            }
+        }
+        let indexes = self.digests(index_sources(&current));
+        let audit = AuditDraft::permitted(&permit, purpose, now);
+        let updated = self
+            .store
+            .update_person(
+                person_id,
+                &field_changes,
+                &indexes,
+                sealed.updated_at_micros,
+                micros(now),
+                &audit,
+            )
+            .await?;
+        if !updated {
+            return Err(PersonError::NotFound);
+        }
+        Ok(Person {
+            updated_at: now,
+            values: current.into_iter().map(|(f, c)| (f, c.stored)).collect(),
+            ..before
+        })
+    }
+
+    /// One page of a service's people with their names, ordered by id.
+    pub async fn list_people(
+        &self,
+        actor: &Actor,
+        purpose: Purpose,
+        service_id: Uuid,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<PersonSummary>, PersonError> {
+        let resource = self
+            .service_resource(actor, Action::PersonList, service_id, purpose)
+            .await?;
+        let permit = self
+            .person_permit(actor, Action::PersonList, resource, purpose)
+            .await?;
+        let audit = AuditDraft::permitted(&permit, purpose, self.clock.now());
+        let fields = [PersonField::GivenName, PersonField::FamilyName];
+        let rows = self
+            .store
+            .list_people(service_id, &fields, after, limit.clamp(1, MAX_PAGE), &audit)
+            .await?;
+        rows.iter()
+            .map(|(sealed, wrapped)| {
+                let mut p = self.open_person(sealed, wrapped)?;
+                Ok(PersonSummary {
+                    id: p.id,
+                    given_name: p.values.remove(&PersonField::GivenName).unwrap_or_default(),
+                    family_name: p
+                        .values
+                        .remove(&PersonField::FamilyName)
+                        .unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    /// Ids of a service's people with this identifier, found by blind index without decrypting.
+    pub async fn find_people(
+        &self,
+        actor: &Actor,
+        purpose: Purpose,
+        service_id: Uuid,
+        lookup: &Lookup,
+    ) -> Result<Vec<Uuid>, PersonError> {
+        let field = match lookup.field {
+            IndexField::NhsNumber => PersonField::NhsNumber,
+            IndexField::NiNumber => PersonField::NiNumber,
+            IndexField::Postcode => PersonField::Postcode,
+            IndexField::Phone => PersonField::Phone,
+            IndexField::Email => PersonField::Email,
+            IndexField::BirthAndFamilyName => {
+                return Err(PersonError::Invalid(Violations(vec![Violation::new(
+                    "field",
+                    "look up by date of birth and family name is not offered yet",
+                )])));
+            }
+        };
+        let canonical = parse_field(field, &lookup.value, self.clock.now().date())
+            .map_err(|e| PersonError::Invalid(Violations(vec![e.into()])))?;
+        let normalised = canonical.index.unwrap_or(canonical.stored);
+        let resource = self
+            .service_resource(actor, Action::PersonFind, service_id, purpose)
+            .await?;
+        let permit = self
+            .person_permit(actor, Action::PersonFind, resource, purpose)
+            .await?;
+        let digest = self.keys.blind_index(lookup.field, &normalised);
+        let audit = AuditDraft::permitted(&permit, purpose, self.clock.now());
+        Ok(self
+            .store
+            .find_people(service_id, lookup.field, &digest, &audit)
+            .await?)
+    }
+
+    /// Destroys the person's data key: every value sealed under it becomes unreadable for good, in the
+    /// database and in every backup, while the audit trail (ids only) stays whole.
+    pub async fn shred_person(
+        &self,
+        actor: &Actor,
+        purpose: Purpose,
+        person_id: Uuid,
+    ) -> Result<(), PersonError> {
+        let resource = self
+            .person_resource(actor, Action::PersonShred, person_id, purpose)
+            .await?;
+        let permit = self
+            .person_permit(actor, Action::PersonShred, resource, purpose)
+            .await?;
+        let audit = AuditDraft::permitted(&permit, purpose, self.clock.now());
+        if self.store.destroy_person_key(person_id, &audit).await? {
+            Ok(())
+        } else {
+            Err(PersonError::NotFound)
+        }
+    }
+}
