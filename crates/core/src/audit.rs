@@ -411,6 +411,36 @@ pub struct Verified {
     pub head: Option<Checkpoint>,
 }
 
+/// How many events a verification reads per round trip.
+const VERIFY_BATCH: u32 = 2000;
+
+/// Walks the stored chain (from the start, or from a checkpoint) and compares its end with the head
+/// recorded beside it. The outer error is the database's; the inner one is the first break.
+pub async fn verify_chain<S: crate::store::Store>(
+    store: &S,
+    from: Option<Checkpoint>,
+) -> Result<Result<Verified, ChainBreak>, crate::store::StoreError> {
+    let mut verifier = match from {
+        Some(cp) => ChainVerifier::from_checkpoint(cp),
+        None => ChainVerifier::from_genesis(),
+    };
+    let mut next = verifier.start_seq();
+    loop {
+        let batch = store.audit_events(next, VERIFY_BATCH).await?;
+        for event in &batch {
+            if let Err(broken) = verifier.check(event) {
+                return Ok(Err(broken));
+            }
+        }
+        match batch.last() {
+            Some(last) if batch.len() == VERIFY_BATCH as usize => next = last.seq + 1,
+            _ => break,
+        }
+    }
+    let head = store.audit_head().await?;
+    Ok(verifier.finish(head.map(|h| h.seq)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

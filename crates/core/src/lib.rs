@@ -17,6 +17,8 @@ pub mod keyring;
 pub mod organisation;
 pub mod person;
 pub mod store;
+#[cfg(feature = "synthetic")]
+pub mod synthetic;
 
 use confidant_policy::Authorizer;
 

@@ -1,1 +1,1007 @@
-//! placeholder
+//! `confidant-core`'s storage port on sqlx, for SQLite (one file, the embedded default) and PostgreSQL.
+//!
+//! Guarantees:
+//! - One implementation serves both backends through sqlx's `Any` driver: the SQL is the same text
+//!   (numbered `$N` parameters work on both), so the behaviour cannot drift between them; what differs
+//!   (column types, triggers, connection pragmas) lives in the per-backend migrations and in
+//!   [`SqlStore::connect`]. The conformance suite in `tests/` runs every operation on both.
+//! - Every operation that carries an audit draft writes its change and the audit event in one
+//!   transaction. Appending takes the lock on the single `audit_head` row, so concurrent writers are
+//!   chained in commit order on PostgreSQL, and SQLite writers take the write lock up front
+//!   (`BEGIN IMMEDIATE`) instead of failing on lock upgrade.
+//! - SQLite runs in WAL mode with `synchronous = FULL` (an acknowledged write survives a crash or power
+//!   loss), foreign keys on, and `secure_delete` on so destroyed keys are overwritten in the file.
+//! - Errors carry no values: the store is only ever given sealed bytes, ids and digests.
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Once;
+
+use confidant_core::audit::{AuditDraft, AuditEvent, Checkpoint, seal_event};
+use confidant_core::field::{IndexField, PersonField};
+use confidant_core::store::{
+    ApiTokenRecord, FieldChange, IndexChange, InstallationKeys, Organisation, Placement,
+    SealedPerson, Service, StaffRecord, Store, StoreError, WrappedDataKey,
+};
+use confidant_core::{Role, StaffActor};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{Any, AnyPool, Connection, Executor, Row, SqlSafeStr, Transaction};
+use uuid::Uuid;
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+/// The schema, embedded in the binary: one list per backend, same version numbers on both.
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "foundation",
+    include_str!("../migrations/sqlite/0001_foundation.sql"),
+)];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "foundation",
+    include_str!("../migrations/postgres/0001_foundation.sql"),
+)];
+
+fn migrator(backend: Backend) -> Migrator {
+    let list = match backend {
+        Backend::Sqlite => SQLITE_MIGRATIONS,
+        Backend::Postgres => POSTGRES_MIGRATIONS,
+    };
+    Migrator::with_migrations(
+        list.iter()
+            .map(|(version, description, sql)| {
+                Migration::new(
+                    *version,
+                    Cow::Borrowed(*description),
+                    MigrationType::Simple,
+                    sqlx::AssertSqlSafe(*sql).into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}
+
+fn backend_error(e: sqlx::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|d| d.is_unique_violation())
+}
+
+fn id(row: &AnyRow, column: &str) -> Result<Uuid, StoreError> {
+    let text: String = row.try_get(column).map_err(backend_error)?;
+    Uuid::parse_str(&text)
+        .map_err(|_| StoreError::Backend(format!("malformed id in column {column}")))
+}
+
+fn opt_id(row: &AnyRow, column: &str) -> Result<Option<Uuid>, StoreError> {
+    let text: Option<String> = row.try_get(column).map_err(backend_error)?;
+    text.map(|t| Uuid::parse_str(&t))
+        .transpose()
+        .map_err(|_| StoreError::Backend(format!("malformed id in column {column}")))
+}
+
+fn hash32(bytes: Vec<u8>, what: &str) -> Result<[u8; 32], StoreError> {
+    bytes
+        .try_into()
+        .map_err(|_| StoreError::Backend(format!("malformed {what}: not 32 bytes")))
+}
+
+/// Options for [`SqlStore::connect`].
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    pub max_connections: u32,
+    /// Create the SQLite file if it does not exist (only `init`, `demo` and tests should).
+    pub create_if_missing: bool,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 8,
+            create_if_missing: false,
+        }
+    }
+}
+
+/// The store on one database.
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+static DRIVERS: Once = Once::new();
+
+/// The URL of a SQLite database file.
+pub fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}", path.display())
+}
+
+impl SqlStore {
+    /// Connects to `url` (`sqlite://PATH` or `postgres://…`).
+    pub async fn connect(url: &str, options: &ConnectOptions) -> Result<Self, StoreError> {
+        DRIVERS.call_once(sqlx::any::install_default_drivers);
+        let backend = Backend::from_url(url).ok_or(StoreError::Backend(
+            "the database URL must start with sqlite:// or postgres://".to_owned(),
+        ))?;
+        let url = match backend {
+            Backend::Sqlite if options.create_if_missing => format!("{url}?mode=rwc"),
+            Backend::Sqlite => format!("{url}?mode=rw"),
+            Backend::Postgres => url.to_owned(),
+        };
+        let connect = AnyConnectOptions::from_str(&url).map_err(backend_error)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(match backend {
+                Backend::Sqlite => options.max_connections.min(4),
+                Backend::Postgres => options.max_connections,
+            })
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; \
+                             PRAGMA busy_timeout = 30000;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(connect)
+            .await
+            .map_err(backend_error)?;
+        Ok(Self { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies every migration not yet applied.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        migrator(self.backend)
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Backend(e.to_string()))
+    }
+
+    /// True once the schema exists (migrations have run at least once).
+    pub async fn has_schema(&self) -> Result<bool, StoreError> {
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'installation'"
+            }
+            Backend::Postgres => {
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'installation'"
+            }
+        };
+        let n: i64 = sqlx::query_scalar(sql)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend_error)?;
+        Ok(n > 0)
+    }
+
+    /// Checks the database answers (for `/healthz`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(backend_error)
+    }
+
+    /// Writes the WAL back into the main SQLite file (a no-op on PostgreSQL).
+    pub async fn checkpoint_wal(&self) -> Result<(), StoreError> {
+        if self.backend == Backend::Sqlite {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.pool)
+                .await
+                .map_err(backend_error)?;
+        }
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// A writing transaction. On SQLite the write lock is taken at `BEGIN`, so two writers wait for
+    /// each other (busy timeout) instead of one failing when it upgrades a read lock.
+    async fn begin_write(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+        .map_err(backend_error)
+    }
+
+    async fn installation_key_id(
+        tx: &mut Transaction<'static, Any>,
+    ) -> Result<Option<String>, StoreError> {
+        sqlx::query_scalar("SELECT master_key_id FROM installation WHERE id = 1")
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(backend_error)
+    }
+}
+
+/// Appends `draft` to the chain inside `tx`. Locks the head row first: the next writer waits until
+/// this transaction ends, so sequence numbers and links follow commit order.
+async fn append(
+    tx: &mut Transaction<'static, Any>,
+    draft: &AuditDraft,
+) -> Result<AuditEvent, StoreError> {
+    let row = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(backend_error)?;
+    let seq: i64 = row.try_get("seq").map_err(backend_error)?;
+    let prev = hash32(row.try_get("hash").map_err(backend_error)?, "audit head")?;
+    let event = seal_event(prev, seq, draft);
+    sqlx::query(
+        "INSERT INTO audit_event (seq, at, actor, action, resource_type, resource_id, subject_id, purpose, outcome, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(event.seq)
+    .bind(event.at_micros)
+    .bind(&event.actor)
+    .bind(&event.action)
+    .bind(&event.resource_type)
+    .bind(&event.resource_id)
+    .bind(&event.subject_id)
+    .bind(&event.purpose)
+    .bind(&event.outcome)
+    .bind(event.prev_hash.to_vec())
+    .bind(event.hash.to_vec())
+    .execute(&mut **tx)
+    .await
+    .map_err(backend_error)?;
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+        .bind(event.hash.to_vec())
+        .execute(&mut **tx)
+        .await
+        .map_err(backend_error)?;
+    Ok(event)
+}
+
+async fn commit(tx: Transaction<'static, Any>) -> Result<(), StoreError> {
+    tx.commit().await.map_err(backend_error)
+}
+
+fn event_from_row(row: &AnyRow) -> Result<AuditEvent, StoreError> {
+    Ok(AuditEvent {
+        seq: row.try_get("seq").map_err(backend_error)?,
+        at_micros: row.try_get("at").map_err(backend_error)?,
+        actor: row.try_get("actor").map_err(backend_error)?,
+        action: row.try_get("action").map_err(backend_error)?,
+        resource_type: row.try_get("resource_type").map_err(backend_error)?,
+        resource_id: row.try_get("resource_id").map_err(backend_error)?,
+        subject_id: row.try_get("subject_id").map_err(backend_error)?,
+        purpose: row.try_get("purpose").map_err(backend_error)?,
+        outcome: row.try_get("outcome").map_err(backend_error)?,
+        prev_hash: hash32(
+            row.try_get("prev_hash").map_err(backend_error)?,
+            "prev_hash",
+        )?,
+        hash: hash32(row.try_get("hash").map_err(backend_error)?, "hash")?,
+    })
+}
+
+fn wrapped_key_from_row(row: &AnyRow) -> Result<WrappedDataKey, StoreError> {
+    Ok(WrappedDataKey {
+        owner_id: id(row, "owner_id")?,
+        version: row.try_get("version").map_err(backend_error)?,
+        master_key_id: row.try_get("master_key_id").map_err(backend_error)?,
+        wrapped: row.try_get("wrapped").map_err(backend_error)?,
+    })
+}
+
+fn organisation_from_row(row: &AnyRow) -> Result<Organisation, StoreError> {
+    Ok(Organisation {
+        id: id(row, "id")?,
+        name: row.try_get("name").map_err(backend_error)?,
+        created_at_micros: row.try_get("created_at").map_err(backend_error)?,
+    })
+}
+
+fn service_from_row(row: &AnyRow) -> Result<Service, StoreError> {
+    Ok(Service {
+        id: id(row, "id")?,
+        organisation_id: id(row, "organisation_id")?,
+        name: row.try_get("name").map_err(backend_error)?,
+        created_at_micros: row.try_get("created_at").map_err(backend_error)?,
+    })
+}
+
+fn role(row: &AnyRow) -> Result<Role, StoreError> {
+    let code: String = row.try_get("role").map_err(backend_error)?;
+    Role::from_code(&code).ok_or(StoreError::Backend("unknown role code in staff".to_owned()))
+}
+
+/// Loads the sealed fields of a set of people, keeping only `fields` (all when empty).
+async fn load_fields(
+    tx: &mut Transaction<'static, Any>,
+    people: &mut [(SealedPerson, WrappedDataKey)],
+    fields: &[PersonField],
+) -> Result<(), StoreError> {
+    for (person, _) in people.iter_mut() {
+        let rows = sqlx::query(
+            "SELECT field, value FROM person_field WHERE person_id = $1 ORDER BY field",
+        )
+        .bind(person.id.to_string())
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(backend_error)?;
+        for row in rows {
+            let code: String = row.try_get("field").map_err(backend_error)?;
+            let field = PersonField::from_code(&code).ok_or(StoreError::Backend(
+                "unknown field code in person_field".to_owned(),
+            ))?;
+            if fields.is_empty() || fields.contains(&field) {
+                person
+                    .fields
+                    .push((field, row.try_get("value").map_err(backend_error)?));
+            }
+        }
+    }
+    Ok(())
+}
+
+const PERSON_WITH_KEY: &str = "SELECT p.id, p.service_id, p.key_version, p.created_at, p.updated_at, \
+     k.owner_id, k.version, k.master_key_id, k.wrapped \
+     FROM person p JOIN data_key k ON k.owner_id = p.id AND k.version = p.key_version";
+
+fn person_with_key(row: &AnyRow) -> Result<(SealedPerson, WrappedDataKey), StoreError> {
+    Ok((
+        SealedPerson {
+            id: id(row, "id")?,
+            service_id: id(row, "service_id")?,
+            key_version: row.try_get("key_version").map_err(backend_error)?,
+            fields: Vec::new(),
+            created_at_micros: row.try_get("created_at").map_err(backend_error)?,
+            updated_at_micros: row.try_get("updated_at").map_err(backend_error)?,
+        },
+        wrapped_key_from_row(row)?,
+    ))
+}
+
+async fn set_indexes(
+    tx: &mut Transaction<'static, Any>,
+    person_id: Uuid,
+    service_id: Uuid,
+    changes: impl Iterator<Item = (IndexField, Option<[u8; 16]>)>,
+) -> Result<(), StoreError> {
+    for (field, digest) in changes {
+        sqlx::query("DELETE FROM blind_index WHERE person_id = $1 AND field = $2")
+            .bind(person_id.to_string())
+            .bind(field.code())
+            .execute(&mut **tx)
+            .await
+            .map_err(backend_error)?;
+        if let Some(d) = digest {
+            sqlx::query("INSERT INTO blind_index (person_id, service_id, field, digest) VALUES ($1, $2, $3, $4)")
+                .bind(person_id.to_string())
+                .bind(service_id.to_string())
+                .bind(field.code())
+                .bind(d.to_vec())
+                .execute(&mut **tx)
+                .await
+                .map_err(backend_error)?;
+        }
+    }
+    Ok(())
+}
+
+fn now_micros() -> i64 {
+    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX)
+}
+
+impl Store for SqlStore {
+    async fn installation_keys(&self) -> Result<Option<InstallationKeys>, StoreError> {
+        let row =
+            sqlx::query("SELECT master_key_id, wrapped_index_key FROM installation WHERE id = 1")
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend_error)?;
+        row.map(|r| {
+            Ok(InstallationKeys {
+                master_key_id: r.try_get("master_key_id").map_err(backend_error)?,
+                wrapped_index_key: r.try_get("wrapped_index_key").map_err(backend_error)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn initialise_keys(&self, keys: &InstallationKeys) -> Result<(), StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO installation (id, master_key_id, wrapped_index_key, created_at) VALUES (1, $1, $2, $3)",
+        )
+        .bind(&keys.master_key_id)
+        .bind(&keys.wrapped_index_key)
+        .bind(now_micros())
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(
+                "the installation is already initialised",
+            )),
+            Err(e) => Err(backend_error(e)),
+        }
+    }
+
+    async fn wrapped_data_keys(&self) -> Result<Vec<WrappedDataKey>, StoreError> {
+        sqlx::query("SELECT owner_id, version, master_key_id, wrapped FROM data_key ORDER BY owner_id, version")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend_error)?
+            .iter()
+            .map(wrapped_key_from_row)
+            .collect()
+    }
+
+    async fn rotate_master_key(
+        &self,
+        old_master_key_id: &str,
+        keys: &InstallationKeys,
+        rewrapped: &[WrappedDataKey],
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        // Appending first takes the head lock, which every other writer needs: no key can be added
+        // while the set is replaced.
+        append(&mut tx, audit).await?;
+        if Self::installation_key_id(&mut tx).await?.as_deref() != Some(old_master_key_id) {
+            return Err(StoreError::Conflict(
+                "the master key was rotated by someone else",
+            ));
+        }
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM data_key")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend_error)?;
+        if usize::try_from(count).ok() != Some(rewrapped.len()) {
+            return Err(StoreError::Conflict(
+                "data keys changed during rotation; try again",
+            ));
+        }
+        for key in rewrapped {
+            let done = sqlx::query(
+                "UPDATE data_key SET wrapped = $1, master_key_id = $2 WHERE owner_id = $3 AND version = $4 AND master_key_id = $5",
+            )
+            .bind(&key.wrapped)
+            .bind(&key.master_key_id)
+            .bind(key.owner_id.to_string())
+            .bind(key.version)
+            .bind(old_master_key_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend_error)?;
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Conflict(
+                    "data keys changed during rotation; try again",
+                ));
+            }
+        }
+        sqlx::query(
+            "UPDATE installation SET master_key_id = $1, wrapped_index_key = $2 WHERE id = 1",
+        )
+        .bind(&keys.master_key_id)
+        .bind(&keys.wrapped_index_key)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        commit(tx).await
+    }
+
+    async fn create_organisation(
+        &self,
+        organisation: &Organisation,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let result =
+            sqlx::query("INSERT INTO organisation (id, name, created_at) VALUES ($1, $2, $3)")
+                .bind(organisation.id.to_string())
+                .bind(&organisation.name)
+                .bind(organisation.created_at_micros)
+                .execute(&mut *tx)
+                .await;
+        match result {
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::Conflict("an organisation of that name exists"));
+            }
+            other => other.map_err(backend_error)?,
+        };
+        append(&mut tx, audit).await?;
+        commit(tx).await
+    }
+
+    async fn organisations(&self) -> Result<Vec<Organisation>, StoreError> {
+        sqlx::query("SELECT id, name, created_at FROM organisation ORDER BY name")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend_error)?
+            .iter()
+            .map(organisation_from_row)
+            .collect()
+    }
+
+    async fn organisation(&self, id: Uuid) -> Result<Option<Organisation>, StoreError> {
+        sqlx::query("SELECT id, name, created_at FROM organisation WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend_error)?
+            .as_ref()
+            .map(organisation_from_row)
+            .transpose()
+    }
+
+    async fn create_service(
+        &self,
+        service: &Service,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let result = sqlx::query(
+            "INSERT INTO service (id, organisation_id, name, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(service.id.to_string())
+        .bind(service.organisation_id.to_string())
+        .bind(&service.name)
+        .bind(service.created_at_micros)
+        .execute(&mut *tx)
+        .await;
+        match result {
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::Conflict("a service of that name exists"));
+            }
+            other => other.map_err(backend_error)?,
+        };
+        append(&mut tx, audit).await?;
+        commit(tx).await
+    }
+
+    async fn service(&self, id: Uuid) -> Result<Option<Service>, StoreError> {
+        sqlx::query("SELECT id, organisation_id, name, created_at FROM service WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend_error)?
+            .as_ref()
+            .map(service_from_row)
+            .transpose()
+    }
+
+    async fn services(&self, organisation_id: Uuid) -> Result<Vec<Service>, StoreError> {
+        sqlx::query("SELECT id, organisation_id, name, created_at FROM service WHERE organisation_id = $1 ORDER BY name")
+            .bind(organisation_id.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend_error)?
+            .iter()
+            .map(service_from_row)
+            .collect()
+    }
+
+    async fn create_staff(
+        &self,
+        staff: &StaffRecord,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let result = sqlx::query(
+            "INSERT INTO staff (id, organisation_id, service_id, role, handle, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(staff.id.to_string())
+        .bind(staff.organisation_id.to_string())
+        .bind(staff.service_id.map(|s| s.to_string()))
+        .bind(staff.role.code())
+        .bind(&staff.handle)
+        .bind(staff.created_at_micros)
+        .execute(&mut *tx)
+        .await;
+        match result {
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::Conflict("that handle is taken"));
+            }
+            other => other.map_err(backend_error)?,
+        };
+        append(&mut tx, audit).await?;
+        commit(tx).await
+    }
+
+    async fn staff_by_handle(&self, handle: &str) -> Result<Option<StaffRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, organisation_id, service_id, role, handle, created_at FROM staff WHERE handle = $1",
+        )
+        .bind(handle)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend_error)?;
+        row.map(|r| {
+            Ok(StaffRecord {
+                id: id(&r, "id")?,
+                organisation_id: id(&r, "organisation_id")?,
+                service_id: opt_id(&r, "service_id")?,
+                role: role(&r)?,
+                handle: r.try_get("handle").map_err(backend_error)?,
+                created_at_micros: r.try_get("created_at").map_err(backend_error)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn issue_token(
+        &self,
+        token: &ApiTokenRecord,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO api_token (id, staff_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token.id.to_string())
+        .bind(token.staff_id.to_string())
+        .bind(token.token_hash.to_vec())
+        .bind(token.created_at_micros)
+        .bind(token.expires_at_micros)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        append(&mut tx, audit).await?;
+        commit(tx).await
+    }
+
+    async fn staff_by_token(
+        &self,
+        token_hash: &[u8; 32],
+        now_micros: i64,
+    ) -> Result<Option<StaffActor>, StoreError> {
+        let row = sqlx::query(
+            "SELECT s.id, s.organisation_id, s.service_id, s.role FROM api_token t JOIN staff s ON s.id = t.staff_id \
+             WHERE t.token_hash = $1 AND t.expires_at > $2 AND t.revoked_at IS NULL AND s.disabled_at IS NULL",
+        )
+        .bind(token_hash.to_vec())
+        .bind(now_micros)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend_error)?;
+        row.map(|r| {
+            Ok(StaffActor {
+                user_id: id(&r, "id")?,
+                organisation_id: id(&r, "organisation_id")?,
+                service_id: opt_id(&r, "service_id")?,
+                role: role(&r)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn placement(&self, person_id: Uuid) -> Result<Option<Placement>, StoreError> {
+        let row = sqlx::query(
+            "SELECT p.id, p.service_id, s.organisation_id FROM person p JOIN service s ON s.id = p.service_id WHERE p.id = $1",
+        )
+        .bind(person_id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend_error)?;
+        row.map(|r| {
+            Ok(Placement {
+                person_id: id(&r, "id")?,
+                service_id: id(&r, "service_id")?,
+                organisation_id: id(&r, "organisation_id")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn create_person(
+        &self,
+        person: &SealedPerson,
+        indexes: &[(IndexField, [u8; 16])],
+        key: &WrappedDataKey,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        append(&mut tx, audit).await?;
+        if Self::installation_key_id(&mut tx).await?.as_deref() != Some(key.master_key_id.as_str())
+        {
+            return Err(StoreError::Conflict(
+                "the master key was rotated since this process started; restart it with the new key",
+            ));
+        }
+        let pid = person.id.to_string();
+        sqlx::query(
+            "INSERT INTO data_key (owner_id, version, master_key_id, wrapped, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(key.owner_id.to_string())
+        .bind(key.version)
+        .bind(&key.master_key_id)
+        .bind(&key.wrapped)
+        .bind(person.created_at_micros)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        sqlx::query("INSERT INTO person (id, service_id, key_version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&pid)
+            .bind(person.service_id.to_string())
+            .bind(person.key_version)
+            .bind(person.created_at_micros)
+            .bind(person.updated_at_micros)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend_error)?;
+        for (field, value) in &person.fields {
+            sqlx::query("INSERT INTO person_field (person_id, field, value) VALUES ($1, $2, $3)")
+                .bind(&pid)
+                .bind(field.code())
+                .bind(value)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_error)?;
+        }
+        set_indexes(
+            &mut tx,
+            person.id,
+            person.service_id,
+            indexes.iter().map(|(f, d)| (*f, Some(*d))),
+        )
+        .await?;
+        commit(tx).await
+    }
+
+    async fn read_person(
+        &self,
+        person_id: Uuid,
+        audit: &AuditDraft,
+    ) -> Result<Option<(SealedPerson, WrappedDataKey)>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{PERSON_WITH_KEY} WHERE p.id = $1"
+        )))
+        .bind(person_id.to_string())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let mut found = vec![person_with_key(&row)?];
+        load_fields(&mut tx, &mut found, &[]).await?;
+        append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(found.pop())
+    }
+
+    async fn update_person(
+        &self,
+        person_id: Uuid,
+        fields: &[FieldChange],
+        indexes: &[IndexChange],
+        expected_updated_at_micros: i64,
+        updated_at_micros: i64,
+        audit: &AuditDraft,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let pid = person_id.to_string();
+        let row = sqlx::query("SELECT service_id, updated_at FROM person WHERE id = $1")
+            .bind(&pid)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend_error)?;
+        let Some(row) = row else {
+            return Ok(false);
+        };
+        let stored_at: i64 = row.try_get("updated_at").map_err(backend_error)?;
+        if stored_at != expected_updated_at_micros {
+            return Err(StoreError::Conflict(
+                "the record changed meanwhile; read it again",
+            ));
+        }
+        let service_id = id(&row, "service_id")?;
+        for (field, value) in fields {
+            sqlx::query("DELETE FROM person_field WHERE person_id = $1 AND field = $2")
+                .bind(&pid)
+                .bind(field.code())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_error)?;
+            if let Some(v) = value {
+                sqlx::query(
+                    "INSERT INTO person_field (person_id, field, value) VALUES ($1, $2, $3)",
+                )
+                .bind(&pid)
+                .bind(field.code())
+                .bind(v)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_error)?;
+            }
+        }
+        set_indexes(&mut tx, person_id, service_id, indexes.iter().copied()).await?;
+        // The timestamp moves strictly forward, so optimistic checks cannot be fooled by a clock tie.
+        sqlx::query("UPDATE person SET updated_at = $1 WHERE id = $2")
+            .bind(updated_at_micros.max(stored_at + 1))
+            .bind(&pid)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend_error)?;
+        append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(true)
+    }
+
+    async fn list_people(
+        &self,
+        service_id: Uuid,
+        fields: &[PersonField],
+        after: Option<Uuid>,
+        limit: u32,
+        audit: &AuditDraft,
+    ) -> Result<Vec<(SealedPerson, WrappedDataKey)>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{PERSON_WITH_KEY} WHERE p.service_id = $1 AND p.id > $2 ORDER BY p.id LIMIT $3"
+        )))
+        .bind(service_id.to_string())
+        .bind(after.map(|a| a.to_string()).unwrap_or_default())
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        let mut people = rows
+            .iter()
+            .map(person_with_key)
+            .collect::<Result<Vec<_>, _>>()?;
+        load_fields(&mut tx, &mut people, fields).await?;
+        append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(people)
+    }
+
+    async fn find_people(
+        &self,
+        service_id: Uuid,
+        field: IndexField,
+        digest: &[u8; 16],
+        audit: &AuditDraft,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let rows = sqlx::query(
+            "SELECT person_id FROM blind_index WHERE field = $1 AND digest = $2 AND service_id = $3 ORDER BY person_id",
+        )
+        .bind(field.code())
+        .bind(digest.to_vec())
+        .bind(service_id.to_string())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        let ids = rows
+            .iter()
+            .map(|r| id(r, "person_id"))
+            .collect::<Result<Vec<_>, _>>()?;
+        append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(ids)
+    }
+
+    async fn destroy_person_key(
+        &self,
+        person_id: Uuid,
+        audit: &AuditDraft,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let pid = person_id.to_string();
+        let gone = sqlx::query("DELETE FROM data_key WHERE owner_id = $1")
+            .bind(&pid)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend_error)?;
+        if gone.rows_affected() == 0 {
+            return Ok(false);
+        }
+        // Blind indexes would still link the person to identifiers someone already knows.
+        sqlx::query("DELETE FROM blind_index WHERE person_id = $1")
+            .bind(&pid)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend_error)?;
+        append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(true)
+    }
+
+    async fn append_audit(&self, audit: &AuditDraft) -> Result<AuditEvent, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let event = append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(event)
+    }
+
+    async fn audit_events(&self, from_seq: i64, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {
+        sqlx::query(
+            "SELECT seq, at, actor, action, resource_type, resource_id, subject_id, purpose, outcome, prev_hash, hash \
+             FROM audit_event WHERE seq >= $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(from_seq)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(event_from_row)
+        .collect()
+    }
+
+    async fn audit_head(&self) -> Result<Option<Checkpoint>, StoreError> {
+        let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend_error)?;
+        let seq: i64 = row.try_get("seq").map_err(backend_error)?;
+        if seq == 0 {
+            return Ok(None);
+        }
+        Ok(Some(Checkpoint {
+            seq,
+            hash: hash32(row.try_get("hash").map_err(backend_error)?, "audit head")?,
+        }))
+    }
+
+    async fn audit_events_for_subject(
+        &self,
+        subject_id: Uuid,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        sqlx::query(
+            "SELECT seq, at, actor, action, resource_type, resource_id, subject_id, purpose, outcome, prev_hash, hash \
+             FROM audit_event WHERE subject_id = $1 ORDER BY seq DESC LIMIT $2",
+        )
+        .bind(subject_id.to_string())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(event_from_row)
+        .collect()
+    }
+}
+
+/// Connection-level helpers the CLI needs beyond the port.
+impl SqlStore {
+    /// Closes and reopens nothing; exposes whether a connection can be made at all (used by `migrate`).
+    pub async fn connection_ok(&self) -> bool {
+        match self.pool.acquire().await {
+            Ok(mut c) => c.ping().await.is_ok(),
+            Err(_) => false,
+        }
+    }
+}

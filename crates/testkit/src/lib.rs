@@ -1,1 +1,272 @@
-//! placeholder
+//! Test support: a fresh database per test on either backend, a ready-made organisation with two
+//! services and their staff, and raw access to the database for tamper and canary tests.
+//!
+//! PostgreSQL tests never skip: if the server at `CONFIDANT_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`) cannot be reached, they fail.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Once;
+
+use confidant_core::clock::FixedClock;
+use confidant_core::{Actor, Confidant, KeyRing, Role};
+use confidant_crypto::MasterKey;
+use confidant_store::{ConnectOptions, SqlStore, sqlite_url};
+use sqlx::any::AnyConnectOptions;
+use sqlx::{AnyConnection, Connection, Executor};
+use tempfile::TempDir;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub use confidant_core::synthetic::Synthetic;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestBackend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server tests create their databases on.
+pub fn postgres_admin_url() -> String {
+    std::env::var("CONFIDANT_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+static DRIVERS: Once = Once::new();
+
+/// A fresh, migrated database that is removed when dropped.
+#[derive(Debug)]
+pub struct TestDb {
+    pub backend: TestBackend,
+    pub url: String,
+    /// The SQLite file (SQLite only).
+    pub path: Option<PathBuf>,
+    pg_database: Option<String>,
+    _dir: Option<TempDir>,
+}
+
+impl TestDb {
+    pub async fn new(backend: TestBackend) -> anyhow::Result<Self> {
+        DRIVERS.call_once(sqlx::any::install_default_drivers);
+        match backend {
+            TestBackend::Sqlite => {
+                let dir = tempfile::tempdir()?;
+                let path = dir.path().join("confidant.db");
+                Ok(Self {
+                    backend,
+                    url: sqlite_url(&path),
+                    path: Some(path),
+                    pg_database: None,
+                    _dir: Some(dir),
+                })
+            }
+            TestBackend::Postgres => {
+                let name = format!("confidant_test_{}", Uuid::new_v4().simple());
+                let mut admin = AnyConnection::connect(&postgres_admin_url()).await.map_err(|e| {
+                    anyhow::anyhow!("PostgreSQL is required for these tests and was not reachable at {}: {e}", postgres_admin_url())
+                })?;
+                admin
+                    .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .await?;
+                admin.close().await?;
+                let base = postgres_admin_url();
+                let url = match base.rfind('/') {
+                    Some(i) if i > "postgres://".len() => format!("{}/{name}", &base[..i]),
+                    _ => format!("{base}/{name}"),
+                };
+                Ok(Self {
+                    backend,
+                    url,
+                    path: None,
+                    pg_database: Some(name),
+                    _dir: None,
+                })
+            }
+        }
+    }
+
+    /// A migrated store on this database.
+    pub async fn store(&self) -> anyhow::Result<SqlStore> {
+        let store = SqlStore::connect(
+            &self.url,
+            &ConnectOptions {
+                max_connections: 8,
+                create_if_missing: true,
+            },
+        )
+        .await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Runs raw SQL on the database, outside Confidant (for tampering in tests).
+    pub async fn raw_execute(&self, sql: &str) -> anyhow::Result<u64> {
+        let mut conn = self.raw().await?;
+        let done = conn.execute(sqlx::AssertSqlSafe(sql.to_owned())).await?;
+        conn.close().await?;
+        Ok(done.rows_affected())
+    }
+
+    /// A raw connection to the database.
+    pub async fn raw(&self) -> anyhow::Result<AnyConnection> {
+        DRIVERS.call_once(sqlx::any::install_default_drivers);
+        Ok(AnyConnection::connect_with(&AnyConnectOptions::from_str(&self.url)?).await?)
+    }
+
+    /// Every byte the database keeps on disk or would put in a dump: the SQLite file with its WAL
+    /// and shared memory, or a `pg_dump` of the PostgreSQL database.
+    pub fn raw_bytes(&self) -> anyhow::Result<Vec<u8>> {
+        match (&self.path, &self.pg_database) {
+            (Some(path), _) => {
+                let mut all = Vec::new();
+                for suffix in ["", "-wal", "-shm", "-journal"] {
+                    let p = PathBuf::from(format!("{}{suffix}", path.display()));
+                    if p.exists() {
+                        all.extend(std::fs::read(p)?);
+                    }
+                }
+                Ok(all)
+            }
+            (None, Some(_)) => {
+                let out = std::process::Command::new("pg_dump")
+                    .arg("--dbname")
+                    .arg(&self.url)
+                    .output()?;
+                anyhow::ensure!(
+                    out.status.success(),
+                    "pg_dump failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                Ok(out.stdout)
+            }
+            (None, None) => anyhow::bail!("no database"),
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = self.pg_database.take() {
+            // Drop the database from a thread of its own: Drop cannot await.
+            let admin = postgres_admin_url();
+            let _ = std::thread::spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                rt.block_on(async move {
+                    if let Ok(mut conn) = AnyConnection::connect(&admin).await {
+                        let _ = conn
+                            .execute(sqlx::AssertSqlSafe(format!(
+                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                            )))
+                            .await;
+                        let _ = conn.close().await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// A fixed moment for deterministic tests.
+pub fn test_time() -> OffsetDateTime {
+    time::macros::datetime!(2026-11-22 10:00 UTC)
+}
+
+/// A running Confidant on a fresh database, with an organisation, two services and staff.
+pub struct TestApp {
+    pub db: TestDb,
+    pub master: MasterKey,
+    pub confidant: Confidant<SqlStore, FixedClock>,
+    pub organisation: Uuid,
+    pub service_a: Uuid,
+    pub service_b: Uuid,
+    /// A practitioner of service A.
+    pub worker_a: Actor,
+    /// A practitioner of service B.
+    pub worker_b: Actor,
+    /// The organisation's Data Protection Officer.
+    pub dpo: Actor,
+    pub admin: Actor,
+}
+
+impl std::fmt::Debug for TestApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestApp")
+            .field("db", &self.db)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TestApp {
+    pub async fn new(backend: TestBackend) -> anyhow::Result<Self> {
+        let db = TestDb::new(backend).await?;
+        let store = db.store().await?;
+        let master = MasterKey::generate();
+        let keys = KeyRing::initialise(&store, master.clone()).await?;
+        let confidant = Confidant::new(store, keys, FixedClock::at(test_time()));
+        let org = confidant
+            .create_organisation(&Actor::System, "Northgate Recovery Trust")
+            .await?;
+        let a = confidant
+            .create_service(&Actor::System, org.id, "Recovery Service")
+            .await?;
+        let b = confidant
+            .create_service(&Actor::System, org.id, "Employment Support")
+            .await?;
+        let mut staff = Vec::new();
+        for (handle, service, role) in [
+            ("worker.a", Some(a.id), Role::Practitioner),
+            ("worker.b", Some(b.id), Role::Practitioner),
+            ("dpo", None, Role::DataProtectionOfficer),
+            ("admin", None, Role::Administrator),
+        ] {
+            let s = confidant
+                .create_staff(&Actor::System, org.id, service, role, handle)
+                .await?;
+            staff.push(Actor::Staff(confidant_core::StaffActor {
+                user_id: s.id,
+                organisation_id: org.id,
+                service_id: s.service_id,
+                role: s.role,
+            }));
+        }
+        let mut staff = staff.into_iter();
+        let mut next = || staff.next().ok_or_else(|| anyhow::anyhow!("staff missing"));
+        Ok(Self {
+            worker_a: next()?,
+            worker_b: next()?,
+            dpo: next()?,
+            admin: next()?,
+            db,
+            master,
+            confidant,
+            organisation: org.id,
+            service_a: a.id,
+            service_b: b.id,
+        })
+    }
+}
+
+/// Declares one async test per backend: `both_backends!(name, |backend| async { ... })`.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() -> anyhow::Result<()> {
+                ($body)($crate::TestBackend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() -> anyhow::Result<()> {
+                ($body)($crate::TestBackend::Postgres).await
+            }
+        }
+    };
+}
