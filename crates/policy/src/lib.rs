@@ -264,6 +264,7 @@ fn allowed(actor: &Actor, action: Action, resource: &Resource) -> bool {
                 organisation_id, ..
             },
         ) => s.organisation_id == *organisation_id,
+        (Actor::Staff(s), ServiceRead, Resource::Organisation { id }) => s.organisation_id == *id,
         (
             Actor::Staff(s),
             PersonCreate | PersonList | PersonFind,
