@@ -441,6 +441,28 @@ pub async fn verify_chain<S: crate::store::Store>(
     Ok(verifier.finish(head.map(|h| h.seq)))
 }
 
+impl<S: crate::store::Store, C: crate::Clock> crate::Confidant<S, C> {
+    /// Records that the chain's head was taken as a checkpoint and returns it: the checkpoint covers
+    /// its own recording, so a later `verify --since-checkpoint` starts from a known event.
+    pub async fn record_audit_checkpoint(
+        &self,
+        actor: &Actor,
+    ) -> Result<Option<Checkpoint>, crate::store::StoreError> {
+        let Ok(permit) =
+            self.authorizer
+                .authorize(actor, Action::AuditCheckpoint, Resource::Installation)
+        else {
+            return Ok(None);
+        };
+        let draft = AuditDraft::permitted(&permit, Purpose::Audit, self.clock.now());
+        let event = self.store.append_audit(&draft).await?;
+        Ok(Some(Checkpoint {
+            seq: event.seq,
+            hash: event.hash,
+        }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

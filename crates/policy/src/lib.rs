@@ -109,6 +109,8 @@ pub enum Action {
     /// Destroys a person's data key: every sealed value of theirs becomes unreadable.
     PersonShred,
     KeysRotate,
+    /// Reads the audit chain's head to keep it elsewhere as a checkpoint.
+    AuditCheckpoint,
 }
 
 impl Action {
@@ -125,6 +127,7 @@ impl Action {
             Action::PersonFind => "person.find",
             Action::PersonShred => "person.shred",
             Action::KeysRotate => "keys.rotate",
+            Action::AuditCheckpoint => "audit.checkpoint",
         }
     }
 }
@@ -245,7 +248,11 @@ fn allowed(actor: &Actor, action: Action, resource: &Resource) -> bool {
     use Action::*;
     match (actor, action, resource) {
         // The operator sets the installation up and keeps its keys; never reads records.
-        (Actor::System, OrganisationCreate | KeysRotate, Resource::Installation) => true,
+        (
+            Actor::System,
+            OrganisationCreate | KeysRotate | AuditCheckpoint,
+            Resource::Installation,
+        ) => true,
         (
             Actor::System,
             ServiceCreate | ServiceRead | StaffCreate,
@@ -254,6 +261,9 @@ fn allowed(actor: &Actor, action: Action, resource: &Resource) -> bool {
         | (Actor::System, ServiceRead, Resource::Service { .. }) => true,
         (Actor::System, _, _) => false,
 
+        (Actor::Staff(s), AuditCheckpoint, Resource::Installation) => {
+            matches!(s.role, Role::Auditor | Role::DataProtectionOfficer)
+        }
         (Actor::Staff(s), ServiceCreate | StaffCreate, Resource::Organisation { id }) => {
             s.role == Role::Administrator && s.organisation_id == *id
         }
