@@ -1,1 +1,549 @@
-fn main() {}
+//! `confidant`: the composition root (configuration → keys → store → services → web) and the operator's
+//! commands. Every command that touches data goes through the core services.
+
+mod config;
+mod demo;
+mod keyfile;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use confidant_core::audit::{Checkpoint, verify_chain};
+use confidant_core::{Actor, Confidant, KeyRing, Role, SystemClock};
+use confidant_crypto::MasterKey;
+use confidant_store::{Backend, ConnectOptions, SqlStore};
+use uuid::Uuid;
+
+use crate::config::{Config, Flags, LogFormat};
+use crate::keyfile::KeySource;
+
+/// Confidant: the case record system that keeps a care service's privacy promises.
+#[derive(Debug, Parser)]
+#[command(name = "confidant", version, about, long_about = None)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct Global {
+    /// A TOML configuration file.
+    #[arg(long, global = true, env = "CONFIDANT_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The data directory (SQLite database and master key file).
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// The database: sqlite://PATH or postgres://USER@HOST/DB (default: SQLite in the data directory).
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create the data directory, the master key file (mode 0600) and the database; safe to re-run.
+    Init,
+    /// Apply database migrations (needs no key).
+    Migrate,
+    /// Serve the API and pages.
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8080.
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Run a demonstration: a fictional organisation, two services and 50 synthetic people in
+    /// ./confidant-demo (re-used when it exists), served on http://127.0.0.1:8080.
+    Demo {
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Show the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Check or checkpoint the tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Manage encryption keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Organisations (data controllers).
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Services of an organisation.
+    #[command(subcommand)]
+    Service(ServiceCommand),
+    /// Staff accounts.
+    #[command(subcommand)]
+    Staff(StaffCommand),
+    /// Personal access tokens for the API.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print the effective configuration with secrets redacted.
+    Show,
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Re-walk the hash chain; exits 0 if intact, 3 naming the first bad event if not.
+    Verify {
+        /// Start from a checkpoint printed by `audit head` (SEQUENCE:HASH) and check it still holds.
+        #[arg(long, value_name = "SEQ:HASH")]
+        since_checkpoint: Option<Checkpoint>,
+    },
+    /// Record a checkpoint on the chain and print it (SEQUENCE:HASH) to keep somewhere else.
+    Head,
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Re-wrap every data key under a new master key, without re-encrypting data. The old key then opens
+    /// nothing. Stop every `confidant serve` first; restart them with the new key.
+    Rotate,
+}
+
+#[derive(Debug, Subcommand)]
+enum OrgCommand {
+    /// Create an organisation; prints its id.
+    Create { name: String },
+    /// List organisations.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum ServiceCommand {
+    /// Create a service; prints its id.
+    Create {
+        #[arg(long)]
+        organisation: Uuid,
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum StaffCommand {
+    /// Add a member of staff.
+    Add {
+        #[arg(long)]
+        organisation: Uuid,
+        /// The service they work in (omit for organisation-wide roles).
+        #[arg(long)]
+        service: Option<Uuid>,
+        /// practitioner, team_manager, service_manager, data_protection_officer, caldicott_guardian,
+        /// administrator, processor_staff, trustee or auditor.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Their sign-in handle (a-z, 0-9, '.', '-', '_').
+        handle: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Issue a personal access token for a member of staff; it is printed once.
+    Issue {
+        handle: String,
+        /// Days until it expires (1–90).
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u16).range(1..=90))]
+        days: u16,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::from_code(s).ok_or_else(|| {
+        let all: Vec<_> = Role::ALL.iter().map(|r| r.code()).collect();
+        format!("unknown role; one of: {}", all.join(", "))
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: could not start: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn load_config(global: &Global, command: &Command) -> anyhow::Result<Config> {
+    let mut defaults = Config::default();
+    if matches!(command, Command::Demo { .. }) {
+        defaults.data_dir = PathBuf::from("./confidant-demo");
+    }
+    let listen = match command {
+        Command::Serve { listen } | Command::Demo { listen } => *listen,
+        _ => None,
+    };
+    let flags = Flags {
+        data_dir: global.data_dir.clone(),
+        database_url: global.database_url.clone(),
+        listen,
+    };
+    Config::load(global.config.as_deref(), defaults, &flags)
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match config.log_format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = load_config(&cli.global, &cli.command)?;
+    init_logging(&config);
+    match cli.command {
+        Command::Init => {
+            init(&config).await?;
+        }
+        Command::Migrate => {
+            let store = connect(&config, true).await?;
+            store.migrate().await?;
+            println!("migrations applied");
+        }
+        Command::Serve { .. } => {
+            let confidant = open(&config).await?;
+            serve(&config, Arc::new(confidant)).await?;
+        }
+        Command::Demo { .. } => {
+            init(&config).await?;
+            let confidant = open(&config).await?;
+            let guide = demo::prepare(&confidant, &config).await?;
+            let confidant = Arc::new(confidant);
+            let listener = bind(&config).await?;
+            println!("{guide}");
+            serve_on(listener, confidant).await?;
+        }
+        Command::Config(ConfigCommand::Show) => print!("{}", config.redacted_toml()?),
+        Command::Audit(AuditCommand::Verify { since_checkpoint }) => {
+            let store = connect(&config, false).await?;
+            require_schema(&store).await?;
+            match verify_chain(&store, since_checkpoint).await? {
+                Ok(verified) => match verified.head {
+                    Some(head) => println!(
+                        "audit chain intact: {} events checked, head {head}",
+                        verified.checked
+                    ),
+                    None => println!("audit chain intact: no events yet"),
+                },
+                Err(broken) => {
+                    eprintln!("audit chain BROKEN at event {}: {broken}", broken.seq());
+                    return Ok(ExitCode::from(3));
+                }
+            }
+        }
+        Command::Audit(AuditCommand::Head) => {
+            let confidant = open(&config).await?;
+            match confidant.record_audit_checkpoint(&Actor::System).await? {
+                Some(head) => println!("{head}"),
+                None => bail!("not permitted"),
+            }
+        }
+        Command::Keys(KeysCommand::Rotate) => rotate(&config).await?,
+        Command::Org(OrgCommand::Create { name }) => {
+            let confidant = open(&config).await?;
+            let org = confidant
+                .create_organisation(&Actor::System, &name)
+                .await
+                .map_err(describe)?;
+            println!("{}", org.id);
+        }
+        Command::Org(OrgCommand::List) => {
+            let confidant = open(&config).await?;
+            for org in confidant.organisations().await.map_err(describe)? {
+                println!("{}\t{}", org.id, org.name);
+            }
+        }
+        Command::Service(ServiceCommand::Create { organisation, name }) => {
+            let confidant = open(&config).await?;
+            let service = confidant
+                .create_service(&Actor::System, organisation, &name)
+                .await
+                .map_err(describe)?;
+            println!("{}", service.id);
+        }
+        Command::Staff(StaffCommand::Add {
+            organisation,
+            service,
+            role,
+            handle,
+        }) => {
+            let confidant = open(&config).await?;
+            let staff = confidant
+                .create_staff(&Actor::System, organisation, service, role, &handle)
+                .await
+                .map_err(describe)?;
+            println!("{}", staff.id);
+        }
+        Command::Token(TokenCommand::Issue { handle, days }) => {
+            let confidant = open(&config).await?;
+            let staff = confidant
+                .staff_by_handle(&handle)
+                .await
+                .map_err(describe)?
+                .context("no member of staff has that handle")?;
+            let token = confidant
+                .issue_token(
+                    &Actor::System,
+                    &staff,
+                    time::Duration::days(i64::from(days)),
+                )
+                .await
+                .map_err(describe)?;
+            println!("{}", token.expose());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Turns a core error into a message for the operator (it names fields, never values).
+fn describe(e: confidant_core::organisation::OrganisationError) -> anyhow::Error {
+    use confidant_core::organisation::OrganisationError as E;
+    match e {
+        E::Invalid(v) => {
+            let parts: Vec<_> =
+                v.0.iter()
+                    .map(|v| format!("{}: {}", v.field, v.message))
+                    .collect();
+            anyhow::anyhow!("invalid input: {}", parts.join("; "))
+        }
+        E::NotFound => anyhow::anyhow!("not found"),
+        E::Conflict(what) => anyhow::anyhow!("{what}"),
+        E::Store(s) => anyhow::anyhow!("{s}"),
+    }
+}
+
+async fn connect(config: &Config, create: bool) -> anyhow::Result<SqlStore> {
+    let url = config.database_url()?;
+    if Backend::from_url(&url) == Some(Backend::Sqlite) && !create {
+        let path = config.data_dir.join("confidant.db");
+        if config.database_url.is_none() && config.database_url_file.is_none() && !path.exists() {
+            bail!(
+                "there is no database at {}: run `confidant init` first (or `confidant demo`)",
+                path.display()
+            );
+        }
+    }
+    SqlStore::connect(
+        &url,
+        &ConnectOptions {
+            max_connections: config.max_connections,
+            create_if_missing: create,
+        },
+    )
+    .await
+    .with_context(|| format!("could not open the database {}", config::redact_url(&url)))
+}
+
+async fn require_schema(store: &SqlStore) -> anyhow::Result<()> {
+    if !store.has_schema().await? {
+        bail!("the database has not been initialised: run `confidant init` first");
+    }
+    Ok(())
+}
+
+/// Creates what is missing: data directory, key file, database, schema, installation keys.
+async fn init(config: &Config) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "could not create the data directory {}",
+            config.data_dir.display()
+        )
+    })?;
+    std::fs::set_permissions(&config.data_dir, std::fs::Permissions::from_mode(0o700))?;
+    let key_path = config.master_key_path();
+    let (master, source) = match keyfile::load(&key_path)? {
+        Some(found) => found,
+        None => {
+            let key = MasterKey::generate();
+            keyfile::write_new(&key_path, &key)?;
+            println!(
+                "Created a new master key in {} (mode 0600). Keep a copy somewhere safe and separate from \
+                 database backups: without it the data cannot be read.",
+                key_path.display()
+            );
+            (key, KeySource::File(key_path.clone()))
+        }
+    };
+    let store = connect(config, true).await?;
+    store.migrate().await?;
+    restrict_sqlite_file(config)?;
+    KeyRing::initialise(&store, master)
+        .await
+        .with_context(|| format!("the master key from {source} cannot open this database"))?;
+    println!(
+        "Confidant is initialised (data directory {}).",
+        config.data_dir.display()
+    );
+    store.close().await;
+    Ok(())
+}
+
+fn restrict_sqlite_file(config: &Config) -> anyhow::Result<()> {
+    if config.database_url.is_none() && config.database_url_file.is_none() {
+        let db = config.data_dir.join("confidant.db");
+        if db.exists() {
+            std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
+}
+
+/// Opens an initialised installation. A missing or wrong key stops here, before anything is written;
+/// migrations run only after the key is proved right.
+async fn open(config: &Config) -> anyhow::Result<Confidant<SqlStore, SystemClock>> {
+    let store = connect(config, false).await?;
+    require_schema(&store).await?;
+    let key_path = config.master_key_path();
+    let Some((master, source)) = keyfile::load(&key_path)? else {
+        bail!(
+            "no master key: set CONFIDANT_MASTER_KEY or put the key file at {} (nothing was changed)",
+            key_path.display()
+        );
+    };
+    let keys = match KeyRing::open(&store, master).await {
+        Ok(keys) => keys,
+        Err(confidant_core::keyring::KeyRingError::WrongMasterKey { expected, .. })
+            if matches!(source, KeySource::File(_)) =>
+        {
+            finish_interrupted_rotation(&store, &key_path, &expected).await?
+        }
+        Err(e) => {
+            return Err(anyhow::Error::new(e).context(format!(
+                "cannot open the database with the key from {source}"
+            )));
+        }
+    };
+    store.migrate().await?;
+    Ok(Confidant::new(store, keys, SystemClock))
+}
+
+/// A rotation that committed in the database but stopped before its new key file replaced the old one
+/// leaves the new key at `<key file>.new`: finish the switch, or refuse.
+async fn finish_interrupted_rotation(
+    store: &SqlStore,
+    key_path: &std::path::Path,
+    expected: &str,
+) -> anyhow::Result<KeyRing> {
+    let pending = keyfile::pending_path(key_path);
+    if pending.exists() {
+        let key = keyfile::read_file(&pending)?;
+        if key.key_id() == expected {
+            let keys = KeyRing::open(store, key).await?;
+            keyfile::replace(&pending, key_path)?;
+            tracing::warn!(
+                "completed an interrupted key rotation: the new master key file is now in place"
+            );
+            return Ok(keys);
+        }
+    }
+    bail!(
+        "the master key in {} does not match this database (it expects key id {expected}); nothing was changed",
+        key_path.display()
+    )
+}
+
+async fn rotate(config: &Config) -> anyhow::Result<()> {
+    if std::env::var_os("CONFIDANT_MASTER_KEY").is_some() {
+        bail!(
+            "the master key comes from CONFIDANT_MASTER_KEY: rotation writes a key file, so unset it and point \
+             master_key_file at the current key"
+        );
+    }
+    let mut confidant = open(config).await?;
+    let key_path = config.master_key_path();
+    let pending = keyfile::pending_path(&key_path);
+    if pending.exists() {
+        // Left by a rotation that stopped before its database transaction committed: unused.
+        std::fs::remove_file(&pending)?;
+    }
+    let new_key = MasterKey::generate();
+    // The new key is on disk before the database switches to it, so a crash at any point leaves a key
+    // that opens the database.
+    keyfile::write_new(&pending, &new_key)?;
+    let rotation = match confidant.rotate_master_key(&Actor::System, new_key).await {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = std::fs::remove_file(&pending);
+            return Err(e.into());
+        }
+    };
+    keyfile::replace(&pending, &key_path)?;
+    println!(
+        "Rotated the master key: {} data keys re-wrapped; key id {} replaced by {} in {}. The old key opens \
+         nothing now; update any copies you keep and restart running servers.",
+        rotation.data_keys,
+        rotation.old_key_id,
+        rotation.new_key_id,
+        key_path.display()
+    );
+    Ok(())
+}
+
+async fn bind(config: &Config) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("could not listen on {}", config.listen))
+}
+
+async fn serve(
+    config: &Config,
+    confidant: Arc<Confidant<SqlStore, SystemClock>>,
+) -> anyhow::Result<()> {
+    let listener = bind(config).await?;
+    println!("Confidant is serving on http://{}", listener.local_addr()?);
+    serve_on(listener, confidant).await
+}
+
+async fn serve_on(
+    listener: tokio::net::TcpListener,
+    confidant: Arc<Confidant<SqlStore, SystemClock>>,
+) -> anyhow::Result<()> {
+    tracing::info!(address = %listener.local_addr()?, "serving");
+    let app = confidant_web::router(confidant.clone());
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    confidant.store().close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = ctrl_c.await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term.recv() => {},
+    }
+}

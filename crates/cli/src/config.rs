@@ -1,0 +1,187 @@
+//! Typed configuration: defaults, then a TOML file (`--config` or `CONFIDANT_CONFIG`), then `CONFIDANT_*`
+//! environment variables, then command-line flags. Unknown keys and invalid values stop start-up with a
+//! message naming the key. Secrets come from the environment or from `*_FILE` paths, never from the TOML
+//! file itself, and `config show` prints them redacted.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Environment variables with the `CONFIDANT_` prefix that are not configuration keys.
+const NOT_KEYS: &[&str] = &["master_key", "config", "test_postgres_url"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the SQLite database and (by default) the master key file live.
+    pub data_dir: PathBuf,
+    /// `sqlite://PATH` or `postgres://…`; default: `confidant.db` in the data directory. May hold a
+    /// password, so it can also be read from `database_url_file`.
+    pub database_url: Option<String>,
+    pub database_url_file: Option<PathBuf>,
+    /// The master key file (64 hexadecimal characters, mode 0600); default: `master.key` in the data
+    /// directory. `CONFIDANT_MASTER_KEY` takes precedence.
+    pub master_key_file: Option<PathBuf>,
+    /// The address `serve` listens on.
+    pub listen: SocketAddr,
+    pub log_format: LogFormat,
+    /// A tracing filter, e.g. `info` or `confidant=debug,info`.
+    pub log_level: String,
+    /// The most database connections one process opens (SQLite uses at most 4).
+    pub max_connections: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./confidant-data"),
+            database_url: None,
+            database_url_file: None,
+            master_key_file: None,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            log_format: LogFormat::Text,
+            log_level: "info".to_owned(),
+            max_connections: 16,
+        }
+    }
+}
+
+/// Values given as command-line flags; only those present override.
+#[derive(Debug, Default, Serialize)]
+pub struct Flags {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+}
+
+impl Config {
+    /// Loads and validates. `defaults` lets a command change a default (the demo's data directory).
+    pub fn load(file: Option<&Path>, defaults: Config, flags: &Flags) -> anyhow::Result<Config> {
+        let mut figment = Figment::from(Serialized::defaults(defaults));
+        if let Some(file) = file {
+            anyhow::ensure!(
+                file.is_file(),
+                "the configuration file {} does not exist",
+                file.display()
+            );
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        let figment = figment
+            .merge(Env::prefixed("CONFIDANT_").ignore(NOT_KEYS))
+            .merge(Serialized::defaults(flags));
+        let config: Config = figment.extract().map_err(|e| {
+            // figment names the key and where its value came from; it quotes values only for type
+            // errors, and no secret is a configuration key.
+            anyhow::anyhow!("invalid configuration: {e}")
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.database_url.is_some() && self.database_url_file.is_some() {
+            bail!("invalid configuration: set database_url or database_url_file, not both");
+        }
+        if let Some(url) = &self.database_url {
+            if confidant_store::Backend::from_url(url).is_none() {
+                bail!(
+                    "invalid configuration: database_url must start with sqlite:// or postgres://"
+                );
+            }
+        }
+        if !(1..=256).contains(&self.max_connections) {
+            bail!("invalid configuration: max_connections must be between 1 and 256");
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log_level).map_err(|_| {
+            anyhow::anyhow!("invalid configuration: log_level is not a valid filter")
+        })?;
+        Ok(())
+    }
+
+    /// The database URL, reading `database_url_file` if that is how it was given.
+    pub fn database_url(&self) -> anyhow::Result<String> {
+        if let Some(url) = &self.database_url {
+            return Ok(url.clone());
+        }
+        if let Some(file) = &self.database_url_file {
+            let url = std::fs::read_to_string(file)
+                .with_context(|| format!("could not read database_url_file {}", file.display()))?;
+            let url = url.trim().to_owned();
+            if confidant_store::Backend::from_url(&url).is_none() {
+                bail!(
+                    "invalid configuration: the URL in database_url_file must start with sqlite:// or postgres://"
+                );
+            }
+            return Ok(url);
+        }
+        Ok(confidant_store::sqlite_url(
+            &self.data_dir.join("confidant.db"),
+        ))
+    }
+
+    pub fn master_key_path(&self) -> PathBuf {
+        self.master_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("master.key"))
+    }
+
+    /// The configuration as TOML with secrets redacted.
+    pub fn redacted_toml(&self) -> anyhow::Result<String> {
+        let mut shown = self.clone();
+        shown.database_url = match self.database_url() {
+            Ok(url) => Some(redact_url(&url)),
+            Err(_) => Some("[unreadable]".to_owned()),
+        };
+        let mut text = toml::to_string(&shown)?;
+        let key_source = if std::env::var_os("CONFIDANT_MASTER_KEY").is_some() {
+            "CONFIDANT_MASTER_KEY (environment) = [redacted]".to_owned()
+        } else {
+            format!("file {} = [redacted]", self.master_key_path().display())
+        };
+        text.push_str(&format!("# master key: {key_source}\n"));
+        Ok(text)
+    }
+}
+
+/// Hides the password of a URL (`postgres://user:secret@host/db` → `postgres://user:[redacted]@host/db`).
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:[redacted]@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_in_urls_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://app:hunter2@db.example/confidant"),
+            "postgres://app:[redacted]@db.example/confidant"
+        );
+        assert_eq!(redact_url("postgres://app@db/c"), "postgres://app@db/c");
+        assert_eq!(redact_url("sqlite://./x.db"), "sqlite://./x.db");
+    }
+}

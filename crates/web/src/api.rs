@@ -1,0 +1,465 @@
+//! The JSON API, version 1. Each handler reads its input, calls one core service and shapes the answer.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::routing::{get, post};
+use axum::{Router, response::IntoResponse};
+use confidant_core::field::{IndexField, PersonField};
+use confidant_core::person::{Lookup, MAX_PAGE, Person, PersonInput, PersonSummary};
+use confidant_core::store::Store;
+use confidant_core::{Actor, Clock, Purpose};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::error::{ApiError, ErrorBody};
+
+pub fn routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
+    Router::new()
+        .route("/openapi.json", get(openapi))
+        .route("/me", get(me::<S, C>))
+        .route(
+            "/organisations/{organisation_id}/services",
+            get(list_services::<S, C>),
+        )
+        .route(
+            "/services/{service_id}/people",
+            post(create_person::<S, C>).get(list_people::<S, C>),
+        )
+        .route(
+            "/services/{service_id}/people/lookups",
+            post(find_people::<S, C>),
+        )
+        .route(
+            "/people/{person_id}",
+            get(read_person::<S, C>).patch(update_person::<S, C>),
+        )
+}
+
+/// The signed-in member of staff, from `Authorization: Bearer <token>`.
+pub struct Authenticated(pub Actor);
+
+impl<S: Store, C: Clock> FromRequestParts<AppState<S, C>> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState<S, C>,
+    ) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(ApiError::Unauthenticated)?;
+        match state.confidant.authenticate_token(token.trim()).await? {
+            Some(actor) => Ok(Authenticated(actor)),
+            None => Err(ApiError::Unauthenticated),
+        }
+    }
+}
+
+/// Why the caller is accessing data, from the `X-Confidant-Purpose` header (default `support`).
+pub struct AccessPurpose(pub Purpose);
+
+impl<S: Send + Sync> FromRequestParts<S> for AccessPurpose {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        match parts.headers.get("x-confidant-purpose") {
+            None => Ok(AccessPurpose(Purpose::Support)),
+            Some(v) => v
+                .to_str()
+                .ok()
+                .and_then(Purpose::from_code)
+                .map(AccessPurpose)
+                .ok_or_else(|| {
+                    ApiError::Malformed(
+                        "X-Confidant-Purpose must be one of: support, administration, audit"
+                            .to_owned(),
+                    )
+                }),
+        }
+    }
+}
+
+/// A JSON body whose errors say where the problem is but never repeat what was sent (serde's own
+/// messages quote the offending value, which may be personal data).
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if !is_json {
+            return Err(ApiError::Malformed(
+                "the body must be application/json".to_owned(),
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|_| {
+            ApiError::Malformed("the body could not be read (is it over 64 KiB?)".to_owned())
+        })?;
+        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
+            use serde_json::error::Category;
+            let what = match e.classify() {
+                Category::Data => {
+                    "has a field of the wrong type, or a field this endpoint does not accept"
+                }
+                Category::Syntax | Category::Eof | Category::Io => "is not valid JSON",
+            };
+            ApiError::Malformed(format!(
+                "the body {what} (line {}, column {})",
+                e.line(),
+                e.column()
+            ))
+        })
+    }
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// A person's identity details as sent by a client. On create, `given_name` and `family_name` are
+/// required; on update, absent fields are unchanged and `""` clears an optional field.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PersonRequest {
+    #[schema(example = "Ada")]
+    pub given_name: Option<String>,
+    #[schema(example = "Lovelace")]
+    pub family_name: Option<String>,
+    /// ISO 8601 date, not in the future.
+    #[schema(example = "1980-02-29")]
+    pub date_of_birth: Option<String>,
+    /// Ten digits with a valid modulus-11 check digit; spaces and hyphens are ignored.
+    #[schema(example = "943 476 5919")]
+    pub nhs_number: Option<String>,
+    /// National Insurance number, e.g. `AB 12 34 56 C`.
+    pub ni_number: Option<String>,
+    pub address: Option<String>,
+    /// A UK postcode; stored upper-case with one space.
+    pub postcode: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+}
+
+impl From<PersonRequest> for PersonInput {
+    fn from(r: PersonRequest) -> Self {
+        PersonInput {
+            given_name: r.given_name,
+            family_name: r.family_name,
+            date_of_birth: r.date_of_birth,
+            nhs_number: r.nhs_number,
+            ni_number: r.ni_number,
+            address: r.address,
+            postcode: r.postcode,
+            phone: r.phone,
+            email: r.email,
+        }
+    }
+}
+
+/// A person's record.
+#[derive(Serialize, ToSchema)]
+pub struct PersonResponse {
+    pub id: Uuid,
+    pub service_id: Uuid,
+    pub created_at: String,
+    pub updated_at: String,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub date_of_birth: Option<String>,
+    pub nhs_number: Option<String>,
+    pub ni_number: Option<String>,
+    pub address: Option<String>,
+    pub postcode: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+}
+
+impl From<Person> for PersonResponse {
+    fn from(p: Person) -> Self {
+        let get = |f: PersonField| p.get(f).map(str::to_owned);
+        PersonResponse {
+            id: p.id,
+            service_id: p.service_id,
+            created_at: rfc3339(p.created_at),
+            updated_at: rfc3339(p.updated_at),
+            given_name: get(PersonField::GivenName),
+            family_name: get(PersonField::FamilyName),
+            date_of_birth: get(PersonField::DateOfBirth),
+            nhs_number: get(PersonField::NhsNumber),
+            ni_number: get(PersonField::NiNumber),
+            address: get(PersonField::Address),
+            postcode: get(PersonField::Postcode),
+            phone: get(PersonField::Phone),
+            email: get(PersonField::Email),
+        }
+    }
+}
+
+/// One line of a list.
+#[derive(Serialize, ToSchema)]
+pub struct PersonListItem {
+    pub id: Uuid,
+    pub given_name: String,
+    pub family_name: String,
+}
+
+impl From<PersonSummary> for PersonListItem {
+    fn from(p: PersonSummary) -> Self {
+        PersonListItem {
+            id: p.id,
+            given_name: p.given_name,
+            family_name: p.family_name,
+        }
+    }
+}
+
+/// A page of people; pass `next_after` as `after` for the next page.
+#[derive(Serialize, ToSchema)]
+pub struct PersonPage {
+    pub people: Vec<PersonListItem>,
+    pub next_after: Option<Uuid>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// Return people after this id.
+    pub after: Option<Uuid>,
+    /// At most this many (1–200, default 50).
+    pub limit: Option<u32>,
+}
+
+/// Which identifier to look up, and its value. Sent in the body so it never appears in a URL.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LookupRequest {
+    /// One of `nhs_number`, `ni_number`, `postcode`, `phone`, `email`.
+    #[schema(example = "nhs_number")]
+    pub field: String,
+    #[schema(example = "9434765919")]
+    pub value: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LookupResponse {
+    pub person_ids: Vec<Uuid>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ServiceResponse {
+    pub id: Uuid,
+    pub organisation_id: Uuid,
+    pub name: String,
+}
+
+/// Who the token belongs to.
+#[derive(Serialize, ToSchema)]
+pub struct MeResponse {
+    pub user_id: Option<Uuid>,
+    pub organisation_id: Option<Uuid>,
+    pub service_id: Option<Uuid>,
+    pub role: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/me", tag = "staff",
+    responses((status = 200, body = MeResponse), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn me<S: Store, C: Clock>(Authenticated(actor): Authenticated) -> Json<MeResponse> {
+    Json(match actor {
+        Actor::Staff(s) => MeResponse {
+            user_id: Some(s.user_id),
+            organisation_id: Some(s.organisation_id),
+            service_id: s.service_id,
+            role: s.role.code().to_owned(),
+        },
+        Actor::System => MeResponse {
+            user_id: None,
+            organisation_id: None,
+            service_id: None,
+            role: "system".to_owned(),
+        },
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/organisations/{organisation_id}/services", tag = "services",
+    params(("organisation_id" = Uuid, Path)),
+    responses((status = 200, body = [ServiceResponse]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn list_services<S: Store, C: Clock>(
+    State(state): State<AppState<S, C>>,
+    Authenticated(actor): Authenticated,
+    Path(organisation_id): Path<Uuid>,
+) -> Result<Json<Vec<ServiceResponse>>, ApiError> {
+    let services = state.confidant.services(&actor, organisation_id).await?;
+    Ok(Json(
+        services
+            .into_iter()
+            .map(|s| ServiceResponse {
+                id: s.id,
+                organisation_id: s.organisation_id,
+                name: s.name,
+            })
+            .collect(),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/services/{service_id}/people", tag = "people",
+    params(("service_id" = Uuid, Path), ("X-Confidant-Purpose" = Option<String>, Header, description = "support (default), administration or audit")),
+    request_body = PersonRequest,
+    responses((status = 201, body = PersonResponse), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn create_person<S: Store, C: Clock>(
+    State(state): State<AppState<S, C>>,
+    Authenticated(actor): Authenticated,
+    AccessPurpose(purpose): AccessPurpose,
+    Path(service_id): Path<Uuid>,
+    JsonBody(body): JsonBody<PersonRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let person = state
+        .confidant
+        .create_person(&actor, purpose, service_id, &body.into())
+        .await?;
+    Ok((StatusCode::CREATED, Json(PersonResponse::from(person))))
+}
+
+#[utoipa::path(get, path = "/api/v1/services/{service_id}/people", tag = "people",
+    params(("service_id" = Uuid, Path), PageQuery),
+    responses((status = 200, body = PersonPage), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn list_people<S: Store, C: Clock>(
+    State(state): State<AppState<S, C>>,
+    Authenticated(actor): Authenticated,
+    AccessPurpose(purpose): AccessPurpose,
+    Path(service_id): Path<Uuid>,
+    Query(page): Query<PageQuery>,
+) -> Result<Json<PersonPage>, ApiError> {
+    let limit = page.limit.unwrap_or(50);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::Invalid(confidant_core::person::Violations(vec![
+            confidant_core::person::Violation::new("limit", "must be between 1 and 200"),
+        ])));
+    }
+    let people = state
+        .confidant
+        .list_people(&actor, purpose, service_id, page.after, limit)
+        .await?;
+    let next_after = (people.len() == limit as usize)
+        .then(|| people.last().map(|p| p.id))
+        .flatten();
+    Ok(Json(PersonPage {
+        people: people.into_iter().map(PersonListItem::from).collect(),
+        next_after,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/services/{service_id}/people/lookups", tag = "people",
+    params(("service_id" = Uuid, Path)),
+    request_body = LookupRequest,
+    responses((status = 200, body = LookupResponse), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn find_people<S: Store, C: Clock>(
+    State(state): State<AppState<S, C>>,
+    Authenticated(actor): Authenticated,
+    AccessPurpose(purpose): AccessPurpose,
+    Path(service_id): Path<Uuid>,
+    JsonBody(body): JsonBody<LookupRequest>,
+) -> Result<Json<LookupResponse>, ApiError> {
+    let field = IndexField::from_code(&body.field)
+        .filter(|f| *f != IndexField::BirthAndFamilyName)
+        .ok_or_else(|| {
+            ApiError::Invalid(confidant_core::person::Violations(vec![
+                confidant_core::person::Violation::new(
+                    "field",
+                    "must be one of nhs_number, ni_number, postcode, phone, email",
+                ),
+            ]))
+        })?;
+    let lookup = Lookup {
+        field,
+        value: body.value,
+    };
+    let person_ids = state
+        .confidant
+        .find_people(&actor, purpose, service_id, &lookup)
+        .await?;
+    Ok(Json(LookupResponse { person_ids }))
+}
+
+#[utoipa::path(get, path = "/api/v1/people/{person_id}", tag = "people",
+    params(("person_id" = Uuid, Path)),
+    responses((status = 200, body = PersonResponse), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn read_person<S: Store, C: Clock>(
+    State(state): State<AppState<S, C>>,
+    Authenticated(actor): Authenticated,
+    AccessPurpose(purpose): AccessPurpose,
+    Path(person_id): Path<Uuid>,
+) -> Result<Json<PersonResponse>, ApiError> {
+    let person = state
+        .confidant
+        .read_person(&actor, purpose, person_id)
+        .await?;
+    Ok(Json(person.into()))
+}
+
+#[utoipa::path(patch, path = "/api/v1/people/{person_id}", tag = "people",
+    params(("person_id" = Uuid, Path)),
+    request_body = PersonRequest,
+    responses((status = 200, body = PersonResponse), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn update_person<S: Store, C: Clock>(
+    State(state): State<AppState<S, C>>,
+    Authenticated(actor): Authenticated,
+    AccessPurpose(purpose): AccessPurpose,
+    Path(person_id): Path<Uuid>,
+    JsonBody(body): JsonBody<PersonRequest>,
+) -> Result<Json<PersonResponse>, ApiError> {
+    let person = state
+        .confidant
+        .update_person(&actor, purpose, person_id, &body.into())
+        .await?;
+    Ok(Json(person.into()))
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// The API's description, generated from the handlers above.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Confidant API", version = "1", description = "Case records for care and support services. Every call is authorized and recorded on a tamper-evident audit log."),
+    paths(me, list_services, create_person, list_people, find_people, read_person, update_person),
+    components(schemas(ErrorBody, crate::error::FieldError, PersonRequest, PersonResponse, PersonPage, PersonListItem, LookupRequest, LookupResponse, ServiceResponse, MeResponse)),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
