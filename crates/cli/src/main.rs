@@ -224,6 +224,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate => {
             let store = connect(&config, true).await?;
             store.migrate().await?;
+            store.close().await;
             println!("migrations applied");
         }
         Command::Serve { .. } => {
@@ -243,7 +244,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(AuditCommand::Verify { since_checkpoint }) => {
             let store = connect(&config, false).await?;
             require_schema(&store).await?;
-            match verify_chain(&store, since_checkpoint).await? {
+            let result = verify_chain(&store, since_checkpoint).await;
+            store.close().await;
+            match result? {
                 Ok(verified) => match verified.head {
                     Some(head) => println!(
                         "audit chain intact: {} events checked, head {head}",
@@ -417,8 +420,6 @@ fn restrict_sqlite_file(config: &Config) -> anyhow::Result<()> {
 /// Opens an initialised installation. A missing or wrong key stops here, before anything is written;
 /// migrations run only after the key is proved right.
 async fn open(config: &Config) -> anyhow::Result<Confidant<SqlStore, SystemClock>> {
-    let store = connect(config, false).await?;
-    require_schema(&store).await?;
     let key_path = config.master_key_path();
     let Some((master, source)) = keyfile::load(&key_path)? else {
         bail!(
@@ -426,6 +427,8 @@ async fn open(config: &Config) -> anyhow::Result<Confidant<SqlStore, SystemClock
             key_path.display()
         );
     };
+    let store = connect(config, false).await?;
+    require_schema(&store).await?;
     let keys = match KeyRing::open(&store, master).await {
         Ok(keys) => keys,
         Err(confidant_core::keyring::KeyRingError::WrongMasterKey { expected, .. })

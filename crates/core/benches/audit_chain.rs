@@ -21,7 +21,6 @@ use std::time::{Duration, Instant};
 use confidant_core::audit::{AuditEvent, ChainVerifier, GENESIS};
 use criterion::{Criterion, Throughput, criterion_group};
 use sha2::{Digest, Sha256};
-use uuid::Uuid;
 
 /// Length of the chain under `cargo bench`.
 const EVENTS: usize = 100_000;

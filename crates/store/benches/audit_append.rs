@@ -35,7 +35,6 @@ use criterion::{Criterion, Throughput};
 use sha2::{Digest, Sha256};
 use sqlx::Connection as _;
 use tokio::runtime::Runtime;
-use uuid::Uuid;
 
 /// Concurrent appending tasks in the concurrent case.
 const TASKS: u64 = 8;

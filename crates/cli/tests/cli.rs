@@ -1,0 +1,739 @@
+//! The `confidant` binary as an operator and an API client meet it: a real process, a real data directory,
+//! real HTTP. Covers keys (missing, wrong, rotated), the audit chain against raw tampering, validation over
+//! HTTP, the privacy canary across files and logs, configuration errors, and SIGKILL mid-write.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use confidant_testkit::{TestBackend, TestDb};
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_confidant");
+const CANARY_NAME: &str = "Zqxcanaryname";
+const CANARY_ADDRESS: &str = "Canaryaddressmarker";
+const CANARY_NHS: &str = "9434765919";
+
+/// A data directory with its own database (SQLite in the directory, or a fresh PostgreSQL database).
+struct Install {
+    dir: tempfile::TempDir,
+    pg: Option<TestDb>,
+}
+
+impl Install {
+    async fn new(backend: TestBackend) -> anyhow::Result<Self> {
+        let pg = match backend {
+            TestBackend::Sqlite => None,
+            TestBackend::Postgres => Some(TestDb::new(TestBackend::Postgres).await?),
+        };
+        let me = Self {
+            dir: tempfile::tempdir()?,
+            pg,
+        };
+        let out = me.run(&["init"])?;
+        anyhow::ensure!(
+            out.status.success(),
+            "init failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(me)
+    }
+
+    fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn db_path(&self) -> PathBuf {
+        self.data_dir().join("confidant.db")
+    }
+
+    fn key_path(&self) -> PathBuf {
+        self.data_dir().join("master.key")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("--data-dir").arg(self.data_dir());
+        if let Some(pg) = &self.pg {
+            cmd.arg("--database-url").arg(&pg.url);
+        }
+        cmd.args(args)
+            .env_remove("CONFIDANT_MASTER_KEY")
+            .env("CONFIDANT_LOG_LEVEL", "debug");
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> anyhow::Result<Output> {
+        Ok(self.command(args).stdin(Stdio::null()).output()?)
+    }
+
+    fn run_ok(&self, args: &[&str]) -> anyhow::Result<String> {
+        let out = self.run(args)?;
+        anyhow::ensure!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(String::from_utf8(out.stdout)?.trim().to_owned())
+    }
+
+    /// An organisation, a service and a practitioner with a token: (service id, token).
+    fn staff_with_token(&self) -> anyhow::Result<(String, String)> {
+        let org = self.run_ok(&["org", "create", "Test Organisation"])?;
+        let service =
+            self.run_ok(&["service", "create", "--organisation", &org, "Test Service"])?;
+        self.run_ok(&[
+            "staff",
+            "add",
+            "--organisation",
+            &org,
+            "--service",
+            &service,
+            "--role",
+            "practitioner",
+            "tester",
+        ])?;
+        let token = self.run_ok(&["token", "issue", "tester"])?;
+        Ok((service, token))
+    }
+
+    fn serve(&self) -> anyhow::Result<Server> {
+        Server::start(self.command(&["serve", "--listen", "127.0.0.1:0"]))
+    }
+}
+
+/// A running `confidant serve`, its address, and everything it wrote to stdout and stderr.
+struct Server {
+    child: Child,
+    base: String,
+    logs: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Server {
+    fn start(mut cmd: Command) -> anyhow::Result<Self> {
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child
+            .stderr
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("no stderr"))?;
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stderr);
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().map(|mut l| l.extend_from_slice(&buf[..n])).ok();
+            }
+        });
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("Confidant is serving on ") {
+                    let _ = tx.send(addr.trim().to_owned());
+                }
+                sink.lock()
+                    .map(|mut l| l.extend_from_slice(line.as_bytes()))
+                    .ok();
+            }
+        });
+        let base = rx
+            .recv_timeout(Duration::from_secs(60))
+            .map_err(|_| anyhow::anyhow!("the server did not start"))?;
+        Ok(Self { child, base, logs })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn logs(&self) -> Vec<u8> {
+        self.logs.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    fn kill(mut self) -> anyhow::Result<()> {
+        // SIGKILL: no graceful shutdown, no chance to flush anything.
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
+
+    fn stop(mut self) -> anyhow::Result<Vec<u8>> {
+        Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.child.try_wait()?.is_none() {
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "the server did not stop on SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        Ok(self.logs())
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+fn raw_sqlite(path: &Path, sql: &str) -> anyhow::Result<()> {
+    // Tamper with the file directly, as someone with disk access would.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        use sqlx::{Connection, Executor};
+        sqlx::any::install_default_drivers();
+        let mut conn =
+            sqlx::AnyConnection::connect(&format!("sqlite://{}", path.display())).await?;
+        conn.execute(sqlx::AssertSqlSafe(sql.to_owned())).await?;
+        conn.close().await?;
+        anyhow::Ok(())
+    })
+}
+
+fn file_digest(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let mut all = std::fs::read(path)?;
+    for suffix in ["-wal", "-shm"] {
+        let p = PathBuf::from(format!("{}{suffix}", path.display()));
+        if p.exists() {
+            all.extend(std::fs::read(p)?);
+        }
+    }
+    Ok(all)
+}
+
+#[test]
+fn a_missing_or_wrong_master_key_stops_start_up_and_changes_nothing() -> anyhow::Result<()> {
+    let rt = tokio::runtime::Runtime::new()?;
+    let install = rt.block_on(Install::new(TestBackend::Sqlite))?;
+    install.staff_with_token()?;
+    // A clean open and close checkpoints the WAL into the main file; from here on a refused start must
+    // leave the main file byte for byte, and the chain's head, as they are.
+    let head_before = install.run_ok(&["audit", "verify"])?;
+    let before = std::fs::read(install.db_path())?;
+    let key = std::fs::read(install.key_path())?;
+
+    std::fs::remove_file(install.key_path())?;
+    let out = install.run(&["serve", "--listen", "127.0.0.1:0"])?;
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no master key"), "{err}");
+
+    let wrong = confidant_crypto::MasterKey::generate();
+    let out = install
+        .command(&["serve", "--listen", "127.0.0.1:0"])
+        .env("CONFIDANT_MASTER_KEY", wrong.to_hex().as_str())
+        .output()?;
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("does not match this database"), "{err}");
+    assert!(
+        !err.contains(wrong.to_hex().as_str()),
+        "the key is never echoed"
+    );
+
+    let out = install
+        .command(&["serve"])
+        .env("CONFIDANT_MASTER_KEY", "not-a-key")
+        .output()?;
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a valid master key"));
+    assert!(
+        std::fs::read(install.db_path())? == before,
+        "the database file is untouched"
+    );
+    assert_eq!(
+        install.run_ok(&["audit", "verify"])?,
+        head_before,
+        "no event was written"
+    );
+
+    // A key file others can read is refused too.
+    std::fs::write(install.key_path(), &key)?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(install.key_path(), std::fs::Permissions::from_mode(0o644))?;
+    let out = install.run(&["audit", "head"])?;
+    assert!(String::from_utf8_lossy(&out.stderr).contains("chmod 600"));
+    std::fs::set_permissions(install.key_path(), std::fs::Permissions::from_mode(0o600))?;
+    install.run_ok(&["audit", "head"])?;
+    Ok(())
+}
+
+#[test]
+fn audit_verify_names_the_first_edited_deleted_or_reordered_event() -> anyhow::Result<()> {
+    let rt = tokio::runtime::Runtime::new()?;
+    let install = rt.block_on(Install::new(TestBackend::Sqlite))?;
+    install.staff_with_token()?;
+    let checkpoint = install.run_ok(&["audit", "head"])?;
+    for i in 0..3 {
+        install.run_ok(&["org", "create", &format!("Another Organisation {i}")])?;
+    }
+    let ok = install.run_ok(&["audit", "verify"])?;
+    assert!(ok.contains("intact"), "{ok}");
+    let ok = install.run_ok(&["audit", "verify", "--since-checkpoint", &checkpoint])?;
+    assert!(ok.contains("intact"), "{ok}");
+
+    let db = install.db_path();
+    raw_sqlite(
+        &db,
+        "DROP TRIGGER audit_event_no_update; DROP TRIGGER audit_event_no_delete;",
+    )?;
+    let verify = |args: &[&str]| -> anyhow::Result<(i32, String)> {
+        let out = install.run(args)?;
+        Ok((
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ))
+    };
+
+    // Reorder: swap the contents of events 5 and 6 while keeping their sequence numbers.
+    raw_sqlite(
+        &db,
+        "UPDATE audit_event SET seq = -5 WHERE seq = 5; UPDATE audit_event SET seq = 5 WHERE seq = 6; UPDATE audit_event SET seq = 6 WHERE seq = -5;",
+    )?;
+    let (code, err) = verify(&["audit", "verify"])?;
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("BROKEN at event 5"), "{err}");
+    raw_sqlite(
+        &db,
+        "UPDATE audit_event SET seq = -5 WHERE seq = 5; UPDATE audit_event SET seq = 5 WHERE seq = 6; UPDATE audit_event SET seq = 6 WHERE seq = -5;",
+    )?;
+    assert_eq!(verify(&["audit", "verify"])?.0, 0, "restored");
+
+    // Edit.
+    raw_sqlite(
+        &db,
+        "UPDATE audit_event SET actor = 'someone-else' WHERE seq = 4",
+    )?;
+    let (code, err) = verify(&["audit", "verify"])?;
+    assert_eq!(code, 3);
+    assert!(
+        err.contains("BROKEN at event 4") && err.contains("edited"),
+        "{err}"
+    );
+    // The checkpoint was taken after event 4 — but history before it is covered by the checkpoint's hash.
+    let (code, err) = verify(&["audit", "verify", "--since-checkpoint", &checkpoint])?;
+    assert_eq!(code, 0, "events after the checkpoint are intact: {err}");
+
+    // Delete one in the middle.
+    let last: i64 = checkpoint.split(':').next().unwrap_or("0").parse()?;
+    raw_sqlite(
+        &db,
+        &format!("DELETE FROM audit_event WHERE seq = {}", last + 1),
+    )?;
+    let (code, err) = verify(&["audit", "verify", "--since-checkpoint", &checkpoint])?;
+    assert_eq!(code, 3);
+    assert!(
+        err.contains(&format!("BROKEN at event {}", last + 1)),
+        "{err}"
+    );
+
+    // Cut the tail: the recorded head reveals it.
+    raw_sqlite(
+        &db,
+        &format!("DELETE FROM audit_event WHERE seq > {}", last),
+    )?;
+    let (code, err) = verify(&["audit", "verify", "--since-checkpoint", &checkpoint])?;
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("cut from the end"), "{err}");
+    Ok(())
+}
+
+#[test]
+fn keys_rotate_replaces_the_key_file_and_the_old_key_opens_nothing() -> anyhow::Result<()> {
+    let rt = tokio::runtime::Runtime::new()?;
+    let install = rt.block_on(Install::new(TestBackend::Sqlite))?;
+    let (service, token) = install.staff_with_token()?;
+    let server = install.serve()?;
+    let created: Value = rt.block_on(async {
+        client()
+            .post(server.url(&format!("/api/v1/services/{service}/people")))
+            .bearer_auth(&token)
+            .json(
+                &json!({"given_name": "Ada", "family_name": "Lovelace", "nhs_number": CANARY_NHS}),
+            )
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await
+    })?;
+    server.stop()?;
+    let old_key = std::fs::read_to_string(install.key_path())?;
+
+    let out = install.run_ok(&["keys", "rotate"])?;
+    assert!(out.contains("1 data keys re-wrapped"), "{out}");
+    let new_key = std::fs::read_to_string(install.key_path())?;
+    assert_ne!(old_key, new_key);
+    assert!(!install.data_dir().join("master.key.new").exists());
+
+    let out = install
+        .command(&["audit", "head"])
+        .env("CONFIDANT_MASTER_KEY", old_key.trim())
+        .output()?;
+    assert!(!out.status.success(), "the old key is refused");
+
+    let server = install.serve()?;
+    let read: Value = rt.block_on(async {
+        client()
+            .get(server.url(&format!(
+                "/api/v1/people/{}",
+                created["id"].as_str().unwrap_or_default()
+            )))
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await
+    })?;
+    assert_eq!(read["nhs_number"], CANARY_NHS);
+    server.stop()?;
+    assert!(install.run_ok(&["audit", "verify"])?.contains("intact"));
+    Ok(())
+}
+
+#[test]
+fn an_interrupted_rotation_is_completed_at_the_next_start() -> anyhow::Result<()> {
+    let rt = tokio::runtime::Runtime::new()?;
+    let install = rt.block_on(Install::new(TestBackend::Sqlite))?;
+    install.staff_with_token()?;
+    install.run_ok(&["keys", "rotate"])?;
+    // Simulate a crash after the database switched but before the key file was replaced: the new key
+    // sits in master.key.new and master.key still holds the old one.
+    let new_key = std::fs::read(install.key_path())?;
+    let pending = install.data_dir().join("master.key.new");
+    std::fs::write(&pending, &new_key)?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&pending, std::fs::Permissions::from_mode(0o600))?;
+    std::fs::write(
+        install.key_path(),
+        confidant_crypto::MasterKey::generate().to_hex().as_bytes(),
+    )?;
+    install.run_ok(&["audit", "head"])?;
+    assert_eq!(std::fs::read(install.key_path())?, new_key);
+    assert!(!pending.exists());
+    Ok(())
+}
+
+#[test]
+fn invalid_identifiers_get_422_naming_the_field_and_nothing_is_stored() -> anyhow::Result<()> {
+    let rt = tokio::runtime::Runtime::new()?;
+    let install = rt.block_on(Install::new(TestBackend::Sqlite))?;
+    let (service, token) = install.staff_with_token()?;
+    let server = install.serve()?;
+    let people = server.url(&format!("/api/v1/services/{service}/people"));
+    let base = json!({"given_name": "Ada", "family_name": CANARY_NAME});
+    let cases = [
+        ("nhs_number", json!("9434765918")),
+        ("ni_number", json!("QQ123456C")),
+        ("postcode", json!("QA1 1AA")),
+        ("date_of_birth", json!("1980-02-30")),
+        ("date_of_birth", json!("2999-01-01")),
+        ("email", json!("not an email")),
+    ];
+    rt.block_on(async {
+        for (field, value) in &cases {
+            let mut body = base.clone();
+            body[*field] = value.clone();
+            let res = client()
+                .post(&people)
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await?;
+            assert_eq!(res.status(), 422, "{field}");
+            let text = res.text().await?;
+            let err: Value = serde_json::from_str(&text)?;
+            assert_eq!(err["fields"][0]["field"], *field, "{text}");
+            assert!(
+                !text.contains(value.as_str().unwrap_or_default()),
+                "the value is not echoed: {text}"
+            );
+        }
+        // A value of the wrong type, an unknown field, broken JSON: clear errors, no echo.
+        for body in [
+            r#"{"given_name": 7, "family_name": "Zqxcanaryname"}"#,
+            r#"{"surname": "Zqxcanaryname"}"#,
+            "{",
+        ] {
+            let res = client()
+                .post(&people)
+                .bearer_auth(&token)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await?;
+            assert_eq!(res.status(), 400);
+            assert!(!res.text().await?.contains(CANARY_NAME));
+        }
+        let res = client()
+            .post(&people)
+            .bearer_auth(&token)
+            .json(&json!({"family_name": "X"}))
+            .send()
+            .await?;
+        assert_eq!(res.status(), 422);
+        let list: Value = client()
+            .get(&people)
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .json()
+            .await?;
+        assert_eq!(
+            list["people"].as_array().map(Vec::len),
+            Some(0),
+            "nothing stored"
+        );
+        anyhow::Ok(())
+    })?;
+    let logs = server.stop()?;
+    assert!(contains(&logs, "input refused"), "the rejection is logged");
+    assert!(!contains(&logs, CANARY_NAME) && !contains(&logs, "9434765918"));
+    Ok(())
+}
+
+#[test]
+fn the_privacy_canary_reaches_no_file_and_no_log() -> anyhow::Result<()> {
+    let rt = tokio::runtime::Runtime::new()?;
+    let install = rt.block_on(Install::new(TestBackend::Sqlite))?;
+    let (service, token) = install.staff_with_token()?;
+    let server = install.serve()?;
+    rt.block_on(async {
+        let created: Value = client()
+            .post(server.url(&format!("/api/v1/services/{service}/people")))
+            .bearer_auth(&token)
+            .json(&json!({
+                "given_name": "Ada", "family_name": CANARY_NAME, "address": format!("1 {CANARY_ADDRESS} Street"),
+                "nhs_number": CANARY_NHS, "postcode": "LS1 1BA"
+            }))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let id = created["id"].as_str().unwrap_or_default().to_owned();
+        let read: Value = client().get(server.url(&format!("/api/v1/people/{id}"))).bearer_auth(&token).send().await?.json().await?;
+        assert_eq!(read["family_name"], CANARY_NAME);
+        let found: Value = client()
+            .post(server.url(&format!("/api/v1/services/{service}/people/lookups")))
+            .bearer_auth(&token)
+            .json(&json!({"field": "nhs_number", "value": CANARY_NHS}))
+            .send()
+            .await?
+            .json()
+            .await?;
+        assert_eq!(found["person_ids"][0], id.as_str());
+        // A nosy query string is not logged either.
+        client().get(server.url(&format!("/api/v1/people/{id}?name={CANARY_NAME}"))).bearer_auth(&token).send().await?;
+        anyhow::Ok(())
+    })?;
+    // While the server is still running the WAL holds the latest writes.
+    let live = file_digest(&install.db_path())?;
+    let logs = server.stop()?;
+    let closed = file_digest(&install.db_path())?;
+    for marker in [CANARY_NAME, CANARY_ADDRESS, CANARY_NHS] {
+        assert!(
+            !contains(&live, marker),
+            "{marker} in the database file or WAL"
+        );
+        assert!(!contains(&closed, marker), "{marker} in the database file");
+        assert!(!contains(&logs, marker), "{marker} in the logs");
+    }
+    assert!(contains(&logs, "request"), "the logs were captured");
+    Ok(())
+}
+
+#[test]
+fn configuration_errors_name_the_key_and_config_show_redacts_secrets() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("confidant.toml");
+    std::fs::write(&file, "data_dir = \"x\"\nlisten = \"not-an-address\"\n")?;
+    let out = Command::new(BIN)
+        .arg("--config")
+        .arg(&file)
+        .args(["config", "show"])
+        .output()?;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("listen"));
+
+    std::fs::write(&file, "data_dir = \"x\"\nmaster_key = \"abc\"\n")?;
+    let out = Command::new(BIN)
+        .arg("--config")
+        .arg(&file)
+        .args(["config", "show"])
+        .output()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("master_key"), "{err}");
+
+    let out = Command::new(BIN)
+        .args(["config", "show"])
+        .env("CONFIDANT_MAX_CONNECTIONS", "0")
+        .output()?;
+    assert!(String::from_utf8_lossy(&out.stderr).contains("max_connections"));
+
+    let out = Command::new(BIN)
+        .args(["config", "show"])
+        .env(
+            "CONFIDANT_DATABASE_URL",
+            "postgres://app:hunter2@db.example/confidant",
+        )
+        .env("CONFIDANT_MASTER_KEY", "00".repeat(32))
+        .output()?;
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        !shown.contains("hunter2") && shown.contains("[redacted]"),
+        "{shown}"
+    );
+    assert!(!shown.contains(&"00".repeat(32)));
+    Ok(())
+}
+
+#[test]
+fn the_openapi_document_describes_the_api() -> anyhow::Result<()> {
+    let rt = tokio::runtime::Runtime::new()?;
+    let install = rt.block_on(Install::new(TestBackend::Sqlite))?;
+    let server = install.serve()?;
+    let doc: Value = rt.block_on(async {
+        client()
+            .get(server.url("/api/v1/openapi.json"))
+            .send()
+            .await?
+            .json()
+            .await
+    })?;
+    assert!(
+        doc["openapi"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("3.")
+    );
+    for path in [
+        "/api/v1/people/{person_id}",
+        "/api/v1/services/{service_id}/people",
+        "/api/v1/services/{service_id}/people/lookups",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path}");
+    }
+    let health = rt.block_on(async { client().get(server.url("/healthz")).send().await })?;
+    assert_eq!(health.status(), 200);
+    assert_eq!(health.headers()["cache-control"], "no-store");
+    assert!(
+        health.headers()["content-security-policy"]
+            .to_str()?
+            .contains("frame-ancestors 'none'")
+    );
+    server.stop()?;
+    Ok(())
+}
+
+/// Streams writes from several clients, kills the server with SIGKILL mid-stream, restarts it, and
+/// checks that every acknowledged write is there and the audit chain verifies.
+fn killing_the_server_mid_write_loses_no_acknowledged_write(
+    backend: TestBackend,
+) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Runtime::new()?;
+    let install = rt.block_on(Install::new(backend))?;
+    let (service, token) = install.staff_with_token()?;
+    let server = install.serve()?;
+    let url = server.url(&format!("/api/v1/services/{service}/people"));
+    let acked = Arc::new(Mutex::new(Vec::<String>::new()));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let (url, token, acked, stop) = (url.clone(), token.clone(), acked.clone(), stop.clone());
+            rt.spawn(async move {
+                let client = client();
+                let mut n = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) && n < 2000 {
+                    n += 1;
+                    let res = client
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .json(&json!({"given_name": format!("Writer{w}"), "family_name": format!("Number{n}")}))
+                        .send()
+                        .await;
+                    match res {
+                        Ok(r) if r.status() == 201 => {
+                            if let Ok(v) = r.json::<Value>().await {
+                                if let Some(id) = v["id"].as_str() {
+                                    acked.lock().map(|mut a| a.push(id.to_owned())).ok();
+                                }
+                            }
+                        }
+                        _ => break,
+                    }
+                }
+            })
+        })
+        .collect();
+    let started = Instant::now();
+    while acked.lock().map(|a| a.len()).unwrap_or(0) < 40
+        && started.elapsed() < Duration::from_secs(60)
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    server.kill()?;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for w in writers {
+        rt.block_on(w)?;
+    }
+    let acked = acked.lock().map(|a| a.clone()).unwrap_or_default();
+    assert!(
+        acked.len() >= 40,
+        "enough writes were acknowledged before the kill ({})",
+        acked.len()
+    );
+
+    let server = install.serve()?;
+    rt.block_on(async {
+        for id in &acked {
+            let res = client()
+                .get(server.url(&format!("/api/v1/people/{id}")))
+                .bearer_auth(&token)
+                .send()
+                .await?;
+            assert_eq!(res.status(), 200, "acknowledged write {id} survived");
+        }
+        anyhow::Ok(())
+    })?;
+    server.stop()?;
+    let verified = install.run_ok(&["audit", "verify"])?;
+    assert!(verified.contains("intact"), "{verified}");
+    Ok(())
+}
+
+#[test]
+fn killing_the_server_mid_write_loses_no_acknowledged_write_on_sqlite() -> anyhow::Result<()> {
+    killing_the_server_mid_write_loses_no_acknowledged_write(TestBackend::Sqlite)
+}
+
+#[test]
+fn killing_the_server_mid_write_loses_no_acknowledged_write_on_postgres() -> anyhow::Result<()> {
+    killing_the_server_mid_write_loses_no_acknowledged_write(TestBackend::Postgres)
+}
