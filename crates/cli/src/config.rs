@@ -96,12 +96,10 @@ impl Config {
         if self.database_url.is_some() && self.database_url_file.is_some() {
             bail!("invalid configuration: set database_url or database_url_file, not both");
         }
-        if let Some(url) = &self.database_url {
-            if confidant_store::Backend::from_url(url).is_none() {
-                bail!(
-                    "invalid configuration: database_url must start with sqlite:// or postgres://"
-                );
-            }
+        if let Some(url) = &self.database_url
+            && confidant_store::Backend::from_url(url).is_none()
+        {
+            bail!("invalid configuration: database_url must start with sqlite:// or postgres://");
         }
         if !(1..=256).contains(&self.max_connections) {
             bail!("invalid configuration: max_connections must be between 1 and 256");

@@ -680,10 +680,10 @@ fn killing_the_server_mid_write_loses_no_acknowledged_write(
                         .await;
                     match res {
                         Ok(r) if r.status() == 201 => {
-                            if let Ok(v) = r.json::<Value>().await {
-                                if let Some(id) = v["id"].as_str() {
-                                    acked.lock().map(|mut a| a.push(id.to_owned())).ok();
-                                }
+                            if let Ok(v) = r.json::<Value>().await
+                                && let Some(id) = v["id"].as_str()
+                            {
+                                acked.lock().map(|mut a| a.push(id.to_owned())).ok();
                             }
                         }
                         _ => break,

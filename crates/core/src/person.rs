@@ -230,11 +230,11 @@ fn parse_input(
                 format!("{} is required", field.code()),
             )),
             None => {}
-            Some(raw) if raw.trim().is_empty() && !required => {
-                if !creating {
-                    parsed.insert(field, None);
-                }
+            // An empty optional field clears it on update and is simply absent on create.
+            Some(raw) if raw.trim().is_empty() && !required && !creating => {
+                parsed.insert(field, None);
             }
+            Some(raw) if raw.trim().is_empty() && !required => {}
             Some(raw) => match parse_field(field, raw, today) {
                 Ok(c) => {
                     parsed.insert(field, Some(c));

@@ -24,7 +24,7 @@ use crate::error::{ApiError, ErrorBody};
 pub fn routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
     Router::new()
         .route("/openapi.json", get(openapi))
-        .route("/me", get(me::<S, C>))
+        .route("/me", get(me))
         .route(
             "/organisations/{organisation_id}/services",
             get(list_services::<S, C>),
@@ -281,7 +281,7 @@ pub struct MeResponse {
 #[utoipa::path(get, path = "/api/v1/me", tag = "staff",
     responses((status = 200, body = MeResponse), (status = 401, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn me<S: Store, C: Clock>(Authenticated(actor): Authenticated) -> Json<MeResponse> {
+async fn me(Authenticated(actor): Authenticated) -> Json<MeResponse> {
     Json(match actor {
         Actor::Staff(s) => MeResponse {
             user_id: Some(s.user_id),
