@@ -112,7 +112,12 @@ impl Chain {
                 resource_type: resource_type.to_owned(),
                 resource_id,
                 subject_id,
-                purpose: if r % 50 == 0 { "audit" } else { "support" }.to_owned(),
+                purpose: if r.is_multiple_of(50) {
+                    "audit"
+                } else {
+                    "support"
+                }
+                .to_owned(),
                 outcome: outcome.to_owned(),
                 prev_hash,
                 hash: [0; 32],
@@ -220,5 +225,10 @@ fn main() {
     criterion::Criterion::default()
         .configure_from_args()
         .final_summary();
-    ratio(if benchmarking() { 5 } else { 1 });
+    if benchmarking() {
+        ratio(5);
+    } else {
+        ratio(1);
+        println!("(smoke run: figures are not meaningful outside `cargo bench`)");
+    }
 }

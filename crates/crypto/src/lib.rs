@@ -157,10 +157,11 @@ pub struct FieldAddress<'a> {
 impl FieldAddress<'_> {
     /// Unambiguous associated data: each part length-prefixed, so ("ab","c") and ("a","bc") differ.
     fn associated_data(&self) -> Vec<u8> {
+        const PREFIX: &[u8] = b"confidant/field/v1";
         let mut ad = Vec::with_capacity(
-            16 + self.table.len() + self.column.len() + self.row_id.len() + 4 * 4,
+            PREFIX.len() + self.table.len() + self.column.len() + self.row_id.len() + 4 * 4,
         );
-        ad.extend_from_slice(b"confidant/field/v1");
+        ad.extend_from_slice(PREFIX);
         for part in [self.table, self.column, self.row_id] {
             ad.extend_from_slice(&(part.len() as u32).to_be_bytes());
             ad.extend_from_slice(part.as_bytes());

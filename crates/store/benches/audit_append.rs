@@ -16,7 +16,9 @@
 //!    `verify_chain(store, None)` walks it from the genesis: reads in batches, recomputes every hash,
 //!    checks every link and the recorded head. The reference is bare SHA-256 over each event's
 //!    `hashed_bytes()`, computed from the same events read back with `audit_events(1, n)`. The time
-//!    to read the events alone (same batches, no hashing) is printed too, to show where the time goes.
+//!    to read the events alone (same batches, no hashing) is printed too, three ways (through
+//!    `SqlStore`, through `sqlx::Any` by column position, through the backend's own sqlx driver), to
+//!    show where the time goes.
 //!    `RATIO verify_e2e/sha256` is verify throughput divided by SHA-256 throughput: the figure that
 //!    includes the database reads (the CPU-only figure is in `confidant-core`'s `audit_chain` bench).
 //!
@@ -93,7 +95,8 @@ async fn append_one(app: &TestApp) {
     black_box(checkpoint.expect("the system may take a checkpoint"));
 }
 
-/// Appends `events` events from `tasks` concurrent tasks and returns the time it took.
+/// Appends `events` events from `tasks` concurrent tasks (spawned on the runtime) and returns the
+/// time it took.
 async fn append_concurrently(app: &Arc<TestApp>, tasks: u64, events: u64) -> Duration {
     let start = Instant::now();
     let handles: Vec<_> = (0..tasks)
@@ -146,13 +149,16 @@ fn criterion_appends(c: &mut Criterion, rt: &Runtime, apps: &[(TestBackend, Arc<
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(4));
     for (backend, app) in apps {
-        let backend = name(*backend);
-        group.bench_function(format!("{backend}/sequential"), |b| {
-            b.to_async(rt).iter(|| append_one(app));
-        });
-        group.bench_function(format!("{backend}/concurrent_{TASKS}"), |b| {
-            b.iter_custom(|iters| rt.block_on(append_concurrently(app, TASKS, iters)));
-        });
+        for tasks in [1, TASKS] {
+            let id = match tasks {
+                1 => format!("{}/sequential", name(*backend)),
+                n => format!("{}/concurrent_{n}", name(*backend)),
+            };
+            // Appends run in spawned tasks, on the runtime's workers, as the server's handlers do.
+            group.bench_function(id, |b| {
+                b.iter_custom(|iters| rt.block_on(append_concurrently(app, tasks, iters)));
+            });
+        }
     }
     group.finish();
 }
@@ -300,6 +306,98 @@ async fn read_all(app: &TestApp) -> anyhow::Result<Vec<AuditEvent>> {
     }
 }
 
+/// The query `SqlStore::audit_events` runs.
+const EVENTS_SQL: &str = "SELECT seq, at, actor, action, resource_type, resource_id, subject_id, purpose, outcome, prev_hash, hash \
+     FROM audit_event WHERE seq >= $1 ORDER BY seq LIMIT $2";
+
+/// An event's columns, in `EVENTS_SQL`'s order.
+type EventColumns = (
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    Vec<u8>,
+    Vec<u8>,
+);
+
+fn event_from_columns(c: EventColumns) -> anyhow::Result<AuditEvent> {
+    let hash = |v: Vec<u8>| <[u8; 32]>::try_from(v).map_err(|_| anyhow::anyhow!("not 32 bytes"));
+    Ok(AuditEvent {
+        seq: c.0,
+        at_micros: c.1,
+        actor: c.2,
+        action: c.3,
+        resource_type: c.4,
+        resource_id: c.5,
+        subject_id: c.6,
+        purpose: c.7,
+        outcome: c.8,
+        prev_hash: hash(c.9)?,
+        hash: hash(c.10)?,
+    })
+}
+
+/// Reads the whole chain in the same batches through `connection`, decoding the columns by position
+/// (`$conn` is a `&mut` connection of any sqlx driver); evaluates to the number of events read.
+macro_rules! read_by_position {
+    ($conn:expr) => {{
+        let mut read = 0usize;
+        let mut next = 1i64;
+        loop {
+            let batch: Vec<EventColumns> = sqlx::query_as(EVENTS_SQL)
+                .bind(next)
+                .bind(i64::from(READ_BATCH))
+                .fetch_all(&mut *$conn)
+                .await?;
+            let full = batch.len() == READ_BATCH as usize;
+            for columns in batch {
+                let event = event_from_columns(columns)?;
+                next = event.seq + 1;
+                read += 1;
+                black_box(event);
+            }
+            if !full {
+                break;
+            }
+        }
+        anyhow::Ok(read)
+    }};
+}
+
+/// Where the read time goes: the same reads through `sqlx::Any` with columns by position, and
+/// through the backend's own sqlx driver. Returns seconds for each (best of `rounds`).
+async fn read_paths(app: &TestApp, backend: TestBackend, rounds: u32) -> anyhow::Result<[f64; 2]> {
+    let mut any = app.db.raw().await?;
+    let mut best = [f64::INFINITY; 2];
+    for _ in 0..rounds {
+        let start = Instant::now();
+        black_box(read_by_position!(&mut any)?);
+        best[0] = best[0].min(start.elapsed().as_secs_f64());
+
+        let start = Instant::now();
+        match backend {
+            TestBackend::Sqlite => {
+                let mut native = sqlx::SqliteConnection::connect(&app.db.url).await?;
+                black_box(read_by_position!(&mut native)?);
+                native.close().await?;
+            }
+            TestBackend::Postgres => {
+                let mut native = sqlx::PgConnection::connect(&app.db.url).await?;
+                black_box(read_by_position!(&mut native)?);
+                native.close().await?;
+            }
+        }
+        best[1] = best[1].min(start.elapsed().as_secs_f64());
+    }
+    any.close().await?;
+    Ok(best)
+}
+
 async fn verify_vs_sha256(app: &TestApp, backend: TestBackend, plan: Plan) -> anyhow::Result<()> {
     let store = app.confidant.store();
     let appended = store.audit_head().await?.map_or(0, |h| h.seq);
@@ -345,6 +443,8 @@ async fn verify_vs_sha256(app: &TestApp, backend: TestBackend, plan: Plan) -> an
         sha = sha.min(sha256_reference(&bytes));
     }
 
+    let [any_by_position, native] = read_paths(app, backend, plan.rounds).await?;
+
     let nf = n as f64;
     let mb = total as f64 / 1e6;
     let backend = name(backend);
@@ -364,6 +464,18 @@ async fn verify_vs_sha256(app: &TestApp, backend: TestBackend, plan: Plan) -> an
             s * 1e3,
             nf / s,
             mb / s
+        );
+    }
+    println!("-- where the read time goes (the whole chain in batches of {READ_BATCH}) --");
+    for (what, s) in [
+        ("SqlStore::audit_events: sqlx Any, columns by name", read),
+        ("sqlx Any, columns by position", any_by_position),
+        ("backend's own sqlx driver, columns by position", native),
+    ] {
+        println!(
+            "  {what:<50} {:>7.1} ms  {:>5.2} us/event",
+            s * 1e3,
+            s * 1e6 / nf
         );
     }
     println!(
