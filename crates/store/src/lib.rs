@@ -289,6 +289,23 @@ async fn append(
     Ok(event)
 }
 
+/// Runs one insert and appends its audit event in the same transaction; a duplicate is a conflict
+/// described by `on_duplicate`.
+async fn insert_audited(
+    store: &SqlStore,
+    insert: sqlx::query::Query<'_, Any, sqlx::any::AnyArguments>,
+    on_duplicate: &'static str,
+    audit: &AuditDraft,
+) -> Result<(), StoreError> {
+    let mut tx = store.begin_write().await?;
+    match insert.execute(&mut *tx).await {
+        Err(e) if is_unique_violation(&e) => return Err(StoreError::Conflict(on_duplicate)),
+        other => other.map_err(backend_error)?,
+    };
+    append(&mut tx, audit).await?;
+    commit(tx).await
+}
+
 async fn commit(tx: Transaction<'static, Any>) -> Result<(), StoreError> {
     tx.commit().await.map_err(backend_error)
 }
@@ -524,22 +541,12 @@ impl Store for SqlStore {
         organisation: &Organisation,
         audit: &AuditDraft,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        let result =
+        let insert =
             sqlx::query("INSERT INTO organisation (id, name, created_at) VALUES ($1, $2, $3)")
                 .bind(organisation.id.to_string())
                 .bind(&organisation.name)
-                .bind(organisation.created_at_micros)
-                .execute(&mut *tx)
-                .await;
-        match result {
-            Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::Conflict("an organisation of that name exists"));
-            }
-            other => other.map_err(backend_error)?,
-        };
-        append(&mut tx, audit).await?;
-        commit(tx).await
+                .bind(organisation.created_at_micros);
+        insert_audited(self, insert, "an organisation of that name exists", audit).await
     }
 
     async fn organisations(&self) -> Result<Vec<Organisation>, StoreError> {
@@ -568,24 +575,14 @@ impl Store for SqlStore {
         service: &Service,
         audit: &AuditDraft,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        let result = sqlx::query(
+        let insert = sqlx::query(
             "INSERT INTO service (id, organisation_id, name, created_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(service.id.to_string())
         .bind(service.organisation_id.to_string())
         .bind(&service.name)
-        .bind(service.created_at_micros)
-        .execute(&mut *tx)
-        .await;
-        match result {
-            Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::Conflict("a service of that name exists"));
-            }
-            other => other.map_err(backend_error)?,
-        };
-        append(&mut tx, audit).await?;
-        commit(tx).await
+        .bind(service.created_at_micros);
+        insert_audited(self, insert, "a service of that name exists", audit).await
     }
 
     async fn service(&self, id: Uuid) -> Result<Option<Service>, StoreError> {
@@ -615,8 +612,7 @@ impl Store for SqlStore {
         staff: &StaffRecord,
         audit: &AuditDraft,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        let result = sqlx::query(
+        let insert = sqlx::query(
             "INSERT INTO staff (id, organisation_id, service_id, role, handle, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(staff.id.to_string())
@@ -624,17 +620,8 @@ impl Store for SqlStore {
         .bind(staff.service_id.map(|s| s.to_string()))
         .bind(staff.role.code())
         .bind(&staff.handle)
-        .bind(staff.created_at_micros)
-        .execute(&mut *tx)
-        .await;
-        match result {
-            Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::Conflict("that handle is taken"));
-            }
-            other => other.map_err(backend_error)?,
-        };
-        append(&mut tx, audit).await?;
-        commit(tx).await
+        .bind(staff.created_at_micros);
+        insert_audited(self, insert, "that handle is taken", audit).await
     }
 
     async fn staff_by_handle(&self, handle: &str) -> Result<Option<StaffRecord>, StoreError> {
@@ -663,20 +650,15 @@ impl Store for SqlStore {
         token: &ApiTokenRecord,
         audit: &AuditDraft,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query(
+        let insert = sqlx::query(
             "INSERT INTO api_token (id, staff_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(token.id.to_string())
         .bind(token.staff_id.to_string())
         .bind(token.token_hash.to_vec())
         .bind(token.created_at_micros)
-        .bind(token.expires_at_micros)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend_error)?;
-        append(&mut tx, audit).await?;
-        commit(tx).await
+        .bind(token.expires_at_micros);
+        insert_audited(self, insert, "that token already exists", audit).await
     }
 
     async fn staff_by_token(
