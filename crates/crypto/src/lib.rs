@@ -1,4 +1,4 @@
-//! Confidant's cryptography: envelope encryption and blind indexes, nothing else.
+//! Confidant's cryptography: envelope encryption, blind indexes and staff credentials, nothing else.
 //!
 //! Guarantees:
 //! - A [`MasterKey`] lives only in a key file or the environment; it wraps every other key and never
@@ -11,8 +11,16 @@
 //! - [`IndexKey`] computes blind indexes (keyed HMAC-SHA-256 of a normalised value, domain-separated per
 //!   field) for exact look-ups without decrypting.
 //!
+//! - Bearer secrets ([`new_token`] for API tokens, [`new_session_token`] for sign-in sessions) carry 256
+//!   random bits and are stored only as their SHA-256 ([`token_hash`]).
+//! - Staff passwords ([`password`]) and second factors ([`totp`]) have modules of their own, which state
+//!   their own guarantees.
+//!
 //! Primitives come from RustCrypto: XChaCha20-Poly1305 (192-bit random nonces, safe without counters),
-//! HKDF-SHA-256 for sub-keys, HMAC-SHA-256 for indexes and key identifiers.
+//! HKDF-SHA-256 for sub-keys, HMAC-SHA-256 for indexes and key identifiers, Argon2id for passwords.
+
+pub mod password;
+pub mod totp;
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
@@ -38,6 +46,8 @@ pub enum CryptoError {
     Unwrap,
     #[error("a sealed value is malformed")]
     Malformed,
+    #[error("a TOTP secret must be exactly 20 bytes (160 bits), or their base32 form")]
+    InvalidTotpSecret,
 }
 
 fn random_bytes<const N: usize>() -> [u8; N] {
@@ -279,6 +289,20 @@ pub fn new_token() -> Zeroizing<String> {
     Zeroizing::new(format!("cft_{}", hex::encode(bytes)))
 }
 
+/// A new session token (`cfs_` and 64 hexadecimal characters, 256 random bits), set in the sign-in
+/// cookie. The prefix tells it apart from an API token (`cft_`); store only its [`token_hash`].
+pub fn new_session_token() -> Zeroizing<String> {
+    let bytes = Zeroizing::new(random_bytes::<32>());
+    // Encoded straight into a buffer that is wiped, so no copy of the token is left behind.
+    let mut text = Zeroizing::new([0u8; 64]);
+    hex::encode_to_slice(bytes.as_slice(), text.as_mut_slice())
+        .expect("64 bytes hold 32 bytes in hexadecimal");
+    let mut token = Zeroizing::new(String::with_capacity(4 + 64));
+    token.push_str("cfs_");
+    token.push_str(std::str::from_utf8(text.as_slice()).expect("hexadecimal is ASCII"));
+    token
+}
+
 /// What is stored of a token: its SHA-256. Tokens carry 256 random bits, so a fast hash suffices.
 pub fn token_hash(token: &str) -> [u8; 32] {
     use sha2::Digest as _;
@@ -430,6 +454,16 @@ mod tests {
         assert_ne!(*a, *b);
         assert!(a.starts_with("cft_") && a.len() == 68);
         assert_eq!(token_hash(&a), token_hash(&a.clone()));
+        assert_ne!(token_hash(&a), token_hash(&b));
+    }
+
+    #[test]
+    fn session_tokens_are_unique_and_distinguishable_from_api_tokens() {
+        let (a, b) = (new_session_token(), new_session_token());
+        assert_ne!(*a, *b);
+        assert!(a.starts_with("cfs_") && a.len() == 68);
+        assert!(a[4..].bytes().all(|c| c.is_ascii_hexdigit()));
+        assert!(!new_token().starts_with("cfs_"));
         assert_ne!(token_hash(&a), token_hash(&b));
     }
 
