@@ -40,6 +40,23 @@ pub struct Config {
     pub log_level: String,
     /// The most database connections one process opens (SQLite uses at most 4).
     pub max_connections: u32,
+    /// A session with no activity for this long locks until the password is given again.
+    pub session_idle_seconds: u64,
+    /// A session ends this long after sign-in, whatever happens.
+    pub session_absolute_seconds: u64,
+    /// Issuing tokens (and later exports, erasure) needs the password given at most this long ago.
+    pub reauthentication_seconds: u64,
+    /// How long a break-the-glass access lasts.
+    pub break_glass_minutes: u64,
+    /// The organisation's own Cedar policies (`*.cedar`), added to the shipped ones; default
+    /// `config/policies` in the data directory, if it exists.
+    pub policy_dir: Option<PathBuf>,
+    /// Serve HTTPS with this certificate chain (PEM) and private key (PEM). Both or neither.
+    pub tls_cert_file: Option<PathBuf>,
+    pub tls_key_file: Option<PathBuf>,
+    /// Mark cookies `Secure` with the `__Host-` prefix. Default: on when serving TLS. Turn it on when a
+    /// proxy in front terminates TLS.
+    pub secure_cookies: Option<bool>,
 }
 
 impl Default for Config {
@@ -53,6 +70,14 @@ impl Default for Config {
             log_format: LogFormat::Text,
             log_level: "info".to_owned(),
             max_connections: 16,
+            session_idle_seconds: 15 * 60,
+            session_absolute_seconds: 12 * 60 * 60,
+            reauthentication_seconds: 5 * 60,
+            break_glass_minutes: 60,
+            policy_dir: None,
+            tls_cert_file: None,
+            tls_key_file: None,
+            secure_cookies: None,
         }
     }
 }
@@ -104,6 +129,21 @@ impl Config {
         if !(1..=256).contains(&self.max_connections) {
             bail!("invalid configuration: max_connections must be between 1 and 256");
         }
+        if !(1..=24 * 60 * 60).contains(&self.session_idle_seconds) {
+            bail!("invalid configuration: session_idle_seconds must be between 1 and 86400");
+        }
+        if !(60..=7 * 24 * 60 * 60).contains(&self.session_absolute_seconds) {
+            bail!("invalid configuration: session_absolute_seconds must be between 60 and 604800");
+        }
+        if !(1..=60 * 60).contains(&self.reauthentication_seconds) {
+            bail!("invalid configuration: reauthentication_seconds must be between 1 and 3600");
+        }
+        if !(1..=24 * 60).contains(&self.break_glass_minutes) {
+            bail!("invalid configuration: break_glass_minutes must be between 1 and 1440");
+        }
+        if self.tls_cert_file.is_some() != self.tls_key_file.is_some() {
+            bail!("invalid configuration: set both tls_cert_file and tls_key_file, or neither");
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log_level).map_err(|_| {
             anyhow::anyhow!("invalid configuration: log_level is not a valid filter")
         })?;
@@ -129,6 +169,40 @@ impl Config {
         Ok(confidant_store::sqlite_url(
             &self.data_dir.join("confidant.db"),
         ))
+    }
+
+    /// Where the organisation's own policies are, if anywhere.
+    pub fn policy_dir(&self) -> Option<PathBuf> {
+        match &self.policy_dir {
+            Some(dir) => Some(dir.clone()),
+            None => {
+                let dir = self.data_dir.join("config").join("policies");
+                dir.is_dir().then_some(dir)
+            }
+        }
+    }
+
+    pub fn tls(&self) -> bool {
+        self.tls_cert_file.is_some()
+    }
+
+    pub fn settings(&self) -> confidant_core::Settings {
+        let secs = |s: u64| time::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX));
+        confidant_core::Settings {
+            session: confidant_core::SessionPolicy {
+                idle: secs(self.session_idle_seconds),
+                absolute: secs(self.session_absolute_seconds),
+                reauthentication: secs(self.reauthentication_seconds),
+            },
+            break_glass: secs(self.break_glass_minutes * 60),
+        }
+    }
+
+    pub fn web(&self) -> confidant_web::WebConfig {
+        confidant_web::WebConfig {
+            secure_cookies: self.secure_cookies.unwrap_or(self.tls()),
+            hsts: self.tls(),
+        }
     }
 
     pub fn master_key_path(&self) -> PathBuf {

@@ -1,12 +1,15 @@
 //! The demonstration: a fictional organisation with two services, their staff and 50 synthetic people,
-//! created once; every start issues fresh API tokens for the two practitioners and prints how to use them.
+//! created once. Every start gives each demo account a fresh password and current training, issues API
+//! tokens for the two practitioners, and prints how to sign in.
 
 use std::fmt::Write as _;
 
 use anyhow::Context;
+use confidant_core::store::{StaffRecord, TokenScope, TrainingKind};
 use confidant_core::synthetic::Synthetic;
-use confidant_core::{Actor, Confidant, Purpose, Role, StaffActor, SystemClock};
+use confidant_core::{Actor, Confidant, Purpose, Role, SystemClock};
 use confidant_store::SqlStore;
+use uuid::Uuid;
 
 use crate::config::Config;
 
@@ -15,77 +18,101 @@ const SERVICES: [(&str, &str); 2] = [
     ("Recovery Service", "recovery.worker"),
     ("Employment Support", "employment.worker"),
 ];
+/// Organisation-wide accounts, and a manager of the first service.
+const OTHERS: [(Role, &str); 4] = [
+    (Role::ServiceManager, "recovery.manager"),
+    (Role::DataProtectionOfficer, "dpo"),
+    (Role::CaldicottGuardian, "caldicott"),
+    (Role::Administrator, "admin"),
+];
 const PEOPLE_PER_SERVICE: usize = 25;
 
-fn actor_of(staff: &confidant_core::store::StaffRecord) -> Actor {
-    Actor::Staff(StaffActor {
-        user_id: staff.id,
-        organisation_id: staff.organisation_id,
-        service_id: staff.service_id,
-        role: staff.role,
-    })
+fn err(e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::anyhow!("{e}")
 }
 
-/// Seeds the demo if it is new, issues tokens, and returns the guide to print.
+async fn ensure_staff(
+    confidant: &Confidant<SqlStore, SystemClock>,
+    organisation: Uuid,
+    service: Option<Uuid>,
+    role: Role,
+    handle: &str,
+) -> anyhow::Result<StaffRecord> {
+    if let Some(s) = confidant.staff_by_handle(handle).await.map_err(err)? {
+        return Ok(s);
+    }
+    confidant
+        .create_staff(&Actor::System, organisation, service, role, handle)
+        .await
+        .map_err(err)
+}
+
+/// Seeds the demo if it is new, refreshes passwords, training and tokens, and returns the guide.
 pub async fn prepare(
     confidant: &Confidant<SqlStore, SystemClock>,
     config: &Config,
 ) -> anyhow::Result<String> {
     let system = Actor::System;
-    let existing = confidant
-        .organisations()
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    if !existing.iter().any(|o| o.name == ORGANISATION) {
-        let org = confidant
-            .create_organisation(&system, ORGANISATION)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let mut synthetic = Synthetic::new(2026);
-        for (name, handle) in SERVICES {
-            let service = confidant
-                .create_service(&system, org.id, name)
+    let existing = confidant.organisations().await.map_err(err)?;
+    let org = match existing.into_iter().find(|o| o.name == ORGANISATION) {
+        Some(org) => org,
+        None => {
+            let org = confidant
+                .create_organisation(&system, ORGANISATION)
                 .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let worker = confidant
-                .create_staff(
-                    &system,
+                .map_err(err)?;
+            let mut synthetic = Synthetic::new(2026);
+            for (name, handle) in SERVICES {
+                let service = confidant
+                    .create_service(&system, org.id, name)
+                    .await
+                    .map_err(err)?;
+                let worker = ensure_staff(
+                    confidant,
                     org.id,
                     Some(service.id),
                     Role::Practitioner,
                     handle,
                 )
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            for _ in 0..PEOPLE_PER_SERVICE {
-                confidant
-                    .create_person(
-                        &actor_of(&worker),
-                        Purpose::Administration,
-                        service.id,
-                        &synthetic.person(),
-                    )
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                .await?;
+                refresh_training(confidant, &worker).await?;
+                let actor = confidant.actor_for(&worker).await.map_err(err)?;
+                for _ in 0..PEOPLE_PER_SERVICE {
+                    confidant
+                        .create_person(
+                            &actor,
+                            Purpose::Administration,
+                            service.id,
+                            &synthetic.person(),
+                        )
+                        .await
+                        .map_err(err)?;
+                }
             }
+            org
         }
-        for (role, handle) in [
-            (Role::DataProtectionOfficer, "dpo"),
-            (Role::Administrator, "admin"),
-        ] {
-            confidant
-                .create_staff(&system, org.id, None, role, handle)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-        }
+    };
+    let services = confidant.services(&system, org.id).await.map_err(err)?;
+    let first_service = services
+        .iter()
+        .find(|s| s.name == SERVICES[0].0)
+        .map(|s| s.id);
+
+    let mut accounts = Vec::new();
+    for (name, handle) in SERVICES {
+        let service = services.iter().find(|s| s.name == name).map(|s| s.id);
+        accounts.push(
+            ensure_staff(confidant, org.id, service, Role::Practitioner, handle).await?,
+        );
+    }
+    for (role, handle) in OTHERS {
+        let service = (role == Role::ServiceManager).then_some(first_service).flatten();
+        accounts.push(ensure_staff(confidant, org.id, service, role, handle).await?);
     }
 
+    let base = format!("http://{}", config.listen);
     let mut guide = String::new();
-    writeln!(
-        guide,
-        "\nConfidant demo is running at http://{}",
-        config.listen
-    )?;
+    writeln!(guide, "\nConfidant demo is running: open {base}/sign-in")?;
     writeln!(
         guide,
         "Data directory: {} (SQLite database and master key file)\n",
@@ -93,30 +120,51 @@ pub async fn prepare(
     )?;
     writeln!(
         guide,
-        "Sign in to the API with a personal access token (valid 30 days, new ones each start):"
+        "Demo accounts (fictional; new passwords at every start):"
     )?;
-    let mut example = None;
-    for (name, handle) in SERVICES {
-        let staff = confidant
-            .staff_by_handle(handle)
+    for staff in &accounts {
+        refresh_training(confidant, staff).await?;
+        let password = confidant_core::account::generated_password();
+        confidant
+            .set_password(&system, staff.id, password.expose(), &[])
             .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?
-            .context("the demo's staff are missing")?;
-        let token = confidant
-            .issue_token(&system, &staff, time::Duration::days(30))
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            .map_err(err)?;
         writeln!(
             guide,
-            "  {name} practitioner ({handle}):\n    {}",
-            token.expose()
+            "  {:<18} {:<24} password {}",
+            staff.handle,
+            staff.role.code(),
+            password.expose()
         )?;
+    }
+    writeln!(
+        guide,
+        "\nTwo-factor sign-in is mandatory: at the first sign-in of each account you are shown a QR code\n\
+         for an authenticator app, and the key as text (`oathtool --totp -b KEY` prints codes too)."
+    )?;
+
+    writeln!(
+        guide,
+        "\nAPI tokens for the practitioners (valid 30 days, new ones each start):"
+    )?;
+    let mut example = None;
+    for staff in accounts.iter().filter(|s| s.role == Role::Practitioner) {
+        let token = confidant
+            .issue_token(
+                &system,
+                staff,
+                time::Duration::days(30),
+                TokenScope::ReadWrite,
+            )
+            .await
+            .map_err(err)?;
+        writeln!(guide, "  {}:\n    {}", staff.handle, token.expose())?;
         if example.is_none() {
             example = Some((token.expose().to_owned(), staff.service_id));
         }
     }
-    if let Some((token, Some(service))) = example {
-        let base = format!("http://{}", config.listen);
+    let (token, service) = example.context("the demo's practitioners are missing")?;
+    if let Some(service) = service {
         writeln!(guide, "\nTry:")?;
         writeln!(
             guide,
@@ -126,10 +174,28 @@ pub async fn prepare(
             guide,
             "  curl -H 'Authorization: Bearer {token}' {base}/api/v1/services/{service}/people"
         )?;
-        writeln!(
-            guide,
-            "The API is described at {base}/api/v1/openapi.json. Stop with Ctrl-C."
-        )?;
     }
+    writeln!(
+        guide,
+        "The API is described at {base}/api/v1/openapi.json. Stop with Ctrl-C."
+    )?;
     Ok(guide)
+}
+
+/// Records a year of training for a demo account whose training is missing or lapsed.
+async fn refresh_training(
+    confidant: &Confidant<SqlStore, SystemClock>,
+    staff: &StaffRecord,
+) -> anyhow::Result<()> {
+    let status = confidant.own_training(staff).await.map_err(err)?;
+    let today = confidant.clock().now().date();
+    for kind in TrainingKind::ALL {
+        if status.lapsed().contains(&kind) {
+            confidant
+                .record_training(&Actor::System, staff.id, kind, today, 365)
+                .await
+                .map_err(err)?;
+        }
+    }
+    Ok(())
 }

@@ -13,7 +13,8 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use confidant_core::audit::{Checkpoint, verify_chain};
-use confidant_core::{Actor, Confidant, KeyRing, Role, SystemClock};
+use confidant_core::store::{StaffRecord, TokenScope, TrainingKind};
+use confidant_core::{AccessScope, Actor, Confidant, KeyRing, Role, SystemClock};
 use confidant_crypto::MasterKey;
 use confidant_store::{Backend, ConnectOptions, SqlStore};
 use uuid::Uuid;
@@ -77,9 +78,12 @@ enum Command {
     /// Services of an organisation.
     #[command(subcommand)]
     Service(ServiceCommand),
-    /// Staff accounts.
+    /// Staff accounts: add, disable leavers, reset two-factor, set passwords, record training.
+    #[command(subcommand, alias = "staff")]
+    User(UserCommand),
+    /// Teams within a service.
     #[command(subcommand)]
-    Staff(StaffCommand),
+    Team(TeamCommand),
     /// Personal access tokens for the API.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -126,11 +130,28 @@ enum ServiceCommand {
         organisation: Uuid,
         name: String,
     },
+    /// Set how far the service's staff see: service (everyone), team, or caseload.
+    SetScope {
+        #[arg(long)]
+        service: Uuid,
+        #[arg(value_parser = parse_scope)]
+        scope: AccessScope,
+    },
 }
 
 #[derive(Debug, Subcommand)]
-enum StaffCommand {
-    /// Add a member of staff.
+enum TeamCommand {
+    /// Create a team in a service; prints its id.
+    Create {
+        #[arg(long)]
+        service: Uuid,
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a member of staff; prints their id, then a strong first password (shown once).
     Add {
         #[arg(long)]
         organisation: Uuid,
@@ -144,6 +165,37 @@ enum StaffCommand {
         /// Their sign-in handle (a-z, 0-9, '.', '-', '_').
         handle: String,
     },
+    /// List an organisation's staff: id, handle, role, status.
+    List {
+        #[arg(long)]
+        organisation: Uuid,
+    },
+    /// Disable a leaver: never deleted; sessions end and tokens are revoked at once.
+    Disable { handle: String },
+    /// Remove a lost second factor; they enrol again at their next sign-in.
+    #[command(name = "reset-2fa")]
+    Reset2fa { handle: String },
+    /// Set a new strong password (printed once) and end their sessions.
+    SetPassword { handle: String },
+    /// Put a member of staff in a team of their service.
+    SetTeam {
+        handle: String,
+        #[arg(long)]
+        team: Option<Uuid>,
+    },
+    /// Record training or a policy acknowledgement (needed before personal data can be opened).
+    Training {
+        handle: String,
+        /// data_protection, policy_acknowledgement, or all.
+        #[arg(long, default_value = "all")]
+        kind: String,
+        /// The day it was completed (YYYY-MM-DD); default today.
+        #[arg(long, value_parser = parse_date)]
+        completed_on: Option<time::Date>,
+        /// Days it stays valid.
+        #[arg(long, default_value_t = 365)]
+        valid_days: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -154,7 +206,23 @@ enum TokenCommand {
         /// Days until it expires (1–90).
         #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u16).range(1..=90))]
         days: u16,
+        /// read (no changes) or read_write.
+        #[arg(long, default_value = "read_write", value_parser = parse_scope_token)]
+        scope: TokenScope,
     },
+}
+
+fn parse_scope(s: &str) -> Result<AccessScope, String> {
+    AccessScope::from_code(s).ok_or_else(|| "one of: service, team, caseload".to_owned())
+}
+
+fn parse_scope_token(s: &str) -> Result<TokenScope, String> {
+    TokenScope::from_code(s).ok_or_else(|| "one of: read, read_write".to_owned())
+}
+
+fn parse_date(s: &str) -> Result<time::Date, String> {
+    time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]"))
+        .map_err(|_| "a date as YYYY-MM-DD".to_owned())
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -238,7 +306,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let confidant = Arc::new(confidant);
             let listener = bind(&config).await?;
             println!("{guide}");
-            serve_on(listener, confidant).await?;
+            serve_on(&config, listener, confidant).await?;
         }
         Command::Config(ConfigCommand::Show) => print!("{}", config.redacted_toml()?),
         Command::Audit(AuditCommand::Verify { since_checkpoint }) => {
@@ -290,31 +358,36 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .map_err(describe)?;
             println!("{}", service.id);
         }
-        Command::Staff(StaffCommand::Add {
-            organisation,
-            service,
-            role,
-            handle,
-        }) => {
+        Command::Service(ServiceCommand::SetScope { service, scope }) => {
             let confidant = open(&config).await?;
-            let staff = confidant
-                .create_staff(&Actor::System, organisation, service, role, &handle)
+            confidant
+                .set_service_scope(&Actor::System, service, scope)
                 .await
                 .map_err(describe)?;
-            println!("{}", staff.id);
+            println!("scope set to {}", scope.code());
         }
-        Command::Token(TokenCommand::Issue { handle, days }) => {
+        Command::Team(TeamCommand::Create { service, name }) => {
             let confidant = open(&config).await?;
-            let staff = confidant
-                .staff_by_handle(&handle)
+            let team = confidant
+                .create_team(&Actor::System, service, &name)
                 .await
-                .map_err(describe)?
-                .context("no member of staff has that handle")?;
+                .map_err(describe)?;
+            println!("{}", team.id);
+        }
+        Command::User(command) => user(&config, command).await?,
+        Command::Token(TokenCommand::Issue {
+            handle,
+            days,
+            scope,
+        }) => {
+            let confidant = open(&config).await?;
+            let staff = find_staff(&confidant, &handle).await?;
             let token = confidant
                 .issue_token(
                     &Actor::System,
                     &staff,
                     time::Duration::days(i64::from(days)),
+                    scope,
                 )
                 .await
                 .map_err(describe)?;
@@ -322,6 +395,123 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn find_staff(
+    confidant: &Confidant<SqlStore, SystemClock>,
+    handle: &str,
+) -> anyhow::Result<StaffRecord> {
+    confidant
+        .staff_by_handle(handle)
+        .await
+        .map_err(describe)?
+        .context("no member of staff has that handle")
+}
+
+async fn user(config: &Config, command: UserCommand) -> anyhow::Result<()> {
+    let confidant = open(config).await?;
+    let system = Actor::System;
+    match command {
+        UserCommand::Add {
+            organisation,
+            service,
+            role,
+            handle,
+        } => {
+            let staff = confidant
+                .create_staff(&system, organisation, service, role, &handle)
+                .await
+                .map_err(describe)?;
+            let password = confidant_core::account::generated_password();
+            confidant
+                .set_password(&system, staff.id, password.expose(), &[])
+                .await
+                .map_err(describe)?;
+            println!("{}", staff.id);
+            println!("first password (shown once): {}", password.expose());
+        }
+        UserCommand::List { organisation } => {
+            for s in confidant
+                .staff_of(&system, organisation)
+                .await
+                .map_err(describe)?
+            {
+                let status = if s.disabled_at_micros.is_some() {
+                    "disabled"
+                } else {
+                    "active"
+                };
+                println!("{}\t{}\t{}\t{status}", s.id, s.handle, s.role.code());
+            }
+        }
+        UserCommand::Disable { handle } => {
+            let staff = find_staff(&confidant, &handle).await?;
+            if confidant
+                .disable_staff(&system, staff.id)
+                .await
+                .map_err(describe)?
+            {
+                println!("disabled; sessions ended and tokens revoked");
+            } else {
+                println!("already disabled");
+            }
+        }
+        UserCommand::Reset2fa { handle } => {
+            let staff = find_staff(&confidant, &handle).await?;
+            confidant
+                .reset_two_factor(&system, staff.id)
+                .await
+                .map_err(describe)?;
+            println!("two-factor sign-in removed; they enrol again at their next sign-in");
+        }
+        UserCommand::SetPassword { handle } => {
+            let staff = find_staff(&confidant, &handle).await?;
+            let password = confidant_core::account::generated_password();
+            confidant
+                .set_password(&system, staff.id, password.expose(), &[])
+                .await
+                .map_err(describe)?;
+            println!("new password (shown once): {}", password.expose());
+        }
+        UserCommand::SetTeam { handle, team } => {
+            let staff = find_staff(&confidant, &handle).await?;
+            confidant
+                .set_staff_team(&system, staff.id, team)
+                .await
+                .map_err(describe)?;
+            println!("team set");
+        }
+        UserCommand::Training {
+            handle,
+            kind,
+            completed_on,
+            valid_days,
+        } => {
+            let staff = find_staff(&confidant, &handle).await?;
+            let kinds: Vec<TrainingKind> = if kind == "all" {
+                TrainingKind::ALL.to_vec()
+            } else {
+                vec![TrainingKind::from_code(&kind).context(
+                    "unknown kind; one of: data_protection, policy_acknowledgement, all",
+                )?]
+            };
+            let on = completed_on.unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
+            for k in kinds {
+                let record = confidant
+                    .record_training(&system, staff.id, k, on, valid_days)
+                    .await
+                    .map_err(describe)?;
+                println!("{} recorded, valid until {}", k.code(), {
+                    let t = time::OffsetDateTime::from_unix_timestamp_nanos(
+                        i128::from(record.expires_at_micros) * 1000,
+                    )
+                    .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+                    t.date()
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Turns a core error into a message for the operator (it names fields, never values).
@@ -443,7 +633,15 @@ async fn open(config: &Config) -> anyhow::Result<Confidant<SqlStore, SystemClock
         }
     };
     store.migrate().await?;
-    Ok(Confidant::new(store, keys, SystemClock))
+    let authorizer = match config.policy_dir() {
+        Some(dir) => confidant_policy::Authorizer::with_policy_dir(&dir).map_err(|e| {
+            anyhow::anyhow!("the organisation's policies are not valid, so Confidant will not start: {e}")
+        })?,
+        None => confidant_policy::Authorizer::new(),
+    };
+    Ok(Confidant::new(store, keys, SystemClock)
+        .with_authorizer(authorizer)
+        .with_settings(config.settings()))
 }
 
 /// A rotation that committed in the database but stopped before its new key file replaced the old one
@@ -519,19 +717,51 @@ async fn serve(
     confidant: Arc<Confidant<SqlStore, SystemClock>>,
 ) -> anyhow::Result<()> {
     let listener = bind(config).await?;
-    println!("Confidant is serving on http://{}", listener.local_addr()?);
-    serve_on(listener, confidant).await
+    let scheme = if config.tls() { "https" } else { "http" };
+    println!(
+        "Confidant is serving on {scheme}://{}",
+        listener.local_addr()?
+    );
+    serve_on(config, listener, confidant).await
 }
 
 async fn serve_on(
+    config: &Config,
     listener: tokio::net::TcpListener,
     confidant: Arc<Confidant<SqlStore, SystemClock>>,
 ) -> anyhow::Result<()> {
-    tracing::info!(address = %listener.local_addr()?, "serving");
-    let app = confidant_web::router(confidant.clone());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    tracing::info!(address = %listener.local_addr()?, tls = config.tls(), "serving");
+    let app = confidant_web::router(confidant.clone(), config.web());
+    match (&config.tls_cert_file, &config.tls_key_file) {
+        (Some(cert), Some(key)) => {
+            // One process-wide crypto provider for rustls: ring, no C toolchain beyond ring's own.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                .await
+                .with_context(|| {
+                    format!(
+                        "could not load the TLS certificate {} and key {}",
+                        cert.display(),
+                        key.display()
+                    )
+                })?;
+            let handle = axum_server::Handle::new();
+            let stopper = handle.clone();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                stopper.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+            });
+            axum_server::from_tcp_rustls(listener.into_std()?, tls)?
+                .handle(handle)
+                .serve(app.into_make_service())
+                .await?;
+        }
+        _ => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown_signal())
+                .await?;
+        }
+    }
     confidant.store().close().await;
     Ok(())
 }

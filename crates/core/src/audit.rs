@@ -12,7 +12,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use confidant_policy::{Action, Actor, Denied, Permit, Resource};
+use confidant_policy::{Action, Actor, Denied, Grant, Permit, Resource};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -29,9 +29,13 @@ pub enum Purpose {
     Administration,
     /// Checking the records themselves (audit, quality).
     Audit,
+    /// An access outside the actor's role under a break-the-glass grant. Never chosen by a client:
+    /// core sets it whenever a decision relied on such a grant, so these accesses stand out.
+    BreakGlass,
 }
 
 impl Purpose {
+    /// The purposes a client may state.
     pub const ALL: [Purpose; 3] = [Purpose::Support, Purpose::Administration, Purpose::Audit];
 
     pub fn code(self) -> &'static str {
@@ -39,11 +43,44 @@ impl Purpose {
             Purpose::Support => "support",
             Purpose::Administration => "administration",
             Purpose::Audit => "audit",
+            Purpose::BreakGlass => "break_glass",
         }
     }
 
+    /// A purpose a client may state (`break_glass` is not one of them).
     pub fn from_code(code: &str) -> Option<Purpose> {
         Purpose::ALL.into_iter().find(|p| p.code() == code)
+    }
+}
+
+/// Sign-in and session events. They are not policy decisions, but every one is recorded (who, what,
+/// when, how it ended), and never with the handle or password that was typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthEvent {
+    SignIn,
+    SecondFactor,
+    RecoveryCode,
+    TwoFactorEnrolment,
+    Lockout,
+    SignOut,
+    Unlock,
+    Reauthenticate,
+    PasswordChange,
+}
+
+impl AuthEvent {
+    pub fn code(self) -> &'static str {
+        match self {
+            AuthEvent::SignIn => "auth.sign_in",
+            AuthEvent::SecondFactor => "auth.second_factor",
+            AuthEvent::RecoveryCode => "auth.recovery_code",
+            AuthEvent::TwoFactorEnrolment => "auth.two_factor_enrolment",
+            AuthEvent::Lockout => "auth.lockout",
+            AuthEvent::SignOut => "auth.sign_out",
+            AuthEvent::Unlock => "auth.unlock",
+            AuthEvent::Reauthenticate => "auth.reauthenticate",
+            AuthEvent::PasswordChange => "auth.password_change",
+        }
     }
 }
 
@@ -80,6 +117,10 @@ pub struct AuditDraft {
 
 impl AuditDraft {
     pub(crate) fn permitted(permit: &Permit, purpose: Purpose, at: OffsetDateTime) -> Self {
+        let purpose = match permit.grant() {
+            Some(Grant::BreakGlass) => Purpose::BreakGlass,
+            _ => purpose,
+        };
         Self::new(
             at,
             permit.actor(),
@@ -88,6 +129,25 @@ impl AuditDraft {
             purpose,
             Outcome::Ok,
         )
+    }
+
+    /// A sign-in or session event of a member of staff (`None`: no account matched).
+    pub(crate) fn authentication(
+        staff_id: Option<Uuid>,
+        event: AuthEvent,
+        outcome: Outcome,
+        at: OffsetDateTime,
+    ) -> Self {
+        Self {
+            at,
+            actor: staff_id.map_or_else(|| "anonymous".to_owned(), |id| id.to_string()),
+            action: event.code(),
+            resource_type: "staff",
+            resource_id: staff_id,
+            subject_id: None,
+            purpose: Purpose::Administration,
+            outcome,
+        }
     }
 
     pub(crate) fn refused(denied: &Denied, purpose: Purpose, at: OffsetDateTime) -> Self {
@@ -145,6 +205,13 @@ impl AuditDraft {
     /// Names the person the event is about when the resource is not the person (creating one).
     pub(crate) fn about(mut self, subject: Uuid) -> Self {
         self.subject_id = Some(subject);
+        self
+    }
+
+    /// Records the event under a more specific code than the permit's action (`staff.disable` for a
+    /// `staff.update` permit).
+    pub(crate) fn named(mut self, action: &'static str) -> Self {
+        self.action = action;
         self
     }
 

@@ -9,9 +9,11 @@
 //!   blind indexes.
 //! - Invalid input is refused, naming each field, before anything is written.
 
+pub mod account;
 pub mod audit;
 pub mod clock;
 pub mod field;
+pub mod grant;
 pub mod identifier;
 pub mod keyring;
 pub mod organisation;
@@ -19,13 +21,32 @@ pub mod person;
 pub mod store;
 #[cfg(feature = "synthetic")]
 pub mod synthetic;
+pub mod training;
 
 use confidant_policy::Authorizer;
 
+pub use account::SessionPolicy;
 pub use audit::Purpose;
 pub use clock::{Clock, SystemClock};
-pub use confidant_policy::{Actor, Role, StaffActor};
+pub use confidant_policy::{AccessScope, Actor, Grant, Role, StaffActor};
 pub use keyring::KeyRing;
+
+/// The organisation-wide settings the use cases follow.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    pub session: SessionPolicy,
+    /// How long a break-the-glass grant lasts.
+    pub break_glass: time::Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            session: SessionPolicy::default(),
+            break_glass: time::Duration::hours(1),
+        }
+    }
+}
 
 /// The use-case services over one store, one key ring and one clock.
 #[derive(Debug)]
@@ -34,6 +55,7 @@ pub struct Confidant<S, C = SystemClock> {
     keys: KeyRing,
     authorizer: Authorizer,
     clock: C,
+    settings: Settings,
 }
 
 impl<S: store::Store, C: Clock> Confidant<S, C> {
@@ -43,7 +65,23 @@ impl<S: store::Store, C: Clock> Confidant<S, C> {
             keys,
             authorizer: Authorizer::new(),
             clock,
+            settings: Settings::default(),
         }
+    }
+
+    /// Decides with these policies (the shipped ones plus the organisation's own).
+    pub fn with_authorizer(mut self, authorizer: Authorizer) -> Self {
+        self.authorizer = authorizer;
+        self
+    }
+
+    pub fn with_settings(mut self, settings: Settings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
     }
 
     /// Read-only access to the store for operations that touch no personal data (audit verification,

@@ -4,14 +4,12 @@
 //! characters) before storage; an API token is shown once and stored only as its hash; a token
 //! authenticates only while it is unexpired.
 
-use confidant_crypto::{new_token, token_hash};
-use confidant_policy::{Action, Actor, Resource, Role, StaffActor};
-use time::Duration;
+use confidant_policy::{AccessScope, Action, Actor, Resource, Role};
 use uuid::Uuid;
 
 use crate::audit::{AuditDraft, Purpose};
 use crate::person::{Violation, Violations};
-use crate::store::{ApiTokenRecord, Organisation, Service, StaffRecord, Store, StoreError};
+use crate::store::{Organisation, Service, StaffRecord, Store, StoreError, Team};
 use crate::{Clock, Confidant};
 
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +72,10 @@ fn staff_handle(input: &str) -> Result<String, Violations> {
 pub struct Secret(zeroize::Zeroizing<String>);
 
 impl Secret {
+    pub(crate) fn new(text: zeroize::Zeroizing<String>) -> Self {
+        Self(text)
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -180,13 +182,140 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             id: Uuid::now_v7(),
             organisation_id,
             service_id,
+            team_id: None,
             role,
             handle,
             created_at_micros: self.micros_now(),
+            disabled_at_micros: None,
         };
         let audit = AuditDraft::permitted(&permit, Purpose::Administration, self.clock.now());
         self.store.create_staff(&staff, &audit).await?;
         Ok(staff)
+    }
+
+    /// The staff of an organisation, disabled ones included.
+    pub async fn staff_of(
+        &self,
+        actor: &Actor,
+        organisation_id: Uuid,
+    ) -> Result<Vec<StaffRecord>, OrganisationError> {
+        let resource = self.organisation_resource(organisation_id).await?;
+        self.permit(actor, Action::StaffRead, resource).await?;
+        Ok(self.store.staff_of(organisation_id).await?)
+    }
+
+    /// One member of staff, if the actor may see the organisation's staff.
+    pub async fn staff_member(
+        &self,
+        actor: &Actor,
+        staff_id: Uuid,
+    ) -> Result<StaffRecord, OrganisationError> {
+        let staff = self.staff_record(staff_id).await?;
+        self.permit(
+            actor,
+            Action::StaffRead,
+            crate::account::staff_resource(&staff),
+        )
+        .await?;
+        Ok(staff)
+    }
+
+    /// The handles of the actor's colleagues by id, to show who did what in an access history. Staff
+    /// handles are not personal data of the people supported; no permit is needed beyond being staff.
+    pub async fn colleague_handles(
+        &self,
+        actor: &Actor,
+    ) -> Result<std::collections::HashMap<Uuid, String>, OrganisationError> {
+        let Actor::Staff(me) = actor else {
+            return Ok(Default::default());
+        };
+        Ok(self
+            .store
+            .staff_of(me.organisation_id)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s.handle))
+            .collect())
+    }
+
+    /// Adds a team to a service.
+    pub async fn create_team(
+        &self,
+        actor: &Actor,
+        service_id: Uuid,
+        name: &str,
+    ) -> Result<Team, OrganisationError> {
+        let name = display_name("name", name).map_err(OrganisationError::Invalid)?;
+        let service = self
+            .store
+            .service(service_id)
+            .await?
+            .ok_or(OrganisationError::NotFound)?;
+        let resource = self.organisation_resource(service.organisation_id).await?;
+        let permit = self.permit(actor, Action::ServiceCreate, resource).await?;
+        let team = Team {
+            id: Uuid::now_v7(),
+            service_id,
+            name,
+            created_at_micros: self.micros_now(),
+        };
+        let audit = AuditDraft::permitted(&permit, Purpose::Administration, self.clock.now())
+            .named("team.create");
+        self.store.create_team(&team, &audit).await?;
+        Ok(team)
+    }
+
+    pub async fn teams(&self, service_id: Uuid) -> Result<Vec<Team>, OrganisationError> {
+        Ok(self.store.teams(service_id).await?)
+    }
+
+    /// Sets how far a service's staff see: the whole service, their team, or their caseload.
+    pub async fn set_service_scope(
+        &self,
+        actor: &Actor,
+        service_id: Uuid,
+        scope: AccessScope,
+    ) -> Result<(), OrganisationError> {
+        let service = self
+            .store
+            .service(service_id)
+            .await?
+            .ok_or(OrganisationError::NotFound)?;
+        let resource = self.organisation_resource(service.organisation_id).await?;
+        let permit = self.permit(actor, Action::ServiceCreate, resource).await?;
+        let audit = AuditDraft::permitted(&permit, Purpose::Administration, self.clock.now())
+            .named("service.set_scope");
+        Ok(self.store.set_service_scope(service_id, scope, &audit).await?)
+    }
+
+    /// Puts a member of staff in a team of their own service (or none).
+    pub async fn set_staff_team(
+        &self,
+        actor: &Actor,
+        staff_id: Uuid,
+        team_id: Option<Uuid>,
+    ) -> Result<(), OrganisationError> {
+        let staff = self.staff_record(staff_id).await?;
+        let permit = self
+            .permit(
+                actor,
+                Action::StaffUpdate,
+                crate::account::staff_resource(&staff),
+            )
+            .await?;
+        if let Some(t) = team_id {
+            match self.store.team(t).await? {
+                Some(team) if Some(team.service_id) == staff.service_id => {}
+                _ => {
+                    return Err(OrganisationError::Invalid(Violations(vec![
+                        Violation::new("team_id", "is not a team of their service"),
+                    ])));
+                }
+            }
+        }
+        let audit = AuditDraft::permitted(&permit, Purpose::Administration, self.clock.now())
+            .named("staff.set_team");
+        Ok(self.store.set_staff_team(staff.id, team_id, &audit).await?)
     }
 
     pub async fn staff_by_handle(
@@ -196,43 +325,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         Ok(self.store.staff_by_handle(handle).await?)
     }
 
-    /// Issues an API token for a member of staff, valid for `valid_for`. The token is returned once.
-    pub async fn issue_token(
-        &self,
-        actor: &Actor,
-        staff: &StaffRecord,
-        valid_for: Duration,
-    ) -> Result<Secret, OrganisationError> {
-        let resource = self.organisation_resource(staff.organisation_id).await?;
-        let permit = self.permit(actor, Action::StaffCreate, resource).await?;
-        let token = new_token();
-        let now = self.clock.now();
-        let record = ApiTokenRecord {
-            id: Uuid::now_v7(),
-            staff_id: staff.id,
-            token_hash: token_hash(&token),
-            created_at_micros: micros(now),
-            expires_at_micros: micros(now + valid_for),
-        };
-        let audit = AuditDraft::permitted(&permit, Purpose::Administration, now);
-        self.store.issue_token(&record, &audit).await?;
-        Ok(Secret(token))
-    }
-
-    /// The actor a bearer token stands for, if it is live.
-    pub async fn authenticate_token(&self, token: &str) -> Result<Option<Actor>, StoreError> {
-        if !token.starts_with("cft_") || token.len() != 68 {
-            return Ok(None);
-        }
-        let found: Option<StaffActor> = self
-            .store
-            .staff_by_token(&token_hash(token), self.micros_now())
-            .await?;
-        Ok(found.map(Actor::Staff))
-    }
-
     /// Authorizes, auditing a refusal; a refusal answers as "not found".
-    async fn permit(
+    pub(crate) async fn permit(
         &self,
         actor: &Actor,
         action: Action,

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use confidant_crypto::{CryptoError, DataKey, FieldAddress};
-use confidant_policy::{Action, Actor, Permit, Resource};
+use confidant_policy::{AccessScope, Action, Actor, Context, Permit, Resource};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -279,7 +279,7 @@ impl fmt::Debug for Person {
     }
 }
 
-fn from_micros(m: i64) -> OffsetDateTime {
+pub(crate) fn from_micros(m: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(m) * 1000)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
@@ -342,22 +342,38 @@ impl fmt::Debug for PersonSummary {
 }
 
 impl<S: Store, C: Clock> Confidant<S, C> {
-    /// Authorizes; a refusal is audited and answered as "not found".
-    async fn person_permit(
+    /// Authorizes; a refusal is audited and answered as "not found". When the actor's role does not
+    /// reach the person, a live grant they hold on the person (break the glass, a trustee's matter, a
+    /// processor's referral) is offered to the policy as context; the permit then records it.
+    pub(crate) async fn person_permit(
         &self,
         actor: &Actor,
         action: Action,
         resource: Resource,
         purpose: Purpose,
     ) -> Result<Permit, PersonError> {
-        match self.authorizer.authorize(actor, action, resource) {
-            Ok(permit) => Ok(permit),
-            Err(denied) => {
-                let audit = AuditDraft::refused(&denied, purpose, self.clock.now());
-                self.store.append_audit(&audit).await?;
-                Err(PersonError::NotFound)
+        let denied = match self.authorizer.authorize(actor, action, resource) {
+            Ok(permit) => return Ok(permit),
+            Err(denied) => denied,
+        };
+        if let (Actor::Staff(staff), Resource::Person { id, .. }) = (actor, resource) {
+            let grants = self
+                .store
+                .live_grants(staff.user_id, id, micros(self.clock.now()))
+                .await?;
+            for grant in grants {
+                let context = Context { grant: Some(grant) };
+                if let Ok(permit) = self
+                    .authorizer
+                    .authorize_in(actor, action, resource, context)
+                {
+                    return Ok(permit);
+                }
             }
         }
+        let audit = AuditDraft::refused(&denied, purpose, self.clock.now());
+        self.store.append_audit(&audit).await?;
+        Err(PersonError::NotFound)
     }
 
     /// The service as a resource; a missing one is audited and answered as "not found".
@@ -388,7 +404,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         }
     }
 
-    async fn person_resource(
+    pub(crate) async fn person_resource(
         &self,
         actor: &Actor,
         action: Action,
@@ -400,6 +416,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 id: p.person_id,
                 service_id: p.service_id,
                 organisation_id: p.organisation_id,
+                team_id: p.team_id,
+                key_worker_id: p.key_worker_id,
+                scope: p.scope,
             }),
             None => {
                 let audit = AuditDraft::missing(
@@ -464,6 +483,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let sealed = SealedPerson {
             id,
             service_id,
+            team_id: None,
+            key_worker_id: None,
             key_version: FIRST_KEY_VERSION,
             fields: current
                 .iter()
@@ -661,7 +682,33 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .store
             .list_people(service_id, &fields, after, limit.clamp(1, MAX_PAGE), &audit)
             .await?;
+        // Listing the service is allowed; each line is shown only if the person is within the
+        // actor's scope (team or caseload). Skipped lines are not refusals, so they are not audited.
+        let Resource::Service {
+            organisation_id, ..
+        } = resource
+        else {
+            return Err(PersonError::NotFound);
+        };
+        let scope = self
+            .store
+            .service_scope(service_id)
+            .await?
+            .unwrap_or(AccessScope::Service);
         rows.iter()
+            .filter(|(sealed, _)| {
+                let resource = Resource::Person {
+                    id: sealed.id,
+                    service_id,
+                    organisation_id,
+                    team_id: sealed.team_id,
+                    key_worker_id: sealed.key_worker_id,
+                    scope,
+                };
+                self.authorizer
+                    .authorize(actor, Action::PersonRead, resource)
+                    .is_ok()
+            })
             .map(|(sealed, wrapped)| {
                 let mut p = self.open_person(sealed, wrapped)?;
                 Ok(PersonSummary {
@@ -674,6 +721,42 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 })
             })
             .collect()
+    }
+
+    /// The people of a service (within the actor's scope) whose given or family name contains
+    /// `query`, ignoring case. Names are sealed, so this opens the names of the service's people page
+    /// by page, in memory only; each page read is audited as a list.
+    pub async fn search_people_by_name(
+        &self,
+        actor: &Actor,
+        purpose: Purpose,
+        service_id: Uuid,
+        query: &str,
+    ) -> Result<Vec<PersonSummary>, PersonError> {
+        let needle = query.trim().to_lowercase();
+        if needle.is_empty() || needle.chars().count() > 100 {
+            return Err(PersonError::Invalid(Violations(vec![Violation::new(
+                "name",
+                "must be between 1 and 100 characters",
+            )])));
+        }
+        let mut found = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self
+                .list_people(actor, purpose, service_id, after, MAX_PAGE)
+                .await?;
+            let full = page.len() == MAX_PAGE as usize;
+            after = page.last().map(|p| p.id);
+            found.extend(page.into_iter().filter(|p| {
+                p.given_name.to_lowercase().contains(&needle)
+                    || p.family_name.to_lowercase().contains(&needle)
+            }));
+            if !full || after.is_none() {
+                break;
+            }
+        }
+        Ok(found)
     }
 
     /// Ids of a service's people with this identifier, found by blind index without decrypting.
@@ -711,6 +794,88 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         Ok(self
             .store
             .find_people(service_id, lookup.field, &digest, &audit)
+            .await?)
+    }
+
+    /// Puts a person in a team and gives them a key worker (both optional; `None` clears). The team
+    /// must belong to the person's service and the key worker work in it.
+    pub async fn assign_person(
+        &self,
+        actor: &Actor,
+        purpose: Purpose,
+        person_id: Uuid,
+        team_id: Option<Uuid>,
+        key_worker_id: Option<Uuid>,
+    ) -> Result<(), PersonError> {
+        let resource = self
+            .person_resource(actor, Action::PersonUpdate, person_id, purpose)
+            .await?;
+        let permit = self
+            .person_permit(actor, Action::PersonUpdate, resource, purpose)
+            .await?;
+        let Resource::Person { service_id, .. } = resource else {
+            return Err(PersonError::NotFound);
+        };
+        let mut violations = Vec::new();
+        if let Some(t) = team_id
+            && self.store.team(t).await?.map(|t| t.service_id) != Some(service_id)
+        {
+            violations.push(Violation::new("team_id", "is not a team of the person's service"));
+        }
+        if let Some(k) = key_worker_id
+            && self
+                .store
+                .staff(k)
+                .await?
+                .filter(|s| s.disabled_at_micros.is_none())
+                .and_then(|s| s.service_id)
+                != Some(service_id)
+        {
+            violations.push(Violation::new(
+                "key_worker_id",
+                "is not a member of staff of the person's service",
+            ));
+        }
+        if !violations.is_empty() {
+            return Err(PersonError::Invalid(Violations(violations)));
+        }
+        let audit = AuditDraft::permitted(&permit, purpose, self.clock.now()).named("person.assign");
+        if self
+            .store
+            .assign_person(person_id, team_id, key_worker_id, &audit)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(PersonError::NotFound)
+        }
+    }
+
+    /// Who has accessed a person's record, newest first: ids, actions, purposes and times from the
+    /// audit log. Open to those who may read the record and to the organisation's auditors, DPO and
+    /// Caldicott Guardian; reading it is itself recorded.
+    pub async fn access_history(
+        &self,
+        actor: &Actor,
+        purpose: Purpose,
+        person_id: Uuid,
+        limit: u32,
+    ) -> Result<Vec<crate::audit::AuditEvent>, PersonError> {
+        let resource = self
+            .person_resource(actor, Action::AuditRead, person_id, purpose)
+            .await?;
+        let permit = match self.authorizer.authorize(actor, Action::AuditRead, resource) {
+            Ok(p) => p,
+            Err(_) => {
+                self.person_permit(actor, Action::PersonRead, resource, purpose)
+                    .await?
+            }
+        };
+        let audit = AuditDraft::permitted(&permit, purpose, self.clock.now()).named("audit.read");
+        self.store.append_audit(&audit).await?;
+        Ok(self
+            .store
+            .audit_events_for_subject(person_id, limit.clamp(1, 500))
             .await?)
     }
 

@@ -12,7 +12,7 @@
 
 use std::future::Future;
 
-use confidant_policy::{Role, StaffActor};
+use confidant_policy::{AccessScope, Grant, Role};
 use uuid::Uuid;
 
 use crate::audit::{AuditDraft, AuditEvent, Checkpoint};
@@ -61,15 +61,48 @@ pub struct Service {
     pub created_at_micros: i64,
 }
 
-/// A member of staff. `handle` is their sign-in name; staff are disabled, never deleted.
+/// A member of staff. `handle` is their sign-in name; staff are disabled, never deleted, so their
+/// audit trail keeps its meaning.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaffRecord {
     pub id: Uuid,
     pub organisation_id: Uuid,
     pub service_id: Option<Uuid>,
+    pub team_id: Option<Uuid>,
     pub role: Role,
     pub handle: String,
     pub created_at_micros: i64,
+    pub disabled_at_micros: Option<i64>,
+}
+
+/// A team within a service (for services whose staff see only their team's people).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Team {
+    pub id: Uuid,
+    pub service_id: Uuid,
+    pub name: String,
+    pub created_at_micros: i64,
+}
+
+/// What an API token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenScope {
+    /// Reads only: every change is refused.
+    Read,
+    ReadWrite,
+}
+
+impl TokenScope {
+    pub const ALL: [TokenScope; 2] = [TokenScope::Read, TokenScope::ReadWrite];
+    pub fn code(self) -> &'static str {
+        match self {
+            TokenScope::Read => "read",
+            TokenScope::ReadWrite => "read_write",
+        }
+    }
+    pub fn from_code(code: &str) -> Option<TokenScope> {
+        TokenScope::ALL.into_iter().find(|s| s.code() == code)
+    }
 }
 
 /// An API token as stored: only its SHA-256 hash.
@@ -78,8 +111,10 @@ pub struct ApiTokenRecord {
     pub id: Uuid,
     pub staff_id: Uuid,
     pub token_hash: [u8; 32],
+    pub scope: TokenScope,
     pub created_at_micros: i64,
     pub expires_at_micros: i64,
+    pub revoked_at_micros: Option<i64>,
 }
 
 /// Where a person's record sits: what authorization needs, and nothing personal.
@@ -88,6 +123,190 @@ pub struct Placement {
     pub person_id: Uuid,
     pub service_id: Uuid,
     pub organisation_id: Uuid,
+    pub team_id: Option<Uuid>,
+    pub key_worker_id: Option<Uuid>,
+    pub scope: AccessScope,
+}
+
+/// A member of staff's sign-in secrets as stored. The password only as an Argon2id hash; the TOTP
+/// secret only sealed with the staff member's own data key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credential {
+    pub staff_id: Uuid,
+    pub password_hash: Option<String>,
+    pub password_changed_at_micros: Option<i64>,
+    pub totp_secret: Option<Vec<u8>>,
+    pub totp_confirmed_at_micros: Option<i64>,
+    pub totp_last_step: Option<i64>,
+    pub failed_attempts: i64,
+    pub locked_until_micros: Option<i64>,
+    pub updated_at_micros: i64,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential")
+            .field("staff_id", &self.staff_id)
+            .field("failed_attempts", &self.failed_attempts)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What happens to a staff member's recovery codes along with a credential change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecoveryCodes {
+    Keep,
+    /// Replace every code with these digests.
+    Replace(Vec<[u8; 32]>),
+    Clear,
+}
+
+/// How far a session has got: the password alone, or the password and the second factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionStage {
+    /// The password was right; a second factor (or enrolment in one) is still owed.
+    Password,
+    Full,
+}
+
+impl SessionStage {
+    pub fn code(self) -> &'static str {
+        match self {
+            SessionStage::Password => "password",
+            SessionStage::Full => "full",
+        }
+    }
+    pub fn from_code(code: &str) -> Option<SessionStage> {
+        [SessionStage::Password, SessionStage::Full]
+            .into_iter()
+            .find(|s| s.code() == code)
+    }
+}
+
+/// A server-side session. The browser holds the token; the database only its hash.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub id: Uuid,
+    pub token_hash: [u8; 32],
+    pub staff_id: Uuid,
+    pub stage: SessionStage,
+    pub csrf_token: String,
+    pub created_at_micros: i64,
+    pub last_seen_at_micros: i64,
+    /// The last time the password was given (sign-in, unlock or re-authentication).
+    pub authenticated_at_micros: i64,
+    pub expires_at_micros: i64,
+    pub ended_at_micros: Option<i64>,
+}
+
+impl std::fmt::Debug for SessionRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionRecord")
+            .field("id", &self.id)
+            .field("staff_id", &self.staff_id)
+            .field("stage", &self.stage)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Training and policy acknowledgements staff must hold before they reach personal data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TrainingKind {
+    /// Data protection and confidentiality training.
+    DataProtection,
+    /// Acknowledgement of the organisation's information governance policies.
+    PolicyAcknowledgement,
+}
+
+impl TrainingKind {
+    /// Every kind; all are required.
+    pub const ALL: [TrainingKind; 2] = [
+        TrainingKind::DataProtection,
+        TrainingKind::PolicyAcknowledgement,
+    ];
+    pub fn code(self) -> &'static str {
+        match self {
+            TrainingKind::DataProtection => "data_protection",
+            TrainingKind::PolicyAcknowledgement => "policy_acknowledgement",
+        }
+    }
+    pub fn from_code(code: &str) -> Option<TrainingKind> {
+        TrainingKind::ALL.into_iter().find(|k| k.code() == code)
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            TrainingKind::DataProtection => "Data protection training",
+            TrainingKind::PolicyAcknowledgement => "Policy acknowledgement",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrainingRecord {
+    pub id: Uuid,
+    pub staff_id: Uuid,
+    pub kind: TrainingKind,
+    pub completed_at_micros: i64,
+    pub expires_at_micros: i64,
+    pub recorded_by: String,
+    pub recorded_at_micros: i64,
+}
+
+/// Where a break-the-glass access stands in the Caldicott Guardian's review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewState {
+    Pending,
+    SignedOff,
+    Escalated,
+}
+
+impl ReviewState {
+    pub fn code(self) -> &'static str {
+        match self {
+            ReviewState::Pending => "pending",
+            ReviewState::SignedOff => "signed_off",
+            ReviewState::Escalated => "escalated",
+        }
+    }
+    pub fn from_code(code: &str) -> Option<ReviewState> {
+        [
+            ReviewState::Pending,
+            ReviewState::SignedOff,
+            ReviewState::Escalated,
+        ]
+        .into_iter()
+        .find(|s| s.code() == code)
+    }
+}
+
+/// Access to one person beyond a role, for a limited time. Free text is sealed with the person's key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct GrantRecord {
+    pub id: Uuid,
+    pub kind: Grant,
+    pub staff_id: Uuid,
+    pub person_id: Uuid,
+    pub organisation_id: Uuid,
+    pub reason: Option<Vec<u8>>,
+    pub granted_by: String,
+    pub starts_at_micros: i64,
+    pub ends_at_micros: i64,
+    pub revoked_at_micros: Option<i64>,
+    pub review_state: Option<ReviewState>,
+    pub reviewed_by: Option<String>,
+    pub reviewed_at_micros: Option<i64>,
+    pub review_note: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for GrantRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GrantRecord")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("staff_id", &self.staff_id)
+            .field("person_id", &self.person_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A person's record as stored: sealed field values only.
@@ -95,6 +314,8 @@ pub struct Placement {
 pub struct SealedPerson {
     pub id: Uuid,
     pub service_id: Uuid,
+    pub team_id: Option<Uuid>,
+    pub key_worker_id: Option<Uuid>,
     pub key_version: i64,
     pub fields: Vec<(PersonField, Vec<u8>)>,
     pub created_at_micros: i64,
@@ -160,23 +381,219 @@ pub trait Store: Send + Sync + 'static {
         &self,
         handle: &str,
     ) -> impl Future<Output = Result<Option<StaffRecord>, StoreError>> + Send;
+    fn staff(&self, id: Uuid)
+    -> impl Future<Output = Result<Option<StaffRecord>, StoreError>> + Send;
+    /// Every member of an organisation's staff, disabled ones included, by handle.
+    fn staff_of(
+        &self,
+        organisation_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<StaffRecord>, StoreError>> + Send;
+    /// Disables an account: ends its sessions and revokes its tokens in the same transaction.
+    /// `false` if it was already disabled or does not exist.
+    fn disable_staff(
+        &self,
+        staff_id: Uuid,
+        at_micros: i64,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn set_staff_team(
+        &self,
+        staff_id: Uuid,
+        team_id: Option<Uuid>,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn create_team(
+        &self,
+        team: &Team,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn team(&self, id: Uuid) -> impl Future<Output = Result<Option<Team>, StoreError>> + Send;
+    fn teams(
+        &self,
+        service_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<Team>, StoreError>> + Send;
+    fn service_scope(
+        &self,
+        service_id: Uuid,
+    ) -> impl Future<Output = Result<Option<AccessScope>, StoreError>> + Send;
+    fn set_service_scope(
+        &self,
+        service_id: Uuid,
+        scope: AccessScope,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    // --- sign-in ---
+    fn credential(
+        &self,
+        staff_id: Uuid,
+    ) -> impl Future<Output = Result<Option<Credential>, StoreError>> + Send;
+    /// Writes the whole credential row (insert or replace), optionally a new data key for the staff
+    /// member (sealing their TOTP secret) and a change of recovery codes, with the audit event.
+    fn save_credential(
+        &self,
+        credential: &Credential,
+        new_key: Option<&WrappedDataKey>,
+        recovery: &RecoveryCodes,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Marks an unused recovery code used; `false` if there is no such unused code.
+    fn use_recovery_code(
+        &self,
+        staff_id: Uuid,
+        code_hash: &[u8; 32],
+        at_micros: i64,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn unused_recovery_codes(
+        &self,
+        staff_id: Uuid,
+    ) -> impl Future<Output = Result<i64, StoreError>> + Send;
+    /// The live data key of an owner (a member of staff here), if any.
+    fn data_key(
+        &self,
+        owner_id: Uuid,
+    ) -> impl Future<Output = Result<Option<WrappedDataKey>, StoreError>> + Send;
+
+    // --- sessions ---
+    /// Creates a session; if `replaces` is given, that session ends in the same transaction (a new
+    /// token at every step of sign-in, so a token seen before sign-in is worth nothing after).
+    fn create_session(
+        &self,
+        session: &SessionRecord,
+        replaces: Option<Uuid>,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn session_by_token(
+        &self,
+        token_hash: &[u8; 32],
+    ) -> impl Future<Output = Result<Option<SessionRecord>, StoreError>> + Send;
+    /// Records activity (not audited: it is not an access to personal data).
+    fn touch_session(
+        &self,
+        session_id: Uuid,
+        at_micros: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Records a fresh password check (unlock after idling, re-authentication).
+    fn reauthenticate_session(
+        &self,
+        session_id: Uuid,
+        at_micros: i64,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn end_session(
+        &self,
+        session_id: Uuid,
+        at_micros: i64,
+        reason: &'static str,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Ends every live session of a member of staff; returns how many.
+    fn end_sessions_of(
+        &self,
+        staff_id: Uuid,
+        at_micros: i64,
+        reason: &'static str,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    fn live_sessions_of(
+        &self,
+        staff_id: Uuid,
+        now_micros: i64,
+    ) -> impl Future<Output = Result<i64, StoreError>> + Send;
+
+    // --- API tokens ---
     fn issue_token(
         &self,
         token: &ApiTokenRecord,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// The staff member a live (unexpired, unrevoked) token belongs to.
-    fn staff_by_token(
+    /// A live (unexpired, unrevoked) token and its enabled owner.
+    fn token_owner(
         &self,
         token_hash: &[u8; 32],
         now_micros: i64,
-    ) -> impl Future<Output = Result<Option<StaffActor>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<(ApiTokenRecord, StaffRecord)>, StoreError>> + Send;
+    fn tokens_of(
+        &self,
+        staff_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<ApiTokenRecord>, StoreError>> + Send;
+    /// Revokes one of `staff_id`'s tokens; `false` if there was no such live token.
+    fn revoke_token(
+        &self,
+        token_id: Uuid,
+        staff_id: Uuid,
+        at_micros: i64,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    // --- training ---
+    fn add_training(
+        &self,
+        record: &TrainingRecord,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Every training record of the staff of an organisation (or of one member when `staff_id` is
+    /// given), newest first.
+    fn training_records(
+        &self,
+        organisation_id: Uuid,
+        staff_id: Option<Uuid>,
+    ) -> impl Future<Output = Result<Vec<TrainingRecord>, StoreError>> + Send;
+    /// The kinds a member of staff holds unexpired at `now_micros`.
+    fn current_training(
+        &self,
+        staff_id: Uuid,
+        now_micros: i64,
+    ) -> impl Future<Output = Result<Vec<TrainingKind>, StoreError>> + Send;
+
+    // --- access grants ---
+    fn create_grant(
+        &self,
+        grant: &GrantRecord,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The kinds of unrevoked grants `staff_id` holds on `person_id` at `now_micros`.
+    fn live_grants(
+        &self,
+        staff_id: Uuid,
+        person_id: Uuid,
+        now_micros: i64,
+    ) -> impl Future<Output = Result<Vec<Grant>, StoreError>> + Send;
+    fn grant(&self, id: Uuid)
+    -> impl Future<Output = Result<Option<GrantRecord>, StoreError>> + Send;
+    /// An organisation's grants of one kind, newest first; only pending reviews if `pending_only`.
+    fn grants_of(
+        &self,
+        organisation_id: Uuid,
+        kind: Grant,
+        pending_only: bool,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<GrantRecord>, StoreError>> + Send;
+    /// Records a review decision on a pending grant; `false` if it is not pending any more.
+    fn review_grant(
+        &self,
+        grant_id: Uuid,
+        state: ReviewState,
+        reviewed_by: &str,
+        at_micros: i64,
+        note: Option<&[u8]>,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     // --- people ---
     fn placement(
         &self,
         person_id: Uuid,
     ) -> impl Future<Output = Result<Option<Placement>, StoreError>> + Send;
+    /// Puts a person in a team and/or gives them a key worker (`None` clears).
+    fn assign_person(
+        &self,
+        person_id: Uuid,
+        team_id: Option<Uuid>,
+        key_worker_id: Option<Uuid>,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     fn create_person(
         &self,
         person: &SealedPerson,

@@ -1,18 +1,36 @@
-//! Authorization: the only place a [`Permit`] is minted.
+//! Authorization: the only place a [`Permit`] is minted, and every decision is made by Cedar policies.
 //!
 //! Guarantees:
 //! - A `Permit` cannot be built outside this crate (its fields are private and it has no public
-//!   constructor), so holding one proves that [`Authorizer::authorize`] allowed exactly that actor, action
-//!   and resource. Core services accept no other proof.
-//! - Every refusal is a [`Denied`] value that names the actor, action and resource, so it can be audited.
-//!
-//! The rule here is deliberately simple (need-to-know by service, administrators see no record content);
-//! the access-control issue replaces it with Cedar policies behind the same `authorize` call.
+//!   constructor), so holding one proves that [`Authorizer::authorize_in`] allowed exactly that actor,
+//!   action and resource. Core services accept no other proof.
+//! - Every decision, the operator's (`Actor::System`) included, is made by Cedar policies checked
+//!   against one schema ([`Authorizer::schema_text`]) in strict mode. The shipped policies
+//!   ([`Authorizer::default_policies_text`]) are always loaded; an organisation's own policy files can
+//!   add to them but cannot lift their `forbid`s: nobody acts across organisations, the operator and
+//!   administrators and auditors never touch record content, and untrained staff touch none.
+//! - A policy file that does not parse or does not validate is refused as a whole, with its file,
+//!   line and column ([`PolicyError`]); nothing is half loaded.
+//! - Decisions fail closed: a request the schema does not allow (an action on the wrong kind of
+//!   resource), or any error while evaluating a policy, is a refusal.
+//! - Every refusal is a [`Denied`] value that names the actor, action and resource, so it can be
+//!   audited.
+//! - [`Permit::grant`] is set only when the action would have been refused without the grant, so the
+//!   audit log marks exactly the reads that needed the glass broken.
+
+mod engine;
+mod load;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock};
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// A staff role. The codes are stable: they are stored and written to the audit log.
+use engine::Engine;
+
+/// A staff role. The codes are stable: they are stored and written to the audit log, and the schema
+/// enumerates them (`Confidant::Role`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -57,13 +75,37 @@ impl Role {
     pub fn from_code(code: &str) -> Option<Role> {
         Role::ALL.into_iter().find(|r| r.code() == code)
     }
+}
 
-    /// Roles that work with the people of their own service day to day.
-    fn works_in_service(self) -> bool {
-        matches!(
-            self,
-            Role::Practitioner | Role::TeamManager | Role::ServiceManager
-        )
+/// How widely a person's record is shared inside their service (`Confidant::Scope`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessScope {
+    /// Everyone working in the person's service.
+    Service,
+    /// The person's team, and the service manager.
+    Team,
+    /// The key worker, the manager of the person's team, and the service manager.
+    Caseload,
+}
+
+impl AccessScope {
+    pub const ALL: [AccessScope; 3] = [
+        AccessScope::Service,
+        AccessScope::Team,
+        AccessScope::Caseload,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            AccessScope::Service => "service",
+            AccessScope::Team => "team",
+            AccessScope::Caseload => "caseload",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<AccessScope> {
+        AccessScope::ALL.into_iter().find(|s| s.code() == code)
     }
 }
 
@@ -81,7 +123,11 @@ pub struct StaffActor {
     pub organisation_id: Uuid,
     /// The service the user works in; `None` for organisation-wide roles.
     pub service_id: Option<Uuid>,
+    /// The team the user belongs to within their service, if any.
+    pub team_id: Option<Uuid>,
     pub role: Role,
+    /// Training and policy acknowledgements are current.
+    pub trained: bool,
 }
 
 impl Actor {
@@ -94,7 +140,8 @@ impl Actor {
     }
 }
 
-/// What the actor wants to do. Codes are stable and appear in the audit log.
+/// What the actor wants to do. Codes are stable, appear in the audit log and are the action ids in
+/// the schema (`Confidant::Action::"person.read"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
     OrganisationCreate,
@@ -111,9 +158,47 @@ pub enum Action {
     KeysRotate,
     /// Reads the audit chain's head to keep it elsewhere as a checkpoint.
     AuditCheckpoint,
+    /// Lists the staff accounts of an organisation (resource `Organisation`) or sees one account
+    /// (resource `Staff`).
+    StaffRead,
+    /// Disables an account, resets its two-factor, ends its sessions or records its training
+    /// (resource `Staff`).
+    StaffUpdate,
+    /// Issues a personal access token for an account (resource `Staff`).
+    TokenIssue,
+    /// Opens a break-the-glass grant on a person (resource `Person`).
+    PersonBreakGlass,
+    /// Sees and signs off the break-glass review queue (resource `Organisation`).
+    BreakGlassReview,
+    /// Reads who has accessed a record: ids, actions and times only (resource `Person`).
+    AuditRead,
+    /// Sees the training and break-glass dashboards (resource `Organisation` or `Service`).
+    OversightRead,
 }
 
 impl Action {
+    pub const ALL: [Action; 19] = [
+        Action::OrganisationCreate,
+        Action::ServiceCreate,
+        Action::ServiceRead,
+        Action::StaffCreate,
+        Action::PersonCreate,
+        Action::PersonRead,
+        Action::PersonUpdate,
+        Action::PersonList,
+        Action::PersonFind,
+        Action::PersonShred,
+        Action::KeysRotate,
+        Action::AuditCheckpoint,
+        Action::StaffRead,
+        Action::StaffUpdate,
+        Action::TokenIssue,
+        Action::PersonBreakGlass,
+        Action::BreakGlassReview,
+        Action::AuditRead,
+        Action::OversightRead,
+    ];
+
     pub fn code(self) -> &'static str {
         match self {
             Action::OrganisationCreate => "organisation.create",
@@ -128,11 +213,22 @@ impl Action {
             Action::PersonShred => "person.shred",
             Action::KeysRotate => "keys.rotate",
             Action::AuditCheckpoint => "audit.checkpoint",
+            Action::StaffRead => "staff.read",
+            Action::StaffUpdate => "staff.update",
+            Action::TokenIssue => "token.issue",
+            Action::PersonBreakGlass => "person.break_glass",
+            Action::BreakGlassReview => "break_glass.review",
+            Action::AuditRead => "audit.read",
+            Action::OversightRead => "oversight.read",
         }
+    }
+
+    pub fn from_code(code: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.code() == code)
     }
 }
 
-/// What the action is on, with the attributes the rule needs (ids only).
+/// What the action is on, with the attributes the policies need (ids only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resource {
     Installation,
@@ -147,6 +243,14 @@ pub enum Resource {
         id: Uuid,
         service_id: Uuid,
         organisation_id: Uuid,
+        team_id: Option<Uuid>,
+        key_worker_id: Option<Uuid>,
+        scope: AccessScope,
+    },
+    /// A staff account.
+    Staff {
+        id: Uuid,
+        organisation_id: Uuid,
     },
 }
 
@@ -157,6 +261,7 @@ impl Resource {
             Resource::Organisation { .. } => "organisation",
             Resource::Service { .. } => "service",
             Resource::Person { .. } => "person",
+            Resource::Staff { .. } => "staff",
         }
     }
 
@@ -165,7 +270,26 @@ impl Resource {
             Resource::Installation => None,
             Resource::Organisation { id }
             | Resource::Service { id, .. }
-            | Resource::Person { id, .. } => Some(id),
+            | Resource::Person { id, .. }
+            | Resource::Staff { id, .. } => Some(id),
+        }
+    }
+
+    /// The organisation the resource belongs to (an organisation belongs to itself); `None` for the
+    /// installation.
+    pub fn organisation_id(&self) -> Option<Uuid> {
+        match *self {
+            Resource::Installation => None,
+            Resource::Organisation { id } => Some(id),
+            Resource::Service {
+                organisation_id, ..
+            }
+            | Resource::Person {
+                organisation_id, ..
+            }
+            | Resource::Staff {
+                organisation_id, ..
+            } => Some(organisation_id),
         }
     }
 
@@ -178,12 +302,52 @@ impl Resource {
     }
 }
 
-/// Proof that `actor` may do `action` on `resource`. Only [`Authorizer::authorize`] makes one.
+/// A live grant that lets an actor reach a person their role alone would not (`Confidant::Grant`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Grant {
+    /// Break the glass: an emergency read, reviewed afterwards.
+    BreakGlass,
+    /// A matter put to the trustees (a complaint, a serious incident).
+    TrusteeMatter,
+    /// A referral of the person to a processor's staff.
+    ProcessorReferral,
+}
+
+impl Grant {
+    pub const ALL: [Grant; 3] = [
+        Grant::BreakGlass,
+        Grant::TrusteeMatter,
+        Grant::ProcessorReferral,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Grant::BreakGlass => "break_glass",
+            Grant::TrusteeMatter => "trustee_matter",
+            Grant::ProcessorReferral => "processor_referral",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Grant> {
+        Grant::ALL.into_iter().find(|g| g.code() == code)
+    }
+}
+
+/// What the request knows besides actor, action and resource. The caller fills it from the store.
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct Context {
+    /// A live grant the actor holds on this very person, if any.
+    pub grant: Option<Grant>,
+}
+
+/// Proof that `actor` may do `action` on `resource`. Only [`Authorizer::authorize_in`] makes one.
 #[derive(Debug, Clone)]
 pub struct Permit {
     actor: Actor,
     action: Action,
     resource: Resource,
+    grant: Option<Grant>,
 }
 
 impl Permit {
@@ -195,6 +359,11 @@ impl Permit {
     }
     pub fn resource(&self) -> &Resource {
         &self.resource
+    }
+    /// The grant the decision relied on: `Some` only when the action would have been refused without
+    /// it. The audit log marks break-glass reads with it.
+    pub fn grant(&self) -> Option<Grant> {
+        self.grant
     }
     /// True when this permit is for exactly this action on exactly this resource.
     pub fn covers(&self, action: Action, resource: &Resource) -> bool {
@@ -211,210 +380,126 @@ pub struct Denied {
     pub resource: Resource,
 }
 
-/// Decides. Stateless for now; the Cedar policy set will live here.
-#[derive(Debug, Clone, Default)]
+/// Why a policy directory could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// A policy does not parse or does not validate against the schema. Names the file, the 1-based
+    /// line and column, and what is wrong, e.g. `policies/local.cedar:3:12: ... attribute `colour` ...`.
+    #[error("{file}:{line}:{column}: {message}")]
+    Invalid {
+        file: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("could not read {file}: {message}")]
+    Read { file: PathBuf, message: String },
+}
+
+const SCHEMA: &str = include_str!("../cedar/confidant.cedarschema");
+const DEFAULT_POLICIES: &str = include_str!("../cedar/default.cedar");
+
+/// The shipped schema and policies, parsed and validated once per process.
+static SHIPPED: LazyLock<Arc<Engine>> = LazyLock::new(|| {
+    #[expect(
+        clippy::expect_used,
+        reason = "the shipped schema and policies are constants, and a test proves they validate"
+    )]
+    let engine = Engine::shipped().expect("the shipped schema and policies validate");
+    Arc::new(engine)
+});
+
+/// Decides. Cheap to clone (the parsed policies are shared), `Send` and `Sync`.
+#[derive(Clone)]
 pub struct Authorizer {
-    _private: (),
+    engine: Arc<Engine>,
+}
+
+impl std::fmt::Debug for Authorizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authorizer")
+            .field("sources", &self.engine.sources())
+            .field("policies", &self.engine.policy_count())
+            .finish()
+    }
+}
+
+impl Default for Authorizer {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Authorizer {
+    /// The shipped schema and default policies only.
     pub fn new() -> Self {
-        Self::default()
+        Self {
+            engine: Arc::clone(&SHIPPED),
+        }
     }
 
+    /// The shipped schema and default policies plus every `*.cedar` file in `dir`, taken in order of
+    /// file name, each parsed and validated against the schema. Other files are ignored. The first
+    /// file that fails stops the load.
+    pub fn with_policy_dir(dir: &Path) -> Result<Self, PolicyError> {
+        let files = load::read_policy_dir(dir)?;
+        let engine = SHIPPED.with_files(&files)?;
+        Ok(Self {
+            engine: Arc::new(engine),
+        })
+    }
+
+    /// Decides with no grant in the context.
+    #[expect(
+        clippy::result_large_err,
+        reason = "a refusal carries the actor and resource whole so it can be audited; it is made at most once per request"
+    )]
     pub fn authorize(
         &self,
         actor: &Actor,
         action: Action,
         resource: Resource,
     ) -> Result<Permit, Denied> {
-        if allowed(actor, action, &resource) {
-            Ok(Permit {
+        self.authorize_in(actor, action, resource, Context::default())
+    }
+
+    /// Decides. A refusal names the actor, action and resource so it can be audited.
+    #[expect(
+        clippy::result_large_err,
+        reason = "a refusal carries the actor and resource whole so it can be audited; it is made at most once per request"
+    )]
+    pub fn authorize_in(
+        &self,
+        actor: &Actor,
+        action: Action,
+        resource: Resource,
+        context: Context,
+    ) -> Result<Permit, Denied> {
+        match self.engine.decide(actor, action, &resource, context.grant) {
+            engine::Outcome::Allow { relied_on } => Ok(Permit {
                 actor: actor.clone(),
                 action,
                 resource,
-            })
-        } else {
-            Err(Denied {
+                grant: relied_on,
+            }),
+            engine::Outcome::Deny => Err(Denied {
                 actor: actor.clone(),
                 action,
                 resource,
-            })
+            }),
         }
     }
-}
 
-fn allowed(actor: &Actor, action: Action, resource: &Resource) -> bool {
-    use Action::*;
-    match (actor, action, resource) {
-        // The operator sets the installation up and keeps its keys; never reads records.
-        (
-            Actor::System,
-            OrganisationCreate | KeysRotate | AuditCheckpoint,
-            Resource::Installation,
-        ) => true,
-        (
-            Actor::System,
-            ServiceCreate | ServiceRead | StaffCreate,
-            Resource::Organisation { .. },
-        )
-        | (Actor::System, ServiceRead, Resource::Service { .. }) => true,
-        (Actor::System, _, _) => false,
+    /// The Cedar schema every request and policy is checked against.
+    pub fn schema_text() -> &'static str {
+        SCHEMA
+    }
 
-        (Actor::Staff(s), AuditCheckpoint, Resource::Installation) => {
-            matches!(s.role, Role::Auditor | Role::DataProtectionOfficer)
-        }
-        (Actor::Staff(s), ServiceCreate | StaffCreate, Resource::Organisation { id }) => {
-            s.role == Role::Administrator && s.organisation_id == *id
-        }
-        (
-            Actor::Staff(s),
-            ServiceRead,
-            Resource::Service {
-                organisation_id, ..
-            },
-        ) => s.organisation_id == *organisation_id,
-        (Actor::Staff(s), ServiceRead, Resource::Organisation { id }) => s.organisation_id == *id,
-        (
-            Actor::Staff(s),
-            PersonCreate | PersonList | PersonFind,
-            Resource::Service {
-                id,
-                organisation_id,
-            },
-        ) => {
-            s.role.works_in_service()
-                && s.organisation_id == *organisation_id
-                && s.service_id == Some(*id)
-        }
-        (
-            Actor::Staff(s),
-            PersonRead | PersonUpdate,
-            Resource::Person {
-                service_id,
-                organisation_id,
-                ..
-            },
-        ) => {
-            s.role.works_in_service()
-                && s.organisation_id == *organisation_id
-                && s.service_id == Some(*service_id)
-        }
-        // Erasure is a decision for the organisation's Data Protection Officer.
-        (
-            Actor::Staff(s),
-            PersonShred,
-            Resource::Person {
-                organisation_id, ..
-            },
-        ) => s.role == Role::DataProtectionOfficer && s.organisation_id == *organisation_id,
-        (Actor::Staff(_), _, _) => false,
+    /// The shipped policies, always loaded.
+    pub fn default_policies_text() -> &'static str {
+        DEFAULT_POLICIES
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn staff(role: Role, org: Uuid, service: Option<Uuid>) -> Actor {
-        Actor::Staff(StaffActor {
-            user_id: Uuid::new_v4(),
-            organisation_id: org,
-            service_id: service,
-            role,
-        })
-    }
-
-    #[test]
-    fn a_practitioner_reads_people_of_their_own_service_only() {
-        let (org, svc, other) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
-        let az = Authorizer::new();
-        let me = staff(Role::Practitioner, org, Some(svc));
-        let mine = Resource::Person {
-            id: Uuid::new_v4(),
-            service_id: svc,
-            organisation_id: org,
-        };
-        let theirs = Resource::Person {
-            id: Uuid::new_v4(),
-            service_id: other,
-            organisation_id: org,
-        };
-        let permit = az
-            .authorize(&me, Action::PersonRead, mine)
-            .expect("allowed");
-        assert!(permit.covers(Action::PersonRead, &mine));
-        assert!(!permit.covers(Action::PersonUpdate, &mine));
-        assert!(az.authorize(&me, Action::PersonRead, theirs).is_err());
-    }
-
-    #[test]
-    fn administrators_auditors_and_the_system_see_no_record_content() {
-        let (org, svc) = (Uuid::new_v4(), Uuid::new_v4());
-        let person = Resource::Person {
-            id: Uuid::new_v4(),
-            service_id: svc,
-            organisation_id: org,
-        };
-        let az = Authorizer::new();
-        for actor in [
-            staff(Role::Administrator, org, Some(svc)),
-            staff(Role::Auditor, org, Some(svc)),
-            Actor::System,
-        ] {
-            for action in [
-                Action::PersonRead,
-                Action::PersonUpdate,
-                Action::PersonShred,
-            ] {
-                assert!(
-                    az.authorize(&actor, action, person).is_err(),
-                    "{actor:?} {action:?}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn only_the_dpo_of_the_organisation_may_shred_a_person() {
-        let (org, svc) = (Uuid::new_v4(), Uuid::new_v4());
-        let person = Resource::Person {
-            id: Uuid::new_v4(),
-            service_id: svc,
-            organisation_id: org,
-        };
-        let az = Authorizer::new();
-        assert!(
-            az.authorize(
-                &staff(Role::DataProtectionOfficer, org, None),
-                Action::PersonShred,
-                person
-            )
-            .is_ok()
-        );
-        assert!(
-            az.authorize(
-                &staff(Role::DataProtectionOfficer, Uuid::new_v4(), None),
-                Action::PersonShred,
-                person
-            )
-            .is_err()
-        );
-        assert!(
-            az.authorize(
-                &staff(Role::ServiceManager, org, Some(svc)),
-                Action::PersonShred,
-                person
-            )
-            .is_err()
-        );
-    }
-
-    #[test]
-    fn role_codes_round_trip() {
-        for role in Role::ALL {
-            assert_eq!(Role::from_code(role.code()), Some(role));
-        }
-        assert_eq!(Role::from_code("root"), None);
-    }
-}
+mod tests;

@@ -21,10 +21,12 @@ use std::sync::Once;
 use confidant_core::audit::{AuditDraft, AuditEvent, Checkpoint, seal_event};
 use confidant_core::field::{IndexField, PersonField};
 use confidant_core::store::{
-    ApiTokenRecord, FieldChange, IndexChange, InstallationKeys, Organisation, Placement,
-    SealedPerson, Service, StaffRecord, Store, StoreError, WrappedDataKey,
+    ApiTokenRecord, Credential, FieldChange, GrantRecord, IndexChange, InstallationKeys,
+    Organisation, Placement, RecoveryCodes, ReviewState, SealedPerson, Service, SessionRecord,
+    SessionStage, StaffRecord, Store, StoreError, Team, TokenScope, TrainingKind, TrainingRecord,
+    WrappedDataKey,
 };
-use confidant_core::{Role, StaffActor};
+use confidant_core::{AccessScope, Grant, Role};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Any, AnyPool, Connection, Executor, Row, SqlSafeStr, Transaction};
@@ -50,16 +52,30 @@ impl Backend {
 }
 
 /// The schema, embedded in the binary: one list per backend, same version numbers on both.
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/sqlite/0001_foundation.sql"),
-)];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/postgres/0001_foundation.sql"),
-)];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../migrations/sqlite/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "staff access",
+        include_str!("../migrations/sqlite/0002_staff_access.sql"),
+    ),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../migrations/postgres/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "staff access",
+        include_str!("../migrations/postgres/0002_staff_access.sql"),
+    ),
+];
 
 fn migrator(backend: Backend) -> Migrator {
     let list = match backend {
@@ -355,6 +371,84 @@ fn service_from_row(row: &AnyRow) -> Result<Service, StoreError> {
     })
 }
 
+const STAFF_COLUMNS: &str = "s.id AS staff_id, s.organisation_id, s.service_id, s.team_id, s.role, s.handle, \
+     s.created_at AS staff_created_at, s.disabled_at";
+
+fn staff_from_row(row: &AnyRow) -> Result<StaffRecord, StoreError> {
+    Ok(StaffRecord {
+        id: id(row, "staff_id")?,
+        organisation_id: id(row, "organisation_id")?,
+        service_id: opt_id(row, "service_id")?,
+        team_id: opt_id(row, "team_id")?,
+        role: role(row)?,
+        handle: row.try_get("handle").map_err(backend_error)?,
+        created_at_micros: row.try_get("staff_created_at").map_err(backend_error)?,
+        disabled_at_micros: row.try_get("disabled_at").map_err(backend_error)?,
+    })
+}
+
+const TOKEN_COLUMNS: &str = "t.id AS token_id, t.staff_id AS token_staff_id, t.token_hash, t.scope, \
+     t.created_at AS token_created_at, t.expires_at, t.revoked_at";
+
+fn token_from_row(row: &AnyRow) -> Result<ApiTokenRecord, StoreError> {
+    let scope: String = row.try_get("scope").map_err(backend_error)?;
+    Ok(ApiTokenRecord {
+        id: id(row, "token_id")?,
+        staff_id: id(row, "token_staff_id")?,
+        token_hash: hash32(row.try_get("token_hash").map_err(backend_error)?, "token")?,
+        scope: TokenScope::from_code(&scope)
+            .ok_or(StoreError::Backend("unknown token scope".to_owned()))?,
+        created_at_micros: row.try_get("token_created_at").map_err(backend_error)?,
+        expires_at_micros: row.try_get("expires_at").map_err(backend_error)?,
+        revoked_at_micros: row.try_get("revoked_at").map_err(backend_error)?,
+    })
+}
+
+fn team_from_row(row: &AnyRow) -> Result<Team, StoreError> {
+    Ok(Team {
+        id: id(row, "id")?,
+        service_id: id(row, "service_id")?,
+        name: row.try_get("name").map_err(backend_error)?,
+        created_at_micros: row.try_get("created_at").map_err(backend_error)?,
+    })
+}
+
+fn scope_from_code(code: &str) -> Result<AccessScope, StoreError> {
+    AccessScope::from_code(code).ok_or(StoreError::Backend("unknown access scope".to_owned()))
+}
+
+fn grant_from_code(code: &str) -> Option<Grant> {
+    [Grant::BreakGlass, Grant::TrusteeMatter, Grant::ProcessorReferral]
+        .into_iter()
+        .find(|g| g.code() == code)
+}
+
+const GRANT_COLUMNS: &str = "id, kind, staff_id, person_id, organisation_id, reason, granted_by, starts_at, ends_at, \
+     revoked_at, review_state, reviewed_by, reviewed_at, review_note";
+
+fn grant_from_row(row: &AnyRow) -> Result<GrantRecord, StoreError> {
+    let kind: String = row.try_get("kind").map_err(backend_error)?;
+    let review: Option<String> = row.try_get("review_state").map_err(backend_error)?;
+    Ok(GrantRecord {
+        id: id(row, "id")?,
+        kind: grant_from_code(&kind).ok_or(StoreError::Backend("unknown grant kind".to_owned()))?,
+        staff_id: id(row, "staff_id")?,
+        person_id: id(row, "person_id")?,
+        organisation_id: id(row, "organisation_id")?,
+        reason: row.try_get("reason").map_err(backend_error)?,
+        granted_by: row.try_get("granted_by").map_err(backend_error)?,
+        starts_at_micros: row.try_get("starts_at").map_err(backend_error)?,
+        ends_at_micros: row.try_get("ends_at").map_err(backend_error)?,
+        revoked_at_micros: row.try_get("revoked_at").map_err(backend_error)?,
+        review_state: review
+            .map(|r| ReviewState::from_code(&r).ok_or(StoreError::Backend("unknown review state".to_owned())))
+            .transpose()?,
+        reviewed_by: row.try_get("reviewed_by").map_err(backend_error)?,
+        reviewed_at_micros: row.try_get("reviewed_at").map_err(backend_error)?,
+        review_note: row.try_get("review_note").map_err(backend_error)?,
+    })
+}
+
 fn role(row: &AnyRow) -> Result<Role, StoreError> {
     let code: String = row.try_get("role").map_err(backend_error)?;
     Role::from_code(&code).ok_or(StoreError::Backend("unknown role code in staff".to_owned()))
@@ -389,7 +483,7 @@ async fn load_fields(
     Ok(())
 }
 
-const PERSON_WITH_KEY: &str = "SELECT p.id, p.service_id, p.key_version, p.created_at, p.updated_at, \
+const PERSON_WITH_KEY: &str = "SELECT p.id, p.service_id, p.team_id, p.key_worker_id, p.key_version, p.created_at, p.updated_at, \
      k.owner_id, k.version, k.master_key_id, k.wrapped \
      FROM person p JOIN data_key k ON k.owner_id = p.id AND k.version = p.key_version";
 
@@ -398,6 +492,8 @@ fn person_with_key(row: &AnyRow) -> Result<(SealedPerson, WrappedDataKey), Store
         SealedPerson {
             id: id(row, "id")?,
             service_id: id(row, "service_id")?,
+            team_id: opt_id(row, "team_id")?,
+            key_worker_id: opt_id(row, "key_worker_id")?,
             key_version: row.try_get("key_version").map_err(backend_error)?,
             fields: Vec::new(),
             created_at_micros: row.try_get("created_at").map_err(backend_error)?,
@@ -625,24 +721,444 @@ impl Store for SqlStore {
     }
 
     async fn staff_by_handle(&self, handle: &str) -> Result<Option<StaffRecord>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, organisation_id, service_id, role, handle, created_at FROM staff WHERE handle = $1",
-        )
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {STAFF_COLUMNS} FROM staff s WHERE s.handle = $1"
+        )))
         .bind(handle)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend_error)?
+        .as_ref()
+        .map(staff_from_row)
+        .transpose()
+    }
+
+    async fn staff(&self, staff_id: Uuid) -> Result<Option<StaffRecord>, StoreError> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {STAFF_COLUMNS} FROM staff s WHERE s.id = $1"
+        )))
+        .bind(staff_id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend_error)?
+        .as_ref()
+        .map(staff_from_row)
+        .transpose()
+    }
+
+    async fn staff_of(&self, organisation_id: Uuid) -> Result<Vec<StaffRecord>, StoreError> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {STAFF_COLUMNS} FROM staff s WHERE s.organisation_id = $1 ORDER BY s.handle"
+        )))
+        .bind(organisation_id.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(staff_from_row)
+        .collect()
+    }
+
+    async fn disable_staff(
+        &self,
+        staff_id: Uuid,
+        at_micros: i64,
+        audit: &AuditDraft,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let sid = staff_id.to_string();
+        let done = sqlx::query(
+            "UPDATE staff SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL",
+        )
+        .bind(at_micros)
+        .bind(&sid)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE staff_session SET ended_at = $1, end_reason = 'disabled' WHERE staff_id = $2 AND ended_at IS NULL",
+        )
+        .bind(at_micros)
+        .bind(&sid)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        sqlx::query(
+            "UPDATE api_token SET revoked_at = $1 WHERE staff_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(at_micros)
+        .bind(&sid)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(true)
+    }
+
+    async fn set_staff_team(
+        &self,
+        staff_id: Uuid,
+        team_id: Option<Uuid>,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        let update = sqlx::query("UPDATE staff SET team_id = $1 WHERE id = $2")
+            .bind(team_id.map(|t| t.to_string()))
+            .bind(staff_id.to_string());
+        insert_audited(self, update, "that team is not available", audit).await
+    }
+
+    async fn create_team(&self, team: &Team, audit: &AuditDraft) -> Result<(), StoreError> {
+        let insert = sqlx::query(
+            "INSERT INTO team (id, service_id, name, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(team.id.to_string())
+        .bind(team.service_id.to_string())
+        .bind(&team.name)
+        .bind(team.created_at_micros);
+        insert_audited(self, insert, "a team of that name exists in the service", audit).await
+    }
+
+    async fn team(&self, team_id: Uuid) -> Result<Option<Team>, StoreError> {
+        sqlx::query("SELECT id, service_id, name, created_at FROM team WHERE id = $1")
+            .bind(team_id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend_error)?
+            .as_ref()
+            .map(team_from_row)
+            .transpose()
+    }
+
+    async fn teams(&self, service_id: Uuid) -> Result<Vec<Team>, StoreError> {
+        sqlx::query("SELECT id, service_id, name, created_at FROM team WHERE service_id = $1 ORDER BY name")
+            .bind(service_id.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend_error)?
+            .iter()
+            .map(team_from_row)
+            .collect()
+    }
+
+    async fn service_scope(&self, service_id: Uuid) -> Result<Option<AccessScope>, StoreError> {
+        let code: Option<String> =
+            sqlx::query_scalar("SELECT access_scope FROM service WHERE id = $1")
+                .bind(service_id.to_string())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend_error)?;
+        code.map(|c| scope_from_code(&c)).transpose()
+    }
+
+    async fn set_service_scope(
+        &self,
+        service_id: Uuid,
+        scope: AccessScope,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        let update = sqlx::query("UPDATE service SET access_scope = $1 WHERE id = $2")
+            .bind(scope.code())
+            .bind(service_id.to_string());
+        insert_audited(self, update, "conflict", audit).await
+    }
+
+    async fn credential(&self, staff_id: Uuid) -> Result<Option<Credential>, StoreError> {
+        let row = sqlx::query(
+            "SELECT staff_id, password_hash, password_changed_at, totp_secret, totp_confirmed_at, totp_last_step, \
+             failed_attempts, locked_until, updated_at FROM staff_credential WHERE staff_id = $1",
+        )
+        .bind(staff_id.to_string())
         .fetch_optional(&self.pool)
         .await
         .map_err(backend_error)?;
         row.map(|r| {
-            Ok(StaffRecord {
-                id: id(&r, "id")?,
-                organisation_id: id(&r, "organisation_id")?,
-                service_id: opt_id(&r, "service_id")?,
-                role: role(&r)?,
-                handle: r.try_get("handle").map_err(backend_error)?,
-                created_at_micros: r.try_get("created_at").map_err(backend_error)?,
+            Ok(Credential {
+                staff_id: id(&r, "staff_id")?,
+                password_hash: r.try_get("password_hash").map_err(backend_error)?,
+                password_changed_at_micros: r
+                    .try_get("password_changed_at")
+                    .map_err(backend_error)?,
+                totp_secret: r.try_get("totp_secret").map_err(backend_error)?,
+                totp_confirmed_at_micros: r.try_get("totp_confirmed_at").map_err(backend_error)?,
+                totp_last_step: r.try_get("totp_last_step").map_err(backend_error)?,
+                failed_attempts: r.try_get("failed_attempts").map_err(backend_error)?,
+                locked_until_micros: r.try_get("locked_until").map_err(backend_error)?,
+                updated_at_micros: r.try_get("updated_at").map_err(backend_error)?,
             })
         })
         .transpose()
+    }
+
+    async fn save_credential(
+        &self,
+        credential: &Credential,
+        new_key: Option<&WrappedDataKey>,
+        recovery: &RecoveryCodes,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let sid = credential.staff_id.to_string();
+        if let Some(key) = new_key {
+            if Self::installation_key_id(&mut tx).await?.as_deref()
+                != Some(key.master_key_id.as_str())
+            {
+                return Err(StoreError::Conflict(
+                    "the master key was rotated since this process started; restart it with the new key",
+                ));
+            }
+            sqlx::query(
+                "INSERT INTO data_key (owner_id, version, master_key_id, wrapped, created_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(key.owner_id.to_string())
+            .bind(key.version)
+            .bind(&key.master_key_id)
+            .bind(&key.wrapped)
+            .bind(credential.updated_at_micros)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Conflict("the account changed meanwhile; try again")
+                } else {
+                    backend_error(e)
+                }
+            })?;
+        }
+        sqlx::query("DELETE FROM staff_credential WHERE staff_id = $1")
+            .bind(&sid)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend_error)?;
+        sqlx::query(
+            "INSERT INTO staff_credential (staff_id, password_hash, password_changed_at, totp_secret, totp_confirmed_at, \
+             totp_last_step, failed_attempts, locked_until, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&sid)
+        .bind(credential.password_hash.as_deref())
+        .bind(credential.password_changed_at_micros)
+        .bind(credential.totp_secret.as_deref())
+        .bind(credential.totp_confirmed_at_micros)
+        .bind(credential.totp_last_step)
+        .bind(credential.failed_attempts)
+        .bind(credential.locked_until_micros)
+        .bind(credential.updated_at_micros)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        if matches!(recovery, RecoveryCodes::Replace(_) | RecoveryCodes::Clear) {
+            sqlx::query("DELETE FROM recovery_code WHERE staff_id = $1")
+                .bind(&sid)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_error)?;
+        }
+        if let RecoveryCodes::Replace(hashes) = recovery {
+            for h in hashes {
+                sqlx::query("INSERT INTO recovery_code (staff_id, code_hash) VALUES ($1, $2)")
+                    .bind(&sid)
+                    .bind(h.to_vec())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_error)?;
+            }
+        }
+        append(&mut tx, audit).await?;
+        commit(tx).await
+    }
+
+    async fn use_recovery_code(
+        &self,
+        staff_id: Uuid,
+        code_hash: &[u8; 32],
+        at_micros: i64,
+        audit: &AuditDraft,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE recovery_code SET used_at = $1 WHERE staff_id = $2 AND code_hash = $3 AND used_at IS NULL",
+        )
+        .bind(at_micros)
+        .bind(staff_id.to_string())
+        .bind(code_hash.to_vec())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(true)
+    }
+
+    async fn unused_recovery_codes(&self, staff_id: Uuid) -> Result<i64, StoreError> {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM recovery_code WHERE staff_id = $1 AND used_at IS NULL",
+        )
+        .bind(staff_id.to_string())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend_error)
+    }
+
+    async fn data_key(&self, owner_id: Uuid) -> Result<Option<WrappedDataKey>, StoreError> {
+        sqlx::query(
+            "SELECT owner_id, version, master_key_id, wrapped FROM data_key WHERE owner_id = $1 ORDER BY version DESC LIMIT 1",
+        )
+        .bind(owner_id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend_error)?
+        .as_ref()
+        .map(wrapped_key_from_row)
+        .transpose()
+    }
+
+    async fn create_session(
+        &self,
+        session: &SessionRecord,
+        replaces: Option<Uuid>,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        if let Some(old) = replaces {
+            sqlx::query(
+                "UPDATE staff_session SET ended_at = $1, end_reason = 'replaced' WHERE id = $2 AND ended_at IS NULL",
+            )
+            .bind(session.created_at_micros)
+            .bind(old.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend_error)?;
+        }
+        sqlx::query(
+            "INSERT INTO staff_session (id, token_hash, staff_id, stage, csrf_token, created_at, last_seen_at, \
+             authenticated_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(session.id.to_string())
+        .bind(session.token_hash.to_vec())
+        .bind(session.staff_id.to_string())
+        .bind(session.stage.code())
+        .bind(&session.csrf_token)
+        .bind(session.created_at_micros)
+        .bind(session.last_seen_at_micros)
+        .bind(session.authenticated_at_micros)
+        .bind(session.expires_at_micros)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        append(&mut tx, audit).await?;
+        commit(tx).await
+    }
+
+    async fn session_by_token(
+        &self,
+        token_hash: &[u8; 32],
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, token_hash, staff_id, stage, csrf_token, created_at, last_seen_at, authenticated_at, \
+             expires_at, ended_at FROM staff_session WHERE token_hash = $1",
+        )
+        .bind(token_hash.to_vec())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend_error)?;
+        row.map(|r| {
+            let stage: String = r.try_get("stage").map_err(backend_error)?;
+            Ok(SessionRecord {
+                id: id(&r, "id")?,
+                token_hash: hash32(r.try_get("token_hash").map_err(backend_error)?, "token")?,
+                staff_id: id(&r, "staff_id")?,
+                stage: SessionStage::from_code(&stage)
+                    .ok_or(StoreError::Backend("unknown session stage".to_owned()))?,
+                csrf_token: r.try_get("csrf_token").map_err(backend_error)?,
+                created_at_micros: r.try_get("created_at").map_err(backend_error)?,
+                last_seen_at_micros: r.try_get("last_seen_at").map_err(backend_error)?,
+                authenticated_at_micros: r.try_get("authenticated_at").map_err(backend_error)?,
+                expires_at_micros: r.try_get("expires_at").map_err(backend_error)?,
+                ended_at_micros: r.try_get("ended_at").map_err(backend_error)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn touch_session(&self, session_id: Uuid, at_micros: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE staff_session SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $1 AND ended_at IS NULL",
+        )
+        .bind(at_micros)
+        .bind(session_id.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(backend_error)?;
+        Ok(())
+    }
+
+    async fn reauthenticate_session(
+        &self,
+        session_id: Uuid,
+        at_micros: i64,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        let update = sqlx::query(
+            "UPDATE staff_session SET last_seen_at = $1, authenticated_at = $1 WHERE id = $2 AND ended_at IS NULL",
+        )
+        .bind(at_micros)
+        .bind(session_id.to_string());
+        insert_audited(self, update, "conflict", audit).await
+    }
+
+    async fn end_session(
+        &self,
+        session_id: Uuid,
+        at_micros: i64,
+        reason: &'static str,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        let update = sqlx::query(
+            "UPDATE staff_session SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL",
+        )
+        .bind(at_micros)
+        .bind(reason)
+        .bind(session_id.to_string());
+        insert_audited(self, update, "conflict", audit).await
+    }
+
+    async fn end_sessions_of(
+        &self,
+        staff_id: Uuid,
+        at_micros: i64,
+        reason: &'static str,
+        audit: &AuditDraft,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE staff_session SET ended_at = $1, end_reason = $2 WHERE staff_id = $3 AND ended_at IS NULL",
+        )
+        .bind(at_micros)
+        .bind(reason)
+        .bind(staff_id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn live_sessions_of(&self, staff_id: Uuid, now_micros: i64) -> Result<i64, StoreError> {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM staff_session WHERE staff_id = $1 AND ended_at IS NULL AND expires_at > $2",
+        )
+        .bind(staff_id.to_string())
+        .bind(now_micros)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend_error)
     }
 
     async fn issue_token(
@@ -651,54 +1167,287 @@ impl Store for SqlStore {
         audit: &AuditDraft,
     ) -> Result<(), StoreError> {
         let insert = sqlx::query(
-            "INSERT INTO api_token (id, staff_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO api_token (id, staff_id, token_hash, scope, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(token.id.to_string())
         .bind(token.staff_id.to_string())
         .bind(token.token_hash.to_vec())
+        .bind(token.scope.code())
         .bind(token.created_at_micros)
         .bind(token.expires_at_micros);
         insert_audited(self, insert, "that token already exists", audit).await
     }
 
-    async fn staff_by_token(
+    async fn token_owner(
         &self,
         token_hash: &[u8; 32],
         now_micros: i64,
-    ) -> Result<Option<StaffActor>, StoreError> {
-        let row = sqlx::query(
-            "SELECT s.id, s.organisation_id, s.service_id, s.role FROM api_token t JOIN staff s ON s.id = t.staff_id \
-             WHERE t.token_hash = $1 AND t.expires_at > $2 AND t.revoked_at IS NULL AND s.disabled_at IS NULL",
-        )
+    ) -> Result<Option<(ApiTokenRecord, StaffRecord)>, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {TOKEN_COLUMNS}, {STAFF_COLUMNS} FROM api_token t JOIN staff s ON s.id = t.staff_id \
+             WHERE t.token_hash = $1 AND t.expires_at > $2 AND t.revoked_at IS NULL AND s.disabled_at IS NULL"
+        )))
         .bind(token_hash.to_vec())
         .bind(now_micros)
         .fetch_optional(&self.pool)
         .await
         .map_err(backend_error)?;
-        row.map(|r| {
-            Ok(StaffActor {
-                user_id: id(&r, "id")?,
-                organisation_id: id(&r, "organisation_id")?,
-                service_id: opt_id(&r, "service_id")?,
-                role: role(&r)?,
+        row.map(|r| Ok((token_from_row(&r)?, staff_from_row(&r)?)))
+            .transpose()
+    }
+
+    async fn tokens_of(&self, staff_id: Uuid) -> Result<Vec<ApiTokenRecord>, StoreError> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_token t WHERE t.staff_id = $1 ORDER BY t.created_at DESC"
+        )))
+        .bind(staff_id.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(token_from_row)
+        .collect()
+    }
+
+    async fn revoke_token(
+        &self,
+        token_id: Uuid,
+        staff_id: Uuid,
+        at_micros: i64,
+        audit: &AuditDraft,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE api_token SET revoked_at = $1 WHERE id = $2 AND staff_id = $3 AND revoked_at IS NULL",
+        )
+        .bind(at_micros)
+        .bind(token_id.to_string())
+        .bind(staff_id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(true)
+    }
+
+    async fn add_training(
+        &self,
+        record: &TrainingRecord,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        let insert = sqlx::query(
+            "INSERT INTO training_record (id, staff_id, kind, completed_at, expires_at, recorded_by, recorded_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(record.id.to_string())
+        .bind(record.staff_id.to_string())
+        .bind(record.kind.code())
+        .bind(record.completed_at_micros)
+        .bind(record.expires_at_micros)
+        .bind(&record.recorded_by)
+        .bind(record.recorded_at_micros);
+        insert_audited(self, insert, "that record exists", audit).await
+    }
+
+    async fn training_records(
+        &self,
+        organisation_id: Uuid,
+        staff_id: Option<Uuid>,
+    ) -> Result<Vec<TrainingRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT r.id, r.staff_id, r.kind, r.completed_at, r.expires_at, r.recorded_by, r.recorded_at \
+             FROM training_record r JOIN staff s ON s.id = r.staff_id \
+             WHERE s.organisation_id = $1 AND ($2 = '' OR r.staff_id = $2) ORDER BY r.recorded_at DESC",
+        )
+        .bind(organisation_id.to_string())
+        .bind(staff_id.map(|s| s.to_string()).unwrap_or_default())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend_error)?;
+        rows.iter()
+            .map(|r| {
+                let kind: String = r.try_get("kind").map_err(backend_error)?;
+                Ok(TrainingRecord {
+                    id: id(r, "id")?,
+                    staff_id: id(r, "staff_id")?,
+                    kind: TrainingKind::from_code(&kind)
+                        .ok_or(StoreError::Backend("unknown training kind".to_owned()))?,
+                    completed_at_micros: r.try_get("completed_at").map_err(backend_error)?,
+                    expires_at_micros: r.try_get("expires_at").map_err(backend_error)?,
+                    recorded_by: r.try_get("recorded_by").map_err(backend_error)?,
+                    recorded_at_micros: r.try_get("recorded_at").map_err(backend_error)?,
+                })
             })
-        })
+            .collect()
+    }
+
+    async fn current_training(
+        &self,
+        staff_id: Uuid,
+        now_micros: i64,
+    ) -> Result<Vec<TrainingKind>, StoreError> {
+        let codes: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT kind FROM training_record WHERE staff_id = $1 AND expires_at > $2 AND completed_at <= $2",
+        )
+        .bind(staff_id.to_string())
+        .bind(now_micros)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend_error)?;
+        Ok(codes
+            .iter()
+            .filter_map(|c| TrainingKind::from_code(c))
+            .collect())
+    }
+
+    async fn create_grant(&self, grant: &GrantRecord, audit: &AuditDraft) -> Result<(), StoreError> {
+        let insert = sqlx::query(
+            "INSERT INTO access_grant (id, kind, staff_id, person_id, organisation_id, reason, granted_by, starts_at, \
+             ends_at, review_state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(grant.id.to_string())
+        .bind(grant.kind.code())
+        .bind(grant.staff_id.to_string())
+        .bind(grant.person_id.to_string())
+        .bind(grant.organisation_id.to_string())
+        .bind(grant.reason.as_deref())
+        .bind(&grant.granted_by)
+        .bind(grant.starts_at_micros)
+        .bind(grant.ends_at_micros)
+        .bind(grant.review_state.map(ReviewState::code));
+        insert_audited(self, insert, "that grant exists", audit).await
+    }
+
+    async fn live_grants(
+        &self,
+        staff_id: Uuid,
+        person_id: Uuid,
+        now_micros: i64,
+    ) -> Result<Vec<Grant>, StoreError> {
+        let codes: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT kind FROM access_grant WHERE staff_id = $1 AND person_id = $2 \
+             AND starts_at <= $3 AND ends_at > $3 AND revoked_at IS NULL",
+        )
+        .bind(staff_id.to_string())
+        .bind(person_id.to_string())
+        .bind(now_micros)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend_error)?;
+        Ok(codes.iter().filter_map(|c| grant_from_code(c)).collect())
+    }
+
+    async fn grant(&self, grant_id: Uuid) -> Result<Option<GrantRecord>, StoreError> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {GRANT_COLUMNS} FROM access_grant WHERE id = $1"
+        )))
+        .bind(grant_id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend_error)?
+        .as_ref()
+        .map(grant_from_row)
         .transpose()
+    }
+
+    async fn grants_of(
+        &self,
+        organisation_id: Uuid,
+        kind: Grant,
+        pending_only: bool,
+        limit: u32,
+    ) -> Result<Vec<GrantRecord>, StoreError> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {GRANT_COLUMNS} FROM access_grant WHERE organisation_id = $1 AND kind = $2 \
+             AND ($3 = 0 OR review_state = 'pending') ORDER BY starts_at DESC LIMIT $4"
+        )))
+        .bind(organisation_id.to_string())
+        .bind(kind.code())
+        .bind(i64::from(pending_only))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(grant_from_row)
+        .collect()
+    }
+
+    async fn review_grant(
+        &self,
+        grant_id: Uuid,
+        state: ReviewState,
+        reviewed_by: &str,
+        at_micros: i64,
+        note: Option<&[u8]>,
+        audit: &AuditDraft,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE access_grant SET review_state = $1, reviewed_by = $2, reviewed_at = $3, review_note = $4 \
+             WHERE id = $5 AND review_state = 'pending'",
+        )
+        .bind(state.code())
+        .bind(reviewed_by)
+        .bind(at_micros)
+        .bind(note)
+        .bind(grant_id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(true)
+    }
+
+    async fn assign_person(
+        &self,
+        person_id: Uuid,
+        team_id: Option<Uuid>,
+        key_worker_id: Option<Uuid>,
+        audit: &AuditDraft,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("UPDATE person SET team_id = $1, key_worker_id = $2 WHERE id = $3")
+            .bind(team_id.map(|t| t.to_string()))
+            .bind(key_worker_id.map(|k| k.to_string()))
+            .bind(person_id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend_error)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(true)
     }
 
     async fn placement(&self, person_id: Uuid) -> Result<Option<Placement>, StoreError> {
         let row = sqlx::query(
-            "SELECT p.id, p.service_id, s.organisation_id FROM person p JOIN service s ON s.id = p.service_id WHERE p.id = $1",
+            "SELECT p.id, p.service_id, p.team_id, p.key_worker_id, s.organisation_id, s.access_scope \
+             FROM person p JOIN service s ON s.id = p.service_id WHERE p.id = $1",
         )
         .bind(person_id.to_string())
         .fetch_optional(&self.pool)
         .await
         .map_err(backend_error)?;
         row.map(|r| {
+            let scope: String = r.try_get("access_scope").map_err(backend_error)?;
             Ok(Placement {
                 person_id: id(&r, "id")?,
                 service_id: id(&r, "service_id")?,
                 organisation_id: id(&r, "organisation_id")?,
+                team_id: opt_id(&r, "team_id")?,
+                key_worker_id: opt_id(&r, "key_worker_id")?,
+                scope: scope_from_code(&scope)?,
             })
         })
         .transpose()

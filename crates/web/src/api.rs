@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use axum::{Router, response::IntoResponse};
 use confidant_core::field::{IndexField, PersonField};
 use confidant_core::person::{Lookup, MAX_PAGE, Person, PersonInput, PersonSummary};
-use confidant_core::store::Store;
+use confidant_core::store::{Store, TokenScope};
 use confidant_core::{Actor, Clock, Purpose};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -41,10 +41,45 @@ pub fn routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
             "/people/{person_id}",
             get(read_person::<S, C>).patch(update_person::<S, C>),
         )
+        .route(
+            "/people/{person_id}/break-glass",
+            post(break_glass::<S, C>),
+        )
+        .route(
+            "/people/{person_id}/access-history",
+            get(access_history::<S, C>),
+        )
+        .fallback(|| async { ApiError::NotFound })
 }
 
-/// The signed-in member of staff, from `Authorization: Bearer <token>`.
-pub struct Authenticated(pub Actor);
+/// The signed-in member of staff, from `Authorization: Bearer <token>`, and what the token may do.
+/// Session cookies are not accepted here, so a page cannot be made to call the API on someone's
+/// behalf.
+pub struct Authenticated(pub Actor, pub TokenScope);
+
+impl Authenticated {
+    /// Refuses a change made with a read-only token.
+    fn writable(&self) -> Result<(), ApiError> {
+        match self.1 {
+            TokenScope::ReadWrite => Ok(()),
+            TokenScope::Read => Err(ApiError::Forbidden(
+                "read_only_token",
+                "this token may only read; issue a read-and-change token to make changes",
+            )),
+        }
+    }
+
+    /// Personal data needs current training: say so plainly rather than answer "not found".
+    fn trained(&self) -> Result<(), ApiError> {
+        match &self.0 {
+            Actor::Staff(s) if !s.trained => Err(ApiError::Forbidden(
+                "training_lapsed",
+                "your data protection training or policy acknowledgement is not current; ask your manager to record it",
+            )),
+            _ => Ok(()),
+        }
+    }
+}
 
 impl<S: Store, C: Clock> FromRequestParts<AppState<S, C>> for Authenticated {
     type Rejection = ApiError;
@@ -60,7 +95,7 @@ impl<S: Store, C: Clock> FromRequestParts<AppState<S, C>> for Authenticated {
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or(ApiError::Unauthenticated)?;
         match state.confidant.authenticate_token(token.trim()).await? {
-            Some(actor) => Ok(Authenticated(actor)),
+            Some((actor, scope)) => Ok(Authenticated(actor, scope)),
             None => Err(ApiError::Unauthenticated),
         }
     }
@@ -276,24 +311,33 @@ pub struct MeResponse {
     pub organisation_id: Option<Uuid>,
     pub service_id: Option<Uuid>,
     pub role: String,
+    /// Training and policy acknowledgements are current (personal data is reachable).
+    pub trained: bool,
+    /// `read` or `read_write`.
+    pub token_scope: String,
 }
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "staff",
     responses((status = 200, body = MeResponse), (status = 401, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn me(Authenticated(actor): Authenticated) -> Json<MeResponse> {
+async fn me(Authenticated(actor, scope): Authenticated) -> Json<MeResponse> {
+    let scope = scope.code().to_owned();
     Json(match actor {
         Actor::Staff(s) => MeResponse {
             user_id: Some(s.user_id),
             organisation_id: Some(s.organisation_id),
             service_id: s.service_id,
             role: s.role.code().to_owned(),
+            trained: s.trained,
+            token_scope: scope,
         },
         Actor::System => MeResponse {
             user_id: None,
             organisation_id: None,
             service_id: None,
             role: "system".to_owned(),
+            trained: false,
+            token_scope: scope,
         },
     })
 }
@@ -304,9 +348,10 @@ async fn me(Authenticated(actor): Authenticated) -> Json<MeResponse> {
     security(("bearer" = [])))]
 async fn list_services<S: Store, C: Clock>(
     State(state): State<AppState<S, C>>,
-    Authenticated(actor): Authenticated,
+    auth: Authenticated,
     Path(organisation_id): Path<Uuid>,
 ) -> Result<Json<Vec<ServiceResponse>>, ApiError> {
+    let actor = auth.0;
     let services = state.confidant.services(&actor, organisation_id).await?;
     Ok(Json(
         services
@@ -327,11 +372,14 @@ async fn list_services<S: Store, C: Clock>(
     security(("bearer" = [])))]
 async fn create_person<S: Store, C: Clock>(
     State(state): State<AppState<S, C>>,
-    Authenticated(actor): Authenticated,
+    auth: Authenticated,
     AccessPurpose(purpose): AccessPurpose,
     Path(service_id): Path<Uuid>,
     JsonBody(body): JsonBody<PersonRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
+    auth.trained()?;
+    auth.writable()?;
+    let actor = auth.0;
     let person = state
         .confidant
         .create_person(&actor, purpose, service_id, &body.into())
@@ -345,11 +393,13 @@ async fn create_person<S: Store, C: Clock>(
     security(("bearer" = [])))]
 async fn list_people<S: Store, C: Clock>(
     State(state): State<AppState<S, C>>,
-    Authenticated(actor): Authenticated,
+    auth: Authenticated,
     AccessPurpose(purpose): AccessPurpose,
     Path(service_id): Path<Uuid>,
     Query(page): Query<PageQuery>,
 ) -> Result<Json<PersonPage>, ApiError> {
+    auth.trained()?;
+    let actor = auth.0;
     let limit = page.limit.unwrap_or(50);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(ApiError::Invalid(confidant_core::person::Violations(vec![
@@ -376,11 +426,13 @@ async fn list_people<S: Store, C: Clock>(
     security(("bearer" = [])))]
 async fn find_people<S: Store, C: Clock>(
     State(state): State<AppState<S, C>>,
-    Authenticated(actor): Authenticated,
+    auth: Authenticated,
     AccessPurpose(purpose): AccessPurpose,
     Path(service_id): Path<Uuid>,
     JsonBody(body): JsonBody<LookupRequest>,
 ) -> Result<Json<LookupResponse>, ApiError> {
+    auth.trained()?;
+    let actor = auth.0;
     let field = IndexField::from_code(&body.field)
         .filter(|f| *f != IndexField::BirthAndFamilyName)
         .ok_or_else(|| {
@@ -408,10 +460,12 @@ async fn find_people<S: Store, C: Clock>(
     security(("bearer" = [])))]
 async fn read_person<S: Store, C: Clock>(
     State(state): State<AppState<S, C>>,
-    Authenticated(actor): Authenticated,
+    auth: Authenticated,
     AccessPurpose(purpose): AccessPurpose,
     Path(person_id): Path<Uuid>,
 ) -> Result<Json<PersonResponse>, ApiError> {
+    auth.trained()?;
+    let actor = auth.0;
     let person = state
         .confidant
         .read_person(&actor, purpose, person_id)
@@ -426,16 +480,107 @@ async fn read_person<S: Store, C: Clock>(
     security(("bearer" = [])))]
 async fn update_person<S: Store, C: Clock>(
     State(state): State<AppState<S, C>>,
-    Authenticated(actor): Authenticated,
+    auth: Authenticated,
     AccessPurpose(purpose): AccessPurpose,
     Path(person_id): Path<Uuid>,
     JsonBody(body): JsonBody<PersonRequest>,
 ) -> Result<Json<PersonResponse>, ApiError> {
+    auth.trained()?;
+    auth.writable()?;
+    let actor = auth.0;
     let person = state
         .confidant
         .update_person(&actor, purpose, person_id, &body.into())
         .await?;
     Ok(Json(person.into()))
+}
+
+/// Why the glass is broken.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BreakGlassRequest {
+    /// 10–1000 characters: the emergency or risk. Sealed with the person's key; reviewed by the
+    /// Caldicott Guardian.
+    pub reason: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BreakGlassResponse {
+    pub grant_id: Uuid,
+    pub person_id: Uuid,
+    /// RFC 3339; reads of the record are allowed until then.
+    pub expires_at: String,
+}
+
+/// One access to a record, from the audit log (ids and codes only).
+#[derive(Serialize, ToSchema)]
+pub struct AccessEvent {
+    pub seq: i64,
+    pub at: String,
+    /// A staff id, `system` or `anonymous`.
+    pub actor: String,
+    pub action: String,
+    pub purpose: String,
+    pub outcome: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/people/{person_id}/break-glass", tag = "people",
+    params(("person_id" = Uuid, Path)),
+    request_body = BreakGlassRequest,
+    responses((status = 201, body = BreakGlassResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn break_glass<S: Store, C: Clock>(
+    State(state): State<AppState<S, C>>,
+    auth: Authenticated,
+    Path(person_id): Path<Uuid>,
+    JsonBody(body): JsonBody<BreakGlassRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    auth.trained()?;
+    auth.writable()?;
+    let grant = state
+        .confidant
+        .break_glass(&auth.0, person_id, &body.reason)
+        .await?;
+    let expires = OffsetDateTime::from_unix_timestamp_nanos(i128::from(grant.ends_at_micros) * 1000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    Ok((
+        StatusCode::CREATED,
+        Json(BreakGlassResponse {
+            grant_id: grant.id,
+            person_id,
+            expires_at: rfc3339(expires),
+        }),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/people/{person_id}/access-history", tag = "people",
+    params(("person_id" = Uuid, Path)),
+    responses((status = 200, body = [AccessEvent]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn access_history<S: Store, C: Clock>(
+    State(state): State<AppState<S, C>>,
+    auth: Authenticated,
+    AccessPurpose(purpose): AccessPurpose,
+    Path(person_id): Path<Uuid>,
+) -> Result<Json<Vec<AccessEvent>>, ApiError> {
+    auth.trained()?;
+    let events = state
+        .confidant
+        .access_history(&auth.0, purpose, person_id, 100)
+        .await?;
+    Ok(Json(
+        events
+            .into_iter()
+            .map(|e| AccessEvent {
+                seq: e.seq,
+                at: rfc3339(e.at()),
+                actor: e.actor,
+                action: e.action,
+                purpose: e.purpose,
+                outcome: e.outcome,
+            })
+            .collect(),
+    ))
 }
 
 struct BearerAuth;
@@ -454,8 +599,8 @@ impl Modify for BearerAuth {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Confidant API", version = "1", description = "Case records for care and support services. Every call is authorized and recorded on a tamper-evident audit log."),
-    paths(me, list_services, create_person, list_people, find_people, read_person, update_person),
-    components(schemas(ErrorBody, crate::error::FieldError, PersonRequest, PersonResponse, PersonPage, PersonListItem, LookupRequest, LookupResponse, ServiceResponse, MeResponse)),
+    paths(me, list_services, create_person, list_people, find_people, read_person, update_person, break_glass, access_history),
+    components(schemas(ErrorBody, crate::error::FieldError, PersonRequest, PersonResponse, PersonPage, PersonListItem, LookupRequest, LookupResponse, ServiceResponse, MeResponse, BreakGlassRequest, BreakGlassResponse, AccessEvent)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

@@ -26,7 +26,8 @@ pub struct FieldError {
 /// Every error body.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
-    /// A stable code: `invalid`, `malformed`, `unauthenticated`, `not_found`, `conflict`, `internal`.
+    /// A stable code: `invalid`, `malformed`, `unauthenticated`, `read_only_token`, `training_lapsed`,
+    /// `not_found`, `conflict`, `internal`.
     pub error: &'static str,
     pub message: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -39,6 +40,9 @@ pub enum ApiError {
     /// The body could not be read as the expected JSON; the text says where, not what.
     Malformed(String),
     Unauthenticated,
+    /// Not a record the actor may not see (that is `NotFound`), but something about the caller
+    /// itself: a read-only token, lapsed training. A stable code and a plain message.
+    Forbidden(&'static str, &'static str),
     NotFound,
     Conflict(&'static str),
     Internal(String),
@@ -118,6 +122,14 @@ impl IntoResponse for ApiError {
                 )
                     .into_response();
             }
+            ApiError::Forbidden(code, message) => (
+                StatusCode::FORBIDDEN,
+                ErrorBody {
+                    error: code,
+                    message: message.to_owned(),
+                    fields: Vec::new(),
+                },
+            ),
             ApiError::NotFound => (
                 StatusCode::NOT_FOUND,
                 ErrorBody {

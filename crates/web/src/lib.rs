@@ -1,5 +1,5 @@
-//! HTTP for Confidant: the JSON API under `/api/v1` (its OpenAPI document at `/api/v1/openapi.json`),
-//! a health check, and a plain landing page.
+//! HTTP for Confidant: the staff web pages, the JSON API under `/api/v1` (its OpenAPI document at
+//! `/api/v1/openapi.json`), the stylesheet, and a health check.
 //!
 //! Guarantees:
 //! - Handlers call core services only; every request for personal data carries an authenticated
@@ -8,10 +8,13 @@
 //!   route pattern, the status and the request id), or error bodies (they name fields, never values).
 //! - Errors are mapped in one place ([`error::ApiError`]): not allowed answers exactly as not found;
 //!   a server fault answers a generic 500 with the request id, and the detail goes to the log once.
-//! - Every response carries the security headers; none is cached.
+//! - Every response carries the security headers (a CSP without inline script, no framing, no
+//!   sniffing, no referrer, HSTS when served over TLS); nothing but the static assets is cached.
 
 pub mod api;
+pub mod assets;
 pub mod error;
+pub mod pages;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,7 +23,7 @@ use axum::Router;
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
-use axum::response::{Html, Response};
+use axum::response::Response;
 use axum::routing::get;
 use confidant_core::store::Store;
 use confidant_core::{Clock, Confidant};
@@ -34,15 +37,55 @@ pub use confidant_core::{Actor, Purpose};
 /// The largest request body accepted (the API takes small JSON documents only).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// How the site is served, as far as the pages need to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebConfig {
+    /// Cookies are `Secure` and `__Host-` prefixed: the browser reaches the site over HTTPS (served
+    /// with TLS here, or behind a proxy that terminates TLS).
+    pub secure_cookies: bool,
+    /// Send `Strict-Transport-Security` (only when this process serves TLS itself).
+    pub hsts: bool,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            secure_cookies: false,
+            hsts: false,
+        }
+    }
+}
+
+impl WebConfig {
+    pub fn session_cookie(&self) -> &'static str {
+        if self.secure_cookies {
+            "__Host-confidant-session"
+        } else {
+            "confidant-session"
+        }
+    }
+
+    /// The double-submit CSRF cookie of the sign-in form (before there is a session).
+    pub fn csrf_cookie(&self) -> &'static str {
+        if self.secure_cookies {
+            "__Host-confidant-csrf"
+        } else {
+            "confidant-csrf"
+        }
+    }
+}
+
 /// What every handler shares.
 pub struct AppState<S, C> {
     pub confidant: Arc<Confidant<S, C>>,
+    pub web: WebConfig,
 }
 
 impl<S, C> Clone for AppState<S, C> {
     fn clone(&self) -> Self {
         Self {
             confidant: self.confidant.clone(),
+            web: self.web,
         }
     }
 }
@@ -50,14 +93,19 @@ impl<S, C> Clone for AppState<S, C> {
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole application.
-pub fn router<S: Store, C: Clock>(confidant: Arc<Confidant<S, C>>) -> Router {
-    let state = AppState { confidant };
+pub fn router<S: Store, C: Clock>(confidant: Arc<Confidant<S, C>>, web: WebConfig) -> Router {
+    let state = AppState { confidant, web };
+    let hsts = web.hsts;
     Router::new()
-        .route("/", get(landing))
+        .merge(pages::routes::<S, C>())
+        .merge(assets::routes())
         .route("/healthz", get(healthz::<S, C>))
         .nest("/api/v1", api::routes::<S, C>())
+        .fallback(not_found)
         .with_state(state)
-        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn(move |req, next| {
+            security_headers(hsts, req, next)
+        }))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
@@ -80,10 +128,17 @@ pub fn router<S: Store, C: Clock>(confidant: Arc<Confidant<S, C>>) -> Router {
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
 }
 
-/// Headers for every response: no framing, no sniffing, no referrer, no caching, a strict CSP.
-async fn security_headers(request: Request, next: Next) -> Response {
+/// Headers for every response: no framing, no sniffing, no referrer, a strict CSP, and no caching
+/// except for the static assets (which say so themselves).
+async fn security_headers(hsts: bool, request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let h = response.headers_mut();
+    if hsts {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
@@ -99,8 +154,14 @@ async fn security_headers(request: Request, next: Next) -> Response {
         HeaderValue::from_static("no-referrer"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     response
+}
+
+async fn not_found() -> pages::PageError {
+    pages::PageError::NotFound
 }
 
 async fn healthz<S: Store, C: Clock>(
@@ -113,8 +174,4 @@ async fn healthz<S: Store, C: Clock>(
         .await
         .map_err(error::ApiError::from)?;
     Ok(axum::Json(serde_json::json!({ "status": "ok" })))
-}
-
-async fn landing() -> Html<&'static str> {
-    Html(include_str!("landing.html"))
 }

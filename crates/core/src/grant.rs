@@ -1,0 +1,337 @@
+//! Access beyond a role, for one person and a limited time: break the glass (a member of staff opens a
+//! record outside their scope, giving a reason; the Caldicott Guardian reviews it), a trustee's granted
+//! matter, and a processor's referral.
+//!
+//! Guarantees:
+//! - A grant names one member of staff and one person, and ends; the policy honours it only while it
+//!   is live and only for what the policy allows under it (break the glass reads, never changes).
+//! - Every read made under a break-the-glass grant is recorded with the purpose `break_glass`, and every
+//!   break-the-glass grant enters the review queue until it is signed off or escalated.
+//! - Reasons and review notes are free text, so they are sealed with the person's own key (and go with
+//!   it when the person is erased); the audit log holds ids only.
+
+use confidant_crypto::FieldAddress;
+use confidant_policy::{Action, Actor, Grant, Resource};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::audit::{AuditDraft, Purpose};
+use crate::organisation::micros;
+use crate::person::{PersonError, Violation, Violations, from_micros};
+use crate::store::{GrantRecord, ReviewState, Store};
+use crate::{Clock, Confidant};
+
+const MIN_REASON: usize = 10;
+const MAX_REASON: usize = 1000;
+
+/// A grant as shown to its reviewers, with its reason opened.
+#[derive(Clone)]
+pub struct GrantView {
+    pub id: Uuid,
+    pub kind: Grant,
+    pub staff_id: Uuid,
+    pub person_id: Uuid,
+    pub reason: Option<String>,
+    pub starts_at: OffsetDateTime,
+    pub ends_at: OffsetDateTime,
+    pub review_state: Option<ReviewState>,
+    pub reviewed_by: Option<String>,
+    pub reviewed_at: Option<OffsetDateTime>,
+    pub review_note: Option<String>,
+}
+
+impl std::fmt::Debug for GrantView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GrantView")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+fn free_text(field: &'static str, input: &str, min: usize) -> Result<String, Violations> {
+    let text = input.trim();
+    let n = text.chars().count();
+    let message = if n < min {
+        Some(format!("must be at least {min} characters"))
+    } else if n > MAX_REASON {
+        Some(format!("must be at most {MAX_REASON} characters"))
+    } else if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        Some("must not contain control characters".to_owned())
+    } else {
+        None
+    };
+    match message {
+        Some(m) => Err(Violations(vec![Violation::new(field, m)])),
+        None => Ok(text.to_owned()),
+    }
+}
+
+fn address<'a>(column: &'static str, row_id: &'a str, version: i64) -> FieldAddress<'a> {
+    FieldAddress {
+        table: "access_grant",
+        column,
+        row_id,
+        key_version: u32::try_from(version).unwrap_or(u32::MAX),
+    }
+}
+
+impl<S: Store, C: Clock> Confidant<S, C> {
+    async fn person_key(
+        &self,
+        person_id: Uuid,
+    ) -> Result<(confidant_crypto::DataKey, i64), PersonError> {
+        let wrapped = self
+            .store
+            .data_key(person_id)
+            .await?
+            .ok_or(PersonError::NotFound)?;
+        Ok((self.keys.data_key(&wrapped)?, wrapped.version))
+    }
+
+    /// Breaks the glass: opens a person's record outside the actor's scope for the configured time
+    /// (default one hour), with a reason that the Caldicott Guardian will review.
+    pub async fn break_glass(
+        &self,
+        actor: &Actor,
+        person_id: Uuid,
+        reason: &str,
+    ) -> Result<GrantRecord, PersonError> {
+        let reason = free_text("reason", reason, MIN_REASON).map_err(PersonError::Invalid)?;
+        let duration = self.settings.break_glass;
+        self.open_grant(actor, Grant::BreakGlass, None, person_id, &reason, duration)
+            .await
+    }
+
+    /// Grants a trustee a matter, or a processor's worker a referral, on one person until `ends_at`.
+    pub async fn grant_access(
+        &self,
+        actor: &Actor,
+        kind: Grant,
+        staff_id: Uuid,
+        person_id: Uuid,
+        reason: &str,
+        days: i64,
+    ) -> Result<GrantRecord, PersonError> {
+        if kind == Grant::BreakGlass {
+            return Err(PersonError::Invalid(Violations(vec![Violation::new(
+                "kind",
+                "break the glass is asked for by the member of staff themselves",
+            )])));
+        }
+        if !(1..=366).contains(&days) {
+            return Err(PersonError::Invalid(Violations(vec![Violation::new(
+                "days",
+                "must be between 1 and 366",
+            )])));
+        }
+        let reason = free_text("reason", reason, MIN_REASON).map_err(PersonError::Invalid)?;
+        self.open_grant(
+            actor,
+            kind,
+            Some(staff_id),
+            person_id,
+            &reason,
+            Duration::days(days),
+        )
+        .await
+    }
+
+    async fn open_grant(
+        &self,
+        actor: &Actor,
+        kind: Grant,
+        grantee: Option<Uuid>,
+        person_id: Uuid,
+        reason: &str,
+        duration: Duration,
+    ) -> Result<GrantRecord, PersonError> {
+        let purpose = Purpose::Administration;
+        let action = match kind {
+            Grant::BreakGlass => Action::PersonBreakGlass,
+            _ => Action::PersonShred, // FIXME(access-grant): Action::AccessGrant once the policy has it
+        };
+        let resource = self
+            .person_resource(actor, action, person_id, purpose)
+            .await?;
+        let permit = self.person_permit(actor, action, resource, purpose).await?;
+        let Resource::Person {
+            organisation_id, ..
+        } = resource
+        else {
+            return Err(PersonError::NotFound);
+        };
+        let staff_id = match (grantee, actor) {
+            (Some(id), _) => {
+                let staff = self
+                    .store
+                    .staff(id)
+                    .await?
+                    .filter(|s| s.organisation_id == organisation_id)
+                    .filter(|s| s.disabled_at_micros.is_none());
+                let fits = staff.as_ref().is_some_and(|s| match kind {
+                    Grant::TrusteeMatter => s.role == crate::Role::Trustee,
+                    Grant::ProcessorReferral => s.role == crate::Role::ProcessorStaff,
+                    Grant::BreakGlass => false,
+                });
+                if !fits {
+                    return Err(PersonError::Invalid(Violations(vec![Violation::new(
+                        "staff_id",
+                        "is not a trustee (or processor's worker) of this organisation",
+                    )])));
+                }
+                id
+            }
+            (None, Actor::Staff(me)) => me.user_id,
+            (None, Actor::System) => return Err(PersonError::NotFound),
+        };
+        let (key, version) = self.person_key(person_id).await?;
+        let id = Uuid::now_v7();
+        let row = id.to_string();
+        let now = self.clock.now();
+        let record = GrantRecord {
+            id,
+            kind,
+            staff_id,
+            person_id,
+            organisation_id,
+            reason: Some(key.seal(&address("reason", &row, version), reason.as_bytes())),
+            granted_by: actor.audit_id(),
+            starts_at_micros: micros(now),
+            ends_at_micros: micros(now + duration),
+            revoked_at_micros: None,
+            review_state: (kind == Grant::BreakGlass).then_some(ReviewState::Pending),
+            reviewed_by: None,
+            reviewed_at_micros: None,
+            review_note: None,
+        };
+        let audit = AuditDraft::permitted(&permit, purpose, now);
+        self.store.create_grant(&record, &audit).await?;
+        Ok(record)
+    }
+
+    async fn view(&self, record: GrantRecord) -> Result<GrantView, PersonError> {
+        // A person erased since: the reason went with their key.
+        let key = match self.store.data_key(record.person_id).await? {
+            Some(w) => Some((self.keys.data_key(&w)?, w.version)),
+            None => None,
+        };
+        let row = record.id.to_string();
+        let open = |column: &'static str, sealed: &Option<Vec<u8>>| -> Option<String> {
+            let (key, version) = key.as_ref()?;
+            let bytes = key
+                .open(&address(column, &row, *version), sealed.as_deref()?)
+                .ok()?;
+            String::from_utf8(bytes.to_vec()).ok()
+        };
+        Ok(GrantView {
+            id: record.id,
+            kind: record.kind,
+            staff_id: record.staff_id,
+            person_id: record.person_id,
+            reason: open("reason", &record.reason),
+            starts_at: from_micros(record.starts_at_micros),
+            ends_at: from_micros(record.ends_at_micros),
+            review_state: record.review_state,
+            reviewed_by: record.reviewed_by.clone(),
+            reviewed_at: record.reviewed_at_micros.map(from_micros),
+            review_note: open("review_note", &record.review_note),
+        })
+    }
+
+    /// The organisation's break-the-glass accesses for review (pending only, or the latest of all).
+    pub async fn break_glass_queue(
+        &self,
+        actor: &Actor,
+        organisation_id: Uuid,
+        pending_only: bool,
+    ) -> Result<Vec<GrantView>, PersonError> {
+        let permit = self
+            .person_permit(
+                actor,
+                Action::BreakGlassReview,
+                Resource::Organisation {
+                    id: organisation_id,
+                },
+                Purpose::Audit,
+            )
+            .await?;
+        let audit = AuditDraft::permitted(&permit, Purpose::Audit, self.clock.now());
+        self.store.append_audit(&audit).await?;
+        let records = self
+            .store
+            .grants_of(organisation_id, Grant::BreakGlass, pending_only, 200)
+            .await?;
+        let mut views = Vec::with_capacity(records.len());
+        for r in records {
+            views.push(self.view(r).await?);
+        }
+        Ok(views)
+    }
+
+    /// Signs off or escalates a pending break-the-glass access, with an optional note.
+    pub async fn review_break_glass(
+        &self,
+        actor: &Actor,
+        grant_id: Uuid,
+        decision: ReviewState,
+        note: &str,
+    ) -> Result<(), PersonError> {
+        if decision == ReviewState::Pending {
+            return Err(PersonError::Invalid(Violations(vec![Violation::new(
+                "decision",
+                "must be signed off or escalated",
+            )])));
+        }
+        let note = if note.trim().is_empty() {
+            None
+        } else {
+            Some(free_text("note", note, 1).map_err(PersonError::Invalid)?)
+        };
+        let record = self
+            .store
+            .grant(grant_id)
+            .await?
+            .filter(|g| g.kind == Grant::BreakGlass)
+            .ok_or(PersonError::NotFound)?;
+        let permit = self
+            .person_permit(
+                actor,
+                Action::BreakGlassReview,
+                Resource::Organisation {
+                    id: record.organisation_id,
+                },
+                Purpose::Audit,
+            )
+            .await?;
+        let sealed = match &note {
+            Some(text) => {
+                let (key, version) = self.person_key(record.person_id).await?;
+                let row = record.id.to_string();
+                Some(key.seal(&address("review_note", &row, version), text.as_bytes()))
+            }
+            None => None,
+        };
+        let audit = AuditDraft::permitted(&permit, Purpose::Audit, self.clock.now())
+            .about(record.person_id);
+        let done = self
+            .store
+            .review_grant(
+                grant_id,
+                decision,
+                &actor.audit_id(),
+                micros(self.clock.now()),
+                sealed.as_deref(),
+                &audit,
+            )
+            .await?;
+        if done {
+            Ok(())
+        } else {
+            Err(PersonError::Conflict("this access has already been reviewed"))
+        }
+    }
+}

@@ -1,0 +1,360 @@
+//! User administration: the organisation's staff, adding an account, and what an administrator may do
+//! to one (disable a leaver, reset two-factor, end sessions, set a new password, record training).
+//! Administrators run the system here without seeing any record content.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use confidant_core::organisation::OrganisationError;
+use confidant_core::store::{Store, TrainingKind};
+use confidant_core::{Clock, Role};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::account::role_label;
+use super::{Chrome, PageError, Signed, St, date, field_errors, render, render_status};
+
+struct UserLine {
+    id: String,
+    handle: String,
+    role: &'static str,
+    service: String,
+    status: &'static str,
+    training: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "admin_users.html")]
+struct UsersPage {
+    chrome: Chrome,
+    users: Vec<UserLine>,
+    can_add: bool,
+}
+
+pub async fn list<S: Store, C: Clock>(
+    state: St<S, C>,
+    signed: Signed,
+) -> Result<Response, PageError> {
+    let org = signed.staff().organisation_id;
+    let staff = state.confidant.staff_of(signed.actor(), org).await?;
+    let services = state.confidant.services(signed.actor(), org).await?;
+    let mut users = Vec::new();
+    for s in staff {
+        let training = state.confidant.own_training(&s).await?;
+        users.push(UserLine {
+            id: s.id.to_string(),
+            role: role_label(s.role),
+            service: s
+                .service_id
+                .and_then(|id| services.iter().find(|x| x.id == id))
+                .map(|x| x.name.clone())
+                .unwrap_or_else(|| "Whole organisation".to_owned()),
+            status: if s.disabled_at_micros.is_some() {
+                "Disabled"
+            } else {
+                "Active"
+            },
+            training: if training.is_current() {
+                "Current"
+            } else {
+                "Lapsed"
+            },
+            handle: s.handle,
+        });
+    }
+    render(&UsersPage {
+        chrome: signed.chrome("/admin/users"),
+        users,
+        can_add: signed.staff().role == Role::Administrator,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "admin_user_new.html")]
+struct NewUserPage {
+    chrome: Chrome,
+    csrf: String,
+    roles: Vec<(&'static str, &'static str)>,
+    services: Vec<(String, String)>,
+    handle: String,
+    errors: Vec<(String, String)>,
+}
+
+form_errors!(NewUserPage, UserPage);
+
+#[derive(Template)]
+#[template(path = "admin_user_created.html")]
+struct CreatedPage {
+    chrome: Chrome,
+    id: String,
+    handle: String,
+    password: String,
+}
+
+fn require_administrator(signed: &Signed) -> Result<(), PageError> {
+    if signed.staff().role == Role::Administrator {
+        Ok(())
+    } else {
+        Err(PageError::Forbidden(
+            "Only the organisation's administrators manage staff accounts.",
+        ))
+    }
+}
+
+async fn new_page<S: Store, C: Clock>(
+    state: &St<S, C>,
+    signed: &Signed,
+    handle: String,
+    errors: Vec<(String, String)>,
+) -> Result<NewUserPage, PageError> {
+    let services = state
+        .confidant
+        .services(signed.actor(), signed.staff().organisation_id)
+        .await?
+        .into_iter()
+        .map(|s| (s.id.to_string(), s.name))
+        .collect();
+    Ok(NewUserPage {
+        chrome: signed.chrome("/admin/users"),
+        csrf: signed.csrf().to_owned(),
+        roles: Role::ALL.iter().map(|r| (r.code(), role_label(*r))).collect(),
+        services,
+        handle,
+        errors,
+    })
+}
+
+pub async fn new_form<S: Store, C: Clock>(
+    state: St<S, C>,
+    signed: Signed,
+) -> Result<Response, PageError> {
+    require_administrator(&signed)?;
+    render(&new_page(&state, &signed, String::new(), Vec::new()).await?)
+}
+
+#[derive(Deserialize)]
+pub struct NewUserForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    handle: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    service: String,
+}
+
+pub async fn create<S: Store, C: Clock>(
+    state: St<S, C>,
+    signed: Signed,
+    Form(form): Form<NewUserForm>,
+) -> Result<Response, PageError> {
+    signed.check_csrf(&form.csrf)?;
+    require_administrator(&signed)?;
+    let mut errors = Vec::new();
+    let role = Role::from_code(&form.role);
+    if role.is_none() {
+        errors.push(("role".to_owned(), "Choose a role".to_owned()));
+    }
+    let service = if form.service.is_empty() {
+        None
+    } else {
+        match Uuid::parse_str(&form.service) {
+            Ok(id) => Some(id),
+            Err(_) => {
+                errors.push(("service".to_owned(), "Choose a service".to_owned()));
+                None
+            }
+        }
+    };
+    let handle: String = form.handle.chars().take(64).collect();
+    let Some(role) = role.filter(|_| errors.is_empty()) else {
+        let page = new_page(&state, &signed, handle, errors).await?;
+        return render_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    };
+    let org = signed.staff().organisation_id;
+    let staff = match state
+        .confidant
+        .create_staff(signed.actor(), org, service, role, &form.handle)
+        .await
+    {
+        Ok(s) => s,
+        Err(OrganisationError::Invalid(v)) => {
+            let page = new_page(&state, &signed, handle, field_errors(&v)).await?;
+            return render_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        }
+        Err(OrganisationError::Conflict(what)) => {
+            let page = new_page(&state, &signed, handle, vec![("handle".to_owned(), format!("That user name cannot be used: {what}"))]).await?;
+            return render_status(StatusCode::CONFLICT, &page);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let password = confidant_core::account::generated_password();
+    state
+        .confidant
+        .set_password(signed.actor(), staff.id, password.expose(), &[])
+        .await?;
+    render(&CreatedPage {
+        chrome: signed.chrome("/admin/users"),
+        id: staff.id.to_string(),
+        handle: staff.handle,
+        password: password.expose().to_owned(),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "admin_user.html")]
+struct UserPage {
+    chrome: Chrome,
+    csrf: String,
+    id: String,
+    handle: String,
+    role: &'static str,
+    disabled: bool,
+    training: Vec<(String, String)>,
+    kinds: Vec<(&'static str, &'static str)>,
+    today: String,
+    can_manage: bool,
+    notice: String,
+    errors: Vec<(String, String)>,
+}
+
+async fn user_page<S: Store, C: Clock>(
+    state: &St<S, C>,
+    signed: &Signed,
+    staff_id: Uuid,
+    notice: String,
+    errors: Vec<(String, String)>,
+) -> Result<UserPage, PageError> {
+    let staff = state
+        .confidant
+        .staff_member(signed.actor(), staff_id)
+        .await?;
+    let training = state.confidant.own_training(&staff).await?;
+    let lines = TrainingKind::ALL
+        .iter()
+        .map(|k| {
+            let text = match training.expires_at(*k) {
+                Some(t) if training.lapsed().contains(k) => format!("Expired {}", date(t)),
+                Some(t) => format!("Current until {}", date(t)),
+                None => "Not recorded".to_owned(),
+            };
+            (k.label().to_owned(), text)
+        })
+        .collect();
+    Ok(UserPage {
+        chrome: signed.chrome("/admin/users"),
+        csrf: signed.csrf().to_owned(),
+        id: staff.id.to_string(),
+        handle: staff.handle.clone(),
+        role: role_label(staff.role),
+        disabled: staff.disabled_at_micros.is_some(),
+        training: lines,
+        kinds: TrainingKind::ALL
+            .iter()
+            .map(|k| (k.code(), k.label()))
+            .collect(),
+        today: state.confidant.clock().now().date().to_string(),
+        can_manage: signed.staff().role == Role::Administrator,
+        notice,
+        errors,
+    })
+}
+
+pub async fn show<S: Store, C: Clock>(
+    state: St<S, C>,
+    signed: Signed,
+    Path(staff_id): Path<Uuid>,
+) -> Result<Response, PageError> {
+    render(&user_page(&state, &signed, staff_id, String::new(), Vec::new()).await?)
+}
+
+#[derive(Deserialize)]
+pub struct OperationForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    completed_on: String,
+    #[serde(default)]
+    valid_for_days: String,
+}
+
+pub async fn operate<S: Store, C: Clock>(
+    state: St<S, C>,
+    signed: Signed,
+    Path((staff_id, operation)): Path<(Uuid, String)>,
+    Form(form): Form<OperationForm>,
+) -> Result<Response, PageError> {
+    signed.check_csrf(&form.csrf)?;
+    require_administrator(&signed)?;
+    let actor = signed.actor();
+    let confidant = &state.confidant;
+    let notice = match operation.as_str() {
+        "disable" => {
+            confidant.disable_staff(actor, staff_id).await?;
+            "The account is disabled: its sessions have ended and its tokens are revoked.".to_owned()
+        }
+        "reset-two-factor" => {
+            confidant.reset_two_factor(actor, staff_id).await?;
+            "Two-factor sign-in is reset: they must set it up again at their next sign-in.".to_owned()
+        }
+        "end-sessions" => {
+            let n = confidant.terminate_sessions(actor, staff_id).await?;
+            format!("{n} session(s) ended.")
+        }
+        "reset-password" => {
+            let password = confidant_core::account::generated_password();
+            confidant
+                .set_password(actor, staff_id, password.expose(), &[])
+                .await?;
+            format!(
+                "New password (give it to them privately; it is shown only now): {}",
+                password.expose()
+            )
+        }
+        "training" => {
+            let kind = TrainingKind::from_code(&form.kind);
+            let completed = time::Date::parse(
+                form.completed_on.trim(),
+                time::macros::format_description!("[year]-[month]-[day]"),
+            );
+            let days = form.valid_for_days.trim().parse::<i64>();
+            let (Some(kind), Ok(completed), Ok(days)) = (kind, completed, days) else {
+                let page = user_page(
+                    &state,
+                    &signed,
+                    staff_id,
+                    String::new(),
+                    vec![(
+                        "completed-on".to_owned(),
+                        "Choose the kind, enter the date completed as YYYY-MM-DD and the days it is valid for".to_owned(),
+                    )],
+                )
+                .await?;
+                return render_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
+            };
+            match confidant
+                .record_training(actor, staff_id, kind, completed, days)
+                .await
+            {
+                Ok(_) => format!("{} recorded.", kind.label()),
+                Err(OrganisationError::Invalid(v)) => {
+                    let page =
+                        user_page(&state, &signed, staff_id, String::new(), field_errors(&v))
+                            .await?;
+                    return render_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        _ => return Err(PageError::NotFound),
+    };
+    if notice.is_empty() {
+        return Ok(Redirect::to(&format!("/admin/users/{staff_id}")).into_response());
+    }
+    render(&user_page(&state, &signed, staff_id, notice, Vec::new()).await?)
+}

@@ -1,0 +1,472 @@
+//! The staff web pages: server-rendered HTML (askama templates on GOV.UK Frontend markup), working
+//! without JavaScript.
+//!
+//! Guarantees:
+//! - Sessions are server-side (see `confidant_core::account`); the cookie is HttpOnly, SameSite=Strict,
+//!   path `/`, and `__Host-` prefixed and Secure whenever the site is served over HTTPS.
+//! - Every form carries a CSRF token: the session's own once signed in, a double-submit cookie before.
+//!   A post without the right token changes nothing and answers 403.
+//! - A page that needs a signed-in member of staff sends anyone else to sign in, a half-signed-in one to
+//!   their second factor, and a locked session to the unlock page; a record the actor may not see
+//!   answers the same 404 as a missing one.
+//! - No personal data in URLs: searches are posted, ids only in paths.
+
+/// Gives a page struct with an `errors: Vec<(String, String)>` field an `err(id)` method for its
+/// template: the message for one field, or "".
+macro_rules! form_errors {
+    ($($page:ident),+) => {
+        $(impl $page {
+            pub fn err(&self, id: &str) -> String {
+                crate::pages::error_for(&self.errors, id)
+            }
+        })+
+    };
+}
+
+pub mod account;
+pub mod admin;
+pub mod people;
+pub mod review;
+pub mod sign_in;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use confidant_core::account::{Session, SessionState};
+use confidant_core::organisation::OrganisationError;
+use confidant_core::person::{PersonError, Violations};
+use confidant_core::store::{StaffRecord, Store, StoreError};
+use confidant_core::{Actor, Clock, Role};
+
+use crate::AppState;
+
+pub fn routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
+    Router::new()
+        .route("/", get(account::dashboard::<S, C>))
+        .route(
+            "/sign-in",
+            get(sign_in::form::<S, C>).post(sign_in::submit::<S, C>),
+        )
+        .route(
+            "/sign-in/enrol",
+            get(sign_in::enrol_form::<S, C>).post(sign_in::enrol_submit::<S, C>),
+        )
+        .route(
+            "/sign-in/two-factor",
+            get(sign_in::second_form::<S, C>).post(sign_in::second_submit::<S, C>),
+        )
+        .route(
+            "/lock",
+            get(sign_in::lock_form::<S, C>).post(sign_in::lock_submit::<S, C>),
+        )
+        .route("/sign-out", post(sign_in::sign_out::<S, C>))
+        .route(
+            "/account/password",
+            get(account::password_form::<S, C>).post(account::password_submit::<S, C>),
+        )
+        .route(
+            "/account/tokens",
+            get(account::tokens::<S, C>).post(account::token_create::<S, C>),
+        )
+        .route(
+            "/account/tokens/{token_id}/revoke",
+            post(account::token_revoke::<S, C>),
+        )
+        .route("/people", get(people::list::<S, C>))
+        .route("/people/search", post(people::search::<S, C>))
+        .route("/people/{person_id}", get(people::show::<S, C>))
+        .route(
+            "/people/{person_id}/break-glass",
+            get(people::break_glass_form::<S, C>).post(people::break_glass_submit::<S, C>),
+        )
+        .route(
+            "/admin/users",
+            get(admin::list::<S, C>).post(admin::create::<S, C>),
+        )
+        .route("/admin/users/new", get(admin::new_form::<S, C>))
+        .route("/admin/users/{staff_id}", get(admin::show::<S, C>))
+        .route(
+            "/admin/users/{staff_id}/{operation}",
+            post(admin::operate::<S, C>),
+        )
+        .route("/break-glass/review", get(review::queue::<S, C>))
+        .route(
+            "/break-glass/review/{grant_id}",
+            post(review::decide::<S, C>),
+        )
+}
+
+/// The page furniture every template gets (the contract of `templates/layout.html`).
+pub struct Chrome {
+    pub signed_in: bool,
+    pub csrf: String,
+    pub org_name: String,
+    pub user_handle: String,
+    pub nav: Vec<(String, String, bool)>,
+}
+
+impl Chrome {
+    /// For pages without a (full) session: no navigation.
+    pub fn anonymous() -> Self {
+        Self {
+            signed_in: false,
+            csrf: String::new(),
+            org_name: String::new(),
+            user_handle: String::new(),
+            nav: Vec::new(),
+        }
+    }
+}
+
+/// The role can work with records of its service day to day.
+pub fn works_in_service(role: Role) -> bool {
+    matches!(
+        role,
+        Role::Practitioner | Role::TeamManager | Role::ServiceManager
+    )
+}
+
+pub fn oversees(role: Role) -> bool {
+    matches!(
+        role,
+        Role::DataProtectionOfficer | Role::CaldicottGuardian
+    )
+}
+
+pub fn can_break_glass(role: Role) -> bool {
+    works_in_service(role) || oversees(role)
+}
+
+pub fn administers(role: Role) -> bool {
+    matches!(role, Role::Administrator) || oversees(role)
+}
+
+/// A signed-in, fully authenticated member of staff with an unlocked session.
+pub struct Signed {
+    pub session: Session,
+    pub chrome_base: Chrome,
+}
+
+impl Signed {
+    pub fn actor(&self) -> &Actor {
+        &self.session.actor
+    }
+
+    pub fn staff(&self) -> &StaffRecord {
+        &self.session.staff
+    }
+
+    pub fn csrf(&self) -> &str {
+        &self.session.record.csrf_token
+    }
+
+    /// The chrome with `current` marked in the navigation.
+    pub fn chrome(&self, current: &str) -> Chrome {
+        Chrome {
+            signed_in: true,
+            csrf: self.chrome_base.csrf.clone(),
+            org_name: self.chrome_base.org_name.clone(),
+            user_handle: self.chrome_base.user_handle.clone(),
+            nav: self
+                .chrome_base
+                .nav
+                .iter()
+                .map(|(href, label, _)| (href.clone(), label.clone(), href == current))
+                .collect(),
+        }
+    }
+
+    /// Refuses a form whose CSRF token is not this session's.
+    pub fn check_csrf(&self, given: &str) -> Result<(), PageError> {
+        if constant_time_eq(given.as_bytes(), self.csrf().as_bytes()) {
+            Ok(())
+        } else {
+            Err(PageError::Csrf)
+        }
+    }
+}
+
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() || a.is_empty() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn nav_for(role: Role) -> Vec<(String, String, bool)> {
+    let mut nav = vec![("/".to_owned(), "Dashboard".to_owned(), false)];
+    if works_in_service(role) {
+        nav.push(("/people".to_owned(), "People".to_owned(), false));
+    }
+    if administers(role) {
+        nav.push((
+            "/admin/users".to_owned(),
+            "Administration".to_owned(),
+            false,
+        ));
+    }
+    if oversees(role) {
+        nav.push((
+            "/break-glass/review".to_owned(),
+            "Break-glass review".to_owned(),
+            false,
+        ));
+    }
+    nav.push((
+        "/account/tokens".to_owned(),
+        "API tokens".to_owned(),
+        false,
+    ));
+    nav
+}
+
+/// A cookie's value, if the request has it.
+pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// Where a request stands: its session, if any (in whatever state).
+pub struct MaybeSession(pub Option<Session>);
+
+impl<S: Store, C: Clock> FromRequestParts<AppState<S, C>> for MaybeSession {
+    type Rejection = PageError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState<S, C>,
+    ) -> Result<Self, PageError> {
+        let Some(token) = cookie_value(&parts.headers, state.web.session_cookie()) else {
+            return Ok(MaybeSession(None));
+        };
+        Ok(MaybeSession(state.confidant.session(&token).await?))
+    }
+}
+
+impl<S: Store, C: Clock> FromRequestParts<AppState<S, C>> for Signed {
+    type Rejection = PageError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState<S, C>,
+    ) -> Result<Self, PageError> {
+        let MaybeSession(session) = MaybeSession::from_request_parts(parts, state).await?;
+        let Some(session) = session else {
+            return Err(PageError::Redirect("/sign-in"));
+        };
+        match session.state {
+            SessionState::Active => {}
+            SessionState::Locked => return Err(PageError::Redirect("/lock")),
+            SessionState::AwaitingSecondFactor { enrolled: true } => {
+                return Err(PageError::Redirect("/sign-in/two-factor"));
+            }
+            SessionState::AwaitingSecondFactor { enrolled: false } => {
+                return Err(PageError::Redirect("/sign-in/enrol"));
+            }
+        }
+        let org_name = state
+            .confidant
+            .organisations()
+            .await
+            .map_err(|e| PageError::Internal(e.to_string()))?
+            .into_iter()
+            .find(|o| o.id == session.staff.organisation_id)
+            .map(|o| o.name)
+            .unwrap_or_default();
+        let chrome_base = Chrome {
+            signed_in: true,
+            csrf: session.record.csrf_token.clone(),
+            org_name,
+            user_handle: session.staff.handle.clone(),
+            nav: nav_for(session.staff.role),
+        };
+        Ok(Signed {
+            session,
+            chrome_base,
+        })
+    }
+}
+
+/// Why a page could not be shown. Rendered as a page (never JSON), with the same care as the API:
+/// a refused record is "Page not found".
+#[derive(Debug)]
+pub enum PageError {
+    Redirect(&'static str),
+    NotFound,
+    /// A non-record action the role may not take.
+    Forbidden(&'static str),
+    Csrf,
+    Internal(String),
+}
+
+impl From<StoreError> for PageError {
+    fn from(e: StoreError) -> Self {
+        PageError::Internal(e.to_string())
+    }
+}
+
+impl From<PersonError> for PageError {
+    fn from(e: PersonError) -> Self {
+        match e {
+            PersonError::NotFound => PageError::NotFound,
+            other => PageError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<OrganisationError> for PageError {
+    fn from(e: OrganisationError) -> Self {
+        match e {
+            OrganisationError::NotFound => PageError::NotFound,
+            other => PageError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<askama::Error> for PageError {
+    fn from(e: askama::Error) -> Self {
+        PageError::Internal(format!("template: {e}"))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    chrome: Chrome,
+    heading: &'a str,
+    body: &'a str,
+    link: Option<(&'a str, &'a str)>,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (status, heading, body, link) = match self {
+            PageError::Redirect(to) => return Redirect::to(to).into_response(),
+            PageError::NotFound => (
+                StatusCode::NOT_FOUND,
+                "Page not found",
+                "If you typed the web address, check it is correct. If you followed a link to a person's record, it may not exist or it may not be in your scope.",
+                Some(("/", "Go to your dashboard")),
+            ),
+            PageError::Forbidden(what) => (
+                StatusCode::FORBIDDEN,
+                "You cannot do this",
+                what,
+                Some(("/", "Go to your dashboard")),
+            ),
+            PageError::Csrf => (
+                StatusCode::FORBIDDEN,
+                "This form has expired",
+                "The form was sent without its security token, or from another page. Nothing was changed. Go back, reload the page and try again.",
+                Some(("/", "Go to your dashboard")),
+            ),
+            PageError::Internal(detail) => {
+                tracing::error!(error = %detail, "page failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Sorry, there is a problem with the service",
+                    "Try again later. If it keeps happening, tell your administrator the time it happened.",
+                    None,
+                )
+            }
+        };
+        let page = ErrorPage {
+            chrome: Chrome::anonymous(),
+            heading,
+            body,
+            link,
+        };
+        match page.render() {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(_) => status.into_response(),
+        }
+    }
+}
+
+/// Renders a template as a 200 page.
+pub fn render(template: &impl Template) -> Result<Response, PageError> {
+    Ok(Html(template.render()?).into_response())
+}
+
+/// Renders a template with a status (422 for a form with errors).
+pub fn render_status(status: StatusCode, template: &impl Template) -> Result<Response, PageError> {
+    Ok((status, Html(template.render()?)).into_response())
+}
+
+/// Field errors as (field id, message) pairs for the error summary.
+pub fn field_errors(v: &Violations) -> Vec<(String, String)> {
+    v.0.iter()
+        .map(|v| (v.field.replace('_', "-"), sentence(v.field, &v.message)))
+        .collect()
+}
+
+fn sentence(field: &str, message: &str) -> String {
+    let label = field.replace('_', " ");
+    let mut s = format!("{label} {message}");
+    if let Some(first) = s.get(0..1) {
+        s.replace_range(0..1, &first.to_uppercase());
+    }
+    s
+}
+
+/// The message for one field, or "".
+pub fn error_for(errors: &[(String, String)], id: &str) -> String {
+    errors
+        .iter()
+        .find(|(f, _)| f == id)
+        .map(|(_, m)| m.clone())
+        .unwrap_or_default()
+}
+
+/// `Set-Cookie` for the session.
+pub fn session_cookie(state_secure: bool, name: &str, value: &str) -> HeaderValue {
+    let mut c = cookie::Cookie::new(name.to_owned(), value.to_owned());
+    c.set_http_only(true);
+    c.set_same_site(cookie::SameSite::Strict);
+    c.set_path("/");
+    c.set_secure(state_secure);
+    HeaderValue::from_str(&c.to_string()).unwrap_or(HeaderValue::from_static(""))
+}
+
+/// `Set-Cookie` that removes a cookie.
+pub fn expired_cookie(state_secure: bool, name: &str) -> HeaderValue {
+    let mut c = cookie::Cookie::new(name.to_owned(), "");
+    c.set_http_only(true);
+    c.set_same_site(cookie::SameSite::Strict);
+    c.set_path("/");
+    c.set_secure(state_secure);
+    c.make_removal();
+    HeaderValue::from_str(&c.to_string()).unwrap_or(HeaderValue::from_static(""))
+}
+
+/// A redirect that also sets cookies.
+pub fn redirect_with(to: &str, cookies: Vec<HeaderValue>) -> Response {
+    let mut response = Redirect::to(to).into_response();
+    for c in cookies {
+        response.headers_mut().append(header::SET_COOKIE, c);
+    }
+    response
+}
+
+pub fn date_time(t: time::OffsetDateTime) -> String {
+    let f = time::macros::format_description!("[day] [month repr:short] [year] [hour]:[minute] UTC");
+    t.format(&f).unwrap_or_default()
+}
+
+pub fn date(t: time::OffsetDateTime) -> String {
+    let f = time::macros::format_description!("[day] [month repr:short] [year]");
+    t.format(&f).unwrap_or_default()
+}
+
+/// The state, for handlers that only need it.
+pub type St<S, C> = State<AppState<S, C>>;

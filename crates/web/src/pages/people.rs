@@ -1,0 +1,373 @@
+//! The people a service supports: the list, search (by name within one's scope, or by identifier
+//! through the blind indexes), a person's page with "who has seen this record", and breaking the
+//! glass.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use confidant_core::field::{IndexField, PersonField};
+use confidant_core::person::{Lookup, PersonError, PersonSummary};
+use confidant_core::store::Store;
+use confidant_core::{Actor, Clock, Purpose};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{Chrome, PageError, Signed, St, date_time, field_errors, render, render_status};
+
+/// Lapsed training blocks personal data with a message that says so (not a bare "not found").
+pub const TRAINING_LAPSED: &str = "Your data protection training or policy acknowledgement is not current, so you cannot open personal data. Ask your manager to record it; your dashboard shows what has lapsed.";
+
+fn require_training(signed: &Signed) -> Result<(), PageError> {
+    match signed.actor() {
+        Actor::Staff(s) if !s.trained => Err(PageError::Forbidden(TRAINING_LAPSED)),
+        _ => Ok(()),
+    }
+}
+
+fn own_service(signed: &Signed) -> Result<Uuid, PageError> {
+    match signed.staff().service_id {
+        Some(id) if super::works_in_service(signed.staff().role) => Ok(id),
+        _ => Err(PageError::Forbidden(
+            "Only staff who work in a service have a list of the people it supports.",
+        )),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "people.html")]
+struct PeoplePage {
+    chrome: Chrome,
+    csrf: String,
+    people: Vec<(String, String)>,
+    heading: String,
+    searched: bool,
+    name: String,
+    identifier_kind: String,
+    errors: Vec<(String, String)>,
+}
+
+form_errors!(PeoplePage, BreakGlassPage);
+
+fn lines(people: Vec<PersonSummary>) -> Vec<(String, String)> {
+    people
+        .into_iter()
+        .map(|p| (p.id.to_string(), format!("{} {}", p.given_name, p.family_name)))
+        .collect()
+}
+
+pub async fn list<S: Store, C: Clock>(
+    state: St<S, C>,
+    signed: Signed,
+) -> Result<Response, PageError> {
+    let service = own_service(&signed)?;
+    require_training(&signed)?;
+    let people = state
+        .confidant
+        .list_people(signed.actor(), Purpose::Support, service, None, 200)
+        .await?;
+    render(&PeoplePage {
+        chrome: signed.chrome("/people"),
+        csrf: signed.csrf().to_owned(),
+        heading: "People".to_owned(),
+        people: lines(people),
+        searched: false,
+        name: String::new(),
+        identifier_kind: String::new(),
+        errors: Vec::new(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct SearchForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    identifier_kind: String,
+    #[serde(default)]
+    identifier: String,
+}
+
+/// A search is posted, never put in a URL: names and identifiers are personal data.
+pub async fn search<S: Store, C: Clock>(
+    state: St<S, C>,
+    signed: Signed,
+    Form(form): Form<SearchForm>,
+) -> Result<Response, PageError> {
+    signed.check_csrf(&form.csrf)?;
+    let service = own_service(&signed)?;
+    require_training(&signed)?;
+    let actor = signed.actor();
+    let result: Result<Vec<(String, String)>, PersonError> = if !form.identifier.trim().is_empty()
+    {
+        match IndexField::from_code(&form.identifier_kind)
+            .filter(|f| *f != IndexField::BirthAndFamilyName)
+        {
+            None => Err(PersonError::Invalid(confidant_core::person::Violations(
+                vec![confidant_core::person::Violation::new(
+                    "identifier_kind",
+                    "must be chosen",
+                )],
+            ))),
+            Some(field) => {
+                let lookup = Lookup {
+                    field,
+                    value: form.identifier.clone(),
+                };
+                match state
+                    .confidant
+                    .find_people(actor, Purpose::Support, service, &lookup)
+                    .await
+                {
+                    Ok(ids) => {
+                        let mut found = Vec::new();
+                        for id in ids {
+                            match state
+                                .confidant
+                                .read_person(actor, Purpose::Support, id)
+                                .await
+                            {
+                                Ok(p) => found.push((
+                                    id.to_string(),
+                                    format!(
+                                        "{} {}",
+                                        p.get(PersonField::GivenName).unwrap_or_default(),
+                                        p.get(PersonField::FamilyName).unwrap_or_default()
+                                    ),
+                                )),
+                                // Out of the actor's team or caseload: not shown.
+                                Err(PersonError::NotFound) => {}
+                                Err(e) => return Err(e.into()),
+                            }
+                        }
+                        Ok(found)
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+        }
+    } else {
+        state
+            .confidant
+            .search_people_by_name(actor, Purpose::Support, service, &form.name)
+            .await
+            .map(lines)
+    };
+    let (people, errors) = match result {
+        Ok(p) => (p, Vec::new()),
+        Err(PersonError::Invalid(v)) => (Vec::new(), field_errors(&v)),
+        Err(e) => return Err(e.into()),
+    };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    render_status(
+        status,
+        &PeoplePage {
+            chrome: signed.chrome("/people"),
+            csrf: signed.csrf().to_owned(),
+            heading: "Search results".to_owned(),
+            people,
+            searched: true,
+            name: form.name.chars().take(100).collect(),
+            identifier_kind: form.identifier_kind,
+            errors,
+        },
+    )
+}
+
+#[derive(Template)]
+#[template(path = "person.html")]
+struct PersonPage {
+    chrome: Chrome,
+    id: String,
+    name: String,
+    fields: Vec<(&'static str, String)>,
+    created: String,
+    updated: String,
+    history: Vec<Vec<String>>,
+}
+
+#[derive(Template)]
+#[template(path = "person_not_found.html")]
+struct PersonNotFoundPage {
+    chrome: Chrome,
+    id: String,
+    can_break_glass: bool,
+}
+
+fn field_label(f: PersonField) -> &'static str {
+    match f {
+        PersonField::GivenName => "Given name",
+        PersonField::FamilyName => "Family name",
+        PersonField::DateOfBirth => "Date of birth",
+        PersonField::NhsNumber => "NHS number",
+        PersonField::NiNumber => "National Insurance number",
+        PersonField::Address => "Address",
+        PersonField::Postcode => "Postcode",
+        PersonField::Phone => "Phone",
+        PersonField::Email => "Email",
+    }
+}
+
+fn action_label(code: &str) -> &str {
+    match code {
+        "person.read" => "Viewed the record",
+        "person.update" => "Changed the record",
+        "person.create" => "Created the record",
+        "person.assign" => "Changed the team or key worker",
+        "person.break_glass" => "Broke the glass",
+        "person.shred" => "Erased the record",
+        "audit.read" => "Viewed who has seen the record",
+        "break_glass.review" => "Reviewed a break-glass access",
+        "access.grant" => "Granted access",
+        other => other,
+    }
+}
+
+pub async fn show<S: Store, C: Clock>(
+    state: St<S, C>,
+    signed: Signed,
+    Path(person_id): Path<Uuid>,
+) -> Result<Response, PageError> {
+    require_training(&signed)?;
+    let actor = signed.actor();
+    let person = match state
+        .confidant
+        .read_person(actor, Purpose::Support, person_id)
+        .await
+    {
+        Ok(p) => p,
+        Err(PersonError::NotFound) => {
+            return render_status(
+                StatusCode::NOT_FOUND,
+                &PersonNotFoundPage {
+                    chrome: signed.chrome("/people"),
+                    id: person_id.to_string(),
+                    can_break_glass: super::can_break_glass(signed.staff().role),
+                },
+            );
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let events = state
+        .confidant
+        .access_history(actor, Purpose::Support, person_id, 20)
+        .await?;
+    let handles = state.confidant.colleague_handles(actor).await?;
+    let history = events
+        .iter()
+        .map(|e| {
+            let who = Uuid::parse_str(&e.actor)
+                .ok()
+                .and_then(|id| handles.get(&id).cloned())
+                .unwrap_or_else(|| e.actor.clone());
+            let mut what = action_label(&e.action).to_owned();
+            if e.purpose == Purpose::BreakGlass.code() {
+                what.push_str(" (break the glass)");
+            }
+            if e.outcome != "ok" {
+                what.push_str(" (refused)");
+            }
+            vec![date_time(e.at()), who, what]
+        })
+        .collect();
+    let fields = PersonField::ALL
+        .iter()
+        .filter_map(|f| person.get(*f).map(|v| (field_label(*f), v.to_owned())))
+        .collect();
+    render(&PersonPage {
+        chrome: signed.chrome("/people"),
+        id: person.id.to_string(),
+        name: format!(
+            "{} {}",
+            person.get(PersonField::GivenName).unwrap_or_default(),
+            person.get(PersonField::FamilyName).unwrap_or_default()
+        ),
+        fields,
+        created: date_time(person.created_at),
+        updated: date_time(person.updated_at),
+        history,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "break_glass.html")]
+struct BreakGlassPage {
+    chrome: Chrome,
+    csrf: String,
+    id: String,
+    minutes: i64,
+    reason: String,
+    errors: Vec<(String, String)>,
+}
+
+#[derive(Deserialize)]
+pub struct BreakGlassForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+}
+
+fn can_break(signed: &Signed) -> Result<(), PageError> {
+    if super::can_break_glass(signed.staff().role) {
+        Ok(())
+    } else {
+        Err(PageError::Forbidden(
+            "Your role cannot open records outside its scope.",
+        ))
+    }
+}
+
+pub async fn break_glass_form<S: Store, C: Clock>(
+    state: St<S, C>,
+    signed: Signed,
+    Path(person_id): Path<Uuid>,
+) -> Result<Response, PageError> {
+    can_break(&signed)?;
+    require_training(&signed)?;
+    render(&BreakGlassPage {
+        chrome: signed.chrome("/people"),
+        csrf: signed.csrf().to_owned(),
+        id: person_id.to_string(),
+        minutes: state.confidant.settings().break_glass.whole_minutes(),
+        reason: String::new(),
+        errors: Vec::new(),
+    })
+}
+
+pub async fn break_glass_submit<S: Store, C: Clock>(
+    state: St<S, C>,
+    signed: Signed,
+    Path(person_id): Path<Uuid>,
+    Form(form): Form<BreakGlassForm>,
+) -> Result<Response, PageError> {
+    signed.check_csrf(&form.csrf)?;
+    can_break(&signed)?;
+    require_training(&signed)?;
+    match state
+        .confidant
+        .break_glass(signed.actor(), person_id, &form.reason)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/people/{person_id}")).into_response()),
+        Err(PersonError::Invalid(v)) => render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &BreakGlassPage {
+                chrome: signed.chrome("/people"),
+                csrf: signed.csrf().to_owned(),
+                id: person_id.to_string(),
+                minutes: state.confidant.settings().break_glass.whole_minutes(),
+                reason: form.reason.chars().take(1000).collect(),
+                errors: field_errors(&v),
+            },
+        ),
+        Err(e) => Err(e.into()),
+    }
+}
