@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use anyhow::Context;
 use confidant_core::store::{StaffRecord, TokenScope, TrainingKind};
 use confidant_core::synthetic::Synthetic;
-use confidant_core::{Actor, Confidant, Purpose, Role, SystemClock};
+use confidant_core::{Actor, Clock, Confidant, Purpose, Role, SystemClock};
 use confidant_store::SqlStore;
 use uuid::Uuid;
 

@@ -6,7 +6,7 @@ use confidant_core::clock::FixedClock;
 use confidant_core::field::IndexField;
 use confidant_core::keyring::KeyRingError;
 use confidant_core::person::{Lookup, PersonError, PersonInput};
-use confidant_core::store::Store;
+use confidant_core::store::{Store, TokenScope};
 use confidant_core::{Actor, Confidant, KeyRing, Purpose};
 use confidant_crypto::MasterKey;
 use confidant_testkit::{Synthetic, TestApp, TestBackend, both_backends, test_time};
@@ -748,11 +748,16 @@ both_backends!(
             .ok_or_else(|| anyhow::anyhow!("no staff"))?;
         let token = app
             .confidant
-            .issue_token(&Actor::System, &staff, time::Duration::hours(1))
+            .issue_token(
+                &Actor::System,
+                &staff,
+                time::Duration::days(1),
+                TokenScope::Read,
+            )
             .await?;
         assert_eq!(
             app.confidant.authenticate_token(token.expose()).await?,
-            Some(app.worker_a.clone())
+            Some((app.worker_a.clone(), TokenScope::Read))
         );
         assert_eq!(
             app.confidant.authenticate_token("cft_nonsense").await?,
@@ -760,7 +765,7 @@ both_backends!(
         );
         let forged = format!("cft_{}", "0".repeat(64));
         assert_eq!(app.confidant.authenticate_token(&forged).await?, None);
-        app.confidant.clock().advance(time::Duration::minutes(61));
+        app.confidant.clock().advance(time::Duration::minutes(24 * 60 + 1));
         assert_eq!(
             app.confidant.authenticate_token(token.expose()).await?,
             None

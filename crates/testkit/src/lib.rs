@@ -9,7 +9,7 @@ use std::str::FromStr;
 use std::sync::Once;
 
 use confidant_core::clock::FixedClock;
-use confidant_core::{Actor, Confidant, KeyRing, Role};
+use confidant_core::{Actor, Clock, Confidant, KeyRing, Role};
 use confidant_crypto::MasterKey;
 use confidant_store::{ConnectOptions, SqlStore, sqlite_url};
 use sqlx::any::AnyConnectOptions;

@@ -43,7 +43,7 @@ struct PeoplePage {
     people: Vec<(String, String)>,
     heading: String,
     searched: bool,
-    name: String,
+    name_query: String,
     identifier_kind: String,
     errors: Vec<(String, String)>,
 }
@@ -73,7 +73,7 @@ pub async fn list<S: Store, C: Clock>(
         heading: "People".to_owned(),
         people: lines(people),
         searched: false,
-        name: String::new(),
+        name_query: String::new(),
         identifier_kind: String::new(),
         errors: Vec::new(),
     })
@@ -174,7 +174,7 @@ pub async fn search<S: Store, C: Clock>(
             heading: "Search results".to_owned(),
             people,
             searched: true,
-            name: form.name.chars().take(100).collect(),
+            name_query: form.name.chars().take(100).collect(),
             identifier_kind: form.identifier_kind,
             errors,
         },
@@ -185,7 +185,6 @@ pub async fn search<S: Store, C: Clock>(
 #[template(path = "person.html")]
 struct PersonPage {
     chrome: Chrome,
-    id: String,
     name: String,
     fields: Vec<(&'static str, String)>,
     created: String,
@@ -283,7 +282,6 @@ pub async fn show<S: Store, C: Clock>(
         .collect();
     render(&PersonPage {
         chrome: signed.chrome("/people"),
-        id: person.id.to_string(),
         name: format!(
             "{} {}",
             person.get(PersonField::GivenName).unwrap_or_default(),

@@ -22,7 +22,6 @@ struct SignInPage {
     csrf: String,
     handle: String,
     errors: Vec<(String, String)>,
-    notice: String,
 }
 
 form_errors!(SignInPage, EnrolPage, SecondFactorPage, LockPage);
@@ -73,7 +72,6 @@ pub async fn form<S: Store, C: Clock>(
         csrf: csrf.clone(),
         handle: String::new(),
         errors: Vec::new(),
-        notice: String::new(),
     };
     let mut response = render(&page)?;
     if fresh {
@@ -100,7 +98,6 @@ pub async fn submit<S: Store, C: Clock>(
             csrf: cookie.clone(),
             handle: form.handle.chars().take(64).collect(),
             errors,
-            notice: String::new(),
         };
         render_status(status, &page)
     };
