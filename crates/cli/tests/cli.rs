@@ -95,6 +95,7 @@ impl Install {
             "practitioner",
             "tester",
         ])?;
+        self.run_ok(&["user", "training", "tester"])?;
         let token = self.run_ok(&["token", "issue", "tester"])?;
         Ok((service, token))
     }
@@ -736,4 +737,173 @@ fn killing_the_server_mid_write_loses_no_acknowledged_write_on_sqlite() -> anyho
 #[test]
 fn killing_the_server_mid_write_loses_no_acknowledged_write_on_postgres() -> anyhow::Result<()> {
     killing_the_server_mid_write_loses_no_acknowledged_write(TestBackend::Postgres)
+}
+
+#[test]
+fn an_invalid_organisation_policy_stops_start_up_naming_its_file_and_line() -> anyhow::Result<()> {
+    let rt = tokio::runtime::Runtime::new()?;
+    let install = rt.block_on(Install::new(TestBackend::Sqlite))?;
+    let dir = install.data_dir().join("config").join("policies");
+    std::fs::create_dir_all(&dir)?;
+    // Line 3 names an attribute the schema does not have.
+    std::fs::write(
+        dir.join("local.cedar"),
+        "// Our own rule.\nforbid(principal, action, resource)\nwhen { principal.shoe_size > 40 };\n",
+    )?;
+    let out = install.run(&["serve", "--listen", "127.0.0.1:0"])?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "it started: {err}");
+    assert!(err.contains("local.cedar:3:"), "{err}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("serving"));
+
+    // A syntax error is refused the same way.
+    std::fs::write(dir.join("local.cedar"), "permit(principal, action\n")?;
+    let out = install.run(&["serve", "--listen", "127.0.0.1:0"])?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("local.cedar:"), "{err}");
+
+    // A valid policy that tightens access: nobody reads people any more, and it starts.
+    std::fs::write(
+        dir.join("local.cedar"),
+        "forbid(principal, action == Confidant::Action::\"person.read\", resource);\n",
+    )?;
+    let (_, token) = install.staff_with_token()?;
+    let server = install.serve()?;
+    let me = server.url("/api/v1/me");
+    rt.block_on(async {
+        let res = client().get(&me).bearer_auth(&token).send().await?;
+        assert_eq!(res.status(), 200);
+        anyhow::Ok(())
+    })?;
+    server.stop()?;
+    Ok(())
+}
+
+#[test]
+fn a_disabled_user_and_a_revoked_token_are_refused_at_once() -> anyhow::Result<()> {
+    let rt = tokio::runtime::Runtime::new()?;
+    let install = rt.block_on(Install::new(TestBackend::Sqlite))?;
+    let (service, token) = install.staff_with_token()?;
+    let read_only = install.run_ok(&["token", "issue", "tester", "--scope", "read"])?;
+    let server = install.serve()?;
+    let people = server.url(&format!("/api/v1/services/{service}/people"));
+    rt.block_on(async {
+        let res = client().get(&people).bearer_auth(&read_only).send().await?;
+        assert_eq!(res.status(), 200);
+        // A read-only token may not change anything.
+        let res = client()
+            .post(&people)
+            .bearer_auth(&read_only)
+            .json(&json!({"given_name": "Ada", "family_name": "Lovelace"}))
+            .send()
+            .await?;
+        assert_eq!(res.status(), 403);
+        assert!(res.text().await?.contains("read_only_token"));
+        let res = client().get(&people).bearer_auth(&token).send().await?;
+        assert_eq!(res.status(), 200);
+        anyhow::Ok(())
+    })?;
+    let out = install.run_ok(&["user", "disable", "tester"])?;
+    assert!(out.contains("disabled"), "{out}");
+    rt.block_on(async {
+        for t in [&token, &read_only] {
+            let res = client().get(&people).bearer_auth(t).send().await?;
+            assert_eq!(res.status(), 401);
+        }
+        anyhow::Ok(())
+    })?;
+    server.stop()?;
+    // Disabled, never deleted: the account is still listed.
+    let org_line = install.run_ok(&["org", "list"])?;
+    let org = org_line
+        .split('\t')
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("no organisation"))?;
+    let users = install.run_ok(&["user", "list", "--organisation", org])?;
+    assert!(users.contains("tester") && users.contains("disabled"), "{users}");
+    Ok(())
+}
+
+#[test]
+fn user_add_prints_a_strong_password_once_and_training_is_needed_for_personal_data()
+-> anyhow::Result<()> {
+    let rt = tokio::runtime::Runtime::new()?;
+    let install = rt.block_on(Install::new(TestBackend::Sqlite))?;
+    let org = install.run_ok(&["org", "create", "Test Organisation"])?;
+    let service = install.run_ok(&["service", "create", "--organisation", &org, "Test Service"])?;
+    let out = install.run_ok(&[
+        "user",
+        "add",
+        "--organisation",
+        &org,
+        "--service",
+        &service,
+        "--role",
+        "practitioner",
+        "newcomer",
+    ])?;
+    let password = out
+        .lines()
+        .find_map(|l| l.strip_prefix("first password (shown once): "))
+        .ok_or_else(|| anyhow::anyhow!("no password printed: {out}"))?;
+    assert!(password.chars().count() >= 12);
+    // The password is stored only as an Argon2id hash.
+    assert!(!contains(&std::fs::read(install.db_path())?, password));
+    let token = install.run_ok(&["token", "issue", "newcomer"])?;
+    let server = install.serve()?;
+    let people = server.url(&format!("/api/v1/services/{service}/people"));
+    rt.block_on(async {
+        let res = client().get(&people).bearer_auth(&token).send().await?;
+        assert_eq!(res.status(), 403);
+        assert!(res.text().await?.contains("training_lapsed"));
+        anyhow::Ok(())
+    })?;
+    install.run_ok(&["user", "training", "newcomer"])?;
+    rt.block_on(async {
+        let res = client().get(&people).bearer_auth(&token).send().await?;
+        assert_eq!(res.status(), 200);
+        anyhow::Ok(())
+    })?;
+    server.stop()?;
+    let bad = install.run(&["user", "training", "newcomer", "--kind", "juggling"])?;
+    assert!(!bad.status.success());
+    Ok(())
+}
+
+#[test]
+fn serving_tls_sends_hsts_and_secure_host_cookies() -> anyhow::Result<()> {
+    let rt = tokio::runtime::Runtime::new()?;
+    let install = rt.block_on(Install::new(TestBackend::Sqlite))?;
+    let cert = install.dir.path().join("cert.pem");
+    let key = install.dir.path().join("key.pem");
+    let made = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"])
+        .args(["-nodes", "-days", "1", "-subj", "/CN=localhost"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()?;
+    anyhow::ensure!(made.status.success(), "openssl failed");
+    let mut cmd = install.command(&["serve", "--listen", "127.0.0.1:0"]);
+    cmd.env("CONFIDANT_TLS_CERT_FILE", &cert)
+        .env("CONFIDANT_TLS_KEY_FILE", &key);
+    let server = Server::start(cmd)?;
+    assert!(server.base.starts_with("https://"), "{}", server.base);
+    let out = Command::new("curl")
+        .args(["-ksS", "-D", "-", "-o", "/dev/null"])
+        .arg(server.url("/sign-in"))
+        .output()?;
+    let headers = String::from_utf8_lossy(&out.stdout).to_lowercase();
+    assert!(headers.starts_with("http/"), "{headers}");
+    assert!(headers.contains(" 200"), "{headers}");
+    assert!(
+        headers.contains("strict-transport-security: max-age=31536000; includesubdomains"),
+        "{headers}"
+    );
+    assert!(headers.contains("set-cookie: __host-confidant-csrf="), "{headers}");
+    assert!(headers.contains("secure"), "{headers}");
+    assert!(headers.contains("httponly") && headers.contains("samesite=strict"));
+    server.stop()?;
+    Ok(())
 }

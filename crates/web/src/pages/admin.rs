@@ -33,10 +33,22 @@ struct UsersPage {
     can_add: bool,
 }
 
+/// Staff accounts are for those who run the system or oversee it; others get a plain refusal.
+fn require_oversight(signed: &Signed) -> Result<(), PageError> {
+    if super::administers(signed.staff().role) {
+        Ok(())
+    } else {
+        Err(PageError::Forbidden(
+            "Only administrators, the Data Protection Officer and the Caldicott Guardian see staff accounts.",
+        ))
+    }
+}
+
 pub async fn list<S: Store, C: Clock>(
     state: St<S, C>,
     signed: Signed,
 ) -> Result<Response, PageError> {
+    require_oversight(&signed)?;
     let org = signed.staff().organisation_id;
     let staff = state.confidant.staff_of(signed.actor(), org).await?;
     let services = state.confidant.services(signed.actor(), org).await?;
@@ -268,6 +280,7 @@ pub async fn show<S: Store, C: Clock>(
     signed: Signed,
     Path(staff_id): Path<Uuid>,
 ) -> Result<Response, PageError> {
+    require_oversight(&signed)?;
     render(&user_page(&state, &signed, staff_id, String::new(), Vec::new()).await?)
 }
 
