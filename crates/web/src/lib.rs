@@ -37,23 +37,14 @@ pub use confidant_core::{Actor, Purpose};
 /// The largest request body accepted (the API takes small JSON documents only).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// How the site is served, as far as the pages need to know.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How the site is served, as far as the pages need to know. The default: plain HTTP.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WebConfig {
     /// Cookies are `Secure` and `__Host-` prefixed: the browser reaches the site over HTTPS (served
     /// with TLS here, or behind a proxy that terminates TLS).
     pub secure_cookies: bool,
     /// Send `Strict-Transport-Security` (only when this process serves TLS itself).
     pub hsts: bool,
-}
-
-impl Default for WebConfig {
-    fn default() -> Self {
-        Self {
-            secure_cookies: false,
-            hsts: false,
-        }
-    }
 }
 
 impl WebConfig {

@@ -5,9 +5,9 @@ use askama::Template;
 use axum::Form;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use confidant_core::Clock;
 use confidant_core::account::{NextStep, SessionState, SignInError};
 use confidant_core::store::Store;
-use confidant_core::Clock;
 use serde::Deserialize;
 
 use super::{
@@ -222,7 +222,11 @@ pub async fn enrol_submit<S: Store, C: Clock>(
         SessionState::AwaitingSecondFactor { enrolled: false },
     )?;
     check_session_csrf(&session, &form.csrf)?;
-    match state.confidant.confirm_two_factor(&session, &form.code).await {
+    match state
+        .confidant
+        .confirm_two_factor(&session, &form.code)
+        .await
+    {
         Ok((token, codes)) => {
             let page = RecoveryCodesPage {
                 chrome: Chrome::anonymous(),
@@ -340,8 +344,19 @@ struct LockPage {
     chrome: Chrome,
     csrf: String,
     handle: String,
-    minutes: i64,
+    /// The idle timeout in words ("15 minutes").
+    idle: String,
     errors: Vec<(String, String)>,
+}
+
+/// A duration in whole minutes, or seconds when under a minute: "15 minutes", "1 minute", "30 seconds".
+fn in_words(d: time::Duration) -> String {
+    let (n, unit) = if d.whole_minutes() >= 1 {
+        (d.whole_minutes(), "minute")
+    } else {
+        (d.whole_seconds(), "second")
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
 #[derive(Deserialize)]
@@ -361,7 +376,7 @@ pub async fn lock_form<S: Store, C: Clock>(
         chrome: Chrome::anonymous(),
         csrf: session.record.csrf_token.clone(),
         handle: session.staff.handle.clone(),
-        minutes: state.confidant.settings().session.idle.whole_minutes(),
+        idle: in_words(state.confidant.settings().session.idle),
         errors: Vec::new(),
     })
 }
@@ -380,12 +395,16 @@ pub async fn lock_submit<S: Store, C: Clock>(
                 chrome: Chrome::anonymous(),
                 csrf: session.record.csrf_token.clone(),
                 handle: session.staff.handle.clone(),
-                minutes: state.confidant.settings().session.idle.whole_minutes(),
+                idle: in_words(state.confidant.settings().session.idle),
                 errors,
             },
         )
     };
-    match state.confidant.reauthenticate(&session, &form.password).await {
+    match state
+        .confidant
+        .reauthenticate(&session, &form.password)
+        .await
+    {
         Ok(()) => Ok(Redirect::to("/").into_response()),
         Err(SignInError::Refused) => again(vec![(
             "password".to_owned(),
@@ -426,4 +445,18 @@ pub async fn sign_out<S: Store, C: Clock>(
             state.web.session_cookie(),
         )],
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_words;
+
+    #[test]
+    fn the_idle_timeout_is_put_in_words() {
+        assert_eq!(in_words(time::Duration::minutes(15)), "15 minutes");
+        assert_eq!(in_words(time::Duration::seconds(60)), "1 minute");
+        assert_eq!(in_words(time::Duration::seconds(90)), "1 minute");
+        assert_eq!(in_words(time::Duration::seconds(3)), "3 seconds");
+        assert_eq!(in_words(time::Duration::seconds(1)), "1 second");
+    }
 }

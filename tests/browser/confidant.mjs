@@ -1,0 +1,591 @@
+// Confidant's staff pages in a real browser: signing in with a password and TOTP (enrolment,
+// recovery codes, a second sign-in with a fresh code), the idle lock, CSRF refusals, scope (a worker
+// of another service gets "Page not found"; the record's own worker sees "who has seen this record"),
+// breaking the glass, and axe (WCAG 2.2 AA) plus "no console errors" (so no CSP refusals) on every
+// main page.
+//
+// It drives a running Confidant described by CONFIDANT_BROWSER_FIXTURE, a JSON object:
+//
+//   { "baseUrl": "http://127.0.0.1:PORT",
+//     "idleSeconds": 3,                       the server's CONFIDANT_SESSION_IDLE_SECONDS
+//     "accounts": { "practitionerA": { "handle": "...", "password": "..." },   service A
+//                   "practitionerB": { ... },                                  service B
+//                   "administrator": { ... },
+//                   "dpo": { ... } },                                          Data Protection Officer
+//     "personId": "..." }                      a person of service A
+//
+// The accounts must be new (never signed in: the first sign-in enrols TOTP) with training recorded.
+// crates/cli/tests/browser.rs builds all this with the real binary and runs this file:
+//
+//   cargo test -p confidant --test browser -- --nocapture
+//
+// The server's idle timeout is a few seconds, so any signed-in page may find its session locked
+// after a pause (an axe run, another test): `visit()` unlocks with the password when that happens,
+// and every form is filled straight after a fresh `visit()`.
+
+import assert from 'node:assert/strict';
+import { after, axeCheck, launch, run, test, totp } from './lib.mjs';
+
+const fixture = JSON.parse(process.env.CONFIDANT_BROWSER_FIXTURE ?? 'null');
+if (!fixture) {
+  console.error('CONFIDANT_BROWSER_FIXTURE is not set: run this from crates/cli/tests/browser.rs');
+  process.exit(2);
+}
+const { baseUrl, idleSeconds, personId } = fixture;
+const accounts = fixture.accounts;
+for (const name of ['practitionerA', 'practitionerB', 'administrator', 'dpo']) {
+  assert.ok(accounts[name]?.handle && accounts[name]?.password, `fixture: accounts.${name}`);
+}
+assert.ok(baseUrl && personId && idleSeconds > 0, 'fixture: baseUrl, personId, idleSeconds');
+
+const url = (path) => new URL(path, baseUrl).href;
+const pathOf = (page) => new URL(page.url()).pathname;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const STEP = 30;
+const stepNow = () => Math.floor(Date.now() / 1000 / STEP);
+
+const browser = await launch();
+after(() => browser.close());
+
+// ----------------------------------------------------------------------------------------------
+// Tabs that remember what went wrong in them.
+
+/**
+ * A new tab in `context` that records console errors and uncaught exceptions (CSP refusals are
+ * console errors). Chromium also logs "Failed to load resource: ... status of 404" for a page that
+ * answers 4xx; those are expected for the documents `expect4xx` was told about, and only those.
+ */
+async function openTab(context) {
+  const page = await context.newPage();
+  const errors = [];
+  const expected = new Set();
+  page.on('console', (message) => {
+    if (message.type() !== 'error') return;
+    const text = message.text();
+    const at = message.location()?.url ?? '';
+    if (/^Failed to load resource: the server responded with a status of 4\d\d/.test(text) && expected.has(at)) {
+      return;
+    }
+    errors.push(`${text} (at ${at || page.url()})`);
+  });
+  page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
+  page.on('response', (response) => {
+    if (response.request().isNavigationRequest() && response.status() >= 400) expected.add(response.url());
+  });
+  return { page, errors };
+}
+
+function assertNoConsoleErrors(tab, label) {
+  const errors = tab.errors.splice(0);
+  assert.deepEqual(errors, [], `console errors on ${label}`);
+}
+
+/** Axe on the page as it is now, and no console errors so far in this tab. */
+async function check(tab, label) {
+  await axeCheck(tab.page, label);
+  assertNoConsoleErrors(tab, label);
+}
+
+/** Clicks something that submits a form (or follows a link) and waits for the next document. */
+async function submit(page, locator) {
+  const [response] = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), locator.click()]);
+  return response;
+}
+
+const button = (page, name) => page.locator('main').getByRole('button', { name, exact: true });
+const heading = (page) => page.locator('h1').first().innerText();
+
+// ----------------------------------------------------------------------------------------------
+// Accounts: sign-in, TOTP and the idle lock.
+
+/** What the tests learn about each account: its TOTP secret and the last step it used. */
+const known = new Map(Object.keys(accounts).map((name) => [name, { secret: null, lastStep: -1 }]));
+
+/**
+ * Waits until a code from a new 30-second step can be used: a code is single-use, so a second
+ * sign-in within one step must wait for the next. Done before the password is sent, because a
+ * half-finished sign-in lasts only the idle timeout.
+ */
+async function awaitFreshStep(name) {
+  const { lastStep } = known.get(name);
+  while (stepNow() <= lastStep) {
+    const next = (lastStep + 1) * STEP * 1000;
+    await sleep(Math.max(100, next - Date.now() + 200));
+  }
+}
+
+/** Gives the password on the sign-in page; returns the response (the enrol or two-factor page). */
+async function givePassword(page, name, password = accounts[name].password) {
+  await page.goto(url('/sign-in'));
+  assert.equal(pathOf(page), '/sign-in');
+  await page.fill('#handle', accounts[name].handle);
+  await page.fill('#password', password);
+  return submit(page, button(page, 'Sign in'));
+}
+
+/**
+ * Signs `name` in on `tab` from the start: password, then enrolment (first time; returns the
+ * recovery codes shown) or a fresh TOTP code. Ends on the dashboard. `onRecoveryCodes` runs on the
+ * recovery codes page, before continuing.
+ */
+async function signIn(tab, name, { onRecoveryCodes } = {}) {
+  const { page } = tab;
+  const state = known.get(name);
+  await awaitFreshStep(name);
+  await givePassword(page, name);
+  let codes = null;
+  if (pathOf(page) === '/sign-in/enrol') {
+    state.secret = (await page.locator('#totp-secret').innerText()).trim();
+    const step = stepNow();
+    await page.fill('#code', totp(state.secret, step * STEP));
+    const response = await submit(page, button(page, 'Continue'));
+    assert.equal(response.status(), 200, `enrolment of ${name}: ${await heading(page)}`);
+    state.lastStep = step;
+    codes = await page.locator('#recovery-codes li').allInnerTexts();
+    if (onRecoveryCodes) await onRecoveryCodes(codes);
+    await submit(page, page.getByRole('link', { name: 'Continue to Confidant' }));
+    if (pathOf(page) === '/lock') await unlock(tab, name);
+  } else {
+    assert.equal(pathOf(page), '/sign-in/two-factor', `after the password of ${name}`);
+    assert.ok(state.secret, `${name} is enrolled but this run did not see the secret`);
+    const step = stepNow();
+    await page.fill('#code', totp(state.secret, step * STEP));
+    await submit(page, button(page, 'Sign in'));
+    state.lastStep = step;
+  }
+  assert.equal(pathOf(page), '/', `${name} lands on the dashboard`);
+  assert.equal(await heading(page), 'Dashboard');
+  return codes;
+}
+
+async function unlock(tab, name) {
+  const { page } = tab;
+  await page.fill('#password', accounts[name].password);
+  await submit(page, button(page, 'Unlock'));
+  assert.equal(pathOf(page), '/', `unlocked ${name}`);
+}
+
+/** One browser context (own cookies) per account, signed in once and reused. */
+const sessions = new Map();
+
+async function as(name) {
+  let session = sessions.get(name);
+  if (!session) {
+    const context = await browser.newContext();
+    const tab = await openTab(context);
+    await signIn(tab, name);
+    session = { name, context, ...tab, tab };
+    sessions.set(name, session);
+  }
+  return session;
+}
+after(async () => {
+  for (const { context } of sessions.values()) await context.close();
+});
+
+/**
+ * Opens a page as a signed-in account. If the session locked while idle (the server's idle timeout
+ * is seconds), unlocks it with the password and opens the page again. Returns the response.
+ */
+let idleUnlocks = 0;
+after(() => console.log(`# sessions found locked by the ${idleSeconds}-second idle timeout and unlocked: ${idleUnlocks}`));
+
+async function visit(session, path) {
+  const { page } = session;
+  let response = await page.goto(url(path));
+  if (pathOf(page) === '/lock' && path !== '/lock') {
+    idleUnlocks += 1;
+    await unlock(session.tab, session.name);
+    response = await page.goto(url(path));
+  }
+  return response;
+}
+
+async function csrfOf(page) {
+  return page.locator('main input[name="csrf"]').first().inputValue();
+}
+
+// ----------------------------------------------------------------------------------------------
+// a. Signing in.
+
+test('a. sign in with password and TOTP: enrol, 10 recovery codes, dashboard; sign out; sign in again with a fresh code', async () => {
+  const context = await browser.newContext();
+  const tab = await openTab(context);
+  const { page } = tab;
+  const codes = await signIn(tab, 'practitionerA', {
+    onRecoveryCodes: async () => {
+      assert.equal(await heading(page), 'Two-factor sign-in is set up');
+      await check(tab, 'the recovery codes page');
+    },
+  });
+  assert.equal(codes.length, 10, `recovery codes: ${JSON.stringify(codes)}`);
+  for (const code of codes) assert.match(code.trim(), /^[a-z2-7]{5}-[a-z2-7]{5}$/);
+  assert.equal(new Set(codes).size, 10, 'the recovery codes are distinct');
+  assert.match(await page.locator('main').innerText(), new RegExp(`Signed in as ${accounts.practitionerA.handle}`));
+
+  // Sign out from the navigation: the session ends.
+  await submit(page, page.getByRole('button', { name: 'Sign out' }));
+  assert.equal(pathOf(page), '/sign-in');
+  await page.goto(url('/'));
+  assert.equal(pathOf(page), '/sign-in', 'signed out: the dashboard asks to sign in');
+  assert.ok(!(await context.cookies()).some((c) => c.name === 'confidant-session' && c.value), 'no session cookie');
+
+  // Again, with a code from a later step than the one enrolment used.
+  const enrolledAt = known.get('practitionerA').lastStep;
+  await signIn(tab, 'practitionerA');
+  assert.ok(known.get('practitionerA').lastStep > enrolledAt, 'a fresh code was used');
+  assertNoConsoleErrors(tab, 'signing in');
+  sessions.set('practitionerA', { name: 'practitionerA', context, ...tab, tab });
+}, { timeout: 75_000 });
+
+// ----------------------------------------------------------------------------------------------
+// b. The idle lock.
+
+test('b. idle lock: after the idle timeout a page shows the lock; a wrong password is refused; the right one unlocks', async () => {
+  const a = await as('practitionerA');
+  const { page } = a;
+  await visit(a, '/');
+  await sleep((idleSeconds + 1.5) * 1000);
+  await page.goto(url('/people'));
+  assert.equal(pathOf(page), '/lock');
+  assert.equal(await heading(page), 'Your session is locked');
+  const explained = await page.locator('main').innerText();
+  assert.match(explained, new RegExp(`locks after ${idleSeconds} seconds? without activity`));
+  assert.match(explained, new RegExp(`carry on as ${accounts.practitionerA.handle}`));
+  await check(a, 'the lock page');
+
+  await page.fill('#password', 'not the right password at all');
+  const refused = await submit(page, button(page, 'Unlock'));
+  assert.equal(refused.status(), 422);
+  assert.equal(pathOf(page), '/lock');
+  assert.match(await page.locator('.govuk-error-summary').innerText(), /The password is not right/);
+  assert.match(await page.title(), /^Error: /);
+  await check(a, 'the lock page with an error');
+
+  // Still locked: a page asks for the password again.
+  await page.goto(url('/people'));
+  assert.equal(pathOf(page), '/lock');
+  await unlock(a, 'practitionerA');
+  assert.equal(await heading(page), 'Dashboard');
+  const people = await page.goto(url('/people'));
+  assert.equal(people.status(), 200);
+  assert.equal(pathOf(page), '/people');
+  assertNoConsoleErrors(a, 'the idle lock');
+});
+
+// ----------------------------------------------------------------------------------------------
+// c. CSRF.
+
+test('c. CSRF: forms without their token are refused with 403 and change nothing; with it they work', async () => {
+  // Sign-in (double-submit cookie): a correct password without the token makes no session.
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(url('/sign-in'));
+    const { handle, password } = accounts.administrator;
+    const refused = await page.request.post(url('/sign-in'), { form: { handle, password }, maxRedirects: 0 });
+    assert.equal(refused.status(), 403);
+    assert.match(await refused.text(), /This form has expired/);
+    assert.ok(!(await context.cookies()).some((c) => c.name === 'confidant-session'), 'no session was started');
+  } finally {
+    await context.close();
+  }
+
+  // Issuing an API token: refused without the token, nothing issued; issued with it.
+  const a = await as('practitionerA');
+  await visit(a, '/account/tokens');
+  const rows = () => a.page.locator('main table tbody tr').count();
+  const before = await rows();
+  const noToken = await a.page.request.post(url('/account/tokens'), {
+    form: { scope: 'read', days: '7', password: accounts.practitionerA.password },
+    maxRedirects: 0,
+  });
+  assert.equal(noToken.status(), 403);
+  assert.match(await noToken.text(), /This form has expired/);
+  const wrongToken = await a.page.request.post(url('/account/tokens'), {
+    form: { csrf: 'f'.repeat(64), scope: 'read', days: '7', password: accounts.practitionerA.password },
+    maxRedirects: 0,
+  });
+  assert.equal(wrongToken.status(), 403, 'a token that is not the session’s is refused too');
+  await visit(a, '/account/tokens');
+  assert.equal(await rows(), before, 'no token was issued');
+  const csrf = await csrfOf(a.page);
+  const issued = await a.page.request.post(url('/account/tokens'), {
+    form: { csrf, scope: 'read', days: '7', password: accounts.practitionerA.password },
+    maxRedirects: 0,
+  });
+  assert.equal(issued.status(), 200);
+  assert.match(await issued.text(), /id="new-token">cft_[0-9a-f]{64}</);
+  await visit(a, '/account/tokens');
+  assert.equal(await rows(), before + 1, 'the token was issued');
+
+  // Signing out without the token does not sign out.
+  const out = await a.page.request.post(url('/sign-out'), { form: {}, maxRedirects: 0 });
+  assert.equal(out.status(), 403);
+  await visit(a, '/');
+  assert.equal(pathOf(a.page), '/', 'still signed in');
+
+  // Breaking the glass from the browser with the token removed from the form: 403, and still no
+  // access to the record.
+  const b = await as('practitionerB');
+  await visit(b, `/people/${personId}/break-glass`);
+  await b.page.fill('#reason', 'Testing that a form without its token is refused.');
+  await b.page.evaluate(() => {
+    for (const input of document.querySelectorAll('main input[name="csrf"]')) input.remove();
+  });
+  const page403 = await submit(b.page, button(b.page, 'Break the glass'));
+  assert.equal(page403.status(), 403);
+  assert.equal(await heading(b.page), 'This form has expired');
+  await check(b, 'the "form has expired" page');
+  const still404 = await visit(b, `/people/${personId}`);
+  assert.equal(still404.status(), 404, 'the glass was not broken');
+  // The same through the request API (the context's cookies, no token).
+  const direct = await b.page.request.post(url(`/people/${personId}/break-glass`), {
+    form: { reason: 'Testing that a form without its token is refused.' },
+    maxRedirects: 0,
+  });
+  assert.equal(direct.status(), 403);
+  assert.equal((await visit(b, `/people/${personId}`)).status(), 404, 'still not broken');
+  assertNoConsoleErrors(a, 'CSRF checks (worker A)');
+  assertNoConsoleErrors(b, 'CSRF checks (worker B)');
+}, { timeout: 60_000 });
+
+// ----------------------------------------------------------------------------------------------
+// d. Scope.
+
+test('d. a worker of service B gets "Page not found" for a person of service A; worker A sees the record, their own view and B\'s refused attempts in "who has seen"', async () => {
+  const b = await as('practitionerB');
+  const refused = await visit(b, `/people/${personId}`);
+  assert.equal(refused.status(), 404);
+  assert.equal(await heading(b.page), 'Page not found');
+  assert.ok(!(await b.page.locator('#access-history').count()), 'no history shown');
+  // The same answer as for a record that does not exist.
+  const missing = await visit(b, '/people/00000000-0000-4000-8000-000000000000');
+  assert.equal(missing.status(), 404);
+  assert.equal(await heading(b.page), 'Page not found');
+
+  const a = await as('practitionerA');
+  const shown = await visit(a, `/people/${personId}`);
+  assert.equal(shown.status(), 200);
+  assert.equal(await heading(a.page), 'Ada Lovelace');
+  const history = await a.page.locator('#access-history li').allInnerTexts();
+  assert.ok(
+    history.some((line) => line.includes(accounts.practitionerA.handle) && line.includes('Viewed the record')),
+    `A's own view in who-has-seen: ${JSON.stringify(history)}`,
+  );
+  // B's attempts are in the audit, and show as refused.
+  const byB = history.filter((line) => line.includes(accounts.practitionerB.handle));
+  assert.ok(byB.length > 0, `B's refused attempts are listed: ${JSON.stringify(history)}`);
+  assert.ok(
+    byB.every((line) => line.includes('(refused)')),
+    `B's attempts show as refused: ${JSON.stringify(history)}`,
+  );
+  assertNoConsoleErrors(a, 'the person page');
+  assertNoConsoleErrors(b, 'the 404 person page');
+});
+
+// ----------------------------------------------------------------------------------------------
+// e. Accessibility (axe, WCAG 2.2 AA) and no console errors on every main page.
+
+test('e1. axe: sign-in, sign-in with errors, enrolment, two-factor', async () => {
+  const context = await browser.newContext();
+  try {
+    const tab = await openTab(context);
+    const { page } = tab;
+    const signInPage = await page.goto(url('/sign-in'));
+    assert.equal(signInPage.status(), 200);
+    await check(tab, 'the sign-in page');
+
+    await page.fill('#handle', 'nobody.here');
+    await page.fill('#password', 'certainly not a password');
+    const wrong = await submit(page, button(page, 'Sign in'));
+    assert.equal(wrong.status(), 401);
+    assert.match(await page.title(), /^Error: Sign in/);
+    assert.match(await page.locator('.govuk-error-summary').innerText(), /Enter a correct user name and password/);
+    await check(tab, 'the sign-in page with an error');
+
+    await page.fill('#handle', '');
+    await page.fill('#password', '');
+    const empty = await submit(page, button(page, 'Sign in'));
+    assert.equal(empty.status(), 422);
+    await check(tab, 'the sign-in page with empty fields');
+  } finally {
+    await context.close();
+  }
+
+  // Enrolment, on an account that has not enrolled yet (the DPO; the secret stays the same until
+  // confirmed). Only the password is given: the half-made session is left to expire.
+  const enrolContext = await browser.newContext();
+  try {
+    const tab = await openTab(enrolContext);
+    await givePassword(tab.page, 'dpo');
+    assert.equal(pathOf(tab.page), '/sign-in/enrol');
+    assert.match(await tab.page.locator('#totp-secret').innerText(), /^[A-Z2-7 ]+$/);
+    assert.equal(await tab.page.locator('.app-qr svg').count(), 1, 'the QR code is inline SVG');
+    await check(tab, 'the enrolment page');
+  } finally {
+    await enrolContext.close();
+  }
+
+  // The two-factor page, on an enrolled account.
+  const secondContext = await browser.newContext();
+  try {
+    const tab = await openTab(secondContext);
+    await givePassword(tab.page, 'practitionerA');
+    assert.equal(pathOf(tab.page), '/sign-in/two-factor');
+    await check(tab, 'the two-factor page');
+  } finally {
+    await secondContext.close();
+  }
+});
+
+test('e2. axe: practitioner pages (dashboard, people, search results, person, API tokens, password)', async () => {
+  const a = await as('practitionerA');
+  const { page } = a;
+  for (const [path, title] of [
+    ['/', 'Dashboard'],
+    ['/people', 'People'],
+    [`/people/${personId}`, 'Ada Lovelace'],
+    ['/account/tokens', 'API tokens'],
+    ['/account/password', 'Change your password'],
+  ]) {
+    const response = await visit(a, path);
+    assert.equal(response.status(), 200, path);
+    assert.equal(await heading(page), title, path);
+    await check(a, `${path} (practitioner)`);
+  }
+
+  await visit(a, '/people');
+  await page.fill('#name', 'Lovel');
+  const found = await submit(page, button(page, 'Search'));
+  assert.equal(found.status(), 200);
+  assert.equal(await heading(page), 'Search results');
+  assert.deepEqual(await page.locator('#people-list li').allInnerTexts(), ['Ada Lovelace']);
+  await check(a, 'search results');
+
+  await visit(a, '/people');
+  await page.fill('#identifier', '9434765919');
+  await page.selectOption('#identifier-kind', 'nhs_number');
+  const byNhs = await submit(page, button(page, 'Search'));
+  assert.equal(byNhs.status(), 200);
+  assert.deepEqual(await page.locator('#people-list li').allInnerTexts(), ['Ada Lovelace']);
+  await check(a, 'search results by NHS number');
+
+  await visit(a, '/people');
+  await page.fill('#identifier', 'not a postcode');
+  await page.selectOption('#identifier-kind', 'postcode');
+  const invalid = await submit(page, button(page, 'Search'));
+  assert.equal(invalid.status(), 422);
+  assert.match(await page.title(), /^Error: /);
+  await check(a, 'search with an error');
+
+  await visit(a, '/account/tokens');
+  await page.check('#scope-2');
+  await page.fill('#days', '3');
+  if (await page.locator('#password').count()) await page.fill('#password', accounts.practitionerA.password);
+  const issued = await submit(page, button(page, 'Issue token'));
+  assert.equal(issued.status(), 200);
+  assert.match(await page.locator('#new-token').innerText(), /^cft_[0-9a-f]{64}$/);
+  await check(a, 'API tokens after issuing one');
+
+  await visit(a, '/account/tokens');
+  await page.fill('#days', '365');
+  const badDays = await submit(page, button(page, 'Issue token'));
+  assert.equal(badDays.status(), 422);
+  await check(a, 'API tokens with an error');
+});
+
+test('e3. axe: break the glass (404 with the link, the form, its errors), then the record opens', async () => {
+  const b = await as('practitionerB');
+  const { page } = b;
+  await visit(b, '/');
+  await check(b, 'the dashboard (practitioner B)');
+
+  const notFound = await visit(b, `/people/${personId}`);
+  assert.equal(notFound.status(), 404);
+  const link = page.getByRole('link', { name: 'Break the glass for this record' });
+  assert.equal(await link.getAttribute('href'), `/people/${personId}/break-glass`);
+  await check(b, 'the person page answering 404, with the break-glass link');
+
+  const form = await visit(b, `/people/${personId}/break-glass`);
+  assert.equal(form.status(), 200);
+  assert.equal(await heading(page), 'Break the glass');
+  await check(b, 'the break-glass form');
+
+  await visit(b, `/people/${personId}/break-glass`);
+  await page.fill('#reason', 'short');
+  const tooShort = await submit(page, button(page, 'Break the glass'));
+  assert.equal(tooShort.status(), 422);
+  assert.match(await page.title(), /^Error: /);
+  await check(b, 'the break-glass form with an error');
+
+  await visit(b, `/people/${personId}/break-glass`);
+  await page.fill('#reason', 'Duty call at night: the person is at risk and their worker cannot be reached.');
+  const opened = await submit(page, button(page, 'Break the glass'));
+  assert.equal(opened.status(), 200);
+  assert.equal(pathOf(page), `/people/${personId}`);
+  assert.equal(await heading(page), 'Ada Lovelace');
+  const history = await page.locator('#access-history li').allInnerTexts();
+  assert.ok(
+    history.some((line) => line.includes(accounts.practitionerB.handle) && /break the glass|Broke the glass/i.test(line)),
+    `the break-glass access is in who-has-seen: ${JSON.stringify(history)}`,
+  );
+  await check(b, 'the person page opened by breaking the glass');
+});
+
+test('e4. axe: administration (staff accounts, new account form, an account)', async () => {
+  const admin = await as('administrator');
+  const { page } = admin;
+  await check(admin, 'the dashboard (administrator)');
+  const list = await visit(admin, '/admin/users');
+  assert.equal(list.status(), 200);
+  assert.equal(await heading(page), 'Staff accounts');
+  await check(admin, 'staff accounts');
+
+  const form = await visit(admin, '/admin/users/new');
+  assert.equal(form.status(), 200);
+  await check(admin, 'the new account form');
+
+  await visit(admin, '/admin/users');
+  const href = await page.getByRole('link', { name: accounts.practitionerA.handle, exact: true }).getAttribute('href');
+  assert.match(href, /^\/admin\/users\/[0-9a-f-]{36}$/);
+  const user = await visit(admin, href);
+  assert.equal(user.status(), 200);
+  assert.equal(await heading(page), accounts.practitionerA.handle);
+  await check(admin, 'an account page');
+
+  await visit(admin, href);
+  await page.fill('#completed-on', 'yesterday');
+  const bad = await submit(page, button(page, 'Record training'));
+  assert.equal(bad.status(), 422);
+  assert.match(await page.title(), /^Error: /);
+  await check(admin, 'an account page with an error');
+});
+
+test('e5. axe: the DPO (dashboard, break-glass review with the access waiting)', async () => {
+  const dpo = await as('dpo');
+  const { page } = dpo;
+  assert.match(await page.locator('main').innerText(), /1 waiting for review/);
+  await check(dpo, 'the dashboard (DPO)');
+
+  const review = await visit(dpo, '/break-glass/review');
+  assert.equal(review.status(), 200);
+  assert.equal(await heading(page), 'Break-glass review');
+  const panel = page.locator('main .app-panel').first();
+  assert.match(await panel.innerText(), new RegExp(`${accounts.practitionerB.handle} opened person ${personId}`));
+  assert.match(await panel.innerText(), /Duty call at night/);
+  await check(dpo, 'the break-glass review');
+
+  await visit(dpo, '/break-glass/review');
+  await page.locator('main textarea').first().fill('Justified: out-of-hours risk.');
+  await submit(page, page.locator('main').getByRole('button', { name: /^Sign off/ }).first());
+  assert.equal(pathOf(page), '/break-glass/review');
+  assert.match(await page.locator('main .app-panel').first().innerText(), /Signed off/);
+  await check(dpo, 'the break-glass review after signing off');
+
+  const staff = await visit(dpo, '/admin/users');
+  assert.equal(staff.status(), 200);
+  await check(dpo, 'staff accounts (DPO)');
+});
+
+await run();
