@@ -28,7 +28,7 @@ use confidant_policy::Authorizer;
 pub use account::SessionPolicy;
 pub use audit::Purpose;
 pub use clock::{Clock, SystemClock};
-pub use confidant_policy::{AccessScope, Actor, Grant, Role, StaffActor};
+pub use confidant_policy::{AccessScope, Action, Actor, Grant, Resource, Role, StaffActor};
 pub use keyring::KeyRing;
 
 /// The organisation-wide settings the use cases follow.

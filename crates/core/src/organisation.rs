@@ -325,6 +325,24 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         Ok(self.store.staff_by_handle(handle).await?)
     }
 
+    /// Asks the policy whether `actor` may do `action` on `resource`, for pages that offer an action
+    /// before it is taken; a refusal is audited like any other.
+    pub async fn may(
+        &self,
+        actor: &Actor,
+        action: Action,
+        resource: Resource,
+    ) -> Result<bool, StoreError> {
+        match self.authorizer.authorize(actor, action, resource) {
+            Ok(_) => Ok(true),
+            Err(denied) => {
+                let audit = AuditDraft::refused(&denied, Purpose::Administration, self.clock.now());
+                self.store.append_audit(&audit).await?;
+                Ok(false)
+            }
+        }
+    }
+
     /// Authorizes, auditing a refusal; a refusal answers as "not found".
     pub(crate) async fn permit(
         &self,

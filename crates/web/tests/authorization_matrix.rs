@@ -109,9 +109,14 @@ fn expected(route: Route, role: Role, scope: Scope) -> Expect {
             role,
             Role::Auditor | Role::DataProtectionOfficer | Role::CaldicottGuardian
         );
+    // Staff accounts are seen by those who run the system, oversee it, or manage a service.
     let administers = matches!(
         role,
-        Role::Administrator | Role::DataProtectionOfficer | Role::CaldicottGuardian
+        Role::Administrator
+            | Role::DataProtectionOfficer
+            | Role::CaldicottGuardian
+            | Role::ServiceManager
+            | Role::TeamManager
     );
     let oversees = matches!(
         role,

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use confidant_core::organisation::OrganisationError;
 use confidant_core::store::{Store, TrainingKind};
-use confidant_core::{Clock, Role};
+use confidant_core::{Action, Clock, Role};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -34,21 +34,25 @@ struct UsersPage {
 }
 
 /// Staff accounts are for those who run the system or oversee it; others get a plain refusal.
-fn require_oversight(signed: &Signed) -> Result<(), PageError> {
-    if super::administers(signed.staff().role) {
-        Ok(())
-    } else {
-        Err(PageError::Forbidden(
-            "Only administrators, the Data Protection Officer and the Caldicott Guardian see staff accounts.",
-        ))
-    }
+async fn require_oversight<S: Store, C: Clock>(
+    state: &St<S, C>,
+    signed: &Signed,
+) -> Result<(), PageError> {
+    signed
+        .require(
+            state,
+            Action::StaffRead,
+            signed.organisation(),
+            "Only administrators, managers, the Data Protection Officer and the Caldicott Guardian see staff accounts.",
+        )
+        .await
 }
 
 pub async fn list<S: Store, C: Clock>(
     state: St<S, C>,
     signed: Signed,
 ) -> Result<Response, PageError> {
-    require_oversight(&signed)?;
+    require_oversight(&state, &signed).await?;
     let org = signed.staff().organisation_id;
     let staff = state.confidant.staff_of(signed.actor(), org).await?;
     let services = state.confidant.services(signed.actor(), org).await?;
@@ -105,14 +109,18 @@ struct CreatedPage {
     password: String,
 }
 
-fn require_administrator(signed: &Signed) -> Result<(), PageError> {
-    if signed.staff().role == Role::Administrator {
-        Ok(())
-    } else {
-        Err(PageError::Forbidden(
+async fn require_administrator<S: Store, C: Clock>(
+    state: &St<S, C>,
+    signed: &Signed,
+) -> Result<(), PageError> {
+    signed
+        .require(
+            state,
+            Action::StaffCreate,
+            signed.organisation(),
             "Only the organisation's administrators manage staff accounts.",
-        ))
-    }
+        )
+        .await
 }
 
 async fn new_page<S: Store, C: Clock>(
@@ -142,7 +150,7 @@ pub async fn new_form<S: Store, C: Clock>(
     state: St<S, C>,
     signed: Signed,
 ) -> Result<Response, PageError> {
-    require_administrator(&signed)?;
+    require_administrator(&state, &signed).await?;
     render(&new_page(&state, &signed, String::new(), Vec::new()).await?)
 }
 
@@ -164,7 +172,7 @@ pub async fn create<S: Store, C: Clock>(
     Form(form): Form<NewUserForm>,
 ) -> Result<Response, PageError> {
     signed.check_csrf(&form.csrf)?;
-    require_administrator(&signed)?;
+    require_administrator(&state, &signed).await?;
     let mut errors = Vec::new();
     let role = Role::from_code(&form.role);
     if role.is_none() {
@@ -280,7 +288,7 @@ pub async fn show<S: Store, C: Clock>(
     signed: Signed,
     Path(staff_id): Path<Uuid>,
 ) -> Result<Response, PageError> {
-    require_oversight(&signed)?;
+    require_oversight(&state, &signed).await?;
     render(&user_page(&state, &signed, staff_id, String::new(), Vec::new()).await?)
 }
 
@@ -303,7 +311,7 @@ pub async fn operate<S: Store, C: Clock>(
     Form(form): Form<OperationForm>,
 ) -> Result<Response, PageError> {
     signed.check_csrf(&form.csrf)?;
-    require_administrator(&signed)?;
+    require_administrator(&state, &signed).await?;
     let actor = signed.actor();
     let confidant = &state.confidant;
     let notice = match operation.as_str() {

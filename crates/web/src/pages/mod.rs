@@ -141,8 +141,12 @@ pub fn can_break_glass(role: Role) -> bool {
     works_in_service(role) || oversees(role)
 }
 
+/// Sees the staff accounts page (administrators change them; the others read them).
 pub fn administers(role: Role) -> bool {
-    matches!(role, Role::Administrator) || oversees(role)
+    matches!(
+        role,
+        Role::Administrator | Role::ServiceManager | Role::TeamManager
+    ) || oversees(role)
 }
 
 /// A signed-in, fully authenticated member of staff with an unlocked session.
@@ -180,6 +184,29 @@ impl Signed {
         }
     }
 
+    /// Refuses (403, audited by core) a non-record action the policy does not allow this member of
+    /// staff: `what` says in plain words who may.
+    pub async fn require<S: Store, C: Clock>(
+        &self,
+        state: &AppState<S, C>,
+        action: confidant_core::Action,
+        resource: confidant_core::Resource,
+        what: &'static str,
+    ) -> Result<(), PageError> {
+        if state.confidant.may(self.actor(), action, resource).await? {
+            Ok(())
+        } else {
+            Err(PageError::Forbidden(what))
+        }
+    }
+
+    /// The actor's organisation as a policy resource.
+    pub fn organisation(&self) -> confidant_core::Resource {
+        confidant_core::Resource::Organisation {
+            id: self.staff().organisation_id,
+        }
+    }
+
     /// Refuses a form whose CSRF token is not this session's.
     pub fn check_csrf(&self, given: &str) -> Result<(), PageError> {
         if constant_time_eq(given.as_bytes(), self.csrf().as_bytes()) {
@@ -205,7 +232,7 @@ fn nav_for(role: Role) -> Vec<(String, String, bool)> {
     if administers(role) {
         nav.push((
             "/admin/users".to_owned(),
-            "Administration".to_owned(),
+            "Staff".to_owned(),
             false,
         ));
     }
@@ -456,6 +483,18 @@ pub fn redirect_with(to: &str, cookies: Vec<HeaderValue>) -> Response {
         response.headers_mut().append(header::SET_COOKIE, c);
     }
     response
+}
+
+/// "15 minutes", "1 hour", "30 seconds".
+pub fn duration_words(d: time::Duration) -> String {
+    let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    if d.whole_seconds() % 3600 == 0 && d.whole_hours() > 0 {
+        plural(d.whole_hours(), "hour")
+    } else if d.whole_seconds() % 60 == 0 && d.whole_minutes() > 0 {
+        plural(d.whole_minutes(), "minute")
+    } else {
+        plural(d.whole_seconds(), "second")
+    }
 }
 
 pub fn date_time(t: time::OffsetDateTime) -> String {

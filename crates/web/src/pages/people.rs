@@ -26,13 +26,24 @@ fn require_training(signed: &Signed) -> Result<(), PageError> {
     }
 }
 
-fn own_service(signed: &Signed) -> Result<Uuid, PageError> {
-    match signed.staff().service_id {
-        Some(id) if super::works_in_service(signed.staff().role) => Ok(id),
-        _ => Err(PageError::Forbidden(
-            "Only staff who work in a service have a list of the people it supports.",
-        )),
-    }
+/// The actor's own service, if the policy lets them list its people (refusals are audited).
+async fn own_service<S: Store, C: Clock>(state: &St<S, C>, signed: &Signed) -> Result<Uuid, PageError> {
+    const NOT_YOURS: &str =
+        "Only staff who work in a service have a list of the people it supports.";
+    let resource = match signed.staff().service_id {
+        Some(id) => confidant_core::Resource::Service {
+            id,
+            organisation_id: signed.staff().organisation_id,
+        },
+        None => signed.organisation(),
+    };
+    signed
+        .require(state, confidant_core::Action::PersonList, resource, NOT_YOURS)
+        .await?;
+    signed
+        .staff()
+        .service_id
+        .ok_or(PageError::Forbidden(NOT_YOURS))
 }
 
 #[derive(Template)]
@@ -61,8 +72,8 @@ pub async fn list<S: Store, C: Clock>(
     state: St<S, C>,
     signed: Signed,
 ) -> Result<Response, PageError> {
-    let service = own_service(&signed)?;
     require_training(&signed)?;
+    let service = own_service(&state, &signed).await?;
     let people = state
         .confidant
         .list_people(signed.actor(), Purpose::Support, service, None, 200)
@@ -98,8 +109,8 @@ pub async fn search<S: Store, C: Clock>(
     Form(form): Form<SearchForm>,
 ) -> Result<Response, PageError> {
     signed.check_csrf(&form.csrf)?;
-    let service = own_service(&signed)?;
     require_training(&signed)?;
+    let service = own_service(&state, &signed).await?;
     let actor = signed.actor();
     let result: Result<Vec<(String, String)>, PersonError> = if !form.identifier.trim().is_empty()
     {

@@ -33,21 +33,25 @@ struct ReviewPage {
     lines: Vec<ReviewLine>,
 }
 
-fn require_reviewer(signed: &Signed) -> Result<(), PageError> {
-    if super::oversees(signed.staff().role) {
-        Ok(())
-    } else {
-        Err(PageError::Forbidden(
+async fn require_reviewer<S: Store, C: Clock>(
+    state: &St<S, C>,
+    signed: &Signed,
+) -> Result<(), PageError> {
+    signed
+        .require(
+            state,
+            confidant_core::Action::BreakGlassReview,
+            signed.organisation(),
             "Only the Caldicott Guardian and the Data Protection Officer review break-glass accesses.",
-        ))
-    }
+        )
+        .await
 }
 
 pub async fn queue<S: Store, C: Clock>(
     state: St<S, C>,
     signed: Signed,
 ) -> Result<Response, PageError> {
-    require_reviewer(&signed)?;
+    require_reviewer(&state, &signed).await?;
     let actor = signed.actor();
     let grants = state
         .confidant
@@ -111,7 +115,7 @@ pub async fn decide<S: Store, C: Clock>(
     Form(form): Form<DecisionForm>,
 ) -> Result<Response, PageError> {
     signed.check_csrf(&form.csrf)?;
-    require_reviewer(&signed)?;
+    require_reviewer(&state, &signed).await?;
     let decision = match form.decision.as_str() {
         "signed_off" => ReviewState::SignedOff,
         "escalated" => ReviewState::Escalated,
