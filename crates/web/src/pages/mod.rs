@@ -485,18 +485,6 @@ pub fn redirect_with(to: &str, cookies: Vec<HeaderValue>) -> Response {
     response
 }
 
-/// "15 minutes", "1 hour", "30 seconds".
-pub fn duration_words(d: time::Duration) -> String {
-    let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
-    if d.whole_seconds() % 3600 == 0 && d.whole_hours() > 0 {
-        plural(d.whole_hours(), "hour")
-    } else if d.whole_seconds() % 60 == 0 && d.whole_minutes() > 0 {
-        plural(d.whole_minutes(), "minute")
-    } else {
-        plural(d.whole_seconds(), "second")
-    }
-}
-
 pub fn date_time(t: time::OffsetDateTime) -> String {
     let f = time::macros::format_description!("[day] [month repr:short] [year] [hour]:[minute] UTC");
     t.format(&f).unwrap_or_default()
