@@ -115,6 +115,12 @@ impl KeyRing {
         )
     }
 
+    /// What is stored of a recovery code: a keyed digest of its hash, so a database copy alone does not
+    /// let anyone test guesses of its 50 bits.
+    pub(crate) fn recovery_code_digest(&self, code_hash: &[u8; 32]) -> [u8; 32] {
+        self.index.keyed_digest("staff.recovery_code", code_hash)
+    }
+
     pub(crate) fn blind_index(&self, field: IndexField, normalised: &str) -> [u8; 16] {
         self.index.blind_index(field.domain(), normalised)
     }

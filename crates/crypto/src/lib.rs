@@ -281,6 +281,17 @@ impl IndexKey {
         out.copy_from_slice(&full[..BLIND_INDEX_LEN]);
         out
     }
+
+    /// The full HMAC-SHA-256 of `data` in `domain`: for short secrets stored only as a digest (staff
+    /// recovery codes), so that a copy of the database alone is not enough to try guesses offline.
+    pub fn keyed_digest(&self, domain: &str, data: &[u8]) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256>>::new_from_slice(&self.bytes.0)
+            .expect("HMAC accepts a key of any length");
+        mac.update(&(domain.len() as u32).to_be_bytes());
+        mac.update(domain.as_bytes());
+        mac.update(data);
+        mac.finalize().into_bytes().into()
+    }
 }
 
 /// A new bearer token (`cft_` and 64 hexadecimal characters, 256 random bits), shown once to its owner.

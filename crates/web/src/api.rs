@@ -42,6 +42,10 @@ pub fn routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
             get(read_person::<S, C>).patch(update_person::<S, C>),
         )
         .route(
+            "/people/{person_id}/assignment",
+            axum::routing::put(assign_person::<S, C>),
+        )
+        .route(
             "/people/{person_id}/break-glass",
             post(break_glass::<S, C>),
         )
@@ -495,6 +499,36 @@ async fn update_person<S: Store, C: Clock>(
     Ok(Json(person.into()))
 }
 
+/// Who looks after a person: their team and key worker (each optional; absent or null clears it).
+/// Services that limit their staff to a team or a caseload use these.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignmentRequest {
+    pub team_id: Option<Uuid>,
+    pub key_worker_id: Option<Uuid>,
+}
+
+#[utoipa::path(put, path = "/api/v1/people/{person_id}/assignment", tag = "people",
+    params(("person_id" = Uuid, Path)),
+    request_body = AssignmentRequest,
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn assign_person<S: Store, C: Clock>(
+    State(state): State<AppState<S, C>>,
+    auth: Authenticated,
+    AccessPurpose(purpose): AccessPurpose,
+    Path(person_id): Path<Uuid>,
+    JsonBody(body): JsonBody<AssignmentRequest>,
+) -> Result<StatusCode, ApiError> {
+    auth.trained()?;
+    auth.writable()?;
+    state
+        .confidant
+        .assign_person(&auth.0, purpose, person_id, body.team_id, body.key_worker_id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Why the glass is broken.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -599,8 +633,8 @@ impl Modify for BearerAuth {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Confidant API", version = "1", description = "Case records for care and support services. Every call is authorized and recorded on a tamper-evident audit log."),
-    paths(me, list_services, create_person, list_people, find_people, read_person, update_person, break_glass, access_history),
-    components(schemas(ErrorBody, crate::error::FieldError, PersonRequest, PersonResponse, PersonPage, PersonListItem, LookupRequest, LookupResponse, ServiceResponse, MeResponse, BreakGlassRequest, BreakGlassResponse, AccessEvent)),
+    paths(me, list_services, create_person, list_people, find_people, read_person, update_person, assign_person, break_glass, access_history),
+    components(schemas(ErrorBody, crate::error::FieldError, PersonRequest, PersonResponse, PersonPage, PersonListItem, LookupRequest, LookupResponse, ServiceResponse, MeResponse, AssignmentRequest, BreakGlassRequest, BreakGlassResponse, AccessEvent)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
