@@ -68,7 +68,9 @@ pub fn lock_duration(failures: i64) -> Option<Duration> {
     if failures < FREE_ATTEMPTS {
         return None;
     }
-    let doublings = u32::try_from(failures - FREE_ATTEMPTS).unwrap_or(u32::MAX).min(8);
+    let doublings = u32::try_from(failures - FREE_ATTEMPTS)
+        .unwrap_or(u32::MAX)
+        .min(8);
     Some((FIRST_LOCK * 2_i32.pow(doublings)).min(LONGEST_LOCK))
 }
 
@@ -123,7 +125,9 @@ impl std::fmt::Debug for Enrolment {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionState {
     /// Password given; a second factor (or enrolment) is owed.
-    AwaitingSecondFactor { enrolled: bool },
+    AwaitingSecondFactor {
+        enrolled: bool,
+    },
     Active,
     /// Idle too long: the password must be given again.
     Locked,
@@ -457,7 +461,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .ok_or(SignInError::NoSession)?;
         let key = self.keys.data_key(&wrapped)?;
         let row = credential.staff_id.to_string();
-        Ok(TotpSecret::from_bytes(&key.open(&totp_address(&row), sealed)?)?)
+        Ok(TotpSecret::from_bytes(
+            &key.open(&totp_address(&row), sealed)?,
+        )?)
     }
 
     fn unix_now(&self) -> u64 {
@@ -474,6 +480,13 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         if session.state != (SessionState::AwaitingSecondFactor { enrolled: false }) {
             return Err(SignInError::NoSession);
         }
+        let code = code.trim();
+        if code.is_empty() {
+            return Err(invalid(
+                "code",
+                "enter the code from your authenticator app",
+            ));
+        }
         if code.len() > MAX_CODE {
             return Err(invalid("code", "enter the 6-digit code"));
         }
@@ -482,7 +495,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             return Err(SignInError::LockedOut { until });
         }
         let secret = self.open_totp(&credential).await?;
-        let last = credential.totp_last_step.and_then(|s| u64::try_from(s).ok());
+        let last = credential
+            .totp_last_step
+            .and_then(|s| u64::try_from(s).ok());
         let Some(step) = totp::verify(&secret, code, self.unix_now(), last) else {
             return Err(self.fail(credential, AuthEvent::TwoFactorEnrolment).await?);
         };
@@ -519,13 +534,20 @@ impl<S: Store, C: Clock> Confidant<S, C> {
 
     /// The second step for an enrolled account: a TOTP code, or one of the recovery codes. On success
     /// the session becomes a full one under a new token.
-    pub async fn second_factor(&self, session: &Session, code: &str) -> Result<Secret, SignInError> {
+    pub async fn second_factor(
+        &self,
+        session: &Session,
+        code: &str,
+    ) -> Result<Secret, SignInError> {
         if session.state != (SessionState::AwaitingSecondFactor { enrolled: true }) {
             return Err(SignInError::NoSession);
         }
         let code = code.trim();
         if code.is_empty() {
-            return Err(invalid("code", "enter the code from your authenticator app"));
+            return Err(invalid(
+                "code",
+                "enter the code from your authenticator app",
+            ));
         }
         if code.len() > MAX_CODE {
             return Err(invalid("code", "enter the 6-digit code or a recovery code"));
@@ -536,7 +558,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         }
         let staff_id = session.staff.id;
         let secret = self.open_totp(&credential).await?;
-        let last = credential.totp_last_step.and_then(|s| u64::try_from(s).ok());
+        let last = credential
+            .totp_last_step
+            .and_then(|s| u64::try_from(s).ok());
         let now = self.now_micros();
         let event = if let Some(step) = totp::verify(&secret, code, self.unix_now(), last) {
             credential.totp_last_step = i64::try_from(step).ok();
@@ -789,7 +813,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .await?)
     }
 
-    pub(crate) async fn staff_record(&self, staff_id: Uuid) -> Result<StaffRecord, OrganisationError> {
+    pub(crate) async fn staff_record(
+        &self,
+        staff_id: Uuid,
+    ) -> Result<StaffRecord, OrganisationError> {
         self.store
             .staff(staff_id)
             .await?
@@ -806,10 +833,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         scope: TokenScope,
     ) -> Result<Secret, OrganisationError> {
         if valid_for < Duration::days(1) || valid_for > Duration::days(90) {
-            return Err(OrganisationError::Invalid(Violations(vec![Violation::new(
-                "days",
-                "must be between 1 and 90",
-            )])));
+            return Err(OrganisationError::Invalid(Violations(vec![
+                Violation::new("days", "must be between 1 and 90"),
+            ])));
         }
         let permit = self
             .permit(actor, Action::TokenIssue, staff_resource(staff))
@@ -905,7 +931,11 @@ pub(crate) fn empty_credential(staff_id: Uuid, now: i64) -> Credential {
 pub fn generated_password() -> Secret {
     // 20 characters from the recovery-code alphabet: about 100 bits.
     let codes = totp::recovery_codes(2);
-    let joined: String = codes.iter().map(|c| c.as_str()).collect::<Vec<_>>().join("-");
+    let joined: String = codes
+        .iter()
+        .map(|c| c.as_str())
+        .collect::<Vec<_>>()
+        .join("-");
     Secret::new(zeroize::Zeroizing::new(joined))
 }
 

@@ -661,7 +661,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         })
     }
 
-    /// One page of a service's people with their names, ordered by id.
+    /// One page of a service's people with their names, ordered by id: up to `limit` people within the
+    /// actor's scope, after `after`. A page shorter than `limit` means there are no more: when the
+    /// scope (team or caseload) hides some of the service's people, further rows are read until the
+    /// page is full or the service has no more, each read audited as a list.
     pub async fn list_people(
         &self,
         actor: &Actor,
@@ -676,12 +679,6 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let permit = self
             .person_permit(actor, Action::PersonList, resource, purpose)
             .await?;
-        let audit = AuditDraft::permitted(&permit, purpose, self.clock.now());
-        let fields = [PersonField::GivenName, PersonField::FamilyName];
-        let rows = self
-            .store
-            .list_people(service_id, &fields, after, limit.clamp(1, MAX_PAGE), &audit)
-            .await?;
         // Listing the service is allowed; each line is shown only if the person is within the
         // actor's scope (team or caseload). Skipped lines are not refusals, so they are not audited.
         let Resource::Service {
@@ -695,8 +692,22 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .service_scope(service_id)
             .await?
             .unwrap_or(AccessScope::Service);
-        rows.iter()
-            .filter(|(sealed, _)| {
+        let fields = [PersonField::GivenName, PersonField::FamilyName];
+        let limit = limit.clamp(1, MAX_PAGE);
+        let mut page = Vec::new();
+        let mut after = after;
+        loop {
+            let audit = AuditDraft::permitted(&permit, purpose, self.clock.now());
+            let rows = self
+                .store
+                .list_people(service_id, &fields, after, limit, &audit)
+                .await?;
+            let more = rows.len() == limit as usize;
+            after = rows.last().map(|(sealed, _)| sealed.id);
+            for (sealed, wrapped) in &rows {
+                if page.len() == limit as usize {
+                    break;
+                }
                 let resource = Resource::Person {
                     id: sealed.id,
                     service_id,
@@ -705,22 +716,27 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                     key_worker_id: sealed.key_worker_id,
                     scope,
                 };
-                self.authorizer
+                if self
+                    .authorizer
                     .authorize(actor, Action::PersonRead, resource)
-                    .is_ok()
-            })
-            .map(|(sealed, wrapped)| {
+                    .is_err()
+                {
+                    continue;
+                }
                 let mut p = self.open_person(sealed, wrapped)?;
-                Ok(PersonSummary {
+                page.push(PersonSummary {
                     id: p.id,
                     given_name: p.values.remove(&PersonField::GivenName).unwrap_or_default(),
                     family_name: p
                         .values
                         .remove(&PersonField::FamilyName)
                         .unwrap_or_default(),
-                })
-            })
-            .collect()
+                });
+            }
+            if page.len() == limit as usize || !more {
+                return Ok(page);
+            }
+        }
     }
 
     /// The people of a service (within the actor's scope) whose given or family name contains
@@ -820,7 +836,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         if let Some(t) = team_id
             && self.store.team(t).await?.map(|t| t.service_id) != Some(service_id)
         {
-            violations.push(Violation::new("team_id", "is not a team of the person's service"));
+            violations.push(Violation::new(
+                "team_id",
+                "is not a team of the person's service",
+            ));
         }
         if let Some(k) = key_worker_id
             && self
@@ -839,7 +858,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         if !violations.is_empty() {
             return Err(PersonError::Invalid(Violations(violations)));
         }
-        let audit = AuditDraft::permitted(&permit, purpose, self.clock.now()).named("person.assign");
+        let audit =
+            AuditDraft::permitted(&permit, purpose, self.clock.now()).named("person.assign");
         if self
             .store
             .assign_person(person_id, team_id, key_worker_id, &audit)
@@ -864,7 +884,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let resource = self
             .person_resource(actor, Action::AuditRead, person_id, purpose)
             .await?;
-        let permit = match self.authorizer.authorize(actor, Action::AuditRead, resource) {
+        let permit = match self
+            .authorizer
+            .authorize(actor, Action::AuditRead, resource)
+        {
             Ok(p) => p,
             Err(_) => {
                 self.person_permit(actor, Action::PersonRead, resource, purpose)

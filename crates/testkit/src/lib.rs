@@ -9,8 +9,10 @@ use std::str::FromStr;
 use std::sync::Once;
 
 use confidant_core::clock::FixedClock;
+use confidant_core::store::{StaffRecord, Store};
 use confidant_core::{Actor, Clock, Confidant, KeyRing, Role};
 use confidant_crypto::MasterKey;
+use confidant_crypto::totp::TotpSecret;
 use confidant_store::{ConnectOptions, SqlStore, sqlite_url};
 use sqlx::any::AnyConnectOptions;
 use sqlx::{AnyConnection, Connection, Executor};
@@ -248,13 +250,130 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Adds a member of staff with `role` (in `service`, if given), with current training of every
+    /// kind if `trained`; gives back their record and the actor they act as now.
+    pub async fn add_staff(
+        &self,
+        role: Role,
+        service: Option<Uuid>,
+        handle: &str,
+        trained: bool,
+    ) -> anyhow::Result<(StaffRecord, Actor)> {
+        let staff = self
+            .confidant
+            .create_staff(&Actor::System, self.organisation, service, role, handle)
+            .await?;
+        if trained {
+            train(&self.confidant, staff.id).await?;
+        }
+        let actor = self.confidant.actor_for(&staff).await?;
+        Ok((staff, actor))
+    }
+
+    /// The stored record of a member of staff.
+    pub async fn staff_record(&self, staff_id: Uuid) -> anyhow::Result<StaffRecord> {
+        self.confidant
+            .store()
+            .staff(staff_id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no member of staff {staff_id}"))
+    }
+
+    /// The actor a member of staff acts as now (training, team and role as stored at this moment).
+    pub async fn actor_of(&self, staff_id: Uuid) -> anyhow::Result<Actor> {
+        let staff = self.staff_record(staff_id).await?;
+        Ok(self.confidant.actor_for(&staff).await?)
+    }
+}
+
+/// A strong password the tests give staff (passes the new-password rules for any test handle).
+pub const TEST_PASSWORD: &str = "correct horse battery staple tuesday";
+
+/// What a complete first sign-in leaves behind: the full session's token, the enrolled TOTP secret
+/// (to compute later codes) and the recovery codes.
+pub struct FullSignIn {
+    pub token: String,
+    pub secret: TotpSecret,
+    pub recovery_codes: Vec<String>,
+}
+
+impl std::fmt::Debug for FullSignIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FullSignIn([redacted])")
+    }
+}
+
+/// The six-digit code of `secret` at the clock's current moment.
+pub fn current_code(confidant: &Confidant<SqlStore, FixedClock>, secret: &TotpSecret) -> String {
+    let now = u64::try_from(confidant.clock().now().unix_timestamp()).unwrap_or(0);
+    confidant_crypto::totp::code_at(secret, now)
+}
+
+/// Sets `password` for a member of staff (as the operator), signs in with it, enrols two-factor and
+/// confirms it with the current code: a full session, as a browser would end up with.
+pub async fn sign_in_fully(
+    confidant: &Confidant<SqlStore, FixedClock>,
+    staff: &StaffRecord,
+    password: &str,
+) -> anyhow::Result<FullSignIn> {
+    confidant
+        .set_password(&Actor::System, staff.id, password, &[])
+        .await?;
+    let signed = confidant.sign_in(&staff.handle, password).await?;
+    let half = confidant
+        .session(signed.token.expose())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no session after the password"))?;
+    let enrolment = confidant.two_factor_enrolment(&half, "Confidant").await?;
+    let secret = TotpSecret::from_base32(enrolment.manual_key.expose())?;
+    let (token, codes) = confidant
+        .confirm_two_factor(&half, &current_code(confidant, &secret))
+        .await?;
+    Ok(FullSignIn {
+        token: token.expose().to_owned(),
+        secret,
+        recovery_codes: codes.iter().map(|c| c.expose().to_owned()).collect(),
+    })
+}
+
+/// Signs in again as a member of staff who has enrolled: moves the clock on one TOTP step (a code is
+/// single-use), gives the password, then the current code. Returns the full session's token.
+pub async fn sign_in_again(
+    confidant: &Confidant<SqlStore, FixedClock>,
+    handle: &str,
+    password: &str,
+    secret: &TotpSecret,
+) -> anyhow::Result<String> {
+    confidant.clock().advance(time::Duration::seconds(30));
+    let signed = confidant.sign_in(handle, password).await?;
+    anyhow::ensure!(
+        signed.next == confidant_core::account::NextStep::SecondFactor,
+        "expected the second-factor step, got {:?}",
+        signed.next
+    );
+    let half = confidant
+        .session(signed.token.expose())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no session after the password"))?;
+    let token = confidant
+        .second_factor(&half, &current_code(confidant, secret))
+        .await?;
+    Ok(token.expose().to_owned())
+}
+
 /// Records current training of every kind for a member of staff (done a day ago, valid a year), so
 /// the training gate lets them through.
 pub async fn train(
     confidant: &Confidant<SqlStore, FixedClock>,
     staff_id: Uuid,
 ) -> anyhow::Result<()> {
-    let done = confidant.clock().now().date().previous_day().unwrap_or(test_time().date());
+    let done = confidant
+        .clock()
+        .now()
+        .date()
+        .previous_day()
+        .unwrap_or(test_time().date());
     for kind in confidant_core::store::TrainingKind::ALL {
         confidant
             .record_training(&Actor::System, staff_id, kind, done, 365)
