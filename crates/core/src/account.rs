@@ -431,8 +431,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 credential.updated_at_micros = self.now_micros();
                 let audit = AuditDraft::authentication(
                     Some(staff_id),
-                    AuthEvent::TwoFactorEnrolment,
-                    Outcome::NotFound,
+                    AuthEvent::TwoFactorSecret,
+                    Outcome::Ok,
                     self.clock.now(),
                 );
                 self.store
@@ -505,6 +505,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let hashes = codes
             .iter()
             .filter_map(|c| totp::recovery_code_hash(c))
+            .map(|h| self.keys.recovery_code_digest(&h))
             .collect();
         let now = self.now_micros();
         credential.totp_confirmed_at_micros = Some(now);
@@ -565,7 +566,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let event = if let Some(step) = totp::verify(&secret, code, self.unix_now(), last) {
             credential.totp_last_step = i64::try_from(step).ok();
             AuthEvent::SecondFactor
-        } else if let Some(hash) = totp::recovery_code_hash(code) {
+        } else if let Some(hash) =
+            totp::recovery_code_hash(code).map(|h| self.keys.recovery_code_digest(&h))
+        {
             let audit = AuditDraft::authentication(
                 Some(staff_id),
                 AuthEvent::RecoveryCode,
@@ -615,6 +618,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let credential = self.credential_of(session.staff.id).await?;
         if let Some(until) = self.locked(&credential) {
             password::verify_dummy(password);
+            self.audit_auth(Some(session.staff.id), AuthEvent::Unlock, Outcome::Denied)
+                .await?;
             return Err(SignInError::LockedOut { until });
         }
         let ok = credential

@@ -60,6 +60,8 @@ pub enum AuthEvent {
     SignIn,
     SecondFactor,
     RecoveryCode,
+    /// A new TOTP secret was made and shown for enrolment (not yet confirmed).
+    TwoFactorSecret,
     TwoFactorEnrolment,
     Lockout,
     SignOut,
@@ -74,6 +76,7 @@ impl AuthEvent {
             AuthEvent::SignIn => "auth.sign_in",
             AuthEvent::SecondFactor => "auth.second_factor",
             AuthEvent::RecoveryCode => "auth.recovery_code",
+            AuthEvent::TwoFactorSecret => "auth.two_factor_secret",
             AuthEvent::TwoFactorEnrolment => "auth.two_factor_enrolment",
             AuthEvent::Lockout => "auth.lockout",
             AuthEvent::SignOut => "auth.sign_out",

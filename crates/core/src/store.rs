@@ -457,7 +457,8 @@ pub trait Store: Send + Sync + 'static {
 
     // --- sessions ---
     /// Creates a session; if `replaces` is given, that session ends in the same transaction (a new
-    /// token at every step of sign-in, so a token seen before sign-in is worth nothing after).
+    /// token at every step of sign-in, so a token seen before sign-in is worth nothing after), and
+    /// `Conflict` if it had already ended.
     fn create_session(
         &self,
         session: &SessionRecord,

@@ -1026,7 +1026,9 @@ impl Store for SqlStore {
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         if let Some(old) = replaces {
-            sqlx::query(
+            // The step that replaces a session happens once: a second, concurrent completion of the
+            // same sign-in finds it ended and gets nothing.
+            let done = sqlx::query(
                 "UPDATE staff_session SET ended_at = $1, end_reason = 'replaced' WHERE id = $2 AND ended_at IS NULL",
             )
             .bind(session.created_at_micros)
@@ -1034,6 +1036,9 @@ impl Store for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(backend_error)?;
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Conflict("this sign-in step was already completed"));
+            }
         }
         sqlx::query(
             "INSERT INTO staff_session (id, token_hash, staff_id, stage, csrf_token, created_at, last_seen_at, \
