@@ -101,12 +101,12 @@ pub async fn prepare(
     let mut accounts = Vec::new();
     for (name, handle) in SERVICES {
         let service = services.iter().find(|s| s.name == name).map(|s| s.id);
-        accounts.push(
-            ensure_staff(confidant, org.id, service, Role::Practitioner, handle).await?,
-        );
+        accounts.push(ensure_staff(confidant, org.id, service, Role::Practitioner, handle).await?);
     }
     for (role, handle) in OTHERS {
-        let service = (role == Role::ServiceManager).then_some(first_service).flatten();
+        let service = (role == Role::ServiceManager)
+            .then_some(first_service)
+            .flatten();
         accounts.push(ensure_staff(confidant, org.id, service, role, handle).await?);
     }
 

@@ -635,7 +635,9 @@ async fn open(config: &Config) -> anyhow::Result<Confidant<SqlStore, SystemClock
     store.migrate().await?;
     let authorizer = match config.policy_dir() {
         Some(dir) => confidant_policy::Authorizer::with_policy_dir(&dir).map_err(|e| {
-            anyhow::anyhow!("the organisation's policies are not valid, so Confidant will not start: {e}")
+            anyhow::anyhow!(
+                "the organisation's policies are not valid, so Confidant will not start: {e}"
+            )
         })?,
         None => confidant_policy::Authorizer::new(),
     };

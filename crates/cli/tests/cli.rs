@@ -760,7 +760,10 @@ fn an_invalid_organisation_policy_stops_start_up_naming_its_file_and_line() -> a
     std::fs::write(dir.join("local.cedar"), "permit(principal, action\n")?;
     let out = install.run(&["serve", "--listen", "127.0.0.1:0"])?;
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && err.contains("local.cedar:"), "{err}");
+    assert!(
+        !out.status.success() && err.contains("local.cedar:"),
+        "{err}"
+    );
 
     // A valid policy that tightens access: nobody reads people any more, and it starts.
     std::fs::write(
@@ -820,7 +823,10 @@ fn a_disabled_user_and_a_revoked_token_are_refused_at_once() -> anyhow::Result<(
         .next()
         .ok_or_else(|| anyhow::anyhow!("no organisation"))?;
     let users = install.run_ok(&["user", "list", "--organisation", org])?;
-    assert!(users.contains("tester") && users.contains("disabled"), "{users}");
+    assert!(
+        users.contains("tester") && users.contains("disabled"),
+        "{users}"
+    );
     Ok(())
 }
 
@@ -877,7 +883,14 @@ fn serving_tls_sends_hsts_and_secure_host_cookies() -> anyhow::Result<()> {
     let cert = install.dir.path().join("cert.pem");
     let key = install.dir.path().join("key.pem");
     let made = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
         .args(["-nodes", "-days", "1", "-subj", "/CN=localhost"])
         .arg("-keyout")
         .arg(&key)
@@ -901,7 +914,10 @@ fn serving_tls_sends_hsts_and_secure_host_cookies() -> anyhow::Result<()> {
         headers.contains("strict-transport-security: max-age=31536000; includesubdomains"),
         "{headers}"
     );
-    assert!(headers.contains("set-cookie: __host-confidant-csrf="), "{headers}");
+    assert!(
+        headers.contains("set-cookie: __host-confidant-csrf="),
+        "{headers}"
+    );
     assert!(headers.contains("secure"), "{headers}");
     assert!(headers.contains("httponly") && headers.contains("samesite=strict"));
     server.stop()?;

@@ -331,7 +331,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         if done {
             Ok(())
         } else {
-            Err(PersonError::Conflict("this access has already been reviewed"))
+            Err(PersonError::Conflict(
+                "this access has already been reviewed",
+            ))
         }
     }
 }

@@ -285,7 +285,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let permit = self.permit(actor, Action::ServiceCreate, resource).await?;
         let audit = AuditDraft::permitted(&permit, Purpose::Administration, self.clock.now())
             .named("service.set_scope");
-        Ok(self.store.set_service_scope(service_id, scope, &audit).await?)
+        Ok(self
+            .store
+            .set_service_scope(service_id, scope, &audit)
+            .await?)
     }
 
     /// Puts a member of staff in a team of their own service (or none).

@@ -381,8 +381,10 @@ pub trait Store: Send + Sync + 'static {
         &self,
         handle: &str,
     ) -> impl Future<Output = Result<Option<StaffRecord>, StoreError>> + Send;
-    fn staff(&self, id: Uuid)
-    -> impl Future<Output = Result<Option<StaffRecord>, StoreError>> + Send;
+    fn staff(
+        &self,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<StaffRecord>, StoreError>> + Send;
     /// Every member of an organisation's staff, disabled ones included, by handle.
     fn staff_of(
         &self,
@@ -408,10 +410,8 @@ pub trait Store: Send + Sync + 'static {
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn team(&self, id: Uuid) -> impl Future<Output = Result<Option<Team>, StoreError>> + Send;
-    fn teams(
-        &self,
-        service_id: Uuid,
-    ) -> impl Future<Output = Result<Vec<Team>, StoreError>> + Send;
+    fn teams(&self, service_id: Uuid)
+    -> impl Future<Output = Result<Vec<Team>, StoreError>> + Send;
     fn service_scope(
         &self,
         service_id: Uuid,
@@ -561,8 +561,10 @@ pub trait Store: Send + Sync + 'static {
         person_id: Uuid,
         now_micros: i64,
     ) -> impl Future<Output = Result<Vec<Grant>, StoreError>> + Send;
-    fn grant(&self, id: Uuid)
-    -> impl Future<Output = Result<Option<GrantRecord>, StoreError>> + Send;
+    fn grant(
+        &self,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<GrantRecord>, StoreError>> + Send;
     /// An organisation's grants of one kind, newest first; only pending reviews if `pending_only`.
     fn grants_of(
         &self,

@@ -134,7 +134,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     }
 
     /// A member of staff's own training (shown on their dashboard and when access is refused).
-    pub async fn own_training(&self, staff: &StaffRecord) -> Result<TrainingStatus, OrganisationError> {
+    pub async fn own_training(
+        &self,
+        staff: &StaffRecord,
+    ) -> Result<TrainingStatus, OrganisationError> {
         let records = self
             .store
             .training_records(staff.organisation_id, Some(staff.id))

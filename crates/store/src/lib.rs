@@ -418,9 +418,13 @@ fn scope_from_code(code: &str) -> Result<AccessScope, StoreError> {
 }
 
 fn grant_from_code(code: &str) -> Option<Grant> {
-    [Grant::BreakGlass, Grant::TrusteeMatter, Grant::ProcessorReferral]
-        .into_iter()
-        .find(|g| g.code() == code)
+    [
+        Grant::BreakGlass,
+        Grant::TrusteeMatter,
+        Grant::ProcessorReferral,
+    ]
+    .into_iter()
+    .find(|g| g.code() == code)
 }
 
 const GRANT_COLUMNS: &str = "id, kind, staff_id, person_id, organisation_id, reason, granted_by, starts_at, ends_at, \
@@ -441,7 +445,10 @@ fn grant_from_row(row: &AnyRow) -> Result<GrantRecord, StoreError> {
         ends_at_micros: row.try_get("ends_at").map_err(backend_error)?,
         revoked_at_micros: row.try_get("revoked_at").map_err(backend_error)?,
         review_state: review
-            .map(|r| ReviewState::from_code(&r).ok_or(StoreError::Backend("unknown review state".to_owned())))
+            .map(|r| {
+                ReviewState::from_code(&r)
+                    .ok_or(StoreError::Backend("unknown review state".to_owned()))
+            })
             .transpose()?,
         reviewed_by: row.try_get("reviewed_by").map_err(backend_error)?,
         reviewed_at_micros: row.try_get("reviewed_at").map_err(backend_error)?,
@@ -767,14 +774,13 @@ impl Store for SqlStore {
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let sid = staff_id.to_string();
-        let done = sqlx::query(
-            "UPDATE staff SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL",
-        )
-        .bind(at_micros)
-        .bind(&sid)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend_error)?;
+        let done =
+            sqlx::query("UPDATE staff SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL")
+                .bind(at_micros)
+                .bind(&sid)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_error)?;
         if done.rows_affected() == 0 {
             return Ok(false);
         }
@@ -819,7 +825,13 @@ impl Store for SqlStore {
         .bind(team.service_id.to_string())
         .bind(&team.name)
         .bind(team.created_at_micros);
-        insert_audited(self, insert, "a team of that name exists in the service", audit).await
+        insert_audited(
+            self,
+            insert,
+            "a team of that name exists in the service",
+            audit,
+        )
+        .await
     }
 
     async fn team(&self, team_id: Uuid) -> Result<Option<Team>, StoreError> {
@@ -834,14 +846,16 @@ impl Store for SqlStore {
     }
 
     async fn teams(&self, service_id: Uuid) -> Result<Vec<Team>, StoreError> {
-        sqlx::query("SELECT id, service_id, name, created_at FROM team WHERE service_id = $1 ORDER BY name")
-            .bind(service_id.to_string())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend_error)?
-            .iter()
-            .map(team_from_row)
-            .collect()
+        sqlx::query(
+            "SELECT id, service_id, name, created_at FROM team WHERE service_id = $1 ORDER BY name",
+        )
+        .bind(service_id.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(team_from_row)
+        .collect()
     }
 
     async fn service_scope(&self, service_id: Uuid) -> Result<Option<AccessScope>, StoreError> {
@@ -1037,7 +1051,9 @@ impl Store for SqlStore {
             .await
             .map_err(backend_error)?;
             if done.rows_affected() != 1 {
-                return Err(StoreError::Conflict("this sign-in step was already completed"));
+                return Err(StoreError::Conflict(
+                    "this sign-in step was already completed",
+                ));
             }
         }
         sqlx::query(
@@ -1309,7 +1325,11 @@ impl Store for SqlStore {
             .collect())
     }
 
-    async fn create_grant(&self, grant: &GrantRecord, audit: &AuditDraft) -> Result<(), StoreError> {
+    async fn create_grant(
+        &self,
+        grant: &GrantRecord,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
         let insert = sqlx::query(
             "INSERT INTO access_grant (id, kind, staff_id, person_id, organisation_id, reason, granted_by, starts_at, \
              ends_at, review_state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",

@@ -765,7 +765,9 @@ both_backends!(
         );
         let forged = format!("cft_{}", "0".repeat(64));
         assert_eq!(app.confidant.authenticate_token(&forged).await?, None);
-        app.confidant.clock().advance(time::Duration::minutes(24 * 60 + 1));
+        app.confidant
+            .clock()
+            .advance(time::Duration::minutes(24 * 60 + 1));
         assert_eq!(
             app.confidant.authenticate_token(token.expose()).await?,
             None

@@ -45,10 +45,7 @@ pub fn routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
             "/people/{person_id}/assignment",
             axum::routing::put(assign_person::<S, C>),
         )
-        .route(
-            "/people/{person_id}/break-glass",
-            post(break_glass::<S, C>),
-        )
+        .route("/people/{person_id}/break-glass", post(break_glass::<S, C>))
         .route(
             "/people/{person_id}/access-history",
             get(access_history::<S, C>),
@@ -524,7 +521,13 @@ async fn assign_person<S: Store, C: Clock>(
     auth.writable()?;
     state
         .confidant
-        .assign_person(&auth.0, purpose, person_id, body.team_id, body.key_worker_id)
+        .assign_person(
+            &auth.0,
+            purpose,
+            person_id,
+            body.team_id,
+            body.key_worker_id,
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -575,8 +578,9 @@ async fn break_glass<S: Store, C: Clock>(
         .confidant
         .break_glass(&auth.0, person_id, &body.reason)
         .await?;
-    let expires = OffsetDateTime::from_unix_timestamp_nanos(i128::from(grant.ends_at_micros) * 1000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let expires =
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(grant.ends_at_micros) * 1000)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
     Ok((
         StatusCode::CREATED,
         Json(BreakGlassResponse {

@@ -118,10 +118,7 @@ fn expected(route: Route, role: Role, scope: Scope) -> Expect {
             | Role::ServiceManager
             | Role::TeamManager
     );
-    let oversees = matches!(
-        role,
-        Role::DataProtectionOfficer | Role::CaldicottGuardian
-    );
+    let oversees = matches!(role, Role::DataProtectionOfficer | Role::CaldicottGuardian);
     let breaks_glass = in_service(role) || oversees;
     let pick = |ok: bool, otherwise: Expect| if ok { Allowed } else { otherwise };
     match route {
@@ -274,7 +271,12 @@ async fn world(backend: TestBackend) -> anyhow::Result<World> {
 impl World {
     /// The request for one cell. A person-based route uses the in- or out-of-scope person; a
     /// service-based API route uses the member's service (A) or the other one (B).
-    fn request(&self, route: Route, member: &Member, scope: Scope) -> anyhow::Result<Request<Body>> {
+    fn request(
+        &self,
+        route: Route,
+        member: &Member,
+        scope: Scope,
+    ) -> anyhow::Result<Request<Body>> {
         let person = match scope {
             Scope::In => self.person_a,
             Scope::Out => self.person_b,
@@ -285,10 +287,10 @@ impl World {
         };
         let target = self.target;
         let page = |method: Method, uri: String, form: Option<String>| {
-            let builder = Request::builder()
-                .method(method)
-                .uri(uri)
-                .header(header::COOKIE, format!("confidant-session={}", member.cookie));
+            let builder = Request::builder().method(method).uri(uri).header(
+                header::COOKIE,
+                format!("confidant-session={}", member.cookie),
+            );
             match form {
                 Some(body) => builder
                     .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -339,9 +341,11 @@ impl World {
                 format!("/api/v1/people/{person}"),
                 Some(r#"{"postcode":"LS1 4AP"}"#),
             ),
-            Route::ApiPeopleList => {
-                api(Method::GET, format!("/api/v1/services/{service}/people"), None)
-            }
+            Route::ApiPeopleList => api(
+                Method::GET,
+                format!("/api/v1/services/{service}/people"),
+                None,
+            ),
             Route::ApiPeopleCreate => api(
                 Method::POST,
                 format!("/api/v1/services/{service}/people"),
@@ -418,7 +422,10 @@ async fn matrix(backend: TestBackend) -> anyhow::Result<()> {
     );
     // Every kind of answer occurs, so the table cannot be trivially "all allowed".
     for kind in [Expect::Allowed, Expect::NotFound, Expect::Forbidden] {
-        assert!(seen.get(&kind).copied().unwrap_or(0) > 10, "{kind:?} too rare");
+        assert!(
+            seen.get(&kind).copied().unwrap_or(0) > 10,
+            "{kind:?} too rare"
+        );
     }
     assert_eq!(cells, ROUTES.len() * Role::ALL.len() * 2);
     drop(world.confidant);
@@ -431,7 +438,6 @@ async fn every_route_role_and_scope_answers_as_the_table_says_on_sqlite() -> any
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_route_role_and_scope_answers_as_the_table_says_on_postgres() -> anyhow::Result<()>
-{
+async fn every_route_role_and_scope_answers_as_the_table_says_on_postgres() -> anyhow::Result<()> {
     matrix(TestBackend::Postgres).await
 }

@@ -283,9 +283,17 @@ pub async fn token_create<S: Store, C: Clock>(
     let mut errors = Vec::new();
     let scope = TokenScope::from_code(&form.scope);
     if scope.is_none() {
-        errors.push(("scope".to_owned(), "Choose what the token may do".to_owned()));
+        errors.push((
+            "scope".to_owned(),
+            "Choose what the token may do".to_owned(),
+        ));
     }
-    let days = form.days.trim().parse::<i64>().ok().filter(|d| (1..=90).contains(d));
+    let days = form
+        .days
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|d| (1..=90).contains(d));
     if days.is_none() {
         errors.push((
             "days".to_owned(),

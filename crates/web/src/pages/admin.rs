@@ -139,7 +139,10 @@ async fn new_page<S: Store, C: Clock>(
     Ok(NewUserPage {
         chrome: signed.chrome("/admin/users"),
         csrf: signed.csrf().to_owned(),
-        roles: Role::ALL.iter().map(|r| (r.code(), role_label(*r))).collect(),
+        roles: Role::ALL
+            .iter()
+            .map(|r| (r.code(), role_label(*r)))
+            .collect(),
         services,
         handle,
         errors,
@@ -206,7 +209,16 @@ pub async fn create<S: Store, C: Clock>(
             return render_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
         Err(OrganisationError::Conflict(what)) => {
-            let page = new_page(&state, &signed, handle, vec![("handle".to_owned(), format!("That user name cannot be used: {what}"))]).await?;
+            let page = new_page(
+                &state,
+                &signed,
+                handle,
+                vec![(
+                    "handle".to_owned(),
+                    format!("That user name cannot be used: {what}"),
+                )],
+            )
+            .await?;
             return render_status(StatusCode::CONFLICT, &page);
         }
         Err(e) => return Err(e.into()),
@@ -317,11 +329,13 @@ pub async fn operate<S: Store, C: Clock>(
     let notice = match operation.as_str() {
         "disable" => {
             confidant.disable_staff(actor, staff_id).await?;
-            "The account is disabled: its sessions have ended and its tokens are revoked.".to_owned()
+            "The account is disabled: its sessions have ended and its tokens are revoked."
+                .to_owned()
         }
         "reset-two-factor" => {
             confidant.reset_two_factor(actor, staff_id).await?;
-            "Two-factor sign-in is reset: they must set it up again at their next sign-in.".to_owned()
+            "Two-factor sign-in is reset: they must set it up again at their next sign-in."
+                .to_owned()
         }
         "end-sessions" => {
             let n = confidant.terminate_sessions(actor, staff_id).await?;

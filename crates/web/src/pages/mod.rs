@@ -131,10 +131,7 @@ pub fn works_in_service(role: Role) -> bool {
 }
 
 pub fn oversees(role: Role) -> bool {
-    matches!(
-        role,
-        Role::DataProtectionOfficer | Role::CaldicottGuardian
-    )
+    matches!(role, Role::DataProtectionOfficer | Role::CaldicottGuardian)
 }
 
 pub fn can_break_glass(role: Role) -> bool {
@@ -230,11 +227,7 @@ fn nav_for(role: Role) -> Vec<(String, String, bool)> {
         nav.push(("/people".to_owned(), "People".to_owned(), false));
     }
     if administers(role) {
-        nav.push((
-            "/admin/users".to_owned(),
-            "Staff".to_owned(),
-            false,
-        ));
+        nav.push(("/admin/users".to_owned(), "Staff".to_owned(), false));
     }
     if oversees(role) {
         nav.push((
@@ -243,11 +236,7 @@ fn nav_for(role: Role) -> Vec<(String, String, bool)> {
             false,
         ));
     }
-    nav.push((
-        "/account/tokens".to_owned(),
-        "API tokens".to_owned(),
-        false,
-    ));
+    nav.push(("/account/tokens".to_owned(), "API tokens".to_owned(), false));
     nav
 }
 
@@ -486,7 +475,8 @@ pub fn redirect_with(to: &str, cookies: Vec<HeaderValue>) -> Response {
 }
 
 pub fn date_time(t: time::OffsetDateTime) -> String {
-    let f = time::macros::format_description!("[day] [month repr:short] [year] [hour]:[minute] UTC");
+    let f =
+        time::macros::format_description!("[day] [month repr:short] [year] [hour]:[minute] UTC");
     t.format(&f).unwrap_or_default()
 }
 

@@ -27,7 +27,10 @@ fn require_training(signed: &Signed) -> Result<(), PageError> {
 }
 
 /// The actor's own service, if the policy lets them list its people (refusals are audited).
-async fn own_service<S: Store, C: Clock>(state: &St<S, C>, signed: &Signed) -> Result<Uuid, PageError> {
+async fn own_service<S: Store, C: Clock>(
+    state: &St<S, C>,
+    signed: &Signed,
+) -> Result<Uuid, PageError> {
     const NOT_YOURS: &str =
         "Only staff who work in a service have a list of the people it supports.";
     let resource = match signed.staff().service_id {
@@ -38,7 +41,12 @@ async fn own_service<S: Store, C: Clock>(state: &St<S, C>, signed: &Signed) -> R
         None => signed.organisation(),
     };
     signed
-        .require(state, confidant_core::Action::PersonList, resource, NOT_YOURS)
+        .require(
+            state,
+            confidant_core::Action::PersonList,
+            resource,
+            NOT_YOURS,
+        )
         .await?;
     signed
         .staff()
@@ -64,7 +72,12 @@ form_errors!(PeoplePage, BreakGlassPage);
 fn lines(people: Vec<PersonSummary>) -> Vec<(String, String)> {
     people
         .into_iter()
-        .map(|p| (p.id.to_string(), format!("{} {}", p.given_name, p.family_name)))
+        .map(|p| {
+            (
+                p.id.to_string(),
+                format!("{} {}", p.given_name, p.family_name),
+            )
+        })
         .collect()
 }
 
@@ -112,8 +125,7 @@ pub async fn search<S: Store, C: Clock>(
     require_training(&signed)?;
     let service = own_service(&state, &signed).await?;
     let actor = signed.actor();
-    let result: Result<Vec<(String, String)>, PersonError> = if !form.identifier.trim().is_empty()
-    {
+    let result: Result<Vec<(String, String)>, PersonError> = if !form.identifier.trim().is_empty() {
         match IndexField::from_code(&form.identifier_kind)
             .filter(|f| *f != IndexField::BirthAndFamilyName)
         {

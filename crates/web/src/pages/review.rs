@@ -5,9 +5,9 @@ use askama::Template;
 use axum::Form;
 use axum::extract::Path;
 use axum::response::{IntoResponse, Redirect, Response};
+use confidant_core::Clock;
 use confidant_core::person::PersonError;
 use confidant_core::store::{ReviewState, Store};
-use confidant_core::Clock;
 use serde::Deserialize;
 use uuid::Uuid;
 
