@@ -143,6 +143,7 @@ fn expected(route: Route, role: Role, scope: Scope) -> Expect {
 
 struct Member {
     role: Role,
+    id: Uuid,
     cookie: String,
     csrf: String,
     token: String,
@@ -238,6 +239,7 @@ async fn world(backend: TestBackend) -> anyhow::Result<World> {
             .await?;
         members.push(Member {
             role,
+            id: staff.id,
             cookie,
             csrf,
             token: token.expose().to_owned(),
@@ -440,4 +442,88 @@ async fn every_route_role_and_scope_answers_as_the_table_says_on_sqlite() -> any
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_role_and_scope_answers_as_the_table_says_on_postgres() -> anyhow::Result<()> {
     matrix(TestBackend::Postgres).await
+}
+
+async fn the_dpo_grants_a_trustee_one_record(backend: TestBackend) -> anyhow::Result<()> {
+    let world = world(backend).await?;
+    let member = |role: Role| {
+        world
+            .members
+            .iter()
+            .find(|m| m.role == role)
+            .ok_or_else(|| anyhow::anyhow!("no {role:?}"))
+    };
+    let (dpo, trustee) = (member(Role::DataProtectionOfficer)?, member(Role::Trustee)?);
+    let get = |who: &Member, uri: String| {
+        Request::builder()
+            .uri(uri)
+            .header(header::COOKIE, format!("confidant-session={}", who.cookie))
+            .body(Body::empty())
+    };
+    let out_of_scope = format!("/people/{}", world.person_b);
+    let res = world
+        .app
+        .clone()
+        .oneshot(get(trustee, out_of_scope.clone())?)
+        .await?;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let grant = |reason: &str| {
+        Request::builder()
+            .method(Method::POST)
+            .uri(format!("/admin/users/{}/grant", trustee.id))
+            .header(header::COOKIE, format!("confidant-session={}", dpo.cookie))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!(
+                "csrf={}&person_id={}&reason={reason}&days=7",
+                dpo.csrf, world.person_b
+            )))
+    };
+    // Too short a reason: refused, and nothing granted.
+    let res = world.app.clone().oneshot(grant("why")?).await?;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let res = world
+        .app
+        .clone()
+        .oneshot(get(trustee, out_of_scope.clone())?)
+        .await?;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = world
+        .app
+        .clone()
+        .oneshot(grant("board+review+of+a+complaint")?)
+        .await?;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = world
+        .app
+        .clone()
+        .oneshot(get(trustee, out_of_scope)?)
+        .await?;
+    assert_eq!(res.status(), StatusCode::OK);
+    // The administrator may not grant record access.
+    let admin = member(Role::Administrator)?;
+    let res = world
+        .app
+        .clone()
+        .oneshot(
+            Request::builder()
+                .method(Method::POST)
+                .uri(format!("/admin/users/{}/grant", trustee.id))
+                .header(
+                    header::COOKIE,
+                    format!("confidant-session={}", admin.cookie),
+                )
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(format!(
+                    "csrf={}&person_id={}&reason=board+review+again&days=7",
+                    admin.csrf, world.person_a
+                )))?,
+        )
+        .await?;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dpo_grants_a_trustee_one_record_on_sqlite() -> anyhow::Result<()> {
+    the_dpo_grants_a_trustee_one_record(TestBackend::Sqlite).await
 }

@@ -249,6 +249,9 @@ struct UserPage {
     kinds: Vec<(&'static str, &'static str)>,
     today: String,
     can_manage: bool,
+    /// The kind of record access this account can be granted (trustees and processors' workers),
+    /// offered to the Data Protection Officer.
+    grant_kind: Option<&'static str>,
     notice: String,
     errors: Vec<(String, String)>,
 }
@@ -290,6 +293,11 @@ async fn user_page<S: Store, C: Clock>(
             .collect(),
         today: state.confidant.clock().now().date().to_string(),
         can_manage: signed.staff().role == Role::Administrator,
+        grant_kind: match (signed.staff().role, staff.role) {
+            (Role::DataProtectionOfficer, Role::Trustee) => Some("a trustee's matter"),
+            (Role::DataProtectionOfficer, Role::ProcessorStaff) => Some("a processor's referral"),
+            _ => None,
+        },
         notice,
         errors,
     })
@@ -309,6 +317,12 @@ pub struct OperationForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
+    person_id: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    days: String,
+    #[serde(default)]
     kind: String,
     #[serde(default)]
     completed_on: String,
@@ -323,6 +337,9 @@ pub async fn operate<S: Store, C: Clock>(
     Form(form): Form<OperationForm>,
 ) -> Result<Response, PageError> {
     signed.check_csrf(&form.csrf)?;
+    if operation == "grant" {
+        return grant(&state, &signed, staff_id, &form).await;
+    }
     require_administrator(&state, &signed).await?;
     let actor = signed.actor();
     let confidant = &state.confidant;
@@ -392,4 +409,65 @@ pub async fn operate<S: Store, C: Clock>(
         return Ok(Redirect::to(&format!("/admin/users/{staff_id}")).into_response());
     }
     render(&user_page(&state, &signed, staff_id, notice, Vec::new()).await?)
+}
+
+/// The Data Protection Officer gives a trustee a matter, or a processor's worker a referral: read
+/// access (and, for a processor, changes) to one person's record for a number of days, with a reason.
+async fn grant<S: Store, C: Clock>(
+    state: &St<S, C>,
+    signed: &Signed,
+    staff_id: Uuid,
+    form: &OperationForm,
+) -> Result<Response, PageError> {
+    let staff = state
+        .confidant
+        .staff_member(signed.actor(), staff_id)
+        .await?;
+    let kind = match staff.role {
+        Role::Trustee => confidant_core::Grant::TrusteeMatter,
+        Role::ProcessorStaff => confidant_core::Grant::ProcessorReferral,
+        _ => {
+            return Err(PageError::Forbidden(
+                "Only trustees and processors' workers are given access to single records.",
+            ));
+        }
+    };
+    let mut errors = Vec::new();
+    let person = Uuid::parse_str(form.person_id.trim());
+    if person.is_err() {
+        errors.push((
+            "person-id".to_owned(),
+            "Enter the person's record number (from the address of their page)".to_owned(),
+        ));
+    }
+    let days = form.days.trim().parse::<i64>();
+    if days.is_err() {
+        errors.push(("days".to_owned(), "Enter a number of days".to_owned()));
+    }
+    let (Ok(person), Ok(days), true) = (person, days, errors.is_empty()) else {
+        let page = user_page(state, signed, staff_id, String::new(), errors).await?;
+        return render_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    };
+    match state
+        .confidant
+        .grant_access(signed.actor(), kind, staff_id, person, &form.reason, days)
+        .await
+    {
+        Ok(_) => {
+            let page = user_page(
+                state,
+                signed,
+                staff_id,
+                format!("Access to record {person} granted for {days} days."),
+                Vec::new(),
+            )
+            .await?;
+            render(&page)
+        }
+        Err(confidant_core::person::PersonError::Invalid(v)) => {
+            let page = user_page(state, signed, staff_id, String::new(), field_errors(&v)).await?;
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
