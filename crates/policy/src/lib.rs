@@ -384,7 +384,8 @@ pub struct Denied {
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
     /// A policy does not parse or does not validate against the schema. Names the file, the 1-based
-    /// line and column, and what is wrong, e.g. `policies/local.cedar:3:12: ... attribute `colour` ...`.
+    /// line and column (in characters), and what is wrong, for example
+    /// ``policies/local.cedar:3:8: for policy `policy0`, attribute `colour` on entity type `Confidant::User` not found``.
     #[error("{file}:{line}:{column}: {message}")]
     Invalid {
         file: PathBuf,

@@ -957,3 +957,97 @@ fn line_and_column_count_characters_from_one() {
     assert_eq!(load::line_column(text, 5), (2, 2));
     assert_eq!(load::line_column(text, 999), (3, 1));
 }
+
+// ---------------------------------------------------------------------------------------------
+// The per-shape specialisation of the policies decides as the policies as written do.
+// ---------------------------------------------------------------------------------------------
+
+/// Every request of the matrix, decided by the engine's specialised sets and by the whole set as
+/// written, must come out the same (grant relied on included).
+fn assert_specialisation_is_faithful(engine: &engine::Engine, world: &World) {
+    let mut differences = Vec::new();
+    let mut allowed = 0_usize;
+    for actor in actors(world) {
+        for action in Action::ALL {
+            for at in POSITIONS {
+                for resource in world.resources(action, at) {
+                    for grant in grants() {
+                        let fast = engine.decide(&actor, action, &resource, grant);
+                        let whole = engine.decide_unspecialised(&actor, action, &resource, grant);
+                        if matches!(fast, engine::Outcome::Allow { .. }) {
+                            allowed += 1;
+                        }
+                        if fast != whole {
+                            differences.push(format!(
+                                "{actor:?} {action:?} {resource:?} {grant:?}: {fast:?} vs {whole:?}"
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "{} differences, first: {:?}",
+        differences.len(),
+        differences.first()
+    );
+    assert!(allowed > 0);
+}
+
+#[test]
+fn the_specialised_default_policies_decide_as_the_policies_as_written() {
+    let engine = engine::Engine::shipped().expect("shipped policies load");
+    let world = World::new();
+    assert_specialisation_is_faithful(&engine, &world);
+    // And it is worth having: a person read is asked of far fewer policies than the whole set.
+    let me = world.staff(Role::Practitioner, true, true);
+    let person = world.person(Position::InScope, AccessScope::Team);
+    let asked = engine.policies_for(&me, Action::PersonRead, &person);
+    // docs/performance.md quotes these two figures.
+    assert_eq!((asked, engine.policy_count()), (11, 29));
+    assert!(
+        asked > 0 && asked * 2 < engine.policy_count(),
+        "{asked} of {}",
+        engine.policy_count()
+    );
+    // The operator reading a person meets one policy only: the forbid that stops it.
+    assert_eq!(
+        engine.policies_for(&Actor::System, Action::PersonRead, &person),
+        1
+    );
+}
+
+#[test]
+fn the_specialised_policies_of_an_organisation_decide_as_written_whatever_their_scope() {
+    // Every kind of scope constraint, some of which the shape decides and some it must keep, naming
+    // entities of the matrix's world so that each of them matches some requests.
+    let world = World::new();
+    let (me, organisation, colleague) = (world.me, world.organisation, world.colleague);
+    let text = format!(
+        r#"
+        permit (principal, action, resource);
+        forbid (principal == Confidant::Operator::"system", action in [Confidant::Action::"keys.rotate", Confidant::Action::"service.read"], resource);
+        forbid (principal is Confidant::User, action == Confidant::Action::"person.update", resource is Confidant::Person)
+        when {{ principal.role == Confidant::Role::"service_manager" }};
+        forbid (principal == Confidant::User::"{me}", action == Confidant::Action::"staff.update", resource);
+        forbid (principal in Confidant::User::"{me}", action == Confidant::Action::"oversight.read", resource)
+        when {{ !principal.trained }};
+        forbid (principal is Confidant::User in Confidant::User::"{me}", action == Confidant::Action::"audit.read", resource)
+        when {{ principal.role == Confidant::Role::"auditor" }};
+        forbid (principal, action, resource == Confidant::Installation::"installation")
+        unless {{ principal is Confidant::Operator }};
+        forbid (principal, action == Confidant::Action::"break_glass.review", resource in Confidant::Organisation::"{organisation}");
+        forbid (principal, action, resource is Confidant::Staff in Confidant::Staff::"{colleague}");
+        permit (principal, action == Confidant::Action::"person.read", resource is Confidant::Person)
+        when {{ context has grant && context.grant == Confidant::Grant::"trustee_matter" }};
+        "#
+    );
+    let dir = PolicyDir::with(&[("scopes.cedar", &text)]);
+    let files = load::read_policy_dir(dir.path()).expect("read");
+    let engine = engine::Engine::shipped()
+        .and_then(|shipped| shipped.with_files(&files))
+        .expect("valid policies");
+    assert_specialisation_is_faithful(&engine, &world);
+}
