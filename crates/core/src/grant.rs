@@ -152,7 +152,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let purpose = Purpose::Administration;
         let action = match kind {
             Grant::BreakGlass => Action::PersonBreakGlass,
-            _ => Action::PersonShred, // FIXME(access-grant): Action::AccessGrant once the policy has it
+            _ => Action::AccessGrant,
         };
         let resource = self
             .person_resource(actor, action, person_id, purpose)

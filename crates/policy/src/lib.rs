@@ -174,10 +174,13 @@ pub enum Action {
     AuditRead,
     /// Sees the training and break-glass dashboards (resource `Organisation` or `Service`).
     OversightRead,
+    /// Gives a trustee a matter, or a processor's worker a referral, on one person (resource
+    /// `Person`).
+    AccessGrant,
 }
 
 impl Action {
-    pub const ALL: [Action; 19] = [
+    pub const ALL: [Action; 20] = [
         Action::OrganisationCreate,
         Action::ServiceCreate,
         Action::ServiceRead,
@@ -197,6 +200,7 @@ impl Action {
         Action::BreakGlassReview,
         Action::AuditRead,
         Action::OversightRead,
+        Action::AccessGrant,
     ];
 
     pub fn code(self) -> &'static str {
@@ -220,6 +224,7 @@ impl Action {
             Action::BreakGlassReview => "break_glass.review",
             Action::AuditRead => "audit.read",
             Action::OversightRead => "oversight.read",
+            Action::AccessGrant => "access.grant",
         }
     }
 
