@@ -470,14 +470,16 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         u64::try_from(self.clock.now().unix_timestamp()).unwrap_or(0)
     }
 
-    /// Confirms enrolment with a first code: the session becomes a full one (new token) and the
-    /// recovery codes are returned, to be shown once.
-    pub async fn confirm_two_factor(
+    /// What both second-factor steps start with: the session must be at this step (enrolled or
+    /// enrolling), the code plausible, the account not locked; gives the trimmed code, the credential,
+    /// the TOTP secret and the last step used.
+    async fn second_step<'c>(
         &self,
         session: &Session,
-        code: &str,
-    ) -> Result<(Secret, Vec<Secret>), SignInError> {
-        if session.state != (SessionState::AwaitingSecondFactor { enrolled: false }) {
+        code: &'c str,
+        enrolled: bool,
+    ) -> Result<(&'c str, Credential, TotpSecret, Option<u64>), SignInError> {
+        if session.state != (SessionState::AwaitingSecondFactor { enrolled }) {
             return Err(SignInError::NoSession);
         }
         let code = code.trim();
@@ -488,9 +490,16 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             ));
         }
         if code.len() > MAX_CODE {
-            return Err(invalid("code", "enter the 6-digit code"));
+            return Err(invalid(
+                "code",
+                if enrolled {
+                    "enter the 6-digit code or a recovery code"
+                } else {
+                    "enter the 6-digit code"
+                },
+            ));
         }
-        let mut credential = self.credential_of(session.staff.id).await?;
+        let credential = self.credential_of(session.staff.id).await?;
         if let Some(until) = self.locked(&credential) {
             return Err(SignInError::LockedOut { until });
         }
@@ -498,6 +507,17 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let last = credential
             .totp_last_step
             .and_then(|s| u64::try_from(s).ok());
+        Ok((code, credential, secret, last))
+    }
+
+    /// Confirms enrolment with a first code: the session becomes a full one (new token) and the
+    /// recovery codes are returned, to be shown once.
+    pub async fn confirm_two_factor(
+        &self,
+        session: &Session,
+        code: &str,
+    ) -> Result<(Secret, Vec<Secret>), SignInError> {
+        let (code, mut credential, secret, last) = self.second_step(session, code, false).await?;
         let Some(step) = totp::verify(&secret, code, self.unix_now(), last) else {
             return Err(self.fail(credential, AuthEvent::TwoFactorEnrolment).await?);
         };
@@ -540,28 +560,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         session: &Session,
         code: &str,
     ) -> Result<Secret, SignInError> {
-        if session.state != (SessionState::AwaitingSecondFactor { enrolled: true }) {
-            return Err(SignInError::NoSession);
-        }
-        let code = code.trim();
-        if code.is_empty() {
-            return Err(invalid(
-                "code",
-                "enter the code from your authenticator app",
-            ));
-        }
-        if code.len() > MAX_CODE {
-            return Err(invalid("code", "enter the 6-digit code or a recovery code"));
-        }
-        let mut credential = self.credential_of(session.staff.id).await?;
-        if let Some(until) = self.locked(&credential) {
-            return Err(SignInError::LockedOut { until });
-        }
+        let (code, mut credential, secret, last) = self.second_step(session, code, true).await?;
         let staff_id = session.staff.id;
-        let secret = self.open_totp(&credential).await?;
-        let last = credential
-            .totp_last_step
-            .and_then(|s| u64::try_from(s).ok());
         let now = self.now_micros();
         let event = if let Some(step) = totp::verify(&secret, code, self.unix_now(), last) {
             credential.totp_last_step = i64::try_from(step).ok();

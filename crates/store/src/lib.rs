@@ -322,6 +322,23 @@ async fn insert_audited(
     commit(tx).await
 }
 
+/// Runs one conditional change; if it touched a row, appends its audit event in the same transaction
+/// and answers `true`; if it touched none, writes nothing and answers `false`.
+async fn change_audited(
+    store: &SqlStore,
+    change: sqlx::query::Query<'_, Any, sqlx::any::AnyArguments>,
+    audit: &AuditDraft,
+) -> Result<bool, StoreError> {
+    let mut tx = store.begin_write().await?;
+    let done = change.execute(&mut *tx).await.map_err(backend_error)?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    append(&mut tx, audit).await?;
+    commit(tx).await?;
+    Ok(true)
+}
+
 async fn commit(tx: Transaction<'static, Any>) -> Result<(), StoreError> {
     tx.commit().await.map_err(backend_error)
 }
@@ -991,22 +1008,13 @@ impl Store for SqlStore {
         at_micros: i64,
         audit: &AuditDraft,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let done = sqlx::query(
+        let change = sqlx::query(
             "UPDATE recovery_code SET used_at = $1 WHERE staff_id = $2 AND code_hash = $3 AND used_at IS NULL",
         )
         .bind(at_micros)
         .bind(staff_id.to_string())
-        .bind(code_hash.to_vec())
-        .execute(&mut *tx)
-        .await
-        .map_err(backend_error)?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        append(&mut tx, audit).await?;
-        commit(tx).await?;
-        Ok(true)
+        .bind(code_hash.to_vec());
+        change_audited(self, change, audit).await
     }
 
     async fn unused_recovery_codes(&self, staff_id: Uuid) -> Result<i64, StoreError> {
@@ -1237,22 +1245,13 @@ impl Store for SqlStore {
         at_micros: i64,
         audit: &AuditDraft,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let done = sqlx::query(
+        let change = sqlx::query(
             "UPDATE api_token SET revoked_at = $1 WHERE id = $2 AND staff_id = $3 AND revoked_at IS NULL",
         )
         .bind(at_micros)
         .bind(token_id.to_string())
-        .bind(staff_id.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(backend_error)?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        append(&mut tx, audit).await?;
-        commit(tx).await?;
-        Ok(true)
+        .bind(staff_id.to_string());
+        change_audited(self, change, audit).await
     }
 
     async fn add_training(
@@ -1411,8 +1410,7 @@ impl Store for SqlStore {
         note: Option<&[u8]>,
         audit: &AuditDraft,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let done = sqlx::query(
+        let change = sqlx::query(
             "UPDATE access_grant SET review_state = $1, reviewed_by = $2, reviewed_at = $3, review_note = $4 \
              WHERE id = $5 AND review_state = 'pending'",
         )
@@ -1420,16 +1418,8 @@ impl Store for SqlStore {
         .bind(reviewed_by)
         .bind(at_micros)
         .bind(note)
-        .bind(grant_id.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(backend_error)?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        append(&mut tx, audit).await?;
-        commit(tx).await?;
-        Ok(true)
+        .bind(grant_id.to_string());
+        change_audited(self, change, audit).await
     }
 
     async fn assign_person(
@@ -1439,20 +1429,12 @@ impl Store for SqlStore {
         key_worker_id: Option<Uuid>,
         audit: &AuditDraft,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let done = sqlx::query("UPDATE person SET team_id = $1, key_worker_id = $2 WHERE id = $3")
-            .bind(team_id.map(|t| t.to_string()))
-            .bind(key_worker_id.map(|k| k.to_string()))
-            .bind(person_id.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(backend_error)?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        append(&mut tx, audit).await?;
-        commit(tx).await?;
-        Ok(true)
+        let change =
+            sqlx::query("UPDATE person SET team_id = $1, key_worker_id = $2 WHERE id = $3")
+                .bind(team_id.map(|t| t.to_string()))
+                .bind(key_worker_id.map(|k| k.to_string()))
+                .bind(person_id.to_string());
+        change_audited(self, change, audit).await
     }
 
     async fn placement(&self, person_id: Uuid) -> Result<Option<Placement>, StoreError> {
