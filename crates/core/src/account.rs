@@ -720,9 +720,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         new: &str,
         context_words: &[&str],
     ) -> Result<(), OrganisationError> {
-        let staff = self.staff_record(staff_id).await?;
-        let permit = self
-            .permit(actor, Action::StaffUpdate, staff_resource(&staff))
+        let (staff, audit) = self
+            .staff_change(actor, staff_id, "staff.set_password")
             .await?;
         let mut words = context_words.to_vec();
         words.push(&staff.handle);
@@ -739,7 +738,6 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         credential.failed_attempts = 0;
         credential.locked_until_micros = None;
         credential.updated_at_micros = now;
-        let audit = AuditDraft::permitted(&permit, Purpose::Administration, self.clock.now());
         self.store
             .save_credential(&credential, None, &RecoveryCodes::Keep, &audit)
             .await?;
@@ -756,9 +754,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         actor: &Actor,
         staff_id: Uuid,
     ) -> Result<(), OrganisationError> {
-        let staff = self.staff_record(staff_id).await?;
-        let permit = self
-            .permit(actor, Action::StaffUpdate, staff_resource(&staff))
+        let (staff, audit) = self
+            .staff_change(actor, staff_id, "staff.reset_two_factor")
             .await?;
         let now = self.now_micros();
         let mut credential = self
@@ -770,8 +767,6 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         credential.totp_confirmed_at_micros = None;
         credential.totp_last_step = None;
         credential.updated_at_micros = now;
-        let audit = AuditDraft::permitted(&permit, Purpose::Administration, self.clock.now())
-            .named("staff.reset_two_factor");
         self.store
             .save_credential(&credential, None, &RecoveryCodes::Clear, &audit)
             .await?;
@@ -787,12 +782,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         actor: &Actor,
         staff_id: Uuid,
     ) -> Result<u64, OrganisationError> {
-        let staff = self.staff_record(staff_id).await?;
-        let permit = self
-            .permit(actor, Action::StaffUpdate, staff_resource(&staff))
+        let (staff, audit) = self
+            .staff_change(actor, staff_id, "staff.terminate_sessions")
             .await?;
-        let audit = AuditDraft::permitted(&permit, Purpose::Administration, self.clock.now())
-            .named("staff.terminate_sessions");
         Ok(self
             .store
             .end_sessions_of(staff.id, self.now_micros(), "terminated", &audit)
@@ -806,16 +798,28 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         actor: &Actor,
         staff_id: Uuid,
     ) -> Result<bool, OrganisationError> {
-        let staff = self.staff_record(staff_id).await?;
-        let permit = self
-            .permit(actor, Action::StaffUpdate, staff_resource(&staff))
-            .await?;
-        let audit = AuditDraft::permitted(&permit, Purpose::Administration, self.clock.now())
-            .named("staff.disable");
+        let (staff, audit) = self.staff_change(actor, staff_id, "staff.disable").await?;
         Ok(self
             .store
             .disable_staff(staff.id, self.now_micros(), &audit)
             .await?)
+    }
+
+    /// A member of staff and the audit draft of an administrative change to their account, recorded
+    /// under `code` (`staff.disable`, ...); a refusal is audited and answers "not found".
+    pub(crate) async fn staff_change(
+        &self,
+        actor: &Actor,
+        staff_id: Uuid,
+        code: &'static str,
+    ) -> Result<(StaffRecord, AuditDraft), OrganisationError> {
+        let staff = self.staff_record(staff_id).await?;
+        let permit = self
+            .permit(actor, Action::StaffUpdate, staff_resource(&staff))
+            .await?;
+        let audit =
+            AuditDraft::permitted(&permit, Purpose::Administration, self.clock.now()).named(code);
+        Ok((staff, audit))
     }
 
     pub(crate) async fn staff_record(

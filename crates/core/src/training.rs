@@ -12,8 +12,6 @@ use confidant_policy::{Action, Actor, Resource};
 use time::{Date, Duration, OffsetDateTime, Time};
 use uuid::Uuid;
 
-use crate::account::staff_resource;
-use crate::audit::{AuditDraft, Purpose};
 use crate::organisation::{OrganisationError, micros};
 use crate::person::{Violation, Violations, from_micros};
 use crate::store::{StaffRecord, Store, TrainingKind, TrainingRecord};
@@ -80,9 +78,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         if !violations.is_empty() {
             return Err(OrganisationError::Invalid(Violations(violations)));
         }
-        let staff = self.staff_record(staff_id).await?;
-        let permit = self
-            .permit(actor, Action::StaffUpdate, staff_resource(&staff))
+        let (_, audit) = self
+            .staff_change(actor, staff_id, "staff.record_training")
             .await?;
         let completed = completed_on.with_time(Time::MIDNIGHT).assume_utc();
         let record = TrainingRecord {
@@ -94,8 +91,6 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             recorded_by: actor.audit_id(),
             recorded_at_micros: micros(now),
         };
-        let audit = AuditDraft::permitted(&permit, Purpose::Administration, now)
-            .named("staff.record_training");
         self.store.add_training(&record, &audit).await?;
         Ok(record)
     }
