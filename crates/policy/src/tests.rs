@@ -301,9 +301,8 @@ impl World {
             StaffRead => vec![self.organisation(at), self.staff_account(at)],
             StaffUpdate | TokenIssue => vec![self.staff_account(at)],
             PersonCreate | PersonList | PersonFind => vec![self.service(at)],
-            PersonRead | PersonUpdate | PersonShred | PersonBreakGlass | AuditRead | AccessGrant => {
-                people()
-            }
+            PersonRead | PersonUpdate | PersonShred | PersonBreakGlass | AuditRead
+            | AccessGrant => people(),
         }
     }
 }
