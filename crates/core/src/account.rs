@@ -93,6 +93,24 @@ pub enum SignInError {
     Crypto(#[from] CryptoError),
 }
 
+/// A refusal about the caller rather than the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Training or policy acknowledgement is not current: no personal data.
+    TrainingLapsed,
+    /// A read-only token tried to change something.
+    ReadOnlyToken,
+}
+
+impl Refusal {
+    fn event(self) -> AuthEvent {
+        match self {
+            Refusal::TrainingLapsed => AuthEvent::TrainingLapsed,
+            Refusal::ReadOnlyToken => AuthEvent::ReadOnlyToken,
+        }
+    }
+}
+
 /// What a correct password leads to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NextStep {
@@ -708,6 +726,16 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         self.store
             .save_credential(&credential, None, &RecoveryCodes::Keep, &audit)
             .await?;
+        // Anyone else signed in with the old password is signed out; this session carries on.
+        self.store
+            .end_sessions_of(
+                session.staff.id,
+                Some(session.record.id),
+                now,
+                "password_changed",
+                &audit,
+            )
+            .await?;
         Ok(())
     }
 
@@ -742,7 +770,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .save_credential(&credential, None, &RecoveryCodes::Keep, &audit)
             .await?;
         self.store
-            .end_sessions_of(staff.id, now, "password_set", &audit)
+            .end_sessions_of(staff.id, None, now, "password_set", &audit)
             .await?;
         Ok(())
     }
@@ -771,7 +799,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .save_credential(&credential, None, &RecoveryCodes::Clear, &audit)
             .await?;
         self.store
-            .end_sessions_of(staff.id, now, "two_factor_reset", &audit)
+            .end_sessions_of(staff.id, None, now, "two_factor_reset", &audit)
             .await?;
         Ok(())
     }
@@ -787,7 +815,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .await?;
         Ok(self
             .store
-            .end_sessions_of(staff.id, self.now_micros(), "terminated", &audit)
+            .end_sessions_of(staff.id, None, self.now_micros(), "terminated", &audit)
             .await?)
     }
 
@@ -863,6 +891,22 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let audit = AuditDraft::permitted(&permit, Purpose::Administration, now);
         self.store.issue_token(&record, &audit).await?;
         Ok(Secret::new(token))
+    }
+
+    /// Records a refusal decided before the policy is asked, about the caller itself (lapsed
+    /// training, a read-only token), so that every refusal is on the audit log.
+    pub async fn record_refusal(&self, actor: &Actor, refusal: Refusal) -> Result<(), StoreError> {
+        let staff_id = match actor {
+            Actor::Staff(s) => Some(s.user_id),
+            Actor::System => None,
+        };
+        let audit = AuditDraft::authentication(
+            staff_id,
+            refusal.event(),
+            Outcome::Denied,
+            self.clock.now(),
+        );
+        self.store.append_audit(&audit).await.map(|_| ())
     }
 
     /// The actor a bearer token stands for, and what the token may do, if it is live.

@@ -68,6 +68,10 @@ pub enum AuthEvent {
     Unlock,
     Reauthenticate,
     PasswordChange,
+    /// Personal data refused because training or the policy acknowledgement has lapsed.
+    TrainingLapsed,
+    /// A change refused because the API token is read-only.
+    ReadOnlyToken,
 }
 
 impl AuthEvent {
@@ -83,6 +87,8 @@ impl AuthEvent {
             AuthEvent::Unlock => "auth.unlock",
             AuthEvent::Reauthenticate => "auth.reauthenticate",
             AuthEvent::PasswordChange => "auth.password_change",
+            AuthEvent::TrainingLapsed => "access.training_lapsed",
+            AuthEvent::ReadOnlyToken => "access.read_only_token",
         }
     }
 }

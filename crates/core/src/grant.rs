@@ -70,6 +70,13 @@ fn free_text(field: &'static str, input: &str, min: usize) -> Result<String, Vio
     }
 }
 
+fn actor_user(actor: &Actor) -> Option<Uuid> {
+    match actor {
+        Actor::Staff(s) => Some(s.user_id),
+        Actor::System => None,
+    }
+}
+
 fn address<'a>(column: &'static str, row_id: &'a str, version: i64) -> FieldAddress<'a> {
     FieldAddress {
         table: "access_grant",
@@ -307,6 +314,12 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 Purpose::Audit,
             )
             .await?;
+        if Some(record.staff_id) == actor_user(actor) {
+            return Err(PersonError::Invalid(Violations(vec![Violation::new(
+                "decision",
+                "someone else must review your own break-the-glass access",
+            )])));
+        }
         let sealed = match &note {
             Some(text) => {
                 let (key, version) = self.person_key(record.person_id).await?;

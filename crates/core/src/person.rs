@@ -480,11 +480,21 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .filter_map(|(f, v)| v.map(|v| (f, v)))
             .collect();
         let row_id = id.to_string();
+        // Whoever records a person starts by looking after them: in services scoped by team or
+        // caseload the person would otherwise be out of sight of the very practitioner who added
+        // them. A manager can reassign (`assign_person`).
+        let (team_id, key_worker_id) = match actor {
+            Actor::Staff(me) if me.service_id == Some(service_id) => (
+                me.team_id,
+                (me.role == confidant_policy::Role::Practitioner).then_some(me.user_id),
+            ),
+            _ => (None, None),
+        };
         let sealed = SealedPerson {
             id,
             service_id,
-            team_id: None,
-            key_worker_id: None,
+            team_id,
+            key_worker_id,
             key_version: FIRST_KEY_VERSION,
             fields: current
                 .iter()
@@ -807,10 +817,33 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .await?;
         let digest = self.keys.blind_index(lookup.field, &normalised);
         let audit = AuditDraft::permitted(&permit, purpose, self.clock.now());
-        Ok(self
+        let found = self
             .store
             .find_people(service_id, lookup.field, &digest, &audit)
-            .await?)
+            .await?;
+        // Only the people within the actor's scope (team or caseload) are named; the others are not
+        // refusals of anything asked for, so they are left out silently, as in a list.
+        let mut visible = Vec::with_capacity(found.len());
+        for id in found {
+            if let Some(p) = self.store.placement(id).await? {
+                let resource = Resource::Person {
+                    id: p.person_id,
+                    service_id: p.service_id,
+                    organisation_id: p.organisation_id,
+                    team_id: p.team_id,
+                    key_worker_id: p.key_worker_id,
+                    scope: p.scope,
+                };
+                if self
+                    .authorizer
+                    .authorize(actor, Action::PersonRead, resource)
+                    .is_ok()
+                {
+                    visible.push(id);
+                }
+            }
+        }
+        Ok(visible)
     }
 
     /// Puts a person in a team and gives them a key worker (both optional; `None` clears). The team

@@ -489,10 +489,12 @@ pub trait Store: Send + Sync + 'static {
         reason: &'static str,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Ends every live session of a member of staff; returns how many.
+    /// Ends every live session of a member of staff but `except` (the one making the change, if
+    /// any); returns how many.
     fn end_sessions_of(
         &self,
         staff_id: Uuid,
+        except: Option<Uuid>,
         at_micros: i64,
         reason: &'static str,
         audit: &AuditDraft,

@@ -1160,17 +1160,19 @@ impl Store for SqlStore {
     async fn end_sessions_of(
         &self,
         staff_id: Uuid,
+        except: Option<Uuid>,
         at_micros: i64,
         reason: &'static str,
         audit: &AuditDraft,
     ) -> Result<u64, StoreError> {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
-            "UPDATE staff_session SET ended_at = $1, end_reason = $2 WHERE staff_id = $3 AND ended_at IS NULL",
+            "UPDATE staff_session SET ended_at = $1, end_reason = $2 WHERE staff_id = $3 AND ended_at IS NULL AND id <> $4",
         )
         .bind(at_micros)
         .bind(reason)
         .bind(staff_id.to_string())
+        .bind(except.map(|e| e.to_string()).unwrap_or_default())
         .execute(&mut *tx)
         .await
         .map_err(backend_error)?;
@@ -1487,9 +1489,11 @@ impl Store for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(backend_error)?;
-        sqlx::query("INSERT INTO person (id, service_id, key_version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)")
+        sqlx::query("INSERT INTO person (id, service_id, team_id, key_worker_id, key_version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(&pid)
             .bind(person.service_id.to_string())
+            .bind(person.team_id.map(|t| t.to_string()))
+            .bind(person.key_worker_id.map(|k| k.to_string()))
             .bind(person.key_version)
             .bind(person.created_at_micros)
             .bind(person.updated_at_micros)

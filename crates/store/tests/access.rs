@@ -6,8 +6,9 @@ use std::collections::BTreeSet;
 
 use confidant_core::account::{NextStep, SessionState, SignInError};
 use confidant_core::audit::AuditEvent;
+use confidant_core::field::IndexField;
 use confidant_core::organisation::OrganisationError;
-use confidant_core::person::{PersonError, PersonInput};
+use confidant_core::person::{Lookup, PersonError, PersonInput};
 use confidant_core::store::{ReviewState, Store, TokenScope, TrainingKind};
 use confidant_core::{AccessScope, Actor, Clock, Purpose, Role};
 use confidant_crypto::totp::{TotpSecret, code_at};
@@ -1369,6 +1370,103 @@ both_backends!(
             .confirm_two_factor(&enrolling, &current_code(c, &secret))
             .await?;
         assert!(c.session(token.expose()).await?.is_some());
+        Ok(())
+    }
+);
+
+both_backends!(
+    in_a_caseload_service_the_recorder_keeps_sight_and_lookups_name_only_their_own_people,
+    |backend| async move {
+        let app = TestApp::new(backend).await?;
+        let c = &app.confidant;
+        c.set_service_scope(&app.admin, app.service_a, AccessScope::Caseload)
+            .await?;
+        let (_, other) = app
+            .add_staff(Role::Practitioner, Some(app.service_a), "worker.c", true)
+            .await?;
+        let mut mine = person_input("Ann", "Ashworth");
+        mine.nhs_number = Some("943 476 5919".into());
+        let ann = c
+            .create_person(&app.worker_a, Purpose::Support, app.service_a, &mine)
+            .await?
+            .id;
+        // Whoever records a person is their key worker until someone reassigns them.
+        assert!(can_read(&app, &app.worker_a, ann).await?);
+        assert!(!can_read(&app, &other, ann).await?);
+        let lookup = Lookup {
+            field: IndexField::NhsNumber,
+            value: "9434765919".into(),
+        };
+        let found = c
+            .find_people(&app.worker_a, Purpose::Support, app.service_a, &lookup)
+            .await?;
+        assert_eq!(found, [ann]);
+        // Another practitioner's look-up of the same number names nobody: not even the id leaks.
+        let found = c
+            .find_people(&other, Purpose::Support, app.service_a, &lookup)
+            .await?;
+        assert!(found.is_empty(), "{found:?}");
+        Ok(())
+    }
+);
+
+both_backends!(
+    nobody_reviews_their_own_break_the_glass_access,
+    |backend| async move {
+        let app = TestApp::new(backend).await?;
+        let c = &app.confidant;
+        let (_, guardian) = app
+            .add_staff(Role::CaldicottGuardian, None, "guardian", true)
+            .await?;
+        let ann = add_person(&app, &app.worker_a, app.service_a, "Ann", "Ashworth").await?;
+        let grant = c
+            .break_glass(
+                &guardian,
+                ann,
+                "a safeguarding call from the police tonight",
+            )
+            .await?;
+        let Err(PersonError::Invalid(v)) = c
+            .review_break_glass(&guardian, grant.id, ReviewState::SignedOff, "")
+            .await
+        else {
+            anyhow::bail!("the Guardian signed off their own access");
+        };
+        assert_eq!(fields(&v), ["decision"]);
+        // The DPO may.
+        c.review_break_glass(&app.dpo, grant.id, ReviewState::SignedOff, "fine")
+            .await?;
+        Ok(())
+    }
+);
+
+both_backends!(
+    changing_ones_password_signs_out_ones_other_sessions_only,
+    |backend| async move {
+        let app = TestApp::new(backend).await?;
+        let c = &app.confidant;
+        let staff = app.staff_record(staff_id(&app.worker_a)?).await?;
+        let first = sign_in_fully(c, &staff, TEST_PASSWORD).await?;
+        let second = sign_in_again(c, &staff.handle, TEST_PASSWORD, &first.secret).await?;
+        let here = c
+            .session(&second)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no session"))?;
+        c.change_password(
+            &here,
+            TEST_PASSWORD,
+            "a quite different sentence about marmalade",
+            &[],
+        )
+        .await?;
+        assert!(
+            c.session(&second).await?.is_some(),
+            "this session carries on"
+        );
+        assert!(
+            c.session(&first.token).await?.is_none(),
+            "the other session ended"
+        );
         Ok(())
     }
 );

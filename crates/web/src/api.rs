@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::routing::{get, post};
 use axum::{Router, response::IntoResponse};
+use confidant_core::account::Refusal;
 use confidant_core::field::{IndexField, PersonField};
 use confidant_core::person::{Lookup, MAX_PAGE, Person, PersonInput, PersonSummary};
 use confidant_core::store::{Store, TokenScope};
@@ -59,24 +60,37 @@ pub fn routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
 pub struct Authenticated(pub Actor, pub TokenScope);
 
 impl Authenticated {
-    /// Refuses a change made with a read-only token.
-    fn writable(&self) -> Result<(), ApiError> {
+    /// Refuses a change made with a read-only token (and records the refusal).
+    async fn writable<S: Store, C: Clock>(&self, state: &AppState<S, C>) -> Result<(), ApiError> {
         match self.1 {
             TokenScope::ReadWrite => Ok(()),
-            TokenScope::Read => Err(ApiError::Forbidden(
-                "read_only_token",
-                "this token may only read; issue a read-and-change token to make changes",
-            )),
+            TokenScope::Read => {
+                state
+                    .confidant
+                    .record_refusal(&self.0, Refusal::ReadOnlyToken)
+                    .await?;
+                Err(ApiError::Forbidden(
+                    "read_only_token",
+                    "this token may only read; issue a read-and-change token to make changes",
+                ))
+            }
         }
     }
 
-    /// Personal data needs current training: say so plainly rather than answer "not found".
-    fn trained(&self) -> Result<(), ApiError> {
+    /// Personal data needs current training: say so plainly rather than answer "not found" (and
+    /// record the refusal).
+    async fn trained<S: Store, C: Clock>(&self, state: &AppState<S, C>) -> Result<(), ApiError> {
         match &self.0 {
-            Actor::Staff(s) if !s.trained => Err(ApiError::Forbidden(
-                "training_lapsed",
-                "your data protection training or policy acknowledgement is not current; ask your manager to record it",
-            )),
+            Actor::Staff(s) if !s.trained => {
+                state
+                    .confidant
+                    .record_refusal(&self.0, Refusal::TrainingLapsed)
+                    .await?;
+                Err(ApiError::Forbidden(
+                    "training_lapsed",
+                    "your data protection training or policy acknowledgement is not current; ask your administrator to record it",
+                ))
+            }
             _ => Ok(()),
         }
     }
@@ -378,8 +392,8 @@ async fn create_person<S: Store, C: Clock>(
     Path(service_id): Path<Uuid>,
     JsonBody(body): JsonBody<PersonRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    auth.trained()?;
-    auth.writable()?;
+    auth.trained(&state).await?;
+    auth.writable(&state).await?;
     let actor = auth.0;
     let person = state
         .confidant
@@ -399,7 +413,7 @@ async fn list_people<S: Store, C: Clock>(
     Path(service_id): Path<Uuid>,
     Query(page): Query<PageQuery>,
 ) -> Result<Json<PersonPage>, ApiError> {
-    auth.trained()?;
+    auth.trained(&state).await?;
     let actor = auth.0;
     let limit = page.limit.unwrap_or(50);
     if !(1..=MAX_PAGE).contains(&limit) {
@@ -432,7 +446,7 @@ async fn find_people<S: Store, C: Clock>(
     Path(service_id): Path<Uuid>,
     JsonBody(body): JsonBody<LookupRequest>,
 ) -> Result<Json<LookupResponse>, ApiError> {
-    auth.trained()?;
+    auth.trained(&state).await?;
     let actor = auth.0;
     let field = IndexField::from_code(&body.field)
         .filter(|f| *f != IndexField::BirthAndFamilyName)
@@ -465,7 +479,7 @@ async fn read_person<S: Store, C: Clock>(
     AccessPurpose(purpose): AccessPurpose,
     Path(person_id): Path<Uuid>,
 ) -> Result<Json<PersonResponse>, ApiError> {
-    auth.trained()?;
+    auth.trained(&state).await?;
     let actor = auth.0;
     let person = state
         .confidant
@@ -486,8 +500,8 @@ async fn update_person<S: Store, C: Clock>(
     Path(person_id): Path<Uuid>,
     JsonBody(body): JsonBody<PersonRequest>,
 ) -> Result<Json<PersonResponse>, ApiError> {
-    auth.trained()?;
-    auth.writable()?;
+    auth.trained(&state).await?;
+    auth.writable(&state).await?;
     let actor = auth.0;
     let person = state
         .confidant
@@ -517,8 +531,8 @@ async fn assign_person<S: Store, C: Clock>(
     Path(person_id): Path<Uuid>,
     JsonBody(body): JsonBody<AssignmentRequest>,
 ) -> Result<StatusCode, ApiError> {
-    auth.trained()?;
-    auth.writable()?;
+    auth.trained(&state).await?;
+    auth.writable(&state).await?;
     state
         .confidant
         .assign_person(
@@ -572,8 +586,8 @@ async fn break_glass<S: Store, C: Clock>(
     Path(person_id): Path<Uuid>,
     JsonBody(body): JsonBody<BreakGlassRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    auth.trained()?;
-    auth.writable()?;
+    auth.trained(&state).await?;
+    auth.writable(&state).await?;
     let grant = state
         .confidant
         .break_glass(&auth.0, person_id, &body.reason)
@@ -601,7 +615,7 @@ async fn access_history<S: Store, C: Clock>(
     AccessPurpose(purpose): AccessPurpose,
     Path(person_id): Path<Uuid>,
 ) -> Result<Json<Vec<AccessEvent>>, ApiError> {
-    auth.trained()?;
+    auth.trained(&state).await?;
     let events = state
         .confidant
         .access_history(&auth.0, purpose, person_id, 100)

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use confidant_core::clock::FixedClock;
-use confidant_core::store::{StaffRecord, TokenScope};
+use confidant_core::store::{StaffRecord, Store, TokenScope};
 use confidant_core::{Actor, Clock, Confidant, Grant, Purpose, Role};
 use confidant_crypto::totp::{TotpSecret, code_at};
 use confidant_store::SqlStore;
@@ -526,4 +526,97 @@ async fn the_dpo_grants_a_trustee_one_record(backend: TestBackend) -> anyhow::Re
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dpo_grants_a_trustee_one_record_on_sqlite() -> anyhow::Result<()> {
     the_dpo_grants_a_trustee_one_record(TestBackend::Sqlite).await
+}
+
+/// Refusals about the caller (lapsed training, a read-only token) answer 403 with a plain code, and
+/// are on the audit log like every other refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lapsed_training_and_read_only_tokens_are_refused_and_recorded() -> anyhow::Result<()> {
+    let app = TestApp::new(TestBackend::Sqlite).await?;
+    let person = app
+        .confidant
+        .create_person(
+            &app.worker_a,
+            Purpose::Support,
+            app.service_a,
+            &Synthetic::new(3).person(),
+        )
+        .await?
+        .id;
+    let untrained = app
+        .confidant
+        .create_staff(
+            &Actor::System,
+            app.organisation,
+            Some(app.service_a),
+            Role::Practitioner,
+            "untrained",
+        )
+        .await?;
+    let worker = app
+        .confidant
+        .staff_by_handle("worker.a")
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no worker"))?;
+    let token = |staff: StaffRecord, scope: TokenScope| {
+        let confidant = &app.confidant;
+        async move {
+            anyhow::Ok(
+                confidant
+                    .issue_token(&Actor::System, &staff, time::Duration::days(1), scope)
+                    .await?
+                    .expose()
+                    .to_owned(),
+            )
+        }
+    };
+    let lapsed = token(untrained, TokenScope::ReadWrite).await?;
+    let read_only = token(worker, TokenScope::Read).await?;
+    let TestApp { confidant, db, .. } = app;
+    let confidant = Arc::new(confidant);
+    let router = confidant_web::router(confidant.clone(), confidant_web::WebConfig::default());
+    let call = |method: Method, token: &str, body: Option<&str>| {
+        let builder = Request::builder()
+            .method(method)
+            .uri(format!("/api/v1/people/{person}"))
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/json");
+        builder.body(body.map_or_else(Body::empty, |b| Body::from(b.to_owned())))
+    };
+    let body = |res: axum::response::Response| async move {
+        let bytes = axum::body::to_bytes(res.into_body(), 64 * 1024).await?;
+        anyhow::Ok(String::from_utf8(bytes.to_vec())?)
+    };
+    let res = router
+        .clone()
+        .oneshot(call(Method::GET, &lapsed, None)?)
+        .await?;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(body(res).await?.contains("training_lapsed"));
+    let res = router
+        .clone()
+        .oneshot(call(
+            Method::PATCH,
+            &read_only,
+            Some(r#"{"postcode":"LS1 4AP"}"#),
+        )?)
+        .await?;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(body(res).await?.contains("read_only_token"));
+    let res = router
+        .clone()
+        .oneshot(call(Method::GET, &read_only, None)?)
+        .await?;
+    assert_eq!(res.status(), StatusCode::OK);
+    let events = confidant.store().audit_events(1, 10_000).await?;
+    for code in ["access.training_lapsed", "access.read_only_token"] {
+        assert!(
+            events
+                .iter()
+                .any(|e| e.action == code && e.outcome == "denied"),
+            "no {code} event"
+        );
+    }
+    drop(db);
+    Ok(())
 }

@@ -7,6 +7,7 @@ use axum::Form;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use confidant_core::account::Refusal;
 use confidant_core::field::{IndexField, PersonField};
 use confidant_core::person::{Lookup, PersonError, PersonSummary};
 use confidant_core::store::Store;
@@ -17,11 +18,21 @@ use uuid::Uuid;
 use super::{Chrome, PageError, Signed, St, date_time, field_errors, render, render_status};
 
 /// Lapsed training blocks personal data with a message that says so (not a bare "not found").
-pub const TRAINING_LAPSED: &str = "Your data protection training or policy acknowledgement is not current, so you cannot open personal data. Ask your manager to record it; your dashboard shows what has lapsed.";
+pub const TRAINING_LAPSED: &str = "Your data protection training or policy acknowledgement is not current, so you cannot open personal data. Ask your administrator to record it; your dashboard shows what has lapsed.";
 
-fn require_training(signed: &Signed) -> Result<(), PageError> {
+/// Refuses personal data to staff whose training has lapsed, saying so (and recording it).
+async fn require_training<S: Store, C: Clock>(
+    state: &St<S, C>,
+    signed: &Signed,
+) -> Result<(), PageError> {
     match signed.actor() {
-        Actor::Staff(s) if !s.trained => Err(PageError::Forbidden(TRAINING_LAPSED)),
+        Actor::Staff(s) if !s.trained => {
+            state
+                .confidant
+                .record_refusal(signed.actor(), Refusal::TrainingLapsed)
+                .await?;
+            Err(PageError::Forbidden(TRAINING_LAPSED))
+        }
         _ => Ok(()),
     }
 }
@@ -85,7 +96,7 @@ pub async fn list<S: Store, C: Clock>(
     state: St<S, C>,
     signed: Signed,
 ) -> Result<Response, PageError> {
-    require_training(&signed)?;
+    require_training(&state, &signed).await?;
     let service = own_service(&state, &signed).await?;
     let people = state
         .confidant
@@ -122,7 +133,7 @@ pub async fn search<S: Store, C: Clock>(
     Form(form): Form<SearchForm>,
 ) -> Result<Response, PageError> {
     signed.check_csrf(&form.csrf)?;
-    require_training(&signed)?;
+    require_training(&state, &signed).await?;
     let service = own_service(&state, &signed).await?;
     let actor = signed.actor();
     let result: Result<Vec<(String, String)>, PersonError> = if !form.identifier.trim().is_empty() {
@@ -257,7 +268,7 @@ pub async fn show<S: Store, C: Clock>(
     signed: Signed,
     Path(person_id): Path<Uuid>,
 ) -> Result<Response, PageError> {
-    require_training(&signed)?;
+    require_training(&state, &signed).await?;
     let actor = signed.actor();
     let person = match state
         .confidant
@@ -352,7 +363,7 @@ pub async fn break_glass_form<S: Store, C: Clock>(
     Path(person_id): Path<Uuid>,
 ) -> Result<Response, PageError> {
     can_break(&signed)?;
-    require_training(&signed)?;
+    require_training(&state, &signed).await?;
     render(&BreakGlassPage {
         chrome: signed.chrome("/people"),
         csrf: signed.csrf().to_owned(),
@@ -371,7 +382,7 @@ pub async fn break_glass_submit<S: Store, C: Clock>(
 ) -> Result<Response, PageError> {
     signed.check_csrf(&form.csrf)?;
     can_break(&signed)?;
-    require_training(&signed)?;
+    require_training(&state, &signed).await?;
     match state
         .confidant
         .break_glass(signed.actor(), person_id, &form.reason)
