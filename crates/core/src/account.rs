@@ -268,6 +268,40 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         })
     }
 
+    /// A failure under a user name with no usable account counts exactly as one under a real account
+    /// would, lock-out included, so the answers do not tell whether the name exists.
+    async fn fail_unknown(&self, handle: &str) -> Result<SignInError, SignInError> {
+        let digest = self.keys.handle_digest(handle);
+        let now = self.clock.now();
+        let (failed, locked_until) = self
+            .store
+            .sign_in_throttle(&digest)
+            .await?
+            .unwrap_or((0, None));
+        let audit = |outcome| AuditDraft::authentication(None, AuthEvent::SignIn, outcome, now);
+        if let Some(until) = locked_until.filter(|u| *u > micros(now)) {
+            self.store.append_audit(&audit(Outcome::NotFound)).await?;
+            return Ok(SignInError::LockedOut {
+                until: crate::person::from_micros(until),
+            });
+        }
+        let failed = failed.saturating_add(1);
+        let lock = lock_duration(failed);
+        self.store
+            .save_sign_in_throttle(
+                &digest,
+                failed,
+                lock.map(|d| micros(now + d)),
+                micros(now),
+                &audit(Outcome::NotFound),
+            )
+            .await?;
+        Ok(match lock {
+            Some(d) => SignInError::LockedOut { until: now + d },
+            None => SignInError::Refused,
+        })
+    }
+
     fn locked(&self, credential: &Credential) -> Option<OffsetDateTime> {
         credential
             .locked_until_micros
@@ -294,17 +328,16 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             Some(s) => self.store.credential(s.id).await?,
             None => None,
         };
-        let (Some(staff), Some(credential)) = (staff, credential) else {
-            password::verify_dummy(password);
-            self.audit_auth(None, AuthEvent::SignIn, Outcome::NotFound)
-                .await?;
-            return Err(SignInError::Refused);
+        let usable = match (staff, credential) {
+            (Some(staff), Some(credential)) => credential
+                .password_hash
+                .clone()
+                .map(|hash| (staff, credential, hash)),
+            _ => None,
         };
-        let Some(hash) = credential.password_hash.clone() else {
+        let Some((staff, credential, hash)) = usable else {
             password::verify_dummy(password);
-            self.audit_auth(Some(staff.id), AuthEvent::SignIn, Outcome::Denied)
-                .await?;
-            return Err(SignInError::Refused);
+            return Err(self.fail_unknown(&handle).await?);
         };
         if let Some(until) = self.locked(&credential) {
             password::verify_dummy(password);

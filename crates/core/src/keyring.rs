@@ -121,6 +121,13 @@ impl KeyRing {
         self.index.keyed_digest("staff.recovery_code", code_hash)
     }
 
+    /// What failed sign-ins under a user name with no account are counted by: a keyed digest, so the
+    /// names people typed are not kept.
+    pub(crate) fn handle_digest(&self, handle: &str) -> [u8; 32] {
+        self.index
+            .keyed_digest("staff.sign_in_handle", handle.as_bytes())
+    }
+
     pub(crate) fn blind_index(&self, field: IndexField, normalised: &str) -> [u8; 16] {
         self.index.blind_index(field.domain(), normalised)
     }

@@ -437,6 +437,19 @@ pub trait Store: Send + Sync + 'static {
         recovery: &RecoveryCodes,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Failed sign-ins under a user name with no usable account: (failures, locked until).
+    fn sign_in_throttle(
+        &self,
+        handle_digest: &[u8; 32],
+    ) -> impl Future<Output = Result<Option<(i64, Option<i64>)>, StoreError>> + Send;
+    fn save_sign_in_throttle(
+        &self,
+        handle_digest: &[u8; 32],
+        failed_attempts: i64,
+        locked_until_micros: Option<i64>,
+        at_micros: i64,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Marks an unused recovery code used; `false` if there is no such unused code.
     fn use_recovery_code(
         &self,

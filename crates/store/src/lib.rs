@@ -1001,6 +1001,54 @@ impl Store for SqlStore {
         commit(tx).await
     }
 
+    async fn sign_in_throttle(
+        &self,
+        handle_digest: &[u8; 32],
+    ) -> Result<Option<(i64, Option<i64>)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT failed_attempts, locked_until FROM sign_in_throttle WHERE handle_digest = $1",
+        )
+        .bind(handle_digest.to_vec())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend_error)?;
+        row.map(|r| {
+            Ok((
+                r.try_get("failed_attempts").map_err(backend_error)?,
+                r.try_get("locked_until").map_err(backend_error)?,
+            ))
+        })
+        .transpose()
+    }
+
+    async fn save_sign_in_throttle(
+        &self,
+        handle_digest: &[u8; 32],
+        failed_attempts: i64,
+        locked_until_micros: Option<i64>,
+        at_micros: i64,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM sign_in_throttle WHERE handle_digest = $1")
+            .bind(handle_digest.to_vec())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend_error)?;
+        sqlx::query(
+            "INSERT INTO sign_in_throttle (handle_digest, failed_attempts, locked_until, updated_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(handle_digest.to_vec())
+        .bind(failed_attempts)
+        .bind(locked_until_micros)
+        .bind(at_micros)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        append(&mut tx, audit).await?;
+        commit(tx).await
+    }
+
     async fn use_recovery_code(
         &self,
         staff_id: Uuid,

@@ -1470,3 +1470,41 @@ both_backends!(
         Ok(())
     }
 );
+
+both_backends!(
+    an_unknown_user_name_is_locked_out_like_a_real_one_so_lock_out_reveals_nothing,
+    |backend| async move {
+        let app = TestApp::new(backend).await?;
+        let c = &app.confidant;
+        let staff = app.staff_record(staff_id(&app.worker_a)?).await?;
+        c.set_password(&Actor::System, staff.id, TEST_PASSWORD, &[])
+            .await?;
+        let ghost = "zqxnobodyhere";
+        let mut answers = Vec::new();
+        for handle in [staff.handle.as_str(), ghost] {
+            let mut seen = Vec::new();
+            for _ in 0..6 {
+                seen.push(match c.sign_in(handle, "not the password at all").await {
+                    Err(SignInError::Refused) => "refused",
+                    Err(SignInError::LockedOut { .. }) => "locked",
+                    other => anyhow::bail!("unexpected answer {other:?}"),
+                });
+            }
+            answers.push(seen);
+        }
+        assert_eq!(
+            answers[0], answers[1],
+            "a real and an unknown name answer alike"
+        );
+        assert_eq!(answers[1].iter().filter(|a| **a == "locked").count(), 2);
+        // The name that was typed is not kept.
+        assert!(!contains(&app.db.raw_bytes()?, ghost.as_bytes()));
+        // The lock passes for the unknown name too.
+        c.clock().advance(Duration::minutes(3));
+        assert!(matches!(
+            c.sign_in(ghost, "not the password at all").await,
+            Err(SignInError::LockedOut { .. })
+        ));
+        Ok(())
+    }
+);

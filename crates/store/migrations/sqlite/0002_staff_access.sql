@@ -30,7 +30,17 @@ CREATE TABLE staff_credential (
     updated_at          BIGINT NOT NULL
 );
 
--- One-time recovery codes, stored as SHA-256 digests.
+-- Failed sign-ins under user names that match no usable account, counted like an account's own, so
+-- that lock-out answers the same whether or not the name exists. Keyed by a keyed digest of the
+-- name, never the name itself.
+CREATE TABLE sign_in_throttle (
+    handle_digest   BLOB   PRIMARY KEY,
+    failed_attempts BIGINT NOT NULL,
+    locked_until    BIGINT,
+    updated_at      BIGINT NOT NULL
+);
+
+-- One-time recovery codes, stored as keyed digests (HMAC-SHA-256 under the index key).
 CREATE TABLE recovery_code (
     staff_id  TEXT   NOT NULL REFERENCES staff (id),
     code_hash BLOB   NOT NULL,
