@@ -241,29 +241,32 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     }
 
     /// Counts a failure against the account, locking it once past the free attempts.
+    /// Counts a failure against the account (atomically: parallel guesses all count), locking it
+    /// once past the free attempts.
     async fn fail(
         &self,
-        mut credential: Credential,
+        credential: Credential,
         event: AuthEvent,
     ) -> Result<SignInError, SignInError> {
         let now = self.clock.now();
-        credential.failed_attempts += 1;
-        credential.updated_at_micros = micros(now);
-        let lock = lock_duration(credential.failed_attempts);
-        let (event, outcome) = match lock {
-            Some(d) => {
-                credential.locked_until_micros = Some(micros(now + d));
-                (AuthEvent::Lockout, Outcome::Denied)
-            }
-            None => (event, Outcome::Denied),
-        };
-        let audit =
-            AuditDraft::authentication(Some(credential.staff_id), event, outcome, self.clock.now());
-        self.store
-            .save_credential(&credential, None, &RecoveryCodes::Keep, &audit)
+        let staff = Some(credential.staff_id);
+        let failure = AuditDraft::authentication(staff, event, Outcome::Denied, now);
+        let lockout = AuditDraft::authentication(staff, AuthEvent::Lockout, Outcome::Denied, now);
+        let lock_after = |n: i64| lock_duration(n).map(|d| micros(now + d));
+        let lock = self
+            .store
+            .record_failure(
+                credential.staff_id,
+                micros(now),
+                &lock_after,
+                &failure,
+                &lockout,
+            )
             .await?;
         Ok(match lock {
-            Some(d) => SignInError::LockedOut { until: now + d },
+            Some(until) => SignInError::LockedOut {
+                until: crate::person::from_micros(until),
+            },
             None => SignInError::Refused,
         })
     }
@@ -273,31 +276,27 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     async fn fail_unknown(&self, handle: &str) -> Result<SignInError, SignInError> {
         let digest = self.keys.handle_digest(handle);
         let now = self.clock.now();
-        let (failed, locked_until) = self
+        let audit = AuditDraft::authentication(None, AuthEvent::SignIn, Outcome::NotFound, now);
+        let locked_until = self
             .store
             .sign_in_throttle(&digest)
             .await?
-            .unwrap_or((0, None));
-        let audit = |outcome| AuditDraft::authentication(None, AuthEvent::SignIn, outcome, now);
+            .and_then(|(_, until)| until);
         if let Some(until) = locked_until.filter(|u| *u > micros(now)) {
-            self.store.append_audit(&audit(Outcome::NotFound)).await?;
+            self.store.append_audit(&audit).await?;
             return Ok(SignInError::LockedOut {
                 until: crate::person::from_micros(until),
             });
         }
-        let failed = failed.saturating_add(1);
-        let lock = lock_duration(failed);
-        self.store
-            .save_sign_in_throttle(
-                &digest,
-                failed,
-                lock.map(|d| micros(now + d)),
-                micros(now),
-                &audit(Outcome::NotFound),
-            )
+        let lock_after = |n: i64| lock_duration(n).map(|d| micros(now + d));
+        let lock = self
+            .store
+            .record_unknown_failure(&digest, micros(now), &lock_after, &audit)
             .await?;
         Ok(match lock {
-            Some(d) => SignInError::LockedOut { until: now + d },
+            Some(until) => SignInError::LockedOut {
+                until: crate::person::from_micros(until),
+            },
             None => SignInError::Refused,
         })
     }
@@ -568,31 +567,31 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         session: &Session,
         code: &str,
     ) -> Result<(Secret, Vec<Secret>), SignInError> {
-        let (code, mut credential, secret, last) = self.second_step(session, code, false).await?;
+        let (code, credential, secret, last) = self.second_step(session, code, false).await?;
         let Some(step) = totp::verify(&secret, code, self.unix_now(), last) else {
             return Err(self.fail(credential, AuthEvent::TwoFactorEnrolment).await?);
         };
         let codes = totp::recovery_codes(RECOVERY_CODES);
-        let hashes = codes
+        let hashes: Vec<[u8; 32]> = codes
             .iter()
             .filter_map(|c| totp::recovery_code_hash(c))
             .map(|h| self.keys.recovery_code_digest(&h))
             .collect();
-        let now = self.now_micros();
-        credential.totp_confirmed_at_micros = Some(now);
-        credential.totp_last_step = i64::try_from(step).ok();
-        credential.failed_attempts = 0;
-        credential.locked_until_micros = None;
-        credential.updated_at_micros = now;
         let audit = AuditDraft::authentication(
             Some(session.staff.id),
             AuthEvent::TwoFactorEnrolment,
             Outcome::Ok,
             self.clock.now(),
         );
-        self.store
-            .save_credential(&credential, None, &RecoveryCodes::Replace(hashes), &audit)
-            .await?;
+        let step = i64::try_from(step).unwrap_or(i64::MAX);
+        if !self
+            .store
+            .confirm_enrolment(session.staff.id, step, self.now_micros(), &hashes, &audit)
+            .await?
+        {
+            // Confirmed by a concurrent request: this one gets nothing.
+            return Err(SignInError::NoSession);
+        }
         let token = self
             .start_session(
                 session.staff.id,
@@ -611,40 +610,38 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         session: &Session,
         code: &str,
     ) -> Result<Secret, SignInError> {
-        let (code, mut credential, secret, last) = self.second_step(session, code, true).await?;
+        let (code, credential, secret, last) = self.second_step(session, code, true).await?;
         let staff_id = session.staff.id;
         let now = self.now_micros();
-        let event = if let Some(step) = totp::verify(&secret, code, self.unix_now(), last) {
-            credential.totp_last_step = i64::try_from(step).ok();
-            AuthEvent::SecondFactor
+        let passed = |event| {
+            AuditDraft::authentication(Some(staff_id), event, Outcome::Ok, self.clock.now())
+        };
+        if let Some(step) = totp::verify(&secret, code, self.unix_now(), last) {
+            let step = i64::try_from(step).unwrap_or(i64::MAX);
+            if !self
+                .store
+                .second_factor_passed(staff_id, Some(step), now, &passed(AuthEvent::SecondFactor))
+                .await?
+            {
+                // Another request used this step (or a later one) meanwhile: a replay.
+                return Err(self.fail(credential, AuthEvent::SecondFactor).await?);
+            }
         } else if let Some(hash) =
             totp::recovery_code_hash(code).map(|h| self.keys.recovery_code_digest(&h))
         {
-            let audit = AuditDraft::authentication(
-                Some(staff_id),
-                AuthEvent::RecoveryCode,
-                Outcome::Ok,
-                self.clock.now(),
-            );
             if !self
                 .store
-                .use_recovery_code(staff_id, &hash, now, &audit)
+                .use_recovery_code(staff_id, &hash, now, &passed(AuthEvent::RecoveryCode))
                 .await?
             {
                 return Err(self.fail(credential, AuthEvent::RecoveryCode).await?);
             }
-            AuthEvent::RecoveryCode
+            self.store
+                .second_factor_passed(staff_id, None, now, &passed(AuthEvent::SecondFactor))
+                .await?;
         } else {
             return Err(self.fail(credential, AuthEvent::SecondFactor).await?);
-        };
-        credential.failed_attempts = 0;
-        credential.locked_until_micros = None;
-        credential.updated_at_micros = now;
-        let audit =
-            AuditDraft::authentication(Some(staff_id), event, Outcome::Ok, self.clock.now());
-        self.store
-            .save_credential(&credential, None, &RecoveryCodes::Keep, &audit)
-            .await?;
+        }
         Ok(self
             .start_session(
                 staff_id,
@@ -685,16 +682,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         if !ok {
             let refusal = self.fail(credential, event).await?;
             if matches!(refusal, SignInError::LockedOut { .. }) {
-                // Locked out while signed in: the session ends too.
-                let audit = AuditDraft::authentication(
-                    Some(session.staff.id),
-                    AuthEvent::SignOut,
-                    Outcome::Ok,
-                    self.clock.now(),
-                );
-                self.store
-                    .end_session(session.record.id, self.now_micros(), "locked_out", &audit)
-                    .await?;
+                self.end_locked_out_session(session).await?;
             }
             return Err(refusal);
         }
@@ -708,6 +696,19 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .reauthenticate_session(session.record.id, self.now_micros(), &audit)
             .await?;
         Ok(())
+    }
+
+    /// Locked out while signed in: the session ends too.
+    async fn end_locked_out_session(&self, session: &Session) -> Result<(), StoreError> {
+        let audit = AuditDraft::authentication(
+            Some(session.staff.id),
+            AuthEvent::SignOut,
+            Outcome::Ok,
+            self.clock.now(),
+        );
+        self.store
+            .end_session(session.record.id, self.now_micros(), "locked_out", &audit)
+            .await
     }
 
     pub async fn sign_out(&self, session: &Session) -> Result<(), StoreError> {
@@ -739,12 +740,26 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .map_err(|p| SignInError::Invalid(Violations(vec![password_violation(&p)])))?;
         check_typed_password(current)?;
         let mut credential = self.credential_of(session.staff.id).await?;
+        if let Some(until) = self.locked(&credential) {
+            password::verify_dummy(current);
+            self.audit_auth(
+                Some(session.staff.id),
+                AuthEvent::PasswordChange,
+                Outcome::Denied,
+            )
+            .await?;
+            return Err(SignInError::LockedOut { until });
+        }
         let ok = credential
             .password_hash
             .as_deref()
             .is_some_and(|h| password::verify(current, h));
         if !ok {
-            return Err(self.fail(credential, AuthEvent::PasswordChange).await?);
+            let refusal = self.fail(credential, AuthEvent::PasswordChange).await?;
+            if matches!(refusal, SignInError::LockedOut { .. }) {
+                self.end_locked_out_session(session).await?;
+            }
+            return Err(refusal);
         }
         let now = self.now_micros();
         credential.password_hash = Some(password::hash(new));

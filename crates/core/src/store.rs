@@ -442,14 +442,46 @@ pub trait Store: Send + Sync + 'static {
         &self,
         handle_digest: &[u8; 32],
     ) -> impl Future<Output = Result<Option<(i64, Option<i64>)>, StoreError>> + Send;
-    fn save_sign_in_throttle(
+    /// Counts one more failed sign-in under a user name with no usable account, atomically, and sets
+    /// the lock `lock_after` gives for the new count (never shortening one in force), with the audit
+    /// event. Returns the lock's end, if any.
+    fn record_unknown_failure(
         &self,
         handle_digest: &[u8; 32],
-        failed_attempts: i64,
-        locked_until_micros: Option<i64>,
+        at_micros: i64,
+        lock_after: &(dyn Fn(i64) -> Option<i64> + Sync),
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
+    /// Counts one failed step against an account atomically (parallel failures all count) and sets
+    /// the lock `lock_after` gives for the new count, never shortening one in force. Appends
+    /// `failure`, or `lockout` when a lock is set. Returns the lock's end, if any.
+    fn record_failure(
+        &self,
+        staff_id: Uuid,
+        at_micros: i64,
+        lock_after: &(dyn Fn(i64) -> Option<i64> + Sync),
+        failure: &AuditDraft,
+        lockout: &AuditDraft,
+    ) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
+    /// Records a passed second factor and clears the failure count. With a TOTP `step`, only if it is
+    /// later than the last step used: `false` (nothing written) for a replayed code.
+    fn second_factor_passed(
+        &self,
+        staff_id: Uuid,
+        step: Option<i64>,
         at_micros: i64,
         audit: &AuditDraft,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Confirms a pending two-factor enrolment with its first step, clears the failure count and
+    /// replaces the recovery codes; `false` (nothing written) if it was already confirmed.
+    fn confirm_enrolment(
+        &self,
+        staff_id: Uuid,
+        step: i64,
+        at_micros: i64,
+        recovery_codes: &[[u8; 32]],
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Marks an unused recovery code used; `false` if there is no such unused code.
     fn use_recovery_code(
         &self,
@@ -503,7 +535,8 @@ pub trait Store: Send + Sync + 'static {
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Ends every live session of a member of staff but `except` (the one making the change, if
-    /// any); returns how many.
+    /// any) and revokes every API token of theirs, in one transaction: what follows a password or
+    /// second factor changing hands. Returns how many sessions ended.
     fn end_sessions_of(
         &self,
         staff_id: Uuid,

@@ -322,6 +322,17 @@ async fn insert_audited(
     commit(tx).await
 }
 
+/// The lock a failure count calls for, never shorter than one already in force (`row` holds
+/// `failed_attempts` and `locked_until`).
+fn lock_for(
+    row: &AnyRow,
+    lock_after: &(dyn Fn(i64) -> Option<i64> + Sync),
+) -> Result<Option<i64>, StoreError> {
+    let failed: i64 = row.try_get("failed_attempts").map_err(backend_error)?;
+    let current: Option<i64> = row.try_get("locked_until").map_err(backend_error)?;
+    Ok(lock_after(failed).map(|until| current.map_or(until, |c| c.max(until))))
+}
+
 /// Runs one conditional change; if it touched a row, appends its audit event in the same transaction
 /// and answers `true`; if it touched none, writes nothing and answers `false`.
 async fn change_audited(
@@ -1021,32 +1032,142 @@ impl Store for SqlStore {
         .transpose()
     }
 
-    async fn save_sign_in_throttle(
+    async fn record_unknown_failure(
         &self,
         handle_digest: &[u8; 32],
-        failed_attempts: i64,
-        locked_until_micros: Option<i64>,
         at_micros: i64,
+        lock_after: &(dyn Fn(i64) -> Option<i64> + Sync),
         audit: &AuditDraft,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Option<i64>, StoreError> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("DELETE FROM sign_in_throttle WHERE handle_digest = $1")
-            .bind(handle_digest.to_vec())
-            .execute(&mut *tx)
-            .await
-            .map_err(backend_error)?;
-        sqlx::query(
-            "INSERT INTO sign_in_throttle (handle_digest, failed_attempts, locked_until, updated_at) VALUES ($1, $2, $3, $4)",
+        let row = sqlx::query(
+            "INSERT INTO sign_in_throttle (handle_digest, failed_attempts, locked_until, updated_at) \
+             VALUES ($1, 1, NULL, $2) ON CONFLICT (handle_digest) DO UPDATE \
+             SET failed_attempts = sign_in_throttle.failed_attempts + 1, updated_at = $2 \
+             RETURNING failed_attempts, locked_until",
         )
         .bind(handle_digest.to_vec())
-        .bind(failed_attempts)
-        .bind(locked_until_micros)
         .bind(at_micros)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        let lock = lock_for(&row, lock_after)?;
+        if let Some(until) = lock {
+            sqlx::query("UPDATE sign_in_throttle SET locked_until = $1 WHERE handle_digest = $2")
+                .bind(until)
+                .bind(handle_digest.to_vec())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_error)?;
+        }
+        append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(lock)
+    }
+
+    async fn record_failure(
+        &self,
+        staff_id: Uuid,
+        at_micros: i64,
+        lock_after: &(dyn Fn(i64) -> Option<i64> + Sync),
+        failure: &AuditDraft,
+        lockout: &AuditDraft,
+    ) -> Result<Option<i64>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let sid = staff_id.to_string();
+        let row = sqlx::query(
+            "UPDATE staff_credential SET failed_attempts = failed_attempts + 1, updated_at = $1 \
+             WHERE staff_id = $2 RETURNING failed_attempts, locked_until",
+        )
+        .bind(at_micros)
+        .bind(&sid)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        let lock = match &row {
+            Some(row) => lock_for(row, lock_after)?,
+            None => None,
+        };
+        if let Some(until) = lock {
+            sqlx::query("UPDATE staff_credential SET locked_until = $1 WHERE staff_id = $2")
+                .bind(until)
+                .bind(&sid)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_error)?;
+        }
+        append(&mut tx, if lock.is_some() { lockout } else { failure }).await?;
+        commit(tx).await?;
+        Ok(lock)
+    }
+
+    async fn second_factor_passed(
+        &self,
+        staff_id: Uuid,
+        step: Option<i64>,
+        at_micros: i64,
+        audit: &AuditDraft,
+    ) -> Result<bool, StoreError> {
+        let sid = staff_id.to_string();
+        let change = match step {
+            // The step moves strictly forward: a code whose step was used (or an earlier one) is refused.
+            Some(step) => sqlx::query(
+                "UPDATE staff_credential SET totp_last_step = $1, failed_attempts = 0, locked_until = NULL, \
+                 updated_at = $2 WHERE staff_id = $3 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+            )
+            .bind(step)
+            .bind(at_micros)
+            .bind(sid),
+            None => sqlx::query(
+                "UPDATE staff_credential SET failed_attempts = 0, locked_until = NULL, updated_at = $1 \
+                 WHERE staff_id = $2",
+            )
+            .bind(at_micros)
+            .bind(sid),
+        };
+        change_audited(self, change, audit).await
+    }
+
+    async fn confirm_enrolment(
+        &self,
+        staff_id: Uuid,
+        step: i64,
+        at_micros: i64,
+        recovery_codes: &[[u8; 32]],
+        audit: &AuditDraft,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let sid = staff_id.to_string();
+        let done = sqlx::query(
+            "UPDATE staff_credential SET totp_confirmed_at = $1, totp_last_step = $2, failed_attempts = 0, \
+             locked_until = NULL, updated_at = $1 \
+             WHERE staff_id = $3 AND totp_confirmed_at IS NULL AND totp_secret IS NOT NULL",
+        )
+        .bind(at_micros)
+        .bind(step)
+        .bind(&sid)
         .execute(&mut *tx)
         .await
         .map_err(backend_error)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM recovery_code WHERE staff_id = $1")
+            .bind(&sid)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend_error)?;
+        for h in recovery_codes {
+            sqlx::query("INSERT INTO recovery_code (staff_id, code_hash) VALUES ($1, $2)")
+                .bind(&sid)
+                .bind(h.to_vec())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_error)?;
+        }
         append(&mut tx, audit).await?;
-        commit(tx).await
+        commit(tx).await?;
+        Ok(true)
     }
 
     async fn use_recovery_code(
@@ -1221,6 +1342,14 @@ impl Store for SqlStore {
         .bind(reason)
         .bind(staff_id.to_string())
         .bind(except.map(|e| e.to_string()).unwrap_or_default())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        sqlx::query(
+            "UPDATE api_token SET revoked_at = $1 WHERE staff_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(at_micros)
+        .bind(staff_id.to_string())
         .execute(&mut *tx)
         .await
         .map_err(backend_error)?;

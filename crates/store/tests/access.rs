@@ -1508,3 +1508,93 @@ both_backends!(
         Ok(())
     }
 );
+
+both_backends!(
+    parallel_wrong_guesses_all_count_and_a_code_is_used_once_however_fast,
+    |backend| async move {
+        let app = std::sync::Arc::new(TestApp::new(backend).await?);
+        let staff = app.staff_record(staff_id(&app.worker_a)?).await?;
+        let enrolled = sign_in_fully(&app.confidant, &staff, TEST_PASSWORD).await?;
+        // Eight wrong passwords at once: each is counted, so the account ends up locked.
+        let mut guesses = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let app = app.clone();
+            let handle = staff.handle.clone();
+            guesses.spawn(async move {
+                app.confidant
+                    .sign_in(&handle, "a wrong guess made in parallel")
+                    .await
+                    .map(|_| ())
+            });
+        }
+        while let Some(result) = guesses.join_next().await {
+            assert!(matches!(
+                result?,
+                Err(SignInError::Refused | SignInError::LockedOut { .. })
+            ));
+        }
+        let stored = app
+            .confidant
+            .store()
+            .credential(staff.id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no credential"))?;
+        assert_eq!(stored.failed_attempts, 8, "every parallel failure counts");
+        assert!(matches!(
+            app.confidant.sign_in(&staff.handle, TEST_PASSWORD).await,
+            Err(SignInError::LockedOut { .. })
+        ));
+
+        // Later, two half-signed-in sessions send the same fresh code at once: one gets in.
+        app.confidant.clock().advance(Duration::hours(2));
+        app.confidant.clock().advance(Duration::seconds(30));
+        let mut halves = Vec::new();
+        for _ in 0..2 {
+            let signed = app.confidant.sign_in(&staff.handle, TEST_PASSWORD).await?;
+            halves.push(
+                app.confidant
+                    .session(signed.token.expose())
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("no session"))?,
+            );
+        }
+        let code = current_code(&app.confidant, &enrolled.secret);
+        let mut tries = tokio::task::JoinSet::new();
+        for half in halves {
+            let app = app.clone();
+            let code = code.clone();
+            tries.spawn(async move { app.confidant.second_factor(&half, &code).await.is_ok() });
+        }
+        let mut passed = 0;
+        while let Some(ok) = tries.join_next().await {
+            passed += usize::from(ok?);
+        }
+        assert_eq!(passed, 1, "a code opens one session only");
+        Ok(())
+    }
+);
+
+both_backends!(
+    a_password_set_by_an_administrator_revokes_the_accounts_tokens,
+    |backend| async move {
+        let app = TestApp::new(backend).await?;
+        let c = &app.confidant;
+        let staff = app.staff_record(staff_id(&app.worker_a)?).await?;
+        let token = c
+            .issue_token(
+                &Actor::System,
+                &staff,
+                Duration::days(30),
+                TokenScope::ReadWrite,
+            )
+            .await?;
+        assert!(c.authenticate_token(token.expose()).await?.is_some());
+        c.set_password(&app.admin, staff.id, TEST_PASSWORD, &[])
+            .await?;
+        assert!(
+            c.authenticate_token(token.expose()).await?.is_none(),
+            "a token issued before the reset no longer works"
+        );
+        Ok(())
+    }
+);
