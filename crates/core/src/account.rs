@@ -797,7 +797,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         context_words: &[&str],
     ) -> Result<(), OrganisationError> {
         let (staff, audit) = self
-            .staff_change(actor, staff_id, "staff.set_password")
+            .staff_change(actor, staff_id, Action::StaffUpdate, "staff.set_password")
             .await?;
         let mut words = context_words.to_vec();
         words.push(&staff.handle);
@@ -831,7 +831,12 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         staff_id: Uuid,
     ) -> Result<(), OrganisationError> {
         let (staff, audit) = self
-            .staff_change(actor, staff_id, "staff.reset_two_factor")
+            .staff_change(
+                actor,
+                staff_id,
+                Action::StaffUpdate,
+                "staff.reset_two_factor",
+            )
             .await?;
         let now = self.now_micros();
         let mut credential = self
@@ -859,7 +864,12 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         staff_id: Uuid,
     ) -> Result<u64, OrganisationError> {
         let (staff, audit) = self
-            .staff_change(actor, staff_id, "staff.terminate_sessions")
+            .staff_change(
+                actor,
+                staff_id,
+                Action::StaffDisable,
+                "staff.terminate_sessions",
+            )
             .await?;
         Ok(self
             .store
@@ -874,25 +884,27 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         actor: &Actor,
         staff_id: Uuid,
     ) -> Result<bool, OrganisationError> {
-        let (staff, audit) = self.staff_change(actor, staff_id, "staff.disable").await?;
+        let (staff, audit) = self
+            .staff_change(actor, staff_id, Action::StaffDisable, "staff.disable")
+            .await?;
         Ok(self
             .store
             .disable_staff(staff.id, self.now_micros(), &audit)
             .await?)
     }
 
-    /// A member of staff and the audit draft of an administrative change to their account, recorded
-    /// under `code` (`staff.disable`, ...); a refusal is audited and answers "not found".
+    /// A member of staff and the audit draft of an administrative change to their account (`action`:
+    /// `StaffUpdate` for what could hand the account over, `StaffDisable` for taking access away),
+    /// recorded under `code`; a refusal is audited and answers "not found".
     pub(crate) async fn staff_change(
         &self,
         actor: &Actor,
         staff_id: Uuid,
+        action: Action,
         code: &'static str,
     ) -> Result<(StaffRecord, AuditDraft), OrganisationError> {
         let staff = self.staff_record(staff_id).await?;
-        let permit = self
-            .permit(actor, Action::StaffUpdate, staff_resource(&staff))
-            .await?;
+        let permit = self.permit(actor, action, staff_resource(&staff)).await?;
         let audit =
             AuditDraft::permitted(&permit, Purpose::Administration, self.clock.now()).named(code);
         Ok((staff, audit))
@@ -1007,10 +1019,12 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     }
 }
 
-pub(crate) fn staff_resource(staff: &StaffRecord) -> Resource {
+/// An account as a policy resource.
+pub fn staff_resource(staff: &StaffRecord) -> Resource {
     Resource::Staff {
         id: staff.id,
         organisation_id: staff.organisation_id,
+        role: staff.role,
     }
 }
 

@@ -328,6 +328,12 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         Ok(self.store.staff_by_handle(handle).await?)
     }
 
+    /// Whether the policy would allow it, to decide which actions a page offers. Not a decision on
+    /// anything (nothing is recorded); the action itself is decided and audited when it is taken.
+    pub fn allows(&self, actor: &Actor, action: Action, resource: Resource) -> bool {
+        self.authorizer.authorize(actor, action, resource).is_ok()
+    }
+
     /// Asks the policy whether `actor` may do `action` on `resource`, for pages that offer an action
     /// before it is taken; a refusal is audited like any other.
     pub async fn may(

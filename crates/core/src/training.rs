@@ -79,7 +79,12 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             return Err(OrganisationError::Invalid(Violations(violations)));
         }
         let (_, audit) = self
-            .staff_change(actor, staff_id, "staff.record_training")
+            .staff_change(
+                actor,
+                staff_id,
+                Action::StaffUpdate,
+                "staff.record_training",
+            )
             .await?;
         let completed = completed_on.with_time(Time::MIDNIGHT).assume_utc();
         let record = TrainingRecord {

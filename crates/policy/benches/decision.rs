@@ -168,6 +168,7 @@ impl Population {
                     Resource::Staff {
                         id: other.user_id,
                         organisation_id: other.organisation_id,
+                        role: other.role,
                     },
                 )
             }
@@ -176,6 +177,7 @@ impl Population {
                 Resource::Staff {
                     id: actor.user_id,
                     organisation_id: actor.organisation_id,
+                    role: actor.role,
                 },
             ),
             17 => (

@@ -290,6 +290,7 @@ impl Engine {
             Resource::Staff {
                 id,
                 organisation_id,
+                role,
             } => {
                 let uid = v.staff(id);
                 let attrs = HashMap::from([
@@ -298,6 +299,7 @@ impl Engine {
                         entity(v.organisation(organisation_id)),
                     ),
                     ("holder".to_owned(), entity(v.user(id))),
+                    ("role".to_owned(), entity(v.role(role)?.clone())),
                 ]);
                 entities.push(Entity::new(uid.clone(), attrs, HashSet::new()).ok()?);
                 uid

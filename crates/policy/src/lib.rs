@@ -161,9 +161,11 @@ pub enum Action {
     /// Lists the staff accounts of an organisation (resource `Organisation`) or sees one account
     /// (resource `Staff`).
     StaffRead,
-    /// Disables an account, resets its two-factor, ends its sessions or records its training
-    /// (resource `Staff`).
+    /// Sets an account's password, resets its two-factor, records its training or sets its team
+    /// (resource `Staff`): what could hand an account, and its access, to someone else.
     StaffUpdate,
+    /// Disables an account or ends its sessions (resource `Staff`): only ever takes access away.
+    StaffDisable,
     /// Issues a personal access token for an account (resource `Staff`).
     TokenIssue,
     /// Opens a break-the-glass grant on a person (resource `Person`).
@@ -180,7 +182,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 20] = [
+    pub const ALL: [Action; 21] = [
         Action::OrganisationCreate,
         Action::ServiceCreate,
         Action::ServiceRead,
@@ -201,6 +203,7 @@ impl Action {
         Action::AuditRead,
         Action::OversightRead,
         Action::AccessGrant,
+        Action::StaffDisable,
     ];
 
     pub fn code(self) -> &'static str {
@@ -225,6 +228,7 @@ impl Action {
             Action::AuditRead => "audit.read",
             Action::OversightRead => "oversight.read",
             Action::AccessGrant => "access.grant",
+            Action::StaffDisable => "staff.disable",
         }
     }
 
@@ -252,10 +256,11 @@ pub enum Resource {
         key_worker_id: Option<Uuid>,
         scope: AccessScope,
     },
-    /// A staff account.
+    /// A staff account, with the role it holds (who may change an account depends on it).
     Staff {
         id: Uuid,
         organisation_id: Uuid,
+        role: Role,
     },
 }
 

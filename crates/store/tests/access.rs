@@ -614,7 +614,7 @@ both_backends!(
             c.reset_two_factor(&app.worker_b, staff.id).await,
             Err(OrganisationError::NotFound)
         ));
-        c.reset_two_factor(&app.admin, staff.id).await?;
+        c.reset_two_factor(&app.dpo, staff.id).await?;
         assert!(c.session(&signed.token).await?.is_none());
         assert_eq!(c.recovery_codes_left(staff.id).await?, 0);
         c.clock().advance(Duration::seconds(30));
@@ -772,7 +772,7 @@ both_backends!(
         // Neither in the future nor for no time at all.
         let Err(OrganisationError::Invalid(v)) = c
             .record_training(
-                &app.admin,
+                &app.dpo,
                 new.id,
                 TrainingKind::DataProtection,
                 today
@@ -787,11 +787,11 @@ both_backends!(
         assert_eq!(fields(&v), ["completed_on", "valid_for_days"]);
 
         // One kind is not enough; both are.
-        c.record_training(&app.admin, new.id, TrainingKind::DataProtection, today, 30)
+        c.record_training(&app.dpo, new.id, TrainingKind::DataProtection, today, 30)
             .await?;
         assert!(!can_read(&app, &app.actor_of(new.id).await?, person).await?);
         c.record_training(
-            &app.admin,
+            &app.dpo,
             new.id,
             TrainingKind::PolicyAcknowledgement,
             today,
@@ -997,12 +997,11 @@ both_backends!(
 
         c.set_service_scope(&app.admin, app.service_a, AccessScope::Team)
             .await?;
-        c.set_staff_team(&app.admin, worker_a, Some(north.id))
-            .await?;
-        c.set_staff_team(&app.admin, worker_c.id, Some(south.id))
+        c.set_staff_team(&app.dpo, worker_a, Some(north.id)).await?;
+        c.set_staff_team(&app.dpo, worker_c.id, Some(south.id))
             .await?;
         let Err(OrganisationError::Invalid(v)) = c
-            .set_staff_team(&app.admin, worker_a, Some(elsewhere.id))
+            .set_staff_team(&app.dpo, worker_a, Some(elsewhere.id))
             .await
         else {
             anyhow::bail!("a team of another service was accepted");
@@ -1087,8 +1086,7 @@ both_backends!(
         let north = c.create_team(&app.admin, app.service_a, "North").await?;
         c.set_service_scope(&app.admin, app.service_a, AccessScope::Team)
             .await?;
-        c.set_staff_team(&app.admin, worker_a, Some(north.id))
-            .await?;
+        c.set_staff_team(&app.dpo, worker_a, Some(north.id)).await?;
         // A full page of other people of the service comes first (ids follow creation order).
         let page = confidant_core::person::MAX_PAGE as usize;
         for _ in 0..page {
@@ -1575,7 +1573,7 @@ both_backends!(
 );
 
 both_backends!(
-    a_password_set_by_an_administrator_revokes_the_accounts_tokens,
+    a_password_set_for_someone_revokes_their_tokens_and_administrators_cannot_take_over_content_accounts,
     |backend| async move {
         let app = TestApp::new(backend).await?;
         let c = &app.confidant;
@@ -1589,7 +1587,22 @@ both_backends!(
             )
             .await?;
         assert!(c.authenticate_token(token.expose()).await?.is_some());
-        c.set_password(&app.admin, staff.id, TEST_PASSWORD, &[])
+        // Separation of duties: the administrator cannot set a practitioner's password, reset their
+        // second factor or record their training (any of which would hand them record content).
+        assert!(matches!(
+            c.set_password(&app.admin, staff.id, TEST_PASSWORD, &[]).await,
+            Err(OrganisationError::NotFound)
+        ));
+        assert!(matches!(
+            c.reset_two_factor(&app.admin, staff.id).await,
+            Err(OrganisationError::NotFound)
+        ));
+        let (auditor, _) = app.add_staff(Role::Auditor, None, "auditor.x", false).await?;
+        c.set_password(&app.admin, auditor.id, TEST_PASSWORD, &[])
+            .await?;
+        assert!(c.authenticate_token(token.expose()).await?.is_some());
+        // The DPO can.
+        c.set_password(&app.dpo, staff.id, TEST_PASSWORD, &[])
             .await?;
         assert!(
             c.authenticate_token(token.expose()).await?.is_none(),

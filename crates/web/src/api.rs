@@ -88,7 +88,7 @@ impl Authenticated {
                     .await?;
                 Err(ApiError::Forbidden(
                     "training_lapsed",
-                    "your data protection training or policy acknowledgement is not current; ask your administrator to record it",
+                    "your data protection training or policy acknowledgement is not current; ask your Data Protection Officer to record it",
                 ))
             }
             _ => Ok(()),

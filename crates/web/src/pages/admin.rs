@@ -7,6 +7,7 @@ use axum::Form;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use confidant_core::account::staff_resource;
 use confidant_core::organisation::OrganisationError;
 use confidant_core::store::{Store, TrainingKind};
 use confidant_core::{Action, Clock, Role};
@@ -248,7 +249,11 @@ struct UserPage {
     training: Vec<(String, String)>,
     kinds: Vec<(&'static str, &'static str)>,
     today: String,
-    can_manage: bool,
+    /// May set the password, reset two-factor, record training (the policy decides by the account's
+    /// role: administrators for accounts without record content, the DPO for every account).
+    can_update: bool,
+    /// May disable the account or end its sessions.
+    can_disable: bool,
     /// The kind of record access this account can be granted (trustees and processors' workers),
     /// offered to the Data Protection Officer.
     grant_kind: Option<&'static str>,
@@ -292,7 +297,16 @@ async fn user_page<S: Store, C: Clock>(
             .map(|k| (k.code(), k.label()))
             .collect(),
         today: state.confidant.clock().now().date().to_string(),
-        can_manage: signed.staff().role == Role::Administrator,
+        can_update: state.confidant.allows(
+            signed.actor(),
+            Action::StaffUpdate,
+            staff_resource(&staff),
+        ),
+        can_disable: state.confidant.allows(
+            signed.actor(),
+            Action::StaffDisable,
+            staff_resource(&staff),
+        ),
         grant_kind: match (signed.staff().role, staff.role) {
             (Role::DataProtectionOfficer, Role::Trustee) => Some("a trustee's matter"),
             (Role::DataProtectionOfficer, Role::ProcessorStaff) => Some("a processor's referral"),
@@ -340,7 +354,24 @@ pub async fn operate<S: Store, C: Clock>(
     if operation == "grant" {
         return grant(&state, &signed, staff_id, &form).await;
     }
-    require_administrator(&state, &signed).await?;
+    require_oversight(&state, &signed).await?;
+    let action = match operation.as_str() {
+        "disable" | "end-sessions" => Action::StaffDisable,
+        "reset-two-factor" | "reset-password" | "training" => Action::StaffUpdate,
+        _ => return Err(PageError::NotFound),
+    };
+    let staff = state
+        .confidant
+        .staff_member(signed.actor(), staff_id)
+        .await?;
+    signed
+        .require(
+            &state,
+            action,
+            staff_resource(&staff),
+            "Administrators change the accounts of administrators and auditors; the Data Protection Officer changes every account. Either may disable an account or end its sessions.",
+        )
+        .await?;
     let actor = signed.actor();
     let confidant = &state.confidant;
     let notice = match operation.as_str() {

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::{Chrome, PageError, Signed, St, date_time, field_errors, render, render_status};
 
 /// Lapsed training blocks personal data with a message that says so (not a bare "not found").
-pub const TRAINING_LAPSED: &str = "Your data protection training or policy acknowledgement is not current, so you cannot open personal data. Ask your administrator to record it; your dashboard shows what has lapsed.";
+pub const TRAINING_LAPSED: &str = "Your data protection training or policy acknowledgement is not current, so you cannot open personal data. Ask your Data Protection Officer to record it; your dashboard shows what has lapsed.";
 
 /// Refuses personal data to staff whose training has lapsed, saying so (and recording it).
 async fn require_training<S: Store, C: Clock>(
