@@ -621,7 +621,8 @@ pub trait Store: Send + Sync + 'static {
         pending_only: bool,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<GrantRecord>, StoreError>> + Send;
-    /// Records a review decision on a pending grant; `false` if it is not pending any more.
+    /// Records a review decision on a pending grant (an escalation also ends the access at once);
+    /// `false` if it is not pending any more.
     fn review_grant(
         &self,
         grant_id: Uuid,

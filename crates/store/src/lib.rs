@@ -1589,8 +1589,10 @@ impl Store for SqlStore {
         note: Option<&[u8]>,
         audit: &AuditDraft,
     ) -> Result<bool, StoreError> {
+        // Escalating also ends the access at once, if it is still running.
         let change = sqlx::query(
-            "UPDATE access_grant SET review_state = $1, reviewed_by = $2, reviewed_at = $3, review_note = $4 \
+            "UPDATE access_grant SET review_state = $1, reviewed_by = $2, reviewed_at = $3, review_note = $4, \
+             revoked_at = CASE WHEN $1 = 'escalated' AND ends_at > $3 THEN $3 ELSE revoked_at END \
              WHERE id = $5 AND review_state = 'pending'",
         )
         .bind(state.code())

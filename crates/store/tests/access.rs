@@ -1611,3 +1611,34 @@ both_backends!(
         Ok(())
     }
 );
+
+both_backends!(
+    escalating_a_break_the_glass_access_ends_it_at_once,
+    |backend| async move {
+        let app = TestApp::new(backend).await?;
+        let c = &app.confidant;
+        let ann = add_person(&app, &app.worker_a, app.service_a, "Ann", "Ashworth").await?;
+        let grant = c
+            .break_glass(
+                &app.worker_b,
+                ann,
+                "a call from the ambulance service tonight",
+            )
+            .await?;
+        assert!(can_read(&app, &app.worker_b, ann).await?);
+        c.review_break_glass(&app.dpo, grant.id, ReviewState::Escalated, "not justified")
+            .await?;
+        assert!(
+            !can_read(&app, &app.worker_b, ann).await?,
+            "an escalated access no longer opens the record"
+        );
+        // Signing off leaves a running access alone.
+        let again = c
+            .break_glass(&app.worker_b, ann, "a second call, the risk is still there")
+            .await?;
+        c.review_break_glass(&app.dpo, again.id, ReviewState::SignedOff, "")
+            .await?;
+        assert!(can_read(&app, &app.worker_b, ann).await?);
+        Ok(())
+    }
+);
