@@ -857,10 +857,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         key_worker_id: Option<Uuid>,
     ) -> Result<(), PersonError> {
         let resource = self
-            .person_resource(actor, Action::PersonUpdate, person_id, purpose)
+            .person_resource(actor, Action::PersonAssign, person_id, purpose)
             .await?;
         let permit = self
-            .person_permit(actor, Action::PersonUpdate, resource, purpose)
+            .person_permit(actor, Action::PersonAssign, resource, purpose)
             .await?;
         let Resource::Person { service_id, .. } = resource else {
             return Err(PersonError::NotFound);
@@ -891,8 +891,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         if !violations.is_empty() {
             return Err(PersonError::Invalid(Violations(violations)));
         }
-        let audit =
-            AuditDraft::permitted(&permit, purpose, self.clock.now()).named("person.assign");
+        let audit = AuditDraft::permitted(&permit, purpose, self.clock.now());
         if self
             .store
             .assign_person(person_id, team_id, key_worker_id, &audit)

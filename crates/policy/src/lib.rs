@@ -166,6 +166,9 @@ pub enum Action {
     StaffUpdate,
     /// Disables an account or ends its sessions (resource `Staff`): only ever takes access away.
     StaffDisable,
+    /// Puts a person in a team or gives them a key worker (resource `Person`): decides who sees the
+    /// record in services scoped by team or caseload.
+    PersonAssign,
     /// Issues a personal access token for an account (resource `Staff`).
     TokenIssue,
     /// Opens a break-the-glass grant on a person (resource `Person`).
@@ -182,7 +185,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 21] = [
+    pub const ALL: [Action; 22] = [
         Action::OrganisationCreate,
         Action::ServiceCreate,
         Action::ServiceRead,
@@ -204,6 +207,7 @@ impl Action {
         Action::OversightRead,
         Action::AccessGrant,
         Action::StaffDisable,
+        Action::PersonAssign,
     ];
 
     pub fn code(self) -> &'static str {
@@ -229,6 +233,7 @@ impl Action {
             Action::OversightRead => "oversight.read",
             Action::AccessGrant => "access.grant",
             Action::StaffDisable => "staff.disable",
+            Action::PersonAssign => "person.assign",
         }
     }
 

@@ -1513,7 +1513,7 @@ both_backends!(
         let app = std::sync::Arc::new(TestApp::new(backend).await?);
         let staff = app.staff_record(staff_id(&app.worker_a)?).await?;
         let enrolled = sign_in_fully(&app.confidant, &staff, TEST_PASSWORD).await?;
-        // Eight wrong passwords at once: each is counted, so the account ends up locked.
+        // Eight wrong passwords at once: none is lost, so the account ends up locked.
         let mut guesses = tokio::task::JoinSet::new();
         for _ in 0..8 {
             let app = app.clone();
@@ -1537,7 +1537,14 @@ both_backends!(
             .credential(staff.id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("no credential"))?;
-        assert_eq!(stored.failed_attempts, 8, "every parallel failure counts");
+        // Every guess checked against the password counts (one that arrives while the lock is already
+        // set is refused unchecked), so however they interleave the count reaches the lock.
+        assert!(
+            (confidant_core::account::FREE_ATTEMPTS..=8).contains(&stored.failed_attempts),
+            "{} failures counted",
+            stored.failed_attempts
+        );
+        assert!(stored.locked_until_micros.is_some());
         assert!(matches!(
             app.confidant.sign_in(&staff.handle, TEST_PASSWORD).await,
             Err(SignInError::LockedOut { .. })

@@ -57,9 +57,10 @@ enum Route {
     ApiPeopleCreate,
     ApiLookup,
     ApiAccessHistory,
+    ApiAssign,
 }
 
-const ROUTES: [Route; 19] = [
+const ROUTES: [Route; 20] = [
     Route::Dashboard,
     Route::PeopleList,
     Route::PeopleSearch,
@@ -79,6 +80,7 @@ const ROUTES: [Route; 19] = [
     Route::ApiPeopleCreate,
     Route::ApiLookup,
     Route::ApiAccessHistory,
+    Route::ApiAssign,
 ];
 
 fn in_service(role: Role) -> bool {
@@ -128,6 +130,11 @@ fn expected(route: Route, role: Role, scope: Scope) -> Expect {
         Route::PersonPage | Route::ApiPersonRead => pick(reads_record, NotFound),
         Route::ApiPersonUpdate => pick(changes_record, NotFound),
         Route::ApiAccessHistory => pick(sees_history, NotFound),
+        // Who looks after a person is the service's managers' decision.
+        Route::ApiAssign => pick(
+            matches!(role, Role::TeamManager | Role::ServiceManager) && scope == Scope::In,
+            NotFound,
+        ),
         Route::BreakGlassForm => pick(breaks_glass, Forbidden),
         Route::AdminUsers | Route::AdminUser => pick(administers, Forbidden),
         Route::AdminNewUser => pick(role == Role::Administrator, Forbidden),
@@ -365,6 +372,11 @@ impl World {
                 Method::GET,
                 format!("/api/v1/people/{person}/access-history"),
                 None,
+            ),
+            Route::ApiAssign => api(
+                Method::PUT,
+                format!("/api/v1/people/{person}/assignment"),
+                Some("{}"),
             ),
         }?)
     }
