@@ -803,22 +803,45 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         words.push(&staff.handle);
         password::check_new(new, &words)
             .map_err(|p| OrganisationError::Invalid(Violations(vec![password_violation(&p)])))?;
+        let hash = password::hash(new);
+        self.hand_over(
+            &staff,
+            &audit,
+            RecoveryCodes::Keep,
+            "password_set",
+            |c, now| {
+                c.password_hash = Some(hash);
+                c.password_changed_at_micros = Some(now);
+                c.failed_attempts = 0;
+                c.locked_until_micros = None;
+            },
+        )
+        .await
+    }
+
+    /// Changes a member of staff's credential on behalf of the organisation, then ends their sessions
+    /// and revokes their tokens: whoever held the old password or second factor holds nothing now.
+    async fn hand_over(
+        &self,
+        staff: &StaffRecord,
+        audit: &AuditDraft,
+        recovery: RecoveryCodes,
+        reason: &'static str,
+        change: impl FnOnce(&mut Credential, i64),
+    ) -> Result<(), OrganisationError> {
         let now = self.now_micros();
         let mut credential = self
             .store
             .credential(staff.id)
             .await?
             .unwrap_or_else(|| empty_credential(staff.id, now));
-        credential.password_hash = Some(password::hash(new));
-        credential.password_changed_at_micros = Some(now);
-        credential.failed_attempts = 0;
-        credential.locked_until_micros = None;
+        change(&mut credential, now);
         credential.updated_at_micros = now;
         self.store
-            .save_credential(&credential, None, &RecoveryCodes::Keep, &audit)
+            .save_credential(&credential, None, &recovery, audit)
             .await?;
         self.store
-            .end_sessions_of(staff.id, None, now, "password_set", &audit)
+            .end_sessions_of(staff.id, None, now, reason, audit)
             .await?;
         Ok(())
     }
@@ -838,23 +861,18 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 "staff.reset_two_factor",
             )
             .await?;
-        let now = self.now_micros();
-        let mut credential = self
-            .store
-            .credential(staff.id)
-            .await?
-            .unwrap_or_else(|| empty_credential(staff.id, now));
-        credential.totp_secret = None;
-        credential.totp_confirmed_at_micros = None;
-        credential.totp_last_step = None;
-        credential.updated_at_micros = now;
-        self.store
-            .save_credential(&credential, None, &RecoveryCodes::Clear, &audit)
-            .await?;
-        self.store
-            .end_sessions_of(staff.id, None, now, "two_factor_reset", &audit)
-            .await?;
-        Ok(())
+        self.hand_over(
+            &staff,
+            &audit,
+            RecoveryCodes::Clear,
+            "two_factor_reset",
+            |c, _| {
+                c.totp_secret = None;
+                c.totp_confirmed_at_micros = None;
+                c.totp_last_step = None;
+            },
+        )
+        .await
     }
 
     /// Ends every session of a member of staff at once (an administrator's "sign them out").
