@@ -6,13 +6,15 @@
 //! Never skipped: `scripts/browser-deps` installs what is missing (chromium, the locked node
 //! packages), and if it cannot, the test fails with its output.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::{Server, collect};
 use serde_json::{Value, json};
+
+mod common;
 
 const BIN: &str = env!("CARGO_BIN_EXE_confidant");
 const IDLE_SECONDS: u64 = 3;
@@ -86,92 +88,6 @@ impl Install {
     }
 }
 
-/// Collects everything a child writes to a pipe.
-fn collect(mut pipe: impl Read + Send + 'static, sink: Arc<Mutex<Vec<u8>>>) {
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = pipe.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            if let Ok(mut all) = sink.lock() {
-                all.extend_from_slice(&buf[..n]);
-            }
-        }
-    });
-}
-
-/// A running `confidant serve`; killed when dropped, so a failing test leaves no server behind.
-struct Server {
-    child: Child,
-    base: String,
-    logs: Arc<Mutex<Vec<u8>>>,
-}
-
-impl Server {
-    fn start(mut cmd: Command) -> anyhow::Result<Self> {
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()?;
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let stdout = Arc::new(Mutex::new(Vec::new()));
-        collect(
-            child
-                .stderr
-                .take()
-                .ok_or_else(|| anyhow::anyhow!("no stderr"))?,
-            logs.clone(),
-        );
-        collect(
-            child
-                .stdout
-                .take()
-                .ok_or_else(|| anyhow::anyhow!("no stdout"))?,
-            stdout.clone(),
-        );
-        let mut server = Self {
-            child,
-            base: String::new(),
-            logs,
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let printed = stdout
-                .lock()
-                .map(|s| String::from_utf8_lossy(&s).into_owned())
-                .unwrap_or_default();
-            if let Some(base) = printed
-                .lines()
-                .find_map(|l| l.strip_prefix("Confidant is serving on "))
-            {
-                server.base = base.trim().to_owned();
-                return Ok(server);
-            }
-            if let Some(status) = server.child.try_wait()? {
-                anyhow::bail!("the server exited ({status}): {}", server.logs());
-            }
-            anyhow::ensure!(Instant::now() < deadline, "the server did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn logs(&self) -> String {
-        self.logs
-            .lock()
-            .map(|l| String::from_utf8_lossy(&l).into_owned())
-            .unwrap_or_default()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Runs a command to the end (or kills it at the deadline); (success, stdout, stderr).
 fn run_with_deadline(
     mut cmd: Command,
@@ -189,14 +105,14 @@ fn run_with_deadline(
             .stdout
             .take()
             .ok_or_else(|| anyhow::anyhow!("no stdout"))?,
-        out.clone(),
+        vec![out.clone()],
     );
     collect(
         child
             .stderr
             .take()
             .ok_or_else(|| anyhow::anyhow!("no stderr"))?,
-        err.clone(),
+        vec![err.clone()],
     );
     let started = Instant::now();
     let status = loop {
@@ -320,7 +236,7 @@ fn the_staff_pages_work_and_are_accessible_in_a_real_browser() -> anyhow::Result
     });
     let result = node(&root, "confidant.mjs", Some(&fixture.to_string()));
     if result.is_err() {
-        eprintln!("--- server log\n{}", server.logs());
+        eprintln!("--- server log\n{}", server.log_text());
     }
     result?;
     drop(server);

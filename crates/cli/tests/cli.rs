@@ -2,14 +2,16 @@
 //! real HTTP. Covers keys (missing, wrong, rotated), the audit chain against raw tampering, validation over
 //! HTTP, the privacy canary across files and logs, configuration errors, and SIGKILL mid-write.
 
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::Server;
 use confidant_testkit::{TestBackend, TestDb};
 use serde_json::{Value, json};
+
+mod common;
 
 const BIN: &str = env!("CARGO_BIN_EXE_confidant");
 const CANARY_NAME: &str = "Zqxcanaryname";
@@ -102,91 +104,6 @@ impl Install {
 
     fn serve(&self) -> anyhow::Result<Server> {
         Server::start(self.command(&["serve", "--listen", "127.0.0.1:0"]))
-    }
-}
-
-/// A running `confidant serve`, its address, and everything it wrote to stdout and stderr.
-struct Server {
-    child: Child,
-    base: String,
-    logs: Arc<Mutex<Vec<u8>>>,
-}
-
-impl Server {
-    fn start(mut cmd: Command) -> anyhow::Result<Self> {
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()?;
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let stderr = child
-            .stderr
-            .take()
-            .ok_or_else(|| anyhow::anyhow!("no stderr"))?;
-        let sink = logs.clone();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stderr);
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().map(|mut l| l.extend_from_slice(&buf[..n])).ok();
-            }
-        });
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
-        let (tx, rx) = std::sync::mpsc::channel();
-        let sink = logs.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(addr) = line.strip_prefix("Confidant is serving on ") {
-                    let _ = tx.send(addr.trim().to_owned());
-                }
-                sink.lock()
-                    .map(|mut l| l.extend_from_slice(line.as_bytes()))
-                    .ok();
-            }
-        });
-        let base = rx
-            .recv_timeout(Duration::from_secs(60))
-            .map_err(|_| anyhow::anyhow!("the server did not start"))?;
-        Ok(Self { child, base, logs })
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    fn logs(&self) -> Vec<u8> {
-        self.logs.lock().map(|l| l.clone()).unwrap_or_default()
-    }
-
-    fn kill(mut self) -> anyhow::Result<()> {
-        // SIGKILL: no graceful shutdown, no chance to flush anything.
-        self.child.kill()?;
-        self.child.wait()?;
-        Ok(())
-    }
-
-    fn stop(mut self) -> anyhow::Result<Vec<u8>> {
-        Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status()?;
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while self.child.try_wait()?.is_none() {
-            anyhow::ensure!(
-                Instant::now() < deadline,
-                "the server did not stop on SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-        Ok(self.logs())
     }
 }
 
