@@ -18,13 +18,16 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::audit::{AuditDraft, Purpose};
-use crate::field::{IndexField, PersonField};
+use crate::field::{FieldGroups, FieldSpec, IndexField, PersonField, ValueKind};
 use crate::identifier::{
     DateOfBirth, EmailAddress, IdentifierError, NationalInsuranceNumber, NhsNumber, PersonName,
     PhoneNumber, Postcode, normalise_name_for_index,
 };
 use crate::organisation::micros;
-use crate::store::{FieldChange, IndexChange, SealedPerson, Store, StoreError, WrappedDataKey};
+use crate::store::{
+    ChangeStamp, FieldChange, IndexChange, SealedPerson, ServiceConfig, Store, StoreError,
+    WrappedDataKey,
+};
 use crate::{Clock, Confidant};
 
 const SEALED_TABLE: &str = "person_field";
@@ -90,63 +93,116 @@ impl From<StoreError> for PersonError {
     }
 }
 
-/// A person's details as given by a client. On create, names are required and absent fields stay
-/// empty; on update, absent fields are unchanged and an empty string clears an optional field.
+/// A person's details as given by a client: catalogue field codes and their values. On create, names
+/// are required and absent fields stay empty; on update, absent fields are unchanged and an empty
+/// string clears an optional field. A code the catalogue does not have, or of a field group the
+/// service does not collect, is refused.
 #[derive(Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PersonInput {
-    pub given_name: Option<String>,
-    pub family_name: Option<String>,
-    pub date_of_birth: Option<String>,
-    pub nhs_number: Option<String>,
-    pub ni_number: Option<String>,
-    pub address: Option<String>,
-    pub postcode: Option<String>,
-    pub phone: Option<String>,
-    pub email: Option<String>,
-}
+#[serde(transparent)]
+pub struct PersonInput(BTreeMap<String, String>);
 
 impl fmt::Debug for PersonInput {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("PersonInput([redacted])")
+        write!(f, "PersonInput({:?}, [redacted])", self.0.keys())
     }
 }
 
 impl PersonInput {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets a field's raw value (builder style).
+    pub fn with(mut self, field: PersonField, value: impl Into<String>) -> Self {
+        self.set(field, value);
+        self
+    }
+
+    pub fn set(&mut self, field: PersonField, value: impl Into<String>) {
+        self.0.insert(field.code().to_owned(), value.into());
+    }
+
+    /// Sets a field by its code, as a form or API gives it (checked when the input is used).
+    pub fn set_code(&mut self, code: &str, value: impl Into<String>) {
+        self.0.insert(code.to_owned(), value.into());
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     fn raw(&self, field: PersonField) -> Option<&str> {
-        match field {
-            PersonField::GivenName => self.given_name.as_deref(),
-            PersonField::FamilyName => self.family_name.as_deref(),
-            PersonField::DateOfBirth => self.date_of_birth.as_deref(),
-            PersonField::NhsNumber => self.nhs_number.as_deref(),
-            PersonField::NiNumber => self.ni_number.as_deref(),
-            PersonField::Address => self.address.as_deref(),
-            PersonField::Postcode => self.postcode.as_deref(),
-            PersonField::Phone => self.phone.as_deref(),
-            PersonField::Email => self.email.as_deref(),
+        self.0.get(field.code()).map(String::as_str)
+    }
+
+    /// Codes given that are not in the catalogue.
+    fn unknown(&self) -> impl Iterator<Item = &str> {
+        self.0
+            .keys()
+            .map(String::as_str)
+            .filter(|c| PersonField::from_code(c).is_none())
+    }
+}
+
+/// Free text: at most `max` characters, no control characters (line breaks only if `multiline`).
+pub(crate) fn parse_text(
+    field: &'static str,
+    input: &str,
+    max: usize,
+    multiline: bool,
+) -> Result<String, IdentifierError> {
+    let text = input.trim();
+    if text.chars().count() > max {
+        return Err(IdentifierError::TooLong { field, max });
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\r' || c == '\t')))
+    {
+        return Err(IdentifierError::Invalid {
+            field,
+            reason: if multiline {
+                "must not contain control characters"
+            } else {
+                "must be one line without control characters"
+            },
+        });
+    }
+    Ok(text.to_owned())
+}
+
+/// A value of a catalogue field of the generic kinds (line, text, date, choice).
+pub(crate) fn parse_value(spec: &FieldSpec, input: &str) -> Result<String, IdentifierError> {
+    match spec.kind {
+        ValueKind::Line(max) => parse_text(spec.code, input, max, false),
+        ValueKind::Text(max) => parse_text(spec.code, input, max, true),
+        ValueKind::Date => {
+            let format = time::macros::format_description!("[year]-[month]-[day]");
+            time::Date::parse(input.trim(), &format)
+                .map(|d| d.format(&format).unwrap_or_default())
+                .map_err(|_| IdentifierError::Invalid {
+                    field: spec.code,
+                    reason: "must be a date as YYYY-MM-DD",
+                })
         }
+        ValueKind::Choice(options) => options
+            .iter()
+            .find(|(code, _)| *code == input.trim())
+            .map(|(code, _)| (*code).to_owned())
+            .ok_or(IdentifierError::Invalid {
+                field: spec.code,
+                reason: "is not one of the offered choices",
+            }),
+        ValueKind::Identifier | ValueKind::Document => Err(IdentifierError::Invalid {
+            field: spec.code,
+            reason: "cannot be set here",
+        }),
     }
 }
 
 /// A postal address: free text, 1–300 characters, line breaks allowed, no other control characters.
-fn parse_address(input: &str) -> Result<String, IdentifierError> {
-    let text = input.trim();
-    if text.chars().count() > 300 {
-        return Err(IdentifierError::TooLong {
-            field: "address",
-            max: 300,
-        });
-    }
-    if text
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\r')
-    {
-        return Err(IdentifierError::Invalid {
-            field: "address",
-            reason: "must not contain control characters",
-        });
-    }
-    Ok(text.to_owned())
+fn parse_address(field: &'static str, input: &str) -> Result<String, IdentifierError> {
+    parse_text(field, input, 300, true)
 }
 
 /// A parsed value in its canonical stored form, with its blind-index form where it has one.
@@ -173,7 +229,33 @@ fn parse_field(
             }
         }
         PersonField::DateOfBirth => plain(DateOfBirth::parse(raw, today)?.as_str().to_owned()),
-        PersonField::Address => plain(parse_address(raw)?),
+        PersonField::Address => plain(parse_address(field.code(), raw)?),
+        // Safe contact details are checked like the ordinary ones but never get a blind index: they
+        // must not be findable from anywhere else.
+        PersonField::SafePhone => plain(PhoneNumber::parse(raw)?.as_str().to_owned()),
+        PersonField::SafeEmail => plain(EmailAddress::parse(raw)?.as_str().to_owned()),
+        PersonField::SafeAddress
+        | PersonField::SafeTimes
+        | PersonField::Language
+        | PersonField::Interpreter
+        | PersonField::CommunicationNeeds
+        | PersonField::Photo
+        | PersonField::Gender
+        | PersonField::RelationshipStatus
+        | PersonField::SexualOrientation
+        | PersonField::Ethnicity
+        | PersonField::Religion
+        | PersonField::Disabilities
+        | PersonField::PhysicalHealth
+        | PersonField::MentalHealth
+        | PersonField::Pregnancy
+        | PersonField::Convictions
+        | PersonField::CriminalJusticeOrders
+        | PersonField::OffenderManager
+        | PersonField::EmploymentHistory
+        | PersonField::Income
+        | PersonField::HousingHistory
+        | PersonField::Debts => plain(parse_value(&field.spec(), raw)?),
         PersonField::NhsNumber => {
             let v = NhsNumber::parse(raw)?;
             Canonical {
@@ -219,10 +301,32 @@ fn parse_input(
     input: &PersonInput,
     today: time::Date,
     creating: bool,
+    groups: &FieldGroups,
 ) -> Result<Parsed, Violations> {
     let mut parsed = Parsed::new();
     let mut violations = Vec::new();
+    if input.unknown().next().is_some() {
+        violations.push(Violation::new(
+            "fields",
+            "holds a field code the catalogue does not have",
+        ));
+    }
     for field in PersonField::ALL {
+        let spec = field.spec();
+        if input.raw(field).is_some() && !groups.contains(spec.group) {
+            violations.push(Violation::new(
+                spec.code,
+                format!("{} is not collected by this service", spec.code),
+            ));
+            continue;
+        }
+        if spec.kind == ValueKind::Document && input.raw(field).is_some() {
+            violations.push(Violation::new(
+                spec.code,
+                format!("{} is uploaded as a file, not set as a value", spec.code),
+            ));
+            continue;
+        }
         let required = matches!(field, PersonField::GivenName | PersonField::FamilyName);
         match input.raw(field) {
             None if creating && required => violations.push(Violation::new(
@@ -435,6 +539,15 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         }
     }
 
+    /// A service's configuration, or what an unconfigured service does.
+    pub async fn service_config(&self, service_id: Uuid) -> Result<ServiceConfig, StoreError> {
+        Ok(self
+            .store
+            .service_config(service_id)
+            .await?
+            .unwrap_or_else(|| ServiceConfig::default_for(service_id)))
+    }
+
     fn digests(&self, sources: Vec<(IndexField, Option<String>)>) -> Vec<IndexChange> {
         sources
             .into_iter()
@@ -451,7 +564,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         input: &PersonInput,
     ) -> Result<Person, PersonError> {
         let now = self.clock.now();
-        let parsed = parse_input(input, now.date(), true).map_err(PersonError::Invalid)?;
+        let groups = self.service_config(service_id).await?.field_groups;
+        let parsed = parse_input(input, now.date(), true, &groups).map_err(PersonError::Invalid)?;
         let resource = self
             .service_resource(actor, Action::PersonCreate, service_id, purpose)
             .await?;
@@ -604,10 +718,15 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         input: &PersonInput,
     ) -> Result<Person, PersonError> {
         let now = self.clock.now();
-        let changes = parse_input(input, now.date(), false).map_err(PersonError::Invalid)?;
         let resource = self
             .person_resource(actor, Action::PersonUpdate, person_id, purpose)
             .await?;
+        let Resource::Person { service_id, .. } = resource else {
+            return Err(PersonError::NotFound);
+        };
+        let groups = self.service_config(service_id).await?.field_groups;
+        let changes =
+            parse_input(input, now.date(), false, &groups).map_err(PersonError::Invalid)?;
         let permit = self
             .person_permit(actor, Action::PersonUpdate, resource, purpose)
             .await?;
@@ -631,6 +750,15 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let row_id = person_id.to_string();
         let mut field_changes: Vec<FieldChange> = Vec::new();
         for (field, change) in changes {
+            // Setting a value to what it already is changes nothing, so leaves no history.
+            let unchanged = match (&change, current.get(&field)) {
+                (Some(c), Some(old)) => c.stored == old.stored,
+                (None, None) => true,
+                _ => false,
+            };
+            if unchanged {
+                continue;
+            }
             match change {
                 Some(c) => {
                     field_changes.push((
@@ -648,8 +776,15 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 }
             }
         }
+        if field_changes.is_empty() {
+            return Ok(before);
+        }
         let indexes = self.digests(index_sources(&current));
         let audit = AuditDraft::permitted(&permit, purpose, now);
+        let stamp = ChangeStamp {
+            by: actor.audit_id(),
+            at_micros: micros(now),
+        };
         let updated = self
             .store
             .update_person(
@@ -657,7 +792,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 &field_changes,
                 &indexes,
                 sealed.updated_at_micros,
-                micros(now),
+                &stamp,
                 &audit,
             )
             .await?;

@@ -117,6 +117,316 @@ pub struct ApiTokenRecord {
     pub revoked_at_micros: Option<i64>,
 }
 
+/// Sealed values of one record as stored: catalogue field code and sealed bytes.
+pub type SealedFields = Vec<(String, Vec<u8>)>;
+/// One change to a record's sealed fields: a new sealed value, or `None` to remove it.
+pub type SealedChange = (String, Option<Vec<u8>>);
+
+/// Who made a change and when: written beside each old value kept for the correction history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeStamp {
+    pub by: String,
+    pub at_micros: i64,
+}
+
+/// A service's configuration of its record: which field groups it collects and whom it takes
+/// referrals from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceConfig {
+    pub service_id: Uuid,
+    pub field_groups: crate::field::FieldGroups,
+    pub referrals: ReferralPolicy,
+    /// For [`ReferralPolicy::PartnerOnly`]: the partner service whose open cases may be referred.
+    pub partner_service_id: Option<Uuid>,
+}
+
+impl ServiceConfig {
+    /// What a service does until it is configured: every field group, referrals from anyone.
+    pub fn default_for(service_id: Uuid) -> Self {
+        Self {
+            service_id,
+            field_groups: crate::field::FieldGroups::all(),
+            referrals: ReferralPolicy::Anyone,
+            partner_service_id: None,
+        }
+    }
+}
+
+macro_rules! codes {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $code:literal : $label:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn code(self) -> &'static str {
+                match self { $($name::$variant => $code),+ }
+            }
+            pub fn label(self) -> &'static str {
+                match self { $($name::$variant => $label),+ }
+            }
+            pub fn from_code(code: &str) -> Option<$name> {
+                Self::ALL.iter().copied().find(|v| v.code() == code)
+            }
+        }
+    };
+}
+
+codes!(
+    /// Whom a service takes referrals from.
+    ReferralPolicy {
+        Anyone = "anyone": "The person, anyone on their behalf, or a professional",
+        SelfOnly = "self": "The person themselves only",
+        ProfessionalOnly = "professional": "Professionals only",
+        PartnerOnly = "partner": "Only a named partner service, for people with an open case there",
+    }
+);
+
+impl ReferralPolicy {
+    pub fn accepts(self, source: ReferralSource) -> bool {
+        match self {
+            ReferralPolicy::Anyone => source != ReferralSource::Partner,
+            ReferralPolicy::SelfOnly => source == ReferralSource::SelfReferral,
+            ReferralPolicy::ProfessionalOnly => source == ReferralSource::Professional,
+            ReferralPolicy::PartnerOnly => source == ReferralSource::Partner,
+        }
+    }
+}
+
+codes!(
+    /// Who made a referral.
+    ReferralSource {
+        SelfReferral = "self": "The person themselves",
+        Other = "other": "Someone on their behalf (family, friend)",
+        Professional = "professional": "A professional",
+        Partner = "partner": "The partner service",
+    }
+);
+
+codes!(
+    /// Where a referral is in triage. `Received` → `ContactAttempted` → one of the four outcomes.
+    TriageState {
+        Received = "received": "Received",
+        ContactAttempted = "contact_attempted": "Contact attempted",
+        Accepted = "accepted": "Accepted",
+        Declined = "declined": "Declined (erased)",
+        NoResponse = "no_response": "No response",
+        Withdrawn = "withdrawn": "Withdrawn",
+    }
+);
+
+impl TriageState {
+    /// Whether triage may move from `self` to `to`.
+    pub fn may_become(self, to: TriageState) -> bool {
+        use TriageState::*;
+        matches!(
+            (self, to),
+            (Received, ContactAttempted)
+                | (ContactAttempted, ContactAttempted)
+                | (Received | ContactAttempted, Accepted | Declined | NoResponse | Withdrawn)
+        )
+    }
+
+    pub fn is_open(self) -> bool {
+        matches!(self, TriageState::Received | TriageState::ContactAttempted)
+    }
+}
+
+codes!(
+    /// How a related person stands to the service user.
+    Relationship {
+        Child = "child": "Child",
+        Family = "family": "Family member",
+        NextOfKin = "next_of_kin": "Next of kin",
+        Advocate = "advocate": "Advocate",
+        ActingOnBehalf = "acting_on_behalf": "Acting on the person's behalf",
+        AllegedPerpetrator = "alleged_perpetrator": "Alleged perpetrator of abuse",
+    }
+);
+
+codes!(
+    /// Why a case closed.
+    ClosureReason {
+        Completed = "completed": "Support completed",
+        Disengaged = "disengaged": "Stopped engaging",
+        MovedAway = "moved_away": "Moved out of the area",
+        Transferred = "transferred": "Transferred to another service",
+        Declined = "declined": "Chose to end support",
+        Died = "died": "Died",
+        Other = "other": "Another reason",
+    }
+);
+
+codes!(
+    /// How a contact with the person happened.
+    ContactType {
+        Visit = "visit": "Visit",
+        Phone = "phone": "Phone call",
+        Text = "text": "Text message",
+        Email = "email": "Email",
+        Letter = "letter": "Letter",
+        VideoCall = "video_call": "Video call",
+        Meeting = "meeting": "Meeting",
+        Record = "record": "Note for the record (no contact)",
+    }
+);
+
+codes!(
+    /// Where an entry stands: which codes apply depends on its kind ([`EntryStatus::of_kind`]).
+    EntryStatus {
+        Active = "active": "Active",
+        Completed = "completed": "Completed",
+        NotStarted = "not_started": "Not started",
+        InProgress = "in_progress": "In progress",
+        Achieved = "achieved": "Achieved",
+        NotAchieved = "not_achieved": "Not achieved",
+        Booked = "booked": "Booked",
+        Attended = "attended": "Attended",
+        Missed = "missed": "Missed",
+        Cancelled = "cancelled": "Cancelled",
+        AwaitingTranscription = "awaiting_transcription": "Awaiting transcription",
+        Transcribed = "transcribed": "Transcribed, awaiting destruction",
+        Archived = "archived": "Archived",
+        Destroyed = "destroyed": "Destroyed",
+    }
+);
+
+impl EntryStatus {
+    /// The statuses an entry of `kind` can have; the first is where it starts. Notes have none.
+    pub fn of_kind(kind: crate::field::RecordKind) -> &'static [EntryStatus] {
+        use EntryStatus::*;
+        use crate::field::RecordKind as K;
+        match kind {
+            K::Plan => &[Active, Completed],
+            K::Goal => &[NotStarted, InProgress, Achieved, NotAchieved],
+            K::Appointment => &[Booked, Attended, Missed, Cancelled],
+            K::PaperNote => &[AwaitingTranscription, Transcribed, Destroyed],
+            K::PaperFile => &[Archived, Destroyed],
+            _ => &[],
+        }
+    }
+}
+
+/// A related person (a third party) as stored: sealed with their own data key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelatedRecord {
+    pub id: Uuid,
+    /// The service user in whose record they appear.
+    pub person_id: Uuid,
+    pub relationship: Relationship,
+    /// When the related person is also someone a service supports: their record. Only ever used to
+    /// keep the service user's record away from them; never shown from their side.
+    pub linked_person_id: Option<Uuid>,
+    pub key_version: i64,
+    pub created_by: String,
+    pub created_at_micros: i64,
+}
+
+/// A referral as stored: metadata in the clear (nothing identifying), details sealed with the
+/// referral's own data key until it is accepted or erased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferralRecord {
+    pub id: Uuid,
+    pub service_id: Uuid,
+    pub source: ReferralSource,
+    /// For a partner referral: the person's record at the partner service.
+    pub partner_person_id: Option<Uuid>,
+    pub state: TriageState,
+    pub received_at_micros: i64,
+    pub last_contact_at_micros: Option<i64>,
+    pub decided_at_micros: Option<i64>,
+    pub person_id: Option<Uuid>,
+    pub case_id: Option<Uuid>,
+    pub key_version: i64,
+    pub created_by: String,
+}
+
+/// One step of a referral's triage: what it became, when, and who moved it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TriageEvent {
+    pub referral_id: Uuid,
+    pub state: TriageState,
+    pub at_micros: i64,
+    pub actor: String,
+}
+
+/// A case (episode of support) of one person in one service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseRecord {
+    pub id: Uuid,
+    pub person_id: Uuid,
+    pub service_id: Uuid,
+    pub key_worker_id: Option<Uuid>,
+    pub opened_at_micros: i64,
+    pub opened_by: String,
+    /// Closing starts the retention clock.
+    pub closed_at_micros: Option<i64>,
+    pub closed_by: Option<String>,
+    pub closure_reason: Option<ClosureReason>,
+}
+
+/// Flags on a case note that later decide what may be disclosed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct NoteFlags {
+    /// Supplied by a third party (who: the sealed `supplied_by` field).
+    pub third_party: bool,
+    /// Identifies a complainant.
+    pub identifies_complainant: bool,
+    /// Could cause serious harm to someone's physical or mental health if disclosed.
+    pub serious_harm: bool,
+}
+
+/// An entry in a person's record: a case note or contact, a support plan, a goal, an appointment, a
+/// paper note or an archived paper file. Metadata in the clear, content sealed with the person's key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryRecord {
+    pub id: Uuid,
+    pub person_id: Uuid,
+    pub kind: crate::field::RecordKind,
+    pub case_id: Option<Uuid>,
+    /// A goal's plan.
+    pub parent_id: Option<Uuid>,
+    pub contact_type: Option<ContactType>,
+    /// When it happened (a note, a paper note) or happens (an appointment).
+    pub occurs_at_micros: i64,
+    pub status: Option<EntryStatus>,
+    /// When a paper file or transcribed paper note must be destroyed.
+    pub due_at_micros: Option<i64>,
+    pub flags: NoteFlags,
+    pub author: String,
+    pub key_version: i64,
+    pub created_at_micros: i64,
+    pub updated_at_micros: i64,
+}
+
+/// A document's metadata. The content is sealed with the person's key; its type was checked from
+/// the content on upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentRecord {
+    pub id: Uuid,
+    pub person_id: Uuid,
+    pub media_type: String,
+    pub size_bytes: i64,
+    /// The person's photo rather than a document about them.
+    pub is_photo: bool,
+    pub key_version: i64,
+    pub uploaded_by: String,
+    pub created_at_micros: i64,
+}
+
+/// An earlier value of a sealed field, kept by a correction: still sealed, with who replaced it and
+/// when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldVersion {
+    pub record_id: Uuid,
+    pub field: String,
+    pub value: Vec<u8>,
+    pub key_version: i64,
+    pub changed_by: String,
+    pub changed_at_micros: i64,
+}
+
 /// Where a person's record sits: what authorization needs, and nothing personal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Placement {
@@ -660,7 +970,8 @@ pub trait Store: Send + Sync + 'static {
         person_id: Uuid,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<Option<(SealedPerson, WrappedDataKey)>, StoreError>> + Send;
-    /// Applies field and index changes; `false` (and nothing written) if the record is gone, and
+    /// Applies field and index changes, keeping each replaced or removed value (still sealed) in
+    /// the correction history with `stamp`; `false` (and nothing written) if the record is gone, and
     /// `Conflict` if its `updated_at` is no longer `expected_updated_at_micros`.
     fn update_person(
         &self,
@@ -668,7 +979,7 @@ pub trait Store: Send + Sync + 'static {
         fields: &[FieldChange],
         indexes: &[IndexChange],
         expected_updated_at_micros: i64,
-        updated_at_micros: i64,
+        stamp: &ChangeStamp,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// One page of a service's people (ordered by id, after `after`), with only `fields` filled.
@@ -695,6 +1006,204 @@ pub trait Store: Send + Sync + 'static {
         person_id: Uuid,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    // --- service configuration ---
+    fn service_config(
+        &self,
+        service_id: Uuid,
+    ) -> impl Future<Output = Result<Option<ServiceConfig>, StoreError>> + Send;
+    fn set_service_config(
+        &self,
+        config: &ServiceConfig,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    // --- corrections ---
+    /// Earlier values of a record's sealed fields (a person's, or an entry's), oldest first.
+    fn field_history(
+        &self,
+        record_id: Uuid,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<Vec<FieldVersion>, StoreError>> + Send;
+
+    // --- related people ---
+    fn add_related(
+        &self,
+        related: &RelatedRecord,
+        fields: &SealedFields,
+        key: &WrappedDataKey,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// A person's related people with their fields and live keys.
+    fn related_of(
+        &self,
+        person_id: Uuid,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<Vec<(RelatedRecord, SealedFields, WrappedDataKey)>, StoreError>>
+    + Send;
+    /// Removes a related person from a record: their row, fields and key. `false` if there is none.
+    fn remove_related(
+        &self,
+        related_id: Uuid,
+        person_id: Uuid,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// The records in which `person_id` is linked as an alleged perpetrator (ids only).
+    fn victims_of(
+        &self,
+        person_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<Uuid>, StoreError>> + Send;
+
+    // --- referrals ---
+    fn create_referral(
+        &self,
+        referral: &ReferralRecord,
+        fields: &SealedFields,
+        indexes: &[(IndexField, [u8; 16])],
+        key: &WrappedDataKey,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// A referral's metadata (nothing identifying; not audited).
+    fn referral(
+        &self,
+        referral_id: Uuid,
+    ) -> impl Future<Output = Result<Option<ReferralRecord>, StoreError>> + Send;
+    /// A service's referrals, newest first, with the fields named in `fields` and their live keys
+    /// (none for an erased referral).
+    fn referrals(
+        &self,
+        service_id: Uuid,
+        open_only: bool,
+        fields: &[&str],
+        limit: u32,
+        audit: &AuditDraft,
+    ) -> impl Future<
+        Output = Result<Vec<(ReferralRecord, SealedFields, Option<WrappedDataKey>)>, StoreError>,
+    > + Send;
+    fn read_referral(
+        &self,
+        referral_id: Uuid,
+        audit: &AuditDraft,
+    ) -> impl Future<
+        Output = Result<Option<(ReferralRecord, SealedFields, Option<WrappedDataKey>)>, StoreError>,
+    > + Send;
+    fn triage_events(
+        &self,
+        referral_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<TriageEvent>, StoreError>> + Send;
+    /// Moves a referral from `from` to `to` (recording the step); `false` (nothing written) if it is
+    /// no longer in `from`. Contact attempted sets the last contact; an outcome sets the decision
+    /// time. Declining also erases what was received: the sealed fields, blind indexes and key.
+    fn move_referral(
+        &self,
+        referral_id: Uuid,
+        from: TriageState,
+        to: TriageState,
+        step: &ChangeStamp,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Accepts a referral still in `from`: creates the person (with their key and indexes) and opens
+    /// their case, in one transaction. `false` (nothing written) if it moved meanwhile.
+    #[allow(clippy::too_many_arguments)]
+    fn accept_referral(
+        &self,
+        referral_id: Uuid,
+        from: TriageState,
+        person: &SealedPerson,
+        indexes: &[(IndexField, [u8; 16])],
+        key: &WrappedDataKey,
+        case: &CaseRecord,
+        step: &ChangeStamp,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// People of a service and its open referrals with any of these blind-index digests: possible
+    /// duplicates, found without decrypting anything. `except` leaves out the asking referral.
+    fn duplicate_candidates(
+        &self,
+        service_id: Uuid,
+        digests: &[(IndexField, [u8; 16])],
+        except: Option<Uuid>,
+    ) -> impl Future<Output = Result<(Vec<Uuid>, Vec<Uuid>), StoreError>> + Send;
+
+    // --- cases ---
+    /// Opens a case; `Conflict` if the person already has an open case in the service.
+    fn open_case(
+        &self,
+        case: &CaseRecord,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Closes an open case; `false` if it is not open.
+    fn close_case(
+        &self,
+        case_id: Uuid,
+        reason: ClosureReason,
+        step: &ChangeStamp,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn case(&self, case_id: Uuid)
+    -> impl Future<Output = Result<Option<CaseRecord>, StoreError>> + Send;
+    /// A person's cases, newest first (metadata: ids, dates and codes).
+    fn cases_of(
+        &self,
+        person_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<CaseRecord>, StoreError>> + Send;
+
+    // --- entries: notes, plans, goals, appointments, paper ---
+    fn create_entry(
+        &self,
+        entry: &EntryRecord,
+        fields: &SealedFields,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Changes an entry's status, due date and sealed fields, keeping each replaced value in the
+    /// history; `Conflict` if it changed since `expected_updated_at_micros`, `false` if it is gone.
+    #[allow(clippy::too_many_arguments)]
+    fn update_entry(
+        &self,
+        entry_id: Uuid,
+        status: Option<EntryStatus>,
+        due_at_micros: Option<i64>,
+        fields: &[SealedChange],
+        expected_updated_at_micros: i64,
+        stamp: &ChangeStamp,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// A person's entries of these kinds, newest first by `occurs_at`, with their sealed fields.
+    fn entries_of(
+        &self,
+        person_id: Uuid,
+        kinds: &[crate::field::RecordKind],
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<Vec<(EntryRecord, SealedFields)>, StoreError>> + Send;
+    /// Paper entries of a service that are still held (not destroyed), soonest due first (metadata).
+    fn paper_register(
+        &self,
+        service_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<EntryRecord>, StoreError>> + Send;
+
+    // --- documents ---
+    /// Stores a document (or replaces the person's photo) with its sealed content, in one
+    /// transaction: there is never a partial one.
+    fn add_document(
+        &self,
+        document: &DocumentRecord,
+        content: &[u8],
+        fields: &SealedFields,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// A person's documents (metadata and sealed fields; no content), newest first.
+    fn documents_of(
+        &self,
+        person_id: Uuid,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<Vec<(DocumentRecord, SealedFields)>, StoreError>> + Send;
+    /// One document of a person with its sealed content.
+    fn read_document(
+        &self,
+        document_id: Uuid,
+        person_id: Uuid,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<Option<(DocumentRecord, Vec<u8>)>, StoreError>> + Send;
 
     // --- the audit chain ---
     /// Appends a standalone event (a refusal, an attempt on something missing).

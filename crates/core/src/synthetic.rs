@@ -6,6 +6,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 use crate::identifier::NhsNumber;
+use crate::field::PersonField;
 use crate::person::PersonInput;
 
 const GIVEN: &[&str] = &[
@@ -97,30 +98,38 @@ impl Synthetic {
             char::from(INWARD_LETTERS[self.rng.random_range(0..INWARD_LETTERS.len())]),
             char::from(INWARD_LETTERS[self.rng.random_range(0..INWARD_LETTERS.len())]),
         );
-        PersonInput {
-            email: Some(format!(
-                "{}.{}@example.org",
-                given.to_lowercase(),
-                family.to_lowercase().replace('\'', "")
-            )),
-            given_name: Some(given),
-            family_name: Some(family),
-            date_of_birth: Some(format!("{year:04}-{month:02}-{day:02}")),
-            nhs_number: Some(self.nhs_number()),
-            ni_number: Some(format!(
-                "{}{:06}{}",
-                self.pick(NINO_PREFIXES),
-                self.rng.random_range(0..1_000_000),
-                char::from(b'A' + self.rng.random_range(0..4u8))
-            )),
-            address: Some(format!(
-                "{} {}",
-                self.rng.random_range(1..200),
-                self.pick(STREETS)
-            )),
-            postcode: Some(format!("{} {inward}", self.pick(OUTWARD))),
-            // Ofcom's range reserved for drama: never a real subscriber.
-            phone: Some(format!("07700 900{:03}", self.rng.random_range(0..1000))),
-        }
+        let email = format!(
+            "{}.{}@example.org",
+            given.to_lowercase(),
+            family.to_lowercase().replace('\'', "")
+        );
+        let nhs = self.nhs_number();
+        let ni = format!(
+            "{}{:06}{}",
+            self.pick(NINO_PREFIXES),
+            self.rng.random_range(0..1_000_000),
+            char::from(b'A' + self.rng.random_range(0..4u8))
+        );
+        let address = format!(
+            "{} {}",
+            self.rng.random_range(1..200),
+            self.pick(STREETS)
+        );
+        let postcode = format!("{} {inward}", self.pick(OUTWARD));
+        // Ofcom's range reserved for drama: never a real subscriber.
+        let phone = format!("07700 900{:03}", self.rng.random_range(0..1000));
+        PersonInput::new()
+            .with(PersonField::Email, email)
+            .with(PersonField::GivenName, given)
+            .with(PersonField::FamilyName, family)
+            .with(
+                PersonField::DateOfBirth,
+                format!("{year:04}-{month:02}-{day:02}"),
+            )
+            .with(PersonField::NhsNumber, nhs)
+            .with(PersonField::NiNumber, ni)
+            .with(PersonField::Address, address)
+            .with(PersonField::Postcode, postcode)
+            .with(PersonField::Phone, phone)
     }
 }

@@ -63,6 +63,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "staff access",
         include_str!("../migrations/sqlite/0002_staff_access.sql"),
     ),
+    (
+        3,
+        "records",
+        include_str!("../migrations/sqlite/0003_records.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -74,6 +79,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "staff access",
         include_str!("../migrations/postgres/0002_staff_access.sql"),
+    ),
+    (
+        3,
+        "records",
+        include_str!("../migrations/postgres/0003_records.sql"),
     ),
 ];
 
