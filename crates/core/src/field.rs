@@ -151,7 +151,11 @@ impl FieldGroups {
 
     /// Comma-separated codes, as stored.
     pub fn codes(&self) -> String {
-        self.0.iter().map(|g| g.code()).collect::<Vec<_>>().join(",")
+        self.0
+            .iter()
+            .map(|g| g.code())
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     /// Parses comma-separated codes; `Err` names the first unknown one.
@@ -735,7 +739,13 @@ pub const RECORD_FIELDS: &[FieldSpec] = &[
     sealed_text(RecordKind::Note, "body", "Note", 20_000, CASE_RECORD),
     FieldSpec {
         classification: Classification::ThirdParty,
-        ..sealed_text(RecordKind::Note, "supplied_by", "Supplied by", 200, CASE_RECORD)
+        ..sealed_text(
+            RecordKind::Note,
+            "supplied_by",
+            "Supplied by",
+            200,
+            CASE_RECORD,
+        )
     },
     // Support plans, goals and progress.
     sealed_text(RecordKind::Plan, "title", "Plan", 200, CASE_RECORD),
@@ -746,12 +756,42 @@ pub const RECORD_FIELDS: &[FieldSpec] = &[
     sealed_text(RecordKind::Appointment, "title", "What", 200, CASE_RECORD),
     sealed_text(RecordKind::Appointment, "place", "Where", 300, CASE_RECORD),
     // Paper notes awaiting transcription and destruction; archived paper files.
-    sealed_text(RecordKind::PaperNote, "description", "What the paper holds", 500, PAPER_RECORD),
-    sealed_text(RecordKind::PaperFile, "description", "What the file holds", 500, PAPER_RECORD),
-    sealed_text(RecordKind::PaperFile, "location", "Where it is kept", 300, PAPER_RECORD),
+    sealed_text(
+        RecordKind::PaperNote,
+        "description",
+        "What the paper holds",
+        500,
+        PAPER_RECORD,
+    ),
+    sealed_text(
+        RecordKind::PaperFile,
+        "description",
+        "What the file holds",
+        500,
+        PAPER_RECORD,
+    ),
+    sealed_text(
+        RecordKind::PaperFile,
+        "location",
+        "Where it is kept",
+        300,
+        PAPER_RECORD,
+    ),
     // Documents: the original file name (the content is sealed whole, beside it).
-    sealed_text(RecordKind::Document, "file_name", "File name", 255, CASE_RECORD),
-    sealed_text(RecordKind::Document, "description", "Description", 500, CASE_RECORD),
+    sealed_text(
+        RecordKind::Document,
+        "file_name",
+        "File name",
+        255,
+        CASE_RECORD,
+    ),
+    sealed_text(
+        RecordKind::Document,
+        "description",
+        "Description",
+        500,
+        CASE_RECORD,
+    ),
 ];
 
 /// The declaration of a record field, if the catalogue has it.
@@ -832,10 +872,7 @@ mod tests {
 
     #[test]
     fn every_field_code_is_unique_within_its_record_and_round_trips() {
-        let mut codes: Vec<_> = catalogue()
-            .iter()
-            .map(|f| (f.record, f.code))
-            .collect();
+        let mut codes: Vec<_> = catalogue().iter().map(|f| (f.record, f.code)).collect();
         let n = codes.len();
         codes.sort_unstable();
         codes.dedup();
@@ -861,7 +898,10 @@ mod tests {
         for f in record_fields(RecordKind::Referral).filter(|f| f.blind_index) {
             assert!(IndexField::from_code(f.code).is_some(), "{}", f.code);
         }
-        for f in RECORD_FIELDS.iter().filter(|f| f.record != RecordKind::Referral) {
+        for f in RECORD_FIELDS
+            .iter()
+            .filter(|f| f.record != RecordKind::Referral)
+        {
             assert!(!f.blind_index, "{}", f.code);
         }
     }
@@ -872,10 +912,7 @@ mod tests {
             assert!(!f.spec().may_leave, "{}", f.code());
             assert!(!f.spec().blind_index, "{}", f.code());
         }
-        let leaving_safe = catalogue()
-            .into_iter()
-            .filter(|f| !f.may_leave)
-            .count();
+        let leaving_safe = catalogue().into_iter().filter(|f| !f.may_leave).count();
         assert_eq!(leaving_safe, 4);
     }
 
@@ -906,7 +943,7 @@ mod tests {
 
     #[test]
     fn field_groups_always_hold_identity_and_parse_their_codes() {
-        let groups = FieldGroups::parse("health, employment").unwrap();
+        let groups = FieldGroups::parse("health, employment").expect("known codes");
         assert!(groups.contains(FieldGroup::Identity));
         assert!(groups.contains(FieldGroup::Health));
         assert!(!groups.contains(FieldGroup::Pregnancy));

@@ -87,18 +87,6 @@ fn address<'a>(column: &'static str, row_id: &'a str, version: i64) -> FieldAddr
 }
 
 impl<S: Store, C: Clock> Confidant<S, C> {
-    async fn person_key(
-        &self,
-        person_id: Uuid,
-    ) -> Result<(confidant_crypto::DataKey, i64), PersonError> {
-        let wrapped = self
-            .store
-            .data_key(person_id)
-            .await?
-            .ok_or(PersonError::NotFound)?;
-        Ok((self.keys.data_key(&wrapped)?, wrapped.version))
-    }
-
     /// Breaks the glass: opens a person's record outside the actor's scope for the configured time
     /// (default one hour), with a reason that the Caldicott Guardian will review.
     pub async fn break_glass(
@@ -195,7 +183,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             (None, Actor::Staff(me)) => me.user_id,
             (None, Actor::System) => return Err(PersonError::NotFound),
         };
-        let (key, version) = self.person_key(person_id).await?;
+        let (key, version) = self
+            .person_key(person_id)
+            .await
+            .map(|(k, w)| (k, w.version))?;
         let id = Uuid::now_v7();
         let row = id.to_string();
         let now = self.clock.now();
@@ -322,7 +313,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         }
         let sealed = match &note {
             Some(text) => {
-                let (key, version) = self.person_key(record.person_id).await?;
+                let (key, version) = self
+                    .person_key(record.person_id)
+                    .await
+                    .map(|(k, w)| (k, w.version))?;
                 let row = record.id.to_string();
                 Some(key.seal(&address("review_note", &row, version), text.as_bytes()))
             }

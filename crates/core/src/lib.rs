@@ -12,12 +12,16 @@
 pub mod account;
 pub mod audit;
 pub mod clock;
+pub mod document;
 pub mod field;
 pub mod grant;
 pub mod identifier;
 pub mod keyring;
 pub mod organisation;
 pub mod person;
+pub mod record;
+pub mod referral;
+pub mod related;
 pub mod store;
 #[cfg(feature = "synthetic")]
 pub mod synthetic;

@@ -291,6 +291,47 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .await?)
     }
 
+    /// Sets what a service's record collects (its field groups) and whom it takes referrals from.
+    pub async fn configure_service(
+        &self,
+        actor: &Actor,
+        config: &crate::store::ServiceConfig,
+    ) -> Result<(), OrganisationError> {
+        let service = self
+            .store
+            .service(config.service_id)
+            .await?
+            .ok_or(OrganisationError::NotFound)?;
+        if let Some(partner) = config.partner_service_id {
+            let same_org = self.store.service(partner).await?.is_some_and(|p| {
+                p.organisation_id == service.organisation_id && p.id != service.id
+            });
+            if !same_org {
+                return Err(OrganisationError::Invalid(Violations(vec![
+                    Violation::new(
+                        "partner_service_id",
+                        "must be another service of the same organisation",
+                    ),
+                ])));
+            }
+        }
+        if (config.referrals == crate::store::ReferralPolicy::PartnerOnly)
+            != config.partner_service_id.is_some()
+        {
+            return Err(OrganisationError::Invalid(Violations(vec![
+                Violation::new(
+                    "partner_service_id",
+                    "name a partner service exactly when referrals come only from a partner",
+                ),
+            ])));
+        }
+        let resource = self.organisation_resource(service.organisation_id).await?;
+        let permit = self.permit(actor, Action::ServiceCreate, resource).await?;
+        let audit = AuditDraft::permitted(&permit, Purpose::Administration, self.clock.now())
+            .named("service.configure");
+        Ok(self.store.set_service_config(config, &audit).await?)
+    }
+
     /// Puts a member of staff in a team of their own service (or none).
     pub async fn set_staff_team(
         &self,

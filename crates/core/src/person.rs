@@ -206,9 +206,9 @@ fn parse_address(field: &'static str, input: &str) -> Result<String, IdentifierE
 }
 
 /// A parsed value in its canonical stored form, with its blind-index form where it has one.
-struct Canonical {
-    stored: String,
-    index: Option<String>,
+pub(crate) struct Canonical {
+    pub(crate) stored: String,
+    pub(crate) index: Option<String>,
 }
 
 fn parse_field(
@@ -292,6 +292,27 @@ fn parse_field(
             }
         }
     })
+}
+
+/// Who looks after a person a member of staff records: their team, and themselves if they are a
+/// practitioner of the service.
+pub(crate) fn first_carer(actor: &Actor, service_id: Uuid) -> (Option<Uuid>, Option<Uuid>) {
+    match actor {
+        Actor::Staff(me) if me.service_id == Some(service_id) => (
+            me.team_id,
+            (me.role == confidant_policy::Role::Practitioner).then_some(me.user_id),
+        ),
+        _ => (None, None),
+    }
+}
+
+/// Parses one identity value of a person into its canonical form (with its index form).
+pub(crate) fn canonical(
+    field: PersonField,
+    raw: &str,
+    today: time::Date,
+) -> Result<Canonical, IdentifierError> {
+    parse_field(field, raw, today)
 }
 
 /// The requested changes, validated: `Some(value)` sets, `None` clears.
@@ -555,6 +576,52 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .collect()
     }
 
+    /// Seals a new person's values under a new data key, with their blind indexes.
+    pub(crate) fn seal_new_person(
+        &self,
+        id: Uuid,
+        service_id: Uuid,
+        (team_id, key_worker_id): (Option<Uuid>, Option<Uuid>),
+        current: &BTreeMap<PersonField, Canonical>,
+        now: OffsetDateTime,
+    ) -> (SealedPerson, Vec<(IndexField, [u8; 16])>, WrappedDataKey) {
+        let (key, wrapped) = self.keys.new_data_key(id, FIRST_KEY_VERSION);
+        let row_id = id.to_string();
+        let sealed = SealedPerson {
+            id,
+            service_id,
+            team_id,
+            key_worker_id,
+            key_version: FIRST_KEY_VERSION,
+            fields: current
+                .iter()
+                .map(|(f, c)| {
+                    (
+                        *f,
+                        key.seal(
+                            &address(*f, &row_id, FIRST_KEY_VERSION),
+                            c.stored.as_bytes(),
+                        ),
+                    )
+                })
+                .collect(),
+            created_at_micros: micros(now),
+            updated_at_micros: micros(now),
+        };
+        (sealed, self.present_indexes(current), wrapped)
+    }
+
+    /// The blind-index digests of a set of values (only the indexes that have a value).
+    pub(crate) fn present_indexes(
+        &self,
+        current: &BTreeMap<PersonField, Canonical>,
+    ) -> Vec<(IndexField, [u8; 16])> {
+        self.digests(index_sources(current))
+            .into_iter()
+            .filter_map(|(f, d)| d.map(|d| (f, d)))
+            .collect()
+    }
+
     /// Creates a person in a service.
     pub async fn create_person(
         &self,
@@ -588,48 +655,16 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 purpose,
             )
             .await?;
-        let (key, wrapped) = self.keys.new_data_key(id, FIRST_KEY_VERSION);
         let current: BTreeMap<PersonField, Canonical> = parsed
             .into_iter()
             .filter_map(|(f, v)| v.map(|v| (f, v)))
             .collect();
-        let row_id = id.to_string();
         // Whoever records a person starts by looking after them: in services scoped by team or
         // caseload the person would otherwise be out of sight of the very practitioner who added
         // them. A manager can reassign (`assign_person`).
-        let (team_id, key_worker_id) = match actor {
-            Actor::Staff(me) if me.service_id == Some(service_id) => (
-                me.team_id,
-                (me.role == confidant_policy::Role::Practitioner).then_some(me.user_id),
-            ),
-            _ => (None, None),
-        };
-        let sealed = SealedPerson {
-            id,
-            service_id,
-            team_id,
-            key_worker_id,
-            key_version: FIRST_KEY_VERSION,
-            fields: current
-                .iter()
-                .map(|(f, c)| {
-                    (
-                        *f,
-                        key.seal(
-                            &address(*f, &row_id, FIRST_KEY_VERSION),
-                            c.stored.as_bytes(),
-                        ),
-                    )
-                })
-                .collect(),
-            created_at_micros: micros(now),
-            updated_at_micros: micros(now),
-        };
-        let indexes: Vec<(IndexField, [u8; 16])> = self
-            .digests(index_sources(&current))
-            .into_iter()
-            .filter_map(|(f, d)| d.map(|d| (f, d)))
-            .collect();
+        let (team_id, key_worker_id) = first_carer(actor, service_id);
+        let (sealed, indexes, wrapped) =
+            self.seal_new_person(id, service_id, (team_id, key_worker_id), &current, now);
         let audit = AuditDraft::permitted(&permit, purpose, now).about(id);
         self.store
             .create_person(&sealed, &indexes, &wrapped, &audit)

@@ -224,7 +224,10 @@ impl TriageState {
             (self, to),
             (Received, ContactAttempted)
                 | (ContactAttempted, ContactAttempted)
-                | (Received | ContactAttempted, Accepted | Declined | NoResponse | Withdrawn)
+                | (
+                    Received | ContactAttempted,
+                    Accepted | Declined | NoResponse | Withdrawn
+                )
         )
     }
 
@@ -295,8 +298,8 @@ codes!(
 impl EntryStatus {
     /// The statuses an entry of `kind` can have; the first is where it starts. Notes have none.
     pub fn of_kind(kind: crate::field::RecordKind) -> &'static [EntryStatus] {
-        use EntryStatus::*;
         use crate::field::RecordKind as K;
+        use EntryStatus::*;
         match kind {
             K::Plan => &[Active, Completed],
             K::Goal => &[NotStarted, InProgress, Achieved, NotAchieved],
@@ -1140,8 +1143,10 @@ pub trait Store: Send + Sync + 'static {
         step: &ChangeStamp,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    fn case(&self, case_id: Uuid)
-    -> impl Future<Output = Result<Option<CaseRecord>, StoreError>> + Send;
+    fn case(
+        &self,
+        case_id: Uuid,
+    ) -> impl Future<Output = Result<Option<CaseRecord>, StoreError>> + Send;
     /// A person's cases, newest first (metadata: ids, dates and codes).
     fn cases_of(
         &self,

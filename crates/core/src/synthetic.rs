@@ -5,8 +5,8 @@
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use crate::identifier::NhsNumber;
 use crate::field::PersonField;
+use crate::identifier::NhsNumber;
 use crate::person::PersonInput;
 
 const GIVEN: &[&str] = &[
@@ -110,11 +110,7 @@ impl Synthetic {
             self.rng.random_range(0..1_000_000),
             char::from(b'A' + self.rng.random_range(0..4u8))
         );
-        let address = format!(
-            "{} {}",
-            self.rng.random_range(1..200),
-            self.pick(STREETS)
-        );
+        let address = format!("{} {}", self.rng.random_range(1..200), self.pick(STREETS));
         let postcode = format!("{} {inward}", self.pick(OUTWARD));
         // Ofcom's range reserved for drama: never a real subscriber.
         let phone = format!("07700 900{:03}", self.rng.random_range(0..1000));

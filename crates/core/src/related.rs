@@ -1,0 +1,195 @@
+//! Related people: children, family, next of kin, advocates, someone acting on the person's behalf,
+//! and alleged perpetrators of abuse. Each is a third party with their own data key, linked to one
+//! service user's record with a relationship.
+//!
+//! Guarantees:
+//! - A related person's details are sealed with their own key, so they can be erased (or withheld
+//!   from an access request) without touching the service user's.
+//! - The link is one-way: it lives in the service user's record only. When an alleged perpetrator is
+//!   also someone a service supports, their own record, lists, searches and exports never show it,
+//!   and [`Confidant::is_alleged_perpetrator_of`] lets sharing refuse to send them anything from the
+//!   victim's record.
+//! - Reads need `person.read` and changes `person.update` on the service user, audited.
+
+use uuid::Uuid;
+
+use confidant_policy::{Action, Actor};
+
+use crate::audit::{AuditDraft, Purpose};
+use crate::field::{FieldGroup, RecordKind};
+use crate::organisation::micros;
+use crate::person::{PersonError, from_micros};
+use crate::record::{
+    RecordInput, Values, invalid, no_identifiers, open_values, parse_record, seal_values,
+};
+use crate::store::{RelatedRecord, Relationship, Store};
+use crate::{Clock, Confidant};
+
+const FIRST_KEY_VERSION: i64 = 1;
+
+/// A related person, opened.
+#[derive(Debug, Clone)]
+pub struct Related {
+    pub id: Uuid,
+    pub relationship: Relationship,
+    /// Their own record, when they are also supported by a service (only ever set, never shown
+    /// from their side).
+    pub linked_person_id: Option<Uuid>,
+    pub created_at: time::OffsetDateTime,
+    pub values: Values,
+}
+
+impl<S: Store, C: Clock> Confidant<S, C> {
+    /// Adds a related person to a service user's record. `linked_person_id` names their own record
+    /// if a service of the organisation supports them too.
+    pub async fn add_related(
+        &self,
+        actor: &Actor,
+        purpose: Purpose,
+        person_id: Uuid,
+        relationship: Relationship,
+        linked_person_id: Option<Uuid>,
+        input: &RecordInput,
+    ) -> Result<Related, PersonError> {
+        let parsed = parse_record(RecordKind::Related, input, &["given_name"], &no_identifiers)
+            .map_err(PersonError::Invalid)?;
+        let (permit, resource) = self
+            .permit_on_person(actor, Action::PersonUpdate, person_id, purpose)
+            .await?;
+        let confidant_policy::Resource::Person {
+            service_id,
+            organisation_id,
+            ..
+        } = resource
+        else {
+            return Err(PersonError::NotFound);
+        };
+        if relationship == Relationship::Child
+            && !self
+                .service_config(service_id)
+                .await?
+                .field_groups
+                .contains(FieldGroup::Children)
+        {
+            return Err(invalid(
+                "relationship",
+                "this service does not record children",
+            ));
+        }
+        if let Some(linked) = linked_person_id {
+            let same_org = self
+                .store
+                .placement(linked)
+                .await?
+                .is_some_and(|p| p.organisation_id == organisation_id);
+            if linked == person_id || !same_org {
+                return Err(invalid(
+                    "linked_person_id",
+                    "is not another person supported by this organisation",
+                ));
+            }
+        }
+        let id = Uuid::now_v7();
+        let (key, wrapped) = self.keys.new_data_key(id, FIRST_KEY_VERSION);
+        let present: Vec<(&str, &str)> = parsed
+            .iter()
+            .filter_map(|(c, v)| v.as_deref().map(|v| (*c, v)))
+            .collect();
+        let sealed = seal_values(&key, id, FIRST_KEY_VERSION, present.iter().copied());
+        let now = self.clock.now();
+        let record = RelatedRecord {
+            id,
+            person_id,
+            relationship,
+            linked_person_id,
+            key_version: FIRST_KEY_VERSION,
+            created_by: actor.audit_id(),
+            created_at_micros: micros(now),
+        };
+        let audit = AuditDraft::permitted(&permit, purpose, now).named("related.create");
+        self.store
+            .add_related(&record, &sealed, &wrapped, &audit)
+            .await?;
+        let mut values = Values::default();
+        for (code, value) in present {
+            if let Some(spec) = crate::field::record_field(RecordKind::Related, code) {
+                values.insert(spec.code, value.to_owned());
+            }
+        }
+        Ok(Related {
+            id,
+            relationship,
+            linked_person_id,
+            created_at: now,
+            values,
+        })
+    }
+
+    /// The related people of a service user's record. Only the record's own links: never the
+    /// records in which this person is named.
+    pub async fn related_people(
+        &self,
+        actor: &Actor,
+        purpose: Purpose,
+        person_id: Uuid,
+    ) -> Result<Vec<Related>, PersonError> {
+        let (permit, _) = self
+            .permit_on_person(actor, Action::PersonRead, person_id, purpose)
+            .await?;
+        let audit = AuditDraft::permitted(&permit, purpose, self.clock.now()).named("related.read");
+        let rows = self.store.related_of(person_id, &audit).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (record, sealed, wrapped) in rows {
+            let key = self.keys.data_key(&wrapped)?;
+            out.push(Related {
+                id: record.id,
+                relationship: record.relationship,
+                linked_person_id: record.linked_person_id,
+                created_at: from_micros(record.created_at_micros),
+                values: open_values(
+                    RecordKind::Related,
+                    &key,
+                    record.id,
+                    record.key_version,
+                    &sealed,
+                )?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Removes a related person from a record and destroys their key.
+    pub async fn remove_related(
+        &self,
+        actor: &Actor,
+        purpose: Purpose,
+        person_id: Uuid,
+        related_id: Uuid,
+    ) -> Result<(), PersonError> {
+        let (permit, _) = self
+            .permit_on_person(actor, Action::PersonUpdate, person_id, purpose)
+            .await?;
+        let audit =
+            AuditDraft::permitted(&permit, purpose, self.clock.now()).named("related.remove");
+        if self
+            .store
+            .remove_related(related_id, person_id, &audit)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(PersonError::NotFound)
+        }
+    }
+
+    /// Whether `person_id` is linked as an alleged perpetrator in `victim_id`'s record: then nothing
+    /// from the victim's record may ever be shown, sent or exported to them. Sharing and access
+    /// requests ask this before anything leaves.
+    pub async fn is_alleged_perpetrator_of(
+        &self,
+        person_id: Uuid,
+        victim_id: Uuid,
+    ) -> Result<bool, PersonError> {
+        Ok(self.store.victims_of(person_id).await?.contains(&victim_id))
+    }
+}
