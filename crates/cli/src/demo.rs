@@ -5,7 +5,8 @@
 use std::fmt::Write as _;
 
 use anyhow::Context;
-use confidant_core::store::{StaffRecord, TokenScope, TrainingKind};
+use confidant_core::field::FieldGroups;
+use confidant_core::store::{ReferralPolicy, ServiceConfig, StaffRecord, TokenScope, TrainingKind};
 use confidant_core::synthetic::Synthetic;
 use confidant_core::{Actor, Clock, Confidant, Purpose, Role, SystemClock};
 use confidant_store::SqlStore;
@@ -14,9 +15,17 @@ use uuid::Uuid;
 use crate::config::Config;
 
 const ORGANISATION: &str = "Riverside Community Support (demo)";
-const SERVICES: [(&str, &str); 2] = [
-    ("Recovery Service", "recovery.worker"),
-    ("Employment Support", "employment.worker"),
+const SERVICES: [(&str, &str, &str); 2] = [
+    (
+        "Recovery Service",
+        "recovery.worker",
+        "safe_contact,communication,photo,diversity,health,pregnancy,children,criminal_justice,housing",
+    ),
+    (
+        "Employment Support",
+        "employment.worker",
+        "communication,diversity,health,employment,housing",
+    ),
 ];
 /// Organisation-wide accounts, and a manager of the first service.
 const OTHERS: [(Role, &str); 4] = [
@@ -26,6 +35,7 @@ const OTHERS: [(Role, &str); 4] = [
     (Role::Administrator, "admin"),
 ];
 const PEOPLE_PER_SERVICE: usize = 25;
+const REFERRALS_PER_SERVICE: usize = 3;
 
 fn err(e: impl std::fmt::Display) -> anyhow::Error {
     anyhow::anyhow!("{e}")
@@ -62,9 +72,21 @@ pub async fn prepare(
                 .await
                 .map_err(err)?;
             let mut synthetic = Synthetic::new(2026);
-            for (name, handle) in SERVICES {
+            for (name, handle, groups) in SERVICES {
                 let service = confidant
                     .create_service(&system, org.id, name)
+                    .await
+                    .map_err(err)?;
+                confidant
+                    .configure_service(
+                        &system,
+                        &ServiceConfig {
+                            service_id: service.id,
+                            field_groups: FieldGroups::parse(groups).map_err(err)?,
+                            referrals: ReferralPolicy::Anyone,
+                            partner_service_id: None,
+                        },
+                    )
                     .await
                     .map_err(err)?;
                 let worker = ensure_staff(
@@ -77,13 +99,34 @@ pub async fn prepare(
                 .await?;
                 refresh_training(confidant, &worker).await?;
                 let actor = confidant.actor_for(&worker).await.map_err(err)?;
-                for _ in 0..PEOPLE_PER_SERVICE {
-                    confidant
+                for n in 0..PEOPLE_PER_SERVICE {
+                    let person = confidant
                         .create_person(
                             &actor,
                             Purpose::Administration,
                             service.id,
                             &synthetic.person(),
+                        )
+                        .await
+                        .map_err(err)?;
+                    confidant
+                        .open_case(&actor, Purpose::Administration, person.id, Some(worker.id))
+                        .await
+                        .map_err(err)?;
+                    for note in synthetic.notes(if n < 3 { 3 } else { 0 }) {
+                        confidant
+                            .add_entry(&actor, Purpose::Administration, person.id, &note)
+                            .await
+                            .map_err(err)?;
+                    }
+                }
+                for _ in 0..REFERRALS_PER_SERVICE {
+                    confidant
+                        .create_referral(
+                            &actor,
+                            Purpose::Administration,
+                            service.id,
+                            &synthetic.referral(),
                         )
                         .await
                         .map_err(err)?;
@@ -99,7 +142,7 @@ pub async fn prepare(
         .map(|s| s.id);
 
     let mut accounts = Vec::new();
-    for (name, handle) in SERVICES {
+    for (name, handle, _) in SERVICES {
         let service = services.iter().find(|s| s.name == name).map(|s| s.id);
         accounts.push(ensure_staff(confidant, org.id, service, Role::Practitioner, handle).await?);
     }

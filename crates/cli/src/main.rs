@@ -13,7 +13,10 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use confidant_core::audit::{Checkpoint, verify_chain};
-use confidant_core::store::{StaffRecord, TokenScope, TrainingKind};
+use confidant_core::field::{FieldGroup, FieldGroups};
+use confidant_core::store::{
+    ReferralPolicy, ServiceConfig, StaffRecord, TokenScope, TrainingKind,
+};
 use confidant_core::{AccessScope, Actor, Confidant, KeyRing, Role, SystemClock};
 use confidant_crypto::MasterKey;
 use confidant_store::{Backend, ConnectOptions, SqlStore};
@@ -137,6 +140,22 @@ enum ServiceCommand {
         #[arg(value_parser = parse_scope)]
         scope: AccessScope,
     },
+    /// Set what the service's record collects and whom it takes referrals from.
+    Configure {
+        #[arg(long)]
+        service: Uuid,
+        /// Field groups collected, comma-separated (identity is always on): safe_contact,
+        /// communication, photo, diversity, health, pregnancy, children, criminal_justice,
+        /// employment, housing.
+        #[arg(long, value_parser = parse_groups)]
+        groups: FieldGroups,
+        /// Whom referrals come from: anyone, self, professional, or partner.
+        #[arg(long, default_value = "anyone", value_parser = parse_referrals)]
+        referrals: ReferralPolicy,
+        /// The partner service (with `--referrals partner`).
+        #[arg(long)]
+        partner: Option<Uuid>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -214,6 +233,17 @@ enum TokenCommand {
 
 fn parse_scope(s: &str) -> Result<AccessScope, String> {
     AccessScope::from_code(s).ok_or_else(|| "one of: service, team, caseload".to_owned())
+}
+
+fn parse_groups(s: &str) -> Result<FieldGroups, String> {
+    FieldGroups::parse(s).map_err(|unknown| {
+        let all: Vec<_> = FieldGroup::ALL.iter().map(|g| g.code()).collect();
+        format!("unknown field group {unknown:?}; one of: {}", all.join(", "))
+    })
+}
+
+fn parse_referrals(s: &str) -> Result<ReferralPolicy, String> {
+    ReferralPolicy::from_code(s).ok_or_else(|| "one of: anyone, self, professional, partner".to_owned())
 }
 
 fn parse_scope_token(s: &str) -> Result<TokenScope, String> {
@@ -365,6 +395,29 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await
                 .map_err(describe)?;
             println!("scope set to {}", scope.code());
+        }
+        Command::Service(ServiceCommand::Configure {
+            service,
+            groups,
+            referrals,
+            partner,
+        }) => {
+            let confidant = open(&config).await?;
+            let configuration = ServiceConfig {
+                service_id: service,
+                field_groups: groups,
+                referrals,
+                partner_service_id: partner,
+            };
+            confidant
+                .configure_service(&Actor::System, &configuration)
+                .await
+                .map_err(describe)?;
+            println!(
+                "service configured: groups {}; referrals from {}",
+                configuration.field_groups.codes(),
+                referrals.code()
+            );
         }
         Command::Team(TeamCommand::Create { service, name }) => {
             let confidant = open(&config).await?;

@@ -128,6 +128,16 @@ impl KeyRing {
             .keyed_digest("staff.sign_in_handle", handle.as_bytes())
     }
 
+    /// A name gram's digest, separated by service so equal names in two services do not link.
+    pub(crate) fn name_gram(&self, service_id: uuid::Uuid, gram: &str) -> crate::name_index::GramDigest {
+        let mut data = service_id.as_bytes().to_vec();
+        data.extend_from_slice(gram.as_bytes());
+        let full = self.index.keyed_digest("person.name_gram", &data);
+        let mut out = [0u8; 8];
+        out.copy_from_slice(&full[..8]);
+        out
+    }
+
     pub(crate) fn blind_index(&self, field: IndexField, normalised: &str) -> [u8; 16] {
         self.index.blind_index(field.domain(), normalised)
     }

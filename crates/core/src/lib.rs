@@ -17,6 +17,7 @@ pub mod field;
 pub mod grant;
 pub mod identifier;
 pub mod keyring;
+pub mod name_index;
 pub mod organisation;
 pub mod person;
 pub mod record;

@@ -23,6 +23,7 @@ use crate::identifier::{
     DateOfBirth, EmailAddress, IdentifierError, NationalInsuranceNumber, NhsNumber, PersonName,
     PhoneNumber, Postcode, normalise_name_for_index,
 };
+use crate::name_index::{self, GramDigest};
 use crate::organisation::micros;
 use crate::store::{
     ChangeStamp, FieldChange, IndexChange, SealedPerson, ServiceConfig, Store, StoreError,
@@ -34,6 +35,10 @@ const SEALED_TABLE: &str = "person_field";
 const FIRST_KEY_VERSION: i64 = 1;
 /// The longest page a list returns.
 pub const MAX_PAGE: u32 = 200;
+/// The most people a name search returns.
+pub const MAX_SEARCH: usize = 100;
+/// The most candidates a name search opens.
+const MAX_CANDIDATES: u32 = 2000;
 
 /// One invalid field: its name and what is wrong, never its value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,6 +134,11 @@ impl PersonInput {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// The raw value given for a field, if any.
+    pub fn get(&self, field: PersonField) -> Option<&str> {
+        self.raw(field)
     }
 
     fn raw(&self, field: PersonField) -> Option<&str> {
@@ -605,10 +615,27 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                     )
                 })
                 .collect(),
+            name_grams: self.name_grams(service_id, current),
             created_at_micros: micros(now),
             updated_at_micros: micros(now),
         };
         (sealed, self.present_indexes(current), wrapped)
+    }
+
+    /// The name-gram digests of a person's names.
+    fn name_grams(
+        &self,
+        service_id: Uuid,
+        current: &BTreeMap<PersonField, Canonical>,
+    ) -> Vec<GramDigest> {
+        let names: Vec<&str> = [PersonField::GivenName, PersonField::FamilyName]
+            .iter()
+            .filter_map(|f| current.get(f).map(|c| c.stored.as_str()))
+            .collect();
+        name_index::grams_of_names(&names)
+            .iter()
+            .map(|g| self.keys.name_gram(service_id, g))
+            .collect()
     }
 
     /// The blind-index digests of a set of values (only the indexes that have a value).
@@ -815,6 +842,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             return Ok(before);
         }
         let indexes = self.digests(index_sources(&current));
+        let names_changed = field_changes
+            .iter()
+            .any(|(f, _)| matches!(f, PersonField::GivenName | PersonField::FamilyName));
+        let grams = names_changed.then(|| self.name_grams(service_id, &current));
         let audit = AuditDraft::permitted(&permit, purpose, now);
         let stamp = ChangeStamp {
             by: actor.audit_id(),
@@ -826,6 +857,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 person_id,
                 &field_changes,
                 &indexes,
+                grams.as_deref(),
                 sealed.updated_at_micros,
                 &stamp,
                 &audit,
@@ -919,9 +951,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         }
     }
 
-    /// The people of a service (within the actor's scope) whose given or family name contains
-    /// `query`, ignoring case. Names are sealed, so this opens the names of the service's people page
-    /// by page, in memory only; each page read is audited as a list.
+    /// The people of a service (within the actor's scope) whose names match `query`: each word of
+    /// three letters or more must appear inside a word of the given or family name, a shorter one
+    /// must start one (see [`crate::name_index`]). Candidates come from the name-gram digests; only
+    /// their names are opened, in memory. At most [`MAX_SEARCH`] are returned, ordered by id.
     pub async fn search_people_by_name(
         &self,
         actor: &Actor,
@@ -929,27 +962,75 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         service_id: Uuid,
         query: &str,
     ) -> Result<Vec<PersonSummary>, PersonError> {
-        let needle = query.trim().to_lowercase();
-        if needle.is_empty() || needle.chars().count() > 100 {
+        let grams = name_index::grams_of_query(query);
+        if grams.is_empty() || query.trim().chars().count() > 100 {
             return Err(PersonError::Invalid(Violations(vec![Violation::new(
                 "name",
-                "must be between 1 and 100 characters",
+                "must be between 1 and 100 characters, with at least one letter",
             )])));
         }
+        let resource = self
+            .service_resource(actor, Action::PersonList, service_id, purpose)
+            .await?;
+        let permit = self
+            .person_permit(actor, Action::PersonList, resource, purpose)
+            .await?;
+        let Resource::Service {
+            organisation_id, ..
+        } = resource
+        else {
+            return Err(PersonError::NotFound);
+        };
+        let scope = self
+            .store
+            .service_scope(service_id)
+            .await?
+            .unwrap_or(AccessScope::Service);
+        let digests: Vec<GramDigest> = grams
+            .iter()
+            .map(|g| self.keys.name_gram(service_id, g))
+            .collect();
+        let audit = AuditDraft::permitted(&permit, purpose, self.clock.now()).named("person.search");
+        let candidates = self
+            .store
+            .search_people_by_grams(
+                service_id,
+                &digests,
+                &[PersonField::GivenName, PersonField::FamilyName],
+                MAX_CANDIDATES,
+                &audit,
+            )
+            .await?;
         let mut found = Vec::new();
-        let mut after = None;
-        loop {
-            let page = self
-                .list_people(actor, purpose, service_id, after, MAX_PAGE)
-                .await?;
-            let full = page.len() == MAX_PAGE as usize;
-            after = page.last().map(|p| p.id);
-            found.extend(page.into_iter().filter(|p| {
-                p.given_name.to_lowercase().contains(&needle)
-                    || p.family_name.to_lowercase().contains(&needle)
-            }));
-            if !full || after.is_none() {
-                break;
+        for (sealed, wrapped) in &candidates {
+            let resource = Resource::Person {
+                id: sealed.id,
+                service_id,
+                organisation_id,
+                team_id: sealed.team_id,
+                key_worker_id: sealed.key_worker_id,
+                scope,
+            };
+            // Out of the actor's team or caseload: left out silently, as in a list.
+            if self
+                .authorizer
+                .authorize(actor, Action::PersonRead, resource)
+                .is_err()
+            {
+                continue;
+            }
+            let mut p = self.open_person(sealed, wrapped)?;
+            let given = p.values.remove(&PersonField::GivenName).unwrap_or_default();
+            let family = p.values.remove(&PersonField::FamilyName).unwrap_or_default();
+            if name_index::matches(query, &[&given, &family]) {
+                found.push(PersonSummary {
+                    id: p.id,
+                    given_name: given,
+                    family_name: family,
+                });
+                if found.len() == MAX_SEARCH {
+                    break;
+                }
             }
         }
         Ok(found)

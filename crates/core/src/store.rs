@@ -631,6 +631,8 @@ pub struct SealedPerson {
     pub key_worker_id: Option<Uuid>,
     pub key_version: i64,
     pub fields: Vec<(PersonField, Vec<u8>)>,
+    /// Digests of the name's fragments for name search (written on create; never read back).
+    pub name_grams: Vec<crate::name_index::GramDigest>,
     pub created_at_micros: i64,
     pub updated_at_micros: i64,
 }
@@ -973,18 +975,29 @@ pub trait Store: Send + Sync + 'static {
         person_id: Uuid,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<Option<(SealedPerson, WrappedDataKey)>, StoreError>> + Send;
-    /// Applies field and index changes, keeping each replaced or removed value (still sealed) in
-    /// the correction history with `stamp`; `false` (and nothing written) if the record is gone, and
+    /// Applies field, index and (when given) name-gram changes, keeping each replaced or removed
+    /// value (still sealed) in the correction history with `stamp`; `false` (and nothing written) if the record is gone, and
     /// `Conflict` if its `updated_at` is no longer `expected_updated_at_micros`.
     fn update_person(
         &self,
         person_id: Uuid,
         fields: &[FieldChange],
         indexes: &[IndexChange],
+        name_grams: Option<&[crate::name_index::GramDigest]>,
         expected_updated_at_micros: i64,
         stamp: &ChangeStamp,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// The people of a service holding every one of `grams` (name search candidates), ordered by
+    /// id, at most `limit`, with only `fields` filled.
+    fn search_people_by_grams(
+        &self,
+        service_id: Uuid,
+        grams: &[crate::name_index::GramDigest],
+        fields: &[PersonField],
+        limit: u32,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<Vec<(SealedPerson, WrappedDataKey)>, StoreError>> + Send;
     /// One page of a service's people (ordered by id, after `after`), with only `fields` filled.
     fn list_people(
         &self,
@@ -1002,8 +1015,8 @@ pub trait Store: Send + Sync + 'static {
         digest: &[u8; 16],
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<Vec<Uuid>, StoreError>> + Send;
-    /// Destroys every data key of the person (crypto-shredding) and their blind indexes; the sealed
-    /// values stay behind, unreadable. `false` if there was nothing to destroy.
+    /// Destroys every data key of the person (crypto-shredding), their blind indexes and name
+    /// grams; the sealed values stay behind, unreadable. `false` if there was nothing to destroy.
     fn destroy_person_key(
         &self,
         person_id: Uuid,

@@ -129,3 +129,65 @@ impl Synthetic {
             .with(PersonField::Phone, phone)
     }
 }
+
+const NOTE_LINES: &[&str] = &[
+    "Talked through the week; sleeping better and keeping appointments.",
+    "Missed the group session; agreed to try the Thursday one instead.",
+    "Went through the housing form together; letter to follow.",
+    "Feeling low this week. Agreed a check-in call on Friday.",
+    "Attended the job club and updated the CV.",
+    "Reviewed the support plan: two goals on track, one paused.",
+];
+
+impl Synthetic {
+    /// `n` fictional case notes, one a day going back from today.
+    pub fn notes(&mut self, n: usize) -> Vec<crate::record::NewEntry> {
+        use crate::store::ContactType;
+        (0..n)
+            .map(|i| {
+                let kinds = ContactType::ALL;
+                let contact = kinds[self.rng.random_range(0..kinds.len())];
+                let day = time::OffsetDateTime::now_utc()
+                    - time::Duration::days(i64::try_from(i).unwrap_or(0));
+                crate::record::NewEntry {
+                    kind: crate::field::RecordKind::Note,
+                    case_id: None,
+                    parent_id: None,
+                    contact_type: Some(contact),
+                    occurs_at: Some(day),
+                    status: None,
+                    due_at: None,
+                    flags: crate::store::NoteFlags::default(),
+                    values: crate::record::RecordInput::new().with("body", self.pick(NOTE_LINES)),
+                }
+            })
+            .collect()
+    }
+
+    /// One fictional self-referral with the referred person's details and a reason.
+    pub fn referral(&mut self) -> crate::referral::NewReferral {
+        let person = self.person();
+        let mut values = crate::record::RecordInput::new();
+        for code in [
+            "given_name",
+            "family_name",
+            "date_of_birth",
+            "nhs_number",
+            "phone",
+            "email",
+            "postcode",
+        ] {
+            if let Some(field) = PersonField::from_code(code)
+                && let Some(v) = person.get(field)
+            {
+                values = values.with(code, v);
+            }
+        }
+        crate::referral::NewReferral {
+            source: crate::store::ReferralSource::SelfReferral,
+            partner_person_id: None,
+            values: values.with("reason", "Would like support to stay well and find work."),
+        }
+    }
+}
+

@@ -1,4 +1,18 @@
 //! The JSON API, version 1. Each handler reads its input, calls one core service and shapes the answer.
+//!
+//! The record's endpoints beyond a person's own fields are in the submodules: the field catalogue and
+//! a service's configuration, related people, cases, entries, documents, referrals, and the record's
+//! history, export and paper register.
+
+mod case;
+mod catalogue;
+mod document;
+mod entry;
+mod record;
+mod referral;
+mod related;
+
+use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -8,14 +22,18 @@ use axum::http::request::Parts;
 use axum::routing::{get, post};
 use axum::{Router, response::IntoResponse};
 use confidant_core::account::Refusal;
-use confidant_core::field::{IndexField, PersonField};
+use confidant_core::field::{IndexField, PersonField, ValueKind};
+use confidant_core::person::{Violation, Violations};
+use confidant_core::record::Values;
 use confidant_core::person::{Lookup, MAX_PAGE, Person, PersonInput, PersonSummary};
 use confidant_core::store::{Store, TokenScope};
 use confidant_core::{Actor, Clock, Purpose};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::RefOr;
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 use uuid::Uuid;
 
@@ -51,7 +69,72 @@ pub fn routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
             "/people/{person_id}/access-history",
             get(access_history::<S, C>),
         )
+        .route("/catalogue", get(catalogue::catalogue))
+        .route(
+            "/services/{service_id}/configuration",
+            get(catalogue::configuration::<S, C>),
+        )
+        .route("/people/{person_id}/history", get(record::history::<S, C>))
+        .route("/people/{person_id}/export", get(record::export::<S, C>))
+        .route(
+            "/services/{service_id}/paper",
+            get(record::paper_register::<S, C>),
+        )
+        .route(
+            "/people/{person_id}/related",
+            get(related::list::<S, C>).post(related::add::<S, C>),
+        )
+        .route(
+            "/people/{person_id}/related/{related_id}",
+            axum::routing::delete(related::remove::<S, C>),
+        )
+        .route(
+            "/people/{person_id}/cases",
+            get(case::list::<S, C>).post(case::open::<S, C>),
+        )
+        .route(
+            "/people/{person_id}/cases/{case_id}/close",
+            post(case::close::<S, C>),
+        )
+        .route(
+            "/people/{person_id}/entries",
+            get(entry::list::<S, C>).post(entry::add::<S, C>),
+        )
+        .route(
+            "/people/{person_id}/entries/{entry_id}",
+            axum::routing::patch(entry::update::<S, C>),
+        )
+        .route(
+            "/people/{person_id}/documents",
+            get(document::list::<S, C>),
+        )
+        .route(
+            "/people/{person_id}/documents/{document_id}",
+            get(document::download::<S, C>),
+        )
+        .route(
+            "/services/{service_id}/referrals",
+            get(referral::list::<S, C>).post(referral::create::<S, C>),
+        )
+        .route("/referrals/{referral_id}", get(referral::read::<S, C>))
+        .route(
+            "/referrals/{referral_id}/triage",
+            post(referral::triage::<S, C>),
+        )
+        .route(
+            "/referrals/{referral_id}/accept",
+            post(referral::accept::<S, C>),
+        )
         .fallback(|| async { ApiError::NotFound })
+}
+
+/// The routes that take more than the application's small-body limit (a document upload), with
+/// their own limit. Merged outside that limit (see [`crate::router`]); paths are the full ones.
+pub fn upload_routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
+    Router::new().route(
+        "/api/v1/people/{person_id}/documents",
+        post(document::upload::<S, C>),
+    )
 }
 
 /// The signed-in member of staff, from `Authorization: Bearer <token>`, and what the token may do.
@@ -183,84 +266,180 @@ fn rfc3339(t: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-/// A person's identity details as sent by a client. On create, `given_name` and `family_name` are
-/// required; on update, absent fields are unchanged and `""` clears an optional field.
-#[derive(Deserialize, ToSchema, Default)]
-#[serde(deny_unknown_fields)]
-pub struct PersonRequest {
-    #[schema(example = "Ada")]
-    pub given_name: Option<String>,
-    #[schema(example = "Lovelace")]
-    pub family_name: Option<String>,
-    /// ISO 8601 date, not in the future.
-    #[schema(example = "1980-02-29")]
-    pub date_of_birth: Option<String>,
-    /// Ten digits with a valid modulus-11 check digit; spaces and hyphens are ignored.
-    #[schema(example = "943 476 5919")]
-    pub nhs_number: Option<String>,
-    /// National Insurance number, e.g. `AB 12 34 56 C`.
-    pub ni_number: Option<String>,
-    pub address: Option<String>,
-    /// A UK postcode; stored upper-case with one space.
-    pub postcode: Option<String>,
-    pub phone: Option<String>,
-    pub email: Option<String>,
+fn rfc3339_opt(t: Option<OffsetDateTime>) -> Option<String> {
+    t.map(rfc3339)
 }
+
+/// A refusal of one field of the request, by name.
+fn invalid(field: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError::Invalid(Violations(vec![Violation::new(field, message)]))
+}
+
+/// A time sent by a client: RFC 3339 (`2026-11-22T10:00:00Z`).
+fn parse_time(field: &'static str, raw: &str) -> Result<OffsetDateTime, ApiError> {
+    OffsetDateTime::parse(raw.trim(), &time::format_description::well_known::Rfc3339)
+        .map_err(|_| invalid(field, "must be a time in RFC 3339 form, e.g. 2026-11-22T10:00:00Z"))
+}
+
+fn parse_time_opt(field: &'static str, raw: Option<&str>) -> Result<Option<OffsetDateTime>, ApiError> {
+    raw.map(|r| parse_time(field, r)).transpose()
+}
+
+/// A record's opened values, by catalogue code.
+fn fields_of(values: &Values) -> BTreeMap<String, String> {
+    values
+        .iter()
+        .map(|(code, value)| (code.to_owned(), value.to_owned()))
+        .collect()
+}
+
+/// A code list of core (`Relationship`, `TriageState`…): its codes and how to find one.
+trait Code: Copy + 'static {
+    fn all() -> &'static [Self];
+    fn code(self) -> &'static str;
+}
+
+macro_rules! codes {
+    ($($t:ty),+) => {
+        $(impl Code for $t {
+            fn all() -> &'static [Self] {
+                <$t>::ALL
+            }
+            fn code(self) -> &'static str {
+                <$t>::code(self)
+            }
+        })+
+    };
+}
+
+codes!(
+    confidant_core::store::Relationship,
+    confidant_core::store::ReferralSource,
+    confidant_core::store::TriageState,
+    confidant_core::store::ClosureReason,
+    confidant_core::store::ContactType,
+    confidant_core::store::EntryStatus
+);
+
+/// Parses a code sent by a client; a refusal lists the codes allowed (never the value sent).
+fn parse_code<T: Code>(field: &'static str, raw: &str) -> Result<T, ApiError> {
+    T::all()
+        .iter()
+        .copied()
+        .find(|v| v.code() == raw)
+        .ok_or_else(|| {
+            let codes: Vec<_> = T::all().iter().map(|v| v.code()).collect();
+            invalid(field, format!("must be one of: {}", codes.join(", ")))
+        })
+}
+
+fn parse_code_opt<T: Code>(field: &'static str, raw: Option<&str>) -> Result<Option<T>, ApiError> {
+    raw.map(|r| parse_code(field, r)).transpose()
+}
+
+/// A person's details as sent by a client: an object of catalogue field codes (record `person` of
+/// `GET /api/v1/catalogue`) and their values as strings. On create, `given_name` and `family_name` are
+/// required; on update, absent fields are unchanged and `""` clears an optional field. A code the
+/// catalogue does not have, or of a field group the service does not collect, is refused.
+#[derive(Deserialize, Default)]
+#[serde(transparent)]
+pub struct PersonRequest(pub BTreeMap<String, String>);
 
 impl From<PersonRequest> for PersonInput {
     fn from(r: PersonRequest) -> Self {
-        PersonInput {
-            given_name: r.given_name,
-            family_name: r.family_name,
-            date_of_birth: r.date_of_birth,
-            nhs_number: r.nhs_number,
-            ni_number: r.ni_number,
-            address: r.address,
-            postcode: r.postcode,
-            phone: r.phone,
-            email: r.email,
+        let mut input = PersonInput::new();
+        for (code, value) in r.0 {
+            input.set_code(&code, value);
         }
+        input
     }
 }
 
-/// A person's record.
-#[derive(Serialize, ToSchema)]
+impl utoipa::PartialSchema for PersonRequest {
+    fn schema() -> RefOr<Schema> {
+        let codes: Vec<_> = PersonField::ALL
+            .iter()
+            .filter(|f| f.spec().kind != ValueKind::Document)
+            .map(|f| format!("`{}`", f.code()))
+            .collect();
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(format!(
+                "Catalogue field codes of a person and their values (see `GET /api/v1/catalogue`, \
+                 record `person`, for each field's kind, choices and group). On create, `given_name` \
+                 and `family_name` are required; on update, absent fields are unchanged and `\"\"` \
+                 clears an optional field. Codes: {}. The photo is uploaded as a document.",
+                codes.join(", ")
+            )))
+            .additional_properties(Some(ObjectBuilder::new().schema_type(Type::String)))
+            .examples([serde_json::json!({
+                "given_name": "Ada",
+                "family_name": "Lovelace",
+                "date_of_birth": "1980-02-29",
+                "nhs_number": "943 476 5919",
+                "ethnicity": "white"
+            })])
+            .into()
+    }
+}
+
+impl ToSchema for PersonRequest {}
+
+/// A person's record: its ids and times, and every field that holds a value, by catalogue code.
+#[derive(Serialize)]
 pub struct PersonResponse {
     pub id: Uuid,
     pub service_id: Uuid,
     pub created_at: String,
     pub updated_at: String,
-    pub given_name: Option<String>,
-    pub family_name: Option<String>,
-    pub date_of_birth: Option<String>,
-    pub nhs_number: Option<String>,
-    pub ni_number: Option<String>,
-    pub address: Option<String>,
-    pub postcode: Option<String>,
-    pub phone: Option<String>,
-    pub email: Option<String>,
+    #[serde(flatten)]
+    pub fields: BTreeMap<&'static str, String>,
 }
 
 impl From<Person> for PersonResponse {
     fn from(p: Person) -> Self {
-        let get = |f: PersonField| p.get(f).map(str::to_owned);
         PersonResponse {
             id: p.id,
             service_id: p.service_id,
             created_at: rfc3339(p.created_at),
             updated_at: rfc3339(p.updated_at),
-            given_name: get(PersonField::GivenName),
-            family_name: get(PersonField::FamilyName),
-            date_of_birth: get(PersonField::DateOfBirth),
-            nhs_number: get(PersonField::NhsNumber),
-            ni_number: get(PersonField::NiNumber),
-            address: get(PersonField::Address),
-            postcode: get(PersonField::Postcode),
-            phone: get(PersonField::Phone),
-            email: get(PersonField::Email),
+            fields: PersonField::ALL
+                .into_iter()
+                .filter_map(|f| p.get(f).map(|v| (f.code(), v.to_owned())))
+                .collect(),
         }
     }
 }
+
+impl utoipa::PartialSchema for PersonResponse {
+    fn schema() -> RefOr<Schema> {
+        let string = || ObjectBuilder::new().schema_type(Type::String);
+        let uuid = || {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+        };
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(
+                "A person's record: `id`, `service_id`, `created_at` and `updated_at` (RFC 3339), and \
+                 beside them every field that holds a value, under its catalogue code (see \
+                 `PersonRequest`). A field without a value is absent.",
+            ))
+            .property("id", uuid())
+            .required("id")
+            .property("service_id", uuid())
+            .required("service_id")
+            .property("created_at", string())
+            .required("created_at")
+            .property("updated_at", string())
+            .required("updated_at")
+            .additional_properties(Some(string()))
+            .into()
+    }
+}
+
+impl ToSchema for PersonResponse {}
 
 /// One line of a list.
 #[derive(Serialize, ToSchema)]

@@ -127,3 +127,13 @@ CREATE TABLE document (
     content     BLOB    NOT NULL
 );
 CREATE INDEX document_person ON document (person_id, created_at);
+
+-- Name search: keyed digests of name fragments (see core::name_index); replaced when a name changes,
+-- deleted with the person's key.
+CREATE TABLE person_name_gram (
+    person_id  TEXT NOT NULL REFERENCES person (id),
+    service_id TEXT NOT NULL,
+    digest     BLOB NOT NULL,
+    PRIMARY KEY (person_id, digest)
+);
+CREATE INDEX person_name_gram_lookup ON person_name_gram (service_id, digest, person_id);
