@@ -127,3 +127,5 @@ CREATE TABLE document (
     content     BYTEA    NOT NULL
 );
 CREATE INDEX document_person ON document (person_id, created_at);
+-- At most one photo per person: a new one replaces the old in the same transaction.
+CREATE UNIQUE INDEX document_one_photo ON document (person_id) WHERE is_photo = 1;
