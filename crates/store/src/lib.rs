@@ -14,16 +14,20 @@
 //! - Errors carry no values: the store is only ever given sealed bytes, ids and digests.
 
 use std::borrow::Cow;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Once;
 
 use confidant_core::audit::{AuditDraft, AuditEvent, Checkpoint, seal_event};
-use confidant_core::field::{IndexField, PersonField};
+use confidant_core::field::{FieldGroups, IndexField, PersonField, RecordKind};
 use confidant_core::store::{
-    ApiTokenRecord, Credential, FieldChange, GrantRecord, IndexChange, InstallationKeys,
-    Organisation, Placement, RecoveryCodes, ReviewState, SealedPerson, Service, SessionRecord,
-    SessionStage, StaffRecord, Store, StoreError, Team, TokenScope, TrainingKind, TrainingRecord,
+    ApiTokenRecord, CaseRecord, ChangeStamp, ClosureReason, ContactType, Credential,
+    DocumentRecord, EntryRecord, EntryStatus, FieldChange, FieldVersion, GrantRecord, IndexChange,
+    InstallationKeys, NoteFlags, Organisation, Placement, RecoveryCodes, ReferralPolicy,
+    ReferralRecord, ReferralSource, RelatedRecord, Relationship, ReviewState, SealedChange,
+    SealedFields, SealedPerson, Service, ServiceConfig, SessionRecord, SessionStage, StaffRecord,
+    Store, StoreError, Team, TokenScope, TrainingKind, TrainingRecord, TriageEvent, TriageState,
     WrappedDataKey,
 };
 use confidant_core::{AccessScope, Grant, Role};
@@ -575,6 +579,428 @@ async fn set_indexes(
     Ok(())
 }
 
+/// A code column read back into its enum; an unknown code is a backend error (the database holds
+/// something this version does not know).
+fn coded<T>(
+    row: &AnyRow,
+    column: &str,
+    parse: impl Fn(&str) -> Option<T>,
+    what: &str,
+) -> Result<T, StoreError> {
+    let code: String = row.try_get(column).map_err(backend_error)?;
+    parse(&code).ok_or_else(|| StoreError::Backend(format!("unknown {what} code")))
+}
+
+fn opt_coded<T>(
+    row: &AnyRow,
+    column: &str,
+    parse: impl Fn(&str) -> Option<T>,
+    what: &str,
+) -> Result<Option<T>, StoreError> {
+    let code: Option<String> = row.try_get(column).map_err(backend_error)?;
+    code.map(|c| parse(&c).ok_or_else(|| StoreError::Backend(format!("unknown {what} code"))))
+        .transpose()
+}
+
+/// A flag stored as 0 or 1.
+fn flag(row: &AnyRow, column: &str) -> Result<bool, StoreError> {
+    let value: i64 = row.try_get(column).map_err(backend_error)?;
+    Ok(value != 0)
+}
+
+const MASTER_KEY_ROTATED: &str =
+    "the master key was rotated since this process started; restart it with the new key";
+
+/// Inserts a data key, only while the installation's master key is the one that wrapped it. The
+/// caller appends its audit event first: that takes the head lock, so no rotation can slip in
+/// between this check and the commit.
+async fn insert_data_key(
+    tx: &mut Transaction<'static, Any>,
+    key: &WrappedDataKey,
+    created_at_micros: i64,
+) -> Result<(), StoreError> {
+    if SqlStore::installation_key_id(tx).await?.as_deref() != Some(key.master_key_id.as_str()) {
+        return Err(StoreError::Conflict(MASTER_KEY_ROTATED));
+    }
+    sqlx::query(
+        "INSERT INTO data_key (owner_id, version, master_key_id, wrapped, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(key.owner_id.to_string())
+    .bind(key.version)
+    .bind(&key.master_key_id)
+    .bind(&key.wrapped)
+    .bind(created_at_micros)
+    .execute(&mut **tx)
+    .await
+    .map_err(backend_error)?;
+    Ok(())
+}
+
+/// Creates a person: their data key, row, sealed fields and blind indexes (`create_person` and
+/// accepting a referral). The caller appends its audit event first (see [`insert_data_key`]).
+async fn insert_person(
+    tx: &mut Transaction<'static, Any>,
+    person: &SealedPerson,
+    indexes: &[(IndexField, [u8; 16])],
+    key: &WrappedDataKey,
+) -> Result<(), StoreError> {
+    insert_data_key(tx, key, person.created_at_micros).await?;
+    let pid = person.id.to_string();
+    sqlx::query("INSERT INTO person (id, service_id, team_id, key_worker_id, key_version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        .bind(&pid)
+        .bind(person.service_id.to_string())
+        .bind(person.team_id.map(|t| t.to_string()))
+        .bind(person.key_worker_id.map(|k| k.to_string()))
+        .bind(person.key_version)
+        .bind(person.created_at_micros)
+        .bind(person.updated_at_micros)
+        .execute(&mut **tx)
+        .await
+        .map_err(backend_error)?;
+    for (field, value) in &person.fields {
+        sqlx::query("INSERT INTO person_field (person_id, field, value) VALUES ($1, $2, $3)")
+            .bind(&pid)
+            .bind(field.code())
+            .bind(value)
+            .execute(&mut **tx)
+            .await
+            .map_err(backend_error)?;
+    }
+    set_indexes(
+        tx,
+        person.id,
+        person.service_id,
+        indexes.iter().map(|(f, d)| (*f, Some(*d))),
+    )
+    .await
+}
+
+/// Inserts the sealed fields of a record (a related person, referral, entry or document).
+async fn insert_fields(
+    tx: &mut Transaction<'static, Any>,
+    record_id: Uuid,
+    fields: &SealedFields,
+) -> Result<(), StoreError> {
+    let rid = record_id.to_string();
+    for (field, value) in fields {
+        sqlx::query("INSERT INTO record_field (record_id, field, value) VALUES ($1, $2, $3)")
+            .bind(&rid)
+            .bind(field)
+            .bind(value)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Conflict("a field was given twice")
+                } else {
+                    backend_error(e)
+                }
+            })?;
+    }
+    Ok(())
+}
+
+/// The sealed fields of one record, by field code.
+async fn record_fields(
+    tx: &mut Transaction<'static, Any>,
+    record_id: Uuid,
+) -> Result<SealedFields, StoreError> {
+    sqlx::query("SELECT field, value FROM record_field WHERE record_id = $1 ORDER BY field")
+        .bind(record_id.to_string())
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get("field").map_err(backend_error)?,
+                r.try_get("value").map_err(backend_error)?,
+            ))
+        })
+        .collect()
+}
+
+/// The sealed fields of many records at once: `query` selects `record_id, field, value` ordered by
+/// record and field.
+async fn grouped_fields(
+    tx: &mut Transaction<'static, Any>,
+    query: sqlx::query::Query<'_, Any, sqlx::any::AnyArguments>,
+) -> Result<HashMap<Uuid, SealedFields>, StoreError> {
+    let mut grouped: HashMap<Uuid, SealedFields> = HashMap::new();
+    for row in query.fetch_all(&mut **tx).await.map_err(backend_error)? {
+        grouped.entry(id(&row, "record_id")?).or_default().push((
+            row.try_get("field").map_err(backend_error)?,
+            row.try_get("value").map_err(backend_error)?,
+        ));
+    }
+    Ok(grouped)
+}
+
+/// Deletes a record's sealed fields, blind indexes (for a referral) and data keys.
+async fn erase_record(
+    tx: &mut Transaction<'static, Any>,
+    record_id: Uuid,
+) -> Result<(), StoreError> {
+    let rid = record_id.to_string();
+    for sql in [
+        "DELETE FROM record_field WHERE record_id = $1",
+        "DELETE FROM referral_index WHERE referral_id = $1",
+        "DELETE FROM data_key WHERE owner_id = $1",
+    ] {
+        sqlx::query(sql)
+            .bind(&rid)
+            .execute(&mut **tx)
+            .await
+            .map_err(backend_error)?;
+    }
+    Ok(())
+}
+
+async fn insert_triage_event(
+    tx: &mut Transaction<'static, Any>,
+    referral_id: Uuid,
+    state: TriageState,
+    step: &ChangeStamp,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO triage_event (referral_id, state, at, actor) VALUES ($1, $2, $3, $4)")
+        .bind(referral_id.to_string())
+        .bind(state.code())
+        .bind(step.at_micros)
+        .bind(&step.by)
+        .execute(&mut **tx)
+        .await
+        .map_err(backend_error)?;
+    Ok(())
+}
+
+const ONE_OPEN_CASE: &str = "the person already has an open case in this service";
+
+async fn insert_case(
+    tx: &mut Transaction<'static, Any>,
+    case: &CaseRecord,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO case_episode (id, person_id, service_id, key_worker_id, opened_at, opened_by, closed_at, \
+         closed_by, closure_reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(case.id.to_string())
+    .bind(case.person_id.to_string())
+    .bind(case.service_id.to_string())
+    .bind(case.key_worker_id.map(|k| k.to_string()))
+    .bind(case.opened_at_micros)
+    .bind(&case.opened_by)
+    .bind(case.closed_at_micros)
+    .bind(case.closed_by.as_deref())
+    .bind(case.closure_reason.map(ClosureReason::code))
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StoreError::Conflict(ONE_OPEN_CASE)
+        } else {
+            backend_error(e)
+        }
+    })?;
+    Ok(())
+}
+
+/// Keeps the current value of a person's field (if any) in the correction history.
+const KEEP_PERSON_FIELD: &str = "INSERT INTO field_version (record_id, field, value, key_version, changed_by, changed_at) \
+     SELECT person_id, field, value, $3, $4, $5 FROM person_field WHERE person_id = $1 AND field = $2";
+/// Keeps the current value of a record's field (if any) in the correction history.
+const KEEP_RECORD_FIELD: &str = "INSERT INTO field_version (record_id, field, value, key_version, changed_by, changed_at) \
+     SELECT record_id, field, value, $3, $4, $5 FROM record_field WHERE record_id = $1 AND field = $2";
+
+async fn keep_version(
+    tx: &mut Transaction<'static, Any>,
+    sql: &'static str,
+    record_id: &str,
+    field: &str,
+    key_version: i64,
+    stamp: &ChangeStamp,
+) -> Result<(), StoreError> {
+    sqlx::query(sql)
+        .bind(record_id)
+        .bind(field)
+        .bind(key_version)
+        .bind(&stamp.by)
+        .bind(stamp.at_micros)
+        .execute(&mut **tx)
+        .await
+        .map_err(backend_error)?;
+    Ok(())
+}
+
+fn service_config_from_row(row: &AnyRow) -> Result<ServiceConfig, StoreError> {
+    let groups: String = row.try_get("field_groups").map_err(backend_error)?;
+    Ok(ServiceConfig {
+        service_id: id(row, "service_id")?,
+        field_groups: FieldGroups::parse(&groups)
+            .map_err(|_| StoreError::Backend("unknown field group code".to_owned()))?,
+        referrals: coded(
+            row,
+            "referrals",
+            ReferralPolicy::from_code,
+            "referral policy",
+        )?,
+        partner_service_id: opt_id(row, "partner_service_id")?,
+    })
+}
+
+fn field_version_from_row(row: &AnyRow) -> Result<FieldVersion, StoreError> {
+    Ok(FieldVersion {
+        record_id: id(row, "record_id")?,
+        field: row.try_get("field").map_err(backend_error)?,
+        value: row.try_get("value").map_err(backend_error)?,
+        key_version: row.try_get("key_version").map_err(backend_error)?,
+        changed_by: row.try_get("changed_by").map_err(backend_error)?,
+        changed_at_micros: row.try_get("changed_at").map_err(backend_error)?,
+    })
+}
+
+/// The live key of a record beside it (`owner_id, version, master_key_id, wrapped` of a LEFT JOIN),
+/// `None` if it was erased.
+fn opt_key_from_row(row: &AnyRow) -> Result<Option<WrappedDataKey>, StoreError> {
+    match opt_id(row, "owner_id")? {
+        Some(_) => wrapped_key_from_row(row).map(Some),
+        None => Ok(None),
+    }
+}
+
+const RELATED_WITH_KEY: &str = "SELECT r.id, r.person_id, r.relationship, r.linked_person_id, r.key_version, r.created_by, \
+     r.created_at, k.owner_id, k.version, k.master_key_id, k.wrapped \
+     FROM related_person r JOIN data_key k ON k.owner_id = r.id AND k.version = r.key_version";
+
+fn related_from_row(row: &AnyRow) -> Result<RelatedRecord, StoreError> {
+    Ok(RelatedRecord {
+        id: id(row, "id")?,
+        person_id: id(row, "person_id")?,
+        relationship: coded(row, "relationship", Relationship::from_code, "relationship")?,
+        linked_person_id: opt_id(row, "linked_person_id")?,
+        key_version: row.try_get("key_version").map_err(backend_error)?,
+        created_by: row.try_get("created_by").map_err(backend_error)?,
+        created_at_micros: row.try_get("created_at").map_err(backend_error)?,
+    })
+}
+
+const REFERRAL_COLUMNS: &str = "r.id, r.service_id, r.source, r.partner_person_id, r.state, r.received_at, \
+     r.last_contact_at, r.decided_at, r.person_id, r.case_id, r.key_version, r.created_by";
+
+/// A referral with its live key, if it still has one.
+const REFERRAL_WITH_KEY: &str = "SELECT r.id, r.service_id, r.source, r.partner_person_id, r.state, r.received_at, \
+     r.last_contact_at, r.decided_at, r.person_id, r.case_id, r.key_version, r.created_by, \
+     k.owner_id, k.version, k.master_key_id, k.wrapped \
+     FROM referral r LEFT JOIN data_key k ON k.owner_id = r.id AND k.version = r.key_version";
+
+fn referral_from_row(row: &AnyRow) -> Result<ReferralRecord, StoreError> {
+    Ok(ReferralRecord {
+        id: id(row, "id")?,
+        service_id: id(row, "service_id")?,
+        source: coded(row, "source", ReferralSource::from_code, "referral source")?,
+        partner_person_id: opt_id(row, "partner_person_id")?,
+        state: coded(row, "state", TriageState::from_code, "triage state")?,
+        received_at_micros: row.try_get("received_at").map_err(backend_error)?,
+        last_contact_at_micros: row.try_get("last_contact_at").map_err(backend_error)?,
+        decided_at_micros: row.try_get("decided_at").map_err(backend_error)?,
+        person_id: opt_id(row, "person_id")?,
+        case_id: opt_id(row, "case_id")?,
+        key_version: row.try_get("key_version").map_err(backend_error)?,
+        created_by: row.try_get("created_by").map_err(backend_error)?,
+    })
+}
+
+/// A referral, its sealed fields (only `only`, all when empty) and its live key; no fields without a
+/// key.
+async fn referral_with_fields(
+    tx: &mut Transaction<'static, Any>,
+    row: &AnyRow,
+    only: &[&str],
+) -> Result<(ReferralRecord, SealedFields, Option<WrappedDataKey>), StoreError> {
+    let referral = referral_from_row(row)?;
+    let key = opt_key_from_row(row)?;
+    let mut fields = match key {
+        Some(_) => record_fields(tx, referral.id).await?,
+        None => Vec::new(),
+    };
+    if !only.is_empty() {
+        fields.retain(|(code, _)| only.contains(&code.as_str()));
+    }
+    Ok((referral, fields, key))
+}
+
+const CASE_COLUMNS: &str = "id, person_id, service_id, key_worker_id, opened_at, opened_by, closed_at, closed_by, \
+     closure_reason";
+
+fn case_from_row(row: &AnyRow) -> Result<CaseRecord, StoreError> {
+    Ok(CaseRecord {
+        id: id(row, "id")?,
+        person_id: id(row, "person_id")?,
+        service_id: id(row, "service_id")?,
+        key_worker_id: opt_id(row, "key_worker_id")?,
+        opened_at_micros: row.try_get("opened_at").map_err(backend_error)?,
+        opened_by: row.try_get("opened_by").map_err(backend_error)?,
+        closed_at_micros: row.try_get("closed_at").map_err(backend_error)?,
+        closed_by: row.try_get("closed_by").map_err(backend_error)?,
+        closure_reason: opt_coded(
+            row,
+            "closure_reason",
+            ClosureReason::from_code,
+            "closure reason",
+        )?,
+    })
+}
+
+const ENTRY_COLUMNS: &str = "e.id, e.person_id, e.kind, e.case_id, e.parent_id, e.contact_type, e.occurs_at, e.status, \
+     e.due_at, e.third_party, e.identifies_complainant, e.serious_harm, e.author, e.key_version, e.created_at, \
+     e.updated_at";
+
+fn entry_from_row(row: &AnyRow) -> Result<EntryRecord, StoreError> {
+    Ok(EntryRecord {
+        id: id(row, "id")?,
+        person_id: id(row, "person_id")?,
+        kind: coded(row, "kind", RecordKind::from_code, "record kind")?,
+        case_id: opt_id(row, "case_id")?,
+        parent_id: opt_id(row, "parent_id")?,
+        contact_type: opt_coded(row, "contact_type", ContactType::from_code, "contact type")?,
+        occurs_at_micros: row.try_get("occurs_at").map_err(backend_error)?,
+        status: opt_coded(row, "status", EntryStatus::from_code, "entry status")?,
+        due_at_micros: row.try_get("due_at").map_err(backend_error)?,
+        flags: NoteFlags {
+            third_party: flag(row, "third_party")?,
+            identifies_complainant: flag(row, "identifies_complainant")?,
+            serious_harm: flag(row, "serious_harm")?,
+        },
+        author: row.try_get("author").map_err(backend_error)?,
+        key_version: row.try_get("key_version").map_err(backend_error)?,
+        created_at_micros: row.try_get("created_at").map_err(backend_error)?,
+        updated_at_micros: row.try_get("updated_at").map_err(backend_error)?,
+    })
+}
+
+const DOCUMENT_COLUMNS: &str = "d.id, d.person_id, d.media_type, d.size_bytes, d.is_photo, d.key_version, d.uploaded_by, \
+     d.created_at";
+
+fn document_from_row(row: &AnyRow) -> Result<DocumentRecord, StoreError> {
+    Ok(DocumentRecord {
+        id: id(row, "id")?,
+        person_id: id(row, "person_id")?,
+        media_type: row.try_get("media_type").map_err(backend_error)?,
+        size_bytes: row.try_get("size_bytes").map_err(backend_error)?,
+        is_photo: flag(row, "is_photo")?,
+        key_version: row.try_get("key_version").map_err(backend_error)?,
+        uploaded_by: row.try_get("uploaded_by").map_err(backend_error)?,
+        created_at_micros: row.try_get("created_at").map_err(backend_error)?,
+    })
+}
+
+/// `$first, $first+1, …` for an `IN (…)` list of `n` values.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn now_micros() -> i64 {
     i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX)
 }
@@ -958,9 +1384,7 @@ impl Store for SqlStore {
             if Self::installation_key_id(&mut tx).await?.as_deref()
                 != Some(key.master_key_id.as_str())
             {
-                return Err(StoreError::Conflict(
-                    "the master key was rotated since this process started; restart it with the new key",
-                ));
+                return Err(StoreError::Conflict(MASTER_KEY_ROTATED));
             }
             sqlx::query(
                 "INSERT INTO data_key (owner_id, version, master_key_id, wrapped, created_at) VALUES ($1, $2, $3, $4, $5)",
@@ -1660,51 +2084,7 @@ impl Store for SqlStore {
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         append(&mut tx, audit).await?;
-        if Self::installation_key_id(&mut tx).await?.as_deref() != Some(key.master_key_id.as_str())
-        {
-            return Err(StoreError::Conflict(
-                "the master key was rotated since this process started; restart it with the new key",
-            ));
-        }
-        let pid = person.id.to_string();
-        sqlx::query(
-            "INSERT INTO data_key (owner_id, version, master_key_id, wrapped, created_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(key.owner_id.to_string())
-        .bind(key.version)
-        .bind(&key.master_key_id)
-        .bind(&key.wrapped)
-        .bind(person.created_at_micros)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend_error)?;
-        sqlx::query("INSERT INTO person (id, service_id, team_id, key_worker_id, key_version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(&pid)
-            .bind(person.service_id.to_string())
-            .bind(person.team_id.map(|t| t.to_string()))
-            .bind(person.key_worker_id.map(|k| k.to_string()))
-            .bind(person.key_version)
-            .bind(person.created_at_micros)
-            .bind(person.updated_at_micros)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend_error)?;
-        for (field, value) in &person.fields {
-            sqlx::query("INSERT INTO person_field (person_id, field, value) VALUES ($1, $2, $3)")
-                .bind(&pid)
-                .bind(field.code())
-                .bind(value)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend_error)?;
-        }
-        set_indexes(
-            &mut tx,
-            person.id,
-            person.service_id,
-            indexes.iter().map(|(f, d)| (*f, Some(*d))),
-        )
-        .await?;
+        insert_person(&mut tx, person, indexes, key).await?;
         commit(tx).await
     }
 
@@ -1737,27 +2117,51 @@ impl Store for SqlStore {
         fields: &[FieldChange],
         indexes: &[IndexChange],
         expected_updated_at_micros: i64,
-        updated_at_micros: i64,
+        stamp: &ChangeStamp,
         audit: &AuditDraft,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let pid = person_id.to_string();
-        let row = sqlx::query("SELECT service_id, updated_at FROM person WHERE id = $1")
-            .bind(&pid)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(backend_error)?;
+        let row =
+            sqlx::query("SELECT service_id, key_version, updated_at FROM person WHERE id = $1")
+                .bind(&pid)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend_error)?;
         let Some(row) = row else {
             return Ok(false);
         };
         let stored_at: i64 = row.try_get("updated_at").map_err(backend_error)?;
+        const CHANGED: &str = "the record changed meanwhile; read it again";
         if stored_at != expected_updated_at_micros {
-            return Err(StoreError::Conflict(
-                "the record changed meanwhile; read it again",
-            ));
+            return Err(StoreError::Conflict(CHANGED));
         }
         let service_id = id(&row, "service_id")?;
+        let key_version: i64 = row.try_get("key_version").map_err(backend_error)?;
+        // The timestamp moves strictly forward, so optimistic checks cannot be fooled by a clock tie.
+        // Conditional, so a concurrent change that read the same time loses (PostgreSQL reads above
+        // take no lock; the row lock taken here makes the second writer re-check).
+        let moved =
+            sqlx::query("UPDATE person SET updated_at = $1 WHERE id = $2 AND updated_at = $3")
+                .bind(stamp.at_micros.max(stored_at + 1))
+                .bind(&pid)
+                .bind(stored_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_error)?;
+        if moved.rows_affected() == 0 {
+            return Err(StoreError::Conflict(CHANGED));
+        }
         for (field, value) in fields {
+            keep_version(
+                &mut tx,
+                KEEP_PERSON_FIELD,
+                &pid,
+                field.code(),
+                key_version,
+                stamp,
+            )
+            .await?;
             sqlx::query("DELETE FROM person_field WHERE person_id = $1 AND field = $2")
                 .bind(&pid)
                 .bind(field.code())
@@ -1777,13 +2181,6 @@ impl Store for SqlStore {
             }
         }
         set_indexes(&mut tx, person_id, service_id, indexes.iter().copied()).await?;
-        // The timestamp moves strictly forward, so optimistic checks cannot be fooled by a clock tie.
-        sqlx::query("UPDATE person SET updated_at = $1 WHERE id = $2")
-            .bind(updated_at_micros.max(stored_at + 1))
-            .bind(&pid)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend_error)?;
         append(&mut tx, audit).await?;
         commit(tx).await?;
         Ok(true)
@@ -1867,6 +2264,785 @@ impl Store for SqlStore {
         append(&mut tx, audit).await?;
         commit(tx).await?;
         Ok(true)
+    }
+
+    async fn service_config(&self, service_id: Uuid) -> Result<Option<ServiceConfig>, StoreError> {
+        sqlx::query(
+            "SELECT service_id, field_groups, referrals, partner_service_id FROM service_config WHERE service_id = $1",
+        )
+        .bind(service_id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend_error)?
+        .as_ref()
+        .map(service_config_from_row)
+        .transpose()
+    }
+
+    async fn set_service_config(
+        &self,
+        config: &ServiceConfig,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        let upsert = sqlx::query(
+            "INSERT INTO service_config (service_id, field_groups, referrals, partner_service_id, updated_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (service_id) DO UPDATE SET \
+             field_groups = excluded.field_groups, referrals = excluded.referrals, \
+             partner_service_id = excluded.partner_service_id, updated_at = excluded.updated_at",
+        )
+        .bind(config.service_id.to_string())
+        .bind(config.field_groups.codes())
+        .bind(config.referrals.code())
+        .bind(config.partner_service_id.map(|p| p.to_string()))
+        .bind(now_micros());
+        insert_audited(self, upsert, "conflict", audit).await
+    }
+
+    async fn field_history(
+        &self,
+        record_id: Uuid,
+        audit: &AuditDraft,
+    ) -> Result<Vec<FieldVersion>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let versions = sqlx::query(
+            "SELECT record_id, field, value, key_version, changed_by, changed_at FROM field_version \
+             WHERE record_id = $1 ORDER BY seq",
+        )
+        .bind(record_id.to_string())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(field_version_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+        append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(versions)
+    }
+
+    async fn add_related(
+        &self,
+        related: &RelatedRecord,
+        fields: &SealedFields,
+        key: &WrappedDataKey,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        append(&mut tx, audit).await?;
+        insert_data_key(&mut tx, key, related.created_at_micros).await?;
+        sqlx::query(
+            "INSERT INTO related_person (id, person_id, relationship, linked_person_id, key_version, created_by, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(related.id.to_string())
+        .bind(related.person_id.to_string())
+        .bind(related.relationship.code())
+        .bind(related.linked_person_id.map(|l| l.to_string()))
+        .bind(related.key_version)
+        .bind(&related.created_by)
+        .bind(related.created_at_micros)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict("that related person exists")
+            } else {
+                backend_error(e)
+            }
+        })?;
+        insert_fields(&mut tx, related.id, fields).await?;
+        commit(tx).await
+    }
+
+    async fn related_of(
+        &self,
+        person_id: Uuid,
+        audit: &AuditDraft,
+    ) -> Result<Vec<(RelatedRecord, SealedFields, WrappedDataKey)>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let pid = person_id.to_string();
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{RELATED_WITH_KEY} WHERE r.person_id = $1 ORDER BY r.created_at, r.id"
+        )))
+        .bind(&pid)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        let mut fields = grouped_fields(
+            &mut tx,
+            sqlx::query(
+                "SELECT f.record_id, f.field, f.value FROM record_field f \
+                 JOIN related_person r ON r.id = f.record_id WHERE r.person_id = $1 ORDER BY f.record_id, f.field",
+            )
+            .bind(&pid),
+        )
+        .await?;
+        let related = rows
+            .iter()
+            .map(|row| {
+                let record = related_from_row(row)?;
+                let sealed = fields.remove(&record.id).unwrap_or_default();
+                Ok((record, sealed, wrapped_key_from_row(row)?))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(related)
+    }
+
+    async fn remove_related(
+        &self,
+        related_id: Uuid,
+        person_id: Uuid,
+        audit: &AuditDraft,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let gone = sqlx::query("DELETE FROM related_person WHERE id = $1 AND person_id = $2")
+            .bind(related_id.to_string())
+            .bind(person_id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend_error)?;
+        if gone.rows_affected() == 0 {
+            return Ok(false);
+        }
+        // The head lock before touching data keys, as a rotation takes it before re-wrapping them.
+        append(&mut tx, audit).await?;
+        erase_record(&mut tx, related_id).await?;
+        commit(tx).await?;
+        Ok(true)
+    }
+
+    async fn victims_of(&self, person_id: Uuid) -> Result<Vec<Uuid>, StoreError> {
+        sqlx::query(
+            "SELECT DISTINCT person_id FROM related_person WHERE linked_person_id = $1 AND relationship = $2 \
+             ORDER BY person_id",
+        )
+        .bind(person_id.to_string())
+        .bind(Relationship::AllegedPerpetrator.code())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(|r| id(r, "person_id"))
+        .collect()
+    }
+
+    async fn create_referral(
+        &self,
+        referral: &ReferralRecord,
+        fields: &SealedFields,
+        indexes: &[(IndexField, [u8; 16])],
+        key: &WrappedDataKey,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        append(&mut tx, audit).await?;
+        insert_data_key(&mut tx, key, referral.received_at_micros).await?;
+        let rid = referral.id.to_string();
+        sqlx::query(
+            "INSERT INTO referral (id, service_id, source, partner_person_id, state, received_at, last_contact_at, \
+             decided_at, person_id, case_id, key_version, created_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(&rid)
+        .bind(referral.service_id.to_string())
+        .bind(referral.source.code())
+        .bind(referral.partner_person_id.map(|p| p.to_string()))
+        .bind(referral.state.code())
+        .bind(referral.received_at_micros)
+        .bind(referral.last_contact_at_micros)
+        .bind(referral.decided_at_micros)
+        .bind(referral.person_id.map(|p| p.to_string()))
+        .bind(referral.case_id.map(|c| c.to_string()))
+        .bind(referral.key_version)
+        .bind(&referral.created_by)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict("that referral exists")
+            } else {
+                backend_error(e)
+            }
+        })?;
+        insert_fields(&mut tx, referral.id, fields).await?;
+        for (field, digest) in indexes {
+            sqlx::query(
+                "INSERT INTO referral_index (referral_id, service_id, field, digest) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(&rid)
+            .bind(referral.service_id.to_string())
+            .bind(field.code())
+            .bind(digest.to_vec())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Conflict("an index was given twice")
+                } else {
+                    backend_error(e)
+                }
+            })?;
+        }
+        let received = ChangeStamp {
+            by: referral.created_by.clone(),
+            at_micros: referral.received_at_micros,
+        };
+        insert_triage_event(&mut tx, referral.id, referral.state, &received).await?;
+        commit(tx).await
+    }
+
+    async fn referral(&self, referral_id: Uuid) -> Result<Option<ReferralRecord>, StoreError> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {REFERRAL_COLUMNS} FROM referral r WHERE r.id = $1"
+        )))
+        .bind(referral_id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend_error)?
+        .as_ref()
+        .map(referral_from_row)
+        .transpose()
+    }
+
+    async fn referrals(
+        &self,
+        service_id: Uuid,
+        open_only: bool,
+        fields: &[&str],
+        limit: u32,
+        audit: &AuditDraft,
+    ) -> Result<Vec<(ReferralRecord, SealedFields, Option<WrappedDataKey>)>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{REFERRAL_WITH_KEY} WHERE r.service_id = $1 AND ($2 = 0 OR r.state IN ($3, $4)) \
+             ORDER BY r.received_at DESC, r.id DESC LIMIT $5"
+        )))
+        .bind(service_id.to_string())
+        .bind(i64::from(open_only))
+        .bind(TriageState::Received.code())
+        .bind(TriageState::ContactAttempted.code())
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        let mut referrals = Vec::with_capacity(rows.len());
+        for row in &rows {
+            referrals.push(referral_with_fields(&mut tx, row, fields).await?);
+        }
+        append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(referrals)
+    }
+
+    async fn read_referral(
+        &self,
+        referral_id: Uuid,
+        audit: &AuditDraft,
+    ) -> Result<Option<(ReferralRecord, SealedFields, Option<WrappedDataKey>)>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{REFERRAL_WITH_KEY} WHERE r.id = $1"
+        )))
+        .bind(referral_id.to_string())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let found = referral_with_fields(&mut tx, &row, &[]).await?;
+        append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(Some(found))
+    }
+
+    async fn triage_events(&self, referral_id: Uuid) -> Result<Vec<TriageEvent>, StoreError> {
+        sqlx::query(
+            "SELECT referral_id, state, at, actor FROM triage_event WHERE referral_id = $1 ORDER BY seq",
+        )
+        .bind(referral_id.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(|r| {
+            Ok(TriageEvent {
+                referral_id: id(r, "referral_id")?,
+                state: coded(r, "state", TriageState::from_code, "triage state")?,
+                at_micros: r.try_get("at").map_err(backend_error)?,
+                actor: r.try_get("actor").map_err(backend_error)?,
+            })
+        })
+        .collect()
+    }
+
+    async fn move_referral(
+        &self,
+        referral_id: Uuid,
+        from: TriageState,
+        to: TriageState,
+        step: &ChangeStamp,
+        audit: &AuditDraft,
+    ) -> Result<bool, StoreError> {
+        use TriageState as T;
+        let contact = (to == T::ContactAttempted).then_some(step.at_micros);
+        let decided = matches!(to, T::Accepted | T::Declined | T::NoResponse | T::Withdrawn)
+            .then_some(step.at_micros);
+        let mut tx = self.begin_write().await?;
+        let moved = sqlx::query(
+            "UPDATE referral SET state = $1, last_contact_at = COALESCE($2, last_contact_at), \
+             decided_at = COALESCE($3, decided_at) WHERE id = $4 AND state = $5",
+        )
+        .bind(to.code())
+        .bind(contact)
+        .bind(decided)
+        .bind(referral_id.to_string())
+        .bind(from.code())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        if moved.rows_affected() == 0 {
+            return Ok(false);
+        }
+        // The head lock before touching data keys, as a rotation takes it before re-wrapping them.
+        append(&mut tx, audit).await?;
+        insert_triage_event(&mut tx, referral_id, to, step).await?;
+        if to == T::Declined {
+            // Crypto-shredding: what was received about the person goes, key and all. The row keeps
+            // only ids, codes and times.
+            erase_record(&mut tx, referral_id).await?;
+        }
+        commit(tx).await?;
+        Ok(true)
+    }
+
+    async fn accept_referral(
+        &self,
+        referral_id: Uuid,
+        from: TriageState,
+        person: &SealedPerson,
+        indexes: &[(IndexField, [u8; 16])],
+        key: &WrappedDataKey,
+        case: &CaseRecord,
+        step: &ChangeStamp,
+        audit: &AuditDraft,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let rid = referral_id.to_string();
+        let moved = sqlx::query(
+            "UPDATE referral SET state = $1, decided_at = $2 WHERE id = $3 AND state = $4",
+        )
+        .bind(TriageState::Accepted.code())
+        .bind(step.at_micros)
+        .bind(&rid)
+        .bind(from.code())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        if moved.rows_affected() == 0 {
+            return Ok(false);
+        }
+        append(&mut tx, audit).await?;
+        insert_person(&mut tx, person, indexes, key).await?;
+        insert_case(&mut tx, case).await?;
+        // Only now that both exist (the references are checked at once).
+        sqlx::query("UPDATE referral SET person_id = $1, case_id = $2 WHERE id = $3")
+            .bind(person.id.to_string())
+            .bind(case.id.to_string())
+            .bind(&rid)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend_error)?;
+        insert_triage_event(&mut tx, referral_id, TriageState::Accepted, step).await?;
+        commit(tx).await?;
+        Ok(true)
+    }
+
+    async fn duplicate_candidates(
+        &self,
+        service_id: Uuid,
+        digests: &[(IndexField, [u8; 16])],
+        except: Option<Uuid>,
+    ) -> Result<(Vec<Uuid>, Vec<Uuid>), StoreError> {
+        let sid = service_id.to_string();
+        let except = except.map(|e| e.to_string()).unwrap_or_default();
+        let mut people = BTreeSet::new();
+        let mut referrals = BTreeSet::new();
+        for (field, digest) in digests {
+            let rows = sqlx::query(
+                "SELECT person_id FROM blind_index WHERE field = $1 AND digest = $2 AND service_id = $3",
+            )
+            .bind(field.code())
+            .bind(digest.to_vec())
+            .bind(&sid)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend_error)?;
+            for row in &rows {
+                people.insert(id(row, "person_id")?);
+            }
+            let rows = sqlx::query(
+                "SELECT i.referral_id FROM referral_index i JOIN referral r ON r.id = i.referral_id \
+                 WHERE i.field = $1 AND i.digest = $2 AND i.service_id = $3 AND i.referral_id <> $4 \
+                 AND r.state IN ($5, $6)",
+            )
+            .bind(field.code())
+            .bind(digest.to_vec())
+            .bind(&sid)
+            .bind(&except)
+            .bind(TriageState::Received.code())
+            .bind(TriageState::ContactAttempted.code())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend_error)?;
+            for row in &rows {
+                referrals.insert(id(row, "referral_id")?);
+            }
+        }
+        Ok((
+            people.into_iter().collect(),
+            referrals.into_iter().collect(),
+        ))
+    }
+
+    async fn open_case(&self, case: &CaseRecord, audit: &AuditDraft) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        insert_case(&mut tx, case).await?;
+        append(&mut tx, audit).await?;
+        commit(tx).await
+    }
+
+    async fn close_case(
+        &self,
+        case_id: Uuid,
+        reason: ClosureReason,
+        step: &ChangeStamp,
+        audit: &AuditDraft,
+    ) -> Result<bool, StoreError> {
+        let change = sqlx::query(
+            "UPDATE case_episode SET closed_at = $1, closed_by = $2, closure_reason = $3 \
+             WHERE id = $4 AND closed_at IS NULL",
+        )
+        .bind(step.at_micros)
+        .bind(&step.by)
+        .bind(reason.code())
+        .bind(case_id.to_string());
+        change_audited(self, change, audit).await
+    }
+
+    async fn case(&self, case_id: Uuid) -> Result<Option<CaseRecord>, StoreError> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {CASE_COLUMNS} FROM case_episode WHERE id = $1"
+        )))
+        .bind(case_id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend_error)?
+        .as_ref()
+        .map(case_from_row)
+        .transpose()
+    }
+
+    async fn cases_of(&self, person_id: Uuid) -> Result<Vec<CaseRecord>, StoreError> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {CASE_COLUMNS} FROM case_episode WHERE person_id = $1 ORDER BY opened_at DESC, id DESC"
+        )))
+        .bind(person_id.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(case_from_row)
+        .collect()
+    }
+
+    async fn create_entry(
+        &self,
+        entry: &EntryRecord,
+        fields: &SealedFields,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO record_entry (id, person_id, kind, case_id, parent_id, contact_type, occurs_at, status, due_at, \
+             third_party, identifies_complainant, serious_harm, author, key_version, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        )
+        .bind(entry.id.to_string())
+        .bind(entry.person_id.to_string())
+        .bind(entry.kind.code())
+        .bind(entry.case_id.map(|c| c.to_string()))
+        .bind(entry.parent_id.map(|p| p.to_string()))
+        .bind(entry.contact_type.map(ContactType::code))
+        .bind(entry.occurs_at_micros)
+        .bind(entry.status.map(EntryStatus::code))
+        .bind(entry.due_at_micros)
+        .bind(i64::from(entry.flags.third_party))
+        .bind(i64::from(entry.flags.identifies_complainant))
+        .bind(i64::from(entry.flags.serious_harm))
+        .bind(&entry.author)
+        .bind(entry.key_version)
+        .bind(entry.created_at_micros)
+        .bind(entry.updated_at_micros)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict("that entry exists")
+            } else {
+                backend_error(e)
+            }
+        })?;
+        insert_fields(&mut tx, entry.id, fields).await?;
+        append(&mut tx, audit).await?;
+        commit(tx).await
+    }
+
+    async fn update_entry(
+        &self,
+        entry_id: Uuid,
+        status: Option<EntryStatus>,
+        due_at_micros: Option<i64>,
+        fields: &[SealedChange],
+        expected_updated_at_micros: i64,
+        stamp: &ChangeStamp,
+        audit: &AuditDraft,
+    ) -> Result<bool, StoreError> {
+        const CHANGED: &str = "the entry changed meanwhile; read it again";
+        let mut tx = self.begin_write().await?;
+        let eid = entry_id.to_string();
+        let row = sqlx::query("SELECT key_version, updated_at FROM record_entry WHERE id = $1")
+            .bind(&eid)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend_error)?;
+        let Some(row) = row else {
+            return Ok(false);
+        };
+        let stored_at: i64 = row.try_get("updated_at").map_err(backend_error)?;
+        if stored_at != expected_updated_at_micros {
+            return Err(StoreError::Conflict(CHANGED));
+        }
+        let key_version: i64 = row.try_get("key_version").map_err(backend_error)?;
+        // Conditional on the time read, so a concurrent change that read the same time loses; the
+        // time moves strictly forward, so a clock tie cannot fool the check.
+        let moved = sqlx::query(
+            "UPDATE record_entry SET status = COALESCE($1, status), due_at = COALESCE($2, due_at), \
+             updated_at = $3 WHERE id = $4 AND updated_at = $5",
+        )
+        .bind(status.map(EntryStatus::code))
+        .bind(due_at_micros)
+        .bind(stamp.at_micros.max(stored_at + 1))
+        .bind(&eid)
+        .bind(stored_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        if moved.rows_affected() == 0 {
+            return Err(StoreError::Conflict(CHANGED));
+        }
+        for (field, value) in fields {
+            keep_version(&mut tx, KEEP_RECORD_FIELD, &eid, field, key_version, stamp).await?;
+            sqlx::query("DELETE FROM record_field WHERE record_id = $1 AND field = $2")
+                .bind(&eid)
+                .bind(field)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_error)?;
+            if let Some(v) = value {
+                sqlx::query(
+                    "INSERT INTO record_field (record_id, field, value) VALUES ($1, $2, $3)",
+                )
+                .bind(&eid)
+                .bind(field)
+                .bind(v)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_error)?;
+            }
+        }
+        append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(true)
+    }
+
+    async fn entries_of(
+        &self,
+        person_id: Uuid,
+        kinds: &[RecordKind],
+        audit: &AuditDraft,
+    ) -> Result<Vec<(EntryRecord, SealedFields)>, StoreError> {
+        // The kinds as an IN list of parameters after the person ($1); no list means every kind.
+        let only = if kinds.is_empty() {
+            String::new()
+        } else {
+            format!(" AND e.kind IN ({})", placeholders(2, kinds.len()))
+        };
+        let pid = person_id.to_string();
+        let mut tx = self.begin_write().await?;
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ENTRY_COLUMNS} FROM record_entry e WHERE e.person_id = $1{only} \
+             ORDER BY e.occurs_at DESC, e.created_at DESC, e.id DESC"
+        )))
+        .bind(pid.clone());
+        for kind in kinds {
+            query = query.bind(kind.code());
+        }
+        let rows = query.fetch_all(&mut *tx).await.map_err(backend_error)?;
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT f.record_id, f.field, f.value FROM record_field f JOIN record_entry e ON e.id = f.record_id \
+             WHERE e.person_id = $1{only} ORDER BY f.record_id, f.field"
+        )))
+        .bind(pid);
+        for kind in kinds {
+            query = query.bind(kind.code());
+        }
+        let mut fields = grouped_fields(&mut tx, query).await?;
+        let entries = rows
+            .iter()
+            .map(|row| {
+                let entry = entry_from_row(row)?;
+                let sealed = fields.remove(&entry.id).unwrap_or_default();
+                Ok((entry, sealed))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(entries)
+    }
+
+    async fn paper_register(&self, service_id: Uuid) -> Result<Vec<EntryRecord>, StoreError> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ENTRY_COLUMNS} FROM record_entry e JOIN person p ON p.id = e.person_id \
+             WHERE p.service_id = $1 AND e.kind IN ($2, $3) AND (e.status IS NULL OR e.status <> $4) \
+             ORDER BY CASE WHEN e.due_at IS NULL THEN 1 ELSE 0 END, e.due_at, e.occurs_at, e.id"
+        )))
+        .bind(service_id.to_string())
+        .bind(RecordKind::PaperNote.code())
+        .bind(RecordKind::PaperFile.code())
+        .bind(EntryStatus::Destroyed.code())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(entry_from_row)
+        .collect()
+    }
+
+    async fn add_document(
+        &self,
+        document: &DocumentRecord,
+        content: &[u8],
+        fields: &SealedFields,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        if document.is_photo {
+            // A person has one photo: the new one replaces the old, fields and all.
+            let pid = document.person_id.to_string();
+            for sql in [
+                "DELETE FROM record_field WHERE record_id IN \
+                 (SELECT id FROM document WHERE person_id = $1 AND is_photo = 1)",
+                "DELETE FROM document WHERE person_id = $1 AND is_photo = 1",
+            ] {
+                sqlx::query(sql)
+                    .bind(&pid)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_error)?;
+            }
+        }
+        sqlx::query(
+            "INSERT INTO document (id, person_id, media_type, size_bytes, is_photo, key_version, uploaded_by, \
+             created_at, content) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(document.id.to_string())
+        .bind(document.person_id.to_string())
+        .bind(&document.media_type)
+        .bind(document.size_bytes)
+        .bind(i64::from(document.is_photo))
+        .bind(document.key_version)
+        .bind(&document.uploaded_by)
+        .bind(document.created_at_micros)
+        .bind(content)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| match is_unique_violation(&e) {
+            // Two photos uploaded at once: the index keeps one per person.
+            true if document.is_photo => {
+                StoreError::Conflict("the photo changed meanwhile; try again")
+            }
+            true => StoreError::Conflict("that document exists"),
+            false => backend_error(e),
+        })?;
+        insert_fields(&mut tx, document.id, fields).await?;
+        append(&mut tx, audit).await?;
+        commit(tx).await
+    }
+
+    async fn documents_of(
+        &self,
+        person_id: Uuid,
+        audit: &AuditDraft,
+    ) -> Result<Vec<(DocumentRecord, SealedFields)>, StoreError> {
+        let pid = person_id.to_string();
+        let mut tx = self.begin_write().await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {DOCUMENT_COLUMNS} FROM document d WHERE d.person_id = $1 ORDER BY d.created_at DESC, d.id DESC"
+        )))
+        .bind(&pid)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        let mut fields = grouped_fields(
+            &mut tx,
+            sqlx::query(
+                "SELECT f.record_id, f.field, f.value FROM record_field f JOIN document d ON d.id = f.record_id \
+                 WHERE d.person_id = $1 ORDER BY f.record_id, f.field",
+            )
+            .bind(&pid),
+        )
+        .await?;
+        let documents = rows
+            .iter()
+            .map(|row| {
+                let document = document_from_row(row)?;
+                let sealed = fields.remove(&document.id).unwrap_or_default();
+                Ok((document, sealed))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(documents)
+    }
+
+    async fn read_document(
+        &self,
+        document_id: Uuid,
+        person_id: Uuid,
+        audit: &AuditDraft,
+    ) -> Result<Option<(DocumentRecord, Vec<u8>)>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {DOCUMENT_COLUMNS}, d.content FROM document d WHERE d.id = $1 AND d.person_id = $2"
+        )))
+        .bind(document_id.to_string())
+        .bind(person_id.to_string())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let found = (
+            document_from_row(&row)?,
+            row.try_get("content").map_err(backend_error)?,
+        );
+        append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(Some(found))
     }
 
     async fn append_audit(&self, audit: &AuditDraft) -> Result<AuditEvent, StoreError> {

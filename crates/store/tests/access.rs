@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use confidant_core::account::{NextStep, SessionState, SignInError};
 use confidant_core::audit::AuditEvent;
-use confidant_core::field::IndexField;
+use confidant_core::field::{IndexField, PersonField};
 use confidant_core::organisation::OrganisationError;
 use confidant_core::person::{Lookup, PersonError, PersonInput};
 use confidant_core::store::{ReviewState, Store, TokenScope, TrainingKind};
@@ -66,11 +66,9 @@ fn fields(v: &confidant_core::person::Violations) -> Vec<&'static str> {
 }
 
 fn person_input(given: &str, family: &str) -> PersonInput {
-    PersonInput {
-        given_name: Some(given.into()),
-        family_name: Some(family.into()),
-        ..PersonInput::default()
-    }
+    PersonInput::new()
+        .with(PersonField::GivenName, given)
+        .with(PersonField::FamilyName, family)
 }
 
 async fn add_person(
@@ -882,10 +880,7 @@ both_backends!(
         let read = c
             .read_person(&app.worker_b, Purpose::Support, person)
             .await?;
-        assert_eq!(
-            read.get(confidant_core::field::PersonField::FamilyName),
-            Some("Lovelace")
-        );
+        assert_eq!(read.get(PersonField::FamilyName), Some("Lovelace"));
         let events = events_after(&app, before).await?;
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].action, "person.read");
@@ -898,10 +893,7 @@ both_backends!(
                 &app.worker_b,
                 Purpose::Support,
                 person,
-                &PersonInput {
-                    phone: Some("07700 900123".into()),
-                    ..PersonInput::default()
-                }
+                &PersonInput::new().with(PersonField::Phone, "07700 900123")
             )
             .await,
             Err(PersonError::NotFound)
@@ -1383,7 +1375,7 @@ both_backends!(
             .add_staff(Role::Practitioner, Some(app.service_a), "worker.c", true)
             .await?;
         let mut mine = person_input("Ann", "Ashworth");
-        mine.nhs_number = Some("943 476 5919".into());
+        mine.set(PersonField::NhsNumber, "943 476 5919");
         let ann = c
             .create_person(&app.worker_a, Purpose::Support, app.service_a, &mine)
             .await?

@@ -4,6 +4,7 @@
 use confidant_core::audit::{ChainBreak, verify_chain};
 use confidant_core::clock::FixedClock;
 use confidant_core::field::IndexField;
+use confidant_core::field::PersonField as F;
 use confidant_core::keyring::KeyRingError;
 use confidant_core::person::{Lookup, PersonError, PersonInput};
 use confidant_core::store::{Store, TokenScope};
@@ -17,17 +18,16 @@ const CANARY_ADDRESS: &str = "7 Canaryaddressmarker Road";
 const CANARY_NHS: &str = "9434765919";
 
 fn canary_input() -> PersonInput {
-    PersonInput {
-        given_name: Some("Ada".into()),
-        family_name: Some(CANARY_NAME.into()),
-        date_of_birth: Some("1980-02-29".into()),
-        nhs_number: Some("943 476 5919".into()),
-        ni_number: Some("AB 12 34 56 C".into()),
-        address: Some(CANARY_ADDRESS.into()),
-        postcode: Some("ls11ba".into()),
-        phone: Some("07700 900123".into()),
-        email: Some("ada@example.org".into()),
-    }
+    PersonInput::new()
+        .with(F::GivenName, "Ada")
+        .with(F::FamilyName, CANARY_NAME)
+        .with(F::DateOfBirth, "1980-02-29")
+        .with(F::NhsNumber, "943 476 5919")
+        .with(F::NiNumber, "AB 12 34 56 C")
+        .with(F::Address, CANARY_ADDRESS)
+        .with(F::Postcode, "ls11ba")
+        .with(F::Phone, "07700 900123")
+        .with(F::Email, "ada@example.org")
 }
 
 async fn audit_count(app: &TestApp) -> anyhow::Result<i64> {
@@ -64,7 +64,6 @@ both_backends!(
             .confidant
             .read_person(&app.worker_a, Purpose::Support, created.id)
             .await?;
-        use confidant_core::field::PersonField as F;
         assert_eq!(read.get(F::FamilyName), Some(CANARY_NAME));
         assert_eq!(read.get(F::NhsNumber), Some(CANARY_NHS));
         assert_eq!(read.get(F::NiNumber), Some("AB123456C"));
@@ -106,13 +105,11 @@ both_backends!(
     |backend| async move {
         let app = TestApp::new(backend).await?;
         let before = audit_count(&app).await?;
-        let bad = PersonInput {
-            nhs_number: Some("9434765918".into()),
-            ni_number: Some("QQ123456C".into()),
-            postcode: Some("QA1 1AA".into()),
-            date_of_birth: Some("2099-01-01".into()),
-            ..canary_input()
-        };
+        let bad = canary_input()
+            .with(F::NhsNumber, "9434765918")
+            .with(F::NiNumber, "QQ123456C")
+            .with(F::Postcode, "QA1 1AA")
+            .with(F::DateOfBirth, "2099-01-01");
         let Err(PersonError::Invalid(v)) = app
             .confidant
             .create_person(&app.worker_a, Purpose::Support, app.service_a, &bad)
@@ -209,17 +206,14 @@ both_backends!(
                 &canary_input(),
             )
             .await?;
-        let change = PersonInput {
-            phone: Some("".into()),
-            nhs_number: Some("401 023 2137".into()),
-            family_name: Some("Lovelace".into()),
-            ..PersonInput::default()
-        };
+        let change = PersonInput::new()
+            .with(F::Phone, "")
+            .with(F::NhsNumber, "401 023 2137")
+            .with(F::FamilyName, "Lovelace");
         let updated = app
             .confidant
             .update_person(&app.worker_a, Purpose::Support, p.id, &change)
             .await?;
-        use confidant_core::field::PersonField as F;
         assert_eq!(updated.get(F::Phone), None);
         assert_eq!(updated.get(F::NhsNumber), Some("4010232137"));
         let again = app
@@ -268,10 +262,7 @@ both_backends!(
             .await?;
         assert!(by_phone.is_empty(), "a cleared field leaves no index");
         // Required names cannot be cleared.
-        let clear_name = PersonInput {
-            given_name: Some(" ".into()),
-            ..PersonInput::default()
-        };
+        let clear_name = PersonInput::new().with(F::GivenName, " ");
         assert!(matches!(
             app.confidant
                 .update_person(&app.worker_a, Purpose::Support, p.id, &clear_name)
@@ -593,10 +584,7 @@ both_backends!(
         let first = reopened
             .read_person(&app.worker_a, Purpose::Support, ids[0])
             .await?;
-        let nhs = first
-            .get(confidant_core::field::PersonField::NhsNumber)
-            .unwrap_or_default()
-            .to_owned();
+        let nhs = first.get(F::NhsNumber).unwrap_or_default().to_owned();
         let found = reopened
             .find_people(
                 &app.worker_a,

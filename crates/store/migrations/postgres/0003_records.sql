@@ -127,6 +127,8 @@ CREATE TABLE document (
     content     BYTEA    NOT NULL
 );
 CREATE INDEX document_person ON document (person_id, created_at);
+-- At most one photo per person: a new one replaces the old in the same transaction.
+CREATE UNIQUE INDEX document_one_photo ON document (person_id) WHERE is_photo = 1;
 
 -- Name search: keyed digests of name fragments (see core::name_index); replaced when a name changes,
 -- deleted with the person's key.
