@@ -12,6 +12,8 @@ mod record;
 mod referral;
 mod related;
 
+pub use document::MAX_UPLOAD_BODY_BYTES;
+
 use std::collections::BTreeMap;
 
 use axum::Json;
@@ -23,17 +25,17 @@ use axum::routing::{get, post};
 use axum::{Router, response::IntoResponse};
 use confidant_core::account::Refusal;
 use confidant_core::field::{IndexField, PersonField, ValueKind};
+use confidant_core::person::{Lookup, MAX_PAGE, Person, PersonInput, PersonSummary};
 use confidant_core::person::{Violation, Violations};
 use confidant_core::record::Values;
-use confidant_core::person::{Lookup, MAX_PAGE, Person, PersonInput, PersonSummary};
 use confidant_core::store::{Store, TokenScope};
 use confidant_core::{Actor, Clock, Purpose};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::openapi::RefOr;
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 use uuid::Uuid;
 
@@ -104,10 +106,7 @@ pub fn routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
             "/people/{person_id}/entries/{entry_id}",
             axum::routing::patch(entry::update::<S, C>),
         )
-        .route(
-            "/people/{person_id}/documents",
-            get(document::list::<S, C>),
-        )
+        .route("/people/{person_id}/documents", get(document::list::<S, C>))
         .route(
             "/people/{person_id}/documents/{document_id}",
             get(document::download::<S, C>),
@@ -277,11 +276,20 @@ fn invalid(field: &'static str, message: impl Into<String>) -> ApiError {
 
 /// A time sent by a client: RFC 3339 (`2026-11-22T10:00:00Z`).
 fn parse_time(field: &'static str, raw: &str) -> Result<OffsetDateTime, ApiError> {
-    OffsetDateTime::parse(raw.trim(), &time::format_description::well_known::Rfc3339)
-        .map_err(|_| invalid(field, "must be a time in RFC 3339 form, e.g. 2026-11-22T10:00:00Z"))
+    OffsetDateTime::parse(raw.trim(), &time::format_description::well_known::Rfc3339).map_err(
+        |_| {
+            invalid(
+                field,
+                "must be a time in RFC 3339 form, e.g. 2026-11-22T10:00:00Z",
+            )
+        },
+    )
 }
 
-fn parse_time_opt(field: &'static str, raw: Option<&str>) -> Result<Option<OffsetDateTime>, ApiError> {
+fn parse_time_opt(
+    field: &'static str,
+    raw: Option<&str>,
+) -> Result<Option<OffsetDateTime>, ApiError> {
     raw.map(|r| parse_time(field, r)).transpose()
 }
 
@@ -467,6 +475,7 @@ pub struct PersonPage {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
     /// Return people after this id.
@@ -830,8 +839,22 @@ impl Modify for BearerAuth {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Confidant API", version = "1", description = "Case records for care and support services. Every call is authorized and recorded on a tamper-evident audit log."),
-    paths(me, list_services, create_person, list_people, find_people, read_person, update_person, assign_person, break_glass, access_history),
-    components(schemas(ErrorBody, crate::error::FieldError, PersonRequest, PersonResponse, PersonPage, PersonListItem, LookupRequest, LookupResponse, ServiceResponse, MeResponse, AssignmentRequest, BreakGlassRequest, BreakGlassResponse, AccessEvent)),
+    paths(me, list_services, create_person, list_people, find_people, read_person, update_person, assign_person, break_glass, access_history,
+        catalogue::catalogue, catalogue::configuration,
+        record::history, record::export, record::paper_register,
+        related::list, related::add, related::remove,
+        case::list, case::open, case::close,
+        entry::list, entry::add, entry::update,
+        document::upload, document::list, document::download,
+        referral::list, referral::create, referral::read, referral::triage, referral::accept),
+    components(schemas(ErrorBody, crate::error::FieldError, PersonRequest, PersonResponse, PersonPage, PersonListItem, LookupRequest, LookupResponse, ServiceResponse, MeResponse, AssignmentRequest, BreakGlassRequest, BreakGlassResponse, AccessEvent,
+        catalogue::FieldResponse, catalogue::ChoiceResponse, catalogue::ConfigurationResponse, catalogue::FieldGroupResponse, catalogue::CodeResponse,
+        record::CorrectionResponse, record::ExportResponse, record::PaperResponse,
+        related::RelatedResponse, related::RelatedRequest,
+        case::CaseResponse, case::OpenCaseRequest, case::CloseCaseRequest,
+        entry::EntryResponse, entry::NewEntryRequest, entry::EntryChangeRequest, entry::NoteFlagsBody,
+        document::DocumentResponse,
+        referral::ReferralSummary, referral::ReferralLineResponse, referral::ReferralResponse, referral::TriageStep, referral::ReferralRequest, referral::TriageRequest, referral::AcceptRequest, referral::AcceptResponse)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

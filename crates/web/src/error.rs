@@ -4,6 +4,7 @@
 //!   never echoing a value.
 //! - Not signed in: 401. Not allowed and not there: the same 404, so existence does not leak.
 //! - Conflicts: 409 with a short reason.
+//! - A body over the route's size limit: 413, before anything is stored.
 //! - Anything else: a generic 500 carrying the request id; the detail is logged once, by id, with no
 //!   personal data (core and the store never hold any in the clear in their errors).
 
@@ -27,7 +28,7 @@ pub struct FieldError {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// A stable code: `invalid`, `malformed`, `unauthenticated`, `read_only_token`, `training_lapsed`,
-    /// `not_found`, `conflict`, `internal`.
+    /// `not_found`, `conflict`, `too_large`, `internal`.
     pub error: &'static str,
     pub message: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -45,6 +46,8 @@ pub enum ApiError {
     Forbidden(&'static str, &'static str),
     NotFound,
     Conflict(&'static str),
+    /// The body is larger than the route accepts (the limit, in bytes).
+    PayloadTooLarge(usize),
     Internal(String),
 }
 
@@ -143,6 +146,14 @@ impl IntoResponse for ApiError {
                 ErrorBody {
                     error: "conflict",
                     message: what.to_owned(),
+                    fields: Vec::new(),
+                },
+            ),
+            ApiError::PayloadTooLarge(limit) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorBody {
+                    error: "too_large",
+                    message: format!("the body is larger than the limit of {limit} bytes"),
                     fields: Vec::new(),
                 },
             ),

@@ -34,7 +34,8 @@ use tower_http::trace::TraceLayer;
 
 pub use confidant_core::{Actor, Purpose};
 
-/// The largest request body accepted (the API takes small JSON documents only).
+/// The largest request body accepted: small JSON documents and forms. A document upload has its own
+/// limit ([`api::MAX_UPLOAD_BODY_BYTES`]).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// How the site is served, as far as the pages need to know. The default: plain HTTP.
@@ -93,11 +94,13 @@ pub fn router<S: Store, C: Clock>(confidant: Arc<Confidant<S, C>>, web: WebConfi
         .route("/healthz", get(healthz::<S, C>))
         .nest("/api/v1", api::routes::<S, C>())
         .fallback(not_found)
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        // Document uploads are merged after the small-body limit: they set their own.
+        .merge(api::upload_routes::<S, C>())
         .with_state(state)
         .layer(middleware::from_fn(move |req, next| {
             security_headers(hsts, req, next)
         }))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
@@ -130,11 +133,16 @@ async fn security_headers(hsts: bool, request: Request, next: Next) -> Response 
             HeaderValue::from_static("max-age=31536000; includeSubDomains"),
         );
     }
+    // A download is sandboxed too, should a browser ever render it rather than save it.
+    // (A served file carries Content-Disposition: a download, or a photo shown inline.)
+    let attachment = h.contains_key(header::CONTENT_DISPOSITION);
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
+        HeaderValue::from_static(if attachment {
+            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'; sandbox"
+        } else {
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        }),
     );
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
