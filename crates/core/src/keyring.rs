@@ -129,7 +129,11 @@ impl KeyRing {
     }
 
     /// A name gram's digest, separated by service so equal names in two services do not link.
-    pub(crate) fn name_gram(&self, service_id: uuid::Uuid, gram: &str) -> crate::name_index::GramDigest {
+    pub(crate) fn name_gram(
+        &self,
+        service_id: uuid::Uuid,
+        gram: &str,
+    ) -> crate::name_index::GramDigest {
         let mut data = service_id.as_bytes().to_vec();
         data.extend_from_slice(gram.as_bytes());
         let full = self.index.keyed_digest("person.name_gram", &data);

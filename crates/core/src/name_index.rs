@@ -89,14 +89,19 @@ mod tests {
     #[test]
     fn grams_cover_prefixes_and_inner_runs() {
         let g = grams_of_names(&["Mary-Anne", "O'Neill"]);
-        for expected in ["^m", "^ma", "mar", "ary", "^a", "ann", "nne", "^o", "^on", "one", "ill"] {
+        for expected in [
+            "^m", "^ma", "mar", "ary", "^a", "ann", "nne", "^o", "^on", "one", "ill",
+        ] {
             assert!(g.contains(expected), "{expected}");
         }
         assert!(!g.contains("yan"), "no grams across word boundaries");
         assert_eq!(grams_of_query("an"), BTreeSet::from(["^an".to_owned()]));
         assert!(matches("neil", &["Mary-Anne", "O'Neill"]));
         assert!(matches("ma on", &["Mary-Anne", "O'Neill"]));
-        assert!(!matches("ne", &["Mary-Anne", "O'Neill"]), "short words match word starts");
+        assert!(
+            !matches("ne", &["Mary-Anne", "O'Neill"]),
+            "short words match word starts"
+        );
         assert!(!matches("", &["Ada"]));
     }
 

@@ -990,7 +990,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .iter()
             .map(|g| self.keys.name_gram(service_id, g))
             .collect();
-        let audit = AuditDraft::permitted(&permit, purpose, self.clock.now()).named("person.search");
+        let audit =
+            AuditDraft::permitted(&permit, purpose, self.clock.now()).named("person.search");
         let candidates = self
             .store
             .search_people_by_grams(
@@ -1021,7 +1022,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             }
             let mut p = self.open_person(sealed, wrapped)?;
             let given = p.values.remove(&PersonField::GivenName).unwrap_or_default();
-            let family = p.values.remove(&PersonField::FamilyName).unwrap_or_default();
+            let family = p
+                .values
+                .remove(&PersonField::FamilyName)
+                .unwrap_or_default();
             if name_index::matches(query, &[&given, &family]) {
                 found.push(PersonSummary {
                     id: p.id,

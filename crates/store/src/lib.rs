@@ -21,6 +21,7 @@ use std::sync::Once;
 
 use confidant_core::audit::{AuditDraft, AuditEvent, Checkpoint, seal_event};
 use confidant_core::field::{FieldGroups, IndexField, PersonField, RecordKind};
+use confidant_core::name_index::GramDigest;
 use confidant_core::store::{
     ApiTokenRecord, CaseRecord, ChangeStamp, ClosureReason, ContactType, Credential,
     DocumentRecord, EntryRecord, EntryStatus, FieldChange, FieldVersion, GrantRecord, IndexChange,
@@ -243,6 +244,16 @@ impl SqlStore {
             .await
             .map(|_| ())
             .map_err(backend_error)
+    }
+
+    /// After an erasure on SQLite: copies the WAL back into the main file and truncates it, so the
+    /// pages that held the erased values (overwritten there, as `secure_delete` is on) do not
+    /// linger in the WAL. Best effort: a reader holding an old snapshot can keep frames alive until
+    /// the next checkpoint, so a failure is logged, not returned (the erasure itself committed).
+    async fn checkpoint_after_erasure(&self) {
+        if let Err(e) = self.checkpoint_wal().await {
+            tracing::warn!(error = %e, "WAL checkpoint after an erasure did not complete");
+        }
     }
 
     /// Writes the WAL back into the main SQLite file (a no-op on PostgreSQL).
@@ -545,6 +556,7 @@ fn person_with_key(row: &AnyRow) -> Result<(SealedPerson, WrappedDataKey), Store
             key_worker_id: opt_id(row, "key_worker_id")?,
             key_version: row.try_get("key_version").map_err(backend_error)?,
             fields: Vec::new(),
+            name_grams: Vec::new(),
             created_at_micros: row.try_get("created_at").map_err(backend_error)?,
             updated_at_micros: row.try_get("updated_at").map_err(backend_error)?,
         },
@@ -672,7 +684,44 @@ async fn insert_person(
         person.service_id,
         indexes.iter().map(|(f, d)| (*f, Some(*d))),
     )
-    .await
+    .await?;
+    set_name_grams(tx, person.id, person.service_id, &person.name_grams).await
+}
+
+/// Replaces a person's name grams.
+async fn set_name_grams(
+    tx: &mut Transaction<'static, Any>,
+    person_id: Uuid,
+    service_id: Uuid,
+    grams: &[GramDigest],
+) -> Result<(), StoreError> {
+    let pid = person_id.to_string();
+    sqlx::query("DELETE FROM person_name_gram WHERE person_id = $1")
+        .bind(&pid)
+        .execute(&mut **tx)
+        .await
+        .map_err(backend_error)?;
+    let mut unique: Vec<&GramDigest> = grams.iter().collect();
+    unique.sort_unstable();
+    unique.dedup();
+    // Many rows per statement: a name has a dozen or two grams.
+    for chunk in unique.chunks(100) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| format!("($1, $2, ${})", i + 3))
+            .collect();
+        let sql = format!(
+            "INSERT INTO person_name_gram (person_id, service_id, digest) VALUES {}",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&pid)
+            .bind(service_id.to_string());
+        for g in chunk {
+            q = q.bind(g.to_vec());
+        }
+        q.execute(&mut **tx).await.map_err(backend_error)?;
+    }
+    Ok(())
 }
 
 /// Inserts the sealed fields of a record (a related person, referral, entry or document).
@@ -2116,6 +2165,7 @@ impl Store for SqlStore {
         person_id: Uuid,
         fields: &[FieldChange],
         indexes: &[IndexChange],
+        name_grams: Option<&[GramDigest]>,
         expected_updated_at_micros: i64,
         stamp: &ChangeStamp,
         audit: &AuditDraft,
@@ -2181,9 +2231,54 @@ impl Store for SqlStore {
             }
         }
         set_indexes(&mut tx, person_id, service_id, indexes.iter().copied()).await?;
+        if let Some(grams) = name_grams {
+            set_name_grams(&mut tx, person_id, service_id, grams).await?;
+        }
         append(&mut tx, audit).await?;
         commit(tx).await?;
         Ok(true)
+    }
+
+    async fn search_people_by_grams(
+        &self,
+        service_id: Uuid,
+        grams: &[GramDigest],
+        fields: &[PersonField],
+        limit: u32,
+        audit: &AuditDraft,
+    ) -> Result<Vec<(SealedPerson, WrappedDataKey)>, StoreError> {
+        let mut unique: Vec<&GramDigest> = grams.iter().collect();
+        unique.sort_unstable();
+        unique.dedup();
+        let mut tx = self.begin_write().await?;
+        let mut people = Vec::new();
+        if !unique.is_empty() && unique.len() <= 200 {
+            let placeholders: Vec<String> =
+                (0..unique.len()).map(|i| format!("${}", i + 4)).collect();
+            // The people holding every gram: one indexed range per gram, grouped.
+            let sql = format!(
+                "{PERSON_WITH_KEY} WHERE p.id IN (SELECT g.person_id FROM person_name_gram g \
+                 WHERE g.service_id = $1 AND g.digest IN ({}) GROUP BY g.person_id \
+                 HAVING COUNT(*) = $2) ORDER BY p.id LIMIT $3",
+                placeholders.join(", ")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(service_id.to_string())
+                .bind(i64::try_from(unique.len()).unwrap_or(i64::MAX))
+                .bind(i64::from(limit));
+            for g in &unique {
+                q = q.bind(g.to_vec());
+            }
+            let rows = q.fetch_all(&mut *tx).await.map_err(backend_error)?;
+            people = rows
+                .iter()
+                .map(person_with_key)
+                .collect::<Result<Vec<_>, _>>()?;
+            load_fields(&mut tx, &mut people, fields).await?;
+        }
+        append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(people)
     }
 
     async fn list_people(
@@ -2247,6 +2342,9 @@ impl Store for SqlStore {
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let pid = person_id.to_string();
+        // The audit head's lock first, as every key-touching write takes it (no deadlock with a
+        // rotation); if there turns out to be nothing to destroy, the transaction is dropped.
+        append(&mut tx, audit).await?;
         let gone = sqlx::query("DELETE FROM data_key WHERE owner_id = $1")
             .bind(&pid)
             .execute(&mut *tx)
@@ -2255,14 +2353,24 @@ impl Store for SqlStore {
         if gone.rows_affected() == 0 {
             return Ok(false);
         }
-        // Blind indexes would still link the person to identifiers someone already knows.
-        sqlx::query("DELETE FROM blind_index WHERE person_id = $1")
-            .bind(&pid)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend_error)?;
-        append(&mut tx, audit).await?;
+        // The record's third parties and the referral it came from are part of it: their keys go
+        // too. Blind indexes and name grams would still link the person to what someone already
+        // knows.
+        for sql in [
+            "DELETE FROM data_key WHERE owner_id IN (SELECT id FROM related_person WHERE person_id = $1)",
+            "DELETE FROM data_key WHERE owner_id IN (SELECT id FROM referral WHERE person_id = $1)",
+            "DELETE FROM referral_index WHERE referral_id IN (SELECT id FROM referral WHERE person_id = $1)",
+            "DELETE FROM blind_index WHERE person_id = $1",
+            "DELETE FROM person_name_gram WHERE person_id = $1",
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(&pid)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_error)?;
+        }
         commit(tx).await?;
+        self.checkpoint_after_erasure().await;
         Ok(true)
     }
 
@@ -2615,6 +2723,9 @@ impl Store for SqlStore {
             erase_record(&mut tx, referral_id).await?;
         }
         commit(tx).await?;
+        if to == T::Declined {
+            self.checkpoint_after_erasure().await;
+        }
         Ok(true)
     }
 

@@ -10,16 +10,23 @@ use confidant_core::record::{EntryChange, NewEntry, RecordInput};
 use confidant_core::referral::NewReferral;
 use confidant_core::store::{
     ClosureReason, ContactType, EntryStatus, NoteFlags, ReferralPolicy, ReferralSource,
-    Relationship, ServiceConfig, Store, TriageState,
+    Relationship, ServiceConfig, TriageState,
 };
 use confidant_core::{Actor, Purpose};
-use confidant_testkit::{TestApp, TestBackend, both_backends};
+use confidant_testkit::{TestApp, both_backends};
 use sqlx::Row;
 
 const P: Purpose = Purpose::Support;
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Whether stored bytes appear in a database's raw bytes: as they are (SQLite's file), or as the
+/// hex text a PostgreSQL dump writes `bytea` as.
+fn holds(raw: &[u8], stored: &[u8]) -> bool {
+    let hex: String = stored.iter().map(|b| format!("{b:02x}")).collect();
+    contains(raw, stored) || contains(raw, hex.as_bytes())
 }
 
 async fn chain_is_intact(app: &TestApp) -> anyhow::Result<()> {
@@ -93,7 +100,14 @@ both_backends!(
     every_field_group_is_sealed_and_a_service_collects_only_its_groups,
     |backend| async move {
         let app = TestApp::new(backend).await?;
-        configure(&app, app.service_a, "health,safe_contact", ReferralPolicy::Anyone, None).await?;
+        configure(
+            &app,
+            app.service_a,
+            "health,safe_contact",
+            ReferralPolicy::Anyone,
+            None,
+        )
+        .await?;
         let input = person("Mira", "Canaryhealth")
             .with(PersonField::MentalHealth, "Zqxmentalhealthmarker")
             .with(PersonField::SafePhone, "07700 900456")
@@ -106,8 +120,14 @@ both_backends!(
             .confidant
             .read_person(&app.worker_a, P, created.id)
             .await?;
-        assert_eq!(read.get(PersonField::MentalHealth), Some("Zqxmentalhealthmarker"));
-        assert_eq!(read.get(PersonField::SafeTimes), Some("Weekday mornings only"));
+        assert_eq!(
+            read.get(PersonField::MentalHealth),
+            Some("Zqxmentalhealthmarker")
+        );
+        assert_eq!(
+            read.get(PersonField::SafeTimes),
+            Some("Weekday mornings only")
+        );
         // Not collected by this service: refused by name, nothing written.
         let refused = app
             .confidant
@@ -123,7 +143,14 @@ both_backends!(
         // A choice must be one of its codes; an unknown code is refused.
         let mut odd = PersonInput::new().with(PersonField::Religion, "pastafarian");
         odd.set_code("favourite_colour", "blue");
-        configure(&app, app.service_a, "health,diversity", ReferralPolicy::Anyone, None).await?;
+        configure(
+            &app,
+            app.service_a,
+            "health,diversity",
+            ReferralPolicy::Anyone,
+            None,
+        )
+        .await?;
         let refused = app
             .confidant
             .update_person(&app.worker_a, P, created.id, &odd)
@@ -240,13 +267,21 @@ both_backends!(
                 traces.push(row.try_get("b")?);
             }
         }
-        assert!(traces.len() >= 8, "expected sealed values, a key and indexes");
+        assert!(
+            traces.len() >= 8,
+            "expected sealed values, a key and indexes"
+        );
         let before = app.db.raw_bytes()?;
-        assert!(traces.iter().any(|t| contains(&before, t)));
+        assert!(traces.iter().all(|t| holds(&before, t)));
 
         let moved = app
             .confidant
-            .triage_referral(&app.worker_a, P, referral.record.id, TriageState::ContactAttempted)
+            .triage_referral(
+                &app.worker_a,
+                P,
+                referral.record.id,
+                TriageState::ContactAttempted,
+            )
             .await?;
         assert!(moved.last_contact_at_micros.is_some());
         let declined = app
@@ -257,7 +292,10 @@ both_backends!(
 
         let after = app.db.raw_bytes()?;
         for trace in &traces {
-            assert!(!contains(&after, trace), "a trace of the declined referral remains");
+            assert!(
+                !holds(&after, trace),
+                "a trace of the declined referral remains"
+            );
         }
         assert!(!contains(&after, b"Zqxreferredcanary"));
         // The non-identifying record and its steps remain, and the chain is whole.
@@ -310,7 +348,7 @@ both_backends!(
             .read_person(&app.worker_a, P, person_id)
             .await?;
         assert_eq!(person.get(PersonField::FamilyName), Some("Marlowe"));
-        assert_eq!(person.get(PersonField::Phone), Some("07700 900321"));
+        assert_eq!(person.get(PersonField::Phone), Some("07700900321"));
         assert!(case.closed_at.is_none());
         // The person is findable by the identifier from the referral.
         let found = app
@@ -351,12 +389,20 @@ both_backends!(
         assert!(elsewhere.duplicate_referrals.is_empty());
         // One open case per person per service.
         assert!(matches!(
-            app.confidant.open_case(&app.worker_a, P, person_id, None).await,
+            app.confidant
+                .open_case(&app.worker_a, P, person_id, None)
+                .await,
             Err(PersonError::Conflict(_))
         ));
         let closed = app
             .confidant
-            .close_case(&app.worker_a, P, person_id, case.id, ClosureReason::Completed)
+            .close_case(
+                &app.worker_a,
+                P,
+                person_id,
+                case.id,
+                ClosureReason::Completed,
+            )
             .await?;
         assert!(closed.closed_at.is_some());
         let cases = app.confidant.cases(&app.worker_a, P, person_id).await?;
@@ -372,7 +418,14 @@ both_backends!(
     a_service_takes_referrals_only_from_its_sources,
     |backend| async move {
         let app = TestApp::new(backend).await?;
-        configure(&app, app.service_a, "", ReferralPolicy::ProfessionalOnly, None).await?;
+        configure(
+            &app,
+            app.service_a,
+            "",
+            ReferralPolicy::ProfessionalOnly,
+            None,
+        )
+        .await?;
         let refused = app
             .confidant
             .create_referral(
@@ -508,10 +561,7 @@ both_backends!(
                 .await?;
             seen.push_str(&format!("{found:?}\n"));
         }
-        let export = app
-            .confidant
-            .export_record(w, P, perpetrator.id)
-            .await?;
+        let export = app.confidant.export_record(w, P, perpetrator.id).await?;
         seen.push_str(&format!("{:?}\n", export.fields));
         for e in &export.entries {
             for (code, value) in e.values.iter() {
@@ -544,7 +594,11 @@ both_backends!(
             .confidant
             .export_record(&app.worker_a, P, victim.id)
             .await?;
-        assert!(own.fields.iter().all(|(f, _)| f.spec().group != FieldGroup::SafeContact));
+        assert!(
+            own.fields
+                .iter()
+                .all(|(f, _)| f.spec().group != FieldGroup::SafeContact)
+        );
         assert!(own.fields.iter().all(|(_, v)| v != "07700 900999"));
         chain_is_intact(&app).await
     }
@@ -614,7 +668,12 @@ both_backends!(
             .await
             .expect_err("name and content disagree");
         assert_eq!(invalid_fields(&refused), vec!["file"]);
-        assert!(app.confidant.documents(&app.worker_a, P, p.id).await?.is_empty());
+        assert!(
+            app.confidant
+                .documents(&app.worker_a, P, p.id)
+                .await?
+                .is_empty()
+        );
         let mut conn = app.db.raw().await?;
         let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM document")
             .fetch_one(&mut conn)
@@ -636,7 +695,10 @@ both_backends!(
             )
             .await?;
         assert_eq!(stored.media_type, "application/pdf");
-        assert_eq!(stored.download_name(), format!("document-{}.pdf", stored.id));
+        assert_eq!(
+            stored.download_name(),
+            format!("document-{}.pdf", stored.id)
+        );
         let (doc, content) = app
             .confidant
             .read_document(&app.worker_a, P, p.id, stored.id)
@@ -644,7 +706,10 @@ both_backends!(
         assert_eq!(content, pdf.to_vec());
         assert_eq!(doc.size_bytes, i64::try_from(pdf.len())?);
         let listed = app.confidant.documents(&app.worker_a, P, p.id).await?;
-        assert_eq!(listed[0].values.get("file_name"), Some("Zqxfilename letter.PDF"));
+        assert_eq!(
+            listed[0].values.get("file_name"),
+            Some("Zqxfilename letter.PDF")
+        );
         // Content and name are sealed.
         let raw = app.db.raw_bytes()?;
         assert!(!contains(&raw, b"Zqxpdfmarker"));
@@ -808,7 +873,9 @@ both_backends!(
         assert!(notes[0].flags.serious_harm && notes[0].flags.third_party);
         assert_eq!(notes[0].values.get("supplied_by"), Some("Neighbour"));
         // Shredding the person makes their entries unreadable.
-        app.confidant.shred_person(&app.dpo, Purpose::Administration, p.id).await?;
+        app.confidant
+            .shred_person(&app.dpo, Purpose::Administration, p.id)
+            .await?;
         assert!(
             app.confidant
                 .entries(&app.worker_a, P, p.id, &[])

@@ -10,6 +10,7 @@ use std::sync::Mutex;
 use confidant_core::audit::{AuditDraft, AuditEvent, Checkpoint, verify_chain};
 use confidant_core::clock::FixedClock;
 use confidant_core::field::{FieldGroup, FieldGroups, IndexField, PersonField, RecordKind};
+use confidant_core::name_index::GramDigest;
 use confidant_core::store::*;
 use confidant_core::{AccessScope, Actor, Confidant, Grant, KeyRing, Role};
 use confidant_crypto::MasterKey;
@@ -214,10 +215,18 @@ impl Store for Recorder {
             person_id: Uuid,
             fields: &[FieldChange],
             indexes: &[IndexChange],
+            name_grams: Option<&[GramDigest]>,
             expected_updated_at_micros: i64,
             stamp: &ChangeStamp,
             audit: &AuditDraft,
         ) -> Result<bool, StoreError>;
+        search_people_by_grams(
+            service_id: Uuid,
+            grams: &[GramDigest],
+            fields: &[PersonField],
+            limit: u32,
+            audit: &AuditDraft,
+        ) -> Result<Vec<(SealedPerson, WrappedDataKey)>, StoreError>;
         list_people(
             service_id: Uuid,
             fields: &[PersonField],
@@ -445,6 +454,7 @@ impl Fixture {
                 (PersonField::GivenName, b"sealed given".to_vec()),
                 (PersonField::Phone, b"sealed phone".to_vec()),
             ],
+            name_grams: Vec::new(),
             created_at_micros: 1_000,
             updated_at_micros: 1_000,
         };
@@ -543,7 +553,7 @@ both_backends!(
         // The clock behind the stored time still moves the record forward.
         assert!(
             fx.store
-                .update_person(p.id, &changes, &[], 1_000, &stamp(500), &fx.draft)
+                .update_person(p.id, &changes, &[], None, 1_000, &stamp(500), &fx.draft)
                 .await?
         );
         let history = fx.store.field_history(p.id, &fx.draft).await?;
@@ -579,7 +589,7 @@ both_backends!(
         let n = fx.count("SELECT COUNT(*) FROM field_version").await?;
         assert_eq!(
             fx.store
-                .update_person(p.id, &changes, &[], 1_000, &stamp(2_000), &fx.draft)
+                .update_person(p.id, &changes, &[], None, 1_000, &stamp(2_000), &fx.draft)
                 .await,
             Err(StoreError::Conflict(
                 "the record changed meanwhile; read it again"
@@ -592,6 +602,7 @@ both_backends!(
                     Uuid::now_v7(),
                     &changes,
                     &[],
+                    None,
                     1_001,
                     &stamp(2_000),
                     &fx.draft
@@ -600,7 +611,7 @@ both_backends!(
         );
         assert!(
             fx.store
-                .update_person(p.id, &changes, &[], 1_001, &stamp(2_000), &fx.draft)
+                .update_person(p.id, &changes, &[], None, 1_001, &stamp(2_000), &fx.draft)
                 .await?
         );
         let (read, _) = fx
@@ -990,6 +1001,7 @@ both_backends!(
             key_worker_id: None,
             key_version: 1,
             fields: vec![(PersonField::GivenName, b"sealed".to_vec())],
+            name_grams: Vec::new(),
             created_at_micros: 15_000,
             updated_at_micros: 15_000,
         };
@@ -1464,7 +1476,15 @@ both_backends!(
             let (pid, nid) = (p.id, note.id);
             tasks.push(tokio::spawn(async move {
                 let person = store
-                    .update_person(pid, &person_changes, &[], 1_000, &stamp(5_000), &draft)
+                    .update_person(
+                        pid,
+                        &person_changes,
+                        &[],
+                        None,
+                        1_000,
+                        &stamp(5_000),
+                        &draft,
+                    )
                     .await;
                 let entry = store
                     .update_entry(
