@@ -978,6 +978,7 @@ pub trait Store: Send + Sync + 'static {
     /// Applies field, index and (when given) name-gram changes, keeping each replaced or removed
     /// value (still sealed) in the correction history with `stamp`; `false` (and nothing written) if the record is gone, and
     /// `Conflict` if its `updated_at` is no longer `expected_updated_at_micros`.
+    #[allow(clippy::too_many_arguments)]
     fn update_person(
         &self,
         person_id: Uuid,
