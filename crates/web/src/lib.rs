@@ -97,6 +97,7 @@ pub fn router<S: Store, C: Clock>(confidant: Arc<Confidant<S, C>>, web: WebConfi
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         // Document uploads are merged after the small-body limit: they set their own.
         .merge(api::upload_routes::<S, C>())
+        .merge(pages::upload_routes::<S, C>())
         .with_state(state)
         .layer(middleware::from_fn(move |req, next| {
             security_headers(hsts, req, next)

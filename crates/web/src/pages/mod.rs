@@ -25,13 +25,19 @@ macro_rules! form_errors {
 
 pub mod account;
 pub mod admin;
+pub mod document;
+pub mod form;
+pub mod paper;
 pub mod people;
+pub mod person;
+pub mod record;
+pub mod referral;
 pub mod review;
 pub mod sign_in;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -78,7 +84,83 @@ pub fn routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
         )
         .route("/people", get(people::list::<S, C>))
         .route("/people/search", post(people::search::<S, C>))
-        .route("/people/{person_id}", get(people::show::<S, C>))
+        .route(
+            "/people/new",
+            get(person::new_form::<S, C>).post(person::create::<S, C>),
+        )
+        .route("/people/{person_id}", get(person::show::<S, C>))
+        .route(
+            "/people/{person_id}/edit/{group}",
+            get(person::edit_form::<S, C>).post(person::edit_submit::<S, C>),
+        )
+        .route("/people/{person_id}/history", get(person::history::<S, C>))
+        .route(
+            "/people/{person_id}/related/new",
+            get(record::related_form::<S, C>).post(record::related_create::<S, C>),
+        )
+        .route(
+            "/people/{person_id}/related/{related_id}/remove",
+            get(record::related_remove_form::<S, C>).post(record::related_remove::<S, C>),
+        )
+        .route("/people/{person_id}/cases", post(record::case_open::<S, C>))
+        .route(
+            "/people/{person_id}/cases/{case_id}/close",
+            get(record::case_close_form::<S, C>).post(record::case_close::<S, C>),
+        )
+        .route("/people/{person_id}/notes", get(record::notes::<S, C>))
+        .route(
+            "/people/{person_id}/notes/new",
+            get(record::note_form::<S, C>).post(record::note_create::<S, C>),
+        )
+        .route("/people/{person_id}/plans", get(record::plans::<S, C>))
+        .route(
+            "/people/{person_id}/plans/new",
+            get(record::plan_form::<S, C>).post(record::plan_create::<S, C>),
+        )
+        .route(
+            "/people/{person_id}/plans/{plan_id}/goals/new",
+            get(record::goal_form::<S, C>).post(record::goal_create::<S, C>),
+        )
+        .route(
+            "/people/{person_id}/entries/{entry_id}/edit",
+            get(record::entry_edit_form::<S, C>).post(record::entry_edit::<S, C>),
+        )
+        .route(
+            "/people/{person_id}/entries/{entry_id}/status",
+            post(record::entry_status::<S, C>),
+        )
+        .route(
+            "/people/{person_id}/appointments",
+            get(record::appointments::<S, C>),
+        )
+        .route(
+            "/people/{person_id}/appointments/new",
+            get(record::appointment_form::<S, C>).post(record::appointment_create::<S, C>),
+        )
+        .route("/people/{person_id}/paper", get(record::paper::<S, C>))
+        .route(
+            "/people/{person_id}/paper/new",
+            get(record::paper_form::<S, C>).post(record::paper_create::<S, C>),
+        )
+        .route(
+            "/people/{person_id}/documents/{document_id}",
+            get(document::download::<S, C>),
+        )
+        .route("/referrals", get(referral::list::<S, C>))
+        .route(
+            "/referrals/new",
+            get(referral::new_form::<S, C>).post(referral::create::<S, C>),
+        )
+        .route("/referrals/{referral_id}", get(referral::show::<S, C>))
+        .route(
+            "/referrals/{referral_id}/triage",
+            post(referral::triage::<S, C>),
+        )
+        .route(
+            "/referrals/{referral_id}/accept",
+            post(referral::accept::<S, C>),
+        )
+        .route("/paper", get(paper::register::<S, C>))
         .route(
             "/people/{person_id}/break-glass",
             get(people::break_glass_form::<S, C>).post(people::break_glass_submit::<S, C>),
@@ -97,6 +179,29 @@ pub fn routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
         .route(
             "/break-glass/review/{grant_id}",
             post(review::decide::<S, C>),
+        )
+}
+
+/// The largest body an upload page takes: a document at its limit, its form fields and the
+/// multipart framing. Anything larger is refused with a 413 page before core sees it.
+pub const UPLOAD_BODY_BYTES: usize = confidant_core::document::MAX_DOCUMENT_BYTES + 64 * 1024;
+
+/// The pages that take a file upload. They take more than the application's small-body limit, so
+/// they are merged outside it (see [`crate::router`]) with their own; their GET pages live here too,
+/// because a path is routed in one place.
+pub fn upload_routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
+    Router::new()
+        .route(
+            "/people/{person_id}/documents",
+            get(document::list::<S, C>)
+                .post(document::upload::<S, C>)
+                .layer(DefaultBodyLimit::max(UPLOAD_BODY_BYTES)),
+        )
+        .route(
+            "/people/{person_id}/photo",
+            get(document::photo::<S, C>)
+                .post(document::photo_upload::<S, C>)
+                .layer(DefaultBodyLimit::max(UPLOAD_BODY_BYTES)),
         )
 }
 
@@ -225,6 +330,8 @@ fn nav_for(role: Role) -> Vec<(String, String, bool)> {
     let mut nav = vec![("/".to_owned(), "Dashboard".to_owned(), false)];
     if works_in_service(role) {
         nav.push(("/people".to_owned(), "People".to_owned(), false));
+        nav.push(("/referrals".to_owned(), "Referrals".to_owned(), false));
+        nav.push(("/paper".to_owned(), "Paper".to_owned(), false));
     }
     if administers(role) {
         nav.push(("/admin/users".to_owned(), "Staff".to_owned(), false));
@@ -322,6 +429,13 @@ pub enum PageError {
     /// A non-record action the role may not take.
     Forbidden(&'static str),
     Csrf,
+    /// The record changed meanwhile, or the step was already taken (a case already closed, a
+    /// referral already decided): 409, nothing changed.
+    Conflict(&'static str),
+    /// Input a page offers no form to correct (a button's value): 400 with each problem named.
+    Invalid(Vec<(String, String)>),
+    /// An upload larger than the page accepts: 413, nothing stored.
+    TooLarge,
     Internal(String),
 }
 
@@ -335,6 +449,8 @@ impl From<PersonError> for PageError {
     fn from(e: PersonError) -> Self {
         match e {
             PersonError::NotFound => PageError::NotFound,
+            PersonError::Conflict(what) => PageError::Conflict(what),
+            PersonError::Invalid(v) => PageError::Invalid(field_errors(&v)),
             other => PageError::Internal(other.to_string()),
         }
     }
@@ -361,11 +477,13 @@ struct ErrorPage<'a> {
     chrome: Chrome,
     heading: &'a str,
     body: &'a str,
+    problems: Vec<String>,
     link: Option<(&'a str, &'a str)>,
 }
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
+        let mut problems = Vec::new();
         let (status, heading, body, link) = match self {
             PageError::Redirect(to) => return Redirect::to(to).into_response(),
             PageError::NotFound => (
@@ -386,6 +504,27 @@ impl IntoResponse for PageError {
                 "The form was sent without its security token, or from another page. Nothing was changed. Go back, reload the page and try again.",
                 Some(("/", "Go to your dashboard")),
             ),
+            PageError::Conflict(what) => (
+                StatusCode::CONFLICT,
+                "This has already changed",
+                what,
+                Some(("/", "Go to your dashboard")),
+            ),
+            PageError::Invalid(errors) => {
+                problems = errors.into_iter().map(|(_, m)| m).collect();
+                (
+                    StatusCode::BAD_REQUEST,
+                    "There is a problem",
+                    "Nothing was changed. Go back, correct this and try again.",
+                    Some(("/", "Go to your dashboard")),
+                )
+            }
+            PageError::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "The file is too large",
+                "Nothing was stored. A document must be 10 MB or smaller, and a photo 2 MB or smaller. Go back and choose a smaller file.",
+                None,
+            ),
             PageError::Internal(detail) => {
                 tracing::error!(error = %detail, "page failed");
                 (
@@ -400,6 +539,7 @@ impl IntoResponse for PageError {
             chrome: Chrome::anonymous(),
             heading,
             body,
+            problems,
             link,
         };
         match page.render() {

@@ -1,6 +1,5 @@
 //! The people a service supports: the list, search (by name within one's scope, or by identifier
-//! through the blind indexes), a person's page with "who has seen this record", and breaking the
-//! glass.
+//! through the blind indexes), and breaking the glass. A person's own page is in [`super::person`].
 
 use askama::Template;
 use axum::Form;
@@ -15,13 +14,13 @@ use confidant_core::{Actor, Clock, Purpose};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{Chrome, PageError, Signed, St, date_time, field_errors, render, render_status};
+use super::{Chrome, PageError, Signed, St, field_errors, render, render_status};
 
 /// Lapsed training blocks personal data with a message that says so (not a bare "not found").
 pub const TRAINING_LAPSED: &str = "Your data protection training or policy acknowledgement is not current, so you cannot open personal data. Ask your Data Protection Officer to record it; your dashboard shows what has lapsed.";
 
 /// Refuses personal data to staff whose training has lapsed, saying so (and recording it).
-async fn require_training<S: Store, C: Clock>(
+pub(crate) async fn require_training<S: Store, C: Clock>(
     state: &St<S, C>,
     signed: &Signed,
 ) -> Result<(), PageError> {
@@ -38,7 +37,7 @@ async fn require_training<S: Store, C: Clock>(
 }
 
 /// The actor's own service, if the policy lets them list its people (refusals are audited).
-async fn own_service<S: Store, C: Clock>(
+pub(crate) async fn own_service<S: Store, C: Clock>(
     state: &St<S, C>,
     signed: &Signed,
 ) -> Result<Uuid, PageError> {
@@ -213,119 +212,6 @@ pub async fn search<S: Store, C: Clock>(
             errors,
         },
     )
-}
-
-#[derive(Template)]
-#[template(path = "person.html")]
-struct PersonPage {
-    chrome: Chrome,
-    name: String,
-    fields: Vec<(&'static str, String)>,
-    created: String,
-    updated: String,
-    history: Vec<Vec<String>>,
-}
-
-#[derive(Template)]
-#[template(path = "person_not_found.html")]
-struct PersonNotFoundPage {
-    chrome: Chrome,
-    id: String,
-    can_break_glass: bool,
-}
-
-fn field_label(f: PersonField) -> &'static str {
-    match f {
-        PersonField::GivenName => "Given name",
-        PersonField::FamilyName => "Family name",
-        PersonField::DateOfBirth => "Date of birth",
-        PersonField::NhsNumber => "NHS number",
-        PersonField::NiNumber => "National Insurance number",
-        PersonField::Address => "Address",
-        PersonField::Postcode => "Postcode",
-        PersonField::Phone => "Phone",
-        PersonField::Email => "Email",
-    }
-}
-
-fn action_label(code: &str) -> &str {
-    match code {
-        "person.read" => "Viewed the record",
-        "person.update" => "Changed the record",
-        "person.create" => "Created the record",
-        "person.assign" => "Changed the team or key worker",
-        "person.break_glass" => "Broke the glass",
-        "person.shred" => "Erased the record",
-        "audit.read" => "Viewed who has seen the record",
-        "break_glass.review" => "Reviewed a break-glass access",
-        "access.grant" => "Granted access",
-        other => other,
-    }
-}
-
-pub async fn show<S: Store, C: Clock>(
-    state: St<S, C>,
-    signed: Signed,
-    Path(person_id): Path<Uuid>,
-) -> Result<Response, PageError> {
-    require_training(&state, &signed).await?;
-    let actor = signed.actor();
-    let person = match state
-        .confidant
-        .read_person(actor, Purpose::Support, person_id)
-        .await
-    {
-        Ok(p) => p,
-        Err(PersonError::NotFound) => {
-            return render_status(
-                StatusCode::NOT_FOUND,
-                &PersonNotFoundPage {
-                    chrome: signed.chrome("/people"),
-                    id: person_id.to_string(),
-                    can_break_glass: super::can_break_glass(signed.staff().role),
-                },
-            );
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let events = state
-        .confidant
-        .access_history(actor, Purpose::Support, person_id, 20)
-        .await?;
-    let handles = state.confidant.colleague_handles(actor).await?;
-    let history = events
-        .iter()
-        .map(|e| {
-            let who = Uuid::parse_str(&e.actor)
-                .ok()
-                .and_then(|id| handles.get(&id).cloned())
-                .unwrap_or_else(|| e.actor.clone());
-            let mut what = action_label(&e.action).to_owned();
-            if e.purpose == Purpose::BreakGlass.code() {
-                what.push_str(" (break the glass)");
-            }
-            if e.outcome != "ok" {
-                what.push_str(" (refused)");
-            }
-            vec![date_time(e.at()), who, what]
-        })
-        .collect();
-    let fields = PersonField::ALL
-        .iter()
-        .filter_map(|f| person.get(*f).map(|v| (field_label(*f), v.to_owned())))
-        .collect();
-    render(&PersonPage {
-        chrome: signed.chrome("/people"),
-        name: format!(
-            "{} {}",
-            person.get(PersonField::GivenName).unwrap_or_default(),
-            person.get(PersonField::FamilyName).unwrap_or_default()
-        ),
-        fields,
-        created: date_time(person.created_at),
-        updated: date_time(person.updated_at),
-        history,
-    })
 }
 
 #[derive(Template)]
