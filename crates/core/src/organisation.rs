@@ -291,6 +291,29 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .await?)
     }
 
+    /// A service's configuration, for those who may see the service (its organisation's staff).
+    pub async fn service_configuration(
+        &self,
+        actor: &Actor,
+        service_id: Uuid,
+    ) -> Result<crate::store::ServiceConfig, OrganisationError> {
+        let service = self
+            .store
+            .service(service_id)
+            .await?
+            .ok_or(OrganisationError::NotFound)?;
+        self.permit(
+            actor,
+            Action::ServiceRead,
+            Resource::Service {
+                id: service.id,
+                organisation_id: service.organisation_id,
+            },
+        )
+        .await?;
+        Ok(self.service_config(service_id).await?)
+    }
+
     /// Sets what a service's record collects (its field groups) and whom it takes referrals from.
     pub async fn configure_service(
         &self,

@@ -154,14 +154,17 @@ pub struct ConfigurationResponse {
 
 #[utoipa::path(get, path = "/api/v1/services/{service_id}/configuration", tag = "services",
     params(("service_id" = Uuid, Path)),
-    responses((status = 200, body = ConfigurationResponse), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = ConfigurationResponse), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub(super) async fn configuration<S: Store, C: Clock>(
     State(state): State<AppState<S, C>>,
-    _auth: Authenticated,
+    auth: Authenticated,
     Path(service_id): Path<Uuid>,
 ) -> Result<Json<ConfigurationResponse>, ApiError> {
-    let config = state.confidant.service_config(service_id).await?;
+    let config = state
+        .confidant
+        .service_configuration(&auth.0, service_id)
+        .await?;
     let policy: ReferralPolicy = config.referrals;
     Ok(Json(ConfigurationResponse {
         service_id: config.service_id,
