@@ -216,7 +216,8 @@ pub async fn show<S: Store, C: Clock>(
 
     let mut groups = Vec::new();
     for group in config.field_groups.iter() {
-        if group == FieldGroup::Photo {
+        // The photo has its own section; children are recorded as related people.
+        if matches!(group, FieldGroup::Photo | FieldGroup::Children) {
             continue;
         }
         let rows = PersonField::of_group(group)
@@ -410,7 +411,7 @@ async fn editable_group<S: Store, C: Clock>(
         .service_config(person.service_id)
         .await?
         .field_groups;
-    if !groups.contains(group) || group == FieldGroup::Photo {
+    if !groups.contains(group) || matches!(group, FieldGroup::Photo | FieldGroup::Children) {
         return Err(PageError::NotFound);
     }
     Ok(group)
