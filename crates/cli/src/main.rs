@@ -14,9 +14,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use confidant_core::audit::{Checkpoint, verify_chain};
 use confidant_core::field::{FieldGroup, FieldGroups};
-use confidant_core::store::{
-    ReferralPolicy, ServiceConfig, StaffRecord, TokenScope, TrainingKind,
-};
+use confidant_core::store::{ReferralPolicy, ServiceConfig, StaffRecord, TokenScope, TrainingKind};
 use confidant_core::{AccessScope, Actor, Confidant, KeyRing, Role, SystemClock};
 use confidant_crypto::MasterKey;
 use confidant_store::{Backend, ConnectOptions, SqlStore};
@@ -238,12 +236,16 @@ fn parse_scope(s: &str) -> Result<AccessScope, String> {
 fn parse_groups(s: &str) -> Result<FieldGroups, String> {
     FieldGroups::parse(s).map_err(|unknown| {
         let all: Vec<_> = FieldGroup::ALL.iter().map(|g| g.code()).collect();
-        format!("unknown field group {unknown:?}; one of: {}", all.join(", "))
+        format!(
+            "unknown field group {unknown:?}; one of: {}",
+            all.join(", ")
+        )
     })
 }
 
 fn parse_referrals(s: &str) -> Result<ReferralPolicy, String> {
-    ReferralPolicy::from_code(s).ok_or_else(|| "one of: anyone, self, professional, partner".to_owned())
+    ReferralPolicy::from_code(s)
+        .ok_or_else(|| "one of: anyone, self, professional, partner".to_owned())
 }
 
 fn parse_scope_token(s: &str) -> Result<TokenScope, String> {

@@ -840,3 +840,87 @@ fn serving_tls_sends_hsts_and_secure_host_cookies() -> anyhow::Result<()> {
     server.stop()?;
     Ok(())
 }
+
+#[test]
+fn service_configure_sets_the_field_groups_the_api_then_enforces() -> anyhow::Result<()> {
+    let rt = tokio::runtime::Runtime::new()?;
+    let install = rt.block_on(Install::new(TestBackend::Sqlite))?;
+    let (service, token) = install.staff_with_token()?;
+    // An unknown group is refused, naming it and the known ones; nothing changes.
+    let bad = install.run(&[
+        "service",
+        "configure",
+        "--service",
+        &service,
+        "--groups",
+        "health,astrology",
+    ])?;
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("astrology") && stderr.contains("criminal_justice"),
+        "{stderr}"
+    );
+    // A partner policy needs a partner service.
+    let bad = install.run(&[
+        "service",
+        "configure",
+        "--service",
+        &service,
+        "--groups",
+        "health",
+        "--referrals",
+        "partner",
+    ])?;
+    assert!(!bad.status.success());
+    let out = install.run_ok(&[
+        "service",
+        "configure",
+        "--service",
+        &service,
+        "--groups",
+        "health",
+    ])?;
+    assert!(out.contains("identity,health"), "{out}");
+    let server = install.serve()?;
+    rt.block_on(async {
+        let people = server.url(&format!("/api/v1/services/{service}/people"));
+        let res = client()
+            .post(&people)
+            .bearer_auth(&token)
+            .json(&serde_json::json!({
+                "given_name": "Ada",
+                "family_name": "Lovelace",
+                "mental_health": "well",
+                "convictions": "none"
+            }))
+            .send()
+            .await?;
+        assert_eq!(res.status(), 422);
+        let body: serde_json::Value = res.json().await?;
+        let fields: Vec<&str> = body["fields"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|f| f["field"].as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(fields, vec!["convictions"]);
+        let res = client()
+            .get(server.url(&format!("/api/v1/services/{service}/configuration")))
+            .bearer_auth(&token)
+            .send()
+            .await?;
+        let config: serde_json::Value = res.json().await?;
+        let collected: Vec<&str> = config["field_groups"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|g| g["collected"] == true)
+                    .filter_map(|g| g["code"].as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(collected, vec!["identity", "health"]);
+        anyhow::Ok(())
+    })?;
+    server.stop()?;
+    Ok(())
+}
