@@ -658,8 +658,6 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         input: &PersonInput,
     ) -> Result<Person, PersonError> {
         let now = self.clock.now();
-        let groups = self.service_config(service_id).await?.field_groups;
-        let parsed = parse_input(input, now.date(), true, &groups).map_err(PersonError::Invalid)?;
         let resource = self
             .service_resource(actor, Action::PersonCreate, service_id, purpose)
             .await?;
@@ -682,6 +680,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 purpose,
             )
             .await?;
+        // Checked only once the actor may create here: the answer would tell a stranger what the
+        // service collects. Invalid input writes nothing.
+        let groups = self.service_config(service_id).await?.field_groups;
+        let parsed = parse_input(input, now.date(), true, &groups).map_err(PersonError::Invalid)?;
         let current: BTreeMap<PersonField, Canonical> = parsed
             .into_iter()
             .filter_map(|(f, v)| v.map(|v| (f, v)))
@@ -786,12 +788,14 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let Resource::Person { service_id, .. } = resource else {
             return Err(PersonError::NotFound);
         };
-        let groups = self.service_config(service_id).await?.field_groups;
-        let changes =
-            parse_input(input, now.date(), false, &groups).map_err(PersonError::Invalid)?;
+        // The permit first: a record the actor may not change answers "not found" (audited)
+        // whatever the input, so invalid input cannot tell that the record exists.
         let permit = self
             .person_permit(actor, Action::PersonUpdate, resource, purpose)
             .await?;
+        let groups = self.service_config(service_id).await?.field_groups;
+        let changes =
+            parse_input(input, now.date(), false, &groups).map_err(PersonError::Invalid)?;
         let (sealed, wrapped) = self.read_sealed(actor, purpose, person_id).await?;
         let before = self.open_person(&sealed, &wrapped)?;
         if changes.is_empty() {

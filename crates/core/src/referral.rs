@@ -146,35 +146,46 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         )
         .map_err(PersonError::Invalid)?;
         let config = self.service_config(service_id).await?;
-        let permit = self
-            .service_permit(actor, Action::PersonCreate, service_id, purpose)
-            .await?;
-        if !config.referrals.accepts(new.source) {
-            return Err(invalid(
-                "source",
-                format!(
-                    "this service takes referrals from: {}",
-                    config.referrals.label().to_lowercase()
-                ),
-            ));
-        }
-        match (new.source, new.partner_person_id) {
+        let permit = match (new.source, new.partner_person_id) {
+            // A partner referral is sent by the partner service's staff, about a person whose
+            // record they may read and who has an open case there. Every failure answers alike
+            // (refusals of the record are audited), so it tells nothing about other records.
             (ReferralSource::Partner, Some(partner_person)) => {
-                let open_there = config.partner_service_id.is_some_and(|partner| {
-                    // Checked below against the partner's cases.
-                    partner != service_id
-                });
-                let has_open_case = open_there
-                    && self.store.cases_of(partner_person).await?.iter().any(|c| {
-                        c.closed_at_micros.is_none()
-                            && Some(c.service_id) == config.partner_service_id
-                    });
-                if !has_open_case {
+                const NOT_THERE: &str =
+                    "is not a person with an open case at the partner service that you may see";
+                let Some(partner) = config
+                    .partner_service_id
+                    .filter(|p| *p != service_id && config.referrals.accepts(new.source))
+                else {
                     return Err(invalid(
-                        "partner_person_id",
-                        "is not a person with an open case at the partner service",
+                        "source",
+                        "this service does not take referrals from a partner service",
                     ));
+                };
+                let permit = match self
+                    .permit_on_person(actor, Action::PersonRead, partner_person, purpose)
+                    .await
+                {
+                    Ok((permit, Resource::Person { service_id: at, .. })) if at == partner => {
+                        permit
+                    }
+                    Ok(_) | Err(PersonError::NotFound) => {
+                        return Err(invalid("partner_person_id", NOT_THERE));
+                    }
+                    Err(e) => return Err(e),
+                };
+                let audit = AuditDraft::permitted(&permit, purpose, now).named("case.read");
+                self.store.append_audit(&audit).await?;
+                let open_there = self
+                    .store
+                    .cases_of(partner_person)
+                    .await?
+                    .iter()
+                    .any(|c| c.closed_at_micros.is_none() && c.service_id == partner);
+                if !open_there {
+                    return Err(invalid("partner_person_id", NOT_THERE));
                 }
+                permit
             }
             (ReferralSource::Partner, None) => {
                 return Err(invalid(
@@ -188,8 +199,22 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                     "only a partner referral names a record at the partner service",
                 ));
             }
-            (_, None) => {}
-        }
+            (source, None) => {
+                let permit = self
+                    .service_permit(actor, Action::PersonCreate, service_id, purpose)
+                    .await?;
+                if !config.referrals.accepts(source) {
+                    return Err(invalid(
+                        "source",
+                        format!(
+                            "this service takes referrals from: {}",
+                            config.referrals.label().to_lowercase()
+                        ),
+                    ));
+                }
+                permit
+            }
+        };
         let id = Uuid::now_v7();
         let (key, wrapped) = self.keys.new_data_key(id, FIRST_KEY_VERSION);
         let present: Vec<(&str, &str)> = parsed
@@ -239,6 +264,56 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         })
     }
 
+    /// Whether the actor may read this person's record (team or caseload scope), without asking
+    /// for it: as in a list, what is out of scope is left out silently.
+    async fn within_scope(&self, actor: &Actor, person_id: Uuid) -> Result<bool, PersonError> {
+        Ok(match self.store.placement(person_id).await? {
+            Some(p) => self
+                .authorizer
+                .authorize(
+                    actor,
+                    Action::PersonRead,
+                    Resource::Person {
+                        id: p.person_id,
+                        service_id: p.service_id,
+                        organisation_id: p.organisation_id,
+                        team_id: p.team_id,
+                        key_worker_id: p.key_worker_id,
+                        scope: p.scope,
+                    },
+                )
+                .is_ok(),
+            None => false,
+        })
+    }
+
+    /// Opens a referral's values, unless it was accepted into a record outside the actor's scope
+    /// (what was received is then part of that record, and shown only with it).
+    async fn referral_values(
+        &self,
+        actor: &Actor,
+        record: &ReferralRecord,
+        sealed: &crate::store::SealedFields,
+        wrapped: Option<crate::store::WrappedDataKey>,
+    ) -> Result<Values, PersonError> {
+        let Some(w) = wrapped else {
+            return Ok(Values::default());
+        };
+        if let Some(person) = record.person_id
+            && !self.within_scope(actor, person).await?
+        {
+            return Ok(Values::default());
+        }
+        let key = self.keys.data_key(&w)?;
+        Ok(open_values(
+            RecordKind::Referral,
+            &key,
+            record.id,
+            record.key_version,
+            sealed,
+        )?)
+    }
+
     /// Possible duplicates by blind index; people shown only if within the actor's scope.
     async fn visible_duplicates(
         &self,
@@ -247,12 +322,19 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         indexes: &[(IndexField, [u8; 16])],
         referral_id: Uuid,
     ) -> Result<(Vec<Uuid>, Vec<Uuid>), PersonError> {
+        // A postcode alone says little (and would list everyone at an address, a victim included,
+        // against a perpetrator's referral): it never counts on its own.
+        let indexes: Vec<(IndexField, [u8; 16])> = indexes
+            .iter()
+            .copied()
+            .filter(|(f, _)| *f != IndexField::Postcode)
+            .collect();
         if indexes.is_empty() {
             return Ok((Vec::new(), Vec::new()));
         }
         let (people, referrals) = self
             .store
-            .duplicate_candidates(service_id, indexes, Some(referral_id))
+            .duplicate_candidates(service_id, &indexes, Some(referral_id))
             .await?;
         let mut visible = Vec::new();
         for person in people {
@@ -303,19 +385,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .await?;
         let mut out = Vec::with_capacity(rows.len());
         for (record, sealed, wrapped) in rows {
-            let values = match wrapped {
-                Some(w) => {
-                    let key = self.keys.data_key(&w)?;
-                    open_values(
-                        RecordKind::Referral,
-                        &key,
-                        record.id,
-                        record.key_version,
-                        &sealed,
-                    )?
-                }
-                None => Values::default(),
-            };
+            let values = self
+                .referral_values(actor, &record, &sealed, wrapped)
+                .await?;
             out.push(ReferralLine { record, values });
         }
         Ok(out)
@@ -343,19 +415,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .read_referral(referral_id, &audit)
             .await?
             .ok_or(PersonError::NotFound)?;
-        let values = match wrapped {
-            Some(w) => {
-                let key = self.keys.data_key(&w)?;
-                open_values(
-                    RecordKind::Referral,
-                    &key,
-                    record.id,
-                    record.key_version,
-                    &sealed,
-                )?
-            }
-            None => Values::default(),
-        };
+        let values = self
+            .referral_values(actor, &record, &sealed, wrapped)
+            .await?;
         let (duplicate_people, duplicate_referrals) = if record.state.is_open() {
             let indexes = self.present_indexes(&carried_values(&values, self.clock.now().date())?);
             self.visible_duplicates(actor, record.service_id, &indexes, record.id)

@@ -88,6 +88,19 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                     "is not another person supported by this organisation",
                 ));
             }
+            // Someone named as an alleged perpetrator in this record can be nothing else in it
+            // (next of kin, advocate, acting on the person's behalf: routes for sharing), and a
+            // victim is never linked into the record of the person alleged to have abused them.
+            let perpetrator_here = self.store.victims_of(linked).await?.contains(&person_id);
+            let victim_of_this_person = self.store.victims_of(person_id).await?.contains(&linked);
+            if (perpetrator_here && relationship != Relationship::AllegedPerpetrator)
+                || victim_of_this_person
+            {
+                return Err(invalid(
+                    "linked_person_id",
+                    "cannot be linked in this way: an alleged perpetrator is involved",
+                ));
+            }
         }
         let id = Uuid::now_v7();
         let (key, wrapped) = self.keys.new_data_key(id, FIRST_KEY_VERSION);

@@ -795,6 +795,8 @@ async fn erase_record(
         "DELETE FROM record_field WHERE record_id = $1",
         "DELETE FROM referral_index WHERE referral_id = $1",
         "DELETE FROM data_key WHERE owner_id = $1",
+        // A declined partner referral must not keep pointing at the person's record there.
+        "UPDATE referral SET partner_person_id = NULL WHERE id = $1",
     ] {
         sqlx::query(sql)
             .bind(&rid)
@@ -2362,6 +2364,8 @@ impl Store for SqlStore {
             "DELETE FROM referral_index WHERE referral_id IN (SELECT id FROM referral WHERE person_id = $1)",
             "DELETE FROM blind_index WHERE person_id = $1",
             "DELETE FROM person_name_gram WHERE person_id = $1",
+            // Referrals elsewhere that named this person's record no longer point at it.
+            "UPDATE referral SET partner_person_id = NULL WHERE partner_person_id = $1",
         ] {
             sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(&pid)
@@ -2518,6 +2522,7 @@ impl Store for SqlStore {
         append(&mut tx, audit).await?;
         erase_record(&mut tx, related_id).await?;
         commit(tx).await?;
+        self.checkpoint_after_erasure().await;
         Ok(true)
     }
 

@@ -453,18 +453,41 @@ both_backends!(
         let mut partner = referral("Pat", "Partner", "07700 900222");
         partner.source = ReferralSource::Partner;
         partner.partner_person_id = Some(at_partner.id);
+        // Sent by the partner service's staff: no open case there yet.
         let refused = app
             .confidant
-            .create_referral(&app.worker_a, P, app.service_a, &partner)
+            .create_referral(&app.worker_b, P, app.service_a, &partner)
             .await
             .expect_err("no open case at the partner");
         assert_eq!(invalid_fields(&refused), vec!["partner_person_id"]);
         app.confidant
             .open_case(&app.worker_b, P, at_partner.id, None)
             .await?;
-        app.confidant
+        // The receiving service's own staff cannot see the partner's record: the same answer as
+        // for a person without an open case, so nothing is learnt about it.
+        let refused = app
+            .confidant
             .create_referral(&app.worker_a, P, app.service_a, &partner)
+            .await
+            .expect_err("not the partner's record to refer");
+        assert_eq!(invalid_fields(&refused), vec!["partner_person_id"]);
+        let made = app
+            .confidant
+            .create_referral(&app.worker_b, P, app.service_a, &partner)
             .await?;
+        assert_eq!(made.record.service_id, app.service_a);
+        // A self-referral to a partner-only service is refused.
+        let refused = app
+            .confidant
+            .create_referral(
+                &app.worker_a,
+                P,
+                app.service_a,
+                &referral("Sam", "Self", "07700 900111"),
+            )
+            .await
+            .expect_err("partner only");
+        assert_eq!(invalid_fields(&refused), vec!["source"]);
         Ok(())
     }
 );
@@ -533,6 +556,34 @@ both_backends!(
                 .is_alleged_perpetrator_of(victim.id, perpetrator.id)
                 .await?
         );
+        // The alleged perpetrator cannot also be the victim's next of kin (a route for sharing),
+        // and the victim cannot be linked into the perpetrator's record.
+        let refused = app
+            .confidant
+            .add_related(
+                &app.worker_a,
+                P,
+                victim.id,
+                Relationship::NextOfKin,
+                Some(perpetrator.id),
+                &RecordInput::new().with("given_name", "Rex"),
+            )
+            .await
+            .expect_err("perpetrator as next of kin");
+        assert_eq!(invalid_fields(&refused), vec!["linked_person_id"]);
+        let refused = app
+            .confidant
+            .add_related(
+                &app.worker_b,
+                P,
+                perpetrator.id,
+                Relationship::Family,
+                Some(victim.id),
+                &RecordInput::new().with("given_name", "Someone"),
+            )
+            .await
+            .expect_err("victim into the perpetrator's record");
+        assert_eq!(invalid_fields(&refused), vec!["linked_person_id"]);
 
         // Everything a worker of the perpetrator's service can search or export.
         let w = &app.worker_b;
@@ -883,5 +934,75 @@ both_backends!(
                 .is_err()
         );
         chain_is_intact(&app).await
+    }
+);
+
+both_backends!(
+    invalid_input_on_a_record_one_may_not_see_answers_not_found,
+    |backend| async move {
+        let app = TestApp::new(backend).await?;
+        configure(&app, app.service_a, "health", ReferralPolicy::Anyone, None).await?;
+        let p = app
+            .confidant
+            .create_person(&app.worker_a, P, app.service_a, &person("Hidden", "Person"))
+            .await?;
+        // From another service, a bad value or a group the service does not collect answers
+        // exactly like a missing record: nothing about the record or its service's groups leaks.
+        let bad = PersonInput::new().with(PersonField::Convictions, "x");
+        assert!(matches!(
+            app.confidant
+                .update_person(&app.worker_b, P, p.id, &bad)
+                .await,
+            Err(PersonError::NotFound)
+        ));
+        assert!(matches!(
+            app.confidant
+                .update_person(&app.worker_b, P, uuid::Uuid::now_v7(), &bad)
+                .await,
+            Err(PersonError::NotFound)
+        ));
+        // An accepted referral's details are shown only to those who may see the person.
+        configure(&app, app.service_b, "", ReferralPolicy::Anyone, None).await?;
+        let r = app
+            .confidant
+            .create_referral(
+                &app.worker_b,
+                P,
+                app.service_b,
+                &referral("Ari", "Accepted", "07700 900444"),
+            )
+            .await?;
+        app.confidant
+            .accept_referral(&app.worker_b, P, r.record.id, None)
+            .await?;
+        let seen = app
+            .confidant
+            .referral(&app.worker_b, P, r.record.id)
+            .await?;
+        assert_eq!(seen.values.get("family_name"), Some("Accepted"));
+        app.confidant
+            .set_service_scope(
+                &Actor::System,
+                app.service_b,
+                confidant_core::AccessScope::Caseload,
+            )
+            .await?;
+        let (_, colleague) = app
+            .add_staff(
+                confidant_core::Role::Practitioner,
+                Some(app.service_b),
+                "colleague.b",
+                true,
+            )
+            .await?;
+        let lines = app
+            .confidant
+            .referrals(&colleague, P, app.service_b, false)
+            .await?;
+        assert_eq!(lines.len(), 1);
+        assert!(lines[0].values.get("family_name").is_none());
+        let seen = app.confidant.referral(&colleague, P, r.record.id).await?;
+        assert!(seen.values.get("family_name").is_none());
+        Ok(())
     }
 );

@@ -272,8 +272,11 @@ pub async fn show<S: Store, C: Clock>(
                 relationship: r.relationship.label(),
                 perpetrator: r.relationship == Relationship::AllegedPerpetrator,
                 rows,
+                // No way into an alleged perpetrator's own record from the victim's: even a
+                // refused attempt would show in their record's access history.
                 linked: r
                     .linked_person_id
+                    .filter(|_| r.relationship != Relationship::AllegedPerpetrator)
                     .map(|id| id.to_string())
                     .unwrap_or_default(),
             }

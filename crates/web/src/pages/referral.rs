@@ -167,11 +167,18 @@ async fn new_page<S: Store, C: Clock>(
     service: Uuid,
 ) -> Result<FormPage, PageError> {
     let config = state.confidant.service_config(service).await?;
+    // A partner referral is sent by the partner service's own staff (through the API), never
+    // recorded here by the receiving service.
     let sources: Vec<ReferralSource> = ReferralSource::ALL
         .iter()
         .copied()
-        .filter(|s| config.referrals.accepts(*s))
+        .filter(|s| config.referrals.accepts(*s) && *s != ReferralSource::Partner)
         .collect();
+    if sources.is_empty() {
+        return Err(PageError::Forbidden(
+            "This service takes referrals only from its partner service, whose staff send them.",
+        ));
+    }
     Ok(FormPage::new(
         signed.chrome("/referrals"),
         signed.csrf(),
