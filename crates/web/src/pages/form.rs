@@ -15,8 +15,14 @@ use confidant_core::person::Violations;
 
 use super::{Chrome, error_for};
 
-/// One control of a form.
-#[derive(Debug, Clone, Default)]
+impl std::fmt::Debug for FormField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FormField({}, {}, [redacted])", self.kind, self.name)
+    }
+}
+
+/// One control of a form. Its `Debug` names the control, never the value it holds.
+#[derive(Clone, Default)]
 pub struct FormField {
     /// A heading (`<h2>`) shown before the control: starts a part of a long form.
     pub heading: String,
