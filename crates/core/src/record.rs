@@ -779,7 +779,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
 
     /// Paper held for a service's people: paper notes awaiting transcription or destruction and
     /// archived files, soonest due first (ids, kinds, statuses and dates; the descriptions stay in
-    /// each person's record).
+    /// each person's record). Like the service's list of people, it shows only the people within
+    /// the actor's scope (team or caseload); those skipped are not refusals, so not audited.
     pub async fn paper_register(
         &self,
         actor: &Actor,
@@ -800,7 +801,38 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .await?;
         let audit = AuditDraft::permitted(&permit, purpose, self.clock.now()).named("paper.list");
         self.store.append_audit(&audit).await?;
-        Ok(self.store.paper_register(service_id).await?)
+        let mut in_scope: std::collections::HashMap<Uuid, bool> = Default::default();
+        let mut register = Vec::new();
+        for entry in self.store.paper_register(service_id).await? {
+            let visible = match in_scope.get(&entry.person_id) {
+                Some(v) => *v,
+                None => {
+                    let v = self
+                        .store
+                        .placement(entry.person_id)
+                        .await?
+                        .is_some_and(|p| {
+                            let resource = Resource::Person {
+                                id: p.person_id,
+                                service_id: p.service_id,
+                                organisation_id: p.organisation_id,
+                                team_id: p.team_id,
+                                key_worker_id: p.key_worker_id,
+                                scope: p.scope,
+                            };
+                            self.authorizer
+                                .authorize(actor, Action::PersonRead, resource)
+                                .is_ok()
+                        });
+                    in_scope.insert(entry.person_id, v);
+                    v
+                }
+            };
+            if visible {
+                register.push(entry);
+            }
+        }
+        Ok(register)
     }
 
     /// Everything of a person's record that may leave it, for an export: their fields that may

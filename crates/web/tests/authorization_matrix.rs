@@ -1,5 +1,5 @@
-//! The authorization matrix: every route × every role × a record in scope and one out of scope,
-//! generated, with each cell asserted against an expected table written out here independently of the
+//! The authorization matrix: a route of every kind of access (pages and API) × every role × a record
+//! in scope and one out of scope, generated, with each cell asserted against an expected table written out here independently of the
 //! policies. Record routes answer the same 404 whether the record is missing or out of scope;
 //! non-record actions a role may not take answer 403; allowed ones 2xx (or a redirect after a post).
 //!
@@ -12,7 +12,13 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use confidant_core::clock::FixedClock;
-use confidant_core::store::{StaffRecord, Store, TokenScope};
+use confidant_core::document::Upload;
+use confidant_core::field::RecordKind;
+use confidant_core::record::{EntryChange, NewEntry, RecordInput};
+use confidant_core::referral::NewReferral;
+use confidant_core::store::{
+    ContactType, NoteFlags, ReferralSource, StaffRecord, Store, TokenScope,
+};
 use confidant_core::{Actor, Clock, Confidant, Grant, Purpose, Role};
 use confidant_crypto::totp::{TotpSecret, code_at};
 use confidant_store::SqlStore;
@@ -21,6 +27,8 @@ use tower::ServiceExt;
 use uuid::Uuid;
 
 const PASSWORD: &str = "correct horse battery staple tuesday";
+/// The boundary of the multipart upload cells.
+const BOUNDARY: &str = "matrix-cell-boundary";
 
 /// Whether the record is one the role's scope reaches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,9 +66,29 @@ enum Route {
     ApiLookup,
     ApiAccessHistory,
     ApiAssign,
+    // The service-user record (F3): the parts of a record beyond a person's own fields, and
+    // referrals into a service.
+    NotesPage,
+    NoteCreate,
+    HistoryPage,
+    DocumentDownload,
+    DocumentUpload,
+    ReferralsPage,
+    ReferralPage,
+    ApiEntries,
+    ApiEntryCreate,
+    ApiExport,
+    ApiDocumentDownload,
+    ApiDocumentUpload,
+    ApiServiceConfiguration,
+    ApiPaperRegister,
+    ApiServiceReferrals,
+    ApiReferralCreate,
+    ApiReferralRead,
+    ApiTriage,
 }
 
-const ROUTES: [Route; 20] = [
+const ROUTES: [Route; 38] = [
     Route::Dashboard,
     Route::PeopleList,
     Route::PeopleSearch,
@@ -81,6 +109,24 @@ const ROUTES: [Route; 20] = [
     Route::ApiLookup,
     Route::ApiAccessHistory,
     Route::ApiAssign,
+    Route::NotesPage,
+    Route::NoteCreate,
+    Route::HistoryPage,
+    Route::DocumentDownload,
+    Route::DocumentUpload,
+    Route::ReferralsPage,
+    Route::ReferralPage,
+    Route::ApiEntries,
+    Route::ApiEntryCreate,
+    Route::ApiExport,
+    Route::ApiDocumentDownload,
+    Route::ApiDocumentUpload,
+    Route::ApiServiceConfiguration,
+    Route::ApiPaperRegister,
+    Route::ApiServiceReferrals,
+    Route::ApiReferralCreate,
+    Route::ApiReferralRead,
+    Route::ApiTriage,
 ];
 
 fn in_service(role: Role) -> bool {
@@ -148,6 +194,32 @@ fn expected(route: Route, role: Role, scope: Scope) -> Expect {
         Route::ApiPeopleList | Route::ApiPeopleCreate | Route::ApiLookup => {
             pick(in_service(role) && scope == Scope::In, NotFound)
         }
+        // Every part of a record (its notes, history, documents, export) is read like the record
+        // itself, and changed (a note added, a document uploaded) like the record itself.
+        Route::NotesPage
+        | Route::HistoryPage
+        | Route::DocumentDownload
+        | Route::ApiEntries
+        | Route::ApiExport
+        | Route::ApiDocumentDownload => pick(reads_record, NotFound),
+        Route::NoteCreate
+        | Route::DocumentUpload
+        | Route::ApiEntryCreate
+        | Route::ApiDocumentUpload => pick(changes_record, NotFound),
+        // How a service has set up its record is for all of the organisation's staff, whichever
+        // service it is.
+        Route::ApiServiceConfiguration => Allowed,
+        // The referrals page is of the actor's own service, like the people list: not a record.
+        Route::ReferralsPage => pick(in_service(role), Forbidden),
+        // A service's referrals and paper register are seen, and referrals received and triaged,
+        // by those who work in that service only; another service's (or a referral of it) answers
+        // 404.
+        Route::ReferralPage
+        | Route::ApiPaperRegister
+        | Route::ApiServiceReferrals
+        | Route::ApiReferralCreate
+        | Route::ApiReferralRead
+        | Route::ApiTriage => pick(in_service(role) && scope == Scope::In, NotFound),
     }
 }
 
@@ -167,6 +239,12 @@ struct World {
     service_b: Uuid,
     person_a: Uuid,
     person_b: Uuid,
+    /// A document of each person (A's, B's).
+    document_a: Uuid,
+    document_b: Uuid,
+    /// An open referral into each service (A's, B's).
+    referral_a: Uuid,
+    referral_b: Uuid,
     /// An account for the administrative cells to act on (not one of the members, whose sessions
     /// the matrix needs).
     target: Uuid,
@@ -220,6 +298,74 @@ async fn world(backend: TestBackend) -> anyhow::Result<World> {
         .create_person(&worker_b, Purpose::Support, service_b, &synthetic.person())
         .await?
         .id;
+    // Each person's record gets a case note (corrected once, so it has a history) and a document;
+    // each service an open referral. All through core, as their own service's practitioner.
+    let mut documents = Vec::new();
+    for (worker, person) in [(&worker_a, person_a), (&worker_b, person_b)] {
+        let note = confidant
+            .add_entry(
+                worker,
+                Purpose::Support,
+                person,
+                &NewEntry {
+                    kind: RecordKind::Note,
+                    case_id: None,
+                    parent_id: None,
+                    contact_type: Some(ContactType::Phone),
+                    occurs_at: None,
+                    status: None,
+                    due_at: None,
+                    flags: NoteFlags::default(),
+                    values: RecordInput::new().with("body", "Phoned about the appointment"),
+                },
+            )
+            .await?;
+        confidant
+            .update_entry(
+                worker,
+                Purpose::Support,
+                person,
+                note.id,
+                &EntryChange {
+                    values: RecordInput::new().with("body", "Phoned about Tuesday's appointment"),
+                    ..EntryChange::default()
+                },
+            )
+            .await?;
+        let document = confidant
+            .upload_document(
+                worker,
+                Purpose::Support,
+                person,
+                &Upload {
+                    file_name: "letter.txt",
+                    content: b"A letter about the appointment.\n",
+                    description: None,
+                    is_photo: false,
+                },
+            )
+            .await?;
+        documents.push(document.id);
+    }
+    let mut referrals = Vec::new();
+    for (worker, service) in [(&worker_a, service_a), (&worker_b, service_b)] {
+        let referral = confidant
+            .create_referral(
+                worker,
+                Purpose::Support,
+                service,
+                &NewReferral {
+                    source: ReferralSource::SelfReferral,
+                    partner_person_id: None,
+                    values: RecordInput::new()
+                        .with("given_name", "Referred")
+                        .with("family_name", "Person")
+                        .with("reason", "Wants help with housing"),
+                },
+            )
+            .await?;
+        referrals.push(referral.record.id);
+    }
     let mut members = Vec::new();
     for role in Role::ALL {
         let service = in_service(role).then_some(service_a);
@@ -275,14 +421,19 @@ async fn world(backend: TestBackend) -> anyhow::Result<World> {
         service_b,
         person_a,
         person_b,
+        document_a: documents[0],
+        document_b: documents[1],
+        referral_a: referrals[0],
+        referral_b: referrals[1],
         target,
         _db: db,
     })
 }
 
 impl World {
-    /// The request for one cell. A person-based route uses the in- or out-of-scope person; a
-    /// service-based API route uses the member's service (A) or the other one (B).
+    /// The request for one cell. A person-based route uses the in- or out-of-scope person (and
+    /// that person's document); a service-based API route uses the member's service (A) or the
+    /// other one (B); a referral route a referral into service A or into B.
     fn request(
         &self,
         route: Route,
@@ -296,6 +447,10 @@ impl World {
         let service = match scope {
             Scope::In => self.service_a,
             Scope::Out => self.service_b,
+        };
+        let (document, referral) = match scope {
+            Scope::In => (self.document_a, self.referral_a),
+            Scope::Out => (self.document_b, self.referral_b),
         };
         let target = self.target;
         let page = |method: Method, uri: String, form: Option<String>| {
@@ -377,6 +532,93 @@ impl World {
                 Method::PUT,
                 format!("/api/v1/people/{person}/assignment"),
                 Some("{}"),
+            ),
+            Route::NotesPage => page(Method::GET, format!("/people/{person}/notes"), None),
+            Route::NoteCreate => page(
+                Method::POST,
+                format!("/people/{person}/notes/new"),
+                Some(format!("csrf={csrf}&contact_type=phone&body=Matrix+cell")),
+            ),
+            Route::HistoryPage => page(Method::GET, format!("/people/{person}/history"), None),
+            Route::DocumentDownload => page(
+                Method::GET,
+                format!("/people/{person}/documents/{document}"),
+                None,
+            ),
+            // A multipart upload, its CSRF token a part of the form; routed apart from the rest.
+            Route::DocumentUpload => {
+                let body = format!(
+                    "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+                     --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"matrix.txt\"\r\n\
+                     Content-Type: text/plain\r\n\r\nA matrix cell's upload.\n\r\n--{BOUNDARY}--\r\n"
+                );
+                Request::builder()
+                    .method(Method::POST)
+                    .uri(format!("/people/{person}/documents"))
+                    .header(
+                        header::COOKIE,
+                        format!("confidant-session={}", member.cookie),
+                    )
+                    .header(
+                        header::CONTENT_TYPE,
+                        format!("multipart/form-data; boundary={BOUNDARY}"),
+                    )
+                    .body(Body::from(body))
+            }
+            Route::ReferralsPage => page(Method::GET, "/referrals".into(), None),
+            Route::ReferralPage => page(Method::GET, format!("/referrals/{referral}"), None),
+            Route::ApiEntries => api(
+                Method::GET,
+                format!("/api/v1/people/{person}/entries"),
+                None,
+            ),
+            Route::ApiEntryCreate => api(
+                Method::POST,
+                format!("/api/v1/people/{person}/entries"),
+                Some(r#"{"kind":"note","contact_type":"phone","fields":{"body":"Matrix cell"}}"#),
+            ),
+            Route::ApiExport => api(Method::GET, format!("/api/v1/people/{person}/export"), None),
+            Route::ApiDocumentDownload => api(
+                Method::GET,
+                format!("/api/v1/people/{person}/documents/{document}"),
+                None,
+            ),
+            // A raw-body upload: routed apart from the rest, outside the small-body limit.
+            Route::ApiDocumentUpload => Request::builder()
+                .method(Method::POST)
+                .uri(format!("/api/v1/people/{person}/documents"))
+                .header(header::AUTHORIZATION, format!("Bearer {}", member.token))
+                .header(header::CONTENT_TYPE, "application/octet-stream")
+                .header("x-file-name", "matrix.txt")
+                .body(Body::from("A matrix cell's upload.\n")),
+            Route::ApiServiceConfiguration => api(
+                Method::GET,
+                format!("/api/v1/services/{service}/configuration"),
+                None,
+            ),
+            Route::ApiPaperRegister => api(
+                Method::GET,
+                format!("/api/v1/services/{service}/paper"),
+                None,
+            ),
+            Route::ApiServiceReferrals => api(
+                Method::GET,
+                format!("/api/v1/services/{service}/referrals"),
+                None,
+            ),
+            Route::ApiReferralCreate => api(
+                Method::POST,
+                format!("/api/v1/services/{service}/referrals"),
+                Some(r#"{"source":"self","fields":{"given_name":"Matrix","family_name":"Cell"}}"#),
+            ),
+            Route::ApiReferralRead => {
+                api(Method::GET, format!("/api/v1/referrals/{referral}"), None)
+            }
+            // Contact attempted may be recorded again and again, so every allowed cell can take it.
+            Route::ApiTriage => api(
+                Method::POST,
+                format!("/api/v1/referrals/{referral}/triage"),
+                Some(r#"{"state":"contact_attempted"}"#),
             ),
         }?)
     }
@@ -634,4 +876,120 @@ async fn lapsed_training_and_read_only_tokens_are_refused_and_recorded() -> anyh
     }
     drop(db);
     Ok(())
+}
+
+/// The paper register is a list of the service, like its people: a practitioner of a service kept
+/// to caseloads sees the paper of the people they are key worker for, and nobody else's (not even
+/// which people have paper held); the service manager sees all of it.
+async fn the_paper_register_keeps_to_the_actors_scope(backend: TestBackend) -> anyhow::Result<()> {
+    let app = TestApp::new(backend).await?;
+    let c = &app.confidant;
+    let (_, other_actor) = app
+        .add_staff(Role::Practitioner, Some(app.service_a), "worker.c", true)
+        .await?;
+    let (manager, _) = app
+        .add_staff(Role::ServiceManager, Some(app.service_a), "manager.a", true)
+        .await?;
+    let mut synthetic = Synthetic::new(11);
+    // Each practitioner adds a person (becoming their key worker) and a paper note to their record.
+    let mut people = Vec::new();
+    for worker in [&app.worker_a, &other_actor] {
+        let person = c
+            .create_person(worker, Purpose::Support, app.service_a, &synthetic.person())
+            .await?
+            .id;
+        c.add_entry(
+            worker,
+            Purpose::Support,
+            person,
+            &NewEntry {
+                kind: RecordKind::PaperNote,
+                case_id: None,
+                parent_id: None,
+                contact_type: None,
+                occurs_at: None,
+                status: None,
+                due_at: None,
+                flags: NoteFlags::default(),
+                values: RecordInput::new().with("description", "Notes from a home visit"),
+            },
+        )
+        .await?;
+        people.push(person);
+    }
+    c.set_service_scope(
+        &app.admin,
+        app.service_a,
+        confidant_core::AccessScope::Caseload,
+    )
+    .await?;
+    let worker = c
+        .staff_by_handle("worker.a")
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no worker"))?;
+    let token = |staff: StaffRecord| async move {
+        anyhow::Ok(
+            c.issue_token(
+                &Actor::System,
+                &staff,
+                time::Duration::days(1),
+                TokenScope::Read,
+            )
+            .await?
+            .expose()
+            .to_owned(),
+        )
+    };
+    let worker_token = token(worker).await?;
+    let manager_token = token(manager).await?;
+    let TestApp {
+        confidant,
+        db,
+        service_a,
+        ..
+    } = app;
+    let confidant = Arc::new(confidant);
+    let router = confidant_web::router(confidant.clone(), confidant_web::WebConfig::default());
+    let people_in_register = |token: String| {
+        let router = router.clone();
+        async move {
+            let res = router
+                .oneshot(
+                    Request::builder()
+                        .uri(format!("/api/v1/services/{service_a}/paper"))
+                        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                        .body(Body::empty())?,
+                )
+                .await?;
+            anyhow::ensure!(res.status() == StatusCode::OK, "got {}", res.status());
+            let bytes = axum::body::to_bytes(res.into_body(), 1 << 20).await?;
+            let lines: Vec<serde_json::Value> = serde_json::from_slice(&bytes)?;
+            let mut ids: Vec<String> = lines
+                .iter()
+                .filter_map(|l| l["person_id"].as_str().map(str::to_owned))
+                .collect();
+            ids.sort();
+            anyhow::Ok(ids)
+        }
+    };
+    let mut everyone: Vec<String> = people.iter().map(Uuid::to_string).collect();
+    everyone.sort();
+    assert_eq!(
+        people_in_register(worker_token).await?,
+        [people[0].to_string()],
+        "a practitioner sees only their caseload's paper"
+    );
+    assert_eq!(people_in_register(manager_token).await?, everyone);
+    drop(db);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_paper_register_keeps_to_the_actors_scope_on_sqlite() -> anyhow::Result<()> {
+    the_paper_register_keeps_to_the_actors_scope(TestBackend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_paper_register_keeps_to_the_actors_scope_on_postgres() -> anyhow::Result<()> {
+    the_paper_register_keeps_to_the_actors_scope(TestBackend::Postgres).await
 }

@@ -1,5 +1,6 @@
 //! The paper register of the user's own service: every paper note awaiting transcription or
-//! destruction and every archived paper file, soonest due first, with a link to the person's page.
+//! destruction and every archived paper file of the people within their scope, soonest due first,
+//! with a link to the person's page.
 //! It shows kinds, statuses and dates only; what the paper holds stays in each person's record.
 
 use askama::Template;
