@@ -22,7 +22,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::audit::{AuditDraft, Purpose};
-use crate::field::{PersonField, RecordKind, ValueKind, record_field, record_fields};
+use crate::field::{
+    Classification, PersonField, RecordKind, ValueKind, record_field, record_fields,
+};
 use crate::organisation::micros;
 use crate::person::{PersonError, Violation, Violations, from_micros, parse_value};
 use crate::store::{
@@ -298,18 +300,36 @@ impl fmt::Debug for Correction {
     }
 }
 
-/// Everything of one person's record that may leave it: what a record export holds.
-#[derive(Debug, Clone)]
+/// Everything of one person's record that may leave it: what a record export holds. Withheld, as
+/// an access request's review (a later issue) must decide on them: a victim's safe contact
+/// details, third parties' details (related people appear by relationship only, and who supplied a
+/// note is left out), and notes flagged as identifying a complainant or as could cause serious
+/// harm (counted in `withheld_notes`).
+#[derive(Clone)]
 pub struct RecordExport {
     pub person_id: Uuid,
     /// The person's own fields that may leave the record (never safe contact details).
     pub fields: Vec<(PersonField, String)>,
     pub cases: Vec<Case>,
     pub entries: Vec<Entry>,
-    /// Related people of this record (third parties), without anything that may not leave.
+    /// Related people of this record, by relationship: their details are third-party data.
     pub related: Vec<crate::related::Related>,
     /// Documents: metadata only.
     pub documents: Vec<crate::document::Document>,
+    /// Notes left out because of their flags.
+    pub withheld_notes: usize,
+}
+
+impl fmt::Debug for RecordExport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "RecordExport({}, {} fields, {} entries, [redacted])",
+            self.person_id,
+            self.fields.len(),
+            self.entries.len()
+        )
+    }
 }
 
 impl<S: Store, C: Clock> Confidant<S, C> {
@@ -449,10 +469,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .permit_on_person(actor, Action::PersonRead, person_id, purpose)
             .await?;
         let audit = AuditDraft::permitted(&permit, purpose, self.clock.now()).named("case.read");
-        self.store.append_audit(&audit).await?;
         Ok(self
             .store
-            .cases_of(person_id)
+            .cases_of(person_id, &audit)
             .await?
             .into_iter()
             .map(Case::from)
@@ -836,8 +855,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     }
 
     /// Everything of a person's record that may leave it, for an export: their fields that may
-    /// leave, cases, entries, related people (third parties, minus anything that may not leave)
-    /// and document metadata. Built from this record alone: a record that names this person (as
+    /// leave, cases, entries (minus flagged notes and third parties' details), related people by
+    /// relationship only, and document metadata (see [`RecordExport`]). Built from this record alone: a record that names this person (as
     /// an alleged perpetrator, say) contributes nothing.
     pub async fn export_record(
         &self,
@@ -857,13 +876,34 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .filter(|f| f.spec().may_leave)
             .filter_map(|f| person.get(f).map(|v| (f, v.to_owned())))
             .collect();
+        let mut entries = self.entries(actor, purpose, person_id, &[]).await?;
+        let before = entries.len();
+        entries.retain(|e| !(e.flags.serious_harm || e.flags.identifies_complainant));
+        let withheld_notes = before - entries.len();
+        for entry in &mut entries {
+            entry.values.0.retain(|code, _| {
+                record_field(entry.kind, code).is_some_and(|spec| {
+                    spec.may_leave && spec.classification != Classification::ThirdParty
+                })
+            });
+        }
+        // Defence in depth: a victim is never linked into this record (refused when adding), but
+        // were one there, nothing of them would leave with it.
+        let victims = self.store.victims_of(person_id).await?;
+        let mut related = self.related_people(actor, purpose, person_id).await?;
+        related.retain(|r| r.linked_person_id.is_none_or(|l| !victims.contains(&l)));
+        for r in &mut related {
+            r.values = Values::default();
+            r.linked_person_id = None;
+        }
         Ok(RecordExport {
             person_id,
             fields,
             cases: self.cases(actor, purpose, person_id).await?,
-            entries: self.entries(actor, purpose, person_id, &[]).await?,
-            related: self.related_people(actor, purpose, person_id).await?,
+            entries,
+            related,
             documents: self.documents(actor, purpose, person_id).await?,
+            withheld_notes,
         })
     }
 }

@@ -175,10 +175,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                     Err(e) => return Err(e),
                 };
                 let audit = AuditDraft::permitted(&permit, purpose, now).named("case.read");
-                self.store.append_audit(&audit).await?;
                 let open_there = self
                     .store
-                    .cases_of(partner_person)
+                    .cases_of(partner_person, &audit)
                     .await?
                     .iter()
                     .any(|c| c.closed_at_micros.is_none() && c.service_id == partner);

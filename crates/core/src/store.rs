@@ -1161,10 +1161,12 @@ pub trait Store: Send + Sync + 'static {
         &self,
         case_id: Uuid,
     ) -> impl Future<Output = Result<Option<CaseRecord>, StoreError>> + Send;
-    /// A person's cases, newest first (metadata: ids, dates and codes).
+    /// A person's cases, newest first (metadata: ids, dates and codes), audited in the same
+    /// transaction.
     fn cases_of(
         &self,
         person_id: Uuid,
+        audit: &AuditDraft,
     ) -> impl Future<Output = Result<Vec<CaseRecord>, StoreError>> + Send;
 
     // --- entries: notes, plans, goals, appointments, paper ---

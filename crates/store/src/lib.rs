@@ -2861,17 +2861,25 @@ impl Store for SqlStore {
         .transpose()
     }
 
-    async fn cases_of(&self, person_id: Uuid) -> Result<Vec<CaseRecord>, StoreError> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+    async fn cases_of(
+        &self,
+        person_id: Uuid,
+        audit: &AuditDraft,
+    ) -> Result<Vec<CaseRecord>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let cases = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {CASE_COLUMNS} FROM case_episode WHERE person_id = $1 ORDER BY opened_at DESC, id DESC"
         )))
         .bind(person_id.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await
         .map_err(backend_error)?
         .iter()
         .map(case_from_row)
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+        append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(cases)
     }
 
     async fn create_entry(

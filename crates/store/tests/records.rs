@@ -923,6 +923,25 @@ both_backends!(
         assert_eq!(notes.len(), 1);
         assert!(notes[0].flags.serious_harm && notes[0].flags.third_party);
         assert_eq!(notes[0].values.get("supplied_by"), Some("Neighbour"));
+        // The export withholds the flagged note, and an ordinary note leaves without who supplied
+        // anything.
+        let mut told = note("Mother says she is doing well");
+        told.flags.third_party = true;
+        told.values = told.values.with("supplied_by", "Mother");
+        app.confidant
+            .add_entry(&app.worker_a, P, p.id, &told)
+            .await?;
+        let export = app.confidant.export_record(&app.worker_a, P, p.id).await?;
+        assert_eq!(export.withheld_notes, 1);
+        let exported_notes: Vec<_> = export
+            .entries
+            .iter()
+            .filter(|e| e.kind == RecordKind::Note)
+            .collect();
+        assert_eq!(exported_notes.len(), 1);
+        assert!(exported_notes[0].values.get("body").is_some());
+        assert!(exported_notes[0].values.get("supplied_by").is_none());
+        assert!(!format!("{export:?}").contains("Mother"));
         // Shredding the person makes their entries unreadable.
         app.confidant
             .shred_person(&app.dpo, Purpose::Administration, p.id)

@@ -310,7 +310,7 @@ impl Store for Recorder {
             audit: &AuditDraft,
         ) -> Result<bool, StoreError>;
         case(case_id: Uuid) -> Result<Option<CaseRecord>, StoreError>;
-        cases_of(person_id: Uuid) -> Result<Vec<CaseRecord>, StoreError>;
+        cases_of(person_id: Uuid, audit: &AuditDraft) -> Result<Vec<CaseRecord>, StoreError>;
         create_entry(
             entry: &EntryRecord,
             fields: &SealedFields,
@@ -1149,7 +1149,7 @@ both_backends!(one_open_case_per_person_and_service, |backend| async move {
     fx.store.open_case(&again, &fx.draft).await?;
     let ids: Vec<_> = fx
         .store
-        .cases_of(p.id)
+        .cases_of(p.id, &fx.draft)
         .await?
         .iter()
         .map(|c| c.id)
@@ -1162,7 +1162,7 @@ both_backends!(one_open_case_per_person_and_service, |backend| async move {
         )
         .await?;
     assert!(matches!(
-        fx.store.cases_of(p.id).await,
+        fx.store.cases_of(p.id, &fx.draft).await,
         Err(StoreError::Backend(m)) if m.contains("unknown")
     ));
     fx.chain_is_intact().await

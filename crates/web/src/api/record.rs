@@ -85,6 +85,10 @@ pub struct ExportResponse {
     pub related: Vec<RelatedResponse>,
     /// Documents' metadata and names (their content is downloaded one by one).
     pub documents: Vec<DocumentResponse>,
+    /// Notes left out because they are flagged as identifying a complainant or as could cause
+    /// serious harm if disclosed. Related people appear by relationship only, and who supplied a
+    /// note is left out: third parties' details stay in the record.
+    pub withheld_notes: usize,
 }
 
 #[utoipa::path(get, path = "/api/v1/people/{person_id}/export", tag = "records",
@@ -125,6 +129,7 @@ pub(super) async fn export<S: Store, C: Clock>(
             .into_iter()
             .map(DocumentResponse::from)
             .collect(),
+        withheld_notes: export.withheld_notes,
     }))
 }
 
