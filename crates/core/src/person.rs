@@ -547,14 +547,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         purpose: Purpose,
     ) -> Result<Resource, PersonError> {
         match self.store.placement(person_id).await? {
-            Some(p) => Ok(Resource::Person {
-                id: p.person_id,
-                service_id: p.service_id,
-                organisation_id: p.organisation_id,
-                team_id: p.team_id,
-                key_worker_id: p.key_worker_id,
-                scope: p.scope,
-            }),
+            Some(p) => Ok(p.resource()),
             None => {
                 let audit = AuditDraft::missing(
                     actor,
@@ -924,19 +917,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 if page.len() == limit as usize {
                     break;
                 }
-                let resource = Resource::Person {
-                    id: sealed.id,
-                    service_id,
-                    organisation_id,
-                    team_id: sealed.team_id,
-                    key_worker_id: sealed.key_worker_id,
-                    scope,
-                };
-                if self
-                    .authorizer
-                    .authorize(actor, Action::PersonRead, resource)
-                    .is_err()
-                {
+                if !self.listed_in_scope(actor, sealed, organisation_id, scope) {
                     continue;
                 }
                 let mut p = self.open_person(sealed, wrapped)?;
@@ -1008,20 +989,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .await?;
         let mut found = Vec::new();
         for (sealed, wrapped) in &candidates {
-            let resource = Resource::Person {
-                id: sealed.id,
-                service_id,
-                organisation_id,
-                team_id: sealed.team_id,
-                key_worker_id: sealed.key_worker_id,
-                scope,
-            };
             // Out of the actor's team or caseload: left out silently, as in a list.
-            if self
-                .authorizer
-                .authorize(actor, Action::PersonRead, resource)
-                .is_err()
-            {
+            if !self.listed_in_scope(actor, sealed, organisation_id, scope) {
                 continue;
             }
             let mut p = self.open_person(sealed, wrapped)?;
@@ -1084,25 +1053,47 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         // refusals of anything asked for, so they are left out silently, as in a list.
         let mut visible = Vec::with_capacity(found.len());
         for id in found {
-            if let Some(p) = self.store.placement(id).await? {
-                let resource = Resource::Person {
-                    id: p.person_id,
-                    service_id: p.service_id,
-                    organisation_id: p.organisation_id,
-                    team_id: p.team_id,
-                    key_worker_id: p.key_worker_id,
-                    scope: p.scope,
-                };
-                if self
-                    .authorizer
-                    .authorize(actor, Action::PersonRead, resource)
-                    .is_ok()
-                {
-                    visible.push(id);
-                }
+            if self.within_scope(actor, id).await? {
+                visible.push(id);
             }
         }
         Ok(visible)
+    }
+
+    /// [`Self::within_scope`] for a row of a service's list, whose placement is already known.
+    fn listed_in_scope(
+        &self,
+        actor: &Actor,
+        sealed: &SealedPerson,
+        organisation_id: Uuid,
+        scope: AccessScope,
+    ) -> bool {
+        let resource = Resource::Person {
+            id: sealed.id,
+            service_id: sealed.service_id,
+            organisation_id,
+            team_id: sealed.team_id,
+            key_worker_id: sealed.key_worker_id,
+            scope,
+        };
+        self.authorizer
+            .authorize(actor, Action::PersonRead, resource)
+            .is_ok()
+    }
+
+    /// Whether the actor may read this person's record by their role alone (team or caseload
+    /// scope), without asking for it: as in a list, what is out of scope is left out silently, and
+    /// so not audited as a refusal.
+    pub(crate) async fn within_scope(
+        &self,
+        actor: &Actor,
+        person_id: Uuid,
+    ) -> Result<bool, PersonError> {
+        Ok(self.store.placement(person_id).await?.is_some_and(|p| {
+            self.authorizer
+                .authorize(actor, Action::PersonRead, p.resource())
+                .is_ok()
+        }))
     }
 
     /// Puts a person in a team and gives them a key worker (both optional; `None` clears). The team

@@ -826,23 +826,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             let visible = match in_scope.get(&entry.person_id) {
                 Some(v) => *v,
                 None => {
-                    let v = self
-                        .store
-                        .placement(entry.person_id)
-                        .await?
-                        .is_some_and(|p| {
-                            let resource = Resource::Person {
-                                id: p.person_id,
-                                service_id: p.service_id,
-                                organisation_id: p.organisation_id,
-                                team_id: p.team_id,
-                                key_worker_id: p.key_worker_id,
-                                scope: p.scope,
-                            };
-                            self.authorizer
-                                .authorize(actor, Action::PersonRead, resource)
-                                .is_ok()
-                        });
+                    let v = self.within_scope(actor, entry.person_id).await?;
                     in_scope.insert(entry.person_id, v);
                     v
                 }

@@ -263,29 +263,6 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         })
     }
 
-    /// Whether the actor may read this person's record (team or caseload scope), without asking
-    /// for it: as in a list, what is out of scope is left out silently.
-    async fn within_scope(&self, actor: &Actor, person_id: Uuid) -> Result<bool, PersonError> {
-        Ok(match self.store.placement(person_id).await? {
-            Some(p) => self
-                .authorizer
-                .authorize(
-                    actor,
-                    Action::PersonRead,
-                    Resource::Person {
-                        id: p.person_id,
-                        service_id: p.service_id,
-                        organisation_id: p.organisation_id,
-                        team_id: p.team_id,
-                        key_worker_id: p.key_worker_id,
-                        scope: p.scope,
-                    },
-                )
-                .is_ok(),
-            None => false,
-        })
-    }
-
     /// Opens a referral's values, unless it was accepted into a record outside the actor's scope
     /// (what was received is then part of that record, and shown only with it).
     async fn referral_values(
@@ -337,22 +314,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .await?;
         let mut visible = Vec::new();
         for person in people {
-            if let Some(p) = self.store.placement(person).await? {
-                let resource = Resource::Person {
-                    id: p.person_id,
-                    service_id: p.service_id,
-                    organisation_id: p.organisation_id,
-                    team_id: p.team_id,
-                    key_worker_id: p.key_worker_id,
-                    scope: p.scope,
-                };
-                if self
-                    .authorizer
-                    .authorize(actor, Action::PersonRead, resource)
-                    .is_ok()
-                {
-                    visible.push(person);
-                }
+            if self.within_scope(actor, person).await? {
+                visible.push(person);
             }
         }
         Ok((visible, referrals))

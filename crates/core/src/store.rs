@@ -441,6 +441,20 @@ pub struct Placement {
     pub scope: AccessScope,
 }
 
+impl Placement {
+    /// The person's record as the policy sees it.
+    pub fn resource(&self) -> confidant_policy::Resource {
+        confidant_policy::Resource::Person {
+            id: self.person_id,
+            service_id: self.service_id,
+            organisation_id: self.organisation_id,
+            team_id: self.team_id,
+            key_worker_id: self.key_worker_id,
+            scope: self.scope,
+        }
+    }
+}
+
 /// A member of staff's sign-in secrets as stored. The password only as an Argon2id hash; the TOTP
 /// secret only sealed with the staff member's own data key.
 #[derive(Clone, PartialEq, Eq)]
