@@ -1,8 +1,10 @@
 // Confidant's staff pages in a real browser: signing in with a password and TOTP (enrolment,
 // recovery codes, a second sign-in with a fresh code), the idle lock, CSRF refusals, scope (a worker
 // of another service gets "Page not found"; the record's own worker sees "who has seen this record"),
-// breaking the glass, and axe (WCAG 2.2 AA) plus "no console errors" (so no CSP refusals) on every
-// main page.
+// breaking the glass, the service-user record (a referral triaged and accepted into a record, a
+// declined one erased, a field group corrected with its recipients banner and history, case notes,
+// documents uploaded and downloaded, the rest of the record's pages, and a form completed by keyboard
+// alone), and axe (WCAG 2.2 AA) plus "no console errors" (so no CSP refusals) on every main page.
 //
 // It drives a running Confidant described by CONFIDANT_BROWSER_FIXTURE, a JSON object:
 //
@@ -595,5 +597,445 @@ test('e5. axe: the DPO (dashboard, break-glass review with the access waiting)',
   assert.match(await page.title(), /^Error: /);
   await check(dpo, 'an account page with an error');
 });
+
+// ----------------------------------------------------------------------------------------------
+// f. The service-user record: referrals and their triage, a person's page by field group,
+// corrections, case notes, documents, and the keyboard.
+
+/** The id at the end of the current path, which must be `prefix/<uuid>`. */
+function idIn(page, prefix) {
+  const match = pathOf(page).match(new RegExp(`^${prefix}/([0-9a-f-]{36})$`));
+  assert.ok(match, `expected ${prefix}/<id>, at ${pathOf(page)}`);
+  return match[1];
+}
+
+/**
+ * Records a referral from a professional through /referrals/new, as `session`; ends on the
+ * referral's page and returns its id.
+ */
+async function recordReferral(session, { given, family, reason }) {
+  const { page } = session;
+  await visit(session, '/referrals/new');
+  await page.getByRole('group', { name: 'Who made the referral?' }).getByLabel('A professional', { exact: true }).check();
+  await page.fill('#given-name', given);
+  await page.fill('#family-name', family);
+  await page.fill('#referrer-name', 'Sam Okafor');
+  await page.fill('#referrer-organisation', 'Chapeltown Health Centre');
+  await page.fill('#reason', reason);
+  const response = await submit(page, button(page, 'Record the referral'));
+  assert.equal(response.status(), 200, `recording a referral: ${await heading(page)}`);
+  return idIn(page, '/referrals');
+}
+
+/** A small, well-formed PDF (one blank A4 page), made here. */
+function smallPdf() {
+  const objects = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>',
+  ];
+  let text = '%PDF-1.4\n';
+  const offsets = [];
+  objects.forEach((object, i) => {
+    offsets.push(text.length);
+    text += `${i + 1} 0 obj\n${object}\nendobj\n`;
+  });
+  const xref = text.length;
+  text += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
+  for (const offset of offsets) text += `${String(offset).padStart(10, '0')} 00000 n \n`;
+  text += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(text, 'latin1');
+}
+
+/** The start of a Windows executable (an MS-DOS stub and a PE header). */
+function executableBytes() {
+  const bytes = Buffer.alloc(512);
+  bytes.write('MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff', 0, 'latin1');
+  bytes.writeUInt32LE(0x80, 0x3c);
+  bytes.write('PE\x00\x00', 0x80, 'latin1');
+  return bytes;
+}
+
+/** Whether the focused element matches `selector`. */
+const isFocused = (page, selector) => page.evaluate((s) => document.activeElement?.matches(s) ?? false, selector);
+const describeFocus = (page) => page.evaluate(() => document.activeElement?.outerHTML.slice(0, 160) ?? 'nothing');
+
+/** Presses Tab until the focused element matches `selector`; fails if it is not reached. */
+async function tabTo(page, selector, max = 80) {
+  for (let i = 0; i < max; i += 1) {
+    await page.keyboard.press('Tab');
+    if (await isFocused(page, selector)) return;
+  }
+  assert.fail(`Tab did not reach ${selector}; focus is on ${await describeFocus(page)}`);
+}
+
+/** Presses a key that follows a link or submits a form, and waits for the next document. */
+async function pressToNavigate(page, key) {
+  const [response] = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.keyboard.press(key)]);
+  return response;
+}
+
+test('f1. a referral received, listed, contact attempted and accepted into a record; a field group changed (recipients banner, correction history); a third-party case note', async () => {
+  const a = await as('practitionerA');
+  const { page } = a;
+  const form = await visit(a, '/referrals/new');
+  assert.equal(form.status(), 200);
+  assert.equal(await heading(page), 'Record a referral');
+  await check(a, 'the new referral form');
+
+  await visit(a, '/referrals/new');
+  const empty = await submit(page, button(page, 'Record the referral'));
+  assert.equal(empty.status(), 400);
+  assert.match(await page.title(), /^Error: /);
+  assert.match(await page.locator('.govuk-error-summary').innerText(), /Who made the referral/);
+  await check(a, 'the new referral form with an error');
+
+  const referralId = await recordReferral(a, {
+    given: 'Grace',
+    family: 'Hopper',
+    reason: 'Asked for support after leaving an abusive relationship.',
+  });
+  assert.equal(await heading(page), 'Referral of Grace Hopper');
+  assert.equal(await page.locator('#referral-state').innerText(), 'Received');
+  await check(a, 'a referral just received');
+
+  // The list: the referral is open, under the person's name.
+  const list = await visit(a, '/referrals');
+  assert.equal(list.status(), 200);
+  assert.equal(await heading(page), 'Referrals');
+  const listed = page.locator('#open-referrals').getByRole('link', { name: 'Grace Hopper', exact: true });
+  assert.equal(await listed.getAttribute('href'), `/referrals/${referralId}`);
+  await check(a, 'the referrals list');
+
+  // Triage: a contact attempt, then acceptance.
+  await visit(a, '/referrals');
+  await submit(page, page.locator('#open-referrals').getByRole('link', { name: 'Grace Hopper', exact: true }));
+  assert.equal(pathOf(page), `/referrals/${referralId}`);
+  await submit(page, button(page, 'Record a contact attempt'));
+  assert.equal(pathOf(page), `/referrals/${referralId}`);
+  assert.equal(await page.locator('#referral-state').innerText(), 'Contact attempted');
+  const steps = await page.locator('#triage-steps tbody tr').allInnerTexts();
+  assert.ok(
+    steps.some((s) => s.includes('Contact attempted') && s.includes(accounts.practitionerA.handle)),
+    `the contact attempt is a step: ${JSON.stringify(steps)}`,
+  );
+  await check(a, 'a referral with a contact attempt');
+
+  await visit(a, `/referrals/${referralId}`);
+  const accepted = await submit(page, button(page, 'Accept and create their record'));
+  assert.equal(accepted.status(), 200);
+  const newId = idIn(page, '/people');
+  assert.equal(await heading(page), 'Grace Hopper');
+  const cases = await page.locator('#cases ~ table tbody tr').allInnerTexts();
+  assert.ok(
+    cases.length === 1 && cases[0].includes('Open') && cases[0].includes(accounts.practitionerA.handle),
+    `one open case with worker A as key worker: ${JSON.stringify(cases)}`,
+  );
+  // The field groups the service collects, one card each.
+  const groups = await page.locator('main .govuk-summary-card__title').allInnerTexts();
+  for (const group of ['Identity and contact', 'Safe contact', 'Language and communication', 'Health and disability']) {
+    assert.ok(groups.includes(group), `a card for ${group}: ${JSON.stringify(groups)}`);
+  }
+  await check(a, "the new person's page");
+
+  // A field group changed: the banner says whom to tell.
+  await visit(a, `/people/${newId}`);
+  await submit(page, page.getByRole('link', { name: 'Change language and communication' }));
+  assert.equal(pathOf(page), `/people/${newId}/edit/communication`);
+  assert.equal(await heading(page), 'Language and communication');
+  await check(a, 'the edit form of a field group');
+
+  await visit(a, `/people/${newId}/edit/communication`);
+  await page.fill('#language', 'Polish');
+  await page.getByRole('group', { name: 'Needs an interpreter' }).getByLabel('Yes', { exact: true }).check();
+  await submit(page, button(page, 'Save changes'));
+  assert.equal(pathOf(page), `/people/${newId}`);
+  assert.match(await page.locator('#saved-banner').innerText(), /Language and communication saved/);
+  assert.match(await page.locator('#recipients').innerText(), /no recipient needs to be told/);
+  const card = await page.locator('#group-communication').innerText();
+  assert.match(card, /First language\s+Polish/);
+  assert.match(card, /Needs an interpreter\s+Yes/);
+  await check(a, "the person's page with the saved banner");
+
+  // Corrected: the earlier value is in the correction history.
+  await visit(a, `/people/${newId}/edit/communication`);
+  await page.fill('#language', 'Polish and English');
+  await submit(page, button(page, 'Save changes'));
+  assert.match(await page.locator('#recipients').innerText(), /no recipient needs to be told/);
+  assert.match(await page.locator('#group-communication').innerText(), /First language\s+Polish and English/);
+  await submit(page, page.getByRole('link', { name: 'See the correction history' }));
+  assert.equal(pathOf(page), `/people/${newId}/history`);
+  assert.equal(await heading(page), 'Correction history');
+  const corrections = await page.locator('#corrections tbody tr').allInnerTexts();
+  assert.ok(
+    corrections.some((r) => r.includes('First language') && /\tPolish\t/.test(r) && r.includes(accounts.practitionerA.handle)),
+    `the earlier first language in the history: ${JSON.stringify(corrections)}`,
+  );
+  await check(a, 'the correction history');
+
+  // A case note supplied by a third party.
+  await visit(a, `/people/${newId}/notes`);
+  assert.equal(await heading(page), 'Case notes');
+  await check(a, 'case notes, none yet');
+  await visit(a, `/people/${newId}/notes`);
+  await submit(page, button(page, 'Add a case note'));
+  assert.equal(pathOf(page), `/people/${newId}/notes/new`);
+  assert.equal(await heading(page), 'Add a case note');
+  await check(a, 'the new case note form');
+
+  await visit(a, `/people/${newId}/notes/new`);
+  await page.getByRole('group', { name: 'Type of contact' }).getByLabel('Phone call', { exact: true }).check();
+  await page.fill('#body', 'Her sister rang: Grace is staying with her and is safe there for now.');
+  await page.getByLabel('Supplied by a third party (say who below)').check();
+  await page.fill('#supplied-by', 'Ruth Hopper, her sister');
+  await submit(page, button(page, 'Save the note'));
+  assert.equal(pathOf(page), `/people/${newId}/notes`);
+  const notes = await page.locator('#notes > li').allInnerTexts();
+  assert.equal(notes.length, 1, JSON.stringify(notes));
+  for (const part of ['Phone call', 'Third-party information', 'Grace is staying with her', 'Supplied by Ruth Hopper, her sister', `Written by ${accounts.practitionerA.handle}`]) {
+    assert.ok(notes[0].includes(part), `the note shows "${part}": ${JSON.stringify(notes[0])}`);
+  }
+  await check(a, 'case notes with a third-party note');
+}, { timeout: 90_000 });
+
+test('f2. a declined referral is erased: its page and the list no longer show the referred person\'s name', async () => {
+  const a = await as('practitionerA');
+  const { page } = a;
+  const id = await recordReferral(a, {
+    given: 'Evelyn',
+    family: 'Thistlewood',
+    reason: 'Lives outside the area the service covers.',
+  });
+  assert.equal(await heading(page), 'Referral of Evelyn Thistlewood');
+  await check(a, 'a referral before it is declined');
+
+  await visit(a, `/referrals/${id}`);
+  const declined = await submit(page, button(page, 'Decline and erase'));
+  assert.equal(declined.status(), 200);
+  assert.equal(pathOf(page), `/referrals/${id}`);
+  assert.equal(await heading(page), 'Referral');
+  assert.equal(await page.locator('#referral-state').innerText(), 'Declined (erased)');
+  assert.equal(await page.locator('#received-erased').count(), 1, 'says what was received is erased');
+  const html = await page.content();
+  assert.ok(!/Evelyn|Thistlewood/.test(html), 'the referral page no longer holds the name');
+  assert.equal(await button(page, 'Decline and erase').count(), 0, 'no further triage');
+  await check(a, 'a declined referral');
+
+  await visit(a, '/referrals');
+  assert.ok(!/Evelyn|Thistlewood/.test(await page.content()), 'the list no longer holds the name');
+  const row = page.locator('#decided-referrals tbody tr').filter({ has: page.locator(`a[href="/referrals/${id}"]`) });
+  assert.match(await row.innerText(), /Not held \(erased\)/);
+  await check(a, 'the referrals list with a declined referral');
+});
+
+test('f3. documents: a PDF uploaded through the page is listed and downloads as an attachment; an executable named .pdf is refused with the error on the page', async () => {
+  const a = await as('practitionerA');
+  const { page } = a;
+  const path = `/people/${personId}/documents`;
+  const shown = await visit(a, path);
+  assert.equal(shown.status(), 200);
+  assert.equal(await heading(page), 'Documents');
+  await check(a, 'the documents page');
+
+  const pdf = smallPdf();
+  await visit(a, path);
+  await page.setInputFiles('#file', { name: 'gp-letter.pdf', mimeType: 'application/pdf', buffer: pdf });
+  await page.fill('#description', 'Letter from the GP');
+  const uploaded = await submit(page, button(page, 'Upload the document'));
+  assert.equal(uploaded.status(), 200);
+  assert.equal(pathOf(page), path);
+  const row = page.locator('#documents tbody tr').filter({ hasText: 'gp-letter.pdf' });
+  assert.equal(await row.count(), 1, 'the PDF is listed once');
+  assert.match(await row.innerText(), /Letter from the GP/);
+  assert.match(await row.innerText(), /\bPDF\b/);
+  const href = await row.getByRole('link').getAttribute('href');
+  assert.match(href, new RegExp(`^/people/${personId}/documents/[0-9a-f-]{36}$`));
+  await check(a, 'the documents page listing a PDF');
+
+  // The download link, fetched with the context's cookies (after a visit: the session may have
+  // locked meanwhile).
+  await visit(a, path);
+  const download = await page.request.get(url(href), { maxRedirects: 0 });
+  assert.equal(download.status(), 200);
+  const headers = download.headers();
+  assert.match(headers['content-disposition'] ?? '', /^attachment(;|$)/, 'served as an attachment');
+  assert.equal(headers['content-type'], 'application/pdf');
+  assert.equal(headers['x-content-type-options'], 'nosniff');
+  assert.ok((await download.body()).equals(pdf), 'the bytes that were uploaded');
+
+  // Executable bytes under a .pdf name: refused, the error on the page, nothing listed.
+  await visit(a, path);
+  const before = await page.locator('#documents tbody tr').count();
+  await page.setInputFiles('#file', { name: 'invoice.pdf', mimeType: 'application/pdf', buffer: executableBytes() });
+  const refused = await submit(page, button(page, 'Upload the document'));
+  assert.equal(refused.status(), 400);
+  assert.match(await page.title(), /^Error: /);
+  assert.match(await page.locator('.govuk-error-summary').innerText(), /not an allowed type/);
+  assert.match(await page.locator('#file-error').innerText(), /not an allowed type/);
+  assert.equal(await page.locator('#documents tbody tr').count(), before, 'nothing was added');
+  assert.equal(await page.locator('#documents').getByText('invoice.pdf').count(), 0);
+  await check(a, 'the documents page refusing an executable');
+});
+
+/**
+ * Runs `attempt` (keyboard steps that end by sending a form) until the form reaches the server
+ * unlocked: keying through a form can outlast the seconds-long idle timeout on a busy machine, and a
+ * locked session's form is answered with the lock page and changes nothing. At most three times.
+ */
+async function untilUnlocked(session, attempt) {
+  for (let i = 0; i < 3; i += 1) {
+    const response = await attempt();
+    if (pathOf(session.page) !== '/lock') return response;
+    idleUnlocks += 1;
+    await unlock(session.tab, session.name);
+  }
+  return assert.fail('the session locked before the form was sent, three times');
+}
+
+test('f4. keyboard only: the add-note form is completed and sent with Tab, arrows, Space and Enter; on a validation error the error summary takes focus and its link leads to the field', async () => {
+  const a = await as('practitionerA');
+  const { page } = a;
+  const formPath = `/people/${personId}/notes/new`;
+  await visit(a, formPath);
+  await check(a, 'the new case note form');
+
+  // Sent without a type of contact: the error summary has focus, and the note typed is kept.
+  const refused = await untilUnlocked(a, async () => {
+    await visit(a, formPath);
+    await tabTo(page, '#body');
+    await page.keyboard.type('At home.');
+    await tabTo(page, 'main form button[type="submit"]');
+    return pressToNavigate(page, 'Enter');
+  });
+  assert.equal(refused.status(), 400);
+  assert.match(await page.title(), /^Error: /);
+  assert.ok(await isFocused(page, '.govuk-error-summary'), `the error summary has focus, not ${await describeFocus(page)}`);
+  assert.equal(await page.inputValue('#body'), 'At home.');
+  await check(a, 'the new case note form with an error');
+  // Its link takes focus to the field (no request, so the idle lock cannot intervene).
+  await page.keyboard.press('Tab');
+  assert.ok(await isFocused(page, '.govuk-error-summary a[href="#contact-type"]'), `the error link has focus, not ${await describeFocus(page)}`);
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.activeElement?.id === 'contact-type');
+  await page.keyboard.press('Space');
+  assert.ok(await page.isChecked('#contact-type'), 'Space chose the first type of contact');
+
+  // The whole form by keyboard, from the list of notes.
+  let before = 0;
+  const saved = await untilUnlocked(a, async () => {
+    await visit(a, `/people/${personId}/notes`);
+    before = await page.locator('#notes > li').count();
+    await tabTo(page, `main a[href="${formPath}"]`);
+    await pressToNavigate(page, 'Enter');
+    assert.equal(pathOf(page), formPath);
+    await tabTo(page, 'input[name="contact_type"]');
+    assert.ok(await isFocused(page, '#contact-type'), 'Tab enters the radios at the first');
+    await page.keyboard.press('ArrowDown');
+    assert.ok(await page.isChecked('#contact-type-2'), 'the arrow key chose the second type of contact');
+    await tabTo(page, '#body');
+    await page.keyboard.type('Rang Ada.');
+    await tabTo(page, 'input[name="third_party"]');
+    await page.keyboard.press('Space');
+    assert.ok(await page.isChecked('input[name="third_party"]'), 'Space ticked "supplied by a third party"');
+    await tabTo(page, '#supplied-by');
+    await page.keyboard.type('Ruth');
+    await tabTo(page, 'main form button[type="submit"]');
+    return pressToNavigate(page, 'Enter');
+  });
+  assert.equal(saved.status(), 200);
+  assert.equal(pathOf(page), `/people/${personId}/notes`);
+  const notes = await page.locator('#notes > li').allInnerTexts();
+  assert.equal(notes.length, before + 1, 'one note was added');
+  const note = notes.find((n) => n.includes('Rang Ada.'));
+  assert.ok(note, `the note is listed: ${JSON.stringify(notes)}`);
+  assert.match(note, /Phone call/);
+  assert.match(note, /Third-party information/);
+  assert.match(note, /Supplied by Ruth/);
+  await check(a, 'case notes after the keyboard-only note');
+});
+
+test('f5. axe: adding a person, and the rest of a record (support plans, appointments, paper records, the paper register), their forms with errors', async () => {
+  const a = await as('practitionerA');
+  const { page } = a;
+  const form = await visit(a, '/people/new');
+  assert.equal(form.status(), 200);
+  assert.equal(await heading(page), 'Add a person');
+  await check(a, 'the add a person form');
+
+  await visit(a, '/people/new');
+  const empty = await submit(page, button(page, 'Add the person'));
+  assert.equal(empty.status(), 400);
+  assert.match(await page.title(), /^Error: /);
+  assert.match(await page.locator('.govuk-error-summary').innerText(), /Given name/);
+  await check(a, 'the add a person form with errors');
+
+  await visit(a, '/people/new');
+  await page.fill('#given-name', 'Mary');
+  await page.fill('#family-name', 'Seacole');
+  await page.fill('#date-of-birth', '23');
+  await page.fill('#date-of-birth-month', '11');
+  await page.fill('#date-of-birth-year', '1985');
+  const added = await submit(page, button(page, 'Add the person'));
+  assert.equal(added.status(), 200);
+  const id = idIn(page, '/people');
+  assert.equal(await heading(page), 'Mary Seacole');
+  await check(a, 'the page of a person just added');
+
+  const inAWeek = new Date(Date.now() + 7 * 24 * 3600 * 1000);
+  const parts = [
+    {
+      part: 'plans', title: 'Support plans', form: 'Add a support plan', save: 'Add the plan', listed: 'Keep safe at home',
+      fill: () => page.fill('#title', 'Keep safe at home'),
+    },
+    {
+      part: 'appointments', title: 'Appointments', form: 'Add an appointment', save: 'Add the appointment', listed: 'Meet at the centre',
+      fill: async () => {
+        await page.fill('#title', 'Meet at the centre');
+        await page.fill('#occurs-on', String(inAWeek.getUTCDate()));
+        await page.fill('#occurs-on-month', String(inAWeek.getUTCMonth() + 1));
+        await page.fill('#occurs-on-year', String(inAWeek.getUTCFullYear()));
+        await page.fill('#occurs-time', '14:30');
+      },
+    },
+    {
+      part: 'paper', title: 'Paper records', form: 'Add a paper record', save: 'Add the paper record', listed: 'Signed consent form',
+      fill: async () => {
+        await page.getByRole('group', { name: 'What is it?' }).getByLabel(/^A paper note/).check();
+        await page.fill('#description', 'Signed consent form');
+      },
+    },
+  ];
+  for (const { part, title, form: formHeading, save, listed, fill } of parts) {
+    const path = `/people/${id}/${part}`;
+    const shown = await visit(a, `${path}/new`);
+    assert.equal(shown.status(), 200, `${path}/new`);
+    assert.equal(await heading(page), formHeading);
+    await check(a, `the form "${formHeading}"`);
+
+    await visit(a, `${path}/new`);
+    const refused = await submit(page, button(page, save));
+    assert.equal(refused.status(), 400, `${formHeading}, sent empty`);
+    assert.match(await page.title(), /^Error: /);
+    await check(a, `the form "${formHeading}" with errors`);
+
+    await visit(a, `${path}/new`);
+    await fill();
+    const saved = await submit(page, button(page, save));
+    assert.equal(saved.status(), 200, `${formHeading}: ${await page.locator('.govuk-error-summary').allInnerTexts()}`);
+    assert.equal(pathOf(page), path);
+    assert.equal(await heading(page), title);
+    assert.match(await page.locator('main').innerText(), new RegExp(listed));
+    await check(a, `${title} with one`);
+  }
+
+  const register = await visit(a, '/paper');
+  assert.equal(register.status(), 200);
+  assert.equal(await heading(page), 'Paper register');
+  assert.ok(
+    (await page.locator('#paper-register tbody tr').allInnerTexts()).some((r) => r.includes('Paper note')),
+    'the paper note is on the register',
+  );
+  await check(a, 'the paper register');
+}, { timeout: 90_000 });
 
 await run();

@@ -103,9 +103,14 @@ export function totp(base32Secret, unixTimeSeconds, { digits = 6, period = 30 } 
  * Runs axe on the page as it is now, against WCAG 2.2 AA. Throws, naming `label`, every violated
  * rule with its impact and the selectors of the offending elements. Returns axe's results (with
  * `incomplete`, the checks a person must review) when there is no violation.
+ *
+ * Axe runs in the page itself (`axe.run`, the builder's "legacy mode"): the same rules and results
+ * for a page and its same-origin frames, in about half the time of the default, which finishes every
+ * run in a new blank tab. Only cross-origin frames would go unchecked, and Confidant's pages have no
+ * frames at all.
  */
 export async function axeCheck(page, label) {
-  const results = await new AxeBuilder({ page }).withTags(AXE_TAGS).analyze();
+  const results = await new AxeBuilder({ page }).withTags(AXE_TAGS).setLegacyMode().analyze();
   if (results.violations.length > 0) {
     const lines = results.violations.map((v) => {
       const targets = v.nodes.slice(0, 5).map((n) => n.target.join(' ')).join(' | ');
