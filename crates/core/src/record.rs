@@ -819,10 +819,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .person_permit(actor, Action::PersonList, resource, purpose)
             .await?;
         let audit = AuditDraft::permitted(&permit, purpose, self.clock.now()).named("paper.list");
-        self.store.append_audit(&audit).await?;
         let mut in_scope: std::collections::HashMap<Uuid, bool> = Default::default();
         let mut register = Vec::new();
-        for entry in self.store.paper_register(service_id).await? {
+        for entry in self.store.paper_register(service_id, &audit).await? {
             let visible = match in_scope.get(&entry.person_id) {
                 Some(v) => *v,
                 None => {

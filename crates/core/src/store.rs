@@ -1214,6 +1214,7 @@ pub trait Store: Send + Sync + 'static {
     fn paper_register(
         &self,
         service_id: Uuid,
+        audit: &AuditDraft,
     ) -> impl Future<Output = Result<Vec<EntryRecord>, StoreError>> + Send;
 
     // --- documents ---

@@ -3037,8 +3037,13 @@ impl Store for SqlStore {
         Ok(entries)
     }
 
-    async fn paper_register(&self, service_id: Uuid) -> Result<Vec<EntryRecord>, StoreError> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+    async fn paper_register(
+        &self,
+        service_id: Uuid,
+        audit: &AuditDraft,
+    ) -> Result<Vec<EntryRecord>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let register = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {ENTRY_COLUMNS} FROM record_entry e JOIN person p ON p.id = e.person_id \
              WHERE p.service_id = $1 AND e.kind IN ($2, $3) AND (e.status IS NULL OR e.status <> $4) \
              ORDER BY CASE WHEN e.due_at IS NULL THEN 1 ELSE 0 END, e.due_at, e.occurs_at, e.id"
@@ -3047,12 +3052,15 @@ impl Store for SqlStore {
         .bind(RecordKind::PaperNote.code())
         .bind(RecordKind::PaperFile.code())
         .bind(EntryStatus::Destroyed.code())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await
         .map_err(backend_error)?
         .iter()
         .map(entry_from_row)
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+        append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(register)
     }
 
     async fn add_document(

@@ -330,7 +330,7 @@ impl Store for Recorder {
             kinds: &[confidant_core::field::RecordKind],
             audit: &AuditDraft,
         ) -> Result<Vec<(EntryRecord, SealedFields)>, StoreError>;
-        paper_register(service_id: Uuid) -> Result<Vec<EntryRecord>, StoreError>;
+        paper_register(service_id: Uuid, audit: &AuditDraft) -> Result<Vec<EntryRecord>, StoreError>;
         add_document(
             document: &DocumentRecord,
             content: &[u8],
@@ -1347,7 +1347,7 @@ both_backends!(
         }
         let register: Vec<_> = fx
             .store
-            .paper_register(fx.service)
+            .paper_register(fx.service, &fx.draft)
             .await?
             .iter()
             .map(|e| e.id)
