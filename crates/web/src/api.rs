@@ -176,6 +176,12 @@ impl Authenticated {
             _ => Ok(()),
         }
     }
+
+    /// A change needs current training, then a token that may change (each refusal recorded).
+    async fn may_change<S: Store, C: Clock>(&self, state: &AppState<S, C>) -> Result<(), ApiError> {
+        self.trained(state).await?;
+        self.writable(state).await
+    }
 }
 
 impl<S: Store, C: Clock> FromRequestParts<AppState<S, C>> for Authenticated {
@@ -580,8 +586,7 @@ async fn create_person<S: Store, C: Clock>(
     Path(service_id): Path<Uuid>,
     JsonBody(body): JsonBody<PersonRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    auth.trained(&state).await?;
-    auth.writable(&state).await?;
+    auth.may_change(&state).await?;
     let actor = auth.0;
     let person = state
         .confidant
@@ -688,8 +693,7 @@ async fn update_person<S: Store, C: Clock>(
     Path(person_id): Path<Uuid>,
     JsonBody(body): JsonBody<PersonRequest>,
 ) -> Result<Json<PersonResponse>, ApiError> {
-    auth.trained(&state).await?;
-    auth.writable(&state).await?;
+    auth.may_change(&state).await?;
     let actor = auth.0;
     let person = state
         .confidant
@@ -719,8 +723,7 @@ async fn assign_person<S: Store, C: Clock>(
     Path(person_id): Path<Uuid>,
     JsonBody(body): JsonBody<AssignmentRequest>,
 ) -> Result<StatusCode, ApiError> {
-    auth.trained(&state).await?;
-    auth.writable(&state).await?;
+    auth.may_change(&state).await?;
     state
         .confidant
         .assign_person(
@@ -774,8 +777,7 @@ async fn break_glass<S: Store, C: Clock>(
     Path(person_id): Path<Uuid>,
     JsonBody(body): JsonBody<BreakGlassRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    auth.trained(&state).await?;
-    auth.writable(&state).await?;
+    auth.may_change(&state).await?;
     let grant = state
         .confidant
         .break_glass(&auth.0, person_id, &body.reason)

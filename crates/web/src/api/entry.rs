@@ -210,8 +210,7 @@ pub(super) async fn add<S: Store, C: Clock>(
     Path(person_id): Path<Uuid>,
     JsonBody(body): JsonBody<NewEntryRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    auth.trained(&state).await?;
-    auth.writable(&state).await?;
+    auth.may_change(&state).await?;
     let new = NewEntry {
         kind: entry_kind(&body.kind)?,
         case_id: body.case_id,
@@ -243,8 +242,7 @@ pub(super) async fn update<S: Store, C: Clock>(
     Path((person_id, entry_id)): Path<(Uuid, Uuid)>,
     JsonBody(body): JsonBody<EntryChangeRequest>,
 ) -> Result<Json<EntryResponse>, ApiError> {
-    auth.trained(&state).await?;
-    auth.writable(&state).await?;
+    auth.may_change(&state).await?;
     let change = EntryChange {
         status: parse_code_opt::<EntryStatus>("status", body.status.as_deref())?,
         due_at: parse_time_opt("due_at", body.due_at.as_deref())?,

@@ -214,8 +214,7 @@ pub(super) async fn create<S: Store, C: Clock>(
     Path(service_id): Path<Uuid>,
     JsonBody(body): JsonBody<ReferralRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    auth.trained(&state).await?;
-    auth.writable(&state).await?;
+    auth.may_change(&state).await?;
     let new = NewReferral {
         source: parse_code::<ReferralSource>("source", &body.source)?,
         partner_person_id: body.partner_person_id,
@@ -259,8 +258,7 @@ pub(super) async fn triage<S: Store, C: Clock>(
     Path(referral_id): Path<Uuid>,
     JsonBody(body): JsonBody<TriageRequest>,
 ) -> Result<Json<ReferralSummary>, ApiError> {
-    auth.trained(&state).await?;
-    auth.writable(&state).await?;
+    auth.may_change(&state).await?;
     let to: TriageState = parse_code("state", &body.state)?;
     let record = state
         .confidant
@@ -282,8 +280,7 @@ pub(super) async fn accept<S: Store, C: Clock>(
     Path(referral_id): Path<Uuid>,
     JsonBody(body): JsonBody<AcceptRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    auth.trained(&state).await?;
-    auth.writable(&state).await?;
+    auth.may_change(&state).await?;
     let (person_id, case) = state
         .confidant
         .accept_referral(&auth.0, purpose, referral_id, body.key_worker_id)

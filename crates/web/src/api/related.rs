@@ -93,8 +93,7 @@ pub(super) async fn add<S: Store, C: Clock>(
     Path(person_id): Path<Uuid>,
     JsonBody(body): JsonBody<RelatedRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    auth.trained(&state).await?;
-    auth.writable(&state).await?;
+    auth.may_change(&state).await?;
     let relationship: Relationship = parse_code("relationship", &body.relationship)?;
     let related = state
         .confidant
@@ -120,8 +119,7 @@ pub(super) async fn remove<S: Store, C: Clock>(
     AccessPurpose(purpose): AccessPurpose,
     Path((person_id, related_id)): Path<(Uuid, Uuid)>,
 ) -> Result<StatusCode, ApiError> {
-    auth.trained(&state).await?;
-    auth.writable(&state).await?;
+    auth.may_change(&state).await?;
     state
         .confidant
         .remove_related(&auth.0, purpose, person_id, related_id)

@@ -199,6 +199,19 @@ async fn read_upload(headers: &HeaderMap, mut multipart: Multipart) -> Result<Up
     Ok(upload)
 }
 
+/// The start of every upload: the upload read, then its CSRF token and the actor's training.
+async fn checked_upload<S: Store, C: Clock>(
+    state: &St<S, C>,
+    signed: &Signed,
+    headers: &HeaderMap,
+    multipart: Multipart,
+) -> Result<Uploaded, PageError> {
+    let upload = read_upload(headers, multipart).await?;
+    signed.check_csrf(&upload.csrf)?;
+    require_training(state, signed).await?;
+    Ok(upload)
+}
+
 fn file_label(code: &str) -> Option<&'static str> {
     match code {
         "file" => Some("The file"),
@@ -252,9 +265,7 @@ pub async fn upload<S: Store, C: Clock>(
     headers: HeaderMap,
     multipart: Multipart,
 ) -> Result<Response, PageError> {
-    let upload = read_upload(&headers, multipart).await?;
-    signed.check_csrf(&upload.csrf)?;
-    require_training(&state, &signed).await?;
+    let upload = checked_upload(&state, &signed, &headers, multipart).await?;
     match store_upload(&state, &signed, person_id, &upload, false).await? {
         Ok(_) => Ok(Redirect::to(&format!("/people/{person_id}/documents")).into_response()),
         Err(errors) => render_status(
@@ -357,9 +368,7 @@ pub async fn photo_upload<S: Store, C: Clock>(
     headers: HeaderMap,
     multipart: Multipart,
 ) -> Result<Response, PageError> {
-    let upload = read_upload(&headers, multipart).await?;
-    signed.check_csrf(&upload.csrf)?;
-    require_training(&state, &signed).await?;
+    let upload = checked_upload(&state, &signed, &headers, multipart).await?;
     match store_upload(&state, &signed, person_id, &upload, true).await? {
         Ok(_) => Ok(Redirect::to(&format!("/people/{person_id}#photo")).into_response()),
         Err(errors) => {

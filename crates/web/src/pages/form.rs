@@ -10,10 +10,12 @@
 //! - A value a form echoes back is only ever the one just posted or the one stored, both escaped.
 
 use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use confidant_core::field::{FieldSpec, PersonField, RecordKind, record_field};
 use confidant_core::person::Violations;
 
-use super::{Chrome, error_for};
+use super::{Chrome, error_for, render_status};
 
 impl std::fmt::Debug for FormField {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -324,6 +326,14 @@ pub fn attach_errors(fields: &mut [FormField], errors: &[(String, String)]) {
     for f in fields {
         f.error = error_for(errors, &f.id);
     }
+}
+
+/// Invalid input of a form page: shows the form again (400) with its answers and errors.
+pub fn form_error(mut page: FormPage, form: &FormData, errors: Vec<(String, String)>) -> Response {
+    refill(&mut page.fields, form);
+    attach_errors(&mut page.fields, &errors);
+    page.errors = errors;
+    render_status(StatusCode::BAD_REQUEST, &page).unwrap_or_else(IntoResponse::into_response)
 }
 
 /// A page with one form.

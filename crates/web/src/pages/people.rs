@@ -14,6 +14,7 @@ use confidant_core::{Actor, Clock, Purpose};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::form::FormData;
 use super::{Chrome, PageError, Signed, St, field_errors, render, render_status};
 
 /// Lapsed training blocks personal data with a message that says so (not a bare "not found").
@@ -34,6 +35,19 @@ pub(crate) async fn require_training<S: Store, C: Clock>(
         }
         _ => Ok(()),
     }
+}
+
+/// The start of a posted change to personal data: the session's CSRF token, then the actor's
+/// training.
+pub(crate) async fn checked_post<S: Store, C: Clock>(
+    state: &St<S, C>,
+    signed: &Signed,
+    form: Vec<(String, String)>,
+) -> Result<FormData, PageError> {
+    let form = FormData(form);
+    signed.check_csrf(form.csrf())?;
+    require_training(state, signed).await?;
+    Ok(form)
 }
 
 /// The actor's own service, if the policy lets them list its people (refusals are audited).

@@ -25,10 +25,9 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::form::{
-    FormData, FormField, FormPage, catalogue_control, label_of, labelled_errors, posted_value,
-    refill,
+    FormField, FormPage, catalogue_control, label_of, labelled_errors, posted_value, refill,
 };
-use super::people::{own_service, require_training};
+use super::people::{checked_post, own_service, require_training};
 use super::{Chrome, PageError, Signed, St, date, date_time, render, render_status};
 
 /// A value as shown: a choice by its label; anything else as stored.
@@ -445,9 +444,7 @@ pub async fn edit_submit<S: Store, C: Clock>(
     Path((person_id, group)): Path<(Uuid, String)>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let form = FormData(form);
-    signed.check_csrf(form.csrf())?;
-    require_training(&state, &signed).await?;
+    let form = checked_post(&state, &signed, form).await?;
     let before = read(&state, &signed, person_id).await?;
     let group = editable_group(&state, &before, &group).await?;
     let mut fields = group_fields(group, Some(&before));
@@ -524,9 +521,7 @@ pub async fn create<S: Store, C: Clock>(
     signed: Signed,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let form = FormData(form);
-    signed.check_csrf(form.csrf())?;
-    require_training(&state, &signed).await?;
+    let form = checked_post(&state, &signed, form).await?;
     let service = own_service(&state, &signed).await?;
     let mut fields = group_fields(FieldGroup::Identity, None);
     let mut input = PersonInput::new();

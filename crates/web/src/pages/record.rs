@@ -10,7 +10,6 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::Path;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use confidant_core::field::{FieldGroup, RecordKind, record_fields};
 use confidant_core::person::{PersonError, Violation, Violations};
@@ -23,19 +22,11 @@ use time::{Date, OffsetDateTime, Time};
 use uuid::Uuid;
 
 use super::form::{
-    FormData, FormField, FormPage, catalogue_control, label_of, labelled_errors, refill,
+    FormData, FormField, FormPage, catalogue_control, form_error, label_of, labelled_errors,
 };
-use super::people::require_training;
+use super::people::{checked_post, require_training};
 use super::person::{full_name, kind_label, may_change, other_statuses, read, who};
-use super::{Chrome, PageError, Signed, St, date, date_time, render, render_status};
-
-/// Invalid input of a form page: shows the form again (400) with its answers and errors.
-fn form_error(mut page: FormPage, form: &FormData, errors: Vec<(String, String)>) -> Response {
-    refill(&mut page.fields, form);
-    super::form::attach_errors(&mut page.fields, &errors);
-    page.errors = errors;
-    render_status(StatusCode::BAD_REQUEST, &page).unwrap_or_else(IntoResponse::into_response)
-}
+use super::{Chrome, PageError, Signed, St, date, date_time, render};
 
 fn violation(field: &'static str, message: &str) -> Violation {
     Violation::new(field, message.to_owned())
@@ -76,6 +67,30 @@ async fn person_name<S: Store, C: Clock>(
     person_id: Uuid,
 ) -> Result<String, PageError> {
     Ok(full_name(&read(state, signed, person_id).await?))
+}
+
+/// The start of every page of a person's record: the actor's training must be current and the
+/// record one they may see. Gives the person's name for the page's caption.
+async fn trained_person_name<S: Store, C: Clock>(
+    state: &St<S, C>,
+    signed: &Signed,
+    person_id: Uuid,
+) -> Result<String, PageError> {
+    require_training(state, signed).await?;
+    person_name(state, signed, person_id).await
+}
+
+/// The start of a posted form of a person's record: as `checked_post`, then the person's name for
+/// the form shown again on invalid input.
+async fn checked_post_with_name<S: Store, C: Clock>(
+    state: &St<S, C>,
+    signed: &Signed,
+    person_id: Uuid,
+    form: Vec<(String, String)>,
+) -> Result<(FormData, String), PageError> {
+    let form = checked_post(state, signed, form).await?;
+    let name = person_name(state, signed, person_id).await?;
+    Ok((form, name))
 }
 
 async fn entries_of<S: Store, C: Clock>(
@@ -196,9 +211,7 @@ pub async fn related_create<S: Store, C: Clock>(
     Path(person_id): Path<Uuid>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let form = FormData(form);
-    signed.check_csrf(form.csrf())?;
-    require_training(&state, &signed).await?;
+    let form = checked_post(&state, &signed, form).await?;
     let page = related_page(&state, &signed, person_id).await?;
     let mut problems = Vec::new();
     let relationship = Relationship::from_code(form.get("relationship"));
@@ -268,8 +281,7 @@ pub async fn related_remove_form<S: Store, C: Clock>(
     signed: Signed,
     Path((person_id, related_id)): Path<(Uuid, Uuid)>,
 ) -> Result<Response, PageError> {
-    require_training(&state, &signed).await?;
-    let name = person_name(&state, &signed, person_id).await?;
+    let name = trained_person_name(&state, &signed, person_id).await?;
     let related = related_name(&state, &signed, person_id, related_id).await?;
     render(
         &FormPage::new(
@@ -294,9 +306,7 @@ pub async fn related_remove<S: Store, C: Clock>(
     Path((person_id, related_id)): Path<(Uuid, Uuid)>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let form = FormData(form);
-    signed.check_csrf(form.csrf())?;
-    require_training(&state, &signed).await?;
+    checked_post(&state, &signed, form).await?;
     state
         .confidant
         .remove_related(signed.actor(), Purpose::Support, person_id, related_id)
@@ -312,9 +322,7 @@ pub async fn case_open<S: Store, C: Clock>(
     Path(person_id): Path<Uuid>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let form = FormData(form);
-    signed.check_csrf(form.csrf())?;
-    require_training(&state, &signed).await?;
+    checked_post(&state, &signed, form).await?;
     state
         .confidant
         .open_case(signed.actor(), Purpose::Support, person_id, None)
@@ -368,8 +376,7 @@ pub async fn case_close_form<S: Store, C: Clock>(
     signed: Signed,
     Path((person_id, case_id)): Path<(Uuid, Uuid)>,
 ) -> Result<Response, PageError> {
-    require_training(&state, &signed).await?;
-    let name = person_name(&state, &signed, person_id).await?;
+    let name = trained_person_name(&state, &signed, person_id).await?;
     open_case_of(&state, &signed, person_id, case_id).await?;
     render(&close_page(&signed, person_id, case_id, name))
 }
@@ -380,9 +387,7 @@ pub async fn case_close<S: Store, C: Clock>(
     Path((person_id, case_id)): Path<(Uuid, Uuid)>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let form = FormData(form);
-    signed.check_csrf(form.csrf())?;
-    require_training(&state, &signed).await?;
+    let form = checked_post(&state, &signed, form).await?;
     let Some(reason) = ClosureReason::from_code(form.get("reason")) else {
         let name = person_name(&state, &signed, person_id).await?;
         let errors = vec![(
@@ -443,8 +448,7 @@ pub async fn notes<S: Store, C: Clock>(
     signed: Signed,
     Path(person_id): Path<Uuid>,
 ) -> Result<Response, PageError> {
-    require_training(&state, &signed).await?;
-    let name = person_name(&state, &signed, person_id).await?;
+    let name = trained_person_name(&state, &signed, person_id).await?;
     let handles = state.confidant.colleague_handles(signed.actor()).await?;
     let mut entries = entries_of(&state, &signed, person_id, &[RecordKind::Note]).await?;
     entries.sort_by_key(|e| std::cmp::Reverse(e.occurs_at));
@@ -538,8 +542,7 @@ pub async fn note_form<S: Store, C: Clock>(
     signed: Signed,
     Path(person_id): Path<Uuid>,
 ) -> Result<Response, PageError> {
-    require_training(&state, &signed).await?;
-    let name = person_name(&state, &signed, person_id).await?;
+    let name = trained_person_name(&state, &signed, person_id).await?;
     render(&note_page(&signed, person_id, name, today(&state)))
 }
 
@@ -554,10 +557,7 @@ pub async fn note_create<S: Store, C: Clock>(
     Path(person_id): Path<Uuid>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let form = FormData(form);
-    signed.check_csrf(form.csrf())?;
-    require_training(&state, &signed).await?;
-    let name = person_name(&state, &signed, person_id).await?;
+    let (form, name) = checked_post_with_name(&state, &signed, person_id, form).await?;
     let now = state.confidant.clock().now();
     let page = note_page(&signed, person_id, name, now.date());
     let mut problems = Vec::new();
@@ -650,8 +650,7 @@ pub async fn plans<S: Store, C: Clock>(
     signed: Signed,
     Path(person_id): Path<Uuid>,
 ) -> Result<Response, PageError> {
-    require_training(&state, &signed).await?;
-    let name = person_name(&state, &signed, person_id).await?;
+    let name = trained_person_name(&state, &signed, person_id).await?;
     let entries = entries_of(
         &state,
         &signed,
@@ -730,8 +729,7 @@ pub async fn plan_form<S: Store, C: Clock>(
     signed: Signed,
     Path(person_id): Path<Uuid>,
 ) -> Result<Response, PageError> {
-    require_training(&state, &signed).await?;
-    let name = person_name(&state, &signed, person_id).await?;
+    let name = trained_person_name(&state, &signed, person_id).await?;
     render(&plan_page(&signed, person_id, name))
 }
 
@@ -780,10 +778,7 @@ pub async fn plan_create<S: Store, C: Clock>(
     Path(person_id): Path<Uuid>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let form = FormData(form);
-    signed.check_csrf(form.csrf())?;
-    require_training(&state, &signed).await?;
-    let name = person_name(&state, &signed, person_id).await?;
+    let (form, name) = checked_post_with_name(&state, &signed, person_id, form).await?;
     let new = new_entry(RecordKind::Plan, record_input(&form, &["title", "summary"]));
     let page = plan_page(&signed, person_id, name);
     add_simple(&state, &signed, person_id, new, page, &form).await
@@ -827,8 +822,7 @@ pub async fn goal_form<S: Store, C: Clock>(
     signed: Signed,
     Path((person_id, plan_id)): Path<(Uuid, Uuid)>,
 ) -> Result<Response, PageError> {
-    require_training(&state, &signed).await?;
-    let name = person_name(&state, &signed, person_id).await?;
+    let name = trained_person_name(&state, &signed, person_id).await?;
     let plan = plan_of(&state, &signed, person_id, plan_id).await?;
     render(&goal_page(&signed, person_id, plan_id, name, &plan))
 }
@@ -839,10 +833,7 @@ pub async fn goal_create<S: Store, C: Clock>(
     Path((person_id, plan_id)): Path<(Uuid, Uuid)>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let form = FormData(form);
-    signed.check_csrf(form.csrf())?;
-    require_training(&state, &signed).await?;
-    let name = person_name(&state, &signed, person_id).await?;
+    let (form, name) = checked_post_with_name(&state, &signed, person_id, form).await?;
     let plan = plan_of(&state, &signed, person_id, plan_id).await?;
     let new = NewEntry {
         parent_id: Some(plan_id),
@@ -908,8 +899,7 @@ pub async fn entry_edit_form<S: Store, C: Clock>(
     signed: Signed,
     Path((person_id, entry_id)): Path<(Uuid, Uuid)>,
 ) -> Result<Response, PageError> {
-    require_training(&state, &signed).await?;
-    let name = person_name(&state, &signed, person_id).await?;
+    let name = trained_person_name(&state, &signed, person_id).await?;
     let entry = entry_of(&state, &signed, person_id, entry_id).await?;
     render(&edit_page(&signed, person_id, name, &entry)?)
 }
@@ -920,10 +910,7 @@ pub async fn entry_edit<S: Store, C: Clock>(
     Path((person_id, entry_id)): Path<(Uuid, Uuid)>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let form = FormData(form);
-    signed.check_csrf(form.csrf())?;
-    require_training(&state, &signed).await?;
-    let name = person_name(&state, &signed, person_id).await?;
+    let (form, name) = checked_post_with_name(&state, &signed, person_id, form).await?;
     let entry = entry_of(&state, &signed, person_id, entry_id).await?;
     let page = edit_page(&signed, person_id, name, &entry)?;
     let status = match form.get("status") {
@@ -973,9 +960,7 @@ pub async fn entry_status<S: Store, C: Clock>(
     Path((person_id, entry_id)): Path<(Uuid, Uuid)>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let form = FormData(form);
-    signed.check_csrf(form.csrf())?;
-    require_training(&state, &signed).await?;
+    let form = checked_post(&state, &signed, form).await?;
     let entry = entry_of(&state, &signed, person_id, entry_id).await?;
     let status = EntryStatus::from_code(form.get("status")).ok_or_else(|| {
         PageError::Invalid(vec![(
@@ -1028,8 +1013,7 @@ pub async fn appointments<S: Store, C: Clock>(
     signed: Signed,
     Path(person_id): Path<Uuid>,
 ) -> Result<Response, PageError> {
-    require_training(&state, &signed).await?;
-    let name = person_name(&state, &signed, person_id).await?;
+    let name = trained_person_name(&state, &signed, person_id).await?;
     let mut entries = entries_of(&state, &signed, person_id, &[RecordKind::Appointment]).await?;
     entries.sort_by_key(|e| std::cmp::Reverse(e.occurs_at));
     let appointments = entries
@@ -1080,8 +1064,7 @@ pub async fn appointment_form<S: Store, C: Clock>(
     signed: Signed,
     Path(person_id): Path<Uuid>,
 ) -> Result<Response, PageError> {
-    require_training(&state, &signed).await?;
-    let name = person_name(&state, &signed, person_id).await?;
+    let name = trained_person_name(&state, &signed, person_id).await?;
     render(&appointment_page(&signed, person_id, name))
 }
 
@@ -1091,10 +1074,7 @@ pub async fn appointment_create<S: Store, C: Clock>(
     Path(person_id): Path<Uuid>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let form = FormData(form);
-    signed.check_csrf(form.csrf())?;
-    require_training(&state, &signed).await?;
-    let name = person_name(&state, &signed, person_id).await?;
+    let (form, name) = checked_post_with_name(&state, &signed, person_id, form).await?;
     let page = appointment_page(&signed, person_id, name);
     let mut problems = Vec::new();
     let day = match parse_day(&form.date("occurs_on")) {
@@ -1167,8 +1147,7 @@ pub async fn paper<S: Store, C: Clock>(
     signed: Signed,
     Path(person_id): Path<Uuid>,
 ) -> Result<Response, PageError> {
-    require_training(&state, &signed).await?;
-    let name = person_name(&state, &signed, person_id).await?;
+    let name = trained_person_name(&state, &signed, person_id).await?;
     let entries = entries_of(
         &state,
         &signed,
@@ -1240,8 +1219,7 @@ pub async fn paper_form<S: Store, C: Clock>(
     signed: Signed,
     Path(person_id): Path<Uuid>,
 ) -> Result<Response, PageError> {
-    require_training(&state, &signed).await?;
-    let name = person_name(&state, &signed, person_id).await?;
+    let name = trained_person_name(&state, &signed, person_id).await?;
     render(&paper_page(&signed, person_id, name))
 }
 
@@ -1251,10 +1229,7 @@ pub async fn paper_create<S: Store, C: Clock>(
     Path(person_id): Path<Uuid>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let form = FormData(form);
-    signed.check_csrf(form.csrf())?;
-    require_training(&state, &signed).await?;
-    let name = person_name(&state, &signed, person_id).await?;
+    let (form, name) = checked_post_with_name(&state, &signed, person_id, form).await?;
     let page = paper_page(&signed, person_id, name);
     let mut problems = Vec::new();
     let kind = RecordKind::from_code(form.get("kind"))

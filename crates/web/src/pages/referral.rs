@@ -23,10 +23,9 @@ use confidant_core::{Clock, Purpose};
 use uuid::Uuid;
 
 use super::form::{
-    FormData, FormField, FormPage, catalogue_control, label_of, labelled_errors, posted_value,
-    refill,
+    FormField, FormPage, catalogue_control, form_error, label_of, labelled_errors, posted_value,
 };
-use super::people::{own_service, require_training};
+use super::people::{checked_post, own_service, require_training};
 use super::person::who;
 use super::{Chrome, PageError, Signed, St, date, date_time, render, render_status};
 
@@ -201,25 +200,12 @@ pub async fn new_form<S: Store, C: Clock>(
     render(&new_page(&state, &signed, service).await?)
 }
 
-fn bad_request(
-    mut page: FormPage,
-    form: &FormData,
-    errors: Vec<(String, String)>,
-) -> Result<Response, PageError> {
-    refill(&mut page.fields, form);
-    super::form::attach_errors(&mut page.fields, &errors);
-    page.errors = errors;
-    render_status(StatusCode::BAD_REQUEST, &page)
-}
-
 pub async fn create<S: Store, C: Clock>(
     state: St<S, C>,
     signed: Signed,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let form = FormData(form);
-    signed.check_csrf(form.csrf())?;
-    require_training(&state, &signed).await?;
+    let form = checked_post(&state, &signed, form).await?;
     let service = own_service(&state, &signed).await?;
     let page = new_page(&state, &signed, service).await?;
     let mut problems = Vec::new();
@@ -242,7 +228,7 @@ pub async fn create<S: Store, C: Clock>(
     };
     let Some(source) = source.filter(|_| problems.is_empty()) else {
         let errors = labelled_errors(&Violations(problems), referral_label);
-        return bad_request(page, &form, errors);
+        return Ok(form_error(page, &form, errors));
     };
     let mut values = RecordInput::new();
     for field in page
@@ -273,7 +259,7 @@ pub async fn create<S: Store, C: Clock>(
     {
         Ok(r) => Ok(Redirect::to(&format!("/referrals/{}", r.record.id)).into_response()),
         Err(PersonError::Invalid(v)) => {
-            bad_request(page, &form, labelled_errors(&v, referral_label))
+            Ok(form_error(page, &form, labelled_errors(&v, referral_label)))
         }
         Err(e) => Err(e.into()),
     }
@@ -381,9 +367,7 @@ pub async fn triage<S: Store, C: Clock>(
     Path(referral_id): Path<Uuid>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let form = FormData(form);
-    signed.check_csrf(form.csrf())?;
-    require_training(&state, &signed).await?;
+    let form = checked_post(&state, &signed, form).await?;
     let to = TriageState::from_code(form.get("state"))
         .filter(|s| {
             matches!(
@@ -413,9 +397,7 @@ pub async fn accept<S: Store, C: Clock>(
     Path(referral_id): Path<Uuid>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let form = FormData(form);
-    signed.check_csrf(form.csrf())?;
-    require_training(&state, &signed).await?;
+    let form = checked_post(&state, &signed, form).await?;
     let c = &state.confidant;
     let handle = form.get("key_worker").trim();
     let key_worker = if handle.is_empty() {
