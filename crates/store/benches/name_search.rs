@@ -23,9 +23,18 @@
 //! letter prefix. Each query runs once to warm up; then every query runs `ROUNDS` times, interleaved.
 //! A search is the whole use case: authorization, the query's gram digests, the store's candidate
 //! query (`search_people_by_grams`, at most 2,000 candidates), opening candidates' names until 100
-//! match, and the audit event (a write). The binary prints `SEARCH` lines per kind and overall with
+//! match, and the audit event (a write). After each search, one audit event is appended alone
+//! (`Confidant::record_audit_checkpoint`) and timed as a reference: the write every search makes,
+//! with nothing else. The binary prints `SEARCH` lines per kind, overall and for the reference with
 //! count, mean, p50, p99 and max, and for each query how many people it returns and how many people
 //! of the service truly match it (counted from the regenerated synthetic names).
+//!
+//! Where the time goes. For five of the queries, the store's statements are then replayed on a raw
+//! connection (the same sqlx `Any` driver) and timed alone: the candidate ids (the grams' index
+//! ranges, grouped), the candidate rows joined with their data keys, and the candidates' sealed
+//! fields read one person per statement as `SqlStore` reads them, or in a single statement for
+//! comparison. The gram digests for these statements are derived as core derives them (a copy of
+//! its private code, checked against core's own results first).
 //!
 //! The synthetic generator draws from 25 given and 25 family names, so every family name is held by
 //! about 4% of the service, and fragments and prefixes match thousands of people: a harder case for
@@ -34,6 +43,7 @@
 //! Under `cargo test --benches` everything runs once, on 300 people in a fresh database, as a smoke
 //! test.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -43,10 +53,11 @@ use confidant_core::clock::FixedClock;
 use confidant_core::field::PersonField;
 use confidant_core::store::Store as _;
 use confidant_core::{Actor, Confidant, KeyRing, Purpose, Role};
-use confidant_crypto::MasterKey;
+use confidant_crypto::{IndexKey, MasterKey};
 use confidant_store::{ConnectOptions, SqlStore, sqlite_url};
 use confidant_testkit::{Synthetic, TestApp, TestBackend, test_time, train};
 use sha2::{Digest, Sha256};
+use sqlx::{Connection as _, Row as _};
 use uuid::Uuid;
 
 /// People in the service under `cargo bench`.
@@ -152,6 +163,9 @@ struct Seeded {
     service: Uuid,
     searcher: Actor,
     how: String,
+    /// The installation's master key and the database's URL, for the breakdown's raw queries.
+    master: MasterKey,
+    url: String,
     /// Keeps a fresh database alive (PostgreSQL, or SQLite in a smoke run).
     _app_db: Option<confidant_testkit::TestDb>,
 }
@@ -333,7 +347,7 @@ async fn sqlite_cached(people: usize) -> anyhow::Result<Seeded> {
         let master = MasterKey::from_hex(std::fs::read_to_string(&key_file)?.trim())?;
         let store = SqlStore::connect(&url, &sqlite_options()).await?;
         store.migrate().await?;
-        let keys = KeyRing::open(&store, master).await?;
+        let keys = KeyRing::open(&store, master.clone()).await?;
         let confidant = Arc::new(Confidant::new(store, keys, FixedClock::at(test_time())));
         let record = confidant
             .store()
@@ -346,6 +360,8 @@ async fn sqlite_cached(people: usize) -> anyhow::Result<Seeded> {
             service,
             searcher,
             how: format!("reused the seeded database {}", db.display()),
+            master,
+            url,
             _app_db: None,
         });
     }
@@ -359,7 +375,7 @@ async fn sqlite_cached(people: usize) -> anyhow::Result<Seeded> {
     store.migrate().await?;
     let master = MasterKey::generate();
     write_secret(&key_file, master.to_hex().as_bytes())?;
-    let keys = KeyRing::initialise(&store, master).await?;
+    let keys = KeyRing::initialise(&store, master.clone()).await?;
     let confidant = Arc::new(Confidant::new(store, keys, FixedClock::at(test_time())));
     let (service, staff) = installation(&confidant).await?;
     let record = confidant
@@ -383,6 +399,8 @@ async fn sqlite_cached(people: usize) -> anyhow::Result<Seeded> {
             db.display(),
             people as f64 / took
         ),
+        master,
+        url,
         _app_db: None,
     })
 }
@@ -409,6 +427,7 @@ async fn fresh(backend: TestBackend, people: usize) -> anyhow::Result<Seeded> {
         .with_context(|| format!("a fresh {} database", name(backend)))?;
     let TestApp {
         db,
+        master,
         confidant,
         service_a,
         worker_a,
@@ -425,6 +444,8 @@ async fn fresh(backend: TestBackend, people: usize) -> anyhow::Result<Seeded> {
             "seeded {people} people into a fresh database in {took:.0} s ({:.0} people/s)",
             people as f64 / took
         ),
+        master,
+        url: db.url.clone(),
         _app_db: Some(db),
     })
 }
@@ -494,6 +515,7 @@ async fn measure(
     }
     let mut by_kind: Vec<Vec<Duration>> = vec![Vec::new(); QUERIES.len()];
     let mut by_query: Vec<Vec<Duration>> = vec![Vec::new(); returned.len()];
+    let mut appends = Vec::new();
     for _ in 0..plan.rounds {
         let mut q = 0;
         for (k, (_, queries)) in QUERIES.iter().enumerate() {
@@ -502,6 +524,14 @@ async fn measure(
                 by_kind[k].push(took);
                 by_query[q].push(took);
                 q += 1;
+                // The reference: one audit event appended alone, the write every search makes.
+                let start = Instant::now();
+                seeded
+                    .confidant
+                    .record_audit_checkpoint(&Actor::System)
+                    .await?
+                    .context("the system may take a checkpoint")?;
+                appends.push(start.elapsed());
             }
         }
     }
@@ -511,6 +541,7 @@ async fn measure(
         report(backend, kind, latencies.clone());
     }
     let p99 = report(backend, "all", all);
+    report(backend, "audit append alone", appends);
     println!("  per query: returned (at most 100) / people of the service who match / median ms");
     for ((query, n), mut latencies) in returned.into_iter().zip(by_query) {
         latencies.sort_unstable();
@@ -530,6 +561,185 @@ async fn measure(
     Ok(())
 }
 
+/// The queries whose store work is broken down.
+const BREAKDOWN: &[&str] = &["Jones", "ski", "Ada Jones", "J", "Smith"];
+
+/// The words of a query as `name_index` makes them (split on spaces and hyphens, `'` dropped, lower
+/// case).
+fn index_words(text: &str) -> Vec<String> {
+    const IGNORED: [char; 4] = ['-', '\u{2010}', '\'', '\u{2019}'];
+    text.split(|c: char| c.is_whitespace() || c == '-' || c == '\u{2010}')
+        .map(|w| {
+            w.chars()
+                .filter(|c| !IGNORED.contains(c) && !c.is_control())
+                .flat_map(char::to_lowercase)
+                .collect::<String>()
+        })
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// A query's gram digests, unique and sorted, derived as core derives them (`name_index` grams,
+/// `KeyRing::name_gram`): a copy of private code, checked against core's own results before use.
+fn query_digests(index: &IndexKey, service: Uuid, query: &str) -> Vec<Vec<u8>> {
+    let mut grams = BTreeSet::new();
+    for word in index_words(query) {
+        let chars: Vec<char> = word.chars().collect();
+        if chars.len() < 3 {
+            grams.insert(format!("^{word}"));
+        } else {
+            grams.extend(chars.windows(3).map(|w| w.iter().collect::<String>()));
+        }
+    }
+    let mut digests: Vec<Vec<u8>> = grams
+        .iter()
+        .map(|gram| {
+            let mut data = service.as_bytes().to_vec();
+            data.extend_from_slice(gram.as_bytes());
+            index.keyed_digest("person.name_gram", &data)[..8].to_vec()
+        })
+        .collect();
+    digests.sort_unstable();
+    digests.dedup();
+    digests
+}
+
+/// The store's candidate query (`SqlStore::search_people_by_grams`), with `select` in front.
+fn candidates_sql(select: &str, digests: usize) -> String {
+    let placeholders: Vec<String> = (0..digests).map(|i| format!("${}", i + 4)).collect();
+    format!(
+        "{select} WHERE p.id IN (SELECT g.person_id FROM person_name_gram g \
+         WHERE g.service_id = $1 AND g.digest IN ({}) GROUP BY g.person_id \
+         HAVING COUNT(*) = $2) ORDER BY p.id LIMIT $3",
+        placeholders.join(", ")
+    )
+}
+
+const PERSON_WITH_KEY: &str = "SELECT p.id, p.service_id, p.team_id, p.key_worker_id, p.key_version, p.created_at, p.updated_at, \
+     k.owner_id, k.version, k.master_key_id, k.wrapped \
+     FROM person p JOIN data_key k ON k.owner_id = p.id AND k.version = p.key_version";
+
+/// Where a search's time goes in the store: its statements replayed on a raw connection (the same
+/// sqlx `Any` driver), each timed alone, for a few queries.
+async fn breakdown(seeded: &Seeded, rounds: usize) -> anyhow::Result<()> {
+    let keys = seeded
+        .confidant
+        .store()
+        .installation_keys()
+        .await?
+        .context("the installation has keys")?;
+    let index = seeded
+        .master
+        .unwrap_index_key(&keys.wrapped_index_key, b"confidant/index-key")?;
+    let mut conn = sqlx::AnyConnection::connect(&seeded.url).await?;
+    println!(
+        "  where the time goes in the store (its statements replayed on a raw connection; median of {rounds}, ms):"
+    );
+    println!(
+        "    {:<10} {:>10} {:>9} {:>11} {:>13} {:>14} {:>10} {:>13}",
+        "query",
+        "candidates",
+        "search",
+        "ids only",
+        "rows + keys",
+        "fields 1-by-1",
+        "(each)",
+        "fields in 1"
+    );
+    for query in BREAKDOWN {
+        let digests = query_digests(&index, seeded.service, query);
+        let found = seeded
+            .confidant
+            .search_people_by_name(&seeded.searcher, Purpose::Support, seeded.service, query)
+            .await?;
+        let bind = |sql: String| {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(seeded.service.to_string())
+                .bind(i64::try_from(digests.len()).unwrap_or(i64::MAX))
+                .bind(2000i64);
+            for d in &digests {
+                q = q.bind(d.clone());
+            }
+            q
+        };
+        let ids: Vec<String> = bind(candidates_sql("SELECT p.id FROM person p", digests.len()))
+            .fetch_all(&mut conn)
+            .await?
+            .iter()
+            .map(|r| r.try_get::<String, _>("id"))
+            .collect::<Result<_, _>>()?;
+        let all_found = found.iter().all(|p| ids.contains(&p.id.to_string()));
+        if !all_found || (ids.is_empty() && !found.is_empty()) {
+            println!(
+                "    (the copied gram derivation no longer matches core's: breakdown left out)"
+            );
+            return Ok(());
+        }
+        let mut times: [Vec<Duration>; 5] = Default::default();
+        for _ in 0..rounds {
+            let t = Instant::now();
+            seeded
+                .confidant
+                .search_people_by_name(&seeded.searcher, Purpose::Support, seeded.service, query)
+                .await?;
+            times[0].push(t.elapsed());
+
+            let t = Instant::now();
+            let rows = bind(candidates_sql("SELECT p.id FROM person p", digests.len()))
+                .fetch_all(&mut conn)
+                .await?;
+            times[1].push(t.elapsed());
+            anyhow::ensure!(rows.len() == ids.len(), "candidates changed");
+
+            let t = Instant::now();
+            bind(candidates_sql(PERSON_WITH_KEY, digests.len()))
+                .fetch_all(&mut conn)
+                .await?;
+            times[2].push(t.elapsed());
+
+            // `load_fields`: one statement per candidate.
+            let t = Instant::now();
+            for id in &ids {
+                sqlx::query(
+                    "SELECT field, value FROM person_field WHERE person_id = $1 ORDER BY field",
+                )
+                .bind(id)
+                .fetch_all(&mut conn)
+                .await?;
+            }
+            times[3].push(t.elapsed());
+
+            // The same fields in one statement, for comparison.
+            let t = Instant::now();
+            bind(candidates_sql(
+                "SELECT f.person_id, f.field, f.value FROM person_field f WHERE f.field IN ('given_name', 'family_name') AND f.person_id IN (SELECT p.id FROM person p",
+                digests.len(),
+            ) + ")")
+            .fetch_all(&mut conn)
+            .await?;
+            times[4].push(t.elapsed());
+        }
+        let median = |v: &mut Vec<Duration>| {
+            v.sort_unstable();
+            ms(quantile(v, 0.5))
+        };
+        let [search, only_ids, with_keys, one_by_one, in_one] = &mut times;
+        let loads = median(one_by_one);
+        println!(
+            "    {query:<10} {:>10} {:>9.2} {:>11.2} {:>13.2} {:>14.2} {:>10.3} {:>13.2}",
+            ids.len(),
+            median(search),
+            median(only_ids),
+            median(with_keys),
+            loads,
+            loads / ids.len().max(1) as f64,
+            median(in_one),
+        );
+    }
+    conn.close().await?;
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     let plan = Plan::from_args();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -544,6 +754,7 @@ fn main() -> anyhow::Result<()> {
                 _ => fresh(backend, plan.people).await?,
             };
             measure(backend, &seeded, plan, &names).await?;
+            breakdown(&seeded, plan.rounds.min(10)).await?;
             seeded.confidant.store().close().await;
             anyhow::Ok(seeded)
         })?;
