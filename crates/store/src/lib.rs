@@ -73,6 +73,16 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "records",
         include_str!("../migrations/sqlite/0003_records.sql"),
     ),
+    (
+        4,
+        "sharing",
+        include_str!("../migrations/sqlite/0004_sharing.sql"),
+    ),
+    (
+        5,
+        "contact",
+        include_str!("../migrations/sqlite/0005_contact.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -89,6 +99,16 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "records",
         include_str!("../migrations/postgres/0003_records.sql"),
+    ),
+    (
+        4,
+        "sharing",
+        include_str!("../migrations/postgres/0004_sharing.sql"),
+    ),
+    (
+        5,
+        "contact",
+        include_str!("../migrations/postgres/0005_contact.sql"),
     ),
 ];
 
