@@ -101,7 +101,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .await
     }
 
-    /// Grants a trustee a matter, or a processor's worker a referral, on one person until `ends_at`.
+    /// Grants a trustee a matter on one person for `days`. A processor's worker is referred a person
+    /// only through a disclosure to their processor ([`Confidant::share`]), never here.
     pub async fn grant_access(
         &self,
         actor: &Actor,
@@ -115,6 +116,12 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             return Err(PersonError::Invalid(Violations(vec![Violation::new(
                 "kind",
                 "break the glass is asked for by the member of staff themselves",
+            )])));
+        }
+        if kind == Grant::ProcessorReferral {
+            return Err(PersonError::Invalid(Violations(vec![Violation::new(
+                "kind",
+                "a processor's worker is referred a person by sharing with their processor",
             )])));
         }
         if !(1..=366).contains(&days) {

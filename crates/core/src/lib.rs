@@ -23,6 +23,7 @@ pub mod person;
 pub mod record;
 pub mod referral;
 pub mod related;
+pub mod sharing;
 pub mod store;
 #[cfg(feature = "synthetic")]
 pub mod synthetic;

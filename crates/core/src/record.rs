@@ -28,8 +28,8 @@ use crate::field::{
 use crate::organisation::micros;
 use crate::person::{PersonError, Violation, Violations, from_micros, parse_value};
 use crate::store::{
-    CaseRecord, ChangeStamp, ClosureReason, ContactType, EntryRecord, EntryStatus, FieldVersion,
-    NoteFlags, SealedChange, SealedFields, Store, WrappedDataKey,
+    CaseRecord, ChangeStamp, ClosureReason, ContactType, DisclosedItem, EntryRecord, EntryStatus,
+    FieldVersion, NoteFlags, SealedChange, SealedFields, Store, WrappedDataKey,
 };
 use crate::{Clock, Confidant};
 
@@ -318,6 +318,33 @@ pub struct RecordExport {
     pub documents: Vec<crate::document::Document>,
     /// Notes left out because of their flags.
     pub withheld_notes: usize,
+    /// The disclosure log entry of this copy.
+    pub disclosure_id: Uuid,
+}
+
+impl RecordExport {
+    /// What the copy holds, as logged: the fields by code and value, the entries by id, kind and
+    /// values.
+    pub(crate) fn summary_json(&self) -> serde_json::Value {
+        let fields: serde_json::Map<String, serde_json::Value> = self
+            .fields
+            .iter()
+            .map(|(f, v)| (f.code().to_owned(), v.clone().into()))
+            .collect();
+        let entries: Vec<serde_json::Value> = self
+            .entries
+            .iter()
+            .map(|e| {
+                let values: serde_json::Map<String, serde_json::Value> = e
+                    .values
+                    .iter()
+                    .map(|(c, v)| (c.to_owned(), v.to_owned().into()))
+                    .collect();
+                serde_json::json!({ "id": e.id, "kind": e.kind.code(), "values": values })
+            })
+            .collect();
+        serde_json::json!({ "person_id": self.person_id, "fields": fields, "entries": entries })
+    }
 }
 
 impl fmt::Debug for RecordExport {
@@ -785,17 +812,6 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         Ok(out)
     }
 
-    /// Who must be told of a correction to these fields: the recipients the fields were disclosed
-    /// to. The disclosure log arrives with sharing (F4); until then nothing has been disclosed
-    /// through Confidant, so nobody is due a correction. This is the one place F4 fills in.
-    pub async fn recipients_to_tell(
-        &self,
-        _person_id: Uuid,
-        _fields: &[&str],
-    ) -> Result<Vec<Uuid>, PersonError> {
-        Ok(Vec::new())
-    }
-
     /// Paper held for a service's people: paper notes awaiting transcription or destruction and
     /// archived files, soonest due first (ids, kinds, statuses and dates; the descriptions stay in
     /// each person's record). Like the service's list of people, it shows only the people within
@@ -850,9 +866,6 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let (permit, _) = self
             .permit_on_person(actor, Action::PersonRead, person_id, purpose)
             .await?;
-        let audit =
-            AuditDraft::permitted(&permit, purpose, self.clock.now()).named("person.export");
-        self.store.append_audit(&audit).await?;
         let person = self.read_person(actor, purpose, person_id).await?;
         let fields = PersonField::ALL
             .into_iter()
@@ -879,7 +892,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             r.values = Values::default();
             r.linked_person_id = None;
         }
-        Ok(RecordExport {
+        let export = RecordExport {
             person_id,
             fields,
             cases: self.cases(actor, purpose, person_id).await?,
@@ -887,6 +900,23 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             related,
             documents: self.documents(actor, purpose, person_id).await?,
             withheld_notes,
+            disclosure_id: Uuid::nil(),
+        };
+        // Nothing leaves without a disclosure log entry: the copy is logged as given to the
+        // person themselves, with exactly what it holds.
+        let mut items: Vec<DisclosedItem> = export
+            .fields
+            .iter()
+            .map(|(f, _)| DisclosedItem::Field(f.code().to_owned()))
+            .collect();
+        items.extend(export.entries.iter().map(|e| DisclosedItem::Entry(e.id)));
+        let package = export.summary_json();
+        let disclosure_id = self
+            .log_own_copy(&permit, purpose, person_id, items, &package)
+            .await?;
+        Ok(RecordExport {
+            disclosure_id,
+            ..export
         })
     }
 }

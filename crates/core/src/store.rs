@@ -311,6 +311,233 @@ impl EntryStatus {
     }
 }
 
+codes!(
+    /// What kind of body a recipient is (the recipient register, R18).
+    RecipientKind {
+        StatutoryBody = "statutory_body": "Statutory body (council, regulator)",
+        Health = "health": "Health (GP, hospital, pharmacy)",
+        SocialCare = "social_care": "Social care",
+        CriminalJustice = "criminal_justice": "Criminal justice (police, probation, prison, courts)",
+        MultiAgencyMeeting = "multi_agency_meeting": "Multi-agency meeting (MARAC, MAPPA)",
+        Funder = "funder": "Funder",
+        Researcher = "researcher": "Researcher",
+        NationalReturn = "national_return": "National return (e.g. NDTMS)",
+        PartnerService = "partner_service": "Partner service of the same organisation",
+        Processor = "processor": "Processor (works on our behalf under a contract)",
+        DataSubject = "data_subject": "The person themselves (their own copy)",
+    }
+);
+
+codes!(
+    /// The lawful basis of a disclosure (UK GDPR Art. 6), with a court order named on its own so
+    /// its reference is asked for, and the person's own request for their copy.
+    LawfulBasis {
+        Consent = "consent": "Consent (Art. 6(1)(a))",
+        Contract = "contract": "Contract (Art. 6(1)(b))",
+        LegalObligation = "legal_obligation": "Legal obligation (Art. 6(1)(c))",
+        CourtOrder = "court_order": "Court order (a legal obligation, Art. 6(1)(c))",
+        VitalInterests = "vital_interests": "Vital interests: an emergency (Art. 6(1)(d))",
+        PublicTask = "public_task": "Public task (Art. 6(1)(e))",
+        LegitimateInterests = "legitimate_interests": "Legitimate interests (Art. 6(1)(f))",
+        SubjectRequest = "subject_request": "The person's own request (Art. 15 / Art. 20)",
+    }
+);
+
+codes!(
+    /// The Article 9(2) condition for special category data.
+    Article9Condition {
+        ExplicitConsent = "explicit_consent": "Explicit consent (Art. 9(2)(a))",
+        EmploymentSocialProtection = "employment_social_protection": "Employment, social security and social protection law (Art. 9(2)(b))",
+        VitalInterests = "vital_interests": "Vital interests where consent cannot be given (Art. 9(2)(c))",
+        LegalClaims = "legal_claims": "Legal claims or courts (Art. 9(2)(f))",
+        SubstantialPublicInterest = "substantial_public_interest": "Substantial public interest (Art. 9(2)(g))",
+        HealthSocialCare = "health_social_care": "Health or social care (Art. 9(2)(h))",
+        PublicHealth = "public_health": "Public health (Art. 9(2)(i))",
+        ArchivingResearch = "archiving_research": "Archiving, research or statistics (Art. 9(2)(j))",
+    }
+);
+
+codes!(
+    /// The DPA 2018 Schedule 1 condition for criminal offence data (and for Art. 9(2)(g)).
+    Schedule1Condition {
+        Employment = "p1_employment": "Part 1 para 1: employment, social security and social protection",
+        HealthSocialCare = "p1_health_social_care": "Part 1 para 2: health or social care purposes",
+        PublicHealth = "p1_public_health": "Part 1 para 3: public health",
+        Research = "p1_research": "Part 1 para 4: research",
+        Statutory = "p2_statutory": "Part 2 para 6: statutory and government purposes",
+        UnlawfulActs = "p2_unlawful_acts": "Part 2 para 10: preventing or detecting unlawful acts",
+        Safeguarding = "p2_safeguarding": "Part 2 para 18: safeguarding of children and individuals at risk",
+        Consent = "p3_consent": "Part 3 para 29: consent",
+        VitalInterests = "p3_vital_interests": "Part 3 para 30: vital interests",
+        LegalClaims = "p3_legal_claims": "Part 3 para 33: legal claims",
+    }
+);
+
+impl Schedule1Condition {
+    /// A Part 2 (substantial public interest) condition, which Art. 9(2)(g) needs.
+    pub fn is_part2(self) -> bool {
+        matches!(
+            self,
+            Schedule1Condition::Statutory
+                | Schedule1Condition::UnlawfulActs
+                | Schedule1Condition::Safeguarding
+        )
+    }
+}
+
+codes!(
+    /// A consent decision. The latest for a person and purpose is the one that holds.
+    ConsentState {
+        Granted = "granted": "Granted",
+        Refused = "refused": "Refused",
+        Withdrawn = "withdrawn": "Withdrawn",
+    }
+);
+
+codes!(
+    /// What limits processing of a person's record until lifted.
+    RestrictionKind {
+        Restriction = "restriction": "Processing restricted (Art. 18)",
+        Objection = "objection": "Objection upheld (Art. 21)",
+    }
+);
+
+codes!(
+    /// The ground recorded for sharing despite a restriction or an upheld objection.
+    OverrideGround {
+        Consent = "consent": "The person consents (restriction)",
+        LegalClaims = "legal_claims": "Legal claims",
+        ProtectAnotherPerson = "protect_another_person": "Protecting the rights of another person (restriction)",
+        ImportantPublicInterest = "important_public_interest": "Important public interest (restriction)",
+        CompellingGrounds = "compelling_grounds": "Compelling legitimate grounds that override the objection",
+    }
+);
+
+codes!(
+    /// Where a request to send categories beyond a recipient's set stands.
+    ApprovalState {
+        Pending = "pending": "Waiting for a second person",
+        Approved = "approved": "Approved",
+        Refused = "refused": "Refused",
+    }
+);
+
+/// A recipient of the register. Names are of organisations, bodies or meetings: not personal data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecipientRecord {
+    pub id: Uuid,
+    pub organisation_id: Uuid,
+    pub name: String,
+    pub kind: RecipientKind,
+    pub outside_uk: bool,
+    /// Data category codes it may receive (field group codes and `case_notes`).
+    pub categories: Vec<String>,
+    pub bases: Vec<LawfulBasis>,
+    pub consent_required: bool,
+    /// For a partner service of the same organisation: which service.
+    pub partner_service_id: Option<Uuid>,
+    /// For a processor: when its data processing agreement starts and ends.
+    pub dpa_starts_at_micros: Option<i64>,
+    pub dpa_ends_at_micros: Option<i64>,
+    pub created_by: String,
+    pub updated_at_micros: i64,
+    pub retired_at_micros: Option<i64>,
+}
+
+/// What a service asks consent for: one line of its consent form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentPurposeRecord {
+    pub id: Uuid,
+    pub service_id: Uuid,
+    pub code: String,
+    pub label: String,
+    /// The recipient a consent to this purpose lets data go to.
+    pub recipient_id: Option<Uuid>,
+    /// Explicit consent (Art. 9(2)(a); needed for transfers outside the UK).
+    pub explicit: bool,
+    pub form_version: String,
+    pub created_at_micros: i64,
+}
+
+/// One consent decision, never changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentRecord {
+    pub id: Uuid,
+    pub person_id: Uuid,
+    pub purpose_id: Uuid,
+    pub state: ConsentState,
+    pub form_version: String,
+    pub recorded_by: String,
+    pub recorded_at_micros: i64,
+    pub expires_at_micros: Option<i64>,
+}
+
+/// A restriction or upheld objection on a person's record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestrictionRecord {
+    pub id: Uuid,
+    pub person_id: Uuid,
+    pub kind: RestrictionKind,
+    pub recorded_by: String,
+    pub started_at_micros: i64,
+    pub lifted_at_micros: Option<i64>,
+    pub lifted_by: Option<String>,
+}
+
+/// A request to send a recipient categories beyond its set. The justification is sealed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalRecord {
+    pub id: Uuid,
+    pub person_id: Uuid,
+    pub recipient_id: Uuid,
+    pub categories: Vec<String>,
+    pub key_version: i64,
+    pub requested_by: String,
+    pub requested_at_micros: i64,
+    pub state: ApprovalState,
+    pub decided_by: Option<String>,
+    pub decided_at_micros: Option<i64>,
+    pub used_by: Option<Uuid>,
+}
+
+/// One disclosure of the log: who received what, on what basis, asked and approved by whom. What
+/// it contained is in its items; the package and the reasons are sealed beside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisclosureRecord {
+    pub id: Uuid,
+    pub person_id: Uuid,
+    pub service_id: Uuid,
+    pub recipient_id: Uuid,
+    pub basis: LawfulBasis,
+    pub article9: Option<Article9Condition>,
+    pub schedule1: Option<Schedule1Condition>,
+    pub categories: Vec<String>,
+    pub key_version: i64,
+    pub requested_by: String,
+    pub approval_id: Option<Uuid>,
+    pub approved_by: Option<String>,
+    pub person_told: bool,
+    /// Vital interests: allowed, and flagged for review.
+    pub emergency: bool,
+    pub review_state: Option<ReviewState>,
+    pub reviewed_by: Option<String>,
+    /// SHA-256 of the package as it left.
+    pub package_hash: [u8; 32],
+    pub shared_at_micros: i64,
+    /// A referral to a processor: the worker it went to, the grant it opened, until when.
+    pub processor_staff_id: Option<Uuid>,
+    pub grant_id: Option<Uuid>,
+    pub ends_at_micros: Option<i64>,
+    pub ended_at_micros: Option<i64>,
+}
+
+/// What a disclosure contained: a person field (by code) or a record entry (by id).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum DisclosedItem {
+    Field(String),
+    Entry(Uuid),
+}
+
 /// A related person (a third party) as stored: sealed with their own data key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RelatedRecord {
@@ -1240,6 +1467,163 @@ pub trait Store: Send + Sync + 'static {
         person_id: Uuid,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<Option<(DocumentRecord, Vec<u8>)>, StoreError>> + Send;
+
+    // --- sharing: the recipient register, consent, restrictions, the disclosure log ---
+    /// Adds a recipient, or changes it (same id). A name already used in the organisation is a
+    /// conflict.
+    fn save_recipient(
+        &self,
+        recipient: &RecipientRecord,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn recipient(
+        &self,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<RecipientRecord>, StoreError>> + Send;
+    /// The organisation's recipients, by name.
+    fn recipients(
+        &self,
+        organisation_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<RecipientRecord>, StoreError>> + Send;
+    /// Makes a processor's worker work for that processor (`None`: for none).
+    fn set_staff_recipient(
+        &self,
+        staff_id: Uuid,
+        recipient_id: Option<Uuid>,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn staff_recipient(
+        &self,
+        staff_id: Uuid,
+    ) -> impl Future<Output = Result<Option<Uuid>, StoreError>> + Send;
+    /// Adds a consent purpose to a service's form; a code already used there is a conflict.
+    fn add_consent_purpose(
+        &self,
+        purpose: &ConsentPurposeRecord,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn consent_purposes(
+        &self,
+        service_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<ConsentPurposeRecord>, StoreError>> + Send;
+    /// Appends a consent decision (the history is never changed).
+    fn add_consent(
+        &self,
+        consent: &ConsentRecord,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// A person's consent history, oldest first.
+    fn consents_of(
+        &self,
+        person_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<ConsentRecord>, StoreError>> + Send;
+    fn add_restriction(
+        &self,
+        restriction: &RestrictionRecord,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Lifts a live restriction of this person; false if there is none with that id.
+    fn lift_restriction(
+        &self,
+        id: Uuid,
+        person_id: Uuid,
+        lifted_by: &str,
+        at_micros: i64,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn restrictions_of(
+        &self,
+        person_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<RestrictionRecord>, StoreError>> + Send;
+    /// Saves a request for approval with its sealed justification.
+    fn create_approval(
+        &self,
+        approval: &ApprovalRecord,
+        justification: &SealedFields,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Decides a pending request; false if it is not this person's or not pending.
+    fn decide_approval(
+        &self,
+        id: Uuid,
+        person_id: Uuid,
+        state: ApprovalState,
+        decided_by: &str,
+        at_micros: i64,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn approval(
+        &self,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<(ApprovalRecord, SealedFields)>, StoreError>> + Send;
+    /// A person's approval requests, newest first.
+    fn approvals_of(
+        &self,
+        person_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<ApprovalRecord>, StoreError>> + Send;
+    /// Writes a disclosure, what it contained, its sealed package and reasons, the processor's
+    /// grant it opens (if any) and its audit event, in one transaction. An approval it uses is
+    /// marked used in the same transaction; an approval already used is a conflict.
+    fn record_disclosure(
+        &self,
+        disclosure: &DisclosureRecord,
+        items: &[DisclosedItem],
+        sealed: &SealedFields,
+        grant: Option<&GrantRecord>,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// A person's disclosures, newest first.
+    fn disclosures_of(
+        &self,
+        person_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<DisclosureRecord>, StoreError>> + Send;
+    /// A recipient's disclosures, newest first.
+    fn disclosures_to(
+        &self,
+        recipient_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<DisclosureRecord>, StoreError>> + Send;
+    /// Disclosures flagged for review (emergencies) in an organisation, oldest first.
+    fn disclosures_to_review(
+        &self,
+        organisation_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<DisclosureRecord>, StoreError>> + Send;
+    /// One disclosure with its items and its sealed package and reasons.
+    fn disclosure(
+        &self,
+        id: Uuid,
+    ) -> impl Future<
+        Output = Result<Option<(DisclosureRecord, Vec<DisclosedItem>, SealedFields)>, StoreError>,
+    > + Send;
+    /// Ends a processor's referral: the disclosure's `ended_at` and its grant's revocation.
+    fn end_disclosure(
+        &self,
+        id: Uuid,
+        person_id: Uuid,
+        at_micros: i64,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Signs off (or escalates) a disclosure flagged for review.
+    fn review_disclosure(
+        &self,
+        id: Uuid,
+        state: ReviewState,
+        reviewed_by: &str,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// The ids of a person's entries of these kinds, each with whether it is flagged as
+    /// identifying a complainant or as could cause serious harm (no values: for checking a share).
+    fn entry_flags(
+        &self,
+        person_id: Uuid,
+        kinds: &[crate::field::RecordKind],
+    ) -> impl Future<Output = Result<Vec<(Uuid, bool)>, StoreError>> + Send;
+    /// The recipients that received any of these fields of the person (any of their data at all
+    /// when `fields` is empty), from the disclosure log.
+    fn recipients_of(
+        &self,
+        person_id: Uuid,
+        fields: &[&str],
+    ) -> impl Future<Output = Result<Vec<Uuid>, StoreError>> + Send;
 
     // --- the audit chain ---
     /// Appends a standalone event (a refusal, an attempt on something missing).

@@ -179,13 +179,24 @@ pub enum Action {
     AuditRead,
     /// Sees the training and break-glass dashboards (resource `Organisation` or `Service`).
     OversightRead,
-    /// Gives a trustee a matter, or a processor's worker a referral, on one person (resource
-    /// `Person`).
+    /// Gives a trustee a matter on one person (resource `Person`). A processor's worker gets a
+    /// referral only through a disclosure to their processor (`person.share`).
     AccessGrant,
+    /// Shares a person's data with a recipient of the register (resource `Person`): the disclosure
+    /// still has to pass every sharing rule in core.
+    PersonShare,
+    /// Approves, as the second person, sending a recipient categories beyond its set (resource
+    /// `Person`).
+    ShareApprove,
+    /// Records or lifts a restriction of processing or an upheld objection (resource `Person`).
+    PersonRestrict,
+    /// Adds to and changes the recipient register and the services' consent purposes (resource
+    /// `Organisation`).
+    RecipientManage,
 }
 
 impl Action {
-    pub const ALL: [Action; 22] = [
+    pub const ALL: [Action; 26] = [
         Action::OrganisationCreate,
         Action::ServiceCreate,
         Action::ServiceRead,
@@ -208,6 +219,10 @@ impl Action {
         Action::AccessGrant,
         Action::StaffDisable,
         Action::PersonAssign,
+        Action::PersonShare,
+        Action::ShareApprove,
+        Action::PersonRestrict,
+        Action::RecipientManage,
     ];
 
     pub fn code(self) -> &'static str {
@@ -234,6 +249,10 @@ impl Action {
             Action::AccessGrant => "access.grant",
             Action::StaffDisable => "staff.disable",
             Action::PersonAssign => "person.assign",
+            Action::PersonShare => "person.share",
+            Action::ShareApprove => "share.approve",
+            Action::PersonRestrict => "person.restrict",
+            Action::RecipientManage => "recipient.manage",
         }
     }
 

@@ -71,6 +71,9 @@ fn expected(actor: &Actor, action: Action, resource: &Resource, grant: Option<Gr
             | PersonShred
             | PersonAssign
             | AccessGrant
+            | PersonShare
+            | ShareApprove
+            | PersonRestrict
     );
     if content && (!staff.trained || matches!(staff.role, Administrator | Auditor)) {
         return false;
@@ -111,6 +114,9 @@ fn expected(actor: &Actor, action: Action, resource: &Resource, grant: Option<Gr
             matches!(role, Administrator | DataProtectionOfficer)
         }
         (TokenIssue, Resource::Staff { id, .. }) => id == staff.user_id,
+        (RecipientManage, Resource::Organisation { .. }) => {
+            matches!(role, DataProtectionOfficer | CaldicottGuardian)
+        }
         (OversightRead | BreakGlassReview, Resource::Organisation { .. }) => {
             matches!(role, DataProtectionOfficer | CaldicottGuardian)
         }
@@ -124,7 +130,7 @@ fn expected(actor: &Actor, action: Action, resource: &Resource, grant: Option<Gr
             works_in_service && in_own_service(id)
         }
         (
-            PersonRead | PersonUpdate,
+            PersonRead | PersonUpdate | PersonShare,
             Resource::Person {
                 service_id,
                 team_id,
@@ -145,15 +151,23 @@ fn expected(actor: &Actor, action: Action, resource: &Resource, grant: Option<Gr
                         _ => false,
                     },
                 };
-            let by_grant = match grant {
-                Some(Grant::BreakGlass) => action == PersonRead && may_break_glass,
-                Some(Grant::ProcessorReferral) => role == ProcessorStaff,
-                Some(Grant::TrusteeMatter) => action == PersonRead && role == Trustee,
-                None => false,
-            };
+            // Grants open reading (and a processor's work), never sharing on.
+            let by_grant = action != PersonShare
+                && match grant {
+                    Some(Grant::BreakGlass) => action == PersonRead && may_break_glass,
+                    Some(Grant::ProcessorReferral) => role == ProcessorStaff,
+                    Some(Grant::TrusteeMatter) => action == PersonRead && role == Trustee,
+                    None => false,
+                };
             by_scope || by_grant
         }
-        (PersonShred | AccessGrant, Resource::Person { .. }) => role == DataProtectionOfficer,
+        (PersonShred | AccessGrant | PersonRestrict, Resource::Person { .. }) => {
+            role == DataProtectionOfficer
+        }
+        (ShareApprove, Resource::Person { service_id, .. }) => {
+            matches!(role, DataProtectionOfficer | CaldicottGuardian)
+                || (role == ServiceManager && in_own_service(service_id))
+        }
         (PersonBreakGlass, Resource::Person { .. }) => may_break_glass,
         (AuditRead, Resource::Person { .. }) => {
             matches!(role, Auditor | DataProtectionOfficer | CaldicottGuardian)
@@ -335,7 +349,9 @@ impl World {
         };
         match action {
             OrganisationCreate | KeysRotate | AuditCheckpoint => vec![Resource::Installation],
-            ServiceCreate | StaffCreate | BreakGlassReview => vec![self.organisation(at)],
+            ServiceCreate | StaffCreate | BreakGlassReview | RecipientManage => {
+                vec![self.organisation(at)]
+            }
             ServiceRead | OversightRead => vec![self.organisation(at), self.service(at)],
             StaffRead => {
                 let mut all = vec![self.organisation(at)];
@@ -345,7 +361,7 @@ impl World {
             StaffUpdate | StaffDisable | TokenIssue => self.staff_accounts(at),
             PersonCreate | PersonList | PersonFind => vec![self.service(at)],
             PersonRead | PersonUpdate | PersonShred | PersonBreakGlass | AuditRead
-            | AccessGrant | PersonAssign => people(),
+            | AccessGrant | PersonAssign | PersonShare | ShareApprove | PersonRestrict => people(),
         }
     }
 }
@@ -1051,7 +1067,7 @@ fn the_specialised_default_policies_decide_as_the_policies_as_written() {
     let person = world.person(Position::InScope, AccessScope::Team);
     let asked = engine.policies_for(&me, Action::PersonRead, &person);
     // docs/performance.md quotes these two figures.
-    assert_eq!((asked, engine.policy_count()), (11, 33));
+    assert_eq!((asked, engine.policy_count()), (11, 37));
     assert!(
         asked > 0 && asked * 2 < engine.policy_count(),
         "{asked} of {}",

@@ -353,6 +353,70 @@ impl Store for Recorder {
             subject_id: Uuid,
             limit: u32,
         ) -> Result<Vec<AuditEvent>, StoreError>;
+        save_recipient(recipient: &RecipientRecord, audit: &AuditDraft) -> Result<(), StoreError>;
+        recipient(id: Uuid) -> Result<Option<RecipientRecord>, StoreError>;
+        recipients(organisation_id: Uuid) -> Result<Vec<RecipientRecord>, StoreError>;
+        set_staff_recipient(
+            staff_id: Uuid,
+            recipient_id: Option<Uuid>,
+            audit: &AuditDraft,
+        ) -> Result<(), StoreError>;
+        staff_recipient(staff_id: Uuid) -> Result<Option<Uuid>, StoreError>;
+        add_consent_purpose(purpose: &ConsentPurposeRecord, audit: &AuditDraft) -> Result<(), StoreError>;
+        consent_purposes(service_id: Uuid) -> Result<Vec<ConsentPurposeRecord>, StoreError>;
+        add_consent(consent: &ConsentRecord, audit: &AuditDraft) -> Result<(), StoreError>;
+        consents_of(person_id: Uuid) -> Result<Vec<ConsentRecord>, StoreError>;
+        add_restriction(restriction: &RestrictionRecord, audit: &AuditDraft) -> Result<(), StoreError>;
+        lift_restriction(
+            id: Uuid,
+            person_id: Uuid,
+            lifted_by: &str,
+            at_micros: i64,
+            audit: &AuditDraft,
+        ) -> Result<bool, StoreError>;
+        restrictions_of(person_id: Uuid) -> Result<Vec<RestrictionRecord>, StoreError>;
+        create_approval(
+            approval: &ApprovalRecord,
+            justification: &SealedFields,
+            audit: &AuditDraft,
+        ) -> Result<(), StoreError>;
+        decide_approval(
+            id: Uuid,
+            person_id: Uuid,
+            state: ApprovalState,
+            decided_by: &str,
+            at_micros: i64,
+            audit: &AuditDraft,
+        ) -> Result<bool, StoreError>;
+        approval(id: Uuid) -> Result<Option<(ApprovalRecord, SealedFields)>, StoreError>;
+        approvals_of(person_id: Uuid) -> Result<Vec<ApprovalRecord>, StoreError>;
+        record_disclosure(
+            disclosure: &DisclosureRecord,
+            items: &[DisclosedItem],
+            sealed: &SealedFields,
+            grant: Option<&GrantRecord>,
+            audit: &AuditDraft,
+        ) -> Result<(), StoreError>;
+        disclosures_of(person_id: Uuid) -> Result<Vec<DisclosureRecord>, StoreError>;
+        disclosures_to(recipient_id: Uuid) -> Result<Vec<DisclosureRecord>, StoreError>;
+        disclosures_to_review(organisation_id: Uuid) -> Result<Vec<DisclosureRecord>, StoreError>;
+        disclosure(
+            id: Uuid,
+        ) -> Result<Option<(DisclosureRecord, Vec<DisclosedItem>, SealedFields)>, StoreError>;
+        end_disclosure(
+            id: Uuid,
+            person_id: Uuid,
+            at_micros: i64,
+            audit: &AuditDraft,
+        ) -> Result<bool, StoreError>;
+        review_disclosure(
+            id: Uuid,
+            state: ReviewState,
+            reviewed_by: &str,
+            audit: &AuditDraft,
+        ) -> Result<bool, StoreError>;
+        entry_flags(person_id: Uuid, kinds: &[RecordKind]) -> Result<Vec<(Uuid, bool)>, StoreError>;
+        recipients_of(person_id: Uuid, fields: &[&str]) -> Result<Vec<Uuid>, StoreError>;
     }
 }
 

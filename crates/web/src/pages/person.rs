@@ -169,15 +169,15 @@ pub struct ShowQuery {
 }
 
 /// The sentence that says whom a correction must be told to.
-pub fn recipients_sentence(recipients: &[Uuid]) -> String {
+pub fn recipients_sentence(recipients: &[confidant_core::store::RecipientRecord]) -> String {
     if recipients.is_empty() {
-        "This record has not been shared through Confidant, so no recipient needs to be told."
+        "The disclosure log shows these details were not shared with any recipient, so no one needs to be told."
             .to_owned()
     } else {
-        let ids: Vec<String> = recipients.iter().map(Uuid::to_string).collect();
+        let names: Vec<&str> = recipients.iter().map(|r| r.name.as_str()).collect();
         format!(
-            "Tell the recipients this record was shared with about the correction: {}.",
-            ids.join(", ")
+            "These details were shared with {}: tell each of them about the correction (Article 19).",
+            names.join(", ")
         )
     }
 }

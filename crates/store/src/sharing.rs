@@ -1,0 +1,796 @@
+//! The sharing stores (migration 4): the recipient register, consent purposes and history,
+//! restrictions, second-person approvals and the disclosure log. Same SQL on both backends.
+
+use confidant_core::audit::AuditDraft;
+use confidant_core::store::{
+    ApprovalRecord, ApprovalState, Article9Condition, ConsentPurposeRecord, ConsentRecord,
+    ConsentState, DisclosedItem, DisclosureRecord, GrantRecord, LawfulBasis, RecipientKind,
+    RecipientRecord, RestrictionKind, RestrictionRecord, ReviewState, Schedule1Condition,
+    SealedFields, StoreError,
+};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use uuid::Uuid;
+
+use super::{
+    SqlStore, append, backend_error, change_audited, coded, commit, flag, hash32, id,
+    insert_audited, insert_fields, is_unique_violation, opt_coded, opt_id, record_fields,
+};
+
+fn join_codes<'a>(codes: impl IntoIterator<Item = &'a str>) -> String {
+    codes.into_iter().collect::<Vec<_>>().join(",")
+}
+
+fn split_codes(row: &AnyRow, column: &str) -> Result<Vec<String>, StoreError> {
+    let text: String = row.try_get(column).map_err(backend_error)?;
+    Ok(text
+        .split(',')
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned)
+        .collect())
+}
+
+const RECIPIENT_COLUMNS: &str = "id, organisation_id, name, kind, outside_uk, categories, bases, \
+     consent_required, partner_service_id, dpa_starts_at, dpa_ends_at, created_by, updated_at, retired_at";
+
+fn recipient_from_row(row: &AnyRow) -> Result<RecipientRecord, StoreError> {
+    let bases = split_codes(row, "bases")?
+        .iter()
+        .map(|c| {
+            LawfulBasis::from_code(c)
+                .ok_or_else(|| StoreError::Backend("unknown lawful basis code".to_owned()))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(RecipientRecord {
+        id: id(row, "id")?,
+        organisation_id: id(row, "organisation_id")?,
+        name: row.try_get("name").map_err(backend_error)?,
+        kind: coded(row, "kind", RecipientKind::from_code, "recipient kind")?,
+        outside_uk: flag(row, "outside_uk")?,
+        categories: split_codes(row, "categories")?,
+        bases,
+        consent_required: flag(row, "consent_required")?,
+        partner_service_id: opt_id(row, "partner_service_id")?,
+        dpa_starts_at_micros: row.try_get("dpa_starts_at").map_err(backend_error)?,
+        dpa_ends_at_micros: row.try_get("dpa_ends_at").map_err(backend_error)?,
+        created_by: row.try_get("created_by").map_err(backend_error)?,
+        updated_at_micros: row.try_get("updated_at").map_err(backend_error)?,
+        retired_at_micros: row.try_get("retired_at").map_err(backend_error)?,
+    })
+}
+
+pub(super) async fn save_recipient(
+    store: &SqlStore,
+    r: &RecipientRecord,
+    audit: &AuditDraft,
+) -> Result<(), StoreError> {
+    let mut tx = store.begin_write().await?;
+    let bases = join_codes(r.bases.iter().map(|b| b.code()));
+    let categories = join_codes(r.categories.iter().map(String::as_str));
+    let result = sqlx::query(
+        "INSERT INTO recipient (id, organisation_id, name, kind, outside_uk, categories, bases, consent_required, \
+         partner_service_id, dpa_starts_at, dpa_ends_at, created_by, updated_at, retired_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, \
+         outside_uk = excluded.outside_uk, categories = excluded.categories, bases = excluded.bases, \
+         consent_required = excluded.consent_required, partner_service_id = excluded.partner_service_id, \
+         dpa_starts_at = excluded.dpa_starts_at, dpa_ends_at = excluded.dpa_ends_at, \
+         updated_at = excluded.updated_at, retired_at = excluded.retired_at \
+         WHERE recipient.organisation_id = excluded.organisation_id",
+    )
+    .bind(r.id.to_string())
+    .bind(r.organisation_id.to_string())
+    .bind(&r.name)
+    .bind(r.kind.code())
+    .bind(i64::from(r.outside_uk))
+    .bind(categories)
+    .bind(bases)
+    .bind(i64::from(r.consent_required))
+    .bind(r.partner_service_id.map(|s| s.to_string()))
+    .bind(r.dpa_starts_at_micros)
+    .bind(r.dpa_ends_at_micros)
+    .bind(&r.created_by)
+    .bind(r.updated_at_micros)
+    .bind(r.retired_at_micros)
+    .execute(&mut *tx)
+    .await;
+    match result {
+        Err(e) if is_unique_violation(&e) => {
+            return Err(StoreError::Conflict(
+                "a recipient of that name is already in the register",
+            ));
+        }
+        Err(e) => return Err(backend_error(e)),
+        Ok(done) if done.rows_affected() == 0 => {
+            return Err(StoreError::Conflict("that recipient belongs elsewhere"));
+        }
+        Ok(_) => {}
+    }
+    append(&mut tx, audit).await?;
+    commit(tx).await
+}
+
+pub(super) async fn recipient(
+    store: &SqlStore,
+    id: Uuid,
+) -> Result<Option<RecipientRecord>, StoreError> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {RECIPIENT_COLUMNS} FROM recipient WHERE id = $1"
+    )))
+    .bind(id.to_string())
+    .fetch_optional(&store.pool)
+    .await
+    .map_err(backend_error)?
+    .as_ref()
+    .map(recipient_from_row)
+    .transpose()
+}
+
+pub(super) async fn recipients(
+    store: &SqlStore,
+    organisation_id: Uuid,
+) -> Result<Vec<RecipientRecord>, StoreError> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {RECIPIENT_COLUMNS} FROM recipient WHERE organisation_id = $1 ORDER BY name"
+    )))
+    .bind(organisation_id.to_string())
+    .fetch_all(&store.pool)
+    .await
+    .map_err(backend_error)?
+    .iter()
+    .map(recipient_from_row)
+    .collect()
+}
+
+pub(super) async fn set_staff_recipient(
+    store: &SqlStore,
+    staff_id: Uuid,
+    recipient_id: Option<Uuid>,
+    audit: &AuditDraft,
+) -> Result<(), StoreError> {
+    let change = sqlx::query("UPDATE staff SET recipient_id = $1 WHERE id = $2")
+        .bind(recipient_id.map(|r| r.to_string()))
+        .bind(staff_id.to_string());
+    if change_audited(store, change, audit).await? {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict("no such staff account"))
+    }
+}
+
+pub(super) async fn staff_recipient(
+    store: &SqlStore,
+    staff_id: Uuid,
+) -> Result<Option<Uuid>, StoreError> {
+    let row = sqlx::query("SELECT recipient_id FROM staff WHERE id = $1")
+        .bind(staff_id.to_string())
+        .fetch_optional(&store.pool)
+        .await
+        .map_err(backend_error)?;
+    match row {
+        Some(row) => opt_id(&row, "recipient_id"),
+        None => Ok(None),
+    }
+}
+
+fn purpose_from_row(row: &AnyRow) -> Result<ConsentPurposeRecord, StoreError> {
+    Ok(ConsentPurposeRecord {
+        id: id(row, "id")?,
+        service_id: id(row, "service_id")?,
+        code: row.try_get("code").map_err(backend_error)?,
+        label: row.try_get("label").map_err(backend_error)?,
+        recipient_id: opt_id(row, "recipient_id")?,
+        explicit: flag(row, "explicit")?,
+        form_version: row.try_get("form_version").map_err(backend_error)?,
+        created_at_micros: row.try_get("created_at").map_err(backend_error)?,
+    })
+}
+
+pub(super) async fn add_consent_purpose(
+    store: &SqlStore,
+    p: &ConsentPurposeRecord,
+    audit: &AuditDraft,
+) -> Result<(), StoreError> {
+    let insert = sqlx::query(
+        "INSERT INTO consent_purpose (id, service_id, code, label, recipient_id, explicit, form_version, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(p.id.to_string())
+    .bind(p.service_id.to_string())
+    .bind(&p.code)
+    .bind(&p.label)
+    .bind(p.recipient_id.map(|r| r.to_string()))
+    .bind(i64::from(p.explicit))
+    .bind(&p.form_version)
+    .bind(p.created_at_micros);
+    insert_audited(
+        store,
+        insert,
+        "that consent purpose is already on the service's form",
+        audit,
+    )
+    .await
+}
+
+pub(super) async fn consent_purposes(
+    store: &SqlStore,
+    service_id: Uuid,
+) -> Result<Vec<ConsentPurposeRecord>, StoreError> {
+    sqlx::query(
+        "SELECT id, service_id, code, label, recipient_id, explicit, form_version, created_at \
+         FROM consent_purpose WHERE service_id = $1 ORDER BY created_at, code",
+    )
+    .bind(service_id.to_string())
+    .fetch_all(&store.pool)
+    .await
+    .map_err(backend_error)?
+    .iter()
+    .map(purpose_from_row)
+    .collect()
+}
+
+pub(super) async fn add_consent(
+    store: &SqlStore,
+    c: &ConsentRecord,
+    audit: &AuditDraft,
+) -> Result<(), StoreError> {
+    let insert = sqlx::query(
+        "INSERT INTO consent (id, person_id, purpose_id, state, form_version, recorded_by, recorded_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(c.id.to_string())
+    .bind(c.person_id.to_string())
+    .bind(c.purpose_id.to_string())
+    .bind(c.state.code())
+    .bind(&c.form_version)
+    .bind(&c.recorded_by)
+    .bind(c.recorded_at_micros)
+    .bind(c.expires_at_micros);
+    insert_audited(store, insert, "that consent is already recorded", audit).await
+}
+
+pub(super) async fn consents_of(
+    store: &SqlStore,
+    person_id: Uuid,
+) -> Result<Vec<ConsentRecord>, StoreError> {
+    sqlx::query(
+        "SELECT id, person_id, purpose_id, state, form_version, recorded_by, recorded_at, expires_at \
+         FROM consent WHERE person_id = $1 ORDER BY recorded_at, id",
+    )
+    .bind(person_id.to_string())
+    .fetch_all(&store.pool)
+    .await
+    .map_err(backend_error)?
+    .iter()
+    .map(|row| {
+        Ok(ConsentRecord {
+            id: id(row, "id")?,
+            person_id: id(row, "person_id")?,
+            purpose_id: id(row, "purpose_id")?,
+            state: coded(row, "state", ConsentState::from_code, "consent state")?,
+            form_version: row.try_get("form_version").map_err(backend_error)?,
+            recorded_by: row.try_get("recorded_by").map_err(backend_error)?,
+            recorded_at_micros: row.try_get("recorded_at").map_err(backend_error)?,
+            expires_at_micros: row.try_get("expires_at").map_err(backend_error)?,
+        })
+    })
+    .collect()
+}
+
+pub(super) async fn add_restriction(
+    store: &SqlStore,
+    r: &RestrictionRecord,
+    audit: &AuditDraft,
+) -> Result<(), StoreError> {
+    let insert = sqlx::query(
+        "INSERT INTO person_restriction (id, person_id, kind, recorded_by, started_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(r.id.to_string())
+    .bind(r.person_id.to_string())
+    .bind(r.kind.code())
+    .bind(&r.recorded_by)
+    .bind(r.started_at_micros);
+    insert_audited(store, insert, "that restriction is already recorded", audit).await
+}
+
+pub(super) async fn lift_restriction(
+    store: &SqlStore,
+    id: Uuid,
+    person_id: Uuid,
+    lifted_by: &str,
+    at_micros: i64,
+    audit: &AuditDraft,
+) -> Result<bool, StoreError> {
+    let change = sqlx::query(
+        "UPDATE person_restriction SET lifted_at = $1, lifted_by = $2 \
+         WHERE id = $3 AND person_id = $4 AND lifted_at IS NULL",
+    )
+    .bind(at_micros)
+    .bind(lifted_by)
+    .bind(id.to_string())
+    .bind(person_id.to_string());
+    change_audited(store, change, audit).await
+}
+
+pub(super) async fn restrictions_of(
+    store: &SqlStore,
+    person_id: Uuid,
+) -> Result<Vec<RestrictionRecord>, StoreError> {
+    sqlx::query(
+        "SELECT id, person_id, kind, recorded_by, started_at, lifted_at, lifted_by \
+         FROM person_restriction WHERE person_id = $1 ORDER BY started_at, id",
+    )
+    .bind(person_id.to_string())
+    .fetch_all(&store.pool)
+    .await
+    .map_err(backend_error)?
+    .iter()
+    .map(|row| {
+        Ok(RestrictionRecord {
+            id: id(row, "id")?,
+            person_id: id(row, "person_id")?,
+            kind: coded(row, "kind", RestrictionKind::from_code, "restriction kind")?,
+            recorded_by: row.try_get("recorded_by").map_err(backend_error)?,
+            started_at_micros: row.try_get("started_at").map_err(backend_error)?,
+            lifted_at_micros: row.try_get("lifted_at").map_err(backend_error)?,
+            lifted_by: row.try_get("lifted_by").map_err(backend_error)?,
+        })
+    })
+    .collect()
+}
+
+const APPROVAL_COLUMNS: &str = "id, person_id, recipient_id, categories, key_version, requested_by, \
+     requested_at, state, decided_by, decided_at, used_by";
+
+fn approval_from_row(row: &AnyRow) -> Result<ApprovalRecord, StoreError> {
+    Ok(ApprovalRecord {
+        id: id(row, "id")?,
+        person_id: id(row, "person_id")?,
+        recipient_id: id(row, "recipient_id")?,
+        categories: split_codes(row, "categories")?,
+        key_version: row.try_get("key_version").map_err(backend_error)?,
+        requested_by: row.try_get("requested_by").map_err(backend_error)?,
+        requested_at_micros: row.try_get("requested_at").map_err(backend_error)?,
+        state: coded(row, "state", ApprovalState::from_code, "approval state")?,
+        decided_by: row.try_get("decided_by").map_err(backend_error)?,
+        decided_at_micros: row.try_get("decided_at").map_err(backend_error)?,
+        used_by: opt_id(row, "used_by")?,
+    })
+}
+
+pub(super) async fn create_approval(
+    store: &SqlStore,
+    a: &ApprovalRecord,
+    justification: &SealedFields,
+    audit: &AuditDraft,
+) -> Result<(), StoreError> {
+    let mut tx = store.begin_write().await?;
+    sqlx::query(
+        "INSERT INTO share_approval (id, person_id, recipient_id, categories, key_version, requested_by, requested_at, state) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(a.id.to_string())
+    .bind(a.person_id.to_string())
+    .bind(a.recipient_id.to_string())
+    .bind(join_codes(a.categories.iter().map(String::as_str)))
+    .bind(a.key_version)
+    .bind(&a.requested_by)
+    .bind(a.requested_at_micros)
+    .bind(a.state.code())
+    .execute(&mut *tx)
+    .await
+    .map_err(backend_error)?;
+    insert_fields(&mut tx, a.id, justification).await?;
+    append(&mut tx, audit).await?;
+    commit(tx).await
+}
+
+pub(super) async fn decide_approval(
+    store: &SqlStore,
+    id: Uuid,
+    person_id: Uuid,
+    state: ApprovalState,
+    decided_by: &str,
+    at_micros: i64,
+    audit: &AuditDraft,
+) -> Result<bool, StoreError> {
+    let change = sqlx::query(
+        "UPDATE share_approval SET state = $1, decided_by = $2, decided_at = $3 \
+         WHERE id = $4 AND person_id = $5 AND state = 'pending'",
+    )
+    .bind(state.code())
+    .bind(decided_by)
+    .bind(at_micros)
+    .bind(id.to_string())
+    .bind(person_id.to_string());
+    change_audited(store, change, audit).await
+}
+
+pub(super) async fn approval(
+    store: &SqlStore,
+    approval_id: Uuid,
+) -> Result<Option<(ApprovalRecord, SealedFields)>, StoreError> {
+    let mut tx = store.pool.begin().await.map_err(backend_error)?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {APPROVAL_COLUMNS} FROM share_approval WHERE id = $1"
+    )))
+    .bind(approval_id.to_string())
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(backend_error)?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let record = approval_from_row(&row)?;
+    let fields = record_fields(&mut tx, record.id).await?;
+    commit(tx).await?;
+    Ok(Some((record, fields)))
+}
+
+pub(super) async fn approvals_of(
+    store: &SqlStore,
+    person_id: Uuid,
+) -> Result<Vec<ApprovalRecord>, StoreError> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {APPROVAL_COLUMNS} FROM share_approval WHERE person_id = $1 ORDER BY requested_at DESC, id"
+    )))
+    .bind(person_id.to_string())
+    .fetch_all(&store.pool)
+    .await
+    .map_err(backend_error)?
+    .iter()
+    .map(approval_from_row)
+    .collect()
+}
+
+const DISCLOSURE_COLUMNS: &str = "d.id, d.person_id, d.service_id, d.recipient_id, d.basis, d.article9, \
+     d.schedule1, d.categories, d.key_version, d.requested_by, d.approval_id, d.approved_by, d.person_told, \
+     d.emergency, d.review_state, d.reviewed_by, d.package_hash, d.shared_at, d.processor_staff_id, \
+     d.grant_id, d.ends_at, d.ended_at";
+
+fn disclosure_from_row(row: &AnyRow) -> Result<DisclosureRecord, StoreError> {
+    Ok(DisclosureRecord {
+        id: id(row, "id")?,
+        person_id: id(row, "person_id")?,
+        service_id: id(row, "service_id")?,
+        recipient_id: id(row, "recipient_id")?,
+        basis: coded(row, "basis", LawfulBasis::from_code, "lawful basis")?,
+        article9: opt_coded(
+            row,
+            "article9",
+            Article9Condition::from_code,
+            "Article 9 condition",
+        )?,
+        schedule1: opt_coded(
+            row,
+            "schedule1",
+            Schedule1Condition::from_code,
+            "Schedule 1 condition",
+        )?,
+        categories: split_codes(row, "categories")?,
+        key_version: row.try_get("key_version").map_err(backend_error)?,
+        requested_by: row.try_get("requested_by").map_err(backend_error)?,
+        approval_id: opt_id(row, "approval_id")?,
+        approved_by: row.try_get("approved_by").map_err(backend_error)?,
+        person_told: flag(row, "person_told")?,
+        emergency: flag(row, "emergency")?,
+        review_state: opt_coded(row, "review_state", ReviewState::from_code, "review state")?,
+        reviewed_by: row.try_get("reviewed_by").map_err(backend_error)?,
+        package_hash: hash32(
+            row.try_get("package_hash").map_err(backend_error)?,
+            "package hash",
+        )?,
+        shared_at_micros: row.try_get("shared_at").map_err(backend_error)?,
+        processor_staff_id: opt_id(row, "processor_staff_id")?,
+        grant_id: opt_id(row, "grant_id")?,
+        ends_at_micros: row.try_get("ends_at").map_err(backend_error)?,
+        ended_at_micros: row.try_get("ended_at").map_err(backend_error)?,
+    })
+}
+
+fn item_code(item: &DisclosedItem) -> (&'static str, String) {
+    match item {
+        DisclosedItem::Field(code) => ("field", code.clone()),
+        DisclosedItem::Entry(id) => ("entry", id.to_string()),
+    }
+}
+
+pub(super) async fn record_disclosure(
+    store: &SqlStore,
+    d: &DisclosureRecord,
+    items: &[DisclosedItem],
+    sealed: &SealedFields,
+    grant: Option<&GrantRecord>,
+    audit: &AuditDraft,
+) -> Result<(), StoreError> {
+    let mut tx = store.begin_write().await?;
+    if let Some(approval_id) = d.approval_id {
+        let used = sqlx::query(
+            "UPDATE share_approval SET used_by = $1 \
+             WHERE id = $2 AND person_id = $3 AND state = 'approved' AND used_by IS NULL",
+        )
+        .bind(d.id.to_string())
+        .bind(approval_id.to_string())
+        .bind(d.person_id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        if used.rows_affected() == 0 {
+            return Err(StoreError::Conflict("that approval has already been used"));
+        }
+    }
+    if let Some(g) = grant {
+        sqlx::query(
+            "INSERT INTO access_grant (id, kind, staff_id, person_id, organisation_id, reason, granted_by, starts_at, \
+             ends_at, review_state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(g.id.to_string())
+        .bind(g.kind.code())
+        .bind(g.staff_id.to_string())
+        .bind(g.person_id.to_string())
+        .bind(g.organisation_id.to_string())
+        .bind(g.reason.as_deref())
+        .bind(&g.granted_by)
+        .bind(g.starts_at_micros)
+        .bind(g.ends_at_micros)
+        .bind(g.review_state.map(ReviewState::code))
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+    }
+    sqlx::query(
+        "INSERT INTO disclosure (id, person_id, service_id, recipient_id, basis, article9, schedule1, categories, \
+         key_version, requested_by, approval_id, approved_by, person_told, emergency, review_state, reviewed_by, \
+         package_hash, shared_at, processor_staff_id, grant_id, ends_at, ended_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
+    )
+    .bind(d.id.to_string())
+    .bind(d.person_id.to_string())
+    .bind(d.service_id.to_string())
+    .bind(d.recipient_id.to_string())
+    .bind(d.basis.code())
+    .bind(d.article9.map(Article9Condition::code))
+    .bind(d.schedule1.map(Schedule1Condition::code))
+    .bind(join_codes(d.categories.iter().map(String::as_str)))
+    .bind(d.key_version)
+    .bind(&d.requested_by)
+    .bind(d.approval_id.map(|a| a.to_string()))
+    .bind(d.approved_by.as_deref())
+    .bind(i64::from(d.person_told))
+    .bind(i64::from(d.emergency))
+    .bind(d.review_state.map(ReviewState::code))
+    .bind(d.reviewed_by.as_deref())
+    .bind(d.package_hash.to_vec())
+    .bind(d.shared_at_micros)
+    .bind(d.processor_staff_id.map(|s| s.to_string()))
+    .bind(d.grant_id.map(|g| g.to_string()))
+    .bind(d.ends_at_micros)
+    .bind(d.ended_at_micros)
+    .execute(&mut *tx)
+    .await
+    .map_err(backend_error)?;
+    let did = d.id.to_string();
+    for item in items {
+        let (kind, code) = item_code(item);
+        sqlx::query(
+            "INSERT INTO disclosure_item (disclosure_id, item_kind, item) VALUES ($1, $2, $3)",
+        )
+        .bind(&did)
+        .bind(kind)
+        .bind(code)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+    }
+    insert_fields(&mut tx, d.id, sealed).await?;
+    append(&mut tx, audit).await?;
+    commit(tx).await
+}
+
+async fn disclosures_where(
+    store: &SqlStore,
+    condition: &str,
+    order: &str,
+    value: String,
+) -> Result<Vec<DisclosureRecord>, StoreError> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {DISCLOSURE_COLUMNS} FROM disclosure d WHERE {condition} ORDER BY {order}"
+    )))
+    .bind(value)
+    .fetch_all(&store.pool)
+    .await
+    .map_err(backend_error)?
+    .iter()
+    .map(disclosure_from_row)
+    .collect()
+}
+
+pub(super) async fn disclosures_of(
+    store: &SqlStore,
+    person_id: Uuid,
+) -> Result<Vec<DisclosureRecord>, StoreError> {
+    disclosures_where(
+        store,
+        "d.person_id = $1",
+        "d.shared_at DESC, d.id",
+        person_id.to_string(),
+    )
+    .await
+}
+
+pub(super) async fn disclosures_to(
+    store: &SqlStore,
+    recipient_id: Uuid,
+) -> Result<Vec<DisclosureRecord>, StoreError> {
+    disclosures_where(
+        store,
+        "d.recipient_id = $1",
+        "d.shared_at DESC, d.id",
+        recipient_id.to_string(),
+    )
+    .await
+}
+
+pub(super) async fn disclosures_to_review(
+    store: &SqlStore,
+    organisation_id: Uuid,
+) -> Result<Vec<DisclosureRecord>, StoreError> {
+    disclosures_where(
+        store,
+        "d.review_state = 'pending' AND d.service_id IN (SELECT id FROM service WHERE organisation_id = $1)",
+        "d.shared_at, d.id",
+        organisation_id.to_string(),
+    )
+    .await
+}
+
+pub(super) async fn disclosure(
+    store: &SqlStore,
+    disclosure_id: Uuid,
+) -> Result<Option<(DisclosureRecord, Vec<DisclosedItem>, SealedFields)>, StoreError> {
+    let mut tx = store.pool.begin().await.map_err(backend_error)?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {DISCLOSURE_COLUMNS} FROM disclosure d WHERE d.id = $1"
+    )))
+    .bind(disclosure_id.to_string())
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(backend_error)?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let record = disclosure_from_row(&row)?;
+    let mut items = Vec::new();
+    for row in sqlx::query(
+        "SELECT item_kind, item FROM disclosure_item WHERE disclosure_id = $1 ORDER BY item_kind, item",
+    )
+    .bind(disclosure_id.to_string())
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(backend_error)?
+    {
+        let kind: String = row.try_get("item_kind").map_err(backend_error)?;
+        let item: String = row.try_get("item").map_err(backend_error)?;
+        items.push(match kind.as_str() {
+            "field" => DisclosedItem::Field(item),
+            "entry" => DisclosedItem::Entry(
+                Uuid::parse_str(&item)
+                    .map_err(|_| StoreError::Backend("malformed disclosed entry id".to_owned()))?,
+            ),
+            _ => return Err(StoreError::Backend("unknown disclosed item kind".to_owned())),
+        });
+    }
+    let fields = record_fields(&mut tx, record.id).await?;
+    commit(tx).await?;
+    Ok(Some((record, items, fields)))
+}
+
+pub(super) async fn end_disclosure(
+    store: &SqlStore,
+    disclosure_id: Uuid,
+    person_id: Uuid,
+    at_micros: i64,
+    audit: &AuditDraft,
+) -> Result<bool, StoreError> {
+    let mut tx = store.begin_write().await?;
+    let done = sqlx::query(
+        "UPDATE disclosure SET ended_at = $1 WHERE id = $2 AND person_id = $3 AND ended_at IS NULL",
+    )
+    .bind(at_micros)
+    .bind(disclosure_id.to_string())
+    .bind(person_id.to_string())
+    .execute(&mut *tx)
+    .await
+    .map_err(backend_error)?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    sqlx::query(
+        "UPDATE access_grant SET revoked_at = $1 \
+         WHERE id = (SELECT grant_id FROM disclosure WHERE id = $2) AND revoked_at IS NULL",
+    )
+    .bind(at_micros)
+    .bind(disclosure_id.to_string())
+    .execute(&mut *tx)
+    .await
+    .map_err(backend_error)?;
+    append(&mut tx, audit).await?;
+    commit(tx).await?;
+    Ok(true)
+}
+
+pub(super) async fn review_disclosure(
+    store: &SqlStore,
+    disclosure_id: Uuid,
+    state: ReviewState,
+    reviewed_by: &str,
+    audit: &AuditDraft,
+) -> Result<bool, StoreError> {
+    let change = sqlx::query(
+        "UPDATE disclosure SET review_state = $1, reviewed_by = $2 WHERE id = $3 AND review_state = 'pending'",
+    )
+    .bind(state.code())
+    .bind(reviewed_by)
+    .bind(disclosure_id.to_string());
+    change_audited(store, change, audit).await
+}
+
+pub(super) async fn recipients_of(
+    store: &SqlStore,
+    person_id: Uuid,
+    fields: &[&str],
+) -> Result<Vec<Uuid>, StoreError> {
+    let rows = if fields.is_empty() {
+        sqlx::query(
+            "SELECT DISTINCT recipient_id FROM disclosure WHERE person_id = $1 ORDER BY recipient_id",
+        )
+        .bind(person_id.to_string())
+        .fetch_all(&store.pool)
+        .await
+    } else {
+        let placeholders: Vec<String> = (0..fields.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT DISTINCT d.recipient_id FROM disclosure d JOIN disclosure_item i ON i.disclosure_id = d.id \
+             WHERE d.person_id = $1 AND i.item_kind = 'field' AND i.item IN ({}) ORDER BY d.recipient_id",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(person_id.to_string());
+        for f in fields {
+            q = q.bind(*f);
+        }
+        q.fetch_all(&store.pool).await
+    }
+    .map_err(backend_error)?;
+    rows.iter().map(|r| id(r, "recipient_id")).collect()
+}
+
+pub(super) async fn entry_flags(
+    store: &SqlStore,
+    person_id: Uuid,
+    kinds: &[confidant_core::field::RecordKind],
+) -> Result<Vec<(Uuid, bool)>, StoreError> {
+    if kinds.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (0..kinds.len()).map(|i| format!("${}", i + 2)).collect();
+    let sql = format!(
+        "SELECT id, identifies_complainant, serious_harm FROM record_entry \
+         WHERE person_id = $1 AND kind IN ({}) ORDER BY id",
+        placeholders.join(", ")
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(person_id.to_string());
+    for k in kinds {
+        q = q.bind(k.code());
+    }
+    q.fetch_all(&store.pool)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(|row| {
+            Ok((
+                id(row, "id")?,
+                flag(row, "identifies_complainant")? || flag(row, "serious_harm")?,
+            ))
+        })
+        .collect()
+}
