@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
+use confidant_core::sharing::{RecipientInput, ShareRequest};
 use confidant_core::clock::FixedClock;
 use confidant_core::document::Upload;
 use confidant_core::field::RecordKind;
@@ -374,15 +375,59 @@ async fn world(backend: TestBackend) -> anyhow::Result<World> {
             .create_staff(&Actor::System, organisation, service, role, &handle)
             .await?;
         train(&confidant, staff.id).await?;
-        let grant = match role {
-            Role::Trustee => Some(Grant::TrusteeMatter),
-            Role::ProcessorStaff => Some(Grant::ProcessorReferral),
-            _ => None,
-        };
-        if let Some(kind) = grant {
-            confidant
-                .grant_access(&dpo, kind, staff.id, person_a, "matrix test matter", 30)
-                .await?;
+        match role {
+            Role::Trustee => {
+                confidant
+                    .grant_access(
+                        &dpo,
+                        Grant::TrusteeMatter,
+                        staff.id,
+                        person_a,
+                        "matrix test matter",
+                        30,
+                    )
+                    .await?;
+            }
+            // A processor's worker is referred the person through a disclosure to the processor.
+            Role::ProcessorStaff => {
+                let today = confidant.clock().now().date();
+                let processor = confidant
+                    .add_recipient(
+                        &dpo,
+                        organisation,
+                        &RecipientInput {
+                            name: "Matrix Processor Ltd".to_owned(),
+                            kind: "processor".to_owned(),
+                            categories: vec!["identity".to_owned()],
+                            bases: vec!["contract".to_owned()],
+                            dpa_starts_on: Some((today - time::Duration::days(1)).to_string()),
+                            dpa_ends_on: Some((today + time::Duration::days(365)).to_string()),
+                            ..RecipientInput::default()
+                        },
+                    )
+                    .await?;
+                confidant
+                    .assign_processor_staff(&dpo, staff.id, processor.id)
+                    .await?;
+                confidant
+                    .share(
+                        &worker_a,
+                        Purpose::Support,
+                        person_a,
+                        &ShareRequest {
+                            recipient_id: processor.id,
+                            fields: vec!["given_name".to_owned()],
+                            basis: "contract".to_owned(),
+                            reason: "Referred for the matrix test".to_owned(),
+                            person_told: true,
+                            processor_staff_id: Some(staff.id),
+                            referral_days: Some(30),
+                            ..ShareRequest::default()
+                        },
+                    )
+                    .await?;
+            }
+            _ => {}
         }
         let (cookie, csrf) = sign_in_fully(&confidant, &staff).await?;
         let token = confidant

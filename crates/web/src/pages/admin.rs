@@ -309,7 +309,6 @@ async fn user_page<S: Store, C: Clock>(
         ),
         grant_kind: match (signed.staff().role, staff.role) {
             (Role::DataProtectionOfficer, Role::Trustee) => Some("a trustee's matter"),
-            (Role::DataProtectionOfficer, Role::ProcessorStaff) => Some("a processor's referral"),
             _ => None,
         },
         notice,
@@ -442,8 +441,9 @@ pub async fn operate<S: Store, C: Clock>(
     render(&user_page(&state, &signed, staff_id, notice, Vec::new()).await?)
 }
 
-/// The Data Protection Officer gives a trustee a matter, or a processor's worker a referral: read
-/// access (and, for a processor, changes) to one person's record for a number of days, with a reason.
+/// The Data Protection Officer gives a trustee a matter: read access to one person's record for a
+/// number of days, with a reason. (A processor's worker is referred a person only by sharing with
+/// their processor, which the disclosure log records.)
 async fn grant<S: Store, C: Clock>(
     state: &St<S, C>,
     signed: &Signed,
@@ -456,10 +456,9 @@ async fn grant<S: Store, C: Clock>(
         .await?;
     let kind = match staff.role {
         Role::Trustee => confidant_core::Grant::TrusteeMatter,
-        Role::ProcessorStaff => confidant_core::Grant::ProcessorReferral,
         _ => {
             return Err(PageError::Forbidden(
-                "Only trustees and processors' workers are given access to single records.",
+                "Only trustees are given a matter here; a processor's worker is referred a person by sharing with their processor.",
             ));
         }
     };
