@@ -11,6 +11,7 @@ mod entry;
 mod record;
 mod referral;
 mod related;
+mod sharing;
 
 pub use document::MAX_UPLOAD_BODY_BYTES;
 
@@ -123,6 +124,69 @@ pub fn routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
         .route(
             "/referrals/{referral_id}/accept",
             post(referral::accept::<S, C>),
+        )
+        .route("/sharing/categories", get(sharing::categories))
+        .route(
+            "/recipients",
+            get(sharing::recipients::<S, C>).post(sharing::add_recipient::<S, C>),
+        )
+        .route(
+            "/recipients/{recipient_id}",
+            axum::routing::put(sharing::update_recipient::<S, C>),
+        )
+        .route(
+            "/recipients/{recipient_id}/staff",
+            post(sharing::assign_staff::<S, C>),
+        )
+        .route(
+            "/recipients/{recipient_id}/disclosures",
+            get(sharing::recipient_disclosures::<S, C>),
+        )
+        .route(
+            "/services/{service_id}/consent-purposes",
+            get(sharing::consent_purposes::<S, C>).post(sharing::add_consent_purpose::<S, C>),
+        )
+        .route(
+            "/people/{person_id}/consents",
+            get(sharing::consents::<S, C>).post(sharing::record_consent::<S, C>),
+        )
+        .route(
+            "/people/{person_id}/restrictions",
+            post(sharing::restrict::<S, C>),
+        )
+        .route(
+            "/people/{person_id}/restrictions/{restriction_id}/lift",
+            post(sharing::lift::<S, C>),
+        )
+        .route(
+            "/people/{person_id}/shares/check",
+            post(sharing::check::<S, C>),
+        )
+        .route("/people/{person_id}/shares", post(sharing::share::<S, C>))
+        .route(
+            "/people/{person_id}/disclosures",
+            get(sharing::disclosures::<S, C>),
+        )
+        .route(
+            "/people/{person_id}/disclosures/{disclosure_id}",
+            get(sharing::disclosure::<S, C>),
+        )
+        .route(
+            "/people/{person_id}/disclosures/{disclosure_id}/end",
+            post(sharing::end_referral::<S, C>),
+        )
+        .route(
+            "/people/{person_id}/approvals",
+            get(sharing::approvals::<S, C>).post(sharing::request_approval::<S, C>),
+        )
+        .route(
+            "/people/{person_id}/approvals/{approval_id}",
+            post(sharing::decide::<S, C>),
+        )
+        .route("/disclosures/review", get(sharing::review_queue::<S, C>))
+        .route(
+            "/disclosures/{disclosure_id}/review",
+            post(sharing::review::<S, C>),
         )
         .fallback(|| async { ApiError::NotFound })
 }
@@ -848,7 +912,11 @@ impl Modify for BearerAuth {
         case::list, case::open, case::close,
         entry::list, entry::add, entry::update,
         document::upload, document::list, document::download,
-        referral::list, referral::create, referral::read, referral::triage, referral::accept),
+        referral::list, referral::create, referral::read, referral::triage, referral::accept,
+        sharing::categories, sharing::recipients, sharing::add_recipient, sharing::update_recipient, sharing::assign_staff, sharing::recipient_disclosures,
+        sharing::consent_purposes, sharing::add_consent_purpose, sharing::consents, sharing::record_consent, sharing::restrict, sharing::lift,
+        sharing::check, sharing::share, sharing::disclosures, sharing::disclosure, sharing::end_referral,
+        sharing::request_approval, sharing::approvals, sharing::decide, sharing::review_queue, sharing::review),
     components(schemas(ErrorBody, crate::error::FieldError, PersonRequest, PersonResponse, PersonPage, PersonListItem, LookupRequest, LookupResponse, ServiceResponse, MeResponse, AssignmentRequest, BreakGlassRequest, BreakGlassResponse, AccessEvent,
         catalogue::FieldResponse, catalogue::ChoiceResponse, catalogue::ConfigurationResponse, catalogue::FieldGroupResponse, catalogue::CodeResponse,
         record::CorrectionResponse, record::ExportResponse, record::PaperResponse,
@@ -856,7 +924,12 @@ impl Modify for BearerAuth {
         case::CaseResponse, case::OpenCaseRequest, case::CloseCaseRequest,
         entry::EntryResponse, entry::NewEntryRequest, entry::EntryChangeRequest, entry::NoteFlagsBody,
         document::DocumentResponse,
-        referral::ReferralSummary, referral::ReferralLineResponse, referral::ReferralResponse, referral::TriageStep, referral::ReferralRequest, referral::TriageRequest, referral::AcceptRequest, referral::AcceptResponse)),
+        referral::ReferralSummary, referral::ReferralLineResponse, referral::ReferralResponse, referral::TriageStep, referral::ReferralRequest, referral::TriageRequest, referral::AcceptRequest, referral::AcceptResponse,
+        sharing::RecipientResponse, sharing::RecipientRequest, sharing::AssignStaffRequest, sharing::DisclosureSummary, sharing::DisclosureResponse,
+        sharing::ConsentPurposeResponse, sharing::ConsentPurposeRequest, sharing::ConsentResponse, sharing::ConsentLineResponse, sharing::RestrictionResponse,
+        sharing::ConsentsResponse, sharing::ConsentRequest, sharing::RestrictionRequest, sharing::ShareBody, sharing::RuleResponse, sharing::CheckResponse,
+        sharing::RefusedBody, sharing::PackageResponse, sharing::ApprovalResponse, sharing::ApprovalRequest, sharing::DecisionRequest, sharing::ReviewRequest,
+        sharing::CategoryResponse)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

@@ -11,12 +11,12 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use confidant_core::sharing::{RecipientInput, ShareRequest};
 use confidant_core::clock::FixedClock;
 use confidant_core::document::Upload;
 use confidant_core::field::RecordKind;
 use confidant_core::record::{EntryChange, NewEntry, RecordInput};
 use confidant_core::referral::NewReferral;
+use confidant_core::sharing::{RecipientInput, ShareRequest};
 use confidant_core::store::{
     ContactType, NoteFlags, ReferralSource, StaffRecord, Store, TokenScope,
 };

@@ -89,6 +89,8 @@ pub struct ExportResponse {
     /// serious harm if disclosed. Related people appear by relationship only, and who supplied a
     /// note is left out: third parties' details stay in the record.
     pub withheld_notes: usize,
+    /// This copy's entry in the disclosure log (given to the person themselves).
+    pub disclosure_id: Uuid,
 }
 
 #[utoipa::path(get, path = "/api/v1/people/{person_id}/export", tag = "records",
@@ -124,6 +126,7 @@ pub(super) async fn export<S: Store, C: Clock>(
             .into_iter()
             .map(RelatedResponse::from)
             .collect(),
+        disclosure_id: export.disclosure_id,
         documents: export
             .documents
             .into_iter()
