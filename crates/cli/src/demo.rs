@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use anyhow::Context;
 use confidant_core::field::FieldGroups;
+use confidant_core::sharing::RecipientInput;
 use confidant_core::store::{ReferralPolicy, ServiceConfig, StaffRecord, TokenScope, TrainingKind};
 use confidant_core::synthetic::Synthetic;
 use confidant_core::{Actor, Clock, Confidant, Purpose, Role, SystemClock};
@@ -28,11 +29,12 @@ const SERVICES: [(&str, &str, &str); 2] = [
     ),
 ];
 /// Organisation-wide accounts, and a manager of the first service.
-const OTHERS: [(Role, &str); 4] = [
+const OTHERS: [(Role, &str); 5] = [
     (Role::ServiceManager, "recovery.manager"),
     (Role::DataProtectionOfficer, "dpo"),
     (Role::CaldicottGuardian, "caldicott"),
     (Role::Administrator, "admin"),
+    (Role::ProcessorStaff, "processor.worker"),
 ];
 const PEOPLE_PER_SERVICE: usize = 25;
 const REFERRALS_PER_SERVICE: usize = 3;
@@ -153,6 +155,8 @@ pub async fn prepare(
         accounts.push(ensure_staff(confidant, org.id, service, role, handle).await?);
     }
 
+    seed_sharing(confidant, org.id, &services, &accounts).await?;
+
     let base = format!("http://{}", config.listen);
     let mut guide = String::new();
     writeln!(guide, "\nConfidant demo is running: open {base}/sign-in")?;
@@ -223,6 +227,138 @@ pub async fn prepare(
         "The API is described at {base}/api/v1/openapi.json. Stop with Ctrl-C."
     )?;
     Ok(guide)
+}
+
+/// The recipient register, the recovery service's consent form and the processor's worker, once:
+/// what the share wizard and the API offer in the demo (all fictional).
+async fn seed_sharing(
+    confidant: &Confidant<SqlStore, SystemClock>,
+    organisation: Uuid,
+    services: &[confidant_core::store::Service],
+    accounts: &[StaffRecord],
+) -> anyhow::Result<()> {
+    let account = |handle: &str| {
+        accounts
+            .iter()
+            .find(|a| a.handle == handle)
+            .context("a demo account is missing")
+    };
+    let dpo_record = account("dpo")?;
+    refresh_training(confidant, dpo_record).await?;
+    let dpo = confidant.actor_for(dpo_record).await.map_err(err)?;
+    if !confidant
+        .recipients(&dpo, organisation)
+        .await
+        .map_err(err)?
+        .is_empty()
+    {
+        return Ok(());
+    }
+    let service = |name: &str| {
+        services
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| s.id)
+            .context("a demo service is missing")
+    };
+    let (recovery, employment) = (service(SERVICES[0].0)?, service(SERVICES[1].0)?);
+    let today = confidant.clock().now().date();
+    let list = |codes: &[&str]| codes.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>();
+    let recipients = [
+        RecipientInput {
+            name: "Riverside Medical Practice (GP)".to_owned(),
+            kind: "health".to_owned(),
+            categories: list(&["identity", "communication", "health", "case_notes"]),
+            bases: list(&["consent", "vital_interests"]),
+            ..RecipientInput::default()
+        },
+        RecipientInput {
+            name: "National Drug Treatment Monitoring System".to_owned(),
+            kind: "national_return".to_owned(),
+            categories: list(&["identity", "health"]),
+            bases: list(&["consent", "public_task"]),
+            consent_required: true,
+            ..RecipientInput::default()
+        },
+        RecipientInput {
+            name: "County Probation Service".to_owned(),
+            kind: "criminal_justice".to_owned(),
+            categories: list(&["identity", "criminal_justice"]),
+            bases: list(&["consent", "legal_obligation", "court_order", "public_task"]),
+            ..RecipientInput::default()
+        },
+        RecipientInput {
+            name: "Riverside MARAC".to_owned(),
+            kind: "multi_agency_meeting".to_owned(),
+            categories: list(&["identity", "health", "children"]),
+            bases: list(&["public_task", "vital_interests"]),
+            consent_required: true,
+            ..RecipientInput::default()
+        },
+        RecipientInput {
+            name: "Employment Support (our partner service)".to_owned(),
+            kind: "partner_service".to_owned(),
+            categories: list(&["identity", "communication", "employment"]),
+            bases: list(&["consent"]),
+            partner_service_id: Some(employment),
+            ..RecipientInput::default()
+        },
+        RecipientInput {
+            name: "Riverside Recovery Partners Ltd (sub-contractor)".to_owned(),
+            kind: "processor".to_owned(),
+            categories: list(&["identity", "health", "case_notes"]),
+            bases: list(&["contract"]),
+            dpa_starts_on: Some((today - time::Duration::days(30)).to_string()),
+            dpa_ends_on: Some((today + time::Duration::days(335)).to_string()),
+            ..RecipientInput::default()
+        },
+    ];
+    let mut ids = Vec::new();
+    for input in &recipients {
+        ids.push(
+            confidant
+                .add_recipient(&dpo, organisation, input)
+                .await
+                .map_err(err)?
+                .id,
+        );
+    }
+    let purposes = [
+        ("gp", "Sharing with your GP about your treatment", 0, false),
+        (
+            "ndtms",
+            "Sending your initials, date of birth and treatment to the national monitoring system (NDTMS)",
+            1,
+            false,
+        ),
+        ("probation", "Sharing with your probation officer", 2, false),
+        (
+            "employment",
+            "Referring you on to our Employment Support service",
+            4,
+            false,
+        ),
+    ];
+    for (code, label, recipient, explicit) in purposes {
+        confidant
+            .add_consent_purpose(
+                &dpo,
+                recovery,
+                code,
+                label,
+                Some(ids[recipient]),
+                explicit,
+                "2026-1",
+            )
+            .await
+            .map_err(err)?;
+    }
+    let processor_worker = account("processor.worker")?;
+    confidant
+        .assign_processor_staff(&dpo, processor_worker.id, ids[5])
+        .await
+        .map_err(err)?;
+    Ok(())
 }
 
 /// Records a year of training for a demo account whose training is missing or lapsed.

@@ -1725,6 +1725,19 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             reviewed_at_micros: None,
             review_note: None,
         });
+        // The log's categories are those of what actually went (a field asked for but empty
+        // sends nothing).
+        let sent_fields: Vec<PersonField> = items
+            .iter()
+            .filter_map(|i| match i {
+                DisclosedItem::Field(c) => PersonField::from_code(c),
+                DisclosedItem::Entry(_) => None,
+            })
+            .collect();
+        let sent_categories = categories_of(
+            &sent_fields,
+            items.iter().any(|i| matches!(i, DisclosedItem::Entry(_))),
+        );
         let emergency = parsed.basis == LawfulBasis::VitalInterests;
         let record = DisclosureRecord {
             id,
@@ -1734,7 +1747,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             basis: parsed.basis,
             article9: parsed.article9,
             schedule1: parsed.schedule1,
-            categories: cats.into_iter().collect(),
+            categories: sent_categories.into_iter().collect(),
             key_version,
             requested_by: actor.audit_id(),
             approval_id: approval.as_ref().map(|a| a.id),
