@@ -87,9 +87,15 @@ enum Route {
     ApiReferralCreate,
     ApiReferralRead,
     ApiTriage,
+    // Sharing (F4): a person's consents and disclosure log are read like the record; checking a
+    // share is for those who may share it; the register is for all of the organisation's staff.
+    ApiConsents,
+    ApiDisclosures,
+    ApiShareCheck,
+    ApiRecipients,
 }
 
-const ROUTES: [Route; 38] = [
+const ROUTES: [Route; 42] = [
     Route::Dashboard,
     Route::PeopleList,
     Route::PeopleSearch,
@@ -128,6 +134,10 @@ const ROUTES: [Route; 38] = [
     Route::ApiReferralCreate,
     Route::ApiReferralRead,
     Route::ApiTriage,
+    Route::ApiConsents,
+    Route::ApiDisclosures,
+    Route::ApiShareCheck,
+    Route::ApiRecipients,
 ];
 
 fn in_service(role: Role) -> bool {
@@ -221,6 +231,11 @@ fn expected(route: Route, role: Role, scope: Scope) -> Expect {
         | Route::ApiReferralCreate
         | Route::ApiReferralRead
         | Route::ApiTriage => pick(in_service(role) && scope == Scope::In, NotFound),
+        Route::ApiConsents | Route::ApiDisclosures => pick(reads_record, NotFound),
+        // Sharing on is never opened by a grant: a trustee or a processor's worker reads, never
+        // shares.
+        Route::ApiShareCheck => pick(in_service(role) && scope == Scope::In, NotFound),
+        Route::ApiRecipients => Allowed,
     }
 }
 
@@ -249,6 +264,8 @@ struct World {
     /// An account for the administrative cells to act on (not one of the members, whose sessions
     /// the matrix needs).
     target: Uuid,
+    /// A recipient of the register (for share checks).
+    recipient: Uuid,
     /// Kept alive for the database's lifetime.
     _db: confidant_testkit::TestDb,
 }
@@ -456,9 +473,24 @@ async fn world(backend: TestBackend) -> anyhow::Result<World> {
         )
         .await?
         .id;
+    let recipient = confidant
+        .add_recipient(
+            &dpo,
+            organisation,
+            &RecipientInput {
+                name: "Matrix GP".to_owned(),
+                kind: "health".to_owned(),
+                categories: vec!["identity".to_owned()],
+                bases: vec!["consent".to_owned()],
+                ..RecipientInput::default()
+            },
+        )
+        .await?
+        .id;
     let confidant = Arc::new(confidant);
     let app = confidant_web::router(confidant.clone(), confidant_web::WebConfig::default());
     Ok(World {
+        recipient,
         app,
         confidant,
         members,
@@ -665,6 +697,29 @@ impl World {
                 format!("/api/v1/referrals/{referral}/triage"),
                 Some(r#"{"state":"contact_attempted"}"#),
             ),
+            Route::ApiConsents => api(
+                Method::GET,
+                format!("/api/v1/people/{person}/consents"),
+                None,
+            ),
+            Route::ApiDisclosures => api(
+                Method::GET,
+                format!("/api/v1/people/{person}/disclosures"),
+                None,
+            ),
+            Route::ApiShareCheck => {
+                let body = format!(
+                    r#"{{"recipient_id":"{}","fields":["given_name"],"lawful_basis":"consent","reason":"Matrix cell share check","person_told":true}}"#,
+                    self.recipient
+                );
+                Request::builder()
+                    .method(Method::POST)
+                    .uri(format!("/api/v1/people/{person}/shares/check"))
+                    .header(header::AUTHORIZATION, format!("Bearer {}", member.token))
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from(body))
+            }
+            Route::ApiRecipients => api(Method::GET, "/api/v1/recipients".into(), None),
         }?)
     }
 }
