@@ -751,7 +751,7 @@ test('f1. a referral received, listed, contact attempted and accepted into a rec
   await submit(page, button(page, 'Save changes'));
   assert.equal(pathOf(page), `/people/${newId}`);
   assert.match(await page.locator('#saved-banner').innerText(), /Language and communication saved/);
-  assert.match(await page.locator('#recipients').innerText(), /no recipient needs to be told/);
+  assert.match(await page.locator('#recipients').innerText(), /not shared with any recipient, so no one needs to be told/);
   const card = await page.locator('#group-communication').innerText();
   assert.match(card, /First language\s+Polish/);
   assert.match(card, /Needs an interpreter\s+Yes/);
@@ -761,7 +761,7 @@ test('f1. a referral received, listed, contact attempted and accepted into a rec
   await visit(a, `/people/${newId}/edit/communication`);
   await page.fill('#language', 'Polish and English');
   await submit(page, button(page, 'Save changes'));
-  assert.match(await page.locator('#recipients').innerText(), /no recipient needs to be told/);
+  assert.match(await page.locator('#recipients').innerText(), /not shared with any recipient, so no one needs to be told/);
   assert.match(await page.locator('#group-communication').innerText(), /First language\s+Polish and English/);
   await submit(page, page.getByRole('link', { name: 'See the correction history' }));
   assert.equal(pathOf(page), `/people/${newId}/history`);

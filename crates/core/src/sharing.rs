@@ -38,6 +38,7 @@ use crate::field::{Classification, FieldGroup, PersonField, RecordKind, record_f
 use crate::organisation::micros;
 use crate::person::{PersonError, Violation, Violations, from_micros};
 use crate::record::{invalid, open_value, seal_values};
+use crate::store::SharingState;
 use crate::store::{
     ApprovalRecord, ApprovalState, Article9Condition, ConsentPurposeRecord, ConsentRecord,
     ConsentState, DisclosedItem, DisclosureRecord, GrantRecord, LawfulBasis, OverrideGround,
@@ -431,6 +432,8 @@ struct Facts {
     perpetrator_in_recipient: bool,
     flagged_selected: bool,
     with_entries: bool,
+    /// The consent and restriction rows these facts were read from.
+    state: SharingState,
 }
 
 /// Every rule the request breaks, in a stable order.
@@ -1536,7 +1539,19 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             }
             _ => false,
         };
+        let state = SharingState {
+            consents: i64::try_from(history.len()).unwrap_or(i64::MAX),
+            restrictions: i64::try_from(restrictions.len()).unwrap_or(i64::MAX),
+            lifted: i64::try_from(
+                restrictions
+                    .iter()
+                    .filter(|r| r.lifted_at_micros.is_some())
+                    .count(),
+            )
+            .unwrap_or(i64::MAX),
+        };
         Ok(Facts {
+            state,
             now,
             live_consent,
             live_explicit_consent,
@@ -1765,7 +1780,14 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         };
         let audit = AuditDraft::permitted(&permit, purpose, now).named("share.create");
         self.store
-            .record_disclosure(&record, &items, &sealed, grant.as_ref(), &audit)
+            .record_disclosure(
+                facts.state,
+                &record,
+                &items,
+                &sealed,
+                grant.as_ref(),
+                &audit,
+            )
             .await?;
         Ok(Package {
             disclosure_id: id,
@@ -1856,10 +1878,25 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             ended_at_micros: None,
         };
         let audit = AuditDraft::permitted(permit, purpose, now).named("person.export");
+        let state = self.sharing_state(person_id).await?;
         self.store
-            .record_disclosure(&record, &items, &sealed, None, &audit)
+            .record_disclosure(state, &record, &items, &sealed, None, &audit)
             .await?;
         Ok(id)
+    }
+
+    async fn sharing_state(&self, person_id: Uuid) -> Result<SharingState, PersonError> {
+        let consents = self.store.consents_of(person_id).await?.len();
+        let restrictions = self.store.restrictions_of(person_id).await?;
+        let lifted = restrictions
+            .iter()
+            .filter(|r| r.lifted_at_micros.is_some())
+            .count();
+        Ok(SharingState {
+            consents: i64::try_from(consents).unwrap_or(i64::MAX),
+            restrictions: i64::try_from(restrictions.len()).unwrap_or(i64::MAX),
+            lifted: i64::try_from(lifted).unwrap_or(i64::MAX),
+        })
     }
 
     /// A person's disclosure log, newest first (reasons opened; packages left out).
@@ -2141,6 +2178,7 @@ mod tests {
             perpetrator_in_recipient: false,
             flagged_selected: false,
             with_entries: false,
+            state: SharingState::default(),
         }
     }
 

@@ -531,6 +531,16 @@ pub struct DisclosureRecord {
     pub ended_at_micros: Option<i64>,
 }
 
+/// What the sharing rules read of a person's consent and restrictions, as counts: the store refuses
+/// to record a disclosure if they changed between the decision and the write (a consent withdrawn
+/// meanwhile must stop it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SharingState {
+    pub consents: i64,
+    pub restrictions: i64,
+    pub lifted: i64,
+}
+
 /// What a disclosure contained: a person field (by code) or a record entry (by id).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum DisclosedItem {
@@ -1563,9 +1573,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<ApprovalRecord>, StoreError>> + Send;
     /// Writes a disclosure, what it contained, its sealed package and reasons, the processor's
     /// grant it opens (if any) and its audit event, in one transaction. An approval it uses is
-    /// marked used in the same transaction; an approval already used is a conflict.
+    /// marked used in the same transaction; an approval already used is a conflict, and so is a
+    /// person whose consent or restrictions no longer match `expected` (the rules' view).
     fn record_disclosure(
         &self,
+        expected: SharingState,
         disclosure: &DisclosureRecord,
         items: &[DisclosedItem],
         sealed: &SealedFields,

@@ -3370,13 +3370,14 @@ impl Store for SqlStore {
 
     async fn record_disclosure(
         &self,
+        expected: confidant_core::store::SharingState,
         disclosure: &DisclosureRecord,
         items: &[DisclosedItem],
         sealed: &SealedFields,
         grant: Option<&GrantRecord>,
         audit: &AuditDraft,
     ) -> Result<(), StoreError> {
-        sharing::record_disclosure(self, disclosure, items, sealed, grant, audit).await
+        sharing::record_disclosure(self, expected, disclosure, items, sealed, grant, audit).await
     }
 
     async fn disclosures_of(&self, person_id: Uuid) -> Result<Vec<DisclosureRecord>, StoreError> {

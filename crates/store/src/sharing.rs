@@ -6,7 +6,7 @@ use confidant_core::store::{
     ApprovalRecord, ApprovalState, Article9Condition, ConsentPurposeRecord, ConsentRecord,
     ConsentState, DisclosedItem, DisclosureRecord, GrantRecord, LawfulBasis, RecipientKind,
     RecipientRecord, RestrictionKind, RestrictionRecord, ReviewState, Schedule1Condition,
-    SealedFields, StoreError,
+    SealedFields, SharingState, StoreError,
 };
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -497,6 +497,7 @@ fn item_code(item: &DisclosedItem) -> (&'static str, String) {
 
 pub(super) async fn record_disclosure(
     store: &SqlStore,
+    expected: SharingState,
     d: &DisclosureRecord,
     items: &[DisclosedItem],
     sealed: &SealedFields,
@@ -504,6 +505,28 @@ pub(super) async fn record_disclosure(
     audit: &AuditDraft,
 ) -> Result<(), StoreError> {
     let mut tx = store.begin_write().await?;
+    // The audit head's lock first: every consent or restriction change appends its event in its
+    // own transaction, so once this holds the lock, what is counted below is final until commit.
+    append(&mut tx, audit).await?;
+    let now = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM consent WHERE person_id = $1) AS consents, \
+         (SELECT COUNT(*) FROM person_restriction WHERE person_id = $1) AS restrictions, \
+         (SELECT COUNT(*) FROM person_restriction WHERE person_id = $1 AND lifted_at IS NOT NULL) AS lifted",
+    )
+    .bind(d.person_id.to_string())
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(backend_error)?;
+    let seen = SharingState {
+        consents: now.try_get("consents").map_err(backend_error)?,
+        restrictions: now.try_get("restrictions").map_err(backend_error)?,
+        lifted: now.try_get("lifted").map_err(backend_error)?,
+    };
+    if seen != expected {
+        return Err(StoreError::Conflict(
+            "the person's consent or restrictions changed while sharing; check the share again",
+        ));
+    }
     if let Some(approval_id) = d.approval_id {
         let used = sqlx::query(
             "UPDATE share_approval SET used_by = $1 \
@@ -583,7 +606,6 @@ pub(super) async fn record_disclosure(
         .map_err(backend_error)?;
     }
     insert_fields(&mut tx, d.id, sealed).await?;
-    append(&mut tx, audit).await?;
     commit(tx).await
 }
 

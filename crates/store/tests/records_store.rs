@@ -391,6 +391,7 @@ impl Store for Recorder {
         approval(id: Uuid) -> Result<Option<(ApprovalRecord, SealedFields)>, StoreError>;
         approvals_of(person_id: Uuid) -> Result<Vec<ApprovalRecord>, StoreError>;
         record_disclosure(
+            expected: SharingState,
             disclosure: &DisclosureRecord,
             items: &[DisclosedItem],
             sealed: &SealedFields,

@@ -320,7 +320,7 @@ both_backends!(
         let after = b.get(&to).await?.text();
         assert!(after.contains("Identity and contact saved"));
         assert!(after.contains(
-            "This record has not been shared through Confidant, so no recipient needs to be told."
+            "The disclosure log shows these details were not shared with any recipient, so no one needs to be told."
         ));
         assert!(after.contains("07700900456"));
         let history = b.get(&format!("/people/{person}/history")).await?.text();
