@@ -213,7 +213,9 @@ async fn page<S: Store, C: Clock>(
                 .and_then(|c| c.expires_at_micros)
                 .map(|e| date(at(e)))
                 .unwrap_or_default(),
-            posted_state: mine.map(|p| p.form.get("state").to_owned()).unwrap_or_default(),
+            posted_state: mine
+                .map(|p| p.form.get("state").to_owned())
+                .unwrap_or_default(),
             day: mine
                 .map(|p| p.form.get("expires_on_day").to_owned())
                 .unwrap_or_default(),
@@ -427,7 +429,12 @@ pub async fn restrict<S: Store, C: Clock>(
     let form = checked_post(&state, &signed, form).await?;
     state
         .confidant
-        .restrict(signed.actor(), Purpose::Support, person_id, form.get("kind"))
+        .restrict(
+            signed.actor(),
+            Purpose::Support,
+            person_id,
+            form.get("kind"),
+        )
         .await?;
     Ok(back_to(person_id, "restrictions"))
 }

@@ -35,7 +35,11 @@ async fn may_manage<S: Store, C: Clock>(
 ) -> Result<bool, PageError> {
     Ok(state
         .confidant
-        .may(signed.actor(), Action::RecipientManage, signed.organisation())
+        .may(
+            signed.actor(),
+            Action::RecipientManage,
+            signed.organisation(),
+        )
         .await?)
 }
 
@@ -176,7 +180,13 @@ fn recipient_fields(
     let bases = LawfulBasis::ALL
         .iter()
         .filter(|b| **b != LawfulBasis::SubjectRequest)
-        .map(|b| (format!("basis_{}", b.code()), b.label().to_owned(), has_basis(*b)))
+        .map(|b| {
+            (
+                format!("basis_{}", b.code()),
+                b.label().to_owned(),
+                has_basis(*b),
+            )
+        })
         .collect();
     let mut partner = services;
     partner.push((String::new(), "Not a partner service".to_owned()));
@@ -211,12 +221,16 @@ fn recipient_fields(
                 r.is_some_and(|r| r.consent_required),
             )],
         ),
-        FormField::radios("partner_service_id", "For a partner service: which service", partner)
-            .value(
-                &r.and_then(|r| r.partner_service_id)
-                    .map(|s| s.to_string())
-                    .unwrap_or_default(),
-            ),
+        FormField::radios(
+            "partner_service_id",
+            "For a partner service: which service",
+            partner,
+        )
+        .value(
+            &r.and_then(|r| r.partner_service_id)
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
+        ),
         FormField::date(
             "dpa_starts_on",
             "For a processor: when its data processing agreement starts",
@@ -697,7 +711,10 @@ pub async fn consent_form<S: Store, C: Clock>(
     render(&ConsentFormPage {
         chrome: signed.chrome(""),
         service: service.name,
-        purposes: purposes.into_iter().map(|p| (p.label, p.explicit)).collect(),
+        purposes: purposes
+            .into_iter()
+            .map(|p| (p.label, p.explicit))
+            .collect(),
         versions: versions.join(", "),
     })
 }

@@ -457,7 +457,9 @@ pub async fn approval_submit<S: Store, C: Clock>(
         ]))),
     };
     match asked {
-        Ok(_) => Ok(Redirect::to(&format!("/people/{person_id}/sharing#approvals")).into_response()),
+        Ok(_) => {
+            Ok(Redirect::to(&format!("/people/{person_id}/sharing#approvals")).into_response())
+        }
         Err(PersonError::Invalid(v)) => {
             let errors = labelled_errors(&v, |code| match code {
                 "recipient_id" => Some("Recipient"),
