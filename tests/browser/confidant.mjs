@@ -1038,4 +1038,67 @@ test('f5. axe: adding a person, and the rest of a record (support plans, appoint
   await check(a, 'the paper register');
 }, { timeout: 90_000 });
 
+// ----------------------------------------------------------------------------------------------
+// g. Sharing: a recipient added by the DPO, then the share wizard walked by keyboard alone.
+
+test('g1. sharing: the DPO adds a recipient; the consent page, the share wizard walked by keyboard alone (Check, then Share), and the disclosure page pass axe', async () => {
+  const dpo = await as('dpo');
+  const d = dpo.page;
+  await visit(dpo, '/admin/recipients/new');
+  await d.fill('#name', 'Harbour Surgery');
+  await d.getByLabel('Health (GP, hospital, pharmacy)', { exact: true }).check();
+  await d.getByRole('group', { name: 'Data it may receive' }).getByLabel('Identity and contact', { exact: true }).check();
+  await d.getByLabel('Legal obligation (Art. 6(1)(c))', { exact: true }).check();
+  await submit(d, button(d, 'Add the recipient'));
+  assert.match(pathOf(d), /^\/admin\/recipients\/[0-9a-f-]{36}$/);
+  await visit(dpo, '/admin/recipients');
+  assert.match(await d.locator('main').innerText(), /Harbour Surgery/);
+  await check(dpo, 'the recipient register');
+
+  const a = await as('practitionerA');
+  const { page } = a;
+  const sharing = `/people/${personId}/sharing`;
+  const shown = await visit(a, sharing);
+  assert.equal(shown.status(), 200);
+  assert.equal(await heading(page), 'Consent and sharing');
+  await check(a, 'the consent and sharing page');
+  await visit(a, `/people/${personId}/share`);
+  await check(a, 'the share wizard');
+
+  const shared = await untilUnlocked(a, async () => {
+    await visit(a, sharing);
+    await tabTo(page, `main a[href="/people/${personId}/share"]`);
+    await pressToNavigate(page, 'Enter');
+    assert.equal(pathOf(page), `/people/${personId}/share`);
+    const harbour = page.getByLabel('Harbour Surgery', { exact: true });
+    const harbourId = await harbour.getAttribute('id');
+    await tabTo(page, 'input[name="recipient_id"]');
+    while (!(await isFocused(page, `#${harbourId}`))) await page.keyboard.press('ArrowDown');
+    if (!(await harbour.isChecked())) await page.keyboard.press('Space');
+    assert.ok(await harbour.isChecked(), 'the arrow keys chose Harbour Surgery');
+    await tabTo(page, '#fields');
+    await page.keyboard.press('Space');
+    assert.ok(await page.isChecked('#fields'), 'Space ticked the first field');
+    await tabTo(page, 'input[name="basis"]');
+    while (!(await page.isChecked('input[name="basis"][value="legal_obligation"]'))) await page.keyboard.press('ArrowDown');
+    await tabTo(page, '#reason');
+    await page.keyboard.type('The surgery asked for the details for a health review.');
+    await tabTo(page, 'input[name="person_told"]');
+    await page.keyboard.press('Space');
+    assert.ok(await page.isChecked('#person-told'), 'Space chose "Yes"');
+    await tabTo(page, 'main form button[value="check"]', 150);
+    const checked = await pressToNavigate(page, 'Enter');
+    if (pathOf(page) === '/lock') return checked;
+    assert.equal(checked.status(), 200);
+    assert.match(await page.locator('#check-clear').innerText(), /No sharing rule blocks this share/);
+    await tabTo(page, 'main form button[value="share"]', 150);
+    return pressToNavigate(page, 'Enter');
+  });
+  assert.equal(shared.status(), 200);
+  assert.match(pathOf(page), new RegExp(`^/people/${personId}/disclosures/[0-9a-f-]{36}$`));
+  assert.equal(await heading(page), 'Disclosure to Harbour Surgery');
+  assert.match(await page.locator('#disclosure-entry').innerText(), /Legal obligation/);
+  await check(a, 'the disclosure page');
+}, { timeout: 90_000 });
+
 await run();

@@ -857,6 +857,27 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         Ok(())
     }
 
+    /// A processor's workers (active, role `processor_staff`, assigned to it), for the share
+    /// wizard's choice of worker and the register's page. Staff accounts, not personal data of
+    /// the people supported: anyone who may see the register may see them.
+    pub async fn processor_workers(
+        &self,
+        actor: &Actor,
+        recipient_id: Uuid,
+    ) -> Result<Vec<crate::store::StaffRecord>, PersonError> {
+        let recipient = self.recipient(actor, recipient_id).await?;
+        let mut out = Vec::new();
+        for s in self.store.staff_of(recipient.organisation_id).await? {
+            if s.role == Role::ProcessorStaff
+                && s.disabled_at_micros.is_none()
+                && self.store.staff_recipient(s.id).await? == Some(recipient_id)
+            {
+                out.push(s);
+            }
+        }
+        Ok(out)
+    }
+
     // --- consent purposes and consent ---
 
     /// Adds a purpose to a service's consent form.

@@ -25,14 +25,18 @@ macro_rules! form_errors {
 
 pub mod account;
 pub mod admin;
+pub mod consent;
+pub mod disclosure;
 pub mod document;
 pub mod form;
 pub mod paper;
 pub mod people;
 pub mod person;
+pub mod recipient;
 pub mod record;
 pub mod referral;
 pub mod review;
+pub mod share;
 pub mod sign_in;
 
 use askama::Template;
@@ -179,6 +183,83 @@ pub fn routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
         .route(
             "/break-glass/review/{grant_id}",
             post(review::decide::<S, C>),
+        )
+        .merge(sharing_routes())
+}
+
+/// Consent, sharing, disclosures and the recipient register (F4).
+fn sharing_routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
+    let p = "/people/{person_id}";
+    Router::new()
+        .route(&format!("{p}/sharing"), get(consent::show::<S, C>))
+        .route(
+            &format!("{p}/sharing/consent"),
+            post(consent::record::<S, C>),
+        )
+        .route(
+            &format!("{p}/sharing/restrictions"),
+            post(consent::restrict::<S, C>),
+        )
+        .route(
+            &format!("{p}/sharing/restrictions/{{restriction_id}}/lift"),
+            post(consent::lift::<S, C>),
+        )
+        .route(
+            &format!("{p}/sharing/approvals/{{approval_id}}"),
+            post(consent::decide::<S, C>),
+        )
+        .route(
+            &format!("{p}/share"),
+            get(share::form::<S, C>).post(share::submit::<S, C>),
+        )
+        .route(
+            &format!("{p}/share/approval"),
+            get(share::approval_form::<S, C>).post(share::approval_submit::<S, C>),
+        )
+        .route(
+            &format!("{p}/disclosures/{{disclosure_id}}"),
+            get(disclosure::show::<S, C>),
+        )
+        .route(
+            &format!("{p}/disclosures/{{disclosure_id}}/package.json"),
+            get(disclosure::package::<S, C>),
+        )
+        .route(
+            &format!("{p}/disclosures/{{disclosure_id}}/end"),
+            post(disclosure::end_referral::<S, C>),
+        )
+        .route("/admin/recipients", get(recipient::list::<S, C>))
+        .route(
+            "/admin/recipients/new",
+            get(recipient::new_form::<S, C>).post(recipient::create::<S, C>),
+        )
+        .route(
+            "/admin/recipients/{recipient_id}",
+            get(recipient::show::<S, C>),
+        )
+        .route(
+            "/admin/recipients/{recipient_id}/edit",
+            get(recipient::edit_form::<S, C>).post(recipient::edit_submit::<S, C>),
+        )
+        .route(
+            "/admin/recipients/{recipient_id}/workers",
+            post(recipient::assign::<S, C>),
+        )
+        .route(
+            "/admin/consent-purposes/new",
+            get(recipient::purpose_form::<S, C>).post(recipient::purpose_create::<S, C>),
+        )
+        .route(
+            "/admin/disclosures/review",
+            get(recipient::review_queue::<S, C>),
+        )
+        .route(
+            "/admin/disclosures/review/{disclosure_id}",
+            post(recipient::review_decide::<S, C>),
+        )
+        .route(
+            "/services/{service_id}/consent-form",
+            get(recipient::consent_form::<S, C>),
         )
 }
 
@@ -340,6 +421,11 @@ fn nav_for(role: Role) -> Vec<(String, String, bool)> {
         nav.push((
             "/break-glass/review".to_owned(),
             "Break-glass review".to_owned(),
+            false,
+        ));
+        nav.push((
+            "/admin/recipients".to_owned(),
+            "Recipients".to_owned(),
             false,
         ));
     }

@@ -1,0 +1,596 @@
+//! The sharing pages, driven like a browser (a session cookie, the CSRF token read from each form,
+//! redirects followed by hand): the share wizard (an allowed share and its disclosure page and
+//! package download, a blocked share, invalid input), scope, the recipient register's admin pages
+//! with a processor's agreement warning, the printable consent form, and consent withdrawn on the
+//! page taking effect for the very next share.
+//!
+//! Runs the real router in-process on a real database (SQLite and PostgreSQL).
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use confidant_core::clock::FixedClock;
+use confidant_core::person::PersonInput;
+use confidant_core::sharing::{RecipientInput, Rule};
+use confidant_core::store::StaffRecord;
+use confidant_core::{Actor, Confidant, Purpose, Role};
+use confidant_store::SqlStore;
+use confidant_testkit::{
+    TEST_PASSWORD, TestApp, TestBackend, TestDb, both_backends, sign_in_fully,
+};
+use tower::ServiceExt;
+use uuid::Uuid;
+
+struct Page {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Page {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    fn header(&self, name: header::HeaderName) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    fn location(&self) -> String {
+        assert_eq!(
+            self.status,
+            StatusCode::SEE_OTHER,
+            "expected a redirect, got {}: {}",
+            self.status,
+            self.text()
+        );
+        self.header(header::LOCATION).to_owned()
+    }
+
+    fn csrf(&self) -> String {
+        let text = self.text();
+        text.split_once("name=\"csrf\" value=\"")
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .map(|(found, _)| found.to_owned())
+            .unwrap_or_default()
+    }
+}
+
+/// Whether `html` shows `text` (escaped as askama escapes it).
+fn shows(html: &str, text: &str) -> bool {
+    ["&#39;", "&#x27;"]
+        .iter()
+        .any(|q| html.contains(&text.replace('&', "&amp;").replace('\'', q)))
+}
+
+fn form_encode(pairs: &[(&str, &str)]) -> String {
+    let encode = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                b' ' => "+".to_owned(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    pairs
+        .iter()
+        .map(|(n, v)| format!("{}={}", encode(n), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// One signed-in member of staff.
+struct Browser {
+    app: axum::Router,
+    cookie: String,
+}
+
+impl Browser {
+    async fn send(&self, request: Request<Body>) -> anyhow::Result<Page> {
+        let response = self.app.clone().oneshot(request).await?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await?
+            .to_vec();
+        Ok(Page {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    async fn get(&self, path: &str) -> anyhow::Result<Page> {
+        self.send(
+            Request::builder()
+                .uri(path)
+                .header(header::COOKIE, &self.cookie)
+                .body(Body::empty())?,
+        )
+        .await
+    }
+
+    /// Opens `form_page`, then posts `pairs` to `action` with the page's CSRF token.
+    async fn submit(
+        &self,
+        form_page: &str,
+        action: &str,
+        pairs: &[(&str, &str)],
+    ) -> anyhow::Result<Page> {
+        let page = self.get(form_page).await?;
+        assert_eq!(page.status, StatusCode::OK, "{form_page}: {}", page.text());
+        let csrf = page.csrf();
+        assert!(!csrf.is_empty(), "no CSRF token on {form_page}");
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(pairs);
+        self.send(
+            Request::builder()
+                .method(Method::POST)
+                .uri(action)
+                .header(header::COOKIE, &self.cookie)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(form_encode(&all)))?,
+        )
+        .await
+    }
+}
+
+/// An installation with a practitioner of service A, one of service B and a Data Protection
+/// Officer signed in, a person of service A, and a GP in the register.
+struct World {
+    worker: Browser,
+    other: Browser,
+    dpo: Browser,
+    confidant: Arc<Confidant<SqlStore, FixedClock>>,
+    worker_actor: Actor,
+    dpo_actor: Actor,
+    organisation: Uuid,
+    service_a: Uuid,
+    person: Uuid,
+    gp: Uuid,
+    _db: TestDb,
+}
+
+impl World {
+    async fn new(backend: TestBackend) -> anyhow::Result<Self> {
+        let app = TestApp::new(backend).await?;
+        let (worker, worker_actor) = app
+            .add_staff(
+                Role::Practitioner,
+                Some(app.service_a),
+                "share.worker",
+                true,
+            )
+            .await?;
+        let (other, _) = app
+            .add_staff(
+                Role::Practitioner,
+                Some(app.service_b),
+                "other.worker",
+                true,
+            )
+            .await?;
+        let (dpo, dpo_actor) = app
+            .add_staff(Role::DataProtectionOfficer, None, "share.dpo", true)
+            .await?;
+        let mut input = PersonInput::new();
+        input.set_code("given_name", "Rosalind");
+        input.set_code("family_name", "Franklin");
+        input.set_code("safe_phone", "07700900999");
+        let person = app
+            .confidant
+            .create_person(&worker_actor, Purpose::Support, app.service_a, &input)
+            .await?
+            .id;
+        let gp = app
+            .confidant
+            .add_recipient(
+                &dpo_actor,
+                app.organisation,
+                &RecipientInput {
+                    name: "Riverside GP".to_owned(),
+                    kind: "health".to_owned(),
+                    categories: vec!["identity".to_owned(), "safe_contact".to_owned()],
+                    bases: vec!["legal_obligation".to_owned(), "consent".to_owned()],
+                    ..RecipientInput::default()
+                },
+            )
+            .await?
+            .id;
+        let signed = |s: StaffRecord| {
+            let c = &app.confidant;
+            async move { sign_in_fully(c, &s, TEST_PASSWORD).await }
+        };
+        let tokens = [
+            signed(worker).await?.token,
+            signed(other).await?.token,
+            signed(dpo).await?.token,
+        ];
+        let organisation = app.organisation;
+        let service_a = app.service_a;
+        let TestApp { db, confidant, .. } = app;
+        let confidant = Arc::new(confidant);
+        let router = confidant_web::router(confidant.clone(), confidant_web::WebConfig::default());
+        let [w, o, d] = tokens.map(|t| Browser {
+            app: router.clone(),
+            cookie: format!("confidant-session={t}"),
+        });
+        Ok(Self {
+            worker: w,
+            other: o,
+            dpo: d,
+            confidant,
+            worker_actor,
+            dpo_actor,
+            organisation,
+            service_a,
+            person,
+            gp,
+            _db: db,
+        })
+    }
+
+    async fn disclosure_count(&self) -> anyhow::Result<usize> {
+        Ok(self
+            .confidant
+            .disclosures(&self.worker_actor, Purpose::Support, self.person)
+            .await?
+            .len())
+    }
+
+    async fn share(&self, pairs: &[(&str, &str)]) -> anyhow::Result<Page> {
+        let path = format!("/people/{}/share", self.person);
+        self.worker.submit(&path, &path, pairs).await
+    }
+}
+
+both_backends!(
+    an_allowed_share_through_the_wizard_shows_on_its_disclosure_page,
+    |backend| async move {
+        let w = World::new(backend).await?;
+        let gp = w.gp.to_string();
+        let wizard = w.worker.get(&format!("/people/{}/share", w.person)).await?;
+        let html = wizard.text();
+        assert!(html.contains("Riverside GP"), "{html}");
+        assert!(html.contains("never leaves the record"));
+        let share = [
+            ("recipient_id", gp.as_str()),
+            ("fields", "given_name"),
+            ("fields", "family_name"),
+            ("basis", "legal_obligation"),
+            (
+                "reason",
+                "The GP asked for the person's details for a review.",
+            ),
+            ("person_told", "yes"),
+        ];
+        // Check first: nothing blocks it, and nothing is shared.
+        let mut checking = share.to_vec();
+        checking.push(("action", "check"));
+        let checked = w.share(&checking).await?;
+        assert_eq!(checked.status, StatusCode::OK, "{}", checked.text());
+        assert!(checked.text().contains("No sharing rule blocks this share"));
+        assert_eq!(w.disclosure_count().await?, 0);
+
+        let mut sharing = share.to_vec();
+        sharing.push(("action", "share"));
+        let to = w.share(&sharing).await?.location();
+        assert!(
+            to.starts_with(&format!("/people/{}/disclosures/", w.person)),
+            "{to}"
+        );
+        let page = w.worker.get(&to).await?;
+        assert_eq!(page.status, StatusCode::OK);
+        let html = page.text();
+        assert!(html.contains("Disclosure to Riverside GP"));
+        assert!(html.contains("Legal obligation"));
+        assert!(html.contains("Given name") && html.contains("Rosalind"));
+        assert!(html.contains("The GP asked for the person"));
+        assert!(!html.contains("07700900999"), "safe contact never leaves");
+        assert_eq!(w.disclosure_count().await?, 1);
+
+        let json = w.worker.get(&format!("{to}/package.json")).await?;
+        assert_eq!(json.status, StatusCode::OK);
+        assert!(
+            json.header(header::CONTENT_DISPOSITION)
+                .starts_with("attachment;")
+        );
+        assert_eq!(json.header(header::CACHE_CONTROL), "no-store");
+        assert_eq!(json.header(header::X_CONTENT_TYPE_OPTIONS), "nosniff");
+        let package: serde_json::Value = serde_json::from_slice(&json.body)?;
+        assert_eq!(package["fields"]["given_name"], "Rosalind");
+        assert_eq!(
+            package["fields"].as_object().map(|m| m.len()),
+            Some(2),
+            "exactly the fields chosen"
+        );
+        // The log on the consent and sharing page links to it.
+        let log = w
+            .worker
+            .get(&format!("/people/{}/sharing", w.person))
+            .await?;
+        assert!(log.text().contains(&to));
+        Ok(())
+    }
+);
+
+both_backends!(
+    a_blocked_share_names_the_rule_and_writes_no_disclosure,
+    |backend| async move {
+        let w = World::new(backend).await?;
+        let gp = w.gp.to_string();
+        let blocked = w
+            .share(&[
+                ("recipient_id", gp.as_str()),
+                ("fields", "given_name"),
+                ("fields", "safe_phone"),
+                ("basis", "legal_obligation"),
+                (
+                    "reason",
+                    "The GP asked for the person's details for a review.",
+                ),
+                ("person_told", "yes"),
+                ("action", "share"),
+            ])
+            .await?;
+        assert_eq!(blocked.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let html = blocked.text();
+        assert!(html.contains("This share is blocked"));
+        assert!(
+            shows(&html, Rule::SafeContactNeverLeaves.explanation()),
+            "{html}"
+        );
+        assert!(html.contains("data-rule=\"safe_contact_never_leaves\""));
+        assert_eq!(w.disclosure_count().await?, 0);
+        Ok(())
+    }
+);
+
+both_backends!(
+    invalid_input_answers_400_with_the_error_summary,
+    |backend| async move {
+        let w = World::new(backend).await?;
+        let invalid = w
+            .share(&[
+                ("fields", "given_name"),
+                ("basis", "court_order"),
+                ("action", "share"),
+            ])
+            .await?;
+        assert_eq!(invalid.status, StatusCode::BAD_REQUEST);
+        let html = invalid.text();
+        assert!(html.contains("There is a problem"));
+        assert!(html.contains("<title>Error: "));
+        for id in ["recipient-id", "reason", "court-order-ref", "person-told"] {
+            assert!(html.contains(&format!("href=\"#{id}\"")), "{id}: {html}");
+        }
+        assert_eq!(w.disclosure_count().await?, 0);
+        Ok(())
+    }
+);
+
+both_backends!(
+    someone_out_of_scope_gets_page_not_found,
+    |backend| async move {
+        let w = World::new(backend).await?;
+        let package = w
+            .confidant
+            .share(
+                &w.worker_actor,
+                Purpose::Support,
+                w.person,
+                &confidant_core::sharing::ShareRequest {
+                    recipient_id: w.gp,
+                    fields: vec!["given_name".to_owned()],
+                    basis: "legal_obligation".to_owned(),
+                    reason: "The GP asked for the person's details.".to_owned(),
+                    person_told: true,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        let p = w.person;
+        let d = package.disclosure_id;
+        for path in [
+            format!("/people/{p}/sharing"),
+            format!("/people/{p}/share"),
+            format!("/people/{p}/disclosures/{d}"),
+            format!("/people/{p}/disclosures/{d}/package.json"),
+        ] {
+            let page = w.other.get(&path).await?;
+            assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}");
+            assert!(!page.text().contains("Rosalind"));
+        }
+        // A disclosure asked for under another person is not found either.
+        let wrong = w
+            .worker
+            .get(&format!("/people/{}/disclosures/{d}", Uuid::now_v7()))
+            .await?;
+        assert_eq!(wrong.status, StatusCode::NOT_FOUND);
+        Ok(())
+    }
+);
+
+both_backends!(
+    the_dpo_adds_a_processor_and_sees_its_agreement_warning,
+    |backend| async move {
+        let w = World::new(backend).await?;
+        // A practitioner may read the register but not change it.
+        let list = w.worker.get("/admin/recipients").await?;
+        assert_eq!(list.status, StatusCode::OK);
+        assert!(list.text().contains("Riverside GP"));
+        let refused = w.worker.get("/admin/recipients/new").await?;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+        // Invalid: a processor without its agreement's dates.
+        let invalid = w
+            .dpo
+            .submit(
+                "/admin/recipients/new",
+                "/admin/recipients/new",
+                &[
+                    ("name", "Brightline Counselling"),
+                    ("kind", "processor"),
+                    ("category_identity", "yes"),
+                    ("basis_contract", "yes"),
+                ],
+            )
+            .await?;
+        assert_eq!(invalid.status, StatusCode::BAD_REQUEST);
+        assert!(invalid.text().contains("href=\"#dpa-ends-on\""));
+
+        // The test clock stands at 22 November 2026: an agreement ending on 31 December is warned.
+        let added = w
+            .dpo
+            .submit(
+                "/admin/recipients/new",
+                "/admin/recipients/new",
+                &[
+                    ("name", "Brightline Counselling"),
+                    ("kind", "processor"),
+                    ("category_identity", "yes"),
+                    ("basis_contract", "yes"),
+                    ("dpa_starts_on_day", "1"),
+                    ("dpa_starts_on_month", "1"),
+                    ("dpa_starts_on_year", "2026"),
+                    ("dpa_ends_on_day", "31"),
+                    ("dpa_ends_on_month", "12"),
+                    ("dpa_ends_on_year", "2026"),
+                ],
+            )
+            .await?;
+        let to = added.location();
+        assert!(to.starts_with("/admin/recipients/"), "{to}");
+        let shown = w.dpo.get(&to).await?;
+        assert_eq!(shown.status, StatusCode::OK, "{}", shown.text());
+        assert!(shown.text().contains("Brightline Counselling"));
+        let list = w.dpo.get("/admin/recipients").await?.text();
+        assert!(list.contains("Brightline Counselling"));
+        assert!(
+            list.contains("Its data processing agreement ends on 2026-12-31"),
+            "{list}"
+        );
+        assert!(list.contains("Processor (works on our behalf under a contract)"));
+        Ok(())
+    }
+);
+
+both_backends!(
+    the_printable_consent_form_lists_the_services_purposes,
+    |backend| async move {
+        let w = World::new(backend).await?;
+        for (code, label) in [
+            ("share_with_gp", "Share my information with my GP"),
+            ("marac", "Share my information with the MARAC meeting"),
+        ] {
+            w.confidant
+                .add_consent_purpose(
+                    &w.dpo_actor,
+                    w.service_a,
+                    code,
+                    label,
+                    Some(w.gp),
+                    false,
+                    "2026-1",
+                )
+                .await?;
+        }
+        let page = w
+            .worker
+            .get(&format!("/services/{}/consent-form", w.service_a))
+            .await?;
+        assert_eq!(page.status, StatusCode::OK);
+        let html = page.text();
+        assert!(html.contains("Recovery Service"));
+        assert!(html.contains("Share my information with my GP"));
+        assert!(html.contains("Share my information with the MARAC meeting"));
+        assert!(html.contains("Form version 2026-1"));
+        assert!(html.contains("Signature"));
+        let _ = w.organisation;
+        Ok(())
+    }
+);
+
+both_backends!(
+    consent_withdrawn_on_the_page_blocks_the_next_consent_based_share,
+    |backend| async move {
+        let w = World::new(backend).await?;
+        let purpose = w
+            .confidant
+            .add_consent_purpose(
+                &w.dpo_actor,
+                w.service_a,
+                "share_with_gp",
+                "Share my information with my GP",
+                Some(w.gp),
+                false,
+                "2026-1",
+            )
+            .await?
+            .id
+            .to_string();
+        let page = format!("/people/{}/sharing", w.person);
+        let action = format!("{page}/consent");
+        // No decision: the page says so; an empty decision is refused with the summary.
+        let empty = w
+            .worker
+            .submit(&page, &action, &[("purpose_id", purpose.as_str())])
+            .await?;
+        assert_eq!(empty.status, StatusCode::BAD_REQUEST);
+        assert!(empty.text().contains("href=\"#state-1\""));
+
+        let granted = w
+            .worker
+            .submit(
+                &page,
+                &action,
+                &[("purpose_id", purpose.as_str()), ("state", "granted")],
+            )
+            .await?;
+        assert!(granted.location().starts_with(&page));
+        let gp = w.gp.to_string();
+        let share = [
+            ("recipient_id", gp.as_str()),
+            ("fields", "given_name"),
+            ("basis", "consent"),
+            ("reason", "The person asked us to update their GP."),
+            ("person_told", "yes"),
+            ("action", "share"),
+        ];
+        w.share(&share).await?.location();
+        assert_eq!(w.disclosure_count().await?, 1);
+
+        w.worker
+            .submit(
+                &page,
+                &action,
+                &[("purpose_id", purpose.as_str()), ("state", "withdrawn")],
+            )
+            .await?
+            .location();
+        let blocked = w.share(&share).await?;
+        assert_eq!(blocked.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(shows(&blocked.text(), Rule::NoLiveConsent.explanation()));
+        assert_eq!(w.disclosure_count().await?, 1);
+
+        // The history keeps both decisions; the current one is the withdrawal.
+        let html = w.worker.get(&page).await?.text();
+        let history = html
+            .split_once("id=\"history\"")
+            .map(|(_, h)| h.to_owned())
+            .unwrap_or_default();
+        assert!(
+            history.contains("Granted") && history.contains("Withdrawn"),
+            "{history}"
+        );
+        assert!(html.contains("govuk-tag--orange\">Withdrawn"));
+        Ok(())
+    }
+);
