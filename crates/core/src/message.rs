@@ -680,9 +680,19 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     }
 }
 
-/// When the delivery log shows an attempt.
-pub fn attempt_time(a: &AttemptRecord) -> OffsetDateTime {
-    from_micros(a.at_micros)
+impl MessageRecord {
+    pub fn queued_at(&self) -> OffsetDateTime {
+        from_micros(self.queued_at_micros)
+    }
+    pub fn finished_at(&self) -> Option<OffsetDateTime> {
+        self.finished_at_micros.map(from_micros)
+    }
+}
+
+impl AttemptRecord {
+    pub fn at(&self) -> OffsetDateTime {
+        from_micros(self.at_micros)
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 
 mod case;
 mod catalogue;
+mod contact;
 mod document;
 mod entry;
 mod record;
@@ -124,7 +125,21 @@ pub fn routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
             "/referrals/{referral_id}/accept",
             post(referral::accept::<S, C>),
         )
+        .merge(contact_routes())
         .fallback(|| async { ApiError::NotFound })
+}
+
+/// Contact preferences and messages (F4).
+fn contact_routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
+    Router::new()
+        .route(
+            "/people/{person_id}/contact-preferences",
+            get(contact::preferences::<S, C>).put(contact::set_preferences::<S, C>),
+        )
+        .route(
+            "/people/{person_id}/messages",
+            get(contact::messages::<S, C>).post(contact::queue::<S, C>),
+        )
 }
 
 /// The routes that take more than the application's small-body limit (a document upload), with
@@ -848,7 +863,8 @@ impl Modify for BearerAuth {
         case::list, case::open, case::close,
         entry::list, entry::add, entry::update,
         document::upload, document::list, document::download,
-        referral::list, referral::create, referral::read, referral::triage, referral::accept),
+        referral::list, referral::create, referral::read, referral::triage, referral::accept,
+        contact::preferences, contact::set_preferences, contact::queue, contact::messages),
     components(schemas(ErrorBody, crate::error::FieldError, PersonRequest, PersonResponse, PersonPage, PersonListItem, LookupRequest, LookupResponse, ServiceResponse, MeResponse, AssignmentRequest, BreakGlassRequest, BreakGlassResponse, AccessEvent,
         catalogue::FieldResponse, catalogue::ChoiceResponse, catalogue::ConfigurationResponse, catalogue::FieldGroupResponse, catalogue::CodeResponse,
         record::CorrectionResponse, record::ExportResponse, record::PaperResponse,
@@ -856,7 +872,8 @@ impl Modify for BearerAuth {
         case::CaseResponse, case::OpenCaseRequest, case::CloseCaseRequest,
         entry::EntryResponse, entry::NewEntryRequest, entry::EntryChangeRequest, entry::NoteFlagsBody,
         document::DocumentResponse,
-        referral::ReferralSummary, referral::ReferralLineResponse, referral::ReferralResponse, referral::TriageStep, referral::ReferralRequest, referral::TriageRequest, referral::AcceptRequest, referral::AcceptResponse)),
+        referral::ReferralSummary, referral::ReferralLineResponse, referral::ReferralResponse, referral::TriageStep, referral::ReferralRequest, referral::TriageRequest, referral::AcceptRequest, referral::AcceptResponse,
+        contact::PreferencesResponse, contact::PreferencesRequest, contact::MessageRequest, contact::MessageResponse, contact::AttemptResponse)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
