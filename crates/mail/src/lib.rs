@@ -47,8 +47,12 @@ pub struct SmtpConfig {
     pub security: SmtpSecurity,
     #[serde(default)]
     pub username: Option<String>,
-    #[serde(default)]
+    /// Never read from or written to the TOML file: it comes from `CONFIDANT_SMTP_PASSWORD` or the
+    /// file named by `password_file`.
+    #[serde(skip)]
     pub password: Option<String>,
+    #[serde(default)]
+    pub password_file: Option<std::path::PathBuf>,
     /// The domain of an email-to-SMS gateway; texts are not sent without one.
     #[serde(default)]
     pub sms_gateway: Option<String>,
@@ -99,11 +103,27 @@ impl SmtpConfig {
             security: SmtpSecurity::None,
             username: None,
             password: None,
+            password_file: None,
             sms_gateway: None,
             max_attempts: default_max_attempts(),
             backoff_seconds: default_backoff(),
             poll_seconds: default_poll(),
         }
+    }
+
+    /// The checks that need no connection: a usable sender address, plain SMTP only to loopback,
+    /// user name and password together.
+    pub fn check(&self) -> Result<(), MailConfigError> {
+        self.from
+            .parse::<Mailbox>()
+            .map_err(|_| MailConfigError::From)?;
+        if self.security == SmtpSecurity::None && !is_loopback(&self.host) {
+            return Err(MailConfigError::PlainNotLoopback);
+        }
+        if self.username.is_some() != (self.password.is_some() || self.password_file.is_some()) {
+            return Err(MailConfigError::Credentials);
+        }
+        Ok(())
     }
 
     pub fn retry_policy(&self) -> confidant_core::message::RetryPolicy {
@@ -150,6 +170,7 @@ fn is_loopback(host: &str) -> bool {
 impl SmtpMailer {
     /// The transport for `config`. Call it inside a Tokio runtime: the connection pool runs there.
     pub fn new(config: &SmtpConfig) -> Result<Self, MailConfigError> {
+        config.check()?;
         let from: Mailbox = config.from.parse().map_err(|_| MailConfigError::From)?;
         let builder = match config.security {
             SmtpSecurity::None => {
