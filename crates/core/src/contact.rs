@@ -13,7 +13,7 @@
 //!   transaction (`contact_preferences.read`, `contact_preferences.update`). Input is checked after
 //!   the permit, so a refusal and a missing person answer the same, and bad input writes nothing.
 //! - A contact recorded through a refused channel is refused, naming the channel
-//!   ([`Confidant::check_contact_channel`], called when an entry is added); so is a message
+//!   (`Confidant::check_contact_channel`, called when an entry is added); so is a message
 //!   ([`crate::message`]).
 
 use std::collections::BTreeMap;
