@@ -12,7 +12,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 /// Environment variables with the `CONFIDANT_` prefix that are not configuration keys.
-const NOT_KEYS: &[&str] = &["master_key", "config", "test_postgres_url"];
+const NOT_KEYS: &[&str] = &["master_key", "config", "test_postgres_url", "smtp_password"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -57,6 +57,10 @@ pub struct Config {
     /// Mark cookies `Secure` with the `__Host-` prefix. Default: on when serving TLS. Turn it on when a
     /// proxy in front terminates TLS.
     pub secure_cookies: Option<bool>,
+    /// The SMTP server the outbox sends through (`[smtp]`); without it messages wait in the outbox.
+    /// The password comes from `CONFIDANT_SMTP_PASSWORD` or `smtp.password_file`.
+    #[serde(default)]
+    pub smtp: Option<confidant_mail::SmtpConfig>,
 }
 
 impl Default for Config {
@@ -78,6 +82,7 @@ impl Default for Config {
             tls_cert_file: None,
             tls_key_file: None,
             secure_cookies: None,
+            smtp: None,
         }
     }
 }
@@ -144,6 +149,13 @@ impl Config {
         if self.tls_cert_file.is_some() != self.tls_key_file.is_some() {
             bail!("invalid configuration: set both tls_cert_file and tls_key_file, or neither");
         }
+        if let Some(smtp) = &self.smtp {
+            let mut checked = smtp.clone();
+            checked.password = std::env::var("CONFIDANT_SMTP_PASSWORD").ok();
+            checked
+                .check()
+                .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log_level).map_err(|_| {
             anyhow::anyhow!("invalid configuration: log_level is not a valid filter")
         })?;
@@ -203,6 +215,31 @@ impl Config {
             secure_cookies: self.secure_cookies.unwrap_or(self.tls()),
             hsts: self.tls(),
         }
+    }
+
+    /// The SMTP configuration with its password (from `CONFIDANT_SMTP_PASSWORD` or
+    /// `smtp.password_file`), if an SMTP server is configured.
+    pub fn smtp(&self) -> anyhow::Result<Option<confidant_mail::SmtpConfig>> {
+        let Some(smtp) = &self.smtp else {
+            return Ok(None);
+        };
+        let mut smtp = smtp.clone();
+        smtp.password = match (
+            std::env::var("CONFIDANT_SMTP_PASSWORD").ok(),
+            &smtp.password_file,
+        ) {
+            (Some(p), _) => Some(p),
+            (None, Some(file)) => Some(
+                std::fs::read_to_string(file)
+                    .with_context(|| {
+                        format!("could not read smtp.password_file {}", file.display())
+                    })?
+                    .trim()
+                    .to_owned(),
+            ),
+            (None, None) => None,
+        };
+        Ok(Some(smtp))
     }
 
     pub fn master_key_path(&self) -> PathBuf {

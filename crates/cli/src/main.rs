@@ -4,6 +4,7 @@
 mod config;
 mod demo;
 mod keyfile;
+mod outbox;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
@@ -88,6 +89,15 @@ enum Command {
     /// Personal access tokens for the API.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// The outbox of emails and texts to people.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum OutboxCommand {
+    /// Try every message that is due now through the configured SMTP server, then exit.
+    Send,
 }
 
 #[derive(Debug, Subcommand)]
@@ -341,6 +351,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             serve_on(&config, listener, confidant).await?;
         }
         Command::Config(ConfigCommand::Show) => print!("{}", config.redacted_toml()?),
+        Command::Outbox(OutboxCommand::Send) => {
+            let Some(smtp) = config.smtp()? else {
+                bail!("no SMTP server is configured ([smtp] in the configuration file)");
+            };
+            let mailer = confidant_mail::SmtpMailer::new(&smtp)?;
+            let confidant = open(&config).await?;
+            let total = outbox::drain(&confidant, &mailer, smtp.retry_policy()).await?;
+            println!(
+                "outbox: {} sent, {} to retry later, {} given up, {} texts waiting (no text transport configured)",
+                total.sent, total.retrying, total.failed, total.waiting_for_transport
+            );
+            confidant.store().close().await;
+        }
         Command::Audit(AuditCommand::Verify { since_checkpoint }) => {
             let store = connect(&config, false).await?;
             require_schema(&store).await?;
@@ -788,6 +811,7 @@ async fn serve_on(
     confidant: Arc<Confidant<SqlStore, SystemClock>>,
 ) -> anyhow::Result<()> {
     tracing::info!(address = %listener.local_addr()?, tls = config.tls(), "serving");
+    let sender = outbox::spawn_sender(config, confidant.clone())?;
     let app = confidant_web::router(confidant.clone(), config.web());
     match (&config.tls_cert_file, &config.tls_key_file) {
         (Some(cert), Some(key)) => {
@@ -818,6 +842,9 @@ async fn serve_on(
                 .with_graceful_shutdown(shutdown_signal())
                 .await?;
         }
+    }
+    if let Some(sender) = sender {
+        sender.abort();
     }
     confidant.store().close().await;
     Ok(())

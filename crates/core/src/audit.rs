@@ -191,6 +191,21 @@ impl AuditDraft {
         }
     }
 
+    /// The outbox's sender trying a message that staff queued under a permit (audited then): the
+    /// actor is the system, the resource the message, the subject the person.
+    pub(crate) fn delivery(message_id: Uuid, person_id: Uuid, at: OffsetDateTime) -> Self {
+        Self {
+            at,
+            actor: "system".to_owned(),
+            action: "message.deliver",
+            resource_type: "message",
+            resource_id: Some(message_id),
+            subject_id: Some(person_id),
+            purpose: Purpose::Support,
+            outcome: Outcome::Ok,
+        }
+    }
+
     fn new(
         at: OffsetDateTime,
         actor: &Actor,

@@ -12,11 +12,13 @@
 pub mod account;
 pub mod audit;
 pub mod clock;
+pub mod contact;
 pub mod document;
 pub mod field;
 pub mod grant;
 pub mod identifier;
 pub mod keyring;
+pub mod message;
 pub mod name_index;
 pub mod organisation;
 pub mod person;

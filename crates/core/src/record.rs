@@ -595,6 +595,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             }
         }
         let _ = resource;
+        self.check_contact_channel(person_id, new.contact_type)
+            .await?;
         let (key, wrapped) = self.person_key(person_id).await?;
         let id = Uuid::now_v7();
         let present: Vec<(&str, &str)> = values

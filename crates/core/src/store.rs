@@ -1636,6 +1636,78 @@ pub trait Store: Send + Sync + 'static {
         person_id: Uuid,
         fields: &[&str],
     ) -> impl Future<Output = Result<Vec<Uuid>, StoreError>> + Send;
+    // --- contact preferences and messages ---
+    /// Records a new set of contact preferences (a new row; earlier ones stay) with its sealed code
+    /// word, if any.
+    fn set_contact_preferences(
+        &self,
+        preferences: &crate::contact::ContactPreferenceRecord,
+        fields: &SealedFields,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The person's current preferences: codes and flags only, nothing sealed (not audited, like
+    /// [`Store::placement`]; the checks that use it are part of an audited action).
+    fn contact_preferences(
+        &self,
+        person_id: Uuid,
+    ) -> impl Future<Output = Result<Option<crate::contact::ContactPreferenceRecord>, StoreError>> + Send;
+    /// Every set of the person's preferences with its sealed fields, newest first.
+    fn contact_preference_history(
+        &self,
+        person_id: Uuid,
+        audit: &AuditDraft,
+    ) -> impl Future<
+        Output = Result<Vec<(crate::contact::ContactPreferenceRecord, SealedFields)>, StoreError>,
+    > + Send;
+    /// Puts a message in the outbox with its sealed address and body.
+    fn queue_message(
+        &self,
+        message: &crate::message::MessageRecord,
+        fields: &SealedFields,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// A person's messages with their delivery log (oldest attempt first), newest message first.
+    fn messages_of(
+        &self,
+        person_id: Uuid,
+        audit: &AuditDraft,
+    ) -> impl Future<
+        Output = Result<
+            Vec<(
+                crate::message::MessageRecord,
+                Vec<crate::message::AttemptRecord>,
+            )>,
+            StoreError,
+        >,
+    > + Send;
+    /// Messages due for an attempt at `now_micros` (queued ones; also texts waiting for a transport
+    /// when `texts_sendable`), oldest first, at most `limit`. Ids and codes only.
+    fn due_messages(
+        &self,
+        now_micros: i64,
+        texts_sendable: bool,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<crate::message::MessageRecord>, StoreError>> + Send;
+    /// Claims a due message for one attempt (pushes its next attempt to `lease_until_micros`) if it
+    /// still has `expected_attempts`, and gives its sealed address and body; `None` if another
+    /// sender got there first or it is no longer due.
+    fn claim_message(
+        &self,
+        message_id: Uuid,
+        expected_attempts: i64,
+        now_micros: i64,
+        lease_until_micros: i64,
+    ) -> impl Future<Output = Result<Option<SealedFields>, StoreError>> + Send;
+    /// Logs one attempt (numbered after the last one logged) and moves the message to `state` with `attempts` counted.
+    fn record_attempt(
+        &self,
+        attempt: &crate::message::AttemptRecord,
+        state: crate::message::MessageState,
+        attempts: i64,
+        next_attempt_at_micros: Option<i64>,
+        finished_at_micros: Option<i64>,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     // --- the audit chain ---
     /// Appends a standalone event (a refusal, an attempt on something missing).

@@ -20,7 +20,9 @@ use std::str::FromStr;
 use std::sync::Once;
 
 use confidant_core::audit::{AuditDraft, AuditEvent, Checkpoint, seal_event};
+use confidant_core::contact::ContactPreferenceRecord;
 use confidant_core::field::{FieldGroups, IndexField, PersonField, RecordKind};
+use confidant_core::message::{AttemptRecord, MessageRecord, MessageState};
 use confidant_core::name_index::GramDigest;
 use confidant_core::store::{
     ApiTokenRecord, ApprovalRecord, ApprovalState, CaseRecord, ChangeStamp, ClosureReason,
@@ -38,6 +40,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Any, AnyPool, Connection, Executor, Row, SqlSafeStr, Transaction};
 use uuid::Uuid;
 
+mod contact;
 mod sharing;
 
 /// Which database a store runs on.
@@ -3198,6 +3201,94 @@ impl Store for SqlStore {
         append(&mut tx, audit).await?;
         commit(tx).await?;
         Ok(Some(found))
+    }
+
+    async fn set_contact_preferences(
+        &self,
+        preferences: &ContactPreferenceRecord,
+        fields: &SealedFields,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        contact::set_preferences(self, preferences, fields, audit).await
+    }
+
+    async fn contact_preferences(
+        &self,
+        person_id: Uuid,
+    ) -> Result<Option<ContactPreferenceRecord>, StoreError> {
+        contact::current_preferences(self, person_id).await
+    }
+
+    async fn contact_preference_history(
+        &self,
+        person_id: Uuid,
+        audit: &AuditDraft,
+    ) -> Result<Vec<(ContactPreferenceRecord, SealedFields)>, StoreError> {
+        contact::preference_history(self, person_id, audit).await
+    }
+
+    async fn queue_message(
+        &self,
+        message: &MessageRecord,
+        fields: &SealedFields,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        contact::queue_message(self, message, fields, audit).await
+    }
+
+    async fn messages_of(
+        &self,
+        person_id: Uuid,
+        audit: &AuditDraft,
+    ) -> Result<Vec<(MessageRecord, Vec<AttemptRecord>)>, StoreError> {
+        contact::messages_of(self, person_id, audit).await
+    }
+
+    async fn due_messages(
+        &self,
+        now_micros: i64,
+        texts_sendable: bool,
+        limit: u32,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        contact::due_messages(self, now_micros, texts_sendable, limit).await
+    }
+
+    async fn claim_message(
+        &self,
+        message_id: Uuid,
+        expected_attempts: i64,
+        now_micros: i64,
+        lease_until_micros: i64,
+    ) -> Result<Option<SealedFields>, StoreError> {
+        contact::claim_message(
+            self,
+            message_id,
+            expected_attempts,
+            now_micros,
+            lease_until_micros,
+        )
+        .await
+    }
+
+    async fn record_attempt(
+        &self,
+        attempt: &AttemptRecord,
+        state: MessageState,
+        attempts: i64,
+        next_attempt_at_micros: Option<i64>,
+        finished_at_micros: Option<i64>,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        contact::record_attempt(
+            self,
+            attempt,
+            state,
+            attempts,
+            next_attempt_at_micros,
+            finished_at_micros,
+            audit,
+        )
+        .await
     }
 
     async fn append_audit(&self, audit: &AuditDraft) -> Result<AuditEvent, StoreError> {

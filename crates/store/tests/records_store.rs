@@ -418,6 +418,49 @@ impl Store for Recorder {
         ) -> Result<bool, StoreError>;
         entry_flags(person_id: Uuid, kinds: &[RecordKind]) -> Result<Vec<(Uuid, bool)>, StoreError>;
         recipients_of(person_id: Uuid, fields: &[&str]) -> Result<Vec<Uuid>, StoreError>;
+        set_contact_preferences(
+            preferences: &confidant_core::contact::ContactPreferenceRecord,
+            fields: &SealedFields,
+            audit: &AuditDraft,
+        ) -> Result<(), StoreError>;
+        contact_preferences(
+            person_id: Uuid,
+        ) -> Result<Option<confidant_core::contact::ContactPreferenceRecord>, StoreError>;
+        contact_preference_history(
+            person_id: Uuid,
+            audit: &AuditDraft,
+        ) -> Result<Vec<(confidant_core::contact::ContactPreferenceRecord, SealedFields)>, StoreError>;
+        queue_message(
+            message: &confidant_core::message::MessageRecord,
+            fields: &SealedFields,
+            audit: &AuditDraft,
+        ) -> Result<(), StoreError>;
+        messages_of(
+            person_id: Uuid,
+            audit: &AuditDraft,
+        ) -> Result<
+            Vec<(confidant_core::message::MessageRecord, Vec<confidant_core::message::AttemptRecord>)>,
+            StoreError,
+        >;
+        due_messages(
+            now_micros: i64,
+            texts_sendable: bool,
+            limit: u32,
+        ) -> Result<Vec<confidant_core::message::MessageRecord>, StoreError>;
+        claim_message(
+            message_id: Uuid,
+            expected_attempts: i64,
+            now_micros: i64,
+            lease_until_micros: i64,
+        ) -> Result<Option<SealedFields>, StoreError>;
+        record_attempt(
+            attempt: &confidant_core::message::AttemptRecord,
+            state: confidant_core::message::MessageState,
+            attempts: i64,
+            next_attempt_at_micros: Option<i64>,
+            finished_at_micros: Option<i64>,
+            audit: &AuditDraft,
+        ) -> Result<(), StoreError>;
     }
 }
 

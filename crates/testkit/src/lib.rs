@@ -22,6 +22,8 @@ use uuid::Uuid;
 
 pub use confidant_core::synthetic::Synthetic;
 
+pub mod smtp;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TestBackend {
     Sqlite,

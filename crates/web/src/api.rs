@@ -6,6 +6,7 @@
 
 mod case;
 mod catalogue;
+mod contact;
 mod document;
 mod entry;
 mod record;
@@ -188,7 +189,21 @@ pub fn routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
             "/disclosures/{disclosure_id}/review",
             post(sharing::review::<S, C>),
         )
+        .merge(contact_routes())
         .fallback(|| async { ApiError::NotFound })
+}
+
+/// Contact preferences and messages (F4).
+fn contact_routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
+    Router::new()
+        .route(
+            "/people/{person_id}/contact-preferences",
+            get(contact::preferences::<S, C>).put(contact::set_preferences::<S, C>),
+        )
+        .route(
+            "/people/{person_id}/messages",
+            get(contact::messages::<S, C>).post(contact::queue::<S, C>),
+        )
 }
 
 /// The routes that take more than the application's small-body limit (a document upload), with
@@ -916,7 +931,8 @@ impl Modify for BearerAuth {
         sharing::categories, sharing::recipients, sharing::add_recipient, sharing::update_recipient, sharing::assign_staff, sharing::recipient_disclosures,
         sharing::consent_purposes, sharing::add_consent_purpose, sharing::consents, sharing::record_consent, sharing::restrict, sharing::lift,
         sharing::check, sharing::share, sharing::disclosures, sharing::disclosure, sharing::end_referral,
-        sharing::request_approval, sharing::approvals, sharing::decide, sharing::review_queue, sharing::review),
+        sharing::request_approval, sharing::approvals, sharing::decide, sharing::review_queue, sharing::review,
+        contact::preferences, contact::set_preferences, contact::queue, contact::messages),
     components(schemas(ErrorBody, crate::error::FieldError, PersonRequest, PersonResponse, PersonPage, PersonListItem, LookupRequest, LookupResponse, ServiceResponse, MeResponse, AssignmentRequest, BreakGlassRequest, BreakGlassResponse, AccessEvent,
         catalogue::FieldResponse, catalogue::ChoiceResponse, catalogue::ConfigurationResponse, catalogue::FieldGroupResponse, catalogue::CodeResponse,
         record::CorrectionResponse, record::ExportResponse, record::PaperResponse,
@@ -929,7 +945,8 @@ impl Modify for BearerAuth {
         sharing::ConsentPurposeResponse, sharing::ConsentPurposeRequest, sharing::ConsentResponse, sharing::ConsentLineResponse, sharing::RestrictionResponse,
         sharing::ConsentsResponse, sharing::ConsentRequest, sharing::RestrictionRequest, sharing::ShareBody, sharing::RuleResponse, sharing::CheckResponse,
         sharing::RefusedBody, sharing::PackageResponse, sharing::ApprovalResponse, sharing::ApprovalRequest, sharing::DecisionRequest, sharing::ReviewRequest,
-        sharing::CategoryResponse)),
+        sharing::CategoryResponse,
+        contact::PreferencesResponse, contact::PreferencesRequest, contact::MessageRequest, contact::MessageResponse, contact::AttemptResponse)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

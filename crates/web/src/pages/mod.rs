@@ -26,6 +26,7 @@ macro_rules! form_errors {
 pub mod account;
 pub mod admin;
 pub mod consent;
+pub mod contact;
 pub mod disclosure;
 pub mod document;
 pub mod form;
@@ -98,6 +99,10 @@ pub fn routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
             get(person::edit_form::<S, C>).post(person::edit_submit::<S, C>),
         )
         .route("/people/{person_id}/history", get(person::history::<S, C>))
+        .route(
+            "/people/{person_id}/contact",
+            get(contact::show::<S, C>).post(contact::save::<S, C>),
+        )
         .route(
             "/people/{person_id}/related/new",
             get(record::related_form::<S, C>).post(record::related_create::<S, C>),

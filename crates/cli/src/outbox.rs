@@ -1,0 +1,65 @@
+//! The outbox's sender: a background task of `serve` when an SMTP server is configured, and the
+//! `outbox send` command. Logs counts only, never an address or a text.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use confidant_core::message::{DeliveryReport, RetryPolicy};
+use confidant_core::{Confidant, SystemClock};
+use confidant_mail::SmtpMailer;
+use confidant_store::SqlStore;
+
+use crate::config::Config;
+
+/// Messages tried per batch.
+const BATCH: u32 = 100;
+
+/// Tries every message due now, batch after batch, until a batch finds nothing due.
+pub async fn drain(
+    confidant: &Confidant<SqlStore, SystemClock>,
+    mailer: &SmtpMailer,
+    policy: RetryPolicy,
+) -> anyhow::Result<DeliveryReport> {
+    let mut total = DeliveryReport::default();
+    loop {
+        let report = confidant.deliver_messages(mailer, policy, BATCH).await?;
+        let tried = report.sent + report.retrying + report.failed + report.waiting_for_transport;
+        total.sent += report.sent;
+        total.retrying += report.retrying;
+        total.failed += report.failed;
+        total.waiting_for_transport += report.waiting_for_transport;
+        if tried < BATCH as usize {
+            return Ok(total);
+        }
+    }
+}
+
+/// Starts the background sender when an SMTP server is configured.
+pub fn spawn_sender(
+    config: &Config,
+    confidant: Arc<Confidant<SqlStore, SystemClock>>,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    let Some(smtp) = config.smtp()? else {
+        tracing::info!("no SMTP server configured: messages wait in the outbox");
+        return Ok(None);
+    };
+    let mailer = SmtpMailer::new(&smtp)?;
+    let policy = smtp.retry_policy();
+    let every = Duration::from_secs(u64::from(smtp.poll_seconds.max(1)));
+    Ok(Some(tokio::spawn(async move {
+        loop {
+            match drain(&confidant, &mailer, policy).await {
+                Ok(r) if r != DeliveryReport::default() => tracing::info!(
+                    sent = r.sent,
+                    retrying = r.retrying,
+                    failed = r.failed,
+                    waiting_for_text_transport = r.waiting_for_transport,
+                    "outbox run"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "outbox run failed"),
+            }
+            tokio::time::sleep(every).await;
+        }
+    })))
+}

@@ -1,0 +1,797 @@
+//! Messages to a person (R17): templated emails and texts, queued in an outbox and delivered by a
+//! transport (SMTP in `confidant-store::mail`) with retries and a delivery log.
+//!
+//! Guarantees:
+//! - Outgoing messages come only from templates, and a template is checked when it is made
+//!   ([`Template::new`]) and again when it is rendered: no name placeholders (never a full name), no
+//!   placeholder of a special-category or criminal-offence field, no urgent wording and nothing
+//!   marked urgent; the rendered text must contain neither the person's given nor family name.
+//! - A message through a channel the person refused is refused, naming the channel.
+//! - The address and the body are sealed with the person's key (`record_field`, under the message's
+//!   id), so erasing the person reaches the outbox too. The delivery log holds ids, attempt numbers,
+//!   outcomes, SMTP reply codes and times, never an address or a body.
+//! - Queueing and reading the log need `person.update` / `person.read` on the person and are
+//!   audited; each delivery attempt is audited (`message.deliver`, actor `system`) in the same
+//!   transaction as its log entry.
+//! - Texts go only through a configured email-to-SMS gateway; without one they wait, marked "no
+//!   text transport configured", and go once a transport can send them.
+
+use std::fmt;
+use std::future::Future;
+
+use confidant_policy::{Action, Actor};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::audit::{AuditDraft, Purpose};
+use crate::contact::Channel;
+use crate::field::{Classification, PersonField, RECORD_FIELDS};
+use crate::organisation::micros;
+use crate::person::{PersonError, Violation, Violations, from_micros};
+use crate::record::{open_value, seal_values};
+use crate::store::Store;
+use crate::{Clock, Confidant};
+
+const TO: &str = "to";
+const BODY: &str = "body";
+
+/// Words that make a message urgent, or say more than a reminder should.
+const URGENT_WORDS: [&str; 8] = [
+    "urgent",
+    "urgently",
+    "emergency",
+    "crisis",
+    "immediately",
+    "asap",
+    "danger",
+    "police",
+];
+
+/// The placeholders a template may use.
+const PLACEHOLDERS: [&str; 2] = ["date", "time"];
+
+/// The templates Confidant sends from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TemplateCode {
+    AppointmentReminder,
+    PleaseGetInTouch,
+}
+
+impl TemplateCode {
+    pub const ALL: [TemplateCode; 2] = [
+        TemplateCode::AppointmentReminder,
+        TemplateCode::PleaseGetInTouch,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            TemplateCode::AppointmentReminder => "appointment_reminder",
+            TemplateCode::PleaseGetInTouch => "please_get_in_touch",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            TemplateCode::AppointmentReminder => "Appointment reminder",
+            TemplateCode::PleaseGetInTouch => "Please get in touch",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<TemplateCode> {
+        TemplateCode::ALL.into_iter().find(|t| t.code() == code)
+    }
+
+    /// The checked template.
+    pub fn template(self) -> Template {
+        let (subject, body) = match self {
+            TemplateCode::AppointmentReminder => (
+                "Appointment reminder",
+                "Hello. This is a reminder of your appointment on {date} at {time}. \
+                 Reply to this message if you need to change it.",
+            ),
+            TemplateCode::PleaseGetInTouch => (
+                "Please get in touch",
+                "Hello. Please get in touch with us when it suits you.",
+            ),
+        };
+        Template {
+            code: self,
+            subject,
+            body,
+        }
+    }
+}
+
+/// A template that passed the checks. Only [`Template::new`] (which checks) and the built-in set
+/// (checked by a test through the same function) make one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    pub code: TemplateCode,
+    pub subject: &'static str,
+    pub body: &'static str,
+}
+
+impl Template {
+    /// Checks a template's text: placeholders only from the allowed set (never a name, never a
+    /// special-category or criminal-offence field), no urgent wording, not marked urgent.
+    pub fn new(
+        code: TemplateCode,
+        subject: &'static str,
+        body: &'static str,
+        marked_urgent: bool,
+    ) -> Result<Template, Violations> {
+        let mut violations = check_text(subject, body);
+        if marked_urgent {
+            violations.push(Violation::new(
+                "template",
+                "a message may not be marked urgent",
+            ));
+        }
+        if violations.is_empty() {
+            Ok(Template {
+                code,
+                subject,
+                body,
+            })
+        } else {
+            Err(Violations(violations))
+        }
+    }
+
+    /// Fills the placeholders and checks the result again, against the person's names too.
+    pub fn render(
+        &self,
+        values: &[(&str, String)],
+        names: &[&str],
+    ) -> Result<(String, String), Violations> {
+        let fill = |text: &str| {
+            let mut out = text.to_owned();
+            for (name, value) in values {
+                out = out.replace(&format!("{{{name}}}"), value);
+            }
+            out
+        };
+        let (subject, body) = (fill(self.subject), fill(self.body));
+        let mut violations = check_text(&subject, &body);
+        if placeholders(&subject)
+            .chain(placeholders(&body))
+            .next()
+            .is_some()
+        {
+            violations.push(Violation::new(
+                "template",
+                "a placeholder of the template has no value",
+            ));
+        }
+        let text: Vec<String> = words(&subject).chain(words(&body)).collect();
+        let named = names.iter().any(|name| {
+            let name_words: Vec<String> = words(name).collect();
+            !name_words.is_empty()
+                && text
+                    .windows(name_words.len())
+                    .any(|w| w == name_words.as_slice())
+        });
+        if named {
+            violations.push(Violation::new(
+                "template",
+                "the message would contain the person's name",
+            ));
+        }
+        if violations.is_empty() {
+            Ok((subject, body))
+        } else {
+            Err(Violations(violations))
+        }
+    }
+}
+
+fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+}
+
+/// The `{name}` placeholders of a text.
+fn placeholders(text: &str) -> impl Iterator<Item = &str> {
+    text.split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name.trim()))
+}
+
+/// Whether a catalogue field code is special-category or criminal-offence data.
+fn is_sensitive_field(code: &str) -> bool {
+    let sensitive = |c: Classification| {
+        matches!(
+            c,
+            Classification::SpecialCategory(_) | Classification::CriminalOffence
+        )
+    };
+    PersonField::from_code(code).is_some_and(|f| sensitive(f.spec().classification))
+        || RECORD_FIELDS
+            .iter()
+            .any(|s| s.code == code && sensitive(s.classification))
+}
+
+fn check_text(subject: &str, body: &str) -> Vec<Violation> {
+    let mut violations = Vec::new();
+    for name in placeholders(subject).chain(placeholders(body)) {
+        let message = if matches!(
+            name,
+            "given_name" | "family_name" | "full_name" | "name" | "preferred_name"
+        ) {
+            "a template may not name the person (no name placeholders)".to_owned()
+        } else if is_sensitive_field(name) {
+            format!("a template may not hold special category or criminal offence data ({name})")
+        } else if PLACEHOLDERS.contains(&name) {
+            continue;
+        } else {
+            format!("unknown placeholder ({name}); allowed: date, time")
+        };
+        violations.push(Violation::new("template", message));
+    }
+    if words(subject)
+        .chain(words(body))
+        .any(|w| URGENT_WORDS.contains(&w.as_str()))
+    {
+        violations.push(Violation::new(
+            "template",
+            "a message may not say or suggest anything urgent",
+        ));
+    }
+    violations
+}
+
+/// Where a message stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageState {
+    /// Waiting for its next attempt.
+    Queued,
+    /// A text waiting because no text transport is configured.
+    NoTransport,
+    Sent,
+    /// Given up: too many failures, a permanent refusal, or the person was erased.
+    Failed,
+}
+
+impl MessageState {
+    pub fn code(self) -> &'static str {
+        match self {
+            MessageState::Queued => "queued",
+            MessageState::NoTransport => "no_transport",
+            MessageState::Sent => "sent",
+            MessageState::Failed => "failed",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            MessageState::Queued => "Queued",
+            MessageState::NoTransport => "Waiting: no text transport configured",
+            MessageState::Sent => "Sent",
+            MessageState::Failed => "Failed",
+        }
+    }
+    pub fn from_code(code: &str) -> Option<MessageState> {
+        [
+            MessageState::Queued,
+            MessageState::NoTransport,
+            MessageState::Sent,
+            MessageState::Failed,
+        ]
+        .into_iter()
+        .find(|s| s.code() == code)
+    }
+}
+
+/// How one delivery attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    Sent,
+    /// The server asked to try later (4xx) or could not be reached.
+    TemporaryFailure,
+    /// The server refused the message (5xx).
+    PermanentFailure,
+    NoTransport,
+    /// The person's key was destroyed: nothing left to send.
+    Erased,
+}
+
+impl AttemptOutcome {
+    pub fn code(self) -> &'static str {
+        match self {
+            AttemptOutcome::Sent => "sent",
+            AttemptOutcome::TemporaryFailure => "temporary_failure",
+            AttemptOutcome::PermanentFailure => "permanent_failure",
+            AttemptOutcome::NoTransport => "no_transport",
+            AttemptOutcome::Erased => "erased",
+        }
+    }
+    pub fn from_code(code: &str) -> Option<AttemptOutcome> {
+        [
+            AttemptOutcome::Sent,
+            AttemptOutcome::TemporaryFailure,
+            AttemptOutcome::PermanentFailure,
+            AttemptOutcome::NoTransport,
+            AttemptOutcome::Erased,
+        ]
+        .into_iter()
+        .find(|o| o.code() == code)
+    }
+}
+
+/// A message in the outbox as stored: ids, codes and times (address and body sealed under `id`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRecord {
+    pub id: Uuid,
+    pub person_id: Uuid,
+    pub channel: Channel,
+    pub template: TemplateCode,
+    pub key_version: i64,
+    pub state: MessageState,
+    pub attempts: i64,
+    pub next_attempt_at_micros: Option<i64>,
+    pub queued_by: String,
+    pub queued_at_micros: i64,
+    pub finished_at_micros: Option<i64>,
+}
+
+/// One line of the delivery log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptRecord {
+    pub message_id: Uuid,
+    pub attempt: i64,
+    pub at_micros: i64,
+    pub outcome: AttemptOutcome,
+    /// The SMTP reply code, when the server gave one.
+    pub reply_code: Option<i64>,
+}
+
+/// A message as shown in the delivery log (no address, no body).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageStatus {
+    pub record: MessageRecord,
+    pub attempts: Vec<AttemptRecord>,
+}
+
+/// A message to queue, as a form or the API gives it; checked after the permit.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct NewMessage {
+    /// `email` or `text`.
+    pub channel: String,
+    /// A template code (`appointment_reminder`, `please_get_in_touch`).
+    pub template: String,
+    /// When the appointment is (an appointment reminder needs it).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub at: Option<OffsetDateTime>,
+}
+
+/// A message ready for the transport. Prints no address and no text.
+pub struct Outgoing {
+    pub message_id: Uuid,
+    pub channel: Channel,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+impl fmt::Debug for Outgoing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Outgoing")
+            .field("message_id", &self.message_id)
+            .field("channel", &self.channel)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a transport did not deliver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryFailure {
+    /// Try again later (an SMTP 4xx, or no connection).
+    Temporary { reply_code: Option<u16> },
+    /// The server refused it for good (an SMTP 5xx).
+    Permanent { reply_code: Option<u16> },
+    /// This transport cannot send on this channel (texts without a gateway).
+    NoTransport,
+}
+
+/// The port a message leaves through.
+pub trait MessageTransport: Send + Sync {
+    /// Whether texts can be sent (an email-to-SMS gateway is configured).
+    fn sends_texts(&self) -> bool;
+    fn deliver(
+        &self,
+        message: &Outgoing,
+    ) -> impl Future<Output = Result<(), DeliveryFailure>> + Send;
+}
+
+/// How often and how far apart delivery is tried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    /// The wait after the first failure; each further failure doubles it (at most a day).
+    pub backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 5,
+            backoff: Duration::minutes(1),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait after the `attempt`th failure (1-based).
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let factor = 2_i32.saturating_pow(attempt.saturating_sub(1).min(20));
+        (self.backoff * factor).min(Duration::days(1))
+    }
+}
+
+/// What one run of the sender did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeliveryReport {
+    pub sent: usize,
+    pub retrying: usize,
+    pub failed: usize,
+    pub waiting_for_transport: usize,
+}
+
+/// How long a claimed message is kept from other senders while this one tries it.
+const LEASE: Duration = Duration::minutes(5);
+
+impl<S: Store, C: Clock> Confidant<S, C> {
+    /// Queues a templated email or text to the person. Refused (naming the field) when the channel
+    /// is not email or text, the person refused it, the template is unknown or needs a time not
+    /// given, the person has no address for it, or the rendered text fails the checks.
+    pub async fn queue_message(
+        &self,
+        actor: &Actor,
+        purpose: Purpose,
+        person_id: Uuid,
+        new: &NewMessage,
+    ) -> Result<MessageStatus, PersonError> {
+        let (permit, _) = self
+            .permit_on_person(actor, Action::PersonUpdate, person_id, purpose)
+            .await?;
+        let mut violations = Vec::new();
+        let channel = Channel::from_code(new.channel.trim());
+        if !matches!(channel, Some(Channel::Email | Channel::Text)) {
+            violations.push(Violation::new("channel", "channel must be email or text"));
+        }
+        let template = TemplateCode::from_code(new.template.trim());
+        if template.is_none() {
+            violations.push(Violation::new(
+                "template",
+                "template must be appointment_reminder or please_get_in_touch",
+            ));
+        }
+        if template == Some(TemplateCode::AppointmentReminder) && new.at.is_none() {
+            violations.push(Violation::new(
+                "at",
+                "an appointment reminder needs the appointment's time",
+            ));
+        }
+        let (Some(channel), Some(template), true) = (channel, template, violations.is_empty())
+        else {
+            return Err(PersonError::Invalid(Violations(violations)));
+        };
+        self.check_channel(person_id, channel, "channel").await?;
+        let person = self.read_person(actor, purpose, person_id).await?;
+        let (safe, usual, what) = match channel {
+            Channel::Email => (PersonField::SafeEmail, PersonField::Email, "email address"),
+            _ => (PersonField::SafePhone, PersonField::Phone, "phone number"),
+        };
+        let Some(to) = person.get(safe).or_else(|| person.get(usual)) else {
+            return Err(PersonError::Invalid(Violations(vec![Violation::new(
+                "channel",
+                format!("the person has no {what} on record"),
+            )])));
+        };
+        let mut values = Vec::new();
+        if let Some(at) = new.at {
+            let date = at
+                .format(time::macros::format_description!(
+                    "[weekday] [day padding:none] [month repr:long] [year]"
+                ))
+                .unwrap_or_default();
+            let clock = at
+                .format(time::macros::format_description!("[hour]:[minute]"))
+                .unwrap_or_default();
+            values.push(("date", date));
+            values.push(("time", clock));
+        }
+        let names: Vec<&str> = [PersonField::GivenName, PersonField::FamilyName]
+            .into_iter()
+            .filter_map(|f| person.get(f))
+            .collect();
+        let (subject, body) = template
+            .template()
+            .render(&values, &names)
+            .map_err(PersonError::Invalid)?;
+        let (key, wrapped) = self.person_key(person_id).await?;
+        let now = self.clock.now();
+        let id = Uuid::now_v7();
+        let full = format!("{subject}\n{body}");
+        let sealed = seal_values(&key, id, wrapped.version, [(TO, to), (BODY, full.as_str())]);
+        let record = MessageRecord {
+            id,
+            person_id,
+            channel,
+            template,
+            key_version: wrapped.version,
+            state: MessageState::Queued,
+            attempts: 0,
+            next_attempt_at_micros: Some(micros(now)),
+            queued_by: actor.audit_id(),
+            queued_at_micros: micros(now),
+            finished_at_micros: None,
+        };
+        let audit = AuditDraft::permitted(&permit, purpose, now).named("message.queue");
+        self.store.queue_message(&record, &sealed, &audit).await?;
+        Ok(MessageStatus {
+            record,
+            attempts: Vec::new(),
+        })
+    }
+
+    /// The person's messages with their delivery log, newest first.
+    pub async fn messages(
+        &self,
+        actor: &Actor,
+        purpose: Purpose,
+        person_id: Uuid,
+    ) -> Result<Vec<MessageStatus>, PersonError> {
+        let (permit, _) = self
+            .permit_on_person(actor, Action::PersonRead, person_id, purpose)
+            .await?;
+        let audit = AuditDraft::permitted(&permit, purpose, self.clock.now()).named("message.read");
+        Ok(self
+            .store
+            .messages_of(person_id, &audit)
+            .await?
+            .into_iter()
+            .map(|(record, attempts)| MessageStatus { record, attempts })
+            .collect())
+    }
+
+    /// One run of the outbox's sender: tries every message that is due (at most `limit`), records
+    /// each attempt, and schedules retries with back-off until `policy.max_attempts`. Several
+    /// senders may run at once: each message is claimed before it is tried.
+    pub async fn deliver_messages<T: MessageTransport>(
+        &self,
+        transport: &T,
+        policy: RetryPolicy,
+        limit: u32,
+    ) -> Result<DeliveryReport, PersonError> {
+        let mut report = DeliveryReport::default();
+        let now = self.clock.now();
+        let due = self
+            .store
+            .due_messages(micros(now), transport.sends_texts(), limit)
+            .await?;
+        for message in due {
+            let Some(sealed) = self
+                .store
+                .claim_message(
+                    message.id,
+                    message.attempts,
+                    micros(now),
+                    micros(now + LEASE),
+                )
+                .await?
+            else {
+                continue;
+            };
+            let attempt = message.attempts + 1;
+            let outcome = match self.store.data_key(message.person_id).await? {
+                None => Err((AttemptOutcome::Erased, None)),
+                Some(wrapped) => {
+                    let key = self.keys.data_key(&wrapped)?;
+                    let open = |code: &str| -> Result<String, PersonError> {
+                        let bytes = sealed
+                            .iter()
+                            .find(|(c, _)| c == code)
+                            .map(|(_, b)| b)
+                            .ok_or(PersonError::Crypto(
+                                confidant_crypto::CryptoError::Malformed,
+                            ))?;
+                        Ok(open_value(
+                            &key,
+                            message.id,
+                            message.key_version,
+                            code,
+                            bytes,
+                        )?)
+                    };
+                    let to = open(TO)?;
+                    let full = open(BODY)?;
+                    let (subject, body) = full.split_once('\n').unwrap_or(("", full.as_str()));
+                    let outgoing = Outgoing {
+                        message_id: message.id,
+                        channel: message.channel,
+                        to,
+                        subject: subject.to_owned(),
+                        body: body.to_owned(),
+                    };
+                    match transport.deliver(&outgoing).await {
+                        Ok(()) => Ok(()),
+                        Err(DeliveryFailure::Temporary { reply_code }) => {
+                            Err((AttemptOutcome::TemporaryFailure, reply_code))
+                        }
+                        Err(DeliveryFailure::Permanent { reply_code }) => {
+                            Err((AttemptOutcome::PermanentFailure, reply_code))
+                        }
+                        Err(DeliveryFailure::NoTransport) => {
+                            Err((AttemptOutcome::NoTransport, None))
+                        }
+                    }
+                }
+            };
+            let at = self.clock.now();
+            let (outcome, reply_code, state, next) = match outcome {
+                Ok(()) => (AttemptOutcome::Sent, None, MessageState::Sent, None),
+                Err((AttemptOutcome::TemporaryFailure, code))
+                    if attempt < i64::from(policy.max_attempts) =>
+                {
+                    let delay = policy.delay(u32::try_from(attempt).unwrap_or(u32::MAX));
+                    (
+                        AttemptOutcome::TemporaryFailure,
+                        code,
+                        MessageState::Queued,
+                        Some(micros(at + delay)),
+                    )
+                }
+                Err((AttemptOutcome::NoTransport, _)) => (
+                    AttemptOutcome::NoTransport,
+                    None,
+                    MessageState::NoTransport,
+                    Some(micros(at)),
+                ),
+                Err((outcome, code)) => (outcome, code, MessageState::Failed, None),
+            };
+            match state {
+                MessageState::Sent => report.sent += 1,
+                MessageState::Queued => report.retrying += 1,
+                MessageState::Failed => report.failed += 1,
+                MessageState::NoTransport => report.waiting_for_transport += 1,
+            }
+            // Waiting for a text transport is not a failed attempt: it does not count.
+            let counted = if state == MessageState::NoTransport {
+                message.attempts
+            } else {
+                attempt
+            };
+            let log = AttemptRecord {
+                message_id: message.id,
+                attempt,
+                at_micros: micros(at),
+                outcome,
+                reply_code: reply_code.map(i64::from),
+            };
+            let finished =
+                matches!(state, MessageState::Sent | MessageState::Failed).then_some(micros(at));
+            let audit = AuditDraft::delivery(message.id, message.person_id, at);
+            self.store
+                .record_attempt(&log, state, counted, next, finished, &audit)
+                .await?;
+        }
+        Ok(report)
+    }
+}
+
+impl MessageRecord {
+    pub fn queued_at(&self) -> OffsetDateTime {
+        from_micros(self.queued_at_micros)
+    }
+    pub fn finished_at(&self) -> Option<OffsetDateTime> {
+        self.finished_at_micros.map(from_micros)
+    }
+}
+
+impl AttemptRecord {
+    pub fn at(&self) -> OffsetDateTime {
+        from_micros(self.at_micros)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(v: &Violations) -> Vec<&str> {
+        v.0.iter().map(|v| v.message.as_str()).collect()
+    }
+
+    #[test]
+    fn the_built_in_templates_pass_their_own_checks() {
+        for code in TemplateCode::ALL {
+            let t = code.template();
+            assert_eq!(Template::new(code, t.subject, t.body, false), Ok(t));
+        }
+    }
+
+    #[test]
+    fn a_template_naming_the_person_is_refused() {
+        let e = Template::new(
+            TemplateCode::PleaseGetInTouch,
+            "Hello",
+            "Dear {given_name} {family_name}, please call.",
+            false,
+        )
+        .expect_err("names");
+        assert!(fields(&e).iter().all(|m| m.contains("name")), "{e:?}");
+    }
+
+    #[test]
+    fn a_template_with_special_category_or_criminal_offence_fields_is_refused() {
+        for field in ["mental_health", "convictions", "sexual_orientation"] {
+            let body: &'static str = Box::leak(format!("About your {{{field}}}").into_boxed_str());
+            let e = Template::new(TemplateCode::PleaseGetInTouch, "Hello", body, false)
+                .expect_err("sensitive");
+            assert!(fields(&e)[0].contains("special category"), "{field}");
+        }
+    }
+
+    #[test]
+    fn urgent_wording_or_an_urgent_mark_is_refused() {
+        assert!(
+            Template::new(
+                TemplateCode::PleaseGetInTouch,
+                "URGENT",
+                "Please call",
+                false
+            )
+            .is_err()
+        );
+        assert!(
+            Template::new(
+                TemplateCode::PleaseGetInTouch,
+                "Hello",
+                "This is an emergency.",
+                false
+            )
+            .is_err()
+        );
+        assert!(
+            Template::new(TemplateCode::PleaseGetInTouch, "Hello", "Please call", true).is_err()
+        );
+    }
+
+    #[test]
+    fn rendering_refuses_a_text_that_would_name_the_person() {
+        let t = TemplateCode::AppointmentReminder.template();
+        let ok = t.render(
+            &[
+                ("date", "Monday 23 November 2026".into()),
+                ("time", "10:00".into()),
+            ],
+            &["Alice", "Smith"],
+        );
+        assert!(ok.is_ok());
+        // A date string that happens to hold a name (say the person is called "Monday").
+        let e = t
+            .render(
+                &[
+                    ("date", "Monday 23 November 2026".into()),
+                    ("time", "10:00".into()),
+                ],
+                &["Monday"],
+            )
+            .expect_err("named");
+        assert!(fields(&e)[0].contains("name"));
+        // A missing value is refused, not sent with the placeholder showing.
+        assert!(t.render(&[], &["Alice"]).is_err());
+    }
+
+    #[test]
+    fn back_off_doubles_and_is_capped() {
+        let p = RetryPolicy {
+            max_attempts: 5,
+            backoff: Duration::seconds(10),
+        };
+        assert_eq!(p.delay(1), Duration::seconds(10));
+        assert_eq!(p.delay(3), Duration::seconds(40));
+        assert_eq!(p.delay(40), Duration::days(1));
+    }
+}

@@ -1,0 +1,345 @@
+//! Contact preferences and the outbox (F4, R16-R17): the SQL behind the `Store` methods of that
+//! section. Rows hold ids, codes, flags and times; code words, addresses and bodies are sealed in
+//! `record_field` under the row's id.
+
+use confidant_core::audit::AuditDraft;
+use confidant_core::contact::{Channel, ContactPreferenceRecord};
+use confidant_core::message::{
+    AttemptOutcome, AttemptRecord, MessageRecord, MessageState, TemplateCode,
+};
+use confidant_core::store::{SealedFields, StoreError};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use uuid::Uuid;
+
+use super::{
+    SqlStore, append, backend_error, coded, commit, flag, grouped_fields, id, insert_fields,
+    is_unique_violation, record_fields,
+};
+
+const PREFERENCE_COLUMNS: &str = "id, person_id, allowed, refused, no_voicemail, has_code_word, key_version, recorded_by, recorded_at";
+const MESSAGE_COLUMNS: &str = "id, person_id, channel, template, key_version, state, attempts, next_attempt_at, queued_by, queued_at, finished_at";
+
+fn channel_list(channels: &[Channel]) -> String {
+    channels
+        .iter()
+        .map(|c| c.code())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn parse_channels(row: &AnyRow, column: &str) -> Result<Vec<Channel>, StoreError> {
+    let text: String = row.try_get(column).map_err(backend_error)?;
+    text.split(',')
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            Channel::from_code(c).ok_or_else(|| StoreError::Backend("unknown channel code".into()))
+        })
+        .collect()
+}
+
+fn preference_from_row(row: &AnyRow) -> Result<ContactPreferenceRecord, StoreError> {
+    Ok(ContactPreferenceRecord {
+        id: id(row, "id")?,
+        person_id: id(row, "person_id")?,
+        allowed: parse_channels(row, "allowed")?,
+        refused: parse_channels(row, "refused")?,
+        no_voicemail: flag(row, "no_voicemail")?,
+        has_code_word: flag(row, "has_code_word")?,
+        key_version: row.try_get("key_version").map_err(backend_error)?,
+        recorded_by: row.try_get("recorded_by").map_err(backend_error)?,
+        recorded_at_micros: row.try_get("recorded_at").map_err(backend_error)?,
+    })
+}
+
+fn message_from_row(row: &AnyRow) -> Result<MessageRecord, StoreError> {
+    Ok(MessageRecord {
+        id: id(row, "id")?,
+        person_id: id(row, "person_id")?,
+        channel: coded(row, "channel", Channel::from_code, "channel")?,
+        template: coded(row, "template", TemplateCode::from_code, "template")?,
+        key_version: row.try_get("key_version").map_err(backend_error)?,
+        state: coded(row, "state", MessageState::from_code, "message state")?,
+        attempts: row.try_get("attempts").map_err(backend_error)?,
+        next_attempt_at_micros: row.try_get("next_attempt_at").map_err(backend_error)?,
+        queued_by: row.try_get("queued_by").map_err(backend_error)?,
+        queued_at_micros: row.try_get("queued_at").map_err(backend_error)?,
+        finished_at_micros: row.try_get("finished_at").map_err(backend_error)?,
+    })
+}
+
+fn attempt_from_row(row: &AnyRow) -> Result<AttemptRecord, StoreError> {
+    Ok(AttemptRecord {
+        message_id: id(row, "message_id")?,
+        attempt: row.try_get("attempt").map_err(backend_error)?,
+        at_micros: row.try_get("at").map_err(backend_error)?,
+        outcome: coded(row, "outcome", AttemptOutcome::from_code, "attempt outcome")?,
+        reply_code: row.try_get("reply_code").map_err(backend_error)?,
+    })
+}
+
+pub(crate) async fn set_preferences(
+    store: &SqlStore,
+    p: &ContactPreferenceRecord,
+    fields: &SealedFields,
+    audit: &AuditDraft,
+) -> Result<(), StoreError> {
+    let mut tx = store.begin_write().await?;
+    sqlx::query(
+        "INSERT INTO contact_preference (id, person_id, allowed, refused, no_voicemail, has_code_word, key_version, \
+         recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(p.id.to_string())
+    .bind(p.person_id.to_string())
+    .bind(channel_list(&p.allowed))
+    .bind(channel_list(&p.refused))
+    .bind(i64::from(p.no_voicemail))
+    .bind(i64::from(p.has_code_word))
+    .bind(p.key_version)
+    .bind(&p.recorded_by)
+    .bind(p.recorded_at_micros)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StoreError::Conflict("those preferences exist")
+        } else {
+            backend_error(e)
+        }
+    })?;
+    insert_fields(&mut tx, p.id, fields).await?;
+    append(&mut tx, audit).await?;
+    commit(tx).await
+}
+
+pub(crate) async fn current_preferences(
+    store: &SqlStore,
+    person_id: Uuid,
+) -> Result<Option<ContactPreferenceRecord>, StoreError> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {PREFERENCE_COLUMNS} FROM contact_preference WHERE person_id = $1 \
+         ORDER BY recorded_at DESC, id DESC LIMIT 1"
+    )))
+    .bind(person_id.to_string())
+    .fetch_optional(&store.pool)
+    .await
+    .map_err(backend_error)?
+    .as_ref()
+    .map(preference_from_row)
+    .transpose()
+}
+
+pub(crate) async fn preference_history(
+    store: &SqlStore,
+    person_id: Uuid,
+    audit: &AuditDraft,
+) -> Result<Vec<(ContactPreferenceRecord, SealedFields)>, StoreError> {
+    let pid = person_id.to_string();
+    let mut tx = store.begin_write().await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {PREFERENCE_COLUMNS} FROM contact_preference WHERE person_id = $1 \
+         ORDER BY recorded_at DESC, id DESC"
+    )))
+    .bind(&pid)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(backend_error)?;
+    let mut fields = grouped_fields(
+        &mut tx,
+        sqlx::query(
+            "SELECT f.record_id, f.field, f.value FROM record_field f \
+             JOIN contact_preference p ON p.id = f.record_id WHERE p.person_id = $1 \
+             ORDER BY f.record_id, f.field",
+        )
+        .bind(&pid),
+    )
+    .await?;
+    let out = rows
+        .iter()
+        .map(|row| {
+            let record = preference_from_row(row)?;
+            let sealed = fields.remove(&record.id).unwrap_or_default();
+            Ok((record, sealed))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    append(&mut tx, audit).await?;
+    commit(tx).await?;
+    Ok(out)
+}
+
+pub(crate) async fn queue_message(
+    store: &SqlStore,
+    m: &MessageRecord,
+    fields: &SealedFields,
+    audit: &AuditDraft,
+) -> Result<(), StoreError> {
+    let mut tx = store.begin_write().await?;
+    sqlx::query(
+        "INSERT INTO message (id, person_id, channel, template, key_version, state, attempts, next_attempt_at, \
+         queued_by, queued_at, finished_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(m.id.to_string())
+    .bind(m.person_id.to_string())
+    .bind(m.channel.code())
+    .bind(m.template.code())
+    .bind(m.key_version)
+    .bind(m.state.code())
+    .bind(m.attempts)
+    .bind(m.next_attempt_at_micros)
+    .bind(&m.queued_by)
+    .bind(m.queued_at_micros)
+    .bind(m.finished_at_micros)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StoreError::Conflict("that message exists")
+        } else {
+            backend_error(e)
+        }
+    })?;
+    insert_fields(&mut tx, m.id, fields).await?;
+    append(&mut tx, audit).await?;
+    commit(tx).await
+}
+
+pub(crate) async fn messages_of(
+    store: &SqlStore,
+    person_id: Uuid,
+    audit: &AuditDraft,
+) -> Result<Vec<(MessageRecord, Vec<AttemptRecord>)>, StoreError> {
+    let pid = person_id.to_string();
+    let mut tx = store.begin_write().await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {MESSAGE_COLUMNS} FROM message WHERE person_id = $1 ORDER BY queued_at DESC, id DESC"
+    )))
+    .bind(&pid)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(backend_error)?;
+    let attempts = sqlx::query(
+        "SELECT a.message_id, a.attempt, a.at, a.outcome, a.reply_code FROM message_attempt a \
+         JOIN message m ON m.id = a.message_id WHERE m.person_id = $1 ORDER BY a.message_id, a.attempt",
+    )
+    .bind(&pid)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(backend_error)?
+    .iter()
+    .map(attempt_from_row)
+    .collect::<Result<Vec<_>, StoreError>>()?;
+    let out = rows
+        .iter()
+        .map(|row| {
+            let record = message_from_row(row)?;
+            let mine = attempts
+                .iter()
+                .filter(|a| a.message_id == record.id)
+                .cloned()
+                .collect();
+            Ok((record, mine))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    append(&mut tx, audit).await?;
+    commit(tx).await?;
+    Ok(out)
+}
+
+pub(crate) async fn due_messages(
+    store: &SqlStore,
+    now_micros: i64,
+    texts_sendable: bool,
+    limit: u32,
+) -> Result<Vec<MessageRecord>, StoreError> {
+    // Texts wait in `no_transport` until a transport can send them.
+    let held = if texts_sendable {
+        " OR state = 'no_transport'"
+    } else {
+        ""
+    };
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {MESSAGE_COLUMNS} FROM message \
+         WHERE (state = 'queued'{held}) \
+         AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2"
+    )))
+    .bind(now_micros)
+    .bind(i64::from(limit))
+    .fetch_all(&store.pool)
+    .await
+    .map_err(backend_error)?
+    .iter()
+    .map(message_from_row)
+    .collect()
+}
+
+pub(crate) async fn claim_message(
+    store: &SqlStore,
+    message_id: Uuid,
+    expected_attempts: i64,
+    now_micros: i64,
+    lease_until_micros: i64,
+) -> Result<Option<SealedFields>, StoreError> {
+    let mut tx = store.begin_write().await?;
+    let claimed = sqlx::query(
+        "UPDATE message SET next_attempt_at = $3 WHERE id = $1 AND attempts = $2 \
+         AND state IN ('queued', 'no_transport') AND next_attempt_at <= $4",
+    )
+    .bind(message_id.to_string())
+    .bind(expected_attempts)
+    .bind(lease_until_micros)
+    .bind(now_micros)
+    .execute(&mut *tx)
+    .await
+    .map_err(backend_error)?;
+    if claimed.rows_affected() == 0 {
+        return Ok(None);
+    }
+    let fields = record_fields(&mut tx, message_id).await?;
+    commit(tx).await?;
+    Ok(Some(fields))
+}
+
+pub(crate) async fn record_attempt(
+    store: &SqlStore,
+    a: &AttemptRecord,
+    state: MessageState,
+    attempts: i64,
+    next_attempt_at_micros: Option<i64>,
+    finished_at_micros: Option<i64>,
+    audit: &AuditDraft,
+) -> Result<(), StoreError> {
+    let mut tx = store.begin_write().await?;
+    let mid = a.message_id.to_string();
+    // Numbered in the log's own order: waiting for a text transport logs a line without counting
+    // as a failed attempt.
+    sqlx::query(
+        "INSERT INTO message_attempt (message_id, attempt, at, outcome, reply_code) \
+         SELECT $1, COALESCE(MAX(attempt), 0) + 1, $2, $3, $4 FROM message_attempt WHERE message_id = $1",
+    )
+    .bind(&mid)
+    .bind(a.at_micros)
+    .bind(a.outcome.code())
+    .bind(a.reply_code)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StoreError::Conflict("that attempt is logged")
+        } else {
+            backend_error(e)
+        }
+    })?;
+    sqlx::query(
+        "UPDATE message SET state = $2, attempts = $3, next_attempt_at = $4, finished_at = $5 WHERE id = $1",
+    )
+    .bind(&mid)
+    .bind(state.code())
+    .bind(attempts)
+    .bind(next_attempt_at_micros)
+    .bind(finished_at_micros)
+    .execute(&mut *tx)
+    .await
+    .map_err(backend_error)?;
+    append(&mut tx, audit).await?;
+    commit(tx).await
+}
