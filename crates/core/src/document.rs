@@ -255,6 +255,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let (permit, _) = self
             .permit_on_person(actor, Action::PersonRead, person_id, purpose)
             .await?;
+        // Documents are not among the categories a processor is referred.
+        if permit.grant() == Some(confidant_policy::Grant::ProcessorReferral) {
+            return Ok(Vec::new());
+        }
         let (key, _) = self.person_key(person_id).await?;
         let audit =
             AuditDraft::permitted(&permit, purpose, self.clock.now()).named("document.list");
@@ -284,6 +288,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let (permit, _) = self
             .permit_on_person(actor, Action::PersonRead, person_id, purpose)
             .await?;
+        Self::not_for_processors(&permit)?;
         let (key, _) = self.person_key(person_id).await?;
         let audit =
             AuditDraft::permitted(&permit, purpose, self.clock.now()).named("document.read");

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use confidant_crypto::{CryptoError, DataKey, FieldAddress};
-use confidant_policy::{AccessScope, Action, Actor, Context, Permit, Resource};
+use confidant_policy::{AccessScope, Action, Actor, Context, Grant, Permit, Resource};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -497,6 +497,11 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 .live_grants(staff.user_id, id, micros(self.clock.now()))
                 .await?;
             for grant in grants {
+                if grant == Grant::ProcessorReferral
+                    && self.live_referrals(staff.user_id, id).await?.is_empty()
+                {
+                    continue;
+                }
                 let context = Context { grant: Some(grant) };
                 if let Ok(permit) = self
                     .authorizer
@@ -729,8 +734,15 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         purpose: Purpose,
         person_id: Uuid,
     ) -> Result<Person, PersonError> {
-        let (sealed, wrapped) = self.read_sealed(actor, purpose, person_id).await?;
-        self.open_person(&sealed, &wrapped)
+        let (sealed, wrapped, permit) = self.read_sealed(actor, purpose, person_id).await?;
+        let mut person = self.open_person(&sealed, &wrapped)?;
+        // A processor's worker sees only the categories referred to their processor.
+        if let Some(categories) = self.referred_categories(&permit, person_id).await? {
+            person
+                .values
+                .retain(|field, _| categories.contains(field.spec().group.code()));
+        }
+        Ok(person)
     }
 
     /// The audited read both `read_person` and `update_person` start with.
@@ -739,7 +751,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         actor: &Actor,
         purpose: Purpose,
         person_id: Uuid,
-    ) -> Result<(SealedPerson, WrappedDataKey), PersonError> {
+    ) -> Result<(SealedPerson, WrappedDataKey, Permit), PersonError> {
         let resource = self
             .person_resource(actor, Action::PersonRead, person_id, purpose)
             .await?;
@@ -748,7 +760,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .await?;
         let audit = AuditDraft::permitted(&permit, purpose, self.clock.now());
         match self.store.read_person(person_id, &audit).await? {
-            Some(found) => Ok(found),
+            Some((sealed, wrapped)) => Ok((sealed, wrapped, permit)),
             None => {
                 let audit = AuditDraft::missing(
                     actor,
@@ -789,7 +801,18 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let groups = self.service_config(service_id).await?.field_groups;
         let changes =
             parse_input(input, now.date(), false, &groups).map_err(PersonError::Invalid)?;
-        let (sealed, wrapped) = self.read_sealed(actor, purpose, person_id).await?;
+        // A processor's worker changes only the categories referred to their processor.
+        if let Some(categories) = self.referred_categories(&permit, person_id).await?
+            && changes
+                .iter()
+                .any(|(field, _)| !categories.contains(field.spec().group.code()))
+        {
+            return Err(PersonError::Invalid(Violations(vec![Violation::new(
+                "fields",
+                "holds a field outside what was referred to your processor",
+            )])));
+        }
+        let (sealed, wrapped, _) = self.read_sealed(actor, purpose, person_id).await?;
         let before = self.open_person(&sealed, &wrapped)?;
         if changes.is_empty() {
             return Ok(before);

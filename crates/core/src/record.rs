@@ -324,7 +324,7 @@ pub struct RecordExport {
 
 impl RecordExport {
     /// What the copy holds, as logged: the fields by code and value, the entries by id, kind and
-    /// values.
+    /// values, and the cases, related people (by relationship) and documents by id.
     pub(crate) fn summary_json(&self) -> serde_json::Value {
         let fields: serde_json::Map<String, serde_json::Value> = self
             .fields
@@ -343,7 +343,30 @@ impl RecordExport {
                 serde_json::json!({ "id": e.id, "kind": e.kind.code(), "values": values })
             })
             .collect();
-        serde_json::json!({ "person_id": self.person_id, "fields": fields, "entries": entries })
+        let cases: Vec<serde_json::Value> = self
+            .cases
+            .iter()
+            .map(|c| serde_json::json!({ "id": c.id, "service_id": c.service_id }))
+            .collect();
+        let related: Vec<serde_json::Value> = self
+            .related
+            .iter()
+            .map(|r| serde_json::json!({ "id": r.id, "relationship": r.relationship.code() }))
+            .collect();
+        let documents: Vec<serde_json::Value> = self
+            .documents
+            .iter()
+            .map(|d| serde_json::json!({ "id": d.id }))
+            .collect();
+        serde_json::json!({
+            "person_id": self.person_id,
+            "fields": fields,
+            "entries": entries,
+            "cases": cases,
+            "related": related,
+            "documents": documents,
+            "withheld_notes": self.withheld_notes,
+        })
     }
 }
 
@@ -644,6 +667,15 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .await?;
         let (key, _) = self.person_key(person_id).await?;
         let audit = AuditDraft::permitted(&permit, purpose, self.clock.now()).named("entry.read");
+        // A processor's worker sees entries only when case notes were referred.
+        if self
+            .referred_categories(&permit, person_id)
+            .await?
+            .is_some_and(|c| !c.contains(crate::sharing::CASE_NOTES))
+        {
+            self.store.append_audit(&audit).await?;
+            return Ok(Vec::new());
+        }
         let rows = self.store.entries_of(person_id, kinds, &audit).await?;
         rows.into_iter()
             .map(|(record, sealed)| {
@@ -757,6 +789,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let (permit, _) = self
             .permit_on_person(actor, Action::PersonRead, person_id, purpose)
             .await?;
+        Self::not_for_processors(&permit)?;
         let (key, _) = self.person_key(person_id).await?;
         let now = self.clock.now();
         let audit = AuditDraft::permitted(&permit, purpose, now).named("history.read");
@@ -868,6 +901,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let (permit, _) = self
             .permit_on_person(actor, Action::PersonRead, person_id, purpose)
             .await?;
+        Self::not_for_processors(&permit)?;
         let person = self.read_person(actor, purpose, person_id).await?;
         let fields = PersonField::ALL
             .into_iter()

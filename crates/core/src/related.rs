@@ -150,6 +150,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .permit_on_person(actor, Action::PersonRead, person_id, purpose)
             .await?;
         let audit = AuditDraft::permitted(&permit, purpose, self.clock.now()).named("related.read");
+        // Third parties are never referred to a processor.
+        if permit.grant() == Some(confidant_policy::Grant::ProcessorReferral) {
+            return Ok(Vec::new());
+        }
         let rows = self.store.related_of(person_id, &audit).await?;
         let mut out = Vec::with_capacity(rows.len());
         for (record, sealed, wrapped) in rows {

@@ -28,7 +28,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use confidant_policy::{Action, Actor, Grant, Resource, Role};
+use confidant_policy::{Action, Actor, Grant, Permit, Resource, Role};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -52,6 +52,9 @@ use crate::{Clock, Confidant};
 /// includes them needs an Article 9 condition.
 pub const CASE_NOTES: &str = "case_notes";
 
+/// The name of the recipient that stands for the person themselves (their own copy).
+const OWN_COPY: &str = "The person themselves";
+
 /// The entry kinds a share can include.
 const SHAREABLE_KINDS: [RecordKind; 4] = [
     RecordKind::Note,
@@ -61,6 +64,9 @@ const SHAREABLE_KINDS: [RecordKind; 4] = [
 ];
 
 const MIN_REASON: usize = 10;
+/// An approval is good for this many days after it is given.
+pub const APPROVAL_DAYS: i64 = 7;
+const MICROS_PER_DAY: i64 = 86_400_000_000;
 const MAX_TEXT: usize = 2000;
 /// A processor's data processing agreement is flagged this many days before it ends.
 pub const DPA_WARNING_DAYS: i64 = 60;
@@ -93,7 +99,7 @@ pub enum Rule {
     OutsideUkNeedsExplicitConsent,
     RecipientNeedsConsent,
     SafeContactNeverLeaves,
-    ReachesAllegedPerpetrator,
+    RecipientBarredForRecord,
     FlaggedNoteNeverLeaves,
     ProcessorAgreementNotInForce,
     RecipientRetired,
@@ -113,7 +119,7 @@ impl Rule {
             Rule::OutsideUkNeedsExplicitConsent => "outside_uk_needs_explicit_consent",
             Rule::RecipientNeedsConsent => "recipient_needs_consent",
             Rule::SafeContactNeverLeaves => "safe_contact_never_leaves",
-            Rule::ReachesAllegedPerpetrator => "reaches_alleged_perpetrator",
+            Rule::RecipientBarredForRecord => "recipient_barred_for_this_record",
             Rule::FlaggedNoteNeverLeaves => "flagged_note_never_leaves",
             Rule::ProcessorAgreementNotInForce => "processor_agreement_not_in_force",
             Rule::RecipientRetired => "recipient_retired",
@@ -142,10 +148,10 @@ impl Rule {
                 "This recipient may not receive data under this lawful basis."
             }
             Rule::RecordRestricted => {
-                "Processing of this record is restricted: only storage, unless a permitted ground is recorded."
+                "Processing of this record is restricted: only storage, unless a permitted ground is recorded with its reason and approved by the Data Protection Officer or Caldicott Guardian."
             }
             Rule::ObjectionUpheld => {
-                "The person's objection is upheld: nothing on legitimate interests or public task, unless compelling grounds or legal claims are recorded."
+                "The person's objection is upheld: nothing on legitimate interests or public task, unless compelling grounds or legal claims are recorded with their reason and approved by the Data Protection Officer or Caldicott Guardian."
             }
             Rule::OutsideUkNeedsExplicitConsent => {
                 "The recipient is outside the UK: the person's explicit consent is needed."
@@ -156,8 +162,8 @@ impl Rule {
             Rule::SafeContactNeverLeaves => {
                 "A victim's safe contact details never leave the record."
             }
-            Rule::ReachesAllegedPerpetrator => {
-                "The recipient supports someone linked in this record as an alleged perpetrator."
+            Rule::RecipientBarredForRecord => {
+                "Nothing from this record may go to this recipient. Ask the Data Protection Officer or the Caldicott Guardian."
             }
             Rule::FlaggedNoteNeverLeaves => {
                 "A note flagged as identifying a complainant or as could cause serious harm never leaves in a share."
@@ -198,8 +204,9 @@ pub struct ShareRequest {
     /// For a recipient that needs consent, when there is none (a MARAC referral made without
     /// consent, say): why.
     pub without_consent_reason: Option<String>,
-    /// The ground for sharing despite a restriction or an upheld objection.
+    /// The ground for sharing despite a restriction or an upheld objection, and why it applies.
     pub ground: Option<String>,
+    pub ground_reason: Option<String>,
     pub approval_id: Option<Uuid>,
     /// For a processor: which of its workers, and for how many days.
     pub processor_staff_id: Option<Uuid>,
@@ -216,8 +223,8 @@ impl fmt::Debug for ShareRequest {
     }
 }
 
-/// A request whose codes are all known.
-#[derive(Debug, Clone)]
+/// A request whose codes are all known. Its `Debug` leaves the texts out.
+#[derive(Clone)]
 struct Parsed {
     recipient: RecipientRecord,
     fields: Vec<PersonField>,
@@ -229,6 +236,16 @@ struct Parsed {
     texts: BTreeMap<&'static str, String>,
     person_told: bool,
     processor: Option<(Uuid, i64)>,
+}
+
+impl fmt::Debug for Parsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Parsed")
+            .field("recipient", &self.recipient.id)
+            .field("fields", &self.fields)
+            .field("basis", &self.basis)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a share was refused: every rule it breaks.
@@ -281,6 +298,7 @@ pub struct Disclosure {
     pub not_told_reason: Option<String>,
     pub without_consent_reason: Option<String>,
     pub ground: Option<String>,
+    pub ground_reason: Option<String>,
     pub package: Option<serde_json::Value>,
 }
 
@@ -429,6 +447,9 @@ struct Facts {
     restricted: bool,
     objection: bool,
     approved_categories: BTreeSet<String>,
+    /// An approval by the DPO or Caldicott Guardian is attached (for overriding a restriction or
+    /// an upheld objection).
+    override_approved: bool,
     perpetrator_in_recipient: bool,
     flagged_selected: bool,
     with_entries: bool,
@@ -491,7 +512,7 @@ fn evaluate(p: &Parsed, facts: &Facts) -> Vec<Rule> {
             ) => true,
             _ => false,
         };
-        if !permitted {
+        if !(permitted && facts.override_approved) {
             broken.insert(Rule::RecordRestricted);
         }
     }
@@ -500,10 +521,10 @@ fn evaluate(p: &Parsed, facts: &Facts) -> Vec<Rule> {
             p.basis,
             LawfulBasis::LegitimateInterests | LawfulBasis::PublicTask
         )
-        && !matches!(
+        && !(matches!(
             p.ground,
             Some(OverrideGround::CompellingGrounds | OverrideGround::LegalClaims)
-        )
+        ) && facts.override_approved)
     {
         broken.insert(Rule::ObjectionUpheld);
     }
@@ -521,7 +542,7 @@ fn evaluate(p: &Parsed, facts: &Facts) -> Vec<Rule> {
         broken.insert(Rule::SafeContactNeverLeaves);
     }
     if facts.perpetrator_in_recipient {
-        broken.insert(Rule::ReachesAllegedPerpetrator);
+        broken.insert(Rule::RecipientBarredForRecord);
     }
     if facts.flagged_selected {
         broken.insert(Rule::FlaggedNoteNeverLeaves);
@@ -545,12 +566,13 @@ fn rfc3339(t: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-const SEALED_TEXTS: [&str; 5] = [
+const SEALED_TEXTS: [&str; 6] = [
     "reason",
     "court_order_ref",
     "not_told_reason",
     "without_consent_reason",
     "ground",
+    "ground_reason",
 ];
 
 impl<S: Store, C: Clock> Confidant<S, C> {
@@ -569,6 +591,15 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     ) -> Result<RecipientRecord, Violations> {
         let mut v = Vec::new();
         let name = collect(&mut v, text("name", Some(&input.name), true)).flatten();
+        if name
+            .as_deref()
+            .is_some_and(|n| n.eq_ignore_ascii_case(OWN_COPY))
+        {
+            v.push(Violation::new(
+                "name",
+                "is kept for the person's own copy of their record",
+            ));
+        }
         let kind = match RecipientKind::from_code(input.kind.trim()) {
             Some(k) if k != RecipientKind::DataSubject => Some(k),
             Some(_) => {
@@ -648,7 +679,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 outside_uk: input.outside_uk,
                 categories,
                 bases,
-                consent_required: input.consent_required,
+                // A multi-agency meeting always records consent, or why it was shared without
+                // (G49), whatever the register says.
+                consent_required: input.consent_required
+                    || kind == RecipientKind::MultiAgencyMeeting,
                 partner_service_id: input
                     .partner_service_id
                     .filter(|_| kind == RecipientKind::PartnerService),
@@ -1192,7 +1226,15 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 wanted.push(c.to_owned());
             }
         }
-        if wanted.is_empty() && v.is_empty() {
+        // With no categories, the request is to share despite a restriction or an upheld
+        // objection: only then may it be empty.
+        let limited = self
+            .store
+            .restrictions_of(person_id)
+            .await?
+            .iter()
+            .any(|r| r.lifted_at_micros.is_none());
+        if wanted.is_empty() && v.is_empty() && !limited {
             v.push(Violation::new("categories", "name at least one category"));
         }
         let Some(justification) = justification.filter(|_| v.is_empty()) else {
@@ -1234,6 +1276,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let (permit, _) = self
             .permit_on_person(actor, Action::PersonRead, person_id, purpose)
             .await?;
+        Self::not_for_processors(&permit)?;
         let audit =
             AuditDraft::permitted(&permit, purpose, self.clock.now()).named("share.approval_read");
         self.store.append_audit(&audit).await?;
@@ -1414,6 +1457,16 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 request.without_consent_reason.as_deref(),
             ),
         );
+        if ground.is_some() {
+            let why = reason_text("ground_reason", request.ground_reason.as_deref());
+            if matches!(why, Ok(None)) {
+                v.push(Violation::new(
+                    "ground_reason",
+                    "say why the ground applies",
+                ));
+            }
+            put(&mut v, "ground_reason", why);
+        }
         if let Some(g) = ground {
             texts.insert("ground", g.code().to_owned());
         }
@@ -1515,15 +1568,31 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 .iter()
                 .any(|r| r.kind == k && r.lifted_at_micros.is_none())
         };
-        let approved_categories = approval
-            .filter(|a| {
-                a.state == ApprovalState::Approved
-                    && a.used_by.is_none()
-                    && a.recipient_id == parsed.recipient.id
-                    && a.person_id == person_id
-            })
+        let usable = approval.filter(|a| {
+            a.state == ApprovalState::Approved
+                && a.used_by.is_none()
+                && a.recipient_id == parsed.recipient.id
+                && a.person_id == person_id
+                && a.decided_at_micros
+                    .is_some_and(|d| d + APPROVAL_DAYS * MICROS_PER_DAY > now)
+        });
+        let approved_categories = usable
             .map(|a| a.categories.iter().cloned().collect())
             .unwrap_or_default();
+        // Sharing despite a restriction or an upheld objection: the approval must come from the
+        // Data Protection Officer or the Caldicott Guardian, who decide on restrictions.
+        let mut override_approved = false;
+        if let Some(decider) = usable
+            .and_then(|a| a.decided_by.as_deref())
+            .and_then(|d| Uuid::parse_str(d).ok())
+        {
+            override_approved = self.store.staff(decider).await?.is_some_and(|s| {
+                matches!(
+                    s.role,
+                    Role::DataProtectionOfficer | Role::CaldicottGuardian
+                )
+            });
+        }
         let mut perpetrator_in_recipient = false;
         if let Some(partner) = parsed.recipient.partner_service_id {
             let (permit, _) = self
@@ -1579,6 +1648,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             restricted: in_force(RestrictionKind::Restriction),
             objection: in_force(RestrictionKind::Objection),
             approved_categories,
+            override_approved,
             perpetrator_in_recipient,
             flagged_selected,
             with_entries,
@@ -1664,12 +1734,19 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             self.store.append_audit(&audit).await?;
             return Err(ShareError::Blocked(Blocked(broken)));
         }
-        // The approval counts only if it was needed: an unneeded one is not used up.
+        // The approval counts only if it was needed (categories beyond the recipient's set, or an
+        // override of a restriction or objection): an unneeded one is not used up.
         let cats = categories_of(&parsed.fields, facts.with_entries);
         let needed_approval = cats
             .iter()
             .any(|c| !parsed.recipient.categories.contains(c));
-        let approval = approval.filter(|_| needed_approval);
+        let override_needed = facts.restricted
+            || (facts.objection
+                && matches!(
+                    parsed.basis,
+                    LawfulBasis::LegitimateInterests | LawfulBasis::PublicTask
+                ));
+        let approval = approval.filter(|_| needed_approval || override_needed);
 
         let person = self.read_person(actor, purpose, person_id).await?;
         let mut fields = serde_json::Map::new();
@@ -1842,7 +1919,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 let r = RecipientRecord {
                     id: Uuid::now_v7(),
                     organisation_id,
-                    name: "The person themselves".to_owned(),
+                    name: OWN_COPY.to_owned(),
                     kind: RecipientKind::DataSubject,
                     outside_uk: false,
                     categories: categories().iter().map(|(c, _)| (*c).to_owned()).collect(),
@@ -1856,8 +1933,20 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                     retired_at_micros: None,
                 };
                 let audit = AuditDraft::permitted(permit, purpose, now).named("recipient.create");
-                self.store.save_recipient(&r, &audit).await?;
-                r
+                match self.store.save_recipient(&r, &audit).await {
+                    Ok(()) => r,
+                    // Made meanwhile by another export: use that one.
+                    Err(crate::store::StoreError::Conflict(_)) => self
+                        .store
+                        .recipients(organisation_id)
+                        .await?
+                        .into_iter()
+                        .find(|r| r.kind == RecipientKind::DataSubject)
+                        .ok_or(PersonError::Conflict(
+                            "a recipient of the register already has the name of the person's own copy",
+                        ))?,
+                    Err(e) => return Err(e.into()),
+                }
             }
         };
         let bytes = serde_json::to_vec(package).unwrap_or_default();
@@ -1930,6 +2019,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let (permit, _) = self
             .permit_on_person(actor, Action::PersonRead, person_id, purpose)
             .await?;
+        Self::not_for_processors(&permit)?;
         let audit =
             AuditDraft::permitted(&permit, purpose, self.clock.now()).named("disclosure.read");
         self.store.append_audit(&audit).await?;
@@ -1951,10 +2041,16 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let (permit, _) = self
             .permit_on_person(actor, Action::PersonRead, person_id, purpose)
             .await?;
-        let d = self.open_disclosure(disclosure_id, true).await?;
-        if d.record.person_id != person_id {
+        Self::not_for_processors(&permit)?;
+        let of_this_person = self
+            .store
+            .disclosure(disclosure_id)
+            .await?
+            .is_some_and(|(d, _, _)| d.person_id == person_id);
+        if !of_this_person {
             return Err(PersonError::NotFound);
         }
+        let d = self.open_disclosure(disclosure_id, true).await?;
         let audit =
             AuditDraft::permitted(&permit, purpose, self.clock.now()).named("disclosure.read");
         self.store.append_audit(&audit).await?;
@@ -2005,6 +2101,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             not_told_reason: opened.remove("not_told_reason"),
             without_consent_reason: opened.remove("without_consent_reason"),
             ground: opened.remove("ground"),
+            ground_reason: opened.remove("ground_reason"),
             package,
             record,
         })
@@ -2061,6 +2158,12 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .placement(record.person_id)
             .await?
             .ok_or(PersonError::NotFound)?;
+        if record.requested_by == actor.audit_id() {
+            return Err(invalid(
+                "disclosure_id",
+                "an emergency share is reviewed by someone other than the one who made it",
+            ));
+        }
         let resource = self.register_resource(placement.organisation_id);
         let permit = self
             .person_permit(actor, Action::BreakGlassReview, resource, Purpose::Audit)
@@ -2114,6 +2217,82 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             Ok(())
         } else {
             Err(PersonError::Conflict("that referral has already ended"))
+        }
+    }
+
+    /// A processor's worker's live referrals of this person: disclosures to the processor they
+    /// work for, naming them, not ended or run out, while the processor is in the register with its
+    /// agreement in force and the record is not restricted. Anything else ends the access at once.
+    pub(crate) async fn live_referrals(
+        &self,
+        staff_id: Uuid,
+        person_id: Uuid,
+    ) -> Result<Vec<DisclosureRecord>, PersonError> {
+        let now = micros(self.clock.now());
+        let restricted = self
+            .store
+            .restrictions_of(person_id)
+            .await?
+            .iter()
+            .any(|r| r.kind == RestrictionKind::Restriction && r.lifted_at_micros.is_none());
+        let works_for = self.store.staff_recipient(staff_id).await?;
+        if restricted || works_for.is_none() {
+            return Ok(Vec::new());
+        }
+        let mut live = Vec::new();
+        for d in self.store.disclosures_of(person_id).await? {
+            if d.processor_staff_id != Some(staff_id)
+                || d.ended_at_micros.is_some()
+                || d.ends_at_micros.is_none_or(|e| e <= now)
+                || Some(d.recipient_id) != works_for
+            {
+                continue;
+            }
+            let in_force = self
+                .store
+                .recipient(d.recipient_id)
+                .await?
+                .is_some_and(|r| {
+                    r.retired_at_micros.is_none_or(|t| t > now)
+                        && r.dpa_starts_at_micros.is_some_and(|s| s <= now)
+                        && r.dpa_ends_at_micros.is_some_and(|e| e > now)
+                });
+            if in_force {
+                live.push(d);
+            }
+        }
+        Ok(live)
+    }
+
+    /// When a permit rests on a processor's referral: the categories referred (what the worker
+    /// may see and change). `None` for everyone else.
+    pub(crate) async fn referred_categories(
+        &self,
+        permit: &Permit,
+        person_id: Uuid,
+    ) -> Result<Option<BTreeSet<String>>, PersonError> {
+        if permit.grant() != Some(Grant::ProcessorReferral) {
+            return Ok(None);
+        }
+        let Actor::Staff(staff) = permit.actor() else {
+            return Ok(Some(BTreeSet::new()));
+        };
+        Ok(Some(
+            self.live_referrals(staff.user_id, person_id)
+                .await?
+                .into_iter()
+                .flat_map(|d| d.categories)
+                .collect(),
+        ))
+    }
+
+    /// Refuses what a processor's worker is never given, whatever was referred: the sharing
+    /// history (other recipients, reasons), approvals, correction history, documents and exports.
+    pub(crate) fn not_for_processors(permit: &Permit) -> Result<(), PersonError> {
+        if permit.grant() == Some(Grant::ProcessorReferral) {
+            Err(PersonError::NotFound)
+        } else {
+            Ok(())
         }
     }
 
@@ -2196,6 +2375,7 @@ mod tests {
             restricted: false,
             objection: false,
             approved_categories: BTreeSet::new(),
+            override_approved: false,
             perpetrator_in_recipient: false,
             flagged_selected: false,
             with_entries: false,

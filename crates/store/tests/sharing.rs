@@ -141,6 +141,28 @@ impl World {
         Ok(purpose)
     }
 
+    /// Asks (as worker A) for a second person's approval to share with `recipient` despite a
+    /// restriction or objection (no extra categories), and has `approver` approve it.
+    async fn approve(&self, recipient: Uuid, approver: &Actor) -> anyhow::Result<Uuid> {
+        let asked = self
+            .app
+            .confidant
+            .request_approval(
+                &self.app.worker_a,
+                P,
+                self.person,
+                recipient,
+                &[],
+                "Sharing despite the restriction: a court claim",
+            )
+            .await?;
+        self.app
+            .confidant
+            .decide_approval(approver, P, self.person, asked.id, true)
+            .await?;
+        Ok(asked.id)
+    }
+
     async fn blocked(&self, req: &ShareRequest) -> anyhow::Result<Vec<Rule>> {
         self.blocked_by(&self.app.worker_a, req).await
     }
@@ -206,14 +228,15 @@ both_backends!(
         let states: Vec<&str> = overview.history.iter().map(|c| c.state.code()).collect();
         assert_eq!(states, vec!["granted", "withdrawn"]);
         assert!(!overview.lines[0].live);
-        assert!(
-            w.app
-                .db
-                .raw_execute("UPDATE consent SET state = 'granted'")
-                .await
-                .is_err(),
-            "consent history is append-only"
-        );
+        for tamper in [
+            "UPDATE consent SET state = 'granted'",
+            "DELETE FROM consent",
+        ] {
+            assert!(
+                w.app.db.raw_execute(tamper).await.is_err(),
+                "consent history is append-only: {tamper}"
+            );
+        }
         // A consent that has expired is not live.
         let purpose = overview.lines[0].purpose.id;
         let expires = date(10);
@@ -351,6 +374,13 @@ both_backends!(
             .confidant
             .decide_approval(&dpo_worker, P, w.person, asked.id, true)
             .await?;
+        // An approval is good for seven days.
+        w.app.confidant.clock().advance(time::Duration::days(8));
+        assert_eq!(
+            w.blocked(&req).await?,
+            vec![Rule::BeyondRecipientCategories]
+        );
+        w.app.confidant.clock().advance(time::Duration::days(-8));
         assert!(w.blocked(&req).await?.is_empty(), "approved: allowed");
         let log = w
             .app
@@ -436,8 +466,41 @@ both_backends!(
             .await?;
         let mut req = request(council, &[PersonField::GivenName], "legal_obligation");
         assert_eq!(w.blocked(&req).await?, vec![Rule::RecordRestricted]);
+        // A ground needs its reason...
         req.ground = Some("legal_claims".to_owned());
+        let e = w
+            .app
+            .confidant
+            .share(&w.app.worker_a, P, w.person, &req)
+            .await
+            .expect_err("a ground without its reason");
+        assert_eq!(invalid_fields(&e), vec!["ground_reason"]);
+        req.ground_reason = Some("Needed for the county court claim".to_owned());
+        // ...and an approval by the DPO or Caldicott Guardian: a service manager's is not enough.
+        assert_eq!(w.blocked(&req).await?, vec![Rule::RecordRestricted]);
+        let (_, manager) = w
+            .app
+            .add_staff(Role::ServiceManager, Some(w.app.service_a), "sm.r", true)
+            .await?;
+        let by_manager = w.approve(council, &manager).await?;
+        req.approval_id = Some(by_manager);
+        assert_eq!(w.blocked(&req).await?, vec![Rule::RecordRestricted]);
+        req.approval_id = Some(w.approve(council, &w.app.dpo).await?);
         assert!(w.blocked(&req).await?.is_empty());
+        // The approval was used; the log keeps the ground and its reason.
+        let log = w
+            .app
+            .confidant
+            .disclosures(&w.app.worker_a, P, w.person)
+            .await?;
+        assert_eq!(log[0].ground.as_deref(), Some("legal_claims"));
+        assert_eq!(
+            log[0].ground_reason.as_deref(),
+            Some("Needed for the county court claim")
+        );
+        assert_eq!(w.blocked(&req).await?, vec![Rule::RecordRestricted]);
+        req.approval_id = None;
+        req.ground_reason = None;
         // A practitioner may not lift it; the DPO may, and then sharing needs no ground.
         assert!(
             w.app
@@ -460,6 +523,9 @@ both_backends!(
         let mut req = request(council, &[PersonField::GivenName], "legitimate_interests");
         assert_eq!(w.blocked(&req).await?, vec![Rule::ObjectionUpheld]);
         req.ground = Some("compelling_grounds".to_owned());
+        req.ground_reason = Some("Risk to a child outweighs the objection".to_owned());
+        assert_eq!(w.blocked(&req).await?, vec![Rule::ObjectionUpheld]);
+        req.approval_id = Some(w.approve(council, &w.app.dpo).await?);
         assert!(w.blocked(&req).await?.is_empty());
         // An objection does not touch a legal obligation.
         let req = request(council, &[PersonField::GivenName], "legal_obligation");
@@ -501,13 +567,13 @@ both_backends!(
     a_recipient_that_needs_consent_takes_a_reason_to_share_without_it,
     |backend| async move {
         let w = world(backend).await?;
-        let mut input = recipient(
+        // Registered without "consent required": a multi-agency meeting needs it all the same.
+        let input = recipient(
             "North MARAC",
             "multi_agency_meeting",
             &["identity"],
             &["consent", "public_task"],
         );
-        input.consent_required = true;
         let marac = w.add_recipient(&input).await?;
         let mut req = request(marac, &[PersonField::GivenName], "public_task");
         assert_eq!(w.blocked(&req).await?, vec![Rule::RecipientNeedsConsent]);
@@ -585,10 +651,7 @@ both_backends!(
                 &RecordInput::new().with("given_name", "Rex"),
             )
             .await?;
-        assert_eq!(
-            w.blocked(&req).await?,
-            vec![Rule::ReachesAllegedPerpetrator]
-        );
+        assert_eq!(w.blocked(&req).await?, vec![Rule::RecipientBarredForRecord]);
         // Nothing that left holds her safe phone.
         for d in w
             .app
@@ -687,6 +750,19 @@ both_backends!(
             disclosure.record.categories,
             vec!["case_notes", "health", "identity"]
         );
+        // What a disclosure was and held never changes, and it is never deleted.
+        for tamper in [
+            "UPDATE disclosure SET basis = 'legal_obligation'",
+            "UPDATE disclosure SET categories = 'identity'",
+            "DELETE FROM disclosure_item",
+            "UPDATE disclosure_item SET item = 'given_name'",
+            "DELETE FROM disclosure",
+        ] {
+            assert!(
+                w.app.db.raw_execute(tamper).await.is_err(),
+                "the log refused {tamper}"
+            );
+        }
         // The package is sealed at rest.
         let raw = w.app.db.raw_bytes()?;
         assert!(!contains(&raw, b"Zqxpackagenotemarker"));
@@ -862,6 +938,56 @@ both_backends!(
             .read_person(&processor_actor, P, w.person)
             .await?;
         assert_eq!(read.get(PersonField::GivenName), Some("Nell"));
+        // Only what was referred: her name, not her health, notes, documents or related people,
+        // and nothing of the sharing history or an export.
+        assert_eq!(read.get(PersonField::MentalHealth), None);
+        assert_eq!(read.get(PersonField::Convictions), None);
+        let c = &w.app.confidant;
+        assert!(
+            c.entries(&processor_actor, P, w.person, &[])
+                .await?
+                .is_empty()
+        );
+        assert!(c.documents(&processor_actor, P, w.person).await?.is_empty());
+        assert!(
+            c.related_people(&processor_actor, P, w.person)
+                .await?
+                .is_empty()
+        );
+        assert!(matches!(
+            c.disclosures(&processor_actor, P, w.person).await,
+            Err(PersonError::NotFound)
+        ));
+        assert!(matches!(
+            c.export_record(&processor_actor, P, w.person).await,
+            Err(PersonError::NotFound)
+        ));
+        // Changing a field outside what was referred is refused; inside, allowed.
+        let outside = c
+            .update_person(
+                &processor_actor,
+                P,
+                w.person,
+                &PersonInput::new().with(PersonField::MentalHealth, "Better"),
+            )
+            .await;
+        assert!(
+            matches!(outside, Err(PersonError::Invalid(_))),
+            "{outside:?}"
+        );
+        c.update_person(
+            &processor_actor,
+            P,
+            w.person,
+            &PersonInput::new().with(PersonField::GivenName, "Nella"),
+        )
+        .await?;
+        // A restriction of processing ends the worker's access while it lasts.
+        let restriction = c.restrict(&w.app.dpo, P, w.person, "restriction").await?;
+        assert!(c.read_person(&processor_actor, P, w.person).await.is_err());
+        c.lift_restriction(&w.app.dpo, P, w.person, restriction.id)
+            .await?;
+        assert!(c.read_person(&processor_actor, P, w.person).await.is_ok());
         // Still nothing of the person never referred.
         assert!(
             w.app

@@ -124,7 +124,29 @@ BEGIN
     RAISE EXCEPTION '% is append-only', TG_TABLE_NAME;
 END;
 $$;
-CREATE TRIGGER consent_no_update BEFORE UPDATE ON consent
+CREATE TRIGGER consent_no_update BEFORE UPDATE OR DELETE ON consent
     FOR EACH ROW EXECUTE FUNCTION sharing_append_only();
-CREATE TRIGGER disclosure_item_no_update BEFORE UPDATE ON disclosure_item
+CREATE TRIGGER disclosure_item_no_update BEFORE UPDATE OR DELETE ON disclosure_item
     FOR EACH ROW EXECUTE FUNCTION sharing_append_only();
+CREATE TRIGGER disclosure_no_delete BEFORE DELETE ON disclosure
+    FOR EACH ROW EXECUTE FUNCTION sharing_append_only();
+
+-- Only a review, and the end of a processor's referral, change a disclosure afterwards.
+CREATE FUNCTION disclosure_fixed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF (NEW.id, NEW.person_id, NEW.service_id, NEW.recipient_id, NEW.basis, NEW.article9,
+        NEW.schedule1, NEW.categories, NEW.key_version, NEW.requested_by, NEW.approval_id,
+        NEW.approved_by, NEW.person_told, NEW.emergency, NEW.package_hash, NEW.shared_at,
+        NEW.processor_staff_id, NEW.grant_id, NEW.ends_at)
+       IS DISTINCT FROM
+       (OLD.id, OLD.person_id, OLD.service_id, OLD.recipient_id, OLD.basis, OLD.article9,
+        OLD.schedule1, OLD.categories, OLD.key_version, OLD.requested_by, OLD.approval_id,
+        OLD.approved_by, OLD.person_told, OLD.emergency, OLD.package_hash, OLD.shared_at,
+        OLD.processor_staff_id, OLD.grant_id, OLD.ends_at) THEN
+        RAISE EXCEPTION 'a disclosure changes only by review or the end of a referral';
+    END IF;
+    RETURN NEW;
+END;
+$$;
+CREATE TRIGGER disclosure_fixed BEFORE UPDATE ON disclosure
+    FOR EACH ROW EXECUTE FUNCTION disclosure_fixed();

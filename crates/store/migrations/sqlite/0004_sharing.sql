@@ -123,3 +123,22 @@ CREATE TRIGGER consent_no_update BEFORE UPDATE ON consent
 BEGIN SELECT RAISE(ABORT, 'consent history is append-only'); END;
 CREATE TRIGGER disclosure_item_no_update BEFORE UPDATE ON disclosure_item
 BEGIN SELECT RAISE(ABORT, 'what a disclosure contained never changes'); END;
+CREATE TRIGGER consent_no_delete BEFORE DELETE ON consent
+BEGIN SELECT RAISE(ABORT, 'consent history is append-only'); END;
+CREATE TRIGGER disclosure_item_no_delete BEFORE DELETE ON disclosure_item
+BEGIN SELECT RAISE(ABORT, 'what a disclosure contained never changes'); END;
+CREATE TRIGGER disclosure_no_delete BEFORE DELETE ON disclosure
+BEGIN SELECT RAISE(ABORT, 'the disclosure log is append-only'); END;
+-- Only a review, and the end of a processor's referral, change a disclosure afterwards.
+CREATE TRIGGER disclosure_fixed BEFORE UPDATE ON disclosure
+WHEN NEW.id IS NOT OLD.id OR NEW.person_id IS NOT OLD.person_id
+  OR NEW.service_id IS NOT OLD.service_id OR NEW.recipient_id IS NOT OLD.recipient_id
+  OR NEW.basis IS NOT OLD.basis OR NEW.article9 IS NOT OLD.article9
+  OR NEW.schedule1 IS NOT OLD.schedule1 OR NEW.categories IS NOT OLD.categories
+  OR NEW.key_version IS NOT OLD.key_version OR NEW.requested_by IS NOT OLD.requested_by
+  OR NEW.approval_id IS NOT OLD.approval_id OR NEW.approved_by IS NOT OLD.approved_by
+  OR NEW.person_told IS NOT OLD.person_told OR NEW.emergency IS NOT OLD.emergency
+  OR NEW.package_hash IS NOT OLD.package_hash OR NEW.shared_at IS NOT OLD.shared_at
+  OR NEW.processor_staff_id IS NOT OLD.processor_staff_id OR NEW.grant_id IS NOT OLD.grant_id
+  OR NEW.ends_at IS NOT OLD.ends_at
+BEGIN SELECT RAISE(ABORT, 'a disclosure changes only by review or the end of a referral'); END;

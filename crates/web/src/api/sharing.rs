@@ -289,6 +289,7 @@ pub struct DisclosureResponse {
     pub not_told_reason: Option<String>,
     pub without_consent_reason: Option<String>,
     pub ground: Option<String>,
+    pub ground_reason: Option<String>,
     /// The package as it left (one disclosure only).
     #[schema(value_type = Option<Object>)]
     pub package: Option<serde_json::Value>,
@@ -314,6 +315,7 @@ impl From<Disclosure> for DisclosureResponse {
             not_told_reason: d.not_told_reason,
             without_consent_reason: d.without_consent_reason,
             ground: d.ground,
+            ground_reason: d.ground_reason,
             package: d.package,
         }
     }
@@ -636,8 +638,10 @@ pub struct ShareBody {
     pub not_told_reason: Option<String>,
     pub without_consent_reason: Option<String>,
     /// `consent`, `legal_claims`, `protect_another_person`, `important_public_interest`,
-    /// `compelling_grounds`: for a restricted record or an upheld objection.
+    /// `compelling_grounds`: for a restricted record or an upheld objection (with
+    /// `ground_reason`, and an approval by the DPO or Caldicott Guardian).
     pub ground: Option<String>,
+    pub ground_reason: Option<String>,
     pub approval_id: Option<Uuid>,
     pub processor_staff_id: Option<Uuid>,
     pub referral_days: Option<i64>,
@@ -670,6 +674,7 @@ impl ShareBody {
             not_told_reason: self.not_told_reason,
             without_consent_reason: self.without_consent_reason,
             ground: self.ground,
+            ground_reason: self.ground_reason,
             approval_id: self.approval_id,
             processor_staff_id: self.processor_staff_id,
             referral_days: self.referral_days,

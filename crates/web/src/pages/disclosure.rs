@@ -181,6 +181,9 @@ pub async fn show<S: Store, C: Clock>(
     {
         rows.push(("Ground", g.label().to_owned()));
     }
+    if let Some(why) = &d.ground_reason {
+        rows.push(("Why the ground applies", why.clone()));
+    }
     if r.emergency {
         rows.push((
             "Emergency",
