@@ -207,12 +207,15 @@ fn expected(route: Route, role: Role, scope: Scope) -> Expect {
         }
         // Every part of a record (its notes, history, documents, export) is read like the record
         // itself, and changed (a note added, a document uploaded) like the record itself.
-        Route::NotesPage
-        | Route::HistoryPage
+        Route::NotesPage | Route::ApiEntries => pick(reads_record, NotFound),
+        // A processor's worker reads only the categories referred to their processor: never the
+        // correction history, documents, an export or the sharing history.
+        Route::HistoryPage
         | Route::DocumentDownload
-        | Route::ApiEntries
         | Route::ApiExport
-        | Route::ApiDocumentDownload => pick(reads_record, NotFound),
+        | Route::ApiDocumentDownload => {
+            pick(reads_record && role != Role::ProcessorStaff, NotFound)
+        }
         Route::NoteCreate
         | Route::DocumentUpload
         | Route::ApiEntryCreate
@@ -231,7 +234,8 @@ fn expected(route: Route, role: Role, scope: Scope) -> Expect {
         | Route::ApiReferralCreate
         | Route::ApiReferralRead
         | Route::ApiTriage => pick(in_service(role) && scope == Scope::In, NotFound),
-        Route::ApiConsents | Route::ApiDisclosures => pick(reads_record, NotFound),
+        Route::ApiConsents => pick(reads_record, NotFound),
+        Route::ApiDisclosures => pick(reads_record && role != Role::ProcessorStaff, NotFound),
         // Sharing on is never opened by a grant: a trustee or a processor's worker reads, never
         // shares.
         Route::ApiShareCheck => pick(in_service(role) && scope == Scope::In, NotFound),
