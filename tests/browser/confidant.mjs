@@ -1041,7 +1041,7 @@ test('f5. axe: adding a person, and the rest of a record (support plans, appoint
 // ----------------------------------------------------------------------------------------------
 // g. Sharing: a recipient added by the DPO, then the share wizard walked by keyboard alone.
 
-test('g1. sharing: the DPO adds a recipient; the consent page, the share wizard walked by keyboard alone (Check, then Share), and the disclosure page pass axe', async () => {
+test('g1. sharing: the DPO adds a recipient; the consent page, the share wizard walked by keyboard alone (Check, then Share), the disclosure page and the contact preferences page pass axe', async () => {
   const dpo = await as('dpo');
   const d = dpo.page;
   await visit(dpo, '/admin/recipients/new');
@@ -1099,6 +1099,10 @@ test('g1. sharing: the DPO adds a recipient; the consent page, the share wizard 
   assert.equal(await heading(page), 'Disclosure to Harbour Surgery');
   assert.match(await page.locator('#disclosure-entry').innerText(), /Legal obligation/);
   await check(a, 'the disclosure page');
+  // The person's contact preferences page (F4, R16).
+  const contact = await visit(a, `/people/${personId}/contact`);
+  assert.equal(contact.status(), 200);
+  await check(a, 'the contact preferences page');
 }, { timeout: 90_000 });
 
 await run();
