@@ -457,6 +457,17 @@ struct Facts {
     state: SharingState,
 }
 
+/// A request decided: what the share goes on with.
+struct Decision {
+    permit: Permit,
+    organisation_id: Uuid,
+    service_id: Uuid,
+    parsed: Parsed,
+    approval: Option<ApprovalRecord>,
+    facts: Facts,
+    broken: Vec<Rule>,
+}
+
 /// Every rule the request breaks, in a stable order.
 fn evaluate(p: &Parsed, facts: &Facts) -> Vec<Rule> {
     let mut broken = BTreeSet::new();
@@ -1664,7 +1675,20 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         person_id: Uuid,
         request: &ShareRequest,
     ) -> Result<Vec<Rule>, PersonError> {
-        let (_, resource) = self
+        let decision = self.decide(actor, purpose, person_id, request).await?;
+        Ok(decision.broken)
+    }
+
+    /// The steps a check and a share have in common: the permit, the request's checks, the facts
+    /// and every rule broken.
+    async fn decide(
+        &self,
+        actor: &Actor,
+        purpose: Purpose,
+        person_id: Uuid,
+        request: &ShareRequest,
+    ) -> Result<Decision, PersonError> {
+        let (permit, resource) = self
             .permit_on_person(actor, Action::PersonShare, person_id, purpose)
             .await?;
         let (organisation_id, service_id) = placed(&resource)?;
@@ -1682,7 +1706,16 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 approval.as_ref(),
             )
             .await?;
-        Ok(evaluate(&parsed, &facts))
+        let broken = evaluate(&parsed, &facts);
+        Ok(Decision {
+            permit,
+            organisation_id,
+            service_id,
+            parsed,
+            approval,
+            facts,
+            broken,
+        })
     }
 
     async fn approval_for(
@@ -1709,25 +1742,15 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         person_id: Uuid,
         request: &ShareRequest,
     ) -> Result<Package, ShareError> {
-        let (permit, resource) = self
-            .permit_on_person(actor, Action::PersonShare, person_id, purpose)
-            .await?;
-        let (organisation_id, service_id) = placed(&resource)?;
-        let parsed = self
-            .parse_share(request, organisation_id, person_id)
-            .await?;
-        let approval = self.approval_for(request, person_id).await?;
-        let facts = self
-            .facts(
-                actor,
-                purpose,
-                person_id,
-                service_id,
-                &parsed,
-                approval.as_ref(),
-            )
-            .await?;
-        let broken = evaluate(&parsed, &facts);
+        let Decision {
+            permit,
+            organisation_id,
+            service_id,
+            parsed,
+            approval,
+            facts,
+            broken,
+        } = self.decide(actor, purpose, person_id, request).await?;
         if !broken.is_empty() {
             let audit =
                 AuditDraft::permitted(&permit, purpose, self.clock.now()).named("share.refused");

@@ -373,6 +373,24 @@ async fn insert_audited(
     commit(tx).await
 }
 
+/// The insert of an access grant (break the glass, a trustee's matter, a processor's referral).
+fn insert_grant(grant: &GrantRecord) -> sqlx::query::Query<'_, Any, sqlx::any::AnyArguments> {
+    sqlx::query(
+        "INSERT INTO access_grant (id, kind, staff_id, person_id, organisation_id, reason, granted_by, starts_at, \
+         ends_at, review_state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(grant.id.to_string())
+    .bind(grant.kind.code())
+    .bind(grant.staff_id.to_string())
+    .bind(grant.person_id.to_string())
+    .bind(grant.organisation_id.to_string())
+    .bind(grant.reason.as_deref())
+    .bind(&grant.granted_by)
+    .bind(grant.starts_at_micros)
+    .bind(grant.ends_at_micros)
+    .bind(grant.review_state.map(ReviewState::code))
+}
+
 /// The lock a failure count calls for, never shorter than one already in force (`row` holds
 /// `failed_attempts` and `locked_until`).
 fn lock_for(
@@ -2019,21 +2037,7 @@ impl Store for SqlStore {
         grant: &GrantRecord,
         audit: &AuditDraft,
     ) -> Result<(), StoreError> {
-        let insert = sqlx::query(
-            "INSERT INTO access_grant (id, kind, staff_id, person_id, organisation_id, reason, granted_by, starts_at, \
-             ends_at, review_state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(grant.id.to_string())
-        .bind(grant.kind.code())
-        .bind(grant.staff_id.to_string())
-        .bind(grant.person_id.to_string())
-        .bind(grant.organisation_id.to_string())
-        .bind(grant.reason.as_deref())
-        .bind(&grant.granted_by)
-        .bind(grant.starts_at_micros)
-        .bind(grant.ends_at_micros)
-        .bind(grant.review_state.map(ReviewState::code));
-        insert_audited(self, insert, "that grant exists", audit).await
+        insert_audited(self, insert_grant(grant), "that grant exists", audit).await
     }
 
     async fn live_grants(

@@ -14,7 +14,8 @@ use uuid::Uuid;
 
 use super::{
     SqlStore, append, backend_error, change_audited, coded, commit, flag, hash32, id,
-    insert_audited, insert_fields, is_unique_violation, opt_coded, opt_id, record_fields,
+    insert_audited, insert_fields, insert_grant, is_unique_violation, opt_coded, opt_id,
+    record_fields,
 };
 
 fn join_codes<'a>(codes: impl IntoIterator<Item = &'a str>) -> String {
@@ -543,23 +544,10 @@ pub(super) async fn record_disclosure(
         }
     }
     if let Some(g) = grant {
-        sqlx::query(
-            "INSERT INTO access_grant (id, kind, staff_id, person_id, organisation_id, reason, granted_by, starts_at, \
-             ends_at, review_state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(g.id.to_string())
-        .bind(g.kind.code())
-        .bind(g.staff_id.to_string())
-        .bind(g.person_id.to_string())
-        .bind(g.organisation_id.to_string())
-        .bind(g.reason.as_deref())
-        .bind(&g.granted_by)
-        .bind(g.starts_at_micros)
-        .bind(g.ends_at_micros)
-        .bind(g.review_state.map(ReviewState::code))
-        .execute(&mut *tx)
-        .await
-        .map_err(backend_error)?;
+        insert_grant(g)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend_error)?;
     }
     sqlx::query(
         "INSERT INTO disclosure (id, person_id, service_id, recipient_id, basis, article9, schedule1, categories, \
