@@ -736,11 +736,11 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     ) -> Result<Person, PersonError> {
         let (sealed, wrapped, permit) = self.read_sealed(actor, purpose, person_id).await?;
         let mut person = self.open_person(&sealed, &wrapped)?;
-        // A processor's worker sees only the categories referred to their processor.
-        if let Some(categories) = self.referred_categories(&permit, person_id).await? {
+        // A processor's worker sees only the fields referred to their processor.
+        if let Some(referred) = self.referred_scope(&permit, person_id).await? {
             person
                 .values
-                .retain(|field, _| categories.contains(field.spec().group.code()));
+                .retain(|field, _| referred.fields.contains(field));
         }
         Ok(person)
     }
@@ -801,11 +801,11 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let groups = self.service_config(service_id).await?.field_groups;
         let changes =
             parse_input(input, now.date(), false, &groups).map_err(PersonError::Invalid)?;
-        // A processor's worker changes only the categories referred to their processor.
-        if let Some(categories) = self.referred_categories(&permit, person_id).await?
+        // A processor's worker changes only the fields referred to their processor.
+        if let Some(referred) = self.referred_scope(&permit, person_id).await?
             && changes
                 .iter()
-                .any(|(field, _)| !categories.contains(field.spec().group.code()))
+                .any(|(field, _)| !referred.fields.contains(field))
         {
             return Err(PersonError::Invalid(Violations(vec![Violation::new(
                 "fields",

@@ -669,9 +669,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let audit = AuditDraft::permitted(&permit, purpose, self.clock.now()).named("entry.read");
         // A processor's worker sees entries only when case notes were referred.
         if self
-            .referred_categories(&permit, person_id)
+            .referred_scope(&permit, person_id)
             .await?
-            .is_some_and(|c| !c.contains(crate::sharing::CASE_NOTES))
+            .is_some_and(|r| !r.case_notes)
         {
             self.store.append_audit(&audit).await?;
             return Ok(Vec::new());

@@ -52,6 +52,13 @@ use crate::{Clock, Confidant};
 /// includes them needs an Article 9 condition.
 pub const CASE_NOTES: &str = "case_notes";
 
+/// What a processor's worker was referred of a person.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Referred {
+    pub fields: BTreeSet<PersonField>,
+    pub case_notes: bool,
+}
+
 /// The name of the recipient that stands for the person themselves (their own copy).
 const OWN_COPY: &str = "The person themselves";
 
@@ -2287,26 +2294,34 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         Ok(live)
     }
 
-    /// When a permit rests on a processor's referral: the categories referred (what the worker
-    /// may see and change). `None` for everyone else.
-    pub(crate) async fn referred_categories(
+    /// When a permit rests on a processor's referral: what was referred, that is the person's
+    /// fields the live referrals sent (the worker sees and changes only those) and, as categories,
+    /// whether case notes were among them. `None` for everyone else.
+    pub(crate) async fn referred_scope(
         &self,
         permit: &Permit,
         person_id: Uuid,
-    ) -> Result<Option<BTreeSet<String>>, PersonError> {
+    ) -> Result<Option<Referred>, PersonError> {
         if permit.grant() != Some(Grant::ProcessorReferral) {
             return Ok(None);
         }
+        let mut scope = Referred::default();
         let Actor::Staff(staff) = permit.actor() else {
-            return Ok(Some(BTreeSet::new()));
+            return Ok(Some(scope));
         };
-        Ok(Some(
-            self.live_referrals(staff.user_id, person_id)
-                .await?
-                .into_iter()
-                .flat_map(|d| d.categories)
-                .collect(),
-        ))
+        for d in self.live_referrals(staff.user_id, person_id).await? {
+            scope.case_notes |= d.categories.iter().any(|c| c == CASE_NOTES);
+            if let Some((_, items, _)) = self.store.disclosure(d.id).await? {
+                for item in items {
+                    if let DisclosedItem::Field(code) = item
+                        && let Some(field) = PersonField::from_code(&code)
+                    {
+                        scope.fields.insert(field);
+                    }
+                }
+            }
+        }
+        Ok(Some(scope))
     }
 
     /// Refuses what a processor's worker is never given, whatever was referred: the sharing

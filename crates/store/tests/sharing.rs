@@ -938,9 +938,11 @@ both_backends!(
             .read_person(&processor_actor, P, w.person)
             .await?;
         assert_eq!(read.get(PersonField::GivenName), Some("Nell"));
-        // Only what was referred: her name, not her health, notes, documents or related people,
+        // Only what was referred: her given name, not her health, notes, documents or related people,
         // and nothing of the sharing history or an export.
         assert_eq!(read.get(PersonField::MentalHealth), None);
+        // Exactly the fields sent: her family name is of the same category, but was not sent.
+        assert_eq!(read.get(PersonField::FamilyName), None);
         assert_eq!(read.get(PersonField::Convictions), None);
         let c = &w.app.confidant;
         assert!(

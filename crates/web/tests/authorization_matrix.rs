@@ -437,7 +437,8 @@ async fn world(backend: TestBackend) -> anyhow::Result<World> {
                         person_a,
                         &ShareRequest {
                             recipient_id: processor.id,
-                            fields: vec!["given_name".to_owned()],
+                            // What the worker's cells read and change.
+                            fields: vec!["given_name".to_owned(), "postcode".to_owned()],
                             basis: "contract".to_owned(),
                             reason: "Referred for the matrix test".to_owned(),
                             person_told: true,
