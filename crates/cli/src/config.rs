@@ -51,6 +51,9 @@ pub struct Config {
     /// The organisation's own Cedar policies (`*.cedar`), added to the shipped ones; default
     /// `config/policies` in the data directory, if it exists.
     pub policy_dir: Option<PathBuf>,
+    /// The organisation's register of processing activities (TOML), checked at start-up: an invalid
+    /// one stops Confidant. Default `config/register.toml` in the data directory, if it exists.
+    pub register_file: Option<PathBuf>,
     /// Serve HTTPS with this certificate chain (PEM) and private key (PEM). Both or neither.
     pub tls_cert_file: Option<PathBuf>,
     pub tls_key_file: Option<PathBuf>,
@@ -79,6 +82,7 @@ impl Default for Config {
             reauthentication_seconds: 5 * 60,
             break_glass_minutes: 60,
             policy_dir: None,
+            register_file: None,
             tls_cert_file: None,
             tls_key_file: None,
             secure_cookies: None,
@@ -190,6 +194,17 @@ impl Config {
             None => {
                 let dir = self.data_dir.join("config").join("policies");
                 dir.is_dir().then_some(dir)
+            }
+        }
+    }
+
+    /// Where the register of processing activities is, if anywhere.
+    pub fn register_file(&self) -> Option<PathBuf> {
+        match &self.register_file {
+            Some(file) => Some(file.clone()),
+            None => {
+                let file = self.data_dir.join("config").join("register.toml");
+                file.is_file().then_some(file)
             }
         }
     }

@@ -15,6 +15,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use confidant_core::audit::{Checkpoint, verify_chain};
 use confidant_core::field::{FieldGroup, FieldGroups};
+use confidant_core::register::Register;
 use confidant_core::store::{ReferralPolicy, ServiceConfig, StaffRecord, TokenScope, TrainingKind};
 use confidant_core::{AccessScope, Actor, Confidant, KeyRing, Role, SystemClock};
 use confidant_crypto::MasterKey;
@@ -92,6 +93,9 @@ enum Command {
     /// The outbox of emails and texts to people.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// The register of processing activities: privacy notices and the Article 30 record.
+    #[command(subcommand)]
+    Register(RegisterCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -104,6 +108,24 @@ enum OutboxCommand {
 enum ConfigCommand {
     /// Print the effective configuration with secrets redacted.
     Show,
+    /// Check the configuration and the register of processing activities (the default one, or
+    /// FILE); exits 0 if valid, 2 listing every fault with its file and line if not.
+    Check {
+        /// A register file to check instead of the configured one.
+        #[arg(long, value_name = "FILE")]
+        register: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RegisterCommand {
+    /// Print a service's privacy notice, generated from the register (Markdown).
+    Notice {
+        /// The service's id in the register.
+        service: String,
+    },
+    /// Print the register as the Article 30 record (CSV).
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]
@@ -351,6 +373,54 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             serve_on(&config, listener, confidant).await?;
         }
         Command::Config(ConfigCommand::Show) => print!("{}", config.redacted_toml()?),
+        Command::Config(ConfigCommand::Check { register }) => {
+            let file = register.or_else(|| config.register_file());
+            match file {
+                None => println!(
+                    "configuration valid; no register of processing activities (expected at {})",
+                    config
+                        .data_dir
+                        .join("config")
+                        .join("register.toml")
+                        .display()
+                ),
+                Some(file) => match Register::load(&file) {
+                    Ok(r) => println!(
+                        "configuration valid; register {} valid: {} services, {} activities, {} recipients, {} processors",
+                        file.display(),
+                        r.services.len(),
+                        r.activities.len(),
+                        r.recipients.len(),
+                        r.processors.len()
+                    ),
+                    Err(errors) => {
+                        eprintln!("{errors}");
+                        std::process::exit(2);
+                    }
+                },
+            }
+        }
+        Command::Register(command) => {
+            let Some(register) = load_register(&config)? else {
+                bail!(
+                    "there is no register of processing activities: put it at {} or set register_file",
+                    config
+                        .data_dir
+                        .join("config")
+                        .join("register.toml")
+                        .display()
+                );
+            };
+            match command {
+                RegisterCommand::Notice { service } => {
+                    let notice = confidant_core::notice::notice(&register, &service)?;
+                    print!("{}", notice.markdown());
+                }
+                RegisterCommand::Csv => {
+                    print!("{}", confidant_core::notice::article30_csv(&register))
+                }
+            }
+        }
         Command::Outbox(OutboxCommand::Send) => {
             let Some(smtp) = config.smtp()? else {
                 bail!("no SMTP server is configured ([smtp] in the configuration file)");
@@ -719,9 +789,27 @@ async fn open(config: &Config) -> anyhow::Result<Confidant<SqlStore, SystemClock
         })?,
         None => confidant_policy::Authorizer::new(),
     };
-    Ok(Confidant::new(store, keys, SystemClock)
+    let confidant = Confidant::new(store, keys, SystemClock)
         .with_authorizer(authorizer)
-        .with_settings(config.settings()))
+        .with_settings(config.settings());
+    Ok(match load_register(config)? {
+        Some(register) => confidant.with_register(register),
+        None => confidant,
+    })
+}
+
+/// The register of processing activities, checked; an invalid one stops Confidant with every fault
+/// (file, line, what is missing).
+fn load_register(config: &Config) -> anyhow::Result<Option<Register>> {
+    let Some(file) = config.register_file() else {
+        return Ok(None);
+    };
+    match Register::load(&file) {
+        Ok(register) => Ok(Some(register)),
+        Err(errors) => bail!(
+            "the register of processing activities is not valid, so Confidant will not start:\n{errors}"
+        ),
+    }
 }
 
 /// A rotation that committed in the database but stopped before its new key file replaced the old one

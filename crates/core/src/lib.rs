@@ -20,10 +20,12 @@ pub mod identifier;
 pub mod keyring;
 pub mod message;
 pub mod name_index;
+pub mod notice;
 pub mod organisation;
 pub mod person;
 pub mod record;
 pub mod referral;
+pub mod register;
 pub mod related;
 pub mod sharing;
 pub mod store;
@@ -64,6 +66,7 @@ pub struct Confidant<S, C = SystemClock> {
     authorizer: Authorizer,
     clock: C,
     settings: Settings,
+    register: Option<std::sync::Arc<register::Register>>,
 }
 
 impl<S: store::Store, C: Clock> Confidant<S, C> {
@@ -74,7 +77,20 @@ impl<S: store::Store, C: Clock> Confidant<S, C> {
             authorizer: Authorizer::new(),
             clock,
             settings: Settings::default(),
+            register: None,
         }
+    }
+
+    /// Runs on this processing register (checked when it was loaded): the privacy notices are
+    /// made from it.
+    pub fn with_register(mut self, register: register::Register) -> Self {
+        self.register = Some(std::sync::Arc::new(register));
+        self
+    }
+
+    /// The processing register, if the installation has one.
+    pub fn register(&self) -> Option<&register::Register> {
+        self.register.as_deref()
     }
 
     /// Decides with these policies (the shipped ones plus the organisation's own).

@@ -24,6 +24,8 @@ struct DashboardPage {
     lapsed_staff: Option<Vec<Vec<String>>>,
     pending_reviews: Option<usize>,
     works_in_service: bool,
+    /// For the DPO: the register's yearly review, when due within 30 days or overdue.
+    register_review: Option<String>,
 }
 
 pub fn role_label(role: Role) -> &'static str {
@@ -97,7 +99,20 @@ pub async fn dashboard<S: Store, C: Clock>(
     } else {
         None
     };
+    let today = state.confidant.clock().now().date();
+    let register_review = (role == Role::DataProtectionOfficer)
+        .then(|| state.confidant.register())
+        .flatten()
+        .and_then(|r| {
+            r.review_due(today).map(|due| {
+                format!(
+                    "The register of processing activities was last reviewed on {}. Its yearly review is due by {due}: check it against what the services do, then update its review date.",
+                    r.organisation.reviewed_on
+                )
+            })
+        });
     render(&DashboardPage {
+        register_review,
         chrome: signed.chrome("/"),
         handle: signed.staff().handle.clone(),
         role: role_label(role).to_owned(),

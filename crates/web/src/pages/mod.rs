@@ -33,6 +33,7 @@ pub mod form;
 pub mod paper;
 pub mod people;
 pub mod person;
+pub mod privacy;
 pub mod recipient;
 pub mod record;
 pub mod referral;
@@ -58,6 +59,12 @@ use crate::AppState;
 pub fn routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
     Router::new()
         .route("/", get(account::dashboard::<S, C>))
+        .route("/privacy", get(privacy::index::<S, C>))
+        .route("/privacy/{service}", get(privacy::show::<S, C>))
+        .route(
+            "/privacy/{service}/notice.md",
+            get(privacy::markdown::<S, C>),
+        )
         .route(
             "/sign-in",
             get(sign_in::form::<S, C>).post(sign_in::submit::<S, C>),

@@ -1,0 +1,462 @@
+//! Privacy notices generated from the register (R13, R14): every Article 13 and 14 item for one
+//! service, as structured sections that the web page, Markdown and the Article 30 export render.
+//!
+//! Guarantees:
+//! - A notice is built only from a checked [`Register`], and only if every item it must state is
+//!   there; otherwise generation fails, listing what is missing ([`NoticeError`]). Nothing partial is
+//!   ever emitted.
+//! - The notice says that Confidant makes no automated decisions and does no profiling: the code
+//!   base contains none (R14).
+//! - The register's own words are used as written, so the notice says what the configuration the
+//!   system runs on says.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::fmt::Write as _;
+
+use sha2::{Digest, Sha256};
+
+use crate::field::FieldGroup;
+use crate::register::{Activity, Register, RetentionRule, Service};
+use crate::store::{Article9Condition, LawfulBasis, Schedule1Condition};
+
+/// The sentence about automated decision-making (R14).
+pub const NO_AUTOMATED_DECISIONS: &str =
+    "We make no decisions about you by automated means, and do no profiling.";
+
+/// One section of a notice: a heading, paragraphs, and a list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    pub heading: String,
+    pub paragraphs: Vec<String>,
+    pub items: Vec<String>,
+}
+
+impl Section {
+    fn new(heading: &str) -> Self {
+        Section {
+            heading: heading.to_owned(),
+            paragraphs: Vec::new(),
+            items: Vec::new(),
+        }
+    }
+
+    fn para(mut self, text: impl Into<String>) -> Self {
+        self.paragraphs.push(text.into());
+        self
+    }
+
+    fn item(mut self, text: impl Into<String>) -> Self {
+        self.items.push(text.into());
+        self
+    }
+}
+
+/// A service's privacy notice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub service_id: String,
+    pub service_name: String,
+    pub controller: String,
+    pub title: String,
+    /// The register's review date the notice was made from.
+    pub reviewed_on: String,
+    pub sections: Vec<Section>,
+}
+
+/// Why a notice could not be made: everything missing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeError(pub Vec<String>);
+
+impl fmt::Display for NoticeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the notice cannot be made: {}", self.0.join("; "))
+    }
+}
+
+impl std::error::Error for NoticeError {}
+
+fn group_label(code: &str) -> String {
+    FieldGroup::from_code(code).map_or_else(|| code.to_owned(), |g| g.label().to_owned())
+}
+
+fn basis_line(a: &Activity) -> String {
+    let mut line =
+        LawfulBasis::from_code(&a.basis).map_or_else(|| a.basis.clone(), |b| b.label().to_owned());
+    if let Some(interest) = &a.legitimate_interest {
+        let _ = write!(line, ": {interest}");
+    }
+    line
+}
+
+/// Builds a service's notice, or lists what it would lack.
+pub fn notice(register: &Register, service_id: &str) -> Result<Notice, NoticeError> {
+    let Some(service) = register.service(service_id) else {
+        return Err(NoticeError(vec![format!(
+            "the register has no service `{service_id}`"
+        )]));
+    };
+    let activities: Vec<&Activity> = register.activities_of(service_id).collect();
+    let mut missing = Vec::new();
+    if activities.is_empty() {
+        missing.push(format!("service `{service_id}` has no processing activity"));
+    }
+    let mut rules: Vec<&RetentionRule> = Vec::new();
+    for a in &activities {
+        match register.retention_rule(&a.retention) {
+            Some(r) if !rules.iter().any(|x| x.id == r.id) => rules.push(r),
+            Some(_) => {}
+            None => missing.push(format!(
+                "activity `{}` has no retention rule in the register",
+                a.id
+            )),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(NoticeError(missing));
+    }
+    let org = &register.organisation;
+    let mut sections = Vec::new();
+
+    let mut who = Section::new("Who we are")
+        .para(format!(
+            "This privacy notice is for people who use {}, a service of {} in {}. The service is funded by {}.",
+            service.name, org.controller, service.area, service.funder
+        ))
+        .para(format!(
+            "{} is the data controller: we decide how and why your information is used, and we are responsible for it. We are registered with the Information Commissioner's Office, number {}.",
+            org.controller, org.registration_number
+        ))
+        .item(format!("Address: {}", org.address))
+        .item(format!("Email: {}", org.email));
+    if let Some(phone) = &org.phone {
+        who = who.item(format!("Phone: {phone}"));
+    }
+    sections.push(who);
+
+    let mut contacts = Section::new("Who to contact about your information").item(format!(
+        "Our Data Protection Officer: {}, {}{}",
+        org.dpo.name,
+        org.dpo.email,
+        org.dpo
+            .address
+            .as_deref()
+            .map(|a| format!(", {a}"))
+            .unwrap_or_default()
+    ));
+    if let Some(c) = &org.caldicott_guardian {
+        contacts = contacts.item(format!(
+            "Our Caldicott Guardian, who protects the confidentiality of health and care information: {}, {}",
+            c.name, c.email
+        ));
+    }
+    if let Some(c) = &org.data_manager {
+        contacts = contacts.item(format!("Our data manager: {}, {}", c.name, c.email));
+    }
+    sections.push(contacts);
+
+    let mut uses = Section::new("What we use and why").para(
+        "For each thing we do with your information: why, what information, whose, and the law that allows it.",
+    );
+    for a in &activities {
+        let mut text = format!(
+            "{} Information: {}. About: {}. Lawful basis: {}.",
+            a.purpose,
+            a.categories
+                .iter()
+                .map(|c| group_label(c))
+                .collect::<Vec<_>>()
+                .join(", "),
+            a.people.join(", "),
+            basis_line(a)
+        );
+        if let Some(c) = a.article9.as_deref().and_then(Article9Condition::from_code) {
+            let _ = write!(text, " For special category information: {}.", c.label());
+        }
+        let sch1: Vec<&str> = a
+            .schedule1
+            .iter()
+            .filter_map(|c| Schedule1Condition::from_code(c))
+            .map(Schedule1Condition::label)
+            .collect();
+        if !sch1.is_empty() {
+            let _ = write!(
+                text,
+                " Data Protection Act 2018, Schedule 1: {}.",
+                sch1.join("; ")
+            );
+        }
+        if let Some(d) = a
+            .policy_document
+            .as_deref()
+            .and_then(|d| register.policy_document(d))
+        {
+            let _ = write!(
+                text,
+                " Our appropriate policy document, \"{}\" (version {}), explains how we protect it.",
+                d.title, d.version
+            );
+        }
+        uses = uses.item(text);
+    }
+    sections.push(uses);
+
+    let sources: BTreeSet<&str> = activities
+        .iter()
+        .filter_map(|a| a.source.as_deref())
+        .collect();
+    let mut source =
+        Section::new("Where your information comes from").para("Most of it comes from you.");
+    for s in sources {
+        source = source.item(s.to_owned());
+    }
+    source = source.para(format!("Who may refer you to us: {}.", service.referrals));
+    sections.push(source);
+
+    let mut sharing = Section::new("Who we share it with, and when");
+    let mut any = false;
+    let mut seen = BTreeSet::new();
+    for a in &activities {
+        for r in &a.recipients {
+            if let Some(r) = register.recipient(r)
+                && seen.insert(r.id.clone())
+            {
+                any = true;
+                sharing = sharing.item(format!("{}: {}", r.name, r.when));
+            }
+        }
+    }
+    if !any {
+        sharing = sharing.para("We do not share your information with anyone else.");
+    }
+    let mut seen = BTreeSet::new();
+    for a in &activities {
+        for p in &a.processors {
+            if let Some(p) = register.processor(p)
+                && seen.insert(p.id.clone())
+            {
+                sharing = sharing.item(format!(
+                    "{} works for us as a data processor: {}. It acts only on our instructions, under a written agreement.",
+                    p.name, p.role
+                ));
+            }
+        }
+    }
+    sharing = sharing.para(
+        "We share only what the recipient needs, on the lawful basis stated, and we record every disclosure.",
+    );
+    sections.push(sharing);
+
+    let transfers: Vec<String> = activities
+        .iter()
+        .flat_map(|a| a.transfers.iter())
+        .map(|t| format!("{}: {}", t.country, t.safeguard))
+        .collect();
+    let mut abroad = Section::new("Outside the UK");
+    if transfers.is_empty() {
+        abroad = abroad.para("We do not send your information outside the UK.");
+    } else {
+        for t in transfers {
+            abroad = abroad.item(t);
+        }
+    }
+    sections.push(abroad);
+
+    let mut keep = Section::new("How long we keep it");
+    for r in &rules {
+        keep = keep.item(format!(
+            "{}: {} after {}. Then: {}",
+            r.records, r.period, r.trigger, r.destruction
+        ));
+    }
+    sections.push(keep);
+
+    let consent_based = activities
+        .iter()
+        .any(|a| a.basis == LawfulBasis::Consent.code());
+    let mut rights = Section::new("Your rights")
+        .para(format!(
+            "You can ask us, free of charge. We answer within {} days, and tell you why if we need longer or cannot do what you ask.",
+            service.respond_within_days
+        ))
+        .item("The right to be informed: this notice.")
+        .item("The right of access: a copy of the information we hold about you.")
+        .item("The right to rectification: to have wrong or incomplete information corrected.")
+        .item("The right to erasure: to have your information deleted, where the law allows.")
+        .item("The right to restrict processing: to have us only store your information while a question is settled.")
+        .item("The right to object: to processing based on our legitimate interests or a public task.")
+        .item("The right to data portability: the information you gave us, in a machine-readable form.");
+    if consent_based {
+        rights = rights.item(
+            "The right to withdraw consent: at any time, for anything we do with your consent; it stops from then on.",
+        );
+    }
+    rights = rights.para(NO_AUTOMATED_DECISIONS);
+    sections.push(rights);
+
+    let security: BTreeSet<&str> = activities
+        .iter()
+        .flat_map(|a| a.security.iter().map(String::as_str))
+        .collect();
+    let mut safe = Section::new("How we keep it safe");
+    for s in security {
+        safe = safe.item(s.to_owned());
+    }
+    sections.push(safe);
+
+    sections.push(
+        Section::new("How to complain")
+            .para(org.complaints.clone())
+            .para(format!(
+                "You can also complain to the regulator, the Information Commissioner's Office: {}",
+                org.regulator
+            )),
+    );
+    sections.push(Section::new("Changes to this notice").para(format!(
+        "This notice is made from our register of processing, last reviewed on {}. When it changes we tell the people it affects.",
+        org.reviewed_on
+    )));
+
+    Ok(Notice {
+        service_id: service.id.clone(),
+        service_name: service.name.clone(),
+        controller: org.controller.clone(),
+        title: format!("Privacy notice: {}", service.name),
+        reviewed_on: org.reviewed_on.clone(),
+        sections,
+    })
+}
+
+impl Notice {
+    /// The notice as Markdown.
+    pub fn markdown(&self) -> String {
+        let mut out = format!("# {}\n\n", self.title);
+        for s in &self.sections {
+            let _ = write!(out, "## {}\n\n", s.heading);
+            for p in &s.paragraphs {
+                let _ = write!(out, "{p}\n\n");
+            }
+            for i in &s.items {
+                let _ = writeln!(out, "- {i}");
+            }
+            if !s.items.is_empty() {
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// A digest of the notice's content: a new version whenever it changes.
+    pub fn digest(&self) -> String {
+        Sha256::digest(self.markdown().as_bytes())
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+/// The register as the Article 30 record, one row per activity and service: CSV (RFC 4180).
+pub fn article30_csv(register: &Register) -> String {
+    let org = &register.organisation;
+    let header = [
+        "controller",
+        "registration_number",
+        "dpo",
+        "service",
+        "activity",
+        "purpose",
+        "lawful_basis",
+        "legitimate_interest",
+        "article9_condition",
+        "schedule1_conditions",
+        "policy_document",
+        "data_categories",
+        "people",
+        "recipients",
+        "processors",
+        "transfers",
+        "retention",
+        "security",
+        "source",
+    ];
+    let mut out = String::new();
+    push_row(&mut out, header.iter().map(|h| (*h).to_owned()));
+    for a in &register.activities {
+        for s in &a.services {
+            let service: Option<&Service> = register.service(s);
+            let row = vec![
+                org.controller.clone(),
+                org.registration_number.clone(),
+                format!("{} <{}>", org.dpo.name, org.dpo.email),
+                service.map_or_else(|| s.clone(), |x| x.name.clone()),
+                a.id.clone(),
+                a.purpose.clone(),
+                LawfulBasis::from_code(&a.basis)
+                    .map_or_else(|| a.basis.clone(), |b| b.label().to_owned()),
+                a.legitimate_interest.clone().unwrap_or_default(),
+                a.article9
+                    .as_deref()
+                    .and_then(Article9Condition::from_code)
+                    .map(|c| c.label().to_owned())
+                    .unwrap_or_default(),
+                a.schedule1
+                    .iter()
+                    .filter_map(|c| Schedule1Condition::from_code(c))
+                    .map(Schedule1Condition::label)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                a.policy_document
+                    .as_deref()
+                    .and_then(|d| register.policy_document(d))
+                    .map(|d| format!("{} v{}", d.title, d.version))
+                    .unwrap_or_default(),
+                a.categories
+                    .iter()
+                    .map(|c| group_label(c))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                a.people.join("; "),
+                a.recipients
+                    .iter()
+                    .filter_map(|r| register.recipient(r))
+                    .map(|r| format!("{} ({})", r.name, r.when))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                a.processors
+                    .iter()
+                    .filter_map(|p| register.processor(p))
+                    .map(|p| p.name.clone())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                a.transfers
+                    .iter()
+                    .map(|t| format!("{}: {}", t.country, t.safeguard))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                register
+                    .retention_rule(&a.retention)
+                    .map(|r| format!("{} after {}; {}", r.period, r.trigger, r.destruction))
+                    .unwrap_or_default(),
+                a.security.join("; "),
+                a.source.clone().unwrap_or_default(),
+            ];
+            push_row(&mut out, row.into_iter());
+        }
+    }
+    out
+}
+
+fn push_row(out: &mut String, cells: impl Iterator<Item = String>) {
+    let cells: Vec<String> = cells
+        .map(|c| {
+            if c.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", c.replace('"', "\"\""))
+            } else {
+                c
+            }
+        })
+        .collect();
+    out.push_str(&cells.join(","));
+    out.push_str("\r\n");
+}
