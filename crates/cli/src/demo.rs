@@ -16,6 +16,8 @@ use uuid::Uuid;
 use crate::config::Config;
 
 const ORGANISATION: &str = "Riverside Community Support (demo)";
+/// The register the demo runs on: the recovery service's example.
+pub const REGISTER: &str = include_str!("../../../config/examples/recovery.toml");
 const SERVICES: [(&str, &str, &str); 2] = [
     (
         "Recovery Service",

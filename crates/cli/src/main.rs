@@ -126,6 +126,12 @@ enum RegisterCommand {
     },
     /// Print the register as the Article 30 record (CSV).
     Csv,
+    /// Show a service's latest published notice version, what changed from the one before, and
+    /// how many of the service's people must be told (with their record ids).
+    Changes {
+        /// The service's id in the register.
+        service: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -365,6 +371,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Demo { .. } => {
             init(&config).await?;
+            // The demo runs on the recovery service's example register (its notice is public at
+            // /privacy/recovery), unless a register is configured already.
+            if config.register_file().is_none() {
+                let dir = config.data_dir.join("config");
+                std::fs::create_dir_all(&dir)?;
+                std::fs::write(dir.join("register.toml"), demo::REGISTER)?;
+            }
             let confidant = open(&config).await?;
             let guide = demo::prepare(&confidant, &config).await?;
             let confidant = Arc::new(confidant);
@@ -418,6 +431,30 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 RegisterCommand::Csv => {
                     print!("{}", confidant_core::notice::article30_csv(&register))
+                }
+                RegisterCommand::Changes { service } => {
+                    let confidant = open(&config).await?;
+                    let Some(change) = confidant.notice_change(&register, &service).await? else {
+                        bail!("no notice of `{service}` has been published yet");
+                    };
+                    println!("notice of {service}: version {}", change.version);
+                    match change.previous {
+                        None => println!("the first version: nothing to compare with"),
+                        Some(p) => {
+                            println!("changed since version {p}:");
+                            for (sign, line) in &change.changes {
+                                println!("{sign} {line}");
+                            }
+                            println!(
+                                "people to tell: {} (record ids below)",
+                                change.people_to_tell.len()
+                            );
+                            for id in &change.people_to_tell {
+                                println!("  {id}");
+                            }
+                        }
+                    }
+                    confidant.store().close().await;
                 }
             }
         }
@@ -793,7 +830,15 @@ async fn open(config: &Config) -> anyhow::Result<Confidant<SqlStore, SystemClock
         .with_authorizer(authorizer)
         .with_settings(config.settings());
     Ok(match load_register(config)? {
-        Some(register) => confidant.with_register(register),
+        Some(register) => {
+            // Each service's notice is published anew whenever the register changes it.
+            for p in confidant.publish_notices(&register).await? {
+                if p.new {
+                    tracing::info!(service = %p.service_code, version = p.version, "privacy notice published");
+                }
+            }
+            confidant.with_register(register)
+        }
         None => confidant,
     })
 }

@@ -206,6 +206,20 @@ impl AuditDraft {
         }
     }
 
+    /// Confidant itself publishing a new version of a service's privacy notice (no personal data).
+    pub(crate) fn notice_published(at: OffsetDateTime) -> Self {
+        Self {
+            at,
+            actor: "system".to_owned(),
+            action: "notice.publish",
+            resource_type: "notice",
+            resource_id: None,
+            subject_id: None,
+            purpose: Purpose::Administration,
+            outcome: Outcome::Ok,
+        }
+    }
+
     fn new(
         at: OffsetDateTime,
         actor: &Actor,

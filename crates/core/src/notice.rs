@@ -460,3 +460,117 @@ fn push_row(out: &mut String, cells: impl Iterator<Item = String>) {
     out.push_str(&cells.join(","));
     out.push_str("\r\n");
 }
+
+/// A service's notice as published: its latest version, what changed from the one before, and
+/// the people to tell (ids only, by service).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeChange {
+    pub service_code: String,
+    pub version: i64,
+    pub published_at_micros: i64,
+    /// The version before, if any.
+    pub previous: Option<i64>,
+    /// Lines removed (`-`) and added (`+`) since the version before.
+    pub changes: Vec<(char, String)>,
+    /// The people of the service, who must be told of a change (empty for a first version).
+    pub people_to_tell: Vec<uuid::Uuid>,
+}
+
+/// What a publication did for one service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    pub service_code: String,
+    pub version: i64,
+    /// A new version was published (the notice changed, or it is the first).
+    pub new: bool,
+}
+
+impl<S: crate::store::Store, C: crate::Clock> crate::Confidant<S, C> {
+    /// Publishes every service's notice from `register`: a new version wherever the notice differs
+    /// from the last one published (its digest), audited as `notice.publish`. Runs at start-up.
+    pub async fn publish_notices(
+        &self,
+        register: &Register,
+    ) -> Result<Vec<Published>, crate::person::PersonError> {
+        let mut out = Vec::new();
+        for service in &register.services {
+            let n = notice(register, &service.id).map_err(|e| {
+                crate::person::PersonError::Invalid(crate::person::Violations(vec![
+                    crate::person::Violation::new("notice", e.to_string()),
+                ]))
+            })?;
+            let digest = n.digest();
+            let latest = self.store().notice_versions(&service.id).await?;
+            let last = latest.first();
+            if last.is_some_and(|v| v.digest == digest) {
+                out.push(Published {
+                    service_code: service.id.clone(),
+                    version: last.map_or(0, |v| v.version),
+                    new: false,
+                });
+                continue;
+            }
+            let now = self.clock().now();
+            let version = crate::store::NoticeVersion {
+                service_code: service.id.clone(),
+                version: last.map_or(1, |v| v.version + 1),
+                digest,
+                markdown: n.markdown(),
+                published_at_micros: crate::organisation::micros(now),
+            };
+            let audit = crate::audit::AuditDraft::notice_published(now);
+            self.store().publish_notice(&version, &audit).await?;
+            out.push(Published {
+                service_code: service.id.clone(),
+                version: version.version,
+                new: true,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The latest published version of a service's notice, what changed from the one before, and
+    /// whom to tell: the people of the Confidant service of the same name.
+    pub async fn notice_change(
+        &self,
+        register: &Register,
+        service_code: &str,
+    ) -> Result<Option<NoticeChange>, crate::person::PersonError> {
+        let versions = self.store().notice_versions(service_code).await?;
+        let Some(latest) = versions.first() else {
+            return Ok(None);
+        };
+        let previous = versions.get(1);
+        let mut changes = Vec::new();
+        let mut people_to_tell = Vec::new();
+        if let Some(prev) = previous {
+            let diff = similar::TextDiff::from_lines(&prev.markdown, &latest.markdown);
+            for change in diff.iter_all_changes() {
+                let sign = match change.tag() {
+                    similar::ChangeTag::Delete => '-',
+                    similar::ChangeTag::Insert => '+',
+                    similar::ChangeTag::Equal => continue,
+                };
+                changes.push((sign, change.value().trim_end().to_owned()));
+            }
+            if let Some(name) = register.service(service_code).map(|s| s.name.clone()) {
+                for org in self.store().organisations().await? {
+                    for svc in self.store().services(org.id).await? {
+                        if svc.name == name {
+                            people_to_tell
+                                .extend(self.store().people_ids_of_service(svc.id).await?);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Some(NoticeChange {
+            service_code: service_code.to_owned(),
+            version: latest.version,
+            published_at_micros: latest.published_at_micros,
+            previous: previous.map(|p| p.version),
+            changes,
+            people_to_tell,
+        }))
+    }
+}

@@ -541,6 +541,17 @@ pub struct SharingState {
     pub lifted: i64,
 }
 
+/// One published version of a service's privacy notice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeVersion {
+    /// The service's id in the register.
+    pub service_code: String,
+    pub version: i64,
+    pub digest: String,
+    pub markdown: String,
+    pub published_at_micros: i64,
+}
+
 /// What a disclosure contained: a person field (by code) or a record entry (by id).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum DisclosedItem {
@@ -1708,6 +1719,24 @@ pub trait Store: Send + Sync + 'static {
         finished_at_micros: Option<i64>,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    // --- privacy notices ---
+    /// A service's notice versions, newest first.
+    fn notice_versions(
+        &self,
+        service_code: &str,
+    ) -> impl Future<Output = Result<Vec<NoticeVersion>, StoreError>> + Send;
+    /// Publishes a new version; a version number already taken is a conflict.
+    fn publish_notice(
+        &self,
+        version: &NoticeVersion,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The ids of a service's people (no values): whom to tell of a new notice.
+    fn people_ids_of_service(
+        &self,
+        service_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<Uuid>, StoreError>> + Send;
 
     // --- the audit chain ---
     /// Appends a standalone event (a refusal, an attempt on something missing).

@@ -418,6 +418,9 @@ impl Store for Recorder {
         ) -> Result<bool, StoreError>;
         entry_flags(person_id: Uuid, kinds: &[RecordKind]) -> Result<Vec<(Uuid, bool)>, StoreError>;
         recipients_of(person_id: Uuid, fields: &[&str]) -> Result<Vec<Uuid>, StoreError>;
+        notice_versions(service_code: &str) -> Result<Vec<NoticeVersion>, StoreError>;
+        publish_notice(version: &NoticeVersion, audit: &AuditDraft) -> Result<(), StoreError>;
+        people_ids_of_service(service_id: Uuid) -> Result<Vec<Uuid>, StoreError>;
         set_contact_preferences(
             preferences: &confidant_core::contact::ContactPreferenceRecord,
             fields: &SealedFields,

@@ -17,6 +17,10 @@ use super::{Chrome, PageError, St, render};
 struct NoticePage {
     chrome: Chrome,
     notice: Notice,
+    /// "Version N, published on DATE", once published.
+    version: Option<String>,
+    /// What changed since the version before: (removed or added, line).
+    changes: Vec<(String, String)>,
 }
 
 #[derive(Template)]
@@ -57,13 +61,42 @@ pub async fn show<S: Store, C: Clock>(
     state: St<S, C>,
     Path(service): Path<String>,
 ) -> Result<Response, PageError> {
-    match notice_of(&state, &service) {
-        Some(notice) => render(&NoticePage {
-            chrome: Chrome::anonymous(),
-            notice,
-        }),
-        None => Err(PageError::NotFound),
+    let Some(notice) = notice_of(&state, &service) else {
+        return Err(PageError::NotFound);
+    };
+    let (mut version, mut changes) = (None, Vec::new());
+    if let Some(register) = state.confidant.register()
+        && let Some(change) = state.confidant.notice_change(register, &service).await?
+    {
+        version = Some(format!(
+            "Version {}, published on {}.",
+            change.version,
+            super::date_time(
+                time::OffsetDateTime::from_unix_timestamp_nanos(
+                    i128::from(change.published_at_micros) * 1000
+                )
+                .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+            )
+        ));
+        changes = change
+            .changes
+            .into_iter()
+            .filter(|(_, line)| !line.trim().is_empty())
+            .map(|(sign, line)| {
+                let what = if sign == '-' { "Removed" } else { "Added" };
+                (
+                    what.to_owned(),
+                    line.trim_start_matches(['#', '-', ' ']).to_owned(),
+                )
+            })
+            .collect();
     }
+    render(&NoticePage {
+        chrome: Chrome::anonymous(),
+        notice,
+        version,
+        changes,
+    })
 }
 
 pub async fn markdown<S: Store, C: Clock>(

@@ -1,0 +1,132 @@
+//! Privacy notices from the register (F5), on SQLite and PostgreSQL: published once per change,
+//! versioned, and a change of retention period makes a new version whose differences name the
+//! change and list the people to tell.
+
+use std::path::Path;
+
+use confidant_core::audit::verify_chain;
+use confidant_core::field::PersonField;
+use confidant_core::person::PersonInput;
+use confidant_core::register::Register;
+use confidant_core::{Purpose, notice};
+use confidant_testkit::{TestApp, both_backends};
+
+const EXAMPLE: &str = include_str!("../../../config/examples/recovery.toml");
+
+fn register(text: &str) -> anyhow::Result<Register> {
+    Register::parse(Path::new("register.toml"), text).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+both_backends!(
+    a_changed_retention_period_makes_a_new_version_naming_the_change_and_the_people_to_tell,
+    |backend| async move {
+        let app = TestApp::new(backend).await?;
+        // The example's service is named as the test organisation's first service.
+        let first = register(EXAMPLE)?;
+        let service = first
+            .services
+            .iter()
+            .find(|s| s.name == "Recovery Service")
+            .map(|s| s.id.clone())
+            .ok_or_else(|| anyhow::anyhow!("the example has no Recovery Service"))?;
+        let mut people = Vec::new();
+        for (given, family) in [("Ann", "Lowther"), ("Ben", "Askew")] {
+            people.push(
+                app.confidant
+                    .create_person(
+                        &app.worker_a,
+                        Purpose::Support,
+                        app.service_a,
+                        &PersonInput::new()
+                            .with(PersonField::GivenName, given)
+                            .with(PersonField::FamilyName, family),
+                    )
+                    .await?
+                    .id,
+            );
+        }
+        // A person of another service is not told.
+        app.confidant
+            .create_person(
+                &app.worker_b,
+                Purpose::Support,
+                app.service_b,
+                &PersonInput::new()
+                    .with(PersonField::GivenName, "Cal")
+                    .with(PersonField::FamilyName, "Other"),
+            )
+            .await?;
+
+        let published = app.confidant.publish_notices(&first).await?;
+        assert!(published.iter().all(|p| p.new && p.version == 1));
+        let again = app.confidant.publish_notices(&first).await?;
+        assert!(
+            again.iter().all(|p| !p.new && p.version == 1),
+            "an unchanged register publishes nothing"
+        );
+        let change = app
+            .confidant
+            .notice_change(&first, &service)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no version"))?;
+        assert_eq!((change.version, change.previous), (1, None));
+        assert!(change.people_to_tell.is_empty());
+
+        // The retention period changes: a new version, whose differences name it.
+        assert!(EXAMPLE.contains("period = \"10 years\""));
+        let second =
+            register(&EXAMPLE.replacen("period = \"10 years\"", "period = \"8 years\"", 1))?;
+        let published = app.confidant.publish_notices(&second).await?;
+        assert!(
+            published
+                .iter()
+                .any(|p| p.service_code == service && p.new && p.version == 2)
+        );
+        let change = app
+            .confidant
+            .notice_change(&second, &service)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no version"))?;
+        assert_eq!((change.version, change.previous), (2, Some(1)));
+        assert!(
+            change
+                .changes
+                .iter()
+                .any(|(sign, line)| *sign == '-' && line.contains("10 years")),
+            "{:?}",
+            change.changes
+        );
+        assert!(
+            change
+                .changes
+                .iter()
+                .any(|(sign, line)| *sign == '+' && line.contains("8 years"))
+        );
+        assert_eq!(change.changes.len(), 2, "only the period changed");
+        let mut told = change.people_to_tell.clone();
+        told.sort();
+        people.sort();
+        assert_eq!(told, people);
+
+        // The notice as published is the one generated from the register.
+        let now = notice::notice(&second, &service).map_err(|e| anyhow::anyhow!("{e}"))?;
+        assert!(now.markdown().contains("8 years"));
+        assert!(now.markdown().contains(notice::NO_AUTOMATED_DECISIONS));
+
+        let verified = verify_chain(app.confidant.store(), None).await?;
+        anyhow::ensure!(verified.is_ok(), "chain broken: {verified:?}");
+        Ok(())
+    }
+);
+
+#[test]
+fn the_article30_record_has_a_row_per_activity_and_service() -> anyhow::Result<()> {
+    let r = register(EXAMPLE)?;
+    let csv = notice::article30_csv(&r);
+    let rows: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
+    let expected: usize = r.activities.iter().map(|a| a.services.len()).sum();
+    assert_eq!(rows.len(), expected + 1);
+    assert!(rows[0].starts_with("controller,registration_number,dpo,service,activity,purpose"));
+    assert!(csv.contains(&r.organisation.controller));
+    Ok(())
+}
