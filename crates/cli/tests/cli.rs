@@ -931,3 +931,82 @@ fn service_configure_sets_the_field_groups_the_api_then_enforces() -> anyhow::Re
     server.stop()?;
     Ok(())
 }
+
+/// The register of processing activities (F5): each example passes `config check`; a register
+/// with a fault is refused naming its file, line and the fault, and Confidant does not start on
+/// it; a valid one publishes each service's notice, public at `/privacy/<service>`.
+#[test]
+fn the_register_is_checked_and_an_invalid_one_stops_start_up() -> anyhow::Result<()> {
+    let rt = tokio::runtime::Runtime::new()?;
+    let install = rt.block_on(Install::new(TestBackend::Sqlite))?;
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/examples");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&examples)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let path_text = path.to_string_lossy().into_owned();
+            let out = install.run_ok(&["config", "check", "--register", &path_text])?;
+            assert!(out.contains("valid: "), "{out}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 3, "{checked} examples");
+
+    // A fault: an activity names a retention rule the register does not have.
+    let text = std::fs::read_to_string(examples.join("recovery.toml"))?;
+    let at = text
+        .find("\nretention = \"")
+        .ok_or_else(|| anyhow::anyhow!("no activity retention"))?;
+    let header = text[..at]
+        .rfind("[[activity]]")
+        .ok_or_else(|| anyhow::anyhow!("no activity"))?;
+    let line = text[..header].matches('\n').count() + 1;
+    let end = text[at + 1..].find('\n').map_or(text.len(), |e| at + 1 + e);
+    let faulty = format!("{}\nretention = \"nowhere\"{}", &text[..at], &text[end..]);
+    let config_dir = install.data_dir().join("config");
+    std::fs::create_dir_all(&config_dir)?;
+    let file = config_dir.join("register.toml");
+    std::fs::write(&file, &faulty)?;
+    let out = install.run(&["config", "check"])?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("register.toml:{line}:")) && err.contains("`nowhere`"),
+        "{err}"
+    );
+    let out = install.run(&["serve", "--listen", "127.0.0.1:0"])?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "it started: {err}");
+    assert!(err.contains(&format!("register.toml:{line}:")), "{err}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("serving"));
+
+    // The valid register: Confidant starts and publishes the notices, with no sign-in needed.
+    std::fs::write(&file, &text)?;
+    let csv = install.run_ok(&["register", "csv"])?;
+    assert!(csv.starts_with("controller,"), "{csv}");
+    let server = install.serve()?;
+    let page = server.url("/privacy/recovery");
+    let markdown = server.url("/privacy/recovery/notice.md");
+    let missing = server.url("/privacy/nowhere");
+    rt.block_on(async {
+        let res = client().get(&page).send().await?;
+        assert_eq!(res.status(), 200);
+        let body = res.text().await?;
+        assert!(body.contains("Version 1, published on"), "{body}");
+        assert!(body.contains("We make no decisions about you by automated means"));
+        let res = client().get(&markdown).send().await?;
+        assert_eq!(res.status(), 200);
+        assert!(
+            res.headers()[reqwest::header::CONTENT_TYPE]
+                .to_str()?
+                .starts_with("text/markdown")
+        );
+        assert!(res.text().await?.starts_with("# Privacy notice: "));
+        assert_eq!(client().get(&missing).send().await?.status(), 404);
+        anyhow::Ok(())
+    })?;
+    server.stop()?;
+    let changes = install.run_ok(&["register", "changes", "recovery"])?;
+    assert!(changes.contains("version 1"), "{changes}");
+    Ok(())
+}
