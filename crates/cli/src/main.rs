@@ -380,6 +380,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let confidant = open(&config).await?;
             let guide = demo::prepare(&confidant, &config).await?;
+            // A new demo's services exist only now: they too collect what the register covers.
+            if let Some(register) = confidant.register() {
+                confidant.apply_register(register).await?;
+                confidant.publish_notices(register).await?;
+            }
             let confidant = Arc::new(confidant);
             let listener = bind(&config).await?;
             println!("{guide}");
@@ -832,6 +837,8 @@ async fn open(config: &Config) -> anyhow::Result<Confidant<SqlStore, SystemClock
     Ok(match load_register(config)? {
         Some(register) => {
             // Each service's notice is published anew whenever the register changes it.
+            // The services collect what the register covers, and take referrals as it says.
+            confidant.apply_register(&register).await?;
             for p in confidant.publish_notices(&register).await? {
                 if p.new {
                     tracing::info!(service = %p.service_code, version = p.version, "privacy notice published");

@@ -502,6 +502,15 @@ fn check(raw: &RawRegister, f: &mut Faults<'_>) {
                 ),
             );
         }
+        if crate::store::ReferralPolicy::from_code(&svc.referrals).is_none() {
+            f.at(
+                &s.span(),
+                format!(
+                    "service `{}`: `{}` is not a referral policy (anyone, self, professional, partner)",
+                    svc.id, svc.referrals
+                ),
+            );
+        }
         for g in &svc.field_groups {
             if FieldGroup::from_code(g).is_none() {
                 f.at(
@@ -704,5 +713,47 @@ fn check_activity(
     }
     if a.security.is_empty() {
         f.at(span, format!("{name}: names no security measures"));
+    }
+}
+
+impl<S: crate::store::Store, C: crate::Clock> crate::Confidant<S, C> {
+    /// Makes each service of the register that Confidant has (by name) collect exactly the field
+    /// groups the register covers, with its referral policy: the register is the configuration the
+    /// system runs on, so nothing is collected that no activity covers. Returns how many services
+    /// were configured. A partner policy keeps the partner service already set (the register names
+    /// no Confidant service ids); without one the service's policy is left as it is.
+    pub async fn apply_register(
+        &self,
+        register: &Register,
+    ) -> Result<usize, crate::organisation::OrganisationError> {
+        let mut configured = 0;
+        for org in self.store().organisations().await? {
+            for svc in self.store().services(org.id).await? {
+                let Some(entry) = register.services.iter().find(|s| s.name == svc.name) else {
+                    continue;
+                };
+                let current = self.store().service_config(svc.id).await?;
+                let current =
+                    current.unwrap_or_else(|| crate::store::ServiceConfig::default_for(svc.id));
+                let referrals = crate::store::ReferralPolicy::from_code(&entry.referrals)
+                    .filter(|p| {
+                        *p != crate::store::ReferralPolicy::PartnerOnly
+                            || current.partner_service_id.is_some()
+                    })
+                    .unwrap_or(current.referrals);
+                let wanted = crate::store::ServiceConfig {
+                    service_id: svc.id,
+                    field_groups: register.field_groups(entry),
+                    referrals,
+                    partner_service_id: current.partner_service_id,
+                };
+                if wanted != current {
+                    self.configure_service(&confidant_policy::Actor::System, &wanted)
+                        .await?;
+                }
+                configured += 1;
+            }
+        }
+        Ok(configured)
     }
 }

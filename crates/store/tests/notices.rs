@@ -8,6 +8,7 @@ use confidant_core::audit::verify_chain;
 use confidant_core::field::PersonField;
 use confidant_core::person::PersonInput;
 use confidant_core::register::Register;
+use confidant_core::store::Store;
 use confidant_core::{Purpose, notice};
 use confidant_testkit::{TestApp, both_backends};
 
@@ -56,6 +57,27 @@ both_backends!(
                     .with(PersonField::FamilyName, "Other"),
             )
             .await?;
+
+        // The register is the configuration: the service collects exactly what it covers.
+        assert_eq!(app.confidant.apply_register(&first).await?, 1);
+        let entry = first
+            .service(&service)
+            .ok_or_else(|| anyhow::anyhow!("no service"))?;
+        let config = app
+            .confidant
+            .store()
+            .service_config(app.service_a)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("service A not configured"))?;
+        assert_eq!(config.field_groups, first.field_groups(entry));
+        assert!(
+            app.confidant
+                .store()
+                .service_config(app.service_b)
+                .await?
+                .is_none(),
+            "a service the register does not name is left alone"
+        );
 
         let published = app.confidant.publish_notices(&first).await?;
         assert!(published.iter().all(|p| p.new && p.version == 1));
