@@ -210,7 +210,11 @@ pub fn notice(register: &Register, service_id: &str) -> Result<Notice, NoticeErr
     for s in sources {
         source = source.item(s.to_owned());
     }
-    source = source.para(format!("Who may refer you to us: {}.", service.referrals));
+    source = source.para(format!(
+        "Who may refer you to us: {}.",
+        crate::store::ReferralPolicy::from_code(&service.referrals)
+            .map_or_else(|| service.referrals.clone(), |p| p.label().to_lowercase())
+    ));
     sections.push(source);
 
     let mut sharing = Section::new("Who we share it with, and when");
@@ -276,7 +280,7 @@ pub fn notice(register: &Register, service_id: &str) -> Result<Notice, NoticeErr
         .any(|a| a.basis == LawfulBasis::Consent.code());
     let mut rights = Section::new("Your rights")
         .para(format!(
-            "You can ask us, free of charge. We answer within {} days, and tell you why if we need longer or cannot do what you ask.",
+            "You can ask us, free of charge (unless a request is manifestly unfounded or excessive). We answer within {} days, and tell you why if we need longer or cannot do what you ask.",
             service.respond_within_days
         ))
         .item("The right to be informed: this notice.")
@@ -284,8 +288,10 @@ pub fn notice(register: &Register, service_id: &str) -> Result<Notice, NoticeErr
         .item("The right to rectification: to have wrong or incomplete information corrected.")
         .item("The right to erasure: to have your information deleted, where the law allows.")
         .item("The right to restrict processing: to have us only store your information while a question is settled.")
-        .item("The right to object: to processing based on our legitimate interests or a public task.")
         .item("The right to data portability: the information you gave us, in a machine-readable form.");
+    rights = rights.item(
+        "The right to object: to processing based on legitimate interests or a public task, where we rely on them.",
+    );
     if consent_based {
         rights = rights.item(
             "The right to withdraw consent: at any time, for anything we do with your consent; it stops from then on.",

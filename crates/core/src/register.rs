@@ -522,12 +522,20 @@ fn check(raw: &RawRegister, f: &mut Faults<'_>) {
     }
     let special = special_groups();
     let criminal = criminal_groups();
+    let abroad: BTreeSet<String> = raw
+        .recipient
+        .iter()
+        .map(Spanned::get_ref)
+        .filter(|r| r.outside_uk)
+        .map(|r| r.id.clone())
+        .collect();
     for a in &raw.activity {
         check_activity(
             a.get_ref(),
             &a.span(),
             f,
             &Known {
+                abroad: &abroad,
                 docs: &docs,
                 rules: &rules,
                 recipients: &recipients,
@@ -571,6 +579,8 @@ fn check(raw: &RawRegister, f: &mut Faults<'_>) {
 }
 
 struct Known<'a> {
+    /// Recipients outside the UK.
+    abroad: &'a BTreeSet<String>,
     docs: &'a BTreeSet<String>,
     rules: &'a BTreeSet<String>,
     recipients: &'a BTreeSet<String>,
@@ -663,14 +673,61 @@ fn check_activity(
     {
         f.at(span, format!("{name}: substantial public interest (Art. 9(2)(g)) needs a Schedule 1 Part 2 condition"));
     }
-    if part2 {
-        match a.policy_document.as_deref() {
-            None => f.at(span, format!("{name}: a Schedule 1 Part 2 condition needs an appropriate policy document (`policy_document`)")),
-            Some(d) if !known.docs.contains(d) => {
-                f.at(span, format!("{name}: policy document `{d}` is not in the register"));
-            }
-            Some(_) => {}
+    // DPA 2018 s.10(2): Art. 9(2)(b), (h), (i) and (j) are met only with their Schedule 1 Part 1
+    // condition.
+    let part1_needed = match article9 {
+        Some((_, Some(Article9Condition::EmploymentSocialProtection))) => {
+            Some(Schedule1Condition::Employment)
         }
+        Some((_, Some(Article9Condition::HealthSocialCare))) => {
+            Some(Schedule1Condition::HealthSocialCare)
+        }
+        Some((_, Some(Article9Condition::PublicHealth))) => Some(Schedule1Condition::PublicHealth),
+        Some((_, Some(Article9Condition::ArchivingResearch))) => Some(Schedule1Condition::Research),
+        _ => None,
+    };
+    if let Some(needed) = part1_needed
+        && !a.schedule1.iter().any(|c| c == needed.code())
+    {
+        f.at(
+            span,
+            format!(
+                "{name}: this Article 9 condition needs its Schedule 1 Part 1 condition `{}` (DPA 2018 s.10(2))",
+                needed.code()
+            ),
+        );
+    }
+    if part2 && a.policy_document.is_none() {
+        f.at(span, format!("{name}: a Schedule 1 Part 2 condition needs an appropriate policy document (`policy_document`)"));
+    }
+    if let Some(d) = a.policy_document.as_deref()
+        && !known.docs.contains(d)
+    {
+        f.at(
+            span,
+            format!("{name}: policy document `{d}` is not in the register"),
+        );
+    }
+    let consent_condition = matches!(
+        article9,
+        Some((_, Some(Article9Condition::ExplicitConsent)))
+    ) || a
+        .schedule1
+        .iter()
+        .any(|c| c == Schedule1Condition::Consent.code());
+    if consent_condition
+        && basis != Some(LawfulBasis::Consent)
+        && a.consent_purpose
+            .as_deref()
+            .is_none_or(|s| s.trim().is_empty())
+    {
+        f.at(
+            span,
+            format!("{name}: a consent condition needs `consent_purpose`"),
+        );
+    }
+    if a.transfers.is_empty() && a.recipients.iter().any(|r| known.abroad.contains(r)) {
+        f.at(span, format!("{name}: a recipient outside the UK needs a transfer with its safeguard (`transfers`)"));
     }
     if a.services.is_empty() {
         f.at(span, format!("{name}: names no service"));

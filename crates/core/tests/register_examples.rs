@@ -477,13 +477,29 @@ fn criminal_offence_data_without_a_schedule_1_condition_is_refused() {
     let (text, line) = with_fault(
         "[[activity]]",
         "custody_healthcare",
-        "schedule1 = [\"p1_health_social_care\"]\n",
-        "",
+        // Under 9(2)(c) no Part 1 condition is needed: only the criminal offence data lacks one.
+        "article9 = \"health_social_care\"\nschedule1 = [\"p1_health_social_care\"]\n",
+        "article9 = \"vital_interests\"\n",
     );
     assert_refused(
         &text,
         line,
         "activity `custody_healthcare`: criminal offence data needs a Schedule 1 condition (`schedule1`)",
+    );
+}
+
+#[test]
+fn health_or_social_care_without_its_part_1_condition_is_refused() {
+    let (text, line) = with_fault(
+        "[[activity]]",
+        "custody_healthcare",
+        "schedule1 = [\"p1_health_social_care\"]\n",
+        "schedule1 = [\"p2_unlawful_acts\"]\npolicy_document = \"apd\"\n",
+    );
+    assert_refused(
+        &text,
+        line,
+        "activity `custody_healthcare`: this Article 9 condition needs its Schedule 1 Part 1 condition `p1_health_social_care` (DPA 2018 s.10(2))",
     );
 }
 
@@ -594,8 +610,7 @@ fn every_fault_of_a_register_is_reported_at_once() {
     );
     let both = one.replacen("consent_purpose = \"ndtms\"\n", "", 1);
     let errors = Register::parse(Path::new(FAULTY), &both)
-        .err()
-        .expect("a register with two faults is refused")
+        .expect_err("a register with two faults is refused")
         .0;
     let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
     // The activity is after the service; removing a line after the service moves nothing above it.
