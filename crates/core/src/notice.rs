@@ -362,36 +362,38 @@ impl Notice {
     }
 }
 
-/// The register as the Article 30 record, one row per activity and service: CSV (RFC 4180).
-pub fn article30_csv(register: &Register) -> String {
+/// The columns of the Article 30 record, in order: (CSV header, label for people).
+pub const ARTICLE30_COLUMNS: [(&str, &str); 19] = [
+    ("controller", "Controller"),
+    ("registration_number", "ICO registration number"),
+    ("dpo", "Data Protection Officer"),
+    ("service", "Service"),
+    ("activity", "Activity"),
+    ("purpose", "Purpose"),
+    ("lawful_basis", "Lawful basis"),
+    ("legitimate_interest", "Legitimate interest"),
+    ("article9_condition", "Article 9 condition"),
+    ("schedule1_conditions", "Schedule 1 conditions"),
+    ("policy_document", "Appropriate policy document"),
+    ("data_categories", "Categories of data"),
+    ("people", "Categories of people"),
+    ("recipients", "Recipients, and when"),
+    ("processors", "Processors"),
+    ("transfers", "Transfers outside the UK, and safeguards"),
+    ("retention", "Retention and destruction"),
+    ("security", "Security measures"),
+    ("source", "Source, when not the person"),
+];
+
+/// The register as the Article 30 record: one row per activity and service, its cells in the
+/// order of [`ARTICLE30_COLUMNS`].
+pub fn article30_rows(register: &Register) -> Vec<Vec<String>> {
     let org = &register.organisation;
-    let header = [
-        "controller",
-        "registration_number",
-        "dpo",
-        "service",
-        "activity",
-        "purpose",
-        "lawful_basis",
-        "legitimate_interest",
-        "article9_condition",
-        "schedule1_conditions",
-        "policy_document",
-        "data_categories",
-        "people",
-        "recipients",
-        "processors",
-        "transfers",
-        "retention",
-        "security",
-        "source",
-    ];
-    let mut out = String::new();
-    push_row(&mut out, header.iter().map(|h| (*h).to_owned()));
+    let mut rows = Vec::new();
     for a in &register.activities {
         for s in &a.services {
             let service: Option<&Service> = register.service(s);
-            let row = vec![
+            rows.push(vec![
                 org.controller.clone(),
                 org.registration_number.clone(),
                 format!("{} <{}>", org.dpo.name, org.dpo.email),
@@ -446,9 +448,21 @@ pub fn article30_csv(register: &Register) -> String {
                     .unwrap_or_default(),
                 a.security.join("; "),
                 a.source.clone().unwrap_or_default(),
-            ];
-            push_row(&mut out, row.into_iter());
+            ]);
         }
+    }
+    rows
+}
+
+/// The register as the Article 30 record, one row per activity and service: CSV (RFC 4180).
+pub fn article30_csv(register: &Register) -> String {
+    let mut out = String::new();
+    push_row(
+        &mut out,
+        ARTICLE30_COLUMNS.iter().map(|(h, _)| (*h).to_owned()),
+    );
+    for row in article30_rows(register) {
+        push_row(&mut out, row.into_iter());
     }
     out
 }

@@ -37,6 +37,7 @@ pub mod privacy;
 pub mod recipient;
 pub mod record;
 pub mod referral;
+pub mod register;
 pub mod review;
 pub mod share;
 pub mod sign_in;
@@ -59,6 +60,8 @@ use crate::AppState;
 pub fn routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
     Router::new()
         .route("/", get(account::dashboard::<S, C>))
+        .route("/admin/register", get(register::page::<S, C>))
+        .route("/admin/register.csv", get(register::csv::<S, C>))
         .route("/privacy", get(privacy::index::<S, C>))
         .route("/privacy/{service}", get(privacy::show::<S, C>))
         .route(
