@@ -367,6 +367,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Serve { .. } => {
             let confidant = open(&config).await?;
+            put_register_in_force(&confidant).await?;
             serve(&config, Arc::new(confidant)).await?;
         }
         Command::Demo { .. } => {
@@ -380,11 +381,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let confidant = open(&config).await?;
             let guide = demo::prepare(&confidant, &config).await?;
-            // A new demo's services exist only now: they too collect what the register covers.
-            if let Some(register) = confidant.register() {
-                confidant.apply_register(register).await?;
-                confidant.publish_notices(register).await?;
-            }
+            // The demo's services exist only now (on a new demo): put the register in force.
+            put_register_in_force(&confidant).await?;
             let confidant = Arc::new(confidant);
             let listener = bind(&config).await?;
             println!("{guide}");
@@ -439,7 +437,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 RegisterCommand::Changes { service } => {
                     let confidant = open(&config).await?;
-                    let Some(change) = confidant.notice_change(&register, &service).await? else {
+                    let Some(change) = confidant.notice_change(&register, &service, true).await?
+                    else {
                         bail!("no notice of `{service}` has been published yet");
                     };
                     println!("notice of {service}: version {}", change.version);
@@ -835,21 +834,24 @@ async fn open(config: &Config) -> anyhow::Result<Confidant<SqlStore, SystemClock
         .with_authorizer(authorizer)
         .with_settings(config.settings());
     Ok(match load_register(config)? {
-        Some(register) => {
-            // Each service's notice is published anew whenever the register changes it.
-            // The services collect what the register covers, and take referrals as it says.
-            confidant.apply_register(&register).await?;
-            for p in confidant.publish_notices(&register).await? {
-                if p.new {
-                    tracing::info!(service = %p.service_code, version = p.version, "privacy notice published");
-                }
-            }
-            confidant.with_register(register)
-        }
+        Some(register) => confidant.with_register(register),
         None => confidant,
     })
 }
 
+/// For a server starting: the services collect what the register covers and take referrals as it
+/// says, and each notice the register changed is published as a new version.
+async fn put_register_in_force(confidant: &Confidant<SqlStore, SystemClock>) -> anyhow::Result<()> {
+    if let Some(register) = confidant.register() {
+        confidant.apply_register(register).await?;
+        for p in confidant.publish_notices(register).await? {
+            if p.new {
+                tracing::info!(service = %p.service_code, version = p.version, "privacy notice published");
+            }
+        }
+    }
+    Ok(())
+}
 /// The register of processing activities, checked; an invalid one stops Confidant with every fault
 /// (file, line, what is missing).
 fn load_register(config: &Config) -> anyhow::Result<Option<Register>> {

@@ -275,9 +275,15 @@ pub fn notice(register: &Register, service_id: &str) -> Result<Notice, NoticeErr
     }
     sections.push(keep);
 
-    let consent_based = activities
-        .iter()
-        .any(|a| a.basis == LawfulBasis::Consent.code());
+    // Consent as the lawful basis, explicit consent for special category data, or consent under
+    // Schedule 1: the right to withdraw it must be stated (Art. 13(2)(c), 14(2)(d)).
+    let consent_based = activities.iter().any(|a| {
+        a.basis == LawfulBasis::Consent.code()
+            || a.article9.as_deref() == Some(Article9Condition::ExplicitConsent.code())
+            || a.schedule1
+                .iter()
+                .any(|c| c == Schedule1Condition::Consent.code())
+    });
     let mut rights = Section::new("Your rights")
         .para(format!(
             "You can ask us, free of charge (unless a request is manifestly unfounded or excessive). We answer within {} days, and tell you why if we need longer or cannot do what you ask.",
@@ -539,22 +545,42 @@ impl<S: crate::store::Store, C: crate::Clock> crate::Confidant<S, C> {
                 published_at_micros: crate::organisation::micros(now),
             };
             let audit = crate::audit::AuditDraft::notice_published(now);
-            self.store().publish_notice(&version, &audit).await?;
-            out.push(Published {
-                service_code: service.id.clone(),
-                version: version.version,
-                new: true,
-            });
+            match self.store().publish_notice(&version, &audit).await {
+                Ok(()) => out.push(Published {
+                    service_code: service.id.clone(),
+                    version: version.version,
+                    new: true,
+                }),
+                // Another process published the same version first: if it is this notice, that
+                // is the same outcome.
+                Err(crate::store::StoreError::Conflict(_))
+                    if self
+                        .store()
+                        .notice_versions(&service.id)
+                        .await?
+                        .first()
+                        .is_some_and(|v| v.digest == version.digest) =>
+                {
+                    out.push(Published {
+                        service_code: service.id.clone(),
+                        version: version.version,
+                        new: false,
+                    });
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
         Ok(out)
     }
 
     /// The latest published version of a service's notice, what changed from the one before, and
-    /// whom to tell: the people of the Confidant service of the same name.
+    /// (`with_people`) whom to tell: the people of the Confidant service of the same name. The
+    /// public notice page asks without people.
     pub async fn notice_change(
         &self,
         register: &Register,
         service_code: &str,
+        with_people: bool,
     ) -> Result<Option<NoticeChange>, crate::person::PersonError> {
         let versions = self.store().notice_versions(service_code).await?;
         let Some(latest) = versions.first() else {
@@ -573,7 +599,11 @@ impl<S: crate::store::Store, C: crate::Clock> crate::Confidant<S, C> {
                 };
                 changes.push((sign, change.value().trim_end().to_owned()));
             }
-            if let Some(name) = register.service(service_code).map(|s| s.name.clone()) {
+            if let Some(name) = register
+                .service(service_code)
+                .filter(|_| with_people)
+                .map(|s| s.name.clone())
+            {
                 for org in self.store().organisations().await? {
                     for svc in self.store().services(org.id).await? {
                         if svc.name == name {

@@ -697,9 +697,21 @@ fn check_activity(
             ),
         );
     }
-    if part2 && a.policy_document.is_none() {
-        f.at(span, format!("{name}: a Schedule 1 Part 2 condition needs an appropriate policy document (`policy_document`)"));
+    // Part 2 conditions, and Part 1 para 1 (employment), are met only with an appropriate policy
+    // document (DPA 2018 Sch. 1 paras 1(1)(b) and 5).
+    let employment = a
+        .schedule1
+        .iter()
+        .any(|c| c == Schedule1Condition::Employment.code());
+    if (part2 || employment) && a.policy_document.is_none() {
+        f.at(
+            span,
+            format!(
+                "{name}: this Schedule 1 condition needs an appropriate policy document (`policy_document`)"
+            ),
+        );
     }
+
     if let Some(d) = a.policy_document.as_deref()
         && !known.docs.contains(d)
     {
@@ -802,7 +814,10 @@ impl<S: crate::store::Store, C: crate::Clock> crate::Confidant<S, C> {
                     service_id: svc.id,
                     field_groups: register.field_groups(entry),
                     referrals,
-                    partner_service_id: current.partner_service_id,
+                    // A partner service is named exactly when referrals come only from it.
+                    partner_service_id: current
+                        .partner_service_id
+                        .filter(|_| referrals == crate::store::ReferralPolicy::PartnerOnly),
                 };
                 if wanted != current {
                     self.configure_service(&confidant_policy::Actor::System, &wanted)

@@ -514,7 +514,7 @@ fn a_part_2_condition_without_a_policy_document_is_refused() {
     assert_refused(
         &text,
         line,
-        "activity `legal_duties`: a Schedule 1 Part 2 condition needs an appropriate policy document (`policy_document`)",
+        "activity `legal_duties`: this Schedule 1 condition needs an appropriate policy document (`policy_document`)",
     );
 }
 

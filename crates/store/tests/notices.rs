@@ -58,6 +58,19 @@ both_backends!(
             )
             .await?;
 
+        // A service taking referrals only from a partner, which the register opens to anyone:
+        // the register wins, and the partner goes with the partner-only policy.
+        app.confidant
+            .configure_service(
+                &confidant_core::Actor::System,
+                &confidant_core::store::ServiceConfig {
+                    service_id: app.service_a,
+                    field_groups: confidant_core::field::FieldGroups::all(),
+                    referrals: confidant_core::store::ReferralPolicy::PartnerOnly,
+                    partner_service_id: Some(app.service_b),
+                },
+            )
+            .await?;
         // The register is the configuration: the service collects exactly what it covers.
         assert_eq!(app.confidant.apply_register(&first).await?, 1);
         let entry = first
@@ -70,6 +83,8 @@ both_backends!(
             .await?
             .ok_or_else(|| anyhow::anyhow!("service A not configured"))?;
         assert_eq!(config.field_groups, first.field_groups(entry));
+        assert_eq!(config.referrals.code(), entry.referrals);
+        assert_eq!(config.partner_service_id, None);
         assert!(
             app.confidant
                 .store()
@@ -88,7 +103,7 @@ both_backends!(
         );
         let change = app
             .confidant
-            .notice_change(&first, &service)
+            .notice_change(&first, &service, true)
             .await?
             .ok_or_else(|| anyhow::anyhow!("no version"))?;
         assert_eq!((change.version, change.previous), (1, None));
@@ -106,7 +121,7 @@ both_backends!(
         );
         let change = app
             .confidant
-            .notice_change(&second, &service)
+            .notice_change(&second, &service, true)
             .await?
             .ok_or_else(|| anyhow::anyhow!("no version"))?;
         assert_eq!((change.version, change.previous), (2, Some(1)));

@@ -66,7 +66,10 @@ pub async fn show<S: Store, C: Clock>(
     };
     let (mut version, mut changes) = (None, Vec::new());
     if let Some(register) = state.confidant.register()
-        && let Some(change) = state.confidant.notice_change(register, &service).await?
+        && let Some(change) = state
+            .confidant
+            .notice_change(register, &service, false)
+            .await?
     {
         version = Some(format!(
             "Version {}, published on {}.",
