@@ -21,32 +21,26 @@ fn recovery_notice() -> Notice {
 fn text_of(pdf: &[u8]) -> String {
     let text = pdf_extract::extract_text_from_mem(pdf)
         .unwrap_or_else(|e| panic!("the PDF's text cannot be read: {e}"));
-    without_footers(&squash(&text))
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let number = |w: &str| !w.is_empty() && w.chars().all(|c| c.is_ascii_digit());
+    let mut kept = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < words.len() {
+        let footer = words
+            .get(i..i + 4)
+            .is_some_and(|w| w[0] == "Page" && number(w[1]) && w[2] == "of" && number(w[3]));
+        if footer {
+            i += 4;
+        } else {
+            kept.push_str(words[i]);
+            i += 1;
+        }
+    }
+    kept
 }
 
 fn squash(text: &str) -> String {
     text.chars().filter(|c| !c.is_whitespace()).collect()
-}
-
-fn without_footers(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find("Page") {
-        out.push_str(&rest[..at]);
-        let after = &rest[at + "Page".len()..];
-        let digits = |s: &str| s.len() - s.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-        let n = digits(after);
-        let footer = n > 0 && after[n..].starts_with("of") && digits(&after[n + "of".len()..]) > 0;
-        if footer {
-            let tail = &after[n + "of".len()..];
-            rest = &tail[digits(tail)..];
-        } else {
-            out.push_str("Page");
-            rest = after;
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 fn assert_contains(text: &str, wanted: &str) {
