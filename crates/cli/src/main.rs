@@ -119,10 +119,14 @@ enum ConfigCommand {
 
 #[derive(Debug, Subcommand)]
 enum RegisterCommand {
-    /// Print a service's privacy notice, generated from the register (Markdown).
+    /// Print a service's privacy notice, generated from the register (Markdown), or write it as
+    /// an accessible PDF with --pdf.
     Notice {
         /// The service's id in the register.
         service: String,
+        /// Write the notice as a tagged PDF (A4) to FILE instead of printing Markdown.
+        #[arg(long, value_name = "FILE")]
+        pdf: Option<PathBuf>,
     },
     /// Print the register as the Article 30 record (CSV).
     Csv,
@@ -428,9 +432,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
             };
             match command {
-                RegisterCommand::Notice { service } => {
+                RegisterCommand::Notice { service, pdf } => {
                     let notice = confidant_core::notice::notice(&register, &service)?;
-                    print!("{}", notice.markdown());
+                    match pdf {
+                        None => print!("{}", notice.markdown()),
+                        Some(file) => {
+                            let bytes = confidant_pdf::notice_pdf(&notice)?;
+                            std::fs::write(&file, bytes)
+                                .with_context(|| format!("cannot write {}", file.display()))?;
+                            println!("notice of {service} written to {}", file.display());
+                        }
+                    }
                 }
                 RegisterCommand::Csv => {
                     print!("{}", confidant_core::notice::article30_csv(&register))

@@ -984,7 +984,12 @@ fn the_register_is_checked_and_an_invalid_one_stops_start_up() -> anyhow::Result
     std::fs::write(&file, &text)?;
     let csv = install.run_ok(&["register", "csv"])?;
     assert!(csv.starts_with("controller,"), "{csv}");
+    let pdf_file = install.data_dir().join("notice.pdf");
+    let pdf_path = pdf_file.to_string_lossy().into_owned();
+    install.run_ok(&["register", "notice", "recovery", "--pdf", &pdf_path])?;
+    assert!(std::fs::read(&pdf_file)?.starts_with(b"%PDF-"));
     let server = install.serve()?;
+    let pdf = server.url("/privacy/recovery/notice.pdf");
     let page = server.url("/privacy/recovery");
     let markdown = server.url("/privacy/recovery/notice.md");
     let missing = server.url("/privacy/nowhere");
@@ -994,6 +999,10 @@ fn the_register_is_checked_and_an_invalid_one_stops_start_up() -> anyhow::Result
         let body = res.text().await?;
         assert!(body.contains("Version 1, published on"), "{body}");
         assert!(body.contains("We make no decisions about you by automated means"));
+        assert!(
+            body.contains("/privacy/recovery/notice.pdf"),
+            "no link to the PDF"
+        );
         let res = client().get(&markdown).send().await?;
         assert_eq!(res.status(), 200);
         assert!(
@@ -1002,6 +1011,17 @@ fn the_register_is_checked_and_an_invalid_one_stops_start_up() -> anyhow::Result
                 .starts_with("text/markdown")
         );
         assert!(res.text().await?.starts_with("# Privacy notice: "));
+        let res = client().get(&pdf).send().await?;
+        assert_eq!(res.status(), 200);
+        assert_eq!(
+            res.headers()[reqwest::header::CONTENT_TYPE],
+            "application/pdf"
+        );
+        assert_eq!(
+            res.headers()[reqwest::header::CONTENT_DISPOSITION],
+            "inline; filename=notice.pdf"
+        );
+        assert!(res.bytes().await?.starts_with(b"%PDF-"));
         assert_eq!(client().get(&missing).send().await?.status(), 404);
         anyhow::Ok(())
     })?;

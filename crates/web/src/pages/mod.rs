@@ -68,6 +68,7 @@ pub fn routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
             "/privacy/{service}/notice.md",
             get(privacy::markdown::<S, C>),
         )
+        .route("/privacy/{service}/notice.pdf", get(privacy::pdf::<S, C>))
         .route(
             "/sign-in",
             get(sign_in::form::<S, C>).post(sign_in::submit::<S, C>),

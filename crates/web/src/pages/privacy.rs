@@ -1,6 +1,7 @@
 //! The public privacy notices, generated from the register of processing activities: one page per
 //! service (`/privacy/<service>`, no sign-in, readable on a phone) and the same notice as Markdown
-//! (`/privacy/<service>/notice.md`). Without a register there are no notices, and the pages say so.
+//! (`/privacy/<service>/notice.md`) and, in builds with the `pdf` feature, as an accessible PDF
+//! (`/privacy/<service>/notice.pdf`). Without a register there are no notices, and the pages say so.
 
 use askama::Template;
 use axum::extract::Path;
@@ -21,6 +22,8 @@ struct NoticePage {
     version: Option<String>,
     /// What changed since the version before: (removed or added, line).
     changes: Vec<(String, String)>,
+    /// Whether this build serves the notice as PDF.
+    pdf: bool,
 }
 
 #[derive(Template)]
@@ -99,6 +102,7 @@ pub async fn show<S: Store, C: Clock>(
         notice,
         version,
         changes,
+        pdf: cfg!(feature = "pdf"),
     })
 }
 
@@ -115,4 +119,62 @@ pub async fn markdown<S: Store, C: Clock>(
             .into_response()),
         None => Err(PageError::NotFound),
     }
+}
+
+/// The notice as a tagged PDF. Typesetting takes a noticeable fraction of a second of CPU and the
+/// route is public, so each service's PDF is made once per notice version (its digest) and kept.
+#[cfg(feature = "pdf")]
+pub async fn pdf<S: Store, C: Clock>(
+    state: St<S, C>,
+    Path(service): Path<String>,
+) -> Result<Response, PageError> {
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex};
+
+    use axum::body::Bytes;
+
+    type Cache = Mutex<HashMap<String, (String, Bytes)>>;
+    static MADE: LazyLock<Cache> = LazyLock::new(|| Mutex::new(HashMap::new()));
+
+    let Some(notice) = notice_of(&state, &service) else {
+        return Err(PageError::NotFound);
+    };
+    let digest = notice.digest();
+    let kept = MADE.lock().ok().and_then(|m| {
+        m.get(&service)
+            .filter(|(d, _)| *d == digest)
+            .map(|(_, b)| b.clone())
+    });
+    let bytes = match kept {
+        Some(bytes) => bytes,
+        None => {
+            let made = tokio::task::spawn_blocking(move || confidant_pdf::notice_pdf(&notice))
+                .await
+                .map_err(|e| PageError::Internal(e.to_string()))?
+                .map_err(|e| PageError::Internal(e.to_string()))?;
+            let made = Bytes::from(made);
+            if let Ok(mut m) = MADE.lock() {
+                m.insert(service, (digest, made.clone()));
+            }
+            made
+        }
+    };
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "application/pdf"),
+            (header::CONTENT_DISPOSITION, "inline; filename=notice.pdf"),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// Without the `pdf` feature there is no PDF: the page does not link one.
+#[cfg(not(feature = "pdf"))]
+pub async fn pdf<S: Store, C: Clock>(
+    _state: St<S, C>,
+    Path(_service): Path<String>,
+) -> Result<Response, PageError> {
+    Err(PageError::NotFound)
 }

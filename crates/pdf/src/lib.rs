@@ -1,0 +1,95 @@
+//! Confidant's PDF documents, typeset with typst: for now a service's privacy notice (R13).
+//!
+//! Guarantees:
+//! - The PDF is tagged and declares PDF/UA-1 (typst checks the standard while writing), with the
+//!   notice's title as the document title and British English as its language, so screen readers
+//!   get headings, paragraphs and lists in reading order.
+//! - Text is never typst markup. The template is ours and fixed; every text of the notice reaches
+//!   it as a string value through `sys.inputs`, and typst sets strings as plain text. A register
+//!   that says `#`, `*`, `$` or `]` prints those characters and cannot change the document.
+//! - Nothing is read from disk or the network and no clock is consulted: the fonts are embedded in
+//!   the binary, and the same notice gives the same bytes.
+//!
+//! typst is a large dependency; it lives in this crate alone so it is compiled once, and only into
+//! what needs PDFs.
+
+mod world;
+
+use confidant_core::notice::Notice;
+use typst::diag::SourceDiagnostic;
+use typst::foundations::{Array, Dict, Smart, Str, Value};
+use typst_layout::PagedDocument;
+use typst_pdf::{PdfOptions, PdfStandard, PdfStandards};
+
+use crate::world::DocumentWorld;
+
+/// Why a PDF could not be made. Both are defects in this crate (the template or the standard
+/// settings), not in the notice: any text is acceptable input.
+#[derive(Debug, thiserror::Error)]
+pub enum PdfError {
+    #[error("typesetting failed: {}", .0.join("; "))]
+    Typeset(Vec<String>),
+    #[error("writing the PDF failed: {}", .0.join("; "))]
+    Export(Vec<String>),
+}
+
+const NOTICE_TEMPLATE: &str = include_str!("notice.typ");
+
+/// Renders a privacy notice as an accessible, tagged A4 PDF.
+pub fn notice_pdf(notice: &Notice) -> Result<Vec<u8>, PdfError> {
+    let sections: Array = notice
+        .sections
+        .iter()
+        .map(|s| {
+            Value::Dict(dict([
+                ("heading", string(&s.heading)),
+                ("paragraphs", strings(&s.paragraphs)),
+                ("items", strings(&s.items)),
+            ]))
+        })
+        .collect();
+    let data = dict([
+        ("title", string(&notice.title)),
+        ("controller", string(&notice.controller)),
+        (
+            "version",
+            string(&format!(
+                "Version {}, made from the register reviewed on {}.",
+                notice.digest(),
+                notice.reviewed_on
+            )),
+        ),
+        ("sections", Value::Array(sections)),
+    ]);
+    let inputs = dict([("notice", Value::Dict(data))]);
+    let world = DocumentWorld::new(NOTICE_TEMPLATE, inputs)?;
+    let document: PagedDocument = typst::compile(&world)
+        .output
+        .map_err(|e| PdfError::Typeset(messages(&e)))?;
+    let options = PdfOptions {
+        ident: Smart::Custom(format!("confidant-notice-{}", notice.service_id)),
+        standards: PdfStandards::new(&[PdfStandard::Ua_1])
+            .map_err(|e| PdfError::Export(vec![e.message().to_string()]))?,
+        ..PdfOptions::default()
+    };
+    typst_pdf::pdf(&document, &options).map_err(|e| PdfError::Export(messages(&e)))
+}
+
+fn dict<const N: usize>(entries: [(&str, Value); N]) -> Dict {
+    entries
+        .into_iter()
+        .map(|(k, v)| (Str::from(k), v))
+        .collect()
+}
+
+fn string(text: &str) -> Value {
+    Value::Str(Str::from(text))
+}
+
+fn strings(texts: &[String]) -> Value {
+    Value::Array(texts.iter().map(|t| string(t)).collect())
+}
+
+fn messages(diagnostics: &[SourceDiagnostic]) -> Vec<String> {
+    diagnostics.iter().map(|d| d.message.to_string()).collect()
+}
