@@ -306,3 +306,84 @@ both_backends!(
         Ok(())
     }
 );
+
+// --- (2) an export needs the service's own access and a token that may change ---
+
+/// The events appended to the audit log after `seq`.
+async fn events_after(
+    site: &Site,
+    seq: i64,
+) -> anyhow::Result<Vec<confidant_core::audit::AuditEvent>> {
+    Ok(site.confidant.store().audit_events(seq + 1, 1000).await?)
+}
+
+both_backends!(
+    break_the_glass_and_read_only_tokens_cannot_export_a_record,
+    |backend| async move {
+        let site = Site::new(backend).await?;
+        let person = site.person(&site.worker_a, site.service_a).await?;
+        let store = site.confidant.store();
+        // Another service's practitioner breaks the glass: they may read the record now.
+        let other = site.token("worker.b", TokenScope::ReadWrite).await?;
+        let broke = site
+            .api(
+                &other,
+                Method::POST,
+                &format!("/people/{person}/break-glass"),
+                Some(json!({ "reason": "Found unconscious at the hostel, need the GP" })),
+            )
+            .await?;
+        assert_eq!(broke.status, StatusCode::CREATED, "{}", broke.text());
+        let read = site
+            .api(&other, Method::GET, &format!("/people/{person}"), None)
+            .await?;
+        assert_eq!(read.status, StatusCode::OK);
+
+        // ...but not export it: 403 with a stable code, no disclosure, one denied event.
+        let head = site.audit_len().await?;
+        let export = site
+            .api(
+                &other,
+                Method::GET,
+                &format!("/people/{person}/export"),
+                None,
+            )
+            .await?;
+        assert_eq!(export.status, StatusCode::FORBIDDEN, "{}", export.text());
+        assert_eq!(export.json()["error"], "export_not_allowed");
+        assert!(store.disclosures_of(person).await?.is_empty());
+        let events = events_after(&site, head).await?;
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(events[0].action, "person.export");
+        assert_eq!(events[0].outcome, "denied");
+        assert_eq!(events[0].purpose, "break_glass");
+
+        // A read-only token of the person's own service cannot export either (an export writes
+        // the disclosure log): 403, recorded, nothing logged as disclosed.
+        let read_only = site.token("worker.a", TokenScope::Read).await?;
+        let head = site.audit_len().await?;
+        let export = site
+            .api(
+                &read_only,
+                Method::GET,
+                &format!("/people/{person}/export"),
+                None,
+            )
+            .await?;
+        assert_eq!(export.status, StatusCode::FORBIDDEN, "{}", export.text());
+        assert_eq!(export.json()["error"], "read_only_token");
+        assert!(store.disclosures_of(person).await?.is_empty());
+        let events = events_after(&site, head).await?;
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(events[0].action, "access.read_only_token");
+
+        // The service's own practitioner with a token that may change exports, and it is logged.
+        let own = site.token("worker.a", TokenScope::ReadWrite).await?;
+        let export = site
+            .api(&own, Method::GET, &format!("/people/{person}/export"), None)
+            .await?;
+        assert_eq!(export.status, StatusCode::OK, "{}", export.text());
+        assert_eq!(store.disclosures_of(person).await?.len(), 1);
+        Ok(())
+    }
+);
