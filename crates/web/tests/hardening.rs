@@ -387,3 +387,76 @@ both_backends!(
         Ok(())
     }
 );
+
+// --- (5) a foreign id in a body is no existence oracle ---
+
+both_backends!(
+    a_linked_person_answers_alike_whether_it_exists_unless_the_caller_may_read_it,
+    |backend| async move {
+        let site = Site::new(backend).await?;
+        let token = site.token("worker.a", TokenScope::ReadWrite).await?;
+        let person = site.person(&site.worker_a, site.service_a).await?;
+        let elsewhere = site.person(&site.worker_b, site.service_b).await?;
+        let add = |linked: Uuid, relationship: &'static str| {
+            let (site, token) = (&site, &token);
+            async move {
+                site.api(
+                    token,
+                    Method::POST,
+                    &format!("/people/{person}/related"),
+                    Some(json!({
+                        "relationship": relationship,
+                        "linked_person_id": linked,
+                        "fields": { "given_name": "Kin" },
+                    })),
+                )
+                .await
+            }
+        };
+        // A real record of another service and an id that names nothing: the same answer, and
+        // neither shows the link.
+        let real = add(elsewhere, "family").await?;
+        let random = add(Uuid::new_v4(), "family").await?;
+        assert_eq!(
+            real.status,
+            random.status,
+            "{} / {}",
+            real.text(),
+            random.text()
+        );
+        assert_eq!(real.status, StatusCode::CREATED, "{}", real.text());
+        let shape = |a: &Answer| {
+            let mut v = a.json();
+            v["id"] = Value::Null;
+            v["created_at"] = Value::Null;
+            v
+        };
+        assert_eq!(shape(&real), shape(&random));
+        assert_eq!(real.json()["linked_person_id"], Value::Null);
+        let listed = site
+            .api(
+                &token,
+                Method::GET,
+                &format!("/people/{person}/related"),
+                None,
+            )
+            .await?
+            .json();
+        assert!(
+            !listed.to_string().contains(&elsewhere.to_string()),
+            "{listed}"
+        );
+
+        // A record the caller may read is linked and shown, and a wrong link is refused with why.
+        let own = site.person(&site.worker_a, site.service_a).await?;
+        let linked = add(own, "alleged_perpetrator").await?;
+        assert_eq!(linked.status, StatusCode::CREATED, "{}", linked.text());
+        assert_eq!(linked.json()["linked_person_id"], own.to_string());
+        let refused = add(own, "next_of_kin").await?;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(refused.json()["fields"][0]["field"], "linked_person_id");
+        let itself = add(person, "family").await?;
+        assert_eq!(itself.status, StatusCode::UNPROCESSABLE_ENTITY);
+        Ok(())
+    }
+);
