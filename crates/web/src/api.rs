@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::routing::{get, post};
@@ -43,6 +43,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::api::{Path, Query};
 
 pub fn routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
     Router::new()

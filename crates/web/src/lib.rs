@@ -6,6 +6,8 @@
 //!   [`Actor`] (bearer token) and a [`Purpose`], and authorization happens in core.
 //! - No personal data in URLs (look-ups by identifier are POSTed), logs (spans hold the method, the
 //!   route pattern, the status and the request id), or error bodies (they name fields, never values).
+//! - The request id is a UUID: a client's `x-request-id` is kept only if it is one, and replaced by
+//!   a new one otherwise, so no client text reaches the log through it.
 //! - Errors are mapped in one place ([`error::ApiError`]): not allowed answers exactly as not found;
 //!   a server fault answers a generic 500 with the request id, and the detail goes to the log once.
 //! - Every response carries the security headers (a CSP without inline script, no framing, no
@@ -14,6 +16,7 @@
 pub mod api;
 pub mod assets;
 pub mod error;
+pub mod extract;
 pub mod pages;
 
 use std::sync::Arc;
@@ -121,6 +124,28 @@ pub fn router<S: Store, C: Clock>(confidant: Arc<Confidant<S, C>>, web: WebConfi
         }))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+        .layer(middleware::from_fn(client_request_id))
+}
+
+/// A client's `x-request-id` is kept only if it is a UUID (rewritten in its canonical form);
+/// anything else is dropped, so [`SetRequestIdLayer`] gives the request a new one. What the log and
+/// the answer carry as the request id is then never text a client chose.
+async fn client_request_id(mut request: Request, next: Next) -> Response {
+    let headers = request.headers_mut();
+    if headers.contains_key(&REQUEST_ID) {
+        let given = headers
+            .get(&REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| uuid::Uuid::try_parse(v).ok());
+        // Every copy goes: a second header could otherwise carry text through.
+        headers.remove(&REQUEST_ID);
+        if let Some(id) = given
+            && let Ok(value) = HeaderValue::from_str(&id.hyphenated().to_string())
+        {
+            headers.insert(REQUEST_ID.clone(), value);
+        }
+    }
+    next.run(request).await
 }
 
 /// Headers for every response: no framing, no sniffing, no referrer, a strict CSP, and no caching

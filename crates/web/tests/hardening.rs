@@ -84,7 +84,7 @@ fn form_encode(pairs: &[(&str, &str)]) -> String {
 
 /// The application with its organisation (two services and their staff), driven in-process.
 struct Site {
-    db: TestDb,
+    _db: TestDb,
     confidant: Arc<Confidant<SqlStore, FixedClock>>,
     router: axum::Router,
     service_a: Uuid,
@@ -107,7 +107,7 @@ impl Site {
         let confidant = Arc::new(confidant);
         let router = confidant_web::router(confidant.clone(), confidant_web::WebConfig::default());
         Ok(Self {
-            db,
+            _db: db,
             confidant,
             router,
             service_a,
@@ -457,6 +457,128 @@ both_backends!(
         assert_eq!(refused.json()["fields"][0]["field"], "linked_person_id");
         let itself = add(person, "family").await?;
         assert_eq!(itself.status, StatusCode::UNPROCESSABLE_ENTITY);
+        Ok(())
+    }
+);
+
+// --- (7d) the request id ---
+
+both_backends!(
+    a_client_request_id_is_kept_only_if_it_is_a_uuid,
+    |backend| async move {
+        let site = Site::new(backend).await?;
+        let call = |id: Option<&'static str>| {
+            let site = &site;
+            async move {
+                let mut request = Request::builder().uri("/healthz");
+                if let Some(id) = id {
+                    request = request.header("x-request-id", id);
+                }
+                site.send(request.body(Body::empty())?).await
+            }
+        };
+        let uuid = |a: &Answer| Uuid::try_parse(&a.header("x-request-id")).ok();
+        // None given: a new one.
+        let fresh = call(None).await?;
+        assert!(uuid(&fresh).is_some(), "{:?}", fresh.headers);
+        // Anything else than a UUID is replaced, never echoed (the log's span reads the same
+        // header).
+        for bad in [
+            "attacker-controlled",
+            "name=Ada Lovelace",
+            "' OR 1=1 --",
+            "00000000-0000-0000-0000-00000000000g",
+        ] {
+            let answer = call(Some(bad)).await?;
+            let id = answer.header("x-request-id");
+            assert!(uuid(&answer).is_some(), "{bad:?} gave {id:?}");
+            assert!(
+                !id.contains(bad) && !bad.contains(&id),
+                "{bad:?} gave {id:?}"
+            );
+        }
+        // A UUID is kept, in canonical form.
+        let kept = call(Some("6F9619FF-8B86-D011-B42D-00CF4FC964FF")).await?;
+        assert_eq!(
+            kept.header("x-request-id"),
+            "6f9619ff-8b86-d011-b42d-00cf4fc964ff"
+        );
+        Ok(())
+    }
+);
+
+// --- (7c) path and query parse errors ---
+
+both_backends!(
+    path_and_query_errors_answer_the_error_body_and_echo_nothing,
+    |backend| async move {
+        let site = Site::new(backend).await?;
+        let token = site.token("worker.a", TokenScope::ReadWrite).await?;
+        let person = site.person(&site.worker_a, site.service_a).await?;
+        let service = site.service_a;
+        let marker = "Zqx-Ada-Lovelace-1815";
+        // API: the JSON error body, 400 malformed, and nothing of what was sent.
+        for path in [
+            format!("/people/{marker}"),
+            format!("/people/{marker}/export"),
+            format!("/people/{person}/documents/{marker}"),
+            format!("/people/{person}/entries?kind={marker}"),
+            format!("/services/{service}/people?limit={marker}"),
+            format!("/services/{service}/people?after={marker}"),
+            format!("/services/{service}/people?{marker}=1"),
+            format!("/services/{marker}/referrals?state=new"),
+        ] {
+            let answer = site.api(&token, Method::GET, &path, None).await?;
+            let text = answer.text();
+            // A value of the right type the endpoint refuses is 422 `invalid` (naming the field);
+            // one that does not parse at all, 400 `malformed`.
+            let expected = if path.contains("kind=") {
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid")
+            } else {
+                (StatusCode::BAD_REQUEST, "malformed")
+            };
+            assert_eq!(answer.status, expected.0, "{path}: {text}");
+            assert!(
+                answer
+                    .header("content-type")
+                    .starts_with("application/json"),
+                "{path}: {}",
+                answer.header("content-type")
+            );
+            assert_eq!(answer.json()["error"], expected.1, "{path}: {text}");
+            assert!(
+                !text.contains("Zqx") && !text.contains("1815"),
+                "{path}: {text}"
+            );
+        }
+        // Pages: the error page (a malformed id is no page), nothing echoed.
+        let cookie = site.cookie("worker.a").await?;
+        for (path, status) in [
+            (format!("/people/{marker}"), StatusCode::NOT_FOUND),
+            (
+                format!("/people/{person}/documents/{marker}"),
+                StatusCode::NOT_FOUND,
+            ),
+            (
+                format!("/people/{person}?changed={marker}&x={marker}"),
+                StatusCode::OK,
+            ),
+            (format!("/people/{person}?after={marker}"), StatusCode::OK),
+        ] {
+            let answer = site.get_page(&cookie, &path).await?;
+            let text = answer.text();
+            if answer.status != StatusCode::OK {
+                assert_eq!(answer.status, status, "{path}: {text}");
+                assert!(
+                    answer.header("content-type").starts_with("text/html"),
+                    "{path}"
+                );
+            }
+            assert!(
+                !text.contains("Zqx") && !text.contains("1815"),
+                "{path}: {text}"
+            );
+        }
         Ok(())
     }
 );

@@ -1,7 +1,7 @@
 //! A person's cases (episodes of support): list, open, close with a reason.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use confidant_core::Clock;
@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::{AccessPurpose, Authenticated, JsonBody, parse_code, rfc3339, rfc3339_opt};
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::api::Path;
 
 /// A case: when it opened, and when and why it closed (closing starts the retention clock).
 #[derive(Serialize, ToSchema)]

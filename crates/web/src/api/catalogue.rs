@@ -2,7 +2,7 @@
 //! classified and checked, and which of them (and which referrals) a service takes. No personal data.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use confidant_core::Clock;
 use confidant_core::field::{
     Article9Category, Classification, FieldGroup, FieldSpec, ValueKind, catalogue as fields,
@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::Authenticated;
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::api::Path;
 
 /// One choice of a `choice` field.
 #[derive(Serialize, ToSchema)]

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use confidant_core::Clock;
@@ -20,6 +20,7 @@ use uuid::Uuid;
 use super::{AccessPurpose, Authenticated, JsonBody, invalid, rfc3339, rfc3339_opt};
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::api::Path;
 
 /// A person's contact preferences now.
 #[derive(Serialize, ToSchema)]

@@ -9,7 +9,7 @@ use std::pin::Pin;
 
 use axum::Json;
 use axum::body::{Body, HttpBody};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use confidant_core::Clock;
@@ -24,6 +24,7 @@ use uuid::Uuid;
 use super::{AccessPurpose, Authenticated, invalid, rfc3339};
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::api::{Path, Query};
 
 /// The largest upload body read: a little above the largest document, so that core's own limit
 /// (which says so by field) applies first; anything larger is refused with 413 unread.

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use confidant_core::Clock;
@@ -21,6 +21,7 @@ use super::{
 };
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::api::{Path, Query};
 
 /// The kinds of entry, by code.
 const ENTRY_KINDS: [RecordKind; 6] = [

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use confidant_core::Clock;
 use confidant_core::record::Correction;
 use confidant_core::store::{EntryRecord, EntryStatus, Store};
@@ -20,6 +20,7 @@ use super::related::RelatedResponse;
 use super::{AccessPurpose, Authenticated, rfc3339, rfc3339_opt};
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::api::Path;
 
 /// One earlier value of a field: what it was, who replaced it and when.
 #[derive(Serialize, ToSchema)]

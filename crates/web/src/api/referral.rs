@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use confidant_core::Clock;
@@ -21,6 +21,7 @@ use super::case::CaseResponse;
 use super::{AccessPurpose, Authenticated, JsonBody, fields_of, parse_code, rfc3339, rfc3339_opt};
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::api::{Path, Query};
 
 fn at(micros: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use confidant_core::Clock;
@@ -19,6 +19,7 @@ use uuid::Uuid;
 use super::{AccessPurpose, Authenticated, JsonBody, fields_of, parse_code, rfc3339};
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::api::Path;
 
 /// A related person.
 #[derive(Serialize, ToSchema)]

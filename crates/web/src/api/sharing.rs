@@ -3,7 +3,7 @@
 //! disclosure log. A share the rules refuse answers 403 `sharing_refused` with each rule broken.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use confidant_core::sharing::{
@@ -23,6 +23,7 @@ use uuid::Uuid;
 use super::{AccessPurpose, Authenticated, JsonBody, invalid, rfc3339};
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::api::Path;
 
 fn at(micros: i64) -> String {
     rfc3339(

@@ -1,8 +1,6 @@
 //! The dashboard and one's own account: password and personal access tokens for the API.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use confidant_core::account::SignInError;
@@ -12,6 +10,8 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{Chrome, PageError, Signed, St, date, date_time, field_errors, render, render_status};
+use crate::extract::page::Form;
+use crate::extract::page::Path;
 
 #[derive(Template)]
 #[template(path = "dashboard.html")]

@@ -3,8 +3,6 @@
 //! Administrators run the system here without seeing any record content.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use confidant_core::account::staff_resource;
@@ -16,6 +14,8 @@ use uuid::Uuid;
 
 use super::account::role_label;
 use super::{Chrome, PageError, Signed, St, date, field_errors, render, render_status};
+use crate::extract::page::Form;
+use crate::extract::page::Path;
 
 struct UserLine {
     id: String,

@@ -12,8 +12,6 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::Form;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use confidant_core::person::PersonError;
@@ -27,6 +25,8 @@ use super::form::{FormData, labelled_errors};
 use super::people::{checked_post, require_training};
 use super::person::{full_name, read, who};
 use super::{Chrome, PageError, Signed, St, date, date_time, render, render_status};
+use crate::extract::page::Form;
+use crate::extract::page::Path;
 
 /// A stored time (microseconds since the epoch, UTC).
 pub fn at(micros: i64) -> OffsetDateTime {

@@ -10,8 +10,6 @@
 use std::collections::BTreeMap;
 
 use askama::Template;
-use axum::Form;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use confidant_core::contact::{Channel, ContactPreferences, PreferencesInput};
@@ -24,6 +22,8 @@ use uuid::Uuid;
 use super::people::{checked_post, require_training};
 use super::person::{full_name, may_change, read, who};
 use super::{Chrome, PageError, Signed, St, date, date_time, render, render_status};
+use crate::extract::page::Form;
+use crate::extract::page::Path;
 
 /// The person's own fields shown here: safe contact details, safe times, communication needs.
 const PERSON_FIELDS: [PersonField; 7] = [

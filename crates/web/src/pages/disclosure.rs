@@ -8,8 +8,6 @@
 //! - The JSON download is an attachment under a server-made name, `no-store` and `nosniff`.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::Path;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use confidant_core::field::{PersonField, RecordKind, record_field};
@@ -22,6 +20,8 @@ use super::consent::{at, category_labels, review_label};
 use super::people::{checked_post, require_training};
 use super::person::{full_name, kind_label, read, shown, who};
 use super::{Chrome, PageError, Signed, St, date_time, render};
+use crate::extract::page::Form;
+use crate::extract::page::Path;
 
 pub struct EntryView {
     pub kind: String,

@@ -11,8 +11,8 @@
 //! - The CSRF token travels in the multipart form and is checked before anything is stored.
 
 use askama::Template;
+use axum::extract::Multipart;
 use axum::extract::multipart::MultipartError;
-use axum::extract::{Multipart, Path};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use confidant_core::document::{
@@ -27,6 +27,7 @@ use super::form::{FormField, FormPage, attach_errors, labelled_errors};
 use super::people::require_training;
 use super::person::{full_name, may_change, read, who};
 use super::{Chrome, PageError, Signed, St, UPLOAD_BODY_BYTES, date_time, render, render_status};
+use crate::extract::page::Path;
 
 /// The CSP of a served file: nothing in it may run or load anything.
 /// (The same as `crate::security_headers` gives every response with a Content-Disposition.)

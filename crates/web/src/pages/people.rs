@@ -2,8 +2,6 @@
 //! through the blind indexes), and breaking the glass. A person's own page is in [`super::person`].
 
 use askama::Template;
-use axum::Form;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use confidant_core::account::Refusal;
@@ -16,6 +14,8 @@ use uuid::Uuid;
 
 use super::form::FormData;
 use super::{Chrome, PageError, Signed, St, field_errors, render, render_status};
+use crate::extract::page::Form;
+use crate::extract::page::Path;
 
 /// Lapsed training blocks personal data with a message that says so (not a bare "not found").
 pub const TRAINING_LAPSED: &str = "Your data protection training or policy acknowledgement is not current, so you cannot open personal data. Ask your Data Protection Officer to record it; your dashboard shows what has lapsed.";

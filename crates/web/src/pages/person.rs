@@ -12,8 +12,6 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use confidant_core::field::{FieldGroup, FieldSpec, PersonField, RecordKind, ValueKind};
@@ -29,6 +27,8 @@ use super::form::{
 };
 use super::people::{checked_post, own_service, require_training};
 use super::{Chrome, PageError, Signed, St, date, date_time, render, render_status};
+use crate::extract::page::Form;
+use crate::extract::page::{Path, Query};
 
 /// A value as shown: a choice by its label; anything else as stored.
 pub fn shown(spec: &FieldSpec, value: &str) -> String {

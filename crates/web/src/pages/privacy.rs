@@ -4,7 +4,6 @@
 //! (`/privacy/<service>/notice.pdf`). Without a register there are no notices, and the pages say so.
 
 use askama::Template;
-use axum::extract::Path;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use confidant_core::Clock;
@@ -12,6 +11,7 @@ use confidant_core::notice::{Notice, notice};
 use confidant_core::store::Store;
 
 use super::{Chrome, PageError, St, render};
+use crate::extract::page::Path;
 
 #[derive(Template)]
 #[template(path = "privacy.html")]

@@ -13,8 +13,6 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::Form;
-use axum::extract::Path;
 use axum::response::{IntoResponse, Redirect, Response};
 use confidant_core::person::PersonError;
 use confidant_core::sharing::{RecipientInput, categories};
@@ -25,6 +23,8 @@ use uuid::Uuid;
 use super::consent::{at, category_labels, review_label};
 use super::form::{FormData, FormField, FormPage, form_error, labelled_errors, posted_value};
 use super::{Chrome, PageError, Signed, St, date, date_time, render};
+use crate::extract::page::Form;
+use crate::extract::page::Path;
 
 const MANAGERS_ONLY: &str =
     "Only the Data Protection Officer and the Caldicott Guardian keep the recipient register.";

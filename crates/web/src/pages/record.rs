@@ -8,8 +8,6 @@
 //! - Paths hold ids only.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::Path;
 use axum::response::{IntoResponse, Redirect, Response};
 use confidant_core::field::{FieldGroup, RecordKind, record_fields};
 use confidant_core::person::{PersonError, Violation, Violations};
@@ -27,6 +25,8 @@ use super::form::{
 use super::people::{checked_post, require_training};
 use super::person::{full_name, kind_label, may_change, other_statuses, read, who};
 use super::{Chrome, PageError, Signed, St, date, date_time, render};
+use crate::extract::page::Form;
+use crate::extract::page::Path;
 
 fn violation(field: &'static str, message: &str) -> Violation {
     Violation::new(field, message.to_owned())

@@ -10,8 +10,6 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::Form;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use confidant_core::field::{RecordKind, record_fields};
@@ -28,6 +26,8 @@ use super::form::{
 use super::people::{checked_post, own_service, require_training};
 use super::person::who;
 use super::{Chrome, PageError, Signed, St, date, date_time, render, render_status};
+use crate::extract::page::Form;
+use crate::extract::page::Path;
 
 fn from_micros(m: i64) -> time::OffsetDateTime {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(m) * 1000)

@@ -2,8 +2,6 @@
 //! escalated, with an optional note.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::Path;
 use axum::response::{IntoResponse, Redirect, Response};
 use confidant_core::Clock;
 use confidant_core::person::PersonError;
@@ -12,6 +10,8 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{Chrome, PageError, Signed, St, date_time, render};
+use crate::extract::page::Form;
+use crate::extract::page::Path;
 
 struct ReviewLine {
     id: String,

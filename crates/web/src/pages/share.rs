@@ -12,8 +12,6 @@
 //!   listed, marked, and refused by core if chosen.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use confidant_core::field::{Classification, PersonField, ValueKind};
@@ -31,6 +29,8 @@ use super::form::{FormData, FormField, FormPage, form_error, labelled_errors};
 use super::people::{checked_post, require_training};
 use super::person::{full_name, read};
 use super::{Chrome, PageError, Signed, St, render, render_status};
+use crate::extract::page::Form;
+use crate::extract::page::Path;
 
 /// A choice of a radio group or a checkbox.
 pub struct Choice {

@@ -2,7 +2,6 @@
 //! signing out.
 
 use askama::Template;
-use axum::Form;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use confidant_core::Clock;
@@ -14,6 +13,7 @@ use super::{
     Chrome, MaybeSession, PageError, St, constant_time_eq, cookie_value, expired_cookie,
     field_errors, redirect_with, render, render_status, session_cookie,
 };
+use crate::extract::page::Form;
 
 #[derive(Template)]
 #[template(path = "sign_in.html")]
