@@ -6,8 +6,14 @@
 //!   agree with the content.
 //! - A size limit is checked before anything else; a refused upload writes nothing (the document
 //!   and its content are written in one transaction, so there is never a partial one).
-//! - The original file name is kept only sealed; downloads get a server-made name. What is served
-//!   is the media type found on upload, never one a client chose.
+//! - An image (PNG or JPEG) is decoded whole before it is stored, under limits ([`MAX_IMAGE_SIDE`]
+//!   pixels a side, [`MAX_IMAGE_PIXELS`] in all, [`MAX_IMAGE_DECODE_BYTES`] of memory): one that does
+//!   not decode (damaged, cut short, a disguised file) or would be larger (a decompression bomb: a
+//!   small file that claims huge dimensions) is refused, naming the file, before anything is
+//!   written.
+//! - The original file name is kept only sealed, on one line (a name with a line break or another
+//!   control character, or with nothing visible, is refused); downloads get a server-made name.
+//!   What is served is the media type found on upload, never one a client chose.
 
 use uuid::Uuid;
 
@@ -29,6 +35,65 @@ pub const MAX_DOCUMENT_BYTES: usize = 10 * 1024 * 1024;
 pub const MAX_PHOTO_BYTES: usize = 2 * 1024 * 1024;
 
 const CONTENT_TABLE: &str = "document";
+
+/// The most pixels an uploaded image may have on a side.
+pub const MAX_IMAGE_SIDE: u32 = 12_000;
+/// The most pixels an uploaded image may have in all (40 megapixels: a phone camera's photo).
+pub const MAX_IMAGE_PIXELS: u64 = 40_000_000;
+/// The most memory decoding an uploaded image may take.
+pub const MAX_IMAGE_DECODE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Why an image was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageProblem {
+    /// It does not decode: damaged, cut short, or not the image it claims to be.
+    Undecodable,
+    /// It would decode larger than the limits.
+    TooLarge,
+}
+
+impl ImageProblem {
+    fn message(self) -> &'static str {
+        match self {
+            ImageProblem::Undecodable => {
+                "is not an image that can be read: it may be damaged or cut short"
+            }
+            ImageProblem::TooLarge => {
+                "is too large an image: at most 40 megapixels and 12,000 pixels a side"
+            }
+        }
+    }
+}
+
+/// Decodes an image of an allowed type whole, under the limits; other types pass untouched.
+/// The dimensions are checked from the header before any pixel is decoded, so a decompression
+/// bomb is refused without inflating it.
+pub fn check_image(found: &AllowedType, content: &[u8]) -> Result<(), ImageProblem> {
+    use image::{ImageError, ImageFormat, ImageReader, Limits};
+    let format = match found.media_type {
+        "image/png" => ImageFormat::Png,
+        "image/jpeg" => ImageFormat::Jpeg,
+        _ => return Ok(()),
+    };
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_IMAGE_SIDE);
+    limits.max_image_height = Some(MAX_IMAGE_SIDE);
+    limits.max_alloc = Some(MAX_IMAGE_DECODE_BYTES);
+    let reader = || {
+        let mut reader = ImageReader::with_format(std::io::Cursor::new(content), format);
+        reader.limits(limits.clone());
+        reader
+    };
+    let problem = |e: ImageError| match e {
+        ImageError::Limits(_) => ImageProblem::TooLarge,
+        _ => ImageProblem::Undecodable,
+    };
+    let (width, height) = reader().into_dimensions().map_err(problem)?;
+    if u64::from(width) * u64::from(height) > MAX_IMAGE_PIXELS {
+        return Err(ImageProblem::TooLarge);
+    }
+    reader().decode().map(|_| ()).map_err(problem)
+}
 
 /// An accepted type: its media type, the extensions a name may have, and whether a browser may show
 /// it inline (images whose content was checked; everything else is downloaded).
@@ -173,6 +238,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         if upload.is_photo && !found.inline {
             return Err(invalid("file", "a photo must be a PNG or JPEG image"));
         }
+        check_image(found, upload.content).map_err(|p| invalid("file", p.message()))?;
         let mut input = RecordInput::new().with("file_name", upload.file_name);
         if let Some(d) = upload.description {
             input = input.with("description", d);
@@ -326,6 +392,102 @@ fn document_from(record: DocumentRecord, values: Values) -> Document {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn png_type() -> &'static AllowedType {
+        allowed_type("image/png").expect("PNG is allowed")
+    }
+
+    /// A real PNG of `width` × `height` grey pixels.
+    fn png(width: u32, height: u32) -> Vec<u8> {
+        use image::ImageEncoder as _;
+        let mut out = Vec::new();
+        image::codecs::png::PngEncoder::new(&mut out)
+            .write_image(
+                &vec![128u8; (width * height) as usize],
+                width,
+                height,
+                image::ExtendedColorType::L8,
+            )
+            .expect("a PNG encodes");
+        out
+    }
+
+    /// A PNG chunk: length, type, data and CRC.
+    fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+        let mut out = (data.len() as u32).to_be_bytes().to_vec();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(kind);
+        crc.update(data);
+        out.extend_from_slice(&crc.finalize().to_be_bytes());
+        out
+    }
+
+    /// A decompression bomb: a small, well-formed PNG whose header claims `width` × `height`
+    /// 8-bit RGBA pixels (gigabytes once inflated).
+    fn bomb(width: u32, height: u32) -> Vec<u8> {
+        let mut ihdr = width.to_be_bytes().to_vec();
+        ihdr.extend_from_slice(&height.to_be_bytes());
+        ihdr.extend_from_slice(&[8, 6, 0, 0, 0]);
+        // The deflate of some rows (filter bytes and pixels), taken from a real encoding of a
+        // smaller image: valid data, which ends long before the rows the header claims.
+        let rows = png(1024, 64);
+        let idat_at = rows
+            .windows(4)
+            .position(|w| w == b"IDAT")
+            .expect("the encoder writes IDAT");
+        let len = u32::from_be_bytes(rows[idat_at - 4..idat_at].try_into().expect("4 bytes"));
+        let data = &rows[idat_at + 4..idat_at + 4 + len as usize];
+        let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+        out.extend(chunk(b"IHDR", &ihdr));
+        out.extend(chunk(b"IDAT", data));
+        out.extend(chunk(b"IEND", &[]));
+        out
+    }
+
+    #[test]
+    fn an_image_that_decodes_within_the_limits_passes() {
+        let image = png(64, 48);
+        assert_eq!(detect_type(&image), Some(png_type()));
+        assert_eq!(check_image(png_type(), &image), Ok(()));
+    }
+
+    #[test]
+    fn a_truncated_or_damaged_image_is_refused() {
+        let image = png(64, 48);
+        for cut in [image.len() / 2, image.len() - 13, 40] {
+            let truncated = &image[..cut];
+            // Still a PNG by its magic bytes, so only decoding finds it out.
+            assert_eq!(detect_type(truncated), Some(png_type()), "cut at {cut}");
+            assert_eq!(
+                check_image(png_type(), truncated),
+                Err(ImageProblem::Undecodable),
+                "cut at {cut}"
+            );
+        }
+        let jpeg = allowed_type("image/jpeg").expect("JPEG is allowed");
+        assert_eq!(
+            check_image(jpeg, b"\xff\xd8\xff\xe0\0\x10JFIF\0 not really"),
+            Err(ImageProblem::Undecodable)
+        );
+    }
+
+    #[test]
+    fn a_decompression_bomb_is_refused_from_its_header() {
+        // 100,000 pixels a side: over the side limit (40 GB as RGBA).
+        let huge = bomb(100_000, 100_000);
+        assert!(
+            huge.len() < 4096,
+            "the bomb is a small file: {}",
+            huge.len()
+        );
+        assert_eq!(detect_type(&huge), Some(png_type()));
+        assert_eq!(check_image(png_type(), &huge), Err(ImageProblem::TooLarge));
+        // Within the side limit but 144 megapixels (576 MB as RGBA): over the pixel limit.
+        let wide = bomb(12_000, 12_000);
+        assert_eq!(check_image(png_type(), &wide), Err(ImageProblem::TooLarge));
+    }
 
     #[test]
     fn types_are_judged_by_content() {

@@ -777,14 +777,18 @@ pub const RECORD_FIELDS: &[FieldSpec] = &[
         300,
         PAPER_RECORD,
     ),
-    // Documents: the original file name (the content is sealed whole, beside it).
-    sealed_text(
-        RecordKind::Document,
-        "file_name",
-        "File name",
-        255,
-        CASE_RECORD,
-    ),
+    // Documents: the original file name (the content is sealed whole, beside it). One line: a
+    // name with a line break or another control character is refused.
+    FieldSpec {
+        kind: ValueKind::Line(255),
+        ..sealed_text(
+            RecordKind::Document,
+            "file_name",
+            "File name",
+            255,
+            CASE_RECORD,
+        )
+    },
     sealed_text(
         RecordKind::Document,
         "description",

@@ -61,6 +61,8 @@ fn free_text(field: &'static str, input: &str, min: usize) -> Result<String, Vio
         .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
     {
         Some("must not contain control characters".to_owned())
+    } else if !crate::identifier::has_visible(text) {
+        Some(crate::identifier::VISIBLE_REQUIRED.to_owned())
     } else {
         None
     };

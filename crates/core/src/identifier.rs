@@ -374,6 +374,9 @@ impl PersonName {
         if trimmed.chars().any(is_forbidden_in_name) {
             return Err(invalid(field, "must not contain control characters"));
         }
+        if !has_visible(trimmed) {
+            return Err(invalid(field, VISIBLE_REQUIRED));
+        }
         Ok(Self(trimmed.to_owned()))
     }
 
@@ -392,6 +395,32 @@ fn is_forbidden_in_name(c: char) -> bool {
             c,
             '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}'
         )
+}
+
+/// Why a text without a visible character is refused.
+pub(crate) const VISIBLE_REQUIRED: &str = "must contain at least one visible letter or character";
+
+/// Whether `text` holds at least one character that shows: a letter, digit, punctuation mark or
+/// symbol. Text made only of spaces, zero-width characters (U+200B, U+200C, U+200D, U+2060,
+/// U+FEFF, soft hyphens and other format characters), combining marks with nothing to combine
+/// with, or the characters that draw as blank (Hangul fillers, the blank Braille pattern) shows
+/// nothing, so as a name or a note it would be an invisible entry that reads as empty. Such
+/// characters stay allowed inside text that also shows something (joiners are part of some
+/// scripts' spelling).
+pub(crate) fn has_visible(text: &str) -> bool {
+    use unicode_properties::general_category::{GeneralCategoryGroup, UnicodeGeneralCategory};
+    text.chars().any(|c| {
+        matches!(
+            c.general_category_group(),
+            GeneralCategoryGroup::Letter
+                | GeneralCategoryGroup::Number
+                | GeneralCategoryGroup::Punctuation
+                | GeneralCategoryGroup::Symbol
+        ) && !matches!(
+            c,
+            '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' | '\u{2800}'
+        )
+    })
 }
 
 /// Characters ignored when matching names, so "O'Brien", "O’Brien" and "OBrien"
@@ -535,6 +564,37 @@ fn is_domain(domain: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_made_only_of_invisible_characters_is_refused() {
+        for name in [
+            "\u{200B}",
+            "\u{200B}\u{200C}\u{200D}\u{2060}\u{FEFF}",
+            "\u{00AD}\u{180E}",
+            "\u{3164}\u{115F}\u{FFA0}",
+            "\u{2800}",
+            "\u{0301}\u{0308}",
+            "\u{3000}\u{200B}\u{3000}",
+        ] {
+            assert!(!has_visible(name), "{name:?}");
+            assert!(
+                PersonName::parse("given_name", name).is_err(),
+                "{name:?} accepted"
+            );
+        }
+        // Joiners, accents and every script are kept when something shows.
+        for name in [
+            "Zoë",
+            "O’Brien",
+            "می\u{200C}خواهم",
+            "क्\u{200D}ष",
+            "李",
+            "X Æ A-12",
+        ] {
+            assert!(has_visible(name), "{name:?}");
+            assert!(PersonName::parse("given_name", name).is_ok(), "{name:?}");
+        }
+    }
     use proptest::prelude::*;
     use serde::de::IntoDeserializer;
     use time::macros::date;

@@ -33,7 +33,8 @@ impl From<StoreError> for OrganisationError {
     }
 }
 
-/// A short display name (organisation, service): 1–120 characters, no control characters.
+/// A short display name (organisation, service): 1–120 characters, no control characters, at least
+/// one visible character.
 fn display_name(field: &'static str, input: &str) -> Result<String, Violations> {
     let name = input.trim();
     let message = if name.is_empty() {
@@ -42,6 +43,8 @@ fn display_name(field: &'static str, input: &str) -> Result<String, Violations> 
         Some("is too long (at most 120 characters)")
     } else if name.chars().any(char::is_control) {
         Some("must not contain control characters")
+    } else if !crate::identifier::has_visible(name) {
+        Some(crate::identifier::VISIBLE_REQUIRED)
     } else {
         None
     };

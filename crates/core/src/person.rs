@@ -161,7 +161,8 @@ impl PersonInput {
     }
 }
 
-/// Free text: at most `max` characters, no control characters (line breaks only if `multiline`).
+/// Free text: at most `max` characters, no control characters (line breaks only if `multiline`),
+/// and, unless empty, at least one visible character.
 pub(crate) fn parse_text(
     field: &'static str,
     input: &str,
@@ -183,6 +184,12 @@ pub(crate) fn parse_text(
             } else {
                 "must be one line without control characters"
             },
+        });
+    }
+    if !text.is_empty() && !crate::identifier::has_visible(text) {
+        return Err(IdentifierError::Invalid {
+            field,
+            reason: crate::identifier::VISIBLE_REQUIRED,
         });
     }
     Ok(text.to_owned())

@@ -380,6 +380,9 @@ fn text(
     {
         return Err(Violation::new(field, "must not contain control characters"));
     }
+    if !crate::identifier::has_visible(v) {
+        return Err(Violation::new(field, crate::identifier::VISIBLE_REQUIRED));
+    }
     Ok(Some(v.to_owned()))
 }
 

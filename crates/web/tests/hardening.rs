@@ -87,6 +87,7 @@ struct Site {
     _db: TestDb,
     confidant: Arc<Confidant<SqlStore, FixedClock>>,
     router: axum::Router,
+    organisation: Uuid,
     service_a: Uuid,
     service_b: Uuid,
     worker_a: Actor,
@@ -98,6 +99,7 @@ impl Site {
         let TestApp {
             db,
             confidant,
+            organisation,
             service_a,
             service_b,
             worker_a,
@@ -110,6 +112,7 @@ impl Site {
             _db: db,
             confidant,
             router,
+            organisation,
             service_a,
             service_b,
             worker_a,
@@ -230,6 +233,36 @@ impl Site {
             .create_person(by, Purpose::Support, service, &input)
             .await?
             .id)
+    }
+
+    /// Uploads a document (or the photo) through the API, the name percent-encoded as sent.
+    async fn upload(
+        &self,
+        token: &str,
+        person: Uuid,
+        file_name: &str,
+        content: &[u8],
+        photo: bool,
+    ) -> anyhow::Result<Answer> {
+        self.send(
+            Request::builder()
+                .method(Method::POST)
+                .uri(format!("/api/v1/people/{person}/documents?photo={photo}"))
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .header("x-file-name", file_name)
+                .header(header::CONTENT_TYPE, "application/octet-stream")
+                .body(Body::from(content.to_vec()))?,
+        )
+        .await
+    }
+
+    /// How many documents (the photo included) a person has, as stored.
+    async fn document_count(&self, person: Uuid) -> anyhow::Result<usize> {
+        Ok(self
+            .confidant
+            .documents(&self.worker_a, Purpose::Support, person)
+            .await?
+            .len())
     }
 
     /// The number of events on the audit log.
@@ -579,6 +612,162 @@ both_backends!(
                 "{path}: {text}"
             );
         }
+        Ok(())
+    }
+);
+
+// --- (7e) invisible names, control characters in file names; (7f) images that do not decode ---
+
+/// A real 1 × 1 RGBA PNG.
+const PNG: &[u8] = b"\x89PNG\x0d\x0a\x1a\x0a\x00\x00\x00\x0dIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\x0dIDATx\xdac\x10P0\xf8\x0f\x00\x02\x04\x01`R\xe2\xa9a\x00\x00\x00\x00IEND\xaeB`\x82";
+
+/// [`PNG`] with its header claiming `side` × `side` pixels (CRC made right): a small file that
+/// would inflate to `4 × side²` bytes, a decompression bomb.
+fn png_bomb(side: u32) -> Vec<u8> {
+    let mut out = PNG.to_vec();
+    out[16..20].copy_from_slice(&side.to_be_bytes());
+    out[20..24].copy_from_slice(&side.to_be_bytes());
+    let crc = crc32fast::hash(&out[12..29]);
+    out[29..33].copy_from_slice(&crc.to_be_bytes());
+    out
+}
+
+both_backends!(
+    invisible_names_and_control_characters_in_file_names_are_refused,
+    |backend| async move {
+        let site = Site::new(backend).await?;
+        let token = site.token("worker.a", TokenScope::ReadWrite).await?;
+        let service = site.service_a;
+        let person = site.person(&site.worker_a, site.service_a).await?;
+        let invisible = [
+            "\u{200B}\u{200C}\u{200D}",
+            "\u{2060}\u{FEFF}",
+            "\u{00AD}",
+            "\u{3164}",
+            " \u{200B} ",
+            "\u{0301}",
+        ];
+        for name in invisible {
+            let refused = site
+                .api(
+                    &token,
+                    Method::POST,
+                    &format!("/services/{service}/people"),
+                    Some(json!({ "given_name": name, "family_name": "Visible" })),
+                )
+                .await?;
+            assert_eq!(
+                refused.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{name:?}: {}",
+                refused.text()
+            );
+            assert_eq!(refused.json()["fields"][0]["field"], "given_name");
+            let refused = site
+                .api(
+                    &token,
+                    Method::POST,
+                    &format!("/people/{person}/related"),
+                    Some(json!({ "relationship": "family", "fields": { "given_name": name } })),
+                )
+                .await?;
+            assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{name:?}");
+            let refused = site
+                .api(
+                    &token,
+                    Method::POST,
+                    &format!("/services/{service}/referrals"),
+                    Some(json!({
+                        "source": "self",
+                        "fields": { "given_name": "Visible", "family_name": name },
+                    })),
+                )
+                .await?;
+            assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{name:?}");
+            assert!(
+                site.confidant
+                    .create_service(&Actor::System, site.organisation, name)
+                    .await
+                    .is_err(),
+                "a service named {name:?}"
+            );
+        }
+        let related = site
+            .api(
+                &token,
+                Method::GET,
+                &format!("/people/{person}/related"),
+                None,
+            )
+            .await?;
+        assert_eq!(related.json(), json!([]));
+        // Real names with joiners or accents are kept.
+        let kept = site
+            .api(
+                &token,
+                Method::POST,
+                &format!("/services/{service}/people"),
+                Some(json!({ "given_name": "Zoë", "family_name": "می\u{200C}خواهم" })),
+            )
+            .await?;
+        assert_eq!(kept.status, StatusCode::CREATED, "{}", kept.text());
+
+        // A file name with a line break or another control character is refused; nothing stored.
+        for name in [
+            "notes%0D%0AX-Injected: 1.txt",
+            "notes%0A.txt",
+            "bell%07.txt",
+            "tab%09.txt",
+        ] {
+            let refused = site
+                .upload(&token, person, name, b"Plain notes.\n", false)
+                .await?;
+            assert_eq!(
+                refused.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{name}: {}",
+                refused.text()
+            );
+            assert_eq!(refused.json()["fields"][0]["field"], "file_name", "{name}");
+        }
+        assert_eq!(site.document_count(person).await?, 0);
+        Ok(())
+    }
+);
+
+both_backends!(
+    images_that_do_not_decode_or_decode_too_large_are_refused,
+    |backend| async move {
+        let site = Site::new(backend).await?;
+        let token = site.token("worker.a", TokenScope::ReadWrite).await?;
+        let person = site.person(&site.worker_a, site.service_a).await?;
+        let bomb = png_bomb(60_000);
+        assert!(bomb.len() < 100, "a small file");
+        for photo in [false, true] {
+            for (what, content) in [
+                ("truncated", &PNG[..PNG.len() / 2]),
+                ("damaged", &PNG[..PNG.len() - 20]),
+                ("a bomb", bomb.as_slice()),
+            ] {
+                let refused = site
+                    .upload(&token, person, "image.png", content, photo)
+                    .await?;
+                assert_eq!(
+                    refused.status,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "{what} (photo {photo}): {}",
+                    refused.text()
+                );
+                assert_eq!(refused.json()["fields"][0]["field"], "file", "{what}");
+            }
+        }
+        assert_eq!(site.document_count(person).await?, 0);
+        // A real image is stored, as a document and as the photo.
+        for photo in [false, true] {
+            let stored = site.upload(&token, person, "image.png", PNG, photo).await?;
+            assert_eq!(stored.status, StatusCode::CREATED, "{}", stored.text());
+        }
+        assert_eq!(site.document_count(person).await?, 2);
         Ok(())
     }
 );
