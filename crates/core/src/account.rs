@@ -734,8 +734,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         if session.state != SessionState::Active {
             return Err(SignInError::NoSession);
         }
+        let own = self.password_context(&session.staff).await?;
         let mut words = context_words.to_vec();
-        words.push(&session.staff.handle);
+        words.extend(own.iter().map(String::as_str));
         password::check_new(new, &words)
             .map_err(|p| SignInError::Invalid(Violations(vec![password_violation(&p)])))?;
         check_typed_password(current)?;
@@ -799,8 +800,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let (staff, audit) = self
             .staff_change(actor, staff_id, Action::StaffUpdate, "staff.set_password")
             .await?;
+        let own = self.password_context(&staff).await?;
         let mut words = context_words.to_vec();
-        words.push(&staff.handle);
+        words.extend(own.iter().map(String::as_str));
         password::check_new(new, &words)
             .map_err(|p| OrganisationError::Invalid(Violations(vec![password_violation(&p)])))?;
         let hash = password::hash(new);
@@ -817,6 +819,24 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             },
         )
         .await
+    }
+
+    /// The words a new password of this member of staff must not be built from, found here rather
+    /// than trusted to every caller: their handle, their organisation's name and the names of all
+    /// its services (zxcvbn's user inputs; see [`password::check_new`]).
+    async fn password_context(&self, staff: &StaffRecord) -> Result<Vec<String>, StoreError> {
+        let mut words = vec![staff.handle.clone()];
+        if let Some(org) = self.store.organisation(staff.organisation_id).await? {
+            words.push(org.name);
+        }
+        words.extend(
+            self.store
+                .services(staff.organisation_id)
+                .await?
+                .into_iter()
+                .map(|s| s.name),
+        );
+        Ok(words)
     }
 
     /// Changes a member of staff's credential on behalf of the organisation, then ends their sessions

@@ -771,3 +771,66 @@ both_backends!(
         Ok(())
     }
 );
+
+// --- (7b) passwords built from the organisation's or a service's name ---
+
+both_backends!(
+    passwords_built_from_the_organisations_or_a_services_name_are_refused,
+    |backend| async move {
+        let site = Site::new(backend).await?;
+        let staff = site.staff("worker.a").await?;
+        // The organisation is "Northgate Recovery Trust", its services "Recovery Service" and
+        // "Employment Support"; the handle "worker.a".
+        for password in [
+            "NorthgateEmploymentSupport",
+            "Employment-Support-Northgate",
+            "northgate recovery trust 1",
+            "RecoveryServiceNorthgate!",
+        ] {
+            // Strong enough without knowing the names...
+            assert_eq!(
+                confidant_crypto::password::check_new(password, &[]),
+                Ok(()),
+                "{password} is weak even without context: pick another example"
+            );
+            // ...but refused for a member of staff of that organisation, by whoever sets it.
+            let set = site
+                .confidant
+                .set_password(&Actor::System, staff.id, password, &[])
+                .await;
+            assert!(
+                matches!(
+                    set,
+                    Err(confidant_core::organisation::OrganisationError::Invalid(_))
+                ),
+                "{password} accepted by set_password"
+            );
+        }
+        // Changing one's own password: the same words are refused through the page.
+        let cookie = site.cookie("worker.a").await?;
+        let changed = site
+            .submit(
+                &cookie,
+                "/account/password",
+                "/account/password",
+                &[
+                    ("current_password", TEST_PASSWORD),
+                    ("new_password", "Employment-Support-Northgate"),
+                ],
+            )
+            .await?;
+        assert_eq!(
+            changed.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            changed.text()
+        );
+        assert!(
+            site.confidant
+                .sign_in("worker.a", TEST_PASSWORD)
+                .await
+                .is_ok()
+        );
+        Ok(())
+    }
+);
