@@ -93,6 +93,9 @@ pub enum SignInError {
     Crypto(#[from] CryptoError),
 }
 
+/// How long a sign-in form token is accepted after it was issued.
+pub const SIGN_IN_FORM_VALIDITY: Duration = Duration::hours(2);
+
 /// A refusal about the caller rather than the record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
@@ -1005,6 +1008,22 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             self.clock.now(),
         );
         self.store.append_audit(&audit).await.map(|_| ())
+    }
+
+    /// A new token for the sign-in form (its double-submit cookie and hidden field), valid for
+    /// [`SIGN_IN_FORM_VALIDITY`]. Bound to this installation by an HMAC under a key derived from
+    /// its keys, so an attacker cannot choose a matching cookie and field of their own.
+    pub fn sign_in_form_token(&self) -> String {
+        let expires = self.clock.now() + SIGN_IN_FORM_VALIDITY;
+        self.keys.sign_in_form_token(expires.unix_timestamp())
+    }
+
+    /// How long a sign-in form token has left, if this installation issued it and it has not
+    /// expired; `None` for anything else.
+    pub fn sign_in_form_token_left(&self, token: &str) -> Option<Duration> {
+        let expires = self.keys.sign_in_form_expiry(token)?;
+        let left = Duration::seconds(expires - self.clock.now().unix_timestamp());
+        (left > Duration::ZERO && left <= SIGN_IN_FORM_VALIDITY).then_some(left)
     }
 
     /// The actor a bearer token stands for, and what the token may do, if it is live.

@@ -145,7 +145,43 @@ impl KeyRing {
     pub(crate) fn blind_index(&self, field: IndexField, normalised: &str) -> [u8; 16] {
         self.index.blind_index(field.domain(), normalised)
     }
+
+    /// A sign-in form token that expires at `expires_at` (Unix seconds):
+    /// `<expires_at>.<nonce>.<tag>`, the tag an HMAC of the rest under the installation's index
+    /// key in a domain of its own, so only this installation can make one.
+    pub(crate) fn sign_in_form_token(&self, expires_at: i64) -> String {
+        let token = confidant_crypto::new_token();
+        // 128 random bits of the new token's 256 make the nonce.
+        let body = format!("{expires_at}.{}", &token[4..36]);
+        let tag = self
+            .index
+            .keyed_digest(SIGN_IN_FORM_DOMAIN, body.as_bytes());
+        format!("{body}.{}", hex::encode(tag))
+    }
+
+    /// When a sign-in form token this installation issued expires (Unix seconds), or `None` if it
+    /// is not one (forged, altered, or made by another installation). Expiry is the caller's check.
+    pub(crate) fn sign_in_form_expiry(&self, token: &str) -> Option<i64> {
+        let (body, tag) = token.rsplit_once('.')?;
+        let (expires_at, nonce) = body.split_once('.')?;
+        let well_formed = nonce.len() == 32
+            && nonce.bytes().all(|b| b.is_ascii_hexdigit())
+            && tag.len() == 64
+            && expires_at.len() <= 12
+            && expires_at.bytes().all(|b| b.is_ascii_digit());
+        if !well_formed {
+            return None;
+        }
+        let tag = hex::decode(tag).ok()?;
+        self.index
+            .verify_keyed_digest(SIGN_IN_FORM_DOMAIN, body.as_bytes(), &tag)
+            .then(|| expires_at.parse().ok())
+            .flatten()
+    }
 }
+
+/// The domain of the sign-in form's token tags (separate from every blind index and digest).
+const SIGN_IN_FORM_DOMAIN: &str = "web.sign_in_form";
 
 /// What a rotation did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,5 +234,44 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             new_key_id: keys.master_key_id,
             data_keys: rewrapped.len(),
         })
+    }
+}
+
+#[cfg(test)]
+mod sign_in_form_tests {
+    use super::*;
+
+    fn new_ring() -> KeyRing {
+        KeyRing {
+            master: MasterKey::generate(),
+            index: IndexKey::generate(),
+        }
+    }
+
+    #[test]
+    fn only_a_sign_in_form_token_this_installation_made_is_recognised() {
+        let ring = new_ring();
+        let token = ring.sign_in_form_token(1_900_000_000);
+        assert_eq!(ring.sign_in_form_expiry(&token), Some(1_900_000_000));
+        // Another installation's key, a later expiry written in, a changed nonce or tag, and
+        // made-up or malformed tokens are not recognised.
+        assert_eq!(new_ring().sign_in_form_expiry(&token), None);
+        let later = token.replacen("1900000000", "1999999999", 1);
+        assert_eq!(ring.sign_in_form_expiry(&later), None);
+        let mut flipped = token.clone().into_bytes();
+        let at = 12;
+        flipped[at] = if flipped[at] == b'a' { b'b' } else { b'a' };
+        assert_eq!(
+            ring.sign_in_form_expiry(&String::from_utf8(flipped).unwrap_or_default()),
+            None
+        );
+        for made_up in [
+            "a".repeat(64),
+            format!("1900000000.{}.{}", "0".repeat(32), "0".repeat(64)),
+            String::new(),
+            "..".to_owned(),
+        ] {
+            assert_eq!(ring.sign_in_form_expiry(&made_up), None, "{made_up}");
+        }
     }
 }

@@ -294,6 +294,19 @@ impl IndexKey {
     }
 }
 
+impl IndexKey {
+    /// Whether `tag` is the [`IndexKey::keyed_digest`] of `data` in `domain`, compared in constant
+    /// time (for tokens the server issued and gets back, such as the sign-in form's).
+    pub fn verify_keyed_digest(&self, domain: &str, data: &[u8], tag: &[u8]) -> bool {
+        let mut mac = <Hmac<Sha256>>::new_from_slice(&self.bytes.0)
+            .expect("HMAC accepts a key of any length");
+        mac.update(&(domain.len() as u32).to_be_bytes());
+        mac.update(domain.as_bytes());
+        mac.update(data);
+        mac.verify_slice(tag).is_ok()
+    }
+}
+
 /// A new bearer token (`cft_` and 64 hexadecimal characters, 256 random bits), shown once to its owner.
 pub fn new_token() -> Zeroizing<String> {
     let bytes: [u8; 32] = random_bytes();

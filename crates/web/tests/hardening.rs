@@ -834,3 +834,93 @@ both_backends!(
         Ok(())
     }
 );
+
+// --- (7a) the sign-in form's token is one the server issued ---
+
+/// Posts the sign-in form with this cookie and field.
+async fn sign_in_with(
+    site: &Site,
+    cookie: &str,
+    field: &str,
+    password: &str,
+) -> anyhow::Result<Answer> {
+    site.send(
+        Request::builder()
+            .method(Method::POST)
+            .uri("/sign-in")
+            .header(header::COOKIE, format!("confidant-csrf={cookie}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(form_encode(&[
+                ("csrf", field),
+                ("handle", "worker.a"),
+                ("password", password),
+            ])))?,
+    )
+    .await
+}
+
+both_backends!(
+    the_sign_in_form_accepts_only_a_token_the_server_issued,
+    |backend| async move {
+        let site = Site::new(backend).await?;
+        let staff = site.staff("worker.a").await?;
+        site.confidant
+            .set_password(&Actor::System, staff.id, TEST_PASSWORD, &[])
+            .await?;
+        // An attacker-chosen matching pair (the old format, and the new one's shape) is refused
+        // before the password is looked at.
+        for made_up in [
+            "a".repeat(64),
+            format!("99999999999.{}.{}", "b".repeat(32), "c".repeat(64)),
+        ] {
+            let head = site.audit_len().await?;
+            let refused = sign_in_with(&site, &made_up, &made_up, TEST_PASSWORD).await?;
+            assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text());
+            assert_eq!(
+                site.audit_len().await?,
+                head,
+                "a refused form reached the sign-in"
+            );
+        }
+        // The form's own token: set as the cookie and in the field.
+        let form = site
+            .send(Request::builder().uri("/sign-in").body(Body::empty())?)
+            .await?;
+        let token = form.csrf();
+        let set_cookie = form.header("set-cookie");
+        assert!(
+            set_cookie.starts_with(&format!("confidant-csrf={token};")),
+            "{set_cookie}"
+        );
+        // A token of another installation (another key) is refused, however well formed.
+        let other = Site::new(backend).await?;
+        let foreign = other
+            .send(Request::builder().uri("/sign-in").body(Body::empty())?)
+            .await?
+            .csrf();
+        let refused = sign_in_with(&site, &foreign, &foreign, TEST_PASSWORD).await?;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        // A cookie and field that disagree are refused.
+        let refused = sign_in_with(&site, &token, &foreign, TEST_PASSWORD).await?;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        // The server's token signs in.
+        let signed = sign_in_with(&site, &token, &token, TEST_PASSWORD).await?;
+        assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.text());
+        // Shown again while it has time left, the form keeps the browser's token.
+        let again = site
+            .send(
+                Request::builder()
+                    .uri("/sign-in")
+                    .header(header::COOKIE, format!("confidant-csrf={token}"))
+                    .body(Body::empty())?,
+            )
+            .await?;
+        assert_eq!(again.csrf(), token);
+        assert!(again.header("set-cookie").is_empty());
+        // Two hours later it has expired.
+        site.confidant.clock().advance(time::Duration::hours(2));
+        let expired = sign_in_with(&site, &token, &token, TEST_PASSWORD).await?;
+        assert_eq!(expired.status, StatusCode::FORBIDDEN);
+        Ok(())
+    }
+);

@@ -1,5 +1,9 @@
 //! Signing in (password, then a second factor or enrolment in one), unlocking an idle session, and
 //! signing out.
+//!
+//! Before there is a session, the sign-in form is protected by a double-submit token that the
+//! server issued: the cookie and the form's field must agree, and the token must carry this
+//! installation's HMAC and be unexpired (two hours), so a pair an attacker chooses is refused.
 
 use askama::Template;
 use axum::http::{HeaderMap, StatusCode};
@@ -36,6 +40,10 @@ pub struct SignInForm {
     password: String,
 }
 
+/// A sign-in form token with less than this left is replaced when the form is shown again, so a
+/// form is never shown with a token about to expire.
+const SIGN_IN_FORM_REUSE: time::Duration = time::Duration::minutes(30);
+
 /// Where a session in this state belongs.
 fn home_of(state: SessionState) -> &'static str {
     match state {
@@ -63,9 +71,18 @@ pub async fn form<S: Store, C: Clock>(
         return Ok(Redirect::to(home_of(s.state)).into_response());
     }
     let name = state.web.csrf_cookie();
+    // The browser's token is kept while it has a while to run (several tabs share it); otherwise,
+    // or if the server did not issue it, a new one.
     let (csrf, fresh) = match cookie_value(&headers, name) {
-        Some(v) if v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()) => (v, false),
-        _ => (confidant_crypto::new_token()[4..].to_owned(), true),
+        Some(v)
+            if state
+                .confidant
+                .sign_in_form_token_left(&v)
+                .is_some_and(|left| left > SIGN_IN_FORM_REUSE) =>
+        {
+            (v, false)
+        }
+        _ => (state.confidant.sign_in_form_token(), true),
     };
     let page = SignInPage {
         chrome: Chrome::anonymous(),
@@ -88,8 +105,12 @@ pub async fn submit<S: Store, C: Clock>(
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Result<Response, PageError> {
+    // Double submit (the cookie and the field agree) of a token this server issued and that has
+    // not expired: a matching pair an attacker made up is refused.
     let cookie = cookie_value(&headers, state.web.csrf_cookie()).unwrap_or_default();
-    if !constant_time_eq(cookie.as_bytes(), form.csrf.as_bytes()) {
+    if !constant_time_eq(cookie.as_bytes(), form.csrf.as_bytes())
+        || state.confidant.sign_in_form_token_left(&cookie).is_none()
+    {
         return Err(PageError::Csrf);
     }
     let again = |errors: Vec<(String, String)>, status: StatusCode| {
