@@ -248,6 +248,13 @@ impl AuditDraft {
 
     /// Records the event under a more specific code than the permit's action (`staff.disable` for a
     /// `staff.update` permit).
+    /// A permitted actor refused this one thing (a processor's worker asking for what their
+    /// referral did not send): recorded as a refusal.
+    pub(crate) fn refusal(mut self) -> Self {
+        self.outcome = Outcome::Denied;
+        self
+    }
+
     pub(crate) fn named(mut self, action: &'static str) -> Self {
         self.action = action;
         self

@@ -56,7 +56,8 @@ pub const CASE_NOTES: &str = "case_notes";
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Referred {
     pub fields: BTreeSet<PersonField>,
-    pub case_notes: bool,
+    /// The entries (notes, plans, goals…) the referrals sent.
+    pub entries: BTreeSet<Uuid>,
 }
 
 /// The name of the recipient that stands for the person themselves (their own copy).
@@ -2295,8 +2296,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     }
 
     /// When a permit rests on a processor's referral: what was referred, that is the person's
-    /// fields the live referrals sent (the worker sees and changes only those) and, as categories,
-    /// whether case notes were among them. `None` for everyone else.
+    /// fields and the entries the live referrals sent (the worker sees and changes only those).
+    /// `None` for everyone else.
     pub(crate) async fn referred_scope(
         &self,
         permit: &Permit,
@@ -2310,13 +2311,17 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             return Ok(Some(scope));
         };
         for d in self.live_referrals(staff.user_id, person_id).await? {
-            scope.case_notes |= d.categories.iter().any(|c| c == CASE_NOTES);
             if let Some((_, items, _)) = self.store.disclosure(d.id).await? {
                 for item in items {
-                    if let DisclosedItem::Field(code) = item
-                        && let Some(field) = PersonField::from_code(&code)
-                    {
-                        scope.fields.insert(field);
+                    match item {
+                        DisclosedItem::Field(code) => {
+                            if let Some(field) = PersonField::from_code(&code) {
+                                scope.fields.insert(field);
+                            }
+                        }
+                        DisclosedItem::Entry(id) => {
+                            scope.entries.insert(id);
+                        }
                     }
                 }
             }

@@ -23,8 +23,8 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::routing::{get, post};
-use axum::{Router, response::IntoResponse};
+use crate::routing::{Routes, delete, get, patch, post, put};
+use axum::response::IntoResponse;
 use confidant_core::account::Refusal;
 use confidant_core::field::{IndexField, PersonField, ValueKind};
 use confidant_core::person::{Lookup, MAX_PAGE, Person, PersonInput, PersonSummary};
@@ -44,8 +44,8 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
 
-pub fn routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
-    Router::new()
+pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
+    Routes::new()
         .route("/openapi.json", get(openapi))
         .route("/me", get(me))
         .route(
@@ -66,7 +66,7 @@ pub fn routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
         )
         .route(
             "/people/{person_id}/assignment",
-            axum::routing::put(assign_person::<S, C>),
+            put(assign_person::<S, C>),
         )
         .route("/people/{person_id}/break-glass", post(break_glass::<S, C>))
         .route(
@@ -90,7 +90,7 @@ pub fn routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
         )
         .route(
             "/people/{person_id}/related/{related_id}",
-            axum::routing::delete(related::remove::<S, C>),
+            delete(related::remove::<S, C>),
         )
         .route(
             "/people/{person_id}/cases",
@@ -106,7 +106,7 @@ pub fn routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
         )
         .route(
             "/people/{person_id}/entries/{entry_id}",
-            axum::routing::patch(entry::update::<S, C>),
+            patch(entry::update::<S, C>),
         )
         .route("/people/{person_id}/documents", get(document::list::<S, C>))
         .route(
@@ -133,7 +133,7 @@ pub fn routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
         )
         .route(
             "/recipients/{recipient_id}",
-            axum::routing::put(sharing::update_recipient::<S, C>),
+            put(sharing::update_recipient::<S, C>),
         )
         .route(
             "/recipients/{recipient_id}/staff",
@@ -190,12 +190,12 @@ pub fn routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
             post(sharing::review::<S, C>),
         )
         .merge(contact_routes())
-        .fallback(|| async { ApiError::NotFound })
+        .map(|r| r.fallback(|| async { ApiError::NotFound }))
 }
 
 /// Contact preferences and messages (F4).
-fn contact_routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
-    Router::new()
+fn contact_routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
+    Routes::new()
         .route(
             "/people/{person_id}/contact-preferences",
             get(contact::preferences::<S, C>).put(contact::set_preferences::<S, C>),
@@ -208,8 +208,8 @@ fn contact_routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
 
 /// The routes that take more than the application's small-body limit (a document upload), with
 /// their own limit. Merged outside that limit (see [`crate::router`]); paths are the full ones.
-pub fn upload_routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
-    Router::new().route(
+pub fn upload_routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
+    Routes::new().route(
         "/api/v1/people/{person_id}/documents",
         post(document::upload::<S, C>),
     )
