@@ -690,7 +690,11 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let rows = self.store.entries_of(person_id, kinds, &audit).await?;
         rows.into_iter()
             // A processor's worker sees only the entries their referrals sent.
-            .filter(|(record, _)| referred.as_ref().is_none_or(|r| r.entries.contains(&record.id)))
+            .filter(|(record, _)| {
+                referred
+                    .as_ref()
+                    .is_none_or(|r| r.entries.contains(&record.id))
+            })
             .map(|(record, sealed)| {
                 let values =
                     open_values(record.kind, &key, record.id, record.key_version, &sealed)?;

@@ -18,12 +18,12 @@ pub use document::MAX_UPLOAD_BODY_BYTES;
 
 use std::collections::BTreeMap;
 
+use crate::routing::{Routes, delete, get, patch, post, put};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use crate::routing::{Routes, delete, get, patch, post, put};
 use axum::response::IntoResponse;
 use confidant_core::account::Refusal;
 use confidant_core::field::{IndexField, PersonField, ValueKind};
@@ -64,10 +64,7 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
             "/people/{person_id}",
             get(read_person::<S, C>).patch(update_person::<S, C>),
         )
-        .route(
-            "/people/{person_id}/assignment",
-            put(assign_person::<S, C>),
-        )
+        .route("/people/{person_id}/assignment", put(assign_person::<S, C>))
         .route("/people/{person_id}/break-glass", post(break_glass::<S, C>))
         .route(
             "/people/{person_id}/access-history",

@@ -8,9 +8,9 @@
 //!   the stylesheet through [`STYLESHEET_HREF`], whose version stamp changes with its content, so a
 //!   new release is never styled by an old cached copy.
 
+use crate::routing::{Routes, get};
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
-use crate::routing::{Routes, get};
 
 /// Where the stylesheet is served.
 pub const STYLESHEET_PATH: &str = "/assets/app.css";

@@ -26,8 +26,8 @@ use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use confidant_core::store::Store;
-use routing::{Routes, get};
 use confidant_core::{Clock, Confidant};
+use routing::{Routes, get};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
@@ -93,7 +93,10 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
         .merge(assets::routes())
         .route("/healthz", get(healthz::<S, C>))
         .nest("/api/v1", api::routes::<S, C>())
-        .map(|r| r.fallback(not_found).layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES)))
+        .map(|r| {
+            r.fallback(not_found)
+                .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        })
         // Document uploads are merged after the small-body limit: they set their own.
         .merge(api::upload_routes::<S, C>())
         .merge(pages::upload_routes::<S, C>())

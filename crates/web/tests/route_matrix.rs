@@ -26,10 +26,10 @@ use confidant_core::person::PersonInput;
 use confidant_core::record::{NewEntry, RecordInput};
 use confidant_core::referral::NewReferral;
 use confidant_core::sharing::{EntrySelection, RecipientInput, ShareRequest};
+use confidant_core::store::Store;
 use confidant_core::store::{
     ContactType, NoteFlags, ReferralSource, Relationship, StaffRecord, TokenScope,
 };
-use confidant_core::store::Store;
 use confidant_core::{Actor, Clock, Confidant, Grant, Purpose, Role};
 use confidant_store::SqlStore;
 use confidant_testkit::{
@@ -291,10 +291,9 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
         // --- the caller's own ---
         ("GET", "/" | "/account/password" | "/account/tokens" | "/lock") => e(Staff, N),
         ("GET", "/api/v1/me" | "/api/v1/catalogue" | "/api/v1/sharing/categories") => e(Staff, N),
-        ("POST", "/account/password") => lenient(
-            Staff,
-            form("current=wrong-password&password=x&confirm=y"),
-        ),
+        ("POST", "/account/password") => {
+            lenient(Staff, form("current=wrong-password&password=x&confirm=y"))
+        }
         ("POST", "/account/tokens") => e(Staff, form("scope=read&days=1&password=wrong")),
         ("POST", "/account/tokens/{token_id}/revoke") => e(NobodysToken, form("")),
         ("POST", "/lock") => e(OwnSession, form("password=wrong")),
@@ -303,7 +302,9 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
         ("GET", "/people" | "/people/new" | "/referrals" | "/referrals/new" | "/paper") => {
             e(ServicePage, N)
         }
-        ("POST", "/people/search") => e(ServicePage, form("name=Qzmk&identifier_kind=&identifier=")),
+        ("POST", "/people/search") => {
+            e(ServicePage, form("name=Qzmk&identifier_kind=&identifier="))
+        }
         ("POST", "/people/new") => e(ServicePage, form("given_name=Cell&family_name=Matrix")),
         ("POST", "/referrals/new") => e(
             ServicePage,
@@ -318,9 +319,10 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
             ServiceApi,
             json(r#"{"field":"postcode","value":"LS1 4AP"}"#),
         ),
-        ("GET", "/api/v1/services/{service_id}/paper" | "/api/v1/services/{service_id}/referrals") => {
-            e(ServiceApi, N)
-        }
+        (
+            "GET",
+            "/api/v1/services/{service_id}/paper" | "/api/v1/services/{service_id}/referrals",
+        ) => e(ServiceApi, N),
         ("POST", "/api/v1/services/{service_id}/referrals") => e(
             ServiceApi,
             json(r#"{"source":"self","fields":{"given_name":"Matrix","family_name":"Cell"}}"#),
@@ -336,18 +338,15 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
         ("POST", "/referrals/{referral_id}/triage") => {
             e(ReferralOfService, form("state=contact_attempted"))
         }
-        ("POST", "/api/v1/referrals/{referral_id}/triage") => e(
-            ReferralOfService,
-            json(r#"{"state":"contact_attempted"}"#),
-        ),
+        ("POST", "/api/v1/referrals/{referral_id}/triage") => {
+            e(ReferralOfService, json(r#"{"state":"contact_attempted"}"#))
+        }
         ("POST", "/referrals/{referral_id}/accept") => consuming(ReferralOfService, form("")),
         ("POST", "/api/v1/referrals/{referral_id}/accept") => {
             consuming(ReferralOfService, json("{}"))
         }
         // --- the record: reads ---
-        ("GET", "/people/{person_id}" | "/api/v1/people/{person_id}") => {
-            e(RecordReadReferable, N)
-        }
+        ("GET", "/people/{person_id}" | "/api/v1/people/{person_id}") => e(RecordReadReferable, N),
         ("GET", "/people/{person_id}/notes" | "/people/{person_id}/plans") => {
             e(RecordReadReferable, N)
         }
@@ -391,9 +390,10 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
         ("PATCH", "/api/v1/people/{person_id}/entries/{entry_id}") => {
             e(RecordChange, json(r#"{"fields":{}}"#))
         }
-        ("POST", "/people/{person_id}/edit/{group}") => {
-            lenient(RecordChangeReferable, form("postcode={postcode}&given_name={given_name}"))
-        }
+        ("POST", "/people/{person_id}/edit/{group}") => lenient(
+            RecordChangeReferable,
+            form("postcode={postcode}&given_name={given_name}"),
+        ),
         ("POST", "/people/{person_id}/entries/{entry_id}/edit") => {
             e(RecordChange, form("body=Matrix+cell+edit"))
         }
@@ -422,9 +422,10 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
             RecordChange,
             form("occurs_at=2026-12-01T10:00&purpose=Matrix+appointment"),
         ),
-        ("POST", "/people/{person_id}/paper/new") => {
-            e(RecordChange, form("kind=paper_note&description=Matrix+paper"))
-        }
+        ("POST", "/people/{person_id}/paper/new") => e(
+            RecordChange,
+            form("kind=paper_note&description=Matrix+paper"),
+        ),
         ("POST", "/people/{person_id}/related/new") => e(
             RecordChange,
             form("relationship=family&given_name=Matrix&family_name=Cell"),
@@ -446,11 +447,11 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
         ),
         ("POST", "/api/v1/people/{person_id}/related") => e(
             RecordChange,
-            json(r#"{"relationship":"family","fields":{"given_name":"Matrix","family_name":"Cell"}}"#),
+            json(
+                r#"{"relationship":"family","fields":{"given_name":"Matrix","family_name":"Cell"}}"#,
+            ),
         ),
-        ("DELETE", "/api/v1/people/{person_id}/related/{related_id}") => {
-            consuming(RecordChange, N)
-        }
+        ("DELETE", "/api/v1/people/{person_id}/related/{related_id}") => consuming(RecordChange, N),
         ("POST", "/api/v1/people/{person_id}/cases") => consuming(RecordChange, json("{}")),
         ("POST", "/api/v1/people/{person_id}/cases/{case_id}/close") => {
             consuming(RecordChange, json(r#"{"reason":"completed"}"#))
@@ -462,9 +463,10 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
             RecordChange,
             json(r#"{"channel":"email","template":"appointment_reminder"}"#),
         ),
-        ("POST", "/api/v1/people/{person_id}/consents") => {
-            e(RecordChange, json(r#"{"purpose_id":"{purpose_id}","state":"granted"}"#))
-        }
+        ("POST", "/api/v1/people/{person_id}/consents") => e(
+            RecordChange,
+            json(r#"{"purpose_id":"{purpose_id}","state":"granted"}"#),
+        ),
         ("POST", "/people/{person_id}/sharing/consent") => {
             e(RecordChange, form("purpose_id={purpose_id}&state=granted"))
         }
@@ -475,19 +477,30 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
         }
         ("POST", "/people/{person_id}/share") => lenient(
             RecordShare,
-            form("recipient_id={recipient_id}&fields=given_name&lawful_basis=vital_interests&reason=Matrix+cell+share&person_told=yes"),
+            form(
+                "recipient_id={recipient_id}&fields=given_name&lawful_basis=vital_interests&reason=Matrix+cell+share&person_told=yes",
+            ),
         ),
-        ("POST", "/api/v1/people/{person_id}/shares" | "/api/v1/people/{person_id}/shares/check") => e(
+        (
+            "POST",
+            "/api/v1/people/{person_id}/shares" | "/api/v1/people/{person_id}/shares/check",
+        ) => e(
             RecordShare,
-            json(r#"{"recipient_id":"{recipient_id}","fields":["given_name"],"lawful_basis":"vital_interests","reason":"Matrix cell share","person_told":true}"#),
+            json(
+                r#"{"recipient_id":"{recipient_id}","fields":["given_name"],"lawful_basis":"vital_interests","reason":"Matrix cell share","person_told":true}"#,
+            ),
         ),
         ("POST", "/people/{person_id}/share/approval") => lenient(
             RecordShare,
-            form("recipient_id={recipient_id}&categories=health&justification=Matrix+cell+approval"),
+            form(
+                "recipient_id={recipient_id}&categories=health&justification=Matrix+cell+approval",
+            ),
         ),
         ("POST", "/api/v1/people/{person_id}/approvals") => e(
             RecordShare,
-            json(r#"{"recipient_id":"{recipient_id}","categories":["health"],"justification":"Matrix cell approval"}"#),
+            json(
+                r#"{"recipient_id":"{recipient_id}","categories":["health"],"justification":"Matrix cell approval"}"#,
+            ),
         ),
         ("POST", "/people/{person_id}/sharing/approvals/{approval_id}") => {
             consuming(ApprovalDecide, form("decision=approve"))
@@ -559,16 +572,22 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
         }
         ("POST", "/admin/consent-purposes/new") => e(
             RegisterKeep,
-            form("service_id={service_id}&code=matrix_{n}&label=Matrix+cell+purpose&form_version=1"),
+            form(
+                "service_id={service_id}&code=matrix_{n}&label=Matrix+cell+purpose&form_version=1",
+            ),
         ),
         ("GET", "/api/v1/recipients" | "/admin/recipients") => e(Staff, N),
         ("POST", "/api/v1/recipients") => e(
             RegisterKeep,
-            json(r#"{"name":"Matrix Cell GP {n}","kind":"health","categories":["identity"],"bases":["consent"]}"#),
+            json(
+                r#"{"name":"Matrix Cell GP {n}","kind":"health","categories":["identity"],"bases":["consent"]}"#,
+            ),
         ),
         ("PUT", "/api/v1/recipients/{recipient_id}") => e(
             RegisterKeep,
-            json(r#"{"name":"Matrix GP","kind":"health","categories":["identity"],"bases":["consent","vital_interests"]}"#),
+            json(
+                r#"{"name":"Matrix GP","kind":"health","categories":["identity"],"bases":["consent","vital_interests"]}"#,
+            ),
         ),
         ("POST", "/api/v1/recipients/{recipient_id}/staff") => {
             lenient(RegisterKeep, json(r#"{"staff_id":"{target}"}"#))
@@ -589,7 +608,11 @@ const OPERATIONS: [(&str, Rule, &str); 6] = [
     ("end-sessions", Rule::AccountDisable, ""),
     ("reset-two-factor", Rule::AccountChange, ""),
     ("reset-password", Rule::AccountChange, ""),
-    ("training", Rule::AccountTraining, "kind=data_protection&completed_on=2026-11-01"),
+    (
+        "training",
+        Rule::AccountTraining,
+        "kind=data_protection&completed_on=2026-11-01",
+    ),
     (
         "grant",
         Rule::AccountGrant,
@@ -666,7 +689,11 @@ fn expected(rule: Rule, caller: Caller, scope: Scope, path: &str, method: &str) 
         Rule::RecordRead => pick(reads, NotFound),
         Rule::RecordExport => pick(
             reads && !matches!(caller, Caller::BreakGlass | Caller::TrusteeWithMatter),
-            if caller == Caller::ReadOnlyToken { Forbidden } else { NotFound },
+            if caller == Caller::ReadOnlyToken {
+                Forbidden
+            } else {
+                NotFound
+            },
         ),
         Rule::RecordChangeReferable => pick(
             changes || (caller == Caller::ProcessorReferred && scope == Scope::In),
@@ -688,7 +715,11 @@ fn expected(rule: Rule, caller: Caller, scope: Scope, path: &str, method: &str) 
         ),
         Rule::BreakGlass => {
             let ok = caller.in_service() || caller.oversees();
-            if page { pick(ok, Forbidden) } else { pick(ok, NotFound) }
+            if page {
+                pick(ok, Forbidden)
+            } else {
+                pick(ok, NotFound)
+            }
         }
         Rule::Oversight => pick(caller.oversees(), Forbidden),
         Rule::OversightApi => pick(caller.oversees(), NotFound),
@@ -727,7 +758,11 @@ fn expected(rule: Rule, caller: Caller, scope: Scope, path: &str, method: &str) 
             match scope {
                 Scope::In => pick(ok, Forbidden),
                 Scope::Out => {
-                    if ok { NotFound } else { Forbidden }
+                    if ok {
+                        NotFound
+                    } else {
+                        Forbidden
+                    }
                 }
             }
         }
@@ -745,7 +780,11 @@ fn expected(rule: Rule, caller: Caller, scope: Scope, path: &str, method: &str) 
         ),
         // Without a register loaded, the CSV has nothing to give (404); the page says so.
         Rule::ProcessingRegister if path.ends_with(".csv") => {
-            if caller.oversees() { NotFound } else { Forbidden }
+            if caller.oversees() {
+                NotFound
+            } else {
+                Forbidden
+            }
         }
         Rule::ProcessingRegister => pick(caller.oversees(), Forbidden),
         Rule::NobodysToken => NotFound,
@@ -834,9 +873,13 @@ fn marked_person(scope: Scope, seed: u64) -> PersonInput {
         let spec = field.spec();
         let value = match (field, spec.kind) {
             (PersonField::GivenName | PersonField::FamilyName, _) => Some(marker(scope, n)),
-            (PersonField::Email, _) => Some(format!("{}@example.org", marker(scope, n).to_lowercase())),
+            (PersonField::Email, _) => {
+                Some(format!("{}@example.org", marker(scope, n).to_lowercase()))
+            }
             (_, ValueKind::Identifier | ValueKind::Date) => base.get(field).map(str::to_owned),
-            (_, ValueKind::Line(_) | ValueKind::Text(_)) => Some(format!("{} here", marker(scope, n))),
+            (_, ValueKind::Line(_) | ValueKind::Text(_)) => {
+                Some(format!("{} here", marker(scope, n)))
+            }
             (_, ValueKind::Choice(choices)) => choices.first().map(|(c, _)| (*c).to_owned()),
             (_, ValueKind::Document) => None,
         };
@@ -975,7 +1018,9 @@ async fn world(backend: TestBackend) -> anyhow::Result<World> {
                 created.id,
                 Relationship::NextOfKin,
                 None,
-                &RecordInput::new().with("given_name", &g).with("family_name", &f),
+                &RecordInput::new()
+                    .with("given_name", &g)
+                    .with("family_name", &f),
             )
             .await?
             .id;
@@ -1126,7 +1171,10 @@ async fn world(backend: TestBackend) -> anyhow::Result<World> {
                                 &RecipientInput {
                                     name: "Matrix Processor Ltd".to_owned(),
                                     kind: "processor".to_owned(),
-                                    categories: vec!["identity".to_owned(), "case_notes".to_owned()],
+                                    categories: vec![
+                                        "identity".to_owned(),
+                                        "case_notes".to_owned(),
+                                    ],
                                     bases: vec!["contract".to_owned()],
                                     dpa_starts_on: Some(
                                         (today - time::Duration::days(1)).to_string(),
@@ -1431,7 +1479,10 @@ impl World {
             ("{token_id}", self.target_token.to_string()),
             ("{grant_id}", self.glass_grant.to_string()),
             ("{group}", "identity".to_owned()),
-            ("{operation}", operation.unwrap_or("end-sessions").to_owned()),
+            (
+                "{operation}",
+                operation.unwrap_or("end-sessions").to_owned(),
+            ),
             ("{service}", service_slug),
             ("{n}", n.to_string()),
             ("{postcode}", "LS1+4AP".to_owned()),
@@ -1621,8 +1672,8 @@ async fn matrix(backend: TestBackend) -> anyhow::Result<()> {
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     let mut n = 0;
     for cell in &cells {
-        let mut entry = table(&cell.method, &cell.path)
-            .ok_or_else(|| anyhow::anyhow!("no entry"))?;
+        let mut entry =
+            table(&cell.method, &cell.path).ok_or_else(|| anyhow::anyhow!("no entry"))?;
         if let Some(op) = cell.operation
             && let Some((_, _, body)) = OPERATIONS.iter().find(|(o, _, _)| *o == op)
         {
@@ -1636,14 +1687,31 @@ async fn matrix(backend: TestBackend) -> anyhow::Result<()> {
         for member in &world.members {
             for &scope in scopes {
                 n += 1;
-                let want = expected(cell.rule, member.caller, scope, &cell.path, cell.method.as_str());
+                let want = expected(
+                    cell.rule,
+                    member.caller,
+                    scope,
+                    &cell.path,
+                    cell.method.as_str(),
+                );
                 let (request, page) = world
-                    .request(&cell.method, &cell.path, &entry, member, scope, cell.operation, n)
+                    .request(
+                        &cell.method,
+                        &cell.path,
+                        &entry,
+                        member,
+                        scope,
+                        cell.operation,
+                        n,
+                    )
                     .await?;
                 let before = if want == Expect::Allowed {
                     None
                 } else {
-                    Some((world.counts().await?, world.confidant.store().audit_head().await?))
+                    Some((
+                        world.counts().await?,
+                        world.confidant.store().audit_head().await?,
+                    ))
                 };
                 let response = world.app.clone().oneshot(request).await?;
                 let status = response.status();
@@ -1660,13 +1728,17 @@ async fn matrix(backend: TestBackend) -> anyhow::Result<()> {
                     "{} {}{} as {:?}={} ({scope:?})",
                     cell.method,
                     cell.path,
-                    cell.operation.map(|o| format!(" [{o}]")).unwrap_or_default(),
+                    cell.operation
+                        .map(|o| format!(" [{o}]"))
+                        .unwrap_or_default(),
                     member.caller,
                     member.id
                 );
                 *seen.entry(format!("{want:?}")).or_default() += 1;
                 if got != Some(want) {
-                    failures.push(format!("{what}: expected {want:?}, got {status} {location}"));
+                    failures.push(format!(
+                        "{what}: expected {want:?}, got {status} {location}"
+                    ));
                 }
                 for (m, owner) in world.forbidden(member.caller) {
                     if body.contains(&m.to_lowercase()) {
@@ -1707,11 +1779,21 @@ async fn matrix(backend: TestBackend) -> anyhow::Result<()> {
                 // A restriction stops the processor's referral: lift what a cell put on.
                 if matches!(cell.rule, Rule::Restrict) {
                     for i in 0..2 {
-                        for r in world.confidant.store().restrictions_of(world.person[i]).await? {
+                        for r in world
+                            .confidant
+                            .store()
+                            .restrictions_of(world.person[i])
+                            .await?
+                        {
                             if r.lifted_at_micros.is_none() {
                                 world
                                     .confidant
-                                    .lift_restriction(&world.dpo, Purpose::Support, world.person[i], r.id)
+                                    .lift_restriction(
+                                        &world.dpo,
+                                        Purpose::Support,
+                                        world.person[i],
+                                        r.id,
+                                    )
                                     .await?;
                             }
                         }
@@ -1727,7 +1809,10 @@ async fn matrix(backend: TestBackend) -> anyhow::Result<()> {
         failures.join("\n")
     );
     for kind in ["Allowed", "NotFound", "Forbidden", "SignIn"] {
-        assert!(seen.get(kind).copied().unwrap_or(0) > 20, "{kind} too rare: {seen:?}");
+        assert!(
+            seen.get(kind).copied().unwrap_or(0) > 20,
+            "{kind} too rare: {seen:?}"
+        );
     }
     Ok(())
 }

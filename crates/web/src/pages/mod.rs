@@ -42,12 +42,12 @@ pub mod review;
 pub mod share;
 pub mod sign_in;
 
+use crate::routing::{Routes, get, post};
 use askama::Template;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use crate::routing::{Routes, get, post};
 use confidant_core::account::{Session, SessionState};
 use confidant_core::organisation::OrganisationError;
 use confidant_core::person::{PersonError, Violations};
