@@ -2741,6 +2741,11 @@ impl Store for SqlStore {
         audit: &AuditDraft,
     ) -> Result<bool, StoreError> {
         use TriageState as T;
+        // Only along an allowed step: together with `state = from` below, a decided referral can
+        // never be decided again, whatever `from` the caller read.
+        if !from.may_become(to) {
+            return Ok(false);
+        }
         let contact = (to == T::ContactAttempted).then_some(step.at_micros);
         let decided = matches!(to, T::Accepted | T::Declined | T::NoResponse | T::Withdrawn)
             .then_some(step.at_micros);
@@ -2786,6 +2791,11 @@ impl Store for SqlStore {
         step: &ChangeStamp,
         audit: &AuditDraft,
     ) -> Result<bool, StoreError> {
+        // Only from an open state: `state = from` alone would let a caller that read the referral
+        // after another accepted it "move" accepted to accepted and create a second person.
+        if !from.may_become(TriageState::Accepted) {
+            return Ok(false);
+        }
         let mut tx = self.begin_write().await?;
         let rid = referral_id.to_string();
         let moved = sqlx::query(
