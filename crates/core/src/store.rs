@@ -1540,6 +1540,8 @@ pub trait Store: Send + Sync + 'static {
         &self,
         person_id: Uuid,
     ) -> impl Future<Output = Result<Vec<ConsentRecord>, StoreError>> + Send;
+    /// Records a restriction or upheld objection; `Conflict` if one of that kind is already in force
+    /// for the person (so of racing callers one records it).
     fn add_restriction(
         &self,
         restriction: &RestrictionRecord,

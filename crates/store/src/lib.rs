@@ -95,6 +95,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "notices",
         include_str!("../migrations/sqlite/0006_notices.sql"),
     ),
+    (
+        8,
+        "exactly once",
+        include_str!("../migrations/sqlite/0008_exactly_once.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -126,6 +131,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         6,
         "notices",
         include_str!("../migrations/postgres/0006_notices.sql"),
+    ),
+    (
+        8,
+        "exactly once",
+        include_str!("../migrations/postgres/0008_exactly_once.sql"),
     ),
 ];
 
