@@ -10,6 +10,8 @@
 //!   of F2 apply unchanged); each is audited in the same transaction under its own event code
 //!   (`note.create`, `case.close`…).
 //! - A change keeps the value it replaces, still sealed, with who changed it and when.
+//! - A person has at most one open case per service (a partial unique index), and a case closes
+//!   once: of callers racing to open or close, one wins and the others get `Conflict`.
 //! - An export of a record holds only what may leave it (never a victim's safe contact details) and
 //!   nothing of any other record, even one that names this person.
 

@@ -22,6 +22,11 @@
 //!   record the actor may not see answers "not found" whatever it holds.
 //! - A processor's worker reaches a person only through a disclosure to their processor, which
 //!   opens a grant until the referral ends.
+//! - Each step happens once, however many callers race for it (one wins, the rest get `Conflict`
+//!   and change nothing): an approval is decided once and used by one disclosure; an emergency
+//!   disclosure is reviewed once; a processor's referral ends once; a restriction or upheld
+//!   objection is recorded once while in force and lifted once. The store makes each a
+//!   conditional write (or a partial unique index) in the transaction that writes it.
 //! - Reasons, justifications and packages are sealed with the person's key: erasing the person
 //!   makes them unreadable; the log rows keep ids, codes and times only.
 
@@ -1197,7 +1202,18 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             )
             .await?
         {
-            Ok(())
+            return Ok(());
+        }
+        // Nothing lifted: lifted already (by a racing caller, say) is a conflict; no such
+        // restriction of this person is "not found".
+        if self
+            .store
+            .restrictions_of(person_id)
+            .await?
+            .iter()
+            .any(|r| r.id == restriction_id)
+        {
+            Err(PersonError::Conflict("that has already been lifted"))
         } else {
             Err(PersonError::NotFound)
         }

@@ -95,6 +95,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "notices",
         include_str!("../migrations/sqlite/0006_notices.sql"),
     ),
+    (
+        8,
+        "exactly once",
+        include_str!("../migrations/sqlite/0008_exactly_once.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -126,6 +131,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         6,
         "notices",
         include_str!("../migrations/postgres/0006_notices.sql"),
+    ),
+    (
+        8,
+        "exactly once",
+        include_str!("../migrations/postgres/0008_exactly_once.sql"),
     ),
 ];
 
@@ -2741,6 +2751,11 @@ impl Store for SqlStore {
         audit: &AuditDraft,
     ) -> Result<bool, StoreError> {
         use TriageState as T;
+        // Only along an allowed step: together with `state = from` below, a decided referral can
+        // never be decided again, whatever `from` the caller read.
+        if !from.may_become(to) {
+            return Ok(false);
+        }
         let contact = (to == T::ContactAttempted).then_some(step.at_micros);
         let decided = matches!(to, T::Accepted | T::Declined | T::NoResponse | T::Withdrawn)
             .then_some(step.at_micros);
@@ -2786,6 +2801,11 @@ impl Store for SqlStore {
         step: &ChangeStamp,
         audit: &AuditDraft,
     ) -> Result<bool, StoreError> {
+        // Only from an open state: `state = from` alone would let a caller that read the referral
+        // after another accepted it "move" accepted to accepted and create a second person.
+        if !from.may_become(TriageState::Accepted) {
+            return Ok(false);
+        }
         let mut tx = self.begin_write().await?;
         let rid = referral_id.to_string();
         let moved = sqlx::query(

@@ -542,7 +542,11 @@ pub enum PageError {
 
 impl From<StoreError> for PageError {
     fn from(e: StoreError) -> Self {
-        PageError::Internal(e.to_string())
+        match e {
+            // A step another caller took first (or a duplicate): 409, never a 500.
+            StoreError::Conflict(what) => PageError::Conflict(what),
+            StoreError::Backend(_) => PageError::Internal(e.to_string()),
+        }
     }
 }
 
@@ -561,6 +565,7 @@ impl From<OrganisationError> for PageError {
     fn from(e: OrganisationError) -> Self {
         match e {
             OrganisationError::NotFound => PageError::NotFound,
+            OrganisationError::Conflict(what) => PageError::Conflict(what),
             other => PageError::Internal(other.to_string()),
         }
     }
