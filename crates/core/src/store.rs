@@ -1754,8 +1754,13 @@ pub trait Store: Send + Sync + 'static {
         from_seq: i64,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<AuditEvent>, StoreError>> + Send;
-    /// The head as recorded beside the chain (sequence number and hash), if any event exists.
+    /// The head as recorded beside the chain (sequence number and hash), if any event exists. A head
+    /// row that was deleted is a backend error here; verification reads [`Store::recorded_audit_head`].
     fn audit_head(&self) -> impl Future<Output = Result<Option<Checkpoint>, StoreError>> + Send;
+    /// The head row as it is, a deleted one included, so that verification can give a verdict on it.
+    fn recorded_audit_head(
+        &self,
+    ) -> impl Future<Output = Result<crate::audit::RecordedHead, StoreError>> + Send;
     /// Events about one person, newest first (for "who has seen this record").
     fn audit_events_for_subject(
         &self,
