@@ -19,6 +19,8 @@
 //! Primitives come from RustCrypto: XChaCha20-Poly1305 (192-bit random nonces, safe without counters),
 //! HKDF-SHA-256 for sub-keys, HMAC-SHA-256 for indexes and key identifiers, Argon2id for passwords.
 
+#[cfg(test)]
+mod input_properties;
 pub mod password;
 pub mod totp;
 

@@ -95,6 +95,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "notices",
         include_str!("../migrations/sqlite/0006_notices.sql"),
     ),
+    (
+        9,
+        "schema parity",
+        include_str!("../migrations/sqlite/0009_schema_parity.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -126,6 +131,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         6,
         "notices",
         include_str!("../migrations/postgres/0006_notices.sql"),
+    ),
+    (
+        9,
+        "schema parity",
+        include_str!("../migrations/postgres/0009_schema_parity.sql"),
     ),
 ];
 
