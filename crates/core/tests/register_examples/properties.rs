@@ -78,11 +78,26 @@ fn toml_value() -> impl Strategy<Value = String> {
         Just("1e400".to_owned()),
         Just("2026-02-30".to_owned()),
         Just("\"2026-02-30\"".to_owned()),
+        Just("\"9999-12-31\"".to_owned()),
+        Just("\"-9999-01-01\"".to_owned()),
         Just("\"not-a-code\"".to_owned()),
         Just("[\"identity\", \"no_such_group\"]".to_owned()),
         Just("\"\"\"\nmulti\nline\"\"\"".to_owned()),
         "\"[a-z_ é\u{202E}\\\\]{0,20}\"",
         "[\\[\\]{}=\"',.a-z0-9 ]{0,12}",
+    ]
+}
+
+/// A date as the register writes one, often at the edges of what a date can be.
+fn date() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("9999-12-31".to_owned()),
+        Just("9999-01-01".to_owned()),
+        Just("0000-01-01".to_owned()),
+        Just("-0001-06-30".to_owned()),
+        Just("2024-02-29".to_owned()),
+        Just("2026-02-29".to_owned()),
+        (0i32..10_000, 1u8..=12, 1u8..=31).prop_map(|(y, m, d)| format!("{y:04}-{m:02}-{d:02}")),
     ]
 }
 
@@ -96,6 +111,8 @@ enum Mutation {
     /// Copies one line's value onto another's (a reference to a table that is not there, a code
     /// where text was).
     CrossValue(prop::sample::Index, prop::sample::Index),
+    /// Puts another date (edge years, leap days, impossible days) where a date was.
+    ReplaceDate(prop::sample::Index, String),
     TruncateAt(prop::sample::Index),
     ReplaceChar(prop::sample::Index, char),
 }
@@ -118,6 +135,7 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         )
             .prop_map(|(a, l)| Mutation::InsertLine(a, l)),
         2 => (any::<Index>(), any::<Index>()).prop_map(|(a, b)| Mutation::CrossValue(a, b)),
+        2 => (any::<Index>(), date()).prop_map(|(a, d)| Mutation::ReplaceDate(a, d)),
         1 => any::<Index>().prop_map(Mutation::TruncateAt),
         1 => (any::<Index>(), any::<char>()).prop_map(|(a, c)| Mutation::ReplaceChar(a, c)),
     ]
@@ -131,6 +149,14 @@ fn value_lines(lines: &[String]) -> Vec<usize> {
         .filter(|(_, l)| !l.trim_start().starts_with('#') && l.contains(" = "))
         .map(|(i, _)| i)
         .collect()
+}
+
+/// A `key = "YYYY-MM-DD"` line.
+fn is_date_line(line: &str) -> bool {
+    line.split_once(" = ").is_some_and(|(_, v)| {
+        let v = v.trim().trim_matches('"');
+        v.len() == 10 && v.as_bytes()[4] == b'-' && v.as_bytes()[7] == b'-'
+    })
 }
 
 fn apply(text: &str, mutations: &[Mutation]) -> String {
@@ -166,6 +192,19 @@ fn apply(text: &str, mutations: &[Mutation]) -> String {
                     (lines[from].split_once(" = "), lines[to].split_once(" = "))
                 {
                     lines[to] = format!("{key} = {value}");
+                }
+            }
+            Mutation::ReplaceDate(i, date) => {
+                let dates: Vec<usize> = values
+                    .iter()
+                    .copied()
+                    .filter(|&l| is_date_line(&lines[l]))
+                    .collect();
+                if !dates.is_empty() {
+                    let at = dates[i.index(dates.len())];
+                    if let Some((key, _)) = lines[at].split_once(" = ") {
+                        lines[at] = format!("{key} = \"{date}\"");
+                    }
                 }
             }
             Mutation::ReplaceValue(..) | Mutation::CrossValue(..) => {}
@@ -228,4 +267,30 @@ fn the_unmutated_examples_pass_the_same_check() {
         assert!(Register::parse(Path::new(file), text).is_ok(), "{file}");
         check(file, &apply(text, &[])).unwrap_or_else(|e| panic!("{file}: {e}"));
     }
+}
+
+/// Found by `a_mutated_example_is_a_register_or_faults_with_a_line`: a register reviewed in the
+/// year 9999 is valid, and asking when its next review is due panicked (the date a year on does not
+/// exist). It has none.
+#[test]
+fn a_register_reviewed_in_the_last_representable_year_has_no_review_due() {
+    let (file, text) = EXAMPLES[0];
+    for reviewed in ["9999-01-01", "9999-12-31"] {
+        let text = text.replacen(
+            "reviewed_on = \"2026-11-01\"",
+            &format!("reviewed_on = \"{reviewed}\""),
+            1,
+        );
+        let register = Register::parse(Path::new(file), &text).expect("still a valid register");
+        assert_eq!(
+            register.review_due(time::macros::date!(2026 - 11 - 22)),
+            None
+        );
+    }
+    // An ordinary review is still due a year on.
+    let register = Register::parse(Path::new(file), text).expect("valid");
+    assert_eq!(
+        register.review_due(time::macros::date!(2027 - 10 - 15)),
+        Some(time::macros::date!(2027 - 11 - 01))
+    );
 }
