@@ -328,7 +328,7 @@ pub(crate) fn canonical(
 /// The requested changes, validated: `Some(value)` sets, `None` clears.
 type Parsed = BTreeMap<PersonField, Option<Canonical>>;
 
-fn parse_input(
+pub(crate) fn parse_input(
     input: &PersonInput,
     today: time::Date,
     creating: bool,

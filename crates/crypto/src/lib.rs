@@ -23,6 +23,8 @@
 //! checkpoints.
 
 pub mod audit_key;
+#[cfg(test)]
+mod input_properties;
 pub mod password;
 pub mod totp;
 

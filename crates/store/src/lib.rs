@@ -100,6 +100,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "exactly once",
         include_str!("../migrations/sqlite/0008_exactly_once.sql"),
     ),
+    (
+        9,
+        "schema parity",
+        include_str!("../migrations/sqlite/0009_schema_parity.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -136,6 +141,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         8,
         "exactly once",
         include_str!("../migrations/postgres/0008_exactly_once.sql"),
+    ),
+    (
+        9,
+        "schema parity",
+        include_str!("../migrations/postgres/0009_schema_parity.sql"),
     ),
 ];
 

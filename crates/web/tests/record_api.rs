@@ -884,3 +884,6 @@ both_backends!(
         Ok(())
     }
 );
+
+#[path = "record_api/fuzz.rs"]
+mod fuzz;
