@@ -149,6 +149,16 @@ impl AuditDraft {
         )
     }
 
+    /// An action the policy permits refused all the same by a rule of core (an export under
+    /// break-the-glass, which is read-only): recorded as denied, under the permit's actor and
+    /// resource.
+    pub(crate) fn refused_under(permit: &Permit, purpose: Purpose, at: OffsetDateTime) -> Self {
+        Self {
+            outcome: Outcome::Denied,
+            ..Self::permitted(permit, purpose, at)
+        }
+    }
+
     /// A sign-in or session event of a member of staff (`None`: no account matched).
     pub(crate) fn authentication(
         staff_id: Option<Uuid>,

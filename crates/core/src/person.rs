@@ -82,6 +82,13 @@ pub enum PersonError {
     Invalid(Violations),
     #[error("conflict: {0}")]
     Conflict(&'static str),
+    /// The record may be read, but not in this way by this caller: an export under break-the-glass
+    /// (which is read-only). `code` is a stable code for the API, `message` a plain sentence.
+    #[error("forbidden: {code}")]
+    Forbidden {
+        code: &'static str,
+        message: &'static str,
+    },
     #[error(transparent)]
     Store(StoreError),
     /// A stored value failed to open: damage or tampering, never the user's fault.

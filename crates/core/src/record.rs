@@ -930,6 +930,18 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .permit_on_person(actor, Action::PersonRead, person_id, purpose)
             .await?;
         Self::not_for_processors(&permit)?;
+        // An export is a disclosure (logged as given to the person themselves), not a read: it is
+        // made only under the service's own access to the record. Break-the-glass is read-only, and a
+        // trustee's matter is for oversight; the person's own copy comes through a rights request.
+        if permit.grant().is_some() {
+            let audit = AuditDraft::refused_under(&permit, purpose, self.clock.now())
+                .named("person.export");
+            self.store.append_audit(&audit).await?;
+            return Err(PersonError::Forbidden {
+                code: "export_not_allowed",
+                message: "a record is exported only under your service's own access to it; break-the-glass and a trustee's matter are read-only",
+            });
+        }
         let person = self.read_person(actor, purpose, person_id).await?;
         let fields = PersonField::ALL
             .into_iter()

@@ -10,6 +10,10 @@
 //!   and [`Confidant::is_alleged_perpetrator_of`] lets sharing refuse to send them anything from the
 //!   victim's record.
 //! - Reads need `person.read` and changes `person.update` on the service user, audited.
+//! - No existence oracle through a link: adding one answers the same whatever `linked_person_id`
+//!   names (a record of the organisation, of another organisation, or nothing) unless the caller
+//!   may read that record, and a link is shown (in the answer and in lists) only to those who may
+//!   read the linked record. Only they are told why a link was refused.
 
 use uuid::Uuid;
 
@@ -76,32 +80,13 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 "this service does not record children",
             ));
         }
-        if let Some(linked) = linked_person_id {
-            let same_org = self
-                .store
-                .placement(linked)
-                .await?
-                .is_some_and(|p| p.organisation_id == organisation_id);
-            if linked == person_id || !same_org {
-                return Err(invalid(
-                    "linked_person_id",
-                    "is not another person supported by this organisation",
-                ));
+        let (linked_person_id, link_shown) = match linked_person_id {
+            None => (None, false),
+            Some(linked) => {
+                self.link(actor, person_id, organisation_id, relationship, linked)
+                    .await?
             }
-            // Someone named as an alleged perpetrator in this record can be nothing else in it
-            // (next of kin, advocate, acting on the person's behalf: routes for sharing), and a
-            // victim is never linked into the record of the person alleged to have abused them.
-            let perpetrator_here = self.store.victims_of(linked).await?.contains(&person_id);
-            let victim_of_this_person = self.store.victims_of(person_id).await?.contains(&linked);
-            if (perpetrator_here && relationship != Relationship::AllegedPerpetrator)
-                || victim_of_this_person
-            {
-                return Err(invalid(
-                    "linked_person_id",
-                    "cannot be linked in this way: an alleged perpetrator is involved",
-                ));
-            }
-        }
+        };
         let id = Uuid::now_v7();
         let (key, wrapped) = self.keys.new_data_key(id, FIRST_KEY_VERSION);
         let present: Vec<(&str, &str)> = parsed
@@ -132,10 +117,61 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         Ok(Related {
             id,
             relationship,
-            linked_person_id,
+            linked_person_id: linked_person_id.filter(|_| link_shown),
             created_at: now,
             values,
         })
+    }
+
+    /// What is kept of a link to another record, and whether the caller may see it.
+    ///
+    /// The answer must not tell a caller anything of records they may not read. So only when the
+    /// caller may read the linked record is a link refused with a reason (it is this person, or an
+    /// alleged perpetrator is involved). Otherwise the answer is the same whatever the id names:
+    /// a record of the organisation is linked (kept, not shown to the caller), unless the link
+    /// would tie a victim and their alleged perpetrator the wrong way, when nothing is kept; an id
+    /// that names no record of the organisation keeps nothing.
+    async fn link(
+        &self,
+        actor: &Actor,
+        person_id: Uuid,
+        organisation_id: Uuid,
+        relationship: Relationship,
+        linked: Uuid,
+    ) -> Result<(Option<Uuid>, bool), PersonError> {
+        if linked == person_id {
+            return Err(invalid(
+                "linked_person_id",
+                "is this person's own record: link another person's",
+            ));
+        }
+        let Some(placement) = self
+            .store
+            .placement(linked)
+            .await?
+            .filter(|p| p.organisation_id == organisation_id)
+        else {
+            return Ok((None, false));
+        };
+        let readable = self
+            .authorizer
+            .authorize(actor, Action::PersonRead, placement.resource())
+            .is_ok();
+        // Someone named as an alleged perpetrator in this record can be nothing else in it (next
+        // of kin, advocate, acting on the person's behalf: routes for sharing), and a victim is
+        // never linked into the record of the person alleged to have abused them.
+        let perpetrator_here = self.store.victims_of(linked).await?.contains(&person_id);
+        let victim_of_this_person = self.store.victims_of(person_id).await?.contains(&linked);
+        let wrong_way = (perpetrator_here && relationship != Relationship::AllegedPerpetrator)
+            || victim_of_this_person;
+        match (wrong_way, readable) {
+            (true, true) => Err(invalid(
+                "linked_person_id",
+                "cannot be linked in this way: an alleged perpetrator is involved",
+            )),
+            (true, false) => Ok((None, false)),
+            (false, shown) => Ok((Some(linked), shown)),
+        }
     }
 
     /// The related people of a service user's record. Only the record's own links: never the
@@ -158,10 +194,15 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let mut out = Vec::with_capacity(rows.len());
         for (record, sealed, wrapped) in rows {
             let key = self.keys.data_key(&wrapped)?;
+            // A link shows only to those who may read the linked record (see `link`).
+            let linked_person_id = match record.linked_person_id {
+                Some(l) if self.within_scope(actor, l).await? => Some(l),
+                _ => None,
+            };
             out.push(Related {
                 id: record.id,
                 relationship: record.relationship,
-                linked_person_id: record.linked_person_id,
+                linked_person_id,
                 created_at: from_micros(record.created_at_micros),
                 values: open_values(
                     RecordKind::Related,

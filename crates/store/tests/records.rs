@@ -557,8 +557,10 @@ both_backends!(
                 .await?
         );
         // The alleged perpetrator cannot also be the victim's next of kin (a route for sharing),
-        // and the victim cannot be linked into the perpetrator's record.
-        let refused = app
+        // and the victim cannot be linked into the perpetrator's record. Neither worker may read
+        // the other service's record, so they are not told why (that would say who is whose
+        // alleged perpetrator): the related person is added and the link is not kept.
+        let next_of_kin = app
             .confidant
             .add_related(
                 &app.worker_a,
@@ -568,10 +570,9 @@ both_backends!(
                 Some(perpetrator.id),
                 &RecordInput::new().with("given_name", "Rex"),
             )
-            .await
-            .expect_err("perpetrator as next of kin");
-        assert_eq!(invalid_fields(&refused), vec!["linked_person_id"]);
-        let refused = app
+            .await?;
+        assert_eq!(next_of_kin.linked_person_id, None);
+        let into_perpetrator = app
             .confidant
             .add_related(
                 &app.worker_b,
@@ -581,9 +582,29 @@ both_backends!(
                 Some(victim.id),
                 &RecordInput::new().with("given_name", "Someone"),
             )
-            .await
-            .expect_err("victim into the perpetrator's record");
-        assert_eq!(invalid_fields(&refused), vec!["linked_person_id"]);
+            .await?;
+        assert_eq!(into_perpetrator.linked_person_id, None);
+        let mut conn = app.db.raw().await?;
+        let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM related_person")
+            .fetch_one(&mut conn)
+            .await?;
+        let links: Vec<String> = sqlx::query_scalar(
+            "SELECT linked_person_id FROM related_person WHERE linked_person_id IS NOT NULL",
+        )
+        .fetch_all(&mut conn)
+        .await?;
+        assert_eq!(kept, 3);
+        assert_eq!(
+            links,
+            vec![perpetrator.id.to_string()],
+            "only the perpetrator link is kept"
+        );
+        app.confidant
+            .remove_related(&app.worker_b, P, perpetrator.id, into_perpetrator.id)
+            .await?;
+        app.confidant
+            .remove_related(&app.worker_a, P, victim.id, next_of_kin.id)
+            .await?;
 
         // Everything a worker of the perpetrator's service can search or export.
         let w = &app.worker_b;

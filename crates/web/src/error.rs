@@ -28,7 +28,7 @@ pub struct FieldError {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// A stable code: `invalid`, `malformed`, `unauthenticated`, `read_only_token`, `training_lapsed`,
-    /// `not_found`, `conflict`, `too_large`, `internal`.
+    /// `export_not_allowed`, `not_found`, `conflict`, `too_large`, `internal`.
     pub error: &'static str,
     pub message: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -66,6 +66,7 @@ impl From<PersonError> for ApiError {
             PersonError::NotFound => ApiError::NotFound,
             PersonError::Invalid(v) => ApiError::Invalid(v),
             PersonError::Conflict(what) => ApiError::Conflict(what),
+            PersonError::Forbidden { code, message } => ApiError::Forbidden(code, message),
             PersonError::Store(s) => s.into(),
             PersonError::Crypto(c) => ApiError::Internal(c.to_string()),
         }

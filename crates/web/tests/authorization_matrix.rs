@@ -211,12 +211,16 @@ fn expected(route: Route, role: Role, scope: Scope) -> Expect {
         Route::NotesPage | Route::ApiEntries => pick(reads_record, NotFound),
         // A processor's worker reads only the categories referred to their processor: never the
         // correction history, documents, an export or the sharing history.
-        Route::HistoryPage
-        | Route::DocumentDownload
-        | Route::ApiExport
-        | Route::ApiDocumentDownload => {
+        Route::HistoryPage | Route::DocumentDownload | Route::ApiDocumentDownload => {
             pick(reads_record && role != Role::ProcessorStaff, NotFound)
         }
+        // An export is a disclosure, made only under the service's own access: a trustee reading
+        // under a matter is refused it plainly (403, recorded).
+        Route::ApiExport => match role {
+            Role::ProcessorStaff => NotFound,
+            Role::Trustee if reads_record => Forbidden,
+            _ => pick(reads_record, NotFound),
+        },
         // A processor's worker changes only what their referral sent; they add nothing to the
         // record.
         Route::NoteCreate

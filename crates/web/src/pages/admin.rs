@@ -107,7 +107,8 @@ struct CreatedPage {
     chrome: Chrome,
     id: String,
     handle: String,
-    password: String,
+    /// The first password, when the administrator may set it (accounts without record content).
+    password: Option<String>,
 }
 
 async fn require_administrator<S: Store, C: Clock>(
@@ -224,16 +225,29 @@ pub async fn create<S: Store, C: Clock>(
         }
         Err(e) => return Err(e.into()),
     };
-    let password = confidant_core::account::generated_password();
-    state
-        .confidant
-        .set_password(signed.actor(), staff.id, password.expose(), &[])
-        .await?;
+    // Separation of duties: an administrator sets the first password only of an account that sees
+    // no record content (the policy's `staff.update`); for any other the Data Protection Officer
+    // sets it from the account's page. Asking first (not auditing a refusal) keeps the account just
+    // made from ending in a "Page not found" with no password shown.
+    let password =
+        if state
+            .confidant
+            .allows(signed.actor(), Action::StaffUpdate, staff_resource(&staff))
+        {
+            let password = confidant_core::account::generated_password();
+            state
+                .confidant
+                .set_password(signed.actor(), staff.id, password.expose(), &[])
+                .await?;
+            Some(password.expose().to_owned())
+        } else {
+            None
+        };
     render(&CreatedPage {
         chrome: signed.chrome("/admin/users"),
         id: staff.id.to_string(),
         handle: staff.handle,
-        password: password.expose().to_owned(),
+        password,
     })
 }
 

@@ -556,6 +556,7 @@ impl From<PersonError> for PageError {
             PersonError::NotFound => PageError::NotFound,
             PersonError::Conflict(what) => PageError::Conflict(what),
             PersonError::Invalid(v) => PageError::Invalid(field_errors(&v)),
+            PersonError::Forbidden { message, .. } => PageError::Forbidden(message),
             other => PageError::Internal(other.to_string()),
         }
     }
