@@ -152,7 +152,7 @@ enum AuditCommand {
         /// The public key that signed the checkpoint (from `audit public-key`); default: the public
         /// half of the configured audit signing key.
         #[arg(long, value_name = "HEX", requires = "against", value_parser = parse_public_key)]
-        public_key: Option<AuditPublicKey>,
+        public_key: Option<Box<AuditPublicKey>>,
         /// Also prove the chain still passes through an unsigned checkpoint printed by `audit head`
         /// (SEQUENCE:HASH). The whole chain is walked either way.
         #[arg(long, value_name = "SEQ:HASH")]
@@ -875,10 +875,10 @@ fn serving_audit_key(config: &Config) -> anyhow::Result<AuditSigningKey> {
 fn read_checkpoint(
     config: &Config,
     file: &std::path::Path,
-    public_key: Option<AuditPublicKey>,
+    public_key: Option<Box<AuditPublicKey>>,
 ) -> anyhow::Result<Result<Checkpoint, confidant_core::audit::CheckpointFileError>> {
     let trusted = match public_key {
-        Some(key) => key,
+        Some(key) => *key,
         None => match keyfile::load_audit_key(&config.audit_signing_key_path())? {
             Some((key, _)) => key.public_key(),
             None => bail!(
