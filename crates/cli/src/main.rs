@@ -152,7 +152,7 @@ enum AuditCommand {
         /// The public key that signed the checkpoint (from `audit public-key`); default: the public
         /// half of the configured audit signing key.
         #[arg(long, value_name = "HEX", requires = "against", value_parser = parse_public_key)]
-        public_key: Option<AuditPublicKey>,
+        public_key: Option<String>,
         /// Also prove the chain still passes through an unsigned checkpoint printed by `audit head`
         /// (SEQUENCE:HASH). The whole chain is walked either way.
         #[arg(long, value_name = "SEQ:HASH")]
@@ -319,8 +319,11 @@ fn parse_date(s: &str) -> Result<time::Date, String> {
         .map_err(|_| "a date as YYYY-MM-DD".to_owned())
 }
 
-fn parse_public_key(s: &str) -> Result<AuditPublicKey, String> {
+// Checked here, kept as text: a parsed public key is large, and clap keeps every variant of the
+// command in one enum.
+fn parse_public_key(s: &str) -> Result<String, String> {
     AuditPublicKey::from_hex(s)
+        .map(|_| s.trim().to_owned())
         .map_err(|_| "64 hexadecimal characters (`audit public-key`)".to_owned())
 }
 
@@ -875,10 +878,10 @@ fn serving_audit_key(config: &Config) -> anyhow::Result<AuditSigningKey> {
 fn read_checkpoint(
     config: &Config,
     file: &std::path::Path,
-    public_key: Option<AuditPublicKey>,
+    public_key: Option<String>,
 ) -> anyhow::Result<Result<Checkpoint, confidant_core::audit::CheckpointFileError>> {
     let trusted = match public_key {
-        Some(key) => key,
+        Some(hex) => AuditPublicKey::from_hex(&hex).context("--public-key is not a public key")?,
         None => match keyfile::load_audit_key(&config.audit_signing_key_path())? {
             Some((key, _)) => key.public_key(),
             None => bail!(
