@@ -468,7 +468,10 @@ fn check_answer(
         prop_assert!(body["message"].is_string(), "{what}: {body}");
         let text = answer.text();
         for s in sent {
-            prop_assert!(!text.contains(s.as_str()), "{what}: the refusal repeats a value sent");
+            prop_assert!(
+                !text.contains(s.as_str()),
+                "{what}: the refusal repeats a value sent"
+            );
         }
     }
     Ok(())
@@ -682,10 +685,7 @@ both_backends!(
                 prop_assert!(found.is_some());
                 let stored: Value = serde_json::from_slice(&answer.body)
                     .map_err(|e| TestCaseError::fail(e.to_string()))?;
-                prop_assert_eq!(
-                    stored["media_type"].as_str(),
-                    found.map(|t| t.media_type)
-                );
+                prop_assert_eq!(stored["media_type"].as_str(), found.map(|t| t.media_type));
             }
             Ok(())
         })
