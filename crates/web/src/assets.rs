@@ -68,6 +68,7 @@ mod tests {
 
     async fn get_asset(path: &str) -> axum::response::Response {
         routes::<()>()
+            .into_router()
             .oneshot(
                 Request::get(path)
                     .body(Body::empty())
