@@ -12,7 +12,13 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 /// Environment variables with the `CONFIDANT_` prefix that are not configuration keys.
-const NOT_KEYS: &[&str] = &["master_key", "config", "test_postgres_url", "smtp_password"];
+const NOT_KEYS: &[&str] = &[
+    "master_key",
+    "audit_signing_key",
+    "config",
+    "test_postgres_url",
+    "smtp_password",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -33,6 +39,14 @@ pub struct Config {
     /// The master key file (64 hexadecimal characters, mode 0600); default: `master.key` in the data
     /// directory. `CONFIDANT_MASTER_KEY` takes precedence.
     pub master_key_file: Option<PathBuf>,
+    /// The key that signs audit checkpoints (64 hexadecimal characters, mode 0600); default
+    /// `audit-signing.key` in the data directory. `CONFIDANT_AUDIT_SIGNING_KEY` takes precedence.
+    pub audit_signing_key_file: Option<PathBuf>,
+    /// Where `serve` writes a signed checkpoint of the audit chain's head; default `audit-checkpoints`
+    /// in the data directory. Point it at storage the database's administrators cannot rewrite.
+    pub audit_checkpoint_dir: Option<PathBuf>,
+    /// How often `serve` writes one (when the head has moved since the last).
+    pub audit_checkpoint_interval_seconds: u64,
     /// The address `serve` listens on.
     pub listen: SocketAddr,
     pub log_format: LogFormat,
@@ -73,6 +87,9 @@ impl Default for Config {
             database_url: None,
             database_url_file: None,
             master_key_file: None,
+            audit_signing_key_file: None,
+            audit_checkpoint_dir: None,
+            audit_checkpoint_interval_seconds: 15 * 60,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             log_format: LogFormat::Text,
             log_level: "info".to_owned(),
@@ -149,6 +166,11 @@ impl Config {
         }
         if !(1..=24 * 60).contains(&self.break_glass_minutes) {
             bail!("invalid configuration: break_glass_minutes must be between 1 and 1440");
+        }
+        if !(1..=24 * 60 * 60).contains(&self.audit_checkpoint_interval_seconds) {
+            bail!(
+                "invalid configuration: audit_checkpoint_interval_seconds must be between 1 and 86400"
+            );
         }
         if self.tls_cert_file.is_some() != self.tls_key_file.is_some() {
             bail!("invalid configuration: set both tls_cert_file and tls_key_file, or neither");
@@ -263,6 +285,18 @@ impl Config {
             .unwrap_or_else(|| self.data_dir.join("master.key"))
     }
 
+    pub fn audit_signing_key_path(&self) -> PathBuf {
+        self.audit_signing_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("audit-signing.key"))
+    }
+
+    pub fn audit_checkpoint_dir(&self) -> PathBuf {
+        self.audit_checkpoint_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("audit-checkpoints"))
+    }
+
     /// The configuration as TOML with secrets redacted.
     pub fn redacted_toml(&self) -> anyhow::Result<String> {
         let mut shown = self.clone();
@@ -277,6 +311,15 @@ impl Config {
             format!("file {} = [redacted]", self.master_key_path().display())
         };
         text.push_str(&format!("# master key: {key_source}\n"));
+        let audit_source = if std::env::var_os("CONFIDANT_AUDIT_SIGNING_KEY").is_some() {
+            "CONFIDANT_AUDIT_SIGNING_KEY (environment) = [redacted]".to_owned()
+        } else {
+            format!(
+                "file {} = [redacted]",
+                self.audit_signing_key_path().display()
+            )
+        };
+        text.push_str(&format!("# audit signing key: {audit_source}\n"));
         Ok(text)
     }
 }

@@ -1,6 +1,7 @@
 //! `confidant`: the composition root (configuration → keys → store → services → web) and the operator's
 //! commands. Every command that touches data goes through the core services.
 
+mod checkpoints;
 mod config;
 mod demo;
 mod keyfile;
@@ -13,12 +14,13 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
-use confidant_core::audit::{Checkpoint, verify_chain};
+use confidant_core::audit::{Checkpoint, SignedCheckpoint, verify_chain};
 use confidant_core::field::{FieldGroup, FieldGroups};
 use confidant_core::register::Register;
 use confidant_core::store::{ReferralPolicy, ServiceConfig, StaffRecord, TokenScope, TrainingKind};
 use confidant_core::{AccessScope, Actor, Confidant, KeyRing, Role, SystemClock};
 use confidant_crypto::MasterKey;
+use confidant_crypto::audit_key::{AuditPublicKey, AuditSigningKey};
 use confidant_store::{Backend, ConnectOptions, SqlStore};
 use uuid::Uuid;
 
@@ -140,13 +142,31 @@ enum RegisterCommand {
 
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
-    /// Re-walk the hash chain; exits 0 if intact, 3 naming the first bad event if not.
+    /// Re-walk the hash chain from its first event; exits 0 if intact, 3 naming the first bad event if
+    /// not, 4 if the checkpoint given is not one this installation signed.
     Verify {
-        /// Start from a checkpoint printed by `audit head` (SEQUENCE:HASH) and check it still holds.
+        /// Also prove the chain still passes through a signed checkpoint file (from `audit checkpoint`
+        /// or the folder `serve` writes to): nothing up to it was cut, edited or rebuilt.
+        #[arg(long, value_name = "FILE", conflicts_with = "since_checkpoint")]
+        against: Option<PathBuf>,
+        /// The public key that signed the checkpoint (from `audit public-key`); default: the public
+        /// half of the configured audit signing key.
+        #[arg(long, value_name = "HEX", requires = "against", value_parser = parse_public_key)]
+        public_key: Option<String>,
+        /// Also prove the chain still passes through an unsigned checkpoint printed by `audit head`
+        /// (SEQUENCE:HASH). The whole chain is walked either way.
         #[arg(long, value_name = "SEQ:HASH")]
         since_checkpoint: Option<Checkpoint>,
     },
-    /// Record a checkpoint on the chain and print it (SEQUENCE:HASH) to keep somewhere else.
+    /// Verify the whole chain, record that a checkpoint was taken, and write the head, signed with the
+    /// audit signing key, to a new FILE to keep outside the database.
+    Checkpoint {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Print the public key that checks this installation's checkpoints (give it to whoever verifies).
+    PublicKey,
+    /// Record a checkpoint on the chain and print it (SEQUENCE:HASH), unsigned.
     Head,
 }
 
@@ -299,6 +319,14 @@ fn parse_date(s: &str) -> Result<time::Date, String> {
         .map_err(|_| "a date as YYYY-MM-DD".to_owned())
 }
 
+// Checked here, kept as text: a parsed public key is large, and clap keeps every variant of the
+// command in one enum.
+fn parse_public_key(s: &str) -> Result<String, String> {
+    AuditPublicKey::from_hex(s)
+        .map(|_| s.trim().to_owned())
+        .map_err(|_| "64 hexadecimal characters (`audit public-key`)".to_owned())
+}
+
 fn parse_role(s: &str) -> Result<Role, String> {
     Role::from_code(s).ok_or_else(|| {
         let all: Vec<_> = Role::ALL.iter().map(|r| r.code()).collect();
@@ -370,9 +398,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("migrations applied");
         }
         Command::Serve { .. } => {
+            let audit_key = serving_audit_key(&config)?;
             let confidant = open(&config).await?;
             put_register_in_force(&confidant).await?;
-            serve(&config, Arc::new(confidant)).await?;
+            serve(&config, Arc::new(confidant), audit_key).await?;
         }
         Command::Demo { .. } => {
             init(&config).await?;
@@ -388,9 +417,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // The demo's services exist only now (on a new demo): put the register in force.
             put_register_in_force(&confidant).await?;
             let confidant = Arc::new(confidant);
+            let audit_key = serving_audit_key(&config)?;
             let listener = bind(&config).await?;
             println!("{guide}");
-            serve_on(&config, listener, confidant).await?;
+            serve_on(&config, listener, confidant, audit_key).await?;
         }
         Command::Config(ConfigCommand::Show) => print!("{}", config.redacted_toml()?),
         Command::Config(ConfigCommand::Check { register }) => {
@@ -487,24 +517,93 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             confidant.store().close().await;
         }
-        Command::Audit(AuditCommand::Verify { since_checkpoint }) => {
+        Command::Audit(AuditCommand::Verify {
+            against,
+            public_key,
+            since_checkpoint,
+        }) => {
+            let pinned = match against {
+                None => since_checkpoint,
+                Some(file) => match read_checkpoint(&config, &file, public_key)? {
+                    Ok(cp) => Some(cp),
+                    Err(rejected) => {
+                        eprintln!("checkpoint REJECTED: {rejected}");
+                        return Ok(ExitCode::from(4));
+                    }
+                },
+            };
             let store = connect(&config, false).await?;
             require_schema(&store).await?;
-            let result = verify_chain(&store, since_checkpoint).await;
+            let result = verify_chain(&store, pinned).await;
             store.close().await;
             match result? {
-                Ok(verified) => match verified.head {
-                    Some(head) => println!(
-                        "audit chain intact: {} events checked, head {head}",
-                        verified.checked
-                    ),
-                    None => println!("audit chain intact: no events yet"),
-                },
+                Ok(verified) => {
+                    match verified.head {
+                        Some(head) => println!(
+                            "audit chain intact: {} events checked, head {head}",
+                            verified.checked
+                        ),
+                        None => println!("audit chain intact: no events yet"),
+                    }
+                    if let Some(cp) = pinned {
+                        println!("the chain extends the checkpoint at event {}", cp.seq);
+                    }
+                }
                 Err(broken) => {
-                    eprintln!("audit chain BROKEN at event {}: {broken}", broken.seq());
+                    match broken.seq() {
+                        Some(seq) => eprintln!("audit chain BROKEN at event {seq}: {broken}"),
+                        None => eprintln!("audit chain BROKEN: {broken}"),
+                    }
                     return Ok(ExitCode::from(3));
                 }
             }
+        }
+        Command::Audit(AuditCommand::Checkpoint { out }) => {
+            let Some((key, _)) = keyfile::load_audit_key(&config.audit_signing_key_path())? else {
+                bail!(
+                    "no audit signing key: set CONFIDANT_AUDIT_SIGNING_KEY or put the key file at {} \
+                     (`confidant init` creates it)",
+                    config.audit_signing_key_path().display()
+                );
+            };
+            if out.exists() {
+                bail!(
+                    "{} exists already: checkpoints are never overwritten",
+                    out.display()
+                );
+            }
+            let confidant = open(&config).await?;
+            // A checkpoint of a broken chain would vouch for the break: walk it all first.
+            if let Err(broken) = verify_chain(confidant.store(), None).await? {
+                eprintln!(
+                    "audit chain BROKEN{}: {broken}; no checkpoint written",
+                    broken
+                        .seq()
+                        .map_or_else(String::new, |s| format!(" at event {s}"))
+                );
+                return Ok(ExitCode::from(3));
+            }
+            let Some(head) = confidant.record_audit_checkpoint(&Actor::System).await? else {
+                bail!("not permitted");
+            };
+            let signed = SignedCheckpoint::sign(head, time::OffsetDateTime::now_utc(), &key);
+            checkpoints::write_file(&out, &signed)?;
+            confidant.store().close().await;
+            println!(
+                "checkpoint of event {} written to {} (public key {})",
+                head.seq,
+                out.display(),
+                key.public_key().to_hex()
+            );
+        }
+        Command::Audit(AuditCommand::PublicKey) => {
+            let Some((key, _)) = keyfile::load_audit_key(&config.audit_signing_key_path())? else {
+                bail!(
+                    "no audit signing key at {} (`confidant init` creates it)",
+                    config.audit_signing_key_path().display()
+                );
+            };
+            println!("{}", key.public_key().to_hex());
         }
         Command::Audit(AuditCommand::Head) => {
             let confidant = open(&config).await?;
@@ -761,7 +860,42 @@ async fn require_schema(store: &SqlStore) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Creates what is missing: data directory, key file, database, schema, installation keys.
+/// The audit signing key a server needs: it does not serve without writing checkpoints.
+fn serving_audit_key(config: &Config) -> anyhow::Result<AuditSigningKey> {
+    match keyfile::load_audit_key(&config.audit_signing_key_path())? {
+        Some((key, _)) => Ok(key),
+        None => bail!(
+            "no audit signing key: set CONFIDANT_AUDIT_SIGNING_KEY or put the key file at {} \
+             (`confidant init` creates it); Confidant does not serve without writing audit checkpoints",
+            config.audit_signing_key_path().display()
+        ),
+    }
+}
+
+/// Reads a checkpoint file and checks its signature under `public_key`, or else the configured signing
+/// key's public half. The inner error is the verdict on the file; the outer one, that nothing could be
+/// checked (no file, no key).
+fn read_checkpoint(
+    config: &Config,
+    file: &std::path::Path,
+    public_key: Option<String>,
+) -> anyhow::Result<Result<Checkpoint, confidant_core::audit::CheckpointFileError>> {
+    let trusted = match public_key {
+        Some(hex) => AuditPublicKey::from_hex(&hex).context("--public-key is not a public key")?,
+        None => match keyfile::load_audit_key(&config.audit_signing_key_path())? {
+            Some((key, _)) => key.public_key(),
+            None => bail!(
+                "no key to check the checkpoint with: give --public-key, or configure the audit signing key ({})",
+                config.audit_signing_key_path().display()
+            ),
+        },
+    };
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("could not read the checkpoint {}", file.display()))?;
+    Ok(SignedCheckpoint::from_file_text(&text).and_then(|signed| signed.verify(&trusted)))
+}
+
+/// Creates what is missing: data directory, key files, database, schema, installation keys.
 async fn init(config: &Config) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir).with_context(|| {
         format!(
@@ -784,6 +918,17 @@ async fn init(config: &Config) -> anyhow::Result<()> {
             (key, KeySource::File(key_path.clone()))
         }
     };
+    let audit_key_path = config.audit_signing_key_path();
+    if keyfile::load_audit_key(&audit_key_path)?.is_none() {
+        let key = AuditSigningKey::generate();
+        keyfile::write_new_audit_key(&audit_key_path, &key)?;
+        println!(
+            "Created a new audit signing key in {} (mode 0600). Keep a copy with the master key. Whoever \
+             checks audit checkpoints needs only its public key: {}",
+            audit_key_path.display(),
+            key.public_key().to_hex()
+        );
+    }
     let store = connect(config, true).await?;
     store.migrate().await?;
     restrict_sqlite_file(config)?;
@@ -949,6 +1094,7 @@ async fn bind(config: &Config) -> anyhow::Result<tokio::net::TcpListener> {
 async fn serve(
     config: &Config,
     confidant: Arc<Confidant<SqlStore, SystemClock>>,
+    audit_key: AuditSigningKey,
 ) -> anyhow::Result<()> {
     let listener = bind(config).await?;
     let scheme = if config.tls() { "https" } else { "http" };
@@ -956,15 +1102,22 @@ async fn serve(
         "Confidant is serving on {scheme}://{}",
         listener.local_addr()?
     );
-    serve_on(config, listener, confidant).await
+    serve_on(config, listener, confidant, audit_key).await
 }
 
 async fn serve_on(
     config: &Config,
     listener: tokio::net::TcpListener,
     confidant: Arc<Confidant<SqlStore, SystemClock>>,
+    audit_key: AuditSigningKey,
 ) -> anyhow::Result<()> {
     tracing::info!(address = %listener.local_addr()?, tls = config.tls(), "serving");
+    let checkpoint_writer = checkpoints::spawn_writer(
+        confidant.clone(),
+        audit_key,
+        config.audit_checkpoint_dir(),
+        std::time::Duration::from_secs(config.audit_checkpoint_interval_seconds),
+    );
     let sender = outbox::spawn_sender(config, confidant.clone())?;
     let app = confidant_web::router(confidant.clone(), config.web());
     match (&config.tls_cert_file, &config.tls_key_file) {
@@ -1000,6 +1153,7 @@ async fn serve_on(
     if let Some(sender) = sender {
         sender.abort();
     }
+    checkpoint_writer.abort();
     confidant.store().close().await;
     Ok(())
 }

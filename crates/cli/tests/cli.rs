@@ -2,6 +2,7 @@
 //! real HTTP. Covers keys (missing, wrong, rotated), the audit chain against raw tampering, validation over
 //! HTTP, the privacy canary across files and logs, configuration errors, and SIGKILL mid-write.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
@@ -191,7 +192,6 @@ fn a_missing_or_wrong_master_key_stops_start_up_and_changes_nothing() -> anyhow:
 
     // A key file others can read is refused too.
     std::fs::write(install.key_path(), &key)?;
-    use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(install.key_path(), std::fs::Permissions::from_mode(0o644))?;
     let out = install.run(&["audit", "head"])?;
     assert!(String::from_utf8_lossy(&out.stderr).contains("chmod 600"));
@@ -252,9 +252,13 @@ fn audit_verify_names_the_first_edited_deleted_or_reordered_event() -> anyhow::R
         err.contains("BROKEN at event 4") && err.contains("edited"),
         "{err}"
     );
-    // The checkpoint was taken after event 4 — but history before it is covered by the checkpoint's hash.
+    // The checkpoint was taken after event 4: verifying against it still walks from the first event,
+    // so the edit before it is named.
     let (code, err) = verify(&["audit", "verify", "--since-checkpoint", &checkpoint])?;
-    assert_eq!(code, 0, "events after the checkpoint are intact: {err}");
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("BROKEN at event 4"), "{err}");
+    raw_sqlite(&db, "UPDATE audit_event SET actor = 'system' WHERE seq = 4")?;
+    assert_eq!(verify(&["audit", "verify"])?.0, 0, "restored");
 
     // Delete one in the middle.
     let last: i64 = checkpoint.split(':').next().unwrap_or("0").parse()?;
@@ -277,6 +281,297 @@ fn audit_verify_names_the_first_edited_deleted_or_reordered_event() -> anyhow::R
     let (code, err) = verify(&["audit", "verify", "--since-checkpoint", &checkpoint])?;
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("cut from the end"), "{err}");
+
+    // A deleted head row is a verdict (exit 3), not a database error (exit 1).
+    raw_sqlite(&db, "DELETE FROM audit_head")?;
+    let (code, err) = verify(&["audit", "verify"])?;
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("head is missing"), "{err}");
+    Ok(())
+}
+
+/// Runs `sql` on the installation's database with raw access, as someone tampering would.
+fn tamper(rt: &tokio::runtime::Runtime, install: &Install, sql: &str) -> anyhow::Result<()> {
+    match &install.pg {
+        None => raw_sqlite(&install.db_path(), sql),
+        Some(pg) => {
+            for statement in sql.split(';').filter(|s| !s.trim().is_empty()) {
+                rt.block_on(pg.raw_execute(statement))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn drop_audit_triggers(rt: &tokio::runtime::Runtime, install: &Install) -> anyhow::Result<()> {
+    let sql = match install.pg {
+        None => "DROP TRIGGER audit_event_no_update; DROP TRIGGER audit_event_no_delete;",
+        Some(_) => "ALTER TABLE audit_event DISABLE TRIGGER USER",
+    };
+    tamper(rt, install, sql)
+}
+
+/// (exit code, stdout, stderr)
+fn outcome(install: &Install, args: &[&str]) -> anyhow::Result<(i32, String, String)> {
+    let out = install.run(args)?;
+    Ok((
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
+}
+
+fn a_signed_checkpoint_proves_the_chain_extends_it(backend: TestBackend) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Runtime::new()?;
+    let install = rt.block_on(Install::new(backend))?;
+    assert!(
+        std::fs::metadata(install.data_dir().join("audit-signing.key"))?
+            .permissions()
+            .mode()
+            & 0o077
+            == 0,
+        "init made the signing key, readable by its owner only"
+    );
+    install.staff_with_token()?;
+    let outside = tempfile::tempdir()?;
+    let file = outside.path().join("checkpoint.json");
+    let file_arg = file.to_str().unwrap_or_default();
+    let out = install.run_ok(&["audit", "checkpoint", "--out", file_arg])?;
+    assert!(out.contains("written"), "{out}");
+    let text = std::fs::read_to_string(&file)?;
+    let json: Value = serde_json::from_str(&text)?;
+    let seq = json["sequence"].as_i64().unwrap_or(0);
+    assert!(seq > 0, "{text}");
+    assert!(
+        !install.data_dir().join("audit-signing.key").exists()
+            || !text.contains(
+                std::fs::read_to_string(install.data_dir().join("audit-signing.key"))?.trim()
+            ),
+        "the secret key is not in the checkpoint"
+    );
+    // Never overwritten.
+    assert!(
+        !install
+            .run(&["audit", "checkpoint", "--out", file_arg])?
+            .status
+            .success()
+    );
+
+    for i in 0..2 {
+        install.run_ok(&["org", "create", &format!("Later Organisation {i}")])?;
+    }
+    let ok = install.run_ok(&["audit", "verify", "--against", file_arg])?;
+    assert!(
+        ok.contains(&format!("extends the checkpoint at event {seq}")),
+        "{ok}"
+    );
+    // A verifier with only the public key.
+    let public = install.run_ok(&["audit", "public-key"])?;
+    let ok = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(outside.path().join("no-keys-here"))
+        .arg("--database-url")
+        .arg(match &install.pg {
+            Some(pg) => pg.url.clone(),
+            None => format!("sqlite://{}", install.db_path().display()),
+        })
+        .args([
+            "audit",
+            "verify",
+            "--against",
+            file_arg,
+            "--public-key",
+            &public,
+        ])
+        .env_remove("CONFIDANT_AUDIT_SIGNING_KEY")
+        .output()?;
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+
+    // An edited checkpoint file: its signature no longer matches (exit 4).
+    let edited = outside.path().join("edited.json");
+    std::fs::write(
+        &edited,
+        text.replace(
+            &format!("\"sequence\": {seq}"),
+            &format!("\"sequence\": {}", seq - 1),
+        ),
+    )?;
+    let (code, _, err) = outcome(
+        &install,
+        &[
+            "audit",
+            "verify",
+            "--against",
+            edited.to_str().unwrap_or_default(),
+        ],
+    )?;
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("REJECTED") && err.contains("edited"), "{err}");
+
+    // A checkpoint from another installation (another key) is refused too.
+    let other = rt.block_on(Install::new(TestBackend::Sqlite))?;
+    let foreign = outside.path().join("foreign.json");
+    other.run_ok(&[
+        "audit",
+        "checkpoint",
+        "--out",
+        foreign.to_str().unwrap_or_default(),
+    ])?;
+    let (code, _, err) = outcome(
+        &install,
+        &[
+            "audit",
+            "verify",
+            "--against",
+            foreign.to_str().unwrap_or_default(),
+        ],
+    )?;
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("another key"), "{err}");
+
+    // Cut the tail below the checkpoint and rewrite the head row to match: plain verify cannot see it,
+    // the checkpoint does, naming the first missing event.
+    drop_audit_triggers(&rt, &install)?;
+    let keep = seq - 2;
+    tamper(
+        &rt,
+        &install,
+        &format!("DELETE FROM audit_event WHERE seq > {keep}"),
+    )?;
+    let hash_of_keep = format!("(SELECT hash FROM audit_event WHERE seq = {keep})");
+    tamper(
+        &rt,
+        &install,
+        &format!("UPDATE audit_head SET seq = {keep}, hash = {hash_of_keep} WHERE id = 1"),
+    )?;
+    let (code, _, err) = outcome(&install, &["audit", "verify"])?;
+    assert_eq!(
+        code, 0,
+        "from inside the database the cut is invisible: {err}"
+    );
+    let (code, _, err) = outcome(&install, &["audit", "verify", "--against", file_arg])?;
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains(&format!("BROKEN at event {}", keep + 1)) && err.contains("cut"),
+        "{err}"
+    );
+    // And a checkpoint is not signed over a broken chain.
+    tamper(
+        &rt,
+        &install,
+        "UPDATE audit_event SET outcome = 'denied' WHERE seq = 2",
+    )?;
+    let late = outside.path().join("late.json");
+    let (code, _, err) = outcome(
+        &install,
+        &[
+            "audit",
+            "checkpoint",
+            "--out",
+            late.to_str().unwrap_or_default(),
+        ],
+    )?;
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("BROKEN at event 2"), "{err}");
+    assert!(!late.exists());
+    Ok(())
+}
+
+#[test]
+fn a_signed_checkpoint_proves_the_chain_extends_it_on_sqlite() -> anyhow::Result<()> {
+    a_signed_checkpoint_proves_the_chain_extends_it(TestBackend::Sqlite)
+}
+
+#[test]
+fn a_signed_checkpoint_proves_the_chain_extends_it_on_postgres() -> anyhow::Result<()> {
+    a_signed_checkpoint_proves_the_chain_extends_it(TestBackend::Postgres)
+}
+
+#[test]
+fn serve_writes_signed_checkpoints_to_the_configured_folder() -> anyhow::Result<()> {
+    let rt = tokio::runtime::Runtime::new()?;
+    let install = rt.block_on(Install::new(TestBackend::Sqlite))?;
+    install.staff_with_token()?;
+    let folder = install.dir.path().join("elsewhere");
+    let serve = || {
+        let mut cmd = install.command(&["serve", "--listen", "127.0.0.1:0"]);
+        cmd.env("CONFIDANT_AUDIT_CHECKPOINT_DIR", &folder)
+            .env("CONFIDANT_AUDIT_CHECKPOINT_INTERVAL_SECONDS", "1");
+        Server::start(cmd)
+    };
+    let server = serve()?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let first = loop {
+        let files: Vec<PathBuf> = std::fs::read_dir(&folder)
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        if let Some(f) = files
+            .iter()
+            .find(|f| f.extension().is_some_and(|e| e == "json"))
+        {
+            break f.clone();
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "no checkpoint written: {}",
+            server.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // Unchanged head: no second file in the next periods.
+    std::thread::sleep(Duration::from_millis(2500));
+    let count = std::fs::read_dir(&folder)?.count();
+    assert_eq!(count, 1, "one checkpoint while nothing happens");
+    let logs = server.stop()?;
+    let ok = install.run_ok(&[
+        "audit",
+        "verify",
+        "--against",
+        first.to_str().unwrap_or_default(),
+    ])?;
+    assert!(ok.contains("extends the checkpoint"), "{ok}");
+
+    // A server that finds the chain cut below its last checkpoint signs nothing more, and says why.
+    drop_audit_triggers(&rt, &install)?;
+    let text = std::fs::read_to_string(&first)?;
+    let seq = serde_json::from_str::<Value>(&text)?["sequence"]
+        .as_i64()
+        .unwrap_or(0);
+    raw_sqlite(
+        &install.db_path(),
+        &format!(
+            "DELETE FROM audit_event WHERE seq >= {seq}; UPDATE audit_head SET seq = {}, hash = (SELECT hash FROM audit_event WHERE seq = {}) WHERE id = 1",
+            seq - 1,
+            seq - 1
+        ),
+    )?;
+    install.run_ok(&["org", "create", "After The Cut"])?;
+    let server = serve()?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !server.log_text().contains("audit checkpoint not written") {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "no error logged: {}",
+            server.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let later = server.stop()?;
+    assert_eq!(
+        std::fs::read_dir(&folder)?.count(),
+        1,
+        "nothing signed over the cut"
+    );
+    let later = String::from_utf8_lossy(&later);
+    assert!(
+        later.contains("does not extend the last checkpoint"),
+        "{later}"
+    );
+    assert!(!contains(&logs, CANARY_NAME));
     Ok(())
 }
 
@@ -345,7 +640,6 @@ fn an_interrupted_rotation_is_completed_at_the_next_start() -> anyhow::Result<()
     let new_key = std::fs::read(install.key_path())?;
     let pending = install.data_dir().join("master.key.new");
     std::fs::write(&pending, &new_key)?;
-    use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&pending, std::fs::Permissions::from_mode(0o600))?;
     std::fs::write(
         install.key_path(),

@@ -18,7 +18,7 @@ use std::hint::black_box;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use confidant_core::audit::{AuditEvent, ChainVerifier, GENESIS};
+use confidant_core::audit::{AuditEvent, ChainVerifier, Checkpoint, GENESIS, RecordedHead};
 use criterion::{Criterion, Throughput, criterion_group};
 use sha2::{Digest, Sha256};
 
@@ -141,7 +141,12 @@ impl Chain {
         for event in &self.events {
             verifier.check(event).expect("the chain is intact");
         }
-        let head = self.events.last().map(|e| e.seq);
+        let head = self.events.last().map_or(RecordedHead::Empty, |e| {
+            RecordedHead::At(Checkpoint {
+                seq: e.seq,
+                hash: e.hash,
+            })
+        });
         verifier.finish(head).expect("the chain is intact").checked
     }
 

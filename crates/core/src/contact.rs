@@ -214,7 +214,7 @@ impl fmt::Debug for PreferencesInput {
 
 /// Checks preference input: every channel code known, every choice `allowed` or `refused`, a code
 /// word of at most 50 characters on one line.
-fn parse_preferences(
+pub(crate) fn parse_preferences(
     input: &PreferencesInput,
 ) -> Result<(BTreeMap<Channel, Choice>, Option<String>), Violations> {
     let mut violations = Vec::new();

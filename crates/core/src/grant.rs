@@ -7,6 +7,8 @@
 //!   is live and only for what the policy allows under it (break the glass reads, never changes).
 //! - Every read made under a break-the-glass grant is recorded with the purpose `break_glass`, and every
 //!   break-the-glass grant enters the review queue until it is signed off or escalated.
+//! - A break-the-glass access is reviewed once: of reviewers racing to sign it off or escalate it,
+//!   one decides and the others get `Conflict` (the store changes only a pending review).
 //! - Reasons and review notes are free text, so they are sealed with the person's own key (and go with
 //!   it when the person is erased); the audit log holds ids only.
 

@@ -1287,6 +1287,13 @@ mod tests {
     }
 
     proptest! {
+        // Bounded so the suite stays fast; no regression files (a case found becomes a plain test).
+        #![proptest_config(ProptestConfig {
+            cases: 256,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
         #[test]
         fn with_check_digit_gives_none_or_a_number_that_round_trips(nine in "[0-9]{9}") {
             if let Some(nhs) = NhsNumber::with_check_digit(&nine) {

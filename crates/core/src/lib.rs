@@ -17,6 +17,8 @@ pub mod document;
 pub mod field;
 pub mod grant;
 pub mod identifier;
+#[cfg(test)]
+mod input_properties;
 pub mod keyring;
 pub mod message;
 pub mod name_index;

@@ -8,7 +8,7 @@
 //! - Each operation is authorized by the policy and audited in the same transaction; a refusal is
 //!   audited and answers exactly like a missing record.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use confidant_crypto::{CryptoError, DataKey, FieldAddress};
@@ -342,7 +342,7 @@ pub(crate) fn canonical(
 /// The requested changes, validated: `Some(value)` sets, `None` clears.
 type Parsed = BTreeMap<PersonField, Option<Canonical>>;
 
-fn parse_input(
+pub(crate) fn parse_input(
     input: &PersonInput,
     today: time::Date,
     creating: bool,
@@ -407,11 +407,35 @@ pub struct Person {
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
     values: BTreeMap<PersonField, String>,
+    /// How much of the record the reader sees.
+    pub view: RecordView,
+    /// For [`RecordView::Referred`]: the fields the referrals sent.
+    referred: BTreeSet<PersonField>,
+}
+
+/// How much of a record a reader sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordView {
+    /// Everything their permit reaches.
+    Whole,
+    /// A processor's worker: only what their live referrals sent (some of the person's fields, and
+    /// the entries sent). Nothing else of the record exists for them: no related people, cases,
+    /// documents, consents, contact preferences, history or access history.
+    Referred,
 }
 
 impl Person {
     pub fn get(&self, field: PersonField) -> Option<&str> {
         self.values.get(&field).map(String::as_str)
+    }
+
+    /// Whether the reader sees (and may change) this field at all: a processor's worker only the
+    /// fields their referrals sent.
+    pub fn shows(&self, field: PersonField) -> bool {
+        match self.view {
+            RecordView::Whole => true,
+            RecordView::Referred => self.referred.contains(&field),
+        }
     }
 }
 
@@ -494,12 +518,41 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// Authorizes; a refusal is audited and answered as "not found". When the actor's role does not
     /// reach the person, a live grant they hold on the person (break the glass, a trustee's matter, a
     /// processor's referral) is offered to the policy as context; the permit then records it.
+    ///
+    /// A processor's referral is never offered here: a use case that may act under one projects
+    /// what it reads and changes onto what the referral sent, and asks through
+    /// [`Self::person_permit_referred`]. Every other use case refuses a processor's worker.
     pub(crate) async fn person_permit(
         &self,
         actor: &Actor,
         action: Action,
         resource: Resource,
         purpose: Purpose,
+    ) -> Result<Permit, PersonError> {
+        self.person_permit_with(actor, action, resource, purpose, false)
+            .await
+    }
+
+    /// As [`Self::person_permit`], and a processor's live referral may ground the permit: only for
+    /// use cases that keep to [`Self::referred_scope`] in what they answer and change.
+    pub(crate) async fn person_permit_referred(
+        &self,
+        actor: &Actor,
+        action: Action,
+        resource: Resource,
+        purpose: Purpose,
+    ) -> Result<Permit, PersonError> {
+        self.person_permit_with(actor, action, resource, purpose, true)
+            .await
+    }
+
+    async fn person_permit_with(
+        &self,
+        actor: &Actor,
+        action: Action,
+        resource: Resource,
+        purpose: Purpose,
+        referral_projected: bool,
     ) -> Result<Permit, PersonError> {
         let denied = match self.authorizer.authorize(actor, action, resource) {
             Ok(permit) => return Ok(permit),
@@ -512,7 +565,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 .await?;
             for grant in grants {
                 if grant == Grant::ProcessorReferral
-                    && self.live_referrals(staff.user_id, id).await?.is_empty()
+                    && (!referral_projected
+                        || self.live_referrals(staff.user_id, id).await?.is_empty())
                 {
                     continue;
                 }
@@ -716,6 +770,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             created_at: from_micros(sealed.created_at_micros),
             updated_at: from_micros(sealed.updated_at_micros),
             values: current.into_iter().map(|(f, c)| (f, c.stored)).collect(),
+            view: RecordView::Whole,
+            referred: BTreeSet::new(),
         })
     }
 
@@ -738,6 +794,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             created_at: from_micros(sealed.created_at_micros),
             updated_at: from_micros(sealed.updated_at_micros),
             values,
+            view: RecordView::Whole,
+            referred: BTreeSet::new(),
         })
     }
 
@@ -749,12 +807,20 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         person_id: Uuid,
     ) -> Result<Person, PersonError> {
         let (sealed, wrapped, permit) = self.read_sealed(actor, purpose, person_id).await?;
-        let mut person = self.open_person(&sealed, &wrapped)?;
-        // A processor's worker sees only the fields referred to their processor.
-        if let Some(referred) = self.referred_scope(&permit, person_id).await? {
+        let person = self.open_person(&sealed, &wrapped)?;
+        self.project(&permit, person).await
+    }
+
+    /// What the permit's holder may see of an opened record: a processor's worker only the fields
+    /// their live referrals sent. Every answer that carries a person's fields (reads and the answers
+    /// to writes) goes through here.
+    async fn project(&self, permit: &Permit, mut person: Person) -> Result<Person, PersonError> {
+        if let Some(referred) = self.referred_scope(permit, person.id).await? {
             person
                 .values
                 .retain(|field, _| referred.fields.contains(field));
+            person.view = RecordView::Referred;
+            person.referred = referred.fields;
         }
         Ok(person)
     }
@@ -770,7 +836,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .person_resource(actor, Action::PersonRead, person_id, purpose)
             .await?;
         let permit = self
-            .person_permit(actor, Action::PersonRead, resource, purpose)
+            .person_permit_referred(actor, Action::PersonRead, resource, purpose)
             .await?;
         let audit = AuditDraft::permitted(&permit, purpose, self.clock.now());
         match self.store.read_person(person_id, &audit).await? {
@@ -810,7 +876,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         // The permit first: a record the actor may not change answers "not found" (audited)
         // whatever the input, so invalid input cannot tell that the record exists.
         let permit = self
-            .person_permit(actor, Action::PersonUpdate, resource, purpose)
+            .person_permit_referred(actor, Action::PersonUpdate, resource, purpose)
             .await?;
         let groups = self.service_config(service_id).await?.field_groups;
         let changes =
@@ -829,7 +895,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let (sealed, wrapped, _) = self.read_sealed(actor, purpose, person_id).await?;
         let before = self.open_person(&sealed, &wrapped)?;
         if changes.is_empty() {
-            return Ok(before);
+            return self.project(&permit, before).await;
         }
         // Stored values were valid when written; parsing them again gives their index forms. A date of
         // birth is checked against the later of today and the record's creation day.
@@ -873,7 +939,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             }
         }
         if field_changes.is_empty() {
-            return Ok(before);
+            return self.project(&permit, before).await;
         }
         let indexes = self.digests(index_sources(&current));
         let names_changed = field_changes
@@ -900,11 +966,12 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         if !updated {
             return Err(PersonError::NotFound);
         }
-        Ok(Person {
+        let after = Person {
             updated_at: now,
             values: current.into_iter().map(|(f, c)| (f, c.stored)).collect(),
             ..before
-        })
+        };
+        self.project(&permit, after).await
     }
 
     /// One page of a service's people with their names, ordered by id: up to `limit` people within the

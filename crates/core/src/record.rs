@@ -10,6 +10,8 @@
 //!   of F2 apply unchanged); each is audited in the same transaction under its own event code
 //!   (`note.create`, `case.close`…).
 //! - A change keeps the value it replaces, still sealed, with who changed it and when.
+//! - A person has at most one open case per service (a partial unique index), and a case closes
+//!   once: of callers racing to open or close, one wins and the others get `Conflict`.
 //! - An export of a record holds only what may leave it (never a victim's safe contact details) and
 //!   nothing of any other record, even one that names this person.
 
@@ -27,6 +29,7 @@ use crate::field::{
 };
 use crate::organisation::micros;
 use crate::person::{PersonError, Violation, Violations, from_micros, parse_value};
+use crate::sharing::Referred;
 use crate::store::{
     CaseRecord, ChangeStamp, ClosureReason, ContactType, DisclosedItem, EntryRecord, EntryStatus,
     FieldVersion, NoteFlags, SealedChange, SealedFields, Store, WrappedDataKey,
@@ -398,6 +401,25 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         Ok((permit, resource))
     }
 
+    /// As [`Self::permit_on_person`], and a processor's live referral may ground it; then what the
+    /// referral sent comes with it, and the caller keeps to it.
+    pub(crate) async fn permit_on_referred(
+        &self,
+        actor: &Actor,
+        action: Action,
+        person_id: Uuid,
+        purpose: Purpose,
+    ) -> Result<(Permit, Option<Referred>), PersonError> {
+        let resource = self
+            .person_resource(actor, action, person_id, purpose)
+            .await?;
+        let permit = self
+            .person_permit_referred(actor, action, resource, purpose)
+            .await?;
+        let referred = self.referred_scope(&permit, person_id).await?;
+        Ok((permit, referred))
+    }
+
     /// The person's live data key, or "not found" when it was destroyed.
     pub(crate) async fn person_key(
         &self,
@@ -662,22 +684,19 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         person_id: Uuid,
         kinds: &[RecordKind],
     ) -> Result<Vec<Entry>, PersonError> {
-        let (permit, _) = self
-            .permit_on_person(actor, Action::PersonRead, person_id, purpose)
+        let (permit, referred) = self
+            .permit_on_referred(actor, Action::PersonRead, person_id, purpose)
             .await?;
         let (key, _) = self.person_key(person_id).await?;
         let audit = AuditDraft::permitted(&permit, purpose, self.clock.now()).named("entry.read");
-        // A processor's worker sees entries only when case notes were referred.
-        if self
-            .referred_scope(&permit, person_id)
-            .await?
-            .is_some_and(|r| !r.case_notes)
-        {
-            self.store.append_audit(&audit).await?;
-            return Ok(Vec::new());
-        }
         let rows = self.store.entries_of(person_id, kinds, &audit).await?;
         rows.into_iter()
+            // A processor's worker sees only the entries their referrals sent.
+            .filter(|(record, _)| {
+                referred
+                    .as_ref()
+                    .is_none_or(|r| r.entries.contains(&record.id))
+            })
             .map(|(record, sealed)| {
                 let values =
                     open_values(record.kind, &key, record.id, record.key_version, &sealed)?;
@@ -695,10 +714,19 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         entry_id: Uuid,
         change: &EntryChange,
     ) -> Result<Entry, PersonError> {
-        let (permit, _) = self
-            .permit_on_person(actor, Action::PersonUpdate, person_id, purpose)
+        let (permit, referred) = self
+            .permit_on_referred(actor, Action::PersonUpdate, person_id, purpose)
             .await?;
         let now = self.clock.now();
+        // A processor's worker changes only an entry their referrals sent; any other answers as
+        // one that does not exist.
+        if referred.is_some_and(|r| !r.entries.contains(&entry_id)) {
+            let audit = AuditDraft::permitted(&permit, purpose, now)
+                .named("entry.update")
+                .refusal();
+            self.store.append_audit(&audit).await?;
+            return Err(PersonError::NotFound);
+        }
         let read = AuditDraft::permitted(&permit, purpose, now).named("entry.read");
         let (key, wrapped) = self.person_key(person_id).await?;
         let (record, sealed) = self

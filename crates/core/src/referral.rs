@@ -10,6 +10,10 @@
 //! - Possible duplicates are found through blind indexes, without decrypting anyone.
 //! - Accepting creates the person (sealed under their own new key) and opens their case, in one
 //!   transaction.
+//! - Every step out of an open state happens once: of callers racing to accept, decline or close a
+//!   referral, one wins and the others get `Conflict` and change nothing (the store moves the
+//!   state only from the open state the caller read, and only along an allowed step). "Contact
+//!   attempted" may be recorded again and again while the referral is open.
 //! - Creating, triaging and accepting need `person.create` on the service; seeing referrals needs
 //!   `person.list` on it. Every step is audited.
 
@@ -482,6 +486,14 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .read_referral(referral_id, &read)
             .await?
             .ok_or(PersonError::NotFound)?;
+        // Read again, so it may have been decided since the check above (by a racing accept or a
+        // decline, which erases it): the state compared and set below is this one, so it must be
+        // open too, or a second accept would "move" accepted to accepted (issue 12).
+        if !record.state.may_become(TriageState::Accepted) {
+            return Err(PersonError::Conflict(
+                "the referral has already been decided",
+            ));
+        }
         let wrapped = wrapped.ok_or(PersonError::NotFound)?;
         let key = self.keys.data_key(&wrapped)?;
         let values = open_values(

@@ -342,10 +342,13 @@ impl Register {
     pub fn review_due(&self, today: time::Date) -> Option<time::Date> {
         let format = time::macros::format_description!("[year]-[month]-[day]");
         let reviewed = time::Date::parse(self.organisation.reviewed_on.trim(), &format).ok()?;
+        // Checked: a review dated in the last representable year (9999) has no next one, and must
+        // not panic the dashboard that asks.
         let due = reviewed
             .replace_year(reviewed.year() + 1)
-            .unwrap_or(reviewed + time::Duration::days(365));
-        (today + time::Duration::days(30) >= due).then_some(due)
+            .ok()
+            .or_else(|| reviewed.checked_add(time::Duration::days(365)))?;
+        (today.saturating_add(time::Duration::days(30)) >= due).then_some(due)
     }
 
     pub fn service(&self, id: &str) -> Option<&Service> {

@@ -22,6 +22,11 @@
 //!   record the actor may not see answers "not found" whatever it holds.
 //! - A processor's worker reaches a person only through a disclosure to their processor, which
 //!   opens a grant until the referral ends.
+//! - Each step happens once, however many callers race for it (one wins, the rest get `Conflict`
+//!   and change nothing): an approval is decided once and used by one disclosure; an emergency
+//!   disclosure is reviewed once; a processor's referral ends once; a restriction or upheld
+//!   objection is recorded once while in force and lifted once. The store makes each a
+//!   conditional write (or a partial unique index) in the transaction that writes it.
 //! - Reasons, justifications and packages are sealed with the person's key: erasing the person
 //!   makes them unreadable; the log rows keep ids, codes and times only.
 
@@ -56,7 +61,8 @@ pub const CASE_NOTES: &str = "case_notes";
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Referred {
     pub fields: BTreeSet<PersonField>,
-    pub case_notes: bool,
+    /// The entries (notes, plans, goals…) the referrals sent.
+    pub entries: BTreeSet<Uuid>,
 }
 
 /// The name of the recipient that stands for the person themselves (their own copy).
@@ -1199,7 +1205,18 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             )
             .await?
         {
-            Ok(())
+            return Ok(());
+        }
+        // Nothing lifted: lifted already (by a racing caller, say) is a conflict; no such
+        // restriction of this person is "not found".
+        if self
+            .store
+            .restrictions_of(person_id)
+            .await?
+            .iter()
+            .any(|r| r.id == restriction_id)
+        {
+            Err(PersonError::Conflict("that has already been lifted"))
         } else {
             Err(PersonError::NotFound)
         }
@@ -2298,8 +2315,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     }
 
     /// When a permit rests on a processor's referral: what was referred, that is the person's
-    /// fields the live referrals sent (the worker sees and changes only those) and, as categories,
-    /// whether case notes were among them. `None` for everyone else.
+    /// fields and the entries the live referrals sent (the worker sees and changes only those).
+    /// `None` for everyone else.
     pub(crate) async fn referred_scope(
         &self,
         permit: &Permit,
@@ -2313,13 +2330,17 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             return Ok(Some(scope));
         };
         for d in self.live_referrals(staff.user_id, person_id).await? {
-            scope.case_notes |= d.categories.iter().any(|c| c == CASE_NOTES);
             if let Some((_, items, _)) = self.store.disclosure(d.id).await? {
                 for item in items {
-                    if let DisclosedItem::Field(code) = item
-                        && let Some(field) = PersonField::from_code(&code)
-                    {
-                        scope.fields.insert(field);
+                    match item {
+                        DisclosedItem::Field(code) => {
+                            if let Some(field) = PersonField::from_code(&code) {
+                                scope.fields.insert(field);
+                            }
+                        }
+                        DisclosedItem::Entry(id) => {
+                            scope.entries.insert(id);
+                        }
                     }
                 }
             }

@@ -1371,7 +1371,8 @@ pub trait Store: Send + Sync + 'static {
         referral_id: Uuid,
     ) -> impl Future<Output = Result<Vec<TriageEvent>, StoreError>> + Send;
     /// Moves a referral from `from` to `to` (recording the step); `false` (nothing written) if it is
-    /// no longer in `from`. Contact attempted sets the last contact; an outcome sets the decision
+    /// no longer in `from` or `from` may not become `to` ([`TriageState::may_become`]): so of
+    /// racing callers one moves it and the rest get `false`. Contact attempted sets the last contact; an outcome sets the decision
     /// time. Declining also erases what was received: the sealed fields, blind indexes and key.
     fn move_referral(
         &self,
@@ -1382,7 +1383,8 @@ pub trait Store: Send + Sync + 'static {
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Accepts a referral still in `from`: creates the person (with their key and indexes) and opens
-    /// their case, in one transaction. `false` (nothing written) if it moved meanwhile.
+    /// their case, in one transaction. `false` (nothing written) if it moved meanwhile or `from` is
+    /// not open: a referral is accepted once, however many callers race for it.
     #[allow(clippy::too_many_arguments)]
     fn accept_referral(
         &self,
@@ -1538,6 +1540,8 @@ pub trait Store: Send + Sync + 'static {
         &self,
         person_id: Uuid,
     ) -> impl Future<Output = Result<Vec<ConsentRecord>, StoreError>> + Send;
+    /// Records a restriction or upheld objection; `Conflict` if one of that kind is already in force
+    /// for the person (so of racing callers one records it).
     fn add_restriction(
         &self,
         restriction: &RestrictionRecord,
@@ -1750,8 +1754,13 @@ pub trait Store: Send + Sync + 'static {
         from_seq: i64,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<AuditEvent>, StoreError>> + Send;
-    /// The head as recorded beside the chain (sequence number and hash), if any event exists.
+    /// The head as recorded beside the chain (sequence number and hash), if any event exists. A head
+    /// row that was deleted is a backend error here; verification reads [`Store::recorded_audit_head`].
     fn audit_head(&self) -> impl Future<Output = Result<Option<Checkpoint>, StoreError>> + Send;
+    /// The head row as it is, a deleted one included, so that verification can give a verdict on it.
+    fn recorded_audit_head(
+        &self,
+    ) -> impl Future<Output = Result<crate::audit::RecordedHead, StoreError>> + Send;
     /// Events about one person, newest first (for "who has seen this record").
     fn audit_events_for_subject(
         &self,

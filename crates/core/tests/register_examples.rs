@@ -616,3 +616,6 @@ fn every_fault_of_a_register_is_reported_at_once() {
     // The activity is after the service; removing a line after the service moves nothing above it.
     assert_eq!(lines, vec![service_line, activity_line], "{errors:#?}");
 }
+
+#[path = "register_examples/properties.rs"]
+mod properties;

@@ -13,12 +13,18 @@
 //!
 //! - Bearer secrets ([`new_token`] for API tokens, [`new_session_token`] for sign-in sessions) carry 256
 //!   random bits and are stored only as their SHA-256 ([`token_hash`]).
+//! - The audit chain's checkpoints are signed with an Ed25519 key that, like the master key, lives only
+//!   in a key file or the environment ([`audit_key`]); anyone holding just the public half can check them.
 //! - Staff passwords ([`password`]) and second factors ([`totp`]) have modules of their own, which state
 //!   their own guarantees.
 //!
 //! Primitives come from RustCrypto: XChaCha20-Poly1305 (192-bit random nonces, safe without counters),
-//! HKDF-SHA-256 for sub-keys, HMAC-SHA-256 for indexes and key identifiers, Argon2id for passwords.
+//! HKDF-SHA-256 for sub-keys, HMAC-SHA-256 for indexes and key identifiers, Argon2id for passwords; Ed25519 (`ed25519-dalek`) for audit
+//! checkpoints.
 
+pub mod audit_key;
+#[cfg(test)]
+mod input_properties;
 pub mod password;
 pub mod totp;
 
@@ -48,6 +54,10 @@ pub enum CryptoError {
     Malformed,
     #[error("a TOTP secret must be exactly 20 bytes (160 bits), or their base32 form")]
     InvalidTotpSecret,
+    #[error("the audit signing key is not valid: {0}")]
+    InvalidAuditKey(&'static str),
+    #[error("the signature does not match (altered, or made with another key)")]
+    BadSignature,
 }
 
 fn random_bytes<const N: usize>() -> [u8; N] {

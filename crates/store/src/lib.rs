@@ -19,7 +19,7 @@ use std::path::Path;
 use std::str::FromStr;
 use std::sync::Once;
 
-use confidant_core::audit::{AuditDraft, AuditEvent, Checkpoint, seal_event};
+use confidant_core::audit::{AuditDraft, AuditEvent, Checkpoint, RecordedHead, seal_event};
 use confidant_core::contact::ContactPreferenceRecord;
 use confidant_core::field::{FieldGroups, IndexField, PersonField, RecordKind};
 use confidant_core::message::{AttemptRecord, MessageRecord, MessageState};
@@ -95,6 +95,16 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "notices",
         include_str!("../migrations/sqlite/0006_notices.sql"),
     ),
+    (
+        8,
+        "exactly once",
+        include_str!("../migrations/sqlite/0008_exactly_once.sql"),
+    ),
+    (
+        9,
+        "schema parity",
+        include_str!("../migrations/sqlite/0009_schema_parity.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -126,6 +136,16 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         6,
         "notices",
         include_str!("../migrations/postgres/0006_notices.sql"),
+    ),
+    (
+        8,
+        "exactly once",
+        include_str!("../migrations/postgres/0008_exactly_once.sql"),
+    ),
+    (
+        9,
+        "schema parity",
+        include_str!("../migrations/postgres/0009_schema_parity.sql"),
     ),
 ];
 
@@ -328,6 +348,9 @@ impl SqlStore {
     }
 }
 
+const HEAD_MISSING: &str =
+    "the audit chain's head row is missing: run `confidant audit verify` (nothing was written)";
+
 /// Appends `draft` to the chain inside `tx`. Locks the head row first: the next writer waits until
 /// this transaction ends, so sequence numbers and links follow commit order.
 async fn append(
@@ -335,9 +358,11 @@ async fn append(
     draft: &AuditDraft,
 ) -> Result<AuditEvent, StoreError> {
     let row = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
-        .fetch_one(&mut **tx)
+        .fetch_optional(&mut **tx)
         .await
-        .map_err(backend_error)?;
+        .map_err(backend_error)?
+        // Nothing is written without its event: with the head gone, every audited write stops.
+        .ok_or_else(|| StoreError::Backend(HEAD_MISSING.to_owned()))?;
     let seq: i64 = row.try_get("seq").map_err(backend_error)?;
     let prev = hash32(row.try_get("hash").map_err(backend_error)?, "audit head")?;
     let event = seal_event(prev, seq, draft);
@@ -448,9 +473,15 @@ fn event_from_row(row: &AnyRow) -> Result<AuditEvent, StoreError> {
         subject_id: row.try_get(6).map_err(backend_error)?,
         purpose: row.try_get(7).map_err(backend_error)?,
         outcome: row.try_get(8).map_err(backend_error)?,
-        prev_hash: hash32(row.try_get(9).map_err(backend_error)?, "prev_hash")?,
-        hash: hash32(row.try_get(10).map_err(backend_error)?, "hash")?,
+        prev_hash: chain_hash(row.try_get(9).map_err(backend_error)?),
+        hash: chain_hash(row.try_get(10).map_err(backend_error)?),
     })
+}
+
+/// A stored chain hash of the wrong length was written by hand: it becomes one that no event computes
+/// to, so verification names the event as edited (or unlinked) instead of failing to read it.
+fn chain_hash(bytes: Vec<u8>) -> [u8; 32] {
+    <[u8; 32]>::try_from(bytes.as_slice()).unwrap_or([0xff; 32])
 }
 
 fn wrapped_key_from_row(row: &AnyRow) -> Result<WrappedDataKey, StoreError> {
@@ -2741,6 +2772,11 @@ impl Store for SqlStore {
         audit: &AuditDraft,
     ) -> Result<bool, StoreError> {
         use TriageState as T;
+        // Only along an allowed step: together with `state = from` below, a decided referral can
+        // never be decided again, whatever `from` the caller read.
+        if !from.may_become(to) {
+            return Ok(false);
+        }
         let contact = (to == T::ContactAttempted).then_some(step.at_micros);
         let decided = matches!(to, T::Accepted | T::Declined | T::NoResponse | T::Withdrawn)
             .then_some(step.at_micros);
@@ -2786,6 +2822,11 @@ impl Store for SqlStore {
         step: &ChangeStamp,
         audit: &AuditDraft,
     ) -> Result<bool, StoreError> {
+        // Only from an open state: `state = from` alone would let a caller that read the referral
+        // after another accepted it "move" accepted to accepted and create a second person.
+        if !from.may_become(TriageState::Accepted) {
+            return Ok(false);
+        }
         let mut tx = self.begin_write().await?;
         let rid = referral_id.to_string();
         let moved = sqlx::query(
@@ -3385,18 +3426,30 @@ impl Store for SqlStore {
     }
 
     async fn audit_head(&self) -> Result<Option<Checkpoint>, StoreError> {
-        let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
-            .fetch_one(&self.pool)
+        match self.recorded_audit_head().await? {
+            RecordedHead::Missing => Err(StoreError::Backend(HEAD_MISSING.to_owned())),
+            RecordedHead::Empty => Ok(None),
+            RecordedHead::At(head) => Ok(Some(head)),
+        }
+    }
+
+    async fn recorded_audit_head(&self) -> Result<RecordedHead, StoreError> {
+        let Some(row) = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+            .fetch_optional(&self.pool)
             .await
-            .map_err(backend_error)?;
+            .map_err(backend_error)?
+        else {
+            return Ok(RecordedHead::Missing);
+        };
         let seq: i64 = row.try_get("seq").map_err(backend_error)?;
         if seq == 0 {
-            return Ok(None);
+            return Ok(RecordedHead::Empty);
         }
-        Ok(Some(Checkpoint {
-            seq,
-            hash: hash32(row.try_get("hash").map_err(backend_error)?, "audit head")?,
-        }))
+        let hash: Vec<u8> = row.try_get("hash").map_err(backend_error)?;
+        // A hash of the wrong length is a rewritten head, not a database failure: name it as one that
+        // matches no event.
+        let hash = <[u8; 32]>::try_from(hash.as_slice()).unwrap_or([0xff; 32]);
+        Ok(RecordedHead::At(Checkpoint { seq, hash }))
     }
 
     async fn audit_events_for_subject(

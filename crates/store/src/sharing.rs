@@ -291,7 +291,9 @@ pub(super) async fn add_restriction(
     .bind(r.kind.code())
     .bind(&r.recorded_by)
     .bind(r.started_at_micros);
-    insert_audited(store, insert, "that restriction is already recorded", audit).await
+    // The one live restriction (or objection) per person is a partial unique index (0008), so of
+    // racing callers one records it and the rest get the conflict.
+    insert_audited(store, insert, "that is already in force", audit).await
 }
 
 pub(super) async fn lift_restriction(

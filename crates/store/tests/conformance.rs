@@ -874,3 +874,6 @@ both_backends!(
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+#[path = "conformance/schema_parity.rs"]
+mod schema_parity;

@@ -1046,3 +1046,7 @@ both_backends!(
         Ok(())
     }
 );
+
+// In a subfolder so that cargo does not build it as a test binary of its own.
+#[path = "records/exactly_once.rs"]
+mod exactly_once;

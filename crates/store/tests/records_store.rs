@@ -349,6 +349,7 @@ impl Store for Recorder {
         append_audit(audit: &AuditDraft) -> Result<AuditEvent, StoreError>;
         audit_events(from_seq: i64, limit: u32) -> Result<Vec<AuditEvent>, StoreError>;
         audit_head() -> Result<Option<Checkpoint>, StoreError>;
+        recorded_audit_head() -> Result<confidant_core::audit::RecordedHead, StoreError>;
         audit_events_for_subject(
             subject_id: Uuid,
             limit: u32,

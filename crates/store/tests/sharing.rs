@@ -950,12 +950,15 @@ both_backends!(
                 .await?
                 .is_empty()
         );
-        assert!(c.documents(&processor_actor, P, w.person).await?.is_empty());
-        assert!(
-            c.related_people(&processor_actor, P, w.person)
-                .await?
-                .is_empty()
-        );
+        // Parts a referral cannot send do not exist for the worker at all.
+        assert!(matches!(
+            c.documents(&processor_actor, P, w.person).await,
+            Err(PersonError::NotFound)
+        ));
+        assert!(matches!(
+            c.related_people(&processor_actor, P, w.person).await,
+            Err(PersonError::NotFound)
+        ));
         assert!(matches!(
             c.disclosures(&processor_actor, P, w.person).await,
             Err(PersonError::NotFound)

@@ -146,6 +146,49 @@ impl TestDb {
             (None, None) => anyhow::bail!("no database"),
         }
     }
+
+    /// How many rows each of these tables holds (for "nothing else changed" checks).
+    pub async fn row_counts(
+        &self,
+        tables: &[&'static str],
+    ) -> anyhow::Result<std::collections::BTreeMap<&'static str, i64>> {
+        let mut conn = self.raw().await?;
+        let mut out = std::collections::BTreeMap::new();
+        for table in tables {
+            let n: i64 =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                    .fetch_one(&mut conn)
+                    .await?;
+            out.insert(*table, n);
+        }
+        conn.close().await?;
+        Ok(out)
+    }
+}
+
+/// Runs `n` calls at once, each on a task of its own, held at a barrier until all are spawned so
+/// that they overlap (on a multi-thread runtime, truly in parallel); gives back their outputs in
+/// the order they were made. For exactly-once tests: `call(i)` makes the `i`th caller's future.
+pub async fn race<T, Fut>(n: usize, mut call: impl FnMut(usize) -> Fut) -> anyhow::Result<Vec<T>>
+where
+    T: Send + 'static,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(n));
+    let mut tasks = Vec::with_capacity(n);
+    for i in 0..n {
+        let fut = call(i);
+        let start = std::sync::Arc::clone(&start);
+        tasks.push(tokio::spawn(async move {
+            start.wait().await;
+            fut.await
+        }));
+    }
+    let mut out = Vec::with_capacity(n);
+    for task in tasks {
+        out.push(task.await?);
+    }
+    Ok(out)
 }
 
 impl Drop for TestDb {

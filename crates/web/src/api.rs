@@ -18,13 +18,13 @@ pub use document::MAX_UPLOAD_BODY_BYTES;
 
 use std::collections::BTreeMap;
 
+use crate::routing::{Routes, delete, get, patch, post, put};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::routing::{get, post};
-use axum::{Router, response::IntoResponse};
+use axum::response::IntoResponse;
 use confidant_core::account::Refusal;
 use confidant_core::field::{IndexField, PersonField, ValueKind};
 use confidant_core::person::{Lookup, MAX_PAGE, Person, PersonInput, PersonSummary};
@@ -45,8 +45,8 @@ use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::api::{Path, Query};
 
-pub fn routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
-    Router::new()
+pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
+    Routes::new()
         .route("/openapi.json", get(openapi))
         .route("/me", get(me))
         .route(
@@ -65,10 +65,7 @@ pub fn routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
             "/people/{person_id}",
             get(read_person::<S, C>).patch(update_person::<S, C>),
         )
-        .route(
-            "/people/{person_id}/assignment",
-            axum::routing::put(assign_person::<S, C>),
-        )
+        .route("/people/{person_id}/assignment", put(assign_person::<S, C>))
         .route("/people/{person_id}/break-glass", post(break_glass::<S, C>))
         .route(
             "/people/{person_id}/access-history",
@@ -91,7 +88,7 @@ pub fn routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
         )
         .route(
             "/people/{person_id}/related/{related_id}",
-            axum::routing::delete(related::remove::<S, C>),
+            delete(related::remove::<S, C>),
         )
         .route(
             "/people/{person_id}/cases",
@@ -107,7 +104,7 @@ pub fn routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
         )
         .route(
             "/people/{person_id}/entries/{entry_id}",
-            axum::routing::patch(entry::update::<S, C>),
+            patch(entry::update::<S, C>),
         )
         .route("/people/{person_id}/documents", get(document::list::<S, C>))
         .route(
@@ -134,7 +131,7 @@ pub fn routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
         )
         .route(
             "/recipients/{recipient_id}",
-            axum::routing::put(sharing::update_recipient::<S, C>),
+            put(sharing::update_recipient::<S, C>),
         )
         .route(
             "/recipients/{recipient_id}/staff",
@@ -191,12 +188,12 @@ pub fn routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
             post(sharing::review::<S, C>),
         )
         .merge(contact_routes())
-        .fallback(|| async { ApiError::NotFound })
+        .map(|r| r.fallback(|| async { ApiError::NotFound }))
 }
 
 /// Contact preferences and messages (F4).
-fn contact_routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
-    Router::new()
+fn contact_routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
+    Routes::new()
         .route(
             "/people/{person_id}/contact-preferences",
             get(contact::preferences::<S, C>).put(contact::set_preferences::<S, C>),
@@ -209,8 +206,8 @@ fn contact_routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
 
 /// The routes that take more than the application's small-body limit (a document upload), with
 /// their own limit. Merged outside that limit (see [`crate::router`]); paths are the full ones.
-pub fn upload_routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
-    Router::new().route(
+pub fn upload_routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
+    Routes::new().route(
         "/api/v1/people/{person_id}/documents",
         post(document::upload::<S, C>),
     )

@@ -8,10 +8,9 @@
 //!   the stylesheet through [`STYLESHEET_HREF`], whose version stamp changes with its content, so a
 //!   new release is never styled by an old cached copy.
 
-use axum::Router;
+use crate::routing::{Routes, get};
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
-use axum::routing::get;
 
 /// Where the stylesheet is served.
 pub const STYLESHEET_PATH: &str = "/assets/app.css";
@@ -33,8 +32,8 @@ static STYLESHEET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/app.css"));
 static FAVICON: &[u8] = include_bytes!("../assets/favicon.svg");
 
 /// The asset routes; merge them into the application's router.
-pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    Router::new()
+pub fn routes<S: Clone + Send + Sync + 'static>() -> Routes<S> {
+    Routes::new()
         .route(STYLESHEET_PATH, get(stylesheet))
         .route(FAVICON_PATH, get(favicon))
 }
@@ -69,6 +68,7 @@ mod tests {
 
     async fn get_asset(path: &str) -> axum::response::Response {
         routes::<()>()
+            .into_router()
             .oneshot(
                 Request::get(path)
                     .body(Body::empty())

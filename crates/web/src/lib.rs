@@ -18,6 +18,7 @@ pub mod assets;
 pub mod error;
 pub mod extract;
 pub mod pages;
+pub mod routing;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,9 +28,9 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::get;
 use confidant_core::store::Store;
 use confidant_core::{Clock, Confidant};
+use routing::{Routes, get};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
@@ -87,20 +88,29 @@ impl<S, C> Clone for AppState<S, C> {
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The whole application.
-pub fn router<S: Store, C: Clock>(confidant: Arc<Confidant<S, C>>, web: WebConfig) -> Router {
-    let state = AppState { confidant, web };
-    let hsts = web.hsts;
-    Router::new()
+/// Every route the application serves, pages and API, with its table ([`routing::Registered`]).
+/// [`router`] serves exactly these; the route-wide tests iterate over the table.
+pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
+    Routes::new()
         .merge(pages::routes::<S, C>())
         .merge(assets::routes())
         .route("/healthz", get(healthz::<S, C>))
         .nest("/api/v1", api::routes::<S, C>())
-        .fallback(not_found)
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .map(|r| {
+            r.fallback(not_found)
+                .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        })
         // Document uploads are merged after the small-body limit: they set their own.
         .merge(api::upload_routes::<S, C>())
         .merge(pages::upload_routes::<S, C>())
+}
+
+/// The whole application.
+pub fn router<S: Store, C: Clock>(confidant: Arc<Confidant<S, C>>, web: WebConfig) -> Router {
+    let state = AppState { confidant, web };
+    let hsts = web.hsts;
+    routes::<S, C>()
+        .into_router()
         .with_state(state)
         .layer(middleware::from_fn(move |req, next| {
             security_headers(hsts, req, next)

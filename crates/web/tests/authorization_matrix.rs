@@ -163,7 +163,8 @@ fn expected(route: Route, role: Role, scope: Scope) -> Expect {
         Role::ProcessorStaff => scope == Scope::In,
         _ => false,
     };
-    let sees_history = reads_record
+    // A processor's worker sees only what their referral sent: never who has seen the record.
+    let sees_history = (reads_record && role != Role::ProcessorStaff)
         || matches!(
             role,
             Role::Auditor | Role::DataProtectionOfficer | Role::CaldicottGuardian
@@ -220,10 +221,14 @@ fn expected(route: Route, role: Role, scope: Scope) -> Expect {
             Role::Trustee if reads_record => Forbidden,
             _ => pick(reads_record, NotFound),
         },
+        // A processor's worker changes only what their referral sent; they add nothing to the
+        // record.
         Route::NoteCreate
         | Route::DocumentUpload
         | Route::ApiEntryCreate
-        | Route::ApiDocumentUpload => pick(changes_record, NotFound),
+        | Route::ApiDocumentUpload => {
+            pick(changes_record && role != Role::ProcessorStaff, NotFound)
+        }
         // How a service has set up its record is for all of the organisation's staff, whichever
         // service it is.
         Route::ApiServiceConfiguration => Allowed,
@@ -238,7 +243,7 @@ fn expected(route: Route, role: Role, scope: Scope) -> Expect {
         | Route::ApiReferralCreate
         | Route::ApiReferralRead
         | Route::ApiTriage => pick(in_service(role) && scope == Scope::In, NotFound),
-        Route::ApiConsents => pick(reads_record, NotFound),
+        Route::ApiConsents => pick(reads_record && role != Role::ProcessorStaff, NotFound),
         Route::ApiDisclosures => pick(reads_record && role != Role::ProcessorStaff, NotFound),
         // Sharing on is never opened by a grant: a trustee or a processor's worker reads, never
         // shares.
@@ -1101,4 +1106,179 @@ async fn the_paper_register_keeps_to_the_actors_scope_on_sqlite() -> anyhow::Res
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_paper_register_keeps_to_the_actors_scope_on_postgres() -> anyhow::Result<()> {
     the_paper_register_keeps_to_the_actors_scope(TestBackend::Postgres).await
+}
+
+/// A processor's worker referred two of a person's fields sees exactly those, in the answers to
+/// reads and writes alike, and reaches nothing else of the record: not its other fields through the
+/// answer to an empty change, not its entries, contact preferences and code word, consents, related
+/// people or documents (issue 12, finding 1).
+async fn a_processors_worker_sees_and_changes_only_what_was_referred(
+    backend: TestBackend,
+) -> anyhow::Result<()> {
+    let world = world(backend).await?;
+    let worker = world
+        .members
+        .iter()
+        .find(|m| m.role == Role::ProcessorStaff)
+        .ok_or_else(|| anyhow::anyhow!("no processor's worker"))?;
+    let person = world.person_a;
+    let call = |method: Method, uri: String, body: Option<&'static str>| {
+        let builder = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {}", worker.token))
+            .header(header::CONTENT_TYPE, "application/json");
+        builder.body(body.map_or_else(Body::empty, Body::from))
+    };
+    let send = |request: Request<Body>| {
+        let app = world.app.clone();
+        async move {
+            let res = app.oneshot(request).await?;
+            let status = res.status();
+            let bytes = axum::body::to_bytes(res.into_body(), 1 << 20).await?;
+            anyhow::Ok((status, String::from_utf8(bytes.to_vec())?))
+        }
+    };
+    // What the worker may see, and the rest of the record, as its own service reads it.
+    let whole = world
+        .confidant
+        .read_person(
+            &world
+                .confidant
+                .actor_for(
+                    &world
+                        .confidant
+                        .staff_by_handle("worker.a")
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("no worker"))?,
+                )
+                .await?,
+            Purpose::Support,
+            person,
+        )
+        .await?;
+    let hidden: Vec<String> = confidant_core::field::PersonField::ALL
+        .into_iter()
+        .filter(|f| {
+            !matches!(
+                f,
+                confidant_core::field::PersonField::GivenName
+                    | confidant_core::field::PersonField::Postcode
+            )
+        })
+        .filter_map(|f| whole.get(f).map(str::to_owned))
+        .filter(|v| v.len() >= 6)
+        .collect();
+    assert!(
+        !hidden.is_empty(),
+        "the record has fields beyond what was referred"
+    );
+    for (method, body) in [(Method::GET, None), (Method::PATCH, Some("{}"))] {
+        let (status, text) = send(call(
+            method.clone(),
+            format!("/api/v1/people/{person}"),
+            body,
+        )?)
+        .await?;
+        assert_eq!(status, StatusCode::OK, "{method} {text}");
+        assert!(
+            text.contains(
+                whole
+                    .get(confidant_core::field::PersonField::GivenName)
+                    .unwrap_or("?")
+            ),
+            "{method}: the referred name is there"
+        );
+        for value in &hidden {
+            assert!(
+                !text.contains(value.as_str()),
+                "{method}: an unreferred field leaked"
+            );
+        }
+    }
+    // Changing a field that was not referred is refused, and changes nothing.
+    let (status, _) = send(call(
+        Method::PATCH,
+        format!("/api/v1/people/{person}"),
+        Some(r#"{"family_name":"Overwritten"}"#),
+    )?)
+    .await?;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Entries that were not referred do not exist for them; nor does the rest of the record.
+    let (status, text) = send(call(
+        Method::GET,
+        format!("/api/v1/people/{person}/entries"),
+        None,
+    )?)
+    .await?;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        !text.contains("appointment"),
+        "an unreferred note is listed: {text}"
+    );
+    // Nor may they change an entry that was not referred (the person's note).
+    let notes = world
+        .confidant
+        .entries(
+            &world
+                .confidant
+                .actor_for(
+                    &world
+                        .confidant
+                        .staff_by_handle("worker.a")
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("no worker"))?,
+                )
+                .await?,
+            Purpose::Support,
+            person,
+            &[],
+        )
+        .await?;
+    let note = notes.first().ok_or_else(|| anyhow::anyhow!("no note"))?.id;
+    let (status, text) = send(call(
+        Method::PATCH,
+        format!("/api/v1/people/{person}/entries/{note}"),
+        Some(r#"{"fields":{}}"#),
+    )?)
+    .await?;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{text}");
+    assert!(!text.contains("appointment"));
+    for path in [
+        "contact-preferences",
+        "consents",
+        "related",
+        "documents",
+        "cases",
+        "access-history",
+        "messages",
+    ] {
+        let (status, _) = send(call(
+            Method::GET,
+            format!("/api/v1/people/{person}/{path}"),
+            None,
+        )?)
+        .await?;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+    }
+    let (status, _) = send(call(
+        Method::PUT,
+        format!("/api/v1/people/{person}/contact-preferences"),
+        Some(r#"{"channels":{"phone":"refused"}}"#),
+    )?)
+    .await?;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_processors_worker_sees_and_changes_only_what_was_referred_on_sqlite()
+-> anyhow::Result<()> {
+    a_processors_worker_sees_and_changes_only_what_was_referred(TestBackend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_processors_worker_sees_and_changes_only_what_was_referred_on_postgres()
+-> anyhow::Result<()> {
+    a_processors_worker_sees_and_changes_only_what_was_referred(TestBackend::Postgres).await
 }

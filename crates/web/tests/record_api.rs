@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use confidant_core::Actor;
 use confidant_core::store::TokenScope;
-use confidant_testkit::{TestApp, TestBackend, TestDb, both_backends};
+use confidant_testkit::{TestApp, TestBackend, TestDb, both_backends, race};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use uuid::Uuid;
@@ -25,7 +25,7 @@ struct Api {
     /// A practitioner of service B.
     other_service: String,
     service_a: Uuid,
-    _db: TestDb,
+    db: TestDb,
 }
 
 /// An answer: status, headers and body.
@@ -84,7 +84,7 @@ impl Api {
             read_only,
             other_service,
             service_a,
-            _db: db,
+            db,
         })
     }
 
@@ -884,3 +884,45 @@ both_backends!(
         Ok(())
     }
 );
+
+both_backends!(
+    ten_concurrent_accepts_of_a_referral_answer_201_once_and_409_to_the_rest,
+    |backend| async move {
+        let api = Arc::new(Api::new(backend).await?);
+        let received = api
+            .expect(
+                Method::POST,
+                &format!("/services/{}/referrals", api.service_a),
+                json!({"source": "self", "fields": {"given_name": "Ivy", "family_name": "Raceway"}}),
+                StatusCode::CREATED,
+            )
+            .await?;
+        let accept = format!("/referrals/{}/accept", id(&received)?);
+        let tables = &["person", "case_episode", "data_key", "triage_event"];
+        let before = api.db.row_counts(tables).await?;
+        let answers = race(10, |_| {
+            let api = Arc::clone(&api);
+            let accept = accept.clone();
+            async move { api.call(Method::POST, &accept, Some(json!({}))).await }
+        })
+        .await?;
+        let mut created = 0;
+        for answer in answers {
+            let answer = answer?;
+            match answer.status {
+                StatusCode::CREATED => created += 1,
+                StatusCode::CONFLICT => assert_eq!(answer.json()?["error"], "conflict"),
+                other => anyhow::bail!("an accept answered {other}: {}", answer.text()),
+            }
+        }
+        assert_eq!(created, 1);
+        let after = api.db.row_counts(tables).await?;
+        for table in tables {
+            assert_eq!(after[table] - before[table], 1, "{table}");
+        }
+        Ok(())
+    }
+);
+
+#[path = "record_api/fuzz.rs"]
+mod fuzz;

@@ -358,9 +358,13 @@ pub async fn token_revoke<S: Store, C: Clock>(
     Form(form): Form<super::sign_in::CsrfOnlyForm>,
 ) -> Result<Response, PageError> {
     signed.check_csrf(&form.csrf)?;
-    state
+    // Someone else's token (or none) answers as one that does not exist: nothing was revoked.
+    if !state
         .confidant
         .revoke_token(signed.actor(), token_id)
-        .await?;
+        .await?
+    {
+        return Err(PageError::NotFound);
+    }
     Ok(Redirect::to("/account/tokens").into_response())
 }

@@ -42,13 +42,12 @@ pub mod review;
 pub mod share;
 pub mod sign_in;
 
+use crate::routing::{Routes, get, post};
 use askama::Template;
-use axum::Router;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use confidant_core::account::{Session, SessionState};
 use confidant_core::organisation::OrganisationError;
 use confidant_core::person::{PersonError, Violations};
@@ -57,8 +56,8 @@ use confidant_core::{Actor, Clock, Role};
 
 use crate::AppState;
 
-pub fn routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
-    Router::new()
+pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
+    Routes::new()
         .route("/", get(account::dashboard::<S, C>))
         .route("/admin/register", get(register::page::<S, C>))
         .route("/admin/register.csv", get(register::csv::<S, C>))
@@ -204,9 +203,9 @@ pub fn routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
 }
 
 /// Consent, sharing, disclosures and the recipient register (F4).
-fn sharing_routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
+fn sharing_routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
     let p = "/people/{person_id}";
-    Router::new()
+    Routes::new()
         .route(&format!("{p}/sharing"), get(consent::show::<S, C>))
         .route(
             &format!("{p}/sharing/consent"),
@@ -286,19 +285,19 @@ pub const UPLOAD_BODY_BYTES: usize = confidant_core::document::MAX_DOCUMENT_BYTE
 /// The pages that take a file upload. They take more than the application's small-body limit, so
 /// they are merged outside it (see [`crate::router`]) with their own; their GET pages live here too,
 /// because a path is routed in one place.
-pub fn upload_routes<S: Store, C: Clock>() -> Router<AppState<S, C>> {
-    Router::new()
+pub fn upload_routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
+    Routes::new()
         .route(
             "/people/{person_id}/documents",
             get(document::list::<S, C>)
                 .post(document::upload::<S, C>)
-                .layer(DefaultBodyLimit::max(UPLOAD_BODY_BYTES)),
+                .body_limit(UPLOAD_BODY_BYTES),
         )
         .route(
             "/people/{person_id}/photo",
             get(document::photo::<S, C>)
                 .post(document::photo_upload::<S, C>)
-                .layer(DefaultBodyLimit::max(UPLOAD_BODY_BYTES)),
+                .body_limit(UPLOAD_BODY_BYTES),
         )
 }
 
@@ -543,7 +542,11 @@ pub enum PageError {
 
 impl From<StoreError> for PageError {
     fn from(e: StoreError) -> Self {
-        PageError::Internal(e.to_string())
+        match e {
+            // A step another caller took first (or a duplicate): 409, never a 500.
+            StoreError::Conflict(what) => PageError::Conflict(what),
+            StoreError::Backend(_) => PageError::Internal(e.to_string()),
+        }
     }
 }
 
@@ -563,6 +566,7 @@ impl From<OrganisationError> for PageError {
     fn from(e: OrganisationError) -> Self {
         match e {
             OrganisationError::NotFound => PageError::NotFound,
+            OrganisationError::Conflict(what) => PageError::Conflict(what),
             other => PageError::Internal(other.to_string()),
         }
     }

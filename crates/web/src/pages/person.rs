@@ -15,7 +15,7 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use confidant_core::field::{FieldGroup, FieldSpec, PersonField, RecordKind, ValueKind};
-use confidant_core::person::{Person, PersonError, PersonInput};
+use confidant_core::person::{Person, PersonError, PersonInput, RecordView};
 use confidant_core::record::Entry;
 use confidant_core::store::{EntryStatus, Relationship, Store};
 use confidant_core::{Clock, Purpose, Role};
@@ -219,8 +219,8 @@ pub async fn show<S: Store, C: Clock>(
         if matches!(group, FieldGroup::Photo | FieldGroup::Children) {
             continue;
         }
-        let rows = PersonField::of_group(group)
-            .filter(|f| f.spec().kind != ValueKind::Document)
+        let rows: Vec<_> = PersonField::of_group(group)
+            .filter(|f| f.spec().kind != ValueKind::Document && person.shows(*f))
             .map(|f| {
                 let spec = f.spec();
                 (
@@ -231,6 +231,9 @@ pub async fn show<S: Store, C: Clock>(
                 )
             })
             .collect();
+        if rows.is_empty() {
+            continue;
+        }
         groups.push(GroupView {
             code: group.code(),
             label: group.label(),
@@ -251,9 +254,15 @@ pub async fn show<S: Store, C: Clock>(
         None => None,
     };
 
-    let related = c
-        .related_people(actor, purpose, person_id)
-        .await?
+    // A processor's worker sees only what their referrals sent: the fields above and the entries
+    // sent. The rest of the record is not theirs to see, not even its counts.
+    let whole = person.view == RecordView::Whole;
+    let related = if whole {
+        c.related_people(actor, purpose, person_id).await?
+    } else {
+        Vec::new()
+    };
+    let related = related
         .into_iter()
         .map(|r| {
             let name = [r.values.get("given_name"), r.values.get("family_name")]
@@ -282,9 +291,12 @@ pub async fn show<S: Store, C: Clock>(
         })
         .collect();
 
-    let cases = c
-        .cases(actor, purpose, person_id)
-        .await?
+    let cases = if whole {
+        c.cases(actor, purpose, person_id).await?
+    } else {
+        Vec::new()
+    };
+    let cases = cases
         .into_iter()
         .map(|case| CaseView {
             id: case.id.to_string(),
@@ -304,7 +316,11 @@ pub async fn show<S: Store, C: Clock>(
 
     let entries: Vec<Entry> = c.entries(actor, purpose, person_id, &[]).await?;
     let count = |kinds: &[RecordKind]| entries.iter().filter(|e| kinds.contains(&e.kind)).count();
-    let documents = c.documents(actor, purpose, person_id).await?;
+    let documents = if whole {
+        c.documents(actor, purpose, person_id).await?
+    } else {
+        Vec::new()
+    };
     let has_photo = documents.iter().any(|d| d.is_photo);
     let counts = vec![
         ("notes", "Case notes", count(&[RecordKind::Note])),
@@ -326,7 +342,11 @@ pub async fn show<S: Store, C: Clock>(
         ),
     ];
 
-    let events = c.access_history(actor, purpose, person_id, 20).await?;
+    let events = if whole {
+        c.access_history(actor, purpose, person_id, 20).await?
+    } else {
+        Vec::new()
+    };
     let history = events
         .iter()
         .map(|e| {
@@ -361,9 +381,11 @@ pub async fn show<S: Store, C: Clock>(
     })
 }
 
-/// The controls of a field group, with the stored values.
+/// The controls of a field group, with the stored values (of an existing record, only the fields
+/// its reader sees).
 fn group_fields(group: FieldGroup, person: Option<&Person>) -> Vec<FormField> {
     PersonField::of_group(group)
+        .filter(|f| person.is_none_or(|p| p.shows(*f)))
         .filter_map(|f| {
             let required = matches!(f, PersonField::GivenName | PersonField::FamilyName);
             let value = person.and_then(|p| p.get(f)).unwrap_or_default();
@@ -428,6 +450,9 @@ pub async fn edit_form<S: Store, C: Clock>(
     let person = read(&state, &signed, person_id).await?;
     let group = editable_group(&state, &person, &group).await?;
     let fields = group_fields(group, Some(&person));
+    if fields.is_empty() {
+        return Err(PageError::NotFound);
+    }
     render(&edit_page(
         &signed,
         person_id,
@@ -448,6 +473,9 @@ pub async fn edit_submit<S: Store, C: Clock>(
     let before = read(&state, &signed, person_id).await?;
     let group = editable_group(&state, &before, &group).await?;
     let mut fields = group_fields(group, Some(&before));
+    if fields.is_empty() {
+        return Err(PageError::NotFound);
+    }
     let mut input = PersonInput::new();
     for field in &fields {
         input.set_code(&field.name, posted_value(field, &form));

@@ -796,14 +796,10 @@ pub async fn review_decide<S: Store, C: Clock>(
         "escalated" => true,
         _ => return Err(PageError::Forbidden("Choose to sign off or to escalate.")),
     };
-    match state
+    // Reviewed already (by a racing reviewer, say): 409, this decision was not recorded.
+    state
         .confidant
         .review_disclosure(signed.actor(), disclosure_id, escalate)
-        .await
-    {
-        Ok(()) | Err(PersonError::Conflict(_)) => {
-            Ok(Redirect::to("/admin/disclosures/review").into_response())
-        }
-        Err(e) => Err(e.into()),
-    }
+        .await?;
+    Ok(Redirect::to("/admin/disclosures/review").into_response())
 }

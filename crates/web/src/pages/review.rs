@@ -126,12 +126,11 @@ pub async fn decide<S: Store, C: Clock>(
         .review_break_glass(signed.actor(), grant_id, decision, &form.note)
         .await
     {
-        Ok(()) | Err(PersonError::Conflict(_)) => {
-            Ok(Redirect::to("/break-glass/review").into_response())
-        }
+        Ok(()) => Ok(Redirect::to("/break-glass/review").into_response()),
         Err(PersonError::Invalid(_)) => Err(PageError::Forbidden(
             "The note must be at most 1000 characters, without control characters.",
         )),
+        // Reviewed already (by a racing reviewer, say): 409, this decision was not recorded.
         Err(e) => Err(e.into()),
     }
 }
