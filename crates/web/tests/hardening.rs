@@ -1,7 +1,3 @@
-#![allow(
-    dead_code,
-    reason = "helpers for the hardening tests still being written"
-)]
 //! The edges of the HTTP surface, hardened (issue 12, findings 2, 5, 6 and 7), each through the real
 //! router in-process on SQLite and PostgreSQL:
 //! - break-the-glass and read-only tokens cannot export a record;
