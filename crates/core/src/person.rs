@@ -25,6 +25,7 @@ use crate::identifier::{
 };
 use crate::name_index::{self, GramDigest};
 use crate::organisation::micros;
+use crate::sharing::Referred;
 use crate::store::{
     ChangeStamp, FieldChange, IndexChange, SealedPerson, ServiceConfig, Store, StoreError,
     WrappedDataKey,
@@ -452,6 +453,20 @@ impl fmt::Debug for Person {
     }
 }
 
+/// What a reader may see of an opened record: a processor's worker (`referred` is what their live
+/// referrals sent) only those fields. Every answer that carries a person's fields (reads and the
+/// answers to writes) goes through here.
+fn project(referred: Option<&Referred>, mut person: Person) -> Person {
+    if let Some(referred) = referred {
+        person
+            .values
+            .retain(|field, _| referred.fields.contains(field));
+        person.view = RecordView::Referred;
+        person.referred = referred.fields.clone();
+    }
+    person
+}
+
 pub(crate) fn from_micros(m: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(m) * 1000)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
@@ -808,21 +823,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     ) -> Result<Person, PersonError> {
         let (sealed, wrapped, permit) = self.read_sealed(actor, purpose, person_id).await?;
         let person = self.open_person(&sealed, &wrapped)?;
-        self.project(&permit, person).await
-    }
-
-    /// What the permit's holder may see of an opened record: a processor's worker only the fields
-    /// their live referrals sent. Every answer that carries a person's fields (reads and the answers
-    /// to writes) goes through here.
-    async fn project(&self, permit: &Permit, mut person: Person) -> Result<Person, PersonError> {
-        if let Some(referred) = self.referred_scope(permit, person.id).await? {
-            person
-                .values
-                .retain(|field, _| referred.fields.contains(field));
-            person.view = RecordView::Referred;
-            person.referred = referred.fields;
-        }
-        Ok(person)
+        let referred = self.referred_scope(&permit, person_id).await?;
+        Ok(project(referred.as_ref(), person))
     }
 
     /// The audited read both `read_person` and `update_person` start with.
@@ -882,7 +884,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let changes =
             parse_input(input, now.date(), false, &groups).map_err(PersonError::Invalid)?;
         // A processor's worker changes only the fields referred to their processor.
-        if let Some(referred) = self.referred_scope(&permit, person_id).await?
+        let referred = self.referred_scope(&permit, person_id).await?;
+        if let Some(referred) = &referred
             && changes
                 .iter()
                 .any(|(field, _)| !referred.fields.contains(field))
@@ -895,7 +898,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let (sealed, wrapped, _) = self.read_sealed(actor, purpose, person_id).await?;
         let before = self.open_person(&sealed, &wrapped)?;
         if changes.is_empty() {
-            return self.project(&permit, before).await;
+            return Ok(project(referred.as_ref(), before));
         }
         // Stored values were valid when written; parsing them again gives their index forms. A date of
         // birth is checked against the later of today and the record's creation day.
@@ -939,7 +942,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             }
         }
         if field_changes.is_empty() {
-            return self.project(&permit, before).await;
+            return Ok(project(referred.as_ref(), before));
         }
         let indexes = self.digests(index_sources(&current));
         let names_changed = field_changes
@@ -971,7 +974,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             values: current.into_iter().map(|(f, c)| (f, c.stored)).collect(),
             ..before
         };
-        self.project(&permit, after).await
+        Ok(project(referred.as_ref(), after))
     }
 
     /// One page of a service's people with their names, ordered by id: up to `limit` people within the

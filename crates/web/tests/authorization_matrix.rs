@@ -1140,22 +1140,19 @@ async fn a_processors_worker_sees_and_changes_only_what_was_referred(
         }
     };
     // What the worker may see, and the rest of the record, as its own service reads it.
-    let whole = world
+    let own_service = world
         .confidant
-        .read_person(
+        .actor_for(
             &world
                 .confidant
-                .actor_for(
-                    &world
-                        .confidant
-                        .staff_by_handle("worker.a")
-                        .await?
-                        .ok_or_else(|| anyhow::anyhow!("no worker"))?,
-                )
-                .await?,
-            Purpose::Support,
-            person,
+                .staff_by_handle("worker.a")
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no worker"))?,
         )
+        .await?;
+    let whole = world
+        .confidant
+        .read_person(&own_service, Purpose::Support, person)
         .await?;
     let hidden: Vec<String> = confidant_core::field::PersonField::ALL
         .into_iter()
@@ -1219,21 +1216,7 @@ async fn a_processors_worker_sees_and_changes_only_what_was_referred(
     // Nor may they change an entry that was not referred (the person's note).
     let notes = world
         .confidant
-        .entries(
-            &world
-                .confidant
-                .actor_for(
-                    &world
-                        .confidant
-                        .staff_by_handle("worker.a")
-                        .await?
-                        .ok_or_else(|| anyhow::anyhow!("no worker"))?,
-                )
-                .await?,
-            Purpose::Support,
-            person,
-            &[],
-        )
+        .entries(&own_service, Purpose::Support, person, &[])
         .await?;
     let note = notes.first().ok_or_else(|| anyhow::anyhow!("no note"))?.id;
     let (status, text) = send(call(
