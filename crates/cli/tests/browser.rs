@@ -3,8 +3,9 @@
 //! service A), serves it with a 3-second idle timeout, and runs the browser-test harness's self-test
 //! and then `tests/browser/confidant.mjs` (Debian chromium, Playwright, axe) against it.
 //!
-//! Never skipped: `scripts/browser-deps` installs what is missing (chromium, the locked node
-//! packages), and if it cannot, the test fails with its output.
+//! Never skipped: `scripts/test` runs `scripts/browser-deps` first, which installs what is missing
+//! (chromium, the locked node packages); the test itself only checks (`--check`) and fails, saying
+//! what is missing, rather than install anything.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -170,7 +171,9 @@ fn node(root: &Path, script: &str, fixture: Option<&str>) -> anyhow::Result<Stri
 #[test]
 fn the_staff_pages_work_and_are_accessible_in_a_real_browser() -> anyhow::Result<()> {
     let root = repo_root();
+    // Installs nothing: scripts/test (and .ci/run) install what is missing before `cargo test`.
     let deps = Command::new(root.join("scripts/browser-deps"))
+        .arg("--check")
         .current_dir(&root)
         .stdin(Stdio::null())
         .output()?;

@@ -904,19 +904,22 @@ pub type FieldChange = (PersonField, Option<Vec<u8>>);
 /// One blind-index change: a new digest, or `None` to remove the index.
 pub type IndexChange = (IndexField, Option<[u8; 16]>);
 
-pub trait Store: Send + Sync + 'static {
-    // --- installation keys ---
+/// The installation's keys: the master key's id, the wrapped index key and every person's wrapped data key.
+pub trait KeyStore: Send + Sync + 'static {
     fn installation_keys(
         &self,
     ) -> impl Future<Output = Result<Option<InstallationKeys>, StoreError>> + Send;
+
     /// Records the installation's keys once; `Conflict` if already initialised.
     fn initialise_keys(
         &self,
         keys: &InstallationKeys,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     fn wrapped_data_keys(
         &self,
     ) -> impl Future<Output = Result<Vec<WrappedDataKey>, StoreError>> + Send;
+
     /// Replaces every wrapped key at once. `Conflict` unless the stored master key id is
     /// `old_master_key_id` and `rewrapped` covers every stored data key.
     fn rotate_master_key(
@@ -926,47 +929,59 @@ pub trait Store: Send + Sync + 'static {
         rewrapped: &[WrappedDataKey],
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
 
-    // --- organisations, services, staff ---
+/// Organisations, services, teams, staff accounts and their training.
+pub trait StaffStore: Send + Sync + 'static {
     fn create_organisation(
         &self,
         organisation: &Organisation,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     fn organisations(&self) -> impl Future<Output = Result<Vec<Organisation>, StoreError>> + Send;
+
     fn organisation(
         &self,
         id: Uuid,
     ) -> impl Future<Output = Result<Option<Organisation>, StoreError>> + Send;
+
     fn create_service(
         &self,
         service: &Service,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     fn service(&self, id: Uuid)
     -> impl Future<Output = Result<Option<Service>, StoreError>> + Send;
+
     fn services(
         &self,
         organisation_id: Uuid,
     ) -> impl Future<Output = Result<Vec<Service>, StoreError>> + Send;
+
     fn create_staff(
         &self,
         staff: &StaffRecord,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     fn staff_by_handle(
         &self,
         handle: &str,
     ) -> impl Future<Output = Result<Option<StaffRecord>, StoreError>> + Send;
+
     fn staff(
         &self,
         id: Uuid,
     ) -> impl Future<Output = Result<Option<StaffRecord>, StoreError>> + Send;
+
     /// Every member of an organisation's staff, disabled ones included, by handle.
     fn staff_of(
         &self,
         organisation_id: Uuid,
     ) -> impl Future<Output = Result<Vec<StaffRecord>, StoreError>> + Send;
+
     /// Disables an account: ends its sessions and revokes its tokens in the same transaction.
     /// `false` if it was already disabled or does not exist.
     fn disable_staff(
@@ -975,24 +990,30 @@ pub trait Store: Send + Sync + 'static {
         at_micros: i64,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     fn set_staff_team(
         &self,
         staff_id: Uuid,
         team_id: Option<Uuid>,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     fn create_team(
         &self,
         team: &Team,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     fn team(&self, id: Uuid) -> impl Future<Output = Result<Option<Team>, StoreError>> + Send;
+
     fn teams(&self, service_id: Uuid)
     -> impl Future<Output = Result<Vec<Team>, StoreError>> + Send;
+
     fn service_scope(
         &self,
         service_id: Uuid,
     ) -> impl Future<Output = Result<Option<AccessScope>, StoreError>> + Send;
+
     fn set_service_scope(
         &self,
         service_id: Uuid,
@@ -1000,11 +1021,35 @@ pub trait Store: Send + Sync + 'static {
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    // --- sign-in ---
+    fn add_training(
+        &self,
+        record: &TrainingRecord,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every training record of the staff of an organisation (or of one member when `staff_id` is
+    /// given), newest first.
+    fn training_records(
+        &self,
+        organisation_id: Uuid,
+        staff_id: Option<Uuid>,
+    ) -> impl Future<Output = Result<Vec<TrainingRecord>, StoreError>> + Send;
+
+    /// The kinds a member of staff holds unexpired at `now_micros`.
+    fn current_training(
+        &self,
+        staff_id: Uuid,
+        now_micros: i64,
+    ) -> impl Future<Output = Result<Vec<TrainingKind>, StoreError>> + Send;
+}
+
+/// Signing in: credentials, the lock-out throttle, recovery codes, sessions and API tokens.
+pub trait AccountStore: Send + Sync + 'static {
     fn credential(
         &self,
         staff_id: Uuid,
     ) -> impl Future<Output = Result<Option<Credential>, StoreError>> + Send;
+
     /// Writes the whole credential row (insert or replace), optionally a new data key for the staff
     /// member (sealing their TOTP secret) and a change of recovery codes, with the audit event.
     fn save_credential(
@@ -1014,11 +1059,13 @@ pub trait Store: Send + Sync + 'static {
         recovery: &RecoveryCodes,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Failed sign-ins under a user name with no usable account: (failures, locked until).
     fn sign_in_throttle(
         &self,
         handle_digest: &[u8; 32],
     ) -> impl Future<Output = Result<Option<(i64, Option<i64>)>, StoreError>> + Send;
+
     /// Counts one more failed sign-in under a user name with no usable account, atomically, and sets
     /// the lock `lock_after` gives for the new count (never shortening one in force), with the audit
     /// event. Returns the lock's end, if any.
@@ -1029,6 +1076,7 @@ pub trait Store: Send + Sync + 'static {
         lock_after: &(dyn Fn(i64) -> Option<i64> + Sync),
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
+
     /// Counts one failed step against an account atomically (parallel failures all count) and sets
     /// the lock `lock_after` gives for the new count, never shortening one in force. Appends
     /// `failure`, or `lockout` when a lock is set. Returns the lock's end, if any.
@@ -1040,6 +1088,7 @@ pub trait Store: Send + Sync + 'static {
         failure: &AuditDraft,
         lockout: &AuditDraft,
     ) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
+
     /// Records a passed second factor and clears the failure count. With a TOTP `step`, only if it is
     /// later than the last step used: `false` (nothing written) for a replayed code.
     fn second_factor_passed(
@@ -1049,6 +1098,7 @@ pub trait Store: Send + Sync + 'static {
         at_micros: i64,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Confirms a pending two-factor enrolment with its first step, clears the failure count and
     /// replaces the recovery codes; `false` (nothing written) if it was already confirmed.
     fn confirm_enrolment(
@@ -1059,6 +1109,7 @@ pub trait Store: Send + Sync + 'static {
         recovery_codes: &[[u8; 32]],
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Marks an unused recovery code used; `false` if there is no such unused code.
     fn use_recovery_code(
         &self,
@@ -1067,17 +1118,18 @@ pub trait Store: Send + Sync + 'static {
         at_micros: i64,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     fn unused_recovery_codes(
         &self,
         staff_id: Uuid,
     ) -> impl Future<Output = Result<i64, StoreError>> + Send;
+
     /// The live data key of an owner (a member of staff here), if any.
     fn data_key(
         &self,
         owner_id: Uuid,
     ) -> impl Future<Output = Result<Option<WrappedDataKey>, StoreError>> + Send;
 
-    // --- sessions ---
     /// Creates a session; if `replaces` is given, that session ends in the same transaction (a new
     /// token at every step of sign-in, so a token seen before sign-in is worth nothing after), and
     /// `Conflict` if it had already ended.
@@ -1087,16 +1139,19 @@ pub trait Store: Send + Sync + 'static {
         replaces: Option<Uuid>,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     fn session_by_token(
         &self,
         token_hash: &[u8; 32],
     ) -> impl Future<Output = Result<Option<SessionRecord>, StoreError>> + Send;
+
     /// Records activity (not audited: it is not an access to personal data).
     fn touch_session(
         &self,
         session_id: Uuid,
         at_micros: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Records a fresh password check (unlock after idling, re-authentication).
     fn reauthenticate_session(
         &self,
@@ -1104,6 +1159,7 @@ pub trait Store: Send + Sync + 'static {
         at_micros: i64,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     fn end_session(
         &self,
         session_id: Uuid,
@@ -1111,6 +1167,7 @@ pub trait Store: Send + Sync + 'static {
         reason: &'static str,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Ends every live session of a member of staff but `except` (the one making the change, if
     /// any) and revokes every API token of theirs, in one transaction: what follows a password or
     /// second factor changing hands. Returns how many sessions ended.
@@ -1122,28 +1179,31 @@ pub trait Store: Send + Sync + 'static {
         reason: &'static str,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
     fn live_sessions_of(
         &self,
         staff_id: Uuid,
         now_micros: i64,
     ) -> impl Future<Output = Result<i64, StoreError>> + Send;
 
-    // --- API tokens ---
     fn issue_token(
         &self,
         token: &ApiTokenRecord,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// A live (unexpired, unrevoked) token and its enabled owner.
     fn token_owner(
         &self,
         token_hash: &[u8; 32],
         now_micros: i64,
     ) -> impl Future<Output = Result<Option<(ApiTokenRecord, StaffRecord)>, StoreError>> + Send;
+
     fn tokens_of(
         &self,
         staff_id: Uuid,
     ) -> impl Future<Output = Result<Vec<ApiTokenRecord>, StoreError>> + Send;
+
     /// Revokes one of `staff_id`'s tokens; `false` if there was no such live token.
     fn revoke_token(
         &self,
@@ -1152,33 +1212,16 @@ pub trait Store: Send + Sync + 'static {
         at_micros: i64,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
 
-    // --- training ---
-    fn add_training(
-        &self,
-        record: &TrainingRecord,
-        audit: &AuditDraft,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Every training record of the staff of an organisation (or of one member when `staff_id` is
-    /// given), newest first.
-    fn training_records(
-        &self,
-        organisation_id: Uuid,
-        staff_id: Option<Uuid>,
-    ) -> impl Future<Output = Result<Vec<TrainingRecord>, StoreError>> + Send;
-    /// The kinds a member of staff holds unexpired at `now_micros`.
-    fn current_training(
-        &self,
-        staff_id: Uuid,
-        now_micros: i64,
-    ) -> impl Future<Output = Result<Vec<TrainingKind>, StoreError>> + Send;
-
-    // --- access grants ---
+/// Access grants: break-the-glass, a trustee's matter, a processor's referral.
+pub trait GrantStore: Send + Sync + 'static {
     fn create_grant(
         &self,
         grant: &GrantRecord,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// The kinds of unrevoked grants `staff_id` holds on `person_id` at `now_micros`.
     fn live_grants(
         &self,
@@ -1186,10 +1229,12 @@ pub trait Store: Send + Sync + 'static {
         person_id: Uuid,
         now_micros: i64,
     ) -> impl Future<Output = Result<Vec<Grant>, StoreError>> + Send;
+
     fn grant(
         &self,
         id: Uuid,
     ) -> impl Future<Output = Result<Option<GrantRecord>, StoreError>> + Send;
+
     /// An organisation's grants of one kind, newest first; only pending reviews if `pending_only`.
     fn grants_of(
         &self,
@@ -1198,6 +1243,7 @@ pub trait Store: Send + Sync + 'static {
         pending_only: bool,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<GrantRecord>, StoreError>> + Send;
+
     /// Records a review decision on a pending grant (an escalation also ends the access at once);
     /// `false` if it is not pending any more.
     fn review_grant(
@@ -1209,12 +1255,15 @@ pub trait Store: Send + Sync + 'static {
         note: Option<&[u8]>,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
 
-    // --- people ---
+/// People: their sealed fields, blind indexes, name grams, placement and keys, and each service's configuration.
+pub trait PersonStore: Send + Sync + 'static {
     fn placement(
         &self,
         person_id: Uuid,
     ) -> impl Future<Output = Result<Option<Placement>, StoreError>> + Send;
+
     /// Puts a person in a team and/or gives them a key worker (`None` clears).
     fn assign_person(
         &self,
@@ -1223,6 +1272,7 @@ pub trait Store: Send + Sync + 'static {
         key_worker_id: Option<Uuid>,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     fn create_person(
         &self,
         person: &SealedPerson,
@@ -1230,6 +1280,7 @@ pub trait Store: Send + Sync + 'static {
         key: &WrappedDataKey,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// The record and its live data key; `None` if there is no record or its key was destroyed (then
     /// nothing is written).
     fn read_person(
@@ -1237,6 +1288,7 @@ pub trait Store: Send + Sync + 'static {
         person_id: Uuid,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<Option<(SealedPerson, WrappedDataKey)>, StoreError>> + Send;
+
     /// Applies field, index and (when given) name-gram changes, keeping each replaced or removed
     /// value (still sealed) in the correction history with `stamp`; `false` (and nothing written) if the record is gone, and
     /// `Conflict` if its `updated_at` is no longer `expected_updated_at_micros`.
@@ -1251,6 +1303,7 @@ pub trait Store: Send + Sync + 'static {
         stamp: &ChangeStamp,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// The people of a service holding every one of `grams` (name search candidates), ordered by
     /// id, at most `limit`, with only `fields` filled.
     fn search_people_by_grams(
@@ -1261,6 +1314,7 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<Vec<(SealedPerson, WrappedDataKey)>, StoreError>> + Send;
+
     /// One page of a service's people (ordered by id, after `after`), with only `fields` filled.
     fn list_people(
         &self,
@@ -1270,6 +1324,7 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<Vec<(SealedPerson, WrappedDataKey)>, StoreError>> + Send;
+
     /// Ids of a service's people whose blind index `field` equals `digest`.
     fn find_people(
         &self,
@@ -1278,6 +1333,7 @@ pub trait Store: Send + Sync + 'static {
         digest: &[u8; 16],
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<Vec<Uuid>, StoreError>> + Send;
+
     /// Destroys every data key of the person (crypto-shredding), their blind indexes and name
     /// grams; the sealed values stay behind, unreadable. `false` if there was nothing to destroy.
     fn destroy_person_key(
@@ -1286,18 +1342,20 @@ pub trait Store: Send + Sync + 'static {
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    // --- service configuration ---
     fn service_config(
         &self,
         service_id: Uuid,
     ) -> impl Future<Output = Result<Option<ServiceConfig>, StoreError>> + Send;
+
     fn set_service_config(
         &self,
         config: &ServiceConfig,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
 
-    // --- corrections ---
+/// The rest of a person's record: corrections, related people, cases, entries and documents.
+pub trait RecordStore: Send + Sync + 'static {
     /// Earlier values of a record's sealed fields (a person's, or an entry's), oldest first.
     fn field_history(
         &self,
@@ -1305,7 +1363,6 @@ pub trait Store: Send + Sync + 'static {
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<Vec<FieldVersion>, StoreError>> + Send;
 
-    // --- related people ---
     fn add_related(
         &self,
         related: &RelatedRecord,
@@ -1313,6 +1370,7 @@ pub trait Store: Send + Sync + 'static {
         key: &WrappedDataKey,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// A person's related people with their fields and live keys.
     fn related_of(
         &self,
@@ -1320,6 +1378,7 @@ pub trait Store: Send + Sync + 'static {
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<Vec<(RelatedRecord, SealedFields, WrappedDataKey)>, StoreError>>
     + Send;
+
     /// Removes a related person from a record: their row, fields and key. `false` if there is none.
     fn remove_related(
         &self,
@@ -1327,13 +1386,106 @@ pub trait Store: Send + Sync + 'static {
         person_id: Uuid,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// The records in which `person_id` is linked as an alleged perpetrator (ids only).
     fn victims_of(
         &self,
         person_id: Uuid,
     ) -> impl Future<Output = Result<Vec<Uuid>, StoreError>> + Send;
 
-    // --- referrals ---
+    /// Opens a case; `Conflict` if the person already has an open case in the service.
+    fn open_case(
+        &self,
+        case: &CaseRecord,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Closes an open case; `false` if it is not open.
+    fn close_case(
+        &self,
+        case_id: Uuid,
+        reason: ClosureReason,
+        step: &ChangeStamp,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    fn case(
+        &self,
+        case_id: Uuid,
+    ) -> impl Future<Output = Result<Option<CaseRecord>, StoreError>> + Send;
+
+    /// A person's cases, newest first (metadata: ids, dates and codes), audited in the same
+    /// transaction.
+    fn cases_of(
+        &self,
+        person_id: Uuid,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<Vec<CaseRecord>, StoreError>> + Send;
+
+    fn create_entry(
+        &self,
+        entry: &EntryRecord,
+        fields: &SealedFields,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Changes an entry's status, due date and sealed fields, keeping each replaced value in the
+    /// history; `Conflict` if it changed since `expected_updated_at_micros`, `false` if it is gone.
+    #[allow(clippy::too_many_arguments)]
+    fn update_entry(
+        &self,
+        entry_id: Uuid,
+        status: Option<EntryStatus>,
+        due_at_micros: Option<i64>,
+        fields: &[SealedChange],
+        expected_updated_at_micros: i64,
+        stamp: &ChangeStamp,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// A person's entries of these kinds, newest first by `occurs_at`, with their sealed fields.
+    fn entries_of(
+        &self,
+        person_id: Uuid,
+        kinds: &[crate::field::RecordKind],
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<Vec<(EntryRecord, SealedFields)>, StoreError>> + Send;
+
+    /// Paper entries of a service that are still held (not destroyed), soonest due first (metadata).
+    fn paper_register(
+        &self,
+        service_id: Uuid,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<Vec<EntryRecord>, StoreError>> + Send;
+
+    /// Stores a document (or replaces the person's photo) with its sealed content, in one
+    /// transaction: there is never a partial one.
+    fn add_document(
+        &self,
+        document: &DocumentRecord,
+        content: &[u8],
+        fields: &SealedFields,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A person's documents (metadata and sealed fields; no content), newest first.
+    fn documents_of(
+        &self,
+        person_id: Uuid,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<Vec<(DocumentRecord, SealedFields)>, StoreError>> + Send;
+
+    /// One document of a person with its sealed content.
+    fn read_document(
+        &self,
+        document_id: Uuid,
+        person_id: Uuid,
+        audit: &AuditDraft,
+    ) -> impl Future<Output = Result<Option<(DocumentRecord, Vec<u8>)>, StoreError>> + Send;
+}
+
+/// Referrals into a service and their triage.
+pub trait ReferralStore: Send + Sync + 'static {
     fn create_referral(
         &self,
         referral: &ReferralRecord,
@@ -1342,11 +1494,13 @@ pub trait Store: Send + Sync + 'static {
         key: &WrappedDataKey,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// A referral's metadata (nothing identifying; not audited).
     fn referral(
         &self,
         referral_id: Uuid,
     ) -> impl Future<Output = Result<Option<ReferralRecord>, StoreError>> + Send;
+
     /// A service's referrals, newest first, with the fields named in `fields` and their live keys
     /// (none for an erased referral).
     fn referrals(
@@ -1359,6 +1513,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<
         Output = Result<Vec<(ReferralRecord, SealedFields, Option<WrappedDataKey>)>, StoreError>,
     > + Send;
+
     fn read_referral(
         &self,
         referral_id: Uuid,
@@ -1366,10 +1521,12 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<
         Output = Result<Option<(ReferralRecord, SealedFields, Option<WrappedDataKey>)>, StoreError>,
     > + Send;
+
     fn triage_events(
         &self,
         referral_id: Uuid,
     ) -> impl Future<Output = Result<Vec<TriageEvent>, StoreError>> + Send;
+
     /// Moves a referral from `from` to `to` (recording the step); `false` (nothing written) if it is
     /// no longer in `from` or `from` may not become `to` ([`TriageState::may_become`]): so of
     /// racing callers one moves it and the rest get `false`. Contact attempted sets the last contact; an outcome sets the decision
@@ -1382,6 +1539,7 @@ pub trait Store: Send + Sync + 'static {
         step: &ChangeStamp,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Accepts a referral still in `from`: creates the person (with their key and indexes) and opens
     /// their case, in one transaction. `false` (nothing written) if it moved meanwhile or `from` is
     /// not open: a referral is accepted once, however many callers race for it.
@@ -1397,6 +1555,7 @@ pub trait Store: Send + Sync + 'static {
         step: &ChangeStamp,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// People of a service and its open referrals with any of these blind-index digests: possible
     /// duplicates, found without decrypting anything. `except` leaves out the asking referral.
     fn duplicate_candidates(
@@ -1405,93 +1564,10 @@ pub trait Store: Send + Sync + 'static {
         digests: &[(IndexField, [u8; 16])],
         except: Option<Uuid>,
     ) -> impl Future<Output = Result<(Vec<Uuid>, Vec<Uuid>), StoreError>> + Send;
+}
 
-    // --- cases ---
-    /// Opens a case; `Conflict` if the person already has an open case in the service.
-    fn open_case(
-        &self,
-        case: &CaseRecord,
-        audit: &AuditDraft,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Closes an open case; `false` if it is not open.
-    fn close_case(
-        &self,
-        case_id: Uuid,
-        reason: ClosureReason,
-        step: &ChangeStamp,
-        audit: &AuditDraft,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    fn case(
-        &self,
-        case_id: Uuid,
-    ) -> impl Future<Output = Result<Option<CaseRecord>, StoreError>> + Send;
-    /// A person's cases, newest first (metadata: ids, dates and codes), audited in the same
-    /// transaction.
-    fn cases_of(
-        &self,
-        person_id: Uuid,
-        audit: &AuditDraft,
-    ) -> impl Future<Output = Result<Vec<CaseRecord>, StoreError>> + Send;
-
-    // --- entries: notes, plans, goals, appointments, paper ---
-    fn create_entry(
-        &self,
-        entry: &EntryRecord,
-        fields: &SealedFields,
-        audit: &AuditDraft,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Changes an entry's status, due date and sealed fields, keeping each replaced value in the
-    /// history; `Conflict` if it changed since `expected_updated_at_micros`, `false` if it is gone.
-    #[allow(clippy::too_many_arguments)]
-    fn update_entry(
-        &self,
-        entry_id: Uuid,
-        status: Option<EntryStatus>,
-        due_at_micros: Option<i64>,
-        fields: &[SealedChange],
-        expected_updated_at_micros: i64,
-        stamp: &ChangeStamp,
-        audit: &AuditDraft,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// A person's entries of these kinds, newest first by `occurs_at`, with their sealed fields.
-    fn entries_of(
-        &self,
-        person_id: Uuid,
-        kinds: &[crate::field::RecordKind],
-        audit: &AuditDraft,
-    ) -> impl Future<Output = Result<Vec<(EntryRecord, SealedFields)>, StoreError>> + Send;
-    /// Paper entries of a service that are still held (not destroyed), soonest due first (metadata).
-    fn paper_register(
-        &self,
-        service_id: Uuid,
-        audit: &AuditDraft,
-    ) -> impl Future<Output = Result<Vec<EntryRecord>, StoreError>> + Send;
-
-    // --- documents ---
-    /// Stores a document (or replaces the person's photo) with its sealed content, in one
-    /// transaction: there is never a partial one.
-    fn add_document(
-        &self,
-        document: &DocumentRecord,
-        content: &[u8],
-        fields: &SealedFields,
-        audit: &AuditDraft,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// A person's documents (metadata and sealed fields; no content), newest first.
-    fn documents_of(
-        &self,
-        person_id: Uuid,
-        audit: &AuditDraft,
-    ) -> impl Future<Output = Result<Vec<(DocumentRecord, SealedFields)>, StoreError>> + Send;
-    /// One document of a person with its sealed content.
-    fn read_document(
-        &self,
-        document_id: Uuid,
-        person_id: Uuid,
-        audit: &AuditDraft,
-    ) -> impl Future<Output = Result<Option<(DocumentRecord, Vec<u8>)>, StoreError>> + Send;
-
-    // --- sharing: the recipient register, consent, restrictions, the disclosure log ---
+/// The recipient register, consent, restrictions, approvals and the disclosure log.
+pub trait SharingStore: Send + Sync + 'static {
     /// Adds a recipient, or changes it (same id). A name already used in the organisation is a
     /// conflict.
     fn save_recipient(
@@ -1499,15 +1575,18 @@ pub trait Store: Send + Sync + 'static {
         recipient: &RecipientRecord,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     fn recipient(
         &self,
         id: Uuid,
     ) -> impl Future<Output = Result<Option<RecipientRecord>, StoreError>> + Send;
+
     /// The organisation's recipients, by name.
     fn recipients(
         &self,
         organisation_id: Uuid,
     ) -> impl Future<Output = Result<Vec<RecipientRecord>, StoreError>> + Send;
+
     /// Makes a processor's worker work for that processor (`None`: for none).
     fn set_staff_recipient(
         &self,
@@ -1515,31 +1594,37 @@ pub trait Store: Send + Sync + 'static {
         recipient_id: Option<Uuid>,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     fn staff_recipient(
         &self,
         staff_id: Uuid,
     ) -> impl Future<Output = Result<Option<Uuid>, StoreError>> + Send;
+
     /// Adds a consent purpose to a service's form; a code already used there is a conflict.
     fn add_consent_purpose(
         &self,
         purpose: &ConsentPurposeRecord,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     fn consent_purposes(
         &self,
         service_id: Uuid,
     ) -> impl Future<Output = Result<Vec<ConsentPurposeRecord>, StoreError>> + Send;
+
     /// Appends a consent decision (the history is never changed).
     fn add_consent(
         &self,
         consent: &ConsentRecord,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// A person's consent history, oldest first.
     fn consents_of(
         &self,
         person_id: Uuid,
     ) -> impl Future<Output = Result<Vec<ConsentRecord>, StoreError>> + Send;
+
     /// Records a restriction or upheld objection; `Conflict` if one of that kind is already in force
     /// for the person (so of racing callers one records it).
     fn add_restriction(
@@ -1547,6 +1632,7 @@ pub trait Store: Send + Sync + 'static {
         restriction: &RestrictionRecord,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Lifts a live restriction of this person; false if there is none with that id.
     fn lift_restriction(
         &self,
@@ -1556,10 +1642,12 @@ pub trait Store: Send + Sync + 'static {
         at_micros: i64,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     fn restrictions_of(
         &self,
         person_id: Uuid,
     ) -> impl Future<Output = Result<Vec<RestrictionRecord>, StoreError>> + Send;
+
     /// Saves a request for approval with its sealed justification.
     fn create_approval(
         &self,
@@ -1567,6 +1655,7 @@ pub trait Store: Send + Sync + 'static {
         justification: &SealedFields,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Decides a pending request; false if it is not this person's or not pending.
     fn decide_approval(
         &self,
@@ -1577,15 +1666,18 @@ pub trait Store: Send + Sync + 'static {
         at_micros: i64,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     fn approval(
         &self,
         id: Uuid,
     ) -> impl Future<Output = Result<Option<(ApprovalRecord, SealedFields)>, StoreError>> + Send;
+
     /// A person's approval requests, newest first.
     fn approvals_of(
         &self,
         person_id: Uuid,
     ) -> impl Future<Output = Result<Vec<ApprovalRecord>, StoreError>> + Send;
+
     /// Writes a disclosure, what it contained, its sealed package and reasons, the processor's
     /// grant it opens (if any) and its audit event, in one transaction. An approval it uses is
     /// marked used in the same transaction; an approval already used is a conflict, and so is a
@@ -1599,21 +1691,25 @@ pub trait Store: Send + Sync + 'static {
         grant: Option<&GrantRecord>,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// A person's disclosures, newest first.
     fn disclosures_of(
         &self,
         person_id: Uuid,
     ) -> impl Future<Output = Result<Vec<DisclosureRecord>, StoreError>> + Send;
+
     /// A recipient's disclosures, newest first.
     fn disclosures_to(
         &self,
         recipient_id: Uuid,
     ) -> impl Future<Output = Result<Vec<DisclosureRecord>, StoreError>> + Send;
+
     /// Disclosures flagged for review (emergencies) in an organisation, oldest first.
     fn disclosures_to_review(
         &self,
         organisation_id: Uuid,
     ) -> impl Future<Output = Result<Vec<DisclosureRecord>, StoreError>> + Send;
+
     /// One disclosure with its items and its sealed package and reasons.
     fn disclosure(
         &self,
@@ -1621,6 +1717,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<
         Output = Result<Option<(DisclosureRecord, Vec<DisclosedItem>, SealedFields)>, StoreError>,
     > + Send;
+
     /// Ends a processor's referral: the disclosure's `ended_at` and its grant's revocation.
     fn end_disclosure(
         &self,
@@ -1629,6 +1726,7 @@ pub trait Store: Send + Sync + 'static {
         at_micros: i64,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Signs off (or escalates) a disclosure flagged for review.
     fn review_disclosure(
         &self,
@@ -1637,6 +1735,7 @@ pub trait Store: Send + Sync + 'static {
         reviewed_by: &str,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// The ids of a person's entries of these kinds, each with whether it is flagged as
     /// identifying a complainant or as could cause serious harm (no values: for checking a share).
     fn entry_flags(
@@ -1644,6 +1743,7 @@ pub trait Store: Send + Sync + 'static {
         person_id: Uuid,
         kinds: &[crate::field::RecordKind],
     ) -> impl Future<Output = Result<Vec<(Uuid, bool)>, StoreError>> + Send;
+
     /// The recipients that received any of these fields of the person (any of their data at all
     /// when `fields` is empty), from the disclosure log.
     fn recipients_of(
@@ -1651,7 +1751,10 @@ pub trait Store: Send + Sync + 'static {
         person_id: Uuid,
         fields: &[&str],
     ) -> impl Future<Output = Result<Vec<Uuid>, StoreError>> + Send;
-    // --- contact preferences and messages ---
+}
+
+/// Contact preferences and the message outbox.
+pub trait ContactStore: Send + Sync + 'static {
     /// Records a new set of contact preferences (a new row; earlier ones stay) with its sealed code
     /// word, if any.
     fn set_contact_preferences(
@@ -1660,12 +1763,14 @@ pub trait Store: Send + Sync + 'static {
         fields: &SealedFields,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// The person's current preferences: codes and flags only, nothing sealed (not audited, like
     /// [`Store::placement`]; the checks that use it are part of an audited action).
     fn contact_preferences(
         &self,
         person_id: Uuid,
     ) -> impl Future<Output = Result<Option<crate::contact::ContactPreferenceRecord>, StoreError>> + Send;
+
     /// Every set of the person's preferences with its sealed fields, newest first.
     fn contact_preference_history(
         &self,
@@ -1674,6 +1779,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<
         Output = Result<Vec<(crate::contact::ContactPreferenceRecord, SealedFields)>, StoreError>,
     > + Send;
+
     /// Puts a message in the outbox with its sealed address and body.
     fn queue_message(
         &self,
@@ -1681,6 +1787,7 @@ pub trait Store: Send + Sync + 'static {
         fields: &SealedFields,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// A person's messages with their delivery log (oldest attempt first), newest message first.
     fn messages_of(
         &self,
@@ -1695,6 +1802,7 @@ pub trait Store: Send + Sync + 'static {
             StoreError,
         >,
     > + Send;
+
     /// Messages due for an attempt at `now_micros` (queued ones; also texts waiting for a transport
     /// when `texts_sendable`), oldest first, at most `limit`. Ids and codes only.
     fn due_messages(
@@ -1703,6 +1811,7 @@ pub trait Store: Send + Sync + 'static {
         texts_sendable: bool,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<crate::message::MessageRecord>, StoreError>> + Send;
+
     /// Claims a due message for one attempt (pushes its next attempt to `lease_until_micros`) if it
     /// still has `expected_attempts`, and gives its sealed address and body; `None` if another
     /// sender got there first or it is no longer due.
@@ -1713,6 +1822,7 @@ pub trait Store: Send + Sync + 'static {
         now_micros: i64,
         lease_until_micros: i64,
     ) -> impl Future<Output = Result<Option<SealedFields>, StoreError>> + Send;
+
     /// Logs one attempt (numbered after the last one logged) and moves the message to `state` with `attempts` counted.
     fn record_attempt(
         &self,
@@ -1723,48 +1833,72 @@ pub trait Store: Send + Sync + 'static {
         finished_at_micros: Option<i64>,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
 
-    // --- privacy notices ---
+/// Published privacy notices.
+pub trait NoticeStore: Send + Sync + 'static {
     /// A service's notice versions, newest first.
     fn notice_versions(
         &self,
         service_code: &str,
     ) -> impl Future<Output = Result<Vec<NoticeVersion>, StoreError>> + Send;
+
     /// Publishes a new version; a version number already taken is a conflict.
     fn publish_notice(
         &self,
         version: &NoticeVersion,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// The ids of a service's people (no values): whom to tell of a new notice.
     fn people_ids_of_service(
         &self,
         service_id: Uuid,
     ) -> impl Future<Output = Result<Vec<Uuid>, StoreError>> + Send;
+}
 
-    // --- the audit chain ---
+/// The audit chain: appending, reading, verifying and checkpoints.
+pub trait AuditStore: Send + Sync + 'static {
     /// Appends a standalone event (a refusal, an attempt on something missing).
     fn append_audit(
         &self,
         audit: &AuditDraft,
     ) -> impl Future<Output = Result<AuditEvent, StoreError>> + Send;
+
     /// Events with `seq >= from_seq` in sequence order, at most `limit`.
     fn audit_events(
         &self,
         from_seq: i64,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<AuditEvent>, StoreError>> + Send;
+
     /// The head as recorded beside the chain (sequence number and hash), if any event exists. A head
     /// row that was deleted is a backend error here; verification reads [`Store::recorded_audit_head`].
     fn audit_head(&self) -> impl Future<Output = Result<Option<Checkpoint>, StoreError>> + Send;
+
     /// The head row as it is, a deleted one included, so that verification can give a verdict on it.
     fn recorded_audit_head(
         &self,
     ) -> impl Future<Output = Result<crate::audit::RecordedHead, StoreError>> + Send;
+
     /// Events about one person, newest first (for "who has seen this record").
     fn audit_events_for_subject(
         &self,
         subject_id: Uuid,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<AuditEvent>, StoreError>> + Send;
+}
+
+///
+/// It is the sum of the ports of each area, so an area asks for only what it needs.
+pub trait Store: KeyStore + StaffStore + AccountStore + GrantStore + PersonStore + RecordStore + ReferralStore + SharingStore + ContactStore + NoticeStore + AuditStore {}
+
+impl<T: KeyStore + StaffStore + AccountStore + GrantStore + PersonStore + RecordStore + ReferralStore + SharingStore + ContactStore + NoticeStore + AuditStore> Store for T {}
+
+/// Every port, for calling the store's methods on a concrete store (the command line, tests).
+pub mod prelude {
+    pub use super::{
+        AccountStore, AuditStore, ContactStore, GrantStore, KeyStore, NoticeStore, PersonStore,
+        RecordStore, ReferralStore, SharingStore, StaffStore, Store,
+    };
 }

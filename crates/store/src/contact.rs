@@ -2,6 +2,7 @@
 //! section. Rows hold ids, codes, flags and times; code words, addresses and bodies are sealed in
 //! `record_field` under the row's id.
 
+use super::*;
 use confidant_core::audit::AuditDraft;
 use confidant_core::contact::{Channel, ContactPreferenceRecord};
 use confidant_core::message::{
@@ -342,4 +343,94 @@ pub(crate) async fn record_attempt(
     .map_err(backend_error)?;
     append(&mut tx, audit).await?;
     commit(tx).await
+}
+
+impl ContactStore for SqlStore {
+    async fn set_contact_preferences(
+        &self,
+        preferences: &ContactPreferenceRecord,
+        fields: &SealedFields,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        contact::set_preferences(self, preferences, fields, audit).await
+    }
+
+    async fn contact_preferences(
+        &self,
+        person_id: Uuid,
+    ) -> Result<Option<ContactPreferenceRecord>, StoreError> {
+        contact::current_preferences(self, person_id).await
+    }
+
+    async fn contact_preference_history(
+        &self,
+        person_id: Uuid,
+        audit: &AuditDraft,
+    ) -> Result<Vec<(ContactPreferenceRecord, SealedFields)>, StoreError> {
+        contact::preference_history(self, person_id, audit).await
+    }
+
+    async fn queue_message(
+        &self,
+        message: &MessageRecord,
+        fields: &SealedFields,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        contact::queue_message(self, message, fields, audit).await
+    }
+
+    async fn messages_of(
+        &self,
+        person_id: Uuid,
+        audit: &AuditDraft,
+    ) -> Result<Vec<(MessageRecord, Vec<AttemptRecord>)>, StoreError> {
+        contact::messages_of(self, person_id, audit).await
+    }
+
+    async fn due_messages(
+        &self,
+        now_micros: i64,
+        texts_sendable: bool,
+        limit: u32,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        contact::due_messages(self, now_micros, texts_sendable, limit).await
+    }
+
+    async fn claim_message(
+        &self,
+        message_id: Uuid,
+        expected_attempts: i64,
+        now_micros: i64,
+        lease_until_micros: i64,
+    ) -> Result<Option<SealedFields>, StoreError> {
+        contact::claim_message(
+            self,
+            message_id,
+            expected_attempts,
+            now_micros,
+            lease_until_micros,
+        )
+        .await
+    }
+
+    async fn record_attempt(
+        &self,
+        attempt: &AttemptRecord,
+        state: MessageState,
+        attempts: i64,
+        next_attempt_at_micros: Option<i64>,
+        finished_at_micros: Option<i64>,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        contact::record_attempt(
+            self,
+            attempt,
+            state,
+            attempts,
+            next_attempt_at_micros,
+            finished_at_micros,
+            audit,
+        )
+        .await
+    }
 }

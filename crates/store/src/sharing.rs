@@ -1,6 +1,7 @@
 //! The sharing stores (migration 4): the recipient register, consent purposes and history,
 //! restrictions, second-person approvals and the disclosure log. Same SQL on both backends.
 
+use super::*;
 use confidant_core::audit::AuditDraft;
 use confidant_core::store::{
     ApprovalRecord, ApprovalState, Article9Condition, ConsentPurposeRecord, ConsentRecord,
@@ -805,4 +806,190 @@ pub(super) async fn entry_flags(
             ))
         })
         .collect()
+}
+
+impl SharingStore for SqlStore {
+    async fn save_recipient(
+        &self,
+        recipient: &RecipientRecord,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        sharing::save_recipient(self, recipient, audit).await
+    }
+
+    async fn recipient(&self, id: Uuid) -> Result<Option<RecipientRecord>, StoreError> {
+        sharing::recipient(self, id).await
+    }
+
+    async fn recipients(&self, organisation_id: Uuid) -> Result<Vec<RecipientRecord>, StoreError> {
+        sharing::recipients(self, organisation_id).await
+    }
+
+    async fn set_staff_recipient(
+        &self,
+        staff_id: Uuid,
+        recipient_id: Option<Uuid>,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        sharing::set_staff_recipient(self, staff_id, recipient_id, audit).await
+    }
+
+    async fn staff_recipient(&self, staff_id: Uuid) -> Result<Option<Uuid>, StoreError> {
+        sharing::staff_recipient(self, staff_id).await
+    }
+
+    async fn add_consent_purpose(
+        &self,
+        purpose: &ConsentPurposeRecord,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        sharing::add_consent_purpose(self, purpose, audit).await
+    }
+
+    async fn consent_purposes(
+        &self,
+        service_id: Uuid,
+    ) -> Result<Vec<ConsentPurposeRecord>, StoreError> {
+        sharing::consent_purposes(self, service_id).await
+    }
+
+    async fn add_consent(
+        &self,
+        consent: &ConsentRecord,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        sharing::add_consent(self, consent, audit).await
+    }
+
+    async fn consents_of(&self, person_id: Uuid) -> Result<Vec<ConsentRecord>, StoreError> {
+        sharing::consents_of(self, person_id).await
+    }
+
+    async fn add_restriction(
+        &self,
+        restriction: &RestrictionRecord,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        sharing::add_restriction(self, restriction, audit).await
+    }
+
+    async fn lift_restriction(
+        &self,
+        id: Uuid,
+        person_id: Uuid,
+        lifted_by: &str,
+        at_micros: i64,
+        audit: &AuditDraft,
+    ) -> Result<bool, StoreError> {
+        sharing::lift_restriction(self, id, person_id, lifted_by, at_micros, audit).await
+    }
+
+    async fn restrictions_of(&self, person_id: Uuid) -> Result<Vec<RestrictionRecord>, StoreError> {
+        sharing::restrictions_of(self, person_id).await
+    }
+
+    async fn create_approval(
+        &self,
+        approval: &ApprovalRecord,
+        justification: &SealedFields,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        sharing::create_approval(self, approval, justification, audit).await
+    }
+
+    async fn decide_approval(
+        &self,
+        id: Uuid,
+        person_id: Uuid,
+        state: ApprovalState,
+        decided_by: &str,
+        at_micros: i64,
+        audit: &AuditDraft,
+    ) -> Result<bool, StoreError> {
+        sharing::decide_approval(self, id, person_id, state, decided_by, at_micros, audit).await
+    }
+
+    async fn approval(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<(ApprovalRecord, SealedFields)>, StoreError> {
+        sharing::approval(self, id).await
+    }
+
+    async fn approvals_of(&self, person_id: Uuid) -> Result<Vec<ApprovalRecord>, StoreError> {
+        sharing::approvals_of(self, person_id).await
+    }
+
+    async fn record_disclosure(
+        &self,
+        expected: confidant_core::store::SharingState,
+        disclosure: &DisclosureRecord,
+        items: &[DisclosedItem],
+        sealed: &SealedFields,
+        grant: Option<&GrantRecord>,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        sharing::record_disclosure(self, expected, disclosure, items, sealed, grant, audit).await
+    }
+
+    async fn disclosures_of(&self, person_id: Uuid) -> Result<Vec<DisclosureRecord>, StoreError> {
+        sharing::disclosures_of(self, person_id).await
+    }
+
+    async fn disclosures_to(
+        &self,
+        recipient_id: Uuid,
+    ) -> Result<Vec<DisclosureRecord>, StoreError> {
+        sharing::disclosures_to(self, recipient_id).await
+    }
+
+    async fn disclosures_to_review(
+        &self,
+        organisation_id: Uuid,
+    ) -> Result<Vec<DisclosureRecord>, StoreError> {
+        sharing::disclosures_to_review(self, organisation_id).await
+    }
+
+    async fn disclosure(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<(DisclosureRecord, Vec<DisclosedItem>, SealedFields)>, StoreError> {
+        sharing::disclosure(self, id).await
+    }
+
+    async fn end_disclosure(
+        &self,
+        id: Uuid,
+        person_id: Uuid,
+        at_micros: i64,
+        audit: &AuditDraft,
+    ) -> Result<bool, StoreError> {
+        sharing::end_disclosure(self, id, person_id, at_micros, audit).await
+    }
+
+    async fn review_disclosure(
+        &self,
+        id: Uuid,
+        state: ReviewState,
+        reviewed_by: &str,
+        audit: &AuditDraft,
+    ) -> Result<bool, StoreError> {
+        sharing::review_disclosure(self, id, state, reviewed_by, audit).await
+    }
+
+    async fn entry_flags(
+        &self,
+        person_id: Uuid,
+        kinds: &[RecordKind],
+    ) -> Result<Vec<(Uuid, bool)>, StoreError> {
+        sharing::entry_flags(self, person_id, kinds).await
+    }
+
+    async fn recipients_of(
+        &self,
+        person_id: Uuid,
+        fields: &[&str],
+    ) -> Result<Vec<Uuid>, StoreError> {
+        sharing::recipients_of(self, person_id, fields).await
+    }
 }

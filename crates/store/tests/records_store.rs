@@ -35,7 +35,21 @@ macro_rules! delegate {
     };
 }
 
-impl Store for Recorder {
+impl KeyStore for Recorder {
+    delegate! {
+        installation_keys() -> Result<Option<InstallationKeys>, StoreError>;
+        initialise_keys(keys: &InstallationKeys) -> Result<(), StoreError>;
+        wrapped_data_keys() -> Result<Vec<WrappedDataKey>, StoreError>;
+        rotate_master_key(
+            old_master_key_id: &str,
+            keys: &InstallationKeys,
+            rewrapped: &[WrappedDataKey],
+            audit: &AuditDraft,
+        ) -> Result<(), StoreError>;
+    }
+}
+
+impl StaffStore for Recorder {
     async fn create_organisation(
         &self,
         organisation: &Organisation,
@@ -48,15 +62,6 @@ impl Store for Recorder {
     }
 
     delegate! {
-        installation_keys() -> Result<Option<InstallationKeys>, StoreError>;
-        initialise_keys(keys: &InstallationKeys) -> Result<(), StoreError>;
-        wrapped_data_keys() -> Result<Vec<WrappedDataKey>, StoreError>;
-        rotate_master_key(
-            old_master_key_id: &str,
-            keys: &InstallationKeys,
-            rewrapped: &[WrappedDataKey],
-            audit: &AuditDraft,
-        ) -> Result<(), StoreError>;
         organisations() -> Result<Vec<Organisation>, StoreError>;
         organisation(id: Uuid) -> Result<Option<Organisation>, StoreError>;
         create_service(service: &Service, audit: &AuditDraft) -> Result<(), StoreError>;
@@ -85,6 +90,17 @@ impl Store for Recorder {
             scope: AccessScope,
             audit: &AuditDraft,
         ) -> Result<(), StoreError>;
+        add_training(record: &TrainingRecord, audit: &AuditDraft) -> Result<(), StoreError>;
+        training_records(
+            organisation_id: Uuid,
+            staff_id: Option<Uuid>,
+        ) -> Result<Vec<TrainingRecord>, StoreError>;
+        current_training(staff_id: Uuid, now_micros: i64) -> Result<Vec<TrainingKind>, StoreError>;
+    }
+}
+
+impl AccountStore for Recorder {
+    delegate! {
         credential(staff_id: Uuid) -> Result<Option<Credential>, StoreError>;
         save_credential(
             credential: &Credential,
@@ -167,12 +183,11 @@ impl Store for Recorder {
             at_micros: i64,
             audit: &AuditDraft,
         ) -> Result<bool, StoreError>;
-        add_training(record: &TrainingRecord, audit: &AuditDraft) -> Result<(), StoreError>;
-        training_records(
-            organisation_id: Uuid,
-            staff_id: Option<Uuid>,
-        ) -> Result<Vec<TrainingRecord>, StoreError>;
-        current_training(staff_id: Uuid, now_micros: i64) -> Result<Vec<TrainingKind>, StoreError>;
+    }
+}
+
+impl GrantStore for Recorder {
+    delegate! {
         create_grant(grant: &GrantRecord, audit: &AuditDraft) -> Result<(), StoreError>;
         live_grants(
             staff_id: Uuid,
@@ -194,6 +209,11 @@ impl Store for Recorder {
             note: Option<&[u8]>,
             audit: &AuditDraft,
         ) -> Result<bool, StoreError>;
+    }
+}
+
+impl PersonStore for Recorder {
+    delegate! {
         placement(person_id: Uuid) -> Result<Option<Placement>, StoreError>;
         assign_person(
             person_id: Uuid,
@@ -243,6 +263,11 @@ impl Store for Recorder {
         destroy_person_key(person_id: Uuid, audit: &AuditDraft) -> Result<bool, StoreError>;
         service_config(service_id: Uuid) -> Result<Option<ServiceConfig>, StoreError>;
         set_service_config(config: &ServiceConfig, audit: &AuditDraft) -> Result<(), StoreError>;
+    }
+}
+
+impl RecordStore for Recorder {
+    delegate! {
         field_history(record_id: Uuid, audit: &AuditDraft) -> Result<Vec<FieldVersion>, StoreError>;
         add_related(
             related: &RelatedRecord,
@@ -260,48 +285,6 @@ impl Store for Recorder {
             audit: &AuditDraft,
         ) -> Result<bool, StoreError>;
         victims_of(person_id: Uuid) -> Result<Vec<Uuid>, StoreError>;
-        create_referral(
-            referral: &ReferralRecord,
-            fields: &SealedFields,
-            indexes: &[(IndexField, [u8; 16])],
-            key: &WrappedDataKey,
-            audit: &AuditDraft,
-        ) -> Result<(), StoreError>;
-        referral(referral_id: Uuid) -> Result<Option<ReferralRecord>, StoreError>;
-        referrals(
-            service_id: Uuid,
-            open_only: bool,
-            fields: &[&str],
-            limit: u32,
-            audit: &AuditDraft,
-        ) -> Result<Vec<(ReferralRecord, SealedFields, Option<WrappedDataKey>)>, StoreError>;
-        read_referral(
-            referral_id: Uuid,
-            audit: &AuditDraft,
-        ) -> Result<Option<(ReferralRecord, SealedFields, Option<WrappedDataKey>)>, StoreError>;
-        triage_events(referral_id: Uuid) -> Result<Vec<TriageEvent>, StoreError>;
-        move_referral(
-            referral_id: Uuid,
-            from: TriageState,
-            to: TriageState,
-            step: &ChangeStamp,
-            audit: &AuditDraft,
-        ) -> Result<bool, StoreError>;
-        accept_referral(
-            referral_id: Uuid,
-            from: TriageState,
-            person: &SealedPerson,
-            indexes: &[(IndexField, [u8; 16])],
-            key: &WrappedDataKey,
-            case: &CaseRecord,
-            step: &ChangeStamp,
-            audit: &AuditDraft,
-        ) -> Result<bool, StoreError>;
-        duplicate_candidates(
-            service_id: Uuid,
-            digests: &[(IndexField, [u8; 16])],
-            except: Option<Uuid>,
-        ) -> Result<(Vec<Uuid>, Vec<Uuid>), StoreError>;
         open_case(case: &CaseRecord, audit: &AuditDraft) -> Result<(), StoreError>;
         close_case(
             case_id: Uuid,
@@ -346,14 +329,58 @@ impl Store for Recorder {
             person_id: Uuid,
             audit: &AuditDraft,
         ) -> Result<Option<(DocumentRecord, Vec<u8>)>, StoreError>;
-        append_audit(audit: &AuditDraft) -> Result<AuditEvent, StoreError>;
-        audit_events(from_seq: i64, limit: u32) -> Result<Vec<AuditEvent>, StoreError>;
-        audit_head() -> Result<Option<Checkpoint>, StoreError>;
-        recorded_audit_head() -> Result<confidant_core::audit::RecordedHead, StoreError>;
-        audit_events_for_subject(
-            subject_id: Uuid,
+    }
+}
+
+impl ReferralStore for Recorder {
+    delegate! {
+        create_referral(
+            referral: &ReferralRecord,
+            fields: &SealedFields,
+            indexes: &[(IndexField, [u8; 16])],
+            key: &WrappedDataKey,
+            audit: &AuditDraft,
+        ) -> Result<(), StoreError>;
+        referral(referral_id: Uuid) -> Result<Option<ReferralRecord>, StoreError>;
+        referrals(
+            service_id: Uuid,
+            open_only: bool,
+            fields: &[&str],
             limit: u32,
-        ) -> Result<Vec<AuditEvent>, StoreError>;
+            audit: &AuditDraft,
+        ) -> Result<Vec<(ReferralRecord, SealedFields, Option<WrappedDataKey>)>, StoreError>;
+        read_referral(
+            referral_id: Uuid,
+            audit: &AuditDraft,
+        ) -> Result<Option<(ReferralRecord, SealedFields, Option<WrappedDataKey>)>, StoreError>;
+        triage_events(referral_id: Uuid) -> Result<Vec<TriageEvent>, StoreError>;
+        move_referral(
+            referral_id: Uuid,
+            from: TriageState,
+            to: TriageState,
+            step: &ChangeStamp,
+            audit: &AuditDraft,
+        ) -> Result<bool, StoreError>;
+        accept_referral(
+            referral_id: Uuid,
+            from: TriageState,
+            person: &SealedPerson,
+            indexes: &[(IndexField, [u8; 16])],
+            key: &WrappedDataKey,
+            case: &CaseRecord,
+            step: &ChangeStamp,
+            audit: &AuditDraft,
+        ) -> Result<bool, StoreError>;
+        duplicate_candidates(
+            service_id: Uuid,
+            digests: &[(IndexField, [u8; 16])],
+            except: Option<Uuid>,
+        ) -> Result<(Vec<Uuid>, Vec<Uuid>), StoreError>;
+    }
+}
+
+impl SharingStore for Recorder {
+    delegate! {
         save_recipient(recipient: &RecipientRecord, audit: &AuditDraft) -> Result<(), StoreError>;
         recipient(id: Uuid) -> Result<Option<RecipientRecord>, StoreError>;
         recipients(organisation_id: Uuid) -> Result<Vec<RecipientRecord>, StoreError>;
@@ -419,9 +446,11 @@ impl Store for Recorder {
         ) -> Result<bool, StoreError>;
         entry_flags(person_id: Uuid, kinds: &[RecordKind]) -> Result<Vec<(Uuid, bool)>, StoreError>;
         recipients_of(person_id: Uuid, fields: &[&str]) -> Result<Vec<Uuid>, StoreError>;
-        notice_versions(service_code: &str) -> Result<Vec<NoticeVersion>, StoreError>;
-        publish_notice(version: &NoticeVersion, audit: &AuditDraft) -> Result<(), StoreError>;
-        people_ids_of_service(service_id: Uuid) -> Result<Vec<Uuid>, StoreError>;
+    }
+}
+
+impl ContactStore for Recorder {
+    delegate! {
         set_contact_preferences(
             preferences: &confidant_core::contact::ContactPreferenceRecord,
             fields: &SealedFields,
@@ -465,6 +494,27 @@ impl Store for Recorder {
             finished_at_micros: Option<i64>,
             audit: &AuditDraft,
         ) -> Result<(), StoreError>;
+    }
+}
+
+impl NoticeStore for Recorder {
+    delegate! {
+        notice_versions(service_code: &str) -> Result<Vec<NoticeVersion>, StoreError>;
+        publish_notice(version: &NoticeVersion, audit: &AuditDraft) -> Result<(), StoreError>;
+        people_ids_of_service(service_id: Uuid) -> Result<Vec<Uuid>, StoreError>;
+    }
+}
+
+impl AuditStore for Recorder {
+    delegate! {
+        append_audit(audit: &AuditDraft) -> Result<AuditEvent, StoreError>;
+        audit_events(from_seq: i64, limit: u32) -> Result<Vec<AuditEvent>, StoreError>;
+        audit_head() -> Result<Option<Checkpoint>, StoreError>;
+        recorded_audit_head() -> Result<confidant_core::audit::RecordedHead, StoreError>;
+        audit_events_for_subject(
+            subject_id: Uuid,
+            limit: u32,
+        ) -> Result<Vec<AuditEvent>, StoreError>;
     }
 }
 

@@ -1,0 +1,102 @@
+//! The keys port of the store.
+
+use super::*;
+
+impl KeyStore for SqlStore {
+    async fn installation_keys(&self) -> Result<Option<InstallationKeys>, StoreError> {
+        let row =
+            sqlx::query("SELECT master_key_id, wrapped_index_key FROM installation WHERE id = 1")
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend_error)?;
+        row.map(|r| {
+            Ok(InstallationKeys {
+                master_key_id: r.try_get("master_key_id").map_err(backend_error)?,
+                wrapped_index_key: r.try_get("wrapped_index_key").map_err(backend_error)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn initialise_keys(&self, keys: &InstallationKeys) -> Result<(), StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO installation (id, master_key_id, wrapped_index_key, created_at) VALUES (1, $1, $2, $3)",
+        )
+        .bind(&keys.master_key_id)
+        .bind(&keys.wrapped_index_key)
+        .bind(now_micros())
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(
+                "the installation is already initialised",
+            )),
+            Err(e) => Err(backend_error(e)),
+        }
+    }
+
+    async fn wrapped_data_keys(&self) -> Result<Vec<WrappedDataKey>, StoreError> {
+        sqlx::query("SELECT owner_id, version, master_key_id, wrapped FROM data_key ORDER BY owner_id, version")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend_error)?
+            .iter()
+            .map(wrapped_key_from_row)
+            .collect()
+    }
+
+    async fn rotate_master_key(
+        &self,
+        old_master_key_id: &str,
+        keys: &InstallationKeys,
+        rewrapped: &[WrappedDataKey],
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        // Appending first takes the head lock, which every other writer needs: no key can be added
+        // while the set is replaced.
+        append(&mut tx, audit).await?;
+        if Self::installation_key_id(&mut tx).await?.as_deref() != Some(old_master_key_id) {
+            return Err(StoreError::Conflict(
+                "the master key was rotated by someone else",
+            ));
+        }
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM data_key")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend_error)?;
+        if usize::try_from(count).ok() != Some(rewrapped.len()) {
+            return Err(StoreError::Conflict(
+                "data keys changed during rotation; try again",
+            ));
+        }
+        for key in rewrapped {
+            let done = sqlx::query(
+                "UPDATE data_key SET wrapped = $1, master_key_id = $2 WHERE owner_id = $3 AND version = $4 AND master_key_id = $5",
+            )
+            .bind(&key.wrapped)
+            .bind(&key.master_key_id)
+            .bind(key.owner_id.to_string())
+            .bind(key.version)
+            .bind(old_master_key_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend_error)?;
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Conflict(
+                    "data keys changed during rotation; try again",
+                ));
+            }
+        }
+        sqlx::query(
+            "UPDATE installation SET master_key_id = $1, wrapped_index_key = $2 WHERE id = 1",
+        )
+        .bind(&keys.master_key_id)
+        .bind(&keys.wrapped_index_key)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        commit(tx).await
+    }
+}

@@ -1,0 +1,327 @@
+//! The person port of the store.
+
+use super::*;
+
+impl PersonStore for SqlStore {
+    async fn assign_person(
+        &self,
+        person_id: Uuid,
+        team_id: Option<Uuid>,
+        key_worker_id: Option<Uuid>,
+        audit: &AuditDraft,
+    ) -> Result<bool, StoreError> {
+        let change =
+            sqlx::query("UPDATE person SET team_id = $1, key_worker_id = $2 WHERE id = $3")
+                .bind(team_id.map(|t| t.to_string()))
+                .bind(key_worker_id.map(|k| k.to_string()))
+                .bind(person_id.to_string());
+        change_audited(self, change, audit).await
+    }
+
+    async fn placement(&self, person_id: Uuid) -> Result<Option<Placement>, StoreError> {
+        let row = sqlx::query(
+            "SELECT p.id, p.service_id, p.team_id, p.key_worker_id, s.organisation_id, s.access_scope \
+             FROM person p JOIN service s ON s.id = p.service_id WHERE p.id = $1",
+        )
+        .bind(person_id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend_error)?;
+        row.map(|r| {
+            let scope: String = r.try_get("access_scope").map_err(backend_error)?;
+            Ok(Placement {
+                person_id: id(&r, "id")?,
+                service_id: id(&r, "service_id")?,
+                organisation_id: id(&r, "organisation_id")?,
+                team_id: opt_id(&r, "team_id")?,
+                key_worker_id: opt_id(&r, "key_worker_id")?,
+                scope: scope_from_code(&scope)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn create_person(
+        &self,
+        person: &SealedPerson,
+        indexes: &[(IndexField, [u8; 16])],
+        key: &WrappedDataKey,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        append(&mut tx, audit).await?;
+        insert_person(&mut tx, person, indexes, key).await?;
+        commit(tx).await
+    }
+
+    async fn read_person(
+        &self,
+        person_id: Uuid,
+        audit: &AuditDraft,
+    ) -> Result<Option<(SealedPerson, WrappedDataKey)>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{PERSON_WITH_KEY} WHERE p.id = $1"
+        )))
+        .bind(person_id.to_string())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let mut found = vec![person_with_key(&row)?];
+        load_fields(&mut tx, &mut found, &[]).await?;
+        append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(found.pop())
+    }
+
+    async fn update_person(
+        &self,
+        person_id: Uuid,
+        fields: &[FieldChange],
+        indexes: &[IndexChange],
+        name_grams: Option<&[GramDigest]>,
+        expected_updated_at_micros: i64,
+        stamp: &ChangeStamp,
+        audit: &AuditDraft,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let pid = person_id.to_string();
+        let row =
+            sqlx::query("SELECT service_id, key_version, updated_at FROM person WHERE id = $1")
+                .bind(&pid)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend_error)?;
+        let Some(row) = row else {
+            return Ok(false);
+        };
+        let stored_at: i64 = row.try_get("updated_at").map_err(backend_error)?;
+        const CHANGED: &str = "the record changed meanwhile; read it again";
+        if stored_at != expected_updated_at_micros {
+            return Err(StoreError::Conflict(CHANGED));
+        }
+        let service_id = id(&row, "service_id")?;
+        let key_version: i64 = row.try_get("key_version").map_err(backend_error)?;
+        // The timestamp moves strictly forward, so optimistic checks cannot be fooled by a clock tie.
+        // Conditional, so a concurrent change that read the same time loses (PostgreSQL reads above
+        // take no lock; the row lock taken here makes the second writer re-check).
+        let moved =
+            sqlx::query("UPDATE person SET updated_at = $1 WHERE id = $2 AND updated_at = $3")
+                .bind(stamp.at_micros.max(stored_at + 1))
+                .bind(&pid)
+                .bind(stored_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_error)?;
+        if moved.rows_affected() == 0 {
+            return Err(StoreError::Conflict(CHANGED));
+        }
+        for (field, value) in fields {
+            keep_version(
+                &mut tx,
+                KEEP_PERSON_FIELD,
+                &pid,
+                field.code(),
+                key_version,
+                stamp,
+            )
+            .await?;
+            sqlx::query("DELETE FROM person_field WHERE person_id = $1 AND field = $2")
+                .bind(&pid)
+                .bind(field.code())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_error)?;
+            if let Some(v) = value {
+                sqlx::query(
+                    "INSERT INTO person_field (person_id, field, value) VALUES ($1, $2, $3)",
+                )
+                .bind(&pid)
+                .bind(field.code())
+                .bind(v)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_error)?;
+            }
+        }
+        set_indexes(&mut tx, person_id, service_id, indexes.iter().copied()).await?;
+        if let Some(grams) = name_grams {
+            set_name_grams(&mut tx, person_id, service_id, grams).await?;
+        }
+        append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(true)
+    }
+
+    async fn search_people_by_grams(
+        &self,
+        service_id: Uuid,
+        grams: &[GramDigest],
+        fields: &[PersonField],
+        limit: u32,
+        audit: &AuditDraft,
+    ) -> Result<Vec<(SealedPerson, WrappedDataKey)>, StoreError> {
+        let mut unique: Vec<&GramDigest> = grams.iter().collect();
+        unique.sort_unstable();
+        unique.dedup();
+        let mut tx = self.begin_write().await?;
+        let mut people = Vec::new();
+        if !unique.is_empty() && unique.len() <= 200 {
+            let placeholders: Vec<String> =
+                (0..unique.len()).map(|i| format!("${}", i + 4)).collect();
+            // The people holding every gram: one indexed range per gram, grouped.
+            let sql = format!(
+                "{PERSON_WITH_KEY} WHERE p.id IN (SELECT g.person_id FROM person_name_gram g \
+                 WHERE g.service_id = $1 AND g.digest IN ({}) GROUP BY g.person_id \
+                 HAVING COUNT(*) = $2) ORDER BY p.id LIMIT $3",
+                placeholders.join(", ")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(service_id.to_string())
+                .bind(i64::try_from(unique.len()).unwrap_or(i64::MAX))
+                .bind(i64::from(limit));
+            for g in &unique {
+                q = q.bind(g.to_vec());
+            }
+            let rows = q.fetch_all(&mut *tx).await.map_err(backend_error)?;
+            people = rows
+                .iter()
+                .map(person_with_key)
+                .collect::<Result<Vec<_>, _>>()?;
+            load_fields(&mut tx, &mut people, fields).await?;
+        }
+        append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(people)
+    }
+
+    async fn list_people(
+        &self,
+        service_id: Uuid,
+        fields: &[PersonField],
+        after: Option<Uuid>,
+        limit: u32,
+        audit: &AuditDraft,
+    ) -> Result<Vec<(SealedPerson, WrappedDataKey)>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{PERSON_WITH_KEY} WHERE p.service_id = $1 AND p.id > $2 ORDER BY p.id LIMIT $3"
+        )))
+        .bind(service_id.to_string())
+        .bind(after.map(|a| a.to_string()).unwrap_or_default())
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        let mut people = rows
+            .iter()
+            .map(person_with_key)
+            .collect::<Result<Vec<_>, _>>()?;
+        load_fields(&mut tx, &mut people, fields).await?;
+        append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(people)
+    }
+
+    async fn find_people(
+        &self,
+        service_id: Uuid,
+        field: IndexField,
+        digest: &[u8; 16],
+        audit: &AuditDraft,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let rows = sqlx::query(
+            "SELECT person_id FROM blind_index WHERE field = $1 AND digest = $2 AND service_id = $3 ORDER BY person_id",
+        )
+        .bind(field.code())
+        .bind(digest.to_vec())
+        .bind(service_id.to_string())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        let ids = rows
+            .iter()
+            .map(|r| id(r, "person_id"))
+            .collect::<Result<Vec<_>, _>>()?;
+        append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(ids)
+    }
+
+    async fn destroy_person_key(
+        &self,
+        person_id: Uuid,
+        audit: &AuditDraft,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let pid = person_id.to_string();
+        // The audit head's lock first, as every key-touching write takes it (no deadlock with a
+        // rotation); if there turns out to be nothing to destroy, the transaction is dropped.
+        append(&mut tx, audit).await?;
+        let gone = sqlx::query("DELETE FROM data_key WHERE owner_id = $1")
+            .bind(&pid)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend_error)?;
+        if gone.rows_affected() == 0 {
+            return Ok(false);
+        }
+        // The record's third parties and the referral it came from are part of it: their keys go
+        // too. Blind indexes and name grams would still link the person to what someone already
+        // knows.
+        for sql in [
+            "DELETE FROM data_key WHERE owner_id IN (SELECT id FROM related_person WHERE person_id = $1)",
+            "DELETE FROM data_key WHERE owner_id IN (SELECT id FROM referral WHERE person_id = $1)",
+            "DELETE FROM referral_index WHERE referral_id IN (SELECT id FROM referral WHERE person_id = $1)",
+            "DELETE FROM blind_index WHERE person_id = $1",
+            "DELETE FROM person_name_gram WHERE person_id = $1",
+            // Referrals elsewhere that named this person's record no longer point at it.
+            "UPDATE referral SET partner_person_id = NULL WHERE partner_person_id = $1",
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(&pid)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_error)?;
+        }
+        commit(tx).await?;
+        self.checkpoint_after_erasure().await;
+        Ok(true)
+    }
+
+    async fn service_config(&self, service_id: Uuid) -> Result<Option<ServiceConfig>, StoreError> {
+        sqlx::query(
+            "SELECT service_id, field_groups, referrals, partner_service_id FROM service_config WHERE service_id = $1",
+        )
+        .bind(service_id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend_error)?
+        .as_ref()
+        .map(service_config_from_row)
+        .transpose()
+    }
+
+    async fn set_service_config(
+        &self,
+        config: &ServiceConfig,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        let upsert = sqlx::query(
+            "INSERT INTO service_config (service_id, field_groups, referrals, partner_service_id, updated_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (service_id) DO UPDATE SET \
+             field_groups = excluded.field_groups, referrals = excluded.referrals, \
+             partner_service_id = excluded.partner_service_id, updated_at = excluded.updated_at",
+        )
+        .bind(config.service_id.to_string())
+        .bind(config.field_groups.codes())
+        .bind(config.referrals.code())
+        .bind(config.partner_service_id.map(|p| p.to_string()))
+        .bind(now_micros());
+        insert_audited(self, upsert, "conflict", audit).await
+    }
+}

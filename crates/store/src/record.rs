@@ -1,0 +1,490 @@
+//! The record port of the store.
+
+use super::*;
+
+impl RecordStore for SqlStore {
+    async fn field_history(
+        &self,
+        record_id: Uuid,
+        audit: &AuditDraft,
+    ) -> Result<Vec<FieldVersion>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let versions = sqlx::query(
+            "SELECT record_id, field, value, key_version, changed_by, changed_at FROM field_version \
+             WHERE record_id = $1 ORDER BY seq",
+        )
+        .bind(record_id.to_string())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(field_version_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+        append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(versions)
+    }
+
+    async fn add_related(
+        &self,
+        related: &RelatedRecord,
+        fields: &SealedFields,
+        key: &WrappedDataKey,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        append(&mut tx, audit).await?;
+        insert_data_key(&mut tx, key, related.created_at_micros).await?;
+        sqlx::query(
+            "INSERT INTO related_person (id, person_id, relationship, linked_person_id, key_version, created_by, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(related.id.to_string())
+        .bind(related.person_id.to_string())
+        .bind(related.relationship.code())
+        .bind(related.linked_person_id.map(|l| l.to_string()))
+        .bind(related.key_version)
+        .bind(&related.created_by)
+        .bind(related.created_at_micros)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict("that related person exists")
+            } else {
+                backend_error(e)
+            }
+        })?;
+        insert_fields(&mut tx, related.id, fields).await?;
+        commit(tx).await
+    }
+
+    async fn related_of(
+        &self,
+        person_id: Uuid,
+        audit: &AuditDraft,
+    ) -> Result<Vec<(RelatedRecord, SealedFields, WrappedDataKey)>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let pid = person_id.to_string();
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{RELATED_WITH_KEY} WHERE r.person_id = $1 ORDER BY r.created_at, r.id"
+        )))
+        .bind(&pid)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        let mut fields = grouped_fields(
+            &mut tx,
+            sqlx::query(
+                "SELECT f.record_id, f.field, f.value FROM record_field f \
+                 JOIN related_person r ON r.id = f.record_id WHERE r.person_id = $1 ORDER BY f.record_id, f.field",
+            )
+            .bind(&pid),
+        )
+        .await?;
+        let related = rows
+            .iter()
+            .map(|row| {
+                let record = related_from_row(row)?;
+                let sealed = fields.remove(&record.id).unwrap_or_default();
+                Ok((record, sealed, wrapped_key_from_row(row)?))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(related)
+    }
+
+    async fn remove_related(
+        &self,
+        related_id: Uuid,
+        person_id: Uuid,
+        audit: &AuditDraft,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let gone = sqlx::query("DELETE FROM related_person WHERE id = $1 AND person_id = $2")
+            .bind(related_id.to_string())
+            .bind(person_id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend_error)?;
+        if gone.rows_affected() == 0 {
+            return Ok(false);
+        }
+        // The head lock before touching data keys, as a rotation takes it before re-wrapping them.
+        append(&mut tx, audit).await?;
+        erase_record(&mut tx, related_id).await?;
+        commit(tx).await?;
+        self.checkpoint_after_erasure().await;
+        Ok(true)
+    }
+
+    async fn victims_of(&self, person_id: Uuid) -> Result<Vec<Uuid>, StoreError> {
+        sqlx::query(
+            "SELECT DISTINCT person_id FROM related_person WHERE linked_person_id = $1 AND relationship = $2 \
+             ORDER BY person_id",
+        )
+        .bind(person_id.to_string())
+        .bind(Relationship::AllegedPerpetrator.code())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(|r| id(r, "person_id"))
+        .collect()
+    }
+
+    async fn open_case(&self, case: &CaseRecord, audit: &AuditDraft) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        insert_case(&mut tx, case).await?;
+        append(&mut tx, audit).await?;
+        commit(tx).await
+    }
+
+    async fn close_case(
+        &self,
+        case_id: Uuid,
+        reason: ClosureReason,
+        step: &ChangeStamp,
+        audit: &AuditDraft,
+    ) -> Result<bool, StoreError> {
+        let change = sqlx::query(
+            "UPDATE case_episode SET closed_at = $1, closed_by = $2, closure_reason = $3 \
+             WHERE id = $4 AND closed_at IS NULL",
+        )
+        .bind(step.at_micros)
+        .bind(&step.by)
+        .bind(reason.code())
+        .bind(case_id.to_string());
+        change_audited(self, change, audit).await
+    }
+
+    async fn case(&self, case_id: Uuid) -> Result<Option<CaseRecord>, StoreError> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {CASE_COLUMNS} FROM case_episode WHERE id = $1"
+        )))
+        .bind(case_id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend_error)?
+        .as_ref()
+        .map(case_from_row)
+        .transpose()
+    }
+
+    async fn cases_of(
+        &self,
+        person_id: Uuid,
+        audit: &AuditDraft,
+    ) -> Result<Vec<CaseRecord>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let cases = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {CASE_COLUMNS} FROM case_episode WHERE person_id = $1 ORDER BY opened_at DESC, id DESC"
+        )))
+        .bind(person_id.to_string())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(case_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+        append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(cases)
+    }
+
+    async fn create_entry(
+        &self,
+        entry: &EntryRecord,
+        fields: &SealedFields,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO record_entry (id, person_id, kind, case_id, parent_id, contact_type, occurs_at, status, due_at, \
+             third_party, identifies_complainant, serious_harm, author, key_version, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        )
+        .bind(entry.id.to_string())
+        .bind(entry.person_id.to_string())
+        .bind(entry.kind.code())
+        .bind(entry.case_id.map(|c| c.to_string()))
+        .bind(entry.parent_id.map(|p| p.to_string()))
+        .bind(entry.contact_type.map(ContactType::code))
+        .bind(entry.occurs_at_micros)
+        .bind(entry.status.map(EntryStatus::code))
+        .bind(entry.due_at_micros)
+        .bind(i64::from(entry.flags.third_party))
+        .bind(i64::from(entry.flags.identifies_complainant))
+        .bind(i64::from(entry.flags.serious_harm))
+        .bind(&entry.author)
+        .bind(entry.key_version)
+        .bind(entry.created_at_micros)
+        .bind(entry.updated_at_micros)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict("that entry exists")
+            } else {
+                backend_error(e)
+            }
+        })?;
+        insert_fields(&mut tx, entry.id, fields).await?;
+        append(&mut tx, audit).await?;
+        commit(tx).await
+    }
+
+    async fn update_entry(
+        &self,
+        entry_id: Uuid,
+        status: Option<EntryStatus>,
+        due_at_micros: Option<i64>,
+        fields: &[SealedChange],
+        expected_updated_at_micros: i64,
+        stamp: &ChangeStamp,
+        audit: &AuditDraft,
+    ) -> Result<bool, StoreError> {
+        const CHANGED: &str = "the entry changed meanwhile; read it again";
+        let mut tx = self.begin_write().await?;
+        let eid = entry_id.to_string();
+        let row = sqlx::query("SELECT key_version, updated_at FROM record_entry WHERE id = $1")
+            .bind(&eid)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend_error)?;
+        let Some(row) = row else {
+            return Ok(false);
+        };
+        let stored_at: i64 = row.try_get("updated_at").map_err(backend_error)?;
+        if stored_at != expected_updated_at_micros {
+            return Err(StoreError::Conflict(CHANGED));
+        }
+        let key_version: i64 = row.try_get("key_version").map_err(backend_error)?;
+        // Conditional on the time read, so a concurrent change that read the same time loses; the
+        // time moves strictly forward, so a clock tie cannot fool the check.
+        let moved = sqlx::query(
+            "UPDATE record_entry SET status = COALESCE($1, status), due_at = COALESCE($2, due_at), \
+             updated_at = $3 WHERE id = $4 AND updated_at = $5",
+        )
+        .bind(status.map(EntryStatus::code))
+        .bind(due_at_micros)
+        .bind(stamp.at_micros.max(stored_at + 1))
+        .bind(&eid)
+        .bind(stored_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        if moved.rows_affected() == 0 {
+            return Err(StoreError::Conflict(CHANGED));
+        }
+        for (field, value) in fields {
+            keep_version(&mut tx, KEEP_RECORD_FIELD, &eid, field, key_version, stamp).await?;
+            sqlx::query("DELETE FROM record_field WHERE record_id = $1 AND field = $2")
+                .bind(&eid)
+                .bind(field)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_error)?;
+            if let Some(v) = value {
+                sqlx::query(
+                    "INSERT INTO record_field (record_id, field, value) VALUES ($1, $2, $3)",
+                )
+                .bind(&eid)
+                .bind(field)
+                .bind(v)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_error)?;
+            }
+        }
+        append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(true)
+    }
+
+    async fn entries_of(
+        &self,
+        person_id: Uuid,
+        kinds: &[RecordKind],
+        audit: &AuditDraft,
+    ) -> Result<Vec<(EntryRecord, SealedFields)>, StoreError> {
+        // The kinds as an IN list of parameters after the person ($1); no list means every kind.
+        let only = if kinds.is_empty() {
+            String::new()
+        } else {
+            format!(" AND e.kind IN ({})", placeholders(2, kinds.len()))
+        };
+        let pid = person_id.to_string();
+        let mut tx = self.begin_write().await?;
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ENTRY_COLUMNS} FROM record_entry e WHERE e.person_id = $1{only} \
+             ORDER BY e.occurs_at DESC, e.created_at DESC, e.id DESC"
+        )))
+        .bind(pid.clone());
+        for kind in kinds {
+            query = query.bind(kind.code());
+        }
+        let rows = query.fetch_all(&mut *tx).await.map_err(backend_error)?;
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT f.record_id, f.field, f.value FROM record_field f JOIN record_entry e ON e.id = f.record_id \
+             WHERE e.person_id = $1{only} ORDER BY f.record_id, f.field"
+        )))
+        .bind(pid);
+        for kind in kinds {
+            query = query.bind(kind.code());
+        }
+        let mut fields = grouped_fields(&mut tx, query).await?;
+        let entries = rows
+            .iter()
+            .map(|row| {
+                let entry = entry_from_row(row)?;
+                let sealed = fields.remove(&entry.id).unwrap_or_default();
+                Ok((entry, sealed))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(entries)
+    }
+
+    async fn paper_register(
+        &self,
+        service_id: Uuid,
+        audit: &AuditDraft,
+    ) -> Result<Vec<EntryRecord>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let register = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ENTRY_COLUMNS} FROM record_entry e JOIN person p ON p.id = e.person_id \
+             WHERE p.service_id = $1 AND e.kind IN ($2, $3) AND (e.status IS NULL OR e.status <> $4) \
+             ORDER BY CASE WHEN e.due_at IS NULL THEN 1 ELSE 0 END, e.due_at, e.occurs_at, e.id"
+        )))
+        .bind(service_id.to_string())
+        .bind(RecordKind::PaperNote.code())
+        .bind(RecordKind::PaperFile.code())
+        .bind(EntryStatus::Destroyed.code())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(entry_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+        append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(register)
+    }
+
+    async fn add_document(
+        &self,
+        document: &DocumentRecord,
+        content: &[u8],
+        fields: &SealedFields,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        if document.is_photo {
+            // A person has one photo: the new one replaces the old, fields and all.
+            let pid = document.person_id.to_string();
+            for sql in [
+                "DELETE FROM record_field WHERE record_id IN \
+                 (SELECT id FROM document WHERE person_id = $1 AND is_photo = 1)",
+                "DELETE FROM document WHERE person_id = $1 AND is_photo = 1",
+            ] {
+                sqlx::query(sql)
+                    .bind(&pid)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_error)?;
+            }
+        }
+        sqlx::query(
+            "INSERT INTO document (id, person_id, media_type, size_bytes, is_photo, key_version, uploaded_by, \
+             created_at, content) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(document.id.to_string())
+        .bind(document.person_id.to_string())
+        .bind(&document.media_type)
+        .bind(document.size_bytes)
+        .bind(i64::from(document.is_photo))
+        .bind(document.key_version)
+        .bind(&document.uploaded_by)
+        .bind(document.created_at_micros)
+        .bind(content)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| match is_unique_violation(&e) {
+            // Two photos uploaded at once: the index keeps one per person.
+            true if document.is_photo => {
+                StoreError::Conflict("the photo changed meanwhile; try again")
+            }
+            true => StoreError::Conflict("that document exists"),
+            false => backend_error(e),
+        })?;
+        insert_fields(&mut tx, document.id, fields).await?;
+        append(&mut tx, audit).await?;
+        commit(tx).await
+    }
+
+    async fn documents_of(
+        &self,
+        person_id: Uuid,
+        audit: &AuditDraft,
+    ) -> Result<Vec<(DocumentRecord, SealedFields)>, StoreError> {
+        let pid = person_id.to_string();
+        let mut tx = self.begin_write().await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {DOCUMENT_COLUMNS} FROM document d WHERE d.person_id = $1 ORDER BY d.created_at DESC, d.id DESC"
+        )))
+        .bind(&pid)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        let mut fields = grouped_fields(
+            &mut tx,
+            sqlx::query(
+                "SELECT f.record_id, f.field, f.value FROM record_field f JOIN document d ON d.id = f.record_id \
+                 WHERE d.person_id = $1 ORDER BY f.record_id, f.field",
+            )
+            .bind(&pid),
+        )
+        .await?;
+        let documents = rows
+            .iter()
+            .map(|row| {
+                let document = document_from_row(row)?;
+                let sealed = fields.remove(&document.id).unwrap_or_default();
+                Ok((document, sealed))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(documents)
+    }
+
+    async fn read_document(
+        &self,
+        document_id: Uuid,
+        person_id: Uuid,
+        audit: &AuditDraft,
+    ) -> Result<Option<(DocumentRecord, Vec<u8>)>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {DOCUMENT_COLUMNS}, d.content FROM document d WHERE d.id = $1 AND d.person_id = $2"
+        )))
+        .bind(document_id.to_string())
+        .bind(person_id.to_string())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let found = (
+            document_from_row(&row)?,
+            row.try_get("content").map_err(backend_error)?,
+        );
+        append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(Some(found))
+    }
+}

@@ -1,0 +1,316 @@
+//! The staff port of the store.
+
+use super::*;
+
+impl StaffStore for SqlStore {
+    async fn create_organisation(
+        &self,
+        organisation: &Organisation,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        let insert =
+            sqlx::query("INSERT INTO organisation (id, name, created_at) VALUES ($1, $2, $3)")
+                .bind(organisation.id.to_string())
+                .bind(&organisation.name)
+                .bind(organisation.created_at_micros);
+        insert_audited(self, insert, "an organisation of that name exists", audit).await
+    }
+
+    async fn organisations(&self) -> Result<Vec<Organisation>, StoreError> {
+        sqlx::query("SELECT id, name, created_at FROM organisation ORDER BY name")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend_error)?
+            .iter()
+            .map(organisation_from_row)
+            .collect()
+    }
+
+    async fn organisation(&self, id: Uuid) -> Result<Option<Organisation>, StoreError> {
+        sqlx::query("SELECT id, name, created_at FROM organisation WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend_error)?
+            .as_ref()
+            .map(organisation_from_row)
+            .transpose()
+    }
+
+    async fn create_service(
+        &self,
+        service: &Service,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        let insert = sqlx::query(
+            "INSERT INTO service (id, organisation_id, name, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(service.id.to_string())
+        .bind(service.organisation_id.to_string())
+        .bind(&service.name)
+        .bind(service.created_at_micros);
+        insert_audited(self, insert, "a service of that name exists", audit).await
+    }
+
+    async fn service(&self, id: Uuid) -> Result<Option<Service>, StoreError> {
+        sqlx::query("SELECT id, organisation_id, name, created_at FROM service WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend_error)?
+            .as_ref()
+            .map(service_from_row)
+            .transpose()
+    }
+
+    async fn services(&self, organisation_id: Uuid) -> Result<Vec<Service>, StoreError> {
+        sqlx::query("SELECT id, organisation_id, name, created_at FROM service WHERE organisation_id = $1 ORDER BY name")
+            .bind(organisation_id.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend_error)?
+            .iter()
+            .map(service_from_row)
+            .collect()
+    }
+
+    async fn create_staff(
+        &self,
+        staff: &StaffRecord,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        let insert = sqlx::query(
+            "INSERT INTO staff (id, organisation_id, service_id, role, handle, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(staff.id.to_string())
+        .bind(staff.organisation_id.to_string())
+        .bind(staff.service_id.map(|s| s.to_string()))
+        .bind(staff.role.code())
+        .bind(&staff.handle)
+        .bind(staff.created_at_micros);
+        insert_audited(self, insert, "that handle is taken", audit).await
+    }
+
+    async fn staff_by_handle(&self, handle: &str) -> Result<Option<StaffRecord>, StoreError> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {STAFF_COLUMNS} FROM staff s WHERE s.handle = $1"
+        )))
+        .bind(handle)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend_error)?
+        .as_ref()
+        .map(staff_from_row)
+        .transpose()
+    }
+
+    async fn staff(&self, staff_id: Uuid) -> Result<Option<StaffRecord>, StoreError> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {STAFF_COLUMNS} FROM staff s WHERE s.id = $1"
+        )))
+        .bind(staff_id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend_error)?
+        .as_ref()
+        .map(staff_from_row)
+        .transpose()
+    }
+
+    async fn staff_of(&self, organisation_id: Uuid) -> Result<Vec<StaffRecord>, StoreError> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {STAFF_COLUMNS} FROM staff s WHERE s.organisation_id = $1 ORDER BY s.handle"
+        )))
+        .bind(organisation_id.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(staff_from_row)
+        .collect()
+    }
+
+    async fn disable_staff(
+        &self,
+        staff_id: Uuid,
+        at_micros: i64,
+        audit: &AuditDraft,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let sid = staff_id.to_string();
+        let done =
+            sqlx::query("UPDATE staff SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL")
+                .bind(at_micros)
+                .bind(&sid)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_error)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE staff_session SET ended_at = $1, end_reason = 'disabled' WHERE staff_id = $2 AND ended_at IS NULL",
+        )
+        .bind(at_micros)
+        .bind(&sid)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        sqlx::query(
+            "UPDATE api_token SET revoked_at = $1 WHERE staff_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(at_micros)
+        .bind(&sid)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(true)
+    }
+
+    async fn set_staff_team(
+        &self,
+        staff_id: Uuid,
+        team_id: Option<Uuid>,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        let update = sqlx::query("UPDATE staff SET team_id = $1 WHERE id = $2")
+            .bind(team_id.map(|t| t.to_string()))
+            .bind(staff_id.to_string());
+        insert_audited(self, update, "that team is not available", audit).await
+    }
+
+    async fn create_team(&self, team: &Team, audit: &AuditDraft) -> Result<(), StoreError> {
+        let insert = sqlx::query(
+            "INSERT INTO team (id, service_id, name, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(team.id.to_string())
+        .bind(team.service_id.to_string())
+        .bind(&team.name)
+        .bind(team.created_at_micros);
+        insert_audited(
+            self,
+            insert,
+            "a team of that name exists in the service",
+            audit,
+        )
+        .await
+    }
+
+    async fn team(&self, team_id: Uuid) -> Result<Option<Team>, StoreError> {
+        sqlx::query("SELECT id, service_id, name, created_at FROM team WHERE id = $1")
+            .bind(team_id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend_error)?
+            .as_ref()
+            .map(team_from_row)
+            .transpose()
+    }
+
+    async fn teams(&self, service_id: Uuid) -> Result<Vec<Team>, StoreError> {
+        sqlx::query(
+            "SELECT id, service_id, name, created_at FROM team WHERE service_id = $1 ORDER BY name",
+        )
+        .bind(service_id.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(team_from_row)
+        .collect()
+    }
+
+    async fn service_scope(&self, service_id: Uuid) -> Result<Option<AccessScope>, StoreError> {
+        let code: Option<String> =
+            sqlx::query_scalar("SELECT access_scope FROM service WHERE id = $1")
+                .bind(service_id.to_string())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend_error)?;
+        code.map(|c| scope_from_code(&c)).transpose()
+    }
+
+    async fn set_service_scope(
+        &self,
+        service_id: Uuid,
+        scope: AccessScope,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        let update = sqlx::query("UPDATE service SET access_scope = $1 WHERE id = $2")
+            .bind(scope.code())
+            .bind(service_id.to_string());
+        insert_audited(self, update, "conflict", audit).await
+    }
+
+    async fn add_training(
+        &self,
+        record: &TrainingRecord,
+        audit: &AuditDraft,
+    ) -> Result<(), StoreError> {
+        let insert = sqlx::query(
+            "INSERT INTO training_record (id, staff_id, kind, completed_at, expires_at, recorded_by, recorded_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(record.id.to_string())
+        .bind(record.staff_id.to_string())
+        .bind(record.kind.code())
+        .bind(record.completed_at_micros)
+        .bind(record.expires_at_micros)
+        .bind(&record.recorded_by)
+        .bind(record.recorded_at_micros);
+        insert_audited(self, insert, "that record exists", audit).await
+    }
+
+    async fn training_records(
+        &self,
+        organisation_id: Uuid,
+        staff_id: Option<Uuid>,
+    ) -> Result<Vec<TrainingRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT r.id, r.staff_id, r.kind, r.completed_at, r.expires_at, r.recorded_by, r.recorded_at \
+             FROM training_record r JOIN staff s ON s.id = r.staff_id \
+             WHERE s.organisation_id = $1 AND ($2 = '' OR r.staff_id = $2) ORDER BY r.recorded_at DESC",
+        )
+        .bind(organisation_id.to_string())
+        .bind(staff_id.map(|s| s.to_string()).unwrap_or_default())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend_error)?;
+        rows.iter()
+            .map(|r| {
+                let kind: String = r.try_get("kind").map_err(backend_error)?;
+                Ok(TrainingRecord {
+                    id: id(r, "id")?,
+                    staff_id: id(r, "staff_id")?,
+                    kind: TrainingKind::from_code(&kind)
+                        .ok_or(StoreError::Backend("unknown training kind".to_owned()))?,
+                    completed_at_micros: r.try_get("completed_at").map_err(backend_error)?,
+                    expires_at_micros: r.try_get("expires_at").map_err(backend_error)?,
+                    recorded_by: r.try_get("recorded_by").map_err(backend_error)?,
+                    recorded_at_micros: r.try_get("recorded_at").map_err(backend_error)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn current_training(
+        &self,
+        staff_id: Uuid,
+        now_micros: i64,
+    ) -> Result<Vec<TrainingKind>, StoreError> {
+        let codes: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT kind FROM training_record WHERE staff_id = $1 AND expires_at > $2 AND completed_at <= $2",
+        )
+        .bind(staff_id.to_string())
+        .bind(now_micros)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend_error)?;
+        Ok(codes
+            .iter()
+            .filter_map(|c| TrainingKind::from_code(c))
+            .collect())
+    }
+}
