@@ -103,6 +103,8 @@ pub enum Refusal {
     TrainingLapsed,
     /// A read-only token tried to change something.
     ReadOnlyToken,
+    /// A role that may never break the glass asked to (its form, or sending it).
+    BreakGlassRole,
 }
 
 impl Refusal {
@@ -110,6 +112,7 @@ impl Refusal {
         match self {
             Refusal::TrainingLapsed => AuthEvent::TrainingLapsed,
             Refusal::ReadOnlyToken => AuthEvent::ReadOnlyToken,
+            Refusal::BreakGlassRole => AuthEvent::BreakGlassRole,
         }
     }
 }

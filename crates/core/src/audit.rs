@@ -81,6 +81,8 @@ pub enum AuthEvent {
     TrainingLapsed,
     /// A change refused because the API token is read-only.
     ReadOnlyToken,
+    /// Breaking the glass refused because the role may never break it.
+    BreakGlassRole,
 }
 
 impl AuthEvent {
@@ -98,6 +100,7 @@ impl AuthEvent {
             AuthEvent::PasswordChange => "auth.password_change",
             AuthEvent::TrainingLapsed => "access.training_lapsed",
             AuthEvent::ReadOnlyToken => "access.read_only_token",
+            AuthEvent::BreakGlassRole => "access.break_glass_role",
         }
     }
 }

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use confidant_crypto::{CryptoError, DataKey, FieldAddress};
-use confidant_policy::{AccessScope, Action, Actor, Context, Grant, Permit, Resource};
+use confidant_policy::{AccessScope, Action, Actor, Context, Denied, Grant, Permit, Resource};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -569,8 +569,29 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         purpose: Purpose,
         referral_projected: bool,
     ) -> Result<Permit, PersonError> {
+        match self
+            .try_person_permit(actor, action, resource, referral_projected)
+            .await?
+        {
+            Ok(permit) => Ok(permit),
+            Err(denied) => {
+                let audit = AuditDraft::refused(&denied, purpose, self.clock.now());
+                self.store.append_audit(&audit).await?;
+                Err(PersonError::NotFound)
+            }
+        }
+    }
+
+    /// The decision of [`Self::person_permit_with`], recorded nowhere.
+    pub(crate) async fn try_person_permit(
+        &self,
+        actor: &Actor,
+        action: Action,
+        resource: Resource,
+        referral_projected: bool,
+    ) -> Result<Result<Permit, Denied>, PersonError> {
         let denied = match self.authorizer.authorize(actor, action, resource) {
-            Ok(permit) => return Ok(permit),
+            Ok(permit) => return Ok(Ok(permit)),
             Err(denied) => denied,
         };
         if let (Actor::Staff(staff), Resource::Person { id, .. }) = (actor, resource) {
@@ -590,13 +611,11 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                     .authorizer
                     .authorize_in(actor, action, resource, context)
                 {
-                    return Ok(permit);
+                    return Ok(Ok(permit));
                 }
             }
         }
-        let audit = AuditDraft::refused(&denied, purpose, self.clock.now());
-        self.store.append_audit(&audit).await?;
-        Err(PersonError::NotFound)
+        Ok(Err(denied))
     }
 
     /// The service as a resource; a missing one is audited and answered as "not found".

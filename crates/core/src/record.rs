@@ -38,6 +38,53 @@ use crate::{Clock, Confidant};
 
 pub(crate) const RECORD_TABLE: &str = "record_field";
 
+/// What a page or answer is about to do with a person's record, checked by
+/// [`Confidant::check_need`] before anything of it is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Read a part a processor's referral never sends (related people, cases, documents,
+    /// consents, contact preferences, sharing, history).
+    Read,
+    /// Change or add to any such part.
+    Change,
+    /// Read the person's fields or entries, as far as a processor's referral sent them.
+    ReadReferred,
+    /// Change the person's fields, as far as a processor's referral sent them.
+    ChangeReferred,
+    /// Change one entry (a processor's worker: only one their referral sent).
+    ChangeEntry(Uuid),
+    /// Share from the record, or ask for an approval to (never under break-the-glass or a
+    /// trustee's matter, never by a processor's worker).
+    Share,
+}
+
+impl Need {
+    /// Whether the need is a change (break-the-glass and a trustee's matter are read-only).
+    pub fn changes(self) -> bool {
+        matches!(
+            self,
+            Need::Change | Need::ChangeReferred | Need::ChangeEntry(_)
+        )
+    }
+
+    fn action(self) -> Action {
+        match self {
+            Need::Share => Action::PersonShare,
+            _ if self.changes() => Action::PersonUpdate,
+            _ => Action::PersonRead,
+        }
+    }
+
+    /// Whether a processor's live referral may meet the need (the use case then keeps to what
+    /// the referral sent).
+    fn referable(self) -> bool {
+        matches!(
+            self,
+            Need::ReadReferred | Need::ChangeReferred | Need::ChangeEntry(_)
+        )
+    }
+}
+
 /// Opened values of a record (field code → value). Prints no values.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Values(BTreeMap<&'static str, String>);
@@ -418,6 +465,62 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .await?;
         let referred = self.referred_scope(&permit, person_id).await?;
         Ok((permit, referred))
+    }
+
+    /// Checks, before anything of the record is read, that the actor may do what a page or answer
+    /// is about to do with it. Nothing is recorded when it may (the use case that follows records
+    /// its own event); a refusal is audited and answers "not found", so a form for a change the
+    /// actor could not make is never shown, and a section a processor's worker is never given is
+    /// refused before the person's name is read for its caption.
+    pub async fn check_need(
+        &self,
+        actor: &Actor,
+        purpose: Purpose,
+        person_id: Uuid,
+        need: Need,
+    ) -> Result<(), PersonError> {
+        let action = need.action();
+        match need {
+            Need::Read | Need::Change | Need::Share => {
+                self.permit_on_person(actor, action, person_id, purpose)
+                    .await?;
+            }
+            Need::ReadReferred | Need::ChangeReferred => {
+                self.permit_on_referred(actor, action, person_id, purpose)
+                    .await?;
+            }
+            Need::ChangeEntry(entry_id) => {
+                let (permit, referred) = self
+                    .permit_on_referred(actor, action, person_id, purpose)
+                    .await?;
+                if referred.is_some_and(|r| !r.entries.contains(&entry_id)) {
+                    let audit = AuditDraft::permitted(&permit, purpose, self.clock.now())
+                        .named("entry.update")
+                        .refusal();
+                    self.store.append_audit(&audit).await?;
+                    return Err(PersonError::NotFound);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the actor could meet the need, to decide which actions a page offers. Nothing is
+    /// recorded: this decides nothing, and the action is checked and audited when it is taken.
+    /// A missing record answers `false`; for one entry, the answer is the record's.
+    pub async fn may_need(
+        &self,
+        actor: &Actor,
+        person_id: Uuid,
+        need: Need,
+    ) -> Result<bool, PersonError> {
+        let Some(placement) = self.store.placement(person_id).await? else {
+            return Ok(false);
+        };
+        let decided = self
+            .try_person_permit(actor, need.action(), placement.resource(), need.referable())
+            .await?;
+        Ok(decided.is_ok())
     }
 
     /// The person's live data key, or "not found" when it was destroyed.

@@ -924,3 +924,127 @@ both_backends!(
         Ok(())
     }
 );
+
+/// Posts a form without a CSRF token, then with another session's: the two statuses.
+async fn forged(
+    site: &Site,
+    other_csrf: &str,
+    path: &str,
+    cookie: &str,
+    field: (&str, &str),
+) -> anyhow::Result<Vec<StatusCode>> {
+    let mut answers = Vec::new();
+    for csrf in [None, Some(other_csrf)] {
+        let mut pairs = vec![field];
+        if let Some(c) = csrf {
+            pairs.push(("csrf", c));
+        }
+        answers.push(site.post_form(cookie, path, &pairs).await?.status);
+    }
+    Ok(answers)
+}
+
+/// Where a session stands, by its token.
+async fn state_of(site: &Site, token: &str) -> anyhow::Result<String> {
+    Ok(site
+        .confidant
+        .session(token)
+        .await?
+        .map(|s| format!("{:?}", s.state))
+        .unwrap_or_else(|| "none".to_owned()))
+}
+
+both_backends!(
+    the_sign_in_steps_the_lock_screen_and_token_revoking_refuse_a_post_without_its_token,
+    |backend| async move {
+        // The route-wide matrix sends every page's form forged as a fully signed-in caller; these
+        // are the forms that belong to a session part-way through signing in, a locked one, and
+        // the caller's own token.
+        let site = Site::new(backend).await?;
+        let other = site.cookie("dpo").await?;
+        let other_csrf = site.get_page(&other, "/account/tokens").await?.csrf();
+        assert!(!other_csrf.is_empty());
+        let staff = site.staff("worker.a").await?;
+
+        // Awaiting enrolment: a forged code post is refused and the session stays where it was.
+        site.confidant
+            .set_password(&Actor::System, staff.id, TEST_PASSWORD, &[])
+            .await?;
+        let half = site.confidant.sign_in("worker.a", TEST_PASSWORD).await?;
+        let half = half.token.expose().to_owned();
+        let before = state_of(&site, &half).await?;
+        assert!(before.contains("AwaitingSecondFactor"), "{before}");
+        let cookie = format!("confidant-session={half}");
+        let answers = forged(
+            &site,
+            &other_csrf,
+            "/sign-in/enrol",
+            &cookie,
+            ("code", "000000"),
+        )
+        .await?;
+        assert_eq!(answers, [StatusCode::FORBIDDEN; 2]);
+        assert_eq!(state_of(&site, &half).await?, before);
+
+        // Awaiting the second factor of an enrolled account: the right code, forged, is refused.
+        let full = sign_in_fully(&site.confidant, &staff, TEST_PASSWORD).await?;
+        site.confidant.clock().advance(time::Duration::seconds(30));
+        let half = site.confidant.sign_in("worker.a", TEST_PASSWORD).await?;
+        let half = half.token.expose().to_owned();
+        let before = state_of(&site, &half).await?;
+        assert!(before.contains("enrolled: true"), "{before}");
+        let code = confidant_testkit::current_code(&site.confidant, &full.secret);
+        let cookie = format!("confidant-session={half}");
+        let answers = forged(
+            &site,
+            &other_csrf,
+            "/sign-in/two-factor",
+            &cookie,
+            ("code", &code),
+        )
+        .await?;
+        assert_eq!(answers, [StatusCode::FORBIDDEN; 2]);
+        assert_eq!(state_of(&site, &half).await?, before);
+
+        // A locked session: the right password, forged, does not unlock it.
+        let settings = site.confidant.settings().session.idle;
+        site.confidant
+            .clock()
+            .advance(settings + time::Duration::minutes(1));
+        let before = state_of(&site, &full.token).await?;
+        assert_eq!(before, "Locked");
+        let cookie = format!("confidant-session={}", full.token);
+        let answers = forged(
+            &site,
+            &other_csrf,
+            "/lock",
+            &cookie,
+            ("password", TEST_PASSWORD),
+        )
+        .await?;
+        assert_eq!(answers, [StatusCode::FORBIDDEN; 2]);
+        assert_eq!(state_of(&site, &full.token).await?, "Locked");
+
+        // One's own token: a forged revoke leaves it live.
+        let mine = site.cookie("worker.b").await?;
+        site.token("worker.b", TokenScope::Read).await?;
+        let owner = site.staff("worker.b").await?;
+        let token = site
+            .confidant
+            .tokens_of(owner.id)
+            .await?
+            .into_iter()
+            .find(|t| t.revoked_at_micros.is_none())
+            .ok_or_else(|| anyhow::anyhow!("no live token"))?;
+        let path = format!("/account/tokens/{}/revoke", token.id);
+        let answers = forged(&site, &other_csrf, &path, &mine, ("confirm", "yes")).await?;
+        assert_eq!(answers, [StatusCode::FORBIDDEN; 2]);
+        let after = site.confidant.tokens_of(owner.id).await?;
+        assert!(
+            after
+                .iter()
+                .any(|t| t.id == token.id && t.revoked_at_micros.is_none())
+        );
+        Ok(())
+    }
+);

@@ -364,10 +364,10 @@ pub async fn operate<S: Store, C: Clock>(
     Form(form): Form<OperationForm>,
 ) -> Result<Response, PageError> {
     signed.check_csrf(&form.csrf)?;
+    require_oversight(&state, &signed).await?;
     if operation == "grant" {
         return grant(&state, &signed, staff_id, &form).await;
     }
-    require_oversight(&state, &signed).await?;
     let action = match operation.as_str() {
         "disable" | "end-sessions" => Action::StaffDisable,
         "reset-two-factor" | "reset-password" | "training" => Action::StaffUpdate,

@@ -15,6 +15,7 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use confidant_core::person::PersonError;
+use confidant_core::record::Need;
 use confidant_core::sharing::{ConsentOverview, categories};
 use confidant_core::store::{ApprovalState, ConsentState, RestrictionKind, ReviewState, Store};
 use confidant_core::{Clock, Purpose, Role};
@@ -23,7 +24,7 @@ use uuid::Uuid;
 
 use super::form::{FormData, labelled_errors};
 use super::people::{checked_post, require_training};
-use super::person::{full_name, read, who};
+use super::person::{check, full_name, read, who};
 use super::{Chrome, PageError, Signed, St, date, date_time, render, render_status};
 use crate::extract::page::Form;
 use crate::extract::page::Path;
@@ -153,7 +154,7 @@ async fn page<S: Store, C: Clock>(
     posted: Option<Posted<'_>>,
     errors: Vec<(String, String)>,
 ) -> Result<ConsentPage, PageError> {
-    let person = read(state, signed, person_id).await?;
+    let person = read(state, signed, person_id, Need::Read).await?;
     let c = &state.confidant;
     let actor = signed.actor();
     let purpose = Purpose::Support;
@@ -335,7 +336,7 @@ async fn page<S: Store, C: Clock>(
         free_kinds,
         approvals,
         disclosures,
-        can_change: super::person::may_change(signed),
+        can_change: super::person::offers(state, signed, person_id, Need::Change).await?,
         can_restrict: role == Role::DataProtectionOfficer,
         can_approve: approves(role),
         errors,
@@ -363,6 +364,7 @@ pub async fn record<S: Store, C: Clock>(
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let form = checked_post(&state, &signed, form).await?;
+    check(&state, &signed, person_id, Need::Change).await?;
     let purpose_id = Uuid::parse_str(form.get("purpose_id")).map_err(|_| {
         PageError::Invalid(vec![(
             "purpose-id".to_owned(),

@@ -15,12 +15,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use confidant_core::contact::{Channel, ContactPreferences, PreferencesInput};
 use confidant_core::field::PersonField;
 use confidant_core::person::PersonError;
+use confidant_core::record::Need;
 use confidant_core::store::Store;
 use confidant_core::{Clock, Purpose};
 use uuid::Uuid;
 
 use super::people::{checked_post, require_training};
-use super::person::{full_name, may_change, read, who};
+use super::person::{full_name, offers, read, who};
 use super::{Chrome, PageError, Signed, St, date, date_time, render, render_status};
 use crate::extract::page::Form;
 use crate::extract::page::Path;
@@ -77,7 +78,7 @@ async fn page<S: Store, C: Clock>(
     person_id: Uuid,
 ) -> Result<ContactPage, PageError> {
     require_training(state, signed).await?;
-    let person = read(state, signed, person_id).await?;
+    let person = read(state, signed, person_id, Need::Read).await?;
     let prefs: ContactPreferences = state
         .confidant
         .contact_preferences(signed.actor(), Purpose::Support, person_id)
@@ -97,7 +98,7 @@ async fn page<S: Store, C: Clock>(
         id: person_id.to_string(),
         section: "contact",
         name: full_name(&person),
-        can_change: may_change(signed),
+        can_change: offers(state, signed, person_id, Need::Change).await?,
         channels: Channel::ALL
             .into_iter()
             .map(|c| ChannelRow {

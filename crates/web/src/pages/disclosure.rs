@@ -11,6 +11,7 @@ use askama::Template;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use confidant_core::field::{PersonField, RecordKind, record_field};
+use confidant_core::record::Need;
 use confidant_core::sharing::Disclosure;
 use confidant_core::store::{DisclosedItem, EntryStatus, Store};
 use confidant_core::{Clock, Purpose};
@@ -123,7 +124,7 @@ pub async fn show<S: Store, C: Clock>(
     Path((person_id, disclosure_id)): Path<(Uuid, Uuid)>,
 ) -> Result<Response, PageError> {
     require_training(&state, &signed).await?;
-    let person = read(&state, &signed, person_id).await?;
+    let person = read(&state, &signed, person_id, Need::Read).await?;
     let d = open(&state, &signed, person_id, disclosure_id).await?;
     let handles = state.confidant.colleague_handles(signed.actor()).await?;
     let r = &d.record;

@@ -19,13 +19,14 @@ use confidant_core::document::{
     Document, MAX_DOCUMENT_BYTES, MAX_PHOTO_BYTES, Upload, allowed_type,
 };
 use confidant_core::person::PersonError;
+use confidant_core::record::Need;
 use confidant_core::store::Store;
 use confidant_core::{Clock, Purpose};
 use uuid::Uuid;
 
 use super::form::{FormField, FormPage, attach_errors, labelled_errors};
 use super::people::require_training;
-use super::person::{full_name, may_change, read, who};
+use super::person::{check, full_name, offers, read, who};
 use super::{Chrome, PageError, Signed, St, UPLOAD_BODY_BYTES, date_time, render, render_status};
 use crate::extract::page::Path;
 
@@ -101,7 +102,7 @@ async fn documents_page<S: Store, C: Clock>(
     description: &str,
     errors: Vec<(String, String)>,
 ) -> Result<DocumentsPage, PageError> {
-    let person = read(state, signed, person_id).await?;
+    let person = read(state, signed, person_id, Need::Read).await?;
     let c = &state.confidant;
     let handles = c.colleague_handles(signed.actor()).await?;
     let documents = c
@@ -131,7 +132,7 @@ async fn documents_page<S: Store, C: Clock>(
         id: person_id.to_string(),
         section: "documents",
         name: full_name(&person),
-        can_change: may_change(signed),
+        can_change: offers(state, signed, person_id, Need::Change).await?,
         documents,
         fields,
         errors,
@@ -230,6 +231,7 @@ async fn store_upload<S: Store, C: Clock>(
     upload: &Uploaded,
     is_photo: bool,
 ) -> Result<Result<Document, Vec<(String, String)>>, PageError> {
+    check(state, signed, person_id, Need::Change).await?;
     if upload.file_name.is_empty() && upload.content.is_empty() {
         return Ok(Err(vec![("file".to_owned(), "Choose a file".to_owned())]));
     }
@@ -373,7 +375,7 @@ pub async fn photo_upload<S: Store, C: Clock>(
     match store_upload(&state, &signed, person_id, &upload, true).await? {
         Ok(_) => Ok(Redirect::to(&format!("/people/{person_id}#photo")).into_response()),
         Err(errors) => {
-            let name = full_name(&read(&state, &signed, person_id).await?);
+            let name = full_name(&read(&state, &signed, person_id, Need::Change).await?);
             render_status(
                 StatusCode::BAD_REQUEST,
                 &photo_page(&signed, person_id, name, errors),

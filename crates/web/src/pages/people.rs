@@ -247,10 +247,15 @@ pub struct BreakGlassForm {
     reason: String,
 }
 
-fn can_break(signed: &Signed) -> Result<(), PageError> {
+/// Refuses (and records the refusal of) a role that may never break the glass.
+async fn can_break<S: Store, C: Clock>(state: &St<S, C>, signed: &Signed) -> Result<(), PageError> {
     if super::can_break_glass(signed.staff().role) {
         Ok(())
     } else {
+        state
+            .confidant
+            .record_refusal(signed.actor(), Refusal::BreakGlassRole)
+            .await?;
         Err(PageError::Forbidden(
             "Your role cannot open records outside its scope.",
         ))
@@ -262,7 +267,7 @@ pub async fn break_glass_form<S: Store, C: Clock>(
     signed: Signed,
     Path(person_id): Path<Uuid>,
 ) -> Result<Response, PageError> {
-    can_break(&signed)?;
+    can_break(&state, &signed).await?;
     require_training(&state, &signed).await?;
     render(&BreakGlassPage {
         chrome: signed.chrome("/people"),
@@ -281,7 +286,7 @@ pub async fn break_glass_submit<S: Store, C: Clock>(
     Form(form): Form<BreakGlassForm>,
 ) -> Result<Response, PageError> {
     signed.check_csrf(&form.csrf)?;
-    can_break(&signed)?;
+    can_break(&state, &signed).await?;
     require_training(&state, &signed).await?;
     match state
         .confidant

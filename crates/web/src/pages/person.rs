@@ -16,9 +16,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use confidant_core::field::{FieldGroup, FieldSpec, PersonField, RecordKind, ValueKind};
 use confidant_core::person::{Person, PersonError, PersonInput, RecordView};
-use confidant_core::record::Entry;
+use confidant_core::record::{Entry, Need};
 use confidant_core::store::{EntryStatus, Relationship, Store};
-use confidant_core::{Clock, Purpose, Role};
+use confidant_core::{Clock, Purpose};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -74,18 +74,44 @@ pub fn who(handles: &HashMap<Uuid, String>, audit_id: &str) -> String {
         .unwrap_or_else(|| audit_id.to_owned())
 }
 
-/// Whether the role changes records day to day (to decide which links a page offers; the change
-/// itself is decided by the policy when it is made).
-pub fn may_change(signed: &Signed) -> bool {
-    super::works_in_service(signed.staff().role) || signed.staff().role == Role::ProcessorStaff
+/// Whether a page of the record offers an action that needs `need`: decided by the policy for
+/// this record, recorded nowhere (the action is checked and audited when it is taken).
+pub async fn offers<S: Store, C: Clock>(
+    state: &St<S, C>,
+    signed: &Signed,
+    person_id: Uuid,
+    need: Need,
+) -> Result<bool, PageError> {
+    Ok(state
+        .confidant
+        .may_need(signed.actor(), person_id, need)
+        .await?)
 }
 
 /// A person's record, read for a page: refused and missing answer the same 404.
+/// Checks that the actor may do what the page or form needs of the record, before anything of it
+/// is read or parsed (a refusal is audited and answers 404).
+pub async fn check<S: Store, C: Clock>(
+    state: &St<S, C>,
+    signed: &Signed,
+    person_id: Uuid,
+    need: Need,
+) -> Result<(), PageError> {
+    Ok(state
+        .confidant
+        .check_need(signed.actor(), Purpose::Support, person_id, need)
+        .await?)
+}
+
+/// What the page needs of the record is checked first, so a page the actor may not use reads
+/// nothing (not even the name for its caption).
 pub async fn read<S: Store, C: Clock>(
     state: &St<S, C>,
     signed: &Signed,
     person_id: Uuid,
+    need: Need,
 ) -> Result<Person, PageError> {
+    check(state, signed, person_id, need).await?;
     Ok(state
         .confidant
         .read_person(signed.actor(), Purpose::Support, person_id)
@@ -142,7 +168,10 @@ struct PersonPage {
     section: &'static str,
     name: String,
     banner: Option<(String, String)>,
+    /// Offers changes to the record (photo, related people, cases).
     can_change: bool,
+    /// Offers changes to the person's own fields (a processor's worker: those referred).
+    can_change_fields: bool,
     photo_enabled: bool,
     has_photo: bool,
     groups: Vec<GroupView>,
@@ -368,7 +397,8 @@ pub async fn show<S: Store, C: Clock>(
         section: "overview",
         name: full_name(&person),
         banner,
-        can_change: may_change(&signed),
+        can_change: offers(&state, &signed, person_id, Need::Change).await?,
+        can_change_fields: offers(&state, &signed, person_id, Need::ChangeReferred).await?,
         photo_enabled: config.field_groups.contains(FieldGroup::Photo),
         has_photo,
         groups,
@@ -447,7 +477,7 @@ pub async fn edit_form<S: Store, C: Clock>(
     Path((person_id, group)): Path<(Uuid, String)>,
 ) -> Result<Response, PageError> {
     require_training(&state, &signed).await?;
-    let person = read(&state, &signed, person_id).await?;
+    let person = read(&state, &signed, person_id, Need::ChangeReferred).await?;
     let group = editable_group(&state, &person, &group).await?;
     let fields = group_fields(group, Some(&person));
     if fields.is_empty() {
@@ -470,7 +500,7 @@ pub async fn edit_submit<S: Store, C: Clock>(
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let form = checked_post(&state, &signed, form).await?;
-    let before = read(&state, &signed, person_id).await?;
+    let before = read(&state, &signed, person_id, Need::ChangeReferred).await?;
     let group = editable_group(&state, &before, &group).await?;
     let mut fields = group_fields(group, Some(&before));
     if fields.is_empty() {
@@ -599,7 +629,7 @@ pub async fn history<S: Store, C: Clock>(
     Path(person_id): Path<Uuid>,
 ) -> Result<Response, PageError> {
     require_training(&state, &signed).await?;
-    let person = read(&state, &signed, person_id).await?;
+    let person = read(&state, &signed, person_id, Need::Read).await?;
     let c = &state.confidant;
     let actor = signed.actor();
     let corrections = c.corrections(actor, Purpose::Support, person_id).await?;

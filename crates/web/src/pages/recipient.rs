@@ -794,7 +794,12 @@ pub async fn review_decide<S: Store, C: Clock>(
     let escalate = match form.get("decision") {
         "signed_off" => false,
         "escalated" => true,
-        _ => return Err(PageError::Forbidden("Choose to sign off or to escalate.")),
+        _ => {
+            return Err(PageError::Invalid(vec![(
+                "decision".to_owned(),
+                "Choose to sign off or to escalate".to_owned(),
+            )]));
+        }
     };
     // Reviewed already (by a racing reviewer, say): 409, this decision was not recorded.
     state

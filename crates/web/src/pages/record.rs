@@ -11,7 +11,7 @@ use askama::Template;
 use axum::response::{IntoResponse, Redirect, Response};
 use confidant_core::field::{FieldGroup, RecordKind, record_fields};
 use confidant_core::person::{PersonError, Violation, Violations};
-use confidant_core::record::{Entry, EntryChange, NewEntry, RecordInput};
+use confidant_core::record::{Entry, EntryChange, Need, NewEntry, RecordInput};
 use confidant_core::store::{
     ClosureReason, ContactType, EntryStatus, NoteFlags, Relationship, Store,
 };
@@ -23,7 +23,7 @@ use super::form::{
     FormData, FormField, FormPage, catalogue_control, form_error, label_of, labelled_errors,
 };
 use super::people::{checked_post, require_training};
-use super::person::{full_name, kind_label, may_change, other_statuses, read, who};
+use super::person::{check, full_name, kind_label, offers, other_statuses, read, who};
 use super::{Chrome, PageError, Signed, St, date, date_time, render};
 use crate::extract::page::Form;
 use crate::extract::page::Path;
@@ -65,19 +65,22 @@ async fn person_name<S: Store, C: Clock>(
     state: &St<S, C>,
     signed: &Signed,
     person_id: Uuid,
+    need: Need,
 ) -> Result<String, PageError> {
-    Ok(full_name(&read(state, signed, person_id).await?))
+    Ok(full_name(&read(state, signed, person_id, need).await?))
 }
 
 /// The start of every page of a person's record: the actor's training must be current and the
-/// record one they may see. Gives the person's name for the page's caption.
+/// record one they may use as the page needs (checked before the record is read). Gives the
+/// person's name for the page's caption.
 async fn trained_person_name<S: Store, C: Clock>(
     state: &St<S, C>,
     signed: &Signed,
     person_id: Uuid,
+    need: Need,
 ) -> Result<String, PageError> {
     require_training(state, signed).await?;
-    person_name(state, signed, person_id).await
+    person_name(state, signed, person_id, need).await
 }
 
 /// The start of a posted form of a person's record: as `checked_post`, then the person's name for
@@ -86,10 +89,11 @@ async fn checked_post_with_name<S: Store, C: Clock>(
     state: &St<S, C>,
     signed: &Signed,
     person_id: Uuid,
+    need: Need,
     form: Vec<(String, String)>,
 ) -> Result<(FormData, String), PageError> {
     let form = checked_post(state, signed, form).await?;
-    let name = person_name(state, signed, person_id).await?;
+    let name = person_name(state, signed, person_id, need).await?;
     Ok((form, name))
 }
 
@@ -175,7 +179,7 @@ async fn related_page<S: Store, C: Clock>(
     signed: &Signed,
     person_id: Uuid,
 ) -> Result<FormPage, PageError> {
-    let person = read(state, signed, person_id).await?;
+    let person = read(state, signed, person_id, Need::Change).await?;
     let children = state
         .confidant
         .service_config(person.service_id)
@@ -281,7 +285,7 @@ pub async fn related_remove_form<S: Store, C: Clock>(
     signed: Signed,
     Path((person_id, related_id)): Path<(Uuid, Uuid)>,
 ) -> Result<Response, PageError> {
-    let name = trained_person_name(&state, &signed, person_id).await?;
+    let name = trained_person_name(&state, &signed, person_id, Need::Change).await?;
     let related = related_name(&state, &signed, person_id, related_id).await?;
     render(
         &FormPage::new(
@@ -376,7 +380,7 @@ pub async fn case_close_form<S: Store, C: Clock>(
     signed: Signed,
     Path((person_id, case_id)): Path<(Uuid, Uuid)>,
 ) -> Result<Response, PageError> {
-    let name = trained_person_name(&state, &signed, person_id).await?;
+    let name = trained_person_name(&state, &signed, person_id, Need::Change).await?;
     open_case_of(&state, &signed, person_id, case_id).await?;
     render(&close_page(&signed, person_id, case_id, name))
 }
@@ -389,7 +393,7 @@ pub async fn case_close<S: Store, C: Clock>(
 ) -> Result<Response, PageError> {
     let form = checked_post(&state, &signed, form).await?;
     let Some(reason) = ClosureReason::from_code(form.get("reason")) else {
-        let name = person_name(&state, &signed, person_id).await?;
+        let name = person_name(&state, &signed, person_id, Need::Change).await?;
         let errors = vec![(
             "reason".to_owned(),
             "Choose why the case is closing".to_owned(),
@@ -448,7 +452,7 @@ pub async fn notes<S: Store, C: Clock>(
     signed: Signed,
     Path(person_id): Path<Uuid>,
 ) -> Result<Response, PageError> {
-    let name = trained_person_name(&state, &signed, person_id).await?;
+    let name = trained_person_name(&state, &signed, person_id, Need::ReadReferred).await?;
     let handles = state.confidant.colleague_handles(signed.actor()).await?;
     let mut entries = entries_of(&state, &signed, person_id, &[RecordKind::Note]).await?;
     entries.sort_by_key(|e| std::cmp::Reverse(e.occurs_at));
@@ -468,7 +472,7 @@ pub async fn notes<S: Store, C: Clock>(
         id: person_id.to_string(),
         section: "notes",
         name,
-        can_change: may_change(&signed),
+        can_change: offers(&state, &signed, person_id, Need::Change).await?,
         notes,
     })
 }
@@ -542,7 +546,7 @@ pub async fn note_form<S: Store, C: Clock>(
     signed: Signed,
     Path(person_id): Path<Uuid>,
 ) -> Result<Response, PageError> {
-    let name = trained_person_name(&state, &signed, person_id).await?;
+    let name = trained_person_name(&state, &signed, person_id, Need::Change).await?;
     render(&note_page(&signed, person_id, name, today(&state)))
 }
 
@@ -557,7 +561,8 @@ pub async fn note_create<S: Store, C: Clock>(
     Path(person_id): Path<Uuid>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let (form, name) = checked_post_with_name(&state, &signed, person_id, form).await?;
+    let (form, name) =
+        checked_post_with_name(&state, &signed, person_id, Need::Change, form).await?;
     let now = state.confidant.clock().now();
     let page = note_page(&signed, person_id, name, now.date());
     let mut problems = Vec::new();
@@ -650,7 +655,7 @@ pub async fn plans<S: Store, C: Clock>(
     signed: Signed,
     Path(person_id): Path<Uuid>,
 ) -> Result<Response, PageError> {
-    let name = trained_person_name(&state, &signed, person_id).await?;
+    let name = trained_person_name(&state, &signed, person_id, Need::ReadReferred).await?;
     let entries = entries_of(
         &state,
         &signed,
@@ -690,7 +695,7 @@ pub async fn plans<S: Store, C: Clock>(
         id: person_id.to_string(),
         section: "plans",
         name,
-        can_change: may_change(&signed),
+        can_change: offers(&state, &signed, person_id, Need::Change).await?,
         plans,
     })
 }
@@ -729,7 +734,7 @@ pub async fn plan_form<S: Store, C: Clock>(
     signed: Signed,
     Path(person_id): Path<Uuid>,
 ) -> Result<Response, PageError> {
-    let name = trained_person_name(&state, &signed, person_id).await?;
+    let name = trained_person_name(&state, &signed, person_id, Need::Change).await?;
     render(&plan_page(&signed, person_id, name))
 }
 
@@ -778,7 +783,8 @@ pub async fn plan_create<S: Store, C: Clock>(
     Path(person_id): Path<Uuid>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let (form, name) = checked_post_with_name(&state, &signed, person_id, form).await?;
+    let (form, name) =
+        checked_post_with_name(&state, &signed, person_id, Need::Change, form).await?;
     let new = new_entry(RecordKind::Plan, record_input(&form, &["title", "summary"]));
     let page = plan_page(&signed, person_id, name);
     add_simple(&state, &signed, person_id, new, page, &form).await
@@ -822,7 +828,7 @@ pub async fn goal_form<S: Store, C: Clock>(
     signed: Signed,
     Path((person_id, plan_id)): Path<(Uuid, Uuid)>,
 ) -> Result<Response, PageError> {
-    let name = trained_person_name(&state, &signed, person_id).await?;
+    let name = trained_person_name(&state, &signed, person_id, Need::Change).await?;
     let plan = plan_of(&state, &signed, person_id, plan_id).await?;
     render(&goal_page(&signed, person_id, plan_id, name, &plan))
 }
@@ -833,7 +839,8 @@ pub async fn goal_create<S: Store, C: Clock>(
     Path((person_id, plan_id)): Path<(Uuid, Uuid)>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let (form, name) = checked_post_with_name(&state, &signed, person_id, form).await?;
+    let (form, name) =
+        checked_post_with_name(&state, &signed, person_id, Need::Change, form).await?;
     let plan = plan_of(&state, &signed, person_id, plan_id).await?;
     let new = NewEntry {
         parent_id: Some(plan_id),
@@ -899,7 +906,7 @@ pub async fn entry_edit_form<S: Store, C: Clock>(
     signed: Signed,
     Path((person_id, entry_id)): Path<(Uuid, Uuid)>,
 ) -> Result<Response, PageError> {
-    let name = trained_person_name(&state, &signed, person_id).await?;
+    let name = trained_person_name(&state, &signed, person_id, Need::ChangeEntry(entry_id)).await?;
     let entry = entry_of(&state, &signed, person_id, entry_id).await?;
     render(&edit_page(&signed, person_id, name, &entry)?)
 }
@@ -910,7 +917,14 @@ pub async fn entry_edit<S: Store, C: Clock>(
     Path((person_id, entry_id)): Path<(Uuid, Uuid)>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let (form, name) = checked_post_with_name(&state, &signed, person_id, form).await?;
+    let (form, name) = checked_post_with_name(
+        &state,
+        &signed,
+        person_id,
+        Need::ChangeEntry(entry_id),
+        form,
+    )
+    .await?;
     let entry = entry_of(&state, &signed, person_id, entry_id).await?;
     let page = edit_page(&signed, person_id, name, &entry)?;
     let status = match form.get("status") {
@@ -961,6 +975,7 @@ pub async fn entry_status<S: Store, C: Clock>(
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let form = checked_post(&state, &signed, form).await?;
+    check(&state, &signed, person_id, Need::ChangeEntry(entry_id)).await?;
     let entry = entry_of(&state, &signed, person_id, entry_id).await?;
     let status = EntryStatus::from_code(form.get("status")).ok_or_else(|| {
         PageError::Invalid(vec![(
@@ -1013,7 +1028,7 @@ pub async fn appointments<S: Store, C: Clock>(
     signed: Signed,
     Path(person_id): Path<Uuid>,
 ) -> Result<Response, PageError> {
-    let name = trained_person_name(&state, &signed, person_id).await?;
+    let name = trained_person_name(&state, &signed, person_id, Need::ReadReferred).await?;
     let mut entries = entries_of(&state, &signed, person_id, &[RecordKind::Appointment]).await?;
     entries.sort_by_key(|e| std::cmp::Reverse(e.occurs_at));
     let appointments = entries
@@ -1033,7 +1048,7 @@ pub async fn appointments<S: Store, C: Clock>(
         id: person_id.to_string(),
         section: "appointments",
         name,
-        can_change: may_change(&signed),
+        can_change: offers(&state, &signed, person_id, Need::Change).await?,
         appointments,
     })
 }
@@ -1064,7 +1079,7 @@ pub async fn appointment_form<S: Store, C: Clock>(
     signed: Signed,
     Path(person_id): Path<Uuid>,
 ) -> Result<Response, PageError> {
-    let name = trained_person_name(&state, &signed, person_id).await?;
+    let name = trained_person_name(&state, &signed, person_id, Need::Change).await?;
     render(&appointment_page(&signed, person_id, name))
 }
 
@@ -1074,7 +1089,8 @@ pub async fn appointment_create<S: Store, C: Clock>(
     Path(person_id): Path<Uuid>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let (form, name) = checked_post_with_name(&state, &signed, person_id, form).await?;
+    let (form, name) =
+        checked_post_with_name(&state, &signed, person_id, Need::Change, form).await?;
     let page = appointment_page(&signed, person_id, name);
     let mut problems = Vec::new();
     let day = match parse_day(&form.date("occurs_on")) {
@@ -1147,7 +1163,7 @@ pub async fn paper<S: Store, C: Clock>(
     signed: Signed,
     Path(person_id): Path<Uuid>,
 ) -> Result<Response, PageError> {
-    let name = trained_person_name(&state, &signed, person_id).await?;
+    let name = trained_person_name(&state, &signed, person_id, Need::ReadReferred).await?;
     let entries = entries_of(
         &state,
         &signed,
@@ -1173,7 +1189,7 @@ pub async fn paper<S: Store, C: Clock>(
         id: person_id.to_string(),
         section: "paper",
         name,
-        can_change: may_change(&signed),
+        can_change: offers(&state, &signed, person_id, Need::Change).await?,
         paper,
     })
 }
@@ -1219,7 +1235,7 @@ pub async fn paper_form<S: Store, C: Clock>(
     signed: Signed,
     Path(person_id): Path<Uuid>,
 ) -> Result<Response, PageError> {
-    let name = trained_person_name(&state, &signed, person_id).await?;
+    let name = trained_person_name(&state, &signed, person_id, Need::Change).await?;
     render(&paper_page(&signed, person_id, name))
 }
 
@@ -1229,7 +1245,8 @@ pub async fn paper_create<S: Store, C: Clock>(
     Path(person_id): Path<Uuid>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let (form, name) = checked_post_with_name(&state, &signed, person_id, form).await?;
+    let (form, name) =
+        checked_post_with_name(&state, &signed, person_id, Need::Change, form).await?;
     let page = paper_page(&signed, person_id, name);
     let mut problems = Vec::new();
     let kind = RecordKind::from_code(form.get("kind"))

@@ -4,11 +4,11 @@
 use askama::Template;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use confidant_core::Clock;
 use confidant_core::notice::{ARTICLE30_COLUMNS, article30_csv, article30_rows};
 use confidant_core::store::Store;
+use confidant_core::{Action, Clock};
 
-use super::{Chrome, PageError, Signed, St, oversees, render};
+use super::{Chrome, PageError, Signed, St, render};
 
 #[derive(Template)]
 #[template(path = "article30.html")]
@@ -19,21 +19,27 @@ struct Article30Page {
     has_register: bool,
 }
 
-fn require_oversight(signed: &Signed) -> Result<(), PageError> {
-    if oversees(signed.staff().role) {
-        Ok(())
-    } else {
-        Err(PageError::Forbidden(
+/// The register is the DPO's and the Caldicott Guardian's: asked of the policy, and a refusal
+/// recorded.
+async fn require_oversight<S: Store, C: Clock>(
+    state: &St<S, C>,
+    signed: &Signed,
+) -> Result<(), PageError> {
+    signed
+        .require(
+            state,
+            Action::OversightRead,
+            signed.organisation(),
             "The register of processing is kept by the Data Protection Officer and the Caldicott Guardian.",
-        ))
-    }
+        )
+        .await
 }
 
 pub async fn page<S: Store, C: Clock>(
     state: St<S, C>,
     signed: Signed,
 ) -> Result<Response, PageError> {
-    require_oversight(&signed)?;
+    require_oversight(&state, &signed).await?;
     let register = state.confidant.register();
     let activities = register
         .map(|r| {
@@ -65,7 +71,7 @@ pub async fn csv<S: Store, C: Clock>(
     state: St<S, C>,
     signed: Signed,
 ) -> Result<Response, PageError> {
-    require_oversight(&signed)?;
+    require_oversight(&state, &signed).await?;
     let Some(register) = state.confidant.register() else {
         return Err(PageError::NotFound);
     };

@@ -119,7 +119,12 @@ pub async fn decide<S: Store, C: Clock>(
     let decision = match form.decision.as_str() {
         "signed_off" => ReviewState::SignedOff,
         "escalated" => ReviewState::Escalated,
-        _ => return Err(PageError::Forbidden("Choose to sign off or to escalate.")),
+        _ => {
+            return Err(PageError::Invalid(vec![(
+                "decision".to_owned(),
+                "Choose to sign off or to escalate".to_owned(),
+            )]));
+        }
     };
     match state
         .confidant
@@ -127,9 +132,10 @@ pub async fn decide<S: Store, C: Clock>(
         .await
     {
         Ok(()) => Ok(Redirect::to("/break-glass/review").into_response()),
-        Err(PersonError::Invalid(_)) => Err(PageError::Forbidden(
-            "The note must be at most 1000 characters, without control characters.",
-        )),
+        Err(PersonError::Invalid(_)) => Err(PageError::Invalid(vec![(
+            "note".to_owned(),
+            "The note must be at most 1000 characters, without control characters".to_owned(),
+        )])),
         // Reviewed already (by a racing reviewer, say): 409, this decision was not recorded.
         Err(e) => Err(e.into()),
     }

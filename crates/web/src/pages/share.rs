@@ -16,6 +16,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use confidant_core::field::{Classification, PersonField, ValueKind};
 use confidant_core::person::{PersonError, Violations};
+use confidant_core::record::Need;
 use confidant_core::sharing::{EntrySelection, ShareError, ShareRequest, categories};
 use confidant_core::store::{
     ApprovalState, Article9Condition, LawfulBasis, OverrideGround, RecipientKind,
@@ -103,7 +104,7 @@ async fn page<S: Store, C: Clock>(
     person_id: Uuid,
     form: FormData,
 ) -> Result<SharePage, PageError> {
-    let person = read(state, signed, person_id).await?;
+    let person = read(state, signed, person_id, Need::Share).await?;
     let c = &state.confidant;
     let actor = signed.actor();
     let register = c
@@ -385,7 +386,7 @@ async fn approval_page<S: Store, C: Clock>(
     person_id: Uuid,
     errors: Vec<(String, String)>,
 ) -> Result<FormPage, PageError> {
-    let person = read(state, signed, person_id).await?;
+    let person = read(state, signed, person_id, Need::Share).await?;
     let recipients = state
         .confidant
         .recipients(signed.actor(), signed.staff().organisation_id)

@@ -190,6 +190,20 @@ fn at_step(
     }
 }
 
+/// The session of a posted sign-in step: the form's token is checked against whatever session
+/// the request has before anything else, so a forged post is refused (403) even when the session
+/// is at another step; then as [`at_step`].
+fn posted_at_step(
+    session: Option<confidant_core::account::Session>,
+    step: SessionState,
+    given: &str,
+) -> Result<confidant_core::account::Session, PageError> {
+    if let Some(s) = &session {
+        check_session_csrf(s, given)?;
+    }
+    at_step(session, step)
+}
+
 fn check_session_csrf(
     session: &confidant_core::account::Session,
     given: &str,
@@ -238,11 +252,11 @@ pub async fn enrol_submit<S: Store, C: Clock>(
     MaybeSession(session): MaybeSession,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, PageError> {
-    let session = at_step(
+    let session = posted_at_step(
         session,
         SessionState::AwaitingSecondFactor { enrolled: false },
+        &form.csrf,
     )?;
-    check_session_csrf(&session, &form.csrf)?;
     match state
         .confidant
         .confirm_two_factor(&session, &form.code)
@@ -324,11 +338,11 @@ pub async fn second_submit<S: Store, C: Clock>(
     MaybeSession(session): MaybeSession,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, PageError> {
-    let session = at_step(
+    let session = posted_at_step(
         session,
         SessionState::AwaitingSecondFactor { enrolled: true },
+        &form.csrf,
     )?;
-    check_session_csrf(&session, &form.csrf)?;
     let again = |errors: Vec<(String, String)>| {
         render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -407,8 +421,7 @@ pub async fn lock_submit<S: Store, C: Clock>(
     MaybeSession(session): MaybeSession,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, PageError> {
-    let session = at_step(session, SessionState::Locked)?;
-    check_session_csrf(&session, &form.csrf)?;
+    let session = posted_at_step(session, SessionState::Locked, &form.csrf)?;
     let again = |errors: Vec<(String, String)>| {
         render_status(
             StatusCode::UNPROCESSABLE_ENTITY,

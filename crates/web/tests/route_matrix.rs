@@ -27,9 +27,7 @@ use confidant_core::record::{NewEntry, RecordInput};
 use confidant_core::referral::NewReferral;
 use confidant_core::sharing::{EntrySelection, RecipientInput, ShareRequest};
 use confidant_core::store::Store;
-use confidant_core::store::{
-    ContactType, NoteFlags, ReferralSource, Relationship, StaffRecord, TokenScope,
-};
+use confidant_core::store::{ContactType, NoteFlags, ReferralSource, Relationship, TokenScope};
 use confidant_core::{Actor, Clock, Confidant, Grant, Purpose, Role};
 use confidant_store::SqlStore;
 use confidant_testkit::{
@@ -206,7 +204,7 @@ enum Rule {
     AccountChange,
     /// A trustee's matter: the DPO.
     AccountGrant,
-    /// Training records of an account: administrators and the DPO (the form's body is lenient).
+    /// Recording the training of a practitioner's account: the DPO.
     AccountTraining,
     /// The recipient register and consent purposes: kept by the DPO and Caldicott Guardian.
     RegisterKeep,
@@ -355,7 +353,8 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
         }
         ("GET", "/api/v1/people/{person_id}/entries") => e(RecordReadReferable, N),
         ("GET", "/people/{person_id}/edit/{group}") => e(RecordChangeReferable, N),
-        // The entry is each record's flagged note, never referred: a processor's worker is refused.
+        // The entry is each record's support plan (a note is not changed on a page), never
+        // referred: a processor's worker is refused.
         ("GET", "/people/{person_id}/entries/{entry_id}/edit") => e(RecordChange, N),
         (
             "GET",
@@ -395,7 +394,7 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
             form("postcode={postcode}&given_name={given_name}"),
         ),
         ("POST", "/people/{person_id}/entries/{entry_id}/edit") => {
-            e(RecordChange, form("body=Matrix+cell+edit"))
+            lenient(RecordChange, form("title=Matrix+cell+plan"))
         }
         ("POST", "/people/{person_id}/entries/{entry_id}/status") => {
             lenient(RecordChange, form("status=current"))
@@ -475,10 +474,10 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
         ("GET", "/people/{person_id}/share" | "/people/{person_id}/share/approval") => {
             e(RecordShare, N)
         }
-        ("POST", "/people/{person_id}/share") => lenient(
+        ("POST", "/people/{person_id}/share") => e(
             RecordShare,
             form(
-                "recipient_id={recipient_id}&fields=given_name&lawful_basis=vital_interests&reason=Matrix+cell+share&person_told=yes",
+                "action=share&recipient_id={recipient_id}&fields=given_name&basis=vital_interests&reason=Matrix+cell+share&person_told=yes",
             ),
         ),
         (
@@ -490,10 +489,10 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
                 r#"{"recipient_id":"{recipient_id}","fields":["given_name"],"lawful_basis":"vital_interests","reason":"Matrix cell share","person_told":true}"#,
             ),
         ),
-        ("POST", "/people/{person_id}/share/approval") => lenient(
+        ("POST", "/people/{person_id}/share/approval") => e(
             RecordShare,
             form(
-                "recipient_id={recipient_id}&categories=health&justification=Matrix+cell+approval",
+                "recipient_id={recipient_id}&category_health=yes&justification=Matrix+cell+approval",
             ),
         ),
         ("POST", "/api/v1/people/{person_id}/approvals") => e(
@@ -537,10 +536,10 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
         ),
         ("GET", "/break-glass/review" | "/admin/disclosures/review") => e(Oversight, N),
         ("POST", "/break-glass/review/{grant_id}") => {
-            consuming(Oversight, form("decision=approve&note=Matrix+cell"))
+            consuming(Oversight, form("decision=signed_off&note=Matrix+cell"))
         }
         ("POST", "/admin/disclosures/review/{disclosure_id}") => {
-            consuming(Oversight, form("decision=approve"))
+            consuming(Oversight, form("decision=signed_off"))
         }
         ("GET", "/api/v1/disclosures/review") => e(OversightApi, N),
         ("POST", "/api/v1/disclosures/{disclosure_id}/review") => {
@@ -611,7 +610,7 @@ const OPERATIONS: [(&str, Rule, &str); 6] = [
     (
         "training",
         Rule::AccountTraining,
-        "kind=data_protection&completed_on=2026-11-01",
+        "kind=data_protection&completed_on=2026-11-01&valid_for_days=365",
     ),
     (
         "grant",
@@ -668,10 +667,9 @@ fn expected(rule: Rule, caller: Caller, scope: Scope, path: &str, method: &str) 
         && (method != "GET" || rule == Rule::RecordExport)
         && !matches!(rule, Rule::Staff)
         && (rule != Rule::RecordExport || sees(caller, scope) == Sees::All)
+        && !lookup
     {
-        if !lookup {
-            return Forbidden;
-        }
+        return Forbidden;
     }
     let reads = matches!(sees(caller, scope), Sees::All);
     let reads_referred = matches!(sees(caller, scope), Sees::All | Sees::Referred);
@@ -687,8 +685,17 @@ fn expected(rule: Rule, caller: Caller, scope: Scope, path: &str, method: &str) 
         Rule::OrganisationRead => pick(scope == Scope::In || !organisation, NotFound),
         Rule::RecordReadReferable => pick(reads_referred, NotFound),
         Rule::RecordRead => pick(reads, NotFound),
+        // Those who may read the record only under a read-only grant are told they may not.
+        Rule::RecordExport
+            if matches!(
+                (caller, scope),
+                (Caller::BreakGlass, Scope::Out) | (Caller::TrusteeWithMatter, Scope::In)
+            ) =>
+        {
+            Forbidden
+        }
         Rule::RecordExport => pick(
-            reads && !matches!(caller, Caller::BreakGlass | Caller::TrusteeWithMatter),
+            reads,
             if caller == Caller::ReadOnlyToken {
                 Forbidden
             } else {
@@ -749,27 +756,30 @@ fn expected(rule: Rule, caller: Caller, scope: Scope, path: &str, method: &str) 
         ),
         Rule::AccountCreate => pick(caller == Caller::Administrator, Forbidden),
         // A practitioner's account: administrators and the DPO end its sessions or disable it;
-        // only the DPO changes it (administrators change administrators' and auditors').
-        Rule::AccountDisable | Rule::AccountChange | Rule::AccountTraining => {
+        // only the DPO changes it or records its training (administrators change administrators'
+        // and auditors'), and only the DPO gives a trustee a matter. Those who see accounts are
+        // told an account out of their organisation is not found; others, that the accounts are
+        // not theirs to see. A matter refused names a record, so it answers as a record does.
+        Rule::AccountDisable | Rule::AccountChange | Rule::AccountTraining | Rule::AccountGrant => {
             let ok = match rule {
-                Rule::AccountChange => caller == Caller::Dpo,
-                _ => matches!(caller, Caller::Administrator | Caller::Dpo),
+                Rule::AccountDisable => matches!(caller, Caller::Administrator | Caller::Dpo),
+                _ => caller == Caller::Dpo,
             };
+            let sees_accounts = matches!(
+                caller,
+                Caller::Administrator
+                    | Caller::Dpo
+                    | Caller::Caldicott
+                    | Caller::ServiceManager
+                    | Caller::TeamManager
+            );
             match scope {
-                Scope::In => pick(ok, Forbidden),
-                Scope::Out => {
-                    if ok {
-                        NotFound
-                    } else {
-                        Forbidden
-                    }
-                }
+                Scope::In if ok => Allowed,
+                Scope::In if sees_accounts && rule == Rule::AccountGrant => NotFound,
+                _ if scope == Scope::Out && sees_accounts => NotFound,
+                _ => Forbidden,
             }
         }
-        Rule::AccountGrant => match scope {
-            Scope::In => pick(caller == Caller::Dpo, Forbidden),
-            Scope::Out => NotFound,
-        },
         Rule::RegisterKeep => pick(
             caller.oversees() && (scope == Scope::In || !names_recipient),
             if caller.oversees() || !page || path.ends_with("/workers") {
@@ -848,6 +858,10 @@ struct World {
     /// What the referral to the processor's worker sent.
     referred: BTreeSet<PersonField>,
     referred_entry: Uuid,
+    /// The processor and the worker the referral names.
+    referral_to: (Uuid, Uuid),
+    /// The query of [`World::counts`], made once.
+    snapshot_sql: std::sync::OnceLock<String>,
 }
 
 fn idx(scope: Scope) -> usize {
@@ -978,7 +992,7 @@ async fn world(backend: TestBackend) -> anyhow::Result<World> {
                         status: None,
                         due_at: None,
                         flags,
-                        values: RecordInput::new().with("body", &format!("{m} note")),
+                        values: RecordInput::new().with("body", format!("{m} note")),
                     },
                 )
                 .await?;
@@ -1004,7 +1018,7 @@ async fn world(backend: TestBackend) -> anyhow::Result<World> {
                     status: None,
                     due_at: None,
                     flags: NoteFlags::default(),
-                    values: RecordInput::new().with("title", &format!("{m} plan")),
+                    values: RecordInput::new().with("title", format!("{m} plan")),
                 },
             )
             .await?;
@@ -1097,7 +1111,7 @@ async fn world(backend: TestBackend) -> anyhow::Result<World> {
                     values: RecordInput::new()
                         .with("given_name", &given)
                         .with("family_name", "Referred")
-                        .with("reason", &format!("{reason} reason")),
+                        .with("reason", format!("{reason} reason")),
                 },
             )
             .await?
@@ -1128,6 +1142,7 @@ async fn world(backend: TestBackend) -> anyhow::Result<World> {
     let mut members = Vec::new();
     let mut processor = None;
     let mut referred_disclosure = Uuid::nil();
+    let mut referral_to = (Uuid::nil(), Uuid::nil());
     let mut glass_grant = Uuid::nil();
     let referred = BTreeSet::from([PersonField::GivenName, PersonField::Postcode]);
     for caller in CALLERS {
@@ -1194,6 +1209,7 @@ async fn world(backend: TestBackend) -> anyhow::Result<World> {
                 c.assign_processor_staff(&dpo, staff.id, processor_id)
                     .await?;
                 if caller == Caller::ProcessorReferred {
+                    referral_to = (processor_id, staff.id);
                     referred_disclosure = c
                         .share(
                             &worker_a,
@@ -1337,6 +1353,8 @@ async fn world(backend: TestBackend) -> anyhow::Result<World> {
         markers,
         referred,
         referred_entry: plain_note[0],
+        referral_to,
+        snapshot_sql: std::sync::OnceLock::new(),
     })
 }
 
@@ -1429,6 +1447,34 @@ impl World {
                 .await?
                 .id;
         }
+        // Ending a referral of A ends a fresh one, sent again to the same worker with the same
+        // scope, so the worker keeps the first.
+        let mut disclosure = self.disclosure[i];
+        if fresh && scope == Scope::In && text.contains("{disclosure_id}/end") {
+            let (processor, worker) = self.referral_to;
+            disclosure = self
+                .confidant
+                .share(
+                    &self.worker[0],
+                    Purpose::Support,
+                    self.person[0],
+                    &ShareRequest {
+                        recipient_id: processor,
+                        fields: self.referred.iter().map(|f| f.code().to_owned()).collect(),
+                        entries: EntrySelection::Some(vec![self.referred_entry]),
+                        basis: "contract".to_owned(),
+                        article9: Some("health_social_care".to_owned()),
+                        schedule1: Some("p1_health_social_care".to_owned()),
+                        reason: "Referred again for the matrix test".to_owned(),
+                        person_told: true,
+                        processor_staff_id: Some(worker),
+                        referral_days: Some(30),
+                        ..ShareRequest::default()
+                    },
+                )
+                .await?
+                .disclosure_id;
+        }
         let break_glass_target = if scope == Scope::Out {
             self.person_c
         } else {
@@ -1459,6 +1505,12 @@ impl World {
         } else {
             "no-such-service".to_owned()
         };
+        let given_name = self
+            .markers
+            .iter()
+            .find(|(_, owner)| *owner == Owner::Field(Scope::In, PersonField::GivenName))
+            .map(|(m, _)| m.clone())
+            .unwrap_or_default();
         let replacements: [(&str, String); 24] = [
             ("{person_id}", person.to_string()),
             ("{service_id}", self.service[i].to_string()),
@@ -1469,7 +1521,7 @@ impl World {
             ("{related_id}", related.to_string()),
             ("{case_id}", self.case[i].to_string()),
             ("{referral_id}", referral.to_string()),
-            ("{disclosure_id}", self.disclosure[i].to_string()),
+            ("{disclosure_id}", disclosure.to_string()),
             ("{approval_id}", self.approval[i].to_string()),
             ("{restriction_id}", restriction.to_string()),
             ("{purpose_id}", self.purpose[i].to_string()),
@@ -1486,9 +1538,14 @@ impl World {
             ("{service}", service_slug),
             ("{n}", n.to_string()),
             ("{postcode}", "LS1+4AP".to_owned()),
-            ("{given_name}", "Renamed".to_owned()),
+            // The same given name again, so its marker stays on the record for later cells.
+            ("{given_name}", given_name),
         ];
-        let mut out = text.to_owned();
+        // Pages change plans and goals, not notes: the entry a page edits is the plan.
+        let mut out = text.replace(
+            "/entries/{entry_id}/edit",
+            &format!("/entries/{}/edit", self.plan[i]),
+        );
         for (from, to) in replacements {
             out = out.replace(from, &to);
         }
@@ -1497,14 +1554,14 @@ impl World {
 
     async fn request(
         &self,
-        method: &Method,
-        path: &str,
+        cell: &Cell,
         entry: &Entry,
         member: &Member,
         scope: Scope,
-        operation: Option<&str>,
         n: usize,
+        csrf: Csrf<'_>,
     ) -> anyhow::Result<(Request<Body>, bool)> {
+        let (method, path, operation) = (&cell.method, cell.path.as_str(), cell.operation);
         let page = !path.starts_with("/api/");
         let fresh = entry.consumes;
         let uri = self.fill(path, scope, operation, n, fresh).await?;
@@ -1516,15 +1573,19 @@ impl World {
         } else if let Some(token) = &member.token {
             builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
         }
-        let csrf = &member.csrf;
+        let token = match csrf {
+            Csrf::Own => Some(member.csrf.as_str()),
+            Csrf::Missing => None,
+            Csrf::Other(other) => Some(other),
+        };
         let request = match &entry.body {
             Body_::None => builder.body(Body::empty())?,
             Body_::Form(fields) => {
                 let fields = self.fill(fields, scope, operation, n, false).await?;
-                let body = if fields.is_empty() {
-                    format!("csrf={csrf}")
-                } else {
-                    format!("csrf={csrf}&{fields}")
+                let body = match token {
+                    Some(csrf) if fields.is_empty() => format!("csrf={csrf}"),
+                    Some(csrf) => format!("csrf={csrf}&{fields}"),
+                    None => fields,
                 };
                 builder
                     .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -1537,11 +1598,26 @@ impl World {
                     .body(Body::from(text))?
             }
             Body_::Multipart => {
-                let body = format!(
-                    "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
-                     --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"matrix.txt\"\r\n\
-                     Content-Type: text/plain\r\n\r\nA matrix cell's upload.\n\r\n--{BOUNDARY}--\r\n"
-                );
+                let csrf_part = token
+                    .map(|csrf| {
+                        format!(
+                            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n"
+                        )
+                    })
+                    .unwrap_or_default();
+                // A photo must be an image; any other upload is a document.
+                let (name, kind, content): (&str, &str, &[u8]) = if path.ends_with("/photo") {
+                    ("photo.png", "image/png", PNG)
+                } else {
+                    ("matrix.txt", "text/plain", b"A matrix cell's upload.\n")
+                };
+                let mut body = format!(
+                    "{csrf_part}--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+                     Content-Type: {kind}\r\n\r\n"
+                )
+                .into_bytes();
+                body.extend_from_slice(content);
+                body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
                 builder
                     .header(
                         header::CONTENT_TYPE,
@@ -1557,40 +1633,161 @@ impl World {
         Ok((request, page))
     }
 
-    /// The row count of every table, and the audit events' outcomes after `seq`.
-    async fn counts(&self) -> anyhow::Result<BTreeMap<String, i64>> {
-        let mut conn = self.db.raw().await?;
-        let tables: Vec<String> = match self.db.backend {
-            TestBackend::Sqlite => sqlx::query(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx%'",
-            )
-            .fetch_all(&mut conn)
-            .await?
-            .iter()
-            .map(|r| r.get::<String, _>(0))
-            .collect(),
-            TestBackend::Postgres => sqlx::query(
-                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name NOT LIKE '_sqlx%'",
-            )
-            .fetch_all(&mut conn)
-            .await?
-            .iter()
-            .map(|r| r.get::<String, _>(0))
-            .collect(),
-        };
-        let sql = tables
-            .iter()
-            .map(|t| format!("SELECT '{t}', COUNT(*) FROM {t}"))
-            .collect::<Vec<_>>()
-            .join(" UNION ALL ");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&mut conn)
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1)))
-            .collect())
+    /// Sends a request that must be refused with 403 and change nothing: no row but at most its
+    /// own audit event, and no `ok` event.
+    async fn refused(
+        &self,
+        request: Request<Body>,
+        what: &str,
+        failures: &mut Vec<String>,
+    ) -> anyhow::Result<()> {
+        let counts = self.counts().await?;
+        let head = self.confidant.store().audit_head().await?;
+        let response = self.app.clone().oneshot(request).await?;
+        if response.status() != StatusCode::FORBIDDEN {
+            failures.push(format!("{what}: expected 403, got {}", response.status()));
+        }
+        let changed = changed(&counts, &self.counts().await?);
+        if !changed.is_empty() {
+            failures.push(format!("{what}: changed {changed:?}"));
+        }
+        let from = head.map_or(1, |h| h.seq + 1);
+        let events = self.confidant.store().audit_events(from, 100).await?;
+        if events.iter().any(|e| e.outcome == "ok") {
+            failures.push(format!("{what}: left an ok event"));
+        }
+        Ok(())
     }
+
+    /// Every table's state: its row count and a digest of its rows (every column but the time a
+    /// session was last seen), so a refusal that changed a row in place is caught as well as one
+    /// that added or removed one. The audit chain is compared by count only (it only grows; its
+    /// events are checked one by one).
+    async fn counts(&self) -> anyhow::Result<BTreeMap<String, (i64, u64)>> {
+        let mut conn = self.db.raw().await?;
+        let sqlite = self.db.backend == TestBackend::Sqlite;
+        if self.snapshot_sql.get().is_none() {
+            let sql = snapshot_sql(&mut conn, sqlite).await?;
+            let _ = self.snapshot_sql.set(sql);
+        }
+        let sql = self.snapshot_sql.get().cloned().unwrap_or_default();
+        let mut out = BTreeMap::new();
+        for row in sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&mut conn)
+            .await?
+        {
+            let rows: Option<String> = row.get(2);
+            let mut hasher = std::hash::DefaultHasher::new();
+            std::hash::Hash::hash(&rows, &mut hasher);
+            out.insert(
+                row.get::<String, _>(0),
+                (row.get::<i64, _>(1), std::hash::Hasher::finish(&hasher)),
+            );
+        }
+        Ok(out)
+    }
+}
+
+/// One query giving every table's name, row count and rows (every column but the time a session
+/// was last seen, in a stable order); the audit tables by count only.
+async fn snapshot_sql(conn: &mut sqlx::AnyConnection, sqlite: bool) -> anyhow::Result<String> {
+    let columns_sql = if sqlite {
+        "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%' \
+         ORDER BY m.name, p.cid"
+    } else {
+        "SELECT c.table_name::text, c.column_name::text FROM information_schema.columns c \
+         JOIN information_schema.tables t ON t.table_name = c.table_name \
+         AND t.table_schema = c.table_schema \
+         WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE' \
+         AND c.table_name NOT LIKE '_sqlx%' ORDER BY c.table_name, c.ordinal_position"
+    };
+    let mut columns: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for row in sqlx::query(columns_sql).fetch_all(&mut *conn).await? {
+        columns
+            .entry(row.get::<String, _>(0))
+            .or_default()
+            .push(row.get::<String, _>(1));
+    }
+    let parts: Vec<String> = columns
+        .iter()
+        .map(|(table, cols)| {
+            if table.starts_with("audit_") {
+                return format!("SELECT '{table}', COUNT(*), NULL FROM {table}");
+            }
+            let text: Vec<String> = cols
+                .iter()
+                .filter(|c| c.as_str() != "last_seen_at")
+                .map(|c| {
+                    if sqlite {
+                        format!("quote(\"{c}\")")
+                    } else {
+                        format!("coalesce(\"{c}\"::text, 'NULL')")
+                    }
+                })
+                .collect();
+            if sqlite {
+                format!(
+                    "SELECT '{table}', COUNT(*), group_concat(r, ';') FROM \
+                     (SELECT {} AS r FROM {table} ORDER BY r)",
+                    text.join(" || '|' || ")
+                )
+            } else {
+                format!(
+                    "SELECT '{table}', COUNT(*), string_agg(r, ';' ORDER BY r) FROM \
+                     (SELECT concat_ws('|', {}) AS r FROM {table}) x",
+                    text.join(", ")
+                )
+            }
+        })
+        .collect();
+    Ok(parts.join(" UNION ALL "))
+}
+
+/// Whether a refusal must leave its own audit event (`denied` or `not_found`). Not for what is no
+/// decision on anyone's data: a public page that does not exist, a sign-in form without its token,
+/// the register's CSV when no register is loaded. Nor, as docs/security.md lists among the known
+/// gaps, for an administrative look-up of an id that names nothing in the caller's organisation
+/// (a recipient, an account, an organisation) or revoking a token that is not one's own.
+fn audited(rule: Rule, scope: Scope, path: &str, want: Expect) -> bool {
+    let administrative = ["{recipient_id}", "{staff_id}", "{organisation_id}"]
+        .iter()
+        .any(|id| path.contains(id));
+    match rule {
+        Rule::Public | Rule::NoNotice | Rule::SignInPost | Rule::NobodysToken => false,
+        Rule::ProcessingRegister if want == Expect::NotFound => false,
+        _ => !(scope == Scope::Out && administrative),
+    }
+}
+
+/// The tables whose rows differ between two snapshots, but for at most one new audit event.
+fn changed(
+    before: &BTreeMap<String, (i64, u64)>,
+    after: &BTreeMap<String, (i64, u64)>,
+) -> Vec<String> {
+    before
+        .iter()
+        .filter(|(table, (n, digest))| {
+            let (now, now_digest) = after.get(*table).copied().unwrap_or((0, 0));
+            if table.as_str() == "audit_event" {
+                now > n + 1
+            } else {
+                now != *n || now_digest != *digest
+            }
+        })
+        .map(|(table, _)| table.clone())
+        .collect()
+}
+
+/// Which CSRF token a page's form carries.
+#[derive(Debug, Clone, Copy)]
+enum Csrf<'a> {
+    /// The session's own.
+    Own,
+    /// None at all.
+    Missing,
+    /// Another session's (valid for that session only).
+    Other(&'a str),
 }
 
 /// What a response means.
@@ -1599,15 +1796,14 @@ fn outcome(status: StatusCode, location: &str, page: bool, entry: &Entry) -> Opt
         || (!page && status == StatusCode::UNAUTHORIZED)
     {
         Some(Expect::SignIn)
-    } else if status.is_success() || status.is_redirection() {
-        Some(Expect::Allowed)
-    } else if entry.consumes && status == StatusCode::CONFLICT {
-        Some(Expect::Allowed)
-    } else if entry.invalid_ok
-        && matches!(
-            status,
-            StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY
-        )
+    } else if status.is_success()
+        || status.is_redirection()
+        || (entry.consumes && status == StatusCode::CONFLICT)
+        || (entry.invalid_ok
+            && matches!(
+                status,
+                StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY
+            ))
     {
         Some(Expect::Allowed)
     } else if status == StatusCode::NOT_FOUND {
@@ -1668,9 +1864,17 @@ async fn matrix(backend: TestBackend) -> anyhow::Result<()> {
         (_, "/admin/users/{staff_id}/{operation}") => 1,
         _ => 0,
     });
+    // While mending a cell: `MATRIX_ONLY=<part of a path>` runs only the matching cells, and each
+    // wrong answer then shows the start of its body.
+    let only = std::env::var("MATRIX_ONLY").ok();
+    if let Some(part) = &only {
+        cells.retain(|cell| cell.path.contains(part.as_str()));
+    }
     let mut failures = Vec::new();
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     let mut n = 0;
+    let mut forged = 0;
+    let mut unaudited: Vec<String> = Vec::new();
     for cell in &cells {
         let mut entry =
             table(&cell.method, &cell.path).ok_or_else(|| anyhow::anyhow!("no entry"))?;
@@ -1694,18 +1898,39 @@ async fn matrix(backend: TestBackend) -> anyhow::Result<()> {
                     &cell.path,
                     cell.method.as_str(),
                 );
+                // A page's change the caller may make is first sent forged: without the form's
+                // CSRF token, then with another session's. Each is refused and changes nothing.
+                let page_change = !cell.path.starts_with("/api/") && cell.method != Method::GET;
+                let signs_out = cell.path == "/sign-out" && member.cookie.is_some();
+                if page_change && (want == Expect::Allowed || signs_out) && member.cookie.is_some()
+                {
+                    let other = world
+                        .members
+                        .iter()
+                        .find(|m| m.caller != member.caller && m.cookie.is_some())
+                        .map(|m| m.csrf.as_str())
+                        .unwrap_or("forged");
+                    for csrf in [Csrf::Missing, Csrf::Other(other)] {
+                        forged += 1;
+                        let (request, _) =
+                            world.request(cell, &entry, member, scope, n, csrf).await?;
+                        let what = format!(
+                            "{} {}{} as {:?} with {csrf:?} CSRF token ({scope:?})",
+                            cell.method,
+                            cell.path,
+                            cell.operation
+                                .map(|o| format!(" [{o}]"))
+                                .unwrap_or_default(),
+                            member.caller,
+                        );
+                        world.refused(request, &what, &mut failures).await?;
+                    }
+                }
                 let (request, page) = world
-                    .request(
-                        &cell.method,
-                        &cell.path,
-                        &entry,
-                        member,
-                        scope,
-                        cell.operation,
-                        n,
-                    )
+                    .request(cell, &entry, member, scope, n, Csrf::Own)
                     .await?;
-                let before = if want == Expect::Allowed {
+                // Signing out is allowed to anyone signed in; its answer is the way to sign in.
+                let before = if want == Expect::Allowed || signs_out {
                     None
                 } else {
                     Some((
@@ -1736,8 +1961,26 @@ async fn matrix(backend: TestBackend) -> anyhow::Result<()> {
                 );
                 *seen.entry(format!("{want:?}")).or_default() += 1;
                 if got != Some(want) {
+                    let shown = if only.is_some() {
+                        let events = world
+                            .confidant
+                            .store()
+                            .audit_events(1, 100_000)
+                            .await?
+                            .into_iter()
+                            .rev()
+                            .take(4)
+                            .map(|e| format!("{}:{}", e.action, e.outcome))
+                            .collect::<Vec<_>>();
+                        format!(
+                            "\n  newest events {events:?}\n{}",
+                            body.chars().take(3000).collect::<String>()
+                        )
+                    } else {
+                        String::new()
+                    };
                     failures.push(format!(
-                        "{what}: expected {want:?}, got {status} {location}"
+                        "{what}: expected {want:?}, got {status} {location}{shown}"
                     ));
                 }
                 for (m, owner) in world.forbidden(member.caller) {
@@ -1748,19 +1991,7 @@ async fn matrix(backend: TestBackend) -> anyhow::Result<()> {
                 if let Some((counts, head)) = before
                     && got != Some(Expect::Allowed)
                 {
-                    let after = world.counts().await?;
-                    let changed: Vec<String> = counts
-                        .iter()
-                        .filter(|(t, c)| {
-                            let now = after.get(*t).copied().unwrap_or(0);
-                            if t.as_str() == "audit_event" {
-                                now > **c + 1
-                            } else {
-                                now != **c
-                            }
-                        })
-                        .map(|(t, _)| t.clone())
-                        .collect();
+                    let changed = changed(&counts, &world.counts().await?);
                     if !changed.is_empty() {
                         failures.push(format!("{what}: a refusal changed {changed:?}"));
                     }
@@ -1774,6 +2005,14 @@ async fn matrix(backend: TestBackend) -> anyhow::Result<()> {
                                 .map(|e| format!("{}:{}:{}", e.action, e.outcome, e.actor))
                                 .collect::<Vec<_>>()
                         ));
+                    }
+                    if matches!(got, Some(Expect::NotFound | Expect::Forbidden))
+                        && audited(cell.rule, scope, &cell.path, want)
+                        && !events
+                            .iter()
+                            .any(|e| matches!(e.outcome.as_str(), "denied" | "not_found"))
+                    {
+                        unaudited.push(format!("{what}: {got:?}"));
                     }
                 }
                 // A restriction stops the processor's referral: lift what a cell put on.
@@ -1802,12 +2041,23 @@ async fn matrix(backend: TestBackend) -> anyhow::Result<()> {
             }
         }
     }
+    failures.extend(
+        unaudited
+            .into_iter()
+            .map(|u| format!("{u}: refused without an audit event")),
+    );
     assert!(
         failures.is_empty(),
         "{} of {n} cells wrong:\n{}",
         failures.len(),
         failures.join("\n")
     );
+    // A subset passing proves nothing about the rest.
+    anyhow::ensure!(
+        only.is_none(),
+        "MATRIX_ONLY is set: only part of the matrix ran"
+    );
+    assert!(forged > 100, "only {forged} forged page changes were sent");
     for kind in ["Allowed", "NotFound", "Forbidden", "SignIn"] {
         assert!(
             seen.get(kind).copied().unwrap_or(0) > 20,
@@ -1828,6 +2078,3 @@ async fn every_registered_route_answers_every_caller_as_the_table_says_on_postgr
 -> anyhow::Result<()> {
     matrix(TestBackend::Postgres).await
 }
-
-#[allow(dead_code)]
-fn unused(_: StaffRecord) {}
