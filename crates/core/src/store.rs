@@ -1891,9 +1891,36 @@ pub trait AuditStore: Send + Sync + 'static {
 
 ///
 /// It is the sum of the ports of each area, so an area asks for only what it needs.
-pub trait Store: KeyStore + StaffStore + AccountStore + GrantStore + PersonStore + RecordStore + ReferralStore + SharingStore + ContactStore + NoticeStore + AuditStore {}
+pub trait Store:
+    KeyStore
+    + StaffStore
+    + AccountStore
+    + GrantStore
+    + PersonStore
+    + RecordStore
+    + ReferralStore
+    + SharingStore
+    + ContactStore
+    + NoticeStore
+    + AuditStore
+{
+}
 
-impl<T: KeyStore + StaffStore + AccountStore + GrantStore + PersonStore + RecordStore + ReferralStore + SharingStore + ContactStore + NoticeStore + AuditStore> Store for T {}
+impl<
+    T: KeyStore
+        + StaffStore
+        + AccountStore
+        + GrantStore
+        + PersonStore
+        + RecordStore
+        + ReferralStore
+        + SharingStore
+        + ContactStore
+        + NoticeStore
+        + AuditStore,
+> Store for T
+{
+}
 
 /// Every port, for calling the store's methods on a concrete store (the command line, tests).
 pub mod prelude {

@@ -24,6 +24,7 @@
 //!
 //! Under `cargo test --benches` everything runs once, briefly, as a smoke test.
 
+use confidant_core::store::prelude::*;
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,7 +32,6 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use confidant_core::Actor;
 use confidant_core::audit::{AuditEvent, verify_chain};
-use confidant_core::store::Store;
 use confidant_testkit::{TestApp, TestBackend};
 use criterion::{Criterion, Throughput};
 use sha2::{Digest, Sha256};

@@ -43,6 +43,7 @@
 //! Under `cargo test --benches` everything runs once, on 300 people in a fresh database, as a smoke
 //! test.
 
+use confidant_core::store::prelude::*;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -51,7 +52,6 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use confidant_core::clock::FixedClock;
 use confidant_core::field::PersonField;
-use confidant_core::store::Store as _;
 use confidant_core::{Actor, Confidant, KeyRing, Purpose, Role};
 use confidant_crypto::{IndexKey, MasterKey};
 use confidant_store::{ConnectOptions, SqlStore, sqlite_url};

@@ -20,24 +20,21 @@ use std::str::FromStr;
 use std::sync::Once;
 
 use confidant_core::audit::{AuditDraft, AuditEvent, Checkpoint, RecordedHead, seal_event};
-use confidant_core::contact::ContactPreferenceRecord;
 use confidant_core::field::{FieldGroups, IndexField, PersonField, RecordKind};
-use confidant_core::message::{AttemptRecord, MessageRecord, MessageState};
 use confidant_core::name_index::GramDigest;
 use confidant_core::store::NoticeVersion;
 use confidant_core::store::{
-    ApiTokenRecord, ApprovalRecord, ApprovalState, CaseRecord, ChangeStamp, ClosureReason,
-    ConsentPurposeRecord, ConsentRecord, ContactType, Credential, DisclosedItem, DisclosureRecord,
-    DocumentRecord, EntryRecord, EntryStatus, FieldChange, FieldVersion, GrantRecord, IndexChange,
-    InstallationKeys, NoteFlags, Organisation, Placement, RecipientRecord, RecoveryCodes,
-    ReferralPolicy, ReferralRecord, ReferralSource, RelatedRecord, Relationship, RestrictionRecord,
-    ReviewState, SealedChange, SealedFields, SealedPerson, Service, ServiceConfig, SessionRecord,
-    SessionStage, StaffRecord, StoreError, Team, TokenScope, TrainingKind, TrainingRecord,
-    TriageEvent, TriageState, WrappedDataKey,
-};
-use confidant_core::store::{
     AccountStore, AuditStore, ContactStore, GrantStore, KeyStore, NoticeStore, PersonStore,
     RecordStore, ReferralStore, SharingStore, StaffStore,
+};
+use confidant_core::store::{
+    ApiTokenRecord, CaseRecord, ChangeStamp, ClosureReason, ContactType, Credential,
+    DocumentRecord, EntryRecord, EntryStatus, FieldChange, FieldVersion, GrantRecord, IndexChange,
+    InstallationKeys, NoteFlags, Organisation, Placement, RecoveryCodes, ReferralPolicy,
+    ReferralRecord, ReferralSource, RelatedRecord, Relationship, ReviewState, SealedChange,
+    SealedFields, SealedPerson, Service, ServiceConfig, SessionRecord, SessionStage, StaffRecord,
+    StoreError, Team, TokenScope, TrainingKind, TrainingRecord, TriageEvent, TriageState,
+    WrappedDataKey,
 };
 use confidant_core::{AccessScope, Grant, Role};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
@@ -1154,7 +1151,6 @@ fn placeholders(first: usize, n: usize) -> String {
 fn now_micros() -> i64 {
     i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX)
 }
-
 
 /// Connection-level helpers the CLI needs beyond the port.
 impl SqlStore {

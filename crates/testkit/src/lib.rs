@@ -4,12 +4,13 @@
 //! PostgreSQL tests never skip: if the server at `CONFIDANT_TEST_POSTGRES_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`) cannot be reached, they fail.
 
+use confidant_core::store::prelude::*;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Once;
 
 use confidant_core::clock::FixedClock;
-use confidant_core::store::{StaffRecord, Store};
+use confidant_core::store::StaffRecord;
 use confidant_core::{Actor, Clock, Confidant, KeyRing, Role};
 use confidant_crypto::MasterKey;
 use confidant_crypto::totp::TotpSecret;

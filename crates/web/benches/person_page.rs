@@ -26,12 +26,12 @@
 //!
 //! Under `cargo test --benches` everything runs once, briefly, on a few notes, as a smoke test.
 
+use confidant_core::store::prelude::*;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use confidant_core::clock::FixedClock;
-use confidant_core::store::Store as _;
 use confidant_core::{Confidant, Purpose, Role};
 use confidant_store::SqlStore;
 use confidant_testkit::{Synthetic, TEST_PASSWORD, TestApp, TestBackend, sign_in_fully};

@@ -3,12 +3,13 @@
 //! a multi-thread runtime. Exactly one wins; every other gets `Conflict`; and the tables hold the
 //! winner's rows and nothing more (a loser's refusal may leave an audit event, nothing else).
 
+use confidant_core::store::prelude::*;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use confidant_core::Role;
 use confidant_core::sharing::{RecipientInput, Rule, ShareError, ShareRequest};
-use confidant_core::store::{ReviewState, Store};
+use confidant_core::store::ReviewState;
 use confidant_testkit::{race, test_time};
 use uuid::Uuid;
 

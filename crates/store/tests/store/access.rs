@@ -2,6 +2,7 @@
 //! password and a second factor, lock-out, sessions, API tokens, the training gate, breaking the
 //! glass, need-to-know scopes, access histories, and what never reaches the database.
 
+use confidant_core::store::prelude::*;
 use std::collections::BTreeSet;
 
 use confidant_core::account::{NextStep, SessionState, SignInError};
@@ -9,7 +10,7 @@ use confidant_core::audit::AuditEvent;
 use confidant_core::field::{IndexField, PersonField};
 use confidant_core::organisation::OrganisationError;
 use confidant_core::person::{Lookup, PersonError, PersonInput};
-use confidant_core::store::{ReviewState, Store, TokenScope, TrainingKind};
+use confidant_core::store::{ReviewState, TokenScope, TrainingKind};
 use confidant_core::{AccessScope, Actor, Clock, Purpose, Role};
 use confidant_crypto::totp::{TotpSecret, code_at};
 use confidant_testkit::{

@@ -13,6 +13,7 @@
 //! Runs the real router in-process on a real database (SQLite and PostgreSQL), with real sessions
 //! (password + TOTP sign-in through core) and real API tokens.
 
+use confidant_core::store::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -26,7 +27,6 @@ use confidant_core::person::PersonInput;
 use confidant_core::record::{NewEntry, RecordInput};
 use confidant_core::referral::NewReferral;
 use confidant_core::sharing::{EntrySelection, RecipientInput, ShareRequest};
-use confidant_core::store::Store;
 use confidant_core::store::{ContactType, NoteFlags, ReferralSource, Relationship, TokenScope};
 use confidant_core::{Actor, Clock, Confidant, Grant, Purpose, Role};
 use confidant_store::SqlStore;

@@ -12,7 +12,7 @@ use common::Server;
 use confidant_testkit::{TestBackend, TestDb};
 use serde_json::{Value, json};
 
-mod common;
+use crate::common;
 
 const BIN: &str = env!("CARGO_BIN_EXE_confidant");
 const CANARY_NAME: &str = "Zqxcanaryname";

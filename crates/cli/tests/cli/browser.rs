@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use common::{Server, collect};
 use serde_json::{Value, json};
 
-mod common;
+use crate::common;
 
 const BIN: &str = env!("CARGO_BIN_EXE_confidant");
 const IDLE_SECONDS: u64 = 3;

@@ -8,9 +8,9 @@ use confidant_core::field::{FieldGroups, PersonField, RecordKind};
 use confidant_core::person::{PersonError, PersonInput};
 use confidant_core::record::{NewEntry, RecordInput};
 use confidant_core::sharing::{EntrySelection, RecipientInput, Rule, ShareError, ShareRequest};
+use confidant_core::store::prelude::*;
 use confidant_core::store::{
-    ContactType, DisclosedItem, NoteFlags, ReferralPolicy, Relationship, ReviewState,
-    ServiceConfig, Store,
+    ContactType, DisclosedItem, NoteFlags, ReferralPolicy, Relationship, ReviewState, ServiceConfig,
 };
 use confidant_core::{Actor, Grant, Purpose, Role};
 use confidant_testkit::{TestApp, both_backends, test_time};

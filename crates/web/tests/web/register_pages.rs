@@ -11,7 +11,7 @@ use confidant_core::register::Register;
 use confidant_testkit::{TEST_PASSWORD, TestApp, both_backends, sign_in_fully};
 use tower::ServiceExt;
 
-const EXAMPLE: &str = include_str!("../../../config/examples/recovery.toml");
+const EXAMPLE: &str = include_str!("../../../../config/examples/recovery.toml");
 
 async fn get(
     app: &axum::Router,

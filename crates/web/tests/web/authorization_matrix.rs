@@ -6,6 +6,7 @@
 //! Runs the real router in-process on a real database (SQLite and PostgreSQL), with real sessions
 //! (password + TOTP sign-in through core) and real API tokens.
 
+use confidant_core::store::prelude::*;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -17,9 +18,7 @@ use confidant_core::field::RecordKind;
 use confidant_core::record::{EntryChange, NewEntry, RecordInput};
 use confidant_core::referral::NewReferral;
 use confidant_core::sharing::{RecipientInput, ShareRequest};
-use confidant_core::store::{
-    ContactType, NoteFlags, ReferralSource, StaffRecord, Store, TokenScope,
-};
+use confidant_core::store::{ContactType, NoteFlags, ReferralSource, StaffRecord, TokenScope};
 use confidant_core::{Actor, Clock, Confidant, Grant, Purpose, Role};
 use confidant_crypto::totp::{TotpSecret, code_at};
 use confidant_store::SqlStore;

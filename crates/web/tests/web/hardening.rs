@@ -10,12 +10,13 @@
 //!   a UUID; invisible names and control characters in file names are refused; images that do not
 //!   decode, or decode too large, are refused.
 
+use confidant_core::store::prelude::*;
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use confidant_core::clock::FixedClock;
-use confidant_core::store::{StaffRecord, Store, TokenScope};
+use confidant_core::store::{StaffRecord, TokenScope};
 use confidant_core::{Actor, Confidant, Purpose, Role};
 use confidant_store::SqlStore;
 use confidant_testkit::{

@@ -4,7 +4,8 @@
 //! kept outside it.
 
 use confidant_core::audit::{AuditEvent, ChainBreak, Checkpoint, Verified, verify_chain};
-use confidant_core::store::{Store, StoreError};
+use confidant_core::store::StoreError;
+use confidant_core::store::prelude::*;
 use confidant_core::{Actor, Purpose};
 use confidant_testkit::{TestApp, TestBackend, both_backends};
 

@@ -2,17 +2,17 @@
 //! versioned, and a change of retention period makes a new version whose differences name the
 //! change and list the people to tell.
 
+use confidant_core::store::prelude::*;
 use std::path::Path;
 
 use confidant_core::audit::verify_chain;
 use confidant_core::field::PersonField;
 use confidant_core::person::PersonInput;
 use confidant_core::register::Register;
-use confidant_core::store::Store;
 use confidant_core::{Purpose, notice};
 use confidant_testkit::{TestApp, both_backends};
 
-const EXAMPLE: &str = include_str!("../../../config/examples/recovery.toml");
+const EXAMPLE: &str = include_str!("../../../../config/examples/recovery.toml");
 
 fn register(text: &str) -> anyhow::Result<Register> {
     Register::parse(Path::new("register.toml"), text).map_err(|e| anyhow::anyhow!("{e}"))

@@ -1,0 +1,6 @@
+//! Contact preferences and the messages sent by them.
+
+pub mod message;
+pub mod preferences;
+
+pub use preferences::*;

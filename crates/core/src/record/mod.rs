@@ -1,0 +1,10 @@
+//! A person's record: their fields, entries, cases, related people, documents, and access beyond a
+//! role (break the glass, a trustee's matter, a processor's referral).
+
+pub mod document;
+pub mod entries;
+pub mod grant;
+pub mod person;
+pub mod related;
+
+pub use entries::*;

@@ -1,0 +1,5 @@
+//! Organisations, services and staff: accounts, signing in, sessions, tokens and training.
+
+pub mod account;
+pub mod organisation;
+pub mod training;

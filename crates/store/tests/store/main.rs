@@ -1,0 +1,12 @@
+//! The store's port on SQLite and PostgreSQL: every operation on both.
+//!
+//! One test binary for the crate (linking dominates the suite's time), one module per concern.
+
+mod access;
+mod audit_tamper;
+mod conformance;
+mod contact;
+mod notices;
+mod records;
+mod records_store;
+mod sharing;

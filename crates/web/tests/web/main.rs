@@ -1,0 +1,14 @@
+//! The web edge through the real router, in-process, on SQLite and PostgreSQL.
+//!
+//! One test binary for the crate (linking dominates the suite's time), one module per concern.
+
+mod authorization_matrix;
+mod contact_api;
+mod contact_pages;
+mod hardening;
+mod record_api;
+mod record_pages;
+mod register_pages;
+mod route_matrix;
+mod sharing_api;
+mod sharing_pages;
