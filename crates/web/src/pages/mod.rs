@@ -308,6 +308,9 @@ pub struct Chrome {
     pub org_name: String,
     pub user_handle: String,
     pub nav: Vec<(String, String, bool)>,
+    /// A processor's worker, who reaches records only by a referral: a record's navigation offers
+    /// only the parts a referral can send.
+    pub referred_only: bool,
 }
 
 impl Chrome {
@@ -319,6 +322,7 @@ impl Chrome {
             org_name: String::new(),
             user_handle: String::new(),
             nav: Vec::new(),
+            referred_only: false,
         }
     }
 }
@@ -379,6 +383,7 @@ impl Signed {
                 .iter()
                 .map(|(href, label, _)| (href.clone(), label.clone(), href == current))
                 .collect(),
+            referred_only: self.chrome_base.referred_only,
         }
     }
 
@@ -513,6 +518,7 @@ impl<S: Store, C: Clock> FromRequestParts<AppState<S, C>> for Signed {
             org_name,
             user_handle: session.staff.handle.clone(),
             nav: nav_for(session.staff.role),
+            referred_only: session.staff.role == confidant_core::Role::ProcessorStaff,
         };
         Ok(Signed {
             session,

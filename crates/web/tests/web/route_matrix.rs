@@ -1815,6 +1815,54 @@ fn outcome(status: StatusCode, location: &str, page: bool, entry: &Entry) -> Opt
     }
 }
 
+/// The record's navigation offers a processor's worker only the parts a referral can send; the
+/// service's own staff, every part. (Run first: the matrix ends every session.)
+async fn record_navigation(world: &World) -> anyhow::Result<()> {
+    for (caller, offered) in [
+        (Caller::ProcessorReferred, false),
+        (Caller::Practitioner, true),
+    ] {
+        let member = world
+            .members
+            .iter()
+            .find(|m| m.caller == caller)
+            .ok_or_else(|| anyhow::anyhow!("no {caller:?}"))?;
+        let person = world.person[0];
+        let request = Request::builder()
+            .uri(format!("/people/{person}/notes"))
+            .header(
+                header::COOKIE,
+                format!(
+                    "confidant-session={}",
+                    member.cookie.clone().unwrap_or_default()
+                ),
+            )
+            .body(Body::empty())?;
+        let response = world.app.clone().oneshot(request).await?;
+        anyhow::ensure!(
+            response.status() == StatusCode::OK,
+            "{caller:?}: {}",
+            response.status()
+        );
+        let page =
+            String::from_utf8_lossy(&axum::body::to_bytes(response.into_body(), 1 << 24).await?)
+                .into_owned();
+        anyhow::ensure!(
+            page.contains(&format!("/people/{person}/plans\"")),
+            "{caller:?}"
+        );
+        for part in ["documents", "contact", "sharing", "history"] {
+            let link = format!("/people/{person}/{part}\"");
+            anyhow::ensure!(
+                page.contains(&link) == offered,
+                "{caller:?}: a link to {part} {}",
+                if offered { "is missing" } else { "is offered" }
+            );
+        }
+    }
+    Ok(())
+}
+
 /// One planned cell.
 struct Cell {
     method: Method,
@@ -1825,6 +1873,7 @@ struct Cell {
 
 async fn matrix(backend: TestBackend) -> anyhow::Result<()> {
     let world = world(backend).await?;
+    record_navigation(&world).await?;
     let registered = confidant_web::routes::<SqlStore, FixedClock>().table();
     // Every registered route is in the table.
     let missing: Vec<String> = registered
