@@ -47,12 +47,19 @@ mod audit;
 mod contact;
 mod grant;
 mod keys;
+mod migrate;
 mod notice;
 mod person;
 mod record;
 mod referral;
+mod row;
 mod sharing;
 mod staff;
+mod tx;
+
+use migrate::*;
+use row::*;
+use tx::*;
 
 /// Which database a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,140 +78,6 @@ impl Backend {
             None
         }
     }
-}
-
-/// The schema, embedded in the binary: one list per backend, same version numbers on both.
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
-    (
-        1,
-        "foundation",
-        include_str!("../migrations/sqlite/0001_foundation.sql"),
-    ),
-    (
-        2,
-        "staff access",
-        include_str!("../migrations/sqlite/0002_staff_access.sql"),
-    ),
-    (
-        3,
-        "records",
-        include_str!("../migrations/sqlite/0003_records.sql"),
-    ),
-    (
-        4,
-        "sharing",
-        include_str!("../migrations/sqlite/0004_sharing.sql"),
-    ),
-    (
-        5,
-        "contact",
-        include_str!("../migrations/sqlite/0005_contact.sql"),
-    ),
-    (
-        6,
-        "notices",
-        include_str!("../migrations/sqlite/0006_notices.sql"),
-    ),
-    (
-        8,
-        "exactly once",
-        include_str!("../migrations/sqlite/0008_exactly_once.sql"),
-    ),
-    (
-        9,
-        "schema parity",
-        include_str!("../migrations/sqlite/0009_schema_parity.sql"),
-    ),
-];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
-    (
-        1,
-        "foundation",
-        include_str!("../migrations/postgres/0001_foundation.sql"),
-    ),
-    (
-        2,
-        "staff access",
-        include_str!("../migrations/postgres/0002_staff_access.sql"),
-    ),
-    (
-        3,
-        "records",
-        include_str!("../migrations/postgres/0003_records.sql"),
-    ),
-    (
-        4,
-        "sharing",
-        include_str!("../migrations/postgres/0004_sharing.sql"),
-    ),
-    (
-        5,
-        "contact",
-        include_str!("../migrations/postgres/0005_contact.sql"),
-    ),
-    (
-        6,
-        "notices",
-        include_str!("../migrations/postgres/0006_notices.sql"),
-    ),
-    (
-        8,
-        "exactly once",
-        include_str!("../migrations/postgres/0008_exactly_once.sql"),
-    ),
-    (
-        9,
-        "schema parity",
-        include_str!("../migrations/postgres/0009_schema_parity.sql"),
-    ),
-];
-
-fn migrator(backend: Backend) -> Migrator {
-    let list = match backend {
-        Backend::Sqlite => SQLITE_MIGRATIONS,
-        Backend::Postgres => POSTGRES_MIGRATIONS,
-    };
-    Migrator::with_migrations(
-        list.iter()
-            .map(|(version, description, sql)| {
-                Migration::new(
-                    *version,
-                    Cow::Borrowed(*description),
-                    MigrationType::Simple,
-                    sqlx::AssertSqlSafe(*sql).into_sql_str(),
-                    false,
-                )
-            })
-            .collect(),
-    )
-}
-
-fn backend_error(e: sqlx::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
-}
-
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    e.as_database_error()
-        .is_some_and(|d| d.is_unique_violation())
-}
-
-fn id(row: &AnyRow, column: &str) -> Result<Uuid, StoreError> {
-    let text: String = row.try_get(column).map_err(backend_error)?;
-    Uuid::parse_str(&text)
-        .map_err(|_| StoreError::Backend(format!("malformed id in column {column}")))
-}
-
-fn opt_id(row: &AnyRow, column: &str) -> Result<Option<Uuid>, StoreError> {
-    let text: Option<String> = row.try_get(column).map_err(backend_error)?;
-    text.map(|t| Uuid::parse_str(&t))
-        .transpose()
-        .map_err(|_| StoreError::Backend(format!("malformed id in column {column}")))
-}
-
-fn hash32(bytes: Vec<u8>, what: &str) -> Result<[u8; 32], StoreError> {
-    bytes
-        .try_into()
-        .map_err(|_| StoreError::Backend(format!("malformed {what}: not 32 bytes")))
 }
 
 /// Options for [`SqlStore::connect`].
@@ -358,67 +231,6 @@ impl SqlStore {
     }
 }
 
-const HEAD_MISSING: &str =
-    "the audit chain's head row is missing: run `confidant audit verify` (nothing was written)";
-
-/// Appends `draft` to the chain inside `tx`. Locks the head row first: the next writer waits until
-/// this transaction ends, so sequence numbers and links follow commit order.
-async fn append(
-    tx: &mut Transaction<'static, Any>,
-    draft: &AuditDraft,
-) -> Result<AuditEvent, StoreError> {
-    let row = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(backend_error)?
-        // Nothing is written without its event: with the head gone, every audited write stops.
-        .ok_or_else(|| StoreError::Backend(HEAD_MISSING.to_owned()))?;
-    let seq: i64 = row.try_get("seq").map_err(backend_error)?;
-    let prev = hash32(row.try_get("hash").map_err(backend_error)?, "audit head")?;
-    let event = seal_event(prev, seq, draft);
-    sqlx::query(
-        "INSERT INTO audit_event (seq, at, actor, action, resource_type, resource_id, subject_id, purpose, outcome, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(event.seq)
-    .bind(event.at_micros)
-    .bind(&event.actor)
-    .bind(&event.action)
-    .bind(&event.resource_type)
-    .bind(&event.resource_id)
-    .bind(&event.subject_id)
-    .bind(&event.purpose)
-    .bind(&event.outcome)
-    .bind(event.prev_hash.to_vec())
-    .bind(event.hash.to_vec())
-    .execute(&mut **tx)
-    .await
-    .map_err(backend_error)?;
-    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-        .bind(event.hash.to_vec())
-        .execute(&mut **tx)
-        .await
-        .map_err(backend_error)?;
-    Ok(event)
-}
-
-/// Runs one insert and appends its audit event in the same transaction; a duplicate is a conflict
-/// described by `on_duplicate`.
-async fn insert_audited(
-    store: &SqlStore,
-    insert: sqlx::query::Query<'_, Any, sqlx::any::AnyArguments>,
-    on_duplicate: &'static str,
-    audit: &AuditDraft,
-) -> Result<(), StoreError> {
-    let mut tx = store.begin_write().await?;
-    match insert.execute(&mut *tx).await {
-        Err(e) if is_unique_violation(&e) => return Err(StoreError::Conflict(on_duplicate)),
-        other => other.map_err(backend_error)?,
-    };
-    append(&mut tx, audit).await?;
-    commit(tx).await
-}
-
 /// The insert of an access grant (break the glass, a trustee's matter, a processor's referral).
 fn insert_grant(grant: &GrantRecord) -> sqlx::query::Query<'_, Any, sqlx::any::AnyArguments> {
     sqlx::query(
@@ -446,168 +258,6 @@ fn lock_for(
     let failed: i64 = row.try_get("failed_attempts").map_err(backend_error)?;
     let current: Option<i64> = row.try_get("locked_until").map_err(backend_error)?;
     Ok(lock_after(failed).map(|until| current.map_or(until, |c| c.max(until))))
-}
-
-/// Runs one conditional change; if it touched a row, appends its audit event in the same transaction
-/// and answers `true`; if it touched none, writes nothing and answers `false`.
-async fn change_audited(
-    store: &SqlStore,
-    change: sqlx::query::Query<'_, Any, sqlx::any::AnyArguments>,
-    audit: &AuditDraft,
-) -> Result<bool, StoreError> {
-    let mut tx = store.begin_write().await?;
-    let done = change.execute(&mut *tx).await.map_err(backend_error)?;
-    if done.rows_affected() == 0 {
-        return Ok(false);
-    }
-    append(&mut tx, audit).await?;
-    commit(tx).await?;
-    Ok(true)
-}
-
-async fn commit(tx: Transaction<'static, Any>) -> Result<(), StoreError> {
-    tx.commit().await.map_err(backend_error)
-}
-
-/// Reads an event by column position (the order of the SELECTs below: seq, at, actor, action, resource_type, resource_id, subject_id,
-/// purpose, outcome, prev_hash, hash): about a third faster than by
-/// name, which matters to `audit verify` over millions of rows.
-fn event_from_row(row: &AnyRow) -> Result<AuditEvent, StoreError> {
-    Ok(AuditEvent {
-        seq: row.try_get(0).map_err(backend_error)?,
-        at_micros: row.try_get(1).map_err(backend_error)?,
-        actor: row.try_get(2).map_err(backend_error)?,
-        action: row.try_get(3).map_err(backend_error)?,
-        resource_type: row.try_get(4).map_err(backend_error)?,
-        resource_id: row.try_get(5).map_err(backend_error)?,
-        subject_id: row.try_get(6).map_err(backend_error)?,
-        purpose: row.try_get(7).map_err(backend_error)?,
-        outcome: row.try_get(8).map_err(backend_error)?,
-        prev_hash: chain_hash(row.try_get(9).map_err(backend_error)?),
-        hash: chain_hash(row.try_get(10).map_err(backend_error)?),
-    })
-}
-
-/// A stored chain hash of the wrong length was written by hand: it becomes one that no event computes
-/// to, so verification names the event as edited (or unlinked) instead of failing to read it.
-fn chain_hash(bytes: Vec<u8>) -> [u8; 32] {
-    <[u8; 32]>::try_from(bytes.as_slice()).unwrap_or([0xff; 32])
-}
-
-fn wrapped_key_from_row(row: &AnyRow) -> Result<WrappedDataKey, StoreError> {
-    Ok(WrappedDataKey {
-        owner_id: id(row, "owner_id")?,
-        version: row.try_get("version").map_err(backend_error)?,
-        master_key_id: row.try_get("master_key_id").map_err(backend_error)?,
-        wrapped: row.try_get("wrapped").map_err(backend_error)?,
-    })
-}
-
-fn organisation_from_row(row: &AnyRow) -> Result<Organisation, StoreError> {
-    Ok(Organisation {
-        id: id(row, "id")?,
-        name: row.try_get("name").map_err(backend_error)?,
-        created_at_micros: row.try_get("created_at").map_err(backend_error)?,
-    })
-}
-
-fn service_from_row(row: &AnyRow) -> Result<Service, StoreError> {
-    Ok(Service {
-        id: id(row, "id")?,
-        organisation_id: id(row, "organisation_id")?,
-        name: row.try_get("name").map_err(backend_error)?,
-        created_at_micros: row.try_get("created_at").map_err(backend_error)?,
-    })
-}
-
-const STAFF_COLUMNS: &str = "s.id AS staff_id, s.organisation_id, s.service_id, s.team_id, s.role, s.handle, \
-     s.created_at AS staff_created_at, s.disabled_at";
-
-fn staff_from_row(row: &AnyRow) -> Result<StaffRecord, StoreError> {
-    Ok(StaffRecord {
-        id: id(row, "staff_id")?,
-        organisation_id: id(row, "organisation_id")?,
-        service_id: opt_id(row, "service_id")?,
-        team_id: opt_id(row, "team_id")?,
-        role: role(row)?,
-        handle: row.try_get("handle").map_err(backend_error)?,
-        created_at_micros: row.try_get("staff_created_at").map_err(backend_error)?,
-        disabled_at_micros: row.try_get("disabled_at").map_err(backend_error)?,
-    })
-}
-
-const TOKEN_COLUMNS: &str = "t.id AS token_id, t.staff_id AS token_staff_id, t.token_hash, t.scope, \
-     t.created_at AS token_created_at, t.expires_at, t.revoked_at";
-
-fn token_from_row(row: &AnyRow) -> Result<ApiTokenRecord, StoreError> {
-    let scope: String = row.try_get("scope").map_err(backend_error)?;
-    Ok(ApiTokenRecord {
-        id: id(row, "token_id")?,
-        staff_id: id(row, "token_staff_id")?,
-        token_hash: hash32(row.try_get("token_hash").map_err(backend_error)?, "token")?,
-        scope: TokenScope::from_code(&scope)
-            .ok_or(StoreError::Backend("unknown token scope".to_owned()))?,
-        created_at_micros: row.try_get("token_created_at").map_err(backend_error)?,
-        expires_at_micros: row.try_get("expires_at").map_err(backend_error)?,
-        revoked_at_micros: row.try_get("revoked_at").map_err(backend_error)?,
-    })
-}
-
-fn team_from_row(row: &AnyRow) -> Result<Team, StoreError> {
-    Ok(Team {
-        id: id(row, "id")?,
-        service_id: id(row, "service_id")?,
-        name: row.try_get("name").map_err(backend_error)?,
-        created_at_micros: row.try_get("created_at").map_err(backend_error)?,
-    })
-}
-
-fn scope_from_code(code: &str) -> Result<AccessScope, StoreError> {
-    AccessScope::from_code(code).ok_or(StoreError::Backend("unknown access scope".to_owned()))
-}
-
-fn grant_from_code(code: &str) -> Option<Grant> {
-    [
-        Grant::BreakGlass,
-        Grant::TrusteeMatter,
-        Grant::ProcessorReferral,
-    ]
-    .into_iter()
-    .find(|g| g.code() == code)
-}
-
-const GRANT_COLUMNS: &str = "id, kind, staff_id, person_id, organisation_id, reason, granted_by, starts_at, ends_at, \
-     revoked_at, review_state, reviewed_by, reviewed_at, review_note";
-
-fn grant_from_row(row: &AnyRow) -> Result<GrantRecord, StoreError> {
-    let kind: String = row.try_get("kind").map_err(backend_error)?;
-    let review: Option<String> = row.try_get("review_state").map_err(backend_error)?;
-    Ok(GrantRecord {
-        id: id(row, "id")?,
-        kind: grant_from_code(&kind).ok_or(StoreError::Backend("unknown grant kind".to_owned()))?,
-        staff_id: id(row, "staff_id")?,
-        person_id: id(row, "person_id")?,
-        organisation_id: id(row, "organisation_id")?,
-        reason: row.try_get("reason").map_err(backend_error)?,
-        granted_by: row.try_get("granted_by").map_err(backend_error)?,
-        starts_at_micros: row.try_get("starts_at").map_err(backend_error)?,
-        ends_at_micros: row.try_get("ends_at").map_err(backend_error)?,
-        revoked_at_micros: row.try_get("revoked_at").map_err(backend_error)?,
-        review_state: review
-            .map(|r| {
-                ReviewState::from_code(&r)
-                    .ok_or(StoreError::Backend("unknown review state".to_owned()))
-            })
-            .transpose()?,
-        reviewed_by: row.try_get("reviewed_by").map_err(backend_error)?,
-        reviewed_at_micros: row.try_get("reviewed_at").map_err(backend_error)?,
-        review_note: row.try_get("review_note").map_err(backend_error)?,
-    })
-}
-
-fn role(row: &AnyRow) -> Result<Role, StoreError> {
-    let code: String = row.try_get("role").map_err(backend_error)?;
-    Role::from_code(&code).ok_or(StoreError::Backend("unknown role code in staff".to_owned()))
 }
 
 /// Loads the sealed fields of a set of people, keeping only `fields` (all when empty).
@@ -685,35 +335,6 @@ async fn set_indexes(
         }
     }
     Ok(())
-}
-
-/// A code column read back into its enum; an unknown code is a backend error (the database holds
-/// something this version does not know).
-fn coded<T>(
-    row: &AnyRow,
-    column: &str,
-    parse: impl Fn(&str) -> Option<T>,
-    what: &str,
-) -> Result<T, StoreError> {
-    let code: String = row.try_get(column).map_err(backend_error)?;
-    parse(&code).ok_or_else(|| StoreError::Backend(format!("unknown {what} code")))
-}
-
-fn opt_coded<T>(
-    row: &AnyRow,
-    column: &str,
-    parse: impl Fn(&str) -> Option<T>,
-    what: &str,
-) -> Result<Option<T>, StoreError> {
-    let code: Option<String> = row.try_get(column).map_err(backend_error)?;
-    code.map(|c| parse(&c).ok_or_else(|| StoreError::Backend(format!("unknown {what} code"))))
-        .transpose()
-}
-
-/// A flag stored as 0 or 1.
-fn flag(row: &AnyRow, column: &str) -> Result<bool, StoreError> {
-    let value: i64 = row.try_get(column).map_err(backend_error)?;
-    Ok(value != 0)
 }
 
 const MASTER_KEY_ROTATED: &str =

@@ -1,0 +1,103 @@
+//! Installation keys, organisations, services, staff, teams and API tokens as stored.
+
+use super::*;
+
+/// The installation's key material as stored: which master key wraps everything, and the wrapped
+/// blind-index key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstallationKeys {
+    pub master_key_id: String,
+    pub wrapped_index_key: Vec<u8>,
+}
+
+/// A person's data key, wrapped by the master key identified by `master_key_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrappedDataKey {
+    pub owner_id: Uuid,
+    pub version: i64,
+    pub master_key_id: String,
+    pub wrapped: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organisation {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at_micros: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    pub id: Uuid,
+    pub organisation_id: Uuid,
+    pub name: String,
+    pub created_at_micros: i64,
+}
+
+/// A member of staff. `handle` is their sign-in name; staff are disabled, never deleted, so their
+/// audit trail keeps its meaning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffRecord {
+    pub id: Uuid,
+    pub organisation_id: Uuid,
+    pub service_id: Option<Uuid>,
+    pub team_id: Option<Uuid>,
+    pub role: Role,
+    pub handle: String,
+    pub created_at_micros: i64,
+    pub disabled_at_micros: Option<i64>,
+}
+
+/// A team within a service (for services whose staff see only their team's people).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Team {
+    pub id: Uuid,
+    pub service_id: Uuid,
+    pub name: String,
+    pub created_at_micros: i64,
+}
+
+/// What an API token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenScope {
+    /// Reads only: every change is refused.
+    Read,
+    ReadWrite,
+}
+
+impl TokenScope {
+    pub const ALL: [TokenScope; 2] = [TokenScope::Read, TokenScope::ReadWrite];
+    pub fn code(self) -> &'static str {
+        match self {
+            TokenScope::Read => "read",
+            TokenScope::ReadWrite => "read_write",
+        }
+    }
+    pub fn from_code(code: &str) -> Option<TokenScope> {
+        TokenScope::ALL.into_iter().find(|s| s.code() == code)
+    }
+}
+
+/// An API token as stored: only its SHA-256 hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiTokenRecord {
+    pub id: Uuid,
+    pub staff_id: Uuid,
+    pub token_hash: [u8; 32],
+    pub scope: TokenScope,
+    pub created_at_micros: i64,
+    pub expires_at_micros: i64,
+    pub revoked_at_micros: Option<i64>,
+}
+
+/// Sealed values of one record as stored: catalogue field code and sealed bytes.
+pub type SealedFields = Vec<(String, Vec<u8>)>;
+/// One change to a record's sealed fields: a new sealed value, or `None` to remove it.
+pub type SealedChange = (String, Option<Vec<u8>>);
+
+/// Who made a change and when: written beside each old value kept for the correction history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeStamp {
+    pub by: String,
+    pub at_micros: i64,
+}

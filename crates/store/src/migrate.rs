@@ -1,0 +1,110 @@
+//! The schema: the migrations of each backend, embedded in the binary.
+
+use super::*;
+
+/// The schema, embedded in the binary: one list per backend, same version numbers on both.
+pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../migrations/sqlite/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "staff access",
+        include_str!("../migrations/sqlite/0002_staff_access.sql"),
+    ),
+    (
+        3,
+        "records",
+        include_str!("../migrations/sqlite/0003_records.sql"),
+    ),
+    (
+        4,
+        "sharing",
+        include_str!("../migrations/sqlite/0004_sharing.sql"),
+    ),
+    (
+        5,
+        "contact",
+        include_str!("../migrations/sqlite/0005_contact.sql"),
+    ),
+    (
+        6,
+        "notices",
+        include_str!("../migrations/sqlite/0006_notices.sql"),
+    ),
+    (
+        8,
+        "exactly once",
+        include_str!("../migrations/sqlite/0008_exactly_once.sql"),
+    ),
+    (
+        9,
+        "schema parity",
+        include_str!("../migrations/sqlite/0009_schema_parity.sql"),
+    ),
+];
+
+pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../migrations/postgres/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "staff access",
+        include_str!("../migrations/postgres/0002_staff_access.sql"),
+    ),
+    (
+        3,
+        "records",
+        include_str!("../migrations/postgres/0003_records.sql"),
+    ),
+    (
+        4,
+        "sharing",
+        include_str!("../migrations/postgres/0004_sharing.sql"),
+    ),
+    (
+        5,
+        "contact",
+        include_str!("../migrations/postgres/0005_contact.sql"),
+    ),
+    (
+        6,
+        "notices",
+        include_str!("../migrations/postgres/0006_notices.sql"),
+    ),
+    (
+        8,
+        "exactly once",
+        include_str!("../migrations/postgres/0008_exactly_once.sql"),
+    ),
+    (
+        9,
+        "schema parity",
+        include_str!("../migrations/postgres/0009_schema_parity.sql"),
+    ),
+];
+
+pub(crate) fn migrator(backend: Backend) -> Migrator {
+    let list = match backend {
+        Backend::Sqlite => SQLITE_MIGRATIONS,
+        Backend::Postgres => POSTGRES_MIGRATIONS,
+    };
+    Migrator::with_migrations(
+        list.iter()
+            .map(|(version, description, sql)| {
+                Migration::new(
+                    *version,
+                    Cow::Borrowed(*description),
+                    MigrationType::Simple,
+                    sqlx::AssertSqlSafe(*sql).into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}
