@@ -1,0 +1,670 @@
+//! The share: parsing, the facts the rules read, the decision, and writing the disclosure.
+
+use super::*;
+
+impl<S: Store, C: Clock> Confidant<S, C> {
+    pub(super) async fn parse_share(
+        &self,
+        request: &ShareRequest,
+        organisation_id: Uuid,
+        person_id: Uuid,
+    ) -> Result<Parsed, PersonError> {
+        let mut v = Vec::new();
+        let recipient = self
+            .store
+            .recipient(request.recipient_id)
+            .await?
+            .filter(|r| {
+                r.organisation_id == organisation_id && r.kind != RecipientKind::DataSubject
+            });
+        if recipient.is_none() {
+            v.push(Violation::new("recipient_id", "is not in the register"));
+        }
+        let mut fields = Vec::new();
+        for f in &request.fields {
+            match PersonField::from_code(f.trim()) {
+                Some(field) if !fields.contains(&field) => fields.push(field),
+                Some(_) => {}
+                None => v.push(Violation::new("fields", "holds an unknown field")),
+            }
+        }
+        if fields.is_empty() && request.entries == EntrySelection::None {
+            v.push(Violation::new("fields", "choose some data to share"));
+        }
+        let basis = match LawfulBasis::from_code(request.basis.trim()) {
+            Some(LawfulBasis::SubjectRequest) | None => {
+                v.push(Violation::new("basis", "is not a known lawful basis"));
+                None
+            }
+            Some(b) => Some(b),
+        };
+        let article9 = collect(
+            &mut v,
+            code(
+                "article9",
+                request.article9.as_deref(),
+                Article9Condition::from_code,
+            ),
+        )
+        .flatten();
+        let schedule1 = collect(
+            &mut v,
+            code(
+                "schedule1",
+                request.schedule1.as_deref(),
+                Schedule1Condition::from_code,
+            ),
+        )
+        .flatten();
+        let ground = collect(
+            &mut v,
+            code(
+                "ground",
+                request.ground.as_deref(),
+                OverrideGround::from_code,
+            ),
+        )
+        .flatten();
+        let mut texts = BTreeMap::new();
+        let mut put =
+            |v: &mut Vec<Violation>, k: &'static str, r: Result<Option<String>, Violation>| {
+                if let Some(Some(t)) = collect(v, r) {
+                    texts.insert(k, t);
+                }
+            };
+        put(
+            &mut v,
+            "reason",
+            reason_text("reason", Some(&request.reason)).and_then(|r| {
+                r.map(Some)
+                    .ok_or_else(|| Violation::new("reason", "is required"))
+            }),
+        );
+        let court = text("court_order_ref", request.court_order_ref.as_deref(), false);
+        if basis == Some(LawfulBasis::CourtOrder) && matches!(court, Ok(None)) {
+            v.push(Violation::new(
+                "court_order_ref",
+                "a share under a court order needs the order's reference",
+            ));
+        }
+        put(&mut v, "court_order_ref", court);
+        let not_told = reason_text("not_told_reason", request.not_told_reason.as_deref());
+        if !request.person_told && matches!(not_told, Ok(None)) {
+            v.push(Violation::new(
+                "not_told_reason",
+                "say why the person is not told",
+            ));
+        }
+        put(&mut v, "not_told_reason", not_told);
+        put(
+            &mut v,
+            "without_consent_reason",
+            reason_text(
+                "without_consent_reason",
+                request.without_consent_reason.as_deref(),
+            ),
+        );
+        if ground.is_some() {
+            let why = reason_text("ground_reason", request.ground_reason.as_deref());
+            if matches!(why, Ok(None)) {
+                v.push(Violation::new(
+                    "ground_reason",
+                    "say why the ground applies",
+                ));
+            }
+            put(&mut v, "ground_reason", why);
+        }
+        if let Some(g) = ground {
+            texts.insert("ground", g.code().to_owned());
+        }
+        let mut processor = None;
+        if let Some(r) = recipient
+            .as_ref()
+            .filter(|r| r.kind == RecipientKind::Processor)
+        {
+            match (request.processor_staff_id, request.referral_days) {
+                (Some(staff), Some(days)) if (1..=366).contains(&days) => {
+                    let works_there = self.store.staff_recipient(staff).await? == Some(r.id)
+                        && self.store.staff(staff).await?.is_some_and(|s| {
+                            s.role == Role::ProcessorStaff && s.disabled_at_micros.is_none()
+                        });
+                    if works_there {
+                        processor = Some((staff, days));
+                    } else {
+                        v.push(Violation::new(
+                            "processor_staff_id",
+                            "is not a worker of this processor",
+                        ));
+                    }
+                }
+                (Some(_), Some(_)) => {
+                    v.push(Violation::new("referral_days", "must be 1 to 366 days"));
+                }
+                _ => v.push(Violation::new(
+                    "processor_staff_id",
+                    "a referral to a processor names its worker and how many days it lasts",
+                )),
+            }
+        }
+        if let EntrySelection::Some(ids) = &request.entries {
+            if ids.is_empty() {
+                v.push(Violation::new("entries", "choose at least one entry"));
+            } else {
+                let mine: BTreeSet<Uuid> = self
+                    .store
+                    .entry_flags(person_id, &SHAREABLE_KINDS)
+                    .await?
+                    .into_iter()
+                    .map(|(id, _)| id)
+                    .collect();
+                if ids.iter().any(|id| !mine.contains(id)) {
+                    v.push(Violation::new(
+                        "entries",
+                        "holds an entry that is not a note, plan, goal or appointment of this record",
+                    ));
+                }
+            }
+        }
+        match (recipient, basis) {
+            (Some(recipient), Some(basis)) if v.is_empty() => Ok(Parsed {
+                recipient,
+                fields,
+                entries: request.entries.clone(),
+                basis,
+                article9,
+                schedule1,
+                ground,
+                texts,
+                person_told: request.person_told,
+                processor,
+            }),
+            _ => Err(PersonError::Invalid(Violations(v))),
+        }
+    }
+
+    pub(super) async fn facts(
+        &self,
+        actor: &Actor,
+        purpose: Purpose,
+        person_id: Uuid,
+        service_id: Uuid,
+        parsed: &Parsed,
+        approval: Option<&ApprovalRecord>,
+    ) -> Result<Facts, PersonError> {
+        let now = micros(self.clock.now());
+        let form = self.store.consent_purposes(service_id).await?;
+        let history = self.store.consents_of(person_id).await?;
+        let mut live_consent = false;
+        let mut live_explicit_consent = false;
+        for line in form
+            .iter()
+            .filter(|p| p.recipient_id == Some(parsed.recipient.id))
+        {
+            if history
+                .iter()
+                .rfind(|c| c.purpose_id == line.id)
+                .is_some_and(|c| is_live(c, now))
+            {
+                live_consent = true;
+                live_explicit_consent |= line.explicit;
+            }
+        }
+        let restrictions = self.store.restrictions_of(person_id).await?;
+        let in_force = |k| {
+            restrictions
+                .iter()
+                .any(|r| r.kind == k && r.lifted_at_micros.is_none())
+        };
+        let usable = approval.filter(|a| {
+            a.state == ApprovalState::Approved
+                && a.used_by.is_none()
+                && a.recipient_id == parsed.recipient.id
+                && a.person_id == person_id
+                && a.decided_at_micros
+                    .is_some_and(|d| d + APPROVAL_DAYS * MICROS_PER_DAY > now)
+        });
+        let approved_categories = usable
+            .map(|a| a.categories.iter().cloned().collect())
+            .unwrap_or_default();
+        // Sharing despite a restriction or an upheld objection: the approval must come from the
+        // Data Protection Officer or the Caldicott Guardian, who decide on restrictions.
+        let mut override_approved = false;
+        if let Some(decider) = usable
+            .and_then(|a| a.decided_by.as_deref())
+            .and_then(|d| Uuid::parse_str(d).ok())
+        {
+            override_approved = self.store.staff(decider).await?.is_some_and(|s| {
+                matches!(
+                    s.role,
+                    Role::DataProtectionOfficer | Role::CaldicottGuardian
+                )
+            });
+        }
+        let mut perpetrator_in_recipient = false;
+        if let Some(partner) = parsed.recipient.partner_service_id {
+            let (permit, _) = self
+                .permit_on_person(actor, Action::PersonRead, person_id, purpose)
+                .await?;
+            let audit =
+                AuditDraft::permitted(&permit, purpose, self.clock.now()).named("related.read");
+            for (related, _, _) in self.store.related_of(person_id, &audit).await? {
+                if related.relationship != Relationship::AllegedPerpetrator {
+                    continue;
+                }
+                if let Some(linked) = related.linked_person_id
+                    && self
+                        .store
+                        .placement(linked)
+                        .await?
+                        .is_some_and(|p| p.service_id == partner)
+                {
+                    perpetrator_in_recipient = true;
+                }
+            }
+        }
+        let with_entries = parsed.entries != EntrySelection::None;
+        let flagged_selected = match &parsed.entries {
+            EntrySelection::Some(ids) => {
+                let flagged: BTreeSet<Uuid> = self
+                    .store
+                    .entry_flags(person_id, &SHAREABLE_KINDS)
+                    .await?
+                    .into_iter()
+                    .filter_map(|(id, flagged)| flagged.then_some(id))
+                    .collect();
+                ids.iter().any(|id| flagged.contains(id))
+            }
+            _ => false,
+        };
+        let state = SharingState {
+            consents: i64::try_from(history.len()).unwrap_or(i64::MAX),
+            restrictions: i64::try_from(restrictions.len()).unwrap_or(i64::MAX),
+            lifted: i64::try_from(
+                restrictions
+                    .iter()
+                    .filter(|r| r.lifted_at_micros.is_some())
+                    .count(),
+            )
+            .unwrap_or(i64::MAX),
+        };
+        Ok(Facts {
+            state,
+            now,
+            live_consent,
+            live_explicit_consent,
+            restricted: in_force(RestrictionKind::Restriction),
+            objection: in_force(RestrictionKind::Objection),
+            approved_categories,
+            override_approved,
+            perpetrator_in_recipient,
+            flagged_selected,
+            with_entries,
+        })
+    }
+
+    /// Checks a share against every rule without sharing: what the wizard shows. Writes nothing
+    /// but the audit of reading the rules' facts.
+    pub async fn check_share(
+        &self,
+        actor: &Actor,
+        purpose: Purpose,
+        person_id: Uuid,
+        request: &ShareRequest,
+    ) -> Result<Vec<Rule>, PersonError> {
+        let decision = self.decide(actor, purpose, person_id, request).await?;
+        Ok(decision.broken)
+    }
+
+    /// The steps a check and a share have in common: the permit, the request's checks, the facts
+    /// and every rule broken.
+    pub(super) async fn decide(
+        &self,
+        actor: &Actor,
+        purpose: Purpose,
+        person_id: Uuid,
+        request: &ShareRequest,
+    ) -> Result<Decision, PersonError> {
+        let (permit, resource) = self
+            .permit_on_person(actor, Action::PersonShare, person_id, purpose)
+            .await?;
+        let (organisation_id, service_id) = placed(&resource)?;
+        let parsed = self
+            .parse_share(request, organisation_id, person_id)
+            .await?;
+        let approval = self.approval_for(request, person_id).await?;
+        let facts = self
+            .facts(
+                actor,
+                purpose,
+                person_id,
+                service_id,
+                &parsed,
+                approval.as_ref(),
+            )
+            .await?;
+        let broken = evaluate(&parsed, &facts);
+        Ok(Decision {
+            permit,
+            organisation_id,
+            service_id,
+            parsed,
+            approval,
+            facts,
+            broken,
+        })
+    }
+
+    pub(super) async fn approval_for(
+        &self,
+        request: &ShareRequest,
+        person_id: Uuid,
+    ) -> Result<Option<ApprovalRecord>, PersonError> {
+        match request.approval_id {
+            None => Ok(None),
+            Some(id) => match self.store.approval(id).await? {
+                Some((a, _)) if a.person_id == person_id => Ok(Some(a)),
+                _ => Err(invalid("approval_id", "is not an approval for this record")),
+            },
+        }
+    }
+
+    /// Shares: checks the request, refuses it naming every broken rule (audited as
+    /// `share.refused`), or builds the package of exactly the permitted data and logs the
+    /// disclosure with it. A share to a processor opens its worker's referral until it ends.
+    pub async fn share(
+        &self,
+        actor: &Actor,
+        purpose: Purpose,
+        person_id: Uuid,
+        request: &ShareRequest,
+    ) -> Result<Package, ShareError> {
+        let Decision {
+            permit,
+            organisation_id,
+            service_id,
+            parsed,
+            approval,
+            facts,
+            broken,
+        } = self.decide(actor, purpose, person_id, request).await?;
+        if !broken.is_empty() {
+            let audit =
+                AuditDraft::permitted(&permit, purpose, self.clock.now()).named("share.refused");
+            self.store.append_audit(&audit).await?;
+            return Err(ShareError::Blocked(Blocked(broken)));
+        }
+        // The approval counts only if it was needed (categories beyond the recipient's set, or an
+        // override of a restriction or objection): an unneeded one is not used up.
+        let cats = categories_of(&parsed.fields, facts.with_entries);
+        let needed_approval = cats
+            .iter()
+            .any(|c| !parsed.recipient.categories.contains(c));
+        let override_needed = facts.restricted
+            || (facts.objection
+                && matches!(
+                    parsed.basis,
+                    LawfulBasis::LegitimateInterests | LawfulBasis::PublicTask
+                ));
+        let approval = approval.filter(|_| needed_approval || override_needed);
+
+        let person = self.read_person(actor, purpose, person_id).await?;
+        let mut fields = serde_json::Map::new();
+        let mut items = Vec::new();
+        for f in &parsed.fields {
+            if let Some(value) = person.get(*f) {
+                fields.insert(f.code().to_owned(), value.into());
+                items.push(DisclosedItem::Field(f.code().to_owned()));
+            }
+        }
+        let mut entries = Vec::new();
+        if parsed.entries != EntrySelection::None {
+            let wanted: Option<BTreeSet<Uuid>> = match &parsed.entries {
+                EntrySelection::Some(ids) => Some(ids.iter().copied().collect()),
+                _ => None,
+            };
+            let mut all = self
+                .entries(actor, purpose, person_id, &SHAREABLE_KINDS)
+                .await?;
+            all.sort_by_key(|e| (e.occurs_at, e.id));
+            for e in all {
+                if wanted.as_ref().is_some_and(|w| !w.contains(&e.id)) {
+                    continue;
+                }
+                if e.flags.serious_harm || e.flags.identifies_complainant {
+                    continue;
+                }
+                let mut values = serde_json::Map::new();
+                for (code, value) in e.values.iter() {
+                    let leaves = record_field(e.kind, code).is_some_and(|spec| {
+                        spec.may_leave && spec.classification != Classification::ThirdParty
+                    });
+                    if leaves {
+                        values.insert(code.to_owned(), value.into());
+                    }
+                }
+                entries.push(serde_json::json!({
+                    "id": e.id,
+                    "kind": e.kind.code(),
+                    "occurs_at": rfc3339(e.occurs_at),
+                    "status": e.status.map(|s| s.code()),
+                    "values": values,
+                }));
+                items.push(DisclosedItem::Entry(e.id));
+            }
+        }
+        let now = self.clock.now();
+        let id = Uuid::now_v7();
+        let package = serde_json::json!({
+            "disclosure_id": id,
+            "person_id": person_id,
+            "recipient": { "id": parsed.recipient.id, "name": parsed.recipient.name },
+            "shared_at": rfc3339(now),
+            "lawful_basis": parsed.basis.code(),
+            "article9_condition": parsed.article9.map(Article9Condition::code),
+            "schedule1_condition": parsed.schedule1.map(Schedule1Condition::code),
+            "court_order_ref": parsed.texts.get("court_order_ref"),
+            "fields": fields,
+            "entries": entries,
+        });
+        let bytes = serde_json::to_vec(&package).map_err(|_| {
+            PersonError::Store(crate::store::StoreError::Backend(
+                "the package could not be written".to_owned(),
+            ))
+        })?;
+        let (key, wrapped) = self.person_key(person_id).await?;
+        let key_version = wrapped.version;
+        let json_text = String::from_utf8_lossy(&bytes).into_owned();
+        let mut sealed_pairs: Vec<(&str, &str)> = vec![("package", json_text.as_str())];
+        for k in SEALED_TEXTS {
+            if let Some(t) = parsed.texts.get(k) {
+                sealed_pairs.push((k, t.as_str()));
+            }
+        }
+        let sealed = seal_values(&key, id, key_version, sealed_pairs);
+        let grant = parsed.processor.map(|(staff_id, days)| GrantRecord {
+            id: Uuid::now_v7(),
+            kind: Grant::ProcessorReferral,
+            staff_id,
+            person_id,
+            organisation_id,
+            reason: None,
+            granted_by: actor.audit_id(),
+            starts_at_micros: micros(now),
+            ends_at_micros: micros(now + time::Duration::days(days)),
+            revoked_at_micros: None,
+            review_state: None,
+            reviewed_by: None,
+            reviewed_at_micros: None,
+            review_note: None,
+        });
+        // The log's categories are those of what actually went (a field asked for but empty
+        // sends nothing).
+        let sent_fields: Vec<PersonField> = items
+            .iter()
+            .filter_map(|i| match i {
+                DisclosedItem::Field(c) => PersonField::from_code(c),
+                DisclosedItem::Entry(_) => None,
+            })
+            .collect();
+        let sent_categories = categories_of(
+            &sent_fields,
+            items.iter().any(|i| matches!(i, DisclosedItem::Entry(_))),
+        );
+        let emergency = parsed.basis == LawfulBasis::VitalInterests;
+        let record = DisclosureRecord {
+            id,
+            person_id,
+            service_id,
+            recipient_id: parsed.recipient.id,
+            basis: parsed.basis,
+            article9: parsed.article9,
+            schedule1: parsed.schedule1,
+            categories: sent_categories.into_iter().collect(),
+            key_version,
+            requested_by: actor.audit_id(),
+            approval_id: approval.as_ref().map(|a| a.id),
+            approved_by: approval.as_ref().and_then(|a| a.decided_by.clone()),
+            person_told: parsed.person_told,
+            emergency,
+            review_state: emergency.then_some(ReviewState::Pending),
+            reviewed_by: None,
+            package_hash: sha256(&bytes),
+            shared_at_micros: micros(now),
+            processor_staff_id: grant.as_ref().map(|g| g.staff_id),
+            grant_id: grant.as_ref().map(|g| g.id),
+            ends_at_micros: grant.as_ref().map(|g| g.ends_at_micros),
+            ended_at_micros: None,
+        };
+        let audit = AuditDraft::permitted(&permit, purpose, now).named("share.create");
+        self.store
+            .record_disclosure(
+                facts.state,
+                &record,
+                &items,
+                &sealed,
+                grant.as_ref(),
+                &audit,
+            )
+            .await?;
+        Ok(Package {
+            disclosure_id: id,
+            json: package,
+        })
+    }
+
+    /// Logs a copy of the record given to the person themselves (an access or portability
+    /// request): the export's disclosure entry. The organisation's "person themselves" recipient
+    /// is made on first use.
+    pub(crate) async fn log_own_copy(
+        &self,
+        permit: &confidant_policy::Permit,
+        purpose: Purpose,
+        person_id: Uuid,
+        items: Vec<DisclosedItem>,
+        package: &serde_json::Value,
+    ) -> Result<Uuid, PersonError> {
+        let resource = *permit.resource();
+        let (organisation_id, service_id) = placed(&resource)?;
+        let now = self.clock.now();
+        let subject = match self
+            .store
+            .recipients(organisation_id)
+            .await?
+            .into_iter()
+            .find(|r| r.kind == RecipientKind::DataSubject)
+        {
+            Some(r) => r,
+            None => {
+                let r = RecipientRecord {
+                    id: Uuid::now_v7(),
+                    organisation_id,
+                    name: OWN_COPY.to_owned(),
+                    kind: RecipientKind::DataSubject,
+                    outside_uk: false,
+                    categories: categories().iter().map(|(c, _)| (*c).to_owned()).collect(),
+                    bases: vec![LawfulBasis::SubjectRequest],
+                    consent_required: false,
+                    partner_service_id: None,
+                    dpa_starts_at_micros: None,
+                    dpa_ends_at_micros: None,
+                    created_by: "system".to_owned(),
+                    updated_at_micros: micros(now),
+                    retired_at_micros: None,
+                };
+                let audit = AuditDraft::permitted(permit, purpose, now).named("recipient.create");
+                match self.store.save_recipient(&r, &audit).await {
+                    Ok(()) => r,
+                    // Made meanwhile by another export: use that one.
+                    Err(crate::store::StoreError::Conflict(_)) => self
+                        .store
+                        .recipients(organisation_id)
+                        .await?
+                        .into_iter()
+                        .find(|r| r.kind == RecipientKind::DataSubject)
+                        .ok_or(PersonError::Conflict(
+                            "a recipient of the register already has the name of the person's own copy",
+                        ))?,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
+        let bytes = serde_json::to_vec(package).unwrap_or_default();
+        let (key, wrapped) = self.person_key(person_id).await?;
+        let key_version = wrapped.version;
+        let id = Uuid::now_v7();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let sealed = seal_values(&key, id, key_version, [("package", text.as_str())]);
+        let fields: Vec<PersonField> = items
+            .iter()
+            .filter_map(|i| match i {
+                DisclosedItem::Field(c) => PersonField::from_code(c),
+                DisclosedItem::Entry(_) => None,
+            })
+            .collect();
+        let with_entries = items.iter().any(|i| matches!(i, DisclosedItem::Entry(_)));
+        let record = DisclosureRecord {
+            id,
+            person_id,
+            service_id,
+            recipient_id: subject.id,
+            basis: LawfulBasis::SubjectRequest,
+            article9: None,
+            schedule1: None,
+            categories: categories_of(&fields, with_entries).into_iter().collect(),
+            key_version,
+            requested_by: permit.actor().audit_id(),
+            approval_id: None,
+            approved_by: None,
+            person_told: true,
+            emergency: false,
+            review_state: None,
+            reviewed_by: None,
+            package_hash: sha256(&bytes),
+            shared_at_micros: micros(now),
+            processor_staff_id: None,
+            grant_id: None,
+            ends_at_micros: None,
+            ended_at_micros: None,
+        };
+        let audit = AuditDraft::permitted(permit, purpose, now).named("person.export");
+        let state = self.sharing_state(person_id).await?;
+        self.store
+            .record_disclosure(state, &record, &items, &sealed, None, &audit)
+            .await?;
+        Ok(id)
+    }
+
+    pub(super) async fn sharing_state(&self, person_id: Uuid) -> Result<SharingState, PersonError> {
+        let consents = self.store.consents_of(person_id).await?.len();
+        let restrictions = self.store.restrictions_of(person_id).await?;
+        let lifted = restrictions
+            .iter()
+            .filter(|r| r.lifted_at_micros.is_some())
+            .count();
+        Ok(SharingState {
+            consents: i64::try_from(consents).unwrap_or(i64::MAX),
+            restrictions: i64::try_from(restrictions.len()).unwrap_or(i64::MAX),
+            lifted: i64::try_from(lifted).unwrap_or(i64::MAX),
+        })
+    }
+}
