@@ -274,9 +274,9 @@ fn cache_marker(people: usize) -> anyhow::Result<String> {
         .collect::<Result<_, _>>()?;
     files.sort();
     for source in [
-        "../core/src/name_index.rs",
-        "../core/src/keyring.rs",
-        "../core/src/person.rs",
+        "../core/src/catalogue/name_index.rs",
+        "../core/src/kernel/keyring.rs",
+        "../core/src/record/person.rs",
         "../core/src/synthetic.rs",
         "../crypto/src/lib.rs",
     ] {
