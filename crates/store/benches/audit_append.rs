@@ -5,7 +5,7 @@
 //! (PostgreSQL must answer at `CONFIDANT_TEST_POSTGRES_URL`, default
 //! `postgres://postgres@127.0.0.1:5432/postgres`; each run creates and drops a fresh database.)
 //!
-//! 1. Append rate. Each append is `Confidant::record_audit_checkpoint(&Actor::System)`: one writing
+//! 1. Append rate. Each append is `Confidant::record_audit_checkpoint(&operator())`: one writing
 //!    transaction that locks the chain's head, inserts one event and commits (on SQLite with
 //!    `synchronous = FULL`, so every commit reaches the disk). Criterion measures it per backend,
 //!    one task at a time and with 8 concurrent tasks (one Criterion iteration = one event, so the
@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use confidant_core::Actor;
 use confidant_core::audit::{AuditEvent, verify_chain};
-use confidant_testkit::{TestApp, TestBackend};
+use confidant_testkit::{operator, TestApp, TestBackend};
 use criterion::{Criterion, Throughput};
 use sha2::{Digest, Sha256};
 use sqlx::Connection as _;
@@ -89,7 +89,7 @@ fn name(backend: TestBackend) -> &'static str {
 async fn append_one(app: &TestApp) {
     let checkpoint = app
         .confidant
-        .record_audit_checkpoint(&Actor::System)
+        .record_audit_checkpoint(&operator())
         .await
         .expect("the audit event is appended");
     black_box(checkpoint.expect("the system may take a checkpoint"));

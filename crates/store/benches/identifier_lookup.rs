@@ -39,7 +39,7 @@ use anyhow::Context as _;
 use confidant_core::field::{IndexField, PersonField};
 use confidant_core::person::Lookup;
 use confidant_core::{Actor, Purpose};
-use confidant_testkit::{Synthetic, TestApp, TestBackend, test_time};
+use confidant_testkit::{operator, Synthetic, TestApp, TestBackend, test_time};
 use sha2::{Digest, Sha256};
 use sqlx::{Connection as _, Row as _};
 use uuid::Uuid;
@@ -322,7 +322,7 @@ async fn bench_backend(backend: TestBackend, plan: Plan) -> anyhow::Result<Arc<T
         // The second reference: one audit event appended alone, the write every look-up makes.
         let t = Instant::now();
         app.confidant
-            .record_audit_checkpoint(&Actor::System)
+            .record_audit_checkpoint(&operator())
             .await?
             .context("the system may take a checkpoint")?;
         appends.push(t.elapsed());

@@ -55,7 +55,7 @@ use confidant_core::field::PersonField;
 use confidant_core::{Actor, Confidant, KeyRing, Purpose, Role};
 use confidant_crypto::{IndexKey, MasterKey};
 use confidant_store::{ConnectOptions, SqlStore, sqlite_url};
-use confidant_testkit::{Synthetic, TestApp, TestBackend, test_time, train};
+use confidant_testkit::{operator, Synthetic, TestApp, TestBackend, test_time, train};
 use sha2::{Digest, Sha256};
 use sqlx::{Connection as _, Row as _};
 use uuid::Uuid;
@@ -300,14 +300,14 @@ fn cache_marker(people: usize) -> anyhow::Result<String> {
 /// An organisation, a service and a trained practitioner in it, on a fresh store.
 async fn installation(confidant: &App) -> anyhow::Result<(Uuid, Uuid)> {
     let org = confidant
-        .create_organisation(&Actor::System, "Northgate Recovery Trust")
+        .create_organisation(&operator(), "Northgate Recovery Trust")
         .await?;
     let service = confidant
-        .create_service(&Actor::System, org.id, "Recovery Service")
+        .create_service(&operator(), org.id, "Recovery Service")
         .await?;
     let staff = confidant
         .create_staff(
-            &Actor::System,
+            &operator(),
             org.id,
             Some(service.id),
             Role::Practitioner,
@@ -354,7 +354,7 @@ async fn sqlite_cached(people: usize) -> anyhow::Result<Seeded> {
             .staff(staff)
             .await?
             .context("the practitioner is stored")?;
-        let searcher = confidant.actor_for(&record).await?;
+        let searcher = confidant.acting_as(&operator(), &record).await?;
         return Ok(Seeded {
             confidant,
             service,
@@ -383,7 +383,7 @@ async fn sqlite_cached(people: usize) -> anyhow::Result<Seeded> {
         .staff(staff)
         .await?
         .context("the practitioner is stored")?;
-    let searcher = confidant.actor_for(&record).await?;
+    let searcher = confidant.acting_as(&operator(), &record).await?;
     seed_people(&confidant, &searcher, service, people).await?;
     let took = start.elapsed().as_secs_f64();
     std::fs::write(
@@ -528,7 +528,7 @@ async fn measure(
                 let start = Instant::now();
                 seeded
                     .confidant
-                    .record_audit_checkpoint(&Actor::System)
+                    .record_audit_checkpoint(&operator())
                     .await?
                     .context("the system may take a checkpoint")?;
                 appends.push(start.elapsed());

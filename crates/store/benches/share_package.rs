@@ -28,7 +28,7 @@ use confidant_core::person::PersonInput;
 use confidant_core::sharing::{EntrySelection, RecipientInput, ShareRequest};
 use confidant_core::store::{ReferralPolicy, ServiceConfig};
 use confidant_core::{Actor, Purpose};
-use confidant_testkit::{Synthetic, TestApp, TestBackend};
+use confidant_testkit::{operator, Synthetic, TestApp, TestBackend};
 
 const NOTES: usize = 200;
 const ROUNDS: usize = 60;
@@ -112,7 +112,7 @@ async fn bench_backend(backend: TestBackend, plan: Plan) -> anyhow::Result<TestA
     let app = TestApp::new(backend).await?;
     let c = &app.confidant;
     c.configure_service(
-        &Actor::System,
+        &operator(),
         &ServiceConfig {
             service_id: app.service_a,
             field_groups: FieldGroups::all(),

@@ -35,7 +35,7 @@ impl AccountStore for SqlStore {
         credential: &Credential,
         new_key: Option<&WrappedDataKey>,
         recovery: &RecoveryCodes,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         let sid = credential.staff_id.to_string();
@@ -101,7 +101,7 @@ impl AccountStore for SqlStore {
                     .map_err(backend_error)?;
             }
         }
-        append(&mut tx, audit).await?;
+        append(&mut tx, &audit).await?;
         commit(tx).await
     }
 
@@ -130,7 +130,7 @@ impl AccountStore for SqlStore {
         handle_digest: &[u8; 32],
         at_micros: i64,
         lock_after: &(dyn Fn(i64) -> Option<i64> + Sync),
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<Option<i64>, StoreError> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(
@@ -153,7 +153,7 @@ impl AccountStore for SqlStore {
                 .await
                 .map_err(backend_error)?;
         }
-        append(&mut tx, audit).await?;
+        append(&mut tx, &audit).await?;
         commit(tx).await?;
         Ok(lock)
     }
@@ -163,8 +163,8 @@ impl AccountStore for SqlStore {
         staff_id: Uuid,
         at_micros: i64,
         lock_after: &(dyn Fn(i64) -> Option<i64> + Sync),
-        failure: &AuditDraft,
-        lockout: &AuditDraft,
+        failure: AuditDraft,
+        lockout: AuditDraft,
     ) -> Result<Option<i64>, StoreError> {
         let mut tx = self.begin_write().await?;
         let sid = staff_id.to_string();
@@ -189,7 +189,7 @@ impl AccountStore for SqlStore {
                 .await
                 .map_err(backend_error)?;
         }
-        append(&mut tx, if lock.is_some() { lockout } else { failure }).await?;
+        append(&mut tx, if lock.is_some() { &lockout } else { &failure }).await?;
         commit(tx).await?;
         Ok(lock)
     }
@@ -199,7 +199,7 @@ impl AccountStore for SqlStore {
         staff_id: Uuid,
         step: Option<i64>,
         at_micros: i64,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<bool, StoreError> {
         let sid = staff_id.to_string();
         let change = match step {
@@ -227,7 +227,7 @@ impl AccountStore for SqlStore {
         step: i64,
         at_micros: i64,
         recovery_codes: &[[u8; 32]],
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let sid = staff_id.to_string();
@@ -258,7 +258,7 @@ impl AccountStore for SqlStore {
                 .await
                 .map_err(backend_error)?;
         }
-        append(&mut tx, audit).await?;
+        append(&mut tx, &audit).await?;
         commit(tx).await?;
         Ok(true)
     }
@@ -268,7 +268,7 @@ impl AccountStore for SqlStore {
         staff_id: Uuid,
         code_hash: &[u8; 32],
         at_micros: i64,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<bool, StoreError> {
         let change = sqlx::query(
             "UPDATE recovery_code SET used_at = $1 WHERE staff_id = $2 AND code_hash = $3 AND used_at IS NULL",
@@ -289,11 +289,29 @@ impl AccountStore for SqlStore {
         .map_err(backend_error)
     }
 
-    async fn data_key(&self, owner_id: Uuid) -> Result<Option<WrappedDataKey>, StoreError> {
+    async fn staff_key(&self, staff_id: Uuid) -> Result<Option<WrappedDataKey>, StoreError> {
+        sqlx::query(
+            "SELECT k.owner_id, k.version, k.master_key_id, k.wrapped FROM data_key k \
+             WHERE k.owner_id = $1 AND EXISTS (SELECT 1 FROM staff s WHERE s.id = k.owner_id) \
+             ORDER BY k.version DESC LIMIT 1",
+        )
+        .bind(staff_id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend_error)?
+        .as_ref()
+        .map(wrapped_key_from_row)
+        .transpose()
+    }
+
+    async fn person_key(
+        &self,
+        access: &PersonAccess,
+    ) -> Result<Option<WrappedDataKey>, StoreError> {
         sqlx::query(
             "SELECT owner_id, version, master_key_id, wrapped FROM data_key WHERE owner_id = $1 ORDER BY version DESC LIMIT 1",
         )
-        .bind(owner_id.to_string())
+        .bind(access.person_id().to_string())
         .fetch_optional(&self.pool)
         .await
         .map_err(backend_error)?
@@ -306,7 +324,7 @@ impl AccountStore for SqlStore {
         &self,
         session: &SessionRecord,
         replaces: Option<Uuid>,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         if let Some(old) = replaces {
@@ -342,7 +360,7 @@ impl AccountStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(backend_error)?;
-        append(&mut tx, audit).await?;
+        append(&mut tx, &audit).await?;
         commit(tx).await
     }
 
@@ -393,7 +411,7 @@ impl AccountStore for SqlStore {
         &self,
         session_id: Uuid,
         at_micros: i64,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<(), StoreError> {
         let update = sqlx::query(
             "UPDATE staff_session SET last_seen_at = $1, authenticated_at = $1 WHERE id = $2 AND ended_at IS NULL",
@@ -408,7 +426,7 @@ impl AccountStore for SqlStore {
         session_id: Uuid,
         at_micros: i64,
         reason: &'static str,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<(), StoreError> {
         let update = sqlx::query(
             "UPDATE staff_session SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL",
@@ -425,7 +443,7 @@ impl AccountStore for SqlStore {
         except: Option<Uuid>,
         at_micros: i64,
         reason: &'static str,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<u64, StoreError> {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
@@ -446,7 +464,7 @@ impl AccountStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(backend_error)?;
-        append(&mut tx, audit).await?;
+        append(&mut tx, &audit).await?;
         commit(tx).await?;
         Ok(done.rows_affected())
     }
@@ -465,7 +483,7 @@ impl AccountStore for SqlStore {
     async fn issue_token(
         &self,
         token: &ApiTokenRecord,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<(), StoreError> {
         let insert = sqlx::query(
             "INSERT INTO api_token (id, staff_id, token_hash, scope, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -515,7 +533,7 @@ impl AccountStore for SqlStore {
         token_id: Uuid,
         staff_id: Uuid,
         at_micros: i64,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<bool, StoreError> {
         let change = sqlx::query(
             "UPDATE api_token SET revoked_at = $1 WHERE id = $2 AND staff_id = $3 AND revoked_at IS NULL",

@@ -3,9 +3,9 @@
 use super::*;
 
 impl AuditStore for SqlStore {
-    async fn append_audit(&self, audit: &AuditDraft) -> Result<AuditEvent, StoreError> {
+    async fn append_audit(&self, audit: AuditDraft) -> Result<AuditEvent, StoreError> {
         let mut tx = self.begin_write().await?;
-        let event = append(&mut tx, audit).await?;
+        let event = append(&mut tx, &audit).await?;
         commit(tx).await?;
         Ok(event)
     }

@@ -83,7 +83,7 @@ pub(crate) async fn set_preferences(
     store: &SqlStore,
     p: &ContactPreferenceRecord,
     fields: &SealedFields,
-    audit: &AuditDraft,
+    audit: AuditDraft,
 ) -> Result<(), StoreError> {
     let mut tx = store.begin_write().await?;
     sqlx::query(
@@ -109,7 +109,7 @@ pub(crate) async fn set_preferences(
         }
     })?;
     insert_fields(&mut tx, p.id, fields).await?;
-    append(&mut tx, audit).await?;
+    append(&mut tx, &audit).await?;
     commit(tx).await
 }
 
@@ -133,7 +133,7 @@ pub(crate) async fn current_preferences(
 pub(crate) async fn preference_history(
     store: &SqlStore,
     person_id: Uuid,
-    audit: &AuditDraft,
+    audit: AuditDraft,
 ) -> Result<Vec<(ContactPreferenceRecord, SealedFields)>, StoreError> {
     let pid = person_id.to_string();
     let mut tx = store.begin_write().await?;
@@ -163,7 +163,7 @@ pub(crate) async fn preference_history(
             Ok((record, sealed))
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
-    append(&mut tx, audit).await?;
+    append(&mut tx, &audit).await?;
     commit(tx).await?;
     Ok(out)
 }
@@ -172,7 +172,7 @@ pub(crate) async fn queue_message(
     store: &SqlStore,
     m: &MessageRecord,
     fields: &SealedFields,
-    audit: &AuditDraft,
+    audit: AuditDraft,
 ) -> Result<(), StoreError> {
     let mut tx = store.begin_write().await?;
     sqlx::query(
@@ -200,14 +200,14 @@ pub(crate) async fn queue_message(
         }
     })?;
     insert_fields(&mut tx, m.id, fields).await?;
-    append(&mut tx, audit).await?;
+    append(&mut tx, &audit).await?;
     commit(tx).await
 }
 
 pub(crate) async fn messages_of(
     store: &SqlStore,
     person_id: Uuid,
-    audit: &AuditDraft,
+    audit: AuditDraft,
 ) -> Result<Vec<(MessageRecord, Vec<AttemptRecord>)>, StoreError> {
     let pid = person_id.to_string();
     let mut tx = store.begin_write().await?;
@@ -241,7 +241,7 @@ pub(crate) async fn messages_of(
             Ok((record, mine))
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
-    append(&mut tx, audit).await?;
+    append(&mut tx, &audit).await?;
     commit(tx).await?;
     Ok(out)
 }
@@ -307,7 +307,7 @@ pub(crate) async fn record_attempt(
     attempts: i64,
     next_attempt_at_micros: Option<i64>,
     finished_at_micros: Option<i64>,
-    audit: &AuditDraft,
+    audit: AuditDraft,
 ) -> Result<(), StoreError> {
     let mut tx = store.begin_write().await?;
     let mid = a.message_id.to_string();
@@ -341,7 +341,7 @@ pub(crate) async fn record_attempt(
     .execute(&mut *tx)
     .await
     .map_err(backend_error)?;
-    append(&mut tx, audit).await?;
+    append(&mut tx, &audit).await?;
     commit(tx).await
 }
 
@@ -350,23 +350,25 @@ impl ContactStore for SqlStore {
         &self,
         preferences: &ContactPreferenceRecord,
         fields: &SealedFields,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<(), StoreError> {
         contact::set_preferences(self, preferences, fields, audit).await
     }
 
     async fn contact_preferences(
         &self,
-        person_id: Uuid,
+        access: &PersonAccess,
     ) -> Result<Option<ContactPreferenceRecord>, StoreError> {
+        let person_id = access.person_id();
         contact::current_preferences(self, person_id).await
     }
 
     async fn contact_preference_history(
         &self,
-        person_id: Uuid,
-        audit: &AuditDraft,
+        access: &PersonAccess,
+        audit: AuditDraft,
     ) -> Result<Vec<(ContactPreferenceRecord, SealedFields)>, StoreError> {
+        let person_id = access.person_id();
         contact::preference_history(self, person_id, audit).await
     }
 
@@ -374,16 +376,17 @@ impl ContactStore for SqlStore {
         &self,
         message: &MessageRecord,
         fields: &SealedFields,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<(), StoreError> {
         contact::queue_message(self, message, fields, audit).await
     }
 
     async fn messages_of(
         &self,
-        person_id: Uuid,
-        audit: &AuditDraft,
+        access: &PersonAccess,
+        audit: AuditDraft,
     ) -> Result<Vec<(MessageRecord, Vec<AttemptRecord>)>, StoreError> {
+        let person_id = access.person_id();
         contact::messages_of(self, person_id, audit).await
     }
 
@@ -420,7 +423,7 @@ impl ContactStore for SqlStore {
         attempts: i64,
         next_attempt_at_micros: Option<i64>,
         finished_at_micros: Option<i64>,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<(), StoreError> {
         contact::record_attempt(
             self,

@@ -3,11 +3,7 @@
 use super::*;
 
 impl GrantStore for SqlStore {
-    async fn create_grant(
-        &self,
-        grant: &GrantRecord,
-        audit: &AuditDraft,
-    ) -> Result<(), StoreError> {
+    async fn create_grant(&self, grant: &GrantRecord, audit: AuditDraft) -> Result<(), StoreError> {
         insert_audited(self, insert_grant(grant), "that grant exists", audit).await
     }
 
@@ -73,7 +69,7 @@ impl GrantStore for SqlStore {
         reviewed_by: &str,
         at_micros: i64,
         note: Option<&[u8]>,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<bool, StoreError> {
         // Escalating also ends the access at once, if it is still running.
         let change = sqlx::query(

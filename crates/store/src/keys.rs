@@ -51,12 +51,12 @@ impl KeyStore for SqlStore {
         old_master_key_id: &str,
         keys: &InstallationKeys,
         rewrapped: &[WrappedDataKey],
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         // Appending first takes the head lock, which every other writer needs: no key can be added
         // while the set is replaced.
-        append(&mut tx, audit).await?;
+        append(&mut tx, &audit).await?;
         if Self::installation_key_id(&mut tx).await?.as_deref() != Some(old_master_key_id) {
             return Err(StoreError::Conflict(
                 "the master key was rotated by someone else",

@@ -19,6 +19,7 @@ use std::path::Path;
 use std::str::FromStr;
 use std::sync::Once;
 
+use confidant_core::access::PersonAccess;
 use confidant_core::audit::{AuditDraft, AuditEvent, Checkpoint, RecordedHead, seal_event};
 use confidant_core::field::{FieldGroups, IndexField, PersonField, RecordKind};
 use confidant_core::name_index::GramDigest;

@@ -28,7 +28,7 @@ impl NoticeStore for SqlStore {
     async fn publish_notice(
         &self,
         version: &NoticeVersion,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<(), StoreError> {
         let insert = sqlx::query(
             "INSERT INTO notice_version (service_code, version, digest, markdown, published_at) \

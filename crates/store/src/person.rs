@@ -5,11 +5,12 @@ use super::*;
 impl PersonStore for SqlStore {
     async fn assign_person(
         &self,
-        person_id: Uuid,
+        access: &PersonAccess,
         team_id: Option<Uuid>,
         key_worker_id: Option<Uuid>,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<bool, StoreError> {
+        let person_id = access.person_id();
         let change =
             sqlx::query("UPDATE person SET team_id = $1, key_worker_id = $2 WHERE id = $3")
                 .bind(team_id.map(|t| t.to_string()))
@@ -46,19 +47,20 @@ impl PersonStore for SqlStore {
         person: &SealedPerson,
         indexes: &[(IndexField, [u8; 16])],
         key: &WrappedDataKey,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        append(&mut tx, audit).await?;
+        append(&mut tx, &audit).await?;
         insert_person(&mut tx, person, indexes, key).await?;
         commit(tx).await
     }
 
     async fn read_person(
         &self,
-        person_id: Uuid,
-        audit: &AuditDraft,
+        access: &PersonAccess,
+        audit: AuditDraft,
     ) -> Result<Option<(SealedPerson, WrappedDataKey)>, StoreError> {
+        let person_id = access.person_id();
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "{PERSON_WITH_KEY} WHERE p.id = $1"
@@ -72,21 +74,22 @@ impl PersonStore for SqlStore {
         };
         let mut found = vec![person_with_key(&row)?];
         load_fields(&mut tx, &mut found, &[]).await?;
-        append(&mut tx, audit).await?;
+        append(&mut tx, &audit).await?;
         commit(tx).await?;
         Ok(found.pop())
     }
 
     async fn update_person(
         &self,
-        person_id: Uuid,
+        access: &PersonAccess,
         fields: &[FieldChange],
         indexes: &[IndexChange],
         name_grams: Option<&[GramDigest]>,
         expected_updated_at_micros: i64,
         stamp: &ChangeStamp,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<bool, StoreError> {
+        let person_id = access.person_id();
         let mut tx = self.begin_write().await?;
         let pid = person_id.to_string();
         let row =
@@ -151,7 +154,7 @@ impl PersonStore for SqlStore {
         if let Some(grams) = name_grams {
             set_name_grams(&mut tx, person_id, service_id, grams).await?;
         }
-        append(&mut tx, audit).await?;
+        append(&mut tx, &audit).await?;
         commit(tx).await?;
         Ok(true)
     }
@@ -162,7 +165,7 @@ impl PersonStore for SqlStore {
         grams: &[GramDigest],
         fields: &[PersonField],
         limit: u32,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<Vec<(SealedPerson, WrappedDataKey)>, StoreError> {
         let mut unique: Vec<&GramDigest> = grams.iter().collect();
         unique.sort_unstable();
@@ -193,7 +196,7 @@ impl PersonStore for SqlStore {
                 .collect::<Result<Vec<_>, _>>()?;
             load_fields(&mut tx, &mut people, fields).await?;
         }
-        append(&mut tx, audit).await?;
+        append(&mut tx, &audit).await?;
         commit(tx).await?;
         Ok(people)
     }
@@ -204,7 +207,7 @@ impl PersonStore for SqlStore {
         fields: &[PersonField],
         after: Option<Uuid>,
         limit: u32,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<Vec<(SealedPerson, WrappedDataKey)>, StoreError> {
         let mut tx = self.begin_write().await?;
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -221,7 +224,7 @@ impl PersonStore for SqlStore {
             .map(person_with_key)
             .collect::<Result<Vec<_>, _>>()?;
         load_fields(&mut tx, &mut people, fields).await?;
-        append(&mut tx, audit).await?;
+        append(&mut tx, &audit).await?;
         commit(tx).await?;
         Ok(people)
     }
@@ -231,7 +234,7 @@ impl PersonStore for SqlStore {
         service_id: Uuid,
         field: IndexField,
         digest: &[u8; 16],
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<Vec<Uuid>, StoreError> {
         let mut tx = self.begin_write().await?;
         let rows = sqlx::query(
@@ -247,21 +250,22 @@ impl PersonStore for SqlStore {
             .iter()
             .map(|r| id(r, "person_id"))
             .collect::<Result<Vec<_>, _>>()?;
-        append(&mut tx, audit).await?;
+        append(&mut tx, &audit).await?;
         commit(tx).await?;
         Ok(ids)
     }
 
     async fn destroy_person_key(
         &self,
-        person_id: Uuid,
-        audit: &AuditDraft,
+        access: &PersonAccess,
+        audit: AuditDraft,
     ) -> Result<bool, StoreError> {
+        let person_id = access.person_id();
         let mut tx = self.begin_write().await?;
         let pid = person_id.to_string();
         // The audit head's lock first, as every key-touching write takes it (no deadlock with a
         // rotation); if there turns out to be nothing to destroy, the transaction is dropped.
-        append(&mut tx, audit).await?;
+        append(&mut tx, &audit).await?;
         let gone = sqlx::query("DELETE FROM data_key WHERE owner_id = $1")
             .bind(&pid)
             .execute(&mut *tx)
@@ -309,7 +313,7 @@ impl PersonStore for SqlStore {
     async fn set_service_config(
         &self,
         config: &ServiceConfig,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<(), StoreError> {
         let upsert = sqlx::query(
             "INSERT INTO service_config (service_id, field_groups, referrals, partner_service_id, updated_at) \

@@ -6,7 +6,7 @@ impl RecordStore for SqlStore {
     async fn field_history(
         &self,
         record_id: Uuid,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<Vec<FieldVersion>, StoreError> {
         let mut tx = self.begin_write().await?;
         let versions = sqlx::query(
@@ -20,7 +20,7 @@ impl RecordStore for SqlStore {
         .iter()
         .map(field_version_from_row)
         .collect::<Result<Vec<_>, _>>()?;
-        append(&mut tx, audit).await?;
+        append(&mut tx, &audit).await?;
         commit(tx).await?;
         Ok(versions)
     }
@@ -30,10 +30,10 @@ impl RecordStore for SqlStore {
         related: &RelatedRecord,
         fields: &SealedFields,
         key: &WrappedDataKey,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        append(&mut tx, audit).await?;
+        append(&mut tx, &audit).await?;
         insert_data_key(&mut tx, key, related.created_at_micros).await?;
         sqlx::query(
             "INSERT INTO related_person (id, person_id, relationship, linked_person_id, key_version, created_by, \
@@ -61,9 +61,10 @@ impl RecordStore for SqlStore {
 
     async fn related_of(
         &self,
-        person_id: Uuid,
-        audit: &AuditDraft,
+        access: &PersonAccess,
+        audit: AuditDraft,
     ) -> Result<Vec<(RelatedRecord, SealedFields, WrappedDataKey)>, StoreError> {
+        let person_id = access.person_id();
         let mut tx = self.begin_write().await?;
         let pid = person_id.to_string();
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -90,7 +91,7 @@ impl RecordStore for SqlStore {
                 Ok((record, sealed, wrapped_key_from_row(row)?))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        append(&mut tx, audit).await?;
+        append(&mut tx, &audit).await?;
         commit(tx).await?;
         Ok(related)
     }
@@ -98,9 +99,10 @@ impl RecordStore for SqlStore {
     async fn remove_related(
         &self,
         related_id: Uuid,
-        person_id: Uuid,
-        audit: &AuditDraft,
+        access: &PersonAccess,
+        audit: AuditDraft,
     ) -> Result<bool, StoreError> {
+        let person_id = access.person_id();
         let mut tx = self.begin_write().await?;
         let gone = sqlx::query("DELETE FROM related_person WHERE id = $1 AND person_id = $2")
             .bind(related_id.to_string())
@@ -112,7 +114,7 @@ impl RecordStore for SqlStore {
             return Ok(false);
         }
         // The head lock before touching data keys, as a rotation takes it before re-wrapping them.
-        append(&mut tx, audit).await?;
+        append(&mut tx, &audit).await?;
         erase_record(&mut tx, related_id).await?;
         commit(tx).await?;
         self.checkpoint_after_erasure().await;
@@ -134,10 +136,10 @@ impl RecordStore for SqlStore {
         .collect()
     }
 
-    async fn open_case(&self, case: &CaseRecord, audit: &AuditDraft) -> Result<(), StoreError> {
+    async fn open_case(&self, case: &CaseRecord, audit: AuditDraft) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         insert_case(&mut tx, case).await?;
-        append(&mut tx, audit).await?;
+        append(&mut tx, &audit).await?;
         commit(tx).await
     }
 
@@ -146,7 +148,7 @@ impl RecordStore for SqlStore {
         case_id: Uuid,
         reason: ClosureReason,
         step: &ChangeStamp,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<bool, StoreError> {
         let change = sqlx::query(
             "UPDATE case_episode SET closed_at = $1, closed_by = $2, closure_reason = $3 \
@@ -174,9 +176,10 @@ impl RecordStore for SqlStore {
 
     async fn cases_of(
         &self,
-        person_id: Uuid,
-        audit: &AuditDraft,
+        access: &PersonAccess,
+        audit: AuditDraft,
     ) -> Result<Vec<CaseRecord>, StoreError> {
+        let person_id = access.person_id();
         let mut tx = self.begin_write().await?;
         let cases = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {CASE_COLUMNS} FROM case_episode WHERE person_id = $1 ORDER BY opened_at DESC, id DESC"
@@ -188,7 +191,7 @@ impl RecordStore for SqlStore {
         .iter()
         .map(case_from_row)
         .collect::<Result<Vec<_>, _>>()?;
-        append(&mut tx, audit).await?;
+        append(&mut tx, &audit).await?;
         commit(tx).await?;
         Ok(cases)
     }
@@ -197,7 +200,7 @@ impl RecordStore for SqlStore {
         &self,
         entry: &EntryRecord,
         fields: &SealedFields,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
@@ -231,7 +234,7 @@ impl RecordStore for SqlStore {
             }
         })?;
         insert_fields(&mut tx, entry.id, fields).await?;
-        append(&mut tx, audit).await?;
+        append(&mut tx, &audit).await?;
         commit(tx).await
     }
 
@@ -243,7 +246,7 @@ impl RecordStore for SqlStore {
         fields: &[SealedChange],
         expected_updated_at_micros: i64,
         stamp: &ChangeStamp,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<bool, StoreError> {
         const CHANGED: &str = "the entry changed meanwhile; read it again";
         let mut tx = self.begin_write().await?;
@@ -298,17 +301,18 @@ impl RecordStore for SqlStore {
                 .map_err(backend_error)?;
             }
         }
-        append(&mut tx, audit).await?;
+        append(&mut tx, &audit).await?;
         commit(tx).await?;
         Ok(true)
     }
 
     async fn entries_of(
         &self,
-        person_id: Uuid,
+        access: &PersonAccess,
         kinds: &[RecordKind],
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<Vec<(EntryRecord, SealedFields)>, StoreError> {
+        let person_id = access.person_id();
         // The kinds as an IN list of parameters after the person ($1); no list means every kind.
         let only = if kinds.is_empty() {
             String::new()
@@ -343,7 +347,7 @@ impl RecordStore for SqlStore {
                 Ok((entry, sealed))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        append(&mut tx, audit).await?;
+        append(&mut tx, &audit).await?;
         commit(tx).await?;
         Ok(entries)
     }
@@ -351,7 +355,7 @@ impl RecordStore for SqlStore {
     async fn paper_register(
         &self,
         service_id: Uuid,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<Vec<EntryRecord>, StoreError> {
         let mut tx = self.begin_write().await?;
         let register = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -369,7 +373,7 @@ impl RecordStore for SqlStore {
         .iter()
         .map(entry_from_row)
         .collect::<Result<Vec<_>, _>>()?;
-        append(&mut tx, audit).await?;
+        append(&mut tx, &audit).await?;
         commit(tx).await?;
         Ok(register)
     }
@@ -379,7 +383,7 @@ impl RecordStore for SqlStore {
         document: &DocumentRecord,
         content: &[u8],
         fields: &SealedFields,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         if document.is_photo {
@@ -421,15 +425,16 @@ impl RecordStore for SqlStore {
             false => backend_error(e),
         })?;
         insert_fields(&mut tx, document.id, fields).await?;
-        append(&mut tx, audit).await?;
+        append(&mut tx, &audit).await?;
         commit(tx).await
     }
 
     async fn documents_of(
         &self,
-        person_id: Uuid,
-        audit: &AuditDraft,
+        access: &PersonAccess,
+        audit: AuditDraft,
     ) -> Result<Vec<(DocumentRecord, SealedFields)>, StoreError> {
+        let person_id = access.person_id();
         let pid = person_id.to_string();
         let mut tx = self.begin_write().await?;
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -456,7 +461,7 @@ impl RecordStore for SqlStore {
                 Ok((document, sealed))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        append(&mut tx, audit).await?;
+        append(&mut tx, &audit).await?;
         commit(tx).await?;
         Ok(documents)
     }
@@ -464,9 +469,10 @@ impl RecordStore for SqlStore {
     async fn read_document(
         &self,
         document_id: Uuid,
-        person_id: Uuid,
-        audit: &AuditDraft,
+        access: &PersonAccess,
+        audit: AuditDraft,
     ) -> Result<Option<(DocumentRecord, Vec<u8>)>, StoreError> {
+        let person_id = access.person_id();
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {DOCUMENT_COLUMNS}, d.content FROM document d WHERE d.id = $1 AND d.person_id = $2"
@@ -483,7 +489,7 @@ impl RecordStore for SqlStore {
             document_from_row(&row)?,
             row.try_get("content").map_err(backend_error)?,
         );
-        append(&mut tx, audit).await?;
+        append(&mut tx, &audit).await?;
         commit(tx).await?;
         Ok(Some(found))
     }

@@ -9,10 +9,10 @@ impl ReferralStore for SqlStore {
         fields: &SealedFields,
         indexes: &[(IndexField, [u8; 16])],
         key: &WrappedDataKey,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        append(&mut tx, audit).await?;
+        append(&mut tx, &audit).await?;
         insert_data_key(&mut tx, key, referral.received_at_micros).await?;
         let rid = referral.id.to_string();
         sqlx::query(
@@ -87,7 +87,7 @@ impl ReferralStore for SqlStore {
         open_only: bool,
         fields: &[&str],
         limit: u32,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<Vec<(ReferralRecord, SealedFields, Option<WrappedDataKey>)>, StoreError> {
         let mut tx = self.begin_write().await?;
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -106,7 +106,7 @@ impl ReferralStore for SqlStore {
         for row in &rows {
             referrals.push(referral_with_fields(&mut tx, row, fields).await?);
         }
-        append(&mut tx, audit).await?;
+        append(&mut tx, &audit).await?;
         commit(tx).await?;
         Ok(referrals)
     }
@@ -114,7 +114,7 @@ impl ReferralStore for SqlStore {
     async fn read_referral(
         &self,
         referral_id: Uuid,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<Option<(ReferralRecord, SealedFields, Option<WrappedDataKey>)>, StoreError> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -128,7 +128,7 @@ impl ReferralStore for SqlStore {
             return Ok(None);
         };
         let found = referral_with_fields(&mut tx, &row, &[]).await?;
-        append(&mut tx, audit).await?;
+        append(&mut tx, &audit).await?;
         commit(tx).await?;
         Ok(Some(found))
     }
@@ -159,7 +159,7 @@ impl ReferralStore for SqlStore {
         from: TriageState,
         to: TriageState,
         step: &ChangeStamp,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<bool, StoreError> {
         use TriageState as T;
         // Only along an allowed step: together with `state = from` below, a decided referral can
@@ -187,7 +187,7 @@ impl ReferralStore for SqlStore {
             return Ok(false);
         }
         // The head lock before touching data keys, as a rotation takes it before re-wrapping them.
-        append(&mut tx, audit).await?;
+        append(&mut tx, &audit).await?;
         insert_triage_event(&mut tx, referral_id, to, step).await?;
         if to == T::Declined {
             // Crypto-shredding: what was received about the person goes, key and all. The row keeps
@@ -210,7 +210,7 @@ impl ReferralStore for SqlStore {
         key: &WrappedDataKey,
         case: &CaseRecord,
         step: &ChangeStamp,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<bool, StoreError> {
         // Only from an open state: `state = from` alone would let a caller that read the referral
         // after another accepted it "move" accepted to accepted and create a second person.
@@ -232,7 +232,7 @@ impl ReferralStore for SqlStore {
         if moved.rows_affected() == 0 {
             return Ok(false);
         }
-        append(&mut tx, audit).await?;
+        append(&mut tx, &audit).await?;
         insert_person(&mut tx, person, indexes, key).await?;
         insert_case(&mut tx, case).await?;
         // Only now that both exist (the references are checked at once).

@@ -67,7 +67,7 @@ fn recipient_from_row(row: &AnyRow) -> Result<RecipientRecord, StoreError> {
 pub(super) async fn save_recipient(
     store: &SqlStore,
     r: &RecipientRecord,
-    audit: &AuditDraft,
+    audit: AuditDraft,
 ) -> Result<(), StoreError> {
     let mut tx = store.begin_write().await?;
     let bases = join_codes(r.bases.iter().map(|b| b.code()));
@@ -111,7 +111,7 @@ pub(super) async fn save_recipient(
         }
         Ok(_) => {}
     }
-    append(&mut tx, audit).await?;
+    append(&mut tx, &audit).await?;
     commit(tx).await
 }
 
@@ -151,7 +151,7 @@ pub(super) async fn set_staff_recipient(
     store: &SqlStore,
     staff_id: Uuid,
     recipient_id: Option<Uuid>,
-    audit: &AuditDraft,
+    audit: AuditDraft,
 ) -> Result<(), StoreError> {
     let change = sqlx::query("UPDATE staff SET recipient_id = $1 WHERE id = $2")
         .bind(recipient_id.map(|r| r.to_string()))
@@ -194,7 +194,7 @@ fn purpose_from_row(row: &AnyRow) -> Result<ConsentPurposeRecord, StoreError> {
 pub(super) async fn add_consent_purpose(
     store: &SqlStore,
     p: &ConsentPurposeRecord,
-    audit: &AuditDraft,
+    audit: AuditDraft,
 ) -> Result<(), StoreError> {
     let insert = sqlx::query(
         "INSERT INTO consent_purpose (id, service_id, code, label, recipient_id, explicit, form_version, created_at) \
@@ -237,7 +237,7 @@ pub(super) async fn consent_purposes(
 pub(super) async fn add_consent(
     store: &SqlStore,
     c: &ConsentRecord,
-    audit: &AuditDraft,
+    audit: AuditDraft,
 ) -> Result<(), StoreError> {
     let insert = sqlx::query(
         "INSERT INTO consent (id, person_id, purpose_id, state, form_version, recorded_by, recorded_at, expires_at) \
@@ -285,7 +285,7 @@ pub(super) async fn consents_of(
 pub(super) async fn add_restriction(
     store: &SqlStore,
     r: &RestrictionRecord,
-    audit: &AuditDraft,
+    audit: AuditDraft,
 ) -> Result<(), StoreError> {
     let insert = sqlx::query(
         "INSERT INTO person_restriction (id, person_id, kind, recorded_by, started_at) VALUES ($1, $2, $3, $4, $5)",
@@ -306,7 +306,7 @@ pub(super) async fn lift_restriction(
     person_id: Uuid,
     lifted_by: &str,
     at_micros: i64,
-    audit: &AuditDraft,
+    audit: AuditDraft,
 ) -> Result<bool, StoreError> {
     let change = sqlx::query(
         "UPDATE person_restriction SET lifted_at = $1, lifted_by = $2 \
@@ -369,7 +369,7 @@ pub(super) async fn create_approval(
     store: &SqlStore,
     a: &ApprovalRecord,
     justification: &SealedFields,
-    audit: &AuditDraft,
+    audit: AuditDraft,
 ) -> Result<(), StoreError> {
     let mut tx = store.begin_write().await?;
     sqlx::query(
@@ -388,7 +388,7 @@ pub(super) async fn create_approval(
     .await
     .map_err(backend_error)?;
     insert_fields(&mut tx, a.id, justification).await?;
-    append(&mut tx, audit).await?;
+    append(&mut tx, &audit).await?;
     commit(tx).await
 }
 
@@ -399,7 +399,7 @@ pub(super) async fn decide_approval(
     state: ApprovalState,
     decided_by: &str,
     at_micros: i64,
-    audit: &AuditDraft,
+    audit: AuditDraft,
 ) -> Result<bool, StoreError> {
     let change = sqlx::query(
         "UPDATE share_approval SET state = $1, decided_by = $2, decided_at = $3 \
@@ -454,7 +454,7 @@ impl SharingStore for SqlStore {
     async fn save_recipient(
         &self,
         recipient: &RecipientRecord,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<(), StoreError> {
         sharing::save_recipient(self, recipient, audit).await
     }
@@ -471,7 +471,7 @@ impl SharingStore for SqlStore {
         &self,
         staff_id: Uuid,
         recipient_id: Option<Uuid>,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<(), StoreError> {
         sharing::set_staff_recipient(self, staff_id, recipient_id, audit).await
     }
@@ -483,7 +483,7 @@ impl SharingStore for SqlStore {
     async fn add_consent_purpose(
         &self,
         purpose: &ConsentPurposeRecord,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<(), StoreError> {
         sharing::add_consent_purpose(self, purpose, audit).await
     }
@@ -498,19 +498,20 @@ impl SharingStore for SqlStore {
     async fn add_consent(
         &self,
         consent: &ConsentRecord,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<(), StoreError> {
         sharing::add_consent(self, consent, audit).await
     }
 
-    async fn consents_of(&self, person_id: Uuid) -> Result<Vec<ConsentRecord>, StoreError> {
+    async fn consents_of(&self, access: &PersonAccess) -> Result<Vec<ConsentRecord>, StoreError> {
+        let person_id = access.person_id();
         sharing::consents_of(self, person_id).await
     }
 
     async fn add_restriction(
         &self,
         restriction: &RestrictionRecord,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<(), StoreError> {
         sharing::add_restriction(self, restriction, audit).await
     }
@@ -518,15 +519,20 @@ impl SharingStore for SqlStore {
     async fn lift_restriction(
         &self,
         id: Uuid,
-        person_id: Uuid,
+        access: &PersonAccess,
         lifted_by: &str,
         at_micros: i64,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<bool, StoreError> {
+        let person_id = access.person_id();
         sharing::lift_restriction(self, id, person_id, lifted_by, at_micros, audit).await
     }
 
-    async fn restrictions_of(&self, person_id: Uuid) -> Result<Vec<RestrictionRecord>, StoreError> {
+    async fn restrictions_of(
+        &self,
+        access: &PersonAccess,
+    ) -> Result<Vec<RestrictionRecord>, StoreError> {
+        let person_id = access.person_id();
         sharing::restrictions_of(self, person_id).await
     }
 
@@ -534,7 +540,7 @@ impl SharingStore for SqlStore {
         &self,
         approval: &ApprovalRecord,
         justification: &SealedFields,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<(), StoreError> {
         sharing::create_approval(self, approval, justification, audit).await
     }
@@ -542,12 +548,13 @@ impl SharingStore for SqlStore {
     async fn decide_approval(
         &self,
         id: Uuid,
-        person_id: Uuid,
+        access: &PersonAccess,
         state: ApprovalState,
         decided_by: &str,
         at_micros: i64,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<bool, StoreError> {
+        let person_id = access.person_id();
         sharing::decide_approval(self, id, person_id, state, decided_by, at_micros, audit).await
     }
 
@@ -558,7 +565,8 @@ impl SharingStore for SqlStore {
         sharing::approval(self, id).await
     }
 
-    async fn approvals_of(&self, person_id: Uuid) -> Result<Vec<ApprovalRecord>, StoreError> {
+    async fn approvals_of(&self, access: &PersonAccess) -> Result<Vec<ApprovalRecord>, StoreError> {
+        let person_id = access.person_id();
         sharing::approvals_of(self, person_id).await
     }
 
@@ -569,12 +577,16 @@ impl SharingStore for SqlStore {
         items: &[DisclosedItem],
         sealed: &SealedFields,
         grant: Option<&GrantRecord>,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<(), StoreError> {
         sharing::record_disclosure(self, expected, disclosure, items, sealed, grant, audit).await
     }
 
-    async fn disclosures_of(&self, person_id: Uuid) -> Result<Vec<DisclosureRecord>, StoreError> {
+    async fn disclosures_of(
+        &self,
+        access: &PersonAccess,
+    ) -> Result<Vec<DisclosureRecord>, StoreError> {
+        let person_id = access.person_id();
         sharing::disclosures_of(self, person_id).await
     }
 
@@ -602,10 +614,11 @@ impl SharingStore for SqlStore {
     async fn end_disclosure(
         &self,
         id: Uuid,
-        person_id: Uuid,
+        access: &PersonAccess,
         at_micros: i64,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<bool, StoreError> {
+        let person_id = access.person_id();
         sharing::end_disclosure(self, id, person_id, at_micros, audit).await
     }
 
@@ -614,24 +627,26 @@ impl SharingStore for SqlStore {
         id: Uuid,
         state: ReviewState,
         reviewed_by: &str,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<bool, StoreError> {
         sharing::review_disclosure(self, id, state, reviewed_by, audit).await
     }
 
     async fn entry_flags(
         &self,
-        person_id: Uuid,
+        access: &PersonAccess,
         kinds: &[RecordKind],
     ) -> Result<Vec<(Uuid, bool)>, StoreError> {
+        let person_id = access.person_id();
         sharing::entry_flags(self, person_id, kinds).await
     }
 
     async fn recipients_of(
         &self,
-        person_id: Uuid,
+        access: &PersonAccess,
         fields: &[&str],
     ) -> Result<Vec<Uuid>, StoreError> {
+        let person_id = access.person_id();
         sharing::recipients_of(self, person_id, fields).await
     }
 }

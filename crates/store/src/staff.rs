@@ -6,7 +6,7 @@ impl StaffStore for SqlStore {
     async fn create_organisation(
         &self,
         organisation: &Organisation,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<(), StoreError> {
         let insert =
             sqlx::query("INSERT INTO organisation (id, name, created_at) VALUES ($1, $2, $3)")
@@ -37,11 +37,7 @@ impl StaffStore for SqlStore {
             .transpose()
     }
 
-    async fn create_service(
-        &self,
-        service: &Service,
-        audit: &AuditDraft,
-    ) -> Result<(), StoreError> {
+    async fn create_service(&self, service: &Service, audit: AuditDraft) -> Result<(), StoreError> {
         let insert = sqlx::query(
             "INSERT INTO service (id, organisation_id, name, created_at) VALUES ($1, $2, $3, $4)",
         )
@@ -74,11 +70,7 @@ impl StaffStore for SqlStore {
             .collect()
     }
 
-    async fn create_staff(
-        &self,
-        staff: &StaffRecord,
-        audit: &AuditDraft,
-    ) -> Result<(), StoreError> {
+    async fn create_staff(&self, staff: &StaffRecord, audit: AuditDraft) -> Result<(), StoreError> {
         let insert = sqlx::query(
             "INSERT INTO staff (id, organisation_id, service_id, role, handle, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -134,7 +126,7 @@ impl StaffStore for SqlStore {
         &self,
         staff_id: Uuid,
         at_micros: i64,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let sid = staff_id.to_string();
@@ -164,7 +156,7 @@ impl StaffStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(backend_error)?;
-        append(&mut tx, audit).await?;
+        append(&mut tx, &audit).await?;
         commit(tx).await?;
         Ok(true)
     }
@@ -173,7 +165,7 @@ impl StaffStore for SqlStore {
         &self,
         staff_id: Uuid,
         team_id: Option<Uuid>,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<(), StoreError> {
         let update = sqlx::query("UPDATE staff SET team_id = $1 WHERE id = $2")
             .bind(team_id.map(|t| t.to_string()))
@@ -181,7 +173,7 @@ impl StaffStore for SqlStore {
         insert_audited(self, update, "that team is not available", audit).await
     }
 
-    async fn create_team(&self, team: &Team, audit: &AuditDraft) -> Result<(), StoreError> {
+    async fn create_team(&self, team: &Team, audit: AuditDraft) -> Result<(), StoreError> {
         let insert = sqlx::query(
             "INSERT INTO team (id, service_id, name, created_at) VALUES ($1, $2, $3, $4)",
         )
@@ -236,7 +228,7 @@ impl StaffStore for SqlStore {
         &self,
         service_id: Uuid,
         scope: AccessScope,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<(), StoreError> {
         let update = sqlx::query("UPDATE service SET access_scope = $1 WHERE id = $2")
             .bind(scope.code())
@@ -247,7 +239,7 @@ impl StaffStore for SqlStore {
     async fn add_training(
         &self,
         record: &TrainingRecord,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> Result<(), StoreError> {
         let insert = sqlx::query(
             "INSERT INTO training_record (id, staff_id, kind, completed_at, expires_at, recorded_by, recorded_at) \

@@ -52,14 +52,14 @@ pub(crate) async fn insert_audited(
     store: &SqlStore,
     insert: sqlx::query::Query<'_, Any, sqlx::any::AnyArguments>,
     on_duplicate: &'static str,
-    audit: &AuditDraft,
+    audit: AuditDraft,
 ) -> Result<(), StoreError> {
     let mut tx = store.begin_write().await?;
     match insert.execute(&mut *tx).await {
         Err(e) if is_unique_violation(&e) => return Err(StoreError::Conflict(on_duplicate)),
         other => other.map_err(backend_error)?,
     };
-    append(&mut tx, audit).await?;
+    append(&mut tx, &audit).await?;
     commit(tx).await
 }
 
@@ -68,14 +68,14 @@ pub(crate) async fn insert_audited(
 pub(crate) async fn change_audited(
     store: &SqlStore,
     change: sqlx::query::Query<'_, Any, sqlx::any::AnyArguments>,
-    audit: &AuditDraft,
+    audit: AuditDraft,
 ) -> Result<bool, StoreError> {
     let mut tx = store.begin_write().await?;
     let done = change.execute(&mut *tx).await.map_err(backend_error)?;
     if done.rows_affected() == 0 {
         return Ok(false);
     }
-    append(&mut tx, audit).await?;
+    append(&mut tx, &audit).await?;
     commit(tx).await?;
     Ok(true)
 }

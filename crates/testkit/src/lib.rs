@@ -4,6 +4,7 @@
 //! PostgreSQL tests never skip: if the server at `CONFIDANT_TEST_POSTGRES_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`) cannot be reached, they fail.
 
+use confidant_core::access::Principal;
 use confidant_core::store::prelude::*;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -225,6 +226,12 @@ pub fn test_time() -> OffsetDateTime {
     time::macros::datetime!(2026-11-22 10:00 UTC)
 }
 
+/// The operator's principal, for setting up a test's world (made without the master key: tests
+/// only, through core's `testing` feature).
+pub fn operator() -> Principal {
+    Principal::for_tests(Actor::System)
+}
+
 /// A running Confidant on a fresh database, with an organisation, two services and staff.
 pub struct TestApp {
     pub db: TestDb,
@@ -234,12 +241,12 @@ pub struct TestApp {
     pub service_a: Uuid,
     pub service_b: Uuid,
     /// A practitioner of service A.
-    pub worker_a: Actor,
+    pub worker_a: Principal,
     /// A practitioner of service B.
-    pub worker_b: Actor,
+    pub worker_b: Principal,
     /// The organisation's Data Protection Officer.
-    pub dpo: Actor,
-    pub admin: Actor,
+    pub dpo: Principal,
+    pub admin: Principal,
 }
 
 impl std::fmt::Debug for TestApp {
@@ -258,13 +265,13 @@ impl TestApp {
         let keys = KeyRing::initialise(&store, master.clone()).await?;
         let confidant = Confidant::new(store, keys, FixedClock::at(test_time()));
         let org = confidant
-            .create_organisation(&Actor::System, "Northgate Recovery Trust")
+            .create_organisation(&operator(), "Northgate Recovery Trust")
             .await?;
         let a = confidant
-            .create_service(&Actor::System, org.id, "Recovery Service")
+            .create_service(&operator(), org.id, "Recovery Service")
             .await?;
         let b = confidant
-            .create_service(&Actor::System, org.id, "Employment Support")
+            .create_service(&operator(), org.id, "Employment Support")
             .await?;
         let mut staff = Vec::new();
         for (handle, service, role) in [
@@ -274,10 +281,10 @@ impl TestApp {
             ("admin", None, Role::Administrator),
         ] {
             let s = confidant
-                .create_staff(&Actor::System, org.id, service, role, handle)
+                .create_staff(&operator(), org.id, service, role, handle)
                 .await?;
             train(&confidant, s.id).await?;
-            staff.push(confidant.actor_for(&s).await?);
+            staff.push(confidant.acting_as(&operator(), &s).await?);
         }
         let mut staff = staff.into_iter();
         let mut next = || staff.next().ok_or_else(|| anyhow::anyhow!("staff missing"));
@@ -305,15 +312,15 @@ impl TestApp {
         service: Option<Uuid>,
         handle: &str,
         trained: bool,
-    ) -> anyhow::Result<(StaffRecord, Actor)> {
+    ) -> anyhow::Result<(StaffRecord, Principal)> {
         let staff = self
             .confidant
-            .create_staff(&Actor::System, self.organisation, service, role, handle)
+            .create_staff(&operator(), self.organisation, service, role, handle)
             .await?;
         if trained {
             train(&self.confidant, staff.id).await?;
         }
-        let actor = self.confidant.actor_for(&staff).await?;
+        let actor = self.confidant.acting_as(&operator(), &staff).await?;
         Ok((staff, actor))
     }
 
@@ -327,9 +334,9 @@ impl TestApp {
     }
 
     /// The actor a member of staff acts as now (training, team and role as stored at this moment).
-    pub async fn actor_of(&self, staff_id: Uuid) -> anyhow::Result<Actor> {
+    pub async fn actor_of(&self, staff_id: Uuid) -> anyhow::Result<Principal> {
         let staff = self.staff_record(staff_id).await?;
-        Ok(self.confidant.actor_for(&staff).await?)
+        Ok(self.confidant.acting_as(&operator(), &staff).await?)
     }
 }
 
@@ -364,7 +371,7 @@ pub async fn sign_in_fully(
     password: &str,
 ) -> anyhow::Result<FullSignIn> {
     confidant
-        .set_password(&Actor::System, staff.id, password, &[])
+        .set_password(&operator(), staff.id, password, &[])
         .await?;
     let signed = confidant.sign_in(&staff.handle, password).await?;
     let half = confidant
@@ -422,7 +429,7 @@ pub async fn train(
         .unwrap_or(test_time().date());
     for kind in confidant_core::store::TrainingKind::ALL {
         confidant
-            .record_training(&Actor::System, staff_id, kind, done, 365)
+            .record_training(&operator(), staff_id, kind, done, 365)
             .await?;
     }
     Ok(())

@@ -31,6 +31,7 @@ use confidant_core::person::{Lookup, MAX_PAGE, Person, PersonInput, PersonSummar
 use confidant_core::person::{Violation, Violations};
 use confidant_core::record::Values;
 use confidant_core::store::{Store, TokenScope};
+use confidant_core::access::Principal;
 use confidant_core::{Actor, Clock, Purpose};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -216,7 +217,7 @@ pub fn upload_routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
 /// The signed-in member of staff, from `Authorization: Bearer <token>`, and what the token may do.
 /// Session cookies are not accepted here, so a page cannot be made to call the API on someone's
 /// behalf.
-pub struct Authenticated(pub Actor, pub TokenScope);
+pub struct Authenticated(pub Principal, pub TokenScope);
 
 impl Authenticated {
     /// Refuses a change made with a read-only token (and records the refusal).
@@ -239,7 +240,7 @@ impl Authenticated {
     /// Personal data needs current training: say so plainly rather than answer "not found" (and
     /// record the refusal).
     async fn trained<S: Store, C: Clock>(&self, state: &AppState<S, C>) -> Result<(), ApiError> {
-        match &self.0 {
+        match self.0.actor() {
             Actor::Staff(s) if !s.trained => {
                 state
                     .confidant
@@ -608,7 +609,7 @@ pub struct MeResponse {
     security(("bearer" = [])))]
 async fn me(Authenticated(actor, scope): Authenticated) -> Json<MeResponse> {
     let scope = scope.code().to_owned();
-    Json(match actor {
+    Json(match actor.actor() {
         Actor::Staff(s) => MeResponse {
             user_id: Some(s.user_id),
             organisation_id: Some(s.organisation_id),

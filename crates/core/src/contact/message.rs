@@ -19,14 +19,17 @@
 use std::fmt;
 use std::future::Future;
 
-use confidant_policy::{Action, Actor};
+use confidant_policy::Action;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+use crate::access::Principal;
+use crate::access::PersonAccess;
 use crate::audit::{AuditDraft, Purpose};
 use crate::contact::Channel;
 use crate::field::{Classification, PersonField, RECORD_FIELDS};
 use crate::organisation::micros;
+use crate::person::access_of;
 use crate::person::{PersonError, Violation, Violations, from_micros};
 use crate::record::{open_value, seal_values};
 use crate::store::Store;
@@ -446,7 +449,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// given, the person has no address for it, or the rendered text fails the checks.
     pub async fn queue_message(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         person_id: Uuid,
         new: &NewMessage,
@@ -509,7 +512,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .template()
             .render(&values, &names)
             .map_err(PersonError::Invalid)?;
-        let (key, wrapped) = self.person_key(person_id).await?;
+        let (key, wrapped) = self.person_key(&permit).await?;
         let now = self.clock.now();
         let id = Uuid::now_v7();
         let full = format!("{subject}\n{body}");
@@ -528,7 +531,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             finished_at_micros: None,
         };
         let audit = AuditDraft::permitted(&permit, purpose, now).named("message.queue");
-        self.store.queue_message(&record, &sealed, &audit).await?;
+        self.store.queue_message(&record, &sealed, audit).await?;
         Ok(MessageStatus {
             record,
             attempts: Vec::new(),
@@ -538,7 +541,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// The person's messages with their delivery log, newest first.
     pub async fn messages(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         person_id: Uuid,
     ) -> Result<Vec<MessageStatus>, PersonError> {
@@ -548,7 +551,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let audit = AuditDraft::permitted(&permit, purpose, self.clock.now()).named("message.read");
         Ok(self
             .store
-            .messages_of(person_id, &audit)
+            .messages_of(&access_of(&permit)?, audit)
             .await?
             .into_iter()
             .map(|(record, attempts)| MessageStatus { record, attempts })
@@ -584,7 +587,11 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 continue;
             };
             let attempt = message.attempts + 1;
-            let outcome = match self.store.data_key(message.person_id).await? {
+            let outcome = match self
+                .store
+                .person_key(&PersonAccess::named_by_permitted_record(message.person_id))
+                .await?
+            {
                 None => Err((AttemptOutcome::Erased, None)),
                 Some(wrapped) => {
                     let key = self.keys.data_key(&wrapped)?;
@@ -673,7 +680,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 matches!(state, MessageState::Sent | MessageState::Failed).then_some(micros(at));
             let audit = AuditDraft::delivery(message.id, message.person_id, at);
             self.store
-                .record_attempt(&log, state, counted, next, finished, &audit)
+                .record_attempt(&log, state, counted, next, finished, audit)
                 .await?;
         }
         Ok(report)

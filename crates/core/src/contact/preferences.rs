@@ -19,12 +19,15 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use confidant_policy::{Action, Actor};
+use confidant_policy::Action;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::access::Principal;
+use crate::access::PersonAccess;
 use crate::audit::{AuditDraft, Purpose};
 use crate::organisation::micros;
+use crate::person::access_of;
 use crate::person::{PersonError, Violation, Violations, from_micros};
 use crate::record::{open_value, seal_values};
 use crate::store::{ContactType, Store};
@@ -290,7 +293,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// The person's contact preferences now (nothing recorded: [`ContactPreferences::none`]).
     pub async fn contact_preferences(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         person_id: Uuid,
     ) -> Result<ContactPreferences, PersonError> {
@@ -305,7 +308,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// Every recorded set of the person's contact preferences, newest first.
     pub async fn contact_preference_history(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         person_id: Uuid,
     ) -> Result<Vec<ContactPreferences>, PersonError> {
@@ -316,12 +319,12 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .named("contact_preferences.read");
         let rows = self
             .store
-            .contact_preference_history(person_id, &audit)
+            .contact_preference_history(&access_of(&permit)?, audit)
             .await?;
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let (key, _) = self.person_key(person_id).await?;
+        let (key, _) = self.person_key(&permit).await?;
         let mut out = Vec::with_capacity(rows.len());
         for (record, sealed) in rows {
             let code_word = match sealed.iter().find(|(c, _)| c == CODE_WORD) {
@@ -349,7 +352,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// Records a new set of contact preferences (the earlier ones stay in the history).
     pub async fn set_contact_preferences(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         person_id: Uuid,
         input: &PreferencesInput,
@@ -358,7 +361,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .permit_on_person(actor, Action::PersonUpdate, person_id, purpose)
             .await?;
         let (channels, code_word) = parse_preferences(input).map_err(PersonError::Invalid)?;
-        let (key, wrapped) = self.person_key(person_id).await?;
+        let (key, wrapped) = self.person_key(&permit).await?;
         let now = self.clock.now();
         let id = Uuid::now_v7();
         let record = ContactPreferenceRecord {
@@ -381,7 +384,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let audit =
             AuditDraft::permitted(&permit, purpose, now).named("contact_preferences.update");
         self.store
-            .set_contact_preferences(&record, &sealed, &audit)
+            .set_contact_preferences(&record, &sealed, audit)
             .await?;
         Ok(ContactPreferences {
             id: Some(id),
@@ -403,7 +406,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     ) -> Result<(), PersonError> {
         let refused = self
             .store
-            .contact_preferences(person_id)
+            .contact_preferences(&PersonAccess::deciding(person_id))
             .await?
             .is_some_and(|p| p.refused.contains(&channel));
         if refused {

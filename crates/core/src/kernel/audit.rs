@@ -123,8 +123,36 @@ impl Outcome {
     }
 }
 
-/// An event waiting for its place in the chain. Stores read it; only this crate makes one.
-#[derive(Debug, Clone)]
+/// An event waiting for its place in the chain: made only in this crate, from the permit or refusal
+/// it records, and consumed by value by the one port call that writes it (it is not `Clone`), so
+/// one draft can stand for one access only.
+///
+/// ```compile_fail
+/// # use confidant_core::audit::AuditDraft;
+/// # use confidant_core::store::AuditStore;
+/// async fn twice(store: &impl AuditStore, draft: AuditDraft) {
+///     let _ = store.append_audit(draft).await;
+///     let _ = store.append_audit(draft).await; // the draft was spent by the first call
+/// }
+/// ```
+///
+/// ```compile_fail
+/// # use confidant_core::audit::AuditDraft;
+/// fn copy(draft: &AuditDraft) -> AuditDraft {
+///     draft.clone()
+/// }
+/// ```
+///
+/// Spent once, it compiles:
+///
+/// ```
+/// # use confidant_core::audit::AuditDraft;
+/// # use confidant_core::store::AuditStore;
+/// async fn once(store: &impl AuditStore, draft: AuditDraft) {
+///     let _ = store.append_audit(draft).await;
+/// }
+/// ```
+#[derive(Debug)]
 pub struct AuditDraft {
     at: OffsetDateTime,
     actor: String,
@@ -282,8 +310,37 @@ impl AuditDraft {
         self
     }
 
+    /// The same event again, for the next write of a use case that writes in steps (a credential
+    /// saved, then the sessions it ends; a record's history, then each entry's): each write puts its
+    /// own event on the chain. Only core asks for one, where a use case does.
+    pub(crate) fn for_next_write(&self) -> Self {
+        Self {
+            actor: self.actor.clone(),
+            ..*self
+        }
+    }
+
     pub fn outcome(&self) -> Outcome {
         self.outcome
+    }
+}
+
+#[cfg(feature = "testing")]
+impl AuditDraft {
+    /// A draft made without a permit, for tests that call the store's ports directly: the system
+    /// as actor, `action` on a `test` resource. The `testing` feature is enabled only by tests; the
+    /// binary is built without it.
+    pub fn for_tests(action: &'static str, subject: Option<Uuid>, at: OffsetDateTime) -> Self {
+        Self {
+            at,
+            actor: "system".to_owned(),
+            action,
+            resource_type: "test",
+            resource_id: None,
+            subject_id: subject,
+            purpose: Purpose::Administration,
+            outcome: Outcome::Ok,
+        }
     }
 }
 
@@ -813,7 +870,7 @@ impl<S: crate::store::Store, C: crate::Clock> crate::Confidant<S, C> {
     /// its own recording, so the event that says a checkpoint was taken is itself pinned by it.
     pub async fn record_audit_checkpoint(
         &self,
-        actor: &Actor,
+        actor: &crate::access::Principal,
     ) -> Result<Option<Checkpoint>, crate::store::StoreError> {
         let Ok(permit) =
             self.authorizer
@@ -822,7 +879,7 @@ impl<S: crate::store::Store, C: crate::Clock> crate::Confidant<S, C> {
             return Ok(None);
         };
         let draft = AuditDraft::permitted(&permit, Purpose::Audit, self.clock.now());
-        let event = self.store.append_audit(&draft).await?;
+        let event = self.store.append_audit(draft).await?;
         Ok(Some(Checkpoint {
             seq: event.seq,
             hash: event.hash,

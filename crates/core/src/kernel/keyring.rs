@@ -5,9 +5,10 @@
 //! without touching sealed data, after which the old master key opens nothing.
 
 use confidant_crypto::{CryptoError, DataKey, IndexKey, MasterKey};
-use confidant_policy::{Action, Actor, Resource};
+use confidant_policy::{Action, Resource};
 use uuid::Uuid;
 
+use crate::access::Principal;
 use crate::audit::{AuditDraft, Purpose};
 use crate::field::IndexField;
 use crate::store::{InstallationKeys, Store, StoreError, WrappedDataKey};
@@ -196,7 +197,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// re-encrypting any sealed value. Afterwards this process holds the new key.
     pub async fn rotate_master_key(
         &mut self,
-        actor: &Actor,
+        actor: &Principal,
         new_master: MasterKey,
     ) -> Result<Rotation, RotationError> {
         let permit = self
@@ -226,7 +227,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let audit = AuditDraft::permitted(&permit, Purpose::Administration, self.clock.now());
         let old_key_id = self.keys.master.key_id().to_owned();
         self.store
-            .rotate_master_key(&old_key_id, &keys, &rewrapped, &audit)
+            .rotate_master_key(&old_key_id, &keys, &rewrapped, audit)
             .await?;
         self.keys.master = new_master;
         Ok(Rotation {

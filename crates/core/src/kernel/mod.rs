@@ -1,5 +1,7 @@
-//! The kernel every area stands on: the audit chain's drafts and events, time, and the keys.
+//! The kernel every area stands on: capabilities, the audit chain's drafts and events, time, and the
+//! keys.
 
+pub mod access;
 pub mod audit;
 pub mod clock;
 pub mod keyring;

@@ -17,11 +17,13 @@
 
 use uuid::Uuid;
 
-use confidant_policy::{Action, Actor};
+use confidant_policy::Action;
 
+use crate::access::Principal;
 use crate::audit::{AuditDraft, Purpose};
 use crate::field::{FieldGroup, RecordKind};
 use crate::organisation::micros;
+use crate::person::access_of;
 use crate::person::{PersonError, from_micros};
 use crate::record::{
     RecordInput, Values, invalid, no_identifiers, open_values, parse_record, seal_values,
@@ -199,7 +201,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// Checks and stores a document (or the person's photo, replacing any earlier one).
     pub async fn upload_document(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         person_id: Uuid,
         upload: &Upload<'_>,
@@ -266,7 +268,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 return Err(invalid("file", "this service does not keep photos"));
             }
         }
-        let (key, wrapped) = self.person_key(person_id).await?;
+        let (key, wrapped) = self.person_key(&permit).await?;
         let id = Uuid::now_v7();
         let now = self.clock.now();
         let row_id = id.to_string();
@@ -300,7 +302,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             "document.upload"
         });
         self.store
-            .add_document(&record, &content, &fields, &audit)
+            .add_document(&record, &content, &fields, audit)
             .await?;
         let mut values = Values::default();
         for (code, value) in present {
@@ -314,7 +316,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// A person's documents (and photo), newest first: metadata and names, no content.
     pub async fn documents(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         person_id: Uuid,
     ) -> Result<Vec<Document>, PersonError> {
@@ -325,10 +327,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         if permit.grant() == Some(confidant_policy::Grant::ProcessorReferral) {
             return Ok(Vec::new());
         }
-        let (key, _) = self.person_key(person_id).await?;
+        let (key, _) = self.person_key(&permit).await?;
         let audit =
             AuditDraft::permitted(&permit, purpose, self.clock.now()).named("document.list");
-        let rows = self.store.documents_of(person_id, &audit).await?;
+        let rows = self.store.documents_of(&access_of(&permit)?, audit).await?;
         rows.into_iter()
             .map(|(record, sealed)| {
                 let values = open_values(
@@ -346,7 +348,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// One document's content, opened, with its metadata.
     pub async fn read_document(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         person_id: Uuid,
         document_id: Uuid,
@@ -355,12 +357,12 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .permit_on_person(actor, Action::PersonRead, person_id, purpose)
             .await?;
         Self::not_for_processors(&permit)?;
-        let (key, _) = self.person_key(person_id).await?;
+        let (key, _) = self.person_key(&permit).await?;
         let audit =
             AuditDraft::permitted(&permit, purpose, self.clock.now()).named("document.read");
         let (record, sealed) = self
             .store
-            .read_document(document_id, person_id, &audit)
+            .read_document(document_id, &access_of(&permit)?, audit)
             .await?
             .ok_or(PersonError::NotFound)?;
         let row_id = record.id.to_string();

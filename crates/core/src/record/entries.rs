@@ -23,11 +23,13 @@ use confidant_policy::{Action, Actor, Permit, Resource};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::access::Principal;
 use crate::audit::{AuditDraft, Purpose};
 use crate::field::{
     Classification, PersonField, RecordKind, ValueKind, record_field, record_fields,
 };
 use crate::organisation::micros;
+use crate::person::access_of;
 use crate::person::{PersonError, Violation, Violations, from_micros, parse_value};
 use crate::sharing::Referred;
 use crate::store::{
@@ -474,7 +476,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// refused before the person's name is read for its caption.
     pub async fn check_need(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         person_id: Uuid,
         need: Need,
@@ -497,7 +499,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                     let audit = AuditDraft::permitted(&permit, purpose, self.clock.now())
                         .named("entry.update")
                         .refusal();
-                    self.store.append_audit(&audit).await?;
+                    self.store.append_audit(audit).await?;
                     return Err(PersonError::NotFound);
                 }
             }
@@ -510,7 +512,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// A missing record answers `false`; for one entry, the answer is the record's.
     pub async fn may_need(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         person_id: Uuid,
         need: Need,
     ) -> Result<bool, PersonError> {
@@ -526,11 +528,11 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// The person's live data key, or "not found" when it was destroyed.
     pub(crate) async fn person_key(
         &self,
-        person_id: Uuid,
+        permit: &Permit,
     ) -> Result<(DataKey, WrappedDataKey), PersonError> {
         let wrapped = self
             .store
-            .data_key(person_id)
+            .person_key(&access_of(permit)?)
             .await?
             .ok_or(PersonError::NotFound)?;
         Ok((self.keys.data_key(&wrapped)?, wrapped))
@@ -541,7 +543,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// Opens a case for a person in their service, with a key worker of that service (optional).
     pub async fn open_case(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         person_id: Uuid,
         key_worker_id: Option<Uuid>,
@@ -566,7 +568,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             closure_reason: None,
         };
         let audit = AuditDraft::permitted(&permit, purpose, now).named("case.open");
-        self.store.open_case(&case, &audit).await?;
+        self.store.open_case(&case, audit).await?;
         Ok(case.into())
     }
 
@@ -595,7 +597,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// Closes an open case with its reason; the closing date starts the retention clock.
     pub async fn close_case(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         person_id: Uuid,
         case_id: Uuid,
@@ -621,7 +623,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let audit = AuditDraft::permitted(&permit, purpose, now).named("case.close");
         if !self
             .store
-            .close_case(case_id, reason, &stamp, &audit)
+            .close_case(case_id, reason, &stamp, audit)
             .await?
         {
             return Err(PersonError::Conflict("the case is already closed"));
@@ -636,7 +638,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// A person's cases, newest first.
     pub async fn cases(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         person_id: Uuid,
     ) -> Result<Vec<Case>, PersonError> {
@@ -646,7 +648,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let audit = AuditDraft::permitted(&permit, purpose, self.clock.now()).named("case.read");
         Ok(self
             .store
-            .cases_of(person_id, &audit)
+            .cases_of(&access_of(&permit)?, audit)
             .await?
             .into_iter()
             .map(Case::from)
@@ -659,7 +661,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// record.
     pub async fn add_entry(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         person_id: Uuid,
         new: &NewEntry,
@@ -736,7 +738,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             let audit = AuditDraft::permitted(&permit, purpose, now).named("entry.read");
             let plans = self
                 .store
-                .entries_of(person_id, &[RecordKind::Plan], &audit)
+                .entries_of(&access_of(&permit)?, &[RecordKind::Plan], audit)
                 .await?;
             if !plans.iter().any(|(e, _)| e.id == plan) {
                 return Err(invalid("plan_id", "is not a support plan of this person"));
@@ -745,7 +747,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let _ = resource;
         self.check_contact_channel(person_id, new.contact_type)
             .await?;
-        let (key, wrapped) = self.person_key(person_id).await?;
+        let (key, wrapped) = self.person_key(&permit).await?;
         let id = Uuid::now_v7();
         let present: Vec<(&str, &str)> = values
             .iter()
@@ -769,7 +771,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         };
         let sealed = seal_values(&key, id, wrapped.version, present.iter().copied());
         let audit = AuditDraft::permitted(&permit, purpose, now).named(entry_event(kind, "create"));
-        self.store.create_entry(&record, &sealed, &audit).await?;
+        self.store.create_entry(&record, &sealed, audit).await?;
         let mut opened = Values::default();
         for (code, value) in present {
             if let Some(spec) = record_field(kind, code) {
@@ -782,7 +784,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// A person's entries of these kinds (every kind if empty), newest first.
     pub async fn entries(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         person_id: Uuid,
         kinds: &[RecordKind],
@@ -790,9 +792,12 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let (permit, referred) = self
             .permit_on_referred(actor, Action::PersonRead, person_id, purpose)
             .await?;
-        let (key, _) = self.person_key(person_id).await?;
+        let (key, _) = self.person_key(&permit).await?;
         let audit = AuditDraft::permitted(&permit, purpose, self.clock.now()).named("entry.read");
-        let rows = self.store.entries_of(person_id, kinds, &audit).await?;
+        let rows = self
+            .store
+            .entries_of(&access_of(&permit)?, kinds, audit)
+            .await?;
         rows.into_iter()
             // A processor's worker sees only the entries their referrals sent.
             .filter(|(record, _)| {
@@ -811,7 +816,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// Changes an entry: its status, due date, or values; replaced values go to its history.
     pub async fn update_entry(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         person_id: Uuid,
         entry_id: Uuid,
@@ -827,14 +832,14 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             let audit = AuditDraft::permitted(&permit, purpose, now)
                 .named("entry.update")
                 .refusal();
-            self.store.append_audit(&audit).await?;
+            self.store.append_audit(audit).await?;
             return Err(PersonError::NotFound);
         }
         let read = AuditDraft::permitted(&permit, purpose, now).named("entry.read");
-        let (key, wrapped) = self.person_key(person_id).await?;
+        let (key, wrapped) = self.person_key(&permit).await?;
         let (record, sealed) = self
             .store
-            .entries_of(person_id, &[], &read)
+            .entries_of(&access_of(&permit)?, &[], read)
             .await?
             .into_iter()
             .find(|(e, _)| e.id == entry_id)
@@ -896,7 +901,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 &changes,
                 record.updated_at_micros,
                 &stamp,
-                &audit,
+                audit,
             )
             .await?;
         if !updated {
@@ -913,7 +918,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// each earlier value, opened, with who replaced it and when.
     pub async fn corrections(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         person_id: Uuid,
     ) -> Result<Vec<Correction>, PersonError> {
@@ -921,12 +926,12 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .permit_on_person(actor, Action::PersonRead, person_id, purpose)
             .await?;
         Self::not_for_processors(&permit)?;
-        let (key, _) = self.person_key(person_id).await?;
+        let (key, _) = self.person_key(&permit).await?;
         let now = self.clock.now();
         let audit = AuditDraft::permitted(&permit, purpose, now).named("history.read");
         let mut versions: Vec<(Option<RecordKind>, FieldVersion)> = self
             .store
-            .field_history(person_id, &audit)
+            .field_history(person_id, audit.for_next_write())
             .await?
             .into_iter()
             .map(|v| (None, v))
@@ -934,10 +939,13 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let entries_audit = AuditDraft::permitted(&permit, purpose, now).named("entry.read");
         for (entry, _) in self
             .store
-            .entries_of(person_id, &[], &entries_audit)
+            .entries_of(&access_of(&permit)?, &[], entries_audit)
             .await?
         {
-            let history = self.store.field_history(entry.id, &audit).await?;
+            let history = self
+                .store
+                .field_history(entry.id, audit.for_next_write())
+                .await?;
             versions.extend(history.into_iter().map(|v| (Some(entry.kind), v)));
         }
         let mut out = Vec::with_capacity(versions.len());
@@ -984,7 +992,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// the actor's scope (team or caseload); those skipped are not refusals, so not audited.
     pub async fn paper_register(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         service_id: Uuid,
     ) -> Result<Vec<EntryRecord>, PersonError> {
@@ -1003,7 +1011,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let audit = AuditDraft::permitted(&permit, purpose, self.clock.now()).named("paper.list");
         let mut in_scope: std::collections::HashMap<Uuid, bool> = Default::default();
         let mut register = Vec::new();
-        for entry in self.store.paper_register(service_id, &audit).await? {
+        for entry in self.store.paper_register(service_id, audit).await? {
             let visible = match in_scope.get(&entry.person_id) {
                 Some(v) => *v,
                 None => {
@@ -1025,7 +1033,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// an alleged perpetrator, say) contributes nothing.
     pub async fn export_record(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         person_id: Uuid,
     ) -> Result<RecordExport, PersonError> {
@@ -1039,7 +1047,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         if permit.grant().is_some() {
             let audit = AuditDraft::refused_under(&permit, purpose, self.clock.now())
                 .named("person.export");
-            self.store.append_audit(&audit).await?;
+            self.store.append_audit(audit).await?;
             return Err(PersonError::Forbidden {
                 code: "export_not_allowed",
                 message: "a record is exported only under your service's own access to it; break-the-glass and a trustee's matter are read-only",

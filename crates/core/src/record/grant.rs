@@ -17,6 +17,8 @@ use confidant_policy::{Action, Actor, Grant, Resource};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+use crate::access::Principal;
+use crate::access::PersonAccess;
 use crate::audit::{AuditDraft, Purpose};
 use crate::organisation::micros;
 use crate::person::{PersonError, Violation, Violations, from_micros};
@@ -95,7 +97,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// (default one hour), with a reason that the Caldicott Guardian will review.
     pub async fn break_glass(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         person_id: Uuid,
         reason: &str,
     ) -> Result<GrantRecord, PersonError> {
@@ -109,7 +111,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// only through a disclosure to their processor ([`Confidant::share`]), never here.
     pub async fn grant_access(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         kind: Grant,
         staff_id: Uuid,
         person_id: Uuid,
@@ -195,7 +197,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             (None, Actor::System) => return Err(PersonError::NotFound),
         };
         let (key, version) = self
-            .person_key(person_id)
+            .person_key(&permit)
             .await
             .map(|(k, w)| (k, w.version))?;
         let id = Uuid::now_v7();
@@ -218,13 +220,17 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             review_note: None,
         };
         let audit = AuditDraft::permitted(&permit, purpose, now);
-        self.store.create_grant(&record, &audit).await?;
+        self.store.create_grant(&record, audit).await?;
         Ok(record)
     }
 
     async fn view(&self, record: GrantRecord) -> Result<GrantView, PersonError> {
         // A person erased since: the reason went with their key.
-        let key = match self.store.data_key(record.person_id).await? {
+        let key = match self
+            .store
+            .person_key(&PersonAccess::named_by_permitted_record(record.person_id))
+            .await?
+        {
             Some(w) => Some((self.keys.data_key(&w)?, w.version)),
             None => None,
         };
@@ -254,7 +260,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// The organisation's break-the-glass accesses for review (pending only, or the latest of all).
     pub async fn break_glass_queue(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         organisation_id: Uuid,
         pending_only: bool,
     ) -> Result<Vec<GrantView>, PersonError> {
@@ -269,7 +275,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             )
             .await?;
         let audit = AuditDraft::permitted(&permit, Purpose::Audit, self.clock.now());
-        self.store.append_audit(&audit).await?;
+        self.store.append_audit(audit).await?;
         let records = self
             .store
             .grants_of(organisation_id, Grant::BreakGlass, pending_only, 200)
@@ -284,7 +290,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// Signs off or escalates a pending break-the-glass access, with an optional note.
     pub async fn review_break_glass(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         grant_id: Uuid,
         decision: ReviewState,
         note: &str,
@@ -324,10 +330,13 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         }
         let sealed = match &note {
             Some(text) => {
-                let (key, version) = self
-                    .person_key(record.person_id)
-                    .await
-                    .map(|(k, w)| (k, w.version))?;
+                // The review's permit is on the organisation's queue; the grant names the person.
+                let wrapped = self
+                    .store
+                    .person_key(&PersonAccess::named_by_permitted_record(record.person_id))
+                    .await?
+                    .ok_or(PersonError::NotFound)?;
+                let (key, version) = (self.keys.data_key(&wrapped)?, wrapped.version);
                 let row = record.id.to_string();
                 Some(key.seal(&address("review_note", &row, version), text.as_bytes()))
             }
@@ -343,7 +352,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 &actor.audit_id(),
                 micros(self.clock.now()),
                 sealed.as_deref(),
-                &audit,
+                audit,
             )
             .await?;
         if done {

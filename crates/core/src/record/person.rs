@@ -17,6 +17,8 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::access::Principal;
+use crate::access::PersonAccess;
 use crate::audit::{AuditDraft, Purpose};
 use crate::field::{FieldGroups, FieldSpec, IndexField, PersonField, ValueKind};
 use crate::identifier::{
@@ -529,6 +531,12 @@ impl fmt::Debug for PersonSummary {
     }
 }
 
+/// The access a permit decided on a person gives. A permit on anything else reaches no one: to the
+/// use case asking, the person is not there.
+pub(crate) fn access_of(permit: &Permit) -> Result<PersonAccess, PersonError> {
+    PersonAccess::granted(permit).ok_or(PersonError::NotFound)
+}
+
 impl<S: Store, C: Clock> Confidant<S, C> {
     /// Authorizes; a refusal is audited and answered as "not found". When the actor's role does not
     /// reach the person, a live grant they hold on the person (break the glass, a trustee's matter, a
@@ -576,7 +584,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             Ok(permit) => Ok(permit),
             Err(denied) => {
                 let audit = AuditDraft::refused(&denied, purpose, self.clock.now());
-                self.store.append_audit(&audit).await?;
+                self.store.append_audit(audit).await?;
                 Err(PersonError::NotFound)
             }
         }
@@ -640,7 +648,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                     purpose,
                     self.clock.now(),
                 );
-                self.store.append_audit(&audit).await?;
+                self.store.append_audit(audit).await?;
                 Err(PersonError::NotFound)
             }
         }
@@ -664,7 +672,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                     purpose,
                     self.clock.now(),
                 );
-                self.store.append_audit(&audit).await?;
+                self.store.append_audit(audit).await?;
                 Err(PersonError::NotFound)
             }
         }
@@ -752,7 +760,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// Creates a person in a service.
     pub async fn create_person(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         service_id: Uuid,
         input: &PersonInput,
@@ -796,7 +804,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             self.seal_new_person(id, service_id, (team_id, key_worker_id), &current, now);
         let audit = AuditDraft::permitted(&permit, purpose, now).about(id);
         self.store
-            .create_person(&sealed, &indexes, &wrapped, &audit)
+            .create_person(&sealed, &indexes, &wrapped, audit)
             .await?;
         Ok(Person {
             id,
@@ -836,7 +844,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// Reads a person's record.
     pub async fn read_person(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         person_id: Uuid,
     ) -> Result<Person, PersonError> {
@@ -860,7 +868,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .person_permit_referred(actor, Action::PersonRead, resource, purpose)
             .await?;
         let audit = AuditDraft::permitted(&permit, purpose, self.clock.now());
-        match self.store.read_person(person_id, &audit).await? {
+        match self.store.read_person(&access_of(&permit)?, audit).await? {
             Some((sealed, wrapped)) => Ok((sealed, wrapped, permit)),
             None => {
                 let audit = AuditDraft::missing(
@@ -871,7 +879,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                     purpose,
                     self.clock.now(),
                 );
-                self.store.append_audit(&audit).await?;
+                self.store.append_audit(audit).await?;
                 Err(PersonError::NotFound)
             }
         }
@@ -882,7 +890,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// indexes); the write is refused as a conflict if the record changed in between.
     pub async fn update_person(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         person_id: Uuid,
         input: &PersonInput,
@@ -976,13 +984,13 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let updated = self
             .store
             .update_person(
-                person_id,
+                &access_of(&permit)?,
                 &field_changes,
                 &indexes,
                 grams.as_deref(),
                 sealed.updated_at_micros,
                 &stamp,
-                &audit,
+                audit,
             )
             .await?;
         if !updated {
@@ -1002,7 +1010,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// page is full or the service has no more, each read audited as a list.
     pub async fn list_people(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         service_id: Uuid,
         after: Option<Uuid>,
@@ -1035,7 +1043,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             let audit = AuditDraft::permitted(&permit, purpose, self.clock.now());
             let rows = self
                 .store
-                .list_people(service_id, &fields, after, limit, &audit)
+                .list_people(service_id, &fields, after, limit, audit)
                 .await?;
             let more = rows.len() == limit as usize;
             after = rows.last().map(|(sealed, _)| sealed.id);
@@ -1068,7 +1076,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// their names are opened, in memory. At most [`MAX_SEARCH`] are returned, ordered by id.
     pub async fn search_people_by_name(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         service_id: Uuid,
         query: &str,
@@ -1110,7 +1118,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 &digests,
                 &[PersonField::GivenName, PersonField::FamilyName],
                 MAX_CANDIDATES,
-                &audit,
+                audit,
             )
             .await?;
         let mut found = Vec::new();
@@ -1142,7 +1150,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// Ids of a service's people with this identifier, found by blind index without decrypting.
     pub async fn find_people(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         service_id: Uuid,
         lookup: &Lookup,
@@ -1173,7 +1181,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let audit = AuditDraft::permitted(&permit, purpose, self.clock.now());
         let found = self
             .store
-            .find_people(service_id, lookup.field, &digest, &audit)
+            .find_people(service_id, lookup.field, &digest, audit)
             .await?;
         // Only the people within the actor's scope (team or caseload) are named; the others are not
         // refusals of anything asked for, so they are left out silently, as in a list.
@@ -1226,7 +1234,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// must belong to the person's service and the key worker work in it.
     pub async fn assign_person(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         person_id: Uuid,
         team_id: Option<Uuid>,
@@ -1270,7 +1278,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let audit = AuditDraft::permitted(&permit, purpose, self.clock.now());
         if self
             .store
-            .assign_person(person_id, team_id, key_worker_id, &audit)
+            .assign_person(&access_of(&permit)?, team_id, key_worker_id, audit)
             .await?
         {
             Ok(())
@@ -1284,7 +1292,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// Caldicott Guardian; reading it is itself recorded.
     pub async fn access_history(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         person_id: Uuid,
         limit: u32,
@@ -1303,7 +1311,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             }
         };
         let audit = AuditDraft::permitted(&permit, purpose, self.clock.now()).named("audit.read");
-        self.store.append_audit(&audit).await?;
+        self.store.append_audit(audit).await?;
         Ok(self
             .store
             .audit_events_for_subject(person_id, limit.clamp(1, 500))
@@ -1314,7 +1322,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// database and in every backup, while the audit trail (ids only) stays whole.
     pub async fn shred_person(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         person_id: Uuid,
     ) -> Result<(), PersonError> {
@@ -1325,7 +1333,11 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .person_permit(actor, Action::PersonShred, resource, purpose)
             .await?;
         let audit = AuditDraft::permitted(&permit, purpose, self.clock.now());
-        if self.store.destroy_person_key(person_id, &audit).await? {
+        if self
+            .store
+            .destroy_person_key(&access_of(&permit)?, audit)
+            .await?
+        {
             Ok(())
         } else {
             Err(PersonError::NotFound)

@@ -19,9 +19,11 @@ use uuid::Uuid;
 
 use confidant_policy::{Action, Actor};
 
+use crate::access::Principal;
 use crate::audit::{AuditDraft, Purpose};
 use crate::field::{FieldGroup, RecordKind};
 use crate::organisation::micros;
+use crate::person::access_of;
 use crate::person::{PersonError, from_micros};
 use crate::record::{
     RecordInput, Values, invalid, no_identifiers, open_values, parse_record, seal_values,
@@ -48,7 +50,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// if a service of the organisation supports them too.
     pub async fn add_related(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         person_id: Uuid,
         relationship: Relationship,
@@ -106,7 +108,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         };
         let audit = AuditDraft::permitted(&permit, purpose, now).named("related.create");
         self.store
-            .add_related(&record, &sealed, &wrapped, &audit)
+            .add_related(&record, &sealed, &wrapped, audit)
             .await?;
         let mut values = Values::default();
         for (code, value) in present {
@@ -178,7 +180,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// records in which this person is named.
     pub async fn related_people(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         person_id: Uuid,
     ) -> Result<Vec<Related>, PersonError> {
@@ -190,7 +192,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         if permit.grant() == Some(confidant_policy::Grant::ProcessorReferral) {
             return Ok(Vec::new());
         }
-        let rows = self.store.related_of(person_id, &audit).await?;
+        let rows = self.store.related_of(&access_of(&permit)?, audit).await?;
         let mut out = Vec::with_capacity(rows.len());
         for (record, sealed, wrapped) in rows {
             let key = self.keys.data_key(&wrapped)?;
@@ -219,7 +221,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// Removes a related person from a record and destroys their key.
     pub async fn remove_related(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         person_id: Uuid,
         related_id: Uuid,
@@ -231,7 +233,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             AuditDraft::permitted(&permit, purpose, self.clock.now()).named("related.remove");
         if self
             .store
-            .remove_related(related_id, person_id, &audit)
+            .remove_related(related_id, &access_of(&permit)?, audit)
             .await?
         {
             Ok(())

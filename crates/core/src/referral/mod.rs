@@ -22,11 +22,12 @@ use std::collections::BTreeMap;
 use confidant_policy::{Action, Actor, Permit, Resource};
 use uuid::Uuid;
 
+use crate::access::Principal;
 use crate::audit::{AuditDraft, Purpose};
 use crate::field::{IndexField, PersonField, RecordKind};
 use crate::organisation::micros;
 use crate::person::{
-    Canonical, PersonError, Violation, Violations, canonical, first_carer, from_micros,
+    Canonical, PersonError, Violation, Violations, access_of, canonical, first_carer, from_micros,
 };
 use crate::record::{Case, RecordInput, Values, invalid, open_values, parse_record, seal_values};
 use crate::store::{
@@ -124,7 +125,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// Receives a referral into a service.
     pub async fn create_referral(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         service_id: Uuid,
         new: &NewReferral,
@@ -181,7 +182,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 let audit = AuditDraft::permitted(&permit, purpose, now).named("case.read");
                 let open_there = self
                     .store
-                    .cases_of(partner_person, &audit)
+                    .cases_of(&access_of(&permit)?, audit)
                     .await?
                     .iter()
                     .any(|c| c.closed_at_micros.is_none() && c.service_id == partner);
@@ -248,7 +249,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         };
         let audit = AuditDraft::permitted(&permit, purpose, now).named("referral.create");
         self.store
-            .create_referral(&record, &sealed, &indexes, &wrapped, &audit)
+            .create_referral(&record, &sealed, &indexes, &wrapped, audit)
             .await?;
         let (duplicate_people, duplicate_referrals) = self
             .visible_duplicates(actor, service_id, &indexes, id)
@@ -329,7 +330,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// person's names while the referral still holds them.
     pub async fn referrals(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         service_id: Uuid,
         open_only: bool,
@@ -346,7 +347,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 open_only,
                 &["given_name", "family_name"],
                 500,
-                &audit,
+                audit,
             )
             .await?;
         let mut out = Vec::with_capacity(rows.len());
@@ -362,7 +363,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// One referral with what was received, its triage steps and possible duplicates.
     pub async fn referral(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         referral_id: Uuid,
     ) -> Result<Referral, PersonError> {
@@ -378,7 +379,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             AuditDraft::permitted(&permit, purpose, self.clock.now()).named("referral.read");
         let (record, sealed, wrapped) = self
             .store
-            .read_referral(referral_id, &audit)
+            .read_referral(referral_id, audit)
             .await?
             .ok_or(PersonError::NotFound)?;
         let values = self
@@ -404,7 +405,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// acceptance. Declining erases what was received, at once.
     pub async fn triage_referral(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         referral_id: Uuid,
         to: TriageState,
@@ -442,7 +443,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let audit = AuditDraft::permitted(&permit, purpose, now).named(event);
         if !self
             .store
-            .move_referral(referral_id, record.state, to, &step, &audit)
+            .move_referral(referral_id, record.state, to, &step, audit)
             .await?
         {
             return Err(PersonError::Conflict(
@@ -459,7 +460,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// key) and opens their case with the key worker given (or the accepting practitioner).
     pub async fn accept_referral(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         referral_id: Uuid,
         key_worker_id: Option<Uuid>,
@@ -483,7 +484,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let read = AuditDraft::permitted(&permit, purpose, now).named("referral.read");
         let (record, sealed, wrapped) = self
             .store
-            .read_referral(referral_id, &read)
+            .read_referral(referral_id, read)
             .await?
             .ok_or(PersonError::NotFound)?;
         // Read again, so it may have been decided since the check above (by a racing accept or a
@@ -537,7 +538,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 &person_key,
                 &case,
                 &step,
-                &audit,
+                audit,
             )
             .await?
         {

@@ -823,7 +823,7 @@ impl<S: crate::store::Store, C: crate::Clock> crate::Confidant<S, C> {
                         .filter(|_| referrals == crate::store::ReferralPolicy::PartnerOnly),
                 };
                 if wanted != current {
-                    self.configure_service(&confidant_policy::Actor::System, &wanted)
+                    self.configure_service(&crate::access::Principal::system(), &wanted)
                         .await?;
                 }
                 configured += 1;

@@ -545,7 +545,7 @@ impl<S: crate::store::Store, C: crate::Clock> crate::Confidant<S, C> {
                 published_at_micros: crate::organisation::micros(now),
             };
             let audit = crate::audit::AuditDraft::notice_published(now);
-            match self.store().publish_notice(&version, &audit).await {
+            match self.store().publish_notice(&version, audit).await {
                 Ok(()) => out.push(Published {
                     service_code: service.id.clone(),
                     version: version.version,

@@ -1,13 +1,14 @@
 //! A second person's approval of categories beyond a recipient's set.
 
 use super::*;
+use crate::access::Principal;
 
 impl<S: Store, C: Clock> Confidant<S, C> {
     /// Asks a second person to approve sending `categories` (beyond the recipient's set) with a
     /// justification.
     pub async fn request_approval(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         person_id: Uuid,
         recipient_id: Uuid,
@@ -47,7 +48,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         // objection: only then may it be empty.
         let limited = self
             .store
-            .restrictions_of(person_id)
+            .restrictions_of(&access_of(&permit)?)
             .await?
             .iter()
             .any(|r| r.lifted_at_micros.is_none());
@@ -57,7 +58,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let Some(justification) = justification.filter(|_| v.is_empty()) else {
             return Err(PersonError::Invalid(Violations(v)));
         };
-        let (key, wrapped) = self.person_key(person_id).await?;
+        let (key, wrapped) = self.person_key(&permit).await?;
         let now = self.clock.now();
         let record = ApprovalRecord {
             id: Uuid::now_v7(),
@@ -79,14 +80,14 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             [("justification", justification.as_str())],
         );
         let audit = AuditDraft::permitted(&permit, purpose, now).named("share.approval_request");
-        self.store.create_approval(&record, &sealed, &audit).await?;
+        self.store.create_approval(&record, &sealed, audit).await?;
         Ok(record)
     }
 
     /// A person's approval requests with their justifications opened (for the approver).
     pub async fn approvals(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         person_id: Uuid,
     ) -> Result<Vec<(ApprovalRecord, String)>, PersonError> {
@@ -96,10 +97,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         Self::not_for_processors(&permit)?;
         let audit =
             AuditDraft::permitted(&permit, purpose, self.clock.now()).named("share.approval_read");
-        self.store.append_audit(&audit).await?;
-        let (key, _) = self.person_key(person_id).await?;
+        self.store.append_audit(audit).await?;
+        let (key, _) = self.person_key(&permit).await?;
         let mut out = Vec::new();
-        for record in self.store.approvals_of(person_id).await? {
+        for record in self.store.approvals_of(&access_of(&permit)?).await? {
             let justification = match self.store.approval(record.id).await? {
                 Some((_, sealed)) => sealed
                     .iter()
@@ -117,7 +118,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// The second person's decision (`share.approve`): never the one who asked.
     pub async fn decide_approval(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         person_id: Uuid,
         approval_id: Uuid,
@@ -155,11 +156,11 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .store
             .decide_approval(
                 approval_id,
-                person_id,
+                &access_of(&permit)?,
                 state,
                 &actor.audit_id(),
                 micros(now),
-                &audit,
+                audit,
             )
             .await?
         {

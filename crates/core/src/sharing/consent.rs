@@ -1,6 +1,7 @@
 //! Consent purposes, consent decisions, and restrictions and objections.
 
 use super::*;
+use crate::access::Principal;
 
 impl<S: Store, C: Clock> Confidant<S, C> {
     /// Adds a purpose to a service's consent form.
@@ -10,7 +11,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     )]
     pub async fn add_consent_purpose(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         service_id: Uuid,
         code_text: &str,
         label: &str,
@@ -76,14 +77,14 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         };
         let audit = AuditDraft::permitted(&permit, Purpose::Administration, now)
             .named("consent_purpose.create");
-        self.store.add_consent_purpose(&record, &audit).await?;
+        self.store.add_consent_purpose(&record, audit).await?;
         Ok(record)
     }
 
     /// A service's consent purposes: its consent form.
     pub async fn consent_form(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         service_id: Uuid,
     ) -> Result<Vec<ConsentPurposeRecord>, PersonError> {
         let service = self
@@ -109,7 +110,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// service's form. The history is append-only; the latest decision holds from now on.
     pub async fn record_consent(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         person_id: Uuid,
         purpose_id: Uuid,
@@ -158,14 +159,14 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             ConsentState::Refused => "consent.refuse",
             ConsentState::Withdrawn => "consent.withdraw",
         });
-        self.store.add_consent(&record, &audit).await?;
+        self.store.add_consent(&record, audit).await?;
         Ok(record)
     }
 
     /// The person's consents, their history and any restriction.
     pub async fn consents(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         person_id: Uuid,
     ) -> Result<ConsentOverview, PersonError> {
@@ -177,8 +178,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         };
         let now = self.clock.now();
         let audit = AuditDraft::permitted(&permit, purpose, now).named("consent.read");
-        self.store.append_audit(&audit).await?;
-        let history = self.store.consents_of(person_id).await?;
+        self.store.append_audit(audit).await?;
+        let history = self.store.consents_of(&access_of(&permit)?).await?;
         let lines = self
             .store
             .consent_purposes(service_id)
@@ -197,14 +198,14 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         Ok(ConsentOverview {
             lines,
             history,
-            restrictions: self.store.restrictions_of(person_id).await?,
+            restrictions: self.store.restrictions_of(&access_of(&permit)?).await?,
         })
     }
 
     /// Records a restriction of processing or an upheld objection (`person.restrict`).
     pub async fn restrict(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         person_id: Uuid,
         kind: &str,
@@ -216,7 +217,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .ok_or_else(|| invalid("kind", "is not restriction or objection"))?;
         if self
             .store
-            .restrictions_of(person_id)
+            .restrictions_of(&access_of(&permit)?)
             .await?
             .iter()
             .any(|r| r.kind == kind && r.lifted_at_micros.is_none())
@@ -237,14 +238,14 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             RestrictionKind::Restriction => "restriction.start",
             RestrictionKind::Objection => "objection.uphold",
         });
-        self.store.add_restriction(&record, &audit).await?;
+        self.store.add_restriction(&record, audit).await?;
         Ok(record)
     }
 
     /// Lifts a restriction or objection.
     pub async fn lift_restriction(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         person_id: Uuid,
         restriction_id: Uuid,
@@ -258,10 +259,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .store
             .lift_restriction(
                 restriction_id,
-                person_id,
+                &access_of(&permit)?,
                 &actor.audit_id(),
                 micros(now),
-                &audit,
+                audit,
             )
             .await?
         {
@@ -271,7 +272,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         // restriction of this person is "not found".
         if self
             .store
-            .restrictions_of(person_id)
+            .restrictions_of(&access_of(&permit)?)
             .await?
             .iter()
             .any(|r| r.id == restriction_id)

@@ -1,12 +1,13 @@
 //! The disclosure log: reading it, reviewing emergencies, ending and scoping processors' referrals, and whom to tell of a correction.
 
 use super::*;
+use crate::access::Principal;
 
 impl<S: Store, C: Clock> Confidant<S, C> {
     /// A person's disclosure log, newest first (reasons opened; packages left out).
     pub async fn disclosures(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         person_id: Uuid,
     ) -> Result<Vec<Disclosure>, PersonError> {
@@ -16,9 +17,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         Self::not_for_processors(&permit)?;
         let audit =
             AuditDraft::permitted(&permit, purpose, self.clock.now()).named("disclosure.read");
-        self.store.append_audit(&audit).await?;
+        self.store.append_audit(audit).await?;
         let mut out = Vec::new();
-        for record in self.store.disclosures_of(person_id).await? {
+        for record in self.store.disclosures_of(&access_of(&permit)?).await? {
             out.push(self.open_disclosure(record.id, false).await?);
         }
         Ok(out)
@@ -27,7 +28,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// One disclosure of a person with its package, for the person's own staff.
     pub async fn disclosure(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         person_id: Uuid,
         disclosure_id: Uuid,
@@ -47,7 +48,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let d = self.open_disclosure(disclosure_id, true).await?;
         let audit =
             AuditDraft::permitted(&permit, purpose, self.clock.now()).named("disclosure.read");
-        self.store.append_audit(&audit).await?;
+        self.store.append_audit(audit).await?;
         Ok(d)
     }
 
@@ -68,7 +69,11 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .map(|r| r.name)
             .unwrap_or_default();
         // An erased person's key is gone: the log keeps ids, codes and times only.
-        let key = match self.store.data_key(record.person_id).await? {
+        let key = match self
+            .store
+            .person_key(&PersonAccess::named_by_permitted_record(record.person_id))
+            .await?
+        {
             Some(w) => Some(self.keys.data_key(&w)?),
             None => None,
         };
@@ -105,7 +110,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// codes and times: `oversight.read` on the organisation).
     pub async fn disclosures_to(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         recipient_id: Uuid,
     ) -> Result<Vec<DisclosureRecord>, PersonError> {
         let recipient = self
@@ -119,14 +124,14 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .await?;
         let audit = AuditDraft::permitted(&permit, Purpose::Audit, self.clock.now())
             .named("disclosure.list");
-        self.store.append_audit(&audit).await?;
+        self.store.append_audit(audit).await?;
         Ok(self.store.disclosures_to(recipient_id).await?)
     }
 
     /// Emergency disclosures (vital interests) waiting for review.
     pub async fn disclosures_to_review(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         organisation_id: Uuid,
     ) -> Result<Vec<DisclosureRecord>, PersonError> {
         let resource = self.register_resource(organisation_id);
@@ -138,7 +143,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// Signs off (or escalates) an emergency disclosure.
     pub async fn review_disclosure(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         disclosure_id: Uuid,
         escalate: bool,
     ) -> Result<(), PersonError> {
@@ -171,7 +176,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .named("disclosure.review");
         if self
             .store
-            .review_disclosure(disclosure_id, state, &actor.audit_id(), &audit)
+            .review_disclosure(disclosure_id, state, &actor.audit_id(), audit)
             .await?
         {
             Ok(())
@@ -185,7 +190,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// Ends a processor's referral: its worker loses the person at once.
     pub async fn end_referral(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         person_id: Uuid,
         disclosure_id: Uuid,
@@ -205,7 +210,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         }
         if self
             .store
-            .end_disclosure(disclosure_id, person_id, micros(now), &audit)
+            .end_disclosure(disclosure_id, &access_of(&permit)?, micros(now), audit)
             .await?
         {
             Ok(())
@@ -223,9 +228,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         person_id: Uuid,
     ) -> Result<Vec<DisclosureRecord>, PersonError> {
         let now = micros(self.clock.now());
+        let access = PersonAccess::deciding(person_id);
         let restricted = self
             .store
-            .restrictions_of(person_id)
+            .restrictions_of(&access)
             .await?
             .iter()
             .any(|r| r.kind == RestrictionKind::Restriction && r.lifted_at_micros.is_none());
@@ -234,7 +240,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             return Ok(Vec::new());
         }
         let mut live = Vec::new();
-        for d in self.store.disclosures_of(person_id).await? {
+        for d in self.store.disclosures_of(&access).await? {
             if d.processor_staff_id != Some(staff_id)
                 || d.ended_at_micros.is_some()
                 || d.ends_at_micros.is_none_or(|e| e <= now)
@@ -311,7 +317,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         fields: &[&str],
     ) -> Result<Vec<RecipientRecord>, PersonError> {
         let mut out = Vec::new();
-        for id in self.store.recipients_of(person_id, fields).await? {
+        let access = PersonAccess::deciding(person_id);
+        for id in self.store.recipients_of(&access, fields).await? {
             if let Some(r) = self.store.recipient(id).await?
                 && r.kind != RecipientKind::DataSubject
             {

@@ -38,10 +38,11 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::access::PersonAccess;
 use crate::audit::{AuditDraft, Purpose};
 use crate::field::{Classification, FieldGroup, PersonField, RecordKind, record_field};
 use crate::organisation::micros;
-use crate::person::{PersonError, Violation, Violations, from_micros};
+use crate::person::{PersonError, Violation, Violations, access_of, from_micros};
 use crate::record::{invalid, open_value, seal_values};
 use crate::store::SharingState;
 use crate::store::{

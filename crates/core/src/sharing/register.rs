@@ -1,6 +1,7 @@
 //! The recipient register: recipients, their agreements, and the workers of processors.
 
 use super::*;
+use crate::access::Principal;
 
 impl<S: Store, C: Clock> Confidant<S, C> {
     pub(super) fn register_resource(&self, organisation_id: Uuid) -> Resource {
@@ -124,7 +125,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// Adds a recipient to the organisation's register (`recipient.manage`).
     pub async fn add_recipient(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         organisation_id: Uuid,
         input: &RecipientInput,
     ) -> Result<RecipientRecord, PersonError> {
@@ -146,7 +147,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         record.updated_at_micros = micros(now);
         let audit =
             AuditDraft::permitted(&permit, Purpose::Administration, now).named("recipient.create");
-        self.store.save_recipient(&record, &audit).await?;
+        self.store.save_recipient(&record, audit).await?;
         Ok(record)
     }
 
@@ -173,7 +174,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// Changes a recipient, or retires it (`retire`): a retired recipient receives nothing more.
     pub async fn update_recipient(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         recipient_id: Uuid,
         input: &RecipientInput,
         retire: bool,
@@ -208,7 +209,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         };
         let audit =
             AuditDraft::permitted(&permit, Purpose::Administration, now).named("recipient.update");
-        self.store.save_recipient(&record, &audit).await?;
+        self.store.save_recipient(&record, audit).await?;
         Ok(record)
     }
 
@@ -216,7 +217,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// the organisation may see it (it is configuration, not personal data).
     pub async fn recipients(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         organisation_id: Uuid,
     ) -> Result<Vec<RecipientView>, PersonError> {
         let resource = self.register_resource(organisation_id);
@@ -259,7 +260,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// One recipient of the actor's organisation.
     pub async fn recipient(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         recipient_id: Uuid,
     ) -> Result<RecipientRecord, PersonError> {
         let record = self
@@ -281,7 +282,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// Makes a processor's worker (role `processor_staff`) work for a processor of the register.
     pub async fn assign_processor_staff(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         staff_id: Uuid,
         recipient_id: Uuid,
     ) -> Result<(), PersonError> {
@@ -314,7 +315,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let audit = AuditDraft::permitted(&permit, Purpose::Administration, self.clock.now())
             .named("recipient.assign_staff");
         self.store
-            .set_staff_recipient(staff_id, Some(recipient_id), &audit)
+            .set_staff_recipient(staff_id, Some(recipient_id), audit)
             .await?;
         Ok(())
     }
@@ -324,7 +325,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// the people supported: anyone who may see the register may see them.
     pub async fn processor_workers(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         recipient_id: Uuid,
     ) -> Result<Vec<crate::store::StaffRecord>, PersonError> {
         let recipient = self.recipient(actor, recipient_id).await?;

@@ -1,6 +1,7 @@
 //! The share: parsing, the facts the rules read, the decision, and writing the disclosure.
 
 use super::*;
+use crate::access::Principal;
 
 impl<S: Store, C: Clock> Confidant<S, C> {
     pub(super) async fn parse_share(
@@ -152,7 +153,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             } else {
                 let mine: BTreeSet<Uuid> = self
                     .store
-                    .entry_flags(person_id, &SHAREABLE_KINDS)
+                    .entry_flags(&PersonAccess::deciding(person_id), &SHAREABLE_KINDS)
                     .await?
                     .into_iter()
                     .map(|(id, _)| id)
@@ -193,7 +194,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     ) -> Result<Facts, PersonError> {
         let now = micros(self.clock.now());
         let form = self.store.consent_purposes(service_id).await?;
-        let history = self.store.consents_of(person_id).await?;
+        let history = self
+            .store
+            .consents_of(&PersonAccess::deciding(person_id))
+            .await?;
         let mut live_consent = false;
         let mut live_explicit_consent = false;
         for line in form
@@ -209,7 +213,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 live_explicit_consent |= line.explicit;
             }
         }
-        let restrictions = self.store.restrictions_of(person_id).await?;
+        let restrictions = self
+            .store
+            .restrictions_of(&PersonAccess::deciding(person_id))
+            .await?;
         let in_force = |k| {
             restrictions
                 .iter()
@@ -247,7 +254,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 .await?;
             let audit =
                 AuditDraft::permitted(&permit, purpose, self.clock.now()).named("related.read");
-            for (related, _, _) in self.store.related_of(person_id, &audit).await? {
+            for (related, _, _) in self.store.related_of(&access_of(&permit)?, audit).await? {
                 if related.relationship != Relationship::AllegedPerpetrator {
                     continue;
                 }
@@ -267,7 +274,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             EntrySelection::Some(ids) => {
                 let flagged: BTreeSet<Uuid> = self
                     .store
-                    .entry_flags(person_id, &SHAREABLE_KINDS)
+                    .entry_flags(&PersonAccess::deciding(person_id), &SHAREABLE_KINDS)
                     .await?
                     .into_iter()
                     .filter_map(|(id, flagged)| flagged.then_some(id))
@@ -306,7 +313,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// but the audit of reading the rules' facts.
     pub async fn check_share(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         person_id: Uuid,
         request: &ShareRequest,
@@ -373,7 +380,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// disclosure with it. A share to a processor opens its worker's referral until it ends.
     pub async fn share(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         purpose: Purpose,
         person_id: Uuid,
         request: &ShareRequest,
@@ -390,7 +397,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         if !broken.is_empty() {
             let audit =
                 AuditDraft::permitted(&permit, purpose, self.clock.now()).named("share.refused");
-            self.store.append_audit(&audit).await?;
+            self.store.append_audit(audit).await?;
             return Err(ShareError::Blocked(Blocked(broken)));
         }
         // The approval counts only if it was needed (categories beyond the recipient's set, or an
@@ -471,7 +478,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 "the package could not be written".to_owned(),
             ))
         })?;
-        let (key, wrapped) = self.person_key(person_id).await?;
+        let (key, wrapped) = self.person_key(&permit).await?;
         let key_version = wrapped.version;
         let json_text = String::from_utf8_lossy(&bytes).into_owned();
         let mut sealed_pairs: Vec<(&str, &str)> = vec![("package", json_text.as_str())];
@@ -537,14 +544,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         };
         let audit = AuditDraft::permitted(&permit, purpose, now).named("share.create");
         self.store
-            .record_disclosure(
-                facts.state,
-                &record,
-                &items,
-                &sealed,
-                grant.as_ref(),
-                &audit,
-            )
+            .record_disclosure(facts.state, &record, &items, &sealed, grant.as_ref(), audit)
             .await?;
         Ok(Package {
             disclosure_id: id,
@@ -592,7 +592,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                     retired_at_micros: None,
                 };
                 let audit = AuditDraft::permitted(permit, purpose, now).named("recipient.create");
-                match self.store.save_recipient(&r, &audit).await {
+                match self.store.save_recipient(&r, audit).await {
                     Ok(()) => r,
                     // Made meanwhile by another export: use that one.
                     Err(crate::store::StoreError::Conflict(_)) => self
@@ -609,7 +609,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             }
         };
         let bytes = serde_json::to_vec(package).unwrap_or_default();
-        let (key, wrapped) = self.person_key(person_id).await?;
+        let (key, wrapped) = self.person_key(permit).await?;
         let key_version = wrapped.version;
         let id = Uuid::now_v7();
         let text = String::from_utf8_lossy(&bytes).into_owned();
@@ -649,14 +649,21 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let audit = AuditDraft::permitted(permit, purpose, now).named("person.export");
         let state = self.sharing_state(person_id).await?;
         self.store
-            .record_disclosure(state, &record, &items, &sealed, None, &audit)
+            .record_disclosure(state, &record, &items, &sealed, None, audit)
             .await?;
         Ok(id)
     }
 
     pub(super) async fn sharing_state(&self, person_id: Uuid) -> Result<SharingState, PersonError> {
-        let consents = self.store.consents_of(person_id).await?.len();
-        let restrictions = self.store.restrictions_of(person_id).await?;
+        let consents = self
+            .store
+            .consents_of(&PersonAccess::deciding(person_id))
+            .await?
+            .len();
+        let restrictions = self
+            .store
+            .restrictions_of(&PersonAccess::deciding(person_id))
+            .await?;
         let lifted = restrictions
             .iter()
             .filter(|r| r.lifted_at_micros.is_some())

@@ -17,11 +17,12 @@
 
 use confidant_crypto::password::{self, PasswordProblem};
 use confidant_crypto::totp::{self, TotpSecret};
-use confidant_crypto::{CryptoError, FieldAddress, new_session_token, new_token, token_hash};
+use confidant_crypto::{CryptoError, FieldAddress, MasterKey, new_session_token, new_token, token_hash};
 use confidant_policy::{Action, Actor, Resource, StaffActor};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+use crate::access::Principal;
 use crate::audit::{AuditDraft, AuthEvent, Outcome, Purpose};
 use crate::organisation::{OrganisationError, Secret, micros};
 use crate::person::{Violation, Violations};
@@ -163,8 +164,8 @@ pub struct Session {
     pub record: SessionRecord,
     pub staff: StaffRecord,
     pub state: SessionState,
-    /// The actor for authorization; meaningful only when `state` is `Active`.
-    pub actor: Actor,
+    /// Who acts, for authorization; meaningful only when `state` is `Active`.
+    pub actor: Principal,
 }
 
 impl Session {
@@ -219,8 +220,29 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         micros(self.clock.now())
     }
 
+    /// The operator's principal, for whoever holds this installation's master key (the command
+    /// line); `None` for any other key.
+    pub fn operator(&self, key: &MasterKey) -> Option<Principal> {
+        (key.key_id() == self.keys.master_key_id())
+            .then(|| Principal::authenticated(Actor::System))
+    }
+
+    /// The operator acting as a member of staff, to set up what a demonstration, a test or a
+    /// benchmark needs (the demo's records, say): "not found" to anyone but the operator. The
+    /// operator holds the master key, so this gives them nothing they could not reach already.
+    pub async fn acting_as(
+        &self,
+        operator: &Principal,
+        staff: &StaffRecord,
+    ) -> Result<Principal, OrganisationError> {
+        if !matches!(operator.actor(), Actor::System) {
+            return Err(OrganisationError::NotFound);
+        }
+        Ok(Principal::authenticated(self.actor_for(staff).await?))
+    }
+
     /// The actor a member of staff acts as now: training is checked at this moment.
-    pub async fn actor_for(&self, staff: &StaffRecord) -> Result<Actor, StoreError> {
+    pub(crate) async fn actor_for(&self, staff: &StaffRecord) -> Result<Actor, StoreError> {
         let held = self
             .store
             .current_training(staff.id, self.now_micros())
@@ -243,7 +265,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         outcome: Outcome,
     ) -> Result<(), StoreError> {
         let audit = AuditDraft::authentication(staff_id, event, outcome, self.clock.now());
-        self.store.append_audit(&audit).await.map(|_| ())
+        self.store.append_audit(audit).await.map(|_| ())
     }
 
     /// Counts a failure against the account, locking it once past the free attempts.
@@ -265,8 +287,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 credential.staff_id,
                 micros(now),
                 &lock_after,
-                &failure,
-                &lockout,
+                failure,
+                lockout,
             )
             .await?;
         Ok(match lock {
@@ -289,7 +311,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .await?
             .and_then(|(_, until)| until);
         if let Some(until) = locked_until.filter(|u| *u > micros(now)) {
-            self.store.append_audit(&audit).await?;
+            self.store.append_audit(audit).await?;
             return Ok(SignInError::LockedOut {
                 until: crate::person::from_micros(until),
             });
@@ -297,7 +319,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let lock_after = |n: i64| lock_duration(n).map(|d| micros(now + d));
         let lock = self
             .store
-            .record_unknown_failure(&digest, micros(now), &lock_after, &audit)
+            .record_unknown_failure(&digest, micros(now), &lock_after, audit)
             .await?;
         Ok(match lock {
             Some(until) => SignInError::LockedOut {
@@ -386,7 +408,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             ended_at_micros: None,
         };
         let audit = AuditDraft::authentication(Some(staff_id), event, Outcome::Ok, now);
-        self.store.create_session(&record, replaces, &audit).await?;
+        self.store.create_session(&record, replaces, audit).await?;
         Ok(Secret::new(token))
     }
 
@@ -428,7 +450,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 SessionState::Active
             }
         };
-        let actor = self.actor_for(&staff).await?;
+        let actor = Principal::authenticated(self.actor_for(&staff).await?);
         Ok(Some(Session {
             record,
             staff,
@@ -452,7 +474,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         &self,
         staff_id: Uuid,
     ) -> Result<(confidant_crypto::DataKey, Option<WrappedDataKey>), SignInError> {
-        match self.store.data_key(staff_id).await? {
+        match self.store.staff_key(staff_id).await? {
             Some(w) => Ok((self.keys.data_key(&w)?, None)),
             None => {
                 let (key, wrapped) = self.keys.new_data_key(staff_id, STAFF_KEY_VERSION);
@@ -492,7 +514,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                     self.clock.now(),
                 );
                 self.store
-                    .save_credential(&credential, new_key.as_ref(), &RecoveryCodes::Clear, &audit)
+                    .save_credential(&credential, new_key.as_ref(), &RecoveryCodes::Clear, audit)
                     .await?;
                 secret
             }
@@ -512,7 +534,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .ok_or(SignInError::NoSession)?;
         let wrapped = self
             .store
-            .data_key(credential.staff_id)
+            .staff_key(credential.staff_id)
             .await?
             .ok_or(SignInError::NoSession)?;
         let key = self.keys.data_key(&wrapped)?;
@@ -592,7 +614,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let step = i64::try_from(step).unwrap_or(i64::MAX);
         if !self
             .store
-            .confirm_enrolment(session.staff.id, step, self.now_micros(), &hashes, &audit)
+            .confirm_enrolment(session.staff.id, step, self.now_micros(), &hashes, audit)
             .await?
         {
             // Confirmed by a concurrent request: this one gets nothing.
@@ -626,7 +648,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             let step = i64::try_from(step).unwrap_or(i64::MAX);
             if !self
                 .store
-                .second_factor_passed(staff_id, Some(step), now, &passed(AuthEvent::SecondFactor))
+                .second_factor_passed(staff_id, Some(step), now, passed(AuthEvent::SecondFactor))
                 .await?
             {
                 // Another request used this step (or a later one) meanwhile: a replay.
@@ -637,13 +659,13 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         {
             if !self
                 .store
-                .use_recovery_code(staff_id, &hash, now, &passed(AuthEvent::RecoveryCode))
+                .use_recovery_code(staff_id, &hash, now, passed(AuthEvent::RecoveryCode))
                 .await?
             {
                 return Err(self.fail(credential, AuthEvent::RecoveryCode).await?);
             }
             self.store
-                .second_factor_passed(staff_id, None, now, &passed(AuthEvent::SecondFactor))
+                .second_factor_passed(staff_id, None, now, passed(AuthEvent::SecondFactor))
                 .await?;
         } else {
             return Err(self.fail(credential, AuthEvent::SecondFactor).await?);
@@ -699,7 +721,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             self.clock.now(),
         );
         self.store
-            .reauthenticate_session(session.record.id, self.now_micros(), &audit)
+            .reauthenticate_session(session.record.id, self.now_micros(), audit)
             .await?;
         Ok(())
     }
@@ -713,7 +735,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             self.clock.now(),
         );
         self.store
-            .end_session(session.record.id, self.now_micros(), "locked_out", &audit)
+            .end_session(session.record.id, self.now_micros(), "locked_out", audit)
             .await
     }
 
@@ -725,7 +747,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             self.clock.now(),
         );
         self.store
-            .end_session(session.record.id, self.now_micros(), "signed_out", &audit)
+            .end_session(session.record.id, self.now_micros(), "signed_out", audit)
             .await
     }
 
@@ -779,7 +801,12 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             self.clock.now(),
         );
         self.store
-            .save_credential(&credential, None, &RecoveryCodes::Keep, &audit)
+            .save_credential(
+                &credential,
+                None,
+                &RecoveryCodes::Keep,
+                audit.for_next_write(),
+            )
             .await?;
         // Anyone else signed in with the old password is signed out; this session carries on.
         self.store
@@ -788,7 +815,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 Some(session.record.id),
                 now,
                 "password_changed",
-                &audit,
+                audit,
             )
             .await?;
         Ok(())
@@ -798,7 +825,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// line, or an administrator): their sessions end and any lock is lifted. Two-factor stays.
     pub async fn set_password(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         staff_id: Uuid,
         new: &str,
         context_words: &[&str],
@@ -814,7 +841,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let hash = password::hash(new);
         self.hand_over(
             &staff,
-            &audit,
+            audit,
             RecoveryCodes::Keep,
             "password_set",
             |c, now| {
@@ -850,7 +877,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     async fn hand_over(
         &self,
         staff: &StaffRecord,
-        audit: &AuditDraft,
+        audit: AuditDraft,
         recovery: RecoveryCodes,
         reason: &'static str,
         change: impl FnOnce(&mut Credential, i64),
@@ -864,7 +891,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         change(&mut credential, now);
         credential.updated_at_micros = now;
         self.store
-            .save_credential(&credential, None, &recovery, audit)
+            .save_credential(&credential, None, &recovery, audit.for_next_write())
             .await?;
         self.store
             .end_sessions_of(staff.id, None, now, reason, audit)
@@ -876,7 +903,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// next sign-in they must enrol again. For a lost phone; audited.
     pub async fn reset_two_factor(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         staff_id: Uuid,
     ) -> Result<(), OrganisationError> {
         let (staff, audit) = self
@@ -889,7 +916,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .await?;
         self.hand_over(
             &staff,
-            &audit,
+            audit,
             RecoveryCodes::Clear,
             "two_factor_reset",
             |c, _| {
@@ -904,7 +931,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// Ends every session of a member of staff at once (an administrator's "sign them out").
     pub async fn terminate_sessions(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         staff_id: Uuid,
     ) -> Result<u64, OrganisationError> {
         let (staff, audit) = self
@@ -917,7 +944,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .await?;
         Ok(self
             .store
-            .end_sessions_of(staff.id, None, self.now_micros(), "terminated", &audit)
+            .end_sessions_of(staff.id, None, self.now_micros(), "terminated", audit)
             .await?)
     }
 
@@ -925,7 +952,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// and their tokens are revoked in the same transaction.
     pub async fn disable_staff(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         staff_id: Uuid,
     ) -> Result<bool, OrganisationError> {
         let (staff, audit) = self
@@ -933,7 +960,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .await?;
         Ok(self
             .store
-            .disable_staff(staff.id, self.now_micros(), &audit)
+            .disable_staff(staff.id, self.now_micros(), audit)
             .await?)
     }
 
@@ -968,7 +995,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// `scope`. The token is returned once; only its hash is kept.
     pub async fn issue_token(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         staff: &StaffRecord,
         valid_for: Duration,
         scope: TokenScope,
@@ -993,14 +1020,14 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             revoked_at_micros: None,
         };
         let audit = AuditDraft::permitted(&permit, Purpose::Administration, now);
-        self.store.issue_token(&record, &audit).await?;
+        self.store.issue_token(&record, audit).await?;
         Ok(Secret::new(token))
     }
 
     /// Records a refusal decided before the policy is asked, about the caller itself (lapsed
     /// training, a read-only token), so that every refusal is on the audit log.
-    pub async fn record_refusal(&self, actor: &Actor, refusal: Refusal) -> Result<(), StoreError> {
-        let staff_id = match actor {
+    pub async fn record_refusal(&self, actor: &Principal, refusal: Refusal) -> Result<(), StoreError> {
+        let staff_id = match actor.actor() {
             Actor::Staff(s) => Some(s.user_id),
             Actor::System => None,
         };
@@ -1010,7 +1037,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             Outcome::Denied,
             self.clock.now(),
         );
-        self.store.append_audit(&audit).await.map(|_| ())
+        self.store.append_audit(audit).await.map(|_| ())
     }
 
     /// A new token for the sign-in form (its double-submit cookie and hidden field), valid for
@@ -1029,11 +1056,11 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         (left > Duration::ZERO && left <= SIGN_IN_FORM_VALIDITY).then_some(left)
     }
 
-    /// The actor a bearer token stands for, and what the token may do, if it is live.
+    /// Who a bearer token stands for, and what the token may do, if it is live.
     pub async fn authenticate_token(
         &self,
         token: &str,
-    ) -> Result<Option<(Actor, TokenScope)>, StoreError> {
+    ) -> Result<Option<(Principal, TokenScope)>, StoreError> {
         if !token.starts_with("cft_") || token.len() != 68 {
             return Ok(None);
         }
@@ -1044,7 +1071,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         else {
             return Ok(None);
         };
-        Ok(Some((self.actor_for(&staff).await?, record.scope)))
+        Ok(Some((
+            Principal::authenticated(self.actor_for(&staff).await?),
+            record.scope,
+        )))
     }
 
     /// A member of staff's own tokens (live and past), newest first.
@@ -1055,10 +1085,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// Revokes one of the actor's own tokens: refused from the very next request.
     pub async fn revoke_token(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         token_id: Uuid,
     ) -> Result<bool, OrganisationError> {
-        let Actor::Staff(me) = actor else {
+        let Actor::Staff(me) = actor.actor() else {
             return Err(OrganisationError::NotFound);
         };
         let staff = self.staff_record(me.user_id).await?;
@@ -1069,7 +1099,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .named("token.revoke");
         Ok(self
             .store
-            .revoke_token(token_id, staff.id, self.now_micros(), &audit)
+            .revoke_token(token_id, staff.id, self.now_micros(), audit)
             .await?)
     }
 

@@ -7,6 +7,7 @@
 use confidant_policy::{AccessScope, Action, Actor, Resource, Role};
 use uuid::Uuid;
 
+use crate::access::Principal;
 use crate::audit::{AuditDraft, Purpose};
 use crate::person::{Violation, Violations};
 use crate::store::{Organisation, Service, StaffRecord, Store, StoreError, Team};
@@ -97,7 +98,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
 
     pub async fn create_organisation(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         name: &str,
     ) -> Result<Organisation, OrganisationError> {
         let name = display_name("name", name).map_err(OrganisationError::Invalid)?;
@@ -111,9 +112,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             created_at_micros: self.micros_now(),
         };
         let audit = AuditDraft::permitted(&permit, Purpose::Administration, self.clock.now());
-        self.store
-            .create_organisation(&organisation, &audit)
-            .await?;
+        self.store.create_organisation(&organisation, audit).await?;
         Ok(organisation)
     }
 
@@ -131,7 +130,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
 
     pub async fn create_service(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         organisation_id: Uuid,
         name: &str,
     ) -> Result<Service, OrganisationError> {
@@ -145,13 +144,13 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             created_at_micros: self.micros_now(),
         };
         let audit = AuditDraft::permitted(&permit, Purpose::Administration, self.clock.now());
-        self.store.create_service(&service, &audit).await?;
+        self.store.create_service(&service, audit).await?;
         Ok(service)
     }
 
     pub async fn services(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         organisation_id: Uuid,
     ) -> Result<Vec<Service>, OrganisationError> {
         let resource = self.organisation_resource(organisation_id).await?;
@@ -162,7 +161,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// Adds a member of staff. Their service, if given, must belong to the organisation.
     pub async fn create_staff(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         organisation_id: Uuid,
         service_id: Option<Uuid>,
         role: Role,
@@ -192,14 +191,14 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             disabled_at_micros: None,
         };
         let audit = AuditDraft::permitted(&permit, Purpose::Administration, self.clock.now());
-        self.store.create_staff(&staff, &audit).await?;
+        self.store.create_staff(&staff, audit).await?;
         Ok(staff)
     }
 
     /// The staff of an organisation, disabled ones included.
     pub async fn staff_of(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         organisation_id: Uuid,
     ) -> Result<Vec<StaffRecord>, OrganisationError> {
         let resource = self.organisation_resource(organisation_id).await?;
@@ -210,7 +209,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// One member of staff, if the actor may see the organisation's staff.
     pub async fn staff_member(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         staff_id: Uuid,
     ) -> Result<StaffRecord, OrganisationError> {
         let staff = self.staff_record(staff_id).await?;
@@ -227,9 +226,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// handles are not personal data of the people supported; no permit is needed beyond being staff.
     pub async fn colleague_handles(
         &self,
-        actor: &Actor,
+        actor: &Principal,
     ) -> Result<std::collections::HashMap<Uuid, String>, OrganisationError> {
-        let Actor::Staff(me) = actor else {
+        let Actor::Staff(me) = actor.actor() else {
             return Ok(Default::default());
         };
         Ok(self
@@ -244,7 +243,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// Adds a team to a service.
     pub async fn create_team(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         service_id: Uuid,
         name: &str,
     ) -> Result<Team, OrganisationError> {
@@ -264,7 +263,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         };
         let audit = AuditDraft::permitted(&permit, Purpose::Administration, self.clock.now())
             .named("team.create");
-        self.store.create_team(&team, &audit).await?;
+        self.store.create_team(&team, audit).await?;
         Ok(team)
     }
 
@@ -275,7 +274,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// Sets how far a service's staff see: the whole service, their team, or their caseload.
     pub async fn set_service_scope(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         service_id: Uuid,
         scope: AccessScope,
     ) -> Result<(), OrganisationError> {
@@ -290,14 +289,14 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .named("service.set_scope");
         Ok(self
             .store
-            .set_service_scope(service_id, scope, &audit)
+            .set_service_scope(service_id, scope, audit)
             .await?)
     }
 
     /// A service's configuration, for those who may see the service (its organisation's staff).
     pub async fn service_configuration(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         service_id: Uuid,
     ) -> Result<crate::store::ServiceConfig, OrganisationError> {
         let service = self
@@ -320,7 +319,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// Sets what a service's record collects (its field groups) and whom it takes referrals from.
     pub async fn configure_service(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         config: &crate::store::ServiceConfig,
     ) -> Result<(), OrganisationError> {
         let service = self
@@ -355,13 +354,13 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let permit = self.permit(actor, Action::ServiceCreate, resource).await?;
         let audit = AuditDraft::permitted(&permit, Purpose::Administration, self.clock.now())
             .named("service.configure");
-        Ok(self.store.set_service_config(config, &audit).await?)
+        Ok(self.store.set_service_config(config, audit).await?)
     }
 
     /// Puts a member of staff in a team of their own service (or none).
     pub async fn set_staff_team(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         staff_id: Uuid,
         team_id: Option<Uuid>,
     ) -> Result<(), OrganisationError> {
@@ -385,7 +384,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         }
         let audit = AuditDraft::permitted(&permit, Purpose::Administration, self.clock.now())
             .named("staff.set_team");
-        Ok(self.store.set_staff_team(staff.id, team_id, &audit).await?)
+        Ok(self.store.set_staff_team(staff.id, team_id, audit).await?)
     }
 
     pub async fn staff_by_handle(
@@ -397,7 +396,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
 
     /// Whether the policy would allow it, to decide which actions a page offers. Not a decision on
     /// anything (nothing is recorded); the action itself is decided and audited when it is taken.
-    pub fn allows(&self, actor: &Actor, action: Action, resource: Resource) -> bool {
+    pub fn allows(&self, actor: &Principal, action: Action, resource: Resource) -> bool {
         self.authorizer.authorize(actor, action, resource).is_ok()
     }
 
@@ -405,7 +404,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// before it is taken; a refusal is audited like any other.
     pub async fn may(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         action: Action,
         resource: Resource,
     ) -> Result<bool, StoreError> {
@@ -413,7 +412,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             Ok(_) => Ok(true),
             Err(denied) => {
                 let audit = AuditDraft::refused(&denied, Purpose::Administration, self.clock.now());
-                self.store.append_audit(&audit).await?;
+                self.store.append_audit(audit).await?;
                 Ok(false)
             }
         }
@@ -430,7 +429,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             Ok(p) => Ok(p),
             Err(denied) => {
                 let audit = AuditDraft::refused(&denied, Purpose::Administration, self.clock.now());
-                self.store.append_audit(&audit).await?;
+                self.store.append_audit(audit).await?;
                 Err(OrganisationError::NotFound)
             }
         }

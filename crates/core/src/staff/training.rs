@@ -12,6 +12,7 @@ use confidant_policy::{Action, Actor, Resource};
 use time::{Date, Duration, OffsetDateTime, Time};
 use uuid::Uuid;
 
+use crate::access::Principal;
 use crate::organisation::{OrganisationError, micros};
 use crate::person::{Violation, Violations, from_micros};
 use crate::store::{StaffRecord, Store, TrainingKind, TrainingRecord};
@@ -58,7 +59,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// `completed_on`, valid for `valid_for_days`.
     pub async fn record_training(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         staff_id: Uuid,
         kind: TrainingKind,
         completed_on: Date,
@@ -96,7 +97,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             recorded_by: actor.audit_id(),
             recorded_at_micros: micros(now),
         };
-        self.store.add_training(&record, &audit).await?;
+        self.store.add_training(&record, audit).await?;
         Ok(record)
     }
 
@@ -104,9 +105,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// Caldicott Guardian, their own service for its managers.
     pub async fn training_overview(
         &self,
-        actor: &Actor,
+        actor: &Principal,
     ) -> Result<Vec<TrainingStatus>, OrganisationError> {
-        let Actor::Staff(me) = actor else {
+        let Actor::Staff(me) = actor.actor() else {
             return Err(OrganisationError::NotFound);
         };
         let resource = match me.service_id {

@@ -15,6 +15,7 @@ use std::future::Future;
 use confidant_policy::{AccessScope, Grant, Role};
 use uuid::Uuid;
 
+use crate::access::PersonAccess;
 use crate::audit::{AuditDraft, AuditEvent, Checkpoint};
 use crate::field::{IndexField, PersonField};
 

@@ -12,10 +12,10 @@ pub trait PersonStore: Send + Sync + 'static {
     /// Puts a person in a team and/or gives them a key worker (`None` clears).
     fn assign_person(
         &self,
-        person_id: Uuid,
+        access: &PersonAccess,
         team_id: Option<Uuid>,
         key_worker_id: Option<Uuid>,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     fn create_person(
@@ -23,15 +23,15 @@ pub trait PersonStore: Send + Sync + 'static {
         person: &SealedPerson,
         indexes: &[(IndexField, [u8; 16])],
         key: &WrappedDataKey,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The record and its live data key; `None` if there is no record or its key was destroyed (then
     /// nothing is written).
     fn read_person(
         &self,
-        person_id: Uuid,
-        audit: &AuditDraft,
+        access: &PersonAccess,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<Option<(SealedPerson, WrappedDataKey)>, StoreError>> + Send;
 
     /// Applies field, index and (when given) name-gram changes, keeping each replaced or removed
@@ -40,13 +40,13 @@ pub trait PersonStore: Send + Sync + 'static {
     #[allow(clippy::too_many_arguments)]
     fn update_person(
         &self,
-        person_id: Uuid,
+        access: &PersonAccess,
         fields: &[FieldChange],
         indexes: &[IndexChange],
         name_grams: Option<&[crate::name_index::GramDigest]>,
         expected_updated_at_micros: i64,
         stamp: &ChangeStamp,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// The people of a service holding every one of `grams` (name search candidates), ordered by
@@ -57,7 +57,7 @@ pub trait PersonStore: Send + Sync + 'static {
         grams: &[crate::name_index::GramDigest],
         fields: &[PersonField],
         limit: u32,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<Vec<(SealedPerson, WrappedDataKey)>, StoreError>> + Send;
 
     /// One page of a service's people (ordered by id, after `after`), with only `fields` filled.
@@ -67,7 +67,7 @@ pub trait PersonStore: Send + Sync + 'static {
         fields: &[PersonField],
         after: Option<Uuid>,
         limit: u32,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<Vec<(SealedPerson, WrappedDataKey)>, StoreError>> + Send;
 
     /// Ids of a service's people whose blind index `field` equals `digest`.
@@ -76,15 +76,15 @@ pub trait PersonStore: Send + Sync + 'static {
         service_id: Uuid,
         field: IndexField,
         digest: &[u8; 16],
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<Vec<Uuid>, StoreError>> + Send;
 
     /// Destroys every data key of the person (crypto-shredding), their blind indexes and name
     /// grams; the sealed values stay behind, unreadable. `false` if there was nothing to destroy.
     fn destroy_person_key(
         &self,
-        person_id: Uuid,
-        audit: &AuditDraft,
+        access: &PersonAccess,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     fn service_config(
@@ -95,7 +95,7 @@ pub trait PersonStore: Send + Sync + 'static {
     fn set_service_config(
         &self,
         config: &ServiceConfig,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
@@ -105,7 +105,7 @@ pub trait RecordStore: Send + Sync + 'static {
     fn field_history(
         &self,
         record_id: Uuid,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<Vec<FieldVersion>, StoreError>> + Send;
 
     fn add_related(
@@ -113,14 +113,14 @@ pub trait RecordStore: Send + Sync + 'static {
         related: &RelatedRecord,
         fields: &SealedFields,
         key: &WrappedDataKey,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// A person's related people with their fields and live keys.
     fn related_of(
         &self,
-        person_id: Uuid,
-        audit: &AuditDraft,
+        access: &PersonAccess,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<Vec<(RelatedRecord, SealedFields, WrappedDataKey)>, StoreError>>
     + Send;
 
@@ -128,8 +128,8 @@ pub trait RecordStore: Send + Sync + 'static {
     fn remove_related(
         &self,
         related_id: Uuid,
-        person_id: Uuid,
-        audit: &AuditDraft,
+        access: &PersonAccess,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// The records in which `person_id` is linked as an alleged perpetrator (ids only).
@@ -142,7 +142,7 @@ pub trait RecordStore: Send + Sync + 'static {
     fn open_case(
         &self,
         case: &CaseRecord,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Closes an open case; `false` if it is not open.
@@ -151,7 +151,7 @@ pub trait RecordStore: Send + Sync + 'static {
         case_id: Uuid,
         reason: ClosureReason,
         step: &ChangeStamp,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     fn case(
@@ -163,15 +163,15 @@ pub trait RecordStore: Send + Sync + 'static {
     /// transaction.
     fn cases_of(
         &self,
-        person_id: Uuid,
-        audit: &AuditDraft,
+        access: &PersonAccess,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<Vec<CaseRecord>, StoreError>> + Send;
 
     fn create_entry(
         &self,
         entry: &EntryRecord,
         fields: &SealedFields,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Changes an entry's status, due date and sealed fields, keeping each replaced value in the
@@ -185,22 +185,22 @@ pub trait RecordStore: Send + Sync + 'static {
         fields: &[SealedChange],
         expected_updated_at_micros: i64,
         stamp: &ChangeStamp,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// A person's entries of these kinds, newest first by `occurs_at`, with their sealed fields.
     fn entries_of(
         &self,
-        person_id: Uuid,
+        access: &PersonAccess,
         kinds: &[crate::field::RecordKind],
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<Vec<(EntryRecord, SealedFields)>, StoreError>> + Send;
 
     /// Paper entries of a service that are still held (not destroyed), soonest due first (metadata).
     fn paper_register(
         &self,
         service_id: Uuid,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<Vec<EntryRecord>, StoreError>> + Send;
 
     /// Stores a document (or replaces the person's photo) with its sealed content, in one
@@ -210,22 +210,22 @@ pub trait RecordStore: Send + Sync + 'static {
         document: &DocumentRecord,
         content: &[u8],
         fields: &SealedFields,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// A person's documents (metadata and sealed fields; no content), newest first.
     fn documents_of(
         &self,
-        person_id: Uuid,
-        audit: &AuditDraft,
+        access: &PersonAccess,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<Vec<(DocumentRecord, SealedFields)>, StoreError>> + Send;
 
     /// One document of a person with its sealed content.
     fn read_document(
         &self,
         document_id: Uuid,
-        person_id: Uuid,
-        audit: &AuditDraft,
+        access: &PersonAccess,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<Option<(DocumentRecord, Vec<u8>)>, StoreError>> + Send;
 }
 
@@ -237,7 +237,7 @@ pub trait ReferralStore: Send + Sync + 'static {
         fields: &SealedFields,
         indexes: &[(IndexField, [u8; 16])],
         key: &WrappedDataKey,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// A referral's metadata (nothing identifying; not audited).
@@ -254,7 +254,7 @@ pub trait ReferralStore: Send + Sync + 'static {
         open_only: bool,
         fields: &[&str],
         limit: u32,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<
         Output = Result<Vec<(ReferralRecord, SealedFields, Option<WrappedDataKey>)>, StoreError>,
     > + Send;
@@ -262,7 +262,7 @@ pub trait ReferralStore: Send + Sync + 'static {
     fn read_referral(
         &self,
         referral_id: Uuid,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<
         Output = Result<Option<(ReferralRecord, SealedFields, Option<WrappedDataKey>)>, StoreError>,
     > + Send;
@@ -282,7 +282,7 @@ pub trait ReferralStore: Send + Sync + 'static {
         from: TriageState,
         to: TriageState,
         step: &ChangeStamp,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Accepts a referral still in `from`: creates the person (with their key and indexes) and opens
@@ -298,7 +298,7 @@ pub trait ReferralStore: Send + Sync + 'static {
         key: &WrappedDataKey,
         case: &CaseRecord,
         step: &ChangeStamp,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// People of a service and its open referrals with any of these blind-index digests: possible
@@ -318,7 +318,7 @@ pub trait SharingStore: Send + Sync + 'static {
     fn save_recipient(
         &self,
         recipient: &RecipientRecord,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     fn recipient(
@@ -337,7 +337,7 @@ pub trait SharingStore: Send + Sync + 'static {
         &self,
         staff_id: Uuid,
         recipient_id: Option<Uuid>,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     fn staff_recipient(
@@ -349,7 +349,7 @@ pub trait SharingStore: Send + Sync + 'static {
     fn add_consent_purpose(
         &self,
         purpose: &ConsentPurposeRecord,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     fn consent_purposes(
@@ -361,13 +361,13 @@ pub trait SharingStore: Send + Sync + 'static {
     fn add_consent(
         &self,
         consent: &ConsentRecord,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// A person's consent history, oldest first.
     fn consents_of(
         &self,
-        person_id: Uuid,
+        access: &PersonAccess,
     ) -> impl Future<Output = Result<Vec<ConsentRecord>, StoreError>> + Send;
 
     /// Records a restriction or upheld objection; `Conflict` if one of that kind is already in force
@@ -375,22 +375,22 @@ pub trait SharingStore: Send + Sync + 'static {
     fn add_restriction(
         &self,
         restriction: &RestrictionRecord,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Lifts a live restriction of this person; false if there is none with that id.
     fn lift_restriction(
         &self,
         id: Uuid,
-        person_id: Uuid,
+        access: &PersonAccess,
         lifted_by: &str,
         at_micros: i64,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     fn restrictions_of(
         &self,
-        person_id: Uuid,
+        access: &PersonAccess,
     ) -> impl Future<Output = Result<Vec<RestrictionRecord>, StoreError>> + Send;
 
     /// Saves a request for approval with its sealed justification.
@@ -398,18 +398,18 @@ pub trait SharingStore: Send + Sync + 'static {
         &self,
         approval: &ApprovalRecord,
         justification: &SealedFields,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Decides a pending request; false if it is not this person's or not pending.
     fn decide_approval(
         &self,
         id: Uuid,
-        person_id: Uuid,
+        access: &PersonAccess,
         state: ApprovalState,
         decided_by: &str,
         at_micros: i64,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     fn approval(
@@ -420,7 +420,7 @@ pub trait SharingStore: Send + Sync + 'static {
     /// A person's approval requests, newest first.
     fn approvals_of(
         &self,
-        person_id: Uuid,
+        access: &PersonAccess,
     ) -> impl Future<Output = Result<Vec<ApprovalRecord>, StoreError>> + Send;
 
     /// Writes a disclosure, what it contained, its sealed package and reasons, the processor's
@@ -434,13 +434,13 @@ pub trait SharingStore: Send + Sync + 'static {
         items: &[DisclosedItem],
         sealed: &SealedFields,
         grant: Option<&GrantRecord>,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// A person's disclosures, newest first.
     fn disclosures_of(
         &self,
-        person_id: Uuid,
+        access: &PersonAccess,
     ) -> impl Future<Output = Result<Vec<DisclosureRecord>, StoreError>> + Send;
 
     /// A recipient's disclosures, newest first.
@@ -467,9 +467,9 @@ pub trait SharingStore: Send + Sync + 'static {
     fn end_disclosure(
         &self,
         id: Uuid,
-        person_id: Uuid,
+        access: &PersonAccess,
         at_micros: i64,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Signs off (or escalates) a disclosure flagged for review.
@@ -478,14 +478,14 @@ pub trait SharingStore: Send + Sync + 'static {
         id: Uuid,
         state: ReviewState,
         reviewed_by: &str,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// The ids of a person's entries of these kinds, each with whether it is flagged as
     /// identifying a complainant or as could cause serious harm (no values: for checking a share).
     fn entry_flags(
         &self,
-        person_id: Uuid,
+        access: &PersonAccess,
         kinds: &[crate::field::RecordKind],
     ) -> impl Future<Output = Result<Vec<(Uuid, bool)>, StoreError>> + Send;
 
@@ -493,7 +493,7 @@ pub trait SharingStore: Send + Sync + 'static {
     /// when `fields` is empty), from the disclosure log.
     fn recipients_of(
         &self,
-        person_id: Uuid,
+        access: &PersonAccess,
         fields: &[&str],
     ) -> impl Future<Output = Result<Vec<Uuid>, StoreError>> + Send;
 }
@@ -506,21 +506,21 @@ pub trait ContactStore: Send + Sync + 'static {
         &self,
         preferences: &crate::contact::ContactPreferenceRecord,
         fields: &SealedFields,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The person's current preferences: codes and flags only, nothing sealed (not audited, like
     /// [`Store::placement`]; the checks that use it are part of an audited action).
     fn contact_preferences(
         &self,
-        person_id: Uuid,
+        access: &PersonAccess,
     ) -> impl Future<Output = Result<Option<crate::contact::ContactPreferenceRecord>, StoreError>> + Send;
 
     /// Every set of the person's preferences with its sealed fields, newest first.
     fn contact_preference_history(
         &self,
-        person_id: Uuid,
-        audit: &AuditDraft,
+        access: &PersonAccess,
+        audit: AuditDraft,
     ) -> impl Future<
         Output = Result<Vec<(crate::contact::ContactPreferenceRecord, SealedFields)>, StoreError>,
     > + Send;
@@ -530,14 +530,14 @@ pub trait ContactStore: Send + Sync + 'static {
         &self,
         message: &crate::message::MessageRecord,
         fields: &SealedFields,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// A person's messages with their delivery log (oldest attempt first), newest message first.
     fn messages_of(
         &self,
-        person_id: Uuid,
-        audit: &AuditDraft,
+        access: &PersonAccess,
+        audit: AuditDraft,
     ) -> impl Future<
         Output = Result<
             Vec<(
@@ -576,7 +576,7 @@ pub trait ContactStore: Send + Sync + 'static {
         attempts: i64,
         next_attempt_at_micros: Option<i64>,
         finished_at_micros: Option<i64>,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
@@ -592,7 +592,7 @@ pub trait NoticeStore: Send + Sync + 'static {
     fn publish_notice(
         &self,
         version: &NoticeVersion,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The ids of a service's people (no values): whom to tell of a new notice.
@@ -607,7 +607,7 @@ pub trait AuditStore: Send + Sync + 'static {
     /// Appends a standalone event (a refusal, an attempt on something missing).
     fn append_audit(
         &self,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<AuditEvent, StoreError>> + Send;
 
     /// Events with `seq >= from_seq` in sequence order, at most `limit`.

@@ -25,7 +25,7 @@ pub trait KeyStore: Send + Sync + 'static {
         old_master_key_id: &str,
         keys: &InstallationKeys,
         rewrapped: &[WrappedDataKey],
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
@@ -34,7 +34,7 @@ pub trait StaffStore: Send + Sync + 'static {
     fn create_organisation(
         &self,
         organisation: &Organisation,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     fn organisations(&self) -> impl Future<Output = Result<Vec<Organisation>, StoreError>> + Send;
@@ -47,7 +47,7 @@ pub trait StaffStore: Send + Sync + 'static {
     fn create_service(
         &self,
         service: &Service,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     fn service(&self, id: Uuid)
@@ -61,7 +61,7 @@ pub trait StaffStore: Send + Sync + 'static {
     fn create_staff(
         &self,
         staff: &StaffRecord,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     fn staff_by_handle(
@@ -86,20 +86,20 @@ pub trait StaffStore: Send + Sync + 'static {
         &self,
         staff_id: Uuid,
         at_micros: i64,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     fn set_staff_team(
         &self,
         staff_id: Uuid,
         team_id: Option<Uuid>,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     fn create_team(
         &self,
         team: &Team,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     fn team(&self, id: Uuid) -> impl Future<Output = Result<Option<Team>, StoreError>> + Send;
@@ -116,13 +116,13 @@ pub trait StaffStore: Send + Sync + 'static {
         &self,
         service_id: Uuid,
         scope: AccessScope,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     fn add_training(
         &self,
         record: &TrainingRecord,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Every training record of the staff of an organisation (or of one member when `staff_id` is
@@ -155,7 +155,7 @@ pub trait AccountStore: Send + Sync + 'static {
         credential: &Credential,
         new_key: Option<&WrappedDataKey>,
         recovery: &RecoveryCodes,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Failed sign-ins under a user name with no usable account: (failures, locked until).
@@ -172,7 +172,7 @@ pub trait AccountStore: Send + Sync + 'static {
         handle_digest: &[u8; 32],
         at_micros: i64,
         lock_after: &(dyn Fn(i64) -> Option<i64> + Sync),
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
 
     /// Counts one failed step against an account atomically (parallel failures all count) and sets
@@ -183,8 +183,8 @@ pub trait AccountStore: Send + Sync + 'static {
         staff_id: Uuid,
         at_micros: i64,
         lock_after: &(dyn Fn(i64) -> Option<i64> + Sync),
-        failure: &AuditDraft,
-        lockout: &AuditDraft,
+        failure: AuditDraft,
+        lockout: AuditDraft,
     ) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
 
     /// Records a passed second factor and clears the failure count. With a TOTP `step`, only if it is
@@ -194,7 +194,7 @@ pub trait AccountStore: Send + Sync + 'static {
         staff_id: Uuid,
         step: Option<i64>,
         at_micros: i64,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Confirms a pending two-factor enrolment with its first step, clears the failure count and
@@ -205,7 +205,7 @@ pub trait AccountStore: Send + Sync + 'static {
         step: i64,
         at_micros: i64,
         recovery_codes: &[[u8; 32]],
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Marks an unused recovery code used; `false` if there is no such unused code.
@@ -214,7 +214,7 @@ pub trait AccountStore: Send + Sync + 'static {
         staff_id: Uuid,
         code_hash: &[u8; 32],
         at_micros: i64,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     fn unused_recovery_codes(
@@ -222,10 +222,17 @@ pub trait AccountStore: Send + Sync + 'static {
         staff_id: Uuid,
     ) -> impl Future<Output = Result<i64, StoreError>> + Send;
 
-    /// The live data key of an owner (a member of staff here), if any.
-    fn data_key(
+    /// The live data key of a member of staff (it seals their own secrets), if any; never another
+    /// owner's key, whatever id it is given.
+    fn staff_key(
         &self,
-        owner_id: Uuid,
+        staff_id: Uuid,
+    ) -> impl Future<Output = Result<Option<WrappedDataKey>, StoreError>> + Send;
+
+    /// The live data key of the person `access` reaches, if any (none once it is destroyed).
+    fn person_key(
+        &self,
+        access: &PersonAccess,
     ) -> impl Future<Output = Result<Option<WrappedDataKey>, StoreError>> + Send;
 
     /// Creates a session; if `replaces` is given, that session ends in the same transaction (a new
@@ -235,7 +242,7 @@ pub trait AccountStore: Send + Sync + 'static {
         &self,
         session: &SessionRecord,
         replaces: Option<Uuid>,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     fn session_by_token(
@@ -255,7 +262,7 @@ pub trait AccountStore: Send + Sync + 'static {
         &self,
         session_id: Uuid,
         at_micros: i64,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     fn end_session(
@@ -263,7 +270,7 @@ pub trait AccountStore: Send + Sync + 'static {
         session_id: Uuid,
         at_micros: i64,
         reason: &'static str,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Ends every live session of a member of staff but `except` (the one making the change, if
@@ -275,7 +282,7 @@ pub trait AccountStore: Send + Sync + 'static {
         except: Option<Uuid>,
         at_micros: i64,
         reason: &'static str,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     fn live_sessions_of(
@@ -287,7 +294,7 @@ pub trait AccountStore: Send + Sync + 'static {
     fn issue_token(
         &self,
         token: &ApiTokenRecord,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// A live (unexpired, unrevoked) token and its enabled owner.
@@ -308,7 +315,7 @@ pub trait AccountStore: Send + Sync + 'static {
         token_id: Uuid,
         staff_id: Uuid,
         at_micros: i64,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
@@ -317,7 +324,7 @@ pub trait GrantStore: Send + Sync + 'static {
     fn create_grant(
         &self,
         grant: &GrantRecord,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The kinds of unrevoked grants `staff_id` holds on `person_id` at `now_micros`.
@@ -351,6 +358,6 @@ pub trait GrantStore: Send + Sync + 'static {
         reviewed_by: &str,
         at_micros: i64,
         note: Option<&[u8]>,
-        audit: &AuditDraft,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }

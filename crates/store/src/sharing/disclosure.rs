@@ -61,12 +61,12 @@ pub(super) async fn record_disclosure(
     items: &[DisclosedItem],
     sealed: &SealedFields,
     grant: Option<&GrantRecord>,
-    audit: &AuditDraft,
+    audit: AuditDraft,
 ) -> Result<(), StoreError> {
     let mut tx = store.begin_write().await?;
     // The audit head's lock first: every consent or restriction change appends its event in its
     // own transaction, so once this holds the lock, what is counted below is final until commit.
-    append(&mut tx, audit).await?;
+    append(&mut tx, &audit).await?;
     let now = sqlx::query(
         "SELECT (SELECT COUNT(*) FROM consent WHERE person_id = $1) AS consents, \
          (SELECT COUNT(*) FROM person_restriction WHERE person_id = $1) AS restrictions, \
@@ -258,7 +258,7 @@ pub(super) async fn end_disclosure(
     disclosure_id: Uuid,
     person_id: Uuid,
     at_micros: i64,
-    audit: &AuditDraft,
+    audit: AuditDraft,
 ) -> Result<bool, StoreError> {
     let mut tx = store.begin_write().await?;
     let done = sqlx::query(
@@ -282,7 +282,7 @@ pub(super) async fn end_disclosure(
     .execute(&mut *tx)
     .await
     .map_err(backend_error)?;
-    append(&mut tx, audit).await?;
+    append(&mut tx, &audit).await?;
     commit(tx).await?;
     Ok(true)
 }
@@ -292,7 +292,7 @@ pub(super) async fn review_disclosure(
     disclosure_id: Uuid,
     state: ReviewState,
     reviewed_by: &str,
-    audit: &AuditDraft,
+    audit: AuditDraft,
 ) -> Result<bool, StoreError> {
     let change = sqlx::query(
         "UPDATE disclosure SET review_state = $1, reviewed_by = $2 WHERE id = $3 AND review_state = 'pending'",

@@ -13,7 +13,7 @@ use confidant_core::person::{Lookup, PersonError, PersonInput};
 use confidant_core::store::{ReviewState, TokenScope, TrainingKind};
 use confidant_core::{AccessScope, Actor, Clock, Purpose, Role};
 use confidant_crypto::totp::{TotpSecret, code_at};
-use confidant_testkit::{
+use confidant_testkit::{operator, 
     TEST_PASSWORD, TestApp, both_backends, current_code, sign_in_again, sign_in_fully,
 };
 use time::Duration;
@@ -157,14 +157,14 @@ both_backends!(
 
         // A weak new password is refused, naming the field and not echoing the value.
         let Err(OrganisationError::Invalid(v)) = c
-            .set_password(&Actor::System, staff.id, "password1234", &[])
+            .set_password(&operator(), staff.id, "password1234", &[])
             .await
         else {
             anyhow::bail!("a weak password was accepted");
         };
         assert_eq!(fields(&v), ["new_password"]);
         assert!(!format!("{v:?} {v}").contains("password1234"));
-        c.set_password(&Actor::System, staff.id, TEST_PASSWORD, &[])
+        c.set_password(&operator(), staff.id, TEST_PASSWORD, &[])
             .await?;
 
         assert!(matches!(
@@ -324,7 +324,7 @@ both_backends!(
         let app = TestApp::new(backend).await?;
         let c = &app.confidant;
         let staff = app.staff_record(staff_id(&app.worker_a)?).await?;
-        c.set_password(&Actor::System, staff.id, TEST_PASSWORD, &[])
+        c.set_password(&operator(), staff.id, TEST_PASSWORD, &[])
             .await?;
         let before = audit_count(&app).await?;
         const WRONG: &str = "wrong-guess-marker-password";
@@ -1213,7 +1213,7 @@ both_backends!(
         const PASSWORD: &str = "Canarypass quokka lantern 7781";
         const REASON: &str = "Canaryreasonmarker safeguarding call at night";
         let staff = app.staff_record(staff_id(&app.worker_a)?).await?;
-        c.set_password(&Actor::System, staff.id, PASSWORD, &[])
+        c.set_password(&operator(), staff.id, PASSWORD, &[])
             .await?;
         let half = c.sign_in(&staff.handle, PASSWORD).await?;
         let session = c
@@ -1307,7 +1307,7 @@ both_backends!(
             .ok_or_else(|| anyhow::anyhow!("no half session"))?;
         // Another member, half way through enrolling.
         let other = app.staff_record(staff_id(&app.worker_b)?).await?;
-        c.set_password(&Actor::System, other.id, TEST_PASSWORD, &[])
+        c.set_password(&operator(), other.id, TEST_PASSWORD, &[])
             .await?;
         let enrolling = c.sign_in(&other.handle, TEST_PASSWORD).await?;
         let enrolling = c
@@ -1468,7 +1468,7 @@ both_backends!(
         let app = TestApp::new(backend).await?;
         let c = &app.confidant;
         let staff = app.staff_record(staff_id(&app.worker_a)?).await?;
-        c.set_password(&Actor::System, staff.id, TEST_PASSWORD, &[])
+        c.set_password(&operator(), staff.id, TEST_PASSWORD, &[])
             .await?;
         let ghost = "zqxnobodyhere";
         let mut answers = Vec::new();
@@ -1580,7 +1580,7 @@ both_backends!(
         let staff = app.staff_record(staff_id(&app.worker_a)?).await?;
         let token = c
             .issue_token(
-                &Actor::System,
+                &operator(),
                 &staff,
                 Duration::days(30),
                 TokenScope::ReadWrite,

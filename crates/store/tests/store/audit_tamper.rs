@@ -7,7 +7,7 @@ use confidant_core::audit::{AuditEvent, ChainBreak, Checkpoint, Verified, verify
 use confidant_core::store::StoreError;
 use confidant_core::store::prelude::*;
 use confidant_core::{Actor, Purpose};
-use confidant_testkit::{TestApp, TestBackend, both_backends};
+use confidant_testkit::{operator, TestApp, TestBackend, both_backends};
 
 /// An app with `n` audit events past set-up, the append-only triggers dropped (as someone with raw
 /// access would), and the head as it then is.
@@ -15,7 +15,7 @@ async fn tampered_app(backend: TestBackend, n: usize) -> anyhow::Result<(TestApp
     let app = TestApp::new(backend).await?;
     for _ in 0..n {
         app.confidant
-            .record_audit_checkpoint(&Actor::System)
+            .record_audit_checkpoint(&operator())
             .await?
             .ok_or_else(|| anyhow::anyhow!("the system may checkpoint"))?;
     }
@@ -274,7 +274,7 @@ both_backends!(
         // Nothing is written unrecorded: the next audited write fails, and writes nothing.
         let err = app
             .confidant
-            .record_audit_checkpoint(&Actor::System)
+            .record_audit_checkpoint(&operator())
             .await
             .expect_err("no head, no append");
         assert!(err.to_string().contains("head row is missing"), "{err}");

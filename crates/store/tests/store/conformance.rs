@@ -11,7 +11,7 @@ use confidant_core::store::TokenScope;
 use confidant_core::store::prelude::*;
 use confidant_core::{Actor, Confidant, KeyRing, Purpose};
 use confidant_crypto::MasterKey;
-use confidant_testkit::{Synthetic, TestApp, TestBackend, both_backends, test_time};
+use confidant_testkit::{operator, Synthetic, TestApp, TestBackend, both_backends, test_time};
 use sqlx::Row;
 
 const CANARY_NAME: &str = "Zqxcanaryname";
@@ -552,7 +552,7 @@ both_backends!(
         );
         let rotation = app
             .confidant
-            .rotate_master_key(&Actor::System, new_master.clone())
+            .rotate_master_key(&operator(), new_master.clone())
             .await?;
         assert_eq!(rotation.data_keys, 5);
         assert_eq!(rotation.new_key_id, new_master.key_id());
@@ -612,7 +612,7 @@ both_backends!(
             FixedClock::at(test_time()),
         );
         app.confidant
-            .rotate_master_key(&Actor::System, MasterKey::generate())
+            .rotate_master_key(&operator(), MasterKey::generate())
             .await?;
         let err = stale
             .create_person(
@@ -738,7 +738,7 @@ both_backends!(
         let token = app
             .confidant
             .issue_token(
-                &Actor::System,
+                &operator(),
                 &staff,
                 time::Duration::days(1),
                 TokenScope::Read,

@@ -13,7 +13,7 @@ use confidant_core::store::{
     Relationship, ServiceConfig, TriageState,
 };
 use confidant_core::{Actor, Purpose};
-use confidant_testkit::{TestApp, both_backends};
+use confidant_testkit::{operator, TestApp, both_backends};
 use sqlx::Row;
 
 const P: Purpose = Purpose::Support;
@@ -84,7 +84,7 @@ async fn configure(
 ) -> anyhow::Result<()> {
     app.confidant
         .configure_service(
-            &Actor::System,
+            &operator(),
             &ServiceConfig {
                 service_id: service,
                 field_groups: FieldGroups::parse(groups).map_err(anyhow::Error::msg)?,
@@ -1022,7 +1022,7 @@ both_backends!(
         assert_eq!(seen.values.get("family_name"), Some("Accepted"));
         app.confidant
             .set_service_scope(
-                &Actor::System,
+                &operator(),
                 app.service_b,
                 confidant_core::AccessScope::Caseload,
             )

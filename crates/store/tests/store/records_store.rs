@@ -1,528 +1,25 @@
 //! The record stores of migration 3 (service configuration, corrections, related people, referrals,
 //! cases, entries, documents), called directly on SQLite and on PostgreSQL.
 //!
-//! An [`AuditDraft`] can only be made inside `confidant-core`, from a permit. This suite borrows a
-//! real one: Confidant writes through a [`Recorder`] wrapped around the store, which keeps the draft
-//! it is handed; the tests then call the store with it.
+//! Outside `confidant-core`, an [`AuditDraft`] and a [`PersonAccess`] are made only from a permit.
+//! This suite tests the ports themselves, so it makes them with the constructors of core's
+//! `testing` feature (enabled only here): a fresh draft for each call, as core spends one per access.
 
-use std::sync::Mutex;
-
-use confidant_core::audit::{AuditDraft, AuditEvent, Checkpoint, verify_chain};
+use confidant_core::access::PersonAccess;
+use confidant_core::audit::{AuditDraft, verify_chain};
 use confidant_core::clock::FixedClock;
 use confidant_core::field::{FieldGroup, FieldGroups, IndexField, PersonField, RecordKind};
-use confidant_core::name_index::GramDigest;
 use confidant_core::store::*;
-use confidant_core::{AccessScope, Actor, Confidant, Grant, KeyRing, Role};
+use confidant_core::{Actor, Confidant, KeyRing, Role};
 use confidant_crypto::MasterKey;
 use confidant_store::SqlStore;
-use confidant_testkit::{TestBackend, TestDb, both_backends, test_time};
+use confidant_testkit::{operator, TestBackend, TestDb, both_backends, test_time};
 use uuid::Uuid;
 
-/// A store that hands everything to the real one, keeping the draft of the last organisation created.
-struct Recorder {
-    inner: SqlStore,
-    last: Mutex<Option<AuditDraft>>,
-}
-
-/// Delegates each listed method of the port to `self.inner` unchanged.
-macro_rules! delegate {
-    ($($name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty;)*) => {
-        $(
-            async fn $name(&self, $($arg: $ty),*) -> $ret {
-                self.inner.$name($($arg),*).await
-            }
-        )*
-    };
-}
-
-impl KeyStore for Recorder {
-    delegate! {
-        installation_keys() -> Result<Option<InstallationKeys>, StoreError>;
-        initialise_keys(keys: &InstallationKeys) -> Result<(), StoreError>;
-        wrapped_data_keys() -> Result<Vec<WrappedDataKey>, StoreError>;
-        rotate_master_key(
-            old_master_key_id: &str,
-            keys: &InstallationKeys,
-            rewrapped: &[WrappedDataKey],
-            audit: &AuditDraft,
-        ) -> Result<(), StoreError>;
-    }
-}
-
-impl StaffStore for Recorder {
-    async fn create_organisation(
-        &self,
-        organisation: &Organisation,
-        audit: &AuditDraft,
-    ) -> Result<(), StoreError> {
-        if let Ok(mut last) = self.last.lock() {
-            *last = Some(audit.clone());
-        }
-        self.inner.create_organisation(organisation, audit).await
-    }
-
-    delegate! {
-        organisations() -> Result<Vec<Organisation>, StoreError>;
-        organisation(id: Uuid) -> Result<Option<Organisation>, StoreError>;
-        create_service(service: &Service, audit: &AuditDraft) -> Result<(), StoreError>;
-        service(id: Uuid) -> Result<Option<Service>, StoreError>;
-        services(organisation_id: Uuid) -> Result<Vec<Service>, StoreError>;
-        create_staff(staff: &StaffRecord, audit: &AuditDraft) -> Result<(), StoreError>;
-        staff_by_handle(handle: &str) -> Result<Option<StaffRecord>, StoreError>;
-        staff(id: Uuid) -> Result<Option<StaffRecord>, StoreError>;
-        staff_of(organisation_id: Uuid) -> Result<Vec<StaffRecord>, StoreError>;
-        disable_staff(
-            staff_id: Uuid,
-            at_micros: i64,
-            audit: &AuditDraft,
-        ) -> Result<bool, StoreError>;
-        set_staff_team(
-            staff_id: Uuid,
-            team_id: Option<Uuid>,
-            audit: &AuditDraft,
-        ) -> Result<(), StoreError>;
-        create_team(team: &Team, audit: &AuditDraft) -> Result<(), StoreError>;
-        team(id: Uuid) -> Result<Option<Team>, StoreError>;
-        teams(service_id: Uuid) -> Result<Vec<Team>, StoreError>;
-        service_scope(service_id: Uuid) -> Result<Option<AccessScope>, StoreError>;
-        set_service_scope(
-            service_id: Uuid,
-            scope: AccessScope,
-            audit: &AuditDraft,
-        ) -> Result<(), StoreError>;
-        add_training(record: &TrainingRecord, audit: &AuditDraft) -> Result<(), StoreError>;
-        training_records(
-            organisation_id: Uuid,
-            staff_id: Option<Uuid>,
-        ) -> Result<Vec<TrainingRecord>, StoreError>;
-        current_training(staff_id: Uuid, now_micros: i64) -> Result<Vec<TrainingKind>, StoreError>;
-    }
-}
-
-impl AccountStore for Recorder {
-    delegate! {
-        credential(staff_id: Uuid) -> Result<Option<Credential>, StoreError>;
-        save_credential(
-            credential: &Credential,
-            new_key: Option<&WrappedDataKey>,
-            recovery: &RecoveryCodes,
-            audit: &AuditDraft,
-        ) -> Result<(), StoreError>;
-        sign_in_throttle(
-            handle_digest: &[u8; 32],
-        ) -> Result<Option<(i64, Option<i64>)>, StoreError>;
-        record_unknown_failure(
-            handle_digest: &[u8; 32],
-            at_micros: i64,
-            lock_after: &(dyn Fn(i64) -> Option<i64> + Sync),
-            audit: &AuditDraft,
-        ) -> Result<Option<i64>, StoreError>;
-        record_failure(
-            staff_id: Uuid,
-            at_micros: i64,
-            lock_after: &(dyn Fn(i64) -> Option<i64> + Sync),
-            failure: &AuditDraft,
-            lockout: &AuditDraft,
-        ) -> Result<Option<i64>, StoreError>;
-        second_factor_passed(
-            staff_id: Uuid,
-            step: Option<i64>,
-            at_micros: i64,
-            audit: &AuditDraft,
-        ) -> Result<bool, StoreError>;
-        confirm_enrolment(
-            staff_id: Uuid,
-            step: i64,
-            at_micros: i64,
-            recovery_codes: &[[u8; 32]],
-            audit: &AuditDraft,
-        ) -> Result<bool, StoreError>;
-        use_recovery_code(
-            staff_id: Uuid,
-            code_hash: &[u8; 32],
-            at_micros: i64,
-            audit: &AuditDraft,
-        ) -> Result<bool, StoreError>;
-        unused_recovery_codes(staff_id: Uuid) -> Result<i64, StoreError>;
-        data_key(owner_id: Uuid) -> Result<Option<WrappedDataKey>, StoreError>;
-        create_session(
-            session: &SessionRecord,
-            replaces: Option<Uuid>,
-            audit: &AuditDraft,
-        ) -> Result<(), StoreError>;
-        session_by_token(token_hash: &[u8; 32]) -> Result<Option<SessionRecord>, StoreError>;
-        touch_session(session_id: Uuid, at_micros: i64) -> Result<(), StoreError>;
-        reauthenticate_session(
-            session_id: Uuid,
-            at_micros: i64,
-            audit: &AuditDraft,
-        ) -> Result<(), StoreError>;
-        end_session(
-            session_id: Uuid,
-            at_micros: i64,
-            reason: &'static str,
-            audit: &AuditDraft,
-        ) -> Result<(), StoreError>;
-        end_sessions_of(
-            staff_id: Uuid,
-            except: Option<Uuid>,
-            at_micros: i64,
-            reason: &'static str,
-            audit: &AuditDraft,
-        ) -> Result<u64, StoreError>;
-        live_sessions_of(staff_id: Uuid, now_micros: i64) -> Result<i64, StoreError>;
-        issue_token(token: &ApiTokenRecord, audit: &AuditDraft) -> Result<(), StoreError>;
-        token_owner(
-            token_hash: &[u8; 32],
-            now_micros: i64,
-        ) -> Result<Option<(ApiTokenRecord, StaffRecord)>, StoreError>;
-        tokens_of(staff_id: Uuid) -> Result<Vec<ApiTokenRecord>, StoreError>;
-        revoke_token(
-            token_id: Uuid,
-            staff_id: Uuid,
-            at_micros: i64,
-            audit: &AuditDraft,
-        ) -> Result<bool, StoreError>;
-    }
-}
-
-impl GrantStore for Recorder {
-    delegate! {
-        create_grant(grant: &GrantRecord, audit: &AuditDraft) -> Result<(), StoreError>;
-        live_grants(
-            staff_id: Uuid,
-            person_id: Uuid,
-            now_micros: i64,
-        ) -> Result<Vec<Grant>, StoreError>;
-        grant(id: Uuid) -> Result<Option<GrantRecord>, StoreError>;
-        grants_of(
-            organisation_id: Uuid,
-            kind: Grant,
-            pending_only: bool,
-            limit: u32,
-        ) -> Result<Vec<GrantRecord>, StoreError>;
-        review_grant(
-            grant_id: Uuid,
-            state: ReviewState,
-            reviewed_by: &str,
-            at_micros: i64,
-            note: Option<&[u8]>,
-            audit: &AuditDraft,
-        ) -> Result<bool, StoreError>;
-    }
-}
-
-impl PersonStore for Recorder {
-    delegate! {
-        placement(person_id: Uuid) -> Result<Option<Placement>, StoreError>;
-        assign_person(
-            person_id: Uuid,
-            team_id: Option<Uuid>,
-            key_worker_id: Option<Uuid>,
-            audit: &AuditDraft,
-        ) -> Result<bool, StoreError>;
-        create_person(
-            person: &SealedPerson,
-            indexes: &[(IndexField, [u8; 16])],
-            key: &WrappedDataKey,
-            audit: &AuditDraft,
-        ) -> Result<(), StoreError>;
-        read_person(
-            person_id: Uuid,
-            audit: &AuditDraft,
-        ) -> Result<Option<(SealedPerson, WrappedDataKey)>, StoreError>;
-        update_person(
-            person_id: Uuid,
-            fields: &[FieldChange],
-            indexes: &[IndexChange],
-            name_grams: Option<&[GramDigest]>,
-            expected_updated_at_micros: i64,
-            stamp: &ChangeStamp,
-            audit: &AuditDraft,
-        ) -> Result<bool, StoreError>;
-        search_people_by_grams(
-            service_id: Uuid,
-            grams: &[GramDigest],
-            fields: &[PersonField],
-            limit: u32,
-            audit: &AuditDraft,
-        ) -> Result<Vec<(SealedPerson, WrappedDataKey)>, StoreError>;
-        list_people(
-            service_id: Uuid,
-            fields: &[PersonField],
-            after: Option<Uuid>,
-            limit: u32,
-            audit: &AuditDraft,
-        ) -> Result<Vec<(SealedPerson, WrappedDataKey)>, StoreError>;
-        find_people(
-            service_id: Uuid,
-            field: IndexField,
-            digest: &[u8; 16],
-            audit: &AuditDraft,
-        ) -> Result<Vec<Uuid>, StoreError>;
-        destroy_person_key(person_id: Uuid, audit: &AuditDraft) -> Result<bool, StoreError>;
-        service_config(service_id: Uuid) -> Result<Option<ServiceConfig>, StoreError>;
-        set_service_config(config: &ServiceConfig, audit: &AuditDraft) -> Result<(), StoreError>;
-    }
-}
-
-impl RecordStore for Recorder {
-    delegate! {
-        field_history(record_id: Uuid, audit: &AuditDraft) -> Result<Vec<FieldVersion>, StoreError>;
-        add_related(
-            related: &RelatedRecord,
-            fields: &SealedFields,
-            key: &WrappedDataKey,
-            audit: &AuditDraft,
-        ) -> Result<(), StoreError>;
-        related_of(
-            person_id: Uuid,
-            audit: &AuditDraft,
-        ) -> Result<Vec<(RelatedRecord, SealedFields, WrappedDataKey)>, StoreError>;
-        remove_related(
-            related_id: Uuid,
-            person_id: Uuid,
-            audit: &AuditDraft,
-        ) -> Result<bool, StoreError>;
-        victims_of(person_id: Uuid) -> Result<Vec<Uuid>, StoreError>;
-        open_case(case: &CaseRecord, audit: &AuditDraft) -> Result<(), StoreError>;
-        close_case(
-            case_id: Uuid,
-            reason: ClosureReason,
-            step: &ChangeStamp,
-            audit: &AuditDraft,
-        ) -> Result<bool, StoreError>;
-        case(case_id: Uuid) -> Result<Option<CaseRecord>, StoreError>;
-        cases_of(person_id: Uuid, audit: &AuditDraft) -> Result<Vec<CaseRecord>, StoreError>;
-        create_entry(
-            entry: &EntryRecord,
-            fields: &SealedFields,
-            audit: &AuditDraft,
-        ) -> Result<(), StoreError>;
-        update_entry(
-            entry_id: Uuid,
-            status: Option<EntryStatus>,
-            due_at_micros: Option<i64>,
-            fields: &[SealedChange],
-            expected_updated_at_micros: i64,
-            stamp: &ChangeStamp,
-            audit: &AuditDraft,
-        ) -> Result<bool, StoreError>;
-        entries_of(
-            person_id: Uuid,
-            kinds: &[confidant_core::field::RecordKind],
-            audit: &AuditDraft,
-        ) -> Result<Vec<(EntryRecord, SealedFields)>, StoreError>;
-        paper_register(service_id: Uuid, audit: &AuditDraft) -> Result<Vec<EntryRecord>, StoreError>;
-        add_document(
-            document: &DocumentRecord,
-            content: &[u8],
-            fields: &SealedFields,
-            audit: &AuditDraft,
-        ) -> Result<(), StoreError>;
-        documents_of(
-            person_id: Uuid,
-            audit: &AuditDraft,
-        ) -> Result<Vec<(DocumentRecord, SealedFields)>, StoreError>;
-        read_document(
-            document_id: Uuid,
-            person_id: Uuid,
-            audit: &AuditDraft,
-        ) -> Result<Option<(DocumentRecord, Vec<u8>)>, StoreError>;
-    }
-}
-
-impl ReferralStore for Recorder {
-    delegate! {
-        create_referral(
-            referral: &ReferralRecord,
-            fields: &SealedFields,
-            indexes: &[(IndexField, [u8; 16])],
-            key: &WrappedDataKey,
-            audit: &AuditDraft,
-        ) -> Result<(), StoreError>;
-        referral(referral_id: Uuid) -> Result<Option<ReferralRecord>, StoreError>;
-        referrals(
-            service_id: Uuid,
-            open_only: bool,
-            fields: &[&str],
-            limit: u32,
-            audit: &AuditDraft,
-        ) -> Result<Vec<(ReferralRecord, SealedFields, Option<WrappedDataKey>)>, StoreError>;
-        read_referral(
-            referral_id: Uuid,
-            audit: &AuditDraft,
-        ) -> Result<Option<(ReferralRecord, SealedFields, Option<WrappedDataKey>)>, StoreError>;
-        triage_events(referral_id: Uuid) -> Result<Vec<TriageEvent>, StoreError>;
-        move_referral(
-            referral_id: Uuid,
-            from: TriageState,
-            to: TriageState,
-            step: &ChangeStamp,
-            audit: &AuditDraft,
-        ) -> Result<bool, StoreError>;
-        accept_referral(
-            referral_id: Uuid,
-            from: TriageState,
-            person: &SealedPerson,
-            indexes: &[(IndexField, [u8; 16])],
-            key: &WrappedDataKey,
-            case: &CaseRecord,
-            step: &ChangeStamp,
-            audit: &AuditDraft,
-        ) -> Result<bool, StoreError>;
-        duplicate_candidates(
-            service_id: Uuid,
-            digests: &[(IndexField, [u8; 16])],
-            except: Option<Uuid>,
-        ) -> Result<(Vec<Uuid>, Vec<Uuid>), StoreError>;
-    }
-}
-
-impl SharingStore for Recorder {
-    delegate! {
-        save_recipient(recipient: &RecipientRecord, audit: &AuditDraft) -> Result<(), StoreError>;
-        recipient(id: Uuid) -> Result<Option<RecipientRecord>, StoreError>;
-        recipients(organisation_id: Uuid) -> Result<Vec<RecipientRecord>, StoreError>;
-        set_staff_recipient(
-            staff_id: Uuid,
-            recipient_id: Option<Uuid>,
-            audit: &AuditDraft,
-        ) -> Result<(), StoreError>;
-        staff_recipient(staff_id: Uuid) -> Result<Option<Uuid>, StoreError>;
-        add_consent_purpose(purpose: &ConsentPurposeRecord, audit: &AuditDraft) -> Result<(), StoreError>;
-        consent_purposes(service_id: Uuid) -> Result<Vec<ConsentPurposeRecord>, StoreError>;
-        add_consent(consent: &ConsentRecord, audit: &AuditDraft) -> Result<(), StoreError>;
-        consents_of(person_id: Uuid) -> Result<Vec<ConsentRecord>, StoreError>;
-        add_restriction(restriction: &RestrictionRecord, audit: &AuditDraft) -> Result<(), StoreError>;
-        lift_restriction(
-            id: Uuid,
-            person_id: Uuid,
-            lifted_by: &str,
-            at_micros: i64,
-            audit: &AuditDraft,
-        ) -> Result<bool, StoreError>;
-        restrictions_of(person_id: Uuid) -> Result<Vec<RestrictionRecord>, StoreError>;
-        create_approval(
-            approval: &ApprovalRecord,
-            justification: &SealedFields,
-            audit: &AuditDraft,
-        ) -> Result<(), StoreError>;
-        decide_approval(
-            id: Uuid,
-            person_id: Uuid,
-            state: ApprovalState,
-            decided_by: &str,
-            at_micros: i64,
-            audit: &AuditDraft,
-        ) -> Result<bool, StoreError>;
-        approval(id: Uuid) -> Result<Option<(ApprovalRecord, SealedFields)>, StoreError>;
-        approvals_of(person_id: Uuid) -> Result<Vec<ApprovalRecord>, StoreError>;
-        record_disclosure(
-            expected: SharingState,
-            disclosure: &DisclosureRecord,
-            items: &[DisclosedItem],
-            sealed: &SealedFields,
-            grant: Option<&GrantRecord>,
-            audit: &AuditDraft,
-        ) -> Result<(), StoreError>;
-        disclosures_of(person_id: Uuid) -> Result<Vec<DisclosureRecord>, StoreError>;
-        disclosures_to(recipient_id: Uuid) -> Result<Vec<DisclosureRecord>, StoreError>;
-        disclosures_to_review(organisation_id: Uuid) -> Result<Vec<DisclosureRecord>, StoreError>;
-        disclosure(
-            id: Uuid,
-        ) -> Result<Option<(DisclosureRecord, Vec<DisclosedItem>, SealedFields)>, StoreError>;
-        end_disclosure(
-            id: Uuid,
-            person_id: Uuid,
-            at_micros: i64,
-            audit: &AuditDraft,
-        ) -> Result<bool, StoreError>;
-        review_disclosure(
-            id: Uuid,
-            state: ReviewState,
-            reviewed_by: &str,
-            audit: &AuditDraft,
-        ) -> Result<bool, StoreError>;
-        entry_flags(person_id: Uuid, kinds: &[RecordKind]) -> Result<Vec<(Uuid, bool)>, StoreError>;
-        recipients_of(person_id: Uuid, fields: &[&str]) -> Result<Vec<Uuid>, StoreError>;
-    }
-}
-
-impl ContactStore for Recorder {
-    delegate! {
-        set_contact_preferences(
-            preferences: &confidant_core::contact::ContactPreferenceRecord,
-            fields: &SealedFields,
-            audit: &AuditDraft,
-        ) -> Result<(), StoreError>;
-        contact_preferences(
-            person_id: Uuid,
-        ) -> Result<Option<confidant_core::contact::ContactPreferenceRecord>, StoreError>;
-        contact_preference_history(
-            person_id: Uuid,
-            audit: &AuditDraft,
-        ) -> Result<Vec<(confidant_core::contact::ContactPreferenceRecord, SealedFields)>, StoreError>;
-        queue_message(
-            message: &confidant_core::message::MessageRecord,
-            fields: &SealedFields,
-            audit: &AuditDraft,
-        ) -> Result<(), StoreError>;
-        messages_of(
-            person_id: Uuid,
-            audit: &AuditDraft,
-        ) -> Result<
-            Vec<(confidant_core::message::MessageRecord, Vec<confidant_core::message::AttemptRecord>)>,
-            StoreError,
-        >;
-        due_messages(
-            now_micros: i64,
-            texts_sendable: bool,
-            limit: u32,
-        ) -> Result<Vec<confidant_core::message::MessageRecord>, StoreError>;
-        claim_message(
-            message_id: Uuid,
-            expected_attempts: i64,
-            now_micros: i64,
-            lease_until_micros: i64,
-        ) -> Result<Option<SealedFields>, StoreError>;
-        record_attempt(
-            attempt: &confidant_core::message::AttemptRecord,
-            state: confidant_core::message::MessageState,
-            attempts: i64,
-            next_attempt_at_micros: Option<i64>,
-            finished_at_micros: Option<i64>,
-            audit: &AuditDraft,
-        ) -> Result<(), StoreError>;
-    }
-}
-
-impl NoticeStore for Recorder {
-    delegate! {
-        notice_versions(service_code: &str) -> Result<Vec<NoticeVersion>, StoreError>;
-        publish_notice(version: &NoticeVersion, audit: &AuditDraft) -> Result<(), StoreError>;
-        people_ids_of_service(service_id: Uuid) -> Result<Vec<Uuid>, StoreError>;
-    }
-}
-
-impl AuditStore for Recorder {
-    delegate! {
-        append_audit(audit: &AuditDraft) -> Result<AuditEvent, StoreError>;
-        audit_events(from_seq: i64, limit: u32) -> Result<Vec<AuditEvent>, StoreError>;
-        audit_head() -> Result<Option<Checkpoint>, StoreError>;
-        recorded_audit_head() -> Result<confidant_core::audit::RecordedHead, StoreError>;
-        audit_events_for_subject(
-            subject_id: Uuid,
-            limit: u32,
-        ) -> Result<Vec<AuditEvent>, StoreError>;
-    }
-}
-
-/// A fresh database with an organisation, two services and a member of staff, and a real audit draft.
+/// A fresh database with an organisation, two services and a member of staff.
 struct Fixture {
     db: TestDb,
     store: SqlStore,
-    draft: AuditDraft,
     master_key_id: String,
     service: Uuid,
     other_service: Uuid,
@@ -533,37 +30,26 @@ impl Fixture {
     async fn new(backend: TestBackend) -> anyhow::Result<Self> {
         let db = TestDb::new(backend).await?;
         let store = db.store().await?;
-        let recorder = Recorder {
-            inner: store.clone(),
-            last: Mutex::new(None),
-        };
-        let keys = KeyRing::initialise(&recorder, MasterKey::generate()).await?;
-        let confidant = Confidant::new(recorder, keys, FixedClock::at(test_time()));
+        let keys = KeyRing::initialise(&store, MasterKey::generate()).await?;
+        let confidant = Confidant::new(store.clone(), keys, FixedClock::at(test_time()));
         let org = confidant
-            .create_organisation(&Actor::System, "Northgate Recovery Trust")
+            .create_organisation(&operator(), "Northgate Recovery Trust")
             .await?;
         let a = confidant
-            .create_service(&Actor::System, org.id, "Recovery Service")
+            .create_service(&operator(), org.id, "Recovery Service")
             .await?;
         let b = confidant
-            .create_service(&Actor::System, org.id, "Employment Support")
+            .create_service(&operator(), org.id, "Employment Support")
             .await?;
         let staff = confidant
             .create_staff(
-                &Actor::System,
+                &operator(),
                 org.id,
                 Some(a.id),
                 Role::Practitioner,
                 "worker.a",
             )
             .await?;
-        let draft = confidant
-            .store()
-            .last
-            .lock()
-            .map_err(|_| anyhow::anyhow!("poisoned"))?
-            .clone()
-            .ok_or_else(|| anyhow::anyhow!("no draft captured"))?;
         let master_key_id = store
             .installation_keys()
             .await?
@@ -572,12 +58,21 @@ impl Fixture {
         Ok(Self {
             db,
             store,
-            draft,
             master_key_id,
             service: a.id,
             other_service: b.id,
             staff: staff.id,
         })
+    }
+
+    /// A draft for one port call (each call spends its own).
+    fn draft(&self) -> AuditDraft {
+        AuditDraft::for_tests("test.store", None, test_time())
+    }
+
+    /// The access a permit on `person` would give.
+    fn access(&self, person: Uuid) -> PersonAccess {
+        PersonAccess::for_tests(person)
     }
 
     fn key(&self, owner: Uuid) -> WrappedDataKey {
@@ -621,7 +116,7 @@ impl Fixture {
             updated_at_micros: 1_000,
         };
         self.store
-            .create_person(&person, indexes, &self.key(person.id), &self.draft)
+            .create_person(&person, indexes, &self.key(person.id), self.draft())
             .await?;
         Ok(person)
     }
@@ -679,7 +174,7 @@ both_backends!(service_config_round_trips, |backend| async move {
         referrals: ReferralPolicy::PartnerOnly,
         partner_service_id: Some(fx.other_service),
     };
-    fx.store.set_service_config(&config, &fx.draft).await?;
+    fx.store.set_service_config(&config, fx.draft()).await?;
     assert_eq!(
         fx.store.service_config(fx.service).await?,
         Some(config.clone())
@@ -687,7 +182,7 @@ both_backends!(service_config_round_trips, |backend| async move {
     config.field_groups = FieldGroups::all();
     config.referrals = ReferralPolicy::SelfOnly;
     config.partner_service_id = None;
-    fx.store.set_service_config(&config, &fx.draft).await?;
+    fx.store.set_service_config(&config, fx.draft()).await?;
     assert_eq!(fx.store.service_config(fx.service).await?, Some(config));
     assert_eq!(fx.seq().await? - before, 2, "each change is audited");
     assert_eq!(fx.store.service_config(fx.other_service).await?, None);
@@ -715,10 +210,18 @@ both_backends!(
         // The clock behind the stored time still moves the record forward.
         assert!(
             fx.store
-                .update_person(p.id, &changes, &[], None, 1_000, &stamp(500), &fx.draft)
+                .update_person(
+                    &fx.access(p.id),
+                    &changes,
+                    &[],
+                    None,
+                    1_000,
+                    &stamp(500),
+                    fx.draft()
+                )
                 .await?
         );
-        let history = fx.store.field_history(p.id, &fx.draft).await?;
+        let history = fx.store.field_history(p.id, fx.draft()).await?;
         assert_eq!(
             fx.seq().await? - before,
             2,
@@ -742,7 +245,7 @@ both_backends!(
             && v.changed_at_micros == 500));
         let (read, _) = fx
             .store
-            .read_person(p.id, &fx.draft)
+            .read_person(&fx.access(p.id), fx.draft())
             .await?
             .ok_or_else(|| anyhow::anyhow!("gone"))?;
         assert_eq!(read.updated_at_micros, 1_001);
@@ -751,7 +254,15 @@ both_backends!(
         let n = fx.count("SELECT COUNT(*) FROM field_version").await?;
         assert_eq!(
             fx.store
-                .update_person(p.id, &changes, &[], None, 1_000, &stamp(2_000), &fx.draft)
+                .update_person(
+                    &fx.access(p.id),
+                    &changes,
+                    &[],
+                    None,
+                    1_000,
+                    &stamp(2_000),
+                    fx.draft()
+                )
                 .await,
             Err(StoreError::Conflict(
                 "the record changed meanwhile; read it again"
@@ -761,28 +272,36 @@ both_backends!(
         assert!(
             !fx.store
                 .update_person(
-                    Uuid::now_v7(),
+                    &fx.access(Uuid::now_v7()),
                     &changes,
                     &[],
                     None,
                     1_001,
                     &stamp(2_000),
-                    &fx.draft
+                    fx.draft()
                 )
                 .await?
         );
         assert!(
             fx.store
-                .update_person(p.id, &changes, &[], None, 1_001, &stamp(2_000), &fx.draft)
+                .update_person(
+                    &fx.access(p.id),
+                    &changes,
+                    &[],
+                    None,
+                    1_001,
+                    &stamp(2_000),
+                    fx.draft()
+                )
                 .await?
         );
         let (read, _) = fx
             .store
-            .read_person(p.id, &fx.draft)
+            .read_person(&fx.access(p.id), fx.draft())
             .await?
             .ok_or_else(|| anyhow::anyhow!("gone"))?;
         assert_eq!(read.updated_at_micros, 2_000);
-        assert_eq!(fx.store.field_history(p.id, &fx.draft).await?.len(), 4);
+        assert_eq!(fx.store.field_history(p.id, fx.draft()).await?.len(), 4);
         fx.chain_is_intact().await
     }
 );
@@ -806,13 +325,13 @@ both_backends!(related_people_come_and_go, |backend| async move {
     let before = fx.seq().await?;
     assert!(matches!(
         fx.store
-            .add_related(&related, &sealed, &rotated, &fx.draft)
+            .add_related(&related, &sealed, &rotated, fx.draft())
             .await,
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(fx.seq().await?, before, "nothing written");
     fx.store
-        .add_related(&related, &sealed, &fx.key(related.id), &fx.draft)
+        .add_related(&related, &sealed, &fx.key(related.id), fx.draft())
         .await?;
     let child = RelatedRecord {
         id: Uuid::now_v7(),
@@ -822,15 +341,18 @@ both_backends!(related_people_come_and_go, |backend| async move {
         ..related.clone()
     };
     fx.store
-        .add_related(&child, &vec![], &fx.key(child.id), &fx.draft)
+        .add_related(&child, &vec![], &fx.key(child.id), fx.draft())
         .await?;
-    let all = fx.store.related_of(victim.id, &fx.draft).await?;
+    let all = fx
+        .store
+        .related_of(&fx.access(victim.id), fx.draft())
+        .await?;
     assert_eq!(all.len(), 2);
     assert_eq!(all[0], (related.clone(), sealed, fx.key(related.id)));
     assert_eq!(all[1], (child.clone(), vec![], fx.key(child.id)));
     assert!(
         fx.store
-            .related_of(perpetrator.id, &fx.draft)
+            .related_of(&fx.access(perpetrator.id), fx.draft())
             .await?
             .is_empty()
     );
@@ -838,14 +360,14 @@ both_backends!(related_people_come_and_go, |backend| async move {
     assert!(fx.store.victims_of(victim.id).await?.is_empty());
     assert!(
         !fx.store
-            .remove_related(related.id, perpetrator.id, &fx.draft)
+            .remove_related(related.id, &fx.access(perpetrator.id), fx.draft())
             .await?,
         "only from the record it is in"
     );
     let before = fx.seq().await?;
     assert!(
         fx.store
-            .remove_related(related.id, victim.id, &fx.draft)
+            .remove_related(related.id, &fx.access(victim.id), fx.draft())
             .await?
     );
     assert_eq!(fx.seq().await? - before, 1);
@@ -867,10 +389,16 @@ both_backends!(related_people_come_and_go, |backend| async move {
     assert!(fx.store.victims_of(perpetrator.id).await?.is_empty());
     assert!(
         !fx.store
-            .remove_related(related.id, victim.id, &fx.draft)
+            .remove_related(related.id, &fx.access(victim.id), fx.draft())
             .await?
     );
-    assert_eq!(fx.store.related_of(victim.id, &fx.draft).await?.len(), 1);
+    assert_eq!(
+        fx.store
+            .related_of(&fx.access(victim.id), fx.draft())
+            .await?
+            .len(),
+        1
+    );
     fx.chain_is_intact().await
 });
 
@@ -914,7 +442,7 @@ both_backends!(
                     &sealed,
                     &[(IndexField::NhsNumber, nhs), (IndexField::Phone, phone)],
                     &fx.key(r.id),
-                    &fx.draft,
+                    fx.draft(),
                 )
                 .await?;
         }
@@ -932,7 +460,7 @@ both_backends!(
         );
         let (r, f, k) = fx
             .store
-            .read_referral(first.id, &fx.draft)
+            .read_referral(first.id, fx.draft())
             .await?
             .ok_or_else(|| anyhow::anyhow!("missing"))?;
         assert_eq!(
@@ -941,7 +469,7 @@ both_backends!(
         );
         let before = fx.seq().await?;
         assert_eq!(
-            fx.store.read_referral(Uuid::now_v7(), &fx.draft).await?,
+            fx.store.read_referral(Uuid::now_v7(), fx.draft()).await?,
             None
         );
         assert_eq!(
@@ -952,7 +480,7 @@ both_backends!(
 
         let listed = fx
             .store
-            .referrals(fx.service, true, &["reason"], 10, &fx.draft)
+            .referrals(fx.service, true, &["reason"], 10, fx.draft())
             .await?;
         assert_eq!(
             listed.iter().map(|(r, ..)| r.id).collect::<Vec<_>>(),
@@ -962,7 +490,7 @@ both_backends!(
         assert_eq!(listed[0].1, fields(&[("reason", b"sealed b")]));
         assert_eq!(
             fx.store
-                .referrals(fx.service, true, &[], 1, &fx.draft)
+                .referrals(fx.service, true, &[], 1, fx.draft())
                 .await?
                 .len(),
             1
@@ -1002,7 +530,7 @@ both_backends!(
                     TriageState::Received,
                     TriageState::ContactAttempted,
                     &stamp(11_000),
-                    &fx.draft
+                    fx.draft()
                 )
                 .await?
         );
@@ -1013,7 +541,7 @@ both_backends!(
                     TriageState::Received,
                     TriageState::Withdrawn,
                     &stamp(11_500),
-                    &fx.draft
+                    fx.draft()
                 )
                 .await?
         );
@@ -1024,7 +552,7 @@ both_backends!(
                     TriageState::ContactAttempted,
                     TriageState::ContactAttempted,
                     &stamp(12_000),
-                    &fx.draft
+                    fx.draft()
                 )
                 .await?
         );
@@ -1046,14 +574,14 @@ both_backends!(
                     TriageState::ContactAttempted,
                     TriageState::Declined,
                     &stamp(13_000),
-                    &fx.draft
+                    fx.draft()
                 )
                 .await?
         );
         assert_eq!(fx.seq().await? - before, 1);
         let (r, f, k) = fx
             .store
-            .read_referral(first.id, &fx.draft)
+            .read_referral(first.id, fx.draft())
             .await?
             .ok_or_else(|| anyhow::anyhow!("missing"))?;
         assert_eq!(r.state, TriageState::Declined);
@@ -1087,12 +615,12 @@ both_backends!(
         );
         let open = fx
             .store
-            .referrals(fx.service, true, &[], 10, &fx.draft)
+            .referrals(fx.service, true, &[], 10, fx.draft())
             .await?;
         assert_eq!(open.len(), 1);
         let all = fx
             .store
-            .referrals(fx.service, false, &[], 10, &fx.draft)
+            .referrals(fx.service, false, &[], 10, fx.draft())
             .await?;
         assert_eq!(all.len(), 2);
         assert_eq!(all[1].0.id, first.id);
@@ -1105,13 +633,13 @@ both_backends!(
                     TriageState::Received,
                     TriageState::Withdrawn,
                     &stamp(21_000),
-                    &fx.draft
+                    fx.draft()
                 )
                 .await?
         );
         let (r, f, k) = fx
             .store
-            .read_referral(second.id, &fx.draft)
+            .read_referral(second.id, fx.draft())
             .await?
             .ok_or_else(|| anyhow::anyhow!("missing"))?;
         assert_eq!(r.decided_at_micros, Some(21_000));
@@ -1154,7 +682,7 @@ both_backends!(
         let fx = Fixture::new(backend).await?;
         let r = referral(fx.service, 10_000);
         fx.store
-            .create_referral(&r, &vec![], &[], &fx.key(r.id), &fx.draft)
+            .create_referral(&r, &vec![], &[], &fx.key(r.id), fx.draft())
             .await?;
         let person = SealedPerson {
             id: Uuid::now_v7(),
@@ -1184,7 +712,7 @@ both_backends!(
                     &rotated,
                     &case,
                     &stamp(15_000),
-                    &fx.draft,
+                    fx.draft(),
                 )
                 .await,
             Err(StoreError::Conflict(_))
@@ -1206,7 +734,7 @@ both_backends!(
                     &fx.key(person.id),
                     &case,
                     &stamp(15_000),
-                    &fx.draft,
+                    fx.draft(),
                 )
                 .await?
         );
@@ -1220,7 +748,7 @@ both_backends!(
                     &fx.key(person.id),
                     &case,
                     &stamp(15_000),
-                    &fx.draft,
+                    fx.draft(),
                 )
                 .await?
         );
@@ -1240,7 +768,7 @@ both_backends!(
         );
         let (read, key) = fx
             .store
-            .read_person(person.id, &fx.draft)
+            .read_person(&fx.access(person.id), fx.draft())
             .await?
             .ok_or_else(|| anyhow::anyhow!("no person"))?;
         assert_eq!(read, person);
@@ -1263,7 +791,7 @@ both_backends!(
                     &fx.key(person.id),
                     &case,
                     &stamp(16_000),
-                    &fx.draft,
+                    fx.draft(),
                 )
                 .await?,
             "once"
@@ -1276,11 +804,11 @@ both_backends!(one_open_case_per_person_and_service, |backend| async move {
     let fx = Fixture::new(backend).await?;
     let p = fx.person(fx.service, &[]).await?;
     let first = case_of(p.id, fx.service, 1_000);
-    fx.store.open_case(&first, &fx.draft).await?;
+    fx.store.open_case(&first, fx.draft()).await?;
     let before = fx.seq().await?;
     assert_eq!(
         fx.store
-            .open_case(&case_of(p.id, fx.service, 2_000), &fx.draft)
+            .open_case(&case_of(p.id, fx.service, 2_000), fx.draft())
             .await,
         Err(StoreError::Conflict(
             "the person already has an open case in this service"
@@ -1288,15 +816,20 @@ both_backends!(one_open_case_per_person_and_service, |backend| async move {
     );
     assert_eq!(fx.seq().await?, before);
     let elsewhere = case_of(p.id, fx.other_service, 2_000);
-    fx.store.open_case(&elsewhere, &fx.draft).await?;
+    fx.store.open_case(&elsewhere, fx.draft()).await?;
     assert!(
         fx.store
-            .close_case(first.id, ClosureReason::Completed, &stamp(3_000), &fx.draft)
+            .close_case(
+                first.id,
+                ClosureReason::Completed,
+                &stamp(3_000),
+                fx.draft()
+            )
             .await?
     );
     assert!(
         !fx.store
-            .close_case(first.id, ClosureReason::Died, &stamp(4_000), &fx.draft)
+            .close_case(first.id, ClosureReason::Died, &stamp(4_000), fx.draft())
             .await?
     );
     let closed = fx
@@ -1308,10 +841,10 @@ both_backends!(one_open_case_per_person_and_service, |backend| async move {
     assert_eq!(closed.closed_by.as_deref(), Some("staff:test"));
     assert_eq!(closed.closure_reason, Some(ClosureReason::Completed));
     let again = case_of(p.id, fx.service, 5_000);
-    fx.store.open_case(&again, &fx.draft).await?;
+    fx.store.open_case(&again, fx.draft()).await?;
     let ids: Vec<_> = fx
         .store
-        .cases_of(p.id, &fx.draft)
+        .cases_of(&fx.access(p.id), fx.draft())
         .await?
         .iter()
         .map(|c| c.id)
@@ -1324,7 +857,7 @@ both_backends!(one_open_case_per_person_and_service, |backend| async move {
         )
         .await?;
     assert!(matches!(
-        fx.store.cases_of(p.id, &fx.draft).await,
+        fx.store.cases_of(&fx.access(p.id), fx.draft()).await,
         Err(StoreError::Backend(m)) if m.contains("unknown")
     ));
     fx.chain_is_intact().await
@@ -1357,7 +890,7 @@ both_backends!(
         let other = fx.person(fx.service, &[]).await?;
         let elsewhere = fx.person(fx.other_service, &[]).await?;
         let case = case_of(p.id, fx.service, 500);
-        fx.store.open_case(&case, &fx.draft).await?;
+        fx.store.open_case(&case, fx.draft()).await?;
         let mut note = entry(p.id, RecordKind::Note, 1_000);
         note.case_id = Some(case.id);
         note.contact_type = Some(ContactType::Phone);
@@ -1372,19 +905,22 @@ both_backends!(
         let before = fx.seq().await?;
         let note_fields = fields(&[("body", b"sealed body"), ("supplied_by", b"sealed who")]);
         fx.store
-            .create_entry(&note, &note_fields, &fx.draft)
+            .create_entry(&note, &note_fields, fx.draft())
             .await?;
         fx.store
-            .create_entry(&plan, &fields(&[("summary", b"sealed plan")]), &fx.draft)
+            .create_entry(&plan, &fields(&[("summary", b"sealed plan")]), fx.draft())
             .await?;
-        fx.store.create_entry(&goal, &vec![], &fx.draft).await?;
+        fx.store.create_entry(&goal, &vec![], fx.draft()).await?;
         assert_eq!(fx.seq().await? - before, 3);
         assert_eq!(
-            fx.store.create_entry(&goal, &vec![], &fx.draft).await,
+            fx.store.create_entry(&goal, &vec![], fx.draft()).await,
             Err(StoreError::Conflict("that entry exists"))
         );
 
-        let all = fx.store.entries_of(p.id, &[], &fx.draft).await?;
+        let all = fx
+            .store
+            .entries_of(&fx.access(p.id), &[], fx.draft())
+            .await?;
         assert_eq!(
             all.iter().map(|(e, _)| e.id).collect::<Vec<_>>(),
             [goal.id, plan.id, note.id],
@@ -1393,7 +929,11 @@ both_backends!(
         assert_eq!(all[2], (note.clone(), note_fields.clone()));
         let some = fx
             .store
-            .entries_of(p.id, &[RecordKind::Note, RecordKind::Plan], &fx.draft)
+            .entries_of(
+                &fx.access(p.id),
+                &[RecordKind::Note, RecordKind::Plan],
+                fx.draft(),
+            )
             .await?;
         assert_eq!(
             some.iter().map(|(e, _)| e.id).collect::<Vec<_>>(),
@@ -1402,7 +942,7 @@ both_backends!(
         assert_eq!(some[0].1, fields(&[("summary", b"sealed plan")]));
         assert!(
             fx.store
-                .entries_of(other.id, &[], &fx.draft)
+                .entries_of(&fx.access(other.id), &[], fx.draft())
                 .await?
                 .is_empty()
         );
@@ -1415,12 +955,28 @@ both_backends!(
         ];
         assert!(
             fx.store
-                .update_entry(note.id, None, None, &changes, 1_000, &stamp(900), &fx.draft)
+                .update_entry(
+                    note.id,
+                    None,
+                    None,
+                    &changes,
+                    1_000,
+                    &stamp(900),
+                    fx.draft()
+                )
                 .await?
         );
         assert_eq!(
             fx.store
-                .update_entry(note.id, None, None, &changes, 1_000, &stamp(900), &fx.draft)
+                .update_entry(
+                    note.id,
+                    None,
+                    None,
+                    &changes,
+                    1_000,
+                    &stamp(900),
+                    fx.draft()
+                )
                 .await,
             Err(StoreError::Conflict(
                 "the entry changed meanwhile; read it again"
@@ -1435,13 +991,13 @@ both_backends!(
                     &changes,
                     1_000,
                     &stamp(900),
-                    &fx.draft
+                    fx.draft()
                 )
                 .await?
         );
         let (updated, now) = fx
             .store
-            .entries_of(p.id, &[RecordKind::Note], &fx.draft)
+            .entries_of(&fx.access(p.id), &[RecordKind::Note], fx.draft())
             .await?
             .pop()
             .ok_or_else(|| anyhow::anyhow!("missing"))?;
@@ -1451,7 +1007,7 @@ both_backends!(
             now,
             fields(&[("body", b"sealed body 2"), ("outcome", b"sealed outcome")])
         );
-        let history = fx.store.field_history(note.id, &fx.draft).await?;
+        let history = fx.store.field_history(note.id, fx.draft()).await?;
         assert_eq!(
             history
                 .iter()
@@ -1472,20 +1028,25 @@ both_backends!(
                     &[],
                     3_000,
                     &stamp(4_000),
-                    &fx.draft
+                    fx.draft()
                 )
                 .await?
         );
         let (g, _) = fx
             .store
-            .entries_of(p.id, &[RecordKind::Goal], &fx.draft)
+            .entries_of(&fx.access(p.id), &[RecordKind::Goal], fx.draft())
             .await?
             .pop()
             .ok_or_else(|| anyhow::anyhow!("missing"))?;
         assert_eq!(g.status, Some(EntryStatus::Achieved));
         assert_eq!(g.due_at_micros, Some(9_000));
         assert_eq!(g.updated_at_micros, 4_000);
-        assert!(fx.store.field_history(goal.id, &fx.draft).await?.is_empty());
+        assert!(
+            fx.store
+                .field_history(goal.id, fx.draft())
+                .await?
+                .is_empty()
+        );
 
         // The paper register: held paper of the service, soonest due first.
         let mut file_due_late = entry(other.id, RecordKind::PaperFile, 100);
@@ -1505,11 +1066,11 @@ both_backends!(
             &destroyed,
             &not_ours,
         ] {
-            fx.store.create_entry(e, &vec![], &fx.draft).await?;
+            fx.store.create_entry(e, &vec![], fx.draft()).await?;
         }
         let register: Vec<_> = fx
             .store
-            .paper_register(fx.service, &fx.draft)
+            .paper_register(fx.service, fx.draft())
             .await?
             .iter()
             .map(|e| e.id)
@@ -1521,7 +1082,7 @@ both_backends!(
             )
             .await?;
         assert!(matches!(
-            fx.store.entries_of(p.id, &[], &fx.draft).await,
+            fx.store.entries_of(&fx.access(p.id), &[], fx.draft()).await,
             Err(StoreError::Backend(m)) if m.contains("unknown")
         ));
         fx.chain_is_intact().await
@@ -1555,20 +1116,20 @@ both_backends!(documents_and_the_one_photo, |backend| async move {
             &letter,
             b"ltr!",
             &fields(&[("title", b"sealed title")]),
-            &fx.draft,
+            fx.draft(),
         )
         .await?;
     fx.store
-        .add_document(&photo, b"img1", &fields(&[("caption", b"c")]), &fx.draft)
+        .add_document(&photo, b"img1", &fields(&[("caption", b"c")]), fx.draft())
         .await?;
     fx.store
-        .add_document(&their_photo, b"img3", &vec![], &fx.draft)
+        .add_document(&their_photo, b"img3", &vec![], fx.draft())
         .await?;
     fx.store
-        .add_document(&newer_photo, b"img2", &vec![], &fx.draft)
+        .add_document(&newer_photo, b"img2", &vec![], fx.draft())
         .await?;
     assert_eq!(fx.seq().await? - before, 4);
-    let docs = fx.store.documents_of(p.id, &fx.draft).await?;
+    let docs = fx.store.documents_of(&fx.access(p.id), fx.draft()).await?;
     assert_eq!(
         docs,
         [
@@ -1585,15 +1146,23 @@ both_backends!(documents_and_the_one_photo, |backend| async move {
         .await?,
         0
     );
-    assert_eq!(fx.store.documents_of(other.id, &fx.draft).await?.len(), 1);
     assert_eq!(
-        fx.store.read_document(letter.id, p.id, &fx.draft).await?,
+        fx.store
+            .documents_of(&fx.access(other.id), fx.draft())
+            .await?
+            .len(),
+        1
+    );
+    assert_eq!(
+        fx.store
+            .read_document(letter.id, &fx.access(p.id), fx.draft())
+            .await?,
         Some((letter.clone(), b"ltr!".to_vec()))
     );
     let before = fx.seq().await?;
     assert_eq!(
         fx.store
-            .read_document(letter.id, other.id, &fx.draft)
+            .read_document(letter.id, &fx.access(other.id), fx.draft())
             .await?,
         None,
         "only through its own person"
@@ -1601,7 +1170,7 @@ both_backends!(documents_and_the_one_photo, |backend| async move {
     assert_eq!(fx.seq().await?, before);
     assert_eq!(
         fx.store
-            .add_document(&letter, b"x", &vec![], &fx.draft)
+            .add_document(&letter, b"x", &vec![], fx.draft())
             .await,
         Err(StoreError::Conflict("that document exists"))
     );
@@ -1627,25 +1196,26 @@ both_backends!(
         let p = fx.person(fx.service, &[]).await?;
         let note = entry(p.id, RecordKind::Note, 1_000);
         fx.store
-            .create_entry(&note, &fields(&[("body", b"v0")]), &fx.draft)
+            .create_entry(&note, &fields(&[("body", b"v0")]), fx.draft())
             .await?;
         let mut tasks = Vec::new();
         for i in 0..6u8 {
             let store = fx.store.clone();
-            let draft = fx.draft.clone();
+            let (person_draft, entry_draft) = (fx.draft(), fx.draft());
+            let person_access = fx.access(p.id);
             let person_changes = vec![(PersonField::GivenName, Some(vec![i]))];
             let entry_changes: Vec<SealedChange> = vec![("body".to_owned(), Some(vec![i]))];
-            let (pid, nid) = (p.id, note.id);
+            let nid = note.id;
             tasks.push(tokio::spawn(async move {
                 let person = store
                     .update_person(
-                        pid,
+                        &person_access,
                         &person_changes,
                         &[],
                         None,
                         1_000,
                         &stamp(5_000),
-                        &draft,
+                        person_draft,
                     )
                     .await;
                 let entry = store
@@ -1656,7 +1226,7 @@ both_backends!(
                         &entry_changes,
                         1_000,
                         &stamp(5_000),
-                        &draft,
+                        entry_draft,
                     )
                     .await;
                 (person, entry)
@@ -1677,8 +1247,8 @@ both_backends!(
             }
         }
         assert_eq!((people, entries), (1, 1));
-        assert_eq!(fx.store.field_history(p.id, &fx.draft).await?.len(), 1);
-        assert_eq!(fx.store.field_history(note.id, &fx.draft).await?.len(), 1);
+        assert_eq!(fx.store.field_history(p.id, fx.draft()).await?.len(), 1);
+        assert_eq!(fx.store.field_history(note.id, fx.draft()).await?.len(), 1);
         fx.chain_is_intact().await
     }
 );

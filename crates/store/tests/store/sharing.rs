@@ -3,6 +3,7 @@
 //! its log entry, processors' referrals, bad input writing nothing, emergencies flagged for review,
 //! recipients to tell, and the export logged.
 
+use confidant_core::access::PersonAccess;
 use confidant_core::audit::verify_chain;
 use confidant_core::field::{FieldGroups, PersonField, RecordKind};
 use confidant_core::person::{PersonError, PersonInput};
@@ -13,7 +14,7 @@ use confidant_core::store::{
     ContactType, DisclosedItem, NoteFlags, ReferralPolicy, Relationship, ReviewState, ServiceConfig,
 };
 use confidant_core::{Actor, Grant, Purpose, Role};
-use confidant_testkit::{TestApp, both_backends, test_time};
+use confidant_testkit::{operator, TestApp, both_backends, test_time};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 use uuid::Uuid;
@@ -69,7 +70,7 @@ async fn world(backend: confidant_testkit::TestBackend) -> anyhow::Result<World>
     for service in [app.service_a, app.service_b] {
         app.confidant
             .configure_service(
-                &Actor::System,
+                &operator(),
                 &ServiceConfig {
                     service_id: service,
                     field_groups: FieldGroups::all(),
@@ -1197,7 +1198,12 @@ both_backends!(
             .await?;
         let raw = w.app.db.raw_bytes()?;
         assert!(!contains(&raw, b"Continuity of care after discharge"));
-        let records = w.app.confidant.store().disclosures_of(w.person).await?;
+        let records = w
+            .app
+            .confidant
+            .store()
+            .disclosures_of(&PersonAccess::for_tests(w.person))
+            .await?;
         assert_eq!(records.len(), 2);
         chain_is_intact(&w.app).await
     }

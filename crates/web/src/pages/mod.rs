@@ -52,7 +52,8 @@ use confidant_core::account::{Session, SessionState};
 use confidant_core::organisation::OrganisationError;
 use confidant_core::person::{PersonError, Violations};
 use confidant_core::store::{StaffRecord, Store, StoreError};
-use confidant_core::{Actor, Clock, Role};
+use confidant_core::access::Principal;
+use confidant_core::{Clock, Role};
 
 use crate::AppState;
 
@@ -358,7 +359,7 @@ pub struct Signed {
 }
 
 impl Signed {
-    pub fn actor(&self) -> &Actor {
+    pub fn actor(&self) -> &Principal {
         &self.session.actor
     }
 

@@ -25,7 +25,7 @@ pub(crate) async fn require_training<S: Store, C: Clock>(
     state: &St<S, C>,
     signed: &Signed,
 ) -> Result<(), PageError> {
-    match signed.actor() {
+    match signed.actor().actor() {
         Actor::Staff(s) if !s.trained => {
             state
                 .confidant

@@ -22,7 +22,7 @@ use confidant_core::store::{ContactType, NoteFlags, ReferralSource, StaffRecord,
 use confidant_core::{Actor, Clock, Confidant, Grant, Purpose, Role};
 use confidant_crypto::totp::{TotpSecret, code_at};
 use confidant_store::SqlStore;
-use confidant_testkit::{Synthetic, TestApp, TestBackend, train};
+use confidant_testkit::{operator, Synthetic, TestApp, TestBackend, train};
 use tower::ServiceExt;
 use uuid::Uuid;
 
@@ -287,7 +287,7 @@ async fn sign_in_fully(
     staff: &StaffRecord,
 ) -> anyhow::Result<(String, String)> {
     confidant
-        .set_password(&Actor::System, staff.id, PASSWORD, &[])
+        .set_password(&operator(), staff.id, PASSWORD, &[])
         .await?;
     let signed = confidant.sign_in(&staff.handle, PASSWORD).await?;
     let half = confidant
@@ -401,7 +401,7 @@ async fn world(backend: TestBackend) -> anyhow::Result<World> {
         let service = in_service(role).then_some(service_a);
         let handle = format!("matrix.{}", role.code().replace('_', "-"));
         let staff = confidant
-            .create_staff(&Actor::System, organisation, service, role, &handle)
+            .create_staff(&operator(), organisation, service, role, &handle)
             .await?;
         train(&confidant, staff.id).await?;
         match role {
@@ -462,7 +462,7 @@ async fn world(backend: TestBackend) -> anyhow::Result<World> {
         let (cookie, csrf) = sign_in_fully(&confidant, &staff).await?;
         let token = confidant
             .issue_token(
-                &Actor::System,
+                &operator(),
                 &staff,
                 time::Duration::days(1),
                 TokenScope::ReadWrite,
@@ -478,7 +478,7 @@ async fn world(backend: TestBackend) -> anyhow::Result<World> {
     }
     let target = confidant
         .create_staff(
-            &Actor::System,
+            &operator(),
             organisation,
             Some(service_a),
             Role::Practitioner,
@@ -916,7 +916,7 @@ async fn lapsed_training_and_read_only_tokens_are_refused_and_recorded() -> anyh
     let untrained = app
         .confidant
         .create_staff(
-            &Actor::System,
+            &operator(),
             app.organisation,
             Some(app.service_a),
             Role::Practitioner,
@@ -933,7 +933,7 @@ async fn lapsed_training_and_read_only_tokens_are_refused_and_recorded() -> anyh
         async move {
             anyhow::Ok(
                 confidant
-                    .issue_token(&Actor::System, &staff, time::Duration::days(1), scope)
+                    .issue_token(&operator(), &staff, time::Duration::days(1), scope)
                     .await?
                     .expose()
                     .to_owned(),
@@ -1043,7 +1043,7 @@ async fn the_paper_register_keeps_to_the_actors_scope(backend: TestBackend) -> a
     let token = |staff: StaffRecord| async move {
         anyhow::Ok(
             c.issue_token(
-                &Actor::System,
+                &operator(),
                 &staff,
                 time::Duration::days(1),
                 TokenScope::Read,
@@ -1141,7 +1141,7 @@ async fn a_processors_worker_sees_and_changes_only_what_was_referred(
     // What the worker may see, and the rest of the record, as its own service reads it.
     let own_service = world
         .confidant
-        .actor_for(
+        .acting_as(&operator(), 
             &world
                 .confidant
                 .staff_by_handle("worker.a")

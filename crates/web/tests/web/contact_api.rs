@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use confidant_core::Actor;
 use confidant_core::store::TokenScope;
-use confidant_testkit::{TestApp, TestBackend, TestDb, both_backends};
+use confidant_testkit::{operator, TestApp, TestBackend, TestDb, both_backends};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use uuid::Uuid;
@@ -34,7 +34,7 @@ impl Api {
             tokens.push(
                 app.confidant
                     .issue_token(
-                        &Actor::System,
+                        &operator(),
                         &staff,
                         time::Duration::days(1),
                         TokenScope::ReadWrite,

@@ -10,6 +10,7 @@
 //!   a UUID; invisible names and control characters in file names are refused; images that do not
 //!   decode, or decode too large, are refused.
 
+use confidant_core::access::PersonAccess;
 use confidant_core::store::prelude::*;
 use std::sync::Arc;
 
@@ -19,7 +20,7 @@ use confidant_core::clock::FixedClock;
 use confidant_core::store::{StaffRecord, TokenScope};
 use confidant_core::{Actor, Confidant, Purpose, Role};
 use confidant_store::SqlStore;
-use confidant_testkit::{
+use confidant_testkit::{operator, 
     TEST_PASSWORD, TestApp, TestBackend, TestDb, both_backends, sign_in_fully,
 };
 use serde_json::{Value, json};
@@ -133,7 +134,7 @@ impl Site {
         let staff = self.staff(handle).await?;
         Ok(self
             .confidant
-            .issue_token(&Actor::System, &staff, time::Duration::days(1), scope)
+            .issue_token(&operator(), &staff, time::Duration::days(1), scope)
             .await?
             .expose()
             .to_owned())
@@ -385,7 +386,12 @@ both_backends!(
             .await?;
         assert_eq!(export.status, StatusCode::FORBIDDEN, "{}", export.text());
         assert_eq!(export.json()["error"], "export_not_allowed");
-        assert!(store.disclosures_of(person).await?.is_empty());
+        assert!(
+            store
+                .disclosures_of(&PersonAccess::for_tests(person))
+                .await?
+                .is_empty()
+        );
         let events = events_after(&site, head).await?;
         assert_eq!(events.len(), 1, "{events:?}");
         assert_eq!(events[0].action, "person.export");
@@ -406,7 +412,12 @@ both_backends!(
             .await?;
         assert_eq!(export.status, StatusCode::FORBIDDEN, "{}", export.text());
         assert_eq!(export.json()["error"], "read_only_token");
-        assert!(store.disclosures_of(person).await?.is_empty());
+        assert!(
+            store
+                .disclosures_of(&PersonAccess::for_tests(person))
+                .await?
+                .is_empty()
+        );
         let events = events_after(&site, head).await?;
         assert_eq!(events.len(), 1, "{events:?}");
         assert_eq!(events[0].action, "access.read_only_token");
@@ -417,7 +428,13 @@ both_backends!(
             .api(&own, Method::GET, &format!("/people/{person}/export"), None)
             .await?;
         assert_eq!(export.status, StatusCode::OK, "{}", export.text());
-        assert_eq!(store.disclosures_of(person).await?.len(), 1);
+        assert_eq!(
+            store
+                .disclosures_of(&PersonAccess::for_tests(person))
+                .await?
+                .len(),
+            1
+        );
         Ok(())
     }
 );
@@ -687,7 +704,7 @@ both_backends!(
             assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{name:?}");
             assert!(
                 site.confidant
-                    .create_service(&Actor::System, site.organisation, name)
+                    .create_service(&operator(), site.organisation, name)
                     .await
                     .is_err(),
                 "a service named {name:?}"
@@ -797,7 +814,7 @@ both_backends!(
             // ...but refused for a member of staff of that organisation, by whoever sets it.
             let set = site
                 .confidant
-                .set_password(&Actor::System, staff.id, password, &[])
+                .set_password(&operator(), staff.id, password, &[])
                 .await;
             assert!(
                 matches!(
@@ -866,7 +883,7 @@ both_backends!(
         let site = Site::new(backend).await?;
         let staff = site.staff("worker.a").await?;
         site.confidant
-            .set_password(&Actor::System, staff.id, TEST_PASSWORD, &[])
+            .set_password(&operator(), staff.id, TEST_PASSWORD, &[])
             .await?;
         // An attacker-chosen matching pair (the old format, and the new one's shape) is refused
         // before the password is looked at.
@@ -969,7 +986,7 @@ both_backends!(
 
         // Awaiting enrolment: a forged code post is refused and the session stays where it was.
         site.confidant
-            .set_password(&Actor::System, staff.id, TEST_PASSWORD, &[])
+            .set_password(&operator(), staff.id, TEST_PASSWORD, &[])
             .await?;
         let half = site.confidant.sign_in("worker.a", TEST_PASSWORD).await?;
         let half = half.token.expose().to_owned();

@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use confidant_core::Actor;
 use confidant_core::store::TokenScope;
-use confidant_testkit::{TestApp, TestBackend, TestDb, both_backends, race};
+use confidant_testkit::{operator, TestApp, TestBackend, TestDb, both_backends, race};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use uuid::Uuid;
@@ -64,7 +64,7 @@ impl Api {
                     .ok_or_else(|| anyhow::anyhow!("no {handle}"))?;
                 anyhow::Ok(
                     confidant
-                        .issue_token(&Actor::System, &staff, time::Duration::days(1), scope)
+                        .issue_token(&operator(), &staff, time::Duration::days(1), scope)
                         .await?
                         .expose()
                         .to_owned(),

@@ -13,6 +13,7 @@
 //! Runs the real router in-process on a real database (SQLite and PostgreSQL), with real sessions
 //! (password + TOTP sign-in through core) and real API tokens.
 
+use confidant_core::access::PersonAccess;
 use confidant_core::store::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -30,7 +31,7 @@ use confidant_core::sharing::{EntrySelection, RecipientInput, ShareRequest};
 use confidant_core::store::{ContactType, NoteFlags, ReferralSource, Relationship, TokenScope};
 use confidant_core::{Actor, Clock, Confidant, Grant, Purpose, Role};
 use confidant_store::SqlStore;
-use confidant_testkit::{
+use confidant_testkit::{operator, 
     Synthetic, TEST_PASSWORD, TestApp, TestBackend, TestDb, sign_in_fully, train,
 };
 use sqlx::Row;
@@ -1130,7 +1131,7 @@ async fn world(backend: TestBackend) -> anyhow::Result<World> {
         .id;
     let trustee_target = c
         .create_staff(
-            &Actor::System,
+            &operator(),
             organisation,
             None,
             Role::Trustee,
@@ -1159,7 +1160,7 @@ async fn world(backend: TestBackend) -> anyhow::Result<World> {
         let service = caller.in_service().then_some(service_a);
         let handle = format!("matrix.{}", format!("{caller:?}").to_lowercase());
         let staff = c
-            .create_staff(&Actor::System, organisation, service, role, &handle)
+            .create_staff(&operator(), organisation, service, role, &handle)
             .await?;
         train(c, staff.id).await?;
         match caller {
@@ -1234,7 +1235,7 @@ async fn world(backend: TestBackend) -> anyhow::Result<World> {
                 }
             }
             Caller::BreakGlass => {
-                let actor = c.actor_for(&staff).await?;
+                let actor = c.acting_as(&operator(), &staff).await?;
                 glass_grant = c
                     .break_glass(&actor, person[1], "Matrix test: an emergency")
                     .await?
@@ -1258,7 +1259,7 @@ async fn world(backend: TestBackend) -> anyhow::Result<World> {
             TokenScope::ReadWrite
         };
         let token = c
-            .issue_token(&Actor::System, &staff, time::Duration::days(1), scope)
+            .issue_token(&operator(), &staff, time::Duration::days(1), scope)
             .await?;
         members.push(Member {
             caller,
@@ -1301,7 +1302,7 @@ async fn world(backend: TestBackend) -> anyhow::Result<World> {
     }
     let target_staff = c
         .create_staff(
-            &Actor::System,
+            &operator(),
             organisation,
             Some(service_a),
             Role::Practitioner,
@@ -1309,7 +1310,7 @@ async fn world(backend: TestBackend) -> anyhow::Result<World> {
         )
         .await?;
     c.issue_token(
-        &Actor::System,
+        &operator(),
         &target_staff,
         time::Duration::days(1),
         TokenScope::Read,
@@ -1416,7 +1417,7 @@ impl World {
             let live = self
                 .confidant
                 .store()
-                .restrictions_of(self.person[i])
+                .restrictions_of(&PersonAccess::for_tests(self.person[i]))
                 .await?
                 .into_iter()
                 .find(|r| r.lifted_at_micros.is_none());
@@ -2070,7 +2071,7 @@ async fn matrix(backend: TestBackend) -> anyhow::Result<()> {
                         for r in world
                             .confidant
                             .store()
-                            .restrictions_of(world.person[i])
+                            .restrictions_of(&PersonAccess::for_tests(world.person[i]))
                             .await?
                         {
                             if r.lifted_at_micros.is_none() {

@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use confidant_core::Actor;
 use confidant_core::store::TokenScope;
-use confidant_testkit::{TestApp, TestBackend, TestDb, both_backends};
+use confidant_testkit::{operator, TestApp, TestBackend, TestDb, both_backends};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -35,7 +35,7 @@ impl Api {
                     .ok_or_else(|| anyhow::anyhow!("no {handle}"))?;
                 anyhow::Ok(
                     confidant
-                        .issue_token(&Actor::System, &staff, time::Duration::days(1), scope)
+                        .issue_token(&operator(), &staff, time::Duration::days(1), scope)
                         .await?
                         .expose()
                         .to_owned(),

@@ -3,6 +3,7 @@
 //! a multi-thread runtime. Exactly one wins; every other gets `Conflict`; and the tables hold the
 //! winner's rows and nothing more (a loser's refusal may leave an audit event, nothing else).
 
+use confidant_core::access::PersonAccess;
 use confidant_core::store::prelude::*;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -411,7 +412,11 @@ both_backends!(
         })
         .await?;
         one_winner(results, conflict)?;
-        let restrictions = app.confidant.store().restrictions_of(person).await?;
+        let restrictions = app
+            .confidant
+            .store()
+            .restrictions_of(&PersonAccess::for_tests(person))
+            .await?;
         let lifted = restrictions
             .iter()
             .find(|r| r.id == restriction)
