@@ -1,5 +1,5 @@
 //! The command line as clap reads it: every command, its flags and arguments, and the parsers of
-//! their values. What each command does is in `main.rs` and the command modules.
+//! their values. What each command does is in `commands/`, one module per command.
 
 use std::path::PathBuf;
 

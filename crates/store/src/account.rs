@@ -2,32 +2,41 @@
 
 use super::*;
 
+fn credential_from_row(row: &AnyRow) -> Result<Credential, StoreError> {
+    Ok(Credential {
+        staff_id: id(row, "staff_id")?,
+        password_hash: row.col("password_hash")?,
+        password_changed_at_micros: row.col("password_changed_at")?,
+        totp_secret: row.col("totp_secret")?,
+        totp_confirmed_at_micros: row.col("totp_confirmed_at")?,
+        totp_last_step: row.col("totp_last_step")?,
+        failed_attempts: row.col("failed_attempts")?,
+        locked_until_micros: row.col("locked_until")?,
+        updated_at_micros: row.col("updated_at")?,
+    })
+}
+
+fn session_from_row(row: &AnyRow) -> Result<SessionRecord, StoreError> {
+    let stage: String = row.col("stage")?;
+    Ok(SessionRecord {
+        id: id(row, "id")?,
+        token_hash: hash32(row.col("token_hash")?, "token")?,
+        staff_id: id(row, "staff_id")?,
+        stage: SessionStage::from_code(&stage)
+            .ok_or(StoreError::Backend("unknown session stage".to_owned()))?,
+        csrf_token: row.col("csrf_token")?,
+        created_at_micros: row.col("created_at")?,
+        last_seen_at_micros: row.col("last_seen_at")?,
+        authenticated_at_micros: row.col("authenticated_at")?,
+        expires_at_micros: row.col("expires_at")?,
+        ended_at_micros: row.col("ended_at")?,
+    })
+}
+
 impl AccountStore for SqlStore {
     async fn credential(&self, staff_id: Uuid) -> Result<Option<Credential>, StoreError> {
-        let row = sqlx::query(
-            "SELECT staff_id, password_hash, password_changed_at, totp_secret, totp_confirmed_at, totp_last_step, \
-             failed_attempts, locked_until, updated_at FROM staff_credential WHERE staff_id = $1",
-        )
-        .bind(staff_id.to_string())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend_error)?;
-        row.map(|r| {
-            Ok(Credential {
-                staff_id: id(&r, "staff_id")?,
-                password_hash: r.try_get("password_hash").map_err(backend_error)?,
-                password_changed_at_micros: r
-                    .try_get("password_changed_at")
-                    .map_err(backend_error)?,
-                totp_secret: r.try_get("totp_secret").map_err(backend_error)?,
-                totp_confirmed_at_micros: r.try_get("totp_confirmed_at").map_err(backend_error)?,
-                totp_last_step: r.try_get("totp_last_step").map_err(backend_error)?,
-                failed_attempts: r.try_get("failed_attempts").map_err(backend_error)?,
-                locked_until_micros: r.try_get("locked_until").map_err(backend_error)?,
-                updated_at_micros: r.try_get("updated_at").map_err(backend_error)?,
-            })
-        })
-        .transpose()
+        self.read_optional("SELECT staff_id, password_hash, password_changed_at, totp_secret, totp_confirmed_at, totp_last_step, \
+             failed_attempts, locked_until, updated_at FROM staff_credential WHERE staff_id = $1", staff_id, credential_from_row).await
     }
 
     async fn save_credential(
@@ -55,19 +64,13 @@ impl AccountStore for SqlStore {
             .bind(credential.updated_at_micros)
             .execute(&mut *tx)
             .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Conflict("the account changed meanwhile; try again")
-                } else {
-                    backend_error(e)
-                }
-            })?;
+            .or_conflict("the account changed meanwhile; try again")?;
         }
         sqlx::query("DELETE FROM staff_credential WHERE staff_id = $1")
             .bind(&sid)
             .execute(&mut *tx)
             .await
-            .map_err(backend_error)?;
+            .db()?;
         sqlx::query(
             "INSERT INTO staff_credential (staff_id, password_hash, password_changed_at, totp_secret, totp_confirmed_at, \
              totp_last_step, failed_attempts, locked_until, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -83,13 +86,13 @@ impl AccountStore for SqlStore {
         .bind(credential.updated_at_micros)
         .execute(&mut *tx)
         .await
-        .map_err(backend_error)?;
+        .db()?;
         if matches!(recovery, RecoveryCodes::Replace(_) | RecoveryCodes::Clear) {
             sqlx::query("DELETE FROM recovery_code WHERE staff_id = $1")
                 .bind(&sid)
                 .execute(&mut *tx)
                 .await
-                .map_err(backend_error)?;
+                .db()?;
         }
         if let RecoveryCodes::Replace(hashes) = recovery {
             for h in hashes {
@@ -98,7 +101,7 @@ impl AccountStore for SqlStore {
                     .bind(h.to_vec())
                     .execute(&mut *tx)
                     .await
-                    .map_err(backend_error)?;
+                    .db()?;
             }
         }
         append(&mut tx, &audit).await?;
@@ -109,20 +112,13 @@ impl AccountStore for SqlStore {
         &self,
         handle_digest: &[u8; 32],
     ) -> Result<Option<(i64, Option<i64>)>, StoreError> {
-        let row = sqlx::query(
+        sqlx::query(
             "SELECT failed_attempts, locked_until FROM sign_in_throttle WHERE handle_digest = $1",
         )
         .bind(handle_digest.to_vec())
         .fetch_optional(&self.pool)
         .await
-        .map_err(backend_error)?;
-        row.map(|r| {
-            Ok((
-                r.try_get("failed_attempts").map_err(backend_error)?,
-                r.try_get("locked_until").map_err(backend_error)?,
-            ))
-        })
-        .transpose()
+        .read(|r| Ok((r.col("failed_attempts")?, r.col("locked_until")?)))
     }
 
     async fn record_unknown_failure(
@@ -143,7 +139,7 @@ impl AccountStore for SqlStore {
         .bind(at_micros)
         .fetch_one(&mut *tx)
         .await
-        .map_err(backend_error)?;
+        .db()?;
         let lock = lock_for(&row, lock_after)?;
         if let Some(until) = lock {
             sqlx::query("UPDATE sign_in_throttle SET locked_until = $1 WHERE handle_digest = $2")
@@ -151,7 +147,7 @@ impl AccountStore for SqlStore {
                 .bind(handle_digest.to_vec())
                 .execute(&mut *tx)
                 .await
-                .map_err(backend_error)?;
+                .db()?;
         }
         append(&mut tx, &audit).await?;
         commit(tx).await?;
@@ -176,7 +172,7 @@ impl AccountStore for SqlStore {
         .bind(&sid)
         .fetch_optional(&mut *tx)
         .await
-        .map_err(backend_error)?;
+        .db()?;
         let lock = match &row {
             Some(row) => lock_for(row, lock_after)?,
             None => None,
@@ -187,7 +183,7 @@ impl AccountStore for SqlStore {
                 .bind(&sid)
                 .execute(&mut *tx)
                 .await
-                .map_err(backend_error)?;
+                .db()?;
         }
         append(&mut tx, if lock.is_some() { &lockout } else { &failure }).await?;
         commit(tx).await?;
@@ -241,7 +237,7 @@ impl AccountStore for SqlStore {
         .bind(&sid)
         .execute(&mut *tx)
         .await
-        .map_err(backend_error)?;
+        .db()?;
         if done.rows_affected() == 0 {
             return Ok(false);
         }
@@ -249,14 +245,14 @@ impl AccountStore for SqlStore {
             .bind(&sid)
             .execute(&mut *tx)
             .await
-            .map_err(backend_error)?;
+            .db()?;
         for h in recovery_codes {
             sqlx::query("INSERT INTO recovery_code (staff_id, code_hash) VALUES ($1, $2)")
                 .bind(&sid)
                 .bind(h.to_vec())
                 .execute(&mut *tx)
                 .await
-                .map_err(backend_error)?;
+                .db()?;
         }
         append(&mut tx, &audit).await?;
         commit(tx).await?;
@@ -286,38 +282,25 @@ impl AccountStore for SqlStore {
         .bind(staff_id.to_string())
         .fetch_one(&self.pool)
         .await
-        .map_err(backend_error)
+        .db()
     }
 
     async fn staff_key(&self, staff_id: Uuid) -> Result<Option<WrappedDataKey>, StoreError> {
-        sqlx::query(
+        self.read_optional(
             "SELECT k.owner_id, k.version, k.master_key_id, k.wrapped FROM data_key k \
              WHERE k.owner_id = $1 AND EXISTS (SELECT 1 FROM staff s WHERE s.id = k.owner_id) \
              ORDER BY k.version DESC LIMIT 1",
+            staff_id,
+            wrapped_key_from_row,
         )
-        .bind(staff_id.to_string())
-        .fetch_optional(&self.pool)
         .await
-        .map_err(backend_error)?
-        .as_ref()
-        .map(wrapped_key_from_row)
-        .transpose()
     }
 
     async fn person_key(
         &self,
         access: &PersonAccess,
     ) -> Result<Option<WrappedDataKey>, StoreError> {
-        sqlx::query(
-            "SELECT owner_id, version, master_key_id, wrapped FROM data_key WHERE owner_id = $1 ORDER BY version DESC LIMIT 1",
-        )
-        .bind(access.person_id().to_string())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend_error)?
-        .as_ref()
-        .map(wrapped_key_from_row)
-        .transpose()
+        self.read_optional("SELECT owner_id, version, master_key_id, wrapped FROM data_key WHERE owner_id = $1 ORDER BY version DESC LIMIT 1", access.person_id(), wrapped_key_from_row).await
     }
 
     async fn create_session(
@@ -337,7 +320,7 @@ impl AccountStore for SqlStore {
             .bind(old.to_string())
             .execute(&mut *tx)
             .await
-            .map_err(backend_error)?;
+            .db()?;
             if done.rows_affected() != 1 {
                 return Err(StoreError::Conflict(
                     "this sign-in step was already completed",
@@ -359,7 +342,7 @@ impl AccountStore for SqlStore {
         .bind(session.expires_at_micros)
         .execute(&mut *tx)
         .await
-        .map_err(backend_error)?;
+        .db()?;
         append(&mut tx, &audit).await?;
         commit(tx).await
     }
@@ -368,31 +351,14 @@ impl AccountStore for SqlStore {
         &self,
         token_hash: &[u8; 32],
     ) -> Result<Option<SessionRecord>, StoreError> {
-        let row = sqlx::query(
+        sqlx::query(
             "SELECT id, token_hash, staff_id, stage, csrf_token, created_at, last_seen_at, authenticated_at, \
              expires_at, ended_at FROM staff_session WHERE token_hash = $1",
         )
         .bind(token_hash.to_vec())
         .fetch_optional(&self.pool)
         .await
-        .map_err(backend_error)?;
-        row.map(|r| {
-            let stage: String = r.try_get("stage").map_err(backend_error)?;
-            Ok(SessionRecord {
-                id: id(&r, "id")?,
-                token_hash: hash32(r.try_get("token_hash").map_err(backend_error)?, "token")?,
-                staff_id: id(&r, "staff_id")?,
-                stage: SessionStage::from_code(&stage)
-                    .ok_or(StoreError::Backend("unknown session stage".to_owned()))?,
-                csrf_token: r.try_get("csrf_token").map_err(backend_error)?,
-                created_at_micros: r.try_get("created_at").map_err(backend_error)?,
-                last_seen_at_micros: r.try_get("last_seen_at").map_err(backend_error)?,
-                authenticated_at_micros: r.try_get("authenticated_at").map_err(backend_error)?,
-                expires_at_micros: r.try_get("expires_at").map_err(backend_error)?,
-                ended_at_micros: r.try_get("ended_at").map_err(backend_error)?,
-            })
-        })
-        .transpose()
+        .read(session_from_row)
     }
 
     async fn touch_session(&self, session_id: Uuid, at_micros: i64) -> Result<(), StoreError> {
@@ -403,7 +369,7 @@ impl AccountStore for SqlStore {
         .bind(session_id.to_string())
         .execute(&self.pool)
         .await
-        .map_err(backend_error)?;
+        .db()?;
         Ok(())
     }
 
@@ -455,7 +421,7 @@ impl AccountStore for SqlStore {
         .bind(except.map(|e| e.to_string()).unwrap_or_default())
         .execute(&mut *tx)
         .await
-        .map_err(backend_error)?;
+        .db()?;
         sqlx::query(
             "UPDATE api_token SET revoked_at = $1 WHERE staff_id = $2 AND revoked_at IS NULL",
         )
@@ -463,7 +429,7 @@ impl AccountStore for SqlStore {
         .bind(staff_id.to_string())
         .execute(&mut *tx)
         .await
-        .map_err(backend_error)?;
+        .db()?;
         append(&mut tx, &audit).await?;
         commit(tx).await?;
         Ok(done.rows_affected())
@@ -477,7 +443,7 @@ impl AccountStore for SqlStore {
         .bind(now_micros)
         .fetch_one(&self.pool)
         .await
-        .map_err(backend_error)
+        .db()
     }
 
     async fn issue_token(
@@ -502,7 +468,7 @@ impl AccountStore for SqlStore {
         token_hash: &[u8; 32],
         now_micros: i64,
     ) -> Result<Option<(ApiTokenRecord, StaffRecord)>, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {TOKEN_COLUMNS}, {STAFF_COLUMNS} FROM api_token t JOIN staff s ON s.id = t.staff_id \
              WHERE t.token_hash = $1 AND t.expires_at > $2 AND t.revoked_at IS NULL AND s.disabled_at IS NULL"
         )))
@@ -510,22 +476,13 @@ impl AccountStore for SqlStore {
         .bind(now_micros)
         .fetch_optional(&self.pool)
         .await
-        .map_err(backend_error)?;
-        row.map(|r| Ok((token_from_row(&r)?, staff_from_row(&r)?)))
-            .transpose()
+        .read(|r| Ok((token_from_row(r)?, staff_from_row(r)?)))
     }
 
     async fn tokens_of(&self, staff_id: Uuid) -> Result<Vec<ApiTokenRecord>, StoreError> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        self.read_all(sqlx::AssertSqlSafe(format!(
             "SELECT {TOKEN_COLUMNS} FROM api_token t WHERE t.staff_id = $1 ORDER BY t.created_at DESC"
-        )))
-        .bind(staff_id.to_string())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend_error)?
-        .iter()
-        .map(token_from_row)
-        .collect()
+        )), staff_id, token_from_row).await
     }
 
     async fn revoke_token(

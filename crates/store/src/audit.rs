@@ -18,11 +18,7 @@ impl AuditStore for SqlStore {
         .bind(from_seq)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
-        .await
-        .map_err(backend_error)?
-        .iter()
-        .map(event_from_row)
-        .collect()
+        .await.read(event_from_row)
     }
 
     async fn audit_head(&self) -> Result<Option<Checkpoint>, StoreError> {
@@ -37,15 +33,15 @@ impl AuditStore for SqlStore {
         let Some(row) = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
             .fetch_optional(&self.pool)
             .await
-            .map_err(backend_error)?
+            .db()?
         else {
             return Ok(RecordedHead::Missing);
         };
-        let seq: i64 = row.try_get("seq").map_err(backend_error)?;
+        let seq: i64 = row.col("seq")?;
         if seq == 0 {
             return Ok(RecordedHead::Empty);
         }
-        let hash: Vec<u8> = row.try_get("hash").map_err(backend_error)?;
+        let hash: Vec<u8> = row.col("hash")?;
         // A hash of the wrong length is a rewritten head, not a database failure: name it as one that
         // matches no event.
         let hash = <[u8; 32]>::try_from(hash.as_slice()).unwrap_or([0xff; 32]);
@@ -64,10 +60,6 @@ impl AuditStore for SqlStore {
         .bind(subject_id.to_string())
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
-        .await
-        .map_err(backend_error)?
-        .iter()
-        .map(event_from_row)
-        .collect()
+        .await.read(event_from_row)
     }
 }

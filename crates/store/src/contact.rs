@@ -9,13 +9,11 @@ use confidant_core::message::{
     AttemptOutcome, AttemptRecord, MessageRecord, MessageState, TemplateCode,
 };
 use confidant_core::store::{SealedFields, StoreError};
-use sqlx::Row;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use super::{
-    SqlStore, append, backend_error, coded, commit, flag, grouped_fields, id, insert_fields,
-    is_unique_violation, record_fields,
+    SqlStore, append, coded, commit, flag, id, insert_sealed_audited, record_fields, with_fields,
 };
 
 const PREFERENCE_COLUMNS: &str = "id, person_id, allowed, refused, no_voicemail, has_code_word, key_version, recorded_by, recorded_at";
@@ -30,7 +28,7 @@ fn channel_list(channels: &[Channel]) -> String {
 }
 
 fn parse_channels(row: &AnyRow, column: &str) -> Result<Vec<Channel>, StoreError> {
-    let text: String = row.try_get(column).map_err(backend_error)?;
+    let text: String = row.col(column)?;
     text.split(',')
         .filter(|c| !c.is_empty())
         .map(|c| {
@@ -47,9 +45,9 @@ fn preference_from_row(row: &AnyRow) -> Result<ContactPreferenceRecord, StoreErr
         refused: parse_channels(row, "refused")?,
         no_voicemail: flag(row, "no_voicemail")?,
         has_code_word: flag(row, "has_code_word")?,
-        key_version: row.try_get("key_version").map_err(backend_error)?,
-        recorded_by: row.try_get("recorded_by").map_err(backend_error)?,
-        recorded_at_micros: row.try_get("recorded_at").map_err(backend_error)?,
+        key_version: row.col("key_version")?,
+        recorded_by: row.col("recorded_by")?,
+        recorded_at_micros: row.col("recorded_at")?,
     })
 }
 
@@ -59,23 +57,23 @@ fn message_from_row(row: &AnyRow) -> Result<MessageRecord, StoreError> {
         person_id: id(row, "person_id")?,
         channel: coded(row, "channel", Channel::from_code, "channel")?,
         template: coded(row, "template", TemplateCode::from_code, "template")?,
-        key_version: row.try_get("key_version").map_err(backend_error)?,
+        key_version: row.col("key_version")?,
         state: coded(row, "state", MessageState::from_code, "message state")?,
-        attempts: row.try_get("attempts").map_err(backend_error)?,
-        next_attempt_at_micros: row.try_get("next_attempt_at").map_err(backend_error)?,
-        queued_by: row.try_get("queued_by").map_err(backend_error)?,
-        queued_at_micros: row.try_get("queued_at").map_err(backend_error)?,
-        finished_at_micros: row.try_get("finished_at").map_err(backend_error)?,
+        attempts: row.col("attempts")?,
+        next_attempt_at_micros: row.col("next_attempt_at")?,
+        queued_by: row.col("queued_by")?,
+        queued_at_micros: row.col("queued_at")?,
+        finished_at_micros: row.col("finished_at")?,
     })
 }
 
 fn attempt_from_row(row: &AnyRow) -> Result<AttemptRecord, StoreError> {
     Ok(AttemptRecord {
         message_id: id(row, "message_id")?,
-        attempt: row.try_get("attempt").map_err(backend_error)?,
-        at_micros: row.try_get("at").map_err(backend_error)?,
+        attempt: row.col("attempt")?,
+        at_micros: row.col("at")?,
         outcome: coded(row, "outcome", AttemptOutcome::from_code, "attempt outcome")?,
-        reply_code: row.try_get("reply_code").map_err(backend_error)?,
+        reply_code: row.col("reply_code")?,
     })
 }
 
@@ -85,8 +83,7 @@ pub(crate) async fn set_preferences(
     fields: &SealedFields,
     audit: AuditDraft,
 ) -> Result<(), StoreError> {
-    let mut tx = store.begin_write().await?;
-    sqlx::query(
+    let insert = sqlx::query(
         "INSERT INTO contact_preference (id, person_id, allowed, refused, no_voicemail, has_code_word, key_version, \
          recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
@@ -98,36 +95,32 @@ pub(crate) async fn set_preferences(
     .bind(i64::from(p.has_code_word))
     .bind(p.key_version)
     .bind(&p.recorded_by)
-    .bind(p.recorded_at_micros)
-    .execute(&mut *tx)
+    .bind(p.recorded_at_micros);
+    insert_sealed_audited(
+        store,
+        insert,
+        "those preferences exist",
+        p.id,
+        fields,
+        audit,
+    )
     .await
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            StoreError::Conflict("those preferences exist")
-        } else {
-            backend_error(e)
-        }
-    })?;
-    insert_fields(&mut tx, p.id, fields).await?;
-    append(&mut tx, &audit).await?;
-    commit(tx).await
 }
 
 pub(crate) async fn current_preferences(
     store: &SqlStore,
     person_id: Uuid,
 ) -> Result<Option<ContactPreferenceRecord>, StoreError> {
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {PREFERENCE_COLUMNS} FROM contact_preference WHERE person_id = $1 \
-         ORDER BY recorded_at DESC, id DESC LIMIT 1"
-    )))
-    .bind(person_id.to_string())
-    .fetch_optional(&store.pool)
-    .await
-    .map_err(backend_error)?
-    .as_ref()
-    .map(preference_from_row)
-    .transpose()
+    store
+        .read_optional(
+            sqlx::AssertSqlSafe(format!(
+                "SELECT {PREFERENCE_COLUMNS} FROM contact_preference WHERE person_id = $1 \
+                 ORDER BY recorded_at DESC, id DESC LIMIT 1"
+            )),
+            person_id,
+            preference_from_row,
+        )
+        .await
 }
 
 pub(crate) async fn preference_history(
@@ -144,9 +137,11 @@ pub(crate) async fn preference_history(
     .bind(&pid)
     .fetch_all(&mut *tx)
     .await
-    .map_err(backend_error)?;
-    let mut fields = grouped_fields(
+    .db()?;
+    let out = with_fields(
         &mut tx,
+        rows,
+        preference_from_row,
         sqlx::query(
             "SELECT f.record_id, f.field, f.value FROM record_field f \
              JOIN contact_preference p ON p.id = f.record_id WHERE p.person_id = $1 \
@@ -155,14 +150,6 @@ pub(crate) async fn preference_history(
         .bind(&pid),
     )
     .await?;
-    let out = rows
-        .iter()
-        .map(|row| {
-            let record = preference_from_row(row)?;
-            let sealed = fields.remove(&record.id).unwrap_or_default();
-            Ok((record, sealed))
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
     append(&mut tx, &audit).await?;
     commit(tx).await?;
     Ok(out)
@@ -174,8 +161,7 @@ pub(crate) async fn queue_message(
     fields: &SealedFields,
     audit: AuditDraft,
 ) -> Result<(), StoreError> {
-    let mut tx = store.begin_write().await?;
-    sqlx::query(
+    let insert = sqlx::query(
         "INSERT INTO message (id, person_id, channel, template, key_version, state, attempts, next_attempt_at, \
          queued_by, queued_at, finished_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
@@ -189,19 +175,8 @@ pub(crate) async fn queue_message(
     .bind(m.next_attempt_at_micros)
     .bind(&m.queued_by)
     .bind(m.queued_at_micros)
-    .bind(m.finished_at_micros)
-    .execute(&mut *tx)
-    .await
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            StoreError::Conflict("that message exists")
-        } else {
-            backend_error(e)
-        }
-    })?;
-    insert_fields(&mut tx, m.id, fields).await?;
-    append(&mut tx, &audit).await?;
-    commit(tx).await
+    .bind(m.finished_at_micros);
+    insert_sealed_audited(store, insert, "that message exists", m.id, fields, audit).await
 }
 
 pub(crate) async fn messages_of(
@@ -217,7 +192,7 @@ pub(crate) async fn messages_of(
     .bind(&pid)
     .fetch_all(&mut *tx)
     .await
-    .map_err(backend_error)?;
+    .db()?;
     let attempts = sqlx::query(
         "SELECT a.message_id, a.attempt, a.at, a.outcome, a.reply_code FROM message_attempt a \
          JOIN message m ON m.id = a.message_id WHERE m.person_id = $1 ORDER BY a.message_id, a.attempt",
@@ -225,10 +200,7 @@ pub(crate) async fn messages_of(
     .bind(&pid)
     .fetch_all(&mut *tx)
     .await
-    .map_err(backend_error)?
-    .iter()
-    .map(attempt_from_row)
-    .collect::<Result<Vec<_>, StoreError>>()?;
+    .read(attempt_from_row)?;
     let out = rows
         .iter()
         .map(|row| {
@@ -267,10 +239,7 @@ pub(crate) async fn due_messages(
     .bind(i64::from(limit))
     .fetch_all(&store.pool)
     .await
-    .map_err(backend_error)?
-    .iter()
-    .map(message_from_row)
-    .collect()
+    .read(message_from_row)
 }
 
 pub(crate) async fn claim_message(
@@ -291,7 +260,7 @@ pub(crate) async fn claim_message(
     .bind(now_micros)
     .execute(&mut *tx)
     .await
-    .map_err(backend_error)?;
+    .db()?;
     if claimed.rows_affected() == 0 {
         return Ok(None);
     }
@@ -323,13 +292,7 @@ pub(crate) async fn record_attempt(
     .bind(a.reply_code)
     .execute(&mut *tx)
     .await
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            StoreError::Conflict("that attempt is logged")
-        } else {
-            backend_error(e)
-        }
-    })?;
+    .or_conflict("that attempt is logged")?;
     sqlx::query(
         "UPDATE message SET state = $2, attempts = $3, next_attempt_at = $4, finished_at = $5 WHERE id = $1",
     )
@@ -340,7 +303,7 @@ pub(crate) async fn record_attempt(
     .bind(finished_at_micros)
     .execute(&mut *tx)
     .await
-    .map_err(backend_error)?;
+    .db()?;
     append(&mut tx, &audit).await?;
     commit(tx).await
 }

@@ -22,21 +22,19 @@ impl GrantStore for SqlStore {
         .bind(now_micros)
         .fetch_all(&self.pool)
         .await
-        .map_err(backend_error)?;
+        .db()?;
         Ok(codes.iter().filter_map(|c| grant_from_code(c)).collect())
     }
 
     async fn grant(&self, grant_id: Uuid) -> Result<Option<GrantRecord>, StoreError> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {GRANT_COLUMNS} FROM access_grant WHERE id = $1"
-        )))
-        .bind(grant_id.to_string())
-        .fetch_optional(&self.pool)
+        self.read_optional(
+            sqlx::AssertSqlSafe(format!(
+                "SELECT {GRANT_COLUMNS} FROM access_grant WHERE id = $1"
+            )),
+            grant_id,
+            grant_from_row,
+        )
         .await
-        .map_err(backend_error)?
-        .as_ref()
-        .map(grant_from_row)
-        .transpose()
     }
 
     async fn grants_of(
@@ -56,10 +54,7 @@ impl GrantStore for SqlStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await
-        .map_err(backend_error)?
-        .iter()
-        .map(grant_from_row)
-        .collect()
+        .read(grant_from_row)
     }
 
     async fn review_grant(

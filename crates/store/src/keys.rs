@@ -2,48 +2,38 @@
 
 use super::*;
 
+fn installation_keys_from_row(row: &AnyRow) -> Result<InstallationKeys, StoreError> {
+    Ok(InstallationKeys {
+        master_key_id: row.col("master_key_id")?,
+        wrapped_index_key: row.col("wrapped_index_key")?,
+    })
+}
+
 impl KeyStore for SqlStore {
     async fn installation_keys(&self) -> Result<Option<InstallationKeys>, StoreError> {
-        let row =
-            sqlx::query("SELECT master_key_id, wrapped_index_key FROM installation WHERE id = 1")
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(backend_error)?;
-        row.map(|r| {
-            Ok(InstallationKeys {
-                master_key_id: r.try_get("master_key_id").map_err(backend_error)?,
-                wrapped_index_key: r.try_get("wrapped_index_key").map_err(backend_error)?,
-            })
-        })
-        .transpose()
+        sqlx::query("SELECT master_key_id, wrapped_index_key FROM installation WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await
+            .read(installation_keys_from_row)
     }
 
     async fn initialise_keys(&self, keys: &InstallationKeys) -> Result<(), StoreError> {
-        let result = sqlx::query(
+        sqlx::query(
             "INSERT INTO installation (id, master_key_id, wrapped_index_key, created_at) VALUES (1, $1, $2, $3)",
         )
         .bind(&keys.master_key_id)
         .bind(&keys.wrapped_index_key)
         .bind(now_micros())
         .execute(&self.pool)
-        .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(
-                "the installation is already initialised",
-            )),
-            Err(e) => Err(backend_error(e)),
-        }
+        .await
+        .or_conflict("the installation is already initialised")?;
+        Ok(())
     }
 
     async fn wrapped_data_keys(&self) -> Result<Vec<WrappedDataKey>, StoreError> {
         sqlx::query("SELECT owner_id, version, master_key_id, wrapped FROM data_key ORDER BY owner_id, version")
             .fetch_all(&self.pool)
-            .await
-            .map_err(backend_error)?
-            .iter()
-            .map(wrapped_key_from_row)
-            .collect()
+            .await.read(wrapped_key_from_row)
     }
 
     async fn rotate_master_key(
@@ -65,7 +55,7 @@ impl KeyStore for SqlStore {
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM data_key")
             .fetch_one(&mut *tx)
             .await
-            .map_err(backend_error)?;
+            .db()?;
         if usize::try_from(count).ok() != Some(rewrapped.len()) {
             return Err(StoreError::Conflict(
                 "data keys changed during rotation; try again",
@@ -82,7 +72,7 @@ impl KeyStore for SqlStore {
             .bind(old_master_key_id)
             .execute(&mut *tx)
             .await
-            .map_err(backend_error)?;
+            .db()?;
             if done.rows_affected() != 1 {
                 return Err(StoreError::Conflict(
                     "data keys changed during rotation; try again",
@@ -96,7 +86,7 @@ impl KeyStore for SqlStore {
         .bind(&keys.wrapped_index_key)
         .execute(&mut *tx)
         .await
-        .map_err(backend_error)?;
+        .db()?;
         commit(tx).await
     }
 }

@@ -124,7 +124,7 @@ impl SqlStore {
             Backend::Sqlite => format!("{url}?mode=rw"),
             Backend::Postgres => url.to_owned(),
         };
-        let connect = AnyConnectOptions::from_str(&url).map_err(backend_error)?;
+        let connect = AnyConnectOptions::from_str(&url).db()?;
         let pool = AnyPoolOptions::new()
             .max_connections(match backend {
                 Backend::Sqlite => options.max_connections.min(4),
@@ -145,7 +145,7 @@ impl SqlStore {
             })
             .connect_with(connect)
             .await
-            .map_err(backend_error)?;
+            .db()?;
         Ok(Self { pool, backend })
     }
 
@@ -171,10 +171,7 @@ impl SqlStore {
                 "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'installation'"
             }
         };
-        let n: i64 = sqlx::query_scalar(sql)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(backend_error)?;
+        let n: i64 = sqlx::query_scalar(sql).fetch_one(&self.pool).await.db()?;
         Ok(n > 0)
     }
 
@@ -184,7 +181,7 @@ impl SqlStore {
             .execute(&self.pool)
             .await
             .map(|_| ())
-            .map_err(backend_error)
+            .db()
     }
 
     /// After an erasure on SQLite: copies the WAL back into the main file and truncates it, so the
@@ -203,7 +200,7 @@ impl SqlStore {
             sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
                 .execute(&self.pool)
                 .await
-                .map_err(backend_error)?;
+                .db()?;
         }
         Ok(())
     }
@@ -219,7 +216,7 @@ impl SqlStore {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => self.pool.begin().await,
         }
-        .map_err(backend_error)
+        .db()
     }
 
     async fn installation_key_id(
@@ -228,7 +225,7 @@ impl SqlStore {
         sqlx::query_scalar("SELECT master_key_id FROM installation WHERE id = 1")
             .fetch_optional(&mut **tx)
             .await
-            .map_err(backend_error)
+            .db()
     }
 }
 
@@ -256,8 +253,8 @@ fn lock_for(
     row: &AnyRow,
     lock_after: &(dyn Fn(i64) -> Option<i64> + Sync),
 ) -> Result<Option<i64>, StoreError> {
-    let failed: i64 = row.try_get("failed_attempts").map_err(backend_error)?;
-    let current: Option<i64> = row.try_get("locked_until").map_err(backend_error)?;
+    let failed: i64 = row.col("failed_attempts")?;
+    let current: Option<i64> = row.col("locked_until")?;
     Ok(lock_after(failed).map(|until| current.map_or(until, |c| c.max(until))))
 }
 
@@ -274,16 +271,14 @@ async fn load_fields(
         .bind(person.id.to_string())
         .fetch_all(&mut **tx)
         .await
-        .map_err(backend_error)?;
+        .db()?;
         for row in rows {
-            let code: String = row.try_get("field").map_err(backend_error)?;
+            let code: String = row.col("field")?;
             let field = PersonField::from_code(&code).ok_or(StoreError::Backend(
                 "unknown field code in person_field".to_owned(),
             ))?;
             if fields.is_empty() || fields.contains(&field) {
-                person
-                    .fields
-                    .push((field, row.try_get("value").map_err(backend_error)?));
+                person.fields.push((field, row.col("value")?));
             }
         }
     }
@@ -301,11 +296,11 @@ fn person_with_key(row: &AnyRow) -> Result<(SealedPerson, WrappedDataKey), Store
             service_id: id(row, "service_id")?,
             team_id: opt_id(row, "team_id")?,
             key_worker_id: opt_id(row, "key_worker_id")?,
-            key_version: row.try_get("key_version").map_err(backend_error)?,
+            key_version: row.col("key_version")?,
             fields: Vec::new(),
             name_grams: Vec::new(),
-            created_at_micros: row.try_get("created_at").map_err(backend_error)?,
-            updated_at_micros: row.try_get("updated_at").map_err(backend_error)?,
+            created_at_micros: row.col("created_at")?,
+            updated_at_micros: row.col("updated_at")?,
         },
         wrapped_key_from_row(row)?,
     ))
@@ -323,7 +318,7 @@ async fn set_indexes(
             .bind(field.code())
             .execute(&mut **tx)
             .await
-            .map_err(backend_error)?;
+            .db()?;
         if let Some(d) = digest {
             sqlx::query("INSERT INTO blind_index (person_id, service_id, field, digest) VALUES ($1, $2, $3, $4)")
                 .bind(person_id.to_string())
@@ -332,7 +327,7 @@ async fn set_indexes(
                 .bind(d.to_vec())
                 .execute(&mut **tx)
                 .await
-                .map_err(backend_error)?;
+                .db()?;
         }
     }
     Ok(())
@@ -362,7 +357,7 @@ async fn insert_data_key(
     .bind(created_at_micros)
     .execute(&mut **tx)
     .await
-    .map_err(backend_error)?;
+    .db()?;
     Ok(())
 }
 
@@ -386,7 +381,7 @@ async fn insert_person(
         .bind(person.updated_at_micros)
         .execute(&mut **tx)
         .await
-        .map_err(backend_error)?;
+        .db()?;
     for (field, value) in &person.fields {
         sqlx::query("INSERT INTO person_field (person_id, field, value) VALUES ($1, $2, $3)")
             .bind(&pid)
@@ -394,7 +389,7 @@ async fn insert_person(
             .bind(value)
             .execute(&mut **tx)
             .await
-            .map_err(backend_error)?;
+            .db()?;
     }
     set_indexes(
         tx,
@@ -418,7 +413,7 @@ async fn set_name_grams(
         .bind(&pid)
         .execute(&mut **tx)
         .await
-        .map_err(backend_error)?;
+        .db()?;
     let mut unique: Vec<&GramDigest> = grams.iter().collect();
     unique.sort_unstable();
     unique.dedup();
@@ -437,7 +432,7 @@ async fn set_name_grams(
         for g in chunk {
             q = q.bind(g.to_vec());
         }
-        q.execute(&mut **tx).await.map_err(backend_error)?;
+        q.execute(&mut **tx).await.db()?;
     }
     Ok(())
 }
@@ -456,13 +451,7 @@ async fn insert_fields(
             .bind(value)
             .execute(&mut **tx)
             .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Conflict("a field was given twice")
-                } else {
-                    backend_error(e)
-                }
-            })?;
+            .or_conflict("a field was given twice")?;
     }
     Ok(())
 }
@@ -476,15 +465,7 @@ async fn record_fields(
         .bind(record_id.to_string())
         .fetch_all(&mut **tx)
         .await
-        .map_err(backend_error)?
-        .iter()
-        .map(|r| {
-            Ok((
-                r.try_get("field").map_err(backend_error)?,
-                r.try_get("value").map_err(backend_error)?,
-            ))
-        })
-        .collect()
+        .read(|r| Ok((r.col("field")?, r.col("value")?)))
 }
 
 /// The sealed fields of many records at once: `query` selects `record_id, field, value` ordered by
@@ -494,13 +475,31 @@ async fn grouped_fields(
     query: sqlx::query::Query<'_, Any, sqlx::any::AnyArguments>,
 ) -> Result<HashMap<Uuid, SealedFields>, StoreError> {
     let mut grouped: HashMap<Uuid, SealedFields> = HashMap::new();
-    for row in query.fetch_all(&mut **tx).await.map_err(backend_error)? {
-        grouped.entry(id(&row, "record_id")?).or_default().push((
-            row.try_get("field").map_err(backend_error)?,
-            row.try_get("value").map_err(backend_error)?,
-        ));
+    for row in query.fetch_all(&mut **tx).await.db()? {
+        grouped
+            .entry(id(&row, "record_id")?)
+            .or_default()
+            .push((row.col("field")?, row.col("value")?));
     }
     Ok(grouped)
+}
+
+/// Records beside their sealed fields: each of `rows` read by `from_row`, with the fields `fields`
+/// selects for its id (column `id`); `fields` selects `record_id, field, value` ordered by record
+/// and field.
+async fn with_fields<T>(
+    tx: &mut Transaction<'static, Any>,
+    rows: Vec<AnyRow>,
+    from_row: FromRow<T>,
+    fields: sqlx::query::Query<'_, Any, sqlx::any::AnyArguments>,
+) -> Result<Vec<(T, SealedFields)>, StoreError> {
+    let mut fields = grouped_fields(tx, fields).await?;
+    rows.iter()
+        .map(|row| {
+            let sealed = fields.remove(&id(row, "id")?).unwrap_or_default();
+            Ok((from_row(row)?, sealed))
+        })
+        .collect()
 }
 
 /// Deletes a record's sealed fields, blind indexes (for a referral) and data keys.
@@ -516,11 +515,7 @@ async fn erase_record(
         // A declined partner referral must not keep pointing at the person's record there.
         "UPDATE referral SET partner_person_id = NULL WHERE id = $1",
     ] {
-        sqlx::query(sql)
-            .bind(&rid)
-            .execute(&mut **tx)
-            .await
-            .map_err(backend_error)?;
+        sqlx::query(sql).bind(&rid).execute(&mut **tx).await.db()?;
     }
     Ok(())
 }
@@ -538,7 +533,7 @@ async fn insert_triage_event(
         .bind(&step.by)
         .execute(&mut **tx)
         .await
-        .map_err(backend_error)?;
+        .db()?;
     Ok(())
 }
 
@@ -563,13 +558,7 @@ async fn insert_case(
     .bind(case.closure_reason.map(ClosureReason::code))
     .execute(&mut **tx)
     .await
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            StoreError::Conflict(ONE_OPEN_CASE)
-        } else {
-            backend_error(e)
-        }
-    })?;
+    .or_conflict(ONE_OPEN_CASE)?;
     Ok(())
 }
 
@@ -596,12 +585,12 @@ async fn keep_version(
         .bind(stamp.at_micros)
         .execute(&mut **tx)
         .await
-        .map_err(backend_error)?;
+        .db()?;
     Ok(())
 }
 
 fn service_config_from_row(row: &AnyRow) -> Result<ServiceConfig, StoreError> {
-    let groups: String = row.try_get("field_groups").map_err(backend_error)?;
+    let groups: String = row.col("field_groups")?;
     Ok(ServiceConfig {
         service_id: id(row, "service_id")?,
         field_groups: FieldGroups::parse(&groups)
@@ -619,11 +608,11 @@ fn service_config_from_row(row: &AnyRow) -> Result<ServiceConfig, StoreError> {
 fn field_version_from_row(row: &AnyRow) -> Result<FieldVersion, StoreError> {
     Ok(FieldVersion {
         record_id: id(row, "record_id")?,
-        field: row.try_get("field").map_err(backend_error)?,
-        value: row.try_get("value").map_err(backend_error)?,
-        key_version: row.try_get("key_version").map_err(backend_error)?,
-        changed_by: row.try_get("changed_by").map_err(backend_error)?,
-        changed_at_micros: row.try_get("changed_at").map_err(backend_error)?,
+        field: row.col("field")?,
+        value: row.col("value")?,
+        key_version: row.col("key_version")?,
+        changed_by: row.col("changed_by")?,
+        changed_at_micros: row.col("changed_at")?,
     })
 }
 
@@ -646,9 +635,9 @@ fn related_from_row(row: &AnyRow) -> Result<RelatedRecord, StoreError> {
         person_id: id(row, "person_id")?,
         relationship: coded(row, "relationship", Relationship::from_code, "relationship")?,
         linked_person_id: opt_id(row, "linked_person_id")?,
-        key_version: row.try_get("key_version").map_err(backend_error)?,
-        created_by: row.try_get("created_by").map_err(backend_error)?,
-        created_at_micros: row.try_get("created_at").map_err(backend_error)?,
+        key_version: row.col("key_version")?,
+        created_by: row.col("created_by")?,
+        created_at_micros: row.col("created_at")?,
     })
 }
 
@@ -668,13 +657,13 @@ fn referral_from_row(row: &AnyRow) -> Result<ReferralRecord, StoreError> {
         source: coded(row, "source", ReferralSource::from_code, "referral source")?,
         partner_person_id: opt_id(row, "partner_person_id")?,
         state: coded(row, "state", TriageState::from_code, "triage state")?,
-        received_at_micros: row.try_get("received_at").map_err(backend_error)?,
-        last_contact_at_micros: row.try_get("last_contact_at").map_err(backend_error)?,
-        decided_at_micros: row.try_get("decided_at").map_err(backend_error)?,
+        received_at_micros: row.col("received_at")?,
+        last_contact_at_micros: row.col("last_contact_at")?,
+        decided_at_micros: row.col("decided_at")?,
         person_id: opt_id(row, "person_id")?,
         case_id: opt_id(row, "case_id")?,
-        key_version: row.try_get("key_version").map_err(backend_error)?,
-        created_by: row.try_get("created_by").map_err(backend_error)?,
+        key_version: row.col("key_version")?,
+        created_by: row.col("created_by")?,
     })
 }
 
@@ -706,10 +695,10 @@ fn case_from_row(row: &AnyRow) -> Result<CaseRecord, StoreError> {
         person_id: id(row, "person_id")?,
         service_id: id(row, "service_id")?,
         key_worker_id: opt_id(row, "key_worker_id")?,
-        opened_at_micros: row.try_get("opened_at").map_err(backend_error)?,
-        opened_by: row.try_get("opened_by").map_err(backend_error)?,
-        closed_at_micros: row.try_get("closed_at").map_err(backend_error)?,
-        closed_by: row.try_get("closed_by").map_err(backend_error)?,
+        opened_at_micros: row.col("opened_at")?,
+        opened_by: row.col("opened_by")?,
+        closed_at_micros: row.col("closed_at")?,
+        closed_by: row.col("closed_by")?,
         closure_reason: opt_coded(
             row,
             "closure_reason",
@@ -731,18 +720,18 @@ fn entry_from_row(row: &AnyRow) -> Result<EntryRecord, StoreError> {
         case_id: opt_id(row, "case_id")?,
         parent_id: opt_id(row, "parent_id")?,
         contact_type: opt_coded(row, "contact_type", ContactType::from_code, "contact type")?,
-        occurs_at_micros: row.try_get("occurs_at").map_err(backend_error)?,
+        occurs_at_micros: row.col("occurs_at")?,
         status: opt_coded(row, "status", EntryStatus::from_code, "entry status")?,
-        due_at_micros: row.try_get("due_at").map_err(backend_error)?,
+        due_at_micros: row.col("due_at")?,
         flags: NoteFlags {
             third_party: flag(row, "third_party")?,
             identifies_complainant: flag(row, "identifies_complainant")?,
             serious_harm: flag(row, "serious_harm")?,
         },
-        author: row.try_get("author").map_err(backend_error)?,
-        key_version: row.try_get("key_version").map_err(backend_error)?,
-        created_at_micros: row.try_get("created_at").map_err(backend_error)?,
-        updated_at_micros: row.try_get("updated_at").map_err(backend_error)?,
+        author: row.col("author")?,
+        key_version: row.col("key_version")?,
+        created_at_micros: row.col("created_at")?,
+        updated_at_micros: row.col("updated_at")?,
     })
 }
 
@@ -753,12 +742,12 @@ fn document_from_row(row: &AnyRow) -> Result<DocumentRecord, StoreError> {
     Ok(DocumentRecord {
         id: id(row, "id")?,
         person_id: id(row, "person_id")?,
-        media_type: row.try_get("media_type").map_err(backend_error)?,
-        size_bytes: row.try_get("size_bytes").map_err(backend_error)?,
+        media_type: row.col("media_type")?,
+        size_bytes: row.col("size_bytes")?,
         is_photo: flag(row, "is_photo")?,
-        key_version: row.try_get("key_version").map_err(backend_error)?,
-        uploaded_by: row.try_get("uploaded_by").map_err(backend_error)?,
-        created_at_micros: row.try_get("created_at").map_err(backend_error)?,
+        key_version: row.col("key_version")?,
+        uploaded_by: row.col("uploaded_by")?,
+        created_at_micros: row.col("created_at")?,
     })
 }
 

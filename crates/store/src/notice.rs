@@ -2,27 +2,25 @@
 
 use super::*;
 
+fn notice_version_from_row(row: &AnyRow) -> Result<NoticeVersion, StoreError> {
+    Ok(NoticeVersion {
+        service_code: row.col("service_code")?,
+        version: row.col("version")?,
+        digest: row.col("digest")?,
+        markdown: row.col("markdown")?,
+        published_at_micros: row.col("published_at")?,
+    })
+}
+
 impl NoticeStore for SqlStore {
     async fn notice_versions(&self, service_code: &str) -> Result<Vec<NoticeVersion>, StoreError> {
-        sqlx::query(
+        self.read_all(
             "SELECT service_code, version, digest, markdown, published_at FROM notice_version \
              WHERE service_code = $1 ORDER BY version DESC",
+            service_code,
+            notice_version_from_row,
         )
-        .bind(service_code)
-        .fetch_all(&self.pool)
         .await
-        .map_err(backend_error)?
-        .iter()
-        .map(|row| {
-            Ok(NoticeVersion {
-                service_code: row.try_get("service_code").map_err(backend_error)?,
-                version: row.try_get("version").map_err(backend_error)?,
-                digest: row.try_get("digest").map_err(backend_error)?,
-                markdown: row.try_get("markdown").map_err(backend_error)?,
-                published_at_micros: row.try_get("published_at").map_err(backend_error)?,
-            })
-        })
-        .collect()
     }
 
     async fn publish_notice(
@@ -49,13 +47,11 @@ impl NoticeStore for SqlStore {
     }
 
     async fn people_ids_of_service(&self, service_id: Uuid) -> Result<Vec<Uuid>, StoreError> {
-        sqlx::query("SELECT id FROM person WHERE service_id = $1 ORDER BY id")
-            .bind(service_id.to_string())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend_error)?
-            .iter()
-            .map(|row| id(row, "id"))
-            .collect()
+        self.read_all(
+            "SELECT id FROM person WHERE service_id = $1 ORDER BY id",
+            service_id,
+            |row| id(row, "id"),
+        )
+        .await
     }
 }

@@ -2,6 +2,18 @@
 
 use super::*;
 
+fn placement_from_row(row: &AnyRow) -> Result<Placement, StoreError> {
+    let scope: String = row.col("access_scope")?;
+    Ok(Placement {
+        person_id: id(row, "id")?,
+        service_id: id(row, "service_id")?,
+        organisation_id: id(row, "organisation_id")?,
+        team_id: opt_id(row, "team_id")?,
+        key_worker_id: opt_id(row, "key_worker_id")?,
+        scope: scope_from_code(&scope)?,
+    })
+}
+
 impl PersonStore for SqlStore {
     async fn assign_person(
         &self,
@@ -20,26 +32,8 @@ impl PersonStore for SqlStore {
     }
 
     async fn placement(&self, person_id: Uuid) -> Result<Option<Placement>, StoreError> {
-        let row = sqlx::query(
-            "SELECT p.id, p.service_id, p.team_id, p.key_worker_id, s.organisation_id, s.access_scope \
-             FROM person p JOIN service s ON s.id = p.service_id WHERE p.id = $1",
-        )
-        .bind(person_id.to_string())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend_error)?;
-        row.map(|r| {
-            let scope: String = r.try_get("access_scope").map_err(backend_error)?;
-            Ok(Placement {
-                person_id: id(&r, "id")?,
-                service_id: id(&r, "service_id")?,
-                organisation_id: id(&r, "organisation_id")?,
-                team_id: opt_id(&r, "team_id")?,
-                key_worker_id: opt_id(&r, "key_worker_id")?,
-                scope: scope_from_code(&scope)?,
-            })
-        })
-        .transpose()
+        self.read_optional("SELECT p.id, p.service_id, p.team_id, p.key_worker_id, s.organisation_id, s.access_scope \
+             FROM person p JOIN service s ON s.id = p.service_id WHERE p.id = $1", person_id, placement_from_row).await
     }
 
     async fn create_person(
@@ -68,7 +62,7 @@ impl PersonStore for SqlStore {
         .bind(person_id.to_string())
         .fetch_optional(&mut *tx)
         .await
-        .map_err(backend_error)?;
+        .db()?;
         let Some(row) = row else {
             return Ok(None);
         };
@@ -97,17 +91,17 @@ impl PersonStore for SqlStore {
                 .bind(&pid)
                 .fetch_optional(&mut *tx)
                 .await
-                .map_err(backend_error)?;
+                .db()?;
         let Some(row) = row else {
             return Ok(false);
         };
-        let stored_at: i64 = row.try_get("updated_at").map_err(backend_error)?;
+        let stored_at: i64 = row.col("updated_at")?;
         const CHANGED: &str = "the record changed meanwhile; read it again";
         if stored_at != expected_updated_at_micros {
             return Err(StoreError::Conflict(CHANGED));
         }
         let service_id = id(&row, "service_id")?;
-        let key_version: i64 = row.try_get("key_version").map_err(backend_error)?;
+        let key_version: i64 = row.col("key_version")?;
         // The timestamp moves strictly forward, so optimistic checks cannot be fooled by a clock tie.
         // Conditional, so a concurrent change that read the same time loses (PostgreSQL reads above
         // take no lock; the row lock taken here makes the second writer re-check).
@@ -118,7 +112,7 @@ impl PersonStore for SqlStore {
                 .bind(stored_at)
                 .execute(&mut *tx)
                 .await
-                .map_err(backend_error)?;
+                .db()?;
         if moved.rows_affected() == 0 {
             return Err(StoreError::Conflict(CHANGED));
         }
@@ -137,7 +131,7 @@ impl PersonStore for SqlStore {
                 .bind(field.code())
                 .execute(&mut *tx)
                 .await
-                .map_err(backend_error)?;
+                .db()?;
             if let Some(v) = value {
                 sqlx::query(
                     "INSERT INTO person_field (person_id, field, value) VALUES ($1, $2, $3)",
@@ -147,7 +141,7 @@ impl PersonStore for SqlStore {
                 .bind(v)
                 .execute(&mut *tx)
                 .await
-                .map_err(backend_error)?;
+                .db()?;
             }
         }
         set_indexes(&mut tx, person_id, service_id, indexes.iter().copied()).await?;
@@ -189,7 +183,7 @@ impl PersonStore for SqlStore {
             for g in &unique {
                 q = q.bind(g.to_vec());
             }
-            let rows = q.fetch_all(&mut *tx).await.map_err(backend_error)?;
+            let rows = q.fetch_all(&mut *tx).await.db()?;
             people = rows
                 .iter()
                 .map(person_with_key)
@@ -218,7 +212,7 @@ impl PersonStore for SqlStore {
         .bind(i64::from(limit))
         .fetch_all(&mut *tx)
         .await
-        .map_err(backend_error)?;
+        .db()?;
         let mut people = rows
             .iter()
             .map(person_with_key)
@@ -245,7 +239,7 @@ impl PersonStore for SqlStore {
         .bind(service_id.to_string())
         .fetch_all(&mut *tx)
         .await
-        .map_err(backend_error)?;
+        .db()?;
         let ids = rows
             .iter()
             .map(|r| id(r, "person_id"))
@@ -270,7 +264,7 @@ impl PersonStore for SqlStore {
             .bind(&pid)
             .execute(&mut *tx)
             .await
-            .map_err(backend_error)?;
+            .db()?;
         if gone.rows_affected() == 0 {
             return Ok(false);
         }
@@ -290,7 +284,7 @@ impl PersonStore for SqlStore {
                 .bind(&pid)
                 .execute(&mut *tx)
                 .await
-                .map_err(backend_error)?;
+                .db()?;
         }
         commit(tx).await?;
         self.checkpoint_after_erasure().await;
@@ -298,16 +292,7 @@ impl PersonStore for SqlStore {
     }
 
     async fn service_config(&self, service_id: Uuid) -> Result<Option<ServiceConfig>, StoreError> {
-        sqlx::query(
-            "SELECT service_id, field_groups, referrals, partner_service_id FROM service_config WHERE service_id = $1",
-        )
-        .bind(service_id.to_string())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend_error)?
-        .as_ref()
-        .map(service_config_from_row)
-        .transpose()
+        self.read_optional("SELECT service_id, field_groups, referrals, partner_service_id FROM service_config WHERE service_id = $1", service_id, service_config_from_row).await
     }
 
     async fn set_service_config(

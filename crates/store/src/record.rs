@@ -15,11 +15,7 @@ impl RecordStore for SqlStore {
         )
         .bind(record_id.to_string())
         .fetch_all(&mut *tx)
-        .await
-        .map_err(backend_error)?
-        .iter()
-        .map(field_version_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
+        .await.read(field_version_from_row)?;
         append(&mut tx, &audit).await?;
         commit(tx).await?;
         Ok(versions)
@@ -48,13 +44,7 @@ impl RecordStore for SqlStore {
         .bind(related.created_at_micros)
         .execute(&mut *tx)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::Conflict("that related person exists")
-            } else {
-                backend_error(e)
-            }
-        })?;
+        .or_conflict("that related person exists")?;
         insert_fields(&mut tx, related.id, fields).await?;
         commit(tx).await
     }
@@ -73,24 +63,15 @@ impl RecordStore for SqlStore {
         .bind(&pid)
         .fetch_all(&mut *tx)
         .await
-        .map_err(backend_error)?;
-        let mut fields = grouped_fields(
-            &mut tx,
-            sqlx::query(
+        .db()?;
+        let related = with_fields(&mut tx, rows, |row| Ok((related_from_row(row)?, wrapped_key_from_row(row)?)), sqlx::query(
                 "SELECT f.record_id, f.field, f.value FROM record_field f \
                  JOIN related_person r ON r.id = f.record_id WHERE r.person_id = $1 ORDER BY f.record_id, f.field",
             )
-            .bind(&pid),
-        )
-        .await?;
-        let related = rows
-            .iter()
-            .map(|row| {
-                let record = related_from_row(row)?;
-                let sealed = fields.remove(&record.id).unwrap_or_default();
-                Ok((record, sealed, wrapped_key_from_row(row)?))
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
+            .bind(&pid)).await?
+.into_iter()
+.map(|((record, key), sealed)| (record, sealed, key))
+.collect::<Vec<_>>();
         append(&mut tx, &audit).await?;
         commit(tx).await?;
         Ok(related)
@@ -109,7 +90,7 @@ impl RecordStore for SqlStore {
             .bind(person_id.to_string())
             .execute(&mut *tx)
             .await
-            .map_err(backend_error)?;
+            .db()?;
         if gone.rows_affected() == 0 {
             return Ok(false);
         }
@@ -129,11 +110,7 @@ impl RecordStore for SqlStore {
         .bind(person_id.to_string())
         .bind(Relationship::AllegedPerpetrator.code())
         .fetch_all(&self.pool)
-        .await
-        .map_err(backend_error)?
-        .iter()
-        .map(|r| id(r, "person_id"))
-        .collect()
+        .await.read(|r| id(r, "person_id"))
     }
 
     async fn open_case(&self, case: &CaseRecord, audit: AuditDraft) -> Result<(), StoreError> {
@@ -162,16 +139,14 @@ impl RecordStore for SqlStore {
     }
 
     async fn case(&self, case_id: Uuid) -> Result<Option<CaseRecord>, StoreError> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {CASE_COLUMNS} FROM case_episode WHERE id = $1"
-        )))
-        .bind(case_id.to_string())
-        .fetch_optional(&self.pool)
+        self.read_optional(
+            sqlx::AssertSqlSafe(format!(
+                "SELECT {CASE_COLUMNS} FROM case_episode WHERE id = $1"
+            )),
+            case_id,
+            case_from_row,
+        )
         .await
-        .map_err(backend_error)?
-        .as_ref()
-        .map(case_from_row)
-        .transpose()
     }
 
     async fn cases_of(
@@ -186,11 +161,7 @@ impl RecordStore for SqlStore {
         )))
         .bind(person_id.to_string())
         .fetch_all(&mut *tx)
-        .await
-        .map_err(backend_error)?
-        .iter()
-        .map(case_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
+        .await.read(case_from_row)?;
         append(&mut tx, &audit).await?;
         commit(tx).await?;
         Ok(cases)
@@ -202,8 +173,7 @@ impl RecordStore for SqlStore {
         fields: &SealedFields,
         audit: AuditDraft,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query(
+        let insert = sqlx::query(
             "INSERT INTO record_entry (id, person_id, kind, case_id, parent_id, contact_type, occurs_at, status, due_at, \
              third_party, identifies_complainant, serious_harm, author, key_version, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
@@ -223,19 +193,8 @@ impl RecordStore for SqlStore {
         .bind(&entry.author)
         .bind(entry.key_version)
         .bind(entry.created_at_micros)
-        .bind(entry.updated_at_micros)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::Conflict("that entry exists")
-            } else {
-                backend_error(e)
-            }
-        })?;
-        insert_fields(&mut tx, entry.id, fields).await?;
-        append(&mut tx, &audit).await?;
-        commit(tx).await
+        .bind(entry.updated_at_micros);
+        insert_sealed_audited(self, insert, "that entry exists", entry.id, fields, audit).await
     }
 
     async fn update_entry(
@@ -255,15 +214,15 @@ impl RecordStore for SqlStore {
             .bind(&eid)
             .fetch_optional(&mut *tx)
             .await
-            .map_err(backend_error)?;
+            .db()?;
         let Some(row) = row else {
             return Ok(false);
         };
-        let stored_at: i64 = row.try_get("updated_at").map_err(backend_error)?;
+        let stored_at: i64 = row.col("updated_at")?;
         if stored_at != expected_updated_at_micros {
             return Err(StoreError::Conflict(CHANGED));
         }
-        let key_version: i64 = row.try_get("key_version").map_err(backend_error)?;
+        let key_version: i64 = row.col("key_version")?;
         // Conditional on the time read, so a concurrent change that read the same time loses; the
         // time moves strictly forward, so a clock tie cannot fool the check.
         let moved = sqlx::query(
@@ -277,7 +236,7 @@ impl RecordStore for SqlStore {
         .bind(stored_at)
         .execute(&mut *tx)
         .await
-        .map_err(backend_error)?;
+        .db()?;
         if moved.rows_affected() == 0 {
             return Err(StoreError::Conflict(CHANGED));
         }
@@ -288,7 +247,7 @@ impl RecordStore for SqlStore {
                 .bind(field)
                 .execute(&mut *tx)
                 .await
-                .map_err(backend_error)?;
+                .db()?;
             if let Some(v) = value {
                 sqlx::query(
                     "INSERT INTO record_field (record_id, field, value) VALUES ($1, $2, $3)",
@@ -298,7 +257,7 @@ impl RecordStore for SqlStore {
                 .bind(v)
                 .execute(&mut *tx)
                 .await
-                .map_err(backend_error)?;
+                .db()?;
             }
         }
         append(&mut tx, &audit).await?;
@@ -329,7 +288,7 @@ impl RecordStore for SqlStore {
         for kind in kinds {
             query = query.bind(kind.code());
         }
-        let rows = query.fetch_all(&mut *tx).await.map_err(backend_error)?;
+        let rows = query.fetch_all(&mut *tx).await.db()?;
         let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT f.record_id, f.field, f.value FROM record_field f JOIN record_entry e ON e.id = f.record_id \
              WHERE e.person_id = $1{only} ORDER BY f.record_id, f.field"
@@ -338,15 +297,7 @@ impl RecordStore for SqlStore {
         for kind in kinds {
             query = query.bind(kind.code());
         }
-        let mut fields = grouped_fields(&mut tx, query).await?;
-        let entries = rows
-            .iter()
-            .map(|row| {
-                let entry = entry_from_row(row)?;
-                let sealed = fields.remove(&entry.id).unwrap_or_default();
-                Ok((entry, sealed))
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
+        let entries = with_fields(&mut tx, rows, entry_from_row, query).await?;
         append(&mut tx, &audit).await?;
         commit(tx).await?;
         Ok(entries)
@@ -368,11 +319,7 @@ impl RecordStore for SqlStore {
         .bind(RecordKind::PaperFile.code())
         .bind(EntryStatus::Destroyed.code())
         .fetch_all(&mut *tx)
-        .await
-        .map_err(backend_error)?
-        .iter()
-        .map(entry_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
+        .await.read(entry_from_row)?;
         append(&mut tx, &audit).await?;
         commit(tx).await?;
         Ok(register)
@@ -394,11 +341,7 @@ impl RecordStore for SqlStore {
                  (SELECT id FROM document WHERE person_id = $1 AND is_photo = 1)",
                 "DELETE FROM document WHERE person_id = $1 AND is_photo = 1",
             ] {
-                sqlx::query(sql)
-                    .bind(&pid)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend_error)?;
+                sqlx::query(sql).bind(&pid).execute(&mut *tx).await.db()?;
             }
         }
         sqlx::query(
@@ -416,13 +359,11 @@ impl RecordStore for SqlStore {
         .bind(content)
         .execute(&mut *tx)
         .await
-        .map_err(|e| match is_unique_violation(&e) {
+        .or_conflict(if document.is_photo {
             // Two photos uploaded at once: the index keeps one per person.
-            true if document.is_photo => {
-                StoreError::Conflict("the photo changed meanwhile; try again")
-            }
-            true => StoreError::Conflict("that document exists"),
-            false => backend_error(e),
+            "the photo changed meanwhile; try again"
+        } else {
+            "that document exists"
         })?;
         insert_fields(&mut tx, document.id, fields).await?;
         append(&mut tx, &audit).await?;
@@ -443,24 +384,12 @@ impl RecordStore for SqlStore {
         .bind(&pid)
         .fetch_all(&mut *tx)
         .await
-        .map_err(backend_error)?;
-        let mut fields = grouped_fields(
-            &mut tx,
-            sqlx::query(
+        .db()?;
+        let documents = with_fields(&mut tx, rows, document_from_row, sqlx::query(
                 "SELECT f.record_id, f.field, f.value FROM record_field f JOIN document d ON d.id = f.record_id \
                  WHERE d.person_id = $1 ORDER BY f.record_id, f.field",
             )
-            .bind(&pid),
-        )
-        .await?;
-        let documents = rows
-            .iter()
-            .map(|row| {
-                let document = document_from_row(row)?;
-                let sealed = fields.remove(&document.id).unwrap_or_default();
-                Ok((document, sealed))
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
+            .bind(&pid)).await?;
         append(&mut tx, &audit).await?;
         commit(tx).await?;
         Ok(documents)
@@ -481,14 +410,11 @@ impl RecordStore for SqlStore {
         .bind(person_id.to_string())
         .fetch_optional(&mut *tx)
         .await
-        .map_err(backend_error)?;
+        .db()?;
         let Some(row) = row else {
             return Ok(None);
         };
-        let found = (
-            document_from_row(&row)?,
-            row.try_get("content").map_err(backend_error)?,
-        );
+        let found = (document_from_row(&row)?, row.col("content")?);
         append(&mut tx, &audit).await?;
         commit(tx).await?;
         Ok(Some(found))

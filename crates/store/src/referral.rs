@@ -2,6 +2,15 @@
 
 use super::*;
 
+fn triage_event_from_row(row: &AnyRow) -> Result<TriageEvent, StoreError> {
+    Ok(TriageEvent {
+        referral_id: id(row, "referral_id")?,
+        state: coded(row, "state", TriageState::from_code, "triage state")?,
+        at_micros: row.col("at")?,
+        actor: row.col("actor")?,
+    })
+}
+
 impl ReferralStore for SqlStore {
     async fn create_referral(
         &self,
@@ -34,13 +43,7 @@ impl ReferralStore for SqlStore {
         .bind(&referral.created_by)
         .execute(&mut *tx)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::Conflict("that referral exists")
-            } else {
-                backend_error(e)
-            }
-        })?;
+        .or_conflict("that referral exists")?;
         insert_fields(&mut tx, referral.id, fields).await?;
         for (field, digest) in indexes {
             sqlx::query(
@@ -52,13 +55,7 @@ impl ReferralStore for SqlStore {
             .bind(digest.to_vec())
             .execute(&mut *tx)
             .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Conflict("an index was given twice")
-                } else {
-                    backend_error(e)
-                }
-            })?;
+            .or_conflict("an index was given twice")?;
         }
         let received = ChangeStamp {
             by: referral.created_by.clone(),
@@ -69,16 +66,14 @@ impl ReferralStore for SqlStore {
     }
 
     async fn referral(&self, referral_id: Uuid) -> Result<Option<ReferralRecord>, StoreError> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {REFERRAL_COLUMNS} FROM referral r WHERE r.id = $1"
-        )))
-        .bind(referral_id.to_string())
-        .fetch_optional(&self.pool)
+        self.read_optional(
+            sqlx::AssertSqlSafe(format!(
+                "SELECT {REFERRAL_COLUMNS} FROM referral r WHERE r.id = $1"
+            )),
+            referral_id,
+            referral_from_row,
+        )
         .await
-        .map_err(backend_error)?
-        .as_ref()
-        .map(referral_from_row)
-        .transpose()
     }
 
     async fn referrals(
@@ -101,7 +96,7 @@ impl ReferralStore for SqlStore {
         .bind(i64::from(limit))
         .fetch_all(&mut *tx)
         .await
-        .map_err(backend_error)?;
+        .db()?;
         let mut referrals = Vec::with_capacity(rows.len());
         for row in &rows {
             referrals.push(referral_with_fields(&mut tx, row, fields).await?);
@@ -123,7 +118,7 @@ impl ReferralStore for SqlStore {
         .bind(referral_id.to_string())
         .fetch_optional(&mut *tx)
         .await
-        .map_err(backend_error)?;
+        .db()?;
         let Some(row) = row else {
             return Ok(None);
         };
@@ -134,23 +129,7 @@ impl ReferralStore for SqlStore {
     }
 
     async fn triage_events(&self, referral_id: Uuid) -> Result<Vec<TriageEvent>, StoreError> {
-        sqlx::query(
-            "SELECT referral_id, state, at, actor FROM triage_event WHERE referral_id = $1 ORDER BY seq",
-        )
-        .bind(referral_id.to_string())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend_error)?
-        .iter()
-        .map(|r| {
-            Ok(TriageEvent {
-                referral_id: id(r, "referral_id")?,
-                state: coded(r, "state", TriageState::from_code, "triage state")?,
-                at_micros: r.try_get("at").map_err(backend_error)?,
-                actor: r.try_get("actor").map_err(backend_error)?,
-            })
-        })
-        .collect()
+        self.read_all("SELECT referral_id, state, at, actor FROM triage_event WHERE referral_id = $1 ORDER BY seq", referral_id, triage_event_from_row).await
     }
 
     async fn move_referral(
@@ -182,7 +161,7 @@ impl ReferralStore for SqlStore {
         .bind(from.code())
         .execute(&mut *tx)
         .await
-        .map_err(backend_error)?;
+        .db()?;
         if moved.rows_affected() == 0 {
             return Ok(false);
         }
@@ -228,7 +207,7 @@ impl ReferralStore for SqlStore {
         .bind(from.code())
         .execute(&mut *tx)
         .await
-        .map_err(backend_error)?;
+        .db()?;
         if moved.rows_affected() == 0 {
             return Ok(false);
         }
@@ -242,7 +221,7 @@ impl ReferralStore for SqlStore {
             .bind(&rid)
             .execute(&mut *tx)
             .await
-            .map_err(backend_error)?;
+            .db()?;
         insert_triage_event(&mut tx, referral_id, TriageState::Accepted, step).await?;
         commit(tx).await?;
         Ok(true)
@@ -267,7 +246,7 @@ impl ReferralStore for SqlStore {
             .bind(&sid)
             .fetch_all(&self.pool)
             .await
-            .map_err(backend_error)?;
+            .db()?;
             for row in &rows {
                 people.insert(id(row, "person_id")?);
             }
@@ -284,7 +263,7 @@ impl ReferralStore for SqlStore {
             .bind(TriageState::ContactAttempted.code())
             .fetch_all(&self.pool)
             .await
-            .map_err(backend_error)?;
+            .db()?;
             for row in &rows {
                 referrals.insert(id(row, "referral_id")?);
             }

@@ -1,9 +1,113 @@
 //! Reading rows: ids, codes, flags and hashes from columns, and each record from its row. Errors name the column, never a value.
+//!
+//! sqlx's errors become the store's here and nowhere else: a column is read with `row.col(…)`, each
+//! record by its `*_from_row` function, what a query fetched with `.read(…)` (or `.db()` for a count
+//! or a statement's outcome, `.or_conflict(…)` where a duplicate is the caller's conflict), and a
+//! select by one key with `read_all` or `read_optional`.
 
 use super::*;
+use sqlx::{ColumnIndex, Decode, Type};
 
 pub(crate) fn backend_error(e: sqlx::Error) -> StoreError {
     StoreError::Backend(e.to_string())
+}
+
+/// Reading a row's columns: sqlx's error becomes the store's here, once.
+pub(crate) trait RowExt {
+    /// The value of a column, by name or by position.
+    fn col<'r, T>(&'r self, column: impl ColumnIndex<AnyRow>) -> Result<T, StoreError>
+    where
+        T: Decode<'r, Any> + Type<Any>;
+}
+
+impl RowExt for AnyRow {
+    fn col<'r, T>(&'r self, column: impl ColumnIndex<AnyRow>) -> Result<T, StoreError>
+    where
+        T: Decode<'r, Any> + Type<Any>,
+    {
+        self.try_get(column).map_err(backend_error)
+    }
+}
+
+/// What a statement answered (rows, a count, a scalar): sqlx's error becomes the store's here, once.
+pub(crate) trait Answer<T> {
+    fn db(self) -> Result<T, StoreError>;
+    /// As [`Answer::db`], except that a broken unique constraint is the conflict `what`.
+    fn or_conflict(self, what: &'static str) -> Result<T, StoreError>;
+}
+
+impl<T> Answer<T> for Result<T, sqlx::Error> {
+    fn db(self) -> Result<T, StoreError> {
+        self.map_err(backend_error)
+    }
+
+    fn or_conflict(self, what: &'static str) -> Result<T, StoreError> {
+        self.map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict(what)
+            } else {
+                backend_error(e)
+            }
+        })
+    }
+}
+
+/// Reads one row into a record: the `*_from_row` functions, and closures for a column or two.
+pub(crate) type FromRow<T> = fn(&AnyRow) -> Result<T, StoreError>;
+
+/// The rows a query fetched (all of them, or one if any), each read into a record.
+pub(crate) trait Fetched {
+    type Read<T>;
+    fn read<T>(self, from_row: FromRow<T>) -> Result<Self::Read<T>, StoreError>;
+}
+
+impl Fetched for Result<Vec<AnyRow>, sqlx::Error> {
+    type Read<T> = Vec<T>;
+    fn read<T>(self, from_row: FromRow<T>) -> Result<Vec<T>, StoreError> {
+        self.db()?.iter().map(from_row).collect()
+    }
+}
+
+impl Fetched for Result<Option<AnyRow>, sqlx::Error> {
+    type Read<T> = Option<T>;
+    fn read<T>(self, from_row: FromRow<T>) -> Result<Option<T>, StoreError> {
+        match self.db()? {
+            Some(row) => from_row(&row).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Queries with one key: most reads select the rows of one id (or handle, or code).
+impl SqlStore {
+    /// Every row `sql` selects with `key` as its one parameter (`$1`), each read by `from_row`.
+    pub(crate) async fn read_all<T>(
+        &self,
+        sql: impl SqlSafeStr,
+        key: impl ToString,
+        from_row: FromRow<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        sqlx::query(sql)
+            .bind(key.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .read(from_row)
+    }
+
+    /// The row `sql` selects with `key` as its one parameter (`$1`), if there is one, read by
+    /// `from_row`.
+    pub(crate) async fn read_optional<T>(
+        &self,
+        sql: impl SqlSafeStr,
+        key: impl ToString,
+        from_row: FromRow<T>,
+    ) -> Result<Option<T>, StoreError> {
+        sqlx::query(sql)
+            .bind(key.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .read(from_row)
+    }
 }
 
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -12,13 +116,13 @@ pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
 }
 
 pub(crate) fn id(row: &AnyRow, column: &str) -> Result<Uuid, StoreError> {
-    let text: String = row.try_get(column).map_err(backend_error)?;
+    let text: String = row.col(column)?;
     Uuid::parse_str(&text)
         .map_err(|_| StoreError::Backend(format!("malformed id in column {column}")))
 }
 
 pub(crate) fn opt_id(row: &AnyRow, column: &str) -> Result<Option<Uuid>, StoreError> {
-    let text: Option<String> = row.try_get(column).map_err(backend_error)?;
+    let text: Option<String> = row.col(column)?;
     text.map(|t| Uuid::parse_str(&t))
         .transpose()
         .map_err(|_| StoreError::Backend(format!("malformed id in column {column}")))
@@ -35,17 +139,17 @@ pub(crate) fn hash32(bytes: Vec<u8>, what: &str) -> Result<[u8; 32], StoreError>
 /// name, which matters to `audit verify` over millions of rows.
 pub(crate) fn event_from_row(row: &AnyRow) -> Result<AuditEvent, StoreError> {
     Ok(AuditEvent {
-        seq: row.try_get(0).map_err(backend_error)?,
-        at_micros: row.try_get(1).map_err(backend_error)?,
-        actor: row.try_get(2).map_err(backend_error)?,
-        action: row.try_get(3).map_err(backend_error)?,
-        resource_type: row.try_get(4).map_err(backend_error)?,
-        resource_id: row.try_get(5).map_err(backend_error)?,
-        subject_id: row.try_get(6).map_err(backend_error)?,
-        purpose: row.try_get(7).map_err(backend_error)?,
-        outcome: row.try_get(8).map_err(backend_error)?,
-        prev_hash: chain_hash(row.try_get(9).map_err(backend_error)?),
-        hash: chain_hash(row.try_get(10).map_err(backend_error)?),
+        seq: row.col(0)?,
+        at_micros: row.col(1)?,
+        actor: row.col(2)?,
+        action: row.col(3)?,
+        resource_type: row.col(4)?,
+        resource_id: row.col(5)?,
+        subject_id: row.col(6)?,
+        purpose: row.col(7)?,
+        outcome: row.col(8)?,
+        prev_hash: chain_hash(row.col(9)?),
+        hash: chain_hash(row.col(10)?),
     })
 }
 
@@ -58,17 +162,17 @@ pub(crate) fn chain_hash(bytes: Vec<u8>) -> [u8; 32] {
 pub(crate) fn wrapped_key_from_row(row: &AnyRow) -> Result<WrappedDataKey, StoreError> {
     Ok(WrappedDataKey {
         owner_id: id(row, "owner_id")?,
-        version: row.try_get("version").map_err(backend_error)?,
-        master_key_id: row.try_get("master_key_id").map_err(backend_error)?,
-        wrapped: row.try_get("wrapped").map_err(backend_error)?,
+        version: row.col("version")?,
+        master_key_id: row.col("master_key_id")?,
+        wrapped: row.col("wrapped")?,
     })
 }
 
 pub(crate) fn organisation_from_row(row: &AnyRow) -> Result<Organisation, StoreError> {
     Ok(Organisation {
         id: id(row, "id")?,
-        name: row.try_get("name").map_err(backend_error)?,
-        created_at_micros: row.try_get("created_at").map_err(backend_error)?,
+        name: row.col("name")?,
+        created_at_micros: row.col("created_at")?,
     })
 }
 
@@ -76,8 +180,8 @@ pub(crate) fn service_from_row(row: &AnyRow) -> Result<Service, StoreError> {
     Ok(Service {
         id: id(row, "id")?,
         organisation_id: id(row, "organisation_id")?,
-        name: row.try_get("name").map_err(backend_error)?,
-        created_at_micros: row.try_get("created_at").map_err(backend_error)?,
+        name: row.col("name")?,
+        created_at_micros: row.col("created_at")?,
     })
 }
 
@@ -91,9 +195,9 @@ pub(crate) fn staff_from_row(row: &AnyRow) -> Result<StaffRecord, StoreError> {
         service_id: opt_id(row, "service_id")?,
         team_id: opt_id(row, "team_id")?,
         role: role(row)?,
-        handle: row.try_get("handle").map_err(backend_error)?,
-        created_at_micros: row.try_get("staff_created_at").map_err(backend_error)?,
-        disabled_at_micros: row.try_get("disabled_at").map_err(backend_error)?,
+        handle: row.col("handle")?,
+        created_at_micros: row.col("staff_created_at")?,
+        disabled_at_micros: row.col("disabled_at")?,
     })
 }
 
@@ -101,16 +205,16 @@ pub(crate) const TOKEN_COLUMNS: &str = "t.id AS token_id, t.staff_id AS token_st
      t.created_at AS token_created_at, t.expires_at, t.revoked_at";
 
 pub(crate) fn token_from_row(row: &AnyRow) -> Result<ApiTokenRecord, StoreError> {
-    let scope: String = row.try_get("scope").map_err(backend_error)?;
+    let scope: String = row.col("scope")?;
     Ok(ApiTokenRecord {
         id: id(row, "token_id")?,
         staff_id: id(row, "token_staff_id")?,
-        token_hash: hash32(row.try_get("token_hash").map_err(backend_error)?, "token")?,
+        token_hash: hash32(row.col("token_hash")?, "token")?,
         scope: TokenScope::from_code(&scope)
             .ok_or(StoreError::Backend("unknown token scope".to_owned()))?,
-        created_at_micros: row.try_get("token_created_at").map_err(backend_error)?,
-        expires_at_micros: row.try_get("expires_at").map_err(backend_error)?,
-        revoked_at_micros: row.try_get("revoked_at").map_err(backend_error)?,
+        created_at_micros: row.col("token_created_at")?,
+        expires_at_micros: row.col("expires_at")?,
+        revoked_at_micros: row.col("revoked_at")?,
     })
 }
 
@@ -118,8 +222,8 @@ pub(crate) fn team_from_row(row: &AnyRow) -> Result<Team, StoreError> {
     Ok(Team {
         id: id(row, "id")?,
         service_id: id(row, "service_id")?,
-        name: row.try_get("name").map_err(backend_error)?,
-        created_at_micros: row.try_get("created_at").map_err(backend_error)?,
+        name: row.col("name")?,
+        created_at_micros: row.col("created_at")?,
     })
 }
 
@@ -141,33 +245,33 @@ pub(crate) const GRANT_COLUMNS: &str = "id, kind, staff_id, person_id, organisat
      revoked_at, review_state, reviewed_by, reviewed_at, review_note";
 
 pub(crate) fn grant_from_row(row: &AnyRow) -> Result<GrantRecord, StoreError> {
-    let kind: String = row.try_get("kind").map_err(backend_error)?;
-    let review: Option<String> = row.try_get("review_state").map_err(backend_error)?;
+    let kind: String = row.col("kind")?;
+    let review: Option<String> = row.col("review_state")?;
     Ok(GrantRecord {
         id: id(row, "id")?,
         kind: grant_from_code(&kind).ok_or(StoreError::Backend("unknown grant kind".to_owned()))?,
         staff_id: id(row, "staff_id")?,
         person_id: id(row, "person_id")?,
         organisation_id: id(row, "organisation_id")?,
-        reason: row.try_get("reason").map_err(backend_error)?,
-        granted_by: row.try_get("granted_by").map_err(backend_error)?,
-        starts_at_micros: row.try_get("starts_at").map_err(backend_error)?,
-        ends_at_micros: row.try_get("ends_at").map_err(backend_error)?,
-        revoked_at_micros: row.try_get("revoked_at").map_err(backend_error)?,
+        reason: row.col("reason")?,
+        granted_by: row.col("granted_by")?,
+        starts_at_micros: row.col("starts_at")?,
+        ends_at_micros: row.col("ends_at")?,
+        revoked_at_micros: row.col("revoked_at")?,
         review_state: review
             .map(|r| {
                 ReviewState::from_code(&r)
                     .ok_or(StoreError::Backend("unknown review state".to_owned()))
             })
             .transpose()?,
-        reviewed_by: row.try_get("reviewed_by").map_err(backend_error)?,
-        reviewed_at_micros: row.try_get("reviewed_at").map_err(backend_error)?,
-        review_note: row.try_get("review_note").map_err(backend_error)?,
+        reviewed_by: row.col("reviewed_by")?,
+        reviewed_at_micros: row.col("reviewed_at")?,
+        review_note: row.col("review_note")?,
     })
 }
 
 pub(crate) fn role(row: &AnyRow) -> Result<Role, StoreError> {
-    let code: String = row.try_get("role").map_err(backend_error)?;
+    let code: String = row.col("role")?;
     Role::from_code(&code).ok_or(StoreError::Backend("unknown role code in staff".to_owned()))
 }
 
@@ -179,7 +283,7 @@ pub(crate) fn coded<T>(
     parse: impl Fn(&str) -> Option<T>,
     what: &str,
 ) -> Result<T, StoreError> {
-    let code: String = row.try_get(column).map_err(backend_error)?;
+    let code: String = row.col(column)?;
     parse(&code).ok_or_else(|| StoreError::Backend(format!("unknown {what} code")))
 }
 
@@ -189,13 +293,13 @@ pub(crate) fn opt_coded<T>(
     parse: impl Fn(&str) -> Option<T>,
     what: &str,
 ) -> Result<Option<T>, StoreError> {
-    let code: Option<String> = row.try_get(column).map_err(backend_error)?;
+    let code: Option<String> = row.col(column)?;
     code.map(|c| parse(&c).ok_or_else(|| StoreError::Backend(format!("unknown {what} code"))))
         .transpose()
 }
 
 /// A flag stored as 0 or 1.
 pub(crate) fn flag(row: &AnyRow, column: &str) -> Result<bool, StoreError> {
-    let value: i64 = row.try_get(column).map_err(backend_error)?;
+    let value: i64 = row.col(column)?;
     Ok(value != 0)
 }

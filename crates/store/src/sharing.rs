@@ -9,14 +9,12 @@ use confidant_core::store::{
     RecipientRecord, RestrictionKind, RestrictionRecord, ReviewState, Schedule1Condition,
     SealedFields, SharingState, StoreError,
 };
-use sqlx::Row;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use super::{
-    SqlStore, append, backend_error, change_audited, coded, commit, flag, hash32, id,
-    insert_audited, insert_fields, insert_grant, is_unique_violation, opt_coded, opt_id,
-    record_fields,
+    SqlStore, append, change_audited, coded, commit, flag, hash32, id, insert_audited,
+    insert_fields, insert_grant, opt_coded, opt_id, record_fields,
 };
 
 mod disclosure;
@@ -27,7 +25,7 @@ fn join_codes<'a>(codes: impl IntoIterator<Item = &'a str>) -> String {
 }
 
 fn split_codes(row: &AnyRow, column: &str) -> Result<Vec<String>, StoreError> {
-    let text: String = row.try_get(column).map_err(backend_error)?;
+    let text: String = row.col(column)?;
     Ok(text
         .split(',')
         .filter(|c| !c.is_empty())
@@ -49,18 +47,18 @@ fn recipient_from_row(row: &AnyRow) -> Result<RecipientRecord, StoreError> {
     Ok(RecipientRecord {
         id: id(row, "id")?,
         organisation_id: id(row, "organisation_id")?,
-        name: row.try_get("name").map_err(backend_error)?,
+        name: row.col("name")?,
         kind: coded(row, "kind", RecipientKind::from_code, "recipient kind")?,
         outside_uk: flag(row, "outside_uk")?,
         categories: split_codes(row, "categories")?,
         bases,
         consent_required: flag(row, "consent_required")?,
         partner_service_id: opt_id(row, "partner_service_id")?,
-        dpa_starts_at_micros: row.try_get("dpa_starts_at").map_err(backend_error)?,
-        dpa_ends_at_micros: row.try_get("dpa_ends_at").map_err(backend_error)?,
-        created_by: row.try_get("created_by").map_err(backend_error)?,
-        updated_at_micros: row.try_get("updated_at").map_err(backend_error)?,
-        retired_at_micros: row.try_get("retired_at").map_err(backend_error)?,
+        dpa_starts_at_micros: row.col("dpa_starts_at")?,
+        dpa_ends_at_micros: row.col("dpa_ends_at")?,
+        created_by: row.col("created_by")?,
+        updated_at_micros: row.col("updated_at")?,
+        retired_at_micros: row.col("retired_at")?,
     })
 }
 
@@ -72,7 +70,7 @@ pub(super) async fn save_recipient(
     let mut tx = store.begin_write().await?;
     let bases = join_codes(r.bases.iter().map(|b| b.code()));
     let categories = join_codes(r.categories.iter().map(String::as_str));
-    let result = sqlx::query(
+    let done = sqlx::query(
         "INSERT INTO recipient (id, organisation_id, name, kind, outside_uk, categories, bases, consent_required, \
          partner_service_id, dpa_starts_at, dpa_ends_at, created_by, updated_at, retired_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
@@ -98,18 +96,10 @@ pub(super) async fn save_recipient(
     .bind(r.updated_at_micros)
     .bind(r.retired_at_micros)
     .execute(&mut *tx)
-    .await;
-    match result {
-        Err(e) if is_unique_violation(&e) => {
-            return Err(StoreError::Conflict(
-                "a recipient of that name is already in the register",
-            ));
-        }
-        Err(e) => return Err(backend_error(e)),
-        Ok(done) if done.rows_affected() == 0 => {
-            return Err(StoreError::Conflict("that recipient belongs elsewhere"));
-        }
-        Ok(_) => {}
+    .await
+    .or_conflict("a recipient of that name is already in the register")?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::Conflict("that recipient belongs elsewhere"));
     }
     append(&mut tx, &audit).await?;
     commit(tx).await
@@ -119,32 +109,30 @@ pub(super) async fn recipient(
     store: &SqlStore,
     id: Uuid,
 ) -> Result<Option<RecipientRecord>, StoreError> {
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {RECIPIENT_COLUMNS} FROM recipient WHERE id = $1"
-    )))
-    .bind(id.to_string())
-    .fetch_optional(&store.pool)
-    .await
-    .map_err(backend_error)?
-    .as_ref()
-    .map(recipient_from_row)
-    .transpose()
+    store
+        .read_optional(
+            sqlx::AssertSqlSafe(format!(
+                "SELECT {RECIPIENT_COLUMNS} FROM recipient WHERE id = $1"
+            )),
+            id,
+            recipient_from_row,
+        )
+        .await
 }
 
 pub(super) async fn recipients(
     store: &SqlStore,
     organisation_id: Uuid,
 ) -> Result<Vec<RecipientRecord>, StoreError> {
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {RECIPIENT_COLUMNS} FROM recipient WHERE organisation_id = $1 ORDER BY name"
-    )))
-    .bind(organisation_id.to_string())
-    .fetch_all(&store.pool)
-    .await
-    .map_err(backend_error)?
-    .iter()
-    .map(recipient_from_row)
-    .collect()
+    store
+        .read_all(
+            sqlx::AssertSqlSafe(format!(
+                "SELECT {RECIPIENT_COLUMNS} FROM recipient WHERE organisation_id = $1 ORDER BY name"
+            )),
+            organisation_id,
+            recipient_from_row,
+        )
+        .await
 }
 
 pub(super) async fn set_staff_recipient(
@@ -167,27 +155,26 @@ pub(super) async fn staff_recipient(
     store: &SqlStore,
     staff_id: Uuid,
 ) -> Result<Option<Uuid>, StoreError> {
-    let row = sqlx::query("SELECT recipient_id FROM staff WHERE id = $1")
-        .bind(staff_id.to_string())
-        .fetch_optional(&store.pool)
-        .await
-        .map_err(backend_error)?;
-    match row {
-        Some(row) => opt_id(&row, "recipient_id"),
-        None => Ok(None),
-    }
+    let recipient = store
+        .read_optional(
+            "SELECT recipient_id FROM staff WHERE id = $1",
+            staff_id,
+            |row| opt_id(row, "recipient_id"),
+        )
+        .await?;
+    Ok(recipient.flatten())
 }
 
 fn purpose_from_row(row: &AnyRow) -> Result<ConsentPurposeRecord, StoreError> {
     Ok(ConsentPurposeRecord {
         id: id(row, "id")?,
         service_id: id(row, "service_id")?,
-        code: row.try_get("code").map_err(backend_error)?,
-        label: row.try_get("label").map_err(backend_error)?,
+        code: row.col("code")?,
+        label: row.col("label")?,
         recipient_id: opt_id(row, "recipient_id")?,
         explicit: flag(row, "explicit")?,
-        form_version: row.try_get("form_version").map_err(backend_error)?,
-        created_at_micros: row.try_get("created_at").map_err(backend_error)?,
+        form_version: row.col("form_version")?,
+        created_at_micros: row.col("created_at")?,
     })
 }
 
@@ -221,17 +208,27 @@ pub(super) async fn consent_purposes(
     store: &SqlStore,
     service_id: Uuid,
 ) -> Result<Vec<ConsentPurposeRecord>, StoreError> {
-    sqlx::query(
-        "SELECT id, service_id, code, label, recipient_id, explicit, form_version, created_at \
-         FROM consent_purpose WHERE service_id = $1 ORDER BY created_at, code",
-    )
-    .bind(service_id.to_string())
-    .fetch_all(&store.pool)
-    .await
-    .map_err(backend_error)?
-    .iter()
-    .map(purpose_from_row)
-    .collect()
+    store
+        .read_all(
+            "SELECT id, service_id, code, label, recipient_id, explicit, form_version, created_at \
+             FROM consent_purpose WHERE service_id = $1 ORDER BY created_at, code",
+            service_id,
+            purpose_from_row,
+        )
+        .await
+}
+
+fn consent_from_row(row: &AnyRow) -> Result<ConsentRecord, StoreError> {
+    Ok(ConsentRecord {
+        id: id(row, "id")?,
+        person_id: id(row, "person_id")?,
+        purpose_id: id(row, "purpose_id")?,
+        state: coded(row, "state", ConsentState::from_code, "consent state")?,
+        form_version: row.col("form_version")?,
+        recorded_by: row.col("recorded_by")?,
+        recorded_at_micros: row.col("recorded_at")?,
+        expires_at_micros: row.col("expires_at")?,
+    })
 }
 
 pub(super) async fn add_consent(
@@ -258,28 +255,8 @@ pub(super) async fn consents_of(
     store: &SqlStore,
     person_id: Uuid,
 ) -> Result<Vec<ConsentRecord>, StoreError> {
-    sqlx::query(
-        "SELECT id, person_id, purpose_id, state, form_version, recorded_by, recorded_at, expires_at \
-         FROM consent WHERE person_id = $1 ORDER BY recorded_at, id",
-    )
-    .bind(person_id.to_string())
-    .fetch_all(&store.pool)
-    .await
-    .map_err(backend_error)?
-    .iter()
-    .map(|row| {
-        Ok(ConsentRecord {
-            id: id(row, "id")?,
-            person_id: id(row, "person_id")?,
-            purpose_id: id(row, "purpose_id")?,
-            state: coded(row, "state", ConsentState::from_code, "consent state")?,
-            form_version: row.try_get("form_version").map_err(backend_error)?,
-            recorded_by: row.try_get("recorded_by").map_err(backend_error)?,
-            recorded_at_micros: row.try_get("recorded_at").map_err(backend_error)?,
-            expires_at_micros: row.try_get("expires_at").map_err(backend_error)?,
-        })
-    })
-    .collect()
+    store.read_all("SELECT id, person_id, purpose_id, state, form_version, recorded_by, recorded_at, expires_at \
+         FROM consent WHERE person_id = $1 ORDER BY recorded_at, id", person_id, consent_from_row).await
 }
 
 pub(super) async fn add_restriction(
@@ -323,27 +300,26 @@ pub(super) async fn restrictions_of(
     store: &SqlStore,
     person_id: Uuid,
 ) -> Result<Vec<RestrictionRecord>, StoreError> {
-    sqlx::query(
-        "SELECT id, person_id, kind, recorded_by, started_at, lifted_at, lifted_by \
-         FROM person_restriction WHERE person_id = $1 ORDER BY started_at, id",
-    )
-    .bind(person_id.to_string())
-    .fetch_all(&store.pool)
-    .await
-    .map_err(backend_error)?
-    .iter()
-    .map(|row| {
-        Ok(RestrictionRecord {
-            id: id(row, "id")?,
-            person_id: id(row, "person_id")?,
-            kind: coded(row, "kind", RestrictionKind::from_code, "restriction kind")?,
-            recorded_by: row.try_get("recorded_by").map_err(backend_error)?,
-            started_at_micros: row.try_get("started_at").map_err(backend_error)?,
-            lifted_at_micros: row.try_get("lifted_at").map_err(backend_error)?,
-            lifted_by: row.try_get("lifted_by").map_err(backend_error)?,
-        })
+    store
+        .read_all(
+            "SELECT id, person_id, kind, recorded_by, started_at, lifted_at, lifted_by \
+             FROM person_restriction WHERE person_id = $1 ORDER BY started_at, id",
+            person_id,
+            restriction_from_row,
+        )
+        .await
+}
+
+fn restriction_from_row(row: &AnyRow) -> Result<RestrictionRecord, StoreError> {
+    Ok(RestrictionRecord {
+        id: id(row, "id")?,
+        person_id: id(row, "person_id")?,
+        kind: coded(row, "kind", RestrictionKind::from_code, "restriction kind")?,
+        recorded_by: row.col("recorded_by")?,
+        started_at_micros: row.col("started_at")?,
+        lifted_at_micros: row.col("lifted_at")?,
+        lifted_by: row.col("lifted_by")?,
     })
-    .collect()
 }
 
 const APPROVAL_COLUMNS: &str = "id, person_id, recipient_id, categories, key_version, requested_by, \
@@ -355,12 +331,12 @@ fn approval_from_row(row: &AnyRow) -> Result<ApprovalRecord, StoreError> {
         person_id: id(row, "person_id")?,
         recipient_id: id(row, "recipient_id")?,
         categories: split_codes(row, "categories")?,
-        key_version: row.try_get("key_version").map_err(backend_error)?,
-        requested_by: row.try_get("requested_by").map_err(backend_error)?,
-        requested_at_micros: row.try_get("requested_at").map_err(backend_error)?,
+        key_version: row.col("key_version")?,
+        requested_by: row.col("requested_by")?,
+        requested_at_micros: row.col("requested_at")?,
         state: coded(row, "state", ApprovalState::from_code, "approval state")?,
-        decided_by: row.try_get("decided_by").map_err(backend_error)?,
-        decided_at_micros: row.try_get("decided_at").map_err(backend_error)?,
+        decided_by: row.col("decided_by")?,
+        decided_at_micros: row.col("decided_at")?,
         used_by: opt_id(row, "used_by")?,
     })
 }
@@ -386,7 +362,7 @@ pub(super) async fn create_approval(
     .bind(a.state.code())
     .execute(&mut *tx)
     .await
-    .map_err(backend_error)?;
+    .db()?;
     insert_fields(&mut tx, a.id, justification).await?;
     append(&mut tx, &audit).await?;
     commit(tx).await
@@ -417,14 +393,14 @@ pub(super) async fn approval(
     store: &SqlStore,
     approval_id: Uuid,
 ) -> Result<Option<(ApprovalRecord, SealedFields)>, StoreError> {
-    let mut tx = store.pool.begin().await.map_err(backend_error)?;
+    let mut tx = store.pool.begin().await.db()?;
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {APPROVAL_COLUMNS} FROM share_approval WHERE id = $1"
     )))
     .bind(approval_id.to_string())
     .fetch_optional(&mut *tx)
     .await
-    .map_err(backend_error)?;
+    .db()?;
     let Some(row) = row else {
         return Ok(None);
     };
@@ -438,16 +414,9 @@ pub(super) async fn approvals_of(
     store: &SqlStore,
     person_id: Uuid,
 ) -> Result<Vec<ApprovalRecord>, StoreError> {
-    sqlx::query(sqlx::AssertSqlSafe(format!(
+    store.read_all(sqlx::AssertSqlSafe(format!(
         "SELECT {APPROVAL_COLUMNS} FROM share_approval WHERE person_id = $1 ORDER BY requested_at DESC, id"
-    )))
-    .bind(person_id.to_string())
-    .fetch_all(&store.pool)
-    .await
-    .map_err(backend_error)?
-    .iter()
-    .map(approval_from_row)
-    .collect()
+    )), person_id, approval_from_row).await
 }
 
 impl SharingStore for SqlStore {

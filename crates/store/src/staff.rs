@@ -2,6 +2,20 @@
 
 use super::*;
 
+fn training_from_row(row: &AnyRow) -> Result<TrainingRecord, StoreError> {
+    let kind: String = row.col("kind")?;
+    Ok(TrainingRecord {
+        id: id(row, "id")?,
+        staff_id: id(row, "staff_id")?,
+        kind: TrainingKind::from_code(&kind)
+            .ok_or(StoreError::Backend("unknown training kind".to_owned()))?,
+        completed_at_micros: row.col("completed_at")?,
+        expires_at_micros: row.col("expires_at")?,
+        recorded_by: row.col("recorded_by")?,
+        recorded_at_micros: row.col("recorded_at")?,
+    })
+}
+
 impl StaffStore for SqlStore {
     async fn create_organisation(
         &self,
@@ -20,21 +34,16 @@ impl StaffStore for SqlStore {
         sqlx::query("SELECT id, name, created_at FROM organisation ORDER BY name")
             .fetch_all(&self.pool)
             .await
-            .map_err(backend_error)?
-            .iter()
-            .map(organisation_from_row)
-            .collect()
+            .read(organisation_from_row)
     }
 
     async fn organisation(&self, id: Uuid) -> Result<Option<Organisation>, StoreError> {
-        sqlx::query("SELECT id, name, created_at FROM organisation WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend_error)?
-            .as_ref()
-            .map(organisation_from_row)
-            .transpose()
+        self.read_optional(
+            "SELECT id, name, created_at FROM organisation WHERE id = $1",
+            id,
+            organisation_from_row,
+        )
+        .await
     }
 
     async fn create_service(&self, service: &Service, audit: AuditDraft) -> Result<(), StoreError> {
@@ -49,25 +58,16 @@ impl StaffStore for SqlStore {
     }
 
     async fn service(&self, id: Uuid) -> Result<Option<Service>, StoreError> {
-        sqlx::query("SELECT id, organisation_id, name, created_at FROM service WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend_error)?
-            .as_ref()
-            .map(service_from_row)
-            .transpose()
+        self.read_optional(
+            "SELECT id, organisation_id, name, created_at FROM service WHERE id = $1",
+            id,
+            service_from_row,
+        )
+        .await
     }
 
     async fn services(&self, organisation_id: Uuid) -> Result<Vec<Service>, StoreError> {
-        sqlx::query("SELECT id, organisation_id, name, created_at FROM service WHERE organisation_id = $1 ORDER BY name")
-            .bind(organisation_id.to_string())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend_error)?
-            .iter()
-            .map(service_from_row)
-            .collect()
+        self.read_all("SELECT id, organisation_id, name, created_at FROM service WHERE organisation_id = $1 ORDER BY name", organisation_id, service_from_row).await
     }
 
     async fn create_staff(&self, staff: &StaffRecord, audit: AuditDraft) -> Result<(), StoreError> {
@@ -84,42 +84,36 @@ impl StaffStore for SqlStore {
     }
 
     async fn staff_by_handle(&self, handle: &str) -> Result<Option<StaffRecord>, StoreError> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {STAFF_COLUMNS} FROM staff s WHERE s.handle = $1"
-        )))
-        .bind(handle)
-        .fetch_optional(&self.pool)
+        self.read_optional(
+            sqlx::AssertSqlSafe(format!(
+                "SELECT {STAFF_COLUMNS} FROM staff s WHERE s.handle = $1"
+            )),
+            handle,
+            staff_from_row,
+        )
         .await
-        .map_err(backend_error)?
-        .as_ref()
-        .map(staff_from_row)
-        .transpose()
     }
 
     async fn staff(&self, staff_id: Uuid) -> Result<Option<StaffRecord>, StoreError> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {STAFF_COLUMNS} FROM staff s WHERE s.id = $1"
-        )))
-        .bind(staff_id.to_string())
-        .fetch_optional(&self.pool)
+        self.read_optional(
+            sqlx::AssertSqlSafe(format!(
+                "SELECT {STAFF_COLUMNS} FROM staff s WHERE s.id = $1"
+            )),
+            staff_id,
+            staff_from_row,
+        )
         .await
-        .map_err(backend_error)?
-        .as_ref()
-        .map(staff_from_row)
-        .transpose()
     }
 
     async fn staff_of(&self, organisation_id: Uuid) -> Result<Vec<StaffRecord>, StoreError> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {STAFF_COLUMNS} FROM staff s WHERE s.organisation_id = $1 ORDER BY s.handle"
-        )))
-        .bind(organisation_id.to_string())
-        .fetch_all(&self.pool)
+        self.read_all(
+            sqlx::AssertSqlSafe(format!(
+                "SELECT {STAFF_COLUMNS} FROM staff s WHERE s.organisation_id = $1 ORDER BY s.handle"
+            )),
+            organisation_id,
+            staff_from_row,
+        )
         .await
-        .map_err(backend_error)?
-        .iter()
-        .map(staff_from_row)
-        .collect()
     }
 
     async fn disable_staff(
@@ -136,7 +130,7 @@ impl StaffStore for SqlStore {
                 .bind(&sid)
                 .execute(&mut *tx)
                 .await
-                .map_err(backend_error)?;
+                .db()?;
         if done.rows_affected() == 0 {
             return Ok(false);
         }
@@ -147,7 +141,7 @@ impl StaffStore for SqlStore {
         .bind(&sid)
         .execute(&mut *tx)
         .await
-        .map_err(backend_error)?;
+        .db()?;
         sqlx::query(
             "UPDATE api_token SET revoked_at = $1 WHERE staff_id = $2 AND revoked_at IS NULL",
         )
@@ -155,7 +149,7 @@ impl StaffStore for SqlStore {
         .bind(&sid)
         .execute(&mut *tx)
         .await
-        .map_err(backend_error)?;
+        .db()?;
         append(&mut tx, &audit).await?;
         commit(tx).await?;
         Ok(true)
@@ -191,27 +185,21 @@ impl StaffStore for SqlStore {
     }
 
     async fn team(&self, team_id: Uuid) -> Result<Option<Team>, StoreError> {
-        sqlx::query("SELECT id, service_id, name, created_at FROM team WHERE id = $1")
-            .bind(team_id.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend_error)?
-            .as_ref()
-            .map(team_from_row)
-            .transpose()
+        self.read_optional(
+            "SELECT id, service_id, name, created_at FROM team WHERE id = $1",
+            team_id,
+            team_from_row,
+        )
+        .await
     }
 
     async fn teams(&self, service_id: Uuid) -> Result<Vec<Team>, StoreError> {
-        sqlx::query(
+        self.read_all(
             "SELECT id, service_id, name, created_at FROM team WHERE service_id = $1 ORDER BY name",
+            service_id,
+            team_from_row,
         )
-        .bind(service_id.to_string())
-        .fetch_all(&self.pool)
         .await
-        .map_err(backend_error)?
-        .iter()
-        .map(team_from_row)
-        .collect()
     }
 
     async fn service_scope(&self, service_id: Uuid) -> Result<Option<AccessScope>, StoreError> {
@@ -220,7 +208,7 @@ impl StaffStore for SqlStore {
                 .bind(service_id.to_string())
                 .fetch_optional(&self.pool)
                 .await
-                .map_err(backend_error)?;
+                .db()?;
         code.map(|c| scope_from_code(&c)).transpose()
     }
 
@@ -260,7 +248,7 @@ impl StaffStore for SqlStore {
         organisation_id: Uuid,
         staff_id: Option<Uuid>,
     ) -> Result<Vec<TrainingRecord>, StoreError> {
-        let rows = sqlx::query(
+        sqlx::query(
             "SELECT r.id, r.staff_id, r.kind, r.completed_at, r.expires_at, r.recorded_by, r.recorded_at \
              FROM training_record r JOIN staff s ON s.id = r.staff_id \
              WHERE s.organisation_id = $1 AND ($2 = '' OR r.staff_id = $2) ORDER BY r.recorded_at DESC",
@@ -269,22 +257,7 @@ impl StaffStore for SqlStore {
         .bind(staff_id.map(|s| s.to_string()).unwrap_or_default())
         .fetch_all(&self.pool)
         .await
-        .map_err(backend_error)?;
-        rows.iter()
-            .map(|r| {
-                let kind: String = r.try_get("kind").map_err(backend_error)?;
-                Ok(TrainingRecord {
-                    id: id(r, "id")?,
-                    staff_id: id(r, "staff_id")?,
-                    kind: TrainingKind::from_code(&kind)
-                        .ok_or(StoreError::Backend("unknown training kind".to_owned()))?,
-                    completed_at_micros: r.try_get("completed_at").map_err(backend_error)?,
-                    expires_at_micros: r.try_get("expires_at").map_err(backend_error)?,
-                    recorded_by: r.try_get("recorded_by").map_err(backend_error)?,
-                    recorded_at_micros: r.try_get("recorded_at").map_err(backend_error)?,
-                })
-            })
-            .collect()
+        .read(training_from_row)
     }
 
     async fn current_training(
@@ -299,7 +272,7 @@ impl StaffStore for SqlStore {
         .bind(now_micros)
         .fetch_all(&self.pool)
         .await
-        .map_err(backend_error)?;
+        .db()?;
         Ok(codes
             .iter()
             .filter_map(|c| TrainingKind::from_code(c))

@@ -14,11 +14,11 @@ pub(crate) async fn append(
     let row = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
         .fetch_optional(&mut **tx)
         .await
-        .map_err(backend_error)?
+        .db()?
         // Nothing is written without its event: with the head gone, every audited write stops.
         .ok_or_else(|| StoreError::Backend(HEAD_MISSING.to_owned()))?;
-    let seq: i64 = row.try_get("seq").map_err(backend_error)?;
-    let prev = hash32(row.try_get("hash").map_err(backend_error)?, "audit head")?;
+    let seq: i64 = row.col("seq")?;
+    let prev = hash32(row.col("hash")?, "audit head")?;
     let event = seal_event(prev, seq, draft);
     sqlx::query(
         "INSERT INTO audit_event (seq, at, actor, action, resource_type, resource_id, subject_id, purpose, outcome, prev_hash, hash) \
@@ -37,12 +37,12 @@ pub(crate) async fn append(
     .bind(event.hash.to_vec())
     .execute(&mut **tx)
     .await
-    .map_err(backend_error)?;
+    .db()?;
     sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
         .bind(event.hash.to_vec())
         .execute(&mut **tx)
         .await
-        .map_err(backend_error)?;
+        .db()?;
     Ok(event)
 }
 
@@ -55,10 +55,24 @@ pub(crate) async fn insert_audited(
     audit: AuditDraft,
 ) -> Result<(), StoreError> {
     let mut tx = store.begin_write().await?;
-    match insert.execute(&mut *tx).await {
-        Err(e) if is_unique_violation(&e) => return Err(StoreError::Conflict(on_duplicate)),
-        other => other.map_err(backend_error)?,
-    };
+    insert.execute(&mut *tx).await.or_conflict(on_duplicate)?;
+    append(&mut tx, &audit).await?;
+    commit(tx).await
+}
+
+/// Runs one insert of a record, stores the record's sealed fields and appends its audit event, in
+/// one transaction; a duplicate is a conflict described by `on_duplicate`.
+pub(crate) async fn insert_sealed_audited(
+    store: &SqlStore,
+    insert: sqlx::query::Query<'_, Any, sqlx::any::AnyArguments>,
+    on_duplicate: &'static str,
+    record_id: Uuid,
+    fields: &SealedFields,
+    audit: AuditDraft,
+) -> Result<(), StoreError> {
+    let mut tx = store.begin_write().await?;
+    insert.execute(&mut *tx).await.or_conflict(on_duplicate)?;
+    insert_fields(&mut tx, record_id, fields).await?;
     append(&mut tx, &audit).await?;
     commit(tx).await
 }
@@ -71,7 +85,7 @@ pub(crate) async fn change_audited(
     audit: AuditDraft,
 ) -> Result<bool, StoreError> {
     let mut tx = store.begin_write().await?;
-    let done = change.execute(&mut *tx).await.map_err(backend_error)?;
+    let done = change.execute(&mut *tx).await.db()?;
     if done.rows_affected() == 0 {
         return Ok(false);
     }
@@ -81,5 +95,5 @@ pub(crate) async fn change_audited(
 }
 
 pub(crate) async fn commit(tx: Transaction<'static, Any>) -> Result<(), StoreError> {
-    tx.commit().await.map_err(backend_error)
+    tx.commit().await.db()
 }

@@ -27,23 +27,20 @@ pub(super) fn disclosure_from_row(row: &AnyRow) -> Result<DisclosureRecord, Stor
             "Schedule 1 condition",
         )?,
         categories: split_codes(row, "categories")?,
-        key_version: row.try_get("key_version").map_err(backend_error)?,
-        requested_by: row.try_get("requested_by").map_err(backend_error)?,
+        key_version: row.col("key_version")?,
+        requested_by: row.col("requested_by")?,
         approval_id: opt_id(row, "approval_id")?,
-        approved_by: row.try_get("approved_by").map_err(backend_error)?,
+        approved_by: row.col("approved_by")?,
         person_told: flag(row, "person_told")?,
         emergency: flag(row, "emergency")?,
         review_state: opt_coded(row, "review_state", ReviewState::from_code, "review state")?,
-        reviewed_by: row.try_get("reviewed_by").map_err(backend_error)?,
-        package_hash: hash32(
-            row.try_get("package_hash").map_err(backend_error)?,
-            "package hash",
-        )?,
-        shared_at_micros: row.try_get("shared_at").map_err(backend_error)?,
+        reviewed_by: row.col("reviewed_by")?,
+        package_hash: hash32(row.col("package_hash")?, "package hash")?,
+        shared_at_micros: row.col("shared_at")?,
         processor_staff_id: opt_id(row, "processor_staff_id")?,
         grant_id: opt_id(row, "grant_id")?,
-        ends_at_micros: row.try_get("ends_at").map_err(backend_error)?,
-        ended_at_micros: row.try_get("ended_at").map_err(backend_error)?,
+        ends_at_micros: row.col("ends_at")?,
+        ended_at_micros: row.col("ended_at")?,
     })
 }
 
@@ -75,11 +72,11 @@ pub(super) async fn record_disclosure(
     .bind(d.person_id.to_string())
     .fetch_one(&mut *tx)
     .await
-    .map_err(backend_error)?;
+    .db()?;
     let seen = SharingState {
-        consents: now.try_get("consents").map_err(backend_error)?,
-        restrictions: now.try_get("restrictions").map_err(backend_error)?,
-        lifted: now.try_get("lifted").map_err(backend_error)?,
+        consents: now.col("consents")?,
+        restrictions: now.col("restrictions")?,
+        lifted: now.col("lifted")?,
     };
     if seen != expected {
         return Err(StoreError::Conflict(
@@ -96,16 +93,13 @@ pub(super) async fn record_disclosure(
         .bind(d.person_id.to_string())
         .execute(&mut *tx)
         .await
-        .map_err(backend_error)?;
+        .db()?;
         if used.rows_affected() == 0 {
             return Err(StoreError::Conflict("that approval has already been used"));
         }
     }
     if let Some(g) = grant {
-        insert_grant(g)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend_error)?;
+        insert_grant(g).execute(&mut *tx).await.db()?;
     }
     sqlx::query(
         "INSERT INTO disclosure (id, person_id, service_id, recipient_id, basis, article9, schedule1, categories, \
@@ -137,7 +131,7 @@ pub(super) async fn record_disclosure(
     .bind(d.ended_at_micros)
     .execute(&mut *tx)
     .await
-    .map_err(backend_error)?;
+    .db()?;
     let did = d.id.to_string();
     for item in items {
         let (kind, code) = item_code(item);
@@ -149,7 +143,7 @@ pub(super) async fn record_disclosure(
         .bind(code)
         .execute(&mut *tx)
         .await
-        .map_err(backend_error)?;
+        .db()?;
     }
     insert_fields(&mut tx, d.id, sealed).await?;
     commit(tx).await
@@ -161,16 +155,15 @@ pub(super) async fn disclosures_where(
     order: &str,
     value: String,
 ) -> Result<Vec<DisclosureRecord>, StoreError> {
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {DISCLOSURE_COLUMNS} FROM disclosure d WHERE {condition} ORDER BY {order}"
-    )))
-    .bind(value)
-    .fetch_all(&store.pool)
-    .await
-    .map_err(backend_error)?
-    .iter()
-    .map(disclosure_from_row)
-    .collect()
+    store
+        .read_all(
+            sqlx::AssertSqlSafe(format!(
+                "SELECT {DISCLOSURE_COLUMNS} FROM disclosure d WHERE {condition} ORDER BY {order}"
+            )),
+            value,
+            disclosure_from_row,
+        )
+        .await
 }
 
 pub(super) async fn disclosures_of(
@@ -216,14 +209,14 @@ pub(super) async fn disclosure(
     store: &SqlStore,
     disclosure_id: Uuid,
 ) -> Result<Option<(DisclosureRecord, Vec<DisclosedItem>, SealedFields)>, StoreError> {
-    let mut tx = store.pool.begin().await.map_err(backend_error)?;
+    let mut tx = store.pool.begin().await.db()?;
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {DISCLOSURE_COLUMNS} FROM disclosure d WHERE d.id = $1"
     )))
     .bind(disclosure_id.to_string())
     .fetch_optional(&mut *tx)
     .await
-    .map_err(backend_error)?;
+    .db()?;
     let Some(row) = row else {
         return Ok(None);
     };
@@ -235,10 +228,10 @@ pub(super) async fn disclosure(
     .bind(disclosure_id.to_string())
     .fetch_all(&mut *tx)
     .await
-    .map_err(backend_error)?
+    .db()?
     {
-        let kind: String = row.try_get("item_kind").map_err(backend_error)?;
-        let item: String = row.try_get("item").map_err(backend_error)?;
+        let kind: String = row.col("item_kind")?;
+        let item: String = row.col("item")?;
         items.push(match kind.as_str() {
             "field" => DisclosedItem::Field(item),
             "entry" => DisclosedItem::Entry(
@@ -269,7 +262,7 @@ pub(super) async fn end_disclosure(
     .bind(person_id.to_string())
     .execute(&mut *tx)
     .await
-    .map_err(backend_error)?;
+    .db()?;
     if done.rows_affected() == 0 {
         return Ok(false);
     }
@@ -281,7 +274,7 @@ pub(super) async fn end_disclosure(
     .bind(disclosure_id.to_string())
     .execute(&mut *tx)
     .await
-    .map_err(backend_error)?;
+    .db()?;
     append(&mut tx, &audit).await?;
     commit(tx).await?;
     Ok(true)
@@ -328,7 +321,7 @@ pub(super) async fn recipients_of(
         }
         q.fetch_all(&store.pool).await
     }
-    .map_err(backend_error)?;
+    .db()?;
     rows.iter().map(|r| id(r, "recipient_id")).collect()
 }
 
@@ -350,15 +343,10 @@ pub(super) async fn entry_flags(
     for k in kinds {
         q = q.bind(k.code());
     }
-    q.fetch_all(&store.pool)
-        .await
-        .map_err(backend_error)?
-        .iter()
-        .map(|row| {
-            Ok((
-                id(row, "id")?,
-                flag(row, "identifies_complainant")? || flag(row, "serious_harm")?,
-            ))
-        })
-        .collect()
+    q.fetch_all(&store.pool).await.read(|row| {
+        Ok((
+            id(row, "id")?,
+            flag(row, "identifies_complainant")? || flag(row, "serious_harm")?,
+        ))
+    })
 }

@@ -4,12 +4,36 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::bail;
 use confidant_core::message::{DeliveryReport, RetryPolicy};
 use confidant_core::{Confidant, SystemClock};
 use confidant_mail::SmtpMailer;
 use confidant_store::SqlStore;
 
+use crate::args::OutboxCommand;
 use crate::config::Config;
+use crate::installation::open;
+
+/// `confidant outbox send`: tries every message that is due now through the configured SMTP
+/// server, then exits.
+pub(crate) async fn run(config: &Config, command: OutboxCommand) -> anyhow::Result<()> {
+    match command {
+        OutboxCommand::Send => {
+            let Some(smtp) = config.smtp()? else {
+                bail!("no SMTP server is configured ([smtp] in the configuration file)");
+            };
+            let mailer = SmtpMailer::new(&smtp)?;
+            let confidant = open(config).await?;
+            let total = drain(&confidant, &mailer, smtp.retry_policy()).await?;
+            println!(
+                "outbox: {} sent, {} to retry later, {} given up, {} texts waiting (no text transport configured)",
+                total.sent, total.retrying, total.failed, total.waiting_for_transport
+            );
+            confidant.store().close().await;
+        }
+    }
+    Ok(())
+}
 
 /// Messages tried per batch.
 const BATCH: u32 = 100;

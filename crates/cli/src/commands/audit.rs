@@ -8,8 +8,10 @@ use confidant_core::Actor;
 use confidant_core::audit::{Checkpoint, SignedCheckpoint, verify_chain};
 use confidant_crypto::audit_key::AuditPublicKey;
 
+use crate::args::AuditCommand;
 use crate::config::Config;
-use crate::{AuditCommand, checkpoints, connect, keyfile, open, require_schema};
+use crate::installation::{connect, open, require_schema};
+use crate::{checkpoints, keyfile};
 
 /// Runs one audit command. Exit 3: the chain is broken (or does not extend the checkpoint); exit 4:
 /// the checkpoint file is rejected (edited, or signed by another key).

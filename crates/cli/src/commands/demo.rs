@@ -3,6 +3,7 @@
 //! tokens for the two practitioners, and prints how to sign in.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use anyhow::Context;
 use confidant_core::field::FieldGroups;
@@ -13,11 +14,14 @@ use confidant_core::{Actor, Clock, Confidant, Purpose, Role, SystemClock};
 use confidant_store::SqlStore;
 use uuid::Uuid;
 
+use super::init;
+use super::serve::{bind, put_register_in_force, serve_on, serving_audit_key};
 use crate::config::Config;
+use crate::installation::open;
 
 const ORGANISATION: &str = "Riverside Community Support (demo)";
 /// The register the demo runs on: the recovery service's example.
-pub const REGISTER: &str = include_str!("../../../config/examples/recovery.toml");
+pub const REGISTER: &str = include_str!("../../../../config/examples/recovery.toml");
 const SERVICES: [(&str, &str, &str); 2] = [
     (
         "Recovery Service",
@@ -40,6 +44,28 @@ const OTHERS: [(Role, &str); 5] = [
 ];
 const PEOPLE_PER_SERVICE: usize = 25;
 const REFERRALS_PER_SERVICE: usize = 3;
+
+/// `confidant demo`: initialises the demo's data directory (with the example register unless one is
+/// configured), seeds or refreshes the demo, puts the register in force, prints the guide and serves.
+pub(crate) async fn run(config: &Config) -> anyhow::Result<()> {
+    init::run(config).await?;
+    // The demo runs on the recovery service's example register (its notice is public at
+    // /privacy/recovery), unless a register is configured already.
+    if config.register_file().is_none() {
+        let dir = config.data_dir.join("config");
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join("register.toml"), REGISTER)?;
+    }
+    let confidant = open(config).await?;
+    let guide = prepare(&confidant, config).await?;
+    // The demo's services exist only now (on a new demo): put the register in force.
+    put_register_in_force(&confidant).await?;
+    let confidant = Arc::new(confidant);
+    let audit_key = serving_audit_key(config)?;
+    let listener = bind(config).await?;
+    println!("{guide}");
+    serve_on(config, listener, confidant, audit_key).await
+}
 
 fn err(e: impl std::fmt::Display) -> anyhow::Error {
     anyhow::anyhow!("{e}")

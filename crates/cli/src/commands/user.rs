@@ -1,0 +1,117 @@
+//! `confidant user …` (or `staff`): add staff, list them, disable leavers, reset two-factor, set
+//! passwords and teams, record training.
+
+use anyhow::Context;
+use confidant_core::Actor;
+use confidant_core::store::TrainingKind;
+
+use super::{describe, find_staff};
+use crate::args::UserCommand;
+use crate::config::Config;
+use crate::installation::open;
+
+pub(crate) async fn run(config: &Config, command: UserCommand) -> anyhow::Result<()> {
+    let confidant = open(config).await?;
+    let system = Actor::System;
+    match command {
+        UserCommand::Add {
+            organisation,
+            service,
+            role,
+            handle,
+        } => {
+            let staff = confidant
+                .create_staff(&system, organisation, service, role, &handle)
+                .await
+                .map_err(describe)?;
+            let password = confidant_core::account::generated_password();
+            confidant
+                .set_password(&system, staff.id, password.expose(), &[])
+                .await
+                .map_err(describe)?;
+            println!("{}", staff.id);
+            println!("first password (shown once): {}", password.expose());
+        }
+        UserCommand::List { organisation } => {
+            for s in confidant
+                .staff_of(&system, organisation)
+                .await
+                .map_err(describe)?
+            {
+                let status = if s.disabled_at_micros.is_some() {
+                    "disabled"
+                } else {
+                    "active"
+                };
+                println!("{}\t{}\t{}\t{status}", s.id, s.handle, s.role.code());
+            }
+        }
+        UserCommand::Disable { handle } => {
+            let staff = find_staff(&confidant, &handle).await?;
+            if confidant
+                .disable_staff(&system, staff.id)
+                .await
+                .map_err(describe)?
+            {
+                println!("disabled; sessions ended and tokens revoked");
+            } else {
+                println!("already disabled");
+            }
+        }
+        UserCommand::Reset2fa { handle } => {
+            let staff = find_staff(&confidant, &handle).await?;
+            confidant
+                .reset_two_factor(&system, staff.id)
+                .await
+                .map_err(describe)?;
+            println!("two-factor sign-in removed; they enrol again at their next sign-in");
+        }
+        UserCommand::SetPassword { handle } => {
+            let staff = find_staff(&confidant, &handle).await?;
+            let password = confidant_core::account::generated_password();
+            confidant
+                .set_password(&system, staff.id, password.expose(), &[])
+                .await
+                .map_err(describe)?;
+            println!("new password (shown once): {}", password.expose());
+        }
+        UserCommand::SetTeam { handle, team } => {
+            let staff = find_staff(&confidant, &handle).await?;
+            confidant
+                .set_staff_team(&system, staff.id, team)
+                .await
+                .map_err(describe)?;
+            println!("team set");
+        }
+        UserCommand::Training {
+            handle,
+            kind,
+            completed_on,
+            valid_days,
+        } => {
+            let staff = find_staff(&confidant, &handle).await?;
+            let kinds: Vec<TrainingKind> = if kind == "all" {
+                TrainingKind::ALL.to_vec()
+            } else {
+                vec![TrainingKind::from_code(&kind).context(
+                    "unknown kind; one of: data_protection, policy_acknowledgement, all",
+                )?]
+            };
+            let on = completed_on.unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
+            for k in kinds {
+                let record = confidant
+                    .record_training(&system, staff.id, k, on, valid_days)
+                    .await
+                    .map_err(describe)?;
+                println!("{} recorded, valid until {}", k.code(), {
+                    let t = time::OffsetDateTime::from_unix_timestamp_nanos(
+                        i128::from(record.expires_at_micros) * 1000,
+                    )
+                    .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+                    t.date()
+                });
+            }
+        }
+    }
+    Ok(())
+}
