@@ -4,6 +4,7 @@
 //! touches data starts here.
 
 use anyhow::{Context, bail};
+use confidant_core::access::Principal;
 use confidant_core::register::Register;
 use confidant_core::{Confidant, KeyRing, SystemClock};
 use confidant_store::{Backend, ConnectOptions, SqlStore};
@@ -38,6 +39,20 @@ pub(crate) async fn require_schema(store: &SqlStore) -> anyhow::Result<()> {
         bail!("the database has not been initialised: run `confidant init` first");
     }
     Ok(())
+}
+
+/// The operator's principal on an open installation: proved by holding its master key (read again
+/// from where [`open`] found it, which after a finished rotation is the new key).
+pub(crate) fn operator(
+    config: &Config,
+    confidant: &Confidant<SqlStore, SystemClock>,
+) -> anyhow::Result<Principal> {
+    let Some((master, source)) = keyfile::load(&config.master_key_path())? else {
+        bail!("no master key: set CONFIDANT_MASTER_KEY or put the key file in place");
+    };
+    confidant
+        .operator(&master)
+        .with_context(|| format!("the key from {source} is not this installation's master key"))
 }
 
 /// Opens an initialised installation. A missing or wrong key stops here, before anything is written;

@@ -30,9 +30,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use confidant_core::Actor;
 use confidant_core::audit::{AuditEvent, verify_chain};
-use confidant_testkit::{operator, TestApp, TestBackend};
+use confidant_testkit::{TestApp, TestBackend, operator};
 use criterion::{Criterion, Throughput};
 use sha2::{Digest, Sha256};
 use sqlx::Connection as _;

@@ -36,10 +36,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use confidant_core::Purpose;
 use confidant_core::field::{IndexField, PersonField};
 use confidant_core::person::Lookup;
-use confidant_core::{Actor, Purpose};
-use confidant_testkit::{operator, Synthetic, TestApp, TestBackend, test_time};
+use confidant_testkit::{Synthetic, TestApp, TestBackend, operator, test_time};
 use sha2::{Digest, Sha256};
 use sqlx::{Connection as _, Row as _};
 use uuid::Uuid;

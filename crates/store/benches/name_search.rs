@@ -52,10 +52,10 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use confidant_core::clock::FixedClock;
 use confidant_core::field::PersonField;
-use confidant_core::{Actor, Confidant, KeyRing, Purpose, Role};
+use confidant_core::{Confidant, KeyRing, Purpose, Role, access::Principal};
 use confidant_crypto::{IndexKey, MasterKey};
 use confidant_store::{ConnectOptions, SqlStore, sqlite_url};
-use confidant_testkit::{operator, Synthetic, TestApp, TestBackend, test_time, train};
+use confidant_testkit::{Synthetic, TestApp, TestBackend, operator, test_time, train};
 use sha2::{Digest, Sha256};
 use sqlx::{Connection as _, Row as _};
 use uuid::Uuid;
@@ -161,7 +161,7 @@ fn name(backend: TestBackend) -> &'static str {
 struct Seeded {
     confidant: Arc<App>,
     service: Uuid,
-    searcher: Actor,
+    searcher: Principal,
     how: String,
     /// The installation's master key and the database's URL, for the breakdown's raw queries.
     master: MasterKey,
@@ -178,7 +178,7 @@ fn share(people: usize, tasks: usize, t: usize) -> usize {
 /// Creates `people` people in `service` through core, from `SEED_TASKS` concurrent tasks.
 async fn seed_people(
     confidant: &Arc<App>,
-    actor: &Actor,
+    actor: &Principal,
     service: Uuid,
     people: usize,
 ) -> anyhow::Result<()> {

@@ -23,12 +23,12 @@
 
 use std::time::{Duration, Instant};
 
+use confidant_core::Purpose;
 use confidant_core::field::{FieldGroups, PersonField, RecordKind};
 use confidant_core::person::PersonInput;
 use confidant_core::sharing::{EntrySelection, RecipientInput, ShareRequest};
 use confidant_core::store::{ReferralPolicy, ServiceConfig};
-use confidant_core::{Actor, Purpose};
-use confidant_testkit::{operator, Synthetic, TestApp, TestBackend};
+use confidant_testkit::{Synthetic, TestApp, TestBackend, operator};
 
 const NOTES: usize = 200;
 const ROUNDS: usize = 60;

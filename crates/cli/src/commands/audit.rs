@@ -4,12 +4,12 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use confidant_core::Actor;
 use confidant_core::audit::{Checkpoint, SignedCheckpoint, verify_chain};
 use confidant_crypto::audit_key::AuditPublicKey;
 
 use crate::args::AuditCommand;
 use crate::config::Config;
+use crate::installation::operator;
 use crate::installation::{connect, open, require_schema};
 use crate::{checkpoints, keyfile};
 
@@ -73,6 +73,7 @@ pub async fn run(config: &Config, command: AuditCommand) -> anyhow::Result<ExitC
                 );
             }
             let confidant = open(config).await?;
+            let operator = operator(config, &confidant)?;
             // A checkpoint of a broken chain would vouch for the break: walk it all first.
             if let Err(broken) = verify_chain(confidant.store(), None).await? {
                 eprintln!(
@@ -83,7 +84,7 @@ pub async fn run(config: &Config, command: AuditCommand) -> anyhow::Result<ExitC
                 );
                 return Ok(ExitCode::from(3));
             }
-            let Some(head) = confidant.record_audit_checkpoint(&Actor::System).await? else {
+            let Some(head) = confidant.record_audit_checkpoint(&operator).await? else {
                 bail!("not permitted");
             };
             let signed = SignedCheckpoint::sign(head, time::OffsetDateTime::now_utc(), &key);
@@ -107,7 +108,8 @@ pub async fn run(config: &Config, command: AuditCommand) -> anyhow::Result<ExitC
         }
         AuditCommand::Head => {
             let confidant = open(config).await?;
-            match confidant.record_audit_checkpoint(&Actor::System).await? {
+            let operator = operator(config, &confidant)?;
+            match confidant.record_audit_checkpoint(&operator).await? {
                 Some(head) => println!("{head}"),
                 None => bail!("not permitted"),
             }

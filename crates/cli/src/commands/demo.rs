@@ -6,18 +6,19 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use anyhow::Context;
+use confidant_core::access::Principal;
 use confidant_core::field::FieldGroups;
 use confidant_core::sharing::RecipientInput;
 use confidant_core::store::{ReferralPolicy, ServiceConfig, StaffRecord, TokenScope, TrainingKind};
 use confidant_core::synthetic::Synthetic;
-use confidant_core::{Actor, Clock, Confidant, Purpose, Role, SystemClock};
+use confidant_core::{Clock, Confidant, Purpose, Role, SystemClock};
 use confidant_store::SqlStore;
 use uuid::Uuid;
 
 use super::init;
 use super::serve::{bind, put_register_in_force, serve_on, serving_audit_key};
 use crate::config::Config;
-use crate::installation::open;
+use crate::installation::{open, operator};
 
 const ORGANISATION: &str = "Riverside Community Support (demo)";
 /// The register the demo runs on: the recovery service's example.
@@ -57,7 +58,8 @@ pub(crate) async fn run(config: &Config) -> anyhow::Result<()> {
         std::fs::write(dir.join("register.toml"), REGISTER)?;
     }
     let confidant = open(config).await?;
-    let guide = prepare(&confidant, config).await?;
+    let operator = operator(config, &confidant)?;
+    let guide = prepare(&confidant, &operator, config).await?;
     // The demo's services exist only now (on a new demo): put the register in force.
     put_register_in_force(&confidant).await?;
     let confidant = Arc::new(confidant);
@@ -73,6 +75,7 @@ fn err(e: impl std::fmt::Display) -> anyhow::Error {
 
 async fn ensure_staff(
     confidant: &Confidant<SqlStore, SystemClock>,
+    operator: &Principal,
     organisation: Uuid,
     service: Option<Uuid>,
     role: Role,
@@ -82,7 +85,7 @@ async fn ensure_staff(
         return Ok(s);
     }
     confidant
-        .create_staff(&Actor::System, organisation, service, role, handle)
+        .create_staff(operator, organisation, service, role, handle)
         .await
         .map_err(err)
 }
@@ -90,26 +93,27 @@ async fn ensure_staff(
 /// Seeds the demo if it is new, refreshes passwords, training and tokens, and returns the guide.
 pub async fn prepare(
     confidant: &Confidant<SqlStore, SystemClock>,
+    operator: &Principal,
     config: &Config,
 ) -> anyhow::Result<String> {
-    let system = Actor::System;
+    let system = operator;
     let existing = confidant.organisations().await.map_err(err)?;
     let org = match existing.into_iter().find(|o| o.name == ORGANISATION) {
         Some(org) => org,
         None => {
             let org = confidant
-                .create_organisation(&system, ORGANISATION)
+                .create_organisation(system, ORGANISATION)
                 .await
                 .map_err(err)?;
             let mut synthetic = Synthetic::new(2026);
             for (name, handle, groups) in SERVICES {
                 let service = confidant
-                    .create_service(&system, org.id, name)
+                    .create_service(system, org.id, name)
                     .await
                     .map_err(err)?;
                 confidant
                     .configure_service(
-                        &system,
+                        system,
                         &ServiceConfig {
                             service_id: service.id,
                             field_groups: FieldGroups::parse(groups).map_err(err)?,
@@ -121,14 +125,15 @@ pub async fn prepare(
                     .map_err(err)?;
                 let worker = ensure_staff(
                     confidant,
+                    operator,
                     org.id,
                     Some(service.id),
                     Role::Practitioner,
                     handle,
                 )
                 .await?;
-                refresh_training(confidant, &worker).await?;
-                let actor = confidant.actor_for(&worker).await.map_err(err)?;
+                refresh_training(confidant, operator, &worker).await?;
+                let actor = confidant.acting_as(operator, &worker).await.map_err(err)?;
                 for n in 0..PEOPLE_PER_SERVICE {
                     let person = confidant
                         .create_person(
@@ -165,7 +170,7 @@ pub async fn prepare(
             org
         }
     };
-    let services = confidant.services(&system, org.id).await.map_err(err)?;
+    let services = confidant.services(system, org.id).await.map_err(err)?;
     let first_service = services
         .iter()
         .find(|s| s.name == SERVICES[0].0)
@@ -174,16 +179,26 @@ pub async fn prepare(
     let mut accounts = Vec::new();
     for (name, handle, _) in SERVICES {
         let service = services.iter().find(|s| s.name == name).map(|s| s.id);
-        accounts.push(ensure_staff(confidant, org.id, service, Role::Practitioner, handle).await?);
+        accounts.push(
+            ensure_staff(
+                confidant,
+                operator,
+                org.id,
+                service,
+                Role::Practitioner,
+                handle,
+            )
+            .await?,
+        );
     }
     for (role, handle) in OTHERS {
         let service = (role == Role::ServiceManager)
             .then_some(first_service)
             .flatten();
-        accounts.push(ensure_staff(confidant, org.id, service, role, handle).await?);
+        accounts.push(ensure_staff(confidant, operator, org.id, service, role, handle).await?);
     }
 
-    seed_sharing(confidant, org.id, &services, &accounts).await?;
+    seed_sharing(confidant, operator, org.id, &services, &accounts).await?;
 
     let base = format!("http://{}", config.listen);
     let mut guide = String::new();
@@ -198,10 +213,10 @@ pub async fn prepare(
         "Demo accounts (fictional; new passwords at every start):"
     )?;
     for staff in &accounts {
-        refresh_training(confidant, staff).await?;
+        refresh_training(confidant, operator, staff).await?;
         let password = confidant_core::account::generated_password();
         confidant
-            .set_password(&system, staff.id, password.expose(), &[])
+            .set_password(system, staff.id, password.expose(), &[])
             .await
             .map_err(err)?;
         writeln!(
@@ -226,7 +241,7 @@ pub async fn prepare(
     for staff in accounts.iter().filter(|s| s.role == Role::Practitioner) {
         let token = confidant
             .issue_token(
-                &system,
+                system,
                 staff,
                 time::Duration::days(30),
                 TokenScope::ReadWrite,
@@ -261,6 +276,7 @@ pub async fn prepare(
 /// what the share wizard and the API offer in the demo (all fictional).
 async fn seed_sharing(
     confidant: &Confidant<SqlStore, SystemClock>,
+    operator: &Principal,
     organisation: Uuid,
     services: &[confidant_core::store::Service],
     accounts: &[StaffRecord],
@@ -272,8 +288,11 @@ async fn seed_sharing(
             .context("a demo account is missing")
     };
     let dpo_record = account("dpo")?;
-    refresh_training(confidant, dpo_record).await?;
-    let dpo = confidant.actor_for(dpo_record).await.map_err(err)?;
+    refresh_training(confidant, operator, dpo_record).await?;
+    let dpo = confidant
+        .acting_as(operator, dpo_record)
+        .await
+        .map_err(err)?;
     if !confidant
         .recipients(&dpo, organisation)
         .await
@@ -392,6 +411,7 @@ async fn seed_sharing(
 /// Records a year of training for a demo account whose training is missing or lapsed.
 async fn refresh_training(
     confidant: &Confidant<SqlStore, SystemClock>,
+    operator: &Principal,
     staff: &StaffRecord,
 ) -> anyhow::Result<()> {
     let status = confidant.own_training(staff).await.map_err(err)?;
@@ -399,7 +419,7 @@ async fn refresh_training(
     for kind in TrainingKind::ALL {
         if status.lapsed().contains(&kind) {
             confidant
-                .record_training(&Actor::System, staff.id, kind, today, 365)
+                .record_training(operator, staff.id, kind, today, 365)
                 .await
                 .map_err(err)?;
         }

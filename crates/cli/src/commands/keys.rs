@@ -2,12 +2,11 @@
 //! before the database switches to it, so a crash at any point leaves a key that opens the database.
 
 use anyhow::bail;
-use confidant_core::Actor;
 use confidant_crypto::MasterKey;
 
 use crate::args::KeysCommand;
 use crate::config::Config;
-use crate::installation::open;
+use crate::installation::{open, operator};
 use crate::keyfile;
 
 pub(crate) async fn run(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
@@ -24,6 +23,7 @@ async fn rotate(config: &Config) -> anyhow::Result<()> {
         );
     }
     let mut confidant = open(config).await?;
+    let operator = operator(config, &confidant)?;
     let key_path = config.master_key_path();
     let pending = keyfile::pending_path(&key_path);
     if pending.exists() {
@@ -34,7 +34,7 @@ async fn rotate(config: &Config) -> anyhow::Result<()> {
     // The new key is on disk before the database switches to it, so a crash at any point leaves a key
     // that opens the database.
     keyfile::write_new(&pending, &new_key)?;
-    let rotation = match confidant.rotate_master_key(&Actor::System, new_key).await {
+    let rotation = match confidant.rotate_master_key(&operator, new_key).await {
         Ok(r) => r,
         Err(e) => {
             let _ = std::fs::remove_file(&pending);

@@ -1,27 +1,27 @@
 //! `confidant service …`: services of an organisation, how far their staff see, and what their
 //! record collects.
 
-use confidant_core::Actor;
 use confidant_core::store::ServiceConfig;
 
 use super::describe;
 use crate::args::ServiceCommand;
 use crate::config::Config;
-use crate::installation::open;
+use crate::installation::{open, operator};
 
 pub(crate) async fn run(config: &Config, command: ServiceCommand) -> anyhow::Result<()> {
     let confidant = open(config).await?;
+    let operator = operator(config, &confidant)?;
     match command {
         ServiceCommand::Create { organisation, name } => {
             let service = confidant
-                .create_service(&Actor::System, organisation, &name)
+                .create_service(&operator, organisation, &name)
                 .await
                 .map_err(describe)?;
             println!("{}", service.id);
         }
         ServiceCommand::SetScope { service, scope } => {
             confidant
-                .set_service_scope(&Actor::System, service, scope)
+                .set_service_scope(&operator, service, scope)
                 .await
                 .map_err(describe)?;
             println!("scope set to {}", scope.code());
@@ -39,7 +39,7 @@ pub(crate) async fn run(config: &Config, command: ServiceCommand) -> anyhow::Res
                 partner_service_id: partner,
             };
             confidant
-                .configure_service(&Actor::System, &configuration)
+                .configure_service(&operator, &configuration)
                 .await
                 .map_err(describe)?;
             println!(

@@ -1,11 +1,9 @@
 //! `confidant token …`: personal access tokens for the API, printed once.
 
-use confidant_core::Actor;
-
 use super::{describe, find_staff};
 use crate::args::TokenCommand;
 use crate::config::Config;
-use crate::installation::open;
+use crate::installation::{open, operator};
 
 pub(crate) async fn run(config: &Config, command: TokenCommand) -> anyhow::Result<()> {
     match command {
@@ -15,10 +13,11 @@ pub(crate) async fn run(config: &Config, command: TokenCommand) -> anyhow::Resul
             scope,
         } => {
             let confidant = open(config).await?;
+            let operator = operator(config, &confidant)?;
             let staff = find_staff(&confidant, &handle).await?;
             let token = confidant
                 .issue_token(
-                    &Actor::System,
+                    &operator,
                     &staff,
                     time::Duration::days(i64::from(days)),
                     scope,

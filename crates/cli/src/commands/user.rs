@@ -2,17 +2,17 @@
 //! passwords and teams, record training.
 
 use anyhow::Context;
-use confidant_core::Actor;
 use confidant_core::store::TrainingKind;
 
 use super::{describe, find_staff};
 use crate::args::UserCommand;
 use crate::config::Config;
-use crate::installation::open;
+use crate::installation::{open, operator};
 
 pub(crate) async fn run(config: &Config, command: UserCommand) -> anyhow::Result<()> {
     let confidant = open(config).await?;
-    let system = Actor::System;
+    let operator = operator(config, &confidant)?;
+    let system = &operator;
     match command {
         UserCommand::Add {
             organisation,
@@ -21,12 +21,12 @@ pub(crate) async fn run(config: &Config, command: UserCommand) -> anyhow::Result
             handle,
         } => {
             let staff = confidant
-                .create_staff(&system, organisation, service, role, &handle)
+                .create_staff(system, organisation, service, role, &handle)
                 .await
                 .map_err(describe)?;
             let password = confidant_core::account::generated_password();
             confidant
-                .set_password(&system, staff.id, password.expose(), &[])
+                .set_password(system, staff.id, password.expose(), &[])
                 .await
                 .map_err(describe)?;
             println!("{}", staff.id);
@@ -34,7 +34,7 @@ pub(crate) async fn run(config: &Config, command: UserCommand) -> anyhow::Result
         }
         UserCommand::List { organisation } => {
             for s in confidant
-                .staff_of(&system, organisation)
+                .staff_of(system, organisation)
                 .await
                 .map_err(describe)?
             {
@@ -49,7 +49,7 @@ pub(crate) async fn run(config: &Config, command: UserCommand) -> anyhow::Result
         UserCommand::Disable { handle } => {
             let staff = find_staff(&confidant, &handle).await?;
             if confidant
-                .disable_staff(&system, staff.id)
+                .disable_staff(system, staff.id)
                 .await
                 .map_err(describe)?
             {
@@ -61,7 +61,7 @@ pub(crate) async fn run(config: &Config, command: UserCommand) -> anyhow::Result
         UserCommand::Reset2fa { handle } => {
             let staff = find_staff(&confidant, &handle).await?;
             confidant
-                .reset_two_factor(&system, staff.id)
+                .reset_two_factor(system, staff.id)
                 .await
                 .map_err(describe)?;
             println!("two-factor sign-in removed; they enrol again at their next sign-in");
@@ -70,7 +70,7 @@ pub(crate) async fn run(config: &Config, command: UserCommand) -> anyhow::Result
             let staff = find_staff(&confidant, &handle).await?;
             let password = confidant_core::account::generated_password();
             confidant
-                .set_password(&system, staff.id, password.expose(), &[])
+                .set_password(system, staff.id, password.expose(), &[])
                 .await
                 .map_err(describe)?;
             println!("new password (shown once): {}", password.expose());
@@ -78,7 +78,7 @@ pub(crate) async fn run(config: &Config, command: UserCommand) -> anyhow::Result
         UserCommand::SetTeam { handle, team } => {
             let staff = find_staff(&confidant, &handle).await?;
             confidant
-                .set_staff_team(&system, staff.id, team)
+                .set_staff_team(system, staff.id, team)
                 .await
                 .map_err(describe)?;
             println!("team set");
@@ -100,7 +100,7 @@ pub(crate) async fn run(config: &Config, command: UserCommand) -> anyhow::Result
             let on = completed_on.unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
             for k in kinds {
                 let record = confidant
-                    .record_training(&system, staff.id, k, on, valid_days)
+                    .record_training(system, staff.id, k, on, valid_days)
                     .await
                     .map_err(describe)?;
                 println!("{} recorded, valid until {}", k.code(), {

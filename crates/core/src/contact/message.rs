@@ -23,8 +23,8 @@ use confidant_policy::Action;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::access::Principal;
 use crate::access::PersonAccess;
+use crate::access::Principal;
 use crate::audit::{AuditDraft, Purpose};
 use crate::contact::Channel;
 use crate::field::{Classification, PersonField, RECORD_FIELDS};

@@ -23,8 +23,8 @@ use confidant_policy::Action;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::access::Principal;
 use crate::access::PersonAccess;
+use crate::access::Principal;
 use crate::audit::{AuditDraft, Purpose};
 use crate::organisation::micros;
 use crate::person::access_of;

@@ -17,8 +17,8 @@ use confidant_policy::{Action, Actor, Grant, Resource};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::access::Principal;
 use crate::access::PersonAccess;
+use crate::access::Principal;
 use crate::audit::{AuditDraft, Purpose};
 use crate::organisation::micros;
 use crate::person::{PersonError, Violation, Violations, from_micros};

@@ -17,8 +17,8 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::access::Principal;
 use crate::access::PersonAccess;
+use crate::access::Principal;
 use crate::audit::{AuditDraft, Purpose};
 use crate::field::{FieldGroups, FieldSpec, IndexField, PersonField, ValueKind};
 use crate::identifier::{

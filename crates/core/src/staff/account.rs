@@ -17,7 +17,9 @@
 
 use confidant_crypto::password::{self, PasswordProblem};
 use confidant_crypto::totp::{self, TotpSecret};
-use confidant_crypto::{CryptoError, FieldAddress, MasterKey, new_session_token, new_token, token_hash};
+use confidant_crypto::{
+    CryptoError, FieldAddress, MasterKey, new_session_token, new_token, token_hash,
+};
 use confidant_policy::{Action, Actor, Resource, StaffActor};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -223,8 +225,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// The operator's principal, for whoever holds this installation's master key (the command
     /// line); `None` for any other key.
     pub fn operator(&self, key: &MasterKey) -> Option<Principal> {
-        (key.key_id() == self.keys.master_key_id())
-            .then(|| Principal::authenticated(Actor::System))
+        (key.key_id() == self.keys.master_key_id()).then(|| Principal::authenticated(Actor::System))
     }
 
     /// The operator acting as a member of staff, to set up what a demonstration, a test or a
@@ -1026,7 +1027,11 @@ impl<S: Store, C: Clock> Confidant<S, C> {
 
     /// Records a refusal decided before the policy is asked, about the caller itself (lapsed
     /// training, a read-only token), so that every refusal is on the audit log.
-    pub async fn record_refusal(&self, actor: &Principal, refusal: Refusal) -> Result<(), StoreError> {
+    pub async fn record_refusal(
+        &self,
+        actor: &Principal,
+        refusal: Refusal,
+    ) -> Result<(), StoreError> {
         let staff_id = match actor.actor() {
             Actor::Staff(s) => Some(s.user_id),
             Actor::System => None,

@@ -2,6 +2,7 @@
 //! password and a second factor, lock-out, sessions, API tokens, the training gate, breaking the
 //! glass, need-to-know scopes, access histories, and what never reaches the database.
 
+use confidant_core::Actor;
 use confidant_core::store::prelude::*;
 use std::collections::BTreeSet;
 
@@ -11,17 +12,17 @@ use confidant_core::field::{IndexField, PersonField};
 use confidant_core::organisation::OrganisationError;
 use confidant_core::person::{Lookup, PersonError, PersonInput};
 use confidant_core::store::{ReviewState, TokenScope, TrainingKind};
-use confidant_core::{AccessScope, Actor, Clock, Purpose, Role};
+use confidant_core::{AccessScope, Clock, Purpose, Role, access::Principal};
 use confidant_crypto::totp::{TotpSecret, code_at};
-use confidant_testkit::{operator, 
-    TEST_PASSWORD, TestApp, both_backends, current_code, sign_in_again, sign_in_fully,
+use confidant_testkit::{
+    TEST_PASSWORD, TestApp, both_backends, current_code, operator, sign_in_again, sign_in_fully,
 };
 use time::Duration;
 use uuid::Uuid;
 
 /// The id of a member of staff acting.
-fn staff_id(actor: &Actor) -> anyhow::Result<Uuid> {
-    match actor {
+fn staff_id(actor: &Principal) -> anyhow::Result<Uuid> {
+    match actor.actor() {
         Actor::Staff(s) => Ok(s.user_id),
         Actor::System => anyhow::bail!("not a member of staff"),
     }
@@ -74,7 +75,7 @@ fn person_input(given: &str, family: &str) -> PersonInput {
 
 async fn add_person(
     app: &TestApp,
-    actor: &Actor,
+    actor: &Principal,
     service: Uuid,
     given: &str,
     family: &str,
@@ -91,7 +92,7 @@ async fn add_person(
         .id)
 }
 
-async fn can_read(app: &TestApp, actor: &Actor, person: Uuid) -> anyhow::Result<bool> {
+async fn can_read(app: &TestApp, actor: &Principal, person: Uuid) -> anyhow::Result<bool> {
     match app
         .confidant
         .read_person(actor, Purpose::Support, person)
@@ -106,7 +107,7 @@ async fn can_read(app: &TestApp, actor: &Actor, person: Uuid) -> anyhow::Result<
     }
 }
 
-async fn listed(app: &TestApp, actor: &Actor, service: Uuid) -> anyhow::Result<BTreeSet<Uuid>> {
+async fn listed(app: &TestApp, actor: &Principal, service: Uuid) -> anyhow::Result<BTreeSet<Uuid>> {
     Ok(app
         .confidant
         .list_people(actor, Purpose::Support, service, None, 200)
@@ -226,7 +227,7 @@ both_backends!(
             .await?
             .ok_or_else(|| anyhow::anyhow!("no full session"))?;
         assert_eq!(full.state, SessionState::Active);
-        let Actor::Staff(me) = &full.actor else {
+        let Actor::Staff(me) = full.actor.actor() else {
             anyhow::bail!("the session's actor is not staff");
         };
         assert_eq!(me.user_id, staff.id);
@@ -732,7 +733,7 @@ both_backends!(
         let (new, untrained) = app
             .add_staff(Role::Practitioner, Some(app.service_a), "new.worker", false)
             .await?;
-        let Actor::Staff(s) = &untrained else {
+        let Actor::Staff(s) = untrained.actor() else {
             anyhow::bail!("not staff");
         };
         assert!(!s.trained);
@@ -1213,8 +1214,7 @@ both_backends!(
         const PASSWORD: &str = "Canarypass quokka lantern 7781";
         const REASON: &str = "Canaryreasonmarker safeguarding call at night";
         let staff = app.staff_record(staff_id(&app.worker_a)?).await?;
-        c.set_password(&operator(), staff.id, PASSWORD, &[])
-            .await?;
+        c.set_password(&operator(), staff.id, PASSWORD, &[]).await?;
         let half = c.sign_in(&staff.handle, PASSWORD).await?;
         let session = c
             .session(half.token.expose())

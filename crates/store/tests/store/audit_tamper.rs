@@ -3,11 +3,11 @@
 //! a database error; and what cannot be seen from inside the database is seen against a checkpoint
 //! kept outside it.
 
+use confidant_core::Purpose;
 use confidant_core::audit::{AuditEvent, ChainBreak, Checkpoint, Verified, verify_chain};
 use confidant_core::store::StoreError;
 use confidant_core::store::prelude::*;
-use confidant_core::{Actor, Purpose};
-use confidant_testkit::{operator, TestApp, TestBackend, both_backends};
+use confidant_testkit::{TestApp, TestBackend, both_backends, operator};
 
 /// An app with `n` audit events past set-up, the append-only triggers dropped (as someone with raw
 /// access would), and the head as it then is.

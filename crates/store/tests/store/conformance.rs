@@ -9,9 +9,9 @@ use confidant_core::keyring::KeyRingError;
 use confidant_core::person::{Lookup, PersonError, PersonInput};
 use confidant_core::store::TokenScope;
 use confidant_core::store::prelude::*;
-use confidant_core::{Actor, Confidant, KeyRing, Purpose};
+use confidant_core::{Confidant, KeyRing, Purpose};
 use confidant_crypto::MasterKey;
-use confidant_testkit::{operator, Synthetic, TestApp, TestBackend, both_backends, test_time};
+use confidant_testkit::{Synthetic, TestApp, TestBackend, both_backends, operator, test_time};
 use sqlx::Row;
 
 const CANARY_NAME: &str = "Zqxcanaryname";

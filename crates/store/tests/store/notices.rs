@@ -3,6 +3,7 @@
 //! change and list the people to tell.
 
 use confidant_core::store::prelude::*;
+use confidant_testkit::operator;
 use std::path::Path;
 
 use confidant_core::audit::verify_chain;
@@ -62,7 +63,7 @@ both_backends!(
         // the register wins, and the partner goes with the partner-only policy.
         app.confidant
             .configure_service(
-                &confidant_core::Actor::System,
+                &operator(),
                 &confidant_core::store::ServiceConfig {
                     service_id: app.service_a,
                     field_groups: confidant_core::field::FieldGroups::all(),

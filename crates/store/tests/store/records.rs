@@ -2,6 +2,7 @@
 //! catalogue and service field groups, corrections, related people and the perpetrator rule,
 //! referrals with triage and erasure, cases, entries, documents and the paper register.
 
+use confidant_core::Purpose;
 use confidant_core::audit::verify_chain;
 use confidant_core::document::{MAX_DOCUMENT_BYTES, Upload};
 use confidant_core::field::{FieldGroup, FieldGroups, IndexField, PersonField, RecordKind};
@@ -12,8 +13,7 @@ use confidant_core::store::{
     ClosureReason, ContactType, EntryStatus, NoteFlags, ReferralPolicy, ReferralSource,
     Relationship, ServiceConfig, TriageState,
 };
-use confidant_core::{Actor, Purpose};
-use confidant_testkit::{operator, TestApp, both_backends};
+use confidant_testkit::{TestApp, both_backends, operator};
 use sqlx::Row;
 
 const P: Purpose = Purpose::Support;

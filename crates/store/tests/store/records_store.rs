@@ -10,10 +10,10 @@ use confidant_core::audit::{AuditDraft, verify_chain};
 use confidant_core::clock::FixedClock;
 use confidant_core::field::{FieldGroup, FieldGroups, IndexField, PersonField, RecordKind};
 use confidant_core::store::*;
-use confidant_core::{Actor, Confidant, KeyRing, Role};
+use confidant_core::{Confidant, KeyRing, Role};
 use confidant_crypto::MasterKey;
 use confidant_store::SqlStore;
-use confidant_testkit::{operator, TestBackend, TestDb, both_backends, test_time};
+use confidant_testkit::{TestBackend, TestDb, both_backends, operator, test_time};
 use uuid::Uuid;
 
 /// A fresh database with an organisation, two services and a member of staff.

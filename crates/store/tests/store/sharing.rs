@@ -13,8 +13,8 @@ use confidant_core::store::prelude::*;
 use confidant_core::store::{
     ContactType, DisclosedItem, NoteFlags, ReferralPolicy, Relationship, ReviewState, ServiceConfig,
 };
-use confidant_core::{Actor, Grant, Purpose, Role};
-use confidant_testkit::{operator, TestApp, both_backends, test_time};
+use confidant_core::{Grant, Purpose, Role, access::Principal};
+use confidant_testkit::{TestApp, both_backends, operator, test_time};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 use uuid::Uuid;
@@ -144,7 +144,7 @@ impl World {
 
     /// Asks (as worker A) for a second person's approval to share with `recipient` despite a
     /// restriction or objection (no extra categories), and has `approver` approve it.
-    async fn approve(&self, recipient: Uuid, approver: &Actor) -> anyhow::Result<Uuid> {
+    async fn approve(&self, recipient: Uuid, approver: &Principal) -> anyhow::Result<Uuid> {
         let asked = self
             .app
             .confidant
@@ -168,7 +168,7 @@ impl World {
         self.blocked_by(&self.app.worker_a, req).await
     }
 
-    async fn blocked_by(&self, actor: &Actor, req: &ShareRequest) -> anyhow::Result<Vec<Rule>> {
+    async fn blocked_by(&self, actor: &Principal, req: &ShareRequest) -> anyhow::Result<Vec<Rule>> {
         let checked = self
             .app
             .confidant

@@ -48,11 +48,11 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use confidant_core::access::Principal;
 use confidant_core::account::{Session, SessionState};
 use confidant_core::organisation::OrganisationError;
 use confidant_core::person::{PersonError, Violations};
 use confidant_core::store::{StaffRecord, Store, StoreError};
-use confidant_core::access::Principal;
 use confidant_core::{Clock, Role};
 
 use crate::AppState;

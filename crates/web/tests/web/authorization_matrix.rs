@@ -19,10 +19,10 @@ use confidant_core::record::{EntryChange, NewEntry, RecordInput};
 use confidant_core::referral::NewReferral;
 use confidant_core::sharing::{RecipientInput, ShareRequest};
 use confidant_core::store::{ContactType, NoteFlags, ReferralSource, StaffRecord, TokenScope};
-use confidant_core::{Actor, Clock, Confidant, Grant, Purpose, Role};
+use confidant_core::{Clock, Confidant, Grant, Purpose, Role};
 use confidant_crypto::totp::{TotpSecret, code_at};
 use confidant_store::SqlStore;
-use confidant_testkit::{operator, Synthetic, TestApp, TestBackend, train};
+use confidant_testkit::{Synthetic, TestApp, TestBackend, operator, train};
 use tower::ServiceExt;
 use uuid::Uuid;
 
@@ -1141,7 +1141,8 @@ async fn a_processors_worker_sees_and_changes_only_what_was_referred(
     // What the worker may see, and the rest of the record, as its own service reads it.
     let own_service = world
         .confidant
-        .acting_as(&operator(), 
+        .acting_as(
+            &operator(),
             &world
                 .confidant
                 .staff_by_handle("worker.a")

@@ -18,10 +18,10 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use confidant_core::clock::FixedClock;
 use confidant_core::store::{StaffRecord, TokenScope};
-use confidant_core::{Actor, Confidant, Purpose, Role};
+use confidant_core::{Confidant, Purpose, Role, access::Principal};
 use confidant_store::SqlStore;
-use confidant_testkit::{operator, 
-    TEST_PASSWORD, TestApp, TestBackend, TestDb, both_backends, sign_in_fully,
+use confidant_testkit::{
+    TEST_PASSWORD, TestApp, TestBackend, TestDb, both_backends, operator, sign_in_fully,
 };
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -92,8 +92,8 @@ struct Site {
     organisation: Uuid,
     service_a: Uuid,
     service_b: Uuid,
-    worker_a: Actor,
-    worker_b: Actor,
+    worker_a: Principal,
+    worker_b: Principal,
 }
 
 impl Site {
@@ -226,7 +226,7 @@ impl Site {
     }
 
     /// A person in a service, made by one of its practitioners.
-    async fn person(&self, by: &Actor, service: Uuid) -> anyhow::Result<Uuid> {
+    async fn person(&self, by: &Principal, service: Uuid) -> anyhow::Result<Uuid> {
         let mut input = confidant_core::person::PersonInput::new();
         input.set_code("given_name", "Marker".to_owned());
         input.set_code("family_name", "Person".to_owned());

@@ -8,9 +8,8 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
-use confidant_core::Actor;
 use confidant_core::store::TokenScope;
-use confidant_testkit::{operator, TestApp, TestBackend, TestDb, both_backends, race};
+use confidant_testkit::{TestApp, TestBackend, TestDb, both_backends, operator, race};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use uuid::Uuid;

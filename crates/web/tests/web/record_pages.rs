@@ -32,7 +32,7 @@ struct Browser {
     app: axum::Router,
     cookie: String,
     confidant: Arc<Confidant<SqlStore, FixedClock>>,
-    actor: confidant_core::Actor,
+    actor: confidant_core::access::Principal,
     _db: TestDb,
 }
 

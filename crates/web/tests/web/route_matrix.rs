@@ -29,10 +29,10 @@ use confidant_core::record::{NewEntry, RecordInput};
 use confidant_core::referral::NewReferral;
 use confidant_core::sharing::{EntrySelection, RecipientInput, ShareRequest};
 use confidant_core::store::{ContactType, NoteFlags, ReferralSource, Relationship, TokenScope};
-use confidant_core::{Actor, Clock, Confidant, Grant, Purpose, Role};
+use confidant_core::{Clock, Confidant, Grant, Purpose, Role, access::Principal};
 use confidant_store::SqlStore;
-use confidant_testkit::{operator, 
-    Synthetic, TEST_PASSWORD, TestApp, TestBackend, TestDb, sign_in_fully, train,
+use confidant_testkit::{
+    Synthetic, TEST_PASSWORD, TestApp, TestBackend, TestDb, operator, sign_in_fully, train,
 };
 use sqlx::Row;
 use tower::ServiceExt;
@@ -853,8 +853,8 @@ struct World {
     target: Uuid,
     target_token: Uuid,
     glass_grant: Uuid,
-    worker: [Actor; 2],
-    dpo: Actor,
+    worker: [Principal; 2],
+    dpo: Principal,
     markers: Vec<(String, Owner)>,
     /// What the referral to the processor's worker sent.
     referred: BTreeSet<PersonField>,

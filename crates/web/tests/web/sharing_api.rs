@@ -7,9 +7,8 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use confidant_core::Actor;
 use confidant_core::store::TokenScope;
-use confidant_testkit::{operator, TestApp, TestBackend, TestDb, both_backends};
+use confidant_testkit::{TestApp, TestBackend, TestDb, both_backends, operator};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 

@@ -14,7 +14,7 @@ use confidant_core::clock::FixedClock;
 use confidant_core::person::PersonInput;
 use confidant_core::sharing::{RecipientInput, Rule};
 use confidant_core::store::StaffRecord;
-use confidant_core::{Actor, Confidant, Purpose, Role};
+use confidant_core::{Confidant, Purpose, Role, access::Principal};
 use confidant_store::SqlStore;
 use confidant_testkit::{
     TEST_PASSWORD, TestApp, TestBackend, TestDb, both_backends, sign_in_fully,
@@ -149,8 +149,8 @@ struct World {
     other: Browser,
     dpo: Browser,
     confidant: Arc<Confidant<SqlStore, FixedClock>>,
-    worker_actor: Actor,
-    dpo_actor: Actor,
+    worker_actor: Principal,
+    dpo_actor: Principal,
     organisation: Uuid,
     service_a: Uuid,
     person: Uuid,
