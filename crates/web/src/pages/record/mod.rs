@@ -45,12 +45,12 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
         .route("/people/{person_id}/notes", get(part::notes::<S, C>))
         .route(
             "/people/{person_id}/notes/new",
-            get(part::note_form::<S, C>).post(part::note_create::<S, C>),
+            get(part::add_form::<S, C, part::NoteForm>).post(part::note_create::<S, C>),
         )
         .route("/people/{person_id}/plans", get(part::plans::<S, C>))
         .route(
             "/people/{person_id}/plans/new",
-            get(part::plan_form::<S, C>).post(part::plan_create::<S, C>),
+            get(part::add_form::<S, C, part::PlanForm>).post(part::plan_create::<S, C>),
         )
         .route(
             "/people/{person_id}/plans/{plan_id}/goals/new",
@@ -70,12 +70,13 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
         )
         .route(
             "/people/{person_id}/appointments/new",
-            get(part::appointment_form::<S, C>).post(part::appointment_create::<S, C>),
+            get(part::add_form::<S, C, part::AppointmentForm>)
+                .post(part::appointment_create::<S, C>),
         )
         .route("/people/{person_id}/paper", get(part::paper::<S, C>))
         .route(
             "/people/{person_id}/paper/new",
-            get(part::paper_form::<S, C>).post(part::paper_create::<S, C>),
+            get(part::add_form::<S, C, part::PaperForm>).post(part::paper_create::<S, C>),
         )
         .route(
             "/people/{person_id}/documents/{document_id}",

@@ -55,34 +55,28 @@ pub async fn appointments<S: Store, C: Clock>(
     })
 }
 
-pub(super) fn appointment_page(signed: &Signed, person_id: Uuid, name: String) -> FormPage {
-    FormPage::new(
-        signed.chrome("/people"),
-        signed.csrf(),
-        "Add an appointment",
-        format!("/people/{person_id}/appointments/new"),
-        vec![
-            FormField::input("title", "What"),
-            FormField::input("place", "Where").hint("Optional"),
-            FormField::date("occurs_on", "Date", "").hint("For example, 27 3 2026"),
-            FormField::input("occurs_time", "Time")
-                .hint("In 24-hour time, for example 14:30")
-                .classes("govuk-input--width-5"),
-        ],
-        Vec::new(),
-    )
-    .caption(name)
-    .back(format!("/people/{person_id}/appointments"))
-    .submit("Add the appointment")
-}
+/// An appointment, for [`add_form`].
+pub struct AppointmentForm;
 
-pub async fn appointment_form<S: Store, C: Clock>(
-    state: St<S, C>,
-    TrainedStaff(signed): TrainedStaff,
-    Path(person_id): Path<Uuid>,
-) -> Result<Response, PageError> {
-    let name = person_name(&state, &signed, person_id, Need::Change).await?;
-    render(&appointment_page(&signed, person_id, name))
+impl AddPart for AppointmentForm {
+    fn page(signed: &Signed, person_id: Uuid, name: String, _today: Date) -> FormPage {
+        add_page(
+            signed,
+            person_id,
+            name,
+            "appointments",
+            "Add an appointment",
+            vec![
+                FormField::input("title", "What"),
+                FormField::input("place", "Where").hint("Optional"),
+                FormField::date("occurs_on", "Date", "").hint("For example, 27 3 2026"),
+                FormField::input("occurs_time", "Time")
+                    .hint("In 24-hour time, for example 14:30")
+                    .classes("govuk-input--width-5"),
+            ],
+            "Add the appointment",
+        )
+    }
 }
 
 pub async fn appointment_create<S: Store, C: Clock>(
@@ -91,8 +85,7 @@ pub async fn appointment_create<S: Store, C: Clock>(
     Path(person_id): Path<Uuid>,
     TrainedForm(form): TrainedForm<FormData>,
 ) -> Result<Response, PageError> {
-    let name = person_name(&state, &signed, person_id, Need::Change).await?;
-    let page = appointment_page(&signed, person_id, name);
+    let page = add_form_again::<S, C, AppointmentForm>(&state, &signed, person_id).await?;
     let mut problems = Vec::new();
     let day = match parse_day(&form.date("occurs_on")) {
         Ok(Some(d)) => Some(d),
@@ -198,49 +191,43 @@ pub async fn paper<S: Store, C: Clock>(
     })
 }
 
-pub(super) fn paper_page(signed: &Signed, person_id: Uuid, name: String) -> FormPage {
-    FormPage::new(
-        signed.chrome("/people"),
-        signed.csrf(),
-        "Add a paper record",
-        format!("/people/{person_id}/paper/new"),
-        vec![
-            FormField::radios(
-                "kind",
-                "What is it?",
-                vec![
-                    (
-                        RecordKind::PaperNote.code().to_owned(),
-                        "A paper note, to be typed into the record and then destroyed".to_owned(),
-                    ),
-                    (
-                        RecordKind::PaperFile.code().to_owned(),
-                        "An archived paper file, kept until its destruction date".to_owned(),
-                    ),
-                ],
-            ),
-            FormField::textarea("description", "What the paper holds")
-                .hint("Describe it without copying its content."),
-            FormField::input("location", "Where it is kept")
-                .hint("Needed for an archived file, for example the cabinet and drawer."),
-            FormField::date("due_on", "Destroy by", "").hint(
-                "Needed for an archived file; optional for a paper note. For example, 27 3 2032",
-            ),
-        ],
-        Vec::new(),
-    )
-    .caption(name)
-    .back(format!("/people/{person_id}/paper"))
-    .submit("Add the paper record")
-}
+/// A paper note or file, for [`add_form`].
+pub struct PaperForm;
 
-pub async fn paper_form<S: Store, C: Clock>(
-    state: St<S, C>,
-    TrainedStaff(signed): TrainedStaff,
-    Path(person_id): Path<Uuid>,
-) -> Result<Response, PageError> {
-    let name = person_name(&state, &signed, person_id, Need::Change).await?;
-    render(&paper_page(&signed, person_id, name))
+impl AddPart for PaperForm {
+    fn page(signed: &Signed, person_id: Uuid, name: String, _today: Date) -> FormPage {
+        add_page(
+            signed,
+            person_id,
+            name,
+            "paper",
+            "Add a paper record",
+            vec![
+                FormField::radios(
+                    "kind",
+                    "What is it?",
+                    vec![
+                        (
+                            RecordKind::PaperNote.code().to_owned(),
+                            "A paper note, to be typed into the record and then destroyed".to_owned(),
+                        ),
+                        (
+                            RecordKind::PaperFile.code().to_owned(),
+                            "An archived paper file, kept until its destruction date".to_owned(),
+                        ),
+                    ],
+                ),
+                FormField::textarea("description", "What the paper holds")
+                    .hint("Describe it without copying its content."),
+                FormField::input("location", "Where it is kept")
+                    .hint("Needed for an archived file, for example the cabinet and drawer."),
+                FormField::date("due_on", "Destroy by", "").hint(
+                    "Needed for an archived file; optional for a paper note. For example, 27 3 2032",
+                ),
+            ],
+            "Add the paper record",
+        )
+    }
 }
 
 pub async fn paper_create<S: Store, C: Clock>(
@@ -249,8 +236,7 @@ pub async fn paper_create<S: Store, C: Clock>(
     Path(person_id): Path<Uuid>,
     TrainedForm(form): TrainedForm<FormData>,
 ) -> Result<Response, PageError> {
-    let name = person_name(&state, &signed, person_id, Need::Change).await?;
-    let page = paper_page(&signed, person_id, name);
+    let page = add_form_again::<S, C, PaperForm>(&state, &signed, person_id).await?;
     let mut problems = Vec::new();
     let kind = RecordKind::from_code(form.get("kind"))
         .filter(|k| matches!(k, RecordKind::PaperNote | RecordKind::PaperFile));

@@ -77,6 +77,57 @@ async fn person_name<S: Store, C: Clock>(
     Ok(full_name(&read(state, signed, person_id, need).await?))
 }
 
+/// A form that adds to one part of a person's record (`/people/{id}/<part>/new`), captioned with the
+/// person's name and going back to the part's list.
+fn add_page(
+    signed: &Signed,
+    person_id: Uuid,
+    name: String,
+    part: &str,
+    heading: &str,
+    fields: Vec<FormField>,
+    submit: &str,
+) -> FormPage {
+    FormPage::new(
+        signed.chrome("/people"),
+        signed.csrf(),
+        heading,
+        format!("/people/{person_id}/{part}/new"),
+        fields,
+        Vec::new(),
+    )
+    .caption(name)
+    .back(format!("/people/{person_id}/{part}"))
+    .submit(submit)
+}
+
+/// One part of the record that [`add_form`] offers a form to add to.
+pub trait AddPart {
+    /// The form, as first shown on `today`.
+    fn page(signed: &Signed, person_id: Uuid, name: String, today: Date) -> FormPage;
+}
+
+/// The form that adds to a part of a person's record: the record must be one the actor may change.
+pub async fn add_form<S: Store, C: Clock, P: AddPart>(
+    state: St<S, C>,
+    TrainedStaff(signed): TrainedStaff,
+    Path(person_id): Path<Uuid>,
+) -> Result<Response, PageError> {
+    let name = person_name(&state, &signed, person_id, Need::Change).await?;
+    render(&P::page(&signed, person_id, name, today(&state)))
+}
+
+/// The form of a posted addition, shown again on invalid input, captioned with the person's name
+/// (the record must be one the actor may change).
+async fn add_form_again<S: Store, C: Clock, P: AddPart>(
+    state: &St<S, C>,
+    signed: &Signed,
+    person_id: Uuid,
+) -> Result<FormPage, PageError> {
+    let name = person_name(state, signed, person_id, Need::Change).await?;
+    Ok(P::page(signed, person_id, name, today(state)))
+}
+
 async fn entries_of<S: Store, C: Clock>(
     state: &St<S, C>,
     signed: &Signed,
@@ -499,30 +550,28 @@ fn note_label(code: &str) -> Option<&'static str> {
 }
 
 fn note_page(signed: &Signed, person_id: Uuid, name: String, today: Date) -> FormPage {
-    FormPage::new(
-        signed.chrome("/people"),
-        signed.csrf(),
+    add_page(
+        signed,
+        person_id,
+        name,
+        "notes",
         "Add a case note",
-        format!("/people/{person_id}/notes/new"),
         note_fields(today),
-        Vec::new(),
+        "Save the note",
     )
-    .caption(name)
-    .back(format!("/people/{person_id}/notes"))
-    .submit("Save the note")
 }
 
 fn today<S: Store, C: Clock>(state: &St<S, C>) -> Date {
     state.confidant.clock().now().date()
 }
 
-pub async fn note_form<S: Store, C: Clock>(
-    state: St<S, C>,
-    TrainedStaff(signed): TrainedStaff,
-    Path(person_id): Path<Uuid>,
-) -> Result<Response, PageError> {
-    let name = person_name(&state, &signed, person_id, Need::Change).await?;
-    render(&note_page(&signed, person_id, name, today(&state)))
+/// A case note, for [`add_form`].
+pub struct NoteForm;
+
+impl AddPart for NoteForm {
+    fn page(signed: &Signed, person_id: Uuid, name: String, today: Date) -> FormPage {
+        note_page(signed, person_id, name, today)
+    }
 }
 
 /// When an entry happened, from its posted day: now for today, else the start of that day (UTC).

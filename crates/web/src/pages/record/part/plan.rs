@@ -97,30 +97,24 @@ pub(super) fn entry_label(kind: RecordKind) -> impl Fn(&str) -> Option<&'static 
     }
 }
 
-pub(super) fn plan_page(signed: &Signed, person_id: Uuid, name: String) -> FormPage {
-    FormPage::new(
-        signed.chrome("/people"),
-        signed.csrf(),
-        "Add a support plan",
-        format!("/people/{person_id}/plans/new"),
-        vec![
-            FormField::input("title", "Plan"),
-            FormField::textarea("summary", "Summary").hint("Optional"),
-        ],
-        Vec::new(),
-    )
-    .caption(name)
-    .back(format!("/people/{person_id}/plans"))
-    .submit("Add the plan")
-}
+/// A support plan, for [`add_form`].
+pub struct PlanForm;
 
-pub async fn plan_form<S: Store, C: Clock>(
-    state: St<S, C>,
-    TrainedStaff(signed): TrainedStaff,
-    Path(person_id): Path<Uuid>,
-) -> Result<Response, PageError> {
-    let name = person_name(&state, &signed, person_id, Need::Change).await?;
-    render(&plan_page(&signed, person_id, name))
+impl AddPart for PlanForm {
+    fn page(signed: &Signed, person_id: Uuid, name: String, _today: Date) -> FormPage {
+        add_page(
+            signed,
+            person_id,
+            name,
+            "plans",
+            "Add a support plan",
+            vec![
+                FormField::input("title", "Plan"),
+                FormField::textarea("summary", "Summary").hint("Optional"),
+            ],
+            "Add the plan",
+        )
+    }
 }
 
 /// Adds an entry of a simple kind (a plan or a goal) from a posted form.
@@ -168,9 +162,8 @@ pub async fn plan_create<S: Store, C: Clock>(
     Path(person_id): Path<Uuid>,
     TrainedForm(form): TrainedForm<FormData>,
 ) -> Result<Response, PageError> {
-    let name = person_name(&state, &signed, person_id, Need::Change).await?;
     let new = new_entry(RecordKind::Plan, record_input(&form, &["title", "summary"]));
-    let page = plan_page(&signed, person_id, name);
+    let page = add_form_again::<S, C, PlanForm>(&state, &signed, person_id).await?;
     add_simple(&state, &signed, person_id, new, page, &form).await
 }
 
