@@ -138,7 +138,9 @@ impl Signed {
         }
     }
 
-    /// Refuses a form whose CSRF token is not this session's.
+    /// Refuses a form whose CSRF token is not this session's. Forms are checked by
+    /// [`super::guard::PostForm`] and `TrainedForm`; this is for a multipart upload, whose token
+    /// is one of its parts.
     pub fn check_csrf(&self, given: &str) -> Result<(), PageError> {
         if constant_time_eq(given.as_bytes(), self.csrf().as_bytes()) {
             Ok(())
