@@ -8,17 +8,15 @@
 //!   route pattern, the status and the request id), or error bodies (they name fields, never values).
 //! - The request id is a UUID: a client's `x-request-id` is kept only if it is one, and replaced by
 //!   a new one otherwise, so no client text reaches the log through it.
-//! - Errors are mapped in one place ([`error::ApiError`]): not allowed answers exactly as not found;
-//!   a server fault answers a generic 500 with the request id, and the detail goes to the log once.
+//! - Errors are mapped in one place ([`http::error`]): a JSON body for the API, a page for the
+//!   pages; not allowed answers exactly as not found; a server fault answers a generic 500 with the
+//!   request id, and the detail goes to the log once.
 //! - Every response carries the security headers (a CSP without inline script, no framing, no
 //!   sniffing, no referrer, HSTS when served over TLS); nothing but the static assets is cached.
 
 pub mod api;
-pub mod assets;
-pub mod error;
-pub mod extract;
+pub mod http;
 pub mod pages;
-pub mod routing;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,7 +28,8 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use confidant_core::store::Store;
 use confidant_core::{Clock, Confidant};
-use routing::{Routes, get};
+use http::error::{ApiError, PageError};
+use http::routing::{Routes, get};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
@@ -88,12 +87,12 @@ impl<S, C> Clone for AppState<S, C> {
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Every route the application serves, pages and API, with its table ([`routing::Registered`]).
+/// Every route the application serves, pages and API, with its table ([`http::routing::Registered`]).
 /// [`router`] serves exactly these; the route-wide tests iterate over the table.
 pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
     Routes::new()
         .merge(pages::routes::<S, C>())
-        .merge(assets::routes())
+        .merge(http::assets::routes())
         .route("/healthz", get(healthz::<S, C>))
         .nest("/api/v1", api::routes::<S, C>())
         .map(|r| {
@@ -195,18 +194,18 @@ async fn security_headers(hsts: bool, request: Request, next: Next) -> Response 
     response
 }
 
-async fn not_found() -> pages::PageError {
-    pages::PageError::NotFound
+async fn not_found() -> PageError {
+    PageError::NotFound
 }
 
 async fn healthz<S: Store, C: Clock>(
     axum::extract::State(state): axum::extract::State<AppState<S, C>>,
-) -> Result<axum::Json<serde_json::Value>, error::ApiError> {
+) -> Result<axum::Json<serde_json::Value>, ApiError> {
     state
         .confidant
         .store()
         .audit_head()
         .await
-        .map_err(error::ApiError::from)?;
+        .map_err(ApiError::from)?;
     Ok(axum::Json(serde_json::json!({ "status": "ok" })))
 }

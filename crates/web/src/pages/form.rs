@@ -15,7 +15,16 @@ use axum::response::{IntoResponse, Response};
 use confidant_core::field::{FieldSpec, PersonField, RecordKind, record_field};
 use confidant_core::person::Violations;
 
+use serde::Deserialize;
+
 use super::{Chrome, error_for, render_status};
+use crate::http::guard::Posted;
+
+impl Posted for FormData {
+    fn csrf(&self) -> &str {
+        self.get("csrf")
+    }
+}
 
 impl std::fmt::Debug for FormField {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -225,7 +234,8 @@ pub fn posted_value(field: &FormField, form: &FormData) -> String {
 }
 
 /// A form as posted: its fields in order (repeated names keep every value).
-#[derive(Default)]
+#[derive(Default, Deserialize)]
+#[serde(transparent)]
 pub struct FormData(pub Vec<(String, String)>);
 
 impl FormData {
@@ -235,10 +245,6 @@ impl FormData {
             .iter()
             .find(|(n, _)| n == name)
             .map_or("", |(_, v)| v.as_str())
-    }
-
-    pub fn csrf(&self) -> &str {
-        self.get("csrf")
     }
 
     /// A checkbox is ticked.

@@ -1,0 +1,334 @@
+//! Error policy for the HTTP surface, in one place: core's errors become a JSON body
+//! ([`ApiError`]) for the API, or an error page ([`PageError`]) for the pages. Each output kind has
+//! one mapping from each of core's errors, here.
+//!
+//! - Invalid input: 422 (400 for a body that is not JSON at all), naming each field and what is wrong,
+//!   never echoing a value.
+//! - Not signed in: 401. Not allowed and not there: the same 404, so existence does not leak.
+//! - Conflicts: 409 with a short reason.
+//! - A body over the route's size limit: 413, before anything is stored.
+//! - Anything else: a generic 500 carrying the request id; the detail is logged once, by id, with no
+//!   personal data (core and the store never hold any in the clear in their errors).
+
+use askama::Template;
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use confidant_core::organisation::OrganisationError;
+use confidant_core::person::{PersonError, Violations};
+use confidant_core::store::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::session::Chrome;
+
+/// A field that was refused and why.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+/// Every error body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// A stable code: `invalid`, `malformed`, `unauthenticated`, `read_only_token`, `training_lapsed`,
+    /// `export_not_allowed`, `not_found`, `conflict`, `too_large`, `internal`.
+    pub error: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldError>,
+}
+
+#[derive(Debug)]
+pub enum ApiError {
+    Invalid(Violations),
+    /// The body could not be read as the expected JSON; the text says where, not what.
+    Malformed(String),
+    Unauthenticated,
+    /// Not a record the actor may not see (that is `NotFound`), but something about the caller
+    /// itself: a read-only token, lapsed training. A stable code and a plain message.
+    Forbidden(&'static str, &'static str),
+    NotFound,
+    Conflict(&'static str),
+    /// The body is larger than the route accepts (the limit, in bytes).
+    PayloadTooLarge(usize),
+    Internal(String),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(what) => ApiError::Conflict(what),
+            StoreError::Backend(detail) => ApiError::Internal(detail),
+        }
+    }
+}
+
+impl From<PersonError> for ApiError {
+    fn from(e: PersonError) -> Self {
+        match e {
+            PersonError::NotFound => ApiError::NotFound,
+            PersonError::Invalid(v) => ApiError::Invalid(v),
+            PersonError::Conflict(what) => ApiError::Conflict(what),
+            PersonError::Forbidden { code, message } => ApiError::Forbidden(code, message),
+            PersonError::Store(s) => s.into(),
+            PersonError::Crypto(c) => ApiError::Internal(c.to_string()),
+        }
+    }
+}
+
+impl From<OrganisationError> for ApiError {
+    fn from(e: OrganisationError) -> Self {
+        match e {
+            OrganisationError::NotFound => ApiError::NotFound,
+            OrganisationError::Invalid(v) => ApiError::Invalid(v),
+            OrganisationError::Conflict(what) => ApiError::Conflict(what),
+            OrganisationError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, body) = match self {
+            ApiError::Invalid(v) => {
+                tracing::info!(fields = %v, "input refused");
+                (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    ErrorBody {
+                        error: "invalid",
+                        message: "some fields are not valid".to_owned(),
+                        fields: v
+                            .0
+                            .into_iter()
+                            .map(|v| FieldError {
+                                field: v.field.to_owned(),
+                                message: v.message,
+                            })
+                            .collect(),
+                    },
+                )
+            }
+            ApiError::Malformed(message) => (
+                StatusCode::BAD_REQUEST,
+                ErrorBody {
+                    error: "malformed",
+                    message,
+                    fields: Vec::new(),
+                },
+            ),
+            ApiError::Unauthenticated => {
+                let body = ErrorBody {
+                    error: "unauthenticated",
+                    message: "a valid bearer token is required".to_owned(),
+                    fields: Vec::new(),
+                };
+                return (
+                    StatusCode::UNAUTHORIZED,
+                    [(axum::http::header::WWW_AUTHENTICATE, "Bearer")],
+                    Json(body),
+                )
+                    .into_response();
+            }
+            ApiError::Forbidden(code, message) => (
+                StatusCode::FORBIDDEN,
+                ErrorBody {
+                    error: code,
+                    message: message.to_owned(),
+                    fields: Vec::new(),
+                },
+            ),
+            ApiError::NotFound => (
+                StatusCode::NOT_FOUND,
+                ErrorBody {
+                    error: "not_found",
+                    message: "not found".to_owned(),
+                    fields: Vec::new(),
+                },
+            ),
+            ApiError::Conflict(what) => (
+                StatusCode::CONFLICT,
+                ErrorBody {
+                    error: "conflict",
+                    message: what.to_owned(),
+                    fields: Vec::new(),
+                },
+            ),
+            ApiError::PayloadTooLarge(limit) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorBody {
+                    error: "too_large",
+                    message: format!("the body is larger than the limit of {limit} bytes"),
+                    fields: Vec::new(),
+                },
+            ),
+            ApiError::Internal(detail) => {
+                // The span around this carries the request id; the client sees only that id.
+                tracing::error!(error = %detail, "request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    ErrorBody {
+                        error: "internal",
+                        message:
+                            "something went wrong; quote the x-request-id header of this response"
+                                .to_owned(),
+                        fields: Vec::new(),
+                    },
+                )
+            }
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+/// Why a page could not be shown. Rendered as a page (never JSON), with the same care as the API:
+/// a refused record is "Page not found".
+#[derive(Debug)]
+pub enum PageError {
+    Redirect(&'static str),
+    NotFound,
+    /// A non-record action the role may not take.
+    Forbidden(&'static str),
+    Csrf,
+    /// The record changed meanwhile, or the step was already taken (a case already closed, a
+    /// referral already decided): 409, nothing changed.
+    Conflict(&'static str),
+    /// Input a page offers no form to correct (a button's value): 400 with each problem named.
+    Invalid(Vec<(String, String)>),
+    /// An upload larger than the page accepts: 413, nothing stored.
+    TooLarge,
+    Internal(String),
+}
+
+impl From<StoreError> for PageError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            // A step another caller took first (or a duplicate): 409, never a 500.
+            StoreError::Conflict(what) => PageError::Conflict(what),
+            StoreError::Backend(_) => PageError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<PersonError> for PageError {
+    fn from(e: PersonError) -> Self {
+        match e {
+            PersonError::NotFound => PageError::NotFound,
+            PersonError::Conflict(what) => PageError::Conflict(what),
+            PersonError::Invalid(v) => PageError::Invalid(field_errors(&v)),
+            PersonError::Forbidden { message, .. } => PageError::Forbidden(message),
+            other => PageError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<OrganisationError> for PageError {
+    fn from(e: OrganisationError) -> Self {
+        match e {
+            OrganisationError::NotFound => PageError::NotFound,
+            OrganisationError::Conflict(what) => PageError::Conflict(what),
+            other => PageError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<askama::Error> for PageError {
+    fn from(e: askama::Error) -> Self {
+        PageError::Internal(format!("template: {e}"))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    chrome: Chrome,
+    heading: &'a str,
+    body: &'a str,
+    problems: Vec<String>,
+    link: Option<(&'a str, &'a str)>,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let mut problems = Vec::new();
+        let (status, heading, body, link) = match self {
+            PageError::Redirect(to) => return Redirect::to(to).into_response(),
+            PageError::NotFound => (
+                StatusCode::NOT_FOUND,
+                "Page not found",
+                "If you typed the web address, check it is correct. If you followed a link to a person's record, it may not exist or it may not be in your scope.",
+                Some(("/", "Go to your dashboard")),
+            ),
+            PageError::Forbidden(what) => (
+                StatusCode::FORBIDDEN,
+                "You cannot do this",
+                what,
+                Some(("/", "Go to your dashboard")),
+            ),
+            PageError::Csrf => (
+                StatusCode::FORBIDDEN,
+                "This form has expired",
+                "The form was sent without its security token, or from another page. Nothing was changed. Go back, reload the page and try again.",
+                Some(("/", "Go to your dashboard")),
+            ),
+            PageError::Conflict(what) => (
+                StatusCode::CONFLICT,
+                "This has already changed",
+                what,
+                Some(("/", "Go to your dashboard")),
+            ),
+            PageError::Invalid(errors) => {
+                problems = errors.into_iter().map(|(_, m)| m).collect();
+                (
+                    StatusCode::BAD_REQUEST,
+                    "There is a problem",
+                    "Nothing was changed. Go back, correct this and try again.",
+                    Some(("/", "Go to your dashboard")),
+                )
+            }
+            PageError::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "The file is too large",
+                "Nothing was stored. A document must be 10 MB or smaller, and a photo 2 MB or smaller. Go back and choose a smaller file.",
+                None,
+            ),
+            PageError::Internal(detail) => {
+                tracing::error!(error = %detail, "page failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Sorry, there is a problem with the service",
+                    "Try again later. If it keeps happening, tell your administrator the time it happened.",
+                    None,
+                )
+            }
+        };
+        let page = ErrorPage {
+            chrome: Chrome::anonymous(),
+            heading,
+            body,
+            problems,
+            link,
+        };
+        match page.render() {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(_) => status.into_response(),
+        }
+    }
+}
+
+/// Field errors as (field id, message) pairs for the error summary.
+pub fn field_errors(v: &Violations) -> Vec<(String, String)> {
+    v.0.iter()
+        .map(|v| (v.field.replace('_', "-"), sentence(v.field, &v.message)))
+        .collect()
+}
+
+fn sentence(field: &str, message: &str) -> String {
+    let label = field.replace('_', " ");
+    let mut s = format!("{label} {message}");
+    if let Some(first) = s.get(0..1) {
+        s.replace_range(0..1, &first.to_uppercase());
+    }
+    s
+}

@@ -1,0 +1,284 @@
+//! Appointments, and paper notes and archived paper files.
+
+use super::*;
+use crate::pages::form::FormData;
+use crate::pages::{TrainedForm, TrainedStaff};
+
+pub(super) struct AppointmentView {
+    id: String,
+    when: String,
+    title: String,
+    place: String,
+    status: String,
+    next: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "appointments.html")]
+pub(super) struct AppointmentsPage {
+    chrome: Chrome,
+    csrf: String,
+    id: String,
+    section: &'static str,
+    name: String,
+    can_change: bool,
+    appointments: Vec<AppointmentView>,
+}
+
+pub async fn appointments<S: Store, C: Clock>(
+    state: St<S, C>,
+    TrainedStaff(signed): TrainedStaff,
+    Path(person_id): Path<Uuid>,
+) -> Result<Response, PageError> {
+    let name = person_name(&state, &signed, person_id, Need::ReadReferred).await?;
+    let mut entries = entries_of(&state, &signed, person_id, &[RecordKind::Appointment]).await?;
+    entries.sort_by_key(|e| std::cmp::Reverse(e.occurs_at));
+    let appointments = entries
+        .into_iter()
+        .map(|e| AppointmentView {
+            id: e.id.to_string(),
+            when: date_time(e.occurs_at),
+            title: e.values.get("title").unwrap_or_default().to_owned(),
+            place: e.values.get("place").unwrap_or_default().to_owned(),
+            status: status_label(e.status),
+            next: other_statuses(e.kind, e.status),
+        })
+        .collect();
+    render(&AppointmentsPage {
+        chrome: signed.chrome("/people"),
+        csrf: signed.csrf().to_owned(),
+        id: person_id.to_string(),
+        section: "appointments",
+        name,
+        can_change: offers(&state, &signed, person_id, Need::Change).await?,
+        appointments,
+    })
+}
+
+/// An appointment, for [`add_form`].
+pub struct AppointmentForm;
+
+impl AddPart for AppointmentForm {
+    fn page(signed: &Signed, person_id: Uuid, name: String, _today: Date) -> FormPage {
+        add_page(
+            signed,
+            person_id,
+            name,
+            "appointments",
+            "Add an appointment",
+            vec![
+                FormField::input("title", "What"),
+                FormField::input("place", "Where").hint("Optional"),
+                FormField::date("occurs_on", "Date", "").hint("For example, 27 3 2026"),
+                FormField::input("occurs_time", "Time")
+                    .hint("In 24-hour time, for example 14:30")
+                    .classes("govuk-input--width-5"),
+            ],
+            "Add the appointment",
+        )
+    }
+}
+
+pub async fn appointment_create<S: Store, C: Clock>(
+    state: St<S, C>,
+    signed: Signed,
+    Path(person_id): Path<Uuid>,
+    TrainedForm(form): TrainedForm<FormData>,
+) -> Result<Response, PageError> {
+    let page = add_form_again::<S, C, AppointmentForm>(&state, &signed, person_id).await?;
+    let mut problems = Vec::new();
+    let day = match parse_day(&form.date("occurs_on")) {
+        Ok(Some(d)) => Some(d),
+        Ok(None) => {
+            problems.push(violation("occurs_on", "must be given"));
+            None
+        }
+        Err(()) => {
+            problems.push(violation("occurs_on", "must be a real date"));
+            None
+        }
+    };
+    let time = parse_time(form.get("occurs_time"));
+    if time.is_none() {
+        problems.push(violation("occurs_time", "must be a time such as 14:30"));
+    }
+    let (Some(day), Some(time)) = (day, time) else {
+        let errors = labelled_errors(&Violations(problems), entry_label(RecordKind::Appointment));
+        return Ok(form_error(page, &form, errors));
+    };
+    let new = NewEntry {
+        occurs_at: Some(day.with_time(time).assume_utc()),
+        ..new_entry(
+            RecordKind::Appointment,
+            record_input(&form, &["title", "place"]),
+        )
+    };
+    add_simple(&state, &signed, person_id, new, page, &form).await
+}
+
+// --- paper notes and archived paper files ---
+
+/// The statuses after the current one: paper only moves on (transcribed, then destroyed).
+pub(super) fn later_statuses(
+    kind: RecordKind,
+    current: Option<EntryStatus>,
+) -> Vec<(String, String)> {
+    let all = EntryStatus::of_kind(kind);
+    let next = current
+        .and_then(|c| all.iter().position(|s| *s == c))
+        .map_or(0, |p| p + 1);
+    all.iter()
+        .skip(next)
+        .map(|s| (s.code().to_owned(), s.label().to_owned()))
+        .collect()
+}
+
+pub(super) struct PaperView {
+    id: String,
+    kind: &'static str,
+    description: String,
+    location: String,
+    status: String,
+    due: String,
+    next: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "paper_records.html")]
+pub(super) struct PaperPage {
+    chrome: Chrome,
+    csrf: String,
+    id: String,
+    section: &'static str,
+    name: String,
+    can_change: bool,
+    paper: Vec<PaperView>,
+}
+
+pub async fn paper<S: Store, C: Clock>(
+    state: St<S, C>,
+    TrainedStaff(signed): TrainedStaff,
+    Path(person_id): Path<Uuid>,
+) -> Result<Response, PageError> {
+    let name = person_name(&state, &signed, person_id, Need::ReadReferred).await?;
+    let entries = entries_of(
+        &state,
+        &signed,
+        person_id,
+        &[RecordKind::PaperNote, RecordKind::PaperFile],
+    )
+    .await?;
+    let paper = entries
+        .into_iter()
+        .map(|e| PaperView {
+            id: e.id.to_string(),
+            kind: kind_label(e.kind),
+            description: e.values.get("description").unwrap_or_default().to_owned(),
+            location: e.values.get("location").unwrap_or_default().to_owned(),
+            status: status_label(e.status),
+            due: e.due_at.map(date).unwrap_or_default(),
+            next: later_statuses(e.kind, e.status),
+        })
+        .collect();
+    render(&PaperPage {
+        chrome: signed.chrome("/people"),
+        csrf: signed.csrf().to_owned(),
+        id: person_id.to_string(),
+        section: "paper",
+        name,
+        can_change: offers(&state, &signed, person_id, Need::Change).await?,
+        paper,
+    })
+}
+
+/// A paper note or file, for [`add_form`].
+pub struct PaperForm;
+
+impl AddPart for PaperForm {
+    fn page(signed: &Signed, person_id: Uuid, name: String, _today: Date) -> FormPage {
+        add_page(
+            signed,
+            person_id,
+            name,
+            "paper",
+            "Add a paper record",
+            vec![
+                FormField::radios(
+                    "kind",
+                    "What is it?",
+                    vec![
+                        (
+                            RecordKind::PaperNote.code().to_owned(),
+                            "A paper note, to be typed into the record and then destroyed".to_owned(),
+                        ),
+                        (
+                            RecordKind::PaperFile.code().to_owned(),
+                            "An archived paper file, kept until its destruction date".to_owned(),
+                        ),
+                    ],
+                ),
+                FormField::textarea("description", "What the paper holds")
+                    .hint("Describe it without copying its content."),
+                FormField::input("location", "Where it is kept")
+                    .hint("Needed for an archived file, for example the cabinet and drawer."),
+                FormField::date("due_on", "Destroy by", "").hint(
+                    "Needed for an archived file; optional for a paper note. For example, 27 3 2032",
+                ),
+            ],
+            "Add the paper record",
+        )
+    }
+}
+
+pub async fn paper_create<S: Store, C: Clock>(
+    state: St<S, C>,
+    signed: Signed,
+    Path(person_id): Path<Uuid>,
+    TrainedForm(form): TrainedForm<FormData>,
+) -> Result<Response, PageError> {
+    let page = add_form_again::<S, C, PaperForm>(&state, &signed, person_id).await?;
+    let mut problems = Vec::new();
+    let kind = RecordKind::from_code(form.get("kind"))
+        .filter(|k| matches!(k, RecordKind::PaperNote | RecordKind::PaperFile));
+    if kind.is_none() {
+        problems.push(violation("kind", "must be chosen"));
+    }
+    let due = match parse_day(&form.date("due_on")) {
+        Ok(d) => d,
+        Err(()) => {
+            problems.push(violation("due_on", "must be a real date"));
+            None
+        }
+    };
+    let Some(kind) = kind.filter(|_| problems.is_empty()) else {
+        let errors = labelled_errors(&Violations(problems), entry_label(RecordKind::PaperFile));
+        return Ok(form_error(page, &form, errors));
+    };
+    let codes: &[&str] = if kind == RecordKind::PaperFile {
+        &["description", "location"]
+    } else {
+        &["description"]
+    };
+    let new = NewEntry {
+        due_at: due.map(|d| d.midnight().assume_utc()),
+        ..new_entry(kind, record_input(&form, codes))
+    };
+    match state
+        .confidant
+        .add_entry(signed.actor(), Purpose::Support, person_id, &new)
+        .await
+    {
+        Ok(_) => Ok(see_other(&page_of(person_id, kind))),
+        Err(PersonError::Invalid(v)) => {
+            let mut errors = labelled_errors(&v, entry_label(kind));
+            // The core names the destruction date `due_at`; the form's control is `due_on`.
+            for (id, _) in &mut errors {
+                if id == "due-at" {
+                    *id = "due-on".to_owned();
+                }
+            }
+            Ok(form_error(page, &form, errors))
+        }
+        Err(e) => Err(e.into()),
+    }
+}

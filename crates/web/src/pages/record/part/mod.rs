@@ -1,0 +1,641 @@
+//! The parts of a person's record beyond their own fields: related people, cases, case notes,
+//! support plans and goals, appointments, and paper notes and files.
+//!
+//! Guarantees:
+//! - Every change is a POST with the session's CSRF token, made through one core service call;
+//!   invalid input answers 400 with each problem named on its field and changes nothing.
+//! - A record the actor may not see answers the same 404 as a missing one, on every page here.
+//! - Paths hold ids only.
+
+use askama::Template;
+use axum::response::{IntoResponse, Redirect, Response};
+use confidant_core::field::{FieldGroup, RecordKind, record_fields};
+use confidant_core::person::{PersonError, Violation, Violations};
+use confidant_core::record::{Entry, EntryChange, Need, NewEntry, RecordInput};
+use confidant_core::store::{
+    ClosureReason, ContactType, EntryStatus, NoteFlags, Relationship, Store,
+};
+use confidant_core::{Clock, Purpose};
+use time::{Date, OffsetDateTime, Time};
+use uuid::Uuid;
+
+use crate::http::extract::page::Path;
+use crate::pages::form::{
+    FormData, FormField, FormPage, catalogue_control, form_error, label_of, labelled_errors,
+};
+use crate::pages::record::person::{
+    check, full_name, kind_label, offers, other_statuses, read, who,
+};
+use crate::pages::{Chrome, PageError, Signed, St, date, date_time, render};
+use crate::pages::{TrainedForm, TrainedStaff};
+
+mod plan;
+pub use plan::*;
+
+mod appointment;
+pub use appointment::*;
+
+fn violation(field: &'static str, message: &str) -> Violation {
+    Violation::new(field, message.to_owned())
+}
+
+/// A day from its posted `YYYY-MM-DD` form: `None` when not given.
+fn parse_day(iso: &str) -> Result<Option<Date>, ()> {
+    if iso.is_empty() {
+        return Ok(None);
+    }
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(iso, &format).map(Some).map_err(|_| ())
+}
+
+/// A time of day as `HH:MM` (or `H:MM`, `HH.MM`).
+fn parse_time(text: &str) -> Option<Time> {
+    let (h, m) = text.trim().split_once([':', '.'])?;
+    Time::from_hms(h.parse().ok()?, m.parse().ok()?, 0).ok()
+}
+
+fn iso(d: Date) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    d.format(&format).unwrap_or_default()
+}
+
+/// The values of one kind of record posted under their catalogue codes (only those in `codes`).
+fn record_input(form: &FormData, codes: &[&str]) -> RecordInput {
+    let mut input = RecordInput::new();
+    for code in codes {
+        input = input.with(code, form.get(code));
+    }
+    input
+}
+
+async fn person_name<S: Store, C: Clock>(
+    state: &St<S, C>,
+    signed: &Signed,
+    person_id: Uuid,
+    need: Need,
+) -> Result<String, PageError> {
+    Ok(full_name(&read(state, signed, person_id, need).await?))
+}
+
+/// A form that adds to one part of a person's record (`/people/{id}/<part>/new`), captioned with the
+/// person's name and going back to the part's list.
+fn add_page(
+    signed: &Signed,
+    person_id: Uuid,
+    name: String,
+    part: &str,
+    heading: &str,
+    fields: Vec<FormField>,
+    submit: &str,
+) -> FormPage {
+    FormPage::new(
+        signed.chrome("/people"),
+        signed.csrf(),
+        heading,
+        format!("/people/{person_id}/{part}/new"),
+        fields,
+        Vec::new(),
+    )
+    .caption(name)
+    .back(format!("/people/{person_id}/{part}"))
+    .submit(submit)
+}
+
+/// One part of the record that [`add_form`] offers a form to add to.
+pub trait AddPart {
+    /// The form, as first shown on `today`.
+    fn page(signed: &Signed, person_id: Uuid, name: String, today: Date) -> FormPage;
+}
+
+/// The form that adds to a part of a person's record: the record must be one the actor may change.
+pub async fn add_form<S: Store, C: Clock, P: AddPart>(
+    state: St<S, C>,
+    TrainedStaff(signed): TrainedStaff,
+    Path(person_id): Path<Uuid>,
+) -> Result<Response, PageError> {
+    let name = person_name(&state, &signed, person_id, Need::Change).await?;
+    render(&P::page(&signed, person_id, name, today(&state)))
+}
+
+/// The form of a posted addition, shown again on invalid input, captioned with the person's name
+/// (the record must be one the actor may change).
+async fn add_form_again<S: Store, C: Clock, P: AddPart>(
+    state: &St<S, C>,
+    signed: &Signed,
+    person_id: Uuid,
+) -> Result<FormPage, PageError> {
+    let name = person_name(state, signed, person_id, Need::Change).await?;
+    Ok(P::page(signed, person_id, name, today(state)))
+}
+
+async fn entries_of<S: Store, C: Clock>(
+    state: &St<S, C>,
+    signed: &Signed,
+    person_id: Uuid,
+    kinds: &[RecordKind],
+) -> Result<Vec<Entry>, PageError> {
+    Ok(state
+        .confidant
+        .entries(signed.actor(), Purpose::Support, person_id, kinds)
+        .await?)
+}
+
+async fn entry_of<S: Store, C: Clock>(
+    state: &St<S, C>,
+    signed: &Signed,
+    person_id: Uuid,
+    entry_id: Uuid,
+) -> Result<Entry, PageError> {
+    entries_of(state, signed, person_id, &[])
+        .await?
+        .into_iter()
+        .find(|e| e.id == entry_id)
+        .ok_or(PageError::NotFound)
+}
+
+/// Where the entries of a kind are listed.
+fn page_of(person_id: Uuid, kind: RecordKind) -> String {
+    let part = match kind {
+        RecordKind::Note => "notes",
+        RecordKind::Plan | RecordKind::Goal => "plans",
+        RecordKind::Appointment => "appointments",
+        RecordKind::PaperNote | RecordKind::PaperFile => "paper",
+        _ => return format!("/people/{person_id}"),
+    };
+    format!("/people/{person_id}/{part}")
+}
+
+fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+// --- related people ---
+
+fn related_fields(children: bool) -> Vec<FormField> {
+    let relationships = Relationship::ALL
+        .iter()
+        .filter(|r| children || **r != Relationship::Child)
+        .map(|r| (r.code().to_owned(), r.label().to_owned()))
+        .collect();
+    let mut fields = vec![FormField::radios(
+        "relationship",
+        "How are they related to the person?",
+        relationships,
+    )];
+    fields.extend(record_fields(RecordKind::Related).filter_map(|spec| {
+        let field = catalogue_control(spec, "", spec.code == "given_name")?;
+        Some(match spec.code {
+            "family_name" | "phone" | "email" | "address" | "notes" => field.hint("Optional"),
+            _ => field,
+        })
+    }));
+    fields.push(
+        FormField::input("linked_person_id", "Their own record in Confidant")
+            .hint("Optional. If a service of this organisation supports them too, the id of their record.")
+            .classes("govuk-input--width-30"),
+    );
+    fields
+}
+
+fn related_label(code: &str) -> Option<&'static str> {
+    match code {
+        "relationship" => Some("How they are related"),
+        "linked_person_id" => Some("Their own record"),
+        other => label_of(Some(RecordKind::Related), other),
+    }
+}
+
+async fn related_page<S: Store, C: Clock>(
+    state: &St<S, C>,
+    signed: &Signed,
+    person_id: Uuid,
+) -> Result<FormPage, PageError> {
+    let person = read(state, signed, person_id, Need::Change).await?;
+    let children = state
+        .confidant
+        .service_config(person.service_id)
+        .await?
+        .field_groups
+        .contains(FieldGroup::Children);
+    Ok(FormPage::new(
+        signed.chrome("/people"),
+        signed.csrf(),
+        "Add a related person",
+        format!("/people/{person_id}/related/new"),
+        related_fields(children),
+        Vec::new(),
+    )
+    .caption(full_name(&person))
+    .back(format!("/people/{person_id}#related"))
+    .intro("Their details are kept with their own key, so they can be erased on their own.")
+    .submit("Add the related person"))
+}
+
+pub async fn related_form<S: Store, C: Clock>(
+    state: St<S, C>,
+    TrainedStaff(signed): TrainedStaff,
+    Path(person_id): Path<Uuid>,
+) -> Result<Response, PageError> {
+    render(&related_page(&state, &signed, person_id).await?)
+}
+
+pub async fn related_create<S: Store, C: Clock>(
+    state: St<S, C>,
+    signed: Signed,
+    Path(person_id): Path<Uuid>,
+    TrainedForm(form): TrainedForm<FormData>,
+) -> Result<Response, PageError> {
+    let page = related_page(&state, &signed, person_id).await?;
+    let mut problems = Vec::new();
+    let relationship = Relationship::from_code(form.get("relationship"));
+    if relationship.is_none() {
+        problems.push(violation("relationship", "must be chosen"));
+    }
+    let linked = match form.get("linked_person_id").trim() {
+        "" => None,
+        text => match Uuid::parse_str(text) {
+            Ok(id) => Some(id),
+            Err(_) => {
+                problems.push(violation("linked_person_id", "must be the id of a record"));
+                None
+            }
+        },
+    };
+    let Some(relationship) = relationship.filter(|_| problems.is_empty()) else {
+        let errors = labelled_errors(&Violations(problems), related_label);
+        return Ok(form_error(page, &form, errors));
+    };
+    let codes: Vec<&str> = record_fields(RecordKind::Related).map(|f| f.code).collect();
+    match state
+        .confidant
+        .add_related(
+            signed.actor(),
+            Purpose::Support,
+            person_id,
+            relationship,
+            linked,
+            &record_input(&form, &codes),
+        )
+        .await
+    {
+        Ok(_) => Ok(see_other(&format!("/people/{person_id}#related"))),
+        Err(PersonError::Invalid(v)) => {
+            Ok(form_error(page, &form, labelled_errors(&v, related_label)))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn related_name<S: Store, C: Clock>(
+    state: &St<S, C>,
+    signed: &Signed,
+    person_id: Uuid,
+    related_id: Uuid,
+) -> Result<String, PageError> {
+    let related = state
+        .confidant
+        .related_people(signed.actor(), Purpose::Support, person_id)
+        .await?
+        .into_iter()
+        .find(|r| r.id == related_id)
+        .ok_or(PageError::NotFound)?;
+    Ok([
+        related.values.get("given_name"),
+        related.values.get("family_name"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" "))
+}
+
+pub async fn related_remove_form<S: Store, C: Clock>(
+    state: St<S, C>,
+    TrainedStaff(signed): TrainedStaff,
+    Path((person_id, related_id)): Path<(Uuid, Uuid)>,
+) -> Result<Response, PageError> {
+    let name = person_name(&state, &signed, person_id, Need::Change).await?;
+    let related = related_name(&state, &signed, person_id, related_id).await?;
+    render(
+        &FormPage::new(
+            signed.chrome("/people"),
+            signed.csrf(),
+            format!("Remove {related} from this record?"),
+            format!("/people/{person_id}/related/{related_id}/remove"),
+            Vec::new(),
+            Vec::new(),
+        )
+        .caption(name)
+        .back(format!("/people/{person_id}#related"))
+        .warning("Their details are erased for good: this cannot be undone.")
+        .submit("Yes, remove them")
+        .submit_classes("govuk-button--warning"),
+    )
+}
+
+pub async fn related_remove<S: Store, C: Clock>(
+    state: St<S, C>,
+    signed: Signed,
+    Path((person_id, related_id)): Path<(Uuid, Uuid)>,
+    TrainedForm(_): TrainedForm<FormData>,
+) -> Result<Response, PageError> {
+    state
+        .confidant
+        .remove_related(signed.actor(), Purpose::Support, person_id, related_id)
+        .await?;
+    Ok(see_other(&format!("/people/{person_id}#related")))
+}
+
+// --- cases ---
+
+pub async fn case_open<S: Store, C: Clock>(
+    state: St<S, C>,
+    signed: Signed,
+    Path(person_id): Path<Uuid>,
+    TrainedForm(_): TrainedForm<FormData>,
+) -> Result<Response, PageError> {
+    state
+        .confidant
+        .open_case(signed.actor(), Purpose::Support, person_id, None)
+        .await?;
+    Ok(see_other(&format!("/people/{person_id}#cases")))
+}
+
+fn close_page(signed: &Signed, person_id: Uuid, case_id: Uuid, name: String) -> FormPage {
+    let reasons = ClosureReason::ALL
+        .iter()
+        .map(|r| (r.code().to_owned(), r.label().to_owned()))
+        .collect();
+    FormPage::new(
+        signed.chrome("/people"),
+        signed.csrf(),
+        "Close the case",
+        format!("/people/{person_id}/cases/{case_id}/close"),
+        vec![FormField::radios(
+            "reason",
+            "Why is the case closing?",
+            reasons,
+        )],
+        Vec::new(),
+    )
+    .caption(name)
+    .back(format!("/people/{person_id}#cases"))
+    .intro("The closing date starts the retention period of the record.")
+    .submit("Close the case")
+}
+
+/// The open case of a person, or 404.
+async fn open_case_of<S: Store, C: Clock>(
+    state: &St<S, C>,
+    signed: &Signed,
+    person_id: Uuid,
+    case_id: Uuid,
+) -> Result<(), PageError> {
+    let cases = state
+        .confidant
+        .cases(signed.actor(), Purpose::Support, person_id)
+        .await?;
+    match cases.iter().find(|c| c.id == case_id) {
+        Some(c) if c.closed_at.is_none() => Ok(()),
+        Some(_) => Err(PageError::Conflict("This case is already closed.")),
+        None => Err(PageError::NotFound),
+    }
+}
+
+pub async fn case_close_form<S: Store, C: Clock>(
+    state: St<S, C>,
+    TrainedStaff(signed): TrainedStaff,
+    Path((person_id, case_id)): Path<(Uuid, Uuid)>,
+) -> Result<Response, PageError> {
+    let name = person_name(&state, &signed, person_id, Need::Change).await?;
+    open_case_of(&state, &signed, person_id, case_id).await?;
+    render(&close_page(&signed, person_id, case_id, name))
+}
+
+pub async fn case_close<S: Store, C: Clock>(
+    state: St<S, C>,
+    signed: Signed,
+    Path((person_id, case_id)): Path<(Uuid, Uuid)>,
+    TrainedForm(form): TrainedForm<FormData>,
+) -> Result<Response, PageError> {
+    let Some(reason) = ClosureReason::from_code(form.get("reason")) else {
+        let name = person_name(&state, &signed, person_id, Need::Change).await?;
+        let errors = vec![(
+            "reason".to_owned(),
+            "Choose why the case is closing".to_owned(),
+        )];
+        return Ok(form_error(
+            close_page(&signed, person_id, case_id, name),
+            &form,
+            errors,
+        ));
+    };
+    state
+        .confidant
+        .close_case(signed.actor(), Purpose::Support, person_id, case_id, reason)
+        .await?;
+    Ok(see_other(&format!("/people/{person_id}#cases")))
+}
+
+// --- case notes ---
+
+struct NoteView {
+    date: String,
+    contact: &'static str,
+    author: String,
+    flags: Vec<&'static str>,
+    body: String,
+    supplied_by: String,
+}
+
+#[derive(Template)]
+#[template(path = "notes.html")]
+struct NotesPage {
+    chrome: Chrome,
+    id: String,
+    section: &'static str,
+    name: String,
+    can_change: bool,
+    notes: Vec<NoteView>,
+}
+
+fn flag_labels(flags: NoteFlags) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if flags.third_party {
+        out.push("Third-party information");
+    }
+    if flags.identifies_complainant {
+        out.push("Identifies a complainant");
+    }
+    if flags.serious_harm {
+        out.push("Serious harm if disclosed");
+    }
+    out
+}
+
+pub async fn notes<S: Store, C: Clock>(
+    state: St<S, C>,
+    TrainedStaff(signed): TrainedStaff,
+    Path(person_id): Path<Uuid>,
+) -> Result<Response, PageError> {
+    let name = person_name(&state, &signed, person_id, Need::ReadReferred).await?;
+    let handles = state.confidant.colleague_handles(signed.actor()).await?;
+    let mut entries = entries_of(&state, &signed, person_id, &[RecordKind::Note]).await?;
+    entries.sort_by_key(|e| std::cmp::Reverse(e.occurs_at));
+    let notes = entries
+        .into_iter()
+        .map(|e| NoteView {
+            date: date(e.occurs_at),
+            contact: e.contact_type.map_or("Note", ContactType::label),
+            author: who(&handles, &e.author),
+            flags: flag_labels(e.flags),
+            body: e.values.get("body").unwrap_or_default().to_owned(),
+            supplied_by: e.values.get("supplied_by").unwrap_or_default().to_owned(),
+        })
+        .collect();
+    render(&NotesPage {
+        chrome: signed.chrome("/people"),
+        id: person_id.to_string(),
+        section: "notes",
+        name,
+        can_change: offers(&state, &signed, person_id, Need::Change).await?,
+        notes,
+    })
+}
+
+fn note_fields(today: Date) -> Vec<FormField> {
+    let contacts = ContactType::ALL
+        .iter()
+        .map(|c| (c.code().to_owned(), c.label().to_owned()))
+        .collect();
+    vec![
+        FormField::radios("contact_type", "Type of contact", contacts),
+        FormField::date("occurs_on", "Date of the contact", &iso(today))
+            .hint("For example, 27 3 2026"),
+        FormField::textarea("body", "Note"),
+        FormField::checkboxes(
+            "flags",
+            "Mark the note if it applies",
+            vec![
+                (
+                    "third_party".to_owned(),
+                    "Supplied by a third party (say who below)".to_owned(),
+                    false,
+                ),
+                (
+                    "identifies_complainant".to_owned(),
+                    "Identifies someone who complained".to_owned(),
+                    false,
+                ),
+                (
+                    "serious_harm".to_owned(),
+                    "Disclosing it could cause someone serious harm".to_owned(),
+                    false,
+                ),
+            ],
+        )
+        .hint("These decide what may be disclosed later, for example in a subject access request."),
+        FormField::input("supplied_by", "Supplied by")
+            .hint("Only for information supplied by a third party: who gave it."),
+    ]
+}
+
+fn note_label(code: &str) -> Option<&'static str> {
+    match code {
+        "contact_type" => Some("Type of contact"),
+        "occurs_on" => Some("Date of the contact"),
+        "flags" => Some("Marks"),
+        other => label_of(Some(RecordKind::Note), other),
+    }
+}
+
+fn note_page(signed: &Signed, person_id: Uuid, name: String, today: Date) -> FormPage {
+    add_page(
+        signed,
+        person_id,
+        name,
+        "notes",
+        "Add a case note",
+        note_fields(today),
+        "Save the note",
+    )
+}
+
+fn today<S: Store, C: Clock>(state: &St<S, C>) -> Date {
+    state.confidant.clock().now().date()
+}
+
+/// A case note, for [`add_form`].
+pub struct NoteForm;
+
+impl AddPart for NoteForm {
+    fn page(signed: &Signed, person_id: Uuid, name: String, today: Date) -> FormPage {
+        note_page(signed, person_id, name, today)
+    }
+}
+
+/// When an entry happened, from its posted day: now for today, else the start of that day (UTC).
+fn occurs_at(day: Date, now: OffsetDateTime) -> Option<OffsetDateTime> {
+    (day != now.date()).then(|| day.midnight().assume_utc())
+}
+
+pub async fn note_create<S: Store, C: Clock>(
+    state: St<S, C>,
+    signed: Signed,
+    Path(person_id): Path<Uuid>,
+    TrainedForm(form): TrainedForm<FormData>,
+) -> Result<Response, PageError> {
+    let name = person_name(&state, &signed, person_id, Need::Change).await?;
+    let now = state.confidant.clock().now();
+    let page = note_page(&signed, person_id, name, now.date());
+    let mut problems = Vec::new();
+    let contact_type = ContactType::from_code(form.get("contact_type"));
+    if contact_type.is_none() {
+        problems.push(violation("contact_type", "must be chosen"));
+    }
+    let day = match parse_day(&form.date("occurs_on")) {
+        Ok(Some(d)) if d > now.date() => {
+            problems.push(violation("occurs_on", "must be today or in the past"));
+            None
+        }
+        Ok(d) => d,
+        Err(()) => {
+            problems.push(violation("occurs_on", "must be a real date"));
+            None
+        }
+    };
+    if !problems.is_empty() {
+        let errors = labelled_errors(&Violations(problems), note_label);
+        return Ok(form_error(page, &form, errors));
+    }
+    let cases = state
+        .confidant
+        .cases(signed.actor(), Purpose::Support, person_id)
+        .await?;
+    let new = NewEntry {
+        kind: RecordKind::Note,
+        case_id: cases.iter().find(|c| c.closed_at.is_none()).map(|c| c.id),
+        parent_id: None,
+        contact_type,
+        occurs_at: day.and_then(|d| occurs_at(d, now)),
+        status: None,
+        due_at: None,
+        flags: NoteFlags {
+            third_party: form.ticked("third_party"),
+            identifies_complainant: form.ticked("identifies_complainant"),
+            serious_harm: form.ticked("serious_harm"),
+        },
+        values: record_input(&form, &["body", "supplied_by"]),
+    };
+    match state
+        .confidant
+        .add_entry(signed.actor(), Purpose::Support, person_id, &new)
+        .await
+    {
+        Ok(_) => Ok(see_other(&format!("/people/{person_id}/notes"))),
+        Err(PersonError::Invalid(v)) => {
+            Ok(form_error(page, &form, labelled_errors(&v, note_label)))
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,678 @@
+//! A person's page: their details by field group (only the groups the service collects), photo,
+//! related people, cases and the parts of their record; editing one field group; adding a person;
+//! and the correction history.
+//!
+//! Guarantees:
+//! - Labels come from the field catalogue, and a choice is shown by its label, never its code.
+//! - Safe contact details are marked on the page as never shared or exported.
+//! - A field group the service does not collect has no page (404), and its fields cannot be posted.
+//! - After a change that altered something, the page says whom the correction must be told to
+//!   (`recipients_to_tell`).
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use confidant_core::field::{FieldGroup, FieldSpec, PersonField, RecordKind, ValueKind};
+use confidant_core::person::{Person, PersonError, PersonInput, RecordView};
+use confidant_core::record::{Entry, Need};
+use confidant_core::store::{EntryStatus, Relationship, Store};
+use confidant_core::{Clock, Purpose};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::http::extract::page::{Path, Query};
+use crate::pages::form::FormData;
+use crate::pages::form::{
+    FormField, FormPage, catalogue_control, label_of, labelled_errors, posted_value, refill,
+};
+use crate::pages::record::people::own_service;
+use crate::pages::{Chrome, PageError, Signed, St, date, date_time, render, render_status};
+use crate::pages::{TrainedForm, TrainedStaff};
+
+/// A value as shown: a choice by its label; anything else as stored.
+pub fn shown(spec: &FieldSpec, value: &str) -> String {
+    match spec.kind {
+        ValueKind::Choice(options) => options
+            .iter()
+            .find(|(code, _)| *code == value)
+            .map_or_else(|| value.to_owned(), |(_, label)| (*label).to_owned()),
+        _ => value.to_owned(),
+    }
+}
+
+/// The name of a person, as a heading.
+pub fn full_name(person: &Person) -> String {
+    format!(
+        "{} {}",
+        person.get(PersonField::GivenName).unwrap_or_default(),
+        person.get(PersonField::FamilyName).unwrap_or_default()
+    )
+}
+
+/// What a kind of record is called on the pages.
+pub fn kind_label(kind: RecordKind) -> &'static str {
+    match kind {
+        RecordKind::Person => "Person's details",
+        RecordKind::Related => "Related person",
+        RecordKind::Referral => "Referral",
+        RecordKind::Note => "Case note",
+        RecordKind::Plan => "Support plan",
+        RecordKind::Goal => "Goal",
+        RecordKind::Appointment => "Appointment",
+        RecordKind::PaperNote => "Paper note",
+        RecordKind::PaperFile => "Archived paper file",
+        RecordKind::Document => "Document",
+    }
+}
+
+/// Who did something, by their handle when they are a colleague, else as recorded.
+pub fn who(handles: &HashMap<Uuid, String>, audit_id: &str) -> String {
+    Uuid::parse_str(audit_id)
+        .ok()
+        .and_then(|id| handles.get(&id).cloned())
+        .unwrap_or_else(|| audit_id.to_owned())
+}
+
+/// Whether a page of the record offers an action that needs `need`: decided by the policy for
+/// this record, recorded nowhere (the action is checked and audited when it is taken).
+pub async fn offers<S: Store, C: Clock>(
+    state: &St<S, C>,
+    signed: &Signed,
+    person_id: Uuid,
+    need: Need,
+) -> Result<bool, PageError> {
+    Ok(state
+        .confidant
+        .may_need(signed.actor(), person_id, need)
+        .await?)
+}
+
+/// A person's record, read for a page: refused and missing answer the same 404.
+/// Checks that the actor may do what the page or form needs of the record, before anything of it
+/// is read or parsed (a refusal is audited and answers 404).
+pub async fn check<S: Store, C: Clock>(
+    state: &St<S, C>,
+    signed: &Signed,
+    person_id: Uuid,
+    need: Need,
+) -> Result<(), PageError> {
+    Ok(state
+        .confidant
+        .check_need(signed.actor(), Purpose::Support, person_id, need)
+        .await?)
+}
+
+/// What the page needs of the record is checked first, so a page the actor may not use reads
+/// nothing (not even the name for its caption).
+pub async fn read<S: Store, C: Clock>(
+    state: &St<S, C>,
+    signed: &Signed,
+    person_id: Uuid,
+    need: Need,
+) -> Result<Person, PageError> {
+    check(state, signed, person_id, need).await?;
+    Ok(state
+        .confidant
+        .read_person(signed.actor(), Purpose::Support, person_id)
+        .await?)
+}
+
+fn action_label(code: &str) -> &str {
+    match code {
+        "person.read" => "Viewed the record",
+        "person.update" => "Changed the record",
+        "person.create" => "Created the record",
+        "person.assign" => "Changed the team or key worker",
+        "person.break_glass" => "Broke the glass",
+        "person.shred" => "Erased the record",
+        "audit.read" => "Viewed who has seen the record",
+        "break_glass.review" => "Reviewed a break-glass access",
+        "access.grant" => "Granted access",
+        other => other,
+    }
+}
+
+/// One field group as shown.
+pub struct GroupView {
+    pub code: &'static str,
+    pub label: &'static str,
+    pub safe: bool,
+    pub rows: Vec<(&'static str, String)>,
+}
+
+pub struct RelatedView {
+    pub id: String,
+    pub name: String,
+    pub relationship: &'static str,
+    pub perpetrator: bool,
+    pub rows: Vec<(&'static str, String)>,
+    pub linked: String,
+}
+
+pub struct CaseView {
+    pub id: String,
+    pub opened: String,
+    pub key_worker: String,
+    pub open: bool,
+    pub closed: String,
+    pub reason: String,
+}
+
+#[derive(Template)]
+#[template(path = "person.html")]
+struct PersonPage {
+    chrome: Chrome,
+    csrf: String,
+    id: String,
+    section: &'static str,
+    name: String,
+    banner: Option<(String, String)>,
+    /// Offers changes to the record (photo, related people, cases).
+    can_change: bool,
+    /// Offers changes to the person's own fields (a processor's worker: those referred).
+    can_change_fields: bool,
+    photo_enabled: bool,
+    has_photo: bool,
+    groups: Vec<GroupView>,
+    related: Vec<RelatedView>,
+    cases: Vec<CaseView>,
+    counts: Vec<(&'static str, &'static str, usize)>,
+    created: String,
+    updated: String,
+    history: Vec<Vec<String>>,
+}
+
+#[derive(Template)]
+#[template(path = "person_not_found.html")]
+struct PersonNotFoundPage {
+    chrome: Chrome,
+    id: String,
+    can_break_glass: bool,
+}
+
+#[derive(Deserialize)]
+pub struct ShowQuery {
+    /// The field group just changed (a code, never a value).
+    changed: Option<String>,
+}
+
+/// The sentence that says whom a correction must be told to.
+pub fn recipients_sentence(recipients: &[confidant_core::store::RecipientRecord]) -> String {
+    if recipients.is_empty() {
+        "The disclosure log shows these details were not shared with any recipient, so no one needs to be told."
+            .to_owned()
+    } else {
+        let names: Vec<&str> = recipients.iter().map(|r| r.name.as_str()).collect();
+        format!(
+            "These details were shared with {}: tell each of them about the correction (Article 19).",
+            names.join(", ")
+        )
+    }
+}
+
+pub async fn show<S: Store, C: Clock>(
+    state: St<S, C>,
+    TrainedStaff(signed): TrainedStaff,
+    Path(person_id): Path<Uuid>,
+    Query(query): Query<ShowQuery>,
+) -> Result<Response, PageError> {
+    let actor = signed.actor();
+    let person = match state
+        .confidant
+        .read_person(actor, Purpose::Support, person_id)
+        .await
+    {
+        Ok(p) => p,
+        Err(PersonError::NotFound) => {
+            return render_status(
+                StatusCode::NOT_FOUND,
+                &PersonNotFoundPage {
+                    chrome: signed.chrome("/people"),
+                    id: person_id.to_string(),
+                    can_break_glass: crate::pages::can_break_glass(signed.staff().role),
+                },
+            );
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let c = &state.confidant;
+    let purpose = Purpose::Support;
+    let config = c.service_config(person.service_id).await?;
+    let handles = c.colleague_handles(actor).await?;
+
+    let mut groups = Vec::new();
+    for group in config.field_groups.iter() {
+        // The photo has its own section; children are recorded as related people.
+        if matches!(group, FieldGroup::Photo | FieldGroup::Children) {
+            continue;
+        }
+        let rows: Vec<_> = PersonField::of_group(group)
+            .filter(|f| f.spec().kind != ValueKind::Document && person.shows(*f))
+            .map(|f| {
+                let spec = f.spec();
+                (
+                    spec.label,
+                    person
+                        .get(f)
+                        .map_or_else(|| "Not recorded".to_owned(), |v| shown(&spec, v)),
+                )
+            })
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        groups.push(GroupView {
+            code: group.code(),
+            label: group.label(),
+            safe: group == FieldGroup::SafeContact,
+            rows,
+        });
+    }
+
+    let banner = match query.changed.as_deref().and_then(FieldGroup::from_code) {
+        Some(group) => {
+            let codes: Vec<&str> = PersonField::of_group(group).map(|f| f.code()).collect();
+            let recipients = c.recipients_to_tell(person_id, &codes).await?;
+            Some((
+                format!("{} saved", group.label()),
+                recipients_sentence(&recipients),
+            ))
+        }
+        None => None,
+    };
+
+    // A processor's worker sees only what their referrals sent: the fields above and the entries
+    // sent. The rest of the record is not theirs to see, not even its counts.
+    let whole = person.view == RecordView::Whole;
+    let related = if whole {
+        c.related_people(actor, purpose, person_id).await?
+    } else {
+        Vec::new()
+    };
+    let related = related
+        .into_iter()
+        .map(|r| {
+            let name = [r.values.get("given_name"), r.values.get("family_name")]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            let rows = confidant_core::field::record_fields(RecordKind::Related)
+                .filter(|f| !matches!(f.code, "given_name" | "family_name"))
+                .filter_map(|f| r.values.get(f.code).map(|v| (f.label, v.to_owned())))
+                .collect();
+            RelatedView {
+                id: r.id.to_string(),
+                name,
+                relationship: r.relationship.label(),
+                perpetrator: r.relationship == Relationship::AllegedPerpetrator,
+                rows,
+                // No way into an alleged perpetrator's own record from the victim's: even a
+                // refused attempt would show in their record's access history.
+                linked: r
+                    .linked_person_id
+                    .filter(|_| r.relationship != Relationship::AllegedPerpetrator)
+                    .map(|id| id.to_string())
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+
+    let cases = if whole {
+        c.cases(actor, purpose, person_id).await?
+    } else {
+        Vec::new()
+    };
+    let cases = cases
+        .into_iter()
+        .map(|case| CaseView {
+            id: case.id.to_string(),
+            opened: date(case.opened_at),
+            key_worker: case
+                .key_worker_id
+                .map(|k| who(&handles, &k.to_string()))
+                .unwrap_or_else(|| "None".to_owned()),
+            open: case.closed_at.is_none(),
+            closed: case.closed_at.map(date).unwrap_or_default(),
+            reason: case
+                .closure_reason
+                .map(|r| r.label().to_owned())
+                .unwrap_or_default(),
+        })
+        .collect();
+
+    let entries: Vec<Entry> = c.entries(actor, purpose, person_id, &[]).await?;
+    let count = |kinds: &[RecordKind]| entries.iter().filter(|e| kinds.contains(&e.kind)).count();
+    let documents = if whole {
+        c.documents(actor, purpose, person_id).await?
+    } else {
+        Vec::new()
+    };
+    let has_photo = documents.iter().any(|d| d.is_photo);
+    let counts = vec![
+        ("notes", "Case notes", count(&[RecordKind::Note])),
+        ("plans", "Support plans", count(&[RecordKind::Plan])),
+        (
+            "appointments",
+            "Appointments",
+            count(&[RecordKind::Appointment]),
+        ),
+        (
+            "paper",
+            "Paper records",
+            count(&[RecordKind::PaperNote, RecordKind::PaperFile]),
+        ),
+        (
+            "documents",
+            "Documents",
+            documents.iter().filter(|d| !d.is_photo).count(),
+        ),
+    ];
+
+    let events = if whole {
+        c.access_history(actor, purpose, person_id, 20).await?
+    } else {
+        Vec::new()
+    };
+    let history = events
+        .iter()
+        .map(|e| {
+            let mut what = action_label(&e.action).to_owned();
+            if e.purpose == Purpose::BreakGlass.code() {
+                what.push_str(" (break the glass)");
+            }
+            if e.outcome != "ok" {
+                what.push_str(" (refused)");
+            }
+            vec![date_time(e.at()), who(&handles, &e.actor), what]
+        })
+        .collect();
+
+    render(&PersonPage {
+        chrome: signed.chrome("/people"),
+        csrf: signed.csrf().to_owned(),
+        id: person_id.to_string(),
+        section: "overview",
+        name: full_name(&person),
+        banner,
+        can_change: offers(&state, &signed, person_id, Need::Change).await?,
+        can_change_fields: offers(&state, &signed, person_id, Need::ChangeReferred).await?,
+        photo_enabled: config.field_groups.contains(FieldGroup::Photo),
+        has_photo,
+        groups,
+        related,
+        cases,
+        counts,
+        created: date_time(person.created_at),
+        updated: date_time(person.updated_at),
+        history,
+    })
+}
+
+/// The controls of a field group, with the stored values (of an existing record, only the fields
+/// its reader sees).
+fn group_fields(group: FieldGroup, person: Option<&Person>) -> Vec<FormField> {
+    PersonField::of_group(group)
+        .filter(|f| person.is_none_or(|p| p.shows(*f)))
+        .filter_map(|f| {
+            let required = matches!(f, PersonField::GivenName | PersonField::FamilyName);
+            let value = person.and_then(|p| p.get(f)).unwrap_or_default();
+            catalogue_control(&f.spec(), value, required)
+        })
+        .collect()
+}
+
+const SAFE_CONTACT_WARNING: &str = "Safe contact details are never shared or exported. Use them only to contact the person safely.";
+
+fn edit_page(
+    signed: &Signed,
+    person_id: Uuid,
+    name: &str,
+    group: FieldGroup,
+    fields: Vec<FormField>,
+    errors: Vec<(String, String)>,
+) -> FormPage {
+    let page = FormPage::new(
+        signed.chrome("/people"),
+        signed.csrf(),
+        group.label(),
+        format!("/people/{person_id}/edit/{}", group.code()),
+        fields,
+        errors,
+    )
+    .caption(name)
+    .back(format!("/people/{person_id}"))
+    .intro("Leave a field empty to remove what is recorded.")
+    .submit("Save changes");
+    if group == FieldGroup::SafeContact {
+        page.warning(SAFE_CONTACT_WARNING)
+    } else {
+        page
+    }
+}
+
+/// The field group of an edit page, if the person's service collects it and it has fields to edit.
+async fn editable_group<S: Store, C: Clock>(
+    state: &St<S, C>,
+    person: &Person,
+    code: &str,
+) -> Result<FieldGroup, PageError> {
+    let group = FieldGroup::from_code(code).ok_or(PageError::NotFound)?;
+    let groups = state
+        .confidant
+        .service_config(person.service_id)
+        .await?
+        .field_groups;
+    if !groups.contains(group) || matches!(group, FieldGroup::Photo | FieldGroup::Children) {
+        return Err(PageError::NotFound);
+    }
+    Ok(group)
+}
+
+pub async fn edit_form<S: Store, C: Clock>(
+    state: St<S, C>,
+    TrainedStaff(signed): TrainedStaff,
+    Path((person_id, group)): Path<(Uuid, String)>,
+) -> Result<Response, PageError> {
+    let person = read(&state, &signed, person_id, Need::ChangeReferred).await?;
+    let group = editable_group(&state, &person, &group).await?;
+    let fields = group_fields(group, Some(&person));
+    if fields.is_empty() {
+        return Err(PageError::NotFound);
+    }
+    render(&edit_page(
+        &signed,
+        person_id,
+        &full_name(&person),
+        group,
+        fields,
+        Vec::new(),
+    ))
+}
+
+pub async fn edit_submit<S: Store, C: Clock>(
+    state: St<S, C>,
+    signed: Signed,
+    Path((person_id, group)): Path<(Uuid, String)>,
+    TrainedForm(form): TrainedForm<FormData>,
+) -> Result<Response, PageError> {
+    let before = read(&state, &signed, person_id, Need::ChangeReferred).await?;
+    let group = editable_group(&state, &before, &group).await?;
+    let mut fields = group_fields(group, Some(&before));
+    if fields.is_empty() {
+        return Err(PageError::NotFound);
+    }
+    let mut input = PersonInput::new();
+    for field in &fields {
+        input.set_code(&field.name, posted_value(field, &form));
+    }
+    match state
+        .confidant
+        .update_person(signed.actor(), Purpose::Support, person_id, &input)
+        .await
+    {
+        Ok(after) => {
+            let changed = PersonField::of_group(group).any(|f| before.get(f) != after.get(f));
+            let to = if changed {
+                format!("/people/{person_id}?changed={}", group.code())
+            } else {
+                format!("/people/{person_id}")
+            };
+            Ok(Redirect::to(&to).into_response())
+        }
+        Err(PersonError::Invalid(v)) => {
+            refill(&mut fields, &form);
+            let errors = labelled_errors(&v, |c| label_of(None, c));
+            render_status(
+                StatusCode::BAD_REQUEST,
+                &edit_page(
+                    &signed,
+                    person_id,
+                    &full_name(&before),
+                    group,
+                    fields,
+                    errors,
+                ),
+            )
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn new_person_page(
+    signed: &Signed,
+    fields: Vec<FormField>,
+    errors: Vec<(String, String)>,
+) -> FormPage {
+    FormPage::new(
+        signed.chrome("/people"),
+        signed.csrf(),
+        "Add a person",
+        "/people/new",
+        fields,
+        errors,
+    )
+    .back("/people")
+    .intro("Given and family names are needed; add what else you know now, or later.")
+    .submit("Add the person")
+}
+
+pub async fn new_form<S: Store, C: Clock>(
+    state: St<S, C>,
+    TrainedStaff(signed): TrainedStaff,
+) -> Result<Response, PageError> {
+    own_service(&state, &signed).await?;
+    render(&new_person_page(
+        &signed,
+        group_fields(FieldGroup::Identity, None),
+        Vec::new(),
+    ))
+}
+
+pub async fn create<S: Store, C: Clock>(
+    state: St<S, C>,
+    signed: Signed,
+    TrainedForm(form): TrainedForm<FormData>,
+) -> Result<Response, PageError> {
+    let service = own_service(&state, &signed).await?;
+    let mut fields = group_fields(FieldGroup::Identity, None);
+    let mut input = PersonInput::new();
+    for field in &fields {
+        let value = posted_value(field, &form);
+        if !value.trim().is_empty() {
+            input.set_code(&field.name, value);
+        }
+    }
+    // Names are required: an empty one is given, so that it is named in the errors.
+    for name in [PersonField::GivenName, PersonField::FamilyName] {
+        if form.get(name.code()).trim().is_empty() {
+            input.set(name, "");
+        }
+    }
+    match state
+        .confidant
+        .create_person(signed.actor(), Purpose::Support, service, &input)
+        .await
+    {
+        Ok(person) => Ok(Redirect::to(&format!("/people/{}", person.id)).into_response()),
+        Err(PersonError::Invalid(v)) => {
+            refill(&mut fields, &form);
+            render_status(
+                StatusCode::BAD_REQUEST,
+                &new_person_page(&signed, fields, labelled_errors(&v, |c| label_of(None, c))),
+            )
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "history.html")]
+struct HistoryPage {
+    chrome: Chrome,
+    id: String,
+    section: &'static str,
+    name: String,
+    rows: Vec<Vec<String>>,
+}
+
+/// The correction history: every earlier value of the person's fields and entries, newest first.
+pub async fn history<S: Store, C: Clock>(
+    state: St<S, C>,
+    TrainedStaff(signed): TrainedStaff,
+    Path(person_id): Path<Uuid>,
+) -> Result<Response, PageError> {
+    let person = read(&state, &signed, person_id, Need::Read).await?;
+    let c = &state.confidant;
+    let actor = signed.actor();
+    let corrections = c.corrections(actor, Purpose::Support, person_id).await?;
+    let kinds: HashMap<Uuid, RecordKind> = c
+        .entries(actor, Purpose::Support, person_id, &[])
+        .await?
+        .into_iter()
+        .map(|e| (e.id, e.kind))
+        .collect();
+    let handles = c.colleague_handles(actor).await?;
+    let rows = corrections
+        .iter()
+        .rev()
+        .map(|k| {
+            let place = if k.record_id == person_id {
+                kind_label(RecordKind::Person)
+            } else {
+                kinds
+                    .get(&k.record_id)
+                    .map_or("Record entry", |kind| kind_label(*kind))
+            };
+            let old_value = match PersonField::from_code(&k.field) {
+                Some(f) if k.record_id == person_id => shown(&f.spec(), &k.old_value),
+                _ => k.old_value.clone(),
+            };
+            vec![
+                date_time(k.changed_at),
+                place.to_owned(),
+                k.label.to_owned(),
+                old_value,
+                who(&handles, &k.changed_by),
+            ]
+        })
+        .collect();
+    render(&HistoryPage {
+        chrome: signed.chrome("/people"),
+        id: person_id.to_string(),
+        section: "history",
+        name: full_name(&person),
+        rows,
+    })
+}
+
+/// Entry statuses offered as buttons: every status of the kind but the current one.
+pub fn other_statuses(kind: RecordKind, current: Option<EntryStatus>) -> Vec<(String, String)> {
+    EntryStatus::of_kind(kind)
+        .iter()
+        .filter(|s| Some(**s) != current)
+        .map(|s| (s.code().to_owned(), s.label().to_owned()))
+        .collect()
+}
