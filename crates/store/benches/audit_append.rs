@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use confidant_core::Actor;
 use confidant_core::audit::{AuditEvent, verify_chain};
+use confidant_testkit::bench;
 use confidant_testkit::{TestApp, TestBackend};
 use criterion::{Criterion, Throughput};
 use sha2::{Digest, Sha256};
@@ -58,10 +59,7 @@ struct Plan {
 
 impl Plan {
     fn from_args() -> Self {
-        let args: Vec<String> = std::env::args().collect();
-        let has = |flag: &str| args.iter().any(|a| a == flag);
-        // Criterion's own rule: `--bench` without `--test` (and not `--list`) means measuring.
-        if has("--bench") && !has("--test") && !has("--list") {
+        if bench::measuring() {
             Self {
                 benchmarking: true,
                 rate_for: Duration::from_secs(3),
@@ -76,13 +74,6 @@ impl Plan {
                 rounds: 1,
             }
         }
-    }
-}
-
-fn name(backend: TestBackend) -> &'static str {
-    match backend {
-        TestBackend::Sqlite => "sqlite",
-        TestBackend::Postgres => "postgres",
     }
 }
 
@@ -151,8 +142,8 @@ fn criterion_appends(c: &mut Criterion, rt: &Runtime, apps: &[(TestBackend, Arc<
     for (backend, app) in apps {
         for tasks in [1, TASKS] {
             let id = match tasks {
-                1 => format!("{}/sequential", name(*backend)),
-                n => format!("{}/concurrent_{n}", name(*backend)),
+                1 => format!("{}/sequential", backend.name()),
+                n => format!("{}/concurrent_{n}", backend.name()),
             };
             // Appends run in spawned tasks, on the runtime's workers, as the server's handlers do.
             group.bench_function(id, |b| {
@@ -447,7 +438,7 @@ async fn verify_vs_sha256(app: &TestApp, backend: TestBackend, plan: Plan) -> an
 
     let nf = n as f64;
     let mb = total as f64 / 1e6;
-    let backend = name(backend);
+    let backend = backend.name();
     println!();
     println!(
         "== audit verify end to end on {backend}: {n} events ({appended} appended by this run, the rest bulk-inserted), {mb:.1} MB hashed ({:.0} bytes/event), best of {} ==",
@@ -508,7 +499,7 @@ fn main() -> anyhow::Result<()> {
         for backend in [TestBackend::Sqlite, TestBackend::Postgres] {
             let app = TestApp::new(backend)
                 .await
-                .with_context(|| format!("a fresh {} database", name(backend)))?;
+                .with_context(|| format!("a fresh {} database", backend.name()))?;
             apps.push((backend, Arc::new(app)));
         }
         anyhow::Ok(apps)
@@ -528,7 +519,7 @@ fn main() -> anyhow::Result<()> {
             let r = rt.block_on(rate(app, tasks, plan.rate_for));
             println!(
                 "RATE append {:<8} {:>2} task(s) = {r:>7.0} events/s",
-                name(*backend),
+                backend.name(),
                 tasks
             );
         }
