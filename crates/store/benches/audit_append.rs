@@ -51,7 +51,6 @@ const READ_BATCH: u32 = 2000;
 /// How long and how often each part runs.
 #[derive(Debug, Clone, Copy)]
 struct Plan {
-    benchmarking: bool,
     rate_for: Duration,
     verify_events: i64,
     rounds: u32,
@@ -59,20 +58,10 @@ struct Plan {
 
 impl Plan {
     fn from_args() -> Self {
-        if bench::measuring() {
-            Self {
-                benchmarking: true,
-                rate_for: Duration::from_secs(3),
-                verify_events: VERIFY_EVENTS,
-                rounds: 5,
-            }
-        } else {
-            Self {
-                benchmarking: false,
-                rate_for: Duration::from_millis(200),
-                verify_events: 3_000,
-                rounds: 1,
-            }
+        Self {
+            rate_for: bench::pick(Duration::from_secs(3), Duration::from_millis(200)),
+            verify_events: bench::pick(VERIFY_EVENTS, 3_000),
+            rounds: bench::pick(5, 1),
         }
     }
 }
@@ -528,9 +517,7 @@ fn main() -> anyhow::Result<()> {
     for (backend, app) in &apps {
         rt.block_on(verify_vs_sha256(app, *backend, plan))?;
     }
-    if !plan.benchmarking {
-        println!("(smoke run: figures are not meaningful outside `cargo bench`)");
-    }
+    bench::smoke_note();
 
     // Close the pools on the runtime, then drop the databases.
     rt.block_on(async {

@@ -39,7 +39,7 @@ use anyhow::Context as _;
 use confidant_core::field::{IndexField, PersonField};
 use confidant_core::person::Lookup;
 use confidant_core::{Actor, Purpose};
-use confidant_testkit::bench::{self, LatencyLine, backends, ms};
+use confidant_testkit::bench::{self, LatencyLine, ms};
 use confidant_testkit::{Synthetic, TestApp, TestBackend, test_time};
 use sha2::{Digest, Sha256};
 use sqlx::{Connection as _, Row as _};
@@ -60,32 +60,27 @@ const TX_PEOPLE: usize = 50_000;
 /// The p99 target of the issue.
 const TARGET: Duration = Duration::from_millis(5);
 
+/// How many people, and how many look-ups.
 #[derive(Debug, Clone, Copy)]
 struct Plan {
-    benchmarking: bool,
     people: usize,
     real: usize,
     lookups: usize,
 }
 
 impl Plan {
-    fn from_args() -> Self {
-        if bench::measuring() {
-            Self {
-                benchmarking: true,
-                people: PEOPLE,
-                real: REAL,
-                lookups: LOOKUPS,
-            }
-        } else {
-            Self {
-                benchmarking: false,
-                people: 2_050,
-                real: 50,
-                lookups: 20,
-            }
-        }
-    }
+    /// Under `cargo bench`.
+    const MEASURED: Self = Self {
+        people: PEOPLE,
+        real: REAL,
+        lookups: LOOKUPS,
+    };
+    /// Under `cargo test --benches`.
+    const SMOKE: Self = Self {
+        people: 2_050,
+        real: 50,
+        lookups: 20,
+    };
 }
 
 /// Creates `real` people through core from `SEED_TASKS` tasks; gives back their NHS numbers.
@@ -344,18 +339,6 @@ async fn bench_backend(backend: TestBackend, plan: Plan) -> anyhow::Result<Arc<T
 }
 
 fn main() -> anyhow::Result<()> {
-    let plan = Plan::from_args();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    for backend in backends() {
-        let app = rt.block_on(bench_backend(backend, plan))?;
-        // Dropping the app drops its database (PostgreSQL: from a thread of its own).
-        drop(app);
-    }
-    if !plan.benchmarking {
-        println!("(smoke run: figures are not meaningful outside `cargo bench`)");
-    }
-    Ok(())
+    let plan = bench::pick(Plan::MEASURED, Plan::SMOKE);
+    bench::on_each_backend(|backend| bench_backend(backend, plan))
 }

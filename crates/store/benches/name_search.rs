@@ -55,7 +55,7 @@ use confidant_core::field::PersonField;
 use confidant_core::{Actor, Confidant, KeyRing, Purpose, Role};
 use confidant_crypto::{IndexKey, MasterKey};
 use confidant_store::{ConnectOptions, SqlStore, sqlite_url};
-use confidant_testkit::bench::{self, LatencyLine, backends, ms, quantile};
+use confidant_testkit::bench::{self, LatencyLine, ms, quantile};
 use confidant_testkit::{Synthetic, TestApp, TestBackend, test_time, train};
 use sha2::{Digest, Sha256};
 use sqlx::{Connection as _, Row as _};
@@ -108,31 +108,6 @@ const QUERIES: &[(&str, &[&str])] = &[
 ];
 
 type App = Confidant<SqlStore, FixedClock>;
-
-#[derive(Debug, Clone, Copy)]
-struct Plan {
-    benchmarking: bool,
-    people: usize,
-    rounds: usize,
-}
-
-impl Plan {
-    fn from_args() -> Self {
-        if bench::measuring() {
-            Self {
-                benchmarking: true,
-                people: PEOPLE,
-                rounds: ROUNDS,
-            }
-        } else {
-            Self {
-                benchmarking: false,
-                people: 300,
-                rounds: 1,
-            }
-        }
-    }
-}
 
 /// A service of `people` people, ready to search.
 struct Seeded {
@@ -439,7 +414,8 @@ const SEARCH: LatencyLine = LatencyLine {
 async fn measure(
     backend: TestBackend,
     seeded: &Seeded,
-    plan: Plan,
+    people: usize,
+    rounds: usize,
     names: &[(String, String)],
 ) -> anyhow::Result<()> {
     let search = |query: &'static str| {
@@ -458,9 +434,9 @@ async fn measure(
     println!(
         "== name search on {}: {} people in one service ({}); {} searches, one at a time ==",
         backend.name(),
-        plan.people,
+        people,
         seeded.how,
-        plan.rounds * QUERIES.iter().map(|(_, q)| q.len()).sum::<usize>(),
+        rounds * QUERIES.iter().map(|(_, q)| q.len()).sum::<usize>(),
     );
     // Warm-up: every query once; and what each returns.
     let mut returned = Vec::new();
@@ -473,7 +449,7 @@ async fn measure(
     let mut by_kind: Vec<Vec<Duration>> = vec![Vec::new(); QUERIES.len()];
     let mut by_query: Vec<Vec<Duration>> = vec![Vec::new(); returned.len()];
     let mut appends = Vec::new();
-    for _ in 0..plan.rounds {
+    for _ in 0..rounds {
         let mut q = 0;
         for (k, (_, queries)) in QUERIES.iter().enumerate() {
             for query in *queries {
@@ -698,28 +674,17 @@ async fn breakdown(seeded: &Seeded, rounds: usize) -> anyhow::Result<()> {
 }
 
 fn main() -> anyhow::Result<()> {
-    let plan = Plan::from_args();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let names = seeded_names(plan.people);
-    for backend in backends() {
-        let seeded = rt.block_on(async {
-            let seeded = match (backend, plan.benchmarking) {
-                (TestBackend::Sqlite, true) => sqlite_cached(plan.people).await?,
-                _ => fresh(backend, plan.people).await?,
-            };
-            measure(backend, &seeded, plan, &names).await?;
-            breakdown(&seeded, plan.rounds.min(10)).await?;
-            seeded.confidant.store().close().await;
-            anyhow::Ok(seeded)
-        })?;
-        // Dropping a fresh database (PostgreSQL: from a thread of its own), outside the runtime.
-        drop(seeded);
-    }
-    if !plan.benchmarking {
-        println!("(smoke run: figures are not meaningful outside `cargo bench`)");
-    }
-    Ok(())
+    let (people, rounds) = bench::pick((PEOPLE, ROUNDS), (300, 1));
+    let names = seeded_names(people);
+    let names = &names;
+    bench::on_each_backend(|backend| async move {
+        let seeded = match (backend, bench::measuring()) {
+            (TestBackend::Sqlite, true) => sqlite_cached(people).await?,
+            _ => fresh(backend, people).await?,
+        };
+        measure(backend, &seeded, people, rounds, names).await?;
+        breakdown(&seeded, rounds.min(10)).await?;
+        seeded.confidant.store().close().await;
+        anyhow::Ok(seeded)
+    })
 }

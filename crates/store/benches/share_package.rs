@@ -28,36 +28,11 @@ use confidant_core::person::PersonInput;
 use confidant_core::sharing::{EntrySelection, RecipientInput, ShareRequest};
 use confidant_core::store::{ReferralPolicy, ServiceConfig};
 use confidant_core::{Actor, Purpose};
-use confidant_testkit::bench::{self, LatencyLine, backends};
+use confidant_testkit::bench::{self, LatencyLine};
 use confidant_testkit::{Synthetic, TestApp, TestBackend};
 
 const NOTES: usize = 200;
 const ROUNDS: usize = 60;
-
-#[derive(Debug, Clone, Copy)]
-struct Plan {
-    benchmarking: bool,
-    notes: usize,
-    rounds: usize,
-}
-
-impl Plan {
-    fn from_args() -> Self {
-        if bench::measuring() {
-            Self {
-                benchmarking: true,
-                notes: NOTES,
-                rounds: ROUNDS,
-            }
-        } else {
-            Self {
-                benchmarking: false,
-                notes: 20,
-                rounds: 1,
-            }
-        }
-    }
-}
 
 /// How the share's latencies are printed.
 const SHARE: LatencyLine = LatencyLine {
@@ -68,7 +43,11 @@ const SHARE: LatencyLine = LatencyLine {
     decimals: 2,
 };
 
-async fn bench_backend(backend: TestBackend, plan: Plan) -> anyhow::Result<TestApp> {
+async fn bench_backend(
+    backend: TestBackend,
+    notes: usize,
+    rounds: usize,
+) -> anyhow::Result<TestApp> {
     let app = TestApp::new(backend).await?;
     let c = &app.confidant;
     c.configure_service(
@@ -107,7 +86,7 @@ async fn bench_backend(backend: TestBackend, plan: Plan) -> anyhow::Result<TestA
             ),
     )
     .await?;
-    for note in synthetic.notes(plan.notes) {
+    for note in synthetic.notes(notes) {
         c.add_entry(&app.worker_a, Purpose::Support, person.id, &note)
             .await?;
     }
@@ -169,7 +148,7 @@ async fn bench_backend(backend: TestBackend, plan: Plan) -> anyhow::Result<TestA
         .share(&app.worker_a, Purpose::Support, person.id, &request)
         .await?;
     let entries = package.json["entries"].as_array().map_or(0, Vec::len);
-    anyhow::ensure!(entries == plan.notes, "{entries} notes in the package");
+    anyhow::ensure!(entries == notes, "{entries} notes in the package");
     println!(
         "SHARE {:<8} package: {} fields, {} notes, {} bytes of JSON",
         backend.name(),
@@ -179,7 +158,7 @@ async fn bench_backend(backend: TestBackend, plan: Plan) -> anyhow::Result<TestA
     );
 
     let (mut shares, mut checks, mut reads) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..plan.rounds {
+    for _ in 0..rounds {
         let t = Instant::now();
         c.share(&app.worker_a, Purpose::Support, person.id, &request)
             .await?;
@@ -207,17 +186,6 @@ async fn bench_backend(backend: TestBackend, plan: Plan) -> anyhow::Result<TestA
 }
 
 fn main() -> anyhow::Result<()> {
-    let plan = Plan::from_args();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    for backend in backends() {
-        let app = rt.block_on(bench_backend(backend, plan))?;
-        drop(app);
-    }
-    if !plan.benchmarking {
-        println!("(smoke run: figures are not meaningful outside `cargo bench`)");
-    }
-    Ok(())
+    let (notes, rounds) = bench::pick((NOTES, ROUNDS), (20, 1));
+    bench::on_each_backend(|backend| bench_backend(backend, notes, rounds))
 }

@@ -117,3 +117,36 @@ impl LatencyLine {
         l.p99
     }
 }
+
+/// `measured` under `cargo bench`, `smoke` under `cargo test --benches`.
+pub fn pick<T>(measured: T, smoke: T) -> T {
+    if measuring() { measured } else { smoke }
+}
+
+/// In a smoke run, says that its figures mean nothing.
+pub fn smoke_note() {
+    if !measuring() {
+        println!("(smoke run: figures are not meaningful outside `cargo bench`)");
+    }
+}
+
+/// Runs `per_backend` on each of [`backends`] in turn, on a 2-worker runtime (as `confidant serve`
+/// runs on this 2-core machine); what it gives back (the app, with its database) is dropped outside
+/// the runtime, PostgreSQL's from a thread of its own. Ends with the [`smoke_note`].
+pub fn on_each_backend<T, Fut>(
+    mut per_backend: impl FnMut(TestBackend) -> Fut,
+) -> anyhow::Result<()>
+where
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    for backend in backends() {
+        let kept = rt.block_on(per_backend(backend))?;
+        drop(kept);
+    }
+    smoke_note();
+    Ok(())
+}

@@ -47,7 +47,6 @@ const NOTES: usize = 200;
 /// How long and how much each part runs.
 #[derive(Debug, Clone, Copy)]
 struct Plan {
-    benchmarking: bool,
     notes: usize,
     clients: usize,
     warm_up: Duration,
@@ -57,24 +56,12 @@ struct Plan {
 
 impl Plan {
     fn from_args() -> Self {
-        if bench::measuring() {
-            Self {
-                benchmarking: true,
-                notes: NOTES,
-                clients: CLIENTS,
-                warm_up: Duration::from_secs(2),
-                loaded_for: Duration::from_secs(10),
-                alone_for: Duration::from_secs(3),
-            }
-        } else {
-            Self {
-                benchmarking: false,
-                notes: 5,
-                clients: 4,
-                warm_up: Duration::from_millis(100),
-                loaded_for: Duration::from_millis(300),
-                alone_for: Duration::from_millis(200),
-            }
+        Self {
+            notes: bench::pick(NOTES, 5),
+            clients: bench::pick(CLIENTS, 4),
+            warm_up: bench::pick(Duration::from_secs(2), Duration::from_millis(100)),
+            loaded_for: bench::pick(Duration::from_secs(10), Duration::from_millis(300)),
+            alone_for: bench::pick(Duration::from_secs(3), Duration::from_millis(200)),
         }
     }
 }
@@ -407,8 +394,6 @@ fn main() -> anyhow::Result<()> {
     for backend in [TestBackend::Sqlite, TestBackend::Postgres] {
         bench_backend(&server_rt, &client_rt, backend, plan)?;
     }
-    if !plan.benchmarking {
-        println!("(smoke run: figures are not meaningful outside `cargo bench`)");
-    }
+    bench::smoke_note();
     Ok(())
 }
