@@ -25,13 +25,15 @@
 //! Under `cargo test --benches` everything runs once, briefly, as a smoke test.
 
 use confidant_core::store::prelude::*;
+use confidant_testkit::operator;
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use confidant_core::audit::{AuditEvent, verify_chain};
-use confidant_testkit::{TestApp, TestBackend, operator};
+use confidant_testkit::bench;
+use confidant_testkit::{TestApp, TestBackend};
 use criterion::{Criterion, Throughput};
 use sha2::{Digest, Sha256};
 use sqlx::Connection as _;
@@ -49,7 +51,6 @@ const READ_BATCH: u32 = 2000;
 /// How long and how often each part runs.
 #[derive(Debug, Clone, Copy)]
 struct Plan {
-    benchmarking: bool,
     rate_for: Duration,
     verify_events: i64,
     rounds: u32,
@@ -57,31 +58,11 @@ struct Plan {
 
 impl Plan {
     fn from_args() -> Self {
-        let args: Vec<String> = std::env::args().collect();
-        let has = |flag: &str| args.iter().any(|a| a == flag);
-        // Criterion's own rule: `--bench` without `--test` (and not `--list`) means measuring.
-        if has("--bench") && !has("--test") && !has("--list") {
-            Self {
-                benchmarking: true,
-                rate_for: Duration::from_secs(3),
-                verify_events: VERIFY_EVENTS,
-                rounds: 5,
-            }
-        } else {
-            Self {
-                benchmarking: false,
-                rate_for: Duration::from_millis(200),
-                verify_events: 3_000,
-                rounds: 1,
-            }
+        Self {
+            rate_for: bench::pick(Duration::from_secs(3), Duration::from_millis(200)),
+            verify_events: bench::pick(VERIFY_EVENTS, 3_000),
+            rounds: bench::pick(5, 1),
         }
-    }
-}
-
-fn name(backend: TestBackend) -> &'static str {
-    match backend {
-        TestBackend::Sqlite => "sqlite",
-        TestBackend::Postgres => "postgres",
     }
 }
 
@@ -150,8 +131,8 @@ fn criterion_appends(c: &mut Criterion, rt: &Runtime, apps: &[(TestBackend, Arc<
     for (backend, app) in apps {
         for tasks in [1, TASKS] {
             let id = match tasks {
-                1 => format!("{}/sequential", name(*backend)),
-                n => format!("{}/concurrent_{n}", name(*backend)),
+                1 => format!("{}/sequential", backend.name()),
+                n => format!("{}/concurrent_{n}", backend.name()),
             };
             // Appends run in spawned tasks, on the runtime's workers, as the server's handlers do.
             group.bench_function(id, |b| {
@@ -446,7 +427,7 @@ async fn verify_vs_sha256(app: &TestApp, backend: TestBackend, plan: Plan) -> an
 
     let nf = n as f64;
     let mb = total as f64 / 1e6;
-    let backend = name(backend);
+    let backend = backend.name();
     println!();
     println!(
         "== audit verify end to end on {backend}: {n} events ({appended} appended by this run, the rest bulk-inserted), {mb:.1} MB hashed ({:.0} bytes/event), best of {} ==",
@@ -507,7 +488,7 @@ fn main() -> anyhow::Result<()> {
         for backend in [TestBackend::Sqlite, TestBackend::Postgres] {
             let app = TestApp::new(backend)
                 .await
-                .with_context(|| format!("a fresh {} database", name(backend)))?;
+                .with_context(|| format!("a fresh {} database", backend.name()))?;
             apps.push((backend, Arc::new(app)));
         }
         anyhow::Ok(apps)
@@ -527,7 +508,7 @@ fn main() -> anyhow::Result<()> {
             let r = rt.block_on(rate(app, tasks, plan.rate_for));
             println!(
                 "RATE append {:<8} {:>2} task(s) = {r:>7.0} events/s",
-                name(*backend),
+                backend.name(),
                 tasks
             );
         }
@@ -536,9 +517,7 @@ fn main() -> anyhow::Result<()> {
     for (backend, app) in &apps {
         rt.block_on(verify_vs_sha256(app, *backend, plan))?;
     }
-    if !plan.benchmarking {
-        println!("(smoke run: figures are not meaningful outside `cargo bench`)");
-    }
+    bench::smoke_note();
 
     // Close the pools on the runtime, then drop the databases.
     rt.block_on(async {

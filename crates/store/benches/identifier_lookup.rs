@@ -39,7 +39,9 @@ use anyhow::Context as _;
 use confidant_core::Purpose;
 use confidant_core::field::{IndexField, PersonField};
 use confidant_core::person::Lookup;
-use confidant_testkit::{Synthetic, TestApp, TestBackend, operator, test_time};
+use confidant_testkit::bench::{self, LatencyLine, ms};
+use confidant_testkit::operator;
+use confidant_testkit::{Synthetic, TestApp, TestBackend, test_time};
 use sha2::{Digest, Sha256};
 use sqlx::{Connection as _, Row as _};
 use uuid::Uuid;
@@ -59,56 +61,27 @@ const TX_PEOPLE: usize = 50_000;
 /// The p99 target of the issue.
 const TARGET: Duration = Duration::from_millis(5);
 
+/// How many people, and how many look-ups.
 #[derive(Debug, Clone, Copy)]
 struct Plan {
-    benchmarking: bool,
     people: usize,
     real: usize,
     lookups: usize,
 }
 
 impl Plan {
-    fn from_args() -> Self {
-        let args: Vec<String> = std::env::args().collect();
-        let has = |flag: &str| args.iter().any(|a| a == flag);
-        if has("--bench") && !has("--test") && !has("--list") {
-            Self {
-                benchmarking: true,
-                people: PEOPLE,
-                real: REAL,
-                lookups: LOOKUPS,
-            }
-        } else {
-            Self {
-                benchmarking: false,
-                people: 2_050,
-                real: 50,
-                lookups: 20,
-            }
-        }
-    }
-}
-
-fn backends() -> Vec<TestBackend> {
-    let chosen = std::env::var("CONFIDANT_BENCH_BACKENDS").unwrap_or_default();
-    if chosen.trim().is_empty() {
-        return vec![TestBackend::Sqlite, TestBackend::Postgres];
-    }
-    let mut all = Vec::new();
-    if chosen.contains("sqlite") {
-        all.push(TestBackend::Sqlite);
-    }
-    if chosen.contains("postgres") {
-        all.push(TestBackend::Postgres);
-    }
-    all
-}
-
-fn name(backend: TestBackend) -> &'static str {
-    match backend {
-        TestBackend::Sqlite => "sqlite",
-        TestBackend::Postgres => "postgres",
-    }
+    /// Under `cargo bench`.
+    const MEASURED: Self = Self {
+        people: PEOPLE,
+        real: REAL,
+        lookups: LOOKUPS,
+    };
+    /// Under `cargo test --benches`.
+    const SMOKE: Self = Self {
+        people: 2_050,
+        real: 50,
+        lookups: 20,
+    };
 }
 
 /// Creates `real` people through core from `SEED_TASKS` tasks; gives back their NHS numbers.
@@ -237,34 +210,14 @@ async fn insert_fillers(app: &TestApp, service: Uuid, fillers: usize) -> anyhow:
     Ok(())
 }
 
-fn quantile(sorted: &[Duration], q: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-/// Prints one `LOOKUP` line; gives back p99.
-fn report(backend: TestBackend, what: &str, mut latencies: Vec<Duration>) -> Duration {
-    latencies.sort_unstable();
-    let n = latencies.len();
-    let mean = latencies.iter().sum::<Duration>() / u32::try_from(n.max(1)).unwrap_or(u32::MAX);
-    let p99 = quantile(&latencies, 0.99);
-    println!(
-        "LOOKUP {:<8} {what:<34} count {n:>5}  mean {:>7.3} ms  p50 {:>7.3} ms  p99 {:>7.3} ms  max {:>7.3} ms",
-        name(backend),
-        ms(mean),
-        ms(quantile(&latencies, 0.50)),
-        ms(p99),
-        ms(latencies.last().copied().unwrap_or_default()),
-    );
-    p99
-}
+/// How the look-ups' latencies are printed (`report` gives back p99).
+const LOOKUP: LatencyLine = LatencyLine {
+    label: "LOOKUP",
+    what: 34,
+    count: 5,
+    width: 7,
+    decimals: 3,
+};
 
 async fn find(app: &TestApp, number: &str) -> anyhow::Result<(Duration, usize)> {
     let lookup = Lookup {
@@ -285,7 +238,7 @@ async fn bench_backend(backend: TestBackend, plan: Plan) -> anyhow::Result<Arc<T
     let app = Arc::new(
         TestApp::new(backend)
             .await
-            .with_context(|| format!("a fresh {} database", name(backend)))?,
+            .with_context(|| format!("a fresh {} database", backend.name()))?,
     );
     let real = seed_real(&app, plan.real).await?;
     let seeded_real = start.elapsed().as_secs_f64();
@@ -295,7 +248,7 @@ async fn bench_backend(backend: TestBackend, plan: Plan) -> anyhow::Result<Arc<T
     println!();
     println!(
         "== NHS number look-up on {}: {} people in one service ({} through core in {seeded_real:.0} s, {} filler rows in {:.0} s); {} hits and {} misses, alternately, one at a time ==",
-        name(backend),
+        backend.name(),
         plan.people,
         plan.real,
         plan.people - plan.real,
@@ -369,15 +322,15 @@ async fn bench_backend(backend: TestBackend, plan: Plan) -> anyhow::Result<Arc<T
     }
     conn.close().await?;
 
-    let hit99 = report(backend, "find_people, hit", hits);
-    let miss99 = report(backend, "find_people, miss", misses);
-    report(backend, "bare index query, hit", bare_hits);
-    report(backend, "bare index query, miss", bare_misses);
-    report(backend, "audit append alone (checkpoint)", appends);
+    let hit99 = LOOKUP.print(backend, "find_people, hit", hits);
+    let miss99 = LOOKUP.print(backend, "find_people, miss", misses);
+    LOOKUP.print(backend, "bare index query, hit", bare_hits);
+    LOOKUP.print(backend, "bare index query, miss", bare_misses);
+    LOOKUP.print(backend, "audit append alone (checkpoint)", appends);
     let worst = hit99.max(miss99);
     println!(
         "TARGET identifier look-up p99 on {} = {:.3} ms (target < {} ms): {}",
-        name(backend),
+        backend.name(),
         ms(worst),
         TARGET.as_millis(),
         if worst < TARGET { "met" } else { "MISSED" }
@@ -387,18 +340,6 @@ async fn bench_backend(backend: TestBackend, plan: Plan) -> anyhow::Result<Arc<T
 }
 
 fn main() -> anyhow::Result<()> {
-    let plan = Plan::from_args();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    for backend in backends() {
-        let app = rt.block_on(bench_backend(backend, plan))?;
-        // Dropping the app drops its database (PostgreSQL: from a thread of its own).
-        drop(app);
-    }
-    if !plan.benchmarking {
-        println!("(smoke run: figures are not meaningful outside `cargo bench`)");
-    }
-    Ok(())
+    let plan = bench::pick(Plan::MEASURED, Plan::SMOKE);
+    bench::on_each_backend(|backend| bench_backend(backend, plan))
 }

@@ -55,6 +55,7 @@ use confidant_core::field::PersonField;
 use confidant_core::{Confidant, KeyRing, Purpose, Role, access::Principal};
 use confidant_crypto::{IndexKey, MasterKey};
 use confidant_store::{ConnectOptions, SqlStore, sqlite_url};
+use confidant_testkit::bench::{self, LatencyLine, ms, quantile};
 use confidant_testkit::{Synthetic, TestApp, TestBackend, operator, test_time, train};
 use sha2::{Digest, Sha256};
 use sqlx::{Connection as _, Row as _};
@@ -107,55 +108,6 @@ const QUERIES: &[(&str, &[&str])] = &[
 ];
 
 type App = Confidant<SqlStore, FixedClock>;
-
-#[derive(Debug, Clone, Copy)]
-struct Plan {
-    benchmarking: bool,
-    people: usize,
-    rounds: usize,
-}
-
-impl Plan {
-    fn from_args() -> Self {
-        let args: Vec<String> = std::env::args().collect();
-        let has = |flag: &str| args.iter().any(|a| a == flag);
-        if has("--bench") && !has("--test") && !has("--list") {
-            Self {
-                benchmarking: true,
-                people: PEOPLE,
-                rounds: ROUNDS,
-            }
-        } else {
-            Self {
-                benchmarking: false,
-                people: 300,
-                rounds: 1,
-            }
-        }
-    }
-}
-
-fn backends() -> Vec<TestBackend> {
-    let chosen = std::env::var("CONFIDANT_BENCH_BACKENDS").unwrap_or_default();
-    if chosen.trim().is_empty() {
-        return vec![TestBackend::Sqlite, TestBackend::Postgres];
-    }
-    let mut all = Vec::new();
-    if chosen.contains("sqlite") {
-        all.push(TestBackend::Sqlite);
-    }
-    if chosen.contains("postgres") {
-        all.push(TestBackend::Postgres);
-    }
-    all
-}
-
-fn name(backend: TestBackend) -> &'static str {
-    match backend {
-        TestBackend::Sqlite => "sqlite",
-        TestBackend::Postgres => "postgres",
-    }
-}
 
 /// A service of `people` people, ready to search.
 struct Seeded {
@@ -424,7 +376,7 @@ async fn fresh(backend: TestBackend, people: usize) -> anyhow::Result<Seeded> {
     let start = Instant::now();
     let app = TestApp::new(backend)
         .await
-        .with_context(|| format!("a fresh {} database", name(backend)))?;
+        .with_context(|| format!("a fresh {} database", backend.name()))?;
     let TestApp {
         db,
         master,
@@ -450,39 +402,20 @@ async fn fresh(backend: TestBackend, people: usize) -> anyhow::Result<Seeded> {
     })
 }
 
-fn quantile(sorted: &[Duration], q: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-/// Prints one `SEARCH` line; gives back p99.
-fn report(backend: TestBackend, what: &str, mut latencies: Vec<Duration>) -> Duration {
-    latencies.sort_unstable();
-    let n = latencies.len();
-    let mean = latencies.iter().sum::<Duration>() / u32::try_from(n.max(1)).unwrap_or(u32::MAX);
-    let p99 = quantile(&latencies, 0.99);
-    println!(
-        "SEARCH {:<8} {what:<18} count {n:>4}  mean {:>7.2} ms  p50 {:>7.2} ms  p99 {:>7.2} ms  max {:>7.2} ms",
-        name(backend),
-        ms(mean),
-        ms(quantile(&latencies, 0.50)),
-        ms(p99),
-        ms(latencies.last().copied().unwrap_or_default()),
-    );
-    p99
-}
+/// How the searches' latencies are printed (`report` gives back p99).
+const SEARCH: LatencyLine = LatencyLine {
+    label: "SEARCH",
+    what: 18,
+    count: 4,
+    width: 7,
+    decimals: 2,
+};
 
 async fn measure(
     backend: TestBackend,
     seeded: &Seeded,
-    plan: Plan,
+    people: usize,
+    rounds: usize,
     names: &[(String, String)],
 ) -> anyhow::Result<()> {
     let search = |query: &'static str| {
@@ -500,10 +433,10 @@ async fn measure(
     println!();
     println!(
         "== name search on {}: {} people in one service ({}); {} searches, one at a time ==",
-        name(backend),
-        plan.people,
+        backend.name(),
+        people,
         seeded.how,
-        plan.rounds * QUERIES.iter().map(|(_, q)| q.len()).sum::<usize>(),
+        rounds * QUERIES.iter().map(|(_, q)| q.len()).sum::<usize>(),
     );
     // Warm-up: every query once; and what each returns.
     let mut returned = Vec::new();
@@ -516,7 +449,7 @@ async fn measure(
     let mut by_kind: Vec<Vec<Duration>> = vec![Vec::new(); QUERIES.len()];
     let mut by_query: Vec<Vec<Duration>> = vec![Vec::new(); returned.len()];
     let mut appends = Vec::new();
-    for _ in 0..plan.rounds {
+    for _ in 0..rounds {
         let mut q = 0;
         for (k, (_, queries)) in QUERIES.iter().enumerate() {
             for query in *queries {
@@ -538,10 +471,10 @@ async fn measure(
     let mut all = Vec::new();
     for ((kind, _), latencies) in QUERIES.iter().zip(&by_kind) {
         all.extend(latencies.iter().copied());
-        report(backend, kind, latencies.clone());
+        SEARCH.print(backend, kind, latencies.clone());
     }
-    let p99 = report(backend, "all", all);
-    report(backend, "audit append alone", appends);
+    let p99 = SEARCH.print(backend, "all", all);
+    SEARCH.print(backend, "audit append alone", appends);
     println!("  per query: returned (at most 100) / people of the service who match / median ms");
     for ((query, n), mut latencies) in returned.into_iter().zip(by_query) {
         latencies.sort_unstable();
@@ -553,7 +486,7 @@ async fn measure(
     }
     println!(
         "TARGET name search p99 on {} = {:.2} ms (target < {} ms): {}",
-        name(backend),
+        backend.name(),
         ms(p99),
         TARGET.as_millis(),
         if p99 < TARGET { "met" } else { "MISSED" }
@@ -741,28 +674,17 @@ async fn breakdown(seeded: &Seeded, rounds: usize) -> anyhow::Result<()> {
 }
 
 fn main() -> anyhow::Result<()> {
-    let plan = Plan::from_args();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let names = seeded_names(plan.people);
-    for backend in backends() {
-        let seeded = rt.block_on(async {
-            let seeded = match (backend, plan.benchmarking) {
-                (TestBackend::Sqlite, true) => sqlite_cached(plan.people).await?,
-                _ => fresh(backend, plan.people).await?,
-            };
-            measure(backend, &seeded, plan, &names).await?;
-            breakdown(&seeded, plan.rounds.min(10)).await?;
-            seeded.confidant.store().close().await;
-            anyhow::Ok(seeded)
-        })?;
-        // Dropping a fresh database (PostgreSQL: from a thread of its own), outside the runtime.
-        drop(seeded);
-    }
-    if !plan.benchmarking {
-        println!("(smoke run: figures are not meaningful outside `cargo bench`)");
-    }
-    Ok(())
+    let (people, rounds) = bench::pick((PEOPLE, ROUNDS), (300, 1));
+    let names = seeded_names(people);
+    let names = &names;
+    bench::on_each_backend(|backend| async move {
+        let seeded = match (backend, bench::measuring()) {
+            (TestBackend::Sqlite, true) => sqlite_cached(people).await?,
+            _ => fresh(backend, people).await?,
+        };
+        measure(backend, &seeded, people, rounds, names).await?;
+        breakdown(&seeded, rounds.min(10)).await?;
+        seeded.confidant.store().close().await;
+        anyhow::Ok(seeded)
+    })
 }

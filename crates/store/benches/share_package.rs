@@ -21,94 +21,34 @@
 //!
 //! Under `cargo test --benches` everything runs once, on 20 notes, as a smoke test.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use confidant_core::Purpose;
 use confidant_core::field::{FieldGroups, PersonField, RecordKind};
 use confidant_core::person::PersonInput;
 use confidant_core::sharing::{EntrySelection, RecipientInput, ShareRequest};
 use confidant_core::store::{ReferralPolicy, ServiceConfig};
-use confidant_testkit::{Synthetic, TestApp, TestBackend, operator};
+use confidant_testkit::bench::{self, LatencyLine};
+use confidant_testkit::operator;
+use confidant_testkit::{Synthetic, TestApp, TestBackend};
 
 const NOTES: usize = 200;
 const ROUNDS: usize = 60;
 
-#[derive(Debug, Clone, Copy)]
-struct Plan {
-    benchmarking: bool,
+/// How the share's latencies are printed.
+const SHARE: LatencyLine = LatencyLine {
+    label: "SHARE",
+    what: 40,
+    count: 4,
+    width: 8,
+    decimals: 2,
+};
+
+async fn bench_backend(
+    backend: TestBackend,
     notes: usize,
     rounds: usize,
-}
-
-impl Plan {
-    fn from_args() -> Self {
-        let args: Vec<String> = std::env::args().collect();
-        let has = |flag: &str| args.iter().any(|a| a == flag);
-        if has("--bench") && !has("--test") && !has("--list") {
-            Self {
-                benchmarking: true,
-                notes: NOTES,
-                rounds: ROUNDS,
-            }
-        } else {
-            Self {
-                benchmarking: false,
-                notes: 20,
-                rounds: 1,
-            }
-        }
-    }
-}
-
-fn backends() -> Vec<TestBackend> {
-    let chosen = std::env::var("CONFIDANT_BENCH_BACKENDS").unwrap_or_default();
-    if chosen.trim().is_empty() {
-        return vec![TestBackend::Sqlite, TestBackend::Postgres];
-    }
-    let mut all = Vec::new();
-    if chosen.contains("sqlite") {
-        all.push(TestBackend::Sqlite);
-    }
-    if chosen.contains("postgres") {
-        all.push(TestBackend::Postgres);
-    }
-    all
-}
-
-fn name(backend: TestBackend) -> &'static str {
-    match backend {
-        TestBackend::Sqlite => "sqlite",
-        TestBackend::Postgres => "postgres",
-    }
-}
-
-fn quantile(sorted: &[Duration], q: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-fn report(backend: TestBackend, what: &str, mut latencies: Vec<Duration>) {
-    latencies.sort_unstable();
-    let n = latencies.len();
-    let mean = latencies.iter().sum::<Duration>() / u32::try_from(n.max(1)).unwrap_or(u32::MAX);
-    println!(
-        "SHARE {:<8} {what:<40} count {n:>4}  mean {:>8.2} ms  p50 {:>8.2} ms  p99 {:>8.2} ms  max {:>8.2} ms",
-        name(backend),
-        ms(mean),
-        ms(quantile(&latencies, 0.50)),
-        ms(quantile(&latencies, 0.99)),
-        ms(latencies.last().copied().unwrap_or_default()),
-    );
-}
-
-async fn bench_backend(backend: TestBackend, plan: Plan) -> anyhow::Result<TestApp> {
+) -> anyhow::Result<TestApp> {
     let app = TestApp::new(backend).await?;
     let c = &app.confidant;
     c.configure_service(
@@ -147,7 +87,7 @@ async fn bench_backend(backend: TestBackend, plan: Plan) -> anyhow::Result<TestA
             ),
     )
     .await?;
-    for note in synthetic.notes(plan.notes) {
+    for note in synthetic.notes(notes) {
         c.add_entry(&app.worker_a, Purpose::Support, person.id, &note)
             .await?;
     }
@@ -209,17 +149,17 @@ async fn bench_backend(backend: TestBackend, plan: Plan) -> anyhow::Result<TestA
         .share(&app.worker_a, Purpose::Support, person.id, &request)
         .await?;
     let entries = package.json["entries"].as_array().map_or(0, Vec::len);
-    anyhow::ensure!(entries == plan.notes, "{entries} notes in the package");
+    anyhow::ensure!(entries == notes, "{entries} notes in the package");
     println!(
         "SHARE {:<8} package: {} fields, {} notes, {} bytes of JSON",
-        name(backend),
+        backend.name(),
         package.json["fields"].as_object().map_or(0, |m| m.len()),
         entries,
         serde_json::to_vec(&package.json)?.len()
     );
 
     let (mut shares, mut checks, mut reads) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..plan.rounds {
+    for _ in 0..rounds {
         let t = Instant::now();
         c.share(&app.worker_a, Purpose::Support, person.id, &request)
             .await?;
@@ -240,24 +180,13 @@ async fn bench_backend(backend: TestBackend, plan: Plan) -> anyhow::Result<TestA
         .await?;
         reads.push(t.elapsed());
     }
-    report(backend, "share: decision to logged package", shares);
-    report(backend, "reference: check_share (rules only)", checks);
-    report(backend, "reference: open the notes alone", reads);
+    SHARE.print(backend, "share: decision to logged package", shares);
+    SHARE.print(backend, "reference: check_share (rules only)", checks);
+    SHARE.print(backend, "reference: open the notes alone", reads);
     Ok(app)
 }
 
 fn main() -> anyhow::Result<()> {
-    let plan = Plan::from_args();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    for backend in backends() {
-        let app = rt.block_on(bench_backend(backend, plan))?;
-        drop(app);
-    }
-    if !plan.benchmarking {
-        println!("(smoke run: figures are not meaningful outside `cargo bench`)");
-    }
-    Ok(())
+    let (notes, rounds) = bench::pick((NOTES, ROUNDS), (20, 1));
+    bench::on_each_backend(|backend| bench_backend(backend, notes, rounds))
 }

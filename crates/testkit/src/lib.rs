@@ -11,7 +11,7 @@ use std::str::FromStr;
 use std::sync::Once;
 
 use confidant_core::clock::FixedClock;
-use confidant_core::store::StaffRecord;
+use confidant_core::store::{StaffRecord, TokenScope};
 use confidant_core::{Actor, Clock, Confidant, KeyRing, Role};
 use confidant_crypto::MasterKey;
 use confidant_crypto::totp::TotpSecret;
@@ -24,7 +24,10 @@ use uuid::Uuid;
 
 pub use confidant_core::synthetic::Synthetic;
 
+pub mod bench;
 pub mod smtp;
+#[cfg(feature = "web")]
+pub mod web;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TestBackend {
@@ -415,6 +418,55 @@ pub async fn sign_in_again(
     Ok(token.expose().to_owned())
 }
 
+/// A member of staff by handle; an error if there is none.
+pub async fn staff_by_handle(
+    confidant: &Confidant<SqlStore, FixedClock>,
+    handle: &str,
+) -> anyhow::Result<StaffRecord> {
+    confidant
+        .staff_by_handle(handle)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no {handle}"))
+}
+
+/// A personal access token (valid a day) of the member of staff with `handle`.
+pub async fn issue_token(
+    confidant: &Confidant<SqlStore, FixedClock>,
+    handle: &str,
+    scope: TokenScope,
+) -> anyhow::Result<String> {
+    let staff = staff_by_handle(confidant, handle).await?;
+    token_for(confidant, &staff, scope).await
+}
+
+/// A personal access token (valid a day) of a member of staff.
+pub async fn token_for(
+    confidant: &Confidant<SqlStore, FixedClock>,
+    staff: &StaffRecord,
+    scope: TokenScope,
+) -> anyhow::Result<String> {
+    Ok(confidant
+        .issue_token(&operator(), staff, time::Duration::days(1), scope)
+        .await?
+        .expose()
+        .to_owned())
+}
+
+/// Signs a member of staff in fully with `password` ([`sign_in_fully`]); gives back the full
+/// session's token and its CSRF token.
+pub async fn sign_in_with_csrf(
+    confidant: &Confidant<SqlStore, FixedClock>,
+    staff: &StaffRecord,
+    password: &str,
+) -> anyhow::Result<(String, String)> {
+    let signed = sign_in_fully(confidant, staff, password).await?;
+    let full = confidant
+        .session(&signed.token)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no session after the second factor"))?;
+    Ok((signed.token, full.record.csrf_token))
+}
+
 /// Records current training of every kind for a member of staff (done a day ago, valid a year), so
 /// the training gate lets them through.
 pub async fn train(
@@ -450,6 +502,23 @@ macro_rules! both_backends {
             async fn postgres() -> anyhow::Result<()> {
                 ($body)($crate::TestBackend::Postgres).await
             }
+        }
+    };
+}
+
+/// Declares one async test per backend under names of its own (for tests the docs name):
+/// `each_backend!(run => run_on_sqlite, run_on_postgres)` calls `run(TestBackend::…)`.
+#[macro_export]
+macro_rules! each_backend {
+    ($run:ident => $sqlite:ident, $postgres:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $sqlite() -> anyhow::Result<()> {
+            $run($crate::TestBackend::Sqlite).await
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $postgres() -> anyhow::Result<()> {
+            $run($crate::TestBackend::Postgres).await
         }
     };
 }

@@ -34,6 +34,7 @@ use anyhow::Context as _;
 use confidant_core::clock::FixedClock;
 use confidant_core::{Confidant, Purpose, Role};
 use confidant_store::SqlStore;
+use confidant_testkit::bench::{self, Latencies, ms};
 use confidant_testkit::{Synthetic, TEST_PASSWORD, TestApp, TestBackend, sign_in_fully};
 use confidant_web::WebConfig;
 use tokio::runtime::Runtime;
@@ -46,7 +47,6 @@ const NOTES: usize = 200;
 /// How long and how much each part runs.
 #[derive(Debug, Clone, Copy)]
 struct Plan {
-    benchmarking: bool,
     notes: usize,
     clients: usize,
     warm_up: Duration,
@@ -56,35 +56,13 @@ struct Plan {
 
 impl Plan {
     fn from_args() -> Self {
-        let args: Vec<String> = std::env::args().collect();
-        let has = |flag: &str| args.iter().any(|a| a == flag);
-        // Criterion's rule, kept by every bench of the workspace: `--bench` without `--test` measures.
-        if has("--bench") && !has("--test") && !has("--list") {
-            Self {
-                benchmarking: true,
-                notes: NOTES,
-                clients: CLIENTS,
-                warm_up: Duration::from_secs(2),
-                loaded_for: Duration::from_secs(10),
-                alone_for: Duration::from_secs(3),
-            }
-        } else {
-            Self {
-                benchmarking: false,
-                notes: 5,
-                clients: 4,
-                warm_up: Duration::from_millis(100),
-                loaded_for: Duration::from_millis(300),
-                alone_for: Duration::from_millis(200),
-            }
+        Self {
+            notes: bench::pick(NOTES, 5),
+            clients: bench::pick(CLIENTS, 4),
+            warm_up: bench::pick(Duration::from_secs(2), Duration::from_millis(100)),
+            loaded_for: bench::pick(Duration::from_secs(10), Duration::from_millis(300)),
+            alone_for: bench::pick(Duration::from_secs(3), Duration::from_millis(200)),
         }
-    }
-}
-
-fn name(backend: TestBackend) -> &'static str {
-    match backend {
-        TestBackend::Sqlite => "sqlite",
-        TestBackend::Postgres => "postgres",
     }
 }
 
@@ -107,7 +85,7 @@ struct Served {
 async fn serve(backend: TestBackend, plan: Plan) -> anyhow::Result<Served> {
     let app = TestApp::new(backend)
         .await
-        .with_context(|| format!("a fresh {} database", name(backend)))?;
+        .with_context(|| format!("a fresh {} database", backend.name()))?;
     let (staff, worker) = app
         .add_staff(
             Role::Practitioner,
@@ -266,34 +244,18 @@ async fn load(
     Ok(run)
 }
 
-/// The value at quantile `q` of sorted latencies (nearest rank).
-fn quantile(sorted: &[Duration], q: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
 /// Prints one `LATENCY` line; gives back (p50, p99).
 fn report(backend: TestBackend, what: &str, clients: usize, mut run: Run) -> (Duration, Duration) {
-    run.latencies.sort_unstable();
-    let n = run.latencies.len();
-    let mean = if n == 0 {
-        Duration::ZERO
-    } else {
-        run.latencies.iter().sum::<Duration>() / u32::try_from(n).unwrap_or(u32::MAX)
-    };
-    let p50 = quantile(&run.latencies, 0.50);
-    let p99 = quantile(&run.latencies, 0.99);
-    let max = run.latencies.last().copied().unwrap_or_default();
+    let Latencies {
+        count: n,
+        mean,
+        p50,
+        p99,
+        max,
+    } = Latencies::of(std::mem::take(&mut run.latencies));
     println!(
         "LATENCY {:<8} {what:<14} {clients:>2} client(s): count {n:>6}  mean {:>8.2} ms  p50 {:>8.2} ms  p99 {:>8.2} ms  max {:>8.2} ms  ({:>7.1} req/s, {} bytes/answer, {:.2} ms of this process's CPU per request)",
-        name(backend),
+        backend.name(),
         ms(mean),
         ms(p50),
         ms(p99),
@@ -334,7 +296,7 @@ fn bench_backend(
     println!();
     println!(
         "== {}: one person with {} notes seeded in {:.1} s; {} concurrent clients for {:.0} s each after {:.0} s of warm-up; one client alone for {:.0} s ==",
-        name(backend),
+        backend.name(),
         plan.notes,
         started.elapsed().as_secs_f64(),
         plan.clients,
@@ -402,7 +364,7 @@ fn bench_backend(
             None => reference = Some((p50, p99)),
             Some((r50, r99)) => println!(
                 "RATIO {} {what}/healthz at {} clients: p50 {:.1}x, p99 {:.1}x",
-                name(backend),
+                backend.name(),
                 plan.clients,
                 p50.as_secs_f64() / r50.as_secs_f64().max(1e-9),
                 p99.as_secs_f64() / r99.as_secs_f64().max(1e-9),
@@ -432,8 +394,6 @@ fn main() -> anyhow::Result<()> {
     for backend in [TestBackend::Sqlite, TestBackend::Postgres] {
         bench_backend(&server_rt, &client_rt, backend, plan)?;
     }
-    if !plan.benchmarking {
-        println!("(smoke run: figures are not meaningful outside `cargo bench`)");
-    }
+    bench::smoke_note();
     Ok(())
 }

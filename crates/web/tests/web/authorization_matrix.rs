@@ -7,6 +7,7 @@
 //! (password + TOTP sign-in through core) and real API tokens.
 
 use confidant_core::store::prelude::*;
+use confidant_testkit::operator;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -18,15 +19,16 @@ use confidant_core::field::RecordKind;
 use confidant_core::record::{EntryChange, NewEntry, RecordInput};
 use confidant_core::referral::NewReferral;
 use confidant_core::sharing::{RecipientInput, ShareRequest};
-use confidant_core::store::{ContactType, NoteFlags, ReferralSource, StaffRecord, TokenScope};
+use confidant_core::store::{ContactType, NoteFlags, ReferralSource, TokenScope};
 use confidant_core::{Clock, Confidant, Grant, Purpose, Role};
-use confidant_crypto::totp::{TotpSecret, code_at};
 use confidant_store::SqlStore;
-use confidant_testkit::{Synthetic, TestApp, TestBackend, operator, train};
+use confidant_testkit::{
+    Synthetic, TEST_PASSWORD, TestApp, TestBackend, each_backend, sign_in_with_csrf, token_for,
+    train,
+};
 use tower::ServiceExt;
 use uuid::Uuid;
 
-const PASSWORD: &str = "correct horse battery staple tuesday";
 /// The boundary of the multipart upload cells.
 const BOUNDARY: &str = "matrix-cell-boundary";
 
@@ -282,31 +284,6 @@ struct World {
     _db: confidant_testkit::TestDb,
 }
 
-async fn sign_in_fully(
-    confidant: &Confidant<SqlStore, FixedClock>,
-    staff: &StaffRecord,
-) -> anyhow::Result<(String, String)> {
-    confidant
-        .set_password(&operator(), staff.id, PASSWORD, &[])
-        .await?;
-    let signed = confidant.sign_in(&staff.handle, PASSWORD).await?;
-    let half = confidant
-        .session(signed.token.expose())
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no session after the password"))?;
-    let enrolment = confidant.two_factor_enrolment(&half, "Confidant").await?;
-    let secret = TotpSecret::from_base32(enrolment.manual_key.expose())?;
-    let now = u64::try_from(confidant.clock().now().unix_timestamp())?;
-    let (token, _codes) = confidant
-        .confirm_two_factor(&half, &code_at(&secret, now))
-        .await?;
-    let full = confidant
-        .session(token.expose())
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no session after the second factor"))?;
-    Ok((token.expose().to_owned(), full.record.csrf_token))
-}
-
 async fn world(backend: TestBackend) -> anyhow::Result<World> {
     let TestApp {
         db,
@@ -459,21 +436,14 @@ async fn world(backend: TestBackend) -> anyhow::Result<World> {
             }
             _ => {}
         }
-        let (cookie, csrf) = sign_in_fully(&confidant, &staff).await?;
-        let token = confidant
-            .issue_token(
-                &operator(),
-                &staff,
-                time::Duration::days(1),
-                TokenScope::ReadWrite,
-            )
-            .await?;
+        let (cookie, csrf) = sign_in_with_csrf(&confidant, &staff, TEST_PASSWORD).await?;
+        let token = token_for(&confidant, &staff, TokenScope::ReadWrite).await?;
         members.push(Member {
             role,
             id: staff.id,
             cookie,
             csrf,
-            token: token.expose().to_owned(),
+            token,
         });
     }
     let target = confidant
@@ -804,15 +774,7 @@ async fn matrix(backend: TestBackend) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_route_role_and_scope_answers_as_the_table_says_on_sqlite() -> anyhow::Result<()> {
-    matrix(TestBackend::Sqlite).await
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_route_role_and_scope_answers_as_the_table_says_on_postgres() -> anyhow::Result<()> {
-    matrix(TestBackend::Postgres).await
-}
+each_backend!(matrix => every_route_role_and_scope_answers_as_the_table_says_on_sqlite, every_route_role_and_scope_answers_as_the_table_says_on_postgres);
 
 async fn the_dpo_grants_a_trustee_one_record(backend: TestBackend) -> anyhow::Result<()> {
     let world = world(backend).await?;
@@ -928,20 +890,8 @@ async fn lapsed_training_and_read_only_tokens_are_refused_and_recorded() -> anyh
         .staff_by_handle("worker.a")
         .await?
         .ok_or_else(|| anyhow::anyhow!("no worker"))?;
-    let token = |staff: StaffRecord, scope: TokenScope| {
-        let confidant = &app.confidant;
-        async move {
-            anyhow::Ok(
-                confidant
-                    .issue_token(&operator(), &staff, time::Duration::days(1), scope)
-                    .await?
-                    .expose()
-                    .to_owned(),
-            )
-        }
-    };
-    let lapsed = token(untrained, TokenScope::ReadWrite).await?;
-    let read_only = token(worker, TokenScope::Read).await?;
+    let lapsed = token_for(&app.confidant, &untrained, TokenScope::ReadWrite).await?;
+    let read_only = token_for(&app.confidant, &worker, TokenScope::Read).await?;
     let TestApp { confidant, db, .. } = app;
     let confidant = Arc::new(confidant);
     let router = confidant_web::router(confidant.clone(), confidant_web::WebConfig::default());
@@ -1040,21 +990,8 @@ async fn the_paper_register_keeps_to_the_actors_scope(backend: TestBackend) -> a
         .staff_by_handle("worker.a")
         .await?
         .ok_or_else(|| anyhow::anyhow!("no worker"))?;
-    let token = |staff: StaffRecord| async move {
-        anyhow::Ok(
-            c.issue_token(
-                &operator(),
-                &staff,
-                time::Duration::days(1),
-                TokenScope::Read,
-            )
-            .await?
-            .expose()
-            .to_owned(),
-        )
-    };
-    let worker_token = token(worker).await?;
-    let manager_token = token(manager).await?;
+    let worker_token = token_for(c, &worker, TokenScope::Read).await?;
+    let manager_token = token_for(c, &manager, TokenScope::Read).await?;
     let TestApp {
         confidant,
         db,
@@ -1097,15 +1034,7 @@ async fn the_paper_register_keeps_to_the_actors_scope(backend: TestBackend) -> a
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_paper_register_keeps_to_the_actors_scope_on_sqlite() -> anyhow::Result<()> {
-    the_paper_register_keeps_to_the_actors_scope(TestBackend::Sqlite).await
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_paper_register_keeps_to_the_actors_scope_on_postgres() -> anyhow::Result<()> {
-    the_paper_register_keeps_to_the_actors_scope(TestBackend::Postgres).await
-}
+each_backend!(the_paper_register_keeps_to_the_actors_scope => the_paper_register_keeps_to_the_actors_scope_on_sqlite, the_paper_register_keeps_to_the_actors_scope_on_postgres);
 
 /// A processor's worker referred two of a person's fields sees exactly those, in the answers to
 /// reads and writes alike, and reaches nothing else of the record: not its other fields through the
@@ -1254,14 +1183,4 @@ async fn a_processors_worker_sees_and_changes_only_what_was_referred(
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_processors_worker_sees_and_changes_only_what_was_referred_on_sqlite()
--> anyhow::Result<()> {
-    a_processors_worker_sees_and_changes_only_what_was_referred(TestBackend::Sqlite).await
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_processors_worker_sees_and_changes_only_what_was_referred_on_postgres()
--> anyhow::Result<()> {
-    a_processors_worker_sees_and_changes_only_what_was_referred(TestBackend::Postgres).await
-}
+each_backend!(a_processors_worker_sees_and_changes_only_what_was_referred => a_processors_worker_sees_and_changes_only_what_was_referred_on_sqlite, a_processors_worker_sees_and_changes_only_what_was_referred_on_postgres);

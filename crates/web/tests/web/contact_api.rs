@@ -2,18 +2,15 @@
 //! preferences read and replaced, bad channel codes refused by name, a contact and a message through
 //! a refused channel refused with 422 naming the channel, and the delivery log.
 
-use std::sync::Arc;
-
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
+use axum::http::{Method, StatusCode};
 use confidant_core::store::TokenScope;
-use confidant_testkit::{TestApp, TestBackend, TestDb, both_backends, operator};
+use confidant_testkit::web::Web;
+use confidant_testkit::{TestApp, TestBackend, TestDb, both_backends};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 use uuid::Uuid;
 
 struct Api {
-    router: axum::Router,
+    web: Web,
     token: String,
     other_service: String,
     service_a: Uuid,
@@ -23,69 +20,19 @@ struct Api {
 impl Api {
     async fn new(backend: TestBackend) -> anyhow::Result<Self> {
         let app = TestApp::new(backend).await?;
-        let mut tokens = Vec::new();
-        for handle in ["worker.a", "worker.b"] {
-            let staff = app
-                .confidant
-                .staff_by_handle(handle)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("no {handle}"))?;
-            tokens.push(
-                app.confidant
-                    .issue_token(
-                        &operator(),
-                        &staff,
-                        time::Duration::days(1),
-                        TokenScope::ReadWrite,
-                    )
-                    .await?
-                    .expose()
-                    .to_owned(),
-            );
-        }
-        let service_a = app.service_a;
-        let TestApp { confidant, db, .. } = app;
-        let router =
-            confidant_web::router(Arc::new(confidant), confidant_web::WebConfig::default());
-        let other_service = tokens.pop().unwrap_or_default();
-        let token = tokens.pop().unwrap_or_default();
+        let token = app.token("worker.a", TokenScope::ReadWrite).await?;
+        let other_service = app.token("worker.b", TokenScope::ReadWrite).await?;
+        let site = app.serve(crate::router);
         Ok(Self {
-            router,
+            web: site.web,
             token,
             other_service,
-            service_a,
-            _db: db,
+            service_a: site.service_a,
+            _db: site.db,
         })
     }
 
-    async fn call_as(
-        &self,
-        token: &str,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> anyhow::Result<(StatusCode, Value)> {
-        let builder = Request::builder()
-            .method(method)
-            .uri(format!("/api/v1{path}"))
-            .header(header::AUTHORIZATION, format!("Bearer {token}"));
-        let request = match body {
-            Some(b) => builder
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(b.to_string()))?,
-            None => builder.body(Body::empty())?,
-        };
-        let res = self.router.clone().oneshot(request).await?;
-        let status = res.status();
-        let bytes = axum::body::to_bytes(res.into_body(), 1024 * 1024).await?;
-        let value = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)?
-        };
-        Ok((status, value))
-    }
-
+    /// A call as the practitioner of service A that must answer `expected`.
     async fn expect(
         &self,
         method: Method,
@@ -93,14 +40,9 @@ impl Api {
         body: Option<Value>,
         expected: StatusCode,
     ) -> anyhow::Result<Value> {
-        let (status, value) = self
-            .call_as(&self.token, method.clone(), path, body)
-            .await?;
-        anyhow::ensure!(
-            status == expected,
-            "{method} {path}: expected {expected}, got {status} {value}"
-        );
-        Ok(value)
+        self.web
+            .expect(&self.token, method, path, body, expected)
+            .await
     }
 }
 
@@ -230,11 +172,13 @@ both_backends!(
 
         // Another service's worker gets 404, even with bad input.
         let (status, _) = api
-            .call_as(&api.other_service, Method::GET, &prefs, None)
+            .web
+            .call(&api.other_service, Method::GET, &prefs, None)
             .await?;
         assert_eq!(status, StatusCode::NOT_FOUND);
         let (status, _) = api
-            .call_as(
+            .web
+            .call(
                 &api.other_service,
                 Method::PUT,
                 &prefs,
@@ -243,7 +187,8 @@ both_backends!(
             .await?;
         assert_eq!(status, StatusCode::NOT_FOUND);
         let (status, _) = api
-            .call_as(
+            .web
+            .call(
                 &api.other_service,
                 Method::POST,
                 &messages,

@@ -2,63 +2,12 @@
 //! reached from the record, saved, shown again, bad input refused by name, another service's
 //! person not found.
 
-use std::sync::Arc;
-
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
+use axum::http::StatusCode;
 use confidant_core::field::PersonField;
 use confidant_core::person::PersonInput;
 use confidant_core::{Purpose, Role};
-use confidant_testkit::{TEST_PASSWORD, TestApp, both_backends, sign_in_fully};
-use tower::ServiceExt;
-
-fn form_encode(pairs: &[(&str, &str)]) -> String {
-    let encode = |s: &str| {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect::<String>()
-    };
-    pairs
-        .iter()
-        .map(|(n, v)| format!("{}={}", encode(n), encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-async fn send(
-    app: &axum::Router,
-    cookie: &str,
-    method: Method,
-    path: &str,
-    form: Option<String>,
-) -> anyhow::Result<(StatusCode, String)> {
-    let builder = Request::builder()
-        .method(method)
-        .uri(path)
-        .header(header::COOKIE, cookie);
-    let request = match form {
-        Some(f) => builder
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(f))?,
-        None => builder.body(Body::empty())?,
-    };
-    let response = app.clone().oneshot(request).await?;
-    let status = response.status();
-    let body = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
-    Ok((status, String::from_utf8_lossy(&body).into_owned()))
-}
-
-fn csrf(page: &str) -> String {
-    page.split_once("name=\"csrf\" value=\"")
-        .and_then(|(_, rest)| rest.split_once('"'))
-        .map(|(t, _)| t.to_owned())
-        .unwrap_or_default()
-}
+use confidant_testkit::web;
+use confidant_testkit::{TestApp, both_backends};
 
 both_backends!(
     contact_preferences_are_saved_through_the_page,
@@ -95,43 +44,34 @@ both_backends!(
                     .with(PersonField::FamilyName, "Person"),
             )
             .await?;
-        let signed = sign_in_fully(&app.confidant, &staff, TEST_PASSWORD).await?;
-        let cookie = format!("confidant-session={}", signed.token);
-        let TestApp {
-            confidant, db: _db, ..
-        } = app;
-        let router =
-            confidant_web::router(Arc::new(confidant), confidant_web::WebConfig::default());
+        let cookie = web::signed_in_cookie(&app.confidant, &staff).await?;
+        let site = app.serve(crate::router);
+        let browser = site.web.browser(cookie);
         let path = format!("/people/{}/contact", person.id);
 
-        let (status, record) = send(
-            &router,
-            &cookie,
-            Method::GET,
-            &format!("/people/{}", person.id),
-            None,
-        )
-        .await?;
+        let answer = browser.get(&format!("/people/{}", person.id)).await?;
+        let (status, record) = (answer.status, answer.text());
         assert_eq!(status, StatusCode::OK);
         assert!(
             record.contains(&format!("href=\"{path}\"")),
             "linked from the record"
         );
 
-        let (status, page) = send(&router, &cookie, Method::GET, &path, None).await?;
+        let answer = browser.get(&path).await?;
+        let (status, page) = (answer.status, answer.text());
         assert_eq!(status, StatusCode::OK, "{page}");
         assert!(page.contains("Weekday mornings"), "safe times shown");
-        let token = csrf(&page);
-        let form = form_encode(&[
-            ("csrf", &token),
+        let token = answer.csrf();
+        let form = [
+            ("csrf", token.as_str()),
             ("phone", "refused"),
             ("text", "allowed"),
             ("no_voicemail", "yes"),
             ("code_word", "kingfisher"),
-        ]);
-        let (status, _) = send(&router, &cookie, Method::POST, &path, Some(form)).await?;
+        ];
+        let status = browser.post_form(&path, &form).await?.status;
         assert_eq!(status, StatusCode::SEE_OTHER);
-        let (_, page) = send(&router, &cookie, Method::GET, &path, None).await?;
+        let page = browser.get(&path).await?.text();
         assert!(page.contains(
             "id=\"phone-refused\" name=\"phone\" type=\"radio\" value=\"refused\" checked"
         ));
@@ -141,30 +81,24 @@ both_backends!(
         assert!(page.contains("value=\"kingfisher\""));
 
         // A bad choice is refused by name and changes nothing.
-        let form = form_encode(&[("csrf", &token), ("phone", "maybe")]);
-        let (status, page) = send(&router, &cookie, Method::POST, &path, Some(form)).await?;
+        let answer = browser
+            .post_form(&path, &[("csrf", token.as_str()), ("phone", "maybe")])
+            .await?;
+        let (status, page) = (answer.status, answer.text());
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(page.contains("either allowed or refused"));
         assert!(page.contains("value=\"kingfisher\""));
         // Without the CSRF token nothing changes.
-        let (status, _) = send(
-            &router,
-            &cookie,
-            Method::POST,
-            &path,
-            Some(form_encode(&[("phone", "allowed")])),
-        )
-        .await?;
+        let status = browser
+            .post_form(&path, &[("phone", "allowed")])
+            .await?
+            .status;
         assert_eq!(status, StatusCode::FORBIDDEN);
         // Another service's person answers 404.
-        let (status, _) = send(
-            &router,
-            &cookie,
-            Method::GET,
-            &format!("/people/{}/contact", other.id),
-            None,
-        )
-        .await?;
+        let status = browser
+            .get(&format!("/people/{}/contact", other.id))
+            .await?
+            .status;
         assert_eq!(status, StatusCode::NOT_FOUND);
         Ok(())
     }

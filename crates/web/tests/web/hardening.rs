@@ -10,219 +10,33 @@
 //!   a UUID; invisible names and control characters in file names are refused; images that do not
 //!   decode, or decode too large, are refused.
 
-use confidant_core::access::PersonAccess;
-use confidant_core::store::prelude::*;
-use std::sync::Arc;
-
 use axum::body::Body;
-use axum::http::{HeaderMap, Method, Request, StatusCode, header};
-use confidant_core::clock::FixedClock;
-use confidant_core::store::{StaffRecord, TokenScope};
-use confidant_core::{Confidant, Purpose, Role, access::Principal};
-use confidant_store::SqlStore;
-use confidant_testkit::{
-    TEST_PASSWORD, TestApp, TestBackend, TestDb, both_backends, operator, sign_in_fully,
-};
+use axum::http::{Method, Request, StatusCode, header};
+use confidant_core::access::PersonAccess;
+use confidant_core::access::Principal;
+use confidant_core::store::TokenScope;
+use confidant_core::store::prelude::*;
+use confidant_core::{Purpose, Role};
+use confidant_testkit::operator;
+use confidant_testkit::web::{Answer, TestSite, between};
+use confidant_testkit::{TEST_PASSWORD, TestApp, TestBackend, both_backends, sign_in_fully};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 use uuid::Uuid;
 
-/// An answer: status, headers and body.
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
-    }
-
-    fn header(&self, name: &str) -> String {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned()
-    }
-
-    /// The CSRF token of the page's (first) form.
-    fn csrf(&self) -> String {
-        between(&self.text(), "name=\"csrf\" value=\"", "\"")
-    }
-}
-
-/// The text between `start` and the next `end` (empty if absent).
-fn between(text: &str, start: &str, end: &str) -> String {
-    text.split_once(start)
-        .and_then(|(_, rest)| rest.split_once(end))
-        .map(|(found, _)| found.to_owned())
-        .unwrap_or_default()
-}
-
-fn form_encode(pairs: &[(&str, &str)]) -> String {
-    let encode = |s: &str| {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
-                b' ' => "+".to_owned(),
-                _ => format!("%{b:02X}"),
-            })
-            .collect::<String>()
-    };
-    pairs
-        .iter()
-        .map(|(n, v)| format!("{}={}", encode(n), encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
 /// The application with its organisation (two services and their staff), driven in-process.
-struct Site {
-    _db: TestDb,
-    confidant: Arc<Confidant<SqlStore, FixedClock>>,
-    router: axum::Router,
-    organisation: Uuid,
-    service_a: Uuid,
-    service_b: Uuid,
-    worker_a: Principal,
-    worker_b: Principal,
+struct Site(TestSite);
+
+impl std::ops::Deref for Site {
+    type Target = TestSite;
+
+    fn deref(&self) -> &TestSite {
+        &self.0
+    }
 }
 
 impl Site {
     async fn new(backend: TestBackend) -> anyhow::Result<Self> {
-        let TestApp {
-            db,
-            confidant,
-            organisation,
-            service_a,
-            service_b,
-            worker_a,
-            worker_b,
-            ..
-        } = TestApp::new(backend).await?;
-        let confidant = Arc::new(confidant);
-        let router = confidant_web::router(confidant.clone(), confidant_web::WebConfig::default());
-        Ok(Self {
-            _db: db,
-            confidant,
-            router,
-            organisation,
-            service_a,
-            service_b,
-            worker_a,
-            worker_b,
-        })
-    }
-
-    async fn staff(&self, handle: &str) -> anyhow::Result<StaffRecord> {
-        self.confidant
-            .staff_by_handle(handle)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("no {handle}"))
-    }
-
-    /// A personal access token of a member of staff.
-    async fn token(&self, handle: &str, scope: TokenScope) -> anyhow::Result<String> {
-        let staff = self.staff(handle).await?;
-        Ok(self
-            .confidant
-            .issue_token(&operator(), &staff, time::Duration::days(1), scope)
-            .await?
-            .expose()
-            .to_owned())
-    }
-
-    /// A session cookie of a member of staff, signed in fully.
-    async fn cookie(&self, handle: &str) -> anyhow::Result<String> {
-        let staff = self.staff(handle).await?;
-        let signed = sign_in_fully(&self.confidant, &staff, TEST_PASSWORD).await?;
-        Ok(format!("confidant-session={}", signed.token))
-    }
-
-    async fn send(&self, request: Request<Body>) -> anyhow::Result<Answer> {
-        let response = self.router.clone().oneshot(request).await?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await?
-            .to_vec();
-        Ok(Answer {
-            status,
-            headers,
-            body,
-        })
-    }
-
-    async fn api(
-        &self,
-        token: &str,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> anyhow::Result<Answer> {
-        let builder = Request::builder()
-            .method(method)
-            .uri(format!("/api/v1{path}"))
-            .header(header::AUTHORIZATION, format!("Bearer {token}"));
-        let request = match body {
-            Some(b) => builder
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(b.to_string()))?,
-            None => builder.body(Body::empty())?,
-        };
-        self.send(request).await
-    }
-
-    async fn get_page(&self, cookie: &str, path: &str) -> anyhow::Result<Answer> {
-        self.send(
-            Request::builder()
-                .uri(path)
-                .header(header::COOKIE, cookie)
-                .body(Body::empty())?,
-        )
-        .await
-    }
-
-    async fn post_form(
-        &self,
-        cookie: &str,
-        path: &str,
-        pairs: &[(&str, &str)],
-    ) -> anyhow::Result<Answer> {
-        self.send(
-            Request::builder()
-                .method(Method::POST)
-                .uri(path)
-                .header(header::COOKIE, cookie)
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from(form_encode(pairs)))?,
-        )
-        .await
-    }
-
-    /// Opens the page with the form (`form_page`), then posts it to `action` with its CSRF token.
-    async fn submit(
-        &self,
-        cookie: &str,
-        form_page: &str,
-        action: &str,
-        pairs: &[(&str, &str)],
-    ) -> anyhow::Result<Answer> {
-        let page = self.get_page(cookie, form_page).await?;
-        assert_eq!(page.status, StatusCode::OK, "{form_page}: {}", page.text());
-        let csrf = page.csrf();
-        assert!(!csrf.is_empty(), "no CSRF token on {form_page}");
-        let mut all = vec![("csrf", csrf.as_str())];
-        all.extend_from_slice(pairs);
-        self.post_form(cookie, action, &all).await
+        Ok(Self(TestApp::new(backend).await?.serve(crate::router)))
     }
 
     /// A person in a service, made by one of its practitioners.
@@ -246,16 +60,17 @@ impl Site {
         content: &[u8],
         photo: bool,
     ) -> anyhow::Result<Answer> {
-        self.send(
-            Request::builder()
-                .method(Method::POST)
-                .uri(format!("/api/v1/people/{person}/documents?photo={photo}"))
-                .header(header::AUTHORIZATION, format!("Bearer {token}"))
-                .header("x-file-name", file_name)
-                .header(header::CONTENT_TYPE, "application/octet-stream")
-                .body(Body::from(content.to_vec()))?,
-        )
-        .await
+        self.web
+            .send(
+                Request::builder()
+                    .method(Method::POST)
+                    .uri(format!("/api/v1/people/{person}/documents?photo={photo}"))
+                    .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                    .header("x-file-name", file_name)
+                    .header(header::CONTENT_TYPE, "application/octet-stream")
+                    .body(Body::from(content.to_vec()))?,
+            )
+            .await
     }
 
     /// How many documents (the photo included) a person has, as stored.
@@ -284,13 +99,12 @@ both_backends!(
     an_administrator_adding_an_account_sees_it_created,
     |backend| async move {
         let site = Site::new(backend).await?;
-        let admin = site.cookie("admin").await?;
+        let admin = site.browser("admin").await?;
         let service = site.service_a.to_string();
         for role in Role::ALL {
             let handle = format!("new.{}", role.code().replace('_', "-"));
-            let created = site
+            let created = admin
                 .submit(
-                    &admin,
                     "/admin/users/new",
                     "/admin/users",
                     &[
@@ -322,11 +136,11 @@ both_backends!(
             }
         }
         // The Data Protection Officer then sets the practitioner's first password from its page.
-        let dpo = site.cookie("dpo").await?;
+        let dpo = site.browser("dpo").await?;
         let practitioner = site.staff("new.practitioner").await?;
         let page = format!("/admin/users/{}", practitioner.id);
-        let set = site
-            .submit(&dpo, &page, &format!("{page}/reset-password"), &[])
+        let set = dpo
+            .submit(&page, &format!("{page}/reset-password"), &[])
             .await?;
         assert_eq!(set.status, StatusCode::OK, "{}", set.text());
         let password = between(&set.text(), "it is shown only now): ", "<");
@@ -361,6 +175,7 @@ both_backends!(
         // Another service's practitioner breaks the glass: they may read the record now.
         let other = site.token("worker.b", TokenScope::ReadWrite).await?;
         let broke = site
+            .web
             .api(
                 &other,
                 Method::POST,
@@ -370,6 +185,7 @@ both_backends!(
             .await?;
         assert_eq!(broke.status, StatusCode::CREATED, "{}", broke.text());
         let read = site
+            .web
             .api(&other, Method::GET, &format!("/people/{person}"), None)
             .await?;
         assert_eq!(read.status, StatusCode::OK);
@@ -377,6 +193,7 @@ both_backends!(
         // ...but not export it: 403 with a stable code, no disclosure, one denied event.
         let head = site.audit_len().await?;
         let export = site
+            .web
             .api(
                 &other,
                 Method::GET,
@@ -385,7 +202,7 @@ both_backends!(
             )
             .await?;
         assert_eq!(export.status, StatusCode::FORBIDDEN, "{}", export.text());
-        assert_eq!(export.json()["error"], "export_not_allowed");
+        assert_eq!(export.json_or_null()["error"], "export_not_allowed");
         assert!(
             store
                 .disclosures_of(&PersonAccess::for_tests(person))
@@ -403,6 +220,7 @@ both_backends!(
         let read_only = site.token("worker.a", TokenScope::Read).await?;
         let head = site.audit_len().await?;
         let export = site
+            .web
             .api(
                 &read_only,
                 Method::GET,
@@ -411,7 +229,7 @@ both_backends!(
             )
             .await?;
         assert_eq!(export.status, StatusCode::FORBIDDEN, "{}", export.text());
-        assert_eq!(export.json()["error"], "read_only_token");
+        assert_eq!(export.json_or_null()["error"], "read_only_token");
         assert!(
             store
                 .disclosures_of(&PersonAccess::for_tests(person))
@@ -425,6 +243,7 @@ both_backends!(
         // The service's own practitioner with a token that may change exports, and it is logged.
         let own = site.token("worker.a", TokenScope::ReadWrite).await?;
         let export = site
+            .web
             .api(&own, Method::GET, &format!("/people/{person}/export"), None)
             .await?;
         assert_eq!(export.status, StatusCode::OK, "{}", export.text());
@@ -451,17 +270,18 @@ both_backends!(
         let add = |linked: Uuid, relationship: &'static str| {
             let (site, token) = (&site, &token);
             async move {
-                site.api(
-                    token,
-                    Method::POST,
-                    &format!("/people/{person}/related"),
-                    Some(json!({
-                        "relationship": relationship,
-                        "linked_person_id": linked,
-                        "fields": { "given_name": "Kin" },
-                    })),
-                )
-                .await
+                site.web
+                    .api(
+                        token,
+                        Method::POST,
+                        &format!("/people/{person}/related"),
+                        Some(json!({
+                            "relationship": relationship,
+                            "linked_person_id": linked,
+                            "fields": { "given_name": "Kin" },
+                        })),
+                    )
+                    .await
             }
         };
         // A real record of another service and an id that names nothing: the same answer, and
@@ -477,14 +297,15 @@ both_backends!(
         );
         assert_eq!(real.status, StatusCode::CREATED, "{}", real.text());
         let shape = |a: &Answer| {
-            let mut v = a.json();
+            let mut v = a.json_or_null();
             v["id"] = Value::Null;
             v["created_at"] = Value::Null;
             v
         };
         assert_eq!(shape(&real), shape(&random));
-        assert_eq!(real.json()["linked_person_id"], Value::Null);
+        assert_eq!(real.json_or_null()["linked_person_id"], Value::Null);
         let listed = site
+            .web
             .api(
                 &token,
                 Method::GET,
@@ -492,7 +313,7 @@ both_backends!(
                 None,
             )
             .await?
-            .json();
+            .json_or_null();
         assert!(
             !listed.to_string().contains(&elsewhere.to_string()),
             "{listed}"
@@ -502,10 +323,13 @@ both_backends!(
         let own = site.person(&site.worker_a, site.service_a).await?;
         let linked = add(own, "alleged_perpetrator").await?;
         assert_eq!(linked.status, StatusCode::CREATED, "{}", linked.text());
-        assert_eq!(linked.json()["linked_person_id"], own.to_string());
+        assert_eq!(linked.json_or_null()["linked_person_id"], own.to_string());
         let refused = add(own, "next_of_kin").await?;
         assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(refused.json()["fields"][0]["field"], "linked_person_id");
+        assert_eq!(
+            refused.json_or_null()["fields"][0]["field"],
+            "linked_person_id"
+        );
         let itself = add(person, "family").await?;
         assert_eq!(itself.status, StatusCode::UNPROCESSABLE_ENTITY);
         Ok(())
@@ -525,10 +349,10 @@ both_backends!(
                 if let Some(id) = id {
                     request = request.header("x-request-id", id);
                 }
-                site.send(request.body(Body::empty())?).await
+                site.web.send(request.body(Body::empty())?).await
             }
         };
-        let uuid = |a: &Answer| Uuid::try_parse(&a.header("x-request-id")).ok();
+        let uuid = |a: &Answer| Uuid::try_parse(a.header("x-request-id")).ok();
         // None given: a new one.
         let fresh = call(None).await?;
         assert!(uuid(&fresh).is_some(), "{:?}", fresh.headers);
@@ -544,7 +368,7 @@ both_backends!(
             let id = answer.header("x-request-id");
             assert!(uuid(&answer).is_some(), "{bad:?} gave {id:?}");
             assert!(
-                !id.contains(bad) && !bad.contains(&id),
+                !id.contains(bad) && !bad.contains(id),
                 "{bad:?} gave {id:?}"
             );
         }
@@ -579,7 +403,7 @@ both_backends!(
             format!("/services/{service}/people?{marker}=1"),
             format!("/services/{marker}/referrals?state=new"),
         ] {
-            let answer = site.api(&token, Method::GET, &path, None).await?;
+            let answer = site.web.api(&token, Method::GET, &path, None).await?;
             let text = answer.text();
             // A value of the right type the endpoint refuses is 422 `invalid` (naming the field);
             // one that does not parse at all, 400 `malformed`.
@@ -596,14 +420,14 @@ both_backends!(
                 "{path}: {}",
                 answer.header("content-type")
             );
-            assert_eq!(answer.json()["error"], expected.1, "{path}: {text}");
+            assert_eq!(answer.json_or_null()["error"], expected.1, "{path}: {text}");
             assert!(
                 !text.contains("Zqx") && !text.contains("1815"),
                 "{path}: {text}"
             );
         }
         // Pages: the error page (a malformed id is no page), nothing echoed.
-        let cookie = site.cookie("worker.a").await?;
+        let worker = site.browser("worker.a").await?;
         for (path, status) in [
             (format!("/people/{marker}"), StatusCode::NOT_FOUND),
             (
@@ -616,7 +440,7 @@ both_backends!(
             ),
             (format!("/people/{person}?after={marker}"), StatusCode::OK),
         ] {
-            let answer = site.get_page(&cookie, &path).await?;
+            let answer = worker.get(&path).await?;
             let text = answer.text();
             if answer.status != StatusCode::OK {
                 assert_eq!(answer.status, status, "{path}: {text}");
@@ -667,6 +491,7 @@ both_backends!(
         ];
         for name in invisible {
             let refused = site
+                .web
                 .api(
                     &token,
                     Method::POST,
@@ -680,8 +505,9 @@ both_backends!(
                 "{name:?}: {}",
                 refused.text()
             );
-            assert_eq!(refused.json()["fields"][0]["field"], "given_name");
+            assert_eq!(refused.json_or_null()["fields"][0]["field"], "given_name");
             let refused = site
+                .web
                 .api(
                     &token,
                     Method::POST,
@@ -691,6 +517,7 @@ both_backends!(
                 .await?;
             assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{name:?}");
             let refused = site
+                .web
                 .api(
                     &token,
                     Method::POST,
@@ -711,6 +538,7 @@ both_backends!(
             );
         }
         let related = site
+            .web
             .api(
                 &token,
                 Method::GET,
@@ -718,9 +546,10 @@ both_backends!(
                 None,
             )
             .await?;
-        assert_eq!(related.json(), json!([]));
+        assert_eq!(related.json_or_null(), json!([]));
         // Real names with joiners or accents are kept.
         let kept = site
+            .web
             .api(
                 &token,
                 Method::POST,
@@ -746,7 +575,11 @@ both_backends!(
                 "{name}: {}",
                 refused.text()
             );
-            assert_eq!(refused.json()["fields"][0]["field"], "file_name", "{name}");
+            assert_eq!(
+                refused.json_or_null()["fields"][0]["field"],
+                "file_name",
+                "{name}"
+            );
         }
         assert_eq!(site.document_count(person).await?, 0);
         Ok(())
@@ -776,7 +609,11 @@ both_backends!(
                     "{what} (photo {photo}): {}",
                     refused.text()
                 );
-                assert_eq!(refused.json()["fields"][0]["field"], "file", "{what}");
+                assert_eq!(
+                    refused.json_or_null()["fields"][0]["field"],
+                    "file",
+                    "{what}"
+                );
             }
         }
         assert_eq!(site.document_count(person).await?, 0);
@@ -825,10 +662,9 @@ both_backends!(
             );
         }
         // Changing one's own password: the same words are refused through the page.
-        let cookie = site.cookie("worker.a").await?;
-        let changed = site
+        let worker = site.browser("worker.a").await?;
+        let changed = worker
             .submit(
-                &cookie,
                 "/account/password",
                 "/account/password",
                 &[
@@ -862,19 +698,17 @@ async fn sign_in_with(
     field: &str,
     password: &str,
 ) -> anyhow::Result<Answer> {
-    site.send(
-        Request::builder()
-            .method(Method::POST)
-            .uri("/sign-in")
-            .header(header::COOKIE, format!("confidant-csrf={cookie}"))
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(form_encode(&[
+    site.web
+        .browser(format!("confidant-csrf={cookie}"))
+        .post_form(
+            "/sign-in",
+            &[
                 ("csrf", field),
                 ("handle", "worker.a"),
                 ("password", password),
-            ])))?,
-    )
-    .await
+            ],
+        )
+        .await
 }
 
 both_backends!(
@@ -901,9 +735,7 @@ both_backends!(
             );
         }
         // The form's own token: set as the cookie and in the field.
-        let form = site
-            .send(Request::builder().uri("/sign-in").body(Body::empty())?)
-            .await?;
+        let form = site.web.get("/sign-in").await?;
         let token = form.csrf();
         let set_cookie = form.header("set-cookie");
         assert!(
@@ -912,10 +744,7 @@ both_backends!(
         );
         // A token of another installation (another key) is refused, however well formed.
         let other = Site::new(backend).await?;
-        let foreign = other
-            .send(Request::builder().uri("/sign-in").body(Body::empty())?)
-            .await?
-            .csrf();
+        let foreign = other.web.get("/sign-in").await?.csrf();
         let refused = sign_in_with(&site, &foreign, &foreign, TEST_PASSWORD).await?;
         assert_eq!(refused.status, StatusCode::FORBIDDEN);
         // A cookie and field that disagree are refused.
@@ -926,12 +755,9 @@ both_backends!(
         assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.text());
         // Shown again while it has time left, the form keeps the browser's token.
         let again = site
-            .send(
-                Request::builder()
-                    .uri("/sign-in")
-                    .header(header::COOKIE, format!("confidant-csrf={token}"))
-                    .body(Body::empty())?,
-            )
+            .web
+            .browser(format!("confidant-csrf={token}"))
+            .get("/sign-in")
             .await?;
         assert_eq!(again.csrf(), token);
         assert!(again.header("set-cookie").is_empty());
@@ -957,7 +783,8 @@ async fn forged(
         if let Some(c) = csrf {
             pairs.push(("csrf", c));
         }
-        answers.push(site.post_form(cookie, path, &pairs).await?.status);
+        let browser = site.web.browser(cookie.to_owned());
+        answers.push(browser.post_form(path, &pairs).await?.status);
     }
     Ok(answers)
 }
@@ -979,8 +806,8 @@ both_backends!(
         // are the forms that belong to a session part-way through signing in, a locked one, and
         // the caller's own token.
         let site = Site::new(backend).await?;
-        let other = site.cookie("dpo").await?;
-        let other_csrf = site.get_page(&other, "/account/tokens").await?.csrf();
+        let other = site.browser("dpo").await?;
+        let other_csrf = other.get("/account/tokens").await?.csrf();
         assert!(!other_csrf.is_empty());
         let staff = site.staff("worker.a").await?;
 

@@ -12,3 +12,15 @@ mod register_pages;
 mod route_matrix;
 mod sharing_api;
 mod sharing_pages;
+
+use std::sync::Arc;
+
+use confidant_core::Confidant;
+use confidant_core::clock::FixedClock;
+use confidant_store::SqlStore;
+
+/// The router as `confidant serve` builds it, with the default configuration (for
+/// `TestApp::serve`).
+fn router(confidant: Arc<Confidant<SqlStore, FixedClock>>) -> axum::Router {
+    confidant_web::router(confidant, confidant_web::WebConfig::default())
+}

@@ -7,16 +7,16 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use axum::http::{Method, Request, StatusCode, header};
 use confidant_core::store::TokenScope;
-use confidant_testkit::{TestApp, TestBackend, TestDb, both_backends, operator, race};
+use confidant_testkit::web::{Answer, Web};
+use confidant_testkit::{TestApp, TestBackend, TestDb, both_backends, race};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 use uuid::Uuid;
 
 /// The router with a practitioner's token, and the ids a test needs.
 struct Api {
-    router: axum::Router,
+    web: Web,
     /// A practitioner of service A (read and change).
     token: String,
     /// The same practitioner, read only.
@@ -27,97 +27,21 @@ struct Api {
     db: TestDb,
 }
 
-/// An answer: status, headers and body.
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn json(&self) -> anyhow::Result<Value> {
-        Ok(serde_json::from_slice(&self.body)?)
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    fn header(&self, name: header::HeaderName) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    }
-}
-
 impl Api {
     async fn new(backend: TestBackend) -> anyhow::Result<Self> {
         let app = TestApp::new(backend).await?;
-        let token = |handle: &'static str, scope: TokenScope| {
-            let confidant = &app.confidant;
-            async move {
-                let staff = confidant
-                    .staff_by_handle(handle)
-                    .await?
-                    .ok_or_else(|| anyhow::anyhow!("no {handle}"))?;
-                anyhow::Ok(
-                    confidant
-                        .issue_token(&operator(), &staff, time::Duration::days(1), scope)
-                        .await?
-                        .expose()
-                        .to_owned(),
-                )
-            }
-        };
-        let read_write = token("worker.a", TokenScope::ReadWrite).await?;
-        let read_only = token("worker.a", TokenScope::Read).await?;
-        let other_service = token("worker.b", TokenScope::ReadWrite).await?;
-        let service_a = app.service_a;
-        let TestApp { confidant, db, .. } = app;
-        let router =
-            confidant_web::router(Arc::new(confidant), confidant_web::WebConfig::default());
+        let read_write = app.token("worker.a", TokenScope::ReadWrite).await?;
+        let read_only = app.token("worker.a", TokenScope::Read).await?;
+        let other_service = app.token("worker.b", TokenScope::ReadWrite).await?;
+        let site = app.serve(crate::router);
         Ok(Self {
-            router,
+            web: site.web,
             token: read_write,
             read_only,
             other_service,
-            service_a,
-            db,
+            service_a: site.service_a,
+            db: site.db,
         })
-    }
-
-    async fn send(&self, request: Request<Body>) -> anyhow::Result<Answer> {
-        let res = self.router.clone().oneshot(request).await?;
-        let status = res.status();
-        let headers = res.headers().clone();
-        let body = axum::body::to_bytes(res.into_body(), 64 * 1024 * 1024).await?;
-        Ok(Answer {
-            status,
-            headers,
-            body: body.to_vec(),
-        })
-    }
-
-    /// A JSON call with a token.
-    async fn call_as(
-        &self,
-        token: &str,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> anyhow::Result<Answer> {
-        let builder = Request::builder()
-            .method(method)
-            .uri(format!("/api/v1{path}"))
-            .header(header::AUTHORIZATION, format!("Bearer {token}"));
-        let request = match body {
-            Some(b) => builder
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(b.to_string()))?,
-            None => builder.body(Body::empty())?,
-        };
-        self.send(request).await
     }
 
     async fn call(
@@ -126,7 +50,7 @@ impl Api {
         path: &str,
         body: Option<Value>,
     ) -> anyhow::Result<Answer> {
-        self.call_as(&self.token, method, path, body).await
+        self.web.api(&self.token, method, path, body).await
     }
 
     async fn get(&self, path: &str) -> anyhow::Result<Value> {
@@ -155,11 +79,7 @@ impl Api {
             answer.status,
             answer.text()
         );
-        if answer.body.is_empty() {
-            Ok(Value::Null)
-        } else {
-            answer.json()
-        }
+        answer.json_if_any()
     }
 
     /// Creates a person in service A with these fields; gives back their id.
@@ -197,7 +117,7 @@ impl Api {
         if declare_length {
             builder = builder.header(header::CONTENT_LENGTH, content.len());
         }
-        self.send(builder.body(Body::from(content))?).await
+        self.web.send(builder.body(Body::from(content))?).await
     }
 }
 
@@ -608,11 +528,13 @@ both_backends!(
 
         // Reads need a reachable record; changes need a read-write token.
         let elsewhere = api
-            .call_as(&api.other_service, Method::GET, &entries, None)
+            .web
+            .api(&api.other_service, Method::GET, &entries, None)
             .await?;
         assert_eq!(elsewhere.status, StatusCode::NOT_FOUND);
         let read_only = api
-            .call_as(
+            .web
+            .api(
                 &api.read_only,
                 Method::POST,
                 &entries,
@@ -705,7 +627,8 @@ both_backends!(
 
         // Someone else's document is not there to them.
         let elsewhere = api
-            .call_as(
+            .web
+            .api(
                 &api.other_service,
                 Method::GET,
                 &format!("{documents}/{doc_id}"),

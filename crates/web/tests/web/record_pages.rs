@@ -8,16 +8,13 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use axum::http::{StatusCode, header};
 use confidant_core::clock::FixedClock;
 use confidant_core::document::MAX_DOCUMENT_BYTES;
 use confidant_core::{Confidant, Purpose, Role};
 use confidant_store::SqlStore;
-use confidant_testkit::{
-    TEST_PASSWORD, TestApp, TestBackend, TestDb, both_backends, sign_in_fully,
-};
-use tower::ServiceExt;
+use confidant_testkit::web::{self, between, last_id};
+use confidant_testkit::{TestApp, TestBackend, TestDb, both_backends};
 use uuid::Uuid;
 
 const PDF: &[u8] =
@@ -29,109 +26,18 @@ const EXE: &[u8] = b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff\0\0\xb8\0\0\0\0\0\0\0@
 
 /// A browser signed in as a practitioner of service A.
 struct Browser {
-    app: axum::Router,
-    cookie: String,
+    browser: web::Browser,
     confidant: Arc<Confidant<SqlStore, FixedClock>>,
     actor: confidant_core::access::Principal,
     _db: TestDb,
 }
 
-/// An answer: status, headers and body.
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
+impl std::ops::Deref for Browser {
+    type Target = web::Browser;
 
-impl Page {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
+    fn deref(&self) -> &web::Browser {
+        &self.browser
     }
-
-    fn header(&self, name: header::HeaderName) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    }
-
-    /// Where a redirect goes.
-    fn location(&self) -> String {
-        assert_eq!(
-            self.status,
-            StatusCode::SEE_OTHER,
-            "expected a redirect, got {}: {}",
-            self.status,
-            self.text()
-        );
-        self.header(header::LOCATION).to_owned()
-    }
-
-    /// The CSRF token of the page's (first) form.
-    fn csrf(&self) -> String {
-        between(&self.text(), "name=\"csrf\" value=\"", "\"")
-    }
-}
-
-/// The text between `start` and the next `end` (empty if absent).
-fn between(text: &str, start: &str, end: &str) -> String {
-    text.split_once(start)
-        .and_then(|(_, rest)| rest.split_once(end))
-        .map(|(found, _)| found.to_owned())
-        .unwrap_or_default()
-}
-
-/// The id at the end of a path such as `/people/<id>` (before any query).
-fn last_id(path: &str) -> anyhow::Result<Uuid> {
-    let path = path.split('?').next().unwrap_or_default();
-    Ok(Uuid::parse_str(
-        path.rsplit('/').next().unwrap_or_default(),
-    )?)
-}
-
-fn form_encode(pairs: &[(&str, &str)]) -> String {
-    let encode = |s: &str| {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
-                b' ' => "+".to_owned(),
-                _ => format!("%{b:02X}"),
-            })
-            .collect::<String>()
-    };
-    pairs
-        .iter()
-        .map(|(n, v)| format!("{}={}", encode(n), encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-const BOUNDARY: &str = "----confidant-test-boundary-7MA4YWxkTrZu0gW";
-
-fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> Vec<u8> {
-    let mut body = Vec::new();
-    for (name, value) in fields {
-        body.extend_from_slice(
-            format!(
-                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
-            )
-            .as_bytes(),
-        );
-    }
-    if let Some((file_name, content)) = file {
-        body.extend_from_slice(
-            format!(
-                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(content);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
-    body
 }
 
 impl Browser {
@@ -145,96 +51,14 @@ impl Browser {
                 true,
             )
             .await?;
-        let signed = sign_in_fully(&app.confidant, &staff, TEST_PASSWORD).await?;
-        let TestApp { db, confidant, .. } = app;
-        let confidant = Arc::new(confidant);
+        let cookie = web::signed_in_cookie(&app.confidant, &staff).await?;
+        let site = app.serve(crate::router);
         Ok(Self {
-            app: confidant_web::router(confidant.clone(), confidant_web::WebConfig::default()),
-            cookie: format!("confidant-session={}", signed.token),
-            confidant,
+            browser: site.web.browser(cookie),
+            confidant: site.confidant,
             actor,
-            _db: db,
+            _db: site.db,
         })
-    }
-
-    async fn send(&self, request: Request<Body>) -> anyhow::Result<Page> {
-        let response = self.app.clone().oneshot(request).await?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await?
-            .to_vec();
-        Ok(Page {
-            status,
-            headers,
-            body,
-        })
-    }
-
-    async fn get(&self, path: &str) -> anyhow::Result<Page> {
-        self.send(
-            Request::builder()
-                .uri(path)
-                .header(header::COOKIE, &self.cookie)
-                .body(Body::empty())?,
-        )
-        .await
-    }
-
-    /// Posts a form as is (the caller gives the CSRF token, or leaves it out).
-    async fn post_raw(&self, path: &str, pairs: &[(&str, &str)]) -> anyhow::Result<Page> {
-        self.send(
-            Request::builder()
-                .method(Method::POST)
-                .uri(path)
-                .header(header::COOKIE, &self.cookie)
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from(form_encode(pairs)))?,
-        )
-        .await
-    }
-
-    /// Opens the page with the form (`form_page`), then posts it with its CSRF token.
-    async fn submit(
-        &self,
-        form_page: &str,
-        action: &str,
-        pairs: &[(&str, &str)],
-    ) -> anyhow::Result<Page> {
-        let page = self.get(form_page).await?;
-        assert_eq!(page.status, StatusCode::OK, "{form_page}: {}", page.text());
-        let csrf = page.csrf();
-        assert!(!csrf.is_empty(), "no CSRF token on {form_page}");
-        let mut all = vec![("csrf", csrf.as_str())];
-        all.extend_from_slice(pairs);
-        self.post_raw(action, &all).await
-    }
-
-    /// Uploads a file through a page's multipart form.
-    async fn upload(
-        &self,
-        form_page: &str,
-        action: &str,
-        fields: &[(&str, &str)],
-        file: (&str, &[u8]),
-        announce_length: bool,
-    ) -> anyhow::Result<Page> {
-        let csrf = self.get(form_page).await?.csrf();
-        let mut all = vec![("csrf", csrf.as_str())];
-        all.extend_from_slice(fields);
-        let body = multipart(&all, Some(file));
-        let mut request = Request::builder()
-            .method(Method::POST)
-            .uri(action)
-            .header(header::COOKIE, &self.cookie)
-            .header(
-                header::CONTENT_TYPE,
-                format!("multipart/form-data; boundary={BOUNDARY}"),
-            );
-        if announce_length {
-            request = request.header(header::CONTENT_LENGTH, body.len());
-        }
-        self.send(request.body(Body::from(body))?).await
     }
 
     /// Adds a person through the pages; gives their id.
@@ -271,7 +95,7 @@ both_backends!(
         let b = Browser::new(backend).await?;
         // Without its CSRF token a post changes nothing.
         let refused = b
-            .post_raw(
+            .post_form(
                 "/people/new",
                 &[("given_name", "Ada"), ("family_name", "Nobody")],
             )
@@ -604,7 +428,7 @@ both_backends!(
         assert!(page.contains("Support completed"));
         // Closing it again is a conflict, and says so.
         let again = b
-            .post_raw(
+            .post_form(
                 &close,
                 &[("csrf", &b.get(&p).await?.csrf()), ("reason", "completed")],
             )
@@ -820,7 +644,7 @@ both_backends!(
         assert!(list.contains("Not held (erased)"));
         // Decided: no further step.
         let again = b
-            .post_raw(
+            .post_form(
                 &format!("{page}/triage"),
                 &[
                     ("csrf", &b.get("/referrals").await?.csrf()),

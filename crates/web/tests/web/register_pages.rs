@@ -4,37 +4,27 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::{StatusCode, header};
 use confidant_core::Role;
 use confidant_core::register::Register;
-use confidant_testkit::{TEST_PASSWORD, TestApp, both_backends, sign_in_fully};
-use tower::ServiceExt;
+use confidant_testkit::web::{self, Web};
+use confidant_testkit::{TestApp, both_backends};
 
 const EXAMPLE: &str = include_str!("../../../../config/examples/recovery.toml");
 
 async fn get(
-    app: &axum::Router,
+    web: &Web,
     path: &str,
     cookie: Option<&str>,
 ) -> anyhow::Result<(StatusCode, String, String)> {
-    let mut request = Request::builder().uri(path);
-    if let Some(c) = cookie {
-        request = request.header(header::COOKIE, c);
-    }
-    let response = app.clone().oneshot(request.body(Body::empty())?).await?;
-    let status = response.status();
-    let content_type = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let body = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
+    let answer = match cookie {
+        Some(c) => web.browser(c.to_owned()).get(path).await?,
+        None => web.get(path).await?,
+    };
     Ok((
-        status,
-        content_type,
-        String::from_utf8_lossy(&body).into_owned(),
+        answer.status,
+        answer.header(header::CONTENT_TYPE).to_owned(),
+        answer.text(),
     ))
 }
 
@@ -51,46 +41,34 @@ both_backends!(
         let (worker, _) = app
             .add_staff(Role::Practitioner, Some(app.service_a), "reg.worker", true)
             .await?;
-        let dpo_cookie = format!(
-            "confidant-session={}",
-            sign_in_fully(&app.confidant, &dpo, TEST_PASSWORD)
-                .await?
-                .token
-        );
-        let worker_cookie = format!(
-            "confidant-session={}",
-            sign_in_fully(&app.confidant, &worker, TEST_PASSWORD)
-                .await?
-                .token
-        );
+        let dpo_cookie = web::signed_in_cookie(&app.confidant, &dpo).await?;
+        let worker_cookie = web::signed_in_cookie(&app.confidant, &worker).await?;
         let TestApp { confidant, db, .. } = app;
         let _db = db;
-        let router = confidant_web::router(
-            Arc::new(confidant.with_register(register.clone())),
-            confidant_web::WebConfig::default(),
-        );
+        let web = Web::new(crate::router(Arc::new(
+            confidant.with_register(register.clone()),
+        )));
 
         // The notices need no sign-in.
-        let (status, _, body) = get(&router, "/privacy", None).await?;
+        let (status, _, body) = get(&web, "/privacy", None).await?;
         assert_eq!(status, StatusCode::OK);
         assert!(body.contains("href=\"/privacy/recovery\""), "{body}");
-        let (status, _, body) = get(&router, "/privacy/recovery", None).await?;
+        let (status, _, body) = get(&web, "/privacy/recovery", None).await?;
         assert_eq!(status, StatusCode::OK);
         assert!(body.contains(&register.organisation.controller));
         assert!(body.contains("Version 1, published on"));
         assert!(!body.contains("This system holds personal data"));
-        let (status, content_type, body) =
-            get(&router, "/privacy/recovery/notice.md", None).await?;
+        let (status, content_type, body) = get(&web, "/privacy/recovery/notice.md", None).await?;
         assert_eq!(status, StatusCode::OK);
         assert!(content_type.starts_with("text/markdown"));
         assert!(body.contains("## Your rights"));
         assert_eq!(
-            get(&router, "/privacy/nowhere", None).await?.0,
+            get(&web, "/privacy/nowhere", None).await?.0,
             StatusCode::NOT_FOUND
         );
 
         // The Article 30 record: the DPO's, not a practitioner's, and not without signing in.
-        let (status, _, body) = get(&router, "/admin/register", Some(&dpo_cookie)).await?;
+        let (status, _, body) = get(&web, "/admin/register", Some(&dpo_cookie)).await?;
         assert_eq!(status, StatusCode::OK, "{body}");
         for activity in &register.activities {
             assert!(
@@ -100,23 +78,21 @@ both_backends!(
             );
         }
         let (status, content_type, csv) =
-            get(&router, "/admin/register.csv", Some(&dpo_cookie)).await?;
+            get(&web, "/admin/register.csv", Some(&dpo_cookie)).await?;
         assert_eq!(status, StatusCode::OK);
         assert!(content_type.starts_with("text/csv"));
         assert!(csv.starts_with("controller,"));
         assert_eq!(
-            get(&router, "/admin/register", Some(&worker_cookie))
-                .await?
-                .0,
+            get(&web, "/admin/register", Some(&worker_cookie)).await?.0,
             StatusCode::FORBIDDEN
         );
         assert_eq!(
-            get(&router, "/admin/register.csv", Some(&worker_cookie))
+            get(&web, "/admin/register.csv", Some(&worker_cookie))
                 .await?
                 .0,
             StatusCode::FORBIDDEN
         );
-        let (status, _, _) = get(&router, "/admin/register", None).await?;
+        let (status, _, _) = get(&web, "/admin/register", None).await?;
         assert!(status.is_redirection(), "{status}");
         Ok(())
     }

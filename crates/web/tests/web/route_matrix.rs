@@ -15,6 +15,7 @@
 
 use confidant_core::access::PersonAccess;
 use confidant_core::store::prelude::*;
+use confidant_testkit::operator;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -32,7 +33,7 @@ use confidant_core::store::{ContactType, NoteFlags, ReferralSource, Relationship
 use confidant_core::{Clock, Confidant, Grant, Purpose, Role, access::Principal};
 use confidant_store::SqlStore;
 use confidant_testkit::{
-    Synthetic, TEST_PASSWORD, TestApp, TestBackend, TestDb, operator, sign_in_fully, train,
+    Synthetic, TEST_PASSWORD, TestApp, TestBackend, TestDb, each_backend, sign_in_fully, train,
 };
 use sqlx::Row;
 use tower::ServiceExt;
@@ -2117,14 +2118,4 @@ async fn matrix(backend: TestBackend) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_registered_route_answers_every_caller_as_the_table_says_on_sqlite()
--> anyhow::Result<()> {
-    matrix(TestBackend::Sqlite).await
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_registered_route_answers_every_caller_as_the_table_says_on_postgres()
--> anyhow::Result<()> {
-    matrix(TestBackend::Postgres).await
-}
+each_backend!(matrix => every_registered_route_answers_every_caller_as_the_table_says_on_sqlite, every_registered_route_answers_every_caller_as_the_table_says_on_postgres);

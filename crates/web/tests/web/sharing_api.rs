@@ -3,17 +3,14 @@
 //! rules (403 `sharing_refused`) and allowed with its package, the disclosure log, and bad input
 //! refused with the field named and nothing written.
 
-use std::sync::Arc;
-
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
+use axum::http::{Method, StatusCode};
 use confidant_core::store::TokenScope;
-use confidant_testkit::{TestApp, TestBackend, TestDb, both_backends, operator};
+use confidant_testkit::web::Web;
+use confidant_testkit::{TestApp, TestBackend, TestDb, both_backends};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 struct Api {
-    router: axum::Router,
+    web: Web,
     worker: String,
     read_only: String,
     other_service: String,
@@ -22,86 +19,31 @@ struct Api {
     _db: TestDb,
 }
 
+impl std::ops::Deref for Api {
+    type Target = Web;
+
+    fn deref(&self) -> &Web {
+        &self.web
+    }
+}
+
 impl Api {
     async fn new(backend: TestBackend) -> anyhow::Result<Self> {
         let app = TestApp::new(backend).await?;
-        let token = |handle: &'static str, scope: TokenScope| {
-            let confidant = &app.confidant;
-            async move {
-                let staff = confidant
-                    .staff_by_handle(handle)
-                    .await?
-                    .ok_or_else(|| anyhow::anyhow!("no {handle}"))?;
-                anyhow::Ok(
-                    confidant
-                        .issue_token(&operator(), &staff, time::Duration::days(1), scope)
-                        .await?
-                        .expose()
-                        .to_owned(),
-                )
-            }
-        };
-        let worker = token("worker.a", TokenScope::ReadWrite).await?;
-        let read_only = token("worker.a", TokenScope::Read).await?;
-        let other_service = token("worker.b", TokenScope::ReadWrite).await?;
-        let dpo = token("dpo", TokenScope::ReadWrite).await?;
-        let service_a = app.service_a;
-        let TestApp { confidant, db, .. } = app;
-        let router =
-            confidant_web::router(Arc::new(confidant), confidant_web::WebConfig::default());
+        let worker = app.token("worker.a", TokenScope::ReadWrite).await?;
+        let read_only = app.token("worker.a", TokenScope::Read).await?;
+        let other_service = app.token("worker.b", TokenScope::ReadWrite).await?;
+        let dpo = app.token("dpo", TokenScope::ReadWrite).await?;
+        let site = app.serve(crate::router);
         Ok(Self {
-            router,
+            web: site.web,
             worker,
             read_only,
             other_service,
             dpo,
-            service_a,
-            _db: db,
+            service_a: site.service_a,
+            _db: site.db,
         })
-    }
-
-    async fn call(
-        &self,
-        token: &str,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> anyhow::Result<(StatusCode, Value)> {
-        let builder = Request::builder()
-            .method(method)
-            .uri(format!("/api/v1{path}"))
-            .header(header::AUTHORIZATION, format!("Bearer {token}"));
-        let request = match body {
-            Some(b) => builder
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(b.to_string()))?,
-            None => builder.body(Body::empty())?,
-        };
-        let res = self.router.clone().oneshot(request).await?;
-        let status = res.status();
-        let bytes = axum::body::to_bytes(res.into_body(), 16 * 1024 * 1024).await?;
-        let value = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)?
-        };
-        Ok((status, value))
-    }
-
-    async fn expect(
-        &self,
-        token: &str,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-        expected: StatusCode,
-    ) -> anyhow::Result<Value> {
-        let (status, value) = self.call(token, method.clone(), path, body).await?;
-        anyhow::ensure!(
-            status == expected,
-            "{method} {path}: expected {expected}, got {status} {value}"
-        );
-        Ok(value)
     }
 }
 

@@ -6,141 +6,18 @@
 //!
 //! Runs the real router in-process on a real database (SQLite and PostgreSQL).
 
+use confidant_core::access::Principal;
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use axum::http::{StatusCode, header};
 use confidant_core::clock::FixedClock;
 use confidant_core::person::PersonInput;
 use confidant_core::sharing::{RecipientInput, Rule};
-use confidant_core::store::StaffRecord;
-use confidant_core::{Confidant, Purpose, Role, access::Principal};
+use confidant_core::{Confidant, Purpose, Role};
 use confidant_store::SqlStore;
-use confidant_testkit::{
-    TEST_PASSWORD, TestApp, TestBackend, TestDb, both_backends, sign_in_fully,
-};
-use tower::ServiceExt;
+use confidant_testkit::web::{Answer, Browser, shows};
+use confidant_testkit::{TestApp, TestBackend, TestDb, both_backends};
 use uuid::Uuid;
-
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Page {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    fn header(&self, name: header::HeaderName) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    }
-
-    fn location(&self) -> String {
-        assert_eq!(
-            self.status,
-            StatusCode::SEE_OTHER,
-            "expected a redirect, got {}: {}",
-            self.status,
-            self.text()
-        );
-        self.header(header::LOCATION).to_owned()
-    }
-
-    fn csrf(&self) -> String {
-        let text = self.text();
-        text.split_once("name=\"csrf\" value=\"")
-            .and_then(|(_, rest)| rest.split_once('"'))
-            .map(|(found, _)| found.to_owned())
-            .unwrap_or_default()
-    }
-}
-
-/// Whether `html` shows `text` (escaped as askama escapes it).
-fn shows(html: &str, text: &str) -> bool {
-    ["&#39;", "&#x27;"]
-        .iter()
-        .any(|q| html.contains(&text.replace('&', "&amp;").replace('\'', q)))
-}
-
-fn form_encode(pairs: &[(&str, &str)]) -> String {
-    let encode = |s: &str| {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
-                b' ' => "+".to_owned(),
-                _ => format!("%{b:02X}"),
-            })
-            .collect::<String>()
-    };
-    pairs
-        .iter()
-        .map(|(n, v)| format!("{}={}", encode(n), encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-/// One signed-in member of staff.
-struct Browser {
-    app: axum::Router,
-    cookie: String,
-}
-
-impl Browser {
-    async fn send(&self, request: Request<Body>) -> anyhow::Result<Page> {
-        let response = self.app.clone().oneshot(request).await?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await?
-            .to_vec();
-        Ok(Page {
-            status,
-            headers,
-            body,
-        })
-    }
-
-    async fn get(&self, path: &str) -> anyhow::Result<Page> {
-        self.send(
-            Request::builder()
-                .uri(path)
-                .header(header::COOKIE, &self.cookie)
-                .body(Body::empty())?,
-        )
-        .await
-    }
-
-    /// Opens `form_page`, then posts `pairs` to `action` with the page's CSRF token.
-    async fn submit(
-        &self,
-        form_page: &str,
-        action: &str,
-        pairs: &[(&str, &str)],
-    ) -> anyhow::Result<Page> {
-        let page = self.get(form_page).await?;
-        assert_eq!(page.status, StatusCode::OK, "{form_page}: {}", page.text());
-        let csrf = page.csrf();
-        assert!(!csrf.is_empty(), "no CSRF token on {form_page}");
-        let mut all = vec![("csrf", csrf.as_str())];
-        all.extend_from_slice(pairs);
-        self.send(
-            Request::builder()
-                .method(Method::POST)
-                .uri(action)
-                .header(header::COOKIE, &self.cookie)
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from(form_encode(&all)))?,
-        )
-        .await
-    }
-}
 
 /// An installation with a practitioner of service A, one of service B and a Data Protection
 /// Officer signed in, a person of service A, and a GP in the register.
@@ -204,36 +81,22 @@ impl World {
             )
             .await?
             .id;
-        let signed = |s: StaffRecord| {
-            let c = &app.confidant;
-            async move { sign_in_fully(c, &s, TEST_PASSWORD).await }
-        };
-        let tokens = [
-            signed(worker).await?.token,
-            signed(other).await?.token,
-            signed(dpo).await?.token,
-        ];
-        let organisation = app.organisation;
-        let service_a = app.service_a;
-        let TestApp { db, confidant, .. } = app;
-        let confidant = Arc::new(confidant);
-        let router = confidant_web::router(confidant.clone(), confidant_web::WebConfig::default());
-        let [w, o, d] = tokens.map(|t| Browser {
-            app: router.clone(),
-            cookie: format!("confidant-session={t}"),
-        });
+        let site = app.serve(crate::router);
+        let worker = site.web.sign_in(&site.confidant, &worker).await?;
+        let other = site.web.sign_in(&site.confidant, &other).await?;
+        let dpo = site.web.sign_in(&site.confidant, &dpo).await?;
         Ok(Self {
-            worker: w,
-            other: o,
-            dpo: d,
-            confidant,
+            worker,
+            other,
+            dpo,
+            confidant: site.confidant,
             worker_actor,
             dpo_actor,
-            organisation,
-            service_a,
+            organisation: site.organisation,
+            service_a: site.service_a,
             person,
             gp,
-            _db: db,
+            _db: site.db,
         })
     }
 
@@ -245,7 +108,7 @@ impl World {
             .len())
     }
 
-    async fn share(&self, pairs: &[(&str, &str)]) -> anyhow::Result<Page> {
+    async fn share(&self, pairs: &[(&str, &str)]) -> anyhow::Result<Answer> {
         let path = format!("/people/{}/share", self.person);
         self.worker.submit(&path, &path, pairs).await
     }

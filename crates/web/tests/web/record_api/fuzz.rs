@@ -539,7 +539,7 @@ both_backends!(
             };
             let request = request.map_err(|e| TestCaseError::fail(e.to_string()))?;
             let answer = runtime
-                .block_on(api.send(request))
+                .block_on(api.web.send(request))
                 .map_err(|e| TestCaseError::fail(e.to_string()))?;
             check_answer(
                 &format!("{method} {template}"),
@@ -598,7 +598,7 @@ both_backends!(
                 .body(axum::body::Body::empty())
                 .map_err(|e| TestCaseError::fail(e.to_string()))?;
             let answer = runtime
-                .block_on(api.send(request))
+                .block_on(api.web.send(request))
                 .map_err(|e| TestCaseError::fail(e.to_string()))?;
             check_answer("GET /people/{p}", &answer, true, &[])?;
             let expected = if exact {
@@ -676,7 +676,7 @@ both_backends!(
                 .body(axum::body::Body::from(bytes.clone()))
                 .map_err(|e| TestCaseError::fail(e.to_string()))?;
             let answer = runtime
-                .block_on(api.send(request))
+                .block_on(api.web.send(request))
                 .map_err(|e| TestCaseError::fail(e.to_string()))?;
             check_answer("POST /people/{p}/documents", &answer, true, &[])?;
             if answer.status.is_success() {
