@@ -276,7 +276,7 @@ pub(crate) async fn record_attempt(
     attempts: i64,
     next_attempt_at_micros: Option<i64>,
     finished_at_micros: Option<i64>,
-    audit: AuditDraft,
+    audit: Option<AuditDraft>,
 ) -> Result<(), StoreError> {
     let mut tx = store.begin_write().await?;
     let mid = a.message_id.to_string();
@@ -304,7 +304,9 @@ pub(crate) async fn record_attempt(
     .execute(&mut *tx)
     .await
     .db()?;
-    append(&mut tx, &audit).await?;
+    if let Some(audit) = audit {
+        append(&mut tx, &audit).await?;
+    }
     commit(tx).await
 }
 
@@ -386,7 +388,7 @@ impl ContactStore for SqlStore {
         attempts: i64,
         next_attempt_at_micros: Option<i64>,
         finished_at_micros: Option<i64>,
-        audit: AuditDraft,
+        audit: Option<AuditDraft>,
     ) -> Result<(), StoreError> {
         contact::record_attempt(
             self,

@@ -46,11 +46,16 @@ impl NoticeStore for SqlStore {
         .await
     }
 
-    async fn people_ids_of_service(&self, service_id: Uuid) -> Result<Vec<Uuid>, StoreError> {
-        self.read_all(
+    async fn people_ids_of_service(
+        &self,
+        service_id: Uuid,
+        audit: AuditDraft,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        self.read_all_audited(
             "SELECT id FROM person WHERE service_id = $1 ORDER BY id",
             service_id,
             |row| id(row, "id"),
+            audit,
         )
         .await
     }

@@ -102,15 +102,22 @@ impl RecordStore for SqlStore {
         Ok(true)
     }
 
-    async fn victims_of(&self, person_id: Uuid) -> Result<Vec<Uuid>, StoreError> {
-        sqlx::query(
-            "SELECT DISTINCT person_id FROM related_person WHERE linked_person_id = $1 AND relationship = $2 \
-             ORDER BY person_id",
+    async fn is_alleged_perpetrator_in(
+        &self,
+        victim: &PersonAccess,
+        person_id: Uuid,
+    ) -> Result<bool, StoreError> {
+        let found = sqlx::query(
+            "SELECT 1 AS found FROM related_person \
+             WHERE person_id = $1 AND linked_person_id = $2 AND relationship = $3 LIMIT 1",
         )
+        .bind(victim.person_id().to_string())
         .bind(person_id.to_string())
         .bind(Relationship::AllegedPerpetrator.code())
-        .fetch_all(&self.pool)
-        .await.read(|r| id(r, "person_id"))
+        .fetch_optional(&self.pool)
+        .await
+        .db()?;
+        Ok(found.is_some())
     }
 
     async fn open_case(&self, case: &CaseRecord, audit: AuditDraft) -> Result<(), StoreError> {

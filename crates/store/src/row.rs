@@ -94,6 +94,26 @@ impl SqlStore {
             .read(from_row)
     }
 
+    /// As [`Self::read_all`], and `audit` appended in the same transaction as the read: a read of
+    /// person-linked rows is on the chain exactly when it happened.
+    pub(crate) async fn read_all_audited<T>(
+        &self,
+        sql: impl SqlSafeStr,
+        key: impl ToString,
+        from_row: FromRow<T>,
+        audit: AuditDraft,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let rows = sqlx::query(sql)
+            .bind(key.to_string())
+            .fetch_all(&mut *tx)
+            .await
+            .read(from_row)?;
+        append(&mut tx, &audit).await?;
+        commit(tx).await?;
+        Ok(rows)
+    }
+
     /// The row `sql` selects with `key` as its one parameter (`$1`), if there is one, read by
     /// `from_row`.
     pub(crate) async fn read_optional<T>(

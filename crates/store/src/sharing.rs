@@ -562,15 +562,17 @@ impl SharingStore for SqlStore {
     async fn disclosures_to(
         &self,
         recipient_id: Uuid,
+        audit: AuditDraft,
     ) -> Result<Vec<DisclosureRecord>, StoreError> {
-        sharing::disclosures_to(self, recipient_id).await
+        sharing::disclosures_to(self, recipient_id, audit).await
     }
 
     async fn disclosures_to_review(
         &self,
         organisation_id: Uuid,
+        audit: AuditDraft,
     ) -> Result<Vec<DisclosureRecord>, StoreError> {
-        sharing::disclosures_to_review(self, organisation_id).await
+        sharing::disclosures_to_review(self, organisation_id, audit).await
     }
 
     async fn disclosure(
@@ -614,8 +616,9 @@ impl SharingStore for SqlStore {
         &self,
         access: &PersonAccess,
         fields: &[&str],
+        audit: AuditDraft,
     ) -> Result<Vec<Uuid>, StoreError> {
         let person_id = access.person_id();
-        sharing::recipients_of(self, person_id, fields).await
+        sharing::recipients_of(self, person_id, fields, audit).await
     }
 }

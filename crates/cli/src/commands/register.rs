@@ -36,7 +36,7 @@ pub(crate) async fn run(config: &Config, command: RegisterCommand) -> anyhow::Re
         }
         RegisterCommand::Changes { service } => {
             let confidant = open(config).await?;
-            let Some(change) = confidant.notice_change(&register, &service, true).await? else {
+            let Some(change) = confidant.notice_change(&service).await? else {
                 bail!("no notice of `{service}` has been published yet");
             };
             println!("notice of {service}: version {}", change.version);
@@ -47,13 +47,11 @@ pub(crate) async fn run(config: &Config, command: RegisterCommand) -> anyhow::Re
                     for (sign, line) in &change.changes {
                         println!("{sign} {line}");
                     }
+                    // The operator is shown no people: the service's practitioners and managers
+                    // list whom to tell (audited).
                     println!(
-                        "people to tell: {} (record ids below)",
-                        change.people_to_tell.len()
+                        "people to tell: not shown to the operator (record ids are listed only to those who may list the service's people)"
                     );
-                    for id in &change.people_to_tell {
-                        println!("  {id}");
-                    }
                 }
             }
             confidant.store().close().await;

@@ -587,6 +587,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 continue;
             };
             let attempt = message.attempts + 1;
+            let mut delivery_recorded = false;
             let outcome = match self
                 .store
                 .person_key(&PersonAccess::named_by_permitted_record(message.person_id))
@@ -621,6 +622,16 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                         subject: subject.to_owned(),
                         body: body.to_owned(),
                     };
+                    // On the chain before the message can leave: a crash after sending cannot
+                    // leave a delivery nobody recorded.
+                    self.store
+                        .append_audit(AuditDraft::delivery(
+                            message.id,
+                            message.person_id,
+                            self.clock.now(),
+                        ))
+                        .await?;
+                    delivery_recorded = true;
                     match transport.deliver(&outgoing).await {
                         Ok(()) => Ok(()),
                         Err(DeliveryFailure::Temporary { reply_code }) => {
@@ -678,7 +689,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             };
             let finished =
                 matches!(state, MessageState::Sent | MessageState::Failed).then_some(micros(at));
-            let audit = AuditDraft::delivery(message.id, message.person_id, at);
+            // An attempt that sent nothing (the person was erased) is recorded with the attempt.
+            let audit = (!delivery_recorded)
+                .then(|| AuditDraft::delivery(message.id, message.person_id, at));
             self.store
                 .record_attempt(&log, state, counted, next, finished, audit)
                 .await?;

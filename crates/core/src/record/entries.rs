@@ -23,7 +23,7 @@ use confidant_policy::{Action, Actor, Permit, Resource};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::access::Principal;
+use crate::access::{PersonAccess, Principal};
 use crate::audit::{AuditDraft, Purpose};
 use crate::field::{
     Classification, PersonField, RecordKind, ValueKind, record_field, record_fields,
@@ -1072,9 +1072,22 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         }
         // Defence in depth: a victim is never linked into this record (refused when adding), but
         // were one there, nothing of them would leave with it.
-        let victims = self.store.victims_of(person_id).await?;
         let mut related = self.related_people(actor, purpose, person_id).await?;
-        related.retain(|r| r.linked_person_id.is_none_or(|l| !victims.contains(&l)));
+        let mut kept = Vec::with_capacity(related.len());
+        for r in related {
+            let victim = match r.linked_person_id {
+                Some(linked) => {
+                    self.store
+                        .is_alleged_perpetrator_in(&PersonAccess::deciding(linked), person_id)
+                        .await?
+                }
+                None => false,
+            };
+            if !victim {
+                kept.push(r);
+            }
+        }
+        related = kept;
         for r in &mut related {
             r.values = Values::default();
             r.linked_person_id = None;

@@ -627,7 +627,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     }
 
     /// The service as a resource; a missing one is audited and answered as "not found".
-    async fn service_resource(
+    pub(crate) async fn service_resource(
         &self,
         actor: &Actor,
         action: Action,

@@ -7,8 +7,8 @@
 //!   from an access request) without touching the service user's.
 //! - The link is one-way: it lives in the service user's record only. When an alleged perpetrator is
 //!   also someone a service supports, their own record, lists, searches and exports never show it,
-//!   and [`Confidant::is_alleged_perpetrator_of`] lets sharing refuse to send them anything from the
-//!   victim's record.
+//!   and sharing refuses to send them anything from the victim's record (the store's
+//!   `is_alleged_perpetrator_in` answers it under an access to the victim, for access requests).
 //! - Reads need `person.read` and changes `person.update` on the service user, audited.
 //! - No existence oracle through a link: adding one answers the same whatever `linked_person_id`
 //!   names (a record of the organisation, of another organisation, or nothing) unless the caller
@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use confidant_policy::{Action, Actor};
 
-use crate::access::Principal;
+use crate::access::{PersonAccess, Principal};
 use crate::audit::{AuditDraft, Purpose};
 use crate::field::{FieldGroup, RecordKind};
 use crate::organisation::micros;
@@ -162,8 +162,14 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         // Someone named as an alleged perpetrator in this record can be nothing else in it (next
         // of kin, advocate, acting on the person's behalf: routes for sharing), and a victim is
         // never linked into the record of the person alleged to have abused them.
-        let perpetrator_here = self.store.victims_of(linked).await?.contains(&person_id);
-        let victim_of_this_person = self.store.victims_of(person_id).await?.contains(&linked);
+        let perpetrator_here = self
+            .store
+            .is_alleged_perpetrator_in(&PersonAccess::deciding(person_id), linked)
+            .await?;
+        let victim_of_this_person = self
+            .store
+            .is_alleged_perpetrator_in(&PersonAccess::deciding(linked), person_id)
+            .await?;
         let wrong_way = (perpetrator_here && relationship != Relationship::AllegedPerpetrator)
             || victim_of_this_person;
         match (wrong_way, readable) {
@@ -240,16 +246,5 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         } else {
             Err(PersonError::NotFound)
         }
-    }
-
-    /// Whether `person_id` is linked as an alleged perpetrator in `victim_id`'s record: then nothing
-    /// from the victim's record may ever be shown, sent or exported to them. Sharing and access
-    /// requests ask this before anything leaves.
-    pub async fn is_alleged_perpetrator_of(
-        &self,
-        person_id: Uuid,
-        victim_id: Uuid,
-    ) -> Result<bool, PersonError> {
-        Ok(self.store.victims_of(person_id).await?.contains(&victim_id))
     }
 }

@@ -498,8 +498,6 @@ pub struct NoticeChange {
     pub previous: Option<i64>,
     /// Lines removed (`-`) and added (`+`) since the version before.
     pub changes: Vec<(char, String)>,
-    /// The people of the service, who must be told of a change (empty for a first version).
-    pub people_to_tell: Vec<uuid::Uuid>,
 }
 
 /// What a publication did for one service.
@@ -573,14 +571,11 @@ impl<S: crate::store::Store, C: crate::Clock> crate::Confidant<S, C> {
         Ok(out)
     }
 
-    /// The latest published version of a service's notice, what changed from the one before, and
-    /// (`with_people`) whom to tell: the people of the Confidant service of the same name. The
-    /// public notice page asks without people.
+    /// The latest published version of a service's notice and what changed from the one before
+    /// (public: no one's data). Whom to tell is [`Self::people_to_tell`]'s.
     pub async fn notice_change(
         &self,
-        register: &Register,
         service_code: &str,
-        with_people: bool,
     ) -> Result<Option<NoticeChange>, crate::person::PersonError> {
         let versions = self.store().notice_versions(service_code).await?;
         let Some(latest) = versions.first() else {
@@ -588,7 +583,6 @@ impl<S: crate::store::Store, C: crate::Clock> crate::Confidant<S, C> {
         };
         let previous = versions.get(1);
         let mut changes = Vec::new();
-        let mut people_to_tell = Vec::new();
         if let Some(prev) = previous {
             let diff = similar::TextDiff::from_lines(&prev.markdown, &latest.markdown);
             for change in diff.iter_all_changes() {
@@ -599,20 +593,6 @@ impl<S: crate::store::Store, C: crate::Clock> crate::Confidant<S, C> {
                 };
                 changes.push((sign, change.value().trim_end().to_owned()));
             }
-            if let Some(name) = register
-                .service(service_code)
-                .filter(|_| with_people)
-                .map(|s| s.name.clone())
-            {
-                for org in self.store().organisations().await? {
-                    for svc in self.store().services(org.id).await? {
-                        if svc.name == name {
-                            people_to_tell
-                                .extend(self.store().people_ids_of_service(svc.id).await?);
-                        }
-                    }
-                }
-            }
         }
         Ok(Some(NoticeChange {
             service_code: service_code.to_owned(),
@@ -620,7 +600,28 @@ impl<S: crate::store::Store, C: crate::Clock> crate::Confidant<S, C> {
             published_at_micros: latest.published_at_micros,
             previous: previous.map(|p| p.version),
             changes,
-            people_to_tell,
         }))
+    }
+
+    /// Whom to tell of a change to a service's notice: the ids of its people (no values), for
+    /// those who may list them (its practitioners and managers; never the operator), audited in the
+    /// same transaction as the read.
+    pub async fn people_to_tell(
+        &self,
+        actor: &crate::access::Principal,
+        purpose: crate::audit::Purpose,
+        service_id: uuid::Uuid,
+    ) -> Result<Vec<uuid::Uuid>, crate::person::PersonError> {
+        let action = confidant_policy::Action::PersonList;
+        let resource = self
+            .service_resource(actor, action, service_id, purpose)
+            .await?;
+        let permit = self.person_permit(actor, action, resource, purpose).await?;
+        let audit = crate::audit::AuditDraft::permitted(&permit, purpose, self.clock().now())
+            .named("notice.people_to_tell");
+        Ok(self
+            .store()
+            .people_ids_of_service(service_id, audit)
+            .await?)
     }
 }

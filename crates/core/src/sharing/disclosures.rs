@@ -124,8 +124,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .await?;
         let audit = AuditDraft::permitted(&permit, Purpose::Audit, self.clock.now())
             .named("disclosure.list");
-        self.store.append_audit(audit).await?;
-        Ok(self.store.disclosures_to(recipient_id).await?)
+        Ok(self.store.disclosures_to(recipient_id, audit).await?)
     }
 
     /// Emergency disclosures (vital interests) waiting for review.
@@ -135,9 +134,15 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         organisation_id: Uuid,
     ) -> Result<Vec<DisclosureRecord>, PersonError> {
         let resource = self.register_resource(organisation_id);
-        self.person_permit(actor, Action::BreakGlassReview, resource, Purpose::Audit)
+        let permit = self
+            .person_permit(actor, Action::BreakGlassReview, resource, Purpose::Audit)
             .await?;
-        Ok(self.store.disclosures_to_review(organisation_id).await?)
+        let audit = AuditDraft::permitted(&permit, Purpose::Audit, self.clock.now())
+            .named("disclosure.review_list");
+        Ok(self
+            .store
+            .disclosures_to_review(organisation_id, audit)
+            .await?)
     }
 
     /// Signs off (or escalates) an emergency disclosure.
@@ -310,15 +315,27 @@ impl<S: Store, C: Clock> Confidant<S, C> {
 
     /// Who must be told of a correction to these fields (any of the person's data when `fields`
     /// is empty: an erasure or a restriction): every recipient the disclosure log shows received
-    /// them, except the person themselves (Art. 19).
+    /// them, except the person themselves (Art. 19). Asked by whoever may read the record (a
+    /// processor's worker may not: the disclosure log is not theirs to see), and audited as a read
+    /// of the disclosure log.
     pub async fn recipients_to_tell(
         &self,
+        actor: &Principal,
+        purpose: Purpose,
         person_id: Uuid,
         fields: &[&str],
     ) -> Result<Vec<RecipientRecord>, PersonError> {
+        let (permit, _) = self
+            .permit_on_person(actor, Action::PersonRead, person_id, purpose)
+            .await?;
+        let audit = AuditDraft::permitted(&permit, purpose, self.clock.now())
+            .named("disclosure.recipients");
         let mut out = Vec::new();
-        let access = PersonAccess::deciding(person_id);
-        for id in self.store.recipients_of(&access, fields).await? {
+        for id in self
+            .store
+            .recipients_of(&access_of(&permit)?, fields, audit)
+            .await?
+        {
             if let Some(r) = self.store.recipient(id).await?
                 && r.kind != RecipientKind::DataSubject
             {

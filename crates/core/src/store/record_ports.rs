@@ -132,11 +132,12 @@ pub trait RecordStore: Send + Sync + 'static {
         audit: AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// The records in which `person_id` is linked as an alleged perpetrator (ids only).
-    fn victims_of(
+    /// Whether `person_id` is linked as an alleged perpetrator in the record `victim` reaches.
+    fn is_alleged_perpetrator_in(
         &self,
+        victim: &PersonAccess,
         person_id: Uuid,
-    ) -> impl Future<Output = Result<Vec<Uuid>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Opens a case; `Conflict` if the person already has an open case in the service.
     fn open_case(
@@ -447,12 +448,14 @@ pub trait SharingStore: Send + Sync + 'static {
     fn disclosures_to(
         &self,
         recipient_id: Uuid,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<Vec<DisclosureRecord>, StoreError>> + Send;
 
     /// Disclosures flagged for review (emergencies) in an organisation, oldest first.
     fn disclosures_to_review(
         &self,
         organisation_id: Uuid,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<Vec<DisclosureRecord>, StoreError>> + Send;
 
     /// One disclosure with its items and its sealed package and reasons.
@@ -495,6 +498,7 @@ pub trait SharingStore: Send + Sync + 'static {
         &self,
         access: &PersonAccess,
         fields: &[&str],
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<Vec<Uuid>, StoreError>> + Send;
 }
 
@@ -576,7 +580,7 @@ pub trait ContactStore: Send + Sync + 'static {
         attempts: i64,
         next_attempt_at_micros: Option<i64>,
         finished_at_micros: Option<i64>,
-        audit: AuditDraft,
+        audit: Option<AuditDraft>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
@@ -599,6 +603,7 @@ pub trait NoticeStore: Send + Sync + 'static {
     fn people_ids_of_service(
         &self,
         service_id: Uuid,
+        audit: AuditDraft,
     ) -> impl Future<Output = Result<Vec<Uuid>, StoreError>> + Send;
 }
 

@@ -154,16 +154,19 @@ pub(super) async fn disclosures_where(
     condition: &str,
     order: &str,
     value: String,
+    audit: Option<AuditDraft>,
 ) -> Result<Vec<DisclosureRecord>, StoreError> {
-    store
-        .read_all(
-            sqlx::AssertSqlSafe(format!(
-                "SELECT {DISCLOSURE_COLUMNS} FROM disclosure d WHERE {condition} ORDER BY {order}"
-            )),
-            value,
-            disclosure_from_row,
-        )
-        .await
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {DISCLOSURE_COLUMNS} FROM disclosure d WHERE {condition} ORDER BY {order}"
+    ));
+    match audit {
+        Some(audit) => {
+            store
+                .read_all_audited(sql, value, disclosure_from_row, audit)
+                .await
+        }
+        None => store.read_all(sql, value, disclosure_from_row).await,
+    }
 }
 
 pub(super) async fn disclosures_of(
@@ -175,6 +178,7 @@ pub(super) async fn disclosures_of(
         "d.person_id = $1",
         "d.shared_at DESC, d.id",
         person_id.to_string(),
+        None,
     )
     .await
 }
@@ -182,12 +186,14 @@ pub(super) async fn disclosures_of(
 pub(super) async fn disclosures_to(
     store: &SqlStore,
     recipient_id: Uuid,
+    audit: AuditDraft,
 ) -> Result<Vec<DisclosureRecord>, StoreError> {
     disclosures_where(
         store,
         "d.recipient_id = $1",
         "d.shared_at DESC, d.id",
         recipient_id.to_string(),
+        Some(audit),
     )
     .await
 }
@@ -195,12 +201,14 @@ pub(super) async fn disclosures_to(
 pub(super) async fn disclosures_to_review(
     store: &SqlStore,
     organisation_id: Uuid,
+    audit: AuditDraft,
 ) -> Result<Vec<DisclosureRecord>, StoreError> {
     disclosures_where(
         store,
         "d.review_state = 'pending' AND d.service_id IN (SELECT id FROM service WHERE organisation_id = $1)",
         "d.shared_at, d.id",
         organisation_id.to_string(),
+        Some(audit),
     )
     .await
 }
@@ -300,13 +308,15 @@ pub(super) async fn recipients_of(
     store: &SqlStore,
     person_id: Uuid,
     fields: &[&str],
+    audit: AuditDraft,
 ) -> Result<Vec<Uuid>, StoreError> {
+    let mut tx = store.begin_write().await?;
     let rows = if fields.is_empty() {
         sqlx::query(
             "SELECT DISTINCT recipient_id FROM disclosure WHERE person_id = $1 ORDER BY recipient_id",
         )
         .bind(person_id.to_string())
-        .fetch_all(&store.pool)
+        .fetch_all(&mut *tx)
         .await
     } else {
         let placeholders: Vec<String> = (0..fields.len()).map(|i| format!("${}", i + 2)).collect();
@@ -319,10 +329,16 @@ pub(super) async fn recipients_of(
         for f in fields {
             q = q.bind(*f);
         }
-        q.fetch_all(&store.pool).await
+        q.fetch_all(&mut *tx).await
     }
     .db()?;
-    rows.iter().map(|r| id(r, "recipient_id")).collect()
+    let ids = rows
+        .iter()
+        .map(|r| id(r, "recipient_id"))
+        .collect::<Result<Vec<_>, _>>()?;
+    append(&mut tx, &audit).await?;
+    commit(tx).await?;
+    Ok(ids)
 }
 
 pub(super) async fn entry_flags(

@@ -104,11 +104,18 @@ both_backends!(
         );
         let change = app
             .confidant
-            .notice_change(&first, &service, true)
+            .notice_change(&service)
             .await?
             .ok_or_else(|| anyhow::anyhow!("no version"))?;
         assert_eq!((change.version, change.previous), (1, None));
-        assert!(change.people_to_tell.is_empty());
+        // Whom to tell is listed only to those who may list the service's people: never to the
+        // operator.
+        assert!(
+            app.confidant
+                .people_to_tell(&operator(), Purpose::Support, app.service_a)
+                .await
+                .is_err()
+        );
 
         // The retention period changes: a new version, whose differences name it.
         assert!(EXAMPLE.contains("period = \"10 years\""));
@@ -122,7 +129,7 @@ both_backends!(
         );
         let change = app
             .confidant
-            .notice_change(&second, &service, true)
+            .notice_change(&service)
             .await?
             .ok_or_else(|| anyhow::anyhow!("no version"))?;
         assert_eq!((change.version, change.previous), (2, Some(1)));
@@ -141,7 +148,10 @@ both_backends!(
                 .any(|(sign, line)| *sign == '+' && line.contains("8 years"))
         );
         assert_eq!(change.changes.len(), 2, "only the period changed");
-        let mut told = change.people_to_tell.clone();
+        let mut told = app
+            .confidant
+            .people_to_tell(&app.worker_a, Purpose::Support, app.service_a)
+            .await?;
         told.sort();
         people.sort();
         assert_eq!(told, people);

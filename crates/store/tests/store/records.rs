@@ -3,12 +3,14 @@
 //! referrals with triage and erasure, cases, entries, documents and the paper register.
 
 use confidant_core::Purpose;
+use confidant_core::access::PersonAccess;
 use confidant_core::audit::verify_chain;
 use confidant_core::document::{MAX_DOCUMENT_BYTES, Upload};
 use confidant_core::field::{FieldGroup, FieldGroups, IndexField, PersonField, RecordKind};
 use confidant_core::person::{Lookup, PersonError, PersonInput};
 use confidant_core::record::{EntryChange, NewEntry, RecordInput};
 use confidant_core::referral::NewReferral;
+use confidant_core::store::RecordStore as _;
 use confidant_core::store::{
     ClosureReason, ContactType, EntryStatus, NoteFlags, ReferralPolicy, ReferralSource,
     Relationship, ServiceConfig, TriageState,
@@ -222,7 +224,7 @@ both_backends!(
         assert!(history.iter().any(|c| c.old_value == "Phoned on Tuesday"));
         assert!(
             app.confidant
-                .recipients_to_tell(created.id, &["family_name"])
+                .recipients_to_tell(&app.worker_a, P, created.id, &["family_name"])
                 .await?
                 .is_empty()
         );
@@ -546,14 +548,16 @@ both_backends!(
                 &note("Zqxvictimnote: disclosed the abuse"),
             )
             .await?;
+        // The link as sharing and access requests will ask it, under an access to the victim.
+        let store = app.confidant.store();
         assert!(
-            app.confidant
-                .is_alleged_perpetrator_of(perpetrator.id, victim.id)
+            store
+                .is_alleged_perpetrator_in(&PersonAccess::for_tests(victim.id), perpetrator.id)
                 .await?
         );
         assert!(
-            !app.confidant
-                .is_alleged_perpetrator_of(victim.id, perpetrator.id)
+            !store
+                .is_alleged_perpetrator_in(&PersonAccess::for_tests(perpetrator.id), victim.id)
                 .await?
         );
         // The alleged perpetrator cannot also be the victim's next of kin (a route for sharing),

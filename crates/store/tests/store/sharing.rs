@@ -532,7 +532,11 @@ both_backends!(
         let req = request(council, &[PersonField::GivenName], "legal_obligation");
         assert!(w.blocked(&req).await?.is_empty());
         // Recipients to tell of the restriction: everyone who received anything of the person.
-        let told = w.app.confidant.recipients_to_tell(w.person, &[]).await?;
+        let told = w
+            .app
+            .confidant
+            .recipients_to_tell(&w.app.worker_a, P, w.person, &[])
+            .await?;
         assert_eq!(told.iter().map(|r| r.id).collect::<Vec<_>>(), vec![council]);
         chain_is_intact(&w.app).await
     }
@@ -772,13 +776,13 @@ both_backends!(
         let told = w
             .app
             .confidant
-            .recipients_to_tell(w.person, &["mental_health"])
+            .recipients_to_tell(&w.app.worker_a, P, w.person, &["mental_health"])
             .await?;
         assert_eq!(told.iter().map(|r| r.id).collect::<Vec<_>>(), vec![gp]);
         assert!(
             w.app
                 .confidant
-                .recipients_to_tell(w.person, &["convictions"])
+                .recipients_to_tell(&w.app.worker_a, P, w.person, &["convictions"])
                 .await?
                 .is_empty()
         );
@@ -1188,7 +1192,11 @@ both_backends!(
                 .contains(&DisclosedItem::Field("safe_phone".to_owned()))
         );
         // The person's own copy is not a recipient to tell of a correction.
-        let told = w.app.confidant.recipients_to_tell(w.person, &[]).await?;
+        let told = w
+            .app
+            .confidant
+            .recipients_to_tell(&w.app.worker_a, P, w.person, &[])
+            .await?;
         assert_eq!(told.iter().map(|r| r.id).collect::<Vec<_>>(), vec![funder]);
 
         // Erasure: the log keeps ids and codes, the reasons and packages become unreadable.

@@ -244,7 +244,10 @@ pub(crate) async fn restrict<S: Store, C: Clock>(
         .confidant
         .restrict(&actor, purpose, person_id, &body.kind)
         .await?;
-    let to_tell = state.confidant.recipients_to_tell(person_id, &[]).await?;
+    let to_tell = state
+        .confidant
+        .recipients_to_tell(&actor, purpose, person_id, &[])
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(serde_json::json!({

@@ -271,10 +271,21 @@ pub async fn show<S: Store, C: Clock>(
         });
     }
 
+    // A processor's worker sees only what their referrals sent: the fields above and the entries
+    // sent. The rest of the record is not theirs to see, not even its counts.
+    let whole = person.view == RecordView::Whole;
     let banner = match query.changed.as_deref().and_then(FieldGroup::from_code) {
+        // The disclosure log is not a processor's to see: the service that referred the record
+        // tells its recipients.
+        Some(group) if !whole => Some((
+            format!("{} saved", group.label()),
+            "The service that referred this record keeps its disclosure log and tells anyone it was shared with.".to_owned(),
+        )),
         Some(group) => {
             let codes: Vec<&str> = PersonField::of_group(group).map(|f| f.code()).collect();
-            let recipients = c.recipients_to_tell(person_id, &codes).await?;
+            let recipients = c
+                .recipients_to_tell(actor, purpose, person_id, &codes)
+                .await?;
             Some((
                 format!("{} saved", group.label()),
                 recipients_sentence(&recipients),
@@ -282,10 +293,6 @@ pub async fn show<S: Store, C: Clock>(
         }
         None => None,
     };
-
-    // A processor's worker sees only what their referrals sent: the fields above and the entries
-    // sent. The rest of the record is not theirs to see, not even its counts.
-    let whole = person.view == RecordView::Whole;
     let related = if whole {
         c.related_people(actor, purpose, person_id).await?
     } else {

@@ -68,11 +68,8 @@ pub async fn show<S: Store, C: Clock>(
         return Err(PageError::NotFound);
     };
     let (mut version, mut changes) = (None, Vec::new());
-    if let Some(register) = state.confidant.register()
-        && let Some(change) = state
-            .confidant
-            .notice_change(register, &service, false)
-            .await?
+    if state.confidant.register().is_some()
+        && let Some(change) = state.confidant.notice_change(&service).await?
     {
         version = Some(format!(
             "Version {}, published on {}.",
