@@ -126,7 +126,7 @@ async fn write_next(
     dir: &Path,
     last: Option<Checkpoint>,
 ) -> anyhow::Result<Option<Checkpoint>> {
-    let store = confidant.store();
+    let store = confidant.audit_log();
     let verified = match last {
         Some(cp) => verify_extends(store, cp).await?,
         None => verify_chain(store, None).await?,

@@ -106,8 +106,23 @@ impl<S: store::Store, C: Clock> Confidant<S, C> {
         &self.settings
     }
 
-    /// Read-only access to the store for operations that touch no personal data (audit verification,
-    /// health checks). Personal data is reachable only through the use-case methods.
+    /// The audit chain's port alone, for verifying the chain and checking health: no personal data
+    /// is reachable through it. Everything else goes through the use cases.
+    pub fn audit_log(&self) -> &(impl store::AuditStore + use<S, C>) {
+        &self.store
+    }
+
+    /// Closes the store's connections (at shutdown).
+    pub async fn close(&self)
+    where
+        S: store::Closing,
+    {
+        self.store.close().await;
+    }
+
+    /// The whole storage port, for tests that inspect what was stored (the `testing` feature,
+    /// enabled only by tests: the binary cannot reach personal data around the use cases).
+    #[cfg(feature = "testing")]
     pub fn store(&self) -> &S {
         &self.store
     }

@@ -112,6 +112,12 @@ pub fn sqlite_url(path: &Path) -> String {
     format!("sqlite://{}", path.display())
 }
 
+impl confidant_core::store::Closing for SqlStore {
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
 impl SqlStore {
     /// Connects to `url` (`sqlite://PATH` or `postgres://…`).
     pub async fn connect(url: &str, options: &ConnectOptions) -> Result<Self, StoreError> {

@@ -26,7 +26,7 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use confidant_core::store::Store;
+use confidant_core::store::{AuditStore as _, Store};
 use confidant_core::{Clock, Confidant};
 use http::error::{ApiError, PageError};
 use http::routing::{Routes, get};
@@ -203,7 +203,7 @@ async fn healthz<S: Store, C: Clock>(
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
     state
         .confidant
-        .store()
+        .audit_log()
         .audit_head()
         .await
         .map_err(ApiError::from)?;

@@ -29,7 +29,7 @@ pub(crate) async fn run(config: &Config, command: OutboxCommand) -> anyhow::Resu
                 "outbox: {} sent, {} to retry later, {} given up, {} texts waiting (no text transport configured)",
                 total.sent, total.retrying, total.failed, total.waiting_for_transport
             );
-            confidant.store().close().await;
+            confidant.close().await;
         }
     }
     Ok(())

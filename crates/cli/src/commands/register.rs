@@ -54,7 +54,7 @@ pub(crate) async fn run(config: &Config, command: RegisterCommand) -> anyhow::Re
                     );
                 }
             }
-            confidant.store().close().await;
+            confidant.close().await;
         }
     }
     Ok(())

@@ -118,7 +118,7 @@ pub(crate) async fn serve_on(
         sender.abort();
     }
     checkpoint_writer.abort();
-    confidant.store().close().await;
+    confidant.close().await;
     Ok(())
 }
 

@@ -682,7 +682,7 @@ const VERIFY_BATCH: u32 = 2000;
 /// Walks the whole stored chain from its first event, checks on the way that it still passes through
 /// `against` (a checkpoint kept elsewhere), and compares its end with the head recorded beside it. The
 /// outer error is the database's (it could not be read at all); the inner one is the first break.
-pub async fn verify_chain<S: crate::store::Store>(
+pub async fn verify_chain<S: crate::store::AuditStore>(
     store: &S,
     against: Option<Checkpoint>,
 ) -> Result<Result<Verified, ChainBreak>, crate::store::StoreError> {
@@ -695,7 +695,7 @@ pub async fn verify_chain<S: crate::store::Store>(
 
 /// Walks the stored chain from `checkpoint` on only (see [`ChainVerifier::extending`]): for a caller
 /// that verified everything up to it before, such as the periodic checkpoint writer.
-pub async fn verify_extends<S: crate::store::Store>(
+pub async fn verify_extends<S: crate::store::AuditStore>(
     store: &S,
     checkpoint: Checkpoint,
 ) -> Result<Result<Verified, ChainBreak>, crate::store::StoreError> {
@@ -705,7 +705,7 @@ pub async fn verify_extends<S: crate::store::Store>(
 /// How often a walk reads on when the head moved past what it read: events committed while it read.
 const CATCH_UP_ROUNDS: u32 = 3;
 
-async fn walk<S: crate::store::Store>(
+async fn walk<S: crate::store::AuditStore>(
     store: &S,
     mut verifier: ChainVerifier,
 ) -> Result<Result<Verified, ChainBreak>, crate::store::StoreError> {

@@ -799,12 +799,12 @@ impl<S: crate::store::Store, C: crate::Clock> crate::Confidant<S, C> {
         register: &Register,
     ) -> Result<usize, crate::organisation::OrganisationError> {
         let mut configured = 0;
-        for org in self.store().organisations().await? {
-            for svc in self.store().services(org.id).await? {
+        for org in self.store.organisations().await? {
+            for svc in self.store.services(org.id).await? {
                 let Some(entry) = register.services.iter().find(|s| s.name == svc.name) else {
                     continue;
                 };
-                let current = self.store().service_config(svc.id).await?;
+                let current = self.store.service_config(svc.id).await?;
                 let current =
                     current.unwrap_or_else(|| crate::store::ServiceConfig::default_for(svc.id));
                 let referrals = crate::store::ReferralPolicy::from_code(&entry.referrals)

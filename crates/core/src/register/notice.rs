@@ -524,7 +524,7 @@ impl<S: crate::store::Store, C: crate::Clock> crate::Confidant<S, C> {
                 ]))
             })?;
             let digest = n.digest();
-            let latest = self.store().notice_versions(&service.id).await?;
+            let latest = self.store.notice_versions(&service.id).await?;
             let last = latest.first();
             if last.is_some_and(|v| v.digest == digest) {
                 out.push(Published {
@@ -543,7 +543,7 @@ impl<S: crate::store::Store, C: crate::Clock> crate::Confidant<S, C> {
                 published_at_micros: crate::organisation::micros(now),
             };
             let audit = crate::audit::AuditDraft::notice_published(now);
-            match self.store().publish_notice(&version, audit).await {
+            match self.store.publish_notice(&version, audit).await {
                 Ok(()) => out.push(Published {
                     service_code: service.id.clone(),
                     version: version.version,
@@ -577,7 +577,7 @@ impl<S: crate::store::Store, C: crate::Clock> crate::Confidant<S, C> {
         &self,
         service_code: &str,
     ) -> Result<Option<NoticeChange>, crate::person::PersonError> {
-        let versions = self.store().notice_versions(service_code).await?;
+        let versions = self.store.notice_versions(service_code).await?;
         let Some(latest) = versions.first() else {
             return Ok(None);
         };

@@ -42,6 +42,7 @@ macro_rules! codes {
 
 mod access;
 mod accounts;
+mod closing;
 mod codes;
 mod record_ports;
 mod records;
@@ -50,6 +51,7 @@ mod staff_ports;
 
 pub use access::*;
 pub use accounts::*;
+pub use closing::*;
 pub use codes::*;
 pub use record_ports::*;
 pub use records::*;
