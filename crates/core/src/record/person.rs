@@ -416,6 +416,35 @@ pub struct Person {
     referred: BTreeSet<PersonField>,
 }
 
+/// Only a person's name, for a page's heading (a projection: nothing else of the record is opened).
+/// Prints no values.
+#[derive(Clone)]
+pub struct PersonHeading {
+    pub id: Uuid,
+    pub service_id: Uuid,
+    given: Option<String>,
+    family: Option<String>,
+}
+
+impl PersonHeading {
+    /// The name as a heading shows it: given name, then family name.
+    pub fn full(&self) -> String {
+        format!(
+            "{} {}",
+            self.given.as_deref().unwrap_or_default(),
+            self.family.as_deref().unwrap_or_default()
+        )
+    }
+}
+
+impl fmt::Debug for PersonHeading {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PersonHeading")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
 /// How much of a record a reader sees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecordView {
@@ -838,6 +867,30 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             values,
             view: RecordView::Whole,
             referred: BTreeSet::new(),
+        })
+    }
+
+    /// Only a person's name, for a page's heading: the same permit and `person.read` event as
+    /// [`Self::read_person`] (a heading shows part of the record), with only the name's two fields
+    /// opened, and of those only what a processor's referral sent.
+    pub async fn person_name(
+        &self,
+        actor: &Principal,
+        purpose: Purpose,
+        person_id: Uuid,
+    ) -> Result<PersonHeading, PersonError> {
+        let (mut sealed, wrapped, permit) = self.read_sealed(actor, purpose, person_id).await?;
+        sealed
+            .fields
+            .retain(|(f, _)| matches!(f, PersonField::GivenName | PersonField::FamilyName));
+        let person = self.open_person(&sealed, &wrapped)?;
+        let referred = self.referred_scope(&permit, person_id).await?;
+        let person = project(referred.as_ref(), person);
+        Ok(PersonHeading {
+            id: person.id,
+            service_id: person.service_id,
+            given: person.get(PersonField::GivenName).map(str::to_owned),
+            family: person.get(PersonField::FamilyName).map(str::to_owned),
         })
     }
 

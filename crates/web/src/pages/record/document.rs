@@ -29,7 +29,7 @@ use crate::http::extract::page::Path;
 use crate::http::guard::require_training;
 use crate::pages::TrainedStaff;
 use crate::pages::form::{FormField, FormPage, attach_errors, labelled_errors};
-use crate::pages::record::person::{check, full_name, offers, read, who};
+use crate::pages::record::person::{check, offers, read_name, who};
 use crate::pages::{Chrome, PageError, Signed, St, date_time, render, render_status};
 
 /// The CSP of a served file: nothing in it may run or load anything.
@@ -104,7 +104,7 @@ async fn documents_page<S: Store, C: Clock>(
     description: &str,
     errors: Vec<(String, String)>,
 ) -> Result<DocumentsPage, PageError> {
-    let person = read(state, signed, person_id, Need::Read).await?;
+    let person = read_name(state, signed, person_id, Need::Read).await?;
     let c = &state.confidant;
     let handles = c.colleague_handles(signed.actor()).await?;
     let documents = c
@@ -133,7 +133,7 @@ async fn documents_page<S: Store, C: Clock>(
         csrf: signed.csrf().to_owned(),
         id: person_id.to_string(),
         section: "documents",
-        name: full_name(&person),
+        name: person.full(),
         can_change: offers(state, signed, person_id, Need::Change).await?,
         documents,
         fields,
@@ -374,7 +374,9 @@ pub async fn photo_upload<S: Store, C: Clock>(
     match store_upload(&state, &signed, person_id, &upload, true).await? {
         Ok(_) => Ok(Redirect::to(&format!("/people/{person_id}#photo")).into_response()),
         Err(errors) => {
-            let name = full_name(&read(&state, &signed, person_id, Need::Change).await?);
+            let name = read_name(&state, &signed, person_id, Need::Change)
+                .await?
+                .full();
             render_status(
                 StatusCode::BAD_REQUEST,
                 &photo_page(&signed, person_id, name, errors),

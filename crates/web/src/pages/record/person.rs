@@ -15,7 +15,7 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use confidant_core::field::{FieldGroup, FieldSpec, PersonField, RecordKind, ValueKind};
-use confidant_core::person::{Person, PersonError, PersonInput, RecordView};
+use confidant_core::person::{Person, PersonError, PersonHeading, PersonInput, RecordView};
 use confidant_core::record::{Entry, Need};
 use confidant_core::store::{EntryStatus, Relationship, Store};
 use confidant_core::{Clock, Purpose};
@@ -116,6 +116,21 @@ pub async fn read<S: Store, C: Clock>(
     Ok(state
         .confidant
         .read_person(signed.actor(), Purpose::Support, person_id)
+        .await?)
+}
+
+/// Only the person's name, for a page's heading, after the same check as [`read`]: nothing else of
+/// the record is opened.
+pub async fn read_name<S: Store, C: Clock>(
+    state: &St<S, C>,
+    signed: &Signed,
+    person_id: Uuid,
+    need: Need,
+) -> Result<PersonHeading, PageError> {
+    check(state, signed, person_id, need).await?;
+    Ok(state
+        .confidant
+        .person_name(signed.actor(), Purpose::Support, person_id)
         .await?)
 }
 
@@ -631,7 +646,7 @@ pub async fn history<S: Store, C: Clock>(
     TrainedStaff(signed): TrainedStaff,
     Path(person_id): Path<Uuid>,
 ) -> Result<Response, PageError> {
-    let person = read(&state, &signed, person_id, Need::Read).await?;
+    let person = read_name(&state, &signed, person_id, Need::Read).await?;
     let c = &state.confidant;
     let actor = signed.actor();
     let corrections = c.corrections(actor, Purpose::Support, person_id).await?;
@@ -670,7 +685,7 @@ pub async fn history<S: Store, C: Clock>(
         chrome: signed.chrome("/people"),
         id: person_id.to_string(),
         section: "history",
-        name: full_name(&person),
+        name: person.full(),
         rows,
     })
 }

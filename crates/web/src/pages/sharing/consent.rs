@@ -25,7 +25,7 @@ use uuid::Uuid;
 use crate::pages::form::{FormData, labelled_errors};
 
 use crate::http::extract::page::Path;
-use crate::pages::record::person::{check, full_name, read, who};
+use crate::pages::record::person::{check, read_name, who};
 use crate::pages::{Chrome, PageError, Signed, St, date, date_time, render, render_status};
 use crate::pages::{TrainedForm, TrainedStaff};
 
@@ -154,7 +154,7 @@ async fn page<S: Store, C: Clock>(
     posted: Option<Posted<'_>>,
     errors: Vec<(String, String)>,
 ) -> Result<ConsentPage, PageError> {
-    let person = read(state, signed, person_id, Need::Read).await?;
+    let person = read_name(state, signed, person_id, Need::Read).await?;
     let c = &state.confidant;
     let actor = signed.actor();
     let purpose = Purpose::Support;
@@ -328,7 +328,7 @@ async fn page<S: Store, C: Clock>(
         csrf: signed.csrf().to_owned(),
         id: person_id.to_string(),
         section: "sharing",
-        name: full_name(&person),
+        name: person.full(),
         service_id: person.service_id.to_string(),
         lines: views,
         history: history_rows,

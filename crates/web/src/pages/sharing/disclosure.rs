@@ -21,7 +21,7 @@ use crate::pages::sharing::consent::{at, category_labels, review_label};
 
 use crate::http::extract::page::Path;
 use crate::pages::form::FormData;
-use crate::pages::record::person::{full_name, kind_label, read, shown, who};
+use crate::pages::record::person::{kind_label, read_name, shown, who};
 use crate::pages::{Chrome, PageError, Signed, St, date_time, render};
 use crate::pages::{TrainedForm, TrainedStaff};
 
@@ -124,7 +124,7 @@ pub async fn show<S: Store, C: Clock>(
     TrainedStaff(signed): TrainedStaff,
     Path((person_id, disclosure_id)): Path<(Uuid, Uuid)>,
 ) -> Result<Response, PageError> {
-    let person = read(&state, &signed, person_id, Need::Read).await?;
+    let person = read_name(&state, &signed, person_id, Need::Read).await?;
     let d = open(&state, &signed, person_id, disclosure_id).await?;
     let handles = state.confidant.colleague_handles(signed.actor()).await?;
     let r = &d.record;
@@ -209,7 +209,7 @@ pub async fn show<S: Store, C: Clock>(
         csrf: signed.csrf().to_owned(),
         id: person_id.to_string(),
         section: "sharing",
-        name: full_name(&person),
+        name: person.full(),
         disclosure_id: disclosure_id.to_string(),
         recipient: d.recipient_name.clone(),
         can_end: r.grant_id.is_some() && r.ended_at_micros.is_none(),

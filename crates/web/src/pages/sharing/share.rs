@@ -29,7 +29,7 @@ use crate::pages::form::{FormData, FormField, FormPage, form_error, labelled_err
 use crate::pages::sharing::consent::category_labels;
 
 use crate::http::extract::page::Path;
-use crate::pages::record::person::{full_name, read};
+use crate::pages::record::person::read_name;
 use crate::pages::{Chrome, PageError, Signed, St, render, render_status};
 use crate::pages::{TrainedForm, TrainedStaff};
 
@@ -104,7 +104,7 @@ async fn page<S: Store, C: Clock>(
     person_id: Uuid,
     form: FormData,
 ) -> Result<SharePage, PageError> {
-    let person = read(state, signed, person_id, Need::Share).await?;
+    let person = read_name(state, signed, person_id, Need::Share).await?;
     let c = &state.confidant;
     let actor = signed.actor();
     let register = c
@@ -201,7 +201,7 @@ async fn page<S: Store, C: Clock>(
         chrome: signed.chrome("/people"),
         csrf: signed.csrf().to_owned(),
         id: person_id.to_string(),
-        name: full_name(&person),
+        name: person.full(),
         recipients,
         groups,
         bases: LawfulBasis::ALL
@@ -384,7 +384,7 @@ async fn approval_page<S: Store, C: Clock>(
     person_id: Uuid,
     errors: Vec<(String, String)>,
 ) -> Result<FormPage, PageError> {
-    let person = read(state, signed, person_id, Need::Share).await?;
+    let person = read_name(state, signed, person_id, Need::Share).await?;
     let recipients = state
         .confidant
         .recipients(signed.actor(), signed.staff().organisation_id)
@@ -412,7 +412,7 @@ async fn approval_page<S: Store, C: Clock>(
         fields,
         errors,
     )
-    .caption(full_name(&person))
+    .caption(person.full())
     .back(format!("/people/{person_id}/share"))
     .submit("Ask for approval"))
 }

@@ -23,9 +23,7 @@ use crate::http::extract::page::Path;
 use crate::pages::form::{
     FormData, FormField, FormPage, catalogue_control, form_error, label_of, labelled_errors,
 };
-use crate::pages::record::person::{
-    check, full_name, kind_label, offers, other_statuses, read, who,
-};
+use crate::pages::record::person::{check, kind_label, offers, other_statuses, read_name, who};
 use crate::pages::{Chrome, PageError, Signed, St, date, date_time, render};
 use crate::pages::{TrainedForm, TrainedStaff};
 
@@ -74,7 +72,7 @@ async fn person_name<S: Store, C: Clock>(
     person_id: Uuid,
     need: Need,
 ) -> Result<String, PageError> {
-    Ok(full_name(&read(state, signed, person_id, need).await?))
+    Ok(read_name(state, signed, person_id, need).await?.full())
 }
 
 /// A form that adds to one part of a person's record (`/people/{id}/<part>/new`), captioned with the
@@ -210,7 +208,7 @@ async fn related_page<S: Store, C: Clock>(
     signed: &Signed,
     person_id: Uuid,
 ) -> Result<FormPage, PageError> {
-    let person = read(state, signed, person_id, Need::Change).await?;
+    let person = read_name(state, signed, person_id, Need::Change).await?;
     let children = state
         .confidant
         .service_config(person.service_id)
@@ -225,7 +223,7 @@ async fn related_page<S: Store, C: Clock>(
         related_fields(children),
         Vec::new(),
     )
-    .caption(full_name(&person))
+    .caption(person.full())
     .back(format!("/people/{person_id}#related"))
     .intro("Their details are kept with their own key, so they can be erased on their own.")
     .submit("Add the related person"))
