@@ -12,13 +12,14 @@
 //!   value is checked.
 //!
 //! Here: the classifications, field groups, value kinds and record kinds every declaration uses, and
-//! [`catalogue`], the whole list. A person's fields are declared in [`person`], every other record's
-//! in [`record`], the blind indexes in [`index`].
+//! [`catalogue`], the whole list. A person's fields are declared in `person.rs`, every other
+//! record's in `record.rs`, the blind indexes in `index.rs`.
 
 mod index;
 mod person;
 mod record;
 
+use crate::kernel::codes::codes;
 pub use index::IndexField;
 pub use person::PersonField;
 pub use record::{RECORD_FIELDS, record_field, record_fields};
@@ -69,73 +70,23 @@ impl Classification {
     }
 }
 
-/// A group of fields a service collects or not (set in its configuration). `Identity` is always on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum FieldGroup {
-    Identity,
-    SafeContact,
-    Communication,
-    Photo,
-    Diversity,
-    Health,
-    Pregnancy,
-    Children,
-    CriminalJustice,
-    Employment,
-    Housing,
-}
-
-impl FieldGroup {
-    pub const ALL: [FieldGroup; 11] = [
-        FieldGroup::Identity,
-        FieldGroup::SafeContact,
-        FieldGroup::Communication,
-        FieldGroup::Photo,
-        FieldGroup::Diversity,
-        FieldGroup::Health,
-        FieldGroup::Pregnancy,
-        FieldGroup::Children,
-        FieldGroup::CriminalJustice,
-        FieldGroup::Employment,
-        FieldGroup::Housing,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            FieldGroup::Identity => "identity",
-            FieldGroup::SafeContact => "safe_contact",
-            FieldGroup::Communication => "communication",
-            FieldGroup::Photo => "photo",
-            FieldGroup::Diversity => "diversity",
-            FieldGroup::Health => "health",
-            FieldGroup::Pregnancy => "pregnancy",
-            FieldGroup::Children => "children",
-            FieldGroup::CriminalJustice => "criminal_justice",
-            FieldGroup::Employment => "employment",
-            FieldGroup::Housing => "housing",
-        }
+codes!(
+    /// A group of fields a service collects or not (set in its configuration). `Identity` is always on.
+    #[derive(PartialOrd, Ord)]
+    FieldGroup {
+        Identity = "identity": "Identity and contact",
+        SafeContact = "safe_contact": "Safe contact",
+        Communication = "communication": "Language and communication",
+        Photo = "photo": "Photo",
+        Diversity = "diversity": "Equality and diversity",
+        Health = "health": "Health and disability",
+        Pregnancy = "pregnancy": "Pregnancy",
+        Children = "children": "Children",
+        CriminalJustice = "criminal_justice": "Criminal justice",
+        Employment = "employment": "Employment and income",
+        Housing = "housing": "Housing and debts",
     }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            FieldGroup::Identity => "Identity and contact",
-            FieldGroup::SafeContact => "Safe contact",
-            FieldGroup::Communication => "Language and communication",
-            FieldGroup::Photo => "Photo",
-            FieldGroup::Diversity => "Equality and diversity",
-            FieldGroup::Health => "Health and disability",
-            FieldGroup::Pregnancy => "Pregnancy",
-            FieldGroup::Children => "Children",
-            FieldGroup::CriminalJustice => "Criminal justice",
-            FieldGroup::Employment => "Employment and income",
-            FieldGroup::Housing => "Housing and debts",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<FieldGroup> {
-        FieldGroup::ALL.into_iter().find(|g| g.code() == code)
-    }
-}
+);
 
 /// Which field groups a service collects. Identity is always collected.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,54 +148,22 @@ pub enum ValueKind {
     Document,
 }
 
-/// The kinds of record a field can belong to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum RecordKind {
-    Person,
-    Related,
-    Referral,
-    Note,
-    Plan,
-    Goal,
-    Appointment,
-    PaperNote,
-    PaperFile,
-    Document,
-}
-
-impl RecordKind {
-    pub const ALL: [RecordKind; 10] = [
-        RecordKind::Person,
-        RecordKind::Related,
-        RecordKind::Referral,
-        RecordKind::Note,
-        RecordKind::Plan,
-        RecordKind::Goal,
-        RecordKind::Appointment,
-        RecordKind::PaperNote,
-        RecordKind::PaperFile,
-        RecordKind::Document,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            RecordKind::Person => "person",
-            RecordKind::Related => "related",
-            RecordKind::Referral => "referral",
-            RecordKind::Note => "note",
-            RecordKind::Plan => "plan",
-            RecordKind::Goal => "goal",
-            RecordKind::Appointment => "appointment",
-            RecordKind::PaperNote => "paper_note",
-            RecordKind::PaperFile => "paper_file",
-            RecordKind::Document => "document",
-        }
+codes!(
+    /// The kinds of record a field can belong to.
+    #[derive(PartialOrd, Ord)]
+    RecordKind {
+        Person = "person",
+        Related = "related",
+        Referral = "referral",
+        Note = "note",
+        Plan = "plan",
+        Goal = "goal",
+        Appointment = "appointment",
+        PaperNote = "paper_note",
+        PaperFile = "paper_file",
+        Document = "document",
     }
-
-    pub fn from_code(code: &str) -> Option<RecordKind> {
-        RecordKind::ALL.into_iter().find(|k| k.code() == code)
-    }
-}
+);
 
 /// How a field is declared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

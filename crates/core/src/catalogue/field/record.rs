@@ -71,7 +71,7 @@ const fn sealed_text(
 }
 
 /// Every field of related people, referrals and record entries. A person's own fields are
-/// [`PersonField`]; both together are [`catalogue`](super::catalogue).
+/// [`PersonField`](super::PersonField); both together are [`catalogue`](super::catalogue).
 pub const RECORD_FIELDS: &[FieldSpec] = &[
     // Related people: third parties, each sealed with their own key.
     third_party(RecordKind::Related, "given_name", "Given name"),

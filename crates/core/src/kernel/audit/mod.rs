@@ -2,8 +2,9 @@
 //! codes only, each carrying the SHA-256 hash of the one before.
 //!
 //! Guarantees:
-//! - An [`AuditDraft`] for an allowed access can only be made from a [`Permit`], and one for a refusal
-//!   only from a [`Denied`]; stores need a draft for every operation on personal data, so no such
+//! - An [`AuditDraft`] for an allowed access can only be made from a
+//!   [`Permit`](confidant_policy::Permit), and one for a refusal only from a
+//!   [`Denied`](confidant_policy::Denied); stores need a draft for every operation on personal data, so no such
 //!   operation can happen unrecorded.
 //! - [`seal_event`] links an event to the previous hash over an unambiguous encoding of every field, so
 //!   editing, deleting or reordering any event breaks the chain at that event; [`ChainVerifier`] finds the
@@ -17,9 +18,9 @@
 //!   up to the checkpoint can have been cut, edited or rebuilt. Events after the newest checkpoint are
 //!   only as trustworthy as the database until the next checkpoint is taken.
 //!
-//! The draft an access is recorded from is in [`draft`], the chain and its verification in [`chain`],
-//! and checkpoints (plain and signed) in [`checkpoint`]; the codes of purposes, outcomes and
-//! authentication events are here.
+//! The draft an access is recorded from is in `draft.rs`, the chain and its verification in
+//! `chain.rs`, and checkpoints (plain and signed) in `checkpoint.rs`; the codes of purposes,
+//! outcomes and authentication events are here.
 
 mod chain;
 mod checkpoint;
@@ -32,99 +33,58 @@ pub use chain::{
 pub use checkpoint::{Checkpoint, CheckpointFileError, CheckpointParseError, SignedCheckpoint};
 pub use draft::AuditDraft;
 
+use crate::kernel::codes::codes;
+
 /// The hash before the first event.
 pub const GENESIS: [u8; 32] = [0u8; 32];
 
-/// Why personal data was accessed. Codes are stable and stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
-    /// Supporting the person: the everyday work of the service.
-    Support,
-    /// Running the service or the installation.
-    Administration,
-    /// Checking the records themselves (audit, quality).
-    Audit,
-    /// An access outside the actor's role under a break-the-glass grant. Never chosen by a client:
-    /// core sets it whenever a decision relied on such a grant, so these accesses stand out.
-    BreakGlass,
-}
-
-impl Purpose {
-    /// The purposes a client may state.
-    pub const ALL: [Purpose; 3] = [Purpose::Support, Purpose::Administration, Purpose::Audit];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Purpose::Support => "support",
-            Purpose::Administration => "administration",
-            Purpose::Audit => "audit",
-            Purpose::BreakGlass => "break_glass",
-        }
+codes!(
+    /// Why personal data was accessed. Codes are stable and stored. `ALL` holds the purposes a
+    /// client may state, so `break_glass` is never parsed from one.
+    Purpose {
+        /// Supporting the person: the everyday work of the service.
+        Support = "support",
+        /// Running the service or the installation.
+        Administration = "administration",
+        /// Checking the records themselves (audit, quality).
+        Audit = "audit",
+        /// An access outside the actor's role under a break-the-glass grant. Never chosen by a
+        /// client: core sets it whenever a decision relied on such a grant, so these accesses
+        /// stand out.
+        BreakGlass = "break_glass",
     }
+    listed [Support, Administration, Audit]
+);
 
-    /// A purpose a client may state (`break_glass` is not one of them).
-    pub fn from_code(code: &str) -> Option<Purpose> {
-        Purpose::ALL.into_iter().find(|p| p.code() == code)
+codes!(
+    /// Sign-in and session events. They are not policy decisions, but every one is recorded (who,
+    /// what, when, how it ended), and never with the handle or password that was typed.
+    AuthEvent {
+        SignIn = "auth.sign_in",
+        SecondFactor = "auth.second_factor",
+        RecoveryCode = "auth.recovery_code",
+        /// A new TOTP secret was made and shown for enrolment (not yet confirmed).
+        TwoFactorSecret = "auth.two_factor_secret",
+        TwoFactorEnrolment = "auth.two_factor_enrolment",
+        Lockout = "auth.lockout",
+        SignOut = "auth.sign_out",
+        Unlock = "auth.unlock",
+        Reauthenticate = "auth.reauthenticate",
+        PasswordChange = "auth.password_change",
+        /// Personal data refused because training or the policy acknowledgement has lapsed.
+        TrainingLapsed = "access.training_lapsed",
+        /// A change refused because the API token is read-only.
+        ReadOnlyToken = "access.read_only_token",
+        /// Breaking the glass refused because the role may never break it.
+        BreakGlassRole = "access.break_glass_role",
     }
-}
+);
 
-/// Sign-in and session events. They are not policy decisions, but every one is recorded (who, what,
-/// when, how it ended), and never with the handle or password that was typed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuthEvent {
-    SignIn,
-    SecondFactor,
-    RecoveryCode,
-    /// A new TOTP secret was made and shown for enrolment (not yet confirmed).
-    TwoFactorSecret,
-    TwoFactorEnrolment,
-    Lockout,
-    SignOut,
-    Unlock,
-    Reauthenticate,
-    PasswordChange,
-    /// Personal data refused because training or the policy acknowledgement has lapsed.
-    TrainingLapsed,
-    /// A change refused because the API token is read-only.
-    ReadOnlyToken,
-    /// Breaking the glass refused because the role may never break it.
-    BreakGlassRole,
-}
-
-impl AuthEvent {
-    pub fn code(self) -> &'static str {
-        match self {
-            AuthEvent::SignIn => "auth.sign_in",
-            AuthEvent::SecondFactor => "auth.second_factor",
-            AuthEvent::RecoveryCode => "auth.recovery_code",
-            AuthEvent::TwoFactorSecret => "auth.two_factor_secret",
-            AuthEvent::TwoFactorEnrolment => "auth.two_factor_enrolment",
-            AuthEvent::Lockout => "auth.lockout",
-            AuthEvent::SignOut => "auth.sign_out",
-            AuthEvent::Unlock => "auth.unlock",
-            AuthEvent::Reauthenticate => "auth.reauthenticate",
-            AuthEvent::PasswordChange => "auth.password_change",
-            AuthEvent::TrainingLapsed => "access.training_lapsed",
-            AuthEvent::ReadOnlyToken => "access.read_only_token",
-            AuthEvent::BreakGlassRole => "access.break_glass_role",
-        }
+codes!(
+    /// How an access ended.
+    Outcome {
+        Ok = "ok",
+        Denied = "denied",
+        NotFound = "not_found",
     }
-}
-
-/// How an access ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Ok,
-    Denied,
-    NotFound,
-}
-
-impl Outcome {
-    pub fn code(self) -> &'static str {
-        match self {
-            Outcome::Ok => "ok",
-            Outcome::Denied => "denied",
-            Outcome::NotFound => "not_found",
-        }
-    }
-}
+);
