@@ -37,6 +37,7 @@ pub use account::SessionPolicy;
 pub use audit::Purpose;
 pub use clock::{Clock, SystemClock};
 pub use confidant_policy::{AccessScope, Action, Actor, Grant, Resource, Role, StaffActor};
+pub use kernel::codes::{Code, Labelled};
 pub use keyring::KeyRing;
 
 /// The organisation-wide settings the use cases follow.

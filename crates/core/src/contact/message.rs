@@ -28,6 +28,7 @@ use crate::access::Principal;
 use crate::audit::{AuditDraft, Purpose};
 use crate::contact::Channel;
 use crate::field::{Classification, PersonField, RECORD_FIELDS};
+use crate::kernel::codes::codes;
 use crate::organisation::micros;
 use crate::person::access_of;
 use crate::person::{PersonError, Violation, Violations, from_micros};
@@ -53,37 +54,15 @@ const URGENT_WORDS: [&str; 8] = [
 /// The placeholders a template may use.
 const PLACEHOLDERS: [&str; 2] = ["date", "time"];
 
-/// The templates Confidant sends from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TemplateCode {
-    AppointmentReminder,
-    PleaseGetInTouch,
-}
+codes!(
+    /// The templates Confidant sends from.
+    TemplateCode {
+        AppointmentReminder = "appointment_reminder": "Appointment reminder",
+        PleaseGetInTouch = "please_get_in_touch": "Please get in touch",
+    }
+);
 
 impl TemplateCode {
-    pub const ALL: [TemplateCode; 2] = [
-        TemplateCode::AppointmentReminder,
-        TemplateCode::PleaseGetInTouch,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            TemplateCode::AppointmentReminder => "appointment_reminder",
-            TemplateCode::PleaseGetInTouch => "please_get_in_touch",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            TemplateCode::AppointmentReminder => "Appointment reminder",
-            TemplateCode::PleaseGetInTouch => "Please get in touch",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<TemplateCode> {
-        TemplateCode::ALL.into_iter().find(|t| t.code() == code)
-    }
-
     /// The checked template.
     pub fn template(self) -> Template {
         let (subject, body) = match self {
@@ -244,82 +223,32 @@ fn check_text(subject: &str, body: &str) -> Vec<Violation> {
     violations
 }
 
-/// Where a message stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MessageState {
-    /// Waiting for its next attempt.
-    Queued,
-    /// A text waiting because no text transport is configured.
-    NoTransport,
-    Sent,
-    /// Given up: too many failures, a permanent refusal, or the person was erased.
-    Failed,
-}
+codes!(
+    /// Where a message stands.
+    MessageState {
+        /// Waiting for its next attempt.
+        Queued = "queued": "Queued",
+        /// A text waiting because no text transport is configured.
+        NoTransport = "no_transport": "Waiting: no text transport configured",
+        Sent = "sent": "Sent",
+        /// Given up: too many failures, a permanent refusal, or the person was erased.
+        Failed = "failed": "Failed",
+    }
+);
 
-impl MessageState {
-    pub fn code(self) -> &'static str {
-        match self {
-            MessageState::Queued => "queued",
-            MessageState::NoTransport => "no_transport",
-            MessageState::Sent => "sent",
-            MessageState::Failed => "failed",
-        }
+codes!(
+    /// How one delivery attempt ended.
+    AttemptOutcome {
+        Sent = "sent",
+        /// The server asked to try later (4xx) or could not be reached.
+        TemporaryFailure = "temporary_failure",
+        /// The server refused the message (5xx).
+        PermanentFailure = "permanent_failure",
+        NoTransport = "no_transport",
+        /// The person's key was destroyed: nothing left to send.
+        Erased = "erased",
     }
-    pub fn label(self) -> &'static str {
-        match self {
-            MessageState::Queued => "Queued",
-            MessageState::NoTransport => "Waiting: no text transport configured",
-            MessageState::Sent => "Sent",
-            MessageState::Failed => "Failed",
-        }
-    }
-    pub fn from_code(code: &str) -> Option<MessageState> {
-        [
-            MessageState::Queued,
-            MessageState::NoTransport,
-            MessageState::Sent,
-            MessageState::Failed,
-        ]
-        .into_iter()
-        .find(|s| s.code() == code)
-    }
-}
-
-/// How one delivery attempt ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AttemptOutcome {
-    Sent,
-    /// The server asked to try later (4xx) or could not be reached.
-    TemporaryFailure,
-    /// The server refused the message (5xx).
-    PermanentFailure,
-    NoTransport,
-    /// The person's key was destroyed: nothing left to send.
-    Erased,
-}
-
-impl AttemptOutcome {
-    pub fn code(self) -> &'static str {
-        match self {
-            AttemptOutcome::Sent => "sent",
-            AttemptOutcome::TemporaryFailure => "temporary_failure",
-            AttemptOutcome::PermanentFailure => "permanent_failure",
-            AttemptOutcome::NoTransport => "no_transport",
-            AttemptOutcome::Erased => "erased",
-        }
-    }
-    pub fn from_code(code: &str) -> Option<AttemptOutcome> {
-        [
-            AttemptOutcome::Sent,
-            AttemptOutcome::TemporaryFailure,
-            AttemptOutcome::PermanentFailure,
-            AttemptOutcome::NoTransport,
-            AttemptOutcome::Erased,
-        ]
-        .into_iter()
-        .find(|o| o.code() == code)
-    }
-}
+);
 
 /// A message in the outbox as stored: ids, codes and times (address and body sealed under `id`).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -26,6 +26,7 @@ use uuid::Uuid;
 use crate::access::PersonAccess;
 use crate::access::Principal;
 use crate::audit::{AuditDraft, Purpose};
+use crate::kernel::codes::codes;
 use crate::organisation::micros;
 use crate::person::access_of;
 use crate::person::{PersonError, Violation, Violations, from_micros};
@@ -37,50 +38,21 @@ use crate::{Clock, Confidant};
 const CODE_WORD: &str = "code_word";
 const CODE_WORD_MAX: usize = 50;
 
-/// A way of contacting a person.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Channel {
-    Letter,
-    /// A video call or messaging platform.
-    Video,
-    Phone,
-    HomeVisit,
-    Email,
-    Text,
-}
+codes!(
+    /// A way of contacting a person.
+    #[derive(PartialOrd, Ord)]
+    Channel {
+        Letter = "letter": "Letter",
+        /// A video call or messaging platform.
+        Video = "video": "Video call or messaging platform",
+        Phone = "phone": "Phone",
+        HomeVisit = "home_visit": "Home visit",
+        Email = "email": "Email",
+        Text = "text": "Text message",
+    }
+);
 
 impl Channel {
-    pub const ALL: [Channel; 6] = [
-        Channel::Letter,
-        Channel::Video,
-        Channel::Phone,
-        Channel::HomeVisit,
-        Channel::Email,
-        Channel::Text,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Channel::Letter => "letter",
-            Channel::Video => "video",
-            Channel::Phone => "phone",
-            Channel::HomeVisit => "home_visit",
-            Channel::Email => "email",
-            Channel::Text => "text",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Channel::Letter => "Letter",
-            Channel::Video => "Video call or messaging platform",
-            Channel::Phone => "Phone",
-            Channel::HomeVisit => "Home visit",
-            Channel::Email => "Email",
-            Channel::Text => "Text message",
-        }
-    }
-
     /// Lower-case words for messages ("contact by home visit").
     pub fn words(self) -> &'static str {
         match self {
@@ -91,10 +63,6 @@ impl Channel {
             Channel::Email => "email",
             Channel::Text => "text message",
         }
-    }
-
-    pub fn from_code(code: &str) -> Option<Channel> {
-        Channel::ALL.into_iter().find(|c| c.code() == code)
     }
 
     /// The channel a recorded contact went through; `None` for a meeting elsewhere or a note for
@@ -112,26 +80,13 @@ impl Channel {
     }
 }
 
-/// What a person said about one channel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Choice {
-    Allowed,
-    Refused,
-}
-
-impl Choice {
-    pub fn code(self) -> &'static str {
-        match self {
-            Choice::Allowed => "allowed",
-            Choice::Refused => "refused",
-        }
+codes!(
+    /// What a person said about one channel.
+    Choice {
+        Allowed = "allowed",
+        Refused = "refused",
     }
-    pub fn from_code(code: &str) -> Option<Choice> {
-        [Choice::Allowed, Choice::Refused]
-            .into_iter()
-            .find(|c| c.code() == code)
-    }
-}
+);
 
 /// One row of a person's contact preferences as stored: codes and flags only (the code word is
 /// sealed in `record_field` under `id`).
@@ -437,7 +392,7 @@ mod tests {
     #[test]
     fn every_contact_type_that_reaches_the_person_has_its_channel() {
         for t in ContactType::ALL {
-            let channel = Channel::of_contact(*t);
+            let channel = Channel::of_contact(t);
             assert_eq!(
                 channel.is_none(),
                 matches!(t, ContactType::Meeting | ContactType::Record)

@@ -1,7 +1,8 @@
-//! The kernel every area stands on: capabilities, the audit chain's drafts and events, time, and the
-//! keys.
+//! The kernel every area stands on: capabilities, the audit chain's drafts and events, the codes of
+//! code enums, time, and the keys.
 
 pub mod access;
 pub mod audit;
 pub mod clock;
+pub mod codes;
 pub mod keyring;

@@ -41,6 +41,7 @@ use uuid::Uuid;
 use crate::access::PersonAccess;
 use crate::audit::{AuditDraft, Purpose};
 use crate::field::{Classification, FieldGroup, PersonField, RecordKind, record_field};
+use crate::kernel::codes::codes;
 use crate::organisation::micros;
 use crate::person::{PersonError, Violation, Violations, access_of, from_micros};
 use crate::record::{invalid, open_value, seal_values};
@@ -105,47 +106,29 @@ fn is_category(code: &str) -> bool {
     code == CASE_NOTES || FieldGroup::from_code(code).is_some()
 }
 
-/// A sharing rule a request can break. Codes are stable (API, audit, tests).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Rule {
-    NoLiveConsent,
-    SpecialCategoryNeedsArticle9,
-    PublicInterestNeedsPart2,
-    CriminalOffenceNeedsSchedule1,
-    BeyondRecipientCategories,
-    BasisNotForRecipient,
-    RecordRestricted,
-    ObjectionUpheld,
-    OutsideUkNeedsExplicitConsent,
-    RecipientNeedsConsent,
-    SafeContactNeverLeaves,
-    RecipientBarredForRecord,
-    FlaggedNoteNeverLeaves,
-    ProcessorAgreementNotInForce,
-    RecipientRetired,
-}
+codes!(
+    /// A sharing rule a request can break. Codes are stable (API, audit, tests).
+    #[derive(PartialOrd, Ord)]
+    Rule {
+        NoLiveConsent = "no_live_consent",
+        SpecialCategoryNeedsArticle9 = "special_category_needs_article9",
+        PublicInterestNeedsPart2 = "public_interest_needs_part2",
+        CriminalOffenceNeedsSchedule1 = "criminal_offence_needs_schedule1",
+        BeyondRecipientCategories = "beyond_recipient_categories",
+        BasisNotForRecipient = "basis_not_for_recipient",
+        RecordRestricted = "record_restricted",
+        ObjectionUpheld = "objection_upheld",
+        OutsideUkNeedsExplicitConsent = "outside_uk_needs_explicit_consent",
+        RecipientNeedsConsent = "recipient_needs_consent",
+        SafeContactNeverLeaves = "safe_contact_never_leaves",
+        RecipientBarredForRecord = "recipient_barred_for_this_record",
+        FlaggedNoteNeverLeaves = "flagged_note_never_leaves",
+        ProcessorAgreementNotInForce = "processor_agreement_not_in_force",
+        RecipientRetired = "recipient_retired",
+    }
+);
 
 impl Rule {
-    pub fn code(self) -> &'static str {
-        match self {
-            Rule::NoLiveConsent => "no_live_consent",
-            Rule::SpecialCategoryNeedsArticle9 => "special_category_needs_article9",
-            Rule::PublicInterestNeedsPart2 => "public_interest_needs_part2",
-            Rule::CriminalOffenceNeedsSchedule1 => "criminal_offence_needs_schedule1",
-            Rule::BeyondRecipientCategories => "beyond_recipient_categories",
-            Rule::BasisNotForRecipient => "basis_not_for_recipient",
-            Rule::RecordRestricted => "record_restricted",
-            Rule::ObjectionUpheld => "objection_upheld",
-            Rule::OutsideUkNeedsExplicitConsent => "outside_uk_needs_explicit_consent",
-            Rule::RecipientNeedsConsent => "recipient_needs_consent",
-            Rule::SafeContactNeverLeaves => "safe_contact_never_leaves",
-            Rule::RecipientBarredForRecord => "recipient_barred_for_this_record",
-            Rule::FlaggedNoteNeverLeaves => "flagged_note_never_leaves",
-            Rule::ProcessorAgreementNotInForce => "processor_agreement_not_in_force",
-            Rule::RecipientRetired => "recipient_retired",
-        }
-    }
-
     /// What the rule says, for the person sharing.
     pub fn explanation(self) -> &'static str {
         match self {

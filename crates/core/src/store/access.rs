@@ -1,6 +1,7 @@
 //! Credentials, sessions, training and access grants as stored, and a person as stored.
 
 use super::*;
+use crate::kernel::codes::codes;
 
 /// A member of staff's sign-in secrets as stored. The password only as an Argon2id hash; the TOTP
 /// secret only sealed with the staff member's own data key.
@@ -35,27 +36,14 @@ pub enum RecoveryCodes {
     Clear,
 }
 
-/// How far a session has got: the password alone, or the password and the second factor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionStage {
-    /// The password was right; a second factor (or enrolment in one) is still owed.
-    Password,
-    Full,
-}
-
-impl SessionStage {
-    pub fn code(self) -> &'static str {
-        match self {
-            SessionStage::Password => "password",
-            SessionStage::Full => "full",
-        }
+codes!(
+    /// How far a session has got: the password alone, or the password and the second factor.
+    SessionStage {
+        /// The password was right; a second factor (or enrolment in one) is still owed.
+        Password = "password",
+        Full = "full",
     }
-    pub fn from_code(code: &str) -> Option<SessionStage> {
-        [SessionStage::Password, SessionStage::Full]
-            .into_iter()
-            .find(|s| s.code() == code)
-    }
-}
+);
 
 /// A server-side session. The browser holds the token; the database only its hash.
 #[derive(Clone, PartialEq, Eq)]
@@ -83,37 +71,17 @@ impl std::fmt::Debug for SessionRecord {
     }
 }
 
-/// Training and policy acknowledgements staff must hold before they reach personal data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum TrainingKind {
-    /// Data protection and confidentiality training.
-    DataProtection,
-    /// Acknowledgement of the organisation's information governance policies.
-    PolicyAcknowledgement,
-}
-
-impl TrainingKind {
-    /// Every kind; all are required.
-    pub const ALL: [TrainingKind; 2] = [
-        TrainingKind::DataProtection,
-        TrainingKind::PolicyAcknowledgement,
-    ];
-    pub fn code(self) -> &'static str {
-        match self {
-            TrainingKind::DataProtection => "data_protection",
-            TrainingKind::PolicyAcknowledgement => "policy_acknowledgement",
-        }
+codes!(
+    /// Training and policy acknowledgements staff must hold before they reach personal data. Every
+    /// kind (`ALL`) is required.
+    #[derive(PartialOrd, Ord)]
+    TrainingKind {
+        /// Data protection and confidentiality training.
+        DataProtection = "data_protection": "Data protection training",
+        /// Acknowledgement of the organisation's information governance policies.
+        PolicyAcknowledgement = "policy_acknowledgement": "Policy acknowledgement",
     }
-    pub fn from_code(code: &str) -> Option<TrainingKind> {
-        TrainingKind::ALL.into_iter().find(|k| k.code() == code)
-    }
-    pub fn label(self) -> &'static str {
-        match self {
-            TrainingKind::DataProtection => "Data protection training",
-            TrainingKind::PolicyAcknowledgement => "Policy acknowledgement",
-        }
-    }
-}
+);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrainingRecord {
@@ -126,32 +94,14 @@ pub struct TrainingRecord {
     pub recorded_at_micros: i64,
 }
 
-/// Where a break-the-glass access stands in the Caldicott Guardian's review.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReviewState {
-    Pending,
-    SignedOff,
-    Escalated,
-}
-
-impl ReviewState {
-    pub fn code(self) -> &'static str {
-        match self {
-            ReviewState::Pending => "pending",
-            ReviewState::SignedOff => "signed_off",
-            ReviewState::Escalated => "escalated",
-        }
+codes!(
+    /// Where a break-the-glass access stands in the Caldicott Guardian's review.
+    ReviewState {
+        Pending = "pending",
+        SignedOff = "signed_off",
+        Escalated = "escalated",
     }
-    pub fn from_code(code: &str) -> Option<ReviewState> {
-        [
-            ReviewState::Pending,
-            ReviewState::SignedOff,
-            ReviewState::Escalated,
-        ]
-        .into_iter()
-        .find(|s| s.code() == code)
-    }
-}
+);
 
 /// Access to one person beyond a role, for a limited time. Free text is sealed with the person's key.
 #[derive(Clone, PartialEq, Eq)]

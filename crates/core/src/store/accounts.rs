@@ -1,6 +1,7 @@
 //! Installation keys, organisations, services, staff, teams and API tokens as stored.
 
 use super::*;
+use crate::kernel::codes::codes;
 
 /// The installation's key material as stored: which master key wraps everything, and the wrapped
 /// blind-index key.
@@ -57,26 +58,14 @@ pub struct Team {
     pub created_at_micros: i64,
 }
 
-/// What an API token may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenScope {
-    /// Reads only: every change is refused.
-    Read,
-    ReadWrite,
-}
-
-impl TokenScope {
-    pub const ALL: [TokenScope; 2] = [TokenScope::Read, TokenScope::ReadWrite];
-    pub fn code(self) -> &'static str {
-        match self {
-            TokenScope::Read => "read",
-            TokenScope::ReadWrite => "read_write",
-        }
+codes!(
+    /// What an API token may do.
+    TokenScope {
+        /// Reads only: every change is refused.
+        Read = "read",
+        ReadWrite = "read_write",
     }
-    pub fn from_code(code: &str) -> Option<TokenScope> {
-        TokenScope::ALL.into_iter().find(|s| s.code() == code)
-    }
-}
+);
 
 /// An API token as stored: only its SHA-256 hash.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,6 +1,7 @@
 //! Each service's configuration and the codes the records use (each with its label).
 
 use super::*;
+use crate::kernel::codes::codes;
 
 /// A service's configuration of its record: which field groups it collects and whom it takes
 /// referrals from.

@@ -19,27 +19,6 @@ use crate::access::PersonAccess;
 use crate::audit::{AuditDraft, AuditEvent, Checkpoint};
 use crate::field::{IndexField, PersonField};
 
-macro_rules! codes {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident = $code:literal : $label:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            pub fn code(self) -> &'static str {
-                match self { $($name::$variant => $code),+ }
-            }
-            pub fn label(self) -> &'static str {
-                match self { $($name::$variant => $label),+ }
-            }
-            pub fn from_code(code: &str) -> Option<$name> {
-                Self::ALL.iter().copied().find(|v| v.code() == code)
-            }
-        }
-    };
-}
-
 mod access;
 mod accounts;
 mod closing;

@@ -18,10 +18,10 @@ pub use record::MAX_UPLOAD_BODY_BYTES;
 use std::collections::BTreeMap;
 
 use axum::Json;
-use confidant_core::Clock;
 use confidant_core::person::{Violation, Violations};
 use confidant_core::record::Values;
 use confidant_core::store::Store;
+use confidant_core::{Clock, Code};
 use time::OffsetDateTime;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -90,44 +90,12 @@ fn fields_of(values: &Values) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// A code list of core (`Relationship`, `TriageState`…): its codes and how to find one.
-trait Code: Copy + 'static {
-    fn all() -> &'static [Self];
-    fn code(self) -> &'static str;
-}
-
-macro_rules! codes {
-    ($($t:ty),+) => {
-        $(impl Code for $t {
-            fn all() -> &'static [Self] {
-                <$t>::ALL
-            }
-            fn code(self) -> &'static str {
-                <$t>::code(self)
-            }
-        })+
-    };
-}
-
-codes!(
-    confidant_core::store::Relationship,
-    confidant_core::store::ReferralSource,
-    confidant_core::store::TriageState,
-    confidant_core::store::ClosureReason,
-    confidant_core::store::ContactType,
-    confidant_core::store::EntryStatus
-);
-
 /// Parses a code sent by a client; a refusal lists the codes allowed (never the value sent).
 fn parse_code<T: Code>(field: &'static str, raw: &str) -> Result<T, ApiError> {
-    T::all()
-        .iter()
-        .copied()
-        .find(|v| v.code() == raw)
-        .ok_or_else(|| {
-            let codes: Vec<_> = T::all().iter().map(|v| v.code()).collect();
-            invalid(field, format!("must be one of: {}", codes.join(", ")))
-        })
+    T::from_code(raw).ok_or_else(|| {
+        let codes: Vec<_> = T::ALL.iter().map(|v| v.code()).collect();
+        invalid(field, format!("must be one of: {}", codes.join(", ")))
+    })
 }
 
 fn parse_code_opt<T: Code>(field: &'static str, raw: Option<&str>) -> Result<Option<T>, ApiError> {

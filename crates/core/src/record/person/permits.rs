@@ -1,0 +1,163 @@
+//! Asking the policy about a person or a service: the permits the person use cases (and the record's
+//! other parts) act under, with the person's service, carers and referral as context.
+
+use confidant_policy::{Action, Actor, Context, Denied, Grant, Permit, Resource};
+use uuid::Uuid;
+
+use crate::audit::{AuditDraft, Purpose};
+use crate::organisation::micros;
+use crate::store::{ServiceConfig, Store, StoreError};
+use crate::{Clock, Confidant};
+
+use super::*;
+
+impl<S: Store, C: Clock> Confidant<S, C> {
+    /// Authorizes; a refusal is audited and answered as "not found". When the actor's role does not
+    /// reach the person, a live grant they hold on the person (break the glass, a trustee's matter, a
+    /// processor's referral) is offered to the policy as context; the permit then records it.
+    ///
+    /// A processor's referral is never offered here: a use case that may act under one projects
+    /// what it reads and changes onto what the referral sent, and asks through
+    /// [`Self::person_permit_referred`]. Every other use case refuses a processor's worker.
+    pub(crate) async fn person_permit(
+        &self,
+        actor: &Actor,
+        action: Action,
+        resource: Resource,
+        purpose: Purpose,
+    ) -> Result<Permit, PersonError> {
+        self.person_permit_with(actor, action, resource, purpose, false)
+            .await
+    }
+
+    /// As [`Self::person_permit`], and a processor's live referral may ground the permit: only for
+    /// use cases that keep to [`Self::referred_scope`] in what they answer and change.
+    pub(crate) async fn person_permit_referred(
+        &self,
+        actor: &Actor,
+        action: Action,
+        resource: Resource,
+        purpose: Purpose,
+    ) -> Result<Permit, PersonError> {
+        self.person_permit_with(actor, action, resource, purpose, true)
+            .await
+    }
+
+    async fn person_permit_with(
+        &self,
+        actor: &Actor,
+        action: Action,
+        resource: Resource,
+        purpose: Purpose,
+        referral_projected: bool,
+    ) -> Result<Permit, PersonError> {
+        match self
+            .try_person_permit(actor, action, resource, referral_projected)
+            .await?
+        {
+            Ok(permit) => Ok(permit),
+            Err(denied) => {
+                let audit = AuditDraft::refused(&denied, purpose, self.clock.now());
+                self.store.append_audit(audit).await?;
+                Err(PersonError::NotFound)
+            }
+        }
+    }
+
+    /// The decision of [`Self::person_permit_with`], recorded nowhere.
+    pub(crate) async fn try_person_permit(
+        &self,
+        actor: &Actor,
+        action: Action,
+        resource: Resource,
+        referral_projected: bool,
+    ) -> Result<Result<Permit, Denied>, PersonError> {
+        let denied = match self.authorizer.authorize(actor, action, resource) {
+            Ok(permit) => return Ok(Ok(permit)),
+            Err(denied) => denied,
+        };
+        if let (Actor::Staff(staff), Resource::Person { id, .. }) = (actor, resource) {
+            let grants = self
+                .store
+                .live_grants(staff.user_id, id, micros(self.clock.now()))
+                .await?;
+            for grant in grants {
+                if grant == Grant::ProcessorReferral
+                    && (!referral_projected
+                        || self.live_referrals(staff.user_id, id).await?.is_empty())
+                {
+                    continue;
+                }
+                let context = Context { grant: Some(grant) };
+                if let Ok(permit) = self
+                    .authorizer
+                    .authorize_in(actor, action, resource, context)
+                {
+                    return Ok(Ok(permit));
+                }
+            }
+        }
+        Ok(Err(denied))
+    }
+
+    /// The service as a resource; a missing one is audited and answered as "not found".
+    pub(crate) async fn service_resource(
+        &self,
+        actor: &Actor,
+        action: Action,
+        service_id: Uuid,
+        purpose: Purpose,
+    ) -> Result<Resource, PersonError> {
+        match self.store.service(service_id).await? {
+            Some(s) => Ok(Resource::Service {
+                id: s.id,
+                organisation_id: s.organisation_id,
+            }),
+            None => {
+                let audit = AuditDraft::missing(
+                    actor,
+                    action,
+                    "service",
+                    service_id,
+                    purpose,
+                    self.clock.now(),
+                );
+                self.store.append_audit(audit).await?;
+                Err(PersonError::NotFound)
+            }
+        }
+    }
+
+    pub(crate) async fn person_resource(
+        &self,
+        actor: &Actor,
+        action: Action,
+        person_id: Uuid,
+        purpose: Purpose,
+    ) -> Result<Resource, PersonError> {
+        match self.store.placement(person_id).await? {
+            Some(p) => Ok(p.resource()),
+            None => {
+                let audit = AuditDraft::missing(
+                    actor,
+                    action,
+                    "person",
+                    person_id,
+                    purpose,
+                    self.clock.now(),
+                );
+                self.store.append_audit(audit).await?;
+                Err(PersonError::NotFound)
+            }
+        }
+    }
+
+    /// A service's configuration, or what an unconfigured service does.
+    pub async fn service_config(&self, service_id: Uuid) -> Result<ServiceConfig, StoreError> {
+        Ok(self
+            .store
+            .service_config(service_id)
+            .await?
+            .unwrap_or_else(|| ServiceConfig::default_for(service_id)))
+    }
+}

@@ -1,0 +1,459 @@
+//! The rules a register is checked against as a whole (R12): unique ids, references that resolve,
+//! and each activity's lawful basis and conditions for the field groups its services collect. Every
+//! fault is collected with its line, none stops the check.
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+use std::path::Path;
+
+use toml::Spanned;
+
+use crate::field::{Classification, FieldGroup, PersonField};
+use crate::store::{Article9Condition, LawfulBasis, RecipientKind, Schedule1Condition};
+
+use super::{Activity, RawRegister, RegisterError};
+/// The field groups holding special category data, and criminal offence data.
+fn groups_of(pred: impl Fn(Classification) -> bool) -> BTreeSet<FieldGroup> {
+    PersonField::ALL
+        .iter()
+        .filter(|f| pred(f.spec().classification))
+        .map(|f| f.spec().group)
+        .collect()
+}
+
+fn special_groups() -> BTreeSet<FieldGroup> {
+    groups_of(|c| matches!(c, Classification::SpecialCategory(_)))
+}
+
+fn criminal_groups() -> BTreeSet<FieldGroup> {
+    groups_of(|c| c == Classification::CriminalOffence)
+}
+
+fn date_ok(s: &str) -> bool {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(s.trim(), &format).is_ok()
+}
+
+/// 1-based line of a byte offset.
+pub(super) fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()
+        .iter()
+        .take(offset.min(text.len()))
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
+}
+
+pub(super) struct Faults<'a> {
+    pub(super) file: &'a Path,
+    pub(super) text: &'a str,
+    pub(super) list: Vec<RegisterError>,
+}
+
+impl Faults<'_> {
+    fn at(&mut self, span: &Range<usize>, message: impl Into<String>) {
+        self.list.push(RegisterError {
+            file: self.file.to_owned(),
+            line: line_of(self.text, span.start),
+            message: message.into(),
+        });
+    }
+}
+
+fn unique<'a>(
+    f: &mut Faults<'_>,
+    what: &str,
+    items: impl Iterator<Item = (&'a str, Range<usize>)>,
+) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    for (id, span) in items {
+        if id.trim().is_empty() {
+            f.at(&span, format!("a {what} has no id"));
+        } else if !seen.insert(id.to_owned()) {
+            f.at(&span, format!("{what} `{id}` is declared twice"));
+        }
+    }
+    seen
+}
+
+pub(super) fn check(raw: &RawRegister, f: &mut Faults<'_>) {
+    let org = raw.organisation.get_ref();
+    let org_span = raw.organisation.span();
+    if !date_ok(&org.reviewed_on) {
+        f.at(
+            &org_span,
+            "organisation: `reviewed_on` must be a date (YYYY-MM-DD)",
+        );
+    }
+    for (what, value) in [
+        ("controller", &org.controller),
+        ("registration_number", &org.registration_number),
+        ("address", &org.address),
+        ("email", &org.email),
+        ("complaints", &org.complaints),
+        ("regulator", &org.regulator),
+        ("dpo.name", &org.dpo.name),
+        ("dpo.email", &org.dpo.email),
+    ] {
+        if value.trim().is_empty() {
+            f.at(&org_span, format!("organisation: `{what}` is empty"));
+        }
+    }
+    let docs = unique(
+        f,
+        "policy document",
+        raw.policy_document
+            .iter()
+            .map(|d| (d.get_ref().id.as_str(), d.span())),
+    );
+    let rules = unique(
+        f,
+        "retention rule",
+        raw.retention
+            .iter()
+            .map(|r| (r.get_ref().id.as_str(), r.span())),
+    );
+    let recipients = unique(
+        f,
+        "recipient",
+        raw.recipient
+            .iter()
+            .map(|r| (r.get_ref().id.as_str(), r.span())),
+    );
+    let processors = unique(
+        f,
+        "processor",
+        raw.processor
+            .iter()
+            .map(|p| (p.get_ref().id.as_str(), p.span())),
+    );
+    let services = unique(
+        f,
+        "service",
+        raw.service
+            .iter()
+            .map(|s| (s.get_ref().id.as_str(), s.span())),
+    );
+    unique(
+        f,
+        "activity",
+        raw.activity
+            .iter()
+            .map(|a| (a.get_ref().id.as_str(), a.span())),
+    );
+    for r in &raw.recipient {
+        if RecipientKind::from_code(&r.get_ref().kind).is_none() {
+            f.at(
+                &r.span(),
+                format!(
+                    "recipient `{}`: `{}` is not a recipient kind",
+                    r.get_ref().id,
+                    r.get_ref().kind
+                ),
+            );
+        }
+    }
+    for p in &raw.processor {
+        if !date_ok(&p.get_ref().agreement_ends) {
+            f.at(
+                &p.span(),
+                format!(
+                    "processor `{}`: `agreement_ends` must be a date (YYYY-MM-DD)",
+                    p.get_ref().id
+                ),
+            );
+        }
+    }
+    for s in &raw.service {
+        let svc = s.get_ref();
+        if svc.respond_within_days == 0 || svc.respond_within_days > 30 {
+            f.at(
+                &s.span(),
+                format!(
+                    "service `{}`: `respond_within_days` must be 1 to 30 (the law allows one month at most)",
+                    svc.id
+                ),
+            );
+        }
+        if crate::store::ReferralPolicy::from_code(&svc.referrals).is_none() {
+            f.at(
+                &s.span(),
+                format!(
+                    "service `{}`: `{}` is not a referral policy (anyone, self, professional, partner)",
+                    svc.id, svc.referrals
+                ),
+            );
+        }
+        for g in &svc.field_groups {
+            if FieldGroup::from_code(g).is_none() {
+                f.at(
+                    &s.span(),
+                    format!("service `{}`: `{g}` is not a field group", svc.id),
+                );
+            }
+        }
+    }
+    let special = special_groups();
+    let criminal = criminal_groups();
+    let abroad: BTreeSet<String> = raw
+        .recipient
+        .iter()
+        .map(Spanned::get_ref)
+        .filter(|r| r.outside_uk)
+        .map(|r| r.id.clone())
+        .collect();
+    for a in &raw.activity {
+        check_activity(
+            a.get_ref(),
+            &a.span(),
+            f,
+            &Known {
+                abroad: &abroad,
+                docs: &docs,
+                rules: &rules,
+                recipients: &recipients,
+                processors: &processors,
+                services: &services,
+            },
+            &special,
+            &criminal,
+        );
+    }
+    // Coverage: every group a service collects is covered by an activity of that service with a
+    // lawful basis, and that activity has the conditions the group's data needs.
+    for s in &raw.service {
+        let svc = s.get_ref();
+        let mut groups: Vec<FieldGroup> = svc
+            .field_groups
+            .iter()
+            .filter_map(|g| FieldGroup::from_code(g))
+            .collect();
+        groups.insert(0, FieldGroup::Identity);
+        for group in groups {
+            let covering: Vec<&Activity> = raw
+                .activity
+                .iter()
+                .map(Spanned::get_ref)
+                .filter(|a| a.services.iter().any(|x| x == &svc.id))
+                .filter(|a| a.categories.iter().any(|c| c == group.code()))
+                .collect();
+            if covering.is_empty() {
+                f.at(
+                    &s.span(),
+                    format!(
+                        "service `{}` collects `{}` but no activity of the service covers it with a lawful basis",
+                        svc.id,
+                        group.code()
+                    ),
+                );
+            }
+        }
+    }
+}
+
+struct Known<'a> {
+    /// Recipients outside the UK.
+    abroad: &'a BTreeSet<String>,
+    docs: &'a BTreeSet<String>,
+    rules: &'a BTreeSet<String>,
+    recipients: &'a BTreeSet<String>,
+    processors: &'a BTreeSet<String>,
+    services: &'a BTreeSet<String>,
+}
+
+fn check_activity(
+    a: &Activity,
+    span: &Range<usize>,
+    f: &mut Faults<'_>,
+    known: &Known<'_>,
+    special: &BTreeSet<FieldGroup>,
+    criminal: &BTreeSet<FieldGroup>,
+) {
+    let name = format!("activity `{}`", a.id);
+    let basis = LawfulBasis::from_code(&a.basis).filter(|b| *b != LawfulBasis::SubjectRequest);
+    if basis.is_none() {
+        f.at(span, format!("{name}: `{}` is not a lawful basis", a.basis));
+    }
+    if basis == Some(LawfulBasis::LegitimateInterests)
+        && a.legitimate_interest
+            .as_deref()
+            .is_none_or(|s| s.trim().is_empty())
+    {
+        f.at(
+            span,
+            format!("{name}: legitimate interests needs `legitimate_interest`: the interest"),
+        );
+    }
+    if basis == Some(LawfulBasis::Consent)
+        && a.consent_purpose
+            .as_deref()
+            .is_none_or(|s| s.trim().is_empty())
+    {
+        f.at(
+            span,
+            format!("{name}: a consent-based activity needs `consent_purpose`"),
+        );
+    }
+    let article9 = a
+        .article9
+        .as_deref()
+        .map(|c| (c, Article9Condition::from_code(c)));
+    if let Some((code, None)) = article9 {
+        f.at(
+            span,
+            format!("{name}: `{code}` is not an Article 9 condition"),
+        );
+    }
+    let mut part2 = false;
+    let mut schedule1_any = false;
+    for c in &a.schedule1 {
+        match Schedule1Condition::from_code(c) {
+            Some(cond) => {
+                schedule1_any = true;
+                part2 |= cond.is_part2();
+            }
+            None => f.at(span, format!("{name}: `{c}` is not a Schedule 1 condition")),
+        }
+    }
+    let mut groups = BTreeSet::new();
+    for c in &a.categories {
+        match FieldGroup::from_code(c) {
+            Some(g) => {
+                groups.insert(g);
+            }
+            None => f.at(
+                span,
+                format!("{name}: `{c}` is not a data category (field group)"),
+            ),
+        }
+    }
+    if groups.iter().any(|g| special.contains(g)) && a.article9.is_none() {
+        f.at(
+            span,
+            format!("{name}: special category data needs an Article 9 condition (`article9`)"),
+        );
+    }
+    if groups.iter().any(|g| criminal.contains(g)) && !schedule1_any {
+        f.at(
+            span,
+            format!("{name}: criminal offence data needs a Schedule 1 condition (`schedule1`)"),
+        );
+    }
+    if matches!(
+        article9,
+        Some((_, Some(Article9Condition::SubstantialPublicInterest)))
+    ) && !part2
+    {
+        f.at(span, format!("{name}: substantial public interest (Art. 9(2)(g)) needs a Schedule 1 Part 2 condition"));
+    }
+    // DPA 2018 s.10(2): Art. 9(2)(b), (h), (i) and (j) are met only with their Schedule 1 Part 1
+    // condition.
+    let part1_needed = match article9 {
+        Some((_, Some(Article9Condition::EmploymentSocialProtection))) => {
+            Some(Schedule1Condition::Employment)
+        }
+        Some((_, Some(Article9Condition::HealthSocialCare))) => {
+            Some(Schedule1Condition::HealthSocialCare)
+        }
+        Some((_, Some(Article9Condition::PublicHealth))) => Some(Schedule1Condition::PublicHealth),
+        Some((_, Some(Article9Condition::ArchivingResearch))) => Some(Schedule1Condition::Research),
+        _ => None,
+    };
+    if let Some(needed) = part1_needed
+        && !a.schedule1.iter().any(|c| c == needed.code())
+    {
+        f.at(
+            span,
+            format!(
+                "{name}: this Article 9 condition needs its Schedule 1 Part 1 condition `{}` (DPA 2018 s.10(2))",
+                needed.code()
+            ),
+        );
+    }
+    // Part 2 conditions, and Part 1 para 1 (employment), are met only with an appropriate policy
+    // document (DPA 2018 Sch. 1 paras 1(1)(b) and 5).
+    let employment = a
+        .schedule1
+        .iter()
+        .any(|c| c == Schedule1Condition::Employment.code());
+    if (part2 || employment) && a.policy_document.is_none() {
+        f.at(
+            span,
+            format!(
+                "{name}: this Schedule 1 condition needs an appropriate policy document (`policy_document`)"
+            ),
+        );
+    }
+
+    if let Some(d) = a.policy_document.as_deref()
+        && !known.docs.contains(d)
+    {
+        f.at(
+            span,
+            format!("{name}: policy document `{d}` is not in the register"),
+        );
+    }
+    let consent_condition = matches!(
+        article9,
+        Some((_, Some(Article9Condition::ExplicitConsent)))
+    ) || a
+        .schedule1
+        .iter()
+        .any(|c| c == Schedule1Condition::Consent.code());
+    if consent_condition
+        && basis != Some(LawfulBasis::Consent)
+        && a.consent_purpose
+            .as_deref()
+            .is_none_or(|s| s.trim().is_empty())
+    {
+        f.at(
+            span,
+            format!("{name}: a consent condition needs `consent_purpose`"),
+        );
+    }
+    if a.transfers.is_empty() && a.recipients.iter().any(|r| known.abroad.contains(r)) {
+        f.at(span, format!("{name}: a recipient outside the UK needs a transfer with its safeguard (`transfers`)"));
+    }
+    if a.services.is_empty() {
+        f.at(span, format!("{name}: names no service"));
+    }
+    for s in &a.services {
+        if !known.services.contains(s) {
+            f.at(
+                span,
+                format!("{name}: service `{s}` is not in the register"),
+            );
+        }
+    }
+    for r in &a.recipients {
+        if !known.recipients.contains(r) {
+            f.at(
+                span,
+                format!("{name}: recipient `{r}` is not in the register"),
+            );
+        }
+    }
+    for p in &a.processors {
+        if !known.processors.contains(p) {
+            f.at(
+                span,
+                format!("{name}: processor `{p}` is not in the register"),
+            );
+        }
+    }
+    if !known.rules.contains(&a.retention) {
+        f.at(
+            span,
+            format!(
+                "{name}: retention rule `{}` is not in the register",
+                a.retention
+            ),
+        );
+    }
+    if a.people.is_empty() {
+        f.at(span, format!("{name}: names no categories of people"));
+    }
+    if a.security.is_empty() {
+        f.at(span, format!("{name}: names no security measures"));
+    }
+}
