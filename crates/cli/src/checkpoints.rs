@@ -128,8 +128,8 @@ async fn write_next(
 ) -> anyhow::Result<Option<Checkpoint>> {
     let store = confidant.audit_log();
     let verified = match last {
-        Some(cp) => verify_extends(store, cp).await?,
-        None => verify_chain(store, None).await?,
+        Some(cp) => verify_extends(&store, cp).await?,
+        None => verify_chain(&store, None).await?,
     };
     let verified = verified.map_err(|broken| {
         anyhow::anyhow!(

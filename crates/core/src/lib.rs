@@ -109,8 +109,8 @@ impl<S: store::Store, C: Clock> Confidant<S, C> {
 
     /// The audit chain's port alone, for verifying the chain and checking health: no personal data
     /// is reachable through it. Everything else goes through the use cases.
-    pub fn audit_log(&self) -> &(impl store::AuditStore + use<S, C>) {
-        &self.store
+    pub fn audit_log(&self) -> store::AuditLog<'_, S> {
+        store::AuditLog(&self.store)
     }
 
     /// Closes the store's connections (at shutdown).

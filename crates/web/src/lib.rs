@@ -26,7 +26,7 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use confidant_core::store::{AuditStore as _, Store};
+use confidant_core::store::{AuditChain as _, Store};
 use confidant_core::{Clock, Confidant};
 use http::error::{ApiError, PageError};
 use http::routing::{Routes, get};
@@ -204,7 +204,7 @@ async fn healthz<S: Store, C: Clock>(
     state
         .confidant
         .audit_log()
-        .audit_head()
+        .head()
         .await
         .map_err(ApiError::from)?;
     Ok(axum::Json(serde_json::json!({ "status": "ok" })))

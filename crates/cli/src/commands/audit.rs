@@ -75,7 +75,7 @@ pub async fn run(config: &Config, command: AuditCommand) -> anyhow::Result<ExitC
             let confidant = open(config).await?;
             let operator = operator(config, &confidant)?;
             // A checkpoint of a broken chain would vouch for the break: walk it all first.
-            if let Err(broken) = verify_chain(confidant.audit_log(), None).await? {
+            if let Err(broken) = verify_chain(&confidant.audit_log(), None).await? {
                 eprintln!(
                     "audit chain BROKEN{}: {broken}; no checkpoint written",
                     broken

@@ -61,7 +61,7 @@ pub(crate) async fn run(config: &Config) -> anyhow::Result<()> {
     let operator = operator(config, &confidant)?;
     let guide = prepare(&confidant, &operator, config).await?;
     // The demo's services exist only now (on a new demo): put the register in force.
-    put_register_in_force(&confidant).await?;
+    put_register_in_force(&confidant, &operator).await?;
     let confidant = Arc::new(confidant);
     let audit_key = serving_audit_key(config)?;
     let listener = bind(config).await?;

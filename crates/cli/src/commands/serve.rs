@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
+use confidant_core::access::Principal;
 use confidant_core::{Confidant, SystemClock};
 use confidant_crypto::audit_key::AuditSigningKey;
 use confidant_store::SqlStore;
@@ -11,13 +12,14 @@ use confidant_store::SqlStore;
 use super::outbox;
 use crate::checkpoints;
 use crate::config::Config;
-use crate::installation::open;
+use crate::installation::{open, operator};
 use crate::keyfile;
 
 pub(crate) async fn run(config: &Config) -> anyhow::Result<()> {
     let audit_key = serving_audit_key(config)?;
     let confidant = open(config).await?;
-    put_register_in_force(&confidant).await?;
+    let operator = operator(config, &confidant)?;
+    put_register_in_force(&confidant, &operator).await?;
     serve(config, Arc::new(confidant), audit_key).await
 }
 
@@ -37,10 +39,11 @@ pub(crate) fn serving_audit_key(config: &Config) -> anyhow::Result<AuditSigningK
 /// says, and each notice the register changed is published as a new version.
 pub(crate) async fn put_register_in_force(
     confidant: &Confidant<SqlStore, SystemClock>,
+    operator: &Principal,
 ) -> anyhow::Result<()> {
     if let Some(register) = confidant.register() {
-        confidant.apply_register(register).await?;
-        for p in confidant.publish_notices(register).await? {
+        confidant.apply_register(operator, register).await?;
+        for p in confidant.publish_notices(operator, register).await? {
             if p.new {
                 tracing::info!(service = %p.service_code, version = p.version, "privacy notice published");
             }

@@ -98,14 +98,6 @@ impl Principal {
         Self { actor }
     }
 
-    /// Core acting on the operator's behalf, as part of something the operator started (applying
-    /// the register of processing they loaded to the services it names).
-    pub(crate) fn system() -> Self {
-        Self {
-            actor: Actor::System,
-        }
-    }
-
     pub fn actor(&self) -> &Actor {
         &self.actor
     }
@@ -137,7 +129,7 @@ impl PersonAccess {
     }
 
     /// The access to the person a record names, when the permit covered the record rather than the
-    /// person: a grant on the break-glass review queue, a disclosure its recipient holds, a message
+    /// person: a grant on the break-glass review queue, a disclosure opened under a permit, a message
     /// staff queued under a permit that the outbox now sends.
     pub(crate) fn named_by_permitted_record(person_id: Uuid) -> Self {
         Self { person_id }

@@ -511,11 +511,16 @@ pub struct Published {
 
 impl<S: crate::store::Store, C: crate::Clock> crate::Confidant<S, C> {
     /// Publishes every service's notice from `register`: a new version wherever the notice differs
-    /// from the last one published (its digest), audited as `notice.publish`. Runs at start-up.
+    /// from the last one published (its digest), audited as `notice.publish`. Runs at start-up, for
+    /// the operator only ("not found" to anyone else).
     pub async fn publish_notices(
         &self,
+        operator: &crate::access::Principal,
         register: &Register,
     ) -> Result<Vec<Published>, crate::person::PersonError> {
+        if !matches!(operator.actor(), confidant_policy::Actor::System) {
+            return Err(crate::person::PersonError::NotFound);
+        }
         let mut out = Vec::new();
         for service in &register.services {
             let n = notice(register, &service.id).map_err(|e| {
@@ -553,7 +558,7 @@ impl<S: crate::store::Store, C: crate::Clock> crate::Confidant<S, C> {
                 // is the same outcome.
                 Err(crate::store::StoreError::Conflict(_))
                     if self
-                        .store()
+                        .store
                         .notice_versions(&service.id)
                         .await?
                         .first()
@@ -619,9 +624,6 @@ impl<S: crate::store::Store, C: crate::Clock> crate::Confidant<S, C> {
         let permit = self.person_permit(actor, action, resource, purpose).await?;
         let audit = crate::audit::AuditDraft::permitted(&permit, purpose, self.clock().now())
             .named("notice.people_to_tell");
-        Ok(self
-            .store()
-            .people_ids_of_service(service_id, audit)
-            .await?)
+        Ok(self.store.people_ids_of_service(service_id, audit).await?)
     }
 }

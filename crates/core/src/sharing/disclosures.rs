@@ -313,21 +313,26 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         }
     }
 
-    /// Who must be told of a correction to these fields (any of the person's data when `fields`
-    /// is empty: an erasure or a restriction): every recipient the disclosure log shows received
-    /// them, except the person themselves (Art. 19). Asked by whoever may read the record (a
-    /// processor's worker may not: the disclosure log is not theirs to see), and audited as a read
-    /// of the disclosure log.
+    /// Who must be told of a change (Art. 19): every recipient the disclosure log shows received
+    /// what changed, except the person themselves. Of a correction, those who received the fields
+    /// corrected, asked by whoever may read the record; of a restriction (or an erasure), those who
+    /// received anything, asked by whoever may restrict it. A processor's worker may ask neither: the
+    /// disclosure log is not theirs to see. Audited as a read of the disclosure log.
     pub async fn recipients_to_tell(
         &self,
         actor: &Principal,
         purpose: Purpose,
         person_id: Uuid,
-        fields: &[&str],
+        change: ToTell<'_>,
     ) -> Result<Vec<RecipientRecord>, PersonError> {
+        let (action, fields) = match change {
+            ToTell::Correction(fields) => (Action::PersonRead, fields),
+            ToTell::Restriction => (Action::PersonRestrict, &[][..]),
+        };
         let (permit, _) = self
-            .permit_on_person(actor, Action::PersonRead, person_id, purpose)
+            .permit_on_person(actor, action, person_id, purpose)
             .await?;
+        Self::not_for_processors(&permit)?;
         let audit = AuditDraft::permitted(&permit, purpose, self.clock.now())
             .named("disclosure.recipients");
         let mut out = Vec::new();
@@ -345,4 +350,13 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
     }
+}
+
+/// What changed, for [`Confidant::recipients_to_tell`].
+#[derive(Debug, Clone, Copy)]
+pub enum ToTell<'a> {
+    /// These fields of the person were corrected (their codes; none named: any of them).
+    Correction(&'a [&'a str]),
+    /// Processing of the person was restricted, or an objection upheld: anything they received.
+    Restriction,
 }

@@ -57,6 +57,7 @@ use crate::{Clock, Confidant};
 mod approval;
 mod consent;
 mod disclosures;
+pub use disclosures::ToTell;
 mod register;
 mod share;
 

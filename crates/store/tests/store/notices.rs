@@ -73,7 +73,7 @@ both_backends!(
             )
             .await?;
         // The register is the configuration: the service collects exactly what it covers.
-        assert_eq!(app.confidant.apply_register(&first).await?, 1);
+        assert_eq!(app.confidant.apply_register(&operator(), &first).await?, 1);
         let entry = first
             .service(&service)
             .ok_or_else(|| anyhow::anyhow!("no service"))?;
@@ -95,9 +95,9 @@ both_backends!(
             "a service the register does not name is left alone"
         );
 
-        let published = app.confidant.publish_notices(&first).await?;
+        let published = app.confidant.publish_notices(&operator(), &first).await?;
         assert!(published.iter().all(|p| p.new && p.version == 1));
-        let again = app.confidant.publish_notices(&first).await?;
+        let again = app.confidant.publish_notices(&operator(), &first).await?;
         assert!(
             again.iter().all(|p| !p.new && p.version == 1),
             "an unchanged register publishes nothing"
@@ -121,7 +121,7 @@ both_backends!(
         assert!(EXAMPLE.contains("period = \"10 years\""));
         let second =
             register(&EXAMPLE.replacen("period = \"10 years\"", "period = \"8 years\"", 1))?;
-        let published = app.confidant.publish_notices(&second).await?;
+        let published = app.confidant.publish_notices(&operator(), &second).await?;
         assert!(
             published
                 .iter()

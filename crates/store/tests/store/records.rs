@@ -10,6 +10,7 @@ use confidant_core::field::{FieldGroup, FieldGroups, IndexField, PersonField, Re
 use confidant_core::person::{Lookup, PersonError, PersonInput};
 use confidant_core::record::{EntryChange, NewEntry, RecordInput};
 use confidant_core::referral::NewReferral;
+use confidant_core::sharing::ToTell;
 use confidant_core::store::RecordStore as _;
 use confidant_core::store::{
     ClosureReason, ContactType, EntryStatus, NoteFlags, ReferralPolicy, ReferralSource,
@@ -224,7 +225,12 @@ both_backends!(
         assert!(history.iter().any(|c| c.old_value == "Phoned on Tuesday"));
         assert!(
             app.confidant
-                .recipients_to_tell(&app.worker_a, P, created.id, &["family_name"])
+                .recipients_to_tell(
+                    &app.worker_a,
+                    P,
+                    created.id,
+                    ToTell::Correction(&["family_name"])
+                )
                 .await?
                 .is_empty()
         );

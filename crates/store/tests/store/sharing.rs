@@ -8,6 +8,7 @@ use confidant_core::audit::verify_chain;
 use confidant_core::field::{FieldGroups, PersonField, RecordKind};
 use confidant_core::person::{PersonError, PersonInput};
 use confidant_core::record::{NewEntry, RecordInput};
+use confidant_core::sharing::ToTell;
 use confidant_core::sharing::{EntrySelection, RecipientInput, Rule, ShareError, ShareRequest};
 use confidant_core::store::prelude::*;
 use confidant_core::store::{
@@ -535,7 +536,7 @@ both_backends!(
         let told = w
             .app
             .confidant
-            .recipients_to_tell(&w.app.worker_a, P, w.person, &[])
+            .recipients_to_tell(&w.app.dpo, P, w.person, ToTell::Restriction)
             .await?;
         assert_eq!(told.iter().map(|r| r.id).collect::<Vec<_>>(), vec![council]);
         chain_is_intact(&w.app).await
@@ -776,13 +777,23 @@ both_backends!(
         let told = w
             .app
             .confidant
-            .recipients_to_tell(&w.app.worker_a, P, w.person, &["mental_health"])
+            .recipients_to_tell(
+                &w.app.worker_a,
+                P,
+                w.person,
+                ToTell::Correction(&["mental_health"]),
+            )
             .await?;
         assert_eq!(told.iter().map(|r| r.id).collect::<Vec<_>>(), vec![gp]);
         assert!(
             w.app
                 .confidant
-                .recipients_to_tell(&w.app.worker_a, P, w.person, &["convictions"])
+                .recipients_to_tell(
+                    &w.app.worker_a,
+                    P,
+                    w.person,
+                    ToTell::Correction(&["convictions"])
+                )
                 .await?
                 .is_empty()
         );
@@ -1195,7 +1206,7 @@ both_backends!(
         let told = w
             .app
             .confidant
-            .recipients_to_tell(&w.app.worker_a, P, w.person, &[])
+            .recipients_to_tell(&w.app.worker_a, P, w.person, ToTell::Correction(&[]))
             .await?;
         assert_eq!(told.iter().map(|r| r.id).collect::<Vec<_>>(), vec![funder]);
 

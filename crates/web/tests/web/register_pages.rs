@@ -8,7 +8,7 @@ use axum::http::{StatusCode, header};
 use confidant_core::Role;
 use confidant_core::register::Register;
 use confidant_testkit::web::{self, Web};
-use confidant_testkit::{TestApp, both_backends};
+use confidant_testkit::{TestApp, both_backends, operator};
 
 const EXAMPLE: &str = include_str!("../../../../config/examples/recovery.toml");
 
@@ -34,7 +34,9 @@ both_backends!(
         let app = TestApp::new(backend).await?;
         let register = Register::parse(Path::new("register.toml"), EXAMPLE)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        app.confidant.publish_notices(&register).await?;
+        app.confidant
+            .publish_notices(&operator(), &register)
+            .await?;
         let (dpo, _) = app
             .add_staff(Role::DataProtectionOfficer, None, "reg.dpo", true)
             .await?;

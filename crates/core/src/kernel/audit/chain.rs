@@ -310,7 +310,7 @@ const VERIFY_BATCH: u32 = 2000;
 /// Walks the whole stored chain from its first event, checks on the way that it still passes through
 /// `against` (a checkpoint kept elsewhere), and compares its end with the head recorded beside it. The
 /// outer error is the database's (it could not be read at all); the inner one is the first break.
-pub async fn verify_chain<S: crate::store::AuditStore>(
+pub async fn verify_chain<S: crate::store::AuditChain>(
     store: &S,
     against: Option<Checkpoint>,
 ) -> Result<Result<Verified, ChainBreak>, crate::store::StoreError> {
@@ -323,7 +323,7 @@ pub async fn verify_chain<S: crate::store::AuditStore>(
 
 /// Walks the stored chain from `checkpoint` on only (see [`ChainVerifier::extending`]): for a caller
 /// that verified everything up to it before, such as the periodic checkpoint writer.
-pub async fn verify_extends<S: crate::store::AuditStore>(
+pub async fn verify_extends<S: crate::store::AuditChain>(
     store: &S,
     checkpoint: Checkpoint,
 ) -> Result<Result<Verified, ChainBreak>, crate::store::StoreError> {
@@ -333,7 +333,7 @@ pub async fn verify_extends<S: crate::store::AuditStore>(
 /// How often a walk reads on when the head moved past what it read: events committed while it read.
 const CATCH_UP_ROUNDS: u32 = 3;
 
-async fn walk<S: crate::store::AuditStore>(
+async fn walk<S: crate::store::AuditChain>(
     store: &S,
     mut verifier: ChainVerifier,
 ) -> Result<Result<Verified, ChainBreak>, crate::store::StoreError> {
@@ -341,7 +341,7 @@ async fn walk<S: crate::store::AuditStore>(
     loop {
         loop {
             let batch = store
-                .audit_events(verifier.start_seq(), VERIFY_BATCH)
+                .events_from(verifier.start_seq(), VERIFY_BATCH)
                 .await?;
             for event in &batch {
                 if let Err(broken) = verifier.check(event) {
@@ -355,7 +355,7 @@ async fn walk<S: crate::store::AuditStore>(
         // The head is read after the events: an event and its head update commit together, so a head
         // past the last event read means events committed meanwhile (read on) or a cut tail (nothing
         // more to read, and `finish` names it).
-        let head = store.recorded_audit_head().await?;
+        let head = store.recorded_head().await?;
         match head {
             RecordedHead::At(h) if h.seq >= verifier.start_seq() && rounds < CATCH_UP_ROUNDS => {
                 rounds += 1;

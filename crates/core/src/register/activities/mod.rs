@@ -352,11 +352,17 @@ impl<S: crate::store::Store, C: crate::Clock> crate::Confidant<S, C> {
     /// groups the register covers, with its referral policy: the register is the configuration the
     /// system runs on, so nothing is collected that no activity covers. Returns how many services
     /// were configured. A partner policy keeps the partner service already set (the register names
-    /// no Confidant service ids); without one the service's policy is left as it is.
+    /// no Confidant service ids); without one the service's policy is left as it is. For the
+    /// operator only, who loaded the register (each service is then configured under their
+    /// principal, audited as `service.configure`).
     pub async fn apply_register(
         &self,
+        operator: &crate::access::Principal,
         register: &Register,
     ) -> Result<usize, crate::organisation::OrganisationError> {
+        if !matches!(operator.actor(), confidant_policy::Actor::System) {
+            return Err(crate::organisation::OrganisationError::NotFound);
+        }
         let mut configured = 0;
         for org in self.store.organisations().await? {
             for svc in self.store.services(org.id).await? {
@@ -382,8 +388,7 @@ impl<S: crate::store::Store, C: crate::Clock> crate::Confidant<S, C> {
                         .filter(|_| referrals == crate::store::ReferralPolicy::PartnerOnly),
                 };
                 if wanted != current {
-                    self.configure_service(&crate::access::Principal::system(), &wanted)
-                        .await?;
+                    self.configure_service(operator, &wanted).await?;
                 }
                 configured += 1;
             }

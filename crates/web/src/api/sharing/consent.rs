@@ -1,6 +1,7 @@
 //! Services' consent purposes, and a person's consents and restrictions.
 
 use super::*;
+use confidant_core::sharing::ToTell;
 
 /// One purpose of a service's consent form.
 #[derive(Serialize, ToSchema)]
@@ -246,7 +247,7 @@ pub(crate) async fn restrict<S: Store, C: Clock>(
         .await?;
     let to_tell = state
         .confidant
-        .recipients_to_tell(&actor, purpose, person_id, &[])
+        .recipients_to_tell(&actor, purpose, person_id, ToTell::Restriction)
         .await?;
     Ok((
         StatusCode::CREATED,

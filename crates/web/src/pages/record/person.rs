@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use confidant_core::field::{FieldGroup, FieldSpec, PersonField, RecordKind, ValueKind};
 use confidant_core::person::{Person, PersonError, PersonHeading, PersonInput, RecordView};
 use confidant_core::record::{Entry, Need};
+use confidant_core::sharing::ToTell;
 use confidant_core::store::{EntryStatus, Relationship, Store};
 use confidant_core::{Clock, Purpose};
 use serde::Deserialize;
@@ -299,7 +300,7 @@ pub async fn show<S: Store, C: Clock>(
         Some(group) => {
             let codes: Vec<&str> = PersonField::of_group(group).map(|f| f.code()).collect();
             let recipients = c
-                .recipients_to_tell(actor, purpose, person_id, &codes)
+                .recipients_to_tell(actor, purpose, person_id, ToTell::Correction(&codes))
                 .await?;
             Some((
                 format!("{} saved", group.label()),
