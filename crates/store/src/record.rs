@@ -272,6 +272,25 @@ impl RecordStore for SqlStore {
         Ok(true)
     }
 
+    async fn entry_kinds(
+        &self,
+        access: &PersonAccess,
+        audit: AuditDraft,
+    ) -> Result<Vec<(Uuid, RecordKind)>, StoreError> {
+        self.read_all_audited(
+            "SELECT id, kind FROM record_entry WHERE person_id = $1 ORDER BY id",
+            access.person_id(),
+            |row| {
+                let kind: String = row.col("kind")?;
+                let kind = RecordKind::from_code(&kind)
+                    .ok_or_else(|| StoreError::Backend(format!("unknown entry kind {kind}")))?;
+                Ok((id(row, "id")?, kind))
+            },
+            audit,
+        )
+        .await
+    }
+
     async fn entries_of(
         &self,
         access: &PersonAccess,

@@ -197,6 +197,13 @@ pub trait RecordStore: Send + Sync + 'static {
         audit: AuditDraft,
     ) -> impl Future<Output = Result<Vec<(EntryRecord, SealedFields)>, StoreError>> + Send;
 
+    /// The id and kind of each of a person's entries (no values), for counting them.
+    fn entry_kinds(
+        &self,
+        access: &PersonAccess,
+        audit: AuditDraft,
+    ) -> impl Future<Output = Result<Vec<(Uuid, crate::field::RecordKind)>, StoreError>> + Send;
+
     /// Paper entries of a service that are still held (not destroyed), soonest due first (metadata).
     fn paper_register(
         &self,

@@ -461,6 +461,56 @@ both_backends!(
 );
 
 both_backends!(
+    a_sessions_last_seen_is_written_at_most_once_a_minute_and_it_never_locks_late,
+    |backend| async move {
+        let app = TestApp::new(backend).await?;
+        let c = &app.confidant;
+        let staff = app.staff_record(staff_id(&app.worker_a)?).await?;
+        let signed = sign_in_fully(c, &staff, TEST_PASSWORD).await?;
+        let last_seen = || async {
+            let mut raw = app.db.raw().await?;
+            let at: i64 = sqlx::query_scalar(
+                "SELECT last_seen_at FROM staff_session WHERE ended_at IS NULL \
+                 ORDER BY created_at DESC LIMIT 1",
+            )
+            .fetch_one(&mut raw)
+            .await?;
+            anyhow::Ok(at)
+        };
+        let signed_in_at = last_seen().await?;
+        // Requests within the minute write nothing.
+        for _ in 0..5 {
+            c.clock().advance(Duration::seconds(10));
+            assert_eq!(
+                c.session(&signed.token).await?.map(|s| s.state),
+                Some(SessionState::Active)
+            );
+        }
+        assert_eq!(last_seen().await?, signed_in_at);
+        // The first request a minute or more after the last write writes it.
+        c.clock().advance(Duration::seconds(10));
+        assert_eq!(
+            c.session(&signed.token).await?.map(|s| s.state),
+            Some(SessionState::Active)
+        );
+        let written = last_seen().await?;
+        assert_eq!(written - signed_in_at, 60_000_000);
+        // A request 59 s later writes nothing; the session then locks once 15 minutes have passed
+        // since the last write: at most a minute early, never late.
+        c.clock().advance(Duration::seconds(59));
+        assert!(c.session(&signed.token).await?.is_some());
+        assert_eq!(last_seen().await?, written);
+        c.clock()
+            .advance(Duration::minutes(15) - Duration::seconds(59) + Duration::seconds(1));
+        assert_eq!(
+            c.session(&signed.token).await?.map(|s| s.state),
+            Some(SessionState::Locked)
+        );
+        Ok(())
+    }
+);
+
+both_backends!(
     sign_out_and_an_administrators_termination_end_sessions_at_once,
     |backend| async move {
         let app = TestApp::new(backend).await?;

@@ -177,6 +177,27 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .collect()
     }
 
+    /// How many entries of each kind the person's record holds (of a processor's worker, those
+    /// their referrals sent): ids and kinds only, nothing opened. Audited as `entry.count`.
+    pub async fn entry_counts(
+        &self,
+        actor: &Principal,
+        purpose: Purpose,
+        person_id: Uuid,
+    ) -> Result<std::collections::HashMap<RecordKind, usize>, PersonError> {
+        let (permit, referred) = self
+            .permit_on_referred(actor, Action::PersonRead, person_id, purpose)
+            .await?;
+        let audit = AuditDraft::permitted(&permit, purpose, self.clock.now()).named("entry.count");
+        let mut counts = std::collections::HashMap::new();
+        for (id, kind) in self.store.entry_kinds(&access_of(&permit)?, audit).await? {
+            if referred.as_ref().is_none_or(|r| r.entries.contains(&id)) {
+                *counts.entry(kind).or_insert(0) += 1;
+            }
+        }
+        Ok(counts)
+    }
+
     /// Changes an entry: its status, due date, or values; replaced values go to its history.
     pub async fn update_entry(
         &self,

@@ -40,6 +40,12 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         Ok(Secret::new(token))
     }
 
+    /// How stale a session's "last seen" may grow before a request writes it again: a minute, or
+    /// a tenth of the idle limit if that is shorter.
+    fn touch_every_micros(&self) -> i64 {
+        (self.idle_micros() / 10).min(60_000_000)
+    }
+
     /// The session a token stands for, if it is live; records the activity of an active session.
     pub async fn session(&self, token: &str) -> Result<Option<Session>, StoreError> {
         if !token.starts_with("cfs_") || token.len() > 80 {
@@ -74,7 +80,12 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             }
             SessionStage::Full if idle_for > self.idle_micros() => SessionState::Locked,
             SessionStage::Full => {
-                self.store.touch_session(record.id, now).await?;
+                // Written at most once a minute (a tenth of the idle limit, if that is shorter),
+                // not at every request: a session may lock up to that much before the limit,
+                // never after it.
+                if idle_for >= self.touch_every_micros() {
+                    self.store.touch_session(record.id, now).await?;
+                }
                 SessionState::Active
             }
         };

@@ -16,7 +16,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use confidant_core::field::{FieldGroup, FieldSpec, PersonField, RecordKind, ValueKind};
 use confidant_core::person::{Person, PersonError, PersonHeading, PersonInput, RecordView};
-use confidant_core::record::{Entry, Need};
+use confidant_core::record::Need;
 use confidant_core::sharing::ToTell;
 use confidant_core::store::{EntryStatus, Relationship, Store};
 use confidant_core::{Clock, Purpose};
@@ -366,8 +366,13 @@ pub async fn show<S: Store, C: Clock>(
         })
         .collect();
 
-    let entries: Vec<Entry> = c.entries(actor, purpose, person_id, &[]).await?;
-    let count = |kinds: &[RecordKind]| entries.iter().filter(|e| kinds.contains(&e.kind)).count();
+    let held = c.entry_counts(actor, purpose, person_id).await?;
+    let count = |kinds: &[RecordKind]| -> usize {
+        kinds
+            .iter()
+            .map(|k| held.get(k).copied().unwrap_or(0))
+            .sum()
+    };
     let documents = if whole {
         c.documents(actor, purpose, person_id).await?
     } else {
