@@ -116,8 +116,8 @@ pub(crate) enum RegisterCommand {
     },
     /// Print the register as the Article 30 record (CSV).
     Csv,
-    /// Show a service's latest published notice version, what changed from the one before, and
-    /// how many of the service's people must be told (with their record ids).
+    /// Show a service's latest published notice version and what changed from the one before
+    /// (the people who must be told are listed to the service's staff, never to the operator).
     Changes {
         /// The service's id in the register.
         service: String,
