@@ -28,6 +28,7 @@ pub(crate) async fn connect(config: &Config, create: bool) -> anyhow::Result<Sql
         &ConnectOptions {
             max_connections: config.max_connections,
             create_if_missing: create,
+            ..ConnectOptions::default()
         },
     )
     .await

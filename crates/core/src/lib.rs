@@ -113,6 +113,18 @@ impl<S: store::Store, C: Clock> Confidant<S, C> {
         store::AuditLog(&self.store)
     }
 
+    /// Runs one request's work so that every access it recorded is appended, in one batch, before
+    /// its answer is handed back: the web layer wraps every route in this, so no read is shown
+    /// without its durable audit event. An error means the events could not be appended and the
+    /// answer must not be given.
+    pub async fn answer_when_audited<F>(&self, work: F) -> Result<F::Output, store::StoreError>
+    where
+        F: std::future::Future + Send,
+        F::Output: Send,
+    {
+        self.store.answer_when_audited(work).await
+    }
+
     /// Closes the store's connections (at shutdown).
     pub async fn close(&self)
     where

@@ -274,6 +274,7 @@ fn sqlite_options() -> ConnectOptions {
     ConnectOptions {
         max_connections: 8,
         create_if_missing: true,
+        ..ConnectOptions::default()
     }
 }
 

@@ -129,7 +129,7 @@ pub(crate) async fn preference_history(
     audit: AuditDraft,
 ) -> Result<Vec<(ContactPreferenceRecord, SealedFields)>, StoreError> {
     let pid = person_id.to_string();
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.begin_read().await?;
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {PREFERENCE_COLUMNS} FROM contact_preference WHERE person_id = $1 \
          ORDER BY recorded_at DESC, id DESC"
@@ -150,8 +150,7 @@ pub(crate) async fn preference_history(
         .bind(&pid),
     )
     .await?;
-    append(&mut tx, &audit).await?;
-    commit(tx).await?;
+    finish_read(store, tx, audit).await?;
     Ok(out)
 }
 
@@ -185,7 +184,7 @@ pub(crate) async fn messages_of(
     audit: AuditDraft,
 ) -> Result<Vec<(MessageRecord, Vec<AttemptRecord>)>, StoreError> {
     let pid = person_id.to_string();
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.begin_read().await?;
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {MESSAGE_COLUMNS} FROM message WHERE person_id = $1 ORDER BY queued_at DESC, id DESC"
     )))
@@ -213,8 +212,7 @@ pub(crate) async fn messages_of(
             Ok((record, mine))
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
-    append(&mut tx, &audit).await?;
-    commit(tx).await?;
+    finish_read(store, tx, audit).await?;
     Ok(out)
 }
 

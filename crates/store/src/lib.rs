@@ -87,6 +87,9 @@ pub struct ConnectOptions {
     pub max_connections: u32,
     /// Create the SQLite file if it does not exist (only `init`, `demo` and tests should).
     pub create_if_missing: bool,
+    /// How long a batch of audit events may take to commit before its requests are refused as
+    /// unavailable (the database locked or gone): nothing is answered without its event.
+    pub audit_deadline: std::time::Duration,
 }
 
 impl Default for ConnectOptions {
@@ -94,6 +97,7 @@ impl Default for ConnectOptions {
         Self {
             max_connections: 8,
             create_if_missing: false,
+            audit_deadline: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -103,6 +107,7 @@ impl Default for ConnectOptions {
 pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
+    writer: audit::AuditWriter,
 }
 
 static DRIVERS: Once = Once::new();
@@ -152,7 +157,11 @@ impl SqlStore {
             .connect_with(connect)
             .await
             .db()?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            writer: audit::AuditWriter::new(options.audit_deadline),
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -218,11 +227,14 @@ impl SqlStore {
     /// A writing transaction. On SQLite the write lock is taken at `BEGIN`, so two writers wait for
     /// each other (busy timeout) instead of one failing when it upgrades a read lock.
     async fn begin_write(&self) -> Result<Transaction<'static, Any>, StoreError> {
-        match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
-        }
-        .db()
+        begin_write(&self.pool, self.backend).await
+    }
+
+    /// A reading transaction: one snapshot for the reads of one answer. It never takes SQLite's
+    /// write lock (WAL readers run beside the writer); the access it is for is recorded with
+    /// [`AuditStore::record_access`] once it ends, before anything read is answered.
+    async fn begin_read(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        self.pool.begin().await.db()
     }
 
     async fn installation_key_id(
@@ -233,6 +245,19 @@ impl SqlStore {
             .await
             .db()
     }
+}
+
+/// A writing transaction on `pool`. On SQLite the write lock is taken at `BEGIN`, so two writers
+/// wait for each other (busy timeout) instead of one failing when it upgrades a read lock.
+async fn begin_write(
+    pool: &AnyPool,
+    backend: Backend,
+) -> Result<Transaction<'static, Any>, StoreError> {
+    match backend {
+        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+        Backend::Postgres => pool.begin().await,
+    }
+    .db()
 }
 
 /// The insert of an access grant (break the glass, a trustee's matter, a processor's referral).

@@ -55,7 +55,7 @@ impl PersonStore for SqlStore {
         audit: AuditDraft,
     ) -> Result<Option<(SealedPerson, WrappedDataKey)>, StoreError> {
         let person_id = access.person_id();
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_read().await?;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "{PERSON_WITH_KEY} WHERE p.id = $1"
         )))
@@ -68,8 +68,7 @@ impl PersonStore for SqlStore {
         };
         let mut found = vec![person_with_key(&row)?];
         load_fields(&mut tx, &mut found, &[]).await?;
-        append(&mut tx, &audit).await?;
-        commit(tx).await?;
+        finish_read(self, tx, audit).await?;
         Ok(found.pop())
     }
 
@@ -164,7 +163,7 @@ impl PersonStore for SqlStore {
         let mut unique: Vec<&GramDigest> = grams.iter().collect();
         unique.sort_unstable();
         unique.dedup();
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_read().await?;
         let mut people = Vec::new();
         if !unique.is_empty() && unique.len() <= 200 {
             let placeholders: Vec<String> =
@@ -190,8 +189,7 @@ impl PersonStore for SqlStore {
                 .collect::<Result<Vec<_>, _>>()?;
             load_fields(&mut tx, &mut people, fields).await?;
         }
-        append(&mut tx, &audit).await?;
-        commit(tx).await?;
+        finish_read(self, tx, audit).await?;
         Ok(people)
     }
 
@@ -203,7 +201,7 @@ impl PersonStore for SqlStore {
         limit: u32,
         audit: AuditDraft,
     ) -> Result<Vec<(SealedPerson, WrappedDataKey)>, StoreError> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_read().await?;
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "{PERSON_WITH_KEY} WHERE p.service_id = $1 AND p.id > $2 ORDER BY p.id LIMIT $3"
         )))
@@ -218,8 +216,7 @@ impl PersonStore for SqlStore {
             .map(person_with_key)
             .collect::<Result<Vec<_>, _>>()?;
         load_fields(&mut tx, &mut people, fields).await?;
-        append(&mut tx, &audit).await?;
-        commit(tx).await?;
+        finish_read(self, tx, audit).await?;
         Ok(people)
     }
 
@@ -230,7 +227,7 @@ impl PersonStore for SqlStore {
         digest: &[u8; 16],
         audit: AuditDraft,
     ) -> Result<Vec<Uuid>, StoreError> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_read().await?;
         let rows = sqlx::query(
             "SELECT person_id FROM blind_index WHERE field = $1 AND digest = $2 AND service_id = $3 ORDER BY person_id",
         )
@@ -244,8 +241,7 @@ impl PersonStore for SqlStore {
             .iter()
             .map(|r| id(r, "person_id"))
             .collect::<Result<Vec<_>, _>>()?;
-        append(&mut tx, &audit).await?;
-        commit(tx).await?;
+        finish_read(self, tx, audit).await?;
         Ok(ids)
     }
 

@@ -8,7 +8,7 @@ impl RecordStore for SqlStore {
         record_id: Uuid,
         audit: AuditDraft,
     ) -> Result<Vec<FieldVersion>, StoreError> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_read().await?;
         let versions = sqlx::query(
             "SELECT record_id, field, value, key_version, changed_by, changed_at FROM field_version \
              WHERE record_id = $1 ORDER BY seq",
@@ -16,8 +16,7 @@ impl RecordStore for SqlStore {
         .bind(record_id.to_string())
         .fetch_all(&mut *tx)
         .await.read(field_version_from_row)?;
-        append(&mut tx, &audit).await?;
-        commit(tx).await?;
+        finish_read(self, tx, audit).await?;
         Ok(versions)
     }
 
@@ -55,7 +54,7 @@ impl RecordStore for SqlStore {
         audit: AuditDraft,
     ) -> Result<Vec<(RelatedRecord, SealedFields, WrappedDataKey)>, StoreError> {
         let person_id = access.person_id();
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_read().await?;
         let pid = person_id.to_string();
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "{RELATED_WITH_KEY} WHERE r.person_id = $1 ORDER BY r.created_at, r.id"
@@ -72,8 +71,7 @@ impl RecordStore for SqlStore {
 .into_iter()
 .map(|((record, key), sealed)| (record, sealed, key))
 .collect::<Vec<_>>();
-        append(&mut tx, &audit).await?;
-        commit(tx).await?;
+        finish_read(self, tx, audit).await?;
         Ok(related)
     }
 
@@ -162,15 +160,14 @@ impl RecordStore for SqlStore {
         audit: AuditDraft,
     ) -> Result<Vec<CaseRecord>, StoreError> {
         let person_id = access.person_id();
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_read().await?;
         let cases = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {CASE_COLUMNS} FROM case_episode WHERE person_id = $1 ORDER BY opened_at DESC, id DESC"
         )))
         .bind(person_id.to_string())
         .fetch_all(&mut *tx)
         .await.read(case_from_row)?;
-        append(&mut tx, &audit).await?;
-        commit(tx).await?;
+        finish_read(self, tx, audit).await?;
         Ok(cases)
     }
 
@@ -305,7 +302,7 @@ impl RecordStore for SqlStore {
             format!(" AND e.kind IN ({})", placeholders(2, kinds.len()))
         };
         let pid = person_id.to_string();
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_read().await?;
         let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {ENTRY_COLUMNS} FROM record_entry e WHERE e.person_id = $1{only} \
              ORDER BY e.occurs_at DESC, e.created_at DESC, e.id DESC"
@@ -324,8 +321,7 @@ impl RecordStore for SqlStore {
             query = query.bind(kind.code());
         }
         let entries = with_fields(&mut tx, rows, entry_from_row, query).await?;
-        append(&mut tx, &audit).await?;
-        commit(tx).await?;
+        finish_read(self, tx, audit).await?;
         Ok(entries)
     }
 
@@ -334,7 +330,7 @@ impl RecordStore for SqlStore {
         service_id: Uuid,
         audit: AuditDraft,
     ) -> Result<Vec<EntryRecord>, StoreError> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_read().await?;
         let register = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {ENTRY_COLUMNS} FROM record_entry e JOIN person p ON p.id = e.person_id \
              WHERE p.service_id = $1 AND e.kind IN ($2, $3) AND (e.status IS NULL OR e.status <> $4) \
@@ -346,8 +342,7 @@ impl RecordStore for SqlStore {
         .bind(EntryStatus::Destroyed.code())
         .fetch_all(&mut *tx)
         .await.read(entry_from_row)?;
-        append(&mut tx, &audit).await?;
-        commit(tx).await?;
+        finish_read(self, tx, audit).await?;
         Ok(register)
     }
 
@@ -403,7 +398,7 @@ impl RecordStore for SqlStore {
     ) -> Result<Vec<(DocumentRecord, SealedFields)>, StoreError> {
         let person_id = access.person_id();
         let pid = person_id.to_string();
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_read().await?;
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {DOCUMENT_COLUMNS} FROM document d WHERE d.person_id = $1 ORDER BY d.created_at DESC, d.id DESC"
         )))
@@ -416,8 +411,7 @@ impl RecordStore for SqlStore {
                  WHERE d.person_id = $1 ORDER BY f.record_id, f.field",
             )
             .bind(&pid)).await?;
-        append(&mut tx, &audit).await?;
-        commit(tx).await?;
+        finish_read(self, tx, audit).await?;
         Ok(documents)
     }
 
@@ -428,7 +422,7 @@ impl RecordStore for SqlStore {
         audit: AuditDraft,
     ) -> Result<Option<(DocumentRecord, Vec<u8>)>, StoreError> {
         let person_id = access.person_id();
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_read().await?;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {DOCUMENT_COLUMNS}, d.content FROM document d WHERE d.id = $1 AND d.person_id = $2"
         )))
@@ -441,8 +435,7 @@ impl RecordStore for SqlStore {
             return Ok(None);
         };
         let found = (document_from_row(&row)?, row.col("content")?);
-        append(&mut tx, &audit).await?;
-        commit(tx).await?;
+        finish_read(self, tx, audit).await?;
         Ok(Some(found))
     }
 }

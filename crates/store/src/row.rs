@@ -8,8 +8,32 @@
 use super::*;
 use sqlx::{ColumnIndex, Decode, Type};
 
+/// sqlx's error as the store's: the database gone, busy or locked past the busy timeout is
+/// [`StoreError::Unavailable`] (the caller may try again shortly: a 503), anything else a backend
+/// fault.
 pub(crate) fn backend_error(e: sqlx::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
+    let unavailable = match &e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(d) => d.code().is_some_and(|code| is_unavailable_code(&code)),
+        _ => false,
+    };
+    if unavailable {
+        StoreError::Unavailable(e.to_string())
+    } else {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+/// SQLite's busy and locked codes (primary and extended), and PostgreSQL's connection failures,
+/// shutdowns, lock time-outs and connection limits.
+fn is_unavailable_code(code: &str) -> bool {
+    let sqlite_busy = code.parse::<u32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6));
+    sqlite_busy
+        || code.starts_with("08")
+        || matches!(code, "57P01" | "57P02" | "57P03" | "55P03" | "53300")
 }
 
 /// Reading a row's columns: sqlx's error becomes the store's here, once.
@@ -94,8 +118,8 @@ impl SqlStore {
             .read(from_row)
     }
 
-    /// As [`Self::read_all`], and `audit` appended in the same transaction as the read: a read of
-    /// person-linked rows is on the chain exactly when it happened.
+    /// As [`Self::read_all`], and the access recorded as `audit` before the rows are answered
+    /// ([`AuditStore::record_access`]): the read takes no write lock.
     pub(crate) async fn read_all_audited<T>(
         &self,
         sql: impl SqlSafeStr,
@@ -103,14 +127,8 @@ impl SqlStore {
         from_row: FromRow<T>,
         audit: AuditDraft,
     ) -> Result<Vec<T>, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let rows = sqlx::query(sql)
-            .bind(key.to_string())
-            .fetch_all(&mut *tx)
-            .await
-            .read(from_row)?;
-        append(&mut tx, &audit).await?;
-        commit(tx).await?;
+        let rows = self.read_all(sql, key, from_row).await?;
+        self.record_access(audit).await?;
         Ok(rows)
     }
 

@@ -5,45 +5,28 @@ use super::*;
 pub(crate) const HEAD_MISSING: &str =
     "the audit chain's head row is missing: run `confidant audit verify` (nothing was written)";
 
-/// Appends `draft` to the chain inside `tx`. Locks the head row first: the next writer waits until
-/// this transaction ends, so sequence numbers and links follow commit order.
+/// Appends `draft` to the chain inside `tx` (a change and its event, committed together). Locks the
+/// head row first: see [`crate::audit::append_all`].
 pub(crate) async fn append(
     tx: &mut Transaction<'static, Any>,
     draft: &AuditDraft,
 ) -> Result<AuditEvent, StoreError> {
-    let row = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
-        .fetch_optional(&mut **tx)
-        .await
-        .db()?
-        // Nothing is written without its event: with the head gone, every audited write stops.
-        .ok_or_else(|| StoreError::Backend(HEAD_MISSING.to_owned()))?;
-    let seq: i64 = row.col("seq")?;
-    let prev = hash32(row.col("hash")?, "audit head")?;
-    let event = seal_event(prev, seq, draft);
-    sqlx::query(
-        "INSERT INTO audit_event (seq, at, actor, action, resource_type, resource_id, subject_id, purpose, outcome, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(event.seq)
-    .bind(event.at_micros)
-    .bind(&event.actor)
-    .bind(&event.action)
-    .bind(&event.resource_type)
-    .bind(&event.resource_id)
-    .bind(&event.subject_id)
-    .bind(&event.purpose)
-    .bind(&event.outcome)
-    .bind(event.prev_hash.to_vec())
-    .bind(event.hash.to_vec())
-    .execute(&mut **tx)
-    .await
-    .db()?;
-    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-        .bind(event.hash.to_vec())
-        .execute(&mut **tx)
-        .await
-        .db()?;
-    Ok(event)
+    crate::audit::append_all(tx, &[draft])
+        .await?
+        .pop()
+        .ok_or_else(|| StoreError::Backend("an appended event went missing".to_owned()))
+}
+
+/// Ends a reading transaction and records the access it was for: durable before the reads are
+/// answered (at once, or with the request's batch: [`AuditStore::record_access`]).
+pub(crate) async fn finish_read(
+    store: &SqlStore,
+    tx: Transaction<'static, Any>,
+    audit: AuditDraft,
+) -> Result<(), StoreError> {
+    // Nothing was written: ending it releases the snapshot.
+    tx.rollback().await.db()?;
+    store.record_access(audit).await
 }
 
 /// Runs one insert and appends its audit event in the same transaction; a duplicate is a conflict

@@ -96,11 +96,16 @@ impl TestDb {
 
     /// A migrated store on this database.
     pub async fn store(&self) -> anyhow::Result<SqlStore> {
+        self.store_with(ConnectOptions::default()).await
+    }
+
+    /// A migrated store on this database, with `options` (the file is created if missing).
+    pub async fn store_with(&self, options: ConnectOptions) -> anyhow::Result<SqlStore> {
         let store = SqlStore::connect(
             &self.url,
             &ConnectOptions {
-                max_connections: 8,
                 create_if_missing: true,
+                ..options
             },
         )
         .await?;
@@ -114,6 +119,24 @@ impl TestDb {
         let done = conn.execute(sqlx::AssertSqlSafe(sql.to_owned())).await?;
         conn.close().await?;
         Ok(done.rows_affected())
+    }
+
+    /// Holds the audit chain's head from outside Confidant, as a long transaction, a stuck process
+    /// or a failover would, until [`HeldHead::release`]: on SQLite the write lock, on PostgreSQL the
+    /// head row's lock.
+    pub async fn hold_audit_head(&self) -> anyhow::Result<HeldHead> {
+        let mut conn = self.raw().await?;
+        match self.backend {
+            TestBackend::Sqlite => {
+                conn.execute("BEGIN IMMEDIATE").await?;
+            }
+            TestBackend::Postgres => {
+                conn.execute("BEGIN").await?;
+                conn.execute("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE")
+                    .await?;
+            }
+        }
+        Ok(HeldHead(conn))
     }
 
     /// A raw connection to the database.
@@ -168,6 +191,19 @@ impl TestDb {
         }
         conn.close().await?;
         Ok(out)
+    }
+}
+
+/// The audit chain's head held from outside ([`TestDb::hold_audit_head`]).
+#[derive(Debug)]
+pub struct HeldHead(AnyConnection);
+
+impl HeldHead {
+    /// Lets the head go (the holding transaction rolls back).
+    pub async fn release(mut self) -> anyhow::Result<()> {
+        self.0.execute("ROLLBACK").await?;
+        self.0.close().await?;
+        Ok(())
     }
 }
 
@@ -262,8 +298,16 @@ impl std::fmt::Debug for TestApp {
 
 impl TestApp {
     pub async fn new(backend: TestBackend) -> anyhow::Result<Self> {
+        Self::with_options(backend, ConnectOptions::default()).await
+    }
+
+    /// As [`Self::new`], with the store connected with `options` (a short audit deadline, say).
+    pub async fn with_options(
+        backend: TestBackend,
+        options: ConnectOptions,
+    ) -> anyhow::Result<Self> {
         let db = TestDb::new(backend).await?;
-        let store = db.store().await?;
+        let store = db.store_with(options).await?;
         let master = MasterKey::generate();
         let keys = KeyRing::initialise(&store, master.clone()).await?;
         let confidant = Confidant::new(store, keys, FixedClock::at(test_time()));

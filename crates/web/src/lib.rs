@@ -11,6 +11,9 @@
 //! - Errors are mapped in one place ([`http::error`]): a JSON body for the API, a page for the
 //!   pages; not allowed answers exactly as not found; a server fault answers a generic 500 with the
 //!   request id, and the detail goes to the log once.
+//! - Every route runs inside [`Confidant::answer_when_audited`]: the reads and refusals a request
+//!   recorded are appended in one batch, durably, before its answer leaves, and if they cannot be
+//!   the answer is dropped and a 503 given. No read is shown without its audit event.
 //! - Every response carries the security headers (a CSP without inline script, no framing, no
 //!   sniffing, no referrer, HSTS when served over TLS); nothing but the static assets is cached.
 
@@ -110,7 +113,13 @@ pub fn router<S: Store, C: Clock>(confidant: Arc<Confidant<S, C>>, web: WebConfi
     let hsts = web.hsts;
     routes::<S, C>()
         .into_router()
-        .with_state(state)
+        .with_state(state.clone())
+        // Innermost, around every route: the accesses a request recorded are durable before its
+        // answer goes out through the layers below.
+        .layer(middleware::from_fn_with_state(
+            state,
+            answer_when_audited::<S, C>,
+        ))
         .layer(middleware::from_fn(move |req, next| {
             security_headers(hsts, req, next)
         }))
@@ -134,6 +143,23 @@ pub fn router<S: Store, C: Clock>(confidant: Arc<Confidant<S, C>>, web: WebConfi
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
         .layer(middleware::from_fn(client_request_id))
+}
+
+/// Runs the request in an audit scope ([`Confidant::answer_when_audited`]): every read and refusal
+/// it recorded is appended in one batch (one disk commit, shared with the other requests waiting)
+/// before the answer leaves. If they cannot be appended, the answer is dropped unseen and a 503
+/// given instead: no read is ever shown without its durable event.
+async fn answer_when_audited<S: Store, C: Clock>(
+    axum::extract::State(state): axum::extract::State<AppState<S, C>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let api = request.uri().path().starts_with("/api/");
+    match state.confidant.answer_when_audited(next.run(request)).await {
+        Ok(response) => response,
+        Err(e) if api => axum::response::IntoResponse::into_response(ApiError::from(e)),
+        Err(e) => axum::response::IntoResponse::into_response(PageError::from(e)),
+    }
 }
 
 /// A client's `x-request-id` is kept only if it is a UUID (rewritten in its canonical form);

@@ -1,6 +1,7 @@
 //! The `confidant` binary as an operator and an API client meet it: a real process, a real data directory,
 //! real HTTP. Covers keys (missing, wrong, rotated), the audit chain against raw tampering, validation over
-//! HTTP, the privacy canary across files and logs, configuration errors, and SIGKILL mid-write.
+//! HTTP, the privacy canary across files and logs, configuration errors, SIGKILL under mixed reads and writes (every answer keeps its audit event),
+//! and two `serve` processes on one PostgreSQL database keeping one chain.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -871,67 +872,190 @@ fn the_openapi_document_describes_the_api() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Streams writes from several clients, kills the server with SIGKILL mid-stream, restarts it, and
-/// checks that every acknowledged write is there and the audit chain verifies.
-fn killing_the_server_mid_write_loses_no_acknowledged_write(
+/// What clients were answered with a 2xx while a load ran: the people created (201) and the
+/// people read (200), each once per answer.
+#[derive(Debug, Default)]
+struct Answered {
+    created: Vec<String>,
+    read: Vec<String>,
+    /// Answers per server, in the order the servers were given.
+    per_server: Vec<usize>,
+}
+
+/// Runs writers (creating people) and readers (reading people created so far) against `servers`,
+/// the clients spread over them, until `stop` is set or each has made `cap` calls; a client stops
+/// at its first failed call (the server was killed). Every 2xx answer is recorded.
+fn mixed_load(
+    rt: &tokio::runtime::Runtime,
+    servers: &[&Server],
+    service: &str,
+    token: &str,
+    stop: &Arc<std::sync::atomic::AtomicBool>,
+    cap: usize,
+) -> (Arc<Mutex<Answered>>, Vec<tokio::task::JoinHandle<()>>) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let answered = Arc::new(Mutex::new(Answered {
+        per_server: vec![0; servers.len()],
+        ..Answered::default()
+    }));
+    let mut clients = Vec::new();
+    for c in 0..8usize {
+        let which = c % servers.len();
+        let base = servers[which].url("");
+        let create = format!("{base}/api/v1/services/{service}/people");
+        let (token, answered, stop) = (token.to_owned(), answered.clone(), stop.clone());
+        let writer = (c / 2) % 2 == 0;
+        clients.push(rt.spawn(async move {
+            let client = client();
+            for n in 0..cap {
+                if stop.load(Relaxed) {
+                    break;
+                }
+                if writer {
+                    let res = client
+                        .post(&create)
+                        .bearer_auth(&token)
+                        .json(&json!({"given_name": format!("Writer{c}"), "family_name": format!("Number{n}")}))
+                        .send()
+                        .await;
+                    let Ok(r) = res else { break };
+                    if r.status() != 201 {
+                        break;
+                    }
+                    let Ok(v) = r.json::<Value>().await else { break };
+                    if let (Some(id), Ok(mut a)) = (v["id"].as_str(), answered.lock()) {
+                        a.created.push(id.to_owned());
+                        a.per_server[which] += 1;
+                    }
+                } else {
+                    let pick = answered
+                        .lock()
+                        .ok()
+                        .and_then(|a| (!a.created.is_empty()).then(|| a.created[(n * 7 + c) % a.created.len()].clone()));
+                    let Some(id) = pick else {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                        continue;
+                    };
+                    let res = client
+                        .get(format!("{base}/api/v1/people/{id}"))
+                        .bearer_auth(&token)
+                        .send()
+                        .await;
+                    let Ok(r) = res else { break };
+                    if r.status() != 200 {
+                        break;
+                    }
+                    // Answered only once the whole body has arrived.
+                    if r.bytes().await.is_err() {
+                        break;
+                    }
+                    if let Ok(mut a) = answered.lock() {
+                        a.read.push(id);
+                        a.per_server[which] += 1;
+                    }
+                }
+            }
+        }));
+    }
+    (answered, clients)
+}
+
+/// How many events of `action` name each person (by subject), read straight from the database.
+fn events_by_subject(
+    install: &Install,
+    action: &str,
+) -> anyhow::Result<std::collections::HashMap<String, usize>> {
+    let url = match &install.pg {
+        Some(pg) => pg.url.clone(),
+        None => format!("sqlite://{}?mode=ro", install.db_path().display()),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&url).await?;
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT subject_id FROM audit_event WHERE action = $1 AND outcome = 'ok' AND subject_id IS NOT NULL",
+        )
+        .bind(action)
+        .fetch_all(&mut conn)
+        .await?;
+        conn.close().await?;
+        let mut counts = std::collections::HashMap::new();
+        for (subject,) in rows {
+            *counts.entry(subject).or_insert(0) += 1;
+        }
+        anyhow::Ok(counts)
+    })
+}
+
+/// Every answered create has its `person.create` event and every answered read its `person.read`
+/// event (a person read k times was answered at most k times), and `audit verify` passes.
+fn every_answer_has_its_event(install: &Install, answered: &Answered) -> anyhow::Result<()> {
+    let created = events_by_subject(install, "person.create")?;
+    for id in &answered.created {
+        assert!(
+            created.contains_key(id),
+            "the answered create of {id} has its event"
+        );
+    }
+    let read = events_by_subject(install, "person.read")?;
+    let mut answers = std::collections::HashMap::<&str, usize>::new();
+    for id in &answered.read {
+        *answers.entry(id).or_insert(0) += 1;
+    }
+    for (id, n) in answers {
+        let events = read.get(id).copied().unwrap_or(0);
+        assert!(
+            events >= n,
+            "{id} was answered {n} time(s) but has {events} read event(s)"
+        );
+    }
+    let verified = install.run_ok(&["audit", "verify"])?;
+    assert!(verified.contains("intact"), "{verified}");
+    Ok(())
+}
+
+/// Reads and writes from several clients, kills the server with SIGKILL mid-load, restarts it, and
+/// checks that every acknowledged write is there, every answered read and write has its audit
+/// event, and the audit chain verifies.
+fn killing_the_server_mid_load_loses_no_acknowledged_write_or_event(
     backend: TestBackend,
 ) -> anyhow::Result<()> {
     let rt = tokio::runtime::Runtime::new()?;
     let install = rt.block_on(Install::new(backend))?;
     let (service, token) = install.staff_with_token()?;
     let server = install.serve()?;
-    let url = server.url(&format!("/api/v1/services/{service}/people"));
-    let acked = Arc::new(Mutex::new(Vec::<String>::new()));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let writers: Vec<_> = (0..4)
-        .map(|w| {
-            let (url, token, acked, stop) = (url.clone(), token.clone(), acked.clone(), stop.clone());
-            rt.spawn(async move {
-                let client = client();
-                let mut n = 0;
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) && n < 2000 {
-                    n += 1;
-                    let res = client
-                        .post(&url)
-                        .bearer_auth(&token)
-                        .json(&json!({"given_name": format!("Writer{w}"), "family_name": format!("Number{n}")}))
-                        .send()
-                        .await;
-                    match res {
-                        Ok(r) if r.status() == 201 => {
-                            if let Ok(v) = r.json::<Value>().await
-                                && let Some(id) = v["id"].as_str()
-                            {
-                                acked.lock().map(|mut a| a.push(id.to_owned())).ok();
-                            }
-                        }
-                        _ => break,
-                    }
-                }
-            })
-        })
-        .collect();
+    let (answered, clients) = mixed_load(&rt, &[&server], &service, &token, &stop, 2000);
     let started = Instant::now();
-    while acked.lock().map(|a| a.len()).unwrap_or(0) < 40
-        && started.elapsed() < Duration::from_secs(60)
-    {
+    let enough = || {
+        answered
+            .lock()
+            .map(|a| a.created.len() >= 40 && a.read.len() >= 40)
+            .unwrap_or(false)
+    };
+    while !enough() && started.elapsed() < Duration::from_secs(60) {
         std::thread::sleep(Duration::from_millis(20));
     }
     server.kill()?;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    for w in writers {
-        rt.block_on(w)?;
+    for c in clients {
+        rt.block_on(c)?;
     }
-    let acked = acked.lock().map(|a| a.clone()).unwrap_or_default();
+    let answered = std::mem::take(&mut *answered.lock().map_err(|_| anyhow::anyhow!("poisoned"))?);
     assert!(
-        acked.len() >= 40,
-        "enough writes were acknowledged before the kill ({})",
-        acked.len()
+        answered.created.len() >= 40 && answered.read.len() >= 40,
+        "enough calls were answered before the kill ({} writes, {} reads)",
+        answered.created.len(),
+        answered.read.len()
     );
 
     let server = install.serve()?;
     rt.block_on(async {
-        for id in &acked {
+        for id in &answered.created {
             let res = client()
                 .get(server.url(&format!("/api/v1/people/{id}")))
                 .bearer_auth(&token)
@@ -942,19 +1066,44 @@ fn killing_the_server_mid_write_loses_no_acknowledged_write(
         anyhow::Ok(())
     })?;
     server.stop()?;
-    let verified = install.run_ok(&["audit", "verify"])?;
-    assert!(verified.contains("intact"), "{verified}");
-    Ok(())
+    every_answer_has_its_event(&install, &answered)
 }
 
 #[test]
-fn killing_the_server_mid_write_loses_no_acknowledged_write_on_sqlite() -> anyhow::Result<()> {
-    killing_the_server_mid_write_loses_no_acknowledged_write(TestBackend::Sqlite)
+fn killing_the_server_mid_load_loses_no_acknowledged_write_or_event_on_sqlite() -> anyhow::Result<()>
+{
+    killing_the_server_mid_load_loses_no_acknowledged_write_or_event(TestBackend::Sqlite)
 }
 
 #[test]
-fn killing_the_server_mid_write_loses_no_acknowledged_write_on_postgres() -> anyhow::Result<()> {
-    killing_the_server_mid_write_loses_no_acknowledged_write(TestBackend::Postgres)
+fn killing_the_server_mid_load_loses_no_acknowledged_write_or_event_on_postgres()
+-> anyhow::Result<()> {
+    killing_the_server_mid_load_loses_no_acknowledged_write_or_event(TestBackend::Postgres)
+}
+
+/// Two `serve` processes on one PostgreSQL database (the way Confidant scales out), each under
+/// mixed load at once: both answer, every answer has its event, and the chain is one unbroken
+/// sequence (`audit verify`).
+#[test]
+fn two_serve_processes_on_one_postgres_database_keep_one_chain() -> anyhow::Result<()> {
+    let rt = tokio::runtime::Runtime::new()?;
+    let install = rt.block_on(Install::new(TestBackend::Postgres))?;
+    let (service, token) = install.staff_with_token()?;
+    let (first, second) = (install.serve()?, install.serve()?);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (answered, clients) = mixed_load(&rt, &[&first, &second], &service, &token, &stop, 150);
+    for c in clients {
+        rt.block_on(c)?;
+    }
+    first.stop()?;
+    second.stop()?;
+    let answered = std::mem::take(&mut *answered.lock().map_err(|_| anyhow::anyhow!("poisoned"))?);
+    assert!(
+        answered.per_server.iter().all(|n| *n >= 100),
+        "both processes answered under load: {:?}",
+        answered.per_server
+    );
+    every_answer_has_its_event(&install, &answered)
 }
 
 #[test]

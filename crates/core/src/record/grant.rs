@@ -275,7 +275,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             )
             .await?;
         let audit = AuditDraft::permitted(&permit, Purpose::Audit, self.clock.now());
-        self.store.append_audit(audit).await?;
+        self.store.record_access(audit).await?;
         let records = self
             .store
             .grants_of(organisation_id, Grant::BreakGlass, pending_only, 200)

@@ -97,7 +97,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         Self::not_for_processors(&permit)?;
         let audit =
             AuditDraft::permitted(&permit, purpose, self.clock.now()).named("share.approval_read");
-        self.store.append_audit(audit).await?;
+        self.store.record_access(audit).await?;
         let (key, _) = self.person_key(&permit).await?;
         let mut out = Vec::new();
         for record in self.store.approvals_of(&access_of(&permit)?).await? {

@@ -178,7 +178,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         };
         let now = self.clock.now();
         let audit = AuditDraft::permitted(&permit, purpose, now).named("consent.read");
-        self.store.append_audit(audit).await?;
+        self.store.record_access(audit).await?;
         let history = self.store.consents_of(&access_of(&permit)?).await?;
         let lines = self
             .store

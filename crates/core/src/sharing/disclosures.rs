@@ -17,7 +17,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         Self::not_for_processors(&permit)?;
         let audit =
             AuditDraft::permitted(&permit, purpose, self.clock.now()).named("disclosure.read");
-        self.store.append_audit(audit).await?;
+        self.store.record_access(audit).await?;
         let mut out = Vec::new();
         for record in self.store.disclosures_of(&access_of(&permit)?).await? {
             out.push(self.open_disclosure(record.id, false).await?);
@@ -48,7 +48,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let d = self.open_disclosure(disclosure_id, true).await?;
         let audit =
             AuditDraft::permitted(&permit, purpose, self.clock.now()).named("disclosure.read");
-        self.store.append_audit(audit).await?;
+        self.store.record_access(audit).await?;
         Ok(d)
     }
 

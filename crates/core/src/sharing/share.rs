@@ -397,7 +397,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         if !broken.is_empty() {
             let audit =
                 AuditDraft::permitted(&permit, purpose, self.clock.now()).named("share.refused");
-            self.store.append_audit(audit).await?;
+            self.store.record_access(audit).await?;
             return Err(ShareError::Blocked(Blocked(broken)));
         }
         // The approval counts only if it was needed (categories beyond the recipient's set, or an

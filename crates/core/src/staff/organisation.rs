@@ -412,7 +412,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             Ok(_) => Ok(true),
             Err(denied) => {
                 let audit = AuditDraft::refused(&denied, Purpose::Administration, self.clock.now());
-                self.store.append_audit(audit).await?;
+                self.store.record_access(audit).await?;
                 Ok(false)
             }
         }
@@ -429,7 +429,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             Ok(p) => Ok(p),
             Err(denied) => {
                 let audit = AuditDraft::refused(&denied, Purpose::Administration, self.clock.now());
-                self.store.append_audit(audit).await?;
+                self.store.record_access(audit).await?;
                 Err(OrganisationError::NotFound)
             }
         }

@@ -46,6 +46,10 @@ pub enum StoreError {
     /// store is never given any in the clear).
     #[error("database error: {0}")]
     Backend(String),
+    /// The database cannot be reached or written for now (gone, locked past the deadline): try
+    /// again shortly. Nothing read was answered without its audit event. The text is for the log.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// The whole storage port: the sum of the ports of each area, so an area asks for only what it

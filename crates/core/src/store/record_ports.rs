@@ -616,11 +616,33 @@ pub trait NoticeStore: Send + Sync + 'static {
 
 /// The audit chain: appending, reading, verifying and checkpoints.
 pub trait AuditStore: Send + Sync + 'static {
-    /// Appends a standalone event (a refusal, an attempt on something missing).
+    /// Appends a standalone event and answers it once it is durable (group commit: it shares one
+    /// transaction and one disk commit with the events waiting at the same moment). For what must
+    /// be recorded before something outside the answer happens (a message leaves, a checkpoint).
     fn append_audit(
         &self,
         audit: AuditDraft,
     ) -> impl Future<Output = Result<AuditEvent, StoreError>> + Send;
+
+    /// Records a read or a refusal whose only effect is the answer being made: inside
+    /// [`Self::answer_when_audited`] it joins the request's batch, appended before the answer is
+    /// handed back; outside one it is appended at once, as [`Self::append_audit`]. Either way it is
+    /// durable before anything it read can be shown.
+    fn record_access(
+        &self,
+        audit: AuditDraft,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Runs `work` (a request) so that its recorded accesses are appended together in one batch
+    /// when it ends, and answers its output only once they are durable; if they cannot be appended
+    /// the output is dropped and the error answered.
+    fn answer_when_audited<F>(
+        &self,
+        work: F,
+    ) -> impl Future<Output = Result<F::Output, StoreError>> + Send
+    where
+        F: Future + Send,
+        F::Output: Send;
 
     /// Events with `seq >= from_seq` in sequence order, at most `limit`.
     fn audit_events(

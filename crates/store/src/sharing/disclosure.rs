@@ -310,7 +310,7 @@ pub(super) async fn recipients_of(
     fields: &[&str],
     audit: AuditDraft,
 ) -> Result<Vec<Uuid>, StoreError> {
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.begin_read().await?;
     let rows = if fields.is_empty() {
         sqlx::query(
             "SELECT DISTINCT recipient_id FROM disclosure WHERE person_id = $1 ORDER BY recipient_id",
@@ -336,8 +336,7 @@ pub(super) async fn recipients_of(
         .iter()
         .map(|r| id(r, "recipient_id"))
         .collect::<Result<Vec<_>, _>>()?;
-    append(&mut tx, &audit).await?;
-    commit(tx).await?;
+    finish_read(store, tx, audit).await?;
     Ok(ids)
 }
 

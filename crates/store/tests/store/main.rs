@@ -4,6 +4,7 @@
 
 mod access;
 mod audit_tamper;
+mod audit_writer;
 mod conformance;
 mod contact;
 mod notices;

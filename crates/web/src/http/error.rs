@@ -40,6 +40,9 @@ pub struct ErrorBody {
     pub fields: Vec<FieldError>,
 }
 
+/// What a 503 asks the client to wait, in seconds.
+const RETRY_AFTER_SECONDS: &str = "5";
+
 #[derive(Debug)]
 pub enum ApiError {
     Invalid(Violations),
@@ -53,6 +56,8 @@ pub enum ApiError {
     Conflict(&'static str),
     /// The body is larger than the route accepts (the limit, in bytes).
     PayloadTooLarge(usize),
+    /// The database cannot be reached or written for now: 503 with `Retry-After`, nothing answered.
+    Unavailable(String),
     Internal(String),
 }
 
@@ -61,6 +66,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Conflict(what) => ApiError::Conflict(what),
             StoreError::Backend(detail) => ApiError::Internal(detail),
+            StoreError::Unavailable(detail) => ApiError::Unavailable(detail),
         }
     }
 }
@@ -163,6 +169,20 @@ impl IntoResponse for ApiError {
                     fields: Vec::new(),
                 },
             ),
+            ApiError::Unavailable(detail) => {
+                tracing::warn!(error = %detail, "request refused: the database is unavailable");
+                let body = ErrorBody {
+                    error: "unavailable",
+                    message: "the service cannot record this access just now; nothing was answered; try again shortly".to_owned(),
+                    fields: Vec::new(),
+                };
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(axum::http::header::RETRY_AFTER, RETRY_AFTER_SECONDS)],
+                    Json(body),
+                )
+                    .into_response();
+            }
             ApiError::Internal(detail) => {
                 // The span around this carries the request id; the client sees only that id.
                 tracing::error!(error = %detail, "request failed");
@@ -198,6 +218,8 @@ pub enum PageError {
     Invalid(Vec<(String, String)>),
     /// An upload larger than the page accepts: 413, nothing stored.
     TooLarge,
+    /// The database cannot be reached or written for now: 503 with `Retry-After`, nothing shown.
+    Unavailable(String),
     Internal(String),
 }
 
@@ -207,6 +229,7 @@ impl From<StoreError> for PageError {
             // A step another caller took first (or a duplicate): 409, never a 500.
             StoreError::Conflict(what) => PageError::Conflict(what),
             StoreError::Backend(_) => PageError::Internal(e.to_string()),
+            StoreError::Unavailable(detail) => PageError::Unavailable(detail),
         }
     }
 }
@@ -218,6 +241,7 @@ impl From<PersonError> for PageError {
             PersonError::Conflict(what) => PageError::Conflict(what),
             PersonError::Invalid(v) => PageError::Invalid(field_errors(&v)),
             PersonError::Forbidden { message, .. } => PageError::Forbidden(message),
+            PersonError::Store(s) => s.into(),
             other => PageError::Internal(other.to_string()),
         }
     }
@@ -228,6 +252,7 @@ impl From<OrganisationError> for PageError {
         match e {
             OrganisationError::NotFound => PageError::NotFound,
             OrganisationError::Conflict(what) => PageError::Conflict(what),
+            OrganisationError::Store(s) => s.into(),
             other => PageError::Internal(other.to_string()),
         }
     }
@@ -252,6 +277,7 @@ struct ErrorPage<'a> {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let mut problems = Vec::new();
+        let mut retry_after = false;
         let (status, heading, body, link) = match self {
             PageError::Redirect(to) => return Redirect::to(to).into_response(),
             PageError::NotFound => (
@@ -293,6 +319,16 @@ impl IntoResponse for PageError {
                 "Nothing was stored. A document must be 10 MB or smaller, and a photo 2 MB or smaller. Go back and choose a smaller file.",
                 None,
             ),
+            PageError::Unavailable(detail) => {
+                tracing::warn!(error = %detail, "page refused: the database is unavailable");
+                retry_after = true;
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The service is busy",
+                    "Nothing was shown or changed. Wait a few seconds and try again. If it keeps happening, tell your administrator the time it happened.",
+                    None,
+                )
+            }
             PageError::Internal(detail) => {
                 tracing::error!(error = %detail, "page failed");
                 (
@@ -310,10 +346,17 @@ impl IntoResponse for PageError {
             problems,
             link,
         };
-        match page.render() {
+        let mut response = match page.render() {
             Ok(html) => (status, Html(html)).into_response(),
             Err(_) => status.into_response(),
+        };
+        if retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static(RETRY_AFTER_SECONDS),
+            );
         }
+        response
     }
 }
 

@@ -217,7 +217,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             let audit = AuditDraft::permitted(&permit, purpose, now)
                 .named("entry.update")
                 .refusal();
-            self.store.append_audit(audit).await?;
+            self.store.record_access(audit).await?;
             return Err(PersonError::NotFound);
         }
         let read = AuditDraft::permitted(&permit, purpose, now).named("entry.read");

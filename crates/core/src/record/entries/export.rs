@@ -117,7 +117,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         if permit.grant().is_some() {
             let audit = AuditDraft::refused_under(&permit, purpose, self.clock.now())
                 .named("person.export");
-            self.store.append_audit(audit).await?;
+            self.store.record_access(audit).await?;
             return Err(PersonError::Forbidden {
                 code: "export_not_allowed",
                 message: "a record is exported only under your service's own access to it; break-the-glass and a trustee's matter are read-only",

@@ -513,7 +513,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             }
         };
         let audit = AuditDraft::permitted(&permit, purpose, self.clock.now()).named("audit.read");
-        self.store.append_audit(audit).await?;
+        self.store.record_access(audit).await?;
         Ok(self
             .store
             .audit_events_for_subject(person_id, limit.clamp(1, 500))

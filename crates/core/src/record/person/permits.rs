@@ -58,7 +58,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             Ok(permit) => Ok(permit),
             Err(denied) => {
                 let audit = AuditDraft::refused(&denied, purpose, self.clock.now());
-                self.store.append_audit(audit).await?;
+                self.store.record_access(audit).await?;
                 Err(PersonError::NotFound)
             }
         }
@@ -122,7 +122,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                     purpose,
                     self.clock.now(),
                 );
-                self.store.append_audit(audit).await?;
+                self.store.record_access(audit).await?;
                 Err(PersonError::NotFound)
             }
         }
@@ -146,7 +146,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                     purpose,
                     self.clock.now(),
                 );
-                self.store.append_audit(audit).await?;
+                self.store.record_access(audit).await?;
                 Err(PersonError::NotFound)
             }
         }

@@ -136,7 +136,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                     purpose,
                     self.clock.now(),
                 );
-                self.store.append_audit(audit).await?;
+                self.store.record_access(audit).await?;
                 Err(PersonError::NotFound)
             }
         }

@@ -272,7 +272,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         outcome: Outcome,
     ) -> Result<(), StoreError> {
         let audit = AuditDraft::authentication(staff_id, event, outcome, self.clock.now());
-        self.store.append_audit(audit).await.map(|_| ())
+        self.store.record_access(audit).await
     }
 
     /// Disables a leaver: never deleted, so their audit trail keeps its meaning; their sessions end
@@ -335,7 +335,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             Outcome::Denied,
             self.clock.now(),
         );
-        self.store.append_audit(audit).await.map(|_| ())
+        self.store.record_access(audit).await
     }
 }
 

@@ -56,7 +56,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .await?
             .and_then(|(_, until)| until);
         if let Some(until) = locked_until.filter(|u| *u > micros(now)) {
-            self.store.append_audit(audit).await?;
+            self.store.record_access(audit).await?;
             return Ok(SignInError::LockedOut {
                 until: crate::person::from_micros(until),
             });

@@ -1,13 +1,33 @@
-//! The audit port of the store.
+//! The audit port of the store: standalone events go through the group-commit writer
+//! (`writer.rs`), a request's accesses wait in its scope (`scope.rs`), and a change's event is
+//! appended in the change's own transaction ([`crate::tx::append`]).
 
 use super::*;
 
+mod scope;
+mod writer;
+
+pub(crate) use writer::{AuditWriter, append_all};
+
 impl AuditStore for SqlStore {
     async fn append_audit(&self, audit: AuditDraft) -> Result<AuditEvent, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let event = append(&mut tx, &audit).await?;
-        commit(tx).await?;
-        Ok(event)
+        self.writer
+            .append(self, vec![audit])
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::Backend("an appended event went missing".to_owned()))
+    }
+
+    async fn record_access(&self, audit: AuditDraft) -> Result<(), StoreError> {
+        SqlStore::record_access(self, audit).await
+    }
+
+    async fn answer_when_audited<F>(&self, work: F) -> Result<F::Output, StoreError>
+    where
+        F: std::future::Future + Send,
+        F::Output: Send,
+    {
+        SqlStore::answer_when_audited(self, work).await
     }
 
     async fn audit_events(&self, from_seq: i64, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {
