@@ -22,19 +22,20 @@
 //! queries of four kinds: full family names, 3-letter fragments, two words "given family", and a 1–2
 //! letter prefix. Each query runs once to warm up; then every query runs `ROUNDS` times, interleaved.
 //! A search is the whole use case: authorization, the query's gram digests, the store's candidate
-//! query (`search_people_by_grams`, at most 2,000 candidates), opening candidates' names until 100
-//! match, and the audit event (a write). After each search, one audit event is appended alone
+//! pages (`search_people_by_grams`: 200 people at a time, from the rarest gram's index range with
+//! the other grams probed by key, their names read in one statement), opening candidates' names
+//! until 100 match (at most 2,000 looked at), and an audit event per page (appended at once through
+//! the group-commit writer, as outside a request). After each search, one audit event is appended alone
 //! (`Confidant::record_audit_checkpoint`) and timed as a reference: the write every search makes,
 //! with nothing else. The binary prints `SEARCH` lines per kind, overall and for the reference with
 //! count, mean, p50, p99 and max, and for each query how many people it returns and how many people
 //! of the service truly match it (counted from the regenerated synthetic names).
 //!
-//! Where the time goes. For five of the queries, the store's statements are then replayed on a raw
-//! connection (the same sqlx `Any` driver) and timed alone: the candidate ids (the grams' index
-//! ranges, grouped), the candidate rows joined with their data keys, and the candidates' sealed
-//! fields read one person per statement as `SqlStore` reads them, or in a single statement for
-//! comparison. The gram digests for these statements are derived as core derives them (a copy of
-//! its private code, checked against core's own results first).
+//! Before and after. For five of the queries, the whole search is timed beside the candidate query
+//! it replaced in issue 14 (every gram row of every matching person grouped, up to 2,000 ids),
+//! replayed on a raw connection (the same sqlx `Any` driver). The gram digests for that statement
+//! are derived as core derives them (a copy of its private code, checked against core's own
+//! results first).
 //!
 //! The synthetic generator draws from 25 given and 25 family names, so every family name is held by
 //! about 4% of the service, and fragments and prefixes match thousands of people: a harder case for
@@ -538,8 +539,9 @@ fn query_digests(index: &IndexKey, service: Uuid, query: &str) -> Vec<Vec<u8>> {
     digests
 }
 
-/// The store's candidate query (`SqlStore::search_people_by_grams`), with `select` in front.
-fn candidates_sql(select: &str, digests: usize) -> String {
+/// The candidate query before issue 14 (every gram row of every matching person grouped), with
+/// `select` in front: timed beside the whole search for comparison.
+fn grouped_candidates_sql(select: &str, digests: usize) -> String {
     let placeholders: Vec<String> = (0..digests).map(|i| format!("${}", i + 4)).collect();
     format!(
         "{select} WHERE p.id IN (SELECT g.person_id FROM person_name_gram g \
@@ -549,12 +551,9 @@ fn candidates_sql(select: &str, digests: usize) -> String {
     )
 }
 
-const PERSON_WITH_KEY: &str = "SELECT p.id, p.service_id, p.team_id, p.key_worker_id, p.key_version, p.created_at, p.updated_at, \
-     k.owner_id, k.version, k.master_key_id, k.wrapped \
-     FROM person p JOIN data_key k ON k.owner_id = p.id AND k.version = p.key_version";
-
-/// Where a search's time goes in the store: its statements replayed on a raw connection (the same
-/// sqlx `Any` driver), each timed alone, for a few queries.
+/// Where a search's time goes: the whole search beside the candidate query it replaced (every
+/// gram row grouped, up to 2,000 ids), replayed on a raw connection (the same sqlx `Any` driver),
+/// for a few queries.
 async fn breakdown(seeded: &Seeded, rounds: usize) -> anyhow::Result<()> {
     let keys = seeded
         .confidant
@@ -567,25 +566,14 @@ async fn breakdown(seeded: &Seeded, rounds: usize) -> anyhow::Result<()> {
         .unwrap_index_key(&keys.wrapped_index_key, b"confidant/index-key")?;
     let mut conn = sqlx::AnyConnection::connect(&seeded.url).await?;
     println!(
-        "  where the time goes in the store (its statements replayed on a raw connection; median of {rounds}, ms):"
+        "  the whole search beside the grouped candidate query it replaced (median of {rounds}, ms):"
     );
     println!(
-        "    {:<10} {:>10} {:>9} {:>11} {:>13} {:>14} {:>10} {:>13}",
-        "query",
-        "candidates",
-        "search",
-        "ids only",
-        "rows + keys",
-        "fields 1-by-1",
-        "(each)",
-        "fields in 1"
+        "    {:<10} {:>8} {:>9} {:>22}",
+        "query", "returned", "search", "grouped ids (before)"
     );
     for query in BREAKDOWN {
         let digests = query_digests(&index, seeded.service, query);
-        let found = seeded
-            .confidant
-            .search_people_by_name(&seeded.searcher, Purpose::Support, seeded.service, query)
-            .await?;
         let bind = |sql: String| {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(seeded.service.to_string())
@@ -596,20 +584,26 @@ async fn breakdown(seeded: &Seeded, rounds: usize) -> anyhow::Result<()> {
             }
             q
         };
-        let ids: Vec<String> = bind(candidates_sql("SELECT p.id FROM person p", digests.len()))
-            .fetch_all(&mut conn)
-            .await?
-            .iter()
-            .map(|r| r.try_get::<String, _>("id"))
-            .collect::<Result<_, _>>()?;
-        let all_found = found.iter().all(|p| ids.contains(&p.id.to_string()));
-        if !all_found || (ids.is_empty() && !found.is_empty()) {
+        let found = seeded
+            .confidant
+            .search_people_by_name(&seeded.searcher, Purpose::Support, seeded.service, query)
+            .await?;
+        let ids: Vec<String> = bind(grouped_candidates_sql(
+            "SELECT p.id FROM person p",
+            digests.len(),
+        ))
+        .fetch_all(&mut conn)
+        .await?
+        .iter()
+        .map(|r| r.try_get::<String, _>("id"))
+        .collect::<Result<_, _>>()?;
+        if !found.iter().all(|p| ids.contains(&p.id.to_string())) {
             println!(
                 "    (the copied gram derivation no longer matches core's: breakdown left out)"
             );
             return Ok(());
         }
-        let mut times: [Vec<Duration>; 5] = Default::default();
+        let mut times: [Vec<Duration>; 2] = Default::default();
         for _ in 0..rounds {
             let t = Instant::now();
             seeded
@@ -617,57 +611,25 @@ async fn breakdown(seeded: &Seeded, rounds: usize) -> anyhow::Result<()> {
                 .search_people_by_name(&seeded.searcher, Purpose::Support, seeded.service, query)
                 .await?;
             times[0].push(t.elapsed());
-
             let t = Instant::now();
-            let rows = bind(candidates_sql("SELECT p.id FROM person p", digests.len()))
-                .fetch_all(&mut conn)
-                .await?;
-            times[1].push(t.elapsed());
-            anyhow::ensure!(rows.len() == ids.len(), "candidates changed");
-
-            let t = Instant::now();
-            bind(candidates_sql(PERSON_WITH_KEY, digests.len()))
-                .fetch_all(&mut conn)
-                .await?;
-            times[2].push(t.elapsed());
-
-            // `load_fields`: one statement per candidate.
-            let t = Instant::now();
-            for id in &ids {
-                sqlx::query(
-                    "SELECT field, value FROM person_field WHERE person_id = $1 ORDER BY field",
-                )
-                .bind(id)
-                .fetch_all(&mut conn)
-                .await?;
-            }
-            times[3].push(t.elapsed());
-
-            // The same fields in one statement, for comparison.
-            let t = Instant::now();
-            bind(candidates_sql(
-                "SELECT f.person_id, f.field, f.value FROM person_field f WHERE f.field IN ('given_name', 'family_name') AND f.person_id IN (SELECT p.id FROM person p",
+            bind(grouped_candidates_sql(
+                "SELECT p.id FROM person p",
                 digests.len(),
-            ) + ")")
+            ))
             .fetch_all(&mut conn)
             .await?;
-            times[4].push(t.elapsed());
+            times[1].push(t.elapsed());
         }
         let median = |v: &mut Vec<Duration>| {
             v.sort_unstable();
             ms(quantile(v, 0.5))
         };
-        let [search, only_ids, with_keys, one_by_one, in_one] = &mut times;
-        let loads = median(one_by_one);
+        let [search, grouped] = &mut times;
         println!(
-            "    {query:<10} {:>10} {:>9.2} {:>11.2} {:>13.2} {:>14.2} {:>10.3} {:>13.2}",
-            ids.len(),
+            "    {query:<10} {:>8} {:>9.2} {:>22.2}",
+            found.len(),
             median(search),
-            median(only_ids),
-            median(with_keys),
-            loads,
-            loads / ids.len().max(1) as f64,
-            median(in_one),
+            median(grouped),
         );
     }
     conn.close().await?;

@@ -295,22 +295,46 @@ async fn load_fields(
     people: &mut [(SealedPerson, WrappedDataKey)],
     fields: &[PersonField],
 ) -> Result<(), StoreError> {
-    for (person, _) in people.iter_mut() {
-        let rows = sqlx::query(
-            "SELECT field, value FROM person_field WHERE person_id = $1 ORDER BY field",
-        )
-        .bind(person.id.to_string())
-        .fetch_all(&mut **tx)
-        .await
-        .db()?;
-        for row in rows {
+    /// People per statement: one round trip for a page or a search's candidates, well within both
+    /// backends' parameter limits.
+    const PEOPLE_PER_READ: usize = 500;
+    let at: HashMap<Uuid, usize> = people
+        .iter()
+        .enumerate()
+        .map(|(i, (person, _))| (person.id, i))
+        .collect();
+    let ids: Vec<String> = people.iter().map(|(p, _)| p.id.to_string()).collect();
+    for chunk in ids.chunks(PEOPLE_PER_READ) {
+        let sql = format!(
+            "SELECT person_id, field, value FROM person_field WHERE person_id IN ({}){} \
+             ORDER BY person_id, field",
+            placeholders(1, chunk.len()),
+            // Only the fields asked for are read (an empty list: all of them).
+            if fields.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " AND field IN ({})",
+                    placeholders(chunk.len() + 1, fields.len())
+                )
+            }
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            query = query.bind(id.as_str());
+        }
+        for field in fields {
+            query = query.bind(field.code());
+        }
+        for row in query.fetch_all(&mut **tx).await.db()? {
             let code: String = row.col("field")?;
             let field = PersonField::from_code(&code).ok_or(StoreError::Backend(
                 "unknown field code in person_field".to_owned(),
             ))?;
-            if fields.is_empty() || fields.contains(&field) {
-                person.fields.push((field, row.col("value")?));
-            }
+            let person = at.get(&id(&row, "person_id")?).ok_or(StoreError::Backend(
+                "a field of a person not asked for".to_owned(),
+            ))?;
+            people[*person].0.fields.push((field, row.col("value")?));
         }
     }
     Ok(())

@@ -157,6 +157,7 @@ impl PersonStore for SqlStore {
         service_id: Uuid,
         grams: &[GramDigest],
         fields: &[PersonField],
+        after: Option<Uuid>,
         limit: u32,
         audit: AuditDraft,
     ) -> Result<Vec<(SealedPerson, WrappedDataKey)>, StoreError> {
@@ -166,28 +167,25 @@ impl PersonStore for SqlStore {
         let mut tx = self.begin_read().await?;
         let mut people = Vec::new();
         if !unique.is_empty() && unique.len() <= 200 {
-            let placeholders: Vec<String> =
-                (0..unique.len()).map(|i| format!("${}", i + 4)).collect();
-            // The people holding every gram: one indexed range per gram, grouped.
-            let sql = format!(
-                "{PERSON_WITH_KEY} WHERE p.id IN (SELECT g.person_id FROM person_name_gram g \
-                 WHERE g.service_id = $1 AND g.digest IN ({}) GROUP BY g.person_id \
-                 HAVING COUNT(*) = $2) ORDER BY p.id LIMIT $3",
-                placeholders.join(", ")
-            );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(service_id.to_string())
-                .bind(i64::try_from(unique.len()).unwrap_or(i64::MAX))
-                .bind(i64::from(limit));
-            for g in &unique {
-                q = q.bind(g.to_vec());
+            let ids = people_holding(&mut tx, service_id, &unique, after, limit).await?;
+            if !ids.is_empty() {
+                let sql = format!(
+                    "{PERSON_WITH_KEY} WHERE p.id IN ({}) ORDER BY p.id",
+                    placeholders(1, ids.len())
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for id in &ids {
+                    q = q.bind(id.as_str());
+                }
+                people = q
+                    .fetch_all(&mut *tx)
+                    .await
+                    .db()?
+                    .iter()
+                    .map(person_with_key)
+                    .collect::<Result<Vec<_>, _>>()?;
+                load_fields(&mut tx, &mut people, fields).await?;
             }
-            let rows = q.fetch_all(&mut *tx).await.db()?;
-            people = rows
-                .iter()
-                .map(person_with_key)
-                .collect::<Result<Vec<_>, _>>()?;
-            load_fields(&mut tx, &mut people, fields).await?;
         }
         finish_read(self, tx, audit).await?;
         Ok(people)
@@ -309,4 +307,68 @@ impl PersonStore for SqlStore {
         .bind(now_micros());
         insert_audited(self, upsert, "conflict", audit).await
     }
+}
+
+/// How many rows of one gram [`people_holding`] counts at most when it picks the gram to start
+/// from: enough to tell a rare gram from a common one, never a walk of a common one.
+const GRAM_COUNT_CAP: i64 = 1000;
+
+/// The ids of the service's people holding every one of `grams`, in id order after `after`, at
+/// most `limit`. Starts from the rarest gram (each counted up to [`GRAM_COUNT_CAP`]) and walks its
+/// index range in id order, probing each person for the other grams by primary key, so a page
+/// costs about `limit` probes per gram instead of grouping every row of every gram.
+async fn people_holding(
+    tx: &mut Transaction<'static, Any>,
+    service_id: Uuid,
+    grams: &[&GramDigest],
+    after: Option<Uuid>,
+    limit: u32,
+) -> Result<Vec<String>, StoreError> {
+    let service = service_id.to_string();
+    let mut counted = Vec::with_capacity(grams.len());
+    for gram in grams {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM person_name_gram WHERE service_id = $1 AND digest = $2 LIMIT $3) c",
+        )
+        .bind(&service)
+        .bind(gram.to_vec())
+        .bind(GRAM_COUNT_CAP)
+        .fetch_one(&mut **tx)
+        .await
+        .db()?;
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        counted.push((n, *gram));
+    }
+    counted.sort_by_key(|(n, _)| *n);
+    let (start, rest) = counted.split_first().ok_or(StoreError::Backend(
+        "a name search without grams".to_owned(),
+    ))?;
+    let probes: String = (0..rest.len())
+        .map(|i| {
+            format!(
+                " AND EXISTS (SELECT 1 FROM person_name_gram h WHERE h.person_id = g.person_id AND h.digest = ${})",
+                i + 5
+            )
+        })
+        .collect();
+    let sql = format!(
+        "SELECT g.person_id FROM person_name_gram g WHERE g.service_id = $1 AND g.digest = $2 \
+         AND g.person_id > $3{probes} ORDER BY g.person_id LIMIT $4"
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(&service)
+        .bind(start.1.to_vec())
+        .bind(after.map(|a| a.to_string()).unwrap_or_default())
+        .bind(i64::from(limit));
+    for (_, gram) in rest {
+        q = q.bind(gram.to_vec());
+    }
+    q.fetch_all(&mut **tx)
+        .await
+        .db()?
+        .iter()
+        .map(|row| row.col::<String>("person_id"))
+        .collect()
 }

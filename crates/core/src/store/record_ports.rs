@@ -50,12 +50,14 @@ pub trait PersonStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// The people of a service holding every one of `grams` (name search candidates), ordered by
-    /// id, at most `limit`, with only `fields` filled.
+    /// id, after `after`, at most `limit`, with only `fields` filled. A page shorter than `limit`
+    /// means there are no more.
     fn search_people_by_grams(
         &self,
         service_id: Uuid,
         grams: &[crate::name_index::GramDigest],
         fields: &[PersonField],
+        after: Option<Uuid>,
         limit: u32,
         audit: AuditDraft,
     ) -> impl Future<Output = Result<Vec<(SealedPerson, WrappedDataKey)>, StoreError>> + Send;

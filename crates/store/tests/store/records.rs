@@ -1060,3 +1060,75 @@ both_backends!(
 // In a subfolder so that cargo does not build it as a test binary of its own.
 #[path = "records/exactly_once.rs"]
 mod exactly_once;
+
+both_backends!(
+    name_search_reads_candidates_a_page_at_a_time_until_it_has_its_matches,
+    |backend| async move {
+        let app = TestApp::new(backend).await?;
+        let w = &app.worker_a;
+        let create = |given: &'static str, family: &'static str| {
+            let mut input = PersonInput::new();
+            input.set_code("given_name", given.to_owned());
+            input.set_code("family_name", family.to_owned());
+            input
+        };
+        // 250 people hold both grams of "anna" ("ann" in the one name, "nna" in the other) without
+        // matching it; then five who do. Ids follow creation, so the matches lie past the first
+        // page of candidates.
+        for _ in 0..250 {
+            app.confidant
+                .create_person(w, Purpose::Support, app.service_a, &create("Xann", "Nnax"))
+                .await?;
+        }
+        let mut joannas = Vec::new();
+        for _ in 0..5 {
+            joannas.push(
+                app.confidant
+                    .create_person(
+                        w,
+                        Purpose::Support,
+                        app.service_a,
+                        &create("Joanna", "Smith"),
+                    )
+                    .await?
+                    .id,
+            );
+        }
+        let found = app
+            .confidant
+            .search_people_by_name(w, Purpose::Support, app.service_a, "anna")
+            .await?;
+        assert_eq!(
+            found.iter().map(|p| p.id).collect::<Vec<_>>(),
+            joannas,
+            "only the true matches, in id order"
+        );
+        // The rarest gram leads: "joanna smith" is found by its rare grams among the common ones.
+        let found = app
+            .confidant
+            .search_people_by_name(w, Purpose::Support, app.service_a, "smith joa")
+            .await?;
+        assert_eq!(found.len(), 5);
+        // A broad query stops at the cap.
+        let found = app
+            .confidant
+            .search_people_by_name(w, Purpose::Support, app.service_a, "xann")
+            .await?;
+        assert_eq!(found.len(), confidant_core::person::MAX_SEARCH);
+        assert!(found.windows(2).all(|p| p[0].id < p[1].id));
+        // Nobody, and another service sees none of them.
+        assert!(
+            app.confidant
+                .search_people_by_name(w, Purpose::Support, app.service_a, "zzq")
+                .await?
+                .is_empty()
+        );
+        assert!(
+            app.confidant
+                .search_people_by_name(&app.worker_b, Purpose::Support, app.service_b, "anna")
+                .await?
+                .is_empty()
+        );
+        chain_is_intact(&app).await
+    }
+);

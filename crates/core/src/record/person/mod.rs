@@ -48,8 +48,10 @@ const FIRST_KEY_VERSION: i64 = 1;
 pub const MAX_PAGE: u32 = 200;
 /// The most people a name search returns.
 pub const MAX_SEARCH: usize = 100;
-/// The most candidates a name search opens.
-const MAX_CANDIDATES: u32 = 2000;
+/// The most candidates a name search looks at (in pages of [`SEARCH_PAGE`]).
+const MAX_CANDIDATES: usize = 2000;
+/// Name search candidates read at a time.
+const SEARCH_PAGE: u32 = 200;
 
 /// A person's record, opened. Prints no values.
 #[derive(Clone)]

@@ -119,39 +119,52 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .iter()
             .map(|g| self.keys.name_gram(service_id, g))
             .collect();
-        let audit =
-            AuditDraft::permitted(&permit, purpose, self.clock.now()).named("person.search");
-        let candidates = self
-            .store
-            .search_people_by_grams(
-                service_id,
-                &digests,
-                &[PersonField::GivenName, PersonField::FamilyName],
-                MAX_CANDIDATES,
-                audit,
-            )
-            .await?;
+        // Candidates come a page at a time, in id order; the search stops once it has its cap of
+        // matches, or has looked at MAX_CANDIDATES people. Each page read is audited.
         let mut found = Vec::new();
-        for (sealed, wrapped) in &candidates {
-            // Out of the actor's team or caseload: left out silently, as in a list.
-            if !self.listed_in_scope(actor, sealed, organisation_id, scope) {
-                continue;
-            }
-            let mut p = self.open_person(sealed, wrapped)?;
-            let given = p.values.remove(&PersonField::GivenName).unwrap_or_default();
-            let family = p
-                .values
-                .remove(&PersonField::FamilyName)
-                .unwrap_or_default();
-            if name_index::matches(query, &[&given, &family]) {
-                found.push(PersonSummary {
-                    id: p.id,
-                    given_name: given,
-                    family_name: family,
-                });
-                if found.len() == MAX_SEARCH {
-                    break;
+        let mut after = None;
+        let mut examined = 0;
+        loop {
+            let audit =
+                AuditDraft::permitted(&permit, purpose, self.clock.now()).named("person.search");
+            let candidates = self
+                .store
+                .search_people_by_grams(
+                    service_id,
+                    &digests,
+                    &[PersonField::GivenName, PersonField::FamilyName],
+                    after,
+                    SEARCH_PAGE,
+                    audit,
+                )
+                .await?;
+            let more = candidates.len() == SEARCH_PAGE as usize;
+            after = candidates.last().map(|(sealed, _)| sealed.id);
+            examined += candidates.len();
+            for (sealed, wrapped) in &candidates {
+                // Out of the actor's team or caseload: left out silently, as in a list.
+                if !self.listed_in_scope(actor, sealed, organisation_id, scope) {
+                    continue;
                 }
+                let mut p = self.open_person(sealed, wrapped)?;
+                let given = p.values.remove(&PersonField::GivenName).unwrap_or_default();
+                let family = p
+                    .values
+                    .remove(&PersonField::FamilyName)
+                    .unwrap_or_default();
+                if name_index::matches(query, &[&given, &family]) {
+                    found.push(PersonSummary {
+                        id: p.id,
+                        given_name: given,
+                        family_name: family,
+                    });
+                    if found.len() == MAX_SEARCH {
+                        return Ok(found);
+                    }
+                }
+            }
+            if !more || examined >= MAX_CANDIDATES {
+                break;
             }
         }
         Ok(found)
