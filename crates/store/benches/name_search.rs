@@ -229,7 +229,7 @@ fn cache_marker(people: usize) -> anyhow::Result<String> {
     for source in [
         "../core/src/catalogue/name_index.rs",
         "../core/src/kernel/keyring.rs",
-        "../core/src/record/person.rs",
+        "../core/src/record/person/sealing.rs",
         "../core/src/synthetic.rs",
         "../crypto/src/lib.rs",
     ] {
