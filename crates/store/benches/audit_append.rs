@@ -11,7 +11,9 @@
 //!    measures it per backend, one task at a time and with 50 concurrent tasks (one Criterion
 //!    iteration = one event, so the throughput it prints is events per second); then a plain timed
 //!    run of a few seconds per case prints `RATE` lines, and `RATIO append` the rate with 50 writers
-//!    against one writer measured in the same run, with the target of 20,000 events/s.
+//!    against one writer measured in the same run, with the target of 20,000 events/s; and, as the
+//!    reference for one writer, bare commits of the one-row head update on a raw connection (the
+//!    disk's commit rate, nothing of Confidant's around it).
 //! 2. Verify. The chain left by step 1 is topped up to 100,000 events with a bulk insert of realistic
 //!    events (`person.read` and the like, linked and hashed exactly as the store does), then
 //!    `verify_chain(store, None)` walks it from the genesis: reads in batches, recomputes every hash,
@@ -98,6 +100,37 @@ async fn append_concurrently(app: &Arc<TestApp>, tasks: u64, events: u64) -> Dur
         handle.await.expect("an appending task panicked");
     }
     start.elapsed()
+}
+
+/// The reference for one writer: bare commits of a one-row write to the chain's head (the write
+/// every append makes, with nothing else: no event, no writer task), on a raw connection with the
+/// store's durability settings, for `period`; returns commits per second.
+async fn bare_commit_rate(
+    app: &TestApp,
+    backend: TestBackend,
+    period: Duration,
+) -> anyhow::Result<f64> {
+    use sqlx::Executor as _;
+    let mut conn = app.db.raw().await?;
+    let begin = match backend {
+        TestBackend::Sqlite => {
+            conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")
+                .await?;
+            "BEGIN IMMEDIATE"
+        }
+        TestBackend::Postgres => "BEGIN",
+    };
+    let start = Instant::now();
+    let mut n = 0u64;
+    while start.elapsed() < period {
+        conn.execute(begin).await?;
+        conn.execute("UPDATE audit_head SET seq = seq WHERE id = 1")
+            .await?;
+        conn.execute("COMMIT").await?;
+        n += 1;
+    }
+    conn.close().await?;
+    Ok(n as f64 / start.elapsed().as_secs_f64())
 }
 
 /// Appends from `tasks` concurrent tasks for `period`; returns events per second.
@@ -511,6 +544,7 @@ fn main() -> anyhow::Result<()> {
         plan.rate_for.as_secs_f64()
     );
     for (backend, app) in &apps {
+        let bare = rt.block_on(bare_commit_rate(app, *backend, plan.rate_for))?;
         let one = rt.block_on(rate(app, 1, plan.rate_for));
         let many = rt.block_on(rate(app, TASKS, plan.rate_for));
         for (tasks, r) in [(1, one), (TASKS, many)] {
@@ -520,6 +554,15 @@ fn main() -> anyhow::Result<()> {
                 tasks
             );
         }
+        println!(
+            "RATE bare commit {:<8} 1 task = {bare:>7.0} commits/s (reference: the disk commit alone)",
+            backend.name()
+        );
+        println!(
+            "RATIO append {} 1 task/bare commit = {:.2}x (what one writer keeps of the disk's commit rate)",
+            backend.name(),
+            one / bare
+        );
         println!(
             "RATIO append {} {TASKS} tasks/1 task = {:.1}x ({many:.0} events/s; target >= {TARGET_RATE:.0} events/s with {TASKS} writers: {})",
             backend.name(),

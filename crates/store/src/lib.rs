@@ -106,6 +106,8 @@ impl Default for ConnectOptions {
 #[derive(Debug, Clone)]
 pub struct SqlStore {
     pool: AnyPool,
+    /// The group-commit audit writer's own connection (`audit/writer.rs`).
+    writer_pool: AnyPool,
     backend: Backend,
     writer: audit::AuditWriter,
 }
@@ -119,8 +121,46 @@ pub fn sqlite_url(path: &Path) -> String {
 
 impl confidant_core::store::Closing for SqlStore {
     async fn close(&self) {
-        self.pool.close().await;
+        self.close().await;
     }
+}
+
+/// How long a SQLite connection waits for the write lock before it answers busy (requests'
+/// connections; the audit writer's waits only as long as its deadline).
+const BUSY_TIMEOUT_MS: u64 = 30_000;
+
+/// A pool's options: SQLite's pragmas with `busy_ms` as the busy timeout; on PostgreSQL, lock and
+/// statement time limits of `pg_limit_ms` where given.
+fn pool_options(
+    backend: Backend,
+    max_connections: u32,
+    busy_ms: u64,
+    pg_limit_ms: Option<u64>,
+) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                match (backend, pg_limit_ms) {
+                    (Backend::Sqlite, _) => {
+                        conn.execute(sqlx::AssertSqlSafe(format!(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; \
+                             PRAGMA busy_timeout = {busy_ms};"
+                        )))
+                        .await?;
+                    }
+                    (Backend::Postgres, Some(ms)) => {
+                        conn.execute(sqlx::AssertSqlSafe(format!(
+                            "SET lock_timeout = {ms}; SET statement_timeout = {ms};"
+                        )))
+                        .await?;
+                    }
+                    (Backend::Postgres, None) => {}
+                }
+                Ok(())
+            })
+        })
 }
 
 impl SqlStore {
@@ -136,29 +176,28 @@ impl SqlStore {
             Backend::Postgres => url.to_owned(),
         };
         let connect = AnyConnectOptions::from_str(&url).db()?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(match backend {
+        let pool = pool_options(
+            backend,
+            match backend {
                 Backend::Sqlite => options.max_connections.min(4),
                 Backend::Postgres => options.max_connections,
-            })
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                             PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; \
-                             PRAGMA busy_timeout = 30000;",
-                        )
-                        .await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(connect)
-            .await
-            .db()?;
+            },
+            BUSY_TIMEOUT_MS,
+            None,
+        )
+        .connect_with(connect.clone())
+        .await
+        .db()?;
+        // The audit writer has a connection of its own, so requests never wait behind it for one,
+        // and its own time limits, so a batch that cannot commit in time gives up in the database
+        // too (a lock wait, a busy file) instead of holding a connection after its callers have
+        // been refused.
+        let deadline_ms = u64::try_from(options.audit_deadline.as_millis()).unwrap_or(u64::MAX);
+        let writer_pool =
+            pool_options(backend, 1, deadline_ms, Some(deadline_ms)).connect_lazy_with(connect);
         Ok(Self {
             pool,
+            writer_pool,
             backend,
             writer: audit::AuditWriter::new(options.audit_deadline),
         })
@@ -221,12 +260,15 @@ impl SqlStore {
     }
 
     pub async fn close(&self) {
+        self.writer_pool.close().await;
         self.pool.close().await;
     }
 
     /// A writing transaction. On SQLite the write lock is taken at `BEGIN`, so two writers wait for
     /// each other (busy timeout) instead of one failing when it upgrades a read lock.
+    /// In a request, the reads it recorded so far are appended first (`audit/scope.rs`).
     async fn begin_write(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        self.flush_reads_before_change().await?;
         begin_write(&self.pool, self.backend).await
     }
 

@@ -17,7 +17,7 @@ pub(crate) fn backend_error(e: sqlx::Error) -> StoreError {
         | sqlx::Error::PoolClosed
         | sqlx::Error::Io(_)
         | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(d) => d.code().is_some_and(|code| is_unavailable_code(&code)),
+        sqlx::Error::Database(d) => is_unavailable(d.as_ref()),
         _ => false,
     };
     if unavailable {
@@ -27,13 +27,27 @@ pub(crate) fn backend_error(e: sqlx::Error) -> StoreError {
     }
 }
 
-/// SQLite's busy and locked codes (primary and extended), and PostgreSQL's connection failures,
-/// shutdowns, lock time-outs and connection limits.
-fn is_unavailable_code(code: &str) -> bool {
-    let sqlite_busy = code.parse::<u32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6));
-    sqlite_busy
-        || code.starts_with("08")
-        || matches!(code, "57P01" | "57P02" | "57P03" | "55P03" | "53300")
+/// SQLite's busy and locked results (primary and extended codes); PostgreSQL's connection
+/// failures (class 08 but a protocol violation), shutdowns, lock time-outs and connection limits.
+/// Each backend's codes are read only from its own errors: a PostgreSQL code that happens to be
+/// numeric is not taken for a SQLite one.
+fn is_unavailable(e: &dyn sqlx::error::DatabaseError) -> bool {
+    let Some(code) = e.code() else {
+        return false;
+    };
+    if e.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        return code.parse::<u32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6));
+    }
+    if e.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        .is_some()
+    {
+        return (code.starts_with("08") && code != "08P01")
+            || matches!(
+                code.as_ref(),
+                "57P01" | "57P02" | "57P03" | "55P03" | "57014" | "53300"
+            );
+    }
+    false
 }
 
 /// Reading a row's columns: sqlx's error becomes the store's here, once.

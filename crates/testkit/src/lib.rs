@@ -301,6 +301,36 @@ impl TestApp {
         Self::with_options(backend, ConnectOptions::default()).await
     }
 
+    /// As [`Self::new`], with an audit deadline of 300 ms: a held chain head refuses requests
+    /// quickly.
+    pub async fn with_short_audit_deadline(backend: TestBackend) -> anyhow::Result<Self> {
+        Self::with_options(
+            backend,
+            ConnectOptions {
+                audit_deadline: std::time::Duration::from_millis(300),
+                ..ConnectOptions::default()
+            },
+        )
+        .await
+    }
+
+    /// A person in service A with this name, recorded by its practitioner (`worker_a`).
+    pub async fn person_named(&self, given: &str, family: &str) -> anyhow::Result<Uuid> {
+        let mut input = confidant_core::person::PersonInput::new();
+        input.set_code("given_name", given.to_owned());
+        input.set_code("family_name", family.to_owned());
+        Ok(self
+            .confidant
+            .create_person(
+                &self.worker_a,
+                confidant_core::Purpose::Support,
+                self.service_a,
+                &input,
+            )
+            .await?
+            .id)
+    }
+
     /// As [`Self::new`], with the store connected with `options` (a short audit deadline, say).
     pub async fn with_options(
         backend: TestBackend,

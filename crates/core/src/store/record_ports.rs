@@ -50,8 +50,8 @@ pub trait PersonStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// The people of a service holding every one of `grams` (name search candidates), ordered by
-    /// id, after `after`, at most `limit`, with only `fields` filled. A page shorter than `limit`
-    /// means there are no more.
+    /// id, after `after`, at most `limit`, with only `fields` filled; and the id to read on after
+    /// if there may be more (the last candidate of a full page, even one that has since gone).
     fn search_people_by_grams(
         &self,
         service_id: Uuid,
@@ -60,7 +60,7 @@ pub trait PersonStore: Send + Sync + 'static {
         after: Option<Uuid>,
         limit: u32,
         audit: AuditDraft,
-    ) -> impl Future<Output = Result<Vec<(SealedPerson, WrappedDataKey)>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<CandidatePage, StoreError>> + Send;
 
     /// One page of a service's people (ordered by id, after `after`), with only `fields` filled.
     fn list_people(
@@ -615,6 +615,9 @@ pub trait NoticeStore: Send + Sync + 'static {
         audit: AuditDraft,
     ) -> impl Future<Output = Result<Vec<Uuid>, StoreError>> + Send;
 }
+
+/// A page of name search candidates, and the id to read on after if there may be more.
+pub type CandidatePage = (Vec<(SealedPerson, WrappedDataKey)>, Option<Uuid>);
 
 /// The audit chain: appending, reading, verifying and checkpoints.
 pub trait AuditStore: Send + Sync + 'static {

@@ -5,14 +5,26 @@
 //! inside it adds to the scope's list, and outside one (a command, a background task, a task a
 //! handler spawned) appends at once. Either way an access is durable before what it read can be
 //! answered: a scope's output is handed back only after its list has committed.
+//!
+//! A change made during the request first appends the reads waiting so far
+//! ([`SqlStore::flush_reads_before_change`]), so the chain shows them before the change they led
+//! to, and a change never commits while the reads behind it might still fail to be recorded. If
+//! that append fails, the change is not made and the scope is marked failed: nothing of the request
+//! is answered, even should a handler carry on after the error.
 
 use std::cell::RefCell;
 use std::future::Future;
 
 use super::*;
 
+#[derive(Default)]
+struct Scope {
+    pending: Vec<AuditDraft>,
+    failed: Option<StoreError>,
+}
+
 tokio::task_local! {
-    static PENDING: RefCell<Vec<AuditDraft>>;
+    static SCOPE: RefCell<Scope>;
 }
 
 impl SqlStore {
@@ -20,9 +32,9 @@ impl SqlStore {
     pub(crate) async fn record_access(&self, audit: AuditDraft) -> Result<(), StoreError> {
         let mut draft = Some(audit);
         // Outside a scope the closure does not run and the draft is still here.
-        let _in_scope = PENDING.try_with(|pending| {
+        let _in_scope = SCOPE.try_with(|scope| {
             if let Some(d) = draft.take() {
-                pending.borrow_mut().push(d);
+                scope.borrow_mut().pending.push(d);
             }
         });
         match draft {
@@ -31,21 +43,43 @@ impl SqlStore {
         }
     }
 
+    /// Before a change: appends the reads the request has recorded so far (nothing outside a
+    /// scope). On failure the scope is marked failed and the change must not be made.
+    pub(crate) async fn flush_reads_before_change(&self) -> Result<(), StoreError> {
+        let pending = SCOPE
+            .try_with(|scope| std::mem::take(&mut scope.borrow_mut().pending))
+            .unwrap_or_default();
+        if pending.is_empty() {
+            return Ok(());
+        }
+        self.writer
+            .append(self, pending)
+            .await
+            .map(|_| ())
+            .inspect_err(|e| {
+                let _in_scope = SCOPE.try_with(|scope| scope.borrow_mut().failed = Some(e.clone()));
+            })
+    }
+
     /// Runs `work` in a request scope and answers its output once every access it recorded is on
-    /// the chain, durably; if they cannot be appended, the output is dropped and the error answered.
+    /// the chain, durably; if they cannot be appended (now, or before a change it made), the output
+    /// is dropped and the error answered.
     pub(crate) async fn answer_when_audited<F>(&self, work: F) -> Result<F::Output, StoreError>
     where
         F: Future + Send,
         F::Output: Send,
     {
-        let (output, pending) = PENDING
-            .scope(RefCell::new(Vec::new()), async {
+        let (output, scope) = SCOPE
+            .scope(RefCell::new(Scope::default()), async {
                 let output = work.await;
-                let pending = PENDING.with(|p| p.take());
-                (output, pending)
+                let scope = SCOPE.with(|s| s.take());
+                (output, scope)
             })
             .await;
-        self.writer.append(self, pending).await?;
+        if let Some(failed) = scope.failed {
+            return Err(failed);
+        }
+        self.writer.append(self, scope.pending).await?;
         Ok(output)
     }
 }

@@ -13,6 +13,10 @@
 //!   PostgreSQL database. A batch's events are contiguous and in the order they were handed in.
 //! - Batching needs no timer: while one batch commits, the next gathers, so one writer waits for
 //!   one commit and fifty wait for about two.
+//! - The writer has its own connection (`SqlStore`'s `writer_pool`) whose time limits are the
+//!   deadline: SQLite's busy timeout, PostgreSQL's lock and statement timeouts. A batch that cannot
+//!   commit in time fails in the database, so it holds no connection or lock after its callers were
+//!   refused; a timer a little longer than the deadline is the backstop.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -102,12 +106,15 @@ async fn run(pool: AnyPool, backend: Backend, mut inbox: mpsc::Receiver<Job>, de
     let mut jobs = Vec::with_capacity(MAX_CALLERS_PER_BATCH);
     while inbox.recv_many(&mut jobs, MAX_CALLERS_PER_BATCH).await > 0 {
         let drafts: Vec<&AuditDraft> = jobs.iter().flat_map(|j| j.drafts.iter()).collect();
+        // The database enforces the deadline on the writer's own connection (busy timeout, lock
+        // and statement time limits); this is the backstop should it not.
+        let backstop = deadline + Duration::from_secs(2);
         let written =
-            match tokio::time::timeout(deadline, write_batch(&pool, backend, &drafts)).await {
+            match tokio::time::timeout(backstop, write_batch(&pool, backend, &drafts)).await {
                 Ok(written) => written,
                 Err(_) => Err(StoreError::Unavailable(format!(
                     "the audit batch did not commit within {} ms",
-                    deadline.as_millis()
+                    backstop.as_millis()
                 ))),
             };
         match written {

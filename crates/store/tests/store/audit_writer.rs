@@ -1,18 +1,18 @@
 //! The group-commit audit writer and the request scope, on SQLite and PostgreSQL:
 //! - concurrent appends form one unbroken chain, each caller answered with its own event;
-//! - a request's reads wait in its scope and land together, after it, before its answer;
+//! - a request's reads wait in its scope and land together, after it, before its answer; a change
+//!   in the request puts the reads before it on the chain first, and if they cannot be, the change
+//!   is not made and nothing of the request is answered;
 //! - while the chain cannot be written (its head locked past the deadline), nothing is answered:
 //!   a read in a request and a standalone append both fail as unavailable, and once the lock goes
 //!   both succeed and the chain verifies.
-
-use std::time::Duration;
 
 use confidant_core::Purpose;
 use confidant_core::audit::{AuditDraft, verify_chain};
 use confidant_core::person::PersonInput;
 use confidant_core::store::StoreError;
 use confidant_core::store::prelude::*;
-use confidant_store::{ConnectOptions, SqlStore};
+use confidant_store::SqlStore;
 use confidant_testkit::{TestApp, both_backends, race, test_time};
 
 async fn head_seq(store: &SqlStore) -> anyhow::Result<i64> {
@@ -36,15 +36,26 @@ both_backends!(
         let app = TestApp::new(backend).await?;
         let store = app.confidant.store().clone();
         let before = head_seq(&store).await?;
-        let answers = race(50, |_| {
+        let answers = race(50, |i| {
             let store = store.clone();
-            async move { store.append_audit(draft("test.append")).await }
+            let subject = uuid::Uuid::from_u128(i as u128 + 1);
+            async move {
+                let event = store
+                    .append_audit(AuditDraft::for_tests(
+                        "test.append",
+                        Some(subject),
+                        test_time(),
+                    ))
+                    .await;
+                (subject, event)
+            }
         })
         .await?;
         let mut seqs = Vec::new();
-        for answer in answers {
+        for (subject, answer) in answers {
             let event = answer?;
-            // Each caller is answered with its own event, as stored.
+            // Each caller is answered with its own event (its own subject), as stored.
+            assert_eq!(event.subject_id, Some(subject.to_string()));
             let stored = store.audit_events(event.seq, 1).await?;
             assert_eq!(stored, vec![event.clone()]);
             seqs.push(event.seq);
@@ -99,23 +110,9 @@ both_backends!(
 both_backends!(
     nothing_is_answered_while_the_chain_cannot_be_written,
     |backend| async move {
-        let app = TestApp::with_options(
-            backend,
-            ConnectOptions {
-                audit_deadline: Duration::from_millis(300),
-                ..ConnectOptions::default()
-            },
-        )
-        .await?;
+        let app = TestApp::with_short_audit_deadline(backend).await?;
         let store = app.confidant.store().clone();
-        let mut input = PersonInput::new();
-        input.set_code("given_name", "Locked".to_owned());
-        input.set_code("family_name", "Out".to_owned());
-        let person = app
-            .confidant
-            .create_person(&app.worker_a, Purpose::Support, app.service_a, &input)
-            .await?
-            .id;
+        let person = app.person_named("Locked", "Out").await?;
         let before = head_seq(&store).await?;
 
         // Someone holds the chain's head (a long transaction, a stuck process, a failover).
@@ -153,6 +150,55 @@ both_backends!(
                 .any(|e| e.action == "person.read" && e.subject_id == Some(person.to_string())),
             "the answered read has its event"
         );
+        chain_is_intact(&store).await
+    }
+);
+
+both_backends!(
+    a_change_in_a_request_puts_the_reads_before_it_on_the_chain_first,
+    |backend| async move {
+        let app = TestApp::with_short_audit_deadline(backend).await?;
+        let store = app.confidant.store().clone();
+        let mut input = PersonInput::new();
+        input.set_code("given_name", "Orderly".to_owned());
+        input.set_code("family_name", "Change".to_owned());
+        let before = head_seq(&store).await?;
+        let inside = store.clone();
+        let (confidant, worker, service) = (&app.confidant, &app.worker_a, app.service_a);
+        let made = confidant
+            .answer_when_audited(async {
+                inside.record_access(draft("test.read")).await?;
+                let person = confidant
+                    .create_person(worker, Purpose::Support, service, &input)
+                    .await?;
+                inside.record_access(draft("test.after")).await?;
+                anyhow::Ok(person.id)
+            })
+            .await??;
+        let events = store.audit_events(before + 1, 10).await?;
+        let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["test.read", "person.create", "test.after"]);
+        assert_eq!(events[1].subject_id, Some(made.to_string()));
+
+        // The reads before a change cannot be recorded: the change is not made, and nothing of the
+        // request is answered even though the work swallowed the error.
+        let people_before = app.db.row_counts(&["person"]).await?;
+        let holder = app.db.hold_audit_head().await?;
+        let answered = confidant
+            .answer_when_audited(async {
+                inside.record_access(draft("test.read")).await.ok();
+                let change = confidant
+                    .create_person(worker, Purpose::Support, service, &input)
+                    .await;
+                change.is_err()
+            })
+            .await;
+        holder.release().await?;
+        assert!(
+            matches!(answered, Err(StoreError::Unavailable(_))),
+            "{answered:?}"
+        );
+        assert_eq!(app.db.row_counts(&["person"]).await?, people_before);
         chain_is_intact(&store).await
     }
 );

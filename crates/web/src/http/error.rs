@@ -173,7 +173,7 @@ impl IntoResponse for ApiError {
                 tracing::warn!(error = %detail, "request refused: the database is unavailable");
                 let body = ErrorBody {
                     error: "unavailable",
-                    message: "the service cannot record this access just now; nothing was answered; try again shortly".to_owned(),
+                    message: "the service cannot record this access just now, so nothing was answered; a change sent with it may have been saved: check before you send it again".to_owned(),
                     fields: Vec::new(),
                 };
                 return (
@@ -325,7 +325,7 @@ impl IntoResponse for PageError {
                 (
                     StatusCode::SERVICE_UNAVAILABLE,
                     "The service is busy",
-                    "Nothing was shown or changed. Wait a few seconds and try again. If it keeps happening, tell your administrator the time it happened.",
+                    "The service could not record this access just now, so nothing was shown. If you were saving a change, it may have been saved: check before you try again. If it keeps happening, tell your administrator the time it happened.",
                     None,
                 )
             }

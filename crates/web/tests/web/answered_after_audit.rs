@@ -2,36 +2,19 @@
 //! router in-process on SQLite and PostgreSQL, with the chain's head held by someone else past the
 //! audit deadline, a person's page and the API's answer for them are refused with 503 and
 //! `Retry-After`, and neither carries anything of the record; once the head is free, both answer.
-
-use std::time::Duration;
+//! A page's own reads are appended once the page is made (it does not list its own view), and
+//! before it is handed over.
 
 use axum::http::{Method, StatusCode};
-use confidant_core::Purpose;
-use confidant_core::person::PersonInput;
 use confidant_core::store::TokenScope;
 use confidant_core::store::prelude::*;
-use confidant_store::ConnectOptions;
 use confidant_testkit::{TestApp, both_backends};
 
 both_backends!(
     a_read_whose_event_cannot_be_written_is_not_answered,
     |backend| async move {
-        let app = TestApp::with_options(
-            backend,
-            ConnectOptions {
-                audit_deadline: Duration::from_millis(300),
-                ..ConnectOptions::default()
-            },
-        )
-        .await?;
-        let mut input = PersonInput::new();
-        input.set_code("given_name", "Quillon".to_owned());
-        input.set_code("family_name", "Marchbank".to_owned());
-        let person = app
-            .confidant
-            .create_person(&app.worker_a, Purpose::Support, app.service_a, &input)
-            .await?
-            .id;
+        let app = TestApp::with_short_audit_deadline(backend).await?;
+        let person = app.person_named("Quillon", "Marchbank").await?;
         let site = app.serve(crate::router);
         let worker = site.browser("worker.a").await?;
         let token = site.token("worker.a", TokenScope::ReadWrite).await?;
@@ -66,6 +49,39 @@ both_backends!(
         assert!(shown.text().contains("Marchbank"));
         let answered = site.web.api(&token, Method::GET, &api, None).await?;
         assert_eq!(answered.status, StatusCode::OK);
+        Ok(())
+    }
+);
+
+both_backends!(
+    a_pages_own_reads_are_appended_once_the_page_is_made,
+    |backend| async move {
+        let app = TestApp::new(backend).await?;
+        let person = app.person_named("Once", "Viewed").await?;
+        let site = app.serve(crate::router);
+        let worker = site.browser("worker.a").await?;
+        let page = format!("/people/{person}");
+        let before = site
+            .confidant
+            .store()
+            .audit_head()
+            .await?
+            .map_or(0, |h| h.seq);
+        // The page lists who has seen the record; its own reads wait in the request's scope until
+        // the page is made, so the first view does not list itself ...
+        let first = worker.get(&page).await?;
+        assert_eq!(first.status, StatusCode::OK);
+        assert!(first.text().contains("Created the record"));
+        assert!(
+            !first.text().contains("Viewed the record"),
+            "{}",
+            first.text()
+        );
+        // ... and they were on the chain, together, before the page was handed over.
+        let events = site.confidant.store().audit_events(before + 1, 50).await?;
+        assert!(events.iter().any(|e| e.action == "person.read"));
+        let second = worker.get(&page).await?;
+        assert!(second.text().contains("Viewed the record"));
         Ok(())
     }
 );

@@ -127,7 +127,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         loop {
             let audit =
                 AuditDraft::permitted(&permit, purpose, self.clock.now()).named("person.search");
-            let candidates = self
+            let (candidates, next) = self
                 .store
                 .search_people_by_grams(
                     service_id,
@@ -138,8 +138,6 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                     audit,
                 )
                 .await?;
-            let more = candidates.len() == SEARCH_PAGE as usize;
-            after = candidates.last().map(|(sealed, _)| sealed.id);
             examined += candidates.len();
             for (sealed, wrapped) in &candidates {
                 // Out of the actor's team or caseload: left out silently, as in a list.
@@ -163,8 +161,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                     }
                 }
             }
-            if !more || examined >= MAX_CANDIDATES {
-                break;
+            match next {
+                Some(last) if examined < MAX_CANDIDATES => after = Some(last),
+                _ => break,
             }
         }
         Ok(found)
