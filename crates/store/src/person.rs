@@ -319,10 +319,13 @@ const GRAM_COUNT_CAP: i64 = 1000;
 
 /// The ids of the service's people holding every one of `grams`, in id order after `after`, at
 /// most `limit`. Starts from the rarest gram (each counted up to [`GRAM_COUNT_CAP`]) and walks its
-/// index range in id order, a chunk at a time (the first the size of a page, then doubling), keeping
-/// the people of each chunk who hold the other grams too (looked up by primary key). A page costs
-/// about as many key look-ups as the people it walks past, never a pass over every row of every
-/// gram, and the plan is the same on both backends whatever their statistics say.
+/// index range in id order, probing each person for the other grams by primary key and stopping at
+/// the first one missing, until the page is full: a page costs about one look-up per person walked
+/// past, never a pass over every row of every gram.
+///
+/// Each probe is a scalar subquery (`(SELECT 1 … LIMIT 1) IS NOT NULL`), not `EXISTS`: PostgreSQL
+/// turns `EXISTS` into semi-joins that, with many grams, its planner may run as scans of the whole
+/// table, while a scalar subquery stays a per-row look-up on both backends.
 async fn people_holding(
     tx: &mut Transaction<'static, Any>,
     service_id: Uuid,
@@ -330,7 +333,6 @@ async fn people_holding(
     after: Option<Uuid>,
     limit: u32,
 ) -> Result<Vec<String>, StoreError> {
-    const MAX_CHUNK: i64 = 2000;
     let service = service_id.to_string();
     let mut counted = Vec::with_capacity(grams.len());
     for gram in grams {
@@ -352,60 +354,25 @@ async fn people_holding(
     let (start, rest) = counted.split_first().ok_or(StoreError::Backend(
         "a name search without grams".to_owned(),
     ))?;
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    let mut found = Vec::new();
-    let mut walked_past = after.map(|a| a.to_string()).unwrap_or_default();
-    let mut chunk = i64::try_from(limit)
-        .unwrap_or(MAX_CHUNK)
-        .clamp(1, MAX_CHUNK);
-    loop {
-        let walked: Vec<String> = sqlx::query_scalar(
-            "SELECT person_id FROM person_name_gram WHERE service_id = $1 AND digest = $2 \
-             AND person_id > $3 ORDER BY person_id LIMIT $4",
-        )
+    let probes: String = (0..rest.len())
+        .map(|i| {
+            format!(
+                " AND (SELECT 1 FROM person_name_gram h WHERE h.person_id = g.person_id AND h.digest = ${} LIMIT 1) IS NOT NULL",
+                i + 5
+            )
+        })
+        .collect();
+    let sql = format!(
+        "SELECT g.person_id FROM person_name_gram g WHERE g.service_id = $1 AND g.digest = $2 \
+         AND g.person_id > $3{probes} ORDER BY g.person_id LIMIT $4"
+    );
+    let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
         .bind(&service)
         .bind(start.1.to_vec())
-        .bind(&walked_past)
-        .bind(chunk)
-        .fetch_all(&mut **tx)
-        .await
-        .db()?;
-        let Some(last) = walked.last().cloned() else {
-            return Ok(found);
-        };
-        let exhausted = walked.len() < usize::try_from(chunk).unwrap_or(usize::MAX);
-        let holding = if rest.is_empty() {
-            walked
-        } else {
-            let sql = format!(
-                "SELECT person_id FROM person_name_gram WHERE person_id IN ({}) AND digest IN ({}) \
-                 GROUP BY person_id HAVING COUNT(*) = ${} ORDER BY person_id",
-                placeholders(1, walked.len()),
-                placeholders(walked.len() + 1, rest.len()),
-                walked.len() + rest.len() + 1
-            );
-            let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
-            for id in &walked {
-                q = q.bind(id.as_str());
-            }
-            for (_, gram) in rest {
-                q = q.bind(gram.to_vec());
-            }
-            q.bind(i64::try_from(rest.len()).unwrap_or(i64::MAX))
-                .fetch_all(&mut **tx)
-                .await
-                .db()?
-        };
-        for id in holding {
-            found.push(id);
-            if found.len() == limit {
-                return Ok(found);
-            }
-        }
-        if exhausted {
-            return Ok(found);
-        }
-        walked_past = last;
-        chunk = (chunk * 2).min(MAX_CHUNK);
+        .bind(after.map(|a| a.to_string()).unwrap_or_default())
+        .bind(i64::from(limit));
+    for (_, gram) in rest {
+        q = q.bind(gram.to_vec());
     }
+    q.fetch_all(&mut **tx).await.db()
 }

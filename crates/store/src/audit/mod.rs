@@ -32,28 +32,34 @@ impl AuditStore for SqlStore {
     }
 
     async fn audit_events(&self, from_seq: i64, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {
-        // One row for the whole batch, the events as a JSON array: a row costs the driver several
-        // microseconds whatever it holds (7.8 µs per event on SQLite read as rows), which made
-        // `audit verify` read-bound; the database builds the array far faster than rows travel.
-        let sql = match self.backend {
+        match self.backend {
+            // On SQLite, one row for the whole batch, the events as a JSON array: a row costs the
+            // driver several microseconds whatever it holds (7.8 µs per event read as rows), which
+            // made `audit verify` read-bound; SQLite builds the array far faster than rows travel.
+            // On PostgreSQL rows read by position are the faster of the two (measured).
             Backend::Sqlite => {
-                "SELECT json_group_array(json_array(seq, at, actor, action, resource_type, resource_id, \
-                 subject_id, purpose, outcome, hex(prev_hash), hex(hash))) \
-                 FROM (SELECT * FROM audit_event WHERE seq >= $1 ORDER BY seq LIMIT $2) e"
+                let batch: Option<String> = sqlx::query_scalar(
+                    "SELECT json_group_array(json_array(seq, at, actor, action, resource_type, resource_id, \
+                     subject_id, purpose, outcome, hex(prev_hash), hex(hash))) \
+                     FROM (SELECT * FROM audit_event WHERE seq >= $1 ORDER BY seq LIMIT $2) e",
+                )
+                .bind(from_seq)
+                .bind(i64::from(limit))
+                .fetch_one(&self.pool)
+                .await
+                .db()?;
+                events_from_json(batch.as_deref().unwrap_or("[]"))
             }
-            Backend::Postgres => {
-                "SELECT COALESCE(json_agg(json_build_array(seq, at, actor, action, resource_type, resource_id, \
-                 subject_id, purpose, outcome, encode(prev_hash, 'hex'), encode(hash, 'hex')) ORDER BY seq), '[]')::text \
-                 FROM (SELECT * FROM audit_event WHERE seq >= $1 ORDER BY seq LIMIT $2) e"
-            }
-        };
-        let batch: Option<String> = sqlx::query_scalar(sql)
+            Backend::Postgres => sqlx::query(
+                "SELECT seq, at, actor, action, resource_type, resource_id, subject_id, purpose, outcome, prev_hash, hash \
+                 FROM audit_event WHERE seq >= $1 ORDER BY seq LIMIT $2",
+            )
             .bind(from_seq)
             .bind(i64::from(limit))
-            .fetch_one(&self.pool)
+            .fetch_all(&self.pool)
             .await
-            .db()?;
-        events_from_json(batch.as_deref().unwrap_or("[]"))
+            .read(event_from_row),
+        }
     }
 
     async fn audit_head(&self) -> Result<Option<Checkpoint>, StoreError> {
