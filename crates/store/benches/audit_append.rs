@@ -13,7 +13,8 @@
 //!    run of a few seconds per case prints `RATE` lines, and `RATIO append` the rate with 50 writers
 //!    against one writer measured in the same run, with the target of 20,000 events/s; and, as the
 //!    reference for one writer, bare commits of the one-row head update on a raw connection (the
-//!    disk's commit rate, nothing of Confidant's around it).
+//!    disk's commit rate, nothing of Confidant's around it) and the path one append took before
+//!    issue 14 (its own transaction, no writer task), replayed on a raw connection.
 //! 2. Verify. The chain left by step 1 is topped up to 100,000 events with a bulk insert of realistic
 //!    events (`person.read` and the like, linked and hashed exactly as the store does), then
 //!    `verify_chain(store, None)` walks it from the genesis: reads in batches, recomputes every hash,
@@ -125,6 +126,65 @@ async fn bare_commit_rate(
     while start.elapsed() < period {
         conn.execute(begin).await?;
         conn.execute("UPDATE audit_head SET seq = seq WHERE id = 1")
+            .await?;
+        conn.execute("COMMIT").await?;
+        n += 1;
+    }
+    conn.close().await?;
+    Ok(n as f64 / start.elapsed().as_secs_f64())
+}
+
+/// The path one append took before issue 14, replayed on a raw connection as the reference for one
+/// writer: its own write transaction that locks the head, inserts the sealed event, moves the head
+/// and commits, with no writer task between; for `period`; returns events per second.
+async fn direct_append_rate(
+    app: &TestApp,
+    backend: TestBackend,
+    period: Duration,
+) -> anyhow::Result<f64> {
+    use confidant_core::audit::{AuditDraft, seal_event};
+    use sqlx::{Executor as _, Row as _};
+    let mut conn = app.db.raw().await?;
+    let begin = match backend {
+        TestBackend::Sqlite => {
+            conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")
+                .await?;
+            "BEGIN IMMEDIATE"
+        }
+        TestBackend::Postgres => "BEGIN",
+    };
+    let start = Instant::now();
+    let mut n = 0u64;
+    while start.elapsed() < period {
+        conn.execute(begin).await?;
+        let row =
+            sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+                .fetch_one(&mut conn)
+                .await?;
+        let prev: Vec<u8> = row.try_get(1)?;
+        let prev = <[u8; 32]>::try_from(prev.as_slice())?;
+        let draft = AuditDraft::for_tests("bench.direct", None, confidant_testkit::test_time());
+        let e = seal_event(prev, row.try_get(0)?, &draft);
+        sqlx::query(
+            "INSERT INTO audit_event (seq, at, actor, action, resource_type, resource_id, subject_id, purpose, outcome, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(e.seq)
+        .bind(e.at_micros)
+        .bind(&e.actor)
+        .bind(&e.action)
+        .bind(&e.resource_type)
+        .bind(&e.resource_id)
+        .bind(&e.subject_id)
+        .bind(&e.purpose)
+        .bind(&e.outcome)
+        .bind(e.prev_hash.to_vec())
+        .bind(e.hash.to_vec())
+        .execute(&mut conn)
+        .await?;
+        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+            .bind(e.hash.to_vec())
+            .execute(&mut conn)
             .await?;
         conn.execute("COMMIT").await?;
         n += 1;
@@ -545,6 +605,7 @@ fn main() -> anyhow::Result<()> {
     );
     for (backend, app) in &apps {
         let bare = rt.block_on(bare_commit_rate(app, *backend, plan.rate_for))?;
+        let direct = rt.block_on(direct_append_rate(app, *backend, plan.rate_for))?;
         let one = rt.block_on(rate(app, 1, plan.rate_for));
         let many = rt.block_on(rate(app, TASKS, plan.rate_for));
         for (tasks, r) in [(1, one), (TASKS, many)] {
@@ -559,9 +620,18 @@ fn main() -> anyhow::Result<()> {
             backend.name()
         );
         println!(
+            "RATE direct append {:<8} 1 task = {direct:>7.0} events/s (reference: the path before issue 14, one transaction per event, no writer task)",
+            backend.name()
+        );
+        println!(
             "RATIO append {} 1 task/bare commit = {:.2}x (what one writer keeps of the disk's commit rate)",
             backend.name(),
             one / bare
+        );
+        println!(
+            "RATIO append {} 1 task/direct append = {:.2}x (target: no worse than before, >= 1.0x within noise)",
+            backend.name(),
+            one / direct
         );
         println!(
             "RATIO append {} {TASKS} tasks/1 task = {:.1}x ({many:.0} events/s; target >= {TARGET_RATE:.0} events/s with {TASKS} writers: {})",

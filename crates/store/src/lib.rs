@@ -192,9 +192,14 @@ impl SqlStore {
         // and its own time limits, so a batch that cannot commit in time gives up in the database
         // too (a lock wait, a busy file) instead of holding a connection after its callers have
         // been refused.
-        let deadline_ms = u64::try_from(options.audit_deadline.as_millis()).unwrap_or(u64::MAX);
-        let writer_pool =
-            pool_options(backend, 1, deadline_ms, Some(deadline_ms)).connect_lazy_with(connect);
+        // At least 1 ms (0 means "no limit" to PostgreSQL) and within its 32-bit setting.
+        let deadline_ms = u64::try_from(options.audit_deadline.as_millis())
+            .unwrap_or(u64::MAX)
+            .clamp(1, i32::MAX as u64);
+        // No ping before each batch: a batch that fails reports its own error.
+        let writer_pool = pool_options(backend, 1, deadline_ms, Some(deadline_ms))
+            .test_before_acquire(false)
+            .connect_lazy_with(connect);
         Ok(Self {
             pool,
             writer_pool,

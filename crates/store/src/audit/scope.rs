@@ -46,9 +46,16 @@ impl SqlStore {
     /// Before a change: appends the reads the request has recorded so far (nothing outside a
     /// scope). On failure the scope is marked failed and the change must not be made.
     pub(crate) async fn flush_reads_before_change(&self) -> Result<(), StoreError> {
+        // A request whose earlier reads could not be recorded makes no further change either.
         let pending = SCOPE
-            .try_with(|scope| std::mem::take(&mut scope.borrow_mut().pending))
-            .unwrap_or_default();
+            .try_with(|scope| {
+                let mut scope = scope.borrow_mut();
+                match &scope.failed {
+                    Some(failed) => Err(failed.clone()),
+                    None => Ok(std::mem::take(&mut scope.pending)),
+                }
+            })
+            .unwrap_or(Ok(Vec::new()))?;
         if pending.is_empty() {
             return Ok(());
         }

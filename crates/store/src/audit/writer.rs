@@ -89,7 +89,7 @@ impl AuditWriter {
         // The task holds the pool, not the store: a store's last clone dropped closes the inbox,
         // and the task ends.
         tokio::spawn(run(
-            store.pool.clone(),
+            store.writer_pool.clone(),
             store.backend,
             receiver,
             self.deadline,

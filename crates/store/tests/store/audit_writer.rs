@@ -198,6 +198,26 @@ both_backends!(
             matches!(answered, Err(StoreError::Unavailable(_))),
             "{answered:?}"
         );
+        // Nor does a second change in such a request, made once the chain is free again.
+        let holder = app.db.hold_audit_head().await?;
+        let answered = confidant
+            .answer_when_audited(async {
+                inside.record_access(draft("test.read")).await.ok();
+                let first = confidant
+                    .create_person(worker, Purpose::Support, service, &input)
+                    .await;
+                holder.release().await.ok();
+                inside.record_access(draft("test.read")).await.ok();
+                let second = confidant
+                    .create_person(worker, Purpose::Support, service, &input)
+                    .await;
+                (first.is_err(), second.is_err())
+            })
+            .await;
+        assert!(
+            matches!(answered, Err(StoreError::Unavailable(_))),
+            "{answered:?}"
+        );
         assert_eq!(app.db.row_counts(&["person"]).await?, people_before);
         chain_is_intact(&store).await
     }
