@@ -314,14 +314,15 @@ impl PersonStore for SqlStore {
 }
 
 /// How many rows of one gram [`people_holding`] counts at most when it picks the gram to start
-/// from: enough to tell a rare gram from a common one, never a walk of a common one.
+/// from: enough to tell a rare gram from a common one without counting all of a common one's
+/// rows. When every gram is common they tie, and the walk may then cover a common gram's range.
 const GRAM_COUNT_CAP: i64 = 1000;
 
 /// The ids of the service's people holding every one of `grams`, in id order after `after`, at
 /// most `limit`. Starts from the rarest gram (each counted up to [`GRAM_COUNT_CAP`]) and walks its
 /// index range in id order, probing each person for the other grams by primary key and stopping at
 /// the first one missing, until the page is full: a page costs about one look-up per person walked
-/// past, never a pass over every row of every gram.
+/// past, never a pass over every row of every gram (only, at worst, of the one it starts from).
 ///
 /// Each probe is a scalar subquery (`(SELECT 1 … LIMIT 1) IS NOT NULL`), not `EXISTS`: PostgreSQL
 /// turns `EXISTS` into semi-joins that, with many grams, its planner may run as scans of the whole
