@@ -258,6 +258,17 @@ impl From<OrganisationError> for PageError {
     }
 }
 
+/// A sign-in step's failure that the page does not answer itself: an unavailable database is a
+/// 503 like anywhere else, the rest a fault.
+impl From<confidant_core::account::SignInError> for PageError {
+    fn from(e: confidant_core::account::SignInError) -> Self {
+        match e {
+            confidant_core::account::SignInError::Store(s) => s.into(),
+            other => PageError::Internal(other.to_string()),
+        }
+    }
+}
+
 impl From<askama::Error> for PageError {
     fn from(e: askama::Error) -> Self {
         PageError::Internal(format!("template: {e}"))

@@ -237,7 +237,7 @@ impl<S: Store, C: Clock> FromRequestParts<AppState<S, C>> for Signed {
             .confidant
             .organisations()
             .await
-            .map_err(|e| PageError::Internal(e.to_string()))?
+            .map_err(PageError::from)?
             .into_iter()
             .find(|o| o.id == session.staff.organisation_id)
             .map(|o| o.name)

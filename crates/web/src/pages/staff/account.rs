@@ -179,7 +179,7 @@ pub async fn password_submit<S: Store, C: Clock>(
             "Your current password is not right".to_owned(),
         )],
         Err(SignInError::LockedOut { .. }) => return Err(PageError::Redirect("/sign-in")),
-        Err(e) => return Err(PageError::Internal(e.to_string())),
+        Err(e) => return Err(e.into()),
     };
     let status = if errors.is_empty() {
         StatusCode::OK
@@ -331,7 +331,7 @@ pub async fn token_create<S: Store, C: Clock>(
                 "Enter your correct password to issue a token".to_owned(),
             )),
             Err(SignInError::LockedOut { .. }) => return Err(PageError::Redirect("/sign-in")),
-            Err(e) => return Err(PageError::Internal(e.to_string())),
+            Err(e) => return Err(e.into()),
         }
     }
     let (Some(scope), Some(days), true) = (scope, days, errors.is_empty()) else {

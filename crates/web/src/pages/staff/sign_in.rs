@@ -149,7 +149,7 @@ pub async fn submit<S: Store, C: Clock>(
             vec![("handle".to_owned(), locked_message(until))],
             StatusCode::TOO_MANY_REQUESTS,
         ),
-        Err(e) => Err(PageError::Internal(e.to_string())),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -295,7 +295,7 @@ pub async fn enrol_submit<S: Store, C: Clock>(
             .await
         }
         Err(SignInError::LockedOut { until }) => Err(locked_out(&state, &session, until).await),
-        Err(e) => Err(PageError::Internal(e.to_string())),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -369,7 +369,7 @@ pub async fn second_submit<S: Store, C: Clock>(
         )]),
         Err(SignInError::Invalid(v)) => again(field_errors(&v)),
         Err(SignInError::LockedOut { until }) => Err(locked_out(&state, &session, until).await),
-        Err(e) => Err(PageError::Internal(e.to_string())),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -452,7 +452,7 @@ pub async fn lock_submit<S: Store, C: Clock>(
                 state.web.session_cookie(),
             )],
         )),
-        Err(e) => Err(PageError::Internal(e.to_string())),
+        Err(e) => Err(e.into()),
     }
 }
 
