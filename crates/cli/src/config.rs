@@ -47,6 +47,9 @@ pub struct Config {
     pub audit_checkpoint_dir: Option<PathBuf>,
     /// How often `serve` writes one (when the head has moved since the last).
     pub audit_checkpoint_interval_seconds: u64,
+    /// How long a batch of audit events may take to commit; past it the requests waiting for it
+    /// answer 503, and nothing they read is shown.
+    pub audit_deadline_seconds: u64,
     /// The address `serve` listens on.
     pub listen: SocketAddr,
     pub log_format: LogFormat,
@@ -90,6 +93,7 @@ impl Default for Config {
             audit_signing_key_file: None,
             audit_checkpoint_dir: None,
             audit_checkpoint_interval_seconds: 15 * 60,
+            audit_deadline_seconds: 10,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             log_format: LogFormat::Text,
             log_level: "info".to_owned(),
@@ -171,6 +175,9 @@ impl Config {
             bail!(
                 "invalid configuration: audit_checkpoint_interval_seconds must be between 1 and 86400"
             );
+        }
+        if !(1..=300).contains(&self.audit_deadline_seconds) {
+            bail!("invalid configuration: audit_deadline_seconds must be between 1 and 300");
         }
         if self.tls_cert_file.is_some() != self.tls_key_file.is_some() {
             bail!("invalid configuration: set both tls_cert_file and tls_key_file, or neither");
@@ -341,6 +348,21 @@ pub fn redact_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_audit_deadline_is_between_one_second_and_five_minutes() {
+        for (seconds, ok) in [(0, false), (1, true), (10, true), (300, true), (301, false)] {
+            let config = Config {
+                audit_deadline_seconds: seconds,
+                ..Config::default()
+            };
+            let checked = config.validate();
+            assert_eq!(checked.is_ok(), ok, "{seconds}: {checked:?}");
+            if let Err(e) = checked {
+                assert!(e.to_string().contains("audit_deadline_seconds"), "{e}");
+            }
+        }
+    }
 
     #[test]
     fn passwords_in_urls_are_redacted() {

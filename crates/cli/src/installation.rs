@@ -28,7 +28,7 @@ pub(crate) async fn connect(config: &Config, create: bool) -> anyhow::Result<Sql
         &ConnectOptions {
             max_connections: config.max_connections,
             create_if_missing: create,
-            ..ConnectOptions::default()
+            audit_deadline: std::time::Duration::from_secs(config.audit_deadline_seconds),
         },
     )
     .await
