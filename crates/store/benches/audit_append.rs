@@ -103,14 +103,12 @@ async fn append_concurrently(app: &Arc<TestApp>, tasks: u64, events: u64) -> Dur
     start.elapsed()
 }
 
-/// The reference for one writer: bare commits of a one-row write to the chain's head (the write
-/// every append makes, with nothing else: no event, no writer task), on a raw connection with the
-/// store's durability settings, for `period`; returns commits per second.
-async fn bare_commit_rate(
+/// A raw connection with the store's durability settings, and how a writing transaction begins on
+/// it.
+async fn raw_writer(
     app: &TestApp,
     backend: TestBackend,
-    period: Duration,
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<(sqlx::AnyConnection, &'static str)> {
     use sqlx::Executor as _;
     let mut conn = app.db.raw().await?;
     let begin = match backend {
@@ -121,6 +119,19 @@ async fn bare_commit_rate(
         }
         TestBackend::Postgres => "BEGIN",
     };
+    Ok((conn, begin))
+}
+
+/// The reference for one writer: bare commits of a one-row write to the chain's head (the write
+/// every append makes, with nothing else: no event, no writer task), on a raw connection with the
+/// store's durability settings, for `period`; returns commits per second.
+async fn bare_commit_rate(
+    app: &TestApp,
+    backend: TestBackend,
+    period: Duration,
+) -> anyhow::Result<f64> {
+    use sqlx::Executor as _;
+    let (mut conn, begin) = raw_writer(app, backend).await?;
     let start = Instant::now();
     let mut n = 0u64;
     while start.elapsed() < period {
@@ -144,15 +155,7 @@ async fn direct_append_rate(
 ) -> anyhow::Result<f64> {
     use confidant_core::audit::{AuditDraft, seal_event};
     use sqlx::{Executor as _, Row as _};
-    let mut conn = app.db.raw().await?;
-    let begin = match backend {
-        TestBackend::Sqlite => {
-            conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")
-                .await?;
-            "BEGIN IMMEDIATE"
-        }
-        TestBackend::Postgres => "BEGIN",
-    };
+    let (mut conn, begin) = raw_writer(app, backend).await?;
     let start = Instant::now();
     let mut n = 0u64;
     while start.elapsed() < period {
