@@ -51,6 +51,7 @@ mod grant;
 mod keys;
 mod migrate;
 mod notice;
+mod overview;
 mod person;
 mod record;
 mod referral;

@@ -54,22 +54,12 @@ impl PersonStore for SqlStore {
         access: &PersonAccess,
         audit: AuditDraft,
     ) -> Result<Option<(SealedPerson, WrappedDataKey)>, StoreError> {
-        let person_id = access.person_id();
         let mut tx = self.begin_read().await?;
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{PERSON_WITH_KEY} WHERE p.id = $1"
-        )))
-        .bind(person_id.to_string())
-        .fetch_optional(&mut *tx)
-        .await
-        .db()?;
-        let Some(row) = row else {
+        let Some(found) = overview::person_in(&mut tx, access.person_id()).await? else {
             return Ok(None);
         };
-        let mut found = vec![person_with_key(&row)?];
-        load_fields(&mut tx, &mut found, &[]).await?;
         finish_read(self, tx, audit).await?;
-        Ok(found.pop())
+        Ok(Some(found))
     }
 
     async fn update_person(

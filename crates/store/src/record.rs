@@ -53,24 +53,8 @@ impl RecordStore for SqlStore {
         access: &PersonAccess,
         audit: AuditDraft,
     ) -> Result<Vec<(RelatedRecord, SealedFields, WrappedDataKey)>, StoreError> {
-        let person_id = access.person_id();
         let mut tx = self.begin_read().await?;
-        let pid = person_id.to_string();
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{RELATED_WITH_KEY} WHERE r.person_id = $1 ORDER BY r.created_at, r.id"
-        )))
-        .bind(&pid)
-        .fetch_all(&mut *tx)
-        .await
-        .db()?;
-        let related = with_fields(&mut tx, rows, |row| Ok((related_from_row(row)?, wrapped_key_from_row(row)?)), sqlx::query(
-                "SELECT f.record_id, f.field, f.value FROM record_field f \
-                 JOIN related_person r ON r.id = f.record_id WHERE r.person_id = $1 ORDER BY f.record_id, f.field",
-            )
-            .bind(&pid)).await?
-.into_iter()
-.map(|((record, key), sealed)| (record, sealed, key))
-.collect::<Vec<_>>();
+        let related = overview::related_in(&mut tx, access.person_id()).await?;
         finish_read(self, tx, audit).await?;
         Ok(related)
     }
@@ -159,14 +143,8 @@ impl RecordStore for SqlStore {
         access: &PersonAccess,
         audit: AuditDraft,
     ) -> Result<Vec<CaseRecord>, StoreError> {
-        let person_id = access.person_id();
         let mut tx = self.begin_read().await?;
-        let cases = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {CASE_COLUMNS} FROM case_episode WHERE person_id = $1 ORDER BY opened_at DESC, id DESC"
-        )))
-        .bind(person_id.to_string())
-        .fetch_all(&mut *tx)
-        .await.read(case_from_row)?;
+        let cases = overview::cases_in(&mut tx, access.person_id()).await?;
         finish_read(self, tx, audit).await?;
         Ok(cases)
     }
@@ -275,14 +253,9 @@ impl RecordStore for SqlStore {
         audit: AuditDraft,
     ) -> Result<Vec<(Uuid, RecordKind)>, StoreError> {
         self.read_all_audited(
-            "SELECT id, kind FROM record_entry WHERE person_id = $1 ORDER BY id",
+            overview::ENTRY_KINDS,
             access.person_id(),
-            |row| {
-                let kind: String = row.col("kind")?;
-                let kind = RecordKind::from_code(&kind)
-                    .ok_or_else(|| StoreError::Backend(format!("unknown entry kind {kind}")))?;
-                Ok((id(row, "id")?, kind))
-            },
+            overview::entry_kind_from_row,
             audit,
         )
         .await
@@ -396,23 +369,19 @@ impl RecordStore for SqlStore {
         access: &PersonAccess,
         audit: AuditDraft,
     ) -> Result<Vec<(DocumentRecord, SealedFields)>, StoreError> {
-        let person_id = access.person_id();
-        let pid = person_id.to_string();
         let mut tx = self.begin_read().await?;
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {DOCUMENT_COLUMNS} FROM document d WHERE d.person_id = $1 ORDER BY d.created_at DESC, d.id DESC"
-        )))
-        .bind(&pid)
-        .fetch_all(&mut *tx)
-        .await
-        .db()?;
-        let documents = with_fields(&mut tx, rows, document_from_row, sqlx::query(
-                "SELECT f.record_id, f.field, f.value FROM record_field f JOIN document d ON d.id = f.record_id \
-                 WHERE d.person_id = $1 ORDER BY f.record_id, f.field",
-            )
-            .bind(&pid)).await?;
+        let documents = overview::documents_in(&mut tx, access.person_id()).await?;
         finish_read(self, tx, audit).await?;
         Ok(documents)
+    }
+
+    async fn person_overview(
+        &self,
+        access: &PersonAccess,
+        parts: confidant_core::store::OverviewParts<'_>,
+        audit: Vec<AuditDraft>,
+    ) -> Result<Option<confidant_core::store::OverviewRows>, StoreError> {
+        self.read_overview(access, parts, audit).await
     }
 
     async fn read_document(

@@ -331,18 +331,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let audit =
             AuditDraft::permitted(&permit, purpose, self.clock.now()).named("document.list");
         let rows = self.store.documents_of(&access_of(&permit)?, audit).await?;
-        rows.into_iter()
-            .map(|(record, sealed)| {
-                let values = open_values(
-                    RecordKind::Document,
-                    &key,
-                    record.id,
-                    record.key_version,
-                    &sealed,
-                )?;
-                Ok(document_from(record, values))
-            })
-            .collect()
+        open_documents(&key, rows)
     }
 
     /// One document's content, opened, with its metadata.
@@ -377,6 +366,25 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         )?;
         Ok((document_from(record, Values::default()), content.to_vec()))
     }
+}
+
+/// Opens documents' metadata and names as stored (no content), with the person's key.
+pub(crate) fn open_documents(
+    key: &confidant_crypto::DataKey,
+    rows: Vec<(DocumentRecord, crate::store::SealedFields)>,
+) -> Result<Vec<Document>, PersonError> {
+    rows.into_iter()
+        .map(|(record, sealed)| {
+            let values = open_values(
+                RecordKind::Document,
+                key,
+                record.id,
+                record.key_version,
+                &sealed,
+            )?;
+            Ok(document_from(record, values))
+        })
+        .collect()
 }
 
 fn document_from(record: DocumentRecord, values: Values) -> Document {

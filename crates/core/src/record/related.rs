@@ -199,10 +199,23 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             return Ok(Vec::new());
         }
         let rows = self.store.related_of(&access_of(&permit)?, audit).await?;
+        self.open_related(actor, rows).await
+    }
+
+    /// Opens related people as stored, each with their own key. A link to a record shows only to
+    /// those who may read that record (see `link`).
+    pub(crate) async fn open_related(
+        &self,
+        actor: &Principal,
+        rows: Vec<(
+            RelatedRecord,
+            crate::store::SealedFields,
+            crate::store::WrappedDataKey,
+        )>,
+    ) -> Result<Vec<Related>, PersonError> {
         let mut out = Vec::with_capacity(rows.len());
         for (record, sealed, wrapped) in rows {
             let key = self.keys.data_key(&wrapped)?;
-            // A link shows only to those who may read the linked record (see `link`).
             let linked_person_id = match record.linked_person_id {
                 Some(l) if self.within_scope(actor, l).await? => Some(l),
                 _ => None,

@@ -230,6 +230,16 @@ pub trait RecordStore: Send + Sync + 'static {
         audit: AuditDraft,
     ) -> impl Future<Output = Result<Vec<(DocumentRecord, SealedFields)>, StoreError>> + Send;
 
+    /// What a person's overview shows, read in one transaction, and `audit` (one event per part
+    /// read) recorded as the accesses it was for; `None` if there is no record or its key was
+    /// destroyed (then nothing is recorded).
+    fn person_overview(
+        &self,
+        access: &PersonAccess,
+        parts: OverviewParts<'_>,
+        audit: Vec<AuditDraft>,
+    ) -> impl Future<Output = Result<Option<OverviewRows>, StoreError>> + Send;
+
     /// One document of a person with its sealed content.
     fn read_document(
         &self,

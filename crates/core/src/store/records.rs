@@ -145,3 +145,30 @@ impl Placement {
         }
     }
 }
+
+/// Which parts of a person's overview to read besides the record and its entry counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverviewParts<'a> {
+    /// Only those, counting only `entries`: what a processor's worker may see of a referred record
+    /// (the entries their referrals sent).
+    Referred { entries: &'a [Uuid] },
+    /// Also related people, cases, documents and the latest `history` events about the person.
+    Whole { history: u32 },
+}
+
+/// What a person's overview shows, as stored, read in one transaction by
+/// [`RecordStore::person_overview`]. Parts not asked for are empty.
+#[derive(Debug)]
+pub struct OverviewRows {
+    pub person: SealedPerson,
+    pub key: WrappedDataKey,
+    /// How many entries of each kind the record holds (kinds it holds none of are left out),
+    /// counted in the store: no entry is read.
+    pub entry_counts: Vec<(crate::field::RecordKind, u64)>,
+    pub related: Vec<(RelatedRecord, SealedFields, WrappedDataKey)>,
+    pub cases: Vec<CaseRecord>,
+    /// Metadata and sealed fields; no content.
+    pub documents: Vec<(DocumentRecord, SealedFields)>,
+    /// Newest first.
+    pub history: Vec<AuditEvent>,
+}

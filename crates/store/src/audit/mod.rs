@@ -94,14 +94,12 @@ impl AuditStore for SqlStore {
         subject_id: Uuid,
         limit: u32,
     ) -> Result<Vec<AuditEvent>, StoreError> {
-        sqlx::query(
-            "SELECT seq, at, actor, action, resource_type, resource_id, subject_id, purpose, outcome, prev_hash, hash \
-             FROM audit_event WHERE subject_id = $1 ORDER BY seq DESC LIMIT $2",
-        )
-        .bind(subject_id.to_string())
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await.read(event_from_row)
+        sqlx::query(crate::overview::SUBJECT_EVENTS)
+            .bind(subject_id.to_string())
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .read(event_from_row)
     }
 }
 

@@ -1061,6 +1061,9 @@ both_backends!(
 #[path = "records/exactly_once.rs"]
 mod exactly_once;
 
+#[path = "records/overview.rs"]
+mod overview;
+
 both_backends!(
     name_search_reads_candidates_a_page_at_a_time_until_it_has_its_matches,
     |backend| async move {

@@ -966,6 +966,15 @@ both_backends!(
                 .await?
                 .is_empty()
         );
+        // The overview a page shows agrees: the name sent, no entry counted, no other part, and
+        // only the referred fields to change.
+        let overview = c.person_overview(&processor_actor, P, w.person, 20).await?;
+        assert_eq!(overview.person.get(PersonField::GivenName), Some("Nell"));
+        assert_eq!(overview.person.get(PersonField::MentalHealth), None);
+        assert!(overview.entry_counts.is_empty());
+        assert!(overview.related.is_empty() && overview.cases.is_empty());
+        assert!(overview.documents.is_empty() && overview.history.is_empty());
+        assert!(!overview.may_change && overview.may_change_referred);
         // Parts a referral cannot send do not exist for the worker at all.
         assert!(matches!(
             c.documents(&processor_actor, P, w.person).await,

@@ -82,7 +82,7 @@ impl Need {
         )
     }
 
-    fn action(self) -> Action {
+    pub(crate) fn action(self) -> Action {
         match self {
             Need::Share => Action::PersonShare,
             _ if self.changes() => Action::PersonUpdate,
@@ -92,7 +92,7 @@ impl Need {
 
     /// Whether a processor's live referral may meet the need (the use case then keeps to what
     /// the referral sent).
-    fn referable(self) -> bool {
+    pub(crate) fn referable(self) -> bool {
         matches!(
             self,
             Need::ReadReferred | Need::ChangeReferred | Need::ChangeEntry(_)

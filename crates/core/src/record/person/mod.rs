@@ -16,6 +16,7 @@
 
 mod error;
 mod input;
+mod overview;
 mod permits;
 mod sealing;
 mod search;
@@ -24,6 +25,7 @@ pub use error::{PersonError, Violation, Violations};
 pub use input::PersonInput;
 use input::parse_field;
 pub(crate) use input::{Canonical, canonical, first_carer, parse_input, parse_value};
+pub use overview::{MAX_HISTORY, PersonOverview};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;

@@ -137,18 +137,30 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     ) -> Result<Resource, PersonError> {
         match self.store.placement(person_id).await? {
             Some(p) => Ok(p.resource()),
-            None => {
-                let audit = AuditDraft::missing(
-                    actor,
-                    action,
-                    "person",
-                    person_id,
-                    purpose,
-                    self.clock.now(),
-                );
-                self.store.record_access(audit).await?;
-                Err(PersonError::NotFound)
-            }
+            None => Err(self.person_missing(actor, action, person_id, purpose).await),
+        }
+    }
+
+    /// Records an attempt on a person who does not exist (or whose key was destroyed), and
+    /// answers "not found" (or why it could not be recorded).
+    pub(crate) async fn person_missing(
+        &self,
+        actor: &Actor,
+        action: Action,
+        person_id: Uuid,
+        purpose: Purpose,
+    ) -> PersonError {
+        let audit = AuditDraft::missing(
+            actor,
+            action,
+            "person",
+            person_id,
+            purpose,
+            self.clock.now(),
+        );
+        match self.store.record_access(audit).await {
+            Ok(()) => PersonError::NotFound,
+            Err(e) => e.into(),
         }
     }
 

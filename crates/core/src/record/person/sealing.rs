@@ -127,18 +127,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let audit = AuditDraft::permitted(&permit, purpose, self.clock.now());
         match self.store.read_person(&access_of(&permit)?, audit).await? {
             Some((sealed, wrapped)) => Ok((sealed, wrapped, permit)),
-            None => {
-                let audit = AuditDraft::missing(
-                    actor,
-                    Action::PersonRead,
-                    "person",
-                    person_id,
-                    purpose,
-                    self.clock.now(),
-                );
-                self.store.record_access(audit).await?;
-                Err(PersonError::NotFound)
-            }
+            None => Err(self
+                .person_missing(actor, Action::PersonRead, person_id, purpose)
+                .await),
         }
     }
 }

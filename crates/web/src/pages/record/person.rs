@@ -228,6 +228,9 @@ pub fn recipients_sentence(recipients: &[confidant_core::store::RecipientRecord]
     }
 }
 
+/// How many of the latest accesses the overview lists.
+const HISTORY_SHOWN: u32 = 20;
+
 pub async fn show<S: Store, C: Clock>(
     state: St<S, C>,
     TrainedStaff(signed): TrainedStaff,
@@ -235,12 +238,12 @@ pub async fn show<S: Store, C: Clock>(
     Query(query): Query<ShowQuery>,
 ) -> Result<Response, PageError> {
     let actor = signed.actor();
-    let person = match state
+    let overview = match state
         .confidant
-        .read_person(actor, Purpose::Support, person_id)
+        .person_overview(actor, Purpose::Support, person_id, HISTORY_SHOWN)
         .await
     {
-        Ok(p) => p,
+        Ok(o) => o,
         Err(PersonError::NotFound) => {
             return render_status(
                 StatusCode::NOT_FOUND,
@@ -253,6 +256,7 @@ pub async fn show<S: Store, C: Clock>(
         }
         Err(e) => return Err(e.into()),
     };
+    let person = &overview.person;
     let c = &state.confidant;
     let purpose = Purpose::Support;
     let config = c.service_config(person.service_id).await?;
@@ -309,12 +313,8 @@ pub async fn show<S: Store, C: Clock>(
         }
         None => None,
     };
-    let related = if whole {
-        c.related_people(actor, purpose, person_id).await?
-    } else {
-        Vec::new()
-    };
-    let related = related
+    let related = overview
+        .related
         .into_iter()
         .map(|r| {
             let name = [r.values.get("given_name"), r.values.get("family_name")]
@@ -343,12 +343,8 @@ pub async fn show<S: Store, C: Clock>(
         })
         .collect();
 
-    let cases = if whole {
-        c.cases(actor, purpose, person_id).await?
-    } else {
-        Vec::new()
-    };
-    let cases = cases
+    let cases = overview
+        .cases
         .into_iter()
         .map(|case| CaseView {
             id: case.id.to_string(),
@@ -366,18 +362,14 @@ pub async fn show<S: Store, C: Clock>(
         })
         .collect();
 
-    let held = c.entry_counts(actor, purpose, person_id).await?;
+    let held = &overview.entry_counts;
     let count = |kinds: &[RecordKind]| -> usize {
         kinds
             .iter()
             .map(|k| held.get(k).copied().unwrap_or(0))
             .sum()
     };
-    let documents = if whole {
-        c.documents(actor, purpose, person_id).await?
-    } else {
-        Vec::new()
-    };
+    let documents = &overview.documents;
     let has_photo = documents.iter().any(|d| d.is_photo);
     let counts = vec![
         ("notes", "Case notes", count(&[RecordKind::Note])),
@@ -399,12 +391,8 @@ pub async fn show<S: Store, C: Clock>(
         ),
     ];
 
-    let events = if whole {
-        c.access_history(actor, purpose, person_id, 20).await?
-    } else {
-        Vec::new()
-    };
-    let history = events
+    let history = overview
+        .history
         .iter()
         .map(|e| {
             let mut what = action_label(&e.action).to_owned();
@@ -423,10 +411,10 @@ pub async fn show<S: Store, C: Clock>(
         csrf: signed.csrf().to_owned(),
         id: person_id.to_string(),
         section: "overview",
-        name: full_name(&person),
+        name: full_name(person),
         banner,
-        can_change: offers(&state, &signed, person_id, Need::Change).await?,
-        can_change_fields: offers(&state, &signed, person_id, Need::ChangeReferred).await?,
+        can_change: overview.may_change,
+        can_change_fields: overview.may_change_referred,
         photo_enabled: config.field_groups.contains(FieldGroup::Photo),
         has_photo,
         groups,
