@@ -1,6 +1,7 @@
 //! The account port of the store.
 
 use super::*;
+use crate::staff::TRAINING_CURRENT;
 
 fn credential_from_row(row: &AnyRow) -> Result<Credential, StoreError> {
     Ok(Credential {
@@ -350,15 +351,37 @@ impl AccountStore for SqlStore {
     async fn session_by_token(
         &self,
         token_hash: &[u8; 32],
-    ) -> Result<Option<SessionRecord>, StoreError> {
-        sqlx::query(
-            "SELECT id, token_hash, staff_id, stage, csrf_token, created_at, last_seen_at, authenticated_at, \
-             expires_at, ended_at FROM staff_session WHERE token_hash = $1",
-        )
-        .bind(token_hash.to_vec())
-        .fetch_optional(&self.pool)
-        .await
-        .read(session_from_row)
+        now_micros: i64,
+    ) -> Result<Option<SessionRow>, StoreError> {
+        // One statement for what every signed-in request needs. The staff columns name the
+        // session's `staff_id`; the current training comes as one comma-separated column.
+        let sql = format!(
+            "SELECT ss.id, ss.token_hash, ss.stage, ss.csrf_token, ss.created_at, ss.last_seen_at, \
+             ss.authenticated_at, ss.expires_at, ss.ended_at, {STAFF_COLUMNS}, o.name AS organisation_name, \
+             (SELECT string_agg(k.kind, ',') FROM (SELECT DISTINCT t.kind FROM training_record t \
+              WHERE t.staff_id = s.id AND {TRAINING_CURRENT}) k) AS current_training \
+             FROM staff_session ss JOIN staff s ON s.id = ss.staff_id \
+             JOIN organisation o ON o.id = s.organisation_id WHERE ss.token_hash = $1"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(token_hash.to_vec())
+            .bind(now_micros)
+            .fetch_optional(&self.pool)
+            .await
+            .read(|row| {
+                let training: Option<String> = row.col("current_training")?;
+                Ok(SessionRow {
+                    record: session_from_row(row)?,
+                    staff: staff_from_row(row)?,
+                    organisation_name: row.col("organisation_name")?,
+                    current_training: training
+                        .as_deref()
+                        .unwrap_or_default()
+                        .split(',')
+                        .filter_map(TrainingKind::from_code)
+                        .collect(),
+                })
+            })
     }
 
     async fn touch_session(&self, session_id: Uuid, at_micros: i64) -> Result<(), StoreError> {

@@ -33,9 +33,9 @@ use confidant_core::store::{
     DocumentRecord, EntryRecord, EntryStatus, FieldChange, FieldVersion, GrantRecord, IndexChange,
     InstallationKeys, NoteFlags, Organisation, Placement, RecoveryCodes, ReferralPolicy,
     ReferralRecord, ReferralSource, RelatedRecord, Relationship, ReviewState, SealedChange,
-    SealedFields, SealedPerson, Service, ServiceConfig, SessionRecord, SessionStage, StaffRecord,
-    StoreError, Team, TokenScope, TrainingKind, TrainingRecord, TriageEvent, TriageState,
-    WrappedDataKey,
+    SealedFields, SealedPerson, Service, ServiceConfig, SessionRecord, SessionRow, SessionStage,
+    StaffRecord, StoreError, Team, TokenScope, TrainingKind, TrainingRecord, TriageEvent,
+    TriageState, WrappedDataKey,
 };
 use confidant_core::{AccessScope, Grant, Role};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
@@ -598,6 +598,10 @@ async fn with_fields<T>(
     from_row: FromRow<T>,
     fields: sqlx::query::Query<'_, Any, sqlx::any::AnyArguments>,
 ) -> Result<Vec<(T, SealedFields)>, StoreError> {
+    // No records, no fields to read: a round trip saved (most records have no documents, say).
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut fields = grouped_fields(tx, fields).await?;
     rows.iter()
         .map(|row| {

@@ -16,6 +16,9 @@ fn training_from_row(row: &AnyRow) -> Result<TrainingRecord, StoreError> {
     })
 }
 
+/// A training record current at `$2` (its holder and kind aside).
+pub(crate) const TRAINING_CURRENT: &str = "t.expires_at > $2 AND t.completed_at <= $2";
+
 impl StaffStore for SqlStore {
     async fn create_organisation(
         &self,
@@ -265,9 +268,9 @@ impl StaffStore for SqlStore {
         staff_id: Uuid,
         now_micros: i64,
     ) -> Result<Vec<TrainingKind>, StoreError> {
-        let codes: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT kind FROM training_record WHERE staff_id = $1 AND expires_at > $2 AND completed_at <= $2",
-        )
+        let codes: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT DISTINCT kind FROM training_record t WHERE t.staff_id = $1 AND {TRAINING_CURRENT}"
+        )))
         .bind(staff_id.to_string())
         .bind(now_micros)
         .fetch_all(&self.pool)

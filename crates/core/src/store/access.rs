@@ -61,6 +61,17 @@ pub struct SessionRecord {
     pub ended_at_micros: Option<i64>,
 }
 
+/// A session with what every signed-in request needs of its member of staff, read in one
+/// statement by [`AccountStore::session_by_token`].
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub record: SessionRecord,
+    pub staff: StaffRecord,
+    pub organisation_name: String,
+    /// The kinds of training they hold unexpired at the time asked about.
+    pub current_training: Vec<TrainingKind>,
+}
+
 impl std::fmt::Debug for SessionRecord {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SessionRecord")

@@ -245,10 +245,13 @@ pub trait AccountStore: Send + Sync + 'static {
         audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// The session a token's hash stands for, with its member of staff, their organisation's name
+    /// and the training they hold unexpired at `now_micros` (as [`StaffStore::current_training`]).
     fn session_by_token(
         &self,
         token_hash: &[u8; 32],
-    ) -> impl Future<Output = Result<Option<SessionRecord>, StoreError>> + Send;
+        now_micros: i64,
+    ) -> impl Future<Output = Result<Option<SessionRow>, StoreError>> + Send;
 
     /// Records activity (not audited: it is not an access to personal data).
     fn touch_session(

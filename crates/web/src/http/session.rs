@@ -233,15 +233,7 @@ impl<S: Store, C: Clock> FromRequestParts<AppState<S, C>> for Signed {
                 return Err(PageError::Redirect("/sign-in/enrol"));
             }
         }
-        let org_name = state
-            .confidant
-            .organisations()
-            .await
-            .map_err(PageError::from)?
-            .into_iter()
-            .find(|o| o.id == session.staff.organisation_id)
-            .map(|o| o.name)
-            .unwrap_or_default();
+        let org_name = session.organisation_name.clone();
         let chrome_base = Chrome {
             signed_in: true,
             csrf: session.record.csrf_token.clone(),

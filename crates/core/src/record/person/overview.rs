@@ -88,14 +88,20 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             audit.push(read(Some("case.read")));
             audit.push(read(Some("entry.count")));
             audit.push(read(Some("document.list")));
-            // The access history is the auditors' to read too: their own permit, if they hold one.
-            audit.push(
-                match self
+            // The access history is the auditors' to read too: under their own permit if they hold
+            // one. A read permit without a grant records the same event, so the policy is asked
+            // only when a grant opened the record.
+            let own = match permit.grant() {
+                None => None,
+                Some(_) => self
                     .authorizer
                     .authorize(actor, Action::AuditRead, resource)
-                {
-                    Ok(own) => AuditDraft::permitted(&own, purpose, now),
-                    Err(_) => read(None),
+                    .ok(),
+            };
+            audit.push(
+                match own {
+                    Some(own) => AuditDraft::permitted(&own, purpose, now),
+                    None => read(None),
                 }
                 .named("audit.read"),
             );
@@ -137,6 +143,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 .await?
                 .is_ok())
         };
+        let may_change = may(Need::Change).await?;
+        // Whoever may change the record may change its fields; only a processor's worker needs
+        // asking again, with their referral.
+        let may_change_referred = may_change || may(Need::ChangeReferred).await?;
         Ok(PersonOverview {
             person,
             entry_counts,
@@ -144,8 +154,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             cases: rows.cases.into_iter().map(Case::from).collect(),
             documents,
             history: rows.history,
-            may_change: may(Need::Change).await?,
-            may_change_referred: may(Need::ChangeReferred).await?,
+            may_change,
+            may_change_referred,
         })
     }
 }

@@ -171,6 +171,8 @@ pub enum SessionState {
 pub struct Session {
     pub record: SessionRecord,
     pub staff: StaffRecord,
+    /// The name of the member of staff's organisation, for the page's header.
+    pub organisation_name: String,
     pub state: SessionState,
     /// Who acts, for authorization; meaningful only when `state` is `Active`.
     pub actor: Principal,
@@ -182,6 +184,19 @@ impl Session {
         now_micros_of(now) - self.record.authenticated_at_micros
             <= policy.reauthentication.whole_microseconds() as i64
     }
+}
+
+/// A member of staff as the policy sees them, given the training they hold now: trained only when
+/// every kind is current.
+fn actor_of(staff: &StaffRecord, held: &[TrainingKind]) -> Actor {
+    Actor::Staff(StaffActor {
+        user_id: staff.id,
+        organisation_id: staff.organisation_id,
+        service_id: staff.service_id,
+        team_id: staff.team_id,
+        role: staff.role,
+        trained: TrainingKind::ALL.iter().all(|k| held.contains(k)),
+    })
 }
 
 fn now_micros_of(t: OffsetDateTime) -> i64 {
@@ -254,15 +269,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .store
             .current_training(staff.id, self.now_micros())
             .await?;
-        let trained = TrainingKind::ALL.iter().all(|k| held.contains(k));
-        Ok(Actor::Staff(StaffActor {
-            user_id: staff.id,
-            organisation_id: staff.organisation_id,
-            service_id: staff.service_id,
-            team_id: staff.team_id,
-            role: staff.role,
-            trained,
-        }))
+        Ok(actor_of(staff, &held))
     }
 
     async fn audit_auth(

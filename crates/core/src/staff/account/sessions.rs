@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::access::Principal;
 use crate::audit::{AuditDraft, AuthEvent, Outcome};
 use crate::organisation::{OrganisationError, Secret, micros};
-use crate::store::{SessionRecord, SessionStage, Store, StoreError};
+use crate::store::{SessionRecord, SessionRow, SessionStage, Store, StoreError};
 use crate::{Clock, Confidant};
 
 use super::*;
@@ -52,20 +52,21 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             return Ok(None);
         }
         let now = self.now_micros();
-        let Some(record) = self.store.session_by_token(&token_hash(token)).await? else {
+        let Some(row) = self.store.session_by_token(&token_hash(token), now).await? else {
             return Ok(None);
         };
+        let SessionRow {
+            record,
+            staff,
+            organisation_name,
+            current_training,
+        } = row;
         if record.ended_at_micros.is_some() || record.expires_at_micros <= now {
             return Ok(None);
         }
-        let Some(staff) = self
-            .store
-            .staff(record.staff_id)
-            .await?
-            .filter(|s| s.disabled_at_micros.is_none())
-        else {
+        if staff.disabled_at_micros.is_some() {
             return Ok(None);
-        };
+        }
         let idle_for = now - record.last_seen_at_micros;
         let state = match record.stage {
             // A half-finished sign-in does not linger: it gets the idle limit and no unlocking.
@@ -89,10 +90,11 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 SessionState::Active
             }
         };
-        let actor = Principal::authenticated(self.actor_for(&staff).await?);
+        let actor = Principal::authenticated(actor_of(&staff, &current_training));
         Ok(Some(Session {
             record,
             staff,
+            organisation_name,
             state,
             actor,
         }))
