@@ -355,6 +355,7 @@ impl AccountStore for SqlStore {
     ) -> Result<Option<SessionRow>, StoreError> {
         // One statement for what every signed-in request needs. The staff columns name the
         // session's `staff_id`; the current training comes as one comma-separated column.
+        // `string_agg` needs SQLite 3.44 or later: the bundled library (libsqlite3-sys) is 3.51.
         let sql = format!(
             "SELECT ss.id, ss.token_hash, ss.stage, ss.csrf_token, ss.created_at, ss.last_seen_at, \
              ss.authenticated_at, ss.expires_at, ss.ended_at, {STAFF_COLUMNS}, o.name AS organisation_name, \

@@ -287,6 +287,20 @@ impl SqlStore {
         self.pool.begin().await.db()
     }
 
+    /// A reading transaction whose statements all see one snapshot: on PostgreSQL, where a plain
+    /// `BEGIN` gives each statement its own (read committed), a read-only repeatable-read one.
+    async fn begin_snapshot(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin().await,
+            Backend::Postgres => {
+                self.pool
+                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await
+            }
+        }
+        .db()
+    }
+
     async fn installation_key_id(
         tx: &mut Transaction<'static, Any>,
     ) -> Result<Option<String>, StoreError> {

@@ -2,8 +2,10 @@
 //!
 //! A page that shows a record with its related people, cases, entry counts, documents and access
 //! history used to read each part in its own transaction (with the placement looked up again each
-//! time): about twenty statements. Here they are read under one snapshot, so the parts agree with
-//! each other, with one statement per part.
+//! time): about thirty statements. Here they are read under one snapshot (on PostgreSQL a
+//! repeatable-read transaction; on SQLite any reading transaction is one), so the parts agree with
+//! each other: a statement for each part, and one more for the sealed fields of the record, its
+//! related people and its documents where it has any.
 
 use confidant_core::store::{OverviewParts, OverviewRows};
 
@@ -170,7 +172,7 @@ impl SqlStore {
         audit: Vec<AuditDraft>,
     ) -> Result<Option<OverviewRows>, StoreError> {
         let person_id = access.person_id();
-        let mut tx = self.begin_read().await?;
+        let mut tx = self.begin_snapshot().await?;
         let Some((person, key)) = person_in(&mut tx, person_id).await? else {
             return Ok(None);
         };
@@ -196,9 +198,7 @@ impl SqlStore {
                 .read(event_from_row)?;
         }
         tx.rollback().await.db()?;
-        for draft in audit {
-            self.record_access(draft).await?;
-        }
+        self.record_accesses(audit).await?;
         Ok(Some(rows))
     }
 }

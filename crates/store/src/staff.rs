@@ -16,7 +16,8 @@ fn training_from_row(row: &AnyRow) -> Result<TrainingRecord, StoreError> {
     })
 }
 
-/// A training record current at `$2` (its holder and kind aside).
+/// A training record `t` current at the time bound as `$2` (its holder and kind aside): a query
+/// that uses it binds that time second.
 pub(crate) const TRAINING_CURRENT: &str = "t.expires_at > $2 AND t.completed_at <= $2";
 
 impl StaffStore for SqlStore {

@@ -43,6 +43,21 @@ impl SqlStore {
         }
     }
 
+    /// As [`Self::record_access`] for several accesses: outside a scope they are appended
+    /// together, in one batch, so either all or none are recorded.
+    pub(crate) async fn record_accesses(&self, audits: Vec<AuditDraft>) -> Result<(), StoreError> {
+        let mut drafts = Some(audits);
+        let _in_scope = SCOPE.try_with(|scope| {
+            if let Some(d) = drafts.take() {
+                scope.borrow_mut().pending.extend(d);
+            }
+        });
+        match drafts {
+            Some(d) if !d.is_empty() => self.writer.append(self, d).await.map(|_| ()),
+            _ => Ok(()),
+        }
+    }
+
     /// Before a change: appends the reads the request has recorded so far (nothing outside a
     /// scope). On failure the scope is marked failed and the change must not be made.
     pub(crate) async fn flush_reads_before_change(&self) -> Result<(), StoreError> {

@@ -10,4 +10,5 @@ mod contact;
 mod notices;
 mod records;
 mod records_store;
+mod sessions;
 mod sharing;

@@ -968,7 +968,29 @@ both_backends!(
         );
         // The overview a page shows agrees: the name sent, no entry counted, no other part, and
         // only the referred fields to change.
+        // Her record holds more than was sent: a note, a case and a related person.
+        c.add_entry(&w.app.worker_a, P, w.person, &note("Not sent"))
+            .await?;
+        c.open_case(&w.app.worker_a, P, w.person, None).await?;
+        c.add_related(
+            &w.app.worker_a,
+            P,
+            w.person,
+            Relationship::Family,
+            None,
+            &RecordInput::new().with("given_name", "Not sent"),
+        )
+        .await?;
+        let head = c.store().audit_head().await?.map_or(0, |h| h.seq);
         let overview = c.person_overview(&processor_actor, P, w.person, 20).await?;
+        let recorded: Vec<String> = c
+            .store()
+            .audit_events(head + 1, 10)
+            .await?
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        assert_eq!(recorded, ["person.read", "entry.count"]);
         assert_eq!(overview.person.get(PersonField::GivenName), Some("Nell"));
         assert_eq!(overview.person.get(PersonField::MentalHealth), None);
         assert!(overview.entry_counts.is_empty());

@@ -12,8 +12,49 @@ use super::*;
 
 /// The actions of the events appended after `seq`, in order.
 async fn actions_after(app: &TestApp, seq: i64) -> anyhow::Result<Vec<String>> {
+    Ok(events_after(app, seq)
+        .await?
+        .into_iter()
+        .map(|e| e[1].clone())
+        .collect())
+}
+
+/// The events appended after `seq`, in order: what each records (actor, action, resource type
+/// and id, subject, purpose, outcome), without its place in the chain.
+async fn events_after(app: &TestApp, seq: i64) -> anyhow::Result<Vec<[String; 7]>> {
     let events = app.confidant.store().audit_events(seq + 1, 100).await?;
-    Ok(events.into_iter().map(|e| e.action).collect())
+    Ok(events
+        .into_iter()
+        .map(|e| {
+            [
+                e.actor,
+                e.action,
+                e.resource_type,
+                e.resource_id.unwrap_or_default(),
+                e.subject_id.unwrap_or_default(),
+                e.purpose,
+                e.outcome,
+            ]
+        })
+        .collect())
+}
+
+/// Reads the parts of a person's page one by one, as the page did before the overview, and
+/// answers the events that left.
+async fn one_by_one(
+    app: &TestApp,
+    reader: &confidant_core::access::Principal,
+    p: uuid::Uuid,
+) -> anyhow::Result<Vec<[String; 7]>> {
+    let c = &app.confidant;
+    let before = head(app).await?;
+    c.read_person(reader, P, p).await?;
+    c.related_people(reader, P, p).await?;
+    c.cases(reader, P, p).await?;
+    c.entry_counts(reader, P, p).await?;
+    c.documents(reader, P, p).await?;
+    c.access_history(reader, P, p, 20).await?;
+    events_after(app, before).await
 }
 
 async fn head(app: &TestApp) -> anyhow::Result<i64> {
@@ -64,21 +105,19 @@ both_backends!(
         .await?;
 
         // The parts one by one, as the page read them before.
-        let before = head(&app).await?;
         let person = c.read_person(w, P, p).await?;
         let related = c.related_people(w, P, p).await?;
         let cases = c.cases(w, P, p).await?;
         let counts = c.entry_counts(w, P, p).await?;
         let documents = c.documents(w, P, p).await?;
-        let history = c.access_history(w, P, p, 20).await?;
-        let one_by_one = actions_after(&app, before).await?;
+        let parts_read = one_by_one(&app, w, p).await?;
 
         let before = head(&app).await?;
         let subject_events = c.store().audit_events_for_subject(p, 20).await?;
         let overview = c.person_overview(w, P, p, 20).await?;
-        assert_eq!(actions_after(&app, before).await?, one_by_one);
+        assert_eq!(events_after(&app, before).await?, parts_read);
         assert_eq!(
-            one_by_one,
+            parts_read.iter().map(|e| e[1].as_str()).collect::<Vec<_>>(),
             [
                 "person.read",
                 "related.read",
@@ -104,10 +143,25 @@ both_backends!(
         assert_eq!(overview.history[1].action, "document.list");
         // Not its own reads: they are recorded after the snapshot the history was read in.
         assert_eq!(overview.history[0].seq, before);
-        assert_eq!(history.len(), overview.history.len());
         assert!(overview.may_change && overview.may_change_referred);
 
-        // An auditor reads the history under their own permit, but not the record.
+        // Breaking the glass: the same events, each recorded as a break-the-glass access, and
+        // nothing to change.
+        c.break_glass(
+            &app.worker_b,
+            p,
+            "Called by A&E about an unconscious patient",
+        )
+        .await?;
+        let glass = one_by_one(&app, &app.worker_b, p).await?;
+        assert!(glass.iter().all(|e| e[5] == "break_glass"), "{glass:?}");
+        let before = head(&app).await?;
+        let broken = c.person_overview(&app.worker_b, P, p, 20).await?;
+        assert_eq!(events_after(&app, before).await?, glass);
+        assert!(!broken.may_change && !broken.may_change_referred);
+        assert_eq!(broken.related.len(), 1);
+
+        // An auditor may read access histories, but not the record: the overview is refused.
         let (_, auditor) = app
             .add_staff(Role::Auditor, None, "overview.auditor", true)
             .await?;
@@ -118,10 +172,19 @@ both_backends!(
         ));
         assert_eq!(actions_after(&app, before).await?, ["person.read"]);
 
-        // Someone of another service: refused, audited, and told nothing.
+        // Someone of another service (who has not broken the glass): refused, audited, and told
+        // nothing.
+        let (_, outsider) = app
+            .add_staff(
+                Role::Practitioner,
+                Some(app.service_b),
+                "overview.outsider",
+                true,
+            )
+            .await?;
         let before = head(&app).await?;
         assert!(matches!(
-            c.person_overview(&app.worker_b, P, p, 20).await,
+            c.person_overview(&outsider, P, p, 20).await,
             Err(PersonError::NotFound)
         ));
         let refused = c.store().audit_events(before + 1, 10).await?;
