@@ -4,11 +4,6 @@
 //! This file reads the command line and hands each command to its module in `commands/`; opening
 //! the installation (key, database, policies, register) is in `installation.rs`.
 
-/// mimalloc rather than the system allocator: a page allocates many small, short-lived values (rows,
-/// strings, futures), and the person-page benchmark spends a fifth of its time in glibc's malloc.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 mod args;
 mod checkpoints;
 mod commands;

@@ -39,9 +39,6 @@ use confidant_testkit::{Synthetic, TEST_PASSWORD, TestApp, TestBackend, sign_in_
 use confidant_web::WebConfig;
 use tokio::runtime::Runtime;
 
-/// The allocator of the `confidant` binary, so the router runs here as it runs there.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Concurrent clients in the loaded case.
 const CLIENTS: usize = 50;
