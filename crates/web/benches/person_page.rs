@@ -39,7 +39,6 @@ use confidant_testkit::{Synthetic, TEST_PASSWORD, TestApp, TestBackend, sign_in_
 use confidant_web::WebConfig;
 use tokio::runtime::Runtime;
 
-
 /// Concurrent clients in the loaded case.
 const CLIENTS: usize = 50;
 /// Case notes on the person's record under `cargo bench`.
