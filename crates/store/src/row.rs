@@ -224,6 +224,7 @@ pub(crate) fn organisation_from_row(row: &AnyRow) -> Result<Organisation, StoreE
     Ok(Organisation {
         id: id(row, "id")?,
         name: row.col("name")?,
+        code: row.col("code")?,
         created_at_micros: row.col("created_at")?,
     })
 }
@@ -233,6 +234,7 @@ pub(crate) fn service_from_row(row: &AnyRow) -> Result<Service, StoreError> {
         id: id(row, "id")?,
         organisation_id: id(row, "organisation_id")?,
         name: row.col("name")?,
+        code: row.col("code")?,
         created_at_micros: row.col("created_at")?,
     })
 }

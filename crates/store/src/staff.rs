@@ -27,15 +27,16 @@ impl StaffStore for SqlStore {
         audit: AuditDraft,
     ) -> Result<(), StoreError> {
         let insert =
-            sqlx::query("INSERT INTO organisation (id, name, created_at) VALUES ($1, $2, $3)")
+            sqlx::query("INSERT INTO organisation (id, name, code, created_at) VALUES ($1, $2, $3, $4)")
                 .bind(organisation.id.to_string())
                 .bind(&organisation.name)
+                .bind(organisation.code.as_deref())
                 .bind(organisation.created_at_micros);
         insert_audited(self, insert, "an organisation of that name exists", audit).await
     }
 
     async fn organisations(&self) -> Result<Vec<Organisation>, StoreError> {
-        sqlx::query("SELECT id, name, created_at FROM organisation ORDER BY name")
+        sqlx::query("SELECT id, name, code, created_at FROM organisation ORDER BY name")
             .fetch_all(&self.pool)
             .await
             .read(organisation_from_row)
@@ -43,7 +44,7 @@ impl StaffStore for SqlStore {
 
     async fn organisation(&self, id: Uuid) -> Result<Option<Organisation>, StoreError> {
         self.read_optional(
-            "SELECT id, name, created_at FROM organisation WHERE id = $1",
+            "SELECT id, name, code, created_at FROM organisation WHERE id = $1",
             id,
             organisation_from_row,
         )
@@ -52,18 +53,19 @@ impl StaffStore for SqlStore {
 
     async fn create_service(&self, service: &Service, audit: AuditDraft) -> Result<(), StoreError> {
         let insert = sqlx::query(
-            "INSERT INTO service (id, organisation_id, name, created_at) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO service (id, organisation_id, name, code, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(service.id.to_string())
         .bind(service.organisation_id.to_string())
         .bind(&service.name)
+        .bind(service.code.as_deref())
         .bind(service.created_at_micros);
         insert_audited(self, insert, "a service of that name exists", audit).await
     }
 
     async fn service(&self, id: Uuid) -> Result<Option<Service>, StoreError> {
         self.read_optional(
-            "SELECT id, organisation_id, name, created_at FROM service WHERE id = $1",
+            "SELECT id, organisation_id, name, code, created_at FROM service WHERE id = $1",
             id,
             service_from_row,
         )
@@ -71,7 +73,7 @@ impl StaffStore for SqlStore {
     }
 
     async fn services(&self, organisation_id: Uuid) -> Result<Vec<Service>, StoreError> {
-        self.read_all("SELECT id, organisation_id, name, created_at FROM service WHERE organisation_id = $1 ORDER BY name", organisation_id, service_from_row).await
+        self.read_all("SELECT id, organisation_id, name, code, created_at FROM service WHERE organisation_id = $1 ORDER BY name", organisation_id, service_from_row).await
     }
 
     async fn create_staff(&self, staff: &StaffRecord, audit: AuditDraft) -> Result<(), StoreError> {

@@ -77,6 +77,9 @@ impl fmt::Display for NoticeError {
 impl std::error::Error for NoticeError {}
 
 fn group_label(code: &str) -> String {
+    if code == crate::sharing::CASE_NOTES {
+        return "Case notes, plans, goals and appointments".to_owned();
+    }
     FieldGroup::from_code(code).map_or_else(|| code.to_owned(), |g| g.label().to_owned())
 }
 

@@ -212,6 +212,10 @@ pub struct ShareRequest {
     pub ground: Option<String>,
     pub ground_reason: Option<String>,
     pub approval_id: Option<Uuid>,
+    /// The consent purpose the share is for, where the recipient is on the service's consent form:
+    /// implied when only one purpose covers the recipient. Consent to one purpose never unlocks
+    /// another purpose to the same recipient.
+    pub consent_purpose_id: Option<Uuid>,
     /// For a processor: which of its workers, and for how many days.
     pub processor_staff_id: Option<Uuid>,
     pub referral_days: Option<i64>,
@@ -240,6 +244,7 @@ struct Parsed {
     texts: BTreeMap<&'static str, String>,
     person_told: bool,
     processor: Option<(Uuid, i64)>,
+    consent_purpose_id: Option<Uuid>,
 }
 
 impl fmt::Debug for Parsed {
@@ -448,9 +453,12 @@ fn is_live(c: &ConsentRecord, now: i64) -> bool {
 /// What the rules need to know about the person and the recipient.
 struct Facts {
     now: i64,
-    /// Live consent covering this recipient, and whether any is explicit.
+    /// Live consent to the share's consent purpose (which covers this recipient), and whether it is
+    /// explicit.
     live_consent: bool,
     live_explicit_consent: bool,
+    /// The consent purpose relied on: the share's, when its consent is live.
+    consent_purpose_id: Option<Uuid>,
     restricted: bool,
     objection: bool,
     approved_categories: BTreeSet<String>,
@@ -611,6 +619,7 @@ mod tests {
 
     fn recipient(kind: RecipientKind) -> RecipientRecord {
         RecipientRecord {
+            code: None,
             id: Uuid::nil(),
             organisation_id: Uuid::nil(),
             name: "GP".to_owned(),
@@ -630,6 +639,7 @@ mod tests {
 
     fn parsed(fields: &[PersonField], basis: LawfulBasis) -> Parsed {
         Parsed {
+            consent_purpose_id: None,
             recipient: recipient(RecipientKind::Health),
             fields: fields.to_vec(),
             entries: EntrySelection::None,
@@ -645,6 +655,7 @@ mod tests {
 
     fn facts() -> Facts {
         Facts {
+            consent_purpose_id: None,
             now: 1,
             live_consent: true,
             live_explicit_consent: false,

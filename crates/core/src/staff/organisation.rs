@@ -109,6 +109,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let organisation = Organisation {
             id: Uuid::now_v7(),
             name,
+            code: None,
             created_at_micros: self.micros_now(),
         };
         let audit = AuditDraft::permitted(&permit, Purpose::Administration, self.clock.now());
@@ -128,6 +129,23 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .ok_or(OrganisationError::NotFound)
     }
 
+    /// Refuses a change to what an organisation's register governs (its services and their
+    /// configuration): the register is the one source.
+    async fn outside_register(&self, organisation_id: Uuid) -> Result<(), OrganisationError> {
+        let governed = self
+            .store
+            .organisation(organisation_id)
+            .await?
+            .is_some_and(|o| o.code.is_some());
+        if governed {
+            return Err(OrganisationError::Invalid(Violations(vec![Violation::new(
+                "register",
+                "comes from the organisation's register of processing activities: change the register and restart Confidant",
+            )])));
+        }
+        Ok(())
+    }
+
     pub async fn create_service(
         &self,
         actor: &Principal,
@@ -137,10 +155,12 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let name = display_name("name", name).map_err(OrganisationError::Invalid)?;
         let resource = self.organisation_resource(organisation_id).await?;
         let permit = self.permit(actor, Action::ServiceCreate, resource).await?;
+        self.outside_register(organisation_id).await?;
         let service = Service {
             id: Uuid::now_v7(),
             organisation_id,
             name,
+            code: None,
             created_at_micros: self.micros_now(),
         };
         let audit = AuditDraft::permitted(&permit, Purpose::Administration, self.clock.now());
@@ -352,6 +372,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         }
         let resource = self.organisation_resource(service.organisation_id).await?;
         let permit = self.permit(actor, Action::ServiceCreate, resource).await?;
+        self.outside_register(service.organisation_id).await?;
         let audit = AuditDraft::permitted(&permit, Purpose::Administration, self.clock.now())
             .named("service.configure");
         Ok(self.store.set_service_config(config, audit).await?)

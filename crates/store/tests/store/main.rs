@@ -10,5 +10,6 @@ mod contact;
 mod notices;
 mod records;
 mod records_store;
+mod register;
 mod sessions;
 mod sharing;

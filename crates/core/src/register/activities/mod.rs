@@ -20,6 +20,9 @@
 //! the rules a register is checked against are in `check.rs`.
 
 mod check;
+mod terms;
+
+pub use terms::{ConsentLine, Terms};
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -79,6 +82,10 @@ pub struct Contact {
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Organisation {
+    /// A stable code naming the organisation in Confidant (lower-case letters, digits, `-` and
+    /// `_`): start-up finds the organisation by it, and creates it (with the register's services)
+    /// when Confidant does not have it yet.
+    pub id: String,
     /// The controller's name, as the notice gives it.
     pub controller: String,
     /// The ICO registration number.
@@ -136,6 +143,19 @@ pub struct Recipient {
     pub when: String,
     #[serde(default)]
     pub outside_uk: bool,
+    /// Every share to it needs the person's consent, or a recorded reason to share without it (a
+    /// multi-agency meeting always does).
+    #[serde(default)]
+    pub consent_required: bool,
+    /// For a `partner_service`: the service of this register it is (its id).
+    #[serde(default)]
+    pub service: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub address: Option<String>,
 }
 
 /// A processor working on the controller's behalf.
@@ -146,8 +166,29 @@ pub struct Processor {
     pub name: String,
     /// What it does for the controller.
     pub role: String,
-    /// When its data processing agreement ends (`YYYY-MM-DD`).
+    /// When its data processing agreement starts and ends (`YYYY-MM-DD`): outside them, nothing is
+    /// sent to it.
+    pub agreement_starts: String,
     pub agreement_ends: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub address: Option<String>,
+}
+
+/// One line of a service's consent form: what the person is asked to agree to. The recipients it
+/// lets data go to, the services whose form carries it and whether it is explicit consent come from
+/// the activities that name it (`consent_purpose`).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentPurpose {
+    pub id: String,
+    /// The question as the form puts it to the person.
+    pub label: String,
+    /// The version of the consent form this line is on.
+    pub form_version: String,
 }
 
 /// A transfer outside the UK and its safeguard.
@@ -170,10 +211,17 @@ pub struct Service {
     pub area: String,
     /// Who may refer (`anyone`, `self`, `professional`, `partner`), in the register's words too.
     pub referrals: String,
+    /// With `referrals = "partner"`: the service of this register whose open cases may be referred
+    /// (its id).
+    #[serde(default)]
+    pub partner: Option<String>,
     /// Field group codes the service collects (`identity` is always collected).
     pub field_groups: Vec<String>,
     /// How many days the service promises to answer a rights request in (30 at most).
     pub respond_within_days: u32,
+    /// Where it is declared in the register's file (for start-up's faults).
+    #[serde(skip)]
+    pub line: usize,
 }
 
 /// One processing activity.
@@ -230,6 +278,8 @@ struct RawRegister {
     #[serde(default)]
     processor: Vec<Spanned<Processor>>,
     #[serde(default)]
+    consent_purpose: Vec<Spanned<ConsentPurpose>>,
+    #[serde(default)]
     service: Vec<Spanned<Service>>,
     #[serde(default)]
     activity: Vec<Spanned<Activity>>,
@@ -238,11 +288,16 @@ struct RawRegister {
 /// A checked register: every reference resolves and every rule of R12 holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Register {
+    /// The file it was read from, for faults found when it is put in force.
+    pub file: PathBuf,
+    /// The line of `[organisation]` in it.
+    pub organisation_line: usize,
     pub organisation: Organisation,
     pub policy_documents: Vec<PolicyDocument>,
     pub retention: Vec<RetentionRule>,
     pub recipients: Vec<Recipient>,
     pub processors: Vec<Processor>,
+    pub consent_purposes: Vec<ConsentPurpose>,
     pub services: Vec<Service>,
     pub activities: Vec<Activity>,
 }
@@ -275,7 +330,10 @@ impl Register {
         };
         check(&raw, &mut f);
         if f.list.is_empty() {
+            let at = |span: std::ops::Range<usize>| line_of(text, span.start);
             Ok(Register {
+                file: file.to_owned(),
+                organisation_line: at(raw.organisation.span()),
                 organisation: raw.organisation.into_inner(),
                 policy_documents: raw
                     .policy_document
@@ -285,7 +343,22 @@ impl Register {
                 retention: raw.retention.into_iter().map(Spanned::into_inner).collect(),
                 recipients: raw.recipient.into_iter().map(Spanned::into_inner).collect(),
                 processors: raw.processor.into_iter().map(Spanned::into_inner).collect(),
-                services: raw.service.into_iter().map(Spanned::into_inner).collect(),
+                consent_purposes: raw
+                    .consent_purpose
+                    .into_iter()
+                    .map(Spanned::into_inner)
+                    .collect(),
+                services: raw
+                    .service
+                    .into_iter()
+                    .map(|s| {
+                        let line = at(s.span());
+                        Service {
+                            line,
+                            ..s.into_inner()
+                        }
+                    })
+                    .collect(),
                 activities: raw.activity.into_iter().map(Spanned::into_inner).collect(),
             })
         } else {
@@ -344,55 +417,5 @@ impl Register {
                 .filter_map(|g| FieldGroup::from_code(g))
                 .chain([FieldGroup::Identity]),
         )
-    }
-}
-
-impl<S: crate::store::Store, C: crate::Clock> crate::Confidant<S, C> {
-    /// Makes each service of the register that Confidant has (by name) collect exactly the field
-    /// groups the register covers, with its referral policy: the register is the configuration the
-    /// system runs on, so nothing is collected that no activity covers. Returns how many services
-    /// were configured. A partner policy keeps the partner service already set (the register names
-    /// no Confidant service ids); without one the service's policy is left as it is. For the
-    /// operator only, who loaded the register (each service is then configured under their
-    /// principal, audited as `service.configure`).
-    pub async fn apply_register(
-        &self,
-        operator: &crate::access::Principal,
-        register: &Register,
-    ) -> Result<usize, crate::organisation::OrganisationError> {
-        if !matches!(operator.actor(), confidant_policy::Actor::System) {
-            return Err(crate::organisation::OrganisationError::NotFound);
-        }
-        let mut configured = 0;
-        for org in self.store.organisations().await? {
-            for svc in self.store.services(org.id).await? {
-                let Some(entry) = register.services.iter().find(|s| s.name == svc.name) else {
-                    continue;
-                };
-                let current = self.store.service_config(svc.id).await?;
-                let current =
-                    current.unwrap_or_else(|| crate::store::ServiceConfig::default_for(svc.id));
-                let referrals = crate::store::ReferralPolicy::from_code(&entry.referrals)
-                    .filter(|p| {
-                        *p != crate::store::ReferralPolicy::PartnerOnly
-                            || current.partner_service_id.is_some()
-                    })
-                    .unwrap_or(current.referrals);
-                let wanted = crate::store::ServiceConfig {
-                    service_id: svc.id,
-                    field_groups: register.field_groups(entry),
-                    referrals,
-                    // A partner service is named exactly when referrals come only from it.
-                    partner_service_id: current
-                        .partner_service_id
-                        .filter(|_| referrals == crate::store::ReferralPolicy::PartnerOnly),
-                };
-                if wanted != current {
-                    self.configure_service(operator, &wanted).await?;
-                }
-                configured += 1;
-            }
-        }
-        Ok(configured)
     }
 }

@@ -145,9 +145,11 @@ pub async fn list<S: Store, C: Clock>(
             .map(|p| {
                 (
                     p.label,
-                    p.recipient_id
-                        .and_then(|r| names.get(&r).cloned())
-                        .unwrap_or_default(),
+                    p.recipient_ids
+                        .iter()
+                        .filter_map(|r| names.get(r).cloned())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     p.explicit,
                     p.form_version,
                 )

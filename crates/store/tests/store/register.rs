@@ -1,0 +1,533 @@
+//! The register is the one source (issue 15), on SQLite and PostgreSQL: an organisation onboards from
+//! its register alone; start-up stops on a service the register and Confidant disagree about, naming
+//! the file and line; recipients, processors, partner services and consent forms are the register's
+//! and nothing else; consent is per purpose.
+
+use std::path::Path;
+
+use confidant_core::field::PersonField;
+use confidant_core::person::{PersonError, PersonInput};
+use confidant_core::register::{InForce, InForceError, Register};
+use confidant_core::sharing::{RecipientInput, Rule, ShareError, ShareRequest};
+use confidant_core::store::prelude::*;
+use confidant_core::store::{LawfulBasis, RecipientKind, ReferralPolicy, ServiceConfig};
+use confidant_core::{Purpose, Role, access::Principal};
+use confidant_testkit::{TestApp, both_backends, operator, train};
+use uuid::Uuid;
+
+const P: Purpose = Purpose::Support;
+
+const ORGANISATION: &str = r#"
+[organisation]
+id = "fenwick"
+controller = "Fenwick Support Trust"
+registration_number = "ZX000001"
+address = "1 High Street, Fenwick FW1 1AA"
+email = "info@fenwick.example"
+complaints = "Tell your worker, or write to our Data Protection Officer."
+regulator = "https://ico.org.uk/make-a-complaint/"
+reviewed_on = "2026-06-01"
+
+[organisation.dpo]
+name = "Dana Price"
+email = "dpo@fenwick.example"
+
+[[retention]]
+id = "records"
+records = "Your record"
+trigger = "your case closes"
+period = "7 years"
+destruction = "securely destroyed"
+
+[[recipient]]
+id = "phb"
+name = "The public health body"
+kind = "researcher"
+when = "routine returns, and raw data for research if you agree to each"
+
+[[processor]]
+id = "hosting"
+name = "Hostwell Ltd"
+role = "hosts our case record system"
+agreement_starts = "2025-01-01"
+agreement_ends = "2027-12-31"
+
+[[consent_purpose]]
+id = "returns"
+label = "Routine returns to the public health body"
+form_version = "2026-1"
+
+[[consent_purpose]]
+id = "raw_data"
+label = "Raw data to the public health body for its research"
+form_version = "2026-1"
+
+[[service]]
+id = "support"
+name = "Support Service"
+funder = "Fenwick Council"
+area = "Fenwick"
+referrals = "anyone"
+field_groups = ["communication", "health"]
+respond_within_days = 30
+
+[[activity]]
+id = "returns"
+services = ["support"]
+purpose = "If you agree, we send routine returns."
+basis = "consent"
+consent_purpose = "returns"
+categories = ["identity"]
+people = ["people we support"]
+recipients = ["phb"]
+retention = "records"
+security = ["Only what is needed."]
+
+[[activity]]
+id = "raw_data"
+services = ["support"]
+purpose = "If you agree, we send raw data for research."
+basis = "consent"
+consent_purpose = "raw_data"
+article9 = "explicit_consent"
+categories = ["identity", "health"]
+people = ["people we support"]
+recipients = ["phb"]
+retention = "records"
+security = ["Only what is needed."]
+"#;
+
+/// The GP and the care activity naming it.
+const GP: &str = r#"
+[[recipient]]
+id = "gp"
+name = "Your GP"
+kind = "health"
+when = "for your care"
+
+[[activity]]
+id = "care"
+services = ["support"]
+purpose = "To support you."
+basis = "legitimate_interests"
+legitimate_interest = "to provide the service"
+article9 = "health_social_care"
+schedule1 = ["p1_health_social_care"]
+categories = ["identity", "communication", "health", "case_notes"]
+people = ["people we support"]
+recipients = ["gp", "housing"]
+processors = ["hosting"]
+retention = "records"
+security = ["Access on a need-to-know basis."]
+"#;
+
+/// A second service, taking referrals only from the first, and the partner recipient it is.
+const HOUSING: &str = r#"
+[[recipient]]
+id = "housing"
+name = "Fenwick Housing Team"
+kind = "partner_service"
+service = "housing"
+when = "if you need housing support"
+
+[[service]]
+id = "housing"
+name = "Housing Support"
+funder = "Fenwick Council"
+area = "Fenwick"
+referrals = "partner"
+partner = "support"
+field_groups = ["housing"]
+respond_within_days = 20
+
+[[activity]]
+id = "housing_support"
+services = ["housing"]
+purpose = "To find you somewhere safe to live."
+basis = "legitimate_interests"
+legitimate_interest = "to provide the housing service"
+categories = ["identity", "housing"]
+people = ["people we support"]
+retention = "records"
+security = ["Access on a need-to-know basis."]
+"#;
+
+fn register(text: &str) -> anyhow::Result<Register> {
+    Register::parse(Path::new("fenwick.toml"), text).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn whole() -> anyhow::Result<Register> {
+    register(&format!("{ORGANISATION}{GP}{HOUSING}"))
+}
+
+async fn in_force(app: &TestApp, register: &Register) -> anyhow::Result<InForce> {
+    app.confidant
+        .put_register_in_force(&operator(), register)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn micros_of(date: &str) -> anyhow::Result<i64> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let d = time::Date::parse(date, &format)?;
+    Ok(i64::try_from(
+        d.midnight().assume_utc().unix_timestamp_nanos() / 1000,
+    )?)
+}
+
+/// A trained practitioner of a service of the register's organisation.
+async fn practitioner(
+    app: &TestApp,
+    organisation: Uuid,
+    service: Uuid,
+    handle: &str,
+) -> anyhow::Result<Principal> {
+    let staff = app
+        .confidant
+        .create_staff(&operator(), organisation, Some(service), Role::Practitioner, handle)
+        .await?;
+    train(&app.confidant, staff.id).await?;
+    Ok(app.confidant.acting_as(&operator(), &staff).await?)
+}
+
+both_backends!(
+    an_organisation_onboards_from_its_register_alone,
+    |backend| async move {
+        let app = TestApp::new(backend).await?;
+        let register = whole()?;
+        let done = in_force(&app, &register).await?;
+        assert!(done.created);
+        let store = app.confidant.store();
+        let org = store
+            .organisation(done.organisation_id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no organisation"))?;
+        assert_eq!(
+            (org.name.as_str(), org.code.as_deref()),
+            ("Fenwick Support Trust", Some("fenwick"))
+        );
+        let services = store.services(org.id).await?;
+        let mut named: Vec<(Option<&str>, &str)> = services
+            .iter()
+            .map(|s| (s.code.as_deref(), s.name.as_str()))
+            .collect();
+        named.sort();
+        assert_eq!(
+            named,
+            [
+                (Some("housing"), "Housing Support"),
+                (Some("support"), "Support Service")
+            ]
+        );
+        let (support, housing) = (done.services["support"], done.services["housing"]);
+
+        // Each service collects what the register covers and takes referrals as it says; the
+        // partner-only service names its partner.
+        let config = store.service_config(support).await?;
+        let config = config.ok_or_else(|| anyhow::anyhow!("support not configured"))?;
+        assert_eq!(config.field_groups, register.field_groups(&register.services[0]));
+        assert_eq!(config.referrals, ReferralPolicy::Anyone);
+        let config = store.service_config(housing).await?;
+        assert_eq!(
+            config.map(|c| (c.referrals, c.partner_service_id)),
+            Some((ReferralPolicy::PartnerOnly, Some(support)))
+        );
+
+        // Recipients and processors: what the activities naming them give, nothing more.
+        let recipients = store.recipients(org.id).await?;
+        let by_code = |code: &str| {
+            recipients
+                .iter()
+                .find(|r| r.code.as_deref() == Some(code))
+                .cloned()
+                .ok_or_else(|| anyhow::anyhow!("no recipient {code}"))
+        };
+        assert_eq!(recipients.len(), 4);
+        let gp = by_code("gp")?;
+        assert_eq!(gp.kind, RecipientKind::Health);
+        assert_eq!(
+            gp.categories,
+            ["case_notes", "communication", "health", "identity"]
+        );
+        assert_eq!(gp.bases, [LawfulBasis::LegitimateInterests]);
+        let phb = by_code("phb")?;
+        assert_eq!(phb.categories, ["health", "identity"]);
+        assert_eq!(phb.bases, [LawfulBasis::Consent]);
+        assert_eq!(by_code("housing")?.partner_service_id, Some(housing));
+        let hosting = by_code("hosting")?;
+        assert_eq!(hosting.kind, RecipientKind::Processor);
+        assert_eq!(
+            (hosting.dpa_starts_at_micros, hosting.dpa_ends_at_micros),
+            (Some(micros_of("2025-01-01")?), Some(micros_of("2028-01-01")?)),
+            "in force from its first day to the end of its last"
+        );
+
+        // The consent form: each purpose covers exactly its activities' recipients.
+        let form = store.consent_purposes(support).await?;
+        let lines: Vec<(&str, Vec<Uuid>, bool)> = form
+            .iter()
+            .map(|p| (p.code.as_str(), p.recipient_ids.clone(), p.explicit))
+            .collect();
+        assert_eq!(
+            lines,
+            [("returns", vec![phb.id], false), ("raw_data", vec![phb.id], true)]
+        );
+        assert!(store.consent_purposes(housing).await?.is_empty());
+
+        // Put in force again: nothing to change.
+        let again = in_force(&app, &register).await?;
+        assert_eq!((again.created, again.changes), (false, 0));
+        assert_eq!(again.services, done.services);
+        assert_eq!(again.recipients, done.recipients);
+
+        let verified = confidant_core::audit::verify_chain(store, None).await?;
+        anyhow::ensure!(verified.is_ok(), "chain broken: {verified:?}");
+        Ok(())
+    }
+);
+
+both_backends!(
+    a_service_the_register_and_confidant_disagree_about_stops_start_up,
+    |backend| async move {
+        let app = TestApp::new(backend).await?;
+        let done = in_force(&app, &whole()?).await?;
+        let before = snapshot(&app, &done).await?;
+
+        // A one-word difference in a service's name: refused, naming the file and the service's line.
+        let renamed = format!("{ORGANISATION}{GP}{HOUSING}").replace(
+            "name = \"Support Service\"",
+            "name = \"Support Services\"",
+        );
+        let renamed = register(&renamed)?;
+        let line = renamed
+            .service("support")
+            .map(|s| s.line)
+            .ok_or_else(|| anyhow::anyhow!("no service"))?;
+        assert!(line > 1);
+        match app
+            .confidant
+            .put_register_in_force(&operator(), &renamed)
+            .await
+        {
+            Err(InForceError::Mismatch(e)) => {
+                let text = e.to_string();
+                assert!(text.contains(&format!("fenwick.toml:{line}:")), "{text}");
+                assert!(text.contains("Support Services"), "{text}");
+            }
+            other => anyhow::bail!("expected a mismatch, got {other:?}"),
+        }
+
+        // A service of the organisation the register lacks: refused, naming it.
+        let without_housing = register(&format!("{ORGANISATION}{GP}").replace(
+            "recipients = [\"gp\", \"housing\"]",
+            "recipients = [\"gp\"]",
+        ))?;
+        match app
+            .confidant
+            .put_register_in_force(&operator(), &without_housing)
+            .await
+        {
+            Err(InForceError::Mismatch(e)) => {
+                let text = e.to_string();
+                assert!(text.contains("\"Housing Support\""), "{text}");
+                assert!(text.contains("fenwick.toml:2:"), "{text}");
+            }
+            other => anyhow::bail!("expected a mismatch, got {other:?}"),
+        }
+        // Neither changed anything.
+        assert_eq!(before, snapshot(&app, &done).await?);
+
+        // Services and their configuration are the register's alone: the API refuses to change them.
+        let dpo_staff = app
+            .confidant
+            .create_staff(&operator(), done.organisation_id, None, Role::DataProtectionOfficer, "fen.dpo")
+            .await?;
+        train(&app.confidant, dpo_staff.id).await?;
+        let dpo = app.confidant.acting_as(&operator(), &dpo_staff).await?;
+        let support = done.services["support"];
+        let refused = app
+            .confidant
+            .create_service(&operator(), done.organisation_id, "Marketing")
+            .await;
+        assert!(
+            matches!(refused, Err(confidant_core::organisation::OrganisationError::Invalid(ref v)) if v.0[0].field == "register"),
+            "{refused:?}"
+        );
+        let refused = app
+            .confidant
+            .configure_service(
+                &operator(),
+                &ServiceConfig {
+                    service_id: support,
+                    field_groups: confidant_core::field::FieldGroups::all(),
+                    referrals: ReferralPolicy::Anyone,
+                    partner_service_id: None,
+                },
+            )
+            .await;
+        assert!(refused.is_err(), "{refused:?}");
+        let refused = app
+            .confidant
+            .add_recipient(
+                &dpo,
+                done.organisation_id,
+                &RecipientInput {
+                    name: "Brightpath Marketing Ltd".to_owned(),
+                    kind: "funder".to_owned(),
+                    categories: vec!["identity".to_owned()],
+                    bases: vec!["legitimate_interests".to_owned()],
+                    ..RecipientInput::default()
+                },
+            )
+            .await;
+        assert!(
+            matches!(refused, Err(PersonError::Invalid(ref v)) if v.0[0].field == "register"),
+            "{refused:?}"
+        );
+        let refused = app
+            .confidant
+            .add_consent_purpose(&dpo, support, "marketing", "Marketing", None, false, "1")
+            .await;
+        assert!(matches!(refused, Err(PersonError::Invalid(_))), "{refused:?}");
+        assert_eq!(before, snapshot(&app, &done).await?, "a refusal changes nothing");
+        Ok(())
+    }
+);
+
+/// Everything the register puts in force, as stored, and how many services there are.
+async fn snapshot(app: &TestApp, done: &InForce) -> anyhow::Result<String> {
+    let store = app.confidant.store();
+    let mut out = format!("{:?}", store.services(done.organisation_id).await?);
+    out.push_str(&format!("{:?}", store.recipients(done.organisation_id).await?));
+    for service in done.services.values() {
+        out.push_str(&format!(
+            "{:?}{:?}",
+            store.service_config(*service).await?,
+            store.consent_purposes(*service).await?
+        ));
+    }
+    Ok(out)
+}
+
+fn share(recipient_id: Uuid, basis: &str, purpose: Option<Uuid>) -> ShareRequest {
+    ShareRequest {
+        recipient_id,
+        fields: vec![PersonField::GivenName.code().to_owned()],
+        basis: basis.to_owned(),
+        reason: "As the register says it may be shared".to_owned(),
+        person_told: true,
+        consent_purpose_id: purpose,
+        ..ShareRequest::default()
+    }
+}
+
+fn rules(result: Result<impl std::fmt::Debug, ShareError>) -> Vec<Rule> {
+    match result {
+        Err(ShareError::Blocked(b)) => b.0,
+        other => panic!("expected a refusal by the rules, got {other:?}"),
+    }
+}
+
+both_backends!(
+    consent_to_one_purpose_never_unlocks_another_and_only_the_registers_recipients_receive,
+    |backend| async move {
+        let app = TestApp::new(backend).await?;
+        let done = in_force(&app, &whole()?).await?;
+        let support = done.services["support"];
+        let worker = practitioner(&app, done.organisation_id, support, "fen.worker").await?;
+        let person = app
+            .confidant
+            .create_person(
+                &worker,
+                P,
+                support,
+                &PersonInput::new()
+                    .with(PersonField::GivenName, "Ivy")
+                    .with(PersonField::FamilyName, "Marsh"),
+            )
+            .await?
+            .id;
+        let form = app.confidant.consent_form(&worker, support).await?;
+        let id_of = |code: &str| {
+            form.iter()
+                .find(|p| p.code == code)
+                .map(|p| p.id)
+                .ok_or_else(|| anyhow::anyhow!("no purpose {code}"))
+        };
+        let (returns, raw_data) = (id_of("returns")?, id_of("raw_data")?);
+        app.confidant
+            .record_consent(&worker, P, person, returns, "granted", None)
+            .await?;
+        let phb = done.recipients["phb"];
+
+        // The recipient is on two purposes: the share must say which.
+        let unnamed = app
+            .confidant
+            .share(&worker, P, person, &share(phb, "consent", None))
+            .await;
+        assert!(
+            matches!(unnamed, Err(ShareError::Person(PersonError::Invalid(ref v))) if v.0[0].field == "consent_purpose_id"),
+            "{unnamed:?}"
+        );
+        // Consent to the returns does not unlock the raw data.
+        let broken = rules(
+            app.confidant
+                .share(&worker, P, person, &share(phb, "consent", Some(raw_data)))
+                .await,
+        );
+        assert!(broken.contains(&Rule::NoLiveConsent), "{broken:?}");
+        // A purpose that does not cover the recipient is refused by name.
+        let gp = done.recipients["gp"];
+        let wrong = app
+            .confidant
+            .share(&worker, P, person, &share(gp, "consent", Some(returns)))
+            .await;
+        assert!(
+            matches!(wrong, Err(ShareError::Person(PersonError::Invalid(ref v))) if v.0[0].field == "consent_purpose_id"),
+            "{wrong:?}"
+        );
+        // Under the purpose consented to, it goes, and the log names the purpose.
+        let package = app
+            .confidant
+            .share(&worker, P, person, &share(phb, "consent", Some(returns)))
+            .await?;
+        let log = app.confidant.disclosures(&worker, P, person).await?;
+        let entry = log
+            .iter()
+            .find(|d| d.record.id == package.disclosure_id)
+            .ok_or_else(|| anyhow::anyhow!("not logged"))?;
+        assert_eq!(entry.record.consent_purpose_id, Some(returns));
+
+        // The GP receives only under the basis the register gives it.
+        let broken = rules(
+            app.confidant
+                .share(&worker, P, person, &share(gp, "public_task", None))
+                .await,
+        );
+        assert_eq!(broken, [Rule::BasisNotForRecipient]);
+        app.confidant
+            .share(&worker, P, person, &share(gp, "legitimate_interests", None))
+            .await?;
+
+        // A recipient the register drops is retired: it receives nothing more, and its log stays.
+        let without_gp = whole_without_gp()?;
+        in_force(&app, &without_gp).await?;
+        let broken = rules(
+            app.confidant
+                .share(&worker, P, person, &share(gp, "legitimate_interests", None))
+                .await,
+        );
+        assert!(broken.contains(&Rule::RecipientRetired), "{broken:?}");
+        assert_eq!(app.confidant.disclosures(&worker, P, person).await?.len(), 2);
+        Ok(())
+    }
+);
+
+/// The whole register with the GP gone: the care activity names only the housing team.
+fn whole_without_gp() -> anyhow::Result<Register> {
+    let gp_recipient = "[[recipient]]\nid = \"gp\"\nname = \"Your GP\"\nkind = \"health\"\nwhen = \"for your care\"\n";
+    let text = format!("{ORGANISATION}{GP}{HOUSING}")
+        .replace(gp_recipient, "")
+        .replace("recipients = [\"gp\", \"housing\"]", "recipients = [\"housing\"]");
+    register(&text)
+}
