@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use confidant_core::notice::{NO_AUTOMATED_DECISIONS, notice};
+use confidant_core::notice::{NO_AUTOMATED_DECISIONS, NOTHING_OUTSIDE_THE_UK, notice};
 use confidant_core::register::{Register, RegisterError};
 use confidant_core::store::{Article9Condition, LawfulBasis, Schedule1Condition};
 
@@ -141,9 +141,12 @@ fn the_recovery_notice_states_every_promise_of_its_seed() {
         "in Westmoor",
         "Lanternway Recovery Charity, Unit 4, Beckside Business Park, Kirkby Westmoor WM4 7QT",
         "info@lanternway.example",
-        // Contacts: the DPO and the Caldicott Guardian.
-        "Jordan Whitfield, dpo@lanternway.example",
-        "Dr Samira Okafor, caldicott.guardian@lanternway.example",
+        // Contacts: the DPO and the Caldicott Guardian, each with their phone, under their titles.
+        "Our Data Protection Officer: Jordan Whitfield, dpo@lanternway.example, phone 01632 960 160",
+        "Our Caldicott Guardian, who protects the confidentiality of health and care information: Dr Samira Okafor, caldicott.guardian@lanternway.example, phone 01632 960 160",
+        // A month to answer a request, extendable for complex ones.
+        "We answer within one calendar month of receiving your request.",
+        "we may take up to two further months",
         // The sub-contracted processor, the system supplier, and the two destruction contractors.
         "The Beacon Recovery Community works for us as a data processor: our sub-contractor, which supports people recovering from drug and alcohol addiction through therapy, counselling, peer mentoring, employment training and social activities",
         "Keystone Clinical Systems Ltd works for us as a data processor: supplies and maintains the management information system your record is held on",
@@ -256,6 +259,7 @@ fn the_care_company_notice_states_every_promise_of_its_seed() {
         // The processor and the transfer abroad.
         "Cloudcare Planning Inc. works for us as a data processor: provides the computer software system we keep your records on, under a data processing agreement",
         "Outside the UK, where our software providers are based: we make sure the transfer meets the requirements of UK GDPR",
+        "Some of your information may be sent outside the UK, only as set out here.",
         // Whose data, what and where from.
         "existing and former service users",
         "existing and former service users' family members",
@@ -318,6 +322,8 @@ fn the_care_company_notice_states_every_promise_of_its_seed() {
     );
     promises.extend(rights(true));
     assert_states(&md, &promises);
+    // It has a transfer: the notice must not also say nothing leaves the UK.
+    assert!(!md.contains(NOTHING_OUTSIDE_THE_UK), "{md}");
 }
 
 #[test]
@@ -331,8 +337,8 @@ fn the_domestic_abuse_advocacy_notice_states_every_promise_of_its_seed() {
         "Fenshire and Eastborough Independent Domestic Violence Advisory Service",
         "funded by Fenshire County Council",
         "in Fenshire and Eastborough",
-        // The DPO: email and postal address.
-        "The Data Protection Officer, Fenshire County Council, data.protection@fenshire.example, Box No. FCC2306, Riverside House, 5 Bridge Street, Fenbridge FE1 4XY",
+        // The DPO: email, postal address and phone.
+        "The Data Protection Officer, Fenshire County Council, data.protection@fenshire.example, Box No. FCC2306, Riverside House, 5 Bridge Street, Fenbridge FE1 4XY, phone 01632 960 137",
         // Referrals from professionals only.
         "referrals to the IDVA Service are accepted from professionals only",
         // What is collected, about whom, and why.
