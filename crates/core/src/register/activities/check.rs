@@ -11,7 +11,8 @@ use toml::Spanned;
 use crate::field::{Classification, FieldGroup, PersonField};
 use crate::store::{Article9Condition, LawfulBasis, RecipientKind, Schedule1Condition};
 
-use super::{Activity, RawRegister, RegisterError};
+use super::{Activity, Organisation, RawRegister, RegisterError};
+
 /// The field groups holding special category data, and criminal offence data.
 fn groups_of(pred: impl Fn(Classification) -> bool) -> BTreeSet<FieldGroup> {
     PersonField::ALL
@@ -102,13 +103,12 @@ pub(super) fn check(raw: &RawRegister, f: &mut Faults<'_>) {
         ("email", &org.email),
         ("complaints", &org.complaints),
         ("regulator", &org.regulator),
-        ("dpo.name", &org.dpo.name),
-        ("dpo.email", &org.dpo.email),
     ] {
         if value.trim().is_empty() {
             f.at(&org_span, format!("organisation: `{what}` is empty"));
         }
     }
+    check_contacts(org, &org_span, f);
     let docs = unique(
         f,
         "policy document",
@@ -298,6 +298,44 @@ pub(super) fn check(raw: &RawRegister, f: &mut Faults<'_>) {
     }
 }
 
+/// The organisation's contacts: someone to contact about people's information (a Data Protection
+/// Officer or a data manager), and no contact detail left blank, since the notice prints each one.
+fn check_contacts(org: &Organisation, span: &Range<usize>, f: &mut Faults<'_>) {
+    if org.dpo.is_none() && org.data_manager.is_none() {
+        f.at(
+            span,
+            "organisation: name a Data Protection Officer (`[organisation.dpo]`) or a data manager (`[organisation.data_manager]`), or both",
+        );
+    }
+    if org.phone.as_deref().is_some_and(|p| p.trim().is_empty()) {
+        f.at(
+            span,
+            "organisation: `phone` is empty (leave it out if there is none)",
+        );
+    }
+    for (role, contact) in org.contacts() {
+        for (what, value) in [("name", &contact.name), ("email", &contact.email)] {
+            if value.trim().is_empty() {
+                f.at(
+                    span,
+                    format!("organisation: `{}.{what}` is empty", role.code()),
+                );
+            }
+        }
+        for (what, value) in [("address", &contact.address), ("phone", &contact.phone)] {
+            if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+                f.at(
+                    span,
+                    format!(
+                        "organisation: `{}.{what}` is empty (leave it out if there is none)",
+                        role.code()
+                    ),
+                );
+            }
+        }
+    }
+}
+
 struct Known<'a> {
     /// Recipients outside the UK.
     abroad: &'a BTreeSet<String>,
@@ -459,6 +497,12 @@ fn check_activity(
             format!("{name}: consent purpose `{p}` is not in the register (`[[consent_purpose]]`)"),
         );
     }
+    if a.categories.is_empty() {
+        f.at(
+            span,
+            format!("{name}: names no data categories (`categories`: field group codes, or `case_notes`)"),
+        );
+    }
     let mut groups = BTreeSet::new();
     let mut case_notes = false;
     for c in &a.categories {
@@ -474,9 +518,6 @@ fn check_activity(
                 ),
             ),
         }
-    }
-    if a.categories.is_empty() {
-        f.at(span, format!("{name}: names no data categories"));
     }
     // Case notes routinely hold health and other special category details.
     if (case_notes || groups.iter().any(|g| special.contains(g))) && a.article9.is_none() {

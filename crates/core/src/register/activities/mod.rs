@@ -11,6 +11,9 @@
 //!   document of the register; consent-based activities name their consent purpose; legitimate
 //!   interests name the interest; every recipient, processor, retention rule, service and policy
 //!   document referred to exists.
+//! - The organisation names someone to contact about people's information: a Data Protection
+//!   Officer, a data manager, or both; every contact has a name and an email, and no detail given
+//!   is blank. Every activity names at least one data category, each a known field group.
 //! - Codes are the ones the sharing rules and the catalogue use ([`LawfulBasis`](crate::store::LawfulBasis),
 //!   [`Article9Condition`](crate::store::Article9Condition),
 //!   [`Schedule1Condition`](crate::store::Schedule1Condition),
@@ -31,6 +34,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::field::FieldGroup;
+use crate::kernel::codes::codes;
 
 use check::{Faults, check, line_of};
 
@@ -66,17 +70,29 @@ impl fmt::Display for RegisterErrors {
 
 impl std::error::Error for RegisterErrors {}
 
-/// A person to contact (the DPO, the Caldicott Guardian, a data manager).
+/// A person to contact (the DPO, the Caldicott Guardian, a data manager): the notice gives every
+/// detail the register does.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Contact {
     pub name: String,
     pub email: String,
+    /// The postal address, where it is not the organisation's.
     #[serde(default)]
     pub address: Option<String>,
     #[serde(default)]
     pub phone: Option<String>,
 }
+
+codes!(
+    /// A role the register names a contact for: the code is its key under `[organisation]`, the
+    /// label its title.
+    ContactRole {
+        DataProtectionOfficer = "dpo": "Data Protection Officer",
+        CaldicottGuardian = "caldicott_guardian": "Caldicott Guardian",
+        DataManager = "data_manager": "Data manager",
+    }
+);
 
 /// The controller.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -94,7 +110,10 @@ pub struct Organisation {
     pub email: String,
     #[serde(default)]
     pub phone: Option<String>,
-    pub dpo: Contact,
+    /// The Data Protection Officer, where one is appointed; a register names a DPO, a data
+    /// manager, or both.
+    #[serde(default)]
+    pub dpo: Option<Contact>,
     #[serde(default)]
     pub caldicott_guardian: Option<Contact>,
     #[serde(default)]
@@ -105,6 +124,21 @@ pub struct Organisation {
     pub regulator: String,
     /// When the register was last reviewed and when it is due again (`YYYY-MM-DD`, yearly: R37).
     pub reviewed_on: String,
+}
+
+impl Organisation {
+    /// The contacts the register names, each with its role, in the order
+    /// [`ContactRole::ALL`] gives.
+    pub fn contacts(&self) -> impl Iterator<Item = (ContactRole, &Contact)> {
+        ContactRole::ALL.into_iter().filter_map(|role| {
+            let contact = match role {
+                ContactRole::DataProtectionOfficer => self.dpo.as_ref(),
+                ContactRole::CaldicottGuardian => self.caldicott_guardian.as_ref(),
+                ContactRole::DataManager => self.data_manager.as_ref(),
+            };
+            contact.map(|c| (role, c))
+        })
+    }
 }
 
 /// An appropriate policy document (DPA 2018 Sch. 1 Part 4), by version.
