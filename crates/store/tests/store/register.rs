@@ -270,7 +270,7 @@ both_backends!(
             .collect();
         assert_eq!(
             lines,
-            [("returns", vec![phb.id], false), ("raw_data", vec![phb.id], true)]
+            [("raw_data", vec![phb.id], true), ("returns", vec![phb.id], false)]
         );
         assert!(store.consent_purposes(housing).await?.is_empty());
 
