@@ -549,7 +549,9 @@ fn a_consent_based_activity_without_a_consent_purpose_is_refused() {
     );
     // The form's purpose goes too (a purpose no activity asks for is a fault of its own); it is
     // declared before the services, so the activity's line moves up by its lines.
-    let start = text.find(NDTMS_PURPOSE).expect("the example declares the ndtms purpose");
+    let start = text
+        .find(NDTMS_PURPOSE)
+        .expect("the example declares the ndtms purpose");
     let end = start + text[start..].find("\n\n").expect("a blank line follows it") + 2;
     let purpose = text[start..end].to_owned();
     let text = text.replacen(&purpose, "", 1);
@@ -571,7 +573,11 @@ fn a_consent_purpose_no_activity_asks_for_is_refused() {
         "form_version = \"2026-1\"",
         "form_version = \"2026-1\"",
     );
-    let text = text.replacen("consent_purpose = \"ndtms\"\n", "consent_purpose = \"other_sharing\"\n", 1);
+    let text = text.replacen(
+        "consent_purpose = \"ndtms\"\n",
+        "consent_purpose = \"other_sharing\"\n",
+        1,
+    );
     assert_refused(
         &text,
         line,
@@ -633,8 +639,17 @@ fn every_fault_of_a_register_is_reported_at_once() {
         "field_groups = [\"safe_contact\",",
         "field_groups = [\"photo\", \"safe_contact\",",
     );
-    let (_, purpose_line) = with_fault("[[consent_purpose]]", "ndtms", "id = \"ndtms\"", "id = \"ndtms\"");
-    let both = one.replacen("consent_purpose = \"ndtms\"\n", "consent_purpose = \"cjit\"\n", 1);
+    let (_, purpose_line) = with_fault(
+        "[[consent_purpose]]",
+        "ndtms",
+        "id = \"ndtms\"",
+        "id = \"ndtms\"",
+    );
+    let both = one.replacen(
+        "consent_purpose = \"ndtms\"\n",
+        "consent_purpose = \"cjit\"\n",
+        1,
+    );
     let errors = Register::parse(Path::new(FAULTY), &both)
         .expect_err("a register with two faults is refused")
         .0;

@@ -209,7 +209,9 @@ pub(super) async fn save_consent_purpose(
     .await
     .or_conflict("that consent purpose is already on the service's form")?;
     if done.rows_affected() == 0 {
-        return Err(StoreError::Conflict("that consent purpose belongs elsewhere"));
+        return Err(StoreError::Conflict(
+            "that consent purpose belongs elsewhere",
+        ));
     }
     sqlx::query("DELETE FROM consent_purpose_recipient WHERE purpose_id = $1")
         .bind(p.id.to_string())

@@ -26,12 +26,13 @@ impl StaffStore for SqlStore {
         organisation: &Organisation,
         audit: AuditDraft,
     ) -> Result<(), StoreError> {
-        let insert =
-            sqlx::query("INSERT INTO organisation (id, name, code, created_at) VALUES ($1, $2, $3, $4)")
-                .bind(organisation.id.to_string())
-                .bind(&organisation.name)
-                .bind(organisation.code.as_deref())
-                .bind(organisation.created_at_micros);
+        let insert = sqlx::query(
+            "INSERT INTO organisation (id, name, code, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(organisation.id.to_string())
+        .bind(&organisation.name)
+        .bind(organisation.code.as_deref())
+        .bind(organisation.created_at_micros);
         insert_audited(self, insert, "an organisation of that name exists", audit).await
     }
 

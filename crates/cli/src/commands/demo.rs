@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use confidant_core::access::Principal;
 use confidant_core::register::InForce;
-use confidant_core::store::{StaffRecord, TokenScope, TrainingKind};
+use confidant_core::store::{ReferralSource, StaffRecord, TokenScope, TrainingKind};
 use confidant_core::synthetic::Synthetic;
 use confidant_core::{Clock, Confidant, Purpose, Role, SystemClock};
 use confidant_store::SqlStore;
@@ -101,15 +101,27 @@ pub async fn prepare(
             format!("the demo needs the example register's service `{code}` in the register")
         })
     };
+    let mut accounts = Vec::new();
+    for (code, handle) in SERVICES {
+        let service = service(code)?;
+        accounts.push(
+            ensure_staff(
+                confidant,
+                operator,
+                org,
+                Some(service),
+                Role::Practitioner,
+                handle,
+            )
+            .await?,
+        );
+    }
     if in_force.created {
         let mut synthetic = Synthetic::new(2026);
-        for (code, handle) in SERVICES {
+        for (worker, (code, _)) in accounts.iter().zip(SERVICES) {
             let service = service(code)?;
-            let worker =
-                ensure_staff(confidant, operator, org, Some(service), Role::Practitioner, handle)
-                    .await?;
-            refresh_training(confidant, operator, &worker).await?;
-            let actor = confidant.acting_as(operator, &worker).await.map_err(err)?;
+            refresh_training(confidant, operator, worker).await?;
+            let actor = confidant.acting_as(operator, worker).await.map_err(err)?;
             for n in 0..PEOPLE_PER_SERVICE {
                 let person = confidant
                     .create_person(
@@ -132,13 +144,11 @@ pub async fn prepare(
                 }
             }
             for _ in 0..REFERRALS_PER_SERVICE {
+                // From professionals, whom both services take referrals from.
+                let mut referral = synthetic.referral();
+                referral.source = ReferralSource::Professional;
                 confidant
-                    .create_referral(
-                        &actor,
-                        Purpose::Administration,
-                        service,
-                        &synthetic.referral(),
-                    )
+                    .create_referral(&actor, Purpose::Administration, service, &referral)
                     .await
                     .map_err(err)?;
             }
@@ -146,21 +156,6 @@ pub async fn prepare(
     }
     let first_service = service(SERVICES[0].0)?;
 
-    let mut accounts = Vec::new();
-    for (code, handle) in SERVICES {
-        let service = service(code)?;
-        accounts.push(
-            ensure_staff(
-                confidant,
-                operator,
-                org,
-                Some(service),
-                Role::Practitioner,
-                handle,
-            )
-            .await?,
-        );
-    }
     for (role, handle) in OTHERS {
         let service = (role == Role::ServiceManager).then_some(first_service);
         accounts.push(ensure_staff(confidant, operator, org, service, role, handle).await?);
@@ -170,7 +165,9 @@ pub async fn prepare(
         .recipients
         .get(PROCESSOR)
         .copied()
-        .with_context(|| format!("the demo needs the example register's processor `{PROCESSOR}`"))?;
+        .with_context(|| {
+            format!("the demo needs the example register's processor `{PROCESSOR}`")
+        })?;
     seed_processor_worker(confidant, operator, processor, &accounts).await?;
 
     let base = format!("http://{}", config.listen);

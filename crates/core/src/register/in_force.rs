@@ -27,8 +27,8 @@ use crate::access::Principal;
 use crate::audit::{AuditDraft, Purpose};
 use crate::organisation::{OrganisationError, micros};
 use crate::store::{
-    ConsentPurposeRecord, Organisation, RecipientKind, RecipientRecord,
-    ReferralPolicy, Service, ServiceConfig, Store,
+    ConsentPurposeRecord, Organisation, RecipientKind, RecipientRecord, ReferralPolicy, Service,
+    ServiceConfig, Store,
 };
 use crate::{Clock, Confidant};
 
@@ -177,7 +177,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .recipients
             .iter()
             .map(|r| {
-                let kind = RecipientKind::from_code(&r.kind).unwrap_or(RecipientKind::StatutoryBody);
+                let kind =
+                    RecipientKind::from_code(&r.kind).unwrap_or(RecipientKind::StatutoryBody);
                 (
                     r.id.as_str(),
                     r.name.as_str(),

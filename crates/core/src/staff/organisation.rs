@@ -138,10 +138,12 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .await?
             .is_some_and(|o| o.code.is_some());
         if governed {
-            return Err(OrganisationError::Invalid(Violations(vec![Violation::new(
-                "register",
-                "comes from the organisation's register of processing activities: change the register and restart Confidant",
-            )])));
+            return Err(OrganisationError::Invalid(Violations(vec![
+                Violation::new(
+                    "register",
+                    "comes from the organisation's register of processing activities: change the register and restart Confidant",
+                ),
+            ])));
         }
         Ok(())
     }

@@ -6,12 +6,12 @@ use confidant_core::store::prelude::*;
 use confidant_testkit::operator;
 use std::path::Path;
 
+use confidant_core::Role;
 use confidant_core::audit::verify_chain;
 use confidant_core::field::PersonField;
 use confidant_core::person::PersonInput;
 use confidant_core::register::Register;
 use confidant_core::{Purpose, notice};
-use confidant_core::Role;
 use confidant_testkit::{TestApp, both_backends, train};
 
 const EXAMPLE: &str = include_str!("../../../../config/examples/recovery.toml");
@@ -37,7 +37,13 @@ both_backends!(
         for (handle, service) in [("lw.recovery", recovery), ("lw.employment", employment)] {
             let staff = app
                 .confidant
-                .create_staff(&operator(), done.organisation_id, Some(service), Role::Practitioner, handle)
+                .create_staff(
+                    &operator(),
+                    done.organisation_id,
+                    Some(service),
+                    Role::Practitioner,
+                    handle,
+                )
                 .await?;
             train(&app.confidant, staff.id).await?;
             workers.push(app.confidant.acting_as(&operator(), &staff).await?);

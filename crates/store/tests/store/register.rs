@@ -7,10 +7,14 @@ use std::path::Path;
 
 use confidant_core::field::PersonField;
 use confidant_core::person::{PersonError, PersonInput};
+use confidant_core::record::RecordInput;
+use confidant_core::referral::NewReferral;
 use confidant_core::register::{InForce, InForceError, Register};
 use confidant_core::sharing::{RecipientInput, Rule, ShareError, ShareRequest};
 use confidant_core::store::prelude::*;
-use confidant_core::store::{LawfulBasis, RecipientKind, ReferralPolicy, ServiceConfig};
+use confidant_core::store::{
+    LawfulBasis, RecipientKind, ReferralPolicy, ReferralSource, ServiceConfig,
+};
 use confidant_core::{Purpose, Role, access::Principal};
 use confidant_testkit::{TestApp, both_backends, operator, train};
 use uuid::Uuid;
@@ -184,10 +188,37 @@ async fn practitioner(
 ) -> anyhow::Result<Principal> {
     let staff = app
         .confidant
-        .create_staff(&operator(), organisation, Some(service), Role::Practitioner, handle)
+        .create_staff(
+            &operator(),
+            organisation,
+            Some(service),
+            Role::Practitioner,
+            handle,
+        )
         .await?;
     train(&app.confidant, staff.id).await?;
     Ok(app.confidant.acting_as(&operator(), &staff).await?)
+}
+
+/// The whole register in force, a trained practitioner of its support service, and a person
+/// there.
+async fn with_person(app: &TestApp) -> anyhow::Result<(InForce, Principal, Uuid)> {
+    let done = in_force(app, &whole()?).await?;
+    let support = done.services["support"];
+    let worker = practitioner(app, done.organisation_id, support, "fen.worker").await?;
+    let person = app
+        .confidant
+        .create_person(
+            &worker,
+            P,
+            support,
+            &PersonInput::new()
+                .with(PersonField::GivenName, "Ivy")
+                .with(PersonField::FamilyName, "Marsh"),
+        )
+        .await?
+        .id;
+    Ok((done, worker, person))
 }
 
 both_backends!(
@@ -225,7 +256,10 @@ both_backends!(
         // partner-only service names its partner.
         let config = store.service_config(support).await?;
         let config = config.ok_or_else(|| anyhow::anyhow!("support not configured"))?;
-        assert_eq!(config.field_groups, register.field_groups(&register.services[0]));
+        assert_eq!(
+            config.field_groups,
+            register.field_groups(&register.services[0])
+        );
         assert_eq!(config.referrals, ReferralPolicy::Anyone);
         let config = store.service_config(housing).await?;
         assert_eq!(
@@ -258,7 +292,10 @@ both_backends!(
         assert_eq!(hosting.kind, RecipientKind::Processor);
         assert_eq!(
             (hosting.dpa_starts_at_micros, hosting.dpa_ends_at_micros),
-            (Some(micros_of("2025-01-01")?), Some(micros_of("2028-01-01")?)),
+            (
+                Some(micros_of("2025-01-01")?),
+                Some(micros_of("2028-01-01")?)
+            ),
             "in force from its first day to the end of its last"
         );
 
@@ -270,7 +307,10 @@ both_backends!(
             .collect();
         assert_eq!(
             lines,
-            [("raw_data", vec![phb.id], true), ("returns", vec![phb.id], false)]
+            [
+                ("raw_data", vec![phb.id], true),
+                ("returns", vec![phb.id], false)
+            ]
         );
         assert!(store.consent_purposes(housing).await?.is_empty());
 
@@ -294,10 +334,8 @@ both_backends!(
         let before = snapshot(&app, &done).await?;
 
         // A one-word difference in a service's name: refused, naming the file and the service's line.
-        let renamed = format!("{ORGANISATION}{GP}{HOUSING}").replace(
-            "name = \"Support Service\"",
-            "name = \"Support Services\"",
-        );
+        let renamed = format!("{ORGANISATION}{GP}{HOUSING}")
+            .replace("name = \"Support Service\"", "name = \"Support Services\"");
         let renamed = register(&renamed)?;
         let line = renamed
             .service("support")
@@ -340,7 +378,13 @@ both_backends!(
         // Services and their configuration are the register's alone: the API refuses to change them.
         let dpo_staff = app
             .confidant
-            .create_staff(&operator(), done.organisation_id, None, Role::DataProtectionOfficer, "fen.dpo")
+            .create_staff(
+                &operator(),
+                done.organisation_id,
+                None,
+                Role::DataProtectionOfficer,
+                "fen.dpo",
+            )
             .await?;
         train(&app.confidant, dpo_staff.id).await?;
         let dpo = app.confidant.acting_as(&operator(), &dpo_staff).await?;
@@ -388,8 +432,15 @@ both_backends!(
             .confidant
             .add_consent_purpose(&dpo, support, "marketing", "Marketing", None, false, "1")
             .await;
-        assert!(matches!(refused, Err(PersonError::Invalid(_))), "{refused:?}");
-        assert_eq!(before, snapshot(&app, &done).await?, "a refusal changes nothing");
+        assert!(
+            matches!(refused, Err(PersonError::Invalid(_))),
+            "{refused:?}"
+        );
+        assert_eq!(
+            before,
+            snapshot(&app, &done).await?,
+            "a refusal changes nothing"
+        );
         Ok(())
     }
 );
@@ -398,7 +449,10 @@ both_backends!(
 async fn snapshot(app: &TestApp, done: &InForce) -> anyhow::Result<String> {
     let store = app.confidant.store();
     let mut out = format!("{:?}", store.services(done.organisation_id).await?);
-    out.push_str(&format!("{:?}", store.recipients(done.organisation_id).await?));
+    out.push_str(&format!(
+        "{:?}",
+        store.recipients(done.organisation_id).await?
+    ));
     for service in done.services.values() {
         out.push_str(&format!(
             "{:?}{:?}",
@@ -432,21 +486,8 @@ both_backends!(
     consent_to_one_purpose_never_unlocks_another_and_only_the_registers_recipients_receive,
     |backend| async move {
         let app = TestApp::new(backend).await?;
-        let done = in_force(&app, &whole()?).await?;
+        let (done, worker, person) = with_person(&app).await?;
         let support = done.services["support"];
-        let worker = practitioner(&app, done.organisation_id, support, "fen.worker").await?;
-        let person = app
-            .confidant
-            .create_person(
-                &worker,
-                P,
-                support,
-                &PersonInput::new()
-                    .with(PersonField::GivenName, "Ivy")
-                    .with(PersonField::FamilyName, "Marsh"),
-            )
-            .await?
-            .id;
         let form = app.confidant.consent_form(&worker, support).await?;
         let id_of = |code: &str| {
             form.iter()
@@ -518,7 +559,10 @@ both_backends!(
                 .await,
         );
         assert!(broken.contains(&Rule::RecipientRetired), "{broken:?}");
-        assert_eq!(app.confidant.disclosures(&worker, P, person).await?.len(), 2);
+        assert_eq!(
+            app.confidant.disclosures(&worker, P, person).await?.len(),
+            2
+        );
         Ok(())
     }
 );
@@ -528,6 +572,44 @@ fn whole_without_gp() -> anyhow::Result<Register> {
     let gp_recipient = "[[recipient]]\nid = \"gp\"\nname = \"Your GP\"\nkind = \"health\"\nwhen = \"for your care\"\n";
     let text = format!("{ORGANISATION}{GP}{HOUSING}")
         .replace(gp_recipient, "")
-        .replace("recipients = [\"gp\", \"housing\"]", "recipients = [\"housing\"]");
+        .replace(
+            "recipients = [\"gp\", \"housing\"]",
+            "recipients = [\"housing\"]",
+        );
     register(&text)
 }
+
+both_backends!(
+    a_referral_from_a_partner_service_is_a_disclosure_logged_at_the_partner,
+    |backend| async move {
+        let app = TestApp::new(backend).await?;
+        let (done, worker, person) = with_person(&app).await?;
+        let (support, housing) = (done.services["support"], done.services["housing"]);
+        app.confidant.open_case(&worker, P, person, None).await?;
+        let referral = NewReferral {
+            source: ReferralSource::Partner,
+            partner_person_id: Some(person),
+            values: RecordInput::new()
+                .with("given_name", "Ivy")
+                .with("family_name", "Marsh")
+                .with("reason", "Needs somewhere safe to live"),
+        };
+        let made = app
+            .confidant
+            .create_referral(&worker, P, housing, &referral)
+            .await?;
+        assert_eq!(made.record.service_id, housing);
+        let log = app.confidant.disclosures(&worker, P, person).await?;
+        assert_eq!(log.len(), 1, "one disclosure, at the partner service");
+        let entry = &log[0].record;
+        assert_eq!(
+            (entry.recipient_id, entry.service_id, entry.basis),
+            (
+                done.recipients["housing"],
+                support,
+                LawfulBasis::LegitimateInterests
+            )
+        );
+        Ok(())
+    }
+);

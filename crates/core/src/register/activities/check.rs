@@ -513,9 +513,7 @@ fn check_activity(
             None if c == crate::sharing::CASE_NOTES => case_notes = true,
             None => f.at(
                 span,
-                format!(
-                    "{name}: `{c}` is not a data category (a field group, or `case_notes`)"
-                ),
+                format!("{name}: `{c}` is not a data category (a field group, or `case_notes`)"),
             ),
         }
     }
