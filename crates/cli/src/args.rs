@@ -259,6 +259,32 @@ pub(crate) enum UserCommand {
         #[arg(long, default_value_t = 365)]
         valid_days: i64,
     },
+    /// Give a trustee a matter on one person's record: the Data Protection Officer's decision,
+    /// made with their own personal access token in the environment variable CONFIDANT_TOKEN
+    /// (never on the command line). Opens only the parts named, for the days given.
+    GrantMatter {
+        /// The trustee's handle.
+        handle: String,
+        /// The person's record id.
+        #[arg(long)]
+        person: Uuid,
+        /// A kind of matter the register names (`[[trustee_matter]]` id).
+        #[arg(long)]
+        matter: String,
+        /// A part of the record to open: a field group code or an entry kind (note, plan, goal,
+        /// appointment); repeat for each, within what the kind of matter opens.
+        #[arg(long = "part", required = true)]
+        parts: Vec<String>,
+        /// Days the matter stays open (at most the kind's longest).
+        #[arg(long)]
+        days: i64,
+        /// Why the trustee needs it.
+        #[arg(long)]
+        reason: String,
+        /// Why flagged notes are opened too; without it they stay closed.
+        #[arg(long)]
+        flagged_reason: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,5 +1,6 @@
 //! `confidant user …` (or `staff`): add staff, list them, disable leavers, reset two-factor, set
-//! passwords and teams, record training.
+//! passwords and teams, record training, and (as the Data Protection Officer) give a trustee a
+//! matter.
 
 use anyhow::Context;
 use confidant_core::store::TrainingKind;
@@ -111,6 +112,66 @@ pub(crate) async fn run(config: &Config, command: UserCommand) -> anyhow::Result
                     t.date()
                 });
             }
+        }
+        UserCommand::GrantMatter {
+            handle,
+            person,
+            matter,
+            parts,
+            days,
+            reason,
+            flagged_reason,
+        } => {
+            // The DPO decides, not the operator: the command acts as the owner of the token.
+            let token = std::env::var("CONFIDANT_TOKEN").context(
+                "set CONFIDANT_TOKEN to the Data Protection Officer's personal access token",
+            )?;
+            let Some((dpo, scope)) = confidant.authenticate_token(token.trim()).await? else {
+                anyhow::bail!("CONFIDANT_TOKEN is not a live personal access token");
+            };
+            if scope != confidant_core::store::TokenScope::ReadWrite {
+                anyhow::bail!("CONFIDANT_TOKEN is read-only: a grant needs a read_write token");
+            }
+            let trustee = find_staff(&confidant, &handle).await?;
+            let grant = confidant
+                .grant_trustee_matter(
+                    &dpo,
+                    trustee.id,
+                    person,
+                    &confidant_core::grant::TrusteeGrant {
+                        matter,
+                        parts,
+                        days,
+                        reason,
+                        flagged_reason,
+                    },
+                )
+                .await
+                .map_err(|e| match e {
+                    confidant_core::person::PersonError::Invalid(v) => anyhow::anyhow!(
+                        "invalid input: {}",
+                        v.0.iter()
+                            .map(|v| format!("{}: {}", v.field, v.message))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ),
+                    confidant_core::person::PersonError::NotFound => anyhow::anyhow!(
+                        "not found: no such person or trustee, or the token's owner may not grant matters"
+                    ),
+                    other => anyhow::anyhow!("{other}"),
+                })?;
+            println!(
+                "{} granted matter {} on {} ({}) until {}",
+                handle,
+                grant.matter.as_deref().unwrap_or_default(),
+                grant.person_id,
+                grant.parts.join(", "),
+                time::OffsetDateTime::from_unix_timestamp_nanos(
+                    i128::from(grant.ends_at_micros) * 1000
+                )
+                .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+                .date()
+            );
         }
     }
     Ok(())

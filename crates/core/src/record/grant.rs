@@ -23,6 +23,9 @@ use crate::audit::{AuditDraft, Purpose};
 use crate::organisation::micros;
 use crate::person::{PersonError, Violation, Violations, from_micros};
 use crate::store::{GrantRecord, ReviewState, Store};
+
+use super::trustee::MatterScope;
+pub use super::trustee::{MatterPart, TrusteeGrant};
 use crate::{Clock, Confidant};
 
 const MIN_REASON: usize = 10;
@@ -103,47 +106,122 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     ) -> Result<GrantRecord, PersonError> {
         let reason = free_text("reason", reason, MIN_REASON).map_err(PersonError::Invalid)?;
         let duration = self.settings.break_glass;
-        self.open_grant(actor, Grant::BreakGlass, None, person_id, &reason, duration)
-            .await
-    }
-
-    /// Grants a trustee a matter on one person for `days`. A processor's worker is referred a person
-    /// only through a disclosure to their processor ([`Confidant::share`]), never here.
-    pub async fn grant_access(
-        &self,
-        actor: &Principal,
-        kind: Grant,
-        staff_id: Uuid,
-        person_id: Uuid,
-        reason: &str,
-        days: i64,
-    ) -> Result<GrantRecord, PersonError> {
-        if kind == Grant::BreakGlass {
-            return Err(PersonError::Invalid(Violations(vec![Violation::new(
-                "kind",
-                "break the glass is asked for by the member of staff themselves",
-            )])));
-        }
-        if kind == Grant::ProcessorReferral {
-            return Err(PersonError::Invalid(Violations(vec![Violation::new(
-                "kind",
-                "a processor's worker is referred a person by sharing with their processor",
-            )])));
-        }
-        if !(1..=366).contains(&days) {
-            return Err(PersonError::Invalid(Violations(vec![Violation::new(
-                "days",
-                "must be between 1 and 366",
-            )])));
-        }
-        let reason = free_text("reason", reason, MIN_REASON).map_err(PersonError::Invalid)?;
         self.open_grant(
             actor,
-            kind,
+            Grant::BreakGlass,
+            None,
+            person_id,
+            &reason,
+            duration,
+            None,
+        )
+        .await
+    }
+
+    /// Grants a trustee a matter on one person: a matter of a type the register names, for the parts
+    /// of the record stated (within the type's), for `days` (within its longest), with a reason.
+    /// Flagged notes are opened only with a reason of their own. The Data Protection Officer's
+    /// decision (`access.grant`), audited. A processor's worker is referred a person only through a
+    /// disclosure to their processor ([`Confidant::share`]), never here.
+    pub async fn grant_trustee_matter(
+        &self,
+        actor: &Principal,
+        staff_id: Uuid,
+        person_id: Uuid,
+        input: &TrusteeGrant,
+    ) -> Result<GrantRecord, PersonError> {
+        // The permit first: who may not grant learns nothing from how the input is checked.
+        let purpose = Purpose::Administration;
+        let resource = self
+            .person_resource(actor, Action::AccessGrant, person_id, purpose)
+            .await?;
+        self.person_permit(actor, Action::AccessGrant, resource, purpose)
+            .await?;
+        // A member of staff of another organisation, or none, is not found.
+        let Resource::Person {
+            organisation_id, ..
+        } = resource
+        else {
+            return Err(PersonError::NotFound);
+        };
+        if self
+            .store
+            .staff(staff_id)
+            .await?
+            .is_none_or(|s| s.organisation_id != organisation_id)
+        {
+            return Err(PersonError::NotFound);
+        }
+        let mut v = Vec::new();
+        let matter = self
+            .register()
+            .and_then(|r| r.trustee_matter(input.matter.trim()));
+        if matter.is_none() {
+            v.push(Violation::new(
+                "matter",
+                "is not a kind of trustees' matter the register names",
+            ));
+        }
+        let mut parts: Vec<String> = Vec::new();
+        for part in &input.parts {
+            let part = part.trim();
+            if MatterPart::from_code(part).is_none()
+                || matter.is_some_and(|m| !m.parts.iter().any(|p| p == part))
+            {
+                v.push(Violation::new(
+                    "parts",
+                    "holds a part of the record this kind of matter does not open",
+                ));
+            } else if !parts.iter().any(|p| p == part) {
+                parts.push(part.to_owned());
+            }
+        }
+        if input.parts.is_empty() {
+            v.push(Violation::new(
+                "parts",
+                "choose the parts of the record to open",
+            ));
+        }
+        let longest = matter.map_or(366, |m| i64::from(m.max_days));
+        if !(1..=longest).contains(&input.days) {
+            v.push(Violation::new(
+                "days",
+                format!("must be between 1 and {longest}"),
+            ));
+        }
+        let reason = match free_text("reason", &input.reason, MIN_REASON) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                v.extend(e.0);
+                None
+            }
+        };
+        let flagged_reason = match input.flagged_reason.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => match free_text("flagged_reason", text, MIN_REASON) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    v.extend(e.0);
+                    None
+                }
+            },
+        };
+        let (Some(reason), Some(matter), true) = (reason, matter, v.is_empty()) else {
+            return Err(PersonError::Invalid(Violations(v)));
+        };
+        let scope = MatterScope {
+            matter: matter.id.clone(),
+            parts,
+            flagged_reason,
+        };
+        self.open_grant(
+            actor,
+            Grant::TrusteeMatter,
             Some(staff_id),
             person_id,
             &reason,
-            Duration::days(days),
+            Duration::days(input.days),
+            Some(scope),
         )
         .await
     }
@@ -156,6 +234,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         person_id: Uuid,
         reason: &str,
         duration: Duration,
+        scope: Option<MatterScope>,
     ) -> Result<GrantRecord, PersonError> {
         let purpose = Purpose::Administration;
         let action = match kind {
@@ -218,6 +297,12 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             reviewed_by: None,
             reviewed_at_micros: None,
             review_note: None,
+            matter: scope.as_ref().map(|s| s.matter.clone()),
+            flagged_reason: scope
+                .as_ref()
+                .and_then(|s| s.flagged_reason.as_deref())
+                .map(|r| key.seal(&address("flagged_reason", &row, version), r.as_bytes())),
+            parts: scope.map(|s| s.parts).unwrap_or_default(),
         };
         let audit = AuditDraft::permitted(&permit, purpose, now);
         self.store.create_grant(&record, audit).await?;

@@ -66,7 +66,8 @@ mod share;
 /// includes them needs an Article 9 condition.
 pub const CASE_NOTES: &str = "case_notes";
 
-/// What a processor's worker was referred of a person.
+/// What a processor's worker was referred of a person, or what a trustee's matter opens of it:
+/// the scope a projected use case keeps to.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Referred {
     pub fields: BTreeSet<PersonField>,

@@ -522,6 +522,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             reviewed_by: None,
             reviewed_at_micros: None,
             review_note: None,
+            matter: None,
+            parts: Vec::new(),
+            flagged_reason: None,
         });
         // The log's categories are those of what actually went (a field asked for but empty
         // sends nothing).

@@ -338,6 +338,15 @@ pub trait GrantStore: Send + Sync + 'static {
         now_micros: i64,
     ) -> impl Future<Output = Result<Vec<Grant>, StoreError>> + Send;
 
+    /// The unrevoked grants `staff_id` holds on `person_id` at `now_micros`, whole (a trustee's
+    /// matter with the parts it opens).
+    fn live_grant_records(
+        &self,
+        staff_id: Uuid,
+        person_id: Uuid,
+        now_micros: i64,
+    ) -> impl Future<Output = Result<Vec<GrantRecord>, StoreError>> + Send;
+
     fn grant(
         &self,
         id: Uuid,

@@ -24,3 +24,10 @@ ALTER TABLE consent_purpose ADD COLUMN retired_at BIGINT;
 
 -- The consent purpose a disclosure relied on, where it relied on consent.
 ALTER TABLE disclosure ADD COLUMN consent_purpose_id TEXT REFERENCES consent_purpose (id);
+
+-- A trustee's matter (of a type the register names) opens the parts of the record it states: field
+-- group codes and entry kinds. A flagged note is opened only with a reason (sealed with the
+-- person's key, like the grant's own reason).
+ALTER TABLE access_grant ADD COLUMN matter TEXT;
+ALTER TABLE access_grant ADD COLUMN parts TEXT NOT NULL DEFAULT '';
+ALTER TABLE access_grant ADD COLUMN flagged_reason BYTEA;

@@ -13,3 +13,4 @@ mod records_store;
 mod register;
 mod sessions;
 mod sharing;
+mod trustees;

@@ -14,7 +14,7 @@ use confidant_core::store::prelude::*;
 use confidant_core::store::{
     ContactType, DisclosedItem, NoteFlags, ReferralPolicy, Relationship, ReviewState, ServiceConfig,
 };
-use confidant_core::{Grant, Purpose, Role, access::Principal};
+use confidant_core::{Purpose, Role, access::Principal};
 use confidant_testkit::{TestApp, both_backends, operator, test_time};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -928,17 +928,15 @@ both_backends!(
             .read_person(&processor_actor, P, other.id)
             .await;
         assert!(matches!(never, Err(PersonError::NotFound)));
-        // The DPO cannot hand the worker a referral outside a disclosure.
+        // The DPO cannot hand the worker a referral outside a disclosure (nor a trustee's matter).
         let direct = w
             .app
             .confidant
-            .grant_access(
+            .grant_trustee_matter(
                 &w.app.dpo,
-                Grant::ProcessorReferral,
                 worker.id,
                 other.id,
-                "Direct referral attempt",
-                30,
+                &confidant_testkit::complaint_matter(30),
             )
             .await;
         assert!(matches!(direct, Err(PersonError::Invalid(_))));

@@ -159,6 +159,51 @@ pub(super) fn check(raw: &RawRegister, f: &mut Faults<'_>) {
             .map(|p| (p.get_ref().id.as_str(), p.span())),
     );
     check_parties(raw, f, &services);
+    unique(
+        f,
+        "trustee matter",
+        raw.trustee_matter
+            .iter()
+            .map(|m| (m.get_ref().id.as_str(), m.span())),
+    );
+    for m in &raw.trustee_matter {
+        let matter = m.get_ref();
+        if matter.label.trim().is_empty() {
+            f.at(
+                &m.span(),
+                format!("trustee matter `{}`: `label` is empty", matter.id),
+            );
+        }
+        if matter.parts.is_empty() {
+            f.at(
+                &m.span(),
+                format!(
+                    "trustee matter `{}`: names no `parts` of a record",
+                    matter.id
+                ),
+            );
+        }
+        for part in &matter.parts {
+            if crate::record::trustee::MatterPart::from_code(part).is_none() {
+                f.at(
+                    &m.span(),
+                    format!(
+                        "trustee matter `{}`: `{part}` is not a part of a record (a field group, or note, plan, goal, appointment)",
+                        matter.id
+                    ),
+                );
+            }
+        }
+        if !(1..=366).contains(&matter.max_days) {
+            f.at(
+                &m.span(),
+                format!(
+                    "trustee matter `{}`: `max_days` must be 1 to 366",
+                    matter.id
+                ),
+            );
+        }
+    }
     for p in &raw.consent_purpose {
         let line = p.get_ref();
         if line.label.trim().is_empty() || line.form_version.trim().is_empty() {

@@ -225,6 +225,22 @@ pub struct ConsentPurpose {
     pub form_version: String,
 }
 
+/// A kind of matter put to the trustees (a complaint, a serious incident), with the parts of a
+/// person's record the Data Protection Officer may open to a trustee for it, and for how long at
+/// most.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TrusteeMatter {
+    pub id: String,
+    pub label: String,
+    /// Field group codes (the person's details of that group) and entry kinds (`note`, `plan`,
+    /// `goal`, `appointment`). Nothing else of a record (related people, documents, the history)
+    /// is opened to a trustee.
+    pub parts: Vec<String>,
+    /// The longest a grant of this matter lasts, in days (1 to 366).
+    pub max_days: u32,
+}
+
 /// A transfer outside the UK and its safeguard.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -314,6 +330,8 @@ struct RawRegister {
     #[serde(default)]
     consent_purpose: Vec<Spanned<ConsentPurpose>>,
     #[serde(default)]
+    trustee_matter: Vec<Spanned<TrusteeMatter>>,
+    #[serde(default)]
     service: Vec<Spanned<Service>>,
     #[serde(default)]
     activity: Vec<Spanned<Activity>>,
@@ -332,6 +350,7 @@ pub struct Register {
     pub recipients: Vec<Recipient>,
     pub processors: Vec<Processor>,
     pub consent_purposes: Vec<ConsentPurpose>,
+    pub trustee_matters: Vec<TrusteeMatter>,
     pub services: Vec<Service>,
     pub activities: Vec<Activity>,
 }
@@ -382,6 +401,11 @@ impl Register {
                     .into_iter()
                     .map(Spanned::into_inner)
                     .collect(),
+                trustee_matters: raw
+                    .trustee_matter
+                    .into_iter()
+                    .map(Spanned::into_inner)
+                    .collect(),
                 services: raw
                     .service
                     .into_iter()
@@ -424,6 +448,10 @@ impl Register {
         self.activities
             .iter()
             .filter(move |a| a.services.iter().any(|s| s == service))
+    }
+
+    pub fn trustee_matter(&self, id: &str) -> Option<&TrusteeMatter> {
+        self.trustee_matters.iter().find(|m| m.id == id)
     }
 
     pub fn recipient(&self, id: &str) -> Option<&Recipient> {
