@@ -11,6 +11,7 @@ mod notices;
 mod records;
 mod records_store;
 mod register;
+mod register_examples;
 mod sessions;
 mod sharing;
 mod trustees;
