@@ -86,6 +86,13 @@ fn actor_user(actor: &Actor) -> Option<Uuid> {
     }
 }
 
+/// What a grant is for: its reason, how long it lasts, and for a trustee's matter what it opens.
+struct Terms<'a> {
+    reason: &'a str,
+    duration: Duration,
+    scope: Option<MatterScope>,
+}
+
 fn address<'a>(column: &'static str, row_id: &'a str, version: i64) -> FieldAddress<'a> {
     FieldAddress {
         table: "access_grant",
@@ -106,16 +113,13 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     ) -> Result<GrantRecord, PersonError> {
         let reason = free_text("reason", reason, MIN_REASON).map_err(PersonError::Invalid)?;
         let duration = self.settings.break_glass;
-        self.open_grant(
-            actor,
-            Grant::BreakGlass,
-            None,
-            person_id,
-            &reason,
+        let terms = Terms {
+            reason: &reason,
             duration,
-            None,
-        )
-        .await
+            scope: None,
+        };
+        self.open_grant(actor, Grant::BreakGlass, None, person_id, terms)
+            .await
     }
 
     /// Grants a trustee a matter on one person: a matter of a type the register names, for the parts
@@ -214,14 +218,17 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             parts,
             flagged_reason,
         };
+        let terms = Terms {
+            reason: &reason,
+            duration: Duration::days(input.days),
+            scope: Some(scope),
+        };
         self.open_grant(
             actor,
             Grant::TrusteeMatter,
             Some(staff_id),
             person_id,
-            &reason,
-            Duration::days(input.days),
-            Some(scope),
+            terms,
         )
         .await
     }
@@ -232,10 +239,13 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         kind: Grant,
         grantee: Option<Uuid>,
         person_id: Uuid,
-        reason: &str,
-        duration: Duration,
-        scope: Option<MatterScope>,
+        terms: Terms<'_>,
     ) -> Result<GrantRecord, PersonError> {
+        let Terms {
+            reason,
+            duration,
+            scope,
+        } = terms;
         let purpose = Purpose::Administration;
         let action = match kind {
             Grant::BreakGlass => Action::PersonBreakGlass,
