@@ -79,7 +79,8 @@ pub(crate) enum Command {
     /// The outbox of emails and texts to people.
     #[command(subcommand)]
     Outbox(OutboxCommand),
-    /// The register of processing activities: privacy notices and the Article 30 record.
+    /// The register of processing activities: privacy notices, the Article 30 record, and what
+    /// changes between two register files.
     #[command(subcommand)]
     Register(RegisterCommand),
 }
@@ -121,6 +122,20 @@ pub(crate) enum RegisterCommand {
     Changes {
         /// The service's id in the register.
         service: String,
+    },
+    /// Compare two register files: what changes from OLD to NEW, and who must be told.
+    ///
+    /// Lists the changes to the organisation, services, recipients and processors (with what each
+    /// may receive), each service's consent form, retention rules, activities, policy documents
+    /// and each service's privacy notice, marking with `!` what would stop start-up or make
+    /// Confidant see a new organisation where Confidant holds what OLD says. Reads only the two
+    /// files, never the installation's register or database. Exits 0 whether or not anything
+    /// changes; 2, listing every fault with its file and line, if either is not a valid register.
+    Diff {
+        /// The register as it is (for example the one in force).
+        old: PathBuf,
+        /// The register as it would be.
+        new: PathBuf,
     },
 }
 
