@@ -192,6 +192,13 @@ pub(crate) enum ServiceCommand {
         organisation: Uuid,
         name: String,
     },
+    /// Rename a service (its id and its id in the register stay): how to make Confidant's name the
+    /// register's when start-up stops on a service named differently in the two.
+    Rename {
+        #[arg(long)]
+        service: Uuid,
+        name: String,
+    },
     /// Set how far the service's staff see: service (everyone), team, or caseload.
     SetScope {
         #[arg(long)]

@@ -64,6 +64,18 @@ impl StaffStore for SqlStore {
         insert_audited(self, insert, "a service of that name exists", audit).await
     }
 
+    async fn rename_service(
+        &self,
+        service_id: Uuid,
+        name: &str,
+        audit: AuditDraft,
+    ) -> Result<bool, StoreError> {
+        let change = sqlx::query("UPDATE service SET name = $1 WHERE id = $2")
+            .bind(name)
+            .bind(service_id.to_string());
+        change_audited(self, change, audit).await
+    }
+
     async fn service(&self, id: Uuid) -> Result<Option<Service>, StoreError> {
         self.read_optional(
             "SELECT id, organisation_id, name, code, created_at FROM service WHERE id = $1",

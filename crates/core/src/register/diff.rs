@@ -43,6 +43,7 @@ pub enum Topic {
     Retention,
     Activities,
     PolicyDocuments,
+    TrusteeMatters,
     Notices,
 }
 
@@ -57,6 +58,7 @@ impl Topic {
             Topic::Retention => "Retention rules",
             Topic::Activities => "Activities",
             Topic::PolicyDocuments => "Policy documents",
+            Topic::TrusteeMatters => "Trustees' matters",
             Topic::Notices => "Privacy notices",
         }
     }
@@ -226,6 +228,7 @@ pub fn diff(old: &Register, new: &Register) -> RegisterDiff {
     d.retention();
     d.activities();
     d.policy_documents();
+    d.trustee_matters();
     d.notices();
     let (mut changes, mut tell) = (d.changes, d.tell);
     // Stable sorts: within a topic or a kind of audience, the order the comparisons found them in.

@@ -339,8 +339,12 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 Some(s) if s.name != entry.name.trim() => faults.push(fault(
                     entry.line,
                     format!(
-                        "service `{}` is named \"{}\" here but \"{}\" in Confidant: make the names the same",
-                        entry.id, entry.name, s.name
+                        "service `{}` is named \"{}\" here but \"{}\" in Confidant: change it here, or rename Confidant's with `confidant service rename --service {} \"{}\"`",
+                        entry.id,
+                        entry.name,
+                        s.name,
+                        s.id,
+                        entry.name.trim()
                     ),
                 )),
                 Some(s) => {

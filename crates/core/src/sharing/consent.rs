@@ -194,7 +194,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .into_iter()
             .map(|p| {
                 let current = history.iter().rfind(|c| c.purpose_id == p.id).cloned();
-                let live = current.as_ref().is_some_and(|c| is_live(c, micros(now)));
+                let live = current
+                    .as_ref()
+                    .is_some_and(|c| is_live(c, &p, micros(now)));
                 ConsentLine {
                     purpose: p,
                     current,

@@ -447,8 +447,14 @@ fn categories_of(fields: &[PersonField], with_entries: bool) -> BTreeSet<String>
 }
 
 /// Whether a consent record is live at `now`.
-fn is_live(c: &ConsentRecord, now: i64) -> bool {
-    c.state == ConsentState::Granted && c.expires_at_micros.is_none_or(|e| e > now)
+/// Consent holds while granted, unexpired, and given on the purpose's current form version: a new
+/// wording (or a purpose covering more recipients, which the register marks with a new version)
+/// must be asked again.
+fn is_live(c: &ConsentRecord, line: &ConsentPurposeRecord, now: i64) -> bool {
+    c.state == ConsentState::Granted
+        && c.expires_at_micros.is_none_or(|e| e > now)
+        && c.form_version == line.form_version
+        && line.retired_at_micros.is_none()
 }
 
 /// What the rules need to know about the person and the recipient.

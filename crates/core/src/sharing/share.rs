@@ -227,7 +227,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             history
                 .iter()
                 .rfind(|c| c.purpose_id == line.id)
-                .is_some_and(|c| is_live(c, now))
+                .is_some_and(|c| is_live(c, line, now))
         });
         let live_consent = live.is_some();
         let live_explicit_consent = live.is_some_and(|l| l.explicit);

@@ -170,6 +170,42 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         Ok(service)
     }
 
+    /// Renames a service: the operator's way to make Confidant's name the register's, when
+    /// start-up stops on a service named differently in the two (the service's id and register
+    /// code stay, so nothing else changes).
+    pub async fn rename_service(
+        &self,
+        actor: &Principal,
+        service_id: Uuid,
+        name: &str,
+    ) -> Result<Service, OrganisationError> {
+        let name = display_name("name", name).map_err(OrganisationError::Invalid)?;
+        let service = self
+            .store
+            .service(service_id)
+            .await?
+            .ok_or(OrganisationError::NotFound)?;
+        let resource = self.organisation_resource(service.organisation_id).await?;
+        let permit = self.permit(actor, Action::ServiceCreate, resource).await?;
+        let taken = self
+            .store
+            .services(service.organisation_id)
+            .await?
+            .iter()
+            .any(|s| s.id != service_id && s.name == name);
+        if taken {
+            return Err(OrganisationError::Conflict(
+                "another service of the organisation has that name",
+            ));
+        }
+        let audit = AuditDraft::permitted(&permit, Purpose::Administration, self.clock.now())
+            .named("service.rename");
+        if !self.store.rename_service(service_id, &name, audit).await? {
+            return Err(OrganisationError::NotFound);
+        }
+        Ok(Service { name, ..service })
+    }
+
     pub async fn services(
         &self,
         actor: &Principal,

@@ -50,6 +50,14 @@ pub trait StaffStore: Send + Sync + 'static {
         audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Renames a service (its register code and id stay); `false` if there is no such service.
+    fn rename_service(
+        &self,
+        service_id: Uuid,
+        name: &str,
+        audit: AuditDraft,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     fn service(&self, id: Uuid)
     -> impl Future<Output = Result<Option<Service>, StoreError>> + Send;
 

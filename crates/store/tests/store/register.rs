@@ -550,6 +550,27 @@ both_backends!(
             .share(&worker, P, person, &share(gp, "legitimate_interests", None))
             .await?;
 
+        // A new wording of the form: consent given on the old one no longer holds, until asked
+        // again.
+        let reworded = register(&format!("{ORGANISATION}{GP}{HOUSING}").replacen(
+            "form_version = \"2026-1\"",
+            "form_version = \"2026-2\"",
+            1,
+        ))?;
+        in_force(&app, &reworded).await?;
+        let broken = rules(
+            app.confidant
+                .share(&worker, P, person, &share(phb, "consent", Some(returns)))
+                .await,
+        );
+        assert!(broken.contains(&Rule::NoLiveConsent), "{broken:?}");
+        app.confidant
+            .record_consent(&worker, P, person, returns, "granted", None)
+            .await?;
+        app.confidant
+            .share(&worker, P, person, &share(phb, "consent", Some(returns)))
+            .await?;
+
         // A recipient the register drops is retired: it receives nothing more, and its log stays.
         let without_gp = whole_without_gp()?;
         in_force(&app, &without_gp).await?;
@@ -561,7 +582,7 @@ both_backends!(
         assert!(broken.contains(&Rule::RecipientRetired), "{broken:?}");
         assert_eq!(
             app.confidant.disclosures(&worker, P, person).await?.len(),
-            2
+            3
         );
         Ok(())
     }
@@ -609,6 +630,41 @@ both_backends!(
                 support,
                 LawfulBasis::LegitimateInterests
             )
+        );
+        Ok(())
+    }
+);
+
+both_backends!(
+    a_service_renamed_in_the_register_is_renamed_by_the_operator_and_then_starts,
+    |backend| async move {
+        let app = TestApp::new(backend).await?;
+        let done = in_force(&app, &whole()?).await?;
+        let renamed = register(
+            &format!("{ORGANISATION}{GP}{HOUSING}")
+                .replace("name = \"Support Service\"", "name = \"Community Support\""),
+        )?;
+        assert!(matches!(
+            app.confidant
+                .put_register_in_force(&operator(), &renamed)
+                .await,
+            Err(InForceError::Mismatch(_))
+        ));
+        let support = done.services["support"];
+        // Only to a name no other service of the organisation has.
+        assert!(matches!(
+            app.confidant
+                .rename_service(&operator(), support, "Housing Support")
+                .await,
+            Err(confidant_core::organisation::OrganisationError::Conflict(_))
+        ));
+        app.confidant
+            .rename_service(&operator(), support, "Community Support")
+            .await?;
+        let again = in_force(&app, &renamed).await?;
+        assert_eq!(
+            again.services["support"], support,
+            "the same service, renamed"
         );
         Ok(())
     }

@@ -2,7 +2,7 @@
 //! activities and policy documents.
 
 use super::*;
-use crate::register::{Organisation, Transfer};
+use crate::register::{Organisation, Transfer, TrusteeMatter};
 
 impl Diff<'_> {
     pub(super) fn organisation(&mut self) {
@@ -387,6 +387,68 @@ impl Diff<'_> {
                 mark: Mark::Added,
                 text,
             });
+        }
+    }
+}
+
+impl Diff<'_> {
+    /// The kinds of trustees' matter: the DPO grants them, so is told of each change (grants
+    /// already made keep the parts and days they were given).
+    pub(super) fn trustee_matters(&mut self) {
+        let t = Topic::TrusteeMatters;
+        for o in &self.old.trustee_matters {
+            let Some(n) = self.new.trustee_matter(&o.id) else {
+                self.push(t, Mark::Removed, format!("`{}` is removed", o.id));
+                self.tell(
+                    self.dpo(),
+                    format!("trustees' matter `{}` can no longer be granted", o.id),
+                );
+                continue;
+            };
+            let TrusteeMatter {
+                id,
+                label,
+                parts,
+                max_days,
+            } = o;
+            let subject = format!("`{id}`: ");
+            let mut changed = self.value(t, &subject, "label", label, &n.label);
+            changed |= self.value(t, &subject, "parts", &parts.join(", "), &n.parts.join(", "));
+            changed |= self.value(
+                t,
+                &subject,
+                "longest grant (days)",
+                &max_days.to_string(),
+                &n.max_days.to_string(),
+            );
+            if changed {
+                self.tell(
+                    self.dpo(),
+                    format!("trustees' matter `{id}` changes what a new grant may open"),
+                );
+            }
+        }
+        for n in self
+            .new
+            .trustee_matters
+            .iter()
+            .filter(|n| self.old.trustee_matter(&n.id).is_none())
+        {
+            self.push(
+                t,
+                Mark::Added,
+                format!(
+                    "`{}` (\"{}\": {}, up to {} days) is added",
+                    n.id,
+                    n.label,
+                    n.parts.join(", "),
+                    n.max_days
+                ),
+            );
+            self.tell(
+                self.dpo(),
+                format!("trustees' matter `{}` can now be granted", n.id),
+            );
         }
     }
 }

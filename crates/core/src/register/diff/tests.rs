@@ -572,3 +572,30 @@ fn policy_documents_added_and_removed() {
         [r#"- `sharing` ("Information sharing policy") is removed"#]
     );
 }
+
+#[test]
+fn trustee_matters_added_changed_and_removed_tell_the_dpo() {
+    let matter = "[[trustee_matter]]\nid = \"complaint\"\nlabel = \"A complaint\"\nparts = [\"identity\", \"note\"]\nmax_days = 30\n\n[[retention]]";
+    let new = with(REGISTER, "[[retention]]", matter);
+    let d = changes(REGISTER, &new);
+    assert_eq!(
+        lines(&d, Topic::TrusteeMatters),
+        [r#"+ `complaint` ("A complaint": identity, note, up to 30 days) is added"#]
+    );
+    assert!(
+        d.to_string()
+            .contains("trustees' matter `complaint` can now be granted"),
+        "{d}"
+    );
+    let wider = new.replace("max_days = 30", "max_days = 60");
+    let d = changes(&new, &wider);
+    assert_eq!(
+        lines(&d, Topic::TrusteeMatters),
+        [r#"~ `complaint`: longest grant (days) from "30" to "60""#]
+    );
+    let d = changes(&new, REGISTER);
+    assert_eq!(
+        lines(&d, Topic::TrusteeMatters),
+        ["- `complaint` is removed"]
+    );
+}
