@@ -115,6 +115,12 @@ pub(crate) enum RegisterCommand {
         #[arg(long, value_name = "FILE")]
         pdf: Option<PathBuf>,
     },
+    /// Put the register in force without serving (as `serve` does when it starts): creates the
+    /// organisation and its services the first time, makes services, recipients, processors and
+    /// consent forms what the register says, publishes changed notices, and prints the
+    /// organisation's and services' ids (for `user add`). Stops, naming the file and line, on a
+    /// service the register and Confidant disagree about.
+    Apply,
     /// Print the register as the Article 30 record (CSV).
     Csv,
     /// Show a service's latest published notice version and what changed from the one before

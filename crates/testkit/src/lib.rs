@@ -456,6 +456,16 @@ impl TestApp {
 }
 
 impl TestApp {
+    /// The same installation with a register of processing activities in hand (as `serve` has the
+    /// configured one): what it names decides the shares of the organisation it governs. Putting it
+    /// in force is the test's to do.
+    pub fn governed_by(self, register: confidant_core::register::Register) -> Self {
+        Self {
+            confidant: self.confidant.with_register(register),
+            ..self
+        }
+    }
+
     /// Adds a member of staff with `role` (in `service`, if given), with current training of every
     /// kind if `trained`; gives back their record and the actor they act as now.
     pub async fn add_staff(

@@ -42,6 +42,28 @@ pub(crate) async fn run(config: &Config, command: RegisterCommand) -> anyhow::Re
                 }
             }
         }
+        RegisterCommand::Apply => {
+            installed(config)?;
+            let confidant = open(config).await?;
+            let operator = crate::installation::operator(config, &confidant)?;
+            let in_force = super::serve::put_register_in_force(&confidant, &operator)
+                .await?
+                .context("there is no register of processing activities")?;
+            println!(
+                "organisation {} ({}; {} changes)",
+                in_force.organisation_id,
+                if in_force.created {
+                    "created"
+                } else {
+                    "already there"
+                },
+                in_force.changes
+            );
+            for (code, id) in &in_force.services {
+                println!("service {code}: {id}");
+            }
+            confidant.close().await;
+        }
         RegisterCommand::Csv => {
             print!(
                 "{}",

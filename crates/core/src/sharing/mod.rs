@@ -59,7 +59,10 @@ mod consent;
 mod disclosures;
 pub use disclosures::ToTell;
 mod register;
+mod route;
 mod share;
+
+use route::Route;
 
 /// The data category of a person's record entries (notes, plans, goals, appointments). Case notes
 /// in these services routinely hold health and other special category details, so a share that
@@ -127,6 +130,8 @@ codes!(
         FlaggedNoteNeverLeaves = "flagged_note_never_leaves",
         ProcessorAgreementNotInForce = "processor_agreement_not_in_force",
         RecipientRetired = "recipient_retired",
+        NotForThisService = "not_for_this_service",
+        ConditionNotInRegister = "condition_not_in_register",
     }
 );
 
@@ -177,6 +182,12 @@ impl Rule {
                 "The processor's data processing agreement is not in force."
             }
             Rule::RecipientRetired => "The recipient has been retired from the register.",
+            Rule::NotForThisService => {
+                "The register of processing activities names no activity of this service that shares with this recipient."
+            }
+            Rule::ConditionNotInRegister => {
+                "The Article 9 or Schedule 1 condition is not one the register gives this sharing."
+            }
         }
     }
 }
@@ -466,6 +477,10 @@ struct Facts {
     live_explicit_consent: bool,
     /// The consent purpose relied on: the share's, when its consent is live.
     consent_purpose_id: Option<Uuid>,
+    /// Where a register governs the organisation: what it gives this share, from the activities of
+    /// the person's service that name the recipient. It then decides bases, categories and
+    /// conditions instead of the recipient's organisation-wide terms, and no approval widens it.
+    route: Option<Route>,
     restricted: bool,
     objection: bool,
     approved_categories: BTreeSet<String>,
@@ -498,8 +513,22 @@ fn evaluate(p: &Parsed, facts: &Facts) -> Vec<Rule> {
     if r.retired_at_micros.is_some_and(|t| t <= facts.now) {
         broken.insert(Rule::RecipientRetired);
     }
-    if !r.bases.contains(&p.basis) {
+    let bases = facts.route.as_ref().map_or(&r.bases, |route| &route.bases);
+    if !bases.contains(&p.basis) {
         broken.insert(Rule::BasisNotForRecipient);
+    }
+    if let Some(route) = &facts.route {
+        if !route.named {
+            broken.insert(Rule::NotForThisService);
+        }
+        let outside = p
+            .article9
+            .is_some_and(|c| !route.article9.contains(c.code()))
+            || p.schedule1
+                .is_some_and(|c| !route.schedule1.contains(c.code()));
+        if outside {
+            broken.insert(Rule::ConditionNotInRegister);
+        }
     }
     let consent_based =
         p.basis == LawfulBasis::Consent || p.article9 == Some(Article9Condition::ExplicitConsent);
@@ -528,11 +557,16 @@ fn evaluate(p: &Parsed, facts: &Facts) -> Vec<Rule> {
     if criminal && p.schedule1.is_none() {
         broken.insert(Rule::CriminalOffenceNeedsSchedule1);
     }
-    let beyond: Vec<&String> = cats.iter().filter(|c| !r.categories.contains(c)).collect();
-    if beyond
-        .iter()
-        .any(|c| !facts.approved_categories.contains(*c))
-    {
+    // Under a register, nothing goes beyond what it gives, approval or not (an approval still
+    // grounds sharing despite a restriction or objection).
+    let beyond = match &facts.route {
+        Some(route) => cats.iter().any(|c| !route.categories.contains(c)),
+        None => cats
+            .iter()
+            .filter(|c| !r.categories.contains(*c))
+            .any(|c| !facts.approved_categories.contains(c)),
+    };
+    if beyond {
         broken.insert(Rule::BeyondRecipientCategories);
     }
     if facts.restricted {
@@ -663,6 +697,7 @@ mod tests {
     fn facts() -> Facts {
         Facts {
             consent_purpose_id: None,
+            route: None,
             now: 1,
             live_consent: true,
             live_explicit_consent: false,

@@ -184,6 +184,42 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         }
     }
 
+    /// Where a register governs the service's organisation, what it gives this share (see
+    /// [`Route`]); fails closed (nothing named) when the register in hand is not that
+    /// organisation's.
+    async fn register_route(
+        &self,
+        service_id: Uuid,
+        recipient: &RecipientRecord,
+        basis: LawfulBasis,
+        line: Option<&ConsentPurposeRecord>,
+    ) -> Result<Option<Route>, PersonError> {
+        let Some(service) = self.store.service(service_id).await? else {
+            return Err(PersonError::NotFound);
+        };
+        let Some(organisation) = self
+            .store
+            .organisation(service.organisation_id)
+            .await?
+            .and_then(|o| o.code)
+        else {
+            return Ok(None);
+        };
+        let register = self
+            .register()
+            .filter(|r| r.organisation.id == organisation);
+        Ok(Some(match (register, &service.code, &recipient.code) {
+            (Some(register), Some(service), Some(recipient)) => Route::of(
+                register,
+                service,
+                recipient,
+                basis,
+                line.map(|l| l.code.as_str()),
+            ),
+            _ => Route::default(),
+        }))
+    }
+
     pub(super) async fn facts(
         &self,
         actor: &Actor,
@@ -231,6 +267,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         });
         let live_consent = live.is_some();
         let live_explicit_consent = live.is_some_and(|l| l.explicit);
+        let route = self
+            .register_route(service_id, &parsed.recipient, parsed.basis, line)
+            .await?;
         let restrictions = self
             .store
             .restrictions_of(&PersonAccess::deciding(person_id))
@@ -318,6 +357,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             live_consent,
             live_explicit_consent,
             consent_purpose_id: live.map(|l| l.id),
+            route,
             restricted: in_force(RestrictionKind::Restriction),
             objection: in_force(RestrictionKind::Objection),
             approved_categories,

@@ -164,6 +164,13 @@ fn whole() -> anyhow::Result<Register> {
     register(&format!("{ORGANISATION}{GP}{HOUSING}"))
 }
 
+/// The installation governed by `register`, put in force.
+async fn govern(app: TestApp, register: Register) -> anyhow::Result<(TestApp, InForce)> {
+    let app = app.governed_by(register.clone());
+    let done = in_force(&app, &register).await?;
+    Ok((app, done))
+}
+
 async fn in_force(app: &TestApp, register: &Register) -> anyhow::Result<InForce> {
     app.confidant
         .put_register_in_force(&operator(), register)
@@ -202,10 +209,10 @@ async fn practitioner(
 
 /// The whole register in force, a trained practitioner of its support service, and a person
 /// there.
-async fn with_person(app: &TestApp) -> anyhow::Result<(InForce, Principal, Uuid)> {
-    let done = in_force(app, &whole()?).await?;
+async fn with_person(app: TestApp) -> anyhow::Result<(TestApp, InForce, Principal, Uuid)> {
+    let (app, done) = govern(app, whole()?).await?;
     let support = done.services["support"];
-    let worker = practitioner(app, done.organisation_id, support, "fen.worker").await?;
+    let worker = practitioner(&app, done.organisation_id, support, "fen.worker").await?;
     let person = app
         .confidant
         .create_person(
@@ -218,7 +225,7 @@ async fn with_person(app: &TestApp) -> anyhow::Result<(InForce, Principal, Uuid)
         )
         .await?
         .id;
-    Ok((done, worker, person))
+    Ok((app, done, worker, person))
 }
 
 both_backends!(
@@ -485,8 +492,7 @@ fn rules(result: Result<impl std::fmt::Debug, ShareError>) -> Vec<Rule> {
 both_backends!(
     consent_to_one_purpose_never_unlocks_another_and_only_the_registers_recipients_receive,
     |backend| async move {
-        let app = TestApp::new(backend).await?;
-        let (done, worker, person) = with_person(&app).await?;
+        let (app, done, worker, person) = with_person(TestApp::new(backend).await?).await?;
         let support = done.services["support"];
         let form = app.confidant.consent_form(&worker, support).await?;
         let id_of = |code: &str| {
@@ -545,7 +551,11 @@ both_backends!(
                 .share(&worker, P, person, &share(gp, "public_task", None))
                 .await,
         );
-        assert_eq!(broken, [Rule::BasisNotForRecipient]);
+        // (and so nothing is given under it: no category either).
+        assert_eq!(
+            broken,
+            [Rule::BeyondRecipientCategories, Rule::BasisNotForRecipient]
+        );
         app.confidant
             .share(&worker, P, person, &share(gp, "legitimate_interests", None))
             .await?;
@@ -557,7 +567,7 @@ both_backends!(
             "form_version = \"2026-2\"",
             1,
         ))?;
-        in_force(&app, &reworded).await?;
+        let (app, _) = govern(app, reworded).await?;
         let broken = rules(
             app.confidant
                 .share(&worker, P, person, &share(phb, "consent", Some(returns)))
@@ -572,8 +582,7 @@ both_backends!(
             .await?;
 
         // A recipient the register drops is retired: it receives nothing more, and its log stays.
-        let without_gp = whole_without_gp()?;
-        in_force(&app, &without_gp).await?;
+        let (app, _) = govern(app, whole_without_gp()?).await?;
         let broken = rules(
             app.confidant
                 .share(&worker, P, person, &share(gp, "legitimate_interests", None))
@@ -603,8 +612,7 @@ fn whole_without_gp() -> anyhow::Result<Register> {
 both_backends!(
     a_referral_from_a_partner_service_is_a_disclosure_logged_at_the_partner,
     |backend| async move {
-        let app = TestApp::new(backend).await?;
-        let (done, worker, person) = with_person(&app).await?;
+        let (app, done, worker, person) = with_person(TestApp::new(backend).await?).await?;
         let (support, housing) = (done.services["support"], done.services["housing"]);
         app.confidant.open_case(&worker, P, person, None).await?;
         let referral = NewReferral {
@@ -665,6 +673,72 @@ both_backends!(
         assert_eq!(
             again.services["support"], support,
             "the same service, renamed"
+        );
+        Ok(())
+    }
+);
+
+both_backends!(
+    a_share_carries_only_what_an_activity_of_the_persons_service_gives_its_recipient,
+    |backend| async move {
+        let (app, done, worker, person) = with_person(TestApp::new(backend).await?).await?;
+        let support = done.services["support"];
+        let form = app.confidant.consent_form(&worker, support).await?;
+        let returns = form
+            .iter()
+            .find(|p| p.code == "returns")
+            .map(|p| p.id)
+            .ok_or_else(|| anyhow::anyhow!("no returns purpose"))?;
+        app.confidant
+            .record_consent(&worker, P, person, returns, "granted", None)
+            .await?;
+        let phb = done.recipients["phb"];
+        // Consent to the returns (identity only) does not carry health data, whatever condition
+        // the share names: the raw-data purpose is the one that could.
+        let mut health = share(phb, "consent", Some(returns));
+        health
+            .fields
+            .push(PersonField::MentalHealth.code().to_owned());
+        health.article9 = Some("health_social_care".to_owned());
+        let broken = rules(app.confidant.share(&worker, P, person, &health).await);
+        assert!(
+            broken.contains(&Rule::BeyondRecipientCategories),
+            "{broken:?}"
+        );
+        assert!(broken.contains(&Rule::ConditionNotInRegister), "{broken:?}");
+
+        // The housing service names no activity sharing with the GP: its staff cannot share there.
+        let housing = done.services["housing"];
+        let housing_worker =
+            practitioner(&app, done.organisation_id, housing, "fen.housing").await?;
+        let tenant = app
+            .confidant
+            .create_person(
+                &housing_worker,
+                P,
+                housing,
+                &PersonInput::new()
+                    .with(PersonField::GivenName, "Rowan")
+                    .with(PersonField::FamilyName, "Lee"),
+            )
+            .await?
+            .id;
+        let broken = rules(
+            app.confidant
+                .share(
+                    &housing_worker,
+                    P,
+                    tenant,
+                    &share(done.recipients["gp"], "legitimate_interests", None),
+                )
+                .await,
+        );
+        assert!(broken.contains(&Rule::NotForThisService), "{broken:?}");
+        assert!(
+            app.confidant
+                .disclosures(&housing_worker, P, tenant)
+                .await?
+                .is_empty()
         );
         Ok(())
     }

@@ -49,7 +49,7 @@ fn share(recipient_id: Uuid, basis: LawfulBasis) -> ShareRequest {
 async fn run(backend: TestBackend) -> anyhow::Result<()> {
     for file in EXAMPLES {
         let register = example(file)?;
-        let app = TestApp::new(backend).await?;
+        let app = TestApp::new(backend).await?.governed_by(register.clone());
         let done = app
             .confidant
             .put_register_in_force(&operator(), &register)
