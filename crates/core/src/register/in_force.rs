@@ -316,6 +316,67 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         })
     }
 
+    /// Consent recorded on a form version holds for that version: a purpose whose wording,
+    /// recipients (more of them) or explicitness changes under the same version would let consent
+    /// given to less cover more, so it is a fault until the version is raised.
+    async fn consent_faults(
+        &self,
+        register: &Register,
+        organisation: &Organisation,
+        held: &[Service],
+    ) -> Result<Vec<RegisterError>, InForceError> {
+        let codes: BTreeMap<Uuid, String> = self
+            .store
+            .recipients(organisation.id)
+            .await?
+            .into_iter()
+            .filter_map(|r| r.code.map(|c| (r.id, c)))
+            .collect();
+        let mut faults = Vec::new();
+        for service in held {
+            let Some(code) = service.code.as_deref() else {
+                continue;
+            };
+            let stored = self.store.consent_purposes(service.id).await?;
+            for line in register.consent_form(code) {
+                let Some(old) = stored.iter().find(|p| {
+                    p.code == line.purpose.id
+                        && p.retired_at_micros.is_none()
+                        && p.form_version == line.purpose.form_version.trim()
+                }) else {
+                    continue;
+                };
+                let covered: Vec<&str> = old
+                    .recipient_ids
+                    .iter()
+                    .filter_map(|id| codes.get(id).map(String::as_str))
+                    .collect();
+                let widened = line.recipients.iter().any(|r| !covered.contains(r));
+                let reworded = old.label != line.purpose.label.trim();
+                let explicit = line.explicit && !old.explicit;
+                if widened || reworded || explicit {
+                    faults.push(RegisterError {
+                        file: register.file.clone(),
+                        line: line.purpose.line,
+                        message: format!(
+                            "consent purpose `{}` of service `{code}` {} under the same form_version \"{}\": raise form_version, so that consent given on the old form is asked for again",
+                            line.purpose.id,
+                            if widened {
+                                "covers more recipients"
+                            } else if reworded {
+                                "is worded differently"
+                            } else {
+                                "becomes explicit consent"
+                            },
+                            old.form_version
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(faults)
+    }
+
     /// Matches the register's services to the organisation's by code, creating the new ones; any
     /// mismatch stops everything before a service is created.
     async fn register_services(
@@ -371,6 +432,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 ));
             }
         }
+        faults.extend(self.consent_faults(register, organisation, &held).await?);
         if !faults.is_empty() {
             return Err(InForceError::Mismatch(RegisterErrors(faults)));
         }

@@ -448,6 +448,43 @@ both_backends!(
             snapshot(&app, &done).await?,
             "a refusal changes nothing"
         );
+
+        // A consent purpose covering more recipients under the same form version: refused at the
+        // purpose's line, until the version is raised.
+        let widened_text = format!("{ORGANISATION}{GP}{HOUSING}").replacen(
+            "consent_purpose = \"returns\"\ncategories = [\"identity\"]\npeople = [\"people we support\"]\nrecipients = [\"phb\"]",
+            "consent_purpose = \"returns\"\ncategories = [\"identity\"]\npeople = [\"people we support\"]\nrecipients = [\"phb\", \"gp\"]",
+            1,
+        );
+        let widened = register(&widened_text)?;
+        let line = widened
+            .consent_purpose("returns")
+            .map(|p| p.line)
+            .ok_or_else(|| anyhow::anyhow!("no purpose"))?;
+        match app
+            .confidant
+            .put_register_in_force(&operator(), &widened)
+            .await
+        {
+            Err(InForceError::Mismatch(e)) => {
+                let text = e.to_string();
+                assert!(text.contains(&format!("fenwick.toml:{line}:")), "{text}");
+                assert!(text.contains("covers more recipients"), "{text}");
+            }
+            other => anyhow::bail!("expected a mismatch, got {other:?}"),
+        }
+        let raised = register(&widened_text.replacen(
+            "form_version = \"2026-1\"",
+            "form_version = \"2026-2\"",
+            1,
+        ))?;
+        assert!(
+            app.confidant
+                .put_register_in_force(&operator(), &raised)
+                .await
+                .is_ok()
+        );
+
         Ok(())
     }
 );

@@ -223,6 +223,9 @@ pub struct ConsentPurpose {
     pub label: String,
     /// The version of the consent form this line is on.
     pub form_version: String,
+    /// Where it is declared in the register's file (for start-up's faults).
+    #[serde(skip)]
+    pub line: usize,
 }
 
 /// A kind of matter put to the trustees (a complaint, a serious incident), with the parts of a
@@ -399,7 +402,13 @@ impl Register {
                 consent_purposes: raw
                     .consent_purpose
                     .into_iter()
-                    .map(Spanned::into_inner)
+                    .map(|p| {
+                        let line = at(p.span());
+                        ConsentPurpose {
+                            line,
+                            ..p.into_inner()
+                        }
+                    })
                     .collect(),
                 trustee_matters: raw
                     .trustee_matter

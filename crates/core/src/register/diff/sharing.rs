@@ -330,6 +330,7 @@ impl Diff<'_> {
             id,
             label,
             form_version,
+            line: _,
         } = purpose;
         let subject = format!("`{id}` on the form of `{service}`: ");
         let mut ask = Vec::new();
