@@ -64,6 +64,40 @@ impl StaffStore for SqlStore {
         insert_audited(self, insert, "a service of that name exists", audit).await
     }
 
+    async fn adopt_organisation(
+        &self,
+        organisation_id: Uuid,
+        code: &str,
+        services: &[(Uuid, String)],
+        audit: AuditDraft,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("UPDATE organisation SET code = $1 WHERE id = $2 AND code IS NULL")
+            .bind(code)
+            .bind(organisation_id.to_string())
+            .execute(&mut *tx)
+            .await
+            .or_conflict("another organisation has that register id")?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict(
+                "that organisation already has a register id",
+            ));
+        }
+        for (service, service_code) in services {
+            sqlx::query(
+                "UPDATE service SET code = $1 WHERE id = $2 AND organisation_id = $3 AND code IS NULL",
+            )
+            .bind(service_code)
+            .bind(service.to_string())
+            .bind(organisation_id.to_string())
+            .execute(&mut *tx)
+            .await
+            .or_conflict("another service has that register id")?;
+        }
+        append(&mut tx, &audit).await?;
+        commit(tx).await
+    }
+
     async fn rename_service(
         &self,
         service_id: Uuid,

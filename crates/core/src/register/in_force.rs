@@ -109,12 +109,52 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         }
         let now = self.clock.now();
         let code = register.organisation.id.as_str();
-        let existing = self
-            .store
-            .organisations()
-            .await?
-            .into_iter()
-            .find(|o| o.code.as_deref() == Some(code));
+        let organisations = self.store.organisations().await?;
+        let mut existing = organisations
+            .iter()
+            .find(|o| o.code.as_deref() == Some(code))
+            .cloned();
+        let mut adopted = false;
+        // An organisation from before the register, of exactly the controller's name, is taken
+        // over once, with its services of exactly the register's names; from then on codes decide.
+        if existing.is_none()
+            && let Some(old) = organisations
+                .iter()
+                .find(|o| o.code.is_none() && o.name == register.organisation.controller.trim())
+        {
+            let permit = self
+                .authorizer
+                .authorize(
+                    operator,
+                    Action::ServiceCreate,
+                    Resource::Organisation { id: old.id },
+                )
+                .map_err(|_| OrganisationError::NotFound)?;
+            let services: Vec<(Uuid, String)> = self
+                .store
+                .services(old.id)
+                .await?
+                .into_iter()
+                .filter(|s| s.code.is_none())
+                .filter_map(|s| {
+                    register
+                        .services
+                        .iter()
+                        .find(|r| r.name.trim() == s.name)
+                        .map(|r| (s.id, r.id.clone()))
+                })
+                .collect();
+            let audit = AuditDraft::permitted(&permit, Purpose::Administration, now)
+                .named("organisation.adopt");
+            self.store
+                .adopt_organisation(old.id, code, &services, audit)
+                .await?;
+            existing = Some(Organisation {
+                code: Some(code.to_owned()),
+                ..old.clone()
+            });
+            adopted = true;
+        }
         let created = existing.is_none();
         let organisation = match existing {
             Some(o) => o,
@@ -138,7 +178,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let resource = Resource::Organisation {
             id: organisation.id,
         };
-        let mut changes = usize::from(created);
+        let mut changes = usize::from(created || adopted);
         let services = self
             .register_services(operator, register, &organisation, &mut changes)
             .await?;
@@ -170,8 +210,41 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             }
         }
 
-        // Recipients and processors.
+        // Recipients and processors. A row is the register's party's when it carries its code, or
+        // (from before the register) has no code and exactly its name. The rest are retired first,
+        // their names marked as retired, so a party of the same name can be made after them.
         let held = self.store.recipients(organisation.id).await?;
+        let claimed = |r: &RecipientRecord| {
+            let mut ids = register
+                .recipients
+                .iter()
+                .map(|x| (x.id.as_str(), x.name.trim()))
+                .chain(
+                    register
+                        .processors
+                        .iter()
+                        .map(|p| (p.id.as_str(), p.name.trim())),
+                );
+            ids.any(|(code, name)| match &r.code {
+                Some(c) => c == code,
+                None => r.name == name,
+            })
+        };
+        let today = now.date();
+        for gone in held.iter().filter(|r| {
+            r.kind != RecipientKind::DataSubject && r.retired_at_micros.is_none() && !claimed(r)
+        }) {
+            let retired = RecipientRecord {
+                name: format!("{} (retired {today})", gone.name),
+                retired_at_micros: Some(micros(now)),
+                updated_at_micros: micros(now),
+                ..gone.clone()
+            };
+            self.store
+                .save_recipient(&retired, audit("recipient.retire"))
+                .await?;
+            changes += 1;
+        }
         let mut recipients = BTreeMap::new();
         let parties = register
             .recipients
@@ -240,21 +313,6 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 self.store.save_recipient(&record, audit(name)).await?;
                 changes += 1;
             }
-        }
-        for gone in held.iter().filter(|r| {
-            r.kind != RecipientKind::DataSubject
-                && r.retired_at_micros.is_none()
-                && !recipients.values().any(|id| *id == r.id)
-        }) {
-            let retired = RecipientRecord {
-                retired_at_micros: Some(micros(now)),
-                updated_at_micros: micros(now),
-                ..gone.clone()
-            };
-            self.store
-                .save_recipient(&retired, audit("recipient.retire"))
-                .await?;
-            changes += 1;
         }
 
         // Consent forms.

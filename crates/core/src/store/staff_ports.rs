@@ -50,6 +50,16 @@ pub trait StaffStore: Send + Sync + 'static {
         audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Gives an organisation from before the register, and those of its services named in it, the
+    /// register's codes, in one transaction with its audit event; only rows without a code yet.
+    fn adopt_organisation(
+        &self,
+        organisation_id: Uuid,
+        code: &str,
+        services: &[(Uuid, String)],
+        audit: AuditDraft,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Renames a service (its register code and id stay); `false` if there is no such service.
     fn rename_service(
         &self,

@@ -780,3 +780,55 @@ both_backends!(
         Ok(())
     }
 );
+
+both_backends!(
+    an_organisation_from_before_the_register_is_taken_over_once_by_exact_name,
+    |backend| async move {
+        let app = TestApp::new(backend).await?;
+        // The recovery example, as the test organisation's own: same controller and service names.
+        let text = include_str!("../../../../config/examples/recovery.toml").replacen(
+            "controller = \"Lanternway Recovery Charity\"",
+            "controller = \"Northgate Recovery Trust\"",
+            1,
+        );
+        let register = register(&text)?;
+        let done = in_force(&app, &register).await?;
+        assert!(!done.created);
+        assert_eq!(done.organisation_id, app.organisation);
+        assert_eq!(done.services["recovery"], app.service_a);
+        assert_eq!(done.services["employment"], app.service_b);
+        let again = in_force(&app, &register).await?;
+        assert_eq!(again.changes, 0, "from then on, by code");
+        Ok(())
+    }
+);
+
+both_backends!(
+    a_recipient_given_a_new_id_under_the_same_name_retires_the_old_one_first,
+    |backend| async move {
+        let app = TestApp::new(backend).await?;
+        let done = in_force(&app, &whole()?).await?;
+        let renamed = register(
+            &format!("{ORGANISATION}{GP}{HOUSING}")
+                .replace("id = \"gp\"", "id = \"family_doctor\"")
+                .replace(
+                    "recipients = [\"gp\", \"housing\"]",
+                    "recipients = [\"family_doctor\", \"housing\"]",
+                ),
+        )?;
+        let now = in_force(&app, &renamed).await?;
+        assert_ne!(now.recipients["family_doctor"], done.recipients["gp"]);
+        let all = app
+            .confidant
+            .store()
+            .recipients(now.organisation_id)
+            .await?;
+        let old = all
+            .iter()
+            .find(|r| r.id == done.recipients["gp"])
+            .ok_or_else(|| anyhow::anyhow!("the old row is kept"))?;
+        assert!(old.retired_at_micros.is_some());
+        assert!(old.name.starts_with("Your GP (retired "), "{}", old.name);
+        Ok(())
+    }
+);
