@@ -306,12 +306,13 @@ pub(crate) enum UserCommand {
         /// Days the matter stays open (at most the kind's longest).
         #[arg(long)]
         days: i64,
-        /// Why the trustee needs it.
-        #[arg(long)]
-        reason: String,
-        /// Why flagged notes are opened too; without it they stay closed.
-        #[arg(long)]
-        flagged_reason: Option<String>,
+        /// A file holding why the trustee needs it (`-` for standard input): reasons may name
+        /// people, so they are never taken on the command line.
+        #[arg(long, value_name = "FILE")]
+        reason_file: PathBuf,
+        /// A file holding why flagged notes are opened too; without it they stay closed.
+        #[arg(long, value_name = "FILE")]
+        flagged_reason_file: Option<PathBuf>,
     },
 }
 

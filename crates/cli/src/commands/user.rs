@@ -119,9 +119,21 @@ pub(crate) async fn run(config: &Config, command: UserCommand) -> anyhow::Result
             matter,
             parts,
             days,
-            reason,
-            flagged_reason,
+            reason_file,
+            flagged_reason_file,
         } => {
+            let read = |file: &std::path::Path| -> anyhow::Result<String> {
+                if file == std::path::Path::new("-") {
+                    let mut text = String::new();
+                    std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
+                    Ok(text)
+                } else {
+                    std::fs::read_to_string(file)
+                        .with_context(|| format!("cannot read {}", file.display()))
+                }
+            };
+            let reason = read(&reason_file)?;
+            let flagged_reason = flagged_reason_file.as_deref().map(read).transpose()?;
             // The DPO decides, not the operator: the command acts as the owner of the token.
             let token = std::env::var("CONFIDANT_TOKEN").context(
                 "set CONFIDANT_TOKEN to the Data Protection Officer's personal access token",

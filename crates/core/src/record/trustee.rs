@@ -90,8 +90,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             return Ok(Some(scope));
         };
         let now = micros(self.clock.now());
+        // Each grant opens its own kinds; flagged entries only of the kinds of a grant that gives
+        // the reason to open them.
         let mut kinds = BTreeSet::new();
-        let mut flagged_too = false;
+        let mut flagged_kinds = BTreeSet::new();
         for grant in self
             .store
             .live_grant_records(staff.user_id, person_id, now)
@@ -99,24 +101,26 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .into_iter()
             .filter(|g| g.kind == Grant::TrusteeMatter)
         {
-            flagged_too |= grant.flagged_reason.is_some();
             for part in grant.parts.iter().filter_map(|p| MatterPart::from_code(p)) {
                 match part {
                     MatterPart::Details(group) => scope.fields.extend(PersonField::of_group(group)),
                     MatterPart::Entries(kind) => {
                         kinds.insert(kind);
+                        if grant.flagged_reason.is_some() {
+                            flagged_kinds.insert(kind);
+                        }
                     }
                 }
             }
         }
-        if !kinds.is_empty() {
-            let kinds: Vec<RecordKind> = kinds.into_iter().collect();
+        // Entries one kind at a time: a flag is read with its kind.
+        for kind in kinds {
             for (id, flagged) in self
                 .store
-                .entry_flags(&PersonAccess::deciding(person_id), &kinds)
+                .entry_flags(&PersonAccess::deciding(person_id), &[kind])
                 .await?
             {
-                if !flagged || flagged_too {
+                if !flagged || flagged_kinds.contains(&kind) {
                     scope.entries.insert(id);
                 }
             }

@@ -12,7 +12,7 @@ use confidant_core::record::RecordInput;
 use confidant_core::referral::NewReferral;
 use confidant_core::register::Register;
 use confidant_core::sharing::{Rule, ShareError, ShareRequest};
-use confidant_core::store::{LawfulBasis, RecipientKind, ReferralPolicy, ReferralSource};
+use confidant_core::store::{LawfulBasis, ReferralPolicy, ReferralSource};
 use confidant_core::{Purpose, Role};
 use confidant_testkit::{TestApp, TestBackend, each_backend, operator, train};
 use uuid::Uuid;
@@ -32,6 +32,32 @@ fn example(file: &str) -> anyhow::Result<Register> {
     Register::load(&path).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
+/// The examples, and the recovery example with its employment service taking referrals only from
+/// the recovery service (its partner).
+fn registers() -> anyhow::Result<Vec<(String, Register)>> {
+    let mut out = Vec::new();
+    for file in EXAMPLES {
+        out.push((file.to_owned(), example(file)?));
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/examples/recovery.toml");
+    let text = std::fs::read_to_string(&path)?;
+    let from = "referrals = \"professional\"\nfield_groups = [\"communication\"";
+    anyhow::ensure!(
+        text.contains(from),
+        "the recovery example's employment service changed"
+    );
+    let partner = text.replacen(
+        from,
+        "referrals = \"partner\"\npartner = \"recovery\"\nfield_groups = [\"communication\"",
+        1,
+    );
+    out.push((
+        "recovery.toml, employment by partner referral".to_owned(),
+        Register::parse(&path, &partner).map_err(|e| anyhow::anyhow!("{e}"))?,
+    ));
+    Ok(out)
+}
+
 fn share(recipient_id: Uuid, basis: LawfulBasis) -> ShareRequest {
     ShareRequest {
         recipient_id,
@@ -47,8 +73,8 @@ fn share(recipient_id: Uuid, basis: LawfulBasis) -> ShareRequest {
 }
 
 async fn run(backend: TestBackend) -> anyhow::Result<()> {
-    for file in EXAMPLES {
-        let register = example(file)?;
+    for (file, register) in registers()? {
+        let file = file.as_str();
         let app = TestApp::new(backend).await?.governed_by(register.clone());
         let done = app
             .confidant
@@ -103,15 +129,10 @@ async fn run(backend: TestBackend) -> anyhow::Result<()> {
             for code in &named {
                 let recipient = done.recipients[*code];
                 let terms = register.terms_of(code);
-                let kind = register
-                    .recipient(code)
-                    .and_then(|r| RecipientKind::from_code(&r.kind));
                 if !terms.categories.iter().any(|c| c == "identity")
                     || register.recipient(code).is_some_and(|r| r.outside_uk)
-                    || kind == Some(RecipientKind::PartnerService)
                 {
-                    // Nothing of identity goes to it, or it needs explicit consent abroad, or it
-                    // is a partner service (shares to those are covered by the referral below).
+                    // Nothing of identity goes to it, or it needs explicit consent abroad.
                     continue;
                 }
                 for basis in &terms.bases {
@@ -193,6 +214,7 @@ async fn run(backend: TestBackend) -> anyhow::Result<()> {
         );
 
         // Referrals: from exactly the sources the register says.
+        let mut partner_referrals = 0;
         for (service, service_id, worker, _) in &people {
             let policy = ReferralPolicy::from_code(&service.referrals)
                 .ok_or_else(|| anyhow::anyhow!("{file}: referral policy"))?;
@@ -223,6 +245,7 @@ async fn run(backend: TestBackend) -> anyhow::Result<()> {
                 );
             }
             if let Some(partner) = service.partner.as_deref() {
+                partner_referrals += 1;
                 let (_, _, partner_worker, partner_person) = people
                     .iter()
                     .find(|(s, ..)| s.id == partner)
@@ -243,6 +266,9 @@ async fn run(backend: TestBackend) -> anyhow::Result<()> {
                     .await
                     .map_err(|e| anyhow::anyhow!("{file}: partner referral: {e:?}"))?;
             }
+        }
+        if file.contains("partner") {
+            anyhow::ensure!(partner_referrals == 1, "{file}: the partner referral ran");
         }
         let verified = confidant_core::audit::verify_chain(app.confidant.store(), None).await?;
         anyhow::ensure!(verified.is_ok(), "{file}: chain broken: {verified:?}");

@@ -35,6 +35,10 @@ fn note(body: &str, flags: NoteFlags, kind: RecordKind) -> NewEntry {
     }
 }
 
+fn ids(entries: Vec<confidant_core::record::Entry>) -> Vec<Uuid> {
+    entries.iter().map(|e| e.id).collect()
+}
+
 fn invalid_fields(e: &PersonError) -> Vec<&'static str> {
     match e {
         PersonError::Invalid(v) => v.0.iter().map(|v| v.field).collect(),
@@ -164,12 +168,7 @@ both_backends!(
             None,
             "health is not opened"
         );
-        let entries: Vec<Uuid> = c
-            .entries(&trustee, P, person, &kinds)
-            .await?
-            .iter()
-            .map(|e| e.id)
-            .collect();
+        let entries = ids(c.entries(&trustee, P, person, &kinds).await?);
         assert_eq!(entries, [plain]);
         // Nothing else of the record, no change, no export.
         assert!(matches!(
@@ -198,6 +197,23 @@ both_backends!(
             .await;
         assert!(matches!(change, Err(PersonError::NotFound)), "{change:?}");
 
+        // A reason to open flagged notes on a grant that opens no notes opens none under another.
+        c.grant_trustee_matter(
+            &dpo,
+            staff.id,
+            person,
+            &TrusteeGrant {
+                matter: "incident".to_owned(),
+                parts: vec!["identity".to_owned()],
+                days: 7,
+                reason: "The board checks who was involved in May".to_owned(),
+                flagged_reason: Some("The incident turns on what the complainant said".to_owned()),
+            },
+        )
+        .await?;
+        let entries = ids(c.entries(&trustee, P, person, &kinds).await?);
+        assert_eq!(entries, [plain]);
+
         // A serious incident, flagged notes opened with a reason: they and the plans show too.
         c.grant_trustee_matter(
             &dpo,
@@ -219,12 +235,7 @@ both_backends!(
         .await?;
         let seen = c.read_person(&trustee, P, person).await?;
         assert!(seen.get(PersonField::MentalHealth).is_some());
-        let mut entries: Vec<Uuid> = c
-            .entries(&trustee, P, person, &kinds)
-            .await?
-            .iter()
-            .map(|e| e.id)
-            .collect();
+        let mut entries = ids(c.entries(&trustee, P, person, &kinds).await?);
         entries.sort();
         let mut all = vec![plain, flagged, plan];
         all.sort();
