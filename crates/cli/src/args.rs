@@ -288,9 +288,12 @@ pub(crate) enum UserCommand {
         valid_days: i64,
     },
     /// Give a trustee a matter on one person's record: the Data Protection Officer's decision,
-    /// made with their own personal access token in the environment variable CONFIDANT_TOKEN
-    /// (never on the command line). Opens only the parts named, for the days given.
+    /// made with their own personal access token, read from a file (never on the command line).
+    /// Opens only the parts named, for the days given.
     GrantMatter {
+        /// A file holding the Data Protection Officer's personal access token (read_write).
+        #[arg(long, value_name = "FILE")]
+        token_file: PathBuf,
         /// The trustee's handle.
         handle: String,
         /// The person's record id.

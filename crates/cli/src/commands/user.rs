@@ -114,6 +114,7 @@ pub(crate) async fn run(config: &Config, command: UserCommand) -> anyhow::Result
             }
         }
         UserCommand::GrantMatter {
+            token_file,
             handle,
             person,
             matter,
@@ -135,14 +136,12 @@ pub(crate) async fn run(config: &Config, command: UserCommand) -> anyhow::Result
             let reason = read(&reason_file)?;
             let flagged_reason = flagged_reason_file.as_deref().map(read).transpose()?;
             // The DPO decides, not the operator: the command acts as the owner of the token.
-            let token = std::env::var("CONFIDANT_TOKEN").context(
-                "set CONFIDANT_TOKEN to the Data Protection Officer's personal access token",
-            )?;
+            let token = read(&token_file)?;
             let Some((dpo, scope)) = confidant.authenticate_token(token.trim()).await? else {
-                anyhow::bail!("CONFIDANT_TOKEN is not a live personal access token");
+                anyhow::bail!("the token file holds no live personal access token");
             };
             if scope != confidant_core::store::TokenScope::ReadWrite {
-                anyhow::bail!("CONFIDANT_TOKEN is read-only: a grant needs a read_write token");
+                anyhow::bail!("the token is read-only: a grant needs a read_write token");
             }
             let trustee = find_staff(&confidant, &handle).await?;
             let grant = confidant

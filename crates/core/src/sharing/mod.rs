@@ -140,7 +140,7 @@ impl Rule {
     pub fn explanation(self) -> &'static str {
         match self {
             Rule::NoLiveConsent => {
-                "The basis is consent, but the person has no live consent for this recipient."
+                "The basis is consent, but the person has no live consent to this purpose on the current consent form."
             }
             Rule::SpecialCategoryNeedsArticle9 => {
                 "Special category data (health, ethnicity, religion, sexual orientation and so on, and case notes) needs an Article 9 condition."
@@ -152,7 +152,7 @@ impl Rule {
                 "Criminal offence data needs a DPA 2018 Schedule 1 condition."
             }
             Rule::BeyondRecipientCategories => {
-                "Some data is outside what this recipient may receive: it needs a justification approved by a second person."
+                "Some data is outside what this recipient may receive: under the register of processing activities it cannot be sent; where no register governs, it needs a justification approved by a second person."
             }
             Rule::BasisNotForRecipient => {
                 "This recipient may not receive data under this lawful basis."
