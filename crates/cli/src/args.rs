@@ -79,7 +79,8 @@ pub(crate) enum Command {
     /// The outbox of emails and texts to people.
     #[command(subcommand)]
     Outbox(OutboxCommand),
-    /// The register of processing activities: privacy notices and the Article 30 record.
+    /// The register of processing activities: privacy notices, the Article 30 record, and what
+    /// changes between two register files.
     #[command(subcommand)]
     Register(RegisterCommand),
 }
@@ -114,6 +115,12 @@ pub(crate) enum RegisterCommand {
         #[arg(long, value_name = "FILE")]
         pdf: Option<PathBuf>,
     },
+    /// Put the register in force without serving (as `serve` does when it starts): creates the
+    /// organisation and its services the first time, makes services, recipients, processors and
+    /// consent forms what the register says, publishes changed notices, and prints the
+    /// organisation's and services' ids (for `user add`). Stops, naming the file and line, on a
+    /// service the register and Confidant disagree about.
+    Apply,
     /// Print the register as the Article 30 record (CSV).
     Csv,
     /// Show a service's latest published notice version and what changed from the one before
@@ -121,6 +128,20 @@ pub(crate) enum RegisterCommand {
     Changes {
         /// The service's id in the register.
         service: String,
+    },
+    /// Compare two register files: what changes from OLD to NEW, and who must be told.
+    ///
+    /// Lists the changes to the organisation, services, recipients and processors (with what each
+    /// may receive), each service's consent form, retention rules, activities, policy documents
+    /// and each service's privacy notice, marking with `!` what would stop start-up or make
+    /// Confidant see a new organisation where Confidant holds what OLD says. Reads only the two
+    /// files, never the installation's register or database. Exits 0 whether or not anything
+    /// changes; 2, listing every fault with its file and line, if either is not a valid register.
+    Diff {
+        /// The register as it is (for example the one in force).
+        old: PathBuf,
+        /// The register as it would be.
+        new: PathBuf,
     },
 }
 
@@ -175,6 +196,13 @@ pub(crate) enum ServiceCommand {
     Create {
         #[arg(long)]
         organisation: Uuid,
+        name: String,
+    },
+    /// Rename a service (its id and its id in the register stay): how to make Confidant's name the
+    /// register's when start-up stops on a service named differently in the two.
+    Rename {
+        #[arg(long)]
+        service: Uuid,
         name: String,
     },
     /// Set how far the service's staff see: service (everyone), team, or caseload.
@@ -258,6 +286,36 @@ pub(crate) enum UserCommand {
         /// Days it stays valid.
         #[arg(long, default_value_t = 365)]
         valid_days: i64,
+    },
+    /// Give a trustee a matter on one person's record: the Data Protection Officer's decision,
+    /// made with their own personal access token, read from a file (never on the command line).
+    /// Opens only the parts named, for the days given.
+    GrantMatter {
+        /// A file holding the Data Protection Officer's personal access token (read_write).
+        #[arg(long, value_name = "FILE")]
+        token_file: PathBuf,
+        /// The trustee's handle.
+        handle: String,
+        /// The person's record id.
+        #[arg(long)]
+        person: Uuid,
+        /// A kind of matter the register names (`[[trustee_matter]]` id).
+        #[arg(long)]
+        matter: String,
+        /// A part of the record to open: a field group code or an entry kind (note, plan, goal,
+        /// appointment); repeat for each, within what the kind of matter opens.
+        #[arg(long = "part", required = true)]
+        parts: Vec<String>,
+        /// Days the matter stays open (at most the kind's longest).
+        #[arg(long)]
+        days: i64,
+        /// A file holding why the trustee needs it (`-` for standard input): reasons may name
+        /// people, so they are never taken on the command line.
+        #[arg(long, value_name = "FILE")]
+        reason_file: PathBuf,
+        /// A file holding why flagged notes are opened too; without it they stay closed.
+        #[arg(long, value_name = "FILE")]
+        flagged_reason_file: Option<PathBuf>,
     },
 }
 

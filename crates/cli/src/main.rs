@@ -78,7 +78,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve { .. } => commands::serve::run(&config).await?,
         Command::Demo { .. } => commands::demo::run(&config).await?,
         Command::Config(command) => commands::config::run(&config, command)?,
-        Command::Register(command) => commands::register::run(&config, command).await?,
+        Command::Register(command) => return commands::register::run(&config, command).await,
         Command::Outbox(command) => commands::outbox::run(&config, command).await?,
         Command::Audit(command) => return commands::audit::run(&config, command).await,
         Command::Keys(command) => commands::keys::run(&config, command).await?,

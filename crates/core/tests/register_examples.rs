@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use confidant_core::notice::{NO_AUTOMATED_DECISIONS, notice};
+use confidant_core::notice::{NO_AUTOMATED_DECISIONS, NOTHING_OUTSIDE_THE_UK, notice};
 use confidant_core::register::{Register, RegisterError};
 use confidant_core::store::{Article9Condition, LawfulBasis, Schedule1Condition};
 
@@ -78,7 +78,7 @@ fn strings(list: &[&str]) -> Vec<String> {
 #[test]
 fn every_example_is_a_valid_register() {
     for (file, services) in [
-        ("recovery.toml", &["recovery"][..]),
+        ("recovery.toml", &["recovery", "employment"][..]),
         ("care-company.toml", &["home-care"][..]),
         ("domestic-abuse-advocacy.toml", &["idva"][..]),
     ] {
@@ -141,9 +141,12 @@ fn the_recovery_notice_states_every_promise_of_its_seed() {
         "in Westmoor",
         "Lanternway Recovery Charity, Unit 4, Beckside Business Park, Kirkby Westmoor WM4 7QT",
         "info@lanternway.example",
-        // Contacts: the DPO and the Caldicott Guardian.
-        "Jordan Whitfield, dpo@lanternway.example",
-        "Dr Samira Okafor, caldicott.guardian@lanternway.example",
+        // Contacts: the DPO and the Caldicott Guardian, each with their phone, under their titles.
+        "Our Data Protection Officer: Jordan Whitfield, dpo@lanternway.example, phone 01632 960 160",
+        "Our Caldicott Guardian, who protects the confidentiality of health and care information: Dr Samira Okafor, caldicott.guardian@lanternway.example, phone 01632 960 160",
+        // A month to answer a request, extendable for complex ones.
+        "We answer within one calendar month of receiving your request.",
+        "we may take up to two further months",
         // The sub-contracted processor, the system supplier, and the two destruction contractors.
         "The Beacon Recovery Community works for us as a data processor: our sub-contractor, which supports people recovering from drug and alcohol addiction through therapy, counselling, peer mentoring, employment training and social activities",
         "Keystone Clinical Systems Ltd works for us as a data processor: supplies and maintains the management information system your record is held on",
@@ -256,6 +259,7 @@ fn the_care_company_notice_states_every_promise_of_its_seed() {
         // The processor and the transfer abroad.
         "Cloudcare Planning Inc. works for us as a data processor: provides the computer software system we keep your records on, under a data processing agreement",
         "Outside the UK, where our software providers are based: we make sure the transfer meets the requirements of UK GDPR",
+        "Some of your information may be sent outside the UK, only as set out here.",
         // Whose data, what and where from.
         "existing and former service users",
         "existing and former service users' family members",
@@ -318,6 +322,8 @@ fn the_care_company_notice_states_every_promise_of_its_seed() {
     );
     promises.extend(rights(true));
     assert_states(&md, &promises);
+    // It has a transfer: the notice must not also say nothing leaves the UK.
+    assert!(!md.contains(NOTHING_OUTSIDE_THE_UK), "{md}");
 }
 
 #[test]
@@ -331,8 +337,8 @@ fn the_domestic_abuse_advocacy_notice_states_every_promise_of_its_seed() {
         "Fenshire and Eastborough Independent Domestic Violence Advisory Service",
         "funded by Fenshire County Council",
         "in Fenshire and Eastborough",
-        // The DPO: email and postal address.
-        "The Data Protection Officer, Fenshire County Council, data.protection@fenshire.example, Box No. FCC2306, Riverside House, 5 Bridge Street, Fenbridge FE1 4XY",
+        // The DPO: email, postal address and phone.
+        "The Data Protection Officer, Fenshire County Council, data.protection@fenshire.example, Box No. FCC2306, Riverside House, 5 Bridge Street, Fenbridge FE1 4XY, phone 01632 960 137",
         // Referrals from professionals only.
         "referrals to the IDVA Service are accepted from professionals only",
         // What is collected, about whom, and why.
@@ -541,10 +547,41 @@ fn a_consent_based_activity_without_a_consent_purpose_is_refused() {
         "consent_purpose = \"ndtms\"\n",
         "",
     );
+    // The form's purpose goes too (a purpose no activity asks for is a fault of its own); it is
+    // declared before the services, so the activity's line moves up by its lines.
+    let start = text
+        .find(NDTMS_PURPOSE)
+        .expect("the example declares the ndtms purpose");
+    let end = start + text[start..].find("\n\n").expect("a blank line follows it") + 2;
+    let purpose = text[start..end].to_owned();
+    let text = text.replacen(&purpose, "", 1);
+    assert_refused(
+        &text,
+        line - purpose.matches('\n').count(),
+        "activity `ndtms_return`: a consent-based activity needs `consent_purpose`",
+    );
+}
+
+/// The recovery example's consent purpose for NDTMS, as declared.
+const NDTMS_PURPOSE: &str = "[[consent_purpose]]\nid = \"ndtms\"\n";
+
+#[test]
+fn a_consent_purpose_no_activity_asks_for_is_refused() {
+    let (text, line) = with_fault(
+        "[[consent_purpose]]",
+        "ndtms",
+        "form_version = \"2026-1\"",
+        "form_version = \"2026-1\"",
+    );
+    let text = text.replacen(
+        "consent_purpose = \"ndtms\"\n",
+        "consent_purpose = \"other_sharing\"\n",
+        1,
+    );
     assert_refused(
         &text,
         line,
-        "activity `ndtms_return`: a consent-based activity needs `consent_purpose`",
+        "consent purpose `ndtms`: no activity asks for it (`consent_purpose`)",
     );
 }
 
@@ -602,19 +639,23 @@ fn every_fault_of_a_register_is_reported_at_once() {
         "field_groups = [\"safe_contact\",",
         "field_groups = [\"photo\", \"safe_contact\",",
     );
-    let (_, activity_line) = with_fault(
-        "[[activity]]",
-        "ndtms_return",
-        "consent_purpose = \"ndtms\"\n",
-        "",
+    let (_, purpose_line) = with_fault(
+        "[[consent_purpose]]",
+        "ndtms",
+        "id = \"ndtms\"",
+        "id = \"ndtms\"",
     );
-    let both = one.replacen("consent_purpose = \"ndtms\"\n", "", 1);
+    let both = one.replacen(
+        "consent_purpose = \"ndtms\"\n",
+        "consent_purpose = \"cjit\"\n",
+        1,
+    );
     let errors = Register::parse(Path::new(FAULTY), &both)
         .expect_err("a register with two faults is refused")
         .0;
     let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
-    // The activity is after the service; removing a line after the service moves nothing above it.
-    assert_eq!(lines, vec![service_line, activity_line], "{errors:#?}");
+    // The ndtms purpose, no longer asked for, is declared before the service.
+    assert_eq!(lines, vec![purpose_line, service_line], "{errors:#?}");
 }
 
 #[path = "register_examples/properties.rs"]

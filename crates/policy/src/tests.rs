@@ -29,7 +29,7 @@ fn expected(actor: &Actor, action: Action, resource: &Resource, grant: Option<Gr
                     OrganisationCreate | KeysRotate | AuditCheckpoint,
                     Resource::Installation
                 ) | (
-                    ServiceCreate | ServiceRead | StaffCreate | StaffRead,
+                    ServiceCreate | ServiceRead | StaffCreate | StaffRead | RecipientManage,
                     Resource::Organisation { .. }
                 ) | (ServiceRead, Resource::Service { .. })
                     | (

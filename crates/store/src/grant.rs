@@ -26,6 +26,24 @@ impl GrantStore for SqlStore {
         Ok(codes.iter().filter_map(|c| grant_from_code(c)).collect())
     }
 
+    async fn live_grant_records(
+        &self,
+        staff_id: Uuid,
+        person_id: Uuid,
+        now_micros: i64,
+    ) -> Result<Vec<GrantRecord>, StoreError> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {GRANT_COLUMNS} FROM access_grant WHERE staff_id = $1 AND person_id = $2 \
+             AND starts_at <= $3 AND ends_at > $3 AND revoked_at IS NULL ORDER BY starts_at"
+        )))
+        .bind(staff_id.to_string())
+        .bind(person_id.to_string())
+        .bind(now_micros)
+        .fetch_all(&self.pool)
+        .await
+        .read(grant_from_row)
+    }
+
     async fn grant(&self, grant_id: Uuid) -> Result<Option<GrantRecord>, StoreError> {
         self.read_optional(
             sqlx::AssertSqlSafe(format!(

@@ -328,7 +328,8 @@ async fn begin_write(
 fn insert_grant(grant: &GrantRecord) -> sqlx::query::Query<'_, Any, sqlx::any::AnyArguments> {
     sqlx::query(
         "INSERT INTO access_grant (id, kind, staff_id, person_id, organisation_id, reason, granted_by, starts_at, \
-         ends_at, review_state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         ends_at, review_state, matter, parts, flagged_reason) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(grant.id.to_string())
     .bind(grant.kind.code())
@@ -340,6 +341,9 @@ fn insert_grant(grant: &GrantRecord) -> sqlx::query::Query<'_, Any, sqlx::any::A
     .bind(grant.starts_at_micros)
     .bind(grant.ends_at_micros)
     .bind(grant.review_state.map(ReviewState::code))
+    .bind(grant.matter.as_deref())
+    .bind(grant.parts.join(","))
+    .bind(grant.flagged_reason.as_deref())
 }
 
 /// The lock a failure count calls for, never shorter than one already in force (`row` holds

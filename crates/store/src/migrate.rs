@@ -44,6 +44,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "schema parity",
         include_str!("../migrations/sqlite/0009_schema_parity.sql"),
     ),
+    (
+        10,
+        "register source",
+        include_str!("../migrations/sqlite/0010_register_source.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -86,6 +91,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         9,
         "schema parity",
         include_str!("../migrations/postgres/0009_schema_parity.sql"),
+    ),
+    (
+        10,
+        "register source",
+        include_str!("../migrations/postgres/0010_register_source.sql"),
     ),
 ];
 

@@ -224,6 +224,7 @@ pub(crate) fn organisation_from_row(row: &AnyRow) -> Result<Organisation, StoreE
     Ok(Organisation {
         id: id(row, "id")?,
         name: row.col("name")?,
+        code: row.col("code")?,
         created_at_micros: row.col("created_at")?,
     })
 }
@@ -233,6 +234,7 @@ pub(crate) fn service_from_row(row: &AnyRow) -> Result<Service, StoreError> {
         id: id(row, "id")?,
         organisation_id: id(row, "organisation_id")?,
         name: row.col("name")?,
+        code: row.col("code")?,
         created_at_micros: row.col("created_at")?,
     })
 }
@@ -294,7 +296,7 @@ pub(crate) fn grant_from_code(code: &str) -> Option<Grant> {
 }
 
 pub(crate) const GRANT_COLUMNS: &str = "id, kind, staff_id, person_id, organisation_id, reason, granted_by, starts_at, ends_at, \
-     revoked_at, review_state, reviewed_by, reviewed_at, review_note";
+     revoked_at, review_state, reviewed_by, reviewed_at, review_note, matter, parts, flagged_reason";
 
 pub(crate) fn grant_from_row(row: &AnyRow) -> Result<GrantRecord, StoreError> {
     let kind: String = row.col("kind")?;
@@ -319,6 +321,16 @@ pub(crate) fn grant_from_row(row: &AnyRow) -> Result<GrantRecord, StoreError> {
         reviewed_by: row.col("reviewed_by")?,
         reviewed_at_micros: row.col("reviewed_at")?,
         review_note: row.col("review_note")?,
+        matter: row.col("matter")?,
+        parts: {
+            let parts: String = row.col("parts")?;
+            parts
+                .split(',')
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned)
+                .collect()
+        },
+        flagged_reason: row.col("flagged_reason")?,
     })
 }
 

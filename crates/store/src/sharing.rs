@@ -33,7 +33,7 @@ fn split_codes(row: &AnyRow, column: &str) -> Result<Vec<String>, StoreError> {
         .collect())
 }
 
-const RECIPIENT_COLUMNS: &str = "id, organisation_id, name, kind, outside_uk, categories, bases, \
+const RECIPIENT_COLUMNS: &str = "id, organisation_id, code, name, kind, outside_uk, categories, bases, \
      consent_required, partner_service_id, dpa_starts_at, dpa_ends_at, created_by, updated_at, retired_at";
 
 fn recipient_from_row(row: &AnyRow) -> Result<RecipientRecord, StoreError> {
@@ -47,6 +47,7 @@ fn recipient_from_row(row: &AnyRow) -> Result<RecipientRecord, StoreError> {
     Ok(RecipientRecord {
         id: id(row, "id")?,
         organisation_id: id(row, "organisation_id")?,
+        code: row.col("code")?,
         name: row.col("name")?,
         kind: coded(row, "kind", RecipientKind::from_code, "recipient kind")?,
         outside_uk: flag(row, "outside_uk")?,
@@ -72,9 +73,9 @@ pub(super) async fn save_recipient(
     let categories = join_codes(r.categories.iter().map(String::as_str));
     let done = sqlx::query(
         "INSERT INTO recipient (id, organisation_id, name, kind, outside_uk, categories, bases, consent_required, \
-         partner_service_id, dpa_starts_at, dpa_ends_at, created_by, updated_at, retired_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
-         ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, \
+         partner_service_id, dpa_starts_at, dpa_ends_at, created_by, updated_at, retired_at, code) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, code = excluded.code, kind = excluded.kind, \
          outside_uk = excluded.outside_uk, categories = excluded.categories, bases = excluded.bases, \
          consent_required = excluded.consent_required, partner_service_id = excluded.partner_service_id, \
          dpa_starts_at = excluded.dpa_starts_at, dpa_ends_at = excluded.dpa_ends_at, \
@@ -95,6 +96,7 @@ pub(super) async fn save_recipient(
     .bind(&r.created_by)
     .bind(r.updated_at_micros)
     .bind(r.retired_at_micros)
+    .bind(r.code.as_deref())
     .execute(&mut *tx)
     .await
     .or_conflict("a recipient of that name is already in the register")?;
@@ -171,51 +173,92 @@ fn purpose_from_row(row: &AnyRow) -> Result<ConsentPurposeRecord, StoreError> {
         service_id: id(row, "service_id")?,
         code: row.col("code")?,
         label: row.col("label")?,
-        recipient_id: opt_id(row, "recipient_id")?,
+        recipient_ids: Vec::new(),
         explicit: flag(row, "explicit")?,
         form_version: row.col("form_version")?,
         created_at_micros: row.col("created_at")?,
+        retired_at_micros: row.col("retired_at")?,
     })
 }
 
-pub(super) async fn add_consent_purpose(
+/// Adds a line to a service's consent form, or changes one (its label, recipients, explicitness,
+/// form version, or retirement), with its audit event in the same transaction. A line's service
+/// and code never change.
+pub(super) async fn save_consent_purpose(
     store: &SqlStore,
     p: &ConsentPurposeRecord,
     audit: AuditDraft,
 ) -> Result<(), StoreError> {
-    let insert = sqlx::query(
-        "INSERT INTO consent_purpose (id, service_id, code, label, recipient_id, explicit, form_version, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    let mut tx = store.begin_write().await?;
+    let done = sqlx::query(
+        "INSERT INTO consent_purpose (id, service_id, code, label, explicit, form_version, created_at, retired_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (id) DO UPDATE SET label = excluded.label, explicit = excluded.explicit, \
+         form_version = excluded.form_version, retired_at = excluded.retired_at \
+         WHERE consent_purpose.service_id = excluded.service_id AND consent_purpose.code = excluded.code",
     )
     .bind(p.id.to_string())
     .bind(p.service_id.to_string())
     .bind(&p.code)
     .bind(&p.label)
-    .bind(p.recipient_id.map(|r| r.to_string()))
     .bind(i64::from(p.explicit))
     .bind(&p.form_version)
-    .bind(p.created_at_micros);
-    insert_audited(
-        store,
-        insert,
-        "that consent purpose is already on the service's form",
-        audit,
-    )
+    .bind(p.created_at_micros)
+    .bind(p.retired_at_micros)
+    .execute(&mut *tx)
     .await
+    .or_conflict("that consent purpose is already on the service's form")?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::Conflict(
+            "that consent purpose belongs elsewhere",
+        ));
+    }
+    sqlx::query("DELETE FROM consent_purpose_recipient WHERE purpose_id = $1")
+        .bind(p.id.to_string())
+        .execute(&mut *tx)
+        .await
+        .db()?;
+    for r in &p.recipient_ids {
+        sqlx::query(
+            "INSERT INTO consent_purpose_recipient (purpose_id, recipient_id) VALUES ($1, $2)",
+        )
+        .bind(p.id.to_string())
+        .bind(r.to_string())
+        .execute(&mut *tx)
+        .await
+        .db()?;
+    }
+    append(&mut tx, &audit).await?;
+    commit(tx).await
 }
 
 pub(super) async fn consent_purposes(
     store: &SqlStore,
     service_id: Uuid,
 ) -> Result<Vec<ConsentPurposeRecord>, StoreError> {
-    store
+    let mut purposes = store
         .read_all(
-            "SELECT id, service_id, code, label, recipient_id, explicit, form_version, created_at \
+            "SELECT id, service_id, code, label, explicit, form_version, created_at, retired_at \
              FROM consent_purpose WHERE service_id = $1 ORDER BY created_at, code",
             service_id,
             purpose_from_row,
         )
-        .await
+        .await?;
+    let links = store
+        .read_all(
+            "SELECT l.purpose_id, l.recipient_id FROM consent_purpose_recipient l \
+             JOIN consent_purpose p ON p.id = l.purpose_id WHERE p.service_id = $1 \
+             ORDER BY l.recipient_id",
+            service_id,
+            |row| Ok((id(row, "purpose_id")?, id(row, "recipient_id")?)),
+        )
+        .await?;
+    for (purpose, recipient) in links {
+        if let Some(p) = purposes.iter_mut().find(|p| p.id == purpose) {
+            p.recipient_ids.push(recipient);
+        }
+    }
+    Ok(purposes)
 }
 
 fn consent_from_row(row: &AnyRow) -> Result<ConsentRecord, StoreError> {
@@ -449,12 +492,12 @@ impl SharingStore for SqlStore {
         sharing::staff_recipient(self, staff_id).await
     }
 
-    async fn add_consent_purpose(
+    async fn save_consent_purpose(
         &self,
         purpose: &ConsentPurposeRecord,
         audit: AuditDraft,
     ) -> Result<(), StoreError> {
-        sharing::add_consent_purpose(self, purpose, audit).await
+        sharing::save_consent_purpose(self, purpose, audit).await
     }
 
     async fn consent_purposes(

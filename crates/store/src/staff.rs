@@ -26,16 +26,18 @@ impl StaffStore for SqlStore {
         organisation: &Organisation,
         audit: AuditDraft,
     ) -> Result<(), StoreError> {
-        let insert =
-            sqlx::query("INSERT INTO organisation (id, name, created_at) VALUES ($1, $2, $3)")
-                .bind(organisation.id.to_string())
-                .bind(&organisation.name)
-                .bind(organisation.created_at_micros);
+        let insert = sqlx::query(
+            "INSERT INTO organisation (id, name, code, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(organisation.id.to_string())
+        .bind(&organisation.name)
+        .bind(organisation.code.as_deref())
+        .bind(organisation.created_at_micros);
         insert_audited(self, insert, "an organisation of that name exists", audit).await
     }
 
     async fn organisations(&self) -> Result<Vec<Organisation>, StoreError> {
-        sqlx::query("SELECT id, name, created_at FROM organisation ORDER BY name")
+        sqlx::query("SELECT id, name, code, created_at FROM organisation ORDER BY name")
             .fetch_all(&self.pool)
             .await
             .read(organisation_from_row)
@@ -43,7 +45,7 @@ impl StaffStore for SqlStore {
 
     async fn organisation(&self, id: Uuid) -> Result<Option<Organisation>, StoreError> {
         self.read_optional(
-            "SELECT id, name, created_at FROM organisation WHERE id = $1",
+            "SELECT id, name, code, created_at FROM organisation WHERE id = $1",
             id,
             organisation_from_row,
         )
@@ -52,18 +54,65 @@ impl StaffStore for SqlStore {
 
     async fn create_service(&self, service: &Service, audit: AuditDraft) -> Result<(), StoreError> {
         let insert = sqlx::query(
-            "INSERT INTO service (id, organisation_id, name, created_at) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO service (id, organisation_id, name, code, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(service.id.to_string())
         .bind(service.organisation_id.to_string())
         .bind(&service.name)
+        .bind(service.code.as_deref())
         .bind(service.created_at_micros);
         insert_audited(self, insert, "a service of that name exists", audit).await
     }
 
+    async fn adopt_organisation(
+        &self,
+        organisation_id: Uuid,
+        code: &str,
+        services: &[(Uuid, String)],
+        audit: AuditDraft,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("UPDATE organisation SET code = $1 WHERE id = $2 AND code IS NULL")
+            .bind(code)
+            .bind(organisation_id.to_string())
+            .execute(&mut *tx)
+            .await
+            .or_conflict("another organisation has that register id")?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict(
+                "that organisation already has a register id",
+            ));
+        }
+        for (service, service_code) in services {
+            sqlx::query(
+                "UPDATE service SET code = $1 WHERE id = $2 AND organisation_id = $3 AND code IS NULL",
+            )
+            .bind(service_code)
+            .bind(service.to_string())
+            .bind(organisation_id.to_string())
+            .execute(&mut *tx)
+            .await
+            .or_conflict("another service has that register id")?;
+        }
+        append(&mut tx, &audit).await?;
+        commit(tx).await
+    }
+
+    async fn rename_service(
+        &self,
+        service_id: Uuid,
+        name: &str,
+        audit: AuditDraft,
+    ) -> Result<bool, StoreError> {
+        let change = sqlx::query("UPDATE service SET name = $1 WHERE id = $2")
+            .bind(name)
+            .bind(service_id.to_string());
+        change_audited(self, change, audit).await
+    }
+
     async fn service(&self, id: Uuid) -> Result<Option<Service>, StoreError> {
         self.read_optional(
-            "SELECT id, organisation_id, name, created_at FROM service WHERE id = $1",
+            "SELECT id, organisation_id, name, code, created_at FROM service WHERE id = $1",
             id,
             service_from_row,
         )
@@ -71,7 +120,7 @@ impl StaffStore for SqlStore {
     }
 
     async fn services(&self, organisation_id: Uuid) -> Result<Vec<Service>, StoreError> {
-        self.read_all("SELECT id, organisation_id, name, created_at FROM service WHERE organisation_id = $1 ORDER BY name", organisation_id, service_from_row).await
+        self.read_all("SELECT id, organisation_id, name, code, created_at FROM service WHERE organisation_id = $1 ORDER BY name", organisation_id, service_from_row).await
     }
 
     async fn create_staff(&self, staff: &StaffRecord, audit: AuditDraft) -> Result<(), StoreError> {

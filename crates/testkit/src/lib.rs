@@ -265,6 +265,81 @@ pub fn test_time() -> OffsetDateTime {
     time::macros::datetime!(2026-11-22 10:00 UTC)
 }
 
+/// A small register for tests that need what only a register names (trustees' matters): one
+/// service, `testkit`, that no test's organisation has, so it configures nothing and publishes no
+/// notice a test looks for. Matters: `complaint` (identity details and notes, up to 60 days) and
+/// `incident` (identity and health details, notes and plans, up to 30 days).
+pub fn test_register() -> confidant_core::register::Register {
+    const TEXT: &str = r#"
+[organisation]
+id = "testkit"
+controller = "Testkit Trust"
+registration_number = "ZX000000"
+address = "1 Test Street, Testford TE1 1AA"
+email = "info@testkit.example"
+complaints = "Write to us."
+regulator = "https://ico.org.uk/make-a-complaint/"
+reviewed_on = "2026-06-01"
+
+[organisation.dpo]
+name = "Test Officer"
+email = "dpo@testkit.example"
+
+[[retention]]
+id = "records"
+records = "Your record"
+trigger = "your case closes"
+period = "7 years"
+destruction = "securely destroyed"
+
+[[trustee_matter]]
+id = "complaint"
+label = "A complaint put to the trustees"
+parts = ["identity", "note"]
+max_days = 60
+
+[[trustee_matter]]
+id = "incident"
+label = "A serious incident reviewed by the trustees"
+parts = ["identity", "health", "note", "plan"]
+max_days = 30
+
+[[service]]
+id = "testkit"
+name = "Testkit Service"
+funder = "Testshire Council"
+area = "Testshire"
+referrals = "anyone"
+field_groups = []
+respond_within_days = 30
+
+[[activity]]
+id = "support"
+services = ["testkit"]
+purpose = "To support you."
+basis = "public_task"
+categories = ["identity"]
+people = ["people we support"]
+retention = "records"
+security = ["Need to know."]
+"#;
+    match confidant_core::register::Register::parse(std::path::Path::new("testkit.toml"), TEXT) {
+        Ok(r) => r,
+        Err(e) => panic!("the test register is not valid: {e}"),
+    }
+}
+
+/// A trustee's matter for tests: a complaint, opening the person's identity details and notes.
+pub fn complaint_matter(days: i64) -> confidant_core::grant::TrusteeGrant {
+    confidant_core::grant::TrusteeGrant {
+        matter: "complaint".to_owned(),
+        parts: vec!["identity".to_owned(), "note".to_owned()],
+        days,
+        reason: "matrix test matter: a complaint".to_owned(),
+        flagged_reason: None,
+    }
+}
+
 /// The operator's principal, for setting up a test's world (made without the master key: tests
 /// only, through core's `testing` feature).
 pub fn operator() -> Principal {
@@ -381,6 +456,16 @@ impl TestApp {
 }
 
 impl TestApp {
+    /// The same installation with a register of processing activities in hand (as `serve` has the
+    /// configured one): what it names decides the shares of the organisation it governs. Putting it
+    /// in force is the test's to do.
+    pub fn governed_by(self, register: confidant_core::register::Register) -> Self {
+        Self {
+            confidant: self.confidant.with_register(register),
+            ..self
+        }
+    }
+
     /// Adds a member of staff with `role` (in `service`, if given), with current training of every
     /// kind if `trained`; gives back their record and the actor they act as now.
     pub async fn add_staff(

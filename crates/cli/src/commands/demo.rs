@@ -7,9 +7,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use confidant_core::access::Principal;
-use confidant_core::field::FieldGroups;
-use confidant_core::sharing::RecipientInput;
-use confidant_core::store::{ReferralPolicy, ServiceConfig, StaffRecord, TokenScope, TrainingKind};
+use confidant_core::register::InForce;
+use confidant_core::store::{ReferralSource, StaffRecord, TokenScope, TrainingKind};
 use confidant_core::synthetic::Synthetic;
 use confidant_core::{Clock, Confidant, Purpose, Role, SystemClock};
 use confidant_store::SqlStore;
@@ -20,21 +19,16 @@ use super::serve::{bind, put_register_in_force, serve_on, serving_audit_key};
 use crate::config::Config;
 use crate::installation::{open, operator};
 
-const ORGANISATION: &str = "Riverside Community Support (demo)";
-/// The register the demo runs on: the recovery service's example.
+/// The register the demo runs on: the recovery charity's example, which makes its organisation, its
+/// two services, their recipients, processors and consent forms.
 pub const REGISTER: &str = include_str!("../../../../config/examples/recovery.toml");
-const SERVICES: [(&str, &str, &str); 2] = [
-    (
-        "Recovery Service",
-        "recovery.worker",
-        "safe_contact,communication,photo,diversity,health,pregnancy,children,criminal_justice,housing",
-    ),
-    (
-        "Employment Support",
-        "employment.worker",
-        "communication,diversity,health,employment,housing",
-    ),
+/// The register's services (by id) and their practitioners.
+const SERVICES: [(&str, &str); 2] = [
+    ("recovery", "recovery.worker"),
+    ("employment", "employment.worker"),
 ];
+/// The register's processor whose worker the demo has.
+const PROCESSOR: &str = "beacon";
 /// Organisation-wide accounts, and a manager of the first service.
 const OTHERS: [(Role, &str); 5] = [
     (Role::ServiceManager, "recovery.manager"),
@@ -59,9 +53,11 @@ pub(crate) async fn run(config: &Config) -> anyhow::Result<()> {
     }
     let confidant = open(config).await?;
     let operator = operator(config, &confidant)?;
-    let guide = prepare(&confidant, &operator, config).await?;
-    // The demo's services exist only now (on a new demo): put the register in force.
-    put_register_in_force(&confidant, &operator).await?;
+    // The register makes the organisation and its services (on a new demo) and keeps them as it says.
+    let in_force = put_register_in_force(&confidant, &operator)
+        .await?
+        .context("the demo runs on a register of processing activities")?;
+    let guide = prepare(&confidant, &operator, config, &in_force).await?;
     let confidant = Arc::new(confidant);
     let audit_key = serving_audit_key(config)?;
     let listener = bind(config).await?;
@@ -90,115 +86,89 @@ async fn ensure_staff(
         .map_err(err)
 }
 
-/// Seeds the demo if it is new, refreshes passwords, training and tokens, and returns the guide.
+/// Seeds the demo if its organisation is new (people, cases, notes and referrals in each service),
+/// refreshes passwords, training and tokens, and returns the guide.
 pub async fn prepare(
     confidant: &Confidant<SqlStore, SystemClock>,
     operator: &Principal,
     config: &Config,
+    in_force: &InForce,
 ) -> anyhow::Result<String> {
     let system = operator;
-    let existing = confidant.organisations().await.map_err(err)?;
-    let org = match existing.into_iter().find(|o| o.name == ORGANISATION) {
-        Some(org) => org,
-        None => {
-            let org = confidant
-                .create_organisation(system, ORGANISATION)
-                .await
-                .map_err(err)?;
-            let mut synthetic = Synthetic::new(2026);
-            for (name, handle, groups) in SERVICES {
-                let service = confidant
-                    .create_service(system, org.id, name)
-                    .await
-                    .map_err(err)?;
-                confidant
-                    .configure_service(
-                        system,
-                        &ServiceConfig {
-                            service_id: service.id,
-                            field_groups: FieldGroups::parse(groups).map_err(err)?,
-                            referrals: ReferralPolicy::Anyone,
-                            partner_service_id: None,
-                        },
-                    )
-                    .await
-                    .map_err(err)?;
-                let worker = ensure_staff(
-                    confidant,
-                    operator,
-                    org.id,
-                    Some(service.id),
-                    Role::Practitioner,
-                    handle,
-                )
-                .await?;
-                refresh_training(confidant, operator, &worker).await?;
-                let actor = confidant.acting_as(operator, &worker).await.map_err(err)?;
-                for n in 0..PEOPLE_PER_SERVICE {
-                    let person = confidant
-                        .create_person(
-                            &actor,
-                            Purpose::Administration,
-                            service.id,
-                            &synthetic.person(),
-                        )
-                        .await
-                        .map_err(err)?;
-                    confidant
-                        .open_case(&actor, Purpose::Administration, person.id, Some(worker.id))
-                        .await
-                        .map_err(err)?;
-                    for note in synthetic.notes(if n < 3 { 3 } else { 0 }) {
-                        confidant
-                            .add_entry(&actor, Purpose::Administration, person.id, &note)
-                            .await
-                            .map_err(err)?;
-                    }
-                }
-                for _ in 0..REFERRALS_PER_SERVICE {
-                    confidant
-                        .create_referral(
-                            &actor,
-                            Purpose::Administration,
-                            service.id,
-                            &synthetic.referral(),
-                        )
-                        .await
-                        .map_err(err)?;
-                }
-            }
-            org
-        }
+    let org = in_force.organisation_id;
+    let service = |code: &str| {
+        in_force.services.get(code).copied().with_context(|| {
+            format!("the demo needs the example register's service `{code}` in the register")
+        })
     };
-    let services = confidant.services(system, org.id).await.map_err(err)?;
-    let first_service = services
-        .iter()
-        .find(|s| s.name == SERVICES[0].0)
-        .map(|s| s.id);
-
     let mut accounts = Vec::new();
-    for (name, handle, _) in SERVICES {
-        let service = services.iter().find(|s| s.name == name).map(|s| s.id);
+    for (code, handle) in SERVICES {
+        let service = service(code)?;
         accounts.push(
             ensure_staff(
                 confidant,
                 operator,
-                org.id,
-                service,
+                org,
+                Some(service),
                 Role::Practitioner,
                 handle,
             )
             .await?,
         );
     }
+    if in_force.created {
+        let mut synthetic = Synthetic::new(2026);
+        for (worker, (code, _)) in accounts.iter().zip(SERVICES) {
+            let service = service(code)?;
+            refresh_training(confidant, operator, worker).await?;
+            let actor = confidant.acting_as(operator, worker).await.map_err(err)?;
+            for n in 0..PEOPLE_PER_SERVICE {
+                let person = confidant
+                    .create_person(
+                        &actor,
+                        Purpose::Administration,
+                        service,
+                        &synthetic.person(),
+                    )
+                    .await
+                    .map_err(err)?;
+                confidant
+                    .open_case(&actor, Purpose::Administration, person.id, Some(worker.id))
+                    .await
+                    .map_err(err)?;
+                for note in synthetic.notes(if n < 3 { 3 } else { 0 }) {
+                    confidant
+                        .add_entry(&actor, Purpose::Administration, person.id, &note)
+                        .await
+                        .map_err(err)?;
+                }
+            }
+            for _ in 0..REFERRALS_PER_SERVICE {
+                // From professionals, whom both services take referrals from.
+                let mut referral = synthetic.referral();
+                referral.source = ReferralSource::Professional;
+                confidant
+                    .create_referral(&actor, Purpose::Administration, service, &referral)
+                    .await
+                    .map_err(err)?;
+            }
+        }
+    }
+    let first_service = service(SERVICES[0].0)?;
+
     for (role, handle) in OTHERS {
-        let service = (role == Role::ServiceManager)
-            .then_some(first_service)
-            .flatten();
-        accounts.push(ensure_staff(confidant, operator, org.id, service, role, handle).await?);
+        let service = (role == Role::ServiceManager).then_some(first_service);
+        accounts.push(ensure_staff(confidant, operator, org, service, role, handle).await?);
     }
 
-    seed_sharing(confidant, operator, org.id, &services, &accounts).await?;
+    let processor = in_force
+        .recipients
+        .get(PROCESSOR)
+        .copied()
+        .with_context(|| {
+            format!("the demo needs the example register's processor `{PROCESSOR}`")
+        })?;
+    seed_processor_worker(confidant, operator, processor, &accounts).await?;
 
     let base = format!("http://{}", config.listen);
     let mut guide = String::new();
@@ -272,13 +242,12 @@ pub async fn prepare(
     Ok(guide)
 }
 
-/// The recipient register, the recovery service's consent form and the processor's worker, once:
-/// what the share wizard and the API offer in the demo (all fictional).
-async fn seed_sharing(
+/// The processor's worker works for the register's processor, once. Recipients, processors and the
+/// consent forms come from the register.
+async fn seed_processor_worker(
     confidant: &Confidant<SqlStore, SystemClock>,
     operator: &Principal,
-    organisation: Uuid,
-    services: &[confidant_core::store::Service],
+    processor: Uuid,
     accounts: &[StaffRecord],
 ) -> anyhow::Result<()> {
     let account = |handle: &str| {
@@ -293,118 +262,19 @@ async fn seed_sharing(
         .acting_as(operator, dpo_record)
         .await
         .map_err(err)?;
-    if !confidant
-        .recipients(&dpo, organisation)
+    let worker = account("processor.worker")?;
+    let assigned = confidant
+        .processor_workers(&dpo, processor)
         .await
         .map_err(err)?
-        .is_empty()
-    {
-        return Ok(());
-    }
-    let service = |name: &str| {
-        services
-            .iter()
-            .find(|s| s.name == name)
-            .map(|s| s.id)
-            .context("a demo service is missing")
-    };
-    let (recovery, employment) = (service(SERVICES[0].0)?, service(SERVICES[1].0)?);
-    let today = confidant.clock().now().date();
-    let list = |codes: &[&str]| codes.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>();
-    let recipients = [
-        RecipientInput {
-            name: "Riverside Medical Practice (GP)".to_owned(),
-            kind: "health".to_owned(),
-            categories: list(&["identity", "communication", "health", "case_notes"]),
-            bases: list(&["consent", "vital_interests"]),
-            ..RecipientInput::default()
-        },
-        RecipientInput {
-            name: "National Drug Treatment Monitoring System".to_owned(),
-            kind: "national_return".to_owned(),
-            categories: list(&["identity", "health"]),
-            bases: list(&["consent", "public_task"]),
-            consent_required: true,
-            ..RecipientInput::default()
-        },
-        RecipientInput {
-            name: "County Probation Service".to_owned(),
-            kind: "criminal_justice".to_owned(),
-            categories: list(&["identity", "criminal_justice"]),
-            bases: list(&["consent", "legal_obligation", "court_order", "public_task"]),
-            ..RecipientInput::default()
-        },
-        RecipientInput {
-            name: "Riverside MARAC".to_owned(),
-            kind: "multi_agency_meeting".to_owned(),
-            categories: list(&["identity", "health", "children"]),
-            bases: list(&["public_task", "vital_interests"]),
-            consent_required: true,
-            ..RecipientInput::default()
-        },
-        RecipientInput {
-            name: "Employment Support (our partner service)".to_owned(),
-            kind: "partner_service".to_owned(),
-            categories: list(&["identity", "communication", "employment"]),
-            bases: list(&["consent"]),
-            partner_service_id: Some(employment),
-            ..RecipientInput::default()
-        },
-        RecipientInput {
-            name: "Riverside Recovery Partners Ltd (sub-contractor)".to_owned(),
-            kind: "processor".to_owned(),
-            categories: list(&["identity", "health", "case_notes"]),
-            bases: list(&["contract"]),
-            dpa_starts_on: Some((today - time::Duration::days(30)).to_string()),
-            dpa_ends_on: Some((today + time::Duration::days(335)).to_string()),
-            ..RecipientInput::default()
-        },
-    ];
-    let mut ids = Vec::new();
-    for input in &recipients {
-        ids.push(
-            confidant
-                .add_recipient(&dpo, organisation, input)
-                .await
-                .map_err(err)?
-                .id,
-        );
-    }
-    let purposes = [
-        ("gp", "Sharing with your GP about your treatment", 0, false),
-        (
-            "ndtms",
-            "Sending your initials, date of birth and treatment to the national monitoring system (NDTMS)",
-            1,
-            false,
-        ),
-        ("probation", "Sharing with your probation officer", 2, false),
-        (
-            "employment",
-            "Referring you on to our Employment Support service",
-            4,
-            false,
-        ),
-    ];
-    for (code, label, recipient, explicit) in purposes {
+        .iter()
+        .any(|w| w.id == worker.id);
+    if !assigned {
         confidant
-            .add_consent_purpose(
-                &dpo,
-                recovery,
-                code,
-                label,
-                Some(ids[recipient]),
-                explicit,
-                "2026-1",
-            )
+            .assign_processor_staff(&dpo, worker.id, processor)
             .await
             .map_err(err)?;
     }
-    let processor_worker = account("processor.worker")?;
-    confidant
-        .assign_processor_staff(&dpo, processor_worker.id, ids[5])
-        .await
-        .map_err(err)?;
     Ok(())
 }
 

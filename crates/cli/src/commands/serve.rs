@@ -35,21 +35,39 @@ pub(crate) fn serving_audit_key(config: &Config) -> anyhow::Result<AuditSigningK
     }
 }
 
-/// For a server starting: the services collect what the register covers and take referrals as it
-/// says, and each notice the register changed is published as a new version.
+/// For a server starting: the organisation, its services, recipients, processors and consent forms
+/// become what the register says (a mismatch stops start-up, naming the file and line), and each
+/// notice the register changed is published as a new version.
 pub(crate) async fn put_register_in_force(
     confidant: &Confidant<SqlStore, SystemClock>,
     operator: &Principal,
-) -> anyhow::Result<()> {
-    if let Some(register) = confidant.register() {
-        confidant.apply_register(operator, register).await?;
+) -> anyhow::Result<Option<confidant_core::register::InForce>> {
+    let Some(register) = confidant.register() else {
+        tracing::warn!(
+            "no register of processing activities: recipients, processors and consent forms are managed through the API until one is configured"
+        );
+        return Ok(None);
+    };
+    let in_force = confidant
+        .put_register_in_force(operator, register)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if in_force.changes > 0 {
+        tracing::info!(
+            organisation = %in_force.organisation_id,
+            changes = in_force.changes,
+            created = in_force.created,
+            "register put in force"
+        );
+    }
+    {
         for p in confidant.publish_notices(operator, register).await? {
             if p.new {
                 tracing::info!(service = %p.service_code, version = p.version, "privacy notice published");
             }
         }
     }
-    Ok(())
+    Ok(Some(in_force))
 }
 
 pub(crate) async fn bind(config: &Config) -> anyhow::Result<tokio::net::TcpListener> {

@@ -19,6 +19,13 @@ pub(crate) async fn run(config: &Config, command: ServiceCommand) -> anyhow::Res
                 .map_err(describe)?;
             println!("{}", service.id);
         }
+        ServiceCommand::Rename { service, name } => {
+            let renamed = confidant
+                .rename_service(&operator, service, &name)
+                .await
+                .map_err(describe)?;
+            println!("service {} is now named \"{}\"", renamed.id, renamed.name);
+        }
         ServiceCommand::SetScope { service, scope } => {
             confidant
                 .set_service_scope(&operator, service, scope)

@@ -1,5 +1,6 @@
 //! `confidant user …` (or `staff`): add staff, list them, disable leavers, reset two-factor, set
-//! passwords and teams, record training.
+//! passwords and teams, record training, and (as the Data Protection Officer) give a trustee a
+//! matter.
 
 use anyhow::Context;
 use confidant_core::store::TrainingKind;
@@ -111,6 +112,77 @@ pub(crate) async fn run(config: &Config, command: UserCommand) -> anyhow::Result
                     t.date()
                 });
             }
+        }
+        UserCommand::GrantMatter {
+            token_file,
+            handle,
+            person,
+            matter,
+            parts,
+            days,
+            reason_file,
+            flagged_reason_file,
+        } => {
+            let read = |file: &std::path::Path| -> anyhow::Result<String> {
+                if file == std::path::Path::new("-") {
+                    let mut text = String::new();
+                    std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
+                    Ok(text)
+                } else {
+                    std::fs::read_to_string(file)
+                        .with_context(|| format!("cannot read {}", file.display()))
+                }
+            };
+            let reason = read(&reason_file)?;
+            let flagged_reason = flagged_reason_file.as_deref().map(read).transpose()?;
+            // The DPO decides, not the operator: the command acts as the owner of the token.
+            let token = read(&token_file)?;
+            let Some((dpo, scope)) = confidant.authenticate_token(token.trim()).await? else {
+                anyhow::bail!("the token file holds no live personal access token");
+            };
+            if scope != confidant_core::store::TokenScope::ReadWrite {
+                anyhow::bail!("the token is read-only: a grant needs a read_write token");
+            }
+            let trustee = find_staff(&confidant, &handle).await?;
+            let grant = confidant
+                .grant_trustee_matter(
+                    &dpo,
+                    trustee.id,
+                    person,
+                    &confidant_core::grant::TrusteeGrant {
+                        matter,
+                        parts,
+                        days,
+                        reason,
+                        flagged_reason,
+                    },
+                )
+                .await
+                .map_err(|e| match e {
+                    confidant_core::person::PersonError::Invalid(v) => anyhow::anyhow!(
+                        "invalid input: {}",
+                        v.0.iter()
+                            .map(|v| format!("{}: {}", v.field, v.message))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ),
+                    confidant_core::person::PersonError::NotFound => anyhow::anyhow!(
+                        "not found: no such person or trustee, or the token's owner may not grant matters"
+                    ),
+                    other => anyhow::anyhow!("{other}"),
+                })?;
+            println!(
+                "{} granted matter {} on {} ({}) until {}",
+                handle,
+                grant.matter.as_deref().unwrap_or_default(),
+                grant.person_id,
+                grant.parts.join(", "),
+                time::OffsetDateTime::from_unix_timestamp_nanos(
+                    i128::from(grant.ends_at_micros) * 1000
+                )
+                .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+                .date()
+            );
         }
     }
     Ok(())

@@ -1429,6 +1429,30 @@ fn the_register_is_checked_and_an_invalid_one_stops_start_up() -> anyhow::Result
     assert!(err.contains(&format!("register.toml:{line}:")), "{err}");
     assert!(!String::from_utf8_lossy(&out.stdout).contains("serving"));
 
+    // `register diff` reads only its two files (the installation's register is the faulty one
+    // here): a fault in either is named with its file and line, and a change is listed.
+    let example = examples
+        .join("recovery.toml")
+        .to_string_lossy()
+        .into_owned();
+    let faulty_path = file.to_string_lossy().into_owned();
+    let out = install.run(&["register", "diff", &example, &faulty_path])?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("register.toml:{line}:")), "{err}");
+    let shorter = install.data_dir().join("shorter.toml");
+    std::fs::write(
+        &shorter,
+        text.replacen("period = \"10 years\"", "period = \"8 years\"", 1),
+    )?;
+    let shorter = shorter.to_string_lossy().into_owned();
+    let out = install.run_ok(&["register", "diff", &example, &shorter])?;
+    assert!(
+        out.contains("~ `case_records`: period from \"10 years\" to \"8 years\"")
+            && out.contains("The people of `recovery`:"),
+        "{out}"
+    );
+
     // The valid register: Confidant starts and publishes the notices, with no sign-in needed.
     std::fs::write(&file, &text)?;
     let csv = install.run_ok(&["register", "csv"])?;

@@ -23,6 +23,9 @@ use crate::audit::{AuditDraft, Purpose};
 use crate::organisation::micros;
 use crate::person::{PersonError, Violation, Violations, from_micros};
 use crate::store::{GrantRecord, ReviewState, Store};
+
+use super::trustee::MatterScope;
+pub use super::trustee::{MatterPart, TrusteeGrant};
 use crate::{Clock, Confidant};
 
 const MIN_REASON: usize = 10;
@@ -83,6 +86,13 @@ fn actor_user(actor: &Actor) -> Option<Uuid> {
     }
 }
 
+/// What a grant is for: its reason, how long it lasts, and for a trustee's matter what it opens.
+struct Terms<'a> {
+    reason: &'a str,
+    duration: Duration,
+    scope: Option<MatterScope>,
+}
+
 fn address<'a>(column: &'static str, row_id: &'a str, version: i64) -> FieldAddress<'a> {
     FieldAddress {
         table: "access_grant",
@@ -103,47 +113,122 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     ) -> Result<GrantRecord, PersonError> {
         let reason = free_text("reason", reason, MIN_REASON).map_err(PersonError::Invalid)?;
         let duration = self.settings.break_glass;
-        self.open_grant(actor, Grant::BreakGlass, None, person_id, &reason, duration)
+        let terms = Terms {
+            reason: &reason,
+            duration,
+            scope: None,
+        };
+        self.open_grant(actor, Grant::BreakGlass, None, person_id, terms)
             .await
     }
 
-    /// Grants a trustee a matter on one person for `days`. A processor's worker is referred a person
-    /// only through a disclosure to their processor ([`Confidant::share`]), never here.
-    pub async fn grant_access(
+    /// Grants a trustee a matter on one person: a matter of a type the register names, for the parts
+    /// of the record stated (within the type's), for `days` (within its longest), with a reason.
+    /// Flagged notes are opened only with a reason of their own. The Data Protection Officer's
+    /// decision (`access.grant`), audited. A processor's worker is referred a person only through a
+    /// disclosure to their processor ([`Confidant::share`]), never here.
+    pub async fn grant_trustee_matter(
         &self,
         actor: &Principal,
-        kind: Grant,
         staff_id: Uuid,
         person_id: Uuid,
-        reason: &str,
-        days: i64,
+        input: &TrusteeGrant,
     ) -> Result<GrantRecord, PersonError> {
-        if kind == Grant::BreakGlass {
-            return Err(PersonError::Invalid(Violations(vec![Violation::new(
-                "kind",
-                "break the glass is asked for by the member of staff themselves",
-            )])));
+        // The permit first: who may not grant learns nothing from how the input is checked.
+        let purpose = Purpose::Administration;
+        let resource = self
+            .person_resource(actor, Action::AccessGrant, person_id, purpose)
+            .await?;
+        self.person_permit(actor, Action::AccessGrant, resource, purpose)
+            .await?;
+        // A member of staff of another organisation, or none, is not found.
+        let Resource::Person {
+            organisation_id, ..
+        } = resource
+        else {
+            return Err(PersonError::NotFound);
+        };
+        if self
+            .store
+            .staff(staff_id)
+            .await?
+            .is_none_or(|s| s.organisation_id != organisation_id)
+        {
+            return Err(PersonError::NotFound);
         }
-        if kind == Grant::ProcessorReferral {
-            return Err(PersonError::Invalid(Violations(vec![Violation::new(
-                "kind",
-                "a processor's worker is referred a person by sharing with their processor",
-            )])));
+        let mut v = Vec::new();
+        let matter = self
+            .register()
+            .and_then(|r| r.trustee_matter(input.matter.trim()));
+        if matter.is_none() {
+            v.push(Violation::new(
+                "matter",
+                "is not a kind of trustees' matter the register names",
+            ));
         }
-        if !(1..=366).contains(&days) {
-            return Err(PersonError::Invalid(Violations(vec![Violation::new(
+        let mut parts: Vec<String> = Vec::new();
+        for part in &input.parts {
+            let part = part.trim();
+            if MatterPart::from_code(part).is_none()
+                || matter.is_some_and(|m| !m.parts.iter().any(|p| p == part))
+            {
+                v.push(Violation::new(
+                    "parts",
+                    "holds a part of the record this kind of matter does not open",
+                ));
+            } else if !parts.iter().any(|p| p == part) {
+                parts.push(part.to_owned());
+            }
+        }
+        if input.parts.is_empty() {
+            v.push(Violation::new(
+                "parts",
+                "choose the parts of the record to open",
+            ));
+        }
+        let longest = matter.map_or(366, |m| i64::from(m.max_days));
+        if !(1..=longest).contains(&input.days) {
+            v.push(Violation::new(
                 "days",
-                "must be between 1 and 366",
-            )])));
+                format!("must be between 1 and {longest}"),
+            ));
         }
-        let reason = free_text("reason", reason, MIN_REASON).map_err(PersonError::Invalid)?;
+        let reason = match free_text("reason", &input.reason, MIN_REASON) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                v.extend(e.0);
+                None
+            }
+        };
+        let flagged_reason = match input.flagged_reason.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => match free_text("flagged_reason", text, MIN_REASON) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    v.extend(e.0);
+                    None
+                }
+            },
+        };
+        let (Some(reason), Some(matter), true) = (reason, matter, v.is_empty()) else {
+            return Err(PersonError::Invalid(Violations(v)));
+        };
+        let scope = MatterScope {
+            matter: matter.id.clone(),
+            parts,
+            flagged_reason,
+        };
+        let terms = Terms {
+            reason: &reason,
+            duration: Duration::days(input.days),
+            scope: Some(scope),
+        };
         self.open_grant(
             actor,
-            kind,
+            Grant::TrusteeMatter,
             Some(staff_id),
             person_id,
-            &reason,
-            Duration::days(days),
+            terms,
         )
         .await
     }
@@ -154,9 +239,13 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         kind: Grant,
         grantee: Option<Uuid>,
         person_id: Uuid,
-        reason: &str,
-        duration: Duration,
+        terms: Terms<'_>,
     ) -> Result<GrantRecord, PersonError> {
+        let Terms {
+            reason,
+            duration,
+            scope,
+        } = terms;
         let purpose = Purpose::Administration;
         let action = match kind {
             Grant::BreakGlass => Action::PersonBreakGlass,
@@ -218,6 +307,12 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             reviewed_by: None,
             reviewed_at_micros: None,
             review_note: None,
+            matter: scope.as_ref().map(|s| s.matter.clone()),
+            flagged_reason: scope
+                .as_ref()
+                .and_then(|s| s.flagged_reason.as_deref())
+                .map(|r| key.seal(&address("flagged_reason", &row, version), r.as_bytes())),
+            parts: scope.map(|s| s.parts).unwrap_or_default(),
         };
         let audit = AuditDraft::permitted(&permit, purpose, now);
         self.store.create_grant(&record, audit).await?;

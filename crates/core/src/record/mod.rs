@@ -6,5 +6,6 @@ pub mod entries;
 pub mod grant;
 pub mod person;
 pub mod related;
+pub mod trustee;
 
 pub use entries::*;

@@ -122,6 +122,72 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         self.person_permit(actor, action, resource, purpose).await
     }
 
+    /// Logs a partner's referral as a disclosure of the person's record at the partner service to
+    /// the register's partner-service recipient for the receiving service, through the share and
+    /// its rules. Without such a recipient, or if the rules refuse it, there is no referral.
+    async fn disclose_partner_referral(
+        &self,
+        actor: &Principal,
+        purpose: Purpose,
+        partner_person: Uuid,
+        service_id: Uuid,
+        present: &[(&str, &str)],
+    ) -> Result<(), PersonError> {
+        let organisation_id = self
+            .store
+            .service(service_id)
+            .await?
+            .map(|s| s.organisation_id)
+            .ok_or(PersonError::NotFound)?;
+        let recipient = self
+            .store
+            .recipients(organisation_id)
+            .await?
+            .into_iter()
+            .find(|r| {
+                r.kind == crate::store::RecipientKind::PartnerService
+                    && r.partner_service_id == Some(service_id)
+                    && r.retired_at_micros.is_none()
+            });
+        let Some((recipient, basis)) =
+            recipient.and_then(|r| r.bases.first().copied().map(|b| (r, b)))
+        else {
+            return Err(invalid(
+                "source",
+                "the register names no partner-service recipient for this service: a referral from a partner is a disclosure, and needs one",
+            ));
+        };
+        let fields = CARRIED
+            .iter()
+            .filter(|(code, _)| present.iter().any(|(c, _)| c == code))
+            .map(|(_, f)| f.code().to_owned())
+            .collect();
+        let request = crate::sharing::ShareRequest {
+            recipient_id: recipient.id,
+            fields,
+            basis: basis.code().to_owned(),
+            reason: "Referred to our partner service".to_owned(),
+            person_told: true,
+            ..crate::sharing::ShareRequest::default()
+        };
+        match self.share(actor, purpose, partner_person, &request).await {
+            Ok(_) => Ok(()),
+            Err(crate::sharing::ShareError::Person(e)) => Err(e),
+            Err(crate::sharing::ShareError::Blocked(blocked)) => Err(invalid(
+                "partner_person_id",
+                format!(
+                    "the sharing rules refuse this referral from the partner service ({})",
+                    blocked
+                        .0
+                        .iter()
+                        .map(|r| r.code())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
+        }
+    }
+
     /// Receives a referral into a service.
     pub async fn create_referral(
         &self,
@@ -219,12 +285,19 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 permit
             }
         };
-        let id = Uuid::now_v7();
-        let (key, wrapped) = self.keys.new_data_key(id, FIRST_KEY_VERSION);
         let present: Vec<(&str, &str)> = parsed
             .iter()
             .filter_map(|(c, v)| v.as_deref().map(|v| (*c, v)))
             .collect();
+        // A referral from a partner service moves the person's data from one service of the
+        // organisation to another: a disclosure like any other, under the sharing rules, logged at
+        // the partner service before the referral is made.
+        if let Some(partner_person) = new.partner_person_id {
+            self.disclose_partner_referral(actor, purpose, partner_person, service_id, &present)
+                .await?;
+        }
+        let id = Uuid::now_v7();
+        let (key, wrapped) = self.keys.new_data_key(id, FIRST_KEY_VERSION);
         let sealed = seal_values(&key, id, FIRST_KEY_VERSION, present.iter().copied());
         let mut values = Values::default();
         for (code, value) in &present {

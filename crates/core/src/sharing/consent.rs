@@ -33,6 +33,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 Purpose::Administration,
             )
             .await?;
+        self.not_governed(service.organisation_id).await?;
         let mut v = Vec::new();
         let code_text = code_text.trim();
         if code_text.is_empty()
@@ -70,14 +71,15 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             service_id,
             code: code_text.to_owned(),
             label,
-            recipient_id,
+            recipient_ids: recipient_id.into_iter().collect(),
             explicit,
             form_version,
             created_at_micros: micros(now),
+            retired_at_micros: None,
         };
         let audit = AuditDraft::permitted(&permit, Purpose::Administration, now)
             .named("consent_purpose.create");
-        self.store.add_consent_purpose(&record, audit).await?;
+        self.store.save_consent_purpose(&record, audit).await?;
         Ok(record)
     }
 
@@ -103,7 +105,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             Purpose::Administration,
         )
         .await?;
-        Ok(self.store.consent_purposes(service_id).await?)
+        let mut form = self.store.consent_purposes(service_id).await?;
+        form.retain(|p| p.retired_at_micros.is_none());
+        Ok(form)
     }
 
     /// Records a consent decision (granted, refused, withdrawn) on one purpose of the person's
@@ -134,7 +138,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             v.push(Violation::new("expires_on", "must be in the future"));
         }
         let form = self.store.consent_purposes(service_id).await?;
-        let Some(line) = form.into_iter().find(|p| p.id == purpose_id) else {
+        let Some(line) = form
+            .into_iter()
+            .find(|p| p.id == purpose_id && p.retired_at_micros.is_none())
+        else {
             v.push(Violation::new(
                 "purpose_id",
                 "is not on this service's consent form",
@@ -187,7 +194,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .into_iter()
             .map(|p| {
                 let current = history.iter().rfind(|c| c.purpose_id == p.id).cloned();
-                let live = current.as_ref().is_some_and(|c| is_live(c, micros(now)));
+                let live = current
+                    .as_ref()
+                    .is_some_and(|c| is_live(c, &p, micros(now)));
                 ConsentLine {
                     purpose: p,
                     current,

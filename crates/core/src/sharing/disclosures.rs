@@ -277,6 +277,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         permit: &Permit,
         person_id: Uuid,
     ) -> Result<Option<Referred>, PersonError> {
+        if permit.grant() == Some(Grant::TrusteeMatter) {
+            return self.matter_scope(permit, person_id).await;
+        }
         if permit.grant() != Some(Grant::ProcessorReferral) {
             return Ok(None);
         }

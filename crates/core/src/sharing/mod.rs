@@ -59,14 +59,18 @@ mod consent;
 mod disclosures;
 pub use disclosures::ToTell;
 mod register;
+mod route;
 mod share;
+
+use route::Route;
 
 /// The data category of a person's record entries (notes, plans, goals, appointments). Case notes
 /// in these services routinely hold health and other special category details, so a share that
 /// includes them needs an Article 9 condition.
 pub const CASE_NOTES: &str = "case_notes";
 
-/// What a processor's worker was referred of a person.
+/// What a processor's worker was referred of a person, or what a trustee's matter opens of it:
+/// the scope a projected use case keeps to.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Referred {
     pub fields: BTreeSet<PersonField>,
@@ -126,6 +130,8 @@ codes!(
         FlaggedNoteNeverLeaves = "flagged_note_never_leaves",
         ProcessorAgreementNotInForce = "processor_agreement_not_in_force",
         RecipientRetired = "recipient_retired",
+        NotForThisService = "not_for_this_service",
+        ConditionNotInRegister = "condition_not_in_register",
     }
 );
 
@@ -134,7 +140,7 @@ impl Rule {
     pub fn explanation(self) -> &'static str {
         match self {
             Rule::NoLiveConsent => {
-                "The basis is consent, but the person has no live consent for this recipient."
+                "The basis is consent, but the person has no live consent to this purpose on the current consent form."
             }
             Rule::SpecialCategoryNeedsArticle9 => {
                 "Special category data (health, ethnicity, religion, sexual orientation and so on, and case notes) needs an Article 9 condition."
@@ -146,7 +152,7 @@ impl Rule {
                 "Criminal offence data needs a DPA 2018 Schedule 1 condition."
             }
             Rule::BeyondRecipientCategories => {
-                "Some data is outside what this recipient may receive: it needs a justification approved by a second person."
+                "Some data is outside what this recipient may receive: under the register of processing activities it cannot be sent; where no register governs, it needs a justification approved by a second person."
             }
             Rule::BasisNotForRecipient => {
                 "This recipient may not receive data under this lawful basis."
@@ -176,6 +182,12 @@ impl Rule {
                 "The processor's data processing agreement is not in force."
             }
             Rule::RecipientRetired => "The recipient has been retired from the register.",
+            Rule::NotForThisService => {
+                "The register of processing activities names no activity of this service that shares with this recipient."
+            }
+            Rule::ConditionNotInRegister => {
+                "The Article 9 or Schedule 1 condition is not one the register gives this sharing."
+            }
         }
     }
 }
@@ -212,6 +224,10 @@ pub struct ShareRequest {
     pub ground: Option<String>,
     pub ground_reason: Option<String>,
     pub approval_id: Option<Uuid>,
+    /// The consent purpose the share is for, where the recipient is on the service's consent form:
+    /// implied when only one purpose covers the recipient. Consent to one purpose never unlocks
+    /// another purpose to the same recipient.
+    pub consent_purpose_id: Option<Uuid>,
     /// For a processor: which of its workers, and for how many days.
     pub processor_staff_id: Option<Uuid>,
     pub referral_days: Option<i64>,
@@ -240,6 +256,7 @@ struct Parsed {
     texts: BTreeMap<&'static str, String>,
     person_told: bool,
     processor: Option<(Uuid, i64)>,
+    consent_purpose_id: Option<Uuid>,
 }
 
 impl fmt::Debug for Parsed {
@@ -441,16 +458,29 @@ fn categories_of(fields: &[PersonField], with_entries: bool) -> BTreeSet<String>
 }
 
 /// Whether a consent record is live at `now`.
-fn is_live(c: &ConsentRecord, now: i64) -> bool {
-    c.state == ConsentState::Granted && c.expires_at_micros.is_none_or(|e| e > now)
+/// Consent holds while granted, unexpired, and given on the purpose's current form version: a new
+/// wording (or a purpose covering more recipients, which the register marks with a new version)
+/// must be asked again.
+fn is_live(c: &ConsentRecord, line: &ConsentPurposeRecord, now: i64) -> bool {
+    c.state == ConsentState::Granted
+        && c.expires_at_micros.is_none_or(|e| e > now)
+        && c.form_version == line.form_version
+        && line.retired_at_micros.is_none()
 }
 
 /// What the rules need to know about the person and the recipient.
 struct Facts {
     now: i64,
-    /// Live consent covering this recipient, and whether any is explicit.
+    /// Live consent to the share's consent purpose (which covers this recipient), and whether it is
+    /// explicit.
     live_consent: bool,
     live_explicit_consent: bool,
+    /// The consent purpose relied on: the share's, when its consent is live.
+    consent_purpose_id: Option<Uuid>,
+    /// Where a register governs the organisation: what it gives this share, from the activities of
+    /// the person's service that name the recipient. It then decides bases, categories and
+    /// conditions instead of the recipient's organisation-wide terms, and no approval widens it.
+    route: Option<Route>,
     restricted: bool,
     objection: bool,
     approved_categories: BTreeSet<String>,
@@ -483,8 +513,22 @@ fn evaluate(p: &Parsed, facts: &Facts) -> Vec<Rule> {
     if r.retired_at_micros.is_some_and(|t| t <= facts.now) {
         broken.insert(Rule::RecipientRetired);
     }
-    if !r.bases.contains(&p.basis) {
+    let bases = facts.route.as_ref().map_or(&r.bases, |route| &route.bases);
+    if !bases.contains(&p.basis) {
         broken.insert(Rule::BasisNotForRecipient);
+    }
+    if let Some(route) = &facts.route {
+        if !route.named {
+            broken.insert(Rule::NotForThisService);
+        }
+        let outside = p
+            .article9
+            .is_some_and(|c| !route.article9.contains(c.code()))
+            || p.schedule1
+                .is_some_and(|c| !route.schedule1.contains(c.code()));
+        if outside {
+            broken.insert(Rule::ConditionNotInRegister);
+        }
     }
     let consent_based =
         p.basis == LawfulBasis::Consent || p.article9 == Some(Article9Condition::ExplicitConsent);
@@ -513,11 +557,16 @@ fn evaluate(p: &Parsed, facts: &Facts) -> Vec<Rule> {
     if criminal && p.schedule1.is_none() {
         broken.insert(Rule::CriminalOffenceNeedsSchedule1);
     }
-    let beyond: Vec<&String> = cats.iter().filter(|c| !r.categories.contains(c)).collect();
-    if beyond
-        .iter()
-        .any(|c| !facts.approved_categories.contains(*c))
-    {
+    // Under a register, nothing goes beyond what it gives, approval or not (an approval still
+    // grounds sharing despite a restriction or objection).
+    let beyond = match &facts.route {
+        Some(route) => cats.iter().any(|c| !route.categories.contains(c)),
+        None => cats
+            .iter()
+            .filter(|c| !r.categories.contains(*c))
+            .any(|c| !facts.approved_categories.contains(c)),
+    };
+    if beyond {
         broken.insert(Rule::BeyondRecipientCategories);
     }
     if facts.restricted {
@@ -611,6 +660,7 @@ mod tests {
 
     fn recipient(kind: RecipientKind) -> RecipientRecord {
         RecipientRecord {
+            code: None,
             id: Uuid::nil(),
             organisation_id: Uuid::nil(),
             name: "GP".to_owned(),
@@ -630,6 +680,7 @@ mod tests {
 
     fn parsed(fields: &[PersonField], basis: LawfulBasis) -> Parsed {
         Parsed {
+            consent_purpose_id: None,
             recipient: recipient(RecipientKind::Health),
             fields: fields.to_vec(),
             entries: EntrySelection::None,
@@ -645,6 +696,8 @@ mod tests {
 
     fn facts() -> Facts {
         Facts {
+            consent_purpose_id: None,
+            route: None,
             now: 1,
             live_consent: true,
             live_explicit_consent: false,

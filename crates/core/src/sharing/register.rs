@@ -10,6 +10,23 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         }
     }
 
+    /// Refuses a change to what a register governs: an organisation the register names takes its
+    /// recipients, processors and consent forms from the register alone (one source).
+    pub(crate) async fn not_governed(&self, organisation_id: Uuid) -> Result<(), PersonError> {
+        let governed = self
+            .store
+            .organisation(organisation_id)
+            .await?
+            .is_some_and(|o| o.code.is_some());
+        if governed {
+            return Err(invalid(
+                "register",
+                "comes from the organisation's register of processing activities: change the register and restart Confidant",
+            ));
+        }
+        Ok(())
+    }
+
     pub(super) fn parse_recipient(
         &self,
         input: &RecipientInput,
@@ -100,6 +117,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             (Some(name), Some(kind)) if v.is_empty() => Ok(RecipientRecord {
                 id: Uuid::now_v7(),
                 organisation_id,
+                code: None,
                 name,
                 kind,
                 outside_uk: input.outside_uk,
@@ -138,6 +156,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 Purpose::Administration,
             )
             .await?;
+        self.not_governed(organisation_id).await?;
         let mut record = self
             .parse_recipient(input, organisation_id)
             .map_err(PersonError::Invalid)?;
@@ -194,6 +213,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         if old.kind == RecipientKind::DataSubject {
             return Err(invalid("kind", "the person's own copy cannot be changed"));
         }
+        self.not_governed(old.organisation_id).await?;
         let mut record = self
             .parse_recipient(input, old.organisation_id)
             .map_err(PersonError::Invalid)?;

@@ -178,9 +178,46 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 texts,
                 person_told: request.person_told,
                 processor,
+                consent_purpose_id: request.consent_purpose_id,
             }),
             _ => Err(PersonError::Invalid(Violations(v))),
         }
+    }
+
+    /// Where a register governs the service's organisation, what it gives this share (see
+    /// [`Route`]); fails closed (nothing named) when the register in hand is not that
+    /// organisation's.
+    async fn register_route(
+        &self,
+        service_id: Uuid,
+        recipient: &RecipientRecord,
+        basis: LawfulBasis,
+        line: Option<&ConsentPurposeRecord>,
+    ) -> Result<Option<Route>, PersonError> {
+        let Some(service) = self.store.service(service_id).await? else {
+            return Err(PersonError::NotFound);
+        };
+        let Some(organisation) = self
+            .store
+            .organisation(service.organisation_id)
+            .await?
+            .and_then(|o| o.code)
+        else {
+            return Ok(None);
+        };
+        let register = self
+            .register()
+            .filter(|r| r.organisation.id == organisation);
+        Ok(Some(match (register, &service.code, &recipient.code) {
+            (Some(register), Some(service), Some(recipient)) => Route::of(
+                register,
+                service,
+                recipient,
+                basis,
+                line.map(|l| l.code.as_str()),
+            ),
+            _ => Route::default(),
+        }))
     }
 
     pub(super) async fn facts(
@@ -198,21 +235,41 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .store
             .consents_of(&PersonAccess::deciding(person_id))
             .await?;
-        let mut live_consent = false;
-        let mut live_explicit_consent = false;
-        for line in form
+        // The purposes of the form that cover this recipient; the share's is named, or implied when
+        // there is only one. A retired purpose covers nothing.
+        let covering: Vec<&ConsentPurposeRecord> = form
             .iter()
-            .filter(|p| p.recipient_id == Some(parsed.recipient.id))
-        {
-            if history
+            .filter(|p| {
+                p.retired_at_micros.is_none() && p.recipient_ids.contains(&parsed.recipient.id)
+            })
+            .collect();
+        let line = match parsed.consent_purpose_id {
+            Some(id) => Some(covering.iter().copied().find(|p| p.id == id).ok_or_else(|| {
+                invalid(
+                    "consent_purpose_id",
+                    "is not a consent purpose of this service's form that covers this recipient",
+                )
+            })?),
+            None if covering.len() == 1 => covering.first().copied(),
+            None if covering.len() > 1 => {
+                return Err(invalid(
+                    "consent_purpose_id",
+                    "this recipient is on more than one consent purpose: name the one this share is for",
+                ));
+            }
+            None => None,
+        };
+        let live = line.filter(|line| {
+            history
                 .iter()
                 .rfind(|c| c.purpose_id == line.id)
-                .is_some_and(|c| is_live(c, now))
-            {
-                live_consent = true;
-                live_explicit_consent |= line.explicit;
-            }
-        }
+                .is_some_and(|c| is_live(c, line, now))
+        });
+        let live_consent = live.is_some();
+        let live_explicit_consent = live.is_some_and(|l| l.explicit);
+        let route = self
+            .register_route(service_id, &parsed.recipient, parsed.basis, line)
+            .await?;
         let restrictions = self
             .store
             .restrictions_of(&PersonAccess::deciding(person_id))
@@ -299,6 +356,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             now,
             live_consent,
             live_explicit_consent,
+            consent_purpose_id: live.map(|l| l.id),
+            route,
             restricted: in_force(RestrictionKind::Restriction),
             objection: in_force(RestrictionKind::Objection),
             approved_categories,
@@ -503,6 +562,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             reviewed_by: None,
             reviewed_at_micros: None,
             review_note: None,
+            matter: None,
+            parts: Vec::new(),
+            flagged_reason: None,
         });
         // The log's categories are those of what actually went (a field asked for but empty
         // sends nothing).
@@ -524,6 +586,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             service_id,
             recipient_id: parsed.recipient.id,
             basis: parsed.basis,
+            consent_purpose_id: facts.consent_purpose_id,
             article9: parsed.article9,
             schedule1: parsed.schedule1,
             categories: sent_categories.into_iter().collect(),
@@ -578,6 +641,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 let r = RecipientRecord {
                     id: Uuid::now_v7(),
                     organisation_id,
+                    code: None,
                     name: OWN_COPY.to_owned(),
                     kind: RecipientKind::DataSubject,
                     outside_uk: false,
@@ -628,6 +692,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             service_id,
             recipient_id: subject.id,
             basis: LawfulBasis::SubjectRequest,
+            consent_purpose_id: None,
             article9: None,
             schedule1: None,
             categories: categories_of(&fields, with_entries).into_iter().collect(),

@@ -109,6 +109,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let organisation = Organisation {
             id: Uuid::now_v7(),
             name,
+            code: None,
             created_at_micros: self.micros_now(),
         };
         let audit = AuditDraft::permitted(&permit, Purpose::Administration, self.clock.now());
@@ -128,6 +129,25 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .ok_or(OrganisationError::NotFound)
     }
 
+    /// Refuses a change to what an organisation's register governs (its services and their
+    /// configuration): the register is the one source.
+    async fn outside_register(&self, organisation_id: Uuid) -> Result<(), OrganisationError> {
+        let governed = self
+            .store
+            .organisation(organisation_id)
+            .await?
+            .is_some_and(|o| o.code.is_some());
+        if governed {
+            return Err(OrganisationError::Invalid(Violations(vec![
+                Violation::new(
+                    "register",
+                    "comes from the organisation's register of processing activities: change the register and restart Confidant",
+                ),
+            ])));
+        }
+        Ok(())
+    }
+
     pub async fn create_service(
         &self,
         actor: &Principal,
@@ -137,15 +157,53 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let name = display_name("name", name).map_err(OrganisationError::Invalid)?;
         let resource = self.organisation_resource(organisation_id).await?;
         let permit = self.permit(actor, Action::ServiceCreate, resource).await?;
+        self.outside_register(organisation_id).await?;
         let service = Service {
             id: Uuid::now_v7(),
             organisation_id,
             name,
+            code: None,
             created_at_micros: self.micros_now(),
         };
         let audit = AuditDraft::permitted(&permit, Purpose::Administration, self.clock.now());
         self.store.create_service(&service, audit).await?;
         Ok(service)
+    }
+
+    /// Renames a service: the operator's way to make Confidant's name the register's, when
+    /// start-up stops on a service named differently in the two (the service's id and register
+    /// code stay, so nothing else changes).
+    pub async fn rename_service(
+        &self,
+        actor: &Principal,
+        service_id: Uuid,
+        name: &str,
+    ) -> Result<Service, OrganisationError> {
+        let name = display_name("name", name).map_err(OrganisationError::Invalid)?;
+        let service = self
+            .store
+            .service(service_id)
+            .await?
+            .ok_or(OrganisationError::NotFound)?;
+        let resource = self.organisation_resource(service.organisation_id).await?;
+        let permit = self.permit(actor, Action::ServiceCreate, resource).await?;
+        let taken = self
+            .store
+            .services(service.organisation_id)
+            .await?
+            .iter()
+            .any(|s| s.id != service_id && s.name == name);
+        if taken {
+            return Err(OrganisationError::Conflict(
+                "another service of the organisation has that name",
+            ));
+        }
+        let audit = AuditDraft::permitted(&permit, Purpose::Administration, self.clock.now())
+            .named("service.rename");
+        if !self.store.rename_service(service_id, &name, audit).await? {
+            return Err(OrganisationError::NotFound);
+        }
+        Ok(Service { name, ..service })
     }
 
     pub async fn services(
@@ -352,6 +410,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         }
         let resource = self.organisation_resource(service.organisation_id).await?;
         let permit = self.permit(actor, Action::ServiceCreate, resource).await?;
+        self.outside_register(service.organisation_id).await?;
         let audit = AuditDraft::permitted(&permit, Purpose::Administration, self.clock.now())
             .named("service.configure");
         Ok(self.store.set_service_config(config, audit).await?)

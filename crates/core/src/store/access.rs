@@ -131,6 +131,12 @@ pub struct GrantRecord {
     pub reviewed_by: Option<String>,
     pub reviewed_at_micros: Option<i64>,
     pub review_note: Option<Vec<u8>>,
+    /// A trustee's matter: its type (the register's id) and the parts of the record it opens
+    /// (field group codes and entry kinds); empty for other grants.
+    pub matter: Option<String>,
+    pub parts: Vec<String>,
+    /// Why flagged notes are opened too (sealed); `None`: they are not.
+    pub flagged_reason: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for GrantRecord {

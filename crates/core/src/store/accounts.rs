@@ -24,6 +24,9 @@ pub struct WrappedDataKey {
 pub struct Organisation {
     pub id: Uuid,
     pub name: String,
+    /// The code the register of processing activities names it by (`[organisation] id`), when a
+    /// register governs it.
+    pub code: Option<String>,
     pub created_at_micros: i64,
 }
 
@@ -32,6 +35,8 @@ pub struct Service {
     pub id: Uuid,
     pub organisation_id: Uuid,
     pub name: String,
+    /// The register's stable id of the service (`[[service]] id`, the notice's address).
+    pub code: Option<String>,
     pub created_at_micros: i64,
 }
 

@@ -365,8 +365,10 @@ pub trait SharingStore: Send + Sync + 'static {
         staff_id: Uuid,
     ) -> impl Future<Output = Result<Option<Uuid>, StoreError>> + Send;
 
-    /// Adds a consent purpose to a service's form; a code already used there is a conflict.
-    fn add_consent_purpose(
+    /// Adds a consent purpose to a service's form, or changes one (label, recipients, explicitness,
+    /// form version, retirement) with the same id, service and code; a code already used there by
+    /// another line is a conflict.
+    fn save_consent_purpose(
         &self,
         purpose: &ConsentPurposeRecord,
         audit: AuditDraft,

@@ -7,6 +7,8 @@ use super::*;
 pub struct RecipientRecord {
     pub id: Uuid,
     pub organisation_id: Uuid,
+    /// The register's id of the recipient or processor; `None` for one the register does not name.
+    pub code: Option<String>,
     pub name: String,
     pub kind: RecipientKind,
     pub outside_uk: bool,
@@ -31,12 +33,14 @@ pub struct ConsentPurposeRecord {
     pub service_id: Uuid,
     pub code: String,
     pub label: String,
-    /// The recipient a consent to this purpose lets data go to.
-    pub recipient_id: Option<Uuid>,
+    /// The recipients a consent to this purpose lets data go to (and only for this purpose).
+    pub recipient_ids: Vec<Uuid>,
     /// Explicit consent (Art. 9(2)(a); needed for transfers outside the UK).
     pub explicit: bool,
     pub form_version: String,
     pub created_at_micros: i64,
+    /// Gone from the register: it unlocks nothing and leaves the form; its decisions are kept.
+    pub retired_at_micros: Option<i64>,
 }
 
 /// One consent decision, never changed.
@@ -89,6 +93,8 @@ pub struct DisclosureRecord {
     pub service_id: Uuid,
     pub recipient_id: Uuid,
     pub basis: LawfulBasis,
+    /// The consent purpose the share relied on, where it relied on consent.
+    pub consent_purpose_id: Option<Uuid>,
     pub article9: Option<Article9Condition>,
     pub schedule1: Option<Schedule1Condition>,
     pub categories: Vec<String>,

@@ -50,6 +50,24 @@ pub trait StaffStore: Send + Sync + 'static {
         audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Gives an organisation from before the register, and those of its services named in it, the
+    /// register's codes, in one transaction with its audit event; only rows without a code yet.
+    fn adopt_organisation(
+        &self,
+        organisation_id: Uuid,
+        code: &str,
+        services: &[(Uuid, String)],
+        audit: AuditDraft,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Renames a service (its register code and id stay); `false` if there is no such service.
+    fn rename_service(
+        &self,
+        service_id: Uuid,
+        name: &str,
+        audit: AuditDraft,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     fn service(&self, id: Uuid)
     -> impl Future<Output = Result<Option<Service>, StoreError>> + Send;
 
@@ -337,6 +355,15 @@ pub trait GrantStore: Send + Sync + 'static {
         person_id: Uuid,
         now_micros: i64,
     ) -> impl Future<Output = Result<Vec<Grant>, StoreError>> + Send;
+
+    /// The unrevoked grants `staff_id` holds on `person_id` at `now_micros`, whole (a trustee's
+    /// matter with the parts it opens).
+    fn live_grant_records(
+        &self,
+        staff_id: Uuid,
+        person_id: Uuid,
+        now_micros: i64,
+    ) -> impl Future<Output = Result<Vec<GrantRecord>, StoreError>> + Send;
 
     fn grant(
         &self,

@@ -5,7 +5,7 @@ use super::*;
 pub(super) const DISCLOSURE_COLUMNS: &str = "d.id, d.person_id, d.service_id, d.recipient_id, d.basis, d.article9, \
      d.schedule1, d.categories, d.key_version, d.requested_by, d.approval_id, d.approved_by, d.person_told, \
      d.emergency, d.review_state, d.reviewed_by, d.package_hash, d.shared_at, d.processor_staff_id, \
-     d.grant_id, d.ends_at, d.ended_at";
+     d.grant_id, d.ends_at, d.ended_at, d.consent_purpose_id";
 
 pub(super) fn disclosure_from_row(row: &AnyRow) -> Result<DisclosureRecord, StoreError> {
     Ok(DisclosureRecord {
@@ -14,6 +14,7 @@ pub(super) fn disclosure_from_row(row: &AnyRow) -> Result<DisclosureRecord, Stor
         service_id: id(row, "service_id")?,
         recipient_id: id(row, "recipient_id")?,
         basis: coded(row, "basis", LawfulBasis::from_code, "lawful basis")?,
+        consent_purpose_id: opt_id(row, "consent_purpose_id")?,
         article9: opt_coded(
             row,
             "article9",
@@ -104,8 +105,8 @@ pub(super) async fn record_disclosure(
     sqlx::query(
         "INSERT INTO disclosure (id, person_id, service_id, recipient_id, basis, article9, schedule1, categories, \
          key_version, requested_by, approval_id, approved_by, person_told, emergency, review_state, reviewed_by, \
-         package_hash, shared_at, processor_staff_id, grant_id, ends_at, ended_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
+         package_hash, shared_at, processor_staff_id, grant_id, ends_at, ended_at, consent_purpose_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)",
     )
     .bind(d.id.to_string())
     .bind(d.person_id.to_string())
@@ -129,6 +130,7 @@ pub(super) async fn record_disclosure(
     .bind(d.grant_id.map(|g| g.to_string()))
     .bind(d.ends_at_micros)
     .bind(d.ended_at_micros)
+    .bind(d.consent_purpose_id.map(|p| p.to_string()))
     .execute(&mut *tx)
     .await
     .db()?;

@@ -10,5 +10,8 @@ mod contact;
 mod notices;
 mod records;
 mod records_store;
+mod register;
+mod register_examples;
 mod sessions;
 mod sharing;
+mod trustees;

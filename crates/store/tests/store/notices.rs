@@ -6,12 +6,13 @@ use confidant_core::store::prelude::*;
 use confidant_testkit::operator;
 use std::path::Path;
 
+use confidant_core::Role;
 use confidant_core::audit::verify_chain;
 use confidant_core::field::PersonField;
 use confidant_core::person::PersonInput;
 use confidant_core::register::Register;
 use confidant_core::{Purpose, notice};
-use confidant_testkit::{TestApp, both_backends};
+use confidant_testkit::{TestApp, both_backends, train};
 
 const EXAMPLE: &str = include_str!("../../../../config/examples/recovery.toml");
 
@@ -23,22 +24,38 @@ both_backends!(
     a_changed_retention_period_makes_a_new_version_naming_the_change_and_the_people_to_tell,
     |backend| async move {
         let app = TestApp::new(backend).await?;
-        // The example's service is named as the test organisation's first service.
+        // The example register makes its organisation and services.
         let first = register(EXAMPLE)?;
-        let service = first
-            .services
-            .iter()
-            .find(|s| s.name == "Recovery Service")
-            .map(|s| s.id.clone())
-            .ok_or_else(|| anyhow::anyhow!("the example has no Recovery Service"))?;
+        let service = "recovery".to_owned();
+        let done = app
+            .confidant
+            .put_register_in_force(&operator(), &first)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let (recovery, employment) = (done.services["recovery"], done.services["employment"]);
+        let mut workers = Vec::new();
+        for (handle, service) in [("lw.recovery", recovery), ("lw.employment", employment)] {
+            let staff = app
+                .confidant
+                .create_staff(
+                    &operator(),
+                    done.organisation_id,
+                    Some(service),
+                    Role::Practitioner,
+                    handle,
+                )
+                .await?;
+            train(&app.confidant, staff.id).await?;
+            workers.push(app.confidant.acting_as(&operator(), &staff).await?);
+        }
         let mut people = Vec::new();
         for (given, family) in [("Ann", "Lowther"), ("Ben", "Askew")] {
             people.push(
                 app.confidant
                     .create_person(
-                        &app.worker_a,
+                        &workers[0],
                         Purpose::Support,
-                        app.service_a,
+                        recovery,
                         &PersonInput::new()
                             .with(PersonField::GivenName, given)
                             .with(PersonField::FamilyName, family),
@@ -50,49 +67,35 @@ both_backends!(
         // A person of another service is not told.
         app.confidant
             .create_person(
-                &app.worker_b,
+                &workers[1],
                 Purpose::Support,
-                app.service_b,
+                employment,
                 &PersonInput::new()
                     .with(PersonField::GivenName, "Cal")
                     .with(PersonField::FamilyName, "Other"),
             )
             .await?;
 
-        // A service taking referrals only from a partner, which the register opens to anyone:
-        // the register wins, and the partner goes with the partner-only policy.
-        app.confidant
-            .configure_service(
-                &operator(),
-                &confidant_core::store::ServiceConfig {
-                    service_id: app.service_a,
-                    field_groups: confidant_core::field::FieldGroups::all(),
-                    referrals: confidant_core::store::ReferralPolicy::PartnerOnly,
-                    partner_service_id: Some(app.service_b),
-                },
-            )
-            .await?;
         // The register is the configuration: the service collects exactly what it covers.
-        assert_eq!(app.confidant.apply_register(&operator(), &first).await?, 1);
         let entry = first
             .service(&service)
             .ok_or_else(|| anyhow::anyhow!("no service"))?;
         let config = app
             .confidant
             .store()
-            .service_config(app.service_a)
+            .service_config(recovery)
             .await?
-            .ok_or_else(|| anyhow::anyhow!("service A not configured"))?;
+            .ok_or_else(|| anyhow::anyhow!("the recovery service is not configured"))?;
         assert_eq!(config.field_groups, first.field_groups(entry));
         assert_eq!(config.referrals.code(), entry.referrals);
         assert_eq!(config.partner_service_id, None);
         assert!(
             app.confidant
                 .store()
-                .service_config(app.service_b)
+                .service_config(app.service_a)
                 .await?
                 .is_none(),
-            "a service the register does not name is left alone"
+            "an organisation the register does not name is left alone"
         );
 
         let published = app.confidant.publish_notices(&operator(), &first).await?;
@@ -112,7 +115,7 @@ both_backends!(
         // operator.
         assert!(
             app.confidant
-                .people_to_tell(&operator(), Purpose::Support, app.service_a)
+                .people_to_tell(&operator(), Purpose::Support, recovery)
                 .await
                 .is_err()
         );
@@ -150,7 +153,7 @@ both_backends!(
         assert_eq!(change.changes.len(), 2, "only the period changed");
         let mut told = app
             .confidant
-            .people_to_tell(&app.worker_a, Purpose::Support, app.service_a)
+            .people_to_tell(&workers[0], Purpose::Support, recovery)
             .await?;
         told.sort();
         people.sort();

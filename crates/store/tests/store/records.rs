@@ -13,8 +13,8 @@ use confidant_core::referral::NewReferral;
 use confidant_core::sharing::ToTell;
 use confidant_core::store::RecordStore as _;
 use confidant_core::store::{
-    ClosureReason, ContactType, EntryStatus, NoteFlags, ReferralPolicy, ReferralSource,
-    Relationship, ServiceConfig, TriageState,
+    ClosureReason, ContactType, DisclosedItem, EntryStatus, NoteFlags, ReferralPolicy,
+    ReferralSource, Relationship, ServiceConfig, TriageState,
 };
 use confidant_testkit::{TestApp, both_backends, operator};
 use sqlx::Row;
@@ -479,11 +479,55 @@ both_backends!(
             .await
             .expect_err("not the partner's record to refer");
         assert_eq!(invalid_fields(&refused), vec!["partner_person_id"]);
+        // A partner's referral is a disclosure: without a partner-service recipient for the
+        // receiving service in the register, there is none.
+        let refused = app
+            .confidant
+            .create_referral(&app.worker_b, P, app.service_a, &partner)
+            .await
+            .expect_err("no partner-service recipient");
+        assert_eq!(invalid_fields(&refused), vec!["source"]);
+        let recipient = app
+            .confidant
+            .add_recipient(
+                &app.dpo,
+                app.organisation,
+                &confidant_core::sharing::RecipientInput {
+                    name: "Recovery Service (partner)".to_owned(),
+                    kind: "partner_service".to_owned(),
+                    categories: vec!["identity".to_owned(), "communication".to_owned()],
+                    bases: vec!["legitimate_interests".to_owned()],
+                    partner_service_id: Some(app.service_a),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        assert!(
+            app.confidant
+                .disclosures(&app.worker_b, P, at_partner.id)
+                .await?
+                .is_empty()
+        );
         let made = app
             .confidant
             .create_referral(&app.worker_b, P, app.service_a, &partner)
             .await?;
         assert_eq!(made.record.service_id, app.service_a);
+        // Logged at the partner service, to the receiving service, with what the record held.
+        let log = app
+            .confidant
+            .disclosures(&app.worker_b, P, at_partner.id)
+            .await?;
+        assert_eq!(log.len(), 1);
+        assert_eq!(log[0].record.recipient_id, recipient.id);
+        assert_eq!(log[0].record.service_id, app.service_b);
+        assert!(
+            log[0]
+                .items
+                .contains(&DisclosedItem::Field("given_name".to_owned())),
+            "{:?}",
+            log[0].items
+        );
         // A self-referral to a partner-only service is refused.
         let refused = app
             .confidant

@@ -14,7 +14,7 @@ use confidant_core::store::prelude::*;
 use confidant_core::store::{
     ContactType, DisclosedItem, NoteFlags, ReferralPolicy, Relationship, ReviewState, ServiceConfig,
 };
-use confidant_core::{Grant, Purpose, Role, access::Principal};
+use confidant_core::{Purpose, Role, access::Principal};
 use confidant_testkit::{TestApp, both_backends, operator, test_time};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -555,15 +555,25 @@ both_backends!(
         );
         input.outside_uk = true;
         let abroad = w.add_recipient(&input).await?;
-        let req = request(abroad, &[PersonField::GivenName], "consent");
-        w.consent(abroad, "research_plain", false, "granted")
-            .await?;
+        let mut req = request(abroad, &[PersonField::GivenName], "consent");
+        req.consent_purpose_id = Some(
+            w.consent(abroad, "research_plain", false, "granted")
+                .await?,
+        );
         assert_eq!(
             w.blocked(&req).await?,
             vec![Rule::OutsideUkNeedsExplicitConsent]
         );
-        w.consent(abroad, "research_explicit", true, "granted")
+        // Explicit consent on another purpose to the same recipient: the share must say it is for
+        // that purpose, and then it may go.
+        let explicit = w
+            .consent(abroad, "research_explicit", true, "granted")
             .await?;
+        assert!(matches!(
+            w.app.confidant.check_share(&w.app.worker_a, P, w.person, &request(abroad, &[PersonField::GivenName], "consent")).await,
+            Err(PersonError::Invalid(ref v)) if v.0[0].field == "consent_purpose_id"
+        ));
+        req.consent_purpose_id = Some(explicit);
         assert!(w.blocked(&req).await?.is_empty());
         chain_is_intact(&w.app).await
     }
@@ -918,17 +928,15 @@ both_backends!(
             .read_person(&processor_actor, P, other.id)
             .await;
         assert!(matches!(never, Err(PersonError::NotFound)));
-        // The DPO cannot hand the worker a referral outside a disclosure.
+        // The DPO cannot hand the worker a referral outside a disclosure (nor a trustee's matter).
         let direct = w
             .app
             .confidant
-            .grant_access(
+            .grant_trustee_matter(
                 &w.app.dpo,
-                Grant::ProcessorReferral,
                 worker.id,
                 other.id,
-                "Direct referral attempt",
-                30,
+                &confidant_testkit::complaint_matter(30),
             )
             .await;
         assert!(matches!(direct, Err(PersonError::Invalid(_))));

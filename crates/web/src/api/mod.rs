@@ -118,7 +118,7 @@ impl Modify for BearerAuth {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Confidant API", version = "1", description = "Case records for care and support services. Every call is authorized and recorded on a tamper-evident audit log."),
-    paths(staff::me, staff::list_services, person::create_person, person::list_people, person::find_people, person::read_person, person::update_person, person::assign_person, person::break_glass, person::access_history,
+    paths(staff::me, staff::list_services, staff::grant_matter, person::create_person, person::list_people, person::find_people, person::read_person, person::update_person, person::assign_person, person::break_glass, person::access_history,
         catalogue::catalogue, catalogue::configuration,
         history::history, history::export, history::paper_register,
         related::list, related::add, related::remove,
@@ -131,7 +131,7 @@ impl Modify for BearerAuth {
         sharing::check, sharing::share, sharing::disclosures, sharing::disclosure, sharing::end_referral,
         sharing::request_approval, sharing::approvals, sharing::decide, sharing::review_queue, sharing::review,
         contact::preferences, contact::set_preferences, contact::queue, contact::messages),
-    components(schemas(ErrorBody, crate::http::error::FieldError, person::PersonRequest, person::PersonResponse, person::PersonPage, person::PersonListItem, person::LookupRequest, person::LookupResponse, staff::ServiceResponse, staff::MeResponse, person::AssignmentRequest, person::BreakGlassRequest, person::BreakGlassResponse, person::AccessEvent,
+    components(schemas(ErrorBody, crate::http::error::FieldError, person::PersonRequest, person::PersonResponse, person::PersonPage, person::PersonListItem, person::LookupRequest, person::LookupResponse, staff::ServiceResponse, staff::MeResponse, staff::MatterRequest, staff::MatterResponse, person::AssignmentRequest, person::BreakGlassRequest, person::BreakGlassResponse, person::AccessEvent,
         catalogue::FieldResponse, catalogue::ChoiceResponse, catalogue::ConfigurationResponse, catalogue::FieldGroupResponse, catalogue::CodeResponse,
         history::CorrectionResponse, history::ExportResponse, history::PaperResponse,
         related::RelatedResponse, related::RelatedRequest,

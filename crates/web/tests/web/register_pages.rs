@@ -99,3 +99,76 @@ both_backends!(
         Ok(())
     }
 );
+
+both_backends!(
+    recipients_of_an_organisation_under_a_register_show_where_they_come_from_and_cannot_be_edited,
+    |backend| async move {
+        let app = TestApp::new(backend).await?;
+        let register = Register::parse(Path::new("register.toml"), EXAMPLE)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let done = app
+            .confidant
+            .put_register_in_force(&operator(), &register)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let dpo = app
+            .confidant
+            .create_staff(
+                &operator(),
+                done.organisation_id,
+                None,
+                Role::DataProtectionOfficer,
+                "lw.dpo",
+            )
+            .await?;
+        confidant_testkit::train(&app.confidant, dpo.id).await?;
+        let cookie = web::signed_in_cookie(&app.confidant, &dpo).await?;
+        let token = confidant_testkit::token_for(
+            &app.confidant,
+            &dpo,
+            confidant_core::store::TokenScope::ReadWrite,
+        )
+        .await?;
+        let TestApp { confidant, db, .. } = app;
+        let _db = db;
+        let web = Web::new(crate::router(Arc::new(confidant.with_register(register))));
+
+        let (status, _, body) = get(&web, "/admin/recipients", Some(&cookie)).await?;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("id=\"from-the-register\""), "{body}");
+        assert!(body.contains("In the register as"), "{body}");
+        assert!(body.contains("ndtms"), "{body}");
+        assert!(!body.contains("Add a recipient"), "{body}");
+        assert!(
+            !body.contains("/edit\""),
+            "no recipient can be changed here: {body}"
+        );
+
+        // Through the API, a recipient the register lacks is refused, and each recipient says its
+        // id in the register.
+        let (status, answer) = web
+            .call(
+                &token,
+                axum::http::Method::POST,
+                "/recipients",
+                Some(serde_json::json!({
+                    "name": "Brightpath Marketing Ltd", "kind": "funder",
+                    "categories": ["identity"], "bases": ["legitimate_interests"]
+                })),
+            )
+            .await?;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+        assert_eq!(answer["fields"][0]["field"], "register", "{answer}");
+        let (status, list) = web
+            .call(&token, axum::http::Method::GET, "/recipients", None)
+            .await?;
+        assert_eq!(status, StatusCode::OK);
+        let ids: Vec<&str> = list
+            .as_array()
+            .map(|a| a.iter().filter_map(|r| r["register_id"].as_str()).collect())
+            .unwrap_or_default();
+        assert!(ids.contains(&"ndtms") && ids.contains(&"beacon"), "{list}");
+        assert!(!list.to_string().contains("Brightpath"));
+        Ok(())
+    }
+);

@@ -16,9 +16,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     /// reach the person, a live grant they hold on the person (break the glass, a trustee's matter, a
     /// processor's referral) is offered to the policy as context; the permit then records it.
     ///
-    /// A processor's referral is never offered here: a use case that may act under one projects
-    /// what it reads and changes onto what the referral sent, and asks through
-    /// [`Self::person_permit_referred`]. Every other use case refuses a processor's worker.
+    /// A processor's referral or a trustee's matter is never offered here: a use case that may act
+    /// under one projects what it reads and changes onto what the referral sent or the matter
+    /// opens, and asks through [`Self::person_permit_referred`]. Every other use case refuses a
+    /// processor's worker and a trustee.
     pub(crate) async fn person_permit(
         &self,
         actor: &Actor,
@@ -82,10 +83,15 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 .live_grants(staff.user_id, id, micros(self.clock.now()))
                 .await?;
             for grant in grants {
+                // A processor's referral and a trustee's matter open parts of a record: only a
+                // use case that keeps to the grant's scope may rest on them.
                 if grant == Grant::ProcessorReferral
                     && (!referral_projected
                         || self.live_referrals(staff.user_id, id).await?.is_empty())
                 {
+                    continue;
+                }
+                if grant == Grant::TrusteeMatter && !referral_projected {
                     continue;
                 }
                 let context = Context { grant: Some(grant) };

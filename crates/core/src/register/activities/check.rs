@@ -11,7 +11,8 @@ use toml::Spanned;
 use crate::field::{Classification, FieldGroup, PersonField};
 use crate::store::{Article9Condition, LawfulBasis, RecipientKind, Schedule1Condition};
 
-use super::{Activity, RawRegister, RegisterError};
+use super::{Activity, Organisation, RawRegister, RegisterError};
+
 /// The field groups holding special category data, and criminal offence data.
 fn groups_of(pred: impl Fn(Classification) -> bool) -> BTreeSet<FieldGroup> {
     PersonField::ALL
@@ -29,9 +30,13 @@ fn criminal_groups() -> BTreeSet<FieldGroup> {
     groups_of(|c| c == Classification::CriminalOffence)
 }
 
-fn date_ok(s: &str) -> bool {
+fn date_of(s: &str) -> Option<time::Date> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
-    time::Date::parse(s.trim(), &format).is_ok()
+    time::Date::parse(s.trim(), &format).ok()
+}
+
+fn date_ok(s: &str) -> bool {
+    date_of(s).is_some()
 }
 
 /// 1-based line of a byte offset.
@@ -79,6 +84,12 @@ fn unique<'a>(
 pub(super) fn check(raw: &RawRegister, f: &mut Faults<'_>) {
     let org = raw.organisation.get_ref();
     let org_span = raw.organisation.span();
+    if !is_code(&org.id) {
+        f.at(
+            &org_span,
+            "organisation: `id` must be a code of 1 to 40 lower-case letters, digits, `-` and `_` (Confidant finds the organisation by it)",
+        );
+    }
     if !date_ok(&org.reviewed_on) {
         f.at(
             &org_span,
@@ -92,13 +103,12 @@ pub(super) fn check(raw: &RawRegister, f: &mut Faults<'_>) {
         ("email", &org.email),
         ("complaints", &org.complaints),
         ("regulator", &org.regulator),
-        ("dpo.name", &org.dpo.name),
-        ("dpo.email", &org.dpo.email),
     ] {
         if value.trim().is_empty() {
             f.at(&org_span, format!("organisation: `{what}` is empty"));
         }
     }
+    check_contacts(org, &org_span, f);
     let docs = unique(
         f,
         "policy document",
@@ -141,25 +151,80 @@ pub(super) fn check(raw: &RawRegister, f: &mut Faults<'_>) {
             .iter()
             .map(|a| (a.get_ref().id.as_str(), a.span())),
     );
-    for r in &raw.recipient {
-        if RecipientKind::from_code(&r.get_ref().kind).is_none() {
+    let purposes = unique(
+        f,
+        "consent purpose",
+        raw.consent_purpose
+            .iter()
+            .map(|p| (p.get_ref().id.as_str(), p.span())),
+    );
+    check_parties(raw, f, &services);
+    unique(
+        f,
+        "trustee matter",
+        raw.trustee_matter
+            .iter()
+            .map(|m| (m.get_ref().id.as_str(), m.span())),
+    );
+    for m in &raw.trustee_matter {
+        let matter = m.get_ref();
+        if matter.label.trim().is_empty() {
             f.at(
-                &r.span(),
+                &m.span(),
+                format!("trustee matter `{}`: `label` is empty", matter.id),
+            );
+        }
+        if matter.parts.is_empty() {
+            f.at(
+                &m.span(),
                 format!(
-                    "recipient `{}`: `{}` is not a recipient kind",
-                    r.get_ref().id,
-                    r.get_ref().kind
+                    "trustee matter `{}`: names no `parts` of a record",
+                    matter.id
+                ),
+            );
+        }
+        for part in &matter.parts {
+            if crate::record::trustee::MatterPart::from_code(part).is_none() {
+                f.at(
+                    &m.span(),
+                    format!(
+                        "trustee matter `{}`: `{part}` is not a part of a record (a field group, or note, plan, goal, appointment)",
+                        matter.id
+                    ),
+                );
+            }
+        }
+        if !(1..=366).contains(&matter.max_days) {
+            f.at(
+                &m.span(),
+                format!(
+                    "trustee matter `{}`: `max_days` must be 1 to 366",
+                    matter.id
                 ),
             );
         }
     }
-    for p in &raw.processor {
-        if !date_ok(&p.get_ref().agreement_ends) {
+    for p in &raw.consent_purpose {
+        let line = p.get_ref();
+        if line.label.trim().is_empty() || line.form_version.trim().is_empty() {
             f.at(
                 &p.span(),
                 format!(
-                    "processor `{}`: `agreement_ends` must be a date (YYYY-MM-DD)",
-                    p.get_ref().id
+                    "consent purpose `{}`: `label` and `form_version` must not be empty",
+                    line.id
+                ),
+            );
+        }
+        if !raw
+            .activity
+            .iter()
+            .any(|a| a.get_ref().consent_purpose.as_deref() == Some(line.id.as_str()))
+        {
+            f.at(
+                &p.span(),
+                format!(
+                    "consent purpose `{}`: no activity asks for it (`consent_purpose`)",
+                    line.id
                 ),
             );
         }
@@ -183,6 +248,32 @@ pub(super) fn check(raw: &RawRegister, f: &mut Faults<'_>) {
                     svc.id, svc.referrals
                 ),
             );
+        }
+        let partner_policy = crate::store::ReferralPolicy::from_code(&svc.referrals)
+            == Some(crate::store::ReferralPolicy::PartnerOnly);
+        match svc.partner.as_deref() {
+            None if partner_policy => f.at(
+                &s.span(),
+                format!(
+                    "service `{}`: referrals from a partner only need `partner`: the partner service's id",
+                    svc.id
+                ),
+            ),
+            Some(_) if !partner_policy => f.at(
+                &s.span(),
+                format!(
+                    "service `{}`: `partner` is only for `referrals = \"partner\"`",
+                    svc.id
+                ),
+            ),
+            Some(p) if p == svc.id || !services.contains(p) => f.at(
+                &s.span(),
+                format!(
+                    "service `{}`: partner `{p}` is not another service of the register",
+                    svc.id
+                ),
+            ),
+            _ => {}
         }
         for g in &svc.field_groups {
             if FieldGroup::from_code(g).is_none() {
@@ -214,6 +305,7 @@ pub(super) fn check(raw: &RawRegister, f: &mut Faults<'_>) {
                 recipients: &recipients,
                 processors: &processors,
                 services: &services,
+                purposes: &purposes,
             },
             &special,
             &criminal,
@@ -251,6 +343,44 @@ pub(super) fn check(raw: &RawRegister, f: &mut Faults<'_>) {
     }
 }
 
+/// The organisation's contacts: someone to contact about people's information (a Data Protection
+/// Officer or a data manager), and no contact detail left blank, since the notice prints each one.
+fn check_contacts(org: &Organisation, span: &Range<usize>, f: &mut Faults<'_>) {
+    if org.dpo.is_none() && org.data_manager.is_none() {
+        f.at(
+            span,
+            "organisation: name a Data Protection Officer (`[organisation.dpo]`) or a data manager (`[organisation.data_manager]`), or both",
+        );
+    }
+    if org.phone.as_deref().is_some_and(|p| p.trim().is_empty()) {
+        f.at(
+            span,
+            "organisation: `phone` is empty (leave it out if there is none)",
+        );
+    }
+    for (role, contact) in org.contacts() {
+        for (what, value) in [("name", &contact.name), ("email", &contact.email)] {
+            if value.trim().is_empty() {
+                f.at(
+                    span,
+                    format!("organisation: `{}.{what}` is empty", role.code()),
+                );
+            }
+        }
+        for (what, value) in [("address", &contact.address), ("phone", &contact.phone)] {
+            if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+                f.at(
+                    span,
+                    format!(
+                        "organisation: `{}.{what}` is empty (leave it out if there is none)",
+                        role.code()
+                    ),
+                );
+            }
+        }
+    }
+}
+
 struct Known<'a> {
     /// Recipients outside the UK.
     abroad: &'a BTreeSet<String>,
@@ -259,6 +389,94 @@ struct Known<'a> {
     recipients: &'a BTreeSet<String>,
     processors: &'a BTreeSet<String>,
     services: &'a BTreeSet<String>,
+    purposes: &'a BTreeSet<String>,
+}
+
+/// A code as the register's ids are written.
+fn is_code(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 40
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
+/// Recipients and processors: kinds, a partner service's service, agreement dates.
+fn check_parties(raw: &RawRegister, f: &mut Faults<'_>, services: &BTreeSet<String>) {
+    for r in &raw.recipient {
+        let rec = r.get_ref();
+        let kind = RecipientKind::from_code(&rec.kind);
+        match kind {
+            None => f.at(
+                &r.span(),
+                format!(
+                    "recipient `{}`: `{}` is not a recipient kind",
+                    rec.id, rec.kind
+                ),
+            ),
+            Some(RecipientKind::Processor) => f.at(
+                &r.span(),
+                format!(
+                    "recipient `{}`: a processor is declared as `[[processor]]`, with its agreement",
+                    rec.id
+                ),
+            ),
+            Some(RecipientKind::DataSubject) => f.at(
+                &r.span(),
+                format!(
+                    "recipient `{}`: the person's own copy is not a recipient of the register",
+                    rec.id
+                ),
+            ),
+            _ => {}
+        }
+        let partner = kind == Some(RecipientKind::PartnerService);
+        match rec.service.as_deref() {
+            None if partner => f.at(
+                &r.span(),
+                format!(
+                    "recipient `{}`: a partner service names its `service` (an id of this register)",
+                    rec.id
+                ),
+            ),
+            Some(_) if !partner => f.at(
+                &r.span(),
+                format!(
+                    "recipient `{}`: `service` is only for a `partner_service`",
+                    rec.id
+                ),
+            ),
+            Some(s) if !services.contains(s) => f.at(
+                &r.span(),
+                format!("recipient `{}`: service `{s}` is not in the register", rec.id),
+            ),
+            _ => {}
+        }
+    }
+    for p in &raw.processor {
+        let proc = p.get_ref();
+        let starts = date_of(&proc.agreement_starts);
+        let ends = date_of(&proc.agreement_ends);
+        if starts.is_none() || ends.is_none() {
+            f.at(
+                &p.span(),
+                format!(
+                    "processor `{}`: `agreement_starts` and `agreement_ends` must be dates (YYYY-MM-DD)",
+                    proc.id
+                ),
+            );
+        }
+        if let (Some(s), Some(e)) = (starts, ends)
+            && e <= s
+        {
+            f.at(
+                &p.span(),
+                format!(
+                    "processor `{}`: the agreement must end after it starts",
+                    proc.id
+                ),
+            );
+        }
+    }
 }
 
 fn check_activity(
@@ -315,19 +533,37 @@ fn check_activity(
             None => f.at(span, format!("{name}: `{c}` is not a Schedule 1 condition")),
         }
     }
+    if let Some(p) = a.consent_purpose.as_deref()
+        && !p.trim().is_empty()
+        && !known.purposes.contains(p)
+    {
+        f.at(
+            span,
+            format!("{name}: consent purpose `{p}` is not in the register (`[[consent_purpose]]`)"),
+        );
+    }
+    if a.categories.is_empty() {
+        f.at(
+            span,
+            format!("{name}: names no data categories (`categories`: field group codes, or `case_notes`)"),
+        );
+    }
     let mut groups = BTreeSet::new();
+    let mut case_notes = false;
     for c in &a.categories {
         match FieldGroup::from_code(c) {
             Some(g) => {
                 groups.insert(g);
             }
+            None if c == crate::sharing::CASE_NOTES => case_notes = true,
             None => f.at(
                 span,
-                format!("{name}: `{c}` is not a data category (field group)"),
+                format!("{name}: `{c}` is not a data category (a field group, or `case_notes`)"),
             ),
         }
     }
-    if groups.iter().any(|g| special.contains(g)) && a.article9.is_none() {
+    // Case notes routinely hold health and other special category details.
+    if (case_notes || groups.iter().any(|g| special.contains(g))) && a.article9.is_none() {
         f.at(
             span,
             format!("{name}: special category data needs an Article 9 condition (`article9`)"),

@@ -11,6 +11,9 @@
 //!   document of the register; consent-based activities name their consent purpose; legitimate
 //!   interests name the interest; every recipient, processor, retention rule, service and policy
 //!   document referred to exists.
+//! - The organisation names someone to contact about people's information: a Data Protection
+//!   Officer, a data manager, or both; every contact has a name and an email, and no detail given
+//!   is blank. Every activity names at least one data category, each a known field group.
 //! - Codes are the ones the sharing rules and the catalogue use ([`LawfulBasis`](crate::store::LawfulBasis),
 //!   [`Article9Condition`](crate::store::Article9Condition),
 //!   [`Schedule1Condition`](crate::store::Schedule1Condition),
@@ -20,6 +23,9 @@
 //! the rules a register is checked against are in `check.rs`.
 
 mod check;
+mod terms;
+
+pub use terms::{ConsentLine, Terms};
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -28,6 +34,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::field::FieldGroup;
+use crate::kernel::codes::codes;
 
 use check::{Faults, check, line_of};
 
@@ -63,22 +70,38 @@ impl fmt::Display for RegisterErrors {
 
 impl std::error::Error for RegisterErrors {}
 
-/// A person to contact (the DPO, the Caldicott Guardian, a data manager).
+/// A person to contact (the DPO, the Caldicott Guardian, a data manager): the notice gives every
+/// detail the register does.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Contact {
     pub name: String,
     pub email: String,
+    /// The postal address, where it is not the organisation's.
     #[serde(default)]
     pub address: Option<String>,
     #[serde(default)]
     pub phone: Option<String>,
 }
 
+codes!(
+    /// A role the register names a contact for: the code is its key under `[organisation]`, the
+    /// label its title.
+    ContactRole {
+        DataProtectionOfficer = "dpo": "Data Protection Officer",
+        CaldicottGuardian = "caldicott_guardian": "Caldicott Guardian",
+        DataManager = "data_manager": "Data manager",
+    }
+);
+
 /// The controller.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Organisation {
+    /// A stable code naming the organisation in Confidant (lower-case letters, digits, `-` and
+    /// `_`): start-up finds the organisation by it, and creates it (with the register's services)
+    /// when Confidant does not have it yet.
+    pub id: String,
     /// The controller's name, as the notice gives it.
     pub controller: String,
     /// The ICO registration number.
@@ -87,7 +110,10 @@ pub struct Organisation {
     pub email: String,
     #[serde(default)]
     pub phone: Option<String>,
-    pub dpo: Contact,
+    /// The Data Protection Officer, where one is appointed; a register names a DPO, a data
+    /// manager, or both.
+    #[serde(default)]
+    pub dpo: Option<Contact>,
     #[serde(default)]
     pub caldicott_guardian: Option<Contact>,
     #[serde(default)]
@@ -98,6 +124,21 @@ pub struct Organisation {
     pub regulator: String,
     /// When the register was last reviewed and when it is due again (`YYYY-MM-DD`, yearly: R37).
     pub reviewed_on: String,
+}
+
+impl Organisation {
+    /// The contacts the register names, each with its role, in the order
+    /// [`ContactRole::ALL`] gives.
+    pub fn contacts(&self) -> impl Iterator<Item = (ContactRole, &Contact)> {
+        ContactRole::ALL.into_iter().filter_map(|role| {
+            let contact = match role {
+                ContactRole::DataProtectionOfficer => self.dpo.as_ref(),
+                ContactRole::CaldicottGuardian => self.caldicott_guardian.as_ref(),
+                ContactRole::DataManager => self.data_manager.as_ref(),
+            };
+            contact.map(|c| (role, c))
+        })
+    }
 }
 
 /// An appropriate policy document (DPA 2018 Sch. 1 Part 4), by version.
@@ -136,6 +177,19 @@ pub struct Recipient {
     pub when: String,
     #[serde(default)]
     pub outside_uk: bool,
+    /// Every share to it needs the person's consent, or a recorded reason to share without it (a
+    /// multi-agency meeting always does).
+    #[serde(default)]
+    pub consent_required: bool,
+    /// For a `partner_service`: the service of this register it is (its id).
+    #[serde(default)]
+    pub service: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub address: Option<String>,
 }
 
 /// A processor working on the controller's behalf.
@@ -146,8 +200,48 @@ pub struct Processor {
     pub name: String,
     /// What it does for the controller.
     pub role: String,
-    /// When its data processing agreement ends (`YYYY-MM-DD`).
+    /// When its data processing agreement starts and ends (`YYYY-MM-DD`): outside them, nothing is
+    /// sent to it.
+    pub agreement_starts: String,
     pub agreement_ends: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub address: Option<String>,
+}
+
+/// One line of a service's consent form: what the person is asked to agree to. The recipients it
+/// lets data go to, the services whose form carries it and whether it is explicit consent come from
+/// the activities that name it (`consent_purpose`).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentPurpose {
+    pub id: String,
+    /// The question as the form puts it to the person.
+    pub label: String,
+    /// The version of the consent form this line is on.
+    pub form_version: String,
+    /// Where it is declared in the register's file (for start-up's faults).
+    #[serde(skip)]
+    pub line: usize,
+}
+
+/// A kind of matter put to the trustees (a complaint, a serious incident), with the parts of a
+/// person's record the Data Protection Officer may open to a trustee for it, and for how long at
+/// most.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TrusteeMatter {
+    pub id: String,
+    pub label: String,
+    /// Field group codes (the person's details of that group) and entry kinds (`note`, `plan`,
+    /// `goal`, `appointment`). Nothing else of a record (related people, documents, the history)
+    /// is opened to a trustee.
+    pub parts: Vec<String>,
+    /// The longest a grant of this matter lasts, in days (1 to 366).
+    pub max_days: u32,
 }
 
 /// A transfer outside the UK and its safeguard.
@@ -170,10 +264,17 @@ pub struct Service {
     pub area: String,
     /// Who may refer (`anyone`, `self`, `professional`, `partner`), in the register's words too.
     pub referrals: String,
+    /// With `referrals = "partner"`: the service of this register whose open cases may be referred
+    /// (its id).
+    #[serde(default)]
+    pub partner: Option<String>,
     /// Field group codes the service collects (`identity` is always collected).
     pub field_groups: Vec<String>,
     /// How many days the service promises to answer a rights request in (30 at most).
     pub respond_within_days: u32,
+    /// Where it is declared in the register's file (for start-up's faults).
+    #[serde(skip)]
+    pub line: usize,
 }
 
 /// One processing activity.
@@ -230,6 +331,10 @@ struct RawRegister {
     #[serde(default)]
     processor: Vec<Spanned<Processor>>,
     #[serde(default)]
+    consent_purpose: Vec<Spanned<ConsentPurpose>>,
+    #[serde(default)]
+    trustee_matter: Vec<Spanned<TrusteeMatter>>,
+    #[serde(default)]
     service: Vec<Spanned<Service>>,
     #[serde(default)]
     activity: Vec<Spanned<Activity>>,
@@ -238,11 +343,17 @@ struct RawRegister {
 /// A checked register: every reference resolves and every rule of R12 holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Register {
+    /// The file it was read from, for faults found when it is put in force.
+    pub file: PathBuf,
+    /// The line of `[organisation]` in it.
+    pub organisation_line: usize,
     pub organisation: Organisation,
     pub policy_documents: Vec<PolicyDocument>,
     pub retention: Vec<RetentionRule>,
     pub recipients: Vec<Recipient>,
     pub processors: Vec<Processor>,
+    pub consent_purposes: Vec<ConsentPurpose>,
+    pub trustee_matters: Vec<TrusteeMatter>,
     pub services: Vec<Service>,
     pub activities: Vec<Activity>,
 }
@@ -275,7 +386,10 @@ impl Register {
         };
         check(&raw, &mut f);
         if f.list.is_empty() {
+            let at = |span: std::ops::Range<usize>| line_of(text, span.start);
             Ok(Register {
+                file: file.to_owned(),
+                organisation_line: at(raw.organisation.span()),
                 organisation: raw.organisation.into_inner(),
                 policy_documents: raw
                     .policy_document
@@ -285,7 +399,33 @@ impl Register {
                 retention: raw.retention.into_iter().map(Spanned::into_inner).collect(),
                 recipients: raw.recipient.into_iter().map(Spanned::into_inner).collect(),
                 processors: raw.processor.into_iter().map(Spanned::into_inner).collect(),
-                services: raw.service.into_iter().map(Spanned::into_inner).collect(),
+                consent_purposes: raw
+                    .consent_purpose
+                    .into_iter()
+                    .map(|p| {
+                        let line = at(p.span());
+                        ConsentPurpose {
+                            line,
+                            ..p.into_inner()
+                        }
+                    })
+                    .collect(),
+                trustee_matters: raw
+                    .trustee_matter
+                    .into_iter()
+                    .map(Spanned::into_inner)
+                    .collect(),
+                services: raw
+                    .service
+                    .into_iter()
+                    .map(|s| {
+                        let line = at(s.span());
+                        Service {
+                            line,
+                            ..s.into_inner()
+                        }
+                    })
+                    .collect(),
                 activities: raw.activity.into_iter().map(Spanned::into_inner).collect(),
             })
         } else {
@@ -319,6 +459,10 @@ impl Register {
             .filter(move |a| a.services.iter().any(|s| s == service))
     }
 
+    pub fn trustee_matter(&self, id: &str) -> Option<&TrusteeMatter> {
+        self.trustee_matters.iter().find(|m| m.id == id)
+    }
+
     pub fn recipient(&self, id: &str) -> Option<&Recipient> {
         self.recipients.iter().find(|r| r.id == id)
     }
@@ -344,55 +488,5 @@ impl Register {
                 .filter_map(|g| FieldGroup::from_code(g))
                 .chain([FieldGroup::Identity]),
         )
-    }
-}
-
-impl<S: crate::store::Store, C: crate::Clock> crate::Confidant<S, C> {
-    /// Makes each service of the register that Confidant has (by name) collect exactly the field
-    /// groups the register covers, with its referral policy: the register is the configuration the
-    /// system runs on, so nothing is collected that no activity covers. Returns how many services
-    /// were configured. A partner policy keeps the partner service already set (the register names
-    /// no Confidant service ids); without one the service's policy is left as it is. For the
-    /// operator only, who loaded the register (each service is then configured under their
-    /// principal, audited as `service.configure`).
-    pub async fn apply_register(
-        &self,
-        operator: &crate::access::Principal,
-        register: &Register,
-    ) -> Result<usize, crate::organisation::OrganisationError> {
-        if !matches!(operator.actor(), confidant_policy::Actor::System) {
-            return Err(crate::organisation::OrganisationError::NotFound);
-        }
-        let mut configured = 0;
-        for org in self.store.organisations().await? {
-            for svc in self.store.services(org.id).await? {
-                let Some(entry) = register.services.iter().find(|s| s.name == svc.name) else {
-                    continue;
-                };
-                let current = self.store.service_config(svc.id).await?;
-                let current =
-                    current.unwrap_or_else(|| crate::store::ServiceConfig::default_for(svc.id));
-                let referrals = crate::store::ReferralPolicy::from_code(&entry.referrals)
-                    .filter(|p| {
-                        *p != crate::store::ReferralPolicy::PartnerOnly
-                            || current.partner_service_id.is_some()
-                    })
-                    .unwrap_or(current.referrals);
-                let wanted = crate::store::ServiceConfig {
-                    service_id: svc.id,
-                    field_groups: register.field_groups(entry),
-                    referrals,
-                    // A partner service is named exactly when referrals come only from it.
-                    partner_service_id: current
-                        .partner_service_id
-                        .filter(|_| referrals == crate::store::ReferralPolicy::PartnerOnly),
-                };
-                if wanted != current {
-                    self.configure_service(operator, &wanted).await?;
-                }
-                configured += 1;
-            }
-        }
-        Ok(configured)
     }
 }

@@ -9,7 +9,8 @@ pub struct ConsentPurposeResponse {
     pub id: Uuid,
     pub code: String,
     pub label: String,
-    pub recipient_id: Option<Uuid>,
+    /// The recipients a consent to this purpose lets data go to (for this purpose only).
+    pub recipient_ids: Vec<Uuid>,
     pub explicit: bool,
     pub form_version: String,
 }
@@ -20,7 +21,7 @@ impl From<ConsentPurposeRecord> for ConsentPurposeResponse {
             id: p.id,
             code: p.code,
             label: p.label,
-            recipient_id: p.recipient_id,
+            recipient_ids: p.recipient_ids,
             explicit: p.explicit,
             form_version: p.form_version,
         }

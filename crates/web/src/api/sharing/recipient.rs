@@ -7,6 +7,9 @@ use super::*;
 #[derive(Serialize, ToSchema)]
 pub struct RecipientResponse {
     pub id: Uuid,
+    /// Its id in the organisation's register of processing activities, where a register governs
+    /// the organisation (recipients then come from the register alone).
+    pub register_id: Option<String>,
     pub name: String,
     /// `statutory_body`, `health`, `social_care`, `criminal_justice`, `multi_agency_meeting`,
     /// `funder`, `researcher`, `national_return`, `partner_service` or `processor`.
@@ -31,6 +34,7 @@ impl RecipientResponse {
     fn new(r: RecipientRecord, warning: Option<String>) -> Self {
         RecipientResponse {
             id: r.id,
+            register_id: r.code,
             name: r.name,
             kind: r.kind.code(),
             outside_uk: r.outside_uk,

@@ -29,6 +29,9 @@ pub struct ShareBody {
     pub ground: Option<String>,
     pub ground_reason: Option<String>,
     pub approval_id: Option<Uuid>,
+    /// The consent purpose the share is for, when the recipient is on more than one line of the
+    /// service's consent form (implied when it is on one).
+    pub consent_purpose_id: Option<Uuid>,
     pub processor_staff_id: Option<Uuid>,
     pub referral_days: Option<i64>,
 }
@@ -62,6 +65,7 @@ impl ShareBody {
             ground: self.ground,
             ground_reason: self.ground_reason,
             approval_id: self.approval_id,
+            consent_purpose_id: self.consent_purpose_id,
             processor_staff_id: self.processor_staff_id,
             referral_days: self.referral_days,
         })

@@ -1,24 +1,105 @@
-//! Staff through the API: who the token belongs to, and the services of an organisation.
+//! Staff through the API: who the token belongs to, the services of an organisation, and a
+//! trustee's matter granted by the Data Protection Officer.
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
+use confidant_core::grant::TrusteeGrant;
 use confidant_core::store::Store;
 use confidant_core::{Actor, Clock};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::http::bearer::Authenticated;
+use crate::http::bearer::{Authenticated, WritableJson};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::api::Path;
-use crate::http::routing::{Routes, get};
+use crate::http::routing::{Routes, get, post};
 
 pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
-    Routes::new().route("/me", get(me)).route(
-        "/organisations/{organisation_id}/services",
-        get(list_services::<S, C>),
-    )
+    Routes::new()
+        .route("/me", get(me))
+        .route(
+            "/organisations/{organisation_id}/services",
+            get(list_services::<S, C>),
+        )
+        .route("/staff/{staff_id}/matters", post(grant_matter::<S, C>))
+}
+
+/// A trustee's matter: one person's record, the parts of it opened, for how long and why.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MatterRequest {
+    pub person_id: Uuid,
+    /// A kind of matter the register names (`[[trustee_matter]]` id).
+    #[schema(example = "complaint")]
+    pub matter: String,
+    /// Field group codes and entry kinds (`note`, `plan`, `goal`, `appointment`), within the
+    /// kind's.
+    pub parts: Vec<String>,
+    pub days: i64,
+    pub reason: String,
+    /// Why flagged notes are opened too; without it they stay closed.
+    pub flagged_reason: Option<String>,
+}
+
+/// The grant made.
+#[derive(Serialize, ToSchema)]
+pub struct MatterResponse {
+    pub id: Uuid,
+    pub staff_id: Uuid,
+    pub person_id: Uuid,
+    pub matter: Option<String>,
+    pub parts: Vec<String>,
+    pub flagged_notes: bool,
+    /// RFC 3339.
+    pub ends_at: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/staff/{staff_id}/matters", tag = "staff",
+    params(("staff_id" = Uuid, Path)),
+    request_body = MatterRequest,
+    responses((status = 201, body = MatterResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn grant_matter<S: Store, C: Clock>(
+    State(state): State<AppState<S, C>>,
+    _: Authenticated,
+    Path(staff_id): Path<Uuid>,
+    WritableJson(actor, body): WritableJson<MatterRequest>,
+) -> Result<(StatusCode, Json<MatterResponse>), ApiError> {
+    let grant = state
+        .confidant
+        .grant_trustee_matter(
+            &actor,
+            staff_id,
+            body.person_id,
+            &TrusteeGrant {
+                matter: body.matter,
+                parts: body.parts,
+                days: body.days,
+                reason: body.reason,
+                flagged_reason: body.flagged_reason,
+            },
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(MatterResponse {
+            id: grant.id,
+            staff_id: grant.staff_id,
+            person_id: grant.person_id,
+            matter: grant.matter,
+            parts: grant.parts,
+            flagged_notes: grant.flagged_reason.is_some(),
+            ends_at: super::rfc3339(
+                time::OffsetDateTime::from_unix_timestamp_nanos(
+                    i128::from(grant.ends_at_micros) * 1000,
+                )
+                .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+            ),
+        }),
+    ))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -199,7 +199,13 @@ async fn page<S: Store, C: Clock>(
             n,
             purpose_id: line.purpose.id.to_string(),
             label: line.purpose.label.clone(),
-            recipient: recipient_name(line.purpose.recipient_id),
+            recipient: line
+                .purpose
+                .recipient_ids
+                .iter()
+                .map(|r| recipient_name(Some(*r)))
+                .collect::<Vec<_>>()
+                .join(", "),
             explicit: line.purpose.explicit,
             state: state_label,
             tag,

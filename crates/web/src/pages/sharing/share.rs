@@ -69,6 +69,8 @@ struct SharePage {
     bases: Vec<(&'static str, &'static str)>,
     selects: Vec<Select>,
     approvals: Vec<Choice>,
+    /// The lines of the person's service's consent form.
+    purposes: Vec<Choice>,
     workers: Vec<Choice>,
     form: FormData,
     errors: Vec<(String, String)>,
@@ -145,6 +147,16 @@ async fn page<S: Store, C: Clock>(
             }
         }
     }
+    let purposes = c
+        .consent_form(actor, person.service_id)
+        .await?
+        .into_iter()
+        .map(|p| Choice {
+            value: p.id.to_string(),
+            label: p.label,
+            hint: String::new(),
+        })
+        .collect();
     let config = c.service_config(person.service_id).await?;
     let mut first = true;
     let groups = config
@@ -204,6 +216,7 @@ async fn page<S: Store, C: Clock>(
         name: person.full(),
         recipients,
         groups,
+        purposes,
         bases: LawfulBasis::ALL
             .iter()
             .filter(|b| **b != LawfulBasis::SubjectRequest)
@@ -290,6 +303,7 @@ fn request_of(form: &FormData) -> ShareRequest {
         ground: optional(form, "ground"),
         ground_reason: optional(form, "ground_reason"),
         approval_id: id("approval_id"),
+        consent_purpose_id: id("consent_purpose_id"),
         processor_staff_id: id("processor_staff_id"),
         referral_days: optional(form, "referral_days").map(|d| d.parse().unwrap_or(0)),
     }
@@ -311,6 +325,7 @@ fn label_of(code: &str) -> Option<&'static str> {
         "ground" => "Ground",
         "ground_reason" => "Why the ground applies",
         "approval_id" => "Approval",
+        "consent_purpose_id" => "Consent purpose",
         "processor_staff_id" => "Processor's worker",
         "referral_days" => "Days the referral lasts",
         _ => return None,

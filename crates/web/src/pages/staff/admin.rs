@@ -6,6 +6,8 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use confidant_core::account::staff_resource;
+use confidant_core::field::FieldGroup;
+use confidant_core::grant::{MatterPart, TrusteeGrant};
 use confidant_core::organisation::OrganisationError;
 use confidant_core::store::{Store, TrainingKind};
 use confidant_core::{Action, Clock, Role};
@@ -270,6 +272,10 @@ struct UserPage {
     /// The kind of record access this account can be granted (trustees and processors' workers),
     /// offered to the Data Protection Officer.
     grant_kind: Option<&'static str>,
+    /// The kinds of trustees' matter the register names: (id, label, the parts each opens).
+    matters: Vec<(String, String, String)>,
+    /// Every part of a record a matter can open: (code, label).
+    parts: Vec<(String, String)>,
     notice: String,
     errors: Vec<(String, String)>,
 }
@@ -324,6 +330,25 @@ async fn user_page<S: Store, C: Clock>(
             (Role::DataProtectionOfficer, Role::Trustee) => Some("a trustee's matter"),
             _ => None,
         },
+        matters: state
+            .confidant
+            .register()
+            .map(|r| {
+                r.trustee_matters
+                    .iter()
+                    .map(|m| {
+                        let parts: Vec<String> = m.parts.iter().map(|p| part_label(p)).collect();
+                        (m.id.clone(), m.label.clone(), parts.join(", "))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        parts: FieldGroup::ALL
+            .iter()
+            .map(|g| g.code())
+            .chain(MatterPart::ENTRY_KINDS.iter().map(|k| k.code()))
+            .map(|code| (code.to_owned(), part_label(code)))
+            .collect(),
         notice,
         errors,
     })
@@ -336,6 +361,15 @@ pub async fn show<S: Store, C: Clock>(
 ) -> Result<Response, PageError> {
     require_oversight(&state, &signed).await?;
     render(&user_page(&state, &signed, staff_id, String::new(), Vec::new()).await?)
+}
+
+/// A part of a record as the grant form names it.
+fn part_label(code: &str) -> String {
+    match MatterPart::from_code(code) {
+        Some(MatterPart::Details(g)) => format!("Details: {}", g.label()),
+        Some(MatterPart::Entries(k)) => format!("Entries: {}s", k.code()),
+        None => code.to_owned(),
+    }
 }
 
 #[derive(Deserialize)]
@@ -354,6 +388,14 @@ pub struct OperationForm {
     completed_on: String,
     #[serde(default)]
     valid_for_days: String,
+    /// A trustee's matter: its kind, and why flagged notes are opened too (if they are).
+    #[serde(default)]
+    matter: String,
+    #[serde(default)]
+    flagged_reason: String,
+    /// The parts it opens, as ticked boxes `part_<code>`.
+    #[serde(flatten)]
+    ticked: std::collections::HashMap<String, String>,
 }
 
 pub async fn operate<S: Store, C: Clock>(
@@ -466,8 +508,8 @@ async fn grant<S: Store, C: Clock>(
         .confidant
         .staff_member(signed.actor(), staff_id)
         .await?;
-    let kind = match staff.role {
-        Role::Trustee => confidant_core::Grant::TrusteeMatter,
+    match staff.role {
+        Role::Trustee => {}
         _ => {
             return Err(PageError::Forbidden(
                 "Only trustees are given a matter here; a processor's worker is referred a person by sharing with their processor.",
@@ -490,9 +532,25 @@ async fn grant<S: Store, C: Clock>(
         let page = user_page(state, signed, staff_id, String::new(), errors).await?;
         return render_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
+    let input = TrusteeGrant {
+        matter: form.matter.clone(),
+        parts: {
+            let mut parts: Vec<String> = form
+                .ticked
+                .keys()
+                .filter_map(|k| k.strip_prefix("part_"))
+                .map(str::to_owned)
+                .collect();
+            parts.sort();
+            parts
+        },
+        days,
+        reason: form.reason.clone(),
+        flagged_reason: Some(form.flagged_reason.clone()).filter(|r| !r.trim().is_empty()),
+    };
     match state
         .confidant
-        .grant_access(signed.actor(), kind, staff_id, person, &form.reason, days)
+        .grant_trustee_matter(signed.actor(), staff_id, person, &input)
         .await
     {
         Ok(_) => {

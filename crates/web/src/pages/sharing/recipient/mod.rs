@@ -82,6 +82,8 @@ fn dpa_dates(r: &RecipientRecord) -> String {
 
 pub struct RecipientLine {
     pub id: String,
+    /// Its id in the register of processing activities ("" when none).
+    pub code: String,
     pub name: String,
     pub kind: &'static str,
     pub outside_uk: bool,
@@ -107,6 +109,8 @@ struct RecipientsPage {
     recipients: Vec<RecipientLine>,
     services: Vec<ServiceForm>,
     can_manage: bool,
+    /// The organisation's id in its register, when a register governs it ("" otherwise).
+    register: String,
 }
 
 pub async fn list<S: Store, C: Clock>(
@@ -125,6 +129,7 @@ pub async fn list<S: Store, C: Clock>(
         .into_iter()
         .map(|v| RecipientLine {
             id: v.record.id.to_string(),
+            code: v.record.code.clone().unwrap_or_default(),
             kind: v.record.kind.label(),
             outside_uk: v.record.outside_uk,
             categories: category_labels(&v.record.categories),
@@ -145,9 +150,11 @@ pub async fn list<S: Store, C: Clock>(
             .map(|p| {
                 (
                     p.label,
-                    p.recipient_id
-                        .and_then(|r| names.get(&r).cloned())
-                        .unwrap_or_default(),
+                    p.recipient_ids
+                        .iter()
+                        .filter_map(|r| names.get(r).cloned())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     p.explicit,
                     p.form_version,
                 )
@@ -164,6 +171,13 @@ pub async fn list<S: Store, C: Clock>(
         recipients,
         services,
         can_manage: may_manage(&state, &signed).await?,
+        register: c
+            .organisations()
+            .await?
+            .into_iter()
+            .find(|o| o.id == org)
+            .and_then(|o| o.code)
+            .unwrap_or_default(),
     })
 }
 
