@@ -130,11 +130,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                     Resource::Organisation { id: old.id },
                 )
                 .map_err(|_| OrganisationError::NotFound)?;
-            let services: Vec<(Uuid, String)> = self
-                .store
-                .services(old.id)
-                .await?
-                .into_iter()
+            let held = self.store.services(old.id).await?;
+            let services: Vec<(Uuid, String)> = held
+                .iter()
                 .filter(|s| s.code.is_none())
                 .filter_map(|s| {
                     register
@@ -144,6 +142,23 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                         .map(|r| (s.id, r.id.clone()))
                 })
                 .collect();
+            // Nothing is taken over unless all of it can be: every service of the organisation must
+            // be one of the register's, by exactly its name.
+            let missing: Vec<RegisterError> = held
+                .iter()
+                .filter(|s| !services.iter().any(|(id, _)| *id == s.id))
+                .map(|s| RegisterError {
+                    file: register.file.clone(),
+                    line: register.organisation_line,
+                    message: format!(
+                        "organisation \"{}\" is taken over by this register, but its service \"{}\" ({}) is not in it by exactly that name: add it as a `[[service]]`, or rename it with `confidant service rename`",
+                        old.name, s.name, s.id
+                    ),
+                })
+                .collect();
+            if !missing.is_empty() {
+                return Err(InForceError::Mismatch(RegisterErrors(missing)));
+            }
             let audit = AuditDraft::permitted(&permit, Purpose::Administration, now)
                 .named("organisation.adopt");
             self.store
@@ -383,12 +398,30 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         organisation: &Organisation,
         held: &[Service],
     ) -> Result<Vec<RegisterError>, InForceError> {
+        // Each row's party in the register: by its code, or (from before the register) by exactly
+        // its name, as putting the register in force will take it.
         let codes: BTreeMap<Uuid, String> = self
             .store
             .recipients(organisation.id)
             .await?
             .into_iter()
-            .filter_map(|r| r.code.map(|c| (r.id, c)))
+            .filter_map(|r| {
+                let code = r.code.clone().or_else(|| {
+                    register
+                        .recipients
+                        .iter()
+                        .map(|x| (x.id.as_str(), x.name.trim()))
+                        .chain(
+                            register
+                                .processors
+                                .iter()
+                                .map(|p| (p.id.as_str(), p.name.trim())),
+                        )
+                        .find(|(_, name)| *name == r.name)
+                        .map(|(code, _)| code.to_owned())
+                });
+                code.map(|c| (r.id, c))
+            })
             .collect();
         let mut faults = Vec::new();
         for service in held {

@@ -792,13 +792,82 @@ both_backends!(
             1,
         );
         let register = register(&text)?;
+        // Kept by hand before the register: the NDTMS recipient and its consent purpose, with a
+        // person's consent on it.
+        let ndtms = register
+            .recipient("ndtms")
+            .ok_or_else(|| anyhow::anyhow!("no ndtms"))?;
+        let recipient = app
+            .confidant
+            .add_recipient(
+                &app.dpo,
+                app.organisation,
+                &RecipientInput {
+                    name: ndtms.name.clone(),
+                    kind: "national_return".to_owned(),
+                    categories: vec!["identity".to_owned()],
+                    bases: vec!["consent".to_owned()],
+                    ..RecipientInput::default()
+                },
+            )
+            .await?;
+        let line = register
+            .consent_purpose("ndtms")
+            .ok_or_else(|| anyhow::anyhow!("no purpose"))?;
+        let purpose = app
+            .confidant
+            .add_consent_purpose(
+                &app.dpo,
+                app.service_a,
+                "ndtms",
+                &line.label,
+                Some(recipient.id),
+                true,
+                &line.form_version,
+            )
+            .await?;
         let done = in_force(&app, &register).await?;
         assert!(!done.created);
         assert_eq!(done.organisation_id, app.organisation);
         assert_eq!(done.services["recovery"], app.service_a);
         assert_eq!(done.services["employment"], app.service_b);
+        // The purpose kept by hand is the register's now, with its consents.
+        assert_eq!(done.recipients["ndtms"], recipient.id);
+        let form = app
+            .confidant
+            .consent_form(&app.worker_a, app.service_a)
+            .await?;
+        assert!(form.iter().any(|p| p.id == purpose.id && p.code == "ndtms"));
         let again = in_force(&app, &register).await?;
         assert_eq!(again.changes, 0, "from then on, by code");
+        Ok(())
+    }
+);
+
+both_backends!(
+    nothing_is_taken_over_unless_every_service_is_the_registers,
+    |backend| async move {
+        let app = TestApp::new(backend).await?;
+        let text = include_str!("../../../../config/examples/recovery.toml").replacen(
+            "controller = \"Lanternway Recovery Charity\"",
+            "controller = \"Northgate Recovery Trust\"",
+            1,
+        );
+        app.confidant
+            .create_service(&operator(), app.organisation, "Night Shelter")
+            .await?;
+        match app
+            .confidant
+            .put_register_in_force(&operator(), &register(&text)?)
+            .await
+        {
+            Err(InForceError::Mismatch(e)) => {
+                assert!(e.to_string().contains("\"Night Shelter\""), "{e}")
+            }
+            other => anyhow::bail!("expected a mismatch, got {other:?}"),
+        }
+        let org = app.confidant.store().organisation(app.organisation).await?;
+        assert_eq!(org.and_then(|o| o.code), None, "nothing was taken over");
         Ok(())
     }
 );
