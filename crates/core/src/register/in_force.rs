@@ -86,6 +86,20 @@ fn date_micros(text: &str, after: bool) -> Option<i64> {
     Some(micros(date.midnight().assume_utc()))
 }
 
+/// The register's recipients and processors: (id, name).
+fn parties(register: &Register) -> impl Iterator<Item = (&str, &str)> {
+    register
+        .recipients
+        .iter()
+        .map(|x| (x.id.as_str(), x.name.trim()))
+        .chain(
+            register
+                .processors
+                .iter()
+                .map(|p| (p.id.as_str(), p.name.trim())),
+        )
+}
+
 /// A recipient as compared for changes: without who wrote it and when.
 fn same_recipient(a: &RecipientRecord, b: &RecipientRecord) -> bool {
     let plain = |r: &RecipientRecord| RecipientRecord {
@@ -230,16 +244,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         // their names marked as retired, so a party of the same name can be made after them.
         let held = self.store.recipients(organisation.id).await?;
         let claimed = |r: &RecipientRecord| {
-            let mut ids = register
-                .recipients
-                .iter()
-                .map(|x| (x.id.as_str(), x.name.trim()))
-                .chain(
-                    register
-                        .processors
-                        .iter()
-                        .map(|p| (p.id.as_str(), p.name.trim())),
-                );
+            let mut ids = parties(register);
             ids.any(|(code, name)| match &r.code {
                 Some(c) => c == code,
                 None => r.name == name,
@@ -407,16 +412,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .into_iter()
             .filter_map(|r| {
                 let code = r.code.clone().or_else(|| {
-                    register
-                        .recipients
-                        .iter()
-                        .map(|x| (x.id.as_str(), x.name.trim()))
-                        .chain(
-                            register
-                                .processors
-                                .iter()
-                                .map(|p| (p.id.as_str(), p.name.trim())),
-                        )
+                    parties(register)
                         .find(|(_, name)| *name == r.name)
                         .map(|(code, _)| code.to_owned())
                 });
