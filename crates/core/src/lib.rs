@@ -26,7 +26,7 @@ pub mod synthetic;
 // The modules' paths from before the areas, kept while their callers move to the areas' own paths.
 pub use catalogue::{field, identifier, name_index};
 pub use contact::message;
-pub use kernel::{access, audit, clock, keyring};
+pub use kernel::{access, audit, clock, keyring, uk_time};
 pub use record::{document, grant, person, related};
 pub use register::notice;
 pub use staff::{account, organisation, training};

@@ -422,6 +422,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         };
         let mut values = Vec::new();
         if let Some(at) = new.at {
+            // The person reads the day and the time in UK time.
+            let at = crate::uk_time::to_uk(at);
             let date = at
                 .format(time::macros::format_description!(
                     "[weekday] [day padding:none] [month repr:long] [year]"

@@ -42,6 +42,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use confidant_core::Clock;
 use confidant_core::store::Store;
+use confidant_core::uk_time;
 
 pub use crate::http::error::{PageError, field_errors};
 pub use crate::http::guard::{PostForm, TrainedForm, TrainedStaff};
@@ -78,15 +79,25 @@ pub fn render_status(status: StatusCode, template: &impl Template) -> Result<Res
     Ok((status, Html(template.render()?)).into_response())
 }
 
+/// A moment as people read it: UK local time, with GMT or BST as in force then.
 pub fn date_time(t: time::OffsetDateTime) -> String {
-    let f =
-        time::macros::format_description!("[day] [month repr:short] [year] [hour]:[minute] UTC");
-    t.format(&f).unwrap_or_default()
+    let f = time::macros::format_description!("[day] [month repr:short] [year] [hour]:[minute]");
+    format!(
+        "{} {}",
+        uk_time::to_uk(t).format(&f).unwrap_or_default(),
+        uk_time::zone_name(t)
+    )
 }
 
+/// The UK date of a moment.
 pub fn date(t: time::OffsetDateTime) -> String {
     let f = time::macros::format_description!("[day] [month repr:short] [year]");
-    t.format(&f).unwrap_or_default()
+    uk_time::to_uk(t).format(&f).unwrap_or_default()
+}
+
+/// Today in the UK.
+pub fn uk_today(now: time::OffsetDateTime) -> time::Date {
+    uk_time::to_uk(now).date()
 }
 
 /// The state, for handlers that only need it.

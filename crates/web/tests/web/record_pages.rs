@@ -691,3 +691,78 @@ both_backends!(
         Ok(())
     }
 );
+
+both_backends!(
+    times_are_typed_and_shown_in_uk_time_on_both_sides_of_a_clock_change,
+    |backend| async move {
+        let b = Browser::new(backend).await?;
+        let person = b.add_person("Ada", "Clock").await?;
+        let p = format!("/people/{person}");
+        let new_appointment = format!("{p}/appointments/new");
+        let book =
+            |day: &'static str, month: &'static str, year: &'static str, at: &'static str| {
+                [
+                    ("title", "Review"),
+                    ("place", "Office"),
+                    ("occurs_on_day", day),
+                    ("occurs_on_month", month),
+                    ("occurs_on_year", year),
+                    ("occurs_time", at),
+                ]
+            };
+        // 14:00 in July is BST: stored as 13:00 UTC, shown as 14:00 BST.
+        b.submit(
+            &new_appointment,
+            &new_appointment,
+            &book("14", "7", "2027", "14:00"),
+        )
+        .await?
+        .location();
+        // 14:00 in January is GMT.
+        b.submit(
+            &new_appointment,
+            &new_appointment,
+            &book("14", "1", "2027", "14:00"),
+        )
+        .await?
+        .location();
+        // 01:30 on 28 March 2027 does not exist: the clocks go from 01:00 to 02:00.
+        let skipped = b
+            .submit(
+                &new_appointment,
+                &new_appointment,
+                &book("28", "3", "2027", "01:30"),
+            )
+            .await?;
+        assert_eq!(skipped.status, StatusCode::BAD_REQUEST);
+        assert!(
+            skipped.text().contains("the clocks go forward"),
+            "{}",
+            skipped.text()
+        );
+        let list = b.get(&format!("{p}/appointments")).await?.text();
+        assert!(list.contains("14 Jul 2027 14:00 BST"), "{list}");
+        assert!(list.contains("14 Jan 2027 14:00 GMT"), "{list}");
+        let mut stored: Vec<time::OffsetDateTime> = b
+            .confidant
+            .entries(
+                &b.actor,
+                confidant_core::Purpose::Support,
+                person,
+                &[confidant_core::field::RecordKind::Appointment],
+            )
+            .await?
+            .iter()
+            .map(|e| e.occurs_at)
+            .collect();
+        stored.sort();
+        assert_eq!(
+            stored,
+            [
+                time::macros::datetime!(2027-01-14 14:00 UTC),
+                time::macros::datetime!(2027-07-14 13:00 UTC)
+            ]
+        );
+        Ok(())
+    }
+);

@@ -101,7 +101,7 @@ pub async fn dashboard<S: Store, C: Clock>(
     } else {
         None
     };
-    let today = state.confidant.clock().now().date();
+    let today = crate::pages::uk_today(state.confidant.clock().now());
     let register_review = (role == Role::DataProtectionOfficer)
         .then(|| state.confidant.register())
         .flatten()

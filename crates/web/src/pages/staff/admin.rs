@@ -315,7 +315,7 @@ async fn user_page<S: Store, C: Clock>(
             .iter()
             .map(|k| (k.code(), k.label()))
             .collect(),
-        today: state.confidant.clock().now().date().to_string(),
+        today: crate::pages::uk_today(state.confidant.clock().now()).to_string(),
         can_update: state.confidant.allows(
             signed.actor(),
             Action::StaffUpdate,

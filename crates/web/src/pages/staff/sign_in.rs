@@ -55,10 +55,13 @@ fn home_of(state: SessionState) -> &'static str {
 }
 
 fn locked_message(until: time::OffsetDateTime) -> String {
-    let f = time::macros::format_description!("[hour]:[minute] UTC");
+    let f = time::macros::format_description!("[hour]:[minute]");
     format!(
-        "There have been too many failed attempts. Sign-in is locked until {}.",
-        until.format(&f).unwrap_or_default()
+        "There have been too many failed attempts. Sign-in is locked until {} {}.",
+        confidant_core::uk_time::to_uk(until)
+            .format(&f)
+            .unwrap_or_default(),
+        confidant_core::uk_time::zone_name(until)
     )
 }
 

@@ -102,12 +102,23 @@ pub async fn appointment_create<S: Store, C: Clock>(
     if time.is_none() {
         problems.push(violation("occurs_time", "must be a time such as 14:30"));
     }
-    let (Some(day), Some(time)) = (day, time) else {
+    // Typed in UK time: the hour the clocks skip in spring does not exist.
+    let when = match (day, time) {
+        (Some(day), Some(time)) => match confidant_core::uk_time::from_uk(day, time) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                problems.push(violation("occurs_time", &e.to_string()));
+                None
+            }
+        },
+        _ => None,
+    };
+    let Some(when) = when else {
         let errors = labelled_errors(&Violations(problems), entry_label(RecordKind::Appointment));
         return Ok(form_error(page, &form, errors));
     };
     let new = NewEntry {
-        occurs_at: Some(day.with_time(time).assume_utc()),
+        occurs_at: Some(when),
         ..new_entry(
             RecordKind::Appointment,
             record_input(&form, &["title", "place"]),
@@ -260,7 +271,7 @@ pub async fn paper_create<S: Store, C: Clock>(
         &["description"]
     };
     let new = NewEntry {
-        due_at: due.map(|d| d.midnight().assume_utc()),
+        due_at: due.map(confidant_core::uk_time::uk_midnight),
         ..new_entry(kind, record_input(&form, codes))
     };
     match state

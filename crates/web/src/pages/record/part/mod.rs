@@ -560,7 +560,7 @@ fn note_page(signed: &Signed, person_id: Uuid, name: String, today: Date) -> For
 }
 
 fn today<S: Store, C: Clock>(state: &St<S, C>) -> Date {
-    state.confidant.clock().now().date()
+    crate::pages::uk_today(state.confidant.clock().now())
 }
 
 /// A case note, for [`add_form`].
@@ -572,9 +572,9 @@ impl AddPart for NoteForm {
     }
 }
 
-/// When an entry happened, from its posted day: now for today, else the start of that day (UTC).
+/// When an entry happened, from its posted day: now for today, else the start of that UK day.
 fn occurs_at(day: Date, now: OffsetDateTime) -> Option<OffsetDateTime> {
-    (day != now.date()).then(|| day.midnight().assume_utc())
+    (day != crate::pages::uk_today(now)).then(|| confidant_core::uk_time::uk_midnight(day))
 }
 
 pub async fn note_create<S: Store, C: Clock>(
@@ -585,14 +585,14 @@ pub async fn note_create<S: Store, C: Clock>(
 ) -> Result<Response, PageError> {
     let name = person_name(&state, &signed, person_id, Need::Change).await?;
     let now = state.confidant.clock().now();
-    let page = note_page(&signed, person_id, name, now.date());
+    let page = note_page(&signed, person_id, name, crate::pages::uk_today(now));
     let mut problems = Vec::new();
     let contact_type = ContactType::from_code(form.get("contact_type"));
     if contact_type.is_none() {
         problems.push(violation("contact_type", "must be chosen"));
     }
     let day = match parse_day(&form.date("occurs_on")) {
-        Ok(Some(d)) if d > now.date() => {
+        Ok(Some(d)) if d > crate::pages::uk_today(now) => {
             problems.push(violation("occurs_on", "must be today or in the past"));
             None
         }
