@@ -1107,4 +1107,20 @@ test('g1. sharing: the DPO adds a recipient; the consent page, the share wizard 
   await check(a, 'the contact preferences page');
 }, { timeout: 90_000 });
 
+// ----------------------------------------------------------------------------------------------
+// h. Public pages.
+
+test('h1. the accessibility statement is public, linked from every page\'s footer, and passes axe', async () => {
+  const context = await browser.newContext();
+  const tab = await openTab(context);
+  const { page } = tab;
+  await page.goto(url('/sign-in'));
+  await submit(page, page.locator('footer').getByRole('link', { name: 'Accessibility', exact: true }));
+  assert.equal(pathOf(page), '/accessibility');
+  assert.equal(await heading(page), 'Accessibility statement');
+  assert.match(await page.locator('main').innerText(), /WCAG\) version 2\.2 at level AA/);
+  await check(tab, 'the accessibility statement');
+  await context.close();
+}, { timeout: 30_000 });
+
 await run();

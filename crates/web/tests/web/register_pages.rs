@@ -172,3 +172,38 @@ both_backends!(
         Ok(())
     }
 );
+
+both_backends!(
+    the_accessibility_statement_is_public_and_names_the_organisations_contact,
+    |backend| async move {
+        let app = TestApp::new(backend).await?;
+        let register = Register::parse(Path::new("register.toml"), EXAMPLE)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let TestApp { confidant, db, .. } = app;
+        let _db = db;
+        let bare = Web::new(crate::router(Arc::new(confidant)));
+        let (status, _, body) = get(&bare, "/accessibility", None).await?;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("Accessibility statement"), "{body}");
+        assert!(
+            body.contains("tell the organisation that supports you"),
+            "{body}"
+        );
+        let (_, _, privacy) = get(&bare, "/privacy", None).await?;
+        assert!(
+            privacy.contains("href=\"/accessibility\""),
+            "the footer links it"
+        );
+
+        let app = TestApp::new(backend).await?;
+        let TestApp { confidant, db, .. } = app;
+        let _db2 = db;
+        let web = Web::new(crate::router(Arc::new(
+            confidant.with_register(register.clone()),
+        )));
+        let (status, _, body) = get(&web, "/accessibility", None).await?;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains(&register.organisation.email), "{body}");
+        Ok(())
+    }
+);

@@ -283,7 +283,7 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
     Some(match (m, path) {
         // --- public ---
         ("GET", "/healthz" | "/assets/app.css" | "/assets/favicon.svg") => e(Public, N),
-        ("GET", "/privacy" | "/sign-in") => e(Public, N),
+        ("GET", "/privacy" | "/sign-in" | "/accessibility") => e(Public, N),
         ("GET", "/privacy/{service}" | "/privacy/{service}/notice.md") => e(NoNotice, N),
         ("GET", "/privacy/{service}/notice.pdf") => e(NoNotice, N),
         ("GET", "/api/v1/openapi.json") => e(Public, N),

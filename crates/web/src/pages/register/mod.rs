@@ -1,6 +1,7 @@
 //! The organisation's registers for the public and its overseers: the privacy notices of its
-//! services, and the register of processing activities.
+//! services, the accessibility statement, and the register of processing activities.
 
+pub mod accessibility;
 pub mod privacy;
 pub mod processing;
 
@@ -14,6 +15,7 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
     Routes::new()
         .route("/admin/register", get(processing::page::<S, C>))
         .route("/admin/register.csv", get(processing::csv::<S, C>))
+        .route("/accessibility", get(accessibility::page::<S, C>))
         .route("/privacy", get(privacy::index::<S, C>))
         .route("/privacy/{service}", get(privacy::show::<S, C>))
         .route(
