@@ -67,7 +67,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     ) -> Result<TrainingRecord, OrganisationError> {
         let now = self.clock.now();
         let mut violations = Vec::new();
-        if completed_on > now.date() {
+        if completed_on > crate::uk_time::to_uk(now).date() {
             violations.push(Violation::new("completed_on", "must not be in the future"));
         }
         if !(1..=LONGEST_VALIDITY_DAYS).contains(&valid_for_days) {

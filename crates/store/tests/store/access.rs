@@ -806,6 +806,24 @@ both_backends!(
             Err(PersonError::NotFound)
         ));
 
+        // Nobody records their own training or resets their own second factor.
+        let confidant_core::Actor::Staff(dpo_actor) = app.dpo.actor() else {
+            anyhow::bail!("the DPO is staff");
+        };
+        let dpo_id = dpo_actor.user_id;
+        let today = c.clock().now().date();
+        for refused in [
+            c.record_training(&app.dpo, dpo_id, TrainingKind::DataProtection, today, 30)
+                .await
+                .map(|_| ()),
+            c.reset_two_factor(&app.dpo, dpo_id).await,
+        ] {
+            assert!(
+                matches!(refused, Err(OrganisationError::Invalid(ref v)) if fields(v) == ["staff_id"]),
+                "{refused:?}"
+            );
+        }
+
         // Recording training is an administrator's job, not a colleague's.
         let today = c.clock().now().date();
         assert!(matches!(

@@ -310,6 +310,19 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     ) -> Result<(StaffRecord, AuditDraft), OrganisationError> {
         let staff = self.staff_record(staff_id).await?;
         let permit = self.permit(actor, action, staff_resource(&staff)).await?;
+        // Separation of duties: nobody records their own training, resets their own second factor
+        // or sets their own password this way (their own password is changed with the current
+        // one, on their account page).
+        if action == Action::StaffUpdate
+            && matches!(actor, Actor::Staff(me) if me.user_id == staff_id)
+        {
+            return Err(OrganisationError::Invalid(Violations(vec![
+                Violation::new(
+                    "staff_id",
+                    "is your own account: another member of staff who may do this must do it",
+                ),
+            ])));
+        }
         let audit =
             AuditDraft::permitted(&permit, Purpose::Administration, self.clock.now()).named(code);
         Ok((staff, audit))
