@@ -318,11 +318,9 @@ async fn user_page<S: Store, C: Clock>(
         today: crate::pages::uk_today(state.confidant.clock().now()).to_string(),
         // Nobody records their own training or resets their own second factor or password here.
         can_update: staff.id != signed.staff().id
-            && state.confidant.allows(
-                signed.actor(),
-                Action::StaffUpdate,
-                staff_resource(&staff),
-            ),
+            && state
+                .confidant
+                .allows(signed.actor(), Action::StaffUpdate, staff_resource(&staff)),
         can_disable: state.confidant.allows(
             signed.actor(),
             Action::StaffDisable,
