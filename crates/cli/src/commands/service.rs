@@ -24,7 +24,7 @@ pub(crate) async fn run(config: &Config, command: ServiceCommand) -> anyhow::Res
                 .rename_service(&operator, service, &name)
                 .await
                 .map_err(describe)?;
-            println!("service {} is now named \"{}\"", renamed.id, renamed.name);
+            println!("service {} renamed", renamed.id);
         }
         ServiceCommand::SetScope { service, scope } => {
             confidant

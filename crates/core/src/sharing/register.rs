@@ -10,21 +10,12 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         }
     }
 
-    /// Refuses a change to what a register governs: an organisation the register names takes its
-    /// recipients, processors and consent forms from the register alone (one source).
+    /// Refuses a change to what a register governs (see [`Confidant::register_refusal`]).
     pub(crate) async fn not_governed(&self, organisation_id: Uuid) -> Result<(), PersonError> {
-        let governed = self
-            .store
-            .organisation(organisation_id)
-            .await?
-            .is_some_and(|o| o.code.is_some());
-        if governed {
-            return Err(invalid(
-                "register",
-                "comes from the organisation's register of processing activities: change the register and restart Confidant",
-            ));
+        match self.register_refusal(organisation_id).await? {
+            Some(v) => Err(PersonError::Invalid(v)),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     pub(super) fn parse_recipient(

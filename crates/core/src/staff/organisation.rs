@@ -129,23 +129,31 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .ok_or(OrganisationError::NotFound)
     }
 
-    /// Refuses a change to what an organisation's register governs (its services and their
-    /// configuration): the register is the one source.
-    async fn outside_register(&self, organisation_id: Uuid) -> Result<(), OrganisationError> {
+    /// Why a change to what an organisation's register governs (its services and their
+    /// configuration, recipients, processors, consent forms) is refused, when a register governs
+    /// it: the register is the one source.
+    pub(crate) async fn register_refusal(
+        &self,
+        organisation_id: Uuid,
+    ) -> Result<Option<Violations>, StoreError> {
         let governed = self
             .store
             .organisation(organisation_id)
             .await?
             .is_some_and(|o| o.code.is_some());
-        if governed {
-            return Err(OrganisationError::Invalid(Violations(vec![
-                Violation::new(
-                    "register",
-                    "comes from the organisation's register of processing activities: change the register and restart Confidant",
-                ),
-            ])));
+        Ok(governed.then(|| {
+            Violations(vec![Violation::new(
+                "register",
+                "comes from the organisation's register of processing activities: change the register and restart Confidant",
+            )])
+        }))
+    }
+
+    async fn outside_register(&self, organisation_id: Uuid) -> Result<(), OrganisationError> {
+        match self.register_refusal(organisation_id).await? {
+            Some(v) => Err(OrganisationError::Invalid(v)),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     pub async fn create_service(
