@@ -83,6 +83,17 @@ pub(crate) enum Command {
     /// changes between two register files.
     #[command(subcommand)]
     Register(RegisterCommand),
+    /// The task inbox: what waits for staff.
+    #[command(subcommand)]
+    Tasks(TasksCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TasksCommand {
+    /// Open the tasks that have fallen due (training, processors' agreements, people to tell of a
+    /// new notice, and anything waiting from before the inbox), close those whose reason has gone,
+    /// then exit. `serve` does this at start and hourly.
+    Sweep,
 }
 
 #[derive(Debug, Subcommand)]

@@ -80,6 +80,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config(command) => commands::config::run(&config, command)?,
         Command::Register(command) => return commands::register::run(&config, command).await,
         Command::Outbox(command) => commands::outbox::run(&config, command).await?,
+        Command::Tasks(command) => commands::tasks::run(&config, command).await?,
         Command::Audit(command) => return commands::audit::run(&config, command).await,
         Command::Keys(command) => commands::keys::run(&config, command).await?,
         Command::Org(command) => commands::org::run(&config, command).await?,

@@ -19,6 +19,7 @@ pub mod referral;
 pub mod register;
 pub mod sharing;
 pub mod staff;
+pub mod task;
 pub mod store;
 #[cfg(feature = "synthetic")]
 pub mod synthetic;

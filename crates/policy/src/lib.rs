@@ -193,10 +193,17 @@ pub enum Action {
     /// Adds to and changes the recipient register and the services' consent purposes (resource
     /// `Organisation`).
     RecipientManage,
+    /// Reads one's own task inbox (resource `Organisation`).
+    TaskRead,
+    /// Closes one of one's own tasks by hand (resource `Organisation`; core checks it is theirs).
+    TaskClose,
+    /// Opens the tasks that fall due with time, and those a change before the inbox left without
+    /// one (the operator; resource `Organisation`).
+    TaskSweep,
 }
 
 impl Action {
-    pub const ALL: [Action; 26] = [
+    pub const ALL: [Action; 29] = [
         Action::OrganisationCreate,
         Action::ServiceCreate,
         Action::ServiceRead,
@@ -223,6 +230,9 @@ impl Action {
         Action::ShareApprove,
         Action::PersonRestrict,
         Action::RecipientManage,
+        Action::TaskRead,
+        Action::TaskClose,
+        Action::TaskSweep,
     ];
 
     pub fn code(self) -> &'static str {
@@ -253,6 +263,9 @@ impl Action {
             Action::ShareApprove => "share.approve",
             Action::PersonRestrict => "person.restrict",
             Action::RecipientManage => "recipient.manage",
+            Action::TaskRead => "task.read",
+            Action::TaskClose => "task.close",
+            Action::TaskSweep => "task.sweep",
         }
     }
 

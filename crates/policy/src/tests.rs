@@ -29,7 +29,12 @@ fn expected(actor: &Actor, action: Action, resource: &Resource, grant: Option<Gr
                     OrganisationCreate | KeysRotate | AuditCheckpoint,
                     Resource::Installation
                 ) | (
-                    ServiceCreate | ServiceRead | StaffCreate | StaffRead | RecipientManage,
+                    ServiceCreate
+                        | ServiceRead
+                        | StaffCreate
+                        | StaffRead
+                        | RecipientManage
+                        | TaskSweep,
                     Resource::Organisation { .. }
                 ) | (ServiceRead, Resource::Service { .. })
                     | (
@@ -114,6 +119,7 @@ fn expected(actor: &Actor, action: Action, resource: &Resource, grant: Option<Gr
             matches!(role, Administrator | DataProtectionOfficer)
         }
         (TokenIssue, Resource::Staff { id, .. }) => id == staff.user_id,
+        (TaskRead | TaskClose, Resource::Organisation { .. }) => true,
         (RecipientManage, Resource::Organisation { .. }) => {
             matches!(role, DataProtectionOfficer | CaldicottGuardian)
         }
@@ -349,7 +355,8 @@ impl World {
         };
         match action {
             OrganisationCreate | KeysRotate | AuditCheckpoint => vec![Resource::Installation],
-            ServiceCreate | StaffCreate | BreakGlassReview | RecipientManage => {
+            ServiceCreate | StaffCreate | BreakGlassReview | RecipientManage | TaskRead
+            | TaskClose | TaskSweep => {
                 vec![self.organisation(at)]
             }
             ServiceRead | OversightRead => vec![self.organisation(at), self.service(at)],

@@ -58,6 +58,7 @@ mod referral;
 mod row;
 mod sharing;
 mod staff;
+mod task;
 mod tx;
 
 use columns::*;

@@ -49,6 +49,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "register source",
         include_str!("../migrations/sqlite/0010_register_source.sql"),
     ),
+    (
+        11,
+        "tasks",
+        include_str!("../migrations/sqlite/0011_tasks.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -96,6 +101,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         10,
         "register source",
         include_str!("../migrations/postgres/0010_register_source.sql"),
+    ),
+    (
+        11,
+        "tasks",
+        include_str!("../migrations/postgres/0011_tasks.sql"),
     ),
 ];
 

@@ -17,6 +17,7 @@ pub(crate) mod outbox;
 pub(crate) mod register;
 pub(crate) mod serve;
 pub(crate) mod service;
+pub(crate) mod tasks;
 pub(crate) mod team;
 pub(crate) mod token;
 pub(crate) mod user;

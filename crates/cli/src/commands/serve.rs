@@ -104,6 +104,7 @@ pub(crate) async fn serve_on(
         std::time::Duration::from_secs(config.audit_checkpoint_interval_seconds),
     );
     let sender = outbox::spawn_sender(config, confidant.clone())?;
+    let sweeper = super::tasks::spawn_sweeper(confidant.clone(), operator(config, &confidant)?);
     let app = confidant_web::router(confidant.clone(), config.web());
     match (&config.tls_cert_file, &config.tls_key_file) {
         (Some(cert), Some(key)) => {
@@ -139,6 +140,7 @@ pub(crate) async fn serve_on(
         sender.abort();
     }
     checkpoint_writer.abort();
+    sweeper.abort();
     confidant.close().await;
     Ok(())
 }

@@ -22,7 +22,7 @@ use crate::access::Principal;
 use crate::audit::{AuditDraft, Purpose};
 use crate::organisation::micros;
 use crate::person::{PersonError, Violation, Violations, from_micros};
-use crate::store::{GrantRecord, ReviewState, Store};
+use crate::store::{GrantRecord, NewTask, ReviewState, Store, TaskKind};
 
 use super::trustee::MatterScope;
 pub use super::trustee::{MatterPart, TrusteeGrant};
@@ -256,11 +256,14 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .await?;
         let permit = self.person_permit(actor, action, resource, purpose).await?;
         let Resource::Person {
-            organisation_id, ..
+            organisation_id,
+            service_id,
+            ..
         } = resource
         else {
             return Err(PersonError::NotFound);
         };
+        let service_id = Some(service_id);
         let staff_id = match (grantee, actor) {
             (Some(id), _) => {
                 let staff = self
@@ -314,7 +317,16 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 .map(|r| key.seal(&address("flagged_reason", &row, version), r.as_bytes())),
             parts: scope.map(|s| s.parts).unwrap_or_default(),
         };
-        let audit = AuditDraft::permitted(&permit, purpose, now);
+        let mut audit = AuditDraft::permitted(&permit, purpose, now);
+        if kind == Grant::BreakGlass {
+            audit = audit.opens(NewTask::review(
+                TaskKind::BreakGlassReview,
+                organisation_id,
+                service_id,
+                person_id,
+                id,
+            ));
+        }
         self.store.create_grant(&record, audit).await?;
         Ok(record)
     }
@@ -438,7 +450,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             None => None,
         };
         let audit = AuditDraft::permitted(&permit, Purpose::Audit, self.clock.now())
-            .about(record.person_id);
+            .about(record.person_id)
+            .closes(TaskKind::BreakGlassReview, grant_id);
         let done = self
             .store
             .review_grant(

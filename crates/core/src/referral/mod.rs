@@ -31,7 +31,8 @@ use crate::person::{
 };
 use crate::record::{Case, RecordInput, Values, invalid, open_values, parse_record, seal_values};
 use crate::store::{
-    CaseRecord, ChangeStamp, ReferralRecord, ReferralSource, Store, TriageEvent, TriageState,
+    CaseRecord, ChangeStamp, NewTask, ReferralRecord, ReferralSource, Store, TaskKind, TriageEvent,
+    TriageState,
 };
 use crate::{Clock, Confidant};
 
@@ -320,7 +321,13 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             key_version: FIRST_KEY_VERSION,
             created_by: actor.audit_id(),
         };
-        let audit = AuditDraft::permitted(&permit, purpose, now).named("referral.create");
+        let organisation_id = permit
+            .resource()
+            .organisation_id()
+            .ok_or(PersonError::NotFound)?;
+        let audit = AuditDraft::permitted(&permit, purpose, now)
+            .named("referral.create")
+            .opens(NewTask::referral_triage(organisation_id, service_id, id));
         self.store
             .create_referral(&record, &sealed, &indexes, &wrapped, audit)
             .await?;
@@ -513,7 +520,11 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             TriageState::NoResponse => "referral.no_response",
             _ => "referral.withdraw",
         };
-        let audit = AuditDraft::permitted(&permit, purpose, now).named(event);
+        let mut audit = AuditDraft::permitted(&permit, purpose, now).named(event);
+        // Trying to make contact keeps the referral waiting; every other step decides it.
+        if to != TriageState::ContactAttempted {
+            audit = audit.closes(TaskKind::ReferralTriage, referral_id);
+        }
         if !self
             .store
             .move_referral(referral_id, record.state, to, &step, audit)
@@ -600,7 +611,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         };
         let audit = AuditDraft::permitted(&permit, purpose, now)
             .named("referral.accept")
-            .about(person_id);
+            .about(person_id)
+            .closes(TaskKind::ReferralTriage, referral_id);
         if !self
             .store
             .accept_referral(

@@ -79,7 +79,22 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             record.key_version,
             [("justification", justification.as_str())],
         );
-        let audit = AuditDraft::permitted(&permit, purpose, now).named("share.approval_request");
+        let Resource::Person {
+            service_id,
+            organisation_id,
+            ..
+        } = resource
+        else {
+            return Err(PersonError::NotFound);
+        };
+        let audit = AuditDraft::permitted(&permit, purpose, now)
+            .named("share.approval_request")
+            .opens(NewTask::share_approval(
+                organisation_id,
+                service_id,
+                person_id,
+                record.id,
+            ));
         self.store.create_approval(&record, &sealed, audit).await?;
         Ok(record)
     }
@@ -147,11 +162,13 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             ApprovalState::Refused
         };
         let now = self.clock.now();
-        let audit = AuditDraft::permitted(&permit, purpose, now).named(if approve {
-            "share.approve"
-        } else {
-            "share.approval_refuse"
-        });
+        let audit = AuditDraft::permitted(&permit, purpose, now)
+            .named(if approve {
+                "share.approve"
+            } else {
+                "share.approval_refuse"
+            })
+            .closes(TaskKind::ShareApproval, approval_id);
         if self
             .store
             .decide_approval(

@@ -243,10 +243,14 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             lifted_at_micros: None,
             lifted_by: None,
         };
-        let audit = AuditDraft::permitted(&permit, purpose, now).named(match kind {
+        let to_tell = self.tasks_to_tell(&permit, purpose, &[]).await?;
+        let mut audit = AuditDraft::permitted(&permit, purpose, now).named(match kind {
             RestrictionKind::Restriction => "restriction.start",
             RestrictionKind::Objection => "objection.uphold",
         });
+        for task in to_tell {
+            audit = audit.opens(task);
+        }
         self.store.add_restriction(&record, audit).await?;
         Ok(record)
     }

@@ -178,7 +178,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             ReviewState::SignedOff
         };
         let audit = AuditDraft::permitted(&permit, Purpose::Audit, self.clock.now())
-            .named("disclosure.review");
+            .named("disclosure.review")
+            .closes(TaskKind::EmergencyReview, disclosure_id);
         if self
             .store
             .review_disclosure(disclosure_id, state, &actor.audit_id(), audit)
@@ -314,6 +315,50 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         } else {
             Ok(())
         }
+    }
+
+    /// The tasks to tell each recipient of a change (Art. 19), for the change under `permit` to open
+    /// in its own transaction: whom [`Self::recipients_to_tell`] names, read from the disclosure log
+    /// (audited as that read). None when a processor's worker makes the change: the service that
+    /// referred the record keeps its log and tells its recipients.
+    pub(crate) async fn tasks_to_tell(
+        &self,
+        permit: &Permit,
+        purpose: Purpose,
+        fields: &[&str],
+    ) -> Result<Vec<NewTask>, PersonError> {
+        let Resource::Person {
+            id: person_id,
+            service_id,
+            organisation_id,
+            ..
+        } = *permit.resource()
+        else {
+            return Ok(Vec::new());
+        };
+        if permit.grant() == Some(Grant::ProcessorReferral) {
+            return Ok(Vec::new());
+        }
+        let audit = AuditDraft::permitted(permit, purpose, self.clock.now())
+            .named("disclosure.recipients");
+        let mut tasks = Vec::new();
+        for id in self
+            .store
+            .recipients_of(&access_of(permit)?, fields, audit)
+            .await?
+        {
+            if let Some(r) = self.store.recipient(id).await?
+                && r.kind != RecipientKind::DataSubject
+            {
+                tasks.push(NewTask::tell_recipient(
+                    organisation_id,
+                    service_id,
+                    person_id,
+                    r.id,
+                ));
+            }
+        }
+        Ok(tasks)
     }
 
     /// Who must be told of a change (Art. 19): every recipient the disclosure log shows received

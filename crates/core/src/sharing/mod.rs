@@ -49,8 +49,8 @@ use crate::store::SharingState;
 use crate::store::{
     ApprovalRecord, ApprovalState, Article9Condition, ConsentPurposeRecord, ConsentRecord,
     ConsentState, DisclosedItem, DisclosureRecord, GrantRecord, LawfulBasis, OverrideGround,
-    RecipientKind, RecipientRecord, Relationship, RestrictionKind, RestrictionRecord, ReviewState,
-    Schedule1Condition, Store,
+    NewTask, RecipientKind, RecipientRecord, Relationship, RestrictionKind, RestrictionRecord,
+    ReviewState, Schedule1Condition, Store, TaskKind,
 };
 use crate::{Clock, Confidant};
 

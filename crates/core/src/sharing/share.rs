@@ -605,7 +605,16 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             ends_at_micros: grant.as_ref().map(|g| g.ends_at_micros),
             ended_at_micros: None,
         };
-        let audit = AuditDraft::permitted(&permit, purpose, now).named("share.create");
+        let mut audit = AuditDraft::permitted(&permit, purpose, now).named("share.create");
+        if let (true, Some(organisation_id)) = (emergency, permit.resource().organisation_id()) {
+            audit = audit.opens(NewTask::review(
+                TaskKind::EmergencyReview,
+                organisation_id,
+                Some(service_id),
+                person_id,
+                id,
+            ));
+        }
         self.store
             .record_disclosure(facts.state, &record, &items, &sealed, grant.as_ref(), audit)
             .await?;

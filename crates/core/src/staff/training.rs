@@ -79,7 +79,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         if !violations.is_empty() {
             return Err(OrganisationError::Invalid(Violations(violations)));
         }
-        let (_, audit) = self
+        let (member, mut audit) = self
             .staff_change(
                 actor,
                 staff_id,
@@ -97,6 +97,16 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             recorded_by: actor.audit_id(),
             recorded_at_micros: micros(now),
         };
+        // The training task closes once nothing falls due within its notice.
+        let mut records = self
+            .store
+            .training_records(member.organisation_id, Some(staff_id))
+            .await?;
+        records.push(record.clone());
+        let horizon = micros(now + crate::task::TRAINING_NOTICE);
+        if crate::task::training_falls_due(&member, &records, horizon).is_none() {
+            audit = audit.closes(crate::store::TaskKind::TrainingDue, staff_id);
+        }
         self.store.add_training(&record, audit).await?;
         Ok(record)
     }

@@ -27,6 +27,7 @@ mod record_ports;
 mod records;
 mod shared;
 mod staff_ports;
+mod tasks;
 
 pub use access::*;
 pub use accounts::*;
@@ -36,6 +37,7 @@ pub use record_ports::*;
 pub use records::*;
 pub use shared::*;
 pub use staff_ports::*;
+pub use tasks::*;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
@@ -66,6 +68,7 @@ pub trait Store:
     + ContactStore
     + NoticeStore
     + AuditStore
+    + TaskStore
 {
 }
 
@@ -80,7 +83,8 @@ impl<
         + SharingStore
         + ContactStore
         + NoticeStore
-        + AuditStore,
+        + AuditStore
+        + TaskStore,
 > Store for T
 {
 }
@@ -89,6 +93,6 @@ impl<
 pub mod prelude {
     pub use super::{
         AccountStore, AuditStore, ContactStore, GrantStore, KeyStore, NoticeStore, PersonStore,
-        RecordStore, ReferralStore, SharingStore, StaffStore, Store,
+        RecordStore, ReferralStore, SharingStore, StaffStore, Store, TaskStore,
     };
 }

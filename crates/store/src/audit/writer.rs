@@ -174,6 +174,13 @@ pub(crate) async fn append_all(
     for rows in events.chunks(ROWS_PER_INSERT) {
         insert_events(tx, rows).await?;
     }
+    // What each change does to the task inbox, with its event.
+    for (draft, event) in drafts.iter().zip(&events) {
+        let changes = draft.task_changes();
+        if !changes.is_empty() {
+            crate::task::apply_task_changes(tx, changes, &event.actor, event.at_micros).await?;
+        }
+    }
     sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
         .bind(prev.to_vec())
         .execute(&mut **tx)

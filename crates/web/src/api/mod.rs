@@ -12,6 +12,7 @@ mod record;
 mod referral;
 mod sharing;
 mod staff;
+mod task;
 
 pub use record::MAX_UPLOAD_BODY_BYTES;
 
@@ -40,6 +41,7 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
         .merge(referral::routes())
         .merge(sharing::routes())
         .merge(contact::routes())
+        .merge(task::routes())
         .map(|r| r.fallback(|| async { ApiError::NotFound }))
 }
 
@@ -118,7 +120,7 @@ impl Modify for BearerAuth {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Confidant API", version = "1", description = "Case records for care and support services. Every call is authorized and recorded on a tamper-evident audit log."),
-    paths(staff::me, staff::list_services, staff::grant_matter, person::create_person, person::list_people, person::find_people, person::read_person, person::update_person, person::assign_person, person::break_glass, person::access_history,
+    paths(task::list, task::close, staff::me, staff::list_services, staff::grant_matter, person::create_person, person::list_people, person::find_people, person::read_person, person::update_person, person::assign_person, person::break_glass, person::access_history,
         catalogue::catalogue, catalogue::configuration,
         history::history, history::export, history::paper_register,
         related::list, related::add, related::remove,
@@ -131,7 +133,7 @@ impl Modify for BearerAuth {
         sharing::check, sharing::share, sharing::disclosures, sharing::disclosure, sharing::end_referral,
         sharing::request_approval, sharing::approvals, sharing::decide, sharing::review_queue, sharing::review,
         contact::preferences, contact::set_preferences, contact::queue, contact::messages),
-    components(schemas(ErrorBody, crate::http::error::FieldError, person::PersonRequest, person::PersonResponse, person::PersonPage, person::PersonListItem, person::LookupRequest, person::LookupResponse, staff::ServiceResponse, staff::MeResponse, staff::MatterRequest, staff::MatterResponse, person::AssignmentRequest, person::BreakGlassRequest, person::BreakGlassResponse, person::AccessEvent,
+    components(schemas(task::TaskResponse, task::CloseRequest, ErrorBody, crate::http::error::FieldError, person::PersonRequest, person::PersonResponse, person::PersonPage, person::PersonListItem, person::LookupRequest, person::LookupResponse, staff::ServiceResponse, staff::MeResponse, staff::MatterRequest, staff::MatterResponse, person::AssignmentRequest, person::BreakGlassRequest, person::BreakGlassResponse, person::AccessEvent,
         catalogue::FieldResponse, catalogue::ChoiceResponse, catalogue::ConfigurationResponse, catalogue::FieldGroupResponse, catalogue::CodeResponse,
         history::CorrectionResponse, history::ExportResponse, history::PaperResponse,
         related::RelatedResponse, related::RelatedRequest,

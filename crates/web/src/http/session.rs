@@ -158,7 +158,10 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 fn nav_for(role: Role) -> Vec<(String, String, bool)> {
-    let mut nav = vec![("/".to_owned(), "Dashboard".to_owned(), false)];
+    let mut nav = vec![
+        ("/".to_owned(), "Dashboard".to_owned(), false),
+        ("/tasks".to_owned(), "Tasks".to_owned(), false),
+    ];
     if works_in_service(role) {
         nav.push(("/people".to_owned(), "People".to_owned(), false));
         nav.push(("/referrals".to_owned(), "Referrals".to_owned(), false));

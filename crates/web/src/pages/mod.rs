@@ -35,6 +35,7 @@ pub mod referral;
 pub mod register;
 pub mod sharing;
 pub mod staff;
+pub mod task;
 
 use askama::Template;
 use axum::extract::State;
@@ -62,6 +63,7 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
         .merge(sharing::routes())
         .merge(contact::routes())
         .merge(register::routes())
+        .merge(task::routes())
 }
 
 /// The pages that take a file upload, with their own body limit (see [`record::upload_routes`]).

@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{AuthEvent, Outcome, Purpose};
+use crate::store::{NewTask, TaskChange, TaskKind};
 /// An event waiting for its place in the chain: made only in this crate, from the permit or refusal
 /// it records, and consumed by value by the one port call that writes it (it is not `Clone`), so
 /// one draft can stand for one access only.
@@ -45,6 +46,8 @@ pub struct AuditDraft {
     pub(super) subject_id: Option<Uuid>,
     pub(super) purpose: Purpose,
     pub(super) outcome: Outcome,
+    /// What the change does to the task inbox: written with the event, in its transaction.
+    pub(super) tasks: Vec<TaskChange>,
 }
 
 impl AuditDraft {
@@ -89,6 +92,7 @@ impl AuditDraft {
             subject_id: None,
             purpose: Purpose::Administration,
             outcome,
+            tasks: Vec::new(),
         }
     }
 
@@ -121,6 +125,7 @@ impl AuditDraft {
             subject_id: None,
             purpose,
             outcome: Outcome::NotFound,
+            tasks: Vec::new(),
         }
     }
 
@@ -136,6 +141,7 @@ impl AuditDraft {
             subject_id: Some(person_id),
             purpose: Purpose::Support,
             outcome: Outcome::Ok,
+            tasks: Vec::new(),
         }
     }
 
@@ -150,6 +156,7 @@ impl AuditDraft {
             subject_id: None,
             purpose: Purpose::Administration,
             outcome: Outcome::Ok,
+            tasks: Vec::new(),
         }
     }
 
@@ -170,6 +177,7 @@ impl AuditDraft {
             subject_id: resource.subject(),
             purpose,
             outcome,
+            tasks: Vec::new(),
         }
     }
 
@@ -198,9 +206,42 @@ impl AuditDraft {
     /// own event on the chain. Only core asks for one, where a use case does.
     pub(crate) fn for_next_write(&self) -> Self {
         Self {
+            at: self.at,
             actor: self.actor.clone(),
-            ..*self
+            action: self.action,
+            resource_type: self.resource_type,
+            resource_id: self.resource_id,
+            subject_id: self.subject_id,
+            purpose: self.purpose,
+            outcome: self.outcome,
+            tasks: Vec::new(),
         }
+    }
+
+    /// Opens a task with the change this draft records (in its transaction). Only a change that
+    /// was made opens one: never a refusal.
+    pub(crate) fn opens(mut self, task: NewTask) -> Self {
+        debug_assert_eq!(self.outcome, Outcome::Ok);
+        self.tasks.push(TaskChange::Open(task));
+        self
+    }
+
+    /// Closes the open task of `kind` on `subject_id` with the change this draft records, naming
+    /// the change as what closed it.
+    pub(crate) fn closes(mut self, kind: TaskKind, subject_id: Uuid) -> Self {
+        debug_assert_eq!(self.outcome, Outcome::Ok);
+        let outcome = self.action;
+        self.tasks.push(TaskChange::Close {
+            kind,
+            subject_id,
+            outcome,
+        });
+        self
+    }
+
+    /// What the change does to the task inbox, for the store to write with the event.
+    pub fn task_changes(&self) -> &[TaskChange] {
+        &self.tasks
     }
 
     pub fn outcome(&self) -> Outcome {
@@ -223,6 +264,7 @@ impl AuditDraft {
             subject_id: subject,
             purpose: Purpose::Administration,
             outcome: Outcome::Ok,
+            tasks: Vec::new(),
         }
     }
 }

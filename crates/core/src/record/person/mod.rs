@@ -408,7 +408,13 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .iter()
             .any(|(f, _)| matches!(f, PersonField::GivenName | PersonField::FamilyName));
         let grams = names_changed.then(|| self.name_grams(service_id, &current));
-        let audit = AuditDraft::permitted(&permit, purpose, now);
+        // A correction of what was disclosed is told to its recipients (Art. 19): a task for each,
+        // opened with the change.
+        let corrected: Vec<&str> = field_changes.iter().map(|(f, _)| f.code()).collect();
+        let mut audit = AuditDraft::permitted(&permit, purpose, now);
+        for task in self.tasks_to_tell(&permit, purpose, &corrected).await? {
+            audit = audit.opens(task);
+        }
         let stamp = ChangeStamp {
             by: actor.audit_id(),
             at_micros: micros(now),

@@ -28,6 +28,9 @@ struct DashboardPage {
     works_in_service: bool,
     /// For the DPO: the register's yearly review, when due within 30 days or overdue.
     register_review: Option<String>,
+    /// The open tasks in one's inbox, and how many are overdue.
+    tasks_open: usize,
+    tasks_overdue: usize,
 }
 
 pub fn role_label(role: Role) -> &'static str {
@@ -113,7 +116,13 @@ pub async fn dashboard<S: Store, C: Clock>(
                 )
             })
         });
+    let tasks = state
+        .confidant
+        .tasks(signed.actor(), confidant_core::store::TaskState::Open)
+        .await?;
     render(&DashboardPage {
+        tasks_open: tasks.len(),
+        tasks_overdue: tasks.iter().filter(|t| t.overdue).count(),
         register_review,
         chrome: signed.chrome("/"),
         handle: signed.staff().handle.clone(),

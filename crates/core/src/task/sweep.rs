@@ -1,0 +1,261 @@
+//! The sweep: opens the tasks that fall due with time (training, processors' agreements), those a
+//! new notice version asks for, and those for what was waiting before the inbox existed; closes
+//! the ones whose reason has gone. Idempotent: run at start-up, hourly inside `serve`, and by
+//! `confidant tasks sweep`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::*;
+use crate::store::{StaffRecord, TaskChange, TrainingKind, TrainingRecord};
+
+/// Training falls due this long before it lapses.
+pub const TRAINING_NOTICE: Duration = Duration::days(30);
+/// A processor's agreement is to be renewed or ended from this long before its end.
+pub const AGREEMENT_NOTICE: Duration = Duration::days(60);
+
+/// What one sweep did (counts only).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    pub opened: usize,
+    pub closed: usize,
+}
+
+impl<S: Store, C: Clock> Confidant<S, C> {
+    /// Sweeps one organisation's tasks (the operator's, `task.sweep`). Writes nothing, not even
+    /// an event, when nothing changes.
+    pub async fn sweep_tasks(
+        &self,
+        operator: &Principal,
+        organisation_id: Uuid,
+    ) -> Result<SweepReport, OrganisationError> {
+        let resource = Resource::Organisation {
+            id: organisation_id,
+        };
+        let permit = self.permit(operator, Action::TaskSweep, resource).await?;
+        let now = self.clock.now();
+        let mut changes = Vec::new();
+
+        for waiting in self.store.waiting_without_task(organisation_id).await? {
+            let task = match (waiting.kind, waiting.service_id, waiting.person_id) {
+                (TaskKind::ReferralTriage, Some(service), _) => {
+                    NewTask::referral_triage(organisation_id, service, waiting.subject_id)
+                }
+                (TaskKind::ShareApproval, Some(service), Some(person)) => {
+                    NewTask::share_approval(organisation_id, service, person, waiting.subject_id)
+                }
+                (kind @ (TaskKind::EmergencyReview | TaskKind::BreakGlassReview), service, Some(person)) => {
+                    NewTask::review(kind, organisation_id, service, person, waiting.subject_id)
+                }
+                _ => continue,
+            };
+            changes.push(TaskChange::Open(task));
+        }
+
+        self.sweep_training(organisation_id, now, &mut changes).await?;
+        self.sweep_agreements(organisation_id, now, &mut changes).await?;
+        self.sweep_notices(&permit, organisation_id, now, &mut changes)
+            .await?;
+
+        let report = SweepReport {
+            opened: changes
+                .iter()
+                .filter(|c| matches!(c, TaskChange::Open(_)))
+                .count(),
+            closed: changes
+                .iter()
+                .filter(|c| matches!(c, TaskChange::Close { .. }))
+                .count(),
+        };
+        if changes.is_empty() {
+            return Ok(report);
+        }
+        let mut audit = AuditDraft::permitted(&permit, Purpose::Administration, now);
+        for change in changes {
+            audit = match change {
+                TaskChange::Open(task) => audit.opens(task),
+                TaskChange::Close {
+                    kind, subject_id, ..
+                } => audit.closes(kind, subject_id),
+            };
+        }
+        self.store.append_audit(audit).await?;
+        Ok(report)
+    }
+
+    /// A member of staff whose training or acknowledgement lapses within [`TRAINING_NOTICE`] (or
+    /// has lapsed, or was never recorded) has a task, for them and for the DPO, due when it lapses;
+    /// it closes when every kind is current beyond the notice.
+    async fn sweep_training(
+        &self,
+        organisation_id: Uuid,
+        now: time::OffsetDateTime,
+        changes: &mut Vec<TaskChange>,
+    ) -> Result<(), OrganisationError> {
+        let staff = self.store.staff_of(organisation_id).await?;
+        let records = self.store.training_records(organisation_id, None).await?;
+        let open: BTreeSet<Uuid> = self
+            .store
+            .open_tasks_of(organisation_id, TaskKind::TrainingDue)
+            .await?
+            .into_iter()
+            .map(|t| t.subject_id)
+            .collect();
+        let horizon = micros(now + TRAINING_NOTICE);
+        for member in staff.iter().filter(|s| s.disabled_at_micros.is_none()) {
+            match training_falls_due(member, &records, horizon) {
+                Some(due) if !open.contains(&member.id) => {
+                    changes.push(TaskChange::Open(NewTask::training_due(member, due)));
+                }
+                None if open.contains(&member.id) => changes.push(TaskChange::Close {
+                    kind: TaskKind::TrainingDue,
+                    subject_id: member.id,
+                    outcome: "task.sweep",
+                }),
+                _ => {}
+            }
+        }
+        // A disabled account's task has no one left to do it.
+        for member in staff.iter().filter(|s| s.disabled_at_micros.is_some()) {
+            if open.contains(&member.id) {
+                changes.push(TaskChange::Close {
+                    kind: TaskKind::TrainingDue,
+                    subject_id: member.id,
+                    outcome: "task.sweep",
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// A processor whose data processing agreement ends within [`AGREEMENT_NOTICE`] has a task for
+    /// the DPO, due when it ends; it closes when the register gives the agreement a later end (or
+    /// retires the processor).
+    async fn sweep_agreements(
+        &self,
+        organisation_id: Uuid,
+        now: time::OffsetDateTime,
+        changes: &mut Vec<TaskChange>,
+    ) -> Result<(), OrganisationError> {
+        let horizon = micros(now + AGREEMENT_NOTICE);
+        let ending: BTreeMap<Uuid, i64> = self
+            .store
+            .recipients(organisation_id)
+            .await?
+            .into_iter()
+            .filter(|r| r.retired_at_micros.is_none())
+            .filter_map(|r| r.dpa_ends_at_micros.map(|end| (r.id, end)))
+            .filter(|(_, end)| *end <= horizon)
+            .collect();
+        let open: BTreeSet<Uuid> = self
+            .store
+            .open_tasks_of(organisation_id, TaskKind::AgreementEnding)
+            .await?
+            .into_iter()
+            .map(|t| t.subject_id)
+            .collect();
+        for (recipient, end) in &ending {
+            if !open.contains(recipient) {
+                changes.push(TaskChange::Open(NewTask {
+                    due_at_micros: Some(*end),
+                    audience: vec![organisation_wide(Role::DataProtectionOfficer)],
+                    ..NewTask::new(organisation_id, TaskKind::AgreementEnding, *recipient)
+                }));
+            }
+        }
+        for recipient in open.iter().filter(|r| !ending.contains_key(r)) {
+            changes.push(TaskChange::Close {
+                kind: TaskKind::AgreementEnding,
+                subject_id: *recipient,
+                outcome: "task.sweep",
+            });
+        }
+        Ok(())
+    }
+
+    /// When a service publishes a changed notice (a version after the first), each of its people is
+    /// to be told: one task per person, for their key worker (or, without one, those working in the
+    /// service), opened once per version.
+    async fn sweep_notices(
+        &self,
+        permit: &confidant_policy::Permit,
+        organisation_id: Uuid,
+        now: time::OffsetDateTime,
+        changes: &mut Vec<TaskChange>,
+    ) -> Result<(), OrganisationError> {
+        for service in self.store.services(organisation_id).await? {
+            let Some(code) = &service.code else { continue };
+            let versions = self.store.notice_versions(code).await?;
+            // Newest first: only a version that changed an earlier one is news.
+            let (Some(latest), Some(_)) = (versions.first(), versions.get(1)) else {
+                continue;
+            };
+            let last = self
+                .store
+                .last_task_opened(organisation_id, TaskKind::TellOfNotice, service.id)
+                .await?;
+            if last.is_some_and(|at| at >= latest.published_at_micros) {
+                continue;
+            }
+            let read = AuditDraft::permitted(permit, Purpose::Administration, now)
+                .named("task.sweep_people");
+            for person in self.store.people_ids_of_service(service.id, read).await? {
+                let Some(placement) = self.store.placement(person).await? else {
+                    continue;
+                };
+                let audience = match placement.key_worker_id {
+                    Some(worker) => vec![
+                        Audience::Staff(worker),
+                        Audience::Role {
+                            role: Role::ServiceManager,
+                            service_id: Some(service.id),
+                        },
+                    ],
+                    None => in_service(service.id),
+                };
+                changes.push(TaskChange::Open(NewTask {
+                    service_id: Some(service.id),
+                    person_id: Some(person),
+                    audience,
+                    ..NewTask::new(organisation_id, TaskKind::TellOfNotice, service.id)
+                }));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl NewTask {
+    /// A member of staff's training falls due: for them, and for the DPO who records it.
+    pub(crate) fn training_due(member: &StaffRecord, due_at_micros: i64) -> Self {
+        Self {
+            service_id: member.service_id,
+            due_at_micros: Some(due_at_micros),
+            audience: vec![
+                Audience::Staff(member.id),
+                organisation_wide(Role::DataProtectionOfficer),
+            ],
+            ..Self::new(member.organisation_id, TaskKind::TrainingDue, member.id)
+        }
+    }
+}
+
+/// When a member of staff's training first lapses, if that is before `horizon` (a kind never
+/// recorded lapsed at the account's creation).
+pub(crate) fn training_falls_due(
+    member: &StaffRecord,
+    records: &[TrainingRecord],
+    horizon: i64,
+) -> Option<i64> {
+    TrainingKind::ALL
+        .into_iter()
+        .map(|kind| {
+            records
+                .iter()
+                .filter(|r| r.staff_id == member.id && r.kind == kind)
+                .map(|r| r.expires_at_micros)
+                .max()
+                .unwrap_or(member.created_at_micros)
+        })
+        .min()
+        .filter(|lapses| *lapses <= horizon)
+}
