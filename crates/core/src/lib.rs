@@ -19,10 +19,10 @@ pub mod referral;
 pub mod register;
 pub mod sharing;
 pub mod staff;
-pub mod task;
 pub mod store;
 #[cfg(feature = "synthetic")]
 pub mod synthetic;
+pub mod task;
 
 // The modules' paths from before the areas, kept while their callers move to the areas' own paths.
 pub use catalogue::{field, identifier, name_index};

@@ -113,11 +113,9 @@ async fn open_task(
     for audience in &task.audience {
         let (staff, role, service) = match *audience {
             Audience::Staff(s) => (Some(s.to_string()), None, None),
-            Audience::Role { role, service_id } => (
-                None,
-                Some(role.code()),
-                service_id.map(|s| s.to_string()),
-            ),
+            Audience::Role { role, service_id } => {
+                (None, Some(role.code()), service_id.map(|s| s.to_string()))
+            }
         };
         sqlx::query(
             "INSERT INTO task_audience (task_id, staff_id, role, service_id) VALUES ($1, $2, $3, $4)",
@@ -208,7 +206,10 @@ impl TaskStore for SqlStore {
         change_audited(self, change, audit).await
     }
 
-    async fn waiting_without_task(&self, organisation_id: Uuid) -> Result<Vec<Waiting>, StoreError> {
+    async fn waiting_without_task(
+        &self,
+        organisation_id: Uuid,
+    ) -> Result<Vec<Waiting>, StoreError> {
         // Each: the kind, what waits, the person and the service, where no task of the kind was
         // ever opened on it.
         let sources: [(TaskKind, &str); 4] = [

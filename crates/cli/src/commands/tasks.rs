@@ -24,10 +24,7 @@ pub(crate) async fn run(config: &Config, command: TasksCommand) -> anyhow::Resul
             let confidant = open(config).await?;
             let operator = operator(config, &confidant)?;
             let total = sweep(&confidant, &operator).await?;
-            println!(
-                "tasks: {} opened, {} closed",
-                total.opened, total.closed
-            );
+            println!("tasks: {} opened, {} closed", total.opened, total.closed);
             confidant.close().await;
         }
     }

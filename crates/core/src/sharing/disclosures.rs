@@ -339,8 +339,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         if permit.grant() == Some(Grant::ProcessorReferral) {
             return Ok(Vec::new());
         }
-        let audit = AuditDraft::permitted(permit, purpose, self.clock.now())
-            .named("disclosure.recipients");
+        let audit =
+            AuditDraft::permitted(permit, purpose, self.clock.now()).named("disclosure.recipients");
         let mut tasks = Vec::new();
         for id in self
             .store

@@ -48,9 +48,9 @@ use crate::record::{invalid, open_value, seal_values};
 use crate::store::SharingState;
 use crate::store::{
     ApprovalRecord, ApprovalState, Article9Condition, ConsentPurposeRecord, ConsentRecord,
-    ConsentState, DisclosedItem, DisclosureRecord, GrantRecord, LawfulBasis, OverrideGround,
-    NewTask, RecipientKind, RecipientRecord, Relationship, RestrictionKind, RestrictionRecord,
-    ReviewState, Schedule1Condition, Store, TaskKind,
+    ConsentState, DisclosedItem, DisclosureRecord, GrantRecord, LawfulBasis, NewTask,
+    OverrideGround, RecipientKind, RecipientRecord, Relationship, RestrictionKind,
+    RestrictionRecord, ReviewState, Schedule1Condition, Store, TaskKind,
 };
 use crate::{Clock, Confidant};
 

@@ -32,8 +32,8 @@ use crate::store::{
 };
 use crate::{Clock, Confidant, Purpose, Role};
 
-pub use sweep::{AGREEMENT_NOTICE, SweepReport, TRAINING_NOTICE};
 pub(crate) use sweep::training_falls_due;
+pub use sweep::{AGREEMENT_NOTICE, SweepReport, TRAINING_NOTICE};
 
 /// How many tasks an inbox lists at once.
 pub const INBOX_LIMIT: u32 = 500;
@@ -49,11 +49,7 @@ pub struct TaskView {
 }
 
 /// The roles that work with a service's records.
-const IN_SERVICE: [Role; 3] = [
-    Role::Practitioner,
-    Role::TeamManager,
-    Role::ServiceManager,
-];
+const IN_SERVICE: [Role; 3] = [Role::Practitioner, Role::TeamManager, Role::ServiceManager];
 
 impl NewTask {
     fn new(organisation_id: Uuid, kind: TaskKind, subject_id: Uuid) -> Self {
@@ -213,8 +209,11 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     ) -> Result<TaskView, OrganisationError> {
         let (inbox, permit) = self.inbox_permit(actor, Action::TaskRead).await?;
         let now = self.clock.now();
-        let task = self.own_task(actor, &inbox, task_id, Action::TaskRead).await?;
-        let mut audit = AuditDraft::permitted(&permit, Purpose::Administration, now).named("task.read");
+        let task = self
+            .own_task(actor, &inbox, task_id, Action::TaskRead)
+            .await?;
+        let mut audit =
+            AuditDraft::permitted(&permit, Purpose::Administration, now).named("task.read");
         if let Some(person) = task.person_id {
             audit = audit.about(person);
         }
@@ -277,11 +276,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         now: time::OffsetDateTime,
     ) -> Result<TaskView, OrganisationError> {
         let recipient = match task.kind {
-            TaskKind::TellRecipient | TaskKind::AgreementEnding => self
-                .store
-                .recipient(task.subject_id)
-                .await?
-                .map(|r| r.name),
+            TaskKind::TellRecipient | TaskKind::AgreementEnding => {
+                self.store.recipient(task.subject_id).await?.map(|r| r.name)
+            }
             _ => None,
         };
         Ok(TaskView {
@@ -303,7 +300,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     ) -> Result<TaskRecord, OrganisationError> {
         let (inbox, permit) = self.inbox_permit(actor, Action::TaskClose).await?;
         let now = self.clock.now();
-        let task = self.own_task(actor, &inbox, task_id, Action::TaskClose).await?;
+        let task = self
+            .own_task(actor, &inbox, task_id, Action::TaskClose)
+            .await?;
         let mut v = Vec::new();
         if !task.kind.closed_by_hand() {
             v.push(Violation::new(
@@ -326,7 +325,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             by: actor.audit_id(),
             at_micros: micros(now),
         };
-        let mut audit = AuditDraft::permitted(&permit, Purpose::Administration, now).named("task.close");
+        let mut audit =
+            AuditDraft::permitted(&permit, Purpose::Administration, now).named("task.close");
         if let Some(person) = task.person_id {
             audit = audit.about(person);
         }
@@ -335,7 +335,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .close_task_by_hand(task_id, &closure, audit)
             .await?
         {
-            return Err(OrganisationError::Conflict("that task has been closed already"));
+            return Err(OrganisationError::Conflict(
+                "that task has been closed already",
+            ));
         }
         Ok(TaskRecord {
             state: TaskState::Done,

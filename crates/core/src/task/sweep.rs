@@ -43,16 +43,20 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 (TaskKind::ShareApproval, Some(service), Some(person)) => {
                     NewTask::share_approval(organisation_id, service, person, waiting.subject_id)
                 }
-                (kind @ (TaskKind::EmergencyReview | TaskKind::BreakGlassReview), service, Some(person)) => {
-                    NewTask::review(kind, organisation_id, service, person, waiting.subject_id)
-                }
+                (
+                    kind @ (TaskKind::EmergencyReview | TaskKind::BreakGlassReview),
+                    service,
+                    Some(person),
+                ) => NewTask::review(kind, organisation_id, service, person, waiting.subject_id),
                 _ => continue,
             };
             changes.push(TaskChange::Open(task));
         }
 
-        self.sweep_training(organisation_id, now, &mut changes).await?;
-        self.sweep_agreements(organisation_id, now, &mut changes).await?;
+        self.sweep_training(organisation_id, now, &mut changes)
+            .await?;
+        self.sweep_agreements(organisation_id, now, &mut changes)
+            .await?;
         self.sweep_notices(&permit, organisation_id, now, &mut changes)
             .await?;
 

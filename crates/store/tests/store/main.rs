@@ -14,4 +14,5 @@ mod register;
 mod register_examples;
 mod sessions;
 mod sharing;
+mod tasks;
 mod trustees;
