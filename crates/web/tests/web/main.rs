@@ -13,6 +13,7 @@ mod register_pages;
 mod route_matrix;
 mod sharing_api;
 mod sharing_pages;
+mod task_pages;
 
 use std::sync::Arc;
 

@@ -218,6 +218,8 @@ enum Rule {
     NobodysToken,
     /// The disclosures made to a recipient: the DPO and Caldicott Guardian.
     RecipientDisclosures,
+    /// A task for no caller (service B's referral's triage): nobody opens or closes it (404).
+    NobodysTask,
 }
 
 /// A registered route, with its table entry: the rule, and how to build a request's body.
@@ -298,6 +300,17 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
         }
         ("POST", "/account/tokens") => e(Staff, form("scope=read&days=1&password=wrong")),
         ("POST", "/account/tokens/{token_id}/revoke") => e(NobodysToken, form("")),
+        // --- the task inbox: one's own tasks only ---
+        ("GET", "/tasks" | "/api/v1/tasks") => e(Staff, N),
+        ("GET", "/tasks/{task_id}") => e(NobodysTask, N),
+        ("POST", "/tasks/{task_id}/close") => e(
+            NobodysTask,
+            form("how=letter&told_on_day=1&told_on_month=11&told_on_year=2026"),
+        ),
+        ("POST", "/api/v1/tasks/{task_id}/close") => e(
+            NobodysTask,
+            json(r#"{"how":"letter","told_on":"2026-11-01"}"#),
+        ),
         ("POST", "/lock") => e(OwnSession, form("password=wrong")),
         ("POST", "/sign-out") => e(OwnSession, form("")),
         // --- lists of the caller's service ---
@@ -803,7 +816,7 @@ fn expected(rule: Rule, caller: Caller, scope: Scope, path: &str, method: &str) 
         // This world loads a register (for its trustees' matters): the page and the CSV are the
         // DPO's and Caldicott Guardian's.
         Rule::ProcessingRegister => pick(caller.oversees(), Forbidden),
-        Rule::NobodysToken => NotFound,
+        Rule::NobodysToken | Rule::NobodysTask => NotFound,
         Rule::RecipientDisclosures => pick(caller.oversees() && scope == Scope::In, NotFound),
     }
 }
@@ -857,6 +870,7 @@ struct World {
     /// An account for the administrative cells to act on.
     target: Uuid,
     target_token: Uuid,
+    nobodys_task: Uuid,
     glass_grant: Uuid,
     worker: [Principal; 2],
     dpo: Principal,
@@ -1327,9 +1341,19 @@ async fn world(backend: TestBackend) -> anyhow::Result<World> {
         .first()
         .map(|t| t.id)
         .ok_or_else(|| anyhow::anyhow!("no token"))?;
+    // Service B's referral's triage task: for service B's staff, none of whom call.
+    let nobodys_task: String = {
+        let mut conn = db.raw().await?;
+        sqlx::query_scalar("SELECT id FROM task WHERE subject_id = $1")
+            .bind(referral[1].to_string())
+            .fetch_one(&mut conn)
+            .await?
+    };
+    let nobodys_task = Uuid::parse_str(&nobodys_task)?;
     let confidant = Arc::new(confidant);
     let app = confidant_web::router(confidant.clone(), confidant_web::WebConfig::default());
     Ok(World {
+        nobodys_task,
         app,
         confidant,
         db,
@@ -1521,7 +1545,7 @@ impl World {
             .find(|(_, owner)| *owner == Owner::Field(Scope::In, PersonField::GivenName))
             .map(|(m, _)| m.clone())
             .unwrap_or_default();
-        let replacements: [(&str, String); 24] = [
+        let replacements: [(&str, String); 25] = [
             ("{person_id}", person.to_string()),
             ("{service_id}", self.service[i].to_string()),
             ("{organisation_id}", organisation.to_string()),
@@ -1539,6 +1563,7 @@ impl World {
             ("{staff_id}", staff.to_string()),
             ("{target}", self.target.to_string()),
             ("{token_id}", self.target_token.to_string()),
+            ("{task_id}", self.nobodys_task.to_string()),
             ("{grant_id}", self.glass_grant.to_string()),
             ("{group}", "identity".to_owned()),
             (
