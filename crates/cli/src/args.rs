@@ -90,9 +90,9 @@ pub(crate) enum Command {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum TasksCommand {
-    /// Open the tasks that have fallen due (training, processors' agreements, people to tell of a
-    /// new notice, and anything waiting from before the inbox), close those whose reason has gone,
-    /// then exit. `serve` does this at start and hourly.
+    /// Open the tasks that have fallen due (training, processors' agreements, and anything waiting
+    /// from before the inbox), close those whose reason has gone, then exit. `serve` does this at
+    /// start and hourly.
     Sweep,
 }
 

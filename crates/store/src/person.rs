@@ -2,7 +2,7 @@
 
 use super::*;
 
-fn placement_from_row(row: &AnyRow) -> Result<Placement, StoreError> {
+pub(crate) fn placement_from_row(row: &AnyRow) -> Result<Placement, StoreError> {
     let scope: String = row.col("access_scope")?;
     Ok(Placement {
         person_id: id(row, "id")?,

@@ -2,8 +2,8 @@
 //! the change's own transaction, by [`apply_task_changes`]).
 
 use confidant_core::store::{
-    Audience, HandClosure, Inbox, NewTask, TaskChange, TaskKind, TaskRecord, TaskState, TaskStore,
-    Waiting,
+    Audience, HandClosure, Inbox, NewTask, TaskChange, TaskCounts, TaskKind, TaskRecord, TaskState,
+    TaskStore, Waiting,
 };
 
 use super::*;
@@ -39,29 +39,40 @@ fn audience_from_row(row: &AnyRow) -> Result<Audience, StoreError> {
         .as_deref()
         .and_then(Role::from_code)
         .ok_or_else(|| StoreError::Backend("a task's audience names no one".to_owned()))?;
-    Ok(Audience::Role {
-        role,
-        service_id: opt_id(row, "service_id")?,
+    let service_id = opt_id(row, "service_id")?;
+    Ok(match (service_id, opt_id(row, "team_id")?) {
+        (Some(service_id), Some(team_id)) => Audience::TeamRole {
+            role,
+            service_id,
+            team_id,
+        },
+        _ => Audience::Role { role, service_id },
     })
 }
 
 /// Writes what one change does to the inbox, in its transaction: opens tasks (an open one of the
-/// same kind, subject and person stays as it is) and closes tasks, as `actor` at `at_micros`.
+/// same kind, subject and person stays as it is) and closes tasks, as `actor` at `at_micros`;
+/// answers what it did.
 pub(crate) async fn apply_task_changes(
     tx: &mut Transaction<'static, Any>,
     changes: &[TaskChange],
     actor: &str,
     at_micros: i64,
-) -> Result<(), StoreError> {
+) -> Result<TaskCounts, StoreError> {
+    let mut counts = TaskCounts::default();
     for change in changes {
         match change {
-            TaskChange::Open(task) => open_task(tx, task, actor, at_micros).await?,
+            TaskChange::Open(task) => {
+                if open_task(tx, task, actor, at_micros).await? {
+                    counts.opened += 1;
+                }
+            }
             TaskChange::Close {
                 kind,
                 subject_id,
                 outcome,
             } => {
-                sqlx::query(
+                let closed = sqlx::query(
                     "UPDATE task SET state = $1, closed_at = $2, closed_by = $3, outcome = $4 \
                      WHERE kind = $5 AND subject_id = $6 AND state = $7",
                 )
@@ -75,18 +86,20 @@ pub(crate) async fn apply_task_changes(
                 .execute(&mut **tx)
                 .await
                 .db()?;
+                counts.closed += usize::try_from(closed.rows_affected()).unwrap_or(usize::MAX);
             }
         }
     }
-    Ok(())
+    Ok(counts)
 }
 
+/// Opens a task; `false` if one of its kind, subject and person was open already.
 async fn open_task(
     tx: &mut Transaction<'static, Any>,
     task: &NewTask,
     actor: &str,
     at_micros: i64,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     let id = task.id.to_string();
     let opened = sqlx::query(
         "INSERT INTO task (id, organisation_id, service_id, kind, subject_id, person_id, open_key, due_at, \
@@ -108,27 +121,41 @@ async fn open_task(
     .await
     .db()?;
     if opened.rows_affected() == 0 {
-        return Ok(());
+        return Ok(false);
     }
     for audience in &task.audience {
-        let (staff, role, service) = match *audience {
-            Audience::Staff(s) => (Some(s.to_string()), None, None),
-            Audience::Role { role, service_id } => {
-                (None, Some(role.code()), service_id.map(|s| s.to_string()))
-            }
+        let (staff, role, service, team) = match *audience {
+            Audience::Staff(s) => (Some(s.to_string()), None, None, None),
+            Audience::Role { role, service_id } => (
+                None,
+                Some(role.code()),
+                service_id.map(|s| s.to_string()),
+                None,
+            ),
+            Audience::TeamRole {
+                role,
+                service_id,
+                team_id,
+            } => (
+                None,
+                Some(role.code()),
+                Some(service_id.to_string()),
+                Some(team_id.to_string()),
+            ),
         };
         sqlx::query(
-            "INSERT INTO task_audience (task_id, staff_id, role, service_id) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO task_audience (task_id, staff_id, role, service_id, team_id) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(&id)
         .bind(staff)
         .bind(role)
         .bind(service)
+        .bind(team)
         .execute(&mut **tx)
         .await
         .db()?;
     }
-    Ok(())
+    Ok(true)
 }
 
 impl TaskStore for SqlStore {
@@ -149,14 +176,16 @@ impl TaskStore for SqlStore {
         let tasks = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {TASK_COLUMNS} FROM task t WHERE t.organisation_id = $1 AND t.state = $2 AND EXISTS (\
              SELECT 1 FROM task_audience a WHERE a.task_id = t.id AND (a.staff_id = $3 \
-             OR (a.role = $4 AND (a.service_id IS NULL OR a.service_id = $5)))) \
-             ORDER BY {order} LIMIT $6"
+             OR (a.role = $4 AND (a.service_id IS NULL OR a.service_id = $5) \
+             AND (a.team_id IS NULL OR a.team_id = $6)))) \
+             ORDER BY {order} LIMIT $7"
         )))
         .bind(inbox.organisation_id.to_string())
         .bind(state.code())
         .bind(inbox.staff_id.to_string())
         .bind(inbox.role.code())
         .bind(inbox.service_id.map(|s| s.to_string()))
+        .bind(inbox.team_id.map(|t| t.to_string()))
         .bind(i64::from(limit))
         .fetch_all(&mut *tx)
         .await
@@ -178,7 +207,7 @@ impl TaskStore for SqlStore {
         };
         let audience = self
             .read_all(
-                "SELECT staff_id, role, service_id FROM task_audience WHERE task_id = $1",
+                "SELECT staff_id, role, service_id, team_id FROM task_audience WHERE task_id = $1",
                 task_id,
                 audience_from_row,
             )
@@ -261,21 +290,36 @@ impl TaskStore for SqlStore {
         Ok(waiting)
     }
 
-    async fn last_task_opened(
+    async fn write_tasks(
         &self,
-        organisation_id: Uuid,
-        kind: TaskKind,
-        service_id: Uuid,
-    ) -> Result<Option<i64>, StoreError> {
-        sqlx::query_scalar(
-            "SELECT MAX(opened_at) FROM task WHERE organisation_id = $1 AND kind = $2 AND service_id = $3",
+        changes: &[TaskChange],
+        audit: AuditDraft,
+    ) -> Result<TaskCounts, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let event = append(&mut tx, &audit).await?;
+        let counts = apply_task_changes(&mut tx, changes, &event.actor, event.at_micros).await?;
+        if counts == TaskCounts::default() {
+            // Nothing changed: no event either.
+            tx.rollback().await.db()?;
+            return Ok(counts);
+        }
+        commit(tx).await?;
+        Ok(counts)
+    }
+
+    async fn living_placements_of_service(
+        &self,
+        service_code: &str,
+    ) -> Result<Vec<Placement>, StoreError> {
+        sqlx::query(
+            "SELECT p.id, p.service_id, p.team_id, p.key_worker_id, s.organisation_id, s.access_scope \
+             FROM person p JOIN service s ON s.id = p.service_id WHERE s.code = $1 \
+             AND EXISTS (SELECT 1 FROM data_key k WHERE k.owner_id = p.id) ORDER BY p.id",
         )
-        .bind(organisation_id.to_string())
-        .bind(kind.code())
-        .bind(service_id.to_string())
-        .fetch_one(&self.pool)
+        .bind(service_code)
+        .fetch_all(&self.pool)
         .await
-        .db()
+        .read(crate::person::placement_from_row)
     }
 
     async fn open_tasks_of(

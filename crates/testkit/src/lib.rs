@@ -270,7 +270,17 @@ pub fn test_time() -> OffsetDateTime {
 /// notice a test looks for. Matters: `complaint` (identity details and notes, up to 60 days) and
 /// `incident` (identity and health details, notes and plans, up to 30 days).
 pub fn test_register() -> confidant_core::register::Register {
-    const TEXT: &str = r#"
+    match confidant_core::register::Register::parse(
+        std::path::Path::new("testkit.toml"),
+        TEST_REGISTER,
+    ) {
+        Ok(r) => r,
+        Err(e) => panic!("the test register is not valid: {e}"),
+    }
+}
+
+/// The text of [`test_register`], for tests that change it (a new notice version).
+pub const TEST_REGISTER: &str = r#"
 [organisation]
 id = "testkit"
 controller = "Testkit Trust"
@@ -323,11 +333,6 @@ people = ["people we support"]
 retention = "records"
 security = ["Need to know."]
 "#;
-    match confidant_core::register::Register::parse(std::path::Path::new("testkit.toml"), TEXT) {
-        Ok(r) => r,
-        Err(e) => panic!("the test register is not valid: {e}"),
-    }
-}
 
 /// A trustee's matter for tests: a complaint, opening the person's identity details and notes.
 pub fn complaint_matter(days: i64) -> confidant_core::grant::TrusteeGrant {

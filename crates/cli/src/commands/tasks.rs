@@ -37,13 +37,22 @@ pub async fn sweep(
     operator: &Principal,
 ) -> anyhow::Result<SweepReport> {
     let mut total = SweepReport::default();
+    let mut failed = 0;
     for organisation in confidant.organisations().await.map_err(describe)? {
-        let report = confidant
-            .sweep_tasks(operator, organisation.id)
-            .await
-            .map_err(describe)?;
-        total.opened += report.opened;
-        total.closed += report.closed;
+        // One organisation's failure does not keep the others' tasks from opening.
+        match confidant.sweep_tasks(operator, organisation.id).await {
+            Ok(report) => {
+                total.opened += report.opened;
+                total.closed += report.closed;
+            }
+            Err(e) => {
+                failed += 1;
+                tracing::error!(organisation = %organisation.id, error = %describe(e), "task sweep of an organisation failed");
+            }
+        }
+    }
+    if failed > 0 {
+        anyhow::bail!("the sweep failed for {failed} organisation(s): see the log");
     }
     Ok(total)
 }

@@ -243,7 +243,11 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             lifted_at_micros: None,
             lifted_by: None,
         };
-        let to_tell = self.tasks_to_tell(&permit, purpose, &[]).await?;
+        // Art. 19 asks recipients to be told of a restriction (not of an upheld objection).
+        let to_tell = match kind {
+            RestrictionKind::Restriction => self.tasks_to_tell(&permit, purpose, &[]).await?,
+            RestrictionKind::Objection => Vec::new(),
+        };
         let mut audit = AuditDraft::permitted(&permit, purpose, now).named(match kind {
             RestrictionKind::Restriction => "restriction.start",
             RestrictionKind::Objection => "objection.uphold",

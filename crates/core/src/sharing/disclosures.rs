@@ -331,10 +331,20 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             id: person_id,
             service_id,
             organisation_id,
-            ..
+            team_id,
+            key_worker_id,
+            scope,
         } = *permit.resource()
         else {
             return Ok(Vec::new());
+        };
+        let placement = crate::store::Placement {
+            person_id,
+            service_id,
+            organisation_id,
+            team_id,
+            key_worker_id,
+            scope,
         };
         if permit.grant() == Some(Grant::ProcessorReferral) {
             return Ok(Vec::new());
@@ -350,12 +360,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             if let Some(r) = self.store.recipient(id).await?
                 && r.kind != RecipientKind::DataSubject
             {
-                tasks.push(NewTask::tell_recipient(
-                    organisation_id,
-                    service_id,
-                    person_id,
-                    r.id,
-                ));
+                tasks.push(NewTask::tell_recipient(&placement, r.id));
             }
         }
         Ok(tasks)

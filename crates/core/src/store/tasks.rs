@@ -47,14 +47,19 @@ codes!(
     }
 );
 
-/// Whom a task is for: one member of staff, or the holders of a role (in one service, or anywhere in
-/// the organisation).
+/// Whom a task is for: one member of staff, or the holders of a role (in one team of a service, in
+/// one service, or anywhere in the organisation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Audience {
     Staff(Uuid),
     Role {
         role: Role,
         service_id: Option<Uuid>,
+    },
+    TeamRole {
+        role: Role,
+        service_id: Uuid,
+        team_id: Uuid,
     },
 }
 
@@ -129,6 +134,7 @@ pub struct Inbox {
     pub staff_id: Uuid,
     pub role: Role,
     pub service_id: Option<Uuid>,
+    pub team_id: Option<Uuid>,
 }
 
 /// Something waiting that has no task yet: what was there before the inbox, found by the sweep.
@@ -138,6 +144,14 @@ pub struct Waiting {
     pub subject_id: Uuid,
     pub person_id: Option<Uuid>,
     pub service_id: Option<Uuid>,
+}
+
+/// What a batch of task changes did: the tasks opened (an open one already there is left as it
+/// is) and closed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TaskCounts {
+    pub opened: usize,
+    pub closed: usize,
 }
 
 /// How a task closed by hand was closed.
@@ -183,13 +197,22 @@ pub trait TaskStore: Send + Sync {
         organisation_id: Uuid,
     ) -> impl Future<Output = Result<Vec<Waiting>, StoreError>> + Send;
 
-    /// When the latest task of a kind for a service was opened, if there is one.
-    fn last_task_opened(
+    /// Writes a batch of task changes with one audit event, in a transaction of its own (not in
+    /// another request's batch), and answers what they did; when they did nothing, writes nothing,
+    /// not even the event.
+    fn write_tasks(
         &self,
-        organisation_id: Uuid,
-        kind: TaskKind,
-        service_id: Uuid,
-    ) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
+        changes: &[TaskChange],
+        audit: AuditDraft,
+    ) -> impl Future<Output = Result<TaskCounts, StoreError>> + Send;
+
+    /// Where each person of a service (by its register code) sits, for opening a task about them;
+    /// erased people (their key destroyed) are left out. Ids only: a deciding read of the change
+    /// that asks it, recorded by that change's event.
+    fn living_placements_of_service(
+        &self,
+        service_code: &str,
+    ) -> impl Future<Output = Result<Vec<Placement>, StoreError>> + Send;
 
     /// The open tasks of a kind in the organisation (for the sweep to close what no longer waits).
     fn open_tasks_of(

@@ -28,14 +28,15 @@ use crate::audit::AuditDraft;
 use crate::organisation::{OrganisationError, micros};
 use crate::person::{Violation, Violations};
 use crate::store::{
-    Audience, HandClosure, Inbox, NewTask, Store, TaskKind, TaskRecord, TaskState, TellHow,
+    Audience, HandClosure, Inbox, NewTask, Placement, Store, TaskKind, TaskRecord, TaskState,
+    TellHow,
 };
-use crate::{Clock, Confidant, Purpose, Role};
+use crate::{AccessScope, Clock, Confidant, Purpose, Role};
 
 pub(crate) use sweep::training_falls_due;
 pub use sweep::{AGREEMENT_NOTICE, SweepReport, TRAINING_NOTICE};
 
-/// How many tasks an inbox lists at once.
+/// How many open tasks an inbox lists at once.
 pub const INBOX_LIMIT: u32 = 500;
 
 /// A task as its holder sees it.
@@ -114,23 +115,72 @@ impl NewTask {
         }
     }
 
-    /// A recipient to tell of a correction or a restriction (Art. 19), by those who work with the
+    /// A recipient to tell of a correction or a restriction (Art. 19), by those who may read the
     /// person's record and the DPO.
-    pub(crate) fn tell_recipient(
-        organisation_id: Uuid,
-        service_id: Uuid,
-        person_id: Uuid,
-        recipient: Uuid,
-    ) -> Self {
-        let mut audience = in_service(service_id);
+    pub(crate) fn tell_recipient(placement: &Placement, recipient: Uuid) -> Self {
+        let mut audience = readers(placement);
         audience.push(organisation_wide(Role::DataProtectionOfficer));
         Self {
-            service_id: Some(service_id),
-            person_id: Some(person_id),
+            service_id: Some(placement.service_id),
+            person_id: Some(placement.person_id),
             audience,
-            ..Self::new(organisation_id, TaskKind::TellRecipient, recipient)
+            ..Self::new(
+                placement.organisation_id,
+                TaskKind::TellRecipient,
+                recipient,
+            )
         }
     }
+
+    /// A person to tell of their service's changed notice, by those who may read their record.
+    pub(crate) fn tell_of_notice(placement: &Placement) -> Self {
+        Self {
+            service_id: Some(placement.service_id),
+            person_id: Some(placement.person_id),
+            audience: readers(placement),
+            ..Self::new(
+                placement.organisation_id,
+                TaskKind::TellOfNotice,
+                placement.service_id,
+            )
+        }
+    }
+}
+
+/// Who may read a person's record in the way the policy's read rules say (without a grant): the
+/// service manager always; in a service-wide record its practitioners and team managers; in a
+/// team's record that team's; in a caseload, the team's manager and the key worker. A task about a
+/// person is for them, so it names the record only to those who may open it.
+pub fn readers(placement: &Placement) -> Vec<Audience> {
+    let service_id = placement.service_id;
+    let mut audience = vec![Audience::Role {
+        role: Role::ServiceManager,
+        service_id: Some(service_id),
+    }];
+    let team = |role: Role| {
+        placement.team_id.map(|team_id| Audience::TeamRole {
+            role,
+            service_id,
+            team_id,
+        })
+    };
+    match placement.scope {
+        AccessScope::Service => audience.extend([Role::Practitioner, Role::TeamManager].map(
+            |role| Audience::Role {
+                role,
+                service_id: Some(service_id),
+            },
+        )),
+        AccessScope::Team => {
+            audience.extend(team(Role::Practitioner));
+            audience.extend(team(Role::TeamManager));
+        }
+        AccessScope::Caseload => {
+            audience.extend(team(Role::TeamManager));
+            audience.extend(placement.key_worker_id.map(Audience::Staff));
+        }
+    }
+    audience
 }
 
 fn organisation_wide(role: Role) -> Audience {
@@ -164,6 +214,15 @@ pub fn is_for(audience: &[Audience], inbox: &Inbox) -> bool {
         Audience::Role { role, service_id } => {
             role == inbox.role && service_id.is_none_or(|s| inbox.service_id == Some(s))
         }
+        Audience::TeamRole {
+            role,
+            service_id,
+            team_id,
+        } => {
+            role == inbox.role
+                && inbox.service_id == Some(service_id)
+                && inbox.team_id == Some(team_id)
+        }
     })
 }
 
@@ -174,6 +233,7 @@ fn inbox_of(actor: &Principal) -> Result<Inbox, OrganisationError> {
             staff_id: me.user_id,
             role: me.role,
             service_id: me.service_id,
+            team_id: me.team_id,
         }),
         Actor::System => Err(OrganisationError::NotFound),
     }
@@ -186,13 +246,14 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         &self,
         actor: &Principal,
         state: TaskState,
+        limit: u32,
     ) -> Result<Vec<TaskView>, OrganisationError> {
         let (inbox, permit) = self.inbox_permit(actor, Action::TaskRead).await?;
         let now = self.clock.now();
         let audit = AuditDraft::permitted(&permit, Purpose::Administration, now);
         let tasks = self
             .store
-            .tasks_in(&inbox, state, INBOX_LIMIT, audit)
+            .tasks_in(&inbox, state, limit.min(INBOX_LIMIT), audit)
             .await?;
         let mut views = Vec::with_capacity(tasks.len());
         for task in tasks {
@@ -347,5 +408,121 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             done_on: Some(closure.done_on),
             ..task
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inbox(role: Role, service: Option<Uuid>, team: Option<Uuid>, staff: Uuid) -> Inbox {
+        Inbox {
+            organisation_id: Uuid::nil(),
+            staff_id: staff,
+            role,
+            service_id: service,
+            team_id: team,
+        }
+    }
+
+    /// A person's task reaches exactly those the read rules let open the record (without a grant),
+    /// in each scope a service can have.
+    #[test]
+    fn readers_follow_the_read_rules_in_every_scope() {
+        let (service, other_service) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let (team, other_team) = (Uuid::from_u128(3), Uuid::from_u128(4));
+        let (key_worker, colleague) = (Uuid::from_u128(5), Uuid::from_u128(6));
+        let placement = |scope| Placement {
+            person_id: Uuid::from_u128(9),
+            service_id: service,
+            organisation_id: Uuid::nil(),
+            team_id: Some(team),
+            key_worker_id: Some(key_worker),
+            scope,
+        };
+        // Who: role, service, team, id; whether they read the record in [service, team, caseload]
+        // scope.
+        type Case = (Role, Option<Uuid>, Option<Uuid>, Uuid, [bool; 3]);
+        let cases: [Case; 9] = [
+            (
+                Role::ServiceManager,
+                Some(service),
+                None,
+                colleague,
+                [true; 3],
+            ),
+            (
+                Role::ServiceManager,
+                Some(other_service),
+                None,
+                colleague,
+                [false; 3],
+            ),
+            (
+                Role::Practitioner,
+                Some(service),
+                Some(team),
+                key_worker,
+                [true, true, true],
+            ),
+            (
+                Role::Practitioner,
+                Some(service),
+                Some(team),
+                colleague,
+                [true, true, false],
+            ),
+            (
+                Role::Practitioner,
+                Some(service),
+                Some(other_team),
+                colleague,
+                [true, false, false],
+            ),
+            (
+                Role::Practitioner,
+                Some(service),
+                None,
+                colleague,
+                [true, false, false],
+            ),
+            (
+                Role::TeamManager,
+                Some(service),
+                Some(team),
+                colleague,
+                [true, true, true],
+            ),
+            (
+                Role::TeamManager,
+                Some(service),
+                Some(other_team),
+                colleague,
+                [true, false, false],
+            ),
+            (
+                Role::DataProtectionOfficer,
+                None,
+                None,
+                colleague,
+                [false; 3],
+            ),
+        ];
+        for (role, svc, tm, id, reads) in cases {
+            for (scope, expected) in [
+                AccessScope::Service,
+                AccessScope::Team,
+                AccessScope::Caseload,
+            ]
+            .into_iter()
+            .zip(reads)
+            {
+                assert_eq!(
+                    is_for(&readers(&placement(scope)), &inbox(role, svc, tm, id)),
+                    expected,
+                    "{role:?} in {svc:?}/{tm:?} ({id}) for a {scope:?} record"
+                );
+            }
+        }
     }
 }

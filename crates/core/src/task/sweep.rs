@@ -1,6 +1,5 @@
-//! The sweep: opens the tasks that fall due with time (training, processors' agreements), those a
-//! new notice version asks for, and those for what was waiting before the inbox existed; closes
-//! the ones whose reason has gone. Idempotent: run at start-up, hourly inside `serve`, and by
+//! The sweep: opens the tasks that fall due with time (training, processors' agreements) and those
+//! for what was waiting before the inbox existed; closes the ones whose reason has gone. Idempotent: run at start-up, hourly inside `serve`, and by
 //! `confidant tasks sweep`.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -13,7 +12,11 @@ pub const TRAINING_NOTICE: Duration = Duration::days(30);
 /// A processor's agreement is to be renewed or ended from this long before its end.
 pub const AGREEMENT_NOTICE: Duration = Duration::days(60);
 
-/// What one sweep did (counts only).
+/// How many task changes one transaction of the sweep writes.
+const SWEEP_CHUNK: usize = 250;
+
+/// What one sweep did (counts only): the tasks it opened and closed (opening one already open, by
+/// another process say, is not counted).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SweepReport {
     pub opened: usize,
@@ -57,32 +60,16 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .await?;
         self.sweep_agreements(organisation_id, now, &mut changes)
             .await?;
-        self.sweep_notices(&permit, organisation_id, now, &mut changes)
-            .await?;
 
-        let report = SweepReport {
-            opened: changes
-                .iter()
-                .filter(|c| matches!(c, TaskChange::Open(_)))
-                .count(),
-            closed: changes
-                .iter()
-                .filter(|c| matches!(c, TaskChange::Close { .. }))
-                .count(),
-        };
-        if changes.is_empty() {
-            return Ok(report);
+        // In transactions of their own, a few hundred changes each, so a first sweep of a large
+        // organisation holds the chain's head briefly at a time and never in a request's batch.
+        let mut report = SweepReport::default();
+        for chunk in changes.chunks(SWEEP_CHUNK) {
+            let audit = AuditDraft::permitted(&permit, Purpose::Administration, now);
+            let done = self.store.write_tasks(chunk, audit).await?;
+            report.opened += done.opened;
+            report.closed += done.closed;
         }
-        let mut audit = AuditDraft::permitted(&permit, Purpose::Administration, now);
-        for change in changes {
-            audit = match change {
-                TaskChange::Open(task) => audit.opens(task),
-                TaskChange::Close {
-                    kind, subject_id, ..
-                } => audit.closes(kind, subject_id),
-            };
-        }
-        self.store.append_audit(audit).await?;
         Ok(report)
     }
 
@@ -175,69 +162,23 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         }
         Ok(())
     }
-
-    /// When a service publishes a changed notice (a version after the first), each of its people is
-    /// to be told: one task per person, for their key worker (or, without one, those working in the
-    /// service), opened once per version.
-    async fn sweep_notices(
-        &self,
-        permit: &confidant_policy::Permit,
-        organisation_id: Uuid,
-        now: time::OffsetDateTime,
-        changes: &mut Vec<TaskChange>,
-    ) -> Result<(), OrganisationError> {
-        for service in self.store.services(organisation_id).await? {
-            let Some(code) = &service.code else { continue };
-            let versions = self.store.notice_versions(code).await?;
-            // Newest first: only a version that changed an earlier one is news.
-            let (Some(latest), Some(_)) = (versions.first(), versions.get(1)) else {
-                continue;
-            };
-            let last = self
-                .store
-                .last_task_opened(organisation_id, TaskKind::TellOfNotice, service.id)
-                .await?;
-            if last.is_some_and(|at| at >= latest.published_at_micros) {
-                continue;
-            }
-            let read = AuditDraft::permitted(permit, Purpose::Administration, now)
-                .named("task.sweep_people");
-            for person in self.store.people_ids_of_service(service.id, read).await? {
-                let Some(placement) = self.store.placement(person).await? else {
-                    continue;
-                };
-                let audience = match placement.key_worker_id {
-                    Some(worker) => vec![
-                        Audience::Staff(worker),
-                        Audience::Role {
-                            role: Role::ServiceManager,
-                            service_id: Some(service.id),
-                        },
-                    ],
-                    None => in_service(service.id),
-                };
-                changes.push(TaskChange::Open(NewTask {
-                    service_id: Some(service.id),
-                    person_id: Some(person),
-                    audience,
-                    ..NewTask::new(organisation_id, TaskKind::TellOfNotice, service.id)
-                }));
-            }
-        }
-        Ok(())
-    }
 }
 
 impl NewTask {
-    /// A member of staff's training falls due: for them, and for the DPO who records it.
+    /// A member of staff's training falls due: for them, and for whoever records it (the DPO; for
+    /// an administrator's or auditor's account, administrators too).
     pub(crate) fn training_due(member: &StaffRecord, due_at_micros: i64) -> Self {
+        let mut audience = vec![
+            Audience::Staff(member.id),
+            organisation_wide(Role::DataProtectionOfficer),
+        ];
+        if matches!(member.role, Role::Administrator | Role::Auditor) {
+            audience.push(organisation_wide(Role::Administrator));
+        }
         Self {
             service_id: member.service_id,
             due_at_micros: Some(due_at_micros),
-            audience: vec![
-                Audience::Staff(member.id),
-                organisation_wide(Role::DataProtectionOfficer),
-            ],
+            audience,
             ..Self::new(member.organisation_id, TaskKind::TrainingDue, member.id)
         }
     }

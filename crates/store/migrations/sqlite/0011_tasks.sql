@@ -29,13 +29,15 @@ CREATE UNIQUE INDEX task_open_once ON task (open_key) WHERE state = 'open';
 CREATE INDEX task_by_organisation ON task (organisation_id, state, due_at);
 CREATE INDEX task_by_subject ON task (kind, subject_id, state);
 
--- Whom a task is for: a member of staff by id, or the holders of a role (in one service, or in the
--- whole organisation). A task is in someone's inbox when any of its rows names them.
+-- Whom a task is for: a member of staff by id, or the holders of a role (in one team, in one
+-- service, or in the whole organisation). A task is in someone's inbox when any of its rows names
+-- them.
 CREATE TABLE task_audience (
     task_id    TEXT NOT NULL REFERENCES task (id),
     staff_id   TEXT REFERENCES staff (id),
     role       TEXT,
-    service_id TEXT REFERENCES service (id)
+    service_id TEXT REFERENCES service (id),
+    team_id    TEXT REFERENCES team (id)
 );
 CREATE INDEX task_audience_task ON task_audience (task_id);
 CREATE INDEX task_audience_staff ON task_audience (staff_id);

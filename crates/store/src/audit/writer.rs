@@ -174,10 +174,11 @@ pub(crate) async fn append_all(
     for rows in events.chunks(ROWS_PER_INSERT) {
         insert_events(tx, rows).await?;
     }
-    // What each change does to the task inbox, with its event.
+    // What each change does to the task inbox, with its event; a refusal changes nothing, so its
+    // draft's task changes (which core never makes) are not written.
     for (draft, event) in drafts.iter().zip(&events) {
         let changes = draft.task_changes();
-        if !changes.is_empty() {
+        if !changes.is_empty() && draft.outcome() == confidant_core::audit::Outcome::Ok {
             crate::task::apply_task_changes(tx, changes, &event.actor, event.at_micros).await?;
         }
     }

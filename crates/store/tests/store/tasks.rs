@@ -9,19 +9,20 @@ use confidant_core::person::PersonInput;
 use confidant_core::record::RecordInput;
 use confidant_core::referral::NewReferral;
 use confidant_core::sharing::{RecipientInput, ShareRequest};
+use confidant_core::store::AuditStore;
 use confidant_core::store::{
     ReferralPolicy, ReferralSource, ReviewState, ServiceConfig, TaskKind, TaskState, TellHow,
     TriageState,
 };
 use confidant_core::task::TaskView;
-use confidant_core::{Clock, Purpose, Role, access::Principal};
+use confidant_core::{AccessScope, Clock, Purpose, Role, access::Principal};
 use confidant_testkit::{TestApp, both_backends, operator, test_time, train};
 use uuid::Uuid;
 
 const P: Purpose = Purpose::Support;
 
 async fn open_tasks(app: &TestApp, who: &Principal) -> anyhow::Result<Vec<TaskView>> {
-    Ok(app.confidant.tasks(who, TaskState::Open).await?)
+    Ok(app.confidant.tasks(who, TaskState::Open, 500).await?)
 }
 
 async fn kinds(app: &TestApp, who: &Principal) -> anyhow::Result<Vec<(TaskKind, Uuid)>> {
@@ -34,7 +35,7 @@ async fn kinds(app: &TestApp, who: &Principal) -> anyhow::Result<Vec<(TaskKind, 
 
 async fn closed(app: &TestApp, who: &Principal, subject: Uuid) -> anyhow::Result<TaskView> {
     app.confidant
-        .tasks(who, TaskState::Done)
+        .tasks(who, TaskState::Done, 500)
         .await?
         .into_iter()
         .find(|t| t.task.subject_id == subject)
@@ -488,6 +489,197 @@ both_backends!(
         );
         // Only the operator sweeps.
         assert!(c.sweep_tasks(&app.dpo, app.organisation).await.is_err());
+        Ok(())
+    }
+);
+
+both_backends!(
+    in_a_caseload_a_tell_task_is_only_for_those_who_may_read_the_record,
+    |backend| async move {
+        let app = configured(backend).await?;
+        let c = &app.confidant;
+        c.set_service_scope(&operator(), app.service_a, AccessScope::Caseload)
+            .await?;
+        let (_, colleague) = app
+            .add_staff(Role::Practitioner, Some(app.service_a), "colleague", true)
+            .await?;
+        let (_, manager) = app
+            .add_staff(Role::ServiceManager, Some(app.service_a), "manager.a", true)
+            .await?;
+        // worker.a records the person and is their key worker.
+        let person = person(&app).await?;
+        let gp = c
+            .add_recipient(
+                &app.dpo,
+                app.organisation,
+                &recipient("Surgery", &["identity", "health"], &["public_task"]),
+            )
+            .await?
+            .id;
+        let mut req = ShareRequest {
+            recipient_id: gp,
+            fields: vec!["mental_health".to_owned()],
+            basis: "public_task".to_owned(),
+            reason: "Continuity of care".to_owned(),
+            person_told: true,
+            ..ShareRequest::default()
+        };
+        req.article9 = Some("health_social_care".to_owned());
+        c.share(&app.worker_a, P, person, &req).await?;
+        c.update_person(
+            &app.worker_a,
+            P,
+            person,
+            &PersonInput::new().with(PersonField::MentalHealth, "Settled"),
+        )
+        .await?;
+        let tell = (TaskKind::TellRecipient, gp);
+        assert!(kinds(&app, &app.worker_a).await?.contains(&tell));
+        assert!(kinds(&app, &manager).await?.contains(&tell));
+        assert!(kinds(&app, &app.dpo).await?.contains(&tell));
+        // A practitioner of the same service who may not read this record learns nothing of it,
+        // and cannot close it.
+        assert!(kinds(&app, &colleague).await?.is_empty());
+        let id = open_tasks(&app, &app.worker_a).await?[0].task.id;
+        assert!(matches!(
+            c.close_task(&colleague, id, TellHow::Letter, test_time().date())
+                .await,
+            Err(OrganisationError::NotFound)
+        ));
+        Ok(())
+    }
+);
+
+both_backends!(
+    a_sweep_with_nothing_to_do_writes_nothing_and_it_backfills_every_kind_that_waited,
+    |backend| async move {
+        let app = configured(backend).await?;
+        let c = &app.confidant;
+        let person = person(&app).await?;
+        let gp = c
+            .add_recipient(
+                &app.dpo,
+                app.organisation,
+                &recipient("Surgery", &["identity"], &["public_task"]),
+            )
+            .await?
+            .id;
+        let approval = c
+            .request_approval(
+                &app.worker_a,
+                P,
+                person,
+                gp,
+                &["health".to_owned()],
+                "Needed for a safe discharge",
+            )
+            .await?
+            .id;
+        let grant = c
+            .break_glass(&app.worker_b, person, "Called at night about a crisis")
+            .await?
+            .id;
+        let head = c.store().audit_head().await?;
+        let report = c.sweep_tasks(&operator(), app.organisation).await?;
+        assert_eq!((report.opened, report.closed), (0, 0));
+        assert_eq!(
+            c.store().audit_head().await?,
+            head,
+            "an idle sweep writes no event"
+        );
+
+        // As if from before the inbox: every task gone; the sweep opens each again, once.
+        app.db.raw_execute("DELETE FROM task_audience").await?;
+        app.db.raw_execute("DELETE FROM task").await?;
+        assert!(kinds(&app, &app.dpo).await?.is_empty());
+        let report = c.sweep_tasks(&operator(), app.organisation).await?;
+        assert_eq!(report.opened, 2);
+        let dpo = kinds(&app, &app.dpo).await?;
+        assert!(dpo.contains(&(TaskKind::ShareApproval, approval)));
+        assert!(dpo.contains(&(TaskKind::BreakGlassReview, grant)));
+        assert_eq!(
+            c.sweep_tasks(&operator(), app.organisation).await?.opened,
+            0
+        );
+
+        // A decision that loses a race changes nothing: the task keeps its first closer.
+        c.decide_approval(&app.dpo, P, person, approval, false)
+            .await?;
+        let (_, caldicott) = app
+            .add_staff(Role::CaldicottGuardian, None, "caldicott", true)
+            .await?;
+        assert!(
+            c.decide_approval(&caldicott, P, person, approval, true)
+                .await
+                .is_err()
+        );
+        let done = closed(&app, &app.dpo, approval).await?;
+        assert_eq!(done.task.closed_by, Some(app.dpo.audit_id()));
+        assert_eq!(done.task.outcome.as_deref(), Some("share.approval_refuse"));
+        Ok(())
+    }
+);
+
+both_backends!(
+    a_changed_notice_opens_a_task_per_living_person_for_those_who_may_read_them,
+    |backend| async move {
+        let app = TestApp::new(backend).await?;
+        let register = confidant_testkit::test_register();
+        let app = app.governed_by(register.clone());
+        let c = &app.confidant;
+        let in_force = c.put_register_in_force(&operator(), &register).await?;
+        let service = in_force.services["testkit"];
+        let worker = c
+            .create_staff(
+                &operator(),
+                in_force.organisation_id,
+                Some(service),
+                Role::Practitioner,
+                "kit.worker",
+            )
+            .await?;
+        train(c, worker.id).await?;
+        let worker = c.acting_as(&operator(), &worker).await?;
+        let person = c
+            .create_person(
+                &worker,
+                P,
+                service,
+                &PersonInput::new()
+                    .with(PersonField::GivenName, "Ada")
+                    .with(PersonField::FamilyName, "Noticed"),
+            )
+            .await?
+            .id;
+        // The first notice is no change: nobody to tell.
+        c.publish_notices(&operator(), &register).await?;
+        assert!(kinds(&app, &worker).await?.is_empty());
+        // A changed retention period: a new version, and the person is to be told.
+        let changed = confidant_core::register::Register::parse(
+            std::path::Path::new("testkit.toml"),
+            &confidant_testkit::TEST_REGISTER
+                .replace("period = \"7 years\"", "period = \"8 years\""),
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let published = c.publish_notices(&operator(), &changed).await?;
+        assert!(published.iter().any(|p| p.new && p.version == 2));
+        let tasks = open_tasks(&app, &worker).await?;
+        assert_eq!(tasks.len(), 1);
+        assert_eq!(
+            (tasks[0].task.kind, tasks[0].task.person_id),
+            (TaskKind::TellOfNotice, Some(person))
+        );
+        // Publishing the same again changes nothing; telling them closes it.
+        c.publish_notices(&operator(), &changed).await?;
+        assert_eq!(open_tasks(&app, &worker).await?.len(), 1);
+        c.close_task(
+            &worker,
+            tasks[0].task.id,
+            TellHow::Letter,
+            test_time().date(),
+        )
+        .await?;
+        assert!(open_tasks(&app, &worker).await?.is_empty());
         Ok(())
     }
 );

@@ -65,7 +65,14 @@ impl<S: crate::store::Store, C: crate::Clock> crate::Confidant<S, C> {
                 markdown: n.markdown(),
                 published_at_micros: crate::organisation::micros(now),
             };
-            let audit = crate::audit::AuditDraft::notice_published(now);
+            let mut audit = crate::audit::AuditDraft::notice_published(now);
+            // A changed notice (not the first) is told to each person the service supports: a
+            // task about each, for those who may read their record, opened with the version.
+            if last.is_some() {
+                for placement in self.store.living_placements_of_service(&service.id).await? {
+                    audit = audit.opens(crate::store::NewTask::tell_of_notice(&placement));
+                }
+            }
             match self.store.publish_notice(&version, audit).await {
                 Ok(()) => out.push(Published {
                     service_code: service.id.clone(),

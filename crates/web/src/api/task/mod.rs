@@ -119,7 +119,10 @@ pub(crate) async fn list<S: Store, C: Clock>(
         Some(_) => return Err(super::invalid("state", "must be open or done")),
     };
     let me = viewer(&actor);
-    let tasks = state.confidant.tasks(&actor, wanted).await?;
+    let tasks = state
+        .confidant
+        .tasks(&actor, wanted, confidant_core::task::INBOX_LIMIT)
+        .await?;
     Ok(Json(
         tasks.into_iter().map(|t| TaskResponse::of(t, me)).collect(),
     ))

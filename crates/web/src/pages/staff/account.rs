@@ -118,7 +118,11 @@ pub async fn dashboard<S: Store, C: Clock>(
         });
     let tasks = state
         .confidant
-        .tasks(signed.actor(), confidant_core::store::TaskState::Open)
+        .tasks(
+            signed.actor(),
+            confidant_core::store::TaskState::Open,
+            confidant_core::task::INBOX_LIMIT,
+        )
         .await?;
     render(&DashboardPage {
         tasks_open: tasks.len(),

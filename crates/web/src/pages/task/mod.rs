@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use confidant_core::Clock;
 use confidant_core::organisation::OrganisationError;
 use confidant_core::store::{Store, TaskKind, TaskRecord, TaskState, TellHow};
-use confidant_core::task::TaskView;
+use confidant_core::task::{INBOX_LIMIT, TaskView};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -26,6 +26,9 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
         .route("/tasks/{task_id}", get(show::<S, C>))
         .route("/tasks/{task_id}/close", post(close::<S, C>))
 }
+
+/// How many of the latest closed tasks the inbox shows.
+const CLOSED_SHOWN: u32 = 20;
 
 /// The page where a task is done, as `viewer` reaches it.
 pub fn page_of(task: &TaskRecord, viewer: Uuid) -> String {
@@ -109,17 +112,17 @@ pub async fn inbox<S: Store, C: Clock>(
     let me = signed.staff().id;
     let open = state
         .confidant
-        .tasks(signed.actor(), TaskState::Open)
+        .tasks(signed.actor(), TaskState::Open, INBOX_LIMIT)
         .await?;
     let done = state
         .confidant
-        .tasks(signed.actor(), TaskState::Done)
+        .tasks(signed.actor(), TaskState::Done, CLOSED_SHOWN)
         .await?;
     render(&InboxPage {
         chrome: signed.chrome("/tasks"),
         overdue: open.iter().filter(|t| t.overdue).count(),
         open: open.iter().map(|t| line(t, me)).collect(),
-        done: done.iter().take(20).map(|t| line(t, me)).collect(),
+        done: done.iter().map(|t| line(t, me)).collect(),
     })
 }
 
