@@ -26,6 +26,12 @@ pub(crate) fn field_version_from_row(row: &AnyRow) -> Result<FieldVersion, Store
         key_version: row.col("key_version")?,
         changed_by: row.col("changed_by")?,
         changed_at_micros: row.col("changed_at")?,
+        reason: opt_coded(
+            row,
+            "reason",
+            CorrectionReason::from_code,
+            "correction reason",
+        )?,
     })
 }
 
@@ -123,7 +129,7 @@ pub(crate) fn case_from_row(row: &AnyRow) -> Result<CaseRecord, StoreError> {
 
 pub(crate) const ENTRY_COLUMNS: &str = "e.id, e.person_id, e.kind, e.case_id, e.parent_id, e.contact_type, e.occurs_at, e.status, \
      e.due_at, e.third_party, e.identifies_complainant, e.serious_harm, e.author, e.key_version, e.created_at, \
-     e.updated_at";
+     e.updated_at, e.error_at, e.error_by, e.error_reason";
 
 pub(crate) fn entry_from_row(row: &AnyRow) -> Result<EntryRecord, StoreError> {
     Ok(EntryRecord {
@@ -145,6 +151,18 @@ pub(crate) fn entry_from_row(row: &AnyRow) -> Result<EntryRecord, StoreError> {
         key_version: row.col("key_version")?,
         created_at_micros: row.col("created_at")?,
         updated_at_micros: row.col("updated_at")?,
+        in_error: match (
+            row.col::<Option<i64>>("error_at")?,
+            row.col::<Option<String>>("error_by")?,
+            opt_coded(row, "error_reason", ErrorReason::from_code, "error reason")?,
+        ) {
+            (Some(at_micros), Some(by), Some(reason)) => Some(EntryError {
+                by,
+                at_micros,
+                reason,
+            }),
+            _ => None,
+        },
     })
 }
 

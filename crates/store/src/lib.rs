@@ -29,13 +29,13 @@ use confidant_core::store::{
     RecordStore, ReferralStore, SharingStore, StaffStore,
 };
 use confidant_core::store::{
-    ApiTokenRecord, CaseRecord, ChangeStamp, ClosureReason, ContactType, Credential,
-    DocumentRecord, EntryRecord, EntryStatus, FieldChange, FieldVersion, GrantRecord, IndexChange,
-    InstallationKeys, NoteFlags, Organisation, Placement, RecoveryCodes, ReferralPolicy,
-    ReferralRecord, ReferralSource, RelatedRecord, Relationship, ReviewState, SealedChange,
-    SealedFields, SealedPerson, Service, ServiceConfig, SessionRecord, SessionRow, SessionStage,
-    StaffRecord, StoreError, Team, TokenScope, TrainingKind, TrainingRecord, TriageEvent,
-    TriageState, WrappedDataKey,
+    ApiTokenRecord, CaseRecord, ChangeStamp, ClosureReason, ContactType, CorrectionReason,
+    Credential, DocumentRecord, EntryError, EntryRecord, EntryStatus, ErrorReason, FieldChange,
+    FieldVersion, GrantRecord, IndexChange, InstallationKeys, NoteFlags, Organisation, Placement,
+    RecoveryCodes, ReferralPolicy, ReferralRecord, ReferralSource, RelatedRecord, Relationship,
+    ReviewState, SealedChange, SealedFields, SealedPerson, Service, ServiceConfig, SessionRecord,
+    SessionRow, SessionStage, StaffRecord, StoreError, Team, TokenScope, TrainingKind,
+    TrainingRecord, TriageEvent, TriageState, WrappedDataKey,
 };
 use confidant_core::{AccessScope, Grant, Role};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
@@ -691,11 +691,11 @@ async fn insert_case(
 }
 
 /// Keeps the current value of a person's field (if any) in the correction history.
-const KEEP_PERSON_FIELD: &str = "INSERT INTO field_version (record_id, field, value, key_version, changed_by, changed_at) \
-     SELECT person_id, field, value, $3, $4, $5 FROM person_field WHERE person_id = $1 AND field = $2";
+const KEEP_PERSON_FIELD: &str = "INSERT INTO field_version (record_id, field, value, key_version, changed_by, changed_at, reason) \
+     SELECT person_id, field, value, $3, $4, $5, $6 FROM person_field WHERE person_id = $1 AND field = $2";
 /// Keeps the current value of a record's field (if any) in the correction history.
-const KEEP_RECORD_FIELD: &str = "INSERT INTO field_version (record_id, field, value, key_version, changed_by, changed_at) \
-     SELECT record_id, field, value, $3, $4, $5 FROM record_field WHERE record_id = $1 AND field = $2";
+const KEEP_RECORD_FIELD: &str = "INSERT INTO field_version (record_id, field, value, key_version, changed_by, changed_at, reason) \
+     SELECT record_id, field, value, $3, $4, $5, $6 FROM record_field WHERE record_id = $1 AND field = $2";
 
 async fn keep_version(
     tx: &mut Transaction<'static, Any>,
@@ -704,6 +704,7 @@ async fn keep_version(
     field: &str,
     key_version: i64,
     stamp: &ChangeStamp,
+    reason: Option<CorrectionReason>,
 ) -> Result<(), StoreError> {
     sqlx::query(sql)
         .bind(record_id)
@@ -711,6 +712,7 @@ async fn keep_version(
         .bind(key_version)
         .bind(&stamp.by)
         .bind(stamp.at_micros)
+        .bind(reason.map(CorrectionReason::code))
         .execute(&mut **tx)
         .await
         .db()?;

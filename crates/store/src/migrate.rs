@@ -54,6 +54,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "tasks",
         include_str!("../migrations/sqlite/0011_tasks.sql"),
     ),
+    (
+        12,
+        "corrections",
+        include_str!("../migrations/sqlite/0012_corrections.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -106,6 +111,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         11,
         "tasks",
         include_str!("../migrations/postgres/0011_tasks.sql"),
+    ),
+    (
+        12,
+        "corrections",
+        include_str!("../migrations/postgres/0012_corrections.sql"),
     ),
 ];
 

@@ -113,6 +113,7 @@ impl PersonStore for SqlStore {
                 field.code(),
                 key_version,
                 stamp,
+                None,
             )
             .await?;
             sqlx::query("DELETE FROM person_field WHERE person_id = $1 AND field = $2")

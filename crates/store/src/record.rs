@@ -10,7 +10,7 @@ impl RecordStore for SqlStore {
     ) -> Result<Vec<FieldVersion>, StoreError> {
         let mut tx = self.begin_read().await?;
         let versions = sqlx::query(
-            "SELECT record_id, field, value, key_version, changed_by, changed_at FROM field_version \
+            "SELECT record_id, field, value, key_version, changed_by, changed_at, reason FROM field_version \
              WHERE record_id = $1 ORDER BY seq",
         )
         .bind(record_id.to_string())
@@ -185,6 +185,7 @@ impl RecordStore for SqlStore {
         status: Option<EntryStatus>,
         due_at_micros: Option<i64>,
         fields: &[SealedChange],
+        reason: Option<CorrectionReason>,
         expected_updated_at_micros: i64,
         stamp: &ChangeStamp,
         audit: AuditDraft,
@@ -223,7 +224,16 @@ impl RecordStore for SqlStore {
             return Err(StoreError::Conflict(CHANGED));
         }
         for (field, value) in fields {
-            keep_version(&mut tx, KEEP_RECORD_FIELD, &eid, field, key_version, stamp).await?;
+            keep_version(
+                &mut tx,
+                KEEP_RECORD_FIELD,
+                &eid,
+                field,
+                key_version,
+                stamp,
+                reason,
+            )
+            .await?;
             sqlx::query("DELETE FROM record_field WHERE record_id = $1 AND field = $2")
                 .bind(&eid)
                 .bind(field)
@@ -259,6 +269,55 @@ impl RecordStore for SqlStore {
             audit,
         )
         .await
+    }
+
+    async fn mark_entry_in_error(
+        &self,
+        access: &PersonAccess,
+        entry_id: Uuid,
+        error: &EntryError,
+        audit: AuditDraft,
+    ) -> Result<bool, StoreError> {
+        let change = sqlx::query(
+            "UPDATE record_entry SET error_at = $1, error_by = $2, error_reason = $3, \
+             updated_at = CASE WHEN updated_at >= $1 THEN updated_at + 1 ELSE $1 END \
+             WHERE id = $4 AND person_id = $5 AND error_at IS NULL",
+        )
+        .bind(error.at_micros)
+        .bind(error.by.clone())
+        .bind(error.reason.code())
+        .bind(entry_id.to_string())
+        .bind(access.person_id().to_string());
+        change_audited(self, change, audit).await
+    }
+
+    async fn entry_history(
+        &self,
+        access: &PersonAccess,
+        kinds: &[RecordKind],
+        audit: AuditDraft,
+    ) -> Result<Vec<FieldVersion>, StoreError> {
+        let only = if kinds.is_empty() {
+            String::new()
+        } else {
+            format!(" AND e.kind IN ({})", placeholders(2, kinds.len()))
+        };
+        let mut tx = self.begin_read().await?;
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT v.record_id, v.field, v.value, v.key_version, v.changed_by, v.changed_at, v.reason \
+             FROM field_version v JOIN record_entry e ON e.id = v.record_id \
+             WHERE e.person_id = $1{only} ORDER BY v.seq"
+        )))
+        .bind(access.person_id().to_string());
+        for kind in kinds {
+            query = query.bind(kind.code());
+        }
+        let versions = query
+            .fetch_all(&mut *tx)
+            .await
+            .read(field_version_from_row)?;
+        finish_read(self, tx, audit).await?;
+        Ok(versions)
     }
 
     async fn entries_of(

@@ -496,7 +496,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 if wanted.as_ref().is_some_and(|w| !w.contains(&e.id)) {
                     continue;
                 }
-                if e.flags.serious_harm || e.flags.identifies_complainant {
+                // Never what could harm or identify a complainant, nor what was entered in error.
+                if e.flags.serious_harm || e.flags.identifies_complainant || e.in_error.is_some() {
                     continue;
                 }
                 let mut values = serde_json::Map::new();

@@ -274,3 +274,22 @@ codes!(
         Refused = "refused": "Refused",
     }
 );
+
+codes!(
+    /// Why a value in a record was corrected (kept beside the earlier value).
+    CorrectionReason {
+        Typo = "typo": "A typing mistake",
+        WrongDetail = "wrong_detail": "A detail was wrong",
+        Incomplete = "incomplete": "Something was missing",
+        PersonAsked = "person_asked": "The person asked for it to be corrected",
+    }
+);
+
+codes!(
+    /// Why an entry was marked as entered in error.
+    ErrorReason {
+        WrongRecord = "wrong_record": "Written on the wrong person's record",
+        Duplicate = "duplicate": "Recorded twice",
+        DidNotHappen = "did_not_happen": "Describes something that did not happen",
+    }
+);

@@ -186,10 +186,30 @@ pub trait RecordStore: Send + Sync + 'static {
         status: Option<EntryStatus>,
         due_at_micros: Option<i64>,
         fields: &[SealedChange],
+        reason: Option<CorrectionReason>,
         expected_updated_at_micros: i64,
         stamp: &ChangeStamp,
         audit: AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Marks one of the person's entries as entered in error; `false` if there is no such entry of
+    /// theirs, or it is marked already.
+    fn mark_entry_in_error(
+        &self,
+        access: &PersonAccess,
+        entry_id: Uuid,
+        error: &EntryError,
+        audit: AuditDraft,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The earlier values of a person's entries of these kinds (their sealed fields' history),
+    /// oldest first, recording the read.
+    fn entry_history(
+        &self,
+        access: &PersonAccess,
+        kinds: &[crate::field::RecordKind],
+        audit: AuditDraft,
+    ) -> impl Future<Output = Result<Vec<FieldVersion>, StoreError>> + Send;
 
     /// A person's entries of these kinds, newest first by `occurs_at`, with their sealed fields.
     fn entries_of(

@@ -92,6 +92,16 @@ pub struct EntryRecord {
     pub key_version: i64,
     pub created_at_micros: i64,
     pub updated_at_micros: i64,
+    /// Marked as entered in error: by whom, when and why.
+    pub in_error: Option<EntryError>,
+}
+
+/// An entry marked as entered in error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryError {
+    pub by: String,
+    pub at_micros: i64,
+    pub reason: ErrorReason,
 }
 
 /// A document's metadata. The content is sealed with the person's key; its type was checked from
@@ -119,6 +129,8 @@ pub struct FieldVersion {
     pub key_version: i64,
     pub changed_by: String,
     pub changed_at_micros: i64,
+    /// Why it was replaced (corrections before reasons were kept have none).
+    pub reason: Option<CorrectionReason>,
 }
 
 /// Where a person's record sits: what authorization needs, and nothing personal.

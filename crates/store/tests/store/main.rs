@@ -7,6 +7,7 @@ mod audit_tamper;
 mod audit_writer;
 mod conformance;
 mod contact;
+mod corrections;
 mod notices;
 mod records;
 mod records_store;

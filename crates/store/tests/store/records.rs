@@ -212,6 +212,7 @@ both_backends!(
                 created.id,
                 n.id,
                 &EntryChange {
+                    reason: None,
                     values: RecordInput::new().with("body", "Phoned on Wednesday"),
                     ..EntryChange::default()
                 },
@@ -922,6 +923,7 @@ both_backends!(
                 p.id,
                 goal.id,
                 &EntryChange {
+                    reason: None,
                     status: Some(EntryStatus::Achieved),
                     values: RecordInput::new().with("progress", "Registered on Monday"),
                     ..EntryChange::default()
@@ -939,6 +941,7 @@ both_backends!(
                         p.id,
                         goal.id,
                         &EntryChange {
+                            reason: None,
                             status: Some(EntryStatus::Attended),
                             ..EntryChange::default()
                         },
@@ -980,6 +983,7 @@ both_backends!(
                 p.id,
                 paper.id,
                 &EntryChange {
+                    reason: None,
                     status: Some(EntryStatus::Destroyed),
                     ..EntryChange::default()
                 },

@@ -891,6 +891,7 @@ fn entry(person: Uuid, kind: RecordKind, occurs_at: i64) -> EntryRecord {
         key_version: 1,
         created_at_micros: occurs_at,
         updated_at_micros: occurs_at,
+        in_error: None,
     }
 }
 
@@ -972,6 +973,7 @@ both_backends!(
                     None,
                     None,
                     &changes,
+                    None,
                     1_000,
                     &stamp(900),
                     fx.draft()
@@ -985,6 +987,7 @@ both_backends!(
                     None,
                     None,
                     &changes,
+                    None,
                     1_000,
                     &stamp(900),
                     fx.draft()
@@ -1001,6 +1004,7 @@ both_backends!(
                     None,
                     None,
                     &changes,
+                    None,
                     1_000,
                     &stamp(900),
                     fx.draft()
@@ -1038,6 +1042,7 @@ both_backends!(
                     Some(EntryStatus::Achieved),
                     Some(9_000),
                     &[],
+                    None,
                     3_000,
                     &stamp(4_000),
                     fx.draft()
@@ -1236,6 +1241,7 @@ both_backends!(
                         None,
                         None,
                         &entry_changes,
+                        None,
                         1_000,
                         &stamp(5_000),
                         entry_draft,

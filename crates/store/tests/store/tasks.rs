@@ -92,6 +92,30 @@ async fn person(app: &TestApp) -> anyhow::Result<Uuid> {
         .id)
 }
 
+/// A surgery in the register, sent the person's name and mental health details.
+async fn shared_with_surgery(app: &TestApp, person: Uuid) -> anyhow::Result<Uuid> {
+    let c = &app.confidant;
+    let gp = c
+        .add_recipient(
+            &app.dpo,
+            app.organisation,
+            &recipient("Surgery", &["identity", "health"], &["public_task"]),
+        )
+        .await?
+        .id;
+    let mut req = ShareRequest {
+        recipient_id: gp,
+        fields: vec!["given_name".to_owned(), "mental_health".to_owned()],
+        basis: "public_task".to_owned(),
+        reason: "Continuity of care".to_owned(),
+        person_told: true,
+        ..ShareRequest::default()
+    };
+    req.article9 = Some("health_social_care".to_owned());
+    c.share(&app.worker_a, P, person, &req).await?;
+    Ok(gp)
+}
+
 both_backends!(
     a_referral_opens_its_triage_task_for_its_service_and_deciding_it_closes_it,
     |backend| async move {
@@ -249,24 +273,7 @@ both_backends!(
         let app = configured(backend).await?;
         let c = &app.confidant;
         let person = person(&app).await?;
-        let gp = c
-            .add_recipient(
-                &app.dpo,
-                app.organisation,
-                &recipient("Surgery", &["identity", "health"], &["public_task"]),
-            )
-            .await?
-            .id;
-        let mut req = ShareRequest {
-            recipient_id: gp,
-            fields: vec!["given_name".to_owned(), "mental_health".to_owned()],
-            basis: "public_task".to_owned(),
-            reason: "Continuity of care".to_owned(),
-            person_told: true,
-            ..ShareRequest::default()
-        };
-        req.article9 = Some("health_social_care".to_owned());
-        c.share(&app.worker_a, P, person, &req).await?;
+        let gp = shared_with_surgery(&app, person).await?;
         // A change to a field the surgery never received tells no one.
         c.update_person(
             &app.worker_a,
@@ -508,24 +515,7 @@ both_backends!(
             .await?;
         // worker.a records the person and is their key worker.
         let person = person(&app).await?;
-        let gp = c
-            .add_recipient(
-                &app.dpo,
-                app.organisation,
-                &recipient("Surgery", &["identity", "health"], &["public_task"]),
-            )
-            .await?
-            .id;
-        let mut req = ShareRequest {
-            recipient_id: gp,
-            fields: vec!["mental_health".to_owned()],
-            basis: "public_task".to_owned(),
-            reason: "Continuity of care".to_owned(),
-            person_told: true,
-            ..ShareRequest::default()
-        };
-        req.article9 = Some("health_social_care".to_owned());
-        c.share(&app.worker_a, P, person, &req).await?;
+        let gp = shared_with_surgery(&app, person).await?;
         c.update_person(
             &app.worker_a,
             P,

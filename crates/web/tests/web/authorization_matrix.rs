@@ -334,6 +334,7 @@ async fn world(backend: TestBackend) -> anyhow::Result<World> {
                 person,
                 note.id,
                 &EntryChange {
+                    reason: None,
                     values: RecordInput::new().with("body", "Phoned about Tuesday's appointment"),
                     ..EntryChange::default()
                 },

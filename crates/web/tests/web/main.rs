@@ -6,6 +6,7 @@ mod answered_after_audit;
 mod authorization_matrix;
 mod contact_api;
 mod contact_pages;
+mod correction_pages;
 mod hardening;
 mod record_api;
 mod record_pages;

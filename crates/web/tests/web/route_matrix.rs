@@ -416,6 +416,14 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
         ("POST", "/people/{person_id}/entries/{entry_id}/status") => {
             lenient(RecordChange, form("status=current"))
         }
+        ("GET", "/people/{person_id}/entries/{entry_id}/error") => e(RecordChange, N),
+        // Marking an entry as entered in error once: a later allowed cell finds it marked (409).
+        ("POST", "/people/{person_id}/entries/{entry_id}/error") => {
+            consuming(RecordChange, form("reason=duplicate"))
+        }
+        ("POST", "/api/v1/people/{person_id}/entries/{entry_id}/error") => {
+            consuming(RecordChange, json(r#"{"reason":"duplicate"}"#))
+        }
         (
             "GET",
             "/people/{person_id}/notes/new"

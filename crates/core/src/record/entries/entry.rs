@@ -12,7 +12,8 @@ use crate::organisation::micros;
 use crate::person::access_of;
 use crate::person::{PersonError, Violation, Violations, from_micros};
 use crate::store::{
-    ChangeStamp, EntryRecord, EntryStatus, FieldVersion, NoteFlags, SealedChange, Store,
+    ChangeStamp, EntryError, EntryRecord, EntryStatus, ErrorReason, FieldVersion, NoteFlags,
+    SealedChange, Store,
 };
 use crate::{Clock, Confidant};
 
@@ -132,6 +133,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             key_version: wrapped.version,
             created_at_micros: micros(now),
             updated_at_micros: micros(now),
+            in_error: None,
         };
         let sealed = seal_values(&key, id, wrapped.version, present.iter().copied());
         let audit = AuditDraft::permitted(&permit, purpose, now).named(entry_event(kind, "create"));
@@ -272,6 +274,18 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             }
         }
         let _ = wrapped;
+        let changes_something =
+            !changes.is_empty() || change.status.is_some() || change.due_at.is_some();
+        if record.in_error.is_some() && changes_something {
+            return Err(PersonError::Conflict(
+                "the entry was marked as entered in error: it is kept as it is",
+            ));
+        }
+        // A case note is a record of what happened: correcting it says why, beside the earlier
+        // text that is kept.
+        if kind == RecordKind::Note && !changes.is_empty() && change.reason.is_none() {
+            return Err(invalid("reason", "say why the note is corrected"));
+        }
         let stamp = ChangeStamp {
             by: actor.audit_id(),
             at_micros: micros(now),
@@ -284,6 +298,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 change.status,
                 change.due_at.map(micros),
                 &changes,
+                change.reason.filter(|_| !changes.is_empty()),
                 record.updated_at_micros,
                 &stamp,
                 audit,
@@ -297,6 +312,111 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         entry.due_at = change.due_at.or(entry.due_at);
         entry.updated_at = now;
         Ok(entry)
+    }
+
+    /// Marks one of a person's entries as entered in error, with why: it stays in the record, shown
+    /// struck through with who marked it and when, and is never shared again. Whoever may change
+    /// the record may mark it; once marked it cannot be changed or unmarked.
+    pub async fn mark_entry_in_error(
+        &self,
+        actor: &Principal,
+        purpose: Purpose,
+        person_id: Uuid,
+        entry_id: Uuid,
+        reason: ErrorReason,
+    ) -> Result<(), PersonError> {
+        let (permit, referred) = self
+            .permit_on_referred(actor, Action::PersonUpdate, person_id, purpose)
+            .await?;
+        let now = self.clock.now();
+        // A processor's worker marks only what their referrals sent; anything else answers as an
+        // entry that does not exist.
+        if referred.is_some_and(|r| !r.entries.contains(&entry_id)) {
+            let audit = AuditDraft::permitted(&permit, purpose, now)
+                .named("entry.error")
+                .refusal();
+            self.store.record_access(audit).await?;
+            return Err(PersonError::NotFound);
+        }
+        // Ids only, to tell an entry of another record (not found) from one marked already.
+        let ours = self
+            .store
+            .entry_flags(
+                &crate::access::PersonAccess::deciding(person_id),
+                &[
+                    RecordKind::Note,
+                    RecordKind::Plan,
+                    RecordKind::Goal,
+                    RecordKind::Appointment,
+                    RecordKind::PaperNote,
+                    RecordKind::PaperFile,
+                ],
+            )
+            .await?
+            .iter()
+            .any(|(id, _)| *id == entry_id);
+        if !ours {
+            let audit = AuditDraft::permitted(&permit, purpose, now)
+                .named("entry.error")
+                .refusal();
+            self.store.record_access(audit).await?;
+            return Err(PersonError::NotFound);
+        }
+        let error = EntryError {
+            by: actor.audit_id(),
+            at_micros: micros(now),
+            reason,
+        };
+        let audit = AuditDraft::permitted(&permit, purpose, now).named("entry.error");
+        if self
+            .store
+            .mark_entry_in_error(&access_of(&permit)?, entry_id, &error, audit)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(PersonError::Conflict(
+                "the entry was marked as entered in error already",
+            ))
+        }
+    }
+
+    /// The earlier values of a person's entries of these kinds, oldest first, opened, with who
+    /// replaced each, when and why: one read of the record's history.
+    pub async fn entry_corrections(
+        &self,
+        actor: &Principal,
+        purpose: Purpose,
+        person_id: Uuid,
+        kinds: &[RecordKind],
+    ) -> Result<Vec<Correction>, PersonError> {
+        let (permit, _) = self
+            .permit_on_person(actor, Action::PersonRead, person_id, purpose)
+            .await?;
+        Self::not_for_processors(&permit)?;
+        let (key, _) = self.person_key(&permit).await?;
+        let audit = AuditDraft::permitted(&permit, purpose, self.clock.now()).named("history.read");
+        let versions = self
+            .store
+            .entry_history(&access_of(&permit)?, kinds, audit)
+            .await?;
+        let mut out = Vec::with_capacity(versions.len());
+        for v in versions {
+            let label = kinds
+                .iter()
+                .find_map(|k| record_field(*k, &v.field))
+                .map_or("", |spec| spec.label);
+            out.push(Correction {
+                record_id: v.record_id,
+                old_value: open_value(&key, v.record_id, v.key_version, &v.field, &v.value)?,
+                field: v.field,
+                label,
+                changed_by: v.changed_by,
+                changed_at: from_micros(v.changed_at_micros),
+                reason: v.reason,
+            });
+        }
+        Ok(out)
     }
 
     /// The correction history of a person's record (their fields and their entries), oldest first:
@@ -365,6 +485,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 old_value,
                 changed_by: v.changed_by,
                 changed_at: from_micros(v.changed_at_micros),
+                reason: v.reason,
             });
         }
         out.sort_by_key(|c| c.changed_at);

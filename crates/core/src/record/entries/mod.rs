@@ -46,8 +46,8 @@ use crate::person::access_of;
 use crate::person::{PersonError, from_micros};
 use crate::sharing::Referred;
 use crate::store::{
-    CaseRecord, ClosureReason, ContactType, EntryRecord, EntryStatus, NoteFlags, Store,
-    WrappedDataKey,
+    CaseRecord, ClosureReason, ContactType, CorrectionReason, EntryError, EntryRecord, EntryStatus,
+    NoteFlags, Store, WrappedDataKey,
 };
 use crate::{Clock, Confidant};
 
@@ -139,6 +139,8 @@ pub struct Entry {
     pub author: String,
     pub updated_at: OffsetDateTime,
     pub values: Values,
+    /// Marked as entered in error (who, when, why): kept, shown struck through, never shared.
+    pub in_error: Option<EntryError>,
 }
 
 /// What a new entry is: its kind and the metadata that goes with it.
@@ -166,6 +168,9 @@ pub struct EntryChange {
     pub status: Option<EntryStatus>,
     pub due_at: Option<OffsetDateTime>,
     pub values: RecordInput,
+    /// Why the values change: required to correct a case note (its earlier text is kept and shown
+    /// with who, when and why).
+    pub reason: Option<CorrectionReason>,
 }
 
 /// The fields an entry of each kind must have.
@@ -188,6 +193,8 @@ pub struct Correction {
     pub old_value: String,
     pub changed_by: String,
     pub changed_at: OffsetDateTime,
+    /// Why it was replaced, where that was recorded.
+    pub reason: Option<CorrectionReason>,
 }
 
 impl fmt::Debug for Correction {
@@ -336,5 +343,6 @@ fn entry_from(record: EntryRecord, values: Values) -> Entry {
         author: record.author,
         updated_at: from_micros(record.updated_at_micros),
         values,
+        in_error: record.in_error,
     }
 }

@@ -10,7 +10,9 @@ use axum::response::IntoResponse;
 use confidant_core::Clock;
 use confidant_core::field::RecordKind;
 use confidant_core::record::{Entry, EntryChange, NewEntry, RecordInput};
-use confidant_core::store::{ContactType, EntryStatus, NoteFlags, Store};
+use confidant_core::store::{
+    ContactType, CorrectionReason, EntryStatus, ErrorReason, NoteFlags, Store,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -98,6 +100,16 @@ pub struct EntryResponse {
     pub updated_at: String,
     /// The entry's fields by catalogue code (see `GET /api/v1/catalogue`, record = `kind`).
     pub fields: BTreeMap<String, String>,
+    /// Marked as entered in error: who (a staff id), when (RFC 3339) and why (a code).
+    pub entered_in_error: Option<EnteredInError>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EnteredInError {
+    pub by: String,
+    pub at: String,
+    /// `wrong_record`, `duplicate` or `did_not_happen`.
+    pub reason: &'static str,
 }
 
 impl From<Entry> for EntryResponse {
@@ -115,6 +127,14 @@ impl From<Entry> for EntryResponse {
             author: e.author,
             updated_at: rfc3339(e.updated_at),
             fields: fields_of(&e.values),
+            entered_in_error: e.in_error.map(|x| EnteredInError {
+                by: x.by,
+                at: rfc3339(
+                    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(x.at_micros) * 1000)
+                        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+                ),
+                reason: x.reason.code(),
+            }),
         }
     }
 }
@@ -163,6 +183,17 @@ pub struct EntryChangeRequest {
     pub due_at: Option<String>,
     #[serde(default)]
     pub fields: BTreeMap<String, String>,
+    /// Why the fields change: `typo`, `wrong_detail`, `incomplete` or `person_asked`. Required to
+    /// correct a case note (its earlier text is kept with who, when and why).
+    pub reason: Option<String>,
+}
+
+/// Why an entry is marked as entered in error.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EntryErrorRequest {
+    /// `wrong_record`, `duplicate` or `did_not_happen`.
+    pub reason: String,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -241,6 +272,7 @@ pub(crate) async fn update<S: Store, C: Clock>(
     ChangeJson(actor, body): ChangeJson<EntryChangeRequest>,
 ) -> Result<Json<EntryResponse>, ApiError> {
     let change = EntryChange {
+        reason: parse_code_opt::<CorrectionReason>("reason", body.reason.as_deref())?,
         status: parse_code_opt::<EntryStatus>("status", body.status.as_deref())?,
         due_at: parse_time_opt("due_at", body.due_at.as_deref())?,
         values: RecordInput(body.fields),
@@ -250,4 +282,25 @@ pub(crate) async fn update<S: Store, C: Clock>(
         .update_entry(&actor, purpose, person_id, entry_id, &change)
         .await?;
     Ok(Json(entry.into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/people/{person_id}/entries/{entry_id}/error", tag = "records",
+    params(("person_id" = Uuid, Path), ("entry_id" = Uuid, Path)),
+    request_body = EntryErrorRequest,
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, description = "no such entry of this record, or marked already", body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn mark_in_error<S: Store, C: Clock>(
+    State(state): State<AppState<S, C>>,
+    _: Authenticated,
+    AccessPurpose(purpose): AccessPurpose,
+    Path((person_id, entry_id)): Path<(Uuid, Uuid)>,
+    ChangeJson(actor, body): ChangeJson<EntryErrorRequest>,
+) -> Result<StatusCode, ApiError> {
+    let reason = parse_code_opt::<ErrorReason>("reason", Some(body.reason.as_str()))?
+        .ok_or_else(|| invalid("reason", "is required"))?;
+    state
+        .confidant
+        .mark_entry_in_error(&actor, purpose, person_id, entry_id, reason)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

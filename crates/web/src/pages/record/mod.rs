@@ -65,6 +65,10 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
             post(part::entry_status::<S, C>),
         )
         .route(
+            "/people/{person_id}/entries/{entry_id}/error",
+            get(part::entry_error_form::<S, C>).post(part::entry_error::<S, C>),
+        )
+        .route(
             "/people/{person_id}/appointments",
             get(part::appointments::<S, C>),
         )

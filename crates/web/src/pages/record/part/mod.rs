@@ -13,7 +13,8 @@ use confidant_core::field::{FieldGroup, RecordKind, record_fields};
 use confidant_core::person::{PersonError, Violation, Violations};
 use confidant_core::record::{Entry, EntryChange, Need, NewEntry, RecordInput};
 use confidant_core::store::{
-    ClosureReason, ContactType, EntryStatus, NoteFlags, Relationship, Store,
+    ClosureReason, ContactType, CorrectionReason, EntryStatus, ErrorReason, NoteFlags,
+    Relationship, Store,
 };
 use confidant_core::{Clock, Purpose};
 use time::{Date, OffsetDateTime, Time};
@@ -438,12 +439,17 @@ pub async fn case_close<S: Store, C: Clock>(
 // --- case notes ---
 
 struct NoteView {
+    id: String,
     date: String,
     contact: &'static str,
     author: String,
     flags: Vec<&'static str>,
     body: String,
     supplied_by: String,
+    /// Earlier texts, oldest first: (text, who replaced it, when, why).
+    earlier: Vec<(String, String, String, &'static str)>,
+    /// "Entered in error on … by …: why", or "".
+    in_error: String,
 }
 
 #[derive(Template)]
@@ -480,15 +486,57 @@ pub async fn notes<S: Store, C: Clock>(
     let handles = state.confidant.colleague_handles(signed.actor()).await?;
     let mut entries = entries_of(&state, &signed, person_id, &[RecordKind::Note]).await?;
     entries.sort_by_key(|e| std::cmp::Reverse(e.occurs_at));
+    // The earlier texts of the notes shown (only those: a trustee's matter or a processor's
+    // referral shows fewer notes, and their history goes no further).
+    let history = if entries.is_empty() {
+        Vec::new()
+    } else {
+        match state
+            .confidant
+            .entry_corrections(
+                signed.actor(),
+                Purpose::Support,
+                person_id,
+                &[RecordKind::Note],
+            )
+            .await
+        {
+            Ok(history) => history,
+            // A processor's worker does not see the correction history.
+            Err(PersonError::NotFound) => Vec::new(),
+            Err(e) => return Err(e.into()),
+        }
+    };
     let notes = entries
         .into_iter()
         .map(|e| NoteView {
+            id: e.id.to_string(),
             date: date(e.occurs_at),
             contact: e.contact_type.map_or("Note", ContactType::label),
             author: who(&handles, &e.author),
             flags: flag_labels(e.flags),
             body: e.values.get("body").unwrap_or_default().to_owned(),
             supplied_by: e.values.get("supplied_by").unwrap_or_default().to_owned(),
+            earlier: history
+                .iter()
+                .filter(|c| c.record_id == e.id && c.field == "body")
+                .map(|c| {
+                    (
+                        c.old_value.clone(),
+                        who(&handles, &c.changed_by),
+                        date_time(c.changed_at),
+                        c.reason.map_or("No reason recorded", |r| r.label()),
+                    )
+                })
+                .collect(),
+            in_error: e.in_error.as_ref().map_or_else(String::new, |x| {
+                format!(
+                    "Entered in error: {}. Marked by {} on {}.",
+                    x.reason.label(),
+                    who(&handles, &x.by),
+                    date_time(crate::pages::sharing::consent::at(x.at_micros))
+                )
+            }),
         })
         .collect();
     render(&NotesPage {

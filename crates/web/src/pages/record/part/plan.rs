@@ -1,4 +1,5 @@
-//! Support plans and goals, and changing an entry.
+//! Support plans and goals, changing an entry (correcting a case note, with why), and marking
+//! an entry as entered in error.
 
 use super::*;
 use crate::pages::form::FormData;
@@ -258,8 +259,28 @@ pub(super) fn edit_page(
                     .value(&value("progress")),
             ],
         ),
+        RecordKind::Note => (
+            "Correct the case note",
+            vec![
+                FormField::textarea("body", "Note")
+                    .hint("The earlier text is kept, struck through, with who corrected it, when and why.")
+                    .value(&value("body")),
+                FormField::radios(
+                    "reason",
+                    "Why is it corrected?",
+                    CorrectionReason::ALL
+                        .iter()
+                        .map(|r| (r.code().to_owned(), r.label().to_owned()))
+                        .collect(),
+                ),
+            ],
+        ),
         _ => return Err(PageError::NotFound),
     };
+    // An entry marked as entered in error is kept as it is.
+    if entry.in_error.is_some() {
+        return Err(PageError::NotFound);
+    }
     let caption = match entry.kind {
         RecordKind::Goal => format!("{name}: {}", value("title")),
         _ => name,
@@ -308,9 +329,15 @@ pub async fn entry_edit<S: Store, C: Clock>(
     };
     let codes: &[&str] = match entry.kind {
         RecordKind::Plan => &["title", "summary"],
+        RecordKind::Note => &["body"],
         _ => &["progress"],
     };
+    let reason = match form.get("reason") {
+        "" => None,
+        code => CorrectionReason::from_code(code),
+    };
     let change = EntryChange {
+        reason,
         status,
         due_at: None,
         values: record_input(&form, codes),
@@ -352,6 +379,7 @@ pub async fn entry_status<S: Store, C: Clock>(
         )])
     })?;
     let change = EntryChange {
+        reason: None,
         status: Some(status),
         ..EntryChange::default()
     };
@@ -363,6 +391,69 @@ pub async fn entry_status<S: Store, C: Clock>(
             person_id,
             entry_id,
             &change,
+        )
+        .await?;
+    Ok(see_other(&page_of(person_id, entry.kind)))
+}
+
+fn error_page(signed: &Signed, person_id: Uuid, name: String, entry: &Entry) -> FormPage {
+    FormPage::new(
+        signed.chrome("/people"),
+        signed.csrf(),
+        "Mark as entered in error",
+        format!("/people/{person_id}/entries/{}/error", entry.id),
+        vec![
+            FormField::radios(
+                "reason",
+                "Why was it entered in error?",
+                ErrorReason::ALL
+                    .iter()
+                    .map(|r| (r.code().to_owned(), r.label().to_owned()))
+                    .collect(),
+            )
+            .hint("It stays in the record, struck through, with who marked it, when and why, and is never shared. This cannot be undone."),
+        ],
+        Vec::new(),
+    )
+    .caption(name)
+    .back(page_of(person_id, entry.kind))
+    .submit("Mark as entered in error")
+}
+
+pub async fn entry_error_form<S: Store, C: Clock>(
+    state: St<S, C>,
+    TrainedStaff(signed): TrainedStaff,
+    Path((person_id, entry_id)): Path<(Uuid, Uuid)>,
+) -> Result<Response, PageError> {
+    let name = person_name(&state, &signed, person_id, Need::ChangeEntry(entry_id)).await?;
+    let entry = entry_of(&state, &signed, person_id, entry_id).await?;
+    render(&error_page(&signed, person_id, name, &entry))
+}
+
+pub async fn entry_error<S: Store, C: Clock>(
+    state: St<S, C>,
+    signed: Signed,
+    Path((person_id, entry_id)): Path<(Uuid, Uuid)>,
+    TrainedForm(form): TrainedForm<FormData>,
+) -> Result<Response, PageError> {
+    let name = person_name(&state, &signed, person_id, Need::ChangeEntry(entry_id)).await?;
+    let entry = entry_of(&state, &signed, person_id, entry_id).await?;
+    let Some(reason) = ErrorReason::from_code(form.get("reason")) else {
+        let page = error_page(&signed, person_id, name, &entry);
+        let errors = vec![(
+            "reason".to_owned(),
+            "Choose why it was entered in error".to_owned(),
+        )];
+        return Ok(form_error(page, &form, errors));
+    };
+    state
+        .confidant
+        .mark_entry_in_error(
+            signed.actor(),
+            Purpose::Support,
+            person_id,
+            entry_id,
+            reason,
         )
         .await?;
     Ok(see_other(&page_of(person_id, entry.kind)))

@@ -1,0 +1,243 @@
+//! Correcting the record (issue 16), on SQLite and PostgreSQL: a case note is corrected only with
+//! why, its earlier text kept with who, when and why; an entry marked as entered in error stays in
+//! the record, is changed no more, and is never shared.
+
+use confidant_core::Purpose;
+use confidant_core::field::{FieldGroups, PersonField, RecordKind};
+use confidant_core::person::{PersonError, PersonInput};
+use confidant_core::record::{EntryChange, NewEntry, RecordInput};
+use confidant_core::sharing::{EntrySelection, RecipientInput, ShareRequest};
+use confidant_core::store::{
+    ContactType, CorrectionReason, ErrorReason, NoteFlags, ReferralPolicy, ServiceConfig,
+};
+use confidant_testkit::{TestApp, both_backends, operator};
+use uuid::Uuid;
+
+const P: Purpose = Purpose::Support;
+
+fn note(body: &str) -> NewEntry {
+    NewEntry {
+        kind: RecordKind::Note,
+        case_id: None,
+        parent_id: None,
+        contact_type: Some(ContactType::Phone),
+        occurs_at: None,
+        status: None,
+        due_at: None,
+        flags: NoteFlags::default(),
+        values: RecordInput::new().with("body", body),
+    }
+}
+
+fn body(text: &str, reason: Option<CorrectionReason>) -> EntryChange {
+    EntryChange {
+        status: None,
+        due_at: None,
+        values: RecordInput::new().with("body", text),
+        reason,
+    }
+}
+
+fn fields(e: &PersonError) -> Vec<&'static str> {
+    match e {
+        PersonError::Invalid(v) => v.0.iter().map(|v| v.field).collect(),
+        _ => Vec::new(),
+    }
+}
+
+both_backends!(
+    a_note_is_corrected_with_why_and_its_earlier_text_is_kept,
+    |backend| async move {
+        let app = TestApp::new(backend).await?;
+        let c = &app.confidant;
+        let person = app.person_named("Ada", "Corrected").await?;
+        let first = c
+            .add_entry(&app.worker_a, P, person, &note("Met at the hub on Tuesday"))
+            .await?
+            .id;
+        // Without a reason: refused by name, nothing changes.
+        let refused = c
+            .update_entry(
+                &app.worker_a,
+                P,
+                person,
+                first,
+                &body("Met at the hub on Monday", None),
+            )
+            .await;
+        assert_eq!(refused.as_ref().map_err(fields).err(), Some(vec!["reason"]));
+        assert!(
+            c.entry_corrections(&app.worker_a, P, person, &[RecordKind::Note])
+                .await?
+                .is_empty()
+        );
+        c.update_entry(
+            &app.worker_a,
+            P,
+            person,
+            first,
+            &body(
+                "Met at the hub on Monday",
+                Some(CorrectionReason::WrongDetail),
+            ),
+        )
+        .await?;
+        let history = c
+            .entry_corrections(&app.worker_a, P, person, &[RecordKind::Note])
+            .await?;
+        assert_eq!(history.len(), 1);
+        assert_eq!(history[0].record_id, first);
+        assert_eq!(history[0].old_value, "Met at the hub on Tuesday");
+        assert_eq!(history[0].changed_by, app.worker_a.audit_id());
+        assert_eq!(history[0].reason, Some(CorrectionReason::WrongDetail));
+        let now: Vec<_> = c
+            .entries(&app.worker_a, P, person, &[RecordKind::Note])
+            .await?;
+        assert_eq!(now[0].values.get("body"), Some("Met at the hub on Monday"));
+        // The whole record's history names it too.
+        let all = c.corrections(&app.worker_a, P, person).await?;
+        assert!(
+            all.iter()
+                .any(|x| x.reason == Some(CorrectionReason::WrongDetail))
+        );
+        // Someone of another service cannot read its history.
+        assert!(
+            c.entry_corrections(&app.worker_b, P, person, &[RecordKind::Note])
+                .await
+                .is_err()
+        );
+        Ok(())
+    }
+);
+
+both_backends!(
+    an_entry_entered_in_error_stays_is_changed_no_more_and_is_never_shared,
+    |backend| async move {
+        let app = TestApp::new(backend).await?;
+        let c = &app.confidant;
+        c.configure_service(
+            &operator(),
+            &ServiceConfig {
+                service_id: app.service_a,
+                field_groups: FieldGroups::all(),
+                referrals: ReferralPolicy::Anyone,
+                partner_service_id: None,
+            },
+        )
+        .await?;
+        let person = c
+            .create_person(
+                &app.worker_a,
+                P,
+                app.service_a,
+                &PersonInput::new()
+                    .with(PersonField::GivenName, "Nell")
+                    .with(PersonField::FamilyName, "Mistaken"),
+            )
+            .await?
+            .id;
+        let wrong = c
+            .add_entry(
+                &app.worker_a,
+                P,
+                person,
+                &note("Zqxwrongrecordmarker seen at home"),
+            )
+            .await?
+            .id;
+        let right = c
+            .add_entry(&app.worker_a, P, person, &note("Phoned about the tenancy"))
+            .await?
+            .id;
+        // Someone of another service cannot mark it; an entry of no record is not found.
+        assert!(
+            c.mark_entry_in_error(&app.worker_b, P, person, wrong, ErrorReason::WrongRecord)
+                .await
+                .is_err()
+        );
+        assert!(matches!(
+            c.mark_entry_in_error(
+                &app.worker_a,
+                P,
+                person,
+                Uuid::now_v7(),
+                ErrorReason::Duplicate
+            )
+            .await,
+            Err(PersonError::NotFound)
+        ));
+        c.mark_entry_in_error(&app.worker_a, P, person, wrong, ErrorReason::WrongRecord)
+            .await?;
+        let entries = c
+            .entries(&app.worker_a, P, person, &[RecordKind::Note])
+            .await?;
+        let marked = entries
+            .iter()
+            .find(|e| e.id == wrong)
+            .ok_or_else(|| anyhow::anyhow!("the entry is gone"))?;
+        let error = marked
+            .in_error
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("not marked"))?;
+        assert_eq!(error.reason, ErrorReason::WrongRecord);
+        assert_eq!(error.by, app.worker_a.audit_id());
+        assert!(
+            entries
+                .iter()
+                .any(|e| e.id == right && e.in_error.is_none())
+        );
+        // Marked once; changed no more.
+        assert!(matches!(
+            c.mark_entry_in_error(&app.worker_a, P, person, wrong, ErrorReason::Duplicate)
+                .await,
+            Err(PersonError::Conflict(_))
+        ));
+        assert!(matches!(
+            c.update_entry(
+                &app.worker_a,
+                P,
+                person,
+                wrong,
+                &body("Rewritten", Some(CorrectionReason::Typo))
+            )
+            .await,
+            Err(PersonError::Conflict(_))
+        ));
+        // Sharing every entry leaves it out.
+        let gp = c
+            .add_recipient(
+                &app.dpo,
+                app.organisation,
+                &RecipientInput {
+                    name: "Surgery".to_owned(),
+                    kind: "health".to_owned(),
+                    categories: vec!["identity".to_owned(), "case_notes".to_owned()],
+                    bases: vec!["public_task".to_owned()],
+                    ..RecipientInput::default()
+                },
+            )
+            .await?
+            .id;
+        let package = c
+            .share(
+                &app.worker_a,
+                P,
+                person,
+                &ShareRequest {
+                    recipient_id: gp,
+                    fields: vec!["given_name".to_owned()],
+                    entries: EntrySelection::All,
+                    basis: "public_task".to_owned(),
+                    article9: Some("health_social_care".to_owned()),
+                    reason: "Continuity of care".to_owned(),
+                    person_told: true,
+                    ..ShareRequest::default()
+                },
+            )
+            .await?;
+        let sent = package.json.to_string();
+        assert!(sent.contains("Phoned about the tenancy"));
+        assert!(!sent.contains("Zqxwrongrecordmarker"), "{sent}");
+        Ok(())
+    }
+);

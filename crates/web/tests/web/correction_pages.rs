@@ -1,0 +1,118 @@
+//! Correcting a case note and marking it as entered in error on the pages (issue 16): the note's
+//! page offers both, a correction without why is refused with the field named, the earlier text
+//! shows struck through with who, when and why, and an entry in error shows struck through, marked.
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use confidant_core::Purpose;
+use confidant_core::field::RecordKind;
+use confidant_core::record::{NewEntry, RecordInput};
+use confidant_core::store::{ContactType, NoteFlags};
+use confidant_testkit::web::{self, Web};
+use confidant_testkit::{TestApp, both_backends};
+
+both_backends!(
+    a_note_is_corrected_and_marked_in_error_on_its_page,
+    |backend| async move {
+        let app = TestApp::new(backend).await?;
+        let person = app.person_named("Ada", "Pagecorrect").await?;
+        let note = app
+            .confidant
+            .add_entry(
+                &app.worker_a,
+                Purpose::Support,
+                person,
+                &NewEntry {
+                    kind: RecordKind::Note,
+                    case_id: None,
+                    parent_id: None,
+                    contact_type: Some(ContactType::Phone),
+                    occurs_at: None,
+                    status: None,
+                    due_at: None,
+                    flags: NoteFlags::default(),
+                    values: RecordInput::new().with("body", "Rang on Tuesday about rent"),
+                },
+            )
+            .await?
+            .id;
+        let worker = app.staff_record(app.worker_a.audit_id().parse()?).await?;
+        let cookie = web::signed_in_cookie(&app.confidant, &worker).await?;
+        let TestApp { confidant, db, .. } = app;
+        let _db = db;
+        let web = Web::new(crate::router(Arc::new(confidant)));
+        let browser = web.browser(cookie);
+
+        let notes = format!("/people/{person}/notes");
+        let page = browser.get(&notes).await?.text();
+        let edit = format!("/people/{person}/entries/{note}/edit");
+        let error = format!("/people/{person}/entries/{note}/error");
+        assert!(page.contains(&format!("href=\"{edit}\"")), "{page}");
+        assert!(page.contains(&format!("href=\"{error}\"")));
+
+        // Without why: refused, the field named, nothing changed.
+        let refused = browser
+            .submit(&edit, &edit, &[("body", "Rang on Monday about rent")])
+            .await?;
+        // The record's forms answer 400 with the problems named.
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+        assert!(
+            refused.text().contains("Say why the note is corrected"),
+            "{}",
+            refused.text()
+        );
+        assert!(
+            browser
+                .get(&notes)
+                .await?
+                .text()
+                .contains("Rang on Tuesday about rent")
+        );
+
+        let saved = browser
+            .submit(
+                &edit,
+                &edit,
+                &[
+                    ("body", "Rang on Monday about rent"),
+                    ("reason", "wrong_detail"),
+                ],
+            )
+            .await?;
+        assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+        let page = browser.get(&notes).await?.text();
+        assert!(page.contains("Rang on Monday about rent"));
+        assert!(
+            page.contains("<del>Rang on Tuesday about rent</del>"),
+            "{page}"
+        );
+        assert!(page.contains("worker.a"));
+        assert!(page.contains("A detail was wrong"));
+
+        // Marked as entered in error: kept, struck through, marked, offered no more changes.
+        let missing = browser.submit(&error, &error, &[]).await?;
+        assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+        let marked = browser
+            .submit(&error, &error, &[("reason", "wrong_record")])
+            .await?;
+        assert_eq!(marked.status, StatusCode::SEE_OTHER, "{}", marked.text());
+        let page = browser.get(&notes).await?.text();
+        assert!(
+            page.contains("<del>Rang on Monday about rent</del>"),
+            "{page}"
+        );
+        assert!(
+            page.contains("Entered in error: Written on the wrong person&#x27;s record")
+                || page.contains("Entered in error: Written on the wrong person"),
+            "{page}"
+        );
+        assert!(!page.contains(&format!("href=\"{edit}\"")));
+        // Marking it again is a conflict, not a second mark.
+        let again = browser
+            .submit(&error, &error, &[("reason", "duplicate")])
+            .await?;
+        assert_eq!(again.status, StatusCode::CONFLICT);
+        Ok(())
+    }
+);
