@@ -7,6 +7,7 @@ mod authorization_matrix;
 mod contact_api;
 mod contact_pages;
 mod hardening;
+mod lock_and_error_pages;
 mod record_api;
 mod record_pages;
 mod register_pages;
