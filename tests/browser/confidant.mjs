@@ -728,7 +728,7 @@ test('f1. a referral received, listed, contact attempted and accepted into a rec
   assert.equal(accepted.status(), 200);
   const newId = idIn(page, '/people');
   assert.equal(await heading(page), 'Grace Hopper');
-  const cases = await page.locator('#cases ~ table tbody tr').allInnerTexts();
+  const cases = await page.locator('#case-list tbody tr').allInnerTexts();
   assert.ok(
     cases.length === 1 && cases[0].includes('Open') && cases[0].includes(accounts.practitionerA.handle),
     `one open case with worker A as key worker: ${JSON.stringify(cases)}`,
