@@ -1,7 +1,7 @@
 //! The idle lock without JavaScript, and error pages as people meet them (issue 16, part 9):
 //! - every page of a signed-in session refreshes to the lock page at the session's idle limit
-//!   (`<meta http-equiv="refresh">`), public pages never; unlocking goes back to the page that was
-//!   open, and only to a path of this site;
+//!   (`<meta http-equiv="refresh">`), public pages never, and the accessibility statement says so;
+//!   unlocking goes back to the page that was open, and only to a path of this site;
 //! - the lock page a refresh opens does not count as activity, so a window left open does not keep
 //!   its session from locking;
 //! - an error page keeps a signed-in member of staff's navigation and always offers a way back;
@@ -174,6 +174,16 @@ both_backends!(
                 assert_eq!(refresh(&page), None, "{path}, signed in");
             }
         }
+        // The accessibility statement says what the lock does, with this installation's limit,
+        // and no longer that it needs JavaScript.
+        let statement = site.web.get("/accessibility").await?.text();
+        assert!(
+            statement.contains("a page left open for 15 minutes without activity is replaced"),
+            "{statement}"
+        );
+        assert!(statement.contains("2.2.1 (timing adjustable)"));
+        assert!(!statement.contains("relies on JavaScript"));
+
         go_idle(&site);
         let lock = worker.get(&record).await?;
         assert_eq!(lock.location(), format!("/lock?return={record}"));

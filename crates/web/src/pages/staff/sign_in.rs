@@ -412,7 +412,7 @@ impl LockPage {
 }
 
 /// A duration in whole minutes, or seconds when under a minute: "15 minutes", "1 minute", "30 seconds".
-fn in_words(d: time::Duration) -> String {
+pub(crate) fn in_words(d: time::Duration) -> String {
     let (n, unit) = if d.whole_minutes() >= 1 {
         (d.whole_minutes(), "minute")
     } else {
