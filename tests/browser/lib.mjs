@@ -7,7 +7,9 @@
 //   traffic is to the pages a test opens.
 // - Every launch starts from a fresh, empty profile in a new temporary directory (cookies, storage
 //   and cache never leak from one run to the next); `browser.close()` removes it.
-// - `axeCheck` fails on any WCAG 2.0/2.1/2.2 A or AA violation and says which rule, how bad and where.
+// - `axeCheck` fails on any WCAG 2.0/2.1/2.2 A or AA violation and says which rule, how bad and where
+//   (save a finding the caller accepts by name and element).
+// - `assertNoSidewaysScroll` fails if a page is wider than a narrow screen, naming what sticks out.
 // - `run()` prints one `ok - name` / `not ok - name` line per test, then exactly one summary line
 //   `browser: N passed, M failed`, and exits 1 if anything failed (a hung test fails after its timeout).
 
@@ -104,24 +106,59 @@ export function totp(base32Secret, unixTimeSeconds, { digits = 6, period = 30 } 
  * rule with its impact and the selectors of the offending elements. Returns axe's results (with
  * `incomplete`, the checks a person must review) when there is no violation.
  *
+ * `accept` maps a rule's id to a test of one offending element's HTML: a violation of that rule is
+ * let through only if every element it names passes the test (so the caller states exactly which
+ * known, documented finding it accepts, and any other element still fails). Accepted findings are
+ * returned as `results.accepted`.
+ *
  * Axe runs in the page itself (`axe.run`, the builder's "legacy mode"): the same rules and results
  * for a page and its same-origin frames, in about half the time of the default, which finishes every
  * run in a new blank tab. Only cross-origin frames would go unchecked, and Confidant's pages have no
  * frames at all.
  */
-export async function axeCheck(page, label) {
+export async function axeCheck(page, label, { accept = {} } = {}) {
   const results = await new AxeBuilder({ page }).withTags(AXE_TAGS).setLegacyMode().analyze();
-  if (results.violations.length > 0) {
-    const lines = results.violations.map((v) => {
+  const accepted = (v) => accept[v.id] !== undefined && v.nodes.every((n) => accept[v.id](n.html));
+  results.accepted = results.violations.filter(accepted);
+  const violations = results.violations.filter((v) => !accepted(v));
+  if (violations.length > 0) {
+    const lines = violations.map((v) => {
       const targets = v.nodes.slice(0, 5).map((n) => n.target.join(' ')).join(' | ');
       const more = v.nodes.length > 5 ? ` (and ${v.nodes.length - 5} more)` : '';
       return `  ${v.id} [${v.impact ?? 'unknown impact'}]: ${v.help}\n    at ${targets}${more}`;
     });
     throw new Error(
-      `axe: ${results.violations.length} accessibility violation(s) on ${label}:\n${lines.join('\n')}`,
+      `axe: ${violations.length} accessibility violation(s) on ${label}:\n${lines.join('\n')}`,
     );
   }
   return results;
+}
+
+/**
+ * Throws, naming `label` and the first elements that stick out, if the page scrolls sideways at
+ * `width` CSS pixels wide (WCAG 1.4.10 reflow; a wide table may scroll inside its own box). The
+ * viewport is put back after.
+ */
+export async function assertNoSidewaysScroll(page, width, label) {
+  const before = page.viewportSize();
+  await page.setViewportSize({ width, height: 844 });
+  try {
+    const { scrollWidth, sticking } = await page.evaluate((narrow) => {
+      const out = [];
+      for (const el of document.body.querySelectorAll('*')) {
+        const parent = el.parentElement;
+        if (el.getBoundingClientRect().right > narrow && parent.getBoundingClientRect().right <= narrow) {
+          out.push(`${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${[...el.classList].map((c) => `.${c}`).join('')}`);
+        }
+      }
+      return { scrollWidth: document.documentElement.scrollWidth, sticking: out.slice(0, 5) };
+    }, width);
+    if (scrollWidth > width) {
+      throw new Error(`${label} scrolls sideways at ${width} px: ${scrollWidth} px wide; sticking out: ${sticking.join(', ')}`);
+    }
+  } finally {
+    if (before) await page.setViewportSize(before);
+  }
 }
 
 // ----------------------------------------------------------------------------------------------

@@ -10,7 +10,9 @@
 //!   a new one otherwise, so no client text reaches the log through it.
 //! - Errors are mapped in one place ([`http::error`]): a JSON body for the API, a page for the
 //!   pages; not allowed answers exactly as not found; a server fault answers a generic 500 with the
-//!   request id, and the detail goes to the log once.
+//!   request id, and the detail goes to the log once. Around every route, [`http::error_page`]
+//!   gives a signed-in member of staff's error pages the navigation, and turns whatever the
+//!   framework answers by itself (404, 405, 413…) into the same page or JSON body.
 //! - Every route runs inside [`Confidant::answer_when_audited`]: the reads and refusals a request
 //!   recorded are appended in one batch, durably, before its answer leaves, and if they cannot be
 //!   the answer is dropped and a 503 given. No read is shown without its audit event.
@@ -114,8 +116,14 @@ pub fn router<S: Store, C: Clock>(confidant: Arc<Confidant<S, C>>, web: WebConfi
     routes::<S, C>()
         .into_router()
         .with_state(state.clone())
-        // Innermost, around every route: the accesses a request recorded are durable before its
-        // answer goes out through the layers below.
+        // Around every route: an error answer, the framework's own included, is the error page
+        // (with the navigation of whoever is signed in) or the API's error body.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            http::error_page::error_pages::<S, C>,
+        ))
+        // Around that: the accesses a request recorded are durable before its answer goes out
+        // through the layers below.
         .layer(middleware::from_fn_with_state(
             state,
             answer_when_audited::<S, C>,
@@ -220,8 +228,13 @@ async fn security_headers(hsts: bool, request: Request, next: Next) -> Response 
     response
 }
 
-async fn not_found() -> PageError {
-    PageError::NotFound
+/// No route: the error page, or the API's error body for an address under `/api/`.
+async fn not_found(uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        axum::response::IntoResponse::into_response(ApiError::NotFound)
+    } else {
+        axum::response::IntoResponse::into_response(PageError::NotFound)
+    }
 }
 
 async fn healthz<S: Store, C: Clock>(

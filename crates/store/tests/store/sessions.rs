@@ -85,3 +85,50 @@ both_backends!(
         Ok(())
     }
 );
+
+both_backends!(
+    looking_at_a_session_without_activity_does_not_keep_it_from_locking,
+    |backend| async move {
+        let app = TestApp::new(backend).await?;
+        let c = &app.confidant;
+        let (staff, _) = app
+            .add_staff(Role::Practitioner, Some(app.service_a), "peek.worker", true)
+            .await?;
+        let signed = sign_in_fully(c, &staff, TEST_PASSWORD).await?;
+        let idle = c.settings().session.idle;
+        // Looked at (the lock page a window's timer opens) every few minutes: still, it locks
+        // once the idle limit has passed since the last real request.
+        let mut waited = Duration::ZERO;
+        while waited + Duration::minutes(4) < idle {
+            c.clock().advance(Duration::minutes(4));
+            waited += Duration::minutes(4);
+            let seen = c.session_without_activity(&signed.token).await?;
+            assert_eq!(
+                seen.map(|s| s.state),
+                Some(confidant_core::account::SessionState::Active)
+            );
+        }
+        c.clock().advance(idle - waited + Duration::seconds(1));
+        let state = |s: Option<confidant_core::account::Session>| s.map(|s| s.state);
+        assert_eq!(
+            state(c.session_without_activity(&signed.token).await?),
+            Some(confidant_core::account::SessionState::Locked)
+        );
+        // A real request records activity; the same look then finds it active.
+        c.reauthenticate(
+            &c.session(&signed.token)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no session"))?,
+            TEST_PASSWORD,
+        )
+        .await?;
+        c.clock().advance(Duration::minutes(5));
+        assert!(c.session(&signed.token).await?.is_some());
+        c.clock().advance(idle - Duration::seconds(30));
+        assert_eq!(
+            state(c.session_without_activity(&signed.token).await?),
+            Some(confidant_core::account::SessionState::Active)
+        );
+        Ok(())
+    }
+);

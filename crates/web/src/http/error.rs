@@ -6,9 +6,13 @@
 //!   never echoing a value.
 //! - Not signed in: 401. Not allowed and not there: the same 404, so existence does not leak.
 //! - Conflicts: 409 with a short reason.
+//! - A path served, not with this method: 405 (`Allow` as the router sets it).
 //! - A body over the route's size limit: 413, before anything is stored.
 //! - Anything else: a generic 500 carrying the request id; the detail is logged once, by id, with no
 //!   personal data (core and the store never hold any in the clear in their errors).
+//!
+//! An error page is rendered here without navigation; [`super::error_page`] shows it again with
+//! the navigation of a signed-in member of staff, and maps the framework's own answers onto these.
 
 use askama::Template;
 use axum::Json;
@@ -20,6 +24,7 @@ use confidant_core::store::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::return_path::ReturnPath;
 use super::session::Chrome;
 
 /// A field that was refused and why.
@@ -33,7 +38,8 @@ pub struct FieldError {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// A stable code: `invalid`, `malformed`, `unauthenticated`, `read_only_token`, `training_lapsed`,
-    /// `export_not_allowed`, `not_found`, `conflict`, `too_large`, `internal`.
+    /// `export_not_allowed`, `not_found`, `method_not_allowed`, `conflict`, `too_large`,
+    /// `unavailable`, `internal`.
     pub error: &'static str,
     pub message: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -56,6 +62,8 @@ pub enum ApiError {
     Conflict(&'static str),
     /// The body is larger than the route accepts (the limit, in bytes).
     PayloadTooLarge(usize),
+    /// The path is served, not with this method (the `Allow` header is the router's).
+    MethodNotAllowed,
     /// The database cannot be reached or written for now: 503 with `Retry-After`, nothing answered.
     Unavailable(String),
     Internal(String),
@@ -169,6 +177,14 @@ impl IntoResponse for ApiError {
                     fields: Vec::new(),
                 },
             ),
+            ApiError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                ErrorBody {
+                    error: "method_not_allowed",
+                    message: "this endpoint does not take this method: the Allow header lists those it does".to_owned(),
+                    fields: Vec::new(),
+                },
+            ),
             ApiError::Unavailable(detail) => {
                 tracing::warn!(error = %detail, "request refused: the database is unavailable");
                 let body = ErrorBody {
@@ -207,7 +223,11 @@ impl IntoResponse for ApiError {
 #[derive(Debug)]
 pub enum PageError {
     Redirect(&'static str),
+    /// The session is locked: to the lock page, which comes back to this page once unlocked.
+    Locked(Option<ReturnPath>),
     NotFound,
+    /// The path is served, not with this method (a form's address opened as a page): 405.
+    MethodNotAllowed,
     /// A non-record action the role may not take.
     Forbidden(&'static str),
     Csrf,
@@ -275,69 +295,92 @@ impl From<askama::Error> for PageError {
     }
 }
 
+/// What an error page says. [`PageError`]'s answer carries it as an extension, so that the
+/// error-page layer ([`super::error_page`]) can show it again with the navigation of whoever is
+/// signed in; the answer's own body is the page without navigation, should nothing do so.
+#[derive(Debug, Clone)]
+pub struct ErrorPageText {
+    pub heading: &'static str,
+    pub body: &'static str,
+    pub problems: Vec<String>,
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
     chrome: Chrome,
     heading: &'a str,
     body: &'a str,
-    problems: Vec<String>,
-    link: Option<(&'a str, &'a str)>,
+    problems: &'a [String],
+}
+
+/// The error page: `text` with `chrome`'s navigation (and its way back: the dashboard when signed
+/// in, signing in when not). The answer carries `text` again, for a later layer to re-render.
+pub fn error_page(status: StatusCode, chrome: Chrome, text: ErrorPageText) -> Response {
+    let page = ErrorPage {
+        chrome,
+        heading: text.heading,
+        body: text.body,
+        problems: &text.problems,
+    };
+    let mut response = match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(_) => status.into_response(),
+    };
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static(RETRY_AFTER_SECONDS),
+        );
+    }
+    response.extensions_mut().insert(text);
+    response
 }
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let mut problems = Vec::new();
-        let mut retry_after = false;
-        let (status, heading, body, link) = match self {
+        let (status, heading, body) = match self {
             PageError::Redirect(to) => return Redirect::to(to).into_response(),
+            PageError::Locked(here) => {
+                return Redirect::to(&ReturnPath::lock_href(here.as_ref())).into_response();
+            }
             PageError::NotFound => (
                 StatusCode::NOT_FOUND,
                 "Page not found",
                 "If you typed the web address, check it is correct. If you followed a link to a person's record, it may not exist or it may not be in your scope.",
-                Some(("/", "Go to your dashboard")),
             ),
-            PageError::Forbidden(what) => (
-                StatusCode::FORBIDDEN,
-                "You cannot do this",
-                what,
-                Some(("/", "Go to your dashboard")),
+            PageError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "This page cannot be opened",
+                "This address is where a form is sent, not a page to open. Nothing was changed.",
             ),
+            PageError::Forbidden(what) => (StatusCode::FORBIDDEN, "You cannot do this", what),
             PageError::Csrf => (
                 StatusCode::FORBIDDEN,
                 "This form has expired",
                 "The form was sent without its security token, or from another page. Nothing was changed. Go back, reload the page and try again.",
-                Some(("/", "Go to your dashboard")),
             ),
-            PageError::Conflict(what) => (
-                StatusCode::CONFLICT,
-                "This has already changed",
-                what,
-                Some(("/", "Go to your dashboard")),
-            ),
+            PageError::Conflict(what) => (StatusCode::CONFLICT, "This has already changed", what),
             PageError::Invalid(errors) => {
                 problems = errors.into_iter().map(|(_, m)| m).collect();
                 (
                     StatusCode::BAD_REQUEST,
                     "There is a problem",
                     "Nothing was changed. Go back, correct this and try again.",
-                    Some(("/", "Go to your dashboard")),
                 )
             }
             PageError::TooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "The file is too large",
                 "Nothing was stored. A document must be 10 MB or smaller, and a photo 2 MB or smaller. Go back and choose a smaller file.",
-                None,
             ),
             PageError::Unavailable(detail) => {
                 tracing::warn!(error = %detail, "page refused: the database is unavailable");
-                retry_after = true;
                 (
                     StatusCode::SERVICE_UNAVAILABLE,
                     "The service is busy",
                     "The service could not record this access just now, so nothing was shown. If you were saving a change, it may have been saved: check before you try again. If it keeps happening, tell your administrator the time it happened.",
-                    None,
                 )
             }
             PageError::Internal(detail) => {
@@ -346,28 +389,15 @@ impl IntoResponse for PageError {
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "Sorry, there is a problem with the service",
                     "Try again later. If it keeps happening, tell your administrator the time it happened.",
-                    None,
                 )
             }
         };
-        let page = ErrorPage {
-            chrome: Chrome::anonymous(),
+        let text = ErrorPageText {
             heading,
             body,
             problems,
-            link,
         };
-        let mut response = match page.render() {
-            Ok(html) => (status, Html(html)).into_response(),
-            Err(_) => status.into_response(),
-        };
-        if retry_after {
-            response.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static(RETRY_AFTER_SECONDS),
-            );
-        }
-        response
+        error_page(status, Chrome::anonymous(), text)
     }
 }
 

@@ -6,7 +6,9 @@
 pub mod assets;
 pub mod bearer;
 pub mod error;
+pub mod error_page;
 pub mod extract;
 pub mod guard;
+pub mod return_path;
 pub mod routing;
 pub mod session;

@@ -5,13 +5,16 @@
 //! - Sessions are server-side (see `confidant_core::account`); the cookie is HttpOnly, SameSite=Strict,
 //!   path `/`, and `__Host-` prefixed and Secure whenever the site is served over HTTPS.
 //! - A page that takes [`Signed`] sends anyone else to sign in, a half-signed-in one to their second
-//!   factor, and a locked session to the unlock page.
+//!   factor, and a locked session to the unlock page (which comes back to the page asked for).
+//! - Every page of a signed-in session carries a `<meta http-equiv="refresh">` that opens the lock
+//!   page when the session's idle limit is up ([`Chrome::lock_refresh`]), so an unattended screen
+//!   stops showing a record without any JavaScript; unlocking comes back to that page.
 //! - [`Signed`] leaves the session's CSRF token and actor on the request, so that the posted-form
 //!   extractors of [`super::guard`] check a form against this session without reading it again.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, MatchedPath, OriginalUri};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use confidant_core::account::{Session, SessionState};
 use confidant_core::store::{StaffRecord, Store};
@@ -19,6 +22,7 @@ use confidant_core::{Clock, Role, access::Principal};
 
 use super::error::PageError;
 use super::guard::SignedIn;
+use super::return_path::ReturnPath;
 use crate::AppState;
 
 /// The page furniture every template gets (the contract of `templates/layout.html`).
@@ -31,6 +35,10 @@ pub struct Chrome {
     /// A processor's worker, who reaches records only by a referral: a record's navigation offers
     /// only the parts a referral can send.
     pub referred_only: bool,
+    /// The `content` of the page's `<meta http-equiv="refresh">`: after the session's idle limit
+    /// the browser opens the lock page, which hides this one without JavaScript. Set on every page
+    /// of a signed-in session, and on no other.
+    pub lock_refresh: Option<String>,
 }
 
 impl Chrome {
@@ -43,6 +51,23 @@ impl Chrome {
             user_handle: String::new(),
             nav: Vec::new(),
             referred_only: false,
+            lock_refresh: None,
+        }
+    }
+
+    /// For a page of an active session: its navigation, and the lock page after `idle`, which
+    /// comes back to `here` once unlocked.
+    pub fn signed_in(session: &Session, idle: time::Duration, here: Option<&ReturnPath>) -> Self {
+        // Whole seconds, rounded up and at least one: a refresh of 0 would reload at once, for ever.
+        let seconds = ((idle.whole_milliseconds() + 999) / 1000).max(1);
+        Self {
+            signed_in: true,
+            csrf: session.record.csrf_token.clone(),
+            org_name: session.organisation_name.clone(),
+            user_handle: session.staff.handle.clone(),
+            nav: nav_for(session.staff.role),
+            referred_only: session.staff.role == Role::ProcessorStaff,
+            lock_refresh: Some(format!("{seconds};url={}", ReturnPath::lock_href(here))),
         }
     }
 }
@@ -104,6 +129,7 @@ impl Signed {
                 .map(|(href, label, _)| (href.clone(), label.clone(), href == current))
                 .collect(),
             referred_only: self.chrome_base.referred_only,
+            lock_refresh: self.chrome_base.lock_refresh.clone(),
         }
     }
 
@@ -226,9 +252,10 @@ impl<S: Store, C: Clock> FromRequestParts<AppState<S, C>> for Signed {
         let Some(session) = session else {
             return Err(PageError::Redirect("/sign-in"));
         };
+        let here = page_here(parts);
         match session.state {
             SessionState::Active => {}
-            SessionState::Locked => return Err(PageError::Redirect("/lock")),
+            SessionState::Locked => return Err(PageError::Locked(here)),
             SessionState::AwaitingSecondFactor { enrolled: true } => {
                 return Err(PageError::Redirect("/sign-in/two-factor"));
             }
@@ -236,15 +263,8 @@ impl<S: Store, C: Clock> FromRequestParts<AppState<S, C>> for Signed {
                 return Err(PageError::Redirect("/sign-in/enrol"));
             }
         }
-        let org_name = session.organisation_name.clone();
-        let chrome_base = Chrome {
-            signed_in: true,
-            csrf: session.record.csrf_token.clone(),
-            org_name,
-            user_handle: session.staff.handle.clone(),
-            nav: nav_for(session.staff.role),
-            referred_only: session.staff.role == confidant_core::Role::ProcessorStaff,
-        };
+        let idle = state.confidant.settings().session.idle;
+        let chrome_base = Chrome::signed_in(&session, idle, here.as_ref());
         let signed = Signed {
             session,
             chrome_base,
@@ -252,6 +272,20 @@ impl<S: Store, C: Clock> FromRequestParts<AppState<S, C>> for Signed {
         parts.extensions.insert(signed.signed_in());
         Ok(signed)
     }
+}
+
+/// The page a request opens, to come back to after unlocking: a GET of a route this site serves,
+/// its path only (a query may carry what was typed). A form's answer has none: its address may
+/// take no GET.
+fn page_here(parts: &Parts) -> Option<ReturnPath> {
+    if parts.method != Method::GET || parts.extensions.get::<MatchedPath>().is_none() {
+        return None;
+    }
+    let path = parts
+        .extensions
+        .get::<OriginalUri>()
+        .map_or_else(|| parts.uri.path(), |u| u.0.path());
+    ReturnPath::parse(path)
 }
 
 /// `Set-Cookie` for the session.

@@ -715,7 +715,9 @@ fn outcome(response: &axum::response::Response) -> Option<Expect> {
         .get(header::LOCATION)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    if status.is_redirection() && (location.starts_with("/sign-in") || location == "/lock") {
+    if status.is_redirection()
+        && (location.starts_with("/sign-in") || location.split('?').next() == Some("/lock"))
+    {
         None
     } else if status.is_success() || status.is_redirection() {
         Some(Expect::Allowed)

@@ -8,6 +8,7 @@ mod contact_api;
 mod contact_pages;
 mod correction_pages;
 mod hardening;
+mod lock_and_error_pages;
 mod record_api;
 mod record_pages;
 mod register_pages;

@@ -1834,7 +1834,8 @@ enum Csrf<'a> {
 
 /// What a response means.
 fn outcome(status: StatusCode, location: &str, page: bool, entry: &Entry) -> Option<Expect> {
-    if (status.is_redirection() && (location.starts_with("/sign-in") || location == "/lock"))
+    if (status.is_redirection()
+        && (location.starts_with("/sign-in") || location.split('?').next() == Some("/lock")))
         || (!page && status == StatusCode::UNAUTHORIZED)
     {
         Some(Expect::SignIn)

@@ -48,6 +48,24 @@ impl<S: Store, C: Clock> Confidant<S, C> {
 
     /// The session a token stands for, if it is live; records the activity of an active session.
     pub async fn session(&self, token: &str) -> Result<Option<Session>, StoreError> {
+        self.look_up_session(token, true).await
+    }
+
+    /// As [`Self::session`], without recording activity: for the lock page, which a page's own
+    /// timer opens when the idle limit is up. Were that counted as activity, a forgotten window
+    /// would keep its session from ever locking.
+    pub async fn session_without_activity(
+        &self,
+        token: &str,
+    ) -> Result<Option<Session>, StoreError> {
+        self.look_up_session(token, false).await
+    }
+
+    async fn look_up_session(
+        &self,
+        token: &str,
+        record_activity: bool,
+    ) -> Result<Option<Session>, StoreError> {
         if !token.starts_with("cfs_") || token.len() > 80 {
             return Ok(None);
         }
@@ -84,7 +102,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 // Written at most once a minute (a tenth of the idle limit, if that is shorter),
                 // not at every request: a session may lock up to that much before the limit,
                 // never after it.
-                if idle_for >= self.touch_every_micros() {
+                if record_activity && idle_for >= self.touch_every_micros() {
                     self.store.touch_session(record.id, now).await?;
                 }
                 SessionState::Active

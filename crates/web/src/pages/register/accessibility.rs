@@ -16,6 +16,8 @@ struct AccessibilityPage {
     controller: String,
     /// How to reach the organisation, or "" without a register.
     contact: String,
+    /// The idle limit in words ("15 minutes"), after which an open page is hidden.
+    idle: String,
 }
 
 pub async fn page<S: Store, C: Clock>(state: St<S, C>) -> Result<Response, PageError> {
@@ -35,5 +37,6 @@ pub async fn page<S: Store, C: Clock>(state: St<S, C>) -> Result<Response, PageE
         chrome: Chrome::anonymous(),
         controller,
         contact,
+        idle: crate::pages::staff::sign_in::in_words(state.confidant.settings().session.idle),
     })
 }

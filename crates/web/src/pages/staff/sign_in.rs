@@ -13,7 +13,8 @@ use confidant_core::account::{NextStep, SessionState, SignInError};
 use confidant_core::store::Store;
 use serde::Deserialize;
 
-use crate::http::extract::page::Form;
+use crate::http::extract::page::{Form, Query};
+use crate::http::return_path::ReturnPath;
 use crate::http::session::{
     MaybeSession, constant_time_eq, cookie_value, expired_cookie, redirect_with, session_cookie,
 };
@@ -384,11 +385,34 @@ struct LockPage {
     handle: String,
     /// The idle timeout in words ("15 minutes").
     idle: String,
+    /// The session is locked (otherwise still open, used elsewhere since this page was hidden).
+    locked: bool,
+    /// Where unlocking goes: a checked path, or "" for the dashboard.
+    back: String,
     errors: Vec<(String, String)>,
 }
 
+impl LockPage {
+    fn new<S: Store, C: Clock>(
+        state: &St<S, C>,
+        session: &confidant_core::account::Session,
+        back: Option<&ReturnPath>,
+        errors: Vec<(String, String)>,
+    ) -> Self {
+        Self {
+            chrome: Chrome::anonymous(),
+            csrf: session.record.csrf_token.clone(),
+            handle: session.staff.handle.clone(),
+            idle: in_words(state.confidant.settings().session.idle),
+            locked: session.state == SessionState::Locked,
+            back: back.map(|b| b.to_string()).unwrap_or_default(),
+            errors,
+        }
+    }
+}
+
 /// A duration in whole minutes, or seconds when under a minute: "15 minutes", "1 minute", "30 seconds".
-fn in_words(d: time::Duration) -> String {
+pub(crate) fn in_words(d: time::Duration) -> String {
     let (n, unit) = if d.whole_minutes() >= 1 {
         (d.whole_minutes(), "minute")
     } else {
@@ -403,20 +427,41 @@ pub struct PasswordForm {
     csrf: String,
     #[serde(default)]
     password: String,
+    /// Where to go once unlocked: kept only if [`ReturnPath`] admits it.
+    #[serde(default, rename = "return")]
+    back: Option<String>,
 }
 
+#[derive(Deserialize)]
+pub struct LockQuery {
+    #[serde(default, rename = "return")]
+    back: Option<String>,
+}
+
+/// Where unlocking goes: the page given, if it is one of this site's, or the dashboard.
+fn way_back(back: Option<&ReturnPath>) -> Response {
+    Redirect::to(back.map_or("/", ReturnPath::as_str)).into_response()
+}
+
+/// The lock page. Opened by a page's own refresh at the idle limit (`?return=` that page), so it
+/// reads the session without counting that as activity: a window left open must not keep its
+/// session from locking. A session still open (used in another window since) is not asked for
+/// the password, but its page stays hidden until someone follows the link back.
 pub async fn lock_form<S: Store, C: Clock>(
     state: St<S, C>,
-    MaybeSession(session): MaybeSession,
+    headers: HeaderMap,
+    Query(query): Query<LockQuery>,
 ) -> Result<Response, PageError> {
-    let session = at_step(session, SessionState::Locked)?;
-    render(&LockPage {
-        chrome: Chrome::anonymous(),
-        csrf: session.record.csrf_token.clone(),
-        handle: session.staff.handle.clone(),
-        idle: in_words(state.confidant.settings().session.idle),
-        errors: Vec::new(),
-    })
+    let back = ReturnPath::from_given(query.back.as_deref());
+    let session = match cookie_value(&headers, state.web.session_cookie()) {
+        Some(token) => state.confidant.session_without_activity(&token).await?,
+        None => None,
+    };
+    let session = match session {
+        Some(s) if matches!(s.state, SessionState::Locked | SessionState::Active) => s,
+        other => at_step(other, SessionState::Locked)?,
+    };
+    render(&LockPage::new(&state, &session, back.as_ref(), Vec::new()))
 }
 
 pub async fn lock_submit<S: Store, C: Clock>(
@@ -424,17 +469,19 @@ pub async fn lock_submit<S: Store, C: Clock>(
     MaybeSession(session): MaybeSession,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, PageError> {
-    let session = posted_at_step(session, SessionState::Locked, &form.csrf)?;
+    let back = ReturnPath::from_given(form.back.as_deref());
+    if let Some(s) = &session {
+        check_session_csrf(s, &form.csrf)?;
+        // Unlocked meanwhile (in another window): nothing to do but go back.
+        if s.state == SessionState::Active {
+            return Ok(way_back(back.as_ref()));
+        }
+    }
+    let session = at_step(session, SessionState::Locked)?;
     let again = |errors: Vec<(String, String)>| {
         render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &LockPage {
-                chrome: Chrome::anonymous(),
-                csrf: session.record.csrf_token.clone(),
-                handle: session.staff.handle.clone(),
-                idle: in_words(state.confidant.settings().session.idle),
-                errors,
-            },
+            &LockPage::new(&state, &session, back.as_ref(), errors),
         )
     };
     match state
@@ -442,7 +489,7 @@ pub async fn lock_submit<S: Store, C: Clock>(
         .reauthenticate(&session, &form.password)
         .await
     {
-        Ok(()) => Ok(Redirect::to("/").into_response()),
+        Ok(()) => Ok(way_back(back.as_ref())),
         Err(SignInError::Refused) => again(vec![(
             "password".to_owned(),
             "The password is not right".to_owned(),
