@@ -161,7 +161,13 @@ pub(crate) fn entry_from_row(row: &AnyRow) -> Result<EntryRecord, StoreError> {
                 at_micros,
                 reason,
             }),
-            _ => None,
+            (None, None, None) => None,
+            // Half a mark is no mark to trust, nor to ignore.
+            _ => {
+                return Err(StoreError::Backend(
+                    "an entry's entered-in-error mark is incomplete".to_owned(),
+                ));
+            }
         },
     })
 }

@@ -210,7 +210,7 @@ impl RecordStore for SqlStore {
         // time moves strictly forward, so a clock tie cannot fool the check.
         let moved = sqlx::query(
             "UPDATE record_entry SET status = COALESCE($1, status), due_at = COALESCE($2, due_at), \
-             updated_at = $3 WHERE id = $4 AND updated_at = $5",
+             updated_at = $3 WHERE id = $4 AND updated_at = $5 AND error_at IS NULL",
         )
         .bind(status.map(EntryStatus::code))
         .bind(due_at_micros)

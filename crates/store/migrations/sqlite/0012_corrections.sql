@@ -4,8 +4,8 @@
 -- the person's request), beside who replaced it and when. Earlier corrections have none.
 ALTER TABLE field_version ADD COLUMN reason TEXT;
 
--- An entry marked as entered in error stays in the record, shown struck through with who marked
--- it, when and why (a code); it is no longer shared or counted as a fact.
+-- A case note marked as entered in error stays in the record, shown struck through with who marked
+-- it, when and why (a code); it is no longer changed or shared.
 ALTER TABLE record_entry ADD COLUMN error_at BIGINT;
 ALTER TABLE record_entry ADD COLUMN error_by TEXT;
 ALTER TABLE record_entry ADD COLUMN error_reason TEXT;

@@ -186,6 +186,40 @@ both_backends!(
                 .iter()
                 .any(|e| e.id == right && e.in_error.is_none())
         );
+        // Only its own service's staff mark it: not under break-the-glass (read-only).
+        let glass = c
+            .break_glass(&app.worker_b, person, "Called at night about a crisis")
+            .await?;
+        assert!(glass.id != Uuid::nil());
+        assert!(
+            c.mark_entry_in_error(&app.worker_b, P, person, right, ErrorReason::Duplicate)
+                .await
+                .is_err()
+        );
+        // Only a case note is marked: a plan is changed or completed instead.
+        let plan = c
+            .add_entry(
+                &app.worker_a,
+                P,
+                person,
+                &NewEntry {
+                    kind: RecordKind::Plan,
+                    contact_type: None,
+                    values: RecordInput::new().with("title", "Housing plan"),
+                    ..note("")
+                },
+            )
+            .await?
+            .id;
+        assert!(matches!(
+            c.mark_entry_in_error(&app.worker_a, P, person, plan, ErrorReason::Duplicate)
+                .await,
+            Err(PersonError::NotFound)
+        ));
+        // A copy of the record for the person leaves out what was written on it by mistake.
+        let export = c.export_record(&app.worker_a, P, person).await?;
+        assert!(export.entries.iter().all(|e| e.id != wrong));
+        assert!(export.entries.iter().any(|e| e.id == right));
         // Marked once; changed no more.
         assert!(matches!(
             c.mark_entry_in_error(&app.worker_a, P, person, wrong, ErrorReason::Duplicate)

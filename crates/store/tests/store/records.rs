@@ -212,7 +212,7 @@ both_backends!(
                 created.id,
                 n.id,
                 &EntryChange {
-                    reason: None,
+                    reason: Some(confidant_core::store::CorrectionReason::WrongDetail),
                     values: RecordInput::new().with("body", "Phoned on Wednesday"),
                     ..EntryChange::default()
                 },

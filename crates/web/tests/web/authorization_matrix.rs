@@ -334,7 +334,7 @@ async fn world(backend: TestBackend) -> anyhow::Result<World> {
                 person,
                 note.id,
                 &EntryChange {
-                    reason: None,
+                    reason: Some(confidant_core::store::CorrectionReason::WrongDetail),
                     values: RecordInput::new().with("body", "Phoned about Tuesday's appointment"),
                     ..EntryChange::default()
                 },

@@ -4,13 +4,14 @@
 
 use std::sync::Arc;
 
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use confidant_core::Purpose;
 use confidant_core::field::RecordKind;
 use confidant_core::record::{NewEntry, RecordInput};
-use confidant_core::store::{ContactType, NoteFlags};
+use confidant_core::store::{ContactType, NoteFlags, TokenScope};
 use confidant_testkit::web::{self, Web};
-use confidant_testkit::{TestApp, both_backends};
+use confidant_testkit::{TestApp, both_backends, issue_token};
+use serde_json::json;
 
 both_backends!(
     a_note_is_corrected_and_marked_in_error_on_its_page,
@@ -39,6 +40,7 @@ both_backends!(
             .id;
         let worker = app.staff_record(app.worker_a.audit_id().parse()?).await?;
         let cookie = web::signed_in_cookie(&app.confidant, &worker).await?;
+        let token = issue_token(&app.confidant, "worker.a", TokenScope::ReadWrite).await?;
         let TestApp { confidant, db, .. } = app;
         let _db = db;
         let web = Web::new(crate::router(Arc::new(confidant)));
@@ -84,7 +86,7 @@ both_backends!(
         let page = browser.get(&notes).await?.text();
         assert!(page.contains("Rang on Monday about rent"));
         assert!(
-            page.contains("<del>Rang on Tuesday about rent</del>"),
+            page.contains("Earlier text, replaced: </span>Rang on Tuesday about rent</del>"),
             "{page}"
         );
         assert!(page.contains("worker.a"));
@@ -99,7 +101,7 @@ both_backends!(
         assert_eq!(marked.status, StatusCode::SEE_OTHER, "{}", marked.text());
         let page = browser.get(&notes).await?.text();
         assert!(
-            page.contains("<del>Rang on Monday about rent</del>"),
+            page.contains("struck through: </span>Rang on Monday about rent</del>"),
             "{page}"
         );
         assert!(
@@ -113,6 +115,26 @@ both_backends!(
             .submit(&error, &error, &[("reason", "duplicate")])
             .await?;
         assert_eq!(again.status, StatusCode::CONFLICT);
+        // Through the API: a reason is required (422), and marked already is a conflict (409).
+        let api = format!("/people/{person}/entries/{note}/error");
+        let missing = web
+            .expect(
+                &token,
+                Method::POST,
+                &api,
+                Some(json!({})),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await?;
+        assert_eq!(missing["fields"][0]["field"], "reason");
+        web.expect(
+            &token,
+            Method::POST,
+            &api,
+            Some(json!({"reason": "duplicate"})),
+            StatusCode::CONFLICT,
+        )
+        .await?;
         Ok(())
     }
 );

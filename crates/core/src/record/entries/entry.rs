@@ -314,8 +314,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         Ok(entry)
     }
 
-    /// Marks one of a person's entries as entered in error, with why: it stays in the record, shown
-    /// struck through with who marked it and when, and is never shared again. Whoever may change
+    /// Marks one of a person's case notes as entered in error, with why: it stays in the record,
+    /// shown struck through with who marked it and when, and is never shared again (nor given in a
+    /// copy of the record when it was written on the wrong record). Whoever may change
     /// the record may mark it; once marked it cannot be changed or unmarked.
     pub async fn mark_entry_in_error(
         &self,
@@ -338,24 +339,17 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             self.store.record_access(audit).await?;
             return Err(PersonError::NotFound);
         }
-        // Ids only, to tell an entry of another record (not found) from one marked already.
-        let ours = self
+        // Ids only, to tell an entry of another record (not found) from one marked already. Only a
+        // case note is marked: a plan, goal or appointment is changed or cancelled, and paper has
+        // its own register.
+        let notes = self
             .store
             .entry_flags(
                 &crate::access::PersonAccess::deciding(person_id),
-                &[
-                    RecordKind::Note,
-                    RecordKind::Plan,
-                    RecordKind::Goal,
-                    RecordKind::Appointment,
-                    RecordKind::PaperNote,
-                    RecordKind::PaperFile,
-                ],
+                &[RecordKind::Note],
             )
-            .await?
-            .iter()
-            .any(|(id, _)| *id == entry_id);
-        if !ours {
+            .await?;
+        if !notes.iter().any(|(id, _)| *id == entry_id) {
             let audit = AuditDraft::permitted(&permit, purpose, now)
                 .named("entry.error")
                 .refusal();

@@ -131,7 +131,15 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .collect();
         let mut entries = self.entries(actor, purpose, person_id, &[]).await?;
         let before = entries.len();
-        entries.retain(|e| !(e.flags.serious_harm || e.flags.identifies_complainant));
+        // Held back: what could cause serious harm or identifies a complainant, and what was written
+        // on this record by mistake about someone else.
+        entries.retain(|e| {
+            !(e.flags.serious_harm
+                || e.flags.identifies_complainant
+                || e.in_error
+                    .as_ref()
+                    .is_some_and(|x| x.reason == crate::store::ErrorReason::WrongRecord))
+        });
         let withheld_notes = before - entries.len();
         for entry in &mut entries {
             entry.values.0.retain(|code, _| {

@@ -193,7 +193,7 @@ pub struct EntryChangeRequest {
 #[serde(deny_unknown_fields)]
 pub struct EntryErrorRequest {
     /// `wrong_record`, `duplicate` or `did_not_happen`.
-    pub reason: String,
+    pub reason: Option<String>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -284,10 +284,11 @@ pub(crate) async fn update<S: Store, C: Clock>(
     Ok(Json(entry.into()))
 }
 
+/// Marks a case note as entered in error (kept, struck through, never shared).
 #[utoipa::path(post, path = "/api/v1/people/{person_id}/entries/{entry_id}/error", tag = "records",
     params(("person_id" = Uuid, Path), ("entry_id" = Uuid, Path)),
     request_body = EntryErrorRequest,
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, description = "no such entry of this record, or marked already", body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, description = "no such case note of this record", body = ErrorBody), (status = 409, description = "marked already", body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn mark_in_error<S: Store, C: Clock>(
     State(state): State<AppState<S, C>>,
@@ -296,7 +297,7 @@ pub(crate) async fn mark_in_error<S: Store, C: Clock>(
     Path((person_id, entry_id)): Path<(Uuid, Uuid)>,
     ChangeJson(actor, body): ChangeJson<EntryErrorRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let reason = parse_code_opt::<ErrorReason>("reason", Some(body.reason.as_str()))?
+    let reason = parse_code_opt::<ErrorReason>("reason", body.reason.as_deref())?
         .ok_or_else(|| invalid("reason", "is required"))?;
     state
         .confidant
