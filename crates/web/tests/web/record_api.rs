@@ -488,11 +488,21 @@ both_backends!(
             StatusCode::UNPROCESSABLE_ENTITY
         );
 
-        let changed = api
+        // Correcting a note says why: without a reason it is refused by name.
+        let refused = api
             .expect(
                 Method::PATCH,
                 &format!("{entries}/{}", id(&note)?),
                 json!({"fields": {"body": "Her sister called about the tenancy and the rent."}}),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await?;
+        assert_eq!(refused["fields"][0]["field"], "reason");
+        let changed = api
+            .expect(
+                Method::PATCH,
+                &format!("{entries}/{}", id(&note)?),
+                json!({"fields": {"body": "Her sister called about the tenancy and the rent."}, "reason": "incomplete"}),
                 StatusCode::OK,
             )
             .await?;
