@@ -3,6 +3,7 @@
 //! One test binary for the crate (linking dominates the suite's time), one module per concern.
 
 mod answered_after_audit;
+mod assignment_pages;
 mod authorization_matrix;
 mod contact_api;
 mod contact_pages;

@@ -495,6 +495,11 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
             e(RecordChange, form("purpose_id={purpose_id}&state=granted"))
         }
         ("PUT", "/api/v1/people/{person_id}/assignment") => e(Assign, json("{}")),
+        ("GET", "/people/{person_id}/assignment") => e(Assign, N),
+        // As the API's empty assignment: no team and no key worker.
+        ("POST", "/people/{person_id}/assignment") => {
+            e(Assign, form("team_id=none&key_worker_id=none"))
+        }
         // --- sharing ---
         ("GET", "/people/{person_id}/share" | "/people/{person_id}/share/approval") => {
             e(RecordShare, N)

@@ -71,6 +71,8 @@ pub enum Need {
     /// Share from the record, or ask for an approval to (never under break-the-glass or a
     /// trustee's matter, never by a processor's worker).
     Share,
+    /// Put the person in a team and give them a key worker (the service's managers).
+    Assign,
 }
 
 impl Need {
@@ -85,6 +87,7 @@ impl Need {
     pub(crate) fn action(self) -> Action {
         match self {
             Need::Share => Action::PersonShare,
+            Need::Assign => Action::PersonAssign,
             _ if self.changes() => Action::PersonUpdate,
             _ => Action::PersonRead,
         }
@@ -256,7 +259,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     ) -> Result<(), PersonError> {
         let action = need.action();
         match need {
-            Need::Read | Need::Change | Need::Share => {
+            Need::Read | Need::Change | Need::Share | Need::Assign => {
                 self.permit_on_person(actor, action, person_id, purpose)
                     .await?;
             }

@@ -442,6 +442,45 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         Ok(project(referred.as_ref(), after))
     }
 
+    /// Where a person sits and where they could be put, for the service's managers
+    /// (`person.assign`): their team and key worker now, the service's teams and the active staff
+    /// who work in it (ids, names of teams and staff handles: nothing of the person).
+    pub async fn assignment_options(
+        &self,
+        actor: &Principal,
+        purpose: Purpose,
+        person_id: Uuid,
+    ) -> Result<AssignmentOptions, PersonError> {
+        let resource = self
+            .person_resource(actor, Action::PersonAssign, person_id, purpose)
+            .await?;
+        self.person_permit(actor, Action::PersonAssign, resource, purpose)
+            .await?;
+        let Resource::Person {
+            service_id,
+            organisation_id,
+            team_id,
+            key_worker_id,
+            ..
+        } = resource
+        else {
+            return Err(PersonError::NotFound);
+        };
+        let workers = self
+            .store
+            .staff_of(organisation_id)
+            .await?
+            .into_iter()
+            .filter(|s| s.disabled_at_micros.is_none() && s.service_id == Some(service_id))
+            .collect();
+        Ok(AssignmentOptions {
+            team_id,
+            key_worker_id,
+            teams: self.store.teams(service_id).await?,
+            workers,
+        })
+    }
+
     /// Puts a person in a team and gives them a key worker (both optional; `None` clears). The team
     /// must belong to the person's service and the key worker work in it.
     pub async fn assign_person(
@@ -555,4 +594,13 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             Err(PersonError::NotFound)
         }
     }
+}
+
+/// Where a person sits and where they could be put ([`Confidant::assignment_options`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssignmentOptions {
+    pub team_id: Option<Uuid>,
+    pub key_worker_id: Option<Uuid>,
+    pub teams: Vec<crate::store::Team>,
+    pub workers: Vec<crate::store::StaffRecord>,
 }

@@ -2,6 +2,7 @@
 //! of the record beyond them (related people, cases, notes, plans, appointments, paper), documents
 //! and the photo, the service's paper register, and breaking the glass and its review.
 
+pub mod assignment;
 pub mod document;
 pub mod paper;
 pub mod part;
@@ -29,6 +30,10 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
             get(person::edit_form::<S, C>).post(person::edit_submit::<S, C>),
         )
         .route("/people/{person_id}/history", get(person::history::<S, C>))
+        .route(
+            "/people/{person_id}/assignment",
+            get(assignment::form::<S, C>).post(assignment::submit::<S, C>),
+        )
         .route(
             "/people/{person_id}/related/new",
             get(part::related_form::<S, C>).post(part::related_create::<S, C>),

@@ -189,6 +189,8 @@ struct PersonPage {
     can_change: bool,
     /// Offers changes to the person's own fields (a processor's worker: those referred).
     can_change_fields: bool,
+    /// Offers putting the person in a team and giving them a key worker (the service's managers).
+    can_assign: bool,
     photo_enabled: bool,
     has_photo: bool,
     groups: Vec<GroupView>,
@@ -406,7 +408,9 @@ pub async fn show<S: Store, C: Clock>(
         })
         .collect();
 
+    let can_assign = offers(&state, &signed, person_id, Need::Assign).await?;
     render(&PersonPage {
+        can_assign,
         chrome: signed.chrome("/people"),
         csrf: signed.csrf().to_owned(),
         id: person_id.to_string(),
