@@ -6,7 +6,8 @@
 // declined one erased, a field group corrected with its recipients banner and history, case notes,
 // documents uploaded and downloaded, the rest of the record's pages, and a form completed by keyboard
 // alone), and axe (WCAG 2.2 AA), "no console errors" (so no CSP refusals) and "no sideways scrolling
-// at 390 px wide" on every main page.
+// at 390 px wide" on every main page, the task inbox, and correcting a case note or marking it as
+// entered in error.
 //
 // It drives a running Confidant described by CONFIDANT_BROWSER_FIXTURE, a JSON object:
 //
@@ -1160,5 +1161,45 @@ test('h1. the accessibility statement is public, linked from every page\'s foote
   await check(tab, 'the accessibility statement');
   await context.close();
 }, { timeout: 30_000 });
+
+test('i1. the task inbox, and a case note corrected (refused without why) and marked as entered in error, pass axe', async () => {
+  const a = await as('practitionerA');
+  const { page } = a;
+  await recordReferral(a, { given: 'Ivy', family: 'Inbox', reason: 'Needs help with housing' });
+  await visit(a, '/tasks');
+  assert.equal(await heading(page), 'Your tasks');
+  assert.ok((await page.locator('#open-tasks').innerText()).includes('Triage a referral'));
+  await check(a, 'the task inbox');
+
+  await visit(a, `/people/${personId}/notes`);
+  const edit = await page.locator('#notes a', { hasText: 'Correct' }).first().getAttribute('href');
+  assert.match(edit, /\/entries\/[0-9a-f-]{36}\/edit$/);
+  await visit(a, edit);
+  assert.equal(await heading(page), 'Correct the case note');
+  await check(a, 'the correct-a-note form');
+  await page.fill('#body', 'At home, corrected.');
+  const refused = await submit(page, button(page, 'Save changes'));
+  assert.equal(refused.status(), 400);
+  assert.match(await page.title(), /^Error: /);
+  await check(a, 'the correct-a-note form without why');
+  await visit(a, edit);
+  await page.fill('#body', 'At home, corrected.');
+  await page.getByLabel('A typing mistake', { exact: true }).check();
+  const saved = await submit(page, button(page, 'Save changes'));
+  assert.equal(saved.status(), 200);
+  assert.equal(pathOf(page), `/people/${personId}/notes`);
+  await page.locator('details summary', { hasText: 'Earlier text' }).first().click();
+  await check(a, 'the notes with an earlier text shown');
+
+  const mark = edit.replace(/\/edit$/, '/error');
+  await visit(a, mark);
+  assert.equal(await heading(page), 'Mark as entered in error');
+  await check(a, 'the mark-as-entered-in-error form');
+  await page.getByLabel('Recorded twice', { exact: true }).check();
+  const marked = await submit(page, button(page, 'Mark as entered in error'));
+  assert.equal(marked.status(), 200);
+  assert.ok((await page.locator('#notes').innerText()).includes('Entered in error: Recorded twice'));
+  await check(a, 'the notes with one entered in error');
+});
 
 await run();
