@@ -158,6 +158,28 @@ async fn open_task(
     Ok(true)
 }
 
+/// The tasks of one state in an inbox: of its organisation, with an audience row naming its holder
+/// (by id, or by role in their service or team, or organisation-wide). Binds `$1`–`$6`
+/// ([`in_inbox`]).
+const IN_INBOX: &str = "t.organisation_id = $1 AND t.state = $2 AND EXISTS (\
+     SELECT 1 FROM task_audience a WHERE a.task_id = t.id AND (a.staff_id = $3 \
+     OR (a.role = $4 AND (a.service_id IS NULL OR a.service_id = $5) \
+     AND (a.team_id IS NULL OR a.team_id = $6))))";
+
+fn in_inbox<'q>(
+    query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>,
+    inbox: &Inbox,
+    state: TaskState,
+) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments> {
+    query
+        .bind(inbox.organisation_id.to_string())
+        .bind(state.code())
+        .bind(inbox.staff_id.to_string())
+        .bind(inbox.role.code())
+        .bind(inbox.service_id.map(|s| s.to_string()))
+        .bind(inbox.team_id.map(|t| t.to_string()))
+}
+
 impl TaskStore for SqlStore {
     async fn tasks_in(
         &self,
@@ -173,25 +195,43 @@ impl TaskStore for SqlStore {
             TaskState::Done => "t.closed_at DESC, t.id DESC",
         };
         let mut tx = self.begin_read().await?;
-        let tasks = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {TASK_COLUMNS} FROM task t WHERE t.organisation_id = $1 AND t.state = $2 AND EXISTS (\
-             SELECT 1 FROM task_audience a WHERE a.task_id = t.id AND (a.staff_id = $3 \
-             OR (a.role = $4 AND (a.service_id IS NULL OR a.service_id = $5) \
-             AND (a.team_id IS NULL OR a.team_id = $6)))) \
-             ORDER BY {order} LIMIT $7"
-        )))
-        .bind(inbox.organisation_id.to_string())
-        .bind(state.code())
-        .bind(inbox.staff_id.to_string())
-        .bind(inbox.role.code())
-        .bind(inbox.service_id.map(|s| s.to_string()))
-        .bind(inbox.team_id.map(|t| t.to_string()))
+        let tasks = in_inbox(
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {TASK_COLUMNS} FROM task t WHERE {IN_INBOX} ORDER BY {order} LIMIT $7"
+            ))),
+            inbox,
+            state,
+        )
         .bind(i64::from(limit))
         .fetch_all(&mut *tx)
         .await
         .read(task_from_row)?;
         finish_read(self, tx, audit).await?;
         Ok(tasks)
+    }
+
+    async fn count_open_tasks(
+        &self,
+        inbox: &Inbox,
+        now_micros: i64,
+        audit: AuditDraft,
+    ) -> Result<(i64, i64), StoreError> {
+        let mut tx = self.begin_read().await?;
+        let row = in_inbox(
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT COUNT(*) AS open, COALESCE(SUM(CASE WHEN t.due_at <= $7 THEN 1 ELSE 0 END), 0) \
+                 AS overdue FROM task t WHERE {IN_INBOX}"
+            ))),
+            inbox,
+            TaskState::Open,
+        )
+        .bind(now_micros)
+        .fetch_one(&mut *tx)
+        .await
+        .db()?;
+        let counts = (row.col("open")?, row.col("overdue")?);
+        finish_read(self, tx, audit).await?;
+        Ok(counts)
     }
 
     async fn task(&self, task_id: Uuid) -> Result<Option<(TaskRecord, Vec<Audience>)>, StoreError> {

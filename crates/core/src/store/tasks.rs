@@ -175,6 +175,15 @@ pub trait TaskStore: Send + Sync {
         audit: AuditDraft,
     ) -> impl Future<Output = Result<Vec<TaskRecord>, StoreError>> + Send;
 
+    /// How many tasks are open in this inbox, and how many of them are due by `now_micros`,
+    /// recording the read.
+    fn count_open_tasks(
+        &self,
+        inbox: &Inbox,
+        now_micros: i64,
+        audit: AuditDraft,
+    ) -> impl Future<Output = Result<(i64, i64), StoreError>> + Send;
+
     /// One task and whom it is for.
     fn task(
         &self,

@@ -262,6 +262,23 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         Ok(views)
     }
 
+    /// How many of the actor's tasks are open and how many of those are overdue (the dashboard's
+    /// figures: counted by the database, nothing opened).
+    pub async fn task_counts(
+        &self,
+        actor: &Principal,
+    ) -> Result<(usize, usize), OrganisationError> {
+        let (inbox, permit) = self.inbox_permit(actor, Action::TaskRead).await?;
+        let now = self.clock.now();
+        let audit = AuditDraft::permitted(&permit, Purpose::Administration, now);
+        let (open, overdue) = self
+            .store
+            .count_open_tasks(&inbox, micros(now), audit)
+            .await?;
+        let count = |n: i64| usize::try_from(n).unwrap_or(0);
+        Ok((count(open), count(overdue)))
+    }
+
     /// One of the actor's own tasks (open or closed); anyone else's answers "not found", audited.
     pub async fn task(
         &self,

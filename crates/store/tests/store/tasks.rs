@@ -391,6 +391,8 @@ both_backends!(
             (TaskKind::TrainingDue, new.id)
         );
         assert!(theirs[0].overdue);
+        // The dashboard's figures, counted by the database, agree.
+        assert_eq!(c.task_counts(&newcomer).await?, (1, 1));
         assert!(
             kinds(&app, &app.dpo)
                 .await?
@@ -414,6 +416,7 @@ both_backends!(
         let due = open_tasks(&app, &app.worker_a).await?;
         assert_eq!(due.len(), 1);
         assert!(!due[0].overdue, "due in the future: not overdue yet");
+        assert_eq!(c.task_counts(&app.worker_a).await?, (1, 0));
 
         // A processor whose agreement ends within 60 days.
         let ends = (c.clock().now() + time::Duration::days(30))

@@ -56,6 +56,14 @@ fn rfc3339(t: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
+/// A stored time (microseconds since the epoch, UTC) in RFC 3339.
+fn rfc3339_micros(micros: i64) -> String {
+    rfc3339(
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+    )
+}
+
 fn rfc3339_opt(t: Option<OffsetDateTime>) -> Option<String> {
     t.map(rfc3339)
 }

@@ -18,7 +18,9 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::api::{fields_of, invalid, parse_code_opt, parse_time_opt, rfc3339, rfc3339_opt};
+use crate::api::{
+    fields_of, invalid, parse_code_opt, parse_time_opt, rfc3339, rfc3339_micros, rfc3339_opt,
+};
 use crate::http::bearer::{AccessPurpose, Authenticated, ChangeJson, Trained};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::api::{Path, Query};
@@ -129,10 +131,7 @@ impl From<Entry> for EntryResponse {
             fields: fields_of(&e.values),
             entered_in_error: e.in_error.map(|x| EnteredInError {
                 by: x.by,
-                at: rfc3339(
-                    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(x.at_micros) * 1000)
-                        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
-                ),
+                at: rfc3339_micros(x.at_micros),
                 reason: x.reason.code(),
             }),
         }

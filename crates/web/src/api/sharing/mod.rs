@@ -21,7 +21,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::api::{invalid, rfc3339};
+use crate::api::invalid;
 use crate::http::bearer::{
     AccessPurpose, Authenticated, ChangeJson, MayChange, Trained, TrainedJson, WritableJson,
 };
@@ -38,12 +38,7 @@ pub use consent::*;
 pub use recipient::*;
 pub use share::*;
 
-fn at(micros: i64) -> String {
-    rfc3339(
-        OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH),
-    )
-}
+use super::rfc3339_micros as at;
 
 fn date(micros: i64) -> String {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)

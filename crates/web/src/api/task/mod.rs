@@ -56,12 +56,7 @@ pub struct TaskResponse {
     pub page: String,
 }
 
-fn rfc3339(micros: i64) -> String {
-    super::rfc3339(
-        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
-            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
-    )
-}
+use super::rfc3339_micros as rfc3339;
 
 impl TaskResponse {
     fn of(view: TaskView, viewer: Uuid) -> Self {

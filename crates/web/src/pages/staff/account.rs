@@ -116,17 +116,10 @@ pub async fn dashboard<S: Store, C: Clock>(
                 )
             })
         });
-    let tasks = state
-        .confidant
-        .tasks(
-            signed.actor(),
-            confidant_core::store::TaskState::Open,
-            confidant_core::task::INBOX_LIMIT,
-        )
-        .await?;
+    let (tasks_open, tasks_overdue) = state.confidant.task_counts(signed.actor()).await?;
     render(&DashboardPage {
-        tasks_open: tasks.len(),
-        tasks_overdue: tasks.iter().filter(|t| t.overdue).count(),
+        tasks_open,
+        tasks_overdue,
         register_review,
         chrome: signed.chrome("/"),
         handle: signed.staff().handle.clone(),
