@@ -487,7 +487,7 @@ test('e2. axe: practitioner pages (dashboard, people, search results, person, AP
   const { page } = a;
   for (const [path, title] of [
     ['/', 'Dashboard'],
-    ['/people', 'People'],
+    ['/people', 'My caseload'],
     [`/people/${personId}`, 'Ada Lovelace'],
     ['/account/tokens', 'API tokens'],
     ['/account/password', 'Change your password'],
@@ -1200,6 +1200,37 @@ test('i1. the task inbox, and a case note corrected (refused without why) and ma
   assert.equal(marked.status(), 200);
   assert.ok((await page.locator('#notes').innerText()).includes('Entered in error: Recorded twice'));
   await check(a, 'the notes with one entered in error');
+});
+
+test('i2. caseloads: my caseload as a table, sorted by a column heading and chosen by case status; the manager\'s caseloads per worker; all pass axe', async () => {
+  const a = await as('practitionerA');
+  const { page } = a;
+  await visit(a, '/people');
+  assert.equal(await heading(page), 'My caseload');
+  const table = page.locator('#caseload');
+  assert.ok((await table.innerText()).includes('Ada Lovelace'));
+  assert.match(await table.locator('th[aria-sort="ascending"]').innerText(), /^Name\s*, sort in descending order$/);
+  await check(a, 'my caseload');
+  const byNumber = await table.locator('thead a', { hasText: 'Record number' }).getAttribute('href');
+  assert.match(byNumber, /sort=record_number&order=asc$/);
+  await visit(a, byNumber);
+  assert.match(await table.locator('th[aria-sort="ascending"]').innerText(), /^Record number/);
+  await check(a, 'my caseload sorted by record number');
+  await page.selectOption('#status', 'none');
+  const chosen = await submit(page, button(page, 'Show'));
+  assert.equal(chosen.status(), 200);
+  assert.match(page.url(), /status=none/);
+  await check(a, 'my caseload of people without a case');
+
+  const m = await as('managerA');
+  await visit(m, '/caseloads');
+  assert.equal(await heading(m.page), 'Caseloads in your service');
+  assert.ok((await m.page.locator('#caseloads').innerText()).includes('worker.a'));
+  await check(m, 'caseloads per worker');
+  await visit(m, '/people?of=everyone');
+  assert.equal(await heading(m.page), 'Everyone you can see');
+  assert.ok((await m.page.locator('#caseload').innerText()).includes('Ada Lovelace'));
+  await check(m, 'everyone, as a manager');
 });
 
 await run();

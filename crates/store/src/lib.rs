@@ -45,6 +45,7 @@ use uuid::Uuid;
 
 mod account;
 mod audit;
+mod caseload;
 mod columns;
 mod contact;
 mod grant;
@@ -409,7 +410,7 @@ async fn load_fields(
     Ok(())
 }
 
-const PERSON_WITH_KEY: &str = "SELECT p.id, p.service_id, p.team_id, p.key_worker_id, p.key_version, p.created_at, p.updated_at, \
+const PERSON_WITH_KEY: &str = "SELECT p.id, p.service_id, p.team_id, p.key_worker_id, p.key_version, p.record_number, p.created_at, p.updated_at, \
      k.owner_id, k.version, k.master_key_id, k.wrapped \
      FROM person p JOIN data_key k ON k.owner_id = p.id AND k.version = p.key_version";
 
@@ -421,6 +422,7 @@ fn person_with_key(row: &AnyRow) -> Result<(SealedPerson, WrappedDataKey), Store
             team_id: opt_id(row, "team_id")?,
             key_worker_id: opt_id(row, "key_worker_id")?,
             key_version: row.col("key_version")?,
+            record_number: row.col("record_number")?,
             fields: Vec::new(),
             name_grams: Vec::new(),
             created_at_micros: row.col("created_at")?,
@@ -485,22 +487,33 @@ async fn insert_data_key(
     Ok(())
 }
 
-/// Creates a person: their data key, row, sealed fields and blind indexes (`create_person` and
-/// accepting a referral). The caller appends its audit event first (see [`insert_data_key`]).
+/// Creates a person: their data key, row (with the service's next record number, answered), sealed
+/// fields and blind indexes (`create_person` and accepting a referral). The caller appends its audit
+/// event first (see [`insert_data_key`]).
 async fn insert_person(
     tx: &mut Transaction<'static, Any>,
     person: &SealedPerson,
     indexes: &[(IndexField, [u8; 16])],
     key: &WrappedDataKey,
-) -> Result<(), StoreError> {
+) -> Result<i64, StoreError> {
     insert_data_key(tx, key, person.created_at_micros).await?;
     let pid = person.id.to_string();
-    sqlx::query("INSERT INTO person (id, service_id, team_id, key_worker_id, key_version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+    // The next record number of the service, under its row's lock (PostgreSQL), or the database's
+    // write lock (SQLite): two people created at once never get one number.
+    let record_number: i64 = sqlx::query_scalar(
+        "UPDATE service SET last_record_number = last_record_number + 1 WHERE id = $1 RETURNING last_record_number",
+    )
+    .bind(person.service_id.to_string())
+    .fetch_one(&mut **tx)
+    .await
+    .db()?;
+    sqlx::query("INSERT INTO person (id, service_id, team_id, key_worker_id, key_version, record_number, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
         .bind(&pid)
         .bind(person.service_id.to_string())
         .bind(person.team_id.map(|t| t.to_string()))
         .bind(person.key_worker_id.map(|k| k.to_string()))
         .bind(person.key_version)
+        .bind(record_number)
         .bind(person.created_at_micros)
         .bind(person.updated_at_micros)
         .execute(&mut **tx)
@@ -522,7 +535,8 @@ async fn insert_person(
         indexes.iter().map(|(f, d)| (*f, Some(*d))),
     )
     .await?;
-    set_name_grams(tx, person.id, person.service_id, &person.name_grams).await
+    set_name_grams(tx, person.id, person.service_id, &person.name_grams).await?;
+    Ok(record_number)
 }
 
 /// Replaces a person's name grams.

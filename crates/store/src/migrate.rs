@@ -59,6 +59,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "corrections",
         include_str!("../migrations/sqlite/0012_corrections.sql"),
     ),
+    (
+        13,
+        "caseloads",
+        include_str!("../migrations/sqlite/0013_caseloads.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -116,6 +121,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         12,
         "corrections",
         include_str!("../migrations/postgres/0012_corrections.sql"),
+    ),
+    (
+        13,
+        "caseloads",
+        include_str!("../migrations/postgres/0013_caseloads.sql"),
     ),
 ];
 

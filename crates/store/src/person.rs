@@ -42,11 +42,12 @@ impl PersonStore for SqlStore {
         indexes: &[(IndexField, [u8; 16])],
         key: &WrappedDataKey,
         audit: AuditDraft,
-    ) -> Result<(), StoreError> {
+    ) -> Result<i64, StoreError> {
         let mut tx = self.begin_write().await?;
         append(&mut tx, &audit).await?;
-        insert_person(&mut tx, person, indexes, key).await?;
-        commit(tx).await
+        let number = insert_person(&mut tx, person, indexes, key).await?;
+        commit(tx).await?;
+        Ok(number)
     }
 
     async fn read_person(

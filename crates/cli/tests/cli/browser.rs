@@ -197,6 +197,8 @@ fn the_staff_pages_work_and_are_accessible_in_a_real_browser() -> anyhow::Result
     let (_, password_b) = install.user(&org, Some(&service_b), "practitioner", "worker.b")?;
     let (_, password_admin) = install.user(&org, None, "administrator", "admin.one")?;
     let (_, password_dpo) = install.user(&org, None, "data_protection_officer", "dpo.one")?;
+    let (_, password_manager) =
+        install.user(&org, Some(&service_a), "service_manager", "manager.a")?;
     let token = install.run(&["token", "issue", "worker.a", "--scope", "read_write"])?;
 
     let server = Server::start({
@@ -236,6 +238,7 @@ fn the_staff_pages_work_and_are_accessible_in_a_real_browser() -> anyhow::Result
             "practitionerB": {"handle": "worker.b", "password": password_b},
             "administrator": {"handle": "admin.one", "password": password_admin},
             "dpo": {"handle": "dpo.one", "password": password_dpo},
+            "managerA": {"handle": "manager.a", "password": password_manager},
         },
         "personId": person_id,
     });

@@ -158,6 +158,9 @@ pub struct SealedPerson {
     pub team_id: Option<Uuid>,
     pub key_worker_id: Option<Uuid>,
     pub key_version: i64,
+    /// The person's short number in their service, given by the store when the person is created
+    /// (0 before that): in order of creation, never reused.
+    pub record_number: i64,
     pub fields: Vec<(PersonField, Vec<u8>)>,
     /// Digests of the name's fragments for name search (written on create; never read back).
     pub name_grams: Vec<crate::name_index::GramDigest>,

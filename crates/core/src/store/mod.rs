@@ -21,6 +21,7 @@ use crate::field::{IndexField, PersonField};
 
 mod access;
 mod accounts;
+mod caseloads;
 mod closing;
 mod codes;
 mod record_ports;
@@ -31,6 +32,7 @@ mod tasks;
 
 pub use access::*;
 pub use accounts::*;
+pub use caseloads::*;
 pub use closing::*;
 pub use codes::*;
 pub use record_ports::*;
@@ -69,6 +71,7 @@ pub trait Store:
     + NoticeStore
     + AuditStore
     + TaskStore
+    + CaseloadStore
 {
 }
 
@@ -84,7 +87,8 @@ impl<
         + ContactStore
         + NoticeStore
         + AuditStore
-        + TaskStore,
+        + TaskStore
+        + CaseloadStore,
 > Store for T
 {
 }
@@ -92,7 +96,7 @@ impl<
 /// Every port, for calling the store's methods on a concrete store (the command line, tests).
 pub mod prelude {
     pub use super::{
-        AccountStore, AuditStore, ContactStore, GrantStore, KeyStore, NoticeStore, PersonStore,
-        RecordStore, ReferralStore, SharingStore, StaffStore, Store, TaskStore,
+        AccountStore, AuditStore, CaseloadStore, ContactStore, GrantStore, KeyStore, NoticeStore,
+        PersonStore, RecordStore, ReferralStore, SharingStore, StaffStore, Store, TaskStore,
     };
 }

@@ -18,13 +18,14 @@ pub trait PersonStore: Send + Sync + 'static {
         audit: AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// Creates a person; answers the record number the service gave them.
     fn create_person(
         &self,
         person: &SealedPerson,
         indexes: &[(IndexField, [u8; 16])],
         key: &WrappedDataKey,
         audit: AuditDraft,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<i64, StoreError>> + Send;
 
     /// The record and its live data key; `None` if there is no record or its key was destroyed (then
     /// nothing is written).

@@ -107,6 +107,7 @@ impl Fixture {
             team_id: None,
             key_worker_id: None,
             key_version: 1,
+            record_number: 0,
             fields: vec![
                 (PersonField::GivenName, b"sealed given".to_vec()),
                 (PersonField::Phone, b"sealed phone".to_vec()),
@@ -702,6 +703,7 @@ both_backends!(
             team_id: None,
             key_worker_id: None,
             key_version: 1,
+            record_number: 0,
             fields: vec![(PersonField::GivenName, b"sealed".to_vec())],
             name_grams: Vec::new(),
             created_at_micros: 15_000,

@@ -962,6 +962,14 @@ both_backends!(
             .read_person(&processor_actor, P, w.person)
             .await?;
         assert_eq!(read.get(PersonField::GivenName), Some("Nell"));
+        // Their people page lists her (by the name sent) and not the person never referred.
+        let mine = w.app.confidant.referred_to_me(&processor_actor, P).await?;
+        assert_eq!(
+            mine.iter()
+                .map(|l| (l.id, l.name.as_str()))
+                .collect::<Vec<_>>(),
+            vec![(w.person, "Nell")]
+        );
         // Only what was referred: her given name, not her health, notes, documents or related people,
         // and nothing of the sharing history or an export.
         assert_eq!(read.get(PersonField::MentalHealth), None);

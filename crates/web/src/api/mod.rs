@@ -30,7 +30,7 @@ use utoipa::{Modify, OpenApi};
 use crate::AppState;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::routing::{Routes, get};
-use record::{case, catalogue, document, entry, history, person, related};
+use record::{case, caseload, catalogue, document, entry, history, person, related};
 
 /// Every route of the API, by area (paths below `/api/v1`).
 pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
@@ -128,7 +128,7 @@ impl Modify for BearerAuth {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Confidant API", version = "1", description = "Case records for care and support services. Every call is authorized and recorded on a tamper-evident audit log."),
-    paths(task::list, task::close, staff::me, staff::list_services, staff::grant_matter, person::create_person, person::list_people, person::find_people, person::read_person, person::update_person, person::assign_person, person::break_glass, person::access_history,
+    paths(task::list, task::close, staff::me, staff::list_services, staff::grant_matter, person::create_person, person::list_people, caseload::caseload, caseload::caseload_counts, person::find_people, person::read_person, person::update_person, person::assign_person, person::break_glass, person::access_history,
         catalogue::catalogue, catalogue::configuration,
         history::history, history::export, history::paper_register,
         related::list, related::add, related::remove,
@@ -141,7 +141,7 @@ impl Modify for BearerAuth {
         sharing::check, sharing::share, sharing::disclosures, sharing::disclosure, sharing::end_referral,
         sharing::request_approval, sharing::approvals, sharing::decide, sharing::review_queue, sharing::review,
         contact::preferences, contact::set_preferences, contact::queue, contact::messages),
-    components(schemas(task::TaskResponse, task::CloseRequest, ErrorBody, crate::http::error::FieldError, person::PersonRequest, person::PersonResponse, person::PersonPage, person::PersonListItem, person::LookupRequest, person::LookupResponse, staff::ServiceResponse, staff::MeResponse, staff::MatterRequest, staff::MatterResponse, person::AssignmentRequest, person::BreakGlassRequest, person::BreakGlassResponse, person::AccessEvent,
+    components(schemas(task::TaskResponse, task::CloseRequest, ErrorBody, crate::http::error::FieldError, person::PersonRequest, person::PersonResponse, person::PersonPage, person::PersonListItem, caseload::CaseloadResponse, caseload::CaseloadItem, caseload::CaseloadCountsResponse, caseload::WorkerLoadItem, person::LookupRequest, person::LookupResponse, staff::ServiceResponse, staff::MeResponse, staff::MatterRequest, staff::MatterResponse, person::AssignmentRequest, person::BreakGlassRequest, person::BreakGlassResponse, person::AccessEvent,
         catalogue::FieldResponse, catalogue::ChoiceResponse, catalogue::ConfigurationResponse, catalogue::FieldGroupResponse, catalogue::CodeResponse,
         history::CorrectionResponse, history::ExportResponse, history::PaperResponse,
         related::RelatedResponse, related::RelatedRequest,

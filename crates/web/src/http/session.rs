@@ -193,6 +193,9 @@ fn nav_for(role: Role) -> Vec<(String, String, bool)> {
         nav.push(("/referrals".to_owned(), "Referrals".to_owned(), false));
         nav.push(("/paper".to_owned(), "Paper".to_owned(), false));
     }
+    if role == Role::ProcessorStaff {
+        nav.push(("/people".to_owned(), "People".to_owned(), false));
+    }
     if administers(role) {
         nav.push(("/admin/users".to_owned(), "Staff".to_owned(), false));
     }

@@ -186,8 +186,10 @@ fn expected(route: Route, role: Role, scope: Scope) -> Expect {
     let pick = |ok: bool, otherwise: Expect| if ok { Allowed } else { otherwise };
     match route {
         Route::Dashboard | Route::PasswordPage | Route::TokensPage | Route::ApiMe => Allowed,
-        // The people list is a page of the actor's own service: not a record, so 403.
-        Route::PeopleList | Route::PeopleSearch => pick(in_service(role), Forbidden),
+        // The people list is a page of the actor's own service (a processor's worker's lists the
+        // people referred to them): not a record, so 403.
+        Route::PeopleList => pick(in_service(role) || role == Role::ProcessorStaff, Forbidden),
+        Route::PeopleSearch => pick(in_service(role), Forbidden),
         Route::PersonPage | Route::ApiPersonRead => pick(reads_record, NotFound),
         Route::ApiPersonUpdate => pick(changes_record, NotFound),
         Route::ApiAccessHistory => pick(sees_history, NotFound),

@@ -5,6 +5,7 @@
 mod answered_after_audit;
 mod assignment_pages;
 mod authorization_matrix;
+mod caseload_pages;
 mod contact_api;
 mod contact_pages;
 mod correction_pages;

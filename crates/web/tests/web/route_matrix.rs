@@ -160,6 +160,12 @@ enum Rule {
     OwnSession,
     /// A page of the caller's own service (people list, referrals): others 403.
     ServicePage,
+    /// The people page: the caller's service's caseload, or a processor's worker's referred
+    /// people (only what their referrals sent); others 403.
+    PeoplePage,
+    /// The caseloads per worker of the caller's service: its team and service managers; others
+    /// 403 (a page) or 404 (the API, for another service too).
+    ManagersOfService,
     /// An API route naming a service: its own staff; another service (or none) answers 404.
     ServiceApi,
     /// A service's configuration or consent purposes: all of the organisation's staff.
@@ -314,9 +320,12 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
         ("POST", "/lock") => e(OwnSession, form("password=wrong")),
         ("POST", "/sign-out") => e(OwnSession, form("")),
         // --- lists of the caller's service ---
-        ("GET", "/people" | "/people/new" | "/referrals" | "/referrals/new" | "/paper") => {
-            e(ServicePage, N)
+        ("GET", "/people") => e(PeoplePage, N),
+        ("GET", "/caseloads" | "/api/v1/services/{service_id}/caseloads") => {
+            e(ManagersOfService, N)
         }
+        ("GET", "/api/v1/services/{service_id}/caseload") => e(ServiceApi, N),
+        ("GET", "/people/new" | "/referrals" | "/referrals/new" | "/paper") => e(ServicePage, N),
         ("POST", "/people/search") => {
             e(ServicePage, form("name=Qzmk&identifier_kind=&identifier="))
         }
@@ -722,6 +731,22 @@ fn expected(rule: Rule, caller: Caller, scope: Scope, path: &str, method: &str) 
         Rule::Public | Rule::NoNotice | Rule::SignInPost | Rule::SignInFlow => Allowed,
         Rule::Staff | Rule::OwnSession => Allowed,
         Rule::ServicePage => pick(caller.in_service(), Forbidden),
+        Rule::PeoplePage => pick(
+            caller.in_service()
+                || matches!(
+                    caller,
+                    Caller::ProcessorReferred | Caller::ProcessorNotReferred
+                ),
+            Forbidden,
+        ),
+        Rule::ManagersOfService => {
+            let manager = matches!(caller, Caller::TeamManager | Caller::ServiceManager);
+            if page {
+                pick(manager, Forbidden)
+            } else {
+                pick(manager && scope == Scope::In, NotFound)
+            }
+        }
         Rule::ServiceApi | Rule::ReferralOfService => pick(in_a, NotFound),
         Rule::OrganisationRead => pick(scope == Scope::In || !organisation, NotFound),
         Rule::RecordReadReferable => pick(reads_referred, NotFound),

@@ -14,6 +14,7 @@
 //! policy about a person or a service), `sealing.rs` (sealing, opening and indexing a person's
 //! fields) and `search.rs` (lists, look-ups by identifier, name search).
 
+mod caseload;
 mod error;
 mod input;
 mod overview;
@@ -21,6 +22,10 @@ mod permits;
 mod sealing;
 mod search;
 
+pub use caseload::{
+    Caseload, CaseloadCounts, CaseloadLine, CaseloadOf, CaseloadQuery, CaseloadSort, MAX_CASELOAD,
+    ReferredLine, sort_lines,
+};
 pub use error::{PersonError, Violation, Violations};
 pub use input::PersonInput;
 use input::parse_field;
@@ -60,6 +65,8 @@ const SEARCH_PAGE: u32 = 200;
 pub struct Person {
     pub id: Uuid,
     pub service_id: Uuid,
+    /// The short number of the record in its service (0 in the answer to creating it).
+    pub record_number: i64,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
     values: BTreeMap<PersonField, String>,
@@ -266,12 +273,14 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let (sealed, indexes, wrapped) =
             self.seal_new_person(id, service_id, (team_id, key_worker_id), &current, now);
         let audit = AuditDraft::permitted(&permit, purpose, now).about(id);
-        self.store
+        let record_number = self
+            .store
             .create_person(&sealed, &indexes, &wrapped, audit)
             .await?;
         Ok(Person {
             id,
             service_id,
+            record_number,
             created_at: from_micros(sealed.created_at_micros),
             updated_at: from_micros(sealed.updated_at_micros),
             values: current.into_iter().map(|(f, c)| (f, c.stored)).collect(),

@@ -41,6 +41,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             team_id,
             key_worker_id,
             key_version: FIRST_KEY_VERSION,
+            record_number: 0,
             fields: current
                 .iter()
                 .map(|(f, c)| {
@@ -103,6 +104,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         Ok(Person {
             id: sealed.id,
             service_id: sealed.service_id,
+            record_number: sealed.record_number,
             created_at: from_micros(sealed.created_at_micros),
             updated_at: from_micros(sealed.updated_at_micros),
             values,

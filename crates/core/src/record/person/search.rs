@@ -26,25 +26,13 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         after: Option<Uuid>,
         limit: u32,
     ) -> Result<Vec<PersonSummary>, PersonError> {
-        let resource = self
-            .service_resource(actor, Action::PersonList, service_id, purpose)
-            .await?;
-        let permit = self
-            .person_permit(actor, Action::PersonList, resource, purpose)
-            .await?;
         // Listing the service is allowed; each line is shown only if the person is within the
         // actor's scope (team or caseload). Skipped lines are not refusals, so they are not audited.
-        let Resource::Service {
-            organisation_id, ..
-        } = resource
-        else {
-            return Err(PersonError::NotFound);
-        };
-        let scope = self
-            .store
-            .service_scope(service_id)
-            .await?
-            .unwrap_or(AccessScope::Service);
+        let Listing {
+            permit,
+            organisation_id,
+            scope,
+        } = self.listing(actor, purpose, service_id).await?;
         let fields = [PersonField::GivenName, PersonField::FamilyName];
         let limit = limit.clamp(1, MAX_PAGE);
         let mut page = Vec::new();
@@ -98,23 +86,11 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 "must be between 1 and 100 characters, with at least one letter",
             )])));
         }
-        let resource = self
-            .service_resource(actor, Action::PersonList, service_id, purpose)
-            .await?;
-        let permit = self
-            .person_permit(actor, Action::PersonList, resource, purpose)
-            .await?;
-        let Resource::Service {
-            organisation_id, ..
-        } = resource
-        else {
-            return Err(PersonError::NotFound);
-        };
-        let scope = self
-            .store
-            .service_scope(service_id)
-            .await?
-            .unwrap_or(AccessScope::Service);
+        let Listing {
+            permit,
+            organisation_id,
+            scope,
+        } = self.listing(actor, purpose, service_id).await?;
         let digests: Vec<GramDigest> = grams
             .iter()
             .map(|g| self.keys.name_gram(service_id, g))
@@ -216,8 +192,40 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         Ok(visible)
     }
 
+    /// The permit to list a service's people (`person.list`; a refusal is audited), with what
+    /// holding each line to the actor's scope needs ([`Self::listed_in_scope`]).
+    pub(super) async fn listing(
+        &self,
+        actor: &Principal,
+        purpose: Purpose,
+        service_id: Uuid,
+    ) -> Result<Listing, PersonError> {
+        let resource = self
+            .service_resource(actor, Action::PersonList, service_id, purpose)
+            .await?;
+        let permit = self
+            .person_permit(actor, Action::PersonList, resource, purpose)
+            .await?;
+        let Resource::Service {
+            organisation_id, ..
+        } = resource
+        else {
+            return Err(PersonError::NotFound);
+        };
+        let scope = self
+            .store
+            .service_scope(service_id)
+            .await?
+            .unwrap_or(AccessScope::Service);
+        Ok(Listing {
+            permit,
+            organisation_id,
+            scope,
+        })
+    }
+
     /// [`Self::within_scope`] for a row of a service's list, whose placement is already known.
-    fn listed_in_scope(
+    pub(super) fn listed_in_scope(
         &self,
         actor: &Actor,
         sealed: &SealedPerson,
@@ -251,4 +259,11 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 .is_ok()
         }))
     }
+}
+
+/// What listing a service's people rests on ([`Confidant::listing`]).
+pub(super) struct Listing {
+    pub permit: confidant_policy::Permit,
+    pub organisation_id: Uuid,
+    pub scope: AccessScope,
 }

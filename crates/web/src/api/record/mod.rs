@@ -3,6 +3,7 @@
 //! paper register.
 
 pub(crate) mod case;
+pub(crate) mod caseload;
 pub(crate) mod catalogue;
 pub(crate) mod document;
 pub(crate) mod entry;
@@ -23,6 +24,14 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
         .route(
             "/services/{service_id}/people",
             post(person::create_person::<S, C>).get(person::list_people::<S, C>),
+        )
+        .route(
+            "/services/{service_id}/caseload",
+            get(caseload::caseload::<S, C>),
+        )
+        .route(
+            "/services/{service_id}/caseloads",
+            get(caseload::caseload_counts::<S, C>),
         )
         .route(
             "/services/{service_id}/people/lookups",

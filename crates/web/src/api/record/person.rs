@@ -77,6 +77,7 @@ impl ToSchema for PersonRequest {}
 pub struct PersonResponse {
     pub id: Uuid,
     pub service_id: Uuid,
+    pub record_number: i64,
     pub created_at: String,
     pub updated_at: String,
     #[serde(flatten)]
@@ -88,6 +89,7 @@ impl From<Person> for PersonResponse {
         PersonResponse {
             id: p.id,
             service_id: p.service_id,
+            record_number: p.record_number,
             created_at: rfc3339(p.created_at),
             updated_at: rfc3339(p.updated_at),
             fields: PersonField::ALL
@@ -109,7 +111,8 @@ impl utoipa::PartialSchema for PersonResponse {
         ObjectBuilder::new()
             .schema_type(Type::Object)
             .description(Some(
-                "A person's record: `id`, `service_id`, `created_at` and `updated_at` (RFC 3339), and \
+                "A person's record: `id`, `service_id`, `record_number` (short, per service, in order \
+                 of creation), `created_at` and `updated_at` (RFC 3339), and \
                  beside them every field that holds a value, under its catalogue code (see \
                  `PersonRequest`). A field without a value is absent.",
             ))
@@ -117,6 +120,11 @@ impl utoipa::PartialSchema for PersonResponse {
             .required("id")
             .property("service_id", uuid())
             .required("service_id")
+            .property(
+                "record_number",
+                ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)),
+            )
+            .required("record_number")
             .property("created_at", string())
             .required("created_at")
             .property("updated_at", string())

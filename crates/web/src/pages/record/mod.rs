@@ -3,6 +3,7 @@
 //! and the photo, the service's paper register, and breaking the glass and its review.
 
 pub mod assignment;
+pub mod caseload;
 pub mod document;
 pub mod paper;
 pub mod part;
@@ -18,7 +19,8 @@ use crate::http::routing::{Routes, get, post};
 
 pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
     Routes::new()
-        .route("/people", get(people::list::<S, C>))
+        .route("/people", get(caseload::list::<S, C>))
+        .route("/caseloads", get(caseload::counts::<S, C>))
         .route("/people/search", post(people::search::<S, C>))
         .route(
             "/people/new",

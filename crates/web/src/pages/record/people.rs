@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::http::extract::page::Path;
 use crate::http::guard::require_training;
 use crate::pages::{Chrome, PageError, Signed, St, field_errors, render, render_status};
-use crate::pages::{PostForm, TrainedForm, TrainedStaff};
+use crate::pages::{PostForm, TrainedForm};
 
 /// The actor's own service, if the policy lets them list its people (refusals are audited).
 pub(crate) async fn own_service<S: Store, C: Clock>(
@@ -70,27 +70,6 @@ fn lines(people: Vec<PersonSummary>) -> Vec<(String, String)> {
             )
         })
         .collect()
-}
-
-pub async fn list<S: Store, C: Clock>(
-    state: St<S, C>,
-    TrainedStaff(signed): TrainedStaff,
-) -> Result<Response, PageError> {
-    let service = own_service(&state, &signed).await?;
-    let people = state
-        .confidant
-        .list_people(signed.actor(), Purpose::Support, service, None, 200)
-        .await?;
-    render(&PeoplePage {
-        chrome: signed.chrome("/people"),
-        csrf: signed.csrf().to_owned(),
-        heading: "People".to_owned(),
-        people: lines(people),
-        searched: false,
-        name_query: String::new(),
-        identifier_kind: String::new(),
-        errors: Vec::new(),
-    })
 }
 
 #[derive(Deserialize)]

@@ -26,6 +26,7 @@ struct DashboardPage {
     lapsed_staff: Option<Vec<Vec<String>>>,
     pending_reviews: Option<usize>,
     works_in_service: bool,
+    referred_only: bool,
     /// For the DPO: the register's yearly review, when due within 30 days or overdue.
     register_review: Option<String>,
     /// The open tasks in one's inbox, and how many are overdue.
@@ -129,6 +130,7 @@ pub async fn dashboard<S: Store, C: Clock>(
         lapsed_staff,
         pending_reviews,
         works_in_service: crate::pages::works_in_service(role),
+        referred_only: role == Role::ProcessorStaff,
     })
 }
 
