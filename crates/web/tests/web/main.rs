@@ -8,6 +8,7 @@ mod authorization_matrix;
 mod contact_api;
 mod contact_pages;
 mod correction_pages;
+mod duplicate_warning;
 mod hardening;
 mod lock_and_error_pages;
 mod record_api;
