@@ -6,8 +6,8 @@
 // declined one erased, a field group corrected with its recipients banner and history, case notes,
 // documents uploaded and downloaded, the rest of the record's pages, and a form completed by keyboard
 // alone), and axe (WCAG 2.2 AA), "no console errors" (so no CSP refusals) and "no sideways scrolling
-// at 390 px wide" on every main page, the task inbox, and correcting a case note or marking it as
-// entered in error.
+// at 390 px wide" on every main page, the task inbox, the warning of a possible duplicate, and
+// correcting a case note or marking it as entered in error.
 //
 // It drives a running Confidant described by CONFIDANT_BROWSER_FIXTURE, a JSON object:
 //
@@ -1231,6 +1231,39 @@ test('i2. caseloads: my caseload as a table, sorted by a column heading and chos
   assert.equal(await heading(m.page), 'Everyone you can see');
   assert.ok((await m.page.locator('#caseload').innerText()).includes('Ada Lovelace'));
   await check(m, 'everyone, as a manager');
+});
+
+test('i3. adding someone already recorded warns with a link to them (passes axe), and "a different person" adds them', async () => {
+  const a = await as('practitionerA');
+  const { page } = a;
+  const fill = async (given) => {
+    await visit(a, '/people/new');
+    await page.fill('#given-name', given);
+    await page.fill('#family-name', 'Twinning');
+    await page.fill('#date-of-birth', '9');
+    await page.fill('#date-of-birth-month', '6');
+    await page.fill('#date-of-birth-year', '1991');
+  };
+  await fill('Wren');
+  const first = await submit(page, button(page, 'Add the person'));
+  assert.equal(first.status(), 200);
+  const wren = idIn(page, '/people');
+
+  await fill('Robin');
+  const warned = await submit(page, button(page, 'Add the person'));
+  assert.equal(warned.status(), 409);
+  assert.equal(pathOf(page), '/people/new');
+  const banner = page.locator('.govuk-notification-banner[role="alert"]');
+  assert.match(await banner.innerText(), /Wren Twinning: same family name and date of birth/);
+  assert.equal(await banner.getByRole('link', { name: 'Wren Twinning' }).getAttribute('href'), `/people/${wren}`);
+  assert.equal(await page.inputValue('#given-name'), 'Robin');
+  await check(a, 'the add a person form warning of a possible duplicate');
+
+  await page.getByLabel('This is a different person — add them anyway', { exact: true }).check();
+  const added = await submit(page, button(page, 'Add the person'));
+  assert.equal(added.status(), 200);
+  assert.equal(await heading(page), 'Robin Twinning');
+  assert.notEqual(idIn(page, '/people'), wren);
 });
 
 await run();

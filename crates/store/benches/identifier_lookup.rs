@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use confidant_core::Purpose;
 use confidant_core::field::{IndexField, PersonField};
-use confidant_core::person::Lookup;
+use confidant_core::person::{DuplicateCheck, Lookup};
 use confidant_testkit::bench::{self, LatencyLine, ms};
 use confidant_testkit::operator;
 use confidant_testkit::{Synthetic, TestApp, TestBackend, test_time};
@@ -95,8 +95,16 @@ async fn seed_real(app: &Arc<TestApp>, real: usize) -> anyhow::Result<Vec<String
                 let mut numbers = Vec::with_capacity(n);
                 for _ in 0..n {
                     let person = synthetic.person();
+                    // Synthetic people, not a front desk: no duplicate check (it would add a look-up
+                    // and an audit event to each, and refuse the few who share a birthday).
                     app.confidant
-                        .create_person(&app.worker_a, Purpose::Support, app.service_a, &person)
+                        .create_person_with(
+                            &app.worker_a,
+                            Purpose::Support,
+                            app.service_a,
+                            &person,
+                            DuplicateCheck::Confirmed,
+                        )
                         .await?;
                     numbers.push(
                         person

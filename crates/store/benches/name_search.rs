@@ -53,6 +53,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use confidant_core::clock::FixedClock;
 use confidant_core::field::PersonField;
+use confidant_core::person::DuplicateCheck;
 use confidant_core::{Confidant, KeyRing, Purpose, Role, access::Principal};
 use confidant_crypto::{IndexKey, MasterKey};
 use confidant_store::{ConnectOptions, SqlStore, sqlite_url};
@@ -146,8 +147,16 @@ async fn seed_people(
             tokio::spawn(async move {
                 let mut synthetic = Synthetic::new(SEED + t as u64);
                 for _ in 0..n {
+                    // 100,000 synthetic people share birthdays and family names: seeded without
+                    // the duplicate check, as an import would be.
                     confidant
-                        .create_person(&actor, Purpose::Support, service, &synthetic.person())
+                        .create_person_with(
+                            &actor,
+                            Purpose::Support,
+                            service,
+                            &synthetic.person(),
+                            DuplicateCheck::Confirmed,
+                        )
                         .await?;
                     let all = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                     if all.is_multiple_of(10_000) {

@@ -1,5 +1,7 @@
 //! The person port of the store.
 
+use std::collections::BTreeMap;
+
 use super::*;
 
 pub(crate) fn placement_from_row(row: &AnyRow) -> Result<Placement, StoreError> {
@@ -222,21 +224,26 @@ impl PersonStore for SqlStore {
         audit: AuditDraft,
     ) -> Result<Vec<Uuid>, StoreError> {
         let mut tx = self.begin_read().await?;
-        let rows = sqlx::query(
-            "SELECT person_id FROM blind_index WHERE field = $1 AND digest = $2 AND service_id = $3 ORDER BY person_id",
-        )
-        .bind(field.code())
-        .bind(digest.to_vec())
-        .bind(service_id.to_string())
-        .fetch_all(&mut *tx)
-        .await
-        .db()?;
-        let ids = rows
-            .iter()
-            .map(|r| id(r, "person_id"))
-            .collect::<Result<Vec<_>, _>>()?;
+        let ids = holding(&mut tx, service_id, field, digest).await?;
         finish_read(self, tx, audit).await?;
         Ok(ids)
+    }
+
+    async fn find_people_by_indexes(
+        &self,
+        service_id: Uuid,
+        digests: &[(IndexField, [u8; 16])],
+        audit: AuditDraft,
+    ) -> Result<Vec<(Uuid, Vec<IndexField>)>, StoreError> {
+        let mut tx = self.begin_read().await?;
+        let mut found: BTreeMap<Uuid, Vec<IndexField>> = BTreeMap::new();
+        for (field, digest) in digests {
+            for id in holding(&mut tx, service_id, *field, digest).await? {
+                found.entry(id).or_default().push(*field);
+            }
+        }
+        finish_read(self, tx, audit).await?;
+        Ok(found.into_iter().collect())
     }
 
     async fn destroy_person_key(
@@ -368,4 +375,23 @@ async fn people_holding(
         q = q.bind(gram.to_vec());
     }
     q.fetch_all(&mut **tx).await.db()
+}
+
+/// The ids of a service's people whose blind index `field` is `digest`, ordered by id.
+async fn holding(
+    tx: &mut Transaction<'static, Any>,
+    service_id: Uuid,
+    field: IndexField,
+    digest: &[u8; 16],
+) -> Result<Vec<Uuid>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT person_id FROM blind_index WHERE field = $1 AND digest = $2 AND service_id = $3 ORDER BY person_id",
+    )
+    .bind(field.code())
+    .bind(digest.to_vec())
+    .bind(service_id.to_string())
+    .fetch_all(&mut **tx)
+    .await
+    .db()?;
+    rows.iter().map(|r| id(r, "person_id")).collect()
 }

@@ -768,6 +768,16 @@ fn the_privacy_canary_reaches_no_file_and_no_log() -> anyhow::Result<()> {
             .json()
             .await?;
         assert_eq!(found["person_ids"][0], id.as_str());
+        // Adding them again is refused as a possible duplicate, naming the id only.
+        let again = client()
+            .post(server.url(&format!("/api/v1/services/{service}/people")))
+            .bearer_auth(&token)
+            .json(&json!({"given_name": "Ada", "family_name": CANARY_NAME, "nhs_number": CANARY_NHS}))
+            .send()
+            .await?;
+        assert_eq!(again.status(), reqwest::StatusCode::CONFLICT);
+        let again = again.text().await?;
+        assert!(again.contains(&id) && !again.contains(CANARY_NAME) && !again.contains(CANARY_NHS), "{again}");
         // A nosy query string is not logged either.
         client().get(server.url(&format!("/api/v1/people/{id}?name={CANARY_NAME}"))).bearer_auth(&token).send().await?;
         anyhow::Ok(())

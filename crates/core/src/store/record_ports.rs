@@ -82,6 +82,15 @@ pub trait PersonStore: Send + Sync + 'static {
         audit: AuditDraft,
     ) -> impl Future<Output = Result<Vec<Uuid>, StoreError>> + Send;
 
+    /// The people of a service holding any of these blind-index digests, ordered by id, each with
+    /// the indexes that matched (in the order given): one read, recorded by one audit event.
+    fn find_people_by_indexes(
+        &self,
+        service_id: Uuid,
+        digests: &[(IndexField, [u8; 16])],
+        audit: AuditDraft,
+    ) -> impl Future<Output = Result<Vec<(Uuid, Vec<IndexField>)>, StoreError>> + Send;
+
     /// Destroys every data key of the person (crypto-shredding), their blind indexes and name
     /// grams; the sealed values stay behind, unreadable. `false` if there was nothing to destroy.
     fn destroy_person_key(

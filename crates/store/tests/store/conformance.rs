@@ -6,7 +6,7 @@ use confidant_core::clock::FixedClock;
 use confidant_core::field::IndexField;
 use confidant_core::field::PersonField as F;
 use confidant_core::keyring::KeyRingError;
-use confidant_core::person::{Lookup, PersonError, PersonInput};
+use confidant_core::person::{DuplicateCheck, Lookup, PersonError, PersonInput};
 use confidant_core::store::TokenScope;
 use confidant_core::store::prelude::*;
 use confidant_core::{Confidant, KeyRing, Purpose};
@@ -78,10 +78,20 @@ both_backends!(
             .iter()
             .map(|e| (e.action.as_str(), e.outcome.as_str()))
             .collect();
-        assert_eq!(actions, [("person.create", "ok"), ("person.read", "ok")]);
+        // The look-up for possible duplicates comes first, about no one (ids only, and the person
+        // did not exist yet).
+        assert_eq!(
+            actions,
+            [
+                ("person.duplicate_check", "ok"),
+                ("person.create", "ok"),
+                ("person.read", "ok")
+            ]
+        );
+        assert_eq!(events[0].subject_id, None);
         let subject = created.id.to_string();
         assert!(
-            events
+            events[1..]
                 .iter()
                 .all(|e| e.subject_id.as_deref() == Some(subject.as_str()))
         );
@@ -673,7 +683,8 @@ both_backends!(
         for t in tasks {
             t.await??;
         }
-        assert_eq!(audit_count(&app).await?, before + 16 * 3 * 2);
+        // Each person: a look-up for duplicates, the creation and the read.
+        assert_eq!(audit_count(&app).await?, before + 16 * 3 * 3);
         chain_is_intact(&app).await
     }
 );
@@ -682,13 +693,15 @@ both_backends!(
     the_audit_log_refuses_edits_and_verification_names_the_first_tampered_event,
     |backend| async move {
         let app = TestApp::new(backend).await?;
+        // The same person three times, confirmed as different: three events and no look-ups.
         for _ in 0..3 {
             app.confidant
-                .create_person(
+                .create_person_with(
                     &app.worker_a,
                     Purpose::Support,
                     app.service_a,
                     &canary_input(),
+                    DuplicateCheck::Confirmed,
                 )
                 .await?;
         }

@@ -1105,7 +1105,21 @@ both_backends!(
     }
 );
 
+/// The audit chain's head now (0 when empty).
+async fn head(app: &TestApp) -> anyhow::Result<i64> {
+    use confidant_core::store::AuditStore as _;
+    Ok(app
+        .confidant
+        .store()
+        .audit_head()
+        .await?
+        .map_or(0, |h| h.seq))
+}
+
 // In a subfolder so that cargo does not build it as a test binary of its own.
+#[path = "records/duplicates.rs"]
+mod duplicates;
+
 #[path = "records/exactly_once.rs"]
 mod exactly_once;
 

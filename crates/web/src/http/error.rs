@@ -19,7 +19,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use confidant_core::organisation::OrganisationError;
-use confidant_core::person::{PersonError, Violations};
+use confidant_core::person::{DuplicateMatch, PersonError, Violations};
 use confidant_core::store::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -34,16 +34,41 @@ pub struct FieldError {
     pub message: String,
 }
 
+/// Someone already recorded whom a person being added may be: their id and the blind indexes that
+/// matched (`nhs_number`, `ni_number`, `birth_family_name`: family name and date of birth).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DuplicateBody {
+    pub id: uuid::Uuid,
+    #[schema(example = json!(["nhs_number"]))]
+    pub matched_on: Vec<&'static str>,
+}
+
 /// Every error body.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// A stable code: `invalid`, `malformed`, `unauthenticated`, `read_only_token`, `training_lapsed`,
-    /// `export_not_allowed`, `not_found`, `method_not_allowed`, `conflict`, `too_large`,
-    /// `unavailable`, `internal`.
+    /// `export_not_allowed`, `not_found`, `method_not_allowed`, `conflict`, `possible_duplicates`,
+    /// `too_large`, `unavailable`, `internal`.
     pub error: &'static str,
     pub message: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<FieldError>,
+    /// With `possible_duplicates`: the people within the caller's scope whom the person being added
+    /// may be. Send the request again with `"not_duplicate": true` to add them anyway.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub matches: Vec<DuplicateBody>,
+}
+
+impl ErrorBody {
+    /// A body with a code and a message, and no fields or matches.
+    fn new(error: &'static str, message: String) -> Self {
+        Self {
+            error,
+            message,
+            fields: Vec::new(),
+            matches: Vec::new(),
+        }
+    }
 }
 
 /// What a 503 asks the client to wait, in seconds.
@@ -60,6 +85,8 @@ pub enum ApiError {
     Forbidden(&'static str, &'static str),
     NotFound,
     Conflict(&'static str),
+    /// The person being added may already be recorded: 409 naming who (ids and index codes only).
+    PossibleDuplicates(Vec<DuplicateMatch>),
     /// The body is larger than the route accepts (the limit, in bytes).
     PayloadTooLarge(usize),
     /// The path is served, not with this method (the `Allow` header is the router's).
@@ -85,6 +112,7 @@ impl From<PersonError> for ApiError {
             PersonError::NotFound => ApiError::NotFound,
             PersonError::Invalid(v) => ApiError::Invalid(v),
             PersonError::Conflict(what) => ApiError::Conflict(what),
+            PersonError::PossibleDuplicates(matches) => ApiError::PossibleDuplicates(matches),
             PersonError::Forbidden { code, message } => ApiError::Forbidden(code, message),
             PersonError::Store(s) => s.into(),
             PersonError::Crypto(c) => ApiError::Internal(c.to_string()),
@@ -111,8 +139,6 @@ impl IntoResponse for ApiError {
                 (
                     StatusCode::UNPROCESSABLE_ENTITY,
                     ErrorBody {
-                        error: "invalid",
-                        message: "some fields are not valid".to_owned(),
                         fields: v
                             .0
                             .into_iter()
@@ -121,23 +147,16 @@ impl IntoResponse for ApiError {
                                 message: v.message,
                             })
                             .collect(),
+                        ..ErrorBody::new("invalid", "some fields are not valid".to_owned())
                     },
                 )
             }
             ApiError::Malformed(message) => (
                 StatusCode::BAD_REQUEST,
-                ErrorBody {
-                    error: "malformed",
-                    message,
-                    fields: Vec::new(),
-                },
+                ErrorBody::new("malformed", message),
             ),
             ApiError::Unauthenticated => {
-                let body = ErrorBody {
-                    error: "unauthenticated",
-                    message: "a valid bearer token is required".to_owned(),
-                    fields: Vec::new(),
-                };
+                let body = ErrorBody::new("unauthenticated", "a valid bearer token is required".to_owned());
                 return (
                     StatusCode::UNAUTHORIZED,
                     [(axum::http::header::WWW_AUTHENTICATE, "Bearer")],
@@ -147,51 +166,45 @@ impl IntoResponse for ApiError {
             }
             ApiError::Forbidden(code, message) => (
                 StatusCode::FORBIDDEN,
-                ErrorBody {
-                    error: code,
-                    message: message.to_owned(),
-                    fields: Vec::new(),
-                },
+                ErrorBody::new(code, message.to_owned()),
             ),
             ApiError::NotFound => (
                 StatusCode::NOT_FOUND,
-                ErrorBody {
-                    error: "not_found",
-                    message: "not found".to_owned(),
-                    fields: Vec::new(),
-                },
+                ErrorBody::new("not_found", "not found".to_owned()),
             ),
             ApiError::Conflict(what) => (
                 StatusCode::CONFLICT,
+                ErrorBody::new("conflict", what.to_owned()),
+            ),
+            ApiError::PossibleDuplicates(matches) => (
+                StatusCode::CONFLICT,
                 ErrorBody {
-                    error: "conflict",
-                    message: what.to_owned(),
-                    fields: Vec::new(),
+                    matches: matches
+                        .into_iter()
+                        .map(|m| DuplicateBody {
+                            id: m.person_id,
+                            matched_on: m.matched_on.iter().map(|f| f.code()).collect(),
+                        })
+                        .collect(),
+                    ..ErrorBody::new(
+                        "possible_duplicates",
+                        "someone you can see may already be this person: nothing was created; \
+                         send the request again with \"not_duplicate\": true if this is a different person"
+                            .to_owned(),
+                    )
                 },
             ),
             ApiError::PayloadTooLarge(limit) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
-                ErrorBody {
-                    error: "too_large",
-                    message: format!("the body is larger than the limit of {limit} bytes"),
-                    fields: Vec::new(),
-                },
+                ErrorBody::new("too_large", format!("the body is larger than the limit of {limit} bytes")),
             ),
             ApiError::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
-                ErrorBody {
-                    error: "method_not_allowed",
-                    message: "this endpoint does not take this method: the Allow header lists those it does".to_owned(),
-                    fields: Vec::new(),
-                },
+                ErrorBody::new("method_not_allowed", "this endpoint does not take this method: the Allow header lists those it does".to_owned()),
             ),
             ApiError::Unavailable(detail) => {
                 tracing::warn!(error = %detail, "request refused: the database is unavailable");
-                let body = ErrorBody {
-                    error: "unavailable",
-                    message: "the service cannot record this access just now, so nothing was answered; a change sent with it may have been saved: check before you send it again".to_owned(),
-                    fields: Vec::new(),
-                };
+                let body = ErrorBody::new("unavailable", "the service cannot record this access just now, so nothing was answered; a change sent with it may have been saved: check before you send it again".to_owned());
                 return (
                     StatusCode::SERVICE_UNAVAILABLE,
                     [(axum::http::header::RETRY_AFTER, RETRY_AFTER_SECONDS)],
@@ -204,13 +217,11 @@ impl IntoResponse for ApiError {
                 tracing::error!(error = %detail, "request failed");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    ErrorBody {
-                        error: "internal",
-                        message:
-                            "something went wrong; quote the x-request-id header of this response"
-                                .to_owned(),
-                        fields: Vec::new(),
-                    },
+                    ErrorBody::new(
+                        "internal",
+                        "something went wrong; quote the x-request-id header of this response"
+                            .to_owned(),
+                    ),
                 )
             }
         };
@@ -259,6 +270,10 @@ impl From<PersonError> for PageError {
         match e {
             PersonError::NotFound => PageError::NotFound,
             PersonError::Conflict(what) => PageError::Conflict(what),
+            // The form that adds a person shows who instead; anywhere else, nothing was created.
+            PersonError::PossibleDuplicates(_) => PageError::Conflict(
+                "Someone already recorded may be this person, so nothing was created.",
+            ),
             PersonError::Invalid(v) => PageError::Invalid(field_errors(&v)),
             PersonError::Forbidden { message, .. } => PageError::Forbidden(message),
             PersonError::Store(s) => s.into(),

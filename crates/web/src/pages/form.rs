@@ -342,6 +342,17 @@ pub fn form_error(mut page: FormPage, form: &FormData, errors: Vec<(String, Stri
     render_status(StatusCode::BAD_REQUEST, &page).unwrap_or_else(IntoResponse::into_response)
 }
 
+/// A notification banner above a form, announced when the page opens (`role="alert"`): a title, a
+/// heading sentence, links each followed by a short detail, and a closing sentence.
+#[derive(Debug, Clone, Default)]
+pub struct Notice {
+    pub title: String,
+    pub heading: String,
+    /// (href, link text, detail after it)
+    pub links: Vec<(String, String, String)>,
+    pub body: String,
+}
+
 /// A page with one form.
 #[derive(Template)]
 #[template(path = "record_form.html")]
@@ -353,6 +364,7 @@ pub struct FormPage {
     pub back: String,
     pub intro: String,
     pub warning: String,
+    pub notice: Option<Notice>,
     pub action: String,
     pub multipart: bool,
     pub submit: String,
@@ -380,6 +392,7 @@ impl FormPage {
             back: String::new(),
             intro: String::new(),
             warning: String::new(),
+            notice: None,
             action: action.into(),
             multipart: false,
             submit: "Save".to_owned(),
@@ -406,6 +419,11 @@ impl FormPage {
 
     pub fn warning(mut self, warning: impl Into<String>) -> Self {
         self.warning = warning.into();
+        self
+    }
+
+    pub fn notice(mut self, notice: Notice) -> Self {
+        self.notice = Some(notice);
         self
     }
 

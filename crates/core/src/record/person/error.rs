@@ -3,6 +3,7 @@
 use confidant_crypto::CryptoError;
 use std::fmt;
 
+use super::DuplicateMatch;
 use crate::identifier::IdentifierError;
 use crate::store::StoreError;
 
@@ -48,6 +49,10 @@ pub enum PersonError {
     Invalid(Violations),
     #[error("conflict: {0}")]
     Conflict(&'static str),
+    /// Someone in the actor's scope may already be this person (by NHS number, National Insurance
+    /// number, or family name and date of birth): nothing was created. Ids and index kinds only.
+    #[error("possible duplicates: {}", .0.len())]
+    PossibleDuplicates(Vec<DuplicateMatch>),
     /// The record may be read, but not in this way by this caller: an export under break-the-glass
     /// (which is read-only). `code` is a stable code for the API, `message` a plain sentence.
     #[error("forbidden: {code}")]

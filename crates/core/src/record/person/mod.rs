@@ -12,9 +12,11 @@
 //! shred, access history). Beside it: `error.rs` (the area's error and its field violations),
 //! `input.rs` (parsing a client's fields into the identifier types), `permits.rs` (asking the
 //! policy about a person or a service), `sealing.rs` (sealing, opening and indexing a person's
-//! fields) and `search.rs` (lists, look-ups by identifier, name search).
+//! fields), `search.rs` (lists, look-ups by identifier, name search) and `duplicates.rs` (who a
+//! person being added may already be).
 
 mod caseload;
+mod duplicates;
 mod error;
 mod input;
 mod overview;
@@ -26,6 +28,7 @@ pub use caseload::{
     Caseload, CaseloadCounts, CaseloadLine, CaseloadOf, CaseloadQuery, CaseloadSort, MAX_CASELOAD,
     ReferredLine, sort_lines,
 };
+pub use duplicates::{DUPLICATE_INDEXES, DuplicateCheck, DuplicateMatch};
 pub use error::{PersonError, Violation, Violations};
 pub use input::PersonInput;
 use input::parse_field;
@@ -227,13 +230,31 @@ pub(crate) fn access_of(permit: &Permit) -> Result<PersonAccess, PersonError> {
 }
 
 impl<S: Store, C: Clock> Confidant<S, C> {
-    /// Creates a person in a service.
+    /// Creates a person in a service, unless someone in the actor's scope may already be them
+    /// ([`Self::create_person_with`] with [`DuplicateCheck::Warn`]).
     pub async fn create_person(
         &self,
         actor: &Principal,
         purpose: Purpose,
         service_id: Uuid,
         input: &PersonInput,
+    ) -> Result<Person, PersonError> {
+        self.create_person_with(actor, purpose, service_id, input, DuplicateCheck::Warn)
+            .await
+    }
+
+    /// Creates a person in a service. With [`DuplicateCheck::Warn`], a person whom someone in the
+    /// actor's scope may already be (see `duplicates.rs`) is refused with
+    /// [`PersonError::PossibleDuplicates`], and nothing is written but the audited look-up; with
+    /// [`DuplicateCheck::Confirmed`] (the caller says this is a different person) nobody is
+    /// looked up.
+    pub async fn create_person_with(
+        &self,
+        actor: &Principal,
+        purpose: Purpose,
+        service_id: Uuid,
+        input: &PersonInput,
+        check: DuplicateCheck,
     ) -> Result<Person, PersonError> {
         let now = self.clock.now();
         let resource = self
@@ -266,6 +287,14 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .into_iter()
             .filter_map(|(f, v)| v.map(|v| (f, v)))
             .collect();
+        if check == DuplicateCheck::Warn {
+            let matches = self
+                .possible_duplicates(actor, purpose, resource, &current)
+                .await?;
+            if !matches.is_empty() {
+                return Err(PersonError::PossibleDuplicates(matches));
+            }
+        }
         // Whoever records a person starts by looking after them: in services scoped by team or
         // caseload the person would otherwise be out of sight of the very practitioner who added
         // them. A manager can reassign (`assign_person`).

@@ -57,15 +57,6 @@ async fn one_by_one(
     events_after(app, before).await
 }
 
-async fn head(app: &TestApp) -> anyhow::Result<i64> {
-    Ok(app
-        .confidant
-        .store()
-        .audit_head()
-        .await?
-        .map_or(0, |h| h.seq))
-}
-
 both_backends!(
     an_overview_holds_what_each_part_gives_and_leaves_the_same_events,
     |backend| async move {

@@ -9,7 +9,9 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use confidant_core::Clock;
 use confidant_core::field::{IndexField, PersonField, ValueKind};
-use confidant_core::person::{Lookup, MAX_PAGE, Person, PersonInput, PersonSummary};
+use confidant_core::person::{
+    DuplicateCheck, Lookup, MAX_PAGE, Person, PersonInput, PersonSummary,
+};
 use confidant_core::store::Store;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -71,6 +73,44 @@ impl utoipa::PartialSchema for PersonRequest {
 }
 
 impl ToSchema for PersonRequest {}
+
+/// A person to add: their fields as in [`PersonRequest`], and `not_duplicate: true` once the caller
+/// has seen the possible duplicates a first attempt named and says this is a different person.
+#[derive(Deserialize, Default)]
+pub struct NewPersonRequest {
+    #[serde(default)]
+    pub not_duplicate: bool,
+    #[serde(flatten)]
+    pub fields: PersonRequest,
+}
+
+impl utoipa::PartialSchema for NewPersonRequest {
+    fn schema() -> RefOr<Schema> {
+        let RefOr::T(Schema::Object(fields)) = PersonRequest::schema() else {
+            return PersonRequest::schema();
+        };
+        let mut schema = ObjectBuilder::from(fields)
+            .property(
+                "not_duplicate",
+                ObjectBuilder::new()
+                    .schema_type(Type::Boolean)
+                    .description(Some(
+                        "`true` to add the person although someone within your scope has the same \
+                         NHS number, National Insurance number, or family name and date of birth \
+                         (the `409 possible_duplicates` answer names them). Default `false`.",
+                    )),
+            )
+            .build();
+        schema.description = Some(format!(
+            "{} Without `\"not_duplicate\": true`, a person whom someone within your scope may \
+             already be is refused with `409 possible_duplicates`, naming them.",
+            schema.description.unwrap_or_default()
+        ));
+        schema.into()
+    }
+}
+
+impl ToSchema for NewPersonRequest {}
 
 /// A person's record: its ids and times, and every field that holds a value, by catalogue code.
 #[derive(Serialize)]
@@ -189,19 +229,22 @@ pub struct LookupResponse {
 
 #[utoipa::path(post, path = "/api/v1/services/{service_id}/people", tag = "people",
     params(("service_id" = Uuid, Path), ("X-Confidant-Purpose" = Option<String>, Header, description = "support (default), administration or audit")),
-    request_body = PersonRequest,
-    responses((status = 201, body = PersonResponse), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    request_body = NewPersonRequest,
+    responses((status = 201, body = PersonResponse), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`possible_duplicates`: someone within your scope may already be this person (`matches`); nothing was created"),
+        (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn create_person<S: Store, C: Clock>(
     State(state): State<AppState<S, C>>,
     _: Authenticated,
     AccessPurpose(purpose): AccessPurpose,
     Path(service_id): Path<Uuid>,
-    ChangeJson(actor, body): ChangeJson<PersonRequest>,
+    ChangeJson(actor, body): ChangeJson<NewPersonRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let check = DuplicateCheck::confirmed_if(body.not_duplicate);
     let person = state
         .confidant
-        .create_person(&actor, purpose, service_id, &body.into())
+        .create_person_with(&actor, purpose, service_id, &body.fields.into(), check)
         .await?;
     Ok((StatusCode::CREATED, Json(PersonResponse::from(person))))
 }

@@ -5,6 +5,7 @@
 pub mod assignment;
 pub mod caseload;
 pub mod document;
+pub mod new_person;
 pub mod paper;
 pub mod part;
 pub mod people;
@@ -24,7 +25,7 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
         .route("/people/search", post(people::search::<S, C>))
         .route(
             "/people/new",
-            get(person::new_form::<S, C>).post(person::create::<S, C>),
+            get(new_person::new_form::<S, C>).post(new_person::create::<S, C>),
         )
         .route("/people/{person_id}", get(person::show::<S, C>))
         .route(

@@ -1,6 +1,6 @@
 //! A person's page: their details by field group (only the groups the service collects), photo,
-//! related people, cases and the parts of their record; editing one field group; adding a person;
-//! and the correction history.
+//! related people, cases and the parts of their record; editing one field group; and the correction
+//! history. Adding a person is `new_person.rs`.
 //!
 //! Guarantees:
 //! - Labels come from the field catalogue, and a choice is shown by its label, never its code.
@@ -28,7 +28,6 @@ use crate::pages::form::FormData;
 use crate::pages::form::{
     FormField, FormPage, catalogue_control, label_of, labelled_errors, posted_value, refill,
 };
-use crate::pages::record::people::own_service;
 use crate::pages::{Chrome, PageError, Signed, St, date, date_time, render, render_status};
 use crate::pages::{TrainedForm, TrainedStaff};
 
@@ -435,7 +434,7 @@ pub async fn show<S: Store, C: Clock>(
 
 /// The controls of a field group, with the stored values (of an existing record, only the fields
 /// its reader sees).
-fn group_fields(group: FieldGroup, person: Option<&Person>) -> Vec<FormField> {
+pub(super) fn group_fields(group: FieldGroup, person: Option<&Person>) -> Vec<FormField> {
     PersonField::of_group(group)
         .filter(|f| person.is_none_or(|p| p.shows(*f)))
         .filter_map(|f| {
@@ -557,73 +556,6 @@ pub async fn edit_submit<S: Store, C: Clock>(
                     fields,
                     errors,
                 ),
-            )
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-fn new_person_page(
-    signed: &Signed,
-    fields: Vec<FormField>,
-    errors: Vec<(String, String)>,
-) -> FormPage {
-    FormPage::new(
-        signed.chrome("/people"),
-        signed.csrf(),
-        "Add a person",
-        "/people/new",
-        fields,
-        errors,
-    )
-    .back("/people")
-    .intro("Given and family names are needed; add what else you know now, or later.")
-    .submit("Add the person")
-}
-
-pub async fn new_form<S: Store, C: Clock>(
-    state: St<S, C>,
-    TrainedStaff(signed): TrainedStaff,
-) -> Result<Response, PageError> {
-    own_service(&state, &signed).await?;
-    render(&new_person_page(
-        &signed,
-        group_fields(FieldGroup::Identity, None),
-        Vec::new(),
-    ))
-}
-
-pub async fn create<S: Store, C: Clock>(
-    state: St<S, C>,
-    signed: Signed,
-    TrainedForm(form): TrainedForm<FormData>,
-) -> Result<Response, PageError> {
-    let service = own_service(&state, &signed).await?;
-    let mut fields = group_fields(FieldGroup::Identity, None);
-    let mut input = PersonInput::new();
-    for field in &fields {
-        let value = posted_value(field, &form);
-        if !value.trim().is_empty() {
-            input.set_code(&field.name, value);
-        }
-    }
-    // Names are required: an empty one is given, so that it is named in the errors.
-    for name in [PersonField::GivenName, PersonField::FamilyName] {
-        if form.get(name.code()).trim().is_empty() {
-            input.set(name, "");
-        }
-    }
-    match state
-        .confidant
-        .create_person(signed.actor(), Purpose::Support, service, &input)
-        .await
-    {
-        Ok(person) => Ok(Redirect::to(&format!("/people/{}", person.id)).into_response()),
-        Err(PersonError::Invalid(v)) => {
-            refill(&mut fields, &form);
-            render_status(
-                StatusCode::BAD_REQUEST,
-                &new_person_page(&signed, fields, labelled_errors(&v, |c| label_of(None, c))),
             )
         }
         Err(e) => Err(e.into()),
