@@ -223,11 +223,12 @@ proptest! {
             channels: channels.clone(),
             no_voicemail: false,
             code_word: code_word.clone(),
+            ..PreferencesInput::default()
         };
         match parse_preferences(&input) {
-            Ok((parsed, word)) => {
-                prop_assert_eq!(parsed.len(), channels.len());
-                if let Some(w) = word {
+            Ok(parsed) => {
+                prop_assert_eq!(parsed.channels.len(), channels.len());
+                if let Some(w) = parsed.code_word {
                     prop_assert!(!w.is_empty() && w.chars().count() <= 50);
                     prop_assert!(!w.chars().any(char::is_control));
                 }

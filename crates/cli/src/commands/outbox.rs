@@ -47,11 +47,16 @@ pub async fn drain(
     let mut total = DeliveryReport::default();
     loop {
         let report = confidant.deliver_messages(mailer, policy, BATCH).await?;
-        let tried = report.sent + report.retrying + report.failed + report.waiting_for_transport;
+        let tried = report.sent
+            + report.retrying
+            + report.failed
+            + report.waiting_for_transport
+            + report.waiting_for_safe_times;
         total.sent += report.sent;
         total.retrying += report.retrying;
         total.failed += report.failed;
         total.waiting_for_transport += report.waiting_for_transport;
+        total.waiting_for_safe_times += report.waiting_for_safe_times;
         if tried < BATCH as usize {
             return Ok(total);
         }
@@ -78,6 +83,7 @@ pub fn spawn_sender(
                     retrying = r.retrying,
                     failed = r.failed,
                     waiting_for_text_transport = r.waiting_for_transport,
+                    waiting_for_safe_times = r.waiting_for_safe_times,
                     "outbox run"
                 ),
                 Ok(_) => {}

@@ -26,7 +26,7 @@ use uuid::Uuid;
 use crate::access::PersonAccess;
 use crate::access::Principal;
 use crate::audit::{AuditDraft, Purpose};
-use crate::contact::Channel;
+use crate::contact::{Channel, MessageWindow};
 use crate::field::{Classification, PersonField, RECORD_FIELDS};
 use crate::kernel::codes::codes;
 use crate::organisation::micros;
@@ -38,6 +38,8 @@ use crate::{Clock, Confidant};
 
 const TO: &str = "to";
 const BODY: &str = "body";
+/// The person's safe times when the message was queued ([`MessageWindow::code`]), if they set any.
+const WINDOW: &str = "window";
 
 /// Words that make a message urgent, or say more than a reminder should.
 const URGENT_WORDS: [&str; 8] = [
@@ -247,6 +249,9 @@ codes!(
         NoTransport = "no_transport",
         /// The person's key was destroyed: nothing left to send.
         Erased = "erased",
+        /// Outside the times the person said messages may reach them: kept until the next one
+        /// (not counted as an attempt).
+        OutsideSafeTimes = "outside_safe_times",
     }
 );
 
@@ -367,6 +372,8 @@ pub struct DeliveryReport {
     pub retrying: usize,
     pub failed: usize,
     pub waiting_for_transport: usize,
+    /// Kept for the person's safe times.
+    pub waiting_for_safe_times: usize,
 }
 
 /// How long a claimed message is kept from other senders while this one tries it.
@@ -443,11 +450,38 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .template()
             .render(&values, &names)
             .map_err(PersonError::Invalid)?;
-        let (key, wrapped) = self.person_key(&permit).await?;
         let now = self.clock.now();
+        // The first attempt waits for the person's safe times; a reminder they would only get
+        // after the appointment is refused.
+        let window = self
+            .contact_preferences(actor, purpose, person_id)
+            .await?
+            .message_window;
+        let first_attempt = window.map_or(now, |w| w.next_open(now));
+        if let (Some(w), Some(at)) = (window, new.at)
+            && template == TemplateCode::AppointmentReminder
+            && first_attempt >= at
+        {
+            return Err(PersonError::Invalid(Violations(vec![Violation::new(
+                "at",
+                format!(
+                    "the person's safe times for messages ({}) leave no time to send the reminder before the appointment",
+                    w.describe()
+                ),
+            )])));
+        }
+        let (key, wrapped) = self.person_key(&permit).await?;
         let id = Uuid::now_v7();
         let full = format!("{subject}\n{body}");
-        let sealed = seal_values(&key, id, wrapped.version, [(TO, to), (BODY, full.as_str())]);
+        let window_code = window.map(|w| w.code());
+        let sealed = seal_values(
+            &key,
+            id,
+            wrapped.version,
+            [(TO, to), (BODY, full.as_str())]
+                .into_iter()
+                .chain(window_code.as_deref().map(|w| (WINDOW, w))),
+        );
         let record = MessageRecord {
             id,
             person_id,
@@ -456,7 +490,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             key_version: wrapped.version,
             state: MessageState::Queued,
             attempts: 0,
-            next_attempt_at_micros: Some(micros(now)),
+            next_attempt_at_micros: Some(micros(first_attempt)),
             queued_by: actor.audit_id(),
             queued_at_micros: micros(now),
             finished_at_micros: None,
@@ -519,6 +553,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             };
             let attempt = message.attempts + 1;
             let mut delivery_recorded = false;
+            let mut window: Option<MessageWindow> = None;
             let outcome = match self
                 .store
                 .person_key(&PersonAccess::named_by_permitted_record(message.person_id))
@@ -543,6 +578,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                             bytes,
                         )?)
                     };
+                    window = match sealed.iter().any(|(c, _)| c == WINDOW) {
+                        true => MessageWindow::from_code(&open(WINDOW)?),
+                        false => None,
+                    };
                     let to = open(TO)?;
                     let full = open(BODY)?;
                     let (subject, body) = full.split_once('\n').unwrap_or(("", full.as_str()));
@@ -553,30 +592,38 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                         subject: subject.to_owned(),
                         body: body.to_owned(),
                     };
-                    // On the chain before the message can leave: a crash after sending cannot
-                    // leave a delivery nobody recorded.
-                    self.store
-                        .append_audit(AuditDraft::delivery(
-                            message.id,
-                            message.person_id,
-                            self.clock.now(),
-                        ))
-                        .await?;
-                    delivery_recorded = true;
-                    match transport.deliver(&outgoing).await {
-                        Ok(()) => Ok(()),
-                        Err(DeliveryFailure::Temporary { reply_code }) => {
-                            Err((AttemptOutcome::TemporaryFailure, reply_code))
-                        }
-                        Err(DeliveryFailure::Permanent { reply_code }) => {
-                            Err((AttemptOutcome::PermanentFailure, reply_code))
-                        }
-                        Err(DeliveryFailure::NoTransport) => {
-                            Err((AttemptOutcome::NoTransport, None))
+                    if window.is_some_and(|w| !w.contains(self.clock.now())) {
+                        // Queued in the person's safe times, but its turn came outside them (the
+                        // sender was down, or a retry): it waits, and nothing leaves.
+                        Err((AttemptOutcome::OutsideSafeTimes, None))
+                    } else {
+                        // On the chain before the message can leave: a crash after sending cannot
+                        // leave a delivery nobody recorded.
+                        self.store
+                            .append_audit(AuditDraft::delivery(
+                                message.id,
+                                message.person_id,
+                                self.clock.now(),
+                            ))
+                            .await?;
+                        delivery_recorded = true;
+                        match transport.deliver(&outgoing).await {
+                            Ok(()) => Ok(()),
+                            Err(DeliveryFailure::Temporary { reply_code }) => {
+                                Err((AttemptOutcome::TemporaryFailure, reply_code))
+                            }
+                            Err(DeliveryFailure::Permanent { reply_code }) => {
+                                Err((AttemptOutcome::PermanentFailure, reply_code))
+                            }
+                            Err(DeliveryFailure::NoTransport) => {
+                                Err((AttemptOutcome::NoTransport, None))
+                            }
                         }
                     }
                 }
             };
+            // A later attempt waits for the person's safe times too.
+            let when_safe = |t: OffsetDateTime| window.map_or(t, |w| w.next_open(t));
             let at = self.clock.now();
             let (outcome, reply_code, state, next) = match outcome {
                 Ok(()) => (AttemptOutcome::Sent, None, MessageState::Sent, None),
@@ -588,9 +635,15 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                         AttemptOutcome::TemporaryFailure,
                         code,
                         MessageState::Queued,
-                        Some(micros(at + delay)),
+                        Some(micros(when_safe(at + delay))),
                     )
                 }
+                Err((AttemptOutcome::OutsideSafeTimes, _)) => (
+                    AttemptOutcome::OutsideSafeTimes,
+                    None,
+                    MessageState::Queued,
+                    Some(micros(when_safe(at))),
+                ),
                 Err((AttemptOutcome::NoTransport, _)) => (
                     AttemptOutcome::NoTransport,
                     None,
@@ -599,14 +652,17 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 ),
                 Err((outcome, code)) => (outcome, code, MessageState::Failed, None),
             };
+            let deferred = outcome == AttemptOutcome::OutsideSafeTimes;
             match state {
                 MessageState::Sent => report.sent += 1,
+                MessageState::Queued if deferred => report.waiting_for_safe_times += 1,
                 MessageState::Queued => report.retrying += 1,
                 MessageState::Failed => report.failed += 1,
                 MessageState::NoTransport => report.waiting_for_transport += 1,
             }
-            // Waiting for a text transport is not a failed attempt: it does not count.
-            let counted = if state == MessageState::NoTransport {
+            // Waiting for a text transport, or for safe times, is not a failed attempt: it does
+            // not count.
+            let counted = if state == MessageState::NoTransport || deferred {
                 message.attempts
             } else {
                 attempt
@@ -620,8 +676,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             };
             let finished =
                 matches!(state, MessageState::Sent | MessageState::Failed).then_some(micros(at));
-            // An attempt that sent nothing (the person was erased) is recorded with the attempt.
-            let audit = (!delivery_recorded)
+            // An attempt that sent nothing (the person was erased) is recorded with the attempt;
+            // one kept for safe times read nothing out and sent nothing.
+            let audit = (!delivery_recorded && !deferred)
                 .then(|| AuditDraft::delivery(message.id, message.person_id, at));
             self.store
                 .record_attempt(&log, state, counted, next, finished, audit)

@@ -2,5 +2,7 @@
 
 pub mod message;
 pub mod preferences;
+pub mod window;
 
 pub use preferences::*;
+pub use window::MessageWindow;

@@ -34,8 +34,13 @@ use crate::record::{open_value, seal_values};
 use crate::store::{ContactType, Store};
 use crate::{Clock, Confidant};
 
+use super::window::MessageWindow;
+
 /// The field code the code word is sealed under.
 const CODE_WORD: &str = "code_word";
+/// The field code the hours messages may be sent in are sealed under (they tell when someone is
+/// alone or safe).
+const WINDOW: &str = "message_window";
 const CODE_WORD_MAX: usize = 50;
 
 codes!(
@@ -111,6 +116,8 @@ pub struct ContactPreferences {
     pub channels: BTreeMap<Channel, Choice>,
     pub no_voicemail: bool,
     pub code_word: Option<String>,
+    /// When messages may reach them (`None`: any time).
+    pub message_window: Option<MessageWindow>,
     pub recorded_by: Option<String>,
     pub recorded_at: Option<OffsetDateTime>,
 }
@@ -122,6 +129,10 @@ impl fmt::Debug for ContactPreferences {
             .field("channels", &self.channels)
             .field("no_voicemail", &self.no_voicemail)
             .field("code_word", &self.code_word.as_ref().map(|_| "[redacted]"))
+            .field(
+                "message_window",
+                &self.message_window.as_ref().map(|_| "[redacted]"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -134,6 +145,7 @@ impl ContactPreferences {
             channels: BTreeMap::new(),
             no_voicemail: false,
             code_word: None,
+            message_window: None,
             recorded_by: None,
             recorded_at: None,
         }
@@ -159,6 +171,15 @@ pub struct PreferencesInput {
     pub no_voicemail: bool,
     #[serde(default)]
     pub code_word: Option<String>,
+    /// Messages only from this UK time (`HH:MM`) …
+    #[serde(default)]
+    pub message_from: Option<String>,
+    /// … until this one (both blank or absent: any time).
+    #[serde(default)]
+    pub message_until: Option<String>,
+    /// … and only Monday to Friday.
+    #[serde(default)]
+    pub message_weekdays_only: bool,
 }
 
 impl fmt::Debug for PreferencesInput {
@@ -172,9 +193,7 @@ impl fmt::Debug for PreferencesInput {
 
 /// Checks preference input: every channel code known, every choice `allowed` or `refused`, a code
 /// word of at most 50 characters on one line.
-pub(crate) fn parse_preferences(
-    input: &PreferencesInput,
-) -> Result<(BTreeMap<Channel, Choice>, Option<String>), Violations> {
+pub(crate) fn parse_preferences(input: &PreferencesInput) -> Result<ParsedPreferences, Violations> {
     let mut violations = Vec::new();
     let mut channels = BTreeMap::new();
     for (code, choice) in &input.channels {
@@ -205,10 +224,38 @@ pub(crate) fn parse_preferences(
             format!("code_word must be one line of at most {CODE_WORD_MAX} characters"),
         ));
     }
+    let window = MessageWindow::parse(
+        input.message_from.as_deref().unwrap_or_default(),
+        input.message_until.as_deref().unwrap_or_default(),
+        input.message_weekdays_only,
+    )
+    .unwrap_or_else(|v| {
+        violations.extend(v.0);
+        None
+    });
     if violations.is_empty() {
-        Ok((channels, code_word.map(str::to_owned)))
+        Ok(ParsedPreferences {
+            channels,
+            code_word: code_word.map(str::to_owned),
+            window,
+        })
     } else {
         Err(Violations(violations))
+    }
+}
+
+/// Preference input, checked.
+pub(crate) struct ParsedPreferences {
+    pub channels: BTreeMap<Channel, Choice>,
+    pub code_word: Option<String>,
+    pub window: Option<MessageWindow>,
+}
+
+impl fmt::Debug for ParsedPreferences {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ParsedPreferences")
+            .field("channels", &self.channels)
+            .finish_non_exhaustive()
     }
 }
 
@@ -282,21 +329,26 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let (key, _) = self.person_key(&permit).await?;
         let mut out = Vec::with_capacity(rows.len());
         for (record, sealed) in rows {
-            let code_word = match sealed.iter().find(|(c, _)| c == CODE_WORD) {
-                Some((_, bytes)) => Some(open_value(
-                    &key,
-                    record.id,
-                    record.key_version,
-                    CODE_WORD,
-                    bytes,
-                )?),
-                None => None,
+            let open = |code: &str| -> Result<Option<String>, PersonError> {
+                match sealed.iter().find(|(c, _)| c == code) {
+                    Some((_, bytes)) => Ok(Some(open_value(
+                        &key,
+                        record.id,
+                        record.key_version,
+                        code,
+                        bytes,
+                    )?)),
+                    None => Ok(None),
+                }
             };
+            let code_word = open(CODE_WORD)?;
+            let message_window = open(WINDOW)?.as_deref().and_then(MessageWindow::from_code);
             out.push(ContactPreferences {
                 id: Some(record.id),
                 channels: channels_of(&record),
                 no_voicemail: record.no_voicemail,
                 code_word,
+                message_window,
                 recorded_by: Some(record.recorded_by),
                 recorded_at: Some(from_micros(record.recorded_at_micros)),
             });
@@ -315,7 +367,11 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let (permit, _) = self
             .permit_on_person(actor, Action::PersonUpdate, person_id, purpose)
             .await?;
-        let (channels, code_word) = parse_preferences(input).map_err(PersonError::Invalid)?;
+        let ParsedPreferences {
+            channels,
+            code_word,
+            window,
+        } = parse_preferences(input).map_err(PersonError::Invalid)?;
         let (key, wrapped) = self.person_key(&permit).await?;
         let now = self.clock.now();
         let id = Uuid::now_v7();
@@ -330,11 +386,16 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             recorded_by: actor.audit_id(),
             recorded_at_micros: micros(now),
         };
+        let window_code = window.map(|w| w.code());
         let sealed = seal_values(
             &key,
             id,
             wrapped.version,
-            code_word.as_deref().map(|w| (CODE_WORD, w)),
+            code_word
+                .as_deref()
+                .map(|w| (CODE_WORD, w))
+                .into_iter()
+                .chain(window_code.as_deref().map(|w| (WINDOW, w))),
         );
         let audit =
             AuditDraft::permitted(&permit, purpose, now).named("contact_preferences.update");
@@ -346,6 +407,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             channels,
             no_voicemail: input.no_voicemail,
             code_word,
+            message_window: window,
             recorded_by: Some(record.recorded_by),
             recorded_at: Some(now),
         })
@@ -421,9 +483,16 @@ mod tests {
         let mut input = PreferencesInput::default();
         input.channels.insert("phone".into(), "refused".into());
         input.code_word = Some("  bluebell ".into());
-        let (channels, word) = parse_preferences(&input).expect("valid");
-        assert_eq!(channels.get(&Channel::Phone), Some(&Choice::Refused));
-        assert_eq!(word.as_deref(), Some("bluebell"));
+        input.message_from = Some("10:00".into());
+        input.message_until = Some("12:00".into());
+        let parsed = parse_preferences(&input).expect("valid");
+        assert_eq!(parsed.channels.get(&Channel::Phone), Some(&Choice::Refused));
+        assert_eq!(parsed.code_word.as_deref(), Some("bluebell"));
+        assert_eq!(
+            parsed.window.map(|w| w.code()).as_deref(),
+            Some("10:00-12:00")
+        );
+        input.message_until = Some("09:00".into());
 
         input.channels.insert("pigeon".into(), "allowed".into());
         input.channels.insert("text".into(), "maybe".into());
@@ -434,6 +503,9 @@ mod tests {
             .iter()
             .map(|v| v.field)
             .collect();
-        assert_eq!(fields, ["channels", "channels", "code_word"]);
+        assert_eq!(
+            fields,
+            ["channels", "channels", "code_word", "message_until"]
+        );
     }
 }

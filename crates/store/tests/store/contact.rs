@@ -3,7 +3,7 @@
 //! checks, the outbox against a local SMTP sink (delivery, retries after 451, giving up), sealing of
 //! addresses and bodies, and erasure.
 
-use confidant_core::Purpose;
+use confidant_core::{Clock, Purpose};
 use confidant_core::audit::verify_chain;
 use confidant_core::contact::{Channel, Choice, PreferencesInput};
 use confidant_core::field::{PersonField, RecordKind};
@@ -40,6 +40,7 @@ fn preferences(choices: &[(&str, &str)], code_word: Option<&str>) -> Preferences
             .collect(),
         no_voicemail: true,
         code_word: code_word.map(str::to_owned),
+        ..PreferencesInput::default()
     }
 }
 
@@ -526,6 +527,93 @@ both_backends!(
             c.contact_preference_history(&app.worker_a, P, p.id)
                 .await
                 .is_err()
+        );
+        chain_is_intact(&app).await
+    }
+);
+
+both_backends!(
+    safe_times_hold_a_message_until_they_open_and_a_reminder_they_would_miss_is_refused,
+    |backend| async move {
+        use time::macros::datetime;
+        let app = TestApp::new(backend).await?;
+        let c = &app.confidant;
+        let sink = SmtpSink::start().await?;
+        let mailer = SmtpMailer::new(&SmtpConfig::loopback(sink.port, FROM))?;
+        let p = c
+            .create_person(&app.worker_a, P, app.service_a, &person())
+            .await?;
+        // Noon to one, Monday to Friday; the clock is Sunday 22 November 2026, 10:00 GMT.
+        let mut prefs = preferences(&[("email", "allowed")], None);
+        prefs.message_from = Some("12:00".into());
+        prefs.message_until = Some("13:00".into());
+        prefs.message_weekdays_only = true;
+        c.set_contact_preferences(&app.worker_a, P, p.id, &prefs)
+            .await?;
+        let window = c
+            .contact_preferences(&app.worker_a, P, p.id)
+            .await?
+            .message_window
+            .map(|w| w.code());
+        assert_eq!(window.as_deref(), Some("12:00-13:00;weekdays"));
+        // A window that ends before it starts is refused by name, changing nothing.
+        let mut bad = prefs.clone();
+        bad.message_until = Some("11:00".into());
+        let refused = c
+            .set_contact_preferences(&app.worker_a, P, p.id, &bad)
+            .await
+            .expect_err("an end before the start");
+        assert_eq!(violation(&refused)[0].0, "message_until");
+
+        // A reminder for Monday 11:00 could only go at Monday noon: refused, naming the time.
+        let early = NewMessage {
+            at: Some(datetime!(2026-11-23 11:00 UTC)),
+            ..message("email", "appointment_reminder")
+        };
+        let missed = c
+            .queue_message(&app.worker_a, P, p.id, &early)
+            .await
+            .expect_err("too late for the safe times");
+        assert_eq!(violation(&missed)[0].0, "at");
+        assert!(c.messages(&app.worker_a, P, p.id).await?.is_empty());
+
+        // Tuesday's reminder waits for Monday noon.
+        c.queue_message(
+            &app.worker_a,
+            P,
+            p.id,
+            &message("email", "appointment_reminder"),
+        )
+        .await?;
+        assert_eq!(
+            c.deliver_messages(&mailer, fast_retries(3), 10).await?,
+            Default::default()
+        );
+        // The sender was down through Monday's window: at 13:30 it keeps it for Tuesday, sends
+        // nothing and counts no attempt.
+        c.clock()
+            .advance(datetime!(2026-11-23 13:30 UTC) - c.clock().now());
+        let report = c.deliver_messages(&mailer, fast_retries(3), 10).await?;
+        assert_eq!(report.waiting_for_safe_times, 1);
+        assert_eq!(report.sent, 0);
+        assert!(sink.messages().is_empty());
+        c.clock()
+            .advance(datetime!(2026-11-24 11:59 UTC) - c.clock().now());
+        assert_eq!(
+            c.deliver_messages(&mailer, fast_retries(3), 10).await?,
+            Default::default()
+        );
+        c.clock().advance(Duration::minutes(1));
+        assert_eq!(
+            c.deliver_messages(&mailer, fast_retries(3), 10).await?.sent,
+            1
+        );
+        assert_eq!(sink.messages().len(), 1);
+        let log = c.messages(&app.worker_a, P, p.id).await?;
+        let outcomes: Vec<_> = log[0].attempts.iter().map(|a| a.outcome).collect();
+        assert_eq!(
+            outcomes,
+            [AttemptOutcome::OutsideSafeTimes, AttemptOutcome::Sent]
         );
         chain_is_intact(&app).await
     }

@@ -154,7 +154,7 @@ impl Modify for BearerAuth {
         sharing::ConsentsResponse, sharing::ConsentRequest, sharing::RestrictionRequest, sharing::ShareBody, sharing::RuleResponse, sharing::CheckResponse,
         sharing::RefusedBody, sharing::PackageResponse, sharing::ApprovalResponse, sharing::ApprovalRequest, sharing::DecisionRequest, sharing::ReviewRequest,
         sharing::CategoryResponse,
-        contact::PreferencesResponse, contact::PreferencesRequest, contact::MessageRequest, contact::MessageResponse, contact::AttemptResponse)),
+        contact::PreferencesResponse, contact::WindowResponse, contact::PreferencesRequest, contact::MessageRequest, contact::MessageResponse, contact::AttemptResponse)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

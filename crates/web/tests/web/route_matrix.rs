@@ -1138,6 +1138,7 @@ async fn world(backend: TestBackend) -> anyhow::Result<World> {
                 channels: BTreeMap::from([("phone".to_owned(), "allowed".to_owned())]),
                 no_voicemail: true,
                 code_word: Some(code_word.clone()),
+                ..PreferencesInput::default()
             },
         )
         .await?;

@@ -35,9 +35,20 @@ pub struct PreferencesResponse {
     pub no_voicemail: bool,
     /// The code word callers must give, if one is set.
     pub code_word: Option<String>,
+    /// When messages may reach them (UK time), if they said: `{"from": "10:00", "until": "12:00",
+    /// "weekdays_only": true}`.
+    pub message_window: Option<WindowResponse>,
     pub recorded_by: Option<String>,
     /// RFC 3339.
     pub recorded_at: Option<String>,
+}
+
+/// Hours of the day (UK time, `HH:MM`) when messages may reach a person.
+#[derive(Serialize, ToSchema)]
+pub struct WindowResponse {
+    pub from: String,
+    pub until: String,
+    pub weekdays_only: bool,
 }
 
 impl From<ContactPreferences> for PreferencesResponse {
@@ -51,6 +62,14 @@ impl From<ContactPreferences> for PreferencesResponse {
                 .collect(),
             no_voicemail: p.no_voicemail,
             code_word: p.code_word,
+            message_window: p.message_window.map(|w| {
+                let hours = time::macros::format_description!("[hour]:[minute]");
+                WindowResponse {
+                    from: w.from.format(hours).unwrap_or_default(),
+                    until: w.until.format(hours).unwrap_or_default(),
+                    weekdays_only: w.weekdays_only,
+                }
+            }),
             recorded_by: p.recorded_by,
             recorded_at: rfc3339_opt(p.recorded_at),
         }
@@ -69,6 +88,14 @@ pub struct PreferencesRequest {
     pub no_voicemail: bool,
     /// At most 50 characters; absent or blank for none.
     pub code_word: Option<String>,
+    /// Messages only from this UK time (`HH:MM`) until `message_until`; both absent: any time.
+    #[schema(example = "10:00")]
+    pub message_from: Option<String>,
+    #[schema(example = "12:00")]
+    pub message_until: Option<String>,
+    /// … and only Monday to Friday.
+    #[serde(default)]
+    pub message_weekdays_only: bool,
 }
 
 /// A templated message to queue.
@@ -173,6 +200,9 @@ pub(crate) async fn set_preferences<S: Store, C: Clock>(
         channels: body.channels,
         no_voicemail: body.no_voicemail,
         code_word: body.code_word,
+        message_from: body.message_from,
+        message_until: body.message_until,
+        message_weekdays_only: body.message_weekdays_only,
     };
     let p = state
         .confidant

@@ -55,6 +55,9 @@ pub struct MessageRow {
     pub last: String,
 }
 
+const HOURS: &[time::format_description::FormatItem<'static>] =
+    time::macros::format_description!("[hour]:[minute]");
+
 #[derive(Template)]
 #[template(path = "contact.html")]
 pub struct ContactPage {
@@ -67,6 +70,9 @@ pub struct ContactPage {
     channels: Vec<ChannelRow>,
     no_voicemail: bool,
     code_word: String,
+    message_from: String,
+    message_until: String,
+    message_weekdays_only: bool,
     recorded: String,
     details: Vec<(&'static str, String)>,
     messages: Vec<MessageRow>,
@@ -113,6 +119,15 @@ async fn page<S: Store, C: Clock>(
             .collect(),
         no_voicemail: prefs.no_voicemail,
         code_word: prefs.code_word.clone().unwrap_or_default(),
+        message_from: prefs
+            .message_window
+            .map(|w| w.from.format(HOURS).unwrap_or_default())
+            .unwrap_or_default(),
+        message_until: prefs
+            .message_window
+            .map(|w| w.until.format(HOURS).unwrap_or_default())
+            .unwrap_or_default(),
+        message_weekdays_only: prefs.message_window.is_some_and(|w| w.weekdays_only),
         recorded,
         details: PERSON_FIELDS
             .into_iter()
@@ -162,6 +177,9 @@ pub async fn save<S: Store, C: Clock>(
         channels,
         no_voicemail: form.ticked("no_voicemail"),
         code_word: Some(form.get("code_word").to_owned()),
+        message_from: Some(form.get("message_from").to_owned()),
+        message_until: Some(form.get("message_until").to_owned()),
+        message_weekdays_only: form.ticked("message_weekdays_only"),
     };
     match state
         .confidant
