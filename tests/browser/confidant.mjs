@@ -1266,4 +1266,35 @@ test('i3. adding someone already recorded warns with a link to them (passes axe)
   assert.notEqual(idIn(page, '/people'), wren);
 });
 
+test('i5. the diary: this week and next week pass axe; a reminder of an appointment is asked for from the diary and the form (and its answer) pass axe', async () => {
+  const a = await as('practitionerA');
+  const { page } = a;
+  await visit(a, '/diary');
+  assert.equal(await heading(page), 'My diary this week');
+  assert.match(await page.locator('h2').first().innerText(), /^Today, /);
+  await check(a, 'my diary this week');
+  await visit(a, '/diary?week=next');
+  assert.equal(await heading(page), 'My diary next week');
+  const meeting = page.locator('tr', { hasText: 'Meet at the centre' });
+  assert.equal(await meeting.count(), 1);
+  await check(a, 'my diary next week');
+  const remind = await meeting.getByRole('link', { name: /^Send a reminder/ }).getAttribute('href');
+  assert.match(remind, /\/appointments\/[0-9a-f-]{36}\/reminder$/);
+  await visit(a, remind);
+  assert.equal(await heading(page), 'Send a reminder');
+  await check(a, 'the reminder form');
+  await page.getByLabel('Email', { exact: true }).check();
+  const answer = await submit(page, button(page, 'Send the reminder'));
+  if (answer.status() === 400) {
+    // No email address on record: refused by name, on the form.
+    assert.match(await page.locator('.govuk-error-summary').innerText(), /no email address/);
+    await check(a, 'the reminder form refused');
+  } else {
+    assert.equal(answer.status(), 200);
+    assert.match(pathOf(page), /\/contact$/);
+    assert.ok((await page.locator('main').innerText()).includes('Appointment reminder'));
+    await check(a, 'the contact page with the reminder queued');
+  }
+});
+
 await run();

@@ -2,7 +2,7 @@
 //! per worker, and a processor's worker's referred people.
 
 use confidant_core::store::{
-    CaseStatus, CaseloadFilter, CaseloadRow, CaseloadStore, ReferredPerson, WorkerFilter,
+    CaseStatus, CaseloadFilter, CaseloadRow, CaseloadStore, DiaryRow, ReferredPerson, WorkerFilter,
     WorkerLoad,
 };
 
@@ -15,6 +15,34 @@ const OPEN_CASE: &str = "SELECT 1 FROM case_episode c WHERE c.person_id = p.id \
 const ANY_CASE: &str =
     "SELECT 1 FROM case_episode c WHERE c.person_id = p.id AND c.service_id = p.service_id";
 
+/// The conditions (on `p`, a person) and their bound values that `filter` adds.
+fn filter_conditions(
+    filter: &CaseloadFilter,
+    conditions: &mut Vec<String>,
+    binds: &mut Vec<String>,
+) {
+    match filter.worker {
+        WorkerFilter::Any => {}
+        WorkerFilter::Unassigned => conditions.push("p.key_worker_id IS NULL".to_owned()),
+        WorkerFilter::Worker(id) => {
+            binds.push(id.to_string());
+            conditions.push(format!("p.key_worker_id = ${}", binds.len()));
+        }
+    }
+    if let Some(team) = filter.team_id {
+        binds.push(team.to_string());
+        conditions.push(format!("p.team_id = ${}", binds.len()));
+    }
+    match filter.status {
+        None => {}
+        Some(CaseStatus::Open) => conditions.push(format!("EXISTS ({OPEN_CASE})")),
+        Some(CaseStatus::Closed) => {
+            conditions.push(format!("NOT EXISTS ({OPEN_CASE}) AND EXISTS ({ANY_CASE})"))
+        }
+        Some(CaseStatus::NoCase) => conditions.push(format!("NOT EXISTS ({ANY_CASE})")),
+    }
+}
+
 impl CaseloadStore for SqlStore {
     async fn caseload(
         &self,
@@ -26,31 +54,12 @@ impl CaseloadStore for SqlStore {
         limit: u32,
         audit: AuditDraft,
     ) -> Result<Vec<CaseloadRow>, StoreError> {
-        let mut conditions = vec!["p.service_id = $1".to_owned(), "p.id > $2".to_owned()];
         let mut binds: Vec<String> = vec![
             service_id.to_string(),
             after.map(|a| a.to_string()).unwrap_or_default(),
         ];
-        match filter.worker {
-            WorkerFilter::Any => {}
-            WorkerFilter::Unassigned => conditions.push("p.key_worker_id IS NULL".to_owned()),
-            WorkerFilter::Worker(id) => {
-                binds.push(id.to_string());
-                conditions.push(format!("p.key_worker_id = ${}", binds.len()));
-            }
-        }
-        if let Some(team) = filter.team_id {
-            binds.push(team.to_string());
-            conditions.push(format!("p.team_id = ${}", binds.len()));
-        }
-        match filter.status {
-            None => {}
-            Some(CaseStatus::Open) => conditions.push(format!("EXISTS ({OPEN_CASE})")),
-            Some(CaseStatus::Closed) => {
-                conditions.push(format!("NOT EXISTS ({OPEN_CASE}) AND EXISTS ({ANY_CASE})"))
-            }
-            Some(CaseStatus::NoCase) => conditions.push(format!("NOT EXISTS ({ANY_CASE})")),
-        }
+        let mut conditions = vec!["p.service_id = $1".to_owned(), "p.id > $2".to_owned()];
+        filter_conditions(filter, &mut conditions, &mut binds);
         let now_at = binds.len() + 1;
         let limit_at = binds.len() + 2;
         let sql = format!(
@@ -136,6 +145,72 @@ impl CaseloadStore for SqlStore {
             .collect::<Result<Vec<_>, StoreError>>()?;
         finish_read(self, tx, audit).await?;
         Ok(loads)
+    }
+
+    async fn appointments_between(
+        &self,
+        service_id: Uuid,
+        filter: &CaseloadFilter,
+        fields: &[PersonField],
+        from_micros: i64,
+        to_micros: i64,
+        limit: u32,
+        audit: AuditDraft,
+    ) -> Result<Vec<DiaryRow>, StoreError> {
+        let mut binds: Vec<String> = vec![service_id.to_string()];
+        let mut conditions = vec!["p.service_id = $1".to_owned()];
+        filter_conditions(filter, &mut conditions, &mut binds);
+        let (from_at, to_at, limit_at) = (binds.len() + 1, binds.len() + 2, binds.len() + 3);
+        let sql = format!(
+            "SELECT e.id AS entry_id, e.occurs_at, e.status AS entry_status, \
+               e.key_version AS entry_key_version, pk.* \
+             FROM record_entry e JOIN ({PERSON_WITH_KEY} WHERE {}) pk ON pk.id = e.person_id \
+             WHERE e.kind = 'appointment' AND e.error_at IS NULL \
+               AND e.occurs_at >= ${from_at} AND e.occurs_at < ${to_at} \
+             ORDER BY e.occurs_at, e.id LIMIT ${limit_at}",
+            conditions.join(" AND ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for b in &binds {
+            q = q.bind(b.as_str());
+        }
+        let mut tx = self.begin_read().await?;
+        let rows = q
+            .bind(from_micros)
+            .bind(to_micros)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await
+            .db()?;
+        // A person with several appointments is read once.
+        let mut people: Vec<(SealedPerson, WrappedDataKey)> = Vec::new();
+        for row in &rows {
+            let (person, key) = person_with_key(row)?;
+            if !people.iter().any(|(p, _)| p.id == person.id) {
+                people.push((person, key));
+            }
+        }
+        load_fields(&mut tx, &mut people, fields).await?;
+        let mut diary = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let person_id: Uuid = id(row, "id")?;
+            let Some((person, key)) = people.iter().find(|(p, _)| p.id == person_id).cloned()
+            else {
+                continue;
+            };
+            let entry_id: Uuid = id(row, "entry_id")?;
+            diary.push(DiaryRow {
+                entry_id,
+                occurs_at_micros: row.col("occurs_at")?,
+                status: opt_coded(row, "entry_status", EntryStatus::from_code, "entry status")?,
+                entry_key_version: row.col("entry_key_version")?,
+                values: record_fields(&mut tx, entry_id).await?,
+                person,
+                key,
+            });
+        }
+        finish_read(self, tx, audit).await?;
+        Ok(diary)
     }
 
     async fn referred_people(

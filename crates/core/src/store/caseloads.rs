@@ -74,6 +74,19 @@ pub struct ReferredPerson {
     pub ends_at_micros: i64,
 }
 
+/// One appointment of a diary, sealed: the appointment (its time, status and sealed values) and its
+/// person's row and key (with only the fields asked for).
+#[derive(Debug, Clone)]
+pub struct DiaryRow {
+    pub entry_id: Uuid,
+    pub occurs_at_micros: i64,
+    pub status: Option<EntryStatus>,
+    pub entry_key_version: i64,
+    pub values: SealedFields,
+    pub person: SealedPerson,
+    pub key: WrappedDataKey,
+}
+
 pub trait CaseloadStore: Send + Sync + 'static {
     /// One page of a service's people matching `filter` (ordered by id, after `after`), with only
     /// `fields` filled; the read is audited with `audit`.
@@ -96,6 +109,20 @@ pub trait CaseloadStore: Send + Sync + 'static {
         team_id: Option<Uuid>,
         audit: AuditDraft,
     ) -> impl Future<Output = Result<Vec<WorkerLoad>, StoreError>> + Send;
+
+    /// The appointments (not entered in error) from `from_micros` until before `to_micros` of a
+    /// service's people matching `filter`, in time order, at most `limit`; the read is audited.
+    #[allow(clippy::too_many_arguments)]
+    fn appointments_between(
+        &self,
+        service_id: Uuid,
+        filter: &CaseloadFilter,
+        fields: &[PersonField],
+        from_micros: i64,
+        to_micros: i64,
+        limit: u32,
+        audit: AuditDraft,
+    ) -> impl Future<Output = Result<Vec<DiaryRow>, StoreError>> + Send;
 
     /// The people referred to a processor's worker by disclosures that have not ended at
     /// `now_micros`, newest first, at most `limit`.

@@ -3,7 +3,6 @@
 //! checks, the outbox against a local SMTP sink (delivery, retries after 451, giving up), sealing of
 //! addresses and bodies, and erasure.
 
-use confidant_core::{Clock, Purpose};
 use confidant_core::audit::verify_chain;
 use confidant_core::contact::{Channel, Choice, PreferencesInput};
 use confidant_core::field::{PersonField, RecordKind};
@@ -11,6 +10,7 @@ use confidant_core::message::{AttemptOutcome, MessageState, NewMessage, RetryPol
 use confidant_core::person::{PersonError, PersonInput};
 use confidant_core::record::{NewEntry, RecordInput};
 use confidant_core::store::{ContactType, NoteFlags};
+use confidant_core::{Clock, Purpose};
 use confidant_mail::{SmtpConfig, SmtpMailer};
 use confidant_testkit::smtp::SmtpSink;
 use confidant_testkit::{TestApp, both_backends};

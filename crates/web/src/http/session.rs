@@ -190,6 +190,7 @@ fn nav_for(role: Role) -> Vec<(String, String, bool)> {
     ];
     if works_in_service(role) {
         nav.push(("/people".to_owned(), "People".to_owned(), false));
+        nav.push(("/diary".to_owned(), "Diary".to_owned(), false));
         nav.push(("/referrals".to_owned(), "Referrals".to_owned(), false));
         nav.push(("/paper".to_owned(), "Paper".to_owned(), false));
     }

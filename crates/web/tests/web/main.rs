@@ -9,6 +9,7 @@ mod caseload_pages;
 mod contact_api;
 mod contact_pages;
 mod correction_pages;
+mod diary_pages;
 mod duplicate_warning;
 mod hardening;
 mod lock_and_error_pages;

@@ -325,7 +325,9 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
             e(ManagersOfService, N)
         }
         ("GET", "/api/v1/services/{service_id}/caseload") => e(ServiceApi, N),
-        ("GET", "/people/new" | "/referrals" | "/referrals/new" | "/paper") => e(ServicePage, N),
+        ("GET", "/people/new" | "/referrals" | "/referrals/new" | "/paper" | "/diary") => {
+            e(ServicePage, N)
+        }
         ("POST", "/people/search") => {
             e(ServicePage, form("name=Qzmk&identifier_kind=&identifier="))
         }
@@ -426,6 +428,11 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
             lenient(RecordChange, form("status=current"))
         }
         ("GET", "/people/{person_id}/entries/{entry_id}/error") => e(RecordChange, N),
+        ("GET", "/people/{person_id}/appointments/{entry_id}/reminder") => e(RecordChange, N),
+        // No address on record: refused by name after the permit, nothing queued.
+        ("POST", "/people/{person_id}/appointments/{entry_id}/reminder") => {
+            lenient(RecordChange, form("channel=email"))
+        }
         // Marking an entry as entered in error once: a later allowed cell finds it marked (409).
         ("POST", "/people/{person_id}/entries/{entry_id}/error") => {
             consuming(RecordChange, form("reason=duplicate"))
@@ -896,6 +903,8 @@ struct World {
     /// A flagged note of each person (never referred).
     entry: [Uuid; 2],
     plan: [Uuid; 2],
+    /// A booked appointment later today (in the diary, and a reminder may be sent).
+    appointment: [Uuid; 2],
     related: [Uuid; 2],
     case: [Uuid; 2],
     referral: [Uuid; 2],
@@ -985,6 +994,7 @@ async fn world(backend: TestBackend) -> anyhow::Result<World> {
     let mut document = [Uuid::nil(); 2];
     let mut entry = [Uuid::nil(); 2];
     let mut plan = [Uuid::nil(); 2];
+    let mut appointment = [Uuid::nil(); 2];
     let mut related = [Uuid::nil(); 2];
     let mut case = [Uuid::nil(); 2];
     let mut referral = [Uuid::nil(); 2];
@@ -1084,6 +1094,30 @@ async fn world(backend: TestBackend) -> anyhow::Result<World> {
             .await?;
         plan[i] = made.id;
         markers.push((m, Owner::Part(scope, Some(made.id))));
+        let (what, place) = (next_marker(scope), next_marker(scope));
+        let booked = c
+            .add_entry(
+                worker,
+                p,
+                created.id,
+                &NewEntry {
+                    kind: RecordKind::Appointment,
+                    case_id: None,
+                    parent_id: None,
+                    contact_type: None,
+                    occurs_at: Some(c.clock().now() + time::Duration::hours(3)),
+                    status: None,
+                    due_at: None,
+                    flags: NoteFlags::default(),
+                    values: RecordInput::new()
+                        .with("title", format!("{what} meeting"))
+                        .with("place", format!("{place} hall")),
+                },
+            )
+            .await?;
+        appointment[i] = booked.id;
+        markers.push((what, Owner::Part(scope, Some(booked.id))));
+        markers.push((place, Owner::Part(scope, Some(booked.id))));
         let (g, f) = (next_marker(scope), next_marker(scope));
         related[i] = c
             .add_related(
@@ -1406,6 +1440,7 @@ async fn world(backend: TestBackend) -> anyhow::Result<World> {
         document,
         entry,
         plan,
+        appointment,
         related,
         case,
         referral,
@@ -1615,11 +1650,17 @@ impl World {
             // The same given name again, so its marker stays on the record for later cells.
             ("{given_name}", given_name),
         ];
-        // Pages change plans and goals, not notes: the entry a page edits is the plan.
-        let mut out = text.replace(
-            "/entries/{entry_id}/edit",
-            &format!("/entries/{}/edit", self.plan[i]),
-        );
+        // Pages change plans and goals, not notes: the entry a page edits is the plan; a
+        // reminder is of the appointment.
+        let mut out = text
+            .replace(
+                "/entries/{entry_id}/edit",
+                &format!("/entries/{}/edit", self.plan[i]),
+            )
+            .replace(
+                "/appointments/{entry_id}/reminder",
+                &format!("/appointments/{}/reminder", self.appointment[i]),
+            );
         for (from, to) in replacements {
             out = out.replace(from, &to);
         }

@@ -215,19 +215,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             organisation_id,
             scope,
         } = self.listing(actor, purpose, service_id).await?;
-        let filter = CaseloadFilter {
-            worker: match query.of {
-                CaseloadOf::Mine => WorkerFilter::Worker(staff_id(actor)?),
-                CaseloadOf::Worker(id) => WorkerFilter::Worker(id),
-                CaseloadOf::Unassigned => WorkerFilter::Unassigned,
-                CaseloadOf::Team(_) | CaseloadOf::Everyone => WorkerFilter::Any,
-            },
-            team_id: match query.of {
-                CaseloadOf::Team(id) => Some(id),
-                _ => None,
-            },
-            status: query.status,
-        };
+        let filter = filter_of(actor, query.of, query.status)?;
         let fields = [
             PersonField::GivenName,
             PersonField::FamilyName,
@@ -343,7 +331,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     }
 
     /// The handles of a service's staff (those who left too), by id.
-    async fn service_staff(&self, service_id: Uuid) -> Result<BTreeMap<Uuid, String>, PersonError> {
+    pub(super) async fn service_staff(
+        &self,
+        service_id: Uuid,
+    ) -> Result<BTreeMap<Uuid, String>, PersonError> {
         let Some(service) = self.store.service(service_id).await? else {
             return Ok(BTreeMap::new());
         };
@@ -390,6 +381,27 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         }
         Ok(lines)
     }
+}
+
+/// The store's filter for whose people, and a case status.
+pub(super) fn filter_of(
+    actor: &Principal,
+    of: CaseloadOf,
+    status: Option<CaseStatus>,
+) -> Result<CaseloadFilter, PersonError> {
+    Ok(CaseloadFilter {
+        worker: match of {
+            CaseloadOf::Mine => WorkerFilter::Worker(staff_id(actor)?),
+            CaseloadOf::Worker(id) => WorkerFilter::Worker(id),
+            CaseloadOf::Unassigned => WorkerFilter::Unassigned,
+            CaseloadOf::Team(_) | CaseloadOf::Everyone => WorkerFilter::Any,
+        },
+        team_id: match of {
+            CaseloadOf::Team(id) => Some(id),
+            _ => None,
+        },
+        status,
+    })
 }
 
 fn staff_id(actor: &Principal) -> Result<Uuid, PersonError> {

@@ -16,6 +16,7 @@
 //! person being added may already be).
 
 mod caseload;
+mod diary;
 mod duplicates;
 mod error;
 mod input;
@@ -28,6 +29,7 @@ pub use caseload::{
     Caseload, CaseloadCounts, CaseloadLine, CaseloadOf, CaseloadQuery, CaseloadSort, MAX_CASELOAD,
     ReferredLine, sort_lines,
 };
+pub use diary::{Diary, DiaryLine, MAX_DIARY};
 pub use duplicates::{DUPLICATE_INDEXES, DuplicateCheck, DuplicateMatch};
 pub use error::{PersonError, Violation, Violations};
 pub use input::PersonInput;

@@ -12,6 +12,8 @@ use confidant_core::person::{Caseload, CaseloadOf, CaseloadQuery, CaseloadSort, 
 use confidant_core::store::{CaseStatus, Store};
 use confidant_core::{Clock, Purpose, Role};
 use serde::Deserialize;
+use std::collections::BTreeMap;
+
 use uuid::Uuid;
 
 use crate::http::extract::page::Query;
@@ -128,7 +130,12 @@ pub async fn list<S: Store, C: Clock>(
         csrf: signed.csrf().to_owned(),
         heading: heading(&choice, &caseload),
         manages: manages(role),
-        whose: whose(&choice, &caseload, signed.staff().id),
+        whose: whose(
+            choice.0.of,
+            &caseload.teams,
+            &caseload.workers,
+            signed.staff().id,
+        ),
         statuses: std::iter::once(("any".to_owned(), "Any".to_owned(), choice.0.status.is_none()))
             .chain(CaseStatus::ALL.iter().map(|s| {
                 (
@@ -196,27 +203,31 @@ fn heading(choice: &Choice, caseload: &Caseload) -> String {
     }
 }
 
-/// The "whose people" choices: mine, everyone, nobody's, each team, each worker.
-fn whose(choice: &Choice, caseload: &Caseload, me: Uuid) -> Vec<(String, String, bool)> {
+/// The "whose people" choices: mine, everyone, nobody's, each team, each worker (but oneself);
+/// `current` is selected.
+pub(crate) fn whose(
+    current: CaseloadOf,
+    teams: &BTreeMap<Uuid, String>,
+    workers: &BTreeMap<Uuid, String>,
+    me: Uuid,
+) -> Vec<(String, String, bool)> {
     let mut options = vec![
         ("mine".to_owned(), "My caseload".to_owned()),
         ("everyone".to_owned(), "Everyone you can see".to_owned()),
         ("unassigned".to_owned(), "No key worker".to_owned()),
     ];
     options.extend(
-        caseload
-            .teams
+        teams
             .iter()
             .map(|(id, name)| (format!("team-{id}"), format!("Team: {name}"))),
     );
     options.extend(
-        caseload
-            .workers
+        workers
             .iter()
             .filter(|(id, _)| **id != me)
             .map(|(id, handle)| (format!("worker-{id}"), format!("Key worker: {handle}"))),
     );
-    let current = choice.0.of.code();
+    let current = current.code();
     options
         .into_iter()
         .map(|(value, label)| {

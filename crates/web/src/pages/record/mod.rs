@@ -4,6 +4,7 @@
 
 pub mod assignment;
 pub mod caseload;
+pub mod diary;
 pub mod document;
 pub mod new_person;
 pub mod paper;
@@ -22,6 +23,11 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
     Routes::new()
         .route("/people", get(caseload::list::<S, C>))
         .route("/caseloads", get(caseload::counts::<S, C>))
+        .route("/diary", get(diary::diary::<S, C>))
+        .route(
+            "/people/{person_id}/appointments/{entry_id}/reminder",
+            get(part::reminder_form::<S, C>).post(part::reminder_send::<S, C>),
+        )
         .route("/people/search", post(people::search::<S, C>))
         .route(
             "/people/new",

@@ -1,5 +1,7 @@
 //! Appointments, and paper notes and archived paper files.
 
+use confidant_core::message::{NewMessage, TemplateCode};
+
 use super::*;
 use crate::pages::form::FormData;
 use crate::pages::{TrainedForm, TrainedStaff};
@@ -11,6 +13,8 @@ pub(super) struct AppointmentView {
     place: String,
     status: String,
     next: Vec<(String, String)>,
+    /// Booked and still to come: a reminder may be sent.
+    remind: bool,
 }
 
 #[derive(Template)]
@@ -33,6 +37,7 @@ pub async fn appointments<S: Store, C: Clock>(
     let name = person_name(&state, &signed, person_id, Need::ReadReferred).await?;
     let mut entries = entries_of(&state, &signed, person_id, &[RecordKind::Appointment]).await?;
     entries.sort_by_key(|e| std::cmp::Reverse(e.occurs_at));
+    let now = state.confidant.clock().now();
     let appointments = entries
         .into_iter()
         .map(|e| AppointmentView {
@@ -42,6 +47,7 @@ pub async fn appointments<S: Store, C: Clock>(
             place: e.values.get("place").unwrap_or_default().to_owned(),
             status: status_label(e.status),
             next: other_statuses(e.kind, e.status),
+            remind: e.status == Some(EntryStatus::Booked) && e.occurs_at > now,
         })
         .collect();
     render(&AppointmentsPage {
@@ -125,6 +131,111 @@ pub async fn appointment_create<S: Store, C: Clock>(
         )
     };
     add_simple(&state, &signed, person_id, new, page, &form).await
+}
+
+// --- a reminder of an appointment, sent through the outbox ---
+
+/// The reminder form, for a booked appointment still to come.
+async fn reminder_page<S: Store, C: Clock>(
+    state: &St<S, C>,
+    signed: &Signed,
+    person_id: Uuid,
+    entry_id: Uuid,
+) -> Result<(FormPage, Entry), PageError> {
+    let name = person_name(state, signed, person_id, Need::Change).await?;
+    let entry = entry_of(state, signed, person_id, entry_id).await?;
+    let now = state.confidant.clock().now();
+    if entry.kind != RecordKind::Appointment
+        || entry.status != Some(EntryStatus::Booked)
+        || entry.occurs_at <= now
+    {
+        return Err(PageError::Conflict(
+            "a reminder is sent only for a booked appointment still to come",
+        ));
+    }
+    let window = state
+        .confidant
+        .contact_preferences(signed.actor(), Purpose::Support, person_id)
+        .await?
+        .message_window;
+    let what = entry.values.get("title").unwrap_or("The appointment");
+    let mut intro = format!(
+        "{what}, {}. The reminder gives only the day and the time: never what it is about, \
+         where, or the person's name. It goes to their safe address or number if they have one.",
+        date_time(entry.occurs_at)
+    );
+    if let Some(w) = window {
+        intro.push_str(&format!(
+            " They said messages may reach them {}: it waits until then.",
+            w.describe()
+        ));
+    }
+    let page = FormPage::new(
+        signed.chrome("/people"),
+        signed.csrf(),
+        "Send a reminder",
+        format!("/people/{person_id}/appointments/{entry_id}/reminder"),
+        vec![FormField::radios(
+            "channel",
+            "How should it reach them?",
+            vec![
+                ("email".to_owned(), "Email".to_owned()),
+                ("text".to_owned(), "Text message".to_owned()),
+            ],
+        )],
+        Vec::new(),
+    )
+    .caption(name)
+    .back(format!("/people/{person_id}/appointments"))
+    .intro(intro)
+    .submit("Send the reminder");
+    Ok((page, entry))
+}
+
+pub async fn reminder_form<S: Store, C: Clock>(
+    state: St<S, C>,
+    TrainedStaff(signed): TrainedStaff,
+    Path((person_id, entry_id)): Path<(Uuid, Uuid)>,
+) -> Result<Response, PageError> {
+    render(&reminder_page(&state, &signed, person_id, entry_id).await?.0)
+}
+
+pub async fn reminder_send<S: Store, C: Clock>(
+    state: St<S, C>,
+    signed: Signed,
+    Path((person_id, entry_id)): Path<(Uuid, Uuid)>,
+    TrainedForm(form): TrainedForm<FormData>,
+) -> Result<Response, PageError> {
+    let (page, entry) = reminder_page(&state, &signed, person_id, entry_id).await?;
+    let channel = form.get("channel");
+    if channel.is_empty() {
+        let errors = vec![(
+            "channel".to_owned(),
+            "Choose email or a text message".to_owned(),
+        )];
+        return Ok(form_error(page, &form, errors));
+    }
+    let new = NewMessage {
+        channel: channel.to_owned(),
+        template: TemplateCode::AppointmentReminder.code().to_owned(),
+        at: Some(entry.occurs_at),
+    };
+    match state
+        .confidant
+        .queue_message(signed.actor(), Purpose::Support, person_id, &new)
+        .await
+    {
+        Ok(_) => Ok(see_other(&format!("/people/{person_id}/contact"))),
+        // A refused channel, no address, or safe times that leave no time: shown on the choice.
+        Err(PersonError::Invalid(v)) => {
+            let errors =
+                v.0.into_iter()
+                    .map(|e| ("channel".to_owned(), e.message))
+                    .collect();
+            Ok(form_error(page, &form, errors))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 // --- paper notes and archived paper files ---
