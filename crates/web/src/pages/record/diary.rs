@@ -49,7 +49,7 @@ struct DiaryPage {
     chrome: Chrome,
     heading: String,
     whose: Vec<(String, String, bool)>,
-    next_week: bool,
+    weeks: Vec<(String, String, bool)>,
     days: Vec<Day>,
     more: bool,
 }
@@ -138,7 +138,10 @@ pub async fn diary<S: Store, C: Clock>(
             (_, true) => "Diary next week".to_owned(),
         },
         whose: whose(of, &diary.teams, &diary.workers, signed.staff().id),
-        next_week,
+        weeks: vec![
+            ("this".to_owned(), "This week".to_owned(), !next_week),
+            ("next".to_owned(), "Next week".to_owned(), next_week),
+        ],
         days,
         more: diary.more,
     })
