@@ -84,6 +84,40 @@ impl RecordStore for SqlStore {
         Ok(true)
     }
 
+    async fn update_related(
+        &self,
+        related_id: Uuid,
+        access: &PersonAccess,
+        relationship: Relationship,
+        fields: &[SealedChange],
+        stamp: &ChangeStamp,
+        audit: AuditDraft,
+    ) -> Result<bool, StoreError> {
+        let rid = related_id.to_string();
+        let mut tx = self.begin_write().await?;
+        let row =
+            sqlx::query("SELECT key_version FROM related_person WHERE id = $1 AND person_id = $2")
+                .bind(&rid)
+                .bind(access.person_id().to_string())
+                .fetch_optional(&mut *tx)
+                .await
+                .db()?;
+        let Some(row) = row else {
+            return Ok(false);
+        };
+        let key_version: i64 = row.col("key_version")?;
+        sqlx::query("UPDATE related_person SET relationship = $1 WHERE id = $2")
+            .bind(relationship.code())
+            .bind(&rid)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        replace_fields(&mut tx, &rid, key_version, fields, stamp, None).await?;
+        append(&mut tx, &audit).await?;
+        commit(tx).await?;
+        Ok(true)
+    }
+
     async fn is_alleged_perpetrator_in(
         &self,
         victim: &PersonAccess,
@@ -223,35 +257,7 @@ impl RecordStore for SqlStore {
         if moved.rows_affected() == 0 {
             return Err(StoreError::Conflict(CHANGED));
         }
-        for (field, value) in fields {
-            keep_version(
-                &mut tx,
-                KEEP_RECORD_FIELD,
-                &eid,
-                field,
-                key_version,
-                stamp,
-                reason,
-            )
-            .await?;
-            sqlx::query("DELETE FROM record_field WHERE record_id = $1 AND field = $2")
-                .bind(&eid)
-                .bind(field)
-                .execute(&mut *tx)
-                .await
-                .db()?;
-            if let Some(v) = value {
-                sqlx::query(
-                    "INSERT INTO record_field (record_id, field, value) VALUES ($1, $2, $3)",
-                )
-                .bind(&eid)
-                .bind(field)
-                .bind(v)
-                .execute(&mut *tx)
-                .await
-                .db()?;
-            }
-        }
+        replace_fields(&mut tx, &eid, key_version, fields, stamp, reason).await?;
         append(&mut tx, &audit).await?;
         commit(tx).await?;
         Ok(true)

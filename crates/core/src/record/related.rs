@@ -237,6 +237,109 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         Ok(out)
     }
 
+    /// Changes a related person: their relationship and details (a field given replaces the
+    /// recorded one, an empty one clears it, one left out stays; the given name is required). Each
+    /// replaced value is kept in the history,
+    /// sealed under their own key, so erasing them erases it too. Their link to a record of their
+    /// own is not changed here. `NotFound` if they are not on this record.
+    pub async fn update_related(
+        &self,
+        actor: &Principal,
+        purpose: Purpose,
+        person_id: Uuid,
+        related_id: Uuid,
+        relationship: Relationship,
+        input: &RecordInput,
+    ) -> Result<Related, PersonError> {
+        let parsed = parse_record(RecordKind::Related, input, &["given_name"], &no_identifiers)
+            .map_err(PersonError::Invalid)?;
+        let (permit, resource) = self
+            .permit_on_person(actor, Action::PersonUpdate, person_id, purpose)
+            .await?;
+        let confidant_policy::Resource::Person { service_id, .. } = resource else {
+            return Err(PersonError::NotFound);
+        };
+        if relationship == Relationship::Child
+            && !self
+                .service_config(service_id)
+                .await?
+                .field_groups
+                .contains(FieldGroup::Children)
+        {
+            return Err(invalid(
+                "relationship",
+                "this service does not record children",
+            ));
+        }
+        let now = self.clock.now();
+        let access = access_of(&permit)?;
+        let read = AuditDraft::permitted(&permit, purpose, now).named("related.read");
+        let Some((record, sealed, wrapped)) = self
+            .store
+            .related_of(&access, read)
+            .await?
+            .into_iter()
+            .find(|(r, _, _)| r.id == related_id)
+        else {
+            return Err(PersonError::NotFound);
+        };
+        let key = self.keys.data_key(&wrapped)?;
+        let before = open_values(
+            RecordKind::Related,
+            &key,
+            record.id,
+            record.key_version,
+            &sealed,
+        )?;
+        // Only what changed is replaced (and so kept in the history).
+        let mut changes = Vec::new();
+        for (code, value) in &parsed {
+            if before.get(code) == value.as_deref() {
+                continue;
+            }
+            let sealed = value.as_deref().map(|v| {
+                seal_values(&key, record.id, record.key_version, [(*code, v)])
+                    .into_iter()
+                    .map(|(_, bytes)| bytes)
+                    .next()
+                    .unwrap_or_default()
+            });
+            changes.push(((*code).to_owned(), sealed));
+        }
+        let stamp = crate::store::ChangeStamp {
+            by: actor.audit_id(),
+            at_micros: micros(now),
+        };
+        let audit = AuditDraft::permitted(&permit, purpose, now).named("related.update");
+        if !self
+            .store
+            .update_related(related_id, &access, relationship, &changes, &stamp, audit)
+            .await?
+        {
+            return Err(PersonError::NotFound);
+        }
+        let mut values = Values::default();
+        for (code, value) in &parsed {
+            if let (Some(spec), Some(v)) = (
+                crate::field::record_field(RecordKind::Related, code),
+                value.as_deref(),
+            ) {
+                values.insert(spec.code, v.to_owned());
+            }
+        }
+        let linked_person_id = match record.linked_person_id {
+            Some(l) if self.within_scope(actor, l).await? => Some(l),
+            _ => None,
+        };
+        Ok(Related {
+            id: record.id,
+            relationship,
+            linked_person_id,
+            created_at: from_micros(record.created_at_micros),
+            values,
+        })
+    }
+
     /// Removes a related person from a record and destroys their key.
     pub async fn remove_related(
         &self,

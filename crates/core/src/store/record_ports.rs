@@ -136,6 +136,19 @@ pub trait RecordStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<(RelatedRecord, SealedFields, WrappedDataKey)>, StoreError>>
     + Send;
 
+    /// Changes a related person of the record `access` reaches: their relationship and sealed
+    /// fields, each replaced value kept in the history (under their own key). `false` if there is
+    /// no such related person of that record.
+    fn update_related(
+        &self,
+        related_id: Uuid,
+        access: &PersonAccess,
+        relationship: Relationship,
+        fields: &[SealedChange],
+        stamp: &ChangeStamp,
+        audit: AuditDraft,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Removes a related person from a record: their row, fields and key. `false` if there is none.
     fn remove_related(
         &self,

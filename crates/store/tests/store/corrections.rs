@@ -275,3 +275,101 @@ both_backends!(
         Ok(())
     }
 );
+
+both_backends!(
+    a_related_person_is_changed_and_what_they_replace_is_kept_sealed_under_their_key,
+    |backend| async move {
+        use confidant_core::store::Relationship;
+        let app = TestApp::new(backend).await?;
+        let c = &app.confidant;
+        let person = app.person_named("Ada", "Related").await?;
+        let bo = c
+            .add_related(
+                &app.worker_a,
+                P,
+                person,
+                Relationship::Family,
+                None,
+                &RecordInput::new()
+                    .with("given_name", "Bo")
+                    .with("family_name", "Oldname"),
+            )
+            .await?;
+        // Without a given name: refused by name, nothing changes.
+        let refused = c
+            .update_related(
+                &app.worker_a,
+                P,
+                person,
+                bo.id,
+                Relationship::NextOfKin,
+                &RecordInput::new().with("family_name", "Newname"),
+            )
+            .await;
+        assert_eq!(
+            refused.as_ref().map_err(fields).err(),
+            Some(vec!["given_name"])
+        );
+        let changed = c
+            .update_related(
+                &app.worker_a,
+                P,
+                person,
+                bo.id,
+                Relationship::NextOfKin,
+                &RecordInput::new()
+                    .with("given_name", "Bo")
+                    .with("family_name", "Newname"),
+            )
+            .await?;
+        assert_eq!(changed.relationship, Relationship::NextOfKin);
+        let listed = c.related_people(&app.worker_a, P, person).await?;
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].relationship, Relationship::NextOfKin);
+        assert_eq!(listed[0].values.get("family_name"), Some("Newname"));
+        assert_eq!(listed[0].values.get("given_name"), Some("Bo"));
+        // Only what changed is kept in the history, sealed (the earlier name is not stored in
+        // the clear).
+        let mut conn = app.db.raw().await?;
+        let kept: Vec<(String, Vec<u8>)> =
+            sqlx::query_as("SELECT field, value FROM field_version WHERE record_id = $1")
+                .bind(bo.id.to_string())
+                .fetch_all(&mut conn)
+                .await?;
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].0, "family_name");
+        assert!(!kept[0].1.windows(7).any(|w| w == b"Oldname"));
+        // Another service's worker, and a related person named through another record: not found.
+        let other = c
+            .update_related(
+                &app.worker_b,
+                P,
+                person,
+                bo.id,
+                Relationship::Family,
+                &RecordInput::new().with("given_name", "Bo"),
+            )
+            .await;
+        assert!(matches!(other, Err(PersonError::NotFound)));
+        let second = app.person_named("Cy", "Elsewhere").await?;
+        let through = c
+            .update_related(
+                &app.worker_a,
+                P,
+                second,
+                bo.id,
+                Relationship::Family,
+                &RecordInput::new().with("given_name", "Bo"),
+            )
+            .await;
+        assert!(matches!(through, Err(PersonError::NotFound)));
+        // Erasing them erases what they replaced too.
+        c.remove_related(&app.worker_a, P, person, bo.id).await?;
+        let key: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM data_key WHERE owner_id = $1")
+            .bind(bo.id.to_string())
+            .fetch_one(&mut conn)
+            .await?;
+        assert_eq!(key, 0);
+        Ok(())
+    }
+);

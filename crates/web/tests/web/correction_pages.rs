@@ -138,3 +138,99 @@ both_backends!(
         Ok(())
     }
 );
+
+both_backends!(
+    a_related_person_is_changed_on_a_page_and_through_the_api,
+    |backend| async move {
+        use confidant_core::store::Relationship;
+        let app = TestApp::new(backend).await?;
+        let person = app.person_named("Ada", "Relatives").await?;
+        let bo = app
+            .confidant
+            .add_related(
+                &app.worker_a,
+                Purpose::Support,
+                person,
+                Relationship::Family,
+                None,
+                &RecordInput::new()
+                    .with("given_name", "Bo")
+                    .with("family_name", "Oldname"),
+            )
+            .await?
+            .id;
+        let worker = app.staff_record(app.worker_a.audit_id().parse()?).await?;
+        let cookie = web::signed_in_cookie(&app.confidant, &worker).await?;
+        let token = issue_token(&app.confidant, "worker.a", TokenScope::ReadWrite).await?;
+        let TestApp { confidant, db, .. } = app;
+        let _db = db;
+        let web = Web::new(crate::router(Arc::new(confidant)));
+        let browser = web.browser(cookie);
+
+        let record = format!("/people/{person}");
+        let edit = format!("/people/{person}/related/{bo}/edit");
+        assert!(
+            browser
+                .get(&record)
+                .await?
+                .text()
+                .contains(&format!("href=\"{edit}\""))
+        );
+        let form = browser.get(&edit).await?.text();
+        assert!(form.contains("value=\"Oldname\""), "{form}");
+        // Without a given name: 400, named, nothing changed.
+        let refused = browser
+            .submit(
+                &edit,
+                &edit,
+                &[
+                    ("relationship", "family"),
+                    ("given_name", ""),
+                    ("family_name", "X"),
+                ],
+            )
+            .await?;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+        assert!(browser.get(&record).await?.text().contains("Oldname"));
+        let saved = browser
+            .submit(
+                &edit,
+                &edit,
+                &[
+                    ("relationship", "next_of_kin"),
+                    ("given_name", "Bo"),
+                    ("family_name", "Newname"),
+                ],
+            )
+            .await?;
+        assert_eq!(saved.status, StatusCode::SEE_OTHER);
+        let shown = browser.get(&record).await?.text();
+        assert!(
+            shown.contains("Newname") && !shown.contains("Oldname"),
+            "{shown}"
+        );
+        // The API changes them again; one left out stays.
+        let changed = web
+            .expect(
+                &token,
+                Method::PUT,
+                &format!("/people/{person}/related/{bo}"),
+                Some(json!({"relationship": "advocate", "fields": {"given_name": "Bea"}})),
+                StatusCode::OK,
+            )
+            .await?;
+        assert_eq!(changed["relationship"], "advocate");
+        let listed = web
+            .expect(
+                &token,
+                Method::GET,
+                &format!("/people/{person}/related"),
+                None,
+                StatusCode::OK,
+            )
+            .await?;
+        assert_eq!(listed[0]["fields"]["family_name"], "Newname", "{listed}");
+        assert_eq!(listed[0]["fields"]["given_name"], "Bea");
+        Ok(())
+    }
+);

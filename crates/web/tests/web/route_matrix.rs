@@ -449,6 +449,7 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
             | "/people/{person_id}/paper/new"
             | "/people/{person_id}/related/new"
             | "/people/{person_id}/related/{related_id}/remove"
+            | "/people/{person_id}/related/{related_id}/edit"
             | "/people/{person_id}/cases/{case_id}/close",
         ) => e(RecordChange, N),
         ("POST", "/people/{person_id}/notes/new") => {
@@ -473,6 +474,15 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
         ("POST", "/people/{person_id}/related/{related_id}/remove") => {
             consuming(RecordChange, form(""))
         }
+        // A fresh relative for each allowed cell, so the world's own keeps its markers.
+        ("POST", "/people/{person_id}/related/{related_id}/edit") => consuming(
+            RecordChange,
+            form("relationship=next_of_kin&given_name=Changed&family_name=Cell"),
+        ),
+        ("PUT", "/api/v1/people/{person_id}/related/{related_id}") => consuming(
+            RecordChange,
+            json(r#"{"relationship":"next_of_kin","fields":{"given_name":"Changed"}}"#),
+        ),
         ("POST", "/people/{person_id}/cases") => consuming(RecordChange, form("")),
         ("POST", "/people/{person_id}/cases/{case_id}/close") => {
             consuming(RecordChange, form("reason=completed"))

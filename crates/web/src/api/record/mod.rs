@@ -70,7 +70,7 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
         )
         .route(
             "/people/{person_id}/related/{related_id}",
-            delete(related::remove::<S, C>),
+            delete(related::remove::<S, C>).put(related::change::<S, C>),
         )
         .route(
             "/people/{person_id}/cases",

@@ -110,6 +110,44 @@ pub(crate) async fn add<S: Store, C: Clock>(
     Ok((StatusCode::CREATED, Json(RelatedResponse::from(related))))
 }
 
+/// A related person's new relationship and details: a field given replaces the recorded one, `""`
+/// clears it, one left out stays; `given_name` is required. Their link to a record of their own
+/// is not changed.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RelatedChange {
+    #[schema(example = "next_of_kin")]
+    pub relationship: String,
+    pub fields: BTreeMap<String, String>,
+}
+
+#[utoipa::path(put, path = "/api/v1/people/{person_id}/related/{related_id}", tag = "records",
+    params(("person_id" = Uuid, Path), ("related_id" = Uuid, Path)),
+    request_body = RelatedChange,
+    responses((status = 200, body = RelatedResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn change<S: Store, C: Clock>(
+    State(state): State<AppState<S, C>>,
+    _: Authenticated,
+    AccessPurpose(purpose): AccessPurpose,
+    Path((person_id, related_id)): Path<(Uuid, Uuid)>,
+    ChangeJson(actor, body): ChangeJson<RelatedChange>,
+) -> Result<Json<RelatedResponse>, ApiError> {
+    let relationship: Relationship = parse_code("relationship", &body.relationship)?;
+    let related = state
+        .confidant
+        .update_related(
+            &actor,
+            purpose,
+            person_id,
+            related_id,
+            relationship,
+            &RecordInput(body.fields),
+        )
+        .await?;
+    Ok(Json(RelatedResponse::from(related)))
+}
+
 #[utoipa::path(delete, path = "/api/v1/people/{person_id}/related/{related_id}", tag = "records",
     params(("person_id" = Uuid, Path), ("related_id" = Uuid, Path)),
     responses((status = 204, description = "removed, and their key destroyed"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),

@@ -48,6 +48,10 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
             get(part::related_form::<S, C>).post(part::related_create::<S, C>),
         )
         .route(
+            "/people/{person_id}/related/{related_id}/edit",
+            get(part::related_edit_form::<S, C>).post(part::related_edit::<S, C>),
+        )
+        .route(
             "/people/{person_id}/related/{related_id}/remove",
             get(part::related_remove_form::<S, C>).post(part::related_remove::<S, C>),
         )
