@@ -889,7 +889,7 @@ test('f3. documents: a PDF uploaded through the page is listed and downloads as 
   assert.equal(await row.count(), 1, 'the PDF is listed once');
   assert.match(await row.innerText(), /Letter from the GP/);
   assert.match(await row.innerText(), /\bPDF\b/);
-  const href = await row.getByRole('link').getAttribute('href');
+  const href = await row.locator('a[download]').getAttribute('href');
   assert.match(href, new RegExp(`^/people/${personId}/documents/[0-9a-f-]{36}$`));
   await check(a, 'the documents page listing a PDF');
 
@@ -1295,6 +1295,57 @@ test('i5. the diary: this week and next week pass axe; a reminder of an appointm
     assert.ok((await page.locator('main').innerText()).includes('Appointment reminder'));
     await check(a, 'the contact page with the reminder queued');
   }
+});
+
+test('i6. correcting the record: a related person changed, a closed case reopened, and a document\'s move started (its steps and its refusal) pass axe', async () => {
+  const a = await as('practitionerA');
+  const { page } = a;
+  await visit(a, `/people/${personId}/related/new`);
+  await page.getByLabel('Family member', { exact: true }).check();
+  await page.fill('#given-name', 'Rowan');
+  const added = await submit(page, button(page, 'Add the related person'));
+  assert.equal(added.status(), 200);
+  const change = await page.locator('a', { hasText: /^Change\s*Rowan/ }).first().getAttribute('href');
+  assert.match(change, /\/related\/[0-9a-f-]{36}\/edit$/);
+  await visit(a, change);
+  assert.equal(await heading(page), 'Change a related person');
+  assert.equal(await page.inputValue('#given-name'), 'Rowan');
+  await check(a, 'the change-a-related-person form');
+  await page.fill('#family-name', 'Ashdown');
+  const changed = await submit(page, button(page, 'Save changes'));
+  assert.equal(changed.status(), 200);
+  assert.ok((await page.locator('main').innerText()).includes('Rowan Ashdown'));
+
+  // A case to reopen: open one if none is open, close it, then reopen it with why.
+  await visit(a, `/people/${personId}`);
+  if (!(await page.locator('#case-list a', { hasText: /^Close/ }).count())) {
+    await submit(page, button(page, 'Open a case'));
+  }
+  const close = await page.locator('#case-list a', { hasText: /^Close/ }).first().getAttribute('href');
+  await visit(a, close);
+  await page.getByLabel('Support completed', { exact: true }).check();
+  await submit(page, button(page, 'Close the case'));
+  const reopen = await page.locator('#case-list a', { hasText: /^Reopen/ }).first().getAttribute('href');
+  assert.match(reopen, /\/cases\/[0-9a-f-]{36}\/reopen$/);
+  await visit(a, reopen);
+  assert.equal(await heading(page), 'Reopen the case');
+  await check(a, 'the reopen-a-case form');
+  await page.getByLabel('Support was not finished', { exact: true }).check();
+  const reopened = await submit(page, button(page, 'Reopen the case'));
+  assert.equal(reopened.status(), 200);
+  assert.ok((await page.locator('#case-list').innerText()).includes('Open'));
+
+  await visit(a, `/people/${personId}/documents`);
+  const move = await page.locator('#documents a', { hasText: /^Move/ }).first().getAttribute('href');
+  assert.match(move, /\/documents\/[0-9a-f-]{36}\/move$/);
+  await visit(a, move);
+  assert.equal(await heading(page), 'Move a document to the right record');
+  await check(a, 'the move-a-document form');
+  await page.fill('#record-number', '99999');
+  const nobody = await submit(page, button(page, 'Continue'));
+  assert.equal(nobody.status(), 400);
+  assert.match(await page.title(), /^Error: /);
+  await check(a, 'the move-a-document form with an unknown record number');
 });
 
 await run();

@@ -213,6 +213,24 @@ impl CaseloadStore for SqlStore {
         Ok(diary)
     }
 
+    async fn person_numbered(
+        &self,
+        service_id: Uuid,
+        record_number: i64,
+    ) -> Result<Option<Uuid>, StoreError> {
+        let found: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM person WHERE service_id = $1 AND record_number = $2",
+        )
+        .bind(service_id.to_string())
+        .bind(record_number)
+        .fetch_optional(&self.pool)
+        .await
+        .db()?;
+        found
+            .map(|id| Uuid::parse_str(&id).map_err(|_| StoreError::Backend("a person id".into())))
+            .transpose()
+    }
+
     async fn referred_people(
         &self,
         staff_id: Uuid,

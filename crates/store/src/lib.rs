@@ -29,13 +29,14 @@ use confidant_core::store::{
     RecordStore, ReferralStore, SharingStore, StaffStore,
 };
 use confidant_core::store::{
-    ApiTokenRecord, CaseRecord, ChangeStamp, ClosureReason, ContactType, CorrectionReason,
-    Credential, DocumentRecord, EntryError, EntryRecord, EntryStatus, ErrorReason, FieldChange,
-    FieldVersion, GrantRecord, IndexChange, InstallationKeys, NoteFlags, Organisation, Placement,
-    RecoveryCodes, ReferralPolicy, ReferralRecord, ReferralSource, RelatedRecord, Relationship,
-    ReviewState, SealedChange, SealedFields, SealedPerson, Service, ServiceConfig, SessionRecord,
-    SessionRow, SessionStage, StaffRecord, StoreError, Team, TokenScope, TrainingKind,
-    TrainingRecord, TriageEvent, TriageState, WrappedDataKey,
+    ApiTokenRecord, CaseRecord, CaseReopening, ChangeStamp, ClosureReason, ContactType,
+    CorrectionReason, Credential, DocumentRecord, EntryError, EntryRecord, EntryStatus,
+    ErrorReason, FieldChange, FieldVersion, GrantRecord, IndexChange, InstallationKeys, NoteFlags,
+    Organisation, Placement, RecoveryCodes, ReferralPolicy, ReferralRecord, ReferralSource,
+    RelatedRecord, Relationship, ReopenReason, ReviewState, SealedChange, SealedFields,
+    SealedPerson, Service, ServiceConfig, SessionRecord, SessionRow, SessionStage, StaffRecord,
+    StoreError, Team, TokenScope, TrainingKind, TrainingRecord, TriageEvent, TriageState,
+    WrappedDataKey,
 };
 use confidant_core::{AccessScope, Grant, Role};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};

@@ -84,6 +84,81 @@ impl RecordStore for SqlStore {
         Ok(true)
     }
 
+    async fn reopen_case(
+        &self,
+        case_id: Uuid,
+        access: &PersonAccess,
+        reason: ReopenReason,
+        stamp: &ChangeStamp,
+        audit: AuditDraft,
+    ) -> Result<bool, StoreError> {
+        let cid = case_id.to_string();
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(
+            "SELECT closed_at, closed_by, closure_reason FROM case_episode \
+             WHERE id = $1 AND person_id = $2 AND closed_at IS NOT NULL",
+        )
+        .bind(&cid)
+        .bind(access.person_id().to_string())
+        .fetch_optional(&mut *tx)
+        .await
+        .db()?;
+        let Some(row) = row else {
+            return Ok(false);
+        };
+        sqlx::query(
+            "INSERT INTO case_reopening (id, case_id, closed_at, closed_by, closure_reason, \
+             reopened_at, reopened_by, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(Uuid::now_v7().to_string())
+        .bind(&cid)
+        .bind(row.col::<i64>("closed_at")?)
+        .bind(row.col::<String>("closed_by")?)
+        .bind(row.col::<String>("closure_reason")?)
+        .bind(stamp.at_micros)
+        .bind(&stamp.by)
+        .bind(reason.code())
+        .execute(&mut *tx)
+        .await
+        .db()?;
+        sqlx::query(
+            "UPDATE case_episode SET closed_at = NULL, closed_by = NULL, closure_reason = NULL \
+             WHERE id = $1",
+        )
+        .bind(&cid)
+        .execute(&mut *tx)
+        .await
+        .or_conflict("the person has another case open in this service")?;
+        append(&mut tx, &audit).await?;
+        commit(tx).await?;
+        Ok(true)
+    }
+
+    async fn case_reopenings(&self, case_id: Uuid) -> Result<Vec<CaseReopening>, StoreError> {
+        sqlx::query(
+            "SELECT closed_at, closed_by, closure_reason, reopened_at, reopened_by, reason \
+             FROM case_reopening WHERE case_id = $1 ORDER BY reopened_at",
+        )
+        .bind(case_id.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .read(|r| {
+            Ok(CaseReopening {
+                closed_at_micros: r.col("closed_at")?,
+                closed_by: r.col("closed_by")?,
+                closure_reason: coded(
+                    r,
+                    "closure_reason",
+                    ClosureReason::from_code,
+                    "closure reason",
+                )?,
+                reopened_at_micros: r.col("reopened_at")?,
+                reopened_by: r.col("reopened_by")?,
+                reason: coded(r, "reason", ReopenReason::from_code, "reopen reason")?,
+            })
+        })
+    }
+
     async fn update_related(
         &self,
         related_id: Uuid,
@@ -447,6 +522,80 @@ impl RecordStore for SqlStore {
         audit: Vec<AuditDraft>,
     ) -> Result<Option<confidant_core::store::OverviewRows>, StoreError> {
         self.read_overview(access, parts, audit).await
+    }
+
+    async fn sealed_document(
+        &self,
+        document_id: Uuid,
+        access: &PersonAccess,
+        audit: AuditDraft,
+    ) -> Result<Option<(DocumentRecord, SealedFields, Vec<u8>)>, StoreError> {
+        let mut tx = self.begin_read().await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {DOCUMENT_COLUMNS}, d.content FROM document d WHERE d.id = $1 AND d.person_id = $2"
+        )))
+        .bind(document_id.to_string())
+        .bind(access.person_id().to_string())
+        .fetch_optional(&mut *tx)
+        .await
+        .db()?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let found = (
+            document_from_row(&row)?,
+            record_fields(&mut tx, document_id).await?,
+            row.col("content")?,
+        );
+        finish_read(self, tx, audit).await?;
+        Ok(Some(found))
+    }
+
+    async fn move_document(
+        &self,
+        document_id: Uuid,
+        from: &PersonAccess,
+        to: &PersonAccess,
+        key_version: i64,
+        fields: &SealedFields,
+        content: &[u8],
+        audits: Vec<AuditDraft>,
+    ) -> Result<bool, StoreError> {
+        let did = document_id.to_string();
+        let mut tx = self.begin_write().await?;
+        let moved = sqlx::query(
+            "UPDATE document SET person_id = $1, key_version = $2, content = $3 \
+             WHERE id = $4 AND person_id = $5 AND is_photo = 0",
+        )
+        .bind(to.person_id().to_string())
+        .bind(key_version)
+        .bind(content)
+        .bind(&did)
+        .bind(from.person_id().to_string())
+        .execute(&mut *tx)
+        .await
+        .db()?;
+        if moved.rows_affected() == 0 {
+            return Ok(false);
+        }
+        // Its fields, and any earlier values of them, were sealed under the first person's key:
+        // the new ones replace them.
+        for sql in [
+            "DELETE FROM record_field WHERE record_id = $1",
+            "DELETE FROM field_version WHERE record_id = $1",
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(&did)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+        }
+        insert_fields(&mut tx, document_id, fields).await?;
+        for audit in &audits {
+            append(&mut tx, audit).await?;
+        }
+        commit(tx).await?;
+        Ok(true)
     }
 
     async fn read_document(

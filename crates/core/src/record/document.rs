@@ -36,7 +36,7 @@ pub const MAX_DOCUMENT_BYTES: usize = 10 * 1024 * 1024;
 /// The largest photo accepted, in bytes.
 pub const MAX_PHOTO_BYTES: usize = 2 * 1024 * 1024;
 
-const CONTENT_TABLE: &str = "document";
+pub(crate) const CONTENT_TABLE: &str = "document";
 
 /// The most pixels an uploaded image may have on a side.
 pub const MAX_IMAGE_SIDE: u32 = 12_000;

@@ -2,6 +2,7 @@
 //! role (break the glass, a trustee's matter, a processor's referral).
 
 pub mod document;
+mod document_move;
 pub mod entries;
 pub mod grant;
 pub mod person;

@@ -124,6 +124,14 @@ pub trait CaseloadStore: Send + Sync + 'static {
         audit: AuditDraft,
     ) -> impl Future<Output = Result<Vec<DiaryRow>, StoreError>> + Send;
 
+    /// The person of a service with this record number, if there is one (an id only: whoever asks
+    /// then reads the record under its own rules).
+    fn person_numbered(
+        &self,
+        service_id: Uuid,
+        record_number: i64,
+    ) -> impl Future<Output = Result<Option<Uuid>, StoreError>> + Send;
+
     /// The people referred to a processor's worker by disclosures that have not ended at
     /// `now_micros`, newest first, at most `limit`.
     fn referred_people(

@@ -102,6 +102,15 @@ codes!(
 );
 
 codes!(
+    /// Why a closed case is opened again.
+    ReopenReason {
+        Returned = "returned": "They asked for support again",
+        NotFinished = "not_finished": "Support was not finished",
+        ClosedInError = "closed_in_error": "It was closed by mistake",
+    }
+);
+
+codes!(
     /// Why a case closed.
     ClosureReason {
         Completed = "completed": "Support completed",

@@ -136,6 +136,25 @@ pub trait RecordStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<(RelatedRecord, SealedFields, WrappedDataKey)>, StoreError>>
     + Send;
 
+    /// Opens a closed case of the person `access` reaches again, keeping its closing in the case's
+    /// history (with who reopened it, when and why). `false` if there is no such closed case;
+    /// `Conflict` if the person has another case open in the service.
+    fn reopen_case(
+        &self,
+        case_id: Uuid,
+        access: &PersonAccess,
+        reason: ReopenReason,
+        stamp: &ChangeStamp,
+        audit: AuditDraft,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The earlier closings of a case, oldest first: (closed at, closed by, why; reopened at,
+    /// reopened by, why).
+    fn case_reopenings(
+        &self,
+        case_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<CaseReopening>, StoreError>> + Send;
+
     /// Changes a related person of the record `access` reaches: their relationship and sealed
     /// fields, each replaced value kept in the history (under their own key). `false` if there is
     /// no such related person of that record.
@@ -282,6 +301,30 @@ pub trait RecordStore: Send + Sync + 'static {
         parts: OverviewParts<'_>,
         audit: Vec<AuditDraft>,
     ) -> impl Future<Output = Result<Option<OverviewRows>, StoreError>> + Send;
+
+    /// One document of a person with its sealed fields and content, for moving it (the read is
+    /// audited with `audit`).
+    fn sealed_document(
+        &self,
+        document_id: Uuid,
+        access: &PersonAccess,
+        audit: AuditDraft,
+    ) -> impl Future<Output = Result<Option<(DocumentRecord, SealedFields, Vec<u8>)>, StoreError>> + Send;
+
+    /// Moves a document from the record `from` reaches to the record `to` reaches, resealed under
+    /// that person's key (`key_version`, `fields`, `content`), with an event on each record
+    /// (`audits`), in one transaction. `false` if the document is not (or no longer) `from`'s.
+    #[allow(clippy::too_many_arguments)]
+    fn move_document(
+        &self,
+        document_id: Uuid,
+        from: &PersonAccess,
+        to: &PersonAccess,
+        key_version: i64,
+        fields: &SealedFields,
+        content: &[u8],
+        audits: Vec<AuditDraft>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// One document of a person with its sealed content.
     fn read_document(

@@ -60,6 +60,17 @@ pub struct CaseRecord {
     pub closure_reason: Option<ClosureReason>,
 }
 
+/// An earlier closing of a case, kept when it was reopened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseReopening {
+    pub closed_at_micros: i64,
+    pub closed_by: String,
+    pub closure_reason: ClosureReason,
+    pub reopened_at_micros: i64,
+    pub reopened_by: String,
+    pub reason: ReopenReason,
+}
+
 /// Flags on a case note that later decide what may be disclosed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct NoteFlags {

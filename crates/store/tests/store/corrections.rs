@@ -373,3 +373,173 @@ both_backends!(
         Ok(())
     }
 );
+
+both_backends!(
+    a_closed_case_is_reopened_with_why_and_its_closing_kept,
+    |backend| async move {
+        use confidant_core::store::{ClosureReason, ReopenReason};
+        let app = TestApp::new(backend).await?;
+        let c = &app.confidant;
+        let person = app.person_named("Ada", "Reopened").await?;
+        let case = c.open_case(&app.worker_a, P, person, None).await?;
+        // An open case is not reopened.
+        let open = c
+            .reopen_case(&app.worker_a, P, person, case.id, ReopenReason::Returned)
+            .await;
+        assert!(matches!(open, Err(PersonError::Conflict(_))));
+        c.close_case(&app.worker_a, P, person, case.id, ClosureReason::Disengaged)
+            .await?;
+        // Another service's worker: not found, nothing changes.
+        let other = c
+            .reopen_case(&app.worker_b, P, person, case.id, ReopenReason::Returned)
+            .await;
+        assert!(matches!(other, Err(PersonError::NotFound)));
+        let reopened = c
+            .reopen_case(&app.worker_a, P, person, case.id, ReopenReason::Returned)
+            .await?;
+        assert_eq!(reopened.closed_at, None);
+        let cases = c.cases(&app.worker_a, P, person).await?;
+        assert_eq!(cases.len(), 1);
+        assert_eq!(cases[0].closed_at, None);
+        let kept: Vec<_> = cases[0]
+            .reopenings
+            .iter()
+            .map(|r| (r.closure_reason, r.reason, r.reopened_by.clone()))
+            .collect();
+        assert_eq!(
+            kept,
+            vec![(
+                ClosureReason::Disengaged,
+                ReopenReason::Returned,
+                app.worker_a.audit_id()
+            )]
+        );
+        // Closed again and reopened again: both closings kept, in order.
+        c.close_case(&app.worker_a, P, person, case.id, ClosureReason::Completed)
+            .await?;
+        // While a second case is open, the first cannot reopen: one open case per service.
+        let second = c.open_case(&app.worker_a, P, person, None).await?;
+        let clash = c
+            .reopen_case(
+                &app.worker_a,
+                P,
+                person,
+                case.id,
+                ReopenReason::ClosedInError,
+            )
+            .await;
+        assert!(matches!(clash, Err(PersonError::Conflict(_))), "{clash:?}");
+        c.close_case(
+            &app.worker_a,
+            P,
+            person,
+            second.id,
+            ClosureReason::Transferred,
+        )
+        .await?;
+        c.reopen_case(
+            &app.worker_a,
+            P,
+            person,
+            case.id,
+            ReopenReason::ClosedInError,
+        )
+        .await?;
+        let cases = c.cases(&app.worker_a, P, person).await?;
+        let first = cases
+            .iter()
+            .find(|k| k.id == case.id)
+            .ok_or_else(|| anyhow::anyhow!("the case"))?;
+        let reasons: Vec<_> = first.reopenings.iter().map(|r| r.closure_reason).collect();
+        assert_eq!(
+            reasons,
+            [ClosureReason::Disengaged, ClosureReason::Completed]
+        );
+        Ok(())
+    }
+);
+
+both_backends!(
+    a_misfiled_document_moves_to_the_right_record_resealed_and_logged_on_both,
+    |backend| async move {
+        use confidant_core::document::Upload;
+        let app = TestApp::new(backend).await?;
+        let c = &app.confidant;
+        let wrong = app.person_named("Ada", "Wrongrecord").await?;
+        let right = app.person_named("Bea", "Rightrecord").await?;
+        let pdf = b"%PDF-1.7\n%Zqmovemarker\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n";
+        let doc = c
+            .upload_document(
+                &app.worker_a,
+                P,
+                wrong,
+                &Upload {
+                    file_name: "tenancy.pdf",
+                    content: pdf,
+                    description: Some("Tenancy agreement"),
+                    is_photo: false,
+                },
+            )
+            .await?;
+        let elsewhere = c
+            .create_person(
+                &app.worker_b,
+                P,
+                app.service_b,
+                &PersonInput::new()
+                    .with(confidant_core::field::PersonField::GivenName, "Cy")
+                    .with(
+                        confidant_core::field::PersonField::FamilyName,
+                        "Otherservice",
+                    ),
+            )
+            .await?
+            .id;
+        // Refused, naming the target, and nothing moves: the same record, or another service's.
+        for to in [wrong, elsewhere] {
+            let refused = c
+                .move_document(&app.worker_a, P, wrong, doc.id, to)
+                .await
+                .expect_err("not a record to move to");
+            assert_eq!(fields(&refused), ["to"]);
+        }
+        // Someone of another service cannot move it: the document is not found for them.
+        let outsider = c
+            .move_document(&app.worker_b, P, wrong, doc.id, elsewhere)
+            .await;
+        assert!(matches!(outsider, Err(PersonError::NotFound)));
+        // By record number, within the service.
+        let number = c.read_person(&app.worker_a, P, right).await?.record_number;
+        assert_eq!(c.move_target(&app.worker_a, P, wrong, number).await?, right);
+        let missing = c.move_target(&app.worker_a, P, wrong, 999).await;
+        assert!(matches!(missing, Err(PersonError::Invalid(_))));
+
+        let moved = c
+            .move_document(&app.worker_a, P, wrong, doc.id, right)
+            .await?;
+        assert_eq!(moved.values.get("file_name"), Some("tenancy.pdf"));
+        assert!(c.documents(&app.worker_a, P, wrong).await?.is_empty());
+        let listed = c.documents(&app.worker_a, P, right).await?;
+        assert_eq!(listed.len(), 1);
+        assert_eq!(
+            listed[0].values.get("description"),
+            Some("Tenancy agreement")
+        );
+        let (_, content) = c.read_document(&app.worker_a, P, right, doc.id).await?;
+        assert_eq!(content, pdf);
+        // Logged on both records.
+        let left = c
+            .access_history(&app.dpo, Purpose::Audit, wrong, 50)
+            .await?;
+        assert!(left.iter().any(|e| e.action == "document.move_out"));
+        let joined = c
+            .access_history(&app.dpo, Purpose::Audit, right, 50)
+            .await?;
+        assert!(joined.iter().any(|e| e.action == "document.move_in"));
+        // Erasing the record it left no longer reaches it: it is sealed under the right key now.
+        c.shred_person(&app.dpo, P, wrong).await?;
+        let (_, again) = c.read_document(&app.worker_a, P, right, doc.id).await?;
+        assert_eq!(again, pdf);
+        Ok(())
+    }
+);

@@ -234,3 +234,162 @@ both_backends!(
         Ok(())
     }
 );
+
+both_backends!(
+    a_closed_case_is_reopened_on_a_page_and_the_api_shows_its_earlier_closing,
+    |backend| async move {
+        use confidant_core::store::ClosureReason;
+        let app = TestApp::new(backend).await?;
+        let c = &app.confidant;
+        let person = app.person_named("Ada", "Reopenpage").await?;
+        let case = c
+            .open_case(&app.worker_a, Purpose::Support, person, None)
+            .await?
+            .id;
+        c.close_case(
+            &app.worker_a,
+            Purpose::Support,
+            person,
+            case,
+            ClosureReason::Completed,
+        )
+        .await?;
+        let worker = app.staff_record(app.worker_a.audit_id().parse()?).await?;
+        let cookie = web::signed_in_cookie(c, &worker).await?;
+        let token = issue_token(c, "worker.a", TokenScope::ReadWrite).await?;
+        let TestApp { confidant, db, .. } = app;
+        let _db = db;
+        let web = Web::new(crate::router(Arc::new(confidant)));
+        let browser = web.browser(cookie);
+
+        let record = format!("/people/{person}");
+        let reopen = format!("/people/{person}/cases/{case}/reopen");
+        assert!(
+            browser
+                .get(&record)
+                .await?
+                .text()
+                .contains(&format!("href=\"{reopen}\""))
+        );
+        let without = browser.submit(&reopen, &reopen, &[]).await?;
+        assert_eq!(without.status, StatusCode::BAD_REQUEST);
+        assert!(
+            without
+                .text()
+                .contains("Choose why the case is opening again")
+        );
+        let done = browser
+            .submit(&reopen, &reopen, &[("reason", "not_finished")])
+            .await?;
+        assert_eq!(done.status, StatusCode::SEE_OTHER);
+        let shown = browser.get(&record).await?.text();
+        assert!(shown.contains(&format!("/cases/{case}/close")), "{shown}");
+        // Open now: the form and the API answer 409, nothing changes.
+        assert_eq!(browser.get(&reopen).await?.status, StatusCode::CONFLICT);
+        web.expect(
+            &token,
+            Method::POST,
+            &format!("/people/{person}/cases/{case}/reopen"),
+            Some(json!({"reason": "returned"})),
+            StatusCode::CONFLICT,
+        )
+        .await?;
+        let cases = web
+            .expect(
+                &token,
+                Method::GET,
+                &format!("/people/{person}/cases"),
+                None,
+                StatusCode::OK,
+            )
+            .await?;
+        assert_eq!(cases[0]["closed_at"], serde_json::Value::Null);
+        assert_eq!(cases[0]["reopenings"][0]["closure_reason"], "completed");
+        assert_eq!(cases[0]["reopenings"][0]["reason"], "not_finished");
+        Ok(())
+    }
+);
+
+both_backends!(
+    a_misfiled_document_is_moved_on_its_page_after_the_right_person_is_checked,
+    |backend| async move {
+        use confidant_core::document::Upload;
+        let app = TestApp::new(backend).await?;
+        let c = &app.confidant;
+        let wrong = app.person_named("Ada", "Wrongfile").await?;
+        let right = app.person_named("Bea", "Rightfile").await?;
+        let number = c
+            .read_person(&app.worker_a, Purpose::Support, right)
+            .await?
+            .record_number;
+        let pdf = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n";
+        let doc = c
+            .upload_document(
+                &app.worker_a,
+                Purpose::Support,
+                wrong,
+                &Upload {
+                    file_name: "payslip.pdf",
+                    content: pdf,
+                    description: None,
+                    is_photo: false,
+                },
+            )
+            .await?
+            .id;
+        let worker = app.staff_record(app.worker_a.audit_id().parse()?).await?;
+        let cookie = web::signed_in_cookie(c, &worker).await?;
+        let TestApp { confidant, db, .. } = app;
+        let _db = db;
+        let web = Web::new(crate::router(Arc::new(confidant)));
+        let browser = web.browser(cookie);
+
+        let list = format!("/people/{wrong}/documents");
+        let step = format!("/people/{wrong}/documents/{doc}/move");
+        assert!(
+            browser
+                .get(&list)
+                .await?
+                .text()
+                .contains(&format!("href=\"{step}\""))
+        );
+        // A number that is no one's: refused on the field, nothing moves.
+        let nobody = browser
+            .submit(&step, &step, &[("record_number", "999")])
+            .await?;
+        assert_eq!(nobody.status, StatusCode::BAD_REQUEST);
+        assert!(nobody.text().contains("The record number must be"));
+        // The right number: the person is shown to be checked.
+        let check = browser
+            .submit(&step, &step, &[("record_number", &number.to_string())])
+            .await?;
+        assert_eq!(check.status, StatusCode::OK);
+        let text = check.text();
+        assert!(
+            text.contains("Bea Rightfile (record") && text.contains("payslip.pdf"),
+            "{text}"
+        );
+        let confirm = format!("{step}?to={right}");
+        // Not ticked: refused, nothing moves.
+        let csrf = check.csrf();
+        let unticked = browser.post_form(&confirm, &[("csrf", &csrf)]).await?;
+        assert_eq!(unticked.status, StatusCode::BAD_REQUEST);
+        assert!(browser.get(&list).await?.text().contains("payslip.pdf"));
+        let moved = browser
+            .post_form(&confirm, &[("csrf", &csrf), ("checked", "yes")])
+            .await?;
+        assert_eq!(moved.status, StatusCode::SEE_OTHER);
+        assert_eq!(moved.location(), format!("/people/{right}/documents"));
+        assert!(!browser.get(&list).await?.text().contains("payslip.pdf"));
+        let now_on = browser
+            .get(&format!("/people/{right}/documents"))
+            .await?
+            .text();
+        assert!(now_on.contains("payslip.pdf"));
+        let download = browser
+            .get(&format!("/people/{right}/documents/{doc}"))
+            .await?;
+        assert_eq!(download.status, StatusCode::OK);
+        Ok(())
+    }
+);

@@ -429,6 +429,15 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
         }
         ("GET", "/people/{person_id}/entries/{entry_id}/error") => e(RecordChange, N),
         ("GET", "/people/{person_id}/appointments/{entry_id}/reminder") => e(RecordChange, N),
+        ("GET", "/people/{person_id}/documents/{document_id}/move") => e(RecordChange, N),
+        // No such record number, no such person: refused by name after the permit, nothing moves.
+        ("POST", "/people/{person_id}/documents/{document_id}/move") => {
+            lenient(RecordChange, form("record_number=99999"))
+        }
+        ("POST", "/api/v1/people/{person_id}/documents/{document_id}/move") => lenient(
+            RecordChange,
+            json(r#"{"to_person_id":"00000000-0000-7000-8000-000000000000"}"#),
+        ),
         // No address on record: refused by name after the permit, nothing queued.
         ("POST", "/people/{person_id}/appointments/{entry_id}/reminder") => {
             lenient(RecordChange, form("channel=email"))
@@ -505,6 +514,14 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
         ("POST", "/api/v1/people/{person_id}/cases") => consuming(RecordChange, json("{}")),
         ("POST", "/api/v1/people/{person_id}/cases/{case_id}/close") => {
             consuming(RecordChange, json(r#"{"reason":"completed"}"#))
+        }
+        // The case is open or closed by then, as earlier cells left it: 409 when open.
+        ("GET", "/people/{person_id}/cases/{case_id}/reopen") => consuming(RecordChange, N),
+        ("POST", "/people/{person_id}/cases/{case_id}/reopen") => {
+            consuming(RecordChange, form("reason=returned"))
+        }
+        ("POST", "/api/v1/people/{person_id}/cases/{case_id}/reopen") => {
+            consuming(RecordChange, json(r#"{"reason":"returned"}"#))
         }
         ("PUT", "/api/v1/people/{person_id}/contact-preferences") => {
             e(RecordChange, json(r#"{"channels":{"phone":"allowed"}}"#))

@@ -8,7 +8,7 @@ use crate::audit::{AuditDraft, Purpose};
 use crate::organisation::micros;
 use crate::person::PersonError;
 use crate::person::access_of;
-use crate::store::{CaseRecord, ChangeStamp, ClosureReason, Store};
+use crate::store::{CaseRecord, ChangeStamp, ClosureReason, ReopenReason, Store};
 use crate::{Clock, Confidant};
 
 use super::*;
@@ -111,6 +111,49 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         })
     }
 
+    /// Opens a closed case again, for a reason; its closing is kept in the case's history. Refused
+    /// as a conflict if it is open, or the person has another case open in the service.
+    pub async fn reopen_case(
+        &self,
+        actor: &Principal,
+        purpose: Purpose,
+        person_id: Uuid,
+        case_id: Uuid,
+        reason: ReopenReason,
+    ) -> Result<Case, PersonError> {
+        let (permit, _) = self
+            .permit_on_person(actor, Action::PersonUpdate, person_id, purpose)
+            .await?;
+        let case = self
+            .store
+            .case(case_id)
+            .await?
+            .filter(|c| c.person_id == person_id)
+            .ok_or(PersonError::NotFound)?;
+        if case.closed_at_micros.is_none() {
+            return Err(PersonError::Conflict("the case is open"));
+        }
+        let now = self.clock.now();
+        let stamp = ChangeStamp {
+            by: actor.audit_id(),
+            at_micros: micros(now),
+        };
+        let audit = AuditDraft::permitted(&permit, purpose, now).named("case.reopen");
+        if !self
+            .store
+            .reopen_case(case_id, &access_of(&permit)?, reason, &stamp, audit)
+            .await?
+        {
+            return Err(PersonError::Conflict("the case is open"));
+        }
+        Ok(Case {
+            closed_at: None,
+            closure_reason: None,
+            reopenings: self.store.case_reopenings(case_id).await?,
+            ..case.into()
+        })
+    }
+
     /// A person's cases, newest first.
     pub async fn cases(
         &self,
@@ -122,12 +165,14 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .permit_on_person(actor, Action::PersonRead, person_id, purpose)
             .await?;
         let audit = AuditDraft::permitted(&permit, purpose, self.clock.now()).named("case.read");
-        Ok(self
-            .store
-            .cases_of(&access_of(&permit)?, audit)
-            .await?
-            .into_iter()
-            .map(Case::from)
-            .collect())
+        let mut cases = Vec::new();
+        for record in self.store.cases_of(&access_of(&permit)?, audit).await? {
+            let id = record.id;
+            cases.push(Case {
+                reopenings: self.store.case_reopenings(id).await?,
+                ..record.into()
+            });
+        }
+        Ok(cases)
     }
 }

@@ -112,6 +112,9 @@ pub struct Case {
     pub opened_at: OffsetDateTime,
     pub closed_at: Option<OffsetDateTime>,
     pub closure_reason: Option<ClosureReason>,
+    /// Its earlier closings, each kept when it was reopened, oldest first (filled by
+    /// [`Confidant::cases`]).
+    pub reopenings: Vec<crate::store::CaseReopening>,
 }
 
 impl From<CaseRecord> for Case {
@@ -123,6 +126,7 @@ impl From<CaseRecord> for Case {
             opened_at: from_micros(c.opened_at_micros),
             closed_at: c.closed_at_micros.map(from_micros),
             closure_reason: c.closure_reason,
+            reopenings: Vec::new(),
         }
     }
 }

@@ -6,13 +6,13 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use confidant_core::Clock;
 use confidant_core::record::Case;
-use confidant_core::store::{ClosureReason, Store};
+use confidant_core::store::{ClosureReason, ReopenReason, Store};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::api::{parse_code, rfc3339, rfc3339_opt};
+use crate::api::{parse_code, rfc3339, rfc3339_micros, rfc3339_opt};
 use crate::http::bearer::{AccessPurpose, Authenticated, ChangeJson, Trained};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::api::Path;
@@ -29,6 +29,22 @@ pub struct CaseResponse {
     pub closed_at: Option<String>,
     /// A closure reason code (see `CloseCaseRequest`).
     pub closure_reason: Option<&'static str>,
+    /// Its earlier closings, kept when it was reopened, oldest first.
+    pub reopenings: Vec<ReopeningResponse>,
+}
+
+/// An earlier closing of a case, and its reopening.
+#[derive(Serialize, ToSchema)]
+pub struct ReopeningResponse {
+    /// RFC 3339.
+    pub closed_at: String,
+    pub closed_by: String,
+    pub closure_reason: &'static str,
+    /// RFC 3339.
+    pub reopened_at: String,
+    pub reopened_by: String,
+    /// `returned`, `not_finished` or `closed_in_error`.
+    pub reason: &'static str,
 }
 
 impl From<Case> for CaseResponse {
@@ -40,6 +56,18 @@ impl From<Case> for CaseResponse {
             opened_at: rfc3339(c.opened_at),
             closed_at: rfc3339_opt(c.closed_at),
             closure_reason: c.closure_reason.map(ClosureReason::code),
+            reopenings: c
+                .reopenings
+                .into_iter()
+                .map(|r| ReopeningResponse {
+                    closed_at: rfc3339_micros(r.closed_at_micros),
+                    closed_by: r.closed_by,
+                    closure_reason: r.closure_reason.code(),
+                    reopened_at: rfc3339_micros(r.reopened_at_micros),
+                    reopened_by: r.reopened_by,
+                    reason: r.reason.code(),
+                })
+                .collect(),
         }
     }
 }
@@ -112,6 +140,36 @@ pub(crate) async fn close<S: Store, C: Clock>(
     let case = state
         .confidant
         .close_case(&actor, purpose, person_id, case_id, reason)
+        .await?;
+    Ok(Json(case.into()))
+}
+
+/// Why a closed case opens again.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReopenCaseRequest {
+    /// `returned`, `not_finished` or `closed_in_error`.
+    #[schema(example = "returned")]
+    pub reason: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/people/{person_id}/cases/{case_id}/reopen", tag = "records",
+    params(("person_id" = Uuid, Path), ("case_id" = Uuid, Path)),
+    request_body = ReopenCaseRequest,
+    responses((status = 200, body = CaseResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "the case is open, or the person has another case open in the service", body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn reopen<S: Store, C: Clock>(
+    State(state): State<AppState<S, C>>,
+    _: Authenticated,
+    AccessPurpose(purpose): AccessPurpose,
+    Path((person_id, case_id)): Path<(Uuid, Uuid)>,
+    ChangeJson(actor, body): ChangeJson<ReopenCaseRequest>,
+) -> Result<Json<CaseResponse>, ApiError> {
+    let reason: ReopenReason = parse_code("reason", &body.reason)?;
+    let case = state
+        .confidant
+        .reopen_case(&actor, purpose, person_id, case_id, reason)
         .await?;
     Ok(Json(case.into()))
 }

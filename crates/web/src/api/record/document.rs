@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::api::{invalid, rfc3339};
-use crate::http::bearer::{AccessPurpose, Authenticated, MayChange, Trained};
+use crate::http::bearer::{AccessPurpose, Authenticated, ChangeJson, MayChange, Trained};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::api::{Path, Query};
 
@@ -268,4 +268,31 @@ pub(crate) async fn download<S: Store, C: Clock>(
         content,
     )
         .into_response())
+}
+
+/// Where a misfiled document goes: another person of the same service whose record the caller
+/// may change.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoveDocumentRequest {
+    pub to_person_id: Uuid,
+}
+
+#[utoipa::path(post, path = "/api/v1/people/{person_id}/documents/{document_id}/move", tag = "documents",
+    params(("person_id" = Uuid, Path), ("document_id" = Uuid, Path)),
+    request_body = MoveDocumentRequest,
+    responses((status = 200, description = "moved: the document on its new record", body = DocumentResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn move_to<S: Store, C: Clock>(
+    State(state): State<AppState<S, C>>,
+    _: Authenticated,
+    AccessPurpose(purpose): AccessPurpose,
+    Path((person_id, document_id)): Path<(Uuid, Uuid)>,
+    ChangeJson(actor, body): ChangeJson<MoveDocumentRequest>,
+) -> Result<Json<DocumentResponse>, ApiError> {
+    let moved = state
+        .confidant
+        .move_document(&actor, purpose, person_id, document_id, body.to_person_id)
+        .await?;
+    Ok(Json(moved.into()))
 }

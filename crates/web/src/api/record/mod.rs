@@ -81,6 +81,10 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
             post(case::close::<S, C>),
         )
         .route(
+            "/people/{person_id}/cases/{case_id}/reopen",
+            post(case::reopen::<S, C>),
+        )
+        .route(
             "/people/{person_id}/entries",
             get(entry::list::<S, C>).post(entry::add::<S, C>),
         )
@@ -93,6 +97,10 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
             post(entry::mark_in_error::<S, C>),
         )
         .route("/people/{person_id}/documents", get(document::list::<S, C>))
+        .route(
+            "/people/{person_id}/documents/{document_id}/move",
+            post(document::move_to::<S, C>),
+        )
         .route(
             "/people/{person_id}/documents/{document_id}",
             get(document::download::<S, C>),

@@ -6,6 +6,7 @@ pub mod assignment;
 pub mod caseload;
 pub mod diary;
 pub mod document;
+pub mod document_move;
 pub mod new_person;
 pub mod paper;
 pub mod part;
@@ -57,6 +58,10 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
         )
         .route("/people/{person_id}/cases", post(part::case_open::<S, C>))
         .route(
+            "/people/{person_id}/cases/{case_id}/reopen",
+            get(part::case_reopen_form::<S, C>).post(part::case_reopen::<S, C>),
+        )
+        .route(
             "/people/{person_id}/cases/{case_id}/close",
             get(part::case_close_form::<S, C>).post(part::case_close::<S, C>),
         )
@@ -99,6 +104,10 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
         .route(
             "/people/{person_id}/paper/new",
             get(part::add_form::<S, C, part::PaperForm>).post(part::paper_create::<S, C>),
+        )
+        .route(
+            "/people/{person_id}/documents/{document_id}/move",
+            get(document_move::move_form::<S, C>).post(document_move::move_submit::<S, C>),
         )
         .route(
             "/people/{person_id}/documents/{document_id}",

@@ -14,7 +14,7 @@ use confidant_core::person::{PersonError, Violation, Violations};
 use confidant_core::record::{Entry, EntryChange, Need, NewEntry, RecordInput};
 use confidant_core::store::{
     ClosureReason, ContactType, CorrectionReason, EntryStatus, ErrorReason, NoteFlags,
-    Relationship, Store,
+    Relationship, ReopenReason, Store,
 };
 use confidant_core::{Clock, Purpose};
 use time::{Date, OffsetDateTime, Time};
@@ -258,6 +258,71 @@ pub async fn case_close<S: Store, C: Clock>(
     state
         .confidant
         .close_case(signed.actor(), Purpose::Support, person_id, case_id, reason)
+        .await?;
+    Ok(see_other(&format!("/people/{person_id}#cases")))
+}
+
+fn reopen_page(signed: &Signed, person_id: Uuid, case_id: Uuid, name: String) -> FormPage {
+    let reasons = ReopenReason::ALL
+        .iter()
+        .map(|r| (r.code().to_owned(), r.label().to_owned()))
+        .collect();
+    FormPage::new(
+        signed.chrome("/people"),
+        signed.csrf(),
+        "Reopen the case",
+        format!("/people/{person_id}/cases/{case_id}/reopen"),
+        vec![FormField::radios(
+            "reason",
+            "Why is the case opening again?",
+            reasons,
+        )],
+        Vec::new(),
+    )
+    .caption(name)
+    .back(format!("/people/{person_id}#cases"))
+    .intro("Its closing is kept in the case's history. While it is open, the retention period its closing started stops.")
+    .submit("Reopen the case")
+}
+
+pub async fn case_reopen_form<S: Store, C: Clock>(
+    state: St<S, C>,
+    TrainedStaff(signed): TrainedStaff,
+    Path((person_id, case_id)): Path<(Uuid, Uuid)>,
+) -> Result<Response, PageError> {
+    let name = person_name(&state, &signed, person_id, Need::Change).await?;
+    let cases = state
+        .confidant
+        .cases(signed.actor(), Purpose::Support, person_id)
+        .await?;
+    match cases.iter().find(|c| c.id == case_id) {
+        Some(c) if c.closed_at.is_some() => render(&reopen_page(&signed, person_id, case_id, name)),
+        Some(_) => Err(PageError::Conflict("This case is open.")),
+        None => Err(PageError::NotFound),
+    }
+}
+
+pub async fn case_reopen<S: Store, C: Clock>(
+    state: St<S, C>,
+    signed: Signed,
+    Path((person_id, case_id)): Path<(Uuid, Uuid)>,
+    TrainedForm(form): TrainedForm<FormData>,
+) -> Result<Response, PageError> {
+    let Some(reason) = ReopenReason::from_code(form.get("reason")) else {
+        let name = person_name(&state, &signed, person_id, Need::Change).await?;
+        let errors = vec![(
+            "reason".to_owned(),
+            "Choose why the case is opening again".to_owned(),
+        )];
+        return Ok(form_error(
+            reopen_page(&signed, person_id, case_id, name),
+            &form,
+            errors,
+        ));
+    };
+    state
+        .confidant
+        .reopen_case(signed.actor(), Purpose::Support, person_id, case_id, reason)
         .await?;
     Ok(see_other(&format!("/people/{person_id}#cases")))
 }
