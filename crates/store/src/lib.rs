@@ -34,8 +34,8 @@ use confidant_core::store::{
     FieldVersion, GrantRecord, IndexChange, InstallationKeys, NoteFlags, Organisation, Placement,
     RecoveryCodes, ReferralPolicy, ReferralRecord, ReferralSource, RelatedRecord, Relationship,
     ReviewState, SealedChange, SealedFields, SealedPerson, Service, ServiceConfig, SessionRecord,
-    SessionRow, SessionStage, StaffRecord, StoreError, Team, TokenScope, TrainingKind,
-    TrainingRecord, TriageEvent, TriageState, WrappedDataKey,
+    SessionRow, SessionStage, StaffDetails, StaffRecord, StoreError, Team, TokenScope,
+    TrainingKind, TrainingRecord, TriageEvent, TriageState, WrappedDataKey,
 };
 use confidant_core::{AccessScope, Grant, Role};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};

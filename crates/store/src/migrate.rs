@@ -64,6 +64,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "caseloads",
         include_str!("../migrations/sqlite/0013_caseloads.sql"),
     ),
+    (
+        14,
+        "staff names",
+        include_str!("../migrations/sqlite/0014_staff_names.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -126,6 +131,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         13,
         "caseloads",
         include_str!("../migrations/postgres/0013_caseloads.sql"),
+    ),
+    (
+        14,
+        "staff names",
+        include_str!("../migrations/postgres/0014_staff_names.sql"),
     ),
 ];
 

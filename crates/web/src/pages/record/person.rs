@@ -262,7 +262,7 @@ pub async fn show<S: Store, C: Clock>(
     let c = &state.confidant;
     let purpose = Purpose::Support;
     let config = c.service_config(person.service_id).await?;
-    let handles = c.colleague_handles(actor).await?;
+    let handles = c.colleague_names(actor).await?;
 
     let mut groups = Vec::new();
     for group in config.field_groups.iter() {
@@ -588,7 +588,7 @@ pub async fn history<S: Store, C: Clock>(
         .into_iter()
         .map(|e| (e.id, e.kind))
         .collect();
-    let handles = c.colleague_handles(actor).await?;
+    let handles = c.colleague_names(actor).await?;
     let rows = corrections
         .iter()
         .rev()
