@@ -20,6 +20,7 @@ both_backends!(
         let practitioner = app.staff_record(app.worker_a.audit_id().parse()?).await?;
         let admin_cookie = web::signed_in_cookie(&app.confidant, &admin).await?;
         let worker_cookie = web::signed_in_cookie(&app.confidant, &practitioner).await?;
+        let (service_a, worker_handle) = (app.service_a, practitioner.handle.clone());
         let TestApp { confidant, db, .. } = app;
         let _db = db;
         let confidant = Arc::new(confidant);
@@ -117,6 +118,14 @@ both_backends!(
             .await?;
         assert_eq!(scope, AccessScope::Caseload);
         assert!(admin.get(&page).await?.text().contains("Their caseload"));
+        // Asking to open service A's records by team names its practitioner without a team.
+        let a_scope = format!("/admin/services/{service_a}/scope");
+        let warned = admin
+            .submit(&a_scope, &a_scope, &[("scope", "team")])
+            .await?
+            .text();
+        let unplaced = web::between(&warned, "id=\"unplaced\"", "</ul>");
+        assert!(unplaced.contains(&worker_handle), "{warned}");
         // An unknown scope is refused by field; a practitioner cannot change it.
         let unknown = admin
             .submit(&scope_page, &scope_page, &[("scope", "everyone")])

@@ -67,7 +67,8 @@ pub fn kind_label(kind: RecordKind) -> &'static str {
     }
 }
 
-/// Who did something, by their handle when they are a colleague, else as recorded.
+/// Who did something, by their name (display name, else handle) when they are a colleague, else
+/// as recorded.
 pub fn who(handles: &HashMap<Uuid, String>, audit_id: &str) -> String {
     Uuid::parse_str(audit_id)
         .ok()

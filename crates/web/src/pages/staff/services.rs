@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use confidant_core::organisation::OrganisationError;
 use confidant_core::store::Store;
-use confidant_core::{AccessScope, Action, Clock};
+use confidant_core::{AccessScope, Action, Clock, Role};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -97,6 +97,9 @@ struct ScopePage {
     scopes: Vec<(&'static str, &'static str, &'static str, bool)>,
     /// Set when asking to confirm a change: (code, label, explanation) of the scope chosen.
     confirm: Option<(&'static str, &'static str, &'static str)>,
+    /// On confirming: the service's active staff who would open no records in the scope chosen
+    /// (no team where one is needed), as (account id, name).
+    unplaced: Vec<(String, String)>,
     errors: Vec<(String, String)>,
 }
 
@@ -311,6 +314,10 @@ async fn scope_page<S: Store, C: Clock>(
         .service_with_scope(signed.actor(), service_id)
         .await?;
     let checked = chosen.unwrap_or(current);
+    let unplaced = match chosen.filter(|_| confirm) {
+        Some(scope) => unplaced(state, signed, service.id, scope).await?,
+        None => Vec::new(),
+    };
     Ok(ScopePage {
         chrome: signed.chrome("/admin/services"),
         csrf: signed.csrf().to_owned(),
@@ -324,8 +331,38 @@ async fn scope_page<S: Store, C: Clock>(
         confirm: chosen
             .filter(|_| confirm)
             .map(|s| (s.code(), scope_label(s), scope_explanation(s))),
+        unplaced,
         errors,
     })
+}
+
+/// The service's active staff who would open no records in `scope` for want of a team:
+/// practitioners and team managers where records are opened by team, team managers where by
+/// caseload (a practitioner there opens their own caseload).
+async fn unplaced<S: Store, C: Clock>(
+    state: &St<S, C>,
+    signed: &Signed,
+    service_id: Uuid,
+    scope: AccessScope,
+) -> Result<Vec<(String, String)>, PageError> {
+    let needs_team = |role: Role| match scope {
+        AccessScope::Service => false,
+        AccessScope::Team => matches!(role, Role::Practitioner | Role::TeamManager),
+        AccessScope::Caseload => role == Role::TeamManager,
+    };
+    Ok(state
+        .confidant
+        .staff_of(signed.actor(), signed.staff().organisation_id)
+        .await?
+        .into_iter()
+        .filter(|s| {
+            s.service_id == Some(service_id)
+                && s.disabled_at_micros.is_none()
+                && s.team_id.is_none()
+                && needs_team(s.role)
+        })
+        .map(|s| (s.id.to_string(), s.name_and_title()))
+        .collect())
 }
 
 pub async fn scope_form<S: Store, C: Clock>(
