@@ -308,6 +308,16 @@ both_backends!(
                     .with(PersonField::FamilyName, "Worked"),
             )
             .await?;
+        let api = web
+            .expect(
+                &token,
+                Method::GET,
+                &format!("/services/{service_a}/caseload"),
+                None,
+                StatusCode::OK,
+            )
+            .await?;
+        assert_eq!(api["people"][0]["key_worker_name"], "Ada Gill", "{api}");
         let caseload = worker.get("/people").await?.text();
         assert!(
             caseload.contains("Worked")
