@@ -6,8 +6,9 @@
 // declined one erased, a field group corrected with its recipients banner and history, case notes,
 // documents uploaded and downloaded, the rest of the record's pages, and a form completed by keyboard
 // alone), and axe (WCAG 2.2 AA), "no console errors" (so no CSP refusals) and "no sideways scrolling
-// at 390 px wide" on every main page, the task inbox, the warning of a possible duplicate, and
-// correcting a case note or marking it as entered in error.
+// at 390 px wide" on every main page, the task inbox, the warning of a possible duplicate,
+// correcting a case note or marking it as entered in error, and the administration pages (services,
+// teams, scopes, staff names).
 //
 // It drives a running Confidant described by CONFIDANT_BROWSER_FIXTURE, a JSON object:
 //
@@ -1346,6 +1347,79 @@ test('i6. correcting the record: a related person changed, a closed case reopene
   assert.equal(nobody.status(), 400);
   assert.match(await page.title(), /^Error: /);
   await check(a, 'the move-a-document form with an unknown record number');
+});
+
+test('i4. administration: services with their scope and teams, a service and a team added, a scope change explained and asked to be confirmed, the staff form refusing a contradiction, and an account named (shown where the handle was); all pass axe', async () => {
+  const admin = await as('administrator');
+  const { page } = admin;
+  const list = await visit(admin, '/admin/services');
+  assert.equal(list.status(), 200);
+  assert.equal(await heading(page), 'Services and teams');
+  assert.match(await page.locator('#services').innerText(), /Service A\s+The whole service/);
+  await check(admin, 'services and teams');
+
+  // A name left empty is refused in the error summary; then the service is added.
+  const refused = await submit(page, button(page, 'Add service'));
+  assert.equal(refused.status(), 422);
+  assert.equal(await page.locator('.govuk-error-summary a[href="#name"]').count(), 1);
+  await check(admin, 'services and teams, a service without a name');
+  await page.fill('#name', 'Browser Outreach');
+  const added = await submit(page, button(page, 'Add service'));
+  assert.equal(added.status(), 200);
+  assert.equal(await heading(page), 'Browser Outreach');
+  await page.fill('#name', 'East');
+  const team = await submit(page, button(page, 'Add team'));
+  assert.equal(team.status(), 200);
+  assert.match(await page.locator('#teams').innerText(), /East/);
+  await check(admin, 'a service with a team added');
+
+  // Changing who can open the records is explained, then asked to be confirmed; "No" keeps it.
+  await page.locator('main').getByRole('link', { name: 'Change scope' }).click();
+  await page.waitForLoadState('load');
+  assert.match(pathOf(page), /^\/admin\/services\/[0-9a-f-]{36}\/scope$/);
+  await check(admin, 'who can open the records');
+  await page.getByLabel('Their caseload', { exact: true }).check();
+  const asked = await submit(page, button(page, 'Continue'));
+  assert.equal(asked.status(), 200);
+  assert.equal(await heading(page), 'Change who can open the records?');
+  await check(admin, 'confirming a change of scope');
+  await submit(page, page.locator('main').getByRole('link', { name: 'No, keep it as it is' }));
+  assert.match(await page.locator('main').innerText(), /The whole service/);
+
+  // The staff form refuses a team manager without a service, by field.
+  await visit(admin, '/admin/users/new');
+  await page.fill('#handle', 'tm.browser');
+  await page.fill('#display-name', 'Tam Browser');
+  await page.selectOption('#role', 'team_manager');
+  const contradiction = await submit(page, button(page, 'Add account'));
+  assert.equal(contradiction.status(), 422);
+  assert.equal(await page.locator('.govuk-error-summary a[href="#service"]').count(), 1);
+  assert.equal(await page.inputValue('#display-name'), 'Tam Browser');
+  await check(admin, 'the new account form refusing a team manager without a service');
+
+  // A practitioner's account named on its page, shown by that name.
+  await visit(admin, '/admin/users');
+  const href = await page.getByRole('link', { name: accounts.practitionerA.handle, exact: true }).getAttribute('href');
+  await visit(admin, href);
+  await page.fill('#display-name', 'Sam Patel');
+  await page.fill('#job-title', 'Support worker\u0007');
+  const bad = await submit(page, button(page, 'Save name, job title and team'));
+  assert.equal(bad.status(), 422);
+  assert.equal(await page.locator('.govuk-error-summary a[href="#job-title"]').count(), 1);
+  await check(admin, 'an account page refusing a job title with a control character');
+  await page.fill('#job-title', 'Support worker');
+  const saved = await submit(page, button(page, 'Save name, job title and team'));
+  assert.equal(saved.status(), 200);
+  assert.equal(await heading(page), 'Sam Patel');
+  assert.match(await page.locator('#account-details').innerText(), new RegExp(`${accounts.practitionerA.handle.replace('.', '\\.')}[\\s\\S]*Support worker`));
+  await check(admin, 'an account with a display name');
+  await visit(admin, '/admin/users');
+  assert.match(await page.locator('main table').innerText(), /Sam Patel, Support worker/);
+
+  const a = await as('practitionerA');
+  await visit(a, '/');
+  assert.match(await a.page.locator('.app-account').innerText(), /Signed in as Sam Patel/);
+  await check(a, 'the dashboard of a named account');
 });
 
 await run();

@@ -253,13 +253,27 @@ pub(crate) enum TeamCommand {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum UserCommand {
-    /// Add a member of staff; prints their id, then a strong first password (shown once).
+    /// Add a member of staff; prints their id, then a strong first password (shown once). A
+    /// set-up the role contradicts is refused: practitioners and managers need a service, other
+    /// roles take none; a team must be of their service, and only practitioners and team managers
+    /// have one.
     Add {
         #[arg(long)]
         organisation: Uuid,
         /// The service they work in (omit for organisation-wide roles).
         #[arg(long)]
         service: Option<Uuid>,
+        /// A team of their service (practitioners and team managers; a team manager needs one
+        /// where the service opens records by team or caseload).
+        #[arg(long)]
+        team: Option<Uuid>,
+        /// How colleagues see them on the pages ("Sam Patel"); without it, the handle. One line,
+        /// at most 100 characters.
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Their job title ("Senior support worker"). One line, at most 100 characters.
+        #[arg(long)]
+        job_title: Option<String>,
         /// practitioner, team_manager, service_manager, data_protection_officer, caldicott_guardian,
         /// administrator, processor_staff, trustee or auditor.
         #[arg(long, value_parser = parse_role)]

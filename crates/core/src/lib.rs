@@ -30,7 +30,7 @@ pub use contact::message;
 pub use kernel::{access, audit, clock, keyring, uk_time};
 pub use record::{document, grant, person, related};
 pub use register::notice;
-pub use staff::{account, organisation, training};
+pub use staff::{account, organisation, setup, training};
 
 use confidant_policy::Authorizer;
 

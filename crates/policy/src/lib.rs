@@ -161,9 +161,12 @@ pub enum Action {
     /// Lists the staff accounts of an organisation (resource `Organisation`) or sees one account
     /// (resource `Staff`).
     StaffRead,
-    /// Sets an account's password, resets its two-factor, records its training or sets its team
-    /// (resource `Staff`): what could hand an account, and its access, to someone else.
+    /// Sets an account's password, resets its two-factor or records its training (resource
+    /// `Staff`): what could hand an account, and its access, to someone else.
     StaffUpdate,
+    /// Sets an account's display name, job title and team (resource `Staff`): how colleagues see
+    /// them and where they work, which hands nobody the account.
+    StaffDetails,
     /// Disables an account or ends its sessions (resource `Staff`): only ever takes access away.
     StaffDisable,
     /// Puts a person in a team or gives them a key worker (resource `Person`): decides who sees the
@@ -203,7 +206,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 29] = [
+    pub const ALL: [Action; 30] = [
         Action::OrganisationCreate,
         Action::ServiceCreate,
         Action::ServiceRead,
@@ -233,6 +236,7 @@ impl Action {
         Action::TaskRead,
         Action::TaskClose,
         Action::TaskSweep,
+        Action::StaffDetails,
     ];
 
     pub fn code(self) -> &'static str {
@@ -266,6 +270,7 @@ impl Action {
             Action::TaskRead => "task.read",
             Action::TaskClose => "task.close",
             Action::TaskSweep => "task.sweep",
+            Action::StaffDetails => "staff.details",
         }
     }
 

@@ -34,9 +34,9 @@ use confidant_core::store::{
     ErrorReason, FieldChange, FieldVersion, GrantRecord, IndexChange, InstallationKeys, NoteFlags,
     Organisation, Placement, RecoveryCodes, ReferralPolicy, ReferralRecord, ReferralSource,
     RelatedRecord, Relationship, ReopenReason, ReviewState, SealedChange, SealedFields,
-    SealedPerson, Service, ServiceConfig, SessionRecord, SessionRow, SessionStage, StaffRecord,
-    StoreError, Team, TokenScope, TrainingKind, TrainingRecord, TriageEvent, TriageState,
-    WrappedDataKey,
+    SealedPerson, Service, ServiceConfig, SessionRecord, SessionRow, SessionStage, StaffDetails,
+    StaffRecord, StoreError, Team, TokenScope, TrainingKind, TrainingRecord, TriageEvent,
+    TriageState, WrappedDataKey,
 };
 use confidant_core::{AccessScope, Grant, Role};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};

@@ -65,6 +65,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0013_caseloads.sql"),
     ),
     (
+        14,
+        "staff names",
+        include_str!("../migrations/sqlite/0014_staff_names.sql"),
+    ),
+    (
         15,
         "case reopening",
         include_str!("../migrations/sqlite/0015_case_reopening.sql"),
@@ -131,6 +136,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         13,
         "caseloads",
         include_str!("../migrations/postgres/0013_caseloads.sql"),
+    ),
+    (
+        14,
+        "staff names",
+        include_str!("../migrations/postgres/0014_staff_names.sql"),
     ),
     (
         15,

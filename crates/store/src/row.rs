@@ -240,7 +240,7 @@ pub(crate) fn service_from_row(row: &AnyRow) -> Result<Service, StoreError> {
 }
 
 pub(crate) const STAFF_COLUMNS: &str = "s.id AS staff_id, s.organisation_id, s.service_id, s.team_id, s.role, s.handle, \
-     s.created_at AS staff_created_at, s.disabled_at";
+     s.display_name, s.job_title, s.created_at AS staff_created_at, s.disabled_at";
 
 pub(crate) fn staff_from_row(row: &AnyRow) -> Result<StaffRecord, StoreError> {
     Ok(StaffRecord {
@@ -250,6 +250,8 @@ pub(crate) fn staff_from_row(row: &AnyRow) -> Result<StaffRecord, StoreError> {
         team_id: opt_id(row, "team_id")?,
         role: role(row)?,
         handle: row.col("handle")?,
+        display_name: row.col("display_name")?,
+        job_title: row.col("job_title")?,
         created_at_micros: row.col("staff_created_at")?,
         disabled_at_micros: row.col("disabled_at")?,
     })

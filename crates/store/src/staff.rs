@@ -125,13 +125,17 @@ impl StaffStore for SqlStore {
 
     async fn create_staff(&self, staff: &StaffRecord, audit: AuditDraft) -> Result<(), StoreError> {
         let insert = sqlx::query(
-            "INSERT INTO staff (id, organisation_id, service_id, role, handle, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO staff (id, organisation_id, service_id, team_id, role, handle, display_name, job_title, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(staff.id.to_string())
         .bind(staff.organisation_id.to_string())
         .bind(staff.service_id.map(|s| s.to_string()))
+        .bind(staff.team_id.map(|t| t.to_string()))
         .bind(staff.role.code())
         .bind(&staff.handle)
+        .bind(staff.display_name.as_deref())
+        .bind(staff.job_title.as_deref())
         .bind(staff.created_at_micros);
         insert_audited(self, insert, "that handle is taken", audit).await
     }
@@ -218,6 +222,22 @@ impl StaffStore for SqlStore {
             .bind(team_id.map(|t| t.to_string()))
             .bind(staff_id.to_string());
         insert_audited(self, update, "that team is not available", audit).await
+    }
+
+    async fn set_staff_details(
+        &self,
+        staff_id: Uuid,
+        details: &StaffDetails,
+        audit: AuditDraft,
+    ) -> Result<(), StoreError> {
+        let update = sqlx::query(
+            "UPDATE staff SET display_name = $1, job_title = $2, team_id = $3 WHERE id = $4",
+        )
+        .bind(details.display_name.as_deref())
+        .bind(details.job_title.as_deref())
+        .bind(details.team_id.map(|t| t.to_string()))
+        .bind(staff_id.to_string());
+        insert_audited(self, update, "that account cannot be changed", audit).await
     }
 
     async fn create_team(&self, team: &Team, audit: AuditDraft) -> Result<(), StoreError> {

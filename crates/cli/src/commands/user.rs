@@ -3,6 +3,7 @@
 //! matter.
 
 use anyhow::Context;
+use confidant_core::setup::NewStaff;
 use confidant_core::store::TrainingKind;
 
 use super::{describe, find_staff};
@@ -18,11 +19,22 @@ pub(crate) async fn run(config: &Config, command: UserCommand) -> anyhow::Result
         UserCommand::Add {
             organisation,
             service,
+            team,
+            display_name,
+            job_title,
             role,
             handle,
         } => {
+            let new = NewStaff {
+                role,
+                service_id: service,
+                team_id: team,
+                handle,
+                display_name: display_name.unwrap_or_default(),
+                job_title: job_title.unwrap_or_default(),
+            };
             let staff = confidant
-                .create_staff(system, organisation, service, role, &handle)
+                .add_staff(system, organisation, &new)
                 .await
                 .map_err(describe)?;
             let password = confidant_core::account::generated_password();

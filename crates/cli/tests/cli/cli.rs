@@ -21,13 +21,13 @@ const CANARY_ADDRESS: &str = "Canaryaddressmarker";
 const CANARY_NHS: &str = "9434765919";
 
 /// A data directory with its own database (SQLite in the directory, or a fresh PostgreSQL database).
-struct Install {
+pub(crate) struct Install {
     dir: tempfile::TempDir,
     pg: Option<TestDb>,
 }
 
 impl Install {
-    async fn new(backend: TestBackend) -> anyhow::Result<Self> {
+    pub(crate) async fn new(backend: TestBackend) -> anyhow::Result<Self> {
         let pg = match backend {
             TestBackend::Sqlite => None,
             TestBackend::Postgres => Some(TestDb::new(TestBackend::Postgres).await?),
@@ -69,11 +69,11 @@ impl Install {
         cmd
     }
 
-    fn run(&self, args: &[&str]) -> anyhow::Result<Output> {
+    pub(crate) fn run(&self, args: &[&str]) -> anyhow::Result<Output> {
         Ok(self.command(args).stdin(Stdio::null()).output()?)
     }
 
-    fn run_ok(&self, args: &[&str]) -> anyhow::Result<String> {
+    pub(crate) fn run_ok(&self, args: &[&str]) -> anyhow::Result<String> {
         let out = self.run(args)?;
         anyhow::ensure!(
             out.status.success(),

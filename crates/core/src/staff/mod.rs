@@ -2,4 +2,5 @@
 
 pub mod account;
 pub mod organisation;
+pub mod setup;
 pub mod training;

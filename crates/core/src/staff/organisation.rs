@@ -56,7 +56,7 @@ fn display_name(field: &'static str, input: &str) -> Result<String, Violations> 
 }
 
 /// A staff sign-in handle: 3–64 of a-z, 0-9, '.', '-', '_'.
-fn staff_handle(input: &str) -> Result<String, Violations> {
+pub(crate) fn staff_handle(input: &str) -> Result<String, Violations> {
     let h = input.trim();
     let ok = (3..=64).contains(&h.len())
         && h.chars()
@@ -121,7 +121,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         Ok(self.store.organisations().await?)
     }
 
-    async fn organisation_resource(&self, id: Uuid) -> Result<Resource, OrganisationError> {
+    pub(crate) async fn organisation_resource(
+        &self,
+        id: Uuid,
+    ) -> Result<Resource, OrganisationError> {
         self.store
             .organisation(id)
             .await?
@@ -253,10 +256,21 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             team_id: None,
             role,
             handle,
+            display_name: None,
+            job_title: None,
             created_at_micros: self.micros_now(),
             disabled_at_micros: None,
         };
-        let audit = AuditDraft::permitted(&permit, Purpose::Administration, self.clock.now());
+        self.insert_staff(&permit, staff).await
+    }
+
+    /// Stores a new account, audited under `permit`.
+    pub(crate) async fn insert_staff(
+        &self,
+        permit: &confidant_policy::Permit,
+        staff: StaffRecord,
+    ) -> Result<StaffRecord, OrganisationError> {
+        let audit = AuditDraft::permitted(permit, Purpose::Administration, self.clock.now());
         self.store.create_staff(&staff, audit).await?;
         Ok(staff)
     }
@@ -288,9 +302,21 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         Ok(staff)
     }
 
-    /// The handles of the actor's colleagues by id, to show who did what in an access history. Staff
-    /// handles are not personal data of the people supported; no permit is needed beyond being staff.
-    pub async fn colleague_handles(
+    /// The actor's own account (`None` for the operator): anyone may see their own.
+    pub async fn own_account(
+        &self,
+        actor: &Principal,
+    ) -> Result<Option<StaffRecord>, OrganisationError> {
+        match actor.actor() {
+            Actor::Staff(me) => Ok(self.store.staff(me.user_id).await?),
+            Actor::System => Ok(None),
+        }
+    }
+
+    /// How the actor's colleagues are named, by id (their display name, else their handle), to
+    /// show who did what. Staff names are not personal data of the people supported; no permit is
+    /// needed beyond being staff.
+    pub async fn colleague_names(
         &self,
         actor: &Principal,
     ) -> Result<std::collections::HashMap<Uuid, String>, OrganisationError> {
@@ -302,7 +328,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .staff_of(me.organisation_id)
             .await?
             .into_iter()
-            .map(|s| (s.id, s.handle))
+            .map(|s| (s.id, s.name().to_owned()))
             .collect())
     }
 
@@ -359,12 +385,39 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .await?)
     }
 
+    /// A service with how far its staff see, for those who may see the service (its
+    /// organisation's staff).
+    pub async fn service_with_scope(
+        &self,
+        actor: &Principal,
+        service_id: Uuid,
+    ) -> Result<(Service, AccessScope), OrganisationError> {
+        let service = self.readable_service(actor, service_id).await?;
+        let scope = self
+            .store
+            .service_scope(service.id)
+            .await?
+            .unwrap_or(AccessScope::Service);
+        Ok((service, scope))
+    }
+
     /// A service's configuration, for those who may see the service (its organisation's staff).
     pub async fn service_configuration(
         &self,
         actor: &Principal,
         service_id: Uuid,
     ) -> Result<crate::store::ServiceConfig, OrganisationError> {
+        self.readable_service(actor, service_id).await?;
+        Ok(self.service_config(service_id).await?)
+    }
+
+    /// A service, if the actor may see it (`service.read`); a refusal is audited and answers as
+    /// a missing service does.
+    async fn readable_service(
+        &self,
+        actor: &Principal,
+        service_id: Uuid,
+    ) -> Result<Service, OrganisationError> {
         let service = self
             .store
             .service(service_id)
@@ -379,7 +432,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             },
         )
         .await?;
-        Ok(self.service_config(service_id).await?)
+        Ok(service)
     }
 
     /// Sets what a service's record collects (its field groups) and whom it takes referrals from.
@@ -424,7 +477,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         Ok(self.store.set_service_config(config, audit).await?)
     }
 
-    /// Puts a member of staff in a team of their own service (or none).
+    /// Puts a member of staff in a team of their own service (or none), as their role allows
+    /// (`staff.details`: administrators and the Data Protection Officer).
     pub async fn set_staff_team(
         &self,
         actor: &Principal,
@@ -435,19 +489,14 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let permit = self
             .permit(
                 actor,
-                Action::StaffUpdate,
+                Action::StaffDetails,
                 crate::account::staff_resource(&staff),
             )
             .await?;
-        if let Some(t) = team_id {
-            match self.store.team(t).await? {
-                Some(team) if Some(team.service_id) == staff.service_id => {}
-                _ => {
-                    return Err(OrganisationError::Invalid(Violations(vec![
-                        Violation::new("team_id", "is not a team of their service"),
-                    ])));
-                }
-            }
+        let mut violations = Vec::new();
+        self.check_team(&staff, team_id, &mut violations).await?;
+        if !violations.is_empty() {
+            return Err(OrganisationError::Invalid(Violations(violations)));
         }
         let audit = AuditDraft::permitted(&permit, Purpose::Administration, self.clock.now())
             .named("staff.set_team");

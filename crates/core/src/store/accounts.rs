@@ -40,8 +40,9 @@ pub struct Service {
     pub created_at_micros: i64,
 }
 
-/// A member of staff. `handle` is their sign-in name; staff are disabled, never deleted, so their
-/// audit trail keeps its meaning.
+/// A member of staff. `handle` is their sign-in name; `display_name` and `job_title` are how
+/// colleagues see them (an account without a display name is shown by its handle); staff are
+/// disabled, never deleted, so their audit trail keeps its meaning.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaffRecord {
     pub id: Uuid,
@@ -50,8 +51,42 @@ pub struct StaffRecord {
     pub team_id: Option<Uuid>,
     pub role: Role,
     pub handle: String,
+    pub display_name: Option<String>,
+    pub job_title: Option<String>,
     pub created_at_micros: i64,
     pub disabled_at_micros: Option<i64>,
+}
+
+impl StaffRecord {
+    /// How the pages name them: their display name, else their handle.
+    pub fn name(&self) -> &str {
+        self.display_name.as_deref().unwrap_or(&self.handle)
+    }
+
+    /// Their name with their handle, where the two differ ("Sam Patel (sam.patel)"): where an
+    /// account is picked or signed in to.
+    pub fn name_and_handle(&self) -> String {
+        match &self.display_name {
+            Some(name) => format!("{name} ({})", self.handle),
+            None => self.handle.clone(),
+        }
+    }
+
+    /// Their name with their job title, where one is set ("Sam Patel, Senior support worker").
+    pub fn name_and_title(&self) -> String {
+        match &self.job_title {
+            Some(title) => format!("{}, {title}", self.name()),
+            None => self.name().to_owned(),
+        }
+    }
+}
+
+/// What the account page sets about a member of staff: checked by core before it is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StaffDetails {
+    pub display_name: Option<String>,
+    pub job_title: Option<String>,
+    pub team_id: Option<Uuid>,
 }
 
 /// A team within a service (for services whose staff see only their team's people).

@@ -114,6 +114,14 @@ pub trait StaffStore: Send + Sync + 'static {
         audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Sets an account's display name, job title and team, in one change.
+    fn set_staff_details(
+        &self,
+        staff_id: Uuid,
+        details: &StaffDetails,
+        audit: AuditDraft,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     fn create_team(
         &self,
         team: &Team,

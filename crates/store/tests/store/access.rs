@@ -1068,7 +1068,7 @@ both_backends!(
         else {
             anyhow::bail!("a team of another service was accepted");
         };
-        assert_eq!(fields(&v), ["team_id"]);
+        assert_eq!(fields(&v), ["team"]);
 
         let assign = |person: Uuid, team: Option<Uuid>, key_worker: Option<Uuid>| {
             c.assign_person(&manager_actor, Purpose::Support, person, team, key_worker)

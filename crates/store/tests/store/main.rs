@@ -16,5 +16,6 @@ mod register;
 mod register_examples;
 mod sessions;
 mod sharing;
+mod staff_setup;
 mod tasks;
 mod trustees;

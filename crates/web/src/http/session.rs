@@ -30,7 +30,7 @@ pub struct Chrome {
     pub signed_in: bool,
     pub csrf: String,
     pub org_name: String,
-    pub user_handle: String,
+    pub user_name: String,
     pub nav: Vec<(String, String, bool)>,
     /// A processor's worker, who reaches records only by a referral: a record's navigation offers
     /// only the parts a referral can send.
@@ -48,7 +48,7 @@ impl Chrome {
             signed_in: false,
             csrf: String::new(),
             org_name: String::new(),
-            user_handle: String::new(),
+            user_name: String::new(),
             nav: Vec::new(),
             referred_only: false,
             lock_refresh: None,
@@ -64,7 +64,7 @@ impl Chrome {
             signed_in: true,
             csrf: session.record.csrf_token.clone(),
             org_name: session.organisation_name.clone(),
-            user_handle: session.staff.handle.clone(),
+            user_name: session.staff.name().to_owned(),
             nav: nav_for(session.staff.role),
             referred_only: session.staff.role == Role::ProcessorStaff,
             lock_refresh: Some(format!("{seconds};url={}", ReturnPath::lock_href(here))),
@@ -121,7 +121,7 @@ impl Signed {
             signed_in: true,
             csrf: self.chrome_base.csrf.clone(),
             org_name: self.chrome_base.org_name.clone(),
-            user_handle: self.chrome_base.user_handle.clone(),
+            user_name: self.chrome_base.user_name.clone(),
             nav: self
                 .chrome_base
                 .nav
@@ -199,6 +199,9 @@ fn nav_for(role: Role) -> Vec<(String, String, bool)> {
     }
     if administers(role) {
         nav.push(("/admin/users".to_owned(), "Staff".to_owned(), false));
+    }
+    if role == Role::Administrator {
+        nav.push(("/admin/services".to_owned(), "Services".to_owned(), false));
     }
     if oversees(role) {
         nav.push((

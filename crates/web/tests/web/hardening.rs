@@ -103,6 +103,12 @@ both_backends!(
         let service = site.service_a.to_string();
         for role in Role::ALL {
             let handle = format!("new.{}", role.code().replace('_', "-"));
+            // Only practitioners and managers work in a service (the form refuses the rest one).
+            let works_in = if confidant_core::setup::works_in_service(role) {
+                service.as_str()
+            } else {
+                ""
+            };
             let created = admin
                 .submit(
                     "/admin/users/new",
@@ -110,7 +116,7 @@ both_backends!(
                     &[
                         ("handle", handle.as_str()),
                         ("role", role.code()),
-                        ("service", service.as_str()),
+                        ("service", works_in),
                     ],
                 )
                 .await?;

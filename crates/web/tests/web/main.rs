@@ -2,6 +2,7 @@
 //!
 //! One test binary for the crate (linking dominates the suite's time), one module per concern.
 
+mod admin_pages;
 mod answered_after_audit;
 mod assignment_pages;
 mod authorization_matrix;

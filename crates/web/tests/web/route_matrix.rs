@@ -214,6 +214,11 @@ enum Rule {
     AccountChange,
     /// A trustee's matter: the DPO.
     AccountGrant,
+    /// An account's display name, job title and team: administrators and the DPO.
+    AccountDetails,
+    /// The services, their teams and scopes: administrators (others 403), for any service of
+    /// the organisation.
+    ServicesAdmin,
     /// Recording the training of a practitioner's account: the DPO.
     AccountTraining,
     /// The recipient register and consent purposes: kept by the DPO and Caldicott Guardian.
@@ -633,6 +638,20 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
                 r#"{"person_id":"{person_id}","matter":"complaint","parts":["identity","note"],"days":7,"reason":"Matrix cell matter"}"#,
             ),
         ),
+        // --- services, teams and scopes ---
+        (
+            "GET",
+            "/admin/services"
+            | "/admin/services/{service_id}"
+            | "/admin/services/{service_id}/scope",
+        ) => e(ServicesAdmin, N),
+        // The matrix's organisation is governed by a register: a new service is refused (422).
+        ("POST", "/admin/services") => lenient(ServicesAdmin, form("name=Matrix+Service+{n}")),
+        ("POST", "/admin/services/{service_id}/teams") => {
+            e(ServicesAdmin, form("name=Matrix+Team+{n}"))
+        }
+        // The scope in force, unconfirmed: nobody's reach changes for later cells.
+        ("POST", "/admin/services/{service_id}/scope") => e(ServicesAdmin, form("scope=service")),
         // --- the registers ---
         (
             "GET",
@@ -682,8 +701,13 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
 
 /// The account operations `/admin/users/{staff_id}/{operation}` takes, each its own cell; the one
 /// that disables the account last.
-const OPERATIONS: [(&str, Rule, &str); 6] = [
+const OPERATIONS: [(&str, Rule, &str); 7] = [
     ("end-sessions", Rule::AccountDisable, ""),
+    (
+        "details",
+        Rule::AccountDetails,
+        "display_name=Matrix+Target&job_title=Matrix+tester",
+    ),
     ("reset-two-factor", Rule::AccountChange, ""),
     ("reset-password", Rule::AccountChange, ""),
     (
@@ -857,9 +881,16 @@ fn expected(rule: Rule, caller: Caller, scope: Scope, path: &str, method: &str) 
         // Through the API, a trustee's matter is a decision on a record like any other: whoever may
         // not make it is told the record is not found.
         Rule::AccountGrant if !page => pick(caller == Caller::Dpo && scope == Scope::In, NotFound),
-        Rule::AccountDisable | Rule::AccountChange | Rule::AccountTraining | Rule::AccountGrant => {
+        Rule::ServicesAdmin => pick(caller == Caller::Administrator, Forbidden),
+        Rule::AccountDisable
+        | Rule::AccountDetails
+        | Rule::AccountChange
+        | Rule::AccountTraining
+        | Rule::AccountGrant => {
             let ok = match rule {
-                Rule::AccountDisable => matches!(caller, Caller::Administrator | Caller::Dpo),
+                Rule::AccountDisable | Rule::AccountDetails => {
+                    matches!(caller, Caller::Administrator | Caller::Dpo)
+                }
                 _ => caller == Caller::Dpo,
             };
             let sees_accounts = matches!(

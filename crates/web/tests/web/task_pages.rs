@@ -185,6 +185,8 @@ both_backends!(
         let inbox = browser.get("/tasks").await?.text();
         assert!(inbox.contains("Recently closed"), "{inbox}");
         assert!(inbox.contains("Secure email on"));
+        // Closed by whom, by name (this account has none, so by its handle).
+        assert!(inbox.contains(" by worker.a)"), "{inbox}");
         // Through the API, it is closed already.
         web.expect(
             &token,

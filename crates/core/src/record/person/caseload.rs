@@ -166,15 +166,15 @@ impl fmt::Debug for CaseloadLine {
 pub struct Caseload {
     pub lines: Vec<CaseloadLine>,
     pub more: bool,
-    /// The handles of the service's staff (key workers; those who left too), by id, as the lines
-    /// are sorted by them.
+    /// The names of the service's staff (key workers; those who left too) by id: display name,
+    /// else handle, as the lines are sorted by them.
     pub workers: BTreeMap<Uuid, String>,
     /// The service's teams, by id, with their names.
     pub teams: BTreeMap<Uuid, String>,
 }
 
 /// A service's caseloads counted per key worker ([`Confidant::caseload_counts`]), with the
-/// handles of its staff.
+/// names of its staff.
 #[derive(Debug, Clone)]
 pub struct CaseloadCounts {
     pub loads: Vec<WorkerLoad>,
@@ -330,7 +330,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         })
     }
 
-    /// The handles of a service's staff (those who left too), by id.
+    /// How a service's staff (those who left too) are named, by id: display name, else handle.
     pub(super) async fn service_staff(
         &self,
         service_id: Uuid,
@@ -344,7 +344,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .await?
             .into_iter()
             .filter(|s| s.service_id == Some(service_id))
-            .map(|s| (s.id, s.handle))
+            .map(|s| (s.id, s.name().to_owned()))
             .collect())
     }
 

@@ -1,6 +1,8 @@
 //! Caseloads through the API: a service's people as a table's lines (whose, case status, sorted,
 //! as on the people page) and the caseloads counted per worker for the service's managers.
 
+use std::collections::BTreeMap;
+
 use axum::Json;
 use axum::extract::State;
 use confidant_core::Clock;
@@ -47,6 +49,8 @@ pub struct CaseloadItem {
     pub date_of_birth: Option<String>,
     pub team_id: Option<Uuid>,
     pub key_worker_id: Option<Uuid>,
+    /// The key worker's display name, else their handle.
+    pub key_worker_name: Option<String>,
     /// `open`, `closed` or `none`.
     pub case_status: &'static str,
     /// When the open case was opened, or the last one closed (RFC 3339).
@@ -55,9 +59,11 @@ pub struct CaseloadItem {
     pub last_contact: Option<String>,
 }
 
-impl From<CaseloadLine> for CaseloadItem {
-    fn from(l: CaseloadLine) -> Self {
+impl CaseloadItem {
+    /// A line of a caseload, its key worker named from `workers`.
+    fn of(l: CaseloadLine, workers: &BTreeMap<Uuid, String>) -> Self {
         CaseloadItem {
+            key_worker_name: l.key_worker_id.and_then(|k| workers.get(&k).cloned()),
             id: l.id,
             record_number: l.record_number,
             given_name: l.given_name,
@@ -98,7 +104,11 @@ pub(crate) async fn caseload<S: Store, C: Clock>(
         .caseload(&actor, purpose, service_id, query)
         .await?;
     Ok(Json(CaseloadResponse {
-        people: caseload.lines.into_iter().map(CaseloadItem::from).collect(),
+        people: caseload
+            .lines
+            .into_iter()
+            .map(|l| CaseloadItem::of(l, &caseload.workers))
+            .collect(),
         more: caseload.more,
     }))
 }
@@ -107,6 +117,8 @@ pub(crate) async fn caseload<S: Store, C: Clock>(
 #[derive(Serialize, ToSchema)]
 pub struct WorkerLoadItem {
     pub key_worker_id: Option<Uuid>,
+    /// The key worker's display name, else their handle.
+    pub key_worker_name: Option<String>,
     pub people: i64,
     pub open_cases: i64,
 }
@@ -136,6 +148,9 @@ pub(crate) async fn caseload_counts<S: Store, C: Clock>(
             .loads
             .into_iter()
             .map(|l| WorkerLoadItem {
+                key_worker_name: l
+                    .key_worker_id
+                    .and_then(|k| counts.workers.get(&k).cloned()),
                 key_worker_id: l.key_worker_id,
                 people: l.people,
                 open_cases: l.open_cases,

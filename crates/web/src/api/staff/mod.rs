@@ -19,7 +19,7 @@ use crate::http::routing::{Routes, get, post};
 
 pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
     Routes::new()
-        .route("/me", get(me))
+        .route("/me", get(me::<S, C>))
         .route(
             "/organisations/{organisation_id}/services",
             get(list_services::<S, C>),
@@ -116,6 +116,11 @@ pub struct MeResponse {
     pub organisation_id: Option<Uuid>,
     pub service_id: Option<Uuid>,
     pub role: String,
+    /// The member of staff's sign-in handle (absent for the operator).
+    pub handle: Option<String>,
+    /// How colleagues see them on the pages; absent when none is set (the handle is shown).
+    pub display_name: Option<String>,
+    pub job_title: Option<String>,
     /// Training and policy acknowledgements are current (personal data is reachable).
     pub trained: bool,
     /// `read` or `read_write`.
@@ -125,14 +130,21 @@ pub struct MeResponse {
 #[utoipa::path(get, path = "/api/v1/me", tag = "staff",
     responses((status = 200, body = MeResponse), (status = 401, body = ErrorBody)),
     security(("bearer" = [])))]
-pub(crate) async fn me(Authenticated(actor, scope): Authenticated) -> Json<MeResponse> {
+pub(crate) async fn me<S: Store, C: Clock>(
+    State(state): State<AppState<S, C>>,
+    Authenticated(actor, scope): Authenticated,
+) -> Result<Json<MeResponse>, ApiError> {
     let scope = scope.code().to_owned();
-    Json(match actor.actor() {
+    let account = state.confidant.own_account(&actor).await?;
+    Ok(Json(match actor.actor() {
         Actor::Staff(s) => MeResponse {
             user_id: Some(s.user_id),
             organisation_id: Some(s.organisation_id),
             service_id: s.service_id,
             role: s.role.code().to_owned(),
+            handle: account.as_ref().map(|a| a.handle.clone()),
+            display_name: account.as_ref().and_then(|a| a.display_name.clone()),
+            job_title: account.and_then(|a| a.job_title),
             trained: s.trained,
             token_scope: scope,
         },
@@ -141,10 +153,13 @@ pub(crate) async fn me(Authenticated(actor, scope): Authenticated) -> Json<MeRes
             organisation_id: None,
             service_id: None,
             role: "system".to_owned(),
+            handle: None,
+            display_name: None,
+            job_title: None,
             trained: false,
             token_scope: scope,
         },
-    })
+    }))
 }
 
 #[utoipa::path(get, path = "/api/v1/organisations/{organisation_id}/services", tag = "services",

@@ -94,7 +94,7 @@ async fn page<S: Store, C: Clock>(
         .confidant
         .messages(signed.actor(), Purpose::Support, person_id)
         .await?;
-    let handles = state.confidant.colleague_handles(signed.actor()).await?;
+    let handles = state.confidant.colleague_names(signed.actor()).await?;
     let recorded = match (&prefs.recorded_at, &prefs.recorded_by) {
         (Some(at), Some(by)) => format!("Last changed {} by {}", date_time(*at), who(&handles, by)),
         _ => String::new(),

@@ -47,7 +47,7 @@ async fn page<S: Store, C: Clock>(
         options
             .workers
             .iter()
-            .map(|s| (s.id.to_string(), s.handle.clone())),
+            .map(|s| (s.id.to_string(), s.name_and_title())),
     );
     let current = |id: Option<Uuid>| id.map_or_else(|| NONE.to_owned(), |i| i.to_string());
     Ok(FormPage::new(

@@ -106,7 +106,7 @@ async fn documents_page<S: Store, C: Clock>(
 ) -> Result<DocumentsPage, PageError> {
     let person = read_name(state, signed, person_id, Need::Read).await?;
     let c = &state.confidant;
-    let handles = c.colleague_handles(signed.actor()).await?;
+    let handles = c.colleague_names(signed.actor()).await?;
     let documents = c
         .documents(signed.actor(), Purpose::Support, person_id)
         .await?

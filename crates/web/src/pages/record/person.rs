@@ -67,7 +67,8 @@ pub fn kind_label(kind: RecordKind) -> &'static str {
     }
 }
 
-/// Who did something, by their handle when they are a colleague, else as recorded.
+/// Who did something, by their name (display name, else handle) when they are a colleague, else
+/// as recorded.
 pub fn who(handles: &HashMap<Uuid, String>, audit_id: &str) -> String {
     Uuid::parse_str(audit_id)
         .ok()
@@ -262,7 +263,7 @@ pub async fn show<S: Store, C: Clock>(
     let c = &state.confidant;
     let purpose = Purpose::Support;
     let config = c.service_config(person.service_id).await?;
-    let handles = c.colleague_handles(actor).await?;
+    let handles = c.colleague_names(actor).await?;
 
     let mut groups = Vec::new();
     for group in config.field_groups.iter() {
@@ -588,7 +589,7 @@ pub async fn history<S: Store, C: Clock>(
         .into_iter()
         .map(|e| (e.id, e.kind))
         .collect();
-    let handles = c.colleague_handles(actor).await?;
+    let handles = c.colleague_names(actor).await?;
     let rows = corrections
         .iter()
         .rev()

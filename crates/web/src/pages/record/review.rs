@@ -57,7 +57,7 @@ pub async fn queue<S: Store, C: Clock>(
         .confidant
         .break_glass_queue(actor, signed.staff().organisation_id, false)
         .await?;
-    let handles = state.confidant.colleague_handles(actor).await?;
+    let handles = state.confidant.colleague_names(actor).await?;
     let name = |id: &str| {
         Uuid::parse_str(id)
             .ok()

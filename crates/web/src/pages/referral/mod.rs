@@ -356,7 +356,7 @@ pub async fn show<S: Store, C: Clock>(
     let referral = c
         .referral(signed.actor(), Purpose::Support, referral_id)
         .await?;
-    let handles = c.colleague_handles(signed.actor()).await?;
+    let handles = c.colleague_names(signed.actor()).await?;
     render(&referral_page(&signed, &referral, &handles, "", Vec::new()))
 }
 
@@ -421,7 +421,7 @@ pub async fn accept<S: Store, C: Clock>(
             let referral = c
                 .referral(signed.actor(), Purpose::Support, referral_id)
                 .await?;
-            let handles = c.colleague_handles(signed.actor()).await?;
+            let handles = c.colleague_names(signed.actor()).await?;
             let errors = labelled_errors(&v, |code| match code {
                 "key_worker" | "key_worker_id" => Some("Key worker"),
                 other => referral_label(other),

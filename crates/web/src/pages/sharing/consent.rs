@@ -163,7 +163,7 @@ async fn page<S: Store, C: Clock>(
         history,
         restrictions,
     } = c.consents(actor, purpose, person_id).await?;
-    let handles = c.colleague_handles(actor).await?;
+    let handles = c.colleague_names(actor).await?;
     let recipients: HashMap<Uuid, String> = c
         .recipients(actor, signed.staff().organisation_id)
         .await?

@@ -126,7 +126,7 @@ pub async fn show<S: Store, C: Clock>(
 ) -> Result<Response, PageError> {
     let person = read_name(&state, &signed, person_id, Need::Read).await?;
     let d = open(&state, &signed, person_id, disclosure_id).await?;
-    let handles = state.confidant.colleague_handles(signed.actor()).await?;
+    let handles = state.confidant.colleague_names(signed.actor()).await?;
     let r = &d.record;
     let none = || "None".to_owned();
     let mut rows: Vec<(&'static str, String)> = vec![

@@ -141,7 +141,7 @@ async fn page<S: Store, C: Clock>(
             for s in c.processor_workers(actor, r.record.id).await? {
                 workers.push(Choice {
                     value: s.id.to_string(),
-                    label: format!("{} ({})", s.handle, r.record.name),
+                    label: format!("{} ({})", s.name_and_title(), r.record.name),
                     hint: String::new(),
                 });
             }

@@ -19,7 +19,8 @@ use crate::pages::{
 #[template(path = "dashboard.html")]
 struct DashboardPage {
     chrome: Chrome,
-    handle: String,
+    /// Their name (display name, else handle), with their job title.
+    name: String,
     role: String,
     my_training: Vec<(String, String, bool)>,
     trained: bool,
@@ -80,7 +81,7 @@ pub async fn dashboard<S: Store, C: Clock>(
                 .filter(|s| !s.is_current())
                 .map(|s| {
                     vec![
-                        s.staff.handle.clone(),
+                        s.staff.name().to_owned(),
                         role_label(s.staff.role).to_owned(),
                         s.lapsed()
                             .iter()
@@ -123,7 +124,7 @@ pub async fn dashboard<S: Store, C: Clock>(
         tasks_overdue,
         register_review,
         chrome: signed.chrome("/"),
-        handle: signed.staff().handle.clone(),
+        name: signed.staff().name_and_title(),
         role: role_label(role).to_owned(),
         trained: mine.is_current(),
         my_training,

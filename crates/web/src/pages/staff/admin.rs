@@ -9,7 +9,8 @@ use confidant_core::account::staff_resource;
 use confidant_core::field::FieldGroup;
 use confidant_core::grant::{MatterPart, TrusteeGrant};
 use confidant_core::organisation::OrganisationError;
-use confidant_core::store::{Store, TrainingKind};
+use confidant_core::setup::{DetailsInput, NewStaff};
+use confidant_core::store::{StaffRecord, Store, TrainingKind};
 use confidant_core::{Action, Clock, Role};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -22,6 +23,8 @@ use crate::pages::{Chrome, PageError, Signed, St, date, field_errors, render, re
 struct UserLine {
     id: String,
     handle: String,
+    /// Display name (with job title), or empty when none is set.
+    name: String,
     role: &'static str,
     service: String,
     status: &'static str,
@@ -80,6 +83,11 @@ pub async fn list<S: Store, C: Clock>(
             } else {
                 "Lapsed"
             },
+            name: if s.display_name.is_some() {
+                s.name_and_title()
+            } else {
+                String::new()
+            },
             handle: s.handle,
         });
     }
@@ -97,7 +105,9 @@ struct NewUserPage {
     csrf: String,
     roles: Vec<(&'static str, &'static str)>,
     services: Vec<(String, String)>,
-    handle: String,
+    /// Each service's teams: (service name, [(team id, team name)]).
+    teams: Vec<(String, Vec<(String, String)>)>,
+    typed: NewUserForm,
     errors: Vec<(String, String)>,
 }
 
@@ -109,6 +119,7 @@ struct CreatedPage {
     chrome: Chrome,
     id: String,
     handle: String,
+    name: String,
     /// The first password, when the administrator may set it (accounts without record content).
     password: Option<String>,
 }
@@ -130,16 +141,28 @@ async fn require_administrator<S: Store, C: Clock>(
 async fn new_page<S: Store, C: Clock>(
     state: &St<S, C>,
     signed: &Signed,
-    handle: String,
+    typed: NewUserForm,
     errors: Vec<(String, String)>,
 ) -> Result<NewUserPage, PageError> {
-    let services = state
+    let mut services = Vec::new();
+    let mut teams = Vec::new();
+    for s in state
         .confidant
         .services(signed.actor(), signed.staff().organisation_id)
         .await?
-        .into_iter()
-        .map(|s| (s.id.to_string(), s.name))
-        .collect();
+    {
+        let of_service: Vec<(String, String)> = state
+            .confidant
+            .teams(s.id)
+            .await?
+            .into_iter()
+            .map(|t| (t.id.to_string(), t.name))
+            .collect();
+        if !of_service.is_empty() {
+            teams.push((s.name.clone(), of_service));
+        }
+        services.push((s.id.to_string(), s.name));
+    }
     Ok(NewUserPage {
         chrome: signed.chrome("/admin/users"),
         csrf: signed.csrf().to_owned(),
@@ -148,7 +171,8 @@ async fn new_page<S: Store, C: Clock>(
             .map(|r| (r.code(), role_label(*r)))
             .collect(),
         services,
-        handle,
+        teams,
+        typed,
         errors,
     })
 }
@@ -158,19 +182,57 @@ pub async fn new_form<S: Store, C: Clock>(
     signed: Signed,
 ) -> Result<Response, PageError> {
     require_administrator(&state, &signed).await?;
-    render(&new_page(&state, &signed, String::new(), Vec::new()).await?)
+    render(&new_page(&state, &signed, NewUserForm::default(), Vec::new()).await?)
 }
 
-#[derive(Deserialize)]
+/// The staff form as posted (and shown again, cut short, with its errors).
+#[derive(Deserialize, Default)]
 pub struct NewUserForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
     handle: String,
     #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    job_title: String,
+    #[serde(default)]
     role: String,
     #[serde(default)]
     service: String,
+    #[serde(default)]
+    team: String,
+}
+
+impl NewUserForm {
+    /// What the form shows again: each text cut to what could be valid and a little more.
+    fn shown_again(&self) -> Self {
+        let cut = |t: &str, n: usize| t.chars().take(n).collect::<String>();
+        Self {
+            csrf: String::new(),
+            handle: cut(&self.handle, 64),
+            display_name: cut(&self.display_name, 120),
+            job_title: cut(&self.job_title, 120),
+            role: cut(&self.role, 40),
+            service: cut(&self.service, 40),
+            team: cut(&self.team, 40),
+        }
+    }
+}
+
+/// An optional id chosen in a form: `None` when left empty, an error (by field) when not an id.
+fn chosen_id(
+    value: &str,
+    field: &str,
+    message: &str,
+    errors: &mut Vec<(String, String)>,
+) -> Option<Uuid> {
+    if value.is_empty() {
+        return None;
+    }
+    Uuid::parse_str(value)
+        .map_err(|_| errors.push((field.to_owned(), message.to_owned())))
+        .ok()
 }
 
 pub async fn create<S: Store, C: Clock>(
@@ -184,38 +246,32 @@ pub async fn create<S: Store, C: Clock>(
     if role.is_none() {
         errors.push(("role".to_owned(), "Choose a role".to_owned()));
     }
-    let service = if form.service.is_empty() {
-        None
-    } else {
-        match Uuid::parse_str(&form.service) {
-            Ok(id) => Some(id),
-            Err(_) => {
-                errors.push(("service".to_owned(), "Choose a service".to_owned()));
-                None
-            }
-        }
-    };
-    let handle: String = form.handle.chars().take(64).collect();
+    let service = chosen_id(&form.service, "service", "Choose a service", &mut errors);
+    let team = chosen_id(&form.team, "team", "Choose a team", &mut errors);
     let Some(role) = role.filter(|_| errors.is_empty()) else {
-        let page = new_page(&state, &signed, handle, errors).await?;
+        let page = new_page(&state, &signed, form.shown_again(), errors).await?;
         return render_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
     let org = signed.staff().organisation_id;
-    let staff = match state
-        .confidant
-        .create_staff(signed.actor(), org, service, role, &form.handle)
-        .await
-    {
+    let new = NewStaff {
+        role,
+        service_id: service,
+        team_id: team,
+        handle: form.handle.clone(),
+        display_name: form.display_name.clone(),
+        job_title: form.job_title.clone(),
+    };
+    let staff = match state.confidant.add_staff(signed.actor(), org, &new).await {
         Ok(s) => s,
         Err(OrganisationError::Invalid(v)) => {
-            let page = new_page(&state, &signed, handle, field_errors(&v)).await?;
+            let page = new_page(&state, &signed, form.shown_again(), field_errors(&v)).await?;
             return render_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
         Err(OrganisationError::Conflict(what)) => {
             let page = new_page(
                 &state,
                 &signed,
-                handle,
+                form.shown_again(),
                 vec![(
                     "handle".to_owned(),
                     format!("That user name cannot be used: {what}"),
@@ -247,6 +303,7 @@ pub async fn create<S: Store, C: Clock>(
     render(&CreatedPage {
         chrome: signed.chrome("/admin/users"),
         id: staff.id.to_string(),
+        name: staff.name_and_title(),
         handle: staff.handle,
         password,
     })
@@ -259,6 +316,19 @@ struct UserPage {
     csrf: String,
     id: String,
     handle: String,
+    /// How colleagues see them: display name, else the handle.
+    name: String,
+    /// The display name and job title as stored (or as just typed, with an error).
+    display_name: String,
+    job_title: String,
+    /// Their service's name (or the whole organisation), and their team's (or empty).
+    works_in: String,
+    team: String,
+    /// The teams of their service they may be put in: (id, name, chosen); empty when their role
+    /// has no team.
+    teams: Vec<(String, String, bool)>,
+    /// May set the display name, job title and team (`staff.details`).
+    can_details: bool,
     role: &'static str,
     disabled: bool,
     training: Vec<(String, String)>,
@@ -292,6 +362,7 @@ async fn user_page<S: Store, C: Clock>(
         .staff_member(signed.actor(), staff_id)
         .await?;
     let training = state.confidant.own_training(&staff).await?;
+    let (works_in, team, teams) = placement(state, signed, &staff).await?;
     let lines = TrainingKind::ALL
         .iter()
         .map(|k| {
@@ -308,6 +379,17 @@ async fn user_page<S: Store, C: Clock>(
         csrf: signed.csrf().to_owned(),
         id: staff.id.to_string(),
         handle: staff.handle.clone(),
+        name: staff.name().to_owned(),
+        display_name: staff.display_name.clone().unwrap_or_default(),
+        job_title: staff.job_title.clone().unwrap_or_default(),
+        works_in,
+        team,
+        teams,
+        can_details: state.confidant.allows(
+            signed.actor(),
+            Action::StaffDetails,
+            staff_resource(&staff),
+        ),
         role: role_label(staff.role),
         disabled: staff.disabled_at_micros.is_some(),
         training: lines,
@@ -354,6 +436,36 @@ async fn user_page<S: Store, C: Clock>(
     })
 }
 
+/// Where an account works: its service's name, its team's name, and the teams it may be put in.
+async fn placement<S: Store, C: Clock>(
+    state: &St<S, C>,
+    signed: &Signed,
+    staff: &StaffRecord,
+) -> Result<(String, String, Vec<(String, String, bool)>), PageError> {
+    let Some(service_id) = staff.service_id else {
+        return Ok(("Whole organisation".to_owned(), String::new(), Vec::new()));
+    };
+    let (service, _) = state
+        .confidant
+        .service_with_scope(signed.actor(), service_id)
+        .await?;
+    let teams = state.confidant.teams(service_id).await?;
+    let team = teams
+        .iter()
+        .find(|t| Some(t.id) == staff.team_id)
+        .map(|t| t.name.clone())
+        .unwrap_or_default();
+    let choices = if confidant_core::setup::has_team(staff.role) {
+        teams
+            .into_iter()
+            .map(|t| (t.id.to_string(), t.name, Some(t.id) == staff.team_id))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok((service.name, team, choices))
+}
+
 pub async fn show<S: Store, C: Clock>(
     state: St<S, C>,
     signed: Signed,
@@ -393,6 +505,13 @@ pub struct OperationForm {
     matter: String,
     #[serde(default)]
     flagged_reason: String,
+    /// The account's details: display name, job title and team (an id, or empty for none).
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    job_title: String,
+    #[serde(default)]
+    team: String,
     /// The parts it opens, as ticked boxes `part_<code>`.
     #[serde(flatten)]
     ticked: std::collections::HashMap<String, String>,
@@ -407,6 +526,9 @@ pub async fn operate<S: Store, C: Clock>(
     require_oversight(&state, &signed).await?;
     if operation == "grant" {
         return grant(&state, &signed, staff_id, &form).await;
+    }
+    if operation == "details" {
+        return details(&state, &signed, staff_id, &form).await;
     }
     let action = match operation.as_str() {
         "disable" | "end-sessions" => Action::StaffDisable,
@@ -493,6 +615,63 @@ pub async fn operate<S: Store, C: Clock>(
         return Ok(Redirect::to(&format!("/admin/users/{staff_id}")).into_response());
     }
     render(&user_page(&state, &signed, staff_id, notice, Vec::new()).await?)
+}
+
+/// Sets an account's display name, job title and team (administrators and the Data Protection
+/// Officer), refused by field when any is wrong or the team contradicts the account's role.
+async fn details<S: Store, C: Clock>(
+    state: &St<S, C>,
+    signed: &Signed,
+    staff_id: Uuid,
+    form: &OperationForm,
+) -> Result<Response, PageError> {
+    let staff = state
+        .confidant
+        .staff_member(signed.actor(), staff_id)
+        .await?;
+    signed
+        .require(
+            state,
+            Action::StaffDetails,
+            staff_resource(&staff),
+            "Administrators and the Data Protection Officer set staff names, job titles and teams.",
+        )
+        .await?;
+    let mut errors = Vec::new();
+    let team_id = chosen_id(form.team.trim(), "team", "Choose a team", &mut errors);
+    let refused = |errors: Vec<(String, String)>| async move {
+        let mut page = user_page(state, signed, staff_id, String::new(), errors).await?;
+        page.display_name = form.display_name.chars().take(120).collect();
+        page.job_title = form.job_title.chars().take(120).collect();
+        render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+    };
+    if !errors.is_empty() {
+        return refused(errors).await;
+    }
+    let input = DetailsInput {
+        display_name: form.display_name.clone(),
+        job_title: form.job_title.clone(),
+        team_id,
+    };
+    match state
+        .confidant
+        .set_staff_details(signed.actor(), staff_id, &input)
+        .await
+    {
+        Ok(_) => {
+            let page = user_page(
+                state,
+                signed,
+                staff_id,
+                "Their name, job title and team are saved.".to_owned(),
+                Vec::new(),
+            )
+            .await?;
+            render(&page)
+        }
+        Err(OrganisationError::Invalid(v)) => refused(field_errors(&v)).await,
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The Data Protection Officer gives a trustee a matter: read access to one person's record for a

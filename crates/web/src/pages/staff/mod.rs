@@ -1,8 +1,9 @@
-//! Staff: signing in and out, the lock, the dashboard, one's own password and API tokens, and the
-//! staff accounts pages.
+//! Staff: signing in and out, the lock, the dashboard, one's own password and API tokens, the
+//! staff accounts pages, and the services and teams pages.
 
 pub mod account;
 pub mod admin;
+pub mod services;
 pub mod sign_in;
 
 use confidant_core::Clock;
@@ -52,5 +53,18 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
         .route(
             "/admin/users/{staff_id}/{operation}",
             post(admin::operate::<S, C>),
+        )
+        .route(
+            "/admin/services",
+            get(services::list::<S, C>).post(services::create::<S, C>),
+        )
+        .route("/admin/services/{service_id}", get(services::show::<S, C>))
+        .route(
+            "/admin/services/{service_id}/teams",
+            post(services::add_team::<S, C>),
+        )
+        .route(
+            "/admin/services/{service_id}/scope",
+            get(services::scope_form::<S, C>).post(services::scope_submit::<S, C>),
         )
 }

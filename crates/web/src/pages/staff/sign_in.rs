@@ -402,7 +402,7 @@ impl LockPage {
         Self {
             chrome: Chrome::anonymous(),
             csrf: session.record.csrf_token.clone(),
-            handle: session.staff.handle.clone(),
+            handle: session.staff.name_and_handle(),
             idle: in_words(state.confidant.settings().session.idle),
             locked: session.state == SessionState::Locked,
             back: back.map(|b| b.to_string()).unwrap_or_default(),

@@ -56,7 +56,10 @@ pub struct Line {
     pub closed: String,
 }
 
-fn about(view: &TaskView) -> String {
+/// Colleagues' names by id ([`confidant_core::Confidant::colleague_names`]).
+type Names = std::collections::HashMap<Uuid, String>;
+
+fn about(view: &TaskView, viewer: Uuid, names: &Names) -> String {
     let t = &view.task;
     let short = |id: Uuid| id.to_string()[..8].to_owned();
     match (t.kind, &view.recipient) {
@@ -65,18 +68,31 @@ fn about(view: &TaskView) -> String {
             Some(p) => format!("Record {}", short(p)),
             None => match t.kind {
                 TaskKind::ReferralTriage => format!("Referral {}", short(t.subject_id)),
-                TaskKind::TrainingDue => "A member of staff".to_owned(),
+                TaskKind::TrainingDue if t.subject_id == viewer => "Your training".to_owned(),
+                TaskKind::TrainingDue => names
+                    .get(&t.subject_id)
+                    .cloned()
+                    .unwrap_or_else(|| "A member of staff".to_owned()),
                 _ => String::new(),
             },
         },
     }
 }
 
-fn line(view: &TaskView, viewer: Uuid) -> Line {
+fn line(view: &TaskView, viewer: Uuid, names: &Names) -> Line {
     let t = &view.task;
+    // Who closed it, when a colleague did (by hand, or by the change that ended it; the sweep
+    // names nobody).
+    let by = t
+        .closed_by
+        .as_deref()
+        .and_then(|b| Uuid::parse_str(b).ok())
+        .and_then(|id| names.get(&id))
+        .map(|name| format!(" by {name}"))
+        .unwrap_or_default();
     Line {
         label: t.kind.label(),
-        about: about(view),
+        about: about(view, viewer, names),
         href: page_of(t, viewer),
         due: t
             .due_at_micros
@@ -86,11 +102,11 @@ fn line(view: &TaskView, viewer: Uuid) -> Line {
         opened: date_time(from_micros(t.opened_at_micros)),
         closed: match (t.closed_at_micros, &t.outcome, &t.done_on) {
             (Some(at), Some(how), Some(on)) => format!(
-                "{} on {on} (recorded {})",
+                "{} on {on} (recorded {}{by})",
                 TellHow::from_code(how).map_or_else(|| how.clone(), |h| h.label().to_owned()),
                 date_time(from_micros(at))
             ),
-            (Some(at), _, _) => date_time(from_micros(at)),
+            (Some(at), _, _) => format!("{}{by}", date_time(from_micros(at))),
             _ => String::new(),
         },
     }
@@ -118,11 +134,12 @@ pub async fn inbox<S: Store, C: Clock>(
         .confidant
         .tasks(signed.actor(), TaskState::Done, CLOSED_SHOWN)
         .await?;
+    let names = state.confidant.colleague_names(signed.actor()).await?;
     render(&InboxPage {
         chrome: signed.chrome("/tasks"),
         overdue: open.iter().filter(|t| t.overdue).count(),
-        open: open.iter().map(|t| line(t, me)).collect(),
-        done: done.iter().map(|t| line(t, me)).collect(),
+        open: open.iter().map(|t| line(t, me, &names)).collect(),
+        done: done.iter().map(|t| line(t, me, &names)).collect(),
     })
 }
 
@@ -153,6 +170,7 @@ async fn task_page<S: Store, C: Clock>(
     errors: Vec<(String, String)>,
 ) -> Result<TaskPage, PageError> {
     let view = state.confidant.task(signed.actor(), task_id).await?;
+    let names = state.confidant.colleague_names(signed.actor()).await?;
     let chosen = form.map(|f| f.how.as_str()).unwrap_or_default();
     Ok(TaskPage {
         chrome: signed.chrome("/tasks"),
@@ -168,7 +186,7 @@ async fn task_page<S: Store, C: Clock>(
         day: form.map(|f| f.told_on_day.clone()).unwrap_or_default(),
         month: form.map(|f| f.told_on_month.clone()).unwrap_or_default(),
         year: form.map(|f| f.told_on_year.clone()).unwrap_or_default(),
-        line: line(&view, signed.staff().id),
+        line: line(&view, signed.staff().id, &names),
         errors,
     })
 }

@@ -374,7 +374,7 @@ pub async fn notes<S: Store, C: Clock>(
     Path(person_id): Path<Uuid>,
 ) -> Result<Response, PageError> {
     let name = person_name(&state, &signed, person_id, Need::ReadReferred).await?;
-    let handles = state.confidant.colleague_handles(signed.actor()).await?;
+    let handles = state.confidant.colleague_names(signed.actor()).await?;
     let mut entries = entries_of(&state, &signed, person_id, &[RecordKind::Note]).await?;
     entries.sort_by_key(|e| std::cmp::Reverse(e.occurs_at));
     // The earlier texts of the notes shown (only those: a trustee's matter or a processor's

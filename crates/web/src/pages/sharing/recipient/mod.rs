@@ -483,7 +483,7 @@ pub async fn show<S: Store, C: Clock>(
         .find(|v| v.record.id == recipient_id)
         .ok_or(PageError::NotFound)?;
     let r = &view.record;
-    let handles = c.colleague_handles(actor).await?;
+    let handles = c.colleague_names(actor).await?;
     let mut rows = vec![
         ("Kind", r.kind.label().to_owned()),
         (
@@ -519,7 +519,7 @@ pub async fn show<S: Store, C: Clock>(
                     && s.disabled_at_micros.is_none()
                     && !workers.iter().any(|w| w.id == s.id)
             })
-            .map(|s| (s.id.to_string(), s.handle))
+            .map(|s| (s.id.to_string(), s.name_and_handle()))
             .collect()
     } else {
         Vec::new()
@@ -552,7 +552,7 @@ pub async fn show<S: Store, C: Clock>(
         rows,
         warning: view.warning.clone().unwrap_or_default(),
         processor,
-        workers: workers.into_iter().map(|w| w.handle).collect(),
+        workers: workers.into_iter().map(|w| w.name_and_handle()).collect(),
         assignable,
         disclosures,
         can_manage,

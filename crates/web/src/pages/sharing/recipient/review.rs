@@ -40,7 +40,7 @@ pub async fn review_queue<S: Store, C: Clock>(
         .into_iter()
         .map(|r| (r.record.id, r.record.name))
         .collect();
-    let handles = c.colleague_handles(actor).await?;
+    let handles = c.colleague_names(actor).await?;
     let lines = c
         .disclosures_to_review(actor, org)
         .await?
