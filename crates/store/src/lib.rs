@@ -499,10 +499,12 @@ async fn insert_person(
 ) -> Result<i64, StoreError> {
     insert_data_key(tx, key, person.created_at_micros).await?;
     let pid = person.id.to_string();
-    // The next record number of the service, under its row's lock (PostgreSQL), or the database's
-    // write lock (SQLite): two people created at once never get one number.
+    // The next record number of the service, under its counter row's lock (PostgreSQL), or the
+    // database's write lock (SQLite): two people created at once never get one number.
     let record_number: i64 = sqlx::query_scalar(
-        "UPDATE service SET last_record_number = last_record_number + 1 WHERE id = $1 RETURNING last_record_number",
+        "INSERT INTO service_record_number (service_id, last_number) VALUES ($1, 1) \
+         ON CONFLICT (service_id) DO UPDATE SET last_number = service_record_number.last_number + 1 \
+         RETURNING last_number",
     )
     .bind(person.service_id.to_string())
     .fetch_one(&mut **tx)

@@ -106,13 +106,27 @@ impl RecordStore for SqlStore {
         let Some(row) = row else {
             return Ok(false);
         };
+        let closed_at: i64 = row.col("closed_at")?;
+        // Only the closing just read: a reopening (or a closing) that came meanwhile wins.
+        let reopened = sqlx::query(
+            "UPDATE case_episode SET closed_at = NULL, closed_by = NULL, closure_reason = NULL \
+             WHERE id = $1 AND closed_at = $2",
+        )
+        .bind(&cid)
+        .bind(closed_at)
+        .execute(&mut *tx)
+        .await
+        .or_conflict("the person has another case open in this service")?;
+        if reopened.rows_affected() == 0 {
+            return Ok(false);
+        }
         sqlx::query(
             "INSERT INTO case_reopening (id, case_id, closed_at, closed_by, closure_reason, \
              reopened_at, reopened_by, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(Uuid::now_v7().to_string())
         .bind(&cid)
-        .bind(row.col::<i64>("closed_at")?)
+        .bind(closed_at)
         .bind(row.col::<String>("closed_by")?)
         .bind(row.col::<String>("closure_reason")?)
         .bind(stamp.at_micros)
@@ -121,14 +135,6 @@ impl RecordStore for SqlStore {
         .execute(&mut *tx)
         .await
         .db()?;
-        sqlx::query(
-            "UPDATE case_episode SET closed_at = NULL, closed_by = NULL, closure_reason = NULL \
-             WHERE id = $1",
-        )
-        .bind(&cid)
-        .execute(&mut *tx)
-        .await
-        .or_conflict("the person has another case open in this service")?;
         append(&mut tx, &audit).await?;
         commit(tx).await?;
         Ok(true)
@@ -181,14 +187,19 @@ impl RecordStore for SqlStore {
             return Ok(false);
         };
         let key_version: i64 = row.col("key_version")?;
-        sqlx::query("UPDATE related_person SET relationship = $1 WHERE id = $2")
+        // The head lock first, as removing them (and destroying their key) takes it: a removal
+        // either went first (no row: nothing written) or waits for this change.
+        append(&mut tx, &audit).await?;
+        let changed = sqlx::query("UPDATE related_person SET relationship = $1 WHERE id = $2")
             .bind(relationship.code())
             .bind(&rid)
             .execute(&mut *tx)
             .await
             .db()?;
+        if changed.rows_affected() == 0 {
+            return Ok(false);
+        }
         replace_fields(&mut tx, &rid, key_version, fields, stamp, None).await?;
-        append(&mut tx, &audit).await?;
         commit(tx).await?;
         Ok(true)
     }
@@ -555,6 +566,7 @@ impl RecordStore for SqlStore {
         &self,
         document_id: Uuid,
         from: &PersonAccess,
+        from_key_version: i64,
         to: &PersonAccess,
         key_version: i64,
         fields: &SealedFields,
@@ -563,6 +575,25 @@ impl RecordStore for SqlStore {
     ) -> Result<bool, StoreError> {
         let did = document_id.to_string();
         let mut tx = self.begin_write().await?;
+        // The head lock first, as erasing a person and rotating keys take it: either came first
+        // (and the keys checked next are gone or moved on) or waits for this move.
+        for audit in &audits {
+            append(&mut tx, audit).await?;
+        }
+        let keys: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM data_key WHERE (owner_id = $1 AND version = $2) \
+             OR (owner_id = $3 AND version = $4)",
+        )
+        .bind(from.person_id().to_string())
+        .bind(from_key_version)
+        .bind(to.person_id().to_string())
+        .bind(key_version)
+        .fetch_one(&mut *tx)
+        .await
+        .db()?;
+        if keys != 2 {
+            return Ok(false);
+        }
         let moved = sqlx::query(
             "UPDATE document SET person_id = $1, key_version = $2, content = $3 \
              WHERE id = $4 AND person_id = $5 AND is_photo = 0",
@@ -591,9 +622,6 @@ impl RecordStore for SqlStore {
                 .db()?;
         }
         insert_fields(&mut tx, document_id, fields).await?;
-        for audit in &audits {
-            append(&mut tx, audit).await?;
-        }
         commit(tx).await?;
         Ok(true)
     }

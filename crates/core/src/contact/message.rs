@@ -26,7 +26,7 @@ use uuid::Uuid;
 use crate::access::PersonAccess;
 use crate::access::Principal;
 use crate::audit::{AuditDraft, Purpose};
-use crate::contact::{Channel, MessageWindow};
+use crate::contact::{Channel, SafeTimes};
 use crate::field::{Classification, PersonField, RECORD_FIELDS};
 use crate::kernel::codes::codes;
 use crate::organisation::micros;
@@ -38,8 +38,6 @@ use crate::{Clock, Confidant};
 
 const TO: &str = "to";
 const BODY: &str = "body";
-/// The person's safe times when the message was queued ([`MessageWindow::code`]), if they set any.
-const WINDOW: &str = "window";
 
 /// Words that make a message urgent, or say more than a reminder should.
 const URGENT_WORDS: [&str; 8] = [
@@ -473,15 +471,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let (key, wrapped) = self.person_key(&permit).await?;
         let id = Uuid::now_v7();
         let full = format!("{subject}\n{body}");
-        let window_code = window.map(|w| w.code());
-        let sealed = seal_values(
-            &key,
-            id,
-            wrapped.version,
-            [(TO, to), (BODY, full.as_str())]
-                .into_iter()
-                .chain(window_code.as_deref().map(|w| (WINDOW, w))),
-        );
+        let sealed = seal_values(&key, id, wrapped.version, [(TO, to), (BODY, full.as_str())]);
         let record = MessageRecord {
             id,
             person_id,
@@ -553,7 +543,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             };
             let attempt = message.attempts + 1;
             let mut delivery_recorded = false;
-            let mut window: Option<MessageWindow> = None;
+            let mut safe = SafeTimes::Any;
             let outcome = match self
                 .store
                 .person_key(&PersonAccess::named_by_permitted_record(message.person_id))
@@ -578,25 +568,26 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                             bytes,
                         )?)
                     };
-                    window = match sealed.iter().any(|(c, _)| c == WINDOW) {
-                        true => MessageWindow::from_code(&open(WINDOW)?),
-                        false => None,
-                    };
-                    let to = open(TO)?;
-                    let full = open(BODY)?;
-                    let (subject, body) = full.split_once('\n').unwrap_or(("", full.as_str()));
-                    let outgoing = Outgoing {
-                        message_id: message.id,
-                        channel: message.channel,
-                        to,
-                        subject: subject.to_owned(),
-                        body: body.to_owned(),
-                    };
-                    if window.is_some_and(|w| !w.contains(self.clock.now())) {
-                        // Queued in the person's safe times, but its turn came outside them (the
-                        // sender was down, or a retry): it waits, and nothing leaves.
+                    // The person's safe times as they are now (they may have changed since the
+                    // message was queued), before anything of the message is opened.
+                    safe = self
+                        .safe_times_now(message.person_id, &key, message.id)
+                        .await?;
+                    if !safe.allows(self.clock.now()) {
+                        // Its turn came outside them (the sender was down, a retry, or they
+                        // changed): it waits, and nothing is opened or leaves.
                         Err((AttemptOutcome::OutsideSafeTimes, None))
                     } else {
+                        let to = open(TO)?;
+                        let full = open(BODY)?;
+                        let (subject, body) = full.split_once('\n').unwrap_or(("", full.as_str()));
+                        let outgoing = Outgoing {
+                            message_id: message.id,
+                            channel: message.channel,
+                            to,
+                            subject: subject.to_owned(),
+                            body: body.to_owned(),
+                        };
                         // On the chain before the message can leave: a crash after sending cannot
                         // leave a delivery nobody recorded.
                         self.store
@@ -623,7 +614,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 }
             };
             // A later attempt waits for the person's safe times too.
-            let when_safe = |t: OffsetDateTime| window.map_or(t, |w| w.next_open(t));
+            let when_safe = |t: OffsetDateTime| safe.next_open(t);
             let at = self.clock.now();
             let (outcome, reply_code, state, next) = match outcome {
                 Ok(()) => (AttemptOutcome::Sent, None, MessageState::Sent, None),

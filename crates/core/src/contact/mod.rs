@@ -4,5 +4,6 @@ pub mod message;
 pub mod preferences;
 pub mod window;
 
+pub(crate) use preferences::SafeTimes;
 pub use preferences::*;
 pub use window::MessageWindow;

@@ -413,6 +413,39 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         })
     }
 
+    /// The person's safe times for messages as they stand now, for the outbox delivering
+    /// `message_id`: a read of their current preferences by the system, audited as part of that
+    /// delivery. Safe times that cannot be read hold the message (they fail closed).
+    pub(crate) async fn safe_times_now(
+        &self,
+        person_id: Uuid,
+        key: &confidant_crypto::DataKey,
+        message_id: Uuid,
+    ) -> Result<SafeTimes, PersonError> {
+        let audit = AuditDraft::delivery(message_id, person_id, self.clock.now())
+            .named("contact_preferences.read");
+        let rows = self
+            .store
+            .contact_preference_history(&PersonAccess::named_by_permitted_record(person_id), audit)
+            .await?;
+        let Some((record, sealed)) = rows.into_iter().next() else {
+            return Ok(SafeTimes::Any);
+        };
+        let Some((_, bytes)) = sealed.iter().find(|(c, _)| c == WINDOW) else {
+            return Ok(SafeTimes::Any);
+        };
+        Ok(
+            match open_value(key, record.id, record.key_version, WINDOW, bytes)
+                .ok()
+                .as_deref()
+                .and_then(MessageWindow::from_code)
+            {
+                Some(w) => SafeTimes::Within(w),
+                None => SafeTimes::Unreadable,
+            },
+        )
+    }
+
     /// Refuses a contact through a channel the person refused, naming the channel under `field`.
     /// Reads codes only (no sealed value), as part of an action already permitted and audited.
     pub(crate) async fn check_channel(
@@ -507,5 +540,34 @@ mod tests {
             fields,
             ["channels", "channels", "code_word", "message_until"]
         );
+    }
+}
+
+/// When a message may reach a person, as the outbox finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SafeTimes {
+    /// No safe times set: any time.
+    Any,
+    Within(MessageWindow),
+    /// Set, but not readable: held, tried again a day later (never sent on a guess).
+    Unreadable,
+}
+
+impl SafeTimes {
+    pub(crate) fn allows(self, t: OffsetDateTime) -> bool {
+        match self {
+            SafeTimes::Any => true,
+            SafeTimes::Within(w) => w.contains(t),
+            SafeTimes::Unreadable => false,
+        }
+    }
+
+    /// The first moment at or after `t` a message may go.
+    pub(crate) fn next_open(self, t: OffsetDateTime) -> OffsetDateTime {
+        match self {
+            SafeTimes::Any => t,
+            SafeTimes::Within(w) => w.next_open(t),
+            SafeTimes::Unreadable => t + time::Duration::days(1),
+        }
     }
 }

@@ -1,12 +1,13 @@
 //! When messages may reach a person: a window of UK local time each day (say 10:00 to 12:00, when
 //! it is safe for them to read a message), on every day or on weekdays only. A message queued or
-//! retried outside it waits for the window's next opening; the outbox checks again before it sends.
+//! retried outside it waits for the window's next opening; before it sends, the outbox checks the
+//! person's safe times as they are then (they may have changed since).
 //!
 //! Pure rules, on UK local time (`Europe/London`): the window is the same local hours on both sides
 //! of a clock change, so in UTC it moves by an hour; a window opening in the hour the clocks skip
 //! opens at the end of that hour. Bank holidays are not told apart from other weekdays.
 
-use time::{Date, Duration, OffsetDateTime, Time, Weekday};
+use time::{Date, OffsetDateTime, Time, Weekday};
 
 use crate::person::{Violation, Violations};
 use crate::uk_time;
@@ -107,11 +108,12 @@ impl MessageWindow {
         !self.weekdays_only || !matches!(day.weekday(), Weekday::Saturday | Weekday::Sunday)
     }
 
-    /// The moment a local time on a day is, or just after the skipped hour if it is in it.
+    /// The moment a local time on a day is; a time in the hour the clocks skip (01:00–01:59 on
+    /// the last Sunday of March) is the end of that hour, 02:00 BST, so a window neither opens
+    /// early nor runs past the hours the person gave.
     fn moment(day: Date, at: Time) -> OffsetDateTime {
         uk_time::from_uk(day, at).unwrap_or_else(|_| {
-            // Only 01:00–01:59 on the last Sunday of March is skipped: it opens at 02:00 BST.
-            uk_time::from_uk(day, at + Duration::hours(1))
+            uk_time::from_uk(day, Time::from_hms(2, 0, 0).unwrap_or(at))
                 .unwrap_or_else(|_| day.with_time(at).assume_utc())
         })
     }
@@ -251,12 +253,16 @@ mod tests {
             w.next_open(datetime!(2026-10-24 11:30 UTC)),
             datetime!(2026-10-25 10:00 UTC)
         );
-        // A window opening in the skipped hour opens when the clocks have gone forward.
+        // A window opening in the skipped hour opens when the clocks have gone forward, at
+        // 02:00 BST; one ending in it ends there too (never later than the hours given).
         let early = window("01:30", "03:00", false);
         assert_eq!(
             early.next_open(datetime!(2026-03-29 00:10 UTC)),
-            datetime!(2026-03-29 01:30 UTC)
+            datetime!(2026-03-29 01:00 UTC)
         );
+        let ends_in_it = window("00:30", "01:30", false);
+        assert!(ends_in_it.contains(datetime!(2026-03-29 00:45 UTC)));
+        assert!(!ends_in_it.contains(datetime!(2026-03-29 01:00 UTC)));
         // Late at night in UK time, just after midnight UTC in summer: the next day's opening.
         let late = window("23:00", "23:30", false);
         assert!(late.contains(datetime!(2026-07-01 22:10 UTC)));

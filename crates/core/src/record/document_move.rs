@@ -99,7 +99,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 "a photo is of the person: upload it on the right record instead",
             ));
         }
-        let (from_key, _) = self.person_key(&from).await?;
+        let (from_key, from_wrapped) = self.person_key(&from).await?;
         let (to_key, to_wrapped) = self.person_key(&to).await?;
         let row_id = record.id.to_string();
         let content = from_key.open(&address(&row_id, record.key_version), &sealed)?;
@@ -122,6 +122,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .move_document(
                 document_id,
                 &access_of(&from)?,
+                from_wrapped.version,
                 &access_of(&to)?,
                 to_wrapped.version,
                 &resealed_fields,

@@ -283,6 +283,31 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         else {
             return Err(PersonError::NotFound);
         };
+        // Naming someone an alleged perpetrator, or no longer, decides what may be shared and with
+        // whom: it is never an edit. Removing them and adding them again puts each step on the
+        // record. And someone linked who is named as an alleged perpetrator elsewhere in this
+        // record stays nothing else.
+        let perpetrator = Relationship::AllegedPerpetrator;
+        if relationship != record.relationship
+            && (relationship == perpetrator || record.relationship == perpetrator)
+        {
+            return Err(invalid(
+                "relationship",
+                "cannot be changed to or from alleged perpetrator: remove them and add them again",
+            ));
+        }
+        if let Some(linked) = record.linked_person_id
+            && relationship != perpetrator
+            && self
+                .store
+                .is_alleged_perpetrator_in(&access, linked)
+                .await?
+        {
+            return Err(invalid(
+                "relationship",
+                "cannot be changed in this way: an alleged perpetrator is involved",
+            ));
+        }
         let key = self.keys.data_key(&wrapped)?;
         let before = open_values(
             RecordKind::Related,
@@ -318,13 +343,15 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         {
             return Err(PersonError::NotFound);
         }
+        // What they hold now: what was kept, with what was given.
         let mut values = Values::default();
-        for (code, value) in &parsed {
-            if let (Some(spec), Some(v)) = (
-                crate::field::record_field(RecordKind::Related, code),
-                value.as_deref(),
-            ) {
-                values.insert(spec.code, v.to_owned());
+        for spec in crate::field::record_fields(RecordKind::Related) {
+            let now = match parsed.get(spec.code) {
+                Some(given) => given.clone(),
+                None => before.get(spec.code).map(str::to_owned),
+            };
+            if let Some(v) = now {
+                values.insert(spec.code, v);
             }
         }
         let linked_person_id = match record.linked_person_id {

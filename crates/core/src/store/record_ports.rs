@@ -313,12 +313,15 @@ pub trait RecordStore: Send + Sync + 'static {
 
     /// Moves a document from the record `from` reaches to the record `to` reaches, resealed under
     /// that person's key (`key_version`, `fields`, `content`), with an event on each record
-    /// (`audits`), in one transaction. `false` if the document is not (or no longer) `from`'s.
+    /// (`audits`), in one transaction. `false` if the document is not (or no longer) `from`'s, or
+    /// either person's live key (`from_key_version`, `key_version`) is gone: an erasure or a
+    /// rotation came first.
     #[allow(clippy::too_many_arguments)]
     fn move_document(
         &self,
         document_id: Uuid,
         from: &PersonAccess,
+        from_key_version: i64,
         to: &PersonAccess,
         key_version: i64,
         fields: &SealedFields,

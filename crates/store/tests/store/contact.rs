@@ -603,7 +603,17 @@ both_backends!(
             c.deliver_messages(&mailer, fast_retries(3), 10).await?,
             Default::default()
         );
+        // Meanwhile they changed their safe times to 14:00 to 15:00: the message keeps to the
+        // new ones, not those it was queued under.
+        prefs.message_from = Some("14:00".into());
+        prefs.message_until = Some("15:00".into());
+        c.set_contact_preferences(&app.worker_a, P, p.id, &prefs)
+            .await?;
         c.clock().advance(Duration::minutes(1));
+        let report = c.deliver_messages(&mailer, fast_retries(3), 10).await?;
+        assert_eq!((report.sent, report.waiting_for_safe_times), (0, 1));
+        c.clock()
+            .advance(datetime!(2026-11-24 14:00 UTC) - c.clock().now());
         assert_eq!(
             c.deliver_messages(&mailer, fast_retries(3), 10).await?.sent,
             1
@@ -613,7 +623,11 @@ both_backends!(
         let outcomes: Vec<_> = log[0].attempts.iter().map(|a| a.outcome).collect();
         assert_eq!(
             outcomes,
-            [AttemptOutcome::OutsideSafeTimes, AttemptOutcome::Sent]
+            [
+                AttemptOutcome::OutsideSafeTimes,
+                AttemptOutcome::OutsideSafeTimes,
+                AttemptOutcome::Sent
+            ]
         );
         chain_is_intact(&app).await
     }

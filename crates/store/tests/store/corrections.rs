@@ -326,6 +326,7 @@ both_backends!(
         let listed = c.related_people(&app.worker_a, P, person).await?;
         assert_eq!(listed.len(), 1);
         assert_eq!(listed[0].relationship, Relationship::NextOfKin);
+        assert_eq!(changed.values.get("family_name"), Some("Newname"));
         assert_eq!(listed[0].values.get("family_name"), Some("Newname"));
         assert_eq!(listed[0].values.get("given_name"), Some("Bo"));
         // Only what changed is kept in the history, sealed (the earlier name is not stored in
@@ -339,6 +340,48 @@ both_backends!(
         assert_eq!(kept.len(), 1);
         assert_eq!(kept[0].0, "family_name");
         assert!(!kept[0].1.windows(7).any(|w| w == b"Oldname"));
+        // Fields left out are kept, and the answer says so.
+        let kept_name = c
+            .update_related(
+                &app.worker_a,
+                P,
+                person,
+                bo.id,
+                Relationship::NextOfKin,
+                &RecordInput::new().with("given_name", "Bo"),
+            )
+            .await?;
+        assert_eq!(kept_name.values.get("family_name"), Some("Newname"));
+        // Naming someone an alleged perpetrator, or no longer, is never an edit.
+        let named = c
+            .add_related(
+                &app.worker_a,
+                P,
+                person,
+                Relationship::AllegedPerpetrator,
+                None,
+                &RecordInput::new().with("given_name", "Pat"),
+            )
+            .await?;
+        for (id, to) in [
+            (named.id, Relationship::Family),
+            (bo.id, Relationship::AllegedPerpetrator),
+        ] {
+            let refused = c
+                .update_related(
+                    &app.worker_a,
+                    P,
+                    person,
+                    id,
+                    to,
+                    &RecordInput::new().with("given_name", "Pat"),
+                )
+                .await;
+            assert_eq!(
+                refused.as_ref().map_err(fields).err(),
+                Some(vec!["relationship"])
+            );
+        }
         // Another service's worker, and a related person named through another record: not found.
         let other = c
             .update_related(

@@ -28,6 +28,9 @@ use super::*;
 
 /// The most appointments a diary shows.
 pub const MAX_DIARY: usize = 500;
+/// The most appointments of the service read to fill a diary: lines out of the actor's scope are
+/// left out after the read, so a team's diary in a big service reads more than it shows.
+const MAX_DIARY_READ: u32 = 5_000;
 
 /// One appointment. Prints no values.
 #[derive(Clone)]
@@ -89,16 +92,21 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 &[PersonField::GivenName, PersonField::FamilyName],
                 micros(uk_time::uk_midnight(first)),
                 micros(uk_time::uk_midnight(last)),
-                u32::try_from(MAX_DIARY + 1).unwrap_or(u32::MAX),
+                MAX_DIARY_READ,
                 audit,
             )
             .await?;
-        let more = rows.len() > MAX_DIARY;
+        // More than shown: more in scope than a diary holds, or the read stopped at its cap.
+        let mut more = rows.len() == MAX_DIARY_READ as usize;
         let mut lines = Vec::new();
-        for row in rows.iter().take(MAX_DIARY) {
+        for row in &rows {
             // Out of the actor's team or caseload: left out silently, as in a list.
             if !self.listed_in_scope(actor, &row.person, organisation_id, scope) {
                 continue;
+            }
+            if lines.len() == MAX_DIARY {
+                more = true;
+                break;
             }
             let person = self.open_person(&row.person, &row.key)?;
             let key = self.keys.data_key(&row.key)?;

@@ -281,7 +281,7 @@ fn reopen_page(signed: &Signed, person_id: Uuid, case_id: Uuid, name: String) ->
     )
     .caption(name)
     .back(format!("/people/{person_id}#cases"))
-    .intro("Its closing is kept in the case's history. While it is open, the retention period its closing started stops.")
+    .intro("The case opens again; when and why it was closed is kept in its history.")
     .submit("Reopen the case")
 }
 
