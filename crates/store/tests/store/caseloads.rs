@@ -3,7 +3,9 @@
 //! read scope (team, caseload) holding in every view; the managers' counts per worker.
 
 use confidant_core::field::{PersonField, RecordKind};
-use confidant_core::person::{CaseloadOf, CaseloadQuery, CaseloadSort, PersonError, PersonInput};
+use confidant_core::person::{
+    CaseloadOf, CaseloadQuery, CaseloadSort, MAX_CASELOAD, PersonError, PersonInput,
+};
 use confidant_core::record::{NewEntry, RecordInput};
 use confidant_core::store::{
     CaseStatus, ClosureReason, ContactType, ErrorReason, NoteFlags, WorkerLoad,
@@ -332,6 +334,60 @@ both_backends!(
             c.caseload_counts(&other_manager, P, app.service_a).await,
             Err(PersonError::NotFound)
         ));
+        Ok(())
+    }
+);
+
+both_backends!(
+    people_created_at_once_get_distinct_record_numbers_in_order,
+    |backend| async move {
+        use std::sync::Arc;
+        let app = Arc::new(TestApp::new(backend).await?);
+        let made = confidant_testkit::race(8, |i| {
+            let app = Arc::clone(&app);
+            async move {
+                let input = PersonInput::new()
+                    .with(PersonField::GivenName, "Racer")
+                    .with(PersonField::FamilyName, format!("Number{i}"));
+                app.confidant
+                    .create_person(&app.worker_a, P, app.service_a, &input)
+                    .await
+                    .map(|p| p.record_number)
+            }
+        })
+        .await?;
+        let mut numbers = made.into_iter().collect::<Result<Vec<_>, _>>()?;
+        numbers.sort_unstable();
+        assert_eq!(numbers, (1..=8).collect::<Vec<i64>>());
+        Ok(())
+    }
+);
+
+both_backends!(
+    a_caseload_shows_500_lines_and_says_there_are_more,
+    |backend| async move {
+        let app = TestApp::new(backend).await?;
+        let c = &app.confidant;
+        for i in 0..=MAX_CASELOAD {
+            let input = PersonInput::new()
+                .with(PersonField::GivenName, "Many")
+                .with(PersonField::FamilyName, format!("Person{i:03}"));
+            c.create_person(&app.worker_a, P, app.service_a, &input)
+                .await?;
+        }
+        let full = c
+            .caseload(&app.worker_a, P, app.service_a, query(CaseloadOf::Mine))
+            .await?;
+        assert_eq!((full.lines.len(), full.more), (MAX_CASELOAD, true));
+        // One fewer fits.
+        let none = CaseloadQuery {
+            status: Some(CaseStatus::NoCase),
+            ..query(CaseloadOf::Mine)
+        };
+        let person = full.lines[0].id;
+        c.open_case(&app.worker_a, P, person, None).await?;
+        let rest = c.caseload(&app.worker_a, P, app.service_a, none).await?;
+        assert_eq!((rest.lines.len(), rest.more), (MAX_CASELOAD, false));
         Ok(())
     }
 );
