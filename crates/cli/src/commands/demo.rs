@@ -80,11 +80,39 @@ async fn ensure_staff(
     if let Some(s) = confidant.staff_by_handle(handle).await.map_err(err)? {
         return Ok(s);
     }
-    confidant
+    let staff = confidant
         .create_staff(operator, organisation, service, role, handle)
+        .await
+        .map_err(err)?;
+    // Fictional names and job titles, shown wherever staff are named.
+    let Some((_, name, title)) = NAMES.iter().find(|(h, _, _)| *h == handle) else {
+        return Ok(staff);
+    };
+    let details = confidant_core::setup::DetailsInput {
+        display_name: (*name).to_owned(),
+        job_title: (*title).to_owned(),
+        team_id: None,
+    };
+    confidant
+        .set_staff_details(operator, staff.id, &details)
         .await
         .map_err(err)
 }
+
+/// The demo's staff as people read them: (handle, display name, job title), all fictional.
+const NAMES: [(&str, &str, &str); 7] = [
+    ("recovery.worker", "Sam Okafor", "Recovery worker"),
+    ("employment.worker", "Priya Shah", "Employment adviser"),
+    (
+        "recovery.manager",
+        "Jo Whitfield",
+        "Recovery service manager",
+    ),
+    ("dpo", "Alex Byrne", "Data Protection Officer"),
+    ("caldicott", "Ruth Amos", "Caldicott Guardian"),
+    ("admin", "Chris Lee", "Systems administrator"),
+    ("processor.worker", "Dana Morris", "Support worker, Beacon"),
+];
 
 /// Seeds the demo if its organisation is new (people, cases, notes and referrals in each service),
 /// refreshes passwords, training and tokens, and returns the guide.
