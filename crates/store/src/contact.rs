@@ -17,7 +17,7 @@ use super::{
 };
 
 const PREFERENCE_COLUMNS: &str = "id, person_id, allowed, refused, no_voicemail, has_code_word, key_version, recorded_by, recorded_at";
-const MESSAGE_COLUMNS: &str = "id, person_id, channel, template, key_version, state, attempts, next_attempt_at, queued_by, queued_at, finished_at";
+const MESSAGE_COLUMNS: &str = "id, person_id, channel, template, key_version, state, attempts, next_attempt_at, queued_by, queued_at, finished_at, expires_at";
 
 fn channel_list(channels: &[Channel]) -> String {
     channels
@@ -64,6 +64,7 @@ fn message_from_row(row: &AnyRow) -> Result<MessageRecord, StoreError> {
         queued_by: row.col("queued_by")?,
         queued_at_micros: row.col("queued_at")?,
         finished_at_micros: row.col("finished_at")?,
+        expires_at_micros: row.col("expires_at")?,
     })
 }
 
@@ -162,7 +163,7 @@ pub(crate) async fn queue_message(
 ) -> Result<(), StoreError> {
     let insert = sqlx::query(
         "INSERT INTO message (id, person_id, channel, template, key_version, state, attempts, next_attempt_at, \
-         queued_by, queued_at, finished_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         queued_by, queued_at, finished_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(m.id.to_string())
     .bind(m.person_id.to_string())
@@ -174,7 +175,8 @@ pub(crate) async fn queue_message(
     .bind(m.next_attempt_at_micros)
     .bind(&m.queued_by)
     .bind(m.queued_at_micros)
-    .bind(m.finished_at_micros);
+    .bind(m.finished_at_micros)
+    .bind(m.expires_at_micros);
     insert_sealed_audited(store, insert, "that message exists", m.id, fields, audit).await
 }
 

@@ -74,6 +74,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "case reopening",
         include_str!("../migrations/sqlite/0015_case_reopening.sql"),
     ),
+    (
+        16,
+        "message expiry",
+        include_str!("../migrations/sqlite/0016_message_expiry.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -146,6 +151,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         15,
         "case reopening",
         include_str!("../migrations/postgres/0015_case_reopening.sql"),
+    ),
+    (
+        16,
+        "message expiry",
+        include_str!("../migrations/postgres/0016_message_expiry.sql"),
     ),
 ];
 

@@ -250,6 +250,8 @@ codes!(
         /// Outside the times the person said messages may reach them: kept until the next one
         /// (not counted as an attempt).
         OutsideSafeTimes = "outside_safe_times",
+        /// Its turn came too late (a reminder, at or after its appointment): given up, not sent.
+        TooLate = "too_late",
     }
 );
 
@@ -267,6 +269,9 @@ pub struct MessageRecord {
     pub queued_by: String,
     pub queued_at_micros: i64,
     pub finished_at_micros: Option<i64>,
+    /// When it stops making sense (a reminder: its appointment): its turn coming then or later,
+    /// it is given up, never sent.
+    pub expires_at_micros: Option<i64>,
 }
 
 /// One line of the delivery log.
@@ -484,6 +489,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             queued_by: actor.audit_id(),
             queued_at_micros: micros(now),
             finished_at_micros: None,
+            expires_at_micros: match template {
+                TemplateCode::AppointmentReminder => new.at.map(micros),
+                _ => None,
+            },
         };
         let audit = AuditDraft::permitted(&permit, purpose, now).named("message.queue");
         self.store.queue_message(&record, &sealed, audit).await?;
@@ -544,11 +553,14 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             let attempt = message.attempts + 1;
             let mut delivery_recorded = false;
             let mut safe = SafeTimes::Any;
+            let too_late = message.expires_at_micros.is_some_and(|e| micros(now) >= e);
             let outcome = match self
                 .store
                 .person_key(&PersonAccess::named_by_permitted_record(message.person_id))
                 .await?
             {
+                // Nothing opened: a reminder of an appointment already begun is given up.
+                _ if too_late => Err((AttemptOutcome::TooLate, None)),
                 None => Err((AttemptOutcome::Erased, None)),
                 Some(wrapped) => {
                     let key = self.keys.data_key(&wrapped)?;

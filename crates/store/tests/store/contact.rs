@@ -632,3 +632,50 @@ both_backends!(
         chain_is_intact(&app).await
     }
 );
+
+both_backends!(
+    a_reminder_whose_turn_comes_after_its_appointment_is_given_up_not_sent,
+    |backend| async move {
+        use time::macros::datetime;
+        let app = TestApp::new(backend).await?;
+        let c = &app.confidant;
+        let sink = SmtpSink::start().await?;
+        let mailer = SmtpMailer::new(&SmtpConfig::loopback(sink.port, FROM))?;
+        let p = c
+            .create_person(&app.worker_a, P, app.service_a, &person())
+            .await?;
+        // For Tuesday 24 November at 14:30; the sender is down until 14:30 that day.
+        c.queue_message(
+            &app.worker_a,
+            P,
+            p.id,
+            &message("email", "appointment_reminder"),
+        )
+        .await?;
+        c.clock()
+            .advance(datetime!(2026-11-24 14:30 UTC) - c.clock().now());
+        let report = c.deliver_messages(&mailer, fast_retries(3), 10).await?;
+        assert_eq!((report.sent, report.failed), (0, 1));
+        assert!(sink.messages().is_empty());
+        let log = c.messages(&app.worker_a, P, p.id).await?;
+        assert_eq!(log[0].record.state, MessageState::Failed);
+        let outcomes: Vec<_> = log[0].attempts.iter().map(|a| a.outcome).collect();
+        assert_eq!(outcomes, [AttemptOutcome::TooLate]);
+        // A message that is not a reminder has no such end: "please get in touch" still goes.
+        c.queue_message(
+            &app.worker_a,
+            P,
+            p.id,
+            &NewMessage {
+                at: None,
+                ..message("email", "please_get_in_touch")
+            },
+        )
+        .await?;
+        assert_eq!(
+            c.deliver_messages(&mailer, fast_retries(3), 10).await?.sent,
+            1
+        );
+        chain_is_intact(&app).await
+    }
+);
