@@ -79,15 +79,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         case_id: Uuid,
         reason: ClosureReason,
     ) -> Result<Case, PersonError> {
-        let (permit, _) = self
-            .permit_on_person(actor, Action::PersonUpdate, person_id, purpose)
+        let (permit, case) = self
+            .case_to_change(actor, purpose, person_id, case_id)
             .await?;
-        let case = self
-            .store
-            .case(case_id)
-            .await?
-            .filter(|c| c.person_id == person_id)
-            .ok_or(PersonError::NotFound)?;
         if case.closed_at_micros.is_some() {
             return Err(PersonError::Conflict("the case is already closed"));
         }
@@ -121,15 +115,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         case_id: Uuid,
         reason: ReopenReason,
     ) -> Result<Case, PersonError> {
-        let (permit, _) = self
-            .permit_on_person(actor, Action::PersonUpdate, person_id, purpose)
+        let (permit, case) = self
+            .case_to_change(actor, purpose, person_id, case_id)
             .await?;
-        let case = self
-            .store
-            .case(case_id)
-            .await?
-            .filter(|c| c.person_id == person_id)
-            .ok_or(PersonError::NotFound)?;
         if case.closed_at_micros.is_none() {
             return Err(PersonError::Conflict("the case is open"));
         }
@@ -152,6 +140,27 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             reopenings: self.store.case_reopenings(case_id).await?,
             ..case.into()
         })
+    }
+
+    /// A case of the person, with the permit to change their record (`person.update`); a case of
+    /// someone else answers as a missing one.
+    async fn case_to_change(
+        &self,
+        actor: &Principal,
+        purpose: Purpose,
+        person_id: Uuid,
+        case_id: Uuid,
+    ) -> Result<(confidant_policy::Permit, CaseRecord), PersonError> {
+        let (permit, _) = self
+            .permit_on_person(actor, Action::PersonUpdate, person_id, purpose)
+            .await?;
+        let case = self
+            .store
+            .case(case_id)
+            .await?
+            .filter(|c| c.person_id == person_id)
+            .ok_or(PersonError::NotFound)?;
+        Ok((permit, case))
     }
 
     /// A person's cases, newest first.

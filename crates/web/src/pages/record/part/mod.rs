@@ -209,20 +209,23 @@ fn close_page(signed: &Signed, person_id: Uuid, case_id: Uuid, name: String) -> 
     .submit("Close the case")
 }
 
-/// The open case of a person, or 404.
-async fn open_case_of<S: Store, C: Clock>(
+/// A case of the person that is open (`open`) or closed (else); 409 if it is the other way, 404
+/// if there is none.
+async fn case_now<S: Store, C: Clock>(
     state: &St<S, C>,
     signed: &Signed,
     person_id: Uuid,
     case_id: Uuid,
+    open: bool,
 ) -> Result<(), PageError> {
     let cases = state
         .confidant
         .cases(signed.actor(), Purpose::Support, person_id)
         .await?;
     match cases.iter().find(|c| c.id == case_id) {
-        Some(c) if c.closed_at.is_none() => Ok(()),
-        Some(_) => Err(PageError::Conflict("This case is already closed.")),
+        Some(c) if c.closed_at.is_none() == open => Ok(()),
+        Some(_) if open => Err(PageError::Conflict("This case is already closed.")),
+        Some(_) => Err(PageError::Conflict("This case is open.")),
         None => Err(PageError::NotFound),
     }
 }
@@ -233,7 +236,7 @@ pub async fn case_close_form<S: Store, C: Clock>(
     Path((person_id, case_id)): Path<(Uuid, Uuid)>,
 ) -> Result<Response, PageError> {
     let name = person_name(&state, &signed, person_id, Need::Change).await?;
-    open_case_of(&state, &signed, person_id, case_id).await?;
+    case_now(&state, &signed, person_id, case_id, true).await?;
     render(&close_page(&signed, person_id, case_id, name))
 }
 
@@ -291,15 +294,8 @@ pub async fn case_reopen_form<S: Store, C: Clock>(
     Path((person_id, case_id)): Path<(Uuid, Uuid)>,
 ) -> Result<Response, PageError> {
     let name = person_name(&state, &signed, person_id, Need::Change).await?;
-    let cases = state
-        .confidant
-        .cases(signed.actor(), Purpose::Support, person_id)
-        .await?;
-    match cases.iter().find(|c| c.id == case_id) {
-        Some(c) if c.closed_at.is_some() => render(&reopen_page(&signed, person_id, case_id, name)),
-        Some(_) => Err(PageError::Conflict("This case is open.")),
-        None => Err(PageError::NotFound),
-    }
+    case_now(&state, &signed, person_id, case_id, false).await?;
+    render(&reopen_page(&signed, person_id, case_id, name))
 }
 
 pub async fn case_reopen<S: Store, C: Clock>(
