@@ -51,6 +51,7 @@ mod columns;
 mod contact;
 mod grant;
 mod keys;
+mod merge;
 mod migrate;
 mod notice;
 mod overview;

@@ -79,6 +79,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "message expiry",
         include_str!("../migrations/sqlite/0016_message_expiry.sql"),
     ),
+    (
+        18,
+        "person merge",
+        include_str!("../migrations/sqlite/0018_person_merge.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -156,6 +161,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         16,
         "message expiry",
         include_str!("../migrations/postgres/0016_message_expiry.sql"),
+    ),
+    (
+        18,
+        "person merge",
+        include_str!("../migrations/postgres/0018_person_merge.sql"),
     ),
 ];
 

@@ -75,7 +75,9 @@ async fn entry_counts_in(
 
 /// The latest `limit` events about `subject` (a person), newest first.
 pub(crate) const SUBJECT_EVENTS: &str = "SELECT seq, at, actor, action, resource_type, resource_id, subject_id, purpose, outcome, prev_hash, hash \
-     FROM audit_event WHERE subject_id = $1 ORDER BY seq DESC LIMIT $2";
+     FROM audit_event WHERE subject_id IN (WITH RECURSIVE merged (id) AS (\
+     SELECT CAST($1 AS TEXT) UNION SELECT m.merged_id FROM person_merge m JOIN merged ON m.surviving_id = merged.id) \
+     SELECT id FROM merged) ORDER BY seq DESC LIMIT $2";
 
 /// A person's record and its live data key; `None` if there is none (or its key was destroyed).
 pub(crate) async fn person_in(

@@ -291,6 +291,8 @@ codes!(
         WrongDetail = "wrong_detail": "A detail was wrong",
         Incomplete = "incomplete": "Something was missing",
         PersonAsked = "person_asked": "The person asked for it to be corrected",
+        /// Kept from a record merged into this one (never given by hand).
+        Merged = "merged": "Kept from a record merged into this one",
     }
 );
 

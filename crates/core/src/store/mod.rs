@@ -24,6 +24,7 @@ mod accounts;
 mod caseloads;
 mod closing;
 mod codes;
+mod merges;
 mod record_ports;
 mod records;
 mod shared;
@@ -35,6 +36,7 @@ pub use accounts::*;
 pub use caseloads::*;
 pub use closing::*;
 pub use codes::*;
+pub use merges::*;
 pub use record_ports::*;
 pub use records::*;
 pub use shared::*;
@@ -72,6 +74,7 @@ pub trait Store:
     + AuditStore
     + TaskStore
     + CaseloadStore
+    + MergeStore
 {
 }
 
@@ -88,7 +91,8 @@ impl<
         + NoticeStore
         + AuditStore
         + TaskStore
-        + CaseloadStore,
+        + CaseloadStore
+        + MergeStore,
 > Store for T
 {
 }
@@ -96,7 +100,8 @@ impl<
 /// Every port, for calling the store's methods on a concrete store (the command line, tests).
 pub mod prelude {
     pub use super::{
-        AccountStore, AuditStore, CaseloadStore, ContactStore, GrantStore, KeyStore, NoticeStore,
-        PersonStore, RecordStore, ReferralStore, SharingStore, StaffStore, Store, TaskStore,
+        AccountStore, AuditStore, CaseloadStore, ContactStore, GrantStore, KeyStore, MergeStore,
+        NoticeStore, PersonStore, RecordStore, ReferralStore, SharingStore, StaffStore, Store,
+        TaskStore,
     };
 }

@@ -283,6 +283,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         }
         // A case note is a record of what happened: correcting it says why, beside the earlier
         // text that is kept.
+        if change.reason == Some(CorrectionReason::Merged) {
+            return Err(invalid("reason", "is given only by merging two records"));
+        }
         if kind == RecordKind::Note && !changes.is_empty() && change.reason.is_none() {
             return Err(invalid("reason", "say why the note is corrected"));
         }

@@ -20,6 +20,7 @@ mod diary;
 mod duplicates;
 mod error;
 mod input;
+mod merge;
 mod overview;
 mod permits;
 mod sealing;
@@ -35,6 +36,7 @@ pub use error::{PersonError, Violation, Violations};
 pub use input::PersonInput;
 use input::parse_field;
 pub(crate) use input::{Canonical, canonical, first_carer, parse_input, parse_value};
+pub use merge::MergePreview;
 pub use overview::{MAX_HISTORY, PersonOverview};
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -270,6 +270,7 @@ pub(super) fn edit_page(
                     "Why is it corrected?",
                     CorrectionReason::ALL
                         .iter()
+                        .filter(|r| **r != CorrectionReason::Merged)
                         .map(|r| (r.code().to_owned(), r.label().to_owned()))
                         .collect(),
                 ),
