@@ -111,7 +111,11 @@ fn merge_from_row(row: &AnyRow) -> Result<MergeRecord, StoreError> {
     let moved: String = row.col("moved")?;
     Ok(MergeRecord {
         merged_id: id(row, "merged_id")?,
+        merged_number: row.col::<Option<i64>>("merged_number")?.unwrap_or_default(),
         surviving_id: id(row, "surviving_id")?,
+        surviving_number: row
+            .col::<Option<i64>>("surviving_number")?
+            .unwrap_or_default(),
         service_id: id(row, "service_id")?,
         confirmed_how: coded(
             row,
@@ -127,6 +131,11 @@ fn merge_from_row(row: &AnyRow) -> Result<MergeRecord, StoreError> {
 
 const MERGE_COLUMNS: &str =
     "merged_id, surviving_id, service_id, confirmed_how, merged_by, merged_at, moved";
+/// A merge with both records' numbers (`m` the merge).
+const MERGE_SELECT: &str = "SELECT m.merged_id, m.surviving_id, m.service_id, m.confirmed_how, \
+     m.merged_by, m.merged_at, m.moved, f.record_number AS merged_number, \
+     t.record_number AS surviving_number FROM person_merge m \
+     JOIN person f ON f.id = m.merged_id JOIN person t ON t.id = m.surviving_id";
 
 /// Everything of the person's a merge moves, read in `tx`; `None` without a live key.
 async fn holdings_in(
@@ -504,7 +513,7 @@ impl MergeStore for SqlStore {
 
     async fn merges_into(&self, person_id: Uuid) -> Result<Vec<MergeRecord>, StoreError> {
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {MERGE_COLUMNS} FROM person_merge WHERE surviving_id = $1 ORDER BY merged_at DESC"
+            "{MERGE_SELECT} WHERE m.surviving_id = $1 ORDER BY m.merged_at DESC"
         )))
         .bind(person_id.to_string())
         .fetch_all(&self.pool)
@@ -514,7 +523,7 @@ impl MergeStore for SqlStore {
 
     async fn merge_of(&self, person_id: Uuid) -> Result<Option<MergeRecord>, StoreError> {
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {MERGE_COLUMNS} FROM person_merge WHERE merged_id = $1"
+            "{MERGE_SELECT} WHERE m.merged_id = $1"
         )))
         .bind(person_id.to_string())
         .fetch_optional(&self.pool)

@@ -103,7 +103,10 @@ codes!(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MergeRecord {
     pub merged_id: Uuid,
+    /// The merged record's number in its service (never given again).
+    pub merged_number: i64,
     pub surviving_id: Uuid,
+    pub surviving_number: i64,
     pub service_id: Uuid,
     pub confirmed_how: MergeConfirmation,
     pub merged_by: String,

@@ -30,7 +30,7 @@ use utoipa::{Modify, OpenApi};
 use crate::AppState;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::routing::{Routes, get};
-use record::{case, caseload, catalogue, document, entry, history, person, related};
+use record::{case, caseload, catalogue, document, entry, history, merge, person, related};
 
 /// Every route of the API, by area (paths below `/api/v1`).
 pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
@@ -129,6 +129,7 @@ impl Modify for BearerAuth {
 #[openapi(
     info(title = "Confidant API", version = "1", description = "Case records for care and support services. Every call is authorized and recorded on a tamper-evident audit log."),
     paths(task::list, task::close, staff::me, staff::list_services, staff::grant_matter, person::create_person, person::list_people, caseload::caseload, caseload::caseload_counts, person::find_people, person::read_person, person::update_person, person::assign_person, person::break_glass, person::access_history,
+        merge::preview, merge::merge, merge::merges,
         catalogue::catalogue, catalogue::configuration,
         history::history, history::export, history::paper_register,
         related::list, related::add, related::change, related::remove,
@@ -142,6 +143,7 @@ impl Modify for BearerAuth {
         sharing::request_approval, sharing::approvals, sharing::decide, sharing::review_queue, sharing::review,
         contact::preferences, contact::set_preferences, contact::queue, contact::messages),
     components(schemas(task::TaskResponse, task::CloseRequest, ErrorBody, crate::http::error::FieldError, crate::http::error::DuplicateBody, person::PersonRequest, person::NewPersonRequest, person::PersonResponse, person::PersonPage, person::PersonListItem, caseload::CaseloadResponse, caseload::CaseloadItem, caseload::CaseloadCountsResponse, caseload::WorkerLoadItem, person::LookupRequest, person::LookupResponse, staff::ServiceResponse, staff::MeResponse, staff::MatterRequest, staff::MatterResponse, person::AssignmentRequest, person::BreakGlassRequest, person::BreakGlassResponse, person::AccessEvent,
+        merge::MergePreviewResponse, merge::MergeRequest, merge::MergeResponse,
         catalogue::FieldResponse, catalogue::ChoiceResponse, catalogue::ConfigurationResponse, catalogue::FieldGroupResponse, catalogue::CodeResponse,
         history::CorrectionResponse, history::ExportResponse, history::PaperResponse,
         related::RelatedResponse, related::RelatedRequest, related::RelatedChange,

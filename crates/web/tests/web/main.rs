@@ -14,6 +14,7 @@ mod diary_pages;
 mod duplicate_warning;
 mod hardening;
 mod lock_and_error_pages;
+mod merge_pages;
 mod record_api;
 mod record_pages;
 mod register_pages;

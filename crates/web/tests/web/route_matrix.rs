@@ -542,6 +542,18 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
         ("POST", "/people/{person_id}/sharing/consent") => {
             e(RecordChange, form("purpose_id={purpose_id}&state=granted"))
         }
+        // Merging: the record number or id of no one (or of the record itself) is refused by name
+        // after the permits, nothing merges.
+        ("GET", "/people/{person_id}/merge") => e(Assign, N),
+        ("POST", "/people/{person_id}/merge") => lenient(Assign, form("record_number=99999")),
+        ("GET", "/api/v1/people/{person_id}/merge") => lenient(Assign, N),
+        ("POST", "/api/v1/people/{person_id}/merge") => lenient(
+            Assign,
+            json(
+                r#"{"merge_id":"00000000-0000-7000-8000-000000000000","confirmed_how":"identifiers"}"#,
+            ),
+        ),
+        ("GET", "/api/v1/people/{person_id}/merges") => e(RecordRead, N),
         ("PUT", "/api/v1/people/{person_id}/assignment") => e(Assign, json("{}")),
         ("GET", "/people/{person_id}/assignment") => e(Assign, N),
         // As the API's empty assignment: no team and no key worker.

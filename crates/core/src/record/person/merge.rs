@@ -351,7 +351,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         };
         let record = MergeRecord {
             merged_id,
+            merged_number: merged.record_number,
             surviving_id: person_id,
+            surviving_number: surviving.record_number,
             service_id: surviving.service_id,
             confirmed_how,
             merged_by: actor.audit_id(),

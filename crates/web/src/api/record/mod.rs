@@ -8,6 +8,7 @@ pub(crate) mod catalogue;
 pub(crate) mod document;
 pub(crate) mod entry;
 pub(crate) mod history;
+pub(crate) mod merge;
 pub(crate) mod person;
 pub(crate) mod related;
 
@@ -49,6 +50,11 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
             "/people/{person_id}/break-glass",
             post(person::break_glass::<S, C>),
         )
+        .route(
+            "/people/{person_id}/merge",
+            get(merge::preview::<S, C>).post(merge::merge::<S, C>),
+        )
+        .route("/people/{person_id}/merges", get(merge::merges::<S, C>))
         .route(
             "/people/{person_id}/access-history",
             get(person::access_history::<S, C>),

@@ -7,6 +7,7 @@ pub mod caseload;
 pub mod diary;
 pub mod document;
 pub mod document_move;
+pub mod merge;
 pub mod new_person;
 pub mod paper;
 pub mod part;
@@ -104,6 +105,10 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
         .route(
             "/people/{person_id}/paper/new",
             get(part::add_form::<S, C, part::PaperForm>).post(part::paper_create::<S, C>),
+        )
+        .route(
+            "/people/{person_id}/merge",
+            get(merge::merge_form::<S, C>).post(merge::merge_submit::<S, C>),
         )
         .route(
             "/people/{person_id}/documents/{document_id}/move",

@@ -146,6 +146,9 @@ fn action_label(code: &str) -> &str {
         "audit.read" => "Viewed who has seen the record",
         "break_glass.review" => "Reviewed a break-glass access",
         "access.grant" => "Granted access",
+        "person.merge_in" => "Merged a duplicate record into this one",
+        "person.merge_out" => "Merged this record into another",
+        "person.merge_read" => "Read to merge records",
         other => other,
     }
 }
@@ -248,6 +251,12 @@ pub async fn show<S: Store, C: Clock>(
     {
         Ok(o) => o,
         Err(PersonError::NotFound) => {
+            // A record merged into another says where it went (to those who may read that one).
+            if let Some(page) =
+                crate::pages::record::merge::merged_page(&state, &signed, person_id).await?
+            {
+                return Ok(page);
+            }
             return render_status(
                 StatusCode::NOT_FOUND,
                 &PersonNotFoundPage {
@@ -571,6 +580,8 @@ struct HistoryPage {
     section: &'static str,
     name: String,
     rows: Vec<Vec<String>>,
+    /// Records merged into this one: (when, record number, by whom, how checked, what moved).
+    merges: Vec<Vec<String>>,
 }
 
 /// The correction history: every earlier value of the person's fields and entries, newest first.
@@ -614,12 +625,32 @@ pub async fn history<S: Store, C: Clock>(
             ]
         })
         .collect();
+    let merges = c
+        .merges_into(actor, Purpose::Support, person_id)
+        .await?
+        .into_iter()
+        .map(|m| {
+            let moved = crate::pages::record::merge::moved_lines(&m.moved);
+            vec![
+                date_time(crate::pages::sharing::consent::at(m.merged_at_micros)),
+                format!("Record {}", m.merged_number),
+                who(&handles, &m.merged_by),
+                m.confirmed_how.label().to_owned(),
+                if moved.is_empty() {
+                    "Only the person's details".to_owned()
+                } else {
+                    moved.join(", ")
+                },
+            ]
+        })
+        .collect();
     render(&HistoryPage {
         chrome: signed.chrome("/people"),
         id: person_id.to_string(),
         section: "history",
         name: person.full(),
         rows,
+        merges,
     })
 }
 
