@@ -1349,6 +1349,53 @@ test('i6. correcting the record: a related person changed, a closed case reopene
   await check(a, 'the move-a-document form with an unknown record number');
 });
 
+test('i7. merging a duplicate: the manager gives its record number, sees both records side by side (passes axe), is refused without saying how, merges, and the duplicate\'s page says where it went (passes axe)', async () => {
+  const a = await as('practitionerA');
+  const { page } = a;
+  const add = async () => {
+    await visit(a, '/people/new');
+    await page.fill('#given-name', 'Quill');
+    await page.fill('#family-name', 'Doubled');
+    const added = await submit(page, button(page, 'Add the person'));
+    assert.equal(added.status(), 200);
+    const id = idIn(page, '/people');
+    const number = (await page.locator('#record-number').innerText()).match(/^Record number (\d+)\./)[1];
+    return { id, number };
+  };
+  const kept = await add();
+  const dup = await add();
+
+  const m = await as('managerA');
+  await visit(m, `/people/${kept.id}`);
+  const merge = await m.page.getByRole('link', { name: 'Merge a duplicate record into this one' }).getAttribute('href');
+  assert.equal(merge, `/people/${kept.id}/merge`);
+  await visit(m, merge);
+  assert.equal(await heading(m.page), 'Merge a duplicate record into this one');
+  await check(m, 'the merge form');
+  await m.page.fill('#record-number', dup.number);
+  const shown = await submit(m.page, button(m.page, 'Continue'));
+  assert.equal(shown.status(), 200);
+  assert.equal(await heading(m.page), 'Check the records are the same person');
+  assert.ok((await m.page.locator('#compare').innerText()).includes('Doubled'));
+  await check(m, 'both records side by side');
+  const refused = await submit(m.page, button(m.page, 'Merge the records'));
+  assert.equal(refused.status(), 400);
+  assert.match(await m.page.title(), /^Error: /);
+  await check(m, 'the merge check refused without saying how');
+  await m.page.getByLabel('Checked with the person', { exact: true }).check();
+  await m.page.getByLabel(`Yes: record ${dup.number} and record ${kept.number} are the same person`, { exact: true }).check();
+  const merged = await submit(m.page, button(m.page, 'Merge the records'));
+  assert.equal(merged.status(), 200);
+  assert.equal(pathOf(m.page), `/people/${kept.id}/history`);
+  assert.ok((await m.page.locator('#merges').innerText()).includes(`Record ${dup.number}`));
+  await check(m, 'the history listing the merge');
+
+  await visit(a, `/people/${dup.id}`);
+  assert.equal(await heading(page), `Record ${dup.number} was merged into record ${kept.number}`);
+  assert.equal(await page.locator('#to-survivor').getAttribute('href'), `/people/${kept.id}`);
+  await check(a, 'a merged record\'s page');
+});
+
 test('i4. administration: services with their scope and teams, a service and a team added, a scope change explained and asked to be confirmed, the staff form refusing a contradiction, and an account named (shown where the handle was); all pass axe', async () => {
   const admin = await as('administrator');
   const { page } = admin;
