@@ -219,7 +219,9 @@ impl CaseloadStore for SqlStore {
         record_number: i64,
     ) -> Result<Option<Uuid>, StoreError> {
         let found: Option<String> = sqlx::query_scalar(
-            "SELECT id FROM person WHERE service_id = $1 AND record_number = $2",
+            // A record erased or merged away (its key destroyed) is no one's to find by number.
+            "SELECT p.id FROM person p WHERE p.service_id = $1 AND p.record_number = $2 \
+             AND EXISTS (SELECT 1 FROM data_key k WHERE k.owner_id = p.id AND k.version = p.key_version)",
         )
         .bind(service_id.to_string())
         .bind(record_number)

@@ -17,7 +17,7 @@ CREATE TABLE person_merge (
 CREATE INDEX person_merge_surviving ON person_merge (surviving_id, merged_at);
 CREATE FUNCTION person_merge_fixed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION 'a merge is never changed';
+    RAISE EXCEPTION 'person_merge is append-only: a merge is never changed';
 END;
 $$;
 CREATE TRIGGER person_merge_no_update BEFORE UPDATE OR DELETE ON person_merge

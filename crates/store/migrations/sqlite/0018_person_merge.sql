@@ -16,9 +16,9 @@ CREATE TABLE person_merge (
 );
 CREATE INDEX person_merge_surviving ON person_merge (surviving_id, merged_at);
 CREATE TRIGGER person_merge_no_update BEFORE UPDATE ON person_merge
-BEGIN SELECT RAISE(ABORT, 'a merge is never changed'); END;
+BEGIN SELECT RAISE(ABORT, 'person_merge is append-only: a merge is never changed'); END;
 CREATE TRIGGER person_merge_no_delete BEFORE DELETE ON person_merge
-BEGIN SELECT RAISE(ABORT, 'a merge is never changed'); END;
+BEGIN SELECT RAISE(ABORT, 'person_merge is append-only: a merge is never changed'); END;
 
 DROP TRIGGER consent_no_update;
 CREATE TRIGGER consent_no_update BEFORE UPDATE ON consent

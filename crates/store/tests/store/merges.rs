@@ -286,6 +286,11 @@ both_backends!(
         let verified = verify_chain(c.store(), None).await?;
         assert!(verified.is_ok(), "{verified:?}");
 
+        // Its record number is no one's now.
+        assert!(matches!(
+            c.merge_target(&manager, P, keep, merge.merged_number).await,
+            Err(PersonError::Invalid(_))
+        ));
         // Merging again is refused: the record is gone.
         let again = c
             .merge_people(&manager, P, keep, dup, MergeConfirmation::Identifiers)
