@@ -49,11 +49,11 @@ const COUNTED: [(&str, &str); 13] = [
     ),
     (
         "related_people",
-        "SELECT COUNT(*) FROM related_person WHERE person_id = $1 OR linked_person_id = $1",
+        "SELECT COUNT(*) FROM related_person WHERE person_id = $1",
     ),
     (
         "referrals",
-        "SELECT COUNT(*) FROM referral WHERE person_id = $1 OR partner_person_id = $1",
+        "SELECT COUNT(*) FROM referral WHERE person_id = $1",
     ),
     (
         "contact_preferences",
@@ -137,27 +137,15 @@ const MERGE_SELECT: &str = "SELECT m.merged_id, m.surviving_id, m.service_id, m.
      t.record_number AS surviving_number FROM person_merge m \
      JOIN person f ON f.id = m.merged_id JOIN person t ON t.id = m.surviving_id";
 
-/// Everything of the person's a merge moves, read in `tx`; `None` without a live key.
-async fn holdings_in(
+/// Every value sealed under the person's key, where it lives.
+async fn sealed_values(
     tx: &mut Transaction<'static, Any>,
-    person_id: Uuid,
-) -> Result<Option<MergeHoldings>, StoreError> {
-    let pid = person_id.to_string();
-    let key_version: Option<i64> = sqlx::query_scalar(
-        "SELECT p.key_version FROM person p JOIN data_key k ON k.owner_id = p.id \
-         AND k.version = p.key_version WHERE p.id = $1",
-    )
-    .bind(&pid)
-    .fetch_optional(&mut **tx)
-    .await
-    .db()?;
-    let Some(key_version) = key_version else {
-        return Ok(None);
-    };
+    pid: &str,
+) -> Result<Vec<SealedValue>, StoreError> {
     let mut values = Vec::new();
     let person_fields =
         sqlx::query("SELECT field, value FROM person_field WHERE person_id = $1 ORDER BY field")
-            .bind(&pid)
+            .bind(pid)
             .fetch_all(&mut **tx)
             .await
             .db()?;
@@ -172,7 +160,7 @@ async fn holdings_in(
     let versions = sqlx::query(
         "SELECT seq, field, value, key_version FROM field_version WHERE record_id = $1 ORDER BY seq",
     )
-    .bind(&pid)
+    .bind(pid)
     .fetch_all(&mut **tx)
     .await
     .db()?;
@@ -190,7 +178,7 @@ async fn holdings_in(
         "SELECT f.record_id, f.field, f.value, o.key_version FROM record_field f \
          JOIN ({OWNED}) o ON o.id = f.record_id ORDER BY f.record_id, f.field"
     )))
-    .bind(&pid)
+    .bind(pid)
     .fetch_all(&mut **tx)
     .await
     .db()?;
@@ -208,7 +196,7 @@ async fn holdings_in(
         "SELECT v.seq, v.record_id, v.field, v.value, v.key_version FROM field_version v \
          WHERE v.record_id IN (SELECT id FROM ({OWNED}) o) ORDER BY v.seq"
     )))
-    .bind(&pid)
+    .bind(pid)
     .fetch_all(&mut **tx)
     .await
     .db()?;
@@ -226,7 +214,7 @@ async fn holdings_in(
     let contents = sqlx::query(
         "SELECT id, key_version, content FROM document WHERE person_id = $1 ORDER BY id",
     )
-    .bind(&pid)
+    .bind(pid)
     .fetch_all(&mut **tx)
     .await
     .db()?;
@@ -242,7 +230,7 @@ async fn holdings_in(
     let grants = sqlx::query(
         "SELECT id, reason, flagged_reason, review_note FROM access_grant WHERE person_id = $1 ORDER BY id",
     )
-    .bind(&pid)
+    .bind(pid)
     .fetch_all(&mut **tx)
     .await
     .db()?;
@@ -259,6 +247,32 @@ async fn holdings_in(
             }
         }
     }
+    Ok(values)
+}
+
+/// Everything of the person's a merge moves, read in `tx`; `None` without a live key.
+async fn holdings_in(
+    tx: &mut Transaction<'static, Any>,
+    person_id: Uuid,
+    with_values: bool,
+) -> Result<Option<MergeHoldings>, StoreError> {
+    let pid = person_id.to_string();
+    let key_version: Option<i64> = sqlx::query_scalar(
+        "SELECT p.key_version FROM person p JOIN data_key k ON k.owner_id = p.id \
+         AND k.version = p.key_version WHERE p.id = $1",
+    )
+    .bind(&pid)
+    .fetch_optional(&mut **tx)
+    .await
+    .db()?;
+    let Some(key_version) = key_version else {
+        return Ok(None);
+    };
+    let values = if with_values {
+        sealed_values(tx, &pid).await?
+    } else {
+        Vec::new()
+    };
     let mut counts = MergeCounts::default();
     for (what, sql) in COUNTED {
         let n: i64 = sqlx::query_scalar(sql)
@@ -283,18 +297,14 @@ async fn holdings_in(
         };
         *slot = n;
     }
-    counts.earlier_values = i64::try_from(
-        values
-            .iter()
-            .filter(|v| {
-                matches!(
-                    v.place,
-                    SealedPlace::PersonVersion { .. } | SealedPlace::RecordVersion { .. }
-                )
-            })
-            .count(),
-    )
-    .unwrap_or(i64::MAX);
+    counts.earlier_values = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM field_version WHERE record_id = $1 \
+         OR record_id IN (SELECT id FROM ({OWNED}) o)"
+    )))
+    .bind(&pid)
+    .fetch_one(&mut **tx)
+    .await
+    .db()?;
     let open_case: Option<String> = sqlx::query_scalar(
         "SELECT c.id FROM case_episode c JOIN person p ON p.id = c.person_id \
          WHERE c.person_id = $1 AND c.service_id = p.service_id AND c.closed_at IS NULL",
@@ -369,24 +379,56 @@ async fn write_value(
     Ok(query.execute(&mut **tx).await.db()?.rows_affected())
 }
 
-const CHANGED: &str = "the record being merged changed while it was merged; try again";
-const BOTH_OPEN: &str =
-    "both records have an open case: close the one on the record being merged first";
+const CHANGED: &str = "one of the records changed while they were merged; try again";
+const BREAKS_LINKS: &str = "merging these records would break the rules on alleged perpetrators: \
+     put their related people right first";
+
+/// Whether merging `merged` into `surviving` would break the rules on alleged perpetrators (see
+/// [`MergeStore::merge_breaks_links`]): `$1` and `$2` are the two records.
+const BREAKS_LINKS_SQL: &str = "SELECT \
+     (SELECT COUNT(*) FROM related_person r WHERE r.person_id IN ($1, $2) \
+        AND r.linked_person_id IN ($1, $2)) \
+     + (SELECT COUNT(*) FROM related_person a JOIN related_person b \
+        ON a.linked_person_id = b.linked_person_id \
+        WHERE a.person_id IN ($1, $2) AND b.person_id IN ($1, $2) \
+        AND a.relationship = 'alleged_perpetrator' AND b.relationship <> 'alleged_perpetrator') \
+     + (SELECT COUNT(*) FROM related_person v JOIN related_person r ON r.linked_person_id = v.person_id \
+        WHERE v.linked_person_id IN ($1, $2) AND v.relationship = 'alleged_perpetrator' \
+        AND r.person_id IN ($1, $2))";
+
+async fn breaks_links(
+    executor: impl sqlx::Executor<'_, Database = Any>,
+    merged: Uuid,
+    surviving: Uuid,
+) -> Result<bool, StoreError> {
+    let n: i64 = sqlx::query_scalar(BREAKS_LINKS_SQL)
+        .bind(merged.to_string())
+        .bind(surviving.to_string())
+        .fetch_one(executor)
+        .await
+        .db()?;
+    Ok(n > 0)
+}
 
 impl MergeStore for SqlStore {
     async fn merge_holdings(
         &self,
         access: &PersonAccess,
+        values: bool,
         audit: AuditDraft,
     ) -> Result<Option<MergeHoldings>, StoreError> {
         let mut tx = self.begin_read().await?;
-        let found = holdings_in(&mut tx, access.person_id()).await?;
+        let found = holdings_in(&mut tx, access.person_id(), values).await?;
         if found.is_none() {
             tx.rollback().await.db()?;
             return Ok(None);
         }
         finish_read(self, tx, audit).await?;
         Ok(found)
+    }
+
+    async fn merge_breaks_links(&self, merged: Uuid, surviving: Uuid) -> Result<bool, StoreError> {
+        breaks_links(&self.pool, merged, surviving).await
     }
 
     async fn merge_people(
@@ -402,42 +444,35 @@ impl MergeStore for SqlStore {
                 "a merge must reseal every value it read".to_owned(),
             ));
         }
+        let record = &plan.record;
         let mut tx = self.begin_write().await?;
         // The head lock first, as erasing a person takes it: an erasure either came first (and a
-        // key checked next is gone) or waits for this merge.
+        // key checked next is gone) or waits for this merge. Every change appends under it too,
+        // and one about the merged record is refused once this commits (`tx::append`).
         for audit in &audits {
             append(&mut tx, audit).await?;
         }
-        let survivor_key: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM person p JOIN data_key k ON k.owner_id = p.id \
-             AND k.version = p.key_version WHERE p.id = $1 AND p.key_version = $2",
+        // The survivor as it was read (its indexes were computed from it), with its key.
+        let survivor = sqlx::query(
+            "UPDATE person SET updated_at = $1 WHERE id = $2 AND updated_at = $3 AND key_version = $4 \
+             AND EXISTS (SELECT 1 FROM data_key k WHERE k.owner_id = person.id AND k.version = person.key_version)",
         )
+        .bind(plan.stamp.at_micros)
         .bind(&sid)
+        .bind(plan.surviving_updated_at)
         .bind(plan.surviving_key_version)
-        .fetch_one(&mut *tx)
+        .execute(&mut *tx)
         .await
         .db()?;
-        let Some(now) = holdings_in(&mut tx, merged).await? else {
+        let Some(now) = holdings_in(&mut tx, merged, true).await? else {
             return Ok(false);
         };
-        if survivor_key != 1 {
-            return Ok(false);
-        }
-        if now != *plan.read {
+        if survivor.rows_affected() != 1 || now != *plan.read {
             return Err(StoreError::Conflict(CHANGED));
         }
-        let survivor_open: Option<String> = sqlx::query_scalar(
-            "SELECT c.id FROM case_episode c JOIN person p ON p.id = c.person_id \
-             WHERE c.person_id = $1 AND c.service_id = p.service_id AND c.closed_at IS NULL",
-        )
-        .bind(&sid)
-        .fetch_optional(&mut *tx)
-        .await
-        .db()?;
-        if survivor_open.is_some() && now.open_case.is_some() {
-            return Err(StoreError::Conflict(BOTH_OPEN));
+        if breaks_links(&mut *tx, merged, surviving).await? {
+            return Err(StoreError::Conflict(BREAKS_LINKS));
         }
-        let record = &plan.record;
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO person_merge ({MERGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
         )))
@@ -451,6 +486,32 @@ impl MergeStore for SqlStore {
         .execute(&mut *tx)
         .await
         .or_conflict("the record was merged already")?;
+        // One open case per person per service, one live restriction of each kind: where both
+        // have one, the merged record's is closed (recorded twice) or lifted, the survivor's holds.
+        sqlx::query(
+            "UPDATE case_episode SET closed_at = $1, closed_by = $2, closure_reason = $3 \
+             WHERE person_id = $4 AND closed_at IS NULL AND EXISTS (SELECT 1 FROM case_episode s \
+             WHERE s.person_id = $5 AND s.service_id = case_episode.service_id AND s.closed_at IS NULL)",
+        )
+        .bind(plan.stamp.at_micros)
+        .bind(&plan.stamp.by)
+        .bind(confidant_core::store::ClosureReason::RecordedTwice.code())
+        .bind(&mid)
+        .bind(&sid)
+        .execute(&mut *tx)
+        .await
+        .db()?;
+        sqlx::query(
+            "UPDATE person_restriction SET lifted_at = $1, lifted_by = 'system:merge' \
+             WHERE person_id = $2 AND lifted_at IS NULL AND EXISTS (SELECT 1 FROM person_restriction s \
+             WHERE s.person_id = $3 AND s.kind = person_restriction.kind AND s.lifted_at IS NULL)",
+        )
+        .bind(plan.stamp.at_micros)
+        .bind(&mid)
+        .bind(&sid)
+        .execute(&mut *tx)
+        .await
+        .db()?;
         for value in &plan.resealed {
             if write_value(&mut tx, &sid, value).await? != 1 {
                 return Err(StoreError::Conflict(CHANGED));
@@ -461,7 +522,7 @@ impl MergeStore for SqlStore {
             if sql.contains("$3") {
                 query = query.bind(plan.surviving_key_version);
             }
-            query.execute(&mut *tx).await.db()?;
+            query.execute(&mut *tx).await.or_conflict(CHANGED)?;
         }
         for (field, value) in &plan.fill {
             sqlx::query("INSERT INTO person_field (person_id, field, value) VALUES ($1, $2, $3)")
@@ -501,12 +562,6 @@ impl MergeStore for SqlStore {
         for sql in ERASE {
             sqlx::query(sql).bind(&mid).execute(&mut *tx).await.db()?;
         }
-        sqlx::query("UPDATE person SET updated_at = $1 WHERE id = $2")
-            .bind(plan.stamp.at_micros)
-            .bind(&sid)
-            .execute(&mut *tx)
-            .await
-            .db()?;
         commit(tx).await?;
         Ok(true)
     }

@@ -52,7 +52,8 @@ impl NoticeStore for SqlStore {
         audit: AuditDraft,
     ) -> Result<Vec<Uuid>, StoreError> {
         self.read_all_audited(
-            "SELECT id FROM person WHERE service_id = $1 ORDER BY id",
+            "SELECT p.id FROM person p WHERE p.service_id = $1 \
+             AND EXISTS (SELECT 1 FROM data_key k WHERE k.owner_id = p.id) ORDER BY p.id",
             service_id,
             |row| id(row, "id"),
             audit,

@@ -11,10 +11,29 @@ pub(crate) async fn append(
     tx: &mut Transaction<'static, Any>,
     draft: &AuditDraft,
 ) -> Result<AuditEvent, StoreError> {
-    crate::audit::append_all(tx, &[draft])
+    let event = crate::audit::append_all(tx, &[draft])
         .await?
         .pop()
-        .ok_or_else(|| StoreError::Backend("an appended event went missing".to_owned()))
+        .ok_or_else(|| StoreError::Backend("an appended event went missing".to_owned()))?;
+    // A change about a record merged into another is refused: what it holds would be sealed under
+    // the merged record's destroyed key. Asked under the head's lock, which the merge holds until
+    // it commits, so a change either came before the merge (and the merge sees it) or is refused.
+    if draft.outcome() == confidant_core::audit::Outcome::Ok
+        && let Some(subject) = draft.subject_id()
+    {
+        let merged: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM person_merge WHERE merged_id = $1")
+                .bind(subject.to_string())
+                .fetch_one(&mut **tx)
+                .await
+                .db()?;
+        if merged > 0 {
+            return Err(StoreError::Conflict(
+                "the record was merged into another: change that one",
+            ));
+        }
+    }
+    Ok(event)
 }
 
 /// Ends a reading transaction and records the access it was for: durable before the reads are

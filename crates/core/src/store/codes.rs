@@ -119,6 +119,7 @@ codes!(
         Transferred = "transferred": "Transferred to another service",
         Declined = "declined": "Chose to end support",
         Died = "died": "Died",
+        RecordedTwice = "recorded_twice": "Recorded twice (a duplicate record)",
         Other = "other": "Another reason",
     }
 );

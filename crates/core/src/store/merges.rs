@@ -129,6 +129,9 @@ pub struct MergePlan<'a> {
     pub keep: Vec<(PersonField, Vec<u8>)>,
     /// The survivor's blind indexes, recomputed when a field was filled.
     pub indexes: Vec<IndexChange>,
+    /// When the survivor was last changed, as read: the store refuses the merge if it changed
+    /// since (its indexes were computed from what was read).
+    pub surviving_updated_at: i64,
     /// The survivor's name grams, when a name was filled.
     pub name_grams: Option<Vec<GramDigest>>,
     pub record: MergeRecord,
@@ -137,20 +140,33 @@ pub struct MergePlan<'a> {
 
 /// The storage port of merges.
 pub trait MergeStore: Send + Sync + 'static {
-    /// Everything of the person's a merge would move (sealed), audited as a read; `None` if their
-    /// record or key is gone.
+    /// Everything of the person's a merge would move (with `values`, sealed; without, only what
+    /// it counts), audited as a read; `None` if their record or key is gone.
     fn merge_holdings(
         &self,
         access: &PersonAccess,
+        values: bool,
         audit: AuditDraft,
     ) -> impl Future<Output = Result<Option<MergeHoldings>, StoreError>> + Send;
+
+    /// Whether merging the two records would break the rules on alleged perpetrators: someone
+    /// named as an alleged perpetrator in one and in another role in the other, a victim's record
+    /// linked from the record of the person alleged to have abused them, or a record linked to
+    /// itself. Ids and codes only.
+    fn merge_breaks_links(
+        &self,
+        merged: Uuid,
+        surviving: Uuid,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Writes a merge in one transaction with `audits` (the head's lock first): records it, moves
     /// every row of the merged person to the survivor with the values resealed, fills and keeps
     /// the person's fields, sets the survivor's indexes, and destroys the merged person's key and
-    /// search entries. `Ok(false)` if either record or key is gone or the merged one was merged
-    /// already; `Conflict` if the merged record changed since it was read, or both have an open
-    /// case.
+    /// search entries. Where both have an open case, the merged one's is closed as recorded twice;
+    /// where both have a live restriction or objection of a kind, the merged one's is lifted (the
+    /// survivor's holds). `Ok(false)` if either record or key is gone or the merged one was merged
+    /// already; `Conflict` if either record changed since it was read, or the merge would break
+    /// the rules on alleged perpetrators.
     fn merge_people(
         &self,
         plan: MergePlan<'_>,

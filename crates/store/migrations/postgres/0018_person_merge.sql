@@ -3,8 +3,9 @@
 -- A merge keeps the surviving record and moves everything of the merged one into it, resealed under
 -- the survivor's key; the merged record's key is then destroyed, so it stays only as this row (ids,
 -- codes and times) and its audit trail. The consent history and the disclosure log are append-only:
--- the one change they allow besides their own is moving a row to the survivor of a merge recorded
--- here, in the merge's transaction.
+-- the one change they allow besides their own is moving a row from a merged record to its survivor,
+-- as recorded here (the merge moves every row in its transaction, and its key is gone after, so no
+-- row of the merged record is left to move later). A disclosure's consent purpose is now fixed too.
 CREATE TABLE person_merge (
     merged_id      TEXT   PRIMARY KEY REFERENCES person (id),
     surviving_id   TEXT   NOT NULL REFERENCES person (id),
@@ -52,12 +53,12 @@ BEGIN
     IF (NEW.id, NEW.service_id, NEW.recipient_id, NEW.basis, NEW.article9,
         NEW.schedule1, NEW.categories, NEW.requested_by, NEW.approval_id,
         NEW.approved_by, NEW.person_told, NEW.emergency, NEW.package_hash, NEW.shared_at,
-        NEW.processor_staff_id, NEW.grant_id, NEW.ends_at)
+        NEW.processor_staff_id, NEW.grant_id, NEW.ends_at, NEW.consent_purpose_id)
        IS DISTINCT FROM
        (OLD.id, OLD.service_id, OLD.recipient_id, OLD.basis, OLD.article9,
         OLD.schedule1, OLD.categories, OLD.requested_by, OLD.approval_id,
         OLD.approved_by, OLD.person_told, OLD.emergency, OLD.package_hash, OLD.shared_at,
-        OLD.processor_staff_id, OLD.grant_id, OLD.ends_at)
+        OLD.processor_staff_id, OLD.grant_id, OLD.ends_at, OLD.consent_purpose_id)
        OR ((NEW.person_id, NEW.key_version) IS DISTINCT FROM (OLD.person_id, OLD.key_version)
            AND NOT EXISTS (SELECT 1 FROM person_merge m
                            WHERE m.merged_id = OLD.person_id AND m.surviving_id = NEW.person_id)) THEN

@@ -3,8 +3,9 @@
 -- A merge keeps the surviving record and moves everything of the merged one into it, resealed under
 -- the survivor's key; the merged record's key is then destroyed, so it stays only as this row (ids,
 -- codes and times) and its audit trail. The consent history and the disclosure log are append-only:
--- the one change they allow besides their own is moving a row to the survivor of a merge recorded
--- here, in the merge's transaction.
+-- the one change they allow besides their own is moving a row from a merged record to its survivor,
+-- as recorded here (the merge moves every row in its transaction, and its key is gone after, so no
+-- row of the merged record is left to move later). A disclosure's consent purpose is now fixed too.
 CREATE TABLE person_merge (
     merged_id      TEXT   PRIMARY KEY REFERENCES person (id),
     surviving_id   TEXT   NOT NULL REFERENCES person (id),
@@ -40,7 +41,7 @@ WHEN NEW.id IS NOT OLD.id OR NEW.service_id IS NOT OLD.service_id
   OR NEW.person_told IS NOT OLD.person_told OR NEW.emergency IS NOT OLD.emergency
   OR NEW.package_hash IS NOT OLD.package_hash OR NEW.shared_at IS NOT OLD.shared_at
   OR NEW.processor_staff_id IS NOT OLD.processor_staff_id OR NEW.grant_id IS NOT OLD.grant_id
-  OR NEW.ends_at IS NOT OLD.ends_at
+  OR NEW.ends_at IS NOT OLD.ends_at OR NEW.consent_purpose_id IS NOT OLD.consent_purpose_id
   OR ((NEW.person_id IS NOT OLD.person_id OR NEW.key_version IS NOT OLD.key_version)
       AND NOT EXISTS (SELECT 1 FROM person_merge m
                       WHERE m.merged_id = OLD.person_id AND m.surviving_id = NEW.person_id))

@@ -15,6 +15,7 @@ use confidant_core::store::{
     ClosureReason, ContactType, CorrectionReason, MergeConfirmation, NoteFlags, Relationship,
 };
 use confidant_testkit::{TestApp, both_backends};
+use uuid::Uuid;
 
 const P: Purpose = Purpose::Support;
 
@@ -30,6 +31,41 @@ fn note(body: &str) -> NewEntry {
         flags: NoteFlags::default(),
         values: RecordInput::new().with("body", body),
     }
+}
+
+/// A surgery the service may share identity and case notes with, and the person's consent to it:
+/// the recipient's id.
+async fn surgery_with_consent(app: &TestApp, person: Uuid) -> anyhow::Result<Uuid> {
+    let c = &app.confidant;
+    let gp = c
+        .add_recipient(
+            &app.dpo,
+            app.organisation,
+            &RecipientInput {
+                name: "Surgery".to_owned(),
+                kind: "health".to_owned(),
+                categories: vec!["identity".to_owned(), "case_notes".to_owned()],
+                bases: vec!["public_task".to_owned()],
+                ..RecipientInput::default()
+            },
+        )
+        .await?
+        .id;
+    let form = c
+        .add_consent_purpose(
+            &app.dpo,
+            app.service_a,
+            "gp",
+            "Sharing with the surgery",
+            Some(gp),
+            false,
+            "v1",
+        )
+        .await?
+        .id;
+    c.record_consent(&app.worker_a, P, person, form, "granted", None)
+        .await?;
+    Ok(gp)
 }
 
 both_backends!(
@@ -111,34 +147,7 @@ both_backends!(
             &RecordInput::new().with("given_name", "Bo"),
         )
         .await?;
-        let gp = c
-            .add_recipient(
-                &app.dpo,
-                app.organisation,
-                &RecipientInput {
-                    name: "Surgery".to_owned(),
-                    kind: "health".to_owned(),
-                    categories: vec!["identity".to_owned(), "case_notes".to_owned()],
-                    bases: vec!["public_task".to_owned()],
-                    ..RecipientInput::default()
-                },
-            )
-            .await?
-            .id;
-        let form = c
-            .add_consent_purpose(
-                &app.dpo,
-                app.service_a,
-                "gp",
-                "Sharing with the surgery",
-                Some(gp),
-                false,
-                "v1",
-            )
-            .await?
-            .id;
-        c.record_consent(&app.worker_a, P, dup, form, "granted", None)
-            .await?;
+        let gp = surgery_with_consent(&app, dup).await?;
         let shared = c
             .share(
                 &app.worker_a,
@@ -301,8 +310,9 @@ both_backends!(
 );
 
 both_backends!(
-    two_open_cases_refuse_a_merge_until_one_is_closed,
+    two_open_cases_and_two_restrictions_leave_the_survivors_in_force,
     |backend| async move {
+        use confidant_core::store::{ContactStore, PersonStore};
         let app = TestApp::new(backend).await?;
         let c = &app.confidant;
         let (_, manager) = app
@@ -310,26 +320,59 @@ both_backends!(
             .await?;
         let keep = app.person_named("Ada", "Open").await?;
         let dup = app.person_named("Ada", "Open").await?;
-        c.open_case(&app.worker_a, P, keep, None).await?;
-        let case = c.open_case(&app.worker_a, P, dup, None).await?;
+        let kept_case = c.open_case(&app.worker_a, P, keep, None).await?;
+        let dup_case = c.open_case(&app.worker_a, P, dup, None).await?;
         c.add_entry(&app.worker_a, P, dup, &note("Zqopennote"))
             .await?;
+        for person in [keep, dup] {
+            c.restrict(&app.dpo, P, person, "restriction").await?;
+        }
         assert!(c.merge_preview(&manager, P, keep, dup).await?.both_open);
-        let refused = c
-            .merge_people(&manager, P, keep, dup, MergeConfirmation::WithPerson)
-            .await;
-        assert!(
-            matches!(refused, Err(PersonError::Conflict(_))),
-            "{refused:?}"
-        );
-        // Nothing moved.
-        assert_eq!(c.entries(&app.worker_a, P, dup, &[]).await?.len(), 1);
-        assert!(c.merges_into(&app.worker_a, P, keep).await?.is_empty());
-        c.close_case(&app.worker_a, P, dup, case.id, ClosureReason::Completed)
-            .await?;
         c.merge_people(&manager, P, keep, dup, MergeConfirmation::WithPerson)
             .await?;
+        let cases = c.cases(&app.worker_a, P, keep).await?;
+        let open: Vec<_> = cases.iter().filter(|k| k.closed_at.is_none()).collect();
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].id, kept_case.id);
+        let closed = cases.iter().find(|k| k.id == dup_case.id).expect("moved");
+        assert_eq!(closed.closure_reason, Some(ClosureReason::RecordedTwice));
         assert_eq!(c.entries(&app.worker_a, P, keep, &[]).await?.len(), 1);
+        let consents = c.consents(&app.worker_a, P, keep).await?;
+        let live: Vec<_> = consents
+            .restrictions
+            .iter()
+            .filter(|r| r.lifted_at_micros.is_none())
+            .collect();
+        assert_eq!(live.len(), 1, "{:?}", consents.restrictions);
+        assert_eq!(consents.restrictions.len(), 2);
+        // A change about the merged record, even one sealed before the merge, is refused.
+        let late = c
+            .store()
+            .set_contact_preferences(
+                &confidant_core::contact::ContactPreferenceRecord {
+                    id: uuid::Uuid::now_v7(),
+                    person_id: dup,
+                    allowed: Vec::new(),
+                    refused: Vec::new(),
+                    no_voicemail: false,
+                    has_code_word: false,
+                    key_version: 1,
+                    recorded_by: "test".to_owned(),
+                    recorded_at_micros: 0,
+                },
+                &Vec::new(),
+                confidant_core::audit::AuditDraft::for_tests(
+                    "contact.update",
+                    Some(dup),
+                    time::OffsetDateTime::now_utc(),
+                ),
+            )
+            .await;
+        assert!(
+            matches!(late, Err(confidant_core::store::StoreError::Conflict(_))),
+            "{late:?}"
+        );
+        assert!(c.store().placement(dup).await?.is_some());
         // Another service's record is not one to merge.
         let elsewhere = c
             .create_person(
@@ -346,6 +389,84 @@ both_backends!(
             .merge_people(&manager, P, keep, elsewhere, MergeConfirmation::WithPerson)
             .await;
         assert!(matches!(other, Err(PersonError::Invalid(_))), "{other:?}");
+        Ok(())
+    }
+);
+
+both_backends!(
+    a_merge_that_would_mix_up_an_alleged_perpetrator_is_refused,
+    |backend| async move {
+        let app = TestApp::new(backend).await?;
+        let c = &app.confidant;
+        let (_, manager) = app
+            .add_staff(Role::ServiceManager, Some(app.service_a), "manager.a", true)
+            .await?;
+        let keep = app.person_named("Ada", "Linked").await?;
+        let dup = app.person_named("Ada", "Linked").await?;
+        let other = app.person_named("Pat", "Other").await?;
+        // The duplicate names Pat as an alleged perpetrator; the survivor names Pat as family.
+        c.add_related(
+            &app.worker_a,
+            P,
+            dup,
+            Relationship::AllegedPerpetrator,
+            Some(other),
+            &RecordInput::new().with("given_name", "Pat"),
+        )
+        .await?;
+        c.add_related(
+            &app.worker_a,
+            P,
+            keep,
+            Relationship::Family,
+            Some(other),
+            &RecordInput::new().with("given_name", "Pat"),
+        )
+        .await?;
+        assert!(c.merge_preview(&manager, P, keep, dup).await?.breaks_links);
+        let refused = c
+            .merge_people(&manager, P, keep, dup, MergeConfirmation::WithPerson)
+            .await;
+        assert!(
+            matches!(refused, Err(PersonError::Conflict(_))),
+            "{refused:?}"
+        );
+        assert!(c.read_person(&app.worker_a, P, dup).await.is_ok());
+        assert!(c.merges_into(&app.worker_a, P, keep).await?.is_empty());
+        Ok(())
+    }
+);
+
+both_backends!(
+    the_consent_history_and_disclosure_log_move_only_with_a_merge,
+    |backend| async move {
+        let app = TestApp::new(backend).await?;
+        let a = app.person_named("Ada", "Fixed").await?;
+        let b = app.person_named("Bea", "Fixed").await?;
+        let c = &app.confidant;
+        let gp = surgery_with_consent(&app, a).await?;
+        c.share(
+            &app.worker_a,
+            P,
+            a,
+            &ShareRequest {
+                recipient_id: gp,
+                fields: vec!["given_name".to_owned()],
+                basis: "public_task".to_owned(),
+                reason: "Continuity of care".to_owned(),
+                person_told: true,
+                ..ShareRequest::default()
+            },
+        )
+        .await?;
+        for sql in [
+            format!("UPDATE consent SET person_id = '{b}' WHERE person_id = '{a}'"),
+            format!("UPDATE disclosure SET person_id = '{b}' WHERE person_id = '{a}'"),
+            format!("UPDATE disclosure SET key_version = 2 WHERE person_id = '{a}'"),
+        ] {
+            let refused = app.db.raw_execute(&sql).await;
+            assert!(refused.is_err(), "{sql} was not refused");
+        }
         Ok(())
     }
 );

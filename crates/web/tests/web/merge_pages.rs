@@ -81,7 +81,11 @@ both_backends!(
             .submit(&page, &page, &[("record_number", "99999")])
             .await?;
         assert_eq!(refused.status, StatusCode::BAD_REQUEST);
-        assert!(refused.text().contains("The record number must be"));
+        assert!(
+            refused
+                .text()
+                .contains("The record number must name another record")
+        );
         // The check: both records, what fills a gap, what moves.
         let check = manager
             .submit(&page, &page, &[("record_number", &dup_number.to_string())])
@@ -94,9 +98,18 @@ both_backends!(
         assert!(text.contains("1 entry"), "{text}");
         // Without saying how, and without the tick: refused, nothing merged.
         let confirm = format!("{page}?with={dup}");
-        let unticked = manager.submit(&page, &confirm, &[("how", "")]).await?;
+        let neither = manager.submit(&page, &confirm, &[("how", "")]).await?;
+        assert_eq!(neither.status, StatusCode::BAD_REQUEST);
+        assert!(neither.text().contains("Say how you made sure"));
+        // Saying how but not ticking is refused too (and what was chosen is kept).
+        let unticked = manager
+            .submit(&page, &confirm, &[("how", "identifiers")])
+            .await?;
         assert_eq!(unticked.status, StatusCode::BAD_REQUEST);
-        assert!(unticked.text().contains("Say how you made sure"));
+        let text = unticked.text();
+        assert!(text.contains("Tick to say you checked"), "{text}");
+        assert!(!text.contains("Say how you made sure"));
+        assert!(text.contains("value=\"identifiers\" checked"));
         assert!(
             site.confidant
                 .read_person(&site.worker_a, Purpose::Support, dup)
@@ -164,7 +177,7 @@ both_backends!(
             )
             .await?;
         assert_eq!(preview["both_open"], false);
-        assert_eq!(preview["merge_id"], dup.to_string());
+        assert_eq!(preview["duplicate_id"], dup.to_string());
         // A practitioner may not; a made-up confirmation is refused by name.
         site.web
             .expect(

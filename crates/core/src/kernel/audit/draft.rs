@@ -247,6 +247,11 @@ impl AuditDraft {
     pub fn outcome(&self) -> Outcome {
         self.outcome
     }
+
+    /// The person the event is about, if any.
+    pub fn subject_id(&self) -> Option<Uuid> {
+        self.subject_id
+    }
 }
 
 #[cfg(feature = "testing")]

@@ -41,8 +41,7 @@ use crate::{Clock, Confidant};
 
 use super::{Canonical, Person, PersonError, SEALED_TABLE, access_of, index_sources, parse_field};
 
-const NOT_YOURS: &str =
-    "must be the record number of another person of this service whose record you may change";
+const NOT_YOURS: &str = "must name another record of this service, one you may change";
 
 /// What a merge would do, for the page that asks to confirm it.
 #[derive(Debug, Clone)]
@@ -55,8 +54,12 @@ pub struct MergePreview {
     pub filled: Vec<PersonField>,
     /// Details both have with different values: the survivor's stay, the other's go to its history.
     pub differing: Vec<PersonField>,
-    /// Both records have an open case: refused until one is closed.
+    /// Both records have an open case: the duplicate's is closed as recorded twice.
     pub both_open: bool,
+    /// The merge would break the rules on alleged perpetrators (see
+    /// [`crate::store::MergeStore::merge_breaks_links`]): refused until their related people are
+    /// put right.
+    pub breaks_links: bool,
     /// Both have a photo: the merged record's becomes one of the survivor's documents.
     pub photo_becomes_document: bool,
 }
@@ -158,11 +161,14 @@ fn reseal(
 }
 
 /// Of the merged record's details: those that fill the survivor's gaps, and those that differ.
-fn compare(surviving: &Person, merged: &Person) -> (Vec<PersonField>, Vec<PersonField>) {
+fn compare(
+    surviving: &BTreeMap<PersonField, String>,
+    merged: &BTreeMap<PersonField, String>,
+) -> (Vec<PersonField>, Vec<PersonField>) {
     let mut filled = Vec::new();
     let mut differing = Vec::new();
-    for (field, value) in &merged.values {
-        match surviving.values.get(field) {
+    for (field, value) in merged {
+        match surviving.get(field) {
             None => filled.push(*field),
             Some(kept) if kept != value => differing.push(*field),
             Some(_) => {}
@@ -186,7 +192,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .permit_on_person(actor, Action::PersonUpdate, person_id, purpose)
             .await?;
         if merged_id == person_id {
-            return Err(invalid("merge", NOT_YOURS));
+            return Err(invalid("merge_id", NOT_YOURS));
         }
         // The other record must be one the actor may change, in the same service; out of scope is
         // not audited as a refusal (nothing of it was asked for by name).
@@ -195,7 +201,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             _ => false,
         };
         if !same_service || !self.within_scope(actor, merged_id).await? {
-            return Err(invalid("merge", NOT_YOURS));
+            return Err(invalid("merge_id", NOT_YOURS));
         }
         self.permit_on_person(actor, Action::PersonAssign, merged_id, purpose)
             .await?;
@@ -228,7 +234,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             Some(other) if other != person_id && self.within_scope(actor, other).await? => {
                 Ok(other)
             }
-            _ => Err(invalid("merge", NOT_YOURS)),
+            _ => Err(invalid("merge_id", NOT_YOURS)),
         }
     }
 
@@ -250,6 +256,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .store
             .merge_holdings(
                 &access_of(&merged_permit)?,
+                false,
                 read(&merged_permit).named("person.merge_read"),
             )
             .await?
@@ -258,15 +265,17 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .store
             .merge_holdings(
                 &access_of(&surviving_permit)?,
+                false,
                 read(&surviving_permit).named("person.merge_read"),
             )
             .await?
             .ok_or(PersonError::NotFound)?;
-        let (filled, differing) = compare(&surviving, &merged);
+        let (filled, differing) = compare(&surviving.values, &merged.values);
         Ok(MergePreview {
             moved: holdings.counts,
             filled,
             differing,
+            breaks_links: self.store.merge_breaks_links(merged_id, person_id).await?,
             both_open: holdings.open_case.is_some() && survivor.open_case.is_some(),
             photo_becomes_document: holdings.has_photo && survivor.has_photo,
             surviving,
@@ -289,13 +298,13 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let (sealed_to, wrapped_to, _) = self.read_sealed(actor, purpose, person_id).await?;
         let (sealed_from, wrapped_from, _) = self.read_sealed(actor, purpose, merged_id).await?;
         let surviving = self.open_person(&sealed_to, &wrapped_to)?;
-        let merged = self.open_person(&sealed_from, &wrapped_from)?;
+        let merged_number = sealed_from.record_number;
         let now = self.clock.now();
         let read = AuditDraft::permitted(&merged_permit, purpose, now).named("person.merge_read");
         let merged_access = access_of(&merged_permit)?;
         let holdings = self
             .store
-            .merge_holdings(&merged_access, read)
+            .merge_holdings(&merged_access, true, read)
             .await?
             .ok_or(PersonError::NotFound)?;
         let from_key = self.keys.data_key(&wrapped_from)?;
@@ -312,12 +321,27 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 )
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let (filled, differing) = compare(&surviving, &merged);
+        // The duplicate's details as they are in what the store checks (not an earlier read).
+        let merged_row = merged_id.to_string();
+        let mut merged_values = BTreeMap::new();
+        for value in &holdings.values {
+            if let SealedPlace::PersonField { field } = value.place {
+                let plain = from_key.open(
+                    &address_of(&value.place, &merged_row, holdings.key_version),
+                    &value.value,
+                )?;
+                let text = String::from_utf8(plain.to_vec())
+                    .map_err(|_| confidant_crypto::CryptoError::Malformed)?;
+                merged_values.insert(field, text);
+            }
+        }
+        let (filled, differing) = compare(&surviving.values, &merged_values);
         let seal_for_survivor = |field: PersonField| -> Vec<u8> {
             let row = person_id.to_string();
             let place = SealedPlace::PersonField { field };
             let address = address_of(&place, &row, to_version);
-            to_key.seal(&address, merged.get(field).unwrap_or_default().as_bytes())
+            let value = merged_values.get(&field).map_or("", String::as_str);
+            to_key.seal(&address, value.as_bytes())
         };
         let fill: Vec<_> = filled.iter().map(|f| (*f, seal_for_survivor(*f))).collect();
         let keep: Vec<_> = differing
@@ -333,7 +357,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             for (field, value) in surviving
                 .values
                 .iter()
-                .chain(filled.iter().filter_map(|f| merged.values.get_key_value(f)))
+                .chain(filled.iter().filter_map(|f| merged_values.get_key_value(f)))
             {
                 let canonical = parse_field(*field, value, day).unwrap_or(Canonical {
                     stored: value.clone(),
@@ -351,7 +375,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         };
         let record = MergeRecord {
             merged_id,
-            merged_number: merged.record_number,
+            merged_number,
             surviving_id: person_id,
             surviving_number: surviving.record_number,
             service_id: surviving.service_id,
@@ -373,6 +397,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             fill,
             keep,
             indexes,
+            surviving_updated_at: sealed_to.updated_at_micros,
             name_grams: grams,
             record: record.clone(),
             stamp: ChangeStamp {

@@ -39,7 +39,8 @@ pub struct PreviewParams {
 #[derive(Serialize, ToSchema)]
 pub struct MergePreviewResponse {
     pub person_id: Uuid,
-    pub merge_id: Uuid,
+    /// The duplicate, whose record would move into this one.
+    pub duplicate_id: Uuid,
     /// What moves from the duplicate, by kind.
     pub moved: BTreeMap<String, i64>,
     /// Catalogue codes of details only the duplicate has: they fill this record's gaps.
@@ -47,8 +48,11 @@ pub struct MergePreviewResponse {
     /// Catalogue codes of details both have with different values: this record's stay, the
     /// duplicate's go to its correction history.
     pub differing: Vec<String>,
-    /// Both records have an open case: a merge is refused until one is closed.
+    /// Both records have an open case: the duplicate's would be closed as `recorded_twice`.
     pub both_open: bool,
+    /// The merge would break the rules on alleged perpetrators: it is refused (409) until the
+    /// records' related people are put right.
+    pub breaks_links: bool,
     pub photo_becomes_document: bool,
 }
 
@@ -56,11 +60,12 @@ impl From<MergePreview> for MergePreviewResponse {
     fn from(p: MergePreview) -> Self {
         Self {
             person_id: p.surviving.id,
-            merge_id: p.merged.id,
+            duplicate_id: p.merged.id,
             moved: counts(&p.moved),
             filled: p.filled.iter().map(|f| f.code().to_owned()).collect(),
             differing: p.differing.iter().map(|f| f.code().to_owned()).collect(),
             both_open: p.both_open,
+            breaks_links: p.breaks_links,
             photo_becomes_document: p.photo_becomes_document,
         }
     }
@@ -125,7 +130,7 @@ pub(crate) async fn preview<S: Store, C: Clock>(
 #[utoipa::path(post, path = "/api/v1/people/{person_id}/merge", tag = "records",
     params(("person_id" = Uuid, Path)),
     request_body = MergeRequest,
-    responses((status = 200, description = "merged: the duplicate's record is gone, everything in it is this record's", body = MergeResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "both records have an open case, or the duplicate changed meanwhile", body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, description = "merged: the duplicate's record is gone, everything in it is this record's", body = MergeResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "either record changed meanwhile, or the merge would break the rules on alleged perpetrators", body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn merge<S: Store, C: Clock>(
     State(state): State<AppState<S, C>>,

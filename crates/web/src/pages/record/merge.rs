@@ -72,7 +72,7 @@ async fn number_page<S: Store, C: Clock>(
         format!("/people/{person_id}/merge"),
         vec![
             FormField::input("record_number", "Record number of the duplicate")
-                .hint("Shown on their record. It must be a record of this service whose record you may change.")
+                .hint("Shown on their record. It must be another record of this service, one you may change.")
                 .inputmode("numeric")
                 .classes("govuk-input--width-10"),
         ],
@@ -109,7 +109,10 @@ struct CheckPage {
     rows: Vec<(&'static str, String, String, &'static str)>,
     moved: Vec<String>,
     both_open: bool,
+    breaks_links: bool,
     photo_becomes_document: bool,
+    /// The "same person" box, ticked when the page comes back with errors.
+    ticked: bool,
     /// (code, label, checked).
     how: Vec<(&'static str, &'static str, bool)>,
     errors: Vec<(String, String)>,
@@ -183,6 +186,8 @@ fn check_page(
         rows,
         moved: moved_lines(&preview.moved),
         both_open: preview.both_open,
+        breaks_links: preview.breaks_links,
+        ticked: form.is_some_and(|f| f.ticked("checked")),
         photo_becomes_document: preview.photo_becomes_document,
         how: MergeConfirmation::ALL
             .iter()
