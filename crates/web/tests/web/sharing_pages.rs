@@ -440,7 +440,10 @@ both_backends!(
             .location();
         let blocked = w.share(&share).await?;
         assert_eq!(blocked.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(shows(&blocked.text(), Rule::NoLiveConsent.explanation()));
+        assert!(shows(
+            &blocked.text(),
+            Rule::ConsentNotRecorded.explanation()
+        ));
         assert_eq!(w.disclosure_count().await?, 1);
 
         // The history keeps both decisions; the current one is the withdrawal.

@@ -61,7 +61,7 @@ async fn open<S: Store, C: Clock>(
         .await?)
 }
 
-fn package_view(package: &serde_json::Value) -> (Vec<(String, String)>, Vec<EntryView>) {
+pub fn package_view(package: &serde_json::Value) -> (Vec<(String, String)>, Vec<EntryView>) {
     let text = |v: &serde_json::Value| match v {
         serde_json::Value::String(s) => s.clone(),
         serde_json::Value::Null => String::new(),

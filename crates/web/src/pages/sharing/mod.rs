@@ -5,6 +5,7 @@ pub mod consent;
 pub mod disclosure;
 pub mod recipient;
 pub mod share;
+pub mod steps;
 
 use confidant_core::Clock;
 use confidant_core::store::Store;
@@ -34,8 +35,12 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
         )
         .route(
             &format!("{p}/share"),
-            get(share::form::<S, C>).post(share::submit::<S, C>),
+            get(steps::recipient::<S, C>).post(share::submit::<S, C>),
         )
+        .route(&format!("{p}/share/purpose"), get(steps::purpose::<S, C>))
+        .route(&format!("{p}/share/data"), get(steps::data::<S, C>))
+        .route(&format!("{p}/share/check"), get(steps::check::<S, C>))
+        .route(&format!("{p}/share/confirm"), get(steps::confirm::<S, C>))
         .route(
             &format!("{p}/share/approval"),
             get(share::approval_form::<S, C>).post(share::approval_submit::<S, C>),
