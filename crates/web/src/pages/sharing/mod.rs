@@ -15,7 +15,14 @@ use crate::http::routing::{Routes, get, post};
 
 pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
     let p = "/people/{person_id}";
-    Routes::new()
+    let routes = Routes::new();
+    // The package as a PDF only where typst is built in (the binary): see `confidant-pdf`.
+    #[cfg(feature = "pdf")]
+    let routes = routes.route(
+        &format!("{p}/disclosures/{{disclosure_id}}/package.pdf"),
+        get(disclosure::package_pdf::<S, C>),
+    );
+    routes
         .route(&format!("{p}/sharing"), get(consent::show::<S, C>))
         .route(
             &format!("{p}/sharing/consent"),
