@@ -1083,7 +1083,7 @@ test('f5. axe: adding a person, and the rest of a record (support plans, appoint
 // ----------------------------------------------------------------------------------------------
 // g. Sharing: a recipient added by the DPO, then the share wizard walked by keyboard alone.
 
-test('g1. sharing: the DPO adds a recipient; the consent page, the share wizard walked by keyboard alone (Check, then Share), the disclosure page and the contact preferences page pass axe', async () => {
+test('g1. sharing: the DPO adds a recipient; the consent page, the five steps of a share walked by keyboard alone, the disclosure page and the contact preferences page pass axe', async () => {
   const dpo = await as('dpo');
   const d = dpo.page;
   await visit(dpo, '/admin/recipients/new');
@@ -1112,27 +1112,48 @@ test('g1. sharing: the DPO adds a recipient; the consent page, the share wizard 
     await tabTo(page, `main a[href="/people/${personId}/share"]`);
     await pressToNavigate(page, 'Enter');
     assert.equal(pathOf(page), `/people/${personId}/share`);
+    // Step 1: the recipient, chosen with the arrow keys.
     const harbour = page.getByLabel('Harbour Surgery', { exact: true });
     const harbourId = await harbour.getAttribute('id');
     await tabTo(page, 'input[name="recipient_id"]');
     while (!(await isFocused(page, `#${harbourId}`))) await page.keyboard.press('ArrowDown');
     if (!(await harbour.isChecked())) await page.keyboard.press('Space');
     assert.ok(await harbour.isChecked(), 'the arrow keys chose Harbour Surgery');
+    await tabTo(page, 'main form button[type="submit"]');
+    await pressToNavigate(page, 'Enter');
+    if (pathOf(page) === '/lock') return null;
+    // Step 2: the basis.
+    assert.equal(pathOf(page), `/people/${personId}/share/purpose`);
+    // Harbour Surgery may receive under one basis only: Space chooses the radio Tab reaches.
+    const legal = 'input[name="basis"][value="legal_obligation"]';
+    await tabTo(page, 'input[name="basis"]');
+    while (!(await isFocused(page, legal))) await page.keyboard.press('ArrowDown');
+    if (!(await page.isChecked(legal))) await page.keyboard.press('Space');
+    assert.ok(await page.isChecked(legal), 'the keyboard chose legal obligation');
+    await tabTo(page, 'main form button[type="submit"]', 150);
+    await pressToNavigate(page, 'Enter');
+    if (pathOf(page) === '/lock') return null;
+    // Step 3: what to send.
+    assert.equal(pathOf(page), `/people/${personId}/share/data`);
     await tabTo(page, '#fields');
     await page.keyboard.press('Space');
     assert.ok(await page.isChecked('#fields'), 'Space ticked the first field');
-    await tabTo(page, 'input[name="basis"]');
-    while (!(await page.isChecked('input[name="basis"][value="legal_obligation"]'))) await page.keyboard.press('ArrowDown');
+    await tabTo(page, 'main form button[type="submit"]', 150);
+    const checked = await pressToNavigate(page, 'Enter');
+    if (pathOf(page) === '/lock') return checked;
+    // Step 4: the check shows what will be sent; on to confirm.
+    assert.equal(checked.status(), 200);
+    assert.match(await page.locator('main').innerText(), /Exactly what will be sent/);
+    await tabTo(page, 'main a.govuk-button', 150);
+    await pressToNavigate(page, 'Enter');
+    if (pathOf(page) === '/lock') return null;
+    // Step 5: the reasons, then Share.
+    assert.equal(pathOf(page), `/people/${personId}/share/confirm`);
     await tabTo(page, '#reason');
     await page.keyboard.type('The surgery asked for the details for a health review.');
     await tabTo(page, 'input[name="person_told"]');
     await page.keyboard.press('Space');
     assert.ok(await page.isChecked('#person-told'), 'Space chose "Yes"');
-    await tabTo(page, 'main form button[value="check"]', 150);
-    const checked = await pressToNavigate(page, 'Enter');
-    if (pathOf(page) === '/lock') return checked;
-    assert.equal(checked.status(), 200);
-    assert.match(await page.locator('#check-clear').innerText(), /No sharing rule blocks this share/);
     await tabTo(page, 'main form button[value="share"]', 150);
     return pressToNavigate(page, 'Enter');
   });
@@ -1468,5 +1489,64 @@ test('i4. administration: services with their scope and teams, a service and a t
   assert.match(await a.page.locator('.app-account').innerText(), /Signed in as Sam Patel/);
   await check(a, 'the dashboard of a named account');
 });
+
+// ----------------------------------------------------------------------------------------------
+// j. Sharing as steps.
+
+test('j1. a share in five steps (recipient, purpose and basis, what to send, check, confirm), each passing axe at full width and 390 px, with the step said in words; a refusal names its true cause; the disclosure offers its package as a PDF', async () => {
+  const a = await as('practitionerA');
+  const { page } = a;
+  const stepIs = async (n) => assert.match(await page.locator('#share-step').innerText(), new RegExp(`^Step ${n} of 5$`));
+  const shared = await untilUnlocked(a, async () => {
+    await visit(a, `/people/${personId}/share`);
+    await stepIs(1);
+    assert.equal(await page.locator('[aria-current="step"]').count(), 1);
+    await check(a, 'share step 1: the recipient');
+    await page.getByLabel('Harbour Surgery', { exact: true }).check();
+    await submit(page, button(page, 'Continue'));
+    if (pathOf(page) === '/lock') return null;
+    await stepIs(2);
+    await check(a, 'share step 2: purpose and lawful basis');
+    await page.locator('input[name="basis"][value="legal_obligation"]').check();
+    await submit(page, button(page, 'Continue'));
+    if (pathOf(page) === '/lock') return null;
+    await stepIs(3);
+    assert.match(await page.locator('main').innerText(), /safe contact details never leave the record/);
+    await check(a, 'share step 3: what to send');
+    await page.check('#fields');
+    await submit(page, button(page, 'Check the rules'));
+    if (pathOf(page) === '/lock') return null;
+    await stepIs(4);
+    assert.match(await page.locator('main').innerText(), /Exactly what will be sent/);
+    // No address carries a person's value: only ids and codes.
+    assert.match(page.url(), /^[^?]*\?(recipient_id|basis|fields|entries)=[\w-]+(&(recipient_id|basis|fields|entries)=[\w-]+)*$/);
+    await check(a, 'share step 4: the check');
+    // A basis the recipient may not receive under: refused by its true cause, nothing shared.
+    const refusedAt = page.url().replace('basis=legal_obligation', 'basis=consent');
+    await visit(a, new URL(refusedAt).pathname + new URL(refusedAt).search);
+    assert.equal(await page.locator('[data-rule="basis_not_for_recipient"]').count(), 1);
+    assert.equal(await page.locator('[data-rule="no_consent_purpose_for_recipient"]').count(), 1);
+    await check(a, 'share step 4: a refusal named by its causes');
+    await page.goBack();
+    await page.locator('main a.govuk-button', { hasText: 'Continue to confirm' }).click();
+    await page.waitForLoadState('load');
+    if (pathOf(page) === '/lock') return null;
+    await stepIs(5);
+    await check(a, 'share step 5: confirm');
+    const invalid = await submit(page, button(page, 'Share'));
+    if (pathOf(page) === '/lock') return invalid;
+    assert.equal(invalid.status(), 400);
+    assert.match(await page.title(), /^Error: /);
+    await check(a, 'share step 5 with its errors');
+    await page.fill('#reason', 'The surgery asked for the details again for a review.');
+    await page.check('#person-told');
+    return submit(page, button(page, 'Share'));
+  });
+  assert.equal(shared.status(), 200);
+  assert.match(pathOf(page), new RegExp(`^/people/${personId}/disclosures/[0-9a-f-]{36}$`));
+  const pdf = await page.locator('#package-pdf').getAttribute('href');
+  assert.equal(pdf, `${pathOf(page)}/package.pdf`);
+  await check(a, 'the disclosure page with its PDF link');
+}, { timeout: 120_000 });
 
 await run();

@@ -1,4 +1,5 @@
-//! Confidant's PDF documents, typeset with typst: for now a service's privacy notice (R13).
+//! Confidant's PDF documents, typeset with typst: a service's privacy notice (R13) and a disclosure
+//! package as people read it (issue 16).
 //!
 //! Guarantees:
 //! - The PDF is tagged and declares PDF/UA-1 (typst checks the standard while writing), with the
@@ -34,6 +35,81 @@ pub enum PdfError {
 }
 
 const NOTICE_TEMPLATE: &str = include_str!("notice.typ");
+const PACKAGE_TEMPLATE: &str = include_str!("package.typ");
+
+/// A disclosure package as people read it: who sent it, to whom, when (in UK time), on what
+/// basis and why, then exactly the data sent, grouped and labelled. Plain texts, made by the
+/// caller from the package (the web crate, from the catalogue's labels).
+#[derive(Clone, Default)]
+pub struct PackageDocument {
+    pub disclosure_id: String,
+    pub title: String,
+    pub sender: String,
+    /// (label, value): from, to, sent, lawful basis, conditions, reason.
+    pub summary: Vec<(String, String)>,
+    pub sections: Vec<PackageSection>,
+}
+
+/// One group of the data sent: a field group, or one entry.
+#[derive(Clone, Default)]
+pub struct PackageSection {
+    pub heading: String,
+    pub rows: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for PackageDocument {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PackageDocument({}, [redacted])", self.disclosure_id)
+    }
+}
+
+fn rows(rows: &[(String, String)]) -> Value {
+    Value::Array(
+        rows.iter()
+            .map(|(k, v)| Value::Array([string(k), string(v)].into_iter().collect()))
+            .collect(),
+    )
+}
+
+/// Renders a disclosure package as an accessible, tagged A4 PDF.
+pub fn package_pdf(document: &PackageDocument) -> Result<Vec<u8>, PdfError> {
+    let sections: Array = document
+        .sections
+        .iter()
+        .map(|s| {
+            Value::Dict(dict([
+                ("heading", string(&s.heading)),
+                ("rows", rows(&s.rows)),
+            ]))
+        })
+        .collect();
+    let data = dict([
+        ("title", string(&document.title)),
+        ("sender", string(&document.sender)),
+        ("summary", rows(&document.summary)),
+        ("sections", Value::Array(sections)),
+    ]);
+    let inputs = dict([("package", Value::Dict(data))]);
+    render(
+        PACKAGE_TEMPLATE,
+        inputs,
+        format!("confidant-disclosure-{}", document.disclosure_id),
+    )
+}
+
+fn render(template: &'static str, inputs: Dict, ident: String) -> Result<Vec<u8>, PdfError> {
+    let world = DocumentWorld::new(template, inputs)?;
+    let document: PagedDocument = typst::compile(&world)
+        .output
+        .map_err(|e| PdfError::Typeset(messages(&e)))?;
+    let options = PdfOptions {
+        ident: Smart::Custom(ident),
+        standards: PdfStandards::new(&[PdfStandard::Ua_1])
+            .map_err(|e| PdfError::Export(vec![e.message().to_string()]))?,
+        ..PdfOptions::default()
+    };
+    typst_pdf::pdf(&document, &options).map_err(|e| PdfError::Export(messages(&e)))
+}
 
 /// Renders a privacy notice as an accessible, tagged A4 PDF.
 pub fn notice_pdf(notice: &Notice) -> Result<Vec<u8>, PdfError> {
@@ -62,17 +138,11 @@ pub fn notice_pdf(notice: &Notice) -> Result<Vec<u8>, PdfError> {
         ("sections", Value::Array(sections)),
     ]);
     let inputs = dict([("notice", Value::Dict(data))]);
-    let world = DocumentWorld::new(NOTICE_TEMPLATE, inputs)?;
-    let document: PagedDocument = typst::compile(&world)
-        .output
-        .map_err(|e| PdfError::Typeset(messages(&e)))?;
-    let options = PdfOptions {
-        ident: Smart::Custom(format!("confidant-notice-{}", notice.service_id)),
-        standards: PdfStandards::new(&[PdfStandard::Ua_1])
-            .map_err(|e| PdfError::Export(vec![e.message().to_string()]))?,
-        ..PdfOptions::default()
-    };
-    typst_pdf::pdf(&document, &options).map_err(|e| PdfError::Export(messages(&e)))
+    render(
+        NOTICE_TEMPLATE,
+        inputs,
+        format!("confidant-notice-{}", notice.service_id),
+    )
 }
 
 fn dict<const N: usize>(entries: [(&str, Value); N]) -> Dict {

@@ -29,6 +29,12 @@ pub fn zone_name(t: OffsetDateTime) -> &'static str {
     }
 }
 
+/// The UK day of a moment as people write it: "1 April 2026".
+pub fn date_text(t: OffsetDateTime) -> String {
+    let f = time::macros::format_description!("[day padding:none] [month repr:long] [year]");
+    to_uk(t).format(&f).unwrap_or_default()
+}
+
 /// A UK local time that is not a moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("that time does not exist in the UK: the clocks go forward an hour then")]

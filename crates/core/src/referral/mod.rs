@@ -181,7 +181,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                     blocked
                         .0
                         .iter()
-                        .map(|r| r.code())
+                        .map(|r| r.rule.code())
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),

@@ -58,11 +58,16 @@ mod approval;
 mod consent;
 mod disclosures;
 pub use disclosures::ToTell;
+mod preview;
+pub use preview::Preview;
 mod register;
 mod route;
+mod rules;
+pub use rules::{Refusal, Rule};
 mod share;
 
 use route::Route;
+use rules::{ConsentFinding, evaluate, refusals};
 
 /// The data category of a person's record entries (notes, plans, goals, appointments). Case notes
 /// in these services routinely hold health and other special category details, so a share that
@@ -109,87 +114,6 @@ pub fn categories() -> Vec<(&'static str, &'static str)> {
 
 fn is_category(code: &str) -> bool {
     code == CASE_NOTES || FieldGroup::from_code(code).is_some()
-}
-
-codes!(
-    /// A sharing rule a request can break. Codes are stable (API, audit, tests).
-    #[derive(PartialOrd, Ord)]
-    Rule {
-        NoLiveConsent = "no_live_consent",
-        SpecialCategoryNeedsArticle9 = "special_category_needs_article9",
-        PublicInterestNeedsPart2 = "public_interest_needs_part2",
-        CriminalOffenceNeedsSchedule1 = "criminal_offence_needs_schedule1",
-        BeyondRecipientCategories = "beyond_recipient_categories",
-        BasisNotForRecipient = "basis_not_for_recipient",
-        RecordRestricted = "record_restricted",
-        ObjectionUpheld = "objection_upheld",
-        OutsideUkNeedsExplicitConsent = "outside_uk_needs_explicit_consent",
-        RecipientNeedsConsent = "recipient_needs_consent",
-        SafeContactNeverLeaves = "safe_contact_never_leaves",
-        RecipientBarredForRecord = "recipient_barred_for_this_record",
-        FlaggedNoteNeverLeaves = "flagged_note_never_leaves",
-        ProcessorAgreementNotInForce = "processor_agreement_not_in_force",
-        RecipientRetired = "recipient_retired",
-        NotForThisService = "not_for_this_service",
-        ConditionNotInRegister = "condition_not_in_register",
-    }
-);
-
-impl Rule {
-    /// What the rule says, for the person sharing.
-    pub fn explanation(self) -> &'static str {
-        match self {
-            Rule::NoLiveConsent => {
-                "The basis is consent, but the person has no live consent to this purpose on the current consent form."
-            }
-            Rule::SpecialCategoryNeedsArticle9 => {
-                "Special category data (health, ethnicity, religion, sexual orientation and so on, and case notes) needs an Article 9 condition."
-            }
-            Rule::PublicInterestNeedsPart2 => {
-                "Substantial public interest (Art. 9(2)(g)) needs a Schedule 1 Part 2 condition."
-            }
-            Rule::CriminalOffenceNeedsSchedule1 => {
-                "Criminal offence data needs a DPA 2018 Schedule 1 condition."
-            }
-            Rule::BeyondRecipientCategories => {
-                "Some data is outside what this recipient may receive: under the register of processing activities it cannot be sent; where no register governs, it needs a justification approved by a second person."
-            }
-            Rule::BasisNotForRecipient => {
-                "This recipient may not receive data under this lawful basis."
-            }
-            Rule::RecordRestricted => {
-                "Processing of this record is restricted: only storage, unless a permitted ground is recorded with its reason and approved by the Data Protection Officer or Caldicott Guardian."
-            }
-            Rule::ObjectionUpheld => {
-                "The person's objection is upheld: nothing on legitimate interests or public task, unless compelling grounds or legal claims are recorded with their reason and approved by the Data Protection Officer or Caldicott Guardian."
-            }
-            Rule::OutsideUkNeedsExplicitConsent => {
-                "The recipient is outside the UK: the person's explicit consent is needed."
-            }
-            Rule::RecipientNeedsConsent => {
-                "This recipient needs the person's consent; without it, record why the information is shared without consent."
-            }
-            Rule::SafeContactNeverLeaves => {
-                "A victim's safe contact details never leave the record."
-            }
-            Rule::RecipientBarredForRecord => {
-                "Nothing from this record may go to this recipient. Ask the Data Protection Officer or the Caldicott Guardian."
-            }
-            Rule::FlaggedNoteNeverLeaves => {
-                "A note flagged as identifying a complainant or as could cause serious harm never leaves in a share."
-            }
-            Rule::ProcessorAgreementNotInForce => {
-                "The processor's data processing agreement is not in force."
-            }
-            Rule::RecipientRetired => "The recipient has been retired from the register.",
-            Rule::NotForThisService => {
-                "The register of processing activities names no activity of this service that shares with this recipient."
-            }
-            Rule::ConditionNotInRegister => {
-                "The Article 9 or Schedule 1 condition is not one the register gives this sharing."
-            }
-        }
-    }
 }
 
 /// Which entries a share includes.
@@ -269,13 +193,20 @@ impl fmt::Debug for Parsed {
     }
 }
 
-/// Why a share was refused: every rule it breaks.
+/// Why a share was refused: every rule it breaks, each with the day that explains it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Blocked(pub Vec<Rule>);
+pub struct Blocked(pub Vec<Refusal>);
+
+impl Blocked {
+    /// The rules broken, without their days.
+    pub fn rules(&self) -> Vec<Rule> {
+        self.0.iter().map(|r| r.rule).collect()
+    }
+}
 
 impl fmt::Display for Blocked {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let codes: Vec<&str> = self.0.iter().map(|r| r.code()).collect();
+        let codes: Vec<&str> = self.0.iter().map(|r| r.rule.code()).collect();
         write!(f, "refused by the sharing rules: {}", codes.join(", "))
     }
 }
@@ -471,10 +402,9 @@ fn is_live(c: &ConsentRecord, line: &ConsentPurposeRecord, now: i64) -> bool {
 /// What the rules need to know about the person and the recipient.
 struct Facts {
     now: i64,
-    /// Live consent to the share's consent purpose (which covers this recipient), and whether it is
-    /// explicit.
-    live_consent: bool,
-    live_explicit_consent: bool,
+    /// The person's consent to the share's consent purpose (which covers this recipient): live
+    /// (and whether explicit), or why not.
+    consent: ConsentFinding,
     /// The consent purpose relied on: the share's, when its consent is live.
     consent_purpose_id: Option<Uuid>,
     /// Where a register governs the organisation: what it gives this share, from the activities of
@@ -494,6 +424,14 @@ struct Facts {
     state: SharingState,
 }
 
+/// Whether a request is decided to share, or as the dry run of the check step (which holds the
+/// absence of the reasons, written in the last step, against nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Share,
+    DryRun,
+}
+
 /// A request decided: what the share goes on with.
 struct Decision {
     permit: Permit,
@@ -505,123 +443,10 @@ struct Decision {
     broken: Vec<Rule>,
 }
 
-/// Every rule the request breaks, in a stable order.
-fn evaluate(p: &Parsed, facts: &Facts) -> Vec<Rule> {
-    let mut broken = BTreeSet::new();
-    let r = &p.recipient;
-    let cats = categories_of(&p.fields, facts.with_entries);
-    if r.retired_at_micros.is_some_and(|t| t <= facts.now) {
-        broken.insert(Rule::RecipientRetired);
+impl Decision {
+    fn refusals(&self) -> Vec<Refusal> {
+        refusals(&self.broken, &self.parsed, &self.facts)
     }
-    let bases = facts.route.as_ref().map_or(&r.bases, |route| &route.bases);
-    if !bases.contains(&p.basis) {
-        broken.insert(Rule::BasisNotForRecipient);
-    }
-    if let Some(route) = &facts.route {
-        if !route.named {
-            broken.insert(Rule::NotForThisService);
-        }
-        let outside = p
-            .article9
-            .is_some_and(|c| !route.article9.contains(c.code()))
-            || p.schedule1
-                .is_some_and(|c| !route.schedule1.contains(c.code()));
-        if outside {
-            broken.insert(Rule::ConditionNotInRegister);
-        }
-    }
-    let consent_based =
-        p.basis == LawfulBasis::Consent || p.article9 == Some(Article9Condition::ExplicitConsent);
-    if consent_based && !facts.live_consent {
-        broken.insert(Rule::NoLiveConsent);
-    }
-    if p.article9 == Some(Article9Condition::ExplicitConsent) && !facts.live_explicit_consent {
-        broken.insert(Rule::NoLiveConsent);
-    }
-    let special = facts.with_entries
-        || p.fields
-            .iter()
-            .any(|f| matches!(f.spec().classification, Classification::SpecialCategory(_)));
-    if special && p.article9.is_none() {
-        broken.insert(Rule::SpecialCategoryNeedsArticle9);
-    }
-    if p.article9 == Some(Article9Condition::SubstantialPublicInterest)
-        && !p.schedule1.is_some_and(Schedule1Condition::is_part2)
-    {
-        broken.insert(Rule::PublicInterestNeedsPart2);
-    }
-    let criminal = p
-        .fields
-        .iter()
-        .any(|f| f.spec().classification == Classification::CriminalOffence);
-    if criminal && p.schedule1.is_none() {
-        broken.insert(Rule::CriminalOffenceNeedsSchedule1);
-    }
-    // Under a register, nothing goes beyond what it gives, approval or not (an approval still
-    // grounds sharing despite a restriction or objection).
-    let beyond = match &facts.route {
-        Some(route) => cats.iter().any(|c| !route.categories.contains(c)),
-        None => cats
-            .iter()
-            .filter(|c| !r.categories.contains(*c))
-            .any(|c| !facts.approved_categories.contains(c)),
-    };
-    if beyond {
-        broken.insert(Rule::BeyondRecipientCategories);
-    }
-    if facts.restricted {
-        let permitted = match p.ground {
-            Some(OverrideGround::Consent) => facts.live_consent,
-            Some(
-                OverrideGround::LegalClaims
-                | OverrideGround::ProtectAnotherPerson
-                | OverrideGround::ImportantPublicInterest,
-            ) => true,
-            _ => false,
-        };
-        if !(permitted && facts.override_approved) {
-            broken.insert(Rule::RecordRestricted);
-        }
-    }
-    if facts.objection
-        && matches!(
-            p.basis,
-            LawfulBasis::LegitimateInterests | LawfulBasis::PublicTask
-        )
-        && !(matches!(
-            p.ground,
-            Some(OverrideGround::CompellingGrounds | OverrideGround::LegalClaims)
-        ) && facts.override_approved)
-    {
-        broken.insert(Rule::ObjectionUpheld);
-    }
-    if r.outside_uk && !facts.live_explicit_consent {
-        broken.insert(Rule::OutsideUkNeedsExplicitConsent);
-    }
-    if r.consent_required
-        && !facts.live_consent
-        && p.basis != LawfulBasis::Consent
-        && !p.texts.contains_key("without_consent_reason")
-    {
-        broken.insert(Rule::RecipientNeedsConsent);
-    }
-    if p.fields.iter().any(|f| !f.spec().may_leave) {
-        broken.insert(Rule::SafeContactNeverLeaves);
-    }
-    if facts.perpetrator_in_recipient {
-        broken.insert(Rule::RecipientBarredForRecord);
-    }
-    if facts.flagged_selected {
-        broken.insert(Rule::FlaggedNoteNeverLeaves);
-    }
-    if r.kind == RecipientKind::Processor {
-        let in_force = r.dpa_starts_at_micros.is_some_and(|s| s <= facts.now)
-            && r.dpa_ends_at_micros.is_some_and(|e| e > facts.now);
-        if !in_force {
-            broken.insert(Rule::ProcessorAgreementNotInForce);
-        }
-    }
-    broken.into_iter().collect()
 }
 
 fn sha256(bytes: &[u8]) -> [u8; 32] {
@@ -651,111 +476,5 @@ fn placed(resource: &Resource) -> Result<(Uuid, Uuid), PersonError> {
             ..
         } => Ok((organisation_id, service_id)),
         _ => Err(PersonError::NotFound),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn recipient(kind: RecipientKind) -> RecipientRecord {
-        RecipientRecord {
-            code: None,
-            id: Uuid::nil(),
-            organisation_id: Uuid::nil(),
-            name: "GP".to_owned(),
-            kind,
-            outside_uk: false,
-            categories: vec!["identity".to_owned(), "health".to_owned()],
-            bases: vec![LawfulBasis::Consent, LawfulBasis::VitalInterests],
-            consent_required: false,
-            partner_service_id: None,
-            dpa_starts_at_micros: None,
-            dpa_ends_at_micros: None,
-            created_by: String::new(),
-            updated_at_micros: 0,
-            retired_at_micros: None,
-        }
-    }
-
-    fn parsed(fields: &[PersonField], basis: LawfulBasis) -> Parsed {
-        Parsed {
-            consent_purpose_id: None,
-            recipient: recipient(RecipientKind::Health),
-            fields: fields.to_vec(),
-            entries: EntrySelection::None,
-            basis,
-            article9: None,
-            schedule1: None,
-            ground: None,
-            texts: BTreeMap::new(),
-            person_told: true,
-            processor: None,
-        }
-    }
-
-    fn facts() -> Facts {
-        Facts {
-            consent_purpose_id: None,
-            route: None,
-            now: 1,
-            live_consent: true,
-            live_explicit_consent: false,
-            restricted: false,
-            objection: false,
-            approved_categories: BTreeSet::new(),
-            override_approved: false,
-            perpetrator_in_recipient: false,
-            flagged_selected: false,
-            with_entries: false,
-            state: SharingState::default(),
-        }
-    }
-
-    #[test]
-    fn every_broken_rule_is_named_once_and_in_order() {
-        let mut p = parsed(
-            &[
-                PersonField::MentalHealth,
-                PersonField::SafePhone,
-                PersonField::Convictions,
-            ],
-            LawfulBasis::Consent,
-        );
-        p.recipient.outside_uk = true;
-        let mut f = facts();
-        f.live_consent = false;
-        let broken = evaluate(&p, &f);
-        assert_eq!(
-            broken,
-            vec![
-                Rule::NoLiveConsent,
-                Rule::SpecialCategoryNeedsArticle9,
-                Rule::CriminalOffenceNeedsSchedule1,
-                Rule::BeyondRecipientCategories,
-                Rule::OutsideUkNeedsExplicitConsent,
-                Rule::SafeContactNeverLeaves,
-            ]
-        );
-    }
-
-    #[test]
-    fn a_clean_share_breaks_nothing() {
-        let mut p = parsed(
-            &[PersonField::GivenName, PersonField::MentalHealth],
-            LawfulBasis::Consent,
-        );
-        p.article9 = Some(Article9Condition::HealthSocialCare);
-        assert!(evaluate(&p, &facts()).is_empty());
-    }
-
-    #[test]
-    fn case_notes_count_as_special_category() {
-        let p = parsed(&[], LawfulBasis::Consent);
-        let mut f = facts();
-        f.with_entries = true;
-        let broken = evaluate(&p, &f);
-        assert!(broken.contains(&Rule::SpecialCategoryNeedsArticle9));
-        assert!(broken.contains(&Rule::BeyondRecipientCategories));
     }
 }

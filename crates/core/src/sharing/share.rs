@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::access::Principal;
+use preview::Contents;
 
 impl<S: Store, C: Clock> Confidant<S, C> {
     pub(super) async fn parse_share(
@@ -9,6 +10,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         request: &ShareRequest,
         organisation_id: Uuid,
         person_id: Uuid,
+        mode: Mode,
     ) -> Result<Parsed, PersonError> {
         let mut v = Vec::new();
         let recipient = self
@@ -73,16 +75,19 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                     texts.insert(k, t);
                 }
             };
+        // A dry run (the check step) comes before the reasons are written: it holds their absence
+        // against nothing; the share itself does.
+        let share = mode == Mode::Share;
         put(
             &mut v,
             "reason",
-            reason_text("reason", Some(&request.reason)).and_then(|r| {
-                r.map(Some)
-                    .ok_or_else(|| Violation::new("reason", "is required"))
+            reason_text("reason", Some(&request.reason)).and_then(|r| match r {
+                None if share => Err(Violation::new("reason", "is required")),
+                r => Ok(r),
             }),
         );
         let court = text("court_order_ref", request.court_order_ref.as_deref(), false);
-        if basis == Some(LawfulBasis::CourtOrder) && matches!(court, Ok(None)) {
+        if share && basis == Some(LawfulBasis::CourtOrder) && matches!(court, Ok(None)) {
             v.push(Violation::new(
                 "court_order_ref",
                 "a share under a court order needs the order's reference",
@@ -90,7 +95,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         }
         put(&mut v, "court_order_ref", court);
         let not_told = reason_text("not_told_reason", request.not_told_reason.as_deref());
-        if !request.person_told && matches!(not_told, Ok(None)) {
+        if share && !request.person_told && matches!(not_told, Ok(None)) {
             v.push(Violation::new(
                 "not_told_reason",
                 "say why the person is not told",
@@ -107,7 +112,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         );
         if ground.is_some() {
             let why = reason_text("ground_reason", request.ground_reason.as_deref());
-            if matches!(why, Ok(None)) {
+            if share && matches!(why, Ok(None)) {
                 v.push(Violation::new(
                     "ground_reason",
                     "say why the ground applies",
@@ -259,14 +264,12 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             }
             None => None,
         };
-        let live = line.filter(|line| {
-            history
-                .iter()
-                .rfind(|c| c.purpose_id == line.id)
-                .is_some_and(|c| is_live(c, line, now))
-        });
-        let live_consent = live.is_some();
-        let live_explicit_consent = live.is_some_and(|l| l.explicit);
+        let latest = line.and_then(|line| history.iter().rfind(|c| c.purpose_id == line.id));
+        let consent = ConsentFinding::of(line, latest, now);
+        debug_assert_eq!(
+            consent.live(),
+            latest.zip(line).is_some_and(|(c, l)| is_live(c, l, now))
+        );
         let route = self
             .register_route(service_id, &parsed.recipient, parsed.basis, line)
             .await?;
@@ -354,9 +357,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         Ok(Facts {
             state,
             now,
-            live_consent,
-            live_explicit_consent,
-            consent_purpose_id: live.map(|l| l.id),
+            consent,
+            consent_purpose_id: line.filter(|_| consent.live()).map(|l| l.id),
             route,
             restricted: in_force(RestrictionKind::Restriction),
             objection: in_force(RestrictionKind::Objection),
@@ -376,9 +378,11 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         purpose: Purpose,
         person_id: Uuid,
         request: &ShareRequest,
-    ) -> Result<Vec<Rule>, PersonError> {
-        let decision = self.decide(actor, purpose, person_id, request).await?;
-        Ok(decision.broken)
+    ) -> Result<Vec<Refusal>, PersonError> {
+        let decision = self
+            .decide(actor, purpose, person_id, request, Mode::Share)
+            .await?;
+        Ok(decision.refusals())
     }
 
     /// The steps a check and a share have in common: the permit, the request's checks, the facts
@@ -389,13 +393,14 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         purpose: Purpose,
         person_id: Uuid,
         request: &ShareRequest,
+        mode: Mode,
     ) -> Result<Decision, PersonError> {
         let (permit, resource) = self
             .permit_on_person(actor, Action::PersonShare, person_id, purpose)
             .await?;
         let (organisation_id, service_id) = placed(&resource)?;
         let parsed = self
-            .parse_share(request, organisation_id, person_id)
+            .parse_share(request, organisation_id, person_id, mode)
             .await?;
         let approval = self.approval_for(request, person_id).await?;
         let facts = self
@@ -444,6 +449,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         person_id: Uuid,
         request: &ShareRequest,
     ) -> Result<Package, ShareError> {
+        let decision = self
+            .decide(actor, purpose, person_id, request, Mode::Share)
+            .await?;
+        let refusals = decision.refusals();
         let Decision {
             permit,
             organisation_id,
@@ -452,12 +461,12 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             approval,
             facts,
             broken,
-        } = self.decide(actor, purpose, person_id, request).await?;
+        } = decision;
         if !broken.is_empty() {
             let audit =
                 AuditDraft::permitted(&permit, purpose, self.clock.now()).named("share.refused");
             self.store.record_access(audit).await?;
-            return Err(ShareError::Blocked(Blocked(broken)));
+            return Err(ShareError::Blocked(Blocked(refusals)));
         }
         // The approval counts only if it was needed (categories beyond the recipient's set, or an
         // override of a restriction or objection): an unneeded one is not used up.
@@ -473,52 +482,11 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 ));
         let approval = approval.filter(|_| needed_approval || override_needed);
 
-        let person = self.read_person(actor, purpose, person_id).await?;
-        let mut fields = serde_json::Map::new();
-        let mut items = Vec::new();
-        for f in &parsed.fields {
-            if let Some(value) = person.get(*f) {
-                fields.insert(f.code().to_owned(), value.into());
-                items.push(DisclosedItem::Field(f.code().to_owned()));
-            }
-        }
-        let mut entries = Vec::new();
-        if parsed.entries != EntrySelection::None {
-            let wanted: Option<BTreeSet<Uuid>> = match &parsed.entries {
-                EntrySelection::Some(ids) => Some(ids.iter().copied().collect()),
-                _ => None,
-            };
-            let mut all = self
-                .entries(actor, purpose, person_id, &SHAREABLE_KINDS)
-                .await?;
-            all.sort_by_key(|e| (e.occurs_at, e.id));
-            for e in all {
-                if wanted.as_ref().is_some_and(|w| !w.contains(&e.id)) {
-                    continue;
-                }
-                // Never what could harm or identify a complainant, nor what was entered in error.
-                if e.flags.serious_harm || e.flags.identifies_complainant || e.in_error.is_some() {
-                    continue;
-                }
-                let mut values = serde_json::Map::new();
-                for (code, value) in e.values.iter() {
-                    let leaves = record_field(e.kind, code).is_some_and(|spec| {
-                        spec.may_leave && spec.classification != Classification::ThirdParty
-                    });
-                    if leaves {
-                        values.insert(code.to_owned(), value.into());
-                    }
-                }
-                entries.push(serde_json::json!({
-                    "id": e.id,
-                    "kind": e.kind.code(),
-                    "occurs_at": rfc3339(e.occurs_at),
-                    "status": e.status.map(|s| s.code()),
-                    "values": values,
-                }));
-                items.push(DisclosedItem::Entry(e.id));
-            }
-        }
+        let Contents {
+            fields,
+            entries,
+            items,
+        } = self.contents(actor, purpose, person_id, &parsed).await?;
         let now = self.clock.now();
         let id = Uuid::now_v7();
         let package = serde_json::json!({

@@ -146,7 +146,7 @@ async fn run(backend: TestBackend) -> anyhow::Result<()> {
                         // Without the person's consent to that purpose: refused.
                         match app.confidant.share(worker, P, *person, &request).await {
                             Err(ShareError::Blocked(b)) => anyhow::ensure!(
-                                b.0.contains(&Rule::NoLiveConsent),
+                                b.rules().contains(&Rule::ConsentNotRecorded),
                                 "{file}: {code} without consent: {b}"
                             ),
                             other => anyhow::bail!(
@@ -175,7 +175,7 @@ async fn run(backend: TestBackend) -> anyhow::Result<()> {
                         .await
                     {
                         Err(ShareError::Blocked(b)) => anyhow::ensure!(
-                            b.0.contains(&Rule::BasisNotForRecipient),
+                            b.rules().contains(&Rule::BasisNotForRecipient),
                             "{file}: {code} under {other:?}: {b}"
                         ),
                         other => {

@@ -182,7 +182,7 @@ impl World {
             }
             Err(ShareError::Blocked(b)) => {
                 anyhow::ensure!(checked == b.0, "check {checked:?} vs share {:?}", b.0);
-                Ok(b.0)
+                Ok(b.rules())
             }
             Err(e) => Err(e.into()),
         }
@@ -216,11 +216,11 @@ both_backends!(
             ))
             .await?;
         let req = request(gp, &[PersonField::GivenName], "consent");
-        assert_eq!(w.blocked(&req).await?, vec![Rule::NoLiveConsent]);
+        assert_eq!(w.blocked(&req).await?, vec![Rule::NoConsentPurpose]);
         w.consent(gp, "gp", false, "granted").await?;
         assert!(w.blocked(&req).await?.is_empty(), "live consent: allowed");
         w.consent(gp, "gp", false, "withdrawn").await?;
-        assert_eq!(w.blocked(&req).await?, vec![Rule::NoLiveConsent]);
+        assert_eq!(w.blocked(&req).await?, vec![Rule::ConsentWithdrawn]);
         // The history keeps both decisions, in order, and cannot be rewritten.
         let overview = w
             .app
@@ -255,7 +255,7 @@ both_backends!(
             .await?;
         assert!(w.blocked(&req).await?.is_empty());
         w.app.confidant.clock().advance(time::Duration::days(11));
-        assert_eq!(w.blocked(&req).await?, vec![Rule::NoLiveConsent]);
+        assert_eq!(w.blocked(&req).await?, vec![Rule::ConsentExpired]);
         chain_is_intact(&w.app).await
     }
 );
@@ -1100,10 +1100,7 @@ both_backends!(
         );
         // And once the agreement has ended nothing more goes to the processor.
         w.app.confidant.clock().advance(time::Duration::days(20));
-        assert_eq!(
-            w.blocked(&req).await?,
-            vec![Rule::ProcessorAgreementNotInForce]
-        );
+        assert_eq!(w.blocked(&req).await?, vec![Rule::ProcessorAgreementEnded]);
         chain_is_intact(&w.app).await
     }
 );

@@ -398,7 +398,8 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
             | "/people/{person_id}/photo"
             | "/people/{person_id}/sharing"
             | "/people/{person_id}/disclosures/{disclosure_id}"
-            | "/people/{person_id}/disclosures/{disclosure_id}/package.json",
+            | "/people/{person_id}/disclosures/{disclosure_id}/package.json"
+            | "/people/{person_id}/disclosures/{disclosure_id}/package.pdf",
         ) => e(RecordRead, N),
         (
             "GET",
@@ -564,6 +565,14 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
         ("GET", "/people/{person_id}/share" | "/people/{person_id}/share/approval") => {
             e(RecordShare, N)
         }
+        // The steps of a share: without the choices of the steps before, back to the first.
+        (
+            "GET",
+            "/people/{person_id}/share/purpose"
+            | "/people/{person_id}/share/data"
+            | "/people/{person_id}/share/check"
+            | "/people/{person_id}/share/confirm",
+        ) => lenient(RecordShare, N),
         ("POST", "/people/{person_id}/share") => e(
             RecordShare,
             form(

@@ -157,7 +157,11 @@ both_backends!(
             )
             .await?;
         assert_eq!(check["allowed"], json!(false));
-        assert_eq!(check["refused_by"][0]["rule"], json!("no_live_consent"));
+        assert_eq!(
+            check["refused_by"][0]["rule"],
+            json!("consent_not_recorded")
+        );
+        assert_eq!(check["refused_by"][0]["on"], json!(null));
         let refused = api
             .expect(
                 &api.worker,
@@ -168,7 +172,10 @@ both_backends!(
             )
             .await?;
         assert_eq!(refused["error"], json!("sharing_refused"));
-        assert_eq!(refused["refused_by"][0]["rule"], json!("no_live_consent"));
+        assert_eq!(
+            refused["refused_by"][0]["rule"],
+            json!("consent_not_recorded")
+        );
 
         // Consent granted: the share goes, and the log says exactly what went.
         let consents = format!("/people/{person_id}/consents");
@@ -196,6 +203,37 @@ both_backends!(
             .unwrap_or_default()
             .to_owned();
         assert_eq!(package["package"]["fields"]["given_name"], json!("Ivy"));
+        // Withdrawn: the refusal says so, and when (not "no consent").
+        api.expect(
+            &api.worker,
+            Method::POST,
+            &consents,
+            Some(json!({
+                "purpose_id": id(&purpose)?, "state": "withdrawn"
+            })),
+            created,
+        )
+        .await?;
+        let withdrawn = api
+            .expect(
+                &api.worker,
+                Method::POST,
+                &path,
+                Some(share.clone()),
+                forbidden,
+            )
+            .await?;
+        assert_eq!(
+            withdrawn["refused_by"][0]["rule"],
+            json!("consent_withdrawn")
+        );
+        assert!(withdrawn["refused_by"][0]["on"].is_string(), "{withdrawn}");
+        assert!(
+            withdrawn["refused_by"][0]["explanation"]
+                .as_str()
+                .is_some_and(|e| e.contains("Withdrawn on ")),
+            "{withdrawn}"
+        );
         let logged = api
             .expect(
                 &api.worker,
@@ -244,7 +282,8 @@ both_backends!(
         let overview = api
             .expect(&api.worker, Method::GET, &consents, None, ok)
             .await?;
-        assert_eq!(overview["history"].as_array().map(Vec::len), Some(2));
+        // Granted, withdrawn (above), withdrawn again.
+        assert_eq!(overview["history"].as_array().map(Vec::len), Some(3));
         assert_eq!(overview["purposes"][0]["live"], json!(false));
 
         // Bad input: named, nothing written.

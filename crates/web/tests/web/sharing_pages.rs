@@ -108,9 +108,14 @@ impl World {
             .len())
     }
 
+    /// Posts the last step's form (its CSRF token from the confirm step for the GP).
     async fn share(&self, pairs: &[(&str, &str)]) -> anyhow::Result<Answer> {
+        let page = format!(
+            "/people/{}/share/confirm?recipient_id={}",
+            self.person, self.gp
+        );
         let path = format!("/people/{}/share", self.person);
-        self.worker.submit(&path, &path, pairs).await
+        self.worker.submit(&page, &path, pairs).await
     }
 }
 
@@ -119,10 +124,68 @@ both_backends!(
     |backend| async move {
         let w = World::new(backend).await?;
         let gp = w.gp.to_string();
-        let wizard = w.worker.get(&format!("/people/{}/share", w.person)).await?;
-        let html = wizard.text();
+        let p = w.person;
+        // Step 1: the register's recipients, and where the step is said in words.
+        let step1 = w.worker.get(&format!("/people/{p}/share")).await?;
+        let html = step1.text();
+        assert_eq!(step1.status, StatusCode::OK);
         assert!(html.contains("Riverside GP"), "{html}");
-        assert!(html.contains("never leaves the record"));
+        assert!(html.contains("Step 1 of 5"));
+        assert!(html.contains("aria-current=\"step\""));
+        assert!(html.contains(&format!("action=\"/people/{p}/share/purpose\"")));
+        // Step 2: only the bases the recipient may receive under, each explained.
+        let step2 = w
+            .worker
+            .get(&format!("/people/{p}/share/purpose?recipient_id={gp}"))
+            .await?;
+        let html = step2.text();
+        assert!(html.contains("Step 2 of 5"), "{html}");
+        assert!(html.contains("value=\"legal_obligation\""));
+        assert!(html.contains("The law requires the service to share it."));
+        assert!(html.contains(&format!("href=\"/people/{p}/share?recipient_id={gp}\"")));
+        // Step 3: only what it may receive; safe contact details are said never to leave.
+        let carried = format!("recipient_id={gp}&basis=legal_obligation");
+        let step3 = w
+            .worker
+            .get(&format!("/people/{p}/share/data?{carried}"))
+            .await?;
+        let html = step3.text();
+        assert!(html.contains("Step 3 of 5"), "{html}");
+        assert!(html.contains("value=\"given_name\""));
+        assert!(!html.contains("value=\"safe_phone\""));
+        assert!(html.contains("safe contact details never leave the record"));
+        // Step 4: the dry run shows exactly what would go, and shares nothing.
+        let chosen = format!("{carried}&fields=given_name&fields=family_name");
+        let step4 = w
+            .worker
+            .get(&format!("/people/{p}/share/check?{chosen}"))
+            .await?;
+        let html = step4.text();
+        assert_eq!(step4.status, StatusCode::OK, "{html}");
+        assert!(html.contains("Step 4 of 5"));
+        assert!(html.contains("Exactly what will be sent"));
+        assert!(html.contains("Rosalind"), "{html}");
+        assert!(!html.contains("07700900999"));
+        let on = html
+            .split_once("Continue to confirm")
+            .map(|(before, _)| before.rsplit_once("href=").map_or("", |(_, h)| h))
+            .unwrap_or_default();
+        assert!(
+            on.contains(&format!("/people/{p}/share/confirm?"))
+                && on.contains("fields=family_name")
+                && on.contains("basis=legal_obligation"),
+            "{on}"
+        );
+        assert_eq!(w.disclosure_count().await?, 0);
+        // Step 5: the reasons, posted with the codes carried as hidden inputs.
+        let step5 = w
+            .worker
+            .get(&format!("/people/{p}/share/confirm?{chosen}"))
+            .await?;
+        let html = step5.text();
+        assert!(html.contains("Step 5 of 5"), "{html}");
+        assert!(html.contains("name=\"fields\" value=\"family_name\""));
+        assert!(html.contains("name=\"reason\""));
         let share = [
             ("recipient_id", gp.as_str()),
             ("fields", "given_name"),
@@ -205,7 +268,7 @@ both_backends!(
             .await?;
         assert_eq!(blocked.status, StatusCode::UNPROCESSABLE_ENTITY);
         let html = blocked.text();
-        assert!(html.contains("This share is blocked"));
+        assert!(html.contains("This share would be refused"));
         assert!(
             shows(&html, Rule::SafeContactNeverLeaves.explanation()),
             "{html}"
@@ -220,8 +283,10 @@ both_backends!(
     invalid_input_answers_400_with_the_error_summary,
     |backend| async move {
         let w = World::new(backend).await?;
+        let gp = w.gp.to_string();
         let invalid = w
             .share(&[
+                ("recipient_id", gp.as_str()),
                 ("fields", "given_name"),
                 ("basis", "court_order"),
                 ("action", "share"),
@@ -231,7 +296,8 @@ both_backends!(
         let html = invalid.text();
         assert!(html.contains("There is a problem"));
         assert!(html.contains("<title>Error: "));
-        for id in ["recipient-id", "reason", "court-order-ref", "person-told"] {
+        assert!(html.contains("Step 5 of 5"));
+        for id in ["reason", "court-order-ref", "person-told"] {
             assert!(html.contains(&format!("href=\"#{id}\"")), "{id}: {html}");
         }
         assert_eq!(w.disclosure_count().await?, 0);
@@ -264,6 +330,13 @@ both_backends!(
         for path in [
             format!("/people/{p}/sharing"),
             format!("/people/{p}/share"),
+            format!("/people/{p}/share/purpose?recipient_id={}", w.gp),
+            format!("/people/{p}/share/data?recipient_id={}", w.gp),
+            format!(
+                "/people/{p}/share/check?recipient_id={}&basis=legal_obligation&fields=given_name",
+                w.gp
+            ),
+            format!("/people/{p}/share/confirm?recipient_id={}", w.gp),
             format!("/people/{p}/disclosures/{d}"),
             format!("/people/{p}/disclosures/{d}/package.json"),
         ] {
@@ -440,7 +513,26 @@ both_backends!(
             .location();
         let blocked = w.share(&share).await?;
         assert_eq!(blocked.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(shows(&blocked.text(), Rule::NoLiveConsent.explanation()));
+        // Named as what it is: withdrawn, on the UK day it was, not "no consent".
+        let html = blocked.text();
+        assert!(html.contains("data-rule=\"consent_withdrawn\""), "{html}");
+        assert!(shows(&html, Rule::ConsentWithdrawn.explanation()));
+        assert!(html.contains("Withdrawn on "));
+        // The check step says the same, writes nothing, and offers no way on.
+        let check = w
+            .worker
+            .get(&format!(
+                "/people/{}/share/check?recipient_id={gp}&basis=consent&fields=given_name",
+                w.person
+            ))
+            .await?;
+        let html = check.text();
+        assert!(html.contains("data-rule=\"consent_withdrawn\""), "{html}");
+        assert!(!html.contains("Continue to confirm"));
+        assert!(
+            !html.contains("Exactly what will be sent"),
+            "nothing of the record is shown"
+        );
         assert_eq!(w.disclosure_count().await?, 1);
 
         // The history keeps both decisions; the current one is the withdrawal.

@@ -558,7 +558,7 @@ both_backends!(
         // that came just after finds it used and is refused by the rule, as any later share is.
         let disclosure = one_winner(results, |e| match e {
             ShareError::Person(PersonError::Conflict(_)) => true,
-            ShareError::Blocked(b) => b.0 == [Rule::BeyondRecipientCategories],
+            ShareError::Blocked(b) => b.rules() == [Rule::BeyondRecipientCategories],
             ShareError::Person(_) => false,
         })?;
         let grew = grown(&before, &app.db.row_counts(TABLES).await?);

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use confidant_core::sharing::{
-    ConsentLine, Disclosure, EntrySelection, RecipientInput, RecipientView, Rule, ShareError,
+    ConsentLine, Disclosure, EntrySelection, RecipientInput, RecipientView, Refusal, ShareError,
     ShareRequest,
 };
 use confidant_core::store::{

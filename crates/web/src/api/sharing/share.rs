@@ -1,6 +1,7 @@
 //! The share itself, checked against every rule when it is made, and a person's disclosure log.
 
 use super::*;
+use crate::api::rfc3339_opt;
 
 /// A share: the recipient, exactly which data, and the grounds for it.
 #[derive(Deserialize, ToSchema)]
@@ -72,18 +73,24 @@ impl ShareBody {
     }
 }
 
-/// A sharing rule, with what it says.
+/// A sharing rule broken, by its true cause, with what it says.
 #[derive(Serialize, ToSchema)]
 pub struct RuleResponse {
+    /// For example `consent_withdrawn`, `consent_expired`, `explicit_consent_needed`.
     pub rule: &'static str,
-    pub explanation: &'static str,
+    /// What the rule says, with the UK day that explains it where one does.
+    pub explanation: String,
+    /// When the cause happened, where one explains it (consent withdrawn, refused, expired or
+    /// given on an earlier form; a processor's agreement ended).
+    pub on: Option<String>,
 }
 
-fn rules(list: &[Rule]) -> Vec<RuleResponse> {
+fn rules(list: &[Refusal]) -> Vec<RuleResponse> {
     list.iter()
         .map(|r| RuleResponse {
-            rule: r.code(),
+            rule: r.rule.code(),
             explanation: r.explanation(),
+            on: rfc3339_opt(r.on),
         })
         .collect()
 }
@@ -107,7 +114,7 @@ pub struct RefusedBody {
 /// A share's failure as answered.
 pub enum ShareFailure {
     Api(ApiError),
-    Refused(Vec<Rule>),
+    Refused(Vec<Refusal>),
 }
 
 impl From<ApiError> for ShareFailure {
@@ -130,7 +137,7 @@ impl IntoResponse for ShareFailure {
         match self {
             ShareFailure::Api(e) => e.into_response(),
             ShareFailure::Refused(list) => {
-                tracing::info!(rules = ?list.iter().map(|r| r.code()).collect::<Vec<_>>(), "share refused by the sharing rules");
+                tracing::info!(rules = ?list.iter().map(|r| r.rule.code()).collect::<Vec<_>>(), "share refused by the sharing rules");
                 (
                     StatusCode::FORBIDDEN,
                     Json(RefusedBody {

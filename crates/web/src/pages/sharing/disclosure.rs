@@ -1,11 +1,12 @@
 //! One disclosure of a person's record: the log entry, the package as it left (fields by their
-//! catalogue labels, entries by kind and date), the package's JSON as a download, and ending a
+//! catalogue labels, entries by kind and date), the package's JSON and PDF as downloads, and ending a
 //! processor's referral.
 //!
 //! Guarantees:
 //! - A disclosure is found only under its own person, through core's permit on that person: any
 //!   other pairing answers 404, like a record the actor may not see.
-//! - The JSON download is an attachment under a server-made name, `no-store` and `nosniff`.
+//! - The JSON download, and the PDF to read (builds with the `pdf` feature), are attachments under
+//!   a server-made name, `no-store` and `nosniff`, opened through the same permit and audit.
 
 use askama::Template;
 use axum::http::{HeaderValue, header};
@@ -47,6 +48,8 @@ struct DisclosurePage {
     fields: Vec<(String, String)>,
     entries: Vec<EntryView>,
     held: bool,
+    /// The package as a PDF is offered (builds with the `pdf` feature).
+    pdf: bool,
 }
 
 async fn open<S: Store, C: Clock>(
@@ -61,7 +64,7 @@ async fn open<S: Store, C: Clock>(
         .await?)
 }
 
-fn package_view(package: &serde_json::Value) -> (Vec<(String, String)>, Vec<EntryView>) {
+pub fn package_view(package: &serde_json::Value) -> (Vec<(String, String)>, Vec<EntryView>) {
     let text = |v: &serde_json::Value| match v {
         serde_json::Value::String(s) => s.clone(),
         serde_json::Value::Null => String::new(),
@@ -214,6 +217,7 @@ pub async fn show<S: Store, C: Clock>(
         recipient: d.recipient_name.clone(),
         can_end: r.grant_id.is_some() && r.ended_at_micros.is_none(),
         held: d.package.is_some(),
+        pdf: cfg!(feature = "pdf"),
         rows,
         fields,
         entries,
@@ -234,15 +238,19 @@ pub async fn package<S: Store, C: Clock>(
     let package = d.package.ok_or(PageError::NotFound)?;
     let body = serde_json::to_vec_pretty(&package)
         .map_err(|e| PageError::Internal(format!("package: {e}")))?;
+    Ok(download(
+        body,
+        "application/json",
+        &format!("disclosure-{disclosure_id}.json"),
+    ))
+}
+
+/// A download of the package: an attachment under a server-made name, `no-store`, `nosniff`.
+fn download(body: Vec<u8>, content_type: &'static str, filename: &str) -> Response {
     let mut response = body.into_response();
     let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "attachment; filename=\"disclosure-{disclosure_id}.json\""
-    )) {
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     h.insert(
@@ -250,7 +258,98 @@ pub async fn package<S: Store, C: Clock>(
         HeaderValue::from_static("nosniff"),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    response
+}
+
+/// The package as a PDF to read: who sent it, to whom, when (UK time), on what basis and why, and
+/// exactly the data sent, grouped by field group and entry with the catalogue's labels. Opened as
+/// the JSON download is (the same permission, audited as the same read of the disclosure).
+#[cfg(feature = "pdf")]
+pub async fn package_pdf<S: Store, C: Clock>(
+    state: St<S, C>,
+    TrainedStaff(signed): TrainedStaff,
+    Path((person_id, disclosure_id)): Path<(Uuid, Uuid)>,
+) -> Result<Response, PageError> {
+    let d = open(&state, &signed, person_id, disclosure_id).await?;
+    let handles = state.confidant.colleague_names(signed.actor()).await?;
+    let document =
+        package_document(&d, &who(&handles, &d.record.requested_by)).ok_or(PageError::NotFound)?;
+    let bytes = tokio::task::spawn_blocking(move || confidant_pdf::package_pdf(&document))
+        .await
+        .map_err(|e| PageError::Internal(e.to_string()))?
+        .map_err(|e| PageError::Internal(e.to_string()))?;
+    Ok(download(
+        bytes,
+        "application/pdf",
+        &format!("disclosure-{disclosure_id}.pdf"),
+    ))
+}
+
+/// The package of a disclosure as a document to read (none once the record is erased).
+#[cfg(feature = "pdf")]
+pub fn package_document(d: &Disclosure, sender: &str) -> Option<confidant_pdf::PackageDocument> {
+    use confidant_pdf::{PackageDocument, PackageSection};
+    let package = d.package.as_ref()?;
+    let r = &d.record;
+    let mut summary = vec![
+        ("From".to_owned(), sender.to_owned()),
+        ("To".to_owned(), d.recipient_name.clone()),
+        ("Sent".to_owned(), date_time(at(r.shared_at_micros))),
+        ("Lawful basis".to_owned(), r.basis.label().to_owned()),
+    ];
+    if let Some(a) = r.article9 {
+        summary.push(("Article 9 condition".to_owned(), a.label().to_owned()));
+    }
+    if let Some(s) = r.schedule1 {
+        summary.push(("Schedule 1 condition".to_owned(), s.label().to_owned()));
+    }
+    if let Some(reason) = &d.reason {
+        summary.push(("Why it is shared".to_owned(), reason.clone()));
+    }
+    if let Some(c) = &d.court_order_ref {
+        summary.push(("Court order reference".to_owned(), c.clone()));
+    }
+    summary.push(("Disclosure reference".to_owned(), r.id.to_string()));
+    // The fields, grouped by their field group in the catalogue's order.
+    let mut sections: Vec<PackageSection> = Vec::new();
+    if let Some(fields) = package["fields"].as_object() {
+        for group in confidant_core::field::FieldGroup::ALL {
+            let rows: Vec<(String, String)> = PersonField::of_group(group)
+                .filter_map(|f| {
+                    let value = fields.get(f.code())?;
+                    let text = match value {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    Some((f.spec().label.to_owned(), shown(&f.spec(), &text)))
+                })
+                .collect();
+            if !rows.is_empty() {
+                sections.push(PackageSection {
+                    heading: group.label().to_owned(),
+                    rows,
+                });
+            }
+        }
+    }
+    let (_, entries) = package_view(package);
+    for e in entries {
+        let mut heading = format!("{}, {}", e.kind, e.when);
+        if !e.status.is_empty() {
+            heading.push_str(&format!(" ({})", e.status));
+        }
+        sections.push(PackageSection {
+            heading,
+            rows: e.values,
+        });
+    }
+    Some(PackageDocument {
+        disclosure_id: r.id.to_string(),
+        title: format!("Information shared with {}", d.recipient_name),
+        sender: sender.to_owned(),
+        summary,
+        sections,
+    })
 }
 
 /// Ends a processor's referral: its worker loses the person at once.

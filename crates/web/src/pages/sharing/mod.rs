@@ -5,6 +5,7 @@ pub mod consent;
 pub mod disclosure;
 pub mod recipient;
 pub mod share;
+pub mod steps;
 
 use confidant_core::Clock;
 use confidant_core::store::Store;
@@ -14,7 +15,14 @@ use crate::http::routing::{Routes, get, post};
 
 pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
     let p = "/people/{person_id}";
-    Routes::new()
+    let routes = Routes::new();
+    // The package as a PDF only where typst is built in (the binary): see `confidant-pdf`.
+    #[cfg(feature = "pdf")]
+    let routes = routes.route(
+        &format!("{p}/disclosures/{{disclosure_id}}/package.pdf"),
+        get(disclosure::package_pdf::<S, C>),
+    );
+    routes
         .route(&format!("{p}/sharing"), get(consent::show::<S, C>))
         .route(
             &format!("{p}/sharing/consent"),
@@ -34,8 +42,12 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
         )
         .route(
             &format!("{p}/share"),
-            get(share::form::<S, C>).post(share::submit::<S, C>),
+            get(steps::recipient::<S, C>).post(share::submit::<S, C>),
         )
+        .route(&format!("{p}/share/purpose"), get(steps::purpose::<S, C>))
+        .route(&format!("{p}/share/data"), get(steps::data::<S, C>))
+        .route(&format!("{p}/share/check"), get(steps::check::<S, C>))
+        .route(&format!("{p}/share/confirm"), get(steps::confirm::<S, C>))
         .route(
             &format!("{p}/share/approval"),
             get(share::approval_form::<S, C>).post(share::approval_submit::<S, C>),

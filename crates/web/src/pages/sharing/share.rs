@@ -1,36 +1,28 @@
-//! The share wizard: a recipient from the register, the data (person fields by field group, and the
-//! case notes), the lawful basis and conditions, the reasons; "Check" shows every rule the share
-//! would break without sharing, "Share" shares. Also the request for approval to send categories
-//! beyond a recipient's set.
+//! The share's last post (the five steps are in [`super::steps`]) and the request for approval to
+//! send categories beyond a recipient's set.
 //!
 //! Guarantees:
-//! - The rules are core's ([`confidant_core::sharing`]): the page only shows them, by
-//!   `Rule::explanation`, and never decides.
-//! - A blocked share writes no disclosure; the page is shown again (422) with the rules. Invalid
-//!   input shows it again (400) with the GOV.UK error summary.
-//! - Only the field groups the person's service collects are offered. Safe contact details are
-//!   listed, marked, and refused by core if chosen.
+//! - The rules are core's ([`confidant_core::sharing`]): the pages only show them, each refusal by
+//!   its true cause (`Refusal::explanation`), and never decide.
+//! - A blocked share writes no disclosure; the last step is shown again (422) with the rules.
+//!   Invalid input shows it again (400) with the GOV.UK error summary.
+//! - The post re-checks everything: the check step decided nothing.
 
-use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use confidant_core::field::{Classification, PersonField, ValueKind};
 use confidant_core::person::{PersonError, Violations};
 use confidant_core::record::Need;
-use confidant_core::sharing::{EntrySelection, ShareError, ShareRequest, categories};
-use confidant_core::store::{
-    ApprovalState, Article9Condition, LawfulBasis, OverrideGround, RecipientKind,
-    Schedule1Condition, Store,
-};
+use confidant_core::sharing::{ShareError, ShareRequest, categories};
+use confidant_core::store::Store;
 use confidant_core::{Clock, Purpose};
 use uuid::Uuid;
 
 use crate::pages::form::{FormData, FormField, FormPage, form_error, labelled_errors};
-use crate::pages::sharing::consent::category_labels;
 
+use super::steps;
 use crate::http::extract::page::Path;
 use crate::pages::record::person::read_name;
-use crate::pages::{Chrome, PageError, Signed, St, render, render_status};
+use crate::pages::{PageError, Signed, St, render, render_status};
 use crate::pages::{TrainedForm, TrainedStaff};
 
 /// A choice of a radio group or a checkbox.
@@ -57,259 +49,21 @@ pub struct GroupChoice {
     pub fields: Vec<(String, &'static str, &'static str, &'static str)>,
 }
 
-#[derive(Template)]
-#[template(path = "share.html")]
-struct SharePage {
-    chrome: Chrome,
-    csrf: String,
-    id: String,
-    name: String,
-    recipients: Vec<Choice>,
-    groups: Vec<GroupChoice>,
-    bases: Vec<(&'static str, &'static str)>,
-    selects: Vec<Select>,
-    approvals: Vec<Choice>,
-    /// The lines of the person's service's consent form.
-    purposes: Vec<Choice>,
-    workers: Vec<Choice>,
-    form: FormData,
-    errors: Vec<(String, String)>,
-    blocked: Vec<(&'static str, &'static str)>,
-    checked_clear: bool,
-}
-
-form_errors!(SharePage);
-
-impl SharePage {
-    /// The posted value of a control, to show the form again.
-    fn v(&self, name: &str) -> &str {
-        self.form.get(name)
-    }
-
-    fn picked(&self, name: &str, value: &str) -> bool {
-        self.form.0.iter().any(|(n, v)| n == name && v == value)
-    }
-
-    /// The id of the `index`th (from 1) control of a group: the first has the group's own id.
-    fn item(&self, id: &str, index: &usize) -> String {
-        if *index == 1 {
-            id.to_owned()
-        } else {
-            format!("{id}-{index}")
-        }
-    }
-}
-
-async fn page<S: Store, C: Clock>(
-    state: &St<S, C>,
-    signed: &Signed,
-    person_id: Uuid,
-    form: FormData,
-) -> Result<SharePage, PageError> {
-    let person = read_name(state, signed, person_id, Need::Share).await?;
-    let c = &state.confidant;
-    let actor = signed.actor();
-    let register = c
-        .recipients(actor, signed.staff().organisation_id)
-        .await?
-        .into_iter()
-        .filter(|r| r.record.retired_at_micros.is_none())
-        .collect::<Vec<_>>();
-    let mut recipients = Vec::new();
-    let mut workers = Vec::new();
-    for r in &register {
-        let mut hint = vec![r.record.kind.label().to_owned()];
-        if r.record.outside_uk {
-            hint.push("outside the UK".to_owned());
-        }
-        if r.record.consent_required {
-            hint.push("needs the person's consent".to_owned());
-        }
-        hint.push(format!(
-            "may receive: {}",
-            category_labels(&r.record.categories)
-        ));
-        if let Some(w) = &r.warning {
-            hint.push(w.clone());
-        }
-        recipients.push(Choice {
-            value: r.record.id.to_string(),
-            label: r.record.name.clone(),
-            hint: hint.join("; "),
-        });
-        if r.record.kind == RecipientKind::Processor {
-            for s in c.processor_workers(actor, r.record.id).await? {
-                workers.push(Choice {
-                    value: s.id.to_string(),
-                    label: format!("{} ({})", s.name_and_title(), r.record.name),
-                    hint: String::new(),
-                });
-            }
-        }
-    }
-    let purposes = c
-        .consent_form(actor, person.service_id)
-        .await?
-        .into_iter()
-        .map(|p| Choice {
-            value: p.id.to_string(),
-            label: p.label,
-            hint: String::new(),
-        })
-        .collect();
-    let config = c.service_config(person.service_id).await?;
-    let mut first = true;
-    let groups = config
-        .field_groups
-        .iter()
-        .map(|g| GroupChoice {
-            label: g.label(),
-            safe: g == confidant_core::field::FieldGroup::SafeContact,
-            fields: PersonField::of_group(g)
-                .filter(|f| f.spec().kind != ValueKind::Document)
-                .map(|f| {
-                    let spec = f.spec();
-                    let marker = if !spec.may_leave {
-                        "never leaves the record"
-                    } else {
-                        match spec.classification {
-                            Classification::SpecialCategory(_) => "special category",
-                            Classification::CriminalOffence => "criminal offence data",
-                            _ => "",
-                        }
-                    };
-                    let id = if first {
-                        "fields".to_owned()
-                    } else {
-                        format!("field-{}", spec.code.replace('_', "-"))
-                    };
-                    first = false;
-                    (id, spec.code, spec.label, marker)
-                })
-                .collect::<Vec<_>>(),
-        })
-        .filter(|g| !g.fields.is_empty())
-        .collect();
-    let approvals = c
-        .approvals(actor, Purpose::Support, person_id)
-        .await?
-        .into_iter()
-        .filter(|(a, _)| a.state == ApprovalState::Approved && a.used_by.is_none())
-        .map(|(a, _)| Choice {
-            value: a.id.to_string(),
-            label: format!(
-                "{}: {}",
-                register
-                    .iter()
-                    .find(|r| r.record.id == a.recipient_id)
-                    .map(|r| r.record.name.clone())
-                    .unwrap_or_default(),
-                category_labels(&a.categories)
-            ),
-            hint: String::new(),
-        })
-        .collect();
-    Ok(SharePage {
-        chrome: signed.chrome("/people"),
-        csrf: signed.csrf().to_owned(),
-        id: person_id.to_string(),
-        name: person.full(),
-        recipients,
-        groups,
-        purposes,
-        bases: LawfulBasis::ALL
-            .iter()
-            .filter(|b| **b != LawfulBasis::SubjectRequest)
-            .map(|b| (b.code(), b.label()))
-            .collect(),
-        selects: vec![
-            Select {
-                name: "article9",
-                id: "article9",
-                label: "Article 9 condition",
-                hint: "Needed for special category data, case notes among it.",
-                options: Article9Condition::ALL
-                    .iter()
-                    .map(|a| (a.code(), a.label()))
-                    .collect(),
-            },
-            Select {
-                name: "schedule1",
-                id: "schedule1",
-                label: "Schedule 1 condition (DPA 2018)",
-                hint: "Needed for criminal offence data, and for substantial public interest.",
-                options: Schedule1Condition::ALL
-                    .iter()
-                    .map(|a| (a.code(), a.label()))
-                    .collect(),
-            },
-            Select {
-                name: "ground",
-                id: "ground",
-                label: "Ground for sharing despite a restriction or objection",
-                hint: "Only when processing is restricted or an objection is upheld.",
-                options: OverrideGround::ALL
-                    .iter()
-                    .map(|a| (a.code(), a.label()))
-                    .collect(),
-            },
-        ],
-        approvals,
-        workers,
-        form,
-        errors: Vec::new(),
-        blocked: Vec::new(),
-        checked_clear: false,
-    })
-}
-
-pub async fn form<S: Store, C: Clock>(
-    state: St<S, C>,
-    TrainedStaff(signed): TrainedStaff,
-    Path(person_id): Path<Uuid>,
-) -> Result<Response, PageError> {
-    render(&page(&state, &signed, person_id, FormData::default()).await?)
-}
-
-fn optional(form: &FormData, name: &str) -> Option<String> {
-    Some(form.get(name).trim().to_owned()).filter(|v| !v.is_empty())
-}
-
-/// The share as posted. A recipient or approval id that is not a UUID is left as the nil id, for
-/// core to refuse by name.
+/// The share as posted: the carried codes and the reasons of the last step.
 fn request_of(form: &FormData) -> ShareRequest {
-    let id = |name: &str| optional(form, name).map(|v| Uuid::parse_str(&v).unwrap_or(Uuid::nil()));
+    let optional = |name: &str| Some(form.get(name).trim().to_owned()).filter(|v| !v.is_empty());
     ShareRequest {
-        recipient_id: id("recipient_id").unwrap_or(Uuid::nil()),
-        fields: form
-            .0
-            .iter()
-            .filter(|(n, _)| n == "fields")
-            .map(|(_, v)| v.clone())
-            .collect(),
-        entries: if form.ticked("entries") {
-            EntrySelection::All
-        } else {
-            EntrySelection::None
-        },
-        basis: form.get("basis").to_owned(),
-        article9: optional(form, "article9"),
-        schedule1: optional(form, "schedule1"),
         reason: form.get("reason").to_owned(),
-        court_order_ref: optional(form, "court_order_ref"),
+        court_order_ref: optional("court_order_ref"),
         person_told: form.get("person_told") == "yes",
-        not_told_reason: optional(form, "not_told_reason"),
-        without_consent_reason: optional(form, "without_consent_reason"),
-        ground: optional(form, "ground"),
-        ground_reason: optional(form, "ground_reason"),
-        approval_id: id("approval_id"),
-        consent_purpose_id: id("consent_purpose_id"),
-        processor_staff_id: id("processor_staff_id"),
-        referral_days: optional(form, "referral_days").map(|d| d.parse().unwrap_or(0)),
+        not_told_reason: optional("not_told_reason"),
+        without_consent_reason: optional("without_consent_reason"),
+        ground_reason: optional("ground_reason"),
+        ..steps::request_of(form)
     }
 }
 
-fn label_of(code: &str) -> Option<&'static str> {
+pub fn label_of(code: &str) -> Option<&'static str> {
     Some(match code {
         "recipient_id" => "Recipient",
         "fields" => "Data to share",
@@ -332,7 +86,9 @@ fn label_of(code: &str) -> Option<&'static str> {
     })
 }
 
-/// Checks or shares (`action`: `check` or `share`).
+/// The last step's post: shares (`action=share`), or checks (`action=check`) and shows the last
+/// step again with what the rules say. A refusal or an invalid form shows the last step again
+/// (422 naming each rule by its true cause, 400 with the GOV.UK error summary); nothing is shared.
 pub async fn submit<S: Store, C: Clock>(
     state: St<S, C>,
     signed: Signed,
@@ -350,7 +106,13 @@ pub async fn submit<S: Store, C: Clock>(
     }
     let actor = signed.actor();
     let c = &state.confidant;
-    let mut shown = page(&state, &signed, person_id, FormData::default()).await?;
+    let Some(shown) = steps::confirm_page(&state, &signed, person_id, form).await? else {
+        // Posted without a recipient of the register: core names it.
+        return Err(PageError::Invalid(vec![(
+            "recipient_id".to_owned(),
+            "Choose a recipient from the register".to_owned(),
+        )]));
+    };
     let outcome = if sharing && local.is_empty() {
         match c.share(actor, Purpose::Support, person_id, &request).await {
             Ok(package) => {
@@ -367,25 +129,22 @@ pub async fn submit<S: Store, C: Clock>(
         c.check_share(actor, Purpose::Support, person_id, &request)
             .await
     };
-    shown.form = form;
     match outcome {
         Err(PersonError::Invalid(v)) => {
             local.extend(labelled_errors(&v, label_of));
-            shown.errors = local;
-            render_status(StatusCode::BAD_REQUEST, &shown)
+            render_status(StatusCode::BAD_REQUEST, &shown.with_errors(local))
         }
         Err(e) => Err(e.into()),
         Ok(_) if !local.is_empty() => {
-            shown.errors = local;
-            render_status(StatusCode::BAD_REQUEST, &shown)
+            render_status(StatusCode::BAD_REQUEST, &shown.with_errors(local))
         }
-        Ok(rules) => {
-            shown.blocked = rules.iter().map(|r| (r.code(), r.explanation())).collect();
-            shown.checked_clear = rules.is_empty();
-            if rules.is_empty() {
-                render(&shown)
+        Ok(refusals) => {
+            let clear = refusals.is_empty();
+            let page = shown.with_refusals(&refusals);
+            if clear {
+                render(&page)
             } else {
-                render_status(StatusCode::UNPROCESSABLE_ENTITY, &shown)
+                render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
             }
         }
     }

@@ -1,0 +1,69 @@
+//! A disclosure package as PDF (issue 16): its text says who sent it, to whom and when, and holds
+//! exactly the values of the package, none left out and none added; markup in a value is printed.
+
+use confidant_pdf::{PackageDocument, PackageSection, package_pdf};
+
+fn squash(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+fn text_of(pdf: &[u8]) -> String {
+    squash(
+        &pdf_extract::extract_text_from_mem(pdf)
+            .unwrap_or_else(|e| panic!("the PDF's text cannot be read: {e}")),
+    )
+}
+
+fn row(k: &str, v: &str) -> (String, String) {
+    (k.to_owned(), v.to_owned())
+}
+
+#[test]
+fn the_package_pdf_holds_exactly_what_was_sent_with_its_labels() {
+    let document = PackageDocument {
+        disclosure_id: "0190e000-0000-7000-8000-000000000001".to_owned(),
+        title: "Information shared with Riverside GP".to_owned(),
+        sender: "Northbridge Support (Recovery service)".to_owned(),
+        summary: vec![
+            row("To", "Riverside GP"),
+            row("Sent", "1 Apr 2026 00:30 BST"),
+            row("Lawful basis", "Legal obligation (Art. 6(1)(c))"),
+            row("Reason", "The GP asked for a review #set text(red)"),
+        ],
+        sections: vec![
+            PackageSection {
+                heading: "Identity".to_owned(),
+                rows: vec![row("Given name", "Rosalind"), row("Family name", "Quenby")],
+            },
+            PackageSection {
+                heading: "Case note, 2 Mar 2026 10:00 GMT".to_owned(),
+                rows: vec![row("Note", "Attended the clinic *on time*")],
+            },
+        ],
+    };
+    let pdf = package_pdf(&document).unwrap_or_else(|e| panic!("no PDF: {e}"));
+    assert!(pdf.starts_with(b"%PDF-"));
+    let text = text_of(&pdf);
+    for wanted in [
+        "Information shared with Riverside GP",
+        "Northbridge Support (Recovery service)",
+        "1 Apr 2026 00:30 BST",
+        "Legal obligation (Art. 6(1)(c))",
+        "Given name",
+        "Rosalind",
+        "Family name",
+        "Quenby",
+        "Case note, 2 Mar 2026 10:00 GMT",
+        "Attended the clinic *on time*",
+        "#set text(red)",
+    ] {
+        assert!(
+            text.contains(&squash(wanted)),
+            "missing {wanted:?} in {text}"
+        );
+    }
+    // Nothing that was not in the package: another person's field or a safe contact.
+    for unshared in ["07700900999", "Safe phone", "Date of birth"] {
+        assert!(!text.contains(&squash(unshared)), "{unshared:?} in {text}");
+    }
+}
