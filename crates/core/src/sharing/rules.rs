@@ -37,26 +37,42 @@ codes!(
 );
 
 impl Rule {
+    /// The code this cause was reported under before causes were told apart (December 2026),
+    /// kept beside the new code in the API for a deprecation period, for clients that match it.
+    pub fn earlier_code(self) -> Option<&'static str> {
+        match self {
+            Rule::NoConsentPurpose
+            | Rule::ConsentNotRecorded
+            | Rule::ConsentRefused
+            | Rule::ConsentWithdrawn
+            | Rule::ConsentExpired
+            | Rule::ConsentOnEarlierForm => Some("no_live_consent"),
+            Rule::CategoryNotInRegister => Some("beyond_recipient_categories"),
+            Rule::ProcessorAgreementEnded => Some("processor_agreement_not_in_force"),
+            _ => None,
+        }
+    }
+
     /// What the rule says, for the person sharing.
     pub fn explanation(self) -> &'static str {
         match self {
             Rule::NoConsentPurpose => {
-                "The basis is consent, but no purpose of this service's consent form covers this recipient, so the person cannot have consented to it."
+                "Consent is relied on (as the lawful basis or as the Article 9 condition), but no purpose of this service's consent form covers this recipient, so the person cannot have consented to it."
             }
             Rule::ConsentNotRecorded => {
-                "The basis is consent, but no decision of the person on this consent purpose is recorded: ask them and record their answer first."
+                "Consent is relied on (as the lawful basis or as the Article 9 condition), but no decision of the person on this consent purpose is recorded: ask them and record their answer first."
             }
             Rule::ConsentRefused => {
-                "The basis is consent, but the person refused consent to this purpose."
+                "Consent is relied on (as the lawful basis or as the Article 9 condition), but the person refused consent to this purpose."
             }
             Rule::ConsentWithdrawn => {
-                "The basis is consent, but the person withdrew their consent to this purpose."
+                "Consent is relied on (as the lawful basis or as the Article 9 condition), but the person withdrew their consent to this purpose."
             }
             Rule::ConsentExpired => {
-                "The basis is consent, but the person's consent to this purpose has expired: ask them again."
+                "Consent is relied on (as the lawful basis or as the Article 9 condition), but the person's consent to this purpose has expired: ask them again."
             }
             Rule::ConsentOnEarlierForm => {
-                "The basis is consent, but the person consented on an earlier version of the consent form: the wording or the recipients have changed since, so ask them again."
+                "Consent is relied on (as the lawful basis or as the Article 9 condition), but the person consented on an earlier version of the consent form: the wording or the recipients have changed since, so ask them again."
             }
             Rule::ExplicitConsentNeeded => {
                 "The Article 9 condition is explicit consent, but the person's consent to this purpose is not explicit consent: special category data such as health needs explicit consent under this condition, or another Article 9 condition."
@@ -89,7 +105,7 @@ impl Rule {
                 "The recipient is outside the UK: the person's explicit consent is needed."
             }
             Rule::RecipientNeedsConsent => {
-                "This recipient needs the person's consent; without it, record why the information is shared without consent."
+                "This recipient needs the person's consent, and none is live (never asked, refused, withdrawn, expired or on an earlier form: their consent page says which); without it, record why the information is shared without consent."
             }
             Rule::SafeContactNeverLeaves => {
                 "A victim's safe contact details never leave the record."

@@ -175,9 +175,35 @@ impl World {
             .confidant
             .check_share(actor, P, self.person, req)
             .await?;
+        // The check step's dry run finds the same, and writes no disclosure.
+        let before = self.disclosure_count().await?;
+        let previewed = self
+            .app
+            .confidant
+            .preview_share(actor, P, self.person, req)
+            .await?;
+        anyhow::ensure!(
+            previewed.refusals == checked,
+            "preview {:?} vs check {checked:?}",
+            previewed.refusals
+        );
+        anyhow::ensure!(
+            self.disclosure_count().await? == before,
+            "the dry run shared"
+        );
         match self.app.confidant.share(actor, P, self.person, req).await {
-            Ok(_) => {
+            Ok(shared) => {
                 anyhow::ensure!(checked.is_empty(), "check said {checked:?}, share went");
+                // What the check step showed is what went.
+                let shown = previewed
+                    .package
+                    .ok_or_else(|| anyhow::anyhow!("the dry run showed nothing"))?;
+                anyhow::ensure!(
+                    shown["fields"] == shared.json["fields"]
+                        && shown["entries"] == shared.json["entries"],
+                    "shown {shown} vs sent {}",
+                    shared.json
+                );
                 Ok(Vec::new())
             }
             Err(ShareError::Blocked(b)) => {

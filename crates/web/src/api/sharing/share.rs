@@ -83,6 +83,10 @@ pub struct RuleResponse {
     /// When the cause happened, where one explains it (consent withdrawn, refused, expired or
     /// given on an earlier form; a processor's agreement ended).
     pub on: Option<String>,
+    /// The code the same refusal had before causes were told apart (`no_live_consent`,
+    /// `beyond_recipient_categories`, `processor_agreement_not_in_force`), for clients matching
+    /// it; kept until the next version of the API.
+    pub earlier_rule: Option<&'static str>,
 }
 
 fn rules(list: &[Refusal]) -> Vec<RuleResponse> {
@@ -91,6 +95,7 @@ fn rules(list: &[Refusal]) -> Vec<RuleResponse> {
             rule: r.rule.code(),
             explanation: r.explanation(),
             on: rfc3339_opt(r.on),
+            earlier_rule: r.rule.earlier_code(),
         })
         .collect()
 }

@@ -271,9 +271,8 @@ pub async fn package_pdf<S: Store, C: Clock>(
     Path((person_id, disclosure_id)): Path<(Uuid, Uuid)>,
 ) -> Result<Response, PageError> {
     let d = open(&state, &signed, person_id, disclosure_id).await?;
-    let handles = state.confidant.colleague_names(signed.actor()).await?;
-    let document =
-        package_document(&d, &who(&handles, &d.record.requested_by)).ok_or(PageError::NotFound)?;
+    // From the organisation (the controller), as the package is: no member of staff is named.
+    let document = package_document(&d, &signed.chrome_base.org_name).ok_or(PageError::NotFound)?;
     let bytes = tokio::task::spawn_blocking(move || confidant_pdf::package_pdf(&document))
         .await
         .map_err(|e| PageError::Internal(e.to_string()))?
@@ -285,7 +284,9 @@ pub async fn package_pdf<S: Store, C: Clock>(
     ))
 }
 
-/// The package of a disclosure as a document to read (none once the record is erased).
+/// The package of a disclosure as a document to read (none once the record is erased): what the
+/// sealed package holds and nothing else (not the reasons kept beside it in the log), with the
+/// sending organisation's name.
 #[cfg(feature = "pdf")]
 pub fn package_document(d: &Disclosure, sender: &str) -> Option<confidant_pdf::PackageDocument> {
     use confidant_pdf::{PackageDocument, PackageSection};
@@ -302,9 +303,6 @@ pub fn package_document(d: &Disclosure, sender: &str) -> Option<confidant_pdf::P
     }
     if let Some(s) = r.schedule1 {
         summary.push(("Schedule 1 condition".to_owned(), s.label().to_owned()));
-    }
-    if let Some(reason) = &d.reason {
-        summary.push(("Why it is shared".to_owned(), reason.clone()));
     }
     if let Some(c) = &d.court_order_ref {
         summary.push(("Court order reference".to_owned(), c.clone()));
@@ -330,6 +328,24 @@ pub fn package_document(d: &Disclosure, sender: &str) -> Option<confidant_pdf::P
                     rows,
                 });
             }
+        }
+        // A field the catalogue no longer knows was still sent: kept under its code.
+        let unknown: Vec<(String, String)> = fields
+            .iter()
+            .filter(|(code, _)| PersonField::from_code(code).is_none())
+            .map(|(code, value)| {
+                let text = match value {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (code.clone(), text)
+            })
+            .collect();
+        if !unknown.is_empty() {
+            sections.push(PackageSection {
+                heading: "Other details".to_owned(),
+                rows: unknown,
+            });
         }
     }
     let (_, entries) = package_view(package);

@@ -112,11 +112,31 @@ impl StepChrome {
     }
 }
 
-/// The carried ids and codes of a query or form, in order, without empty values or anything else.
+/// Whether a carried value has the shape of what its name carries: an id, a number of days, or a
+/// code. Anything else (typed text above all) is never carried into a step's address.
+fn carried_shape(name: &str, value: &str) -> bool {
+    match name {
+        "recipient_id" | "consent_purpose_id" | "approval_id" | "processor_staff_id" => {
+            Uuid::parse_str(value).is_ok()
+        }
+        "referral_days" => value.len() <= 4 && value.bytes().all(|b| b.is_ascii_digit()),
+        _ => {
+            value.len() <= 64
+                && value
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+        }
+    }
+}
+
+/// The carried ids and codes of a query or form, in order, without empty values, values of the
+/// wrong shape, or anything else.
 pub fn carried(form: &FormData) -> Vec<(String, String)> {
     form.0
         .iter()
-        .filter(|(n, v)| CARRIED.contains(&n.as_str()) && !v.trim().is_empty())
+        .filter(|(n, v)| {
+            CARRIED.contains(&n.as_str()) && !v.trim().is_empty() && carried_shape(n, v.trim())
+        })
         .map(|(n, v)| (n.clone(), v.trim().to_owned()))
         .collect()
 }
@@ -259,6 +279,31 @@ fn summary(
         if let Some(g) = OverrideGround::from_code(c.v("ground")) {
             rows.push(("Ground".to_owned(), g.label().to_owned(), href(1)));
         }
+        if !c.v("consent_purpose_id").is_empty() {
+            rows.push((
+                "Consent relied on".to_owned(),
+                "The person's consent to the purpose chosen".to_owned(),
+                href(1),
+            ));
+        }
+        if !c.v("approval_id").is_empty() {
+            rows.push((
+                "Approval used".to_owned(),
+                "A second person's approval of more categories".to_owned(),
+                href(1),
+            ));
+        }
+        if !c.v("processor_staff_id").is_empty() {
+            let days = match c.v("referral_days") {
+                "" => "for the default time".to_owned(),
+                d => format!("for {d} days"),
+            };
+            rows.push((
+                "Referred to the processor".to_owned(),
+                format!("Their worker chosen in step 2 opens what is sent, {days}"),
+                href(1),
+            ));
+        }
     }
     if step > 3 {
         let mut data: Vec<String> = c
@@ -287,8 +332,10 @@ fn recipient_of<'a>(register: &'a [RecipientView], c: &StepChrome) -> Option<&'a
         .find(|r| r.record.id.to_string() == c.v("recipient_id"))
 }
 
+/// Back to the first step, which then says a recipient must be chosen (a later step reached
+/// without one, by an old link or by continuing without choosing).
 fn first_step(person_id: Uuid) -> Response {
-    Redirect::to(&format!("/people/{person_id}/share")).into_response()
+    Redirect::to(&format!("/people/{person_id}/share?missing=recipient")).into_response()
 }
 
 // --- step 1: the recipient ---
@@ -307,7 +354,13 @@ pub async fn recipient<S: Store, C: Clock>(
     Path(person_id): Path<Uuid>,
     Query(query): Query<FormData>,
 ) -> Result<Response, PageError> {
-    let (s, register, _) = start(&state, &signed, person_id, 1, carried(&query)).await?;
+    let (mut s, register, _) = start(&state, &signed, person_id, 1, carried(&query)).await?;
+    if query.get("missing") == "recipient" {
+        s.errors = vec![(
+            "recipient-id".to_owned(),
+            "Choose who receives it".to_owned(),
+        )];
+    }
     let recipients = register
         .iter()
         .map(|r| {
@@ -719,5 +772,24 @@ pub async fn confirm<S: Store, C: Clock>(
     match confirm_page(&state, &signed, person_id, FormData(carried(&query))).await? {
         Some(page) => render(&page),
         None => Ok(first_step(person_id)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::carried_shape;
+
+    #[test]
+    fn only_ids_numbers_and_codes_are_carried_into_an_address() {
+        assert!(carried_shape(
+            "recipient_id",
+            "0195f0a2-0000-7000-8000-000000000001"
+        ));
+        assert!(!carried_shape("recipient_id", "Ada Lovelace"));
+        assert!(carried_shape("referral_days", "30"));
+        assert!(!carried_shape("referral_days", "thirty days"));
+        assert!(carried_shape("basis", "vital_interests"));
+        assert!(!carried_shape("basis", "Ada's GP, 07700 900999"));
+        assert!(!carried_shape("fields", &"a".repeat(65)));
     }
 }
