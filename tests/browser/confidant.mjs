@@ -1091,6 +1091,7 @@ test('g1. sharing: the DPO adds a recipient; the consent page, the five steps of
   await d.getByLabel('Health (GP, hospital, pharmacy)', { exact: true }).check();
   await d.getByRole('group', { name: 'Data it may receive' }).getByLabel('Identity and contact', { exact: true }).check();
   await d.getByLabel('Legal obligation (Art. 6(1)(c))', { exact: true }).check();
+  await d.fill('#secure-email', 'referrals@harbour.example.org');
   await submit(d, button(d, 'Add the recipient'));
   assert.match(pathOf(d), /^\/admin\/recipients\/[0-9a-f-]{36}$/);
   await visit(dpo, '/admin/recipients');
@@ -1154,6 +1155,11 @@ test('g1. sharing: the DPO adds a recipient; the consent page, the five steps of
     await tabTo(page, 'input[name="person_told"]');
     await page.keyboard.press('Space');
     assert.ok(await page.isChecked('#person-told'), 'Space chose "Yes"');
+    // Send the package to the surgery's secure address, by keyboard.
+    assert.match(await page.locator('main').innerText(), /Send the package by secure email to referrals@harbour\.example\.org/);
+    await tabTo(page, '#send');
+    await page.keyboard.press('Space');
+    assert.ok(await page.isChecked('#send'), 'Space chose to send');
     await tabTo(page, 'main form button[value="share"]', 150);
     return pressToNavigate(page, 'Enter');
   });
@@ -1161,6 +1167,8 @@ test('g1. sharing: the DPO adds a recipient; the consent page, the five steps of
   assert.match(pathOf(page), new RegExp(`^/people/${personId}/disclosures/[0-9a-f-]{36}$`));
   assert.equal(await heading(page), 'Disclosure to Harbour Surgery');
   assert.match(await page.locator('#disclosure-entry').innerText(), /Legal obligation/);
+  // Queued in the outbox with the share (no SMTP server here: it waits).
+  assert.match(await page.locator('#disclosure-entry').innerText(), /Sent by secure email\s+Queued/);
   await check(a, 'the disclosure page');
   // The person's contact preferences page (F4, R16).
   const contact = await visit(a, `/people/${personId}/contact`);

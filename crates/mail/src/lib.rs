@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use confidant_core::contact::Channel;
 use confidant_core::message::{DeliveryFailure, MessageTransport, Outgoing};
-use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
+use lettre::message::{Attachment as MailAttachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
@@ -240,13 +240,27 @@ impl MessageTransport for SmtpMailer {
             tracing::warn!(message.id = %message.message_id, "message address is not usable");
             return Err(DeliveryFailure::Permanent { reply_code: None });
         };
-        let email = Message::builder()
+        let builder = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(message.subject.clone())
-            .header(ContentType::TEXT_PLAIN)
-            .body(message.body.clone())
-            .map_err(|_| DeliveryFailure::Permanent { reply_code: None })?;
+            .subject(message.subject.clone());
+        let email = if message.attachments.is_empty() {
+            builder
+                .header(ContentType::TEXT_PLAIN)
+                .body(message.body.clone())
+        } else {
+            // The text, then each file (a shared package's JSON and PDF) as an attachment.
+            let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(message.body.clone()));
+            for file in &message.attachments {
+                let kind = ContentType::parse(file.content_type)
+                    .map_err(|_| DeliveryFailure::Permanent { reply_code: None })?;
+                parts = parts.singlepart(
+                    MailAttachment::new(file.filename.clone()).body(file.bytes.clone(), kind),
+                );
+            }
+            builder.multipart(parts)
+        }
+        .map_err(|_| DeliveryFailure::Permanent { reply_code: None })?;
         match self.transport.send(email).await {
             Ok(_) => Ok(()),
             Err(e) => {

@@ -17,7 +17,7 @@ use super::{
 };
 
 const PREFERENCE_COLUMNS: &str = "id, person_id, allowed, refused, no_voicemail, has_code_word, key_version, recorded_by, recorded_at";
-const MESSAGE_COLUMNS: &str = "id, person_id, channel, template, key_version, state, attempts, next_attempt_at, queued_by, queued_at, finished_at, expires_at";
+const MESSAGE_COLUMNS: &str = "id, person_id, channel, template, key_version, state, attempts, next_attempt_at, queued_by, queued_at, finished_at, expires_at, disclosure_id";
 
 fn channel_list(channels: &[Channel]) -> String {
     channels
@@ -65,6 +65,7 @@ fn message_from_row(row: &AnyRow) -> Result<MessageRecord, StoreError> {
         queued_at_micros: row.col("queued_at")?,
         finished_at_micros: row.col("finished_at")?,
         expires_at_micros: row.col("expires_at")?,
+        disclosure_id: super::opt_id(row, "disclosure_id")?,
     })
 }
 
@@ -155,15 +156,14 @@ pub(crate) async fn preference_history(
     Ok(out)
 }
 
-pub(crate) async fn queue_message(
-    store: &SqlStore,
+/// The insert of a message's row.
+pub(crate) fn insert_message(
     m: &MessageRecord,
-    fields: &SealedFields,
-    audit: AuditDraft,
-) -> Result<(), StoreError> {
-    let insert = sqlx::query(
+) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments> {
+    sqlx::query(
         "INSERT INTO message (id, person_id, channel, template, key_version, state, attempts, next_attempt_at, \
-         queued_by, queued_at, finished_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+         queued_by, queued_at, finished_at, expires_at, disclosure_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(m.id.to_string())
     .bind(m.person_id.to_string())
@@ -176,8 +176,54 @@ pub(crate) async fn queue_message(
     .bind(&m.queued_by)
     .bind(m.queued_at_micros)
     .bind(m.finished_at_micros)
-    .bind(m.expires_at_micros);
-    insert_sealed_audited(store, insert, "that message exists", m.id, fields, audit).await
+    .bind(m.expires_at_micros)
+    .bind(m.disclosure_id.map(|d| d.to_string()))
+}
+
+pub(crate) async fn queue_message(
+    store: &SqlStore,
+    m: &MessageRecord,
+    fields: &SealedFields,
+    audit: AuditDraft,
+) -> Result<(), StoreError> {
+    insert_sealed_audited(
+        store,
+        insert_message(m),
+        "that message exists",
+        m.id,
+        fields,
+        audit,
+    )
+    .await
+}
+
+pub(crate) async fn message_of_disclosure(
+    store: &SqlStore,
+    disclosure_id: Uuid,
+) -> Result<Option<(MessageRecord, Vec<AttemptRecord>)>, StoreError> {
+    let did = disclosure_id.to_string();
+    let mut tx = store.begin_read().await?;
+    let Some(row) = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {MESSAGE_COLUMNS} FROM message WHERE disclosure_id = $1"
+    )))
+    .bind(&did)
+    .fetch_optional(&mut *tx)
+    .await
+    .db()?
+    else {
+        return Ok(None);
+    };
+    let record = message_from_row(&row)?;
+    let attempts = sqlx::query(
+        "SELECT message_id, attempt, at, outcome, reply_code FROM message_attempt \
+         WHERE message_id = $1 ORDER BY attempt",
+    )
+    .bind(record.id.to_string())
+    .fetch_all(&mut *tx)
+    .await
+    .read(attempt_from_row)?;
+    commit(tx).await?;
+    Ok(Some((record, attempts)))
 }
 
 pub(crate) async fn messages_of(
@@ -344,6 +390,13 @@ impl ContactStore for SqlStore {
         audit: AuditDraft,
     ) -> Result<(), StoreError> {
         contact::queue_message(self, message, fields, audit).await
+    }
+
+    async fn message_of_disclosure(
+        &self,
+        disclosure_id: Uuid,
+    ) -> Result<Option<(MessageRecord, Vec<AttemptRecord>)>, StoreError> {
+        contact::message_of_disclosure(self, disclosure_id).await
     }
 
     async fn messages_of(

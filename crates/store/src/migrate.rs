@@ -84,6 +84,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "person merge",
         include_str!("../migrations/sqlite/0018_person_merge.sql"),
     ),
+    (
+        19,
+        "secure send",
+        include_str!("../migrations/sqlite/0019_secure_send.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -166,6 +171,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         18,
         "person merge",
         include_str!("../migrations/postgres/0018_person_merge.sql"),
+    ),
+    (
+        19,
+        "secure send",
+        include_str!("../migrations/postgres/0019_secure_send.sql"),
     ),
 ];
 

@@ -34,7 +34,7 @@ fn split_codes(row: &AnyRow, column: &str) -> Result<Vec<String>, StoreError> {
 }
 
 const RECIPIENT_COLUMNS: &str = "id, organisation_id, code, name, kind, outside_uk, categories, bases, \
-     consent_required, partner_service_id, dpa_starts_at, dpa_ends_at, created_by, updated_at, retired_at";
+     consent_required, partner_service_id, dpa_starts_at, dpa_ends_at, created_by, updated_at, retired_at, secure_email";
 
 fn recipient_from_row(row: &AnyRow) -> Result<RecipientRecord, StoreError> {
     let bases = split_codes(row, "bases")?
@@ -57,6 +57,7 @@ fn recipient_from_row(row: &AnyRow) -> Result<RecipientRecord, StoreError> {
         partner_service_id: opt_id(row, "partner_service_id")?,
         dpa_starts_at_micros: row.col("dpa_starts_at")?,
         dpa_ends_at_micros: row.col("dpa_ends_at")?,
+        secure_email: row.col("secure_email")?,
         created_by: row.col("created_by")?,
         updated_at_micros: row.col("updated_at")?,
         retired_at_micros: row.col("retired_at")?,
@@ -73,13 +74,14 @@ pub(super) async fn save_recipient(
     let categories = join_codes(r.categories.iter().map(String::as_str));
     let done = sqlx::query(
         "INSERT INTO recipient (id, organisation_id, name, kind, outside_uk, categories, bases, consent_required, \
-         partner_service_id, dpa_starts_at, dpa_ends_at, created_by, updated_at, retired_at, code) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+         partner_service_id, dpa_starts_at, dpa_ends_at, created_by, updated_at, retired_at, code, secure_email) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, code = excluded.code, kind = excluded.kind, \
          outside_uk = excluded.outside_uk, categories = excluded.categories, bases = excluded.bases, \
          consent_required = excluded.consent_required, partner_service_id = excluded.partner_service_id, \
          dpa_starts_at = excluded.dpa_starts_at, dpa_ends_at = excluded.dpa_ends_at, \
-         updated_at = excluded.updated_at, retired_at = excluded.retired_at \
+         updated_at = excluded.updated_at, retired_at = excluded.retired_at, \
+         secure_email = excluded.secure_email \
          WHERE recipient.organisation_id = excluded.organisation_id",
     )
     .bind(r.id.to_string())
@@ -97,6 +99,7 @@ pub(super) async fn save_recipient(
     .bind(r.updated_at_micros)
     .bind(r.retired_at_micros)
     .bind(r.code.as_deref())
+    .bind(r.secure_email.as_deref())
     .execute(&mut *tx)
     .await
     .or_conflict("a recipient of that name is already in the register")?;
@@ -589,9 +592,13 @@ impl SharingStore for SqlStore {
         items: &[DisclosedItem],
         sealed: &SealedFields,
         grant: Option<&GrantRecord>,
+        message: Option<&confidant_core::message::QueuedMessage>,
         audit: AuditDraft,
     ) -> Result<(), StoreError> {
-        sharing::record_disclosure(self, expected, disclosure, items, sealed, grant, audit).await
+        sharing::record_disclosure(
+            self, expected, disclosure, items, sealed, grant, message, audit,
+        )
+        .await
     }
 
     async fn disclosures_of(

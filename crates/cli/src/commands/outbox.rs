@@ -9,6 +9,7 @@ use confidant_core::message::{DeliveryReport, RetryPolicy};
 use confidant_core::{Confidant, SystemClock};
 use confidant_mail::SmtpMailer;
 use confidant_store::SqlStore;
+use confidant_web::pages::sharing::disclosure::PackagePdfs;
 
 use crate::args::OutboxCommand;
 use crate::config::Config;
@@ -46,7 +47,10 @@ pub async fn drain(
 ) -> anyhow::Result<DeliveryReport> {
     let mut total = DeliveryReport::default();
     loop {
-        let report = confidant.deliver_messages(mailer, policy, BATCH).await?;
+        // A shared package goes with its PDF (typst), made at delivery.
+        let report = confidant
+            .deliver_messages_with(mailer, &PackagePdfs, policy, BATCH)
+            .await?;
         let tried = report.sent
             + report.retrying
             + report.failed

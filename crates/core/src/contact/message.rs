@@ -26,8 +26,10 @@ use uuid::Uuid;
 use crate::access::PersonAccess;
 use crate::access::Principal;
 use crate::audit::{AuditDraft, Purpose};
+pub use crate::contact::sending::{Attachment, JsonOnly, PackagePdf, QueuedMessage};
+pub use crate::contact::template::{Template, TemplateCode};
 use crate::contact::{Channel, SafeTimes};
-use crate::field::{Classification, PersonField, RECORD_FIELDS};
+use crate::field::PersonField;
 use crate::kernel::codes::codes;
 use crate::organisation::micros;
 use crate::person::access_of;
@@ -38,190 +40,6 @@ use crate::{Clock, Confidant};
 
 const TO: &str = "to";
 const BODY: &str = "body";
-
-/// Words that make a message urgent, or say more than a reminder should.
-const URGENT_WORDS: [&str; 8] = [
-    "urgent",
-    "urgently",
-    "emergency",
-    "crisis",
-    "immediately",
-    "asap",
-    "danger",
-    "police",
-];
-
-/// The placeholders a template may use.
-const PLACEHOLDERS: [&str; 2] = ["date", "time"];
-
-codes!(
-    /// The templates Confidant sends from.
-    TemplateCode {
-        AppointmentReminder = "appointment_reminder": "Appointment reminder",
-        PleaseGetInTouch = "please_get_in_touch": "Please get in touch",
-    }
-);
-
-impl TemplateCode {
-    /// The checked template.
-    pub fn template(self) -> Template {
-        let (subject, body) = match self {
-            TemplateCode::AppointmentReminder => (
-                "Appointment reminder",
-                "Hello. This is a reminder of your appointment on {date} at {time}. \
-                 Reply to this message if you need to change it.",
-            ),
-            TemplateCode::PleaseGetInTouch => (
-                "Please get in touch",
-                "Hello. Please get in touch with us when it suits you.",
-            ),
-        };
-        Template {
-            code: self,
-            subject,
-            body,
-        }
-    }
-}
-
-/// A template that passed the checks. Only [`Template::new`] (which checks) and the built-in set
-/// (checked by a test through the same function) make one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Template {
-    pub code: TemplateCode,
-    pub subject: &'static str,
-    pub body: &'static str,
-}
-
-impl Template {
-    /// Checks a template's text: placeholders only from the allowed set (never a name, never a
-    /// special-category or criminal-offence field), no urgent wording, not marked urgent.
-    pub fn new(
-        code: TemplateCode,
-        subject: &'static str,
-        body: &'static str,
-        marked_urgent: bool,
-    ) -> Result<Template, Violations> {
-        let mut violations = check_text(subject, body);
-        if marked_urgent {
-            violations.push(Violation::new(
-                "template",
-                "a message may not be marked urgent",
-            ));
-        }
-        if violations.is_empty() {
-            Ok(Template {
-                code,
-                subject,
-                body,
-            })
-        } else {
-            Err(Violations(violations))
-        }
-    }
-
-    /// Fills the placeholders and checks the result again, against the person's names too.
-    pub fn render(
-        &self,
-        values: &[(&str, String)],
-        names: &[&str],
-    ) -> Result<(String, String), Violations> {
-        let fill = |text: &str| {
-            let mut out = text.to_owned();
-            for (name, value) in values {
-                out = out.replace(&format!("{{{name}}}"), value);
-            }
-            out
-        };
-        let (subject, body) = (fill(self.subject), fill(self.body));
-        let mut violations = check_text(&subject, &body);
-        if placeholders(&subject)
-            .chain(placeholders(&body))
-            .next()
-            .is_some()
-        {
-            violations.push(Violation::new(
-                "template",
-                "a placeholder of the template has no value",
-            ));
-        }
-        let text: Vec<String> = words(&subject).chain(words(&body)).collect();
-        let named = names.iter().any(|name| {
-            let name_words: Vec<String> = words(name).collect();
-            !name_words.is_empty()
-                && text
-                    .windows(name_words.len())
-                    .any(|w| w == name_words.as_slice())
-        });
-        if named {
-            violations.push(Violation::new(
-                "template",
-                "the message would contain the person's name",
-            ));
-        }
-        if violations.is_empty() {
-            Ok((subject, body))
-        } else {
-            Err(Violations(violations))
-        }
-    }
-}
-
-fn words(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-}
-
-/// The `{name}` placeholders of a text.
-fn placeholders(text: &str) -> impl Iterator<Item = &str> {
-    text.split('{')
-        .skip(1)
-        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name.trim()))
-}
-
-/// Whether a catalogue field code is special-category or criminal-offence data.
-fn is_sensitive_field(code: &str) -> bool {
-    let sensitive = |c: Classification| {
-        matches!(
-            c,
-            Classification::SpecialCategory(_) | Classification::CriminalOffence
-        )
-    };
-    PersonField::from_code(code).is_some_and(|f| sensitive(f.spec().classification))
-        || RECORD_FIELDS
-            .iter()
-            .any(|s| s.code == code && sensitive(s.classification))
-}
-
-fn check_text(subject: &str, body: &str) -> Vec<Violation> {
-    let mut violations = Vec::new();
-    for name in placeholders(subject).chain(placeholders(body)) {
-        let message = if matches!(
-            name,
-            "given_name" | "family_name" | "full_name" | "name" | "preferred_name"
-        ) {
-            "a template may not name the person (no name placeholders)".to_owned()
-        } else if is_sensitive_field(name) {
-            format!("a template may not hold special category or criminal offence data ({name})")
-        } else if PLACEHOLDERS.contains(&name) {
-            continue;
-        } else {
-            format!("unknown placeholder ({name}); allowed: date, time")
-        };
-        violations.push(Violation::new("template", message));
-    }
-    if words(subject)
-        .chain(words(body))
-        .any(|w| URGENT_WORDS.contains(&w.as_str()))
-    {
-        violations.push(Violation::new(
-            "template",
-            "a message may not say or suggest anything urgent",
-        ));
-    }
-    violations
-}
 
 codes!(
     /// Where a message stands.
@@ -272,6 +90,8 @@ pub struct MessageRecord {
     /// When it stops making sense (a reminder: its appointment): its turn coming then or later,
     /// it is given up, never sent.
     pub expires_at_micros: Option<i64>,
+    /// For a shared package sent to its recipient: the disclosure whose package it carries.
+    pub disclosure_id: Option<Uuid>,
 }
 
 /// One line of the delivery log.
@@ -311,6 +131,8 @@ pub struct Outgoing {
     pub to: String,
     pub subject: String,
     pub body: String,
+    /// Files sent with it (a shared package: its JSON, and its PDF where one could be made).
+    pub attachments: Vec<Attachment>,
 }
 
 impl fmt::Debug for Outgoing {
@@ -408,6 +230,12 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 "template must be appointment_reminder or please_get_in_touch",
             ));
         }
+        if template == Some(TemplateCode::SharedPackage) {
+            violations.push(Violation::new(
+                "template",
+                "a shared package is sent by the share itself",
+            ));
+        }
         if template == Some(TemplateCode::AppointmentReminder) && new.at.is_none() {
             violations.push(Violation::new(
                 "at",
@@ -493,6 +321,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 TemplateCode::AppointmentReminder => new.at.map(micros),
                 _ => None,
             },
+            disclosure_id: None,
         };
         let audit = AuditDraft::permitted(&permit, purpose, now).named("message.queue");
         self.store.queue_message(&record, &sealed, audit).await?;
@@ -528,6 +357,19 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     pub async fn deliver_messages<T: MessageTransport>(
         &self,
         transport: &T,
+        policy: RetryPolicy,
+        limit: u32,
+    ) -> Result<DeliveryReport, PersonError> {
+        self.deliver_messages_with(transport, &JsonOnly, policy, limit)
+            .await
+    }
+
+    /// [`Confidant::deliver_messages`], with a shared package's PDF made by `pdf` (the binary's
+    /// typst renderer; without one a package goes as JSON alone).
+    pub async fn deliver_messages_with<T: MessageTransport, R: PackagePdf>(
+        &self,
+        transport: &T,
+        pdf: &R,
         policy: RetryPolicy,
         limit: u32,
     ) -> Result<DeliveryReport, PersonError> {
@@ -581,15 +423,23 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                         )?)
                     };
                     // The person's safe times as they are now (they may have changed since the
-                    // message was queued), before anything of the message is opened.
-                    safe = self
-                        .safe_times_now(message.person_id, &key, message.id)
-                        .await?;
+                    // message was queued), before anything of the message is opened. A package
+                    // goes to a recipient organisation, not to the person: their times do not
+                    // apply.
+                    if message.disclosure_id.is_none() {
+                        safe = self
+                            .safe_times_now(message.person_id, &key, message.id)
+                            .await?;
+                    }
+                    let attachments = match message.disclosure_id {
+                        None => Some(Vec::new()),
+                        Some(d) => self.package_attachments(d, pdf).await?,
+                    };
                     if !safe.allows(self.clock.now()) {
                         // Its turn came outside them (the sender was down, a retry, or they
                         // changed): it waits, and nothing is opened or leaves.
                         Err((AttemptOutcome::OutsideSafeTimes, None))
-                    } else {
+                    } else if let Some(attachments) = attachments {
                         let to = open(TO)?;
                         let full = open(BODY)?;
                         let (subject, body) = full.split_once('\n').unwrap_or(("", full.as_str()));
@@ -599,6 +449,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                             to,
                             subject: subject.to_owned(),
                             body: body.to_owned(),
+                            attachments,
                         };
                         // On the chain before the message can leave: a crash after sending cannot
                         // leave a delivery nobody recorded.
@@ -622,6 +473,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                                 Err((AttemptOutcome::NoTransport, None))
                             }
                         }
+                    } else {
+                        // The package can no longer be read: nothing to send, and trying again
+                        // will not help.
+                        Err((AttemptOutcome::PermanentFailure, None))
                     }
                 }
             };
@@ -709,91 +564,6 @@ impl AttemptRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn fields(v: &Violations) -> Vec<&str> {
-        v.0.iter().map(|v| v.message.as_str()).collect()
-    }
-
-    #[test]
-    fn the_built_in_templates_pass_their_own_checks() {
-        for code in TemplateCode::ALL {
-            let t = code.template();
-            assert_eq!(Template::new(code, t.subject, t.body, false), Ok(t));
-        }
-    }
-
-    #[test]
-    fn a_template_naming_the_person_is_refused() {
-        let e = Template::new(
-            TemplateCode::PleaseGetInTouch,
-            "Hello",
-            "Dear {given_name} {family_name}, please call.",
-            false,
-        )
-        .expect_err("names");
-        assert!(fields(&e).iter().all(|m| m.contains("name")), "{e:?}");
-    }
-
-    #[test]
-    fn a_template_with_special_category_or_criminal_offence_fields_is_refused() {
-        for field in ["mental_health", "convictions", "sexual_orientation"] {
-            let body: &'static str = Box::leak(format!("About your {{{field}}}").into_boxed_str());
-            let e = Template::new(TemplateCode::PleaseGetInTouch, "Hello", body, false)
-                .expect_err("sensitive");
-            assert!(fields(&e)[0].contains("special category"), "{field}");
-        }
-    }
-
-    #[test]
-    fn urgent_wording_or_an_urgent_mark_is_refused() {
-        assert!(
-            Template::new(
-                TemplateCode::PleaseGetInTouch,
-                "URGENT",
-                "Please call",
-                false
-            )
-            .is_err()
-        );
-        assert!(
-            Template::new(
-                TemplateCode::PleaseGetInTouch,
-                "Hello",
-                "This is an emergency.",
-                false
-            )
-            .is_err()
-        );
-        assert!(
-            Template::new(TemplateCode::PleaseGetInTouch, "Hello", "Please call", true).is_err()
-        );
-    }
-
-    #[test]
-    fn rendering_refuses_a_text_that_would_name_the_person() {
-        let t = TemplateCode::AppointmentReminder.template();
-        let ok = t.render(
-            &[
-                ("date", "Monday 23 November 2026".into()),
-                ("time", "10:00".into()),
-            ],
-            &["Alice", "Smith"],
-        );
-        assert!(ok.is_ok());
-        // A date string that happens to hold a name (say the person is called "Monday").
-        let e = t
-            .render(
-                &[
-                    ("date", "Monday 23 November 2026".into()),
-                    ("time", "10:00".into()),
-                ],
-                &["Monday"],
-            )
-            .expect_err("named");
-        assert!(fields(&e)[0].contains("name"));
-        // A missing value is refused, not sent with the placeholder showing.
-        assert!(t.render(&[], &["Alice"]).is_err());
-    }
 
     #[test]
     fn back_off_doubles_and_is_capped() {

@@ -2,6 +2,9 @@
 
 pub mod message;
 pub mod preferences;
+mod sending;
+pub(crate) use sending::package_message;
+mod template;
 pub mod window;
 
 pub(crate) use preferences::SafeTimes;

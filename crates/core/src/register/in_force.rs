@@ -16,6 +16,7 @@
 //!   has is retired (decisions recorded on it are kept, and unlock nothing).
 //! - Only what differs is written, each change audited under the operator.
 
+use crate::catalogue::identifier::EmailAddress;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -280,6 +281,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                     r.consent_required || kind == RecipientKind::MultiAgencyMeeting,
                     r.service.as_deref().and_then(|s| services.get(s).copied()),
                     None,
+                    r.secure_email.as_deref(),
                 )
             })
             .chain(register.processors.iter().map(|p| {
@@ -294,9 +296,12 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                         date_micros(&p.agreement_starts, false),
                         date_micros(&p.agreement_ends, true),
                     )),
+                    p.secure_email.as_deref(),
                 )
             }));
-        for (party, name, kind, outside_uk, consent_required, partner, agreement) in parties {
+        for (party, name, kind, outside_uk, consent_required, partner, agreement, secure_email) in
+            parties
+        {
             let terms = register.terms_of(party);
             // Found by code; a row from before the register, of exactly this name, is taken over.
             let old = held
@@ -319,6 +324,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 partner_service_id: partner,
                 dpa_starts_at_micros: agreement.and_then(|a| a.0),
                 dpa_ends_at_micros: agreement.and_then(|a| a.1),
+                // Checked when the register was read.
+                secure_email: secure_email
+                    .and_then(|e| EmailAddress::parse(e).ok())
+                    .map(|e| e.as_str().to_owned()),
                 created_by: old.map_or_else(|| operator.audit_id(), |r| r.created_by.clone()),
                 updated_at_micros: micros(now),
                 retired_at_micros: None,

@@ -52,7 +52,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         Ok(d)
     }
 
-    pub(super) async fn open_disclosure(
+    pub(crate) async fn open_disclosure(
         &self,
         disclosure_id: Uuid,
         with_package: bool,
@@ -92,6 +92,11 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let package = opened
             .remove("package")
             .and_then(|p| serde_json::from_str(&p).ok());
+        let sending = self
+            .store
+            .message_of_disclosure(disclosure_id)
+            .await?
+            .map(|(record, attempts)| crate::message::MessageStatus { record, attempts });
         Ok(Disclosure {
             recipient_name,
             items,
@@ -102,6 +107,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             ground: opened.remove("ground"),
             ground_reason: opened.remove("ground_reason"),
             package,
+            sending,
             record,
         })
     }

@@ -155,6 +155,9 @@ pub struct ShareRequest {
     /// For a processor: which of its workers, and for how many days.
     pub processor_staff_id: Option<Uuid>,
     pub referral_days: Option<i64>,
+    /// Send the package by secure email to the recipient's address in the register (refused
+    /// when it has none).
+    pub send: bool,
 }
 
 impl fmt::Debug for ShareRequest {
@@ -252,6 +255,8 @@ pub struct Disclosure {
     pub ground: Option<String>,
     pub ground_reason: Option<String>,
     pub package: Option<serde_json::Value>,
+    /// The package's sending by secure email, when the share asked for it.
+    pub sending: Option<crate::message::MessageStatus>,
 }
 
 impl fmt::Debug for Disclosure {
@@ -273,6 +278,8 @@ pub struct RecipientInput {
     /// `YYYY-MM-DD`, for processors.
     pub dpa_starts_on: Option<String>,
     pub dpa_ends_on: Option<String>,
+    /// The recipient's secure email address, where a shared package may be sent (optional).
+    pub secure_email: Option<String>,
 }
 
 /// A recipient with what its register page warns about.

@@ -98,6 +98,19 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 ));
             }
         }
+        let secure_email = match input.secure_email.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(e) => match crate::catalogue::identifier::EmailAddress::parse(e) {
+                Ok(e) => Some(e.as_str().to_owned()),
+                Err(_) => {
+                    v.push(Violation::new(
+                        "secure_email",
+                        "must be an email address, such as team@example.org",
+                    ));
+                    None
+                }
+            },
+        };
         if kind == Some(RecipientKind::PartnerService) && input.partner_service_id.is_none() {
             v.push(Violation::new(
                 "partner_service_id",
@@ -123,6 +136,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                     .filter(|_| kind == RecipientKind::PartnerService),
                 dpa_starts_at_micros: starts.filter(|_| kind == RecipientKind::Processor),
                 dpa_ends_at_micros: ends.filter(|_| kind == RecipientKind::Processor),
+                secure_email,
                 created_by: String::new(),
                 updated_at_micros: 0,
                 retired_at_micros: None,

@@ -408,6 +408,7 @@ mod tests {
             partner_service_id: None,
             dpa_starts_at_micros: None,
             dpa_ends_at_micros: None,
+            secure_email: None,
             created_by: String::new(),
             updated_at_micros: 0,
             retired_at_micros: None,

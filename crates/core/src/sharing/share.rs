@@ -452,6 +452,13 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let decision = self
             .decide(actor, purpose, person_id, request, Mode::Share)
             .await?;
+        if request.send && decision.parsed.recipient.secure_email.is_none() {
+            return Err(invalid(
+                "send",
+                "this recipient has no secure email address in the register: download the package instead",
+            )
+            .into());
+        }
         let refusals = decision.refusals();
         let Decision {
             permit,
@@ -574,6 +581,20 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             ends_at_micros: grant.as_ref().map(|g| g.ends_at_micros),
             ended_at_micros: None,
         };
+        // The package's sending, in the disclosure's transaction (the address as the register
+        // has it now).
+        let message = match (request.send, parsed.recipient.secure_email.as_deref()) {
+            (true, Some(to)) => Some(crate::contact::package_message(
+                (&key, key_version),
+                person_id,
+                id,
+                to,
+                actor.audit_id(),
+                now,
+                AuditDraft::permitted(&permit, purpose, now),
+            )?),
+            _ => None,
+        };
         let mut audit = AuditDraft::permitted(&permit, purpose, now).named("share.create");
         if let (true, Some(organisation_id)) = (emergency, permit.resource().organisation_id()) {
             audit = audit.opens(NewTask::review(
@@ -585,7 +606,15 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             ));
         }
         self.store
-            .record_disclosure(facts.state, &record, &items, &sealed, grant.as_ref(), audit)
+            .record_disclosure(
+                facts.state,
+                &record,
+                &items,
+                &sealed,
+                grant.as_ref(),
+                message.as_ref(),
+                audit,
+            )
             .await?;
         Ok(Package {
             disclosure_id: id,
@@ -629,6 +658,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                     partner_service_id: None,
                     dpa_starts_at_micros: None,
                     dpa_ends_at_micros: None,
+                    secure_email: None,
                     created_by: "system".to_owned(),
                     updated_at_micros: micros(now),
                     retired_at_micros: None,
@@ -692,7 +722,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let audit = AuditDraft::permitted(permit, purpose, now).named("person.export");
         let state = self.sharing_state(person_id).await?;
         self.store
-            .record_disclosure(state, &record, &items, &sealed, None, audit)
+            .record_disclosure(state, &record, &items, &sealed, None, None, audit)
             .await?;
         Ok(id)
     }

@@ -537,7 +537,9 @@ pub trait SharingStore: Send + Sync + 'static {
     /// Writes a disclosure, what it contained, its sealed package and reasons, the processor's
     /// grant it opens (if any) and its audit event, in one transaction. An approval it uses is
     /// marked used in the same transaction; an approval already used is a conflict, and so is a
-    /// person whose consent or restrictions no longer match `expected` (the rules' view).
+    /// person whose consent or restrictions no longer match `expected` (the rules' view). A
+    /// message sending the package (if asked) is queued in the same transaction too.
+    #[allow(clippy::too_many_arguments)]
     fn record_disclosure(
         &self,
         expected: SharingState,
@@ -545,6 +547,7 @@ pub trait SharingStore: Send + Sync + 'static {
         items: &[DisclosedItem],
         sealed: &SealedFields,
         grant: Option<&GrantRecord>,
+        message: Option<&crate::message::QueuedMessage>,
         audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
@@ -646,6 +649,20 @@ pub trait ContactStore: Send + Sync + 'static {
         fields: &SealedFields,
         audit: AuditDraft,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The message sending a disclosure's package, with its delivery log (oldest attempt first).
+    fn message_of_disclosure(
+        &self,
+        disclosure_id: Uuid,
+    ) -> impl Future<
+        Output = Result<
+            Option<(
+                crate::message::MessageRecord,
+                Vec<crate::message::AttemptRecord>,
+            )>,
+            StoreError,
+        >,
+    > + Send;
 
     /// A person's messages with their delivery log (oldest attempt first), newest message first.
     fn messages_of(

@@ -21,6 +21,9 @@ pub struct RecipientRecord {
     /// For a processor: when its data processing agreement starts and ends.
     pub dpa_starts_at_micros: Option<i64>,
     pub dpa_ends_at_micros: Option<i64>,
+    /// Where a shared package may be sent by secure email (the recipient organisation's own
+    /// mailbox, not a person's); `None`: download only.
+    pub secure_email: Option<String>,
     pub created_by: String,
     pub updated_at_micros: i64,
     pub retired_at_micros: Option<i64>,

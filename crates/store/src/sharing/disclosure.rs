@@ -1,6 +1,7 @@
 //! The disclosure log as stored: recording a disclosure with what it contained, reading, reviewing and ending it, and who received a person's data.
 
 use super::*;
+use confidant_core::message::QueuedMessage;
 
 pub(super) const DISCLOSURE_COLUMNS: &str = "d.id, d.person_id, d.service_id, d.recipient_id, d.basis, d.article9, \
      d.schedule1, d.categories, d.key_version, d.requested_by, d.approval_id, d.approved_by, d.person_told, \
@@ -52,6 +53,7 @@ pub(super) fn item_code(item: &DisclosedItem) -> (&'static str, String) {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn record_disclosure(
     store: &SqlStore,
     expected: SharingState,
@@ -59,6 +61,7 @@ pub(super) async fn record_disclosure(
     items: &[DisclosedItem],
     sealed: &SealedFields,
     grant: Option<&GrantRecord>,
+    message: Option<&QueuedMessage>,
     audit: AuditDraft,
 ) -> Result<(), StoreError> {
     let mut tx = store.begin_write().await?;
@@ -148,6 +151,16 @@ pub(super) async fn record_disclosure(
         .db()?;
     }
     insert_fields(&mut tx, d.id, sealed).await?;
+    // The package's sending, if asked: its row, sealed address and text, and its event, with the
+    // disclosure or not at all.
+    if let Some(m) = message {
+        crate::contact::insert_message(&m.record)
+            .execute(&mut *tx)
+            .await
+            .or_conflict("that message exists")?;
+        insert_fields(&mut tx, m.record.id, &m.sealed).await?;
+        append(&mut tx, &m.audit).await?;
+    }
     commit(tx).await
 }
 

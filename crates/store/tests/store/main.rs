@@ -15,6 +15,7 @@ mod records;
 mod records_store;
 mod register;
 mod register_examples;
+mod secure_send;
 mod sessions;
 mod sharing;
 mod staff_setup;

@@ -451,9 +451,23 @@ fn check_parties(raw: &RawRegister, f: &mut Faults<'_>, services: &BTreeSet<Stri
             ),
             _ => {}
         }
+        check_secure_email(
+            f,
+            &r.span(),
+            "recipient",
+            &rec.id,
+            rec.secure_email.as_deref(),
+        );
     }
     for p in &raw.processor {
         let proc = p.get_ref();
+        check_secure_email(
+            f,
+            &p.span(),
+            "processor",
+            &proc.id,
+            proc.secure_email.as_deref(),
+        );
         let starts = date_of(&proc.agreement_starts);
         let ends = date_of(&proc.agreement_ends);
         if starts.is_none() || ends.is_none() {
@@ -691,5 +705,25 @@ fn check_activity(
     }
     if a.security.is_empty() {
         f.at(span, format!("{name}: names no security measures"));
+    }
+}
+
+/// A party's `secure_email`, when given, is one email address.
+fn check_secure_email(
+    f: &mut Faults<'_>,
+    span: &Range<usize>,
+    what: &str,
+    id: &str,
+    email: Option<&str>,
+) {
+    if let Some(e) = email
+        && crate::catalogue::identifier::EmailAddress::parse(e).is_err()
+    {
+        f.at(
+            span,
+            format!(
+                "{what} `{id}`: `secure_email` must be one email address, such as team@example.org"
+            ),
+        );
     }
 }

@@ -184,6 +184,10 @@ pub struct Recipient {
     /// For a `partner_service`: the service of this register it is (its id).
     #[serde(default)]
     pub service: Option<String>,
+    /// Where a shared package may be sent by secure email (a secure mailbox of the recipient
+    /// organisation). Without it, packages are downloaded only.
+    #[serde(default)]
+    pub secure_email: Option<String>,
     #[serde(default)]
     pub email: Option<String>,
     #[serde(default)]
@@ -204,6 +208,9 @@ pub struct Processor {
     /// sent to it.
     pub agreement_starts: String,
     pub agreement_ends: String,
+    /// Where a shared package may be sent by secure email.
+    #[serde(default)]
+    pub secure_email: Option<String>,
     #[serde(default)]
     pub email: Option<String>,
     #[serde(default)]

@@ -81,6 +81,7 @@ impl Diff<'_> {
                 outside_uk,
                 consent_required,
                 service,
+                secure_email,
                 email,
                 phone,
                 address,
@@ -122,6 +123,7 @@ impl Diff<'_> {
                 }
             }
             self.option(t, &subject, "partner service", service, &n.service);
+            self.option(t, &subject, "secure email", secure_email, &n.secure_email);
             self.details(
                 t,
                 &subject,
@@ -186,6 +188,7 @@ impl Diff<'_> {
                 role,
                 agreement_starts,
                 agreement_ends,
+                secure_email,
                 email,
                 phone,
                 address,
@@ -207,6 +210,7 @@ impl Diff<'_> {
                 agreement_ends,
                 &n.agreement_ends,
             );
+            self.option(t, &subject, "secure email", secure_email, &n.secure_email);
             if starts || ends {
                 self.tell(
                     dpo.clone(),

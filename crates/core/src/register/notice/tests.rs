@@ -417,3 +417,25 @@ fn a_promise_longer_than_the_law_allows_is_refused() {
         "service `support`: `respond_within_days` must be 1 to 30",
     );
 }
+
+#[test]
+fn a_recipient_secure_email_is_checked_with_its_line() {
+    let good = changed(
+        "when = \"when you ask us to\"",
+        "when = \"when you ask us to\"\nsecure_email = \"Referrals@GP.example.org\"",
+    );
+    let register = parse(&good).expect("a secure email is accepted");
+    assert_eq!(
+        register.recipients[0].secure_email.as_deref(),
+        Some("Referrals@GP.example.org")
+    );
+    let text = changed(
+        "when = \"when you ask us to\"",
+        "when = \"when you ask us to\"\nsecure_email = \"not an address\"",
+    );
+    assert_refused(
+        &text,
+        line_of(&text, "id = \"gp\"") - 1,
+        "recipient `gp`: `secure_email` must be one email address, such as team@example.org",
+    );
+}

@@ -24,6 +24,8 @@ pub struct RecipientResponse {
     /// A processor's data processing agreement (dates).
     pub dpa_starts_on: Option<String>,
     pub dpa_ends_on: Option<String>,
+    /// Where a shared package may be sent by secure email (`null`: download only).
+    pub secure_email: Option<String>,
     /// RFC 3339, once retired.
     pub retired_at: Option<String>,
     /// For a processor whose agreement has ended, ends within 60 days, or is missing.
@@ -44,6 +46,7 @@ impl RecipientResponse {
             partner_service_id: r.partner_service_id,
             dpa_starts_on: r.dpa_starts_at_micros.map(date),
             dpa_ends_on: r.dpa_ends_at_micros.map(date),
+            secure_email: r.secure_email,
             retired_at: r.retired_at_micros.map(at),
             warning,
         }
@@ -79,6 +82,9 @@ pub struct RecipientRequest {
     /// `YYYY-MM-DD` (processors).
     pub dpa_starts_on: Option<String>,
     pub dpa_ends_on: Option<String>,
+    /// The recipient's secure email address, where shared packages may be sent (optional).
+    #[schema(example = "referrals@riverside.example.org")]
+    pub secure_email: Option<String>,
     /// On update: retire the recipient (it receives nothing more).
     #[serde(default)]
     pub retired: bool,
@@ -96,6 +102,7 @@ impl RecipientRequest {
             partner_service_id: self.partner_service_id,
             dpa_starts_on: self.dpa_starts_on.clone(),
             dpa_ends_on: self.dpa_ends_on.clone(),
+            secure_email: self.secure_email.clone(),
         }
     }
 }
@@ -252,6 +259,9 @@ pub struct DisclosureResponse {
     /// The package as it left (one disclosure only).
     #[schema(value_type = Option<Object>)]
     pub package: Option<serde_json::Value>,
+    /// The package's sending by secure email to the recipient: `null` when it was not sent that
+    /// way; else its state (`queued`, `sent`, `failed`), when it finished and each attempt.
+    pub sending: Option<crate::api::contact::MessageResponse>,
 }
 
 impl From<Disclosure> for DisclosureResponse {
@@ -276,6 +286,7 @@ impl From<Disclosure> for DisclosureResponse {
             ground: d.ground,
             ground_reason: d.ground_reason,
             package: d.package,
+            sending: d.sending.map(Into::into),
         }
     }
 }

@@ -35,6 +35,10 @@ pub struct ShareBody {
     pub consent_purpose_id: Option<Uuid>,
     pub processor_staff_id: Option<Uuid>,
     pub referral_days: Option<i64>,
+    /// Send the package by secure email to the recipient's `secure_email` (refused with a 422 on
+    /// `send` when it has none). The message is queued with the disclosure, in its transaction.
+    #[serde(default)]
+    pub send: bool,
 }
 
 impl ShareBody {
@@ -69,6 +73,7 @@ impl ShareBody {
             consent_purpose_id: self.consent_purpose_id,
             processor_staff_id: self.processor_staff_id,
             referral_days: self.referral_days,
+            send: self.send,
         })
     }
 }
@@ -185,6 +190,8 @@ pub struct PackageResponse {
     pub disclosure_id: Uuid,
     #[schema(value_type = Object)]
     pub package: serde_json::Value,
+    /// `queued` when the package was queued to go by secure email, else `not_sent`.
+    pub sending: &'static str,
 }
 
 #[utoipa::path(post, path = "/api/v1/people/{person_id}/shares", tag = "sharing",
@@ -201,15 +208,17 @@ pub(crate) async fn share<S: Store, C: Clock>(
     Path(person_id): Path<Uuid>,
     ChangeJson(actor, body): ChangeJson<ShareBody>,
 ) -> Result<impl IntoResponse, ShareFailure> {
+    let request = body.request()?;
     let package = state
         .confidant
-        .share(&actor, purpose, person_id, &body.request()?)
+        .share(&actor, purpose, person_id, &request)
         .await?;
     Ok((
         StatusCode::CREATED,
         Json(PackageResponse {
             disclosure_id: package.disclosure_id,
             package: package.json,
+            sending: if request.send { "queued" } else { "not_sent" },
         }),
     ))
 }

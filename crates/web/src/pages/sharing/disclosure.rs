@@ -12,6 +12,7 @@ use askama::Template;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use confidant_core::field::{PersonField, RecordKind, record_field};
+use confidant_core::message::{MessageState, MessageStatus};
 use confidant_core::record::Need;
 use confidant_core::sharing::Disclosure;
 use confidant_core::store::{DisclosedItem, EntryStatus, Store};
@@ -205,6 +206,7 @@ pub async fn show<S: Store, C: Clock>(
             },
         ));
     }
+    rows.push(("Sent by secure email", sending_label(d.sending.as_ref())));
     rows.push(("Package SHA-256", hex(&r.package_hash)));
     let (fields, entries) = d.package.as_ref().map(package_view).unwrap_or_default();
     render(&DisclosurePage {
@@ -222,6 +224,32 @@ pub async fn show<S: Store, C: Clock>(
         fields,
         entries,
     })
+}
+
+/// Where the package's sending by secure email stands, in words (UK time).
+pub fn sending_label(sending: Option<&MessageStatus>) -> String {
+    let Some(m) = sending else {
+        return "Not sent: the package is downloaded only".to_owned();
+    };
+    let r = &m.record;
+    let tries = |n: i64| {
+        if n == 1 {
+            "1 attempt".to_owned()
+        } else {
+            format!("{n} attempts")
+        }
+    };
+    match r.state {
+        MessageState::Sent => match r.finished_at() {
+            Some(t) => format!("Sent {}", date_time(t)),
+            None => "Sent".to_owned(),
+        },
+        MessageState::Failed => format!("Failed after {}: not sent", tries(r.attempts)),
+        MessageState::Queued if r.attempts > 0 => {
+            format!("Queued: {} so far, to be tried again", tries(r.attempts))
+        }
+        MessageState::Queued | MessageState::NoTransport => "Queued".to_owned(),
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -282,6 +310,26 @@ pub async fn package_pdf<S: Store, C: Clock>(
         "application/pdf",
         &format!("disclosure-{disclosure_id}.pdf"),
     ))
+}
+
+/// The outbox's renderer of a package sent by secure email: the same document as the page's PDF,
+/// from the sending organisation.
+#[cfg(feature = "pdf")]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PackagePdfs;
+
+#[cfg(feature = "pdf")]
+impl confidant_core::message::PackagePdf for PackagePdfs {
+    fn package_pdf(&self, d: &Disclosure, sender: &str) -> Option<Vec<u8>> {
+        let document = package_document(d, sender)?;
+        match confidant_pdf::package_pdf(&document) {
+            Ok(bytes) => Some(bytes),
+            Err(e) => {
+                tracing::warn!(disclosure.id = %d.record.id, error = %e, "package PDF could not be made: sent as JSON");
+                None
+            }
+        }
+    }
 }
 
 /// The package of a disclosure as a document to read (none once the record is erased): what the

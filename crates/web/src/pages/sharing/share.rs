@@ -59,6 +59,7 @@ fn request_of(form: &FormData) -> ShareRequest {
         not_told_reason: optional("not_told_reason"),
         without_consent_reason: optional("without_consent_reason"),
         ground_reason: optional("ground_reason"),
+        send: form.ticked("send"),
         ..steps::request_of(form)
     }
 }
@@ -72,6 +73,7 @@ pub fn label_of(code: &str) -> Option<&'static str> {
         "article9" => "Article 9 condition",
         "schedule1" => "Schedule 1 condition",
         "reason" => "Reason for sharing",
+        "send" => "Sending by secure email",
         "court_order_ref" => "Court order reference",
         "person_told" => "Whether the person is told",
         "not_told_reason" => "Why the person is not told",

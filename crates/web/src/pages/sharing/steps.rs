@@ -714,6 +714,8 @@ pub struct ConfirmStep {
     form: FormData,
     refusals: Vec<(&'static str, String, bool)>,
     checked_clear: bool,
+    /// The recipient's secure email address ("" when none: the package is downloaded only).
+    secure_email: String,
 }
 
 impl ConfirmStep {
@@ -747,6 +749,7 @@ pub async fn confirm_page<S: Store, C: Clock>(
         form,
         refusals: Vec::new(),
         checked_clear: false,
+        secure_email: r.secure_email.unwrap_or_default(),
     }))
 }
 

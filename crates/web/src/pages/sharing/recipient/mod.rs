@@ -34,6 +34,9 @@ pub use purpose::*;
 mod review;
 pub use review::*;
 
+/// What the pages say of a recipient without a secure email address.
+pub const NO_SECURE_EMAIL: &str = "None: packages are downloaded, not sent";
+
 const MANAGERS_ONLY: &str =
     "Only the Data Protection Officer and the Caldicott Guardian keep the recipient register.";
 
@@ -91,6 +94,8 @@ pub struct RecipientLine {
     pub bases: String,
     pub consent_required: bool,
     pub dpa: String,
+    /// Where packages may be sent ("" when none: download only).
+    pub secure_email: String,
     pub warning: String,
     pub retired: bool,
 }
@@ -136,6 +141,7 @@ pub async fn list<S: Store, C: Clock>(
             bases: bases_label(&v.record.bases),
             consent_required: v.record.consent_required,
             dpa: dpa_dates(&v.record),
+            secure_email: v.record.secure_email.clone().unwrap_or_default(),
             warning: v.warning.unwrap_or_default(),
             retired: v.record.retired_at_micros.is_some(),
             name: v.record.name,
@@ -265,6 +271,10 @@ fn recipient_fields(
             &iso(r.and_then(|r| r.dpa_ends_at_micros)),
         )
         .hint("You will be warned 60 days before it ends"),
+        FormField::input("secure_email", "Secure email address (optional)")
+            .value(r.and_then(|r| r.secure_email.as_deref()).unwrap_or_default())
+            .input_type("email")
+            .hint("The recipient's secure mailbox: a share can send its package there. Leave it empty to download packages only"),
     ];
     if with_retire {
         fields.push(FormField::checkboxes(
@@ -306,6 +316,7 @@ fn input_of(form: &FormData, fields: &[FormField]) -> RecipientInput {
         partner_service_id: Uuid::parse_str(form.get("partner_service_id")).ok(),
         dpa_starts_on: date("dpa_starts_on"),
         dpa_ends_on: date("dpa_ends_on"),
+        secure_email: Some(form.get("secure_email").trim().to_owned()).filter(|e| !e.is_empty()),
     }
 }
 
@@ -318,6 +329,7 @@ fn recipient_label(code: &str) -> Option<&'static str> {
         "partner_service_id" => "Partner service",
         "dpa_starts_on" => "Start of the agreement",
         "dpa_ends_on" => "End of the agreement",
+        "secure_email" => "Secure email address",
         _ => return None,
     })
 }
@@ -500,6 +512,12 @@ pub async fn show<S: Store, C: Clock>(
     if r.kind == RecipientKind::Processor {
         rows.push(("Data processing agreement", dpa_dates(r)));
     }
+    rows.push((
+        "Secure email",
+        r.secure_email
+            .clone()
+            .unwrap_or_else(|| NO_SECURE_EMAIL.to_owned()),
+    ));
     if let Some(t) = r.retired_at_micros {
         rows.push(("Retired", date(at(t))));
     }
