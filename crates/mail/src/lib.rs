@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use confidant_core::contact::Channel;
 use confidant_core::message::{DeliveryFailure, MessageTransport, Outgoing};
-use lettre::message::header::ContentType;
-use lettre::message::{Attachment as MailAttachment, Mailbox, MultiPart, SinglePart};
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Attachment as MailAttachment, Body, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
@@ -254,9 +254,12 @@ impl MessageTransport for SmtpMailer {
             for file in &message.attachments {
                 let kind = ContentType::parse(file.content_type)
                     .map_err(|_| DeliveryFailure::Permanent { reply_code: None })?;
-                parts = parts.singlepart(
-                    MailAttachment::new(file.filename.clone()).body(file.bytes.clone(), kind),
-                );
+                // Base64 whatever the content: the file arrives byte for byte (its hash holds).
+                let body =
+                    Body::new_with_encoding(file.bytes.clone(), ContentTransferEncoding::Base64)
+                        .map_err(|_| DeliveryFailure::Permanent { reply_code: None })?;
+                parts =
+                    parts.singlepart(MailAttachment::new(file.filename.clone()).body(body, kind));
             }
             builder.multipart(parts)
         }

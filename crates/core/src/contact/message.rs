@@ -26,6 +26,7 @@ use uuid::Uuid;
 use crate::access::PersonAccess;
 use crate::access::Principal;
 use crate::audit::{AuditDraft, Purpose};
+use crate::contact::sending::PackageSend;
 pub use crate::contact::sending::{Attachment, JsonOnly, PackagePdf, QueuedMessage};
 pub use crate::contact::template::{Template, TemplateCode};
 use crate::contact::{Channel, SafeTimes};
@@ -68,8 +69,13 @@ codes!(
         /// Outside the times the person said messages may reach them: kept until the next one
         /// (not counted as an attempt).
         OutsideSafeTimes = "outside_safe_times",
-        /// Its turn came too late (a reminder, at or after its appointment): given up, not sent.
+        /// Its turn came too late (a reminder, at or after its appointment; a package after its
+        /// days): given up, not sent.
         TooLate = "too_late",
+        /// A package whose sending is no longer allowed when its turn came (the recipient retired,
+        /// a processor's agreement not in force, the referral ended, or the recipient's secure
+        /// address changed): given up, not sent.
+        Withdrawn = "withdrawn",
     }
 );
 
@@ -431,15 +437,37 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                             .safe_times_now(message.person_id, &key, message.id)
                             .await?;
                     }
-                    let attachments = match message.disclosure_id {
-                        None => Some(Vec::new()),
-                        Some(d) => self.package_attachments(d, pdf).await?,
+                    let package = match message.disclosure_id {
+                        None => PackageSend::Send {
+                            attachments: Vec::new(),
+                            address: None,
+                        },
+                        // A package that cannot be read fails its own message, never the batch
+                        // (a database that is unavailable stops the batch, to be tried again).
+                        Some(d) => match self.package_attachments(d, pdf).await {
+                            Ok(p) => p,
+                            Err(PersonError::Store(
+                                e @ crate::store::StoreError::Unavailable(_),
+                            )) => {
+                                return Err(PersonError::Store(e));
+                            }
+                            Err(_) => PackageSend::Unreadable,
+                        },
+                    };
+                    // The recipient's secure address changed since the package was queued.
+                    let address_changed = match &package {
+                        PackageSend::Send {
+                            address: Some(a), ..
+                        } => open(TO).map_or(true, |to| &to != a),
+                        _ => false,
                     };
                     if !safe.allows(self.clock.now()) {
                         // Its turn came outside them (the sender was down, a retry, or they
                         // changed): it waits, and nothing is opened or leaves.
                         Err((AttemptOutcome::OutsideSafeTimes, None))
-                    } else if let Some(attachments) = attachments {
+                    } else if matches!(package, PackageSend::Withdrawn) || address_changed {
+                        Err((AttemptOutcome::Withdrawn, None))
+                    } else if let PackageSend::Send { attachments, .. } = package {
                         let to = open(TO)?;
                         let full = open(BODY)?;
                         let (subject, body) = full.split_once('\n').unwrap_or(("", full.as_str()));

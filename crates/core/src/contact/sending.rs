@@ -10,9 +10,17 @@
 //!   are. The text names the disclosure's id only. The package itself is not copied: it is read
 //!   from the disclosure, sealed there, when the message is delivered, so erasing the person stops
 //!   the sending too (no key: the attempt ends as `erased`).
-//! - At delivery the package is attached as JSON (exactly what the disclosure holds), and as a PDF
-//!   to read when the sender is given a renderer ([`PackagePdf`]: the binary's typst one). The
+//! - At delivery the package is attached as JSON (the bytes the disclosure's hash covers), and as
+//!   a PDF to read when the sender is given a renderer ([`PackagePdf`]: the binary's typst one). The
 //!   person's safe times do not apply: the message goes to an organisation, not to the person.
+//! - At delivery the sending is checked again ([`PackageSend`]): nothing goes if the recipient was
+//!   retired, a processor's agreement is no longer in force, the referral was ended, or the
+//!   recipient's secure address is no longer the one the message was queued for (`withdrawn`); a
+//!   package not delivered within [`PACKAGE_SEND_DAYS`] days is given up (`too_late`). A package
+//!   that can no longer be read fails that message alone, never the rest of the outbox.
+//! - "Secure" is the recipient's mailbox (NHSmail, a council's secure domain …) as the register
+//!   names it; Confidant sends over the operator's relay with TLS as configured, and adds no
+//!   encryption of its own to the message.
 
 use std::fmt;
 
@@ -109,7 +117,7 @@ pub(crate) fn package_message(
             queued_by,
             queued_at_micros: micros(now),
             finished_at_micros: None,
-            expires_at_micros: None,
+            expires_at_micros: Some(micros(now + time::Duration::days(PACKAGE_SEND_DAYS))),
             disclosure_id: Some(disclosure_id),
         },
         sealed,
@@ -117,19 +125,52 @@ pub(crate) fn package_message(
     })
 }
 
+/// How long a queued package may wait for delivery before it is given up.
+pub const PACKAGE_SEND_DAYS: i64 = 7;
+
+/// What delivering a package finds.
+pub(crate) enum PackageSend {
+    /// Send it, with these attachments, if the message's address is still the recipient's.
+    Send {
+        attachments: Vec<crate::message::Attachment>,
+        address: Option<String>,
+    },
+    /// The package can no longer be read (the person was erased meanwhile, or damage).
+    Unreadable,
+    /// Sending it is no longer allowed: the recipient retired, a processor's agreement not in
+    /// force, or the referral ended.
+    Withdrawn,
+}
+
 impl<S: Store, C: Clock> Confidant<S, C> {
-    /// A disclosure's package as attachments: the JSON always, the PDF when `pdf` makes one.
-    /// `None` when the package cannot be read (the person was erased meanwhile).
+    /// A disclosure's package as attachments, checked again at delivery: the JSON always, the PDF
+    /// when `pdf` makes one.
     pub(crate) async fn package_attachments<R: PackagePdf>(
         &self,
         disclosure_id: Uuid,
         pdf: &R,
-    ) -> Result<Option<Vec<crate::message::Attachment>>, PersonError> {
+    ) -> Result<PackageSend, PersonError> {
         let d = self.open_disclosure(disclosure_id, true).await?;
         let Some(package) = &d.package else {
-            return Ok(None);
+            return Ok(PackageSend::Unreadable);
         };
-        let json = serde_json::to_vec_pretty(package).map_err(|_| {
+        let now = micros(self.clock.now());
+        let Some(recipient) = self.store.recipient(d.record.recipient_id).await? else {
+            return Ok(PackageSend::Withdrawn);
+        };
+        let agreement_in_force =
+            match (recipient.dpa_starts_at_micros, recipient.dpa_ends_at_micros) {
+                (Some(s), Some(e)) => s <= now && now < e,
+                _ => false,
+            };
+        let withdrawn = recipient.retired_at_micros.is_some_and(|t| t <= now)
+            || d.record.ended_at_micros.is_some()
+            || (recipient.kind == crate::store::RecipientKind::Processor && !agreement_in_force);
+        if withdrawn {
+            return Ok(PackageSend::Withdrawn);
+        }
+        // Compact, as the disclosure's hash was taken of it.
+        let json = serde_json::to_vec(package).map_err(|_| {
             PersonError::Store(crate::store::StoreError::Backend(
                 "the package could not be written".to_owned(),
             ))
@@ -153,6 +194,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 bytes,
             });
         }
-        Ok(Some(files))
+        Ok(PackageSend::Send {
+            attachments: files,
+            address: recipient.secure_email,
+        })
     }
 }

@@ -291,6 +291,11 @@ both_backends!(
             json, package.json,
             "exactly the package the disclosure holds"
         );
+        assert_eq!(
+            files[0].1,
+            serde_json::to_vec(&package.json)?,
+            "the bytes its hash was taken of"
+        );
         // The disclosure shows it sent, with its attempt; nothing more goes.
         let d = c
             .disclosure(&w.app.worker_a, P, w.person, package.disclosure_id)
@@ -300,6 +305,73 @@ both_backends!(
         assert_eq!(sending.record.finished_at(), Some(c.clock().now()));
         assert_eq!(sending.attempts.len(), 1);
         assert_eq!(c.deliver_messages(&mailer, policy, 10).await?.sent, 0);
+        Ok(())
+    }
+);
+
+both_backends!(
+    a_package_whose_sending_is_no_longer_allowed_is_given_up_at_delivery,
+    |backend| async move {
+        use confidant_core::message::AttemptOutcome;
+        let w = world(backend).await?;
+        let c = &w.app.confidant;
+        let sink = SmtpSink::start().await?;
+        let mailer = SmtpMailer::new(&SmtpConfig::loopback(sink.port, "noreply@example.org"))?;
+        let policy = RetryPolicy::default();
+        let input = |email: &str| RecipientInput {
+            name: "Riverside Council".to_owned(),
+            kind: "statutory_body".to_owned(),
+            categories: vec!["identity".to_owned()],
+            bases: vec!["legal_obligation".to_owned()],
+            secure_email: Some(email.to_owned()),
+            ..RecipientInput::default()
+        };
+        // The recipient's secure address changes after the package was queued: nothing goes.
+        let first = c
+            .share(
+                &w.app.worker_a,
+                P,
+                w.person,
+                &request(w.secure, "legal_obligation", true),
+            )
+            .await?;
+        c.update_recipient(
+            &w.app.dpo,
+            w.secure,
+            &input("records@riverside.example.net"),
+            false,
+        )
+        .await?;
+        assert_eq!(c.deliver_messages(&mailer, policy, 10).await?.sent, 0);
+        // The recipient is retired after the next was queued: nothing goes either.
+        let second = c
+            .share(
+                &w.app.worker_a,
+                P,
+                w.person,
+                &request(w.secure, "legal_obligation", true),
+            )
+            .await?;
+        c.update_recipient(
+            &w.app.dpo,
+            w.secure,
+            &input("records@riverside.example.net"),
+            true,
+        )
+        .await?;
+        assert_eq!(c.deliver_messages(&mailer, policy, 10).await?.sent, 0);
+        assert!(sink.messages().is_empty());
+        for shared in [first, second] {
+            let d = c
+                .disclosure(&w.app.worker_a, P, w.person, shared.disclosure_id)
+                .await?;
+            let sending = d.sending.expect("queued once");
+            assert_eq!(sending.record.state, MessageState::Failed);
+            assert_eq!(
+                sending.attempts.last().map(|a| a.outcome),
+                Some(AttemptOutcome::Withdrawn)
+            );
+        }
         Ok(())
     }
 );
