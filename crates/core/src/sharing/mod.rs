@@ -99,6 +99,21 @@ const MIN_REASON: usize = 10;
 pub const APPROVAL_DAYS: i64 = 7;
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 const MAX_TEXT: usize = 2000;
+
+impl ApprovalRecord {
+    /// Whether this approval can ground a share of `person_id`'s record to `recipient_id` at
+    /// `now_micros`: approved, not used yet, and given less than [`APPROVAL_DAYS`] days ago. The
+    /// share decides by it, and the share's steps offer only approvals it holds for.
+    pub fn usable(&self, recipient_id: Uuid, person_id: Uuid, now_micros: i64) -> bool {
+        self.state == ApprovalState::Approved
+            && self.used_by.is_none()
+            && self.recipient_id == recipient_id
+            && self.person_id == person_id
+            && self
+                .decided_at_micros
+                .is_some_and(|d| d + APPROVAL_DAYS * MICROS_PER_DAY > now_micros)
+    }
+}
 /// A processor's data processing agreement is flagged this many days before it ends.
 pub const DPA_WARNING_DAYS: i64 = 60;
 
@@ -483,5 +498,46 @@ fn placed(resource: &Resource) -> Result<(Uuid, Uuid), PersonError> {
             ..
         } => Ok((organisation_id, service_id)),
         _ => Err(PersonError::NotFound),
+    }
+}
+
+#[cfg(test)]
+mod approval_tests {
+    use super::*;
+
+    #[test]
+    fn an_approval_is_usable_for_its_recipient_and_person_until_its_days_are_out() {
+        let (person, recipient) = (Uuid::now_v7(), Uuid::now_v7());
+        let given = 1_000 * MICROS_PER_DAY;
+        let approval = ApprovalRecord {
+            id: Uuid::now_v7(),
+            person_id: person,
+            recipient_id: recipient,
+            categories: vec!["health".to_owned()],
+            key_version: 1,
+            requested_by: "a".to_owned(),
+            requested_at_micros: given - 1,
+            state: ApprovalState::Approved,
+            decided_by: Some("b".to_owned()),
+            decided_at_micros: Some(given),
+            used_by: None,
+        };
+        let last = given + APPROVAL_DAYS * MICROS_PER_DAY - 1;
+        assert!(approval.usable(recipient, person, given));
+        assert!(approval.usable(recipient, person, last));
+        assert!(!approval.usable(recipient, person, last + 1));
+        assert!(!approval.usable(Uuid::now_v7(), person, given));
+        assert!(!approval.usable(recipient, Uuid::now_v7(), given));
+        let used = ApprovalRecord {
+            used_by: Some(Uuid::now_v7()),
+            ..approval.clone()
+        };
+        assert!(!used.usable(recipient, person, given));
+        let pending = ApprovalRecord {
+            state: ApprovalState::Pending,
+            decided_at_micros: None,
+            ..approval
+        };
+        assert!(!pending.usable(recipient, person, given));
     }
 }

@@ -282,14 +282,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 .iter()
                 .any(|r| r.kind == k && r.lifted_at_micros.is_none())
         };
-        let usable = approval.filter(|a| {
-            a.state == ApprovalState::Approved
-                && a.used_by.is_none()
-                && a.recipient_id == parsed.recipient.id
-                && a.person_id == person_id
-                && a.decided_at_micros
-                    .is_some_and(|d| d + APPROVAL_DAYS * MICROS_PER_DAY > now)
-        });
+        let usable = approval.filter(|a| a.usable(parsed.recipient.id, person_id, now));
         let approved_categories = usable
             .map(|a| a.categories.iter().cloned().collect())
             .unwrap_or_default();

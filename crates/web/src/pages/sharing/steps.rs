@@ -26,8 +26,7 @@ use confidant_core::sharing::{
     CASE_NOTES, EntrySelection, RecipientView, Refusal, ShareRequest, categories,
 };
 use confidant_core::store::{
-    ApprovalState, Article9Condition, LawfulBasis, OverrideGround, RecipientKind,
-    Schedule1Condition, Store,
+    Article9Condition, LawfulBasis, OverrideGround, RecipientKind, Schedule1Condition, Store,
 };
 use confidant_core::{Clock, Purpose};
 use uuid::Uuid;
@@ -452,13 +451,13 @@ pub async fn purpose<S: Store, C: Clock>(
             },
         })
         .collect();
+    // Only approvals a share could use now (approved, unused, not expired).
+    let now = confidant_core::organisation::micros(c.clock().now());
     let approvals = c
         .approvals(actor, Purpose::Support, person_id)
         .await?
         .into_iter()
-        .filter(|(a, _)| {
-            a.state == ApprovalState::Approved && a.used_by.is_none() && a.recipient_id == r.id
-        })
+        .filter(|(a, _)| a.usable(r.id, person_id, now))
         .map(|(a, _)| Choice {
             value: a.id.to_string(),
             label: format!("Approved: {}", category_labels(&a.categories)),
@@ -571,11 +570,12 @@ pub async fn data<S: Store, C: Clock>(
     // What the recipient may receive, widened by the approval carried (core checks it again).
     let mut allowed = r.categories.clone();
     if let Ok(approval) = Uuid::parse_str(s.v("approval_id")) {
+        let now = confidant_core::organisation::micros(c.clock().now());
         for (a, _) in c
             .approvals(signed.actor(), Purpose::Support, person_id)
             .await?
         {
-            if a.id == approval && a.recipient_id == r.id {
+            if a.id == approval && a.usable(r.id, person_id, now) {
                 allowed.extend(a.categories.iter().cloned());
             }
         }
