@@ -63,11 +63,13 @@ mod sharing;
 mod staff;
 mod task;
 mod tx;
+mod versions;
 
 use columns::*;
 use migrate::*;
 use row::*;
 use tx::*;
+use versions::*;
 
 /// Which database a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -705,75 +707,6 @@ async fn insert_case(
     .execute(&mut **tx)
     .await
     .or_conflict(ONE_OPEN_CASE)?;
-    Ok(())
-}
-
-/// Keeps the current value of a person's field (if any) in the correction history.
-const KEEP_PERSON_FIELD: &str = "INSERT INTO field_version (record_id, field, value, key_version, changed_by, changed_at, reason) \
-     SELECT person_id, field, value, $3, $4, $5, $6 FROM person_field WHERE person_id = $1 AND field = $2";
-/// Keeps the current value of a record's field (if any) in the correction history.
-const KEEP_RECORD_FIELD: &str = "INSERT INTO field_version (record_id, field, value, key_version, changed_by, changed_at, reason) \
-     SELECT record_id, field, value, $3, $4, $5, $6 FROM record_field WHERE record_id = $1 AND field = $2";
-
-/// Replaces sealed fields of a record (an entry, a related person), keeping each replaced value in
-/// the history with who, when and why.
-async fn replace_fields(
-    tx: &mut Transaction<'static, Any>,
-    record_id: &str,
-    key_version: i64,
-    fields: &[SealedChange],
-    stamp: &ChangeStamp,
-    reason: Option<CorrectionReason>,
-) -> Result<(), StoreError> {
-    for (field, value) in fields {
-        keep_version(
-            tx,
-            KEEP_RECORD_FIELD,
-            record_id,
-            field,
-            key_version,
-            stamp,
-            reason,
-        )
-        .await?;
-        sqlx::query("DELETE FROM record_field WHERE record_id = $1 AND field = $2")
-            .bind(record_id)
-            .bind(field)
-            .execute(&mut **tx)
-            .await
-            .db()?;
-        if let Some(v) = value {
-            sqlx::query("INSERT INTO record_field (record_id, field, value) VALUES ($1, $2, $3)")
-                .bind(record_id)
-                .bind(field)
-                .bind(v)
-                .execute(&mut **tx)
-                .await
-                .db()?;
-        }
-    }
-    Ok(())
-}
-
-async fn keep_version(
-    tx: &mut Transaction<'static, Any>,
-    sql: &'static str,
-    record_id: &str,
-    field: &str,
-    key_version: i64,
-    stamp: &ChangeStamp,
-    reason: Option<CorrectionReason>,
-) -> Result<(), StoreError> {
-    sqlx::query(sql)
-        .bind(record_id)
-        .bind(field)
-        .bind(key_version)
-        .bind(&stamp.by)
-        .bind(stamp.at_micros)
-        .bind(reason.map(CorrectionReason::code))
-        .execute(&mut **tx)
-        .await
-        .db()?;
     Ok(())
 }
 

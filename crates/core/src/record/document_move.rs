@@ -42,20 +42,46 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         person_id: Uuid,
         record_number: i64,
     ) -> Result<Uuid, PersonError> {
+        self.other_numbered(
+            actor,
+            purpose,
+            Action::PersonUpdate,
+            person_id,
+            record_number,
+        )
+        .await?
+        .ok_or_else(|| invalid("to", NOT_YOURS))
+    }
+
+    /// Another person of `person_id`'s service with this record number, within the actor's
+    /// scope, once `action` is permitted on `person_id`: `None` for a number that is no one's, the
+    /// person's own, or someone out of scope alike (a record number is no way to find records).
+    pub(crate) async fn other_numbered(
+        &self,
+        actor: &Principal,
+        purpose: Purpose,
+        action: Action,
+        person_id: Uuid,
+        record_number: i64,
+    ) -> Result<Option<Uuid>, PersonError> {
         let (_, resource) = self
-            .permit_on_person(actor, Action::PersonUpdate, person_id, purpose)
+            .permit_on_person(actor, action, person_id, purpose)
             .await?;
         let Resource::Person { service_id, .. } = resource else {
             return Err(PersonError::NotFound);
         };
-        match self
-            .store
-            .person_numbered(service_id, record_number)
-            .await?
-        {
-            Some(to) if to != person_id && self.within_scope(actor, to).await? => Ok(to),
-            _ => Err(invalid("to", NOT_YOURS)),
-        }
+        Ok(
+            match self
+                .store
+                .person_numbered(service_id, record_number)
+                .await?
+            {
+                Some(other) if other != person_id && self.within_scope(actor, other).await? => {
+                    Some(other)
+                }
+                _ => None,
+            },
+        )
     }
 
     /// Moves a document from one person's record to another's of the same service.

@@ -220,22 +220,15 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         person_id: Uuid,
         record_number: i64,
     ) -> Result<Uuid, PersonError> {
-        let (_, resource) = self
-            .permit_on_person(actor, Action::PersonAssign, person_id, purpose)
-            .await?;
-        let Resource::Person { service_id, .. } = resource else {
-            return Err(PersonError::NotFound);
-        };
-        match self
-            .store
-            .person_numbered(service_id, record_number)
-            .await?
-        {
-            Some(other) if other != person_id && self.within_scope(actor, other).await? => {
-                Ok(other)
-            }
-            _ => Err(invalid("merge_id", NOT_YOURS)),
-        }
+        self.other_numbered(
+            actor,
+            purpose,
+            Action::PersonAssign,
+            person_id,
+            record_number,
+        )
+        .await?
+        .ok_or_else(|| invalid("merge_id", NOT_YOURS))
     }
 
     /// What merging `merged_id` into `person_id` would do (both records read, audited).
