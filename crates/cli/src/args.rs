@@ -86,6 +86,22 @@ pub(crate) enum Command {
     /// The task inbox: what waits for staff.
     #[command(subcommand)]
     Tasks(TasksCommand),
+    /// Destroy a person's record: its keys and every row of it, in one transaction with its audit
+    /// event, unless a legal hold is in force. Prints the destruction certificate (it names no
+    /// one), signed with the audit signing key when there is one.
+    Destroy {
+        /// The person's id (as the API and the pages show it).
+        person_id: uuid::Uuid,
+        /// Why, without naming anyone: the certificate keeps it after the record is gone.
+        #[arg(long)]
+        reason: String,
+        /// dpo_decision, retention_ended or erasure.
+        #[arg(long, default_value = "dpo_decision")]
+        basis: String,
+        /// Also write the signed certificate to FILE (never overwritten).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -81,6 +81,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Register(command) => return commands::register::run(&config, command).await,
         Command::Outbox(command) => commands::outbox::run(&config, command).await?,
         Command::Tasks(command) => commands::tasks::run(&config, command).await?,
+        Command::Destroy {
+            person_id,
+            reason,
+            basis,
+            out,
+        } => commands::destroy::run(&config, person_id, &reason, &basis, out.as_deref()).await?,
         Command::Audit(command) => return commands::audit::run(&config, command).await,
         Command::Keys(command) => commands::keys::run(&config, command).await?,
         Command::Org(command) => commands::org::run(&config, command).await?,

@@ -13,6 +13,7 @@ pub mod catalogue;
 pub mod contact;
 #[cfg(test)]
 mod input_properties;
+pub mod keeping;
 pub mod kernel;
 pub mod record;
 pub mod referral;

@@ -153,7 +153,8 @@ pub enum Action {
     PersonUpdate,
     PersonList,
     PersonFind,
-    /// Destroys a person's data key: every sealed value of theirs becomes unreadable.
+    /// Destroys a person's record: their data key (every sealed value of theirs becomes
+    /// unreadable) and every row of theirs, leaving a certificate that identifies no one.
     PersonShred,
     KeysRotate,
     /// Reads the audit chain's head to keep it elsewhere as a checkpoint.
@@ -203,10 +204,14 @@ pub enum Action {
     /// Opens the tasks that fall due with time, and those a change before the inbox left without
     /// one (the operator; resource `Organisation`).
     TaskSweep,
+    /// Places a legal hold on a person's record, keeping it from destruction (resource `Person`).
+    HoldPlace,
+    /// Releases a legal hold (resource `Person`): the Data Protection Officer only.
+    HoldRelease,
 }
 
 impl Action {
-    pub const ALL: [Action; 30] = [
+    pub const ALL: [Action; 32] = [
         Action::OrganisationCreate,
         Action::ServiceCreate,
         Action::ServiceRead,
@@ -237,6 +242,8 @@ impl Action {
         Action::TaskClose,
         Action::TaskSweep,
         Action::StaffDetails,
+        Action::HoldPlace,
+        Action::HoldRelease,
     ];
 
     pub fn code(self) -> &'static str {
@@ -271,6 +278,8 @@ impl Action {
             Action::TaskClose => "task.close",
             Action::TaskSweep => "task.sweep",
             Action::StaffDetails => "staff.details",
+            Action::HoldPlace => "hold.place",
+            Action::HoldRelease => "hold.release",
         }
     }
 

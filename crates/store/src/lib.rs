@@ -50,6 +50,7 @@ mod caseload;
 mod columns;
 mod contact;
 mod grant;
+mod keeping;
 mod keys;
 mod merge;
 mod migrate;

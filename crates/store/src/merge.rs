@@ -15,7 +15,8 @@ const OWNED: &str = "SELECT id, key_version FROM record_entry WHERE person_id = 
      UNION ALL SELECT id, key_version FROM contact_preference WHERE person_id = $1 \
      UNION ALL SELECT id, key_version FROM message WHERE person_id = $1 \
      UNION ALL SELECT id, key_version FROM disclosure WHERE person_id = $1 \
-     UNION ALL SELECT id, key_version FROM share_approval WHERE person_id = $1";
+     UNION ALL SELECT id, key_version FROM share_approval WHERE person_id = $1 \
+     UNION ALL SELECT id, key_version FROM legal_hold WHERE person_id = $1";
 
 /// The tables whose rows belong to a person, with what a merge counts of each.
 const COUNTED: [(&str, &str); 13] = [
@@ -73,7 +74,7 @@ const COUNTED: [(&str, &str); 13] = [
 /// Row moves, in order (`$1` the survivor, `$2` the merged person; `$3`, where a row carries the key
 /// version its fields are sealed under, the survivor's). A merged photo where the survivor has one
 /// becomes a document first.
-const MOVES: [&str; 16] = [
+const MOVES: [&str; 17] = [
     "UPDATE document SET is_photo = 0 WHERE person_id = $2 AND is_photo = 1 \
      AND EXISTS (SELECT 1 FROM document s WHERE s.person_id = $1 AND s.is_photo = 1)",
     "UPDATE record_entry SET person_id = $1, key_version = $3 WHERE person_id = $2",
@@ -91,6 +92,8 @@ const MOVES: [&str; 16] = [
     "UPDATE referral SET partner_person_id = $1 WHERE partner_person_id = $2",
     "UPDATE access_grant SET person_id = $1 WHERE person_id = $2",
     "UPDATE task SET person_id = $1 WHERE person_id = $2",
+    // A legal hold keeps the merged record's rows wherever they go.
+    "UPDATE legal_hold SET person_id = $1, key_version = $3 WHERE person_id = $2",
 ];
 
 /// What the merged record leaves behind: its details, search entries and key.
@@ -251,7 +254,7 @@ async fn sealed_values(
 }
 
 /// Everything of the person's a merge moves, read in `tx`; `None` without a live key.
-async fn holdings_in(
+pub(crate) async fn holdings_in(
     tx: &mut Transaction<'static, Any>,
     person_id: Uuid,
     with_values: bool,

@@ -89,6 +89,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "secure send",
         include_str!("../migrations/sqlite/0019_secure_send.sql"),
     ),
+    (
+        20,
+        "keeping",
+        include_str!("../migrations/sqlite/0020_keeping.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -176,6 +181,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         19,
         "secure send",
         include_str!("../migrations/postgres/0019_secure_send.sql"),
+    ),
+    (
+        20,
+        "keeping",
+        include_str!("../migrations/postgres/0020_keeping.sql"),
     ),
 ];
 

@@ -246,48 +246,6 @@ impl PersonStore for SqlStore {
         Ok(found.into_iter().collect())
     }
 
-    async fn destroy_person_key(
-        &self,
-        access: &PersonAccess,
-        audit: AuditDraft,
-    ) -> Result<bool, StoreError> {
-        let person_id = access.person_id();
-        let mut tx = self.begin_write().await?;
-        let pid = person_id.to_string();
-        // The audit head's lock first, as every key-touching write takes it (no deadlock with a
-        // rotation); if there turns out to be nothing to destroy, the transaction is dropped.
-        append(&mut tx, &audit).await?;
-        let gone = sqlx::query("DELETE FROM data_key WHERE owner_id = $1")
-            .bind(&pid)
-            .execute(&mut *tx)
-            .await
-            .db()?;
-        if gone.rows_affected() == 0 {
-            return Ok(false);
-        }
-        // The record's third parties and the referral it came from are part of it: their keys go
-        // too. Blind indexes and name grams would still link the person to what someone already
-        // knows.
-        for sql in [
-            "DELETE FROM data_key WHERE owner_id IN (SELECT id FROM related_person WHERE person_id = $1)",
-            "DELETE FROM data_key WHERE owner_id IN (SELECT id FROM referral WHERE person_id = $1)",
-            "DELETE FROM referral_index WHERE referral_id IN (SELECT id FROM referral WHERE person_id = $1)",
-            "DELETE FROM blind_index WHERE person_id = $1",
-            "DELETE FROM person_name_gram WHERE person_id = $1",
-            // Referrals elsewhere that named this person's record no longer point at it.
-            "UPDATE referral SET partner_person_id = NULL WHERE partner_person_id = $1",
-        ] {
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(&pid)
-                .execute(&mut *tx)
-                .await
-                .db()?;
-        }
-        commit(tx).await?;
-        self.checkpoint_after_erasure().await;
-        Ok(true)
-    }
-
     async fn service_config(&self, service_id: Uuid) -> Result<Option<ServiceConfig>, StoreError> {
         self.read_optional("SELECT service_id, field_groups, referrals, partner_service_id FROM service_config WHERE service_id = $1", service_id, service_config_from_row).await
     }

@@ -9,6 +9,7 @@ use confidant_store::SqlStore;
 pub(crate) mod audit;
 pub(crate) mod config;
 pub(crate) mod demo;
+pub(crate) mod destroy;
 pub(crate) mod init;
 pub(crate) mod keys;
 pub(crate) mod migrate;

@@ -1513,3 +1513,96 @@ fn the_register_is_checked_and_an_invalid_one_stops_start_up() -> anyhow::Result
     assert!(changes.contains("version 1"), "{changes}");
     Ok(())
 }
+
+#[test]
+fn destroy_removes_a_record_and_prints_a_signed_certificate_that_names_no_one() -> anyhow::Result<()>
+{
+    let rt = tokio::runtime::Runtime::new()?;
+    let install = rt.block_on(Install::new(TestBackend::Sqlite))?;
+    let (service, token) = install.staff_with_token()?;
+    let server = install.serve()?;
+    let person: Value = rt.block_on(async {
+        client()
+            .post(server.url(&format!("/api/v1/services/{service}/people")))
+            .bearer_auth(&token)
+            .json(
+                &json!({"given_name": "Ada", "family_name": CANARY_NAME, "nhs_number": CANARY_NHS}),
+            )
+            .send()
+            .await?
+            .json()
+            .await
+    })?;
+    server.stop()?;
+    let id = person["id"].as_str().unwrap_or_default().to_owned();
+    assert!(!id.is_empty(), "{person}");
+
+    // A reason naming the person is refused, and nothing is destroyed.
+    let (code, _, err) = outcome(
+        &install,
+        &[
+            "destroy",
+            &id,
+            "--reason",
+            &format!("Duplicate of {CANARY_NAME}"),
+        ],
+    )?;
+    assert_ne!(code, 0);
+    assert!(err.contains("nothing was destroyed"), "{err}");
+    assert!(!err.contains(CANARY_NAME), "the value is not echoed: {err}");
+
+    let out = install.data_dir().join("certificate.json");
+    let (code, stdout, err) = outcome(
+        &install,
+        &[
+            "destroy",
+            &id,
+            "--reason",
+            "Created in error and reviewed",
+            "--out",
+            out.to_str().unwrap_or_default(),
+        ],
+    )?;
+    assert_eq!(code, 0, "{err}");
+    let printed: Value = serde_json::from_str(&stdout)?;
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&out)?)?;
+    assert_eq!(printed, written);
+    let body = printed["body"].as_str().unwrap_or_default();
+    assert!(
+        body.contains(&id),
+        "the certificate names the record by its id"
+    );
+    assert!(!body.contains(CANARY_NAME) && !body.contains(CANARY_NHS) && !body.contains("Ada"));
+    // The signature is the installation's audit key's, over the body's bytes.
+    let (code, public, _) = outcome(&install, &["audit", "public-key"])?;
+    assert_eq!(code, 0);
+    assert_eq!(printed["public_key"].as_str(), Some(public.trim()));
+    let key = confidant_crypto::audit_key::AuditPublicKey::from_hex(public.trim())?;
+    let signature: [u8; 64] = hex::decode(printed["signature"].as_str().unwrap_or_default())?
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("a signature is 64 bytes"))?;
+    assert!(key.verify(body.as_bytes(), &signature).is_ok());
+    assert!(
+        key.verify(body.replace("reviewed", "reviewer").as_bytes(), &signature)
+            .is_err()
+    );
+    // Never overwritten; destroying again finds nothing; the chain verifies.
+    let (code, _, err) = outcome(
+        &install,
+        &[
+            "destroy",
+            &id,
+            "--reason",
+            "Created in error",
+            "--out",
+            out.to_str().unwrap_or_default(),
+        ],
+    )?;
+    assert_ne!(code, 0, "{err}");
+    let (code, _, err) = outcome(&install, &["destroy", &id, "--reason", "Created in error"])?;
+    assert_ne!(code, 0);
+    assert!(err.contains("no record with that id"), "{err}");
+    let (code, _, err) = outcome(&install, &["audit", "verify"])?;
+    assert_eq!(code, 0, "{err}");
+    Ok(())
+}

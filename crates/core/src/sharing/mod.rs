@@ -353,7 +353,10 @@ fn text(
     Ok(Some(v.to_owned()))
 }
 
-fn reason_text(field: &'static str, value: Option<&str>) -> Result<Option<String>, Violation> {
+pub(crate) fn reason_text(
+    field: &'static str,
+    value: Option<&str>,
+) -> Result<Option<String>, Violation> {
     match text(field, value, false)? {
         Some(v) if v.chars().count() < MIN_REASON => Err(Violation::new(
             field,
@@ -475,7 +478,7 @@ fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
 
-fn rfc3339(t: OffsetDateTime) -> String {
+pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }

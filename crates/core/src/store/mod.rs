@@ -24,6 +24,7 @@ mod accounts;
 mod caseloads;
 mod closing;
 mod codes;
+mod keeping;
 mod merges;
 mod record_ports;
 mod records;
@@ -36,6 +37,7 @@ pub use accounts::*;
 pub use caseloads::*;
 pub use closing::*;
 pub use codes::*;
+pub use keeping::*;
 pub use merges::*;
 pub use record_ports::*;
 pub use records::*;
@@ -75,6 +77,7 @@ pub trait Store:
     + TaskStore
     + CaseloadStore
     + MergeStore
+    + KeepingStore
 {
 }
 
@@ -92,7 +95,8 @@ impl<
         + AuditStore
         + TaskStore
         + CaseloadStore
-        + MergeStore,
+        + MergeStore
+        + KeepingStore,
 > Store for T
 {
 }
@@ -100,8 +104,8 @@ impl<
 /// Every port, for calling the store's methods on a concrete store (the command line, tests).
 pub mod prelude {
     pub use super::{
-        AccountStore, AuditStore, CaseloadStore, ContactStore, GrantStore, KeyStore, MergeStore,
-        NoticeStore, PersonStore, RecordStore, ReferralStore, SharingStore, StaffStore, Store,
-        TaskStore,
+        AccountStore, AuditStore, CaseloadStore, ContactStore, GrantStore, KeepingStore, KeyStore,
+        MergeStore, NoticeStore, PersonStore, RecordStore, ReferralStore, SharingStore, StaffStore,
+        Store, TaskStore,
     };
 }

@@ -91,14 +91,6 @@ pub trait PersonStore: Send + Sync + 'static {
         audit: AuditDraft,
     ) -> impl Future<Output = Result<Vec<(Uuid, Vec<IndexField>)>, StoreError>> + Send;
 
-    /// Destroys every data key of the person (crypto-shredding), their blind indexes and name
-    /// grams; the sealed values stay behind, unreadable. `false` if there was nothing to destroy.
-    fn destroy_person_key(
-        &self,
-        access: &PersonAccess,
-        audit: AuditDraft,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-
     fn service_config(
         &self,
         service_id: Uuid,

@@ -399,7 +399,7 @@ both_backends!(
 );
 
 both_backends!(
-    destroying_a_persons_key_makes_their_data_unreadable,
+    destroying_a_person_removes_their_key_and_their_data,
     |backend| async move {
         let app = TestApp::new(backend).await?;
         let p = app
@@ -411,10 +411,16 @@ both_backends!(
                 &canary_input(),
             )
             .await?;
-        // Only the DPO may shred.
+        // Only the DPO may destroy a record.
         assert!(matches!(
             app.confidant
-                .shred_person(&app.worker_a, Purpose::Administration, p.id)
+                .destroy_person(
+                    &app.worker_a,
+                    Purpose::Administration,
+                    p.id,
+                    "dpo_decision",
+                    "Destroyed for this test"
+                )
                 .await,
             Err(PersonError::NotFound)
         ));
@@ -433,7 +439,13 @@ both_backends!(
         assert!(sealed_before >= 9);
 
         app.confidant
-            .shred_person(&app.dpo, Purpose::Administration, p.id)
+            .destroy_person(
+                &app.dpo,
+                Purpose::Administration,
+                p.id,
+                "dpo_decision",
+                "Destroyed for this test",
+            )
             .await?;
         assert!(matches!(
             app.confidant
@@ -451,14 +463,14 @@ both_backends!(
                 .await?
                 .is_empty()
         );
-        // The sealed values are still in the database, but the key that opens them is gone from it.
+        // The sealed values are gone from the database with the key that opened them.
         let sealed_after: i64 =
             sqlx::query("SELECT COUNT(*) AS n FROM person_field WHERE person_id = $1")
                 .bind(p.id.to_string())
                 .fetch_one(&mut raw)
                 .await?
                 .try_get("n")?;
-        assert_eq!(sealed_after, sealed_before);
+        assert_eq!(sealed_after, 0);
         app.confidant.store().checkpoint_wal().await?;
         let bytes = app.db.raw_bytes()?;
         assert!(

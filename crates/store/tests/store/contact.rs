@@ -517,8 +517,14 @@ both_backends!(
         ] {
             assert!(!contains(&raw, canary.as_bytes()), "{canary} in the clear");
         }
-        c.shred_person(&app.dpo, Purpose::Administration, p.id)
-            .await?;
+        c.destroy_person(
+            &app.dpo,
+            Purpose::Administration,
+            p.id,
+            "dpo_decision",
+            "Destroyed for this test",
+        )
+        .await?;
         // The waiting message cannot be opened: it is given up as erased, and nothing is sent.
         let report = c.deliver_messages(&mailer, fast_retries(3), 10).await?;
         assert_eq!(report.failed, 2);

@@ -580,7 +580,14 @@ both_backends!(
             .await?;
         assert!(joined.iter().any(|e| e.action == "document.move_in"));
         // Erasing the record it left no longer reaches it: it is sealed under the right key now.
-        c.shred_person(&app.dpo, P, wrong).await?;
+        c.destroy_person(
+            &app.dpo,
+            P,
+            wrong,
+            "dpo_decision",
+            "Destroyed for this test",
+        )
+        .await?;
         let (_, again) = c.read_document(&app.worker_a, P, right, doc.id).await?;
         assert_eq!(again, pdf);
         Ok(())

@@ -9,6 +9,7 @@ mod caseloads;
 mod conformance;
 mod contact;
 mod corrections;
+mod keeping;
 mod merges;
 mod notices;
 mod records;

@@ -1023,7 +1023,13 @@ both_backends!(
         assert!(!format!("{export:?}").contains("Mother"));
         // Shredding the person makes their entries unreadable.
         app.confidant
-            .shred_person(&app.dpo, Purpose::Administration, p.id)
+            .destroy_person(
+                &app.dpo,
+                Purpose::Administration,
+                p.id,
+                "dpo_decision",
+                "Destroyed for this test",
+            )
             .await?;
         assert!(
             app.confidant

@@ -1283,7 +1283,13 @@ both_backends!(
         // Erasure: the log keeps ids and codes, the reasons and packages become unreadable.
         w.app
             .confidant
-            .shred_person(&w.app.dpo, P, w.person)
+            .destroy_person(
+                &w.app.dpo,
+                P,
+                w.person,
+                "dpo_decision",
+                "Destroyed for this test",
+            )
             .await?;
         let raw = w.app.db.raw_bytes()?;
         assert!(!contains(&raw, b"Continuity of care after discharge"));

@@ -4,10 +4,12 @@
 //! token belongs to, the organisation's services), `record` (a person, the field catalogue and a
 //! service's configuration, related people, cases, entries, documents, the record's history, export
 //! and paper register), `referral`, `sharing` (recipients, consent, shares and disclosures,
-//! approvals and review) and `contact`. The bearer token, the checks about the caller and the error
+//! approvals and review), `contact` and `keeping` (legal holds, destruction and its
+//! certificates). The bearer token, the checks about the caller and the error
 //! body are the edge's ([`crate::http`]).
 
 mod contact;
+mod keeping;
 mod record;
 mod referral;
 mod sharing;
@@ -42,6 +44,7 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
         .merge(sharing::routes())
         .merge(contact::routes())
         .merge(task::routes())
+        .merge(keeping::routes())
         .map(|r| r.fallback(|| async { ApiError::NotFound }))
 }
 
@@ -141,7 +144,8 @@ impl Modify for BearerAuth {
         sharing::consent_purposes, sharing::add_consent_purpose, sharing::consents, sharing::record_consent, sharing::restrict, sharing::lift,
         sharing::check, sharing::share, sharing::disclosures, sharing::disclosure, sharing::end_referral,
         sharing::request_approval, sharing::approvals, sharing::decide, sharing::review_queue, sharing::review,
-        contact::preferences, contact::set_preferences, contact::queue, contact::messages),
+        contact::preferences, contact::set_preferences, contact::queue, contact::messages,
+        keeping::holds, keeping::place, keeping::release, keeping::preview, keeping::destroy, keeping::certificates, keeping::certificate),
     components(schemas(task::TaskResponse, task::CloseRequest, ErrorBody, crate::http::error::FieldError, crate::http::error::DuplicateBody, person::PersonRequest, person::NewPersonRequest, person::PersonResponse, person::PersonPage, person::PersonListItem, caseload::CaseloadResponse, caseload::CaseloadItem, caseload::CaseloadCountsResponse, caseload::WorkerLoadItem, person::LookupRequest, person::LookupResponse, staff::ServiceResponse, staff::MeResponse, staff::MatterRequest, staff::MatterResponse, person::AssignmentRequest, person::BreakGlassRequest, person::BreakGlassResponse, person::AccessEvent,
         merge::MergePreviewResponse, merge::MergeRequest, merge::MergeResponse,
         catalogue::FieldResponse, catalogue::ChoiceResponse, catalogue::ConfigurationResponse, catalogue::FieldGroupResponse, catalogue::CodeResponse,
@@ -156,7 +160,8 @@ impl Modify for BearerAuth {
         sharing::ConsentsResponse, sharing::ConsentRequest, sharing::RestrictionRequest, sharing::ShareBody, sharing::RuleResponse, sharing::CheckResponse,
         sharing::RefusedBody, sharing::PackageResponse, sharing::ApprovalResponse, sharing::ApprovalRequest, sharing::DecisionRequest, sharing::ReviewRequest,
         sharing::CategoryResponse,
-        contact::PreferencesResponse, contact::WindowResponse, contact::PreferencesRequest, contact::MessageRequest, contact::MessageResponse, contact::AttemptResponse)),
+        contact::PreferencesResponse, contact::WindowResponse, contact::PreferencesRequest, contact::MessageRequest, contact::MessageResponse, contact::AttemptResponse,
+        keeping::HoldResponse, keeping::HoldRequest, keeping::ReleaseRequest, keeping::DestructionPreviewResponse, keeping::DestructionRequest, keeping::CertificateResponse)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

@@ -214,6 +214,11 @@ fn nav_for(role: Role) -> Vec<(String, String, bool)> {
             "Recipients".to_owned(),
             false,
         ));
+        nav.push((
+            "/admin/destruction-certificates".to_owned(),
+            "Destruction".to_owned(),
+            false,
+        ));
     }
     nav.push(("/account/tokens".to_owned(), "API tokens".to_owned(), false));
     nav

@@ -30,6 +30,7 @@ macro_rules! form_errors {
 
 pub mod contact;
 pub mod form;
+pub mod keeping;
 pub mod record;
 pub mod referral;
 pub mod register;
@@ -64,6 +65,7 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
         .merge(contact::routes())
         .merge(register::routes())
         .merge(task::routes())
+        .merge(keeping::routes())
 }
 
 /// The pages that take a file upload, with their own body limit (see [`record::upload_routes`]).

@@ -190,8 +190,10 @@ enum Rule {
     /// Decides an approval of a share: the DPO, the Caldicott Guardian or the person's service
     /// manager.
     ApprovalDecide,
-    /// Restrictions and objections: the DPO.
+    /// Restrictions and objections, releasing a legal hold, destroying a record: the DPO.
     Restrict,
+    /// A record's legal holds, seen and placed: the DPO and the Caldicott Guardian.
+    Hold,
     /// Who has seen a record: those who read it, and the DPO, Caldicott Guardian and auditor.
     AccessHistory,
     /// Assigns a person to a team and key worker: the service's managers.
@@ -624,6 +626,42 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
         ("POST", "/api/v1/people/{person_id}/restrictions/{restriction_id}/lift") => {
             consuming(Restrict, json("{}"))
         }
+        // --- legal holds and destruction (a destruction in a cell is always refused after the
+        // permit, for its basis: the world's records stay) ---
+        ("GET", "/people/{person_id}/holds" | "/api/v1/people/{person_id}/holds") => e(Hold, N),
+        ("POST", "/people/{person_id}/holds") => {
+            e(Hold, form("kind=litigation&reason=Matrix+cell+legal+hold"))
+        }
+        ("POST", "/api/v1/people/{person_id}/holds") => e(
+            Hold,
+            json(r#"{"kind":"litigation","reason":"Matrix cell legal hold"}"#),
+        ),
+        ("POST", "/people/{person_id}/holds/{hold_id}/release") => {
+            consuming(Restrict, form("reason=Matrix+cell+release"))
+        }
+        ("POST", "/api/v1/people/{person_id}/holds/{hold_id}/release") => {
+            consuming(Restrict, json(r#"{"reason":"Matrix cell release"}"#))
+        }
+        ("GET", "/people/{person_id}/destroy" | "/api/v1/people/{person_id}/destruction") => {
+            e(Restrict, N)
+        }
+        ("POST", "/people/{person_id}/destroy") => lenient(
+            Restrict,
+            form("basis=nope&reason=Matrix+cell+destruction&confirm=yes"),
+        ),
+        ("POST", "/api/v1/people/{person_id}/destruction") => lenient(
+            Restrict,
+            json(r#"{"basis":"nope","reason":"Matrix cell destruction"}"#),
+        ),
+        (
+            "GET",
+            "/admin/destruction-certificates" | "/admin/destruction-certificates/{certificate_id}",
+        ) => e(Oversight, N),
+        (
+            "GET",
+            "/api/v1/destruction-certificates"
+            | "/api/v1/destruction-certificates/{certificate_id}",
+        ) => e(OversightApi, N),
         // --- break the glass and oversight ---
         ("GET", "/people/{person_id}/break-glass") => e(BreakGlass, N),
         ("POST", "/people/{person_id}/break-glass") => {
@@ -851,6 +889,7 @@ fn expected(rule: Rule, caller: Caller, scope: Scope, path: &str, method: &str) 
             NotFound,
         ),
         Rule::Restrict => pick(caller == Caller::Dpo, NotFound),
+        Rule::Hold => pick(caller.oversees(), NotFound),
         Rule::AccessHistory => pick(
             reads || matches!(caller, Caller::Dpo | Caller::Caldicott | Caller::Auditor),
             NotFound,
@@ -998,6 +1037,8 @@ struct World {
     target_token: Uuid,
     nobodys_task: Uuid,
     glass_grant: Uuid,
+    /// A destruction certificate (of a record made and destroyed for it).
+    certificate: Uuid,
     worker: [Principal; 2],
     dpo: Principal,
     markers: Vec<(String, Owner)>,
@@ -1302,6 +1343,23 @@ async fn world(backend: TestBackend) -> anyhow::Result<World> {
         .create_person(&worker_a, p, service_a, &Synthetic::new(98).person())
         .await?
         .id;
+    // A record destroyed at once, for its certificate.
+    let certificate = {
+        let gone = c
+            .create_person(&worker_a, p, service_a, &Synthetic::new(97).person())
+            .await?
+            .id;
+        c.destroy_person(
+            &dpo,
+            p,
+            gone,
+            "dpo_decision",
+            "Made for the matrix, destroyed for it",
+        )
+        .await?
+        .record
+        .id
+    };
     let trustee_target = c
         .create_staff(
             &operator(),
@@ -1531,6 +1589,7 @@ async fn world(backend: TestBackend) -> anyhow::Result<World> {
         target: target_staff.id,
         target_token,
         glass_grant,
+        certificate,
         worker: workers,
         dpo,
         markers,
@@ -1611,6 +1670,33 @@ impl World {
                 None => {
                     self.confidant
                         .restrict(&self.dpo, Purpose::Support, self.person[i], "restriction")
+                        .await?
+                        .id
+                }
+            };
+        }
+        let mut hold = Uuid::nil();
+        if text.contains("{hold_id}") {
+            let live = self
+                .confidant
+                .store()
+                .holds_of(&PersonAccess::for_tests(self.person[i]))
+                .await?
+                .into_iter()
+                .map(|(h, _)| h)
+                .find(|h| h.live());
+            hold = match live {
+                Some(h) => h.id,
+                None => {
+                    self.confidant
+                        .place_hold(
+                            &self.dpo,
+                            Purpose::Support,
+                            self.person[i],
+                            "complaint",
+                            None,
+                            "A hold for the matrix to release",
+                        )
                         .await?
                         .id
                 }
@@ -1698,7 +1784,7 @@ impl World {
             .find(|(_, owner)| *owner == Owner::Field(Scope::In, PersonField::GivenName))
             .map(|(m, _)| m.clone())
             .unwrap_or_default();
-        let replacements: [(&str, String); 25] = [
+        let replacements: [(&str, String); 27] = [
             ("{person_id}", person.to_string()),
             ("{service_id}", self.service[i].to_string()),
             ("{organisation_id}", organisation.to_string()),
@@ -1711,6 +1797,8 @@ impl World {
             ("{disclosure_id}", disclosure.to_string()),
             ("{approval_id}", self.approval[i].to_string()),
             ("{restriction_id}", restriction.to_string()),
+            ("{hold_id}", hold.to_string()),
+            ("{certificate_id}", self.certificate.to_string()),
             ("{purpose_id}", self.purpose[i].to_string()),
             ("{recipient_id}", recipient.to_string()),
             ("{staff_id}", staff.to_string()),

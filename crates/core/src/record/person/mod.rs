@@ -1,4 +1,5 @@
-//! People supported by a service: create, read, update, list, find by identifier, and crypto-shred.
+//! People supported by a service: create, read, update, list, find by identifier (destroying a
+//! record is `crate::keeping`'s).
 //!
 //! Guarantees:
 //! - Input is parsed field by field into the identifier types; every invalid field is reported by name
@@ -9,7 +10,7 @@
 //!   audited and answers exactly like a missing record.
 //!
 //! Here: a person's record as opened and the use cases on it (create, read, update, assign,
-//! shred, access history). Beside it: `error.rs` (the area's error and its field violations),
+//! access history). Beside it: `error.rs` (the area's error and its field violations),
 //! `input.rs` (parsing a client's fields into the identifier types), `permits.rs` (asking the
 //! policy about a person or a service), `sealing.rs` (sealing, opening and indexing a person's
 //! fields), `search.rs` (lists, look-ups by identifier, name search) and `duplicates.rs` (who a
@@ -609,32 +610,6 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .store
             .audit_events_for_subject(person_id, limit.clamp(1, 500))
             .await?)
-    }
-
-    /// Destroys the person's data key: every value sealed under it becomes unreadable for good, in the
-    /// database and in every backup, while the audit trail (ids only) stays whole.
-    pub async fn shred_person(
-        &self,
-        actor: &Principal,
-        purpose: Purpose,
-        person_id: Uuid,
-    ) -> Result<(), PersonError> {
-        let resource = self
-            .person_resource(actor, Action::PersonShred, person_id, purpose)
-            .await?;
-        let permit = self
-            .person_permit(actor, Action::PersonShred, resource, purpose)
-            .await?;
-        let audit = AuditDraft::permitted(&permit, purpose, self.clock.now());
-        if self
-            .store
-            .destroy_person_key(&access_of(&permit)?, audit)
-            .await?
-        {
-            Ok(())
-        } else {
-            Err(PersonError::NotFound)
-        }
     }
 }
 

@@ -88,7 +88,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .collect()
     }
 
-    pub(super) fn open_person(
+    pub(crate) fn open_person(
         &self,
         sealed: &SealedPerson,
         wrapped: &WrappedDataKey,

@@ -89,7 +89,11 @@ both_backends!(
                 .map_or_else(ToString::to_string, ToString::to_string)
         );
         assert!(
-            !said.contains("943") && !said.contains("Zqxcanary") && !said.contains("Bea"),
+            // (The number in any form, not its first digits: an id in the answer may hold "943".)
+            !said.contains("9434765919")
+                && !said.contains("943 476")
+                && !said.contains("Zqxcanary")
+                && !said.contains("Bea"),
             "{said}"
         );
         assert_eq!(matches(refused)?, [on(first, &[IndexField::NhsNumber])]);

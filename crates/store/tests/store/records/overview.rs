@@ -193,7 +193,14 @@ both_backends!(
         assert_eq!(missing[0].outcome, "not_found");
 
         // A shredded record: its key is gone, so there is nothing to show.
-        c.shred_person(&app.dpo, Purpose::Administration, p).await?;
+        c.destroy_person(
+            &app.dpo,
+            Purpose::Administration,
+            p,
+            "dpo_decision",
+            "Destroyed for this test",
+        )
+        .await?;
         assert!(matches!(
             c.person_overview(w, P, p, 20).await,
             Err(PersonError::NotFound)

@@ -194,6 +194,8 @@ struct PersonPage {
     can_change_fields: bool,
     /// Offers putting the person in a team and giving them a key worker (the service's managers).
     can_assign: bool,
+    /// Offers the record's legal holds (the Data Protection Officer and the Caldicott Guardian).
+    can_hold: bool,
     photo_enabled: bool,
     has_photo: bool,
     groups: Vec<GroupView>,
@@ -419,8 +421,13 @@ pub async fn show<S: Store, C: Clock>(
         .collect();
 
     let can_assign = offers(&state, &signed, person_id, Need::Assign).await?;
+    let can_hold = matches!(
+        signed.staff().role,
+        confidant_core::Role::DataProtectionOfficer | confidant_core::Role::CaldicottGuardian
+    );
     render(&PersonPage {
         can_assign,
+        can_hold,
         chrome: signed.chrome("/people"),
         csrf: signed.csrf().to_owned(),
         id: person_id.to_string(),

@@ -1,0 +1,176 @@
+//! Keeping and destroying: legal holds and the destruction of a person's record.
+//!
+//! Core decides and seals; the store writes. A destruction is one transaction that checks the
+//! holds again (fail closed), records the person as destroyed, deletes every row of theirs, destroys
+//! their keys and search entries, and keeps the certificate, with its audit event.
+
+use std::future::Future;
+
+use uuid::Uuid;
+
+use super::{MergeCounts, SealedFields, StoreError};
+use crate::access::PersonAccess;
+use crate::audit::AuditDraft;
+use crate::kernel::codes::codes;
+
+codes!(
+    /// Why a record must not be destroyed for now.
+    LegalHoldKind {
+        Litigation = "litigation": "Litigation or a legal claim",
+        Inquiry = "inquiry": "A public inquiry",
+        Complaint = "complaint": "A complaint, or a complaint to an ombudsman",
+        SafeguardingReview = "safeguarding_review": "A safeguarding review (adult, child or domestic homicide review)",
+        PoliceInvestigation = "police_investigation": "A police investigation",
+        RightsRequest = "rights_request": "An open request about the person's rights",
+    }
+);
+
+/// A legal hold as kept: ids, codes and times (its reasons are sealed beside it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoldRecord {
+    pub id: Uuid,
+    pub organisation_id: Uuid,
+    pub service_id: Uuid,
+    pub person_id: Uuid,
+    /// A hold on one case of the person (it still keeps the whole record).
+    pub case_id: Option<Uuid>,
+    pub kind: LegalHoldKind,
+    pub key_version: i64,
+    pub placed_by: String,
+    pub placed_at_micros: i64,
+    pub released_by: Option<String>,
+    pub released_at_micros: Option<i64>,
+}
+
+impl HoldRecord {
+    /// Still in force.
+    pub fn live(&self) -> bool {
+        self.released_at_micros.is_none()
+    }
+}
+
+/// What destroying a person's record reaches, counted as stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DestructionScope {
+    /// The rows of the record (and of records merged into it).
+    pub counts: MergeCounts,
+    /// Records merged into this one earlier: destroyed with it.
+    pub merged_records: i64,
+    /// Paper notes and archived paper files among the entries: the electronic entry goes; the
+    /// paper itself must be collected and destroyed.
+    pub paper: i64,
+    /// Audit events about the record: kept (ids, actions and times only; the chain must verify).
+    pub audit_events: i64,
+    /// Legal holds in force: while there is one, nothing is destroyed.
+    pub live_holds: i64,
+    /// Legal holds released: kept (kinds and times), their reasons destroyed.
+    pub released_holds: i64,
+}
+
+/// A destruction to write.
+pub struct DestructionPlan<'a> {
+    pub access: &'a PersonAccess,
+    /// The scope the certificate states, as read: the store refuses if it changed since.
+    pub scope: DestructionScope,
+    pub certificate_id: Uuid,
+    pub organisation_id: Uuid,
+    /// The certificate: canonical JSON that identifies no one.
+    pub certificate: String,
+    pub certificate_sha256: String,
+    pub at_micros: i64,
+}
+
+/// Why a destruction was not written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DestructionRefusal {
+    /// The record, or its key, is gone (destroyed already, or never was).
+    Gone,
+    /// The record was merged into another: destroy that one.
+    Merged,
+    /// A legal hold is in force.
+    Held,
+    /// The record changed since its scope was read: read it again.
+    Changed,
+}
+
+/// A destruction certificate as kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateRecord {
+    pub id: Uuid,
+    pub organisation_id: Uuid,
+    pub issued_at_micros: i64,
+    pub body: String,
+    pub body_sha256: String,
+}
+
+/// The storage port of keeping and destroying.
+pub trait KeepingStore: Send + Sync + 'static {
+    /// Places a hold, its reasons sealed, with its audit event.
+    fn place_hold(
+        &self,
+        hold: &HoldRecord,
+        sealed: &SealedFields,
+        audit: AuditDraft,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Releases a live hold of the person, sealing the release's reason beside it. `false` if no
+    /// such live hold.
+    fn release_hold(
+        &self,
+        access: &PersonAccess,
+        hold_id: Uuid,
+        by: &str,
+        at_micros: i64,
+        sealed: &SealedFields,
+        audit: AuditDraft,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The person's holds (and those of records merged into theirs), newest first, each with its
+    /// sealed reasons.
+    fn holds_of(
+        &self,
+        access: &PersonAccess,
+    ) -> impl Future<Output = Result<Vec<(HoldRecord, SealedFields)>, StoreError>> + Send;
+
+    /// The live holds of an organisation (ids, codes and times), newest first.
+    fn live_holds(
+        &self,
+        organisation_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<HoldRecord>, StoreError>> + Send;
+
+    /// What destroying the person's record would reach, read with its audit event. `None` if the
+    /// record or its key is gone.
+    fn destruction_scope(
+        &self,
+        access: &PersonAccess,
+        audit: AuditDraft,
+    ) -> impl Future<Output = Result<Option<DestructionScope>, StoreError>> + Send;
+
+    /// Destroys the person's record in one transaction with its audit event (the audit head's
+    /// lock first): checks the holds again, records the person (and records merged into theirs)
+    /// as destroyed, deletes every row, destroys every key (theirs, their related people's, their
+    /// referrals'), their blind indexes and name grams, unlinks them from other records, and keeps
+    /// the certificate. SQLite's write-ahead log is checkpointed after.
+    fn destroy_person(
+        &self,
+        plan: DestructionPlan<'_>,
+        audit: AuditDraft,
+    ) -> impl Future<Output = Result<Result<(), DestructionRefusal>, StoreError>> + Send;
+
+    /// A certificate of the organisation.
+    fn certificate(
+        &self,
+        organisation_id: Uuid,
+        certificate_id: Uuid,
+    ) -> impl Future<Output = Result<Option<CertificateRecord>, StoreError>> + Send;
+
+    /// The organisation's certificates, newest first.
+    fn certificates(
+        &self,
+        organisation_id: Uuid,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<CertificateRecord>, StoreError>> + Send;
+
+    /// Whether the person was destroyed (their id is on the list of everyone destroyed).
+    fn destroyed(&self, person_id: Uuid) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}

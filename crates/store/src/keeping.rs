@@ -1,0 +1,406 @@
+//! The keeping port of the store: legal holds, and the destruction of a person's record in one
+//! transaction (see `confidant_core::keeping` for the guarantees).
+
+use confidant_core::store::{
+    CertificateRecord, DestructionPlan, DestructionRefusal, DestructionScope, HoldRecord,
+    KeepingStore, LegalHoldKind,
+};
+
+use super::merge::holdings_in;
+use super::*;
+
+const HOLD_COLUMNS: &str = "id, organisation_id, service_id, person_id, case_id, kind, key_version, \
+     placed_by, placed_at, released_by, released_at";
+
+fn hold_from_row(row: &AnyRow) -> Result<HoldRecord, StoreError> {
+    Ok(HoldRecord {
+        id: id(row, "id")?,
+        organisation_id: id(row, "organisation_id")?,
+        service_id: id(row, "service_id")?,
+        person_id: id(row, "person_id")?,
+        case_id: opt_id(row, "case_id")?,
+        kind: coded(row, "kind", LegalHoldKind::from_code, "legal hold kind")?,
+        key_version: row.col("key_version")?,
+        placed_by: row.col("placed_by")?,
+        placed_at_micros: row.col("placed_at")?,
+        released_by: row.col("released_by")?,
+        released_at_micros: row.col("released_at")?,
+    })
+}
+
+fn certificate_from_row(row: &AnyRow) -> Result<CertificateRecord, StoreError> {
+    Ok(CertificateRecord {
+        id: id(row, "id")?,
+        organisation_id: id(row, "organisation_id")?,
+        issued_at_micros: row.col("issued_at")?,
+        body: row.col("body")?,
+        body_sha256: row.col("body_sha256")?,
+    })
+}
+
+/// Every id a person's rows carry (`$1` the person): what their sealed fields and earlier values
+/// are filed under.
+const ROW_IDS: &str = "SELECT id FROM record_entry WHERE person_id = $1 \
+     UNION ALL SELECT id FROM document WHERE person_id = $1 \
+     UNION ALL SELECT id FROM contact_preference WHERE person_id = $1 \
+     UNION ALL SELECT id FROM message WHERE person_id = $1 \
+     UNION ALL SELECT id FROM disclosure WHERE person_id = $1 \
+     UNION ALL SELECT id FROM share_approval WHERE person_id = $1 \
+     UNION ALL SELECT id FROM related_person WHERE person_id = $1 \
+     UNION ALL SELECT id FROM referral WHERE person_id = $1 \
+     UNION ALL SELECT id FROM case_episode WHERE person_id = $1 \
+     UNION ALL SELECT id FROM consent WHERE person_id = $1 \
+     UNION ALL SELECT id FROM person_restriction WHERE person_id = $1 \
+     UNION ALL SELECT id FROM access_grant WHERE person_id = $1 \
+     UNION ALL SELECT id FROM legal_hold WHERE person_id = $1 \
+     UNION ALL SELECT id FROM task WHERE person_id = $1";
+
+/// What destruction deletes, in an order the foreign keys allow (`$1` the person). The person's id
+/// is in `person_destruction` first, which lets the append-only histories' rows go.
+const DESTROY: &[&str] = &[
+    // Sealed values and earlier values of the person and of every row of theirs.
+    "DELETE FROM record_field WHERE record_id IN (SELECT id FROM (ROW_IDS) o)",
+    "DELETE FROM field_version WHERE record_id = $1 OR record_id IN (SELECT id FROM (ROW_IDS) o)",
+    // The keys of their related people and referrals, and the referrals' indexes.
+    "DELETE FROM data_key WHERE owner_id IN (SELECT id FROM related_person WHERE person_id = $1)",
+    "DELETE FROM data_key WHERE owner_id IN (SELECT id FROM referral WHERE person_id = $1)",
+    "DELETE FROM referral_index WHERE referral_id IN (SELECT id FROM referral WHERE person_id = $1)",
+    "DELETE FROM triage_event WHERE referral_id IN (SELECT id FROM referral WHERE person_id = $1)",
+    // Messages, then the disclosure log (a message may carry a disclosure), then what it rests on.
+    "DELETE FROM message_attempt WHERE message_id IN (SELECT id FROM message WHERE person_id = $1)",
+    "DELETE FROM message WHERE person_id = $1",
+    "DELETE FROM disclosure_item WHERE disclosure_id IN (SELECT id FROM disclosure WHERE person_id = $1)",
+    "DELETE FROM disclosure WHERE person_id = $1",
+    "DELETE FROM share_approval WHERE person_id = $1",
+    "DELETE FROM access_grant WHERE person_id = $1",
+    "DELETE FROM contact_preference WHERE person_id = $1",
+    "DELETE FROM consent WHERE person_id = $1",
+    "DELETE FROM person_restriction WHERE person_id = $1",
+    // The record's content: documents, entries (answers before what they answer), cases.
+    "DELETE FROM document WHERE person_id = $1",
+    "DELETE FROM record_entry WHERE person_id = $1",
+    "DELETE FROM case_reopening WHERE case_id IN (SELECT id FROM case_episode WHERE person_id = $1)",
+    "DELETE FROM case_episode WHERE person_id = $1",
+    "DELETE FROM task_audience WHERE task_id IN (SELECT id FROM task WHERE person_id = $1)",
+    "DELETE FROM task WHERE person_id = $1",
+    // Third parties of the record; other records only lose their link to it.
+    "DELETE FROM related_person WHERE person_id = $1",
+    "UPDATE related_person SET linked_person_id = NULL WHERE linked_person_id = $1",
+    "UPDATE referral SET partner_person_id = NULL WHERE partner_person_id = $1",
+    "DELETE FROM referral WHERE person_id = $1",
+    // The person: search entries, fields, key, merges, the row.
+    "DELETE FROM blind_index WHERE person_id = $1",
+    "DELETE FROM person_name_gram WHERE person_id = $1",
+    "DELETE FROM person_field WHERE person_id = $1",
+    "DELETE FROM data_key WHERE owner_id = $1",
+    "DELETE FROM person_merge WHERE merged_id = $1 OR surviving_id = $1",
+    "DELETE FROM person WHERE id = $1",
+];
+
+/// The person and every record merged into theirs, directly or through another merge.
+async fn with_merged(
+    tx: &mut Transaction<'static, Any>,
+    person_id: Uuid,
+) -> Result<Vec<String>, StoreError> {
+    let mut all = vec![person_id.to_string()];
+    let mut next = 0;
+    while next < all.len() {
+        let into: Vec<String> =
+            sqlx::query_scalar("SELECT merged_id FROM person_merge WHERE surviving_id = $1")
+                .bind(&all[next])
+                .fetch_all(&mut **tx)
+                .await
+                .db()?;
+        all.extend(
+            into.into_iter()
+                .filter(|m| !all.contains(m))
+                .collect::<Vec<_>>(),
+        );
+        next += 1;
+    }
+    Ok(all)
+}
+
+async fn count(
+    tx: &mut Transaction<'static, Any>,
+    sql: &'static str,
+    ids: &[String],
+) -> Result<i64, StoreError> {
+    let mut n = 0;
+    for pid in ids {
+        let c: i64 = sqlx::query_scalar(sql)
+            .bind(pid)
+            .fetch_one(&mut **tx)
+            .await
+            .db()?;
+        n += c;
+    }
+    Ok(n)
+}
+
+/// The scope read in `tx`; `None` if the record or its key is gone.
+async fn scope_in(
+    tx: &mut Transaction<'static, Any>,
+    person_id: Uuid,
+) -> Result<Option<DestructionScope>, StoreError> {
+    let Some(holdings) = holdings_in(tx, person_id, false).await? else {
+        return Ok(None);
+    };
+    let ids = with_merged(tx, person_id).await?;
+    let merged = i64::try_from(ids.len() - 1).unwrap_or(i64::MAX);
+    Ok(Some(DestructionScope {
+        counts: holdings.counts,
+        merged_records: merged,
+        paper: count(
+            tx,
+            "SELECT COUNT(*) FROM record_entry WHERE person_id = $1 AND kind IN ('paper_note', 'paper_file')",
+            &ids,
+        )
+        .await?,
+        audit_events: count(
+            tx,
+            "SELECT COUNT(*) FROM audit_event WHERE subject_id = $1",
+            &ids,
+        )
+        .await?,
+        live_holds: count(
+            tx,
+            "SELECT COUNT(*) FROM legal_hold WHERE person_id = $1 AND released_at IS NULL",
+            &ids,
+        )
+        .await?,
+        released_holds: count(
+            tx,
+            "SELECT COUNT(*) FROM legal_hold WHERE person_id = $1 AND released_at IS NOT NULL",
+            &ids,
+        )
+        .await?,
+    }))
+}
+
+/// Whether two scopes reach the same rows (audit events grow with every access, the destruction's
+/// own included, and are kept whatever their number).
+fn same_rows(a: &DestructionScope, b: &DestructionScope) -> bool {
+    a.counts == b.counts
+        && a.merged_records == b.merged_records
+        && a.paper == b.paper
+        && a.released_holds == b.released_holds
+}
+
+impl KeepingStore for SqlStore {
+    async fn place_hold(
+        &self,
+        hold: &HoldRecord,
+        sealed: &SealedFields,
+        audit: AuditDraft,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        append(&mut tx, &audit).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO legal_hold ({HOLD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL)"
+        )))
+        .bind(hold.id.to_string())
+        .bind(hold.organisation_id.to_string())
+        .bind(hold.service_id.to_string())
+        .bind(hold.person_id.to_string())
+        .bind(hold.case_id.map(|c| c.to_string()))
+        .bind(hold.kind.code())
+        .bind(hold.key_version)
+        .bind(&hold.placed_by)
+        .bind(hold.placed_at_micros)
+        .execute(&mut *tx)
+        .await
+        .db()?;
+        insert_fields(&mut tx, hold.id, sealed).await?;
+        commit(tx).await
+    }
+
+    async fn release_hold(
+        &self,
+        access: &PersonAccess,
+        hold_id: Uuid,
+        by: &str,
+        at_micros: i64,
+        sealed: &SealedFields,
+        audit: AuditDraft,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        append(&mut tx, &audit).await?;
+        let done = sqlx::query(
+            "UPDATE legal_hold SET released_by = $1, released_at = $2 \
+             WHERE id = $3 AND person_id = $4 AND released_at IS NULL",
+        )
+        .bind(by)
+        .bind(at_micros)
+        .bind(hold_id.to_string())
+        .bind(access.person_id().to_string())
+        .execute(&mut *tx)
+        .await
+        .db()?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        insert_fields(&mut tx, hold_id, sealed).await?;
+        commit(tx).await?;
+        Ok(true)
+    }
+
+    async fn holds_of(
+        &self,
+        access: &PersonAccess,
+    ) -> Result<Vec<(HoldRecord, SealedFields)>, StoreError> {
+        let mut tx = self.begin_read().await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {HOLD_COLUMNS} FROM legal_hold WHERE person_id = $1 ORDER BY placed_at DESC, id DESC"
+        )))
+        .bind(access.person_id().to_string())
+        .fetch_all(&mut *tx)
+        .await
+        .db()?;
+        let fields = sqlx::query(
+            "SELECT f.record_id, f.field, f.value FROM record_field f \
+             JOIN legal_hold h ON h.id = f.record_id WHERE h.person_id = $1 \
+             ORDER BY f.record_id, f.field",
+        )
+        .bind(access.person_id().to_string());
+        let out = with_fields(&mut tx, rows, hold_from_row, fields).await?;
+        tx.rollback().await.db()?;
+        Ok(out)
+    }
+
+    async fn live_holds(&self, organisation_id: Uuid) -> Result<Vec<HoldRecord>, StoreError> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {HOLD_COLUMNS} FROM legal_hold WHERE organisation_id = $1 AND released_at IS NULL \
+             ORDER BY placed_at DESC, id DESC"
+        )))
+        .bind(organisation_id.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .read(hold_from_row)
+    }
+
+    async fn destruction_scope(
+        &self,
+        access: &PersonAccess,
+        audit: AuditDraft,
+    ) -> Result<Option<DestructionScope>, StoreError> {
+        let mut tx = self.begin_read().await?;
+        let found = scope_in(&mut tx, access.person_id()).await?;
+        if found.is_none() {
+            tx.rollback().await.db()?;
+            return Ok(None);
+        }
+        finish_read(self, tx, audit).await?;
+        Ok(found)
+    }
+
+    async fn destroy_person(
+        &self,
+        plan: DestructionPlan<'_>,
+        audit: AuditDraft,
+    ) -> Result<Result<(), DestructionRefusal>, StoreError> {
+        let person_id = plan.access.person_id();
+        let mut tx = self.begin_write().await?;
+        // The audit head's lock first, as every key-touching write takes it: a hold placed, a
+        // merge or a change to the record waits for this transaction or is seen by it.
+        append(&mut tx, &audit).await?;
+        let merged_away: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM person_merge WHERE merged_id = $1")
+                .bind(person_id.to_string())
+                .fetch_one(&mut *tx)
+                .await
+                .db()?;
+        if merged_away > 0 {
+            return Ok(Err(DestructionRefusal::Merged));
+        }
+        let Some(now) = scope_in(&mut tx, person_id).await? else {
+            return Ok(Err(DestructionRefusal::Gone));
+        };
+        // Fail closed: a hold placed since the scope was read keeps the record.
+        if now.live_holds > 0 {
+            return Ok(Err(DestructionRefusal::Held));
+        }
+        if !same_rows(&now, &plan.scope) {
+            return Ok(Err(DestructionRefusal::Changed));
+        }
+        let ids = with_merged(&mut tx, person_id).await?;
+        for pid in &ids {
+            sqlx::query(
+                "INSERT INTO person_destruction (person_id, certificate_id, destroyed_at) VALUES ($1, $2, $3)",
+            )
+            .bind(pid)
+            .bind(plan.certificate_id.to_string())
+            .bind(plan.at_micros)
+            .execute(&mut *tx)
+            .await
+            .or_conflict("the record was destroyed already")?;
+        }
+        for pid in &ids {
+            for sql in DESTROY {
+                let sql = sql.replace("ROW_IDS", ROW_IDS);
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(pid)
+                    .execute(&mut *tx)
+                    .await
+                    .db()?;
+            }
+        }
+        sqlx::query(
+            "INSERT INTO destruction_certificate (id, organisation_id, issued_at, body, body_sha256) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(plan.certificate_id.to_string())
+        .bind(plan.organisation_id.to_string())
+        .bind(plan.at_micros)
+        .bind(&plan.certificate)
+        .bind(&plan.certificate_sha256)
+        .execute(&mut *tx)
+        .await
+        .db()?;
+        commit(tx).await?;
+        self.checkpoint_after_erasure().await;
+        Ok(Ok(()))
+    }
+
+    async fn certificate(
+        &self,
+        organisation_id: Uuid,
+        certificate_id: Uuid,
+    ) -> Result<Option<CertificateRecord>, StoreError> {
+        sqlx::query(
+            "SELECT id, organisation_id, issued_at, body, body_sha256 FROM destruction_certificate \
+             WHERE id = $1 AND organisation_id = $2",
+        )
+        .bind(certificate_id.to_string())
+        .bind(organisation_id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .read(certificate_from_row)
+    }
+
+    async fn certificates(
+        &self,
+        organisation_id: Uuid,
+        limit: i64,
+    ) -> Result<Vec<CertificateRecord>, StoreError> {
+        sqlx::query(
+            "SELECT id, organisation_id, issued_at, body, body_sha256 FROM destruction_certificate \
+             WHERE organisation_id = $1 ORDER BY issued_at DESC, id DESC LIMIT $2",
+        )
+        .bind(organisation_id.to_string())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .read(certificate_from_row)
+    }
+
+    async fn destroyed(&self, person_id: Uuid) -> Result<bool, StoreError> {
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM person_destruction WHERE person_id = $1")
+                .bind(person_id.to_string())
+                .fetch_one(&self.pool)
+                .await
+                .db()?;
+        Ok(n > 0)
+    }
+}

@@ -1,0 +1,449 @@
+//! Keeping and destroying on pages: a record's legal holds (placed by the Data Protection Officer
+//! or the Caldicott Guardian, released by the Data Protection Officer), destroying a record (the
+//! Data Protection Officer: what it would reach first, then the decision), and the organisation's
+//! destruction certificates. Nothing here shows the record's content: the pages name the record by
+//! its id, and a hold's reasons are opened only for those who may place one.
+
+use askama::Template;
+use axum::response::{IntoResponse, Redirect, Response};
+use confidant_core::keeping::{Certificate, DestructionBasis, ItemOutcome};
+use confidant_core::person::PersonError;
+use confidant_core::store::{CertificateRecord, LegalHoldKind, Store};
+use confidant_core::{Clock, Purpose, Role};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::http::extract::page::Path;
+use crate::http::routing::{Routes, get, post};
+use crate::pages::form::{FormData, FormField, FormPage, form_error};
+use crate::pages::record::merge::moved_lines;
+use crate::pages::record::person::who;
+use crate::pages::sharing::consent::at as from_micros;
+use crate::pages::{Chrome, PageError, Signed, St, TrainedForm, TrainedStaff, date_time, render};
+
+const P: Purpose = Purpose::Administration;
+
+pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
+    Routes::new()
+        .route(
+            "/people/{person_id}/holds",
+            get(holds_page::<S, C>).post(place::<S, C>),
+        )
+        .route(
+            "/people/{person_id}/holds/{hold_id}/release",
+            post(release::<S, C>),
+        )
+        .route(
+            "/people/{person_id}/destroy",
+            get(destroy_form::<S, C>).post(destroy::<S, C>),
+        )
+        .route(
+            "/admin/destruction-certificates",
+            get(certificates_page::<S, C>),
+        )
+        .route(
+            "/admin/destruction-certificates/{certificate_id}",
+            get(certificate_page::<S, C>),
+        )
+}
+
+struct HoldLine {
+    id: String,
+    kind: &'static str,
+    placed: String,
+    reason: String,
+    live: bool,
+    released: String,
+    release_reason: String,
+}
+
+#[derive(Template)]
+#[template(path = "holds.html")]
+struct HoldsPage {
+    chrome: Chrome,
+    csrf: String,
+    id: String,
+    holds: Vec<HoldLine>,
+    kinds: Vec<(&'static str, &'static str)>,
+    may_release: bool,
+    may_destroy: bool,
+    errors: Vec<(String, String)>,
+}
+
+form_errors!(HoldsPage);
+
+async fn holds_view<S: Store, C: Clock>(
+    state: &St<S, C>,
+    signed: &Signed,
+    person_id: Uuid,
+    errors: Vec<(String, String)>,
+) -> Result<HoldsPage, PageError> {
+    let c = &state.confidant;
+    let actor = signed.actor();
+    let holds = c.holds(actor, P, person_id).await?;
+    let names = c.colleague_names(actor).await?;
+    let dpo = signed.staff().role == Role::DataProtectionOfficer;
+    Ok(HoldsPage {
+        chrome: signed.chrome(""),
+        csrf: signed.csrf().to_owned(),
+        id: person_id.to_string(),
+        holds: holds
+            .into_iter()
+            .map(|h| HoldLine {
+                id: h.record.id.to_string(),
+                kind: h.record.kind.label(),
+                placed: format!(
+                    "{} by {}",
+                    date_time(h.placed_at()),
+                    who(&names, &h.record.placed_by)
+                ),
+                live: h.record.live(),
+                released: h
+                    .released_at()
+                    .map(|t| {
+                        format!(
+                            "{} by {}",
+                            date_time(t),
+                            who(&names, h.record.released_by.as_deref().unwrap_or_default())
+                        )
+                    })
+                    .unwrap_or_default(),
+                release_reason: h.release_reason.clone().unwrap_or_default(),
+                reason: h.reason,
+            })
+            .collect(),
+        kinds: LegalHoldKind::ALL
+            .iter()
+            .map(|k| (k.code(), k.label()))
+            .collect(),
+        may_release: dpo,
+        may_destroy: dpo,
+        errors,
+    })
+}
+
+pub async fn holds_page<S: Store, C: Clock>(
+    state: St<S, C>,
+    TrainedStaff(signed): TrainedStaff,
+    Path(person_id): Path<Uuid>,
+) -> Result<Response, PageError> {
+    render(&holds_view(&state, &signed, person_id, Vec::new()).await?)
+}
+
+/// A refusal of the form's input, on the page again (400); anything else as it is.
+async fn with_errors<S: Store, C: Clock>(
+    state: &St<S, C>,
+    signed: &Signed,
+    person_id: Uuid,
+    e: PersonError,
+) -> Result<Response, PageError> {
+    match e {
+        PersonError::Invalid(v) => {
+            let errors =
+                v.0.into_iter()
+                    .map(|e| (e.field.to_owned(), e.message))
+                    .collect();
+            let page = holds_view(state, signed, person_id, errors).await?;
+            crate::pages::render_status(axum::http::StatusCode::BAD_REQUEST, &page)
+        }
+        other => Err(other.into()),
+    }
+}
+
+pub async fn place<S: Store, C: Clock>(
+    state: St<S, C>,
+    signed: Signed,
+    Path(person_id): Path<Uuid>,
+    TrainedForm(form): TrainedForm<FormData>,
+) -> Result<Response, PageError> {
+    match state
+        .confidant
+        .place_hold(
+            signed.actor(),
+            P,
+            person_id,
+            form.get("kind"),
+            None,
+            form.get("reason"),
+        )
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/people/{person_id}/holds")).into_response()),
+        Err(e) => with_errors(&state, &signed, person_id, e).await,
+    }
+}
+
+pub async fn release<S: Store, C: Clock>(
+    state: St<S, C>,
+    signed: Signed,
+    Path((person_id, hold_id)): Path<(Uuid, Uuid)>,
+    TrainedForm(form): TrainedForm<FormData>,
+) -> Result<Response, PageError> {
+    match state
+        .confidant
+        .release_hold(signed.actor(), P, person_id, hold_id, form.get("reason"))
+        .await
+    {
+        Ok(()) => Ok(Redirect::to(&format!("/people/{person_id}/holds")).into_response()),
+        Err(e) => with_errors(&state, &signed, person_id, e).await,
+    }
+}
+
+async fn destroy_view<S: Store, C: Clock>(
+    state: &St<S, C>,
+    signed: &Signed,
+    person_id: Uuid,
+) -> Result<FormPage, PageError> {
+    let preview = state
+        .confidant
+        .destruction_preview(signed.actor(), P, person_id)
+        .await?;
+    let mut reach = moved_lines(&preview.scope.counts);
+    if preview.scope.merged_records > 0 {
+        reach.push(format!(
+            "{} record(s) merged into this one",
+            preview.scope.merged_records
+        ));
+    }
+    let reach = if reach.is_empty() {
+        "only the person's details".to_owned()
+    } else {
+        reach.join(", ")
+    };
+    let mut page = FormPage::new(
+        signed.chrome(""),
+        signed.csrf(),
+        "Destroy this record",
+        format!("/people/{person_id}/destroy"),
+        vec![
+            FormField::radios(
+                "basis",
+                "On what basis",
+                DestructionBasis::ALL
+                    .iter()
+                    .map(|b| (b.code().to_owned(), b.label().to_owned()))
+                    .collect(),
+            ),
+            FormField::textarea("reason", "Why")
+                .hint("Without naming anyone: this is kept on the certificate after the record is gone. A reason holding the person's name, date of birth, identifiers or contact details is refused."),
+            FormField::checkboxes(
+                "confirm",
+                "This cannot be undone",
+                vec![(
+                    "yes".to_owned(),
+                    "I understand the record, its keys and everything in it will be destroyed".to_owned(),
+                    false,
+                )],
+            ),
+        ],
+        Vec::new(),
+    )
+    .back(format!("/people/{person_id}/holds"))
+    .intro(format!(
+        "Destroying reaches: the person's details and key, {reach}, their search entries, and the keys of their related people and referrals. Kept: {} audit event(s) about the record (ids, actions and times only) and a certificate that names no one.{}",
+        preview.scope.audit_events,
+        if preview.scope.paper > 0 {
+            format!(
+                " {} paper note(s) or archived file(s) are recorded: their entries go, and the paper must be collected and destroyed.",
+                preview.scope.paper
+            )
+        } else {
+            String::new()
+        }
+    ))
+    .submit("Destroy the record")
+    .submit_classes("govuk-button--warning");
+    if !preview.live_holds.is_empty() {
+        page = page.warning(format!(
+            "{} legal hold(s) in force: the record cannot be destroyed until the Data Protection Officer releases them.",
+            preview.live_holds.len()
+        ));
+    }
+    Ok(page)
+}
+
+pub async fn destroy_form<S: Store, C: Clock>(
+    state: St<S, C>,
+    TrainedStaff(signed): TrainedStaff,
+    Path(person_id): Path<Uuid>,
+) -> Result<Response, PageError> {
+    render(&destroy_view(&state, &signed, person_id).await?)
+}
+
+pub async fn destroy<S: Store, C: Clock>(
+    state: St<S, C>,
+    signed: Signed,
+    Path(person_id): Path<Uuid>,
+    TrainedForm(form): TrainedForm<FormData>,
+) -> Result<Response, PageError> {
+    let page = destroy_view(&state, &signed, person_id).await?;
+    if !form.ticked("confirm") {
+        let errors = vec![(
+            "confirm".to_owned(),
+            "Tick to say you understand the record will be destroyed".to_owned(),
+        )];
+        return Ok(form_error(page, &form, errors));
+    }
+    match state
+        .confidant
+        .destroy_person(
+            signed.actor(),
+            P,
+            person_id,
+            form.get("basis"),
+            form.get("reason"),
+        )
+        .await
+    {
+        Ok(done) => certificate_view(&state, &signed, &done.record, &done.certificate, true).await,
+        Err(PersonError::Invalid(v)) => {
+            let errors =
+                v.0.into_iter()
+                    .map(|e| (e.field.to_owned(), e.message))
+                    .collect();
+            Ok(form_error(page, &form, errors))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "certificates.html")]
+struct CertificatesPage {
+    chrome: Chrome,
+    /// (id, when, basis)
+    certificates: Vec<(String, String, String)>,
+    /// (person id, kind, placed)
+    holds: Vec<(String, &'static str, String)>,
+}
+
+fn basis_label(code: &str) -> String {
+    DestructionBasis::from_code(code).map_or_else(|| code.to_owned(), |b| b.label().to_owned())
+}
+
+fn organisation(signed: &Signed) -> Uuid {
+    signed.staff().organisation_id
+}
+
+/// Certificates and the holds in force are oversight: the Data Protection Officer and the
+/// Caldicott Guardian (others 403, audited by core).
+async fn require_oversight<S: Store, C: Clock>(
+    state: &St<S, C>,
+    signed: &Signed,
+) -> Result<(), PageError> {
+    signed
+        .require(
+            state,
+            confidant_core::Action::OversightRead,
+            signed.organisation(),
+            "Only the Data Protection Officer and the Caldicott Guardian see destruction certificates.",
+        )
+        .await
+}
+
+pub async fn certificates_page<S: Store, C: Clock>(
+    state: St<S, C>,
+    TrainedStaff(signed): TrainedStaff,
+) -> Result<Response, PageError> {
+    require_oversight(&state, &signed).await?;
+    let c = &state.confidant;
+    let list = c
+        .destruction_certificates(signed.actor(), organisation(&signed))
+        .await?;
+    let holds = c.live_holds(signed.actor(), organisation(&signed)).await?;
+    render(&CertificatesPage {
+        chrome: signed.chrome("/admin/destruction-certificates"),
+        certificates: list
+            .into_iter()
+            .map(|r| {
+                let basis = serde_json::from_str::<Certificate>(&r.body)
+                    .map(|c| basis_label(&c.basis))
+                    .unwrap_or_default();
+                (
+                    r.id.to_string(),
+                    date_time(from_micros(r.issued_at_micros)),
+                    basis,
+                )
+            })
+            .collect(),
+        holds: holds
+            .into_iter()
+            .map(|h| {
+                (
+                    h.person_id.to_string(),
+                    h.kind.label(),
+                    date_time(from_micros(h.placed_at_micros)),
+                )
+            })
+            .collect(),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "certificate.html")]
+struct CertificatePage {
+    chrome: Chrome,
+    just_destroyed: bool,
+    id: String,
+    record: String,
+    when: String,
+    by: String,
+    basis: String,
+    reason: String,
+    copies: String,
+    sha256: String,
+    /// (kind, count, outcome, note)
+    items: Vec<(String, i64, &'static str, String)>,
+}
+
+async fn certificate_view<S: Store, C: Clock>(
+    state: &St<S, C>,
+    signed: &Signed,
+    record: &CertificateRecord,
+    certificate: &Certificate,
+    just_destroyed: bool,
+) -> Result<Response, PageError> {
+    let names = state.confidant.colleague_names(signed.actor()).await?;
+    render(&CertificatePage {
+        chrome: signed.chrome("/admin/destruction-certificates"),
+        just_destroyed,
+        id: record.id.to_string(),
+        record: certificate.record.to_string(),
+        when: date_time(from_micros(record.issued_at_micros)),
+        by: who(&names, &certificate.decided_by),
+        basis: basis_label(&certificate.basis),
+        reason: certificate.reason.clone(),
+        copies: certificate.copies.clone(),
+        sha256: record.body_sha256.clone(),
+        items: certificate
+            .items
+            .iter()
+            .map(|i| {
+                (
+                    i.kind.replace('_', " "),
+                    i.count,
+                    match i.outcome {
+                        ItemOutcome::Destroyed => "Destroyed",
+                        ItemOutcome::Kept => "Kept",
+                        ItemOutcome::Outstanding => "Still to do",
+                    },
+                    i.note.clone().unwrap_or_default(),
+                )
+            })
+            .collect(),
+    })
+}
+
+pub async fn certificate_page<S: Store, C: Clock>(
+    state: St<S, C>,
+    TrainedStaff(signed): TrainedStaff,
+    Path(certificate_id): Path<Uuid>,
+) -> Result<Response, PageError> {
+    require_oversight(&state, &signed).await?;
+    let (record, certificate) = state
+        .confidant
+        .destruction_certificate(signed.actor(), organisation(&signed), certificate_id)
+        .await?
+        .ok_or(PageError::NotFound)?;
+    certificate_view(&state, &signed, &record, &certificate, false).await
+}
