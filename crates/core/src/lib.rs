@@ -18,6 +18,7 @@ pub mod kernel;
 pub mod record;
 pub mod referral;
 pub mod register;
+pub mod retention;
 pub mod sharing;
 pub mod staff;
 pub mod store;

@@ -198,7 +198,8 @@ fn the_recovery_notice_states_every_promise_of_its_seed() {
         // Retention and destruction.
         "Your case record, on paper and electronic: 10 years after the date you stop using our service",
         "Electronic records are destroyed by us; paper records are destroyed on our premises by our confidential waste contractor; paper records archived with our archive company are destroyed securely on its premises.",
-        "A referral made by someone else, if you do not want our service: erased at once",
+        "A referral made by someone else, if you do not want our service: at once after your referral is declined. Then: erased from our systems at the point of referral.",
+        "Our \"Lanternway Records Retention Schedule\" (version 1.3) sets this period.",
         // Security, confidentiality and breaches.
         "bound by the common law duty of confidentiality",
         "Everyone who handles data is trained on how to use it safely.",
@@ -281,7 +282,7 @@ fn the_care_company_notice_states_every_promise_of_its_seed() {
         // Retention and destruction.
         "Your care records, on paper and on our computer system: 8 years after our care and support for you ends",
         "paper records are cross-cut shredded on our premises, and electronic records are deleted from our care system and its backups",
-        "Data found to be inaccurate is rectified or erased without delay.",
+        "Data found to be inaccurate is rectified or erased without delay. Our \"Bramblecroft Customer Data Record: retention periods\" (version 1.0) sets this period.",
         // Security and breaches.
         "locked filing cabinet, drawer or safe",
         "encrypted or password protected",
@@ -368,7 +369,7 @@ fn the_domestic_abuse_advocacy_notice_states_every_promise_of_its_seed() {
         "In all other circumstances we will ask your consent before sharing information about you.",
         // Retention and destruction, paper notes included.
         "Most records we make about your support from the IDVA Service: 7 years after we have ceased to work with you",
-        "Paper notes IDVA staff keep about a conversation with you: at once after we have added the relevant information to our electronic systems. Then: securely destroyed and disposed of.",
+        "Paper notes IDVA staff keep about a conversation with you: at once after we have added the relevant information to our electronic systems. Then: securely destroyed and disposed of. Our \"Fenshire County Council Records Retention Schedule: IDVA Service\" (version 2.4) sets this period.",
         // Security.
         "standalone secure electronic case management system that can only be accessed by IDVA Service employees",
         "training on data protection and information security",

@@ -295,11 +295,17 @@ reviewed_on = "2026-06-01"
 name = "Test Officer"
 email = "dpo@testkit.example"
 
+[[policy_document]]
+id = "retention_schedule"
+title = "Testkit Trust Records Retention Schedule"
+version = "1"
+
 [[retention]]
 id = "records"
 records = "Your record"
-trigger = "your case closes"
+trigger = "case_closed"
 period = "7 years"
+source = "retention_schedule"
 destruction = "securely destroyed"
 
 [[trustee_matter]]

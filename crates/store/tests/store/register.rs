@@ -36,11 +36,17 @@ reviewed_on = "2026-06-01"
 name = "Dana Price"
 email = "dpo@fenwick.example"
 
+[[policy_document]]
+id = "retention_schedule"
+title = "Fenwick Support Trust Records Retention Schedule"
+version = "1"
+
 [[retention]]
 id = "records"
 records = "Your record"
-trigger = "your case closes"
+trigger = "case_closed"
 period = "7 years"
+source = "retention_schedule"
 destruction = "securely destroyed"
 
 [[recipient]]

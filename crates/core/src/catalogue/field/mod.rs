@@ -20,6 +20,7 @@ mod person;
 mod record;
 
 use crate::kernel::codes::codes;
+use crate::retention::RecordType;
 pub use index::IndexField;
 pub use person::PersonField;
 pub use record::{RECORD_FIELDS, record_field, record_fields};
@@ -180,13 +181,11 @@ pub struct FieldSpec {
     pub provided_by_person: bool,
     /// May leave the record in a share or export. A victim's safe contact details never do.
     pub may_leave: bool,
-    /// The record type whose retention rule applies.
-    pub record_type: &'static str,
+    /// The retention class whose rules apply to it (a document's, a paper note's and an archived
+    /// paper file's follow the case record's where the service has no rule of their own:
+    /// [`RecordType::follows`]).
+    pub record_type: RecordType,
 }
-
-const CASE_RECORD: &str = "case_record";
-const REFERRAL_RECORD: &str = "referral";
-const PAPER_RECORD: &str = "paper_record";
 
 /// The whole catalogue: a person's fields, then every other record's.
 pub fn catalogue() -> Vec<FieldSpec> {
@@ -217,6 +216,25 @@ mod tests {
         }
         for g in FieldGroup::ALL {
             assert_eq!(FieldGroup::from_code(g.code()), Some(g));
+        }
+    }
+
+    #[test]
+    fn every_field_is_in_the_retention_class_of_its_record() {
+        for f in catalogue() {
+            let class = match f.record {
+                RecordKind::Referral => RecordType::Referral,
+                RecordKind::PaperNote => RecordType::PaperNote,
+                RecordKind::PaperFile => RecordType::ArchivedPaper,
+                RecordKind::Document => RecordType::Document,
+                RecordKind::Person
+                | RecordKind::Related
+                | RecordKind::Note
+                | RecordKind::Plan
+                | RecordKind::Goal
+                | RecordKind::Appointment => RecordType::CaseRecord,
+            };
+            assert_eq!(f.record_type, class, "{} {}", f.record.code(), f.code);
         }
     }
 

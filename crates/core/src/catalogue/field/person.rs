@@ -2,7 +2,7 @@
 //! group and value kind, and the option lists of the choice fields.
 
 use super::{
-    Article9Category, CASE_RECORD, Classification, FieldGroup, FieldSpec, RecordKind, ValueKind,
+    Article9Category, Classification, FieldGroup, FieldSpec, RecordKind, RecordType, ValueKind,
 };
 const fn person(
     code: &'static str,
@@ -21,7 +21,7 @@ const fn person(
         blind_index: false,
         provided_by_person: true,
         may_leave: true,
-        record_type: CASE_RECORD,
+        record_type: RecordType::CaseRecord,
     }
 }
 

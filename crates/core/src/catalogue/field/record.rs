@@ -1,17 +1,14 @@
 //! The fields of every record beside a person's own ([`RECORD_FIELDS`]): related people, referrals,
 //! case notes and contacts, plans, goals, appointments, paper records and documents.
 
-use super::{
-    CASE_RECORD, Classification, FieldGroup, FieldSpec, PAPER_RECORD, REFERRAL_RECORD, RecordKind,
-    ValueKind,
-};
+use super::{Classification, FieldGroup, FieldSpec, RecordKind, RecordType, ValueKind};
 const fn entry(
     record: RecordKind,
     code: &'static str,
     label: &'static str,
     classification: Classification,
     kind: ValueKind,
-    record_type: &'static str,
+    record_type: RecordType,
 ) -> FieldSpec {
     FieldSpec {
         record,
@@ -34,7 +31,7 @@ const fn third_party(record: RecordKind, code: &'static str, label: &'static str
         label,
         Classification::ThirdParty,
         ValueKind::Line(200),
-        CASE_RECORD,
+        RecordType::CaseRecord,
     )
 }
 
@@ -48,7 +45,7 @@ const fn referred(code: &'static str, label: &'static str, blind_index: bool) ->
             label,
             Classification::Personal,
             ValueKind::Identifier,
-            REFERRAL_RECORD,
+            RecordType::Referral,
         )
     }
 }
@@ -58,7 +55,7 @@ const fn sealed_text(
     code: &'static str,
     label: &'static str,
     max: usize,
-    record_type: &'static str,
+    record_type: RecordType,
 ) -> FieldSpec {
     entry(
         record,
@@ -123,7 +120,13 @@ pub const RECORD_FIELDS: &[FieldSpec] = &[
         ..referred("reason", "Reason for referral", false)
     },
     // Case notes and contacts, sealed with the person's key.
-    sealed_text(RecordKind::Note, "body", "Note", 20_000, CASE_RECORD),
+    sealed_text(
+        RecordKind::Note,
+        "body",
+        "Note",
+        20_000,
+        RecordType::CaseRecord,
+    ),
     FieldSpec {
         classification: Classification::ThirdParty,
         ..sealed_text(
@@ -131,41 +134,78 @@ pub const RECORD_FIELDS: &[FieldSpec] = &[
             "supplied_by",
             "Supplied by",
             200,
-            CASE_RECORD,
+            RecordType::CaseRecord,
         )
     },
     // Support plans, goals and progress.
-    sealed_text(RecordKind::Plan, "title", "Plan", 200, CASE_RECORD),
-    sealed_text(RecordKind::Plan, "summary", "Summary", 4000, CASE_RECORD),
-    sealed_text(RecordKind::Goal, "title", "Goal", 300, CASE_RECORD),
-    sealed_text(RecordKind::Goal, "progress", "Progress", 4000, CASE_RECORD),
+    sealed_text(
+        RecordKind::Plan,
+        "title",
+        "Plan",
+        200,
+        RecordType::CaseRecord,
+    ),
+    sealed_text(
+        RecordKind::Plan,
+        "summary",
+        "Summary",
+        4000,
+        RecordType::CaseRecord,
+    ),
+    sealed_text(
+        RecordKind::Goal,
+        "title",
+        "Goal",
+        300,
+        RecordType::CaseRecord,
+    ),
+    sealed_text(
+        RecordKind::Goal,
+        "progress",
+        "Progress",
+        4000,
+        RecordType::CaseRecord,
+    ),
     // Appointments.
-    sealed_text(RecordKind::Appointment, "title", "What", 200, CASE_RECORD),
-    sealed_text(RecordKind::Appointment, "place", "Where", 300, CASE_RECORD),
+    sealed_text(
+        RecordKind::Appointment,
+        "title",
+        "What",
+        200,
+        RecordType::CaseRecord,
+    ),
+    sealed_text(
+        RecordKind::Appointment,
+        "place",
+        "Where",
+        300,
+        RecordType::CaseRecord,
+    ),
     // Paper notes awaiting transcription and destruction; archived paper files.
     sealed_text(
         RecordKind::PaperNote,
         "description",
         "What the paper holds",
         500,
-        PAPER_RECORD,
+        RecordType::PaperNote,
     ),
     sealed_text(
         RecordKind::PaperFile,
         "description",
         "What the file holds",
         500,
-        PAPER_RECORD,
+        RecordType::ArchivedPaper,
     ),
     sealed_text(
         RecordKind::PaperFile,
         "location",
         "Where it is kept",
         300,
-        PAPER_RECORD,
+        RecordType::ArchivedPaper,
     ),
     // Documents: the original file name (the content is sealed whole, beside it). One line: a
-    // name with a line break or another control character is refused.
+    // name with a line break or another control character is refused. Documents are their own
+    // retention class, which follows the case record's rules unless a rule is for documents.
     FieldSpec {
         kind: ValueKind::Line(255),
         ..sealed_text(
@@ -173,7 +213,7 @@ pub const RECORD_FIELDS: &[FieldSpec] = &[
             "file_name",
             "File name",
             255,
-            CASE_RECORD,
+            RecordType::Document,
         )
     },
     sealed_text(
@@ -181,7 +221,7 @@ pub const RECORD_FIELDS: &[FieldSpec] = &[
         "description",
         "Description",
         500,
-        CASE_RECORD,
+        RecordType::Document,
     ),
 ];
 

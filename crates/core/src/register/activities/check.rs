@@ -56,7 +56,7 @@ pub(super) struct Faults<'a> {
 }
 
 impl Faults<'_> {
-    fn at(&mut self, span: &Range<usize>, message: impl Into<String>) {
+    pub(super) fn at(&mut self, span: &Range<usize>, message: impl Into<String>) {
         self.list.push(RegisterError {
             file: self.file.to_owned(),
             line: line_of(self.text, span.start),

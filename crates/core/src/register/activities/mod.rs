@@ -11,6 +11,8 @@
 //!   document of the register; consent-based activities name their consent purpose; legitimate
 //!   interests name the interest; every recipient, processor, retention rule, service and policy
 //!   document referred to exists.
+//! - Retention rules are typed (record type, trigger, period), cite a policy document of the
+//!   register as their source, and cover every service's case records (`retention.rs`).
 //! - The organisation names someone to contact about people's information: a Data Protection
 //!   Officer, a data manager, or both; every contact has a name and an email, and no detail given
 //!   is blank. Every activity names at least one data category, each a known field group.
@@ -23,8 +25,10 @@
 //! the rules a register is checked against are in `check.rs`.
 
 mod check;
+mod retention;
 mod terms;
 
+pub use retention::RetentionRule;
 pub use terms::{ConsentLine, Terms};
 
 use std::fmt;
@@ -141,28 +145,16 @@ impl Organisation {
     }
 }
 
-/// An appropriate policy document (DPA 2018 Sch. 1 Part 4), by version.
+/// A policy document the register relies on, by version: an appropriate policy document (DPA 2018
+/// Sch. 1 Part 4) that an activity's Schedule 1 condition names, or the retention schedule a
+/// retention rule cites as its `source`. The notice names it with its version wherever it is relied
+/// on.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyDocument {
     pub id: String,
     pub title: String,
     pub version: String,
-}
-
-/// How long a kind of record is kept, from what, and how it is destroyed.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct RetentionRule {
-    pub id: String,
-    /// What it applies to, in words ("case records", "declined referrals").
-    pub records: String,
-    /// What starts the clock ("the case closes").
-    pub trigger: String,
-    /// How long ("7 years", "6 months", "at once").
-    pub period: String,
-    /// How it is destroyed.
-    pub destruction: String,
 }
 
 /// Someone data is disclosed to, and when.
@@ -332,7 +324,7 @@ struct RawRegister {
     #[serde(default)]
     policy_document: Vec<Spanned<PolicyDocument>>,
     #[serde(default)]
-    retention: Vec<Spanned<RetentionRule>>,
+    retention: Vec<Spanned<retention::RawRetentionRule>>,
     #[serde(default)]
     recipient: Vec<Spanned<Recipient>>,
     #[serde(default)]
@@ -392,6 +384,7 @@ impl Register {
             list: Vec::new(),
         };
         check(&raw, &mut f);
+        let retention = retention::typed_rules(&raw, &mut f);
         if f.list.is_empty() {
             let at = |span: std::ops::Range<usize>| line_of(text, span.start);
             Ok(Register {
@@ -403,7 +396,7 @@ impl Register {
                     .into_iter()
                     .map(Spanned::into_inner)
                     .collect(),
-                retention: raw.retention.into_iter().map(Spanned::into_inner).collect(),
+                retention,
                 recipients: raw.recipient.into_iter().map(Spanned::into_inner).collect(),
                 processors: raw.processor.into_iter().map(Spanned::into_inner).collect(),
                 consent_purposes: raw

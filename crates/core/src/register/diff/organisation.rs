@@ -177,14 +177,50 @@ impl Diff<'_> {
             let RetentionRule {
                 id,
                 records,
+                record_type,
+                services,
                 trigger,
+                said_as,
                 period,
+                source,
                 destruction,
             } = o;
             let subject = format!("`{id}`: ");
             self.value(t, &subject, "records", records, &n.records);
-            self.value(t, &subject, "period", period, &n.period);
-            self.value(t, &subject, "trigger", trigger, &n.trigger);
+            self.value(
+                t,
+                &subject,
+                "record type",
+                record_type.code(),
+                n.record_type.code(),
+            );
+            match (services, &n.services) {
+                (Some(a), Some(b)) => {
+                    self.list(t, &subject, "services", &strs(a), &strs(b));
+                }
+                (None, None) => {}
+                (a, b) => {
+                    let shown = |s: &Option<Vec<String>>| {
+                        s.as_deref()
+                            .map_or_else(|| "every service".to_owned(), |l| ticked(&strs(l)))
+                    };
+                    self.push(
+                        t,
+                        Mark::Changed,
+                        format!("{subject}services from {} to {}", shown(a), shown(b)),
+                    );
+                }
+            }
+            self.value(
+                t,
+                &subject,
+                "period",
+                &period.to_string(),
+                &n.period.to_string(),
+            );
+            self.value(t, &subject, "trigger", trigger.code(), n.trigger.code());
+            self.option(t, &subject, "trigger's words", said_as, &n.said_as);
+            self.value(t, &subject, "source", source, &n.source);
             self.reworded(
                 t,
                 &subject,
@@ -201,7 +237,10 @@ impl Diff<'_> {
         {
             let text = format!(
                 "`{}` (\"{}\") is added: {} after {}",
-                n.id, n.records, n.period, n.trigger
+                n.id,
+                n.records,
+                n.period,
+                n.trigger_words()
             );
             self.changes.push(Change {
                 topic: t,

@@ -29,11 +29,17 @@ id = "apd"
 title = "Testway Appropriate Policy Document"
 version = "1.0"
 
+[[policy_document]]
+id = "schedule"
+title = "Testway Retention Schedule"
+version = "2"
+
 [[retention]]
 id = "case"
 records = "Your case record"
-trigger = "your case closes"
+trigger = "case_closed"
 period = "6 years"
+source = "schedule"
 destruction = "deleted"
 
 [[recipient]]
@@ -419,7 +425,7 @@ fn retention_rules_added_and_removed() {
     let new = with(
         REGISTER,
         "[[recipient]]\nid = \"gp\"",
-        "[[retention]]\nid = \"referrals\"\nrecords = \"A declined referral\"\ntrigger = \"you say no\"\nperiod = \"at once\"\ndestruction = \"erased\"\n\n[[recipient]]\nid = \"gp\"",
+        "[[retention]]\nid = \"referrals\"\nrecords = \"A declined referral\"\nrecord_type = \"referral\"\ntrigger = \"referral_declined\"\nsaid_as = \"you say no\"\nperiod = \"at once\"\nsource = \"schedule\"\ndestruction = \"erased\"\n\n[[recipient]]\nid = \"gp\"",
     );
     let new = with(
         &new,
@@ -428,14 +434,14 @@ fn retention_rules_added_and_removed() {
     );
     let new = with(
         &new,
-        "trigger = \"your case closes\"",
-        "trigger = \"your last contact with us\"",
+        "trigger = \"case_closed\"",
+        "trigger = \"last_contact\"",
     );
     let d = changes(REGISTER, &new);
     assert_eq!(
         lines(&d, Topic::Retention),
         [
-            r#"~ `case`: trigger from "your case closes" to "your last contact with us""#,
+            r#"~ `case`: trigger from "case_closed" to "last_contact""#,
             r#"+ `referrals` ("A declined referral") is added: at once after you say no"#,
         ]
     );
@@ -447,6 +453,59 @@ fn retention_rules_added_and_removed() {
     assert_eq!(
         lines(&d, Topic::Retention)[1],
         r#"- `referrals` ("A declined referral") is removed"#
+    );
+}
+
+#[test]
+fn a_retention_rules_record_type_services_words_and_source_are_listed() {
+    let extra = "[[retention]]\nid = \"documents\"\nrecords = \"Documents you give us\"\nrecord_type = \"document\"\nservices = [\"support\"]\ntrigger = \"case_closed\"\nperiod = \"2 years\"\nsource = \"schedule\"\ndestruction = \"deleted\"\n\n[[recipient]]\nid = \"gp\"";
+    let old = with(REGISTER, "[[recipient]]\nid = \"gp\"", extra);
+    let new = with(
+        &old,
+        "record_type = \"document\"",
+        "record_type = \"paper_note\"",
+    );
+    let new = with(
+        &new,
+        "services = [\"support\"]\ntrigger",
+        "services = [\"support\", \"advice\"]\ntrigger",
+    );
+    let new = with(
+        &new,
+        "trigger = \"case_closed\"\nperiod = \"2 years\"",
+        "trigger = \"case_closed\"\nsaid_as = \"we stop working with you\"\nperiod = \"2 years\"",
+    );
+    let new = with(
+        &new,
+        "source = \"schedule\"\ndestruction = \"deleted\"\n\n[[recipient]]",
+        "source = \"apd\"\ndestruction = \"deleted\"\n\n[[recipient]]",
+    );
+    let d = changes(&old, &new);
+    assert_eq!(
+        lines(&d, Topic::Retention),
+        [
+            r#"~ `documents`: record type from "document" to "paper_note""#,
+            r#"~ `documents`: services: added `advice`"#,
+            r#"~ `documents`: trigger's words from none to "we stop working with you""#,
+            r#"~ `documents`: source from "schedule" to "apd""#,
+        ]
+    );
+    // From every service to a list, and back.
+    let every = with(&old, "services = [\"support\"]\n", "");
+    assert_eq!(
+        lines(&changes(&every, &old), Topic::Retention),
+        [r#"~ `documents`: services from every service to `support`"#]
+    );
+    assert_eq!(
+        lines(&changes(&old, &every), Topic::Retention),
+        [r#"~ `documents`: services from `support` to every service"#]
+    );
+    // The notices of the services it now applies to state it, with its source.
+    assert!(
+        d.why_tell(&people("advice"))
+            .iter()
+            .any(|w| w.contains("How long we keep it")),
+        "{d}"
     );
 }
 

@@ -2,7 +2,9 @@
 //! Protection Officer's page and as CSV (RFC 4180). Every cell is the register's own words or a
 //! code's label.
 
-use crate::register::{Contact, Organisation, Register, Service};
+use std::fmt::Write as _;
+
+use crate::register::{Contact, Organisation, Register, RetentionRule, Service};
 use crate::store::{Article9Condition, LawfulBasis, Schedule1Condition};
 
 use super::group_label;
@@ -89,7 +91,7 @@ pub fn article30_rows(register: &Register) -> Vec<Vec<String>> {
                     .join("; "),
                 register
                     .retention_rule(&a.retention)
-                    .map(|r| format!("{} after {}; {}", r.period, r.trigger, r.destruction))
+                    .map(|r| retention_cell(register, r))
                     .unwrap_or_default(),
                 a.security.join("; "),
                 a.source.clone().unwrap_or_default(),
@@ -97,6 +99,22 @@ pub fn article30_rows(register: &Register) -> Vec<Vec<String>> {
         }
     }
     rows
+}
+
+/// The time limit for erasure (Art. 30(1)(f)): the rule's records, period from its trigger,
+/// destruction and source.
+fn retention_cell(register: &Register, r: &RetentionRule) -> String {
+    let mut cell = format!(
+        "{}: {} after {}; {}",
+        r.records,
+        r.period,
+        r.trigger_words(),
+        r.destruction
+    );
+    if let Some(d) = register.retention_source(r) {
+        let _ = write!(cell, "; source: {} v{}", d.title, d.version);
+    }
+    cell
 }
 
 /// The DPO's cell: Article 30(1)(a) asks for the DPO's contact details where there is one; an

@@ -14,6 +14,9 @@
 //!   transfers, the recipients marked `outside_uk`), never from its prose; the notice says nothing
 //!   leaves the UK only when neither exists.
 //! - No list is printed empty: a sentence whose list would be empty is left out.
+//! - Every retention rule that applies to the service is stated, in the register's order: its
+//!   records, period, trigger (the register's `said_as` words, or the trigger's own), destruction
+//!   and the policy document (with version) the period comes from.
 //! - The time to answer a rights request is the service's own promise when it is shorter than the
 //!   one calendar month the law allows; otherwise one calendar month, extendable by two.
 //!
@@ -141,16 +144,19 @@ pub fn notice(register: &Register, service_id: &str) -> Result<Notice, NoticeErr
     if activities.is_empty() {
         missing.push(format!("service `{service_id}` has no processing activity"));
     }
-    let mut rules: Vec<&RetentionRule> = Vec::new();
     for a in &activities {
-        match register.retention_rule(&a.retention) {
-            Some(r) if !rules.iter().any(|x| x.id == r.id) => rules.push(r),
-            Some(_) => {}
-            None => missing.push(format!(
+        if register.retention_rule(&a.retention).is_none() {
+            missing.push(format!(
                 "activity `{}` has no retention rule in the register",
                 a.id
-            )),
+            ));
         }
+    }
+    let rules: Vec<&RetentionRule> = register.retention_of(service_id).collect();
+    if rules.is_empty() {
+        missing.push(format!(
+            "service `{service_id}` has no retention rule in the register"
+        ));
     }
     if !missing.is_empty() {
         return Err(NoticeError(missing));
@@ -163,7 +169,7 @@ pub fn notice(register: &Register, service_id: &str) -> Result<Notice, NoticeErr
         sources(service, &activities),
         sharing(register, &activities),
         outside_uk(register, &activities),
-        keeping(&rules),
+        keeping(register, &rules),
         rights(register, service, &activities),
         safety(&activities),
         complaints(org),
@@ -361,15 +367,39 @@ fn outside_uk(register: &Register, activities: &[&Activity]) -> Section {
     section
 }
 
-fn keeping(rules: &[&RetentionRule]) -> Section {
+/// How long each kind of record is kept (Art. 13(2)(a), 14(2)(a)): every rule that applies to the
+/// service, with its period, the event it runs from, how the records are then destroyed, and the
+/// policy document (and version) the period comes from.
+fn keeping(register: &Register, rules: &[&RetentionRule]) -> Section {
     let mut keep = Section::new("How long we keep it");
     for r in rules {
-        keep = keep.item(format!(
+        let mut line = format!(
             "{}: {} after {}. Then: {}",
-            r.records, r.period, r.trigger, r.destruction
-        ));
+            r.records,
+            r.period,
+            r.trigger_words(),
+            sentence(&r.destruction)
+        );
+        if let Some(d) = register.retention_source(r) {
+            let _ = write!(
+                line,
+                " Our \"{}\" (version {}) sets this period.",
+                d.title, d.version
+            );
+        }
+        keep = keep.item(line);
     }
     keep
+}
+
+/// The register's words as a sentence: a full stop added where it has none.
+fn sentence(text: &str) -> String {
+    let text = text.trim_end();
+    if text.ends_with(['.', '!', '?']) {
+        text.to_owned()
+    } else {
+        format!("{text}.")
+    }
 }
 
 /// How soon a rights request is answered (Art. 12(3)): one calendar month from receipt, which may

@@ -40,11 +40,17 @@ email = "data@testway.example"
 address = "Testway Care, 2 Mill Lane, Testford TE1 1AB"
 phone = "01632 960 004"
 
+[[policy_document]]
+id = "schedule"
+title = "Testway Records Retention Schedule"
+version = "4"
+
 [[retention]]
 id = "case"
 records = "Your case record"
-trigger = "your case closes"
+trigger = "case_closed"
 period = "6 years"
+source = "schedule"
 destruction = "deleted"
 
 [[recipient]]

@@ -55,7 +55,9 @@ pub struct FieldResponse {
     pub provided_by_person: bool,
     /// May leave the record in a share or an export (a victim's safe contact details never do).
     pub may_leave: bool,
-    /// The record type whose retention rule applies.
+    /// The retention class whose rules apply: `case_record`, `referral`, `paper_note`,
+    /// `archived_paper` or `document` (a document's, a paper note's and an archived paper file's
+    /// follow the case record's where the service has no rule for them).
     pub record_type: &'static str,
 }
 
@@ -110,7 +112,7 @@ impl From<FieldSpec> for FieldResponse {
             blind_index: f.blind_index,
             provided_by_person: f.provided_by_person,
             may_leave: f.may_leave,
-            record_type: f.record_type,
+            record_type: f.record_type.code(),
         }
     }
 }
