@@ -1425,6 +1425,57 @@ test('i7. merging a duplicate: the manager gives its record number, sees both re
   await check(a, 'a merged record\'s page');
 });
 
+test('i8. keeping: the DPO places a legal hold (refused empty, then listed), cannot destroy while it holds, releases it, destroys the record after seeing what it reaches, and reads the certificate; all pass axe', async () => {
+  const a = await as('practitionerA');
+  await visit(a, '/people/new');
+  await a.page.fill('#given-name', 'Zqkeep');
+  await a.page.fill('#family-name', 'Destroyed');
+  const added = await submit(a.page, button(a.page, 'Add the person'));
+  assert.equal(added.status(), 200);
+  const id = idIn(a.page, '/people');
+
+  const d = await as('dpo');
+  const { page } = d;
+  const holds = await visit(d, `/people/${id}/holds`);
+  assert.equal(holds.status(), 200);
+  assert.equal(await heading(page), 'Legal holds on this record');
+  await check(d, 'a record\'s legal holds');
+  const empty = await submit(page, button(page, 'Place the hold'));
+  assert.equal(empty.status(), 400);
+  assert.match(await page.title(), /^Error: /);
+  await check(d, 'a legal hold refused without its kind and details');
+  await page.getByLabel('A police investigation', { exact: true }).check();
+  await page.fill('#reason', 'Investigation reference 12 under way');
+  const placed = await submit(page, button(page, 'Place the hold'));
+  assert.equal(placed.status(), 200);
+  assert.ok((await page.locator('#holds').innerText()).includes('Investigation reference 12 under way'));
+  assert.equal(await page.locator('#held').count(), 1, 'no way to destroy is offered while held');
+
+  // Released with a reason, then destroyed.
+  await page.locator('textarea[id^="release-"]').fill('The police closed the investigation');
+  const released = await submit(page, page.locator('main form[action*="/release"] button'));
+  assert.equal(released.status(), 200);
+  await page.locator('#to-destroy').click();
+  await page.waitForLoadState();
+  assert.equal(await heading(page), 'Destroy this record');
+  await check(d, 'what destroying a record reaches');
+  await page.getByLabel('The Data Protection Officer\'s decision', { exact: true }).check();
+  await page.fill('#reason', 'Created in error and reviewed');
+  await page.fill('#password', accounts.dpo.password);
+  await page.getByLabel('I understand the record, its keys and everything in it will be destroyed', { exact: true }).check();
+  const destroyed = await submit(page, button(page, 'Destroy the record'));
+  assert.equal(destroyed.status(), 200);
+  assert.equal(await page.locator('.govuk-panel__title').innerText(), 'Record destroyed');
+  const certificate = await page.locator('#certificate').innerText();
+  assert.ok(certificate.includes(id) && !certificate.includes('Zqkeep'), 'the certificate names the record by id only');
+  await check(d, 'the destruction certificate');
+  await visit(d, '/admin/destruction-certificates');
+  assert.equal(await page.locator('#certificates a').count() >= 1, true);
+  await check(d, 'the destruction certificates');
+  const gone = await visit(a, `/people/${id}`);
+  assert.equal(gone.status(), 404);
+});
+
 test('i4. administration: services with their scope and teams, a service and a team added, a scope change explained and asked to be confirmed, the staff form refusing a contradiction, and an account named (shown where the handle was); all pass axe', async () => {
   const admin = await as('administrator');
   const { page } = admin;

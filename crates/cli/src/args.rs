@@ -95,8 +95,9 @@ pub(crate) enum Command {
         /// Why, without naming anyone: the certificate keeps it after the record is gone.
         #[arg(long)]
         reason: String,
-        /// dpo_decision, retention_ended or erasure.
-        #[arg(long, default_value = "dpo_decision")]
+        /// On what it rests: dpo_decision, retention_ended or erasure (the certificate says so,
+        /// with the operator as who decided).
+        #[arg(long)]
         basis: String,
         /// Also write the signed certificate to FILE (never overwritten).
         #[arg(long, value_name = "FILE")]

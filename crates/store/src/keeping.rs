@@ -81,8 +81,10 @@ const DESTROY: &[&str] = &[
     "DELETE FROM record_entry WHERE person_id = $1",
     "DELETE FROM case_reopening WHERE case_id IN (SELECT id FROM case_episode WHERE person_id = $1)",
     "DELETE FROM case_episode WHERE person_id = $1",
-    "DELETE FROM task_audience WHERE task_id IN (SELECT id FROM task WHERE person_id = $1)",
-    "DELETE FROM task WHERE person_id = $1",
+    // Tasks about the person, and about their rows (a referral's triage names no person).
+    "DELETE FROM task_audience WHERE task_id IN (SELECT id FROM task WHERE person_id = $1 \
+     OR subject_id IN (SELECT id FROM (ROW_IDS) o))",
+    "DELETE FROM task WHERE person_id = $1 OR subject_id IN (SELECT id FROM (ROW_IDS) o)",
     // Third parties of the record; other records only lose their link to it.
     "DELETE FROM related_person WHERE person_id = $1",
     "UPDATE related_person SET linked_person_id = NULL WHERE linked_person_id = $1",
@@ -96,6 +98,26 @@ const DESTROY: &[&str] = &[
     "DELETE FROM person_merge WHERE merged_id = $1 OR surviving_id = $1",
     "DELETE FROM person WHERE id = $1",
 ];
+
+/// What a change that would delete part of a held record answers.
+pub(crate) const HELD: &str =
+    "a legal hold is in force on this record: nothing of it can be removed until it is released";
+
+/// Whether a legal hold is in force on the person's record, read in `tx` (a write transaction
+/// holding the audit head's lock, so a hold being placed is either seen or waits).
+pub(crate) async fn held(
+    tx: &mut Transaction<'static, Any>,
+    person_id: Uuid,
+) -> Result<bool, StoreError> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM legal_hold WHERE person_id = $1 AND released_at IS NULL",
+    )
+    .bind(person_id.to_string())
+    .fetch_one(&mut **tx)
+    .await
+    .db()?;
+    Ok(n > 0)
+}
 
 /// The person and every record merged into theirs, directly or through another merge.
 async fn with_merged(
@@ -196,8 +218,11 @@ impl KeepingStore for SqlStore {
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         append(&mut tx, &audit).await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO legal_hold ({HOLD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL)"
+        // Only on a record still there, under the key its reason was sealed with.
+        let done = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO legal_hold ({HOLD_COLUMNS}) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL \
+             WHERE EXISTS (SELECT 1 FROM person p JOIN data_key k ON k.owner_id = p.id \
+             AND k.version = p.key_version WHERE p.id = $4 AND p.key_version = $7)"
         )))
         .bind(hold.id.to_string())
         .bind(hold.organisation_id.to_string())
@@ -211,6 +236,11 @@ impl KeepingStore for SqlStore {
         .execute(&mut *tx)
         .await
         .db()?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Conflict(
+                "the record changed or was destroyed meanwhile; look again",
+            ));
+        }
         insert_fields(&mut tx, hold.id, sealed).await?;
         commit(tx).await
     }
@@ -316,14 +346,24 @@ impl KeepingStore for SqlStore {
         let Some(now) = scope_in(&mut tx, person_id).await? else {
             return Ok(Err(DestructionRefusal::Gone));
         };
-        // Fail closed: a hold placed since the scope was read keeps the record.
-        if now.live_holds > 0 {
+        // Fail closed: a hold placed since the scope was read keeps the record. A held record that
+        // links to this one (a related person who is this person, a referral from their case)
+        // would lose the link: it keeps this one too.
+        let ids = with_merged(&mut tx, person_id).await?;
+        let linked_held = count(
+            &mut tx,
+            "SELECT COUNT(*) FROM legal_hold h WHERE h.released_at IS NULL AND h.person_id IN \
+             (SELECT r.person_id FROM related_person r WHERE r.linked_person_id = $1 \
+              UNION SELECT f.person_id FROM referral f WHERE f.partner_person_id = $1)",
+            &ids,
+        )
+        .await?;
+        if now.live_holds > 0 || linked_held > 0 {
             return Ok(Err(DestructionRefusal::Held));
         }
         if !same_rows(&now, &plan.scope) {
             return Ok(Err(DestructionRefusal::Changed));
         }
-        let ids = with_merged(&mut tx, person_id).await?;
         for pid in &ids {
             sqlx::query(
                 "INSERT INTO person_destruction (person_id, certificate_id, destroyed_at) VALUES ($1, $2, $3)",

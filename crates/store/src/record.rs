@@ -78,6 +78,9 @@ impl RecordStore for SqlStore {
         }
         // The head lock before touching data keys, as a rotation takes it before re-wrapping them.
         append(&mut tx, &audit).await?;
+        if keeping::held(&mut tx, person_id).await? {
+            return Err(StoreError::Conflict(keeping::HELD));
+        }
         erase_record(&mut tx, related_id).await?;
         commit(tx).await?;
         self.checkpoint_after_erasure().await;
@@ -479,8 +482,19 @@ impl RecordStore for SqlStore {
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         if document.is_photo {
-            // A person has one photo: the new one replaces the old, fields and all.
+            // A person has one photo: the new one replaces the old, fields and all (not while a
+            // legal hold keeps the record: the old one would be lost).
             let pid = document.person_id.to_string();
+            let had: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM document WHERE person_id = $1 AND is_photo = 1",
+            )
+            .bind(&pid)
+            .fetch_one(&mut *tx)
+            .await
+            .db()?;
+            if had > 0 && keeping::held(&mut tx, document.person_id).await? {
+                return Err(StoreError::Conflict(keeping::HELD));
+            }
             for sql in [
                 "DELETE FROM record_field WHERE record_id IN \
                  (SELECT id FROM document WHERE person_id = $1 AND is_photo = 1)",
@@ -579,6 +593,9 @@ impl RecordStore for SqlStore {
         // (and the keys checked next are gone or moved on) or waits for this move.
         for audit in &audits {
             append(&mut tx, audit).await?;
+        }
+        if keeping::held(&mut tx, from.person_id()).await? {
+            return Err(StoreError::Conflict(keeping::HELD));
         }
         let keys: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM data_key WHERE (owner_id = $1 AND version = $2) \

@@ -69,6 +69,11 @@ pub(crate) async fn run(
             .map(|(k, _)| hex::encode(k.sign(body.as_bytes()))),
         public_key: key.as_ref().map(|(k, _)| k.public_key().to_hex()),
     };
+    if key.is_none() {
+        eprintln!(
+            "no audit signing key: the certificate is not signed (its sha256 is; `confidant init` creates the key)"
+        );
+    }
     let text = serde_json::to_string_pretty(&signed)?;
     if let Some(out) = out {
         std::fs::write(out, format!("{text}\n"))

@@ -1543,6 +1543,8 @@ fn destroy_removes_a_record_and_prints_a_signed_certificate_that_names_no_one() 
         &[
             "destroy",
             &id,
+            "--basis",
+            "dpo_decision",
             "--reason",
             &format!("Duplicate of {CANARY_NAME}"),
         ],
@@ -1557,6 +1559,8 @@ fn destroy_removes_a_record_and_prints_a_signed_certificate_that_names_no_one() 
         &[
             "destroy",
             &id,
+            "--basis",
+            "dpo_decision",
             "--reason",
             "Created in error and reviewed",
             "--out",
@@ -1599,7 +1603,17 @@ fn destroy_removes_a_record_and_prints_a_signed_certificate_that_names_no_one() 
         ],
     )?;
     assert_ne!(code, 0, "{err}");
-    let (code, _, err) = outcome(&install, &["destroy", &id, "--reason", "Created in error"])?;
+    let (code, _, err) = outcome(
+        &install,
+        &[
+            "destroy",
+            &id,
+            "--basis",
+            "erasure",
+            "--reason",
+            "Created in error",
+        ],
+    )?;
     assert_ne!(code, 0);
     assert!(err.contains("no record with that id"), "{err}");
     let (code, _, err) = outcome(&install, &["audit", "verify"])?;

@@ -2,7 +2,9 @@
 //! not destroyed and why; pseudonymous ids, codes and counts, nothing of the record's content.
 //!
 //! Its body is canonical JSON (fields in a fixed order, no white space), and its SHA-256 is kept
-//! beside it; the command line and the API hand it out signed with the installation's audit key.
+//! beside it; `confidant destroy` hands it out signed with the installation's audit key. Its reason
+//! is the words of whoever decided, checked not to name the person: with the record's id it is
+//! pseudonymous, not anonymous (the audit log and any earlier copy of the database hold that id).
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

@@ -30,7 +30,7 @@ pub struct Destroyed {
 }
 
 /// The details a reason must not hold: what names the person or reaches them.
-const NAMING: [PersonField; 11] = [
+const NAMING: [PersonField; 12] = [
     PersonField::GivenName,
     PersonField::FamilyName,
     PersonField::DateOfBirth,
@@ -42,6 +42,7 @@ const NAMING: [PersonField; 11] = [
     PersonField::Email,
     PersonField::SafePhone,
     PersonField::SafeEmail,
+    PersonField::SafeAddress,
 ];
 
 /// Lower case, white space and punctuation dropped: "AB 12 34 56 C" and "ab123456c" match.
@@ -52,12 +53,53 @@ fn folded(text: &str) -> String {
         .collect()
 }
 
-/// Whether `reason` holds any of `values` (each of at least three letters or digits).
-pub(crate) fn names_anyone<'a>(reason: &str, values: impl IntoIterator<Item = &'a str>) -> bool {
-    let reason = folded(reason);
-    values.into_iter().any(|v| {
-        let v = folded(v);
-        v.chars().count() >= 3 && reason.contains(&v)
+/// The words of a text, lower case.
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// The ways a detail may be written in a reason, folded: a date of birth also day first
+/// (03/02/1980), a phone number also without its leading 0 or +44.
+fn forms(field: PersonField, value: &str) -> Vec<String> {
+    let plain = folded(value);
+    let mut all = vec![plain.clone()];
+    match field {
+        PersonField::DateOfBirth if plain.len() == 8 => {
+            let (y, m, d) = (&plain[0..4], &plain[4..6], &plain[6..8]);
+            all.push(format!("{d}{m}{y}"));
+            all.push(format!("{m}{d}{y}"));
+        }
+        PersonField::Phone | PersonField::SafePhone => {
+            let national = plain
+                .strip_prefix("44")
+                .or_else(|| plain.strip_prefix('0'))
+                .unwrap_or(&plain);
+            all.push(national.to_owned());
+        }
+        _ => {}
+    }
+    all
+}
+
+/// Whether `reason` holds any of the person's `details`: a name as a whole word (so "Ted" is not
+/// found in "completed"), every other detail in any of its [`forms`], at three letters or digits
+/// or more.
+pub(crate) fn names_anyone<'a>(
+    reason: &str,
+    details: impl IntoIterator<Item = (PersonField, &'a str)>,
+) -> bool {
+    let text = folded(reason);
+    let reason_words = words(reason);
+    details.into_iter().any(|(field, value)| match field {
+        PersonField::GivenName | PersonField::FamilyName => words(value)
+            .iter()
+            .any(|w| w.chars().count() >= 3 && reason_words.contains(w)),
+        _ => forms(field, value)
+            .iter()
+            .any(|f| f.chars().count() >= 3 && text.contains(f.as_str())),
     })
 }
 
@@ -122,13 +164,27 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let access = access_of(&permit)?;
         let now = self.clock.now();
 
+        let preview = AuditDraft::permitted(&permit, purpose, now).named("person.destroy_preview");
+        let scope = self
+            .store
+            .destruction_scope(&access, preview)
+            .await?
+            .ok_or(PersonError::NotFound)?;
+        // Holds first: a refusal for a hold says nothing of whether the reason named anyone.
+        if scope.live_holds > 0 {
+            return Err(self.held(&permit, purpose).await?);
+        }
+
         // The certificate outlives the record: its reason must not name the person.
         let check = AuditDraft::permitted(&permit, purpose, now).named("person.destroy_check");
         let Some((sealed, wrapped)) = self.store.read_person(&access, check).await? else {
             return Err(PersonError::NotFound);
         };
         let person = self.open_person(&sealed, &wrapped)?;
-        if names_anyone(&reason, NAMING.iter().filter_map(|f| person.get(*f))) {
+        let details = NAMING
+            .iter()
+            .filter_map(|f| person.get(*f).map(|v| (*f, v)));
+        if names_anyone(&reason, details) {
             return Err(PersonError::Invalid(Violations(vec![Violation::new(
                 "reason",
                 "names the person or one of their details: say why without naming anyone, as the certificate is kept after the record is gone",
@@ -136,15 +192,6 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         }
         drop(person);
 
-        let preview = AuditDraft::permitted(&permit, purpose, now).named("person.destroy_preview");
-        let scope = self
-            .store
-            .destruction_scope(&access, preview)
-            .await?
-            .ok_or(PersonError::NotFound)?;
-        if scope.live_holds > 0 {
-            return Err(self.held(&permit, purpose).await?);
-        }
         let certificate_id = Uuid::now_v7();
         let certificate = Certificate {
             format: FORMAT.to_owned(),
@@ -236,7 +283,11 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         actor: &Principal,
         organisation_id: Uuid,
     ) -> Result<Vec<HoldRecord>, PersonError> {
-        self.oversight_permit(actor, organisation_id).await?;
+        let permit = self.oversight_permit(actor, organisation_id).await?;
+        // Which records are held, and for what, is itself sensitive: the reading is recorded.
+        let audit =
+            AuditDraft::permitted(&permit, Purpose::Audit, self.clock.now()).named("hold.list");
+        self.store.record_access(audit).await?;
         Ok(self.store.live_holds(organisation_id).await?)
     }
 
@@ -256,12 +307,12 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         &self,
         actor: &Principal,
         organisation_id: Uuid,
-    ) -> Result<(), PersonError> {
+    ) -> Result<confidant_policy::Permit, PersonError> {
         let resource = Resource::Organisation {
             id: organisation_id,
         };
         match self.permit(actor, Action::OversightRead, resource).await {
-            Ok(_) => Ok(()),
+            Ok(p) => Ok(p),
             Err(crate::organisation::OrganisationError::Store(e)) => Err(PersonError::Store(e)),
             Err(_) => Err(PersonError::NotFound),
         }
@@ -274,13 +325,40 @@ mod tests {
 
     #[test]
     fn a_reason_naming_the_person_is_caught_however_it_is_written() {
-        let details = ["Ada", "Lovelace", "AB123456C", "943 476 5919", "SW1A 1AA"];
-        assert!(names_anyone("Duplicate of ada lovelace", details));
-        assert!(names_anyone("NI ab 12 34 56 c was wrong", details));
-        assert!(names_anyone("NHS 9434765919", details));
-        assert!(names_anyone("moved from sw1a1aa", details));
-        assert!(!names_anyone("Retention period ended; reviewed", details));
-        // Two letters are too short to tell anything (initials, "Jo" in "major").
-        assert!(!names_anyone("a major review", ["Jo"]));
+        use PersonField::*;
+        let details = [
+            (GivenName, "Ada"),
+            (FamilyName, "Lovelace"),
+            (NiNumber, "AB123456C"),
+            (NhsNumber, "943 476 5919"),
+            (Postcode, "SW1A 1AA"),
+            (DateOfBirth, "1980-02-03"),
+            (Phone, "07700 900123"),
+            (SafeAddress, "1 Refuge Row"),
+        ];
+        for named in [
+            "Duplicate of ada lovelace",
+            "Lovelace: test record",
+            "NI ab 12 34 56 c was wrong",
+            "NHS 9434765919",
+            "moved from sw1a1aa",
+            "born 03/02/1980",
+            "born 1980-02-03",
+            "rang +44 7700 900123",
+            "at 1 refuge row",
+        ] {
+            assert!(names_anyone(named, details), "{named}");
+        }
+        for fine in [
+            "Retention period ended; reviewed",
+            // A name inside another word is not the name.
+            "Adapted plan completed",
+        ] {
+            assert!(!names_anyone(fine, details), "{fine}");
+        }
+        // Two letters are too short to tell anything.
+        assert!(!names_anyone("Jo left the service", [(GivenName, "Jo")]));
+        assert!(names_anyone("Ted left", [(GivenName, "Ted")]));
+        assert!(!names_anyone("completed", [(GivenName, "Ted")]));
     }
 }

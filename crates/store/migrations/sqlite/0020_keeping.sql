@@ -32,8 +32,8 @@ BEGIN SELECT RAISE(ABORT, 'person_destruction is append-only'); END;
 CREATE TRIGGER person_destruction_no_delete BEFORE DELETE ON person_destruction
 BEGIN SELECT RAISE(ABORT, 'person_destruction is append-only'); END;
 
--- A destruction certificate: canonical JSON that identifies no one, with its SHA-256 (the audit event
--- of the destruction names the certificate; the body's hash is in its detail). Append-only.
+-- A destruction certificate: canonical JSON of ids, codes, counts, times and the reason given, with
+-- its SHA-256; written in the destruction's transaction, beside its audit event. Append-only.
 CREATE TABLE destruction_certificate (
     id              TEXT   PRIMARY KEY,
     organisation_id TEXT   NOT NULL REFERENCES organisation (id),

@@ -13,11 +13,12 @@ use confidant_core::field::{PersonField, RecordKind};
 use confidant_core::keeping::{Certificate, ItemOutcome};
 use confidant_core::person::{PersonError, PersonInput};
 use confidant_core::record::{EntryChange, NewEntry, RecordInput};
+use confidant_core::referral::NewReferral;
 use confidant_core::sharing::{EntrySelection, RecipientInput, ShareRequest};
 use confidant_core::store::prelude::*;
 use confidant_core::store::{
     ContactType, CorrectionReason, DestructionPlan, DestructionRefusal, MergeConfirmation,
-    NoteFlags, Relationship,
+    NoteFlags, ReferralSource, Relationship,
 };
 use confidant_testkit::{TestApp, TestBackend, both_backends};
 use sqlx::Row;
@@ -555,6 +556,130 @@ both_backends!(
         let left = rows_naming(&app, &[keep.to_string(), dup.to_string()]).await?;
         assert!(left.is_empty(), "rows remain: {left:?}");
         assert!(c.store().destroyed(dup).await?);
+        chain_is_intact(&app).await
+    }
+);
+
+both_backends!(
+    a_record_from_a_referral_with_tasks_approvals_and_restrictions_leaves_nothing,
+    |backend| async move {
+        let app = TestApp::new(backend).await?;
+        let c = &app.confidant;
+        let referral = c
+            .create_referral(
+                &app.worker_a,
+                P,
+                app.service_a,
+                &NewReferral {
+                    source: ReferralSource::SelfReferral,
+                    partner_person_id: None,
+                    values: RecordInput::new()
+                        .with("given_name", "Zqreferred")
+                        .with("family_name", "Person"),
+                },
+            )
+            .await?;
+        let (p, _) = c
+            .accept_referral(&app.worker_a, P, referral.record.id, None)
+            .await?;
+        c.add_entry(&app.worker_a, P, p, &note("Zqreferred note"))
+            .await?;
+        c.restrict(&app.dpo, P, p, "restriction").await?;
+        let gp = c
+            .add_recipient(
+                &app.dpo,
+                app.organisation,
+                &RecipientInput {
+                    name: "Surgery".to_owned(),
+                    kind: "health".to_owned(),
+                    categories: vec!["identity".to_owned()],
+                    bases: vec!["public_task".to_owned()],
+                    ..RecipientInput::default()
+                },
+            )
+            .await?
+            .id;
+        c.request_approval(
+            &app.worker_a,
+            P,
+            p,
+            gp,
+            &["health".to_owned()],
+            "Zqreferred needs the surgery to know",
+        )
+        .await?;
+        let mut ids = ids_of(&app, p).await?;
+        ids.push(referral.record.id.to_string());
+        let tasks: i64 = {
+            let mut raw = app.db.raw().await?;
+            sqlx::query("SELECT COUNT(*) AS n FROM task WHERE subject_id = $1 OR person_id = $2")
+                .bind(referral.record.id.to_string())
+                .bind(p.to_string())
+                .fetch_one(&mut raw)
+                .await?
+                .try_get("n")?
+        };
+        assert!(
+            tasks >= 2,
+            "the fixture has tasks (triage, approval): {tasks}"
+        );
+        c.destroy_person(&app.dpo, A, p, "erasure", REASON).await?;
+        let left = rows_naming(&app, &ids).await?;
+        assert!(
+            left.is_empty(),
+            "rows of the destroyed record remain: {left:?}"
+        );
+        chain_is_intact(&app).await
+    }
+);
+
+both_backends!(
+    a_held_record_keeps_its_related_people_documents_and_links,
+    |backend| async move {
+        let app = TestApp::new(backend).await?;
+        let c = &app.confidant;
+        let held = full_record(&app, "Zqkept").await?;
+        let other = app.person_named("Zqlinked", "Person").await?;
+        // The held record names the other as a related person.
+        c.add_related(
+            &app.worker_a,
+            P,
+            held,
+            Relationship::Family,
+            Some(other),
+            &RecordInput::new().with("given_name", "Zqlinked"),
+        )
+        .await?;
+        c.place_hold(
+            &app.dpo,
+            A,
+            held,
+            "police_investigation",
+            None,
+            "Investigation under way",
+        )
+        .await?;
+        // Removing a related person of a held record is refused.
+        let related = c.related_people(&app.worker_a, P, held).await?;
+        let first = related.first().map(|r| r.id).expect("a related person");
+        let removed = c.remove_related(&app.worker_a, P, held, first).await;
+        assert!(
+            matches!(removed, Err(PersonError::Conflict(_))),
+            "{removed:?}"
+        );
+        assert_eq!(
+            c.related_people(&app.worker_a, P, held).await?.len(),
+            related.len()
+        );
+        // Destroying the other record would cut the held record's link to it: refused too.
+        let refused = c
+            .destroy_person(&app.dpo, A, other, "dpo_decision", REASON)
+            .await;
+        assert!(
+            matches!(refused, Err(PersonError::Conflict(_))),
+            "{refused:?}"
+        );
+        assert!(c.read_person(&app.worker_a, P, other).await.is_ok());
         chain_is_intact(&app).await
     }
 );

@@ -322,6 +322,8 @@ pub fn refill(fields: &mut [FormField], form: &FormData) {
                 }
             }
             "file" => {}
+            // A password is never sent back in a page.
+            _ if f.input_type == "password" => f.value.clear(),
             _ => f.value = form.get(&f.name).to_owned(),
         }
     }

@@ -6,6 +6,7 @@
 
 use askama::Template;
 use axum::response::{IntoResponse, Redirect, Response};
+use confidant_core::account::SignInError;
 use confidant_core::keeping::{Certificate, DestructionBasis, ItemOutcome};
 use confidant_core::person::PersonError;
 use confidant_core::store::{CertificateRecord, LegalHoldKind, Store};
@@ -67,7 +68,24 @@ struct HoldsPage {
     kinds: Vec<(&'static str, &'static str)>,
     may_release: bool,
     may_destroy: bool,
+    /// A hold in force: the record cannot be destroyed.
+    any_live: bool,
+    /// What the placing form was given, when it comes back with errors.
+    kind_given: String,
+    reason_given: String,
+    /// The hold whose release was refused, and why.
+    released_with_error: String,
+    release_error: String,
     errors: Vec<(String, String)>,
+}
+
+/// What a refused form brings back to the page.
+#[derive(Default)]
+struct Given {
+    kind: String,
+    reason: String,
+    /// A release refused: the hold, and the message.
+    release: Option<(Uuid, String)>,
 }
 
 form_errors!(HoldsPage);
@@ -76,14 +94,28 @@ async fn holds_view<S: Store, C: Clock>(
     state: &St<S, C>,
     signed: &Signed,
     person_id: Uuid,
-    errors: Vec<(String, String)>,
+    mut errors: Vec<(String, String)>,
+    given: Given,
 ) -> Result<HoldsPage, PageError> {
     let c = &state.confidant;
     let actor = signed.actor();
     let holds = c.holds(actor, P, person_id).await?;
     let names = c.colleague_names(actor).await?;
     let dpo = signed.staff().role == Role::DataProtectionOfficer;
+    let any_live = holds.iter().any(|h| h.record.live());
+    let (released_with_error, release_error) = match given.release {
+        Some((hold, message)) => {
+            errors.push((format!("release-{hold}"), message.clone()));
+            (hold.to_string(), message)
+        }
+        None => (String::new(), String::new()),
+    };
     Ok(HoldsPage {
+        any_live,
+        kind_given: given.kind,
+        reason_given: given.reason,
+        released_with_error,
+        release_error,
         chrome: signed.chrome(""),
         csrf: signed.csrf().to_owned(),
         id: person_id.to_string(),
@@ -127,23 +159,40 @@ pub async fn holds_page<S: Store, C: Clock>(
     TrainedStaff(signed): TrainedStaff,
     Path(person_id): Path<Uuid>,
 ) -> Result<Response, PageError> {
-    render(&holds_view(&state, &signed, person_id, Vec::new()).await?)
+    render(&holds_view(&state, &signed, person_id, Vec::new(), Given::default()).await?)
 }
 
-/// A refusal of the form's input, on the page again (400); anything else as it is.
+/// A refusal of the form's input, on the page again (400) with what was given; anything else as
+/// it is.
 async fn with_errors<S: Store, C: Clock>(
     state: &St<S, C>,
     signed: &Signed,
     person_id: Uuid,
     e: PersonError,
+    mut given: Given,
 ) -> Result<Response, PageError> {
     match e {
         PersonError::Invalid(v) => {
-            let errors =
+            let mut errors: Vec<(String, String)> =
                 v.0.into_iter()
                     .map(|e| (e.field.to_owned(), e.message))
                     .collect();
-            let page = holds_view(state, signed, person_id, errors).await?;
+            if let Some((hold, _)) = given.release.take() {
+                let message = errors
+                    .drain(..)
+                    .map(|(_, m)| format!("The reason {m}"))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                given.release = Some((hold, message));
+            } else {
+                for (field, message) in &mut errors {
+                    *message = match field.as_str() {
+                        "kind" => "Choose why the record must be kept".to_owned(),
+                        _ => format!("The details {message}"),
+                    };
+                }
+            }
+            let page = holds_view(state, signed, person_id, errors, given).await?;
             crate::pages::render_status(axum::http::StatusCode::BAD_REQUEST, &page)
         }
         other => Err(other.into()),
@@ -169,7 +218,14 @@ pub async fn place<S: Store, C: Clock>(
         .await
     {
         Ok(_) => Ok(Redirect::to(&format!("/people/{person_id}/holds")).into_response()),
-        Err(e) => with_errors(&state, &signed, person_id, e).await,
+        Err(e) => {
+            let given = Given {
+                kind: form.get("kind").to_owned(),
+                reason: form.get("reason").to_owned(),
+                release: None,
+            };
+            with_errors(&state, &signed, person_id, e, given).await
+        }
     }
 }
 
@@ -185,7 +241,13 @@ pub async fn release<S: Store, C: Clock>(
         .await
     {
         Ok(()) => Ok(Redirect::to(&format!("/people/{person_id}/holds")).into_response()),
-        Err(e) => with_errors(&state, &signed, person_id, e).await,
+        Err(e) => {
+            let given = Given {
+                release: Some((hold_id, String::new())),
+                ..Given::default()
+            };
+            with_errors(&state, &signed, person_id, e, given).await
+        }
     }
 }
 
@@ -226,11 +288,14 @@ async fn destroy_view<S: Store, C: Clock>(
             ),
             FormField::textarea("reason", "Why")
                 .hint("Without naming anyone: this is kept on the certificate after the record is gone. A reason holding the person's name, date of birth, identifiers or contact details is refused."),
+            FormField::input("password", "Your password")
+                .input_type("password")
+                .hint("Asked again before a record is destroyed, unless you signed in or gave it in the last few minutes."),
             FormField::checkboxes(
                 "confirm",
                 "This cannot be undone",
                 vec![(
-                    "yes".to_owned(),
+                    "confirm".to_owned(),
                     "I understand the record, its keys and everything in it will be destroyed".to_owned(),
                     false,
                 )],
@@ -277,12 +342,45 @@ pub async fn destroy<S: Store, C: Clock>(
     TrainedForm(form): TrainedForm<FormData>,
 ) -> Result<Response, PageError> {
     let page = destroy_view(&state, &signed, person_id).await?;
+    let mut errors = Vec::new();
+    if DestructionBasis::from_code(form.get("basis")).is_none() {
+        errors.push(("basis".to_owned(), "Choose the basis".to_owned()));
+    }
+    if form.get("reason").trim().is_empty() {
+        errors.push(("reason".to_owned(), "Say why".to_owned()));
+    }
     if !form.ticked("confirm") {
-        let errors = vec![(
+        errors.push((
             "confirm".to_owned(),
             "Tick to say you understand the record will be destroyed".to_owned(),
-        )];
+        ));
+    }
+    if !errors.is_empty() {
         return Ok(form_error(page, &form, errors));
+    }
+    // The password again, unless it was given a moment ago: only once the form is otherwise
+    // complete, so a half-filled form never counts as a failed attempt.
+    let now = state.confidant.clock().now();
+    if !signed
+        .session
+        .recently_authenticated(now, &state.confidant.settings().session)
+    {
+        match state
+            .confidant
+            .reauthenticate(&signed.session, form.get("password"))
+            .await
+        {
+            Ok(()) => {}
+            Err(SignInError::Refused | SignInError::Invalid(_)) => {
+                let errors = vec![(
+                    "password".to_owned(),
+                    "Enter your correct password to destroy the record".to_owned(),
+                )];
+                return Ok(form_error(page, &form, errors));
+            }
+            Err(SignInError::LockedOut { .. }) => return Err(PageError::Redirect("/sign-in")),
+            Err(e) => return Err(e.into()),
+        }
     }
     match state
         .confidant
