@@ -1280,8 +1280,10 @@ both_backends!(
             .await?;
         assert_eq!(told.iter().map(|r| r.id).collect::<Vec<_>>(), vec![funder]);
 
-        // Erasure: the log keeps ids and codes, the reasons and packages become unreadable.
-        w.app
+        // Destruction: the log's entries about the record go with it (the certificate counts
+        // them), and nothing of the reasons or packages is left at rest.
+        let done = w
+            .app
             .confidant
             .destroy_person(
                 &w.app.dpo,
@@ -1299,7 +1301,14 @@ both_backends!(
             .store()
             .disclosures_of(&PersonAccess::for_tests(w.person))
             .await?;
-        assert_eq!(records.len(), 2);
+        assert!(records.is_empty());
+        let counted = done
+            .certificate
+            .items
+            .iter()
+            .find(|i| i.kind == "disclosures")
+            .map(|i| i.count);
+        assert_eq!(counted, Some(2));
         chain_is_intact(&w.app).await
     }
 );
