@@ -2346,6 +2346,31 @@ async fn matrix(backend: TestBackend) -> anyhow::Result<()> {
                         unaudited.push(format!("{what}: {got:?}"));
                     }
                 }
+                // A legal hold keeps anything of the record from being removed (a photo replaced,
+                // say): release what a cell placed, or what was placed for a cell to release.
+                if matches!(cell.rule, Rule::Hold) || cell.path.contains("{hold_id}") {
+                    for i in 0..2 {
+                        for (h, _) in world
+                            .confidant
+                            .store()
+                            .holds_of(&PersonAccess::for_tests(world.person[i]))
+                            .await?
+                        {
+                            if h.live() {
+                                world
+                                    .confidant
+                                    .release_hold(
+                                        &world.dpo,
+                                        Purpose::Support,
+                                        world.person[i],
+                                        h.id,
+                                        "Released by the matrix after its cell",
+                                    )
+                                    .await?;
+                            }
+                        }
+                    }
+                }
                 // A restriction stops the processor's referral: lift what a cell put on.
                 if matches!(cell.rule, Rule::Restrict) {
                     for i in 0..2 {
