@@ -8,15 +8,16 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use confidant_core::Clock;
 use confidant_core::keeping::{Certificate, DestructionPreview, Hold};
 use confidant_core::store::{CertificateRecord, HoldRecord, Store};
-use confidant_core::{Actor, Clock};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::api::rfc3339_micros as at;
+use crate::api::merge::counts;
+use crate::api::{organisation_of, rfc3339_micros as at};
 use crate::http::bearer::{AccessPurpose, Authenticated, ChangeJson, Trained};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::api::Path;
@@ -185,13 +186,9 @@ pub struct DestructionPreviewResponse {
 }
 
 fn preview_response(person_id: Uuid, p: DestructionPreview) -> DestructionPreviewResponse {
-    let destroyed = serde_json::to_value(p.scope.counts)
-        .ok()
-        .and_then(|v| serde_json::from_value(v).ok())
-        .unwrap_or_default();
     DestructionPreviewResponse {
         person_id,
-        destroyed,
+        destroyed: counts(&p.scope.counts),
         merged_records: p.scope.merged_records,
         paper: p.scope.paper,
         audit_events_kept: p.scope.audit_events,
@@ -267,13 +264,6 @@ pub(crate) async fn destroy<S: Store, C: Clock>(
         .destroy_person(&actor, purpose, person_id, &body.basis, &body.reason)
         .await?;
     Ok((StatusCode::CREATED, Json(certificate_response(done.record))))
-}
-
-fn organisation_of(actor: &Actor) -> Result<Uuid, ApiError> {
-    match actor {
-        Actor::Staff(s) => Ok(s.organisation_id),
-        Actor::System => Err(ApiError::NotFound),
-    }
 }
 
 #[utoipa::path(get, path = "/api/v1/destruction-certificates", tag = "keeping",

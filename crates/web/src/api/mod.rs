@@ -71,6 +71,14 @@ fn rfc3339_opt(t: Option<OffsetDateTime>) -> Option<String> {
     t.map(rfc3339)
 }
 
+/// The caller's organisation: a member of staff's; the system has none (404).
+fn organisation_of(actor: &confidant_core::Actor) -> Result<uuid::Uuid, ApiError> {
+    match actor {
+        confidant_core::Actor::Staff(s) => Ok(s.organisation_id),
+        confidant_core::Actor::System => Err(ApiError::NotFound),
+    }
+}
+
 /// A refusal of one field of the request, by name.
 fn invalid(field: &'static str, message: impl Into<String>) -> ApiError {
     ApiError::Invalid(Violations(vec![Violation::new(field, message)]))

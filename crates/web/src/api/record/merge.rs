@@ -19,7 +19,7 @@ use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::api::{Path, Query};
 
 /// What moves, by kind (`entries`, `documents`, `consents`, `disclosures`, …): counts only.
-fn counts(moved: &MergeCounts) -> BTreeMap<String, i64> {
+pub(crate) fn counts(moved: &MergeCounts) -> BTreeMap<String, i64> {
     serde_json::to_value(moved)
         .ok()
         .and_then(|v| serde_json::from_value(v).ok())

@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use confidant_core::Clock;
 use confidant_core::sharing::{
     ConsentLine, Disclosure, EntrySelection, RecipientInput, RecipientView, Refusal, ShareError,
     ShareRequest,
@@ -14,14 +15,13 @@ use confidant_core::store::{
     ApprovalRecord, ConsentPurposeRecord, ConsentRecord, DisclosedItem, DisclosureRecord,
     RecipientRecord, RestrictionRecord, Store,
 };
-use confidant_core::{Actor, Clock};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::api::invalid;
+use crate::api::{invalid, organisation_of};
 use crate::http::bearer::{
     AccessPurpose, Authenticated, ChangeJson, MayChange, Trained, TrainedJson, WritableJson,
 };
@@ -45,13 +45,6 @@ fn date(micros: i64) -> String {
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
         .date()
         .to_string()
-}
-
-fn organisation_of(actor: &Actor) -> Result<Uuid, ApiError> {
-    match actor {
-        Actor::Staff(s) => Ok(s.organisation_id),
-        Actor::System => Err(ApiError::NotFound),
-    }
 }
 
 pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
