@@ -208,10 +208,13 @@ pub enum Action {
     HoldPlace,
     /// Releases a legal hold (resource `Person`): the Data Protection Officer only.
     HoldRelease,
+    /// Decides what becomes of a record whose retention has ended (resource `Person`): destroy
+    /// (for the Data Protection Officer to approve), keep until a date, or transfer.
+    RetentionReview,
 }
 
 impl Action {
-    pub const ALL: [Action; 32] = [
+    pub const ALL: [Action; 33] = [
         Action::OrganisationCreate,
         Action::ServiceCreate,
         Action::ServiceRead,
@@ -244,6 +247,7 @@ impl Action {
         Action::StaffDetails,
         Action::HoldPlace,
         Action::HoldRelease,
+        Action::RetentionReview,
     ];
 
     pub fn code(self) -> &'static str {
@@ -280,6 +284,7 @@ impl Action {
             Action::StaffDetails => "staff.details",
             Action::HoldPlace => "hold.place",
             Action::HoldRelease => "hold.release",
+            Action::RetentionReview => "retention.review",
         }
     }
 

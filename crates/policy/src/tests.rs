@@ -82,6 +82,7 @@ fn expected(actor: &Actor, action: Action, resource: &Resource, grant: Option<Gr
             | PersonRestrict
             | HoldPlace
             | HoldRelease
+            | RetentionReview
     );
     if content && (!staff.trained || matches!(staff.role, Administrator | Auditor)) {
         return false;
@@ -178,7 +179,7 @@ fn expected(actor: &Actor, action: Action, resource: &Resource, grant: Option<Gr
         (PersonShred | AccessGrant | PersonRestrict | HoldRelease, Resource::Person { .. }) => {
             role == DataProtectionOfficer
         }
-        (HoldPlace, Resource::Person { .. }) => {
+        (HoldPlace | RetentionReview, Resource::Person { .. }) => {
             matches!(role, DataProtectionOfficer | CaldicottGuardian)
         }
         (ShareApprove, Resource::Person { service_id, .. }) => {
@@ -380,7 +381,7 @@ impl World {
             PersonCreate | PersonList | PersonFind => vec![self.service(at)],
             PersonRead | PersonUpdate | PersonShred | PersonBreakGlass | AuditRead
             | AccessGrant | PersonAssign | PersonShare | ShareApprove | PersonRestrict
-            | HoldPlace | HoldRelease => people(),
+            | HoldPlace | HoldRelease | RetentionReview => people(),
         }
     }
 }

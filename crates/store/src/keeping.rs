@@ -397,6 +397,34 @@ impl KeepingStore for SqlStore {
         .execute(&mut *tx)
         .await
         .db()?;
+        // A reviewed destruction closes its review with it; if the review was withdrawn or closed
+        // meanwhile, nothing is written.
+        if let Some(review) = plan.review_id {
+            let done = sqlx::query(
+                "UPDATE retention_review SET state = 'destroyed', outcome = 'destroyed', closed_at = $1, \
+                 certificate_id = $2 WHERE id = $3 AND state = 'approved'",
+            )
+            .bind(plan.at_micros)
+            .bind(plan.certificate_id.to_string())
+            .bind(review.to_string())
+            .execute(&mut *tx)
+            .await
+            .db()?;
+            if done.rows_affected() != 1 {
+                return Ok(Err(DestructionRefusal::Changed));
+            }
+        }
+        // A record destroyed while on the queue (by the DPO's own decision) leaves the queue.
+        sqlx::query(
+            "UPDATE retention_review SET state = 'destroyed', outcome = 'destroyed by another decision', \
+             closed_at = $1, certificate_id = $2 WHERE person_id = $3 AND closed_at IS NULL",
+        )
+        .bind(plan.at_micros)
+        .bind(plan.certificate_id.to_string())
+        .bind(plan.access.person_id().to_string())
+        .execute(&mut *tx)
+        .await
+        .db()?;
         commit(tx).await?;
         self.checkpoint_after_erasure().await;
         Ok(Ok(()))

@@ -59,6 +59,7 @@ mod overview;
 mod person;
 mod record;
 mod referral;
+mod retention;
 mod row;
 mod sharing;
 mod staff;

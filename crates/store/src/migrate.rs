@@ -94,6 +94,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "keeping",
         include_str!("../migrations/sqlite/0020_keeping.sql"),
     ),
+    (
+        21,
+        "retention review",
+        include_str!("../migrations/sqlite/0021_retention_review.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -186,6 +191,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         20,
         "keeping",
         include_str!("../migrations/postgres/0020_keeping.sql"),
+    ),
+    (
+        21,
+        "retention review",
+        include_str!("../migrations/postgres/0021_retention_review.sql"),
     ),
 ];
 

@@ -4,7 +4,7 @@ use confidant_policy::{Action, Resource};
 use uuid::Uuid;
 
 use super::certificate::{self, COPIES, Certificate, DestructionBasis, FORMAT};
-use crate::access::Principal;
+use crate::access::{PersonAccess, Principal};
 use crate::audit::{AuditDraft, Purpose};
 use crate::field::PersonField;
 use crate::organisation::micros;
@@ -27,6 +27,26 @@ pub struct DestructionPreview {
 pub struct Destroyed {
     pub certificate: Certificate,
     pub record: CertificateRecord,
+}
+
+/// A decision to destroy, as the certificate states it.
+pub(super) struct Decided {
+    pub basis: DestructionBasis,
+    pub reason: String,
+    /// Who decided (a staff id, or `system`).
+    pub decided_by: String,
+    /// Who approved it (staff ids), where a review did.
+    pub approved_by: Vec<String>,
+    /// The review it closes, where it came from the queue.
+    pub review_id: Option<Uuid>,
+}
+
+/// The person a permit on a person is for.
+fn permit_person(resource: &Resource) -> Result<Uuid, PersonError> {
+    match resource {
+        Resource::Person { id, .. } => Ok(*id),
+        _ => Err(PersonError::NotFound),
+    }
 }
 
 /// The details a reason must not hold: what names the person or reaches them.
@@ -153,6 +173,33 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             "is not a basis for destruction",
             reason,
         )?;
+        let decision = Decided {
+            basis,
+            reason,
+            decided_by: actor.audit_id(),
+            approved_by: Vec::new(),
+            review_id: None,
+        };
+        self.destroy_decided(purpose, (permit, resource), decision)
+            .await
+    }
+
+    /// Destroys a record on a decision already made and checked: the person's own (above) or a
+    /// review's, approved (the retention sweep).
+    pub(super) async fn destroy_decided(
+        &self,
+        purpose: Purpose,
+        (permit, resource): (confidant_policy::Permit, Resource),
+        decision: Decided,
+    ) -> Result<Destroyed, PersonError> {
+        let Decided {
+            basis,
+            reason,
+            decided_by,
+            approved_by,
+            review_id,
+        } = decision;
+        let person_id = permit_person(&resource)?;
         let Resource::Person {
             service_id,
             organisation_id,
@@ -177,20 +224,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
 
         // The certificate outlives the record: its reason must not name the person.
         let check = AuditDraft::permitted(&permit, purpose, now).named("person.destroy_check");
-        let Some((sealed, wrapped)) = self.store.read_person(&access, check).await? else {
-            return Err(PersonError::NotFound);
-        };
-        let person = self.open_person(&sealed, &wrapped)?;
-        let details = NAMING
-            .iter()
-            .filter_map(|f| person.get(*f).map(|v| (*f, v)));
-        if names_anyone(&reason, details) {
-            return Err(PersonError::Invalid(Violations(vec![Violation::new(
-                "reason",
-                "names the person or one of their details: say why without naming anyone, as the certificate is kept after the record is gone",
-            )])));
-        }
-        drop(person);
+        self.reason_names_no_one(&access, check, &reason).await?;
 
         let certificate_id = Uuid::now_v7();
         let certificate = Certificate {
@@ -201,8 +235,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             record: person_id,
             basis: basis.code().to_owned(),
             reason,
-            decided_by: actor.audit_id(),
-            approved_by: Vec::new(),
+            decided_by,
+            approved_by,
             destroyed_at: crate::sharing::rfc3339(now),
             items: certificate::items(&scope),
             copies: COPIES.to_owned(),
@@ -224,6 +258,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             certificate: body,
             certificate_sha256: sha,
             at_micros: micros(now),
+            review_id,
         };
         let audit = AuditDraft::permitted(&permit, purpose, now).named("person.destroy");
         match self.store.destroy_person(plan, audit).await? {
@@ -240,6 +275,30 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 "the record changed while it was being destroyed; look at what it holds again",
             )),
         }
+    }
+
+    /// Refuses a reason that names the person or one of their details (read under `access`,
+    /// recorded by `audit`): it goes on the certificate, which is kept after the record is gone.
+    pub(super) async fn reason_names_no_one(
+        &self,
+        access: &PersonAccess,
+        audit: AuditDraft,
+        reason: &str,
+    ) -> Result<(), PersonError> {
+        let Some((sealed, wrapped)) = self.store.read_person(access, audit).await? else {
+            return Err(PersonError::NotFound);
+        };
+        let person = self.open_person(&sealed, &wrapped)?;
+        let details = NAMING
+            .iter()
+            .filter_map(|f| person.get(*f).map(|v| (*f, v)));
+        if names_anyone(reason, details) {
+            return Err(PersonError::Invalid(Violations(vec![Violation::new(
+                "reason",
+                "names the person or one of their details: say why without naming anyone, as the certificate is kept after the record is gone",
+            )])));
+        }
+        Ok(())
     }
 
     /// A destruction refused by a legal hold: recorded as a refusal, and the answer.
@@ -303,7 +362,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
 
     /// The Data Protection Officer's and Caldicott Guardian's oversight of the organisation (a
     /// refusal is audited and answers "not found").
-    async fn oversight_permit(
+    pub(super) async fn oversight_permit(
         &self,
         actor: &Principal,
         organisation_id: Uuid,

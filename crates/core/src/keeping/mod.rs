@@ -24,11 +24,14 @@
 
 pub mod certificate;
 mod destroy;
+pub mod due;
 mod hold;
+mod review;
 
 pub use certificate::{Certificate, CertificateItem, DestructionBasis, ItemOutcome};
 pub use destroy::{Destroyed, DestructionPreview};
 pub use hold::Hold;
+pub use review::{Decision, RetentionSweep, ReviewView, WAITING_DAYS};
 
 /// A code and a reason as a form or a request gives them, each checked: the code one of `T`'s, the
 /// reason required (at least ten characters, no control characters). Every problem is named.

@@ -78,6 +78,9 @@ pub struct DestructionPlan<'a> {
     pub certificate: String,
     pub certificate_sha256: String,
     pub at_micros: i64,
+    /// The retention review it carries out, closed in the same transaction (`approved` to
+    /// `destroyed`, with the certificate's id).
+    pub review_id: Option<Uuid>,
 }
 
 /// Why a destruction was not written.

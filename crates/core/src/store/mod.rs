@@ -28,6 +28,7 @@ mod keeping;
 mod merges;
 mod record_ports;
 mod records;
+mod retention;
 mod shared;
 mod staff_ports;
 mod tasks;
@@ -41,6 +42,7 @@ pub use keeping::*;
 pub use merges::*;
 pub use record_ports::*;
 pub use records::*;
+pub use retention::*;
 pub use shared::*;
 pub use staff_ports::*;
 pub use tasks::*;
@@ -78,6 +80,7 @@ pub trait Store:
     + CaseloadStore
     + MergeStore
     + KeepingStore
+    + RetentionStore
 {
 }
 
@@ -96,7 +99,8 @@ impl<
         + TaskStore
         + CaseloadStore
         + MergeStore
-        + KeepingStore,
+        + KeepingStore
+        + RetentionStore,
 > Store for T
 {
 }
@@ -105,7 +109,7 @@ impl<
 pub mod prelude {
     pub use super::{
         AccountStore, AuditStore, CaseloadStore, ContactStore, GrantStore, KeepingStore, KeyStore,
-        MergeStore, NoticeStore, PersonStore, RecordStore, ReferralStore, SharingStore, StaffStore,
-        Store, TaskStore,
+        MergeStore, NoticeStore, PersonStore, RecordStore, ReferralStore, RetentionStore,
+        SharingStore, StaffStore, Store, TaskStore,
     };
 }

@@ -15,6 +15,8 @@ codes!(
         TellRecipient = "tell_recipient": "Tell a recipient of a correction or a restriction",
         TellOfNotice = "tell_of_notice": "Tell a person about their service's new privacy notice",
         TrainingDue = "training_due": "Training or policy acknowledgement falls due",
+        RetentionReview = "retention_review": "Review records whose retention has ended",
+        RetentionApproval = "retention_approval": "Approve destroying records reviewed by others",
     }
 );
 

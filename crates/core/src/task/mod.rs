@@ -132,6 +132,20 @@ impl NewTask {
         }
     }
 
+    /// Records wait for review (for the Data Protection Officer and the Caldicott Guardian), or
+    /// destroy decisions for the Data Protection Officer's approval: one task for the
+    /// organisation's queue, not one per record.
+    pub(crate) fn retention(kind: TaskKind, organisation_id: Uuid) -> Self {
+        let audience = match kind {
+            TaskKind::RetentionApproval => vec![organisation_wide(Role::DataProtectionOfficer)],
+            _ => reviewers(),
+        };
+        Self {
+            audience,
+            ..Self::new(organisation_id, kind, organisation_id)
+        }
+    }
+
     /// A person to tell of their service's changed notice, by those who may read their record.
     pub(crate) fn tell_of_notice(placement: &Placement) -> Self {
         Self {

@@ -458,6 +458,7 @@ both_backends!(
                     certificate: "{}".to_owned(),
                     certificate_sha256: String::new(),
                     at_micros: 0,
+                    review_id: None,
                 },
                 AuditDraft::for_tests("test.destroy", Some(p), now()),
             )

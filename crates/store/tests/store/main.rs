@@ -16,6 +16,7 @@ mod records;
 mod records_store;
 mod register;
 mod register_examples;
+mod retention;
 mod secure_send;
 mod sessions;
 mod sharing;

@@ -42,6 +42,7 @@ pub fn page_of(task: &TaskRecord, viewer: Uuid) -> String {
         TaskKind::TellRecipient | TaskKind::TellOfNotice => format!("/tasks/{}", task.id),
         TaskKind::TrainingDue if task.subject_id == viewer => "/".to_owned(),
         TaskKind::TrainingDue => format!("/admin/users/{}", task.subject_id),
+        TaskKind::RetentionReview | TaskKind::RetentionApproval => "/admin/retention".to_owned(),
     }
 }
 

@@ -1,0 +1,66 @@
+//! When a record's retention has ended: the pure rule the sweep applies to what it knows of a
+//! record (the times of its events) and the register's rules for its service. No clock, no store.
+
+use time::Date;
+
+use crate::record::person::from_micros;
+use crate::register::{Register, RetentionRule};
+use crate::retention::{RecordType, Trigger, uk_date};
+use crate::store::RetentionFacts;
+
+/// A record whose retention has ended: on what day, under which rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Due {
+    /// The day the last of its rules' periods ended (UK calendar).
+    pub on: Date,
+    /// The rules (ids), in the register's order.
+    pub rules: Vec<String>,
+}
+
+/// The UK date a rule's trigger happened on for this record, if it has. Only the events a case
+/// record has are known here: a referral's, a paper note's and a birthday's are not (a rule on
+/// them never makes a case record due: kept, never destroyed early).
+fn trigger_date(trigger: Trigger, facts: &RetentionFacts) -> Option<Date> {
+    let micros = match trigger {
+        Trigger::CaseClosed => facts.last_closed_at_micros,
+        Trigger::LastContact => Some(facts.last_contact_at_micros),
+        Trigger::DeathRecorded => facts.died_at_micros,
+        Trigger::HoldReleased => facts.hold_released_at_micros,
+        Trigger::Birthday18
+        | Trigger::Birthday25
+        | Trigger::ReferralDeclined
+        | Trigger::ApplicationNotTakenUp
+        | Trigger::Transcribed => None,
+    }?;
+    Some(uk_date(from_micros(micros)))
+}
+
+/// When every rule's period has ended for the record, the day the last one did. `None` while any
+/// has not (or its trigger has not happened, or cannot be known here), while a case is open or a
+/// legal hold is in force, and when no rule applies.
+pub fn ends_on(rules: &[&RetentionRule], facts: &RetentionFacts) -> Option<Due> {
+    if rules.is_empty() || facts.open_cases > 0 || facts.live_holds > 0 {
+        return None;
+    }
+    let mut last: Option<Date> = None;
+    for rule in rules {
+        let end = rule.ends_on(trigger_date(rule.trigger, facts)?)?;
+        last = Some(last.map_or(end, |l| l.max(end)));
+    }
+    Some(Due {
+        on: last?,
+        rules: rules.iter().map(|r| r.id.clone()).collect(),
+    })
+}
+
+/// Whether the record is due for review on `today` (UK date) under the register, and if so when
+/// and why: its case record's rules for its service.
+pub fn due(register: &Register, facts: &RetentionFacts, today: Date) -> Option<Due> {
+    let service = facts.service_code.as_deref()?;
+    let rules = register.retention_rules_for(service, RecordType::CaseRecord);
+    ends_on(&rules, facts).filter(|d| d.on <= today)
+}
+
+#[cfg(test)]
+#[path = "due_tests.rs"]
+mod tests;
