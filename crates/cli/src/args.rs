@@ -86,6 +86,9 @@ pub(crate) enum Command {
     /// The task inbox: what waits for staff.
     #[command(subcommand)]
     Tasks(TasksCommand),
+    /// Retention: records whose retention period has ended, and their review.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
     /// Destroy a person's record: its keys and every row of it, in one transaction with its audit
     /// event, unless a legal hold is in force. Prints the destruction certificate (it names no
     /// one), signed with the audit signing key when there is one.
@@ -110,6 +113,16 @@ pub(crate) enum TasksCommand {
     /// Open the tasks that have fallen due (training, processors' agreements, and anything waiting
     /// from before the inbox), close those whose reason has gone, then exit. `serve` does this at
     /// start and hourly.
+    Sweep,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RetentionCommand {
+    /// Put on the review queue every record whose retention period has ended (by the register's
+    /// rules), and destroy those a reviewer decided to destroy, the Data Protection Officer
+    /// approved and whose waiting period is over (unless a hold or a newer event keeps them);
+    /// then exit. Nothing is destroyed without review. `serve` does this once a day, in one of
+    /// its processes.
     Sweep,
 }
 

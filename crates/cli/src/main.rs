@@ -81,6 +81,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Register(command) => return commands::register::run(&config, command).await,
         Command::Outbox(command) => commands::outbox::run(&config, command).await?,
         Command::Tasks(command) => commands::tasks::run(&config, command).await?,
+        Command::Retention(command) => commands::retention::run(&config, command).await?,
         Command::Destroy {
             person_id,
             reason,

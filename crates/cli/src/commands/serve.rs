@@ -105,6 +105,8 @@ pub(crate) async fn serve_on(
     );
     let sender = outbox::spawn_sender(config, confidant.clone())?;
     let sweeper = super::tasks::spawn_sweeper(confidant.clone(), operator(config, &confidant)?);
+    let retention =
+        super::retention::spawn_sweeper(confidant.clone(), operator(config, &confidant)?);
     let app = confidant_web::router(confidant.clone(), config.web());
     match (&config.tls_cert_file, &config.tls_key_file) {
         (Some(cert), Some(key)) => {
@@ -141,6 +143,7 @@ pub(crate) async fn serve_on(
     }
     checkpoint_writer.abort();
     sweeper.abort();
+    retention.abort();
     confidant.close().await;
     Ok(())
 }

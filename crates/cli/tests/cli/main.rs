@@ -6,4 +6,5 @@
 mod browser;
 mod cli;
 mod common;
+mod retention;
 mod staff_names;

@@ -450,6 +450,27 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         Ok(approved)
     }
 
+    /// Takes the daily sweep's turn for this installation: `true` for the one process whose turn
+    /// it is (nobody swept in the last `every`), which then sweeps; the others leave it. The
+    /// operator's only. Running two sweeps at once is safe (each step is checked against the
+    /// state it expects), only wasteful.
+    pub async fn take_retention_turn(
+        &self,
+        operator: &Principal,
+        every: Duration,
+    ) -> Result<bool, OrganisationError> {
+        if operator.actor() != &confidant_policy::Actor::System {
+            return Err(OrganisationError::NotFound);
+        }
+        let now = self.clock.now();
+        // A new holder every time: a process never renews its own turn early.
+        let holder = Uuid::now_v7().to_string();
+        Ok(self
+            .store
+            .take_job_lock("retention.sweep", &holder, micros(now), micros(now + every))
+            .await?)
+    }
+
     async fn review_of(
         &self,
         organisation_id: Uuid,
