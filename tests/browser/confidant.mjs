@@ -38,7 +38,7 @@ if (!fixture) {
   console.error('CONFIDANT_BROWSER_FIXTURE is not set: run this from crates/cli/tests/browser.rs');
   process.exit(2);
 }
-const { baseUrl, idleSeconds, personId } = fixture;
+const { baseUrl, idleSeconds, personId, reviewId } = fixture;
 const accounts = fixture.accounts;
 for (const name of ['practitionerA', 'practitionerB', 'administrator', 'dpo']) {
   assert.ok(accounts[name]?.handle && accounts[name]?.password, `fixture: accounts.${name}`);
@@ -1474,6 +1474,38 @@ test('i8. keeping: the DPO places a legal hold (refused empty, then listed), can
   await check(d, 'the destruction certificates');
   const gone = await visit(a, `/people/${id}`);
   assert.equal(gone.status(), 404);
+});
+
+test('i9. retention: the DPO finds a record whose retention has ended on the queue, sees what destroying it would reach, is refused a decision without its choice, keeps it until a date with a reason, and sees it leave the queue; all pass axe', async () => {
+  assert.ok(reviewId, 'fixture: reviewId');
+  const d = await as('dpo');
+  const { page } = d;
+  const queue = await visit(d, '/admin/retention');
+  assert.equal(queue.status(), 200);
+  assert.equal(await heading(page), 'Retention review');
+  const waiting = await page.locator('#reviews').innerText();
+  assert.ok(waiting.includes(personId) && !/Ada|Lovelace/.test(waiting), 'the queue names the record by id only');
+  await check(d, 'the retention review queue');
+  await page.locator(`a[href="/admin/retention/${reviewId}"]`).click();
+  await page.waitForLoadState();
+  assert.equal(await heading(page), 'Review a record whose retention has ended');
+  assert.match(await page.locator('main').innerText(), /Destroying it reaches/);
+  await check(d, 'a record on the retention review queue');
+  const empty = await submit(page, button(page, 'Record the decision'));
+  assert.equal(empty.status(), 400);
+  assert.match(await page.title(), /^Error: /);
+  await check(d, 'a retention decision refused without its choice');
+  await page.getByLabel('Keep it until a date', { exact: true }).check();
+  await page.fill('#keep-until', '31');
+  await page.fill('#keep-until-month', '3');
+  await page.fill('#keep-until-year', '2031');
+  await page.fill('#reason', 'A public inquiry may ask for these records');
+  const kept = await submit(page, button(page, 'Record the decision'));
+  assert.equal(kept.status(), 200);
+  assert.equal(await heading(page), 'Retention review');
+  assert.equal(await page.locator('#no-reviews').count(), 1, 'nothing waits any more');
+  assert.match(await page.locator('#closed-reviews').innerText(), /Kept for longer \(Kept until 2031-03-31\)/);
+  await check(d, 'the retention review queue after a decision');
 });
 
 test('i4. administration: services with their scope and teams, a service and a team added, a scope change explained and asked to be confirmed, the staff form refusing a contradiction, and an account named (shown where the handle was); all pass axe', async () => {

@@ -229,6 +229,27 @@ fn the_staff_pages_work_and_are_accessible_in_a_real_browser() -> anyhow::Result
     let person_id = person["id"]
         .as_str()
         .ok_or_else(|| anyhow::anyhow!("no id in {person}"))?;
+    // A record on the retention review queue, as the sweep would put it there had its period
+    // ended (the sweep itself is tested with real dates in the store's tests).
+    let review_id = uuid::Uuid::now_v7().to_string();
+    rt.block_on(async {
+        use sqlx::Connection as _;
+        sqlx::any::install_default_drivers();
+        let db = install.dir.path().join("data").join("confidant.db");
+        let mut conn = sqlx::AnyConnection::connect(&format!("sqlite://{}", db.display())).await?;
+        sqlx::query(
+            "INSERT INTO retention_review (id, organisation_id, service_id, person_id, rules, due_on, found_at, state) \
+             VALUES ($1, $2, $3, $4, 'case_records', '2026-11-01', 0, 'to_review')",
+        )
+        .bind(&review_id)
+        .bind(&org)
+        .bind(&service_a)
+        .bind(person_id)
+        .execute(&mut conn)
+        .await?;
+        conn.close().await?;
+        anyhow::Ok(())
+    })?;
 
     let fixture = json!({
         "baseUrl": server.base,
@@ -241,6 +262,7 @@ fn the_staff_pages_work_and_are_accessible_in_a_real_browser() -> anyhow::Result
             "managerA": {"handle": "manager.a", "password": password_manager},
         },
         "personId": person_id,
+        "reviewId": review_id,
     });
     let result = node(&root, "confidant.mjs", Some(&fixture.to_string()));
     if result.is_err() {

@@ -38,6 +38,9 @@ fn facts() -> RetentionFacts {
     }
 }
 
+/// Sets the time of one event of the record.
+type SetTime = fn(&mut RetentionFacts, i64);
+
 /// Due on `today` under one rule.
 fn due_under(r: &RetentionRule, f: &RetentionFacts, today: Date) -> bool {
     ends_on(&[r], f).is_some_and(|d| d.on <= today)
@@ -51,7 +54,7 @@ fn at(t: OffsetDateTime) -> Option<i64> {
 fn each_known_trigger_is_due_on_the_day_its_period_ends_and_not_the_day_before() {
     // 23:30 UTC on 30 June is 00:30 BST on 1 July: the period counts from 1 July.
     let summer = datetime!(2020-06-30 23:30 UTC);
-    let cases: [(Trigger, fn(&mut RetentionFacts, i64)); 4] = [
+    let cases: [(Trigger, SetTime); 4] = [
         (Trigger::CaseClosed, |f, m| {
             f.last_closed_at_micros = Some(m)
         }),

@@ -199,7 +199,7 @@ both_backends!(
         // A sweep without a decision destroys nothing, however long it waits.
         set_clock(&app, day(40).1);
         let s = sweep(&app).await?;
-        anyhow::ensure!(s.destroyed == 0 && c.store().destroyed(p).await? == false);
+        anyhow::ensure!(s.destroyed == 0 && !c.store().destroyed(p).await?);
 
         // A reason naming the person is refused, changing nothing.
         let named = c

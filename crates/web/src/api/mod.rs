@@ -12,6 +12,7 @@ mod contact;
 mod keeping;
 mod record;
 mod referral;
+mod retention;
 mod sharing;
 mod staff;
 mod task;
@@ -45,6 +46,7 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
         .merge(contact::routes())
         .merge(task::routes())
         .merge(keeping::routes())
+        .merge(retention::routes())
         .map(|r| r.fallback(|| async { ApiError::NotFound }))
 }
 
@@ -153,7 +155,8 @@ impl Modify for BearerAuth {
         sharing::check, sharing::share, sharing::disclosures, sharing::disclosure, sharing::end_referral,
         sharing::request_approval, sharing::approvals, sharing::decide, sharing::review_queue, sharing::review,
         contact::preferences, contact::set_preferences, contact::queue, contact::messages,
-        keeping::holds, keeping::place, keeping::release, keeping::preview, keeping::destroy, keeping::certificates, keeping::certificate),
+        keeping::holds, keeping::place, keeping::release, keeping::preview, keeping::destroy, keeping::certificates, keeping::certificate,
+        retention::queue, retention::review, retention::decide, retention::approve),
     components(schemas(task::TaskResponse, task::CloseRequest, ErrorBody, crate::http::error::FieldError, crate::http::error::DuplicateBody, person::PersonRequest, person::NewPersonRequest, person::PersonResponse, person::PersonPage, person::PersonListItem, caseload::CaseloadResponse, caseload::CaseloadItem, caseload::CaseloadCountsResponse, caseload::WorkerLoadItem, person::LookupRequest, person::LookupResponse, staff::ServiceResponse, staff::MeResponse, staff::MatterRequest, staff::MatterResponse, person::AssignmentRequest, person::BreakGlassRequest, person::BreakGlassResponse, person::AccessEvent,
         merge::MergePreviewResponse, merge::MergeRequest, merge::MergeResponse,
         catalogue::FieldResponse, catalogue::ChoiceResponse, catalogue::ConfigurationResponse, catalogue::FieldGroupResponse, catalogue::CodeResponse,
@@ -169,7 +172,8 @@ impl Modify for BearerAuth {
         sharing::RefusedBody, sharing::PackageResponse, sharing::ApprovalResponse, sharing::ApprovalRequest, sharing::DecisionRequest, sharing::ReviewRequest,
         sharing::CategoryResponse,
         contact::PreferencesResponse, contact::WindowResponse, contact::PreferencesRequest, contact::MessageRequest, contact::MessageResponse, contact::AttemptResponse,
-        keeping::HoldResponse, keeping::HoldRequest, keeping::ReleaseRequest, keeping::DestructionPreviewResponse, keeping::DestructionRequest, keeping::CertificateResponse)),
+        keeping::HoldResponse, keeping::HoldRequest, keeping::ReleaseRequest, keeping::DestructionPreviewResponse, keeping::DestructionRequest, keeping::CertificateResponse,
+        retention::RetentionReviewResponse, retention::RetentionScopeResponse, retention::RetentionDecisionRequest, retention::RetentionApprovalRequest, retention::RetentionApprovalResponse)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

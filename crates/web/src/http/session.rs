@@ -214,6 +214,7 @@ fn nav_for(role: Role) -> Vec<(String, String, bool)> {
             "Recipients".to_owned(),
             false,
         ));
+        nav.push(("/admin/retention".to_owned(), "Retention".to_owned(), false));
         nav.push((
             "/admin/destruction-certificates".to_owned(),
             "Destruction".to_owned(),

@@ -251,6 +251,23 @@ pub async fn release<S: Store, C: Clock>(
     }
 }
 
+/// What destroying a record reaches beyond the person's details and key, in words ("3 notes, 1
+/// document, …"), for the pages that ask to confirm it.
+pub(crate) fn reach(scope: &confidant_core::store::DestructionScope) -> String {
+    let mut reach = moved_lines(&scope.counts);
+    if scope.merged_records > 0 {
+        reach.push(format!(
+            "{} record(s) merged into this one",
+            scope.merged_records
+        ));
+    }
+    if reach.is_empty() {
+        "only the person's details".to_owned()
+    } else {
+        reach.join(", ")
+    }
+}
+
 async fn destroy_view<S: Store, C: Clock>(
     state: &St<S, C>,
     signed: &Signed,
@@ -260,18 +277,7 @@ async fn destroy_view<S: Store, C: Clock>(
         .confidant
         .destruction_preview(signed.actor(), P, person_id)
         .await?;
-    let mut reach = moved_lines(&preview.scope.counts);
-    if preview.scope.merged_records > 0 {
-        reach.push(format!(
-            "{} record(s) merged into this one",
-            preview.scope.merged_records
-        ));
-    }
-    let reach = if reach.is_empty() {
-        "only the person's details".to_owned()
-    } else {
-        reach.join(", ")
-    };
+    let reach = reach(&preview.scope);
     let mut page = FormPage::new(
         signed.chrome(""),
         signed.csrf(),

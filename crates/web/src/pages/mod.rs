@@ -34,6 +34,7 @@ pub mod keeping;
 pub mod record;
 pub mod referral;
 pub mod register;
+pub mod retention;
 pub mod sharing;
 pub mod staff;
 pub mod task;
@@ -66,6 +67,7 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
         .merge(register::routes())
         .merge(task::routes())
         .merge(keeping::routes())
+        .merge(retention::routes())
 }
 
 /// The pages that take a file upload, with their own body limit (see [`record::upload_routes`]).

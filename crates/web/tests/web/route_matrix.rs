@@ -662,6 +662,33 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
             "/api/v1/destruction-certificates"
             | "/api/v1/destruction-certificates/{certificate_id}",
         ) => e(OversightApi, N),
+        // --- the retention review queue: its list is oversight; a review is of one record
+        // (`retention.review`: the DPO and the Caldicott Guardian); approving is the DPO's
+        // (`person.shred`), and a review still waiting for a decision is refused after the
+        // permits (409, or 400 on the page) ---
+        ("GET", "/admin/retention") => e(Oversight, N),
+        ("GET", "/api/v1/retention/reviews") => e(OversightApi, N),
+        ("GET", "/admin/retention/{review_id}" | "/api/v1/retention/reviews/{review_id}") => {
+            e(Hold, N)
+        }
+        ("POST", "/admin/retention/{review_id}") => consuming(
+            Hold,
+            form(
+                "decision=keep&keep_until_day=1&keep_until_month=1&keep_until_year=2030&reason=Matrix+cell+keep",
+            ),
+        ),
+        ("POST", "/api/v1/retention/reviews/{review_id}/decision") => consuming(
+            Hold,
+            json(r#"{"decision":"keep","keep_until":"2030-01-01","reason":"Matrix cell keep"}"#),
+        ),
+        ("POST", "/admin/retention/approve") => Entry {
+            invalid_ok: true,
+            ..consuming(Restrict, form("review={review_id}"))
+        },
+        ("POST", "/api/v1/retention/approvals") => Entry {
+            invalid_ok: true,
+            ..consuming(Restrict, json(r#"{"reviews":["{review_id}"]}"#))
+        },
         // --- break the glass and oversight ---
         ("GET", "/people/{person_id}/break-glass") => e(BreakGlass, N),
         ("POST", "/people/{person_id}/break-glass") => {
@@ -1624,6 +1651,37 @@ impl World {
             .collect()
     }
 
+    /// A retention review of record `i` waiting for a decision: the one there is, or a new one.
+    async fn review_waiting(&self, i: usize) -> anyhow::Result<Uuid> {
+        use confidant_core::store::{NewReview, RetentionState};
+        let store = self.confidant.store();
+        let waiting = store
+            .reviews(self.organisation, &[RetentionState::ToReview], 100)
+            .await?
+            .into_iter()
+            .find(|r| r.person_id == self.person[i]);
+        if let Some(r) = waiting {
+            return Ok(r.id);
+        }
+        let id = Uuid::now_v7();
+        let review = NewReview {
+            id,
+            organisation_id: self.organisation,
+            service_id: self.service[i],
+            person_id: self.person[i],
+            rules: "records".to_owned(),
+            due_on: "2026-11-01".to_owned(),
+            found_at_micros: 0,
+        };
+        let audit = confidant_core::audit::AuditDraft::for_tests(
+            "retention.sweep",
+            None,
+            self.confidant.clock().now(),
+        );
+        anyhow::ensure!(store.queue_reviews(&[review], audit).await? == 1);
+        Ok(id)
+    }
+
     /// Fills a path's (or body's) parameters for a cell. Consumable targets are made afresh for
     /// each cell that would consume them.
     async fn fill(
@@ -1701,6 +1759,10 @@ impl World {
                         .id
                 }
             };
+        }
+        let mut review = Uuid::nil();
+        if text.contains("{review_id}") {
+            review = self.review_waiting(i).await?;
         }
         let mut related = self.related[i];
         if fresh && text.contains("{related_id}") {
@@ -1784,7 +1846,7 @@ impl World {
             .find(|(_, owner)| *owner == Owner::Field(Scope::In, PersonField::GivenName))
             .map(|(m, _)| m.clone())
             .unwrap_or_default();
-        let replacements: [(&str, String); 27] = [
+        let replacements: [(&str, String); 28] = [
             ("{person_id}", person.to_string()),
             ("{service_id}", self.service[i].to_string()),
             ("{organisation_id}", organisation.to_string()),
@@ -1799,6 +1861,7 @@ impl World {
             ("{restriction_id}", restriction.to_string()),
             ("{hold_id}", hold.to_string()),
             ("{certificate_id}", self.certificate.to_string()),
+            ("{review_id}", review.to_string()),
             ("{purpose_id}", self.purpose[i].to_string()),
             ("{recipient_id}", recipient.to_string()),
             ("{staff_id}", staff.to_string()),
