@@ -202,12 +202,6 @@ async fn scope_in(
 
 /// Whether two scopes reach the same rows (audit events grow with every access, the destruction's
 /// own included, and are kept whatever their number).
-fn same_rows(a: &DestructionScope, b: &DestructionScope) -> bool {
-    a.counts == b.counts
-        && a.merged_records == b.merged_records
-        && a.paper == b.paper
-        && a.released_holds == b.released_holds
-}
 
 impl KeepingStore for SqlStore {
     async fn place_hold(
@@ -361,7 +355,7 @@ impl KeepingStore for SqlStore {
         if now.live_holds > 0 || linked_held > 0 {
             return Ok(Err(DestructionRefusal::Held));
         }
-        if !same_rows(&now, &plan.scope) {
+        if !now.same_rows(&plan.scope) {
             return Ok(Err(DestructionRefusal::Changed));
         }
         for pid in &ids {

@@ -515,6 +515,17 @@ impl MergeStore for SqlStore {
         .execute(&mut *tx)
         .await
         .db()?;
+        // A retention review of the merged record ends: its rows are the survivor's now, and the
+        // survivor is reviewed on its own dates.
+        sqlx::query(
+            "UPDATE retention_review SET state = 'not_destroyed', outcome = 'merged into another record', \
+             closed_at = $1 WHERE person_id = $2 AND closed_at IS NULL",
+        )
+        .bind(plan.stamp.at_micros)
+        .bind(&mid)
+        .execute(&mut *tx)
+        .await
+        .db()?;
         for value in &plan.resealed {
             if write_value(&mut tx, &sid, value).await? != 1 {
                 return Err(StoreError::Conflict(CHANGED));

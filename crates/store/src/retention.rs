@@ -18,7 +18,7 @@ const FACTS: &str = "SELECT p.id, p.service_id, s.code AS service_code, p.create
      FROM person p JOIN service s ON s.id = p.service_id";
 
 const REVIEW_COLUMNS: &str = "id, organisation_id, service_id, person_id, rules, due_on, found_at, state, \
-     decided_by, decided_at, keep_until, reason, approved_by, approved_at, destroy_after, closed_at, \
+     decided_by, decided_at, keep_until, reason, scope, approved_by, approved_at, destroy_after, closed_at, \
      outcome, certificate_id";
 
 fn facts_from_row(row: &AnyRow) -> Result<RetentionFacts, StoreError> {
@@ -51,6 +51,7 @@ fn review_from_row(row: &AnyRow) -> Result<ReviewRecord, StoreError> {
         decided_at_micros: row.col("decided_at")?,
         keep_until: row.col("keep_until")?,
         reason: row.col("reason")?,
+        scope: row.col("scope")?,
         approved_by: row.col("approved_by")?,
         approved_at_micros: row.col("approved_at")?,
         destroy_after_micros: row.col("destroy_after")?,
@@ -73,7 +74,7 @@ impl RetentionStore for SqlStore {
              AND NOT EXISTS (SELECT 1 FROM person_merge m WHERE m.merged_id = p.id) \
              AND NOT EXISTS (SELECT 1 FROM retention_review r WHERE r.person_id = p.id \
                  AND (r.closed_at IS NULL OR r.state = 'transfer' \
-                      OR (r.state = 'keep' AND r.keep_until > $3))) \
+                      OR (r.state = 'keep' AND r.keep_until >= $3))) \
              ORDER BY p.id LIMIT $4"
         )))
         .bind(organisation_id.to_string())
@@ -181,7 +182,8 @@ impl RetentionStore for SqlStore {
         let closes = decision.state != RetentionState::Destroy;
         let done = sqlx::query(
             "UPDATE retention_review SET state = $1, decided_by = $2, decided_at = $3, keep_until = $4, \
-             reason = $5, closed_at = $6 WHERE id = $7 AND state = 'to_review'",
+             reason = $5, closed_at = $6, scope = $7, approved_by = NULL, approved_at = NULL, \
+             destroy_after = NULL WHERE id = $8 AND closed_at IS NULL",
         )
         .bind(decision.state.code())
         .bind(&decision.by)
@@ -189,6 +191,7 @@ impl RetentionStore for SqlStore {
         .bind(decision.keep_until.as_deref())
         .bind(&decision.reason)
         .bind(closes.then_some(decision.at_micros))
+        .bind(decision.scope.as_deref())
         .bind(review_id.to_string())
         .execute(&mut *tx)
         .await
@@ -202,16 +205,14 @@ impl RetentionStore for SqlStore {
 
     async fn approve_reviews(
         &self,
-        review_ids: &[Uuid],
+        approvals: Vec<(Uuid, AuditDraft)>,
         by: &str,
         at_micros: i64,
         destroy_after_micros: i64,
-        audit: AuditDraft,
-    ) -> Result<Vec<Uuid>, StoreError> {
+    ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        append(&mut tx, &audit).await?;
-        let mut approved = Vec::new();
-        for id in review_ids {
+        for (id, audit) in approvals {
+            append(&mut tx, &audit).await?;
             // Four eyes: never one's own decision.
             let done = sqlx::query(
                 "UPDATE retention_review SET state = 'approved', approved_by = $1, approved_at = $2, \
@@ -224,17 +225,14 @@ impl RetentionStore for SqlStore {
             .execute(&mut *tx)
             .await
             .db()?;
-            if done.rows_affected() == 1 {
-                approved.push(*id);
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Conflict(
+                    "a decision chosen changed meanwhile; look at the queue again",
+                ));
             }
         }
-        if approved.len() != review_ids.len() {
-            return Err(StoreError::Conflict(
-                "a decision chosen changed meanwhile; look at the queue again",
-            ));
-        }
         commit(tx).await?;
-        Ok(approved)
+        Ok(())
     }
 
     async fn close_review(

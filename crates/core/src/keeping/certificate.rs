@@ -57,6 +57,10 @@ pub struct Certificate {
     pub record: Uuid,
     pub basis: String,
     pub reason: String,
+    /// The retention rules it was destroyed under, each with its source and version, where a
+    /// retention review decided it.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub rules: Vec<String>,
     /// Who decided (a staff id, or `system` for the operator at the command line).
     pub decided_by: String,
     /// Who approved it, where a review approved it (staff ids).
@@ -214,6 +218,7 @@ mod tests {
             record: Uuid::nil(),
             basis: DestructionBasis::DpoDecision.code().to_owned(),
             reason: "retention period ended".to_owned(),
+            rules: Vec::new(),
             decided_by: "system".to_owned(),
             approved_by: vec![],
             destroyed_at: "2026-12-06T22:00:00Z".to_owned(),

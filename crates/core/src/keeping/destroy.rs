@@ -39,6 +39,11 @@ pub(super) struct Decided {
     pub approved_by: Vec<String>,
     /// The review it closes, where it came from the queue.
     pub review_id: Option<Uuid>,
+    /// What the reviewer saw: the record must hold the same rows still (checked again inside the
+    /// destruction's transaction), or nothing is destroyed.
+    pub reviewed: Option<DestructionScope>,
+    /// The retention rules it rests on (with their sources), for the certificate.
+    pub rules: Vec<String>,
 }
 
 /// The person a permit on a person is for.
@@ -179,6 +184,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             decided_by: actor.audit_id(),
             approved_by: Vec::new(),
             review_id: None,
+            reviewed: None,
+            rules: Vec::new(),
         };
         self.destroy_decided(purpose, (permit, resource), decision)
             .await
@@ -198,6 +205,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             decided_by,
             approved_by,
             review_id,
+            reviewed,
+            rules,
         } = decision;
         let person_id = permit_person(&resource)?;
         let Resource::Person {
@@ -221,6 +230,20 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         if scope.live_holds > 0 {
             return Err(self.held(&permit, purpose).await?);
         }
+        // A reviewed destruction destroys what was reviewed, or nothing.
+        let scope = match reviewed {
+            Some(seen) if !scope.same_rows(&seen) => {
+                return Err(PersonError::Conflict(
+                    "the record changed after it was reviewed: review it again",
+                ));
+            }
+            Some(seen) => DestructionScope {
+                audit_events: scope.audit_events,
+                live_holds: scope.live_holds,
+                ..seen
+            },
+            None => scope,
+        };
 
         // The certificate outlives the record: its reason must not name the person.
         let check = AuditDraft::permitted(&permit, purpose, now).named("person.destroy_check");
@@ -235,6 +258,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             record: person_id,
             basis: basis.code().to_owned(),
             reason,
+            rules,
             decided_by,
             approved_by,
             destroyed_at: crate::sharing::rfc3339(now),

@@ -53,12 +53,27 @@ pub fn ends_on(rules: &[&RetentionRule], facts: &RetentionFacts) -> Option<Due> 
     })
 }
 
+/// The rules that keep a service's case records: the case record's own, and those of what is
+/// destroyed with it (documents and archived paper files, where a rule of their own keeps them
+/// longer). A paper note's rule is about the paper once transcribed, and a referral's about one
+/// never accepted: neither keeps the record.
+pub fn rules_keeping<'a>(register: &'a Register, service: &str) -> Vec<&'a RetentionRule> {
+    let mut rules = register.retention_rules_for(service, RecordType::CaseRecord);
+    for kind in [RecordType::Document, RecordType::ArchivedPaper] {
+        for rule in register.retention_rules_for(service, kind) {
+            if !rules.iter().any(|r| r.id == rule.id) {
+                rules.push(rule);
+            }
+        }
+    }
+    rules
+}
+
 /// Whether the record is due for review on `today` (UK date) under the register, and if so when
-/// and why: its case record's rules for its service.
+/// and why: every rule keeping its service's case records ([`rules_keeping`]) has ended.
 pub fn due(register: &Register, facts: &RetentionFacts, today: Date) -> Option<Due> {
     let service = facts.service_code.as_deref()?;
-    let rules = register.retention_rules_for(service, RecordType::CaseRecord);
-    ends_on(&rules, facts).filter(|d| d.on <= today)
+    ends_on(&rules_keeping(register, service), facts).filter(|d| d.on <= today)
 }
 
 #[cfg(test)]

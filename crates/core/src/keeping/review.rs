@@ -221,12 +221,22 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let on = self
             .permit_on_person(operator, Action::PersonShred, review.person_id, purpose)
             .await?;
+        let Some(reviewed) = review
+            .scope
+            .as_deref()
+            .and_then(|s| serde_json::from_str(s).ok())
+        else {
+            not_destroyed("what the reviewer saw is not recorded: review it again").await?;
+            return Ok(None);
+        };
         let decision = Decided {
             basis: DestructionBasis::RetentionEnded,
             reason: review.reason.clone().unwrap_or_default(),
             decided_by: review.decided_by.clone().unwrap_or_default(),
             approved_by: review.approved_by.iter().cloned().collect(),
             review_id: Some(review.id),
+            reviewed: Some(reviewed),
+            rules: self.rules_cited(&review.rules),
         };
         match self.destroy_decided(purpose, on, decision).await {
             Ok(done) => Ok(Some(done)),
@@ -373,14 +383,30 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 )])));
             }
         }
-        if review.state != RetentionState::ToReview {
-            return Err(PersonError::Conflict(
-                "this record has already been decided",
-            ));
+        if !review.state.open() {
+            return Err(PersonError::Conflict("this review is closed"));
         }
         let access = access_of(&permit)?;
         let check = AuditDraft::permitted(&permit, purpose, now).named("retention.check");
         self.reason_names_no_one(&access, check, &reason).await?;
+        // What a decision to destroy is about: the record as it is now, which the destruction
+        // must find unchanged.
+        let scope = match decision {
+            Decision::Destroy => {
+                let read = AuditDraft::permitted(&permit, purpose, now).named("retention.scope");
+                let seen = self
+                    .store
+                    .destruction_scope(&access, read)
+                    .await?
+                    .ok_or(PersonError::NotFound)?;
+                Some(
+                    serde_json::to_string(&seen).map_err(|_| {
+                        PersonError::Crypto(confidant_crypto::CryptoError::Malformed)
+                    })?,
+                )
+            }
+            _ => None,
+        };
         let write = ReviewDecision {
             state: decision.state(),
             by: actor.audit_id(),
@@ -390,12 +416,11 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 _ => None,
             },
             reason,
+            scope,
         };
         let audit = AuditDraft::permitted(&permit, purpose, now).named("retention.decide");
         if !self.store.decide_review(review_id, &write, audit).await? {
-            return Err(PersonError::Conflict(
-                "this record has already been decided",
-            ));
+            return Err(PersonError::Conflict("this review is closed"));
         }
         self.review_of(organisation_id, review_id).await
     }
@@ -438,16 +463,18 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         }
         let now = self.clock.now();
         let after = micros(now + Duration::days(WAITING_DAYS));
-        let mut approved = Vec::new();
-        for (id, permit) in permits {
-            let audit = AuditDraft::permitted(&permit, purpose, now).named("retention.approve");
-            approved.extend(
-                self.store
-                    .approve_reviews(&[id], &by, micros(now), after, audit)
-                    .await?,
-            );
-        }
-        Ok(approved)
+        let ids: Vec<Uuid> = permits.iter().map(|(id, _)| *id).collect();
+        let approvals = permits
+            .into_iter()
+            .map(|(id, permit)| {
+                let audit = AuditDraft::permitted(&permit, purpose, now).named("retention.approve");
+                (id, audit)
+            })
+            .collect();
+        self.store
+            .approve_reviews(approvals, &by, micros(now), after)
+            .await?;
+        Ok(ids)
     }
 
     /// Takes the daily sweep's turn for this installation: `true` for the one process whose turn
@@ -469,6 +496,23 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .store
             .take_job_lock("retention.sweep", &holder, micros(now), micros(now + every))
             .await?)
+    }
+
+    /// The rules (ids, comma-separated) as the certificate cites them: each with the policy
+    /// document it comes from and its version.
+    fn rules_cited(&self, ids: &str) -> Vec<String> {
+        ids.split(',')
+            .map(|id| {
+                let source = self.register().and_then(|r| {
+                    r.retention_rule(id)
+                        .and_then(|rule| r.retention_source(rule))
+                });
+                match source {
+                    Some(doc) => format!("{id} ({} version {})", doc.title, doc.version),
+                    None => id.to_owned(),
+                }
+            })
+            .collect()
     }
 
     async fn review_of(

@@ -50,7 +50,7 @@ impl HoldRecord {
 }
 
 /// What destroying a person's record reaches, counted as stored.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DestructionScope {
     /// The rows of the record (and of records merged into it).
     pub counts: MergeCounts,
@@ -65,6 +65,17 @@ pub struct DestructionScope {
     pub live_holds: i64,
     /// Legal holds released: kept (kinds and times), their reasons destroyed.
     pub released_holds: i64,
+}
+
+impl DestructionScope {
+    /// The same rows of the record (audit events and holds in force aside): nothing was added,
+    /// removed or released since `other` was read.
+    pub fn same_rows(&self, other: &DestructionScope) -> bool {
+        self.counts == other.counts
+            && self.merged_records == other.merged_records
+            && self.paper == other.paper
+            && self.released_holds == other.released_holds
+    }
 }
 
 /// A destruction to write.

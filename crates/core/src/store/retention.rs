@@ -87,6 +87,9 @@ pub struct ReviewRecord {
     pub decided_at_micros: Option<i64>,
     pub keep_until: Option<String>,
     pub reason: Option<String>,
+    /// For a decision to destroy: what the reviewer saw (JSON of the record's counts), which the
+    /// destruction must find unchanged.
+    pub scope: Option<String>,
     pub approved_by: Option<String>,
     pub approved_at_micros: Option<i64>,
     pub destroy_after_micros: Option<i64>,
@@ -104,6 +107,8 @@ pub struct ReviewDecision {
     /// For `Keep`: the date until which (`YYYY-MM-DD`).
     pub keep_until: Option<String>,
     pub reason: String,
+    /// For `Destroy`: what the reviewer saw.
+    pub scope: Option<String>,
 }
 
 /// The storage port of the retention review queue.
@@ -148,8 +153,9 @@ pub trait RetentionStore: Send + Sync + 'static {
         review_id: Uuid,
     ) -> impl Future<Output = Result<Option<ReviewRecord>, StoreError>> + Send;
 
-    /// Writes a decision on a review still `to_review`, with its audit event (a `keep` or a
-    /// `transfer` closes it). `false` if it was no longer waiting.
+    /// Writes a decision on a review still open (waiting for review, for approval, or in its
+    /// waiting period: a new decision replaces the earlier one and any approval of it), with its
+    /// audit event (a `keep` or a `transfer` closes it). `false` if it was closed meanwhile.
     fn decide_review(
         &self,
         review_id: Uuid,
@@ -158,15 +164,15 @@ pub trait RetentionStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Approves `destroy` decisions made by someone other than `by`, starting their waiting
-    /// period, with one audit event. Answers the ids approved.
+    /// period, in one transaction with each one's audit event: all of them, or (`Conflict`)
+    /// none.
     fn approve_reviews(
         &self,
-        review_ids: &[Uuid],
+        approvals: Vec<(Uuid, AuditDraft)>,
         by: &str,
         at_micros: i64,
         destroy_after_micros: i64,
-        audit: AuditDraft,
-    ) -> impl Future<Output = Result<Vec<Uuid>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Closes an approved review without destroying (something stood in the way), with its audit
     /// event. `false` if it was no longer approved.

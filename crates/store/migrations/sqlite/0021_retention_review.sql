@@ -19,6 +19,7 @@ CREATE TABLE retention_review (
     decided_at      BIGINT,
     keep_until      TEXT,
     reason          TEXT,
+    scope           TEXT,
     approved_by     TEXT,
     approved_at     BIGINT,
     destroy_after   BIGINT,

@@ -261,6 +261,12 @@ both_backends!(
         anyhow::ensure!(certificate.decided_by == guardian.audit_id());
         anyhow::ensure!(certificate.approved_by == vec![app.dpo.audit_id()]);
         anyhow::ensure!(certificate.reason == "Period ended; nothing open");
+        anyhow::ensure!(
+            certificate.rules
+                == vec!["records (Testkit Trust Records Retention Schedule version 1)".to_owned()],
+            "{:?}",
+            certificate.rules
+        );
         let verified = verify_chain(c.store(), None).await?;
         anyhow::ensure!(verified.is_ok(), "{verified:?}");
         Ok(())
@@ -292,14 +298,15 @@ both_backends!(
 );
 
 both_backends!(
-    a_hold_or_a_new_contact_in_the_waiting_period_keeps_the_record,
+    a_hold_a_new_entry_or_a_reopened_case_in_the_waiting_period_keeps_the_record,
     |backend| async move {
         let (app, held, guardian) = queued_record(backend).await?;
         let c = &app.confidant;
         let touched = closed_case(&app, ClosureReason::Completed).await?;
+        let noted = closed_case(&app, ClosureReason::Completed).await?;
         c.clock().advance(Duration::days(2));
-        anyhow::ensure!(sweep(&app).await?.queued == 1);
-        for p in [held, touched] {
+        anyhow::ensure!(sweep(&app).await?.queued == 2);
+        for p in [held, touched, noted] {
             let review = review_of(&app, p).await?;
             c.decide_retention(
                 &guardian,
@@ -309,9 +316,13 @@ both_backends!(
                 "Period ended",
             )
             .await?;
-            c.approve_retention(&app.dpo, app.organisation, &[review.id])
-                .await?;
         }
+        let mut ids = Vec::new();
+        for p in [held, touched, noted] {
+            ids.push(review_of(&app, p).await?.id);
+        }
+        c.approve_retention(&app.dpo, app.organisation, &ids)
+            .await?;
         c.place_hold(
             &app.dpo,
             P,
@@ -325,14 +336,82 @@ both_backends!(
         let case = c.open_case(&app.worker_a, P, touched, None).await?;
         c.close_case(&app.worker_a, P, touched, case.id, ClosureReason::Completed)
             .await?;
+        // A note added after the review: the rule's dates are the same, but the record is not
+        // what was reviewed.
+        c.add_entry(&app.worker_a, P, noted, &contact("a late note"))
+            .await?;
         c.clock().advance(Duration::days(WAITING_DAYS));
         let s = sweep(&app).await?;
-        anyhow::ensure!(s.destroyed == 0 && s.not_destroyed == 2, "{s:?}");
-        for p in [held, touched] {
+        anyhow::ensure!(s.destroyed == 0 && s.not_destroyed == 3, "{s:?}");
+        for p in [held, touched, noted] {
             anyhow::ensure!(!c.store().destroyed(p).await?);
             let r = review_of(&app, p).await?;
-            anyhow::ensure!(r.state == RetentionState::NotDestroyed && r.outcome.is_some());
+            anyhow::ensure!(
+                r.state == RetentionState::NotDestroyed && r.outcome.is_some(),
+                "{r:?}"
+            );
         }
+        Ok(())
+    }
+);
+
+both_backends!(
+    a_decision_can_be_replaced_until_destruction_and_a_batch_is_approved_whole_or_not_at_all,
+    |backend| async move {
+        let (app, p, guardian) = queued_record(backend).await?;
+        let c = &app.confidant;
+        let other = closed_case(&app, ClosureReason::Completed).await?;
+        c.clock().advance(Duration::days(2));
+        anyhow::ensure!(sweep(&app).await?.queued == 1);
+        let mine = review_of(&app, p).await?.id;
+        let own = review_of(&app, other).await?.id;
+        c.decide_retention(
+            &guardian,
+            app.organisation,
+            mine,
+            Decision::Destroy,
+            "Period ended",
+        )
+        .await?;
+        c.decide_retention(
+            &app.dpo,
+            app.organisation,
+            own,
+            Decision::Destroy,
+            "Period ended",
+        )
+        .await?;
+        // One of the batch is the approver's own decision: none of it is approved.
+        let batch = c
+            .approve_retention(&app.dpo, app.organisation, &[mine, own])
+            .await;
+        anyhow::ensure!(matches!(batch, Err(PersonError::Conflict(_))), "{batch:?}");
+        for id in [mine, own] {
+            let r = c.store().review(app.organisation, id).await?;
+            anyhow::ensure!(r.map(|r| r.state) == Some(RetentionState::Destroy));
+        }
+        // Approved, then in the waiting period the guardian decides to keep it after all.
+        c.approve_retention(&app.dpo, app.organisation, &[mine])
+            .await?;
+        let until = c.clock().now().date() + Duration::days(365);
+        c.decide_retention(
+            &guardian,
+            app.organisation,
+            mine,
+            Decision::Keep(until),
+            "An inquiry asked for it",
+        )
+        .await?;
+        c.clock().advance(Duration::days(WAITING_DAYS + 1));
+        let s = sweep(&app).await?;
+        anyhow::ensure!(s.destroyed == 0, "{s:?}");
+        anyhow::ensure!(!c.store().destroyed(p).await?);
+        let r = c.store().review(app.organisation, mine).await?;
+        anyhow::ensure!(
+            r.as_ref().map(|r| (r.state, r.approved_by.is_none()))
+                == Some((RetentionState::Keep, true)),
+            "{r:?}"
+        );
         Ok(())
     }
 );

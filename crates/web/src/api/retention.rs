@@ -181,7 +181,7 @@ pub(crate) async fn review<S: Store, C: Clock>(
 #[utoipa::path(post, path = "/api/v1/retention/reviews/{review_id}/decision", tag = "keeping",
     params(("review_id" = Uuid, Path)),
     request_body = RetentionDecisionRequest,
-    responses((status = 200, description = "decided", body = RetentionReviewResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "decided already", body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, description = "decided; a decision on a review still open replaces the earlier one and any approval of it", body = RetentionReviewResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "the review is closed (destroyed, kept or transferred)", body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn decide<S: Store, C: Clock>(
     State(state): State<AppState<S, C>>,

@@ -224,8 +224,13 @@ async fn review_view<S: Store, C: Clock>(
             view.live_holds
         ));
     }
-    if r.state != RetentionState::ToReview {
-        page = page.warning(format!("Decided already: {}.", r.state.label()));
+    if r.state.open() && r.state != RetentionState::ToReview {
+        page = page.warning(format!(
+            "Decided: {}. A new decision replaces it, and any approval of it.",
+            r.state.label()
+        ));
+    } else if !r.state.open() {
+        page = page.warning(format!("Closed: {}.", r.state.label()));
     }
     Ok(page)
 }
