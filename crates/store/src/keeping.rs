@@ -200,9 +200,6 @@ async fn scope_in(
     }))
 }
 
-/// Whether two scopes reach the same rows (audit events grow with every access, the destruction's
-/// own included, and are kept whatever their number).
-
 impl KeepingStore for SqlStore {
     async fn place_hold(
         &self,

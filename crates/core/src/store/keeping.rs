@@ -68,8 +68,9 @@ pub struct DestructionScope {
 }
 
 impl DestructionScope {
-    /// The same rows of the record (audit events and holds in force aside): nothing was added,
-    /// removed or released since `other` was read.
+    /// The same rows of the record: nothing was added, removed or released since `other` was
+    /// read. Audit events grow with every access (the destruction's own included) and are kept
+    /// whatever their number; holds in force are checked on their own.
     pub fn same_rows(&self, other: &DestructionScope) -> bool {
         self.counts == other.counts
             && self.merged_records == other.merged_records
