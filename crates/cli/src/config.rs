@@ -292,6 +292,15 @@ impl Config {
             .unwrap_or_else(|| self.data_dir.join("master.key"))
     }
 
+    /// The erasure ledger: beside the master key file (in the data directory when the key comes
+    /// from `CONFIDANT_MASTER_KEY` and no key file is set), never inside the database.
+    pub fn erasure_ledger_path(&self) -> PathBuf {
+        let key = self.master_key_path();
+        key.parent()
+            .map_or_else(|| self.data_dir.clone(), Path::to_path_buf)
+            .join("erasures.ledger")
+    }
+
     pub fn audit_signing_key_path(&self) -> PathBuf {
         self.audit_signing_key_file
             .clone()

@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use confidant_core::access::Principal;
 use confidant_core::register::Register;
 use confidant_core::{Confidant, KeyRing, SystemClock};
-use confidant_store::{Backend, ConnectOptions, SqlStore};
+use confidant_store::{Backend, ConnectOptions, ErasureLedger, SqlStore};
 
 use crate::config::{self, Config};
 use crate::keyfile::{self, KeySource};
@@ -82,6 +82,7 @@ pub(crate) async fn open(config: &Config) -> anyhow::Result<Confidant<SqlStore, 
         }
     };
     store.migrate().await?;
+    settle_erasures(config, &store, &keys).await?;
     let authorizer = match config.policy_dir() {
         Some(dir) => confidant_policy::Authorizer::with_policy_dir(&dir).map_err(|e| {
             anyhow::anyhow!(
@@ -97,6 +98,24 @@ pub(crate) async fn open(config: &Config) -> anyhow::Result<Confidant<SqlStore, 
         Some(register) => confidant.with_register(register),
         None => confidant,
     })
+}
+
+/// Before anything serves: the key store must be this data's, and every erasure on the
+/// installation's ledger is done again here if this database does not know it (a copy or backup
+/// from before it); erasures the ledger lacks are appended to it. The store keeps the ledger in
+/// step from then on.
+async fn settle_erasures(config: &Config, store: &SqlStore, keys: &KeyRing) -> anyhow::Result<()> {
+    store.check_key_store().await?;
+    let ledger = ErasureLedger::new(config.erasure_ledger_path(), keys.erasure_ledger_key());
+    let done = store.reconcile_erasures(&ledger).await?;
+    if done.replayed > 0 {
+        tracing::warn!(
+            replayed = done.replayed,
+            "erasures on the ledger that this database did not know were done again before it serves"
+        );
+    }
+    store.keep_erasure_ledger(ledger);
+    Ok(())
 }
 
 /// The register of processing activities, checked; an invalid one stops Confidant with every fault

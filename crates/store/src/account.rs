@@ -49,23 +49,17 @@ impl AccountStore for SqlStore {
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         let sid = credential.staff_id.to_string();
+        // The head lock first: a new key is registered under it (see `insert_data_key`).
+        append(&mut tx, &audit).await?;
         if let Some(key) = new_key {
-            if Self::installation_key_id(&mut tx).await?.as_deref()
-                != Some(key.master_key_id.as_str())
-            {
-                return Err(StoreError::Conflict(MASTER_KEY_ROTATED));
-            }
-            sqlx::query(
-                "INSERT INTO data_key (owner_id, version, master_key_id, wrapped, created_at) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(key.owner_id.to_string())
-            .bind(key.version)
-            .bind(&key.master_key_id)
-            .bind(&key.wrapped)
-            .bind(credential.updated_at_micros)
-            .execute(&mut *tx)
-            .await
-            .or_conflict("the account changed meanwhile; try again")?;
+            insert_data_key(&mut tx, &self.vault, key, credential.updated_at_micros)
+                .await
+                .map_err(|e| match e {
+                    StoreError::Conflict(KEY_TAKEN) => {
+                        StoreError::Conflict("the account changed meanwhile; try again")
+                    }
+                    e => e,
+                })?;
         }
         sqlx::query("DELETE FROM staff_credential WHERE staff_id = $1")
             .bind(&sid)
@@ -105,7 +99,6 @@ impl AccountStore for SqlStore {
                     .db()?;
             }
         }
-        append(&mut tx, &audit).await?;
         commit(tx).await
     }
 
@@ -287,21 +280,26 @@ impl AccountStore for SqlStore {
     }
 
     async fn staff_key(&self, staff_id: Uuid) -> Result<Option<WrappedDataKey>, StoreError> {
-        self.read_optional(
-            "SELECT k.owner_id, k.version, k.master_key_id, k.wrapped FROM data_key k \
+        let mut key = self
+            .read_optional(
+                "SELECT k.owner_id, k.version, k.master_key_id FROM data_key k \
              WHERE k.owner_id = $1 AND EXISTS (SELECT 1 FROM staff s WHERE s.id = k.owner_id) \
              ORDER BY k.version DESC LIMIT 1",
-            staff_id,
-            wrapped_key_from_row,
-        )
-        .await
+                staff_id,
+                wrapped_key_from_row,
+            )
+            .await?;
+        let erased = self.fill_keys(&mut key).await?;
+        Ok(key.filter(|k| !erased.has(k)))
     }
 
     async fn person_key(
         &self,
         access: &PersonAccess,
     ) -> Result<Option<WrappedDataKey>, StoreError> {
-        self.read_optional("SELECT owner_id, version, master_key_id, wrapped FROM data_key WHERE owner_id = $1 ORDER BY version DESC LIMIT 1", access.person_id(), wrapped_key_from_row).await
+        let mut key = self.read_optional("SELECT owner_id, version, master_key_id FROM data_key WHERE owner_id = $1 ORDER BY version DESC LIMIT 1", access.person_id(), wrapped_key_from_row).await?;
+        let erased = self.fill_keys(&mut key).await?;
+        Ok(key.filter(|k| !erased.has(k)))
     }
 
     async fn create_session(

@@ -100,9 +100,11 @@ impl CaseloadStore for SqlStore {
             .collect::<Result<Vec<_>, StoreError>>()?;
         load_fields(&mut tx, &mut people, fields).await?;
         finish_read(self, tx, audit).await?;
+        let erased = self.fill_keys(people.iter_mut().map(|(_, k)| k)).await?;
         Ok(people
             .into_iter()
             .zip(extras)
+            .filter(|((_, key), _)| !erased.has(key))
             .map(|((person, key), (open, closed, contact))| CaseloadRow {
                 person,
                 key,
@@ -210,6 +212,8 @@ impl CaseloadStore for SqlStore {
             });
         }
         finish_read(self, tx, audit).await?;
+        let erased = self.fill_keys(diary.iter_mut().map(|d| &mut d.key)).await?;
+        diary.retain(|d| !erased.has(&d.key));
         Ok(diary)
     }
 

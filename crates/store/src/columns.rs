@@ -45,7 +45,7 @@ pub(crate) fn opt_key_from_row(row: &AnyRow) -> Result<Option<WrappedDataKey>, S
 }
 
 pub(crate) const RELATED_WITH_KEY: &str = "SELECT r.id, r.person_id, r.relationship, r.linked_person_id, r.key_version, r.created_by, \
-     r.created_at, k.owner_id, k.version, k.master_key_id, k.wrapped \
+     r.created_at, k.owner_id, k.version, k.master_key_id \
      FROM related_person r JOIN data_key k ON k.owner_id = r.id AND k.version = r.key_version";
 
 pub(crate) fn related_from_row(row: &AnyRow) -> Result<RelatedRecord, StoreError> {
@@ -66,7 +66,7 @@ pub(crate) const REFERRAL_COLUMNS: &str = "r.id, r.service_id, r.source, r.partn
 /// A referral with its live key, if it still has one.
 pub(crate) const REFERRAL_WITH_KEY: &str = "SELECT r.id, r.service_id, r.source, r.partner_person_id, r.state, r.received_at, \
      r.last_contact_at, r.decided_at, r.person_id, r.case_id, r.key_version, r.created_by, \
-     k.owner_id, k.version, k.master_key_id, k.wrapped \
+     k.owner_id, k.version, k.master_key_id \
      FROM referral r LEFT JOIN data_key k ON k.owner_id = r.id AND k.version = r.key_version";
 
 pub(crate) fn referral_from_row(row: &AnyRow) -> Result<ReferralRecord, StoreError> {

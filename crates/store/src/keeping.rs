@@ -99,6 +99,22 @@ const DESTROY: &[&str] = &[
     "DELETE FROM person WHERE id = $1",
 ];
 
+/// Deletes everything of the person's record (their id already in `person_destruction`).
+pub(crate) async fn destroy_rows(
+    tx: &mut Transaction<'static, Any>,
+    person_id: &str,
+) -> Result<(), StoreError> {
+    for sql in DESTROY {
+        let sql = sql.replace("ROW_IDS", ROW_IDS);
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(person_id)
+            .execute(&mut **tx)
+            .await
+            .db()?;
+    }
+    Ok(())
+}
+
 /// What a change that would delete part of a held record answers.
 pub(crate) const HELD: &str =
     "a legal hold is in force on this record: nothing of it can be removed until it is released";
@@ -367,14 +383,7 @@ impl KeepingStore for SqlStore {
             .or_conflict("the record was destroyed already")?;
         }
         for pid in &ids {
-            for sql in DESTROY {
-                let sql = sql.replace("ROW_IDS", ROW_IDS);
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(pid)
-                    .execute(&mut *tx)
-                    .await
-                    .db()?;
-            }
+            destroy_rows(&mut tx, pid).await?;
         }
         sqlx::query(
             "INSERT INTO destruction_certificate (id, organisation_id, issued_at, body, body_sha256) \

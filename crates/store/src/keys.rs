@@ -31,9 +31,15 @@ impl KeyStore for SqlStore {
     }
 
     async fn wrapped_data_keys(&self) -> Result<Vec<WrappedDataKey>, StoreError> {
-        sqlx::query("SELECT owner_id, version, master_key_id, wrapped FROM data_key ORDER BY owner_id, version")
-            .fetch_all(&self.pool)
-            .await.read(wrapped_key_from_row)
+        let mut keys = sqlx::query(
+            "SELECT owner_id, version, master_key_id FROM data_key ORDER BY owner_id, version",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .read(wrapped_key_from_row)?;
+        let erased = self.fill_keys(&mut keys).await?;
+        keys.retain(|k| !erased.has(k));
+        Ok(keys)
     }
 
     async fn rotate_master_key(
@@ -43,6 +49,11 @@ impl KeyStore for SqlStore {
         rewrapped: &[WrappedDataKey],
         audit: AuditDraft,
     ) -> Result<(), StoreError> {
+        // The re-wrapped keys go into the key store beside the old ones first: whatever happens
+        // next, every registry row (old master or new) has its key there.
+        self.vault
+            .put(&rewrapped.iter().collect::<Vec<_>>())
+            .await?;
         let mut tx = self.begin_write().await?;
         // Appending first takes the head lock, which every other writer needs: no key can be added
         // while the set is replaced.
@@ -63,9 +74,8 @@ impl KeyStore for SqlStore {
         }
         for key in rewrapped {
             let done = sqlx::query(
-                "UPDATE data_key SET wrapped = $1, master_key_id = $2 WHERE owner_id = $3 AND version = $4 AND master_key_id = $5",
+                "UPDATE data_key SET master_key_id = $1 WHERE owner_id = $2 AND version = $3 AND master_key_id = $4",
             )
-            .bind(&key.wrapped)
             .bind(&key.master_key_id)
             .bind(key.owner_id.to_string())
             .bind(key.version)
@@ -87,6 +97,8 @@ impl KeyStore for SqlStore {
         .execute(&mut *tx)
         .await
         .db()?;
-        commit(tx).await
+        commit(tx).await?;
+        // The old master's copies go (left behind by a crash here, they open nothing without it).
+        self.vault.keep_only_master(&keys.master_key_id).await
     }
 }

@@ -49,9 +49,11 @@ mod audit;
 mod caseload;
 mod columns;
 mod contact;
+mod erasure;
 mod grant;
 mod keeping;
 mod keys;
+mod ledger;
 mod merge;
 mod migrate;
 mod notice;
@@ -65,12 +67,17 @@ mod sharing;
 mod staff;
 mod task;
 mod tx;
+mod vault;
 mod versions;
 
 use columns::*;
+pub use erasure::Reconciled;
+pub use ledger::{Erasure, ErasureKind, ErasureLedger, LedgerError};
 use migrate::*;
 use row::*;
 use tx::*;
+use vault::KeyVault;
+pub use vault::key_store_url;
 use versions::*;
 
 /// Which database a store runs on.
@@ -121,6 +128,10 @@ pub struct SqlStore {
     writer_pool: AnyPool,
     backend: Backend,
     writer: audit::AuditWriter,
+    /// The wrapped data keys, in a database of their own (`vault.rs`).
+    vault: KeyVault,
+    /// The installation's erasure ledger, once it is opened (`erasure.rs`).
+    ledger: std::sync::Arc<std::sync::OnceLock<ErasureLedger>>,
 }
 
 static DRIVERS: Once = Once::new();
@@ -178,6 +189,7 @@ impl SqlStore {
     /// Connects to `url` (`sqlite://PATH` or `postgres://…`).
     pub async fn connect(url: &str, options: &ConnectOptions) -> Result<Self, StoreError> {
         DRIVERS.call_once(sqlx::any::install_default_drivers);
+        let data_url = url;
         let backend = Backend::from_url(url).ok_or(StoreError::Backend(
             "the database URL must start with sqlite:// or postgres://".to_owned(),
         ))?;
@@ -211,11 +223,14 @@ impl SqlStore {
         let writer_pool = pool_options(backend, 1, deadline_ms, Some(deadline_ms))
             .test_before_acquire(false)
             .connect_lazy_with(connect);
+        let vault = KeyVault::open(data_url, backend).await?;
         Ok(Self {
             pool,
             writer_pool,
             backend,
             writer: audit::AuditWriter::new(options.audit_deadline),
+            vault,
+            ledger: Default::default(),
         })
     }
 
@@ -224,11 +239,15 @@ impl SqlStore {
     }
 
     /// Applies every migration not yet applied.
+    /// An installation from before the key store has its keys copied there first (`erasure.rs`);
+    /// keys retired and not yet removed from the key store are removed after.
     pub async fn migrate(&self) -> Result<(), StoreError> {
+        self.move_keys_to_vault().await?;
         migrator(self.backend)
             .run(&self.pool)
             .await
-            .map_err(|e| StoreError::Backend(e.to_string()))
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        self.settle_retired_keys().await
     }
 
     /// True once the schema exists (migrations have run at least once).
@@ -259,6 +278,9 @@ impl SqlStore {
     /// linger in the WAL. Best effort: a reader holding an old snapshot can keep frames alive until
     /// the next checkpoint, so a failure is logged, not returned (the erasure itself committed).
     async fn checkpoint_after_erasure(&self) {
+        if let Err(e) = self.settle_erasure().await {
+            tracing::warn!(error = %e, "an erasure's keys or ledger entry not yet settled; the next start or sweep settles them");
+        }
         if let Err(e) = self.checkpoint_wal().await {
             tracing::warn!(error = %e, "WAL checkpoint after an erasure did not complete");
         }
@@ -278,6 +300,7 @@ impl SqlStore {
     pub async fn close(&self) {
         self.writer_pool.close().await;
         self.pool.close().await;
+        self.vault.close().await;
     }
 
     /// A writing transaction. On SQLite the write lock is taken at `BEGIN`, so two writers wait for
@@ -417,7 +440,7 @@ async fn load_fields(
 }
 
 const PERSON_WITH_KEY: &str = "SELECT p.id, p.service_id, p.team_id, p.key_worker_id, p.key_version, p.record_number, p.created_at, p.updated_at, \
-     k.owner_id, k.version, k.master_key_id, k.wrapped \
+     k.owner_id, k.version, k.master_key_id \
      FROM person p JOIN data_key k ON k.owner_id = p.id AND k.version = p.key_version";
 
 fn person_with_key(row: &AnyRow) -> Result<(SealedPerson, WrappedDataKey), StoreError> {
@@ -465,27 +488,45 @@ async fn set_indexes(
     Ok(())
 }
 
+const KEY_TAKEN: &str = "the record changed meanwhile; try again";
+
 const MASTER_KEY_ROTATED: &str =
     "the master key was rotated since this process started; restart it with the new key";
 
 /// Inserts a data key, only while the installation's master key is the one that wrapped it. The
-/// caller appends its audit event first: that takes the head lock, so no rotation can slip in
-/// between this check and the commit.
+/// caller appends its audit event first: that takes the head lock, so no rotation (and no other
+/// writer of this key) can slip in between these checks and the commit.
+///
+/// The key itself goes to the key store first (`vault.rs`): a committed registry row always has it.
 async fn insert_data_key(
     tx: &mut Transaction<'static, Any>,
+    vault: &KeyVault,
     key: &WrappedDataKey,
     created_at_micros: i64,
 ) -> Result<(), StoreError> {
     if SqlStore::installation_key_id(tx).await?.as_deref() != Some(key.master_key_id.as_str()) {
         return Err(StoreError::Conflict(MASTER_KEY_ROTATED));
     }
+    // The caller holds the writers' lock (the audit head), so no other writer can register this
+    // owner and version between this check and the commit: replacing a stored key of theirs here
+    // can only replace one whose registry row never committed.
+    let taken: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM data_key WHERE owner_id = $1 AND version = $2")
+            .bind(key.owner_id.to_string())
+            .bind(key.version)
+            .fetch_one(&mut **tx)
+            .await
+            .db()?;
+    if taken > 0 {
+        return Err(StoreError::Conflict(KEY_TAKEN));
+    }
+    vault.put(&[key]).await?;
     sqlx::query(
-        "INSERT INTO data_key (owner_id, version, master_key_id, wrapped, created_at) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO data_key (owner_id, version, master_key_id, created_at) VALUES ($1, $2, $3, $4)",
     )
     .bind(key.owner_id.to_string())
     .bind(key.version)
     .bind(&key.master_key_id)
-    .bind(&key.wrapped)
     .bind(created_at_micros)
     .execute(&mut **tx)
     .await
@@ -498,11 +539,12 @@ async fn insert_data_key(
 /// event first (see [`insert_data_key`]).
 async fn insert_person(
     tx: &mut Transaction<'static, Any>,
+    vault: &KeyVault,
     person: &SealedPerson,
     indexes: &[(IndexField, [u8; 16])],
     key: &WrappedDataKey,
 ) -> Result<i64, StoreError> {
-    insert_data_key(tx, key, person.created_at_micros).await?;
+    insert_data_key(tx, vault, key, person.created_at_micros).await?;
     let pid = person.id.to_string();
     // The next record number of the service, under its counter row's lock (PostgreSQL), or the
     // database's write lock (SQLite): two people created at once never get one number.
@@ -658,6 +700,13 @@ async fn erase_record(
     record_id: Uuid,
 ) -> Result<(), StoreError> {
     let rid = record_id.to_string();
+    // On the erasure ledger's list (`ledger.rs`): a restored backup loses it again.
+    sqlx::query("INSERT INTO record_erasure (record_id, erased_at) VALUES ($1, $2) ON CONFLICT (record_id) DO NOTHING")
+        .bind(&rid)
+        .bind(now_micros())
+        .execute(&mut **tx)
+        .await
+        .db()?;
     for sql in [
         "DELETE FROM record_field WHERE record_id = $1",
         "DELETE FROM referral_index WHERE referral_id = $1",

@@ -577,6 +577,8 @@ impl MergeStore for SqlStore {
             sqlx::query(sql).bind(&mid).execute(&mut *tx).await.db()?;
         }
         commit(tx).await?;
+        // The merged record's key leaves the key store too.
+        self.checkpoint_after_erasure().await;
         Ok(true)
     }
 

@@ -99,6 +99,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "retention review",
         include_str!("../migrations/sqlite/0021_retention_review.sql"),
     ),
+    (
+        22,
+        "keys apart",
+        include_str!("../migrations/sqlite/0022_keys_apart.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -196,6 +201,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         21,
         "retention review",
         include_str!("../migrations/postgres/0021_retention_review.sql"),
+    ),
+    (
+        22,
+        "keys apart",
+        include_str!("../migrations/postgres/0022_keys_apart.sql"),
     ),
 ];
 

@@ -201,6 +201,15 @@ impl SqlStore {
         }
         tx.rollback().await.db()?;
         self.record_accesses(audit).await?;
+        let erased = self
+            .fill_keys(
+                std::iter::once(&mut rows.key).chain(rows.related.iter_mut().map(|(_, _, k)| k)),
+            )
+            .await?;
+        if erased.has(&rows.key) {
+            return Ok(None);
+        }
+        rows.related.retain(|(_, _, k)| !erased.has(k));
         Ok(Some(rows))
     }
 }

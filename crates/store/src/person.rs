@@ -47,7 +47,7 @@ impl PersonStore for SqlStore {
     ) -> Result<i64, StoreError> {
         let mut tx = self.begin_write().await?;
         append(&mut tx, &audit).await?;
-        let number = insert_person(&mut tx, person, indexes, key).await?;
+        let number = insert_person(&mut tx, &self.vault, person, indexes, key).await?;
         commit(tx).await?;
         Ok(number)
     }
@@ -58,11 +58,12 @@ impl PersonStore for SqlStore {
         audit: AuditDraft,
     ) -> Result<Option<(SealedPerson, WrappedDataKey)>, StoreError> {
         let mut tx = self.begin_read().await?;
-        let Some(found) = overview::person_in(&mut tx, access.person_id()).await? else {
+        let Some(mut found) = overview::person_in(&mut tx, access.person_id()).await? else {
             return Ok(None);
         };
         finish_read(self, tx, audit).await?;
-        Ok(Some(found))
+        let erased = self.fill_keys([&mut found.1]).await?;
+        Ok(Some(found).filter(|(_, k)| !erased.has(k)))
     }
 
     async fn update_person(
@@ -186,6 +187,8 @@ impl PersonStore for SqlStore {
             }
         }
         finish_read(self, tx, audit).await?;
+        let erased = self.fill_keys(people.iter_mut().map(|(_, k)| k)).await?;
+        people.retain(|(_, k)| !erased.has(k));
         Ok((people, next))
     }
 
@@ -213,6 +216,8 @@ impl PersonStore for SqlStore {
             .collect::<Result<Vec<_>, _>>()?;
         load_fields(&mut tx, &mut people, fields).await?;
         finish_read(self, tx, audit).await?;
+        let erased = self.fill_keys(people.iter_mut().map(|(_, k)| k)).await?;
+        people.retain(|(_, k)| !erased.has(k));
         Ok(people)
     }
 

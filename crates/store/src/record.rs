@@ -29,7 +29,7 @@ impl RecordStore for SqlStore {
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         append(&mut tx, &audit).await?;
-        insert_data_key(&mut tx, key, related.created_at_micros).await?;
+        insert_data_key(&mut tx, &self.vault, key, related.created_at_micros).await?;
         sqlx::query(
             "INSERT INTO related_person (id, person_id, relationship, linked_person_id, key_version, created_by, \
              created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -54,8 +54,12 @@ impl RecordStore for SqlStore {
         audit: AuditDraft,
     ) -> Result<Vec<(RelatedRecord, SealedFields, WrappedDataKey)>, StoreError> {
         let mut tx = self.begin_read().await?;
-        let related = overview::related_in(&mut tx, access.person_id()).await?;
+        let mut related = overview::related_in(&mut tx, access.person_id()).await?;
         finish_read(self, tx, audit).await?;
+        let erased = self
+            .fill_keys(related.iter_mut().map(|(_, _, k)| k))
+            .await?;
+        related.retain(|(_, _, k)| !erased.has(k));
         Ok(related)
     }
 

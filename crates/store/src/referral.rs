@@ -22,7 +22,7 @@ impl ReferralStore for SqlStore {
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         append(&mut tx, &audit).await?;
-        insert_data_key(&mut tx, key, referral.received_at_micros).await?;
+        insert_data_key(&mut tx, &self.vault, key, referral.received_at_micros).await?;
         let rid = referral.id.to_string();
         sqlx::query(
             "INSERT INTO referral (id, service_id, source, partner_person_id, state, received_at, last_contact_at, \
@@ -103,6 +103,14 @@ impl ReferralStore for SqlStore {
         }
         append(&mut tx, &audit).await?;
         commit(tx).await?;
+        let erased = self
+            .fill_keys(referrals.iter_mut().filter_map(|(_, _, k)| k.as_mut()))
+            .await?;
+        for (_, fields, key) in &mut referrals {
+            if key.as_ref().is_some_and(|k| erased.has(k)) {
+                (*key, *fields) = (None, Vec::new());
+            }
+        }
         Ok(referrals)
     }
 
@@ -122,9 +130,13 @@ impl ReferralStore for SqlStore {
         let Some(row) = row else {
             return Ok(None);
         };
-        let found = referral_with_fields(&mut tx, &row, &[]).await?;
+        let mut found = referral_with_fields(&mut tx, &row, &[]).await?;
         append(&mut tx, &audit).await?;
         commit(tx).await?;
+        let erased = self.fill_keys(found.2.as_mut()).await?;
+        if found.2.as_ref().is_some_and(|k| erased.has(k)) {
+            (found.1, found.2) = (Vec::new(), None);
+        }
         Ok(Some(found))
     }
 
@@ -212,7 +224,7 @@ impl ReferralStore for SqlStore {
             return Ok(false);
         }
         append(&mut tx, &audit).await?;
-        insert_person(&mut tx, person, indexes, key).await?;
+        insert_person(&mut tx, &self.vault, person, indexes, key).await?;
         insert_case(&mut tx, case).await?;
         // Only now that both exist (the references are checked at once).
         sqlx::query("UPDATE referral SET person_id = $1, case_id = $2 WHERE id = $3")

@@ -15,7 +15,7 @@ use confidant_core::store::{StaffRecord, TokenScope};
 use confidant_core::{Actor, Clock, Confidant, KeyRing, Role};
 use confidant_crypto::MasterKey;
 use confidant_crypto::totp::TotpSecret;
-use confidant_store::{ConnectOptions, SqlStore, sqlite_url};
+use confidant_store::{ConnectOptions, ErasureLedger, SqlStore, sqlite_url};
 use sqlx::any::AnyConnectOptions;
 use sqlx::{AnyConnection, Connection, Executor};
 use tempfile::TempDir;
@@ -145,10 +145,32 @@ impl TestDb {
         Ok(AnyConnection::connect_with(&AnyConnectOptions::from_str(&self.url)?).await?)
     }
 
+    /// A connection to the installation's key store, outside Confidant.
+    pub async fn raw_keys(&self) -> anyhow::Result<AnyConnection> {
+        DRIVERS.call_once(sqlx::any::install_default_drivers);
+        let url = confidant_store::key_store_url(&self.url)?;
+        Ok(AnyConnection::connect_with(&AnyConnectOptions::from_str(&url)?).await?)
+    }
+
     /// Every byte the database keeps on disk or would put in a dump: the SQLite file with its WAL
     /// and shared memory, or a `pg_dump` of the PostgreSQL database.
     pub fn raw_bytes(&self) -> anyhow::Result<Vec<u8>> {
-        match (&self.path, &self.pg_database) {
+        Self::bytes_of(self.path.clone(), &self.url, self.pg_database.is_some())
+    }
+
+    /// As [`Self::raw_bytes`], of the key store.
+    pub fn raw_key_bytes(&self) -> anyhow::Result<Vec<u8>> {
+        Self::bytes_of(
+            self.path
+                .as_ref()
+                .map(|p| p.with_file_name("confidant-keys.db")),
+            &confidant_store::key_store_url(&self.url)?,
+            self.pg_database.is_some(),
+        )
+    }
+
+    fn bytes_of(path: Option<PathBuf>, url: &str, postgres: bool) -> anyhow::Result<Vec<u8>> {
+        match (path, postgres) {
             (Some(path), _) => {
                 let mut all = Vec::new();
                 for suffix in ["", "-wal", "-shm", "-journal"] {
@@ -159,10 +181,10 @@ impl TestDb {
                 }
                 Ok(all)
             }
-            (None, Some(_)) => {
+            (None, true) => {
                 let out = std::process::Command::new("pg_dump")
                     .arg("--dbname")
-                    .arg(&self.url)
+                    .arg(url)
                     .output()?;
                 anyhow::ensure!(
                     out.status.success(),
@@ -171,7 +193,7 @@ impl TestDb {
                 );
                 Ok(out.stdout)
             }
-            (None, None) => anyhow::bail!("no database"),
+            (None, false) => anyhow::bail!("no database"),
         }
     }
 
@@ -246,11 +268,14 @@ impl Drop for TestDb {
                 };
                 rt.block_on(async move {
                     if let Ok(mut conn) = AnyConnection::connect(&admin).await {
-                        let _ = conn
-                            .execute(sqlx::AssertSqlSafe(format!(
-                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                            )))
-                            .await;
+                        // The key store's database beside it too (`confidant_store::key_store_url`).
+                        for db in [name.clone(), format!("{name}_keys")] {
+                            let _ = conn
+                                .execute(sqlx::AssertSqlSafe(format!(
+                                    "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
+                                )))
+                                .await;
+                        }
                         let _ = conn.close().await;
                     }
                 });
@@ -361,6 +386,9 @@ pub fn operator() -> Principal {
 pub struct TestApp {
     pub db: TestDb,
     pub master: MasterKey,
+    /// The installation's erasure ledger, kept in step by the store as `serve` keeps it.
+    pub ledger: ErasureLedger,
+    _ledger_dir: TempDir,
     pub confidant: Confidant<SqlStore, FixedClock>,
     pub organisation: Uuid,
     pub service_a: Uuid,
@@ -426,6 +454,12 @@ impl TestApp {
         let store = db.store_with(options).await?;
         let master = MasterKey::generate();
         let keys = KeyRing::initialise(&store, master.clone()).await?;
+        let ledger_dir = tempfile::tempdir()?;
+        let ledger = ErasureLedger::new(
+            ledger_dir.path().join("erasures.ledger"),
+            keys.erasure_ledger_key(),
+        );
+        store.keep_erasure_ledger(ledger.clone());
         let confidant = Confidant::new(store, keys, FixedClock::at(test_time()));
         let org = confidant
             .create_organisation(&operator(), "Northgate Recovery Trust")
@@ -458,6 +492,8 @@ impl TestApp {
             admin: next()?,
             db,
             master,
+            ledger,
+            _ledger_dir: ledger_dir,
             confidant,
             organisation: org.id,
             service_a: a.id,

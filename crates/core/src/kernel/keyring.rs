@@ -58,6 +58,13 @@ fn data_key_context(owner: Uuid, version: i64) -> Vec<u8> {
 }
 
 impl KeyRing {
+    /// The key that chains the installation's erasure ledger (`confidant_store::ErasureLedger`):
+    /// derived from the index key, which a master key rotation keeps, so the ledger outlives it.
+    pub fn erasure_ledger_key(&self) -> [u8; 32] {
+        self.index
+            .keyed_digest(ERASURE_LEDGER_DOMAIN, b"confidant erasure ledger")
+    }
+
     /// Records a new installation's keys, or opens an existing one (so `init` can be re-run safely).
     pub async fn initialise<S: Store>(store: &S, master: MasterKey) -> Result<Self, KeyRingError> {
         if store.installation_keys().await?.is_some() {
@@ -180,6 +187,9 @@ impl KeyRing {
             .flatten()
     }
 }
+
+/// The domain of the erasure ledger's key (separate from every blind index and digest).
+const ERASURE_LEDGER_DOMAIN: &str = "keeping.erasure_ledger";
 
 /// The domain of the sign-in form's token tags (separate from every blind index and digest).
 const SIGN_IN_FORM_DOMAIN: &str = "web.sign_in_form";

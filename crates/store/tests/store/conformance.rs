@@ -425,11 +425,13 @@ both_backends!(
             Err(PersonError::NotFound)
         ));
         let mut raw = app.db.raw().await?;
-        let wrapped: Vec<u8> = sqlx::query("SELECT wrapped FROM data_key WHERE owner_id = $1")
+        // The wrapped key is in the key store, not in the data.
+        let wrapped: Vec<u8> = sqlx::query("SELECT wrapped FROM vault_key WHERE owner_id = $1")
             .bind(p.id.to_string())
-            .fetch_one(&mut raw)
+            .fetch_one(&mut app.db.raw_keys().await?)
             .await?
             .try_get("wrapped")?;
+        assert!(!contains(&app.db.raw_bytes()?, &wrapped));
         let sealed_before: i64 =
             sqlx::query("SELECT COUNT(*) AS n FROM person_field WHERE person_id = $1")
                 .bind(p.id.to_string())
@@ -475,8 +477,13 @@ both_backends!(
         let bytes = app.db.raw_bytes()?;
         assert!(
             !contains(&bytes, &wrapped),
-            "the wrapped key is gone from the raw database"
+            "the wrapped key is not in the raw database"
         );
+        assert!(
+            !contains(&app.db.raw_key_bytes()?, &wrapped),
+            "the wrapped key is gone from the key store"
+        );
+        assert!(!app.confidant.store().key_store_holds(p.id).await?);
         assert!(!contains(&bytes, CANARY_NAME.as_bytes()));
         chain_is_intact(&app).await
     }

@@ -10,6 +10,8 @@ mod conformance;
 mod contact;
 mod corrections;
 mod keeping;
+mod keys_apart;
+mod ledger;
 mod merges;
 mod notices;
 mod records;

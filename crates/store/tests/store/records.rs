@@ -260,19 +260,31 @@ both_backends!(
             )
             .await?;
         let id = referral.record.id.to_string();
-        // What the database holds of it: sealed values, its wrapped key, its blind indexes.
+        // What the database holds of it: sealed values, its blind indexes; and its wrapped key in
+        // the key store.
         let mut traces: Vec<Vec<u8>> = Vec::new();
-        let mut conn = app.db.raw().await?;
-        for sql in [
-            "SELECT value AS b FROM record_field WHERE record_id = $1",
-            "SELECT wrapped AS b FROM data_key WHERE owner_id = $1",
-            "SELECT digest AS b FROM referral_index WHERE referral_id = $1",
+        let (mut conn, mut keys) = (app.db.raw().await?, app.db.raw_keys().await?);
+        for (sql, in_keys) in [
+            (
+                "SELECT value AS b FROM record_field WHERE record_id = $1",
+                false,
+            ),
+            (
+                "SELECT wrapped AS b FROM vault_key WHERE owner_id = $1",
+                true,
+            ),
+            (
+                "SELECT digest AS b FROM referral_index WHERE referral_id = $1",
+                false,
+            ),
         ] {
-            for row in sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(&id)
-                .fetch_all(&mut conn)
-                .await?
-            {
+            let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&id);
+            let rows = if in_keys {
+                query.fetch_all(&mut keys).await?
+            } else {
+                query.fetch_all(&mut conn).await?
+            };
+            for row in rows {
                 traces.push(row.try_get("b")?);
             }
         }
@@ -280,7 +292,12 @@ both_backends!(
             traces.len() >= 8,
             "expected sealed values, a key and indexes"
         );
-        let before = app.db.raw_bytes()?;
+        let bytes = || -> anyhow::Result<Vec<u8>> {
+            let mut all = app.db.raw_bytes()?;
+            all.extend(app.db.raw_key_bytes()?);
+            Ok(all)
+        };
+        let before = bytes()?;
         assert!(traces.iter().all(|t| holds(&before, t)));
 
         let moved = app
@@ -299,7 +316,7 @@ both_backends!(
             .await?;
         assert_eq!(declined.state, TriageState::Declined);
 
-        let after = app.db.raw_bytes()?;
+        let after = bytes()?;
         for trace in &traces {
             assert!(
                 !holds(&after, trace),
