@@ -86,6 +86,27 @@ pub(crate) enum Command {
     /// The task inbox: what waits for staff.
     #[command(subcommand)]
     Tasks(TasksCommand),
+    /// Make an encrypted, verifiable backup of the installation while it serves: the data, the key
+    /// store and the erasure ledger, each sealed under a key of the backup's own (wrapped by the
+    /// master key, which is never in a backup), with a sealed manifest of their SHA-256s.
+    Backup {
+        /// A new (or empty) directory for the backup.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Restore a backup into a new data directory (`--data-dir`) or an empty PostgreSQL database
+    /// (`--database-url`), with the master key from the configuration as `serve` takes it.
+    /// Refuses a backup whose manifest, files or audit chain do not verify; does again, before
+    /// anything serves, every erasure on the backup's erasure ledger and on a live installation's.
+    Restore {
+        /// The backup's directory.
+        #[arg(long, value_name = "DIR")]
+        from: PathBuf,
+        /// A live installation's erasure ledger (its file, or the directory holding
+        /// `erasures.ledger`), newer than the backup's: its erasures are done again too.
+        #[arg(long, value_name = "PATH")]
+        erasures_from: Option<PathBuf>,
+    },
     /// Retention: records whose retention period has ended, and their review.
     #[command(subcommand)]
     Retention(RetentionCommand),

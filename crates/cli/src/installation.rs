@@ -59,6 +59,28 @@ pub(crate) fn operator(
 /// Opens an initialised installation. A missing or wrong key stops here, before anything is written;
 /// migrations run only after the key is proved right.
 pub(crate) async fn open(config: &Config) -> anyhow::Result<Confidant<SqlStore, SystemClock>> {
+    let (store, keys) = open_store(config).await?;
+    let authorizer = match config.policy_dir() {
+        Some(dir) => confidant_policy::Authorizer::with_policy_dir(&dir).map_err(|e| {
+            anyhow::anyhow!(
+                "the organisation's policies are not valid, so Confidant will not start: {e}"
+            )
+        })?,
+        None => confidant_policy::Authorizer::new(),
+    };
+    let confidant = Confidant::new(store, keys, SystemClock)
+        .with_authorizer(authorizer)
+        .with_settings(config.settings());
+    Ok(match load_register(config)? {
+        Some(register) => confidant.with_register(register),
+        None => confidant,
+    })
+}
+
+/// The store and keys of an initialised installation, opened as [`open`] opens them (the key
+/// proved, migrations run, erasures settled), for the commands that work on the store as a whole
+/// (backup).
+pub(crate) async fn open_store(config: &Config) -> anyhow::Result<(SqlStore, KeyRing)> {
     let key_path = config.master_key_path();
     let Some((master, source)) = keyfile::load(&key_path)? else {
         bail!(
@@ -83,21 +105,7 @@ pub(crate) async fn open(config: &Config) -> anyhow::Result<Confidant<SqlStore, 
     };
     store.migrate().await?;
     settle_erasures(config, &store, &keys).await?;
-    let authorizer = match config.policy_dir() {
-        Some(dir) => confidant_policy::Authorizer::with_policy_dir(&dir).map_err(|e| {
-            anyhow::anyhow!(
-                "the organisation's policies are not valid, so Confidant will not start: {e}"
-            )
-        })?,
-        None => confidant_policy::Authorizer::new(),
-    };
-    let confidant = Confidant::new(store, keys, SystemClock)
-        .with_authorizer(authorizer)
-        .with_settings(config.settings());
-    Ok(match load_register(config)? {
-        Some(register) => confidant.with_register(register),
-        None => confidant,
-    })
+    Ok((store, keys))
 }
 
 /// Before anything serves: the key store must be this data's, and every erasure on the

@@ -5,6 +5,7 @@
 //! the installation (key, database, policies, register) is in `installation.rs`.
 
 mod args;
+mod backup;
 mod checkpoints;
 mod commands;
 mod config;
@@ -88,6 +89,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             basis,
             out,
         } => commands::destroy::run(&config, person_id, &reason, &basis, out.as_deref()).await?,
+        Command::Backup { out } => commands::backup::backup(&config, &out).await?,
+        Command::Restore {
+            from,
+            erasures_from,
+        } => commands::backup::restore(&config, &from, erasures_from.as_deref()).await?,
         Command::Audit(command) => return commands::audit::run(&config, command).await,
         Command::Keys(command) => commands::keys::run(&config, command).await?,
         Command::Org(command) => commands::org::run(&config, command).await?,

@@ -252,6 +252,11 @@ impl KeyVault {
         Ok(n > 0)
     }
 
+    /// Copies the key store into `path`, a new file, as it is at one moment (SQLite only).
+    async fn snapshot_sqlite(&self, path: &Path) -> Result<(), StoreError> {
+        vacuum_into(&self.pool, path).await
+    }
+
     /// On SQLite, writes the WAL back into the file so deleted keys (overwritten there, as
     /// `secure_delete` is on) do not linger in it. Best effort, as for the data.
     async fn checkpoint(&self) {
@@ -262,6 +267,37 @@ impl KeyVault {
         {
             tracing::warn!(error = %e, "key store WAL checkpoint did not complete");
         }
+    }
+}
+
+/// `VACUUM INTO` a new file: a consistent copy of a live SQLite database, while readers and
+/// writers carry on.
+async fn vacuum_into(pool: &AnyPool, path: &Path) -> Result<(), StoreError> {
+    let target = path.to_str().ok_or(StoreError::Backend(
+        "the backup path is not valid UTF-8".to_owned(),
+    ))?;
+    sqlx::query("VACUUM INTO $1")
+        .bind(target)
+        .execute(pool)
+        .await
+        .db()?;
+    Ok(())
+}
+
+impl SqlStore {
+    /// Copies a SQLite installation's data, then its key store, into two new files, each as it is
+    /// at one moment while the installation serves. Data first: a key is stored before its registry
+    /// row and removed after it, so every registry row of the data copy has its key in the key
+    /// store copy (or was erased meanwhile, and is on the ledger).
+    pub async fn snapshot_sqlite(&self, data: &Path, keys: &Path) -> Result<(), StoreError> {
+        if self.backend != Backend::Sqlite {
+            return Err(StoreError::Backend(
+                "a snapshot by VACUUM INTO is for SQLite; PostgreSQL is dumped with pg_dump"
+                    .to_owned(),
+            ));
+        }
+        vacuum_into(&self.pool, data).await?;
+        self.vault.snapshot_sqlite(keys).await
     }
 }
 

@@ -7,6 +7,7 @@ use confidant_core::{Confidant, SystemClock};
 use confidant_store::SqlStore;
 
 pub(crate) mod audit;
+pub(crate) mod backup;
 pub(crate) mod config;
 pub(crate) mod demo;
 pub(crate) mod destroy;

@@ -84,7 +84,12 @@ impl Install {
     }
 
     /// An organisation, a service and a practitioner with a token: (service id, token).
-    fn staff_with_token(&self) -> anyhow::Result<(String, String)> {
+    /// The PostgreSQL database's URL (PostgreSQL only).
+    pub(crate) fn database_url(&self) -> Option<String> {
+        self.pg.as_ref().map(|pg| pg.url.clone())
+    }
+
+    pub(crate) fn staff_with_token(&self) -> anyhow::Result<(String, String)> {
         let org = self.run_ok(&["org", "create", "Test Organisation"])?;
         let service =
             self.run_ok(&["service", "create", "--organisation", &org, "Test Service"])?;
@@ -104,7 +109,7 @@ impl Install {
         Ok((service, token))
     }
 
-    fn serve(&self) -> anyhow::Result<Server> {
+    pub(crate) fn serve(&self) -> anyhow::Result<Server> {
         Server::start(self.command(&["serve", "--listen", "127.0.0.1:0"]))
     }
 }

@@ -3,6 +3,7 @@
 //!
 //! One test binary for the crate (linking dominates the suite's time), one module per concern.
 
+mod backup;
 mod browser;
 mod cli;
 mod common;

@@ -1,0 +1,378 @@
+//! `confidant backup` and `confidant restore`: an encrypted, verifiable copy of an installation
+//! (data, key store and erasure ledger, each sealed, with a sealed manifest; `backup.rs`), taken
+//! while it serves, and its restoration into a new place, which does again every erasure on the
+//! ledger before anything serves from it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+use confidant_core::KeyRing;
+use confidant_core::audit::{Checkpoint, verify_chain};
+use confidant_core::store::AuditChain;
+use confidant_store::{Backend, ErasureLedger, SqlStore, key_store_url};
+
+use crate::backup::{self, BackupKey, FORMAT, MANIFEST, Manifest, ManifestBody, ManifestFile};
+use crate::config::Config;
+use crate::installation::{self, open_store};
+use crate::keyfile;
+
+/// The three parts of a backup, in the order they are copied: the data first, then the key store
+/// (so every key the data names is in it, or was erased meanwhile and is on the ledger), then the
+/// ledger.
+const PARTS: [&str; 3] = ["data", "keys", "ledger"];
+
+fn master(config: &Config) -> anyhow::Result<confidant_crypto::MasterKey> {
+    let path = config.master_key_path();
+    match keyfile::load(&path)? {
+        Some((master, _)) => Ok(master),
+        None => bail!(
+            "no master key: set CONFIDANT_MASTER_KEY or put the key file at {} (nothing was changed)",
+            path.display()
+        ),
+    }
+}
+
+/// A directory of one's own (mode 0700), new or empty.
+fn fresh_dir(dir: &Path) -> anyhow::Result<()> {
+    if dir.exists() && dir.read_dir()?.next().is_some() {
+        bail!(
+            "{} is not empty: a backup goes into a new directory (nothing was written)",
+            dir.display()
+        );
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
+    #[cfg(unix)]
+    std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
+    Ok(())
+}
+
+fn run_tool(mut command: Command) -> anyhow::Result<()> {
+    let tool = command.get_program().to_string_lossy().into_owned();
+    let out = command.output().with_context(|| {
+        format!("could not run {tool} (PostgreSQL's client tools must be installed)")
+    })?;
+    if !out.status.success() {
+        // Its messages name databases and tables, never values.
+        bail!(
+            "{tool} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+fn pg_dump(url: &str, to: &Path) -> anyhow::Result<()> {
+    let mut command = Command::new("pg_dump");
+    command
+        .args(["--format=custom", "--no-owner", "--no-privileges", "--file"])
+        .arg(to)
+        .arg("--dbname")
+        .arg(url);
+    run_tool(command)
+}
+
+fn pg_restore(url: &str, from: &Path, clean: bool) -> anyhow::Result<()> {
+    let mut command = Command::new("pg_restore");
+    command.args([
+        "--no-owner",
+        "--no-privileges",
+        "--single-transaction",
+        "--exit-on-error",
+    ]);
+    if clean {
+        command.args(["--clean", "--if-exists"]);
+    }
+    command.arg("--dbname").arg(url).arg(from);
+    run_tool(command)
+}
+
+/// The file of a `sqlite://` URL.
+fn sqlite_path(url: &str) -> PathBuf {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    PathBuf::from(path.split_once('?').map_or(path, |(p, _)| p))
+}
+
+pub(crate) async fn backup(config: &Config, out: &Path) -> anyhow::Result<()> {
+    let master = master(config)?;
+    let (store, keys) = open_store(config).await?;
+    fresh_dir(out)?;
+    let plain = out.join(".plain");
+    fresh_dir(&plain)?;
+    let made = make(config, &store, &keys, &master, out, &plain).await;
+    // The plain copies go whatever happened; a failed backup leaves nothing that looks whole.
+    let _ = std::fs::remove_dir_all(&plain);
+    store.close().await;
+    let manifest = match made {
+        Ok(manifest) => manifest,
+        Err(e) => {
+            for part in PARTS {
+                let _ = std::fs::remove_file(out.join(format!("{part}.sealed")));
+            }
+            return Err(e.context("no backup was made"));
+        }
+    };
+    println!(
+        "backup {} made in {}: data, key store and erasure ledger ({} erasures) sealed under a key \
+         of its own, wrapped by the master key {}; keep the master key apart from it",
+        manifest.body.backup_id,
+        out.display(),
+        manifest.body.erasures,
+        manifest.body.master_key_id
+    );
+    Ok(())
+}
+
+async fn make(
+    config: &Config,
+    store: &SqlStore,
+    keys: &KeyRing,
+    master: &confidant_crypto::MasterKey,
+    out: &Path,
+    plain: &Path,
+) -> anyhow::Result<Manifest> {
+    let head = AuditChain::head(store).await?;
+    let url = config.database_url()?;
+    match store.backend() {
+        Backend::Sqlite => {
+            store
+                .snapshot_sqlite(&plain.join("data"), &plain.join("keys"))
+                .await?
+        }
+        Backend::Postgres => {
+            pg_dump(&url, &plain.join("data"))?;
+            pg_dump(&key_store_url(&url)?, &plain.join("keys"))?;
+        }
+    }
+    // The ledger last, and proved as copied (it must be this installation's, whole).
+    let ledger_path = config.erasure_ledger_path();
+    match std::fs::copy(&ledger_path, plain.join("ledger")) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::write(plain.join("ledger"), b"")?;
+        }
+        Err(e) => return Err(e).context("could not read the erasure ledger"),
+    }
+    let erasures = ErasureLedger::new(plain.join("ledger"), keys.erasure_ledger_key())
+        .read()?
+        .len();
+    let key = BackupKey::generate();
+    let mut files = Vec::new();
+    for part in PARTS {
+        let file = format!("{part}.sealed");
+        let (bytes, sha256) = key.seal_file(part, &plain.join(part), &out.join(&file))?;
+        files.push(ManifestFile {
+            part: part.to_owned(),
+            file,
+            bytes,
+            sha256,
+        });
+    }
+    let body = ManifestBody {
+        format: FORMAT.to_owned(),
+        backup_id: key.id,
+        made_at: time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)?,
+        backend: match store.backend() {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+        .to_owned(),
+        master_key_id: master.key_id().to_owned(),
+        wrapped_key: key.wrapped_by(master),
+        audit_head: head.map(|h| h.to_string()),
+        erasures,
+        files,
+    };
+    let manifest = Manifest {
+        seal: key.seal_manifest(&body)?,
+        body,
+    };
+    // Written last and moved into place: a directory without a manifest is no backup.
+    let tmp = out.join(format!("{MANIFEST}.tmp"));
+    std::fs::write(&tmp, serde_json::to_vec_pretty(&manifest)?)?;
+    std::fs::rename(&tmp, out.join(MANIFEST))?;
+    Ok(manifest)
+}
+
+/// Where a live installation's ledger is, from `--erasures-from`: the file itself, or a data
+/// directory holding `erasures.ledger`.
+fn ledger_at(path: &Path) -> PathBuf {
+    if path.is_dir() {
+        path.join("erasures.ledger")
+    } else {
+        path.to_path_buf()
+    }
+}
+
+pub(crate) async fn restore(
+    config: &Config,
+    from: &Path,
+    erasures_from: Option<&Path>,
+) -> anyhow::Result<()> {
+    let master = master(config)?;
+    let (manifest, key) = backup::verify(from, &master)?;
+    let body = &manifest.body;
+    let url = config.database_url()?;
+    let backend = Backend::from_url(&url).context("the database URL is not one Confidant knows")?;
+    let expected = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    if body.backend != expected {
+        bail!(
+            "the backup is of a {} installation and the configured database is {expected} (nothing was changed)",
+            body.backend
+        );
+    }
+    let against: Option<Checkpoint> = match &body.audit_head {
+        Some(text) => Some(
+            text.parse()
+                .map_err(|_| anyhow::anyhow!("the manifest's audit head is malformed"))?,
+        ),
+        None => None,
+    };
+    let erasures_from = erasures_from.map(ledger_at);
+    if let Some(live) = &erasures_from
+        && !live.is_file()
+    {
+        bail!(
+            "there is no erasure ledger at {} (nothing was changed)",
+            live.display()
+        );
+    }
+
+    // The target must be empty; the plain files are opened beside it, then put in place.
+    let work = config.data_dir.join(".restore");
+    match backend {
+        Backend::Sqlite => {
+            let data = sqlite_path(&url);
+            let keys = sqlite_path(&key_store_url(&url)?);
+            for existing in [&data, &keys] {
+                if existing.exists() {
+                    bail!(
+                        "{} exists: restore goes into a new data directory (nothing was changed)",
+                        existing.display()
+                    );
+                }
+            }
+            if let Some(parent) = data.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            fresh_dir(&work)?;
+            let opened = open_parts(&key, body, from, &work);
+            let placed = opened.and_then(|()| {
+                std::fs::rename(work.join("data"), &data)?;
+                std::fs::rename(work.join("keys"), &keys)?;
+                Ok(())
+            });
+            if let Err(e) = placed {
+                let _ = std::fs::remove_dir_all(&work);
+                let _ = std::fs::remove_file(&data);
+                let _ = std::fs::remove_file(&keys);
+                return Err(e.context("nothing was restored"));
+            }
+        }
+        Backend::Postgres => {
+            let store = installation::connect(config, false).await?;
+            let taken = store.has_schema().await?;
+            store.close().await;
+            if taken {
+                bail!(
+                    "the configured database is not empty: restore goes into a new database (nothing was changed)"
+                );
+            }
+            fresh_dir(&work)?;
+            let restored = open_parts(&key, body, from, &work).and_then(|()| {
+                pg_restore(&url, &work.join("data"), false)?;
+                pg_restore(&key_store_url(&url)?, &work.join("keys"), true)
+            });
+            if let Err(e) = restored {
+                let _ = std::fs::remove_dir_all(&work);
+                return Err(e.context(
+                    "the restore did not complete; drop the target database and its _keys database before trying again",
+                ));
+            }
+        }
+    }
+
+    let result = settle(config, &master, &work, against, erasures_from.as_deref()).await;
+    let _ = std::fs::remove_dir_all(&work);
+    if result.is_err() && backend == Backend::Sqlite {
+        let _ = std::fs::remove_file(sqlite_path(&url));
+        let _ = std::fs::remove_file(sqlite_path(&key_store_url(&url)?));
+    }
+    let (events, replayed) = result?;
+    println!(
+        "backup {} (made {}) restored: the audit chain verifies ({events} events, holding the head \
+         recorded at the backup); {replayed} erasures on the ledger done again before it serves. \
+         Serve it with the same master key.",
+        body.backup_id, body.made_at
+    );
+    Ok(())
+}
+
+/// Opens the backup's three parts into `work`.
+fn open_parts(
+    key: &BackupKey,
+    body: &ManifestBody,
+    from: &Path,
+    work: &Path,
+) -> anyhow::Result<()> {
+    for part in PARTS {
+        let file = body
+            .files
+            .iter()
+            .find(|f| f.part == part)
+            .context("the manifest lists every part")?;
+        let bytes = key.open_file(part, &from.join(&file.file), &work.join(part))?;
+        if bytes != file.bytes {
+            bail!("the backup's {part} file is not the size the manifest says");
+        }
+    }
+    Ok(())
+}
+
+/// The restored installation opened with the master key: its chain verified against the head the
+/// manifest recorded, every erasure on the ledgers (the backup's, and a live installation's)
+/// done again, the chain verified again. Answers the events checked and the erasures replayed.
+async fn settle(
+    config: &Config,
+    master: &confidant_crypto::MasterKey,
+    work: &Path,
+    against: Option<Checkpoint>,
+    live_ledger: Option<&Path>,
+) -> anyhow::Result<(u64, usize)> {
+    let store = installation::connect(config, false).await?;
+    let keys = KeyRing::open(&store, master.clone())
+        .await
+        .context("the restored database does not open with the master key")?;
+    store.migrate().await?;
+    store.check_key_store().await?;
+    if let Err(broken) = verify_chain(&store, against).await? {
+        store.close().await;
+        bail!(
+            "the restored audit chain does not verify ({broken}): it was removed, nothing serves from it"
+        );
+    }
+    let ledger_key = keys.erasure_ledger_key();
+    let ledger = ErasureLedger::new(config.erasure_ledger_path(), ledger_key);
+    let mut sources = vec![ErasureLedger::new(work.join("ledger"), ledger_key)];
+    if let Some(live) = live_ledger {
+        sources.push(ErasureLedger::new(live, ledger_key));
+    }
+    for source in &sources {
+        let entries = source.read()?;
+        ledger.append_missing(&entries)?;
+    }
+    let done = store.reconcile_erasures(&ledger).await?;
+    let verified = verify_chain(&store, None).await?;
+    store.close().await;
+    match verified {
+        Ok(v) => Ok((v.checked, done.replayed)),
+        Err(broken) => bail!("the audit chain does not verify after the erasures ({broken})"),
+    }
+}
