@@ -93,6 +93,11 @@ pub(crate) enum Command {
         /// A new (or empty) directory for the backup.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        /// What it holds: all (data, key store and ledger), data (and the ledger: kept on the
+        /// long cycle, opening nothing alone), or keys (and the ledger: kept on the key store's
+        /// short cycle, so an erased person's data is beyond use once its last copy goes).
+        #[arg(long, value_enum, default_value = "all")]
+        part: BackupPart,
     },
     /// Restore a backup into a new data directory (`--data-dir`) or an empty PostgreSQL database
     /// (`--database-url`), with the master key from the configuration as `serve` takes it.
@@ -102,6 +107,10 @@ pub(crate) enum Command {
         /// The backup's directory.
         #[arg(long, value_name = "DIR")]
         from: PathBuf,
+        /// A key store backup (`--part keys`) to restore the keys from, as new as the data backup
+        /// or newer; without it, the keys come from `--from`.
+        #[arg(long, value_name = "DIR")]
+        keys_from: Option<PathBuf>,
         /// A live installation's erasure ledger (its file, or the directory holding
         /// `erasures.ledger`), newer than the backup's: its erasures are done again too.
         #[arg(long, value_name = "PATH")]
@@ -135,6 +144,14 @@ pub(crate) enum TasksCommand {
     /// from before the inbox), close those whose reason has gone, then exit. `serve` does this at
     /// start and hourly.
     Sweep,
+}
+
+/// What a backup holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum BackupPart {
+    All,
+    Data,
+    Keys,
 }
 
 #[derive(Debug, Subcommand)]

@@ -225,8 +225,13 @@ pub(crate) fn sha256_of(path: &Path) -> anyhow::Result<String> {
 }
 
 /// Reads a backup's manifest and proves it: made under this master key, its seal opening to its
-/// own digest, and every file it lists present with its SHA-256. Nothing is written.
-pub(crate) fn verify(dir: &Path, master: &MasterKey) -> anyhow::Result<(Manifest, BackupKey)> {
+/// own digest, every file it lists present with its SHA-256, and the `needed` parts among them.
+/// Nothing is written.
+pub(crate) fn verify(
+    dir: &Path,
+    master: &MasterKey,
+    needed: &[&str],
+) -> anyhow::Result<(Manifest, BackupKey)> {
     let text = std::fs::read_to_string(dir.join(MANIFEST))
         .with_context(|| format!("there is no readable {MANIFEST} in {}", dir.display()))?;
     let manifest: Manifest = serde_json::from_str(&text)
@@ -257,12 +262,16 @@ pub(crate) fn verify(dir: &Path, master: &MasterKey) -> anyhow::Result<(Manifest
     if digest.as_slice() != body_digest(body)?.as_slice() {
         bail!("the manifest was changed after the backup was made");
     }
-    for part in ["data", "keys", "ledger"] {
-        let file = body
-            .files
-            .iter()
-            .find(|f| f.part == part)
-            .with_context(|| format!("the manifest lists no {part} file"))?;
+    for part in needed {
+        if !body.files.iter().any(|f| f.part == *part) {
+            bail!(
+                "the backup in {} holds no {part} (it was made with --part)",
+                dir.display()
+            );
+        }
+    }
+    for file in &body.files {
+        let part = &file.part;
         if file.file.contains('/') || file.file.contains('\\') || file.file.starts_with('.') {
             bail!("the manifest names a file outside the backup");
         }

@@ -89,11 +89,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             basis,
             out,
         } => commands::destroy::run(&config, person_id, &reason, &basis, out.as_deref()).await?,
-        Command::Backup { out } => commands::backup::backup(&config, &out).await?,
+        Command::Backup { out, part } => commands::backup::backup(&config, &out, part).await?,
         Command::Restore {
             from,
+            keys_from,
             erasures_from,
-        } => commands::backup::restore(&config, &from, erasures_from.as_deref()).await?,
+        } => {
+            commands::backup::restore(
+                &config,
+                &from,
+                keys_from.as_deref(),
+                erasures_from.as_deref(),
+            )
+            .await?
+        }
         Command::Audit(command) => return commands::audit::run(&config, command).await,
         Command::Keys(command) => commands::keys::run(&config, command).await?,
         Command::Org(command) => commands::org::run(&config, command).await?,

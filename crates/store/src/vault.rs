@@ -285,19 +285,28 @@ async fn vacuum_into(pool: &AnyPool, path: &Path) -> Result<(), StoreError> {
 }
 
 impl SqlStore {
-    /// Copies a SQLite installation's data, then its key store, into two new files, each as it is
-    /// at one moment while the installation serves. Data first: a key is stored before its registry
-    /// row and removed after it, so every registry row of the data copy has its key in the key
-    /// store copy (or was erased meanwhile, and is on the ledger).
-    pub async fn snapshot_sqlite(&self, data: &Path, keys: &Path) -> Result<(), StoreError> {
+    /// Copies a SQLite installation's data, then its key store (either or both), into new files,
+    /// each as it is at one moment while the installation serves. Data first: a key is stored
+    /// before its registry row and removed after it, so every registry row of the data copy has its
+    /// key in the key store copy (or was erased meanwhile, and is on the ledger).
+    pub async fn snapshot_sqlite(
+        &self,
+        data: Option<&Path>,
+        keys: Option<&Path>,
+    ) -> Result<(), StoreError> {
         if self.backend != Backend::Sqlite {
             return Err(StoreError::Backend(
                 "a snapshot by VACUUM INTO is for SQLite; PostgreSQL is dumped with pg_dump"
                     .to_owned(),
             ));
         }
-        vacuum_into(&self.pool, data).await?;
-        self.vault.snapshot_sqlite(keys).await
+        if let Some(data) = data {
+            vacuum_into(&self.pool, data).await?;
+        }
+        match keys {
+            Some(keys) => self.vault.snapshot_sqlite(keys).await,
+            None => Ok(()),
+        }
     }
 }
 

@@ -12,15 +12,32 @@ use confidant_core::audit::{Checkpoint, verify_chain};
 use confidant_core::store::AuditChain;
 use confidant_store::{Backend, ErasureLedger, SqlStore, key_store_url};
 
+use crate::args::BackupPart;
 use crate::backup::{self, BackupKey, FORMAT, MANIFEST, Manifest, ManifestBody, ManifestFile};
 use crate::config::Config;
 use crate::installation::{self, open_store};
 use crate::keyfile;
 
-/// The three parts of a backup, in the order they are copied: the data first, then the key store
-/// (so every key the data names is in it, or was erased meanwhile and is on the ledger), then the
-/// ledger.
-const PARTS: [&str; 3] = ["data", "keys", "ledger"];
+/// The parts of a backup, in the order they are copied: the data first, then the key store (so
+/// every key the data names is in it, or was erased meanwhile and is on the ledger), then the
+/// ledger, which every backup carries.
+fn parts(which: BackupPart) -> &'static [&'static str] {
+    match which {
+        BackupPart::All => &["data", "keys", "ledger"],
+        BackupPart::Data => &["data", "ledger"],
+        BackupPart::Keys => &["keys", "ledger"],
+    }
+}
+
+fn describe(which: BackupPart) -> &'static str {
+    match which {
+        BackupPart::All => "data, key store and erasure ledger",
+        BackupPart::Data => "data and erasure ledger (no keys: restore it with a key store backup)",
+        BackupPart::Keys => {
+            "key store and erasure ledger (keep it only for the key store's short cycle)"
+        }
+    }
+}
 
 fn master(config: &Config) -> anyhow::Result<confidant_crypto::MasterKey> {
     let path = config.master_key_path();
@@ -96,30 +113,31 @@ fn sqlite_path(url: &str) -> PathBuf {
     PathBuf::from(path.split_once('?').map_or(path, |(p, _)| p))
 }
 
-pub(crate) async fn backup(config: &Config, out: &Path) -> anyhow::Result<()> {
+pub(crate) async fn backup(config: &Config, out: &Path, which: BackupPart) -> anyhow::Result<()> {
     let master = master(config)?;
     let (store, keys) = open_store(config).await?;
     fresh_dir(out)?;
     let plain = out.join(".plain");
     fresh_dir(&plain)?;
-    let made = make(config, &store, &keys, &master, out, &plain).await;
+    let made = make(config, &store, &keys, &master, out, &plain, which).await;
     // The plain copies go whatever happened; a failed backup leaves nothing that looks whole.
     let _ = std::fs::remove_dir_all(&plain);
     store.close().await;
     let manifest = match made {
         Ok(manifest) => manifest,
         Err(e) => {
-            for part in PARTS {
+            for part in parts(which) {
                 let _ = std::fs::remove_file(out.join(format!("{part}.sealed")));
             }
             return Err(e.context("no backup was made"));
         }
     };
     println!(
-        "backup {} made in {}: data, key store and erasure ledger ({} erasures) sealed under a key \
-         of its own, wrapped by the master key {}; keep the master key apart from it",
+        "backup {} made in {}: {} ({} erasures) sealed under a key of its own, wrapped by the \
+         master key {}; keep the master key apart from it",
         manifest.body.backup_id,
         out.display(),
+        describe(which),
         manifest.body.erasures,
         manifest.body.master_key_id
     );
@@ -133,18 +151,23 @@ async fn make(
     master: &confidant_crypto::MasterKey,
     out: &Path,
     plain: &Path,
+    which: BackupPart,
 ) -> anyhow::Result<Manifest> {
     let head = AuditChain::head(store).await?;
     let url = config.database_url()?;
+    let (data, keys_to) = (plain.join("data"), plain.join("keys"));
+    let wanted = parts(which);
+    let data = wanted.contains(&"data").then_some(data.as_path());
+    let keys_to = wanted.contains(&"keys").then_some(keys_to.as_path());
     match store.backend() {
-        Backend::Sqlite => {
-            store
-                .snapshot_sqlite(&plain.join("data"), &plain.join("keys"))
-                .await?
-        }
+        Backend::Sqlite => store.snapshot_sqlite(data, keys_to).await?,
         Backend::Postgres => {
-            pg_dump(&url, &plain.join("data"))?;
-            pg_dump(&key_store_url(&url)?, &plain.join("keys"))?;
+            if let Some(to) = data {
+                pg_dump(&url, to)?;
+            }
+            if let Some(to) = keys_to {
+                pg_dump(&key_store_url(&url)?, to)?;
+            }
         }
     }
     // The ledger last, and proved as copied (it must be this installation's, whole).
@@ -161,11 +184,11 @@ async fn make(
         .len();
     let key = BackupKey::generate();
     let mut files = Vec::new();
-    for part in PARTS {
+    for part in wanted {
         let file = format!("{part}.sealed");
         let (bytes, sha256) = key.seal_file(part, &plain.join(part), &out.join(&file))?;
         files.push(ManifestFile {
-            part: part.to_owned(),
+            part: (*part).to_owned(),
             file,
             bytes,
             sha256,
@@ -208,24 +231,86 @@ fn ledger_at(path: &Path) -> PathBuf {
     }
 }
 
+/// A verified backup to restore from.
+struct Source<'a> {
+    dir: &'a Path,
+    manifest: Manifest,
+    key: BackupKey,
+}
+
+impl Source<'_> {
+    fn made_at(&self) -> anyhow::Result<time::OffsetDateTime> {
+        time::OffsetDateTime::parse(
+            &self.manifest.body.made_at,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .context("the manifest's time is malformed")
+    }
+
+    /// Opens one part into `to`, checking its size against the manifest.
+    fn open(&self, part: &str, to: &Path) -> anyhow::Result<()> {
+        let file = self
+            .manifest
+            .body
+            .files
+            .iter()
+            .find(|f| f.part == part)
+            .with_context(|| format!("the backup holds no {part}"))?;
+        let bytes = self.key.open_file(part, &self.dir.join(&file.file), to)?;
+        if bytes != file.bytes {
+            bail!("the backup's {part} file is not the size the manifest says");
+        }
+        Ok(())
+    }
+}
+
 pub(crate) async fn restore(
     config: &Config,
     from: &Path,
+    keys_from: Option<&Path>,
     erasures_from: Option<&Path>,
 ) -> anyhow::Result<()> {
     let master = master(config)?;
-    let (manifest, key) = backup::verify(from, &master)?;
-    let body = &manifest.body;
+    let needed: &[&str] = match keys_from {
+        Some(_) => &["data", "ledger"],
+        None => &["data", "keys", "ledger"],
+    };
+    let (manifest, key) = backup::verify(from, &master, needed)?;
+    let data = Source {
+        dir: from,
+        manifest,
+        key,
+    };
+    let keys_source = match keys_from {
+        Some(dir) => {
+            let (manifest, key) = backup::verify(dir, &master, &["keys", "ledger"])?;
+            Some(Source { dir, manifest, key })
+        }
+        None => None,
+    };
+    let body = &data.manifest.body;
     let url = config.database_url()?;
     let backend = Backend::from_url(&url).context("the database URL is not one Confidant knows")?;
     let expected = match backend {
         Backend::Sqlite => "sqlite",
         Backend::Postgres => "postgres",
     };
-    if body.backend != expected {
+    for source in std::iter::once(&data).chain(keys_source.as_ref()) {
+        if source.manifest.body.backend != expected {
+            bail!(
+                "the backup in {} is of a {} installation and the configured database is {expected} (nothing was changed)",
+                source.dir.display(),
+                source.manifest.body.backend
+            );
+        }
+    }
+    if let Some(keys) = &keys_source
+        && keys.made_at()? < data.made_at()?
+    {
         bail!(
-            "the backup is of a {} installation and the configured database is {expected} (nothing was changed)",
-            body.backend
+            "the key store backup (made {}) is older than the data backup (made {}): records made between would not open (nothing was changed)",
+            keys.manifest.body.made_at,
+            body.made_at
         );
     }
     let against: Option<Checkpoint> = match &body.audit_head {
@@ -244,10 +329,25 @@ pub(crate) async fn restore(
             live.display()
         );
     }
+    let open_all = |work: &Path| -> anyhow::Result<Vec<PathBuf>> {
+        data.open("data", &work.join("data"))?;
+        keys_source
+            .as_ref()
+            .unwrap_or(&data)
+            .open("keys", &work.join("keys"))?;
+        let mut ledgers = vec![work.join("ledger")];
+        data.open("ledger", &ledgers[0])?;
+        if let Some(keys) = &keys_source {
+            ledgers.push(work.join("ledger-keys"));
+            keys.open("ledger", &ledgers[1])?;
+        }
+        ledgers.extend(erasures_from.clone());
+        Ok(ledgers)
+    };
 
     // The target must be empty; the plain files are opened beside it, then put in place.
     let work = config.data_dir.join(".restore");
-    match backend {
+    let ledgers = match backend {
         Backend::Sqlite => {
             let data = sqlite_path(&url);
             let keys = sqlite_path(&key_store_url(&url)?);
@@ -263,17 +363,19 @@ pub(crate) async fn restore(
                 std::fs::create_dir_all(parent)?;
             }
             fresh_dir(&work)?;
-            let opened = open_parts(&key, body, from, &work);
-            let placed = opened.and_then(|()| {
+            let placed = open_all(&work).and_then(|ledgers| {
                 std::fs::rename(work.join("data"), &data)?;
                 std::fs::rename(work.join("keys"), &keys)?;
-                Ok(())
+                Ok(ledgers)
             });
-            if let Err(e) = placed {
-                let _ = std::fs::remove_dir_all(&work);
-                let _ = std::fs::remove_file(&data);
-                let _ = std::fs::remove_file(&keys);
-                return Err(e.context("nothing was restored"));
+            match placed {
+                Ok(ledgers) => ledgers,
+                Err(e) => {
+                    let _ = std::fs::remove_dir_all(&work);
+                    let _ = std::fs::remove_file(&data);
+                    let _ = std::fs::remove_file(&keys);
+                    return Err(e.context("nothing was restored"));
+                }
             }
         }
         Backend::Postgres => {
@@ -286,20 +388,24 @@ pub(crate) async fn restore(
                 );
             }
             fresh_dir(&work)?;
-            let restored = open_parts(&key, body, from, &work).and_then(|()| {
+            let restored = open_all(&work).and_then(|ledgers| {
                 pg_restore(&url, &work.join("data"), false)?;
-                pg_restore(&key_store_url(&url)?, &work.join("keys"), true)
+                pg_restore(&key_store_url(&url)?, &work.join("keys"), true)?;
+                Ok(ledgers)
             });
-            if let Err(e) = restored {
-                let _ = std::fs::remove_dir_all(&work);
-                return Err(e.context(
-                    "the restore did not complete; drop the target database and its _keys database before trying again",
-                ));
+            match restored {
+                Ok(ledgers) => ledgers,
+                Err(e) => {
+                    let _ = std::fs::remove_dir_all(&work);
+                    return Err(e.context(
+                        "the restore did not complete; drop the target database and its _keys database before trying again",
+                    ));
+                }
             }
         }
-    }
+    };
 
-    let result = settle(config, &master, &work, against, erasures_from.as_deref()).await;
+    let result = settle(config, &master, against, &ledgers).await;
     let _ = std::fs::remove_dir_all(&work);
     if result.is_err() && backend == Backend::Sqlite {
         let _ = std::fs::remove_file(sqlite_path(&url));
@@ -315,36 +421,14 @@ pub(crate) async fn restore(
     Ok(())
 }
 
-/// Opens the backup's three parts into `work`.
-fn open_parts(
-    key: &BackupKey,
-    body: &ManifestBody,
-    from: &Path,
-    work: &Path,
-) -> anyhow::Result<()> {
-    for part in PARTS {
-        let file = body
-            .files
-            .iter()
-            .find(|f| f.part == part)
-            .context("the manifest lists every part")?;
-        let bytes = key.open_file(part, &from.join(&file.file), &work.join(part))?;
-        if bytes != file.bytes {
-            bail!("the backup's {part} file is not the size the manifest says");
-        }
-    }
-    Ok(())
-}
-
 /// The restored installation opened with the master key: its chain verified against the head the
-/// manifest recorded, every erasure on the ledgers (the backup's, and a live installation's)
+/// manifest recorded, every erasure on the `ledgers` (the backups', and a live installation's)
 /// done again, the chain verified again. Answers the events checked and the erasures replayed.
 async fn settle(
     config: &Config,
     master: &confidant_crypto::MasterKey,
-    work: &Path,
     against: Option<Checkpoint>,
-    live_ledger: Option<&Path>,
+    ledgers: &[PathBuf],
 ) -> anyhow::Result<(u64, usize)> {
     let store = installation::connect(config, false).await?;
     let keys = KeyRing::open(&store, master.clone())
@@ -360,12 +444,8 @@ async fn settle(
     }
     let ledger_key = keys.erasure_ledger_key();
     let ledger = ErasureLedger::new(config.erasure_ledger_path(), ledger_key);
-    let mut sources = vec![ErasureLedger::new(work.join("ledger"), ledger_key)];
-    if let Some(live) = live_ledger {
-        sources.push(ErasureLedger::new(live, ledger_key));
-    }
-    for source in &sources {
-        let entries = source.read()?;
+    for source in ledgers {
+        let entries = ErasureLedger::new(source, ledger_key).read()?;
         ledger.append_missing(&entries)?;
     }
     let done = store.reconcile_erasures(&ledger).await?;

@@ -158,6 +158,17 @@ fn a_backup_from_before_a_destruction_restores_without_the_person(
     assert!(!manifest.contains("Zqbackup"));
     let again = install.run(&["backup", "--out", backup.to_str().unwrap_or_default()])?;
     assert!(!again.status.success(), "a backup never overwrites another");
+    // The key store on a cycle of its own: a key store backup, then a data backup, from before the
+    // destruction (and another key store backup from after it, below).
+    let dir = |name: &str| {
+        root.path()
+            .join(name)
+            .to_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    install.run_ok(&["backup", "--out", &dir("keys-before"), "--part", "keys"])?;
+    install.run_ok(&["backup", "--out", &dir("data-only"), "--part", "data"])?;
 
     let keys_url = confidant_store::key_store_url(&match backend {
         TestBackend::Sqlite => {
@@ -176,7 +187,10 @@ fn a_backup_from_before_a_destruction_restores_without_the_person(
         "Retention period ended and reviewed",
     ])?;
 
-    // Refused, writing nothing: a file altered, the manifest altered, another master key.
+    install.run_ok(&["backup", "--out", &dir("keys-after"), "--part", "keys"])?;
+
+    // Refused, writing nothing: a file altered, the manifest altered, another master key; a data
+    // backup without keys; keys older than the data.
     let altered = root.path().join("altered");
     copy_dir(&backup, &altered)?;
     let mut data = std::fs::read(altered.join("data.sealed"))?;
@@ -196,6 +210,24 @@ fn a_backup_from_before_a_destruction_restores_without_the_person(
         assert!(text(&out).contains(why), "{}", text(&out));
         assert!(!t.dir.join("confidant.db").exists());
     }
+    for (args, why) in [
+        (vec!["--from", &dir("data-only")], "holds no keys"),
+        (
+            vec![
+                "--from",
+                &dir("data-only"),
+                "--keys-from",
+                &dir("keys-before"),
+            ],
+            "older than the data backup",
+        ),
+    ] {
+        let t = rt.block_on(target(backend, &install, root.path(), "refused"))?;
+        let out = t.run(&[&["restore"][..], &args].concat())?;
+        assert!(!out.status.success(), "{}", text(&out));
+        assert!(text(&out).contains(why), "{}", text(&out));
+        assert!(!t.dir.join("confidant.db").exists());
+    }
     let mut stranger = rt.block_on(target(backend, &install, root.path(), "stranger"))?;
     stranger.master = "ab".repeat(32);
     let out = stranger.run(&["restore", "--from", backup.to_str().unwrap_or_default()])?;
@@ -205,28 +237,17 @@ fn a_backup_from_before_a_destruction_restores_without_the_person(
     // is there, the chain verifies, and it serves.
     let t = rt.block_on(target(backend, &install, root.path(), "restored"))?;
     let live = install.data_dir();
-    let out = t.run(&[
-        "restore",
-        "--from",
-        backup.to_str().unwrap_or_default(),
-        "--erasures-from",
-        live.to_str().unwrap_or_default(),
-    ])?;
-    assert!(out.status.success(), "{}", text(&out));
-    assert!(
-        text(&out).contains("1 erasures on the ledger done again"),
-        "{}",
-        text(&out)
-    );
-    let at_rest = restored_bytes(&t)?;
-    assert!(
-        !bytes_hold(&at_rest, &gone_key),
-        "the destroyed key came back"
-    );
-    assert!(
-        bytes_hold(&at_rest, &kept_key),
-        "everyone else's key is there"
-    );
+    restores_without(
+        &t,
+        &[
+            "--from",
+            backup.to_str().unwrap_or_default(),
+            "--erasures-from",
+            live.to_str().unwrap_or_default(),
+        ],
+        &gone_key,
+        &kept_key,
+    )?;
     let verify = t.run(&["audit", "verify"])?;
     assert!(verify.status.success(), "{}", text(&verify));
 
@@ -250,6 +271,41 @@ fn a_backup_from_before_a_destruction_restores_without_the_person(
     restored.stop()?;
     assert_eq!(gone_status, reqwest::StatusCode::NOT_FOUND);
     assert_eq!(kept_read["family_name"], "Zqbackupkept", "{kept_read}");
+
+    // The data backup from before with the key store backup from after: the destroyed person's key
+    // was never in it, and its ledger takes their rows again.
+    let t = rt.block_on(target(backend, &install, root.path(), "from-parts"))?;
+    restores_without(
+        &t,
+        &[
+            "--from",
+            &dir("data-only"),
+            "--keys-from",
+            &dir("keys-after"),
+        ],
+        &gone_key,
+        &kept_key,
+    )
+}
+
+/// Restores with `args`, which must succeed having done the one erasure again: the destroyed
+/// person's key is in no byte of the result, everyone else's is.
+fn restores_without(
+    target: &Target,
+    args: &[&str],
+    gone: &[u8],
+    kept: &[u8],
+) -> anyhow::Result<()> {
+    let out = target.run(&[&["restore"][..], args].concat())?;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("1 erasures on the ledger done again"),
+        "{}",
+        text(&out)
+    );
+    let at_rest = restored_bytes(target)?;
+    assert!(!bytes_hold(&at_rest, gone), "the destroyed key came back");
+    assert!(bytes_hold(&at_rest, kept), "everyone else's key is there");
     Ok(())
 }
 

@@ -96,6 +96,12 @@ pub(super) fn check(raw: &RawRegister, f: &mut Faults<'_>) {
             "organisation: `reviewed_on` must be a date (YYYY-MM-DD)",
         );
     }
+    if org.key_backup_days.is_some_and(|d| !(1..=366).contains(&d)) {
+        f.at(
+            &org_span,
+            "organisation: `key_backup_days` must be from 1 to 366 (how long key store backups are kept)",
+        );
+    }
     for (what, value) in [
         ("controller", &org.controller),
         ("registration_number", &org.registration_number),

@@ -128,6 +128,11 @@ pub struct Organisation {
     pub regulator: String,
     /// When the register was last reviewed and when it is due again (`YYYY-MM-DD`, yearly: R37).
     pub reviewed_on: String,
+    /// How many days the organisation keeps its key store backups (`confidant backup --part
+    /// keys`), 1 to 366: what is destroyed or erased is beyond use, in every backup, within this
+    /// many days. Every notice says so.
+    #[serde(default)]
+    pub key_backup_days: Option<u32>,
 }
 
 impl Organisation {

@@ -276,6 +276,29 @@ fn the_notice_states_every_rule_of_its_service_with_its_trigger_words_and_source
         md.contains("A referral we do not take on: at once after you or we decide not to go ahead. Then: erased."),
         "{md}"
     );
+    // The key store's backup cycle, when the register gives it.
+    assert!(!md.contains("beyond use"), "{md}");
+    let cycle = register(&changed(
+        "reviewed_on = \"2026-01-15\"",
+        "reviewed_on = \"2026-01-15\"\nkey_backup_days = 35",
+    ));
+    let md = notice(&cycle, "advice")
+        .map(|n| n.markdown())
+        .unwrap_or_default();
+    assert!(
+        md.contains("our backups of those keys are kept for no more than 35 days, so any copy of your information in our backups is beyond use within 35 days"),
+        "{md}"
+    );
+    for days in ["0", "400"] {
+        let refused = parse(&changed(
+            "reviewed_on = \"2026-01-15\"",
+            &format!("reviewed_on = \"2026-01-15\"\nkey_backup_days = {days}"),
+        ));
+        assert!(
+            refused.is_err_and(|e| e.iter().any(|e| e.message.contains("key_backup_days"))),
+            "{days}"
+        );
+    }
 }
 
 #[test]

@@ -21,6 +21,7 @@ impl Diff<'_> {
             complaints,
             regulator,
             reviewed_on,
+            key_backup_days,
         } = o;
         if *id != n.id {
             self.push(
@@ -50,6 +51,15 @@ impl Diff<'_> {
         self.reworded(t, "", "how to complain", complaints, &n.complaints);
         self.reworded(t, "", "the regulator's details", regulator, &n.regulator);
         self.value(t, "", "last reviewed", reviewed_on, &n.reviewed_on);
+        let days =
+            |d: &Option<u32>| d.map_or_else(|| "not stated".to_owned(), |d| format!("{d} days"));
+        self.value(
+            t,
+            "",
+            "how long key store backups are kept",
+            &days(key_backup_days),
+            &days(&n.key_backup_days),
+        );
     }
 
     fn contact(&mut self, role: ContactRole, old: Option<&Contact>, new: Option<&Contact>) {

@@ -389,6 +389,12 @@ fn keeping(register: &Register, rules: &[&RetentionRule]) -> Section {
         }
         keep = keep.item(line);
     }
+    if let Some(days) = register.organisation.key_backup_days {
+        let unit = if days == 1 { "day" } else { "days" };
+        keep = keep.item(format!(
+            "Our backups: when we destroy or erase your information, the keys that open it are destroyed at once, and our backups of those keys are kept for no more than {days} {unit}, so any copy of your information in our backups is beyond use within {days} {unit}. If we ever restore a backup, what we destroyed is destroyed again before anyone uses it."
+        ));
+    }
     keep
 }
 
