@@ -93,10 +93,11 @@ pub(crate) enum Command {
         /// A new (or empty) directory for the backup.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
-        /// What it holds: all (data, key store and ledger), data (and the ledger: kept on the
-        /// long cycle, opening nothing alone), or keys (and the ledger: kept on the key store's
-        /// short cycle, so an erased person's data is beyond use once its last copy goes).
-        #[arg(long, value_enum, default_value = "all")]
+        /// What it holds: data (and the ledger: for the long cycle, opening nothing alone), keys
+        /// (and the ledger: for the key store's short cycle, so an erased person's data is beyond
+        /// use once the last key store backup from before goes), or all (both: keep it only as
+        /// long as key store backups).
+        #[arg(long, value_enum)]
         part: BackupPart,
     },
     /// Restore a backup into a new data directory (`--data-dir`) or an empty PostgreSQL database

@@ -159,7 +159,12 @@ impl BackupKey {
     /// place and a file that ends before its last chunk.
     pub(crate) fn open_file(&self, name: &str, from: &Path, to: &Path) -> anyhow::Result<u64> {
         let mut input = BufReader::new(File::open(from)?);
-        let mut output = BufWriter::new(File::create_new(to)?);
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        // The restored data and key store are their owner's alone.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut output = BufWriter::new(options.open(to)?);
         let mut total = 0u64;
         for index in 0u64.. {
             let mut head = [0u8; 5];

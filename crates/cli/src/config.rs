@@ -39,6 +39,9 @@ pub struct Config {
     /// The master key file (64 hexadecimal characters, mode 0600); default: `master.key` in the data
     /// directory. `CONFIDANT_MASTER_KEY` takes precedence.
     pub master_key_file: Option<PathBuf>,
+    /// The erasure ledger (`erasures.ledger`); default: beside the master key file. A restored copy
+    /// that is not to replace the live installation needs one of its own.
+    pub erasure_ledger_file: Option<PathBuf>,
     /// The key that signs audit checkpoints (64 hexadecimal characters, mode 0600); default
     /// `audit-signing.key` in the data directory. `CONFIDANT_AUDIT_SIGNING_KEY` takes precedence.
     pub audit_signing_key_file: Option<PathBuf>,
@@ -90,6 +93,7 @@ impl Default for Config {
             database_url: None,
             database_url_file: None,
             master_key_file: None,
+            erasure_ledger_file: None,
             audit_signing_key_file: None,
             audit_checkpoint_dir: None,
             audit_checkpoint_interval_seconds: 15 * 60,
@@ -295,6 +299,9 @@ impl Config {
     /// The erasure ledger: beside the master key file (in the data directory when the key comes
     /// from `CONFIDANT_MASTER_KEY` and no key file is set), never inside the database.
     pub fn erasure_ledger_path(&self) -> PathBuf {
+        if let Some(file) = &self.erasure_ledger_file {
+            return file.clone();
+        }
         let key = self.master_key_path();
         key.parent()
             .map_or_else(|| self.data_dir.clone(), Path::to_path_buf)

@@ -3,7 +3,7 @@
 //!
 //! Guarantees:
 //! - After each erasure commits, the keys it retired leave the key store and the erasure goes onto
-//!   the ledger; a process stopped in between finishes both at its next start or sweep.
+//!   the ledger; a process stopped in between finishes both at its next start.
 //! - [`SqlStore::reconcile_erasures`] replays onto this database every erasure on the ledger that
 //!   it does not know (a copy or backup from before the erasure): the same rows go as in the
 //!   erasure itself, and their keys. Only then does anything serve from it.
@@ -93,14 +93,15 @@ impl SqlStore {
         tx.commit().await.db()
     }
 
-    /// After an erasure committed: its keys leave the key store and it goes onto the ledger.
+    /// After an erasure committed: it goes onto the ledger, then its keys leave the key store. In
+    /// that order, a backup (data, then key store, then ledger) that copied the key store after a
+    /// key left it copies the ledger with its erasure.
     pub(crate) async fn settle_erasure(&self) -> Result<(), StoreError> {
-        self.settle_retired_keys().await?;
         if let Some(ledger) = self.ledger.get() {
             let all = self.erasures().await?;
             ledger.append_missing(&all).map_err(ledger_error)?;
         }
-        Ok(())
+        self.settle_retired_keys().await
     }
 
     /// Replays onto this database the ledger's erasures it does not hold, then appends to the
@@ -208,8 +209,10 @@ impl SqlStore {
     }
 
     /// Before the migrations: an installation whose registry still holds its wrapped keys (from
-    /// before the key store) copies them into the key store; migration 22 then drops them.
-    pub(crate) async fn move_keys_to_vault(&self) -> Result<(), StoreError> {
+    /// before the key store) copies them into the key store; migration 22 then drops them. Answers
+    /// whether it did. Every process of the installation must be stopped for the upgrade: one
+    /// still running the old version could register a key between the copy and the drop.
+    pub(crate) async fn move_keys_to_vault(&self) -> Result<bool, StoreError> {
         let sql = match self.backend {
             Backend::Sqlite => {
                 "SELECT COUNT(*) FROM pragma_table_info('data_key') WHERE name = 'wrapped'"
@@ -221,7 +224,7 @@ impl SqlStore {
         };
         let n: i64 = sqlx::query_scalar(sql).fetch_one(&self.pool).await.db()?;
         if n == 0 {
-            return Ok(());
+            return Ok(false);
         }
         let rows = sqlx::query("SELECT owner_id, version, master_key_id, wrapped FROM data_key")
             .fetch_all(&self.pool)
@@ -237,6 +240,6 @@ impl SqlStore {
         for chunk in keys.chunks(1000) {
             self.vault.put(&chunk.iter().collect::<Vec<_>>()).await?;
         }
-        Ok(())
+        Ok(true)
     }
 }

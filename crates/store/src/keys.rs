@@ -49,11 +49,6 @@ impl KeyStore for SqlStore {
         rewrapped: &[WrappedDataKey],
         audit: AuditDraft,
     ) -> Result<(), StoreError> {
-        // The re-wrapped keys go into the key store beside the old ones first: whatever happens
-        // next, every registry row (old master or new) has its key there.
-        self.vault
-            .put(&rewrapped.iter().collect::<Vec<_>>())
-            .await?;
         let mut tx = self.begin_write().await?;
         // Appending first takes the head lock, which every other writer needs: no key can be added
         // while the set is replaced.
@@ -72,6 +67,12 @@ impl KeyStore for SqlStore {
                 "data keys changed during rotation; try again",
             ));
         }
+        // The re-wrapped keys go into the key store beside the old ones before the registry
+        // switches: whatever happens next, every registry row (old master or new) has its key
+        // there. Under the head's lock, no key can be erased meanwhile (and so put back here).
+        self.vault
+            .put(&rewrapped.iter().collect::<Vec<_>>())
+            .await?;
         for key in rewrapped {
             let done = sqlx::query(
                 "UPDATE data_key SET master_key_id = $1 WHERE owner_id = $2 AND version = $3 AND master_key_id = $4",
@@ -98,7 +99,12 @@ impl KeyStore for SqlStore {
         .await
         .db()?;
         commit(tx).await?;
-        // The old master's copies go (left behind by a crash here, they open nothing without it).
-        self.vault.keep_only_master(&keys.master_key_id).await
+        // The old master's copies go. The rotation has committed, so a failure here must not be
+        // answered as the rotation's (the caller would keep the old key file): the copies left
+        // open nothing without the old master key, and the next rotation removes them.
+        if let Err(e) = self.vault.keep_only_master(&keys.master_key_id).await {
+            tracing::warn!(error = %e, "the old master key's copies of the data keys are still in the key store");
+        }
+        Ok(())
     }
 }

@@ -4,14 +4,18 @@
 //!
 //! Guarantees:
 //! - Each line is chained to the one before by an HMAC-SHA-256 under a key derived from the
-//!   installation's index key: an entry removed, changed or reordered, or a line forged without
-//!   the key, fails verification, and a ledger that does not verify stops Confidant.
+//!   installation's index key: an entry removed from the middle, changed or reordered, or a line
+//!   forged without the key, fails verification, and a ledger that does not verify stops
+//!   Confidant. Lines cut from the end are not detected by the chain alone (the database's own
+//!   list puts them back at the next start; a backup restored with only a cut ledger lacks them).
 //! - Appending takes an exclusive lock on the file, so processes sharing it append in turn; what
-//!   is appended is written and synced before the call returns.
+//!   is appended is written and synced before the call returns. A last line left half-written by
+//!   a crash was never acknowledged: it is not read, and the next append writes over it.
 //! - It holds no personal data: ids, a kind, a time and the certificate's id.
 
+use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -129,19 +133,29 @@ impl ErasureLedger {
 
     /// Every entry, verified; a ledger not yet written is empty.
     pub fn read(&self) -> Result<Vec<Erasure>, LedgerError> {
-        match File::open(&self.path) {
-            Ok(file) => Ok(self.read_from(&file)?.0),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Ok(self.read_text(&self.text()?)?.entries)
+    }
+
+    /// The file's text (empty if it is not there yet).
+    fn text(&self) -> Result<String, LedgerError> {
+        match std::fs::read_to_string(&self.path) {
+            Ok(text) => Ok(text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
             Err(e) => Err(self.io(e)),
         }
     }
 
-    /// The entries and the last tag of the chain.
-    fn read_from(&self, file: &File) -> Result<(Vec<Erasure>, Vec<u8>), LedgerError> {
-        let mut entries = Vec::new();
-        let mut previous = Vec::new();
-        for (i, line) in BufReader::new(file).lines().enumerate() {
-            let line = line.map_err(|e| self.io(e))?;
+    /// The entries, the chain's last tag and how many bytes hold whole lines. A last line without
+    /// its newline was being written when the writer stopped (a crash, a full disk): it was never
+    /// acknowledged, so it is not read, and the next append writes over it.
+    fn read_text(&self, text: &str) -> Result<Chained, LedgerError> {
+        let whole = text.rfind('\n').map_or(0, |i| i + 1);
+        let mut chained = Chained {
+            entries: Vec::new(),
+            last_tag: Vec::new(),
+            whole,
+        };
+        for (i, line) in text[..whole].lines().enumerate() {
             let bad = || LedgerError::Tampered {
                 path: self.path.clone(),
                 line: i + 1,
@@ -160,20 +174,33 @@ impl ErasureLedger {
             let tag = hex::decode(tag).map_err(|_| bad())?;
             let mut mac =
                 Chain::new_from_slice(self.key.as_slice()).expect("HMAC takes a key of any length");
-            mac.update(&previous);
+            mac.update(&chained.last_tag);
             mac.update(body.as_bytes());
             mac.verify_slice(&tag).map_err(|_| bad())?;
-            previous = tag;
-            entries.push(entry);
+            chained.last_tag = tag;
+            chained.entries.push(entry);
         }
-        Ok((entries, previous))
+        Ok(chained)
+    }
+
+    /// The erasures not on the ledger, each once, in order.
+    fn missing<'a>(known: &[Erasure], erasures: &'a [Erasure]) -> Vec<&'a Erasure> {
+        let mut seen: HashSet<(ErasureKind, Uuid)> = known.iter().map(|e| (e.kind, e.id)).collect();
+        erasures
+            .iter()
+            .filter(|e| seen.insert((e.kind, e.id)))
+            .collect()
     }
 
     /// Appends the erasures not already on the ledger (by kind and id); answers how many. The file
-    /// is created (mode 0600) if missing.
+    /// is created (mode 0600) only when there is something to write, so a ledger in a directory
+    /// Confidant may only read serves as long as nothing new is erased.
     pub fn append_missing(&self, erasures: &[Erasure]) -> Result<usize, LedgerError> {
+        if Self::missing(&self.read()?, erasures).is_empty() {
+            return Ok(0);
+        }
         let mut options = OpenOptions::new();
-        options.read(true).append(true).create(true);
+        options.read(true).write(true).create(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let mut file = options.open(&self.path).map_err(|e| self.io(e))?;
@@ -183,39 +210,61 @@ impl ErasureLedger {
         appended
     }
 
+    /// Under the file's lock: read it again (another process may have appended), then write the
+    /// missing entries after its last whole line.
     fn append_locked(&self, file: &mut File, erasures: &[Erasure]) -> Result<usize, LedgerError> {
-        let empty = file.metadata().map_err(|e| self.io(e))?.len() == 0;
-        let (known, mut previous) = if empty {
-            (Vec::new(), Vec::new())
-        } else {
-            self.read_from(file)?
-        };
-        let known: std::collections::HashSet<(ErasureKind, Uuid)> =
-            known.iter().map(|e| (e.kind, e.id)).collect();
         let mut text = String::new();
-        if empty {
-            text.push_str(HEADER);
-            text.push('\n');
-        }
-        let mut added = std::collections::HashSet::new();
-        for erasure in erasures {
-            if known.contains(&(erasure.kind, erasure.id))
-                || !added.insert((erasure.kind, erasure.id))
-            {
-                continue;
-            }
-            let body = erasure.body();
-            let tag = self.tag(&previous, &body);
-            text.push_str(&format!("{body} {}\n", hex::encode(&tag)));
-            previous = tag;
-        }
-        if added.is_empty() && !empty {
+        file.read_to_string(&mut text).map_err(|e| self.io(e))?;
+        let chained = self.read_text(&text)?;
+        let missing = Self::missing(&chained.entries, erasures);
+        if missing.is_empty() {
             return Ok(0);
         }
-        file.write_all(text.as_bytes()).map_err(|e| self.io(e))?;
+        let mut out = String::new();
+        if chained.whole == 0 {
+            out.push_str(HEADER);
+            out.push('\n');
+        }
+        let mut previous = chained.last_tag;
+        for erasure in &missing {
+            let body = erasure.body();
+            let tag = self.tag(&previous, &body);
+            out.push_str(&format!("{body} {}\n", hex::encode(&tag)));
+            previous = tag;
+        }
+        file.set_len(chained.whole as u64).map_err(|e| self.io(e))?;
+        file.seek(SeekFrom::Start(chained.whole as u64))
+            .map_err(|e| self.io(e))?;
+        file.write_all(out.as_bytes()).map_err(|e| self.io(e))?;
         file.sync_all().map_err(|e| self.io(e))?;
-        Ok(added.len())
+        Ok(missing.len())
     }
+
+    /// Copies the ledger, whole lines only, to `to` (a new file), under the file's lock.
+    pub fn copy_to(&self, to: &Path) -> Result<usize, LedgerError> {
+        let text = match File::open(&self.path) {
+            Ok(mut file) => {
+                file.lock_shared().map_err(|e| self.io(e))?;
+                let mut text = String::new();
+                let read = file.read_to_string(&mut text).map_err(|e| self.io(e));
+                let _ = file.unlock();
+                read?;
+                text
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(self.io(e)),
+        };
+        let chained = self.read_text(&text)?;
+        std::fs::write(to, &text[..chained.whole]).map_err(|e| self.io(e))?;
+        Ok(chained.entries.len())
+    }
+}
+
+/// A ledger as read: its entries, the chain's last tag, and the length of its whole lines.
+struct Chained {
+    entries: Vec<Erasure>,
+    last_tag: Vec<u8>,
+    whole: usize,
 }
 
 fn parse(body: &str) -> Option<Erasure> {

@@ -242,11 +242,15 @@ impl SqlStore {
     /// An installation from before the key store has its keys copied there first (`erasure.rs`);
     /// keys retired and not yet removed from the key store are removed after.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        self.move_keys_to_vault().await?;
+        let moved = self.move_keys_to_vault().await?;
         migrator(self.backend)
             .run(&self.pool)
             .await
             .map_err(|e| StoreError::Backend(e.to_string()))?;
+        if moved {
+            // The dropped column's pages leave SQLite's WAL too (on PostgreSQL: VACUUM FULL, by hand).
+            self.checkpoint_wal().await?;
+        }
         self.settle_retired_keys().await
     }
 
@@ -279,7 +283,7 @@ impl SqlStore {
     /// the next checkpoint, so a failure is logged, not returned (the erasure itself committed).
     async fn checkpoint_after_erasure(&self) {
         if let Err(e) = self.settle_erasure().await {
-            tracing::warn!(error = %e, "an erasure's keys or ledger entry not yet settled; the next start or sweep settles them");
+            tracing::warn!(error = %e, "an erasure's keys or ledger entry not yet settled; the next start settles them");
         }
         if let Err(e) = self.checkpoint_wal().await {
             tracing::warn!(error = %e, "WAL checkpoint after an erasure did not complete");

@@ -10,7 +10,7 @@
 //!   (a key whose row then fails to commit opens nothing: no data was sealed under it).
 //! - A registry row deleted (destruction, erasure, a merge, a re-key) is queued by a trigger in the
 //!   data database (`retired_key`) and its key deleted here after the commit, or at the next start
-//!   or sweep if the process stopped first ([`SqlStore::settle_retired_keys`]).
+//!   if the process stopped first ([`SqlStore::settle_retired_keys`]).
 //! - A master key rotation writes the re-wrapped keys beside the old ones, switches the registry in
 //!   one data transaction, then removes the old ones: a crash at any point leaves a key for every row.
 
@@ -27,10 +27,6 @@ const SCHEMA_POSTGRES: &str = "CREATE TABLE IF NOT EXISTS vault_key (owner_id TE
 /// How many keys one look-up asks for (well within both backends' parameter limits).
 const CHUNK: usize = 300;
 
-/// What a registry row whose key is missing answers: the key store is not this data's.
-const MISSING: &str = "the key store does not hold a key this database names: \
-     is it this installation's key store (or a copy of the data without its keys)?";
-
 /// The key store's URL for a data URL: `sqlite://DIR/confidant.db` → `sqlite://DIR/confidant-keys.db`,
 /// `postgres://HOST/NAME?…` → `postgres://HOST/NAME_keys?…`.
 pub fn key_store_url(data_url: &str) -> Result<String, StoreError> {
@@ -38,6 +34,13 @@ pub fn key_store_url(data_url: &str) -> Result<String, StoreError> {
         Some((b, q)) => (b, Some(q)),
         None => (data_url, None),
     };
+    // A database named in the query would override the path, making the key store the data.
+    if query.is_some_and(|q| q.split('&').any(|p| p.starts_with("dbname="))) {
+        return Err(StoreError::Backend(
+            "name the database in the URL's path, not with dbname=: the key store's is made from it"
+                .to_owned(),
+        ));
+    }
     let keys = match Backend::from_url(base) {
         Some(Backend::Sqlite) => match base.strip_suffix(".db") {
             Some(stem) => format!("{stem}-keys.db"),
@@ -65,10 +68,12 @@ pub fn key_store_url(data_url: &str) -> Result<String, StoreError> {
 }
 
 impl SqlStore {
-    /// Fills in the wrapped bytes of keys read from the registry. A key the key store lacks whose
-    /// registry row is gone too was erased since the read (answered, for the caller to treat the
-    /// record as gone, as it would have been a moment later); one whose row is still there is an
-    /// error: the data was opened without its key store.
+    /// Fills in the wrapped bytes of keys read from the registry, and answers those the key store
+    /// lacks, for the caller to leave their records out, as if they were gone. Most were erased
+    /// since the read (as they would have been a moment later). One whose registry row is still
+    /// there opens nothing here: a restored data backup older than its key store backup, say,
+    /// holding a record merged away since. It is logged by id; a key store that lacks every key is
+    /// refused at start ([`SqlStore::check_key_store`]).
     pub(crate) async fn fill_keys<'a>(
         &self,
         keys: impl IntoIterator<Item = &'a mut WrappedDataKey>,
@@ -84,7 +89,7 @@ impl SqlStore {
             .await
             .db()?;
             if registered > 0 {
-                return Err(StoreError::Backend(MISSING.to_owned()));
+                tracing::warn!(owner = %owner, version, "a registered key is not in the key store: its record is left out");
             }
         }
         Ok(Erased(missing.into_iter().map(|(o, _)| o).collect()))
@@ -115,10 +120,18 @@ impl KeyVault {
         let pool = match backend {
             Backend::Sqlite => {
                 let connect = AnyConnectOptions::from_str(&format!("{url}?mode=rwc")).db()?;
-                pool_options(backend, 4, BUSY_TIMEOUT_MS, None)
+                let pool = pool_options(backend, 4, BUSY_TIMEOUT_MS, None)
                     .connect_with(connect)
                     .await
-                    .db()?
+                    .db()?;
+                // Its owner's alone, as the master key file is.
+                #[cfg(unix)]
+                if let Some(path) = url.strip_prefix("sqlite://") {
+                    use std::os::unix::fs::PermissionsExt;
+                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                        .map_err(|e| StoreError::Backend(format!("the key store file: {e}")))?;
+                }
+                pool
             }
             Backend::Postgres => {
                 let connect = AnyConnectOptions::from_str(&url).db()?;

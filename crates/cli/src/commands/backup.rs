@@ -117,7 +117,11 @@ pub(crate) async fn backup(config: &Config, out: &Path, which: BackupPart) -> an
     let master = master(config)?;
     let (store, keys) = open_store(config).await?;
     fresh_dir(out)?;
-    let plain = out.join(".plain");
+    // The plain copies are made beside the installation's own files (where they already are in
+    // the clear), never in the backup's directory, which may be off-site storage.
+    let plain = config
+        .data_dir
+        .join(format!(".backup-{}", uuid::Uuid::new_v4()));
     fresh_dir(&plain)?;
     let made = make(config, &store, &keys, &master, out, &plain, which).await;
     // The plain copies go whatever happened; a failed backup leaves nothing that looks whole.
@@ -171,17 +175,8 @@ async fn make(
         }
     }
     // The ledger last, and proved as copied (it must be this installation's, whole).
-    let ledger_path = config.erasure_ledger_path();
-    match std::fs::copy(&ledger_path, plain.join("ledger")) {
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::write(plain.join("ledger"), b"")?;
-        }
-        Err(e) => return Err(e).context("could not read the erasure ledger"),
-    }
-    let erasures = ErasureLedger::new(plain.join("ledger"), keys.erasure_ledger_key())
-        .read()?
-        .len();
+    let erasures = ErasureLedger::new(config.erasure_ledger_path(), keys.erasure_ledger_key())
+        .copy_to(&plain.join("ledger"))?;
     let key = BackupKey::generate();
     let mut files = Vec::new();
     for part in wanted {
@@ -361,6 +356,11 @@ pub(crate) async fn restore(
             }
             if let Some(parent) = data.parent() {
                 std::fs::create_dir_all(parent)?;
+                #[cfg(unix)]
+                std::fs::set_permissions(
+                    parent,
+                    std::os::unix::fs::PermissionsExt::from_mode(0o700),
+                )?;
             }
             fresh_dir(&work)?;
             let placed = open_all(&work).and_then(|ledgers| {
@@ -415,8 +415,12 @@ pub(crate) async fn restore(
     println!(
         "backup {} (made {}) restored: the audit chain verifies ({events} events, holding the head \
          recorded at the backup); {replayed} erasures on the ledger done again before it serves. \
-         Serve it with the same master key.",
-        body.backup_id, body.made_at
+         Serve it with the same master key. Its erasure ledger is {}: if this copy is not to \
+         replace the live installation (a drill, say), give it a ledger of its own \
+         (`erasure_ledger_file`), or erasures made in it will be done again in the live one.",
+        body.backup_id,
+        body.made_at,
+        config.erasure_ledger_path().display()
     );
     Ok(())
 }

@@ -151,12 +151,19 @@ fn a_backup_from_before_a_destruction_restores_without_the_person(
 
     // Taken while the server serves.
     let backup = root.path().join("backup");
-    let out = install.run_ok(&["backup", "--out", backup.to_str().unwrap_or_default()])?;
+    let whole = [
+        "backup",
+        "--out",
+        backup.to_str().unwrap_or_default(),
+        "--part",
+        "all",
+    ];
+    let out = install.run_ok(&whole)?;
     assert!(out.contains("backup") && out.contains("sealed"), "{out}");
     server.stop()?;
     let manifest = std::fs::read_to_string(backup.join("manifest.json"))?;
     assert!(!manifest.contains("Zqbackup"));
-    let again = install.run(&["backup", "--out", backup.to_str().unwrap_or_default()])?;
+    let again = install.run(&whole)?;
     assert!(!again.status.success(), "a backup never overwrites another");
     // The key store on a cycle of its own: a key store backup, then a data backup, from before the
     // destruction (and another key store backup from after it, below).
@@ -248,6 +255,18 @@ fn a_backup_from_before_a_destruction_restores_without_the_person(
         &gone_key,
         &kept_key,
     )?;
+    // The restored files are their owner's alone, and no plain copy was left by the backups.
+    if t.pg.is_none() {
+        use std::os::unix::fs::PermissionsExt;
+        for file in ["confidant.db", "confidant-keys.db"] {
+            let mode = std::fs::metadata(t.dir.join(file))?.permissions().mode();
+            assert_eq!(mode & 0o077, 0, "{file} mode {mode:o}");
+        }
+    }
+    for entry in std::fs::read_dir(install.data_dir())? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        assert!(!name.starts_with(".backup-"), "{name} left behind");
+    }
     let verify = t.run(&["audit", "verify"])?;
     assert!(verify.status.success(), "{}", text(&verify));
 

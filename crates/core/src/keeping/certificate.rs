@@ -74,7 +74,7 @@ pub struct Certificate {
 
 /// What the certificate says of copies of the database made before the destruction. It must stay
 /// true to what the installation does: see docs/status.md, issue 17.
-pub const COPIES: &str = "The record's keys were destroyed in the key store, which no copy of the data carries, and the destruction is on the erasure ledger: a copy of the data made before this time, opened by Confidant, loses the record again before it serves. A copy of the key store made before this time still holds the keys until it is destroyed under the key store's backup cycle.";
+pub const COPIES: &str = "The record's keys were destroyed in the key store, which a copy of the data alone does not carry, and the destruction is on the erasure ledger: a copy or backup made before this time, restored or opened by Confidant with this installation's ledger, loses the record again before it serves. A copy of the key store (or a backup holding it) made before this time still holds the keys until it is destroyed under the key store's backup cycle.";
 
 fn item(kind: &str, count: i64, outcome: ItemOutcome, note: Option<&str>) -> CertificateItem {
     CertificateItem {

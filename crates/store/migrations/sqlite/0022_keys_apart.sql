@@ -6,7 +6,7 @@
 ALTER TABLE data_key DROP COLUMN wrapped;
 
 -- A registry row deleted (destruction, erasure, merge, re-key) queues its key's deletion from the
--- key store, done after the commit or at the next start or sweep.
+-- key store, done after the commit or at the next start.
 CREATE TABLE retired_key (
     owner_id TEXT   NOT NULL,
     version  BIGINT NOT NULL,
