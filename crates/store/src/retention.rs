@@ -2,20 +2,21 @@
 //! events), the review queue, and the lock that keeps the daily sweep to one process.
 
 use confidant_core::store::{
-    NewReview, RetentionFacts, RetentionState, RetentionStore, ReviewDecision, ReviewRecord,
+    FactsPage, NewReview, RetentionFacts, RetentionState, RetentionStore, ReviewDecision,
+    ReviewRecord,
 };
 
 use super::*;
 
-/// What the sweep reads of a record, by correlated look-ups on indexed columns (`p` the person).
+/// What the sweep reads of a record (`p` the person, `s` its service), by correlated look-ups on
+/// indexed columns.
 const FACTS: &str = "SELECT p.id, p.service_id, s.code AS service_code, p.created_at, \
      (SELECT COUNT(*) FROM case_episode c WHERE c.person_id = p.id AND c.closed_at IS NULL) AS open_cases, \
      (SELECT MAX(c.closed_at) FROM case_episode c WHERE c.person_id = p.id) AS last_closed, \
      (SELECT MAX(c.closed_at) FROM case_episode c WHERE c.person_id = p.id AND c.closure_reason = 'died') AS died, \
      (SELECT MAX(e.occurs_at) FROM record_entry e WHERE e.person_id = p.id AND e.contact_type IS NOT NULL) AS last_contact, \
      (SELECT COUNT(*) FROM legal_hold h WHERE h.person_id = p.id AND h.released_at IS NULL) AS live_holds, \
-     (SELECT MAX(h.released_at) FROM legal_hold h WHERE h.person_id = p.id) AS released \
-     FROM person p JOIN service s ON s.id = p.service_id";
+     (SELECT MAX(h.released_at) FROM legal_hold h WHERE h.person_id = p.id) AS released";
 
 const REVIEW_COLUMNS: &str = "id, organisation_id, service_id, person_id, rules, due_on, found_at, state, \
      decided_by, decided_at, keep_until, reason, scope, approved_by, approved_at, destroy_after, closed_at, \
@@ -34,6 +35,7 @@ fn facts_from_row(row: &AnyRow) -> Result<RetentionFacts, StoreError> {
         died_at_micros: row.col("died")?,
         last_contact_at_micros: contact.map_or(created, |c| c.max(created)),
         hold_released_at_micros: row.col("released")?,
+        born_on: None,
     })
 }
 
@@ -68,14 +70,17 @@ impl RetentionStore for SqlStore {
         today: &str,
         after: Option<Uuid>,
         limit: u32,
-    ) -> Result<Vec<RetentionFacts>, StoreError> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{FACTS} WHERE s.organisation_id = $1 AND p.id > $2 \
-             AND NOT EXISTS (SELECT 1 FROM person_merge m WHERE m.merged_id = p.id) \
-             AND NOT EXISTS (SELECT 1 FROM retention_review r WHERE r.person_id = p.id \
+    ) -> Result<FactsPage, StoreError> {
+        // Whether the sweep passes over a record is a column worked out per row, not a filter: a
+        // filter lets PostgreSQL plan an anti-join that reads the whole queue for every page.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{FACTS}, \
+             (SELECT COUNT(*) FROM person_merge m WHERE m.merged_id = p.id) \
+             + (SELECT COUNT(*) FROM retention_review r WHERE r.person_id = p.id \
                  AND (r.closed_at IS NULL OR r.state = 'transfer' \
-                      OR (r.state = 'keep' AND r.keep_until >= $3))) \
-             ORDER BY p.id LIMIT $4"
+                      OR (r.state = 'keep' AND r.keep_until >= $3))) AS passed_over \
+             FROM person p JOIN service s ON s.id = p.service_id \
+             WHERE s.organisation_id = $1 AND p.id > $2 ORDER BY p.id LIMIT $4"
         )))
         .bind(organisation_id.to_string())
         .bind(after.map(|a| a.to_string()).unwrap_or_default())
@@ -83,7 +88,19 @@ impl RetentionStore for SqlStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await
-        .read(facts_from_row)
+        .db()?;
+        let mut page = FactsPage {
+            looked_at: rows.len(),
+            ..FactsPage::default()
+        };
+        for row in &rows {
+            let facts = facts_from_row(row)?;
+            page.last = Some(facts.person_id);
+            if row.col::<i64>("passed_over")? == 0 {
+                page.facts.push(facts);
+            }
+        }
+        Ok(page)
     }
 
     async fn retention_facts_of(
@@ -91,11 +108,43 @@ impl RetentionStore for SqlStore {
         access: &PersonAccess,
     ) -> Result<Option<RetentionFacts>, StoreError> {
         self.read_optional(
-            sqlx::AssertSqlSafe(format!("{FACTS} WHERE p.id = $1")),
+            sqlx::AssertSqlSafe(format!(
+                "{FACTS} FROM person p JOIN service s ON s.id = p.service_id WHERE p.id = $1"
+            )),
             access.person_id(),
             facts_from_row,
         )
         .await
+    }
+
+    async fn sealed_birth_dates(
+        &self,
+        person_ids: &[Uuid],
+        audit: AuditDraft,
+    ) -> Result<Vec<(SealedPerson, WrappedDataKey)>, StoreError> {
+        let mut tx = self.begin_read().await?;
+        let mut people = Vec::new();
+        for chunk in person_ids.chunks(500) {
+            let sql = format!(
+                "{PERSON_WITH_KEY} WHERE p.id IN ({}) ORDER BY p.id",
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id.to_string());
+            }
+            let rows = query.fetch_all(&mut *tx).await.db()?;
+            let mut found = rows
+                .iter()
+                .map(person_with_key)
+                .collect::<Result<Vec<_>, _>>()?;
+            load_fields(&mut tx, &mut found, &[PersonField::DateOfBirth]).await?;
+            people.append(&mut found);
+        }
+        finish_read(self, tx, audit).await?;
+        let erased = self.fill_keys(people.iter_mut().map(|(_, k)| k)).await?;
+        people.retain(|(_, k)| !erased.has(k));
+        Ok(people)
     }
 
     async fn queue_reviews(
@@ -105,26 +154,33 @@ impl RetentionStore for SqlStore {
     ) -> Result<usize, StoreError> {
         let mut tx = self.begin_write().await?;
         append(&mut tx, &audit).await?;
-        let mut added = 0;
-        for r in reviews {
-            // A record already on the queue (another process's sweep) is left as it is.
-            let done = sqlx::query(
-                "INSERT INTO retention_review (id, organisation_id, service_id, person_id, rules, due_on, found_at, state) \
-                 SELECT $1, $2, $3, $4, $5, $6, $7, 'to_review' WHERE NOT EXISTS \
-                 (SELECT 1 FROM retention_review WHERE person_id = $4 AND closed_at IS NULL)",
-            )
-            .bind(r.id.to_string())
-            .bind(r.organisation_id.to_string())
-            .bind(r.service_id.to_string())
-            .bind(r.person_id.to_string())
-            .bind(&r.rules)
-            .bind(&r.due_on)
-            .bind(r.found_at_micros)
-            .execute(&mut *tx)
-            .await
-            .db()?;
-            added += usize::try_from(done.rows_affected()).unwrap_or(0);
+        if reviews.is_empty() {
+            commit(tx).await?;
+            return Ok(0);
         }
+        // One statement for the lot; a record already on the queue (another process's sweep) is
+        // left as it is, found through the one-open-review index.
+        let values = (0..reviews.len())
+            .map(|i| format!("({}, 'to_review')", placeholders(i * 7 + 1, 7)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO retention_review (id, organisation_id, service_id, person_id, rules, due_on, found_at, state) \
+             VALUES {values} ON CONFLICT (person_id) WHERE closed_at IS NULL DO NOTHING"
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for r in reviews {
+            query = query
+                .bind(r.id.to_string())
+                .bind(r.organisation_id.to_string())
+                .bind(r.service_id.to_string())
+                .bind(r.person_id.to_string())
+                .bind(&r.rules)
+                .bind(&r.due_on)
+                .bind(r.found_at_micros);
+        }
+        let done = query.execute(&mut *tx).await.db()?;
+        let added = usize::try_from(done.rows_affected()).unwrap_or(0);
         commit(tx).await?;
         Ok(added)
     }

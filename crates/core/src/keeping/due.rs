@@ -5,7 +5,7 @@ use time::Date;
 
 use crate::record::person::from_micros;
 use crate::register::{Register, RetentionRule};
-use crate::retention::{RecordType, Trigger, uk_date};
+use crate::retention::{RecordType, Trigger, birthday, uk_date};
 use crate::store::RetentionFacts;
 
 /// A record whose retention has ended: on what day, under which rules.
@@ -15,22 +15,46 @@ pub struct Due {
     pub on: Date,
     /// The rules (ids), in the register's order.
     pub rules: Vec<String>,
+    /// Whether a rule counts from a birthday: then `on` tells the date of birth, and what is
+    /// written down is the day the record was found instead ([`recorded_on`]).
+    pub counts_from_birthday: bool,
+}
+
+/// The due date a review records: the day its period ended, or for a rule counting from a
+/// birthday (where that day would tell the date of birth) the day the sweep `found` it.
+pub fn recorded_on(due: &Due, found: Date) -> Date {
+    if due.counts_from_birthday {
+        found
+    } else {
+        due.on
+    }
+}
+
+/// Whether the record is due as its review recorded (`recorded`, found on `found`): on the same
+/// day, or for a rule counting from a birthday, no later than it was found. A later day means
+/// something happened since (a contact, a case reopened) that the reviewer did not see.
+pub fn as_reviewed(due: &Due, recorded: &str, found: Date) -> bool {
+    if due.counts_from_birthday {
+        due.on <= found
+    } else {
+        due.on.to_string() == recorded
+    }
 }
 
 /// The UK date a rule's trigger happened on for this record, if it has. Only the events a case
-/// record has are known here: a referral's, a paper note's and a birthday's are not (a rule on
-/// them never makes a case record due: kept, never destroyed early).
+/// record has are known here, and a birthday once its date of birth is opened: a referral's and a
+/// paper note's are not (a rule on them never makes a case record due: kept, never destroyed
+/// early), nor a birthday without a date of birth.
 fn trigger_date(trigger: Trigger, facts: &RetentionFacts) -> Option<Date> {
     let micros = match trigger {
         Trigger::CaseClosed => facts.last_closed_at_micros,
         Trigger::LastContact => Some(facts.last_contact_at_micros),
         Trigger::DeathRecorded => facts.died_at_micros,
         Trigger::HoldReleased => facts.hold_released_at_micros,
-        Trigger::Birthday18
-        | Trigger::Birthday25
-        | Trigger::ReferralDeclined
-        | Trigger::ApplicationNotTakenUp
-        | Trigger::Transcribed => None,
+        Trigger::Birthday18 | Trigger::Birthday25 => {
+            return birthday(facts.born_on?, trigger.birthday_age()?);
+        }
+        Trigger::ReferralDeclined | Trigger::ApplicationNotTakenUp | Trigger::Transcribed => None,
     }?;
     Some(uk_date(from_micros(micros)))
 }
@@ -50,6 +74,7 @@ pub fn ends_on(rules: &[&RetentionRule], facts: &RetentionFacts) -> Option<Due> 
     Some(Due {
         on: last?,
         rules: rules.iter().map(|r| r.id.clone()).collect(),
+        counts_from_birthday: rules.iter().any(|r| r.trigger.birthday_age().is_some()),
     })
 }
 
@@ -75,6 +100,27 @@ pub fn due(register: &Register, facts: &RetentionFacts, today: Date) -> Option<D
     let service = facts.service_code.as_deref()?;
     ends_on(&rules_keeping(register, service), facts).filter(|d| d.on <= today)
 }
+
+/// Whether the sweep must open the record's date of birth to know if it is due: a rule of its
+/// service counts from a birthday, and the record would be due on `today` if that birthday were
+/// long past (every other rule has ended, no case is open, no hold is in force).
+pub fn needs_birth_date(register: &Register, facts: &RetentionFacts, today: Date) -> bool {
+    let Some(service) = facts.service_code.as_deref() else {
+        return false;
+    };
+    let rules = rules_keeping(register, service);
+    if facts.born_on.is_some() || !rules.iter().any(|r| r.trigger.birthday_age().is_some()) {
+        return false;
+    }
+    let long_ago = RetentionFacts {
+        born_on: Some(LONG_AGO),
+        ..facts.clone()
+    };
+    ends_on(&rules, &long_ago).is_some_and(|d| d.on <= today)
+}
+
+/// A date of birth before any the catalogue accepts (it refuses years before 1900).
+const LONG_AGO: Date = time::macros::date!(1800 - 01 - 01);
 
 #[cfg(test)]
 #[path = "due_tests.rs"]

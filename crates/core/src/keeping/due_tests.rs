@@ -35,6 +35,7 @@ fn facts() -> RetentionFacts {
         died_at_micros: None,
         last_contact_at_micros: micros(datetime!(2010-01-01 12:00 UTC)),
         hold_released_at_micros: None,
+        born_on: None,
     }
 }
 
@@ -133,6 +134,7 @@ fn several_rules_keep_the_record_until_the_last_ends_and_one_not_yet_started_kee
         Some(Due {
             on: date!(2022 - 05 - 01),
             rules: vec!["closed".to_owned(), "contact".to_owned()],
+            counts_from_birthday: false,
         })
     );
     // A death rule for someone whose death is not recorded: never due under it.
@@ -155,7 +157,8 @@ fn an_open_case_a_live_hold_no_rule_or_an_unknowable_trigger_keeps_a_record_off_
     // A case-closed rule for a record that never had a case.
     let closed = rule("c", Trigger::CaseClosed, Period::Days(1));
     assert!(!due_under(&closed, &facts(), today));
-    // Triggers a case record cannot know here: never due under them (never destroyed early).
+    // Triggers a case record cannot know here, and birthdays without a date of birth: never due
+    // under them (never destroyed early).
     for t in [
         Trigger::Birthday18,
         Trigger::Birthday25,
@@ -168,4 +171,38 @@ fn an_open_case_a_live_hold_no_rule_or_an_unknowable_trigger_keeps_a_record_off_
             "{t:?}"
         );
     }
+}
+
+#[test]
+fn a_birthday_counts_from_the_date_of_birth_once_opened_and_29_february_from_1_march() {
+    let eighteen = rule("b18", Trigger::Birthday18, Period::Months(6));
+    let twenty_five = rule("b25", Trigger::Birthday25, Period::AtOnce);
+    let mut f = facts();
+    // Not opened: never due.
+    assert_eq!(ends_on(&[&eighteen], &f), None);
+    f.born_on = Some(date!(2008 - 02 - 29));
+    // 18 on 1 March 2026 (a common year), six months on: 1 September 2026.
+    assert!(!due_under(&eighteen, &f, date!(2026 - 08 - 31)));
+    assert!(due_under(&eighteen, &f, date!(2026 - 09 - 01)));
+    // 25 on 1 March 2033; a leap year birthday stays 29 February.
+    assert!(!due_under(&twenty_five, &f, date!(2033 - 02 - 28)));
+    assert!(due_under(&twenty_five, &f, date!(2033 - 03 - 01)));
+    f.born_on = Some(date!(2007 - 02 - 28));
+    assert!(due_under(&twenty_five, &f, date!(2032 - 02 - 28)));
+    // With a case rule too, the later end wins; the due day tells the birthday, so a review
+    // records the day it was found instead, and checks it is due no later than that.
+    let closed = rule("c", Trigger::CaseClosed, Period::Years(1));
+    f.last_closed_at_micros = at(datetime!(2020-01-01 12:00 UTC));
+    let due = ends_on(&[&closed, &twenty_five], &f).expect("due");
+    assert_eq!(due.on, date!(2032 - 02 - 28));
+    assert!(due.counts_from_birthday);
+    let found = date!(2032 - 03 - 04);
+    assert_eq!(recorded_on(&due, found), found);
+    assert!(as_reviewed(&due, "2032-03-04", found));
+    assert!(!as_reviewed(&due, "2032-03-04", date!(2032 - 02 - 27)));
+    // Without a birthday rule the exact day is recorded and must match.
+    let plain = ends_on(&[&closed], &f).expect("due");
+    assert_eq!(recorded_on(&plain, found), date!(2021 - 01 - 01));
+    assert!(as_reviewed(&plain, "2021-01-01", found));
+    assert!(!as_reviewed(&plain, "2021-01-02", found));
 }

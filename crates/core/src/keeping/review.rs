@@ -11,12 +11,13 @@ use super::destroy::Decided;
 use super::{Destroyed, DestructionBasis, due};
 use crate::access::{PersonAccess, Principal};
 use crate::audit::{AuditDraft, Purpose};
+use crate::field::PersonField;
 use crate::organisation::{OrganisationError, micros};
-use crate::person::{PersonError, Violation, Violations, access_of};
+use crate::person::{PersonError, Violation, Violations, access_of, from_micros};
 use crate::retention::uk_date;
 use crate::store::{
     DestructionScope, NewReview, NewTask, RetentionState, ReviewDecision, ReviewRecord, Store,
-    TaskChange, TaskKind,
+    StoreError, TaskChange, TaskKind,
 };
 use crate::{Clock, Confidant};
 
@@ -118,13 +119,15 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             let mut after = None;
             let mut found = Vec::new();
             loop {
-                let page = self
+                let mut page = self
                     .store
                     .retention_facts(organisation_id, &today_text, after, PAGE)
                     .await?;
-                report.considered += page.len();
-                after = page.last().map(|f| f.person_id);
-                found.extend(page.iter().filter_map(|f| {
+                report.considered += page.facts.len();
+                after = page.last;
+                self.open_birth_dates(&permit, &mut page.facts, today, now)
+                    .await?;
+                found.extend(page.facts.iter().filter_map(|f| {
                     let d = due::due(register, f, today)?;
                     Some(NewReview {
                         id: Uuid::now_v7(),
@@ -132,11 +135,11 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                         service_id: f.service_id,
                         person_id: f.person_id,
                         rules: d.rules.join(","),
-                        due_on: d.on.to_string(),
+                        due_on: due::recorded_on(&d, today).to_string(),
                         found_at_micros: micros(now),
                     })
                 }));
-                if page.len() < PAGE as usize {
+                if page.looked_at < PAGE as usize {
                     break;
                 }
             }
@@ -189,18 +192,23 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         now: OffsetDateTime,
     ) -> Result<Option<Destroyed>, PersonError> {
         let purpose = Purpose::Administration;
-        let facts = self
+        let mut facts: Vec<_> = self
             .store
             .retention_facts_of(&PersonAccess::deciding(review.person_id))
+            .await?
+            .into_iter()
+            .collect();
+        self.open_birth_dates(sweep, &mut facts, uk_date(now), now)
             .await?;
-        let why_not = match (&facts, self.register()) {
+        let found = uk_date(from_micros(review.found_at_micros));
+        let why_not = match (facts.first(), self.register()) {
             (None, _) => Some("the record is gone"),
             (Some(f), _) if f.live_holds > 0 => Some("a legal hold is in force"),
             // Due as reviewed: a later due date means something happened since (a contact, a
             // case reopened), which the reviewer did not see.
             (Some(f), Some(register))
                 if due::due(register, f, uk_date(now))
-                    .is_some_and(|d| d.on.to_string() == review.due_on) =>
+                    .is_some_and(|d| due::as_reviewed(&d, &review.due_on, found)) =>
             {
                 None
             }
@@ -246,6 +254,43 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Fills in the date of birth of each record that needs it to know whether it is due
+    /// ([`due::needs_birth_date`]), read in one audited read per call. A date that does not open
+    /// or parse is left out: a birthday rule then keeps the record (never destroyed early).
+    async fn open_birth_dates(
+        &self,
+        permit: &confidant_policy::Permit,
+        facts: &mut [crate::store::RetentionFacts],
+        today: Date,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let Some(register) = self.register() else {
+            return Ok(());
+        };
+        let wanted: Vec<Uuid> = facts
+            .iter()
+            .filter(|f| due::needs_birth_date(register, f, today))
+            .map(|f| f.person_id)
+            .collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let audit = AuditDraft::permitted(permit, Purpose::Administration, now)
+            .named("retention.birth_dates");
+        let sealed = self.store.sealed_birth_dates(&wanted, audit).await?;
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        for (person, key) in &sealed {
+            let born = self
+                .open_person(person, key)
+                .ok()
+                .and_then(|p| Date::parse(p.get(PersonField::DateOfBirth)?, &format).ok());
+            if let Some(f) = facts.iter_mut().find(|f| f.person_id == person.id) {
+                f.born_on = born;
+            }
+        }
+        Ok(())
     }
 
     /// Opens the reviewers' task while records wait for review, and the Data Protection Officer's

@@ -56,6 +56,21 @@ pub struct RetentionFacts {
     pub last_contact_at_micros: i64,
     /// When a legal hold on it was last released.
     pub hold_released_at_micros: Option<i64>,
+    /// The date of birth: never read by the store (it is sealed). The sweep opens it, under an
+    /// audit event, only for a record whose other rules have all ended and whose service has a
+    /// rule counting from a birthday.
+    pub born_on: Option<time::Date>,
+}
+
+/// A page of the sweep's scan.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FactsPage {
+    /// The facts of the records in the page the sweep may consider.
+    pub facts: Vec<RetentionFacts>,
+    /// How many records the page looked at, and the last of them (the next page starts after
+    /// it). Fewer than asked for: the scan is at its end.
+    pub looked_at: usize,
+    pub last: Option<Uuid>,
 }
 
 /// A record to put on the queue.
@@ -113,22 +128,30 @@ pub struct ReviewDecision {
 
 /// The storage port of the retention review queue.
 pub trait RetentionStore: Send + Sync + 'static {
-    /// A page of the organisation's records the sweep may consider, by id after `after`: not
-    /// merged into another, not destroyed, not on the queue, and not kept by a decision whose date
-    /// is after `today` (`YYYY-MM-DD`).
+    /// The next `limit` of the organisation's records by id after `after`, with the facts of
+    /// those the sweep may consider: not merged into another, not on the queue, and not kept by a
+    /// decision whose date is after `today` (`YYYY-MM-DD`).
     fn retention_facts(
         &self,
         organisation_id: Uuid,
         today: &str,
         after: Option<Uuid>,
         limit: u32,
-    ) -> impl Future<Output = Result<Vec<RetentionFacts>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<FactsPage, StoreError>> + Send;
 
     /// The same for one record (before it is destroyed, to see it is still due); `None` if gone.
     fn retention_facts_of(
         &self,
         access: &PersonAccess,
     ) -> impl Future<Output = Result<Option<RetentionFacts>, StoreError>> + Send;
+
+    /// The sealed dates of birth of these records (only that field is filled) with their keys,
+    /// read under `audit`; a record gone or erased is left out.
+    fn sealed_birth_dates(
+        &self,
+        person_ids: &[Uuid],
+        audit: AuditDraft,
+    ) -> impl Future<Output = Result<Vec<(super::SealedPerson, super::WrappedDataKey)>, StoreError>> + Send;
 
     /// Puts records on the queue with the sweep's audit event; a record already on it is left
     /// alone. Answers how many were added.

@@ -161,6 +161,88 @@ both_backends!(a_released_hold_starts_its_period, |backend| async move {
     due_on_day(&app, p, 17).await
 });
 
+async fn born(app: &TestApp, family: &str, on: &str) -> anyhow::Result<Uuid> {
+    let mut input = confidant_core::person::PersonInput::new();
+    input.set_code("given_name", "Born".to_owned());
+    input.set_code("family_name", family.to_owned());
+    input.set_code("date_of_birth", on.to_owned());
+    Ok(app
+        .confidant
+        .create_person(&app.worker_a, P, app.service_a, &input)
+        .await?
+        .id)
+}
+
+both_backends!(
+    an_eighteenth_birthday_starts_its_period_from_the_sealed_date_of_birth,
+    |backend| async move {
+        let app = governed(backend, "birthday_18", "9 months").await?;
+        // Born on 29 February 2008: 18 on 1 March 2026 (no 29 February that year), so due nine
+        // months on, on 1 December (day 9); someone born the day after, on 2 December.
+        let leap = born(&app, "Leap", "2008-02-29").await?;
+        let later = born(&app, "Later", "2008-03-02").await?;
+        // No date of birth: never due under a birthday rule (kept, not destroyed early).
+        app.person_named("No", "Birthday").await?;
+        due_on_day(&app, leap, 9).await?;
+        // Swept next on 4 December: the other is queued, recorded as due on the day it was found,
+        // never on a day that tells the birthday.
+        set_clock(&app, day(12).1);
+        sweep(&app).await?;
+        let mut both = queued(&app).await?;
+        both.sort();
+        let mut expected = vec![leap, later];
+        expected.sort();
+        anyhow::ensure!(both == expected);
+        let review = review_of(&app, later).await?;
+        anyhow::ensure!(review.due_on == "2026-12-04", "{}", review.due_on);
+        // The sweep's reads of dates of birth are audited, and the chain still verifies.
+        let events = app.confidant.store().audit_events(1, 100_000).await?;
+        anyhow::ensure!(
+            events.iter().any(|e| e.action == "retention.birth_dates"),
+            "no audit event for the dates of birth read"
+        );
+        let verified = verify_chain(app.confidant.store(), None).await?;
+        anyhow::ensure!(verified.is_ok(), "{verified:?}");
+        Ok(())
+    }
+);
+
+both_backends!(
+    a_record_kept_to_a_25th_birthday_is_destroyed_after_review,
+    |backend| async move {
+        let app = governed(backend, "birthday_25", "at once").await?;
+        let c = &app.confidant;
+        let (_, guardian) = app
+            .add_staff(Role::CaldicottGuardian, None, "guardian", true)
+            .await?;
+        // 25 on 23 November 2026, the day after the test starts; an open case keeps the other.
+        let p = born(&app, "Grown", "2001-11-23").await?;
+        let open = born(&app, "Open", "2001-11-23").await?;
+        c.open_case(&app.worker_a, P, open, None).await?;
+        due_on_day(&app, p, 1).await?;
+        let review = review_of(&app, p).await?;
+        // Found on its due day (the 25th birthday), recorded as the day it was found: the same.
+        anyhow::ensure!(review.due_on == "2026-11-23", "{}", review.due_on);
+        // Reviewed a month later: the record is still due, and destroyed after the wait.
+        set_clock(&app, day(30).1);
+        c.decide_retention(
+            &guardian,
+            app.organisation,
+            review.id,
+            Decision::Destroy,
+            "Period ended; nothing open",
+        )
+        .await?;
+        c.approve_retention(&app.dpo, app.organisation, &[review.id])
+            .await?;
+        c.clock().advance(Duration::days(WAITING_DAYS + 1));
+        let s = sweep(&app).await?;
+        anyhow::ensure!(s.destroyed == 1, "{s:?}");
+        anyhow::ensure!(c.store().destroyed(p).await? && !c.store().destroyed(open).await?);
+        Ok(())
+    }
+);
+
 /// A record queued under a 1-day case rule, with a Caldicott Guardian to review it.
 async fn queued_record(backend: TestBackend) -> anyhow::Result<(TestApp, Uuid, Principal)> {
     let app = governed(backend, "case_closed", "1 day").await?;
