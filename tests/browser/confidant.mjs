@@ -1078,7 +1078,27 @@ test('f5. axe: adding a person, and the rest of a record (support plans, appoint
     'the paper note is on the register',
   );
   await check(a, 'the paper register');
-}, { timeout: 90_000 });
+
+  // Recording the paper note's destruction: the form, with its errors, then the record of it.
+  await visit(a, `/people/${id}/paper`);
+  await submit(page, page.getByRole('button', { name: /^Record its destruction/ }));
+  assert.equal(await heading(page), "Record the paper's destruction");
+  await check(a, "the form recording paper's destruction");
+  const unsaid = await submit(page, button(page, 'Record the destruction'));
+  assert.equal(unsaid.status(), 400);
+  assert.match(await page.locator('.govuk-error-summary').innerText(), /Their reference is required/);
+  await check(a, "the form recording paper's destruction with errors");
+  await page.fill('#destroyed-by', 'Shred Co');
+  await page.fill('#reference', 'Shred log 12');
+  await page.fill('#destroyed-on', '1');
+  await page.fill('#destroyed-on-month', '12');
+  await page.fill('#destroyed-on-year', '2025');
+  const recorded = await submit(page, button(page, 'Record the destruction'));
+  assert.equal(recorded.status(), 200);
+  assert.equal(pathOf(page), `/people/${id}/paper`);
+  assert.match(await page.locator('main').innerText(), /By Shred Co, reference Shred log 12, on 01 Dec 2025/);
+  await check(a, 'paper records with one recorded destroyed');
+}, { timeout: 120_000 });
 
 // ----------------------------------------------------------------------------------------------
 // g. Sharing: a recipient added by the DPO, then the share wizard walked by keyboard alone.

@@ -3,7 +3,7 @@
 
 use confidant_core::store::{
     CertificateRecord, DestructionPlan, DestructionRefusal, DestructionScope, HoldRecord,
-    KeepingStore, LegalHoldKind,
+    KeepingStore, LegalHoldKind, PaperDestroyedLine, PaperDue, PaperRefusal,
 };
 
 use super::merge::holdings_in;
@@ -78,6 +78,7 @@ const DESTROY: &[&str] = &[
     "DELETE FROM person_restriction WHERE person_id = $1",
     // The record's content: documents, entries (answers before what they answer), cases.
     "DELETE FROM document WHERE person_id = $1",
+    "DELETE FROM paper_destruction WHERE person_id = $1",
     "DELETE FROM record_entry WHERE person_id = $1",
     "DELETE FROM case_reopening WHERE case_id IN (SELECT id FROM case_episode WHERE person_id = $1)",
     "DELETE FROM case_episode WHERE person_id = $1",
@@ -191,7 +192,14 @@ async fn scope_in(
         merged_records: merged,
         paper: count(
             tx,
-            "SELECT COUNT(*) FROM record_entry WHERE person_id = $1 AND kind IN ('paper_note', 'paper_file')",
+            "SELECT COUNT(*) FROM record_entry WHERE person_id = $1 AND kind IN ('paper_note', 'paper_file') \
+             AND (status IS NULL OR status <> 'destroyed')",
+            &ids,
+        )
+        .await?,
+        paper_destroyed: count(
+            tx,
+            "SELECT COUNT(*) FROM paper_destruction WHERE person_id = $1",
             &ids,
         )
         .await?,
@@ -470,5 +478,29 @@ impl KeepingStore for SqlStore {
                 .await
                 .db()?;
         Ok(n > 0)
+    }
+
+    async fn record_paper_destroyed(
+        &self,
+        access: &PersonAccess,
+        line: &PaperDestroyedLine,
+        audit: AuditDraft,
+    ) -> Result<Result<(), PaperRefusal>, StoreError> {
+        super::paper::record_destroyed(self, access, line, audit).await
+    }
+
+    async fn paper_destroyed_of(
+        &self,
+        access: &PersonAccess,
+    ) -> Result<Vec<PaperDestroyedLine>, StoreError> {
+        super::paper::destroyed_of(self, access).await
+    }
+
+    async fn paper_to_destroy(
+        &self,
+        organisation_id: Uuid,
+        now_micros: i64,
+    ) -> Result<Vec<PaperDue>, StoreError> {
+        super::paper::to_destroy(self, organisation_id, now_micros).await
     }
 }

@@ -58,6 +58,7 @@ mod merge;
 mod migrate;
 mod notice;
 mod overview;
+mod paper;
 mod person;
 mod record;
 mod referral;

@@ -104,6 +104,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "keys apart",
         include_str!("../migrations/sqlite/0022_keys_apart.sql"),
     ),
+    (
+        23,
+        "paper destruction",
+        include_str!("../migrations/sqlite/0023_paper_destruction.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -206,6 +211,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         22,
         "keys apart",
         include_str!("../migrations/postgres/0022_keys_apart.sql"),
+    ),
+    (
+        23,
+        "paper destruction",
+        include_str!("../migrations/postgres/0023_paper_destruction.sql"),
     ),
 ];
 

@@ -117,6 +117,10 @@ impl RetentionStore for SqlStore {
         .await
     }
 
+    async fn outstanding_paper(&self, access: &PersonAccess) -> Result<i64, StoreError> {
+        super::paper::outstanding(self, access).await
+    }
+
     async fn sealed_birth_dates(
         &self,
         person_ids: &[Uuid],

@@ -34,8 +34,12 @@ pub(crate) async fn run(config: &Config, command: RetentionCommand) -> anyhow::R
             confidant.close().await;
             let total = total?;
             println!(
-                "retention: {} records looked at, {} put on the review queue, {} destroyed after review, {} approved but kept (see the queue for why)",
-                total.considered, total.queued, total.destroyed, total.not_destroyed
+                "retention: {} records looked at, {} put on the review queue, {} destroyed after review, {} approved but kept (see the queue for why), {} approved and waiting for their paper to be destroyed",
+                total.considered,
+                total.queued,
+                total.destroyed,
+                total.not_destroyed,
+                total.awaiting_paper
             );
             if total.failed > 0 {
                 anyhow::bail!(
@@ -64,6 +68,7 @@ pub async fn sweep(
                 total.destroyed += r.destroyed;
                 total.not_destroyed += r.not_destroyed;
                 total.failed += r.failed;
+                total.awaiting_paper += r.awaiting_paper;
             }
             Err(e) => {
                 failed += 1;
@@ -93,6 +98,7 @@ pub fn spawn_sweeper(
                         destroyed = r.destroyed,
                         not_destroyed = r.not_destroyed,
                         failed = r.failed,
+                        awaiting_paper = r.awaiting_paper,
                         "retention sweep"
                     ),
                     Err(e) => tracing::error!(error = %e, "retention sweep failed"),

@@ -68,8 +68,21 @@ pub struct Certificate {
     /// When, in UTC (RFC 3339).
     pub destroyed_at: String,
     pub items: Vec<CertificateItem>,
+    /// Paper destroyed outside Confidant before the record: who destroyed each and their
+    /// reference (a destruction certificate's number, a shredding log's entry).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub paper: Vec<PaperLine>,
     /// What becomes of copies made before.
     pub copies: String,
+}
+
+/// One piece of paper destroyed outside Confidant, as its certificate states it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaperLine {
+    pub destroyed_by: String,
+    pub reference: String,
+    /// `YYYY-MM-DD`, UK calendar.
+    pub destroyed_on: String,
 }
 
 /// What the certificate says of copies of the database made before the destruction. It must stay
@@ -145,6 +158,14 @@ pub fn items(scope: &DestructionScope) -> Vec<CertificateItem> {
             Some("kinds and times only; their reasons were destroyed"),
         ),
     ];
+    if scope.paper_destroyed > 0 {
+        out.push(item(
+            "paper_destroyed",
+            scope.paper_destroyed,
+            Destroyed,
+            Some("paper notes and archived files destroyed outside Confidant: see paper for who destroyed each and their reference"),
+        ));
+    }
     if scope.paper > 0 {
         out.push(item(
             "paper",
@@ -184,6 +205,7 @@ mod tests {
             },
             merged_records: 1,
             paper: 1,
+            paper_destroyed: 2,
             audit_events: 9,
             live_holds: 0,
             released_holds: 1,
@@ -200,8 +222,12 @@ mod tests {
             find("paper").map(|i| i.outcome),
             Some(ItemOutcome::Outstanding)
         );
+        assert_eq!(
+            find("paper_destroyed").map(|i| (i.count, i.outcome)),
+            Some((2, ItemOutcome::Destroyed))
+        );
         let none = items_without_paper();
-        assert!(none.iter().all(|i| i.kind != "paper"));
+        assert!(none.iter().all(|i| !i.kind.starts_with("paper")));
     }
 
     fn items_without_paper() -> Vec<CertificateItem> {
@@ -223,6 +249,11 @@ mod tests {
             approved_by: vec![],
             destroyed_at: "2026-12-06T22:00:00Z".to_owned(),
             items: items_without_paper(),
+            paper: vec![PaperLine {
+                destroyed_by: "Archive provider".to_owned(),
+                reference: "DC-1".to_owned(),
+                destroyed_on: "2026-12-01".to_owned(),
+            }],
             copies: COPIES.to_owned(),
         };
         let body = c.body();

@@ -3,14 +3,15 @@
 use confidant_policy::{Action, Resource};
 use uuid::Uuid;
 
-use super::certificate::{self, COPIES, Certificate, DestructionBasis, FORMAT};
+use super::certificate::{self, COPIES, Certificate, DestructionBasis, FORMAT, PaperLine};
 use crate::access::{PersonAccess, Principal};
 use crate::audit::{AuditDraft, Purpose};
 use crate::field::PersonField;
 use crate::organisation::micros;
 use crate::person::{PersonError, Violation, Violations, access_of};
 use crate::store::{
-    CertificateRecord, DestructionPlan, DestructionRefusal, DestructionScope, HoldRecord, Store,
+    CertificateRecord, DestructionPlan, DestructionRefusal, DestructionScope, HoldRecord,
+    MergeCounts, Store,
 };
 use crate::{Clock, Confidant};
 
@@ -230,20 +231,45 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         if scope.live_holds > 0 {
             return Err(self.held(&permit, purpose).await?);
         }
-        // A reviewed destruction destroys what was reviewed, or nothing.
+        // A reviewed destruction destroys what was reviewed (its paper since recorded destroyed),
+        // or nothing.
         let scope = match reviewed {
-            Some(seen) if !scope.same_rows(&seen) => {
+            Some(seen) if !scope.as_reviewed(&seen) => {
                 return Err(PersonError::Conflict(
                     "the record changed after it was reviewed: review it again",
                 ));
             }
             Some(seen) => DestructionScope {
+                counts: MergeCounts {
+                    tasks: scope.counts.tasks,
+                    ..seen.counts
+                },
                 audit_events: scope.audit_events,
                 live_holds: scope.live_holds,
+                paper: scope.paper,
+                paper_destroyed: scope.paper_destroyed,
                 ..seen
             },
             None => scope,
         };
+        // The paper destroyed goes onto the certificate; the store refuses the destruction if
+        // more was recorded after this read.
+        let paper: Vec<PaperLine> = self
+            .store
+            .paper_destroyed_of(&access)
+            .await?
+            .into_iter()
+            .map(|l| PaperLine {
+                destroyed_by: l.destroyed_by,
+                reference: l.reference,
+                destroyed_on: l.destroyed_on,
+            })
+            .collect();
+        if i64::try_from(paper.len()).ok() != Some(scope.paper_destroyed) {
+            return Err(PersonError::Conflict(
+                "paper was recorded destroyed meanwhile: try again",
+            ));
+        }
 
         // The certificate outlives the record: its reason must not name the person.
         let check = AuditDraft::permitted(&permit, purpose, now).named("person.destroy_check");
@@ -263,6 +289,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             approved_by,
             destroyed_at: crate::sharing::rfc3339(now),
             items: certificate::items(&scope),
+            paper,
             copies: COPIES.to_owned(),
         };
         let body = certificate.body();
@@ -309,20 +336,40 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         audit: AuditDraft,
         reason: &str,
     ) -> Result<(), PersonError> {
+        self.names_no_one(access, audit, &[("reason", reason)])
+            .await
+    }
+
+    /// Refuses texts kept after the record is gone (each with its field) that name the person or
+    /// one of their details, every one named.
+    pub(super) async fn names_no_one(
+        &self,
+        access: &PersonAccess,
+        audit: AuditDraft,
+        texts: &[(&'static str, &str)],
+    ) -> Result<(), PersonError> {
         let Some((sealed, wrapped)) = self.store.read_person(access, audit).await? else {
             return Err(PersonError::NotFound);
         };
         let person = self.open_person(&sealed, &wrapped)?;
-        let details = NAMING
+        let naming: Vec<Violation> = texts
             .iter()
-            .filter_map(|f| person.get(*f).map(|v| (*f, v)));
-        if names_anyone(reason, details) {
-            return Err(PersonError::Invalid(Violations(vec![Violation::new(
-                "reason",
-                "names the person or one of their details: say why without naming anyone, as the certificate is kept after the record is gone",
-            )])));
+            .filter(|(_, text)| {
+                let details = NAMING
+                    .iter()
+                    .filter_map(|f| person.get(*f).map(|v| (*f, v)));
+                names_anyone(text, details)
+            })
+            .map(|(field, _)| Violation::new(
+                field,
+                "names the person or one of their details: say it without naming anyone, as it is kept after the record is gone",
+            ))
+            .collect();
+        if naming.is_empty() {
+            Ok(())
+        } else {
+            Err(PersonError::Invalid(Violations(naming)))
         }
-        Ok(())
     }
 
     /// A destruction refused by a legal hold: recorded as a refusal, and the answer.

@@ -8,7 +8,7 @@ use time::{Date, Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::destroy::Decided;
-use super::{Destroyed, DestructionBasis, due};
+use super::{DestructionBasis, due};
 use crate::access::{PersonAccess, Principal};
 use crate::audit::{AuditDraft, Purpose};
 use crate::field::PersonField;
@@ -45,6 +45,16 @@ pub struct RetentionSweep {
     pub not_destroyed: usize,
     /// Approved but failed this time (tried again at the next sweep).
     pub failed: usize,
+    /// Approved and waited, but paper of the record is still to destroy: left approved (the paper
+    /// is a task) until it is recorded destroyed.
+    pub awaiting_paper: usize,
+}
+
+/// What became of one approved review at a sweep.
+enum CarriedOut {
+    Destroyed,
+    NotDestroyed,
+    AwaitingPaper,
 }
 
 /// A reviewer's decision as a form or a request gives it.
@@ -173,8 +183,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .filter(|r| r.destroy_after_micros.is_some_and(|t| t <= micros(now)));
         for review in ready {
             match self.carry_out_one(operator, sweep, &review, now).await {
-                Ok(Some(_)) => report.destroyed += 1,
-                Ok(None) => report.not_destroyed += 1,
+                Ok(CarriedOut::Destroyed) => report.destroyed += 1,
+                Ok(CarriedOut::NotDestroyed) => report.not_destroyed += 1,
+                // Left approved: its paper is a task, and the next sweep looks again.
+                Ok(CarriedOut::AwaitingPaper) => report.awaiting_paper += 1,
                 // Left approved: the next sweep tries again (the command line reports the count).
                 Err(_) => report.failed += 1,
             }
@@ -183,14 +195,14 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     }
 
     /// One approved review: destroyed if the record is still due and not held, else closed with
-    /// why not.
+    /// why not; left approved while paper of the record is still to destroy.
     async fn carry_out_one(
         &self,
         operator: &Principal,
         sweep: &confidant_policy::Permit,
         review: &ReviewRecord,
         now: OffsetDateTime,
-    ) -> Result<Option<Destroyed>, PersonError> {
+    ) -> Result<CarriedOut, PersonError> {
         let purpose = Purpose::Administration;
         let mut facts: Vec<_> = self
             .store
@@ -224,7 +236,11 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         };
         if let Some(outcome) = why_not {
             not_destroyed(outcome).await?;
-            return Ok(None);
+            return Ok(CarriedOut::NotDestroyed);
+        }
+        let access = PersonAccess::deciding(review.person_id);
+        if self.store.outstanding_paper(&access).await? > 0 {
+            return Ok(CarriedOut::AwaitingPaper);
         }
         let on = self
             .permit_on_person(operator, Action::PersonShred, review.person_id, purpose)
@@ -235,7 +251,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .and_then(|s| serde_json::from_str(s).ok())
         else {
             not_destroyed("what the reviewer saw is not recorded: review it again").await?;
-            return Ok(None);
+            return Ok(CarriedOut::NotDestroyed);
         };
         let decision = Decided {
             basis: DestructionBasis::RetentionEnded,
@@ -247,10 +263,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             rules: self.rules_cited(&review.rules),
         };
         match self.destroy_decided(purpose, on, decision).await {
-            Ok(done) => Ok(Some(done)),
+            Ok(_) => Ok(CarriedOut::Destroyed),
             Err(PersonError::Conflict(why)) => {
                 not_destroyed(why).await?;
-                Ok(None)
+                Ok(CarriedOut::NotDestroyed)
             }
             Err(e) => Err(e),
         }

@@ -56,9 +56,13 @@ pub struct DestructionScope {
     pub counts: MergeCounts,
     /// Records merged into this one earlier: destroyed with it.
     pub merged_records: i64,
-    /// Paper notes and archived paper files among the entries: the electronic entry goes; the
-    /// paper itself must be collected and destroyed.
+    /// Paper notes and archived paper files among the entries not yet recorded destroyed: the
+    /// electronic entry goes; the paper itself is still to collect and destroy.
     pub paper: i64,
+    /// Paper recorded destroyed (who destroyed it and their reference): copied onto the
+    /// certificate. (Absent from what a reviewer saw before it was counted: none then.)
+    #[serde(default)]
+    pub paper_destroyed: i64,
     /// Audit events about the record: kept (ids, actions and times only; the chain must verify).
     pub audit_events: i64,
     /// Legal holds in force: while there is one, nothing is destroyed.
@@ -69,14 +73,65 @@ pub struct DestructionScope {
 
 impl DestructionScope {
     /// The same rows of the record: nothing was added, removed or released since `other` was
-    /// read. Audit events grow with every access (the destruction's own included) and are kept
-    /// whatever their number; holds in force are checked on their own.
+    /// read (tasks aside). Audit events grow with every access (the destruction's own included)
+    /// and are kept whatever their number; holds in force are checked on their own.
     pub fn same_rows(&self, other: &DestructionScope) -> bool {
-        self.counts == other.counts
-            && self.merged_records == other.merged_records
+        self.same_but_paper(other)
             && self.paper == other.paper
+            && self.paper_destroyed == other.paper_destroyed
+    }
+
+    /// The same rows as a reviewer saw (`seen`), but for paper recorded destroyed since: what is
+    /// expected to happen between a review and the destruction.
+    pub fn as_reviewed(&self, seen: &DestructionScope) -> bool {
+        self.same_but_paper(seen)
+            && self.paper <= seen.paper
+            && self.paper + self.paper_destroyed == seen.paper + seen.paper_destroyed
+    }
+
+    /// Tasks about the record come and go on their own (its paper's, once a destruction is
+    /// approved): they are not what a reviewer appraised.
+    fn same_but_paper(&self, other: &DestructionScope) -> bool {
+        let without_tasks = |c: &MergeCounts| MergeCounts { tasks: 0, ..*c };
+        without_tasks(&self.counts) == without_tasks(&other.counts)
+            && self.merged_records == other.merged_records
             && self.released_holds == other.released_holds
     }
+}
+
+/// Paper recorded destroyed outside Confidant: who destroyed it and their reference, checked not
+/// to name the person. Copied onto the record's certificate when the record is destroyed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaperDestroyedLine {
+    pub id: Uuid,
+    pub entry_id: Uuid,
+    pub destroyed_by: String,
+    pub reference: String,
+    /// `YYYY-MM-DD`, UK calendar.
+    pub destroyed_on: String,
+    pub recorded_by: String,
+    pub recorded_at_micros: i64,
+}
+
+/// Why paper was not recorded destroyed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaperRefusal {
+    /// Not a paper note or archived paper file of this record.
+    NotPaper,
+    /// Recorded destroyed already.
+    Destroyed,
+    /// A legal hold is in force on the record.
+    Held,
+}
+
+/// Paper still to destroy: an archived file past its date, or any paper of a record whose
+/// destruction is approved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaperDue {
+    pub entry_id: Uuid,
+    pub person_id: Uuid,
+    pub service_id: Uuid,
+    pub due_at_micros: Option<i64>,
 }
 
 /// A destruction to write.
@@ -188,4 +243,30 @@ pub trait KeepingStore: Send + Sync + 'static {
 
     /// Whether the person was destroyed (their id is on the list of everyone destroyed).
     fn destroyed(&self, person_id: Uuid) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Records paper of the person destroyed, with its audit event, in one transaction: the
+    /// entry's status becomes `destroyed`, the line is kept, and the entry's paper task closes.
+    /// Refused (nothing written but the event) when the entry is not paper of this record, was
+    /// recorded destroyed already, or a legal hold is in force.
+    fn record_paper_destroyed(
+        &self,
+        access: &PersonAccess,
+        line: &PaperDestroyedLine,
+        audit: AuditDraft,
+    ) -> impl Future<Output = Result<Result<(), PaperRefusal>, StoreError>> + Send;
+
+    /// The person's paper recorded destroyed (and of records merged into theirs), oldest first.
+    fn paper_destroyed_of(
+        &self,
+        access: &PersonAccess,
+    ) -> impl Future<Output = Result<Vec<PaperDestroyedLine>, StoreError>> + Send;
+
+    /// The organisation's paper still to destroy (ids and dates only): archived files whose date
+    /// is at or before `now_micros`, and every paper entry of a record whose destruction is
+    /// approved.
+    fn paper_to_destroy(
+        &self,
+        organisation_id: Uuid,
+        now_micros: i64,
+    ) -> impl Future<Output = Result<Vec<PaperDue>, StoreError>> + Send;
 }

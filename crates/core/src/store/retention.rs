@@ -145,6 +145,13 @@ pub trait RetentionStore: Send + Sync + 'static {
         access: &PersonAccess,
     ) -> impl Future<Output = Result<Option<RetentionFacts>, StoreError>> + Send;
 
+    /// How much of the record's paper (and of records merged into it) is not yet recorded
+    /// destroyed (a reviewed destruction waits for it).
+    fn outstanding_paper(
+        &self,
+        access: &PersonAccess,
+    ) -> impl Future<Output = Result<i64, StoreError>> + Send;
+
     /// The sealed dates of birth of these records (only that field is filled) with their keys,
     /// read under `audit`; a record gone or erased is left out.
     fn sealed_birth_dates(

@@ -17,6 +17,7 @@ codes!(
         TrainingDue = "training_due": "Training or policy acknowledgement falls due",
         RetentionReview = "retention_review": "Review records whose retention has ended",
         RetentionApproval = "retention_approval": "Approve destroying records reviewed by others",
+        PaperDestruction = "paper_destruction": "Destroy paper: an archived file past its date, or paper of a record to be destroyed",
     }
 );
 

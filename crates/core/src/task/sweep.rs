@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::*;
-use crate::store::{StaffRecord, TaskChange, TrainingKind, TrainingRecord};
+use crate::store::{PaperDue, StaffRecord, TaskChange, TrainingKind, TrainingRecord};
 
 /// Training falls due this long before it lapses.
 pub const TRAINING_NOTICE: Duration = Duration::days(30);
@@ -60,6 +60,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .await?;
         self.sweep_agreements(organisation_id, now, &mut changes)
             .await?;
+        self.sweep_paper(organisation_id, now, &mut changes).await?;
 
         // In transactions of their own, a few hundred changes each, so a first sweep of a large
         // organisation holds the chain's head briefly at a time and never in a request's batch.
@@ -157,6 +158,53 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             changes.push(TaskChange::Close {
                 kind: TaskKind::AgreementEnding,
                 subject_id: *recipient,
+                outcome: "task.sweep",
+            });
+        }
+        Ok(())
+    }
+}
+
+impl<S: Store, C: Clock> Confidant<S, C> {
+    /// Paper to destroy (an archived file past its date, and any paper of a record whose
+    /// destruction is approved) is a task for the service's managers, due on the file's date; it
+    /// closes once the paper is recorded destroyed (or is no longer due).
+    async fn sweep_paper(
+        &self,
+        organisation_id: Uuid,
+        now: time::OffsetDateTime,
+        changes: &mut Vec<TaskChange>,
+    ) -> Result<(), OrganisationError> {
+        let due: BTreeMap<Uuid, PaperDue> = self
+            .store
+            .paper_to_destroy(organisation_id, micros(now))
+            .await?
+            .into_iter()
+            .map(|p| (p.entry_id, p))
+            .collect();
+        let open: BTreeSet<Uuid> = self
+            .store
+            .open_tasks_of(organisation_id, TaskKind::PaperDestruction)
+            .await?
+            .into_iter()
+            .map(|t| t.subject_id)
+            .collect();
+        for paper in due.values().filter(|p| !open.contains(&p.entry_id)) {
+            changes.push(TaskChange::Open(NewTask {
+                service_id: Some(paper.service_id),
+                person_id: Some(paper.person_id),
+                due_at_micros: paper.due_at_micros,
+                audience: vec![Audience::Role {
+                    role: Role::ServiceManager,
+                    service_id: Some(paper.service_id),
+                }],
+                ..NewTask::new(organisation_id, TaskKind::PaperDestruction, paper.entry_id)
+            }));
+        }
+        for entry in open.iter().filter(|e| !due.contains_key(e)) {
+            changes.push(TaskChange::Close {
+                kind: TaskKind::PaperDestruction,
+                subject_id: *entry,
                 outcome: "task.sweep",
             });
         }

@@ -169,7 +169,7 @@ async fn text_columns(app: &TestApp) -> anyhow::Result<Vec<(String, String)>> {
 }
 
 /// Where in the database any of `ids` still appears, outside the tables that keep ids on purpose.
-async fn rows_naming(app: &TestApp, ids: &[String]) -> anyhow::Result<Vec<String>> {
+pub(super) async fn rows_naming(app: &TestApp, ids: &[String]) -> anyhow::Result<Vec<String>> {
     // Kept on purpose, ids only: the audit log, the list of the destroyed, the certificates, and
     // the holds (kinds and times).
     const KEPT: [&str; 4] = [

@@ -14,6 +14,7 @@ mod keys_apart;
 mod ledger;
 mod merges;
 mod notices;
+mod paper;
 mod records;
 mod records_store;
 mod register;

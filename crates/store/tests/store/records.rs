@@ -993,7 +993,9 @@ both_backends!(
         assert_eq!(register.len(), 1);
         assert_eq!(register[0].id, paper.id);
         assert_eq!(register[0].status, Some(EntryStatus::Archived));
-        app.confidant
+        // Destroyed paper is recorded with who destroyed it, not as a status change.
+        let as_status = app
+            .confidant
             .update_entry(
                 &app.worker_a,
                 P,
@@ -1003,6 +1005,20 @@ both_backends!(
                     reason: None,
                     status: Some(EntryStatus::Destroyed),
                     ..EntryChange::default()
+                },
+            )
+            .await;
+        assert!(matches!(as_status, Err(PersonError::Invalid(_))));
+        app.confidant
+            .record_paper_destroyed(
+                &app.worker_a,
+                P,
+                p.id,
+                paper.id,
+                &confidant_core::keeping::PaperDestruction {
+                    destroyed_by: "Archive provider".to_owned(),
+                    reference: "DC-1".to_owned(),
+                    destroyed_on: time::macros::date!(2026 - 11 - 20),
                 },
             )
             .await?;

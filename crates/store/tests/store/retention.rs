@@ -24,7 +24,11 @@ const P: Purpose = Purpose::Support;
 
 /// The test register with its one rule (every service's case records) on `trigger` for `period`,
 /// and service A named as its service.
-async fn governed(backend: TestBackend, trigger: &str, period: &str) -> anyhow::Result<TestApp> {
+pub(super) async fn governed(
+    backend: TestBackend,
+    trigger: &str,
+    period: &str,
+) -> anyhow::Result<TestApp> {
     let text = TEST_REGISTER.replace(
         "trigger = \"case_closed\"\nperiod = \"7 years\"",
         &format!("trigger = \"{trigger}\"\nperiod = \"{period}\""),

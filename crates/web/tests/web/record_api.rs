@@ -468,13 +468,14 @@ both_backends!(
             )
             .await?;
         assert_eq!(goal["plan_id"], id(&plan)?.as_str());
-        api.expect(
-            Method::POST,
-            &entries,
-            json!({"kind": "paper_note", "fields": {"description": "Handwritten visit notes"}}),
-            StatusCode::CREATED,
-        )
-        .await?;
+        let paper_note = api
+            .expect(
+                Method::POST,
+                &entries,
+                json!({"kind": "paper_note", "fields": {"description": "Handwritten visit notes"}}),
+                StatusCode::CREATED,
+            )
+            .await?;
 
         let notes = api.get(&format!("{entries}?kind=note")).await?;
         assert_eq!(list(&notes)?.len(), 1);
@@ -535,6 +536,37 @@ both_backends!(
                     && p["status"] == "awaiting_transcription")
         );
         assert!(!paper.to_string().contains("Handwritten"));
+        // Paper is recorded destroyed with who destroyed it and their reference, each checked,
+        // once; it then leaves the paper register.
+        let destruction = format!("{entries}/{}/destruction", id(&paper_note)?);
+        let refused = api
+            .expect(
+                Method::POST,
+                &destruction,
+                json!({"destroyed_by": "Shred Co", "destroyed_on": "2999-01-01"}),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await?;
+        let fields: Vec<&str> = list(&refused["fields"])?
+            .iter()
+            .filter_map(|f| f["field"].as_str())
+            .collect();
+        assert_eq!(fields, ["reference", "destroyed_on"]);
+        let body = json!({"destroyed_by": "Shred Co", "reference": "Shred log 7", "destroyed_on": "2020-01-01"});
+        let done = api
+            .call(Method::POST, &destruction, Some(body.clone()))
+            .await?;
+        assert_eq!(done.status, StatusCode::NO_CONTENT);
+        let again = api.call(Method::POST, &destruction, Some(body)).await?;
+        assert_eq!(again.status, StatusCode::CONFLICT);
+        let paper = api
+            .get(&format!("/services/{}/paper", api.service_a))
+            .await?;
+        assert!(
+            list(&paper)?
+                .iter()
+                .all(|p| p["person_id"] != person.as_str())
+        );
 
         // Reads need a reachable record; changes need a read-write token.
         let elsewhere = api

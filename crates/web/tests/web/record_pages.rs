@@ -386,6 +386,39 @@ both_backends!(
             !register.contains("Intake forms"),
             "descriptions stay in the record"
         );
+        // Its destruction is recorded with who destroyed it and their reference, not a button.
+        let paper_page = b.get(&format!("{p}/paper")).await?.text();
+        assert!(!paper_page.contains("Mark destroyed"));
+        let file = between(&paper_page, "id=\"paper-", "\"");
+        let form = format!("{p}/entries/{file}/destruction");
+        assert!(paper_page.contains(&form));
+        let bad = b
+            .submit(&form, &form, &[("destroyed_by", "Shred Co")])
+            .await?;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+        assert!(bad.text().contains("Their reference is required"));
+        b.submit(
+            &form,
+            &form,
+            &[
+                ("destroyed_by", "Shred Co"),
+                ("reference", "DC-9"),
+                ("destroyed_on_day", "1"),
+                ("destroyed_on_month", "1"),
+                ("destroyed_on_year", "2020"),
+            ],
+        )
+        .await?
+        .location();
+        let paper_page = b.get(&format!("{p}/paper")).await?.text();
+        assert!(paper_page.contains("By Shred Co, reference DC-9, on 01 Jan 2020"));
+        assert!(!paper_page.contains(&form));
+        assert!(
+            !b.get("/paper")
+                .await?
+                .text()
+                .contains("Archived paper file")
+        );
 
         // A related person, then removed after confirmation.
         let new_related = format!("{p}/related/new");

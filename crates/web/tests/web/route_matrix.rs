@@ -436,6 +436,20 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
             lenient(RecordChange, form("status=current"))
         }
         ("GET", "/people/{person_id}/entries/{entry_id}/error") => e(RecordChange, N),
+        ("GET", "/people/{person_id}/entries/{entry_id}/destruction") => e(RecordChange, N),
+        // Recording a paper note destroyed once: a later allowed cell finds it destroyed (409).
+        ("POST", "/people/{person_id}/entries/{entry_id}/destruction") => consuming(
+            RecordChange,
+            form(
+                "destroyed_by=Matrix+Shredding&reference=M-1&destroyed_on_day=1&destroyed_on_month=1&destroyed_on_year=2020",
+            ),
+        ),
+        ("POST", "/api/v1/people/{person_id}/entries/{entry_id}/destruction") => consuming(
+            RecordChange,
+            json(
+                r#"{"destroyed_by":"Matrix Shredding","reference":"M-1","destroyed_on":"2020-01-01"}"#,
+            ),
+        ),
         ("GET", "/people/{person_id}/appointments/{entry_id}/reminder") => e(RecordChange, N),
         ("GET", "/people/{person_id}/documents/{document_id}/move") => e(RecordChange, N),
         // No such record number, no such person: refused by name after the permit, nothing moves.
@@ -1050,6 +1064,8 @@ struct World {
     plan: [Uuid; 2],
     /// A booked appointment later today (in the diary, and a reminder may be sent).
     appointment: [Uuid; 2],
+    /// A paper note, for the cells that record paper destroyed.
+    paper: [Uuid; 2],
     related: [Uuid; 2],
     case: [Uuid; 2],
     referral: [Uuid; 2],
@@ -1142,6 +1158,7 @@ async fn world(backend: TestBackend) -> anyhow::Result<World> {
     let mut entry = [Uuid::nil(); 2];
     let mut plan = [Uuid::nil(); 2];
     let mut appointment = [Uuid::nil(); 2];
+    let mut paper = [Uuid::nil(); 2];
     let mut related = [Uuid::nil(); 2];
     let mut case = [Uuid::nil(); 2];
     let mut referral = [Uuid::nil(); 2];
@@ -1265,6 +1282,25 @@ async fn world(backend: TestBackend) -> anyhow::Result<World> {
         appointment[i] = booked.id;
         markers.push((what, Owner::Part(scope, Some(booked.id))));
         markers.push((place, Owner::Part(scope, Some(booked.id))));
+        paper[i] = c
+            .add_entry(
+                worker,
+                p,
+                created.id,
+                &NewEntry {
+                    kind: RecordKind::PaperNote,
+                    case_id: None,
+                    parent_id: None,
+                    contact_type: None,
+                    occurs_at: None,
+                    status: None,
+                    due_at: None,
+                    flags: NoteFlags::default(),
+                    values: RecordInput::new().with("description", "Matrix paper"),
+                },
+            )
+            .await?
+            .id;
         let (g, f) = (next_marker(scope), next_marker(scope));
         related[i] = c
             .add_related(
@@ -1605,6 +1641,7 @@ async fn world(backend: TestBackend) -> anyhow::Result<World> {
         entry,
         plan,
         appointment,
+        paper,
         related,
         case,
         referral,
@@ -1890,6 +1927,10 @@ impl World {
             .replace(
                 "/appointments/{entry_id}/reminder",
                 &format!("/appointments/{}/reminder", self.appointment[i]),
+            )
+            .replace(
+                "/entries/{entry_id}/destruction",
+                &format!("/entries/{}/destruction", self.paper[i]),
             );
         for (from, to) in replacements {
             out = out.replace(from, &to);

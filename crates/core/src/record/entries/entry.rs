@@ -19,6 +19,14 @@ use crate::{Clock, Confidant};
 
 use super::*;
 
+/// Why paper is not marked destroyed like another status.
+const PAPER_DESTROYED_APART: &str =
+    "record the paper's destruction instead, with who destroyed it and their reference";
+
+fn is_paper(kind: RecordKind) -> bool {
+    matches!(kind, RecordKind::PaperNote | RecordKind::PaperFile)
+}
+
 impl<S: Store, C: Clock> Confidant<S, C> {
     // --- entries ---
 
@@ -75,6 +83,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 "status",
                 "is not a status of this kind of entry",
             ));
+        }
+        if is_paper(kind) && new.status == Some(EntryStatus::Destroyed) {
+            violations.push(Violation::new("status", PAPER_DESTROYED_APART));
         }
         if kind == RecordKind::PaperFile && new.due_at.is_none() {
             violations.push(Violation::new(
@@ -200,7 +211,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         Ok(counts)
     }
 
-    /// Changes an entry: its status, due date, or values; replaced values go to its history.
+    /// Changes an entry: its status, due date, or values; replaced values go to its history. Paper
+    /// is recorded destroyed apart ([`Confidant::record_paper_destroyed`]), with who destroyed it
+    /// and their reference; after that its status stays.
     pub async fn update_entry(
         &self,
         actor: &Principal,
@@ -250,6 +263,16 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 "status",
                 "is not a status of this kind of entry",
             ));
+        }
+        if is_paper(kind) {
+            if record.status == Some(EntryStatus::Destroyed) && change.status.is_some() {
+                violations.push(Violation::new(
+                    "status",
+                    "this paper was recorded destroyed: its status cannot change",
+                ));
+            } else if change.status == Some(EntryStatus::Destroyed) {
+                violations.push(Violation::new("status", PAPER_DESTROYED_APART));
+            }
         }
         if !violations.is_empty() {
             return Err(PersonError::Invalid(Violations(violations)));

@@ -1,6 +1,7 @@
 //! Entries of a person's record: case notes and contacts, support plans and goals, appointments,
 //! paper notes awaiting transcription and archived paper files.
 
+use confidant_core::keeping::PaperDestruction;
 use std::collections::BTreeMap;
 
 use axum::Json;
@@ -195,6 +196,19 @@ pub struct EntryErrorRequest {
     pub reason: Option<String>,
 }
 
+/// Paper destroyed outside Confidant: who destroyed it and their reference, kept after the record
+/// is gone (on its certificate), so neither may name the person.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaperDestructionRequest {
+    /// The archive provider, or the service if it was shredded on site (at most 120 characters).
+    pub destroyed_by: Option<String>,
+    /// Their reference: a certificate of destruction's number, a shredding log's entry (at most 80).
+    pub reference: Option<String>,
+    /// `YYYY-MM-DD` (UK calendar), not after today.
+    pub destroyed_on: Option<String>,
+}
+
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
@@ -301,6 +315,34 @@ pub(crate) async fn mark_in_error<S: Store, C: Clock>(
     state
         .confidant
         .mark_entry_in_error(&actor, purpose, person_id, entry_id, reason)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Records a paper note or archived paper file destroyed: its status becomes `destroyed` and its
+/// paper task closes. Refused while a legal hold is in force on the record.
+#[utoipa::path(post, path = "/api/v1/people/{person_id}/entries/{entry_id}/destruction", tag = "records",
+    params(("person_id" = Uuid, Path), ("entry_id" = Uuid, Path)),
+    request_body = PaperDestructionRequest,
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, description = "no such paper of this record", body = ErrorBody), (status = 409, description = "recorded destroyed already, or a legal hold is in force", body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn paper_destroyed<S: Store, C: Clock>(
+    State(state): State<AppState<S, C>>,
+    _: Authenticated,
+    AccessPurpose(purpose): AccessPurpose,
+    Path((person_id, entry_id)): Path<(Uuid, Uuid)>,
+    ChangeJson(actor, body): ChangeJson<PaperDestructionRequest>,
+) -> Result<StatusCode, ApiError> {
+    let today = confidant_core::retention::uk_date(state.confidant.clock().now());
+    let paper = PaperDestruction::parse(
+        body.destroyed_by.as_deref().unwrap_or_default(),
+        body.reference.as_deref().unwrap_or_default(),
+        body.destroyed_on.as_deref().unwrap_or_default(),
+        today,
+    )?;
+    state
+        .confidant
+        .record_paper_destroyed(&actor, purpose, person_id, entry_id, &paper)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -102,6 +102,10 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
             "/people/{person_id}/entries/{entry_id}/error",
             post(entry::mark_in_error::<S, C>),
         )
+        .route(
+            "/people/{person_id}/entries/{entry_id}/destruction",
+            post(entry::paper_destroyed::<S, C>),
+        )
         .route("/people/{person_id}/documents", get(document::list::<S, C>))
         .route(
             "/people/{person_id}/documents/{document_id}/move",

@@ -103,6 +103,10 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
         )
         .route("/people/{person_id}/paper", get(part::paper::<S, C>))
         .route(
+            "/people/{person_id}/entries/{entry_id}/destruction",
+            get(part::paper_destruction_form::<S, C>).post(part::paper_destruction::<S, C>),
+        )
+        .route(
             "/people/{person_id}/paper/new",
             get(part::add_form::<S, C, part::PaperForm>).post(part::paper_create::<S, C>),
         )

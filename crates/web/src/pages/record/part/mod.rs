@@ -34,6 +34,9 @@ pub use plan::*;
 mod appointment;
 pub use appointment::*;
 
+mod paper;
+pub use paper::*;
+
 mod related;
 pub use related::*;
 

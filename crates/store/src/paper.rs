@@ -1,0 +1,144 @@
+//! Paper destroyed outside Confidant (issue 17, part 5): the lines recording it, and what is
+//! still to destroy. The keeping port's paper methods delegate here.
+
+use confidant_core::store::{PaperDestroyedLine, PaperDue, PaperRefusal, TaskChange, TaskKind};
+
+use super::keeping::held;
+use super::task::apply_task_changes;
+use super::*;
+
+/// Paper entries (as the partial index `record_entry_paper` has them).
+const PAPER: &str = "(e.kind = 'paper_note' OR e.kind = 'paper_file')";
+/// Not yet recorded destroyed.
+const NOT_DESTROYED: &str = "(e.status IS NULL OR e.status <> 'destroyed')";
+
+pub(crate) async fn record_destroyed(
+    store: &SqlStore,
+    access: &PersonAccess,
+    line: &PaperDestroyedLine,
+    audit: AuditDraft,
+) -> Result<Result<(), PaperRefusal>, StoreError> {
+    let person_id = access.person_id();
+    let mut tx = store.begin_write().await?;
+    // The audit head's lock first: a hold being placed is seen, or waits.
+    append(&mut tx, &audit).await?;
+    let entry: Option<(String, Option<String>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT e.kind, e.status FROM record_entry e WHERE e.id = $1 AND e.person_id = $2 AND {PAPER}"
+    )))
+    .bind(line.entry_id.to_string())
+    .bind(person_id.to_string())
+    .fetch_optional(&mut *tx)
+    .await
+    .db()?;
+    // Refusals write nothing: dropping the transaction rolls back its event too (core records
+    // the refusal's own).
+    match entry {
+        None => return Ok(Err(PaperRefusal::NotPaper)),
+        Some((_, Some(status))) if status == "destroyed" => {
+            return Ok(Err(PaperRefusal::Destroyed));
+        }
+        Some(_) => {}
+    }
+    if held(&mut tx, person_id).await? {
+        return Ok(Err(PaperRefusal::Held));
+    }
+    sqlx::query("UPDATE record_entry SET status = 'destroyed', updated_at = $1 WHERE id = $2")
+        .bind(line.recorded_at_micros)
+        .bind(line.entry_id.to_string())
+        .execute(&mut *tx)
+        .await
+        .db()?;
+    sqlx::query(
+        "INSERT INTO paper_destruction (id, entry_id, person_id, destroyed_by, reference, destroyed_on, \
+         recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(line.id.to_string())
+    .bind(line.entry_id.to_string())
+    .bind(person_id.to_string())
+    .bind(&line.destroyed_by)
+    .bind(&line.reference)
+    .bind(&line.destroyed_on)
+    .bind(&line.recorded_by)
+    .bind(line.recorded_at_micros)
+    .execute(&mut *tx)
+    .await
+    .or_conflict("this paper was recorded destroyed already")?;
+    let close = TaskChange::Close {
+        kind: TaskKind::PaperDestruction,
+        subject_id: line.entry_id,
+        outcome: "paper.destroyed",
+    };
+    apply_task_changes(
+        &mut tx,
+        &[close],
+        &line.recorded_by,
+        line.recorded_at_micros,
+    )
+    .await?;
+    commit(tx).await?;
+    Ok(Ok(()))
+}
+
+pub(crate) async fn destroyed_of(
+    store: &SqlStore,
+    access: &PersonAccess,
+) -> Result<Vec<PaperDestroyedLine>, StoreError> {
+    sqlx::query(
+        "SELECT id, entry_id, destroyed_by, reference, destroyed_on, recorded_by, recorded_at \
+         FROM paper_destruction WHERE person_id = $1 ORDER BY recorded_at, id",
+    )
+    .bind(access.person_id().to_string())
+    .fetch_all(&store.pool)
+    .await
+    .read(|row| {
+        Ok(PaperDestroyedLine {
+            id: id(row, "id")?,
+            entry_id: id(row, "entry_id")?,
+            destroyed_by: row.col("destroyed_by")?,
+            reference: row.col("reference")?,
+            destroyed_on: row.col("destroyed_on")?,
+            recorded_by: row.col("recorded_by")?,
+            recorded_at_micros: row.col("recorded_at")?,
+        })
+    })
+}
+
+pub(crate) async fn to_destroy(
+    store: &SqlStore,
+    organisation_id: Uuid,
+    now_micros: i64,
+) -> Result<Vec<PaperDue>, StoreError> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT e.id, e.person_id, p.service_id, e.due_at FROM record_entry e \
+         JOIN person p ON p.id = e.person_id JOIN service s ON s.id = p.service_id \
+         WHERE s.organisation_id = $1 AND {PAPER} AND {NOT_DESTROYED} \
+         AND ((e.kind = 'paper_file' AND e.due_at <= $2) OR EXISTS (SELECT 1 FROM retention_review r \
+              WHERE r.person_id = e.person_id AND r.state = 'approved')) \
+         ORDER BY e.id"
+    )))
+    .bind(organisation_id.to_string())
+    .bind(now_micros)
+    .fetch_all(&store.pool)
+    .await
+    .read(|row| {
+        Ok(PaperDue {
+            entry_id: id(row, "id")?,
+            person_id: id(row, "person_id")?,
+            service_id: id(row, "service_id")?,
+            due_at_micros: row.col("due_at")?,
+        })
+    })
+}
+
+pub(crate) async fn outstanding(
+    store: &SqlStore,
+    access: &PersonAccess,
+) -> Result<i64, StoreError> {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM record_entry e WHERE e.person_id = $1 AND {PAPER} AND {NOT_DESTROYED}"
+    )))
+    .bind(access.person_id().to_string())
+    .fetch_one(&store.pool)
+    .await
+    .db()
+}
