@@ -1079,8 +1079,10 @@ test('f5. axe: adding a person, and the rest of a record (support plans, appoint
   );
   await check(a, 'the paper register');
 
-  // Recording the paper note's destruction: the form, with its errors, then the record of it.
+  // Recording the paper note's destruction once it is transcribed: the form, with its errors,
+  // then the record of it.
   await visit(a, `/people/${id}/paper`);
+  await submit(page, page.getByRole('button', { name: /^Mark transcribed/ }));
   await submit(page, page.getByRole('button', { name: /^Record its destruction/ }));
   assert.equal(await heading(page), "Record the paper's destruction");
   await check(a, "the form recording paper's destruction");
@@ -1489,6 +1491,11 @@ test('i8. keeping: the DPO places a legal hold (refused empty, then listed), can
   const certificate = await page.locator('#certificate').innerText();
   assert.ok(certificate.includes(id) && !certificate.includes('Zqkeep'), 'the certificate names the record by id only');
   await check(d, 'the destruction certificate');
+  const pdfLink = await page.getByRole('link', { name: 'Download the certificate as a PDF' }).getAttribute('href');
+  const pdf = await page.request.get(new URL(pdfLink, page.url()).href);
+  assert.equal(pdf.status(), 200);
+  assert.equal(pdf.headers()['content-type'], 'application/pdf');
+  assert.equal((await pdf.body()).subarray(0, 5).toString(), '%PDF-');
   await visit(d, '/admin/destruction-certificates');
   assert.equal(await page.locator('#certificates a').count() >= 1, true);
   await check(d, 'the destruction certificates');

@@ -1,5 +1,5 @@
-//! Confidant's PDF documents, typeset with typst: a service's privacy notice (R13) and a disclosure
-//! package as people read it (issue 16).
+//! Confidant's PDF documents, typeset with typst: a service's privacy notice (R13), a disclosure
+//! package as people read it (issue 16), and a destruction certificate (issue 17).
 //!
 //! Guarantees:
 //! - The PDF is tagged and declares PDF/UA-1 (typst checks the standard while writing), with the
@@ -73,6 +73,22 @@ fn rows(rows: &[(String, String)]) -> Value {
 
 /// Renders a disclosure package as an accessible, tagged A4 PDF.
 pub fn package_pdf(document: &PackageDocument) -> Result<Vec<u8>, PdfError> {
+    rows_pdf(
+        document,
+        format!("confidant-disclosure-{}", document.disclosure_id),
+    )
+}
+
+/// Renders a destruction certificate, laid out as a package is (a summary, then sections of
+/// rows), as an accessible, tagged A4 PDF; `document.disclosure_id` holds the certificate's id.
+pub fn certificate_pdf(document: &PackageDocument) -> Result<Vec<u8>, PdfError> {
+    rows_pdf(
+        document,
+        format!("confidant-certificate-{}", document.disclosure_id),
+    )
+}
+
+fn rows_pdf(document: &PackageDocument, ident: String) -> Result<Vec<u8>, PdfError> {
     let sections: Array = document
         .sections
         .iter()
@@ -90,11 +106,7 @@ pub fn package_pdf(document: &PackageDocument) -> Result<Vec<u8>, PdfError> {
         ("sections", Value::Array(sections)),
     ]);
     let inputs = dict([("package", Value::Dict(data))]);
-    render(
-        PACKAGE_TEMPLATE,
-        inputs,
-        format!("confidant-disclosure-{}", document.disclosure_id),
-    )
+    render(PACKAGE_TEMPLATE, inputs, ident)
 }
 
 fn render(template: &'static str, inputs: Dict, ident: String) -> Result<Vec<u8>, PdfError> {

@@ -63,3 +63,31 @@ fn the_package_pdf_holds_exactly_what_was_sent_with_its_labels() {
         );
     }
 }
+
+#[test]
+fn a_destruction_certificate_is_set_out_as_a_package_is() {
+    let document = PackageDocument {
+        disclosure_id: "0190e000-0000-7000-8000-000000000002".to_owned(),
+        title: "Destruction certificate".to_owned(),
+        sender: "Northbridge Support".to_owned(),
+        summary: vec![
+            row("Record (its id)", "0190e000-0000-7000-8000-000000000003"),
+            row("Reason", "Period ended; nothing open"),
+        ],
+        sections: vec![PackageSection {
+            heading: "Paper destroyed outside Confidant".to_owned(),
+            rows: vec![row("2026-11-20", "by Shred Co, reference DC-77")],
+        }],
+    };
+    let pdf = confidant_pdf::certificate_pdf(&document).unwrap_or_else(|e| panic!("no PDF: {e}"));
+    assert!(pdf.starts_with(b"%PDF-"));
+    let text = text_of(&pdf);
+    for wanted in [
+        "Destruction certificate",
+        "0190e000-0000-7000-8000-000000000003",
+        "Paper destroyed outside Confidant",
+        "by Shred Co, reference DC-77",
+    ] {
+        assert!(text.contains(&squash(wanted)), "{wanted} is missing");
+    }
+}

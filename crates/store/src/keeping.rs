@@ -199,7 +199,8 @@ async fn scope_in(
         .await?,
         paper_destroyed: count(
             tx,
-            "SELECT COUNT(*) FROM paper_destruction WHERE person_id = $1",
+            "SELECT COUNT(*) FROM record_entry WHERE person_id = $1 AND kind IN ('paper_note', 'paper_file') \
+             AND status = 'destroyed'",
             &ids,
         )
         .await?,

@@ -22,22 +22,42 @@ pub(crate) async fn record_destroyed(
     let mut tx = store.begin_write().await?;
     // The audit head's lock first: a hold being placed is seen, or waits.
     append(&mut tx, &audit).await?;
-    let entry: Option<(String, Option<String>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT e.kind, e.status FROM record_entry e WHERE e.id = $1 AND e.person_id = $2 AND {PAPER}"
-    )))
-    .bind(line.entry_id.to_string())
-    .bind(person_id.to_string())
-    .fetch_optional(&mut *tx)
-    .await
-    .db()?;
+    let entry: Option<(String, Option<String>, Option<i64>)> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT e.kind, e.status, e.due_at FROM record_entry e WHERE e.id = $1 AND e.person_id = $2 \
+             AND {PAPER}"
+        )))
+        .bind(line.entry_id.to_string())
+        .bind(person_id.to_string())
+        .fetch_optional(&mut *tx)
+        .await
+        .db()?;
     // Refusals write nothing: dropping the transaction rolls back its event too (core records
     // the refusal's own).
-    match entry {
-        None => return Ok(Err(PaperRefusal::NotPaper)),
-        Some((_, Some(status))) if status == "destroyed" => {
-            return Ok(Err(PaperRefusal::Destroyed));
-        }
-        Some(_) => {}
+    let Some((kind, status, due_at)) = entry else {
+        return Ok(Err(PaperRefusal::NotPaper));
+    };
+    if status.as_deref() == Some("destroyed") {
+        return Ok(Err(PaperRefusal::Destroyed));
+    }
+    // Paper is destroyed when its time has come: an archived file on its date, a paper note once
+    // typed into the record, or any of it once the record's destruction is approved and waited.
+    let approved: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM retention_review WHERE person_id = $1 AND state = 'approved' \
+         AND destroy_after <= $2",
+    )
+    .bind(person_id.to_string())
+    .bind(line.recorded_at_micros)
+    .fetch_one(&mut *tx)
+    .await
+    .db()?;
+    let its_time = approved > 0
+        || match kind.as_str() {
+            "paper_file" => due_at.is_some_and(|d| d <= line.recorded_at_micros),
+            _ => status.as_deref() == Some("transcribed"),
+        };
+    if !its_time {
+        return Ok(Err(PaperRefusal::NotDue));
     }
     if held(&mut tx, person_id).await? {
         return Ok(Err(PaperRefusal::Held));
@@ -108,12 +128,20 @@ pub(crate) async fn to_destroy(
     organisation_id: Uuid,
     now_micros: i64,
 ) -> Result<Vec<PaperDue>, StoreError> {
+    // Never while a hold or a restriction of processing is in force; the paper of a record whose
+    // destruction is approved only once its waiting period is over (until then it may be
+    // withdrawn), due from then.
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT e.id, e.person_id, p.service_id, e.due_at FROM record_entry e \
-         JOIN person p ON p.id = e.person_id JOIN service s ON s.id = p.service_id \
+        "SELECT e.id, e.person_id, p.service_id, e.due_at, \
+         (SELECT MIN(r.destroy_after) FROM retention_review r WHERE r.person_id = e.person_id \
+          AND r.state = 'approved' AND r.destroy_after <= $2) AS approved_due \
+         FROM record_entry e JOIN person p ON p.id = e.person_id JOIN service s ON s.id = p.service_id \
          WHERE s.organisation_id = $1 AND {PAPER} AND {NOT_DESTROYED} \
+         AND NOT EXISTS (SELECT 1 FROM legal_hold h WHERE h.person_id = e.person_id AND h.released_at IS NULL) \
+         AND NOT EXISTS (SELECT 1 FROM person_restriction x WHERE x.person_id = e.person_id \
+             AND x.kind = 'restriction' AND x.lifted_at IS NULL) \
          AND ((e.kind = 'paper_file' AND e.due_at <= $2) OR EXISTS (SELECT 1 FROM retention_review r \
-              WHERE r.person_id = e.person_id AND r.state = 'approved')) \
+              WHERE r.person_id = e.person_id AND r.state = 'approved' AND r.destroy_after <= $2)) \
          ORDER BY e.id"
     )))
     .bind(organisation_id.to_string())
@@ -121,11 +149,12 @@ pub(crate) async fn to_destroy(
     .fetch_all(&store.pool)
     .await
     .read(|row| {
+        let approved: Option<i64> = row.col("approved_due")?;
         Ok(PaperDue {
             entry_id: id(row, "id")?,
             person_id: id(row, "person_id")?,
             service_id: id(row, "service_id")?,
-            due_at_micros: row.col("due_at")?,
+            due_at_micros: approved.or(row.col("due_at")?),
         })
     })
 }

@@ -16,6 +16,8 @@ const FACTS: &str = "SELECT p.id, p.service_id, s.code AS service_code, p.create
      (SELECT MAX(c.closed_at) FROM case_episode c WHERE c.person_id = p.id AND c.closure_reason = 'died') AS died, \
      (SELECT MAX(e.occurs_at) FROM record_entry e WHERE e.person_id = p.id AND e.contact_type IS NOT NULL) AS last_contact, \
      (SELECT COUNT(*) FROM legal_hold h WHERE h.person_id = p.id AND h.released_at IS NULL) AS live_holds, \
+     (SELECT COUNT(*) FROM person_restriction x WHERE x.person_id = p.id AND x.kind = 'restriction' \
+         AND x.lifted_at IS NULL) AS live_restrictions, \
      (SELECT MAX(h.released_at) FROM legal_hold h WHERE h.person_id = p.id) AS released";
 
 const REVIEW_COLUMNS: &str = "id, organisation_id, service_id, person_id, rules, due_on, found_at, state, \
@@ -31,6 +33,7 @@ fn facts_from_row(row: &AnyRow) -> Result<RetentionFacts, StoreError> {
         service_code: row.col("service_code")?,
         open_cases: row.col("open_cases")?,
         live_holds: row.col("live_holds")?,
+        live_restrictions: row.col("live_restrictions")?,
         last_closed_at_micros: row.col("last_closed")?,
         died_at_micros: row.col("died")?,
         last_contact_at_micros: contact.map_or(created, |c| c.max(created)),

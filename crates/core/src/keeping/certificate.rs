@@ -13,8 +13,9 @@ use uuid::Uuid;
 use crate::kernel::codes::codes;
 use crate::store::DestructionScope;
 
-/// The format of the certificate's body, for whoever reads it later.
-pub const FORMAT: &str = "confidant/destruction-certificate/1";
+/// The format of the certificate's body, for whoever reads it later (2: with `paper`, the paper
+/// destroyed outside Confidant; certificates of format 1 have none).
+pub const FORMAT: &str = "confidant/destruction-certificate/2";
 
 codes!(
     /// On what the destruction rests.
@@ -163,7 +164,7 @@ pub fn items(scope: &DestructionScope) -> Vec<CertificateItem> {
             "paper_destroyed",
             scope.paper_destroyed,
             Destroyed,
-            Some("paper notes and archived files destroyed outside Confidant: see paper for who destroyed each and their reference"),
+            Some("paper notes and archived files destroyed outside Confidant: see paper for who destroyed each and their reference, where it was recorded"),
         ));
     }
     if scope.paper > 0 {
@@ -257,7 +258,7 @@ mod tests {
             copies: COPIES.to_owned(),
         };
         let body = c.body();
-        assert!(body.starts_with("{\"format\":\"confidant/destruction-certificate/1\""));
+        assert!(body.starts_with(&format!("{{\"format\":\"{FORMAT}\"")));
         assert!(!body.contains('\n'));
         let back: Certificate = serde_json::from_str(&body).expect("parses");
         assert_eq!(back, c);

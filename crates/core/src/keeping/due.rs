@@ -15,30 +15,30 @@ pub struct Due {
     pub on: Date,
     /// The rules (ids), in the register's order.
     pub rules: Vec<String>,
-    /// Whether a rule counts from a birthday: then `on` tells the date of birth, and what is
-    /// written down is the day the record was found instead ([`recorded_on`]).
+    /// Whether a rule counts from a birthday: then `on` would tell the date of birth, and what is
+    /// written down, and when the record is queued, is the first of the month after it
+    /// ([`recorded_on`]).
     pub counts_from_birthday: bool,
 }
 
-/// The due date a review records: the day its period ended, or for a rule counting from a
-/// birthday (where that day would tell the date of birth) the day the sweep `found` it.
-pub fn recorded_on(due: &Due, found: Date) -> Date {
-    if due.counts_from_birthday {
-        found
-    } else {
-        due.on
+/// The due date a review records, and from which the record is queued: the day its period ended,
+/// or where a rule counts from a birthday (that day would tell the date of birth) the first day
+/// of the month after it, which tells the month at most.
+pub fn recorded_on(due: &Due) -> Date {
+    if !due.counts_from_birthday {
+        return due.on;
     }
+    let (year, month) = match due.on.month() {
+        time::Month::December => (due.on.year() + 1, time::Month::January),
+        m => (due.on.year(), m.next()),
+    };
+    Date::from_calendar_date(year, month, 1).unwrap_or(due.on)
 }
 
-/// Whether the record is due as its review recorded (`recorded`, found on `found`): on the same
-/// day, or for a rule counting from a birthday, no later than it was found. A later day means
-/// something happened since (a contact, a case reopened) that the reviewer did not see.
-pub fn as_reviewed(due: &Due, recorded: &str, found: Date) -> bool {
-    if due.counts_from_birthday {
-        due.on <= found
-    } else {
-        due.on.to_string() == recorded
-    }
+/// Whether the record is due as its review `recorded`: a different day means something happened
+/// since (a contact, a case reopened) that the reviewer did not see, or the register changed.
+pub fn as_reviewed(due: &Due, recorded: &str) -> bool {
+    recorded_on(due).to_string() == recorded
 }
 
 /// The UK date a rule's trigger happened on for this record, if it has. Only the events a case
@@ -60,10 +60,14 @@ fn trigger_date(trigger: Trigger, facts: &RetentionFacts) -> Option<Date> {
 }
 
 /// When every rule's period has ended for the record, the day the last one did. `None` while any
-/// has not (or its trigger has not happened, or cannot be known here), while a case is open or a
-/// legal hold is in force, and when no rule applies.
+/// has not (or its trigger has not happened, or cannot be known here), while a case is open, a
+/// legal hold or a restriction of processing is in force, and when no rule applies.
 pub fn ends_on(rules: &[&RetentionRule], facts: &RetentionFacts) -> Option<Due> {
-    if rules.is_empty() || facts.open_cases > 0 || facts.live_holds > 0 {
+    if rules.is_empty()
+        || facts.open_cases > 0
+        || facts.live_holds > 0
+        || facts.live_restrictions > 0
+    {
         return None;
     }
     let mut last: Option<Date> = None;
@@ -95,10 +99,11 @@ pub fn rules_keeping<'a>(register: &'a Register, service: &str) -> Vec<&'a Reten
 }
 
 /// Whether the record is due for review on `today` (UK date) under the register, and if so when
-/// and why: every rule keeping its service's case records ([`rules_keeping`]) has ended.
+/// and why: every rule keeping its service's case records ([`rules_keeping`]) has ended (by the
+/// day recorded: [`recorded_on`]).
 pub fn due(register: &Register, facts: &RetentionFacts, today: Date) -> Option<Due> {
     let service = facts.service_code.as_deref()?;
-    ends_on(&rules_keeping(register, service), facts).filter(|d| d.on <= today)
+    ends_on(&rules_keeping(register, service), facts).filter(|d| recorded_on(d) <= today)
 }
 
 /// Whether the sweep must open the record's date of birth to know if it is due: a rule of its
@@ -116,7 +121,7 @@ pub fn needs_birth_date(register: &Register, facts: &RetentionFacts, today: Date
         born_on: Some(LONG_AGO),
         ..facts.clone()
     };
-    ends_on(&rules, &long_ago).is_some_and(|d| d.on <= today)
+    ends_on(&rules, &long_ago).is_some_and(|d| recorded_on(&d) <= today)
 }
 
 /// A date of birth before any the catalogue accepts (it refuses years before 1900).

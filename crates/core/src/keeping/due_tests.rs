@@ -31,6 +31,7 @@ fn facts() -> RetentionFacts {
         service_code: Some("support".to_owned()),
         open_cases: 0,
         live_holds: 0,
+        live_restrictions: 0,
         last_closed_at_micros: None,
         died_at_micros: None,
         last_contact_at_micros: micros(datetime!(2010-01-01 12:00 UTC)),
@@ -143,7 +144,8 @@ fn several_rules_keep_the_record_until_the_last_ends_and_one_not_yet_started_kee
 }
 
 #[test]
-fn an_open_case_a_live_hold_no_rule_or_an_unknowable_trigger_keeps_a_record_off_the_queue() {
+fn an_open_case_a_live_hold_or_restriction_no_rule_or_an_unknowable_trigger_keeps_a_record_off_the_queue()
+ {
     let r = rule("r", Trigger::LastContact, Period::Days(1));
     let today = date!(2030 - 01 - 01);
     assert!(due_under(&r, &facts(), today));
@@ -152,6 +154,9 @@ fn an_open_case_a_live_hold_no_rule_or_an_unknowable_trigger_keeps_a_record_off_
     assert!(!due_under(&r, &f, today));
     let mut f = facts();
     f.live_holds = 1;
+    assert!(!due_under(&r, &f, today));
+    let mut f = facts();
+    f.live_restrictions = 1;
     assert!(!due_under(&r, &f, today));
     assert_eq!(ends_on(&[], &facts()), None);
     // A case-closed rule for a record that never had a case.
@@ -189,20 +194,23 @@ fn a_birthday_counts_from_the_date_of_birth_once_opened_and_29_february_from_1_m
     assert!(due_under(&twenty_five, &f, date!(2033 - 03 - 01)));
     f.born_on = Some(date!(2007 - 02 - 28));
     assert!(due_under(&twenty_five, &f, date!(2032 - 02 - 28)));
-    // With a case rule too, the later end wins; the due day tells the birthday, so a review
-    // records the day it was found instead, and checks it is due no later than that.
+    // With a case rule too, the later end wins; the due day would tell the birthday, so a review
+    // records (and the record is queued from) the first of the month after it.
     let closed = rule("c", Trigger::CaseClosed, Period::Years(1));
     f.last_closed_at_micros = at(datetime!(2020-01-01 12:00 UTC));
     let due = ends_on(&[&closed, &twenty_five], &f).expect("due");
     assert_eq!(due.on, date!(2032 - 02 - 28));
     assert!(due.counts_from_birthday);
-    let found = date!(2032 - 03 - 04);
-    assert_eq!(recorded_on(&due, found), found);
-    assert!(as_reviewed(&due, "2032-03-04", found));
-    assert!(!as_reviewed(&due, "2032-03-04", date!(2032 - 02 - 27)));
+    assert_eq!(recorded_on(&due), date!(2032 - 03 - 01));
+    assert!(as_reviewed(&due, "2032-03-01"));
+    assert!(!as_reviewed(&due, "2032-02-28"));
+    // In December, the first of January.
+    f.born_on = Some(date!(2005 - 12 - 15));
+    let december = ends_on(&[&twenty_five], &f).expect("due");
+    assert_eq!(recorded_on(&december), date!(2031 - 01 - 01));
     // Without a birthday rule the exact day is recorded and must match.
     let plain = ends_on(&[&closed], &f).expect("due");
-    assert_eq!(recorded_on(&plain, found), date!(2021 - 01 - 01));
-    assert!(as_reviewed(&plain, "2021-01-01", found));
-    assert!(!as_reviewed(&plain, "2021-01-02", found));
+    assert_eq!(recorded_on(&plain), date!(2021 - 01 - 01));
+    assert!(as_reviewed(&plain, "2021-01-01"));
+    assert!(!as_reviewed(&plain, "2021-01-02"));
 }

@@ -74,9 +74,11 @@ impl PaperDestruction {
 
 impl<S: Store, C: Clock> Confidant<S, C> {
     /// Records a paper note or archived paper file of the person destroyed (`person.update` on
-    /// the record: whoever may change it). Who destroyed it and their reference must not name the
-    /// person (they outlive the record on its certificate). Refused while a legal hold is in
-    /// force; an entry that is not paper of this record answers as not found.
+    /// the record: whoever may change it), once its time has come: an archived file on its
+    /// destroy-by date, a paper note once transcribed, or any of it once the record's destruction
+    /// is approved and has waited. Who destroyed it and their reference must not name the person
+    /// (they outlive the record on its certificate). Refused while a legal hold is in force; an
+    /// entry that is not paper of this record answers as not found.
     pub async fn record_paper_destroyed(
         &self,
         actor: &Principal,
@@ -122,7 +124,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     }
 
     /// The person's paper recorded destroyed, oldest first: who destroyed each, their reference
-    /// and when (`person.read` on the record; not for a processor's worker).
+    /// and when (`person.read` on the record, audited; not for a processor's worker).
     pub async fn paper_destroyed(
         &self,
         actor: &Principal,
@@ -133,6 +135,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .permit_on_person(actor, Action::PersonRead, person_id, purpose)
             .await?;
         Self::not_for_processors(&permit)?;
+        let read = AuditDraft::permitted(&permit, purpose, self.clock.now()).named("paper.read");
+        self.store.record_access(read).await?;
         Ok(self.store.paper_destroyed_of(&access_of(&permit)?).await?)
     }
 
@@ -151,6 +155,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             PaperRefusal::Destroyed => {
                 PersonError::Conflict("this paper was recorded destroyed already")
             }
+            PaperRefusal::NotDue => PersonError::Conflict(
+                "this paper is kept for now: an archived file until its destroy-by date, a paper note until it is transcribed, unless the record's destruction is approved",
+            ),
             PaperRefusal::Held => PersonError::Conflict(
                 "a legal hold is in force on this record: its paper must be kept until it is released",
             ),

@@ -13,7 +13,7 @@ use crate::access::{PersonAccess, Principal};
 use crate::audit::{AuditDraft, Purpose};
 use crate::field::PersonField;
 use crate::organisation::{OrganisationError, micros};
-use crate::person::{PersonError, Violation, Violations, access_of, from_micros};
+use crate::person::{PersonError, Violation, Violations, access_of};
 use crate::retention::uk_date;
 use crate::store::{
     DestructionScope, NewReview, NewTask, RetentionState, ReviewDecision, ReviewRecord, Store,
@@ -145,7 +145,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                         service_id: f.service_id,
                         person_id: f.person_id,
                         rules: d.rules.join(","),
-                        due_on: due::recorded_on(&d, today).to_string(),
+                        due_on: due::recorded_on(&d).to_string(),
                         found_at_micros: micros(now),
                     })
                 }));
@@ -212,15 +212,17 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .collect();
         self.open_birth_dates(sweep, &mut facts, uk_date(now), now)
             .await?;
-        let found = uk_date(from_micros(review.found_at_micros));
         let why_not = match (facts.first(), self.register()) {
             (None, _) => Some("the record is gone"),
             (Some(f), _) if f.live_holds > 0 => Some("a legal hold is in force"),
+            (Some(f), _) if f.live_restrictions > 0 => {
+                Some("a restriction of processing is in force: the record is only to be stored")
+            }
             // Due as reviewed: a later due date means something happened since (a contact, a
             // case reopened), which the reviewer did not see.
             (Some(f), Some(register))
                 if due::due(register, f, uk_date(now))
-                    .is_some_and(|d| due::as_reviewed(&d, &review.due_on, found)) =>
+                    .is_some_and(|d| due::as_reviewed(&d, &review.due_on)) =>
             {
                 None
             }
@@ -273,8 +275,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     }
 
     /// Fills in the date of birth of each record that needs it to know whether it is due
-    /// ([`due::needs_birth_date`]), read in one audited read per call. A date that does not open
-    /// or parse is left out: a birthday rule then keeps the record (never destroyed early).
+    /// ([`due::needs_birth_date`]), each read under an audit event about the person. A date that
+    /// does not open or parse is left out: a birthday rule then keeps the record (never destroyed
+    /// early).
     async fn open_birth_dates(
         &self,
         permit: &confidant_policy::Permit,
@@ -285,26 +288,19 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let Some(register) = self.register() else {
             return Ok(());
         };
-        let wanted: Vec<Uuid> = facts
-            .iter()
-            .filter(|f| due::needs_birth_date(register, f, today))
-            .map(|f| f.person_id)
-            .collect();
-        if wanted.is_empty() {
-            return Ok(());
-        }
-        let audit = AuditDraft::permitted(permit, Purpose::Administration, now)
-            .named("retention.birth_dates");
-        let sealed = self.store.sealed_birth_dates(&wanted, audit).await?;
         let format = time::macros::format_description!("[year]-[month]-[day]");
-        for (person, key) in &sealed {
-            let born = self
-                .open_person(person, key)
-                .ok()
-                .and_then(|p| Date::parse(p.get(PersonField::DateOfBirth)?, &format).ok());
-            if let Some(f) = facts.iter_mut().find(|f| f.person_id == person.id) {
-                f.born_on = born;
-            }
+        for f in facts
+            .iter_mut()
+            .filter(|f| due::needs_birth_date(register, f, today))
+        {
+            let audit = AuditDraft::permitted(permit, Purpose::Administration, now)
+                .about(f.person_id)
+                .named("retention.birth_date");
+            let sealed = self.store.sealed_birth_dates(&[f.person_id], audit).await?;
+            f.born_on = sealed.first().and_then(|(person, key)| {
+                let opened = self.open_person(person, key).ok()?;
+                Date::parse(opened.get(PersonField::DateOfBirth)?, &format).ok()
+            });
         }
         Ok(())
     }

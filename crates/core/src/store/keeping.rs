@@ -59,8 +59,9 @@ pub struct DestructionScope {
     /// Paper notes and archived paper files among the entries not yet recorded destroyed: the
     /// electronic entry goes; the paper itself is still to collect and destroy.
     pub paper: i64,
-    /// Paper recorded destroyed (who destroyed it and their reference): copied onto the
-    /// certificate. (Absent from what a reviewer saw before it was counted: none then.)
+    /// Paper entries recorded destroyed (with who destroyed each and their reference, copied
+    /// onto the certificate, where it was recorded so). Absent from what a reviewer saw before
+    /// it was counted: none then.
     #[serde(default)]
     pub paper_destroyed: i64,
     /// Audit events about the record: kept (ids, actions and times only; the chain must verify).
@@ -104,7 +105,9 @@ impl DestructionScope {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaperDestroyedLine {
     pub id: Uuid,
+    /// The paper note's or archived file's entry.
     pub entry_id: Uuid,
+    /// Who destroyed it (the archive provider, or the service) and their reference.
     pub destroyed_by: String,
     pub reference: String,
     /// `YYYY-MM-DD`, UK calendar.
@@ -120,17 +123,22 @@ pub enum PaperRefusal {
     NotPaper,
     /// Recorded destroyed already.
     Destroyed,
+    /// Its time has not come: an archived file before its date, a paper note not yet typed into
+    /// the record, and the record's destruction not approved and waited.
+    NotDue,
     /// A legal hold is in force on the record.
     Held,
 }
 
 /// Paper still to destroy: an archived file past its date, or any paper of a record whose
-/// destruction is approved.
+/// destruction is approved and has waited its period (never under a hold or a restriction).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaperDue {
+    /// The paper note's or archived file's entry.
     pub entry_id: Uuid,
     pub person_id: Uuid,
     pub service_id: Uuid,
+    /// When its destruction is due: the end of the record's waiting period, or the file's date.
     pub due_at_micros: Option<i64>,
 }
 
@@ -246,8 +254,9 @@ pub trait KeepingStore: Send + Sync + 'static {
 
     /// Records paper of the person destroyed, with its audit event, in one transaction: the
     /// entry's status becomes `destroyed`, the line is kept, and the entry's paper task closes.
-    /// Refused (nothing written but the event) when the entry is not paper of this record, was
-    /// recorded destroyed already, or a legal hold is in force.
+    /// Refused (nothing written) when the entry is not paper of this record, was recorded
+    /// destroyed already, its time has not come ([`PaperRefusal::NotDue`]), or a legal hold is in
+    /// force.
     fn record_paper_destroyed(
         &self,
         access: &PersonAccess,
@@ -261,9 +270,9 @@ pub trait KeepingStore: Send + Sync + 'static {
         access: &PersonAccess,
     ) -> impl Future<Output = Result<Vec<PaperDestroyedLine>, StoreError>> + Send;
 
-    /// The organisation's paper still to destroy (ids and dates only): archived files whose date
-    /// is at or before `now_micros`, and every paper entry of a record whose destruction is
-    /// approved.
+    /// The organisation's paper still to destroy (ids and dates only), never under a hold or a
+    /// restriction: archived files whose date is at or before `now_micros`, and every paper entry
+    /// of a record whose destruction is approved and has waited its period.
     fn paper_to_destroy(
         &self,
         organisation_id: Uuid,

@@ -48,6 +48,9 @@ pub struct RetentionFacts {
     pub open_cases: i64,
     /// Legal holds in force (a held record is never due).
     pub live_holds: i64,
+    /// Restrictions of processing in force (Art. 18: the data is only to be stored, so it is
+    /// never due while one is).
+    pub live_restrictions: i64,
     /// When its last case closed, if it has had one.
     pub last_closed_at_micros: Option<i64>,
     /// When a case closed because the person died.
@@ -67,9 +70,9 @@ pub struct RetentionFacts {
 pub struct FactsPage {
     /// The facts of the records in the page the sweep may consider.
     pub facts: Vec<RetentionFacts>,
-    /// How many records the page looked at, and the last of them (the next page starts after
-    /// it). Fewer than asked for: the scan is at its end.
+    /// How many records the page looked at (fewer than asked for: the scan is at its end).
     pub looked_at: usize,
+    /// The last record the page looked at: the next page starts after it.
     pub last: Option<Uuid>,
 }
 

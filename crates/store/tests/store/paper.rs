@@ -140,16 +140,27 @@ both_backends!(
             matches!(not_paper, Err(PersonError::NotFound)),
             "{not_paper:?}"
         );
-        // A legal hold keeps the paper too.
+        // A paper note not yet typed into the record is kept.
+        let early = c
+            .record_paper_destroyed(&app.worker_a, P, p, note, &destroyed("Shred Co", "DC-76"))
+            .await;
+        anyhow::ensure!(matches!(early, Err(PersonError::Conflict(_))), "{early:?}");
+        // A legal hold keeps the paper too: its task closes, and recording it is refused.
         let hold = c
             .place_hold(&app.dpo, P, p, "complaint", None, "A complaint was made")
             .await?;
+        c.sweep_tasks(&operator(), app.organisation).await?;
+        anyhow::ensure!(
+            open_paper_tasks(&app).await?.is_empty(),
+            "a task under a hold"
+        );
         let held = c
             .record_paper_destroyed(&app.worker_a, P, p, file, &destroyed("Shred Co", "DC-77"))
             .await;
         anyhow::ensure!(matches!(held, Err(PersonError::Conflict(_))), "{held:?}");
         c.release_hold(&app.dpo, P, p, hold.id, "The complaint was resolved")
             .await?;
+        c.sweep_tasks(&operator(), app.organisation).await?;
         anyhow::ensure!(open_paper_tasks(&app).await? == vec![file]);
 
         c.record_paper_destroyed(&app.worker_a, P, p, file, &destroyed("Shred Co", "DC-77"))
@@ -235,21 +246,29 @@ both_backends!(
         .await?;
         c.approve_retention(&app.dpo, app.organisation, &[review.id])
             .await?;
-        // Approved: both pieces of paper are tasks now, the note too.
+        // Approved: in the waiting period (the approval may yet be withdrawn) only the file past
+        // its own date is a task, and the note may not be destroyed yet.
         c.sweep_tasks(&operator(), app.organisation).await?;
-        let mut tasks = open_paper_tasks(&app).await?;
-        tasks.sort();
-        let mut both = vec![file, note];
-        both.sort();
-        anyhow::ensure!(tasks == both, "{tasks:?}");
+        anyhow::ensure!(open_paper_tasks(&app).await? == vec![file]);
+        let early = c
+            .record_paper_destroyed(&app.worker_a, P, p, note, &destroyed("Shred Co", "DC-2"))
+            .await;
+        anyhow::ensure!(matches!(early, Err(PersonError::Conflict(_))), "{early:?}");
 
-        // After the wait, the destruction waits for the paper: left approved.
+        // After the wait, the destruction waits for the paper, left approved, and both pieces
+        // are tasks.
         c.clock().advance(Duration::days(WAITING_DAYS + 1));
         let s = c.sweep_retention(&operator(), app.organisation).await?;
         anyhow::ensure!(s.awaiting_paper == 1 && s.destroyed == 0, "{s:?}");
         anyhow::ensure!(!c.store().destroyed(p).await?);
         let still = c.store().review(app.organisation, review.id).await?;
         anyhow::ensure!(still.map(|r| r.state) == Some(RetentionState::Approved));
+        c.sweep_tasks(&operator(), app.organisation).await?;
+        let mut tasks = open_paper_tasks(&app).await?;
+        tasks.sort();
+        let mut both = vec![file, note];
+        both.sort();
+        anyhow::ensure!(tasks == both, "{tasks:?}");
 
         for (entry, reference) in [(file, "DC-1"), (note, "Shred log 12")] {
             c.record_paper_destroyed(

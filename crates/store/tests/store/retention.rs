@@ -165,6 +165,35 @@ both_backends!(a_released_hold_starts_its_period, |backend| async move {
     due_on_day(&app, p, 17).await
 });
 
+both_backends!(
+    a_restriction_of_processing_keeps_a_record_off_the_queue_until_lifted,
+    |backend| async move {
+        let app = governed(backend, "case_closed", "1 day").await?;
+        let c = &app.confidant;
+        let p = closed_case(&app, ClosureReason::Completed).await?;
+        let objected = app.person_named("Objected", "Person").await?;
+        let case = c.open_case(&app.worker_a, P, objected, None).await?;
+        c.close_case(
+            &app.worker_a,
+            P,
+            objected,
+            case.id,
+            ClosureReason::Completed,
+        )
+        .await?;
+        let restriction = c.restrict(&app.dpo, P, p, "restriction").await?;
+        c.restrict(&app.dpo, P, objected, "objection").await?;
+        set_clock(&app, day(5).1);
+        sweep(&app).await?;
+        // An upheld objection does not keep a record; a restriction (only to be stored) does.
+        anyhow::ensure!(queued(&app).await? == vec![objected]);
+        c.lift_restriction(&app.dpo, P, p, restriction.id).await?;
+        sweep(&app).await?;
+        anyhow::ensure!(queued(&app).await?.len() == 2);
+        Ok(())
+    }
+);
+
 async fn born(app: &TestApp, family: &str, on: &str) -> anyhow::Result<Uuid> {
     let mut input = confidant_core::person::PersonInput::new();
     input.set_code("given_name", "Born".to_owned());
@@ -182,29 +211,38 @@ both_backends!(
     |backend| async move {
         let app = governed(backend, "birthday_18", "9 months").await?;
         // Born on 29 February 2008: 18 on 1 March 2026 (no 29 February that year), so due nine
-        // months on, on 1 December (day 9); someone born the day after, on 2 December.
+        // months on, on 1 December; someone born on 2 March, on 2 December. Either day would tell
+        // the birthday, so both are queued from the first of the month after: 1 January 2027
+        // (day 40), not the minute before.
         let leap = born(&app, "Leap", "2008-02-29").await?;
         let later = born(&app, "Later", "2008-03-02").await?;
         // No date of birth: never due under a birthday rule (kept, not destroyed early).
-        app.person_named("No", "Birthday").await?;
-        due_on_day(&app, leap, 9).await?;
-        // Swept next on 4 December: the other is queued, recorded as due on the day it was found,
-        // never on a day that tells the birthday.
-        set_clock(&app, day(12).1);
+        let unknown = app.person_named("No", "Birthday").await?;
+        set_clock(&app, day(40).0);
         sweep(&app).await?;
+        anyhow::ensure!(
+            queued(&app).await?.is_empty(),
+            "queued before the month was out"
+        );
+        set_clock(&app, day(40).1);
+        anyhow::ensure!(sweep(&app).await?.queued == 2);
         let mut both = queued(&app).await?;
         both.sort();
         let mut expected = vec![leap, later];
         expected.sort();
         anyhow::ensure!(both == expected);
-        let review = review_of(&app, later).await?;
-        anyhow::ensure!(review.due_on == "2026-12-04", "{}", review.due_on);
-        // The sweep's reads of dates of birth are audited, and the chain still verifies.
+        for p in [leap, later] {
+            let review = review_of(&app, p).await?;
+            anyhow::ensure!(review.due_on == "2027-01-01", "{}", review.due_on);
+        }
+        // Each date of birth opened is an audit event about its person, and the chain verifies.
         let events = app.confidant.store().audit_events(1, 100_000).await?;
-        anyhow::ensure!(
-            events.iter().any(|e| e.action == "retention.birth_dates"),
-            "no audit event for the dates of birth read"
-        );
+        let opened = |p: Uuid| {
+            events
+                .iter()
+                .any(|e| e.action == "retention.birth_date" && e.subject_id == Some(p.to_string()))
+        };
+        anyhow::ensure!(opened(leap) && opened(later) && opened(unknown));
         let verified = verify_chain(app.confidant.store(), None).await?;
         anyhow::ensure!(verified.is_ok(), "{verified:?}");
         Ok(())
@@ -219,14 +257,14 @@ both_backends!(
         let (_, guardian) = app
             .add_staff(Role::CaldicottGuardian, None, "guardian", true)
             .await?;
-        // 25 on 23 November 2026, the day after the test starts; an open case keeps the other.
+        // 25 on 23 November 2026, the day after the test starts: queued from 1 December (day 9);
+        // an open case keeps the other.
         let p = born(&app, "Grown", "2001-11-23").await?;
         let open = born(&app, "Open", "2001-11-23").await?;
         c.open_case(&app.worker_a, P, open, None).await?;
-        due_on_day(&app, p, 1).await?;
+        due_on_day(&app, p, 9).await?;
         let review = review_of(&app, p).await?;
-        // Found on its due day (the 25th birthday), recorded as the day it was found: the same.
-        anyhow::ensure!(review.due_on == "2026-11-23", "{}", review.due_on);
+        anyhow::ensure!(review.due_on == "2026-12-01", "{}", review.due_on);
         // Reviewed a month later: the record is still due, and destroyed after the wait.
         set_clock(&app, day(30).1);
         c.decide_retention(

@@ -7,19 +7,19 @@
 use askama::Template;
 use axum::response::{IntoResponse, Redirect, Response};
 use confidant_core::account::SignInError;
-use confidant_core::keeping::{Certificate, DestructionBasis, ItemOutcome};
+use confidant_core::keeping::DestructionBasis;
 use confidant_core::person::PersonError;
-use confidant_core::store::{CertificateRecord, LegalHoldKind, Store};
+use confidant_core::store::{LegalHoldKind, Store};
 use confidant_core::{Clock, Purpose, Role};
 use uuid::Uuid;
 
+use super::certificate;
 use crate::AppState;
 use crate::http::extract::page::Path;
 use crate::http::routing::{Routes, get, post};
 use crate::pages::form::{FormData, FormField, FormPage, form_error};
 use crate::pages::record::merge::moved_lines;
 use crate::pages::record::person::who;
-use crate::pages::sharing::consent::at as from_micros;
 use crate::pages::{Chrome, PageError, Signed, St, TrainedForm, TrainedStaff, date_time, render};
 
 const P: Purpose = Purpose::Administration;
@@ -40,11 +40,11 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
         )
         .route(
             "/admin/destruction-certificates",
-            get(certificates_page::<S, C>),
+            get(certificate::certificates_page::<S, C>),
         )
         .route(
             "/admin/destruction-certificates/{certificate_id}",
-            get(certificate_page::<S, C>),
+            get(certificate::certificate_page::<S, C>),
         )
 }
 
@@ -399,7 +399,10 @@ pub async fn destroy<S: Store, C: Clock>(
         )
         .await
     {
-        Ok(done) => certificate_view(&state, &signed, &done.record, &done.certificate, true).await,
+        Ok(done) => {
+            certificate::certificate_view(&state, &signed, &done.record, &done.certificate, true)
+                .await
+        }
         Err(PersonError::Invalid(v)) => {
             let errors =
                 v.0.into_iter()
@@ -409,145 +412,4 @@ pub async fn destroy<S: Store, C: Clock>(
         }
         Err(e) => Err(e.into()),
     }
-}
-
-#[derive(Template)]
-#[template(path = "certificates.html")]
-struct CertificatesPage {
-    chrome: Chrome,
-    /// (id, when, basis)
-    certificates: Vec<(String, String, String)>,
-    /// (person id, kind, placed)
-    holds: Vec<(String, &'static str, String)>,
-}
-
-fn basis_label(code: &str) -> String {
-    DestructionBasis::from_code(code).map_or_else(|| code.to_owned(), |b| b.label().to_owned())
-}
-
-fn organisation(signed: &Signed) -> Uuid {
-    signed.staff().organisation_id
-}
-
-/// Certificates and the holds in force are oversight: the Data Protection Officer and the
-/// Caldicott Guardian (others 403, audited by core).
-async fn require_oversight<S: Store, C: Clock>(
-    state: &St<S, C>,
-    signed: &Signed,
-) -> Result<(), PageError> {
-    signed
-        .require(
-            state,
-            confidant_core::Action::OversightRead,
-            signed.organisation(),
-            "Only the Data Protection Officer and the Caldicott Guardian see destruction certificates.",
-        )
-        .await
-}
-
-pub async fn certificates_page<S: Store, C: Clock>(
-    state: St<S, C>,
-    TrainedStaff(signed): TrainedStaff,
-) -> Result<Response, PageError> {
-    require_oversight(&state, &signed).await?;
-    let c = &state.confidant;
-    let list = c
-        .destruction_certificates(signed.actor(), organisation(&signed))
-        .await?;
-    let holds = c.live_holds(signed.actor(), organisation(&signed)).await?;
-    render(&CertificatesPage {
-        chrome: signed.chrome("/admin/destruction-certificates"),
-        certificates: list
-            .into_iter()
-            .map(|r| {
-                let basis = serde_json::from_str::<Certificate>(&r.body)
-                    .map(|c| basis_label(&c.basis))
-                    .unwrap_or_default();
-                (
-                    r.id.to_string(),
-                    date_time(from_micros(r.issued_at_micros)),
-                    basis,
-                )
-            })
-            .collect(),
-        holds: holds
-            .into_iter()
-            .map(|h| {
-                (
-                    h.person_id.to_string(),
-                    h.kind.label(),
-                    date_time(from_micros(h.placed_at_micros)),
-                )
-            })
-            .collect(),
-    })
-}
-
-#[derive(Template)]
-#[template(path = "certificate.html")]
-struct CertificatePage {
-    chrome: Chrome,
-    just_destroyed: bool,
-    id: String,
-    record: String,
-    when: String,
-    by: String,
-    basis: String,
-    reason: String,
-    copies: String,
-    sha256: String,
-    /// (kind, count, outcome, note)
-    items: Vec<(String, i64, &'static str, String)>,
-}
-
-async fn certificate_view<S: Store, C: Clock>(
-    state: &St<S, C>,
-    signed: &Signed,
-    record: &CertificateRecord,
-    certificate: &Certificate,
-    just_destroyed: bool,
-) -> Result<Response, PageError> {
-    let names = state.confidant.colleague_names(signed.actor()).await?;
-    render(&CertificatePage {
-        chrome: signed.chrome("/admin/destruction-certificates"),
-        just_destroyed,
-        id: record.id.to_string(),
-        record: certificate.record.to_string(),
-        when: date_time(from_micros(record.issued_at_micros)),
-        by: who(&names, &certificate.decided_by),
-        basis: basis_label(&certificate.basis),
-        reason: certificate.reason.clone(),
-        copies: certificate.copies.clone(),
-        sha256: record.body_sha256.clone(),
-        items: certificate
-            .items
-            .iter()
-            .map(|i| {
-                (
-                    i.kind.replace('_', " "),
-                    i.count,
-                    match i.outcome {
-                        ItemOutcome::Destroyed => "Destroyed",
-                        ItemOutcome::Kept => "Kept",
-                        ItemOutcome::Outstanding => "Still to do",
-                    },
-                    i.note.clone().unwrap_or_default(),
-                )
-            })
-            .collect(),
-    })
-}
-
-pub async fn certificate_page<S: Store, C: Clock>(
-    state: St<S, C>,
-    TrainedStaff(signed): TrainedStaff,
-    Path(certificate_id): Path<Uuid>,
-) -> Result<Response, PageError> {
-    require_oversight(&state, &signed).await?;
-    let (record, certificate) = state
-        .confidant
-        .destruction_certificate(signed.actor(), organisation(&signed), certificate_id)
-        .await?
-        .ok_or(PageError::NotFound)?;
-    certificate_view(&state, &signed, &record, &certificate, false).await
 }

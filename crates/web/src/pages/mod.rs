@@ -28,6 +28,7 @@ macro_rules! form_errors {
     };
 }
 
+pub mod certificate;
 pub mod contact;
 pub mod form;
 pub mod keeping;
@@ -67,6 +68,7 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
         .merge(register::routes())
         .merge(task::routes())
         .merge(keeping::routes())
+        .merge(certificate::routes())
         .merge(retention::routes())
 }
 

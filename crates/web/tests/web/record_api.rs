@@ -553,6 +553,18 @@ both_backends!(
             .collect();
         assert_eq!(fields, ["reference", "destroyed_on"]);
         let body = json!({"destroyed_by": "Shred Co", "reference": "Shred log 7", "destroyed_on": "2020-01-01"});
+        // Not before the note is typed into the record.
+        let early = api
+            .call(Method::POST, &destruction, Some(body.clone()))
+            .await?;
+        assert_eq!(early.status, StatusCode::CONFLICT);
+        api.expect(
+            Method::PATCH,
+            &format!("{entries}/{}", id(&paper_note)?),
+            json!({"status": "transcribed"}),
+            StatusCode::OK,
+        )
+        .await?;
         let done = api
             .call(Method::POST, &destruction, Some(body.clone()))
             .await?;

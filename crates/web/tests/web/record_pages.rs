@@ -386,39 +386,62 @@ both_backends!(
             !register.contains("Intake forms"),
             "descriptions stay in the record"
         );
-        // Its destruction is recorded with who destroyed it and their reference, not a button.
+        // Its destruction is recorded with who destroyed it and their reference, not a button,
+        // and not before its date.
         let paper_page = b.get(&format!("{p}/paper")).await?.text();
         assert!(!paper_page.contains("Mark destroyed"));
-        let file = between(&paper_page, "id=\"paper-", "\"");
-        let form = format!("{p}/entries/{file}/destruction");
-        assert!(paper_page.contains(&form));
-        let bad = b
-            .submit(&form, &form, &[("destroyed_by", "Shred Co")])
-            .await?;
-        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
-        assert!(bad.text().contains("Their reference is required"));
+        let card = |page: &str, holding: &str| -> String {
+            page.split("id=\"paper-")
+                .skip(1)
+                .find(|c| c.contains(holding))
+                .and_then(|c| c.split('"').next())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let later = format!(
+            "{p}/entries/{}/destruction",
+            card(&paper_page, "Intake forms")
+        );
+        assert!(paper_page.contains(&later));
+        let filled = [
+            ("destroyed_by", "Shred Co"),
+            ("reference", "DC-9"),
+            ("destroyed_on_day", "1"),
+            ("destroyed_on_month", "1"),
+            ("destroyed_on_year", "2020"),
+        ];
+        let early = b.submit(&later, &later, &filled).await?;
+        assert_eq!(early.status, StatusCode::CONFLICT);
         b.submit(
-            &form,
-            &form,
+            &new_paper,
+            &new_paper,
             &[
-                ("destroyed_by", "Shred Co"),
-                ("reference", "DC-9"),
-                ("destroyed_on_day", "1"),
-                ("destroyed_on_month", "1"),
-                ("destroyed_on_year", "2020"),
+                ("kind", "paper_file"),
+                ("description", "Old case files"),
+                ("location", "Cabinet 3"),
+                ("due_on_day", "1"),
+                ("due_on_month", "1"),
+                ("due_on_year", "2020"),
             ],
         )
         .await?
         .location();
         let paper_page = b.get(&format!("{p}/paper")).await?.text();
-        assert!(paper_page.contains("By Shred Co, reference DC-9, on 01 Jan 2020"));
-        assert!(!paper_page.contains(&form));
-        assert!(
-            !b.get("/paper")
-                .await?
-                .text()
-                .contains("Archived paper file")
+        let form = format!(
+            "{p}/entries/{}/destruction",
+            card(&paper_page, "Old case files")
         );
+        let bad = b
+            .submit(&form, &form, &[("destroyed_by", "Shred Co")])
+            .await?;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+        assert!(bad.text().contains("Their reference is required"));
+        b.submit(&form, &form, &filled).await?.location();
+        let paper_page = b.get(&format!("{p}/paper")).await?.text();
+        assert!(paper_page.contains("By Shred Co, reference DC-9, on 01 Jan 2020"));
+        assert!(!paper_page.contains(&form) && paper_page.contains(&later));
+        let register = b.get("/paper").await?.text();
+        assert!(register.contains("01 Jan 2033") && !register.contains("01 Jan 2020"));
 
         // A related person, then removed after confirmation.
         let new_related = format!("{p}/related/new");

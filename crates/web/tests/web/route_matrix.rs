@@ -29,7 +29,9 @@ use confidant_core::person::PersonInput;
 use confidant_core::record::{NewEntry, RecordInput};
 use confidant_core::referral::NewReferral;
 use confidant_core::sharing::{EntrySelection, RecipientInput, ShareRequest};
-use confidant_core::store::{ContactType, NoteFlags, ReferralSource, Relationship, TokenScope};
+use confidant_core::store::{
+    ContactType, EntryStatus, NoteFlags, ReferralSource, Relationship, TokenScope,
+};
 use confidant_core::{Clock, Confidant, Purpose, Role, access::Principal};
 use confidant_store::SqlStore;
 use confidant_testkit::{
@@ -669,7 +671,9 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
         ),
         (
             "GET",
-            "/admin/destruction-certificates" | "/admin/destruction-certificates/{certificate_id}",
+            "/admin/destruction-certificates"
+            | "/admin/destruction-certificates/{certificate_id}"
+            | "/admin/destruction-certificates/{certificate_id}/certificate.pdf",
         ) => e(Oversight, N),
         (
             "GET",
@@ -1064,7 +1068,7 @@ struct World {
     plan: [Uuid; 2],
     /// A booked appointment later today (in the diary, and a reminder may be sent).
     appointment: [Uuid; 2],
-    /// A paper note, for the cells that record paper destroyed.
+    /// A paper note, transcribed, for the cells that record paper destroyed.
     paper: [Uuid; 2],
     related: [Uuid; 2],
     case: [Uuid; 2],
@@ -1293,7 +1297,7 @@ async fn world(backend: TestBackend) -> anyhow::Result<World> {
                     parent_id: None,
                     contact_type: None,
                     occurs_at: None,
-                    status: None,
+                    status: Some(EntryStatus::Transcribed),
                     due_at: None,
                     flags: NoteFlags::default(),
                     values: RecordInput::new().with("description", "Matrix paper"),

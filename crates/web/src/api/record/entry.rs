@@ -1,7 +1,6 @@
 //! Entries of a person's record: case notes and contacts, support plans and goals, appointments,
 //! paper notes awaiting transcription and archived paper files.
 
-use confidant_core::keeping::PaperDestruction;
 use std::collections::BTreeMap;
 
 use axum::Json;
@@ -10,6 +9,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use confidant_core::Clock;
 use confidant_core::field::RecordKind;
+use confidant_core::keeping::PaperDestruction;
 use confidant_core::record::{Entry, EntryChange, NewEntry, RecordInput};
 use confidant_core::store::{
     ContactType, CorrectionReason, EntryStatus, ErrorReason, NoteFlags, Store,

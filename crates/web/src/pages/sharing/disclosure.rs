@@ -274,7 +274,7 @@ pub async fn package<S: Store, C: Clock>(
 }
 
 /// A download of the package: an attachment under a server-made name, `no-store`, `nosniff`.
-fn download(body: Vec<u8>, content_type: &'static str, filename: &str) -> Response {
+pub(crate) fn download(body: Vec<u8>, content_type: &'static str, filename: &str) -> Response {
     let mut response = body.into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

@@ -238,9 +238,8 @@ pub async fn reminder_send<S: Store, C: Clock>(
     }
 }
 
-// --- paper notes and archived paper files ---
-
-/// The statuses after the current one: paper only moves on (transcribed, then destroyed).
+/// The statuses after the current one (an appointment's, or paper's, which only moves on:
+/// transcribed, then destroyed).
 pub(super) fn later_statuses(
     kind: RecordKind,
     current: Option<EntryStatus>,

@@ -255,7 +255,7 @@ pub async fn paper_destruction<S: Store, C: Clock>(
     let today = crate::pages::uk_today(state.confidant.clock().now());
     let on = match parse_day(&form.date("destroyed_on")) {
         Ok(Some(day)) => day.to_string(),
-        _ => String::new(),
+        _ => form.date("destroyed_on"),
     };
     let recorded = match PaperDestruction::parse(
         form.get("destroyed_by"),
@@ -279,11 +279,16 @@ pub async fn paper_destruction<S: Store, C: Clock>(
     };
     match recorded {
         Ok(()) => Ok(see_other(&page_of(person_id, entry.kind))),
-        Err(PersonError::Invalid(v)) => Ok(form_error(
-            page,
-            &form,
-            labelled_errors(&v, destruction_label),
-        )),
+        Err(PersonError::Invalid(v)) => {
+            let mut errors = labelled_errors(&v, destruction_label);
+            // The core reads the date as YYYY-MM-DD; the form asks for day, month and year.
+            for (id, message) in &mut errors {
+                if id == "destroyed-on" && message.contains("YYYY-MM-DD") {
+                    *message = "When it was destroyed must be a real date".to_owned();
+                }
+            }
+            Ok(form_error(page, &form, errors))
+        }
         Err(e) => Err(e.into()),
     }
 }
