@@ -124,34 +124,27 @@ impl RetentionStore for SqlStore {
         super::paper::outstanding(self, access).await
     }
 
-    async fn sealed_birth_dates(
+    async fn sealed_birth_date(
         &self,
-        person_ids: &[Uuid],
+        person_id: Uuid,
         audit: AuditDraft,
-    ) -> Result<Vec<(SealedPerson, WrappedDataKey)>, StoreError> {
+    ) -> Result<Option<(SealedPerson, WrappedDataKey)>, StoreError> {
         let mut tx = self.begin_read().await?;
-        let mut people = Vec::new();
-        for chunk in person_ids.chunks(500) {
-            let sql = format!(
-                "{PERSON_WITH_KEY} WHERE p.id IN ({}) ORDER BY p.id",
-                placeholders(1, chunk.len())
-            );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for id in chunk {
-                query = query.bind(id.to_string());
-            }
-            let rows = query.fetch_all(&mut *tx).await.db()?;
-            let mut found = rows
-                .iter()
-                .map(person_with_key)
-                .collect::<Result<Vec<_>, _>>()?;
-            load_fields(&mut tx, &mut found, &[PersonField::DateOfBirth]).await?;
-            people.append(&mut found);
-        }
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{PERSON_WITH_KEY} WHERE p.id = $1"
+        )))
+        .bind(person_id.to_string())
+        .fetch_optional(&mut *tx)
+        .await
+        .db()?;
+        let mut people = row
+            .iter()
+            .map(person_with_key)
+            .collect::<Result<Vec<_>, _>>()?;
+        load_fields(&mut tx, &mut people, &[PersonField::DateOfBirth]).await?;
         finish_read(self, tx, audit).await?;
         let erased = self.fill_keys(people.iter_mut().map(|(_, k)| k)).await?;
-        people.retain(|(_, k)| !erased.has(k));
-        Ok(people)
+        Ok(people.into_iter().find(|(_, k)| !erased.has(k)))
     }
 
     async fn queue_reviews(

@@ -296,9 +296,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             let audit = AuditDraft::permitted(permit, Purpose::Administration, now)
                 .about(f.person_id)
                 .named("retention.birth_date");
-            let sealed = self.store.sealed_birth_dates(&[f.person_id], audit).await?;
-            f.born_on = sealed.first().and_then(|(person, key)| {
-                let opened = self.open_person(person, key).ok()?;
+            let sealed = self.store.sealed_birth_date(f.person_id, audit).await?;
+            f.born_on = sealed.and_then(|(person, key)| {
+                let opened = self.open_person(&person, &key).ok()?;
                 Date::parse(opened.get(PersonField::DateOfBirth)?, &format).ok()
             });
         }

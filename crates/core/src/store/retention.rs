@@ -155,13 +155,15 @@ pub trait RetentionStore: Send + Sync + 'static {
         access: &PersonAccess,
     ) -> impl Future<Output = Result<i64, StoreError>> + Send;
 
-    /// The sealed dates of birth of these records (only that field is filled) with their keys,
-    /// read under `audit`; a record gone or erased is left out.
-    fn sealed_birth_dates(
+    /// The record's sealed date of birth (only that field is filled) with its key, read under
+    /// `audit`; `None` if the record is gone or erased.
+    fn sealed_birth_date(
         &self,
-        person_ids: &[Uuid],
+        person_id: Uuid,
         audit: AuditDraft,
-    ) -> impl Future<Output = Result<Vec<(super::SealedPerson, super::WrappedDataKey)>, StoreError>> + Send;
+    ) -> impl Future<
+        Output = Result<Option<(super::SealedPerson, super::WrappedDataKey)>, StoreError>,
+    > + Send;
 
     /// Puts records on the queue with the sweep's audit event; a record already on it is left
     /// alone. Answers how many were added.

@@ -1010,34 +1010,19 @@ both_backends!(
             .await;
         assert!(matches!(as_status, Err(PersonError::Invalid(_))));
         // Not before its destroy-by date; on it, with who destroyed it.
+        let destroyed = confidant_core::keeping::PaperDestruction {
+            destroyed_by: "Archive provider".to_owned(),
+            reference: "DC-1".to_owned(),
+            destroyed_on: time::macros::date!(2026 - 11 - 20),
+        };
         let early = app
             .confidant
-            .record_paper_destroyed(
-                &app.worker_a,
-                P,
-                p.id,
-                paper.id,
-                &confidant_core::keeping::PaperDestruction {
-                    destroyed_by: "Archive provider".to_owned(),
-                    reference: "DC-1".to_owned(),
-                    destroyed_on: time::macros::date!(2026 - 11 - 20),
-                },
-            )
+            .record_paper_destroyed(&app.worker_a, P, p.id, paper.id, &destroyed)
             .await;
         assert!(matches!(early, Err(PersonError::Conflict(_))));
         app.confidant.clock().advance(time::Duration::days(366));
         app.confidant
-            .record_paper_destroyed(
-                &app.worker_a,
-                P,
-                p.id,
-                paper.id,
-                &confidant_core::keeping::PaperDestruction {
-                    destroyed_by: "Archive provider".to_owned(),
-                    reference: "DC-1".to_owned(),
-                    destroyed_on: time::macros::date!(2026 - 11 - 20),
-                },
-            )
+            .record_paper_destroyed(&app.worker_a, P, p.id, paper.id, &destroyed)
             .await?;
         assert!(
             app.confidant

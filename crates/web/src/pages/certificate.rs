@@ -206,17 +206,26 @@ pub(crate) async fn certificate_view<S: Store, C: Clock>(
     })
 }
 
+/// A certificate of the signed-in organisation, as kept and as read (oversight only).
+async fn opened<S: Store, C: Clock>(
+    state: &St<S, C>,
+    signed: &Signed,
+    certificate_id: Uuid,
+) -> Result<(CertificateRecord, Certificate), PageError> {
+    require_oversight(state, signed).await?;
+    state
+        .confidant
+        .destruction_certificate(signed.actor(), organisation(signed), certificate_id)
+        .await?
+        .ok_or(PageError::NotFound)
+}
+
 pub async fn certificate_page<S: Store, C: Clock>(
     state: St<S, C>,
     TrainedStaff(signed): TrainedStaff,
     Path(certificate_id): Path<Uuid>,
 ) -> Result<Response, PageError> {
-    require_oversight(&state, &signed).await?;
-    let (record, certificate) = state
-        .confidant
-        .destruction_certificate(signed.actor(), organisation(&signed), certificate_id)
-        .await?
-        .ok_or(PageError::NotFound)?;
+    let (record, certificate) = opened(&state, &signed, certificate_id).await?;
     certificate_view(&state, &signed, &record, &certificate, false).await
 }
 
@@ -228,12 +237,7 @@ pub async fn certificate_pdf<S: Store, C: Clock>(
     TrainedStaff(signed): TrainedStaff,
     Path(certificate_id): Path<Uuid>,
 ) -> Result<Response, PageError> {
-    require_oversight(&state, &signed).await?;
-    let (record, certificate) = state
-        .confidant
-        .destruction_certificate(signed.actor(), organisation(&signed), certificate_id)
-        .await?
-        .ok_or(PageError::NotFound)?;
+    let (record, certificate) = opened(&state, &signed, certificate_id).await?;
     let names = state.confidant.colleague_names(signed.actor()).await?;
     let said = said(&names, &record, &certificate);
     let rows = |pairs: Vec<(&str, String)>| -> Vec<(String, String)> {

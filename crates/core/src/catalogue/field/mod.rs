@@ -166,6 +166,14 @@ codes!(
     }
 );
 
+impl RecordKind {
+    /// A paper note or an archived paper file: paper held outside Confidant, destroyed outside
+    /// it and recorded so.
+    pub fn is_paper(self) -> bool {
+        matches!(self, RecordKind::PaperNote | RecordKind::PaperFile)
+    }
+}
+
 /// How a field is declared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FieldSpec {

@@ -23,10 +23,6 @@ use super::*;
 const PAPER_DESTROYED_APART: &str =
     "record the paper's destruction instead, with who destroyed it and their reference";
 
-fn is_paper(kind: RecordKind) -> bool {
-    matches!(kind, RecordKind::PaperNote | RecordKind::PaperFile)
-}
-
 impl<S: Store, C: Clock> Confidant<S, C> {
     // --- entries ---
 
@@ -84,7 +80,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 "is not a status of this kind of entry",
             ));
         }
-        if is_paper(kind) && new.status == Some(EntryStatus::Destroyed) {
+        if kind.is_paper() && new.status == Some(EntryStatus::Destroyed) {
             violations.push(Violation::new("status", PAPER_DESTROYED_APART));
         }
         if kind == RecordKind::PaperFile && new.due_at.is_none() {
@@ -264,7 +260,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 "is not a status of this kind of entry",
             ));
         }
-        if is_paper(kind) {
+        if kind.is_paper() {
             if record.status == Some(EntryStatus::Destroyed) && change.status.is_some() {
                 violations.push(Violation::new(
                     "status",

@@ -237,7 +237,7 @@ pub async fn paper_destruction_form<S: Store, C: Clock>(
 ) -> Result<Response, PageError> {
     let name = person_name(&state, &signed, person_id, Need::ChangeEntry(entry_id)).await?;
     let entry = entry_of(&state, &signed, person_id, entry_id).await?;
-    if !matches!(entry.kind, RecordKind::PaperNote | RecordKind::PaperFile) {
+    if !entry.kind.is_paper() {
         return Err(PageError::NotFound);
     }
     render(&destruction_page(&signed, person_id, name, &entry))
