@@ -160,8 +160,9 @@ pub(crate) enum RetentionCommand {
     /// Put on the review queue every record whose retention period has ended (by the register's
     /// rules), and destroy those a reviewer decided to destroy, the Data Protection Officer
     /// approved and whose waiting period is over (unless a hold or a newer event keeps them);
-    /// then exit. Nothing is destroyed without review. `serve` does this once a day, in one of
-    /// its processes.
+    /// count the referrals not taken up whose period has ended (a reviewer erases them from the
+    /// Retention page); then exit. Nothing is destroyed without review. `serve` does this once a
+    /// day, in one of its processes.
     Sweep,
 }
 

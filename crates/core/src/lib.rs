@@ -69,6 +69,9 @@ pub struct Confidant<S, C = SystemClock> {
     clock: C,
     settings: Settings,
     register: Option<std::sync::Arc<register::Register>>,
+    /// The installation's audit signing key, where it is at hand (`serve`, `destroy`): it signs
+    /// destruction certificates as they are handed out.
+    signer: Option<confidant_crypto::audit_key::AuditSigningKey>,
 }
 
 impl<S: store::Store, C: Clock> Confidant<S, C> {
@@ -80,7 +83,15 @@ impl<S: store::Store, C: Clock> Confidant<S, C> {
             clock,
             settings: Settings::default(),
             register: None,
+            signer: None,
         }
+    }
+
+    /// Signs destruction certificates with the installation's audit signing key
+    /// ([`keeping::CertificateSignature`]).
+    pub fn with_signing_key(mut self, key: confidant_crypto::audit_key::AuditSigningKey) -> Self {
+        self.signer = Some(key);
+        self
     }
 
     /// Runs on this processing register (checked when it was loaded): the privacy notices are

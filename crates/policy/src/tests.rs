@@ -179,7 +179,8 @@ fn expected(actor: &Actor, action: Action, resource: &Resource, grant: Option<Gr
         (PersonShred | AccessGrant | PersonRestrict | HoldRelease, Resource::Person { .. }) => {
             role == DataProtectionOfficer
         }
-        (HoldPlace | RetentionReview, Resource::Person { .. }) => {
+        (HoldPlace | RetentionReview, Resource::Person { .. })
+        | (RetentionReview, Resource::Service { .. }) => {
             matches!(role, DataProtectionOfficer | CaldicottGuardian)
         }
         (ShareApprove, Resource::Person { service_id, .. }) => {
@@ -381,7 +382,12 @@ impl World {
             PersonCreate | PersonList | PersonFind => vec![self.service(at)],
             PersonRead | PersonUpdate | PersonShred | PersonBreakGlass | AuditRead
             | AccessGrant | PersonAssign | PersonShare | ShareApprove | PersonRestrict
-            | HoldPlace | HoldRelease | RetentionReview => people(),
+            | HoldPlace | HoldRelease => people(),
+            RetentionReview => {
+                let mut all = people();
+                all.push(self.service(at));
+                all
+            }
         }
     }
 }

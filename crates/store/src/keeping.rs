@@ -3,7 +3,7 @@
 
 use confidant_core::store::{
     CertificateRecord, DestructionPlan, DestructionRefusal, DestructionScope, HoldRecord,
-    KeepingStore, LegalHoldKind, PaperDestroyedLine, PaperDue, PaperRefusal,
+    KeepingStore, LegalHoldKind, PaperDestroyedLine, PaperDue, PaperRefusal, QueryHoldRecord,
 };
 
 use super::merge::holdings_in;
@@ -133,7 +133,12 @@ pub(crate) async fn held(
     .fetch_one(&mut **tx)
     .await
     .db()?;
-    Ok(n > 0)
+    let by_query: i64 = sqlx::query_scalar(super::query_hold::LIVE_OF_PERSON)
+        .bind(person_id.to_string())
+        .fetch_one(&mut **tx)
+        .await
+        .db()?;
+    Ok(n + by_query > 0)
 }
 
 /// The person and every record merged into theirs, directly or through another merge.
@@ -215,7 +220,8 @@ async fn scope_in(
             "SELECT COUNT(*) FROM legal_hold WHERE person_id = $1 AND released_at IS NULL",
             &ids,
         )
-        .await?,
+        .await?
+            + count(tx, super::query_hold::LIVE_OF_PERSON, &ids).await?,
         released_holds: count(
             tx,
             "SELECT COUNT(*) FROM legal_hold WHERE person_id = $1 AND released_at IS NOT NULL",
@@ -373,7 +379,8 @@ impl KeepingStore for SqlStore {
               UNION SELECT f.person_id FROM referral f WHERE f.partner_person_id = $1)",
             &ids,
         )
-        .await?;
+        .await?
+            + count(&mut tx, super::query_hold::LIVE_OF_LINKED, &ids).await?;
         if now.live_holds > 0 || linked_held > 0 {
             return Ok(Err(DestructionRefusal::Held));
         }
@@ -503,5 +510,55 @@ impl KeepingStore for SqlStore {
         now_micros: i64,
     ) -> Result<Vec<PaperDue>, StoreError> {
         super::paper::to_destroy(self, organisation_id, now_micros).await
+    }
+
+    async fn place_query_hold(
+        &self,
+        hold: &QueryHoldRecord,
+        audit: AuditDraft,
+    ) -> Result<(), StoreError> {
+        super::query_hold::place(self, hold, audit).await
+    }
+
+    async fn release_query_hold(
+        &self,
+        organisation_id: Uuid,
+        hold_id: Uuid,
+        by: &str,
+        at_micros: i64,
+        reason: &str,
+        audit: AuditDraft,
+    ) -> Result<bool, StoreError> {
+        super::query_hold::release(
+            self,
+            organisation_id,
+            hold_id,
+            (by, at_micros, reason),
+            audit,
+        )
+        .await
+    }
+
+    async fn query_holds(
+        &self,
+        organisation_id: Uuid,
+    ) -> Result<Vec<(QueryHoldRecord, i64)>, StoreError> {
+        super::query_hold::list(self, organisation_id).await
+    }
+
+    async fn referrals_not_taken_up(
+        &self,
+        organisation_id: Uuid,
+        limit: u32,
+    ) -> Result<Vec<(ReferralRecord, Option<String>)>, StoreError> {
+        super::referral::not_taken_up(self, organisation_id, limit).await
+    }
+
+    async fn erase_referral(
+        &self,
+        referral_id: Uuid,
+        audit: AuditDraft,
+    ) -> Result<bool, StoreError> {
+        super::referral::erase_not_taken_up(self, referral_id, audit).await
     }
 }

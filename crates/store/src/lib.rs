@@ -60,6 +60,7 @@ mod notice;
 mod overview;
 mod paper;
 mod person;
+mod query_hold;
 mod record;
 mod referral;
 mod retention;

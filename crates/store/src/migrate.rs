@@ -109,6 +109,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "paper destruction",
         include_str!("../migrations/sqlite/0023_paper_destruction.sql"),
     ),
+    (
+        24,
+        "query holds",
+        include_str!("../migrations/sqlite/0024_query_hold.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -216,6 +221,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         23,
         "paper destruction",
         include_str!("../migrations/postgres/0023_paper_destruction.sql"),
+    ),
+    (
+        24,
+        "query holds",
+        include_str!("../migrations/postgres/0024_query_hold.sql"),
     ),
 ];
 

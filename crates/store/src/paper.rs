@@ -10,6 +10,7 @@ use super::*;
 /// Paper entries (as the partial index `record_entry_paper` has them).
 const PAPER: &str = "(e.kind = 'paper_note' OR e.kind = 'paper_file')";
 /// Not yet recorded destroyed.
+const COVERS: &str = super::query_hold::covers!();
 const NOT_DESTROYED: &str = "(e.status IS NULL OR e.status <> 'destroyed')";
 
 pub(crate) async fn record_destroyed(
@@ -130,17 +131,23 @@ pub(crate) async fn to_destroy(
 ) -> Result<Vec<PaperDue>, StoreError> {
     // Never while a hold or a restriction of processing is in force; the paper of a record whose
     // destruction is approved only once its waiting period is over (until then it may be
-    // withdrawn), due from then.
+    // withdrawn), due from then. Transcribed notes go to core, which knows the rules.
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT e.id, e.person_id, p.service_id, e.due_at, \
+        "SELECT e.id, e.person_id, p.service_id, s.code AS service_code, \
+         CASE WHEN e.kind = 'paper_file' AND e.due_at <= $2 THEN e.due_at END AS file_due, \
+         CASE WHEN e.kind = 'paper_note' AND e.status = 'transcribed' THEN e.updated_at END \
+           AS transcribed_at, \
          (SELECT MIN(r.destroy_after) FROM retention_review r WHERE r.person_id = e.person_id \
           AND r.state = 'approved' AND r.destroy_after <= $2) AS approved_due \
          FROM record_entry e JOIN person p ON p.id = e.person_id JOIN service s ON s.id = p.service_id \
          WHERE s.organisation_id = $1 AND {PAPER} AND {NOT_DESTROYED} \
          AND NOT EXISTS (SELECT 1 FROM legal_hold h WHERE h.person_id = e.person_id AND h.released_at IS NULL) \
+         AND NOT EXISTS (SELECT 1 FROM legal_hold_query q WHERE q.released_at IS NULL AND {COVERS}) \
          AND NOT EXISTS (SELECT 1 FROM person_restriction x WHERE x.person_id = e.person_id \
              AND x.kind = 'restriction' AND x.lifted_at IS NULL) \
-         AND ((e.kind = 'paper_file' AND e.due_at <= $2) OR EXISTS (SELECT 1 FROM retention_review r \
+         AND ((e.kind = 'paper_file' AND e.due_at <= $2) \
+              OR (e.kind = 'paper_note' AND e.status = 'transcribed') \
+              OR EXISTS (SELECT 1 FROM retention_review r \
               WHERE r.person_id = e.person_id AND r.state = 'approved' AND r.destroy_after <= $2)) \
          ORDER BY e.id"
     )))
@@ -150,11 +157,16 @@ pub(crate) async fn to_destroy(
     .await
     .read(|row| {
         let approved: Option<i64> = row.col("approved_due")?;
+        let file_due: Option<i64> = row.col("file_due")?;
+        // A transcribed note not of a record approved for destruction: core weighs its rules.
+        let transcribed: Option<i64> = row.col("transcribed_at")?;
         Ok(PaperDue {
             entry_id: id(row, "id")?,
             person_id: id(row, "person_id")?,
             service_id: id(row, "service_id")?,
-            due_at_micros: approved.or(row.col("due_at")?),
+            due_at_micros: approved.or(file_due),
+            transcribed_at_micros: transcribed.filter(|_| approved.is_none()),
+            service_code: row.col("service_code")?,
         })
     })
 }

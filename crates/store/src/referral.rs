@@ -286,3 +286,55 @@ impl ReferralStore for SqlStore {
         ))
     }
 }
+
+/// Referrals decided as not taken up whose key is still there (declining erases at once; an
+/// erasure removes the key's registry row in its own transaction).
+pub(crate) async fn not_taken_up(
+    store: &SqlStore,
+    organisation_id: Uuid,
+    limit: u32,
+) -> Result<Vec<(ReferralRecord, Option<String>)>, StoreError> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {REFERRAL_COLUMNS}, s.code AS service_code FROM referral r \
+         JOIN service s ON s.id = r.service_id \
+         WHERE s.organisation_id = $1 AND r.state IN ($2, $3) \
+         AND EXISTS (SELECT 1 FROM data_key k WHERE k.owner_id = r.id) \
+         ORDER BY r.decided_at, r.id LIMIT $4"
+    )))
+    .bind(organisation_id.to_string())
+    .bind(TriageState::NoResponse.code())
+    .bind(TriageState::Withdrawn.code())
+    .bind(i64::from(limit))
+    .fetch_all(&store.pool)
+    .await
+    .read(|row| Ok((referral_from_row(row)?, row.col("service_code")?)))
+}
+
+pub(crate) async fn erase_not_taken_up(
+    store: &SqlStore,
+    referral_id: Uuid,
+    audit: AuditDraft,
+) -> Result<bool, StoreError> {
+    let rid = referral_id.to_string();
+    let mut tx = store.begin_write().await?;
+    // Locks the row (PostgreSQL) while checking it is still such a referral with its key.
+    let found = sqlx::query(
+        "UPDATE referral SET state = state WHERE id = $1 AND state IN ($2, $3) \
+         AND EXISTS (SELECT 1 FROM data_key k WHERE k.owner_id = referral.id)",
+    )
+    .bind(&rid)
+    .bind(TriageState::NoResponse.code())
+    .bind(TriageState::Withdrawn.code())
+    .execute(&mut *tx)
+    .await
+    .db()?;
+    if found.rows_affected() == 0 {
+        return Ok(false);
+    }
+    // The head lock before touching data keys, as a rotation takes it before re-wrapping them.
+    append(&mut tx, &audit).await?;
+    erase_record(&mut tx, referral_id).await?;
+    commit(tx).await?;
+    store.checkpoint_after_erasure().await;
+    Ok(true)
+}

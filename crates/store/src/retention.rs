@@ -9,8 +9,9 @@ use confidant_core::store::{
 use super::*;
 
 /// What the sweep reads of a record (`p` the person, `s` its service), by correlated look-ups on
-/// indexed columns.
-const FACTS: &str = "SELECT p.id, p.service_id, s.code AS service_code, p.created_at, \
+/// indexed columns; holds on a query count as holds.
+const FACTS: &str = concat!(
+    "SELECT p.id, p.service_id, s.code AS service_code, p.created_at, \
      (SELECT COUNT(*) FROM case_episode c WHERE c.person_id = p.id AND c.closed_at IS NULL) AS open_cases, \
      (SELECT MAX(c.closed_at) FROM case_episode c WHERE c.person_id = p.id) AS last_closed, \
      (SELECT MAX(c.closed_at) FROM case_episode c WHERE c.person_id = p.id AND c.closure_reason = 'died') AS died, \
@@ -18,7 +19,9 @@ const FACTS: &str = "SELECT p.id, p.service_id, s.code AS service_code, p.create
      (SELECT COUNT(*) FROM legal_hold h WHERE h.person_id = p.id AND h.released_at IS NULL) AS live_holds, \
      (SELECT COUNT(*) FROM person_restriction x WHERE x.person_id = p.id AND x.kind = 'restriction' \
          AND x.lifted_at IS NULL) AS live_restrictions, \
-     (SELECT MAX(h.released_at) FROM legal_hold h WHERE h.person_id = p.id) AS released";
+     (SELECT MAX(h.released_at) FROM legal_hold h WHERE h.person_id = p.id) AS released, ",
+    super::query_hold::of_p!()
+);
 
 const REVIEW_COLUMNS: &str = "id, organisation_id, service_id, person_id, rules, due_on, found_at, state, \
      decided_by, decided_at, keep_until, reason, scope, approved_by, approved_at, destroy_after, closed_at, \
@@ -32,12 +35,14 @@ fn facts_from_row(row: &AnyRow) -> Result<RetentionFacts, StoreError> {
         service_id: id(row, "service_id")?,
         service_code: row.col("service_code")?,
         open_cases: row.col("open_cases")?,
-        live_holds: row.col("live_holds")?,
+        live_holds: row.col::<i64>("live_holds")? + row.col::<i64>("query_holds")?,
         live_restrictions: row.col("live_restrictions")?,
         last_closed_at_micros: row.col("last_closed")?,
         died_at_micros: row.col("died")?,
         last_contact_at_micros: contact.map_or(created, |c| c.max(created)),
-        hold_released_at_micros: row.col("released")?,
+        hold_released_at_micros: row
+            .col::<Option<i64>>("released")?
+            .max(row.col::<Option<i64>>("query_released")?),
         born_on: None,
     })
 }

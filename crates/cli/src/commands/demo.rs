@@ -58,8 +58,8 @@ pub(crate) async fn run(config: &Config) -> anyhow::Result<()> {
         .await?
         .context("the demo runs on a register of processing activities")?;
     let guide = prepare(&confidant, &operator, config, &in_force).await?;
-    let confidant = Arc::new(confidant);
     let audit_key = serving_audit_key(config)?;
+    let confidant = Arc::new(confidant.with_signing_key(audit_key.clone()));
     let listener = bind(config).await?;
     println!("{guide}");
     serve_on(config, listener, confidant, audit_key).await

@@ -40,7 +40,10 @@ pub(crate) async fn run(
         );
     }
     let key = keyfile::load_audit_key(&config.audit_signing_key_path())?;
-    let confidant = open(config).await?;
+    let mut confidant = open(config).await?;
+    if let Some((key, _)) = &key {
+        confidant = confidant.with_signing_key(key.clone());
+    }
     let operator = operator(config, &confidant)?;
     let done = confidant
         .destroy_person(&operator, Purpose::Administration, person_id, basis, reason)
@@ -59,17 +62,15 @@ pub(crate) async fn run(
             PersonError::Conflict(why) => anyhow::anyhow!("nothing was destroyed: {why}"),
             other => anyhow::anyhow!("nothing was destroyed: {other}"),
         })?;
+    let signature = confidant.certificate_signature(&done.record);
     confidant.close().await;
-    let body = done.record.body.as_str();
     let signed = Signed {
-        body,
+        body: &done.record.body,
         sha256: &done.record.body_sha256,
-        signature: key
-            .as_ref()
-            .map(|(k, _)| hex::encode(k.sign(body.as_bytes()))),
-        public_key: key.as_ref().map(|(k, _)| k.public_key().to_hex()),
+        signature: signature.as_ref().map(|s| s.signature.clone()),
+        public_key: signature.as_ref().map(|s| s.public_key.clone()),
     };
-    if key.is_none() {
+    if signature.is_none() {
         eprintln!(
             "no audit signing key: the certificate is not signed (its sha256 is; `confidant init` creates the key)"
         );

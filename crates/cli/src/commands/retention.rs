@@ -34,12 +34,13 @@ pub(crate) async fn run(config: &Config, command: RetentionCommand) -> anyhow::R
             confidant.close().await;
             let total = total?;
             println!(
-                "retention: {} records looked at, {} put on the review queue, {} destroyed after review, {} approved but kept (see the queue for why), {} approved and waiting for their paper to be destroyed",
+                "retention: {} records looked at, {} put on the review queue, {} destroyed after review, {} approved but kept (see the queue for why), {} approved and waiting for their paper to be destroyed, {} referrals not taken up waiting to be erased by a reviewer",
                 total.considered,
                 total.queued,
                 total.destroyed,
                 total.not_destroyed,
-                total.awaiting_paper
+                total.awaiting_paper,
+                total.referrals_due
             );
             if total.failed > 0 {
                 anyhow::bail!(
@@ -69,6 +70,7 @@ pub async fn sweep(
                 total.not_destroyed += r.not_destroyed;
                 total.failed += r.failed;
                 total.awaiting_paper += r.awaiting_paper;
+                total.referrals_due += r.referrals_due;
             }
             Err(e) => {
                 failed += 1;

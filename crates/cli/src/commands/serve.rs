@@ -17,7 +17,8 @@ use crate::keyfile;
 
 pub(crate) async fn run(config: &Config) -> anyhow::Result<()> {
     let audit_key = serving_audit_key(config)?;
-    let confidant = open(config).await?;
+    // Certificates are handed out signed with it (page, PDF and API).
+    let confidant = open(config).await?.with_signing_key(audit_key.clone());
     let operator = operator(config, &confidant)?;
     put_register_in_force(&confidant, &operator).await?;
     serve(config, Arc::new(confidant), audit_key).await

@@ -17,6 +17,10 @@ fn retention_sweep_runs_with_and_without_a_register_and_says_what_it_did() -> an
         "{out}"
     );
     assert!(out.contains("0 put on the review queue"), "{out}");
+    assert!(
+        out.contains("0 referrals not taken up waiting to be erased by a reviewer"),
+        "{out}"
+    );
 
     let example = concat!(
         env!("CARGO_MANIFEST_DIR"),

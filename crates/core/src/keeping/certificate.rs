@@ -2,7 +2,8 @@
 //! not destroyed and why; pseudonymous ids, codes and counts, nothing of the record's content.
 //!
 //! Its body is canonical JSON (fields in a fixed order, no white space), and its SHA-256 is kept
-//! beside it; `confidant destroy` hands it out signed with the installation's audit key. Its reason
+//! beside it; it is handed out signed with the installation's audit key where the process holds it
+//! (`serve` and `confidant destroy` do: [`CertificateSignature`]). Its reason
 //! is the words of whoever decided, checked not to name the person: with the record's id it is
 //! pseudonymous, not anonymous (the audit log and any earlier copy of the database hold that id).
 
@@ -267,5 +268,27 @@ mod tests {
             sha256_hex(&body),
             sha256_hex(&body.replace("ended", "ends"))
         );
+    }
+}
+
+/// A certificate's Ed25519 signature by the installation's audit signing key over its body (the
+/// canonical JSON, exactly as kept), with the key's public half, both hexadecimal. Check it with
+/// the key `confidant audit public-key` prints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateSignature {
+    pub signature: String,
+    pub public_key: String,
+}
+
+impl<S: crate::store::Store, C: crate::Clock> crate::Confidant<S, C> {
+    /// The certificate's signature, when this process holds the audit signing key.
+    pub fn certificate_signature(
+        &self,
+        record: &crate::store::CertificateRecord,
+    ) -> Option<CertificateSignature> {
+        self.signer.as_ref().map(|key| CertificateSignature {
+            signature: hex::encode(key.sign(record.body.as_bytes())),
+            public_key: key.public_key().to_hex(),
+        })
     }
 }

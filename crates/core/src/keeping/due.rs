@@ -1,12 +1,12 @@
 //! When a record's retention has ended: the pure rule the sweep applies to what it knows of a
 //! record (the times of its events) and the register's rules for its service. No clock, no store.
 
-use time::Date;
+use time::{Date, OffsetDateTime};
 
 use crate::record::person::from_micros;
 use crate::register::{Register, RetentionRule};
 use crate::retention::{RecordType, Trigger, birthday, uk_date};
-use crate::store::RetentionFacts;
+use crate::store::{ReferralRecord, RetentionFacts, TriageState};
 
 /// A record whose retention has ended: on what day, under which rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,6 +122,83 @@ pub fn needs_birth_date(register: &Register, facts: &RetentionFacts, today: Date
         ..facts.clone()
     };
     ends_on(&rules, &long_ago).is_some_and(|d| recorded_on(&d) <= today)
+}
+
+/// When a service's rules for a kind of record counted from `trigger` have all ended for one
+/// that `happened` then: the day the last of them does, with their ids. `None` when the service
+/// has no such rule (nothing falls due: kept, never destroyed early) or a period has not ended
+/// by `today`.
+fn ended_by(
+    register: &Register,
+    service: &str,
+    record_type: RecordType,
+    trigger: Trigger,
+    happened: OffsetDateTime,
+    today: Date,
+) -> Option<Due> {
+    let rules: Vec<&RetentionRule> = register
+        .retention_rules_for(service, record_type)
+        .into_iter()
+        .filter(|r| r.trigger == trigger)
+        .collect();
+    let mut last: Option<Date> = None;
+    for rule in &rules {
+        let end = rule.period.ends_on_from(happened)?;
+        last = Some(last.map_or(end, |l| l.max(end)));
+    }
+    let on = last.filter(|on| *on <= today)?;
+    Some(Due {
+        on,
+        rules: rules.iter().map(|r| r.id.clone()).collect(),
+        counts_from_birthday: false,
+    })
+}
+
+/// Whether a referral not taken up (no response, or withdrawn) is due for erasure on `today`
+/// under its service's `application_not_taken_up` rules, counted from the last contact about it:
+/// the person's withdrawal, or else the latest attempt to reach them (or its receipt). A declined
+/// referral is erased when declined; an open or accepted one is never due here.
+pub fn referral_due(
+    register: &Register,
+    service: &str,
+    referral: &ReferralRecord,
+    today: Date,
+) -> Option<Due> {
+    let last_contact = match referral.state {
+        TriageState::Withdrawn => referral.decided_at_micros?,
+        TriageState::NoResponse => referral
+            .last_contact_at_micros
+            .map_or(referral.received_at_micros, |c| {
+                c.max(referral.received_at_micros)
+            }),
+        _ => return None,
+    };
+    ended_by(
+        register,
+        service,
+        RecordType::Referral,
+        Trigger::ApplicationNotTakenUp,
+        from_micros(last_contact),
+        today,
+    )
+}
+
+/// Whether a paper note typed into the record at `transcribed_at` is due for destruction on
+/// `today` under its service's `transcribed` rules for paper notes (none: not by this rule).
+pub fn paper_note_due(
+    register: &Register,
+    service: &str,
+    transcribed_at: OffsetDateTime,
+    today: Date,
+) -> Option<Due> {
+    ended_by(
+        register,
+        service,
+        RecordType::PaperNote,
+        Trigger::Transcribed,
+        transcribed_at,
+        today,
+    )
 }
 
 /// A date of birth before any the catalogue accepts (it refuses years before 1900).

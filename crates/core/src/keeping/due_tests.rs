@@ -214,3 +214,6 @@ fn a_birthday_counts_from_the_date_of_birth_once_opened_and_29_february_from_1_m
     assert!(as_reviewed(&plain, "2021-01-01"));
     assert!(!as_reviewed(&plain, "2021-01-02"));
 }
+
+#[path = "due_referral_tests.rs"]
+mod referrals_and_paper_notes;

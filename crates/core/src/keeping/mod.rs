@@ -27,12 +27,16 @@ mod destroy;
 pub mod due;
 mod hold;
 mod paper;
+mod referral;
 mod review;
 
-pub use certificate::{Certificate, CertificateItem, DestructionBasis, ItemOutcome};
+pub use certificate::{
+    Certificate, CertificateItem, CertificateSignature, DestructionBasis, ItemOutcome,
+};
 pub use destroy::{Destroyed, DestructionPreview};
 pub use hold::Hold;
 pub use paper::PaperDestruction;
+pub use referral::ReferralDue;
 pub use review::{Decision, RetentionSweep, ReviewView, WAITING_DAYS};
 
 /// A code and a reason as a form or a request gives them, each checked: the code one of `T`'s, the

@@ -48,6 +48,8 @@ pub struct RetentionSweep {
     /// Approved and waited, but paper of the record is still to destroy: left approved (the paper
     /// is a task) until it is recorded destroyed.
     pub awaiting_paper: usize,
+    /// Referrals not taken up whose period has ended, waiting for a reviewer to erase them.
+    pub referrals_due: usize,
 }
 
 /// What became of one approved review at a sweep.
@@ -161,7 +163,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         }
         self.carry_out(operator, &permit, organisation_id, now, &mut report)
             .await?;
-        self.retention_tasks(&permit, organisation_id, now).await?;
+        report.referrals_due = self.referrals_due_on(organisation_id, today).await?.len();
+        self.retention_tasks(&permit, organisation_id, now, report.referrals_due > 0)
+            .await?;
         Ok(report)
     }
 
@@ -305,24 +309,30 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         Ok(())
     }
 
-    /// Opens the reviewers' task while records wait for review, and the Data Protection Officer's
-    /// while decisions wait for approval; closes each when nothing waits.
+    /// Opens the reviewers' task while records wait for review (and another while referrals not
+    /// taken up wait to be erased), and the Data Protection Officer's while decisions wait for
+    /// approval; closes each when nothing waits.
     async fn retention_tasks(
         &self,
         permit: &confidant_policy::Permit,
         organisation_id: Uuid,
         now: OffsetDateTime,
+        referrals_waiting: bool,
     ) -> Result<(), OrganisationError> {
         let mut changes = Vec::new();
         for (kind, state) in [
-            (TaskKind::RetentionReview, RetentionState::ToReview),
-            (TaskKind::RetentionApproval, RetentionState::Destroy),
+            (TaskKind::RetentionReview, Some(RetentionState::ToReview)),
+            (TaskKind::RetentionApproval, Some(RetentionState::Destroy)),
+            (TaskKind::ReferralErasure, None),
         ] {
-            let waiting = !self
-                .store
-                .reviews(organisation_id, &[state], 1)
-                .await?
-                .is_empty();
+            let waiting = match state {
+                Some(state) => !self
+                    .store
+                    .reviews(organisation_id, &[state], 1)
+                    .await?
+                    .is_empty(),
+                None => referrals_waiting,
+            };
             let open = self
                 .store
                 .open_tasks_of(organisation_id, kind)

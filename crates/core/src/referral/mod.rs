@@ -104,7 +104,7 @@ fn carried_values(
 }
 
 impl<S: Store, C: Clock> Confidant<S, C> {
-    async fn service_permit(
+    pub(crate) async fn service_permit(
         &self,
         actor: &Actor,
         action: Action,

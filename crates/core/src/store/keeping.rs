@@ -8,7 +8,7 @@ use std::future::Future;
 
 use uuid::Uuid;
 
-use super::{MergeCounts, SealedFields, StoreError};
+use super::{MergeCounts, ReferralRecord, SealedFields, StoreError};
 use crate::access::PersonAccess;
 use crate::audit::AuditDraft;
 use crate::kernel::codes::codes;
@@ -40,6 +40,28 @@ pub struct HoldRecord {
     pub placed_at_micros: i64,
     pub released_by: Option<String>,
     pub released_at_micros: Option<i64>,
+}
+
+/// A legal hold on a query: every record with a case in the service open at any time from
+/// `from_on` to `to_on` (UK dates, both included), and every record of the service made then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryHoldRecord {
+    pub id: Uuid,
+    pub organisation_id: Uuid,
+    pub service_id: Uuid,
+    pub kind: LegalHoldKind,
+    pub from_on: String,
+    pub to_on: String,
+    /// The period as moments: the UK midnight starting `from_on`, the last microsecond of `to_on`.
+    pub from_at_micros: i64,
+    pub to_at_micros: i64,
+    /// Why, naming no one.
+    pub reason: String,
+    pub placed_by: String,
+    pub placed_at_micros: i64,
+    pub released_by: Option<String>,
+    pub released_at_micros: Option<i64>,
+    pub release_reason: Option<String>,
 }
 
 impl HoldRecord {
@@ -140,6 +162,11 @@ pub struct PaperDue {
     pub service_id: Uuid,
     /// When its destruction is due: the end of the record's waiting period, or the file's date.
     pub due_at_micros: Option<i64>,
+    /// A paper note typed into the record (its last change, not a record approved for
+    /// destruction): due only when its service's `transcribed` rule says so, which core decides.
+    pub transcribed_at_micros: Option<i64>,
+    /// The service's code, for its rules.
+    pub service_code: Option<String>,
 }
 
 /// A destruction to write.
@@ -271,11 +298,56 @@ pub trait KeepingStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<PaperDestroyedLine>, StoreError>> + Send;
 
     /// The organisation's paper still to destroy (ids and dates only), never under a hold or a
-    /// restriction: archived files whose date is at or before `now_micros`, and every paper entry
-    /// of a record whose destruction is approved and has waited its period.
+    /// restriction: archived files whose date is at or before `now_micros`, every paper entry of
+    /// a record whose destruction is approved and has waited its period, and (for core to weigh
+    /// against its service's rules) every paper note marked transcribed.
     fn paper_to_destroy(
         &self,
         organisation_id: Uuid,
         now_micros: i64,
     ) -> impl Future<Output = Result<Vec<PaperDue>, StoreError>> + Send;
+
+    /// Places a hold on a query, with its audit event.
+    fn place_query_hold(
+        &self,
+        hold: &QueryHoldRecord,
+        audit: AuditDraft,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Releases a live hold on a query of the organisation, with its reason and audit event.
+    /// `false`, nothing written, if there is no such live hold.
+    fn release_query_hold(
+        &self,
+        organisation_id: Uuid,
+        hold_id: Uuid,
+        by: &str,
+        at_micros: i64,
+        reason: &str,
+        audit: AuditDraft,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The organisation's holds on a query, live and released, newest first (at most 200), each
+    /// with how many records it keeps now.
+    fn query_holds(
+        &self,
+        organisation_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<(QueryHoldRecord, i64)>, StoreError>> + Send;
+
+    /// The organisation's referrals not taken up (no response, or withdrawn) whose received data
+    /// is not erased yet, each with its service's code: ids, codes and times only, oldest first,
+    /// at most `limit`.
+    fn referrals_not_taken_up(
+        &self,
+        organisation_id: Uuid,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<(ReferralRecord, Option<String>)>, StoreError>> + Send;
+
+    /// Erases what was received of a referral not taken up (its sealed fields, blind indexes and
+    /// key, onto the erasure ledger) with its audit event, in one transaction. `false`, nothing
+    /// written, when it is not such a referral or is erased already.
+    fn erase_referral(
+        &self,
+        referral_id: Uuid,
+        audit: AuditDraft,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }

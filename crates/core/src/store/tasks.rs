@@ -18,6 +18,7 @@ codes!(
         RetentionReview = "retention_review": "Review records whose retention has ended",
         RetentionApproval = "retention_approval": "Approve destroying records reviewed by others",
         PaperDestruction = "paper_destruction": "Destroy paper: an archived file past its date, or paper of a record to be destroyed",
+        ReferralErasure = "referral_erasure": "Erase referrals not taken up whose time has ended",
     }
 );
 

@@ -5,7 +5,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::*;
+use crate::keeping::due::paper_note_due;
+use crate::person::from_micros;
+use crate::retention::uk_date;
 use crate::store::{PaperDue, StaffRecord, TaskChange, TrainingKind, TrainingRecord};
+use crate::uk_time::uk_midnight;
 
 /// Training falls due this long before it lapses.
 pub const TRAINING_NOTICE: Duration = Duration::days(30);
@@ -166,21 +170,35 @@ impl<S: Store, C: Clock> Confidant<S, C> {
 }
 
 impl<S: Store, C: Clock> Confidant<S, C> {
-    /// Paper to destroy (an archived file past its date, and any paper of a record whose
-    /// destruction is approved) is a task for the service's managers, due on the file's date; it
-    /// closes once the paper is recorded destroyed (or is no longer due).
+    /// Paper to destroy (an archived file past its date, a paper note whose `transcribed` rule
+    /// has ended, and any paper of a record whose destruction is approved) is a task for the
+    /// service's managers, due on the file's date; it closes once the paper is recorded destroyed
+    /// (or is no longer due).
     async fn sweep_paper(
         &self,
         organisation_id: Uuid,
         now: time::OffsetDateTime,
         changes: &mut Vec<TaskChange>,
     ) -> Result<(), OrganisationError> {
+        let register = self.register();
         let due: BTreeMap<Uuid, PaperDue> = self
             .store
             .paper_to_destroy(organisation_id, micros(now))
             .await?
             .into_iter()
-            .map(|p| (p.entry_id, p))
+            .filter_map(|mut p| {
+                // A transcribed note: due once its service's `transcribed` rule has ended.
+                if let Some(at) = p.transcribed_at_micros {
+                    let ended = paper_note_due(
+                        register?,
+                        p.service_code.as_deref()?,
+                        from_micros(at),
+                        uk_date(now),
+                    )?;
+                    p.due_at_micros = Some(micros(uk_midnight(ended.on)));
+                }
+                Some((p.entry_id, p))
+            })
             .collect();
         let open: BTreeSet<Uuid> = self
             .store

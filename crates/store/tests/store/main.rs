@@ -17,6 +17,7 @@ mod notices;
 mod paper;
 mod records;
 mod records_store;
+mod referrals_kept;
 mod register;
 mod register_examples;
 mod retention;

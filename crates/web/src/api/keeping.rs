@@ -224,24 +224,35 @@ pub struct DestructionRequest {
     pub reason: String,
 }
 
-/// A destruction certificate: its body as kept (canonical JSON, the bytes its hash covers), the
-/// hash, and the body parsed.
+/// A destruction certificate: its body as kept (canonical JSON, the bytes its hash and signature
+/// cover), the hash, the signature, and the body parsed.
 #[derive(Serialize, ToSchema)]
 pub struct CertificateResponse {
     pub id: Uuid,
     pub issued_at: String,
     /// SHA-256 of `body`, hexadecimal.
     pub sha256: String,
+    /// Ed25519 signature of `body` by the installation's audit signing key, hexadecimal (absent
+    /// only where the server runs without the key, as tests do).
+    pub signature: Option<String>,
+    /// The signing key's public half, hexadecimal: check it against `confidant audit public-key`.
+    pub public_key: Option<String>,
     pub body: String,
     #[schema(value_type = Object)]
     pub certificate: Option<Certificate>,
 }
 
-fn certificate_response(r: CertificateRecord) -> CertificateResponse {
+fn certificate_response<S: Store, C: Clock>(
+    state: &AppState<S, C>,
+    r: CertificateRecord,
+) -> CertificateResponse {
+    let signed = state.confidant.certificate_signature(&r);
     CertificateResponse {
         id: r.id,
         issued_at: at(r.issued_at_micros),
         sha256: r.body_sha256,
+        signature: signed.as_ref().map(|s| s.signature.clone()),
+        public_key: signed.map(|s| s.public_key),
         certificate: serde_json::from_str(&r.body).ok(),
         body: r.body,
     }
@@ -263,7 +274,10 @@ pub(crate) async fn destroy<S: Store, C: Clock>(
         .confidant
         .destroy_person(&actor, purpose, person_id, &body.basis, &body.reason)
         .await?;
-    Ok((StatusCode::CREATED, Json(certificate_response(done.record))))
+    Ok((
+        StatusCode::CREATED,
+        Json(certificate_response(&state, done.record)),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/destruction-certificates", tag = "keeping",
@@ -279,7 +293,11 @@ pub(crate) async fn certificates<S: Store, C: Clock>(
         .confidant
         .destruction_certificates(&actor, organisation)
         .await?;
-    Ok(Json(list.into_iter().map(certificate_response).collect()))
+    Ok(Json(
+        list.into_iter()
+            .map(|r| certificate_response(&state, r))
+            .collect(),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/destruction-certificates/{certificate_id}", tag = "keeping",
@@ -298,5 +316,5 @@ pub(crate) async fn certificate<S: Store, C: Clock>(
         .destruction_certificate(&actor, organisation, certificate_id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok(Json(certificate_response(record)))
+    Ok(Json(certificate_response(&state, record)))
 }

@@ -30,6 +30,95 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
             post(decide::<S, C>),
         )
         .route("/retention/approvals", post(approve::<S, C>))
+        .route("/retention/referrals", get(referrals::<S, C>))
+        .route(
+            "/retention/referrals/{referral_id}/erasure",
+            post(erase_referral::<S, C>),
+        )
+}
+
+/// A referral not taken up whose period has ended, waiting to be erased: ids, codes and times.
+#[derive(Serialize, ToSchema)]
+pub struct ReferralDueResponse {
+    pub referral_id: Uuid,
+    pub service_id: Uuid,
+    /// `no_response` or `withdrawn`.
+    pub state: &'static str,
+    pub received_at: String,
+    pub last_contact_at: Option<String>,
+    pub decided_at: Option<String>,
+    /// The register's `application_not_taken_up` rules (ids) whose periods ended.
+    pub rules: Vec<String>,
+    /// The day the last of them ended (UK calendar).
+    pub due_on: String,
+}
+
+impl From<confidant_core::keeping::ReferralDue> for ReferralDueResponse {
+    fn from(d: confidant_core::keeping::ReferralDue) -> Self {
+        let r = d.referral;
+        Self {
+            referral_id: r.id,
+            service_id: r.service_id,
+            state: r.state.code(),
+            received_at: at(r.received_at_micros),
+            last_contact_at: r.last_contact_at_micros.map(at),
+            decided_at: r.decided_at_micros.map(at),
+            rules: d.due.rules,
+            due_on: d.due.on.to_string(),
+        }
+    }
+}
+
+/// Erasing a referral not taken up takes no fields: what is erased and why come from the
+/// register's rules.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReferralErasureRequest {}
+
+/// A referral erased: its ids, codes and times stay; what was received and its key are gone.
+#[derive(Serialize, ToSchema)]
+pub struct ReferralErasedResponse {
+    pub referral_id: Uuid,
+    pub rules: Vec<String>,
+    pub due_on: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/retention/referrals", tag = "keeping",
+    responses((status = 200, description = "referrals not taken up whose period has ended, oldest first", body = [ReferralDueResponse]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, description = "not the Data Protection Officer or Caldicott Guardian", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn referrals<S: Store, C: Clock>(
+    State(state): State<AppState<S, C>>,
+    _: Authenticated,
+    Trained(actor): Trained,
+) -> Result<Json<Vec<ReferralDueResponse>>, ApiError> {
+    let organisation = organisation_of(actor.actor())?;
+    let list = state.confidant.referrals_due(&actor, organisation).await?;
+    Ok(Json(
+        list.into_iter().map(ReferralDueResponse::from).collect(),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/retention/referrals/{referral_id}/erasure", tag = "keeping",
+    params(("referral_id" = Uuid, Path)),
+    request_body = ReferralErasureRequest,
+    responses((status = 200, description = "erased: what was received and its key are gone for good, backups included", body = ReferralErasedResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, description = "no such referral, or not the Data Protection Officer or Caldicott Guardian", body = ErrorBody), (status = 409, description = "not a referral not taken up whose period has ended, or erased already: nothing erased", body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn erase_referral<S: Store, C: Clock>(
+    State(state): State<AppState<S, C>>,
+    _: Authenticated,
+    Path(referral_id): Path<Uuid>,
+    ChangeJson(actor, _body): ChangeJson<ReferralErasureRequest>,
+) -> Result<Json<ReferralErasedResponse>, ApiError> {
+    let organisation = organisation_of(actor.actor())?;
+    let due = state
+        .confidant
+        .erase_referral_not_taken_up(&actor, organisation, referral_id)
+        .await?;
+    Ok(Json(ReferralErasedResponse {
+        referral_id,
+        rules: due.rules,
+        due_on: due.on.to_string(),
+    }))
 }
 
 /// A record on the review queue: ids, the rules whose periods ended, and the decisions on it.

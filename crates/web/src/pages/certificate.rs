@@ -256,6 +256,14 @@ pub async fn certificate_pdf<S: Store, C: Clock>(
         summary.push(("Retention rules".to_owned(), certificate.rules.join("; ")));
     }
     summary.push(("SHA-256".to_owned(), record.body_sha256.clone()));
+    // The signature covers the certificate's JSON body (the API's `body`), not this PDF.
+    if let Some(signed) = state.confidant.certificate_signature(&record) {
+        summary.push((
+            "Signature of the JSON body (Ed25519)".to_owned(),
+            signed.signature,
+        ));
+        summary.push(("Signed with public key".to_owned(), signed.public_key));
+    }
     let mut sections = vec![confidant_pdf::PackageSection {
         heading: "What was destroyed, and what was kept".to_owned(),
         rows: said

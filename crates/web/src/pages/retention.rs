@@ -27,6 +27,18 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
             "/admin/retention/{review_id}",
             get(review_page::<S, C>).post(decide::<S, C>),
         )
+        .route(
+            "/admin/retention/referrals/{referral_id}/erasure",
+            post(erase_referral::<S, C>),
+        )
+}
+
+/// A referral not taken up whose period has ended (ids, codes and dates only).
+struct ReferralLine {
+    id: String,
+    state: &'static str,
+    rules: String,
+    due_on: String,
 }
 
 /// One line of the queue.
@@ -53,19 +65,34 @@ struct QueuePage {
     closed: Vec<Line>,
     any_approvable: bool,
     waiting_days: i64,
+    referrals: Vec<ReferralLine>,
     error: String,
+    /// Where the error summary's link goes: the approval button, or the referrals.
+    error_at: &'static str,
 }
 
 async fn queue_view<S: Store, C: Clock>(
     state: &St<S, C>,
     signed: &Signed,
     error: String,
+    error_at: &'static str,
 ) -> Result<QueuePage, PageError> {
     let c = &state.confidant;
     let actor = signed.actor();
     let reviews = c
         .retention_queue(actor, signed.staff().organisation_id)
         .await?;
+    let referrals = c
+        .referrals_due(actor, signed.staff().organisation_id)
+        .await?
+        .into_iter()
+        .map(|r| ReferralLine {
+            id: r.referral.id.to_string(),
+            state: r.referral.state.label(),
+            rules: r.due.rules.join(", "),
+            due_on: r.due.on.to_string(),
+        })
+        .collect();
     let names = c.colleague_names(actor).await?;
     let me = actor.audit_id();
     let dpo = signed.staff().role == Role::DataProtectionOfficer;
@@ -115,7 +142,9 @@ async fn queue_view<S: Store, C: Clock>(
         open,
         closed,
         waiting_days: WAITING_DAYS,
+        referrals,
         error,
+        error_at,
     })
 }
 
@@ -131,7 +160,7 @@ pub async fn queue_page<S: Store, C: Clock>(
             "Only the Data Protection Officer and the Caldicott Guardian see the retention review queue.",
         )
         .await?;
-    render(&queue_view(&state, &signed, String::new()).await?)
+    render(&queue_view(&state, &signed, String::new(), "approve").await?)
 }
 
 pub async fn approve<S: Store, C: Clock>(
@@ -146,7 +175,7 @@ pub async fn approve<S: Store, C: Clock>(
         .filter_map(|(_, v)| Uuid::parse_str(v).ok())
         .collect();
     let refused = |message: String| async {
-        let page = queue_view(&state, &signed, message).await?;
+        let page = queue_view(&state, &signed, message, "approve").await?;
         crate::pages::render_status(axum::http::StatusCode::BAD_REQUEST, &page)
     };
     match state
@@ -159,6 +188,28 @@ pub async fn approve<S: Store, C: Clock>(
             refused("Choose at least one decision to approve".to_owned()).await
         }
         Err(PersonError::Conflict(why)) => refused(capitalised(why)).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Erases a referral not taken up whose period has ended (the Data Protection Officer and the
+/// Caldicott Guardian), back to the queue; one not due is refused on the queue's page (409).
+pub async fn erase_referral<S: Store, C: Clock>(
+    state: St<S, C>,
+    signed: Signed,
+    Path(referral_id): Path<Uuid>,
+    TrainedForm(_form): TrainedForm<FormData>,
+) -> Result<Response, PageError> {
+    match state
+        .confidant
+        .erase_referral_not_taken_up(signed.actor(), signed.staff().organisation_id, referral_id)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to("/admin/retention#referrals").into_response()),
+        Err(PersonError::Conflict(why)) => {
+            let page = queue_view(&state, &signed, capitalised(why), "referrals").await?;
+            crate::pages::render_status(axum::http::StatusCode::CONFLICT, &page)
+        }
         Err(e) => Err(e.into()),
     }
 }

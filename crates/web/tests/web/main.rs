@@ -18,6 +18,7 @@ mod merge_pages;
 mod record_api;
 mod record_pages;
 mod register_pages;
+mod retention_pages;
 mod route_matrix;
 mod secure_send;
 mod sharing_api;

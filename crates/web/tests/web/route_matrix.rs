@@ -707,6 +707,14 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
             invalid_ok: true,
             ..consuming(Restrict, json(r#"{"reviews":["{review_id}"]}"#))
         },
+        // Referrals not taken up: listed as oversight, erased by a reviewer of the referral's
+        // service (the DPO and the Caldicott Guardian); the world's referrals are not due, so
+        // each allowed cell is refused after the permit (409).
+        ("GET", "/api/v1/retention/referrals") => e(OversightApi, N),
+        ("POST", "/admin/retention/referrals/{referral_id}/erasure") => consuming(Hold, form("")),
+        ("POST", "/api/v1/retention/referrals/{referral_id}/erasure") => {
+            consuming(Hold, json("{}"))
+        }
         // --- break the glass and oversight ---
         ("GET", "/people/{person_id}/break-glass") => e(BreakGlass, N),
         ("POST", "/people/{person_id}/break-glass") => {

@@ -204,6 +204,15 @@ pub(super) fn typed_rules(raw: &RawRegister, f: &mut Faults<'_>) -> Vec<Retentio
             }
             None => {}
         }
+        if trigger == Some(Trigger::ReferralDeclined) && period.is_some_and(|p| p != Period::AtOnce)
+        {
+            // Declining erases what was received there and then (R6): a longer period would be a
+            // promise the system does not keep.
+            fault(
+                f,
+                "`trigger` `referral_declined` erases what was received when the referral is declined: its `period` is \"at once\"".to_owned(),
+            );
+        }
         if let (Some(record_type), Some(trigger), Some(period)) = (record_type, trigger, period) {
             rules.push(RetentionRule {
                 id: rule.id.clone(),

@@ -55,7 +55,7 @@ id = "declined"
 records = "A referral we do not take on"
 record_type = "referral"
 services = ["support"]
-trigger = "referral_declined"
+trigger = "application_not_taken_up"
 said_as = "you or we decide not to go ahead"
 period = "30 days"
 source = "schedule"
@@ -177,7 +177,7 @@ fn a_rule_is_read_typed_with_case_record_and_every_service_by_default() {
         (
             RecordType::Referral,
             Some(&["support".to_owned()][..]),
-            Trigger::ReferralDeclined,
+            Trigger::ApplicationNotTakenUp,
             Period::Days(30)
         )
     );
@@ -345,6 +345,24 @@ fn a_trigger_period_or_record_type_not_known_is_refused_naming_the_codes() {
             "retention rule `declined`: `record_type` `referrals` is not a record type (case_record, referral, paper_note, archived_paper, document)",
         )],
     );
+}
+
+#[test]
+fn a_declined_referral_is_erased_at_once_and_no_rule_may_say_otherwise() {
+    let declined = changed(
+        "trigger = \"application_not_taken_up\"",
+        "trigger = \"referral_declined\"",
+    );
+    assert_faults(
+        &declined,
+        &[(
+            rule_line(2),
+            "retention rule `declined`: `trigger` `referral_declined` erases what was received when the referral is declined: its `period` is \"at once\"",
+        )],
+    );
+    let r = register(&declined.replacen("period = \"30 days\"", "period = \"at once\"", 1));
+    assert_eq!(r.retention[2].trigger, Trigger::ReferralDeclined);
+    assert_eq!(r.retention[2].period, Period::AtOnce);
 }
 
 #[test]

@@ -43,6 +43,7 @@ pub fn page_of(task: &TaskRecord, viewer: Uuid) -> String {
         TaskKind::TrainingDue if task.subject_id == viewer => "/".to_owned(),
         TaskKind::TrainingDue => format!("/admin/users/{}", task.subject_id),
         TaskKind::RetentionReview | TaskKind::RetentionApproval => "/admin/retention".to_owned(),
+        TaskKind::ReferralErasure => "/admin/retention#referrals".to_owned(),
         TaskKind::PaperDestruction => {
             format!("/people/{person}/paper#paper-{}", task.subject_id)
         }
