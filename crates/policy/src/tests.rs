@@ -179,8 +179,8 @@ fn expected(actor: &Actor, action: Action, resource: &Resource, grant: Option<Gr
         (PersonShred | AccessGrant | PersonRestrict | HoldRelease, Resource::Person { .. }) => {
             role == DataProtectionOfficer
         }
-        (HoldPlace | RetentionReview, Resource::Person { .. })
-        | (RetentionReview, Resource::Service { .. }) => {
+        (HoldRelease, Resource::Service { .. }) => role == DataProtectionOfficer,
+        (HoldPlace | RetentionReview, Resource::Person { .. } | Resource::Service { .. }) => {
             matches!(role, DataProtectionOfficer | CaldicottGuardian)
         }
         (ShareApprove, Resource::Person { service_id, .. }) => {
@@ -381,9 +381,8 @@ impl World {
             StaffUpdate | StaffDetails | StaffDisable | TokenIssue => self.staff_accounts(at),
             PersonCreate | PersonList | PersonFind => vec![self.service(at)],
             PersonRead | PersonUpdate | PersonShred | PersonBreakGlass | AuditRead
-            | AccessGrant | PersonAssign | PersonShare | ShareApprove | PersonRestrict
-            | HoldPlace | HoldRelease => people(),
-            RetentionReview => {
+            | AccessGrant | PersonAssign | PersonShare | ShareApprove | PersonRestrict => people(),
+            HoldPlace | HoldRelease | RetentionReview => {
                 let mut all = people();
                 all.push(self.service(at));
                 all

@@ -11,6 +11,7 @@ use confidant_core::KeyRing;
 use confidant_core::audit::{Checkpoint, verify_chain};
 use confidant_core::store::AuditChain;
 use confidant_store::{Backend, ErasureLedger, SqlStore, key_store_url};
+use zeroize::Zeroizing;
 
 use crate::args::BackupPart;
 use crate::backup::{self, BackupKey, FORMAT, MANIFEST, Manifest, ManifestBody, ManifestFile};
@@ -79,18 +80,47 @@ fn run_tool(mut command: Command) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A PostgreSQL URL without its password, and the password (decoded): a tool gets the password in
+/// its environment (`PGPASSWORD`), never on its command line, which any user of the machine can
+/// read while it runs.
+fn without_password(url: &str) -> anyhow::Result<(String, Option<Zeroizing<String>>)> {
+    let mut parsed = url::Url::parse(url)
+        .map_err(|_| anyhow::anyhow!("the database URL is not a URL (postgres://…)"))?;
+    let Some(password) = parsed.password() else {
+        return Ok((url.to_owned(), None));
+    };
+    let password = percent_encoding::percent_decode_str(password)
+        .decode_utf8()
+        .map_err(|_| anyhow::anyhow!("the database URL's password is not UTF-8 once decoded"))?
+        .into_owned();
+    parsed
+        .set_password(None)
+        .map_err(|()| anyhow::anyhow!("the database URL cannot be given without its password"))?;
+    Ok((parsed.to_string(), Some(Zeroizing::new(password))))
+}
+
+/// A PostgreSQL client tool aimed at `url`: the URL without its password on the command line,
+/// the password in the environment.
+fn pg_tool(program: &str, url: &str) -> anyhow::Result<Command> {
+    let (url, password) = without_password(url)?;
+    let mut command = Command::new(program);
+    if let Some(password) = password {
+        command.env("PGPASSWORD", password.as_str());
+    }
+    command.arg("--dbname").arg(url);
+    Ok(command)
+}
+
 fn pg_dump(url: &str, to: &Path) -> anyhow::Result<()> {
-    let mut command = Command::new("pg_dump");
+    let mut command = pg_tool("pg_dump", url)?;
     command
         .args(["--format=custom", "--no-owner", "--no-privileges", "--file"])
-        .arg(to)
-        .arg("--dbname")
-        .arg(url);
+        .arg(to);
     run_tool(command)
 }
 
 fn pg_restore(url: &str, from: &Path, clean: bool) -> anyhow::Result<()> {
-    let mut command = Command::new("pg_restore");
+    let mut command = pg_tool("pg_restore", url)?;
     command.args([
         "--no-owner",
         "--no-privileges",
@@ -100,7 +130,7 @@ fn pg_restore(url: &str, from: &Path, clean: bool) -> anyhow::Result<()> {
     if clean {
         command.args(["--clean", "--if-exists"]);
     }
-    command.arg("--dbname").arg(url).arg(from);
+    command.arg(from);
     run_tool(command)
 }
 
@@ -458,5 +488,27 @@ async fn settle(
     match verified {
         Ok(v) => Ok((v.checked, done.replayed)),
         Err(broken) => bail!("the audit chain does not verify after the erasures ({broken})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_password;
+
+    #[test]
+    fn a_password_leaves_the_url_for_the_environment_decoded() -> anyhow::Result<()> {
+        let (url, password) =
+            without_password("postgres://confidant:s%40cret%2Fpw@db.example:5432/confidant")?;
+        assert_eq!(url, "postgres://confidant@db.example:5432/confidant");
+        assert_eq!(password.as_deref().map(String::as_str), Some("s@cret/pw"));
+        let (url, password) =
+            without_password("postgres://postgres@127.0.0.1:5432/data?sslmode=require")?;
+        assert_eq!(
+            url,
+            "postgres://postgres@127.0.0.1:5432/data?sslmode=require"
+        );
+        assert!(password.is_none());
+        assert!(without_password("not a url").is_err());
+        Ok(())
     }
 }

@@ -5,7 +5,8 @@
 //! - A legal hold (litigation, an inquiry, a complaint or an ombudsman, a safeguarding review, a
 //!   police investigation, an open rights request) is placed by the Data Protection Officer or the
 //!   Caldicott Guardian (`hold.place`) on a person's record or one of its cases, with a reason
-//!   sealed under the person's key; only the Data Protection Officer releases it (`hold.release`),
+//!   sealed under the person's key, or on a query (a service's records in a period:
+//!   `query_hold.rs`); only the Data Protection Officer releases it (`hold.release`),
 //!   with a reason. Placing and releasing are audited. A hold moves with the record when it is
 //!   merged into another.
 //! - Destruction (`person.shred`: the Data Protection Officer, or the operator at the command line)
@@ -27,6 +28,7 @@ mod destroy;
 pub mod due;
 mod hold;
 mod paper;
+mod query_hold;
 mod referral;
 mod review;
 
@@ -36,6 +38,7 @@ pub use certificate::{
 pub use destroy::{Destroyed, DestructionPreview};
 pub use hold::Hold;
 pub use paper::PaperDestruction;
+pub use query_hold::QueryHoldInput;
 pub use referral::ReferralDue;
 pub use review::{Decision, RetentionSweep, ReviewView, WAITING_DAYS};
 

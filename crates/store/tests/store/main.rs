@@ -15,6 +15,7 @@ mod ledger;
 mod merges;
 mod notices;
 mod paper;
+mod query_holds;
 mod records;
 mod records_store;
 mod referrals_kept;

@@ -48,7 +48,7 @@ fn destroyed(by: &str, reference: &str) -> PaperDestruction {
     }
 }
 
-async fn open_paper_tasks(app: &TestApp) -> anyhow::Result<Vec<Uuid>> {
+pub(super) async fn open_paper_tasks(app: &TestApp) -> anyhow::Result<Vec<Uuid>> {
     Ok(app
         .confidant
         .store()

@@ -61,19 +61,21 @@ fn contact(body: &str) -> NewEntry {
 }
 
 /// Moves the clock to `at` (forward only).
-fn set_clock(app: &TestApp, at: OffsetDateTime) {
+pub(super) fn set_clock(app: &TestApp, at: OffsetDateTime) {
     let now = app.confidant.clock().now();
     app.confidant.clock().advance(at - now);
 }
 
-async fn sweep(app: &TestApp) -> anyhow::Result<confidant_core::keeping::RetentionSweep> {
+pub(super) async fn sweep(
+    app: &TestApp,
+) -> anyhow::Result<confidant_core::keeping::RetentionSweep> {
     Ok(app
         .confidant
         .sweep_retention(&operator(), app.organisation)
         .await?)
 }
 
-async fn queued(app: &TestApp) -> anyhow::Result<Vec<Uuid>> {
+pub(super) async fn queued(app: &TestApp) -> anyhow::Result<Vec<Uuid>> {
     Ok(app
         .confidant
         .store()
@@ -93,7 +95,7 @@ fn day(days: i64) -> (OffsetDateTime, OffsetDateTime) {
 }
 
 /// Checks the record is queued on the day `days` from the trigger, not the minute before.
-async fn due_on_day(app: &TestApp, person: Uuid, days: i64) -> anyhow::Result<()> {
+pub(super) async fn due_on_day(app: &TestApp, person: Uuid, days: i64) -> anyhow::Result<()> {
     let (before, on) = day(days);
     set_clock(app, before);
     sweep(app).await?;
@@ -107,7 +109,7 @@ async fn due_on_day(app: &TestApp, person: Uuid, days: i64) -> anyhow::Result<()
     Ok(())
 }
 
-async fn closed_case(app: &TestApp, reason: ClosureReason) -> anyhow::Result<Uuid> {
+pub(super) async fn closed_case(app: &TestApp, reason: ClosureReason) -> anyhow::Result<Uuid> {
     let c = &app.confidant;
     let p = app.person_named("Retained", "Person").await?;
     let case = c.open_case(&app.worker_a, P, p, None).await?;

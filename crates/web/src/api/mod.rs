@@ -10,6 +10,7 @@
 
 mod contact;
 mod keeping;
+mod query_hold;
 mod record;
 mod referral;
 mod retention;
@@ -47,6 +48,7 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
         .merge(task::routes())
         .merge(keeping::routes())
         .merge(retention::routes())
+        .merge(query_hold::routes())
         .map(|r| r.fallback(|| async { ApiError::NotFound }))
 }
 
@@ -156,7 +158,8 @@ impl Modify for BearerAuth {
         sharing::request_approval, sharing::approvals, sharing::decide, sharing::review_queue, sharing::review,
         contact::preferences, contact::set_preferences, contact::queue, contact::messages,
         keeping::holds, keeping::place, keeping::release, keeping::preview, keeping::destroy, keeping::certificates, keeping::certificate,
-        retention::queue, retention::review, retention::decide, retention::approve, retention::referrals, retention::erase_referral),
+        retention::queue, retention::review, retention::decide, retention::approve, retention::referrals, retention::erase_referral,
+        query_hold::list, query_hold::place, query_hold::release),
     components(schemas(task::TaskResponse, task::CloseRequest, ErrorBody, crate::http::error::FieldError, crate::http::error::DuplicateBody, person::PersonRequest, person::NewPersonRequest, person::PersonResponse, person::PersonPage, person::PersonListItem, caseload::CaseloadResponse, caseload::CaseloadItem, caseload::CaseloadCountsResponse, caseload::WorkerLoadItem, person::LookupRequest, person::LookupResponse, staff::ServiceResponse, staff::MeResponse, staff::MatterRequest, staff::MatterResponse, person::AssignmentRequest, person::BreakGlassRequest, person::BreakGlassResponse, person::AccessEvent,
         merge::MergePreviewResponse, merge::MergeRequest, merge::MergeResponse,
         catalogue::FieldResponse, catalogue::ChoiceResponse, catalogue::ConfigurationResponse, catalogue::FieldGroupResponse, catalogue::CodeResponse,
@@ -173,7 +176,7 @@ impl Modify for BearerAuth {
         sharing::CategoryResponse,
         contact::PreferencesResponse, contact::WindowResponse, contact::PreferencesRequest, contact::MessageRequest, contact::MessageResponse, contact::AttemptResponse,
         keeping::HoldResponse, keeping::HoldRequest, keeping::ReleaseRequest, keeping::DestructionPreviewResponse, keeping::DestructionRequest, keeping::CertificateResponse,
-        retention::RetentionReviewResponse, retention::RetentionScopeResponse, retention::RetentionDecisionRequest, retention::RetentionApprovalRequest, retention::RetentionApprovalResponse, retention::ReferralDueResponse, retention::ReferralErasureRequest, retention::ReferralErasedResponse)),
+        retention::RetentionReviewResponse, retention::RetentionScopeResponse, retention::RetentionDecisionRequest, retention::RetentionApprovalRequest, retention::RetentionApprovalResponse, retention::ReferralDueResponse, retention::ReferralErasureRequest, retention::ReferralErasedResponse, query_hold::QueryHoldResponse, query_hold::QueryHoldRequest, query_hold::QueryHoldReleaseRequest)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

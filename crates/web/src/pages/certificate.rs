@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::http::extract::page::Path;
-use crate::http::routing::{Routes, get};
+use crate::http::routing::Routes;
 use crate::pages::record::person::who;
 use crate::pages::sharing::consent::at as from_micros;
 use crate::pages::{Chrome, PageError, Signed, St, TrainedStaff, date_time, render};
@@ -116,7 +116,7 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
     #[cfg(feature = "pdf")]
     let routes = routes.route(
         "/admin/destruction-certificates/{certificate_id}/certificate.pdf",
-        get(certificate_pdf::<S, C>),
+        crate::http::routing::get(certificate_pdf::<S, C>),
     );
     routes
 }

@@ -79,6 +79,17 @@ struct HoldsPage {
     errors: Vec<(String, String)>,
 }
 
+impl HoldsPage {
+    /// The refused release's error, on its own hold's form.
+    fn release_error_of(&self, hold: &str) -> &str {
+        if hold == self.released_with_error {
+            &self.release_error
+        } else {
+            ""
+        }
+    }
+}
+
 /// What a refused form brings back to the page.
 #[derive(Default)]
 struct Given {

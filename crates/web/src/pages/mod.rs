@@ -32,6 +32,7 @@ pub mod certificate;
 pub mod contact;
 pub mod form;
 pub mod keeping;
+pub mod query_hold;
 pub mod record;
 pub mod referral;
 pub mod register;
@@ -70,6 +71,7 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
         .merge(keeping::routes())
         .merge(certificate::routes())
         .merge(retention::routes())
+        .merge(query_hold::routes())
 }
 
 /// The pages that take a file upload, with their own body limit (see [`record::upload_routes`]).

@@ -236,3 +236,151 @@ both_backends!(
         Ok(())
     }
 );
+
+both_backends!(
+    a_hold_on_a_query_is_placed_and_released_on_its_page_and_through_the_api,
+    |backend| async move {
+        let app = TestApp::new(backend).await?;
+        let _covered = app.person_named("Zqcovered", "Person").await?;
+        let (dpo, _) = app
+            .add_staff(Role::DataProtectionOfficer, None, "qh.dpo", true)
+            .await?;
+        let (guardian, _) = app
+            .add_staff(Role::CaldicottGuardian, None, "qh.guardian", true)
+            .await?;
+        let (worker, _) = app
+            .add_staff(Role::Practitioner, Some(app.service_a), "qh.worker", true)
+            .await?;
+        let c = &app.confidant;
+        let dpo_browser = web::signed_in_cookie(c, &dpo).await?;
+        let worker_cookie = web::signed_in_cookie(c, &worker).await?;
+        let guardian_token = token_for(c, &guardian, TokenScope::ReadWrite).await?;
+        let worker_token = token_for(c, &worker, TokenScope::ReadWrite).await?;
+        let service_a = app.service_a.to_string();
+        let TestApp { confidant, db, .. } = app;
+        let _db = db;
+        let web = Web::new(crate::router(Arc::new(confidant)));
+        let dpo_browser = web.browser(dpo_browser);
+
+        // Not for a practitioner.
+        let refused = web.browser(worker_cookie).get("/admin/holds/new").await?;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        web.expect(
+            &worker_token,
+            Method::GET,
+            "/holds/queries",
+            None,
+            StatusCode::NOT_FOUND,
+        )
+        .await?;
+
+        // The form names each problem and places nothing.
+        let bad = dpo_browser
+            .submit(
+                "/admin/holds/new",
+                "/admin/holds",
+                &[
+                    ("service_id", service_a.as_str()),
+                    ("from_on_day", "30"),
+                    ("from_on_month", "11"),
+                    ("from_on_year", "2026"),
+                    ("to_on_day", "1"),
+                    ("to_on_month", "11"),
+                    ("to_on_year", "2026"),
+                    ("reason", ""),
+                ],
+            )
+            .await?;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+        let text = bad.text();
+        for message in [
+            "Choose why the records must be kept",
+            "The reason is required",
+            "The last day is before the first day",
+        ] {
+            assert!(text.contains(message), "{message}: {text}");
+        }
+        let page = dpo_browser.get("/admin/holds").await?.text();
+        assert!(page.contains("id=\"no-holds\""), "{page}");
+
+        // Placed on the page over the day the record was made: it covers it.
+        let placed = dpo_browser
+            .submit(
+                "/admin/holds/new",
+                "/admin/holds",
+                &[
+                    ("kind", "inquiry"),
+                    ("service_id", service_a.as_str()),
+                    ("from_on_day", "22"),
+                    ("from_on_month", "11"),
+                    ("from_on_year", "2026"),
+                    ("to_on_day", "22"),
+                    ("to_on_month", "11"),
+                    ("to_on_year", "2026"),
+                    ("reason", "Public inquiry into November's work"),
+                ],
+            )
+            .await?;
+        assert_eq!(placed.status, StatusCode::SEE_OTHER, "{}", placed.text());
+        let page = dpo_browser.get("/admin/holds").await?.text();
+        assert!(page.contains("2026-11-22 to 2026-11-22"), "{page}");
+        assert!(!page.contains("Zqcovered"), "{page}");
+        // The Caldicott Guardian places one through the API, and sees both with what they cover.
+        web.expect(
+            &guardian_token,
+            Method::POST,
+            "/holds/queries",
+            Some(json!({"kind": "litigation", "service_id": service_a, "from_on": "2026-01-01", "to_on": "2026-01-31", "reason": "A claim about January"})),
+            StatusCode::CREATED,
+        )
+        .await?;
+        let listed = web
+            .expect(
+                &guardian_token,
+                Method::GET,
+                "/holds/queries",
+                None,
+                StatusCode::OK,
+            )
+            .await?;
+        assert_eq!(listed[0]["kind"], "litigation");
+        assert_eq!(listed[0]["covers"], 0);
+        assert_eq!(listed[1]["covers"], 1, "{listed}");
+        let inquiry = listed[1]["id"].as_str().unwrap_or_default().to_owned();
+        // The guardian may not release it; the DPO must give a reason.
+        web.expect(
+            &guardian_token,
+            Method::POST,
+            &format!("/holds/queries/{inquiry}/release"),
+            Some(json!({"reason": "Inquiry over"})),
+            StatusCode::NOT_FOUND,
+        )
+        .await?;
+        let no_reason = dpo_browser
+            .submit(
+                "/admin/holds",
+                &format!("/admin/holds/{inquiry}/release"),
+                &[("reason", "")],
+            )
+            .await?;
+        assert_eq!(no_reason.status, StatusCode::BAD_REQUEST);
+        assert!(
+            no_reason
+                .text()
+                .contains("The reason for releasing it is required"),
+            "{}",
+            no_reason.text()
+        );
+        let released = dpo_browser
+            .submit(
+                "/admin/holds",
+                &format!("/admin/holds/{inquiry}/release"),
+                &[("reason", "The inquiry has reported")],
+            )
+            .await?;
+        assert_eq!(released.status, StatusCode::SEE_OTHER);
+        let page = dpo_browser.get("/admin/holds").await?.text();
+        assert!(page.contains("The inquiry has reported"), "{page}");
+        Ok(())
+    }
+);

@@ -25,6 +25,7 @@ use confidant_core::clock::FixedClock;
 use confidant_core::contact::PreferencesInput;
 use confidant_core::document::Upload;
 use confidant_core::field::{FieldGroup, PersonField, RecordKind, ValueKind};
+use confidant_core::keeping::QueryHoldInput;
 use confidant_core::person::PersonInput;
 use confidant_core::record::{NewEntry, RecordInput};
 use confidant_core::referral::NewReferral;
@@ -707,6 +708,28 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
             invalid_ok: true,
             ..consuming(Restrict, json(r#"{"reviews":["{review_id}"]}"#))
         },
+        // Holds on a query: seen and placed by the DPO and the Caldicott Guardian (a period
+        // ending before it starts is refused after the permit), released by the DPO.
+        ("GET", "/admin/holds" | "/admin/holds/new") => e(Oversight, N),
+        ("POST", "/admin/holds") => lenient(
+            Oversight,
+            form(
+                "kind=inquiry&service_id={service_id}&from_on_day=30&from_on_month=11&from_on_year=2026&to_on_day=1&to_on_month=11&to_on_year=2026&reason=Matrix+cell+query+hold",
+            ),
+        ),
+        ("POST", "/admin/holds/{query_hold_id}/release") => {
+            e(Restrict, form("reason=Matrix+cell+release"))
+        }
+        ("GET", "/api/v1/holds/queries") => e(OversightApi, N),
+        ("POST", "/api/v1/holds/queries") => lenient(
+            OversightApi,
+            json(
+                r#"{"kind":"inquiry","service_id":"{service_id}","from_on":"2026-11-30","to_on":"2026-11-01","reason":"Matrix cell query hold"}"#,
+            ),
+        ),
+        ("POST", "/api/v1/holds/queries/{query_hold_id}/release") => {
+            e(Restrict, json(r#"{"reason":"Matrix cell release"}"#))
+        }
         // Referrals not taken up: listed as oversight, erased by a reviewer of the referral's
         // service (the DPO and the Caldicott Guardian); the world's referrals are not due, so
         // each allowed cell is refused after the permit (409).
@@ -1809,6 +1832,38 @@ impl World {
                 }
             };
         }
+        let mut query_hold = Uuid::nil();
+        if text.contains("{query_hold_id}") {
+            // A live hold on a query over the scope's service that covers no record (a period
+            // long before the world), for the DPO's cell to release.
+            let live = self
+                .confidant
+                .store()
+                .query_holds(self.organisation)
+                .await?
+                .into_iter()
+                .map(|(h, _)| h)
+                .find(|h| h.service_id == self.service[i] && h.released_at_micros.is_none());
+            query_hold = match live {
+                Some(h) => h.id,
+                None => {
+                    self.confidant
+                        .place_query_hold(
+                            &self.dpo,
+                            self.organisation,
+                            QueryHoldInput {
+                                kind: "inquiry",
+                                service_id: self.service[i],
+                                from_on: "2000-01-01",
+                                to_on: "2000-01-02",
+                                reason: "A hold for the matrix to release",
+                            },
+                        )
+                        .await?
+                        .id
+                }
+            };
+        }
         let mut review = Uuid::nil();
         if text.contains("{review_id}") {
             review = self.review_waiting(i).await?;
@@ -1895,7 +1950,7 @@ impl World {
             .find(|(_, owner)| *owner == Owner::Field(Scope::In, PersonField::GivenName))
             .map(|(m, _)| m.clone())
             .unwrap_or_default();
-        let replacements: [(&str, String); 28] = [
+        let replacements: [(&str, String); 29] = [
             ("{person_id}", person.to_string()),
             ("{service_id}", self.service[i].to_string()),
             ("{organisation_id}", organisation.to_string()),
@@ -1909,6 +1964,7 @@ impl World {
             ("{approval_id}", self.approval[i].to_string()),
             ("{restriction_id}", restriction.to_string()),
             ("{hold_id}", hold.to_string()),
+            ("{query_hold_id}", query_hold.to_string()),
             ("{certificate_id}", self.certificate.to_string()),
             ("{review_id}", review.to_string()),
             ("{purpose_id}", self.purpose[i].to_string()),
