@@ -6,7 +6,8 @@
 //!   the ledger; a process stopped in between finishes both at its next start.
 //! - [`SqlStore::reconcile_erasures`] replays onto this database every erasure on the ledger that
 //!   it does not know (a copy or backup from before the erasure): the same rows go as in the
-//!   erasure itself, and their keys. Only then does anything serve from it.
+//!   erasure itself, and their keys, each with its audit event (`erasure.replay`, by the system,
+//!   ids only). Only then does anything serve from it.
 
 use super::*;
 use crate::ledger::{Erasure, ErasureKind, ErasureLedger, LedgerError};
@@ -142,6 +143,13 @@ impl SqlStore {
     async fn replay(&self, erasure: &Erasure) -> Result<(), StoreError> {
         let mut tx = begin_write(&self.pool, self.backend).await?;
         let id = erasure.id.to_string();
+        // Its own audit event, in its transaction (the head lock first, as every write takes it).
+        let audit = AuditDraft::erasure_replayed(
+            erasure.id,
+            erasure.kind == ErasureKind::Person,
+            time::OffsetDateTime::now_utc(),
+        );
+        append(&mut tx, &audit).await?;
         match erasure.kind {
             ErasureKind::Person => {
                 sqlx::query(

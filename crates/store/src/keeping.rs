@@ -35,6 +35,8 @@ fn certificate_from_row(row: &AnyRow) -> Result<CertificateRecord, StoreError> {
         issued_at_micros: row.col("issued_at")?,
         body: row.col("body")?,
         body_sha256: row.col("body_sha256")?,
+        signature: row.col("signature")?,
+        public_key: row.col("public_key")?,
     })
 }
 
@@ -133,11 +135,9 @@ pub(crate) async fn held(
     .fetch_one(&mut **tx)
     .await
     .db()?;
-    let by_query: i64 = sqlx::query_scalar(super::query_hold::LIVE_OF_PERSON)
-        .bind(person_id.to_string())
-        .fetch_one(&mut **tx)
-        .await
-        .db()?;
+    // A hold on a query may cover the record through one merged into it (made in its period).
+    let ids = with_merged(tx, person_id).await?;
+    let by_query = count(tx, super::query_hold::LIVE_OF_PERSON, &ids).await?;
     Ok(n + by_query > 0)
 }
 
@@ -402,14 +402,17 @@ impl KeepingStore for SqlStore {
             destroy_rows(&mut tx, pid).await?;
         }
         sqlx::query(
-            "INSERT INTO destruction_certificate (id, organisation_id, issued_at, body, body_sha256) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO destruction_certificate \
+             (id, organisation_id, issued_at, body, body_sha256, signature, public_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(plan.certificate_id.to_string())
         .bind(plan.organisation_id.to_string())
         .bind(plan.at_micros)
         .bind(&plan.certificate)
         .bind(&plan.certificate_sha256)
+        .bind(plan.signature.as_ref().map(|(s, _)| s.as_str()))
+        .bind(plan.signature.as_ref().map(|(_, k)| k.as_str()))
         .execute(&mut *tx)
         .await
         .db()?;
@@ -452,7 +455,8 @@ impl KeepingStore for SqlStore {
         certificate_id: Uuid,
     ) -> Result<Option<CertificateRecord>, StoreError> {
         sqlx::query(
-            "SELECT id, organisation_id, issued_at, body, body_sha256 FROM destruction_certificate \
+            "SELECT id, organisation_id, issued_at, body, body_sha256, signature, public_key \
+             FROM destruction_certificate \
              WHERE id = $1 AND organisation_id = $2",
         )
         .bind(certificate_id.to_string())
@@ -468,7 +472,8 @@ impl KeepingStore for SqlStore {
         limit: i64,
     ) -> Result<Vec<CertificateRecord>, StoreError> {
         sqlx::query(
-            "SELECT id, organisation_id, issued_at, body, body_sha256 FROM destruction_certificate \
+            "SELECT id, organisation_id, issued_at, body, body_sha256, signature, public_key \
+             FROM destruction_certificate \
              WHERE organisation_id = $1 ORDER BY issued_at DESC, id DESC LIMIT $2",
         )
         .bind(organisation_id.to_string())
@@ -549,9 +554,19 @@ impl KeepingStore for SqlStore {
     async fn referrals_not_taken_up(
         &self,
         organisation_id: Uuid,
+        services: &[String],
+        after: Option<Uuid>,
         limit: u32,
     ) -> Result<Vec<(ReferralRecord, Option<String>)>, StoreError> {
-        super::referral::not_taken_up(self, organisation_id, limit).await
+        super::referral::not_taken_up(self, organisation_id, services, after, limit).await
+    }
+
+    async fn query_hold(
+        &self,
+        organisation_id: Uuid,
+        hold_id: Uuid,
+    ) -> Result<Option<QueryHoldRecord>, StoreError> {
+        super::query_hold::one(self, organisation_id, hold_id).await
     }
 
     async fn erase_referral(

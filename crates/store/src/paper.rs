@@ -9,8 +9,9 @@ use super::*;
 
 /// Paper entries (as the partial index `record_entry_paper` has them).
 const PAPER: &str = "(e.kind = 'paper_note' OR e.kind = 'paper_file')";
-/// Not yet recorded destroyed.
+/// A hold on a query in force covers the person `p` (with `q`).
 const COVERS: &str = super::query_hold::covers!();
+/// Not yet recorded destroyed.
 const NOT_DESTROYED: &str = "(e.status IS NULL OR e.status <> 'destroyed')";
 
 pub(crate) async fn record_destroyed(

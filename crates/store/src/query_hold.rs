@@ -6,13 +6,17 @@ use confidant_core::store::{LegalHoldKind, QueryHoldRecord};
 use super::*;
 
 /// Whether the hold on a query `q` covers the person `p`: their record made in the service in its
-/// period, or a case of theirs in the service open at any time in it.
+/// period (or a record merged into theirs made then), or a case of theirs in the service open at
+/// any time in it (a merged record's cases moved to theirs).
 macro_rules! covers {
     () => {
         "((q.service_id = p.service_id AND p.created_at BETWEEN q.from_at AND q.to_at) \
          OR EXISTS (SELECT 1 FROM case_episode c WHERE c.person_id = p.id \
              AND c.service_id = q.service_id AND c.opened_at <= q.to_at \
-             AND (c.closed_at IS NULL OR c.closed_at >= q.from_at)))"
+             AND (c.closed_at IS NULL OR c.closed_at >= q.from_at)) \
+         OR EXISTS (SELECT 1 FROM person_merge g JOIN person m ON m.id = g.merged_id \
+             WHERE g.surviving_id = p.id AND m.service_id = q.service_id \
+             AND m.created_at BETWEEN q.from_at AND q.to_at))"
     };
 }
 
@@ -40,6 +44,12 @@ pub(crate) const LIVE_OF_PERSON: &str = concat!(
     covers!(),
     " WHERE p.id = $1"
 );
+
+/// Whether a hold on a query in force covers the referral `r`: of its service, received in its
+/// period (what was received is a record of the service made then).
+pub(crate) const COVERS_REFERRAL: &str = "EXISTS (SELECT 1 FROM legal_hold_query q \
+     WHERE q.released_at IS NULL AND q.service_id = r.service_id \
+     AND r.received_at BETWEEN q.from_at AND q.to_at)";
 
 /// How many holds on a query in force keep a record that links to the person `$1` (a related
 /// person who is them, a referral from their case): destroying them would break that record.
@@ -109,6 +119,8 @@ pub(crate) async fn release(
     audit: AuditDraft,
 ) -> Result<bool, StoreError> {
     let mut tx = store.begin_write().await?;
+    // The head lock first, as every write takes it (a refusal rolls the event back with the rest).
+    append(&mut tx, &audit).await?;
     let done = sqlx::query(
         "UPDATE legal_hold_query SET released_by = $1, released_at = $2, release_reason = $3 \
          WHERE id = $4 AND organisation_id = $5 AND released_at IS NULL",
@@ -124,9 +136,26 @@ pub(crate) async fn release(
     if done.rows_affected() == 0 {
         return Ok(false);
     }
-    append(&mut tx, &audit).await?;
     commit(tx).await?;
     Ok(true)
+}
+
+pub(crate) async fn one(
+    store: &SqlStore,
+    organisation_id: Uuid,
+    hold_id: Uuid,
+) -> Result<Option<QueryHoldRecord>, StoreError> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM legal_hold_query WHERE id = $1 AND organisation_id = $2"
+    )))
+    .bind(hold_id.to_string())
+    .bind(organisation_id.to_string())
+    .fetch_optional(&store.pool)
+    .await
+    .db()?
+    .as_ref()
+    .map(from_row)
+    .transpose()
 }
 
 pub(crate) async fn list(

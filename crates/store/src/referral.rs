@@ -1,5 +1,6 @@
 //! The referral port of the store.
 
+use super::query_hold::COVERS_REFERRAL;
 use super::*;
 
 fn triage_event_from_row(row: &AnyRow) -> Result<TriageEvent, StoreError> {
@@ -288,26 +289,42 @@ impl ReferralStore for SqlStore {
 }
 
 /// Referrals decided as not taken up whose key is still there (declining erases at once; an
-/// erasure removes the key's registry row in its own transaction).
+/// erasure removes the key's registry row in its own transaction), in the services named, none
+/// under a hold on a query; a page after `after`, by id.
 pub(crate) async fn not_taken_up(
     store: &SqlStore,
     organisation_id: Uuid,
+    services: &[String],
+    after: Option<Uuid>,
     limit: u32,
 ) -> Result<Vec<(ReferralRecord, Option<String>)>, StoreError> {
-    sqlx::query(sqlx::AssertSqlSafe(format!(
+    if services.is_empty() {
+        return Ok(Vec::new());
+    }
+    let codes = (0..services.len())
+        .map(|i| format!("${}", i + 6))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {REFERRAL_COLUMNS}, s.code AS service_code FROM referral r \
          JOIN service s ON s.id = r.service_id \
-         WHERE s.organisation_id = $1 AND r.state IN ($2, $3) \
+         WHERE s.organisation_id = $1 AND r.state IN ($2, $3) AND r.id > $4 \
          AND EXISTS (SELECT 1 FROM data_key k WHERE k.owner_id = r.id) \
-         ORDER BY r.decided_at, r.id LIMIT $4"
+         AND NOT {COVERS_REFERRAL} AND s.code IN ({codes}) \
+         ORDER BY r.id LIMIT $5"
     )))
     .bind(organisation_id.to_string())
     .bind(TriageState::NoResponse.code())
     .bind(TriageState::Withdrawn.code())
-    .bind(i64::from(limit))
-    .fetch_all(&store.pool)
-    .await
-    .read(|row| Ok((referral_from_row(row)?, row.col("service_code")?)))
+    .bind(after.map(|a| a.to_string()).unwrap_or_default())
+    .bind(i64::from(limit));
+    for code in services {
+        query = query.bind(code);
+    }
+    query
+        .fetch_all(&store.pool)
+        .await
+        .read(|row| Ok((referral_from_row(row)?, row.col("service_code")?)))
 }
 
 pub(crate) async fn erase_not_taken_up(
@@ -317,11 +334,15 @@ pub(crate) async fn erase_not_taken_up(
 ) -> Result<bool, StoreError> {
     let rid = referral_id.to_string();
     let mut tx = store.begin_write().await?;
-    // Locks the row (PostgreSQL) while checking it is still such a referral with its key.
-    let found = sqlx::query(
+    // The head lock first, as every write takes it: a hold placed meanwhile is seen, or waits.
+    append(&mut tx, &audit).await?;
+    // Locks the row (PostgreSQL) while checking it is still such a referral with its key, and not
+    // under a hold on a query. A refusal rolls back the event with the rest.
+    let found = sqlx::query(sqlx::AssertSqlSafe(format!(
         "UPDATE referral SET state = state WHERE id = $1 AND state IN ($2, $3) \
-         AND EXISTS (SELECT 1 FROM data_key k WHERE k.owner_id = referral.id)",
-    )
+         AND EXISTS (SELECT 1 FROM data_key k WHERE k.owner_id = referral.id) \
+         AND NOT EXISTS (SELECT 1 FROM referral r WHERE r.id = referral.id AND {COVERS_REFERRAL})"
+    )))
     .bind(&rid)
     .bind(TriageState::NoResponse.code())
     .bind(TriageState::Withdrawn.code())
@@ -331,8 +352,6 @@ pub(crate) async fn erase_not_taken_up(
     if found.rows_affected() == 0 {
         return Ok(false);
     }
-    // The head lock before touching data keys, as a rotation takes it before re-wrapping them.
-    append(&mut tx, &audit).await?;
     erase_record(&mut tx, referral_id).await?;
     commit(tx).await?;
     store.checkpoint_after_erasure().await;

@@ -86,17 +86,33 @@ fn run_tool(mut command: Command) -> anyhow::Result<()> {
 fn without_password(url: &str) -> anyhow::Result<(String, Option<Zeroizing<String>>)> {
     let mut parsed = url::Url::parse(url)
         .map_err(|_| anyhow::anyhow!("the database URL is not a URL (postgres://…)"))?;
-    let Some(password) = parsed.password() else {
-        return Ok((url.to_owned(), None));
-    };
-    let password = percent_encoding::percent_decode_str(password)
-        .decode_utf8()
-        .map_err(|_| anyhow::anyhow!("the database URL's password is not UTF-8 once decoded"))?
-        .into_owned();
-    parsed
-        .set_password(None)
-        .map_err(|()| anyhow::anyhow!("the database URL cannot be given without its password"))?;
-    Ok((parsed.to_string(), Some(Zeroizing::new(password))))
+    // A password in the query (`?password=`) goes too; the rest of the query stays.
+    let (in_query, rest): (Vec<_>, Vec<_>) = parsed
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .partition(|(k, _)| k == "password");
+    let mut password = in_query.into_iter().next().map(|(_, v)| v);
+    if parsed.query().is_some() {
+        if rest.is_empty() {
+            parsed.set_query(None);
+        } else {
+            parsed.query_pairs_mut().clear().extend_pairs(rest);
+        }
+    }
+    if let Some(given) = parsed.password() {
+        password = Some(
+            percent_encoding::percent_decode_str(given)
+                .decode_utf8()
+                .map_err(|_| {
+                    anyhow::anyhow!("the database URL's password is not UTF-8 once decoded")
+                })?
+                .into_owned(),
+        );
+        parsed.set_password(None).map_err(|()| {
+            anyhow::anyhow!("the database URL cannot be given without its password")
+        })?;
+    }
+    Ok((parsed.to_string(), password.map(Zeroizing::new)))
 }
 
 /// A PostgreSQL client tool aimed at `url`: the URL without its password on the command line,
@@ -508,6 +524,13 @@ mod tests {
             "postgres://postgres@127.0.0.1:5432/data?sslmode=require"
         );
         assert!(password.is_none());
+        let (url, password) = without_password(
+            "postgres://confidant@db.example/data?password=p%26w&sslmode=require",
+        )?;
+        assert_eq!(url, "postgres://confidant@db.example/data?sslmode=require");
+        assert_eq!(password.as_deref().map(String::as_str), Some("p&w"));
+        let (url, _) = without_password("postgres://confidant@db.example/data?password=x")?;
+        assert_eq!(url, "postgres://confidant@db.example/data");
         assert!(without_password("not a url").is_err());
         Ok(())
     }

@@ -62,7 +62,7 @@ pub(crate) async fn run(
             PersonError::Conflict(why) => anyhow::anyhow!("nothing was destroyed: {why}"),
             other => anyhow::anyhow!("nothing was destroyed: {other}"),
         })?;
-    let signature = confidant.certificate_signature(&done.record);
+    let signature = done.record.signed();
     confidant.close().await;
     let signed = Signed {
         body: &done.record.body,

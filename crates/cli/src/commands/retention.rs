@@ -23,7 +23,13 @@ const TURN: time::Duration = time::Duration::days(1);
 pub(crate) async fn run(config: &Config, command: RetentionCommand) -> anyhow::Result<()> {
     match command {
         RetentionCommand::Sweep => {
-            let confidant = open(config).await?;
+            // The certificates of what it destroys are signed with the audit key, where it is.
+            let mut confidant = open(config).await?;
+            if let Some((key, _)) =
+                crate::keyfile::load_audit_key(&config.audit_signing_key_path())?
+            {
+                confidant = confidant.with_signing_key(key);
+            }
             if confidant.register().is_none() {
                 println!(
                     "retention: no register of processing activities is configured, so no retention rule applies; nothing is queued"

@@ -2,8 +2,9 @@
 //! not destroyed and why; pseudonymous ids, codes and counts, nothing of the record's content.
 //!
 //! Its body is canonical JSON (fields in a fixed order, no white space), and its SHA-256 is kept
-//! beside it; it is handed out signed with the installation's audit key where the process holds it
-//! (`serve` and `confidant destroy` do: [`CertificateSignature`]). Its reason
+//! beside it; it is signed as it is issued, with the installation's audit key where the process
+//! holds it (`serve`, `confidant destroy` and `confidant retention sweep` do:
+//! [`CertificateSignature`]), and never afterwards. Its reason
 //! is the words of whoever decided, checked not to name the person: with the record's id it is
 //! pseudonymous, not anonymous (the audit log and any earlier copy of the database hold that id).
 
@@ -272,23 +273,34 @@ mod tests {
 }
 
 /// A certificate's Ed25519 signature by the installation's audit signing key over its body (the
-/// canonical JSON, exactly as kept), with the key's public half, both hexadecimal. Check it with
-/// the key `confidant audit public-key` prints.
+/// canonical JSON, exactly as kept), with the key's public half, both hexadecimal, made as the
+/// certificate was issued and kept with it. Check it with the key `confidant audit public-key`
+/// prints.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertificateSignature {
     pub signature: String,
     pub public_key: String,
 }
 
+impl crate::store::CertificateRecord {
+    /// Its signature, if it was signed as it was issued.
+    pub fn signed(&self) -> Option<CertificateSignature> {
+        Some(CertificateSignature {
+            signature: self.signature.clone()?,
+            public_key: self.public_key.clone()?,
+        })
+    }
+}
+
 impl<S: crate::store::Store, C: crate::Clock> crate::Confidant<S, C> {
-    /// The certificate's signature, when this process holds the audit signing key.
-    pub fn certificate_signature(
-        &self,
-        record: &crate::store::CertificateRecord,
-    ) -> Option<CertificateSignature> {
-        self.signer.as_ref().map(|key| CertificateSignature {
-            signature: hex::encode(key.sign(record.body.as_bytes())),
-            public_key: key.public_key().to_hex(),
+    /// A new certificate's body signed, when this process holds the audit signing key:
+    /// (signature, public key), hexadecimal.
+    pub(super) fn sign_certificate(&self, body: &str) -> Option<(String, String)> {
+        self.signer.as_ref().map(|key| {
+            (
+                hex::encode(key.sign(body.as_bytes())),
+                key.public_key().to_hex(),
+            )
         })
     }
 }

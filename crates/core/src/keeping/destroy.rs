@@ -290,12 +290,15 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         };
         let body = certificate.body();
         let sha = certificate::sha256_hex(&body);
+        let signature = self.sign_certificate(&body);
         let record = CertificateRecord {
             id: certificate_id,
             organisation_id,
             issued_at_micros: micros(now),
             body: body.clone(),
             body_sha256: sha.clone(),
+            signature: signature.as_ref().map(|(s, _)| s.clone()),
+            public_key: signature.as_ref().map(|(_, k)| k.clone()),
         };
         let plan = DestructionPlan {
             access: &access,
@@ -304,6 +307,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             organisation_id,
             certificate: body,
             certificate_sha256: sha,
+            signature,
             at_micros: micros(now),
             review_id,
         };

@@ -183,6 +183,22 @@ pub fn referral_due(
     )
 }
 
+/// The codes of the services with an `application_not_taken_up` rule for referrals: the only
+/// ones whose referrals not taken up ever fall due.
+pub fn services_keeping_applications(register: &Register) -> Vec<String> {
+    register
+        .services
+        .iter()
+        .map(|s| s.id.clone())
+        .filter(|code| {
+            register
+                .retention_rules_for(code, RecordType::Referral)
+                .iter()
+                .any(|r| r.trigger == Trigger::ApplicationNotTakenUp)
+        })
+        .collect()
+}
+
 /// Whether a paper note typed into the record at `transcribed_at` is due for destruction on
 /// `today` under its service's `transcribed` rules for paper notes (none: not by this rule).
 pub fn paper_note_due(

@@ -119,7 +119,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             released_at_micros: None,
             release_reason: None,
         };
-        let audit = AuditDraft::permitted(&permit, purpose, now).named("hold.place_query");
+        let audit = AuditDraft::permitted(&permit, purpose, now)
+            .named("hold.place_query")
+            .about(record.id);
         self.store.place_query_hold(&record, audit).await?;
         Ok(record)
     }
@@ -133,10 +135,11 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         hold_id: Uuid,
         reason: &str,
     ) -> Result<(), PersonError> {
-        let holds = self.store.query_holds(organisation_id).await?;
-        let Some((hold, _)) = holds.iter().find(|(h, _)| h.id == hold_id) else {
-            return Err(PersonError::NotFound);
-        };
+        let hold = self
+            .store
+            .query_hold(organisation_id, hold_id)
+            .await?
+            .ok_or(PersonError::NotFound)?;
         let purpose = Purpose::Administration;
         let permit = self
             .service_permit(actor, Action::HoldRelease, hold.service_id, purpose)
@@ -145,7 +148,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .and_then(|r| r.ok_or_else(|| Violation::new("reason", "is required")))
             .map_err(|e| PersonError::Invalid(Violations(vec![e])))?;
         let now = self.clock.now();
-        let audit = AuditDraft::permitted(&permit, purpose, now).named("hold.release_query");
+        let audit = AuditDraft::permitted(&permit, purpose, now)
+            .named("hold.release_query")
+            .about(hold_id);
         if self
             .store
             .release_query_hold(

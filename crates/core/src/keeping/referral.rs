@@ -26,8 +26,10 @@ use crate::retention::uk_date;
 use crate::store::{ReferralRecord, Store, StoreError};
 use crate::{Clock, Confidant};
 
-/// The most referrals the list reads at a time (the oldest first); erased ones leave room.
-const LIST_AT_MOST: u32 = 500;
+/// The most referrals due the list shows at a time (erased ones leave room), and how many the
+/// store reads at a time to find them.
+const LIST_AT_MOST: usize = 500;
+const PAGE: u32 = 1_000;
 
 /// A referral not taken up whose retention has ended: ids, codes and times only.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,17 +50,28 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let Some(register) = self.register() else {
             return Ok(Vec::new());
         };
-        let candidates = self
-            .store
-            .referrals_not_taken_up(organisation_id, LIST_AT_MOST)
-            .await?;
-        Ok(candidates
-            .into_iter()
-            .filter_map(|(referral, code)| {
+        // Only services with such a rule (the others keep their referrals: nothing is due), read
+        // a page at a time until LIST_AT_MOST are due, so those not yet due never crowd them out.
+        let services = due::services_keeping_applications(register);
+        let mut found = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self
+                .store
+                .referrals_not_taken_up(organisation_id, &services, after, PAGE)
+                .await?;
+            after = page.last().map(|(r, _)| r.id);
+            let full = page.len() == PAGE as usize;
+            found.extend(page.into_iter().filter_map(|(referral, code)| {
                 let due = due::referral_due(register, code.as_deref()?, &referral, today)?;
                 Some(ReferralDue { referral, due })
-            })
-            .collect())
+            }));
+            if !full || found.len() >= LIST_AT_MOST {
+                break;
+            }
+        }
+        found.truncate(LIST_AT_MOST);
+        Ok(found)
     }
 
     /// The referrals not taken up due for erasure (`oversight.read`: the Data Protection Officer
@@ -115,7 +128,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .about(referral_id);
         if !self.store.erase_referral(referral_id, audit).await? {
             return Err(PersonError::Conflict(
-                "this referral was erased meanwhile, or is no longer one not taken up",
+                "this referral was erased meanwhile, or a legal hold on a query keeps it",
             ));
         }
         Ok(due)

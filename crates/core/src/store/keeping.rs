@@ -179,6 +179,8 @@ pub struct DestructionPlan<'a> {
     /// The certificate: canonical JSON that identifies no one.
     pub certificate: String,
     pub certificate_sha256: String,
+    /// Its signature and the signing key's public half, when the process holds the key.
+    pub signature: Option<(String, String)>,
     pub at_micros: i64,
     /// The retention review it carries out, closed in the same transaction (`approved` to
     /// `destroyed`, with the certificate's id).
@@ -206,6 +208,10 @@ pub struct CertificateRecord {
     pub issued_at_micros: i64,
     pub body: String,
     pub body_sha256: String,
+    /// Ed25519 over `body` by the installation's audit signing key, and its public half (both
+    /// hexadecimal), made as it was issued; `None` where the process had no key then.
+    pub signature: Option<String>,
+    pub public_key: Option<String>,
 }
 
 /// The storage port of keeping and destroying.
@@ -326,6 +332,13 @@ pub trait KeepingStore: Send + Sync + 'static {
         audit: AuditDraft,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// One hold on a query of the organisation.
+    fn query_hold(
+        &self,
+        organisation_id: Uuid,
+        hold_id: Uuid,
+    ) -> impl Future<Output = Result<Option<QueryHoldRecord>, StoreError>> + Send;
+
     /// The organisation's holds on a query, live and released, newest first (at most 200), each
     /// with how many records it keeps now.
     fn query_holds(
@@ -333,18 +346,22 @@ pub trait KeepingStore: Send + Sync + 'static {
         organisation_id: Uuid,
     ) -> impl Future<Output = Result<Vec<(QueryHoldRecord, i64)>, StoreError>> + Send;
 
-    /// The organisation's referrals not taken up (no response, or withdrawn) whose received data
-    /// is not erased yet, each with its service's code: ids, codes and times only, oldest first,
-    /// at most `limit`.
+    /// The organisation's referrals not taken up (no response, or withdrawn) in the services
+    /// whose codes are given, whose received data is not erased yet and no hold on a query
+    /// covers: ids, codes and times only, each with its service's code; a page of at most `limit`
+    /// after the id `after`, by id.
     fn referrals_not_taken_up(
         &self,
         organisation_id: Uuid,
+        services: &[String],
+        after: Option<Uuid>,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<(ReferralRecord, Option<String>)>, StoreError>> + Send;
 
     /// Erases what was received of a referral not taken up (its sealed fields, blind indexes and
     /// key, onto the erasure ledger) with its audit event, in one transaction. `false`, nothing
-    /// written, when it is not such a referral or is erased already.
+    /// written, when it is not such a referral, is erased already, or a hold on a query covers
+    /// it (its service, received in the hold's period).
     fn erase_referral(
         &self,
         referral_id: Uuid,

@@ -457,6 +457,7 @@ both_backends!(
                     organisation_id: app.organisation,
                     certificate: "{}".to_owned(),
                     certificate_sha256: String::new(),
+                    signature: None,
                     at_micros: 0,
                     review_id: None,
                 },

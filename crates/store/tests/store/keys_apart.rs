@@ -260,6 +260,16 @@ both_backends!(
         assert!(store.key_store_holds(p).await?, "the copy held the key");
         let done = store.reconcile_erasures(&app.ledger).await?;
         assert_eq!(done.replayed, 1);
+        // Done again as an audit event of its own, by the system, naming the record by id.
+        let replays: Vec<_> = store
+            .audit_events(0, 100_000)
+            .await?
+            .into_iter()
+            .filter(|e| e.action == "erasure.replay")
+            .collect();
+        assert_eq!(replays.len(), 1, "{replays:?}");
+        assert_eq!(replays[0].actor, "system");
+        assert_eq!(replays[0].resource_id, Some(p.to_string()));
         assert!(!store.key_store_holds(p).await?);
         assert!(store.destroyed(p).await?);
         assert!(copied.read_person(&app.worker_a, P, p).await.is_err());

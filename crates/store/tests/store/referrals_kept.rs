@@ -7,6 +7,7 @@
 
 use confidant_core::Purpose;
 use confidant_core::field::RecordKind;
+use confidant_core::keeping::QueryHoldInput;
 use confidant_core::person::PersonError;
 use confidant_core::record::{EntryChange, NewEntry, RecordInput};
 use confidant_core::referral::NewReferral;
@@ -176,6 +177,31 @@ both_backends!(
                 .all(|d| d.due.rules == ["applications".to_owned()]
                     && d.due.on == time::macros::date!(2027 - 05 - 22))
         );
+
+        // A hold on a query over the day they were received keeps them: off the list, and not
+        // erased; released, they are due again.
+        let hold = c
+            .place_query_hold(
+                &app.dpo,
+                app.organisation,
+                QueryHoldInput {
+                    kind: "complaint",
+                    service_id: app.service_a,
+                    from_on: "2026-11-22",
+                    to_on: "2026-11-22",
+                    reason: "Ombudsman review of referrals that month",
+                },
+            )
+            .await?;
+        anyhow::ensure!(due_ids(&app).await?.is_empty());
+        let held = c
+            .erase_referral_not_taken_up(&app.dpo, app.organisation, silent)
+            .await;
+        anyhow::ensure!(matches!(held, Err(PersonError::Conflict(_))), "{held:?}");
+        anyhow::ensure!(received(&app, silent).await? == 2);
+        c.release_query_hold(&app.dpo, app.organisation, hold.id, "Review closed")
+            .await?;
+        anyhow::ensure!(due_ids(&app).await? == expected);
 
         // A practitioner may not erase; the open referral is not due.
         let refused = c

@@ -181,8 +181,10 @@ pub struct DestructionPreviewResponse {
     pub paper: i64,
     /// Audit events about the record: kept (ids only).
     pub audit_events_kept: i64,
-    /// The legal holds in force: while there is one, destruction is refused (409).
+    /// The legal holds on this record in force: while there is one, destruction is refused (409).
     pub live_holds: Vec<HoldResponse>,
+    /// Every hold in force that keeps it: those above, and holds on a query covering it.
+    pub holds_in_force: i64,
 }
 
 fn preview_response(person_id: Uuid, p: DestructionPreview) -> DestructionPreviewResponse {
@@ -193,6 +195,7 @@ fn preview_response(person_id: Uuid, p: DestructionPreview) -> DestructionPrevie
         paper: p.scope.paper,
         audit_events_kept: p.scope.audit_events,
         live_holds: p.live_holds.into_iter().map(HoldResponse::from).collect(),
+        holds_in_force: p.scope.live_holds,
     }
 }
 
@@ -232,8 +235,8 @@ pub struct CertificateResponse {
     pub issued_at: String,
     /// SHA-256 of `body`, hexadecimal.
     pub sha256: String,
-    /// Ed25519 signature of `body` by the installation's audit signing key, hexadecimal (absent
-    /// only where the server runs without the key, as tests do).
+    /// Ed25519 signature of `body` by the installation's audit signing key, hexadecimal, made as
+    /// the certificate was issued (absent where the process that issued it had no key).
     pub signature: Option<String>,
     /// The signing key's public half, hexadecimal: check it against `confidant audit public-key`.
     pub public_key: Option<String>,
@@ -242,11 +245,8 @@ pub struct CertificateResponse {
     pub certificate: Option<Certificate>,
 }
 
-fn certificate_response<S: Store, C: Clock>(
-    state: &AppState<S, C>,
-    r: CertificateRecord,
-) -> CertificateResponse {
-    let signed = state.confidant.certificate_signature(&r);
+fn certificate_response(r: CertificateRecord) -> CertificateResponse {
+    let signed = r.signed();
     CertificateResponse {
         id: r.id,
         issued_at: at(r.issued_at_micros),
@@ -274,10 +274,7 @@ pub(crate) async fn destroy<S: Store, C: Clock>(
         .confidant
         .destroy_person(&actor, purpose, person_id, &body.basis, &body.reason)
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(certificate_response(&state, done.record)),
-    ))
+    Ok((StatusCode::CREATED, Json(certificate_response(done.record))))
 }
 
 #[utoipa::path(get, path = "/api/v1/destruction-certificates", tag = "keeping",
@@ -293,11 +290,7 @@ pub(crate) async fn certificates<S: Store, C: Clock>(
         .confidant
         .destruction_certificates(&actor, organisation)
         .await?;
-    Ok(Json(
-        list.into_iter()
-            .map(|r| certificate_response(&state, r))
-            .collect(),
-    ))
+    Ok(Json(list.into_iter().map(certificate_response).collect()))
 }
 
 #[utoipa::path(get, path = "/api/v1/destruction-certificates/{certificate_id}", tag = "keeping",
@@ -316,5 +309,5 @@ pub(crate) async fn certificate<S: Store, C: Clock>(
         .destruction_certificate(&actor, organisation, certificate_id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok(Json(certificate_response(&state, record)))
+    Ok(Json(certificate_response(record)))
 }

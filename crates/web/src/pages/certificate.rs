@@ -257,7 +257,7 @@ pub async fn certificate_pdf<S: Store, C: Clock>(
     }
     summary.push(("SHA-256".to_owned(), record.body_sha256.clone()));
     // The signature covers the certificate's JSON body (the API's `body`), not this PDF.
-    if let Some(signed) = state.confidant.certificate_signature(&record) {
+    if let Some(signed) = record.signed() {
         summary.push((
             "Signature of the JSON body (Ed25519)".to_owned(),
             signed.signature,

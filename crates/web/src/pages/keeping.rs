@@ -335,10 +335,11 @@ async fn destroy_view<S: Store, C: Clock>(
     ))
     .submit("Destroy the record")
     .submit_classes("govuk-button--warning");
-    if !preview.live_holds.is_empty() {
+    // The scope counts holds on a query covering the record too.
+    if preview.scope.live_holds > 0 {
         page = page.warning(format!(
             "{} legal hold(s) in force: the record cannot be destroyed until the Data Protection Officer releases them.",
-            preview.live_holds.len()
+            preview.scope.live_holds
         ));
     }
     Ok(page)

@@ -189,6 +189,20 @@ both_backends!(
     |backend| async move {
         let app = TestApp::new(backend).await?;
         let person = app.person_named("Zqsigned", "Person").await?;
+        // Destroyed by a process without the key: never signed afterwards.
+        let earlier = app.person_named("Zqunsigned", "Person").await?;
+        let unsigned = app
+            .confidant
+            .destroy_person(
+                &app.dpo,
+                confidant_core::Purpose::Administration,
+                earlier,
+                "dpo_decision",
+                "Duplicate record made in error",
+            )
+            .await?
+            .record
+            .id;
         let (dpo, _) = app
             .add_staff(Role::DataProtectionOfficer, None, "cert.dpo", true)
             .await?;
@@ -233,6 +247,17 @@ both_backends!(
             // Another body does not verify under it.
             assert!(public.verify(b"{}", &signature).is_err());
         }
+        let before = web
+            .expect(
+                &token,
+                Method::GET,
+                &format!("/destruction-certificates/{unsigned}"),
+                None,
+                StatusCode::OK,
+            )
+            .await?;
+        assert!(before["signature"].is_null(), "{before}");
+        assert!(before["public_key"].is_null(), "{before}");
         Ok(())
     }
 );

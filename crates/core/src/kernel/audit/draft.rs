@@ -145,6 +145,23 @@ impl AuditDraft {
         }
     }
 
+    /// The store doing again, on a copy or a restored backup, an erasure the installation's
+    /// erasure ledger holds and the copy did not know, before anything serves from it: the actor
+    /// is the system, the resource the erased person (their subject too) or record, by id.
+    pub fn erasure_replayed(erased_id: Uuid, person: bool, at: OffsetDateTime) -> Self {
+        Self {
+            at,
+            actor: "system".to_owned(),
+            action: "erasure.replay",
+            resource_type: if person { "person" } else { "record" },
+            resource_id: Some(erased_id),
+            subject_id: person.then_some(erased_id),
+            purpose: Purpose::Administration,
+            outcome: Outcome::Ok,
+            tasks: Vec::new(),
+        }
+    }
+
     /// Confidant itself publishing a new version of a service's privacy notice (no personal data).
     pub(crate) fn notice_published(at: OffsetDateTime) -> Self {
         Self {
