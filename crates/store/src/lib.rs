@@ -153,7 +153,9 @@ impl confidant_core::store::Closing for SqlStore {
 /// connections; the audit writer's waits only as long as its deadline).
 const BUSY_TIMEOUT_MS: u64 = 30_000;
 
-/// A pool's options: SQLite's pragmas with `busy_ms` as the busy timeout; on PostgreSQL, lock and
+/// A pool's options: SQLite's pragmas with `busy_ms` as the busy timeout; on PostgreSQL, no JIT
+/// compilation (short queries only: compiling a plan whose estimated cost is high, as the
+/// retention sweep's correlated look-ups are, cost it half a second a page), and lock and
 /// statement time limits of `pg_limit_ms` where given.
 fn pool_options(
     backend: Backend,
@@ -176,11 +178,13 @@ fn pool_options(
                     }
                     (Backend::Postgres, Some(ms)) => {
                         conn.execute(sqlx::AssertSqlSafe(format!(
-                            "SET lock_timeout = {ms}; SET statement_timeout = {ms};"
+                            "SET jit = off; SET lock_timeout = {ms}; SET statement_timeout = {ms};"
                         )))
                         .await?;
                     }
-                    (Backend::Postgres, None) => {}
+                    (Backend::Postgres, None) => {
+                        conn.execute("SET jit = off").await?;
+                    }
                 }
                 Ok(())
             })
