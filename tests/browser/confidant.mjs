@@ -1535,6 +1535,48 @@ test('i9. retention: the DPO finds a record whose retention has ended on the que
   await check(d, 'the retention review queue after a decision');
 });
 
+test('i10. holds on a query: the DPO opens the holds on a query, is refused a hold without its kind, service, dates and reason, places one over a service in a period, is refused its release without a reason, then releases it; all pass axe', async () => {
+  const d = await as('dpo');
+  const { page } = d;
+  const list = await visit(d, '/admin/holds');
+  assert.equal(list.status(), 200);
+  assert.equal(await heading(page), 'Legal holds on a query');
+  await check(d, 'the holds on a query');
+  await page.locator('#new-hold').click();
+  await page.waitForLoadState();
+  assert.equal(await heading(page), 'Place a hold on a query');
+  await check(d, 'the form of a hold on a query');
+  const empty = await submit(page, button(page, 'Place the hold'));
+  assert.equal(empty.status(), 400);
+  assert.match(await page.title(), /^Error: /);
+  assert.ok((await page.locator('.govuk-error-summary').innerText()).includes('Choose why the records must be kept'));
+  await check(d, 'a hold on a query refused without its details');
+  await page.getByLabel('A public inquiry', { exact: true }).check();
+  await page.locator('input[name="service_id"]').first().check();
+  await page.fill('#from-on', '1');
+  await page.fill('#from-on-month', '11');
+  await page.fill('#from-on-year', '2026');
+  await page.fill('#to-on', '30');
+  await page.fill('#to-on-month', '11');
+  await page.fill('#to-on-year', '2026');
+  await page.fill('#reason', 'The county inquiry into November');
+  const placed = await submit(page, button(page, 'Place the hold'));
+  assert.equal(placed.status(), 200);
+  assert.equal(await heading(page), 'Legal holds on a query');
+  const held = await page.locator('#query-holds').innerText();
+  assert.ok(held.includes('2026-11-01 to 2026-11-30') && held.includes('The county inquiry into November'));
+  await check(d, 'the holds on a query with one in force');
+  const refused = await submit(page, page.locator('main form[action*="/release"] button'));
+  assert.equal(refused.status(), 400);
+  assert.ok((await page.locator('.govuk-error-summary').innerText()).includes('The reason for releasing it is required'));
+  await check(d, 'a release refused without its reason');
+  await page.locator('textarea[id^="release-"]').fill('The inquiry has reported');
+  const released = await submit(page, page.locator('main form[action*="/release"] button'));
+  assert.equal(released.status(), 200);
+  assert.ok((await page.locator('#query-holds').innerText()).includes('The inquiry has reported'));
+  assert.equal(await page.locator('main form[action*="/release"]').count(), 0, 'released: nothing left to release');
+});
+
 test('i4. administration: services with their scope and teams, a service and a team added, a scope change explained and asked to be confirmed, the staff form refusing a contradiction, and an account named (shown where the handle was); all pass axe', async () => {
   const admin = await as('administrator');
   const { page } = admin;

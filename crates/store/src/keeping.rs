@@ -137,8 +137,26 @@ pub(crate) async fn held(
     .db()?;
     // A hold on a query may cover the record through one merged into it (made in its period).
     let ids = with_merged(tx, person_id).await?;
-    let by_query = count(tx, super::query_hold::LIVE_OF_PERSON, &ids).await?;
+    let by_query = query_holds_over(tx, &ids).await?;
     Ok(n + by_query > 0)
+}
+
+/// How many holds on a query in force keep any of `ids` (a record and those merged into it),
+/// each counted once.
+async fn query_holds_over(
+    tx: &mut Transaction<'static, Any>,
+    ids: &[String],
+) -> Result<i64, StoreError> {
+    let mut holds = BTreeSet::new();
+    for pid in ids {
+        let found: Vec<String> = sqlx::query_scalar(super::query_hold::LIVE_OF_PERSON)
+            .bind(pid)
+            .fetch_all(&mut **tx)
+            .await
+            .db()?;
+        holds.extend(found);
+    }
+    Ok(i64::try_from(holds.len()).unwrap_or(i64::MAX))
 }
 
 /// The person and every record merged into theirs, directly or through another merge.
@@ -221,7 +239,7 @@ async fn scope_in(
             &ids,
         )
         .await?
-            + count(tx, super::query_hold::LIVE_OF_PERSON, &ids).await?,
+            + query_holds_over(tx, &ids).await?,
         released_holds: count(
             tx,
             "SELECT COUNT(*) FROM legal_hold WHERE person_id = $1 AND released_at IS NOT NULL",

@@ -114,6 +114,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "query holds",
         include_str!("../migrations/sqlite/0024_query_hold.sql"),
     ),
+    (
+        25,
+        "certificate signature",
+        include_str!("../migrations/sqlite/0025_certificate_signature.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -226,6 +231,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         24,
         "query holds",
         include_str!("../migrations/postgres/0024_query_hold.sql"),
+    ),
+    (
+        25,
+        "certificate signature",
+        include_str!("../migrations/postgres/0025_certificate_signature.sql"),
     ),
 ];
 

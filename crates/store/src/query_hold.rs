@@ -38,9 +38,10 @@ macro_rules! of_p {
 }
 pub(crate) use of_p;
 
-/// How many holds on a query in force keep the person `$1`.
+/// The holds on a query in force that keep the person `$1` (their ids: counted once however many
+/// of a record's merged ids they cover).
 pub(crate) const LIVE_OF_PERSON: &str = concat!(
-    "SELECT COUNT(*) FROM person p JOIN legal_hold_query q ON q.released_at IS NULL AND ",
+    "SELECT q.id FROM person p JOIN legal_hold_query q ON q.released_at IS NULL AND ",
     covers!(),
     " WHERE p.id = $1"
 );
@@ -172,9 +173,11 @@ pub(crate) async fn list(
     .read(from_row)?;
     let mut out = Vec::with_capacity(holds.len());
     for hold in holds {
+        // Records as they stand: one merged into another counts as the one it is now part of.
         let kept: i64 = sqlx::query_scalar(concat!(
             "SELECT COUNT(*) FROM person p JOIN legal_hold_query q ON q.id = $1 AND ",
-            covers!()
+            covers!(),
+            " WHERE NOT EXISTS (SELECT 1 FROM person_merge g WHERE g.merged_id = p.id)"
         ))
         .bind(hold.id.to_string())
         .fetch_one(&store.pool)

@@ -84,35 +84,40 @@ fn run_tool(mut command: Command) -> anyhow::Result<()> {
 /// its environment (`PGPASSWORD`), never on its command line, which any user of the machine can
 /// read while it runs.
 fn without_password(url: &str) -> anyhow::Result<(String, Option<Zeroizing<String>>)> {
-    let mut parsed = url::Url::parse(url)
-        .map_err(|_| anyhow::anyhow!("the database URL is not a URL (postgres://…)"))?;
-    // A password in the query (`?password=`) goes too; the rest of the query stays.
-    let (in_query, rest): (Vec<_>, Vec<_>) = parsed
-        .query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .partition(|(k, _)| k == "password");
-    let mut password = in_query.into_iter().next().map(|(_, v)| v);
-    if parsed.query().is_some() {
-        if rest.is_empty() {
-            parsed.set_query(None);
-        } else {
-            parsed.query_pairs_mut().clear().extend_pairs(rest);
+    let decoded = |text: &str| -> anyhow::Result<String> {
+        Ok(percent_encoding::percent_decode_str(text)
+            .decode_utf8()
+            .map_err(|_| anyhow::anyhow!("the database URL's password is not UTF-8 once decoded"))?
+            .into_owned())
+    };
+    // The query as written, but for `password=` (libpq reads the rest byte for byte, and a
+    // password there wins over one in the user part, as it does for libpq).
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut from_query = None;
+    let mut kept = Vec::new();
+    for part in query.split('&').filter(|p| !p.is_empty()) {
+        match part.strip_prefix("password=") {
+            Some(value) => from_query = Some(decoded(value)?),
+            None => kept.push(part),
         }
     }
-    if let Some(given) = parsed.password() {
-        password = Some(
-            percent_encoding::percent_decode_str(given)
-                .decode_utf8()
-                .map_err(|_| {
-                    anyhow::anyhow!("the database URL's password is not UTF-8 once decoded")
-                })?
-                .into_owned(),
-        );
+    let mut parsed = url::Url::parse(base)
+        .map_err(|_| anyhow::anyhow!("the database URL is not a URL (postgres://…)"))?;
+    let from_user = parsed.password().map(decoded).transpose()?;
+    let base = if from_user.is_some() {
         parsed.set_password(None).map_err(|()| {
             anyhow::anyhow!("the database URL cannot be given without its password")
         })?;
-    }
-    Ok((parsed.to_string(), password.map(Zeroizing::new)))
+        parsed.to_string()
+    } else {
+        base.to_owned()
+    };
+    let url = if kept.is_empty() {
+        base
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok((url, from_query.or(from_user).map(Zeroizing::new)))
 }
 
 /// A PostgreSQL client tool aimed at `url`: the URL without its password on the command line,
@@ -531,6 +536,15 @@ mod tests {
         assert_eq!(password.as_deref().map(String::as_str), Some("p&w"));
         let (url, _) = without_password("postgres://confidant@db.example/data?password=x")?;
         assert_eq!(url, "postgres://confidant@db.example/data");
+        // The rest of the query stays byte for byte; the query's password wins.
+        let (url, password) = without_password(
+            "postgres://u:inuser@db.example/data?options=-c%20search_path%3Dx&password=inquery",
+        )?;
+        assert_eq!(
+            url,
+            "postgres://u@db.example/data?options=-c%20search_path%3Dx"
+        );
+        assert_eq!(password.as_deref().map(String::as_str), Some("inquery"));
         assert!(without_password("not a url").is_err());
         Ok(())
     }

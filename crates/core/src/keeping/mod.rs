@@ -38,7 +38,7 @@ pub use certificate::{
 pub use destroy::{Destroyed, DestructionPreview};
 pub use hold::Hold;
 pub use paper::PaperDestruction;
-pub use query_hold::QueryHoldInput;
+pub use query_hold::{QueryHoldInput, query_hold_faults};
 pub use referral::ReferralDue;
 pub use review::{Decision, RetentionSweep, ReviewView, WAITING_DAYS};
 

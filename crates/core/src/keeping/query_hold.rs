@@ -55,6 +55,24 @@ fn day(field: &'static str, text: &str, v: &mut Vec<Violation>) -> Option<Date> 
     }
 }
 
+/// Everything wrong with a hold on a query as given, but its service (which only a permit can
+/// check): its kind, reason and period, each by field. For a form that must name every problem.
+pub fn query_hold_faults(input: QueryHoldInput<'_>) -> Vec<Violation> {
+    let mut faults = match super::code_and_reason::<LegalHoldKind>(
+        "kind",
+        input.kind,
+        "is not a kind of legal hold",
+        input.reason,
+    ) {
+        Err(PersonError::Invalid(v)) => v.0,
+        _ => Vec::new(),
+    };
+    if let Err(v) = period(input) {
+        faults.extend(v);
+    }
+    faults
+}
+
 /// The period's days, or what is wrong with them.
 fn period(input: QueryHoldInput<'_>) -> Result<(Date, Date), Vec<Violation>> {
     let mut v = Vec::new();
@@ -121,7 +139,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         };
         let audit = AuditDraft::permitted(&permit, purpose, now)
             .named("hold.place_query")
-            .about(record.id);
+            .on("legal_hold_query", record.id);
         self.store.place_query_hold(&record, audit).await?;
         Ok(record)
     }
@@ -150,7 +168,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let now = self.clock.now();
         let audit = AuditDraft::permitted(&permit, purpose, now)
             .named("hold.release_query")
-            .about(hold_id);
+            .on("legal_hold_query", hold_id);
         if self
             .store
             .release_query_hold(

@@ -10,7 +10,7 @@
 //!   due, and a reviewer (`retention.review` on the referral's service: the Data Protection
 //!   Officer or the Caldicott Guardian) erases each, the period checked again first.
 //! - Erasing is the same crypto-shredding as declining: the sealed fields, blind indexes and key
-//!   go in one transaction with the audit event (about the referral), onto the erasure ledger, so a
+//!   go in one transaction with the audit event (on the referral), onto the erasure ledger, so a
 //!   restored backup loses it again. The referral's ids, codes and times stay.
 //! - The list shows ids, codes and dates only, and reading it is audited.
 
@@ -125,7 +125,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             ))?;
         let audit = AuditDraft::permitted(&permit, purpose, now)
             .named("retention.referral_erase")
-            .about(referral_id);
+            .on("referral", referral_id);
         if !self.store.erase_referral(referral_id, audit).await? {
             return Err(PersonError::Conflict(
                 "this referral was erased meanwhile, or a legal hold on a query keeps it",

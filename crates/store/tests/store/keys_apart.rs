@@ -4,14 +4,14 @@
 //! taken before a destruction, opened with the installation's ledger, loses the person again
 //! while everyone else stays whole, and its audit chain verifies.
 
-use confidant_core::Purpose;
 use confidant_core::audit::verify_chain;
 use confidant_core::clock::FixedClock;
 use confidant_core::field::PersonField;
 use confidant_core::record::RecordInput;
-use confidant_core::store::Relationship;
 use confidant_core::store::prelude::*;
+use confidant_core::store::{MergeConfirmation, Relationship};
 use confidant_core::{Confidant, KeyRing};
+use confidant_core::{Purpose, Role};
 use confidant_store::{ConnectOptions, ErasureKind, SqlStore};
 use confidant_testkit::{TestApp, TestBackend, both_backends, postgres_admin_url, test_time};
 use sqlx::{AnyConnection, Connection, Executor};
@@ -239,8 +239,16 @@ both_backends!(
     a_copy_from_before_a_destruction_loses_the_person_again_before_it_serves,
     |backend| async move {
         let mut app = TestApp::new(backend).await?;
+        // A duplicate made first (its id sorts first on the ledger), merged into the record.
+        let dup = app.person_named("Zqearlierdup", "Zqearlierfamily").await?;
         let p = app
             .person_named("Zqearliergiven", "Zqearlierfamily")
+            .await?;
+        let (_, manager) = app
+            .add_staff(Role::ServiceManager, Some(app.service_a), "manager", true)
+            .await?;
+        app.confidant
+            .merge_people(&manager, P, p, dup, MergeConfirmation::WithPerson)
             .await?;
         let other = app.person_named("Zqintactgiven", "Zqintactfamily").await?;
         let copy = Copy::take(&app).await?;
@@ -259,17 +267,31 @@ both_backends!(
         let store = copied.store();
         assert!(store.key_store_holds(p).await?, "the copy held the key");
         let done = store.reconcile_erasures(&app.ledger).await?;
-        assert_eq!(done.replayed, 1);
-        // Done again as an audit event of its own, by the system, naming the record by id.
+        // The record and the one merged into it (the merged one first: no event is refused for
+        // being about a merged record).
+        assert_eq!(done.replayed, 2);
+        assert!(store.destroyed(dup).await?);
+        // Each done again as an audit event of its own, by the system, naming the record by id.
         let replays: Vec<_> = store
             .audit_events(0, 100_000)
             .await?
             .into_iter()
             .filter(|e| e.action == "erasure.replay")
             .collect();
-        assert_eq!(replays.len(), 1, "{replays:?}");
-        assert_eq!(replays[0].actor, "system");
-        assert_eq!(replays[0].resource_id, Some(p.to_string()));
+        assert_eq!(replays.len(), 2, "{replays:?}");
+        assert!(
+            replays
+                .iter()
+                .all(|e| e.actor == "system" && e.subject_id.is_none())
+        );
+        let mut replayed: Vec<_> = replays
+            .iter()
+            .filter_map(|e| e.resource_id.clone())
+            .collect();
+        replayed.sort();
+        let mut both = vec![p.to_string(), dup.to_string()];
+        both.sort();
+        assert_eq!(replayed, both);
         assert!(!store.key_store_holds(p).await?);
         assert!(store.destroyed(p).await?);
         assert!(copied.read_person(&app.worker_a, P, p).await.is_err());

@@ -5,8 +5,8 @@
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use confidant_core::keeping::QueryHoldInput;
-use confidant_core::person::PersonError;
+use confidant_core::keeping::{QueryHoldInput, query_hold_faults};
+use confidant_core::person::{PersonError, Violation};
 use confidant_core::store::{LegalHoldKind, Store};
 use confidant_core::{Clock, Role};
 use uuid::Uuid;
@@ -219,31 +219,44 @@ pub async fn place<S: Store, C: Clock>(
         .await
     {
         Ok(_) => Ok(Redirect::to("/admin/holds").into_response()),
-        Err(PersonError::Invalid(v)) => {
-            let errors =
-                v.0.into_iter()
-                    .map(|e| {
-                        let message = match e.field {
-                            "kind" => "Choose why the records must be kept".to_owned(),
-                            "reason" => format!("The reason {}", e.message),
-                            "from_on" => format!("The first day {}", e.message),
-                            _ => format!("The last day {}", e.message),
-                        };
-                        (e.field.to_owned(), message)
-                    })
-                    .collect();
-            Ok(form_error(new_view(&state, &signed).await?, &form, errors))
-        }
-        // No service, or one not of the organisation (the viewer oversees it, checked above).
+        Err(PersonError::Invalid(v)) => Ok(form_error(
+            new_view(&state, &signed).await?,
+            &form,
+            said(v.0),
+        )),
+        // No service, or one not of the organisation (the viewer oversees it, checked above):
+        // that, and whatever else is wrong.
         Err(PersonError::NotFound) => {
-            let errors = vec![(
-                "service_id".to_owned(),
-                "Choose the service whose records it keeps".to_owned(),
-            )];
-            Ok(form_error(new_view(&state, &signed).await?, &form, errors))
+            let mut faults = query_hold_faults(input);
+            faults.push(Violation::new(
+                "service_id",
+                "Choose the service whose records it keeps",
+            ));
+            Ok(form_error(
+                new_view(&state, &signed).await?,
+                &form,
+                said(faults),
+            ))
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The form's errors in its own words, by field.
+fn said(faults: Vec<Violation>) -> Vec<(String, String)> {
+    faults
+        .into_iter()
+        .map(|e| {
+            let message = match e.field {
+                "kind" => "Choose why the records must be kept".to_owned(),
+                "reason" => format!("The reason {}", e.message),
+                "from_on" => format!("The first day {}", e.message),
+                "to_on" => format!("The last day {}", e.message),
+                _ => e.message,
+            };
+            (e.field.to_owned(), message)
+        })
+        .collect()
 }
 
 pub async fn release<S: Store, C: Clock>(

@@ -8,7 +8,8 @@ use uuid::Uuid;
 use super::{AuthEvent, Outcome, Purpose};
 use crate::store::{NewTask, TaskChange, TaskKind};
 /// An event waiting for its place in the chain: made only in this crate, from the permit or refusal
-/// it records, and consumed by value by the one port call that writes it (it is not `Clone`), so
+/// it records (the one exception, [`AuditDraft::erasure_replayed`], is the store's own event for
+/// an erasure it does again, with no actor but the system), and consumed by value by the one port call that writes it (it is not `Clone`), so
 /// one draft can stand for one access only.
 ///
 /// ```compile_fail
@@ -147,7 +148,8 @@ impl AuditDraft {
 
     /// The store doing again, on a copy or a restored backup, an erasure the installation's
     /// erasure ledger holds and the copy did not know, before anything serves from it: the actor
-    /// is the system, the resource the erased person (their subject too) or record, by id.
+    /// is the system, the resource the erased person or record, by id. No subject: a record
+    /// merged into another may be among them, and no event may be about one.
     pub fn erasure_replayed(erased_id: Uuid, person: bool, at: OffsetDateTime) -> Self {
         Self {
             at,
@@ -155,7 +157,7 @@ impl AuditDraft {
             action: "erasure.replay",
             resource_type: if person { "person" } else { "record" },
             resource_id: Some(erased_id),
-            subject_id: person.then_some(erased_id),
+            subject_id: None,
             purpose: Purpose::Administration,
             outcome: Outcome::Ok,
             tasks: Vec::new(),
@@ -210,6 +212,14 @@ impl AuditDraft {
     /// referral did not send): recorded as a refusal.
     pub(crate) fn refusal(mut self) -> Self {
         self.outcome = Outcome::Denied;
+        self
+    }
+
+    /// Records the event as about a resource narrower than the permit's (a service's permit, for
+    /// one of its holds or referrals), by type and id.
+    pub(crate) fn on(mut self, resource_type: &'static str, id: Uuid) -> Self {
+        self.resource_type = resource_type;
+        self.resource_id = Some(id);
         self
     }
 
