@@ -579,7 +579,11 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 "the referral has already been decided",
             ));
         }
-        let wrapped = wrapped.ok_or(PersonError::NotFound)?;
+        // Read as open but its key gone from the key store: a decline erased it between the two
+        // reads (the key store is read after the data), so it has been decided.
+        let wrapped = wrapped.ok_or(PersonError::Conflict(
+            "the referral has already been decided",
+        ))?;
         let key = self.keys.data_key(&wrapped)?;
         let values = open_values(
             RecordKind::Referral,
