@@ -392,9 +392,10 @@ impl KeepingStore for SqlStore {
         let ids = with_merged(&mut tx, person_id).await?;
         let linked_held = count(
             &mut tx,
-            "SELECT COUNT(*) FROM legal_hold h WHERE h.released_at IS NULL AND h.person_id IN \
-             (SELECT r.person_id FROM related_person r WHERE r.linked_person_id = $1 \
-              UNION SELECT f.person_id FROM referral f WHERE f.partner_person_id = $1)",
+            concat!(
+                "SELECT COUNT(*) FROM legal_hold h WHERE h.released_at IS NULL AND h.person_id IN ",
+                super::query_hold::linking_to!()
+            ),
             &ids,
         )
         .await?

@@ -52,13 +52,22 @@ pub(crate) const COVERS_REFERRAL: &str = "EXISTS (SELECT 1 FROM legal_hold_query
      WHERE q.released_at IS NULL AND q.service_id = r.service_id \
      AND r.received_at BETWEEN q.from_at AND q.to_at)";
 
-/// How many holds on a query in force keep a record that links to the person `$1` (a related
-/// person who is them, a referral from their case): destroying them would break that record.
+/// The records that link to the person `$1` (a related person who is them, a referral from their
+/// case), by id: destroying them would break those records.
+macro_rules! linking_to {
+    () => {
+        "(SELECT r.person_id FROM related_person r WHERE r.linked_person_id = $1 \
+          UNION SELECT f.person_id FROM referral f WHERE f.partner_person_id = $1)"
+    };
+}
+pub(crate) use linking_to;
+
+/// How many holds on a query in force keep a record that links to the person `$1`.
 pub(crate) const LIVE_OF_LINKED: &str = concat!(
     "SELECT COUNT(*) FROM person p JOIN legal_hold_query q ON q.released_at IS NULL AND ",
     covers!(),
-    " WHERE p.id IN (SELECT r.person_id FROM related_person r WHERE r.linked_person_id = $1 \
-      UNION SELECT f.person_id FROM referral f WHERE f.partner_person_id = $1)"
+    " WHERE p.id IN ",
+    linking_to!()
 );
 
 const COLUMNS: &str = "id, organisation_id, service_id, kind, from_on, to_on, from_at, to_at, reason, \

@@ -54,8 +54,7 @@ impl PaperDestruction {
         };
         let destroyed_by = line("destroyed_by", destroyed_by, BY_AT_MOST);
         let reference = line("reference", reference, REFERENCE_AT_MOST);
-        let format = time::macros::format_description!("[year]-[month]-[day]");
-        let on = Date::parse(destroyed_on.trim(), &format).ok();
+        let on = crate::uk_time::iso_day(destroyed_on.trim());
         match on {
             None => v.push(Violation::new("destroyed_on", "is not a date (YYYY-MM-DD)")),
             Some(d) if d > today => v.push(Violation::new("destroyed_on", "is after today")),

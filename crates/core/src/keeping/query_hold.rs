@@ -40,14 +40,13 @@ pub struct QueryHoldInput<'a> {
 }
 
 fn day(field: &'static str, text: &str, v: &mut Vec<Violation>) -> Option<Date> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
     let text = text.trim();
     if text.is_empty() {
         v.push(Violation::new(field, "is required"));
         return None;
     }
-    match Date::parse(text, &format) {
-        Ok(d) if d.year() >= 1900 => Some(d),
+    match crate::uk_time::iso_day(text) {
+        Some(d) if d.year() >= 1900 => Some(d),
         _ => {
             v.push(Violation::new(field, "is not a date (YYYY-MM-DD)"));
             None

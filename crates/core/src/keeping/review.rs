@@ -92,10 +92,9 @@ impl Decision {
                 if text.is_empty() {
                     return Err(bad("keep_until", "is required to keep a record for longer"));
                 }
-                let format = time::macros::format_description!("[year]-[month]-[day]");
-                Date::parse(text, &format)
+                crate::uk_time::iso_day(text)
                     .map(Decision::Keep)
-                    .map_err(|_| bad("keep_until", "is not a date (YYYY-MM-DD)"))
+                    .ok_or_else(|| bad("keep_until", "is not a date (YYYY-MM-DD)"))
             }
             _ => Err(bad("decision", "is not destroy, keep or transfer")),
         }
@@ -292,7 +291,6 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let Some(register) = self.register() else {
             return Ok(());
         };
-        let format = time::macros::format_description!("[year]-[month]-[day]");
         for f in facts
             .iter_mut()
             .filter(|f| due::needs_birth_date(register, f, today))
@@ -303,7 +301,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             let sealed = self.store.sealed_birth_date(f.person_id, audit).await?;
             f.born_on = sealed.and_then(|(person, key)| {
                 let opened = self.open_person(&person, &key).ok()?;
-                Date::parse(opened.get(PersonField::DateOfBirth)?, &format).ok()
+                crate::uk_time::iso_day(opened.get(PersonField::DateOfBirth)?)
             });
         }
         Ok(())
@@ -319,20 +317,27 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         now: OffsetDateTime,
         referrals_waiting: bool,
     ) -> Result<(), OrganisationError> {
-        let mut changes = Vec::new();
-        for (kind, state) in [
-            (TaskKind::RetentionReview, Some(RetentionState::ToReview)),
-            (TaskKind::RetentionApproval, Some(RetentionState::Destroy)),
-            (TaskKind::ReferralErasure, None),
-        ] {
-            let waiting = match state {
-                Some(state) => !self
+        let waits = |state| async move {
+            Ok::<_, StoreError>(
+                !self
                     .store
                     .reviews(organisation_id, &[state], 1)
                     .await?
                     .is_empty(),
-                None => referrals_waiting,
-            };
+            )
+        };
+        let mut changes = Vec::new();
+        for (kind, waiting) in [
+            (
+                TaskKind::RetentionReview,
+                waits(RetentionState::ToReview).await?,
+            ),
+            (
+                TaskKind::RetentionApproval,
+                waits(RetentionState::Destroy).await?,
+            ),
+            (TaskKind::ReferralErasure, referrals_waiting),
+        ] {
             let open = self
                 .store
                 .open_tasks_of(organisation_id, kind)

@@ -11,6 +11,12 @@
 use time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
 use time_tz::{OffsetDateTimeExt, OffsetResult, PrimitiveDateTimeExt, Tz, timezones};
 
+/// A calendar day written `YYYY-MM-DD` (as forms, requests and the register give days), or `None`.
+pub fn iso_day(text: &str) -> Option<Date> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(text, &format).ok()
+}
+
 fn london() -> &'static Tz {
     timezones::db::europe::LONDON
 }

@@ -30,6 +30,27 @@ source = "retention_schedule"
 destruction = "erased"
 "#;
 
+/// A self-referral to service A, its applicant named `family`.
+async fn referral(app: &TestApp, family: &str) -> anyhow::Result<uuid::Uuid> {
+    Ok(app
+        .confidant
+        .create_referral(
+            &app.worker_a,
+            Purpose::Support,
+            app.service_a,
+            &NewReferral {
+                source: ReferralSource::SelfReferral,
+                partner_person_id: None,
+                values: RecordInput::new()
+                    .with("given_name", "Zqapplicant")
+                    .with("family_name", family),
+            },
+        )
+        .await?
+        .record
+        .id)
+}
+
 both_backends!(
     a_referral_not_taken_up_is_erased_from_the_retention_page_and_the_api,
     |backend| async move {
@@ -48,43 +69,13 @@ both_backends!(
         let c = &app.confidant;
         let mut ids = Vec::new();
         for family in ["Zqwebone", "Zqwebtwo"] {
-            let id = c
-                .create_referral(
-                    &app.worker_a,
-                    Purpose::Support,
-                    app.service_a,
-                    &NewReferral {
-                        source: ReferralSource::SelfReferral,
-                        partner_person_id: None,
-                        values: RecordInput::new()
-                            .with("given_name", "Zqapplicant")
-                            .with("family_name", family),
-                    },
-                )
-                .await?
-                .record
-                .id;
+            let id = referral(&app, family).await?;
             c.triage_referral(&app.worker_a, Purpose::Support, id, TriageState::NoResponse)
                 .await?;
             ids.push(id);
         }
         // One still open: never due.
-        let open = c
-            .create_referral(
-                &app.worker_a,
-                Purpose::Support,
-                app.service_a,
-                &NewReferral {
-                    source: ReferralSource::SelfReferral,
-                    partner_person_id: None,
-                    values: RecordInput::new()
-                        .with("given_name", "Zqapplicant")
-                        .with("family_name", "Zqwebopen"),
-                },
-            )
-            .await?
-            .record
-            .id;
+        let open = referral(&app, "Zqwebopen").await?;
         // Thirty days on (signed in afterwards: a session idles out).
         c.clock().advance(Duration::days(31));
         let (dpo, _) = app
