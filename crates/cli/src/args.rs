@@ -117,6 +117,9 @@ pub(crate) enum Command {
         #[arg(long, value_name = "PATH")]
         erasures_from: Option<PathBuf>,
     },
+    /// The person's rights: when a request must be answered.
+    #[command(subcommand)]
+    Rights(RightsCommand),
     /// Retention: records whose retention period has ended, and their review.
     #[command(subcommand)]
     Retention(RetentionCommand),
@@ -153,6 +156,32 @@ pub(crate) enum BackupPart {
     All,
     Data,
     Keys,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RightsCommand {
+    /// Print the day a rights request is due, and how it was reached: one calendar month from day
+    /// one (the corresponding date, or the month's last day), days stopped for clarification
+    /// added, moved to the next working day past a weekend or bank holiday; three months when
+    /// extended; a service's own shorter limit wins, kept on the working day before when its last
+    /// day is not a working day. Needs no database.
+    Due {
+        /// Day one, written YYYY-MM-DD: the day the request was received, or the day identity was
+        /// confirmed.
+        received: String,
+        /// The service's own limit in days (the register's `respond_within_days`).
+        #[arg(long, value_name = "N")]
+        limit_days: Option<u32>,
+        /// Days the clock was stopped waiting for clarification.
+        #[arg(long, value_name = "DAYS", default_value_t = 0)]
+        stopped: u32,
+        /// The request was extended by two further months.
+        #[arg(long)]
+        extended: bool,
+        /// Whose bank holidays: england-and-wales, scotland or northern-ireland.
+        #[arg(long, default_value = "england-and-wales")]
+        division: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -74,6 +74,10 @@ pub struct Config {
     /// The organisation's register of processing activities (TOML), checked at start-up: an invalid
     /// one stops Confidant. Default `config/register.toml` in the data directory, if it exists.
     pub register_file: Option<PathBuf>,
+    /// The UK's bank holidays, in GOV.UK's `bank-holidays.json` format, for the rights requests'
+    /// due dates; default: those shipped with this version (2023 to 2030). Drop in a newer file
+    /// from GOV.UK when holidays are announced or the years run out.
+    pub bank_holidays_file: Option<PathBuf>,
     /// Serve HTTPS with this certificate chain (PEM) and private key (PEM). Both or neither.
     pub tls_cert_file: Option<PathBuf>,
     pub tls_key_file: Option<PathBuf>,
@@ -108,6 +112,7 @@ impl Default for Config {
             break_glass_minutes: 60,
             policy_dir: None,
             register_file: None,
+            bank_holidays_file: None,
             tls_cert_file: None,
             tls_key_file: None,
             secure_cookies: None,
@@ -238,6 +243,20 @@ impl Config {
             None => {
                 let file = self.data_dir.join("config").join("register.toml");
                 file.is_file().then_some(file)
+            }
+        }
+    }
+
+    /// The UK's bank holidays: the configured file's, or those shipped with this version.
+    pub fn bank_holidays(&self) -> anyhow::Result<confidant_core::rights::BankHolidays> {
+        use confidant_core::rights::BankHolidays;
+        match &self.bank_holidays_file {
+            None => Ok(BankHolidays::shipped().clone()),
+            Some(file) => {
+                let text = std::fs::read_to_string(file)
+                    .with_context(|| format!("reading bank_holidays_file {}", file.display()))?;
+                BankHolidays::from_json(&text)
+                    .with_context(|| format!("bank_holidays_file {}", file.display()))
             }
         }
     }

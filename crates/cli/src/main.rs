@@ -83,6 +83,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Outbox(command) => commands::outbox::run(&config, command).await?,
         Command::Tasks(command) => commands::tasks::run(&config, command).await?,
         Command::Retention(command) => commands::retention::run(&config, command).await?,
+        Command::Rights(command) => commands::rights::run(&config, command)?,
         Command::Destroy {
             person_id,
             reason,

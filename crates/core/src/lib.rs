@@ -19,6 +19,7 @@ pub mod record;
 pub mod referral;
 pub mod register;
 pub mod retention;
+pub mod rights;
 pub mod sharing;
 pub mod staff;
 pub mod store;
@@ -72,6 +73,9 @@ pub struct Confidant<S, C = SystemClock> {
     /// The installation's audit signing key, where it is at hand (`serve`, `destroy`): it signs
     /// destruction certificates as they are handed out.
     signer: Option<confidant_crypto::audit_key::AuditSigningKey>,
+    /// The UK's bank holidays the rights requests' clocks skip (the shipped ones unless the
+    /// configuration names a newer file).
+    holidays: Option<std::sync::Arc<rights::BankHolidays>>,
 }
 
 impl<S: store::Store, C: Clock> Confidant<S, C> {
@@ -84,6 +88,7 @@ impl<S: store::Store, C: Clock> Confidant<S, C> {
             settings: Settings::default(),
             register: None,
             signer: None,
+            holidays: None,
         }
     }
 
@@ -99,6 +104,19 @@ impl<S: store::Store, C: Clock> Confidant<S, C> {
     pub fn with_register(mut self, register: register::Register) -> Self {
         self.register = Some(std::sync::Arc::new(register));
         self
+    }
+
+    /// Keeps the rights requests' clocks on these bank holidays instead of the shipped ones.
+    pub fn with_bank_holidays(mut self, holidays: rights::BankHolidays) -> Self {
+        self.holidays = Some(std::sync::Arc::new(holidays));
+        self
+    }
+
+    /// The UK's bank holidays in use.
+    pub fn bank_holidays(&self) -> &rights::BankHolidays {
+        self.holidays
+            .as_deref()
+            .unwrap_or_else(|| rights::BankHolidays::shipped())
     }
 
     /// The processing register, if the installation has one.

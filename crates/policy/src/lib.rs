@@ -211,10 +211,18 @@ pub enum Action {
     /// Decides what becomes of a record whose retention has ended (resource `Person`): destroy
     /// (for the Data Protection Officer to approve), keep until a date, or transfer.
     RetentionReview,
+    /// Logs a request about the person's rights (resource `Person`): whoever may read the
+    /// record, and the Data Protection Officer and the Caldicott Guardian.
+    RightsLog,
+    /// Sees a service's rights requests and their clocks (resource `Service`).
+    RightsRead,
+    /// Moves a rights request on (identity, clarification, extension, answer; resource
+    /// `Service`): the Data Protection Officer and the service's manager.
+    RightsManage,
 }
 
 impl Action {
-    pub const ALL: [Action; 33] = [
+    pub const ALL: [Action; 36] = [
         Action::OrganisationCreate,
         Action::ServiceCreate,
         Action::ServiceRead,
@@ -248,6 +256,9 @@ impl Action {
         Action::HoldPlace,
         Action::HoldRelease,
         Action::RetentionReview,
+        Action::RightsLog,
+        Action::RightsRead,
+        Action::RightsManage,
     ];
 
     pub fn code(self) -> &'static str {
@@ -285,6 +296,9 @@ impl Action {
             Action::HoldPlace => "hold.place",
             Action::HoldRelease => "hold.release",
             Action::RetentionReview => "retention.review",
+            Action::RightsLog => "rights.log",
+            Action::RightsRead => "rights.read",
+            Action::RightsManage => "rights.manage",
         }
     }
 

@@ -78,6 +78,9 @@ const DESTROY: &[&str] = &[
     "DELETE FROM contact_preference WHERE person_id = $1",
     "DELETE FROM consent WHERE person_id = $1",
     "DELETE FROM person_restriction WHERE person_id = $1",
+    // Rights requests about them (the destruction's certificate is what remains).
+    "DELETE FROM rights_request_step WHERE request_id IN (SELECT id FROM rights_request WHERE person_id = $1)",
+    "DELETE FROM rights_request WHERE person_id = $1",
     // The record's content: documents, entries (answers before what they answer), cases.
     "DELETE FROM document WHERE person_id = $1",
     "DELETE FROM paper_destruction WHERE person_id = $1",

@@ -64,6 +64,7 @@ mod query_hold;
 mod record;
 mod referral;
 mod retention;
+mod rights;
 mod row;
 mod sharing;
 mod staff;

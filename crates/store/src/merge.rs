@@ -74,7 +74,7 @@ const COUNTED: [(&str, &str); 13] = [
 /// Row moves, in order (`$1` the survivor, `$2` the merged person; `$3`, where a row carries the key
 /// version its fields are sealed under, the survivor's). A merged photo where the survivor has one
 /// becomes a document first.
-const MOVES: [&str; 18] = [
+const MOVES: [&str; 19] = [
     "UPDATE document SET is_photo = 0 WHERE person_id = $2 AND is_photo = 1 \
      AND EXISTS (SELECT 1 FROM document s WHERE s.person_id = $1 AND s.is_photo = 1)",
     "UPDATE record_entry SET person_id = $1, key_version = $3 WHERE person_id = $2",
@@ -93,6 +93,7 @@ const MOVES: [&str; 18] = [
     "UPDATE access_grant SET person_id = $1 WHERE person_id = $2",
     "UPDATE task SET person_id = $1 WHERE person_id = $2",
     "UPDATE paper_destruction SET person_id = $1 WHERE person_id = $2",
+    "UPDATE rights_request SET person_id = $1 WHERE person_id = $2",
     // A legal hold keeps the merged record's rows wherever they go.
     "UPDATE legal_hold SET person_id = $1, key_version = $3 WHERE person_id = $2",
 ];

@@ -119,6 +119,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "certificate signature",
         include_str!("../migrations/sqlite/0025_certificate_signature.sql"),
     ),
+    (
+        26,
+        "rights requests",
+        include_str!("../migrations/sqlite/0026_rights_request.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -236,6 +241,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         25,
         "certificate signature",
         include_str!("../migrations/postgres/0025_certificate_signature.sql"),
+    ),
+    (
+        26,
+        "rights requests",
+        include_str!("../migrations/postgres/0026_rights_request.sql"),
     ),
 ];
 

@@ -88,6 +88,22 @@ pub(crate) async fn apply_task_changes(
                 .db()?;
                 counts.closed += usize::try_from(closed.rows_affected()).unwrap_or(usize::MAX);
             }
+            TaskChange::Due {
+                kind,
+                subject_id,
+                due_at_micros,
+            } => {
+                sqlx::query(
+                    "UPDATE task SET due_at = $1 WHERE kind = $2 AND subject_id = $3 AND state = $4",
+                )
+                .bind(*due_at_micros)
+                .bind(kind.code())
+                .bind(subject_id.to_string())
+                .bind(TaskState::Open.code())
+                .execute(&mut **tx)
+                .await
+                .db()?;
+            }
         }
     }
     Ok(counts)

@@ -18,6 +18,7 @@ pub(crate) mod org;
 pub(crate) mod outbox;
 pub(crate) mod register;
 pub(crate) mod retention;
+pub(crate) mod rights;
 pub(crate) mod serve;
 pub(crate) mod service;
 pub(crate) mod tasks;

@@ -8,4 +8,5 @@ mod browser;
 mod cli;
 mod common;
 mod retention;
+mod rights;
 mod staff_names;

@@ -41,6 +41,14 @@ pub fn date_text(t: OffsetDateTime) -> String {
     to_uk(t).format(&f).unwrap_or_default()
 }
 
+/// A calendar day with its weekday, as people write it: "Saturday 3 October 2026".
+pub fn day_text(day: Date) -> String {
+    let f = time::macros::format_description!(
+        "[weekday repr:long] [day padding:none] [month repr:long] [year]"
+    );
+    day.format(&f).unwrap_or_default()
+}
+
 /// A UK local time that is not a moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("that time does not exist in the UK: the clocks go forward an hour then")]

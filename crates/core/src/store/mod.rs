@@ -29,6 +29,7 @@ mod merges;
 mod record_ports;
 mod records;
 mod retention;
+mod rights;
 mod shared;
 mod staff_ports;
 mod tasks;
@@ -43,6 +44,7 @@ pub use merges::*;
 pub use record_ports::*;
 pub use records::*;
 pub use retention::*;
+pub use rights::*;
 pub use shared::*;
 pub use staff_ports::*;
 pub use tasks::*;
@@ -81,6 +83,7 @@ pub trait Store:
     + MergeStore
     + KeepingStore
     + RetentionStore
+    + RightsStore
 {
 }
 
@@ -100,7 +103,8 @@ impl<
         + CaseloadStore
         + MergeStore
         + KeepingStore
-        + RetentionStore,
+        + RetentionStore
+        + RightsStore,
 > Store for T
 {
 }
@@ -110,6 +114,6 @@ pub mod prelude {
     pub use super::{
         AccountStore, AuditStore, CaseloadStore, ContactStore, GrantStore, KeepingStore, KeyStore,
         MergeStore, NoticeStore, PersonStore, RecordStore, ReferralStore, RetentionStore,
-        SharingStore, StaffStore, Store, TaskStore,
+        RightsStore, SharingStore, StaffStore, Store, TaskStore,
     };
 }

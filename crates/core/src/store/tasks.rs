@@ -19,6 +19,7 @@ codes!(
         RetentionApproval = "retention_approval": "Approve destroying records reviewed by others",
         PaperDestruction = "paper_destruction": "Destroy paper: an archived file past its date, or paper of a record to be destroyed",
         ReferralErasure = "referral_erasure": "Erase referrals not taken up whose time has ended",
+        RightsRequest = "rights_request": "Answer a request about a person's rights by its due date",
     }
 );
 
@@ -108,6 +109,12 @@ pub enum TaskChange {
         subject_id: Uuid,
         /// What closed it: the change's event code.
         outcome: &'static str,
+    },
+    /// Sets when the open task of `kind` on `subject_id` is due, if there is one.
+    Due {
+        kind: TaskKind,
+        subject_id: Uuid,
+        due_at_micros: Option<i64>,
     },
 }
 

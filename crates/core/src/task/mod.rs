@@ -161,6 +161,29 @@ impl NewTask {
     }
 }
 
+impl NewTask {
+    /// A rights request to answer, due on its due date: for the Data Protection Officer and the
+    /// service's manager.
+    pub(crate) fn rights_request(
+        request: &crate::store::RightsRequestRecord,
+        due_at_micros: Option<i64>,
+    ) -> Self {
+        Self {
+            service_id: Some(request.service_id),
+            person_id: Some(request.person_id),
+            due_at_micros,
+            audience: vec![
+                organisation_wide(Role::DataProtectionOfficer),
+                Audience::Role {
+                    role: Role::ServiceManager,
+                    service_id: Some(request.service_id),
+                },
+            ],
+            ..Self::new(request.organisation_id, TaskKind::RightsRequest, request.id)
+        }
+    }
+}
+
 /// Who may read a person's record in the way the policy's read rules say (without a grant): the
 /// service manager always; in a service-wide record its practitioners and team managers; in a
 /// team's record that team's; in a caseload, the team's manager and the key worker. A task about a

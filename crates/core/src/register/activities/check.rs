@@ -246,6 +246,17 @@ pub(super) fn check(raw: &RawRegister, f: &mut Faults<'_>) {
                 ),
             );
         }
+        if let Some(division) = &svc.bank_holidays
+            && crate::rights::Division::from_code(division).is_none()
+        {
+            f.at(
+                &s.span(),
+                format!(
+                    "service `{}`: `bank_holidays` must be england-and-wales, scotland or northern-ireland",
+                    svc.id
+                ),
+            );
+        }
         if crate::store::ReferralPolicy::from_code(&svc.referrals).is_none() {
             f.at(
                 &s.span(),

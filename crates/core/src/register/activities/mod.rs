@@ -276,6 +276,10 @@ pub struct Service {
     pub field_groups: Vec<String>,
     /// How many days the service promises to answer a rights request in (30 at most).
     pub respond_within_days: u32,
+    /// Whose bank holidays its rights requests' due dates skip: `england-and-wales` (the
+    /// default), `scotland` or `northern-ireland`.
+    #[serde(default)]
+    pub bank_holidays: Option<String>,
     /// Where it is declared in the register's file (for start-up's faults).
     #[serde(skip)]
     pub line: usize,

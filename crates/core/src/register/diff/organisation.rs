@@ -115,6 +115,7 @@ impl Diff<'_> {
                 partner,
                 field_groups,
                 respond_within_days,
+                bank_holidays,
                 line: _,
             } = o;
             let subject = format!("`{id}`: ");
@@ -146,6 +147,13 @@ impl Diff<'_> {
                 "days to answer a rights request",
                 &respond_within_days.to_string(),
                 &n.respond_within_days.to_string(),
+            );
+            self.option(
+                t,
+                &subject,
+                "bank holidays for rights requests' due dates",
+                bank_holidays,
+                &n.bank_holidays,
             );
         }
         for n in self

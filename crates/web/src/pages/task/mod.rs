@@ -44,6 +44,7 @@ pub fn page_of(task: &TaskRecord, viewer: Uuid) -> String {
         TaskKind::TrainingDue => format!("/admin/users/{}", task.subject_id),
         TaskKind::RetentionReview | TaskKind::RetentionApproval => "/admin/retention".to_owned(),
         TaskKind::ReferralErasure => "/admin/retention#referrals".to_owned(),
+        TaskKind::RightsRequest => format!("/rights/{}", task.subject_id),
         TaskKind::PaperDestruction => {
             format!("/people/{person}/paper#paper-{}", task.subject_id)
         }

@@ -1,0 +1,14 @@
+//! The person's rights (issue 18): requests to be informed, of access, rectification, erasure,
+//! restriction, objection, portability and about automated decisions, each on its legal clock.
+//!
+//! Built so far: the clock ([`clock`]) on the UK's bank holidays ([`calendar`]), which the command
+//! line's `confidant rights due` prints so anyone can check it; and the requests themselves
+//! ([`request`]): logged, moved on step by step, each with its due date and its task.
+
+pub mod calendar;
+pub mod clock;
+mod request;
+
+pub use calendar::{BankHolidays, CalendarError, Division};
+pub use clock::{Due, DueBy, DueRule, due, may_extend_on, months_after};
+pub use request::{RefusalGround, RequestInput, RequestView, StepInput};
