@@ -1577,6 +1577,59 @@ test('i10. holds on a query: the DPO opens the holds on a query, is refused a ho
   assert.equal(await page.locator('main form[action*="/release"]').count(), 0, 'released: nothing left to release');
 });
 
+test('i11. rights requests: a practitioner is refused a request without its details, then logs one from the record; the DPO finds it on the list by its due date, is refused an extension without its reason, and records the answer; all pass axe', async () => {
+  const a = await as('practitionerA');
+  await visit(a, '/people/new');
+  await a.page.fill('#given-name', 'Zqrights');
+  await a.page.fill('#family-name', 'Asking');
+  const added = await submit(a.page, button(a.page, 'Add the person'));
+  assert.equal(added.status(), 200);
+  const id = idIn(a.page, '/people');
+
+  const onRecord = await visit(a, `/people/${id}/rights`);
+  assert.equal(onRecord.status(), 200);
+  assert.equal(await heading(a.page), 'Rights requests about this record');
+  await check(a, 'the rights requests of a record, and the form to log one');
+  const empty = await submit(a.page, button(a.page, 'Log the request'));
+  assert.equal(empty.status(), 400);
+  assert.match(await a.page.title(), /^Error: /);
+  assert.ok((await a.page.locator('.govuk-error-summary').innerText()).includes('Choose what the request asks for'));
+  await check(a, 'a rights request refused without its details');
+  await a.page.getByLabel('Access: a copy of their data', { exact: true }).check();
+  await a.page.getByLabel('By letter', { exact: true }).check();
+  await a.page.getByLabel('The person themselves', { exact: true }).check();
+  await a.page.getByLabel('Known to the member of staff who took the request', { exact: true }).check();
+  const logged = await submit(a.page, button(a.page, 'Log the request'));
+  assert.equal(logged.status(), 200);
+  assert.equal(await heading(a.page), 'Rights requests about this record');
+  assert.ok((await a.page.locator('#requests').innerText()).includes('Access: a copy of their data'));
+
+  const d = await as('dpo');
+  const { page } = d;
+  const list = await visit(d, '/rights');
+  assert.equal(list.status(), 200);
+  assert.equal(await heading(page), 'Rights requests');
+  const open = await page.locator('#open').innerText();
+  assert.ok(open.includes(id) && !open.includes('Zqrights'), 'the list names the record by id only');
+  await check(d, 'the rights requests');
+  await page.locator('#open a').first().click();
+  await page.waitForLoadState();
+  assert.equal(await heading(page), 'Rights request');
+  assert.match(await page.locator('#due').innerText(), /^Due: /);
+  await check(d, 'a rights request with its clock');
+  await page.getByLabel('Extended by two months, the person told why', { exact: true }).check();
+  const noReason = await submit(page, button(page, 'Record it'));
+  assert.equal(noReason.status(), 400);
+  assert.ok((await page.locator('.govuk-error-summary').innerText()).includes('give the reason for the extension'));
+  await check(d, 'an extension refused without its reason');
+  await page.getByLabel('Answered', { exact: true }).check();
+  const answered = await submit(page, button(page, 'Record it'));
+  assert.equal(answered.status(), 200);
+  assert.match(await page.locator('#facts').innerText(), /Answered/);
+  assert.equal(await page.locator('#next').count(), 0, 'answered: nothing more to record');
+  await check(d, 'an answered rights request');
+});
+
 test('i4. administration: services with their scope and teams, a service and a team added, a scope change explained and asked to be confirmed, the staff form refusing a contradiction, and an account named (shown where the handle was); all pass axe', async () => {
   const admin = await as('administrator');
   const { page } = admin;

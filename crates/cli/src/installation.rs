@@ -70,7 +70,8 @@ pub(crate) async fn open(config: &Config) -> anyhow::Result<Confidant<SqlStore, 
     };
     let confidant = Confidant::new(store, keys, SystemClock)
         .with_authorizer(authorizer)
-        .with_settings(config.settings());
+        .with_settings(config.settings())
+        .with_bank_holidays(config.bank_holidays()?);
     Ok(match load_register(config)? {
         Some(register) => confidant.with_register(register),
         None => confidant,

@@ -242,7 +242,16 @@ async fn scope_in(
             &ids,
         )
         .await?
-            + query_holds_over(tx, &ids).await?,
+            + query_holds_over(tx, &ids).await?
+            + count(
+                tx,
+                concat!(
+                    "SELECT COUNT(*) FROM rights_request rr WHERE rr.person_id = $1 AND ",
+                    super::rights::holding_request!()
+                ),
+                &ids,
+            )
+            .await?,
         released_holds: count(
             tx,
             "SELECT COUNT(*) FROM legal_hold WHERE person_id = $1 AND released_at IS NOT NULL",

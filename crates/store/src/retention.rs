@@ -9,7 +9,7 @@ use confidant_core::store::{
 use super::*;
 
 /// What the sweep reads of a record (`p` the person, `s` its service), by correlated look-ups on
-/// indexed columns; holds on a query count as holds.
+/// indexed columns; holds on a query, and open rights requests (but for erasure), count as holds.
 const FACTS: &str = concat!(
     "SELECT p.id, p.service_id, s.code AS service_code, p.created_at, \
      (SELECT COUNT(*) FROM case_episode c WHERE c.person_id = p.id AND c.closed_at IS NULL) AS open_cases, \
@@ -19,7 +19,10 @@ const FACTS: &str = concat!(
      (SELECT COUNT(*) FROM legal_hold h WHERE h.person_id = p.id AND h.released_at IS NULL) AS live_holds, \
      (SELECT COUNT(*) FROM person_restriction x WHERE x.person_id = p.id AND x.kind = 'restriction' \
          AND x.lifted_at IS NULL) AS live_restrictions, \
-     (SELECT MAX(h.released_at) FROM legal_hold h WHERE h.person_id = p.id) AS released, ",
+     (SELECT MAX(h.released_at) FROM legal_hold h WHERE h.person_id = p.id) AS released, \
+     (SELECT COUNT(*) FROM rights_request rr WHERE rr.person_id = p.id AND ",
+    super::rights::holding_request!(),
+    ") AS open_requests, ",
     super::query_hold::of_p!()
 );
 
@@ -35,7 +38,9 @@ fn facts_from_row(row: &AnyRow) -> Result<RetentionFacts, StoreError> {
         service_id: id(row, "service_id")?,
         service_code: row.col("service_code")?,
         open_cases: row.col("open_cases")?,
-        live_holds: row.col::<i64>("live_holds")? + row.col::<i64>("query_holds")?,
+        live_holds: row.col::<i64>("live_holds")?
+            + row.col::<i64>("query_holds")?
+            + row.col::<i64>("open_requests")?,
         live_restrictions: row.col("live_restrictions")?,
         last_closed_at_micros: row.col("last_closed")?,
         died_at_micros: row.col("died")?,

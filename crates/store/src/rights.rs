@@ -10,6 +10,15 @@ use super::columns::related_from_row;
 use super::task::apply_task_changes;
 use super::*;
 
+/// Whether the rights request `rr` keeps its record from destruction: it is open (an answer still
+/// owed, whose data must not go meanwhile), unless it asks for erasure.
+macro_rules! holding_request {
+    () => {
+        "rr.state IN ('awaiting_identity', 'open', 'stopped') AND rr.kind <> 'erasure'"
+    };
+}
+pub(crate) use holding_request;
+
 const COLUMNS: &str = "id, organisation_id, service_id, person_id, kind, channel, representative_id, \
      authority, received_on, state, identity_check, start_on, stopped_days, stopped_on, extended_on, \
      extension_reason, due_on, safety_review, created_by, created_at, closed_on, version";

@@ -382,7 +382,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             AuditDraft::refused_under(permit, purpose, self.clock.now()).named("person.destroy");
         self.store.record_access(audit).await?;
         Ok(PersonError::Conflict(
-            "a legal hold is in force on this record: only the Data Protection Officer can release it",
+            "a legal hold, or an open request about the person's rights, is in force on this record: only the Data Protection Officer can release a hold, and a request keeps it until it is answered",
         ))
     }
 

@@ -217,7 +217,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .await?;
         let why_not = match (facts.first(), self.register()) {
             (None, _) => Some("the record is gone"),
-            (Some(f), _) if f.live_holds > 0 => Some("a legal hold is in force"),
+            (Some(f), _) if f.live_holds > 0 => {
+                Some("a legal hold, or an open request about the person's rights, is in force")
+            }
             (Some(f), _) if f.live_restrictions > 0 => {
                 Some("a restriction of processing is in force: the record is only to be stored")
             }

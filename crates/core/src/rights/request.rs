@@ -338,6 +338,23 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         })
     }
 
+    /// The requests about one person (`rights.log` on them: whoever may log one sees what has
+    /// been logged), newest first. Audited.
+    pub async fn rights_requests_about(
+        &self,
+        actor: &Principal,
+        person_id: Uuid,
+    ) -> Result<Vec<RightsRequestRecord>, PersonError> {
+        let purpose = Purpose::Administration;
+        let (permit, _) = self
+            .permit_on_person(actor, Action::RightsLog, person_id, purpose)
+            .await?;
+        let audit =
+            AuditDraft::permitted(&permit, purpose, self.clock.now()).named("rights.list_person");
+        self.store.record_access(audit).await?;
+        Ok(self.store.rights_requests_about(person_id).await?)
+    }
+
     /// The requests of every service the actor may see them in (`rights.read`): open ones by due
     /// date, then the latest closed. Audited once.
     pub async fn rights_requests(

@@ -88,7 +88,8 @@ pub struct DestructionScope {
     pub paper_destroyed: i64,
     /// Audit events about the record: kept (ids, actions and times only; the chain must verify).
     pub audit_events: i64,
-    /// Legal holds in force: while there is one, nothing is destroyed.
+    /// Legal holds in force (on the record, or a query covering it) and open rights requests
+    /// but for erasure: while there is one, nothing is destroyed.
     pub live_holds: i64,
     /// Legal holds released: kept (kinds and times), their reasons destroyed.
     pub released_holds: i64,

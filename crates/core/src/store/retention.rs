@@ -46,7 +46,8 @@ pub struct RetentionFacts {
     pub service_code: Option<String>,
     /// Cases still open (a record with one is never due).
     pub open_cases: i64,
-    /// Legal holds in force (a held record is never due).
+    /// Legal holds in force, holds on a query covering it and open rights requests but for
+    /// erasure (a held record is never due).
     pub live_holds: i64,
     /// Restrictions of processing in force (Art. 18: the data is only to be stored, so it is
     /// never due while one is).

@@ -89,15 +89,45 @@ async fn full_record(app: &TestApp, marker: &str) -> anyhow::Result<Uuid> {
         },
     )
     .await?;
-    c.add_related(
-        &app.worker_a,
-        P,
-        p,
-        Relationship::Family,
-        None,
-        &RecordInput::new().with("given_name", format!("{marker}relative").as_str()),
-    )
-    .await?;
+    let relative = c
+        .add_related(
+            &app.worker_a,
+            P,
+            p,
+            Relationship::Family,
+            None,
+            &RecordInput::new().with("given_name", format!("{marker}relative").as_str()),
+        )
+        .await?;
+    // A rights request made on the person's behalf by the relative, moved on and answered.
+    let request = c
+        .log_rights_request(
+            &app.worker_a,
+            p,
+            confidant_core::rights::RequestInput {
+                kind: "access",
+                channel: "letter",
+                received_on: "2026-11-20",
+                representative_id: Some(relative.id),
+                authority: Some("written_authority"),
+                identity_check: Some("authority_seen"),
+            },
+        )
+        .await?;
+    // Answered: an open one would keep the record from destruction (tested in `rights`).
+    for (step, on) in [("clock_stopped", "2026-11-21"), ("answered", "2026-11-22")] {
+        c.step_rights_request(
+            &app.dpo,
+            app.organisation,
+            request.id,
+            confidant_core::rights::StepInput {
+                step,
+                on,
+                detail: None,
+            },
+        )
+        .await?;
+    }
     let gp = c
         .add_recipient(
             &app.dpo,
@@ -217,6 +247,7 @@ async fn ids_of(app: &TestApp, person: Uuid) -> anyhow::Result<Vec<String>> {
         "person_restriction",
         "access_grant",
         "task",
+        "rights_request",
     ] {
         let sql = format!("SELECT id FROM {table} WHERE person_id = $1");
         for row in sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -256,6 +287,9 @@ both_backends!(
             "record_entry.id",
             "disclosure.person_id",
             "related_person.id",
+            "rights_request.person_id",
+            "rights_request.representative_id",
+            "rights_request_step.request_id",
         ] {
             assert!(
                 before.iter().any(|f| f == table),

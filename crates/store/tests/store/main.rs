@@ -22,6 +22,7 @@ mod referrals_kept;
 mod register;
 mod register_examples;
 mod retention;
+mod rights;
 mod secure_send;
 mod sessions;
 mod sharing;

@@ -4,8 +4,8 @@
 //! token belongs to, the organisation's services), `record` (a person, the field catalogue and a
 //! service's configuration, related people, cases, entries, documents, the record's history, export
 //! and paper register), `referral`, `sharing` (recipients, consent, shares and disclosures,
-//! approvals and review), `contact` and `keeping` (legal holds, destruction and its
-//! certificates). The bearer token, the checks about the caller and the error
+//! approvals and review), `contact`, `keeping` (legal holds, destruction and its
+//! certificates) and `rights` (rights requests and their clocks). The bearer token, the checks about the caller and the error
 //! body are the edge's ([`crate::http`]).
 
 mod contact;
@@ -14,6 +14,7 @@ mod query_hold;
 mod record;
 mod referral;
 mod retention;
+mod rights;
 mod sharing;
 mod staff;
 mod task;
@@ -49,6 +50,7 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
         .merge(keeping::routes())
         .merge(retention::routes())
         .merge(query_hold::routes())
+        .merge(rights::routes())
         .map(|r| r.fallback(|| async { ApiError::NotFound }))
 }
 
@@ -159,7 +161,8 @@ impl Modify for BearerAuth {
         contact::preferences, contact::set_preferences, contact::queue, contact::messages,
         keeping::holds, keeping::place, keeping::release, keeping::preview, keeping::destroy, keeping::certificates, keeping::certificate,
         retention::queue, retention::review, retention::decide, retention::approve, retention::referrals, retention::erase_referral,
-        query_hold::list, query_hold::place, query_hold::release),
+        query_hold::list, query_hold::place, query_hold::release,
+        rights::log, rights::about, rights::list, rights::one, rights::step),
     components(schemas(task::TaskResponse, task::CloseRequest, ErrorBody, crate::http::error::FieldError, crate::http::error::DuplicateBody, person::PersonRequest, person::NewPersonRequest, person::PersonResponse, person::PersonPage, person::PersonListItem, caseload::CaseloadResponse, caseload::CaseloadItem, caseload::CaseloadCountsResponse, caseload::WorkerLoadItem, person::LookupRequest, person::LookupResponse, staff::ServiceResponse, staff::MeResponse, staff::MatterRequest, staff::MatterResponse, person::AssignmentRequest, person::BreakGlassRequest, person::BreakGlassResponse, person::AccessEvent,
         merge::MergePreviewResponse, merge::MergeRequest, merge::MergeResponse,
         catalogue::FieldResponse, catalogue::ChoiceResponse, catalogue::ConfigurationResponse, catalogue::FieldGroupResponse, catalogue::CodeResponse,
@@ -176,7 +179,8 @@ impl Modify for BearerAuth {
         sharing::CategoryResponse,
         contact::PreferencesResponse, contact::WindowResponse, contact::PreferencesRequest, contact::MessageRequest, contact::MessageResponse, contact::AttemptResponse,
         keeping::HoldResponse, keeping::HoldRequest, keeping::ReleaseRequest, keeping::DestructionPreviewResponse, keeping::DestructionRequest, keeping::CertificateResponse,
-        retention::RetentionReviewResponse, retention::RetentionScopeResponse, retention::RetentionDecisionRequest, retention::RetentionApprovalRequest, retention::RetentionApprovalResponse, retention::ReferralDueResponse, retention::ReferralErasureRequest, retention::ReferralErasedResponse, query_hold::QueryHoldResponse, query_hold::QueryHoldRequest, query_hold::QueryHoldReleaseRequest)),
+        retention::RetentionReviewResponse, retention::RetentionScopeResponse, retention::RetentionDecisionRequest, retention::RetentionApprovalRequest, retention::RetentionApprovalResponse, retention::ReferralDueResponse, retention::ReferralErasureRequest, retention::ReferralErasedResponse, query_hold::QueryHoldResponse, query_hold::QueryHoldRequest, query_hold::QueryHoldReleaseRequest,
+        rights::RightsRequestResponse, rights::RequestStepResponse, rights::RightsRequestDetail, rights::RightsRequestRequest, rights::RequestStepRequest)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

@@ -188,6 +188,9 @@ fn nav_for(role: Role) -> Vec<(String, String, bool)> {
         ("/".to_owned(), "Dashboard".to_owned(), false),
         ("/tasks".to_owned(), "Tasks".to_owned(), false),
     ];
+    if oversees(role) || role == Role::ServiceManager {
+        nav.push(("/rights".to_owned(), "Rights requests".to_owned(), false));
+    }
     if works_in_service(role) {
         nav.push(("/people".to_owned(), "People".to_owned(), false));
         nav.push(("/diary".to_owned(), "Diary".to_owned(), false));

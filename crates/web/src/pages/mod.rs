@@ -37,6 +37,7 @@ pub mod record;
 pub mod referral;
 pub mod register;
 pub mod retention;
+pub mod rights;
 pub mod sharing;
 pub mod staff;
 pub mod task;
@@ -72,6 +73,7 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
         .merge(certificate::routes())
         .merge(retention::routes())
         .merge(query_hold::routes())
+        .merge(rights::routes())
 }
 
 /// The pages that take a file upload, with their own body limit (see [`record::upload_routes`]).

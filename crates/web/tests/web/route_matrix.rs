@@ -236,6 +236,16 @@ enum Rule {
     RecipientDisclosures,
     /// A task for no caller (service B's referral's triage): nobody opens or closes it (404).
     NobodysTask,
+    /// Logs a rights request about a record, and sees those logged: whoever reads it in its
+    /// service (no grant), the DPO and the Caldicott Guardian.
+    RightsLog,
+    /// The rights requests of the services a caller oversees: the DPO, the Caldicott Guardian and
+    /// a service's manager (a page: others 403; the API: 404).
+    RightsList,
+    /// One rights request: the DPO and the Caldicott Guardian, and its service's manager.
+    RightsRead,
+    /// Moving a rights request on: the DPO, and its service's manager.
+    RightsManage,
 }
 
 /// A registered route, with its table entry: the rule, and how to build a request's body.
@@ -730,6 +740,36 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
         ("POST", "/api/v1/holds/queries/{query_hold_id}/release") => {
             e(Restrict, json(r#"{"reason":"Matrix cell release"}"#))
         }
+        // Rights requests: logged about a record by whoever reads it in its service and by the DPO
+        // and the Caldicott Guardian; seen by them and the service's manager; moved on by the DPO
+        // and the service's manager (a day in the future is refused after the permit).
+        ("GET", "/people/{person_id}/rights" | "/api/v1/people/{person_id}/rights-requests") => {
+            e(RightsLog, N)
+        }
+        ("POST", "/people/{person_id}/rights") => e(
+            RightsLog,
+            form(
+                "kind=access&channel=letter&received_on_day=20&received_on_month=11&received_on_year=2026&representative_id=&identity_check=known_to_staff",
+            ),
+        ),
+        ("POST", "/api/v1/people/{person_id}/rights-requests") => e(
+            RightsLog,
+            json(
+                r#"{"kind":"access","channel":"letter","received_on":"2026-11-20","identity_check":"known_to_staff"}"#,
+            ),
+        ),
+        ("GET", "/rights" | "/api/v1/rights-requests") => e(RightsList, N),
+        ("GET", "/rights/{request_id}" | "/api/v1/rights-requests/{request_id}") => {
+            e(RightsRead, N)
+        }
+        ("POST", "/rights/{request_id}/steps") => lenient(
+            RightsManage,
+            form("step=answered&on_day=1&on_month=1&on_year=2999"),
+        ),
+        ("POST", "/api/v1/rights-requests/{request_id}/steps") => lenient(
+            RightsManage,
+            json(r#"{"step":"answered","on":"2999-01-01"}"#),
+        ),
         // Referrals not taken up: listed as oversight, erased by a reviewer of the referral's
         // service (the DPO and the Caldicott Guardian); the world's referrals are not due, so
         // each allowed cell is refused after the permit (409).
@@ -1057,6 +1097,19 @@ fn expected(rule: Rule, caller: Caller, scope: Scope, path: &str, method: &str) 
         Rule::ProcessingRegister => pick(caller.oversees(), Forbidden),
         Rule::NobodysToken | Rule::NobodysTask => NotFound,
         Rule::RecipientDisclosures => pick(caller.oversees() && scope == Scope::In, NotFound),
+        Rule::RightsLog => pick(in_a || caller.oversees(), NotFound),
+        Rule::RightsList => pick(
+            caller.oversees() || caller == Caller::ServiceManager,
+            if page { Forbidden } else { NotFound },
+        ),
+        Rule::RightsRead => pick(
+            caller.oversees() || (caller == Caller::ServiceManager && scope == Scope::In),
+            NotFound,
+        ),
+        Rule::RightsManage => pick(
+            caller == Caller::Dpo || (caller == Caller::ServiceManager && scope == Scope::In),
+            NotFound,
+        ),
     }
 }
 
@@ -1723,6 +1776,30 @@ impl World {
             .collect()
     }
 
+    /// A rights request about record `i`: the one there is, or a new one (the DPO's).
+    async fn rights_request(&self, i: usize) -> anyhow::Result<Uuid> {
+        let store = self.confidant.store();
+        if let Some(r) = store.rights_requests_about(self.person[i]).await?.first() {
+            return Ok(r.id);
+        }
+        Ok(self
+            .confidant
+            .log_rights_request(
+                &self.dpo,
+                self.person[i],
+                confidant_core::rights::RequestInput {
+                    kind: "access",
+                    channel: "email",
+                    received_on: "2026-11-20",
+                    representative_id: None,
+                    authority: None,
+                    identity_check: Some("contact_on_record"),
+                },
+            )
+            .await?
+            .id)
+    }
+
     /// A retention review of record `i` waiting for a decision: the one there is, or a new one.
     async fn review_waiting(&self, i: usize) -> anyhow::Result<Uuid> {
         use confidant_core::store::{NewReview, RetentionState};
@@ -1864,6 +1941,10 @@ impl World {
                 }
             };
         }
+        let mut rights_request = Uuid::nil();
+        if text.contains("{request_id}") {
+            rights_request = self.rights_request(i).await?;
+        }
         let mut review = Uuid::nil();
         if text.contains("{review_id}") {
             review = self.review_waiting(i).await?;
@@ -1950,7 +2031,7 @@ impl World {
             .find(|(_, owner)| *owner == Owner::Field(Scope::In, PersonField::GivenName))
             .map(|(m, _)| m.clone())
             .unwrap_or_default();
-        let replacements: [(&str, String); 29] = [
+        let replacements: [(&str, String); 30] = [
             ("{person_id}", person.to_string()),
             ("{service_id}", self.service[i].to_string()),
             ("{organisation_id}", organisation.to_string()),
@@ -1967,6 +2048,7 @@ impl World {
             ("{query_hold_id}", query_hold.to_string()),
             ("{certificate_id}", self.certificate.to_string()),
             ("{review_id}", review.to_string()),
+            ("{request_id}", rights_request.to_string()),
             ("{purpose_id}", self.purpose[i].to_string()),
             ("{recipient_id}", recipient.to_string()),
             ("{staff_id}", staff.to_string()),
