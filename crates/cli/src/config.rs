@@ -75,8 +75,9 @@ pub struct Config {
     /// one stops Confidant. Default `config/register.toml` in the data directory, if it exists.
     pub register_file: Option<PathBuf>,
     /// The UK's bank holidays, in GOV.UK's `bank-holidays.json` format, for the rights requests'
-    /// due dates; default: those shipped with this version (2023 to 2030). Drop in a newer file
-    /// from GOV.UK when holidays are announced or the years run out.
+    /// due dates: the years it covers replace those shipped with this version (2023 to 2030), the
+    /// others are kept. Drop in a newer file from GOV.UK when holidays are announced or the years
+    /// run out.
     pub bank_holidays_file: Option<PathBuf>,
     /// Serve HTTPS with this certificate chain (PEM) and private key (PEM). Both or neither.
     pub tls_cert_file: Option<PathBuf>,
@@ -247,7 +248,8 @@ impl Config {
         }
     }
 
-    /// The UK's bank holidays: the configured file's, or those shipped with this version.
+    /// The UK's bank holidays: those shipped with this version, the years a configured file covers
+    /// taken from it.
     pub fn bank_holidays(&self) -> anyhow::Result<confidant_core::rights::BankHolidays> {
         use confidant_core::rights::BankHolidays;
         match &self.bank_holidays_file {
@@ -255,8 +257,9 @@ impl Config {
             Some(file) => {
                 let text = std::fs::read_to_string(file)
                     .with_context(|| format!("reading bank_holidays_file {}", file.display()))?;
-                BankHolidays::from_json(&text)
-                    .with_context(|| format!("bank_holidays_file {}", file.display()))
+                let newer = BankHolidays::from_json(&text)
+                    .with_context(|| format!("bank_holidays_file {}", file.display()))?;
+                Ok(BankHolidays::shipped().updated_with(&newer))
             }
         }
     }

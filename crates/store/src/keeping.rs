@@ -122,11 +122,11 @@ pub(crate) async fn destroy_rows(
 }
 
 /// What a change that would delete part of a held record answers.
-pub(crate) const HELD: &str =
-    "a legal hold is in force on this record: nothing of it can be removed until it is released";
+pub(crate) const HELD: &str = "a legal hold, or an open request about the person's rights, is in force on this record: nothing of it can be removed until the hold is released or the request answered";
 
-/// Whether a legal hold is in force on the person's record, read in `tx` (a write transaction
-/// holding the audit head's lock, so a hold being placed is either seen or waits).
+/// Whether a legal hold (or an open rights request) is in force on the person's record, read in
+/// `tx` (a write transaction holding the audit head's lock, so a hold being placed is either seen
+/// or waits).
 pub(crate) async fn held(
     tx: &mut Transaction<'static, Any>,
     person_id: Uuid,
@@ -141,7 +141,17 @@ pub(crate) async fn held(
     // A hold on a query may cover the record through one merged into it (made in its period).
     let ids = with_merged(tx, person_id).await?;
     let by_query = query_holds_over(tx, &ids).await?;
-    Ok(n + by_query > 0)
+    // An open rights request (but for erasure) keeps what it may have to answer with.
+    let asking = count(
+        tx,
+        concat!(
+            "SELECT COUNT(*) FROM rights_request rr WHERE rr.person_id = $1 AND ",
+            super::rights::holding_request!()
+        ),
+        &ids,
+    )
+    .await?;
+    Ok(n + by_query + asking > 0)
 }
 
 /// How many holds on a query in force keep any of `ids` (a record and those merged into it),

@@ -112,7 +112,7 @@ fn rights_due_refuses_what_it_cannot_answer_and_takes_a_newer_calendar() -> anyh
         "{out}"
     );
     assert!(
-        out.contains("bank holidays: England and Wales (2031 to 2031)"),
+        out.contains("bank holidays: England and Wales (2023 to 2031)"),
         "{out}"
     );
     // A file that is not in the format: refused, naming the key.

@@ -365,7 +365,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         input: &PreferencesInput,
     ) -> Result<ContactPreferences, PersonError> {
         let (permit, _) = self
-            .permit_on_person(actor, Action::PersonUpdate, person_id, purpose)
+            .permit_on_person_storing(actor, Action::PersonUpdate, person_id, purpose)
             .await?;
         let ParsedPreferences {
             channels,

@@ -158,7 +158,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 "this paper is kept for now: an archived file until its destroy-by date, a paper note until it is transcribed, unless the record's destruction is approved",
             ),
             PaperRefusal::Held => PersonError::Conflict(
-                "a legal hold is in force on this record: its paper must be kept until it is released",
+                "a legal hold, or an open request about the person's rights, is in force on this record: its paper must be kept until the hold is released or the request answered",
             ),
         })
     }

@@ -1,7 +1,8 @@
 //! The UK's bank holidays, as data: England and Wales, Scotland and Northern Ireland each have
 //! their own. Confidant ships them in the format GOV.UK publishes (`bank-holidays.json`: one object
 //! per division with its `events`, each a `title` and a `date`), so an operator brings them up to
-//! date by dropping in a newer file (`rights.bank_holidays` in the configuration).
+//! date by dropping in a newer file (`bank_holidays_file` in the configuration): the years it
+//! covers replace those shipped, the others are kept.
 //!
 //! Guarantees:
 //! - A day is a working day when it is a weekday and not a bank holiday of the division.
@@ -108,6 +109,33 @@ impl BankHolidays {
             );
         }
         Ok(Self { divisions })
+    }
+
+    /// These holidays brought up to date by a newer file's: for each division, the years the
+    /// newer one covers are taken from it, the others kept. GOV.UK's file reaches only a year or
+    /// two ahead, so dropping it in never shortens what is known.
+    pub fn updated_with(&self, newer: &BankHolidays) -> BankHolidays {
+        let mut divisions = BTreeMap::new();
+        for division in Division::ALL {
+            let (old, new) = (self.holidays(division), newer.holidays(division));
+            let covered = new.first_year..=new.last_year;
+            let days = old
+                .days
+                .iter()
+                .filter(|d| !covered.contains(&d.year()))
+                .chain(&new.days)
+                .copied()
+                .collect();
+            divisions.insert(
+                division.code(),
+                Holidays {
+                    days,
+                    first_year: old.first_year.min(new.first_year),
+                    last_year: old.last_year.max(new.last_year),
+                },
+            );
+        }
+        BankHolidays { divisions }
     }
 
     fn holidays(&self, division: Division) -> &Holidays {
@@ -256,6 +284,35 @@ mod tests {
         assert!(
             b.is_holiday(Division::EnglandAndWales, date!(2026 - 12 - 25))
                 .is_err()
+        );
+        // Brought into the shipped ones: both years known, the newer file's own for 2031.
+        let both = BankHolidays::shipped().updated_with(&b);
+        assert_eq!(both.years(Division::EnglandAndWales), 2023..=2031);
+        assert!(
+            both.is_holiday(Division::EnglandAndWales, date!(2026 - 12 - 25))
+                .expect("the year is covered")
+        );
+        assert!(
+            both.is_holiday(Division::EnglandAndWales, date!(2031 - 06 - 02))
+                .expect("the year is covered")
+        );
+        // A newer file for years already shipped replaces those years only.
+        let moved = BankHolidays::from_json(
+            r#"{"england-and-wales": {"events": [{"date": "2030-06-03"}]},
+                "scotland": {"events": [{"date": "2030-01-02"}]},
+                "northern-ireland": {"events": [{"date": "2030-03-18"}]}}"#,
+        )
+        .expect("a good file");
+        let replaced = BankHolidays::shipped().updated_with(&moved);
+        assert!(
+            !replaced
+                .is_holiday(Division::EnglandAndWales, date!(2030 - 12 - 25))
+                .expect("the year is covered")
+        );
+        assert!(
+            replaced
+                .is_holiday(Division::EnglandAndWales, date!(2029 - 12 - 25))
+                .expect("the year is covered")
         );
 
         assert_eq!(

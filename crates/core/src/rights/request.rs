@@ -79,6 +79,8 @@ pub struct RequestView {
     pub due: Option<Due>,
     /// The day until which it may still be extended, while it may.
     pub extend_until: Option<Date>,
+    /// Why the due date cannot be worked out, when the bank holidays do not reach it.
+    pub calendar_gap: Option<String>,
 }
 
 fn coded<T: Code>(field: &'static str, text: &str, v: &mut Vec<Violation>) -> Option<T> {
@@ -329,12 +331,19 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .on("rights_request", request_id);
         self.store.record_access(audit).await?;
         let steps = self.store.rights_request_steps(request_id).await?;
-        let (due, extend_until) = self.due_of(&request, "on").await?;
+        // A calendar that has run out leaves the request readable (and closable), its due date
+        // unknown until the bank holidays are brought up to date.
+        let (due, extend_until, calendar_gap) = match self.due_of(&request, "on").await {
+            Ok((due, until)) => (due, until, None),
+            Err(PersonError::Invalid(v)) => (None, None, v.0.into_iter().next().map(|v| v.message)),
+            Err(e) => return Err(e),
+        };
         Ok(RequestView {
             request,
             steps,
             due,
             extend_until,
+            calendar_gap,
         })
     }
 
@@ -407,8 +416,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let purpose = Purpose::Administration;
         let now = self.clock.now();
         let (mut request, step, detail) = self.apply_step(&old, input, uk_date(now)).await?;
-        let (found, _) = self.due_of(&request, "on").await?;
-        if request.state.is_open() && request.state != RequestState::Stopped {
+        // The due date is worked out again while the clock runs (closing needs no calendar; while
+        // stopped it keeps the date from before the stop, the earliest it can be).
+        if request.state == RequestState::Open {
+            let (found, _) = self.due_of(&request, "on").await?;
             request.due_on = found.map(|d| d.date.to_string());
         }
         request.version = old.version + 1;
@@ -472,6 +483,23 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         if !v.is_empty() {
             return Err(invalid(v));
         }
+        // Steps are kept in the order they happened: none is dated before the last.
+        let last = self
+            .store
+            .rights_request_steps(old.id)
+            .await?
+            .iter()
+            .filter_map(|s| iso_day(&s.on_day))
+            .max();
+        if let Some(last) = last.filter(|last| on < *last) {
+            return Err(invalid(vec![Violation::new(
+                "on",
+                format!(
+                    "is before the last step recorded ({})",
+                    crate::uk_time::day_text(last)
+                ),
+            )]));
+        }
         let detail = input.detail.map(str::trim).filter(|d| !d.is_empty());
         let mut new = old.clone();
         let not_now = |what: &str| {
@@ -517,7 +545,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                         "is before the clock was stopped",
                     )]));
                 }
-                let days = u32::try_from((on - stopped).whole_days()).unwrap_or(0);
+                // The period stopped begins with the day clarification was asked for and ends with
+                // the day it arrived (Art. 12A): both days count.
+                let days = u32::try_from((on - stopped).whole_days() + 1).unwrap_or(0);
                 new.stopped_days = old.stopped_days.saturating_add(days);
                 new.stopped_on = None;
                 new.state = RequestState::Open;
@@ -539,7 +569,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                         "give the reason for the extension",
                     )])
                 })?;
-                self.check_extension(old, on).await?;
+                self.check_extension(old, today).await?;
                 new.extended_on = Some(on.to_string());
                 new.extension_reason = Some(reason);
                 Some(reason.code().to_owned())
@@ -576,11 +606,12 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         Ok((new, step, detail_code))
     }
 
-    /// An extension is possible only until the one-month due date.
+    /// An extension is possible only until the one-month due date: recorded (`today`) by then,
+    /// whatever day it says the person was told.
     async fn check_extension(
         &self,
         request: &RightsRequestRecord,
-        on: Date,
+        today: Date,
     ) -> Result<(), PersonError> {
         let Some(start) = stored_day(request.start_on.as_deref()) else {
             return Err(invalid(vec![Violation::new(
@@ -590,8 +621,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         };
         let (_, division) = self.clock_of(request.service_id).await?;
         // Days stopped so far count, and those of a stop still running up to the extension.
-        let running = stored_day(request.stopped_on.as_deref())
-            .map_or(0, |s| u32::try_from((on - s).whole_days()).unwrap_or(0));
+        let running = stored_day(request.stopped_on.as_deref()).map_or(0, |s| {
+            u32::try_from((today - s).whole_days() + 1).unwrap_or(0)
+        });
         let rule = DueRule {
             start,
             stopped_days: request.stopped_days.saturating_add(running),
@@ -599,7 +631,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             limit_days: None,
         };
         let calendar = |e: super::CalendarError| invalid(vec![Violation::new("on", e.to_string())]);
-        if may_extend_on(&rule, on, self.bank_holidays(), division).map_err(calendar)? {
+        if may_extend_on(&rule, today, self.bank_holidays(), division).map_err(calendar)? {
             Ok(())
         } else {
             let until = due(&rule, self.bank_holidays(), division)
@@ -608,7 +640,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             Err(invalid(vec![Violation::new(
                 "on",
                 format!(
-                    "is after {}: a request can be extended only within its first month",
+                    "is too late: a request can be extended only within its first month, which ended on {}",
                     crate::uk_time::day_text(until)
                 ),
             )]))

@@ -121,8 +121,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         state: &str,
         expires_on: Option<&str>,
     ) -> Result<ConsentRecord, PersonError> {
+        // The person's own decision: recorded while processing is restricted too.
         let (permit, resource) = self
-            .permit_on_person(actor, Action::PersonUpdate, person_id, purpose)
+            .permit_on_person_storing(actor, Action::PersonUpdate, person_id, purpose)
             .await?;
         let Resource::Person { service_id, .. } = resource else {
             return Err(PersonError::NotFound);

@@ -620,7 +620,7 @@ both_backends!(
             .await?;
         c.add_entry(&app.worker_a, P, p, &note("Zqreferred note"))
             .await?;
-        c.restrict(&app.dpo, P, p, "restriction").await?;
+        let restriction = c.restrict(&app.dpo, P, p, "restriction").await?;
         let gp = c
             .add_recipient(
                 &app.dpo,
@@ -659,6 +659,8 @@ both_backends!(
             tasks >= 2,
             "the fixture has tasks (triage, approval): {tasks}"
         );
+        // A restricted record is only stored: the DPO lifts the restriction to erase it.
+        c.lift_restriction(&app.dpo, P, p, restriction.id).await?;
         c.destroy_person(&app.dpo, A, p, "erasure", REASON).await?;
         let left = rows_naming(&app, &ids).await?;
         assert!(

@@ -115,8 +115,8 @@ both_backends!(
         assert_eq!(c.rights_requests(&app.dpo, org).await?.len(), 1);
         assert_eq!(c.rights_requests_about(&app.worker_a, p).await?.len(), 1);
 
-        // Clarification asked for on 20 November and received on 22: two days stopped, so
-        // Tuesday 22 December (20 December and two days).
+        // Clarification asked for on 20 November and received on 22: the period from the one
+        // day to the other, both counted, is three days stopped, so Wednesday 23 December.
         let stopped = dpo_step(&app, r.id, "clock_stopped", "2026-11-20", None).await?;
         assert_eq!(stopped.state, RequestState::Stopped);
         assert!(matches!(
@@ -128,30 +128,30 @@ both_backends!(
             Err(PersonError::Invalid(_))
         ));
         let resumed = dpo_step(&app, r.id, "clock_resumed", "2026-11-22", None).await?;
-        assert_eq!(resumed.stopped_days, 2);
-        assert_eq!(resumed.due_on.as_deref(), Some("2026-12-22"));
+        assert_eq!(resumed.stopped_days, 3);
+        assert_eq!(resumed.due_on.as_deref(), Some("2026-12-23"));
         assert_eq!(
             task_due(&app, r.id).await?,
-            Some(Some("2026-12-22".to_owned()))
+            Some(Some("2026-12-23".to_owned()))
         );
 
-        // Extended as complex: three months from the same start plus the days stopped, Monday
-        // 22 February 2027.
+        // Extended as complex: three months from the same start plus the days stopped, Tuesday
+        // 23 February 2027.
         assert!(matches!(
             dpo_step(&app, r.id, "extended", "2026-11-22", None).await,
             Err(PersonError::Invalid(_))
         ));
         let extended = dpo_step(&app, r.id, "extended", "2026-11-22", Some("complex")).await?;
-        assert_eq!(extended.due_on.as_deref(), Some("2027-02-22"));
+        assert_eq!(extended.due_on.as_deref(), Some("2027-02-23"));
         assert_eq!(
             task_due(&app, r.id).await?,
-            Some(Some("2027-02-22".to_owned()))
+            Some(Some("2027-02-23".to_owned()))
         );
         let again = dpo_step(&app, r.id, "extended", "2026-11-22", Some("numerous")).await;
         assert!(matches!(again, Err(PersonError::Invalid(_))), "{again:?}");
 
-        // A day in the future, a day before it was received: refused.
-        for on in ["2026-11-23", "2026-11-19", "22/11/2026"] {
+        // A day in the future, before it was received, before the last step: refused.
+        for on in ["2026-11-23", "2026-11-19", "2026-11-21", "22/11/2026"] {
             assert!(matches!(
                 c.step_rights_request(&app.dpo, org, r.id, step("answered", on, None))
                     .await,
@@ -269,6 +269,12 @@ both_backends!(
             v.0[0].message.contains("Monday 2 November 2026"),
             "{:?}",
             v.0
+        );
+        // Dated back into the first month, it is still recorded too late: refused the same.
+        let backdated = dpo_step(&app, r.id, "extended", "2026-10-20", Some("complex")).await;
+        assert!(
+            matches!(backdated, Err(PersonError::Invalid(_))),
+            "{backdated:?}"
         );
         assert_eq!(
             c.store()
@@ -484,6 +490,232 @@ both_backends!(
         .await?;
         c.destroy_person(&app.dpo, a, q, "erasure", reason).await?;
         assert!(c.store().destroyed(q).await?);
+        Ok(())
+    }
+);
+
+both_backends!(
+    a_restriction_refuses_each_kind_of_change_until_it_is_lifted,
+    |backend| async move {
+        use confidant_core::document::Upload;
+        use confidant_core::field::{PersonField, RecordKind};
+        use confidant_core::person::PersonInput;
+        use confidant_core::record::{EntryChange, NewEntry};
+        use confidant_core::store::{ContactType, CorrectionReason, NoteFlags};
+
+        let app = TestApp::new(backend).await?;
+        let c = &app.confidant;
+        let (w, sp) = (&app.worker_a, Purpose::Support);
+        let p = app.person_named("Zqrestricted", "Person").await?;
+        let note = |body: &str| NewEntry {
+            kind: RecordKind::Note,
+            case_id: None,
+            parent_id: None,
+            contact_type: Some(ContactType::Phone),
+            occurs_at: None,
+            status: None,
+            due_at: None,
+            flags: NoteFlags::default(),
+            values: RecordInput::new().with("body", body),
+        };
+        // Before: an entry, a relative and a case to change later.
+        let entry = c
+            .add_entry(w, sp, p, &note("Before the restriction"))
+            .await?
+            .id;
+        let relative = c
+            .add_related(
+                w,
+                sp,
+                p,
+                Relationship::Family,
+                None,
+                &RecordInput::new().with("given_name", "Zqkin"),
+            )
+            .await?
+            .id;
+        let case = c.open_case(w, sp, p, None).await?.id;
+        let restriction = c.restrict(&app.dpo, sp, p, "restriction").await?;
+        let before = (
+            count(&app, "record_entry").await?,
+            count(&app, "related_person").await?,
+            count(&app, "document").await?,
+            count(&app, "case_episode").await?,
+            count(&app, "field_version").await?,
+        );
+        let restricted = |r: Result<(), PersonError>, what: &str| {
+            assert!(
+                matches!(
+                    r,
+                    Err(PersonError::Forbidden {
+                        code: "restricted",
+                        ..
+                    })
+                ),
+                "{what}: {r:?}"
+            );
+        };
+        restricted(
+            c.update_person(
+                w,
+                sp,
+                p,
+                &PersonInput::new().with(PersonField::Postcode, "LS1 4AP"),
+            )
+            .await
+            .map(drop),
+            "the person's details",
+        );
+        restricted(
+            c.add_entry(w, sp, p, &note("During")).await.map(drop),
+            "a new note",
+        );
+        restricted(
+            c.update_entry(
+                w,
+                sp,
+                p,
+                entry,
+                &EntryChange {
+                    status: None,
+                    due_at: None,
+                    values: RecordInput::new().with("body", "Changed"),
+                    reason: Some(CorrectionReason::Typo),
+                },
+            )
+            .await
+            .map(drop),
+            "a note corrected",
+        );
+        restricted(
+            c.add_related(
+                w,
+                sp,
+                p,
+                Relationship::Family,
+                None,
+                &RecordInput::new().with("given_name", "Zqmore"),
+            )
+            .await
+            .map(drop),
+            "a related person added",
+        );
+        restricted(
+            c.remove_related(w, sp, p, relative).await,
+            "a related person removed",
+        );
+        restricted(
+            c.upload_document(
+                w,
+                sp,
+                p,
+                &Upload {
+                    file_name: "letter.pdf",
+                    content: b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n",
+                    description: None,
+                    is_photo: false,
+                },
+            )
+            .await
+            .map(drop),
+            "a document",
+        );
+        restricted(c.open_case(w, sp, p, None).await.map(drop), "a case opened");
+        restricted(
+            c.close_case(
+                w,
+                sp,
+                p,
+                case,
+                confidant_core::store::ClosureReason::Completed,
+            )
+            .await
+            .map(drop),
+            "a case closed",
+        );
+        restricted(
+            c.destroy_person(
+                &app.dpo,
+                Purpose::Administration,
+                p,
+                "dpo_decision",
+                "Reviewed and not needed",
+            )
+            .await
+            .map(drop),
+            "the record destroyed",
+        );
+        let after = (
+            count(&app, "record_entry").await?,
+            count(&app, "related_person").await?,
+            count(&app, "document").await?,
+            count(&app, "case_episode").await?,
+            count(&app, "field_version").await?,
+        );
+        assert_eq!(before, after, "a refusal changes nothing");
+        // It is still read, a rights request about it is still logged, and the person's own
+        // say on how they are contacted is still recorded.
+        assert!(c.read_person(w, sp, p).await.is_ok());
+        c.set_contact_preferences(
+            w,
+            sp,
+            p,
+            &confidant_core::contact::PreferencesInput {
+                code_word: Some("Zqword".to_owned()),
+                ..confidant_core::contact::PreferencesInput::default()
+            },
+        )
+        .await?;
+        c.log_rights_request(w, p, access("2026-11-20", Some("known_to_staff")))
+            .await?;
+        // Lifted by the DPO: changes go on.
+        c.lift_restriction(&app.dpo, sp, p, restriction.id).await?;
+        c.add_entry(w, sp, p, &note("After the restriction"))
+            .await?;
+        Ok(())
+    }
+);
+
+both_backends!(
+    day_one_is_the_uk_day_and_an_open_request_keeps_a_record_off_the_retention_queue,
+    |backend| async move {
+        use confidant_core::store::ClosureReason;
+
+        use crate::retention::{closed_case, queued, set_clock, sweep};
+
+        // Its case closed on 22 November 2026; its period (one day) ended the next day.
+        let app = governed(backend, "case_closed", "1 day").await?;
+        let c = &app.confidant;
+        let p = closed_case(&app, ClosureReason::Completed).await?;
+        // At 23:30 UTC on 30 June 2027 it is already 1 July in the UK (BST): a request received
+        // "today" is received on 1 July, not in the future; 2 July is. One month is Sunday 1
+        // August, so Monday 2 August; the service's 30 days end on Saturday 31 July, kept on
+        // Friday 30 July, which is sooner.
+        set_clock(&app, time::macros::datetime!(2027-06-30 23:30 UTC));
+        let r = c
+            .log_rights_request(
+                &app.worker_a,
+                p,
+                access("2027-07-01", Some("known_to_staff")),
+            )
+            .await?;
+        assert_eq!(r.due_on.as_deref(), Some("2027-07-30"));
+        assert!(matches!(
+            c.log_rights_request(
+                &app.worker_a,
+                p,
+                access("2027-07-02", Some("known_to_staff"))
+            )
+            .await,
+            Err(PersonError::Invalid(_))
+        ));
+        // Its retention has long ended, but the open request keeps it off the queue...
+        sweep(&app).await?;
+        assert!(!queued(&app).await?.contains(&p));
+        // ...until it is answered.
+        dpo_step(&app, r.id, "answered", "2027-07-01", None).await?;
+        sweep(&app).await?;
+        assert!(queued(&app).await?.contains(&p));
         Ok(())
     }
 );

@@ -57,11 +57,32 @@ pub struct RightsRequestResponse {
     /// The due date (UK), once the clock has started.
     pub due_on: Option<String>,
     /// Someone named as an alleged perpetrator in a record asks or is asked about: nothing about
-    /// a victim may reach them.
+    /// a victim may reach them. Shown only to those who handle the request (the DPO, the
+    /// Caldicott Guardian, the service's manager); `false` to others.
     pub safety_review: bool,
     pub created_by: String,
     pub created_at: String,
     pub closed_on: Option<String>,
+}
+
+/// A request as the caller may see it: its safety-review mark only for those who handle it
+/// (`rights.read` on its service).
+fn response_for<S: Store, C: Clock>(
+    state: &AppState<S, C>,
+    actor: &confidant_core::access::Principal,
+    r: RightsRequestRecord,
+) -> RightsRequestResponse {
+    let handles = state.confidant.allows(
+        actor,
+        confidant_core::Action::RightsRead,
+        confidant_core::Resource::Service {
+            id: r.service_id,
+            organisation_id: r.organisation_id,
+        },
+    );
+    let mut answer = response(r);
+    answer.safety_review &= handles;
+    answer
 }
 
 fn response(r: RightsRequestRecord) -> RightsRequestResponse {
@@ -118,7 +139,8 @@ pub struct RightsRequestDetail {
     pub steps: Vec<RequestStepResponse>,
     /// `one_month`, `three_months` or `service_limit`.
     pub due_by: Option<&'static str>,
-    /// How the due date was reached, in words.
+    /// How the due date was reached, in words (or why it is not known: the bank holidays do not
+    /// reach it).
     pub due_explained: Option<String>,
     /// The last day it may still be extended, while it may.
     pub extend_until: Option<String>,
@@ -127,7 +149,7 @@ pub struct RightsRequestDetail {
 fn detail(view: RequestView) -> RightsRequestDetail {
     RightsRequestDetail {
         due_by: view.due.map(|d| d.by.code()),
-        due_explained: view.due.map(|d| d.explained()),
+        due_explained: view.due.map(|d| d.explained()).or(view.calendar_gap),
         extend_until: view.extend_until.map(|d| d.to_string()),
         steps: view.steps.into_iter().map(step_response).collect(),
         request: response(view.request),
@@ -190,7 +212,10 @@ pub(crate) async fn log<S: Store, C: Clock>(
             },
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(response(request))))
+    Ok((
+        StatusCode::CREATED,
+        Json(response_for(&state, &actor, request)),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/people/{person_id}/rights-requests", tag = "rights",
@@ -207,7 +232,11 @@ pub(crate) async fn about<S: Store, C: Clock>(
         .confidant
         .rights_requests_about(&actor, person_id)
         .await?;
-    Ok(Json(list.into_iter().map(response).collect()))
+    Ok(Json(
+        list.into_iter()
+            .map(|r| response_for(&state, &actor, r))
+            .collect(),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/rights-requests", tag = "rights",

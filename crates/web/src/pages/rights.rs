@@ -79,7 +79,9 @@ fn line(r: &RightsRequestRecord, linked: bool) -> Line {
             RequestState::AwaitingIdentity => "When identity is confirmed".to_owned(),
             _ => day(r.due_on.as_deref()),
         },
-        safety: r.safety_review,
+        // Marked only for those who handle the request: the mark says someone is named as an
+        // alleged perpetrator somewhere, which the record's other readers need not learn.
+        safety: r.safety_review && linked,
     }
 }
 
@@ -418,9 +420,14 @@ async fn request_view<S: Store, C: Clock>(
                 "Not yet: the clock starts when identity is confirmed".to_owned()
             }
             (_, Some(d)) => day_text(d.date),
+            (_, None) if view.calendar_gap.is_some() => "Not known".to_owned(),
             (_, None) => String::new(),
         },
-        due_explained: view.due.map(|d| d.explained()).unwrap_or_default(),
+        due_explained: view
+            .due
+            .map(|d| d.explained())
+            .or(view.calendar_gap)
+            .unwrap_or_default(),
         steps,
         fields,
         errors: Vec::new(),

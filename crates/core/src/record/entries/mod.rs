@@ -230,6 +230,26 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         Ok((permit, resource))
     }
 
+    /// As [`Self::permit_on_person`], without refusing a change to a record whose processing is
+    /// restricted: for what the person may still decide (their consents, how they are
+    /// contacted: Art. 18(2) allows processing with their consent) and for merging duplicates,
+    /// which moves what is stored and changes nothing the record says.
+    pub(crate) async fn permit_on_person_storing(
+        &self,
+        actor: &Actor,
+        action: Action,
+        person_id: Uuid,
+        purpose: Purpose,
+    ) -> Result<(Permit, Resource), PersonError> {
+        let resource = self
+            .person_resource(actor, action, person_id, purpose)
+            .await?;
+        let permit = self
+            .person_permit_storing(actor, action, resource, purpose)
+            .await?;
+        Ok((permit, resource))
+    }
+
     /// As [`Self::permit_on_person`], and a processor's live referral may ground it; then what the
     /// referral sent comes with it, and the caller keeps to it.
     pub(crate) async fn permit_on_referred(
@@ -302,7 +322,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let decided = self
             .try_person_permit(actor, need.action(), placement.resource(), need.referable())
             .await?;
-        Ok(decided.is_ok())
+        Ok(decided.is_ok()
+            && !self
+                .restricted_for(need.action(), placement.resource())
+                .await?)
     }
 
     /// The person's live data key, or "not found" when it was destroyed.

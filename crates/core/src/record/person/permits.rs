@@ -11,6 +11,9 @@ use crate::{Clock, Confidant};
 
 use super::*;
 
+/// What a change to a restricted record answers.
+pub(crate) const RESTRICTED: &str = "Processing of this record is restricted: it is only stored until the Data Protection Officer lifts the restriction, and nothing in it can be changed or destroyed meanwhile.";
+
 impl<S: Store, C: Clock> Confidant<S, C> {
     /// Authorizes; a refusal is audited and answered as "not found". When the actor's role does not
     /// reach the person, a live grant they hold on the person (break the glass, a trustee's matter, a
@@ -52,10 +55,45 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         purpose: Purpose,
         referral_projected: bool,
     ) -> Result<Permit, PersonError> {
+        self.decide_on_person(actor, action, resource, purpose, referral_projected, true)
+            .await
+    }
+
+    /// As [`Self::person_permit`], without refusing a change to a restricted record: for a merge
+    /// of duplicates, which moves what is stored (the restriction with it) and changes nothing of
+    /// what the record says.
+    pub(crate) async fn person_permit_storing(
+        &self,
+        actor: &Actor,
+        action: Action,
+        resource: Resource,
+        purpose: Purpose,
+    ) -> Result<Permit, PersonError> {
+        self.decide_on_person(actor, action, resource, purpose, false, false)
+            .await
+    }
+
+    async fn decide_on_person(
+        &self,
+        actor: &Actor,
+        action: Action,
+        resource: Resource,
+        purpose: Purpose,
+        referral_projected: bool,
+        honour_restriction: bool,
+    ) -> Result<Permit, PersonError> {
         match self
             .try_person_permit(actor, action, resource, referral_projected)
             .await?
         {
+            Ok(permit) if honour_restriction && self.restricted_for(action, resource).await? => {
+                let audit = AuditDraft::refused_under(&permit, purpose, self.clock.now());
+                self.store.record_access(audit).await?;
+                Err(PersonError::Forbidden {
+                    code: "restricted",
+                    message: RESTRICTED,
+                })
+            }
             Ok(permit) => Ok(permit),
             Err(denied) => {
                 let audit = AuditDraft::refused(&denied, purpose, self.clock.now());
@@ -63,6 +101,31 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 Err(PersonError::NotFound)
             }
         }
+    }
+
+    /// Whether a restriction of processing (Art. 18) in force on the person refuses `action`: the
+    /// record is only stored meanwhile, so nothing of it is changed (`person.update`) or destroyed
+    /// (`person.shred`). Reading it, holding it, logging a rights request about it and lifting
+    /// the restriction go on; sharing is refused by the sharing rules.
+    pub(crate) async fn restricted_for(
+        &self,
+        action: Action,
+        resource: Resource,
+    ) -> Result<bool, PersonError> {
+        let Resource::Person { id, .. } = resource else {
+            return Ok(false);
+        };
+        if !matches!(action, Action::PersonUpdate | Action::PersonShred) {
+            return Ok(false);
+        }
+        Ok(self
+            .store
+            .restrictions_of(&crate::access::PersonAccess::deciding(id))
+            .await?
+            .iter()
+            .any(|r| {
+                r.kind == crate::store::RestrictionKind::Restriction && r.lifted_at_micros.is_none()
+            }))
     }
 
     /// The decision of [`Self::person_permit_with`], recorded nowhere.
