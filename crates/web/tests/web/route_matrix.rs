@@ -2625,6 +2625,37 @@ async fn matrix(backend: TestBackend) -> anyhow::Result<()> {
                         }
                     }
                 }
+                // An open rights request keeps the record's parts as a hold does: withdraw what a
+                // cell logged, or what was logged for a cell to read or move on.
+                if matches!(
+                    cell.rule,
+                    Rule::RightsLog | Rule::RightsRead | Rule::RightsManage
+                ) {
+                    for i in 0..2 {
+                        for r in world
+                            .confidant
+                            .store()
+                            .rights_requests_about(world.person[i])
+                            .await?
+                        {
+                            if r.state.is_open() {
+                                world
+                                    .confidant
+                                    .step_rights_request(
+                                        &world.dpo,
+                                        world.organisation,
+                                        r.id,
+                                        confidant_core::rights::StepInput {
+                                            step: "withdrawn",
+                                            on: "2026-11-22",
+                                            detail: None,
+                                        },
+                                    )
+                                    .await?;
+                            }
+                        }
+                    }
+                }
                 // A restriction stops the processor's referral: lift what a cell put on.
                 if matches!(cell.rule, Rule::Restrict) {
                     for i in 0..2 {
