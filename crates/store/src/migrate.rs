@@ -124,6 +124,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "rights requests",
         include_str!("../migrations/sqlite/0026_rights_request.sql"),
     ),
+    (
+        27,
+        "complaint acknowledged",
+        include_str!("../migrations/sqlite/0027_complaint_acknowledged.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -246,6 +251,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         26,
         "rights requests",
         include_str!("../migrations/postgres/0026_rights_request.sql"),
+    ),
+    (
+        27,
+        "complaint acknowledged",
+        include_str!("../migrations/postgres/0027_complaint_acknowledged.sql"),
     ),
 ];
 

@@ -21,7 +21,7 @@ pub(crate) use holding_request;
 
 const COLUMNS: &str = "id, organisation_id, service_id, person_id, kind, channel, representative_id, \
      authority, received_on, state, identity_check, start_on, stopped_days, stopped_on, extended_on, \
-     extension_reason, due_on, safety_review, created_by, created_at, closed_on, version";
+     extension_reason, due_on, safety_review, created_by, created_at, closed_on, version, acknowledged_on";
 
 fn from_row(row: &AnyRow) -> Result<RightsRequestRecord, StoreError> {
     let stopped_days: i64 = row.col("stopped_days")?;
@@ -58,6 +58,7 @@ fn from_row(row: &AnyRow) -> Result<RightsRequestRecord, StoreError> {
         created_at_micros: row.col("created_at")?,
         closed_on: row.col("closed_on")?,
         version: row.col("version")?,
+        acknowledged_on: row.col("acknowledged_on")?,
     })
 }
 
@@ -106,7 +107,7 @@ impl RightsStore for SqlStore {
         let event = append(&mut tx, &audit).await?;
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO rights_request ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-             $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
+             $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
         )))
         .bind(r.id.to_string())
         .bind(r.organisation_id.to_string())
@@ -130,6 +131,7 @@ impl RightsStore for SqlStore {
         .bind(r.created_at_micros)
         .bind(r.closed_on.as_deref())
         .bind(r.version)
+        .bind(r.acknowledged_on.as_deref())
         .execute(&mut *tx)
         .await
         .or_conflict("that request exists")?;
@@ -153,7 +155,8 @@ impl RightsStore for SqlStore {
         let done = sqlx::query(
             "UPDATE rights_request SET state = $1, identity_check = $2, start_on = $3, \
              stopped_days = $4, stopped_on = $5, extended_on = $6, extension_reason = $7, \
-             due_on = $8, closed_on = $9, version = $10 WHERE id = $11 AND version = $12",
+             due_on = $8, closed_on = $9, version = $10, acknowledged_on = $11 \
+             WHERE id = $12 AND version = $13",
         )
         .bind(r.state.code())
         .bind(r.identity_check.map(|c| c.code()))
@@ -165,6 +168,7 @@ impl RightsStore for SqlStore {
         .bind(r.due_on.as_deref())
         .bind(r.closed_on.as_deref())
         .bind(r.version)
+        .bind(r.acknowledged_on.as_deref())
         .bind(r.id.to_string())
         .bind(expected_version)
         .execute(&mut *tx)

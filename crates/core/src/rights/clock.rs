@@ -41,6 +41,7 @@ codes!(
         OneMonth = "one_month": "one calendar month",
         ThreeMonths = "three_months": "three calendar months (extended)",
         ServiceLimit = "service_limit": "the service's own limit",
+        Acknowledgement = "acknowledgement": "a complaint's acknowledgement: 30 days beginning with its receipt",
     }
 );
 
@@ -126,6 +127,13 @@ pub fn due(
     } else {
         Ok(law)
     }
+}
+
+/// The last day to acknowledge a complaint received on `received`: the end of the period of 30
+/// days beginning with that day (DPA 2018 s.164A, in force from 19 June 2026). A statute's days,
+/// not the ICO's month: not moved past a weekend or a bank holiday.
+pub fn complaint_acknowledgement_due(received: Date) -> Date {
+    received + Duration::days(29)
 }
 
 /// Whether a request may still be extended on `day`: only until its one-month due date (the

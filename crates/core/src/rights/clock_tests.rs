@@ -322,3 +322,20 @@ fn how_a_date_was_reached_reads_plainly() {
         "one calendar month"
     );
 }
+
+#[test]
+fn a_complaint_is_acknowledged_within_thirty_days_beginning_with_its_receipt() {
+    let table = [
+        (date!(2026 - 06 - 19), date!(2026 - 07 - 18)),
+        (date!(2026 - 11 - 20), date!(2026 - 12 - 19)),
+        // Across a month end, a year end, a leap day; a Saturday stays a Saturday.
+        (date!(2026 - 12 - 15), date!(2027 - 01 - 13)),
+        (date!(2028 - 02 - 01), date!(2028 - 03 - 01)),
+        (date!(2027 - 02 - 01), date!(2027 - 03 - 02)),
+        (date!(2026 - 10 - 12), date!(2026 - 11 - 10)),
+        (date!(2026 - 11 - 26), date!(2026 - 12 - 25)),
+    ];
+    for (received, due) in table {
+        assert_eq!(complaint_acknowledgement_due(received), due, "{received}");
+    }
+}

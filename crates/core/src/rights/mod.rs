@@ -3,12 +3,15 @@
 //!
 //! Built so far: the clock ([`clock`]) on the UK's bank holidays ([`calendar`]), which the command
 //! line's `confidant rights due` prints so anyone can check it; and the requests themselves
-//! ([`request`]): logged, moved on step by step, each with its due date and its task.
+//! ([`request`]): logged, moved on step by step, each with its due date and its task; a complaint
+//! about the use of the person's data is one kind, acknowledged within 30 days, then answered.
 
 pub mod calendar;
 pub mod clock;
 mod request;
 
 pub use calendar::{BankHolidays, CalendarError, Division};
-pub use clock::{Due, DueBy, DueRule, due, may_extend_on, months_after};
+pub use clock::{
+    Due, DueBy, DueRule, complaint_acknowledgement_due, due, may_extend_on, months_after,
+};
 pub use request::{RefusalGround, RequestInput, RequestView, StepInput};

@@ -145,6 +145,15 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let Some(start) = stored_day(request.start_on.as_deref()) else {
             return Ok((None, None));
         };
+        if request.kind == RightKind::Complaint {
+            // Acknowledged within 30 days; then answered without undue delay (no date in law).
+            let due = request.acknowledged_on.is_none().then(|| Due {
+                date: super::complaint_acknowledgement_due(start),
+                by: super::DueBy::Acknowledgement,
+                moved_from: None,
+            });
+            return Ok((due, None));
+        }
         let (limit_days, division) = self.clock_of(request.service_id).await?;
         let rule = DueRule {
             start,
@@ -271,13 +280,15 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             representative_id: input.representative_id,
             authority,
             received_on: received.to_string(),
-            state: if check.is_some() {
+            // A complaint's clock runs from its receipt, whoever makes it.
+            state: if check.is_some() || kind == RightKind::Complaint {
                 RequestState::Open
             } else {
                 RequestState::AwaitingIdentity
             },
             identity_check: check,
-            start_on: check.map(|_| received.to_string()),
+            start_on: (check.is_some() || kind == RightKind::Complaint)
+                .then(|| received.to_string()),
             stopped_days: 0,
             stopped_on: None,
             extended_on: None,
@@ -287,6 +298,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             created_by: actor.audit_id(),
             created_at_micros: micros(now),
             closed_on: None,
+            acknowledged_on: None,
             version: 1,
         };
         let (found, _) = self.due_of(&request, "received_on").await?;
@@ -301,10 +313,11 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             at_micros: micros(now),
         };
         let mut steps = vec![step(RequestStep::Logged, Some(kind.code()))];
-        steps.push(match check {
-            Some(c) => step(RequestStep::IdentityConfirmed, Some(c.code())),
-            None => step(RequestStep::IdentityRequested, None),
-        });
+        match (check, kind) {
+            (Some(c), _) => steps.push(step(RequestStep::IdentityConfirmed, Some(c.code()))),
+            (None, RightKind::Complaint) => {}
+            (None, _) => steps.push(step(RequestStep::IdentityRequested, None)),
+        }
         let task = TaskChange::Open(NewTask::rights_request(&request, due_micros(&request)));
         let audit = AuditDraft::permitted(&permit, purpose, now)
             .named("rights.log")
@@ -509,7 +522,29 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             )])
         };
         let state_text = old.state.label().to_lowercase();
+        let complaint = old.kind == RightKind::Complaint;
+        let of_a_complaint = matches!(
+            step,
+            RequestStep::Acknowledged | RequestStep::Answered | RequestStep::Withdrawn
+        );
+        if complaint != of_a_complaint && (complaint || step == RequestStep::Acknowledged) {
+            return Err(invalid(vec![Violation::new(
+                "step",
+                if complaint {
+                    "is not a step of a complaint: acknowledge it, then tell the outcome"
+                } else {
+                    "is only for a complaint"
+                },
+            )]));
+        }
         let detail_code = match step {
+            RequestStep::Acknowledged => {
+                if old.acknowledged_on.is_some() || !old.state.is_open() {
+                    return Err(not_now(&state_text));
+                }
+                new.acknowledged_on = Some(on.to_string());
+                None
+            }
             RequestStep::IdentityConfirmed => {
                 if old.state != RequestState::AwaitingIdentity {
                     return Err(not_now(&state_text));

@@ -20,6 +20,7 @@ codes!(
         Objection = "objection": "Objection to how their data is used",
         Portability = "portability": "Portability: their data to take elsewhere",
         AutomatedDecision = "automated_decision": "About decisions made without a person",
+        Complaint = "complaint": "A complaint about how their data is used",
     }
 );
 
@@ -94,6 +95,7 @@ codes!(
         ClockStopped = "clock_stopped": "Clarification asked for: the clock stops",
         ClockResumed = "clock_resumed": "Clarification received: the clock runs again",
         Extended = "extended": "Extended by two months, the person told why",
+        Acknowledged = "acknowledged": "Complaint acknowledged",
         Answered = "answered": "Answered",
         Refused = "refused": "Refused",
         Withdrawn = "withdrawn": "Withdrawn",
@@ -132,6 +134,8 @@ pub struct RightsRequestRecord {
     pub created_by: String,
     pub created_at_micros: i64,
     pub closed_on: Option<String>,
+    /// A complaint's acknowledgement (DPA 2018 s.164A: within 30 days of receipt).
+    pub acknowledged_on: Option<String>,
     /// Bumped by every step, so two people deciding at once cannot both win.
     pub version: i64,
 }

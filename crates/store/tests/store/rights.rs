@@ -719,3 +719,65 @@ both_backends!(
         Ok(())
     }
 );
+
+both_backends!(
+    a_complaint_is_acknowledged_within_thirty_days_then_answered,
+    |backend| async move {
+        let app = TestApp::new(backend).await?;
+        let c = &app.confidant;
+        let p = app.person_named("Zqcomplains", "Person").await?;
+        // Received on 20 November, identity not asked for: acknowledged by 19 December (30 days
+        // beginning with its receipt), whatever day of the week.
+        let r = c
+            .log_rights_request(
+                &app.worker_a,
+                p,
+                RequestInput {
+                    kind: "complaint",
+                    ..access("2026-11-20", None)
+                },
+            )
+            .await?;
+        assert_eq!(r.state, RequestState::Open);
+        assert_eq!(r.due_on.as_deref(), Some("2026-12-19"));
+        assert_eq!(
+            task_due(&app, r.id).await?,
+            Some(Some("2026-12-19".to_owned()))
+        );
+        // A request's steps are not a complaint's, nor the other way round.
+        for (s, d) in [
+            ("clock_stopped", None),
+            ("extended", Some("complex")),
+            ("refused", Some("exemption")),
+            ("identity_confirmed", Some("known_to_staff")),
+        ] {
+            assert!(
+                matches!(
+                    dpo_step(&app, r.id, s, "2026-11-21", d).await,
+                    Err(PersonError::Invalid(_))
+                ),
+                "{s}"
+            );
+        }
+        let access_request = c
+            .log_rights_request(&app.worker_a, p, access("2026-11-20", Some("known_to_staff")))
+            .await?;
+        assert!(matches!(
+            dpo_step(&app, access_request.id, "acknowledged", "2026-11-21", None).await,
+            Err(PersonError::Invalid(_))
+        ));
+        // Acknowledged: no date in law after that (answered without undue delay).
+        let acknowledged = dpo_step(&app, r.id, "acknowledged", "2026-11-21", None).await?;
+        assert_eq!(acknowledged.acknowledged_on.as_deref(), Some("2026-11-21"));
+        assert_eq!(acknowledged.due_on, None);
+        assert_eq!(task_due(&app, r.id).await?, Some(None));
+        assert!(matches!(
+            dpo_step(&app, r.id, "acknowledged", "2026-11-22", None).await,
+            Err(PersonError::Invalid(_))
+        ));
+        let answered = dpo_step(&app, r.id, "answered", "2026-11-22", None).await?;
+        assert_eq!(answered.state, RequestState::Answered);
+        assert_eq!(task_due(&app, r.id).await?, None);
+        Ok(())
+    }
+);

@@ -38,7 +38,7 @@ pub struct RightsRequestResponse {
     pub service_id: Uuid,
     pub person_id: Uuid,
     /// `informed`, `access`, `rectification`, `erasure`, `restriction`, `objection`,
-    /// `portability` or `automated_decision`.
+    /// `portability`, `automated_decision` or `complaint`.
     pub kind: &'static str,
     pub channel: &'static str,
     /// The related person asking on the person's behalf, if not the person.
@@ -63,6 +63,8 @@ pub struct RightsRequestResponse {
     pub created_by: String,
     pub created_at: String,
     pub closed_on: Option<String>,
+    /// A complaint: the day it was acknowledged.
+    pub acknowledged_on: Option<String>,
 }
 
 /// A request as the caller may see it: its safety-review mark only for those who handle it
@@ -107,6 +109,7 @@ fn response(r: RightsRequestRecord) -> RightsRequestResponse {
         created_by: r.created_by,
         created_at: at(r.created_at_micros),
         closed_on: r.closed_on,
+        acknowledged_on: r.acknowledged_on,
     }
 }
 
@@ -137,7 +140,8 @@ fn step_response(s: RequestStepRecord) -> RequestStepResponse {
 pub struct RightsRequestDetail {
     pub request: RightsRequestResponse,
     pub steps: Vec<RequestStepResponse>,
-    /// `one_month`, `three_months` or `service_limit`.
+    /// `one_month`, `three_months`, `service_limit` or, for a complaint not yet acknowledged,
+    /// `acknowledgement`.
     pub due_by: Option<&'static str>,
     /// How the due date was reached, in words (or why it is not known: the bank holidays do not
     /// reach it).
@@ -179,7 +183,8 @@ pub struct RightsRequestRequest {
 pub struct RequestStepRequest {
     /// `identity_confirmed` (detail: the check), `clock_stopped`, `clock_resumed`, `extended`
     /// (detail: `complex` or `numerous`), `answered`, `refused` (detail:
-    /// `manifestly_unfounded`, `manifestly_excessive` or `exemption`) or `withdrawn`.
+    /// `manifestly_unfounded`, `manifestly_excessive` or `exemption`) or `withdrawn`; for a
+    /// complaint, `acknowledged`, then `answered` (the outcome told) or `withdrawn`.
     pub step: String,
     /// The UK day it happened, `YYYY-MM-DD`.
     pub on: String,

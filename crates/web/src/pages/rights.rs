@@ -357,9 +357,12 @@ async fn request_view<S: Store, C: Clock>(
         ),
         (
             "Identity",
-            r.identity_check
-                .map_or("Not confirmed yet", IdentityCheck::label)
-                .to_owned(),
+            match (r.identity_check, r.kind) {
+                (Some(check), _) => check.label(),
+                (None, RightKind::Complaint) => "Not needed to acknowledge a complaint",
+                (None, _) => "Not confirmed yet",
+            }
+            .to_owned(),
         ),
         ("Day one", day(r.start_on.as_deref())),
     ];
@@ -378,6 +381,9 @@ async fn request_view<S: Store, C: Clock>(
             "Extended",
             format!("On {}: {}", day(Some(on)), reason.label()),
         ));
+    }
+    if let Some(on) = &r.acknowledged_on {
+        facts.push(("Acknowledged", day(Some(on))));
     }
     if let Some(closed) = &r.closed_on {
         facts.push(("Closed", day(Some(closed))));
@@ -403,10 +409,12 @@ async fn request_view<S: Store, C: Clock>(
             )
         })
         .collect();
-    let fields = if manages && r.state.is_open() {
-        step_fields(r.state, view.extend_until, c.clock().now())
-    } else {
-        Vec::new()
+    let fields = match (manages && r.state.is_open(), r.kind) {
+        (false, _) => Vec::new(),
+        (true, RightKind::Complaint) => {
+            complaint_fields(r.acknowledged_on.is_none(), c.clock().now())
+        }
+        (true, _) => step_fields(r.state, view.extend_until, c.clock().now()),
     };
     Ok(RequestPage {
         chrome: signed.chrome("/rights"),
@@ -421,6 +429,10 @@ async fn request_view<S: Store, C: Clock>(
             }
             (_, Some(d)) => day_text(d.date),
             (_, None) if view.calendar_gap.is_some() => "Not known".to_owned(),
+            (RequestState::Open, None) if r.kind == RightKind::Complaint => {
+                "Without undue delay: tell the outcome, with the right to complain to the ICO"
+                    .to_owned()
+            }
             (_, None) => String::new(),
         },
         due_explained: view
@@ -444,6 +456,31 @@ fn detail_label(step: RequestStep, code: &str) -> String {
         _ => None,
     };
     label.unwrap_or(code).to_owned()
+}
+
+/// The form's controls for the steps of a complaint: acknowledged (within 30 days), then its
+/// outcome told, or withdrawn.
+fn complaint_fields(unacknowledged: bool, now: time::OffsetDateTime) -> Vec<FormField> {
+    let mut next = Vec::new();
+    if unacknowledged {
+        next.push((
+            RequestStep::Acknowledged.code().to_owned(),
+            RequestStep::Acknowledged.label().to_owned(),
+        ));
+    }
+    next.push((
+        RequestStep::Answered.code().to_owned(),
+        "Outcome told, with the right to complain to the Information Commissioner".to_owned(),
+    ));
+    next.push((
+        RequestStep::Withdrawn.code().to_owned(),
+        RequestStep::Withdrawn.label().to_owned(),
+    ));
+    let today = crate::pages::uk_today(now).to_string();
+    vec![
+        FormField::radios("step", "What happened", next),
+        FormField::date("on", "On", &today),
+    ]
 }
 
 /// The form's controls for the steps a request may take where it stands.

@@ -252,6 +252,18 @@ both_backends!(
             )
             .await?;
         assert_eq!(about.as_array().map(Vec::len), Some(2), "{about}");
+        // A complaint: acknowledged within 30 days beginning with its receipt.
+        let complaint = web
+            .expect(
+                &worker_token,
+                Method::POST,
+                &format!("/people/{person}/rights-requests"),
+                Some(json!({"kind": "complaint", "channel": "letter", "received_on": "2026-11-22"})),
+                StatusCode::CREATED,
+            )
+            .await?;
+        assert_eq!(complaint["state"], "open");
+        assert_eq!(complaint["due_on"], "2026-12-21");
         Ok(())
     }
 );
