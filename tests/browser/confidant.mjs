@@ -1577,7 +1577,7 @@ test('i10. holds on a query: the DPO opens the holds on a query, is refused a ho
   assert.equal(await page.locator('main form[action*="/release"]').count(), 0, 'released: nothing left to release');
 });
 
-test('i11. rights requests: a practitioner is refused a request without its details, then logs one from the record; the DPO finds it on the list by its due date, is refused an extension without its reason, and records the answer; all pass axe', async () => {
+test('i11. rights requests: a practitioner is refused a request without its details, then logs one from the record; the DPO finds it on the list by its due date, is refused an extension without its reason, and records the answer; a complaint is logged and acknowledged; all pass axe', async () => {
   const a = await as('practitionerA');
   await visit(a, '/people/new');
   await a.page.fill('#given-name', 'Zqrights');
@@ -1628,6 +1628,21 @@ test('i11. rights requests: a practitioner is refused a request without its deta
   assert.match(await page.locator('#facts').innerText(), /Answered/);
   assert.equal(await page.locator('#next').count(), 0, 'answered: nothing more to record');
   await check(d, 'an answered rights request');
+
+  // A complaint, logged by the DPO from the record: acknowledged, then no date in law.
+  await visit(d, `/people/${id}/rights`);
+  await page.getByLabel('A complaint about how their data is used', { exact: true }).check();
+  await page.getByLabel('By email', { exact: true }).check();
+  const complained = await submit(page, button(page, 'Log the request'));
+  assert.equal(complained.status(), 200);
+  assert.equal(await heading(page), 'Rights request');
+  assert.match(await page.locator('#due').innerText(), /30 days beginning with its receipt/);
+  await check(d, 'a complaint with the day it must be acknowledged by');
+  await page.getByLabel('Complaint acknowledged', { exact: true }).check();
+  const acknowledged = await submit(page, button(page, 'Record it'));
+  assert.equal(acknowledged.status(), 200);
+  assert.match(await page.locator('#due').innerText(), /Without undue delay/);
+  await check(d, 'an acknowledged complaint');
 });
 
 test('i4. administration: services with their scope and teams, a service and a team added, a scope change explained and asked to be confirmed, the staff form refusing a contradiction, and an account named (shown where the handle was); all pass axe', async () => {

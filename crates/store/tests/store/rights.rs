@@ -760,7 +760,11 @@ both_backends!(
             );
         }
         let access_request = c
-            .log_rights_request(&app.worker_a, p, access("2026-11-20", Some("known_to_staff")))
+            .log_rights_request(
+                &app.worker_a,
+                p,
+                access("2026-11-20", Some("known_to_staff")),
+            )
             .await?;
         assert!(matches!(
             dpo_step(&app, access_request.id, "acknowledged", "2026-11-21", None).await,

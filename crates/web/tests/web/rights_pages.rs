@@ -258,7 +258,9 @@ both_backends!(
                 &worker_token,
                 Method::POST,
                 &format!("/people/{person}/rights-requests"),
-                Some(json!({"kind": "complaint", "channel": "letter", "received_on": "2026-11-22"})),
+                Some(
+                    json!({"kind": "complaint", "channel": "letter", "received_on": "2026-11-22"}),
+                ),
                 StatusCode::CREATED,
             )
             .await?;
