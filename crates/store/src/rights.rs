@@ -10,11 +10,15 @@ use super::columns::related_from_row;
 use super::task::apply_task_changes;
 use super::*;
 
-/// Whether the rights request `rr` keeps its record from destruction: it is open (an answer still
-/// owed, whose data must not go meanwhile), unless it asks for erasure.
+/// Whether the rights request `rr` keeps its record as a hold does: it is open and asks for
+/// something the data must be kept to answer (a copy, what is done with it, its portable form,
+/// a restriction, an objection, an automated decision). A request for erasure or rectification
+/// is answered by changing the record, and a complaint is about how it is used: they keep
+/// nothing by themselves.
 macro_rules! holding_request {
     () => {
-        "rr.state IN ('awaiting_identity', 'open', 'stopped') AND rr.kind <> 'erasure'"
+        "rr.state IN ('awaiting_identity', 'open', 'stopped') \
+         AND rr.kind NOT IN ('erasure', 'rectification', 'complaint')"
     };
 }
 pub(crate) use holding_request;

@@ -76,6 +76,9 @@ codes!(
         /// a processor's agreement not in force, the referral ended, or the recipient's secure
         /// address changed): given up, not sent.
         Withdrawn = "withdrawn",
+        /// The person's record was restricted (Art. 18: only stored) before its turn came:
+        /// given up, not sent.
+        Restricted = "restricted",
     }
 );
 
@@ -402,6 +405,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             let mut delivery_recorded = false;
             let mut safe = SafeTimes::Any;
             let too_late = message.expires_at_micros.is_some_and(|e| micros(now) >= e);
+            let restricted = self.processing_restricted(message.person_id).await?;
             let outcome = match self
                 .store
                 .person_key(&PersonAccess::named_by_permitted_record(message.person_id))
@@ -409,6 +413,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             {
                 // Nothing opened: a reminder of an appointment already begun is given up.
                 _ if too_late => Err((AttemptOutcome::TooLate, None)),
+                _ if restricted => Err((AttemptOutcome::Restricted, None)),
                 None => Err((AttemptOutcome::Erased, None)),
                 Some(wrapped) => {
                     let key = self.keys.data_key(&wrapped)?;

@@ -688,3 +688,52 @@ both_backends!(
         chain_is_intact(&app).await
     }
 );
+
+both_backends!(
+    a_message_whose_person_is_restricted_before_its_turn_is_given_up_not_sent,
+    |backend| async move {
+        let app = TestApp::new(backend).await?;
+        let c = &app.confidant;
+        let sink = SmtpSink::start().await?;
+        let mailer = SmtpMailer::new(&SmtpConfig::loopback(sink.port, FROM))?;
+        let p = c
+            .create_person(&app.worker_a, P, app.service_a, &person())
+            .await?;
+        c.queue_message(
+            &app.worker_a,
+            P,
+            p.id,
+            &NewMessage {
+                at: None,
+                ..message("email", "please_get_in_touch")
+            },
+        )
+        .await?;
+        // Restricted (Art. 18) before the sender's turn: only stored, so not sent.
+        let restriction = c.restrict(&app.dpo, P, p.id, "restriction").await?;
+        let report = c.deliver_messages(&mailer, fast_retries(3), 10).await?;
+        assert_eq!((report.sent, report.failed), (0, 1));
+        assert!(sink.messages().is_empty());
+        let log = c.messages(&app.worker_a, P, p.id).await?;
+        assert_eq!(log[0].record.state, MessageState::Failed);
+        let outcomes: Vec<_> = log[0].attempts.iter().map(|a| a.outcome).collect();
+        assert_eq!(outcomes, [AttemptOutcome::Restricted]);
+        // Lifted, a new message goes.
+        c.lift_restriction(&app.dpo, P, p.id, restriction.id).await?;
+        c.queue_message(
+            &app.worker_a,
+            P,
+            p.id,
+            &NewMessage {
+                at: None,
+                ..message("email", "please_get_in_touch")
+            },
+        )
+        .await?;
+        assert_eq!(
+            c.deliver_messages(&mailer, fast_retries(3), 10).await?.sent,
+            1
+        );
+        chain_is_intact(&app).await
+    }
+);

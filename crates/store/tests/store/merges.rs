@@ -310,7 +310,7 @@ both_backends!(
 );
 
 both_backends!(
-    two_open_cases_and_two_restrictions_leave_the_survivors_in_force,
+    two_open_cases_and_two_objections_leave_the_survivors_in_force_and_a_restriction_refuses_a_merge,
     |backend| async move {
         use confidant_core::store::{ContactStore, PersonStore};
         let app = TestApp::new(backend).await?;
@@ -324,8 +324,25 @@ both_backends!(
         let dup_case = c.open_case(&app.worker_a, P, dup, None).await?;
         c.add_entry(&app.worker_a, P, dup, &note("Zqopennote"))
             .await?;
+        // A restriction of processing refuses the merge (it would write into the record) until
+        // it is lifted; objections upheld move with it.
+        let restricted = c.restrict(&app.dpo, P, dup, "restriction").await?;
+        let refused = c
+            .merge_people(&manager, P, keep, dup, MergeConfirmation::WithPerson)
+            .await;
+        assert!(
+            matches!(
+                refused,
+                Err(PersonError::Forbidden {
+                    code: "restricted",
+                    ..
+                })
+            ),
+            "{refused:?}"
+        );
+        c.lift_restriction(&app.dpo, P, dup, restricted.id).await?;
         for person in [keep, dup] {
-            c.restrict(&app.dpo, P, person, "restriction").await?;
+            c.restrict(&app.dpo, P, person, "objection").await?;
         }
         assert!(c.merge_preview(&manager, P, keep, dup).await?.both_open);
         c.merge_people(&manager, P, keep, dup, MergeConfirmation::WithPerson)
@@ -344,7 +361,7 @@ both_backends!(
             .filter(|r| r.lifted_at_micros.is_none())
             .collect();
         assert_eq!(live.len(), 1, "{:?}", consents.restrictions);
-        assert_eq!(consents.restrictions.len(), 2);
+        assert_eq!(consents.restrictions.len(), 3);
         // A change about the merged record, even one sealed before the merge, is refused.
         let late = c
             .store()

@@ -266,6 +266,34 @@ both_backends!(
             .await?;
         assert_eq!(complaint["state"], "open");
         assert_eq!(complaint["due_on"], "2026-12-21");
+
+        // Restricted by the DPO: a change is refused (403, saying why), but the person's own say
+        // on how they are contacted is still offered and recorded on the page.
+        web.expect(
+            &dpo_token,
+            Method::POST,
+            &format!("/people/{person}/restrictions"),
+            Some(json!({"kind": "restriction"})),
+            StatusCode::CREATED,
+        )
+        .await?;
+        let refused = web
+            .expect(
+                &worker_token,
+                Method::PATCH,
+                &format!("/people/{person}"),
+                Some(json!({"postcode": "LS1 4AP"})),
+                StatusCode::FORBIDDEN,
+            )
+            .await?;
+        assert_eq!(refused["error"], "restricted", "{refused}");
+        let contact = format!("/people/{person}/contact");
+        let page = worker_pages.get(&contact).await?.text();
+        assert!(page.contains("Save contact preferences"), "{page}");
+        let saved = worker_pages
+            .submit(&contact, &contact, &[("no_voicemail", "yes")])
+            .await?;
+        assert_eq!(saved.location(), contact);
         Ok(())
     }
 );

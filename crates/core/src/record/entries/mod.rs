@@ -73,6 +73,9 @@ pub enum Need {
     Share,
     /// Put the person in a team and give them a key worker (the service's managers).
     Assign,
+    /// Record what the person decides themselves (their consents, how they are contacted): a
+    /// change, allowed while processing is restricted (Art. 18(2): with their consent).
+    Decide,
 }
 
 impl Need {
@@ -80,7 +83,7 @@ impl Need {
     pub fn changes(self) -> bool {
         matches!(
             self,
-            Need::Change | Need::ChangeReferred | Need::ChangeEntry(_)
+            Need::Change | Need::ChangeReferred | Need::ChangeEntry(_) | Need::Decide
         )
     }
 
@@ -232,8 +235,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
 
     /// As [`Self::permit_on_person`], without refusing a change to a record whose processing is
     /// restricted: for what the person may still decide (their consents, how they are
-    /// contacted: Art. 18(2) allows processing with their consent) and for merging duplicates,
-    /// which moves what is stored and changes nothing the record says.
+    /// contacted: Art. 18(2) allows processing with their consent).
     pub(crate) async fn permit_on_person_storing(
         &self,
         actor: &Actor,
@@ -287,6 +289,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 self.permit_on_person(actor, action, person_id, purpose)
                     .await?;
             }
+            Need::Decide => {
+                self.permit_on_person_storing(actor, action, person_id, purpose)
+                    .await?;
+            }
             Need::ReadReferred | Need::ChangeReferred => {
                 self.permit_on_referred(actor, action, person_id, purpose)
                     .await?;
@@ -323,9 +329,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .try_person_permit(actor, need.action(), placement.resource(), need.referable())
             .await?;
         Ok(decided.is_ok()
-            && !self
-                .restricted_for(need.action(), placement.resource())
-                .await?)
+            && (need == Need::Decide
+                || !self
+                    .restricted_for(need.action(), placement.resource())
+                    .await?))
     }
 
     /// The person's live data key, or "not found" when it was destroyed.

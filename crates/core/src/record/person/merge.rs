@@ -188,10 +188,10 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     ) -> Result<(Permit, Permit), PersonError> {
         self.permit_on_person(actor, Action::PersonAssign, person_id, purpose)
             .await?;
-        // A merge changes nothing a record says: a restricted record may be merged, its
-        // restriction moving with it.
+        // A merge fills in and brings entries into the surviving record: refused while either
+        // record's processing is restricted (lift it first), as any change is.
         let (surviving, resource) = self
-            .permit_on_person_storing(actor, Action::PersonUpdate, person_id, purpose)
+            .permit_on_person(actor, Action::PersonUpdate, person_id, purpose)
             .await?;
         if merged_id == person_id {
             return Err(invalid("merge_id", NOT_YOURS));
@@ -208,7 +208,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         self.permit_on_person(actor, Action::PersonAssign, merged_id, purpose)
             .await?;
         let (merged, _) = self
-            .permit_on_person_storing(actor, Action::PersonUpdate, merged_id, purpose)
+            .permit_on_person(actor, Action::PersonUpdate, merged_id, purpose)
             .await?;
         Ok((surviving, merged))
     }

@@ -59,9 +59,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .await
     }
 
-    /// As [`Self::person_permit`], without refusing a change to a restricted record: for a merge
-    /// of duplicates, which moves what is stored (the restriction with it) and changes nothing of
-    /// what the record says.
+    /// As [`Self::person_permit`], without refusing a change to a restricted record: for what the
+    /// person decides themselves ([`Need::Decide`](crate::record::Need::Decide)).
     pub(crate) async fn person_permit_storing(
         &self,
         actor: &Actor,
@@ -118,9 +117,14 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         if !matches!(action, Action::PersonUpdate | Action::PersonShred) {
             return Ok(false);
         }
+        self.processing_restricted(id).await
+    }
+
+    /// Whether a restriction of processing (Art. 18) is in force on the person.
+    pub(crate) async fn processing_restricted(&self, person_id: Uuid) -> Result<bool, PersonError> {
         Ok(self
             .store
-            .restrictions_of(&crate::access::PersonAccess::deciding(id))
+            .restrictions_of(&crate::access::PersonAccess::deciding(person_id))
             .await?
             .iter()
             .any(|r| {

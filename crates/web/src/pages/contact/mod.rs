@@ -105,7 +105,7 @@ async fn page<S: Store, C: Clock>(
         id: person_id.to_string(),
         section: "contact",
         name: full_name(&person),
-        can_change: offers(state, signed, person_id, Need::Change).await?,
+        can_change: offers(state, signed, person_id, Need::Decide).await?,
         channels: Channel::ALL
             .into_iter()
             .map(|c| ChannelRow {

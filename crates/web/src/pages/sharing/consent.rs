@@ -342,7 +342,7 @@ async fn page<S: Store, C: Clock>(
         free_kinds,
         approvals,
         disclosures,
-        can_change: crate::pages::record::person::offers(state, signed, person_id, Need::Change)
+        can_change: crate::pages::record::person::offers(state, signed, person_id, Need::Decide)
             .await?,
         can_restrict: role == Role::DataProtectionOfficer,
         can_approve: approves(role),
@@ -369,7 +369,7 @@ pub async fn record<S: Store, C: Clock>(
     Path(person_id): Path<Uuid>,
     TrainedForm(form): TrainedForm<FormData>,
 ) -> Result<Response, PageError> {
-    check(&state, &signed, person_id, Need::Change).await?;
+    check(&state, &signed, person_id, Need::Decide).await?;
     let purpose_id = Uuid::parse_str(form.get("purpose_id")).map_err(|_| {
         PageError::Invalid(vec![(
             "purpose-id".to_owned(),
