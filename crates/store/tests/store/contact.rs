@@ -719,7 +719,8 @@ both_backends!(
         let outcomes: Vec<_> = log[0].attempts.iter().map(|a| a.outcome).collect();
         assert_eq!(outcomes, [AttemptOutcome::Restricted]);
         // Lifted, a new message goes.
-        c.lift_restriction(&app.dpo, P, p.id, restriction.id).await?;
+        c.lift_restriction(&app.dpo, P, p.id, restriction.id)
+            .await?;
         c.queue_message(
             &app.worker_a,
             P,
