@@ -80,6 +80,8 @@ const DESTROY: &[&str] = &[
     "DELETE FROM person_restriction WHERE person_id = $1",
     // Rights requests about them (the destruction's certificate is what remains).
     "DELETE FROM rights_request_step WHERE request_id IN (SELECT id FROM rights_request WHERE person_id = $1)",
+    "DELETE FROM rights_bundle_item WHERE request_id IN (SELECT id FROM rights_request WHERE person_id = $1)",
+    "DELETE FROM rights_bundle WHERE request_id IN (SELECT id FROM rights_request WHERE person_id = $1)",
     "DELETE FROM rights_request WHERE person_id = $1",
     // The record's content: documents, entries (answers before what they answer), cases.
     "DELETE FROM document WHERE person_id = $1",

@@ -46,6 +46,7 @@ use uuid::Uuid;
 
 mod account;
 mod audit;
+mod bundle;
 mod caseload;
 mod columns;
 mod contact;

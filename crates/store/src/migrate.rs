@@ -129,6 +129,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "complaint acknowledged",
         include_str!("../migrations/sqlite/0027_complaint_acknowledged.sql"),
     ),
+    (
+        28,
+        "access bundle",
+        include_str!("../migrations/sqlite/0028_access_bundle.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -256,6 +261,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         27,
         "complaint acknowledged",
         include_str!("../migrations/postgres/0027_complaint_acknowledged.sql"),
+    ),
+    (
+        28,
+        "access bundle",
+        include_str!("../migrations/postgres/0028_access_bundle.sql"),
     ),
 ];
 

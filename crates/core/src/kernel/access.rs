@@ -142,6 +142,14 @@ impl PersonAccess {
         Self { person_id }
     }
 
+    /// The access of the safety check that keeps a victim's data from someone they named as an
+    /// alleged perpetrator: it opens the victim's names and contact details only to search for
+    /// them in what would go to that person, never to show them, and the read is audited on the
+    /// victim's record.
+    pub(crate) fn shielding(person_id: Uuid) -> Self {
+        Self { person_id }
+    }
+
     /// The person this access reaches.
     pub fn person_id(&self) -> Uuid {
         self.person_id

@@ -57,7 +57,17 @@ pub struct Due {
 /// The same date `months` calendar months after `day`, or the last day of that month when it has
 /// no such date.
 pub fn months_after(day: Date, months: u8) -> Date {
-    let index = day.year() * 12 + i32::from(u8::from(day.month())) - 1 + i32::from(months);
+    shift_months(day, i32::from(months))
+}
+
+/// The corresponding date `months` months before `day`, or that month's last day when it has no
+/// such date.
+pub fn months_before(day: Date, months: u8) -> Date {
+    shift_months(day, -i32::from(months))
+}
+
+fn shift_months(day: Date, months: i32) -> Date {
+    let index = day.year() * 12 + i32::from(u8::from(day.month())) - 1 + months;
     let (year, month) = (index.div_euclid(12), index.rem_euclid(12) + 1);
     let month = Month::try_from(u8::try_from(month).unwrap_or(1)).unwrap_or(Month::January);
     let last = time::util::days_in_month(month, year);

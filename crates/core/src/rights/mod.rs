@@ -6,12 +6,20 @@
 //! ([`request`]): logged, moved on step by step, each with its due date and its task; a complaint
 //! about the use of the person's data is one kind, acknowledged within 30 days, then answered.
 
+mod bundle;
 pub mod calendar;
 pub mod clock;
+mod gather;
+pub mod redaction;
 mod request;
+mod review;
+pub mod supplementary;
 
+pub use bundle::{BUNDLE_SCHEMA, BundleItem, BundleView, DecisionInput};
 pub use calendar::{BankHolidays, CalendarError, Division};
 pub use clock::{
     Due, DueBy, DueRule, complaint_acknowledgement_due, due, may_extend_on, months_after,
 };
+pub use gather::ManifestLine;
 pub use request::{RefusalGround, RequestInput, RequestView, StepInput};
+pub use review::ReleasedCopy;

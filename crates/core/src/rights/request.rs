@@ -182,7 +182,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     }
 
     /// A request of the organisation and the permit for `action` on its service.
-    async fn request_permit(
+    pub(super) async fn request_permit(
         &self,
         actor: &Principal,
         action: Action,

@@ -625,6 +625,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         person_id: Uuid,
         items: Vec<DisclosedItem>,
         package: &serde_json::Value,
+        event: &'static str,
     ) -> Result<Uuid, PersonError> {
         let resource = *permit.resource();
         let (organisation_id, service_id) = placed(&resource)?;
@@ -712,7 +713,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             ends_at_micros: None,
             ended_at_micros: None,
         };
-        let audit = AuditDraft::permitted(permit, purpose, now).named("person.export");
+        let audit = AuditDraft::permitted(permit, purpose, now).named(event);
         let state = self.sharing_state(person_id).await?;
         self.store
             .record_disclosure(state, &record, &items, &sealed, None, None, audit)

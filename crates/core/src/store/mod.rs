@@ -21,6 +21,7 @@ use crate::field::{IndexField, PersonField};
 
 mod access;
 mod accounts;
+mod bundle;
 mod caseloads;
 mod closing;
 mod codes;
@@ -36,6 +37,7 @@ mod tasks;
 
 pub use access::*;
 pub use accounts::*;
+pub use bundle::*;
 pub use caseloads::*;
 pub use closing::*;
 pub use codes::*;
@@ -84,6 +86,7 @@ pub trait Store:
     + KeepingStore
     + RetentionStore
     + RightsStore
+    + BundleStore
 {
 }
 
@@ -104,7 +107,8 @@ impl<
         + MergeStore
         + KeepingStore
         + RetentionStore
-        + RightsStore,
+        + RightsStore
+        + BundleStore,
 > Store for T
 {
 }
@@ -112,8 +116,8 @@ impl<
 /// Every port, for calling the store's methods on a concrete store (the command line, tests).
 pub mod prelude {
     pub use super::{
-        AccountStore, AuditStore, CaseloadStore, ContactStore, GrantStore, KeepingStore, KeyStore,
-        MergeStore, NoticeStore, PersonStore, RecordStore, ReferralStore, RetentionStore,
-        RightsStore, SharingStore, StaffStore, Store, TaskStore,
+        AccountStore, AuditStore, BundleStore, CaseloadStore, ContactStore, GrantStore,
+        KeepingStore, KeyStore, MergeStore, NoticeStore, PersonStore, RecordStore, ReferralStore,
+        RetentionStore, RightsStore, SharingStore, StaffStore, Store, TaskStore,
     };
 }

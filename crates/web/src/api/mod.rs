@@ -15,6 +15,7 @@ mod record;
 mod referral;
 mod retention;
 mod rights;
+mod rights_bundle;
 mod sharing;
 mod staff;
 mod task;
@@ -51,6 +52,7 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
         .merge(retention::routes())
         .merge(query_hold::routes())
         .merge(rights::routes())
+        .merge(rights_bundle::routes())
         .map(|r| r.fallback(|| async { ApiError::NotFound }))
 }
 
@@ -162,7 +164,8 @@ impl Modify for BearerAuth {
         keeping::holds, keeping::place, keeping::release, keeping::preview, keeping::destroy, keeping::certificates, keeping::certificate,
         retention::queue, retention::review, retention::decide, retention::approve, retention::referrals, retention::erase_referral,
         query_hold::list, query_hold::place, query_hold::release,
-        rights::log, rights::about, rights::list, rights::one, rights::step),
+        rights::log, rights::about, rights::list, rights::one, rights::step,
+        rights_bundle::read, rights_bundle::compile, rights_bundle::decide, rights_bundle::check, rights_bundle::release, rights_bundle::copy),
     components(schemas(task::TaskResponse, task::CloseRequest, ErrorBody, crate::http::error::FieldError, crate::http::error::DuplicateBody, person::PersonRequest, person::NewPersonRequest, person::PersonResponse, person::PersonPage, person::PersonListItem, caseload::CaseloadResponse, caseload::CaseloadItem, caseload::CaseloadCountsResponse, caseload::WorkerLoadItem, person::LookupRequest, person::LookupResponse, staff::ServiceResponse, staff::MeResponse, staff::MatterRequest, staff::MatterResponse, person::AssignmentRequest, person::BreakGlassRequest, person::BreakGlassResponse, person::AccessEvent,
         merge::MergePreviewResponse, merge::MergeRequest, merge::MergeResponse,
         catalogue::FieldResponse, catalogue::ChoiceResponse, catalogue::ConfigurationResponse, catalogue::FieldGroupResponse, catalogue::CodeResponse,
@@ -180,7 +183,8 @@ impl Modify for BearerAuth {
         contact::PreferencesResponse, contact::WindowResponse, contact::PreferencesRequest, contact::MessageRequest, contact::MessageResponse, contact::AttemptResponse,
         keeping::HoldResponse, keeping::HoldRequest, keeping::ReleaseRequest, keeping::DestructionPreviewResponse, keeping::DestructionRequest, keeping::CertificateResponse,
         retention::RetentionReviewResponse, retention::RetentionScopeResponse, retention::RetentionDecisionRequest, retention::RetentionApprovalRequest, retention::RetentionApprovalResponse, retention::ReferralDueResponse, retention::ReferralErasureRequest, retention::ReferralErasedResponse, query_hold::QueryHoldResponse, query_hold::QueryHoldRequest, query_hold::QueryHoldReleaseRequest,
-        rights::RightsRequestResponse, rights::RequestStepResponse, rights::RightsRequestDetail, rights::RightsRequestRequest, rights::RequestStepRequest)),
+        rights::RightsRequestResponse, rights::RequestStepResponse, rights::RightsRequestDetail, rights::RightsRequestRequest, rights::RequestStepRequest,
+        rights_bundle::BundleResponse, rights_bundle::BundleItemResponse, rights_bundle::ManifestResponse, rights_bundle::NoInput, rights_bundle::DecisionRequest, rights_bundle::CopyResponse)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

@@ -38,6 +38,7 @@ pub mod referral;
 pub mod register;
 pub mod retention;
 pub mod rights;
+pub mod rights_bundle;
 pub mod sharing;
 pub mod staff;
 pub mod task;
@@ -74,6 +75,7 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
         .merge(retention::routes())
         .merge(query_hold::routes())
         .merge(rights::routes())
+        .merge(rights_bundle::routes())
 }
 
 /// The pages that take a file upload, with their own body limit (see [`record::upload_routes`]).

@@ -320,6 +320,8 @@ struct RequestPage {
     steps: Vec<(String, &'static str, String, String)>,
     fields: Vec<FormField>,
     errors: Vec<(String, String)>,
+    /// An access request: its copy and the review of it has a page.
+    bundle: bool,
 }
 
 async fn request_view<S: Store, C: Clock>(
@@ -443,6 +445,7 @@ async fn request_view<S: Store, C: Clock>(
         steps,
         fields,
         errors: Vec::new(),
+        bundle: r.kind == RightKind::Access,
     })
 }
 

@@ -770,6 +770,50 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
             RightsManage,
             json(r#"{"step":"answered","on":"2999-01-01"}"#),
         ),
+        // An access request's bundle: seen by whoever sees the request; compiled, decided,
+        // checked and released by whoever moves it on. Before a cell has compiled it (and once a
+        // cell has released it, answering the request), each is refused after the permit (409);
+        // a decision is of the first item (withheld: allowed); a check is refused (409, or 400
+        // and 422 for what stops it) to whoever decided an item.
+        ("GET", "/rights/{request_id}/bundle" | "/api/v1/rights-requests/{request_id}/bundle") => {
+            e(RightsRead, N)
+        }
+        ("GET", "/rights/{request_id}/bundle/items/{position}") => consuming(RightsRead, N),
+        ("POST", "/rights/{request_id}/bundle") => consuming(RightsManage, form("")),
+        ("POST", "/api/v1/rights-requests/{request_id}/bundle") => {
+            consuming(RightsManage, json("{}"))
+        }
+        ("POST", "/rights/{request_id}/bundle/items/{position}") => Entry {
+            invalid_ok: true,
+            ..consuming(RightsManage, form("reason=identifies_other"))
+        },
+        ("POST", "/api/v1/rights-requests/{request_id}/bundle/items/{position}") => Entry {
+            invalid_ok: true,
+            ..consuming(
+                RightsManage,
+                json(r#"{"decision":"withhold","reason":"identifies_other"}"#),
+            )
+        },
+        ("POST", "/rights/{request_id}/bundle/check" | "/rights/{request_id}/bundle/release") => {
+            Entry {
+                invalid_ok: true,
+                ..consuming(RightsManage, form(""))
+            }
+        }
+        (
+            "POST",
+            "/api/v1/rights-requests/{request_id}/bundle/check"
+            | "/api/v1/rights-requests/{request_id}/bundle/release",
+        ) => Entry {
+            invalid_ok: true,
+            ..consuming(RightsManage, json("{}"))
+        },
+        (
+            "GET",
+            "/rights/{request_id}/bundle/copy.json"
+            | "/rights/{request_id}/bundle/copy.pdf"
+            | "/api/v1/rights-requests/{request_id}/bundle/copy",
+        ) => consuming(RightsManage, N),
         // Referrals not taken up: listed as oversight, erased by a reviewer of the referral's
         // service (the DPO and the Caldicott Guardian); the world's referrals are not due, so
         // each allowed cell is refused after the permit (409).
@@ -2031,7 +2075,7 @@ impl World {
             .find(|(_, owner)| *owner == Owner::Field(Scope::In, PersonField::GivenName))
             .map(|(m, _)| m.clone())
             .unwrap_or_default();
-        let replacements: [(&str, String); 30] = [
+        let replacements: [(&str, String); 31] = [
             ("{person_id}", person.to_string()),
             ("{service_id}", self.service[i].to_string()),
             ("{organisation_id}", organisation.to_string()),
@@ -2063,6 +2107,8 @@ impl World {
             ),
             ("{service}", service_slug),
             ("{n}", n.to_string()),
+            // The first item of a rights request's bundle (once a cell has compiled it).
+            ("{position}", "0".to_owned()),
             ("{postcode}", "LS1+4AP".to_owned()),
             // The same given name again, so its marker stays on the record for later cells.
             ("{given_name}", given_name),

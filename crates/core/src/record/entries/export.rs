@@ -190,7 +190,14 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         items.extend(export.entries.iter().map(|e| DisclosedItem::Entry(e.id)));
         let package = export.summary_json();
         let disclosure_id = self
-            .log_own_copy(&permit, purpose, person_id, items, &package)
+            .log_own_copy(
+                &permit,
+                purpose,
+                person_id,
+                items,
+                &package,
+                "person.export",
+            )
             .await?;
         Ok(RecordExport {
             disclosure_id,

@@ -1,0 +1,296 @@
+//! An access request's bundle: compiled from everything the record holds, reviewed item by item,
+//! checked by a second person, then released to the person, locked, and logged as a disclosure to
+//! them.
+//!
+//! Guarantees:
+//! - Only an open access request has a bundle, compiled, decided, checked and released by whoever
+//!   moves the service's requests on (`rights.manage`), and shown to whoever may read them
+//!   (`rights.read`). Reading the record's content for it is audited on the request, each time.
+//! - The search covers the person's details, cases, entries, documents, related people,
+//!   referrals, consents, the disclosure log and messages, and its manifest says what each gave
+//!   and what it left out and why. A third party's details never join an item: a related person
+//!   appears by relationship, an entry without who supplied it, a referral without who referred.
+//! - Each flagged item is proposed for withholding under its exemption, or waits for a decision,
+//!   by the rules of [`super::redaction`]; an item naming or locating someone who named the
+//!   person (or whoever asks for them) as an alleged perpetrator is withheld whatever anyone
+//!   decides. A request made for the person by someone named in their record as an alleged
+//!   perpetrator is never compiled: nothing of the record may reach them.
+//! - Nothing is released until every flagged item is decided, every opinion still counts, the
+//!   supplementary information can be made, and someone who decided none of its items has
+//!   checked it; a change of decision undoes the check. The release logs the copy (the released
+//!   items, the supplementary information, the manifest and what was withheld under which
+//!   exemption) as a disclosure to the person, locks the bundle and records the request answered.
+
+use confidant_policy::{Action, Permit};
+use uuid::Uuid;
+
+use super::gather::{Found, ManifestLine};
+use super::redaction::{propose, release_problems};
+use super::supplementary::{SupplementaryPart, supplementary};
+use crate::access::Principal;
+use crate::audit::{AuditDraft, Purpose};
+use crate::organisation::micros;
+use crate::person::PersonError;
+use crate::retention::uk_date;
+use crate::store::{
+    BundleItemRecord, BundleRecord, BundleSource, Decision, Relationship, RightKind,
+    RightsRequestRecord, Store,
+};
+use crate::{Clock, Confidant};
+
+/// The schema of a released copy's JSON (documented in docs/api.md).
+pub const BUNDLE_SCHEMA: &str = "confidant.access-copy/1";
+
+/// An item of a bundle with how it reads.
+#[derive(Clone)]
+pub struct BundleItem {
+    pub record: BundleItemRecord,
+    pub heading: String,
+    pub rows: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for BundleItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "BundleItem({}, [redacted])", self.record.position)
+    }
+}
+
+/// A request's bundle as the review shows it.
+#[derive(Debug, Clone)]
+pub struct BundleView {
+    pub request: RightsRequestRecord,
+    pub bundle: Option<BundleRecord>,
+    pub items: Vec<BundleItem>,
+    pub manifest: Vec<ManifestLine>,
+    pub supplementary: Result<Vec<SupplementaryPart>, Vec<String>>,
+    /// What stops the release today (empty when it may be released).
+    pub problems: Vec<String>,
+}
+
+/// A decision as a form or the API gives it.
+#[derive(Debug, Clone, Copy)]
+pub struct DecisionInput<'a> {
+    pub decision: &'a str,
+    pub reason: &'a str,
+    /// The UK day of the health professional's opinion, `YYYY-MM-DD`, where the reason needs one.
+    pub opinion_on: Option<&'a str>,
+    pub opinion_by: Option<&'a str>,
+}
+
+fn key_of(source: BundleSource, reference: &str) -> (BundleSource, String) {
+    (source, reference.to_owned())
+}
+
+impl<S: Store, C: Clock> Confidant<S, C> {
+    /// The request (`action` on its service), and a permit on the person it is about to read
+    /// their record for it.
+    async fn bundle_permits(
+        &self,
+        actor: &Principal,
+        action: Action,
+        organisation_id: Uuid,
+        request_id: Uuid,
+    ) -> Result<(RightsRequestRecord, Permit, Permit), PersonError> {
+        let (request, service_permit) = self
+            .request_permit(actor, action, organisation_id, request_id)
+            .await?;
+        let (person_permit, _) = self
+            .permit_on_person(
+                actor,
+                Action::RightsLog,
+                request.person_id,
+                Purpose::Administration,
+            )
+            .await?;
+        Ok((request, service_permit, person_permit))
+    }
+
+    fn refuse(
+        &self,
+        permit: &Permit,
+        code: &'static str,
+        message: &'static str,
+    ) -> (AuditDraft, PersonError) {
+        let audit = AuditDraft::refused_under(permit, Purpose::Administration, self.clock.now())
+            .named("rights.bundle");
+        (audit, PersonError::Forbidden { code, message })
+    }
+
+    /// Compiles (or compiles again, undoing every decision) an open access request's bundle.
+    pub async fn compile_bundle(
+        &self,
+        actor: &Principal,
+        organisation_id: Uuid,
+        request_id: Uuid,
+    ) -> Result<BundleView, PersonError> {
+        let (request, permit, person_permit) = self
+            .bundle_permits(actor, Action::RightsManage, organisation_id, request_id)
+            .await?;
+        if request.kind != RightKind::Access || !request.state.is_open() {
+            return Err(PersonError::Conflict(
+                "only an open access request has a bundle",
+            ));
+        }
+        let existing = self.store.bundle(request_id).await?;
+        if existing
+            .as_ref()
+            .is_some_and(|(b, _)| b.released_at_micros.is_some())
+        {
+            return Err(PersonError::Conflict(
+                "the bundle was released and is locked",
+            ));
+        }
+        if let Some(rep) = request.representative_id
+            && self
+                .store
+                .related_link(request.person_id, rep)
+                .await?
+                .is_some_and(|l| l.relationship == Relationship::AllegedPerpetrator)
+        {
+            let (audit, err) = self.refuse(
+                &permit,
+                "requester_alleged_perpetrator",
+                "the request is made by someone this record names as an alleged perpetrator: nothing of it may reach them; refuse it, or answer the person directly through their safe contact details",
+            );
+            self.store.record_access(audit).await?;
+            return Err(err);
+        }
+        let gathered = self.gather(&person_permit, &request).await?;
+        let now = self.clock.now();
+        let items: Vec<BundleItemRecord> = gathered
+            .found
+            .iter()
+            .zip(0_i64..)
+            .map(|(f, position)| {
+                let p = propose(&f.flags);
+                BundleItemRecord {
+                    request_id,
+                    position,
+                    source: f.source,
+                    reference: f.reference.clone(),
+                    flags: f.flags.clone(),
+                    proposed_withhold: p.withhold,
+                    exemption: p.exemption,
+                    locked: p.locked,
+                    decision: p.locked.then_some(Decision::Withhold),
+                    reason: None,
+                    opinion_on: None,
+                    opinion_by: None,
+                    decided_by: None,
+                    decided_at_micros: None,
+                }
+            })
+            .collect();
+        let bundle = BundleRecord {
+            request_id,
+            compiled_by: actor.audit_id(),
+            compiled_at_micros: micros(now),
+            manifest: serde_json::to_string(&gathered.manifest).unwrap_or_default(),
+            checked_by: None,
+            checked_at_micros: None,
+            released_by: None,
+            released_at_micros: None,
+            disclosure_id: None,
+            version: existing.as_ref().map_or(1, |(b, _)| b.version + 1),
+        };
+        let audit = AuditDraft::permitted(&permit, Purpose::Administration, now)
+            .named("rights.bundle.compile")
+            .on("rights_request", request_id);
+        let saved = self
+            .store
+            .save_bundle(
+                &bundle,
+                &items,
+                true,
+                existing.as_ref().map(|(b, _)| b.version),
+                audit,
+            )
+            .await?;
+        if !saved {
+            return Err(PersonError::Conflict(
+                "the bundle changed meanwhile: look at it again",
+            ));
+        }
+        let supplementary = self.supplementary_for(&request).await?;
+        Ok(self.view_of(
+            request,
+            Some((bundle, items)),
+            gathered.found,
+            supplementary,
+        ))
+    }
+
+    pub(crate) fn view_of(
+        &self,
+        request: RightsRequestRecord,
+        bundle: Option<(BundleRecord, Vec<BundleItemRecord>)>,
+        found: Vec<Found>,
+        supplementary: Result<Vec<SupplementaryPart>, Vec<String>>,
+    ) -> BundleView {
+        let today = uk_date(self.clock.now());
+        let mut contents: std::collections::HashMap<(BundleSource, String), Found> = found
+            .into_iter()
+            .map(|f| (key_of(f.source, &f.reference), f))
+            .collect();
+        let (bundle, items) = match bundle {
+            Some((b, items)) => (Some(b), items),
+            None => (None, Vec::new()),
+        };
+        let manifest: Vec<ManifestLine> = bundle
+            .as_ref()
+            .and_then(|b| serde_json::from_str(&b.manifest).ok())
+            .unwrap_or_default();
+        let mut problems = release_problems(&items, today);
+        if let Err(missing) = &supplementary {
+            problems.extend(missing.iter().cloned());
+        }
+        let items = items
+            .into_iter()
+            .map(|record| {
+                let (heading, rows) =
+                    match contents.remove(&key_of(record.source, &record.reference)) {
+                        Some(f) => (f.heading, f.rows),
+                        None => ("No longer in the record".to_owned(), Vec::new()),
+                    };
+                BundleItem {
+                    record,
+                    heading,
+                    rows,
+                }
+            })
+            .collect();
+        BundleView {
+            request,
+            bundle,
+            items,
+            manifest,
+            supplementary,
+            problems,
+        }
+    }
+
+    /// The supplementary information of the request's service, or what it lacks.
+    pub(crate) async fn supplementary_for(
+        &self,
+        request: &RightsRequestRecord,
+    ) -> Result<Result<Vec<SupplementaryPart>, Vec<String>>, PersonError> {
+        let Some(register) = self.register() else {
+            return Ok(Err(vec![
+                "no register is loaded: the supplementary information (Art. 15(1)) cannot be made"
+                    .to_owned(),
+            ]));
+        };
+        let code = self
+            .store
+            .service(request.service_id)
+            .await?
+            .and_then(|s| s.code);
+        Ok(match code {
+            Some(c) => supplementary(register, &c),
+            None => Err(vec![
+                "the register does not describe this service: the supplementary information (Art. 15(1)) cannot be made"
+                    .to_owned(),
+            ]),
+        })
+    }
+}
