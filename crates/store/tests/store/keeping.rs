@@ -114,7 +114,10 @@ async fn full_record(app: &TestApp, marker: &str) -> anyhow::Result<Uuid> {
             },
         )
         .await?;
-    // Answered: an open one would keep the record from destruction (tested in `rights`).
+    // Its bundle compiled (items by id: destroyed with the record)...
+    c.compile_bundle(&app.dpo, app.organisation, request.id)
+        .await?;
+    // ...and answered: an open one would keep the record from destruction (tested in `rights`).
     for (step, on) in [("clock_stopped", "2026-11-21"), ("answered", "2026-11-22")] {
         c.step_rights_request(
             &app.dpo,
@@ -290,6 +293,9 @@ both_backends!(
             "rights_request.person_id",
             "rights_request.representative_id",
             "rights_request_step.request_id",
+            "rights_bundle.request_id",
+            "rights_bundle_item.request_id",
+            "rights_bundle_item.reference",
         ] {
             assert!(
                 before.iter().any(|f| f == table),

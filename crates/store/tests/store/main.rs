@@ -5,6 +5,7 @@
 mod access;
 mod audit_tamper;
 mod audit_writer;
+mod bundle;
 mod caseloads;
 mod conformance;
 mod contact;
