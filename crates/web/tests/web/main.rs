@@ -19,6 +19,7 @@ mod record_api;
 mod record_pages;
 mod register_pages;
 mod retention_pages;
+mod rights_bundle_pages;
 mod rights_pages;
 mod route_matrix;
 mod secure_send;
