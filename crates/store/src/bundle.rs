@@ -11,8 +11,10 @@ use super::*;
 
 const HEADER: &str = "request_id, compiled_by, compiled_at, manifest, checked_by, checked_at, \
      released_by, released_at, disclosure_id, version";
-const ITEM: &str = "request_id, position, source, reference, flags, proposed_withhold, exemption, \
-     locked, decision, reason, opinion_on, opinion_by, decided_by, decided_at";
+const ITEM: &str = "request_id, position, source, reference, digest, flags, proposed_withhold, \
+     exemption, locked, decision, reason, opinion_on, opinion_by, decided_by, decided_at";
+/// The columns of [`ITEM`].
+const ITEM_COLUMNS: usize = 15;
 /// Items written per statement.
 const BATCH: usize = 100;
 
@@ -46,6 +48,7 @@ fn item_from_row(row: &AnyRow) -> Result<BundleItemRecord, StoreError> {
         position: row.col("position")?,
         source: coded(row, "source", BundleSource::from_code, "bundle source")?,
         reference: row.col("reference")?,
+        digest: row.col("digest")?,
         flags,
         proposed_withhold: flag(row, "proposed_withhold")?,
         exemption: opt_coded(row, "exemption", Exemption::from_code, "exemption")?,
@@ -112,7 +115,7 @@ impl BundleStore for SqlStore {
         }
         for batch in items.chunks(BATCH) {
             let values: Vec<String> = (0..batch.len())
-                .map(|i| format!("({})", placeholders(i * 14 + 1, 14)))
+                .map(|i| format!("({})", placeholders(i * ITEM_COLUMNS + 1, ITEM_COLUMNS)))
                 .collect();
             let sql = format!(
                 "INSERT INTO rights_bundle_item ({ITEM}) VALUES {} \
@@ -130,6 +133,7 @@ impl BundleStore for SqlStore {
                     .bind(item.position)
                     .bind(item.source.code())
                     .bind(&item.reference)
+                    .bind(&item.digest)
                     .bind(flags.join(","))
                     .bind(i64::from(item.proposed_withhold))
                     .bind(item.exemption.map(|e| e.code()))

@@ -129,6 +129,14 @@ impl KeyRing {
         self.index.keyed_digest("staff.recovery_code", code_hash)
     }
 
+    /// An access request's item as it was reviewed: a keyed digest, so a change before release is
+    /// seen while a copy of the database alone cannot test guesses of what the item said.
+    pub(crate) fn bundle_item_digest(&self, request_id: uuid::Uuid, content: &[u8]) -> [u8; 32] {
+        let mut data = request_id.as_bytes().to_vec();
+        data.extend_from_slice(content);
+        self.index.keyed_digest("rights.bundle_item", &data)
+    }
+
     /// What failed sign-ins under a user name with no account are counted by: a keyed digest, so the
     /// names people typed are not kept.
     pub(crate) fn handle_digest(&self, handle: &str) -> [u8; 32] {

@@ -21,6 +21,8 @@
 //!   items, the supplementary information, the manifest and what was withheld under which
 //!   exemption) as a disclosure to the person, locks the bundle and records the request answered.
 
+use std::collections::HashMap;
+
 use confidant_policy::{Action, Permit};
 use uuid::Uuid;
 
@@ -116,7 +118,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         (audit, PersonError::Forbidden { code, message })
     }
 
-    /// Compiles (or compiles again, undoing every decision) an open access request's bundle.
+    /// Compiles an open access request's bundle, or compiles it again: a decision stands on an
+    /// item that reads and is flagged as it did; the second check is undone.
     pub async fn compile_bundle(
         &self,
         actor: &Principal,
@@ -140,34 +143,32 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 "the bundle was released and is locked",
             ));
         }
-        if let Some(rep) = request.representative_id
-            && self
-                .store
-                .related_link(request.person_id, rep)
-                .await?
-                .is_some_and(|l| l.relationship == Relationship::AllegedPerpetrator)
-        {
-            let (audit, err) = self.refuse(
-                &permit,
-                "requester_alleged_perpetrator",
-                "the request is made by someone this record names as an alleged perpetrator: nothing of it may reach them; refuse it, or answer the person directly through their safe contact details",
-            );
-            self.store.record_access(audit).await?;
-            return Err(err);
-        }
+        self.refuse_perpetrator_requester(&permit, &request).await?;
         let gathered = self.gather(&person_permit, &request).await?;
         let now = self.clock.now();
+        // Searched again: a decision stands on an item that reads and is flagged as it was.
+        let before: HashMap<(BundleSource, String), BundleItemRecord> = existing
+            .as_ref()
+            .map(|(_, items)| {
+                items
+                    .iter()
+                    .map(|i| (key_of(i.source, &i.reference), i.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
         let items: Vec<BundleItemRecord> = gathered
             .found
             .iter()
             .zip(0_i64..)
             .map(|(f, position)| {
                 let p = propose(&f.flags);
-                BundleItemRecord {
+                let digest = hex::encode(self.keys.bundle_item_digest(request_id, &f.content()));
+                let mut item = BundleItemRecord {
                     request_id,
                     position,
                     source: f.source,
                     reference: f.reference.clone(),
+                    digest,
                     flags: f.flags.clone(),
                     proposed_withhold: p.withhold,
                     exemption: p.exemption,
@@ -178,7 +179,20 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                     opinion_by: None,
                     decided_by: None,
                     decided_at_micros: None,
+                };
+                if let Some(old) = before.get(&key_of(f.source, &f.reference))
+                    && old.digest == item.digest
+                    && old.flags == item.flags
+                    && !item.locked
+                {
+                    item.decision = old.decision;
+                    item.reason = old.reason;
+                    item.opinion_on = old.opinion_on.clone();
+                    item.opinion_by = old.opinion_by;
+                    item.decided_by = old.decided_by.clone();
+                    item.decided_at_micros = old.decided_at_micros;
                 }
+                item
             })
             .collect();
         let bundle = BundleRecord {
@@ -215,20 +229,68 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         Ok(self.view_of(
             request,
             Some((bundle, items)),
-            gathered.found,
+            Some(gathered.found),
             supplementary,
         ))
     }
 
+    /// Refuses (audited) a request made for the person by someone their record names as an
+    /// alleged perpetrator, under that row or another one linked to the same record, or by someone
+    /// no longer among the record's related people (who asked can no longer be checked).
+    pub(crate) async fn refuse_perpetrator_requester(
+        &self,
+        permit: &Permit,
+        request: &RightsRequestRecord,
+    ) -> Result<(), PersonError> {
+        let Some(rep) = request.representative_id else {
+            return Ok(());
+        };
+        let (code, message) = match self.store.related_link(request.person_id, rep).await? {
+            None => (
+                "requester_unknown",
+                "whoever asked on the person's behalf is no longer among the record's related people, so who they are cannot be checked: nothing of the record may go to them; refuse the request, or answer the person directly",
+            ),
+            Some(link) => {
+                let named_here = link.relationship == Relationship::AllegedPerpetrator;
+                let named_again_here = match link.linked_person_id {
+                    Some(linked) => {
+                        self.store
+                            .is_alleged_perpetrator_in(
+                                &crate::access::PersonAccess::deciding(request.person_id),
+                                linked,
+                            )
+                            .await?
+                    }
+                    None => false,
+                };
+                if !(named_here || named_again_here) {
+                    return Ok(());
+                }
+                (
+                    "requester_alleged_perpetrator",
+                    "the request is made by someone this record names as an alleged perpetrator: nothing of it may reach them; refuse it, or answer the person directly through their safe contact details",
+                )
+            }
+        };
+        let (audit, err) = self.refuse(permit, code, message);
+        self.store.record_access(audit).await?;
+        Err(err)
+    }
+
+    /// The bundle as shown: each item with how it reads now when `found` holds the record's
+    /// content (`None`: only by where it comes from, for those who may not read it), and what
+    /// stops its release today, including any item that changed since it was reviewed.
     pub(crate) fn view_of(
         &self,
         request: RightsRequestRecord,
         bundle: Option<(BundleRecord, Vec<BundleItemRecord>)>,
-        found: Vec<Found>,
+        found: Option<Vec<Found>>,
         supplementary: Result<Vec<SupplementaryPart>, Vec<String>>,
     ) -> BundleView {
         let today = uk_date(self.clock.now());
-        let mut contents: std::collections::HashMap<(BundleSource, String), Found> = found
+        let shown = found.is_some();
+        let mut contents: HashMap<(BundleSource, String), Found> = found
+            .unwrap_or_default()
             .into_iter()
             .map(|f| (key_of(f.source, &f.reference), f))
             .collect();
@@ -244,13 +306,27 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         if let Err(missing) = &supplementary {
             problems.extend(missing.iter().cloned());
         }
-        let items = items
+        let mut changed = 0;
+        let items: Vec<BundleItem> = items
             .into_iter()
             .map(|record| {
                 let (heading, rows) =
                     match contents.remove(&key_of(record.source, &record.reference)) {
-                        Some(f) => (f.heading, f.rows),
-                        None => ("No longer in the record".to_owned(), Vec::new()),
+                        _ if !shown => (record.source.label().to_owned(), Vec::new()),
+                        Some(f) => {
+                            let digest = hex::encode(
+                                self.keys
+                                    .bundle_item_digest(record.request_id, &f.content()),
+                            );
+                            if digest != record.digest || f.flags != record.flags {
+                                changed += 1;
+                            }
+                            (f.heading, f.rows)
+                        }
+                        None => {
+                            changed += 1;
+                            ("No longer in the record".to_owned(), Vec::new())
+                        }
                     };
                 BundleItem {
                     record,
@@ -259,6 +335,23 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 }
             })
             .collect();
+        let added = contents.len();
+        if shown
+            && bundle
+                .as_ref()
+                .is_some_and(|b| b.released_at_micros.is_none())
+        {
+            if changed > 0 {
+                problems.push(format!(
+                    "{changed} item(s) changed or left the record since it was searched: search it again (decisions on unchanged items are kept)"
+                ));
+            }
+            if added > 0 {
+                problems.push(format!(
+                    "{added} item(s) were added to the record since it was searched: search it again (decisions on unchanged items are kept)"
+                ));
+            }
+        }
         BundleView {
             request,
             bundle,

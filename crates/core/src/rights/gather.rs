@@ -46,6 +46,11 @@ pub(crate) struct Found {
 }
 
 impl Found {
+    /// The item as it reads, as bytes: what its digest is taken of.
+    pub fn content(&self) -> Vec<u8> {
+        serde_json::to_vec(&(&self.heading, &self.rows)).unwrap_or_default()
+    }
+
     fn text(&self) -> String {
         let mut text = self.heading.clone();
         for (_, v) in &self.rows {
@@ -310,7 +315,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 reference: d.id.to_string(),
                 heading: if d.is_photo { "Photo" } else { "Document" }.to_owned(),
                 rows,
-                flags: Vec::new(),
+                flags: vec![ItemFlag::File],
             });
         }
         line(BundleSource::Document, documents.len(), 0, None);
@@ -393,8 +398,22 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         }
         line(BundleSource::Message, messages.len(), 0, None);
 
-        // What mentions a related person, and what names or locates a victim.
+        // What names or locates a victim, less what is the person's own (a surname they share).
+        let own: Vec<String> = PersonField::ALL
+            .into_iter()
+            .filter_map(|f| person.get(f).map(|v| v.trim().to_lowercase()))
+            .collect();
+        victim_terms.retain(|t| !own.contains(&t.trim().to_lowercase()));
+        let safety = request.safety_review || !victims.is_empty();
+        // What mentions a related person, and what names or locates a victim; with a safety
+        // review, every entry and file is read before it goes.
         for item in &mut found {
+            if safety
+                && matches!(item.source, BundleSource::Entry | BundleSource::Document)
+                && !item.flags.contains(&ItemFlag::SafetyReview)
+            {
+                item.flags.push(ItemFlag::SafetyReview);
+            }
             let text = item.text();
             if item.source != BundleSource::Related
                 && names.iter().any(|n| mentions(&text, n))

@@ -109,7 +109,7 @@ pub fn check_decision(
     if item.locked && d.decision == Decision::Release {
         v.push(Violation::new(
             "decision",
-            "cannot be release: this item names or locates someone who named the person as an alleged perpetrator",
+            "is refused: this item names or locates someone who named the person as an alleged perpetrator, and is never released",
         ));
     }
     if d.reason.decision() != d.decision {
@@ -118,7 +118,16 @@ pub fn check_decision(
             "does not support that decision (choose a reason for it)",
         ));
     }
-    match (d.reason.needs_opinion(), d.opinion) {
+    // An item that is both health data and about someone else, released for a reason about the
+    // other person, needs the health professional's opinion beside it.
+    let health = is_health(&item.flags);
+    let others = about_others(&item.flags);
+    let opinion_beside = d.decision == Decision::Release
+        && health
+        && others
+        && d.reason != DecisionReason::AlreadyKnown;
+    let needs_opinion = d.reason.needs_opinion() || opinion_beside;
+    match (needs_opinion, d.opinion) {
         (true, None) => v.push(Violation::new(
             "opinion_on",
             "is required: the day the health professional gave their opinion",
@@ -137,7 +146,21 @@ pub fn check_decision(
         _ => {}
     }
     if d.decision == Decision::Release {
-        if is_health(&item.flags)
+        let answers_others = matches!(
+            d.reason,
+            DecisionReason::OtherConsented
+                | DecisionReason::ReasonableWithoutConsent
+                | DecisionReason::ProfessionalInRole
+                | DecisionReason::AlreadyKnown
+        );
+        if others && !answers_others {
+            v.push(Violation::new(
+                "reason",
+                "must answer why releasing it is right for the other person it is about (their consent, reasonable without it, a professional in role, or the person already knows it)",
+            ));
+        }
+        if health
+            && !others
             && !matches!(
                 d.reason,
                 DecisionReason::AlreadyKnown | DecisionReason::OpinionNoHarm
@@ -146,12 +169,6 @@ pub fn check_decision(
             v.push(Violation::new(
                 "reason",
                 "must be a health professional's opinion that it would not cause serious harm, or that the person already knows it: this is health data",
-            ));
-        }
-        if about_others(&item.flags) && d.reason == DecisionReason::NothingOfOthers {
-            v.push(Violation::new(
-                "reason",
-                "cannot be that it holds nothing about anyone else: it was flagged as about someone else",
             ));
         }
     }
@@ -196,9 +213,22 @@ pub fn release_problems(items: &[BundleItemRecord], today: Date) -> Vec<String> 
     problems
 }
 
-/// Whether `text` mentions `name` as a whole word (case does not matter). Names shorter than two
-/// letters are never matched.
+/// Whether `text` mentions `name` as a whole word (case does not matter); a term with digits (a
+/// postcode, a phone number) is matched whatever its spaces and punctuation. Names shorter than
+/// two letters are never matched.
 pub fn mentions(text: &str, name: &str) -> bool {
+    if name.chars().any(|c| c.is_ascii_digit()) {
+        let squeeze = |t: &str| -> String {
+            t.chars()
+                .filter(|c| c.is_alphanumeric())
+                .flat_map(char::to_lowercase)
+                .collect()
+        };
+        let term = squeeze(name);
+        if term.chars().count() >= 4 && squeeze(text).contains(&term) {
+            return true;
+        }
+    }
     let name = name.trim().to_lowercase();
     if name.chars().count() < 2 {
         return false;

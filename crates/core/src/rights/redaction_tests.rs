@@ -13,6 +13,7 @@ fn item(flags: &[ItemFlag]) -> BundleItemRecord {
         position: 0,
         source: BundleSource::Entry,
         reference: String::new(),
+        digest: String::new(),
         flags: flags.to_vec(),
         proposed_withhold: p.withhold,
         exemption: p.exemption,
@@ -213,6 +214,32 @@ fn what_is_about_someone_else_is_released_only_for_a_reason_that_answers_it() {
 }
 
 #[test]
+fn an_item_both_about_someone_else_and_health_data_needs_both_answered() {
+    let both = item(&[ItemFlag::ThirdPartySource, ItemFlag::SeriousHarm]);
+    let fresh = Some(date!(2026 - 11 - 30));
+    // The opinion alone does not answer for the other person; their test alone not for health.
+    assert!(check_decision(&both, &decide(DecisionReason::OpinionNoHarm, fresh), TODAY).is_err());
+    assert!(
+        check_decision(
+            &both,
+            &decide(DecisionReason::ReasonableWithoutConsent, None),
+            TODAY
+        )
+        .is_err()
+    );
+    // The other person's test with the opinion beside it, or what the person knows: released.
+    assert!(
+        check_decision(
+            &both,
+            &decide(DecisionReason::ReasonableWithoutConsent, fresh),
+            TODAY
+        )
+        .is_ok()
+    );
+    assert!(check_decision(&both, &decide(DecisionReason::AlreadyKnown, None), TODAY).is_ok());
+}
+
+#[test]
 fn nothing_is_released_until_every_flagged_item_is_decided() {
     let mut items = vec![
         item(&[]),
@@ -256,4 +283,8 @@ fn a_name_is_found_as_a_whole_word_whatever_its_case() {
     );
     assert!(!mentions("", "Jane"));
     assert!(mentions("Zoë's flat", "zoë"));
+    // A postcode or phone number whatever its spaces.
+    assert!(mentions("moved to ls14ap last week", "LS1 4AP"));
+    assert!(mentions("rang 07700-900 123", "07700 900123"));
+    assert!(!mentions("rang 07700 900 124", "07700 900123"));
 }

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::bundle::{BUNDLE_SCHEMA, BundleView, DecisionInput};
 use super::gather::ManifestLine;
-use super::redaction::{ItemDecision, check_decision, release_problems, released};
+use super::redaction::{ItemDecision, check_decision, released};
 use super::request::StepInput;
 use crate::access::Principal;
 use crate::audit::{AuditDraft, Purpose};
@@ -38,7 +38,9 @@ fn invalid(v: Vec<Violation>) -> PersonError {
 }
 
 impl<S: Store, C: Clock> Confidant<S, C> {
-    /// A request's bundle with each item as it reads (`rights.read` on its service), audited.
+    /// A request's bundle (`rights.read` on its service), audited: each item as it reads for those
+    /// who answer the request (`rights.manage`: the record is read for it, audited on the
+    /// request); by where it comes from only for those who just see requests.
     pub async fn bundle_view(
         &self,
         actor: &Principal,
@@ -53,10 +55,31 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             .on("rights_request", request_id);
         let stored = self.store.bundle(request_id).await?;
         let supplementary = self.supplementary_for(&request).await?;
-        let Some(stored) = stored else {
-            self.store.record_access(audit).await?;
-            return Ok(self.view_of(request, None, Vec::new(), supplementary));
-        };
+        let answers = self
+            .authorizer
+            .authorize(
+                actor,
+                Action::RightsManage,
+                confidant_policy::Resource::Service {
+                    id: request.service_id,
+                    organisation_id: request.organisation_id,
+                },
+            )
+            .is_ok();
+        self.store.record_access(audit).await?;
+        if !answers || stored.is_none() {
+            return Ok(self.view_of(request, stored, None, supplementary));
+        }
+        let (_, found) = self.read_for_bundle(actor, &request).await?;
+        Ok(self.view_of(request, stored, Some(found), supplementary))
+    }
+
+    /// Everything the record holds, read for the request (a permit on the person, `rights.log`).
+    async fn read_for_bundle(
+        &self,
+        actor: &Principal,
+        request: &crate::store::RightsRequestRecord,
+    ) -> Result<(confidant_policy::Permit, Vec<super::gather::Found>), PersonError> {
         let (person_permit, _) = self
             .permit_on_person(
                 actor,
@@ -65,9 +88,17 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 Purpose::Administration,
             )
             .await?;
-        self.store.record_access(audit).await?;
-        let gathered = self.gather(&person_permit, &request).await?;
-        Ok(self.view_of(request, Some(stored), gathered.found, supplementary))
+        let found = self.gather(&person_permit, request).await?.found;
+        Ok((person_permit, found))
+    }
+
+    fn blocked(problems: Vec<String>) -> PersonError {
+        invalid(
+            problems
+                .into_iter()
+                .map(|p| Violation::new("bundle", p))
+                .collect(),
+        )
     }
 
     /// The stored bundle of a request that may still change, for `rights.manage`.
@@ -213,8 +244,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         Ok(item)
     }
 
-    /// The second check: by someone who decided none of the items, once nothing stops the
-    /// release.
+    /// The second check: by someone who neither searched the record nor decided any of the items,
+    /// once nothing stops the release (the record read again: nothing changed since the search).
     pub async fn check_bundle(
         &self,
         actor: &Principal,
@@ -225,29 +256,29 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             self.open_bundle(actor, organisation_id, request_id).await?;
         let now = self.clock.now();
         let me = actor.audit_id();
-        if items
-            .iter()
-            .any(|i| i.decided_by.as_deref() == Some(me.as_str()))
+        if bundle.compiled_by == me
+            || items
+                .iter()
+                .any(|i| i.decided_by.as_deref() == Some(me.as_str()))
         {
             let audit = AuditDraft::refused_under(&permit, Purpose::Administration, now)
                 .named("rights.bundle.check")
                 .on("rights_request", request_id);
             self.store.record_access(audit).await?;
             return Err(PersonError::Conflict(
-                "the second check is made by someone who decided none of the bundle's items",
+                "the second check is made by someone who neither searched the record nor decided any of the bundle's items",
             ));
         }
-        let mut problems = release_problems(&items, uk_date(now));
-        if let Err(missing) = self.supplementary_for(&request).await? {
-            problems.extend(missing);
-        }
-        if !problems.is_empty() {
-            return Err(invalid(
-                problems
-                    .into_iter()
-                    .map(|p| Violation::new("bundle", p))
-                    .collect(),
-            ));
+        let (_, found) = self.read_for_bundle(actor, &request).await?;
+        let supplementary = self.supplementary_for(&request).await?;
+        let view = self.view_of(
+            request,
+            Some((bundle.clone(), items)),
+            Some(found),
+            supplementary,
+        );
+        if !view.problems.is_empty() {
+            return Err(Self::blocked(view.problems));
         }
         let expected = bundle.version;
         bundle.version += 1;
@@ -260,16 +291,34 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         Ok(bundle)
     }
 
-    /// Releases a checked bundle: the copy is logged as a disclosure to the person, the bundle
-    /// locked and the request recorded answered today.
+    /// Releases a checked bundle. It is first claimed (marked released, with the id its disclosure
+    /// will have), so of two releases at once one wins; then the copy is logged as a disclosure to
+    /// the person under that id, and the request recorded answered today. A release cut short
+    /// between the two (the server stopped) is undone when released again, and checked afresh.
     pub async fn release_bundle(
         &self,
         actor: &Principal,
         organisation_id: Uuid,
         request_id: Uuid,
     ) -> Result<ReleasedCopy, PersonError> {
-        let (request, permit, mut bundle, items) =
-            self.open_bundle(actor, organisation_id, request_id).await?;
+        let (request, permit) = self
+            .request_permit(actor, Action::RightsManage, organisation_id, request_id)
+            .await?;
+        let Some((mut bundle, items)) = self.store.bundle(request_id).await? else {
+            return Err(PersonError::Conflict(
+                "the request has no bundle yet: compile it",
+            ));
+        };
+        if let Some(id) = bundle.disclosure_id {
+            if self.store.disclosure(id).await?.is_some() {
+                return Err(PersonError::Conflict(
+                    "the bundle was released and is locked",
+                ));
+            }
+            bundle.released_by = None;
+            bundle.released_at_micros = None;
+            bundle.disclosure_id = None;
+        }
         if request.state != RequestState::Open {
             return Err(PersonError::Conflict(
                 "the request's clock is not running (identity awaited, or clarification): it cannot be answered now",
@@ -280,45 +329,37 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 "the bundle has not had its second check",
             ));
         }
+        self.refuse_perpetrator_requester(&permit, &request).await?;
         let now = self.clock.now();
         let today = uk_date(now);
-        let problems = release_problems(&items, today);
-        let supplementary = match self.supplementary_for(&request).await? {
-            Ok(parts) if problems.is_empty() => parts,
-            Ok(_) => {
-                return Err(invalid(
-                    problems
-                        .into_iter()
-                        .map(|p| Violation::new("bundle", p))
-                        .collect(),
-                ));
-            }
-            Err(missing) => {
-                return Err(invalid(
-                    missing
-                        .into_iter()
-                        .map(|p| Violation::new("bundle", p))
-                        .collect(),
-                ));
-            }
+        let (person_permit, found) = self.read_for_bundle(actor, &request).await?;
+        let supplementary = self.supplementary_for(&request).await?;
+        let parts = match &supplementary {
+            Ok(parts) => parts.clone(),
+            Err(missing) => return Err(Self::blocked(missing.clone())),
         };
-        let (person_permit, _) = self
-            .permit_on_person(
-                actor,
-                Action::RightsLog,
-                request.person_id,
-                Purpose::Administration,
-            )
-            .await?;
-        let gathered = self.gather(&person_permit, &request).await?;
         let manifest: Vec<ManifestLine> =
             serde_json::from_str(&bundle.manifest).unwrap_or_default();
         let view = self.view_of(
             request.clone(),
             Some((bundle.clone(), items)),
-            gathered.found,
-            Ok(supplementary.clone()),
+            Some(found),
+            supplementary,
         );
+        if !view.problems.is_empty() {
+            return Err(Self::blocked(view.problems));
+        }
+        // Claimed first: a second release at once finds it changed.
+        let disclosure_id = Uuid::now_v7();
+        let expected = bundle.version;
+        bundle.version += 1;
+        bundle.released_by = Some(actor.audit_id());
+        bundle.released_at_micros = Some(micros(now));
+        bundle.disclosure_id = Some(disclosure_id);
+        let audit = AuditDraft::permitted(&permit, Purpose::Administration, now)
+            .named("rights.bundle.release")
+            .on("rights_request", request_id);
+        self.save_changed(&bundle, &[], expected, audit).await?;
         let mut released_items = Vec::new();
         let mut disclosed = Vec::new();
         let mut withheld: std::collections::BTreeMap<&'static str, usize> =
@@ -361,7 +402,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 "label": Exemption::from_code(code).map(Exemption::label),
                 "items": count,
             })).collect::<Vec<_>>(),
-            "supplementary": supplementary.iter().map(|p| serde_json::json!({
+            "supplementary": parts.iter().map(|p| serde_json::json!({
                 "article": p.article,
                 "heading": p.heading,
                 "paragraphs": p.paragraphs,
@@ -369,25 +410,15 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             })).collect::<Vec<_>>(),
             "searched": manifest,
         });
-        let disclosure_id = self
-            .log_own_copy(
-                &person_permit,
-                Purpose::Administration,
-                request.person_id,
-                disclosed,
-                &package,
-                "rights.bundle.disclose",
-            )
-            .await?;
-        let expected = bundle.version;
-        bundle.version += 1;
-        bundle.released_by = Some(actor.audit_id());
-        bundle.released_at_micros = Some(micros(now));
-        bundle.disclosure_id = Some(disclosure_id);
-        let audit = AuditDraft::permitted(&permit, Purpose::Administration, now)
-            .named("rights.bundle.release")
-            .on("rights_request", request_id);
-        self.save_changed(&bundle, &[], expected, audit).await?;
+        self.log_own_copy(
+            &person_permit,
+            Purpose::Administration,
+            request.person_id,
+            disclosed,
+            &package,
+            ("rights.bundle.disclose", disclosure_id),
+        )
+        .await?;
         let on = today.to_string();
         self.step_rights_request(
             actor,

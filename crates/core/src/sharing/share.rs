@@ -625,7 +625,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         person_id: Uuid,
         items: Vec<DisclosedItem>,
         package: &serde_json::Value,
-        event: &'static str,
+        (event, id): (&'static str, Uuid),
     ) -> Result<Uuid, PersonError> {
         let resource = *permit.resource();
         let (organisation_id, service_id) = placed(&resource)?;
@@ -677,7 +677,6 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let bytes = serde_json::to_vec(package).unwrap_or_default();
         let (key, wrapped) = self.person_key(permit).await?;
         let key_version = wrapped.version;
-        let id = Uuid::now_v7();
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let sealed = seal_values(&key, id, key_version, [("package", text.as_str())]);
         let fields: Vec<PersonField> = items

@@ -38,6 +38,8 @@ codes!(
         Paper = "paper": "Held on paper: retrieve it and review it",
         SafeContact = "safe_contact": "Safe contact details",
         Victim = "victim": "Names or locates someone who named this person as an alleged perpetrator",
+        SafetyReview = "safety_review": "The request involves an alleged perpetrator: read it before it goes",
+        File = "file": "A file: read it before it goes beside the copy",
     }
 );
 
@@ -61,7 +63,7 @@ codes!(
     Exemption {
         ThirdParty = "sch2_p16": "Information about another person (DPA 2018 Schedule 2, paragraph 16)",
         HealthSeriousHarm = "sch3_pt2": "Health data whose disclosure would likely cause serious harm (DPA 2018 Schedule 3, Part 2)",
-        SocialWorkSeriousHarm = "sch3_pt3": "Social work data whose disclosure would likely cause serious harm (DPA 2018 Schedule 3, Part 3)",
+        SocialWorkSeriousHarm = "sch3_pt3": "Social work data whose disclosure would likely cause serious harm (DPA 2018 Schedule 3, Part 3: only the bodies its paragraph 8 lists, mainly local authorities)",
         Crime = "sch2_p2": "Prevention or detection of crime (DPA 2018 Schedule 2, paragraph 2)",
         VictimSafety = "victim_safety": "Another person's data, kept from someone they named as an alleged perpetrator (DPA 2018 Schedule 2, paragraph 16)",
     }
@@ -87,7 +89,7 @@ codes!(
         IdentifiesOther = "identifies_other": "It identifies another person, and releasing it without their consent is not reasonable",
         IdentifiesSource = "identifies_source": "It identifies someone as the source of information (a complainant or referrer)",
         OpinionSeriousHarm = "opinion_serious_harm": "An appropriate health professional's opinion: releasing it would likely cause serious harm",
-        SocialWorkHarm = "social_work_harm": "Releasing it would likely cause serious harm and prejudice social work",
+        SocialWorkHarm = "social_work_harm": "Releasing it would likely cause serious harm and prejudice social work (only for the bodies DPA 2018 Schedule 3 paragraph 8 lists, mainly local authorities)",
         CrimePrejudice = "crime_prejudice": "Releasing it would likely prejudice preventing or detecting crime",
     }
 );
@@ -165,6 +167,8 @@ pub struct BundleItemRecord {
     pub source: BundleSource,
     /// The field's code, or the item's id.
     pub reference: String,
+    /// A keyed digest of the item as it read when searched (hex): what was reviewed.
+    pub digest: String,
     pub flags: Vec<ItemFlag>,
     /// Proposed for withholding, under `exemption`.
     pub proposed_withhold: bool,

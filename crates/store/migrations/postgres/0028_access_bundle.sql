@@ -4,7 +4,8 @@
 -- code, an entry's id …), why it was flagged, what was proposed (withhold, under which
 -- exemption) and what the reviewer decided with the legal reason, a health professional's opinion
 -- where one is needed, the second check and the release (its disclosure log entry). Ids, codes
--- and days only: the content stays in the record, sealed there. It goes with the person's record
+-- and days only: the content stays in the record, sealed there; `digest` is a keyed digest of the
+-- item as it was reviewed (the installation's index key), so a change before release is seen. It goes with the person's record
 -- when that is destroyed. `version` is bumped by every change.
 CREATE TABLE rights_bundle (
     request_id    TEXT    PRIMARY KEY REFERENCES rights_request (id),
@@ -24,6 +25,7 @@ CREATE TABLE rights_bundle_item (
     position          BIGINT  NOT NULL,
     source            TEXT    NOT NULL,
     reference         TEXT    NOT NULL,
+    digest            TEXT    NOT NULL,
     flags             TEXT    NOT NULL,
     proposed_withhold BIGINT  NOT NULL,
     exemption         TEXT,

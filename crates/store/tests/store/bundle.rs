@@ -103,8 +103,15 @@ both_backends!(
             .await?;
         c.add_entry(w, sp, p, &note("Zqharm a diagnosis", flags(false, false, true), None))
             .await?;
-        c.add_entry(w, sp, p, &note("Zqmention: visited Zqsister", NoteFlags::default(), None))
-            .await?;
+        let mention_entry = c
+            .add_entry(
+                w,
+                sp,
+                p,
+                &note("Zqmention: visited Zqsister", NoteFlags::default(), None),
+            )
+            .await?
+            .id;
         c.add_related(
             w,
             sp,
@@ -219,6 +226,42 @@ both_backends!(
             c.decide_bundle_item(&app.dpo, org, r.id, position, decision(d, reason))
                 .await?;
         }
+        // A note changed after its decision: nothing is checked until the record is searched
+        // again, which keeps the decisions on what did not change and asks again for the rest.
+        c.update_entry(
+            w,
+            sp,
+            p,
+            mention_entry,
+            &confidant_core::record::EntryChange {
+                status: None,
+                due_at: None,
+                values: RecordInput::new().with("body", "Zqmention: visited Zqsister again"),
+                reason: Some(confidant_core::store::CorrectionReason::Incomplete),
+            },
+        )
+        .await?;
+        assert!(matches!(
+            c.check_bundle(&manager, org, r.id).await,
+            Err(PersonError::Invalid(_))
+        ));
+        let again = c.compile_bundle(&app.dpo, org, r.id).await?;
+        let waiting: Vec<i64> = again
+            .items
+            .iter()
+            .filter(|i| confidant_core::rights::redaction::needs_decision(&i.record))
+            .map(|i| i.record.position)
+            .collect();
+        let mention = position_of(&again, "Zqmention");
+        assert_eq!(waiting, vec![mention]);
+        c.decide_bundle_item(
+            &app.dpo,
+            org,
+            r.id,
+            mention,
+            decision("release", "reasonable_without_consent"),
+        )
+        .await?;
         // The reviewer does not check their own decisions; a second person does.
         assert!(matches!(
             c.check_bundle(&app.dpo, org, r.id).await,
@@ -393,11 +436,23 @@ both_backends!(
                 Err(PersonError::Invalid(_))
             ));
         }
+        // With a safety review every entry waits to be read; the victim's stays withheld.
+        let group = position_of(&view, "Zqgroup");
         assert!(
-            view.problems.is_empty(),
-            "nothing else waits: {:?}",
-            view.problems
+            view.items[group as usize]
+                .record
+                .flags
+                .contains(&ItemFlag::SafetyReview)
         );
+        assert_eq!(view.problems.len(), 1, "{:?}", view.problems);
+        c.decide_bundle_item(
+            &app.dpo,
+            org,
+            r.id,
+            group,
+            decision("release", "nothing_of_others"),
+        )
+        .await?;
         c.check_bundle(&manager, org, r.id).await?;
         let copy = c.release_bundle(&manager, org, r.id).await?;
         let text = copy.json.to_string().to_lowercase();

@@ -253,10 +253,10 @@ async fn explained<S: Store, C: Clock>(
         Ok(()) => return Ok(Redirect::to(&format!("/rights/{request_id}/bundle")).into_response()),
         Err(PersonError::Invalid(v)) => {
             v.0.into_iter()
-                .map(|e| ("problems".to_owned(), e.message))
+                .map(|e| ("bundle-actions".to_owned(), e.message))
                 .collect()
         }
-        Err(PersonError::Conflict(what)) => vec![("problems".to_owned(), what.to_owned())],
+        Err(PersonError::Conflict(what)) => vec![("bundle-actions".to_owned(), what.to_owned())],
         Err(e) => return Err(e.into()),
     };
     let mut page = bundle_view(state, signed, request_id).await?;
@@ -296,8 +296,16 @@ pub async fn release<S: Store, C: Clock>(
     state: St<S, C>,
     signed: Signed,
     Path(request_id): Path<Uuid>,
-    TrainedForm(_): TrainedForm<FormData>,
+    TrainedForm(form): TrainedForm<FormData>,
 ) -> Result<Response, PageError> {
+    if !form.ticked("confirm") {
+        let mut page = bundle_view(&state, &signed, request_id).await?;
+        page.errors = vec![(
+            "confirm".to_owned(),
+            "Confirm that the copy is ready to go to the person".to_owned(),
+        )];
+        return crate::pages::render_status(StatusCode::BAD_REQUEST, &page);
+    }
     let done = state
         .confidant
         .release_bundle(signed.actor(), signed.staff().organisation_id, request_id)
@@ -421,12 +429,14 @@ pub async fn decide<S: Store, C: Clock>(
 ) -> Result<Response, PageError> {
     let reason = form.get("reason").trim();
     let decision = DecisionReason::from_code(reason).map_or("", |r| r.decision().code());
+    // The opinion's day says there is one: whose it was counts only then (a choice of whose
+    // opinion cannot be undone on the page).
     let opinion_on = form.date("opinion_on");
     let input = DecisionInput {
         decision,
         reason,
         opinion_on: Some(opinion_on.as_str()),
-        opinion_by: Some(form.get("opinion_by")),
+        opinion_by: Some(form.get("opinion_by")).filter(|_| !opinion_on.is_empty()),
     };
     match state
         .confidant

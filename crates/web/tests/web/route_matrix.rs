@@ -779,7 +779,10 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
             e(RightsRead, N)
         }
         ("GET", "/rights/{request_id}/bundle/items/{position}") => consuming(RightsRead, N),
-        ("POST", "/rights/{request_id}/bundle") => consuming(RightsManage, form("")),
+        ("POST", "/rights/{request_id}/bundle") => Entry {
+            invalid_ok: true,
+            ..consuming(RightsManage, form(""))
+        },
         ("POST", "/api/v1/rights-requests/{request_id}/bundle") => {
             consuming(RightsManage, json("{}"))
         }
@@ -794,12 +797,14 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
                 json(r#"{"decision":"withhold","reason":"identifies_other"}"#),
             )
         },
-        ("POST", "/rights/{request_id}/bundle/check" | "/rights/{request_id}/bundle/release") => {
-            Entry {
-                invalid_ok: true,
-                ..consuming(RightsManage, form(""))
-            }
-        }
+        ("POST", "/rights/{request_id}/bundle/check") => Entry {
+            invalid_ok: true,
+            ..consuming(RightsManage, form(""))
+        },
+        ("POST", "/rights/{request_id}/bundle/release") => Entry {
+            invalid_ok: true,
+            ..consuming(RightsManage, form("confirm=yes"))
+        },
         (
             "POST",
             "/api/v1/rights-requests/{request_id}/bundle/check"

@@ -196,7 +196,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 person_id,
                 items,
                 &package,
-                "person.export",
+                ("person.export", Uuid::now_v7()),
             )
             .await?;
         Ok(RecordExport {
