@@ -1577,7 +1577,7 @@ test('i10. holds on a query: the DPO opens the holds on a query, is refused a ho
   assert.equal(await page.locator('main form[action*="/release"]').count(), 0, 'released: nothing left to release');
 });
 
-test('i11. rights requests: a practitioner is refused a request without its details, then logs one from the record; the DPO finds it on the list by its due date, is refused an extension without its reason, and records the answer; a complaint is logged and acknowledged; all pass axe', async () => {
+test('i11. rights requests: a practitioner is refused a request without its details, then logs one from the record; the DPO finds it on the list by its due date, is refused an extension without its reason, searches the record for the copy and opens an item to decide, and records the answer; a complaint is logged and acknowledged; all pass axe', async () => {
   const a = await as('practitionerA');
   await visit(a, '/people/new');
   await a.page.fill('#given-name', 'Zqrights');
@@ -1614,6 +1614,7 @@ test('i11. rights requests: a practitioner is refused a request without its deta
   await check(d, 'the rights requests');
   await page.locator('#open a').first().click();
   await page.waitForLoadState();
+  const requestPath = new URL(page.url()).pathname;
   assert.equal(await heading(page), 'Rights request');
   assert.match(await page.locator('#due').innerText(), /^Due: /);
   await check(d, 'a rights request with its clock');
@@ -1622,6 +1623,20 @@ test('i11. rights requests: a practitioner is refused a request without its deta
   assert.equal(noReason.status(), 400);
   assert.ok((await page.locator('.govuk-error-summary').innerText()).includes('give the reason for the extension'));
   await check(d, 'an extension refused without its reason');
+
+  // The copy and its review: the record searched, each item shown as it would leave.
+  await visit(d, `${requestPath}/bundle`);
+  assert.equal(await heading(page), 'Access request: the copy and its review');
+  await check(d, 'an access request not yet searched');
+  const searched = await submit(page, button(page, 'Search the record'));
+  assert.equal(searched.status(), 200);
+  assert.ok((await page.locator('#searched').innerText()).includes('Case notes, plans, goals'));
+  await check(d, 'an access request searched, its items to review');
+  await page.locator('#items a').first().click();
+  await page.waitForLoadState();
+  assert.match(await heading(page), /^Item 1: /);
+  await check(d, 'an item of the copy with its decision form');
+  await visit(d, requestPath);
   await page.getByLabel('Answered', { exact: true }).check();
   const answered = await submit(page, button(page, 'Record it'));
   assert.equal(answered.status(), 200);

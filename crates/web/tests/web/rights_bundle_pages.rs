@@ -1,8 +1,9 @@
 //! An access request's bundle on the web (issue 18, part 3): the DPO searches the record from the
 //! request's page, sees each item as it would be released with its flags and proposal, decides a
 //! flagged one on its page (a decision without a reason shown again, 400, changing nothing); the
-//! service's manager makes the second check and releases it through the API; the copy is offered
-//! as JSON; a practitioner sees none of it.
+//! service's manager makes the second check; a release not confirmed on the page is refused, and
+//! the manager releases it through the API; the copy is offered as JSON; a practitioner sees none
+//! of it.
 
 use std::sync::Arc;
 
@@ -161,7 +162,7 @@ both_backends!(
         assert!(
             own_check
                 .text()
-                .contains("someone who decided none of the bundle"),
+                .contains("neither searched the record nor decided"),
             "{}",
             own_check.text()
         );
@@ -175,6 +176,18 @@ both_backends!(
             )
             .await?;
         assert!(checked["checked_by"].is_string(), "{checked}");
+        // Released on the page only when confirmed: shown again, nothing given.
+        let unconfirmed = dpo_pages
+            .submit(&bundle, &format!("{bundle}/release"), &[])
+            .await?;
+        assert_eq!(unconfirmed.status, StatusCode::BAD_REQUEST);
+        assert!(
+            unconfirmed
+                .text()
+                .contains("Confirm that the copy is ready to go to the person"),
+            "{}",
+            unconfirmed.text()
+        );
         let released = web
             .expect(
                 &manager_token,
