@@ -77,6 +77,9 @@ pub struct DecisionInput<'a> {
     /// The UK day of the health professional's opinion, `YYYY-MM-DD`, where the reason needs one.
     pub opinion_on: Option<&'a str>,
     pub opinion_by: Option<&'a str>,
+    /// The item's reference (a field's code, an entry's id) as the reviewer saw it: a search
+    /// since may have put another item in its place.
+    pub reference: Option<&'a str>,
 }
 
 fn key_of(source: BundleSource, reference: &str) -> (BundleSource, String) {

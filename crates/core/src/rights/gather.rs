@@ -399,11 +399,17 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         line(BundleSource::Message, messages.len(), 0, None);
 
         // What names or locates a victim, less what is the person's own (a surname they share).
+        let plain = |t: &str| -> String {
+            t.chars()
+                .filter(|c| c.is_alphanumeric())
+                .flat_map(char::to_lowercase)
+                .collect()
+        };
         let own: Vec<String> = PersonField::ALL
             .into_iter()
-            .filter_map(|f| person.get(f).map(|v| v.trim().to_lowercase()))
+            .filter_map(|f| person.get(f).map(plain))
             .collect();
-        victim_terms.retain(|t| !own.contains(&t.trim().to_lowercase()));
+        victim_terms.retain(|t| !own.contains(&plain(t)));
         let safety = request.safety_review || !victims.is_empty();
         // What mentions a related person, and what names or locates a victim; with a safety
         // review, every entry and file is read before it goes.

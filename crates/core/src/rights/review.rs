@@ -33,6 +33,10 @@ impl std::fmt::Debug for ReleasedCopy {
     }
 }
 
+/// How long a release may take between its claim and its copy being logged: a claim older than
+/// this without its copy was cut short, and is undone by the next release.
+const RELEASE_UNDER_WAY_MICROS: i64 = 10 * 60 * 1_000_000;
+
 fn invalid(v: Vec<Violation>) -> PersonError {
     PersonError::Invalid(Violations(v))
 }
@@ -67,7 +71,11 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             )
             .is_ok();
         self.store.record_access(audit).await?;
-        if !answers || stored.is_none() {
+        // A released bundle is its copy (downloaded apart): the record is not read again.
+        let released = stored
+            .as_ref()
+            .is_some_and(|(b, _)| b.released_at_micros.is_some());
+        if !answers || stored.is_none() || released {
             return Ok(self.view_of(request, stored, None, supplementary));
         }
         let (_, found) = self.read_for_bundle(actor, &request).await?;
@@ -167,6 +175,11 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let Some(mut item) = items.into_iter().find(|i| i.position == position) else {
             return Err(PersonError::NotFound);
         };
+        if input.reference.is_some_and(|r| r != item.reference) {
+            return Err(PersonError::Conflict(
+                "the record was searched again since: look at the item again",
+            ));
+        }
         let now = self.clock.now();
         let today = uk_date(now);
         let mut v = Vec::new();
@@ -311,8 +324,24 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         };
         if let Some(id) = bundle.disclosure_id {
             if self.store.disclosure(id).await?.is_some() {
+                // Released; a request left open by a failure after the copy was logged is
+                // recorded answered now.
+                if request.state.is_open() {
+                    self.record_answered(actor, organisation_id, request_id)
+                        .await?;
+                }
                 return Err(PersonError::Conflict(
                     "the bundle was released and is locked",
+                ));
+            }
+            // Claimed without its copy: a release under way, or one cut short (the server
+            // stopped) and undone once it is older than a release can take.
+            let under_way = bundle
+                .released_at_micros
+                .is_some_and(|at| micros(self.clock.now()) - at < RELEASE_UNDER_WAY_MICROS);
+            if under_way {
+                return Err(PersonError::Conflict(
+                    "a release of this bundle is under way: look at it again in a few minutes",
                 ));
             }
             bundle.released_by = None;
@@ -410,16 +439,45 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             })).collect::<Vec<_>>(),
             "searched": manifest,
         });
-        self.log_own_copy(
-            &person_permit,
-            Purpose::Administration,
-            request.person_id,
-            disclosed,
-            &package,
-            ("rights.bundle.disclose", disclosure_id),
-        )
-        .await?;
-        let on = today.to_string();
+        let logged = self
+            .log_own_copy(
+                &person_permit,
+                Purpose::Administration,
+                request.person_id,
+                disclosed,
+                &package,
+                ("rights.bundle.disclose", disclosure_id),
+            )
+            .await;
+        if let Err(e) = logged {
+            // Not given: the claim is undone, so the bundle can be released again.
+            let claimed = bundle.version;
+            bundle.version += 1;
+            bundle.released_by = None;
+            bundle.released_at_micros = None;
+            bundle.disclosure_id = None;
+            let audit = AuditDraft::permitted(&permit, Purpose::Administration, self.clock.now())
+                .named("rights.bundle.unclaim")
+                .on("rights_request", request_id);
+            self.save_changed(&bundle, &[], claimed, audit).await?;
+            return Err(e);
+        }
+        self.record_answered(actor, organisation_id, request_id)
+            .await?;
+        Ok(ReleasedCopy {
+            disclosure_id,
+            json: package,
+        })
+    }
+
+    /// Records the request answered today, its copy released.
+    async fn record_answered(
+        &self,
+        actor: &Principal,
+        organisation_id: Uuid,
+        request_id: Uuid,
+    ) -> Result<(), PersonError> {
+        let on = uk_date(self.clock.now()).to_string();
         self.step_rights_request(
             actor,
             organisation_id,
@@ -431,10 +489,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             },
         )
         .await?;
-        Ok(ReleasedCopy {
-            disclosure_id,
-            json: package,
-        })
+        Ok(())
     }
 
     /// The copy a released bundle gave the person (`rights.manage`: those who send it), audited.

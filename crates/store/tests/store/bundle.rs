@@ -54,6 +54,7 @@ fn decision<'a>(decision: &'a str, reason: &'a str) -> DecisionInput<'a> {
         reason,
         opinion_on: None,
         opinion_by: None,
+        reference: None,
     }
 }
 
@@ -193,6 +194,21 @@ both_backends!(
             .find(|i| i.record.source == BundleSource::Related)
             .map(|i| i.record.position)
             .unwrap_or_default();
+        // A decision meant for another item (a search since moved it) is refused.
+        assert!(matches!(
+            c.decide_bundle_item(
+                &app.dpo,
+                org,
+                r.id,
+                plain,
+                DecisionInput {
+                    reference: Some("another-item"),
+                    ..decision("withhold", "identifies_other")
+                }
+            )
+            .await,
+            Err(PersonError::Conflict(_))
+        ));
         // Health data released without an opinion: refused, changing nothing.
         assert!(matches!(
             c.decide_bundle_item(

@@ -213,6 +213,8 @@ pub struct DecisionRequest {
     pub opinion_on: Option<String>,
     /// `responsible` or `suitable`.
     pub opinion_by: Option<String>,
+    /// The item's `reference` as read: `409` if a search since put another item in its place.
+    pub reference: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/v1/rights-requests/{request_id}/bundle/items/{position}", tag = "rights",
@@ -239,6 +241,7 @@ pub(crate) async fn decide<S: Store, C: Clock>(
                 reason: &body.reason,
                 opinion_on: body.opinion_on.as_deref(),
                 opinion_by: body.opinion_by.as_deref(),
+                reference: body.reference.as_deref(),
             },
         )
         .await?;

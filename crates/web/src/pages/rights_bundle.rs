@@ -321,6 +321,8 @@ struct ItemPage {
     csrf: String,
     id: String,
     position: i64,
+    /// The item's reference, sent back with the decision.
+    reference: String,
     number: i64,
     heading: String,
     rows: Vec<(String, String)>,
@@ -402,6 +404,7 @@ async fn item_view<S: Store, C: Clock>(
         csrf: signed.csrf().to_owned(),
         id: r.id.to_string(),
         position,
+        reference: item.record.reference.clone(),
         number: position + 1,
         heading: item.heading.clone(),
         rows: item.rows.clone(),
@@ -437,6 +440,7 @@ pub async fn decide<S: Store, C: Clock>(
         reason,
         opinion_on: Some(opinion_on.as_str()),
         opinion_by: Some(form.get("opinion_by")).filter(|_| !opinion_on.is_empty()),
+        reference: Some(form.get("reference")).filter(|r| !r.is_empty()),
     };
     match state
         .confidant
