@@ -132,7 +132,8 @@ fn health_data_is_released_only_on_an_opinion_or_what_the_person_knows() {
         DecisionReason::ReasonableWithoutConsent,
         DecisionReason::OtherConsented,
     ] {
-        let refused = check_decision(&health, &decide(reason, None), TODAY).unwrap_err();
+        let refused = check_decision(&health, &decide(reason, None), TODAY)
+            .expect_err("health data needs an opinion or the person's knowing it");
         assert!(refused.iter().any(|v| v.field == "reason"), "{reason:?}");
     }
     // An opinion older than six months, or none, is refused by name.
@@ -141,10 +142,10 @@ fn health_data_is_released_only_on_an_opinion_or_what_the_person_knows() {
         &decide(DecisionReason::OpinionNoHarm, Some(date!(2026 - 06 - 07))),
         TODAY,
     )
-    .unwrap_err();
+    .expect_err("an opinion over six months old");
     assert_eq!(stale[0].field, "opinion_on");
-    let missing =
-        check_decision(&health, &decide(DecisionReason::OpinionNoHarm, None), TODAY).unwrap_err();
+    let missing = check_decision(&health, &decide(DecisionReason::OpinionNoHarm, None), TODAY)
+        .expect_err("an opinion without its day");
     assert_eq!(missing[0].field, "opinion_on");
     // Withholding on serious harm needs its opinion too; withholding otherwise needs none.
     let harm = item(&[ItemFlag::SeriousHarm]);
@@ -198,7 +199,7 @@ fn what_is_about_someone_else_is_released_only_for_a_reason_that_answers_it() {
         opinion: None,
     };
     assert_eq!(
-        check_decision(&other, &mismatched, TODAY).unwrap_err()[0].field,
+        check_decision(&other, &mismatched, TODAY).expect_err("a mismatched reason")[0].field,
         "reason"
     );
     // A victim's item is never released, whatever the reason.
