@@ -146,7 +146,8 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 "the bundle was released and is locked",
             ));
         }
-        self.refuse_perpetrator_requester(&permit, &request).await?;
+        self.refuse_perpetrator_requester(&permit, &person_permit, &request)
+            .await?;
         let gathered = self.gather(&person_permit, &request).await?;
         let now = self.clock.now();
         // Searched again: a decision stands on an item that reads and is flagged as it was.
@@ -238,11 +239,13 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     }
 
     /// Refuses (audited) a request made for the person by someone their record names as an
-    /// alleged perpetrator, under that row or another one linked to the same record, or by someone
+    /// alleged perpetrator: under that row, under another row linked to the same record, or under
+    /// another row with the same name (given and family names, whatever their case); or by someone
     /// no longer among the record's related people (who asked can no longer be checked).
     pub(crate) async fn refuse_perpetrator_requester(
         &self,
         permit: &Permit,
+        person_permit: &Permit,
         request: &RightsRequestRecord,
     ) -> Result<(), PersonError> {
         let Some(rep) = request.representative_id else {
@@ -266,7 +269,12 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                     }
                     None => false,
                 };
-                if !(named_here || named_again_here) {
+                let named_alike = !named_here
+                    && !named_again_here
+                    && self
+                        .named_like_a_perpetrator(person_permit, request, rep)
+                        .await?;
+                if !(named_here || named_again_here || named_alike) {
                     return Ok(());
                 }
                 (
@@ -278,6 +286,48 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         let (audit, err) = self.refuse(permit, code, message);
         self.store.record_access(audit).await?;
         Err(err)
+    }
+
+    /// Whether related person `rep` of the record has the name of one of its alleged perpetrators
+    /// (the names opened to compare, never shown; the read audited on the request).
+    async fn named_like_a_perpetrator(
+        &self,
+        person_permit: &Permit,
+        request: &RightsRequestRecord,
+        rep: Uuid,
+    ) -> Result<bool, PersonError> {
+        let audit = AuditDraft::permitted(person_permit, Purpose::Administration, self.clock.now())
+            .named("rights.requester_check")
+            .on("rights_request", request.id);
+        let rows = self
+            .store
+            .related_of(&crate::person::access_of(person_permit)?, audit)
+            .await?;
+        let mut requester = None;
+        let mut perpetrators = Vec::new();
+        for (record, sealed, wrapped) in &rows {
+            let key = self.keys.data_key(wrapped)?;
+            let values = crate::record::open_values(
+                crate::field::RecordKind::Related,
+                &key,
+                record.id,
+                record.key_version,
+                sealed,
+            )?;
+            let name = |code: &str| {
+                values
+                    .get(code)
+                    .map_or_else(String::new, |v| v.trim().to_lowercase())
+            };
+            let full = (name("given_name"), name("family_name"));
+            if record.id == rep {
+                requester = Some(full);
+            } else if record.relationship == Relationship::AllegedPerpetrator {
+                perpetrators.push(full);
+            }
+        }
+        Ok(requester
+            .is_some_and(|r| !(r.0.is_empty() && r.1.is_empty()) && perpetrators.contains(&r)))
     }
 
     /// The bundle as shown: each item with how it reads now when `found` holds the record's

@@ -358,10 +358,11 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 "the bundle has not had its second check",
             ));
         }
-        self.refuse_perpetrator_requester(&permit, &request).await?;
         let now = self.clock.now();
         let today = uk_date(now);
         let (person_permit, found) = self.read_for_bundle(actor, &request).await?;
+        self.refuse_perpetrator_requester(&permit, &person_permit, &request)
+            .await?;
         let supplementary = self.supplementary_for(&request).await?;
         let parts = match &supplementary {
             Ok(parts) => parts.clone(),

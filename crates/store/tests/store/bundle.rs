@@ -48,6 +48,15 @@ fn access(identity: Option<&'static str>) -> RequestInput<'static> {
     }
 }
 
+/// An access request made on the person's behalf by related person `representative`.
+fn for_them(representative: Uuid) -> RequestInput<'static> {
+    RequestInput {
+        representative_id: Some(representative),
+        authority: Some("written_authority"),
+        ..access(Some("authority_seen"))
+    }
+}
+
 fn decision<'a>(decision: &'a str, reason: &'a str) -> DecisionInput<'a> {
     DecisionInput {
         decision,
@@ -481,17 +490,7 @@ both_backends!(
 
         // A request "on the victim's behalf" by the one named as the alleged perpetrator in
         // their record: never compiled, and nothing written.
-        let on_behalf = c
-            .log_rights_request(
-                w,
-                victim,
-                RequestInput {
-                    representative_id: Some(named.id),
-                    authority: Some("written_authority"),
-                    ..access(Some("authority_seen"))
-                },
-            )
-            .await?;
+        let on_behalf = c.log_rights_request(w, victim, for_them(named.id)).await?;
         assert!(on_behalf.safety_review);
         assert!(matches!(
             c.compile_bundle(&app.dpo, org, on_behalf.id).await,
@@ -501,6 +500,37 @@ both_backends!(
             })
         ));
         assert!(c.store().bundle(on_behalf.id).await?.is_none());
+        // The same person entered again as an unlinked relative, by the same name: refused too;
+        // someone else acting for the victim is not.
+        for (given, relationship, refused) in [
+            ("ZQNAMED ", Relationship::Family, true),
+            ("Zqsolicitor", Relationship::Advocate, false),
+        ] {
+            let row = c
+                .add_related(
+                    w,
+                    sp,
+                    victim,
+                    relationship,
+                    None,
+                    &RecordInput::new().with("given_name", given),
+                )
+                .await?;
+            let asked = c.log_rights_request(w, victim, for_them(row.id)).await?;
+            let compiled = c.compile_bundle(&app.dpo, org, asked.id).await;
+            assert_eq!(
+                matches!(
+                    compiled,
+                    Err(PersonError::Forbidden {
+                        code: "requester_alleged_perpetrator",
+                        ..
+                    })
+                ),
+                refused,
+                "{given}: {:?}",
+                compiled.map(|v| v.items.len())
+            );
+        }
         // Only an access request has a bundle.
         let erasure = c
             .log_rights_request(
@@ -516,7 +546,6 @@ both_backends!(
             c.compile_bundle(&app.dpo, org, erasure.id).await,
             Err(PersonError::Conflict(_))
         ));
-        let _: Uuid = erasure.id;
         Ok(())
     }
 );
