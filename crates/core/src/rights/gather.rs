@@ -8,7 +8,7 @@ use confidant_policy::Permit;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::redaction::mentions;
+use super::redaction::{letters_and_digits, mentions};
 use crate::access::PersonAccess;
 use crate::audit::{AuditDraft, Purpose};
 use crate::field::{
@@ -399,17 +399,11 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         line(BundleSource::Message, messages.len(), 0, None);
 
         // What names or locates a victim, less what is the person's own (a surname they share).
-        let plain = |t: &str| -> String {
-            t.chars()
-                .filter(|c| c.is_alphanumeric())
-                .flat_map(char::to_lowercase)
-                .collect()
-        };
         let own: Vec<String> = PersonField::ALL
             .into_iter()
-            .filter_map(|f| person.get(f).map(plain))
+            .filter_map(|f| person.get(f).map(letters_and_digits))
             .collect();
-        victim_terms.retain(|t| !own.contains(&plain(t)));
+        victim_terms.retain(|t| !own.contains(&letters_and_digits(t)));
         let safety = request.safety_review || !victims.is_empty();
         // What mentions a related person, and what names or locates a victim; with a safety
         // review, every entry and file is read before it goes.

@@ -213,19 +213,22 @@ pub fn release_problems(items: &[BundleItemRecord], today: Date) -> Vec<String> 
     problems
 }
 
+/// A text's letters and digits alone, in lower case: how a postcode or a phone number is compared
+/// whatever its spaces and punctuation.
+pub(crate) fn letters_and_digits(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
 /// Whether `text` mentions `name` as a whole word (case does not matter); a term with digits (a
 /// postcode, a phone number) is matched whatever its spaces and punctuation. Names shorter than
 /// two letters are never matched.
 pub fn mentions(text: &str, name: &str) -> bool {
     if name.chars().any(|c| c.is_ascii_digit()) {
-        let squeeze = |t: &str| -> String {
-            t.chars()
-                .filter(|c| c.is_alphanumeric())
-                .flat_map(char::to_lowercase)
-                .collect()
-        };
-        let term = squeeze(name);
-        if term.chars().count() >= 4 && squeeze(text).contains(&term) {
+        let term = letters_and_digits(name);
+        if term.chars().count() >= 4 && letters_and_digits(text).contains(&term) {
             return true;
         }
     }
