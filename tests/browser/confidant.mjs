@@ -1577,7 +1577,7 @@ test('i10. holds on a query: the DPO opens the holds on a query, is refused a ho
   assert.equal(await page.locator('main form[action*="/release"]').count(), 0, 'released: nothing left to release');
 });
 
-test('i11. rights requests: a practitioner is refused a request without its details, then logs one from the record; the DPO finds it on the list by its due date, is refused an extension without its reason, searches the record for the copy and opens an item to decide, and records the answer; a complaint is logged and acknowledged; all pass axe', async () => {
+test('i11. rights requests: a practitioner is refused a request without its details, then logs one from the record; the DPO finds it on the list by its due date, is refused an extension without its reason, searches the record for the copy and opens an item to decide, and records the answer; a complaint is logged and acknowledged; a request for erasure is held to its confirmation and refused under an exemption; all pass axe', async () => {
   const a = await as('practitionerA');
   await visit(a, '/people/new');
   await a.page.fill('#given-name', 'Zqrights');
@@ -1658,6 +1658,32 @@ test('i11. rights requests: a practitioner is refused a request without its deta
   assert.equal(acknowledged.status(), 200);
   assert.match(await page.locator('#due').innerText(), /Without undue delay/);
   await check(d, 'an acknowledged complaint');
+
+  // A request for erasure: its decision's page, erasing held to its confirmation, then refused
+  // under an exemption, which the request's page names.
+  await visit(d, `/people/${id}/rights`);
+  await page.getByLabel('Erasure: deleting their data', { exact: true }).check();
+  await page.getByLabel('By email', { exact: true }).check();
+  await page.getByLabel('Known to the member of staff who took the request', { exact: true }).check();
+  const erasure = await submit(page, button(page, 'Log the request'));
+  assert.equal(erasure.status(), 200);
+  assert.equal(await heading(page), 'Rights request');
+  const erasurePath = new URL(page.url()).pathname;
+  await submit(page, page.locator('#erasure-link'));
+  assert.equal(await heading(page), 'Decide the request for erasure');
+  await check(d, 'a request for erasure with its grounds and exemptions');
+  await page.getByLabel('It was processed unlawfully (Art. 17(1)(d))', { exact: true }).check();
+  const unconfirmed = await submit(page, button(page, 'Decide'));
+  assert.equal(unconfirmed.status(), 400);
+  assert.ok((await page.locator('.govuk-error-summary').innerText()).includes('Tick to say you understand'));
+  await check(d, 'an erasure not confirmed');
+  await page.getByLabel('It is needed to make or defend legal claims (Art. 17(3)(e))', { exact: true }).check();
+  const refused = await submit(page, button(page, 'Decide'));
+  assert.equal(refused.status(), 200);
+  assert.equal(new URL(page.url()).pathname, erasurePath);
+  assert.match(await page.locator('#steps').innerText(), /Erasure refused: It is needed to make or defend legal claims/);
+  assert.match(await page.locator('#facts').innerText(), /Refused/);
+  await check(d, 'a request for erasure refused under an exemption');
 });
 
 test('i4. administration: services with their scope and teams, a service and a team added, a scope change explained and asked to be confirmed, the staff form refusing a contradiction, and an account named (shown where the handle was); all pass axe', async () => {

@@ -7,6 +7,7 @@ use confidant_core::store::{
 };
 
 use super::merge::holdings_in;
+use super::task::apply_task_changes;
 use super::*;
 
 const HOLD_COLUMNS: &str = "id, organisation_id, service_id, person_id, case_id, kind, key_version, \
@@ -397,7 +398,7 @@ impl KeepingStore for SqlStore {
         let mut tx = self.begin_write().await?;
         // The audit head's lock first, as every key-touching write takes it: a hold placed, a
         // merge or a change to the record waits for this transaction or is seen by it.
-        append(&mut tx, &audit).await?;
+        let event = append(&mut tx, &audit).await?;
         let merged_away: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM person_merge WHERE merged_id = $1")
                 .bind(person_id.to_string())
@@ -430,6 +431,23 @@ impl KeepingStore for SqlStore {
         if !now.same_rows(&plan.scope) {
             return Ok(Err(DestructionRefusal::Changed));
         }
+        // The request for erasure it answers must still be open as it was decided (withdrawn or
+        // moved on meanwhile, nothing is destroyed); it goes with the record.
+        if let Some((request, version)) = plan.erasure_request {
+            let open: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM rights_request WHERE id = $1 AND person_id = $2 \
+                 AND version = $3 AND state = 'open' AND kind = 'erasure'",
+            )
+            .bind(request.to_string())
+            .bind(person_id.to_string())
+            .bind(version)
+            .fetch_one(&mut *tx)
+            .await
+            .db()?;
+            if open != 1 {
+                return Ok(Err(DestructionRefusal::Changed));
+            }
+        }
         for pid in &ids {
             sqlx::query(
                 "INSERT INTO person_destruction (person_id, certificate_id, destroyed_at) VALUES ($1, $2, $3)",
@@ -459,6 +477,7 @@ impl KeepingStore for SqlStore {
         .execute(&mut *tx)
         .await
         .db()?;
+        apply_task_changes(&mut tx, &plan.tasks, &event.actor, event.at_micros).await?;
         // A reviewed destruction closes its review with it; if the review was withdrawn or closed
         // meanwhile, nothing is written.
         if let Some(review) = plan.review_id {

@@ -16,8 +16,9 @@ use crate::kernel::codes::codes;
 use crate::store::DestructionScope;
 
 /// The format of the certificate's body, for whoever reads it later (2: with `paper`, the paper
-/// destroyed outside Confidant; certificates of format 1 have none).
-pub const FORMAT: &str = "confidant/destruction-certificate/2";
+/// destroyed outside Confidant; 3: with `erasure`, the request a destruction answers; earlier
+/// certificates have neither).
+pub const FORMAT: &str = "confidant/destruction-certificate/3";
 
 codes!(
     /// On what the destruction rests.
@@ -77,6 +78,37 @@ pub struct Certificate {
     pub paper: Vec<PaperLine>,
     /// What becomes of copies made before.
     pub copies: String,
+    /// The request for erasure the destruction answers, where it answers one.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub erasure: Option<ErasureLine>,
+}
+
+/// The request for erasure a destruction answers, as its certificate states it: the request is
+/// destroyed with the record, and this is what is left of it (ids and codes, and the recipients,
+/// who are organisations).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErasureLine {
+    pub request: Uuid,
+    /// `YYYY-MM-DD`, the UK day it was received.
+    pub received_on: String,
+    /// The grounds of UK GDPR Art. 17(1) found to apply (codes).
+    pub grounds: Vec<String>,
+    /// The exemptions of Art. 17(3) weighed, none found to apply (codes).
+    pub exemptions_weighed: Vec<String>,
+    /// The person had an open case and was told it could not continue without their record.
+    pub open_case_told: bool,
+    /// Who the disclosure log showed had received the person's data, to be told of the erasure
+    /// (Art. 19): a task asks the Data Protection Officer to tell them.
+    pub recipients: Vec<RecipientLine>,
+}
+
+/// A recipient named on a certificate, with the disclosures it received: their ids are on the
+/// packages the recipient holds, so it can be told what to erase without naming the person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecipientLine {
+    pub id: Uuid,
+    pub name: String,
+    pub disclosures: Vec<Uuid>,
 }
 
 /// One piece of paper destroyed outside Confidant, as its certificate states it.
@@ -258,8 +290,11 @@ mod tests {
                 destroyed_on: "2026-12-01".to_owned(),
             }],
             copies: COPIES.to_owned(),
+            erasure: None,
         };
         let body = c.body();
+        // A certificate answering no request says nothing of one.
+        assert!(!body.contains("\"erasure\""));
         assert!(body.starts_with(&format!("{{\"format\":\"{FORMAT}\"")));
         assert!(!body.contains('\n'));
         let back: Certificate = serde_json::from_str(&body).expect("parses");

@@ -3,7 +3,9 @@
 use confidant_policy::{Action, Resource};
 use uuid::Uuid;
 
-use super::certificate::{self, COPIES, Certificate, DestructionBasis, FORMAT, PaperLine};
+use super::certificate::{
+    self, COPIES, Certificate, DestructionBasis, ErasureLine, FORMAT, PaperLine,
+};
 use crate::access::{PersonAccess, Principal};
 use crate::audit::{AuditDraft, Purpose};
 use crate::field::PersonField;
@@ -11,7 +13,7 @@ use crate::organisation::micros;
 use crate::person::{PersonError, Violation, Violations, access_of};
 use crate::store::{
     CertificateRecord, DestructionPlan, DestructionRefusal, DestructionScope, HoldRecord,
-    MergeCounts, Store,
+    MergeCounts, NewTask, Store, TaskChange,
 };
 use crate::{Clock, Confidant};
 
@@ -45,6 +47,19 @@ pub(super) struct Decided {
     pub reviewed: Option<DestructionScope>,
     /// The retention rules it rests on (with their sources), for the certificate.
     pub rules: Vec<String>,
+    /// The request for erasure it answers, as decided.
+    pub erasure: Option<ErasureDecided>,
+}
+
+/// A request for erasure decided ([`crate::rights`]), for the destruction that carries it out.
+pub(crate) struct ErasureDecided {
+    /// What the certificate states of it.
+    pub line: ErasureLine,
+    /// The request's version when decided: the store refuses if it moved on meanwhile.
+    pub version: i64,
+    /// What the record held when decided (the recipients and open cases were read with it): the
+    /// destruction refuses a record that holds anything else.
+    pub seen: DestructionScope,
 }
 
 /// The person a permit on a person is for.
@@ -187,9 +202,34 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             review_id: None,
             reviewed: None,
             rules: Vec::new(),
+            erasure: None,
         };
         self.destroy_decided(purpose, (permit, resource), decision)
             .await
+    }
+
+    /// Destroys a record to answer a request for erasure, decided and checked by
+    /// [`crate::rights`]: the certificate states the request, and a task asks the Data Protection
+    /// Officer to tell the recipients it names.
+    pub(crate) async fn destroy_for_erasure(
+        &self,
+        purpose: Purpose,
+        on: (confidant_policy::Permit, Resource),
+        actor: &Principal,
+        reason: &str,
+        erasure: ErasureDecided,
+    ) -> Result<Destroyed, PersonError> {
+        let decision = Decided {
+            basis: DestructionBasis::Erasure,
+            reason: reason.to_owned(),
+            decided_by: actor.audit_id(),
+            approved_by: Vec::new(),
+            review_id: None,
+            reviewed: None,
+            rules: Vec::new(),
+            erasure: Some(erasure),
+        };
+        self.destroy_decided(purpose, on, decision).await
     }
 
     /// Destroys a record on a decision already made and checked: the person's own (above) or a
@@ -208,6 +248,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             review_id,
             reviewed,
             rules,
+            erasure,
         } = decision;
         let person_id = permit_person(&resource)?;
         let Resource::Person {
@@ -230,6 +271,15 @@ impl<S: Store, C: Clock> Confidant<S, C> {
         // Holds first: a refusal for a hold says nothing of whether the reason named anyone.
         if scope.live_holds > 0 {
             return Err(self.held(&permit, purpose).await?);
+        }
+        // An erasure destroys what it was decided on: the recipients it names and the cases it
+        // ends were read with that scope.
+        if let Some(e) = &erasure
+            && !scope.same_rows(&e.seen)
+        {
+            return Err(PersonError::Conflict(
+                "the record changed after the erasure was decided: read the request again",
+            ));
         }
         // A reviewed destruction destroys what was reviewed (its paper since recorded destroyed),
         // or nothing.
@@ -287,6 +337,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             items: certificate::items(&scope),
             paper,
             copies: COPIES.to_owned(),
+            erasure: erasure.as_ref().map(|e| e.line.clone()),
         };
         let body = certificate.body();
         let sha = certificate::sha256_hex(&body);
@@ -310,6 +361,14 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             signature,
             at_micros: micros(now),
             review_id,
+            erasure_request: erasure.as_ref().map(|e| (e.line.request, e.version)),
+            // Those who received the person's data are told of the erasure (Art. 19).
+            tasks: match &erasure {
+                Some(e) if !e.line.recipients.is_empty() => vec![TaskChange::Open(
+                    NewTask::tell_of_erasure(organisation_id, service_id, certificate_id),
+                )],
+                _ => Vec::new(),
+            },
         };
         let audit = AuditDraft::permitted(&permit, purpose, now).named("person.destroy");
         match self.store.destroy_person(plan, audit).await? {
@@ -322,6 +381,9 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 "this record was merged into another: destroy that one",
             )),
             Err(DestructionRefusal::Held) => Err(self.held(&permit, purpose).await?),
+            Err(DestructionRefusal::Changed) if erasure.is_some() => Err(PersonError::Conflict(
+                "the record or the request changed while it was being erased: read the request again",
+            )),
             Err(DestructionRefusal::Changed) => Err(PersonError::Conflict(
                 "the record changed while it was being destroyed; look at what it holds again",
             )),
@@ -373,7 +435,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
     }
 
     /// A destruction refused by a legal hold: recorded as a refusal, and the answer.
-    async fn held(
+    pub(crate) async fn held(
         &self,
         permit: &confidant_policy::Permit,
         purpose: Purpose,

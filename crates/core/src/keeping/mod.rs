@@ -33,8 +33,10 @@ mod referral;
 mod review;
 
 pub use certificate::{
-    Certificate, CertificateItem, CertificateSignature, DestructionBasis, ItemOutcome,
+    Certificate, CertificateItem, CertificateSignature, DestructionBasis, ErasureLine, ItemOutcome,
+    RecipientLine,
 };
+pub(crate) use destroy::ErasureDecided;
 pub use destroy::{Destroyed, DestructionPreview};
 pub use hold::Hold;
 pub use paper::PaperDestruction;

@@ -268,6 +268,7 @@ impl<S: Store, C: Clock> Confidant<S, C> {
             review_id: Some(review.id),
             reviewed: Some(reviewed),
             rules: self.rules_cited(&review.rules),
+            erasure: None,
         };
         match self.destroy_decided(purpose, on, decision).await {
             Ok(_) => Ok(CarriedOut::Destroyed),

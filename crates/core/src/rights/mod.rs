@@ -5,10 +5,13 @@
 //! line's `confidant rights due` prints so anyone can check it; and the requests themselves
 //! ([`request`]): logged, moved on step by step, each with its due date and its task; a complaint
 //! about the use of the person's data is one kind, acknowledged within 30 days, then answered.
+//! An access request's copy is searched, reviewed, checked and released ([`bundle`]); a request
+//! for erasure is weighed and, approved, destroys the record ([`erasure`]).
 
 mod bundle;
 pub mod calendar;
 pub mod clock;
+mod erasure;
 mod gather;
 pub mod redaction;
 mod request;
@@ -19,6 +22,10 @@ pub use bundle::{BUNDLE_SCHEMA, BundleItem, BundleView, DecisionInput};
 pub use calendar::{BankHolidays, CalendarError, Division};
 pub use clock::{
     Due, DueBy, DueRule, complaint_acknowledgement_due, due, may_extend_on, months_after,
+};
+pub use erasure::{
+    ErasureDecision, ErasureExemption, ErasureFacts, ErasureGround, ErasureInput, ErasureOutcome,
+    ErasurePreview, NO_GROUND, assess as assess_erasure, erasure_rows, outcome_of, refusal_text,
 };
 pub use gather::ManifestLine;
 pub use request::{RefusalGround, RequestInput, RequestView, StepInput};

@@ -613,6 +613,14 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 if !old.state.is_open() {
                     return Err(not_now(&state_text));
                 }
+                // An erasure is answered by erasing (the request goes with the record), never by
+                // a step that leaves the data where it was.
+                if step == RequestStep::Answered && old.kind == RightKind::Erasure {
+                    return Err(invalid(vec![Violation::new(
+                        "step",
+                        "cannot be taken for a request for erasure: decide it on its page, where erasing answers it",
+                    )]));
+                }
                 new.state = match step {
                     RequestStep::Answered => RequestState::Answered,
                     RequestStep::Refused => RequestState::Refused,
@@ -620,13 +628,22 @@ impl<S: Store, C: Clock> Confidant<S, C> {
                 };
                 new.closed_on = Some(on.to_string());
                 if step == RequestStep::Refused {
-                    let ground = detail.and_then(RefusalGround::from_code).ok_or_else(|| {
-                        invalid(vec![Violation::new(
-                            "detail",
-                            "give the ground for refusing",
-                        )])
-                    })?;
-                    Some(ground.code().to_owned())
+                    // An erasure is refused also under the exemptions weighed (or for want of a
+                    // ground): the codes its decision gives (`super::erasure`).
+                    let erasure = detail.filter(|d| {
+                        old.kind == RightKind::Erasure && super::erasure::refusal_text(d).is_some()
+                    });
+                    let ground = detail
+                        .and_then(RefusalGround::from_code)
+                        .map(|g| g.code().to_owned())
+                        .or(erasure.map(str::to_owned))
+                        .ok_or_else(|| {
+                            invalid(vec![Violation::new(
+                                "detail",
+                                "give the ground for refusing",
+                            )])
+                        })?;
+                    Some(ground)
                 } else {
                     None
                 }

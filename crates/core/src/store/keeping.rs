@@ -8,7 +8,7 @@ use std::future::Future;
 
 use uuid::Uuid;
 
-use super::{MergeCounts, ReferralRecord, SealedFields, StoreError};
+use super::{MergeCounts, ReferralRecord, SealedFields, StoreError, TaskChange};
 use crate::access::PersonAccess;
 use crate::audit::AuditDraft;
 use crate::kernel::codes::codes;
@@ -186,6 +186,11 @@ pub struct DestructionPlan<'a> {
     /// The retention review it carries out, closed in the same transaction (`approved` to
     /// `destroyed`, with the certificate's id).
     pub review_id: Option<Uuid>,
+    /// The request for erasure it answers, at the version it was decided on: refused as
+    /// [`DestructionRefusal::Changed`] unless it is still open at that version.
+    pub erasure_request: Option<(Uuid, i64)>,
+    /// Tasks opened with it (telling recipients of an erasure).
+    pub tasks: Vec<TaskChange>,
 }
 
 /// Why a destruction was not written.

@@ -20,6 +20,7 @@ codes!(
         PaperDestruction = "paper_destruction": "Destroy paper: an archived file past its date, or paper of a record to be destroyed",
         ReferralErasure = "referral_erasure": "Erase referrals not taken up whose time has ended",
         RightsRequest = "rights_request": "Answer a request about a person's rights by its due date",
+        TellOfErasure = "tell_of_erasure": "Tell the recipients of an erased record's data that it was erased",
     }
 );
 
@@ -28,7 +29,10 @@ impl TaskKind {
     /// when their work is done: the referral triaged, the approval decided, the access reviewed,
     /// training recorded, the agreement's new end in the register).
     pub fn closed_by_hand(self) -> bool {
-        matches!(self, TaskKind::TellRecipient | TaskKind::TellOfNotice)
+        matches!(
+            self,
+            TaskKind::TellRecipient | TaskKind::TellOfNotice | TaskKind::TellOfErasure
+        )
     }
 }
 

@@ -146,6 +146,21 @@ impl NewTask {
         }
     }
 
+    /// The recipients named on an erasure's certificate to tell that the person's data was erased
+    /// (Art. 19): for the Data Protection Officer, who reads certificates. It names no person: the
+    /// record is gone.
+    pub(crate) fn tell_of_erasure(
+        organisation_id: Uuid,
+        service_id: Uuid,
+        certificate_id: Uuid,
+    ) -> Self {
+        Self {
+            service_id: Some(service_id),
+            audience: vec![organisation_wide(Role::DataProtectionOfficer)],
+            ..Self::new(organisation_id, TaskKind::TellOfErasure, certificate_id)
+        }
+    }
+
     /// A person to tell of their service's changed notice, by those who may read their record.
     pub(crate) fn tell_of_notice(placement: &Placement) -> Self {
         Self {

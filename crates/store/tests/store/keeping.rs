@@ -43,7 +43,7 @@ fn note(body: &str) -> NewEntry {
 }
 
 /// A record holding a little of everything, each value carrying `marker`: its id.
-async fn full_record(app: &TestApp, marker: &str) -> anyhow::Result<Uuid> {
+pub(super) async fn full_record(app: &TestApp, marker: &str) -> anyhow::Result<Uuid> {
     let c = &app.confidant;
     let p = app
         .person_named(&format!("{marker}given"), &format!("{marker}family"))
@@ -233,7 +233,7 @@ pub(super) async fn rows_naming(app: &TestApp, ids: &[String]) -> anyhow::Result
 }
 
 /// Every id the person's rows carry, read before the destruction.
-async fn ids_of(app: &TestApp, person: Uuid) -> anyhow::Result<Vec<String>> {
+pub(super) async fn ids_of(app: &TestApp, person: Uuid) -> anyhow::Result<Vec<String>> {
     let mut raw = app.db.raw().await?;
     let mut ids = vec![person.to_string()];
     for table in [
@@ -264,7 +264,7 @@ async fn ids_of(app: &TestApp, person: Uuid) -> anyhow::Result<Vec<String>> {
     Ok(ids)
 }
 
-async fn chain_is_intact(app: &TestApp) -> anyhow::Result<()> {
+pub(super) async fn chain_is_intact(app: &TestApp) -> anyhow::Result<()> {
     let verified = verify_chain(app.confidant.store(), None).await?;
     anyhow::ensure!(verified.is_ok(), "chain broken: {verified:?}");
     Ok(())
@@ -500,6 +500,8 @@ both_backends!(
                     signature: None,
                     at_micros: 0,
                     review_id: None,
+                    erasure_request: None,
+                    tasks: Vec::new(),
                 },
                 AuditDraft::for_tests("test.destroy", Some(p), now()),
             )

@@ -10,6 +10,7 @@ mod caseloads;
 mod conformance;
 mod contact;
 mod corrections;
+mod erasure;
 mod keeping;
 mod keys_apart;
 mod ledger;

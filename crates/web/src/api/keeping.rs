@@ -245,7 +245,7 @@ pub struct CertificateResponse {
     pub certificate: Option<Certificate>,
 }
 
-fn certificate_response(r: CertificateRecord) -> CertificateResponse {
+pub(crate) fn certificate_response(r: CertificateRecord) -> CertificateResponse {
     let signed = r.signed();
     CertificateResponse {
         id: r.id,

@@ -16,6 +16,7 @@ mod referral;
 mod retention;
 mod rights;
 mod rights_bundle;
+mod rights_erasure;
 mod sharing;
 mod staff;
 mod task;
@@ -53,6 +54,7 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
         .merge(query_hold::routes())
         .merge(rights::routes())
         .merge(rights_bundle::routes())
+        .merge(rights_erasure::routes())
         .map(|r| r.fallback(|| async { ApiError::NotFound }))
 }
 
@@ -165,7 +167,8 @@ impl Modify for BearerAuth {
         retention::queue, retention::review, retention::decide, retention::approve, retention::referrals, retention::erase_referral,
         query_hold::list, query_hold::place, query_hold::release,
         rights::log, rights::about, rights::list, rights::one, rights::step,
-        rights_bundle::read, rights_bundle::compile, rights_bundle::decide, rights_bundle::check, rights_bundle::release, rights_bundle::copy),
+        rights_bundle::read, rights_bundle::compile, rights_bundle::decide, rights_bundle::check, rights_bundle::release, rights_bundle::copy,
+        rights_erasure::preview, rights_erasure::decide),
     components(schemas(task::TaskResponse, task::CloseRequest, ErrorBody, crate::http::error::FieldError, crate::http::error::DuplicateBody, person::PersonRequest, person::NewPersonRequest, person::PersonResponse, person::PersonPage, person::PersonListItem, caseload::CaseloadResponse, caseload::CaseloadItem, caseload::CaseloadCountsResponse, caseload::WorkerLoadItem, person::LookupRequest, person::LookupResponse, staff::ServiceResponse, staff::MeResponse, staff::MatterRequest, staff::MatterResponse, person::AssignmentRequest, person::BreakGlassRequest, person::BreakGlassResponse, person::AccessEvent,
         merge::MergePreviewResponse, merge::MergeRequest, merge::MergeResponse,
         catalogue::FieldResponse, catalogue::ChoiceResponse, catalogue::ConfigurationResponse, catalogue::FieldGroupResponse, catalogue::CodeResponse,
@@ -184,7 +187,8 @@ impl Modify for BearerAuth {
         keeping::HoldResponse, keeping::HoldRequest, keeping::ReleaseRequest, keeping::DestructionPreviewResponse, keeping::DestructionRequest, keeping::CertificateResponse,
         retention::RetentionReviewResponse, retention::RetentionScopeResponse, retention::RetentionDecisionRequest, retention::RetentionApprovalRequest, retention::RetentionApprovalResponse, retention::ReferralDueResponse, retention::ReferralErasureRequest, retention::ReferralErasedResponse, query_hold::QueryHoldResponse, query_hold::QueryHoldRequest, query_hold::QueryHoldReleaseRequest,
         rights::RightsRequestResponse, rights::RequestStepResponse, rights::RightsRequestDetail, rights::RightsRequestRequest, rights::RequestStepRequest,
-        rights_bundle::BundleResponse, rights_bundle::BundleItemResponse, rights_bundle::ManifestResponse, rights_bundle::NoInput, rights_bundle::DecisionRequest, rights_bundle::CopyResponse)),
+        rights_bundle::BundleResponse, rights_bundle::BundleItemResponse, rights_bundle::ManifestResponse, rights_bundle::NoInput, rights_bundle::DecisionRequest, rights_bundle::CopyResponse,
+        rights_erasure::ErasurePreviewResponse, rights_erasure::ErasureRecipient, rights_erasure::ErasureRequest, rights_erasure::ErasureResponse)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

@@ -69,7 +69,7 @@ pub struct RightsRequestResponse {
 
 /// A request as the caller may see it: its safety-review mark only for those who handle it
 /// (`rights.read` on its service).
-fn response_for<S: Store, C: Clock>(
+pub(crate) fn response_for<S: Store, C: Clock>(
     state: &AppState<S, C>,
     actor: &confidant_core::access::Principal,
     r: RightsRequestRecord,

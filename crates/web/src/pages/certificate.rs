@@ -106,6 +106,8 @@ struct CertificatePage {
     items: Vec<(String, i64, &'static str, String)>,
     /// (day, who destroyed it, their reference)
     paper: Vec<(String, String, String)>,
+    /// The request for erasure it answers, in words.
+    erasure: Vec<(&'static str, String)>,
     /// The PDF is offered (typst is built in).
     pdf: bool,
 }
@@ -202,6 +204,11 @@ pub(crate) async fn certificate_view<S: Store, C: Clock>(
         rules: certificate.rules.clone(),
         items: said.items,
         paper: said.paper,
+        erasure: certificate
+            .erasure
+            .as_ref()
+            .map(confidant_core::rights::erasure_rows)
+            .unwrap_or_default(),
         pdf: cfg!(feature = "pdf"),
     })
 }
@@ -286,6 +293,15 @@ pub async fn certificate_pdf<S: Store, C: Clock>(
                 .paper
                 .into_iter()
                 .map(|(on, by, reference)| (on, format!("by {by}, reference {reference}")))
+                .collect(),
+        });
+    }
+    if let Some(line) = &certificate.erasure {
+        sections.push(confidant_pdf::PackageSection {
+            heading: "The request for erasure it answers".to_owned(),
+            rows: confidant_core::rights::erasure_rows(line)
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
                 .collect(),
         });
     }

@@ -345,6 +345,48 @@ async fn destroy_view<S: Store, C: Clock>(
     Ok(page)
 }
 
+/// A destruction confirmed on its form: the box that says it cannot be undone ticked, then the
+/// password again unless it was given a moment ago, asked only once the form is otherwise
+/// complete (`errors` empty), so a half-filled form never counts as a failed attempt. The form's
+/// errors when it is not (`to` says what it was for); a lock-out signs out.
+pub(crate) async fn confirmed<S: Store, C: Clock>(
+    state: &St<S, C>,
+    signed: &Signed,
+    form: &FormData,
+    mut errors: Vec<(String, String)>,
+    to: &str,
+) -> Result<Option<Vec<(String, String)>>, PageError> {
+    if !form.ticked("confirm") {
+        errors.push((
+            "confirm".to_owned(),
+            "Tick to say you understand the record will be destroyed".to_owned(),
+        ));
+    }
+    if !errors.is_empty() {
+        return Ok(Some(errors));
+    }
+    let now = state.confidant.clock().now();
+    if signed
+        .session
+        .recently_authenticated(now, &state.confidant.settings().session)
+    {
+        return Ok(None);
+    }
+    match state
+        .confidant
+        .reauthenticate(&signed.session, form.get("password"))
+        .await
+    {
+        Ok(()) => Ok(None),
+        Err(SignInError::Refused | SignInError::Invalid(_)) => Ok(Some(vec![(
+            "password".to_owned(),
+            format!("Enter your correct password to {to}"),
+        )])),
+        Err(SignInError::LockedOut { .. }) => Err(PageError::Redirect("/sign-in")),
+        Err(e) => Err(e.into()),
+    }
+}
+
 pub async fn destroy_form<S: Store, C: Clock>(
     state: St<S, C>,
     TrainedStaff(signed): TrainedStaff,
@@ -367,38 +409,8 @@ pub async fn destroy<S: Store, C: Clock>(
     if form.get("reason").trim().is_empty() {
         errors.push(("reason".to_owned(), "Say why".to_owned()));
     }
-    if !form.ticked("confirm") {
-        errors.push((
-            "confirm".to_owned(),
-            "Tick to say you understand the record will be destroyed".to_owned(),
-        ));
-    }
-    if !errors.is_empty() {
+    if let Some(errors) = confirmed(&state, &signed, &form, errors, "destroy the record").await? {
         return Ok(form_error(page, &form, errors));
-    }
-    // The password again, unless it was given a moment ago: only once the form is otherwise
-    // complete, so a half-filled form never counts as a failed attempt.
-    let now = state.confidant.clock().now();
-    if !signed
-        .session
-        .recently_authenticated(now, &state.confidant.settings().session)
-    {
-        match state
-            .confidant
-            .reauthenticate(&signed.session, form.get("password"))
-            .await
-        {
-            Ok(()) => {}
-            Err(SignInError::Refused | SignInError::Invalid(_)) => {
-                let errors = vec![(
-                    "password".to_owned(),
-                    "Enter your correct password to destroy the record".to_owned(),
-                )];
-                return Ok(form_error(page, &form, errors));
-            }
-            Err(SignInError::LockedOut { .. }) => return Err(PageError::Redirect("/sign-in")),
-            Err(e) => return Err(e.into()),
-        }
     }
     match state
         .confidant

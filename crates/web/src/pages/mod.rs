@@ -39,6 +39,7 @@ pub mod register;
 pub mod retention;
 pub mod rights;
 pub mod rights_bundle;
+pub mod rights_erasure;
 pub mod sharing;
 pub mod staff;
 pub mod task;
@@ -76,6 +77,7 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
         .merge(query_hold::routes())
         .merge(rights::routes())
         .merge(rights_bundle::routes())
+        .merge(rights_erasure::routes())
 }
 
 /// The pages that take a file upload, with their own body limit (see [`record::upload_routes`]).

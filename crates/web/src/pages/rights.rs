@@ -322,6 +322,8 @@ struct RequestPage {
     errors: Vec<(String, String)>,
     /// An access request: its copy and the review of it has a page.
     bundle: bool,
+    /// An open request for erasure, for those who answer it: it is decided on a page.
+    erasure: bool,
 }
 
 async fn request_view<S: Store, C: Clock>(
@@ -416,7 +418,7 @@ async fn request_view<S: Store, C: Clock>(
         (true, RightKind::Complaint) => {
             complaint_fields(r.acknowledged_on.is_none(), c.clock().now())
         }
-        (true, _) => step_fields(r.state, view.extend_until, c.clock().now()),
+        (true, kind) => step_fields(kind, r.state, view.extend_until, c.clock().now()),
     };
     Ok(RequestPage {
         chrome: signed.chrome("/rights"),
@@ -446,6 +448,7 @@ async fn request_view<S: Store, C: Clock>(
         fields,
         errors: Vec::new(),
         bundle: r.kind == RightKind::Access,
+        erasure: manages && r.kind == RightKind::Erasure && r.state == RequestState::Open,
     })
 }
 
@@ -454,7 +457,10 @@ fn detail_label(step: RequestStep, code: &str) -> String {
     let label = match step {
         RequestStep::IdentityConfirmed => IdentityCheck::from_code(code).map(|c| c.label()),
         RequestStep::Extended => ExtensionReason::from_code(code).map(|c| c.label()),
-        RequestStep::Refused => RefusalGround::from_code(code).map(|c| c.label()),
+        RequestStep::Refused => match RefusalGround::from_code(code) {
+            Some(g) => Some(g.label()),
+            None => return confidant_core::rights::refusal_text(code).unwrap_or(code.to_owned()),
+        },
         RequestStep::Logged => RightKind::from_code(code).map(|c| c.label()),
         _ => None,
     };
@@ -488,6 +494,7 @@ fn complaint_fields(unacknowledged: bool, now: time::OffsetDateTime) -> Vec<Form
 
 /// The form's controls for the steps a request may take where it stands.
 fn step_fields(
+    kind: RightKind,
     state: RequestState,
     extend_until: Option<time::Date>,
     now: time::OffsetDateTime,
@@ -502,11 +509,11 @@ fn step_fields(
     if extend_until.is_some() && state != RequestState::AwaitingIdentity {
         next.push(RequestStep::Extended);
     }
-    next.extend([
-        RequestStep::Answered,
-        RequestStep::Refused,
-        RequestStep::Withdrawn,
-    ]);
+    // An erasure is answered by erasing, on its own page.
+    if kind != RightKind::Erasure {
+        next.push(RequestStep::Answered);
+    }
+    next.extend([RequestStep::Refused, RequestStep::Withdrawn]);
     let today = crate::pages::uk_today(now).to_string();
     let mut fields = vec![
         FormField::radios(

@@ -20,6 +20,7 @@ mod record_pages;
 mod register_pages;
 mod retention_pages;
 mod rights_bundle_pages;
+mod rights_erasure_pages;
 mod rights_pages;
 mod route_matrix;
 mod secure_send;

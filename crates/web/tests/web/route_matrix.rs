@@ -819,6 +819,21 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
             | "/rights/{request_id}/bundle/copy.pdf"
             | "/api/v1/rights-requests/{request_id}/bundle/copy",
         ) => consuming(RightsManage, N),
+        // A request for erasure (the world's is one, open): seen and decided by whoever moves it
+        // on. The matrix refuses it under an exemption (erasing would destroy the world's
+        // record), which closes it: a later allowed cell finds it closed (409) or a new one.
+        (
+            "GET",
+            "/rights/{request_id}/erasure" | "/api/v1/rights-requests/{request_id}/erasure",
+        ) => e(RightsManage, N),
+        ("POST", "/rights/{request_id}/erasure") => consuming(
+            RightsManage,
+            form("grounds_unlawful=yes&exemptions_legal_claims=yes"),
+        ),
+        ("POST", "/api/v1/rights-requests/{request_id}/erasure") => consuming(
+            RightsManage,
+            json(r#"{"grounds":["unlawful"],"exemptions":["legal_claims"]}"#),
+        ),
         // Referrals not taken up: listed as oversight, erased by a reviewer of the referral's
         // service (the DPO and the Caldicott Guardian); the world's referrals are not due, so
         // each allowed cell is refused after the permit (409).
@@ -1825,10 +1840,32 @@ impl World {
             .collect()
     }
 
-    /// A rights request about record `i`: the one there is, or a new one (the DPO's).
+    /// A rights request about record `i`: the access request there is, or a new one (the DPO's).
     async fn rights_request(&self, i: usize) -> anyhow::Result<Uuid> {
+        self.request_of(i, confidant_core::store::RightKind::Access, false)
+            .await
+    }
+
+    /// An open request for erasure about record `i`: the one there is, or a new one (the DPO's).
+    async fn erasure_request(&self, i: usize) -> anyhow::Result<Uuid> {
+        self.request_of(i, confidant_core::store::RightKind::Erasure, true)
+            .await
+    }
+
+    /// A request of `kind` about record `i` (an open one, if `open`), or a new one.
+    async fn request_of(
+        &self,
+        i: usize,
+        kind: confidant_core::store::RightKind,
+        open: bool,
+    ) -> anyhow::Result<Uuid> {
         let store = self.confidant.store();
-        if let Some(r) = store.rights_requests_about(self.person[i]).await?.first() {
+        if let Some(r) = store
+            .rights_requests_about(self.person[i])
+            .await?
+            .iter()
+            .find(|r| r.kind == kind && (!open || r.state.is_open()))
+        {
             return Ok(r.id);
         }
         Ok(self
@@ -1837,7 +1874,7 @@ impl World {
                 &self.dpo,
                 self.person[i],
                 confidant_core::rights::RequestInput {
-                    kind: "access",
+                    kind: kind.code(),
                     channel: "email",
                     received_on: "2026-11-20",
                     representative_id: None,
@@ -1991,7 +2028,9 @@ impl World {
             };
         }
         let mut rights_request = Uuid::nil();
-        if text.contains("{request_id}") {
+        if text.contains("{request_id}/erasure") {
+            rights_request = self.erasure_request(i).await?;
+        } else if text.contains("{request_id}") {
             rights_request = self.rights_request(i).await?;
         }
         let mut review = Uuid::nil();

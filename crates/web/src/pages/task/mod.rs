@@ -39,7 +39,9 @@ pub fn page_of(task: &TaskRecord, viewer: Uuid) -> String {
         TaskKind::EmergencyReview => "/admin/disclosures/review".to_owned(),
         TaskKind::BreakGlassReview => "/break-glass/review".to_owned(),
         TaskKind::AgreementEnding => format!("/admin/recipients/{}", task.subject_id),
-        TaskKind::TellRecipient | TaskKind::TellOfNotice => format!("/tasks/{}", task.id),
+        TaskKind::TellRecipient | TaskKind::TellOfNotice | TaskKind::TellOfErasure => {
+            format!("/tasks/{}", task.id)
+        }
         TaskKind::TrainingDue if task.subject_id == viewer => "/".to_owned(),
         TaskKind::TrainingDue => format!("/admin/users/{}", task.subject_id),
         TaskKind::RetentionReview | TaskKind::RetentionApproval => "/admin/retention".to_owned(),
@@ -74,6 +76,7 @@ fn about(view: &TaskView, viewer: Uuid, names: &Names) -> String {
             Some(p) => format!("Record {}", short(p)),
             None => match t.kind {
                 TaskKind::ReferralTriage => format!("Referral {}", short(t.subject_id)),
+                TaskKind::TellOfErasure => format!("Certificate {}", short(t.subject_id)),
                 TaskKind::TrainingDue if t.subject_id == viewer => "Your training".to_owned(),
                 TaskKind::TrainingDue => names
                     .get(&t.subject_id)
@@ -159,6 +162,8 @@ struct TaskPage {
     open: bool,
     by_hand: bool,
     record: Option<String>,
+    /// The certificate of an erasure whose recipients are to be told.
+    certificate: Option<String>,
     hows: Vec<(&'static str, &'static str, bool)>,
     day: String,
     month: String,
@@ -185,6 +190,8 @@ async fn task_page<S: Store, C: Clock>(
         open: view.task.state == TaskState::Open,
         by_hand: view.task.kind.closed_by_hand(),
         record: view.task.person_id.map(|p| p.to_string()),
+        certificate: (view.task.kind == TaskKind::TellOfErasure)
+            .then(|| view.task.subject_id.to_string()),
         hows: TellHow::ALL
             .iter()
             .map(|h| (h.code(), h.label(), h.code() == chosen))
