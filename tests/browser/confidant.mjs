@@ -1577,7 +1577,7 @@ test('i10. holds on a query: the DPO opens the holds on a query, is refused a ho
   assert.equal(await page.locator('main form[action*="/release"]').count(), 0, 'released: nothing left to release');
 });
 
-test('i11. rights requests: a practitioner is refused a request without its details, then logs one from the record; the DPO finds it on the list by its due date, is refused an extension without its reason, searches the record for the copy and opens an item to decide, and records the answer; a complaint is logged and acknowledged; a request for erasure is held to its confirmation and refused under an exemption; all pass axe', async () => {
+test('i11. rights requests: a practitioner is refused a request without its details, then logs one from the record; the DPO finds it on the list by its due date, is refused an extension without its reason, searches the record for the copy and opens an item to decide, and records the answer; a complaint is logged and acknowledged; a request for erasure is held to its confirmation and refused under an exemption, its letters PDFs; all pass axe', async () => {
   const a = await as('practitionerA');
   await visit(a, '/people/new');
   await a.page.fill('#given-name', 'Zqrights');
@@ -1684,6 +1684,13 @@ test('i11. rights requests: a practitioner is refused a request without its deta
   assert.match(await page.locator('#steps').innerText(), /Erasure refused: It is needed to make or defend legal claims/);
   assert.match(await page.locator('#facts').innerText(), /Refused/);
   await check(d, 'a request for erasure refused under an exemption');
+  // Each step the person must be told of has its letter, a PDF.
+  const letters = page.locator('#steps a', { hasText: 'Letter (PDF)' });
+  assert.equal(await letters.count(), 2, 'the acknowledgement and the refusal');
+  const pdf = await page.request.get(await letters.last().getAttribute('href'));
+  assert.equal(pdf.status(), 200);
+  assert.equal(pdf.headers()['content-type'], 'application/pdf');
+  assert.equal((await pdf.body()).subarray(0, 5).toString(), '%PDF-');
 });
 
 test('i4. administration: services with their scope and teams, a service and a team added, a scope change explained and asked to be confirmed, the staff form refusing a contradiction, and an account named (shown where the handle was); all pass axe', async () => {

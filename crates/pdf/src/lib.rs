@@ -1,5 +1,6 @@
 //! Confidant's PDF documents, typeset with typst: a service's privacy notice (R13), a disclosure
-//! package as people read it (issue 16), and a destruction certificate (issue 17).
+//! package as people read it (issue 16), a destruction certificate (issue 17), and a letter about a
+//! rights request (issue 18).
 //!
 //! Guarantees:
 //! - The PDF is tagged and declares PDF/UA-1 (typst checks the standard while writing), with the
@@ -36,6 +37,7 @@ pub enum PdfError {
 
 const NOTICE_TEMPLATE: &str = include_str!("notice.typ");
 const PACKAGE_TEMPLATE: &str = include_str!("package.typ");
+const LETTER_TEMPLATE: &str = include_str!("letter.typ");
 
 /// A disclosure package as people read it: who sent it, to whom, when (in UK time), on what
 /// basis and why, then exactly the data sent, grouped and labelled. Plain texts, made by the
@@ -121,6 +123,28 @@ fn render(template: &'static str, inputs: Dict, ident: String) -> Result<Vec<u8>
         ..PdfOptions::default()
     };
     typst_pdf::pdf(&document, &options).map_err(|e| PdfError::Export(messages(&e)))
+}
+
+/// Renders a letter to the person about their request as an accessible, tagged A4 PDF, signed
+/// for the organisation by its Data Protection Officer.
+pub fn letter_pdf(letter: &confidant_core::rights::Letter) -> Result<Vec<u8>, PdfError> {
+    let data = dict([
+        ("title", string(&letter.title)),
+        ("sender", string(&letter.sender)),
+        ("dated", string(&letter.dated)),
+        ("reference", string(&letter.reference)),
+        ("paragraphs", strings(&letter.paragraphs)),
+        (
+            "signed",
+            string(&format!("The Data Protection Officer, {}", letter.sender)),
+        ),
+    ]);
+    let inputs = dict([("letter", Value::Dict(data))]);
+    render(
+        LETTER_TEMPLATE,
+        inputs,
+        format!("confidant-letter-{}", letter.reference),
+    )
 }
 
 /// Renders a privacy notice as an accessible, tagged A4 PDF.

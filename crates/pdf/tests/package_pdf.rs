@@ -91,3 +91,35 @@ fn a_destruction_certificate_is_set_out_as_a_package_is() {
         assert!(text.contains(&squash(wanted)), "{wanted} is missing");
     }
 }
+
+#[test]
+fn a_letter_pdf_holds_its_sender_date_reference_and_every_paragraph_as_written() {
+    let letter = confidant_core::rights::Letter {
+        sender: "Northbridge Support".to_owned(),
+        dated: "Monday 23 November 2026".to_owned(),
+        reference: "0192A4B0".to_owned(),
+        title: "Our decision on your request".to_owned(),
+        paragraphs: vec![
+            "We have decided not to act on your request #set text(red)".to_owned(),
+            confidant_core::rights::ICO_ROUTE.to_owned(),
+        ],
+    };
+    let pdf = confidant_pdf::letter_pdf(&letter).unwrap_or_else(|e| panic!("no PDF: {e}"));
+    assert!(pdf.starts_with(b"%PDF-"));
+    let text = text_of(&pdf);
+    for wanted in [
+        "Northbridge Support",
+        "Monday 23 November 2026",
+        "Our reference: 0192A4B0",
+        "Our decision on your request",
+        "#set text(red)",
+        "ico.org.uk/make-a-complaint",
+        "Yours sincerely",
+        "The Data Protection Officer, Northbridge Support",
+    ] {
+        assert!(
+            text.contains(&squash(wanted)),
+            "{wanted} missing from {text}"
+        );
+    }
+}

@@ -6,13 +6,15 @@
 //! ([`request`]): logged, moved on step by step, each with its due date and its task; a complaint
 //! about the use of the person's data is one kind, acknowledged within 30 days, then answered.
 //! An access request's copy is searched, reviewed, checked and released ([`bundle`]); a request
-//! for erasure is weighed and, approved, destroys the record ([`erasure`]).
+//! for erasure is weighed and, approved, destroys the record ([`erasure`]); each step the person
+//! must be told of has its letter ([`letter`]).
 
 mod bundle;
 pub mod calendar;
 pub mod clock;
 mod erasure;
 mod gather;
+mod letter;
 pub mod redaction;
 mod request;
 mod review;
@@ -28,5 +30,6 @@ pub use erasure::{
     ErasurePreview, NO_GROUND, assess as assess_erasure, erasure_rows, outcome_of, refusal_text,
 };
 pub use gather::ManifestLine;
+pub use letter::{ICO_ROUTE, Letter, letter};
 pub use request::{RefusalGround, RequestInput, RequestView, StepInput};
 pub use review::ReleasedCopy;

@@ -121,7 +121,10 @@ fn stored_day(text: Option<&str>) -> Option<Date> {
 impl<S: Store, C: Clock> Confidant<S, C> {
     /// The service's own limit (the register's `respond_within_days`) and whose bank holidays it
     /// keeps (England and Wales unless the register says otherwise).
-    async fn clock_of(&self, service_id: Uuid) -> Result<(Option<u32>, Division), PersonError> {
+    pub(super) async fn clock_of(
+        &self,
+        service_id: Uuid,
+    ) -> Result<(Option<u32>, Division), PersonError> {
         let code = self.store.service(service_id).await?.and_then(|s| s.code);
         let service = code.and_then(|c| self.register()?.service(&c).cloned());
         Ok(match service {

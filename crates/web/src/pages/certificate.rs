@@ -316,13 +316,7 @@ pub async fn certificate_pdf<S: Store, C: Clock>(
         summary,
         sections,
     };
-    let bytes = tokio::task::spawn_blocking(move || confidant_pdf::certificate_pdf(&document))
-        .await
-        .map_err(|e| PageError::Internal(e.to_string()))?
-        .map_err(|e| PageError::Internal(e.to_string()))?;
-    Ok(crate::pages::sharing::disclosure::download(
-        bytes,
-        "application/pdf",
-        &format!("destruction-certificate-{certificate_id}.pdf"),
-    ))
+    let filename = format!("destruction-certificate-{certificate_id}.pdf");
+    let make = move || confidant_pdf::certificate_pdf(&document);
+    crate::pages::sharing::disclosure::pdf_download(make, &filename).await
 }

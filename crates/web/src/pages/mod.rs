@@ -40,6 +40,7 @@ pub mod retention;
 pub mod rights;
 pub mod rights_bundle;
 pub mod rights_erasure;
+pub mod rights_letter;
 pub mod sharing;
 pub mod staff;
 pub mod task;
@@ -78,6 +79,7 @@ pub fn routes<S: Store, C: Clock>() -> Routes<AppState<S, C>> {
         .merge(rights::routes())
         .merge(rights_bundle::routes())
         .merge(rights_erasure::routes())
+        .merge(rights_letter::routes())
 }
 
 /// The pages that take a file upload, with their own body limit (see [`record::upload_routes`]).

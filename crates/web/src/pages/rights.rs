@@ -317,7 +317,8 @@ struct RequestPage {
     safety: bool,
     due: String,
     due_explained: String,
-    steps: Vec<(String, &'static str, String, String)>,
+    /// (on, what, detail, recorded, the letter's path when the step sends one)
+    steps: Vec<(String, &'static str, String, String, String)>,
     fields: Vec<FormField>,
     errors: Vec<(String, String)>,
     /// An access request: its copy and the review of it has a page.
@@ -401,6 +402,13 @@ async fn request_view<S: Store, C: Clock>(
                 .as_deref()
                 .map(|d| detail_label(s.step, d))
                 .unwrap_or_default();
+            // The letters, for those who answer the request, where PDFs are built in.
+            let sends = confidant_core::rights::letter(r, s, "", None).is_some();
+            let letter = if manages && cfg!(feature = "pdf") && sends {
+                format!("/rights/{}/steps/{}/letter.pdf", r.id, s.id)
+            } else {
+                String::new()
+            };
             (
                 day(Some(&s.on_day)),
                 s.step.label(),
@@ -410,6 +418,7 @@ async fn request_view<S: Store, C: Clock>(
                     date_time(from_micros(s.at_micros)),
                     who(&names, &s.by)
                 ),
+                letter,
             )
         })
         .collect();

@@ -519,15 +519,9 @@ pub async fn copy_pdf<S: Store, C: Clock>(
         .released_copy(signed.actor(), signed.staff().organisation_id, request_id)
         .await?;
     let document = copy_document(&copy.json, &signed.chrome_base.org_name, copy.disclosure_id);
-    let bytes = tokio::task::spawn_blocking(move || confidant_pdf::package_pdf(&document))
-        .await
-        .map_err(|e| PageError::Internal(e.to_string()))?
-        .map_err(|e| PageError::Internal(e.to_string()))?;
-    Ok(crate::pages::sharing::disclosure::download(
-        bytes,
-        "application/pdf",
-        &format!("access-copy-{request_id}.pdf"),
-    ))
+    let filename = format!("access-copy-{request_id}.pdf");
+    let make = move || confidant_pdf::package_pdf(&document);
+    crate::pages::sharing::disclosure::pdf_download(make, &filename).await
 }
 
 /// The copy as a document to read: a summary, each released item, what was withheld under which

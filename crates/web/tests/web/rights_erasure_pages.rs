@@ -2,7 +2,8 @@
 //! the decision; the Data Protection Officer sees the open case and is held to telling the person,
 //! and to confirming; the service's manager refuses another through the API, under an exemption
 //! the request's page then names; the Data Protection Officer erases on the page and is shown the
-//! certificate stating the request; a practitioner sees none of it.
+//! certificate stating the request; each step the person must be told of has its letter as a PDF;
+//! a practitioner sees none of it.
 
 use std::sync::Arc;
 
@@ -154,6 +155,26 @@ both_backends!(
             page.contains("Erasure refused: It is needed to protect a child or an adult at risk"),
             "{page}"
         );
+        // Its steps' letters: the acknowledgement and the refusal, as PDFs, for those who answer
+        // the request; not for a practitioner.
+        let letters: Vec<&str> = page
+            .match_indices("letter.pdf")
+            .map(|(at, _)| &page[page[..at].rfind("href=\"").map_or(0, |h| h + 6)..at + 10])
+            .collect();
+        // PDFs exist where typst is built in (the binary, and the workspace's test run).
+        if cfg!(feature = "pdf") {
+            assert_eq!(letters.len(), 2, "{page}");
+            let refusal = dpo_pages.get(letters[1]).await?;
+            assert_eq!(refusal.status, StatusCode::OK);
+            assert_eq!(refusal.header("content-type"), "application/pdf");
+            assert!(refusal.body.starts_with(b"%PDF-"));
+            assert_eq!(
+                worker_pages.get(letters[1]).await?.status,
+                StatusCode::NOT_FOUND
+            );
+        } else {
+            assert!(letters.is_empty(), "{page}");
+        }
 
         // Erasing: confirmed, and the open case told, or shown again (400), nothing destroyed.
         let form = page_of(erase.id);

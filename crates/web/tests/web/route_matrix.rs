@@ -819,6 +819,9 @@ fn table(method: &Method, path: &str) -> Option<Entry> {
             | "/rights/{request_id}/bundle/copy.pdf"
             | "/api/v1/rights-requests/{request_id}/bundle/copy",
         ) => consuming(RightsManage, N),
+        // A step's letter to the person (the world's request's identity confirmed, acknowledged):
+        // for whoever moves the request on.
+        ("GET", "/rights/{request_id}/steps/{step_id}/letter.pdf") => e(RightsManage, N),
         // A request for erasure (the world's is one, open): seen and decided by whoever moves it
         // on. The matrix refuses it under an exemption (erasing would destroy the world's
         // record), which closes it: a later allowed cell finds it closed (409) or a new one.
@@ -2033,6 +2036,17 @@ impl World {
         } else if text.contains("{request_id}") {
             rights_request = self.rights_request(i).await?;
         }
+        let mut request_step = Uuid::nil();
+        if text.contains("{step_id}") {
+            request_step = self
+                .confidant
+                .store()
+                .rights_request_steps(rights_request)
+                .await?
+                .iter()
+                .find(|s| s.step == confidant_core::store::RequestStep::IdentityConfirmed)
+                .map_or(Uuid::nil(), |s| s.id);
+        }
         let mut review = Uuid::nil();
         if text.contains("{review_id}") {
             review = self.review_waiting(i).await?;
@@ -2119,7 +2133,7 @@ impl World {
             .find(|(_, owner)| *owner == Owner::Field(Scope::In, PersonField::GivenName))
             .map(|(m, _)| m.clone())
             .unwrap_or_default();
-        let replacements: [(&str, String); 31] = [
+        let replacements: [(&str, String); 32] = [
             ("{person_id}", person.to_string()),
             ("{service_id}", self.service[i].to_string()),
             ("{organisation_id}", organisation.to_string()),
@@ -2137,6 +2151,7 @@ impl World {
             ("{certificate_id}", self.certificate.to_string()),
             ("{review_id}", review.to_string()),
             ("{request_id}", rights_request.to_string()),
+            ("{step_id}", request_step.to_string()),
             ("{purpose_id}", self.purpose[i].to_string()),
             ("{recipient_id}", recipient.to_string()),
             ("{staff_id}", staff.to_string()),

@@ -289,6 +289,20 @@ pub(crate) fn download(body: Vec<u8>, content_type: &'static str, filename: &str
     response
 }
 
+/// A PDF made off the async threads (typesetting takes a while) and given as a download named
+/// `filename`; a failure to make it is an internal error.
+#[cfg(feature = "pdf")]
+pub(crate) async fn pdf_download(
+    make: impl FnOnce() -> Result<Vec<u8>, confidant_pdf::PdfError> + Send + 'static,
+    filename: &str,
+) -> Result<Response, PageError> {
+    let bytes = tokio::task::spawn_blocking(make)
+        .await
+        .map_err(|e| PageError::Internal(e.to_string()))?
+        .map_err(|e| PageError::Internal(e.to_string()))?;
+    Ok(download(bytes, "application/pdf", filename))
+}
+
 /// The package as a PDF to read: who sent it, to whom, when (UK time), on what basis and why, and
 /// exactly the data sent, grouped by field group and entry with the catalogue's labels. Opened as
 /// the JSON download is (the same permission, audited as the same read of the disclosure).
@@ -301,15 +315,8 @@ pub async fn package_pdf<S: Store, C: Clock>(
     let d = open(&state, &signed, person_id, disclosure_id).await?;
     // From the organisation (the controller), as the package is: no member of staff is named.
     let document = package_document(&d, &signed.chrome_base.org_name).ok_or(PageError::NotFound)?;
-    let bytes = tokio::task::spawn_blocking(move || confidant_pdf::package_pdf(&document))
-        .await
-        .map_err(|e| PageError::Internal(e.to_string()))?
-        .map_err(|e| PageError::Internal(e.to_string()))?;
-    Ok(download(
-        bytes,
-        "application/pdf",
-        &format!("disclosure-{disclosure_id}.pdf"),
-    ))
+    let filename = format!("disclosure-{disclosure_id}.pdf");
+    pdf_download(move || confidant_pdf::package_pdf(&document), &filename).await
 }
 
 /// The outbox's renderer of a package sent by secure email: the same document as the page's PDF,
