@@ -126,7 +126,7 @@ fn render(template: &'static str, inputs: Dict, ident: String) -> Result<Vec<u8>
 }
 
 /// Renders a letter to the person about their request as an accessible, tagged A4 PDF, signed
-/// for the organisation by its Data Protection Officer.
+/// for the organisation.
 pub fn letter_pdf(letter: &confidant_core::rights::Letter) -> Result<Vec<u8>, PdfError> {
     let data = dict([
         ("title", string(&letter.title)),
@@ -134,10 +134,7 @@ pub fn letter_pdf(letter: &confidant_core::rights::Letter) -> Result<Vec<u8>, Pd
         ("dated", string(&letter.dated)),
         ("reference", string(&letter.reference)),
         ("paragraphs", strings(&letter.paragraphs)),
-        (
-            "signed",
-            string(&format!("The Data Protection Officer, {}", letter.sender)),
-        ),
+        ("signed", string(&format!("For {}", letter.sender))),
     ]);
     let inputs = dict([("letter", Value::Dict(data))]);
     render(

@@ -115,7 +115,7 @@ fn a_letter_pdf_holds_its_sender_date_reference_and_every_paragraph_as_written()
         "#set text(red)",
         "ico.org.uk/make-a-complaint",
         "Yours sincerely",
-        "The Data Protection Officer, Northbridge Support",
+        "For Northbridge Support",
     ] {
         assert!(
             text.contains(&squash(wanted)),

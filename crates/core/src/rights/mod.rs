@@ -30,6 +30,6 @@ pub use erasure::{
     ErasurePreview, NO_GROUND, assess as assess_erasure, erasure_rows, outcome_of, refusal_text,
 };
 pub use gather::ManifestLine;
-pub use letter::{ICO_ROUTE, Letter, letter};
+pub use letter::{ICO_ROUTE, Letter, letter, reference};
 pub use request::{RefusalGround, RequestInput, RequestView, StepInput};
 pub use review::ReleasedCopy;

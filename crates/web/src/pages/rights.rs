@@ -325,6 +325,8 @@ struct RequestPage {
     bundle: bool,
     /// An open request for erasure, for those who answer it: it is decided on a page.
     erasure: bool,
+    /// Some step has a letter to show.
+    letters: bool,
 }
 
 async fn request_view<S: Store, C: Clock>(
@@ -348,6 +350,7 @@ async fn request_view<S: Store, C: Clock>(
         },
     );
     let mut facts = vec![
+        ("Reference", confidant_core::rights::reference(r.id)),
         ("Asks for", r.kind.label().to_owned()),
         ("Where it stands", r.state.label().to_owned()),
         ("Received", day(Some(&r.received_on))),
@@ -393,7 +396,7 @@ async fn request_view<S: Store, C: Clock>(
     if let Some(closed) = &r.closed_on {
         facts.push(("Closed", day(Some(closed))));
     }
-    let steps = view
+    let steps: Vec<(String, &str, String, String, String)> = view
         .steps
         .iter()
         .map(|s| {
@@ -403,7 +406,8 @@ async fn request_view<S: Store, C: Clock>(
                 .map(|d| detail_label(s.step, d))
                 .unwrap_or_default();
             // The letters, for those who answer the request, where PDFs are built in.
-            let sends = confidant_core::rights::letter(r, s, "", None).is_some();
+            let today = crate::pages::uk_today(c.clock().now());
+            let sends = confidant_core::rights::letter(r, s, "", (today, None, false)).is_some();
             let letter = if manages && cfg!(feature = "pdf") && sends {
                 format!("/rights/{}/steps/{}/letter.pdf", r.id, s.id)
             } else {
@@ -422,6 +426,7 @@ async fn request_view<S: Store, C: Clock>(
             )
         })
         .collect();
+    let letters = steps.iter().any(|(_, _, _, _, letter)| !letter.is_empty());
     let fields = match (manages && r.state.is_open(), r.kind) {
         (false, _) => Vec::new(),
         (true, RightKind::Complaint) => {
@@ -458,6 +463,7 @@ async fn request_view<S: Store, C: Clock>(
         errors: Vec::new(),
         bundle: r.kind == RightKind::Access,
         erasure: manages && r.kind == RightKind::Erasure && r.state == RequestState::Open,
+        letters,
     })
 }
 
