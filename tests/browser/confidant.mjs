@@ -1687,7 +1687,7 @@ test('i11. rights requests: a practitioner is refused a request without its deta
   // Each step the person must be told of has its letter, a PDF.
   const letters = page.locator('#steps a', { hasText: 'Letter (PDF)' });
   assert.equal(await letters.count(), 2, 'the acknowledgement and the refusal');
-  const pdf = await page.request.get(await letters.last().getAttribute('href'));
+  const pdf = await page.request.get(new URL(await letters.last().getAttribute('href'), page.url()).href);
   assert.equal(pdf.status(), 200);
   assert.equal(pdf.headers()['content-type'], 'application/pdf');
   assert.equal((await pdf.body()).subarray(0, 5).toString(), '%PDF-');
